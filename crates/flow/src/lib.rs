@@ -1,0 +1,19 @@
+//! Flow tracking: bidirectional flow keys, a bounded flow table with
+//! packet-time timeouts, Zeek-style `conn_state`/`history`, Community ID,
+//! and IPv4/IPv6 fragment reassembly. Knows no application protocol.
+//!
+//! Nothing here reads a clock: every timeout is driven by the timestamps of
+//! the packets fed in, so a replayed capture gives the same flows as the
+//! live wire.
+
+pub mod community_id;
+pub mod conn;
+pub mod defrag;
+pub mod key;
+pub mod table;
+
+pub use community_id::community_id_v1;
+pub use conn::{ConnTracker, EndpointState};
+pub use defrag::{DefragConfig, DefragStats, Defragmenter, FragmentIn};
+pub use key::{l4_name, Endpoint, FlowKey};
+pub use table::{Dir, DirStats, EndReason, Flow, FlowConfig, FlowTable, Seen, TableStats, Uid};

@@ -1,0 +1,817 @@
+//! The flow table: bidirectional flows with idle and active timeouts driven
+//! by packet time, TCP close handling, and a hard cap on the number of flows.
+//!
+//! # Design
+//! Flows live in a slab (`Vec` of slots, indices reused) indexed by a hash
+//! map from [`FlowKey`]. Every flow is also on one of four intrusive LRU
+//! lists ("lanes"), one per idle timeout: open TCP, UDP, other protocols, and
+//! closed TCP (lingering a few seconds to absorb the last ACKs). A packet
+//! moves its flow to the tail of its lane, so each lane is ordered by last
+//! activity and expiry only ever looks at lane heads: O(1) per packet, no
+//! periodic scan. When the table is full the least recently active flow of
+//! all lanes is evicted and counted.
+//!
+//! The table holds no global state: several tables can run side by side,
+//! each fed the flows of one [`FlowKey::symmetric_hash`] shard.
+//!
+//! All times are nanoseconds of packet time.
+
+use netsift_wire::{Decoded, TcpInfo, Transport, Tunnel};
+use rustc_hash::FxHashMap;
+
+use crate::community_id::community_id_v1;
+use crate::conn::ConnTracker;
+use crate::key::{Endpoint, FlowKey};
+
+const NS: u64 = 1_000_000_000;
+
+/// Flow table settings.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowConfig {
+    /// Maximum flows held at once; beyond it the least recently active flow
+    /// is evicted.
+    pub max_flows: usize,
+    /// Idle timeout of open TCP connections (Zeek: 5 min).
+    pub tcp_idle_ns: u64,
+    /// Idle timeout of UDP flows (Zeek: 1 min).
+    pub udp_idle_ns: u64,
+    /// Idle timeout of other protocols: ICMP, SCTP, GRE, ... (Zeek: 1 min).
+    pub other_idle_ns: u64,
+    /// How long a closed TCP connection (FIN both ways, or RST) is kept to
+    /// absorb trailing packets (Zeek's tcp_close_delay: 5 s).
+    pub closed_linger_ns: u64,
+    /// A flow older than this is ended and continued as a new flow record,
+    /// as NetFlow/IPFIX exporters do (30 min).
+    pub active_timeout_ns: u64,
+    /// Seed for uids, so several tables (shards) give distinct uids.
+    pub uid_seed: u64,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 1_000_000,
+            tcp_idle_ns: 300 * NS,
+            udp_idle_ns: 60 * NS,
+            other_idle_ns: 60 * NS,
+            closed_linger_ns: 5 * NS,
+            active_timeout_ns: 1800 * NS,
+            uid_seed: 0,
+        }
+    }
+}
+
+/// Why a flow ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// No packet for the idle timeout.
+    Idle,
+    /// TCP FIN in both directions or RST, then the linger time passed.
+    Closed,
+    /// The active timeout split a long flow.
+    Active,
+    /// A new SYN reused the 5-tuple of a closed connection.
+    Reused,
+    /// Evicted because the table was full.
+    Evicted,
+    /// The capture ended.
+    End,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Idle => "idle",
+            EndReason::Closed => "closed",
+            EndReason::Active => "active",
+            EndReason::Reused => "reused",
+            EndReason::Evicted => "evicted",
+            EndReason::End => "end",
+        }
+    }
+}
+
+/// A unique flow identifier, printed Zeek-style as `C` plus base62.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Uid(pub u64);
+
+impl std::fmt::Display for Uid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut buf = [b'0'; 12];
+        buf[0] = b'C';
+        let mut v = self.0;
+        for slot in buf[1..].iter_mut().rev() {
+            *slot = DIGITS[(v % 62) as usize];
+            v /= 62;
+        }
+        f.write_str(std::str::from_utf8(&buf).unwrap_or("C"))
+    }
+}
+
+/// SplitMix64's finaliser: a bijection on u64, so distinct inputs give
+/// distinct uids.
+fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Per-direction counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirStats {
+    pub pkts: u64,
+    /// Bytes on the wire (the frame's original length).
+    pub bytes: u64,
+    /// Transport payload bytes.
+    pub payload_bytes: u64,
+}
+
+/// Direction of a packet relative to its flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// From the initiator.
+    Orig = 0,
+    /// From the responder.
+    Resp = 1,
+}
+
+/// One flow.
+#[derive(Debug, Clone)]
+pub struct Flow<T> {
+    pub key: FlowKey,
+    pub uid: Uid,
+    /// Creation order within this table.
+    pub seq: u64,
+    orig_is_lo: bool,
+    pub first_ts: u64,
+    pub last_ts: u64,
+    /// Counters, indexed by [`Dir`].
+    pub stats: [DirStats; 2],
+    pub conn: ConnTracker,
+    pub tunnel: Option<Tunnel>,
+    /// ICMP/ICMPv6 type and code of the flow's first packet.
+    pub icmp_type_code: Option<(u8, u8)>,
+    pub end_reason: Option<EndReason>,
+    /// Caller data (classifier state, ...).
+    pub data: T,
+}
+
+impl<T> Flow<T> {
+    /// The initiator: the sender of the SYN, or else of the first packet.
+    pub fn orig(&self) -> Endpoint {
+        if self.orig_is_lo {
+            self.key.lo
+        } else {
+            self.key.hi
+        }
+    }
+
+    /// The responder.
+    pub fn resp(&self) -> Endpoint {
+        if self.orig_is_lo {
+            self.key.hi
+        } else {
+            self.key.lo
+        }
+    }
+
+    /// Zeek's conn_state.
+    pub fn conn_state(&self) -> &'static str {
+        self.conn.conn_state(
+            self.key.proto,
+            self.stats[0].payload_bytes,
+            self.stats[1].payload_bytes,
+        )
+    }
+
+    /// Zeek's history string.
+    pub fn history(&self) -> &str {
+        self.conn.history()
+    }
+
+    /// Community ID v1. ICMP flows hash the type and code of their first
+    /// packet, with the originator as source.
+    pub fn community_id(&self, seed: u16) -> String {
+        let (o, r) = (self.orig(), self.resp());
+        let (sp, dp) = match self.icmp_type_code {
+            Some((t, c)) => (u16::from(t), u16::from(c)),
+            None => (o.port, r.port),
+        };
+        community_id_v1(seed, self.key.proto, o.addr, r.addr, sp, dp)
+    }
+
+    /// Duration in nanoseconds.
+    pub fn duration_ns(&self) -> u64 {
+        self.last_ts.saturating_sub(self.first_ts)
+    }
+}
+
+/// Result of feeding one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    /// Slab index of the flow; valid until the next call that can remove
+    /// flows ([`FlowTable::process`], [`FlowTable::flush`]).
+    pub idx: usize,
+    pub dir: Dir,
+    /// This packet created the flow.
+    pub new: bool,
+}
+
+/// Table counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableStats {
+    pub created: u64,
+    pub ended_idle: u64,
+    pub ended_closed: u64,
+    pub ended_active: u64,
+    pub ended_reused: u64,
+    pub evicted: u64,
+    /// Most flows held at once.
+    pub peak: usize,
+}
+
+const NIL: u32 = u32::MAX;
+const LANES: usize = 4;
+const LANE_TCP: u8 = 0;
+const LANE_UDP: u8 = 1;
+const LANE_OTHER: u8 = 2;
+const LANE_CLOSED: u8 = 3;
+
+struct Slot<T> {
+    flow: Option<Flow<T>>,
+    prev: u32,
+    next: u32,
+    lane: u8,
+}
+
+#[derive(Clone, Copy)]
+struct Lane {
+    head: u32,
+    tail: u32,
+}
+
+/// The flow table. `T` is per-flow caller data, created with `Default`.
+pub struct FlowTable<T> {
+    cfg: FlowConfig,
+    map: FxHashMap<FlowKey, u32>,
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    lanes: [Lane; LANES],
+    finished: Vec<Flow<T>>,
+    stats: TableStats,
+    next_seq: u64,
+    now: u64,
+}
+
+impl<T: Default> FlowTable<T> {
+    pub fn new(cfg: FlowConfig) -> Self {
+        let cfg = FlowConfig {
+            max_flows: cfg.max_flows.clamp(1, NIL as usize - 1),
+            ..cfg
+        };
+        FlowTable {
+            cfg,
+            map: FxHashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            lanes: [Lane {
+                head: NIL,
+                tail: NIL,
+            }; LANES],
+            finished: Vec::new(),
+            stats: TableStats::default(),
+            next_seq: 0,
+            now: 0,
+        }
+    }
+
+    pub fn config(&self) -> &FlowConfig {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> TableStats {
+        self.stats
+    }
+
+    /// Flows currently held.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The latest packet time seen.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    pub fn get(&self, idx: usize) -> Option<&Flow<T>> {
+        self.slots.get(idx)?.flow.as_ref()
+    }
+
+    pub fn get_mut(&mut self, idx: usize) -> Option<&mut Flow<T>> {
+        self.slots.get_mut(idx)?.flow.as_mut()
+    }
+
+    /// Take the flows that ended since the last call.
+    pub fn drain_finished(&mut self) -> std::vec::Drain<'_, Flow<T>> {
+        self.finished.drain(..)
+    }
+
+    /// Whether ended flows are waiting in [`FlowTable::drain_finished`].
+    pub fn has_finished(&self) -> bool {
+        !self.finished.is_empty()
+    }
+
+    fn lane_timeout(&self, lane: u8) -> u64 {
+        match lane {
+            LANE_TCP => self.cfg.tcp_idle_ns,
+            LANE_UDP => self.cfg.udp_idle_ns,
+            LANE_OTHER => self.cfg.other_idle_ns,
+            _ => self.cfg.closed_linger_ns,
+        }
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next, lane) = {
+            let s = &self.slots[i as usize];
+            (s.prev, s.next, s.lane as usize)
+        };
+        if prev == NIL {
+            self.lanes[lane].head = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.lanes[lane].tail = prev;
+        } else {
+            self.slots[next as usize].prev = prev;
+        }
+    }
+
+    fn push_tail(&mut self, i: u32, lane: u8) {
+        let tail = self.lanes[lane as usize].tail;
+        {
+            let s = &mut self.slots[i as usize];
+            s.prev = tail;
+            s.next = NIL;
+            s.lane = lane;
+        }
+        if tail == NIL {
+            self.lanes[lane as usize].head = i;
+        } else {
+            self.slots[tail as usize].next = i;
+        }
+        self.lanes[lane as usize].tail = i;
+    }
+
+    fn finish(&mut self, i: u32, reason: EndReason) {
+        self.unlink(i);
+        let Some(mut flow) = self.slots[i as usize].flow.take() else {
+            return;
+        };
+        self.map.remove(&flow.key);
+        self.free.push(i);
+        match reason {
+            EndReason::Idle => self.stats.ended_idle += 1,
+            EndReason::Closed => self.stats.ended_closed += 1,
+            EndReason::Active => self.stats.ended_active += 1,
+            EndReason::Reused => self.stats.ended_reused += 1,
+            EndReason::Evicted => self.stats.evicted += 1,
+            EndReason::End => {}
+        }
+        flow.end_reason = Some(reason);
+        self.finished.push(flow);
+    }
+
+    /// End every flow idle for longer than its timeout at packet time `now`.
+    pub fn expire(&mut self, now: u64) {
+        self.now = self.now.max(now);
+        for lane in 0..LANES as u8 {
+            let timeout = self.lane_timeout(lane);
+            loop {
+                let head = self.lanes[lane as usize].head;
+                if head == NIL {
+                    break;
+                }
+                let last = self.slots[head as usize]
+                    .flow
+                    .as_ref()
+                    .map_or(0, |f| f.last_ts);
+                if self.now.saturating_sub(last) < timeout {
+                    break;
+                }
+                let reason = if lane == LANE_CLOSED {
+                    EndReason::Closed
+                } else {
+                    EndReason::Idle
+                };
+                self.finish(head, reason);
+            }
+        }
+    }
+
+    fn evict_one(&mut self) {
+        let mut best: Option<(u64, u32)> = None;
+        for lane in &self.lanes {
+            if lane.head == NIL {
+                continue;
+            }
+            let last = self.slots[lane.head as usize]
+                .flow
+                .as_ref()
+                .map_or(0, |f| f.last_ts);
+            if best.is_none_or(|(b, _)| last < b) {
+                best = Some((last, lane.head));
+            }
+        }
+        if let Some((_, i)) = best {
+            self.finish(i, EndReason::Evicted);
+        }
+    }
+
+    fn create(&mut self, key: FlowKey, orig_is_lo: bool, ts: u64, pkt: &Decoded<'_>) -> u32 {
+        while self.map.len() >= self.cfg.max_flows {
+            self.evict_one();
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let flow = Flow {
+            key,
+            uid: Uid(mix64(
+                self.cfg.uid_seed.wrapping_mul(0x1000_0000_01B3) ^ seq,
+            )),
+            seq,
+            orig_is_lo,
+            first_ts: ts,
+            last_ts: ts,
+            stats: [DirStats::default(); 2],
+            conn: ConnTracker::default(),
+            tunnel: pkt.tunnel,
+            icmp_type_code: match pkt.ip.as_ref().map(|ip| ip.transport) {
+                Some(Transport::Icmp {
+                    icmp_type, code, ..
+                })
+                | Some(Transport::Icmpv6 {
+                    icmp_type, code, ..
+                }) => Some((icmp_type, code)),
+                _ => None,
+            },
+            end_reason: None,
+            data: T::default(),
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize].flow = Some(flow);
+                i
+            }
+            None => {
+                self.slots.push(Slot {
+                    flow: Some(flow),
+                    prev: NIL,
+                    next: NIL,
+                    lane: 0,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let lane = match key.proto {
+            6 => LANE_TCP,
+            17 => LANE_UDP,
+            _ => LANE_OTHER,
+        };
+        self.push_tail(i, lane);
+        self.map.insert(key, i);
+        self.stats.created += 1;
+        self.stats.peak = self.stats.peak.max(self.map.len());
+        i
+    }
+
+    /// Feed one decoded packet seen at packet time `ts` whose frame had
+    /// `wire_len` bytes on the wire. Returns `None` for packets that belong
+    /// to no flow (non-IP, unreassembled fragments).
+    pub fn process(&mut self, ts: u64, pkt: &Decoded<'_>, wire_len: u32) -> Option<Seen> {
+        let ip = pkt.ip.as_ref()?;
+        let (key, src_is_lo) = FlowKey::of_packet(pkt)?;
+        self.expire(ts);
+        let tcp = match ip.transport {
+            Transport::Tcp { tcp, .. } => Some(tcp),
+            _ => None,
+        };
+        let pure_syn = tcp.is_some_and(|t| t.flags & (TcpInfo::SYN | TcpInfo::ACK) == TcpInfo::SYN);
+        let mut new = false;
+        let idx = match self.map.get(&key).copied() {
+            Some(i) => {
+                let (closed, first_ts, orig_is_lo) = match self.slots[i as usize].flow.as_ref() {
+                    Some(f) => (f.conn.accepts_new_syn(), f.first_ts, f.orig_is_lo),
+                    None => (false, ts, src_is_lo),
+                };
+                if pure_syn && closed {
+                    self.finish(i, EndReason::Reused);
+                    new = true;
+                    self.create(key, src_is_lo, ts, pkt)
+                } else if ts.saturating_sub(first_ts) >= self.cfg.active_timeout_ns {
+                    self.finish(i, EndReason::Active);
+                    // The continuation keeps the original orientation.
+                    self.create(key, orig_is_lo, ts, pkt)
+                } else {
+                    i
+                }
+            }
+            None => {
+                new = true;
+                // The initiator is the SYN's sender; a SYN-ACK seen first
+                // comes from the responder (Zeek flips such connections).
+                let flipped = tcp.is_some_and(|t| {
+                    t.flags & (TcpInfo::SYN | TcpInfo::ACK) == (TcpInfo::SYN | TcpInfo::ACK)
+                });
+                let i = self.create(key, src_is_lo != flipped, ts, pkt);
+                if flipped {
+                    if let Some(f) = self.slots[i as usize].flow.as_mut() {
+                        f.conn.mark_flipped();
+                    }
+                }
+                i
+            }
+        };
+        let payload_len = ip.transport.payload().len();
+        let flow = self.slots[idx as usize].flow.as_mut()?;
+        let dir = if src_is_lo == flow.orig_is_lo {
+            Dir::Orig
+        } else {
+            Dir::Resp
+        };
+        let d = dir as usize;
+        flow.last_ts = flow.last_ts.max(ts);
+        let st = &mut flow.stats[d];
+        st.pkts += 1;
+        st.bytes += u64::from(wire_len);
+        st.payload_bytes += payload_len as u64;
+        let lane = match tcp {
+            Some(t) => {
+                if flow.conn.on_tcp(d, &t, payload_len) {
+                    LANE_CLOSED
+                } else {
+                    LANE_TCP
+                }
+            }
+            None => {
+                flow.conn.on_datagram(d, payload_len);
+                if key.proto == 17 {
+                    LANE_UDP
+                } else {
+                    LANE_OTHER
+                }
+            }
+        };
+        self.unlink(idx);
+        self.push_tail(idx, lane);
+        Some(Seen {
+            idx: idx as usize,
+            dir,
+            new,
+        })
+    }
+
+    /// End all remaining flows (end of capture), in creation order.
+    pub fn flush(&mut self) {
+        let mut live: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.flow.as_ref().map(|f| (f.seq, i as u32)))
+            .collect();
+        live.sort_unstable();
+        for (_, i) in live {
+            self.finish(i, EndReason::End);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsift_wire::IpLayer;
+
+    fn pkt<'a>(
+        src: &str,
+        sp: u16,
+        dst: &str,
+        dp: u16,
+        flags: Option<u8>,
+        payload: &'a [u8],
+    ) -> Decoded<'a> {
+        let transport = match flags {
+            Some(flags) => Transport::Tcp {
+                tcp: TcpInfo {
+                    src_port: sp,
+                    dst_port: dp,
+                    seq: 1,
+                    ack: 0,
+                    flags,
+                    window: 100,
+                },
+                payload,
+            },
+            None => Transport::Udp {
+                src_port: sp,
+                dst_port: dp,
+                payload,
+            },
+        };
+        Decoded {
+            vlan: None,
+            inner_vlan: None,
+            tunnel: None,
+            ethertype: 0x0800,
+            ip: Some(IpLayer {
+                version: 4,
+                src: src.parse().expect("a"),
+                dst: dst.parse().expect("a"),
+                proto: if flags.is_some() { 6 } else { 17 },
+                ttl: 64,
+                fragment: None,
+                transport,
+            }),
+        }
+    }
+
+    const S: u8 = TcpInfo::SYN;
+    const A: u8 = TcpInfo::ACK;
+    const F: u8 = TcpInfo::FIN;
+
+    fn drain(t: &mut FlowTable<()>) -> Vec<Flow<()>> {
+        t.drain_finished().collect()
+    }
+
+    #[test]
+    fn initiator_is_syn_sender_even_if_synack_seen_first() {
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let s = t
+            .process(
+                0,
+                &pkt("10.0.0.2", 80, "10.0.0.1", 5555, Some(S | A), b""),
+                60,
+            )
+            .expect("seen");
+        assert!(s.new);
+        assert_eq!(s.dir, Dir::Resp);
+        let f = t.get(s.idx).expect("flow");
+        assert_eq!(f.orig().port, 5555);
+        assert_eq!(f.history(), "^h");
+    }
+
+    #[test]
+    fn udp_counts_per_direction_and_idle_timeout() {
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        t.process(0, &pkt("1.1.1.1", 1000, "2.2.2.2", 53, None, b"abc"), 50);
+        t.process(
+            NS,
+            &pkt("2.2.2.2", 53, "1.1.1.1", 1000, None, b"abcdef"),
+            80,
+        );
+        assert_eq!(t.len(), 1);
+        // 60 s after the last packet the UDP flow expires.
+        t.expire(61 * NS);
+        assert_eq!(t.len(), 0);
+        let f = drain(&mut t).pop().expect("ended");
+        assert_eq!(f.end_reason, Some(EndReason::Idle));
+        assert_eq!(
+            f.stats[0],
+            DirStats {
+                pkts: 1,
+                bytes: 50,
+                payload_bytes: 3
+            }
+        );
+        assert_eq!(
+            f.stats[1],
+            DirStats {
+                pkts: 1,
+                bytes: 80,
+                payload_bytes: 6
+            }
+        );
+        assert_eq!(f.conn_state(), "SF");
+        assert_eq!(f.duration_ns(), NS);
+    }
+
+    #[test]
+    fn new_syn_on_closed_tuple_starts_new_flow() {
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let c = "10.0.0.1";
+        let s = "10.0.0.2";
+        t.process(0, &pkt(c, 4000, s, 80, Some(S), b""), 60);
+        t.process(1, &pkt(s, 80, c, 4000, Some(S | A), b""), 60);
+        t.process(2, &pkt(c, 4000, s, 80, Some(A), b""), 60);
+        t.process(3, &pkt(c, 4000, s, 80, Some(F | A), b""), 60);
+        t.process(4, &pkt(s, 80, c, 4000, Some(F | A), b""), 60);
+        // Trailing ACK still belongs to the first connection.
+        let ack = t
+            .process(5, &pkt(c, 4000, s, 80, Some(A), b""), 60)
+            .expect("seen");
+        assert!(!ack.new);
+        let syn = t
+            .process(6, &pkt(c, 4000, s, 80, Some(S), b""), 60)
+            .expect("seen");
+        assert!(syn.new);
+        let ended = drain(&mut t);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].end_reason, Some(EndReason::Reused));
+        assert_eq!(ended[0].conn_state(), "SF");
+        assert_ne!(ended[0].uid, t.get(syn.idx).expect("f").uid);
+        // A retransmitted SYN of an open attempt is the same flow.
+        let again = t
+            .process(7, &pkt(c, 4000, s, 80, Some(S), b""), 60)
+            .expect("seen");
+        assert!(!again.new);
+    }
+
+    #[test]
+    fn closed_connection_lingers_then_ends() {
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        t.process(0, &pkt("10.0.0.1", 1, "10.0.0.2", 2, Some(S), b""), 60);
+        t.process(
+            0,
+            &pkt("10.0.0.2", 2, "10.0.0.1", 1, Some(TcpInfo::RST | A), b""),
+            60,
+        );
+        t.expire(4 * NS);
+        assert_eq!(t.len(), 1);
+        t.expire(5 * NS);
+        let f = drain(&mut t).pop().expect("ended");
+        assert_eq!(f.end_reason, Some(EndReason::Closed));
+        assert_eq!(f.conn_state(), "REJ");
+    }
+
+    #[test]
+    fn active_timeout_splits_and_keeps_orientation() {
+        let cfg = FlowConfig {
+            active_timeout_ns: 10 * NS,
+            ..FlowConfig::default()
+        };
+        let mut t: FlowTable<()> = FlowTable::new(cfg);
+        for s in 0..25u64 {
+            let (a, b, pa, pb) = if s % 2 == 0 {
+                ("1.1.1.1", "2.2.2.2", 1000, 2000)
+            } else {
+                ("2.2.2.2", "1.1.1.1", 2000, 1000)
+            };
+            t.process(s * NS, &pkt(a, pa, b, pb, None, b"x"), 60);
+        }
+        t.flush();
+        let all = drain(&mut t);
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].end_reason, Some(EndReason::Active));
+        assert!(all.iter().all(|f| f.orig().port == 1000));
+        assert_eq!(
+            all.iter()
+                .map(|f| f.stats[0].pkts + f.stats[1].pkts)
+                .sum::<u64>(),
+            25
+        );
+    }
+
+    #[test]
+    fn table_is_bounded_and_evicts_least_recent() {
+        let cfg = FlowConfig {
+            max_flows: 100,
+            ..FlowConfig::default()
+        };
+        let mut t: FlowTable<()> = FlowTable::new(cfg);
+        for i in 0..10_000u32 {
+            let src = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            t.process(u64::from(i), &pkt(&src, 1, "10.255.0.1", 2, None, b""), 60);
+            assert!(t.len() <= 100);
+        }
+        assert_eq!(t.stats().evicted, 9_900);
+        let ev = drain(&mut t);
+        assert_eq!(ev[0].key.lo.addr.to_string(), "10.0.0.0");
+        assert!(ev.iter().all(|f| f.end_reason == Some(EndReason::Evicted)));
+    }
+
+    #[test]
+    fn uids_are_unique_and_stable() {
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let mut seen = std::collections::HashSet::new();
+        for p in 0..2000u16 {
+            let s = t
+                .process(0, &pkt("1.1.1.1", p, "2.2.2.2", 2, None, b""), 60)
+                .expect("s");
+            let uid = t.get(s.idx).expect("f").uid.to_string();
+            assert_eq!(uid.len(), 12);
+            assert!(uid.starts_with('C'));
+            assert!(seen.insert(uid));
+        }
+        let mut t2: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let s = t2
+            .process(0, &pkt("9.9.9.9", 1, "8.8.8.8", 2, None, b""), 60)
+            .expect("s");
+        let first = t2.get(s.idx).expect("f").uid;
+        assert_eq!(first, Uid(mix64(0)));
+    }
+}
