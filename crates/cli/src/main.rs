@@ -1,1 +1,104 @@
-fn main() {}
+//! The `netsift` command line: raw flags → validated config → engine.
+//!
+//! Exit codes: 0 success, 1 a capture could not be read (the message names
+//! the file and byte offset), 2 bad usage.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod flows;
+mod progress;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "netsift",
+    version,
+    about = "Network traffic analyzer for security work: flows, protocols, records and alerts from captures",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the flows of one or more captures (pcap or pcapng; `-` is stdin).
+    Flows(FlowsArgs),
+}
+
+/// Output format of `netsift flows`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned, human-readable table.
+    Table,
+    /// One JSON object per flow and line.
+    Jsonl,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FlowsArgs {
+    /// Capture files; `-` reads a capture from standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Maximum flows held at once; the least recently active is evicted beyond it.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub max_flows: u64,
+
+    /// Idle timeout of TCP connections, in seconds of packet time.
+    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
+    pub tcp_idle: f64,
+
+    /// Idle timeout of UDP flows, in seconds of packet time.
+    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    pub udp_idle: f64,
+
+    /// Idle timeout of other protocols (ICMP, SCTP, GRE, ...), in seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    pub other_idle: f64,
+
+    /// Active timeout: longer flows are split into several records, in seconds.
+    #[arg(long, default_value_t = 1800.0, value_name = "SECS")]
+    pub active_timeout: f64,
+
+    /// Community ID seed.
+    #[arg(long, default_value_t = 0)]
+    pub community_id_seed: u16,
+
+    /// No summary line on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Flows(args) => flows::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // A closed pipe (e.g. `| head`) is not an error worth a message.
+            if let Some(ioe) = e.downcast_ref::<io::Error>() {
+                if ioe.kind() == io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            let _ = writeln!(io::stderr(), "netsift: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Whether stderr is an interactive terminal (for the progress bar).
+pub fn stderr_is_tty() -> bool {
+    io::stderr().is_terminal()
+}

@@ -1,1 +1,36 @@
-//! engine
+//! netsift's engine: capture → decode → defragment → flows → records.
+//!
+//! The engine is what the CLI (and later the web UI and live capture) drive.
+//! [`Pipeline`] is the per-packet core; [`run_capture`] reads a whole
+//! capture through it; [`FlowRecord`] is the per-flow output schema.
+//!
+//! ```no_run
+//! use netsift_engine::{run_capture, FlowHandler, FlowRecord, PipelineConfig};
+//! use netsift_flow::Flow;
+//!
+//! struct Print;
+//! impl FlowHandler<()> for Print {
+//!     fn on_flow_end(&mut self, flow: Flow<()>) {
+//!         let rec = FlowRecord::from_flow(&flow, 0);
+//!         println!("{} {}:{} -> {}:{} {}", rec.l4, rec.src_ip, rec.src_port,
+//!                  rec.dst_ip, rec.dst_port, rec.conn_state);
+//!     }
+//! }
+//!
+//! let summary = run_capture(
+//!     std::path::Path::new("capture.pcap"),
+//!     PipelineConfig::default(),
+//!     &mut Print,
+//!     &mut |_progress| {},
+//! )?;
+//! eprintln!("{} packets, {} flows", summary.counters.packets, summary.flows());
+//! # Ok::<(), netsift_engine::EngineError>(())
+//! ```
+
+pub mod pipeline;
+pub mod record;
+pub mod run;
+
+pub use pipeline::{Counters, FlowHandler, Pipeline, PipelineConfig};
+pub use record::FlowRecord;
+pub use run::{run_capture, CaptureSummary, EngineError, Progress};

@@ -1,0 +1,194 @@
+//! The per-packet pipeline: decode → defragment → flow table → handler.
+//!
+//! A [`Pipeline`] owns one flow table and one reassembler and nothing global,
+//! so several pipelines can run on separate threads, each fed one shard of
+//! the flows (by [`netsift_flow::FlowKey::symmetric_hash`]).
+
+use netsift_capture::Frame;
+use netsift_flow::{
+    DefragConfig, Defragmenter, Flow, FlowConfig, FlowTable, FragmentIn, Seen, TableStats,
+};
+use netsift_wire::{decode, decode_reassembled, DecodeError, Decoded, LinkType, Transport};
+
+/// What the pipeline tells its user about packets and flows.
+pub trait FlowHandler<T> {
+    /// Called for every packet that belongs to a flow, after the flow's
+    /// counters and state were updated.
+    fn on_packet(&mut self, _flow: &mut Flow<T>, _seen: Seen, _pkt: &Decoded<'_>) {}
+
+    /// Called once for every flow that ended (timeout, close, eviction, or
+    /// the end of the capture).
+    fn on_flow_end(&mut self, flow: Flow<T>);
+}
+
+/// Pipeline settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PipelineConfig {
+    pub flow: FlowConfig,
+    pub defrag: DefragConfig,
+}
+
+/// Packet counters. Decode errors are counted per kind and the packet is
+/// skipped; they are never fatal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub packets: u64,
+    /// Bytes on the wire (original lengths).
+    pub bytes: u64,
+    /// Frames that belong to a flow (directly or after reassembly).
+    pub flow_packets: u64,
+    /// Non-IP frames (ARP, LLDP, STP, ...).
+    pub non_ip: u64,
+    /// IP fragments fed to the reassembler.
+    pub fragments: u64,
+    /// Frames that failed to decode, by reason.
+    pub truncated: u64,
+    pub malformed: u64,
+    pub too_deep: u64,
+    /// Frames of a link type netsift does not decode.
+    pub unsupported_linktype: u64,
+}
+
+impl Counters {
+    /// All frames that failed to decode.
+    pub fn decode_errors(&self) -> u64 {
+        self.truncated + self.malformed + self.too_deep + self.unsupported_linktype
+    }
+}
+
+/// One capture's processing state.
+pub struct Pipeline<T> {
+    table: FlowTable<T>,
+    defrag: Defragmenter,
+    counters: Counters,
+}
+
+impl<T: Default> Pipeline<T> {
+    pub fn new(cfg: PipelineConfig) -> Self {
+        Pipeline {
+            table: FlowTable::new(cfg.flow),
+            defrag: Defragmenter::new(cfg.defrag),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    pub fn table_stats(&self) -> TableStats {
+        self.table.stats()
+    }
+
+    pub fn defrag_stats(&self) -> netsift_flow::DefragStats {
+        self.defrag.stats()
+    }
+
+    /// Flows currently open.
+    pub fn open_flows(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Feed one captured frame.
+    pub fn on_frame<H: FlowHandler<T>>(&mut self, frame: &Frame<'_>, handler: &mut H) {
+        self.on_bytes(
+            frame.ts_ns,
+            LinkType(frame.linktype),
+            frame.data,
+            frame.orig_len,
+            handler,
+        );
+    }
+
+    /// Feed one frame given as its parts.
+    pub fn on_bytes<H: FlowHandler<T>>(
+        &mut self,
+        ts_ns: u64,
+        link: LinkType,
+        data: &[u8],
+        orig_len: u32,
+        handler: &mut H,
+    ) {
+        self.counters.packets += 1;
+        self.counters.bytes += u64::from(orig_len);
+        let pkt = match decode(link, data) {
+            Ok(p) => p,
+            Err(e) => {
+                match e {
+                    DecodeError::Truncated { .. } => self.counters.truncated += 1,
+                    DecodeError::Malformed { .. } => self.counters.malformed += 1,
+                    DecodeError::TooDeep => self.counters.too_deep += 1,
+                    DecodeError::UnsupportedLinkType(_) => self.counters.unsupported_linktype += 1,
+                }
+                // Time still advances: flows expire on packet time even when
+                // the packet itself is garbage.
+                self.table.expire(ts_ns);
+                self.emit_finished(handler);
+                return;
+            }
+        };
+        let Some(ip) = pkt.ip.as_ref() else {
+            self.counters.non_ip += 1;
+            self.table.expire(ts_ns);
+            self.emit_finished(handler);
+            return;
+        };
+        if let (Some(frag), Transport::Fragment { payload }) = (ip.fragment, ip.transport) {
+            self.counters.fragments += 1;
+            let done = self.defrag.insert(
+                ts_ns,
+                FragmentIn {
+                    src: ip.src,
+                    dst: ip.dst,
+                    proto: ip.proto,
+                    id: frag.id,
+                    offset: frag.offset,
+                    more: frag.more,
+                    data: payload,
+                },
+            );
+            match done {
+                Some(buf) => match decode_reassembled(&pkt, &buf) {
+                    Ok(whole) => self.on_decoded(ts_ns, &whole, orig_len, handler),
+                    Err(_) => self.counters.malformed += 1,
+                },
+                None => {
+                    self.table.expire(ts_ns);
+                    self.emit_finished(handler);
+                }
+            }
+            return;
+        }
+        self.on_decoded(ts_ns, &pkt, orig_len, handler);
+    }
+
+    fn on_decoded<H: FlowHandler<T>>(
+        &mut self,
+        ts_ns: u64,
+        pkt: &Decoded<'_>,
+        wire_len: u32,
+        handler: &mut H,
+    ) {
+        if let Some(seen) = self.table.process(ts_ns, pkt, wire_len) {
+            self.counters.flow_packets += 1;
+            if let Some(flow) = self.table.get_mut(seen.idx) {
+                handler.on_packet(flow, seen, pkt);
+            }
+        }
+        self.emit_finished(handler);
+    }
+
+    fn emit_finished<H: FlowHandler<T>>(&mut self, handler: &mut H) {
+        if self.table.has_finished() {
+            for f in self.table.drain_finished() {
+                handler.on_flow_end(f);
+            }
+        }
+    }
+
+    /// End the capture: every open flow ends, in creation order.
+    pub fn finish<H: FlowHandler<T>>(&mut self, handler: &mut H) {
+        self.table.flush();
+        self.emit_finished(handler);
+    }
+}

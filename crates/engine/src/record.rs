@@ -1,0 +1,93 @@
+//! The flow record: what `netsift flows --format jsonl` prints per flow.
+//!
+//! Field names follow Zeek's conn.log where the meaning is the same
+//! (`uid`, `ts`, `duration`, `conn_state`, `history`, `orig_pkts`, ...).
+//! Later versions add keys; they never rename these.
+
+use serde::Serialize;
+
+use netsift_flow::{l4_name, Flow};
+use netsift_wire::Tunnel;
+
+/// One flow, ready to serialise.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FlowRecord {
+    /// Unique flow id (`C` + base62), stable for a given capture.
+    pub uid: String,
+    /// First packet, seconds since the Unix epoch.
+    pub ts: f64,
+    /// Last packet minus first packet, in seconds.
+    pub duration: f64,
+    /// Transport: TCP, UDP, ICMP, ICMPV6, SCTP, GRE, ... or the IP protocol number.
+    pub l4: String,
+    /// Initiator address (RFC 5952 text for IPv6).
+    pub src_ip: String,
+    /// Initiator port; 0 where the protocol has none.
+    pub src_port: u16,
+    pub dst_ip: String,
+    pub dst_port: u16,
+    /// Outer 802.1Q VLAN id.
+    pub vlan: Option<u16>,
+    /// Second (inner) VLAN id of a QinQ stack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inner_vlan: Option<u16>,
+    /// Outermost tunnel the flow was carried in (GRE, VXLAN, GTP-U, CAPWAP, IP-in-IP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<&'static str>,
+    pub orig_pkts: u64,
+    pub resp_pkts: u64,
+    /// Bytes on the wire (frame lengths) from the initiator.
+    pub orig_bytes: u64,
+    pub resp_bytes: u64,
+    /// Transport payload bytes from the initiator.
+    pub orig_payload_bytes: u64,
+    pub resp_payload_bytes: u64,
+    /// Zeek's connection state (S0, S1, SF, REJ, ..., OTH).
+    pub conn_state: &'static str,
+    /// Zeek's history letters.
+    pub history: String,
+    /// Community ID v1.
+    pub community_id: String,
+    /// Why the flow record ended: idle, closed, active, reused, evicted, end.
+    pub end_reason: &'static str,
+}
+
+fn tunnel_name(t: Tunnel) -> &'static str {
+    match t {
+        Tunnel::Gre => "GRE",
+        Tunnel::Vxlan => "VXLAN",
+        Tunnel::GtpU => "GTP-U",
+        Tunnel::Capwap => "CAPWAP",
+        Tunnel::IpInIp => "IP-in-IP",
+    }
+}
+
+impl FlowRecord {
+    /// Build the record of a flow. `seed` is the Community ID seed.
+    pub fn from_flow<T>(f: &Flow<T>, seed: u16) -> FlowRecord {
+        let (o, r) = (f.orig(), f.resp());
+        FlowRecord {
+            uid: f.uid.to_string(),
+            ts: f.first_ts as f64 / 1e9,
+            duration: f.duration_ns() as f64 / 1e9,
+            l4: l4_name(f.key.proto).into_owned(),
+            src_ip: o.addr.to_string(),
+            src_port: o.port,
+            dst_ip: r.addr.to_string(),
+            dst_port: r.port,
+            vlan: f.key.vlan,
+            inner_vlan: f.key.inner_vlan,
+            tunnel: f.tunnel.map(tunnel_name),
+            orig_pkts: f.stats[0].pkts,
+            resp_pkts: f.stats[1].pkts,
+            orig_bytes: f.stats[0].bytes,
+            resp_bytes: f.stats[1].bytes,
+            orig_payload_bytes: f.stats[0].payload_bytes,
+            resp_payload_bytes: f.stats[1].payload_bytes,
+            conn_state: f.conn_state(),
+            history: f.history().to_string(),
+            community_id: f.community_id(seed),
+            end_reason: f.end_reason.map_or("end", |r| r.as_str()),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Running a whole capture through a [`Pipeline`].
+
+use std::path::{Path, PathBuf};
+
+use netsift_capture::{CaptureError, CaptureFormat, CaptureReader, Truncation};
+use netsift_flow::{DefragStats, TableStats};
+use netsift_wire::LinkType;
+
+use crate::pipeline::{Counters, FlowHandler, Pipeline, PipelineConfig};
+
+/// Fatal problems with one capture. Each names the file and a byte offset.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{}: {source}", path.display())]
+    Capture {
+        path: PathBuf,
+        #[source]
+        source: CaptureError,
+    },
+    #[error("{}: unsupported link type {linktype} at offset {offset}", path.display())]
+    UnsupportedLinkType {
+        path: PathBuf,
+        linktype: u32,
+        offset: u64,
+    },
+}
+
+/// What happened while reading one capture.
+#[derive(Debug, Clone)]
+pub struct CaptureSummary {
+    pub path: PathBuf,
+    pub format: CaptureFormat,
+    pub counters: Counters,
+    pub table: TableStats,
+    pub defrag: DefragStats,
+    /// Set when the capture ended inside a record.
+    pub truncation: Option<Truncation>,
+    /// pcapng blocks skipped (statistics, name resolution, unknown, ...).
+    pub blocks_skipped: u64,
+}
+
+impl CaptureSummary {
+    /// Flows produced (every flow ends, so this is all of them).
+    pub fn flows(&self) -> u64 {
+        self.table.created
+    }
+}
+
+/// Progress report, given every few thousand packets.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Input bytes consumed.
+    pub bytes_read: u64,
+    /// Total input size, when known (not for stdin).
+    pub total_bytes: Option<u64>,
+    pub packets: u64,
+    pub open_flows: usize,
+}
+
+/// Read the capture at `path` (`-` is stdin) through a fresh pipeline.
+/// `progress` is called every 65,536 frames.
+pub fn run_capture<T: Default, H: FlowHandler<T>>(
+    path: &Path,
+    cfg: PipelineConfig,
+    handler: &mut H,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CaptureSummary, EngineError> {
+    let wrap = |source| EngineError::Capture {
+        path: path.to_path_buf(),
+        source,
+    };
+    let total_bytes = if path == Path::new("-") {
+        None
+    } else {
+        std::fs::metadata(path).ok().map(|m| m.len())
+    };
+    let mut reader = CaptureReader::open(path).map_err(wrap)?;
+    let format = reader.format();
+    if let CaptureFormat::Pcap { .. } | CaptureFormat::PcapModified { .. } = format {
+        let lt = reader.interfaces().first().map_or(0, |i| i.linktype);
+        if !LinkType(lt).is_supported() {
+            // The link type sits at offset 20 of the pcap global header.
+            return Err(EngineError::UnsupportedLinkType {
+                path: path.to_path_buf(),
+                linktype: lt,
+                offset: 20,
+            });
+        }
+    }
+    let mut pipe: Pipeline<T> = Pipeline::new(cfg);
+    let mut n: u64 = 0;
+    let mut first_unsupported: Option<(u32, u64)> = None;
+    loop {
+        let frame = match reader.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                // Flows seen so far are still reported before the error.
+                pipe.finish(handler);
+                return Err(wrap(e));
+            }
+        };
+        if first_unsupported.is_none() && !LinkType(frame.linktype).is_supported() {
+            first_unsupported = Some((frame.linktype, frame.offset));
+        }
+        pipe.on_frame(&frame, handler);
+        n += 1;
+        if n & 0xFFFF == 0 {
+            progress(Progress {
+                bytes_read: reader.stats().bytes_read,
+                total_bytes,
+                packets: n,
+                open_flows: pipe.open_flows(),
+            });
+        }
+    }
+    pipe.finish(handler);
+    let counters = pipe.counters();
+    if let Some((linktype, offset)) = first_unsupported {
+        if counters.unsupported_linktype == counters.packets {
+            return Err(EngineError::UnsupportedLinkType {
+                path: path.to_path_buf(),
+                linktype,
+                offset,
+            });
+        }
+    }
+    let stats = reader.stats();
+    Ok(CaptureSummary {
+        path: path.to_path_buf(),
+        format,
+        counters,
+        table: pipe.table_stats(),
+        defrag: pipe.defrag_stats(),
+        truncation: reader.truncation(),
+        blocks_skipped: stats.blocks_skipped,
+    })
+}
