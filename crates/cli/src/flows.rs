@@ -36,7 +36,17 @@ pub fn pipeline_config(a: &FlowsArgs) -> Result<PipelineConfig> {
 const TABLE_SIZING_ROWS: usize = 10_000;
 
 const HEADER: [&str; 12] = [
-    "ts", "uid", "l4", "src", "dst", "vlan", "pkts", "bytes", "state", "history", "duration",
+    "ts",
+    "uid",
+    "l4",
+    "src",
+    "dst",
+    "vlan",
+    "pkts",
+    "bytes",
+    "state",
+    "history",
+    "duration",
     "community_id",
 ];
 

@@ -27,7 +27,10 @@ impl Bar {
             return;
         }
         let now = Instant::now();
-        if self.last.is_some_and(|t| now.duration_since(t).as_millis() < 100) {
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t).as_millis() < 100)
+        {
             return;
         }
         self.last = Some(now);

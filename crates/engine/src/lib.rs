@@ -33,4 +33,4 @@ pub mod run;
 
 pub use pipeline::{Counters, FlowHandler, Pipeline, PipelineConfig};
 pub use record::FlowRecord;
-pub use run::{run_capture, CaptureSummary, EngineError, Progress};
+pub use run::{run_capture, run_reader, CaptureSummary, EngineError, Progress};

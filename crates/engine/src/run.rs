@@ -1,5 +1,6 @@
 //! Running a whole capture through a [`Pipeline`].
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use netsift_capture::{CaptureError, CaptureFormat, CaptureReader, Truncation};
@@ -65,16 +66,31 @@ pub fn run_capture<T: Default, H: FlowHandler<T>>(
     handler: &mut H,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<CaptureSummary, EngineError> {
-    let wrap = |source| EngineError::Capture {
-        path: path.to_path_buf(),
-        source,
-    };
     let total_bytes = if path == Path::new("-") {
         None
     } else {
         std::fs::metadata(path).ok().map(|m| m.len())
     };
-    let mut reader = CaptureReader::open(path).map_err(wrap)?;
+    let reader = CaptureReader::open(path).map_err(|source| EngineError::Capture {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    run_reader(path, total_bytes, reader, cfg, handler, progress)
+}
+
+/// Read a capture from an open reader; `path` only labels messages.
+pub fn run_reader<R: Read, T: Default, H: FlowHandler<T>>(
+    path: &Path,
+    total_bytes: Option<u64>,
+    mut reader: CaptureReader<R>,
+    cfg: PipelineConfig,
+    handler: &mut H,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CaptureSummary, EngineError> {
+    let wrap = |source| EngineError::Capture {
+        path: path.to_path_buf(),
+        source,
+    };
     let format = reader.format();
     if let CaptureFormat::Pcap { .. } | CaptureFormat::PcapModified { .. } = format {
         let lt = reader.interfaces().first().map_or(0, |i| i.linktype);

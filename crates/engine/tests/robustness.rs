@@ -1,0 +1,151 @@
+//! Fuzz-style robustness: thousands of seeded mutations (truncation, bit
+//! flips, absurd length fields, spliced garbage) of real corpus captures go
+//! through the whole pipeline. Each must end in a result or a clean error,
+//! never a panic, and within a bounded time.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use netsift_capture::CaptureReader;
+use netsift_engine::{run_reader, FlowHandler, PipelineConfig};
+use netsift_flow::Flow;
+
+/// xorshift64*: a tiny deterministic PRNG so failures reproduce by seed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+struct Count(u64);
+impl FlowHandler<()> for Count {
+    fn on_flow_end(&mut self, _flow: Flow<()>) {
+        self.0 += 1;
+    }
+}
+
+fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("NETSIFT_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
+        });
+    let p = dir.join("pcap");
+    p.is_dir().then_some(p)
+}
+
+fn mutate(rng: &mut Rng, orig: &[u8]) -> Vec<u8> {
+    let mut v = orig.to_vec();
+    match rng.below(5) {
+        0 => v.truncate(rng.below(orig.len() + 1)),
+        1 => {
+            for _ in 0..=rng.below(32) {
+                let i = rng.below(v.len());
+                v[i] ^= 1 << rng.below(8);
+            }
+        }
+        2 => {
+            // An absurd or tiny length somewhere, often in a header field.
+            let i = if rng.below(2) == 0 {
+                rng.below(64.min(v.len()))
+            } else {
+                rng.below(v.len())
+            };
+            let val: [u8; 4] = match rng.below(4) {
+                0 => [0xff; 4],
+                1 => [0; 4],
+                2 => [0x7f, 0xff, 0xff, 0xfc],
+                _ => (rng.next() as u32).to_le_bytes(),
+            };
+            for (k, b) in val.iter().enumerate() {
+                if let Some(x) = v.get_mut(i + k) {
+                    *x = *b;
+                }
+            }
+        }
+        3 => {
+            let i = rng.below(v.len());
+            let n = rng.below(256);
+            let junk: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+            v.splice(i..i, junk);
+        }
+        _ => {
+            // Bit flips inside packet data only (keep the file header).
+            for _ in 0..=rng.below(200) {
+                let i = 24 + rng.below(v.len().saturating_sub(24));
+                if let Some(x) = v.get_mut(i) {
+                    *x = rng.next() as u8;
+                }
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn mutated_corpus_captures_never_panic_or_hang() {
+    let Some(dir) = corpus() else {
+        eprintln!("SKIP: corpus not found (set NETSIFT_CORPUS)");
+        return;
+    };
+    let mut files: Vec<(PathBuf, u64)> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.path(), e.metadata().ok()?.len())))
+        .filter(|(_, len)| *len > 0 && *len < 200_000)
+        .collect();
+    files.sort();
+    // Every 6th small file: a spread of formats and link types.
+    let picked: Vec<_> = files.iter().step_by(6).take(40).collect();
+    let mut rng = Rng(0x6e65_7473_6966_7400);
+    let started = Instant::now();
+    let (mut variants, mut errors, mut slowest) = (0u32, 0u32, Duration::ZERO);
+    for (path, _) in &picked {
+        let orig = std::fs::read(path).expect("read");
+        for _ in 0..80 {
+            let data = mutate(&mut rng, &orig);
+            let t = Instant::now();
+            let mut h = Count(0);
+            let res = CaptureReader::new(Cursor::new(&data[..]))
+                .map_err(|_| ())
+                .and_then(|r| {
+                    run_reader(
+                        path,
+                        Some(data.len() as u64),
+                        r,
+                        PipelineConfig::default(),
+                        &mut h,
+                        &mut |_| {},
+                    )
+                    .map_err(|_| ())
+                });
+            if res.is_err() {
+                errors += 1;
+            }
+            variants += 1;
+            slowest = slowest.max(t.elapsed());
+        }
+    }
+    println!(
+        "{variants} variants of {} captures: {errors} clean errors, slowest {slowest:?}, total {:?}",
+        picked.len(),
+        started.elapsed()
+    );
+    assert!(variants >= 3000);
+    assert!(
+        slowest < Duration::from_secs(2),
+        "a variant took {slowest:?}"
+    );
+}

@@ -1,0 +1,217 @@
+//! The contract every netsift protocol implements.
+//!
+//! A protocol is a value implementing [`Protocol`]: a name (nDPI's spelling,
+//! so results compare with nDPI), the transports it runs over, its usual
+//! ports, and a **probe** over payload bytes that answers
+//! [`Probe::Match`], [`Probe::NoMatch`] or [`Probe::NeedMore`].
+//!
+//! Rules for probes (the engine relies on them):
+//! * **Structure, not ports.** A probe decides from the bytes. The ports in
+//!   [`ProbeInput`] may only tell apart variants of a structure the probe has
+//!   already recognised (DNS vs mDNS vs LLMNR), never make a match alone.
+//! * **Cheap and bounded.** No allocation unless matching (the evidence
+//!   string), look at a bounded prefix, never panic on any input.
+//! * **No give-up logic.** The engine decides when a flow has been looked at
+//!   long enough; a probe answers `NeedMore` whenever more bytes could
+//!   change its answer.
+//! * **State is tiny.** A probe that must see several packets (RTP's
+//!   sequence numbers, say) keeps what it needs in the flow's
+//!   [`ProbeScratch`], 16 bytes zeroed at flow start.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// Transport a probe applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Tcp,
+    Udp,
+    /// Another IP protocol, by number (ICMP = 1, IGMP = 2, ICMPv6 = 58, ...).
+    Ip(u8),
+}
+
+impl Transport {
+    /// The transport of an IP protocol number.
+    pub fn from_ip_proto(p: u8) -> Transport {
+        match p {
+            6 => Transport::Tcp,
+            17 => Transport::Udp,
+            n => Transport::Ip(n),
+        }
+    }
+}
+
+/// Direction of a payload relative to the flow's initiator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the initiator (client) to the responder (server).
+    ToServer,
+    /// From the responder (server) to the initiator (client).
+    ToClient,
+}
+
+/// Per-flow, per-protocol scratch space for multi-packet probes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProbeScratch(pub [u64; 2]);
+
+/// What a probe sees.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeInput<'a> {
+    pub transport: Transport,
+    pub dir: Direction,
+    /// TCP: the in-order stream prefix of this direction so far (it grows
+    /// as segments arrive, up to the engine's bound). UDP and others: this
+    /// datagram's payload.
+    pub data: &'a [u8],
+    /// TCP: the other direction's stream prefix so far. UDP: the other
+    /// direction's first datagram. Empty when nothing was seen.
+    pub peer: &'a [u8],
+    /// 0 for the first payload-carrying packet of this direction, 1 for the
+    /// second, ...
+    pub index: u32,
+    /// Port of the responder (server) and of the initiator (client); 0 for
+    /// protocols without ports.
+    pub server_port: u16,
+    pub client_port: u16,
+    /// Responder and initiator addresses, when known (the first-packet API
+    /// may not know them).
+    pub server_addr: Option<IpAddr>,
+    pub client_addr: Option<IpAddr>,
+}
+
+impl ProbeInput<'_> {
+    /// The payload's source port.
+    pub fn src_port(&self) -> u16 {
+        match self.dir {
+            Direction::ToServer => self.client_port,
+            Direction::ToClient => self.server_port,
+        }
+    }
+
+    /// The payload's destination port.
+    pub fn dst_port(&self) -> u16 {
+        match self.dir {
+            Direction::ToServer => self.server_port,
+            Direction::ToClient => self.client_port,
+        }
+    }
+
+    /// Whether either port is `p`.
+    pub fn either_port(&self, p: u16) -> bool {
+        self.server_port == p || self.client_port == p
+    }
+}
+
+/// A positive identification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// A more specific application (a service from SNI/Host, `HTTP2`, ...).
+    pub app: Option<String>,
+    /// A short human-readable reason, e.g. `client sent 'GET / HTTP/1.1'`.
+    pub evidence: String,
+}
+
+impl Match {
+    pub fn new(evidence: impl Into<String>) -> Match {
+        Match {
+            app: None,
+            evidence: evidence.into(),
+        }
+    }
+
+    pub fn with_app(mut self, app: impl Into<String>) -> Match {
+        self.app = Some(app.into());
+        self
+    }
+}
+
+/// A probe's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    Match(Match),
+    NoMatch,
+    NeedMore,
+}
+
+/// The contract of a protocol.
+pub trait Protocol: Sync + Send {
+    /// The protocol's name, in nDPI's spelling (`HTTP`, `TLS`, `SMBv23`...).
+    fn name(&self) -> &'static str;
+    /// Transports the protocol runs over.
+    fn transports(&self) -> &'static [Transport];
+    /// Usual server ports: used only to order probes and for the port guess.
+    fn ports(&self) -> &'static [u16] {
+        &[]
+    }
+    /// Look at payload bytes.
+    fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe;
+}
+
+impl fmt::Debug for dyn Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Render up to `max` bytes as printable text for evidence strings:
+/// printable ASCII as is, everything else as `\xHH`; `...` when cut.
+pub fn printable(bytes: &[u8], max: usize) -> String {
+    let mut s = String::with_capacity(max.min(bytes.len()) + 3);
+    for &b in bytes.iter().take(max) {
+        if (0x20..0x7f).contains(&b) && b != b'\\' && b != b'\'' {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    if bytes.len() > max {
+        s.push_str("...");
+    }
+    s
+}
+
+/// The first line of `data` (up to CR or LF), at most `max` bytes, if one
+/// is complete.
+pub fn first_line(data: &[u8], max: usize) -> Option<&[u8]> {
+    let end = data
+        .iter()
+        .take(max)
+        .position(|&b| b == b'\r' || b == b'\n')?;
+    Some(&data[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_and_cuts() {
+        assert_eq!(printable(b"GET /\r\n", 5), "GET /...");
+        assert_eq!(printable(b"a\x00'b", 10), "a\\x00\\x27b");
+    }
+
+    #[test]
+    fn first_line_needs_terminator() {
+        assert_eq!(first_line(b"220 hi\r\n", 100), Some(&b"220 hi"[..]));
+        assert_eq!(first_line(b"220 hi", 100), None);
+        assert_eq!(first_line(b"220 hi\r\n", 3), None);
+    }
+
+    #[test]
+    fn ports_by_direction() {
+        let p = ProbeInput {
+            transport: Transport::Udp,
+            dir: Direction::ToClient,
+            data: b"",
+            peer: b"",
+            index: 0,
+            server_port: 53,
+            client_port: 40000,
+            server_addr: None,
+            client_addr: None,
+        };
+        assert_eq!(p.src_port(), 53);
+        assert_eq!(p.dst_port(), 40000);
+        assert!(p.either_port(40000));
+    }
+}

@@ -1,0 +1,139 @@
+//! netsift's protocol probes.
+//!
+//! Each protocol lives in its own folder and implements
+//! [`netsift_proto::Protocol`]. Adding one means adding a folder and one
+//! line in [`ALL`]; nothing else changes. The order of [`ALL`] is the probe
+//! order when two probes could both claim the same bytes: more specific
+//! protocols come first (mDNS and LLMNR before DNS, SMB before NetBIOS).
+
+use netsift_proto::Protocol;
+
+pub mod first_packet;
+
+mod dcerpc;
+mod dhcp;
+mod dhcpv6;
+mod dns;
+mod ftp_control;
+mod ftp_data;
+mod http;
+mod imap;
+mod ipproto;
+mod kerberos;
+mod ldap;
+mod llmnr;
+mod mdns;
+mod netbios;
+mod ntp;
+mod pop3;
+mod quic;
+mod rdp;
+mod sip;
+mod smb;
+mod smtp;
+mod snmp;
+mod ssdp;
+mod ssh;
+mod stun;
+mod telnet;
+mod tls;
+
+pub use first_packet::{identify_first_payload, FirstVerdict};
+pub use netsift_proto as proto;
+
+/// Every protocol netsift identifies, in probe order.
+pub static ALL: &[&dyn Protocol] = &[
+    &ipproto::Icmp,
+    &ipproto::Icmpv6,
+    &ipproto::Igmp,
+    &tls::Tls,
+    &http::Http,
+    &ssh::Ssh,
+    &quic::Quic,
+    &rdp::Rdp,
+    &smb::Smbv23,
+    &smb::Smbv1,
+    &dcerpc::Dcerpc,
+    &kerberos::Kerberos,
+    &ldap::Ldap,
+    &mdns::Mdns,
+    &llmnr::Llmnr,
+    &netbios::Netbios,
+    &dns::Dns,
+    &dhcp::Dhcp,
+    &dhcpv6::Dhcpv6,
+    &ntp::Ntp,
+    &snmp::Snmp,
+    &sip::Sip,
+    &stun::Stun,
+    &ssdp::Ssdp,
+    &ftp_control::FtpControl,
+    &smtp::Smtp,
+    &pop3::Pop3,
+    &imap::Imap,
+    &telnet::Telnet,
+    &ftp_data::FtpData,
+];
+
+/// Look a protocol up by its name (exact, as in [`Protocol::name`]).
+pub fn by_name(name: &str) -> Option<&'static dyn Protocol> {
+    ALL.iter().copied().find(|p| p.name() == name)
+}
+
+/// Index of a protocol in [`ALL`].
+pub fn index_of(name: &str) -> Option<usize> {
+    ALL.iter().position(|p| p.name() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_fit_a_u64_mask() {
+        let mut names: Vec<_> = ALL.iter().map(|p| p.name()).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "duplicate protocol name");
+        assert!(n <= 128, "the engine tracks rejected probes in a u128");
+    }
+
+    #[test]
+    fn the_thirty_core_protocols_are_registered() {
+        for name in [
+            "HTTP",
+            "TLS",
+            "DNS",
+            "QUIC",
+            "ICMP",
+            "ICMPV6",
+            "IGMP",
+            "SSH",
+            "FTP_CONTROL",
+            "FTP_DATA",
+            "SMTP",
+            "POP3",
+            "IMAP",
+            "Telnet",
+            "NetBIOS",
+            "SMBv1",
+            "SMBv23",
+            "DCERPC",
+            "RDP",
+            "Kerberos",
+            "LDAP",
+            "DHCP",
+            "DHCPV6",
+            "NTP",
+            "SNMP",
+            "SIP",
+            "STUN",
+            "MDNS",
+            "LLMNR",
+            "SSDP",
+        ] {
+            assert!(by_name(name).is_some(), "{name} missing");
+        }
+    }
+}
