@@ -23,13 +23,17 @@ pub(crate) struct InputBuf<R> {
     /// Absolute input offset of `buf[0]`.
     origin: u64,
     eof: bool,
+    /// Size to shrink back to after a huge record.
+    initial: usize,
 }
 
 impl<R: Read> InputBuf<R> {
     pub(crate) fn new(rd: R, capacity: usize) -> Self {
+        let capacity = capacity.max(64);
         InputBuf {
             rd,
-            buf: vec![0u8; capacity.max(64)],
+            initial: capacity,
+            buf: vec![0u8; capacity],
             start: 0,
             end: 0,
             origin: 0,
@@ -155,11 +159,20 @@ impl<R: Read> InputBuf<R> {
         }
     }
 
-    /// Shrink back to the initial size after a huge record, if possible.
+    /// Shrink back to the initial size after a huge record, once the
+    /// buffered data fits again.
+    #[inline]
     pub(crate) fn maybe_shrink(&mut self) {
-        if self.buf.len() > INITIAL_CAPACITY && self.avail() <= INITIAL_CAPACITY / 2 {
+        if self.buf.len() > self.initial {
+            self.shrink_slow();
+        }
+    }
+
+    #[cold]
+    fn shrink_slow(&mut self) {
+        if self.avail() <= self.initial / 2 {
             self.compact();
-            self.buf.truncate(INITIAL_CAPACITY);
+            self.buf.truncate(self.initial);
             self.buf.shrink_to_fit();
         }
     }

@@ -334,6 +334,7 @@ impl<R: Read> CaptureReader<R> {
         if self.done {
             return Ok(None);
         }
+        self.input.maybe_shrink();
         let res = match self.kind {
             Kind::Pcap {
                 be,
@@ -433,7 +434,6 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn next_pcapng(&mut self) -> Result<Option<Spec>, CaptureError> {
-        self.input.maybe_shrink();
         loop {
             let Kind::Pcapng {
                 be,
@@ -758,17 +758,15 @@ impl<R: Read> CaptureReader<R> {
             section: self.sections.saturating_sub(1),
         });
         if let Kind::Pcapng {
-            section_base,
-            ref mut pkt_limit,
-            ..
+            ref mut pkt_limit, ..
         } = self.kind
         {
-            let max = self.rt[section_base..]
-                .iter()
-                .map(|i| sanity_limit(i.snaplen))
-                .max()
-                .unwrap_or(STANDARD_MAX_SNAPLEN);
-            *pkt_limit = max.saturating_add(PACKET_BLOCK_SLACK).min(MAX_RECORD_LEN);
+            // The section's limit only grows; kept incrementally so a file
+            // of many IDBs costs linear time.
+            let this = sanity_limit(snaplen)
+                .saturating_add(PACKET_BLOCK_SLACK)
+                .min(MAX_RECORD_LEN);
+            *pkt_limit = (*pkt_limit).max(this);
         }
         Ok(())
     }

@@ -691,6 +691,23 @@ fn records_bigger_than_the_buffer() {
     assert_eq!((t.offset, t.available), (custom_at as u64, (1 << 20) + 100));
 }
 
+#[test]
+fn many_interfaces_cost_linear_time() {
+    // 200k IDBs (hostile, but valid) then one real packet on the last one.
+    let (src, _) = read_bytes(&load("sctp.cap")).unwrap();
+    let mut w = PcapngWriter::new(Vec::new()).unwrap();
+    for _ in 0..200_000 {
+        w.add_interface(1, 1500).unwrap();
+    }
+    w.write_packet(199_999, 1, &src[0].data, 138).unwrap();
+    let b = w.into_inner().unwrap();
+    let t = std::time::Instant::now();
+    let (frames, r) = read_bytes(&b).unwrap();
+    assert_eq!((frames.len(), frames[0].interface), (1, 199_999));
+    assert_eq!(r.interfaces().len(), 200_000);
+    assert!(t.elapsed().as_secs() < 2, "{:?}", t.elapsed());
+}
+
 // ---- writers ----------------------------------------------------------
 
 #[test]
@@ -803,14 +820,22 @@ impl XorShift {
 
 /// Seeded mutations of real captures: bit flips, random 32-bit values
 /// (often landing on length fields), cuts. Nothing may panic or hang, and
-/// every frame must lie inside the input.
+/// every frame must lie inside the input. `NETSIFT_FUZZ_ITERS` and
+/// `NETSIFT_FUZZ_SEED` run it longer or differently.
 #[test]
 fn mutated_inputs_never_panic() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let iters = env("NETSIFT_FUZZ_ITERS", 6000) as usize;
     let start = std::time::Instant::now();
-    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rng = XorShift(env("NETSIFT_FUZZ_SEED", 0x9e37_79b9_7f4a_7c15) | 1);
     let files: Vec<Vec<u8>> = ALL_TESTDATA.iter().map(|n| load(n)).collect();
     let mut outcomes = [0usize; 3]; // ok, truncated, error
-    for i in 0..6000 {
+    for i in 0..iters {
         let src = &files[i % files.len()];
         let mut b = src.clone();
         for _ in 0..1 + rng.below(4) {
@@ -858,8 +883,10 @@ fn mutated_inputs_never_panic() {
         }] += 1;
     }
     assert!(outcomes.iter().all(|&n| n > 100), "{outcomes:?}");
+    // Bounded time: the default run takes well under a second.
+    let limit = 20 + iters as u64 / 1000;
     assert!(
-        start.elapsed().as_secs() < 20,
+        start.elapsed().as_secs() < limit,
         "too slow: {:?}",
         start.elapsed()
     );
