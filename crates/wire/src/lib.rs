@@ -14,8 +14,24 @@
 
 use std::net::IpAddr;
 
+pub mod capwap;
 pub mod decode;
+pub mod ethernet;
+pub mod gre;
+pub mod gtpu;
+pub mod icmp;
+pub mod ieee80211;
+pub mod ipv4;
+pub mod ipv6;
 pub mod link;
+pub mod llc;
+pub mod mpls;
+pub mod ppp;
+pub mod sctp;
+pub mod tcp;
+pub mod udp;
+pub mod vlan;
+pub mod vxlan;
 
 pub use decode::{decode, decode_reassembled};
 
@@ -35,6 +51,8 @@ impl LinkType {
     pub const RAW: LinkType = LinkType(101);
     /// Cisco HDLC.
     pub const C_HDLC: LinkType = LinkType(104);
+    /// IEEE 802.11 frames without a radio header.
+    pub const IEEE802_11: LinkType = LinkType(105);
     /// OpenBSD loopback: 4-byte address family in network byte order.
     pub const LOOP: LinkType = LinkType(108);
     /// Linux cooked capture v1.
@@ -48,11 +66,12 @@ impl LinkType {
     /// Linux cooked capture v2.
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
-    /// Whether [`decode`] understands this link type.
+    /// Whether [`decode`] understands this link type. Like [`decode`], this
+    /// ignores the upper 16 bits (the pcap header's FCS-length bits).
     pub fn is_supported(self) -> bool {
         matches!(
-            self.0,
-            0 | 1 | 9 | 12 | 14 | 101 | 104 | 108 | 113 | 192 | 228 | 229 | 276
+            self.0 & 0xFFFF,
+            0 | 1 | 9 | 12 | 14 | 101 | 104 | 105 | 108 | 113 | 192 | 228 | 229 | 276
         )
     }
 }
@@ -107,17 +126,43 @@ impl TcpInfo {
 /// transport payload, already trimmed to the IP length (link padding removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport<'a> {
-    Tcp { tcp: TcpInfo, payload: &'a [u8] },
-    Udp { src_port: u16, dst_port: u16, payload: &'a [u8] },
-    Icmp { icmp_type: u8, code: u8, payload: &'a [u8] },
-    Icmpv6 { icmp_type: u8, code: u8, payload: &'a [u8] },
-    Sctp { src_port: u16, dst_port: u16, payload: &'a [u8] },
+    Tcp {
+        tcp: TcpInfo,
+        payload: &'a [u8],
+    },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+        payload: &'a [u8],
+    },
+    Icmp {
+        icmp_type: u8,
+        code: u8,
+        payload: &'a [u8],
+    },
+    Icmpv6 {
+        icmp_type: u8,
+        code: u8,
+        payload: &'a [u8],
+    },
+    Sctp {
+        src_port: u16,
+        dst_port: u16,
+        payload: &'a [u8],
+    },
     /// GRE that could not be decapsulated (unknown inner protocol, e.g. PPTP's PPP).
-    Gre { protocol: u16, payload: &'a [u8] },
+    Gre {
+        protocol: u16,
+        payload: &'a [u8],
+    },
     /// An IP fragment awaiting reassembly; `payload` is the fragment data.
-    Fragment { payload: &'a [u8] },
+    Fragment {
+        payload: &'a [u8],
+    },
     /// Any other IP protocol; `payload` follows the IP header.
-    Other { payload: &'a [u8] },
+    Other {
+        payload: &'a [u8],
+    },
 }
 
 impl<'a> Transport<'a> {
@@ -139,9 +184,12 @@ impl<'a> Transport<'a> {
     pub fn ports(&self) -> (u16, u16) {
         match *self {
             Transport::Tcp { tcp, .. } => (tcp.src_port, tcp.dst_port),
-            Transport::Udp { src_port, dst_port, .. } | Transport::Sctp { src_port, dst_port, .. } => {
-                (src_port, dst_port)
+            Transport::Udp {
+                src_port, dst_port, ..
             }
+            | Transport::Sctp {
+                src_port, dst_port, ..
+            } => (src_port, dst_port),
             _ => (0, 0),
         }
     }
