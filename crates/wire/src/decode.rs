@@ -110,6 +110,21 @@ struct Ctx {
     ethertype: u16,
 }
 
+/// Non-IP Ethertypes that are worth reporting as a tunnel's inner packet.
+fn known_non_ip(e: u16) -> bool {
+    matches!(
+        e,
+        ethertype::ARP
+            | 0x8035 // RARP
+            | 0x88CC // LLDP
+            | 0x888E // 802.1X EAPOL
+            | ethertype::PPPOE_DISCOVERY
+            | ethertype::PPPOE_SESSION
+            | ethertype::MPLS_UNICAST
+            | ethertype::MPLS_MULTICAST
+    )
+}
+
 fn truncated(layer: &'static str) -> DecodeError {
     DecodeError::Truncated { layer }
 }
@@ -390,8 +405,10 @@ impl Ctx {
     }
 
     /// Run `f` to decode a tunnel's inner packet. Returns `Some(inner)` if
-    /// it found one (an IP packet, or a frame with a known Ethertype), and
-    /// `None` with the state restored otherwise. Only `TooDeep` escapes.
+    /// it found one (an IP packet, or a well-known non-IP frame such as
+    /// ARP), and `None` with the state restored otherwise, so random bytes
+    /// that happen to parse as a frame with an odd Ethertype do not hide
+    /// the outer flow. Only `TooDeep` escapes.
     fn try_tunnel<'a>(
         &mut self,
         kind: Tunnel,
@@ -402,7 +419,7 @@ impl Ctx {
         self.tunnel.get_or_insert(kind);
         self.ethertype = 0;
         match f(self) {
-            Ok(inner) if inner.is_some() || self.ethertype != 0 => Ok(Some(inner)),
+            Ok(inner) if inner.is_some() || known_non_ip(self.ethertype) => Ok(Some(inner)),
             Err(DecodeError::TooDeep) => Err(DecodeError::TooDeep),
             _ => {
                 *self = saved;
@@ -500,5 +517,1081 @@ impl Ctx {
         }
         ip.transport = Transport::Gre { protocol, payload };
         Ok(Some(ip))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Fragment, TcpInfo};
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn d(link: u32, frame: &[u8]) -> Decoded<'_> {
+        decode(LinkType(link), frame).unwrap()
+    }
+
+    fn l3(dec: &Decoded<'_>) -> IpLayer<'static> {
+        let i = dec.ip.expect("ip layer");
+        // Drop the payload lifetime for easy comparisons of header fields.
+        IpLayer {
+            transport: Transport::Other { payload: &[] },
+            ..i
+        }
+    }
+
+    fn check_ip(dec: &Decoded<'_>, src: &str, dst: &str, proto: u8, ttl: u8) {
+        let i = l3(dec);
+        assert_eq!(
+            (i.src, i.dst, i.proto, i.ttl),
+            (ip(src), ip(dst), proto, ttl)
+        );
+        assert_eq!(i.version, if i.src.is_ipv4() { 4 } else { 6 });
+    }
+
+    fn udp_ports(dec: &Decoded<'_>) -> (u16, u16) {
+        match dec.ip.unwrap().transport {
+            Transport::Udp {
+                src_port, dst_port, ..
+            } => (src_port, dst_port),
+            t => panic!("not UDP: {t:?}"),
+        }
+    }
+
+    fn tcp(dec: &Decoded<'_>) -> TcpInfo {
+        match dec.ip.unwrap().transport {
+            Transport::Tcp { tcp, .. } => tcp,
+            t => panic!("not TCP: {t:?}"),
+        }
+    }
+
+    // ---- link types, with real frames (see testdata/extract.py) ----
+
+    #[test]
+    fn null_link() {
+        // nats.pcap #1: AF_INET little-endian, 127.0.0.1:54820 -> :4222 SYN.
+        let dec = d(0, include_bytes!("../testdata/null_ipv4_tcp.bin"));
+        check_ip(&dec, "127.0.0.1", "127.0.0.1", 6, 64);
+        let t = tcp(&dec);
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.flags),
+            (54820, 4222, 4035562812, TcpInfo::SYN)
+        );
+        assert_eq!(dec.ethertype, 0x0800);
+        // openvpn-tlscrypt.pcap #1: AF 30 (macOS), ::1 56256 -> 1194 UDP.
+        let dec = d(0, include_bytes!("../testdata/null_ipv6_udp.bin"));
+        check_ip(&dec, "::1", "::1", 17, 64);
+        assert_eq!(udp_ports(&dec), (56256, 1194));
+        assert_eq!(dec.ethertype, 0x86DD);
+        // openwire.pcapng #1: AF 24, ::1 51157 -> 61616 SYN.
+        let dec = d(0, include_bytes!("../testdata/null_ipv6_tcp.bin"));
+        check_ip(&dec, "::1", "::1", 6, 128);
+        assert_eq!(tcp(&dec).seq, 3467411658);
+    }
+
+    #[test]
+    fn loop_link() {
+        // Synthetic LINKTYPE_LOOP: AF_INET in network byte order.
+        let mut f = vec![0, 0, 0, 2];
+        f.extend(ipv4(17, &udp(1, 2, b"x")));
+        let dec = d(108, &f);
+        assert_eq!(udp_ports(&dec), (1, 2));
+        // A little-endian AF is not valid for LOOP.
+        f[..4].copy_from_slice(&[2, 0, 0, 0]);
+        assert_eq!(d(108, &f).ip, None);
+    }
+
+    #[test]
+    fn raw_links() {
+        // bjnp.pcap #1 (DLT 101): 192.168.185.141:50087 -> 192.168.1.17:8612.
+        let f = include_bytes!("../testdata/raw_ipv4_udp.bin");
+        let dec = d(101, f);
+        check_ip(&dec, "192.168.185.141", "192.168.1.17", 17, 121);
+        assert_eq!(udp_ports(&dec), (50087, 8612));
+        assert_eq!(d(12, f), dec);
+        assert_eq!(d(14, f), dec);
+        assert_eq!(d(228, f), dec);
+        assert!(decode(LinkType::IPV6, f).is_err());
+        // ossfuzz_seed_fake_traces_4.pcapng #1 (DLT 228): 127.0.0.1 100 -> 200.
+        let dec = d(228, include_bytes!("../testdata/raw228_ipv4.bin"));
+        check_ip(&dec, "127.0.0.1", "127.0.0.1", 17, 64);
+        assert_eq!(udp_ports(&dec), (100, 200));
+        // DLT 229 / 101 with IPv6: the null_ipv6 frame without its AF.
+        let f = &include_bytes!("../testdata/null_ipv6_udp.bin")[4..];
+        assert_eq!(udp_ports(&d(229, f)), (56256, 1194));
+        assert_eq!(udp_ports(&d(101, f)), (56256, 1194));
+        assert!(decode(LinkType(228), f).is_err());
+        assert!(decode(LinkType(101), &[0x50; 40]).is_err());
+    }
+
+    #[test]
+    fn sll_links() {
+        // KakaoTalk_talk.pcap #1: 10.24.82.188:51021 -> 103.246.57.251:8080 PSH/ACK.
+        let dec = d(113, include_bytes!("../testdata/sll_ipv4_tcp.bin"));
+        check_ip(&dec, "10.24.82.188", "103.246.57.251", 6, 63);
+        let t = tcp(&dec);
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.flags),
+            (51021, 8080, 3406690583, 0x18)
+        );
+        // quic-v2.pcapng #1: ::1 42086 -> 4443.
+        let dec = d(113, include_bytes!("../testdata/sll_ipv6_udp.bin"));
+        check_ip(&dec, "::1", "::1", 17, 64);
+        assert_eq!(udp_ports(&dec), (42086, 4443));
+        // log4j-webapp-exploit.pcap #6: ARP.
+        let dec = d(113, include_bytes!("../testdata/sll_arp.bin"));
+        assert_eq!((dec.ip, dec.ethertype), (None, 0x0806));
+        // Synthetic SLL2 carrying the same IPv6 packet.
+        let v1 = include_bytes!("../testdata/sll_ipv6_udp.bin");
+        let mut f = vec![0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0x03, 0x04, 0, 0];
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&v1[16..]);
+        let dec2 = d(276, &f);
+        assert_eq!(udp_ports(&dec2), (42086, 4443));
+        assert_eq!(l3(&dec2), l3(&d(113, v1)));
+    }
+
+    #[test]
+    fn ppp_link() {
+        // dlt_ppp.pcap #1: 193.167.0.252:44083 -> 193.167.100.100:443.
+        let dec = d(9, include_bytes!("../testdata/ppp_ipv4_udp.bin"));
+        check_ip(&dec, "193.167.0.252", "193.167.100.100", 17, 63);
+        assert_eq!(udp_ports(&dec), (44083, 443));
+        // BGP_Cisco_hdlc_slarp.pcap #1: DLT 9 with Cisco HDLC framing;
+        // 100.16.1.2:18324 -> 100.16.1.1:179 SYN.
+        let f = include_bytes!("../testdata/ppp_chdlc_ipv4_tcp.bin");
+        let dec = d(9, f);
+        check_ip(&dec, "100.16.1.2", "100.16.1.1", 6, 1);
+        assert_eq!(tcp(&dec).dst_port, 179);
+        // The same bytes as LINKTYPE_C_HDLC (104).
+        assert_eq!(d(104, f), dec);
+        // Protocol-field-compressed PPP with HDLC address/control.
+        let mut g = vec![0xFF, 0x03, 0x21];
+        g.extend(ipv4(17, &udp(5, 6, b"")));
+        assert_eq!(udp_ports(&d(9, &g)), (5, 6));
+    }
+
+    #[test]
+    fn ppi_link() {
+        // someip_sd_sample.pcap #1: PPI -> Ethernet, 192.168.88.73 -> 235.2.3.5, 30490.
+        let dec = d(192, include_bytes!("../testdata/ppi_eth_ipv4_udp.bin"));
+        check_ip(&dec, "192.168.88.73", "235.2.3.5", 17, 255);
+        assert_eq!(udp_ports(&dec), (30490, 30490));
+    }
+
+    #[test]
+    fn ppi_80211() {
+        // Synthetic PPI (DLT 105) around an 802.11 QoS data frame, From DS.
+        let mut w = vec![0x88, 0x02, 0, 0];
+        w.extend_from_slice(&[1; 6]);
+        w.extend_from_slice(&[2; 6]);
+        w.extend_from_slice(&[3; 6]);
+        w.extend_from_slice(&[0, 0, 0, 0]); // seq, QoS
+        w.extend_from_slice(&[0xAA, 0xAA, 0x03, 0, 0, 0, 0x86, 0xDD]);
+        w.extend(ipv6(17, &udp(7, 8, b"hi")));
+        let mut f = vec![0, 0, 8, 0, 105, 0, 0, 0];
+        f.extend_from_slice(&w);
+        let dec = d(192, &f);
+        assert_eq!((udp_ports(&dec), dec.ethertype), ((7, 8), 0x86DD));
+        assert_eq!(d(105, &w), dec);
+        // A beacon (management) frame decodes with no IP.
+        let mut b = w.clone();
+        b[0] = 0x80;
+        assert_eq!(d(105, &b).ip, None);
+        // PPI in PPI is refused; an unknown inner DLT is unsupported.
+        f[4] = 192;
+        assert!(decode(LinkType::PPI, &f).is_err());
+        f[4] = 127;
+        assert_eq!(
+            decode(LinkType::PPI, &f),
+            Err(DecodeError::UnsupportedLinkType(127))
+        );
+    }
+
+    #[test]
+    fn unsupported_link_and_fcs_bits() {
+        assert_eq!(
+            decode(LinkType(147), &[0; 64]),
+            Err(DecodeError::UnsupportedLinkType(147))
+        );
+        // fuzz-2021-10-13.pcap #1: link type field 0x40000000 (FCS bits set,
+        // type 0 = NULL); the AF is garbage so it is simply not IP.
+        let dec = decode(
+            LinkType(0x4000_0000),
+            include_bytes!("../testdata/null_fuzz.bin"),
+        )
+        .unwrap();
+        assert_eq!(dec.ip, None);
+        assert!(LinkType(0x4000_0000).is_supported());
+    }
+
+    // ---- Ethernet, VLAN, PPPoE, LLC ----
+
+    #[test]
+    fn vlan_single() {
+        // ajp.pcap #1: VLAN 7, 172.29.9.146:38856 -> 172.29.9.147:8009 SYN.
+        let dec = d(1, include_bytes!("../testdata/eth_ipv4_tcp_vlan.bin"));
+        assert_eq!(
+            (dec.vlan, dec.inner_vlan, dec.tunnel),
+            (Some(7), None, None)
+        );
+        check_ip(&dec, "172.29.9.146", "172.29.9.147", 6, 64);
+        let t = tcp(&dec);
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.ack, t.flags, t.window),
+            (38856, 8009, 1925569327, 0, 2, 14600)
+        );
+        assert!(dec.ip.unwrap().transport.payload().is_empty());
+    }
+
+    #[test]
+    fn qinq_pppoe() {
+        // dns.pcap #4: VLAN 421, 785, PPPoE session, 82.178.113.245:47255 -> 82.178.158.181:53.
+        let dec = d(1, include_bytes!("../testdata/eth_qinq_pppoe_ipv4_udp.bin"));
+        assert_eq!(
+            (dec.vlan, dec.inner_vlan, dec.ethertype),
+            (Some(421), Some(785), 0x0800)
+        );
+        check_ip(&dec, "82.178.113.245", "82.178.158.181", 17, 64);
+        assert_eq!(udp_ports(&dec), (47255, 53));
+        assert_eq!(dec.ip.unwrap().transport.payload().len(), 33);
+        // custom_categories.pcapng #85: VLAN 285, 121, PPPoE, IPv6 ESP.
+        let dec = d(1, include_bytes!("../testdata/eth_qinq_pppoe_ipv6_esp.bin"));
+        assert_eq!(
+            (dec.vlan, dec.inner_vlan, dec.ethertype),
+            (Some(285), Some(121), 0x86DD)
+        );
+        check_ip(
+            &dec,
+            "2a01:e34:ef6f:4340:94be:5dac:c20a:d2a0",
+            "2001:1670:8:40a6:a08e:332b:aa69:18dc",
+            50,
+            50,
+        );
+        assert!(matches!(dec.ip.unwrap().transport, Transport::Other { .. }));
+    }
+
+    #[test]
+    fn qinq_88a8_and_third_tag() {
+        let inner = ipv4(17, &udp(1, 2, b""));
+        let mut f = eth_hdr(0x88A8);
+        f.extend_from_slice(&[
+            0x00, 0x64, 0x81, 0x00, 0x00, 0xC8, 0x91, 0x00, 0x01, 0x2C, 0x08, 0x00,
+        ]);
+        f.extend_from_slice(&inner);
+        let dec = d(1, &f);
+        assert_eq!((dec.vlan, dec.inner_vlan), (Some(100), Some(200)));
+        assert_eq!(udp_ports(&dec), (1, 2));
+    }
+
+    #[test]
+    fn non_ip_frames() {
+        // fix2.pcap #1: ARP, padded.
+        let dec = d(1, include_bytes!("../testdata/eth_arp.bin"));
+        assert_eq!((dec.ip, dec.ethertype), (None, 0x0806));
+        // tor.pcap #1: 802.3 + LLC (STP).
+        let dec = d(1, include_bytes!("../testdata/eth_8023_stp.bin"));
+        assert_eq!((dec.ip, dec.ethertype), (None, 0));
+        // capwap.pcap #4: 802.3 + SNAP with Cisco OUI (CDP).
+        let dec = d(1, include_bytes!("../testdata/eth_8023_snap_cdp.bin"));
+        assert_eq!((dec.ip, dec.ethertype), (None, 0));
+        // LLDP.
+        let lldp = eth_hdr(0x88CC);
+        let dec = d(1, &lldp);
+        assert_eq!((dec.ip, dec.ethertype), (None, 0x88CC));
+    }
+
+    #[test]
+    fn llc_snap_ip() {
+        let inner = ipv4(6, &tcp_seg(80, 1234));
+        let mut f = eth_hdr(0);
+        let len = (8 + inner.len()) as u16;
+        f[12..14].copy_from_slice(&len.to_be_bytes());
+        f.extend_from_slice(&[0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00]);
+        f.extend_from_slice(&inner);
+        f.extend_from_slice(&[0; 7]); // padding beyond the 802.3 length
+        let dec = d(1, &f);
+        assert_eq!(dec.ethertype, 0x0800);
+        assert_eq!(tcp(&dec).src_port, 80);
+    }
+
+    // ---- MPLS (synthetic: none in the corpus) ----
+
+    #[test]
+    fn mpls_stack() {
+        let mut f = eth_hdr(0x8847);
+        f.extend_from_slice(&[0x00, 0x01, 0x00, 0x40]); // label 16, S=0
+        f.extend_from_slice(&[0x00, 0x02, 0x01, 0x40]); // label 32, S=1
+        f.extend(ipv6(17, &udp(53, 1000, b"")));
+        let dec = d(1, &f);
+        assert_eq!((udp_ports(&dec), dec.ethertype), ((53, 1000), 0x86DD));
+        // Pseudowire control word then Ethernet (with a VLAN tag).
+        let mut f = eth_hdr(0x8847);
+        f.extend_from_slice(&[0x00, 0x01, 0x01, 0x40, 0, 0, 0, 0]);
+        let mut inner = eth_hdr(0x8100);
+        inner.extend_from_slice(&[0x00, 0x05, 0x08, 0x00]);
+        inner.extend(ipv4(17, &udp(3, 4, b"")));
+        f.extend_from_slice(&inner);
+        let dec = d(1, &f);
+        assert_eq!((udp_ports(&dec), dec.vlan), ((3, 4), Some(5)));
+        // Unknown payload after the stack.
+        let mut f = eth_hdr(0x8848);
+        f.extend_from_slice(&[0x00, 0x01, 0x01, 0x40, 0x90]);
+        assert_eq!((d(1, &f).ip, d(1, &f).ethertype), (None, 0x8848));
+        // Stack never reaching bottom.
+        let mut f = eth_hdr(0x8847);
+        f.extend_from_slice(&[0x00, 0x01, 0x00, 0x40].repeat(30));
+        assert!(decode(LinkType::ETHERNET, &f).is_err());
+    }
+
+    // ---- IP layers ----
+
+    #[test]
+    fn ipv4_options_and_padding() {
+        // alexa-app.pcapng #796: IHL 6, IGMP (proto 2), 0.0.0.0 -> 224.0.0.1.
+        let dec = d(1, include_bytes!("../testdata/eth_ipv4_igmp_options.bin"));
+        check_ip(&dec, "0.0.0.0", "224.0.0.1", 2, 1);
+        assert_eq!(
+            dec.ip.unwrap().transport,
+            Transport::Other {
+                payload: &include_bytes!("../testdata/eth_ipv4_igmp_options.bin")[38..46]
+            }
+        );
+    }
+
+    #[test]
+    fn ipv4_fragments_and_reassembly() {
+        // dns_fragmented.pcap #2/#3: 193.24.227.238 -> 172.217.40.76, id 0xd0fe.
+        let first_frame = include_bytes!("../testdata/eth_ipv4_frag_first.bin");
+        let last_frame = include_bytes!("../testdata/eth_ipv4_frag_last.bin");
+        let first = d(1, first_frame);
+        let last = d(1, last_frame);
+        check_ip(&first, "193.24.227.238", "172.217.40.76", 17, 64);
+        assert_eq!(
+            first.ip.unwrap().fragment,
+            Some(Fragment {
+                id: 0xd0fe,
+                offset: 0,
+                more: true
+            })
+        );
+        assert_eq!(
+            last.ip.unwrap().fragment,
+            Some(Fragment {
+                id: 0xd0fe,
+                offset: 1480,
+                more: false
+            })
+        );
+        let (Transport::Fragment { payload: a }, Transport::Fragment { payload: b }) =
+            (first.ip.unwrap().transport, last.ip.unwrap().transport)
+        else {
+            panic!("not fragments");
+        };
+        assert_eq!(a.len(), 1480);
+        let mut whole = a.to_vec();
+        whole.extend_from_slice(b);
+        let r = decode_reassembled(&first, &whole).unwrap();
+        assert_eq!(r.ip.unwrap().fragment, None);
+        check_ip(&r, "193.24.227.238", "172.217.40.76", 17, 64);
+        // tshark shows the reassembled datagram as DNS 53 -> 56680.
+        assert_eq!(udp_ports(&r), (53, 56680));
+        assert_eq!(r.ethertype, 0x0800);
+        // decode_reassembled needs an IP layer.
+        let arp = d(1, include_bytes!("../testdata/eth_arp.bin"));
+        assert!(decode_reassembled(&arp, &whole).is_err());
+        // Truncated transport in the reassembled payload is an error.
+        assert!(decode_reassembled(&first, &whole[..5]).is_err());
+    }
+
+    #[test]
+    fn ipv6_fragments_and_reassembly() {
+        // dns_fragmented.pcap #5/#6: id 0x28403c0b, 2001:470:765b::a25:53 -> 2a00:1450:4013:c03::10a.
+        let first = d(1, include_bytes!("../testdata/eth_ipv6_frag_first.bin"));
+        let last = d(1, include_bytes!("../testdata/eth_ipv6_frag_last.bin"));
+        check_ip(
+            &first,
+            "2001:470:765b::a25:53",
+            "2a00:1450:4013:c03::10a",
+            17,
+            64,
+        );
+        assert_eq!(
+            first.ip.unwrap().fragment,
+            Some(Fragment {
+                id: 0x2840_3c0b,
+                offset: 0,
+                more: true
+            })
+        );
+        assert_eq!(
+            last.ip.unwrap().fragment,
+            Some(Fragment {
+                id: 0x2840_3c0b,
+                offset: 1448,
+                more: false
+            })
+        );
+        let mut whole = first.ip.unwrap().transport.payload().to_vec();
+        whole.extend_from_slice(last.ip.unwrap().transport.payload());
+        let r = decode_reassembled(&last, &whole).unwrap();
+        assert_eq!(r.ip.unwrap().fragment, None);
+        assert_eq!(udp_ports(&r), (53, 46433));
+        assert_eq!(r.ethertype, 0x86DD);
+        // A Destination Options header in the fragmentable part is skipped.
+        let mut with_opts = vec![17, 0, 1, 4, 0, 0, 0, 0];
+        with_opts.extend_from_slice(&whole);
+        let mut f = first;
+        f.ip = Some(IpLayer {
+            proto: 60,
+            ..f.ip.unwrap()
+        });
+        assert_eq!(
+            udp_ports(&decode_reassembled(&f, &with_opts).unwrap()),
+            (53, 46433)
+        );
+    }
+
+    #[test]
+    fn reassembled_tunnel() {
+        // A reassembled GRE datagram is decapsulated too.
+        let mut frag = d(1, include_bytes!("../testdata/eth_ipv4_frag_first.bin"));
+        frag.ip = Some(IpLayer {
+            proto: 47,
+            ..frag.ip.unwrap()
+        });
+        let mut g = vec![0x00, 0x00, 0x08, 0x00];
+        g.extend(ipv4(17, &udp(9, 10, b"")));
+        let r = decode_reassembled(&frag, &g).unwrap();
+        assert_eq!((r.tunnel, udp_ports(&r)), (Some(Tunnel::Gre), (9, 10)));
+    }
+
+    #[test]
+    fn ipv6_extension_headers() {
+        // alexa-app.pcapng #5: Hop-by-Hop then ICMPv6 143 (MLDv2).
+        let dec = d(1, include_bytes!("../testdata/eth_ipv6_hopopts_icmpv6.bin"));
+        check_ip(&dec, "::", "ff02::16", 58, 1);
+        assert!(matches!(
+            dec.ip.unwrap().transport,
+            Transport::Icmpv6 {
+                icmp_type: 143,
+                code: 0,
+                ..
+            }
+        ));
+        // alexa-app.pcapng #3: ICMPv6 135 (neighbour solicitation).
+        let dec = d(1, include_bytes!("../testdata/eth_ipv6_icmpv6.bin"));
+        check_ip(&dec, "::", "ff02::1:ffd3:fbc2", 58, 255);
+        assert!(matches!(
+            dec.ip.unwrap().transport,
+            Transport::Icmpv6 { icmp_type: 135, .. }
+        ));
+        // http_ipv6.pcap #1: plain TCP 40526 -> 443 ACK.
+        let dec = d(1, include_bytes!("../testdata/eth_ipv6_tcp.bin"));
+        check_ip(
+            &dec,
+            "2a00:d40:1:3:7aac:c0ff:fea7:d4c",
+            "2a00:1450:4006:804::200e",
+            6,
+            64,
+        );
+        let t = tcp(&dec);
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.flags),
+            (40526, 443, 1260775767, TcpInfo::ACK)
+        );
+        // Synthetic routing + destination options + AH chain before UDP.
+        let mut chain = vec![60, 0, 0, 0, 0, 0, 0, 0, 51, 0, 0, 0, 0, 0, 0, 0, 17, 1];
+        chain.extend_from_slice(&[0; 10]);
+        chain.extend(udp(11, 12, b"z"));
+        let mut f = eth_hdr(0x86DD);
+        f.extend(ipv6(43, &chain));
+        let dec = d(1, &f);
+        assert_eq!((l3(&dec).proto, udp_ports(&dec)), (17, (11, 12)));
+    }
+
+    #[test]
+    fn ah_and_sctp_and_icmp() {
+        // ah.pcapng #5: IPv4 AH then ICMP echo request; AH is skipped.
+        let dec = d(1, include_bytes!("../testdata/eth_ipv4_ah_icmp.bin"));
+        check_ip(&dec, "10.2.3.2", "10.3.4.4", 1, 255);
+        assert!(matches!(
+            dec.ip.unwrap().transport,
+            Transport::Icmp {
+                icmp_type: 8,
+                code: 0,
+                ..
+            }
+        ));
+        // sctp.cap #1: 10.28.6.43:16384 -> 10.28.6.44:2944.
+        let dec = d(1, include_bytes!("../testdata/eth_ipv4_sctp.bin"));
+        check_ip(&dec, "10.28.6.43", "10.28.6.44", 132, 59);
+        assert_eq!(dec.ip.unwrap().transport.ports(), (16384, 2944));
+        assert!(
+            matches!(dec.ip.unwrap().transport, Transport::Sctp { payload, .. } if payload[0] == 0)
+        );
+        // icmp-tunnel.pcap #3: echo request.
+        let dec = d(1, include_bytes!("../testdata/eth_ipv4_icmp.bin"));
+        check_ip(&dec, "192.168.154.131", "192.168.154.132", 1, 64);
+        assert!(matches!(
+            dec.ip.unwrap().transport,
+            Transport::Icmp { icmp_type: 8, .. }
+        ));
+        // malformed_icmp.pcap #1: type 165; header is fine, body is junk.
+        let dec = d(1, include_bytes!("../testdata/eth_ipv4_icmp_malformed.bin"));
+        assert!(matches!(
+            dec.ip.unwrap().transport,
+            Transport::Icmp { icmp_type: 165, .. }
+        ));
+    }
+
+    #[test]
+    fn malformed_ip_and_tcp() {
+        let mut f = eth_hdr(0x0800);
+        let mut h = ipv4(6, &tcp_seg(1, 2));
+        h[3] = 10; // total length < header length
+        f.extend_from_slice(&h);
+        assert!(matches!(
+            decode(LinkType::ETHERNET, &f),
+            Err(DecodeError::Malformed { layer: "ipv4", .. })
+        ));
+        let mut seg = tcp_seg(1, 2);
+        seg[12] = 0x40; // data offset 4
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(6, &seg));
+        assert!(matches!(
+            decode(LinkType::ETHERNET, &f),
+            Err(DecodeError::Malformed { layer: "tcp", .. })
+        ));
+    }
+
+    // ---- IP-in-IP ----
+
+    #[test]
+    fn ip_in_ip() {
+        // 4in6tunnel.pcap #1: outer IPv6, inner 192.168.0.1:64455 -> 10.10.10.1:443 SYN.
+        let dec = d(1, include_bytes!("../testdata/eth_4in6.bin"));
+        assert_eq!((dec.tunnel, dec.ethertype), (Some(Tunnel::IpInIp), 0x0800));
+        check_ip(&dec, "192.168.0.1", "10.10.10.1", 6, 127);
+        assert_eq!(tcp(&dec).seq, 3756080770);
+        // 6in4tunnel.pcap #1: inner ICMPv6 echo request.
+        let dec = d(1, include_bytes!("../testdata/eth_6in4.bin"));
+        assert_eq!((dec.tunnel, dec.ethertype), (Some(Tunnel::IpInIp), 0x86DD));
+        check_ip(
+            &dec,
+            "2001:470:1f17:13f:3e97:eff:fe73:4dec",
+            "2604:a880:1:20::224:b001",
+            58,
+            63,
+        );
+        // 6in6tunnel.pcap #1: inner dead::beef:30000 -> cafe::babe:13000.
+        let dec = d(1, include_bytes!("../testdata/eth_6in6.bin"));
+        check_ip(&dec, "dead::beef", "cafe::babe", 17, 64);
+        assert_eq!(udp_ports(&dec), (30000, 13000));
+        // Garbage after protocol 4: the outer packet, undecapsulated.
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(4, &[0x45, 0, 0]));
+        let dec = d(1, &f);
+        assert_eq!((dec.tunnel, l3(&dec).proto), (None, 4));
+        assert_eq!(
+            dec.ip.unwrap().transport,
+            Transport::Other {
+                payload: &[0x45, 0, 0]
+            }
+        );
+        assert_eq!(dec.ethertype, 0x0800);
+    }
+
+    #[test]
+    fn nesting_limit() {
+        let mut p = ipv4(17, &udp(1, 2, b""));
+        for _ in 0..MAX_DEPTH {
+            p = ipv4(4, &p);
+        }
+        assert_eq!(udp_ports(&decode(LinkType::RAW, &p).unwrap()), (1, 2));
+        let deeper = ipv4(4, &p);
+        assert_eq!(decode(LinkType::RAW, &deeper), Err(DecodeError::TooDeep));
+        let mut f = eth_hdr(0x8100);
+        f.extend_from_slice(&[0, 1, 0x81, 0x00].repeat(MAX_DEPTH as usize + 1));
+        assert_eq!(decode(LinkType::ETHERNET, &f), Err(DecodeError::TooDeep));
+    }
+
+    // ---- GRE ----
+
+    #[test]
+    fn gre_pptp() {
+        // gre.pcapng #1: VLAN 142, 109.105.228.253 -> 10.177.98.84 GRE v1,
+        // PPP, inner 192.168.10.210:5060 -> 192.168.103.40:5060 (SIP).
+        let dec = d(
+            1,
+            include_bytes!("../testdata/eth_vlan_gre_pptp_ppp_ipv4_udp.bin"),
+        );
+        assert_eq!(
+            (dec.vlan, dec.tunnel, dec.ethertype),
+            (Some(142), Some(Tunnel::Gre), 0x0800)
+        );
+        check_ip(&dec, "192.168.10.210", "192.168.103.40", 17, 63);
+        assert_eq!(udp_ports(&dec), (5060, 5060));
+        assert!(dec
+            .ip
+            .unwrap()
+            .transport
+            .payload()
+            .starts_with(b"SIP/2.0 100"));
+    }
+
+    #[test]
+    fn gre_variants() {
+        let inner_v4 = ipv4(17, &udp(1, 2, b"in"));
+        let gre_frame = |hdr: &[u8], body: &[u8]| {
+            let mut g = hdr.to_vec();
+            g.extend_from_slice(body);
+            let mut f = eth_hdr(0x0800);
+            f.extend(ipv4(47, &g));
+            f
+        };
+        // Plain RFC 2784 IPv4, and with C+K+S.
+        let f = gre_frame(&[0, 0, 0x08, 0x00], &inner_v4);
+        assert_eq!(
+            (udp_ports(&d(1, &f)), d(1, &f).tunnel),
+            ((1, 2), Some(Tunnel::Gre))
+        );
+        let f = gre_frame(
+            &[0xB0, 0, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2],
+            &inner_v4,
+        );
+        assert_eq!(udp_ports(&d(1, &f)), (1, 2));
+        // Transparent Ethernet bridging.
+        let mut eth = eth_hdr(0x0800);
+        eth.extend_from_slice(&inner_v4);
+        let f = gre_frame(&[0x20, 0, 0x65, 0x58, 0, 0, 0, 7], &eth);
+        assert_eq!(udp_ports(&d(1, &f)), (1, 2));
+        // ERSPAN type II (S set) and type I (no S).
+        let mut ii = vec![0x10, 0x0A, 0x00, 0x01, 0, 0, 0, 0];
+        ii.extend_from_slice(&eth);
+        let f = gre_frame(&[0x10, 0, 0x88, 0xBE, 0, 0, 0, 1], &ii);
+        assert_eq!(udp_ports(&d(1, &f)), (1, 2));
+        let f = gre_frame(&[0x00, 0, 0x88, 0xBE], &eth);
+        assert_eq!(udp_ports(&d(1, &f)), (1, 2));
+        // ERSPAN type III with the platform sub-header.
+        let mut iii = vec![0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x01];
+        iii.extend_from_slice(&[0; 8]);
+        iii.extend_from_slice(&eth);
+        let f = gre_frame(&[0x10, 0, 0x22, 0xEB, 0, 0, 0, 1], &iii);
+        assert_eq!(udp_ports(&d(1, &f)), (1, 2));
+        // Unknown protocol and PPTP carrying LCP stay GRE.
+        let f = gre_frame(&[0, 0, 0x12, 0x34], b"data");
+        let dec = d(1, &f);
+        assert_eq!(dec.tunnel, None);
+        assert_eq!(
+            dec.ip.unwrap().transport,
+            Transport::Gre {
+                protocol: 0x1234,
+                payload: b"data"
+            }
+        );
+        let f = gre_frame(
+            &[0x30, 0x01, 0x88, 0x0B, 0, 4, 0, 1, 0, 0, 0, 1],
+            &[0xFF, 0x03, 0xC0, 0x21],
+        );
+        assert!(matches!(
+            d(1, &f).ip.unwrap().transport,
+            Transport::Gre {
+                protocol: 0x880B,
+                ..
+            }
+        ));
+        // Malformed inner IP: outer GRE kept.
+        let f = gre_frame(&[0, 0, 0x08, 0x00], &[0x45, 0]);
+        assert!(matches!(
+            d(1, &f).ip.unwrap().transport,
+            Transport::Gre {
+                protocol: 0x0800,
+                ..
+            }
+        ));
+        // RFC 1701 routing bit: opaque GRE, not an error.
+        let f = gre_frame(&[0x40, 0, 0x08, 0x00], &inner_v4);
+        assert!(matches!(
+            d(1, &f).ip.unwrap().transport,
+            Transport::Gre { .. }
+        ));
+    }
+
+    // ---- UDP tunnels ----
+
+    #[test]
+    fn vxlan() {
+        let mut inner = eth_hdr(0x86DD);
+        inner.extend(ipv6(6, &tcp_seg(443, 5555)));
+        let mut v = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+        v.extend_from_slice(&inner);
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(17, &udp(40000, 4789, &v)));
+        let dec = d(1, &f);
+        assert_eq!((dec.tunnel, dec.ethertype), (Some(Tunnel::Vxlan), 0x86DD));
+        assert_eq!(tcp(&dec).src_port, 443);
+        // Inner ARP: tunnel decapsulated, no IP.
+        let mut v = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+        v.extend(eth_hdr(0x0806));
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(17, &udp(40000, 4789, &v)));
+        let dec = d(1, &f);
+        assert_eq!(
+            (dec.tunnel, dec.ip, dec.ethertype),
+            (Some(Tunnel::Vxlan), None, 0x0806)
+        );
+        // No I flag / garbage: stays a UDP flow on 4789.
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(17, &udp(40000, 4789, b"garbage garbage")));
+        let dec = d(1, &f);
+        assert_eq!(
+            (dec.tunnel, udp_ports(&dec), dec.ethertype),
+            (None, (40000, 4789), 0x0800)
+        );
+    }
+
+    #[test]
+    fn gtpu() {
+        // dtls.pcap #3: VLAN 3243, 10; GTP-U between 10.116.8.57 and
+        // 10.238.250.51; inner 10.191.227.13:54162 -> 157.240.16.128:3478.
+        let dec = d(1, include_bytes!("../testdata/eth_qinq_gtpu_ipv4_udp.bin"));
+        assert_eq!(
+            (dec.vlan, dec.inner_vlan, dec.tunnel),
+            (Some(3243), Some(10), Some(Tunnel::GtpU))
+        );
+        check_ip(&dec, "10.191.227.13", "157.240.16.128", 17, 64);
+        assert_eq!(udp_ports(&dec), (54162, 3478));
+        // ipv6_in_gtp.pcap #1: VLAN 3233, 5; inner IPv6 UDP 49120 -> 25658.
+        let dec = d(1, include_bytes!("../testdata/eth_qinq_gtpu_ipv6.bin"));
+        assert_eq!(
+            (dec.vlan, dec.inner_vlan, dec.tunnel, dec.ethertype),
+            (Some(3233), Some(5), Some(Tunnel::GtpU), 0x86DD)
+        );
+        check_ip(
+            &dec,
+            "2607:fc20:4052:39e:490a:ea4d:17fe:e09c",
+            "fd00:976a:bc67:193e::7",
+            17,
+            64,
+        );
+        assert_eq!(udp_ports(&dec), (49120, 25658));
+        // ja3_lots_of_cipher_suites_2_anon.pcap #1 (captured 114 of 118
+        // bytes): inner 192.168.147.177:58496 -> 151.121.193.160:443 SYN.
+        let dec = d(1, include_bytes!("../testdata/eth_gtpu_ipv4_tcp.bin"));
+        check_ip(&dec, "192.168.147.177", "151.121.193.160", 6, 64);
+        assert_eq!(tcp(&dec).seq, 1120328421);
+        // gtp_c.pcap #1: GTPv2-C on 2123 is plain UDP.
+        let dec = d(1, include_bytes!("../testdata/eth_gtpc_v2.bin"));
+        assert_eq!((dec.tunnel, udp_ports(&dec)), (None, (1024, 2123)));
+        // fuzz-2021-06-07-c6c72a0a56.pcap #1: a fuzzed G-PDU on 2152 whose
+        // T-PDU is not IP: stays a UDP packet 2152 -> 53975.
+        let dec = d(1, include_bytes!("../testdata/eth_gtpu_fuzz.bin"));
+        assert_eq!((dec.tunnel, udp_ports(&dec)), (None, (2152, 53975)));
+        check_ip(&dec, "102.110.128.32", "0.6.255.0", 17, 80);
+    }
+
+    #[test]
+    fn gtpu_options_and_non_gpdu() {
+        let inner = ipv4(6, &tcp_seg(1, 2));
+        // S flag + one extension header (type 0x85, 1 unit).
+        let mut g = vec![0x36, 0xFF, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0x85, 1, 0, 0, 0];
+        g.extend_from_slice(&inner);
+        let len = (g.len() - 8) as u16;
+        g[2..4].copy_from_slice(&len.to_be_bytes());
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(17, &udp(2152, 2152, &g)));
+        let dec = d(1, &f);
+        assert_eq!((dec.tunnel, tcp(&dec).dst_port), (Some(Tunnel::GtpU), 2));
+        // Echo request (type 1) is not decapsulated.
+        let echo = [0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0];
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(17, &udp(2152, 2152, &echo)));
+        let dec = d(1, &f);
+        assert_eq!((dec.tunnel, udp_ports(&dec)), (None, (2152, 2152)));
+    }
+
+    #[test]
+    fn capwap() {
+        // capwap.pcap #280: 192.168.10.10:12380 -> 192.168.10.9:5247,
+        // 802.11 data (Frame Control byte-swapped), inner DHCP
+        // 0.0.0.0:68 -> 255.255.255.255:67.
+        let dec = d(
+            1,
+            include_bytes!("../testdata/eth_capwap_80211_ipv4_dhcp.bin"),
+        );
+        assert_eq!((dec.tunnel, dec.ethertype), (Some(Tunnel::Capwap), 0x0800));
+        check_ip(&dec, "0.0.0.0", "255.255.255.255", 17, 255);
+        assert_eq!(udp_ports(&dec), (68, 67));
+        // #281: inner ICMPv6 router solicitation.
+        let dec = d(
+            1,
+            include_bytes!("../testdata/eth_capwap_80211_ipv6_icmpv6.bin"),
+        );
+        check_ip(&dec, "fe80::fd:7a4c:8d72:7710", "ff02::2", 58, 255);
+        assert!(matches!(
+            dec.ip.unwrap().transport,
+            Transport::Icmpv6 { icmp_type: 133, .. }
+        ));
+        // #312: inner ARP.
+        let dec = d(1, include_bytes!("../testdata/eth_capwap_80211_arp.bin"));
+        assert_eq!(
+            (dec.tunnel, dec.ip, dec.ethertype),
+            (Some(Tunnel::Capwap), None, 0x0806)
+        );
+        // #116: 802.11 management frame: nothing inside, the outer UDP flow.
+        let dec = d(1, include_bytes!("../testdata/eth_capwap_80211_mgmt.bin"));
+        assert_eq!((dec.tunnel, udp_ports(&dec)), (None, (12380, 5247)));
+        // #1: control channel (5246), DTLS: plain UDP.
+        let dec = d(1, include_bytes!("../testdata/eth_capwap_control_dtls.bin"));
+        assert_eq!((dec.tunnel, udp_ports(&dec)), (None, (5246, 12379)));
+        // Synthetic T=0: inner 802.3 frame.
+        let mut c = vec![0x00, 0x10, 0x02, 0x00, 0, 0, 0, 0];
+        let mut eth = eth_hdr(0x0800);
+        eth.extend(ipv4(6, &tcp_seg(22, 2222)));
+        c.extend_from_slice(&eth);
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(17, &udp(5247, 40000, &c)));
+        let dec = d(1, &f);
+        assert_eq!((dec.tunnel, tcp(&dec).src_port), (Some(Tunnel::Capwap), 22));
+    }
+
+    #[test]
+    fn nested_tunnels_keep_outermost() {
+        // GTP-U inside VXLAN: tunnel is VXLAN.
+        let mut g = vec![0x30, 0xFF, 0, 0, 0, 0, 0, 1];
+        g.extend(ipv4(17, &udp(7, 8, b"")));
+        let len = (g.len() - 8) as u16;
+        g[2..4].copy_from_slice(&len.to_be_bytes());
+        let mut inner_eth = eth_hdr(0x0800);
+        inner_eth.extend(ipv4(17, &udp(2152, 2152, &g)));
+        let mut v = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+        v.extend_from_slice(&inner_eth);
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(17, &udp(1, 4789, &v)));
+        let dec = d(1, &f);
+        assert_eq!((dec.tunnel, udp_ports(&dec)), (Some(Tunnel::Vxlan), (7, 8)));
+    }
+
+    // ---- robustness ----
+
+    const FRAMES: &[(u32, &[u8])] = &[
+        (0, include_bytes!("../testdata/null_ipv4_tcp.bin")),
+        (0, include_bytes!("../testdata/null_ipv6_udp.bin")),
+        (0, include_bytes!("../testdata/null_ipv6_tcp.bin")),
+        (0, include_bytes!("../testdata/null_fuzz.bin")),
+        (101, include_bytes!("../testdata/raw_ipv4_udp.bin")),
+        (228, include_bytes!("../testdata/raw228_ipv4.bin")),
+        (113, include_bytes!("../testdata/sll_ipv4_tcp.bin")),
+        (113, include_bytes!("../testdata/sll_ipv6_udp.bin")),
+        (113, include_bytes!("../testdata/sll_arp.bin")),
+        (9, include_bytes!("../testdata/ppp_ipv4_udp.bin")),
+        (9, include_bytes!("../testdata/ppp_chdlc_ipv4_tcp.bin")),
+        (192, include_bytes!("../testdata/ppi_eth_ipv4_udp.bin")),
+        (1, include_bytes!("../testdata/eth_ipv4_tcp_vlan.bin")),
+        (1, include_bytes!("../testdata/eth_qinq_pppoe_ipv4_udp.bin")),
+        (1, include_bytes!("../testdata/eth_qinq_pppoe_ipv6_esp.bin")),
+        (1, include_bytes!("../testdata/eth_8023_stp.bin")),
+        (1, include_bytes!("../testdata/eth_8023_snap_cdp.bin")),
+        (1, include_bytes!("../testdata/eth_arp.bin")),
+        (1, include_bytes!("../testdata/eth_ipv4_igmp_options.bin")),
+        (1, include_bytes!("../testdata/eth_ipv4_frag_first.bin")),
+        (1, include_bytes!("../testdata/eth_ipv4_frag_last.bin")),
+        (1, include_bytes!("../testdata/eth_ipv6_frag_first.bin")),
+        (1, include_bytes!("../testdata/eth_ipv6_frag_last.bin")),
+        (1, include_bytes!("../testdata/eth_ipv6_hopopts_icmpv6.bin")),
+        (1, include_bytes!("../testdata/eth_ipv6_icmpv6.bin")),
+        (1, include_bytes!("../testdata/eth_ipv4_ah_icmp.bin")),
+        (1, include_bytes!("../testdata/eth_ipv4_sctp.bin")),
+        (1, include_bytes!("../testdata/eth_ipv4_icmp.bin")),
+        (1, include_bytes!("../testdata/eth_ipv4_icmp_malformed.bin")),
+        (
+            1,
+            include_bytes!("../testdata/eth_vlan_gre_pptp_ppp_ipv4_udp.bin"),
+        ),
+        (1, include_bytes!("../testdata/eth_qinq_gtpu_ipv4_udp.bin")),
+        (1, include_bytes!("../testdata/eth_qinq_gtpu_ipv6.bin")),
+        (1, include_bytes!("../testdata/eth_gtpu_ipv4_tcp.bin")),
+        (1, include_bytes!("../testdata/eth_gtpc_v2.bin")),
+        (1, include_bytes!("../testdata/eth_gtpu_fuzz.bin")),
+        (
+            1,
+            include_bytes!("../testdata/eth_capwap_80211_ipv4_dhcp.bin"),
+        ),
+        (
+            1,
+            include_bytes!("../testdata/eth_capwap_80211_ipv6_icmpv6.bin"),
+        ),
+        (1, include_bytes!("../testdata/eth_capwap_80211_arp.bin")),
+        (1, include_bytes!("../testdata/eth_capwap_80211_mgmt.bin")),
+        (1, include_bytes!("../testdata/eth_capwap_control_dtls.bin")),
+        (1, include_bytes!("../testdata/eth_4in6.bin")),
+        (1, include_bytes!("../testdata/eth_6in4.bin")),
+        (1, include_bytes!("../testdata/eth_6in6.bin")),
+        (1, include_bytes!("../testdata/eth_ipv6_tcp.bin")),
+    ];
+
+    const LINKS: &[u32] = &[0, 1, 9, 101, 104, 105, 108, 113, 192, 228, 229, 276];
+
+    /// Every full frame decodes (except the fuzzed NULL one, whose AF is
+    /// unknown, which still decodes to a non-IP frame).
+    #[test]
+    fn all_frames_decode() {
+        for (i, (link, f)) in FRAMES.iter().enumerate() {
+            assert!(decode(LinkType(*link), f).is_ok(), "frame {i}");
+        }
+    }
+
+    /// Every prefix of every frame, decoded as every link type: no panic.
+    #[test]
+    fn prefixes_never_panic() {
+        for (link, f) in FRAMES {
+            for n in 0..=f.len() {
+                let _ = decode(LinkType(*link), &f[..n]);
+                for l in LINKS {
+                    let _ = decode(LinkType(*l), &f[..n.min(96)]);
+                }
+            }
+        }
+    }
+
+    /// Bit flips in the first 96 bytes (all the headers) and byte
+    /// substitutions with interesting values: no panic, and a frame whose
+    /// header survives still decodes consistently.
+    #[test]
+    fn bit_flips_never_panic() {
+        let mut buf = Vec::new();
+        for (link, f) in FRAMES {
+            for pos in 0..f.len().min(96) {
+                for v in (0..8)
+                    .map(|b| f[pos] ^ (1 << b))
+                    .chain([0x00, 0xFF, 0x45, 0x60, 0x0F])
+                {
+                    buf.clear();
+                    buf.extend_from_slice(f);
+                    buf[pos] = v;
+                    if let Ok(dec) = decode(LinkType(*link), &buf) {
+                        if let Some(ip) = dec.ip {
+                            assert!(ip.version == 4 || ip.version == 6);
+                            assert!(ip.transport.payload().len() <= buf.len());
+                            if ip.fragment.is_some() {
+                                assert!(matches!(ip.transport, Transport::Fragment { .. }));
+                                let _ = decode_reassembled(&dec, ip.transport.payload());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A cheap deterministic fuzzer over random bytes with plausible
+    /// prefixes (Ethernet/IP/UDP tunnel ports), for code paths the corpus
+    /// frames do not reach.
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let prefixes: Vec<Vec<u8>> = vec![
+            eth_hdr(0x0800),
+            eth_hdr(0x86DD),
+            eth_hdr(0x8847),
+            eth_hdr(0x8864),
+            eth_hdr(0x8100),
+            {
+                let mut p = eth_hdr(0x0800);
+                p.extend_from_slice(&ipv4(47, &[])[..20]);
+                p
+            },
+        ];
+        let mut buf = Vec::new();
+        for i in 0..20_000 {
+            buf.clear();
+            let pre = &prefixes[i % prefixes.len()];
+            buf.extend_from_slice(pre);
+            let n = (rnd() % 120) as usize;
+            buf.extend((0..n).map(|_| rnd() as u8));
+            // Make the IP total length field fit now and then.
+            if buf.len() > 34 && rnd() % 2 == 0 && pre.len() == 34 {
+                let l = (buf.len() - 14) as u16;
+                buf[16..18].copy_from_slice(&l.to_be_bytes());
+            }
+            let _ = decode(LinkType::ETHERNET, &buf);
+            let _ = decode(LinkType::RAW, &buf[14..]);
+            for port in [4789u16, 2152, 5247] {
+                let mut f = eth_hdr(0x0800);
+                let body: Vec<u8> = (0..(rnd() % 80)).map(|_| rnd() as u8).collect();
+                let mut b = body.clone();
+                if port == 2152 && !b.is_empty() {
+                    b[0] = 0x30 | (b[0] & 0x07);
+                }
+                if port == 5247 && !b.is_empty() {
+                    b[0] = 0;
+                }
+                if port == 4789 && !b.is_empty() {
+                    b[0] = 0x08;
+                }
+                f.extend(ipv4(17, &udp(1, port, &b)));
+                let dec = decode(LinkType::ETHERNET, &f).expect("outer UDP always decodes");
+                assert!(dec.ip.is_some() || known_non_ip(dec.ethertype));
+            }
+        }
+    }
+
+    // ---- builders for synthetic frames ----
+
+    fn eth_hdr(ethertype: u16) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f
+    }
+
+    fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
+        let len = (20 + payload.len()) as u16;
+        let mut h = vec![0x45, 0];
+        h.extend_from_slice(&len.to_be_bytes());
+        h.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
+        let mut h = vec![0x60, 0, 0, 0];
+        h.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        h.extend_from_slice(&[next, 64]);
+        h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        h.extend_from_slice(&[0; 11]);
+        h.push(1);
+        h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        h.extend_from_slice(&[0; 11]);
+        h.push(2);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    fn udp(src: u16, dst: u16, payload: &[u8]) -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend_from_slice(&src.to_be_bytes());
+        h.extend_from_slice(&dst.to_be_bytes());
+        h.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        h.extend_from_slice(&[0, 0]);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    fn tcp_seg(src: u16, dst: u16) -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend_from_slice(&src.to_be_bytes());
+        h.extend_from_slice(&dst.to_be_bytes());
+        h.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xFF, 0xFF, 0, 0, 0, 0]);
+        h
     }
 }

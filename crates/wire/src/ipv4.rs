@@ -74,8 +74,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(DecodeError::Truncated { layer: "ipv4" });
         }
         // "Total Length is the length of the datagram, measured in octets,
-        // including internet header and data."
-        if (p.total_len() as usize) < p.header_len() {
+        // including internet header and data." Zero is accepted: hosts
+        // capturing before TCP segmentation offload write 0 there (as
+        // Wireshark notes, "may be caused by TSO"), see `payload`.
+        if p.total_len() != 0 && (p.total_len() as usize) < p.header_len() {
             return Err(DecodeError::Malformed {
                 layer: "ipv4",
                 what: "total length shorter than header",
@@ -173,11 +175,14 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
     }
 
     /// The payload, ending at Total Length so that link-layer padding is not
-    /// included; if Total Length exceeds the captured bytes (snaplen, or a
-    /// TSO-sized capture) all captured bytes are returned.
+    /// included; if Total Length exceeds the captured bytes (snaplen) or is
+    /// 0 (a TSO-sized capture) all captured bytes are returned.
     pub fn payload(&self) -> &'a [u8] {
         let b = self.buffer.as_ref();
-        let end = (self.total_len() as usize).min(b.len());
+        let end = match self.total_len() {
+            0 => b.len(),
+            n => usize::from(n).min(b.len()),
+        };
         &b[self.header_len()..end]
     }
 }
@@ -223,7 +228,7 @@ mod tests {
         h[0] = 0x45;
         h[3] = 20;
         assert!(Packet::new_checked(&h[..]).is_ok());
-        h[3] = 19; // total length < header length
+        h[3] = 19; // total length < header length (0 would mean TSO)
         assert!(matches!(
             Packet::new_checked(&h[..]),
             Err(DecodeError::Malformed { .. })
@@ -242,6 +247,16 @@ mod tests {
         h[0] = 0x65;
         assert!(Packet::new_checked(&h[..]).is_err());
         assert!(Packet::new_checked(&h[..19]).is_err());
+    }
+
+    #[test]
+    fn tso_zero_total_length() {
+        // thrift.pcap #32 has a 2960-byte IPv4 packet with Total Length 0,
+        // captured on the sending host before segmentation offload.
+        let mut h = [0u8; 30];
+        h[0] = 0x45;
+        let p = Packet::new_checked(&h[..]).unwrap();
+        assert_eq!(p.payload().len(), 10);
     }
 
     #[test]
