@@ -4,8 +4,13 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use netsift_engine::{run_capture, CaptureSummary, FlowHandler, FlowRecord, PipelineConfig};
-use netsift_flow::{Flow, FlowConfig};
+use netsift_engine::classify::ClassState;
+use netsift_engine::{
+    run_capture, CaptureSummary, Classifier, ClassifyConfig, FlowHandler, FlowRecord,
+    PipelineConfig,
+};
+use netsift_flow::{Flow, FlowConfig, Seen};
+use netsift_wire::Decoded;
 
 use crate::progress::{human, Bar};
 use crate::{stderr_is_tty, FlowsArgs, Format};
@@ -35,27 +40,19 @@ pub fn pipeline_config(a: &FlowsArgs) -> Result<PipelineConfig> {
 /// Rows buffered to size the table's columns before streaming the rest.
 const TABLE_SIZING_ROWS: usize = 10_000;
 
-const HEADER: [&str; 12] = [
-    "ts",
-    "uid",
-    "l4",
-    "src",
-    "dst",
-    "vlan",
-    "pkts",
-    "bytes",
-    "state",
-    "history",
-    "duration",
-    "community_id",
+const COLS: usize = 12;
+const HEADER: [&str; COLS] = [
+    "ts", "uid", "l4", "src", "dst", "vlan", "pkts", "bytes", "state", "history", "protocol",
+    "evidence",
 ];
 
 struct Writer<W: Write> {
+    classifier: Classifier,
     out: W,
     format: Format,
     seed: u16,
-    pending: Vec<[String; 12]>,
-    widths: Option<[usize; 12]>,
+    pending: Vec<[String; COLS]>,
+    widths: Option<[usize; COLS]>,
     error: Option<io::Error>,
 }
 
@@ -68,7 +65,25 @@ fn endpoint(ip: &str, port: u16, l4: &str) -> String {
     }
 }
 
-fn table_row(r: &FlowRecord) -> [String; 12] {
+/// `TLS/www.example.com (dpi)`-style protocol cell; guesses say so.
+fn protocol_cell(r: &FlowRecord) -> String {
+    let mut s = r.protocol.to_string();
+    if let Some(app) = &r.app {
+        s.push('/');
+        s.push_str(app);
+    }
+    match r.confidence {
+        netsift_engine::Confidence::Dpi | netsift_engine::Confidence::None => {}
+        c => {
+            let c = serde_json::to_value(c).ok();
+            let c = c.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
+            s.push_str(&format!(" ({c})"));
+        }
+    }
+    s
+}
+
+fn table_row(r: &FlowRecord) -> [String; COLS] {
     [
         format!("{:.6}", r.ts),
         r.uid.clone(),
@@ -84,20 +99,20 @@ fn table_row(r: &FlowRecord) -> [String; 12] {
         } else {
             r.history.clone()
         },
-        format!("{:.3}", r.duration),
-        r.community_id.clone(),
+        protocol_cell(r),
+        r.evidence.clone(),
     ]
 }
 
 impl<W: Write> Writer<W> {
-    fn write_row(&mut self, row: &[String; 12]) -> io::Result<()> {
-        let widths = self.widths.unwrap_or([0; 12]);
+    fn write_row(&mut self, row: &[String; COLS]) -> io::Result<()> {
+        let widths = self.widths.unwrap_or([0; COLS]);
         let mut line = String::with_capacity(160);
         for (i, cell) in row.iter().enumerate() {
             if i > 0 {
                 line.push_str("  ");
             }
-            if i == 11 {
+            if i == COLS - 1 {
                 line.push_str(cell);
             } else {
                 line.push_str(&format!("{:<w$}", cell, w = widths[i]));
@@ -157,12 +172,17 @@ impl<W: Write> Writer<W> {
     }
 }
 
-impl<W: Write> FlowHandler<()> for Writer<W> {
-    fn on_flow_end(&mut self, flow: Flow<()>) {
+impl<W: Write> FlowHandler<ClassState> for Writer<W> {
+    fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+        self.classifier.on_packet(flow, seen, pkt);
+    }
+
+    fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
+        self.classifier.on_end(&mut flow);
         if self.error.is_some() {
             return;
         }
-        let rec = FlowRecord::from_flow(&flow, self.seed);
+        let rec = FlowRecord::from_classified(&flow, self.seed);
         if let Err(e) = self.emit(&rec) {
             self.error = Some(e);
         }
@@ -184,10 +204,27 @@ fn summary_line(s: &CaptureSummary) -> String {
     )
 }
 
+/// Build the classifier configuration from the flags.
+pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
+    let mut cfg = ClassifyConfig::default();
+    if let Some(layers) = &a.layers {
+        cfg.layers = layers
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    if a.no_guess {
+        cfg.layers.retain(|l| l != "port");
+    }
+    Ok(cfg)
+}
+
 pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     let cfg = pipeline_config(args)?;
     let stdout = io::stdout().lock();
     let mut w = Writer {
+        classifier: Classifier::new(&classify_config(&args.classify)?)?,
         out: BufWriter::with_capacity(1 << 16, stdout),
         format: args.format,
         seed: args.community_id_seed,
@@ -199,7 +236,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     let mut failed = false;
     let (mut packets, mut flows) = (0u64, 0u64);
     for path in &args.captures {
-        let res = run_capture::<(), _>(path, cfg, &mut w, &mut |p| bar.update(p));
+        let res = run_capture::<ClassState, _>(path, cfg, &mut w, &mut |p| bar.update(p));
         bar.clear();
         if let Some(e) = w.error.take() {
             return Err(e.into());

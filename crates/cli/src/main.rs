@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod accuracy;
 mod flows;
 mod progress;
 
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// List the flows of one or more captures (pcap or pcapng; `-` is stdin).
     Flows(FlowsArgs),
+    /// Compare netsift's protocol verdicts with nDPI's on nDPI's regression corpus.
+    Accuracy(AccuracyArgs),
 }
 
 /// Output format of `netsift flows`.
@@ -76,12 +79,46 @@ pub struct FlowsArgs {
     /// No summary line on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub classify: ClassifyArgs,
+}
+
+/// Classification options, shared by the subcommands that classify.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClassifyArgs {
+    /// Classification layers, in order, comma-separated (default: flow,dpi,port).
+    #[arg(long, value_name = "LIST")]
+    pub layers: Option<String>,
+
+    /// Turn off the last-resort port guess.
+    #[arg(long)]
+    pub no_guess: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AccuracyArgs {
+    /// Corpus directory holding pcap/ and truth.tsv (nDPI's regression corpus).
+    #[arg(long, default_value = "../shared/corpus/ndpi")]
+    pub corpus: PathBuf,
+
+    /// Exit with status 3 when agreement is below this percentage.
+    #[arg(long, value_name = "PCT")]
+    pub min: Option<f64>,
+
+    /// Disagreeing flows and confusions to list.
+    #[arg(long, default_value_t = 40)]
+    pub show: usize,
+
+    #[command(flatten)]
+    pub classify: ClassifyArgs,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Flows(args) => flows::run(&args),
+        Command::Accuracy(args) => accuracy::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -27,10 +27,15 @@
 //! # Ok::<(), netsift_engine::EngineError>(())
 //! ```
 
+pub mod accuracy;
+pub mod api;
+pub mod classify;
 pub mod pipeline;
 pub mod record;
 pub mod run;
 
+pub use api::{ClassifiedFlow, Engine, EngineBuilder, PacketInfo};
+pub use classify::{Classifier, ClassifyConfig, Confidence, Verdict};
 pub use pipeline::{Counters, FlowHandler, Pipeline, PipelineConfig};
 pub use record::FlowRecord;
 pub use run::{run_capture, run_reader, CaptureSummary, EngineError, Progress};

@@ -9,6 +9,8 @@ use serde::Serialize;
 use netsift_flow::{l4_name, Flow};
 use netsift_wire::Tunnel;
 
+use crate::classify::{ClassState, Confidence};
+
 /// One flow, ready to serialise.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FlowRecord {
@@ -50,6 +52,16 @@ pub struct FlowRecord {
     pub community_id: String,
     /// Why the flow record ended: idle, closed, active, reused, evicted, end.
     pub end_reason: &'static str,
+    /// Application protocol (nDPI's names), or `Unknown`.
+    pub protocol: &'static str,
+    /// A more specific application, when known.
+    pub app: Option<String>,
+    /// `dpi`, `flow`, `ml`, `port` (a guess) or `none`.
+    pub confidence: Confidence,
+    /// The layer that decided.
+    pub source: &'static str,
+    /// Why: a short human-readable reason.
+    pub evidence: String,
 }
 
 fn tunnel_name(t: Tunnel) -> &'static str {
@@ -88,6 +100,24 @@ impl FlowRecord {
             history: f.history().to_string(),
             community_id: f.community_id(seed),
             end_reason: f.end_reason.map_or("end", |r| r.as_str()),
+            protocol: "Unknown",
+            app: None,
+            confidence: Confidence::None,
+            source: "none",
+            evidence: String::new(),
         }
+    }
+
+    /// Build the record of a classified flow.
+    pub fn from_classified(f: &Flow<ClassState>, seed: u16) -> FlowRecord {
+        let mut r = FlowRecord::from_flow(f, seed);
+        if let Some(v) = &f.data.verdict {
+            r.protocol = v.protocol;
+            r.app = v.app.clone();
+            r.confidence = v.confidence;
+            r.source = v.source;
+            r.evidence = v.evidence.clone();
+        }
+        r
     }
 }

@@ -1,0 +1,33 @@
+//! `netsift accuracy`: agreement with nDPI on its regression corpus.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use netsift_engine::accuracy::run_accuracy;
+use netsift_engine::PipelineConfig;
+
+use crate::flows::classify_config;
+use crate::AccuracyArgs;
+
+pub fn run(args: &AccuracyArgs) -> Result<ExitCode> {
+    let cfg = classify_config(&args.classify)?;
+    let report = run_accuracy(&args.corpus, PipelineConfig::default(), &cfg)
+        .with_context(|| format!("reading corpus {}", args.corpus.display()))?;
+    print!("{}", report.render(args.show));
+    println!(
+        "layers: {}; {} captures, {} counted flows",
+        cfg.layers.join(","),
+        report.captures,
+        report.total()
+    );
+    if let Some(min) = args.min {
+        if report.percent() < min {
+            eprintln!(
+                "netsift: agreement {:.2}% is below the required {min}%",
+                report.percent()
+            );
+            return Ok(ExitCode::from(3));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

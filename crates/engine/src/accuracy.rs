@@ -1,0 +1,254 @@
+//! The accuracy harness: classify every capture of nDPI's regression corpus
+//! and compare with nDPI's verdicts (`truth.tsv`).
+//!
+//! Flows are matched by L4 protocol plus unordered endpoints. Only truth
+//! rows with `status` = `dpi` count, and only where nDPI's `master_proto`
+//! or `app_proto` is a protocol netsift registers. A flow agrees when
+//! netsift's protocol is nDPI's master or app protocol.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use netsift_flow::{l4_name, Flow};
+use netsift_protocols::ALL;
+
+use crate::classify::{ClassState, Classifier, ClassifyConfig};
+use crate::pipeline::{FlowHandler, PipelineConfig};
+use crate::run::run_capture;
+
+type Key = (String, (IpAddr, u16), (IpAddr, u16));
+
+fn key(l4: &str, a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    (l4.to_string(), lo, hi)
+}
+
+/// One counted truth row and what netsift said.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub pcap: String,
+    /// nDPI's label among the registered protocols (master if registered,
+    /// else app).
+    pub expected: String,
+    pub ndpi: String,
+    /// netsift's protocol, or `(no flow)` when the flow was not found.
+    pub got: String,
+    pub agree: bool,
+}
+
+/// Per-protocol counts.
+#[derive(Debug, Clone, Default)]
+pub struct ProtoScore {
+    pub total: usize,
+    pub agree: usize,
+}
+
+/// The harness's result.
+#[derive(Debug, Clone, Default)]
+pub struct AccuracyReport {
+    pub rows: Vec<Comparison>,
+    pub captures: usize,
+    pub failed_captures: Vec<String>,
+}
+
+impl AccuracyReport {
+    pub fn total(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn agreed(&self) -> usize {
+        self.rows.iter().filter(|r| r.agree).count()
+    }
+
+    /// Agreement in percent.
+    pub fn percent(&self) -> f64 {
+        if self.rows.is_empty() {
+            return 100.0;
+        }
+        100.0 * self.agreed() as f64 / self.total() as f64
+    }
+
+    pub fn per_protocol(&self) -> BTreeMap<String, ProtoScore> {
+        let mut m: BTreeMap<String, ProtoScore> = BTreeMap::new();
+        for r in &self.rows {
+            let s = m.entry(r.expected.clone()).or_default();
+            s.total += 1;
+            s.agree += usize::from(r.agree);
+        }
+        m
+    }
+
+    /// Most common (expected, got) disagreements.
+    pub fn confusions(&self) -> Vec<((String, String), usize)> {
+        let mut m: HashMap<(String, String), usize> = HashMap::new();
+        for r in self.rows.iter().filter(|r| !r.agree) {
+            *m.entry((r.expected.clone(), r.got.clone())).or_default() += 1;
+        }
+        let mut v: Vec<_> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
+    /// The human-readable report.
+    pub fn render(&self, max_rows: usize) -> String {
+        let mut s = String::new();
+        s.push_str(&format!(
+            "{:<14} {:>7} {:>7} {:>8}\n",
+            "protocol", "flows", "agree", "percent"
+        ));
+        for (p, sc) in self.per_protocol() {
+            s.push_str(&format!(
+                "{:<14} {:>7} {:>7} {:>7.1}%\n",
+                p,
+                sc.total,
+                sc.agree,
+                100.0 * sc.agree as f64 / sc.total.max(1) as f64
+            ));
+        }
+        s.push_str(&format!(
+            "{:<14} {:>7} {:>7} {:>7.2}%\n",
+            "TOTAL",
+            self.total(),
+            self.agreed(),
+            self.percent()
+        ));
+        let conf = self.confusions();
+        if !conf.is_empty() {
+            s.push_str("\nmost common confusions (nDPI -> netsift):\n");
+            for ((e, g), n) in conf.iter().take(max_rows) {
+                s.push_str(&format!("  {n:>4}  {e} -> {g}\n"));
+            }
+            s.push_str("\ndisagreeing flows:\n");
+            for r in self.rows.iter().filter(|r| !r.agree).take(max_rows) {
+                s.push_str(&format!(
+                    "  {}: nDPI {} -> netsift {}\n",
+                    r.pcap, r.ndpi, r.got
+                ));
+            }
+        }
+        if !self.failed_captures.is_empty() {
+            s.push_str(&format!(
+                "\ncaptures that failed to read: {}\n",
+                self.failed_captures.join(", ")
+            ));
+        }
+        s
+    }
+}
+
+struct Collect {
+    classifier: Classifier,
+    flows: HashMap<Key, &'static str>,
+}
+
+impl FlowHandler<ClassState> for Collect {
+    fn on_packet(
+        &mut self,
+        flow: &mut Flow<ClassState>,
+        seen: netsift_flow::Seen,
+        pkt: &netsift_wire::Decoded<'_>,
+    ) {
+        self.classifier.on_packet(flow, seen, pkt);
+    }
+
+    fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
+        self.classifier.on_end(&mut flow);
+        let (o, r) = (flow.orig(), flow.resp());
+        let k = key(&l4_name(flow.key.proto), (o.addr, o.port), (r.addr, r.port));
+        let proto = flow.data.verdict.as_ref().map_or("Unknown", |v| v.protocol);
+        // A key split into several records keeps its first real verdict.
+        let e = self.flows.entry(k).or_insert(proto);
+        if *e == "Unknown" {
+            *e = proto;
+        }
+    }
+}
+
+/// Run the harness over `corpus` (a directory with `pcap/` and `truth.tsv`).
+pub fn run_accuracy(
+    corpus: &Path,
+    pipeline: PipelineConfig,
+    classify: &ClassifyConfig,
+) -> std::io::Result<AccuracyReport> {
+    let truth = std::fs::read_to_string(corpus.join("truth.tsv"))?;
+    let registered: Vec<&str> = ALL.iter().map(|p| p.name()).collect();
+    let mut lines = truth.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+    let col = |n: &str| {
+        header.iter().position(|h| *h == n).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("truth.tsv lacks column {n}"),
+            )
+        })
+    };
+    let c = [
+        col("pcap")?,
+        col("l4")?,
+        col("src_ip")?,
+        col("src_port")?,
+        col("dst_ip")?,
+        col("dst_port")?,
+        col("master_proto")?,
+        col("app_proto")?,
+        col("status")?,
+    ];
+    // pcap -> rows (key, master, app)
+    let mut want: BTreeMap<String, Vec<(Option<Key>, String, String)>> = BTreeMap::new();
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < header.len() || f[c[8]] != "dpi" {
+            continue;
+        }
+        let (master, app) = (f[c[6]], f[c[7]]);
+        if !registered.contains(&master) && !registered.contains(&app) {
+            continue;
+        }
+        let ip = |i: usize| f[i].parse::<IpAddr>().ok();
+        let port = |i: usize| f[i].parse::<u16>().unwrap_or(0);
+        let k = match (ip(c[2]), ip(c[4])) {
+            (Some(a), Some(b)) => Some(key(f[c[1]], (a, port(c[3])), (b, port(c[5])))),
+            _ => None,
+        };
+        want.entry(f[c[0]].to_string())
+            .or_default()
+            .push((k, master.to_string(), app.to_string()));
+    }
+    let mut report = AccuracyReport::default();
+    for (pcap, rows) in want {
+        let path: PathBuf = corpus.join("pcap").join(&pcap);
+        let mut h = Collect {
+            classifier: Classifier::new(classify).map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
+            })?,
+            flows: HashMap::new(),
+        };
+        report.captures += 1;
+        if run_capture::<ClassState, _>(&path, pipeline, &mut h, &mut |_| {}).is_err() {
+            report.failed_captures.push(pcap.clone());
+        }
+        for (k, master, app) in rows {
+            let got = k
+                .and_then(|k| h.flows.get(&k).copied())
+                .unwrap_or("(no flow)");
+            let expected = if registered.contains(&master.as_str()) {
+                master.clone()
+            } else {
+                app.clone()
+            };
+            report.rows.push(Comparison {
+                pcap: pcap.clone(),
+                agree: got == master || got == app,
+                ndpi: if master == app {
+                    master.clone()
+                } else {
+                    format!("{master}.{app}")
+                },
+                expected,
+                got: got.to_string(),
+            });
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,221 @@
+//! The DPI layer: runs the protocol probes over the first payload bytes of
+//! each direction.
+//!
+//! The engine, not the probes, decides when to stop: after
+//! [`DpiConfig::max_packets`] payload packets, when every probe has said
+//! `NoMatch`, or when a TCP stream prefix reached [`DpiConfig::max_prefix`]
+//! bytes with nothing pending.
+//!
+//! TCP probes see the in-order stream prefix of a direction, so a TLS
+//! ClientHello spanning several segments is read whole. The prefix is only
+//! copied while the flow is unclassified and is freed at the verdict.
+//! UDP probes see each datagram, plus (as `peer`) the start of the first
+//! datagram of the other direction.
+
+use netsift_proto::{Direction, Probe, ProbeInput, ProbeScratch, Transport};
+use netsift_protocols::ALL;
+
+use super::{ClassState, Confidence, Layer, LayerAnswer, PacketView, Verdict};
+
+/// Bounds of the DPI layer.
+#[derive(Debug, Clone, Copy)]
+pub struct DpiConfig {
+    /// Payload packets (both directions) looked at per flow.
+    pub max_packets: u32,
+    /// Bytes of TCP stream prefix kept per direction (a TLS record is at
+    /// most 16 KiB + 5).
+    pub max_prefix: usize,
+    /// Bytes of the first UDP datagram of each direction kept as `peer`.
+    pub max_udp_peer: usize,
+}
+
+impl Default for DpiConfig {
+    fn default() -> Self {
+        DpiConfig {
+            max_packets: 24,
+            max_prefix: 16 * 1024 + 64,
+            max_udp_peer: 512,
+        }
+    }
+}
+
+/// Per-flow DPI state.
+#[derive(Debug, Default)]
+pub(crate) struct DpiState {
+    /// Probes that answered NoMatch (bit = index in `ALL`).
+    rejected: u128,
+    payload_pkts: u32,
+    /// TCP: stream prefix per direction. UDP: first datagram per direction.
+    buf: [Vec<u8>; 2],
+    /// TCP: next expected sequence number per direction.
+    next_seq: [Option<u32>; 2],
+    /// TCP: the direction's prefix stopped growing (gap or cap).
+    frozen: [bool; 2],
+    /// Scratch of probes that asked for it, by protocol index.
+    scratch: Vec<(u8, ProbeScratch)>,
+    index: [u32; 2],
+}
+
+impl DpiState {
+    /// Free the buffers (after a verdict, or when the flow is settled).
+    pub(crate) fn release(&mut self) {
+        self.buf = [Vec::new(), Vec::new()];
+        self.scratch = Vec::new();
+    }
+}
+
+/// The DPI layer.
+pub struct DpiLayer {
+    cfg: DpiConfig,
+}
+
+impl DpiLayer {
+    pub fn new(cfg: DpiConfig) -> Self {
+        DpiLayer { cfg }
+    }
+}
+
+fn dir_idx(d: Direction) -> usize {
+    match d {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+impl Layer for DpiLayer {
+    fn name(&self) -> &'static str {
+        "dpi"
+    }
+
+    fn on_packet(&mut self, st: &mut ClassState, pkt: &PacketView<'_>) -> LayerAnswer {
+        let d = &mut st.dpi;
+        let is_ip = matches!(pkt.transport, Transport::Ip(_));
+        if pkt.payload.is_empty() && !is_ip {
+            return if d.payload_pkts >= self.cfg.max_packets {
+                LayerAnswer::Done
+            } else {
+                LayerAnswer::Pending
+            };
+        }
+        d.payload_pkts += 1;
+        let di = dir_idx(pkt.dir);
+        let index = d.index[di];
+        d.index[di] += 1;
+
+        // Assemble what the probes see, without copying in the common case
+        // of the first payload of a direction.
+        let is_tcp = pkt.transport == Transport::Tcp;
+        let mut grew = true;
+        if is_tcp {
+            let (seq, _) = pkt.tcp.unwrap_or((0, 0));
+            let len = pkt.payload.len() as u32;
+            match d.next_seq[di] {
+                None => {
+                    d.next_seq[di] = Some(seq.wrapping_add(len));
+                }
+                Some(next) if next == seq && !d.frozen[di] => {
+                    let room = self.cfg.max_prefix.saturating_sub(d.buf[di].len());
+                    let take = room.min(pkt.payload.len());
+                    d.buf[di].extend_from_slice(&pkt.payload[..take]);
+                    if take < pkt.payload.len() {
+                        d.frozen[di] = true;
+                    }
+                    d.next_seq[di] = Some(next.wrapping_add(len));
+                }
+                Some(next) => {
+                    // Retransmission, or out of order: nothing new in order.
+                    // A segment beyond a gap freezes the prefix.
+                    if (seq.wrapping_sub(next) as i32) > 0 {
+                        d.frozen[di] = true;
+                    }
+                    grew = false;
+                }
+            }
+        }
+        let first_of_dir = is_tcp && d.buf[di].is_empty() && index == 0;
+        let data: &[u8] = if !is_tcp || first_of_dir {
+            pkt.payload
+        } else {
+            &d.buf[di]
+        };
+        if !grew && !first_of_dir {
+            return self.budget(d);
+        }
+        let peer: &[u8] = &d.buf[1 - di];
+        let input = ProbeInput {
+            transport: pkt.transport,
+            dir: pkt.dir,
+            data,
+            peer,
+            index,
+            server_port: pkt.server.1,
+            client_port: pkt.client.1,
+            server_addr: Some(pkt.server.0),
+            client_addr: Some(pkt.client.0),
+        };
+        let mut pending = false;
+        let mut found: Option<Verdict> = None;
+        for (i, proto) in ALL.iter().enumerate() {
+            if d.rejected & (1u128 << i) != 0 || !proto.transports().contains(&pkt.transport) {
+                continue;
+            }
+            let pos = d.scratch.iter().position(|(p, _)| usize::from(*p) == i);
+            let mut scratch = pos.map_or_else(ProbeScratch::default, |s| d.scratch[s].1);
+            let ans = proto.probe(&input, &mut scratch);
+            match pos {
+                Some(s) => d.scratch[s].1 = scratch,
+                None if scratch != ProbeScratch::default() => d.scratch.push((i as u8, scratch)),
+                None => {}
+            }
+            match ans {
+                Probe::Match(m) => {
+                    found = Some(Verdict {
+                        protocol: proto.name(),
+                        app: m.app,
+                        confidence: Confidence::Dpi,
+                        source: "dpi",
+                        evidence: m.evidence,
+                    });
+                    break;
+                }
+                Probe::NoMatch => d.rejected |= 1u128 << i,
+                Probe::NeedMore => pending = true,
+            }
+        }
+        if let Some(v) = found {
+            return LayerAnswer::Verdict(v);
+        }
+        // Keep the bytes later packets will need.
+        if first_of_dir && pending {
+            let take = self.cfg.max_prefix.min(pkt.payload.len());
+            d.buf[di].extend_from_slice(&pkt.payload[..take]);
+            d.frozen[di] = take < pkt.payload.len();
+        } else if !is_tcp && index == 0 && pending {
+            let take = self.cfg.max_udp_peer.min(pkt.payload.len());
+            d.buf[di].extend_from_slice(&pkt.payload[..take]);
+        }
+        if !pending && all_rejected(d.rejected, pkt.transport) {
+            return LayerAnswer::Done;
+        }
+        if is_tcp && d.frozen[0] && d.frozen[1] {
+            return LayerAnswer::Done;
+        }
+        self.budget(d)
+    }
+}
+
+impl DpiLayer {
+    fn budget(&self, d: &DpiState) -> LayerAnswer {
+        if d.payload_pkts >= self.cfg.max_packets {
+            LayerAnswer::Done
+        } else {
+            LayerAnswer::Pending
+        }
+    }
+}
+
+fn all_rejected(rejected: u128, t: Transport) -> bool {
+    ALL.iter()
+        .enumerate()
+        .all(|(i, p)| rejected & (1u128 << i) != 0 || !p.transports().contains(&t))
+}

@@ -1,0 +1,45 @@
+//! The port guess: the last resort when no other layer decided. It names
+//! the protocol whose usual server port the responder used, and says so:
+//! `confidence: port`, evidence "guess: ...". `--no-guess` removes it.
+
+use netsift_protocols::ALL;
+
+use super::{ClassState, Confidence, FlowFacts, Layer, LayerAnswer, PacketView, Verdict};
+
+/// The port-guess layer.
+pub struct PortLayer;
+
+impl Layer for PortLayer {
+    fn name(&self) -> &'static str {
+        "port"
+    }
+
+    fn on_packet(&mut self, _st: &mut ClassState, _pkt: &PacketView<'_>) -> LayerAnswer {
+        LayerAnswer::Done
+    }
+
+    fn on_end(&mut self, _st: &ClassState, f: &FlowFacts) -> Option<Verdict> {
+        // The responder's port first; then the initiator's (a flow picked
+        // up from its reply direction).
+        for (port, side) in [(f.server.1, "responder"), (f.client.1, "initiator")] {
+            if port == 0 {
+                continue;
+            }
+            for p in ALL.iter() {
+                if p.transports().contains(&f.transport) && p.ports().contains(&port) {
+                    return Some(Verdict {
+                        protocol: p.name(),
+                        app: None,
+                        confidence: Confidence::Port,
+                        source: "port",
+                        evidence: format!(
+                            "guess: {side} port {port} is {}'s usual port; no payload matched",
+                            p.name()
+                        ),
+                    });
+                }
+            }
+        }
+        None
+    }
+}
