@@ -1,9 +1,78 @@
-//! PLACEHOLDER: probe not written yet (always NoMatch).
+//! HTTP/1.x over TCP, identified from the start line (RFC 9112 §3, §4).
+//!
+//! * Request: `method SP request-target SP HTTP-version CRLF` with a method
+//!   from RFC 9110 §9, PATCH (RFC 5789), WebDAV (RFC 4918) and its
+//!   extensions (DeltaV RFC 3253, ACL RFC 3744, CalDAV RFC 4791, SEARCH
+//!   RFC 5323, BIND RFC 5842, ORDERPATCH RFC 3648).
+//! * Response: `HTTP-version SP status-code SP [reason-phrase] CRLF`, for
+//!   flows seen from the server side first or picked up mid-stream.
+//!
+//! The version token is checked exactly (`HTTP/1.` DIGIT), so RTSP
+//! (`RTSP/1.0`) and SIP (`SIP/2.0`), which share the request-line shape,
+//! are not claimed. SSDP runs over UDP and this probe is TCP-only.
 
-use netsift_proto::{Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// HTTP.
 pub struct Http;
+
+/// RFC 9112 §3: "It is RECOMMENDED that all HTTP senders and recipients
+/// support, at a minimum, request-line lengths of 8000 octets."
+const MAX_LINE: usize = 8000;
+
+/// How far to look for a Host header after the request line.
+const MAX_HEADER_SCAN: usize = 4096;
+
+/// Request methods. RFC 9110 §9.1: "method = token"; the standard set is
+/// GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE (§9.3).
+const METHODS: &[&[u8]] = &[
+    b"GET",
+    b"HEAD",
+    b"POST",
+    b"PUT",
+    b"DELETE",
+    b"CONNECT",
+    b"OPTIONS",
+    b"TRACE",
+    // RFC 5789.
+    b"PATCH",
+    // RFC 4918 §9 (WebDAV).
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    // RFC 3253 (DeltaV).
+    b"REPORT",
+    b"CHECKOUT",
+    b"CHECKIN",
+    b"UNCHECKOUT",
+    b"MKWORKSPACE",
+    b"UPDATE",
+    b"LABEL",
+    b"MERGE",
+    b"VERSION-CONTROL",
+    b"BASELINE-CONTROL",
+    b"MKACTIVITY",
+    // RFC 3744 (ACL), RFC 4791 (CalDAV), RFC 5323 (SEARCH),
+    // RFC 5842 (BIND), RFC 3648 (ORDERPATCH).
+    b"ACL",
+    b"MKCALENDAR",
+    b"SEARCH",
+    b"BIND",
+    b"UNBIND",
+    b"REBIND",
+    b"ORDERPATCH",
+];
+
+/// Methods no other text protocol this crate knows shares as a first
+/// token (RTSP has OPTIONS, SIP has OPTIONS...), used only when a request
+/// line is longer than [`MAX_LINE`].
+const HTTP_ONLY_METHODS: &[&[u8]] = &[b"GET", b"POST", b"HEAD", b"PUT"];
 
 impl Protocol for Http {
     fn name(&self) -> &'static str {
@@ -15,7 +84,317 @@ impl Protocol for Http {
     fn ports(&self) -> &'static [u16] {
         &[80, 8080, 8000, 8008, 8888, 3128]
     }
-    fn probe(&self, _input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
-        Probe::NoMatch
+    fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
+        if input.transport != Transport::Tcp {
+            return Probe::NoMatch;
+        }
+        let d = input.data;
+        if d.is_empty() {
+            return Probe::NeedMore;
+        }
+        if d.starts_with(b"HTTP/") {
+            return response(input);
+        }
+        if b"HTTP/".starts_with(d) {
+            return Probe::NeedMore;
+        }
+        request(input)
+    }
+}
+
+fn who(dir: Direction) -> &'static str {
+    match dir {
+        Direction::ToServer => "client sent",
+        Direction::ToClient => "server sent",
+    }
+}
+
+/// RFC 9112 §2.3: `HTTP-version = HTTP-name "/" DIGIT "." DIGIT`,
+/// `HTTP-name = %s"HTTP"`. Only 1.x has this text framing (HTTP/2 and 3
+/// are binary; "PRI * HTTP/2.0" is the h2c preface, not HTTP/1).
+/// Checks as much of `v` as there is: `Some(true)` complete and valid,
+/// `Some(false)` impossible, `None` a valid prefix.
+fn version(v: &[u8]) -> Option<bool> {
+    const PAT: &[u8] = b"HTTP/1.";
+    for (i, &b) in v.iter().enumerate().take(PAT.len()) {
+        if b != PAT[i] {
+            return Some(false);
+        }
+    }
+    match v.get(PAT.len()) {
+        None => None,
+        Some(b) => Some(b.is_ascii_digit()),
+    }
+}
+
+/// RFC 9112 §4: `status-line = HTTP-version SP status-code SP
+/// [ reason-phrase ]`, `status-code = 3DIGIT` (RFC 9110 §15: 100..599).
+fn response(input: &ProbeInput<'_>) -> Probe {
+    let d = input.data;
+    match version(d.get(..8).unwrap_or(d)) {
+        Some(false) => return Probe::NoMatch,
+        None => return Probe::NeedMore,
+        Some(true) => {}
+    }
+    let rest = &d[8..];
+    for (i, &b) in rest.iter().take(4).enumerate() {
+        let ok = match i {
+            0 => b == b' ',
+            1 => (b'1'..=b'5').contains(&b),
+            _ => b.is_ascii_digit(),
+        };
+        if !ok {
+            return Probe::NoMatch;
+        }
+    }
+    // After the code: SP reason-phrase, or (leniently, RFC 9112 §4) the
+    // end of the line.
+    match rest.get(4) {
+        None => return Probe::NeedMore,
+        Some(b' ' | b'\r' | b'\n') => {}
+        Some(_) => return Probe::NoMatch,
+    }
+    let line = match netsift_proto::first_line(d, 512) {
+        Some(l) => l,
+        None if d.len() < 512 => {
+            // reason-phrase = *( HTAB / SP / VCHAR / obs-text )
+            if d.iter().skip(13).any(|&b| b < 0x20 && b != b'\t') {
+                return Probe::NoMatch;
+            }
+            return Probe::NeedMore;
+        }
+        None => d.get(..13).unwrap_or(d),
+    };
+    Probe::Match(Match::new(format!(
+        "{} '{}'",
+        who(input.dir),
+        printable(line, 80)
+    )))
+}
+
+/// RFC 9112 §3: `request-line = method SP request-target SP HTTP-version`.
+fn request(input: &ProbeInput<'_>) -> Probe {
+    let d = input.data;
+    // Method: a known token followed by SP.
+    let sp = d.iter().take(20).position(|&b| b == b' ');
+    let Some(sp) = sp else {
+        // No SP yet: still plausible if a prefix of some method.
+        let head = d.get(..d.len().min(20)).unwrap_or(d);
+        if d.len() < 20 && METHODS.iter().any(|m| m.starts_with(head)) {
+            return Probe::NeedMore;
+        }
+        return Probe::NoMatch;
+    };
+    let method = &d[..sp];
+    if !METHODS.contains(&method) {
+        return Probe::NoMatch;
+    }
+    // request-target: visible characters up to the next SP (RFC 9112
+    // §3.2; RFC 3986 allows no SP, CTL or non-ASCII in a URI).
+    let rest = &d[sp + 1..];
+    let tend = rest.iter().position(|&b| !(0x21..0x7f).contains(&b));
+    let Some(tend) = tend else {
+        if d.len() >= MAX_LINE && HTTP_ONLY_METHODS.contains(&method) && target_form_ok(rest) {
+            return Probe::Match(Match::new(format!(
+                "{} '{}' (request line over {MAX_LINE} octets)",
+                who(input.dir),
+                printable(d, 60)
+            )));
+        }
+        if d.len() >= MAX_LINE || !target_form_ok(rest) {
+            return Probe::NoMatch;
+        }
+        return Probe::NeedMore;
+    };
+    let target = &rest[..tend];
+    if target.is_empty() || rest[tend] != b' ' || !target_form_ok(target) {
+        return Probe::NoMatch;
+    }
+    let after = &rest[tend + 1..];
+    let v = after.get(..8).unwrap_or(after);
+    match version(v) {
+        Some(false) => return Probe::NoMatch,
+        None => return Probe::NeedMore,
+        Some(true) => {}
+    }
+    // The line ends right after the version (CRLF; RFC 9112 §2.2 lets a
+    // recipient accept a bare LF).
+    match after.get(8) {
+        None => return Probe::NeedMore,
+        Some(b'\r' | b'\n') => {}
+        Some(_) => return Probe::NoMatch,
+    }
+    let line_len = sp + 1 + tend + 1 + 8;
+    let line = &d[..line_len];
+    let mut ev = format!("{} '{}'", who(input.dir), printable(line, 120));
+    if let Some(host) = host_header(&d[line_len..]) {
+        ev.push_str(", Host ");
+        ev.push_str(&printable(host, 100));
+    }
+    Probe::Match(Match::new(ev))
+}
+
+/// RFC 9112 §3.2 request-target forms: origin-form ("/..."),
+/// absolute-form ("scheme://..."), authority-form (CONNECT host:port) and
+/// asterisk-form ("*"). Checks the start of a (possibly partial) target.
+fn target_form_ok(t: &[u8]) -> bool {
+    match t.first() {
+        None => true,
+        Some(&b) => b == b'/' || b == b'*' || b == b'[' || b.is_ascii_alphanumeric(),
+    }
+}
+
+/// The value of the first `Host:` header field (RFC 9110 §7.2), if it is
+/// complete within the scanned bytes.
+fn host_header(headers: &[u8]) -> Option<&[u8]> {
+    let h = headers.get(..headers.len().min(MAX_HEADER_SCAN))?;
+    let mut p = 0;
+    while p < h.len() {
+        // Skip the line terminator of the previous line.
+        while p < h.len() && (h[p] == b'\r' || h[p] == b'\n') {
+            p += 1;
+        }
+        let line_end = h[p..].iter().position(|&b| b == b'\r' || b == b'\n')? + p;
+        let line = &h[p..line_end];
+        if line.len() > 5 && line[..5].eq_ignore_ascii_case(b"host:") {
+            let v = &line[5..];
+            let start = v.iter().position(|&b| b != b' ' && b != b'\t')?;
+            let v = &v[start..];
+            let end = v.iter().rposition(|&b| b != b' ' && b != b'\t')? + 1;
+            return Some(&v[..end]);
+        }
+        if line.is_empty() {
+            return None;
+        }
+        p = line_end;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::first_packet::{identify_first_payload, FirstVerdict};
+    use crate::tls::testkit::{check_prefixes, evidence, random_matches, run};
+
+    const TCP: Transport = Transport::Tcp;
+    const C: Direction = Direction::ToServer;
+    const S: Direction = Direction::ToClient;
+
+    // Sources: testdata/README.md.
+    const GET: &[u8] = include_bytes!("testdata/get.bin");
+    const RESP_301: &[u8] = include_bytes!("testdata/response_301.bin");
+    const RESP_FIRST: &[u8] = include_bytes!("testdata/response_first.bin");
+    const PROPFIND: &[u8] = include_bytes!("testdata/propfind.bin");
+    const POST: &[u8] = include_bytes!("testdata/post_ocsp.bin");
+    const LONG_URI: &[u8] = include_bytes!("testdata/get_long_uri.bin");
+    const RTSP: &[u8] = include_bytes!("testdata/rtsp_setup.bin");
+    const SIP: &[u8] = include_bytes!("testdata/sip_register.bin");
+    const SSDP: &[u8] = include_bytes!("testdata/ssdp_msearch.bin");
+    const SMTP: &[u8] = include_bytes!("testdata/smtp_banner.bin");
+    const TLS_CH: &[u8] = include_bytes!("../tls/testdata/ch_tls12.bin");
+    const SSH: &[u8] = include_bytes!("../ssh/testdata/client_banner.bin");
+
+    #[test]
+    fn requests() {
+        let e = evidence(run(&Http, TCP, C, GET));
+        assert!(e.starts_with("client sent 'GET / HTTP/1.1', Host "), "{e}");
+        let e = evidence(run(&Http, TCP, C, POST));
+        assert_eq!(
+            e,
+            "client sent 'POST /gts1o1core HTTP/1.1', Host ocsp.pki.goog"
+        );
+        let e = evidence(run(&Http, TCP, C, PROPFIND));
+        assert!(
+            e.starts_with("client sent 'PROPFIND /webdav HTTP/1.1'"),
+            "{e}"
+        );
+        // A 1.3 KB request line (the User-Agent is in the next segment).
+        let e = evidence(run(&Http, TCP, C, LONG_URI));
+        assert!(
+            e.starts_with("client sent 'GET /tracking/adImpression?d="),
+            "{e}"
+        );
+        assert_eq!(run(&Http, TCP, C, &LONG_URI[..700]), Probe::NeedMore);
+    }
+
+    #[test]
+    fn responses() {
+        let e = evidence(run(&Http, TCP, S, RESP_301));
+        assert_eq!(e, "server sent 'HTTP/1.1 301 Moved Permanently'");
+        let e = evidence(run(&Http, TCP, S, RESP_FIRST));
+        assert_eq!(e, "server sent 'HTTP/1.1 200 OK'");
+    }
+
+    #[test]
+    fn connect_and_absolute_forms() {
+        let e = evidence(run(
+            &Http,
+            TCP,
+            C,
+            b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+        ));
+        assert!(e.contains("Host example.com:443"), "{e}");
+        let e = evidence(run(
+            &Http,
+            TCP,
+            C,
+            b"GET http://example.com/ HTTP/1.0\r\n\r\n",
+        ));
+        assert_eq!(e, "client sent 'GET http://example.com/ HTTP/1.0'");
+        let e = evidence(run(&Http, TCP, C, b"OPTIONS * HTTP/1.1\r\n"));
+        assert_eq!(e, "client sent 'OPTIONS * HTTP/1.1'");
+    }
+
+    #[test]
+    fn look_alikes_are_not_http() {
+        for d in [RTSP, SIP, SSDP, TLS_CH, SSH, SMTP] {
+            assert_eq!(
+                run(&Http, TCP, C, d),
+                Probe::NoMatch,
+                "{}",
+                printable(d, 30)
+            );
+        }
+        assert_eq!(run(&Http, TCP, S, b"RTSP/1.0 200 OK\r\n"), Probe::NoMatch);
+        assert_eq!(run(&Http, TCP, S, b"SIP/2.0 200 OK\r\n"), Probe::NoMatch);
+        assert_eq!(
+            run(&Http, TCP, C, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            Probe::NoMatch
+        );
+        // SSDP is UDP: the probe refuses UDP outright.
+        assert_eq!(run(&Http, Transport::Udp, C, SSDP), Probe::NoMatch);
+        assert_eq!(run(&Http, TCP, C, b"GET / HTTP/1.1x\r\n"), Probe::NoMatch);
+        assert_eq!(run(&Http, TCP, S, b"HTTP/1.1 999 Nope\r\n"), Probe::NoMatch);
+    }
+
+    #[test]
+    fn prefixes_are_consistent() {
+        for d in [GET, POST, PROPFIND, LONG_URI, RTSP, SIP] {
+            check_prefixes(&Http, TCP, C, d);
+        }
+        for d in [RESP_301, RESP_FIRST] {
+            check_prefixes(&Http, TCP, S, d);
+        }
+        check_prefixes(&Http, TCP, C, b"HEAD / HTTP/1.0\r\n\r\n");
+    }
+
+    #[test]
+    fn first_packet_api_on_odd_port() {
+        match identify_first_payload(TCP, C, 53, POST) {
+            FirstVerdict::Match {
+                protocol, evidence, ..
+            } => {
+                assert_eq!(protocol, "HTTP");
+                assert!(evidence.contains("ocsp.pki.goog"));
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn random_bytes_are_not_http() {
+        let hits = random_matches(&Http, TCP, 100_000, 0x4242);
+        assert!(hits < 100, "{hits} random matches");
     }
 }
