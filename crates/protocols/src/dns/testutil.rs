@@ -1,0 +1,120 @@
+//! Test helpers shared by the DNS-family and other UDP probes of this
+//! folder set (test builds only).
+
+use std::net::IpAddr;
+
+use netsift_proto::{Direction, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+
+/// A probe input with the given transport, bytes and ports.
+pub(crate) fn input<'a>(
+    transport: Transport,
+    dir: Direction,
+    data: &'a [u8],
+    server_port: u16,
+    client_port: u16,
+) -> ProbeInput<'a> {
+    ProbeInput {
+        transport,
+        dir,
+        data,
+        peer: &[],
+        index: 0,
+        server_port,
+        client_port,
+        server_addr: None,
+        client_addr: None,
+    }
+}
+
+pub(crate) fn udp(data: &[u8], server_port: u16) -> ProbeInput<'_> {
+    input(Transport::Udp, Direction::ToServer, data, server_port, 40000)
+}
+
+pub(crate) fn tcp(data: &[u8], server_port: u16) -> ProbeInput<'_> {
+    input(Transport::Tcp, Direction::ToServer, data, server_port, 40000)
+}
+
+pub(crate) fn with_server_addr<'a>(mut i: ProbeInput<'a>, addr: &str) -> ProbeInput<'a> {
+    i.server_addr = addr.parse::<IpAddr>().ok();
+    i
+}
+
+pub(crate) fn run(p: &dyn Protocol, i: &ProbeInput<'_>) -> Probe {
+    p.probe(i, &mut ProbeScratch::default())
+}
+
+/// The evidence of a match, or a panic naming what came back.
+pub(crate) fn evidence(p: &dyn Protocol, i: &ProbeInput<'_>) -> String {
+    match run(p, i) {
+        Probe::Match(m) => m.evidence,
+        other => panic!("{} expected Match, got {other:?}", p.name()),
+    }
+}
+
+pub(crate) fn is_match(p: &dyn Protocol, i: &ProbeInput<'_>) -> bool {
+    matches!(run(p, i), Probe::Match(_))
+}
+
+/// Tiny xorshift64 PRNG (no dependencies).
+pub(crate) struct XorShift(pub u64);
+
+impl XorShift {
+    pub(crate) fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    pub(crate) fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+/// Feed 100k seeded random payloads (lengths 1..=1500) to `p` over
+/// `transport` with the given server port; return how many matched.
+pub(crate) fn random_matches(
+    p: &dyn Protocol,
+    transport: Transport,
+    server_port: u16,
+    seed: u64,
+) -> usize {
+    let mut rng = XorShift(seed | 1);
+    let mut buf = vec![0u8; 1500];
+    let mut hits = 0;
+    for _ in 0..100_000 {
+        let len = 1 + (rng.next() % 1500) as usize;
+        let b = &mut buf[..len];
+        rng.fill(b);
+        let i = input(transport, Direction::ToServer, b, server_port, 40000);
+        if is_match(p, &i) {
+            hits += 1;
+        }
+    }
+    hits
+}
+
+/// Assert fewer than 0.1% of random payloads match (100 of 100k).
+pub(crate) fn assert_random_rejected(p: &dyn Protocol, transport: Transport, server_port: u16) {
+    let hits = random_matches(p, transport, server_port, 0x9e37_79b9_7f4a_7c15);
+    assert!(
+        hits < 100,
+        "{} matched {hits} of 100000 random {transport:?} payloads",
+        p.name()
+    );
+}
+
+/// Every prefix of `data` must be probed without panicking; returns the
+/// answers so callers can check NeedMore/NoMatch where it matters.
+pub(crate) fn every_prefix(p: &dyn Protocol, transport: Transport, port: u16, data: &[u8]) {
+    for n in 0..=data.len() {
+        let i = input(transport, Direction::ToServer, &data[..n], port, 40000);
+        let _ = run(p, &i);
+        let i = input(transport, Direction::ToClient, &data[..n], port, 40000);
+        let _ = run(p, &i);
+    }
+}
