@@ -121,10 +121,7 @@ fn version(v: &[u8]) -> Option<bool> {
             return Some(false);
         }
     }
-    match v.get(PAT.len()) {
-        None => None,
-        Some(b) => Some(b.is_ascii_digit()),
-    }
+    v.get(PAT.len()).map(|b| b.is_ascii_digit())
 }
 
 /// RFC 9112 §4: `status-line = HTTP-version SP status-code SP

@@ -1,6 +1,16 @@
-//! PLACEHOLDER: probe not written yet (always NoMatch).
+//! QUIC over UDP, identified from the long header (RFC 9000 §17.2, RFC
+//! 8999 invariants) of a known version, or a Version Negotiation packet;
+//! and Google QUIC, both the IETF-style long header of Q046/Q050/T050/T051
+//! and the older public header (Q043 and earlier) with a "Q0xx" version.
+//!
+//! Short-header packets carry no version and cannot be told from random
+//! bytes: they are not claimed (the engine sees the Initial first).
+//!
+//! Not done: decrypting the Initial (RFC 9001 §5.2 initial secrets,
+//! HKDF-SHA256 + AES-128-GCM + header protection) to read the SNI from the
+//! ClientHello; that needs crypto dependencies.
 
-use netsift_proto::{Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// QUIC.
 pub struct Quic;
@@ -15,7 +25,333 @@ impl Protocol for Quic {
     fn ports(&self) -> &'static [u16] {
         &[443]
     }
-    fn probe(&self, _input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
-        Probe::NoMatch
+    fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
+        if input.transport != Transport::Udp {
+            return Probe::NoMatch;
+        }
+        let d = input.data;
+        let Some(&b0) = d.first() else {
+            return Probe::NoMatch;
+        };
+        let found = if b0 & 0x80 != 0 {
+            long_header(d)
+        } else {
+            gquic_public_header(d)
+        };
+        match found {
+            Some(ev) => {
+                let who = match input.dir {
+                    Direction::ToServer => "client sent",
+                    Direction::ToClient => "server sent",
+                };
+                Probe::Match(Match::new(format!("{who} {ev}")))
+            }
+            None => Probe::NoMatch,
+        }
+    }
+}
+
+/// A version, named; `None` if unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// RFC 9000 v1, drafts, mvfst: v1 long packet types.
+    V1,
+    /// RFC 9369 v2: its own long packet type numbering.
+    V2,
+    /// Google Q046: nibble-encoded CID lengths (no token/length fields).
+    GoogleQ046,
+    /// Google Q050/T050/T051: IETF invariant header, v1 packet types.
+    GoogleIetf,
+}
+
+fn version_family(v: u32) -> Option<(Family, String)> {
+    let bytes = v.to_be_bytes();
+    Some(match v {
+        // RFC 9000 §15: "0x00000001" is QUIC version 1.
+        0x0000_0001 => (Family::V1, "QUIC v1".into()),
+        // RFC 9369 §3.1: "The QUIC version number for this version is
+        // 0x6b3343cf."
+        0x6b33_43cf => (Family::V2, "QUIC v2".into()),
+        // draft-ietf-quic-v2-00/01 used 0x709a50c4 with v2 semantics.
+        0x709a_50c4 => (Family::V2, "QUIC v2 draft".into()),
+        // RFC 9000 §15: "Versions that follow the pattern 0xff0000xx are
+        // reserved for IETF drafts ... where xx is the draft number".
+        0xff00_0000..=0xff00_00ff => (Family::V1, format!("QUIC draft-{}", v & 0xff)),
+        // Facebook mvfst: 0xfaceb001 (draft-22), 0xfaceb002, 0xfaceb00e
+        // (experimental), 0xfaceb010/11 and so on.
+        0xface_b001..=0xface_b01f => (Family::V1, format!("QUIC mvfst 0x{v:08x}")),
+        _ => {
+            // Google: "Q046", "Q050", "T050", "T051" (ASCII).
+            let name = || String::from_utf8_lossy(&bytes).into_owned();
+            match bytes {
+                [b'Q', b'0', b'4', b'6'] => (Family::GoogleQ046, format!("Google QUIC {}", name())),
+                [b'Q' | b'T', b'0', b'5', d] if d.is_ascii_digit() => {
+                    (Family::GoogleIetf, format!("Google QUIC {}", name()))
+                }
+                _ => return None,
+            }
+        }
+    })
+}
+
+/// QUIC variable-length integer (RFC 9000 §16): value and length.
+fn varint(b: &[u8], at: usize) -> Option<(u64, usize)> {
+    let first = *b.get(at)?;
+    let len = 1usize << (first >> 6);
+    let mut v = (first & 0x3f) as u64;
+    for i in 1..len {
+        v = (v << 8) | *b.get(at + i)? as u64;
+    }
+    Some((v, len))
+}
+
+/// RFC 9000 §17.2 long header:
+/// Header Form (1) = 1, Fixed Bit (1) = 1, Long Packet Type (2),
+/// Type-Specific Bits (4), Version (32), DCID Len (8), DCID (0..160),
+/// SCID Len (8), SCID (0..160).
+fn long_header(d: &[u8]) -> Option<String> {
+    let b0 = *d.first()?;
+    let version = u32::from_be_bytes([*d.get(1)?, *d.get(2)?, *d.get(3)?, *d.get(4)?]);
+    if version == 0 {
+        return version_negotiation(d);
+    }
+    // "Fixed Bit: The next bit (0x40) of byte 0 is set to 1, unless the
+    // packet is a Version Negotiation packet."
+    if b0 & 0x40 == 0 {
+        return None;
+    }
+    let (family, vname) = version_family(version)?;
+    if family == Family::GoogleQ046 {
+        // Q046: one byte of CID lengths, DCIL in the high nibble, SCIL in
+        // the low one, each encoded as len - 3 (0 meaning absent); the
+        // client's first packet carries an 8-byte DCID and no SCID.
+        let cil = *d.get(5)?;
+        let dcil = match cil >> 4 {
+            0 => 0,
+            n => n as usize + 3,
+        };
+        let scil = match cil & 0x0f {
+            0 => 0,
+            n => n as usize + 3,
+        };
+        // packet number length from the low two bits, then payload.
+        let pn = (b0 & 0x03) as usize + 1;
+        if d.len() < 6 + dcil + scil + pn + 12 {
+            return None;
+        }
+        let ptype = (b0 >> 4) & 0x03;
+        return Some(format!(
+            "{vname} long header, {} packet, DCID {dcil} bytes",
+            ["Initial", "0-RTT", "Handshake", "Retry"][ptype as usize]
+        ));
+    }
+    // RFC 9000 §17.2: "In QUIC version 1, this value MUST NOT exceed 20
+    // bytes. Endpoints that receive a version 1 long header with a value
+    // larger than 20 MUST drop the packet."
+    let dcil = *d.get(5)? as usize;
+    if dcil > 20 {
+        return None;
+    }
+    let scil_at = 6 + dcil;
+    let scil = *d.get(scil_at)? as usize;
+    if scil > 20 {
+        return None;
+    }
+    let mut p = scil_at + 1 + scil;
+    let raw_type = (b0 >> 4) & 0x03;
+    // RFC 9000 Table 5: 0x00 Initial, 0x01 0-RTT, 0x02 Handshake, 0x03
+    // Retry. RFC 9369 §3.2: v2 uses 0b01 Initial, 0b10 0-RTT, 0b11
+    // Handshake, 0b00 Retry.
+    let ptype = match family {
+        Family::V2 => [3u8, 0, 1, 2][raw_type as usize],
+        _ => raw_type,
+    };
+    let name = ["Initial", "0-RTT", "Handshake", "Retry"][ptype as usize];
+    if ptype == 3 {
+        // Retry (RFC 9000 §17.2.5): Retry Token, then a 128-bit integrity
+        // tag; the token must not be empty.
+        if d.len() < p + 1 + 16 {
+            return None;
+        }
+        return Some(format!("{vname} Retry packet, DCID {dcil} bytes"));
+    }
+    if ptype == 0 {
+        // RFC 9000 §17.2.2 Initial: Token Length (i), Token (..).
+        let (tlen, n) = varint(d, p)?;
+        p += n;
+        p = p.checked_add(usize::try_from(tlen).ok()?)?;
+    }
+    // Length (i): packet number + payload; a packet number (1..4 bytes) and
+    // an AEAD tag (16 bytes, RFC 9001 §5.3) at least, and no more than the
+    // datagram holds.
+    let (len, n) = varint(d, p)?;
+    p += n;
+    let len = usize::try_from(len).ok()?;
+    if len < 1 + 16 || p + len > d.len() {
+        return None;
+    }
+    Some(format!(
+        "{vname} {name} packet, DCID {dcil} bytes, SCID {scil} bytes"
+    ))
+}
+
+/// RFC 9000 §17.2.1 Version Negotiation: Header Form 1, Unused (7),
+/// Version = 0, DCID Len, DCID, SCID Len, SCID, Supported Version (32)...
+/// (RFC 8999 §6: CIDs of up to 255 bytes).
+fn version_negotiation(d: &[u8]) -> Option<String> {
+    let dcil = *d.get(5)? as usize;
+    let scil = *d.get(6 + dcil)? as usize;
+    let list = d.get(7 + dcil + scil..)?;
+    if list.is_empty() || list.len() % 4 != 0 || list.len() > 4 * 64 {
+        return None;
+    }
+    // At least one version the probe knows (clients list real versions
+    // beside greased 0x?a?a?a?a ones).
+    let known = list
+        .chunks_exact(4)
+        .filter_map(|c| version_family(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        .next()?;
+    Some(format!(
+        "Version Negotiation listing {} versions (e.g. {})",
+        list.len() / 4,
+        known.1
+    ))
+}
+
+/// Google QUIC public header (Q043 and earlier; "QUIC Wire Layout",
+/// Chromium): Public Flags (8): 0x01 PUBLIC_FLAG_VERSION, 0x02 RESET,
+/// 0x04 diversification nonce, 0x08 8-byte connection ID (older versions
+/// used 0x0c), 0x30 packet number length, 0x40 multipath, 0x80 must be 0;
+/// then the 64-bit CID and the 32-bit version "Q0xx".
+fn gquic_public_header(d: &[u8]) -> Option<String> {
+    let flags = *d.first()?;
+    // Version present, not a reset, CID present, reserved bit clear.
+    if flags & 0x01 == 0 || flags & 0x02 != 0 || flags & 0x08 == 0 || flags & 0x80 != 0 {
+        return None;
+    }
+    let v = d.get(9..13)?;
+    if v[0] != b'Q' || v[1] != b'0' || !v[2].is_ascii_digit() || !v[3].is_ascii_digit() {
+        return None;
+    }
+    // Client packets with the version flag are the first ones (CHLO);
+    // packet number, then the 12-byte message authentication hash.
+    let pn = match (flags >> 4) & 0x03 {
+        0 => 1,
+        1 => 2,
+        2 => 4,
+        _ => 6,
+    };
+    if d.len() < 13 + pn + 12 {
+        return None;
+    }
+    let chlo = d.get(..96).unwrap_or(d).windows(4).any(|w| w == b"CHLO");
+    Some(format!(
+        "Google QUIC {} public header{}",
+        String::from_utf8_lossy(v),
+        if chlo { ", CHLO" } else { "" }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::first_packet::{identify_first_payload, FirstVerdict};
+    use crate::tls::testkit::{check_prefixes, evidence, random_matches, run};
+    use netsift_proto::printable;
+
+    const UDP: Transport = Transport::Udp;
+    const C: Direction = Direction::ToServer;
+    const S: Direction = Direction::ToClient;
+
+    // Sources: testdata/README.md.
+    const V1: &[u8] = include_bytes!("testdata/v1_initial.bin");
+    const V2: &[u8] = include_bytes!("testdata/v2_initial.bin");
+    const D29: &[u8] = include_bytes!("testdata/draft29_initial.bin");
+    const MVFST: &[u8] = include_bytes!("testdata/mvfst22_initial.bin");
+    const Q046: &[u8] = include_bytes!("testdata/q046_chlo.bin");
+    const Q050: &[u8] = include_bytes!("testdata/q050_initial.bin");
+    const Q024: &[u8] = include_bytes!("testdata/q024_chlo.bin");
+    const Q035: &[u8] = include_bytes!("testdata/q035_chlo.bin");
+    const VN: &[u8] = include_bytes!("testdata/version_negotiation.bin");
+    const SHORT: &[u8] = include_bytes!("testdata/short_header.bin");
+    const RDPUDP: &[u8] = include_bytes!("../rdp/testdata/rdpudp_syn.bin");
+    const SSDP: &[u8] = include_bytes!("../http/testdata/ssdp_msearch.bin");
+    const SIP: &[u8] = include_bytes!("../http/testdata/sip_register.bin");
+
+    #[test]
+    fn ietf_versions() {
+        let e = evidence(run(&Quic, UDP, C, V1));
+        assert_eq!(
+            e,
+            "client sent QUIC v1 Initial packet, DCID 8 bytes, SCID 0 bytes"
+        );
+        let e = evidence(run(&Quic, UDP, C, V2));
+        assert!(e.starts_with("client sent QUIC v2 Initial packet"), "{e}");
+        let e = evidence(run(&Quic, UDP, C, D29));
+        assert!(
+            e.starts_with("client sent QUIC draft-29 Initial packet, DCID 18 bytes"),
+            "{e}"
+        );
+        let e = evidence(run(&Quic, UDP, C, MVFST));
+        assert!(
+            e.starts_with("client sent QUIC mvfst 0xfaceb001 Initial"),
+            "{e}"
+        );
+        let e = evidence(run(&Quic, UDP, S, VN));
+        assert!(e.starts_with("server sent Version Negotiation"), "{e}");
+    }
+
+    #[test]
+    fn google_versions() {
+        let e = evidence(run(&Quic, UDP, C, Q046));
+        assert!(
+            e.starts_with("client sent Google QUIC Q046 long header, Initial"),
+            "{e}"
+        );
+        let e = evidence(run(&Quic, UDP, C, Q050));
+        assert!(
+            e.starts_with("client sent Google QUIC Q050 Initial packet"),
+            "{e}"
+        );
+        let e = evidence(run(&Quic, UDP, C, Q024));
+        assert_eq!(e, "client sent Google QUIC Q024 public header, CHLO");
+        let e = evidence(run(&Quic, UDP, C, Q035));
+        assert_eq!(e, "client sent Google QUIC Q035 public header, CHLO");
+    }
+
+    #[test]
+    fn short_headers_and_others_are_not_claimed() {
+        assert_eq!(run(&Quic, UDP, C, SHORT), Probe::NoMatch);
+        for d in [RDPUDP, SSDP, SIP] {
+            assert_eq!(
+                run(&Quic, UDP, C, d),
+                Probe::NoMatch,
+                "{}",
+                printable(d, 20)
+            );
+        }
+        // TCP is refused.
+        assert_eq!(run(&Quic, Transport::Tcp, C, V1), Probe::NoMatch);
+    }
+
+    #[test]
+    fn prefixes_do_not_panic() {
+        for d in [V1, V2, D29, MVFST, Q046, Q050, Q024, Q035, VN, SHORT] {
+            check_prefixes(&Quic, UDP, C, d);
+        }
+    }
+
+    #[test]
+    fn first_packet_api_on_odd_port() {
+        match identify_first_payload(UDP, C, 53, V1) {
+            FirstVerdict::Match { protocol, .. } => assert_eq!(protocol, "QUIC"),
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
+    fn random_bytes_are_not_quic() {
+        let hits = random_matches(&Quic, UDP, 100_000, 0x9000);
+        assert!(hits < 100, "{hits} random matches");
     }
 }
