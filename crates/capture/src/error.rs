@@ -55,10 +55,6 @@ pub enum CaptureError {
     #[error("absurd record length {len} at offset {offset} (limit {limit})")]
     AbsurdRecordLength { len: u64, limit: u64, offset: u64 },
 
-    /// A classic pcap header with snaplen 0 (rejected by the product spec).
-    #[error("zero snaplen in pcap header at offset {offset}")]
-    ZeroSnaplen { offset: u64 },
-
     /// A pcap major version other than 2, or a pcapng major version other than 1.
     #[error("unsupported {what} version {major}.{minor} at offset {offset}")]
     UnsupportedVersion {
@@ -122,7 +118,6 @@ impl CaptureError {
             }
             CaptureError::HeaderTruncated { offset, .. }
             | CaptureError::AbsurdRecordLength { offset, .. }
-            | CaptureError::ZeroSnaplen { offset }
             | CaptureError::UnsupportedVersion { offset, .. }
             | CaptureError::BadByteOrderMagic { offset, .. }
             | CaptureError::BadBlockLength { offset, .. }

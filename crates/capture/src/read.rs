@@ -287,10 +287,11 @@ impl<R: Read> CaptureReader<R> {
                 offset: 4,
             });
         }
+        // A snaplen of 0 is invalid, but libpcap and Wireshark still read
+        // such files; we read them as "no snaplen" (records bounded only by
+        // MAX_RECORD_LEN, and buffered only as bytes arrive). The caller sees
+        // `snaplen == 0` in `interfaces()` and warns (offset 16).
         let snaplen = rd32(d, 16, be);
-        if snaplen == 0 {
-            return Err(CaptureError::ZeroSnaplen { offset: 16 });
-        }
         let raw_lt = rd32(d, 20, be);
         // Bits 28..31 carry FCS information (F bit and FCS length in
         // 16-bit words); the link type is the low 28 bits.

@@ -245,6 +245,12 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
             Ok(s) => {
                 packets += s.counters.packets;
                 flows += s.flows();
+                if s.zero_snaplen {
+                    eprintln!(
+                        "netsift: warning: {}: snaplen 0 in the pcap header at offset 16 (invalid); read as no snaplen",
+                        path.display()
+                    );
+                }
                 if let Some(t) = s.truncation {
                     eprintln!(
                         "netsift: warning: {}: capture truncated at offset {} (record needs {} bytes, {} present); analysed up to there",

@@ -38,6 +38,8 @@ pub struct CaptureSummary {
     pub truncation: Option<Truncation>,
     /// pcapng blocks skipped (statistics, name resolution, unknown, ...).
     pub blocks_skipped: u64,
+    /// The pcap header declared snaplen 0 (invalid; read as "no snaplen").
+    pub zero_snaplen: bool,
 }
 
 impl CaptureSummary {
@@ -92,6 +94,8 @@ pub fn run_reader<R: Read, T: Default, H: FlowHandler<T>>(
         source,
     };
     let format = reader.format();
+    let zero_snaplen = !matches!(format, CaptureFormat::Pcapng)
+        && reader.interfaces().first().is_some_and(|i| i.snaplen == 0);
     if let CaptureFormat::Pcap { .. } | CaptureFormat::PcapModified { .. } = format {
         let lt = reader.interfaces().first().map_or(0, |i| i.linktype);
         if !LinkType(lt).is_supported() {
@@ -150,5 +154,6 @@ pub fn run_reader<R: Read, T: Default, H: FlowHandler<T>>(
         defrag: pipe.defrag_stats(),
         truncation: reader.truncation(),
         blocks_skipped: stats.blocks_skipped,
+        zero_snaplen,
     })
 }

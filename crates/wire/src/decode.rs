@@ -1342,6 +1342,11 @@ mod tests {
             (dec.tunnel, dec.ip, dec.ethertype),
             (Some(Tunnel::Capwap), None, 0x0806)
         );
+        // #318: inner IGMP; Cisco's Sequence Control reads as fragment 1,
+        // which must not stop decapsulation (regression: the IGMP flow was lost).
+        let dec = d(1, include_bytes!("../testdata/eth_capwap_80211_igmp.bin"));
+        assert_eq!(dec.tunnel, Some(Tunnel::Capwap));
+        check_ip(&dec, "169.254.87.121", "224.0.0.251", 2, 255);
         // #116: 802.11 management frame: nothing inside, the outer UDP flow.
         let dec = d(1, include_bytes!("../testdata/eth_capwap_80211_mgmt.bin"));
         assert_eq!((dec.tunnel, udp_ports(&dec)), (None, (12380, 5247)));

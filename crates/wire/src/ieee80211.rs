@@ -43,6 +43,8 @@ pub struct Frame<T: AsRef<[u8]>> {
     buffer: T,
     /// Frame Control as (first, second) octet, after undoing a byte swap.
     fc: [u8; 2],
+    /// Carried by CAPWAP: the Sequence Control field is not trusted.
+    capwap: bool,
 }
 
 fn mac(b: &[u8]) -> [u8; 6] {
@@ -75,7 +77,11 @@ impl<T: AsRef<[u8]>> Frame<T> {
         if maybe_swapped && fc[0] & 0x03 != 0 && fc[1] & 0x03 == 0 {
             fc.swap(0, 1);
         }
-        let f = Frame { buffer, fc };
+        let f = Frame {
+            buffer,
+            fc,
+            capwap: maybe_swapped,
+        };
         if f.is_data() && f.buffer.as_ref().len() < f.header_len() {
             return Err(DecodeError::Truncated { layer: "802.11" });
         }
@@ -200,7 +206,13 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Frame<&'a T> {
     /// that is not a non-first fragment; `None` otherwise. For an A-MSDU
     /// ("A-MSDU Present" bit 7 of QoS Control) the first subframe's MSDU.
     pub fn msdu(&self) -> Option<&'a [u8]> {
-        if !self.has_body() || self.is_protected() || self.fragment_number()? != 0 {
+        // Cisco controllers fill Sequence Control of CAPWAP-carried frames
+        // with their own counter (capwap.pcap: the high octet counts up
+        // 0, 1, 2, ..., so the "fragment number" is often non-zero); CAPWAP
+        // fragments at its own layer (RFC 5415 §3.4, the F bit), so only a
+        // natively captured frame's fragment number is believed.
+        let non_first = !self.capwap && self.fragment_number()? != 0;
+        if !self.has_body() || self.is_protected() || non_first {
             return None;
         }
         let b = self.buffer.as_ref();

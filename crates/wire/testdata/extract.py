@@ -51,6 +51,7 @@ FRAMES = [
     ("eth_gtpu_fuzz.bin", "fuzz-2021-06-07-c6c72a0a56.pcap", 1),  # fuzzed G-PDU on 2152
     ("eth_capwap_80211_ipv4_dhcp.bin", "capwap.pcap", 280),  # CAPWAP data T=1, 802.11 QoS data
     ("eth_capwap_80211_ipv6_icmpv6.bin", "capwap.pcap", 281),
+    ("eth_capwap_80211_igmp.bin", "capwap.pcap", 318),  # CAPWAP data, Cisco Sequence Control reads as fragment 1
     ("eth_capwap_80211_arp.bin", "capwap.pcap", 312),
     ("eth_capwap_80211_mgmt.bin", "capwap.pcap", 116),  # 802.11 non-data frame
     ("eth_capwap_control_dtls.bin", "capwap.pcap", 1),  # port 5246, not decapsulated
