@@ -11,6 +11,7 @@
 //! (`RTSP/1.0`) and SIP (`SIP/2.0`), which share the request-line shape,
 //! are not claimed. SSDP runs over UDP and this probe is TCP-only.
 
+use crate::tls::parse::Proxy;
 use netsift_proto::{
     printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
@@ -92,14 +93,40 @@ impl Protocol for Http {
         if d.is_empty() {
             return Probe::NeedMore;
         }
-        if d.starts_with(b"HTTP/") {
-            return response(input);
+        if b"PROXY ".starts_with(&d[..d.len().min(6)]) || d.first() == Some(&b'\r') {
+            // A HAProxy PROXY protocol header before the request.
+            match crate::tls::parse::proxy_header(d) {
+                Proxy::NeedMore => return Probe::NeedMore,
+                Proxy::Skip(n) => {
+                    let inner = ProbeInput {
+                        data: d.get(n..).unwrap_or(&[]),
+                        ..*input
+                    };
+                    return match start_line(&inner) {
+                        Probe::Match(m) => Probe::Match(Match::new(format!(
+                            "{} (after a PROXY protocol header)",
+                            m.evidence
+                        ))),
+                        other => other,
+                    };
+                }
+                Proxy::Absent => {}
+            }
         }
-        if b"HTTP/".starts_with(d) {
-            return Probe::NeedMore;
-        }
-        request(input)
+        start_line(input)
     }
+}
+
+/// A request line or a status line at the start of `input.data`.
+fn start_line(input: &ProbeInput<'_>) -> Probe {
+    let d = input.data;
+    if d.starts_with(b"HTTP/") {
+        return response(input);
+    }
+    if b"HTTP/".starts_with(d) {
+        return Probe::NeedMore;
+    }
+    request(input)
 }
 
 fn who(dir: Direction) -> &'static str {
@@ -186,59 +213,54 @@ fn request(input: &ProbeInput<'_>) -> Probe {
     if !METHODS.contains(&method) {
         return Probe::NoMatch;
     }
-    // request-target: visible characters up to the next SP (RFC 9112
-    // §3.2; RFC 3986 allows no SP, CTL or non-ASCII in a URI).
+    // The rest of the line: request-target SP HTTP-version. RFC 9112 §3.2
+    // targets are visible characters (no SP, CTL or non-ASCII), but attack
+    // traffic ("GET /cgi-bin/x;cat /etc/passwd HTTP/1.0", "GET    /a") and
+    // broken clients send spaces; like nDPI, accept any printable target
+    // and anchor on the version token at the end of the line, which keeps
+    // RTSP and SIP out.
     let rest = &d[sp + 1..];
-    let tend = rest.iter().position(|&b| !(0x21..0x7f).contains(&b));
-    let Some(tend) = tend else {
-        if d.len() >= MAX_LINE && HTTP_ONLY_METHODS.contains(&method) && target_form_ok(rest) {
-            return Probe::Match(Match::new(format!(
-                "{} '{}' (request line over {MAX_LINE} octets)",
-                who(input.dir),
-                printable(d, 60)
-            )));
+    let window = rest.get(..rest.len().min(MAX_LINE)).unwrap_or(rest);
+    let Some(eol) = window.iter().position(|&b| b == b'\r' || b == b'\n') else {
+        if !window.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+            return Probe::NoMatch;
         }
-        if d.len() >= MAX_LINE || !target_form_ok(rest) {
+        if d.len() >= MAX_LINE {
+            if HTTP_ONLY_METHODS.contains(&method) && rest.first().is_some_and(|&b| b == b'/') {
+                return Probe::Match(Match::new(format!(
+                    "{} '{}' (request line over {MAX_LINE} octets)",
+                    who(input.dir),
+                    printable(d, 60)
+                )));
+            }
             return Probe::NoMatch;
         }
         return Probe::NeedMore;
     };
-    let target = &rest[..tend];
-    if target.is_empty() || rest[tend] != b' ' || !target_form_ok(target) {
+    let line_rest = &window[..eol];
+    // "request-target SP HTTP/1.x": at least one target byte.
+    let Some(vstart) = line_rest.len().checked_sub(8) else {
+        return Probe::NoMatch;
+    };
+    if version(&line_rest[vstart..]) != Some(true) || vstart < 2 || line_rest[vstart - 1] != b' ' {
         return Probe::NoMatch;
     }
-    let after = &rest[tend + 1..];
-    let v = after.get(..8).unwrap_or(after);
-    match version(v) {
-        Some(false) => return Probe::NoMatch,
-        None => return Probe::NeedMore,
-        Some(true) => {}
+    let target = &line_rest[..vstart - 1];
+    if !target.iter().all(|&b| (0x20..0x7f).contains(&b)) || target.iter().all(|&b| b == b' ') {
+        return Probe::NoMatch;
     }
-    // The line ends right after the version (CRLF; RFC 9112 §2.2 lets a
-    // recipient accept a bare LF).
-    match after.get(8) {
-        None => return Probe::NeedMore,
-        Some(b'\r' | b'\n') => {}
-        Some(_) => return Probe::NoMatch,
-    }
-    let line_len = sp + 1 + tend + 1 + 8;
+    let clean = !target.contains(&b' ');
+    let line_len = sp + 1 + eol;
     let line = &d[..line_len];
     let mut ev = format!("{} '{}'", who(input.dir), printable(line, 120));
+    if !clean {
+        ev.push_str(" (spaces in request-target)");
+    }
     if let Some(host) = host_header(&d[line_len..]) {
         ev.push_str(", Host ");
         ev.push_str(&printable(host, 100));
     }
     Probe::Match(Match::new(ev))
-}
-
-/// RFC 9112 §3.2 request-target forms: origin-form ("/..."),
-/// absolute-form ("scheme://..."), authority-form (CONNECT host:port) and
-/// asterisk-form ("*"). Checks the start of a (possibly partial) target.
-fn target_form_ok(t: &[u8]) -> bool {
-    match t.first() {
-        None => true,
-        Some(&b) => b == b'/' || b == b'*' || b == b'[' || b.is_ascii_alphanumeric(),
-    }
 }
 
 /// The value of the first `Host:` header field (RFC 9110 §7.2), if it is
@@ -285,6 +307,9 @@ mod tests {
     const PROPFIND: &[u8] = include_bytes!("testdata/propfind.bin");
     const POST: &[u8] = include_bytes!("testdata/post_ocsp.bin");
     const LONG_URI: &[u8] = include_bytes!("testdata/get_long_uri.bin");
+    const ATTACK_DOT: &[u8] = include_bytes!("testdata/attack_dot_target.bin");
+    const ATTACK_SPACE: &[u8] = include_bytes!("testdata/attack_space_target.bin");
+    const MANIPULATED: &[u8] = include_bytes!("testdata/manipulated_spaces.bin");
     const RTSP: &[u8] = include_bytes!("testdata/rtsp_setup.bin");
     const SIP: &[u8] = include_bytes!("testdata/sip_register.bin");
     const SSDP: &[u8] = include_bytes!("testdata/ssdp_msearch.bin");
@@ -313,6 +338,36 @@ mod tests {
             "{e}"
         );
         assert_eq!(run(&Http, TCP, C, &LONG_URI[..700]), Probe::NeedMore);
+    }
+
+    #[test]
+    fn attack_and_malformed_request_lines() {
+        let e = evidence(run(&Http, TCP, C, ATTACK_DOT));
+        assert!(e.starts_with("client sent 'GET . HTTP/1.0'"), "{e}");
+        let e = evidence(run(&Http, TCP, C, ATTACK_SPACE));
+        assert!(
+            e.contains(
+                "netsonar;cat /etc/passwd|?data=Download HTTP/1.1' (spaces in request-target)"
+            ),
+            "{e}"
+        );
+        let e = evidence(run(&Http, TCP, C, MANIPULATED));
+        assert!(
+            e.contains("(spaces in request-target), Host www.lan:8080"),
+            "{e}"
+        );
+        for d in [ATTACK_DOT, ATTACK_SPACE, MANIPULATED] {
+            check_prefixes(&Http, TCP, C, d);
+        }
+    }
+
+    #[test]
+    fn proxy_protocol_header_then_request() {
+        let d = [b"PROXY TCP4 10.0.0.1 10.0.0.2 4000 80\r\n".as_slice(), GET].concat();
+        let e = evidence(run(&Http, TCP, C, &d));
+        assert!(e.starts_with("client sent 'GET / HTTP/1.1'"), "{e}");
+        assert!(e.ends_with("(after a PROXY protocol header)"), "{e}");
+        check_prefixes(&Http, TCP, C, &d);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //!
 //! `app` stays `None`: mapping SNI to services is a later layer's job.
 
-mod parse;
+pub(crate) mod parse;
 #[cfg(test)]
 pub(crate) mod testkit;
 
@@ -23,7 +23,7 @@ use netsift_proto::{
     printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
-use parse::{HelloInfo, HelloKind, Ssl2, Walk};
+use parse::{HelloInfo, HelloKind, Proxy, Ssl2, Walk};
 
 /// TLS.
 pub struct Tls;
@@ -52,22 +52,50 @@ impl Protocol for Tls {
         let Some(&b0) = d.first() else {
             return Probe::NeedMore;
         };
-        if b0 == parse::CT_HANDSHAKE {
-            return handshake(input);
+        if b0 == b'P' || b0 == b'\r' {
+            match parse::proxy_header(d) {
+                Proxy::NeedMore => return Probe::NeedMore,
+                Proxy::Skip(n) => {
+                    let inner = ProbeInput {
+                        data: d.get(n..).unwrap_or(&[]),
+                        ..*input
+                    };
+                    return match records(&inner) {
+                        Probe::Match(m) => Probe::Match(Match::new(format!(
+                            "{} (after a PROXY protocol header)",
+                            m.evidence
+                        ))),
+                        other => other,
+                    };
+                }
+                Proxy::Absent => {}
+            }
         }
-        if b0 & 0x80 != 0 {
-            return match parse::sslv2_client_hello(d) {
-                Ssl2::Hello(v) => Probe::Match(Match::new(format!(
-                    "{} SSLv2-compatible ClientHello offering {}",
-                    who(input.dir),
-                    parse::version_name(v)
-                ))),
-                Ssl2::NeedMore => Probe::NeedMore,
-                Ssl2::No => Probe::NoMatch,
-            };
-        }
-        mid_stream(input)
+        records(input)
     }
+}
+
+/// The probe proper, on data that starts with TLS (no PROXY header).
+fn records(input: &ProbeInput<'_>) -> Probe {
+    let d = input.data;
+    let Some(&b0) = d.first() else {
+        return Probe::NeedMore;
+    };
+    if b0 == parse::CT_HANDSHAKE {
+        return handshake(input);
+    }
+    if b0 & 0x80 != 0 {
+        return match parse::sslv2_client_hello(d) {
+            Ssl2::Hello(v) => Probe::Match(Match::new(format!(
+                "{} SSLv2-compatible ClientHello offering {}",
+                who(input.dir),
+                parse::version_name(v)
+            ))),
+            Ssl2::NeedMore => Probe::NeedMore,
+            Ssl2::No => Probe::NoMatch,
+        };
+    }
+    mid_stream(input)
 }
 
 fn who(dir: Direction) -> &'static str {
@@ -92,9 +120,10 @@ fn mid_stream(input: &ProbeInput<'_>) -> Probe {
                 _ => "application_data",
             };
             Probe::Match(Match::new(format!(
-                "{} {n} consistent {} records, first {what} (mid-stream)",
+                "{} {n} consistent {} record{}, first {what} (mid-stream)",
                 who(input.dir),
-                parse::version_name(version)
+                parse::version_name(version),
+                if n == 1 { "" } else { "s" }
             )))
         }
         Walk::NeedMore => Probe::NeedMore,
@@ -242,6 +271,8 @@ mod tests {
     const SH12: &[u8] = include_bytes!("testdata/sh_tls12.bin");
     const CH_PARTIAL: &[u8] = include_bytes!("testdata/ch_partial.bin");
     const APPDATA: &[u8] = include_bytes!("testdata/appdata_mid.bin");
+    const PROXY_CH: &[u8] = include_bytes!("testdata/proxy_v1_ch.bin");
+    const BAD_CS_LEN: &[u8] = include_bytes!("testdata/ch_bad_cipher_len.bin");
 
     const HTTP_GET: &[u8] = include_bytes!("../http/testdata/get.bin");
     const SSH_BANNER: &[u8] = include_bytes!("../ssh/testdata/server_banner.bin");
@@ -311,6 +342,27 @@ mod tests {
     }
 
     #[test]
+    fn proxy_protocol_header_then_hello() {
+        let e = evidence(run(&Tls, TCP, C, PROXY_CH));
+        assert!(e.starts_with("client sent ClientHello"), "{e}");
+        assert!(e.ends_with("(after a PROXY protocol header)"), "{e}");
+        // PROXY v2 (binary signature, TCP over IPv4, 12 address bytes).
+        let mut v2 = b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c".to_vec();
+        v2.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2, 0x1f, 0x90, 0x01, 0xbb]);
+        v2.extend_from_slice(CH12);
+        let e = evidence(run(&Tls, TCP, C, &v2));
+        assert!(e.contains("ClientHello TLS 1.2"), "{e}");
+        check_prefixes(&Tls, TCP, C, &v2);
+    }
+
+    #[test]
+    fn malformed_hello_is_still_tls() {
+        // tls_cipher_lens.pcap: cipher_suites length runs past the message.
+        let e = evidence(run(&Tls, TCP, C, BAD_CS_LEN));
+        assert!(e.ends_with("malformed hello body"), "{e}");
+    }
+
+    #[test]
     fn other_protocols_are_not_tls() {
         for (d, dir) in [
             (HTTP_GET, C),
@@ -334,7 +386,9 @@ mod tests {
 
     #[test]
     fn prefixes_are_consistent() {
-        for d in [CH12, CH13, CH10, CH_SSL2, CH_CHROME, CH_PARTIAL, APPDATA] {
+        for d in [
+            CH12, CH13, CH10, CH_SSL2, CH_CHROME, CH_PARTIAL, APPDATA, PROXY_CH, BAD_CS_LEN,
+        ] {
             check_prefixes(&Tls, TCP, C, d);
         }
         check_prefixes(&Tls, TCP, S, SH12);

@@ -131,6 +131,9 @@ pub fn hello_body(kind: HelloKind, body: &[u8], declared_len: usize) -> Result<H
         return Err(());
     }
     p += 1 + sid_len as usize;
+    if p > declared_len {
+        return Err(()); // a field runs past the message
+    }
     match kind {
         HelloKind::Client => {
             // cipher_suites<2..2^16-2>: an even, non-zero length.
@@ -142,6 +145,9 @@ pub fn hello_body(kind: HelloKind, body: &[u8], declared_len: usize) -> Result<H
                 return Err(());
             }
             p += 2 + cs_len;
+            if p > declared_len {
+                return Err(()); // a field runs past the message
+            }
             // legacy_compression_methods<1..2^8-1>.
             let Some(&cm_len) = body.get(p) else {
                 return Ok(info);
@@ -150,6 +156,9 @@ pub fn hello_body(kind: HelloKind, body: &[u8], declared_len: usize) -> Result<H
                 return Err(());
             }
             p += 1 + cm_len as usize;
+            if p > declared_len {
+                return Err(()); // a field runs past the message
+            }
         }
         HelloKind::Server => {
             // RFC 8446 §4.1.3: cipher_suite(2) legacy_compression_method(1).
@@ -358,4 +367,59 @@ pub fn walk_records(b: &[u8]) -> Walk {
     } else {
         Walk::NeedMore
     }
+}
+
+/// A HAProxy PROXY protocol header in front of the real stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proxy {
+    /// No PROXY header here.
+    Absent,
+    /// A complete header of this many bytes.
+    Skip(usize),
+    /// A possible header, not complete yet.
+    NeedMore,
+}
+
+/// PROXY protocol (haproxy.org proxy-protocol.txt): version 1 is a text
+/// line "PROXY TCP4|TCP6|UNKNOWN ... \r\n", "a maximum of 107 characters
+/// including the CRLF"; version 2 starts with the 12-byte signature
+/// `\r\n\r\n\0\r\nQUIT\n`, then ver_cmd (0x2X), family, and a 16-bit length
+/// of the addresses that follow.
+pub fn proxy_header(d: &[u8]) -> Proxy {
+    const V1: &[u8] = b"PROXY ";
+    const V2: &[u8] = b"\r\n\r\n\x00\r\nQUIT\n";
+    let n = d.len().min(V1.len());
+    if d[..n] == V1[..n] {
+        if n < V1.len() {
+            return Proxy::NeedMore;
+        }
+        let window = &d[..d.len().min(107)];
+        return match window.windows(2).position(|w| w == b"\r\n") {
+            Some(i) if window[..i].iter().all(|&b| (0x20..0x7f).contains(&b)) => Proxy::Skip(i + 2),
+            Some(_) => Proxy::Absent,
+            None if window.len() < 107
+                && window
+                    .iter()
+                    .all(|&b| (0x20..0x7f).contains(&b) || b == b'\r') =>
+            {
+                Proxy::NeedMore
+            }
+            None => Proxy::Absent,
+        };
+    }
+    let n = d.len().min(V2.len());
+    if n == 0 || d[..n] != V2[..n] {
+        return Proxy::Absent;
+    }
+    let (Some(&ver), Some(len)) = (d.get(12), be16(d, 14)) else {
+        return Proxy::NeedMore;
+    };
+    if ver >> 4 != 2 {
+        return Proxy::Absent;
+    }
+    let total = 16 + len as usize;
+    if d.len() < total {
+        return Proxy::NeedMore;
+    }
+    Proxy::Skip(total)
 }
