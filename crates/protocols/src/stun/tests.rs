@@ -1,0 +1,131 @@
+//! STUN tests. testdata (nDPI corpus):
+//! * udp_binding_request.bin  stun.pcap frame 16 (binding request, no attributes)
+//! * udp_binding_success.bin  stun.pcap frame 18 (XOR-MAPPED-ADDRESS)
+//! * udp_allocate_error.bin   stun.pcap frame 19 (TURN allocate 401, realm/nonce)
+//! * binding_request_signal.bin  stun_signal.pcapng frame 2
+//! * wa_allocate_request.bin  whatsapp_login_call.pcap frame 219 (WhatsApp)
+//! * tcp_rfc4571_binding_request.bin / tcp_rfc4571_binding_success.bin
+//!   stun.pcap frames 3 / 5 (Teams, TCP with RFC 4571 2-byte framing)
+//! * tcp_allocate_request.bin  stun_tcp_multiple_msgs_same_pkt.pcap frame 2
+//!
+//! No classic RFC 3489 message exists in the corpus; one is built from the
+//! RFC 3489 §11.1 layout.
+
+use netsift_proto::{Direction, Probe, Transport};
+
+use super::Stun;
+use crate::dns::testutil::*;
+use crate::first_packet::{identify_first_payload, FirstVerdict};
+
+const BREQ: &[u8] = include_bytes!("testdata/udp_binding_request.bin");
+const BOK: &[u8] = include_bytes!("testdata/udp_binding_success.bin");
+const AERR: &[u8] = include_bytes!("testdata/udp_allocate_error.bin");
+const SIGNAL: &[u8] = include_bytes!("testdata/binding_request_signal.bin");
+const WA: &[u8] = include_bytes!("testdata/wa_allocate_request.bin");
+const TCP4571_REQ: &[u8] = include_bytes!("testdata/tcp_rfc4571_binding_request.bin");
+const TCP4571_OK: &[u8] = include_bytes!("testdata/tcp_rfc4571_binding_success.bin");
+const TCP_ALLOC: &[u8] = include_bytes!("testdata/tcp_allocate_request.bin");
+
+fn classic_binding_request() -> Vec<u8> {
+    // Type 0x0001, length 8, 128-bit transaction id, CHANGE-REQUEST.
+    let mut v = vec![0x00, 0x01, 0x00, 0x08];
+    v.extend_from_slice(&[0x5a; 16]);
+    v.extend_from_slice(&[0x00, 0x03, 0x00, 0x04, 0, 0, 0, 0]);
+    v
+}
+
+#[test]
+fn real_udp_stun() {
+    assert_eq!(
+        evidence(&Stun, &udp(BREQ, 3478)),
+        "STUN binding request (RFC 5389 magic cookie)"
+    );
+    assert_eq!(
+        evidence(&Stun, &udp(BOK, 3478)),
+        "STUN binding success response (RFC 5389 magic cookie)"
+    );
+    assert_eq!(
+        evidence(&Stun, &udp(AERR, 3478)),
+        "STUN allocate error response (RFC 5389 magic cookie)"
+    );
+    assert!(is_match(&Stun, &udp(SIGNAL, 3478)));
+    // WhatsApp: allocate request with an unaligned length and unpadded
+    // last attribute.
+    assert_eq!(
+        evidence(&Stun, &udp(WA, 3478)),
+        "STUN allocate request (RFC 5389 magic cookie)"
+    );
+}
+
+#[test]
+fn classic_rfc3489() {
+    let c = classic_binding_request();
+    assert_eq!(
+        evidence(&Stun, &udp(&c, 3478)),
+        "STUN binding request (RFC 3489, no magic cookie)"
+    );
+    // Unknown classic type, or a bad attribute chain: rejected.
+    let mut bad = c.clone();
+    bad[1] = 0x03;
+    assert_eq!(run(&Stun, &udp(&bad, 3478)), Probe::NoMatch);
+    let mut bad = c.clone();
+    bad[23] = 0x08;
+    assert_eq!(run(&Stun, &udp(&bad, 3478)), Probe::NoMatch);
+}
+
+#[test]
+fn tcp_framings() {
+    assert!(evidence(&Stun, &tcp(TCP4571_REQ, 42000)).ends_with("(RFC 4571 framing)"));
+    assert!(is_match(&Stun, &tcp(TCP4571_OK, 42000)));
+    assert_eq!(
+        evidence(&Stun, &tcp(TCP_ALLOC, 3479)),
+        "STUN allocate request (RFC 5389 magic cookie) over TCP"
+    );
+    for n in 0..TCP_ALLOC.len() {
+        assert_eq!(run(&Stun, &tcp(&TCP_ALLOC[..n], 3479)), Probe::NeedMore, "{n}");
+    }
+}
+
+#[test]
+fn length_must_match_datagram() {
+    let mut x = BOK.to_vec();
+    x.extend_from_slice(&[0; 4]);
+    assert_eq!(run(&Stun, &udp(&x, 3478)), Probe::NoMatch);
+}
+
+#[test]
+fn non_standard_port() {
+    match identify_first_payload(Transport::Udp, Direction::ToServer, 40001, AERR) {
+        FirstVerdict::Match { protocol, .. } => assert_eq!(protocol, "STUN"),
+        v => panic!("{v:?}"),
+    }
+}
+
+#[test]
+fn other_protocols_are_not_stun() {
+    let negs: &[&[u8]] = &[
+        include_bytes!("../dns/testdata/query_a.bin"),
+        include_bytes!("../dns/testdata/neg/rtp.bin"),
+        include_bytes!("../dns/testdata/neg/dtls_hello.bin"),
+        include_bytes!("../dns/testdata/neg/quic_initial.bin"),
+        include_bytes!("../ntp/testdata/v4_client.bin"),
+        include_bytes!("../dhcpv6/testdata/solicit.bin"),
+    ];
+    for n in negs {
+        assert_eq!(run(&Stun, &udp(n, 3478)), Probe::NoMatch);
+    }
+}
+
+#[test]
+fn every_prefix_no_panic() {
+    for d in [BREQ, BOK, AERR, WA, TCP4571_REQ, TCP_ALLOC] {
+        every_prefix(&Stun, Transport::Udp, 3478, d);
+        every_prefix(&Stun, Transport::Tcp, 3478, d);
+    }
+}
+
+#[test]
+fn random_payloads_rejected() {
+    assert_random_rejected(&Stun, Transport::Udp, 3478);
+    assert_random_rejected(&Stun, Transport::Tcp, 3478);
+}
