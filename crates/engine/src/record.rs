@@ -64,6 +64,13 @@ pub struct FlowRecord {
     pub evidence: String,
 }
 
+/// Nanoseconds to seconds, rounded to the microsecond: an f64 cannot hold
+/// epoch nanoseconds, and dividing the microsecond count gives the value
+/// whose shortest text is the exact microsecond timestamp.
+fn micros_to_secs(ns: u64) -> f64 {
+    (ns.saturating_add(500) / 1000) as f64 / 1e6
+}
+
 fn tunnel_name(t: Tunnel) -> &'static str {
     match t {
         Tunnel::Gre => "GRE",
@@ -80,8 +87,8 @@ impl FlowRecord {
         let (o, r) = (f.orig(), f.resp());
         FlowRecord {
             uid: f.uid.to_string(),
-            ts: f.first_ts as f64 / 1e9,
-            duration: f.duration_ns() as f64 / 1e9,
+            ts: micros_to_secs(f.first_ts),
+            duration: micros_to_secs(f.duration_ns()),
             l4: l4_name(f.key.proto).into_owned(),
             src_ip: o.addr.to_string(),
             src_port: o.port,
