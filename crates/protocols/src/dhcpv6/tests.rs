@@ -16,12 +16,18 @@ fn real_dhcpv6() {
     let e = evidence(&Dhcpv6, &udp(SOLICIT, 547));
     assert!(e.starts_with("DHCPv6 SOLICIT (xid 0x6633dc"), "{e}");
     let e = evidence(&Dhcpv6, &udp(INFO, 547));
-    assert!(e.starts_with("DHCPv6 INFORMATION-REQUEST (xid 0x27731d"), "{e}");
+    assert!(
+        e.starts_with("DHCPv6 INFORMATION-REQUEST (xid 0x27731d"),
+        "{e}"
+    );
 }
 
 #[test]
 fn option_chain_must_fit() {
-    assert_eq!(run(&Dhcpv6, &udp(&SOLICIT[..SOLICIT.len() - 1], 547)), Probe::NoMatch);
+    assert_eq!(
+        run(&Dhcpv6, &udp(&SOLICIT[..SOLICIT.len() - 1], 547)),
+        Probe::NoMatch
+    );
     let mut extra = SOLICIT.to_vec();
     extra.push(0);
     assert_eq!(run(&Dhcpv6, &udp(&extra, 547)), Probe::NoMatch);

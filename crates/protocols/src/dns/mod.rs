@@ -10,9 +10,9 @@ use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport}
 
 pub(crate) mod parse;
 #[cfg(test)]
-pub(crate) mod testutil;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 use parse::{DnsMsg, Fail, Names};
 
@@ -54,9 +54,7 @@ pub(crate) fn dns_structure<'a>(input: &ProbeInput<'a>, names: Names) -> Seen<'a
         Err(Fail::Partial { .. }) => {
             // Reject early on a header that can already be seen to be bad.
             match (msg.get(2), msg.get(3)) {
-                (Some(&h), Some(&l)) if !flags_sane(u16::from_be_bytes([h, l]), names) => {
-                    Seen::No
-                }
+                (Some(&h), Some(&l)) if !flags_sane(u16::from_be_bytes([h, l]), names) => Seen::No,
                 _ => Seen::NeedMore,
             }
         }

@@ -257,7 +257,8 @@ pub(crate) fn parse(msg: &[u8], declared_len: usize, names: Names) -> Result<Dns
             NameEnd::Short if flags & TC != 0 => return Ok(out),
             _ => return Err(Fail::Invalid),
         };
-        let (Some(t), Some(c), Some(rdlen)) = (be16(msg, end), be16(msg, end + 2), be16(msg, end + 8))
+        let (Some(t), Some(c), Some(rdlen)) =
+            (be16(msg, end), be16(msg, end + 2), be16(msg, end + 8))
         else {
             if prefix {
                 out.complete = false;

@@ -42,7 +42,10 @@ fn tcp_query_and_response() {
         "DNS over TCP standard query for weberlab.de DNSKEY"
     );
     let e = evidence(&Dns, &tcp(TCP_RESPONSE, 53));
-    assert!(e.starts_with("DNS over TCP response for weberlab.de DNSKEY"), "{e}");
+    assert!(
+        e.starts_with("DNS over TCP response for weberlab.de DNSKEY"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -151,4 +154,32 @@ fn every_prefix_no_panic() {
 fn random_payloads_rejected() {
     assert_random_rejected(&Dns, Transport::Udp, 53);
     assert_random_rejected(&Dns, Transport::Tcp, 53);
+}
+
+/// Prints the random-payload match counts of every probe of this folder
+/// set (`cargo test -p netsift-protocols random_rates -- --ignored
+/// --nocapture`).
+#[test]
+#[ignore]
+fn random_rates_report() {
+    use netsift_proto::Protocol;
+    let probes: &[(&dyn Protocol, u16)] = &[
+        (&Dns, 53),
+        (&crate::mdns::Mdns, 5353),
+        (&crate::llmnr::Llmnr, 5355),
+        (&crate::netbios::Netbios, 137),
+        (&crate::dhcp::Dhcp, 67),
+        (&crate::dhcpv6::Dhcpv6, 547),
+        (&crate::ntp::Ntp, 123),
+        (&crate::snmp::Snmp, 161),
+        (&crate::sip::Sip, 5060),
+        (&crate::stun::Stun, 3478),
+        (&crate::ssdp::Ssdp, 1900),
+    ];
+    for (p, port) in probes {
+        for t in p.transports() {
+            let hits = random_matches(*p, *t, *port, 12345);
+            println!("{:8} {t:?}: {hits} / 100000", p.name());
+        }
+    }
 }

@@ -27,11 +27,23 @@ pub(crate) fn input<'a>(
 }
 
 pub(crate) fn udp(data: &[u8], server_port: u16) -> ProbeInput<'_> {
-    input(Transport::Udp, Direction::ToServer, data, server_port, 40000)
+    input(
+        Transport::Udp,
+        Direction::ToServer,
+        data,
+        server_port,
+        40000,
+    )
 }
 
 pub(crate) fn tcp(data: &[u8], server_port: u16) -> ProbeInput<'_> {
-    input(Transport::Tcp, Direction::ToServer, data, server_port, 40000)
+    input(
+        Transport::Tcp,
+        Direction::ToServer,
+        data,
+        server_port,
+        40000,
+    )
 }
 
 pub(crate) fn with_server_addr<'a>(mut i: ProbeInput<'a>, addr: &str) -> ProbeInput<'a> {

@@ -61,10 +61,7 @@ impl Protocol for Llmnr {
                 } else {
                     ""
                 };
-                Probe::Match(Match::new(format!(
-                    "LLMNR {}{conflict}",
-                    describe(&m, msg)
-                )))
+                Probe::Match(Match::new(format!("LLMNR {}{conflict}", describe(&m, msg))))
             }
             Seen::NeedMore => Probe::NeedMore,
             Seen::No => Probe::NoMatch,

@@ -46,7 +46,10 @@ fn tcp_length_prefixed() {
 #[test]
 fn group_or_port_required_and_flags_checked() {
     assert_eq!(run(&Llmnr, &udp(QUERY, 53)), Probe::NoMatch);
-    assert!(is_match(&Llmnr, &with_server_addr(udp(QUERY, 53), "224.0.0.252")));
+    assert!(is_match(
+        &Llmnr,
+        &with_server_addr(udp(QUERY, 53), "224.0.0.252")
+    ));
     // Z bits (RFC 4795 §2.1.1) must be zero.
     let mut q = QUERY.to_vec();
     q[3] |= 0x10;

@@ -84,10 +84,7 @@ fn nbns(input: &ProbeInput<'_>) -> Probe {
             };
             let dir = if m.is_response() { " response" } else { "" };
             let what = if m.first_type == 0x21 { " NBSTAT" } else { "" };
-            let name = m
-                .first_name
-                .map(|at| decoded(msg, at))
-                .unwrap_or_default();
+            let name = m.first_name.map(|at| decoded(msg, at)).unwrap_or_default();
             Probe::Match(Match::new(format!("NBNS {op}{dir}{what} for {name}")))
         }
         Seen::NeedMore => Probe::NeedMore,

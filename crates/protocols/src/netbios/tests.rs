@@ -57,7 +57,10 @@ fn datagram_service() {
         "NetBIOS datagram (direct group) from SANJI-LIFEBOOK-<00> to WORKGROUP<1e>"
     );
     // DGM_LENGTH must match.
-    assert_eq!(run(&Netbios, &udp(&DGM[..DGM.len() - 1], 138)), Probe::NoMatch);
+    assert_eq!(
+        run(&Netbios, &udp(&DGM[..DGM.len() - 1], 138)),
+        Probe::NoMatch
+    );
 }
 
 #[test]
@@ -70,7 +73,13 @@ fn session_service() {
     for n in 1..req.len() {
         assert_eq!(run(&Netbios, &tcp(&req[..n], 139)), Probe::NeedMore, "{n}");
     }
-    let mut i = input(Transport::Tcp, Direction::ToClient, &[0x82, 0, 0, 0], 139, 40000);
+    let mut i = input(
+        Transport::Tcp,
+        Direction::ToClient,
+        &[0x82, 0, 0, 0],
+        139,
+        40000,
+    );
     i.peer = &req;
     assert!(is_match(&Netbios, &i));
     assert!(is_match(&Netbios, &tcp(&[0x83, 0, 0, 1, 0x82], 139)));

@@ -32,9 +32,9 @@ fn be32(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// What may follow the 48-octet header: nothing; an NTPv3/v4 MAC (key id
-/// + 8/16/20-octet digest, RFC 5905 §7.3 / appendix A, or a 4-octet
-/// crypto-NAK); or, in NTPv4, extension fields (RFC 7822 §3: type, length
-/// >= 16 and a multiple of 4) before an optional MAC.
+/// and an 8/16/20-octet digest, RFC 5905 §7.3 / appendix A, or a 4-octet
+/// crypto-NAK); or, in NTPv4, extension fields (RFC 7822 §3: type, and a
+/// length of at least 16 that is a multiple of 4) before an optional MAC.
 fn trailer_ok(d: &[u8], version: u8) -> bool {
     let mut pos = 48;
     if version == 4 {

@@ -31,8 +31,15 @@ fn real_sip() {
         evidence(&Sip, &udp(S401, 5060)),
         "SIP response 401 Unauthorized"
     );
-    assert_eq!(evidence(&Sip, &udp(TRYING, 5060)), "SIP response 100 Trying");
-    let options = [&b"OPTIONS sip:bob@example.com SIP/2.0\r\n"[..], &REGISTER[REGISTER.iter().position(|&b| b == b'\n').unwrap() + 1..]].concat();
+    assert_eq!(
+        evidence(&Sip, &udp(TRYING, 5060)),
+        "SIP response 100 Trying"
+    );
+    let options = [
+        &b"OPTIONS sip:bob@example.com SIP/2.0\r\n"[..],
+        &REGISTER[REGISTER.iter().position(|&b| b == b'\n').unwrap() + 1..],
+    ]
+    .concat();
     assert_eq!(
         evidence(&Sip, &udp(&options, 5060)),
         "SIP OPTIONS sip:bob@example.com"
@@ -51,9 +58,18 @@ fn tcp_prefixes() {
 
 #[test]
 fn not_sip() {
-    assert_eq!(run(&Sip, &udp(b"INVITE sip:x HTTP/1.1\r\n", 5060)), Probe::NoMatch);
-    assert_eq!(run(&Sip, &udp(b"INVITE http://x SIP/2.0\r\n", 5060)), Probe::NoMatch);
-    assert_eq!(run(&Sip, &udp(b"SIP/2.0 999 Bad\r\n", 5060)), Probe::NoMatch);
+    assert_eq!(
+        run(&Sip, &udp(b"INVITE sip:x HTTP/1.1\r\n", 5060)),
+        Probe::NoMatch
+    );
+    assert_eq!(
+        run(&Sip, &udp(b"INVITE http://x SIP/2.0\r\n", 5060)),
+        Probe::NoMatch
+    );
+    assert_eq!(
+        run(&Sip, &udp(b"SIP/2.0 999 Bad\r\n", 5060)),
+        Probe::NoMatch
+    );
     let ssdp: &[u8] = include_bytes!("../ssdp/testdata/notify.bin");
     assert_eq!(run(&Sip, &udp(ssdp, 5060)), Probe::NoMatch);
 }

@@ -169,13 +169,17 @@ impl Protocol for Stun {
                     direct => {
                         let framed = match be16(d, 0) {
                             None => Verdict::More,
-                            Some(flen) => match (message(d.get(2..).unwrap_or(&[]), false), be16(d, 4)) {
-                                (Verdict::Yes(e), Some(l)) if l as usize + 20 == flen as usize => {
-                                    Verdict::Yes(format!("{e} over TCP (RFC 4571 framing)"))
+                            Some(flen) => {
+                                match (message(d.get(2..).unwrap_or(&[]), false), be16(d, 4)) {
+                                    (Verdict::Yes(e), Some(l))
+                                        if l as usize + 20 == flen as usize =>
+                                    {
+                                        Verdict::Yes(format!("{e} over TCP (RFC 4571 framing)"))
+                                    }
+                                    (Verdict::More, _) => Verdict::More,
+                                    _ => Verdict::No,
                                 }
-                                (Verdict::More, _) => Verdict::More,
-                                _ => Verdict::No,
-                            },
+                            }
                         };
                         match (direct, framed) {
                             (_, Verdict::Yes(e)) => Verdict::Yes(e),

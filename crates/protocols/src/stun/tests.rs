@@ -82,7 +82,11 @@ fn tcp_framings() {
         "STUN allocate request (RFC 5389 magic cookie) over TCP"
     );
     for n in 0..TCP_ALLOC.len() {
-        assert_eq!(run(&Stun, &tcp(&TCP_ALLOC[..n], 3479)), Probe::NeedMore, "{n}");
+        assert_eq!(
+            run(&Stun, &tcp(&TCP_ALLOC[..n], 3479)),
+            Probe::NeedMore,
+            "{n}"
+        );
     }
 }
 
