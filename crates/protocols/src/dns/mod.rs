@@ -49,6 +49,15 @@ pub(crate) fn dns_structure<'a>(input: &ProbeInput<'a>, names: Names) -> Seen<'a
             if !header_sane(&m, names) {
                 return Seen::No;
             }
+            // A NetBIOS-encoded first name (RFC 1002 §4.1) is the NetBIOS
+            // name service's, even when damaged; DNS leaves it alone.
+            if let (Names::Dns, Some(at)) = (names, m.first_name) {
+                if msg.get(at) == Some(&0x20)
+                    && msg.get(at + 1..at + 33).is_some_and(parse::is_nb_shaped)
+                {
+                    return Seen::No;
+                }
+            }
             Seen::Msg(m, msg)
         }
         Err(Fail::Partial { .. }) => {

@@ -71,7 +71,16 @@ fn nbns(input: &ProbeInput<'_>) -> Probe {
             // RFC 1002 §4.2.1.2 / §4.2.1.3: QUESTION_TYPE / RR_TYPE NB
             // (0x0020) or NBSTAT (0x0021), or the A / NS / NULL records of
             // redirect and WACK responses; class IN.
-            if !matches!(m.first_type, 0x20 | 0x21 | 0x01 | 0x02 | 0x0a) || m.first_class != 1 {
+            let label = m
+                .first_name
+                .and_then(|at| msg.get(at + 1..at + 33))
+                .unwrap_or(&[]);
+            let intact = is_nb_encoded(label);
+            // A well-encoded name is NetBIOS whatever the type; a damaged
+            // one only with an NBNS type and class IN.
+            if !intact
+                && (!matches!(m.first_type, 0x20 | 0x21 | 0x01 | 0x02 | 0x0a) || m.first_class != 1)
+            {
                 return Probe::NoMatch;
             }
             let op = match m.opcode() {
@@ -85,7 +94,10 @@ fn nbns(input: &ProbeInput<'_>) -> Probe {
             let dir = if m.is_response() { " response" } else { "" };
             let what = if m.first_type == 0x21 { " NBSTAT" } else { "" };
             let name = m.first_name.map(|at| decoded(msg, at)).unwrap_or_default();
-            Probe::Match(Match::new(format!("NBNS {op}{dir}{what} for {name}")))
+            let damaged = if intact { "" } else { " (malformed name)" };
+            Probe::Match(Match::new(format!(
+                "NBNS {op}{dir}{what} for {name}{damaged}"
+            )))
         }
         Seen::NeedMore => Probe::NeedMore,
         Seen::No => Probe::NoMatch,

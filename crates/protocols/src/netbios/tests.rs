@@ -48,6 +48,13 @@ fn name_service() {
     );
     // Any port: the encoded name is the evidence.
     assert!(is_match(&Netbios, &udp(NBNS, 33333)));
+    // A damaged name (one byte out of 'A'..'P', as in the fuzzed NBNS of
+    // fuzz-2006-06-26-2594.pcap) is still NetBIOS, and never DNS.
+    let mut bad = NBNS.to_vec();
+    bad[20] = b'S';
+    assert!(evidence(&Netbios, &udp(&bad, 137)).ends_with("(malformed name)"));
+    assert_eq!(run(&crate::dns::Dns, &udp(&bad, 137)), Probe::NoMatch);
+    assert_eq!(run(&crate::dns::Dns, &udp(NBNS, 137)), Probe::NoMatch);
 }
 
 #[test]
