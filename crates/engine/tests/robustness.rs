@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use netsift_capture::CaptureReader;
-use netsift_engine::{run_reader, FlowHandler, PipelineConfig};
-use netsift_flow::Flow;
+use netsift_engine::classify::ClassState;
+use netsift_engine::{run_reader, Classifier, ClassifyConfig, FlowHandler, PipelineConfig};
+use netsift_flow::{Flow, Seen};
+use netsift_wire::Decoded;
 
 /// xorshift64*: a tiny deterministic PRNG so failures reproduce by seed.
 struct Rng(u64);
@@ -29,9 +31,14 @@ impl Rng {
     }
 }
 
-struct Count(u64);
-impl FlowHandler<()> for Count {
-    fn on_flow_end(&mut self, _flow: Flow<()>) {
+/// Classifies every flow (all layers), so the probes see the mutated bytes.
+struct Count(u64, Classifier);
+impl FlowHandler<ClassState> for Count {
+    fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+        self.1.on_packet(flow, seen, pkt);
+    }
+    fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
+        self.1.on_end(&mut flow);
         self.0 += 1;
     }
 }
@@ -114,10 +121,13 @@ fn mutated_corpus_captures_never_panic_or_hang() {
     let (mut variants, mut errors, mut slowest) = (0u32, 0u32, Duration::ZERO);
     for (path, _) in &picked {
         let orig = std::fs::read(path).expect("read");
-        for _ in 0..80 {
+        for _ in 0..120 {
             let data = mutate(&mut rng, &orig);
             let t = Instant::now();
-            let mut h = Count(0);
+            let mut h = Count(
+                0,
+                Classifier::new(&ClassifyConfig::default()).expect("layers"),
+            );
             let res = CaptureReader::new(Cursor::new(&data[..]))
                 .map_err(|_| ())
                 .and_then(|r| {
@@ -143,7 +153,7 @@ fn mutated_corpus_captures_never_panic_or_hang() {
         picked.len(),
         started.elapsed()
     );
-    assert!(variants >= 3000);
+    assert!(variants >= 4000);
     assert!(
         slowest < Duration::from_secs(2),
         "a variant took {slowest:?}"

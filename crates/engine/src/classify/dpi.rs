@@ -17,6 +17,10 @@ use netsift_protocols::ALL;
 
 use super::{ClassState, Confidence, Layer, LayerAnswer, PacketView, Verdict};
 
+/// A TCP direction whose first segment is shorter than this is not given up
+/// on from that segment alone.
+const MIN_TCP_VERDICT_BYTES: usize = 8;
+
 /// Bounds of the DPI layer.
 #[derive(Debug, Clone, Copy)]
 pub struct DpiConfig {
@@ -47,6 +51,8 @@ pub(crate) struct DpiState {
     payload_pkts: u32,
     /// TCP: stream prefix per direction. UDP: first datagram per direction.
     buf: [Vec<u8>; 2],
+    /// TCP: sequence number of the first payload byte per direction.
+    start_seq: [Option<u32>; 2],
     /// TCP: next expected sequence number per direction.
     next_seq: [Option<u32>; 2],
     /// TCP: the direction's prefix stopped growing (gap or cap).
@@ -106,14 +112,23 @@ impl Layer for DpiLayer {
         // of the first payload of a direction.
         let is_tcp = pkt.transport == Transport::Tcp;
         let mut grew = true;
+        let mut fresh = false;
         if is_tcp {
             let (seq, _) = pkt.tcp.unwrap_or((0, 0));
             let len = pkt.payload.len() as u32;
-            match d.next_seq[di] {
-                None => {
+            match (d.start_seq[di], d.next_seq[di]) {
+                (Some(start), Some(next)) if seq == start && len > next.wrapping_sub(start) => {
+                    // A longer segment at the stream's first byte: what came
+                    // first was a stub (some stacks send 1-2 junk bytes on an
+                    // ACK before the real data at the same sequence number,
+                    // heuristic_tcp_ack_payload.pcap). Start over with it.
+                    d.buf[di].clear();
                     d.next_seq[di] = Some(seq.wrapping_add(len));
+                    d.frozen[di] = false;
+                    d.rejected = 0;
+                    fresh = true;
                 }
-                Some(next) if next == seq && !d.frozen[di] => {
+                (Some(_), Some(next)) if next == seq && !d.frozen[di] => {
                     let room = self.cfg.max_prefix.saturating_sub(d.buf[di].len());
                     let take = room.min(pkt.payload.len());
                     d.buf[di].extend_from_slice(&pkt.payload[..take]);
@@ -122,7 +137,7 @@ impl Layer for DpiLayer {
                     }
                     d.next_seq[di] = Some(next.wrapping_add(len));
                 }
-                Some(next) => {
+                (Some(_), Some(next)) => {
                     // Retransmission, or out of order: nothing new in order.
                     // A segment beyond a gap freezes the prefix.
                     if (seq.wrapping_sub(next) as i32) > 0 {
@@ -130,9 +145,14 @@ impl Layer for DpiLayer {
                     }
                     grew = false;
                 }
+                _ => {
+                    d.start_seq[di] = Some(seq);
+                    d.next_seq[di] = Some(seq.wrapping_add(len));
+                    fresh = true;
+                }
             }
         }
-        let first_of_dir = is_tcp && d.buf[di].is_empty() && index == 0;
+        let first_of_dir = fresh;
         let data: &[u8] = if !is_tcp || first_of_dir {
             pkt.payload
         } else {
@@ -194,7 +214,14 @@ impl Layer for DpiLayer {
             let take = self.cfg.max_udp_peer.min(pkt.payload.len());
             d.buf[di].extend_from_slice(&pkt.payload[..take]);
         }
-        if !pending && all_rejected(d.rejected, pkt.transport) {
+        // A TCP stream is not given up on its first few bytes: a stub
+        // segment may be followed by the real data at the same sequence
+        // number (see above), so keep them.
+        let short_tcp = is_tcp && pkt.payload.len() < MIN_TCP_VERDICT_BYTES;
+        if first_of_dir && !pending && short_tcp {
+            d.buf[di].extend_from_slice(pkt.payload);
+        }
+        if !pending && !short_tcp && all_rejected(d.rejected, pkt.transport) {
             return LayerAnswer::Done;
         }
         if is_tcp && d.frozen[0] && d.frozen[1] {
