@@ -163,3 +163,31 @@ pub(crate) fn assert_no_claim_on_others(p: &dyn Protocol, transport: Transport) 
         }
     }
 }
+
+/// `cargo test -p netsift-protocols random_rates_of_mail_file_directory_probes -- --ignored --nocapture`
+/// prints the measured false-positive rates on 100k random payloads.
+#[test]
+#[ignore]
+fn random_rates_of_mail_file_directory_probes() {
+    let probes: [(&dyn Protocol, Transport); 12] = [
+        (&super::FtpControl, Transport::Tcp),
+        (&crate::smtp::Smtp, Transport::Tcp),
+        (&crate::pop3::Pop3, Transport::Tcp),
+        (&crate::imap::Imap, Transport::Tcp),
+        (&crate::smb::Smbv1, Transport::Tcp),
+        (&crate::smb::Smbv23, Transport::Tcp),
+        (&crate::dcerpc::Dcerpc, Transport::Tcp),
+        (&crate::dcerpc::Dcerpc, Transport::Udp),
+        (&crate::kerberos::Kerberos, Transport::Tcp),
+        (&crate::kerberos::Kerberos, Transport::Udp),
+        (&crate::ldap::Ldap, Transport::Tcp),
+        (&crate::ldap::Ldap, Transport::Udp),
+    ];
+    for (p, t) in probes {
+        let hits = random_matches(p, t, 100_000, 0x9e37_79b9_7f4a_7c15);
+        println!(
+            "{:<12} {t:?}: {hits} / 100000 random payloads matched",
+            p.name()
+        );
+    }
+}
