@@ -7,31 +7,16 @@
 //! are written to `target/corpus_flows_report.txt`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 type FlowId = (String, (String, u16), (String, u16));
 
-/// Normalised address text.
-///
-/// nDPI's IPv6 printer has a bug: it writes a single zero group as `::`
-/// even when it already compressed a longer run, giving invalid text such
-/// as `2600:1901::7a0b::` (stun.pcap, pinterest.pcap) for
-/// `2600:1901:0:7a0b::`. Where a text has two `::` and reading the first as
-/// one zero group gives a valid address, that is what nDPI meant. Anything
-/// else unparsable (`302e::3d00::8001` in fuzz-2021-10-13.pcap, ambiguous)
-/// is kept as is and cannot match.
+/// Normalised address text; nDPI's invalid IPv6 texts are repaired where
+/// unambiguous (see `netsift_engine::accuracy::parse_ndpi_ip`), otherwise
+/// kept as is and cannot match.
 fn norm(ip: &str) -> String {
-    if let Ok(a) = ip.parse::<IpAddr>() {
-        return a.to_string();
-    }
-    if ip.matches("::").count() == 2 && ip.ends_with("::") {
-        if let Ok(a) = ip.replacen("::", ":0:", 1).parse::<IpAddr>() {
-            return a.to_string();
-        }
-    }
-    ip.to_string()
+    netsift_engine::accuracy::parse_ndpi_ip(ip).map_or_else(|| ip.to_string(), |a| a.to_string())
 }
 
 fn corpus_dir() -> Option<PathBuf> {

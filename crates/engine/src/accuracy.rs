@@ -19,6 +19,24 @@ use crate::run::run_capture;
 
 type Key = (String, (IpAddr, u16), (IpAddr, u16));
 
+/// Parse an address as nDPI prints it.
+///
+/// nDPI's IPv6 printer has a bug: it writes a single zero group as `::`
+/// even when it already compressed a longer run, giving invalid text such
+/// as `2600:1901::7a0b::` (stun.pcap, pinterest.pcap) for
+/// `2600:1901:0:7a0b::`. Where a text has two `::`, ends with one, and
+/// reading the first as one zero group gives a valid address, that is what
+/// nDPI meant. Other unparsable text (`302e::3d00::8001`, ambiguous) is None.
+pub fn parse_ndpi_ip(text: &str) -> Option<IpAddr> {
+    if let Ok(a) = text.parse::<IpAddr>() {
+        return Some(a);
+    }
+    if text.matches("::").count() == 2 && text.ends_with("::") {
+        return text.replacen("::", ":0:", 1).parse().ok();
+    }
+    None
+}
+
 fn key(l4: &str, a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     (l4.to_string(), lo, hi)
@@ -28,6 +46,8 @@ fn key(l4: &str, a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
 #[derive(Debug, Clone)]
 pub struct Comparison {
     pub pcap: String,
+    /// The flow as nDPI lists it: `L4 a:port -> b:port`.
+    pub flow: String,
     /// nDPI's label among the registered protocols (master if registered,
     /// else app).
     pub expected: String,
@@ -122,8 +142,8 @@ impl AccuracyReport {
             s.push_str("\ndisagreeing flows:\n");
             for r in self.rows.iter().filter(|r| !r.agree).take(max_rows) {
                 s.push_str(&format!(
-                    "  {}: nDPI {} -> netsift {}\n",
-                    r.pcap, r.ndpi, r.got
+                    "  {} {}: nDPI {} -> netsift {}\n",
+                    r.pcap, r.flow, r.ndpi, r.got
                 ));
             }
         }
@@ -195,7 +215,8 @@ pub fn run_accuracy(
         col("status")?,
     ];
     // pcap -> rows (key, master, app)
-    let mut want: BTreeMap<String, Vec<(Option<Key>, String, String)>> = BTreeMap::new();
+    type Row = (Option<Key>, String, String, String);
+    let mut want: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for line in lines {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < header.len() || f[c[8]] != "dpi" {
@@ -205,15 +226,21 @@ pub fn run_accuracy(
         if !registered.contains(&master) && !registered.contains(&app) {
             continue;
         }
-        let ip = |i: usize| f[i].parse::<IpAddr>().ok();
+        let ip = |i: usize| parse_ndpi_ip(f[i]);
         let port = |i: usize| f[i].parse::<u16>().unwrap_or(0);
         let k = match (ip(c[2]), ip(c[4])) {
             (Some(a), Some(b)) => Some(key(f[c[1]], (a, port(c[3])), (b, port(c[5])))),
             _ => None,
         };
-        want.entry(f[c[0]].to_string())
-            .or_default()
-            .push((k, master.to_string(), app.to_string()));
+        want.entry(f[c[0]].to_string()).or_default().push((
+            k,
+            format!(
+                "{} {}:{} -> {}:{}",
+                f[c[1]], f[c[2]], f[c[3]], f[c[4]], f[c[5]]
+            ),
+            master.to_string(),
+            app.to_string(),
+        ));
     }
     let mut report = AccuracyReport::default();
     for (pcap, rows) in want {
@@ -228,7 +255,7 @@ pub fn run_accuracy(
         if run_capture::<ClassState, _>(&path, pipeline, &mut h, &mut |_| {}).is_err() {
             report.failed_captures.push(pcap.clone());
         }
-        for (k, master, app) in rows {
+        for (k, flow, master, app) in rows {
             let got = k
                 .and_then(|k| h.flows.get(&k).copied())
                 .unwrap_or("(no flow)");
@@ -239,6 +266,7 @@ pub fn run_accuracy(
             };
             report.rows.push(Comparison {
                 pcap: pcap.clone(),
+                flow,
                 agree: got == master || got == app,
                 ndpi: if master == app {
                     master.clone()
@@ -251,4 +279,19 @@ pub fn run_accuracy(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ndpi_ip;
+
+    #[test]
+    fn ndpi_ipv6_text_repair() {
+        assert_eq!(
+            parse_ndpi_ip("2600:1901::7a0b::"),
+            "2600:1901:0:7a0b::".parse().ok()
+        );
+        assert_eq!(parse_ndpi_ip("10.0.0.1"), "10.0.0.1".parse().ok());
+        assert_eq!(parse_ndpi_ip("302e::3d00::8001"), None);
+    }
 }

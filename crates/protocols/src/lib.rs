@@ -39,6 +39,12 @@ mod telnet;
 mod tls;
 
 pub use first_packet::{identify_first_payload, FirstVerdict};
+
+/// FTP data-channel announcements (PASV/EPSV/PORT/EPRT), for the engine's
+/// flow layer.
+pub mod ftp {
+    pub use crate::ftp_control::{parse_data_channel, Connector, DataChannel, DataChannelKind};
+}
 pub use netsift_proto as proto;
 
 /// Every protocol netsift identifies, in probe order.

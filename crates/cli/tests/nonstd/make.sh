@@ -33,14 +33,14 @@ have() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 || { say "skip: '$t' 
 cap_start() {
   local ifc=$1 name=$2 filter=$3
   rm -f "$OUT/$name.pcap"
-  ${NS_EXEC:-} tcpdump -i "$ifc" -U -s 0 -w "$OUT/$name.pcap" "$filter" 2>"$WORK/tcpdump.$name.log" &
+  ${NS_EXEC:-} tcpdump -i "$ifc" --immediate-mode -U -s 0 -w "$OUT/$name.pcap" "$filter" 2>"$WORK/tcpdump.$name.log" &
   TCPDUMP_PID=$!
   for _ in $(seq 50); do grep -q 'listening on' "$WORK/tcpdump.$name.log" && break; sleep 0.1; done
   CUR=$name
 }
 cap_stop() {
   sleep 0.5
-  [ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null && wait "$TCPDUMP_PID" 2>/dev/null
+  [ -n "$TCPDUMP_PID" ] && kill -INT "$TCPDUMP_PID" 2>/dev/null && wait "$TCPDUMP_PID" 2>/dev/null
   TCPDUMP_PID=
   local sz; sz=$(stat -c %s "$OUT/$CUR.pcap" 2>/dev/null || echo 0)
   say "$CUR.pcap: $sz bytes"
@@ -132,3 +132,239 @@ CFG
     -o BatchMode=yes root@127.0.0.1 'echo hello' >/dev/null 2>&1
   cap_stop; kill_servers
 }
+
+# ---------------------------------------------------------------- FTP control on tcp/8443, data passive 40010 / active 40020
+cap_ftp() {
+  have /usr/bin/python3 curl || return
+  /usr/bin/python3 -c 'import pyftpdlib' 2>/dev/null || { say "skip: python3-pyftpdlib missing"; return; }
+  mkdir -p "$WORK/ftp"; seq 1 400 > "$WORK/ftp/numbers.txt"
+  bg /usr/bin/python3 -m pyftpdlib -i 127.0.0.1 -p 8443 -d "$WORK/ftp" -r 40010-40010
+  wait_port tcp 8443
+  cap_start lo ftp_tcp8443 'tcp port 8443 or tcp port 40010 or tcp port 40020'
+  # passive mode (PASV), anonymous RETR
+  curl -s -o /dev/null --disable-epsv ftp://127.0.0.1:8443/numbers.txt
+  # active mode (PORT): the server connects to the client's port 40020
+  curl -s -o /dev/null --disable-eprt -P 127.0.0.1:40020-40020 ftp://127.0.0.1:8443/numbers.txt
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- SMTP on tcp/110
+cap_smtp() {
+  have /usr/bin/python3 swaks || return
+  /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || { say "skip: python3-aiosmtpd missing"; return; }
+  bg /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:110
+  wait_port tcp 110
+  cap_start lo smtp_tcp110 'tcp port 110'
+  swaks --server 127.0.0.1 --port 110 --helo client.example.test --from alice@example.test \
+    --to bob@example.test --body 'netsift nonstd capture' >/dev/null 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- POP3 on tcp/143 and IMAP on tcp/110 (dovecot)
+dovecot_start() {
+  chmod 755 "$WORK"
+  mkdir -p "$WORK/mail/user/new" "$WORK/mail/user/cur" "$WORK/mail/user/tmp" "$WORK/dovecot-run"
+  printf 'From: a@example.test\r\nTo: user@example.test\r\nSubject: hi\r\n\r\nhello\r\n' \
+    > "$WORK/mail/user/new/1700000000.M1P1.test"
+  chown -R nobody:nogroup "$WORK/mail"
+  cat > "$WORK/dovecot.conf" <<CFG
+base_dir = $WORK/dovecot-run
+log_path = $WORK/dovecot.log
+protocols = pop3 imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:$WORK/mail/%u
+pop3_uidl_format = %08Xu%08Xv
+passdb {
+  driver = static
+  args = password=pass
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$WORK/mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    port = 110
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 143
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+CFG
+  bg dovecot -F -c "$WORK/dovecot.conf"
+  wait_port tcp 110; wait_port tcp 143
+}
+cap_pop3() {
+  have dovecot curl || return
+  dovecot_start
+  cap_start lo pop3_tcp143 'tcp port 143'
+  curl -s -o /dev/null -u user:pass pop3://127.0.0.1:143/
+  curl -s -o /dev/null -u user:pass pop3://127.0.0.1:143/1
+  cap_stop; kill_servers
+}
+cap_imap() {
+  have dovecot curl || return
+  dovecot_start
+  cap_start lo imap_tcp110 'tcp port 110'
+  curl -s -o /dev/null -u user:pass imap://127.0.0.1:110/
+  curl -s -o /dev/null -u user:pass 'imap://127.0.0.1:110/INBOX;UID=1'
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- Telnet on tcp/21
+cap_telnet() {
+  have socat telnet /usr/sbin/telnetd || return
+  printf '#!/bin/sh\necho "netsift telnet test"\nread line\necho "you said: $line"\n' > "$WORK/greet.sh"
+  chmod 755 "$WORK" "$WORK/greet.sh"
+  bg socat TCP-LISTEN:21,bind=127.0.0.1,reuseaddr EXEC:"/usr/sbin/telnetd -E $WORK/greet.sh",nofork
+  wait_port tcp 21
+  cap_start lo telnet_tcp21 'tcp port 21'
+  { sleep 1; echo hello; sleep 1; } | telnet 127.0.0.1 21 >/dev/null 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- SNMP on udp/123 (v1, v2c, v3 authPriv)
+cap_snmp() {
+  have snmpd snmpget || return
+  mkdir -p "$WORK/snmp"
+  cat > "$WORK/snmpd.conf" <<CFG
+rocommunity public 127.0.0.1
+createUser netsift SHA "authpass123" AES "privpass123"
+rouser netsift priv
+CFG
+  SNMP_PERSISTENT_DIR=$WORK/snmp bg snmpd -f -Lo -C -c "$WORK/snmpd.conf" -p "$WORK/snmpd.pid" udp:127.0.0.1:123
+  wait_port udp 123
+  cap_start lo snmp_udp123 'udp port 123'
+  export SNMP_PERSISTENT_DIR=$WORK/snmp-client
+  snmpget -v1 -c public -r 0 -t 2 127.0.0.1:123 .1.3.6.1.2.1.1.1.0 >/dev/null
+  snmpget -v2c -c public -r 0 -t 2 127.0.0.1:123 .1.3.6.1.2.1.1.3.0 .1.3.6.1.2.1.1.5.0 >/dev/null
+  snmpget -v3 -l authPriv -u netsift -a SHA -A authpass123 -x AES -X privpass123 -r 0 -t 2 \
+    127.0.0.1:123 .1.3.6.1.2.1.1.5.0 >/dev/null
+  unset SNMP_PERSISTENT_DIR
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- NTP on udp/161 (chronyd server, chronyd -Q client)
+cap_ntp() {
+  have chronyd || return
+  chmod 755 "$WORK"
+  cat > "$WORK/chrony-server.conf" <<CFG
+port 161
+bindaddress 127.0.0.1
+allow 127.0.0.1
+local stratum 8
+cmdport 0
+pidfile $WORK/chrony-server.pid
+CFG
+  bg chronyd -d -x -f "$WORK/chrony-server.conf"
+  wait_port udp 161
+  sleep 1
+  cap_start lo ntp_udp161 'udp port 161'
+  timeout 20 chronyd -Q -t 15 -f /dev/null "cmdport 0" "pidfile $WORK/chrony-client.pid" \
+    "server 127.0.0.1 port 161 iburst maxsamples 4" >/dev/null 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- SIP on udp/3478 and tcp/3478 (kamailio, sipsak)
+cap_sip() {
+  have kamailio sipsak || return
+  mkdir -p "$WORK/kamailio"
+  local mpath; mpath=$(dirname "$(find /usr/lib -name sl.so -path '*kamailio*' | head -1)")
+  cat > "$WORK/kamailio.cfg" <<CFG
+#!KAMAILIO
+debug=1
+log_stderror=yes
+children=1
+tcp_children=1
+auto_aliases=no
+listen=udp:127.0.0.1:3478
+listen=tcp:127.0.0.1:3478
+mpath="$mpath/"
+loadmodule "sl.so"
+request_route {
+  if (method == "OPTIONS") { sl_send_reply("200", "OK"); exit; }
+  sl_send_reply("404", "Not here");
+}
+CFG
+  bg kamailio -DD -E -f "$WORK/kamailio.cfg" -P "$WORK/kamailio.pid" -Y "$WORK/kamailio"
+  wait_port udp 3478; wait_port tcp 3478
+  cap_start lo sip_3478 'port 3478'
+  sipsak -s sip:alice@127.0.0.1:3478 >/dev/null 2>&1            # OPTIONS over UDP
+  sipsak -U -C sip:alice@127.0.0.1 -s sip:alice@127.0.0.1:3478 >/dev/null 2>&1   # REGISTER over UDP
+  sipsak -E tcp -s sip:alice@127.0.0.1:3478 >/dev/null 2>&1     # OPTIONS over TCP
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- STUN on udp/5060 (coturn)
+cap_stun() {
+  have turnserver turnutils_stunclient || return
+  bg turnserver -n --stun-only --listening-ip=127.0.0.1 --listening-port=5060 --no-tls --no-dtls \
+    --no-cli --pidfile="$WORK/turnserver.pid" --log-file=stdout --simple-log
+  wait_port udp 5060
+  cap_start lo stun_udp5060 'udp port 5060'
+  turnutils_stunclient -p 5060 127.0.0.1 >/dev/null 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- LDAP on tcp/88 (slapd, ldapsearch)
+cap_ldap() {
+  have slapd ldapsearch || return
+  bg slapd -d 0 -h ldap://127.0.0.1:88/ -F /etc/ldap/slapd.d -u openldap -g openldap
+  wait_port tcp 88
+  cap_start lo ldap_tcp88 'tcp port 88'
+  ldapsearch -x -H ldap://127.0.0.1:88 -b '' -s base '(objectClass=*)' namingContexts >/dev/null 2>&1
+  ldapsearch -x -H ldap://127.0.0.1:88 -D cn=nobody,dc=example,dc=test -w wrong -b '' -s base >/dev/null 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- Kerberos on udp/389 and tcp/389 (MIT krb5kdc, kinit, kvno)
+cap_kerberos() {
+  have krb5kdc kdb5_util kadmin.local kinit kvno || return
+  local K=$WORK/krb5; mkdir -p "$K"
+  cat > "$K/kdc.conf" <<CFG
+[kdcdefaults]
+ kdc_ports = 389
+ kdc_tcp_ports = 389
+[realms]
+ NETSIFT.TEST = {
+  database_name = $K/principal
+  key_stash_file = $K/stash
+  acl_file = $K/kadm5.acl
+  kdc_listen = 127.0.0.1:389
+  kdc_tcp_listen = 127.0.0.1:389
+ }
+[logging]
+ kdc = FILE:$K/kdc.log
+CFG
+  printf '[libdefaults]\n default_realm = NETSIFT.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n%s\n[realms]\n NETSIFT.TEST = {\n  kdc = 127.0.0.1:389\n }\n' '' > "$K/krb5-udp.conf"
+  # udp_preference_limit = 1: every request goes over TCP
+  printf '[libdefaults]\n default_realm = NETSIFT.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n%s\n[realms]\n NETSIFT.TEST = {\n  kdc = 127.0.0.1:389\n }\n' ' udp_preference_limit = 1' > "$K/krb5-tcp.conf"
+  export KRB5_CONFIG=$K/krb5-udp.conf KRB5_KDC_PROFILE=$K/kdc.conf KRB5CCNAME=FILE:$K/ccache
+  kdb5_util -r NETSIFT.TEST create -s -P masterpw123 >/dev/null 2>&1
+  kadmin.local -r NETSIFT.TEST -q 'addprinc -pw alicepw123 +requires_preauth alice' >/dev/null 2>&1
+  kadmin.local -r NETSIFT.TEST -q 'addprinc -randkey host/test.example' >/dev/null 2>&1
+  bg krb5kdc -n -r NETSIFT.TEST
+  wait_port udp 389; wait_port tcp 389
+  cap_start lo kerberos_389 'port 389'
+  echo alicepw123 | kinit alice >/dev/null 2>&1 && kvno host/test.example >/dev/null 2>&1
+  export KRB5_CONFIG=$K/krb5-tcp.conf
+  echo alicepw123 | kinit alice >/dev/null 2>&1 && kvno host/test.example >/dev/null 2>&1
+  unset KRB5_CONFIG KRB5_KDC_PROFILE KRB5CCNAME
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- main
+ALL_CAPS=$(declare -F | awk '{print $3}' | grep '^cap_' | grep -v '^cap_st')
+[ $# -gt 0 ] && ALL_CAPS=$(printf 'cap_%s\n' "$@")
+for c in $ALL_CAPS; do say "$c"; "$c"; done

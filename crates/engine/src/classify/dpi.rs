@@ -21,6 +21,9 @@ use super::{ClassState, Confidence, Layer, LayerAnswer, PacketView, Verdict};
 /// on from that segment alone.
 const MIN_TCP_VERDICT_BYTES: usize = 8;
 
+/// Datagrams looked at in a flow where no probe even partly matched.
+const MAX_DATAGRAMS_UNMATCHED: u32 = 8;
+
 /// Bounds of the DPI layer.
 #[derive(Debug, Clone, Copy)]
 pub struct DpiConfig {
@@ -174,6 +177,7 @@ impl Layer for DpiLayer {
             client_addr: Some(pkt.client.0),
         };
         let mut pending = false;
+        let mut rejected_now: u128 = 0;
         let mut found: Option<Verdict> = None;
         for (i, proto) in ALL.iter().enumerate() {
             if d.rejected & (1u128 << i) != 0 || !proto.transports().contains(&pkt.transport) {
@@ -198,7 +202,12 @@ impl Layer for DpiLayer {
                     });
                     break;
                 }
-                Probe::NoMatch => d.rejected |= 1u128 << i,
+                // A TCP prefix only grows, so NoMatch is final. Datagrams
+                // are independent: a damaged or foreign first datagram must
+                // not hide a good second one, so for UDP a NoMatch only
+                // counts for this datagram.
+                Probe::NoMatch if is_tcp => d.rejected |= 1u128 << i,
+                Probe::NoMatch => rejected_now |= 1u128 << i,
                 Probe::NeedMore => pending = true,
             }
         }
@@ -221,8 +230,17 @@ impl Layer for DpiLayer {
         if first_of_dir && !pending && short_tcp {
             d.buf[di].extend_from_slice(pkt.payload);
         }
-        if !pending && !short_tcp && all_rejected(d.rejected, pkt.transport) {
+        if is_tcp && !pending && !short_tcp && all_rejected(d.rejected, pkt.transport) {
             return LayerAnswer::Done;
+        }
+        if !is_tcp && !pending && all_rejected(d.rejected | rejected_now, pkt.transport) {
+            // Nothing even partly matched this datagram: look at a few more
+            // (damaged or unrelated first datagrams), within a smaller budget.
+            return if d.payload_pkts >= self.cfg.max_packets.min(MAX_DATAGRAMS_UNMATCHED) {
+                LayerAnswer::Done
+            } else {
+                LayerAnswer::Pending
+            };
         }
         if is_tcp && d.frozen[0] && d.frozen[1] {
             return LayerAnswer::Done;

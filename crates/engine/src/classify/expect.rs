@@ -51,7 +51,37 @@ impl FlowLayer {
     }
 
     fn ftp_announcement(&mut self, pkt: &PacketView<'_>) {
-        let _ = pkt; // WIP: FTP parser wiring pending
+        use netsift_protocols::ftp::{parse_data_channel, Connector};
+        // Look at each complete line of this segment; announcements are
+        // short single lines, so segment boundaries rarely split them.
+        for line in pkt.payload.split(|&b| b == b'\n').take(64) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Some(dc) = parse_data_channel(line) else {
+                continue;
+            };
+            // Who listens: after PASV/EPSV the server, after PORT/EPRT the client.
+            let (listener, connector) = match dc.connector {
+                Connector::ClientToServer => (pkt.server.0, pkt.client.0),
+                Connector::ServerToClient => (pkt.client.0, pkt.server.0),
+            };
+            let addr = dc.addr.unwrap_or(listener);
+            let who = match pkt.dir {
+                Direction::ToServer => "client",
+                Direction::ToClient => "server",
+            };
+            self.expect(Expectation {
+                connector: Some(connector),
+                addr,
+                port: dc.port,
+                protocol: "FTP_DATA",
+                evidence: format!(
+                    "announced on FTP control flow {} ({who} sent '{}')",
+                    pkt.uid,
+                    printable(line, 60)
+                ),
+                expires: pkt.ts_ns.saturating_add(EXPECT_TTL_NS),
+            });
+        }
     }
 }
 

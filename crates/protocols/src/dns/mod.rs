@@ -173,7 +173,43 @@ impl Protocol for Dns {
                 Probe::Match(Match::new(format!("{prefix}{std} {}", describe(&m, msg))))
             }
             Seen::NeedMore => Probe::NeedMore,
-            Seen::No => Probe::NoMatch,
+            Seen::No => match damaged_on_dns_port(input) {
+                Some(ev) => Probe::Match(Match::new(ev)),
+                None => Probe::NoMatch,
+            },
         }
     }
+}
+
+/// A DNS message that does not parse, sent to or from port 53, whose
+/// header still has DNS's shape: 1 to 4 questions, at most 64 records in
+/// each other section, and a question name that starts with a label length
+/// (RFC 1035 §4.1.1/§4.1.2). Fuzzers, broken stubs and exploits aimed at
+/// resolvers send such messages; an analyst wants them called DNS, flagged
+/// as malformed. Here the port only tells which structure a damaged message
+/// had: the header check alone already rejects almost all other payloads
+/// (a random 12-byte header passes with probability below 1e-14).
+fn damaged_on_dns_port(input: &ProbeInput<'_>) -> Option<String> {
+    if !input.either_port(53) {
+        return None;
+    }
+    let msg = match input.transport {
+        Transport::Tcp => parse::tcp_frame(input.data)?.1,
+        _ => input.data,
+    };
+    let count =
+        |at: usize| -> Option<u16> { Some(u16::from_be_bytes([*msg.get(at)?, *msg.get(at + 1)?])) };
+    let (qd, an, ns, ar) = (count(4)?, count(6)?, count(8)?, count(10)?);
+    let first_label = *msg.get(12)?;
+    let shaped = (1..=4).contains(&qd)
+        && an <= 64
+        && ns <= 64
+        && ar <= 64
+        && (1..=63).contains(&first_label)
+        && msg.len() >= 12 + 1 + usize::from(first_label) + 4;
+    shaped.then(|| {
+        format!(
+            "malformed DNS message on port 53: {qd} question(s) in a DNS-shaped header, body does not parse"
+        )
+    })
 }

@@ -108,19 +108,21 @@ fn other_protocols_are_not_dns() {
 
 #[test]
 fn hostile_names() {
+    // Off port 53 (on it, a DNS-shaped header is flagged malformed DNS instead;
+    // see damaged_dns_on_port_53_is_flagged_malformed).
     // Compression loop: the question name points at itself.
     let mut m = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
     m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
-    assert_eq!(run(&Dns, &udp(&m, 53)), Probe::NoMatch);
+    assert_eq!(run(&Dns, &udp(&m, 5300)), Probe::NoMatch);
     // Pointer forwards.
     let mut m = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
     m.extend_from_slice(&[0xc0, 20, 0, 1, 0, 1, 0, 0, 1, b'a', 0]);
-    assert_eq!(run(&Dns, &udp(&m, 53)), Probe::NoMatch);
+    assert_eq!(run(&Dns, &udp(&m, 5300)), Probe::NoMatch);
     // Label longer than 63.
     let mut m = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 64];
     m.extend_from_slice(&[b'a'; 64]);
     m.extend_from_slice(&[0, 0, 1, 0, 1]);
-    assert_eq!(run(&Dns, &udp(&m, 53)), Probe::NoMatch);
+    assert_eq!(run(&Dns, &udp(&m, 5300)), Probe::NoMatch);
     // Name longer than 255 octets.
     let mut m = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
     for _ in 0..5 {
@@ -128,18 +130,18 @@ fn hostile_names() {
         m.extend_from_slice(&[b'a'; 63]);
     }
     m.extend_from_slice(&[0, 0, 1, 0, 1]);
-    assert_eq!(run(&Dns, &udp(&m, 53)), Probe::NoMatch);
+    assert_eq!(run(&Dns, &udp(&m, 5300)), Probe::NoMatch);
     // Opcode 3 (unassigned) and Z bit set.
     let mut q = QUERY_A.to_vec();
     q[2] = 0x19; // opcode 3, RD
-    assert_eq!(run(&Dns, &udp(&q, 53)), Probe::NoMatch);
+    assert_eq!(run(&Dns, &udp(&q, 5300)), Probe::NoMatch);
     let mut q = QUERY_A.to_vec();
     q[3] |= 0x40;
-    assert_eq!(run(&Dns, &udp(&q, 53)), Probe::NoMatch);
+    assert_eq!(run(&Dns, &udp(&q, 5300)), Probe::NoMatch);
     // Trailing junk after the question.
     let mut q = QUERY_A.to_vec();
     q.extend_from_slice(b"junk");
-    assert_eq!(run(&Dns, &udp(&q, 53)), Probe::NoMatch);
+    assert_eq!(run(&Dns, &udp(&q, 5300)), Probe::NoMatch);
 }
 
 #[test]
@@ -181,5 +183,63 @@ fn random_rates_report() {
             let hits = random_matches(*p, *t, *port, 12345);
             println!("{:8} {t:?}: {hits} / 100000", p.name());
         }
+    }
+}
+
+/// fuzz-2006-06-26-2594.pcap frames 183 (a label length damaged) and 184
+/// (opcode 6): nDPI calls both DNS; they are DNS, flagged malformed, only
+/// on port 53. Elsewhere the strict parser's NoMatch stands.
+#[test]
+fn damaged_dns_on_port_53_is_flagged_malformed() {
+    use netsift_proto::{Direction, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+    let hex = |h: &str| -> Vec<u8> {
+        (0..h.len() / 2)
+            .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).expect("hex"))
+            .collect()
+    };
+    let f183 = hex(
+        "2cdf01000001000000000000045f736970045f756470037369700963796265726369257300646b0000212f01",
+    );
+    let f184 = hex(
+        "2cdf36000001000000000000045f736970045f756470037369700963796265726369747902646b0000210001",
+    );
+    for (data, port, want) in [
+        (&f183, 53, true),
+        (&f184, 53, true),
+        (&f183, 5300, false),
+        (&f184, 9999, false),
+    ] {
+        let input = ProbeInput {
+            transport: Transport::Udp,
+            dir: Direction::ToServer,
+            data,
+            peer: &[],
+            index: 0,
+            server_port: port,
+            client_port: 2740,
+            server_addr: None,
+            client_addr: None,
+        };
+        let got = super::Dns.probe(&input, &mut ProbeScratch::default());
+        match (&got, want) {
+            (Probe::Match(m), true) => assert!(m.evidence.starts_with("malformed DNS"), "{m:?}"),
+            (Probe::NoMatch, false) => {}
+            _ => panic!("port {port}: {got:?}"),
+        }
+    }
+    // Every prefix: no panic.
+    for n in 0..f183.len() {
+        let input = ProbeInput {
+            transport: Transport::Udp,
+            dir: Direction::ToServer,
+            data: &f183[..n],
+            peer: &[],
+            index: 0,
+            server_port: 53,
+            client_port: 2740,
+            server_addr: None,
+            client_addr: None,
+        };
+        let _ = super::Dns.probe(&input, &mut ProbeScratch::default());
     }
 }

@@ -1,0 +1,46 @@
+//! Regression guard on protocol identification: `netsift accuracy` over
+//! nDPI's regression corpus must keep agreeing with nDPI. The thresholds sit
+//! just under the figures measured when they were set (see the README), so
+//! a change that loses accuracy fails here.
+
+use std::path::Path;
+use std::process::Command;
+
+fn corpus() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("NETSIFT_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi"));
+    dir.join("truth.tsv").is_file().then_some(dir)
+}
+
+fn accuracy(extra: &[&str], min: &str) {
+    let Some(dir) = corpus() else {
+        eprintln!("SKIP: corpus not found (set NETSIFT_CORPUS)");
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_netsift"))
+        .arg("accuracy")
+        .arg("--corpus")
+        .arg(&dir)
+        .args(["--min", min, "--show", "60"])
+        .args(extra)
+        .output()
+        .expect("run netsift accuracy");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(
+        out.status.success(),
+        "accuracy below {min}%:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn agreement_with_ndpi_without_port_guess() {
+    accuracy(&["--no-guess"], "98.0");
+}
+
+#[test]
+fn agreement_with_ndpi_with_port_guess() {
+    accuracy(&[], "98.0");
+}
