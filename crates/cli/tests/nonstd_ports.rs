@@ -24,7 +24,9 @@ fn dir() -> PathBuf {
 
 fn manifest() -> Vec<Expect> {
     let text = std::fs::read_to_string(dir().join("manifest.tsv")).expect("manifest.tsv readable");
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
     assert_eq!(
         header,
@@ -86,23 +88,34 @@ fn protocols_are_identified_on_non_standard_ports() {
     let (mut pass, mut fail) = (0usize, 0usize);
 
     for e in &expects {
-        let result = cache.entry(e.file.clone()).or_insert_with(|| flows(&e.file));
+        let result = cache
+            .entry(e.file.clone())
+            .or_insert_with(|| flows(&e.file));
         let flows = match result {
             Ok(f) => f,
             Err(err) => {
                 fail += 1;
-                rows.push(format!("FAIL  {:<26} {:<3} {:>5}  {:<12} (error)", e.file, e.l4, e.port, e.protocol));
+                rows.push(format!(
+                    "FAIL  {:<26} {:<3} {:>5}  {:<12} (error)",
+                    e.file, e.l4, e.port, e.protocol
+                ));
                 failures.push(format!("{} {}/{}: {err}", e.file, e.l4, e.port));
                 continue;
             }
         };
         let matching: Vec<&serde_json::Value> = flows
             .iter()
-            .filter(|f| text(f, "l4").eq_ignore_ascii_case(&e.l4) && f["dst_port"].as_u64() == Some(e.port as u64))
+            .filter(|f| {
+                text(f, "l4").eq_ignore_ascii_case(&e.l4)
+                    && f["dst_port"].as_u64() == Some(e.port as u64)
+            })
             .collect();
         if matching.is_empty() {
             fail += 1;
-            rows.push(format!("FAIL  {:<26} {:<3} {:>5}  {:<12} (no such flow)", e.file, e.l4, e.port, e.protocol));
+            rows.push(format!(
+                "FAIL  {:<26} {:<3} {:>5}  {:<12} (no such flow)",
+                e.file, e.l4, e.port, e.protocol
+            ));
             failures.push(format!(
                 "{} {}/{}: no flow with that L4 and responder port ({} flows in the capture) [{}]",
                 e.file,
@@ -139,7 +152,11 @@ fn protocols_are_identified_on_non_standard_ports() {
                     src,
                     e.port,
                     e.protocol,
-                    if got.is_empty() { "nothing".to_string() } else { got },
+                    if got.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        got
+                    },
                     text(f, "confidence"),
                     text(f, "evidence"),
                     e.note
@@ -148,7 +165,10 @@ fn protocols_are_identified_on_non_standard_ports() {
         }
     }
 
-    println!("\nnon-standard-port captures ({} manifest lines):", expects.len());
+    println!(
+        "\nnon-standard-port captures ({} manifest lines):",
+        expects.len()
+    );
     for r in &rows {
         println!("{r}");
     }
