@@ -10,33 +10,63 @@ use netsift_proto::Protocol;
 
 pub mod first_packet;
 
+mod amqp;
+mod bgp;
+mod bittorrent;
+mod coap;
 mod dcerpc;
 mod dhcp;
 mod dhcpv6;
+mod dnp3;
 mod dns;
+mod dtls;
 mod ftp_control;
 mod ftp_data;
+mod git;
 mod http;
+mod http_proxy;
 mod imap;
 mod ipproto;
+mod ipsec;
+mod irc;
+mod jabber;
 mod kerberos;
 mod ldap;
 mod llmnr;
 mod mdns;
+mod memcached;
+mod modbus;
+mod mongodb;
+mod mqtt;
+mod mysql;
 mod netbios;
+mod nfs;
 mod ntp;
+mod openvpn;
 mod pop3;
+mod postgresql;
 mod quic;
+mod radius;
 mod rdp;
+mod resp;
+mod rsync;
+mod rtcp;
+mod rtp;
+mod rtsp;
 mod sip;
 mod smb;
 mod smtp;
 mod snmp;
+mod socks;
 mod ssdp;
 mod ssh;
 mod stun;
+mod syslog;
 mod telnet;
+mod tftp;
 mod tls;
+mod vnc;
+mod wireguard;
 
 pub use first_packet::{identify_first_payload, FirstVerdict};
 
@@ -53,6 +83,8 @@ pub static ALL: &[&dyn Protocol] = &[
     &ipproto::Icmpv6,
     &ipproto::Igmp,
     &tls::Tls,
+    &http_proxy::HttpProxy,
+    &rtsp::Rtsp,
     &http::Http,
     &ssh::Ssh,
     &quic::Quic,
@@ -73,11 +105,40 @@ pub static ALL: &[&dyn Protocol] = &[
     &sip::Sip,
     &stun::Stun,
     &ssdp::Ssdp,
+    &dtls::Dtls,
+    &bittorrent::Bittorrent,
+    &mqtt::Mqtt,
+    &jabber::Jabber,
+    &mysql::Mysql,
+    &postgresql::Postgresql,
+    &resp::Resp,
+    &mongodb::Mongodb,
+    &memcached::Memcached,
+    &modbus::Modbus,
+    &dnp3::Dnp3,
+    &bgp::Bgp,
+    &radius::Radius,
+    &openvpn::Openvpn,
+    &wireguard::Wireguard,
+    &ipsec::Ipsec,
+    &socks::Socks,
+    &vnc::Vnc,
+    &irc::Irc,
+    &nfs::Nfs,
+    &coap::Coap,
+    &amqp::Amqp,
+    &syslog::Syslog,
+    &tftp::Tftp,
+    &git::Git,
+    &rsync::Rsync,
     &ftp_control::FtpControl,
     &smtp::Smtp,
     &pop3::Pop3,
     &imap::Imap,
     &telnet::Telnet,
+    // Weak, multi-packet signatures last.
+    &rtcp::Rtcp,
+    &rtp::Rtp,
     &ftp_data::FtpData,
 ];
 
@@ -103,6 +164,18 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), n, "duplicate protocol name");
         assert!(n <= 128, "the engine tracks rejected probes in a u128");
+    }
+
+    #[test]
+    fn the_thirty_more_protocols_are_registered() {
+        for name in [
+            "RTP", "RTCP", "DTLS", "BitTorrent", "MQTT", "Jabber", "MySQL", "PostgreSQL", "RESP",
+            "MongoDB", "Memcached", "Modbus", "DNP3", "BGP", "Radius", "OpenVPN", "WireGuard",
+            "IPSec", "SOCKS", "RTSP", "VNC", "IRC", "NFS", "COAP", "AMQP", "Syslog", "TFTP", "Git",
+            "RSYNC", "HTTP_Proxy",
+        ] {
+            assert!(by_name(name).is_some(), "{name} missing");
+        }
     }
 
     #[test]
