@@ -48,7 +48,11 @@ cap_stop() {
 # Remember a background server's pid.
 bg() { "$@" & PIDS+=($!); }
 kill_servers() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  # a server started with setsid leads its own process group: end the group
+  # (samba's helpers); any other is ended alone
+  for p in "${PIDS[@]}"; do
+    if [ "$(ps -o pgid= -p "$p" 2>/dev/null | tr -d ' ')" = "$p" ]; then kill -- "-$p" 2>/dev/null; else kill "$p" 2>/dev/null; fi
+  done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   PIDS=()
 }
@@ -361,6 +365,98 @@ CFG
   export KRB5_CONFIG=$K/krb5-tcp.conf
   echo alicepw123 | kinit alice >/dev/null 2>&1 && kvno host/test.example >/dev/null 2>&1
   unset KRB5_CONFIG KRB5_KDC_PROFILE KRB5CCNAME
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- SMB2/3 on tcp/22, SMB1 on tcp/443 (samba smbd, smbclient)
+smbd_start() { # port
+  local S=$WORK/samba; mkdir -p "$S"/{run,lock,state,cache,private,log} "$WORK/share"
+  chmod 755 "$WORK" "$WORK/share"
+  seq 1 300 > "$WORK/share/numbers.txt"
+  cat > "$S/smb.conf" <<CFG
+[global]
+  workgroup = NETSIFT
+  netbios name = NSIFTSRV
+  server role = standalone server
+  smb ports = $1
+  interfaces = 127.0.0.1
+  bind interfaces only = yes
+  disable netbios = yes
+  pid directory = $S/run
+  lock directory = $S/lock
+  state directory = $S/state
+  cache directory = $S/cache
+  private dir = $S/private
+  ncalrpc dir = $S/run/ncalrpc
+  log file = $S/log/log.%m
+  map to guest = Bad User
+  server min protocol = NT1
+  load printers = no
+  printcap name = /dev/null
+[pub]
+  path = $WORK/share
+  guest ok = yes
+  read only = yes
+CFG
+  # own session: smbd signals its whole process group when it exits
+  bg setsid smbd --foreground --no-process-group -s "$S/smb.conf"
+  wait_port tcp "$1"
+}
+# smbd starts samba-dcerpcd on demand, in a session of its own: end it too
+smb_helpers_kill() {
+  local p; for p in $(pgrep -f -- "--configfile=$WORK/samba/smb.conf"); do kill -- "-$p" 2>/dev/null; done
+}
+cap_smb() {
+  have smbd smbclient || return
+  smbd_start 22
+  cap_start lo smb2_tcp22 'tcp port 22'
+  smbclient -N -p 22 -L //127.0.0.1 >/dev/null 2>&1
+  smbclient -N -p 22 //127.0.0.1/pub -c 'ls; get numbers.txt /dev/null' >/dev/null 2>&1
+  cap_stop; kill_servers; smb_helpers_kill
+}
+cap_smb1() {
+  have smbd smbclient || return
+  smbd_start 443
+  cap_start lo smb1_tcp443 'tcp port 443'
+  smbclient -N -p 443 -m NT1 --option='client min protocol=NT1' //127.0.0.1/pub \
+    -c 'ls; get numbers.txt /dev/null' >/dev/null 2>&1
+  cap_stop; kill_servers; smb_helpers_kill
+}
+
+# ---------------------------------------------------------------- DCERPC over TCP on tcp/3389-3390 (+ endpoint mapper tcp/135)
+# samba-dcerpcd run standalone: its endpoint mapper listens on 135 (fixed)
+# and the RPC servers on the "dynamic" range, here 3389-3392 (RDP's port);
+# rpcclient asks the endpoint mapper, which sends it to srvsvc on 3389.
+cap_dcerpc() {
+  local dcerpcd=/usr/libexec/samba/samba-dcerpcd
+  have rpcclient "$dcerpcd" || return
+  local S=$WORK/dcerpc; mkdir -p "$S"/{run,lock,state,cache,private,log}
+  cat > "$S/smb.conf" <<CFG
+[global]
+  workgroup = NETSIFT
+  netbios name = NSIFTSRV
+  server role = standalone server
+  interfaces = 127.0.0.1
+  bind interfaces only = yes
+  disable netbios = yes
+  pid directory = $S/run
+  lock directory = $S/lock
+  state directory = $S/state
+  cache directory = $S/cache
+  private dir = $S/private
+  ncalrpc dir = $S/run/ncalrpc
+  log file = $S/log/log.%m
+  map to guest = Bad User
+  rpc start on demand helpers = no
+  rpc server dynamic port range = 3389-3392
+  load printers = no
+CFG
+  bg setsid "$dcerpcd" -F --libexec-rpcds -s "$S/smb.conf"
+  wait_port tcp 135; wait_port tcp 3389; wait_port tcp 3390
+  cap_start lo dcerpc_tcp3389 'tcp port 135 or tcp portrange 3389-3391'
+  rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1' -c epmmap >/dev/null 2>&1
+  rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1[3389]' -c srvinfo >/dev/null 2>&1
+  rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1[3389]' -c srvinfo >/dev/null 2>&1
   cap_stop; kill_servers
 }
 
