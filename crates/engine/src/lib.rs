@@ -39,3 +39,9 @@ pub use classify::{Classifier, ClassifyConfig, Confidence, Verdict};
 pub use pipeline::{Counters, FlowHandler, Pipeline, PipelineConfig};
 pub use record::FlowRecord;
 pub use run::{run_capture, run_reader, CaptureSummary, EngineError, Progress};
+
+/// The README's Rust examples, compiled (and the runnable ones run) as doc
+/// tests so the front page cannot drift from the API.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
