@@ -8,6 +8,7 @@
 
 use netsift_proto::Protocol;
 
+pub mod apps;
 pub mod first_packet;
 
 mod amqp;
