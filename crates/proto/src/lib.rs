@@ -79,7 +79,7 @@ pub struct ProbeInput<'a> {
     pub client_addr: Option<IpAddr>,
 }
 
-impl ProbeInput<'_> {
+impl<'a> ProbeInput<'a> {
     /// The payload's source port.
     pub fn src_port(&self) -> u16 {
         match self.dir {
@@ -93,6 +93,15 @@ impl ProbeInput<'_> {
         match self.dir {
             Direction::ToServer => self.server_port,
             Direction::ToClient => self.client_port,
+        }
+    }
+
+    /// The server's and the client's bytes, whatever direction this
+    /// payload travels: `(server prefix, client prefix)`.
+    pub fn server_client(&self) -> (&'a [u8], &'a [u8]) {
+        match self.dir {
+            Direction::ToClient => (self.data, self.peer),
+            Direction::ToServer => (self.peer, self.data),
         }
     }
 
@@ -180,6 +189,27 @@ pub fn first_line(data: &[u8], max: usize) -> Option<&[u8]> {
     Some(&data[..end])
 }
 
+/// The first line of a text protocol's stream, without its CR LF:
+/// `Ok(line)` when a LF arrived within `max` bytes, `Err(true)` when the
+/// line may still come (fewer than `max` bytes and no LF yet), `Err(false)`
+/// when it is longer than `max` (not a line of these protocols).
+pub fn text_line(d: &[u8], max: usize) -> Result<&[u8], bool> {
+    match d.iter().take(max).position(|&b| b == b'\n') {
+        Some(i) => {
+            let l = d.get(..i).unwrap_or(&[]);
+            Ok(l.strip_suffix(b"\r").unwrap_or(l))
+        }
+        None => Err(d.len() < max),
+    }
+}
+
+/// Reply/command text of line-based protocols (FTP, SMTP, POP3, IMAP):
+/// tab and bytes from 0x20 up except DEL (8-bit bytes allowed, as real
+/// servers send them in banners).
+pub fn text_ok(t: &[u8]) -> bool {
+    t.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +225,15 @@ mod tests {
         assert_eq!(first_line(b"220 hi\r\n", 100), Some(&b"220 hi"[..]));
         assert_eq!(first_line(b"220 hi", 100), None);
         assert_eq!(first_line(b"220 hi\r\n", 3), None);
+    }
+
+    #[test]
+    fn text_lines() {
+        assert_eq!(text_line(b"+OK ready\r\nrest", 100), Ok(&b"+OK ready"[..]));
+        assert_eq!(text_line(b"+OK rea", 100), Err(true));
+        assert_eq!(text_line(b"+OK ready", 4), Err(false));
+        assert!(text_ok(b"220 caf\xc3\xa9\tok"));
+        assert!(!text_ok(b"220 \x00"));
     }
 
     #[test]

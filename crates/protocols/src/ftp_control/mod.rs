@@ -36,9 +36,7 @@ pub(crate) mod testutil;
 
 pub use data_channel::{parse_data_channel, Connector, DataChannel, DataChannelKind};
 
-use netsift_proto::{
-    first_line, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
-};
+use netsift_proto::{first_line, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 use reply::Dialog;
 
@@ -56,10 +54,7 @@ impl Protocol for FtpControl {
         &[21]
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
-        let (server, client) = match input.dir {
-            Direction::ToClient => (input.data, input.peer),
-            Direction::ToServer => (input.peer, input.data),
-        };
+        let (server, client) = input.server_client();
         match reply::decide(server, client) {
             Dialog::Ftp(mut ev) => {
                 // Name a data channel announced in the first line of either
@@ -102,6 +97,7 @@ pub fn describe(dc: &DataChannel) -> String {
 mod tests {
     use super::testutil::*;
     use super::*;
+    use netsift_proto::Direction;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // ftp.pcap (192.168.1.212:50694 -> 90.130.70.73:21): frame 4 banner,

@@ -13,7 +13,7 @@
 //! textstring ] CRLF`, `Reply-code = %x32-35 %x30-35 %x30-39`, and
 //! `textstring = 1*(%d09 / %d32-126)`.
 
-use netsift_proto::printable;
+use netsift_proto::{printable, text_ok};
 
 /// Longest line we wait for: RFC 5321 §4.5.3.1.5 limits a reply line to 512
 /// octets, §4.5.3.1.4 a command line to 512; FTP servers stay well under.
@@ -48,12 +48,8 @@ fn line_at(data: &[u8], start: usize) -> Result<(&[u8], usize), bool> {
     }
 }
 
-/// Reply text characters (RFC 5321 `textstring`, relaxed to allow 8-bit
-/// bytes that real servers send in their banners).
-fn text_ok(t: &[u8]) -> bool {
-    t.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
-}
-
+// Reply text characters: RFC 5321 `textstring`, relaxed to allow the 8-bit
+// bytes real servers send in their banners (netsift_proto::text_ok).
 /// A reply line: code and separator (' ', '-', or none).
 pub(crate) fn reply_line(l: &[u8]) -> Option<(u16, u8, &[u8])> {
     let (code, rest) = l.split_at_checked(3)?;

@@ -20,7 +20,7 @@
 //! `NeedMore`.
 
 use netsift_proto::{
-    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+    printable, text_line, text_ok, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
 /// IMAP.
@@ -37,10 +37,7 @@ impl Protocol for Imap {
         &[143]
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
-        let (server, client) = match input.dir {
-            Direction::ToClient => (input.data, input.peer),
-            Direction::ToServer => (input.peer, input.data),
-        };
+        let (server, client) = input.server_client();
         decide(server, client)
     }
 }
@@ -48,17 +45,7 @@ impl Protocol for Imap {
 const MAX_LINE: usize = 2048;
 
 fn line(d: &[u8]) -> Result<&[u8], bool> {
-    match d.iter().take(MAX_LINE).position(|&b| b == b'\n') {
-        Some(i) => {
-            let l = d.get(..i).unwrap_or(&[]);
-            Ok(l.strip_suffix(b"\r").unwrap_or(l))
-        }
-        None => Err(d.len() < MAX_LINE),
-    }
-}
-
-fn text_ok(t: &[u8]) -> bool {
-    t.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    text_line(d, MAX_LINE)
 }
 
 /// RFC 9051 §9: ATOM-CHAR minus "+" (and ASTRING-CHAR's "]" allowed).
@@ -231,6 +218,7 @@ fn decide(server: &[u8], client: &[u8]) -> Probe {
 mod tests {
     use super::*;
     use crate::ftp_control::testutil::*;
+    use netsift_proto::Direction;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // imap.pcap (10.40.4.2:46045 -> 10.40.3.2:143): frame 4 greeting,

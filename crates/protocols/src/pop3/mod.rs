@@ -17,7 +17,7 @@
 //! answers "+OK" or "-ERR". A client command alone is `NeedMore`.
 
 use netsift_proto::{
-    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+    printable, text_line, text_ok, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
 /// POP3.
@@ -34,30 +34,15 @@ impl Protocol for Pop3 {
         &[110]
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
-        let (server, client) = match input.dir {
-            Direction::ToClient => (input.data, input.peer),
-            Direction::ToServer => (input.peer, input.data),
-        };
+        let (server, client) = input.server_client();
         decide(server, client)
     }
 }
 
 const MAX_LINE: usize = 1024;
 
-/// A complete first line (without CR LF), `Err(true)` if it may still
-/// come, `Err(false)` if too long.
 fn line(d: &[u8]) -> Result<&[u8], bool> {
-    match d.iter().take(MAX_LINE).position(|&b| b == b'\n') {
-        Some(i) => {
-            let l = d.get(..i).unwrap_or(&[]);
-            Ok(l.strip_suffix(b"\r").unwrap_or(l))
-        }
-        None => Err(d.len() < MAX_LINE),
-    }
-}
-
-fn text_ok(t: &[u8]) -> bool {
-    t.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    text_line(d, MAX_LINE)
 }
 
 /// Status line: `Some(true)` for +OK, `Some(false)` for -ERR.
@@ -145,6 +130,7 @@ fn decide(server: &[u8], client: &[u8]) -> Probe {
 mod tests {
     use super::*;
     use crate::ftp_control::testutil::*;
+    use netsift_proto::Direction;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // pop3.pcap (143.225.229.181:35287 -> 74.208.5.28:110): frame 4

@@ -13,7 +13,7 @@
 //! A session upgraded with STARTTLS (RFC 3207) is still SMTP here (nDPI
 //! reports it as SMTPS, a protocol netsift does not register).
 
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 use crate::ftp_control::reply::{self, Dialog};
 
@@ -31,10 +31,7 @@ impl Protocol for Smtp {
         &[25, 587]
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
-        let (server, client) = match input.dir {
-            Direction::ToClient => (input.data, input.peer),
-            Direction::ToServer => (input.peer, input.data),
-        };
+        let (server, client) = input.server_client();
         match reply::decide(server, client) {
             Dialog::Smtp(ev) => Probe::Match(Match::new(ev)),
             Dialog::Ftp(_) | Dialog::Neither => Probe::NoMatch,
@@ -47,6 +44,7 @@ impl Protocol for Smtp {
 mod tests {
     use super::*;
     use crate::ftp_control::testutil::*;
+    use netsift_proto::Direction;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // smtp.pcap (194.7.248.153:2127 -> 172.16.114.207:25): frame 4 Sendmail
