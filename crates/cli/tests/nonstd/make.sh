@@ -11,7 +11,7 @@
 #     dnsmasq bind9-dnsutils python3-pyftpdlib python3-aiosmtpd swaks \
 #     dovecot-pop3d dovecot-imapd inetutils-telnetd inetutils-telnet socat \
 #     snmpd snmp chrony kamailio sipsak coturn slapd ldap-utils krb5-kdc \
-#     krb5-user samba smbclient gssdp-tools avahi-daemon avahi-utils dbus \
+#     krb5-user samba smbclient miniupnpc minissdpd avahi-daemon llmnrd \
 #     isc-dhcp-client iproute2 xrdp freerdp2-x11 xvfb
 #   pip install aioquic impacket
 # A protocol whose tools are missing is skipped with a message.
@@ -457,6 +457,182 @@ CFG
   rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1' -c epmmap >/dev/null 2>&1
   rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1[3389]' -c srvinfo >/dev/null 2>&1
   rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1[3389]' -c srvinfo >/dev/null 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- QUIC on udp/53 (aioquic server and client)
+# Debian's curl has no HTTP/3: aioquic (pip) on both sides, a few lines of
+# Python each; ALPN hq-interop, one request stream echoed back.
+cap_quic() {
+  have python3 openssl || return
+  python3 -c 'import aioquic' 2>/dev/null || { say "skip: pip install aioquic"; return; }
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj /CN=test.example -keyout "$WORK/quic.key" -out "$WORK/quic.crt" 2>/dev/null
+  cat > "$WORK/quic_echo.py" <<'PY'
+import asyncio, ssl, sys
+from aioquic.asyncio import serve, connect, QuicConnectionProtocol
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.events import StreamDataReceived
+
+class Echo(QuicConnectionProtocol):
+    def quic_event_received(self, event):
+        if isinstance(event, StreamDataReceived):
+            self._quic.send_stream_data(event.stream_id, b"echo: " + event.data, end_stream=event.end_stream)
+            self.transmit()
+
+async def server(port, cert, key):
+    cfg = QuicConfiguration(is_client=False, alpn_protocols=["hq-interop"])
+    cfg.load_cert_chain(cert, key)
+    await serve("127.0.0.1", port, configuration=cfg, create_protocol=Echo)
+    await asyncio.Future()
+
+async def client(port):
+    cfg = QuicConfiguration(is_client=True, alpn_protocols=["hq-interop"],
+                            server_name="test.example", verify_mode=ssl.CERT_NONE)
+    async with connect("127.0.0.1", port, configuration=cfg) as conn:
+        r, w = await conn.create_stream()
+        w.write(b"GET /netsift\r\n"); w.write_eof()
+        print((await asyncio.wait_for(r.read(), 5)).decode())
+
+if sys.argv[1] == "server":
+    asyncio.run(server(int(sys.argv[2]), sys.argv[3], sys.argv[4]))
+else:
+    asyncio.run(client(int(sys.argv[2])))
+PY
+  bg python3 "$WORK/quic_echo.py" server 53 "$WORK/quic.crt" "$WORK/quic.key"
+  wait_port udp 53
+  cap_start lo quic_udp53 'udp port 53'
+  timeout 15 python3 "$WORK/quic_echo.py" client 53 >/dev/null
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- network namespace pair for broadcast/multicast protocols
+# nsift-a (10.99.0.1, server side) <-veth-> nsift-b (10.99.0.2, client side);
+# nothing leaves the pair. Captures are taken on nsift-a's end.
+NSA="ip netns exec nsift-a"; NSB="ip netns exec nsift-b"
+ns_up() { # [noaddr-b]
+  ip netns del nsift-a 2>/dev/null; ip netns del nsift-b 2>/dev/null
+  ip netns add nsift-a && ip netns add nsift-b || return 1
+  ip link add nsift-va netns nsift-a type veth peer name nsift-vb netns nsift-b || return 1
+  ip -n nsift-a addr add 10.99.0.1/24 dev nsift-va
+  [ "${1:-}" = noaddr-b ] || ip -n nsift-b addr add 10.99.0.2/24 dev nsift-vb
+  for n in a b; do ip -n nsift-$n link set lo up; ip -n nsift-$n link set nsift-v$n up; done
+  # a route for multicast, so that senders pick the veth
+  ip -n nsift-a route add 224.0.0.0/4 dev nsift-va 2>/dev/null
+  ip -n nsift-b route add 224.0.0.0/4 dev nsift-vb 2>/dev/null
+  sleep 2   # let IPv6 DAD finish
+}
+ns_down() { ip netns del nsift-a 2>/dev/null; ip netns del nsift-b 2>/dev/null; }
+
+# ---------------------------------------------------------------- DHCP on udp/1067-1068 (dnsmasq --dhcp-alternate-port, dhclient -p)
+cap_dhcp() {
+  have dnsmasq dhclient ip || return
+  ns_up noaddr-b || { say "skip: cannot create network namespaces"; return; }
+  bg $NSA dnsmasq -k -C /dev/null --port=0 --interface=nsift-va --bind-interfaces \
+    --dhcp-range=10.99.0.50,10.99.0.60,255.255.255.0,1h --dhcp-alternate-port=1067,1068 \
+    --dhcp-leasefile="$WORK/dnsmasq.leases" --pid-file="$WORK/dnsmasq-dhcp.pid"
+  NS_EXEC=$NSA wait_port udp 1067
+  NS_EXEC=$NSA cap_start nsift-va dhcp_udp1067 'udp port 1067 or udp port 1068'
+  # -sf /bin/true: the lease is not applied; -1: one try; then release it
+  timeout 15 $NSB dhclient -4 -1 -d -p 1068 -sf /bin/true -lf "$WORK/dhclient.leases" \
+    -pf "$WORK/dhclient.pid" nsift-vb >/dev/null 2>&1
+  timeout 10 $NSB dhclient -4 -r -p 1068 -sf /bin/true -lf "$WORK/dhclient.leases" \
+    -pf "$WORK/dhclient.pid" nsift-vb >/dev/null 2>&1
+  NS_EXEC=$NSA cap_stop; kill_servers; ns_down
+}
+
+# ---------------------------------------------------------------- NetBIOS name service on udp/137 (nmbd, nmblookup): usual port
+# nmblookup always sends to udp/137 and nmbd needs a non-loopback interface,
+# so this one runs in the namespace pair on the usual port.
+cap_netbios() {
+  have nmbd nmblookup ip || return
+  ns_up || { say "skip: cannot create network namespaces"; return; }
+  local S=$WORK/nmb; mkdir -p "$S"/{run,lock,state,cache,private,log}
+  cat > "$S/smb.conf" <<CFG
+[global]
+  workgroup = NETSIFT
+  netbios name = NSIFTSRV
+  server role = standalone server
+  interfaces = nsift-va
+  bind interfaces only = yes
+  pid directory = $S/run
+  lock directory = $S/lock
+  state directory = $S/state
+  cache directory = $S/cache
+  private dir = $S/private
+  log file = $S/log/log.%m
+  load printers = no
+CFG
+  sed 's/interfaces = nsift-va/interfaces = nsift-vb/' "$S/smb.conf" > "$S/client.conf"
+  bg $NSA setsid nmbd -F --no-process-group -s "$S/smb.conf"
+  NS_EXEC=$NSA wait_port udp 137; sleep 3
+  NS_EXEC=$NSA cap_start nsift-va netbios_udp137 'udp port 137'
+  timeout 10 $NSB nmblookup -s "$S/client.conf" -U 10.99.0.1 NSIFTSRV >/dev/null 2>&1
+  timeout 10 $NSB nmblookup -s "$S/client.conf" -U 10.99.0.1 -A 10.99.0.1 >/dev/null 2>&1
+  NS_EXEC=$NSA cap_stop; kill_servers; ns_down
+}
+
+# ---------------------------------------------------------------- mDNS on udp/5353 (avahi-daemon; dig as a one-shot querier): usual port
+cap_mdns() {
+  have avahi-daemon dig ip || return
+  ns_up || { say "skip: cannot create network namespaces"; return; }
+  cat > "$WORK/avahi.conf" <<CFG
+[server]
+host-name=nsiftsrv
+domain-name=local
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=nsift-va
+enable-dbus=no
+[publish]
+publish-addresses=yes
+publish-workstation=yes
+CFG
+  NS_EXEC=$NSA cap_start nsift-va mdns_udp5353 'udp port 5353'
+  bg $NSA avahi-daemon -f "$WORK/avahi.conf" --no-drop-root --no-chroot --no-rlimits -s
+  sleep 4
+  # one-shot (legacy unicast) mDNS queries from an ephemeral port
+  timeout 5 $NSB dig -p 5353 @224.0.0.251 nsiftsrv.local A +tries=1 +time=2 >/dev/null 2>&1
+  timeout 5 $NSB dig -p 5353 @10.99.0.1 nsiftsrv.local A +tries=1 +time=2 >/dev/null 2>&1
+  NS_EXEC=$NSA cap_stop; kill_servers; ns_down
+}
+
+# ---------------------------------------------------------------- LLMNR on udp/5355 (llmnrd, llmnr-query): usual port
+cap_llmnr() {
+  have llmnrd llmnr-query ip || return
+  ns_up || { say "skip: cannot create network namespaces"; return; }
+  bg $NSA llmnrd -H nsiftsrv -i nsift-va
+  NS_EXEC=$NSA wait_port udp 5355
+  NS_EXEC=$NSA cap_start nsift-va llmnr_udp5355 'udp port 5355'
+  timeout 5 $NSB llmnr-query -i nsift-vb -c 1 nsiftsrv >/dev/null 2>&1
+  NS_EXEC=$NSA cap_stop; kill_servers; ns_down
+}
+
+# ---------------------------------------------------------------- SSDP on udp/1900 (minissdpd listening, miniupnpc's upnpc M-SEARCH): usual port
+# (Debian's gssdp-tools ships only the GUI sniffer.)
+cap_ssdp() {
+  have minissdpd upnpc ip || return
+  ns_up || { say "skip: cannot create network namespaces"; return; }
+  bg $NSA minissdpd -d -i nsift-va -s "$WORK/minissdpd.sock" -p "$WORK/minissdpd.pid"
+  NS_EXEC=$NSA wait_port udp 1900
+  NS_EXEC=$NSA cap_start nsift-va ssdp_udp1900 'udp port 1900'
+  timeout 10 $NSB upnpc -m nsift-vb -l >/dev/null 2>&1
+  NS_EXEC=$NSA cap_stop; kill_servers; ns_down
+}
+
+# ---------------------------------------------------------------- RDP on tcp/445 (xrdp, xfreerdp under Xvfb)
+# xfreerdp +auth-only: X.224 negotiation, TLS (and NLA attempt), then exit;
+# no session manager is needed.
+cap_rdp() {
+  have xrdp xfreerdp Xvfb || return
+  mkdir -p /run/xrdp/sockdir
+  sed -e 's#^port=3389#port=tcp://127.0.0.1:445#' -e 's#^fork=true#fork=false#' /etc/xrdp/xrdp.ini > "$WORK/xrdp.ini"
+  bg xrdp -n -c "$WORK/xrdp.ini"
+  bg Xvfb :97 -nolisten tcp -screen 0 800x600x24
+  wait_port tcp 445
+  cap_start lo rdp_tcp445 'tcp port 445'
+  DISPLAY=:97 timeout 20 xfreerdp /v:127.0.0.1:445 /u:nobody /p:wrongpass /cert:ignore +auth-only >/dev/null 2>&1
+  DISPLAY=:97 timeout 20 xfreerdp /v:127.0.0.1:445 /u:nobody /p:wrongpass /cert:ignore /sec:tls +auth-only >/dev/null 2>&1
   cap_stop; kill_servers
 }
 
