@@ -179,8 +179,10 @@ impl Layer for DpiLayer {
         let mut pending = false;
         let mut rejected_now: u128 = 0;
         let mut found: Option<Verdict> = None;
-        for (i, proto) in ALL.iter().enumerate() {
-            if d.rejected & (1u128 << i) != 0 || !proto.transports().contains(&pkt.transport) {
+        let (candidates, _) = candidates(pkt.transport);
+        for &i in candidates {
+            let proto = ALL[i];
+            if d.rejected & (1u128 << i) != 0 {
                 continue;
             }
             let pos = d.scratch.iter().position(|(p, _)| usize::from(*p) == i);
@@ -259,8 +261,62 @@ impl DpiLayer {
     }
 }
 
+/// The probes that apply to a transport (indices into `ALL`, in probe
+/// order) and their bit mask, computed once per transport.
+fn candidates(t: Transport) -> (&'static [usize], u128) {
+    use std::sync::OnceLock;
+    static TCP: OnceLock<(Vec<usize>, u128)> = OnceLock::new();
+    static UDP: OnceLock<(Vec<usize>, u128)> = OnceLock::new();
+    static IP: OnceLock<Vec<(u8, Vec<usize>, u128)>> = OnceLock::new();
+    let build = |t: Transport| {
+        let v: Vec<usize> = ALL
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.transports().contains(&t))
+            .map(|(i, _)| i)
+            .collect();
+        let mask = v.iter().fold(0u128, |m, &i| m | (1u128 << i));
+        (v, mask)
+    };
+    match t {
+        Transport::Tcp => {
+            let (v, m) = TCP.get_or_init(|| build(Transport::Tcp));
+            (v, *m)
+        }
+        Transport::Udp => {
+            let (v, m) = UDP.get_or_init(|| build(Transport::Udp));
+            (v, *m)
+        }
+        Transport::Ip(n) => {
+            // Only the IP protocols some probe declares; others have none.
+            let table = IP.get_or_init(|| {
+                let mut protos: Vec<u8> = ALL
+                    .iter()
+                    .flat_map(|p| p.transports().iter())
+                    .filter_map(|t| match t {
+                        Transport::Ip(n) => Some(*n),
+                        _ => None,
+                    })
+                    .collect();
+                protos.sort_unstable();
+                protos.dedup();
+                protos
+                    .into_iter()
+                    .map(|n| {
+                        let (v, m) = build(Transport::Ip(n));
+                        (n, v, m)
+                    })
+                    .collect()
+            });
+            match table.iter().find(|(p, _, _)| *p == n) {
+                Some((_, v, m)) => (v, *m),
+                None => (&[], 0),
+            }
+        }
+    }
+}
+
 fn all_rejected(rejected: u128, t: Transport) -> bool {
-    ALL.iter()
-        .enumerate()
-        .all(|(i, p)| rejected & (1u128 << i) != 0 || !p.transports().contains(&t))
+    let (_, mask) = candidates(t);
+    rejected & mask == mask
 }
