@@ -13,7 +13,8 @@
 //! * Mid-stream pickup: a run of consistent record headers (application
 //!   data, alerts, change_cipher_spec, encrypted handshake).
 //!
-//! `app` stays `None`: mapping SNI to services is a later layer's job.
+//! `app` is the service the SNI belongs to ([`crate::apps`]); without one,
+//! `HTTP2` when the client's ALPN list starts with `h2` (RFC 7540 §3.3).
 
 pub(crate) mod parse;
 #[cfg(test)]
@@ -61,10 +62,10 @@ impl Protocol for Tls {
                         ..*input
                     };
                     return match records(&inner) {
-                        Probe::Match(m) => Probe::Match(Match::new(format!(
-                            "{} (after a PROXY protocol header)",
-                            m.evidence
-                        ))),
+                        Probe::Match(m) => Probe::Match(Match {
+                            evidence: format!("{} (after a PROXY protocol header)", m.evidence),
+                            ..m
+                        }),
                         other => other,
                     };
                 }
@@ -181,13 +182,10 @@ fn handshake(input: &ProbeInput<'_>) -> Probe {
             if !give_up {
                 return Probe::NeedMore;
             }
-            return Probe::Match(Match::new(evidence(
-                input.dir,
-                kind,
-                h.version,
+            return Probe::Match(hello_match(
+                evidence(input.dir, kind, h.version, &info, "incomplete hello"),
                 &info,
-                "incomplete hello",
-            )));
+            ));
         }
         Err(()) => HelloInfo {
             hello_version: parse::be16(d, 9).unwrap_or(0),
@@ -199,9 +197,34 @@ fn handshake(input: &ProbeInput<'_>) -> Probe {
     } else {
         ""
     };
-    Probe::Match(Match::new(evidence(
-        input.dir, kind, h.version, &info, note,
-    )))
+    Probe::Match(hello_match(
+        evidence(input.dir, kind, h.version, &info, note),
+        &info,
+    ))
+}
+
+/// The first protocol of an ALPN ProtocolNameList (RFC 7301 §3.1).
+pub(crate) fn first_alpn(list: &[u8]) -> Option<&[u8]> {
+    let l = *list.first()? as usize;
+    list.get(1..1 + l)
+}
+
+/// The application a hello names: the SNI's service, else `HTTP2` when the
+/// ALPN list starts with h2. Appends the reason to `ev`.
+pub(crate) fn hello_match(mut ev: String, info: &HelloInfo<'_>) -> Match {
+    let mut app = None;
+    if let Some(svc) = info.sni.and_then(crate::apps::lookup) {
+        ev.push_str(", service ");
+        ev.push_str(svc);
+        app = Some(svc);
+    } else if info.alpn.and_then(first_alpn) == Some(b"h2") {
+        ev.push_str(", no known service, ALPN h2 first: HTTP2");
+        app = Some("HTTP2");
+    }
+    Match {
+        app: app.map(str::to_owned),
+        evidence: ev,
+    }
 }
 
 fn evidence(
@@ -306,14 +329,56 @@ mod tests {
     }
 
     #[test]
-    fn sni_in_evidence_and_app_unset() {
+    fn app_from_sni() {
         match run(&Tls, TCP, C, CH12) {
             Probe::Match(m) => {
-                assert_eq!(m.app, None);
-                assert!(m.evidence.contains(", SNI "), "{}", m.evidence);
+                assert_eq!(m.app.as_deref(), Some("GoogleServices"));
+                assert!(
+                    m.evidence.contains(", SNI notifications-pa.googleapis.com"),
+                    "{}",
+                    m.evidence
+                );
+                assert!(
+                    m.evidence.contains("service GoogleServices"),
+                    "{}",
+                    m.evidence
+                );
             }
             p => panic!("{p:?}"),
         }
+        let app = |p: Probe| match p {
+            Probe::Match(m) => m.app,
+            p => panic!("{p:?}"),
+        };
+        assert_eq!(app(run(&Tls, TCP, C, CH13)).as_deref(), Some("Google"));
+        assert_eq!(app(run(&Tls, TCP, C, CH10)).as_deref(), Some("Google"));
+        // The partial hello still names the service from its early SNI.
+        let m = run_full(&Tls, TCP, C, CH_PARTIAL, SH12, 1);
+        assert_eq!(app(m).as_deref(), Some("YouTube"));
+        // No service for www.iit.cnr.it; ALPN h2 first: HTTP2.
+        let m = run(&Tls, TCP, C, CH_CHROME);
+        let Probe::Match(m) = m else { panic!() };
+        assert_eq!(m.app.as_deref(), Some("HTTP2"));
+        assert!(m.evidence.contains("ALPN h2 first"), "{}", m.evidence);
+        // A ServerHello has no SNI; this one selected h2.
+        assert_eq!(app(run(&Tls, TCP, S, SH12)).as_deref(), Some("HTTP2"));
+        // PROXY-wrapped hellos keep the app.
+        let d = [
+            b"PROXY TCP4 10.0.0.1 10.0.0.2 4000 443\r\n".as_slice(),
+            CH12,
+        ]
+        .concat();
+        let m = run(&Tls, TCP, C, &d);
+        let Probe::Match(m) = m else { panic!() };
+        assert!(m.evidence.ends_with("(after a PROXY protocol header)"));
+        assert_eq!(m.app.as_deref(), Some("GoogleServices"));
+    }
+
+    #[test]
+    fn first_alpn_is_bounded() {
+        assert_eq!(first_alpn(b"\x02h2\x08http/1.1"), Some(&b"h2"[..]));
+        assert_eq!(first_alpn(b"\x05h2"), None);
+        assert_eq!(first_alpn(b""), None);
     }
 
     #[test]
