@@ -6,11 +6,23 @@
 //! Short-header packets carry no version and cannot be told from random
 //! bytes: they are not claimed (the engine sees the Initial first).
 //!
-//! Not done: decrypting the Initial (RFC 9001 §5.2 initial secrets,
-//! HKDF-SHA256 + AES-128-GCM + header protection) to read the SNI from the
-//! ClientHello; that needs crypto dependencies.
+//! A client's Initial is decrypted ([`initial`], RFC 9001 §5) to read the
+//! ClientHello's SNI and ALPN; `app` is the SNI's service ([`crate::apps`]).
+//! Google's CHLO (Q046 and older, in clear; Q050, in the Initial) gives its
+//! SNI tag. When the ClientHello does not fit the first datagram and its
+//! start holds no SNI, the probe waits for the client's next datagram (the
+//! rest of the hello) and looks for the server_name extension there.
 
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+mod initial;
+
+use netsift_proto::{
+    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
+
+use initial::HelloSummary;
+
+/// Scratch marker: a client Initial was seen, its hello continues.
+const PENDING: u64 = 0x5155_4943_0000_0001;
 
 /// QUIC.
 pub struct Quic;
@@ -25,7 +37,7 @@ impl Protocol for Quic {
     fn ports(&self) -> &'static [u16] {
         &[443]
     }
-    fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
+    fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
             return Probe::NoMatch;
         }
@@ -33,21 +45,117 @@ impl Protocol for Quic {
         let Some(&b0) = d.first() else {
             return Probe::NoMatch;
         };
+        let client = input.dir == Direction::ToServer;
+        if client && scratch.0[0] == PENDING {
+            return continuation(d);
+        }
         let found = if b0 & 0x80 != 0 {
             long_header(d)
         } else {
             gquic_public_header(d)
         };
-        match found {
-            Some(ev) => {
-                let who = match input.dir {
-                    Direction::ToServer => "client sent",
-                    Direction::ToClient => "server sent",
-                };
-                Probe::Match(Match::new(format!("{who} {ev}")))
-            }
-            None => Probe::NoMatch,
+        let Some(ev) = found else {
+            return Probe::NoMatch;
+        };
+        let who = match input.dir {
+            Direction::ToServer => "client sent",
+            Direction::ToClient => "server sent",
+        };
+        let ev = format!("{who} {ev}");
+        if !client {
+            return Probe::Match(Match::new(ev));
         }
+        match client_hello(d) {
+            Some(h) if h.sni.is_none() && !h.complete && !h.gquic && input.index == 0 => {
+                // The hello goes on in the next datagram.
+                scratch.0[0] = PENDING;
+                Probe::NeedMore
+            }
+            Some(h) => Probe::Match(with_hello(ev, &h, "")),
+            None => Probe::Match(Match::new(ev)),
+        }
+    }
+}
+
+/// The ClientHello (or CHLO) of a client's first datagram.
+fn client_hello(d: &[u8]) -> Option<HelloSummary> {
+    let chlo = |sni: &[u8]| HelloSummary {
+        sni: Some(sni.to_vec()),
+        gquic: true,
+        complete: true,
+        ..HelloSummary::default()
+    };
+    if let Some(plain) = initial::decrypt_client_initial(d) {
+        // Q050 carries its CHLO in a STREAM frame of the Initial.
+        if let Some(sni) = initial::cleartext_chlo_sni(&plain.payload) {
+            return Some(chlo(sni));
+        }
+        let frames = initial::crypto_frames(&plain.payload);
+        return Some(initial::summarize(&frames));
+    }
+    initial::cleartext_chlo_sni(d).map(chlo)
+}
+
+/// The client's next datagram after an Initial whose hello did not fit:
+/// the server_name extension may be in this part of the hello.
+fn continuation(d: &[u8]) -> Probe {
+    let ev = long_header(d).unwrap_or_else(|| "a QUIC datagram".into());
+    let mut h = HelloSummary::default();
+    if let Some(plain) = initial::decrypt_client_initial(d) {
+        let frames = initial::crypto_frames(&plain.payload);
+        h.sni = frames
+            .iter()
+            .find_map(|&(_, f)| initial::scan_sni(f))
+            .map(<[u8]>::to_vec);
+    }
+    Probe::Match(with_hello(
+        format!("client sent {ev} after an Initial"),
+        &h,
+        "ClientHello over several datagrams",
+    ))
+}
+
+/// Evidence and app from what the hello told.
+fn with_hello(mut ev: String, h: &HelloSummary, note: &str) -> Match {
+    if let Some(sni) = &h.sni {
+        ev.push_str(", SNI ");
+        ev.push_str(&printable(sni, 255));
+    } else {
+        ev.push_str(if h.gquic {
+            ", CHLO without SNI"
+        } else {
+            ", no SNI"
+        });
+    }
+    if let Some(list) = &h.alpn {
+        ev.push_str(", ALPN ");
+        let mut p = 0;
+        while let Some(&l) = list.get(p) {
+            let Some(proto) = list.get(p + 1..p + 1 + l as usize) else {
+                break;
+            };
+            if p > 0 {
+                ev.push(',');
+            }
+            ev.push_str(&printable(proto, 32));
+            p += 1 + l as usize;
+        }
+    }
+    if !h.complete && !h.gquic && note.is_empty() {
+        ev.push_str(", partial ClientHello");
+    }
+    if !note.is_empty() {
+        ev.push_str(", ");
+        ev.push_str(note);
+    }
+    let app = h.sni.as_deref().and_then(crate::apps::lookup);
+    if let Some(svc) = app {
+        ev.push_str(", service ");
+        ev.push_str(svc);
+    }
+    Match {
+        app: app.map(str::to_owned),
+        evidence: ev,
     }
 }
 
@@ -274,6 +382,9 @@ mod tests {
     const Q035: &[u8] = include_bytes!("testdata/q035_chlo.bin");
     const VN: &[u8] = include_bytes!("testdata/version_negotiation.bin");
     const SHORT: &[u8] = include_bytes!("testdata/short_header.bin");
+    const RFC9001: &[u8] = include_bytes!("testdata/rfc9001_a2_client_initial.bin");
+    const RFC9001_CRYPTO: &[u8] = include_bytes!("testdata/rfc9001_a2_crypto_frame.bin");
+    const RFC9369: &[u8] = include_bytes!("testdata/rfc9369_a2_client_initial.bin");
     const RDPUDP: &[u8] = include_bytes!("../rdp/testdata/rdpudp_syn.bin");
     const SSDP: &[u8] = include_bytes!("../http/testdata/ssdp_msearch.bin");
     const SIP: &[u8] = include_bytes!("../http/testdata/sip_register.bin");
@@ -283,22 +394,62 @@ mod tests {
         let e = evidence(run(&Quic, UDP, C, V1));
         assert_eq!(
             e,
-            "client sent QUIC v1 Initial packet, DCID 8 bytes, SCID 0 bytes"
+            "client sent QUIC v1 Initial packet, DCID 8 bytes, SCID 0 bytes, \
+             SNI app-analytics-v2.snapchat.com, ALPN h3, service Snapchat"
         );
         let e = evidence(run(&Quic, UDP, C, V2));
         assert!(e.starts_with("client sent QUIC v2 Initial packet"), "{e}");
+        assert!(e.ends_with(", SNI test, ALPN h3"), "{e}");
         let e = evidence(run(&Quic, UDP, C, D29));
         assert!(
             e.starts_with("client sent QUIC draft-29 Initial packet, DCID 18 bytes"),
             "{e}"
         );
+        assert!(e.ends_with(", SNI localhost, ALPN h3-29"), "{e}");
         let e = evidence(run(&Quic, UDP, C, MVFST));
         assert!(
             e.starts_with("client sent QUIC mvfst 0xfaceb001 Initial"),
             "{e}"
         );
+        assert!(
+            e.ends_with("SNI graph.facebook.com, ALPN h3-fb-05,h1q-fb, service Facebook"),
+            "{e}"
+        );
         let e = evidence(run(&Quic, UDP, S, VN));
         assert!(e.starts_with("server sent Version Negotiation"), "{e}");
+    }
+
+    #[test]
+    fn apps_from_sni() {
+        let app = |d: &[u8]| match run(&Quic, UDP, C, d) {
+            Probe::Match(m) => m.app,
+            p => panic!("{p:?}"),
+        };
+        assert_eq!(app(V1).as_deref(), Some("Snapchat"));
+        assert_eq!(app(MVFST).as_deref(), Some("Facebook"));
+        assert_eq!(app(Q046).as_deref(), Some("YouTube"));
+        assert_eq!(app(Q050).as_deref(), Some("GoogleServices"));
+        assert_eq!(app(Q024).as_deref(), Some("GMail"));
+        assert_eq!(app(V2), None);
+        // RFC 9001 A.2 / RFC 9369 A.2: example.com is nobody's service.
+        for d in [RFC9001, RFC9369] {
+            match run(&Quic, UDP, C, d) {
+                Probe::Match(m) => {
+                    assert_eq!(m.app, None);
+                    assert!(
+                        m.evidence.ends_with(", SNI example.com, ALPN alpn"),
+                        "{}",
+                        m.evidence
+                    );
+                }
+                p => panic!("{p:?}"),
+            }
+        }
+        // The server's Initial names nothing.
+        match run(&Quic, UDP, S, V1) {
+            Probe::Match(m) => assert_eq!(m.app, None),
+            p => panic!("{p:?}"),
+        }
     }
 
     #[test]
@@ -308,15 +459,128 @@ mod tests {
             e.starts_with("client sent Google QUIC Q046 long header, Initial"),
             "{e}"
         );
+        assert!(e.ends_with("SNI i.ytimg.com, service YouTube"), "{e}");
         let e = evidence(run(&Quic, UDP, C, Q050));
         assert!(
             e.starts_with("client sent Google QUIC Q050 Initial packet"),
             "{e}"
         );
+        assert!(e.contains("SNI www.googletagmanager.com"), "{e}");
         let e = evidence(run(&Quic, UDP, C, Q024));
-        assert_eq!(e, "client sent Google QUIC Q024 public header, CHLO");
+        assert_eq!(
+            e,
+            "client sent Google QUIC Q024 public header, CHLO, SNI mail.google.com, service GMail"
+        );
         let e = evidence(run(&Quic, UDP, C, Q035));
-        assert_eq!(e, "client sent Google QUIC Q035 public header, CHLO");
+        assert!(
+            e.starts_with("client sent Google QUIC Q035 public header, CHLO, SNI "),
+            "{e}"
+        );
+    }
+
+    /// Seal `payload` as a v1 client Initial (test-only inverse of
+    /// `initial::decrypt_client_initial`), padded to 1200 bytes.
+    fn seal_v1(dcid: &[u8], pn: u32, payload: &[u8]) -> Vec<u8> {
+        use aes::cipher::{generic_array::GenericArray, BlockEncrypt};
+        use aes_gcm::aead::AeadInPlace;
+        use aes_gcm::{Aes128Gcm, KeyInit};
+        let k = initial::client_keys(1, dcid).unwrap();
+        let mut body = payload.to_vec();
+        let mut h = vec![0xc3, 0, 0, 0, 1, dcid.len() as u8];
+        h.extend_from_slice(dcid);
+        h.extend_from_slice(&[0, 0]); // SCID, token
+        let len = (1200 - h.len() - 2).max(4 + body.len() + 16);
+        body.resize(len - 4 - 16, 0);
+        h.extend_from_slice(&[0x40 | (len >> 8) as u8, len as u8]);
+        let pn_offset = h.len();
+        h.extend_from_slice(&pn.to_be_bytes());
+        let mut nonce = k.iv;
+        for (i, b) in (pn as u64).to_be_bytes().iter().enumerate() {
+            nonce[4 + i] ^= b;
+        }
+        let tag = Aes128Gcm::new_from_slice(&k.key)
+            .unwrap()
+            .encrypt_in_place_detached(GenericArray::from_slice(&nonce), &h, &mut body)
+            .unwrap();
+        let mut pkt = h;
+        pkt.extend_from_slice(&body);
+        pkt.extend_from_slice(&tag);
+        let mut mask = GenericArray::clone_from_slice(&pkt[pn_offset + 4..pn_offset + 20]);
+        aes::Aes128::new(GenericArray::from_slice(&k.hp)).encrypt_block(&mut mask);
+        pkt[0] ^= mask[0] & 0x0f;
+        for i in 0..4 {
+            pkt[pn_offset + i] ^= mask[1 + i];
+        }
+        pkt
+    }
+
+    fn crypto(off: usize, d: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x06, 0x40 | (off >> 8) as u8, off as u8];
+        f.extend_from_slice(&[0x40 | (d.len() >> 8) as u8, d.len() as u8]);
+        f.extend_from_slice(d);
+        f
+    }
+
+    #[test]
+    fn seal_matches_the_rfc_vector() {
+        let dcid = &RFC9001[6..14];
+        let mut payload = RFC9001_CRYPTO.to_vec();
+        payload.resize(1162, 0);
+        let mut sealed = seal_v1(dcid, 2, &payload);
+        // The RFC's packet uses a 4-byte packet number 2 and no padding
+        // beyond 1200 bytes; only the first byte's reserved bits may differ.
+        sealed[0] = RFC9001[0];
+        assert_eq!(sealed.len(), RFC9001.len());
+        assert!(initial::decrypt_client_initial(&sealed).is_some());
+    }
+
+    #[test]
+    fn hello_over_two_datagrams() {
+        let hello = &RFC9001_CRYPTO[4..];
+        let dcid = [7u8; 8];
+        // First datagram: the first 40 bytes (no SNI yet).
+        let first = seal_v1(&dcid, 0, &crypto(0, &hello[..40]));
+        let second = seal_v1(&dcid, 1, &[vec![0x01], crypto(40, &hello[40..])].concat());
+        let input = |data, index| ProbeInput {
+            transport: UDP,
+            dir: C,
+            data,
+            peer: &[],
+            index,
+            server_port: 443,
+            client_port: 50000,
+            server_addr: None,
+            client_addr: None,
+        };
+        let mut scratch = ProbeScratch::default();
+        assert_eq!(Quic.probe(&input(&first, 0), &mut scratch), Probe::NeedMore);
+        match Quic.probe(&input(&second, 1), &mut scratch) {
+            Probe::Match(m) => {
+                assert!(m.evidence.contains("SNI example.com"), "{}", m.evidence);
+                assert!(m.evidence.contains("several datagrams"), "{}", m.evidence);
+            }
+            p => panic!("{p:?}"),
+        }
+        // The next datagram is not an Initial: still QUIC, no SNI.
+        let mut scratch = ProbeScratch::default();
+        assert_eq!(Quic.probe(&input(&first, 0), &mut scratch), Probe::NeedMore);
+        match Quic.probe(&input(SHORT, 1), &mut scratch) {
+            Probe::Match(m) => assert!(m.evidence.contains("no SNI"), "{}", m.evidence),
+            p => panic!("{p:?}"),
+        }
+        // A first datagram seen at index 1 (the engine missed one) does
+        // not wait.
+        let p = Quic.probe(&input(&first, 1), &mut ProbeScratch::default());
+        assert!(matches!(p, Probe::Match(_)), "{p:?}");
+        // With the SNI in the first part, no waiting either.
+        let first = seal_v1(&dcid, 0, &crypto(0, &hello[..100]));
+        match run(&Quic, UDP, C, &first) {
+            Probe::Match(m) => {
+                assert!(m.evidence.contains("SNI example.com"), "{}", m.evidence);
+                assert!(m.evidence.contains("partial ClientHello"), "{}", m.evidence);
+            }
+            p => panic!("{p:?}"),
+        }
     }
 
     #[test]
@@ -336,7 +600,9 @@ mod tests {
 
     #[test]
     fn prefixes_do_not_panic() {
-        for d in [V1, V2, D29, MVFST, Q046, Q050, Q024, Q035, VN, SHORT] {
+        for d in [
+            V1, V2, D29, MVFST, Q046, Q050, Q024, Q035, VN, SHORT, RFC9001, RFC9369,
+        ] {
             check_prefixes(&Quic, UDP, C, d);
         }
     }
