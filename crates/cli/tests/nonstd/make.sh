@@ -426,7 +426,8 @@ cap_smb1() {
 # ---------------------------------------------------------------- DCERPC over TCP on tcp/3389-3390 (+ endpoint mapper tcp/135)
 # samba-dcerpcd run standalone: its endpoint mapper listens on 135 (fixed)
 # and the RPC servers on the "dynamic" range, here 3389-3392 (RDP's port);
-# rpcclient asks the endpoint mapper, which sends it to srvsvc on 3389.
+# rpcclient asks the endpoint mapper, which sends it to srvsvc on 3389
+# (and lsarpc on 3390 or 3391).
 cap_dcerpc() {
   local dcerpcd=/usr/libexec/samba/samba-dcerpcd
   have rpcclient "$dcerpcd" || return
@@ -451,12 +452,22 @@ cap_dcerpc() {
   rpc server dynamic port range = 3389-3392
   load printers = no
 CFG
-  bg setsid "$dcerpcd" -F --libexec-rpcds -s "$S/smb.conf"
-  wait_port tcp 135; wait_port tcp 3389; wait_port tcp 3390
+  # the three RPC workers (srvsvc, lsarpc, winreg) take the ports of the
+  # range in a racy order: restart until srvsvc is on 3389
+  local try
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    bg setsid "$dcerpcd" -F --libexec-rpcds -s "$S/smb.conf"
+    wait_port tcp 135; wait_port tcp 3389; wait_port tcp 3391; sleep 1
+    rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1' -c epmlookup 2>/dev/null \
+      | grep -q '\[3389,abstract_syntax=4b324fc8-1670-01d3-1278-5a47bf6ee188/.*srvsvc' && break
+    kill_servers
+  done
   cap_start lo dcerpc_tcp3389 'tcp port 135 or tcp portrange 3389-3391'
   rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1' -c epmmap >/dev/null 2>&1
-  rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1[3389]' -c srvinfo >/dev/null 2>&1
-  rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1[3389]' -c srvinfo >/dev/null 2>&1
+  # srvsvc NetSrvGetInfo on 3389, twice; lsarpc (access denied after the bind)
+  rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1' -c srvinfo >/dev/null 2>&1
+  rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1' -c srvinfo >/dev/null 2>&1
+  rpcclient -U% -s "$S/smb.conf" 'ncacn_ip_tcp:127.0.0.1' -c lsaquery >/dev/null 2>&1
   cap_stop; kill_servers
 }
 
@@ -530,10 +541,12 @@ cap_dhcp() {
   ns_up noaddr-b || { say "skip: cannot create network namespaces"; return; }
   bg $NSA dnsmasq -k -C /dev/null --port=0 --interface=nsift-va --bind-interfaces \
     --dhcp-range=10.99.0.50,10.99.0.60,255.255.255.0,1h --dhcp-alternate-port=1067,1068 \
+    --no-ping --dhcp-broadcast \
     --dhcp-leasefile="$WORK/dnsmasq.leases" --pid-file="$WORK/dnsmasq-dhcp.pid"
   NS_EXEC=$NSA wait_port udp 1067
   NS_EXEC=$NSA cap_start nsift-va dhcp_udp1067 'udp port 1067 or udp port 1068'
-  # -sf /bin/true: the lease is not applied; -1: one try; then release it
+  # -sf /bin/true: the lease is not applied; -1: one try; -d stays in the
+  # foreground once bound (ended by timeout); then release it
   timeout 15 $NSB dhclient -4 -1 -d -p 1068 -sf /bin/true -lf "$WORK/dhclient.leases" \
     -pf "$WORK/dhclient.pid" nsift-vb >/dev/null 2>&1
   timeout 10 $NSB dhclient -4 -r -p 1068 -sf /bin/true -lf "$WORK/dhclient.leases" \
@@ -637,6 +650,6 @@ cap_rdp() {
 }
 
 # ---------------------------------------------------------------- main
-ALL_CAPS=$(declare -F | awk '{print $3}' | grep '^cap_' | grep -v '^cap_st')
+ALL_CAPS=$(declare -F | awk '{print $3}' | grep '^cap_' | grep -vxE 'cap_start|cap_stop')
 [ $# -gt 0 ] && ALL_CAPS=$(printf 'cap_%s\n' "$@")
 for c in $ALL_CAPS; do say "$c"; "$c"; done

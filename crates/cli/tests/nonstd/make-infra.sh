@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# (Re)creates the "infra" captures of crates/cli/tests/nonstd/ (listed in
+# manifest-infra.tsv): real client and server programs talking over
+# LOOPBACK, each on a port that is NOT the protocol's usual one (another
+# protocol's well-known port), so netsift's identification is tested
+# without any help from port numbers.
+#
+# Maintainer script, not run in CI. Needs root (tcpdump) and Debian
+# bookworm packages:
+#   apt-get install tcpdump git rsync tinyproxy microsocks curl openssl \
+#     x11vnc xvfb vncsnapshot python3-pymodbus ffmpeg
+# A protocol whose tools are missing is skipped with a message.
+#
+# Usage: make-infra.sh [NAME...]   (default: all; NAME is a function below, cap_*)
+# Every server started here binds 127.0.0.1 and is killed before the next
+# capture.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${OUT:-$HERE}
+WORK=$(mktemp -d /tmp/nonstd-infra.XXXXXX)
+PIDS=()
+TCPDUMP_PID=
+
+say() { printf '== %s\n' "$*" >&2; }
+have() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 || { say "skip: '$t' not found"; return 1; }; done; }
+cap_start() { # name filter
+  local name=$1 filter=$2
+  rm -f "$OUT/$name.pcap"
+  tcpdump -i lo --immediate-mode -U -s 0 -w "$OUT/$name.pcap" "$filter" 2>"$WORK/tcpdump.$name.log" &
+  TCPDUMP_PID=$!
+  for _ in $(seq 50); do grep -q 'listening on' "$WORK/tcpdump.$name.log" && break; sleep 0.1; done
+  CUR=$name
+}
+cap_stop() {
+  sleep 0.5
+  [ -n "$TCPDUMP_PID" ] && kill -INT "$TCPDUMP_PID" 2>/dev/null && wait "$TCPDUMP_PID" 2>/dev/null
+  TCPDUMP_PID=
+  say "$CUR.pcap: $(stat -c %s "$OUT/$CUR.pcap" 2>/dev/null || echo 0) bytes"
+}
+bg() { "$@" & PIDS+=($!); }
+kill_servers() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  PIDS=()
+}
+wait_port() { # port
+  for _ in $(seq 100); do ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.1; done
+  say "warning: nothing listens on tcp/$1"; return 1
+}
+cleanup() {
+  [ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null
+  kill_servers
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- Git on tcp/1883
+cap_git() {
+  have git || return
+  git init -q --bare "$WORK/repos/demo.git"
+  git init -q "$WORK/src" && git -C "$WORK/src" -c user.name=n -c user.email=n@x commit -q --allow-empty -m init
+  git -C "$WORK/src" push -q "$WORK/repos/demo.git" HEAD:refs/heads/main
+  bg git daemon --listen=127.0.0.1 --port=1883 --base-path="$WORK/repos" --export-all --reuseaddr
+  wait_port 1883
+  cap_start git_tcp1883 'tcp port 1883'
+  git -c protocol.version=0 clone -q git://127.0.0.1:1883/demo.git "$WORK/c0"
+  git -c protocol.version=2 ls-remote git://127.0.0.1:1883/demo.git >/dev/null
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- RSYNC on tcp/3306
+cap_rsync() {
+  have rsync || return
+  mkdir -p "$WORK/rs"; echo "hello rsync" > "$WORK/rs/file.txt"
+  printf 'use chroot = no\nuid = root\ngid = root\n[data]\n  path = %s\n  read only = yes\n' "$WORK/rs" > "$WORK/rsyncd.conf"
+  bg rsync --daemon --no-detach --address=127.0.0.1 --port=3306 --config="$WORK/rsyncd.conf"
+  wait_port 3306
+  cap_start rsync_tcp3306 'tcp port 3306'
+  rsync rsync://127.0.0.1:3306/ >/dev/null
+  rsync -a rsync://127.0.0.1:3306/data/ "$WORK/rs-copy/"
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- HTTP_Proxy on tcp/5432
+cap_http_proxy() {
+  have tinyproxy curl openssl python3 || return
+  printf 'Port 5432\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nMaxClients 10\n' > "$WORK/tinyproxy.conf"
+  bg tinyproxy -d -c "$WORK/tinyproxy.conf"
+  mkdir -p "$WORK/www"; echo "hello through a proxy" > "$WORK/www/index.html"
+  bg python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" 18080
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=test.example \
+    -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
+  bg openssl s_server -quiet -accept 127.0.0.1:8443 -cert "$WORK/tls.crt" -key "$WORK/tls.key" -www
+  wait_port 5432; wait_port 18080; wait_port 8443
+  cap_start http_proxy_tcp5432 'tcp port 5432'
+  # absolute-URI request (GET http://...) and a CONNECT tunnel (https URL)
+  curl -s -o /dev/null -x http://127.0.0.1:5432 http://127.0.0.1:18080/index.html
+  curl -sk -o /dev/null -x http://127.0.0.1:5432 https://127.0.0.1:8443/
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- SOCKS on tcp/6379
+cap_socks() {
+  have microsocks curl python3 || return
+  bg microsocks -i 127.0.0.1 -p 6379
+  mkdir -p "$WORK/www"; echo "hello through socks" > "$WORK/www/index.html"
+  bg python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" 18081
+  wait_port 6379; wait_port 18081
+  cap_start socks_tcp6379 'tcp port 6379'
+  curl -s -o /dev/null --socks5 127.0.0.1:6379 http://127.0.0.1:18081/index.html
+  curl -s -o /dev/null --socks5-hostname 127.0.0.1:6379 http://localhost:18081/index.html
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- VNC on tcp/27017
+cap_vnc() {
+  have x11vnc Xvfb vncsnapshot || return
+  bg Xvfb :93 -nolisten tcp -screen 0 128x96x16
+  sleep 1
+  bg x11vnc -display :93 -rfbport 27017 -listen 127.0.0.1 -nopw -forever -quiet -noxdamage
+  wait_port 27017
+  cap_start vnc_tcp27017 'tcp port 27017'
+  timeout 20 vncsnapshot -quiet 127.0.0.1::27017 "$WORK/shot.jpg" >/dev/null 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- Modbus on tcp/11211
+cap_modbus() {
+  have /usr/bin/python3 || return
+  cat > "$WORK/mb.py" <<'PY'
+import sys
+if sys.argv[1] == "server":
+    from pymodbus.server import StartTcpServer
+    from pymodbus.datastore import ModbusSequentialDataBlock, ModbusSlaveContext, ModbusServerContext
+    store = ModbusSlaveContext(hr=ModbusSequentialDataBlock(0, [17] * 100), co=ModbusSequentialDataBlock(0, [1] * 100))
+    StartTcpServer(context=ModbusServerContext(slaves=store, single=True), address=("127.0.0.1", 11211))
+else:
+    from pymodbus.client import ModbusTcpClient
+    c = ModbusTcpClient("127.0.0.1", port=11211)
+    c.connect()
+    c.read_holding_registers(1, 3, slave=1)
+    c.write_register(2, 42, slave=1)
+    c.read_coils(0, 8, slave=1)
+    c.close()
+PY
+  bg /usr/bin/python3 "$WORK/mb.py" server
+  wait_port 11211
+  cap_start modbus_tcp11211 'tcp port 11211'
+  /usr/bin/python3 "$WORK/mb.py" client
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- RTSP on tcp/5672
+# ffmpeg as an RTSP server in listen mode (receives ANNOUNCE/SETUP/RECORD)
+# and ffmpeg as the publishing client, RTP interleaved over TCP.
+cap_rtsp() {
+  have ffmpeg || return
+  bg ffmpeg -nostdin -loglevel error -rtsp_flags listen -timeout 20 -i rtsp://127.0.0.1:5672/live -f null -
+  wait_port 5672
+  cap_start rtsp_tcp5672 'tcp port 5672'
+  ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=64x48:rate=5 -t 1 \
+    -c:v mpeg4 -f rtsp -rtsp_transport tcp rtsp://127.0.0.1:5672/live
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- main
+ALL_CAPS=$(declare -F | awk '{print $3}' | grep '^cap_' | grep -v '^cap_st')
+[ $# -gt 0 ] && ALL_CAPS=$(printf 'cap_%s\n' "$@")
+for c in $ALL_CAPS; do say "$c"; "$c"; done
