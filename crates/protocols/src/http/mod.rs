@@ -7,6 +7,15 @@
 //! * Response: `HTTP-version SP status-code SP [reason-phrase] CRLF`, for
 //!   flows seen from the server side first or picked up mid-stream.
 //!
+//! * The HTTP/2 connection preface (RFC 9113 §3.4, "prior knowledge" h2c):
+//!   app `HTTP2`.
+//!
+//! `app` is the Host's service ([`crate::apps`]); else `WebSocket` for a
+//! WebSocket handshake (RFC 6455 §4.1: `Upgrade: websocket` and
+//! `Connection: Upgrade`; §4.2.2: a 101 response with `Upgrade:
+//! websocket`). An `Upgrade: h2c` request (RFC 7540 §3.2) is noted in the
+//! evidence.
+//!
 //! The version token is checked exactly (`HTTP/1.` DIGIT), so RTSP
 //! (`RTSP/1.0`) and SIP (`SIP/2.0`), which share the request-line shape,
 //! are not claimed. SSDP runs over UDP and this probe is TCP-only.
@@ -117,9 +126,25 @@ impl Protocol for Http {
     }
 }
 
+/// RFC 9113 §3.4: "the connection preface starts with the string
+/// PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 /// A request line or a status line at the start of `input.data`.
 fn start_line(input: &ProbeInput<'_>) -> Probe {
     let d = input.data;
+    if d.starts_with(H2_PREFACE) {
+        return Probe::Match(
+            Match::new(format!(
+                "{} the HTTP/2 connection preface (h2c with prior knowledge)",
+                who(input.dir)
+            ))
+            .with_app("HTTP2"),
+        );
+    }
+    if d.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(d) {
+        return Probe::NeedMore;
+    }
     if d.starts_with(b"HTTP/") {
         return response(input);
     }
@@ -189,11 +214,19 @@ fn response(input: &ProbeInput<'_>) -> Probe {
         }
         None => d.get(..13).unwrap_or(d),
     };
-    Probe::Match(Match::new(format!(
-        "{} '{}'",
-        who(input.dir),
-        printable(line, 80)
-    )))
+    let mut ev = format!("{} '{}'", who(input.dir), printable(line, 80));
+    let mut app = None;
+    if d.get(9..12) == Some(b"101") {
+        let headers = d.get(line.len()..).unwrap_or(&[]);
+        if header(headers, b"upgrade").is_some_and(|v| has_token(v, b"websocket")) {
+            ev.push_str(", WebSocket handshake accepted");
+            app = Some("WebSocket");
+        }
+    }
+    Probe::Match(Match {
+        app: app.map(str::to_owned),
+        evidence: ev,
+    })
 }
 
 /// RFC 9112 §3: `request-line = method SP request-target SP HTTP-version`.
@@ -256,16 +289,42 @@ fn request(input: &ProbeInput<'_>) -> Probe {
     if !clean {
         ev.push_str(" (spaces in request-target)");
     }
-    if let Some(host) = host_header(&d[line_len..]) {
+    let headers = &d[line_len..];
+    let mut app = None;
+    if let Some(host) = header(headers, b"host") {
         ev.push_str(", Host ");
         ev.push_str(&printable(host, 100));
+        if let Some(svc) = crate::apps::lookup(host) {
+            ev.push_str(", service ");
+            ev.push_str(svc);
+            app = Some(svc);
+        }
     }
-    Probe::Match(Match::new(ev))
+    if let Some(up) = header(headers, b"upgrade") {
+        let conn_upgrade = header(headers, b"connection").is_some_and(|v| has_token(v, b"upgrade"));
+        if has_token(up, b"websocket") && conn_upgrade {
+            ev.push_str(", WebSocket upgrade");
+            app = app.or(Some("WebSocket"));
+        } else if has_token(up, b"h2c") {
+            ev.push_str(", Upgrade h2c");
+        }
+    }
+    Probe::Match(Match {
+        app: app.map(str::to_owned),
+        evidence: ev,
+    })
 }
 
-/// The value of the first `Host:` header field (RFC 9110 §7.2), if it is
-/// complete within the scanned bytes.
-fn host_header(headers: &[u8]) -> Option<&[u8]> {
+/// Whether a comma-separated header value lists `token` (ASCII
+/// case-insensitive, RFC 9110 §5.6.1).
+fn has_token(v: &[u8], token: &[u8]) -> bool {
+    v.split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+/// The value of the first header field called `name` (lowercase, e.g.
+/// `host`, RFC 9110 §7.2), if it is complete within the scanned bytes.
+fn header<'a>(headers: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let h = headers.get(..headers.len().min(MAX_HEADER_SCAN))?;
     let mut p = 0;
     while p < h.len() {
@@ -275,8 +334,12 @@ fn host_header(headers: &[u8]) -> Option<&[u8]> {
         }
         let line_end = h[p..].iter().position(|&b| b == b'\r' || b == b'\n')? + p;
         let line = &h[p..line_end];
-        if line.len() > 5 && line[..5].eq_ignore_ascii_case(b"host:") {
-            let v = &line[5..];
+        let n = name.len();
+        if line.len() > n
+            && line.get(n) == Some(&b':')
+            && line.get(..n).is_some_and(|l| l.eq_ignore_ascii_case(name))
+        {
+            let v = &line[n + 1..];
             let start = v.iter().position(|&b| b != b' ' && b != b'\t')?;
             let v = &v[start..];
             let end = v.iter().rposition(|&b| b != b' ' && b != b'\t')? + 1;
@@ -410,14 +473,92 @@ mod tests {
         }
         assert_eq!(run(&Http, TCP, S, b"RTSP/1.0 200 OK\r\n"), Probe::NoMatch);
         assert_eq!(run(&Http, TCP, S, b"SIP/2.0 200 OK\r\n"), Probe::NoMatch);
-        assert_eq!(
-            run(&Http, TCP, C, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
-            Probe::NoMatch
-        );
         // SSDP is UDP: the probe refuses UDP outright.
         assert_eq!(run(&Http, Transport::Udp, C, SSDP), Probe::NoMatch);
         assert_eq!(run(&Http, TCP, C, b"GET / HTTP/1.1x\r\n"), Probe::NoMatch);
         assert_eq!(run(&Http, TCP, S, b"HTTP/1.1 999 Nope\r\n"), Probe::NoMatch);
+    }
+
+    #[test]
+    fn apps_from_host() {
+        let m = |d: &[u8], dir| match run(&Http, TCP, dir, d) {
+            Probe::Match(m) => m,
+            p => panic!("{p:?}"),
+        };
+        let r = m(b"GET / HTTP/1.1\r\nHost: WWW.YouTube.com:80\r\n\r\n", C);
+        assert_eq!(r.app.as_deref(), Some("YouTube"));
+        assert!(
+            r.evidence
+                .ends_with("Host WWW.YouTube.com:80, service YouTube"),
+            "{}",
+            r.evidence
+        );
+        // A real request: ocsp.pki.goog is in no service's domain.
+        assert_eq!(m(POST, C).app, None);
+        let r = m(GET, C);
+        assert!(r.evidence.contains(", Host "), "{}", r.evidence);
+    }
+
+    #[test]
+    fn websocket_and_h2c() {
+        let m = |d: &[u8], dir| match run(&Http, TCP, dir, d) {
+            Probe::Match(m) => m,
+            p => panic!("{p:?}"),
+        };
+        // RFC 6455 §1.2 sample handshake.
+        let req: &[u8] =
+            b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+            Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\n\
+            Sec-WebSocket-Version: 13\r\n\r\n";
+        let r = m(req, C);
+        assert_eq!(r.app.as_deref(), Some("WebSocket"));
+        assert!(
+            r.evidence
+                .ends_with("Host server.example.com, WebSocket upgrade"),
+            "{}",
+            r.evidence
+        );
+        check_prefixes(&Http, TCP, C, req);
+        // A service wins over WebSocket; the evidence still says so.
+        let r = m(
+            b"GET /ws HTTP/1.1\r\nhost: gateway.discord.gg\r\nconnection: keep-alive, Upgrade\r\nupgrade: WebSocket\r\n\r\n",
+            C,
+        );
+        assert_eq!(r.app.as_deref(), Some("Discord"));
+        assert!(r.evidence.contains("WebSocket upgrade"), "{}", r.evidence);
+        // Upgrade without Connection: Upgrade is not a handshake.
+        let r = m(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", C);
+        assert_eq!(r.app, None);
+        // RFC 6455 §1.2 server side.
+        let resp: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+            Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+        let r = m(resp, S);
+        assert_eq!(r.app.as_deref(), Some("WebSocket"));
+        check_prefixes(&Http, TCP, S, resp);
+        // RFC 7540 §3.2 h2c upgrade request.
+        let h2c: &[u8] = b"GET / HTTP/1.1\r\nHost: server.example.com\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+            Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
+        let r = m(h2c, C);
+        assert!(r.evidence.ends_with(", Upgrade h2c"), "{}", r.evidence);
+        // RFC 9113 §3.4 preface, then a SETTINGS frame.
+        let pri = [
+            H2_PREFACE,
+            b"\x00\x00\x00\x04\x00\x00\x00\x00\x00".as_slice(),
+        ]
+        .concat();
+        let r = m(&pri, C);
+        assert_eq!(r.app.as_deref(), Some("HTTP2"));
+        assert!(
+            r.evidence.contains("HTTP/2 connection preface"),
+            "{}",
+            r.evidence
+        );
+        check_prefixes(&Http, TCP, C, &pri);
+        assert_eq!(
+            run(&Http, TCP, C, b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"),
+            Probe::NoMatch
+        );
     }
 
     #[test]
