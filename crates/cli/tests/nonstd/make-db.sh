@@ -67,12 +67,12 @@ cap_postgresql() {
   have $B/initdb $B/postgres psql || return
   install -d -o postgres "$WORK/pg"
   su postgres -c "$B/initdb -D $WORK/pg/data -A trust -U postgres" >/dev/null
-  bg su postgres -c "exec $B/postgres -D $WORK/pg/data -p 8080 -k $WORK/pg -c listen_addresses=127.0.0.1 -c ssl=off"
-  wait_port tcp 8080
-  cap_start postgresql_tcp8080 'tcp port 8080'
-  psql -h 127.0.0.1 -p 8080 -U postgres -c 'select version()' >/dev/null
-  PGGSSENCMODE=disable PGSSLMODE=disable psql -h 127.0.0.1 -p 8080 -U postgres -c 'select 1' >/dev/null
-  PGGSSENCMODE=disable PGSSLMODE=prefer psql -h 127.0.0.1 -p 8080 -U postgres -c 'select 2' >/dev/null
+  bg su postgres -c "exec $B/postgres -D $WORK/pg/data -p 1883 -k $WORK/pg -c listen_addresses=127.0.0.1 -c ssl=off"
+  wait_port tcp 1883
+  cap_start postgresql_tcp1883 'tcp port 1883'
+  PGCONNECT_TIMEOUT=5 timeout 20 psql -w -h 127.0.0.1 -p 1883 -U postgres -c 'select version()' >/dev/null
+  PGGSSENCMODE=disable PGSSLMODE=disable PGCONNECT_TIMEOUT=5 timeout 20 psql -w -h 127.0.0.1 -p 1883 -U postgres -c 'select 1' >/dev/null
+  PGGSSENCMODE=disable PGSSLMODE=prefer PGCONNECT_TIMEOUT=5 timeout 20 psql -w -h 127.0.0.1 -p 1883 -U postgres -c 'select 2' >/dev/null
   cap_stop; kill_servers; sleep 1
 }
 
@@ -129,16 +129,16 @@ PY
   cap_stop; kill_servers
 }
 
-# ---------------------------------------------------------------- IRC (ngircd) on tcp/21
+# ---------------------------------------------------------------- IRC (ngircd) on tcp/5432
 cap_irc() {
   have ngircd python3 || return
   cat > "$WORK/ngircd.conf" <<CONF
 [Global]
 Name = irc.netsift.test
 Listen = 127.0.0.1
-Ports = 21
+Ports = 5432
 MotdPhrase = netsift test
-PidFile = $WORK/ngircd.pid
+PidFile = /tmp/ngircd-netsift.pid
 ServerUID = root
 ServerGID = root
 [Options]
@@ -147,11 +147,11 @@ Ident = no
 PAM = no
 CONF
   bg ngircd -n -f "$WORK/ngircd.conf"
-  wait_port tcp 21
-  cap_start irc_tcp21 'tcp port 21'
+  wait_port tcp 5432
+  cap_start irc_tcp5432 'tcp port 5432'
   python3 - <<'PY'
 import socket, time
-s = socket.create_connection(("127.0.0.1", 21)); s.settimeout(2)
+s = socket.create_connection(("127.0.0.1", 5432)); s.settimeout(2)
 s.sendall(b"CAP LS 302\r\nNICK netsift\r\nUSER netsift 0 * :netsift test\r\n")
 buf = b""
 try:

@@ -137,18 +137,21 @@ CFG
   cap_stop; kill_servers
 }
 
-# ---------------------------------------------------------------- FTP control on tcp/8443, data passive 40010 / active 40020
+# ---------------------------------------------------------------- FTP control on tcp/8443, data passive 40010 / active 40020-40021
 cap_ftp() {
   have /usr/bin/python3 curl || return
   /usr/bin/python3 -c 'import pyftpdlib' 2>/dev/null || { say "skip: python3-pyftpdlib missing"; return; }
   mkdir -p "$WORK/ftp"; seq 1 400 > "$WORK/ftp/numbers.txt"
   bg /usr/bin/python3 -m pyftpdlib -i 127.0.0.1 -p 8443 -d "$WORK/ftp" -r 40010-40010
   wait_port tcp 8443
-  cap_start lo ftp_tcp8443 'tcp port 8443 or tcp port 40010 or tcp port 40020'
+  cap_start lo ftp_tcp8443 'tcp port 8443 or tcp port 40010 or tcp portrange 40020-40021'
   # passive mode (PASV), anonymous RETR
   curl -s -o /dev/null --disable-epsv ftp://127.0.0.1:8443/numbers.txt
   # active mode (PORT): the server connects to the client's port 40020
   curl -s -o /dev/null --disable-eprt -P 127.0.0.1:40020-40020 ftp://127.0.0.1:8443/numbers.txt
+  # extended passive (EPSV, data again on 40010) and extended active (EPRT, to 40021)
+  sleep 1; curl -s -o /dev/null ftp://127.0.0.1:8443/numbers.txt
+  curl -s -o /dev/null -P 127.0.0.1:40021-40021 ftp://127.0.0.1:8443/numbers.txt
   cap_stop; kill_servers
 }
 
@@ -314,7 +317,7 @@ CFG
 cap_stun() {
   have turnserver turnutils_stunclient || return
   bg turnserver -n --stun-only --listening-ip=127.0.0.1 --listening-port=5060 --no-tls --no-dtls \
-    --no-cli --pidfile="$WORK/turnserver.pid" --log-file=stdout --simple-log
+    --no-cli --pidfile="$WORK/turnserver.pid" --log-file=stdout --simple-log >"$WORK/turnserver.log" 2>&1
   wait_port udp 5060
   cap_start lo stun_udp5060 'udp port 5060'
   turnutils_stunclient -p 5060 127.0.0.1 >/dev/null 2>&1
@@ -646,6 +649,34 @@ cap_rdp() {
   cap_start lo rdp_tcp445 'tcp port 445'
   DISPLAY=:97 timeout 20 xfreerdp /v:127.0.0.1:445 /u:nobody /p:wrongpass /cert:ignore +auth-only >/dev/null 2>&1
   DISPLAY=:97 timeout 20 xfreerdp /v:127.0.0.1:445 /u:nobody /p:wrongpass /cert:ignore /sec:tls +auth-only >/dev/null 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- STUN (TURN) over tcp/5060 (coturn, turnutils_uclient)
+cap_turn() {
+  have turnserver turnutils_uclient || return
+  bg turnserver -n --lt-cred-mech --user alice:secret123 --realm netsift.test \
+    --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port=5060 --no-tls --no-dtls \
+    --no-cli --allow-loopback-peers --min-port=49990 --max-port=49999 \
+    --pidfile="$WORK/turnserver-tcp.pid" --log-file=stdout --simple-log >"$WORK/turnserver-tcp.log" 2>&1
+  wait_port tcp 5060
+  cap_start lo turn_tcp5060 'tcp port 5060'
+  # TURN Allocate etc. over TCP; -y relays between the client's own allocations
+  timeout 20 turnutils_uclient -t -y -u alice -w secret123 -p 5060 -n 2 -m 1 127.0.0.1 >/dev/null 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- IPv6 loopback: HTTP on tcp/53 and DNS on udp/443 over ::1
+cap_ipv6() {
+  have python3 curl dnsmasq dig || return
+  mkdir -p "$WORK/www6"; echo "hello over IPv6" > "$WORK/www6/index.html"
+  bg python3 -m http.server --bind ::1 --directory "$WORK/www6" 53
+  bg dnsmasq -k -C /dev/null -p 443 --listen-address=::1 --bind-interfaces \
+    --no-resolv --no-hosts --address=/example.test/::2 --pid-file="$WORK/dnsmasq6.pid"
+  wait_port tcp 53; wait_port udp 443
+  cap_start lo ipv6_loopback 'ip6 and (tcp port 53 or udp port 443)'
+  curl -s -o /dev/null 'http://[::1]:53/index.html'
+  dig @::1 -p 443 www.example.test AAAA +tries=1 +time=2 >/dev/null
   cap_stop; kill_servers
 }
 
