@@ -2,8 +2,8 @@
 //! any port.
 //!
 //! The fixed header is weak (two version bits), so a flow is RTP only once
-//! three packets of one direction agree: version 2, the same SSRC and
-//! payload type, and sequence numbers going up by small steps. The probe
+//! three packets of one direction agree: version 2, the same SSRC, and
+//! sequence numbers going up by small steps. The probe
 //! answers NeedMore while it collects them.
 
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
@@ -103,7 +103,11 @@ fn pack(h: Header, count: u64) -> u64 {
 pub(crate) fn track(scratch: &mut ProbeScratch, slot: usize, h: Header) -> Option<String> {
     let prev = scratch.0[slot & 1];
     let count = (prev >> 56) & 0x0f;
-    let same_stream = count > 0 && prev as u32 == h.ssrc && ((prev >> 48) & 0x7f) as u8 == h.pt;
+    // RFC 3550 §5.1: the SSRC identifies the stream; the payload type may
+    // change within it ("a receiver MUST ignore packets with payload types
+    // that it does not understand", e.g. RFC 4733 telephone events or
+    // comfort noise interleaved with audio), so only the SSRC must agree.
+    let same_stream = count > 0 && prev as u32 == h.ssrc;
     let step = h.seq.wrapping_sub((prev >> 32) as u16);
     let count = if same_stream && step >= 1 && step <= MAX_STEP {
         count + 1
