@@ -13,10 +13,25 @@
 #     snmpd snmp chrony kamailio sipsak coturn slapd ldap-utils krb5-kdc \
 #     krb5-user samba smbclient miniupnpc minissdpd avahi-daemon llmnrd \
 #     isc-dhcp-client iproute2 xrdp freerdp2-x11 xvfb
-#   pip install aioquic impacket
+#     (bookworm has no sipp, curl without HTTP/3, gssdp-tools without a CLI)
+#   pip install aioquic          (QUIC)
 # A protocol whose tools are missing is skipped with a message.
 #
-# Usage: make.sh [NAME...]   (default: all; NAME is a function below, cap_*)
+# Ports (server side):  HTTP tcp/53   TLS tcp/25   DNS udp+tcp/443
+#   SSH tcp/80   FTP tcp/8443 (data 40010 passive, 40020-40021 active)
+#   SMTP tcp/110   POP3 tcp/143   IMAP tcp/110   Telnet tcp/21
+#   SNMP udp/123   NTP udp/161   SIP udp+tcp/3478   STUN udp/5060
+#   TURN/STUN tcp/5060   LDAP tcp/88   Kerberos udp+tcp/389
+#   SMB2/3 tcp/22   SMB1 tcp/443   DCERPC tcp/3389 (+ endpoint mapper 135)
+#   QUIC udp/53   RDP tcp/445   DHCP udp/1067-1068 (namespace pair)
+#   IPv6 loopback: HTTP tcp/53, DNS udp/443
+#   On their usual ports (the tools cannot change them), in a namespace
+#   pair: NetBIOS-NS udp/137, mDNS udp/5353, LLMNR udp/5355, SSDP udp/1900.
+# manifest.tsv lists the flows checked by ../nonstd_ports.rs; the ports
+# above are fixed, so a re-run keeps it valid.
+#
+# Usage: [OUT=dir] make.sh [NAME...]   (default: all, into this folder;
+#        NAME is a function below without its cap_ prefix, e.g. `make.sh dns ssh`)
 # Every server started here binds 127.0.0.1 (or 10.99.x.x inside a
 # namespace made here) and is killed before the next capture.
 set -u
