@@ -429,3 +429,33 @@ mod tests {
         }
     }
 }
+
+/// `cargo test -p netsift-protocols random_rates_of_db_probes -- --ignored --nocapture`
+/// prints the measured false-positive rates of the db group's probes.
+#[cfg(test)]
+#[test]
+#[ignore]
+fn random_rates_of_db_probes() {
+    use crate::ftp_control::testutil::random_matches;
+    let probes: [(&dyn Protocol, Transport); 12] = [
+        (&crate::mysql::Mysql, Transport::Tcp),
+        (&crate::postgresql::Postgresql, Transport::Tcp),
+        (&crate::resp::Resp, Transport::Tcp),
+        (&crate::mongodb::Mongodb, Transport::Tcp),
+        (&crate::memcached::Memcached, Transport::Tcp),
+        (&crate::memcached::Memcached, Transport::Udp),
+        (&crate::mqtt::Mqtt, Transport::Tcp),
+        (&crate::amqp::Amqp, Transport::Tcp),
+        (&crate::jabber::Jabber, Transport::Tcp),
+        (&crate::irc::Irc, Transport::Tcp),
+        (&Bittorrent, Transport::Tcp),
+        (&Bittorrent, Transport::Udp),
+    ];
+    for (p, t) in probes {
+        let hits = random_matches(p, t, 100_000, 0x9e37_79b9_7f4a_7c15);
+        println!(
+            "{:<12} {t:?}: {hits} / 100000 random payloads matched",
+            p.name()
+        );
+    }
+}
