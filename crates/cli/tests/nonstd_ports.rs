@@ -2,8 +2,9 @@
 //! (often another protocol's well-known port), made by `nonstd/make.sh`.
 //! netsift must name each listed flow's protocol from its payload alone:
 //! `netsift flows --format jsonl --no-guess` for every capture, and each
-//! line of `nonstd/manifest.tsv` (file, l4, server_port,
-//! expected_protocol, note) is checked against every flow of that file
+//! line of `nonstd/manifest.tsv` -- and of every other `nonstd/manifest*.tsv`
+//! (other groups' captures, same columns: file, l4, server_port,
+//! expected_protocol, note) -- is checked against every flow of that file
 //! whose L4 and responder port match. All mismatches are reported at once.
 
 use std::collections::BTreeMap;
@@ -22,8 +23,28 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nonstd")
 }
 
-fn manifest() -> Vec<Expect> {
-    let text = std::fs::read_to_string(dir().join("manifest.tsv")).expect("manifest.tsv readable");
+/// Every `manifest*.tsv` of the folder, `manifest.tsv` first.
+fn manifests() -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir())
+        .expect("nonstd folder readable")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with("manifest") && name.ends_with(".tsv")
+        })
+        .collect();
+    found.sort_by_key(|p| {
+        (
+            p.file_name().map_or(true, |n| n != "manifest.tsv"),
+            p.clone(),
+        )
+    });
+    found
+}
+
+fn manifest(path: &Path) -> Vec<Expect> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} readable: {e}", path.display()));
     let mut lines = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
@@ -31,7 +52,8 @@ fn manifest() -> Vec<Expect> {
     assert_eq!(
         header,
         ["file", "l4", "server_port", "expected_protocol", "note"],
-        "manifest.tsv columns"
+        "{} columns",
+        path.display()
     );
     lines
         .map(|l| {
@@ -80,8 +102,13 @@ fn text(v: &serde_json::Value, key: &str) -> String {
 
 #[test]
 fn protocols_are_identified_on_non_standard_ports() {
-    let expects = manifest();
-    assert!(!expects.is_empty(), "manifest.tsv lists no flow");
+    let files = manifests();
+    assert!(
+        files.iter().any(|p| p.ends_with("manifest.tsv")),
+        "nonstd/manifest.tsv missing"
+    );
+    let expects: Vec<Expect> = files.iter().flat_map(|p| manifest(p)).collect();
+    assert!(!expects.is_empty(), "the manifests list no flow");
     let mut cache: BTreeMap<String, Result<Vec<serde_json::Value>, String>> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut rows = Vec::new();
@@ -166,8 +193,9 @@ fn protocols_are_identified_on_non_standard_ports() {
     }
 
     println!(
-        "\nnon-standard-port captures ({} manifest lines):",
-        expects.len()
+        "\nnon-standard-port captures ({} manifest lines in {} manifests):",
+        expects.len(),
+        files.len()
     );
     for r in &rows {
         println!("{r}");
