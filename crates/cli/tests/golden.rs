@@ -21,7 +21,12 @@ fn cases() -> Vec<(PathBuf, PathBuf)> {
     let mut more: Vec<_> = std::fs::read_dir(&dir)
         .expect("golden dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("pcap" | "pcapng")
+            )
+        })
         .map(|p| {
             let j = p.with_extension("jsonl");
             (p, j)

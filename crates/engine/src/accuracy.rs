@@ -185,14 +185,54 @@ impl FlowHandler<ClassState> for Collect {
     }
 }
 
-/// Run the harness over `corpus` (a directory with `pcap/` and `truth.tsv`).
+/// The 30 core protocols of the identification engine (issue 3's set).
+pub const CORE_PROTOCOLS: &[&str] = &[
+    "HTTP",
+    "TLS",
+    "DNS",
+    "QUIC",
+    "ICMP",
+    "ICMPV6",
+    "IGMP",
+    "SSH",
+    "FTP_CONTROL",
+    "FTP_DATA",
+    "SMTP",
+    "POP3",
+    "IMAP",
+    "Telnet",
+    "NetBIOS",
+    "SMBv1",
+    "SMBv23",
+    "DCERPC",
+    "RDP",
+    "Kerberos",
+    "LDAP",
+    "DHCP",
+    "DHCPV6",
+    "NTP",
+    "SNMP",
+    "SIP",
+    "STUN",
+    "MDNS",
+    "LLMNR",
+    "SSDP",
+];
+
+/// Run the harness over `corpus` (a directory with `pcap/` and `truth.tsv`),
+/// counting the rows whose nDPI label is one of `only` (all registered
+/// protocols when `None`).
 pub fn run_accuracy(
     corpus: &Path,
     pipeline: PipelineConfig,
     classify: &ClassifyConfig,
+    only: Option<&[&str]>,
 ) -> std::io::Result<AccuracyReport> {
     let truth = std::fs::read_to_string(corpus.join("truth.tsv"))?;
-    let registered: Vec<&str> = ALL.iter().map(|p| p.name()).collect();
+    let registered: Vec<&str> = match only {
+        Some(list) => list.to_vec(),
+        None => ALL.iter().map(|p| p.name()).collect(),
+    };
     let mut lines = truth.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
     let col = |n: &str| {
