@@ -109,7 +109,7 @@ pub(crate) fn track(scratch: &mut ProbeScratch, slot: usize, h: Header) -> Optio
     // comfort noise interleaved with audio), so only the SSRC must agree.
     let same_stream = count > 0 && prev as u32 == h.ssrc;
     let step = h.seq.wrapping_sub((prev >> 32) as u16);
-    let count = if same_stream && step >= 1 && step <= MAX_STEP {
+    let count = if same_stream && (1..=MAX_STEP).contains(&step) {
         count + 1
     } else if same_stream && step == 0 {
         // A duplicate: neither progress nor a reason to start over.

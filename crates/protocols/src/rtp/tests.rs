@@ -76,9 +76,11 @@ fn tcp_rfc4571_framing() {
 
 #[test]
 fn first_packet_api_needs_more() {
-    match identify_first_payload(Transport::Udp, Direction::ToServer, 53, P1) {
-        FirstVerdict::Match { protocol, .. } => assert_ne!(protocol, "RTP"),
-        _ => {}
+    // One RTP packet is never enough, whatever the port.
+    if let FirstVerdict::Match { protocol, .. } =
+        identify_first_payload(Transport::Udp, Direction::ToServer, 53, P1)
+    {
+        assert_ne!(protocol, "RTP");
     }
 }
 
