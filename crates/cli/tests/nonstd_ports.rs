@@ -33,12 +33,7 @@ fn manifests() -> Vec<PathBuf> {
             name.starts_with("manifest") && name.ends_with(".tsv")
         })
         .collect();
-    found.sort_by_key(|p| {
-        (
-            p.file_name().map_or(true, |n| n != "manifest.tsv"),
-            p.clone(),
-        )
-    });
+    found.sort_by_key(|p| (!p.ends_with("manifest.tsv"), p.clone()));
     found
 }
 
