@@ -49,7 +49,7 @@ impl Protocol for Bittorrent {
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         match input.transport {
-            Transport::Tcp => tcp(input.data, input.peer),
+            Transport::Tcp => tcp(input.data, input.peer, input.index),
             Transport::Udp => udp(input, scratch),
             Transport::Ip(_) => Probe::NoMatch,
         }
@@ -61,7 +61,14 @@ const HANDSHAKE: &[u8] = b"\x13BitTorrent protocol";
 /// of key and padding each way, then the encrypted negotiation).
 const SEARCH: usize = 4096;
 
-fn tcp(d: &[u8], peer: &[u8]) -> Probe {
+/// Payload packets per direction during which an MSE-looking stream is
+/// kept under watch: the plaintext handshake follows the two key exchanges
+/// and the encrypted negotiation, i.e. within each side's first few sends
+/// (bittorrent_tcp_miss.pcapng: the server's third). Watching every binary
+/// stream for longer would keep all encrypted traffic in DPI.
+const MSE_WATCH_PACKETS: u32 = 4;
+
+fn tcp(d: &[u8], peer: &[u8], index: u32) -> Probe {
     let n = d.len().min(HANDSHAKE.len());
     if d.get(..n) == HANDSHAKE.get(..n) {
         if n < HANDSHAKE.len() {
@@ -93,7 +100,7 @@ fn tcp(d: &[u8], peer: &[u8]) -> Probe {
             .filter(|&&b| (0x20..0x7f).contains(&b))
             .count()
             < 72;
-    if binary && d.len() < SEARCH && peer.len() < SEARCH {
+    if binary && d.len() < SEARCH && peer.len() < SEARCH && index < MSE_WATCH_PACKETS {
         Probe::NeedMore
     } else if d.len() < 96 && peer.len() < 96 {
         // Too little of either side to tell key material from anything:
