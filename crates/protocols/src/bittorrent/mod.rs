@@ -290,19 +290,42 @@ fn utp(d: &[u8], dir: Direction, scratch: &mut ProbeScratch) -> Probe {
     let Some((ty, id)) = utp_header(d) else {
         return Probe::NoMatch;
     };
+    // "timestamp_microseconds (32) ... seq_nr (16)" at offsets 4 and 16.
+    let ts = u32::from_be_bytes([d[4], d[5], d[6], d[7]]);
+    let seq = u16::from_be_bytes([d[16], d[17]]);
     let dir_bit = u64::from(dir == Direction::ToClient);
-    let s = &mut scratch.0[0];
-    // Scratch word: bit 32 "seen", bit 33 direction, bits 0-15 id.
-    if *s & (1 << 32) == 0 {
-        *s = 1 << 32 | dir_bit << 33 | u64::from(id);
+    // Scratch word 0: bit 32 "seen", bit 33 direction, bits 0-15 connection
+    // id, bits 34-49 seq_nr; word 1: timestamp.
+    let remember = |s: &mut ProbeScratch| {
+        s.0[0] = 1 << 32 | dir_bit << 33 | u64::from(seq) << 34 | u64::from(id);
+        s.0[1] = u64::from(ts);
+    };
+    if scratch.0[0] & (1 << 32) == 0 {
+        remember(scratch);
         return Probe::NeedMore;
     }
-    let first = (*s & 0xffff) as u16;
-    let same_dir = (*s >> 33) & 1 == dir_bit;
+    let w = scratch.0[0];
+    let first = (w & 0xffff) as u16;
+    let first_seq = ((w >> 34) & 0xffff) as u16;
+    let first_ts = scratch.0[1] as u32;
+    let same_dir = (w >> 33) & 1 == dir_bit;
     let consistent = if same_dir {
-        id == first || id == first.wrapping_add(1)
+        // Same sender: same connection id, "seq_nr ... incremented by one
+        // for each packet sent" (ST_STATE does not advance it), and the
+        // microsecond clock moves forward by less than a minute. Other
+        // protocols with a uTP-like first byte (CAPWAP over DTLS) fail here.
+        let dt = ts.wrapping_sub(first_ts);
+        (id == first || id == first.wrapping_add(1))
+            && seq.wrapping_sub(first_seq) <= 16
+            && dt > 0
+            && dt < 60_000_000
     } else {
-        id == first || id == first.wrapping_add(1) || id == first.wrapping_sub(1)
+        // The other side: "ack_nr: the sequence number the sender of the
+        // packet last received in the other direction", so its ack_nr sits
+        // at or just after the first packet's seq_nr.
+        let ack = u16::from_be_bytes([d[18], d[19]]);
+        (id == first || id == first.wrapping_add(1) || id == first.wrapping_sub(1))
+            && ack.wrapping_sub(first_seq).wrapping_add(1) <= 17
     };
     if consistent {
         const TYPES: [&str; 5] = ["ST_DATA", "ST_FIN", "ST_STATE", "ST_RESET", "ST_SYN"];
@@ -312,7 +335,7 @@ fn utp(d: &[u8], dir: Direction, scratch: &mut ProbeScratch) -> Probe {
         )))
     } else {
         // Restart from this packet.
-        *s = 1 << 32 | dir_bit << 33 | u64::from(id);
+        remember(scratch);
         Probe::NeedMore
     }
 }
@@ -433,6 +456,25 @@ mod tests {
         match crate::first_packet::identify_first_payload(Transport::Tcp, ToServer, 443, HS) {
             crate::FirstVerdict::Match { protocol, .. } => assert_eq!(protocol, "BitTorrent"),
             other => panic!("{other:?}"),
+        }
+    }
+    /// capwap.pcap frames 24-26: CAPWAP control over DTLS starts with 0x01
+    /// and a zero "connection id", like a uTP ST_DATA header. Regression:
+    /// the flow was claimed as BitTorrent before the seq/ack/timestamp
+    /// consistency checks.
+    #[test]
+    fn capwap_dtls_is_not_utp() {
+        let hex = |h: &str| -> Vec<u8> {
+            (0..h.len() / 2)
+                .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).expect("hex"))
+                .collect()
+        };
+        let f24 = hex("0100000016feff000000000000000000380100002c000000000000002cfeff56789abcf5def2252c714653c28d9813f091791c8f4be96c010e7d369f62865200000004002f0033");
+        let f25 = hex("0100000016feff0000000000000000002f030000230000000000000023feff20c0a80a0a305c123456789abcf5d5ba09f13b25251f54e63cd72c71142f5475cb");
+        let f26 = hex("0100000016feff000000000000000100580100004c000100000000004cfeff56789abca73c6588e48326f69d7b8c4d9ff4a689310aeb58ad844b62e5da52180020c0a80a0a305c");
+        let mut s = ProbeScratch::default();
+        for (d, dir) in [(&f24, ToServer), (&f25, ToClient), (&f26, ToServer)] {
+            assert!(!matches!(utp(d, dir, &mut s), Probe::Match(_)));
         }
     }
 }
