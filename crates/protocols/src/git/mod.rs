@@ -245,7 +245,10 @@ mod tests {
     #[test]
     fn server_advertisements() {
         let e = evidence(run(&Git, TCP, S, ADV, V0));
-        assert_eq!(e, "server sent git reference advertisement ('refs/heads/main')");
+        assert_eq!(
+            e,
+            "server sent git reference advertisement ('refs/heads/main')"
+        );
         let e = evidence(run(&Git, TCP, S, ADV2, V2));
         assert_eq!(e, "server sent git protocol 'version 2' advertisement");
     }
