@@ -96,8 +96,12 @@ pub struct PacketView<'a> {
 #[derive(Debug, Default)]
 pub struct ClassState {
     pub verdict: Option<Verdict>,
-    /// Set when every layer gave up on per-packet work for this flow.
+    /// Set when the flow has a verdict or every layer gave up on per-packet
+    /// work for it.
     pub settled: bool,
+    /// Some layer watches packets of this flow's protocol after the verdict
+    /// (control connections announcing others).
+    pub(crate) watched: bool,
     pub(crate) dpi: dpi::DpiState,
 }
 
@@ -202,6 +206,11 @@ impl Classifier {
 
     /// Offer one packet of a flow to the layers.
     pub fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+        // Most packets belong to flows already decided and watched by no
+        // layer: leave before building anything.
+        if flow.data.settled && !flow.data.watched {
+            return;
+        }
         let Some(view) = packet_view(flow, seen, pkt) else {
             return;
         };
@@ -214,17 +223,16 @@ impl Classifier {
             }
             return;
         }
-        if st.settled {
-            return;
-        }
         let mut all_done = true;
         for l in self.layers.iter_mut() {
             match l.on_packet(st, &view) {
                 LayerAnswer::Verdict(v) => {
+                    st.watched = self.layers.iter().any(|l| l.watches(v.protocol));
+                    st.settled = true;
                     st.verdict = Some(v);
                     st.dpi.release();
                     // The packet that decided may itself announce flows.
-                    if let Some(v) = &st.verdict {
+                    if let (Some(v), true) = (&st.verdict, st.watched) {
                         for l in self.layers.iter_mut() {
                             if l.watches(v.protocol) {
                                 l.on_classified_packet(v, &view);

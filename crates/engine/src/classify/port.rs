@@ -4,7 +4,30 @@
 
 use netsift_protocols::ALL;
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use netsift_proto::{Protocol, Transport};
+
 use super::{ClassState, Confidence, FlowFacts, Layer, LayerAnswer, PacketView, Verdict};
+
+/// The first protocol in probe order that lists `port` as a usual port on
+/// `transport` (a table built once).
+fn usual_port_owner(transport: Transport, port: u16) -> Option<&'static dyn Protocol> {
+    static TABLE: OnceLock<HashMap<(Transport, u16), &'static dyn Protocol>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut m = HashMap::new();
+        for p in ALL.iter().copied() {
+            for t in p.transports() {
+                for &port in p.ports() {
+                    m.entry((*t, port)).or_insert(p);
+                }
+            }
+        }
+        m
+    });
+    table.get(&(transport, port)).copied()
+}
 
 /// The port-guess layer.
 pub struct PortLayer;
@@ -25,19 +48,17 @@ impl Layer for PortLayer {
             if port == 0 {
                 continue;
             }
-            for p in ALL.iter() {
-                if p.transports().contains(&f.transport) && p.ports().contains(&port) {
-                    return Some(Verdict {
-                        protocol: p.name(),
-                        app: None,
-                        confidence: Confidence::Port,
-                        source: "port",
-                        evidence: format!(
-                            "guess: {side} port {port} is {}'s usual port; no payload matched",
-                            p.name()
-                        ),
-                    });
-                }
+            if let Some(p) = usual_port_owner(f.transport, port) {
+                return Some(Verdict {
+                    protocol: p.name(),
+                    app: None,
+                    confidence: Confidence::Port,
+                    source: "port",
+                    evidence: format!(
+                        "guess: {side} port {port} is {}'s usual port; no payload matched",
+                        p.name()
+                    ),
+                });
             }
         }
         None
