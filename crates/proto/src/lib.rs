@@ -21,6 +21,10 @@
 use std::fmt;
 use std::net::IpAddr;
 
+pub mod session;
+
+pub use session::{FileId, FileMeta, MemSink, Parser, Sink};
+
 /// Transport a probe applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
@@ -154,6 +158,12 @@ pub trait Protocol: Sync + Send {
     }
     /// Look at payload bytes.
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe;
+
+    /// A parser that turns a flow of this protocol into records (see
+    /// [`session`]); `None` for protocols netsift only identifies.
+    fn parser(&self) -> Option<Box<dyn Parser>> {
+        None
+    }
 }
 
 impl fmt::Debug for dyn Protocol {

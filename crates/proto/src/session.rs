@@ -1,0 +1,165 @@
+//! The second half of the contract: parsing a classified flow into records.
+//!
+//! Once a flow has a verdict, the engine asks the protocol for a
+//! [`Parser`] ([`crate::Protocol::parser`]) and feeds it the flow's
+//! application data in order:
+//! * TCP: the reassembled byte stream of each direction, in the order the
+//!   bytes became available, as [`Parser::on_data`] calls; a hole the
+//!   reassembler could not fill arrives as [`Parser::on_gap`] with the
+//!   number of missing bytes, and the parser carries on where it can.
+//! * UDP and others: each datagram's payload as one `on_data` call.
+//! * [`Parser::on_end`] once, when the flow ends.
+//!
+//! The data from before the verdict is replayed first, so a parser always
+//! sees its flow from the first byte (or from where the capture picked the
+//! stream up).
+//!
+//! A parser writes records through [`Sink::record`]: one typed struct per
+//! protocol (`record.rs` in the protocol's folder, a doc comment on every
+//! field, `Option` + `skip_serializing_if` for the optional ones). The engine
+//! adds the common fields first (`ts`, `uid`, endpoints) and writes it to
+//! `<log>.jsonl`. Files crossing the wire (HTTP bodies, mail attachments, FTP
+//! transfers) go through [`Sink::file_open`] / [`Sink::file_data`] /
+//! [`Sink::file_close`]; the engine hashes them, sniffs their MIME type,
+//! bounds their size and writes them out.
+//!
+//! Protocol anomalies are not errors: a parser notes them in its records (a
+//! `weird`-style field) and keeps going. Parsers must bound every buffer
+//! they keep (a line, a header block, a message) and never panic.
+
+use crate::Direction;
+
+/// Identifies an open file within one flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId(pub u32);
+
+/// What the parser knows about a file when it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileMeta {
+    /// The protocol that carried it: "HTTP", "SMTP", "FTP_DATA", ...
+    pub source: &'static str,
+    /// File name when the protocol says one (Content-Disposition, the FTP
+    /// RETR/STOR argument, the URI's last segment, a MIME part's name).
+    pub name: Option<String>,
+    /// MIME type the protocol declared (Content-Type), if any; the engine
+    /// also sniffs the type from the content's magic bytes.
+    pub declared_mime: Option<String>,
+    /// Who sent the file: `ToClient` for a download.
+    pub dir: Option<Direction>,
+    /// Size announced by the protocol (Content-Length, FTP 150 reply), to
+    /// tell a complete file from a cut one.
+    pub expected_size: Option<u64>,
+}
+
+/// Where parsers write. Implemented by the engine.
+pub trait Sink {
+    /// Packet time of the data being parsed, in nanoseconds since the epoch.
+    fn ts_ns(&self) -> u64;
+
+    /// Write one record to the log named `log` ("http", "dns", "tls", ...).
+    /// The engine prepends `ts` (this record's time, see
+    /// [`Sink::record_at`]), `uid` and the flow's endpoints.
+    fn record(&mut self, log: &'static str, record: serde_json::Value);
+
+    /// Like [`Sink::record`], with an explicit time (a request's time for an
+    /// HTTP transaction completed by its response).
+    fn record_at(&mut self, log: &'static str, ts_ns: u64, record: serde_json::Value);
+
+    /// Start a file. Returns `None` when file carving is off or the flow
+    /// has too many files open; the parser then skips the file's bytes.
+    fn file_open(&mut self, meta: FileMeta) -> Option<FileId>;
+
+    /// Append decoded bytes (after transfer/content decoding) to a file.
+    fn file_data(&mut self, id: FileId, data: &[u8]);
+
+    /// Close a file; `complete` is false when bytes are known to be missing
+    /// (a gap, a cut transfer, a size that does not match).
+    fn file_close(&mut self, id: FileId, complete: bool);
+
+    /// Announce that a later connection belongs to this flow (FTP data
+    /// channels): the engine links it and hands its bytes to this flow's
+    /// parser via [`Parser::on_linked_data`].
+    fn expect_linked(&mut self, _addr: std::net::IpAddr, _port: u16) {}
+}
+
+/// A protocol's per-flow parser.
+pub trait Parser: Send {
+    /// Application bytes of one direction, in order.
+    fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink);
+
+    /// `len` bytes of one direction are missing (the reassembler gave up
+    /// on a hole, or the capture dropped them).
+    fn on_gap(&mut self, _dir: Direction, _len: u64, _sink: &mut dyn Sink) {}
+
+    /// Bytes of a linked connection (an FTP data channel announced by this
+    /// control flow): `dir` is relative to the linked connection's
+    /// initiator; `end` is set once when that connection ends.
+    fn on_linked_data(
+        &mut self,
+        _link: u32,
+        _dir: Direction,
+        _data: &[u8],
+        _end: bool,
+        _sink: &mut dyn Sink,
+    ) {
+    }
+
+    /// The flow ended: write what is pending (a request without response,
+    /// an unterminated message).
+    fn on_end(&mut self, _sink: &mut dyn Sink) {}
+}
+
+/// A [`Sink`] that collects records and files in memory, for parser tests.
+#[derive(Debug, Default)]
+pub struct MemSink {
+    pub ts_ns: u64,
+    pub records: Vec<(&'static str, serde_json::Value)>,
+    /// Files: meta, bytes, closed-complete flag (None while open).
+    pub files: Vec<(FileMeta, Vec<u8>, Option<bool>)>,
+    /// Refuse files (to test the carving-off path).
+    pub no_files: bool,
+    pub linked: Vec<(std::net::IpAddr, u16)>,
+}
+
+impl MemSink {
+    /// Records of one log.
+    pub fn log(&self, log: &str) -> Vec<&serde_json::Value> {
+        self.records
+            .iter()
+            .filter(|(l, _)| *l == log)
+            .map(|(_, v)| v)
+            .collect()
+    }
+}
+
+impl Sink for MemSink {
+    fn ts_ns(&self) -> u64 {
+        self.ts_ns
+    }
+    fn record(&mut self, log: &'static str, record: serde_json::Value) {
+        self.records.push((log, record));
+    }
+    fn record_at(&mut self, log: &'static str, _ts_ns: u64, record: serde_json::Value) {
+        self.records.push((log, record));
+    }
+    fn file_open(&mut self, meta: FileMeta) -> Option<FileId> {
+        if self.no_files {
+            return None;
+        }
+        self.files.push((meta, Vec::new(), None));
+        Some(FileId((self.files.len() - 1) as u32))
+    }
+    fn file_data(&mut self, id: FileId, data: &[u8]) {
+        if let Some(f) = self.files.get_mut(id.0 as usize) {
+            f.1.extend_from_slice(data);
+        }
+    }
+    fn file_close(&mut self, id: FileId, complete: bool) {
+        if let Some(f) = self.files.get_mut(id.0 as usize) {
+            f.2 = Some(complete);
+        }
+    }
+    fn expect_linked(&mut self, addr: std::net::IpAddr, port: u16) {
+        self.linked.push((addr, port));
+    }
+}
