@@ -9,6 +9,8 @@
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 pub(crate) mod parse;
+pub mod record;
+pub mod session;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -101,9 +103,10 @@ fn header_sane(m: &DnsMsg, names: Names) -> bool {
     m.qd >= 1 || (m.is_response() && m.an >= 1)
 }
 
-fn rcode_name(r: u8) -> &'static str {
+pub(crate) fn rcode_name(r: u8) -> &'static str {
     // RFC 1035 §4.1.1, RFC 2136 §2.2.
     match r {
+        0 => "NOERROR",
         1 => "FORMERR",
         2 => "SERVFAIL",
         3 => "NXDOMAIN",
@@ -156,6 +159,9 @@ impl Protocol for Dns {
     }
     fn ports(&self) -> &'static [u16] {
         &[53]
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::DnsParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match dns_structure(input, Names::Dns) {

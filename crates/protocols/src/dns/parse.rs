@@ -410,3 +410,216 @@ pub(crate) fn tcp_frame(data: &[u8]) -> Option<(usize, &[u8])> {
     let len = be16(data, 0)? as usize;
     Some((len, data.get(2..).unwrap_or(&[])))
 }
+
+// ---------------------------------------------------------------------
+// Full decoding for the "dns" log (the session parser). Bounded like the
+// validator above: names follow at most MAX_JUMPS backward pointers and
+// stop at 255 octets; every read is checked.
+// ---------------------------------------------------------------------
+
+/// One question (RFC 1035 §4.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Question {
+    pub name: String,
+    pub qtype: u16,
+    pub qclass: u16,
+}
+
+/// One resource record of the answer section (RFC 1035 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub rtype: u16,
+    pub ttl: u32,
+    /// RDATA rendered as text.
+    pub data: String,
+}
+
+/// A decoded message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decoded {
+    pub id: u16,
+    pub flags: u16,
+    pub question: Option<Question>,
+    pub qdcount: u16,
+    pub answers: Vec<Answer>,
+    /// Anomalies met while decoding (the decoder keeps what it got).
+    pub weird: Vec<String>,
+}
+
+/// Most answers kept from one message.
+pub(crate) const MAX_ANSWERS: usize = 64;
+
+/// Read a (possibly compressed) name at `pos` as dotted text, non-printable
+/// bytes escaped as `\xHH`. Returns the text and the offset after the name
+/// in the byte stream (after the first pointer, if any). RFC 1035 §4.1.4:
+/// "a pointer is a two octet sequence ... 11 followed by an OFFSET"; only
+/// strictly backward pointers are followed (a loop cannot form) and at most
+/// [`MAX_JUMPS`] of them.
+pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
+    let mut s = String::new();
+    let mut pos = start;
+    let mut end: Option<usize> = None;
+    let mut jumps = 0;
+    let mut floor = start;
+    let mut total = 0usize;
+    loop {
+        let len = *msg.get(pos)?;
+        match len & 0xc0 {
+            0x00 if len == 0 => {
+                if s.is_empty() {
+                    s.push('.');
+                }
+                return Some((s, end.unwrap_or(pos + 1)));
+            }
+            0x00 => {
+                let len = len as usize;
+                total += len + 1;
+                // RFC 1035 §3.1: names are 255 octets or less.
+                if total > 255 {
+                    return None;
+                }
+                let label = msg.get(pos + 1..pos + 1 + len)?;
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(&netsift_proto::printable(label, 63));
+                pos += 1 + len;
+            }
+            0xc0 => {
+                let t = (be16(msg, pos)? & 0x3fff) as usize;
+                if t >= floor || jumps >= MAX_JUMPS {
+                    return None;
+                }
+                jumps += 1;
+                end.get_or_insert(pos + 2);
+                pos = t;
+                floor = t;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Render RDATA (RFC 1035 §3.3, §3.4; RFC 3596 AAAA; RFC 2782 SRV).
+fn render_rdata(msg: &[u8], rtype: u16, at: usize, len: usize) -> String {
+    let Some(rd) = msg.get(at..at + len) else {
+        return format!("{} {len} bytes", type_name(rtype));
+    };
+    let name_at = |off: usize| read_name(msg, at + off).map(|(n, _)| n);
+    let r = match rtype {
+        // RFC 1035 §3.4.1: "A 32 bit Internet address."
+        1 => <[u8; 4]>::try_from(rd)
+            .ok()
+            .map(|a| std::net::Ipv4Addr::from(a).to_string()),
+        // RFC 3596 §2.2: "A 128 bit IPv6 address".
+        28 => <[u8; 16]>::try_from(rd)
+            .ok()
+            .map(|a| std::net::Ipv6Addr::from(a).to_string()),
+        // RFC 1035 §3.3.1 CNAME, §3.3.11 NS, §3.3.12 PTR: a <domain-name>.
+        // §3.3.13 SOA: MNAME first.
+        2 | 5 | 12 | 6 => name_at(0),
+        // RFC 1035 §3.3.9: PREFERENCE (16 bits), EXCHANGE.
+        15 => be16(rd, 0).and_then(|p| name_at(2).map(|n| format!("{p} {n}"))),
+        // RFC 1035 §3.3.14: "One or more <character-string>s".
+        16 => {
+            let mut parts = Vec::new();
+            let mut p = 0usize;
+            while let Some(&l) = rd.get(p) {
+                let Some(t) = rd.get(p + 1..p + 1 + l as usize) else {
+                    break;
+                };
+                parts.push(netsift_proto::printable(t, 255));
+                p += 1 + l as usize;
+            }
+            Some(parts.join(" "))
+        }
+        // RFC 2782: Priority, Weight, Port (16 bits each), Target.
+        33 => match (be16(rd, 0), be16(rd, 2), be16(rd, 4)) {
+            (Some(pr), Some(w), Some(po)) => name_at(6).map(|n| format!("{pr} {w} {po} {n}")),
+            _ => None,
+        },
+        _ => None,
+    };
+    r.unwrap_or_else(|| format!("{} {len} bytes", type_name(rtype)))
+}
+
+/// Decode a whole message: header, first question, answer section. `None`
+/// when even the header is not there.
+pub(crate) fn decode(msg: &[u8]) -> Option<Decoded> {
+    // RFC 1035 §4.1.1: ID, flags, QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT.
+    let id = be16(msg, 0)?;
+    let flags = be16(msg, 2)?;
+    let qd = be16(msg, 4)?;
+    let an = be16(msg, 6)?;
+    let mut d = Decoded {
+        id,
+        flags,
+        question: None,
+        qdcount: qd,
+        answers: Vec::new(),
+        weird: Vec::new(),
+    };
+    let mut pos = 12usize;
+    // RFC 1035 §4.1.2: QNAME, QTYPE, QCLASS.
+    for i in 0..qd {
+        let Some((name, end)) = read_name(msg, pos) else {
+            d.weird.push("bad_question_name".into());
+            return Some(d);
+        };
+        let (Some(qtype), Some(qclass)) = (be16(msg, end), be16(msg, end + 2)) else {
+            d.weird.push("truncated_question".into());
+            return Some(d);
+        };
+        if i == 0 {
+            d.question = Some(Question {
+                name,
+                qtype,
+                qclass,
+            });
+        }
+        pos = end + 4;
+    }
+    // RFC 1035 §4.1.3: NAME, TYPE, CLASS, TTL, RDLENGTH, RDATA.
+    for _ in 0..an {
+        let Some((_, end)) = read_name(msg, pos) else {
+            d.weird.push("bad_answer_name".into());
+            break;
+        };
+        let (Some(rtype), Some(ttl_hi), Some(ttl_lo), Some(rdlen)) = (
+            be16(msg, end),
+            be16(msg, end + 4),
+            be16(msg, end + 6),
+            be16(msg, end + 8),
+        ) else {
+            d.weird.push("truncated_answer".into());
+            break;
+        };
+        let at = end + 10;
+        if at + rdlen as usize > msg.len() {
+            d.weird.push("rdata_beyond_message".into());
+            break;
+        }
+        if d.answers.len() < MAX_ANSWERS {
+            d.answers.push(Answer {
+                rtype,
+                ttl: (u32::from(ttl_hi) << 16) | u32::from(ttl_lo),
+                data: render_rdata(msg, rtype, at, rdlen as usize),
+            });
+        }
+        pos = at + rdlen as usize;
+    }
+    Some(d)
+}
+
+/// Name of a CLASS (RFC 1035 §3.2.4, RFC 2136 §1.3 NONE); the mDNS top bit
+/// (RFC 6762 §5.4) is masked off.
+pub(crate) fn class_name(c: u16) -> String {
+    match c & 0x7fff {
+        1 => "C_INTERNET".into(),
+        3 => "C_CHAOS".into(),
+        4 => "C_HESIOD".into(),
+        254 => "C_NONE".into(),
+        255 => "C_ANY".into(),
+        n => format!("CLASS{n}"),
+    }
+}

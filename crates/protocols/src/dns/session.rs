@@ -1,0 +1,496 @@
+//! The DNS session parser: pairs queries and responses by transaction ID
+//! within a flow and writes the "dns" log.
+//!
+//! The parser is told neither the transport nor the port, so it decides
+//! from the first bytes: a chunk that starts with a two-byte length equal
+//! to the rest of the chunk (or announcing a message that has not fully
+//! arrived) and whose header then parses is DNS over TCP (RFC 1035
+//! §4.2.2, RFC 7766 §8); anything else is a UDP datagram (RFC 1035 §4.2.1).
+//! A gap can only happen on a stream, so it also means TCP.
+
+use netsift_proto::{Direction, Parser, Sink};
+
+use super::parse::{self, Decoded, Names};
+use super::record::DnsRecord;
+
+/// Most queries waiting for their response in one flow.
+pub(crate) const MAX_PENDING: usize = 1024;
+/// Most bytes buffered per direction on TCP: one whole message (the length
+/// prefix is 16 bits) plus the prefix.
+const MAX_TCP_BUF: usize = 65_535 + 2;
+/// Cap of the weird list.
+const MAX_WEIRD: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Unknown,
+    Udp,
+    Tcp,
+}
+
+struct Pending {
+    ts_ns: u64,
+    rec: DnsRecord,
+}
+
+/// Per-flow DNS parser.
+pub struct DnsParser {
+    mode: Mode,
+    /// TCP reassembly buffers, [to server, to client].
+    buf: [Vec<u8>; 2],
+    /// After a gap, the direction looks for the next plausible frame.
+    resync: [bool; 2],
+    pending: Vec<Pending>,
+    /// Anomalies not attached to any transaction yet.
+    weird: Vec<String>,
+}
+
+impl Default for DnsParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn push_weird(w: &mut Vec<String>, s: impl Into<String>) {
+    if w.len() < MAX_WEIRD {
+        w.push(s.into());
+    }
+}
+
+fn idx(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+/// Does `data[at..]` start a plausible TCP frame (length >= 12 and a DNS
+/// header/question prefix that validates)?
+fn frame_plausible(data: &[u8], at: usize) -> bool {
+    let Some(rest) = data.get(at..) else {
+        return false;
+    };
+    let Some((len, msg)) = parse::tcp_frame(rest) else {
+        return false;
+    };
+    len >= 12
+        && match parse::parse(msg, len, Names::Dns) {
+            Ok(_) => true,
+            Err(parse::Fail::Partial { .. }) => msg.len() >= 4,
+            Err(parse::Fail::Invalid) => false,
+        }
+}
+
+impl DnsParser {
+    pub fn new() -> Self {
+        DnsParser {
+            mode: Mode::Unknown,
+            buf: [Vec::new(), Vec::new()],
+            resync: [false, false],
+            pending: Vec::new(),
+            weird: Vec::new(),
+        }
+    }
+
+    fn proto(&self) -> &'static str {
+        if self.mode == Mode::Tcp {
+            "tcp"
+        } else {
+            "udp"
+        }
+    }
+
+    /// One whole DNS message (without TCP length prefix).
+    fn message(&mut self, msg: &[u8], sink: &mut dyn Sink) {
+        let Some(d) = parse::decode(msg) else {
+            push_weird(&mut self.weird, "dns_message_too_short");
+            return;
+        };
+        // RFC 1035 §4.1.1: "QR A one bit field that specifies whether this
+        // message is a query (0), or a response (1)."
+        if d.flags & parse::QR == 0 {
+            self.query(d, sink);
+        } else {
+            self.response(d, sink);
+        }
+    }
+
+    fn base(&self, d: &Decoded) -> DnsRecord {
+        let mut r = DnsRecord {
+            proto: self.proto(),
+            trans_id: d.id,
+            opcode: ((d.flags >> 11) & 0x0f) as u8,
+            // RFC 1035 §4.1.1: AA 0x0400, TC 0x0200, RD 0x0100, RA 0x0080.
+            tc: d.flags & 0x0200 != 0,
+            rd: d.flags & 0x0100 != 0,
+            ..Default::default()
+        };
+        if let Some(q) = &d.question {
+            r.query = Some(q.name.clone());
+            r.qclass = Some(q.qclass);
+            r.qclass_name = Some(parse::class_name(q.qclass));
+            r.qtype = Some(q.qtype);
+            r.qtype_name = Some(parse::type_name(q.qtype));
+        }
+        for w in &d.weird {
+            push_weird(&mut r.weird, w.clone());
+        }
+        r
+    }
+
+    fn query(&mut self, d: Decoded, sink: &mut dyn Sink) {
+        let mut rec = self.base(&d);
+        for w in self.weird.drain(..) {
+            push_weird(&mut rec.weird, w);
+        }
+        // A retransmitted query with the same ID: the first one is written
+        // unanswered, the newer one waits.
+        if let Some(i) = self.pending.iter().position(|p| p.rec.trans_id == d.id) {
+            let old = self.pending.remove(i);
+            push_weird(&mut rec.weird, "dns_duplicate_query_id");
+            emit(old.ts_ns, old.rec, sink);
+        }
+        if self.pending.len() >= MAX_PENDING {
+            // Bound: the oldest query is written unanswered.
+            let old = self.pending.remove(0);
+            emit(old.ts_ns, old.rec, sink);
+        }
+        self.pending.push(Pending {
+            ts_ns: sink.ts_ns(),
+            rec,
+        });
+    }
+
+    fn response(&mut self, d: Decoded, sink: &mut dyn Sink) {
+        let now = sink.ts_ns();
+        let (ts, mut rec) = match self.pending.iter().position(|p| p.rec.trans_id == d.id) {
+            Some(i) => {
+                let p = self.pending.remove(i);
+                let mut rec = p.rec;
+                rec.rtt = Some(now.saturating_sub(p.ts_ns) as f64 / 1e9);
+                if rec.query.is_none() {
+                    let b = self.base(&d);
+                    rec.query = b.query;
+                    rec.qclass = b.qclass;
+                    rec.qclass_name = b.qclass_name;
+                    rec.qtype = b.qtype;
+                    rec.qtype_name = b.qtype_name;
+                }
+                for w in &d.weird {
+                    push_weird(&mut rec.weird, w.clone());
+                }
+                (p.ts_ns, rec)
+            }
+            None => (now, self.base(&d)),
+        };
+        for w in self.weird.drain(..) {
+            push_weird(&mut rec.weird, w);
+        }
+        let rcode = (d.flags & 0x0f) as u8;
+        rec.rcode = Some(rcode);
+        rec.rcode_name = Some(super::rcode_name(rcode).to_string());
+        rec.aa = d.flags & 0x0400 != 0;
+        rec.ra = d.flags & 0x0080 != 0;
+        rec.tc |= d.flags & 0x0200 != 0;
+        for a in d.answers {
+            rec.answers.push(a.data);
+            rec.ttls.push(a.ttl);
+        }
+        rec.rejected = rcode != 0 || (d.qdcount > 0 && rec.answers.is_empty());
+        emit(ts, rec, sink);
+    }
+
+    /// Cut whole length-prefixed messages out of one direction's buffer.
+    fn drain_tcp(&mut self, i: usize, sink: &mut dyn Sink) {
+        loop {
+            if self.resync[i] {
+                // Find the next offset where a plausible frame starts.
+                let buf = &self.buf[i];
+                match (0..buf.len().saturating_sub(1)).find(|&at| frame_plausible(buf, at)) {
+                    Some(at) => {
+                        self.buf[i].drain(..at);
+                        self.resync[i] = false;
+                    }
+                    None => {
+                        // Keep a short tail that may begin a frame.
+                        let keep = self.buf[i].len().min(16);
+                        let cut = self.buf[i].len() - keep;
+                        self.buf[i].drain(..cut);
+                        return;
+                    }
+                }
+            }
+            let Some((len, _)) = parse::tcp_frame(&self.buf[i]) else {
+                return;
+            };
+            if len < 12 {
+                // RFC 1035 §4.1.1: a message has a 12-octet header.
+                push_weird(&mut self.weird, "dns_tcp_bad_length");
+                self.resync[i] = true;
+                self.buf[i].drain(..2);
+                continue;
+            }
+            if self.buf[i].len() < len + 2 {
+                return;
+            }
+            let msg: Vec<u8> = self.buf[i].drain(..len + 2).skip(2).collect();
+            self.message(&msg, sink);
+        }
+    }
+}
+
+fn emit(ts_ns: u64, rec: DnsRecord, sink: &mut dyn Sink) {
+    if let Ok(v) = serde_json::to_value(&rec) {
+        sink.record_at("dns", ts_ns, v);
+    }
+}
+
+impl Parser for DnsParser {
+    fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
+        if self.mode == Mode::Unknown {
+            // RFC 1035 §4.1: a header (12) and one question (at least 5)
+            // make 17 octets; a shorter first chunk is a stream's start.
+            let udp_ok = parse::parse(data, data.len(), Names::Dns).is_ok();
+            let tcp = data.len() < 17 || frame_plausible(data, 0);
+            self.mode = if tcp && !udp_ok { Mode::Tcp } else { Mode::Udp };
+        }
+        match self.mode {
+            Mode::Tcp => {
+                let i = idx(dir);
+                let room = MAX_TCP_BUF.saturating_sub(self.buf[i].len());
+                if data.len() > room {
+                    // Cannot happen with a 16-bit length unless desynced.
+                    push_weird(&mut self.weird, "dns_tcp_buffer_overflow");
+                    self.buf[i].clear();
+                    self.resync[i] = true;
+                }
+                let take = data.len().min(MAX_TCP_BUF);
+                self.buf[i].extend_from_slice(data.get(..take).unwrap_or(data));
+                self.drain_tcp(i, sink);
+            }
+            _ => self.message(data, sink),
+        }
+    }
+
+    fn on_gap(&mut self, dir: Direction, _len: u64, _sink: &mut dyn Sink) {
+        self.mode = Mode::Tcp;
+        let i = idx(dir);
+        self.buf[i].clear();
+        self.resync[i] = true;
+        push_weird(&mut self.weird, "dns_tcp_gap");
+    }
+
+    fn on_end(&mut self, sink: &mut dyn Sink) {
+        // RFC 1035 §4.2.2 allows a connection to close mid-message.
+        if self.buf.iter().any(|b| !b.is_empty()) {
+            push_weird(&mut self.weird, "dns_tcp_truncated_message");
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut weird = std::mem::take(&mut self.weird);
+        for mut p in pending {
+            for w in weird.drain(..) {
+                push_weird(&mut p.rec.weird, w);
+            }
+            emit(p.ts_ns, p.rec, sink);
+        }
+        if !weird.is_empty() {
+            // Nothing to attach them to: one record of anomalies.
+            let rec = DnsRecord {
+                proto: self.proto(),
+                weird,
+                ..Default::default()
+            };
+            emit(sink.ts_ns(), rec, sink);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! testdata (s_*.bin):
+    //! * s_udp_1..4.bin: crates/cli/tests/nonstd/dns_udp443_tcp443.pcap
+    //!   frames 1-4 (dig A www.example.test -> 127.0.0.2; AAAA -> REFUSED)
+    //! * s_tcp_query.bin / s_tcp_resp.bin: the same capture, frames 8 and 10
+    //!   (dig +tcp, length-prefixed)
+    //! * s_netflix_cname.bin: netflix.pcap frame 4 (2 CNAMEs + 8 A)
+    //! * s_txt.bin: dnscrypt-v1-and-resolver-pings.pcap frame 10 (TXT)
+    //! * tcp_query_dnskey.bin / tcp_response_seg1.bin: dns_fragmented.pcap
+    //!   frames 48 and 50 (DNSKEY over TCP, 1730-byte response)
+    use super::*;
+    use netsift_proto::{Direction::*, MemSink};
+    use serde_json::json;
+
+    const U1: &[u8] = include_bytes!("testdata/s_udp_1.bin");
+    const U2: &[u8] = include_bytes!("testdata/s_udp_2.bin");
+    const U3: &[u8] = include_bytes!("testdata/s_udp_3.bin");
+    const U4: &[u8] = include_bytes!("testdata/s_udp_4.bin");
+    const TQ: &[u8] = include_bytes!("testdata/s_tcp_query.bin");
+    const TR: &[u8] = include_bytes!("testdata/s_tcp_resp.bin");
+    const CNAME: &[u8] = include_bytes!("testdata/s_netflix_cname.bin");
+    const TXT: &[u8] = include_bytes!("testdata/s_txt.bin");
+    const DNSKEY_Q: &[u8] = include_bytes!("testdata/tcp_query_dnskey.bin");
+    const DNSKEY_R: &[u8] = include_bytes!("testdata/tcp_response_seg1.bin");
+
+    fn run(chunks: &[(Direction, &[u8], u64)]) -> MemSink {
+        let mut p = DnsParser::new();
+        let mut s = MemSink::default();
+        for &(d, b, ts) in chunks {
+            s.ts_ns = ts;
+            p.on_data(d, b, &mut s);
+        }
+        p.on_end(&mut s);
+        s
+    }
+
+    #[test]
+    fn udp_pairs_and_refused() {
+        let s = run(&[
+            (ToServer, U1, 0),
+            (ToClient, U2, 133_000),
+            (ToServer, U3, 39_226_000),
+            (ToClient, U4, 39_409_000),
+        ]);
+        let r = s.log("dns");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0]["trans_id"], json!(0x4e6f));
+        assert_eq!(r[0]["query"], json!("www.example.test"));
+        assert_eq!(r[0]["qtype_name"], json!("A"));
+        assert_eq!(r[0]["qclass_name"], json!("C_INTERNET"));
+        assert_eq!(r[0]["rcode_name"], json!("NOERROR"));
+        assert_eq!(r[0]["answers"], json!(["127.0.0.2"]));
+        assert_eq!(r[0]["ttls"], json!([0]));
+        assert_eq!(r[0]["AA"], json!(true));
+        assert_eq!(r[0]["RA"], json!(true));
+        assert_eq!(r[0]["RD"], json!(true));
+        assert_eq!(r[0]["rejected"], json!(false));
+        assert_eq!(r[0]["rtt"], json!(0.000133));
+        assert_eq!(r[0]["proto"], json!("udp"));
+        assert_eq!(r[1]["qtype_name"], json!("AAAA"));
+        assert_eq!(r[1]["rcode_name"], json!("REFUSED"));
+        assert_eq!(r[1]["rejected"], json!(true));
+    }
+
+    #[test]
+    fn unanswered_query_and_lone_response() {
+        let s = run(&[(ToServer, U1, 0)]);
+        let r = s.log("dns");
+        assert_eq!(r.len(), 1);
+        assert!(r[0].get("rcode").is_none());
+        assert!(r[0].get("rtt").is_none());
+        let s = run(&[(ToClient, CNAME, 0)]);
+        let r = s.log("dns");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["query"], json!("ios.nccp.netflix.com"));
+        let a = r[0]["answers"].as_array().unwrap();
+        assert_eq!(a.len(), 10);
+        assert_eq!(a[0], json!("ios.nccp.geo.netflix.com"));
+        assert_eq!(a[1], json!("ios.nccp.us-west-2.prodaa.netflix.com"));
+        assert_eq!(a[2], json!("54.191.17.51"));
+        assert_eq!(r[0]["ttls"][0], json!(111));
+    }
+
+    #[test]
+    fn txt_and_other_types() {
+        let s = run(&[(ToClient, TXT, 0)]);
+        let r = s.log("dns");
+        assert_eq!(r[0]["qtype_name"], json!("TXT"));
+        assert!(r[0]["answers"][0].as_str().unwrap().starts_with("DNSC"));
+        // DNSKEY/RRSIG render as "<TYPE> <len> bytes".
+        let s = run(&[(ToServer, DNSKEY_Q, 0), (ToClient, DNSKEY_R, 5)]);
+        let r = s.log("dns");
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0]["query"], json!("weberlab.de"));
+        assert_eq!(r[0]["proto"], json!("tcp"));
+        let a = r[0]["answers"].as_array().unwrap();
+        assert_eq!(a.len(), 4);
+        assert!(
+            a[0].as_str().unwrap().starts_with("TYPE48 ")
+                || a[0].as_str().unwrap().starts_with("DNSKEY ")
+        );
+    }
+
+    #[test]
+    fn tcp_every_split_gives_the_same_records() {
+        let whole = run(&[(ToServer, TQ, 1), (ToClient, TR, 2)]);
+        let r = whole.log("dns");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["answers"], json!(["127.0.0.2"]));
+        assert_eq!(r[0]["proto"], json!("tcp"));
+        for cut in 1..TQ.len() {
+            let (a, b) = TQ.split_at(cut);
+            let s = run(&[(ToServer, a, 1), (ToServer, b, 1), (ToClient, TR, 2)]);
+            assert_eq!(s.records, whole.records, "query cut {cut}");
+        }
+        // 1-byte chunks of both directions.
+        let mut chunks = Vec::new();
+        for b in TQ.chunks(1) {
+            chunks.push((ToServer, b, 1));
+        }
+        for b in TR.chunks(1) {
+            chunks.push((ToClient, b, 2));
+        }
+        let s = run(&chunks);
+        assert_eq!(s.records, whole.records);
+    }
+
+    #[test]
+    fn tcp_several_messages_in_one_chunk() {
+        let mut q = TQ.to_vec();
+        q.extend_from_slice(DNSKEY_Q);
+        let mut r = TR.to_vec();
+        r.extend_from_slice(DNSKEY_R);
+        let s = run(&[(ToServer, &q, 1), (ToClient, &r, 2)]);
+        let recs = s.log("dns");
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1]["query"], json!("weberlab.de"));
+    }
+
+    #[test]
+    fn tcp_gap_resyncs_at_next_message() {
+        let mut p = DnsParser::new();
+        let mut s = MemSink::default();
+        p.on_data(ToServer, &TQ[..10], &mut s);
+        p.on_gap(ToServer, (TQ.len() - 10) as u64, &mut s);
+        p.on_data(ToServer, DNSKEY_Q, &mut s);
+        p.on_data(ToClient, DNSKEY_R, &mut s);
+        p.on_end(&mut s);
+        let r = s.log("dns");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["query"], json!("weberlab.de"));
+        assert!(r[0]["weird"].to_string().contains("gap"));
+    }
+
+    #[test]
+    fn truncated_and_malicious() {
+        // Truncated datagrams never panic and produce bounded output.
+        for n in 0..CNAME.len() {
+            let _ = run(&[(ToClient, &CNAME[..n], 0)]);
+        }
+        for n in 0..TR.len() {
+            let s = run(&[(ToServer, TQ, 0), (ToClient, &TR[..n], 0)]);
+            assert_eq!(s.log("dns").len(), 1);
+        }
+        // A compression loop: pointer to itself at offset 12.
+        let mut m = U1[..12].to_vec();
+        m.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]);
+        let s = run(&[(ToServer, &m, 0)]);
+        assert!(s.log("dns")[0].get("query").is_none());
+        // Huge counts, 0xffff answers in a tiny message.
+        let mut m = U2.to_vec();
+        m[6] = 0xff;
+        m[7] = 0xff;
+        let s = run(&[(ToClient, &m, 0)]);
+        assert!(s.log("dns")[0]["weird"].to_string().contains("answer"));
+        // Pending queries are bounded.
+        let mut p = DnsParser::new();
+        let mut s = MemSink::default();
+        let mut q = U1.to_vec();
+        for id in 0..3000u16 {
+            q[0..2].copy_from_slice(&id.to_be_bytes());
+            p.on_data(ToServer, &q, &mut s);
+        }
+        assert!(p.pending.len() <= MAX_PENDING);
+        p.on_end(&mut s);
+        assert_eq!(s.log("dns").len(), 3000);
+    }
+}
