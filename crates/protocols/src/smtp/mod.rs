@@ -17,6 +17,12 @@ use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport}
 
 use crate::ftp_control::reply::{self, Dialog};
 
+pub(crate) mod mime;
+pub mod record;
+mod session;
+#[cfg(test)]
+pub(crate) mod testutil;
+
 /// SMTP.
 pub struct Smtp;
 
@@ -37,6 +43,9 @@ impl Protocol for Smtp {
             Dialog::Ftp(_) | Dialog::Neither => Probe::NoMatch,
             Dialog::Undecided => Probe::NeedMore,
         }
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::SmtpParser::new()))
     }
 }
 

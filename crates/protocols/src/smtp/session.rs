@@ -1,0 +1,692 @@
+//! SMTP session parser (RFC 5321): commands and replies paired in order
+//! (RFC 2920 pipelining keeps them in order), one `smtp` record per mail
+//! transaction, MIME attachments carved from the message content.
+
+use std::collections::VecDeque;
+
+use netsift_proto::{Direction, Parser, Sink};
+
+use super::mime::{b64, chomp, trunc, weird, LineBuf, MimeParser};
+use super::record::SmtpRecord;
+
+/// Bound on commands awaiting their reply (pipelining).
+const MAX_PENDING: usize = 128;
+/// Bound on RCPT TO kept per transaction.
+const MAX_RCPT: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Data,
+    DataEnd,
+    Bdat { last: bool },
+    StartTls,
+    Auth,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    None,
+    /// RFC 4616 PLAIN: the next line is the base64 response.
+    Plain,
+    /// AUTH LOGIN (draft-murchison-sasl-login): user then password lines.
+    LoginUser,
+    LoginPass,
+    /// RFC 2195 CRAM-MD5: base64("user SP digest").
+    Cram,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Mode {
+    Cmd,
+    /// Inside DATA content (RFC 5321 §4.1.1.4) until CRLF "." CRLF.
+    Data,
+    /// After a gap inside DATA: skip to the terminating "." line.
+    DataSkip,
+    /// RFC 3030 §2: "BDAT <chunk-size> [LAST]" followed by exactly
+    /// chunk-size octets.
+    Bdat {
+        rem: u64,
+        last: bool,
+    },
+    /// TLS started (or the stream is hopeless): nothing more to read.
+    Done,
+}
+
+struct Tx {
+    rec: SmtpRecord,
+    ts: u64,
+    mime: Option<MimeParser>,
+    /// Content ended (final "." or BDAT LAST); waiting for its reply.
+    ended: bool,
+}
+
+/// Parser for one SMTP connection.
+pub(crate) struct SmtpParser {
+    cl: LineBuf,
+    sv: LineBuf,
+    /// Drop the next (partial) line of a direction after a gap.
+    cl_skip: bool,
+    sv_skip: bool,
+    mode: Mode,
+    data_mid: bool,
+    bdat_lines: LineBuf,
+    auth: Auth,
+    helo: Option<String>,
+    auth_user: Option<String>,
+    tx: Option<Tx>,
+    depth: u32,
+    pending: VecDeque<Cmd>,
+    greeted: bool,
+    session_weird: Vec<String>,
+    emitted: u32,
+}
+
+impl SmtpParser {
+    pub(crate) fn new() -> SmtpParser {
+        SmtpParser {
+            cl: LineBuf::default(),
+            sv: LineBuf::default(),
+            cl_skip: false,
+            sv_skip: false,
+            mode: Mode::Cmd,
+            data_mid: false,
+            bdat_lines: LineBuf::default(),
+            auth: Auth::None,
+            helo: None,
+            auth_user: None,
+            tx: None,
+            depth: 0,
+            pending: VecDeque::new(),
+            greeted: false,
+            session_weird: Vec::new(),
+            emitted: 0,
+        }
+    }
+
+    fn push_pending(&mut self, c: Cmd) {
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.pop_front();
+            weird(&mut self.session_weird, "too_many_pending_commands");
+        }
+        self.pending.push_back(c);
+    }
+
+    fn tx_mut(&mut self, sink: &dyn Sink) -> &mut Tx {
+        let depth = &mut self.depth;
+        self.tx.get_or_insert_with(|| {
+            *depth += 1;
+            Tx {
+                rec: SmtpRecord {
+                    trans_depth: *depth,
+                    ..Default::default()
+                },
+                ts: sink.ts_ns(),
+                mime: None,
+                ended: false,
+            }
+        })
+    }
+
+    /// Write the current transaction's record.
+    fn emit(&mut self, sink: &mut dyn Sink) {
+        let Some(mut tx) = self.tx.take() else {
+            return;
+        };
+        if let Some(mut m) = tx.mime.take() {
+            if !tx.ended {
+                m.finish(false, sink);
+            }
+            fill(&mut tx.rec, &m);
+        }
+        tx.rec.helo = self.helo.clone();
+        tx.rec.auth_user = self.auth_user.clone();
+        tx.rec.tls = self.mode == Mode::Done;
+        for w in std::mem::take(&mut self.session_weird) {
+            weird(&mut tx.rec.weird, &w);
+        }
+        if let Ok(v) = serde_json::to_value(&tx.rec) {
+            sink.record_at("smtp", tx.ts, v);
+        }
+        self.emitted += 1;
+    }
+
+    fn client_line(&mut self, raw: &[u8], complete: bool, sink: &mut dyn Sink) {
+        match self.mode {
+            Mode::Data => return self.data_line(raw, complete, sink),
+            Mode::DataSkip => {
+                if complete && chomp(raw) == b"." {
+                    self.mode = Mode::Cmd;
+                }
+                return;
+            }
+            Mode::Cmd => {}
+            Mode::Bdat { .. } | Mode::Done => return,
+        }
+        if !complete {
+            weird(&mut self.session_weird, "command_line_too_long");
+            return;
+        }
+        let line = chomp(raw);
+        if self.auth != Auth::None {
+            return self.sasl_line(line);
+        }
+        let text = String::from_utf8_lossy(line);
+        let (verb, arg) = match text.split_once(' ') {
+            Some((v, a)) => (v.to_ascii_uppercase(), a.trim().to_string()),
+            None => (text.trim().to_ascii_uppercase(), String::new()),
+        };
+        let mut cmd = Cmd::Other;
+        match verb.as_str() {
+            // RFC 5321 §4.1.1.1: "ehlo = "EHLO" SP ( Domain / address-literal ) CRLF".
+            "HELO" | "EHLO" | "LHLO" => self.helo = Some(trunc(&arg, 256)),
+            // §4.1.1.2: "MAIL FROM:" Reverse-path — a new transaction.
+            "MAIL" => {
+                if self.tx.is_some() {
+                    self.emit(sink);
+                }
+                let path = path_arg(&arg, "FROM:");
+                self.tx_mut(sink).rec.mail_from = Some(path);
+            }
+            // §4.1.1.3: "RCPT TO:" Forward-path.
+            "RCPT" => {
+                let path = path_arg(&arg, "TO:");
+                let tx = self.tx_mut(sink);
+                if tx.rec.rcpt_to.len() < MAX_RCPT {
+                    tx.rec.rcpt_to.push(path);
+                }
+            }
+            // §4.1.1.4: after DATA the content follows, ended by
+            // CRLF "." CRLF.
+            "DATA" => {
+                cmd = Cmd::Data;
+                let tx = self.tx_mut(sink);
+                if tx.rec.mail_from.is_none() {
+                    weird(&mut tx.rec.weird, "data_without_mail_from");
+                }
+                tx.mime = Some(MimeParser::new("SMTP", Direction::ToServer));
+                tx.rec.size = Some(0);
+                self.mode = Mode::Data;
+                self.data_mid = false;
+            }
+            "BDAT" => {
+                let mut it = arg.split_whitespace();
+                let size = it.next().and_then(|s| s.parse::<u64>().ok());
+                let last = it.next().is_some_and(|s| s.eq_ignore_ascii_case("LAST"));
+                match size {
+                    Some(rem) => {
+                        cmd = Cmd::Bdat { last };
+                        let tx = self.tx_mut(sink);
+                        if tx.mime.is_none() {
+                            tx.mime = Some(MimeParser::new("SMTP", Direction::ToServer));
+                        }
+                        self.mode = Mode::Bdat { rem, last };
+                        if rem == 0 {
+                            self.bdat_done(sink);
+                        }
+                    }
+                    None => weird(&mut self.session_weird, "bad_bdat_size"),
+                }
+            }
+            // §4.1.1.5: RSET aborts the transaction.
+            "RSET" => {
+                if self.tx.is_some() {
+                    self.emit(sink);
+                }
+            }
+            // RFC 3207 §4.
+            "STARTTLS" => cmd = Cmd::StartTls,
+            // RFC 4954 §4: "AUTH mechanism [initial-response]".
+            "AUTH" => {
+                cmd = Cmd::Auth;
+                let mut it = arg.split_whitespace();
+                let mech = it.next().unwrap_or("").to_ascii_uppercase();
+                let initial = it.next();
+                self.auth = match mech.as_str() {
+                    "PLAIN" => Auth::Plain,
+                    "LOGIN" => Auth::LoginUser,
+                    "CRAM-MD5" => Auth::Cram,
+                    _ => Auth::None,
+                };
+                if let Some(i) = initial.filter(|i| *i != "=") {
+                    self.sasl_line(i.as_bytes());
+                    // The initial response took the first step; sasl_line
+                    // has queued an Other for it, which belongs to AUTH.
+                    self.pending.pop_back();
+                }
+            }
+            _ => {}
+        }
+        self.push_pending(cmd);
+    }
+
+    /// A SASL response line (RFC 4954 §4: base64, or "*" to cancel).
+    fn sasl_line(&mut self, line: &[u8]) {
+        let step = self.auth;
+        self.auth = Auth::None;
+        self.push_pending(Cmd::Auth);
+        if line == b"*" {
+            return;
+        }
+        let Some(dec) = b64(line) else {
+            weird(&mut self.session_weird, "bad_sasl_base64");
+            return;
+        };
+        match step {
+            // RFC 4616 §2: message = [authzid] UTF8NUL authcid UTF8NUL passwd
+            Auth::Plain => {
+                let mut it = dec.split(|&b| b == 0);
+                let authz = it.next().unwrap_or(&[]);
+                let authc = it.next().unwrap_or(&[]);
+                let u = if authc.is_empty() { authz } else { authc };
+                self.auth_user = Some(trunc(&String::from_utf8_lossy(u), 256));
+            }
+            Auth::LoginUser => {
+                self.auth_user = Some(trunc(&String::from_utf8_lossy(&dec), 256));
+                self.auth = Auth::LoginPass;
+            }
+            Auth::Cram => {
+                let u = dec.split(|&b| b == b' ').next().unwrap_or(&[]);
+                self.auth_user = Some(trunc(&String::from_utf8_lossy(u), 256));
+            }
+            Auth::LoginPass | Auth::None => {}
+        }
+    }
+
+    fn data_line(&mut self, raw: &[u8], complete: bool, sink: &mut dyn Sink) {
+        let at_start = !self.data_mid;
+        self.data_mid = !complete;
+        // RFC 5321 §4.1.1.4: "The mail data are terminated by a line
+        // containing only a period".
+        if at_start && complete && chomp(raw) == b"." {
+            self.mode = Mode::Cmd;
+            if let Some(tx) = self.tx.as_mut() {
+                tx.ended = true;
+                if let Some(m) = tx.mime.as_mut() {
+                    m.finish(true, sink);
+                }
+            }
+            self.push_pending(Cmd::DataEnd);
+            return;
+        }
+        // §4.5.2: "If the first character is a period and there are other
+        // characters on the line, the first character is deleted."
+        let line = match (at_start, raw.first()) {
+            (true, Some(b'.')) => raw.get(1..).unwrap_or(&[]),
+            _ => raw,
+        };
+        if let Some(tx) = self.tx.as_mut() {
+            tx.rec.size = Some(tx.rec.size.unwrap_or(0) + line.len() as u64);
+            if let Some(m) = tx.mime.as_mut() {
+                m.line(line, complete, sink);
+            }
+        }
+    }
+
+    fn bdat_bytes<'a>(&mut self, data: &'a [u8], sink: &mut dyn Sink) -> &'a [u8] {
+        let Mode::Bdat { rem, last } = self.mode else {
+            return data;
+        };
+        let n = (rem.min(data.len() as u64)) as usize;
+        let (chunk, rest) = data.split_at(n);
+        if let Some(tx) = self.tx.as_mut() {
+            tx.rec.size = Some(tx.rec.size.unwrap_or(0) + n as u64);
+            if let Some(m) = tx.mime.as_mut() {
+                self.bdat_lines.push(chunk, &mut |l, c| m.line(l, c, sink));
+            }
+        }
+        self.mode = Mode::Bdat {
+            rem: rem - n as u64,
+            last,
+        };
+        if rem == n as u64 {
+            self.bdat_done(sink);
+        }
+        rest
+    }
+
+    fn bdat_done(&mut self, sink: &mut dyn Sink) {
+        let Mode::Bdat { last, .. } = self.mode else {
+            return;
+        };
+        self.mode = Mode::Cmd;
+        if last {
+            let rest = self.bdat_lines.take();
+            if let Some(tx) = self.tx.as_mut() {
+                if let Some(m) = tx.mime.as_mut() {
+                    if !rest.is_empty() {
+                        m.line(&rest, false, sink);
+                    }
+                    m.finish(true, sink);
+                }
+                tx.ended = true;
+            }
+        }
+    }
+
+    fn server_line(&mut self, raw: &[u8], complete: bool, sink: &mut dyn Sink) {
+        if !complete || self.mode == Mode::Done {
+            return;
+        }
+        let line = chomp(raw);
+        // RFC 5321 §4.2.1: "Reply-code SP text" ends a reply, "Reply-code
+        // -text" continues it.
+        let code = line
+            .get(..3)
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .and_then(|c| c.parse::<u16>().ok());
+        let Some(code) = code else {
+            weird(&mut self.session_weird, "bad_reply_line");
+            return;
+        };
+        if line.get(3) == Some(&b'-') {
+            return;
+        }
+        let text = trunc(&String::from_utf8_lossy(line), 512);
+        if !self.greeted && self.pending.is_empty() {
+            self.greeted = true;
+            return;
+        }
+        self.greeted = true;
+        let cmd = self.pending.pop_front().unwrap_or(Cmd::Other);
+        if let Some(tx) = self.tx.as_mut() {
+            tx.rec.last_reply = Some(text);
+        }
+        match cmd {
+            // A DATA refused before any content: back to commands.
+            Cmd::Data if code != 354 => {
+                if self.mode == Mode::Data && self.tx.as_ref().and_then(|t| t.rec.size) == Some(0) {
+                    self.mode = Mode::Cmd;
+                    if let Some(tx) = self.tx.as_mut() {
+                        tx.mime = None;
+                        tx.rec.size = None;
+                    }
+                }
+            }
+            Cmd::DataEnd | Cmd::Bdat { last: true } => {
+                if self.tx.as_ref().is_some_and(|t| t.ended) {
+                    self.emit(sink);
+                }
+            }
+            // RFC 3207 §4: "220 Ready to start TLS"; after it, TLS.
+            Cmd::StartTls if code == 220 => {
+                self.mode = Mode::Done;
+                self.tls_record(sink);
+            }
+            // RFC 4954 §4: 334 asks for the next response.
+            Cmd::Auth if code != 334 => self.auth = Auth::None,
+            _ => {}
+        }
+    }
+
+    fn tls_record(&mut self, sink: &mut dyn Sink) {
+        if self.tx.is_none() {
+            self.tx_mut(sink);
+        }
+        self.emit(sink);
+    }
+}
+
+/// `FROM:<a@b> SIZE=1` → `a@b`.
+fn path_arg(arg: &str, prefix: &str) -> String {
+    let a = arg.trim();
+    let a = match a.get(..prefix.len()) {
+        Some(p) if p.eq_ignore_ascii_case(prefix) => a.get(prefix.len()..).unwrap_or(""),
+        _ => a,
+    };
+    let a = a.trim_start();
+    let p = match a.strip_prefix('<') {
+        Some(r) => r.split('>').next().unwrap_or(""),
+        None => a.split_whitespace().next().unwrap_or(""),
+    };
+    trunc(p, 512)
+}
+
+/// Copy the message's header fields (RFC 5322 §3.6) into a record.
+fn fill(rec: &mut SmtpRecord, m: &MimeParser) {
+    let h = &m.top;
+    rec.date = h.get("date");
+    rec.from = h.get("from");
+    rec.to = h.get_all("to");
+    rec.cc = h.get_all("cc");
+    rec.reply_to = h.get("reply-to");
+    rec.subject = h.get("subject");
+    rec.message_id = h.get("message-id");
+    rec.in_reply_to = h.get("in-reply-to");
+    rec.user_agent = h.get("x-mailer").or_else(|| h.get("user-agent"));
+    rec.attachments = m.attachments.clone();
+    for w in &m.weird {
+        weird(&mut rec.weird, w);
+    }
+}
+
+impl Parser for SmtpParser {
+    fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
+        if self.mode == Mode::Done {
+            return;
+        }
+        match dir {
+            Direction::ToServer => {
+                let mut rest = data;
+                while !rest.is_empty() && self.mode != Mode::Done {
+                    if let Mode::Bdat { .. } = self.mode {
+                        rest = self.bdat_bytes(rest, sink);
+                        continue;
+                    }
+                    // Feed lines until the mode changes to BDAT (its bytes
+                    // are not lines).
+                    let cut = match rest.iter().position(|&b| b == b'\n') {
+                        Some(i) => i + 1,
+                        None => rest.len(),
+                    };
+                    let (now, later) = rest.split_at(cut);
+                    let mut lines = Vec::new();
+                    self.cl.push(now, &mut |l, c| lines.push((l.to_vec(), c)));
+                    for (l, c) in lines {
+                        if std::mem::take(&mut self.cl_skip) {
+                            continue;
+                        }
+                        self.client_line(&l, c, sink);
+                    }
+                    rest = later;
+                }
+            }
+            Direction::ToClient => {
+                let mut lines = Vec::new();
+                self.sv.push(data, &mut |l, c| lines.push((l.to_vec(), c)));
+                for (l, c) in lines {
+                    if std::mem::take(&mut self.sv_skip) {
+                        continue;
+                    }
+                    self.server_line(&l, c, sink);
+                }
+            }
+        }
+    }
+
+    fn on_gap(&mut self, dir: Direction, len: u64, sink: &mut dyn Sink) {
+        if self.mode == Mode::Done {
+            return;
+        }
+        weird(&mut self.session_weird, "content_gap");
+        match dir {
+            Direction::ToServer => match self.mode {
+                Mode::Data => {
+                    if let Some(tx) = self.tx.as_mut() {
+                        if let Some(mut m) = tx.mime.take() {
+                            m.finish(false, sink);
+                            fill(&mut tx.rec, &m);
+                        }
+                    }
+                    self.mode = Mode::DataSkip;
+                    self.cl_skip = !self.cl.take().is_empty() || self.data_mid;
+                }
+                Mode::Bdat { rem, last } if len < rem => {
+                    if let Some(tx) = self.tx.as_mut() {
+                        if let Some(mut m) = tx.mime.take() {
+                            m.finish(false, sink);
+                            fill(&mut tx.rec, &m);
+                        }
+                    }
+                    self.mode = Mode::Bdat {
+                        rem: rem - len,
+                        last,
+                    };
+                }
+                _ => {
+                    self.mode = Mode::Cmd;
+                    self.cl.clear();
+                    self.cl_skip = true;
+                }
+            },
+            Direction::ToClient => {
+                self.sv.clear();
+                self.sv_skip = true;
+                self.pending.clear();
+            }
+        }
+    }
+
+    fn on_end(&mut self, sink: &mut dyn Sink) {
+        if self.tx.is_some() {
+            self.emit(sink);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::testutil::{replay, replay_bytewise};
+    use netsift_proto::MemSink;
+
+    #[test]
+    fn emotet_attachment() {
+        let data = include_bytes!("testdata/stream_emotet.bin");
+        let s = replay(data, &mut SmtpParser::new());
+        let r = s.log("smtp");
+        assert_eq!(r.len(), 1);
+        let r = r[0];
+        assert_eq!(r["helo"], "[173.66.46.97]");
+        assert_eq!(r["mail_from"], "raulparedes@wanadoo.fr");
+        assert_eq!(r["rcpt_to"][0], "mitzy.torres@2080.cl");
+        assert_eq!(r["auth_user"], "raulparedes@wanadoo.fr");
+        assert_eq!(r["subject"], "Re:");
+        assert_eq!(r["tls"], false);
+        // The capture ends inside DATA: the attachment is cut.
+        assert_eq!(r["last_reply"], "354 OK");
+        assert_eq!(r["attachments"][0], "documentación_455.xlsm");
+        assert_eq!(s.files.len(), 1);
+        let f = &s.files[0];
+        assert_eq!(f.0.source, "SMTP");
+        assert_eq!(f.0.name.as_deref(), Some("documentación_455.xlsm"));
+        assert!(f.1.starts_with(b"PK\x03\x04"), "decoded zip");
+        assert!(f.1.len() > 10_000);
+        assert_eq!(f.2, Some(false));
+        // Byte by byte: identical records and files.
+        let s1 = replay_bytewise(data, &mut SmtpParser::new());
+        assert_eq!(s1.records, s.records);
+        assert_eq!(s1.files, s.files);
+    }
+
+    #[test]
+    fn sendmail_session() {
+        let data = include_bytes!("testdata/stream_smtp.bin");
+        let s = replay(data, &mut SmtpParser::new());
+        let r = s.log("smtp");
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0]["helo"], "delta.peach.mil");
+        assert!(r[0]["size"].as_u64().unwrap() > 1000);
+        let s1 = replay_bytewise(data, &mut SmtpParser::new());
+        assert_eq!(s1.records, s.records);
+        assert_eq!(s1.files, s.files);
+    }
+
+    #[test]
+    fn starttls_stops() {
+        let data = include_bytes!("testdata/stream_starttls.bin");
+        let s = replay(data, &mut SmtpParser::new());
+        let r = s.log("smtp");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["tls"], true);
+        assert!(r[0].get("mail_from").is_none());
+    }
+
+    fn feed(p: &mut SmtpParser, s: &mut MemSink, c: &[u8], sv: &[u8]) {
+        p.on_data(Direction::ToServer, c, s);
+        p.on_data(Direction::ToClient, sv, s);
+    }
+
+    #[test]
+    fn two_transactions_bdat_plain_and_gap() {
+        let mut p = SmtpParser::new();
+        let mut s = MemSink::default();
+        feed(&mut p, &mut s, b"", b"220 x ESMTP\r\n");
+        // RFC 4616 example: "\0tim\0tanstaaftanstaaf".
+        feed(
+            &mut p,
+            &mut s,
+            b"EHLO me\r\nAUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n",
+            b"250-x\r\n250 OK\r\n235 ok\r\n",
+        );
+        feed(&mut p, &mut s, b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 34 LAST\r\nSubject: hi\r\n\r\n..body\r\nmore text\r\n", b"250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n");
+        feed(
+            &mut p,
+            &mut s,
+            b"MAIL FROM:<c@x>\r\nRCPT TO:<d@y>\r\nDATA\r\n",
+            b"250 ok\r\n250 ok\r\n354 go\r\n",
+        );
+        p.on_data(Direction::ToServer, b"Subject: second\r\n\r\nab", &mut s);
+        p.on_gap(Direction::ToServer, 100, &mut s);
+        feed(
+            &mut p,
+            &mut s,
+            b"cd\r\n.\r\nQUIT\r\n",
+            b"250 ok\r\n221 bye\r\n",
+        );
+        p.on_end(&mut s);
+        let r = s.log("smtp");
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(r[0]["auth_user"], "tim");
+        assert_eq!(r[0]["subject"], "hi");
+        assert_eq!(r[0]["size"], 34);
+        assert_eq!(r[0]["last_reply"], "250 2.0.0 queued");
+        assert_eq!(r[1]["trans_depth"], 2);
+        assert_eq!(r[1]["subject"], "second");
+        assert!(r[1]["weird"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == "content_gap"));
+    }
+
+    #[test]
+    fn truncated_and_hostile() {
+        // A cut message with a base64 attachment: file incomplete.
+        let mut p = SmtpParser::new();
+        let mut s = MemSink::default();
+        feed(&mut p, &mut s, b"", b"220 x\r\n");
+        feed(
+            &mut p,
+            &mut s,
+            b"HELO a\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nDATA\r\n",
+            b"250 a\r\n250 a\r\n250 a\r\n354 a\r\n",
+        );
+        p.on_data(Direction::ToServer, b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0x\r\n", &mut s);
+        p.on_end(&mut s);
+        assert_eq!(s.log("smtp").len(), 1);
+        assert_eq!(s.files[0].1, b"%PDF-1");
+        assert_eq!(s.files[0].2, Some(false));
+        // Garbage, a huge BDAT size and an endless line.
+        let mut p = SmtpParser::new();
+        let mut s = MemSink::default();
+        feed(
+            &mut p,
+            &mut s,
+            b"\x00\xff\r\nBDAT 99999999999999999999\r\nBDAT 18446744073709551615\r\n",
+            b"garbage\r\n",
+        );
+        p.on_data(Direction::ToServer, &vec![b'a'; 300_000], &mut s);
+        p.on_end(&mut s);
+    }
+}
