@@ -10,10 +10,12 @@ pub mod community_id;
 pub mod conn;
 pub mod defrag;
 pub mod key;
+pub mod reassembly;
 pub mod table;
 
 pub use community_id::community_id_v1;
 pub use conn::{ConnTracker, EndpointState};
 pub use defrag::{DefragConfig, DefragStats, Defragmenter, FragmentIn};
 pub use key::{l4_name, Endpoint, FlowKey};
+pub use reassembly::{Budget, Chunk, ReassemblyConfig, Stream, StreamEvent, StreamStats};
 pub use table::{Dir, DirStats, EndReason, Flow, FlowConfig, FlowTable, Seen, TableStats, Uid};
