@@ -165,8 +165,10 @@ pub enum StreamEvent {
     OverlapConflict { offset: u64, len: u32 },
     /// Bytes skipped as a gap (never received / given up).
     Gap { offset: u64, len: u64 },
-    /// A segment dropped because a memory bound was reached, or because it
-    /// lies absurdly far ahead (more than [`MAX_AHEAD`]).
+    /// A segment dropped unbuffered: it lies absurdly far ahead (at least
+    /// [`MAX_AHEAD`], garbage or an attack). A memory bound never drops a
+    /// segment: the stream gives up its oldest hole instead (a `Gap` event,
+    /// counted in [`StreamStats::forced_gaps`] and [`Budget::forced_gaps`]).
     Dropped { offset: u64, len: u32 },
 }
 
