@@ -30,7 +30,9 @@
 //! the only way to recognise FTP_DATA).
 
 pub mod data_channel;
+pub mod record;
 pub(crate) mod reply;
+pub mod session;
 #[cfg(test)]
 pub(crate) mod testutil;
 
@@ -52,6 +54,9 @@ impl Protocol for FtpControl {
     }
     fn ports(&self) -> &'static [u16] {
         &[21]
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::FtpParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let (server, client) = input.server_client();

@@ -17,6 +17,12 @@
 //! remembers the announcement and labels the matching connection FTP_DATA
 //! with confidence "flow" (nDPI does the same in ftp_control.c/ftp_data.c,
 //! plus content heuristics we deliberately do not copy).
+//!
+//! FTP_DATA has no parser of its own ([`Protocol::parser`] stays `None`):
+//! the control connection announces the data connection with
+//! `Sink::expect_linked`, and the engine routes the data connection's bytes
+//! to the control flow's parser (`Parser::on_linked_data`), which knows the
+//! file name and carves the file (see `ftp_control::session`).
 
 use netsift_proto::{Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
