@@ -16,12 +16,16 @@
 //! `app` is the service the SNI belongs to ([`crate::apps`]); without one,
 //! `HTTP2` when the client's ALPN list starts with `h2` (RFC 7540 §3.3).
 
+pub(crate) mod cert;
+pub(crate) mod ja;
 pub(crate) mod parse;
+pub mod record;
+pub(crate) mod session;
 #[cfg(test)]
 pub(crate) mod testkit;
 
 use netsift_proto::{
-    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+    printable, Direction, Match, Parser, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
 use parse::{HelloInfo, HelloKind, Proxy, Ssl2, Walk};
@@ -73,6 +77,9 @@ impl Protocol for Tls {
             }
         }
         records(input)
+    }
+    fn parser(&self) -> Option<Box<dyn Parser>> {
+        Some(Box::new(session::TlsParser::new()))
     }
 }
 

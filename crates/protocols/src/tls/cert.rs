@@ -1,0 +1,252 @@
+//! X.509 certificates from a TLS (<= 1.2) Certificate message, summarized
+//! for the "tls" log. No path validation: only facts readable from each
+//! certificate (RFC 5280) and validation-free anomalies.
+
+use sha2::{Digest as _, Sha256};
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::objects::{oid2abbrev, oid_registry};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+use x509_parser::public_key::PublicKey;
+
+use super::ja::hex;
+use super::record::CertRecord;
+
+const MAX_SANS: usize = 64;
+const MAX_STR: usize = 1024;
+
+/// RFC 4514 §2: the RDNs in reverse order of the ASN.1 sequence, joined by
+/// ","; attributes of one RDN joined by "+"; "type=value" with the short
+/// name of the type (or its dotted OID), values escaped per §2.4, values
+/// that are not strings as "#" + hex of their BER encoding.
+pub fn rfc4514(name: &X509Name<'_>) -> String {
+    let reg = oid_registry();
+    let mut rdns = Vec::new();
+    for rdn in name.iter() {
+        let mut attrs = Vec::new();
+        for a in rdn.iter() {
+            let ty = match oid2abbrev(a.attr_type(), reg) {
+                Ok(s) => s.to_string(),
+                Err(_) => a.attr_type().to_id_string(),
+            };
+            let v = match a.as_str() {
+                Ok(s) => escape(s),
+                Err(_) => format!("#{}", hex(a.attr_value().data)),
+            };
+            attrs.push(format!("{ty}={v}"));
+        }
+        rdns.push(attrs.join("+"));
+    }
+    rdns.reverse();
+    let mut s = rdns.join(",");
+    if s.len() > MAX_STR {
+        let mut cut = MAX_STR;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// RFC 4514 §2.4: escape '"', '+', ',', ';', '<', '>', '\\' anywhere, a
+/// leading ' ' or '#', a trailing ' ', and NUL (as "\00"); control
+/// characters are also written as hex pairs here.
+fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    let n = s.chars().count();
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '"' | '+' | ',' | ';' | '<' | '>' | '\\' => {
+                o.push('\\');
+                o.push(c);
+            }
+            ' ' if i == 0 || i + 1 == n => o.push_str("\\ "),
+            '#' if i == 0 => o.push_str("\\#"),
+            c if (c as u32) < 0x20 || c == '\x7f' => o.push_str(&format!("\\{:02x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's
+/// civil_from_days).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" of Unix seconds.
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let t = secs.rem_euclid(86_400);
+    let (y, m, d) = civil(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+/// Summarize one DER certificate. `now_ns` is packet time. `None` if the
+/// DER does not parse as a certificate.
+pub fn summarize(der: &[u8], now_ns: u64) -> Option<CertRecord> {
+    let (_, c) = X509Certificate::from_der(der).ok()?;
+    let subject = rfc4514(c.subject());
+    let issuer = rfc4514(c.issuer());
+    let nb = c.validity().not_before.timestamp();
+    let na = c.validity().not_after.timestamp();
+    let now = (now_ns / 1_000_000_000) as i64;
+    let mut sans = Vec::new();
+    let mut ski: Option<&[u8]> = None;
+    let mut aki: Option<&[u8]> = None;
+    for ext in c.extensions() {
+        match ext.parsed_extension() {
+            // RFC 5280 §4.2.1.6: dNSName and iPAddress (4 or 16 octets).
+            ParsedExtension::SubjectAlternativeName(san) => {
+                for g in &san.general_names {
+                    if sans.len() >= MAX_SANS {
+                        break;
+                    }
+                    match g {
+                        GeneralName::DNSName(d) => sans.push(d.chars().take(255).collect()),
+                        GeneralName::IPAddress(b) => {
+                            if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                                sans.push(std::net::Ipv4Addr::from(a).to_string());
+                            } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                                sans.push(std::net::Ipv6Addr::from(a).to_string());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            ParsedExtension::SubjectKeyIdentifier(k) => ski = Some(k.0),
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                aki = a.key_identifier.as_ref().map(|k| k.0)
+            }
+            _ => {}
+        }
+    }
+    let (key_alg, key_bits) = match c.public_key().parsed() {
+        Ok(PublicKey::RSA(k)) => ("rsa", k.key_size()),
+        Ok(PublicKey::EC(k)) => ("ec", k.key_size()),
+        Ok(PublicKey::DSA(y)) => ("dsa", y.len() * 8),
+        Ok(PublicKey::GostR3410(y)) | Ok(PublicKey::GostR3410_2012(y)) => ("gost", y.len() * 8),
+        _ => {
+            let oid = &c.public_key().algorithm.algorithm;
+            let name = oid2abbrev(oid, oid_registry()).unwrap_or("unknown");
+            // Ed25519 / Ed448 (RFC 8410) carry the raw key.
+            let bits = c.public_key().subject_public_key.data.len() * 8;
+            return Some(finish(
+                &c, der, subject, issuer, nb, na, now, sans, ski, aki, name, bits,
+            ));
+        }
+    };
+    Some(finish(
+        &c, der, subject, issuer, nb, na, now, sans, ski, aki, key_alg, key_bits,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    c: &X509Certificate<'_>,
+    der: &[u8],
+    subject: String,
+    issuer: String,
+    nb: i64,
+    na: i64,
+    now: i64,
+    sans: Vec<String>,
+    ski: Option<&[u8]>,
+    aki: Option<&[u8]>,
+    key_alg: &str,
+    key_bits: usize,
+) -> CertRecord {
+    // Without signature verification (x509-parser's "verify" feature is
+    // off): subject == issuer and, when both are present, the Authority Key
+    // Identifier equals the Subject Key Identifier (RFC 5280 §4.2.1.1: "the
+    // authorityKeyIdentifier ... MAY be omitted" in self-signed ones).
+    let self_signed = c.subject().as_raw() == c.issuer().as_raw()
+        && match (aki, ski) {
+            (Some(a), Some(s)) => a == s,
+            _ => true,
+        };
+    let cn = c
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(|s| s.chars().take(255).collect());
+    CertRecord {
+        subject,
+        issuer,
+        common_name: cn,
+        serial: hex(c.raw_serial()),
+        not_before: rfc3339(nb),
+        not_after: rfc3339(na),
+        sans,
+        key_alg: key_alg.to_string(),
+        key_bits: key_bits as u32,
+        sig_alg: oid2abbrev(&c.signature_algorithm.algorithm, oid_registry())
+            .map(str::to_string)
+            .unwrap_or_else(|_| c.signature_algorithm.algorithm.to_id_string()),
+        sha256: hex(&Sha256::digest(der)),
+        self_signed,
+        expired: now < nb || now > na,
+        is_ca: c.is_ca(),
+    }
+}
+
+/// RFC 6125 §6.4.3: does `name` (the SNI) match a DNS-ID or wildcard
+/// ("*." + one label) in `pattern`? Case-insensitive (§6.4.1).
+pub fn host_matches(pattern: &str, name: &str) -> bool {
+    let p = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    if p == n {
+        return true;
+    }
+    if let Some(rest) = p.strip_prefix("*.") {
+        if let Some((label, tail)) = n.split_once('.') {
+            return !label.is_empty() && tail == rest;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn wildcard() {
+        assert!(host_matches("*.google.com", "www.google.com"));
+        assert!(!host_matches("*.google.com", "a.b.google.com"));
+        assert!(!host_matches("*.google.com", "google.com"));
+        assert!(host_matches("Example.COM", "example.com."));
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape("a,b+c"), "a\\,b\\+c");
+        assert_eq!(escape(" #x "), "\\ #x\\ ");
+        assert_eq!(escape("#x"), "\\#x");
+    }
+}

@@ -1,0 +1,629 @@
+//! Full parsing of ClientHello / ServerHello bodies into owned lists, and
+//! the fingerprints computed from them: JA3 / JA3S (Salesforce,
+//! github.com/salesforce/ja3) and JA4 (FoxIO, github.com/FoxIO-LLC/ja4,
+//! "JA4 TLS Client Fingerprinting" technical details).
+//!
+//! References: RFC 8446 §4.1.2 (ClientHello), §4.1.3 (ServerHello), §4.2
+//! (extensions), RFC 6066 §3 (server_name), RFC 7301 §3.1 (ALPN), RFC 8422
+//! §5.1 (supported_groups, ec_point_formats), RFC 8701 (GREASE).
+
+use md5::{Digest as _, Md5};
+use sha2::Sha256;
+
+use super::parse::be16;
+
+/// Extension code points used here (IANA "TLS ExtensionType Values").
+pub const EXT_SERVER_NAME: u16 = 0x0000;
+pub const EXT_SUPPORTED_GROUPS: u16 = 0x000a;
+pub const EXT_EC_POINT_FORMATS: u16 = 0x000b;
+pub const EXT_SIGNATURE_ALGORITHMS: u16 = 0x000d;
+pub const EXT_ALPN: u16 = 0x0010;
+pub const EXT_SESSION_TICKET: u16 = 0x0023;
+pub const EXT_PRE_SHARED_KEY: u16 = 0x0029;
+pub const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
+
+/// Bounds on what is kept from a hello (hostile lists are truncated).
+const MAX_LIST: usize = 512;
+const MAX_ALPN: usize = 32;
+const MAX_NAME: usize = 255;
+
+/// RFC 8701 §2: GREASE values are 0x0A0A, 0x1A1A, ..., 0xFAFA: "{0x?A,
+/// 0x?A}" with both bytes equal.
+pub fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+}
+
+/// TLS 1.3 or one of its drafts: 0x7fNN (draft-ietf-tls-tls13-NN) and
+/// Facebook's 0xfbNN experiments.
+pub fn is_tls13(v: u16) -> bool {
+    v == 0x0304 || v >> 8 == 0x7f || v >> 8 == 0xfb
+}
+
+/// Version name: "TLS 1.2"; drafts as "TLS 1.3 draft 28"; anything else as
+/// hex ("0x0305").
+pub fn version_str(v: u16) -> String {
+    match v {
+        0x0002 => "SSL 2.0".into(),
+        0x0300 => "SSL 3.0".into(),
+        0x0301 => "TLS 1.0".into(),
+        0x0302 => "TLS 1.1".into(),
+        0x0303 => "TLS 1.2".into(),
+        0x0304 => "TLS 1.3".into(),
+        v if v >> 8 == 0x7f => format!("TLS 1.3 draft {}", v & 0xff),
+        v => format!("0x{v:04x}"),
+    }
+}
+
+/// Everything the fingerprints and the record need from a ClientHello.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientHello {
+    /// legacy_version (RFC 8446 §4.1.2).
+    pub version: u16,
+    pub session_id: Vec<u8>,
+    /// cipher_suites, in order, GREASE included.
+    pub ciphers: Vec<u16>,
+    /// Extension types, in order, GREASE included.
+    pub extensions: Vec<u16>,
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    /// First ALPN protocol as raw bytes (JA4 looks at its bytes).
+    pub alpn_first_raw: Option<Vec<u8>>,
+    pub groups: Vec<u16>,
+    pub point_formats: Vec<u8>,
+    pub sig_algs: Vec<u16>,
+    pub supported_versions: Vec<u16>,
+    /// A non-empty SessionTicket extension (RFC 5077 §3.2: resumption).
+    pub ticket: bool,
+    /// Anomalies found while parsing.
+    pub weird: Vec<&'static str>,
+}
+
+/// What is read from a ServerHello.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerHello {
+    pub version: u16,
+    pub random: [u8; 32],
+    pub session_id: Vec<u8>,
+    pub cipher: u16,
+    pub extensions: Vec<u16>,
+    pub alpn: Option<String>,
+    /// supported_versions selected_version (RFC 8446 §4.2.1).
+    pub selected_version: Option<u16>,
+    pub weird: Vec<&'static str>,
+}
+
+/// RFC 8446 §4.1.3: a HelloRetryRequest is a ServerHello whose Random is
+/// SHA-256("HelloRetryRequest").
+pub const HRR_RANDOM: [u8; 32] = [
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+];
+
+impl ServerHello {
+    pub fn is_hrr(&self) -> bool {
+        self.random == HRR_RANDOM
+    }
+    /// The negotiated version: supported_versions, else legacy_version
+    /// (RFC 8446 §4.2.1: "the server MUST ... use the
+    /// 'supported_versions' extension").
+    pub fn negotiated(&self) -> u16 {
+        self.selected_version.unwrap_or(self.version)
+    }
+}
+
+/// A bounds-checked reader.
+struct Rd<'a> {
+    b: &'a [u8],
+    p: usize,
+}
+
+impl<'a> Rd<'a> {
+    fn u8(&mut self) -> Option<u8> {
+        let v = *self.b.get(self.p)?;
+        self.p += 1;
+        Some(v)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        let v = be16(self.b, self.p)?;
+        self.p += 2;
+        Some(v)
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let v = self.b.get(self.p..self.p.checked_add(n)?)?;
+        self.p += n;
+        Some(v)
+    }
+    fn rest(&self) -> &'a [u8] {
+        self.b.get(self.p..).unwrap_or(&[])
+    }
+}
+
+fn u16_list(b: &[u8]) -> Vec<u16> {
+    b.chunks_exact(2)
+        .take(MAX_LIST)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect()
+}
+
+/// Extensions block: `Extension extensions<0..2^16-1>` of
+/// `{ ExtensionType extension_type; opaque extension_data<0..2^16-1>; }`
+/// (RFC 8446 §4.2). Returns (type, data) pairs; notes inconsistencies.
+fn extensions<'a>(r: &mut Rd<'a>, weird: &mut Vec<&'static str>) -> Vec<(u16, &'a [u8])> {
+    let mut out = Vec::new();
+    if r.rest().is_empty() {
+        // RFC 5246 §7.4.1.2: extensions may be absent.
+        return out;
+    }
+    let Some(total) = r.u16() else {
+        weird.push("truncated_extensions");
+        return out;
+    };
+    let block = match r.take(total as usize) {
+        Some(b) => b,
+        None => {
+            weird.push("extensions_length_mismatch");
+            r.rest()
+        }
+    };
+    let mut e = Rd { b: block, p: 0 };
+    while !e.rest().is_empty() && out.len() < MAX_LIST {
+        let (Some(ty), Some(len)) = (e.u16(), e.u16()) else {
+            weird.push("truncated_extension");
+            break;
+        };
+        let Some(data) = e.take(len as usize) else {
+            weird.push("extension_length_mismatch");
+            break;
+        };
+        out.push((ty, data));
+    }
+    out
+}
+
+/// ALPN ProtocolNameList (RFC 7301 §3.1): `ProtocolName
+/// protocol_name_list<2..2^16-1>`, `opaque ProtocolName<1..2^8-1>`.
+fn alpn_list(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let Some(l) = be16(data, 0) else {
+        return out;
+    };
+    let list = data.get(2..2 + l as usize).unwrap_or(&[]);
+    let mut r = Rd { b: list, p: 0 };
+    while out.len() < MAX_ALPN {
+        let Some(n) = r.u8() else { break };
+        let Some(name) = r.take(n as usize) else {
+            break;
+        };
+        out.push(name.to_vec());
+    }
+    out
+}
+
+fn lossy(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(b.get(..b.len().min(max)).unwrap_or(b)).into_owned()
+}
+
+/// Parse a ClientHello body (after the 4-byte handshake header).
+/// RFC 8446 §4.1.2:
+/// ```text
+/// struct {
+///     ProtocolVersion legacy_version = 0x0303;    /* TLS v1.2 */
+///     Random random;
+///     opaque legacy_session_id<0..32>;
+///     CipherSuite cipher_suites<2..2^16-2>;
+///     opaque legacy_compression_methods<1..2^8-1>;
+///     Extension extensions<8..2^16-1>;
+/// } ClientHello;
+/// ```
+/// `None` if the fixed fields are cut short.
+pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
+    let mut h = ClientHello::default();
+    let mut r = Rd { b: body, p: 0 };
+    h.version = r.u16()?;
+    r.take(32)?;
+    let sid_len = r.u8()? as usize;
+    if sid_len > 32 {
+        h.weird.push("session_id_too_long");
+    }
+    h.session_id = r.take(sid_len)?.to_vec();
+    let cs_len = r.u16()? as usize;
+    if cs_len % 2 != 0 {
+        h.weird.push("odd_cipher_suites_length");
+    }
+    h.ciphers = u16_list(r.take(cs_len)?);
+    let cm_len = r.u8()? as usize;
+    r.take(cm_len)?;
+    for (ty, data) in extensions(&mut r, &mut h.weird) {
+        h.extensions.push(ty);
+        match ty {
+            // RFC 6066 §3: ServerNameList; NameType host_name(0).
+            EXT_SERVER_NAME => {
+                let mut e = Rd { b: data, p: 2 };
+                while let (Some(nt), Some(l)) = (e.u8(), e.u16()) {
+                    let Some(name) = e.take(l as usize) else {
+                        break;
+                    };
+                    if nt == 0 {
+                        h.sni = Some(lossy(name, MAX_NAME));
+                        break;
+                    }
+                }
+            }
+            // RFC 8422 §5.1.1: NamedCurve named_curve_list<2..2^16-1>.
+            EXT_SUPPORTED_GROUPS => {
+                let l = be16(data, 0).unwrap_or(0) as usize;
+                h.groups = u16_list(data.get(2..2 + l).unwrap_or(&[]));
+            }
+            // RFC 8422 §5.1.2: ECPointFormat ec_point_format_list<1..2^8-1>.
+            EXT_EC_POINT_FORMATS => {
+                let l = data.first().copied().unwrap_or(0) as usize;
+                let list = data.get(1..1 + l).unwrap_or(&[]);
+                h.point_formats = list.iter().take(MAX_LIST).copied().collect();
+            }
+            // RFC 8446 §4.2.3: SignatureScheme
+            // supported_signature_algorithms<2..2^16-2>.
+            EXT_SIGNATURE_ALGORITHMS => {
+                let l = be16(data, 0).unwrap_or(0) as usize;
+                h.sig_algs = u16_list(data.get(2..2 + l).unwrap_or(&[]));
+            }
+            EXT_ALPN => {
+                let list = alpn_list(data);
+                h.alpn_first_raw = list.first().cloned();
+                h.alpn = list.iter().map(|a| lossy(a, MAX_NAME)).collect();
+            }
+            // RFC 5077 §3.2: a non-empty ticket asks for resumption.
+            EXT_SESSION_TICKET => h.ticket = !data.is_empty(),
+            // RFC 8446 §4.2.1: ProtocolVersion versions<2..254>.
+            EXT_SUPPORTED_VERSIONS => {
+                let l = data.first().copied().unwrap_or(0) as usize;
+                h.supported_versions = u16_list(data.get(1..1 + l).unwrap_or(&[]));
+            }
+            _ => {}
+        }
+    }
+    Some(h)
+}
+
+/// Parse a ServerHello body. RFC 8446 §4.1.3:
+/// ```text
+/// struct {
+///     ProtocolVersion legacy_version = 0x0303;    /* TLS v1.2 */
+///     Random random;
+///     opaque legacy_session_id_echo<0..32>;
+///     CipherSuite cipher_suite;
+///     uint8 legacy_compression_method = 0;
+///     Extension extensions<6..2^16-1>;
+/// } ServerHello;
+/// ```
+pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
+    let mut h = ServerHello::default();
+    let mut r = Rd { b: body, p: 0 };
+    h.version = r.u16()?;
+    h.random.copy_from_slice(r.take(32)?);
+    let sid_len = r.u8()? as usize;
+    if sid_len > 32 {
+        h.weird.push("session_id_too_long");
+    }
+    h.session_id = r.take(sid_len)?.to_vec();
+    h.cipher = r.u16()?;
+    r.u8()?;
+    for (ty, data) in extensions(&mut r, &mut h.weird) {
+        h.extensions.push(ty);
+        match ty {
+            // RFC 7301 §3.1: the server's list has exactly one name.
+            EXT_ALPN => h.alpn = alpn_list(data).first().map(|a| lossy(a, MAX_NAME)),
+            // RFC 8446 §4.2.1: ServerHello: ProtocolVersion selected_version.
+            EXT_SUPPORTED_VERSIONS => h.selected_version = be16(data, 0),
+            _ => {}
+        }
+    }
+    Some(h)
+}
+
+fn md5_hex(s: &str) -> String {
+    hex(&Md5::digest(s.as_bytes()))
+}
+
+pub fn hex(b: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
+}
+
+fn join<T: ToString>(v: impl Iterator<Item = T>, sep: &str) -> String {
+    v.map(|x| x.to_string()).collect::<Vec<_>>().join(sep)
+}
+
+/// JA3 (github.com/salesforce/ja3 README): "SSLVersion,Cipher,
+/// SSLExtension,EllipticCurve,EllipticCurvePointFormat", decimal values,
+/// list items joined by "-", GREASE values (RFC 8701) ignored. Returns the
+/// string and its MD5.
+pub fn ja3(h: &ClientHello) -> (String, String) {
+    let ng = |v: &&u16| !is_grease(**v);
+    let s = format!(
+        "{},{},{},{},{}",
+        h.version,
+        join(h.ciphers.iter().filter(ng), "-"),
+        join(h.extensions.iter().filter(ng), "-"),
+        join(h.groups.iter().filter(ng), "-"),
+        join(h.point_formats.iter(), "-"),
+    );
+    let m = md5_hex(&s);
+    (s, m)
+}
+
+/// JA3S (same README): "SSLVersion,Cipher,SSLExtension" of the
+/// ServerHello, decimal, extensions joined by "-".
+pub fn ja3s(h: &ServerHello) -> (String, String) {
+    let s = format!(
+        "{},{},{}",
+        h.version,
+        h.cipher,
+        join(h.extensions.iter().filter(|v| !is_grease(**v)), "-"),
+    );
+    let m = md5_hex(&s);
+    (s, m)
+}
+
+/// JA4 transport prefix: "t" TCP, "q" QUIC, "d" DTLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ja4Proto {
+    Tcp,
+    Quic,
+    /// For the DTLS parser (not wired yet).
+    #[allow(dead_code)]
+    Dtls,
+}
+
+/// JA4 version field: the highest supported_versions value (GREASE
+/// ignored), else legacy_version: "13", "12", "11", "10", "s3", "s2",
+/// DTLS "d1"/"d2"/"d3", unknown "00".
+fn ja4_version(v: u16) -> &'static str {
+    match v {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        0xfeff => "d1",
+        0xfefd => "d2",
+        0xfefc => "d3",
+        _ => "00",
+    }
+}
+
+fn sha12(s: &str) -> String {
+    if s.is_empty() {
+        return "000000000000".into();
+    }
+    let mut h = hex(&Sha256::digest(s.as_bytes()));
+    h.truncate(12);
+    h
+}
+
+/// JA4 (FoxIO technical details): `ja4_a _ ja4_b _ ja4_c` where
+/// * ja4_a = protocol (t/q/d), version, "d" if SNI present else "i", the
+///   2-digit count of ciphers and of extensions (GREASE ignored, capped at
+///   99), the first and last characters of the first ALPN value ("00" if
+///   none; the first and last hex digits when either byte is not ASCII
+///   alphanumeric);
+/// * ja4_b = first 12 hex of SHA-256 of the sorted cipher list (4-digit
+///   hex, comma-joined);
+/// * ja4_c = first 12 hex of SHA-256 of the sorted extensions, without SNI
+///   (0000) and ALPN (0010), then "_" and the signature algorithms in
+///   their original order.
+///
+/// Returns (ja4, ja4_r) where ja4_r is the raw (unhashed) form.
+pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
+    let p = match proto {
+        Ja4Proto::Tcp => 't',
+        Ja4Proto::Quic => 'q',
+        Ja4Proto::Dtls => 'd',
+    };
+    let version = h
+        .supported_versions
+        .iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .max()
+        .unwrap_or(h.version);
+    let sni = if h.extensions.contains(&EXT_SERVER_NAME) {
+        'd'
+    } else {
+        'i'
+    };
+    let ciphers: Vec<u16> = h
+        .ciphers
+        .iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .collect();
+    let exts: Vec<u16> = h
+        .extensions
+        .iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .collect();
+    let alpn = match h.alpn_first_raw.as_deref() {
+        Some([first, .., last]) | Some([first @ last]) => {
+            if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
+                format!("{}{}", *first as char, *last as char)
+            } else {
+                let f = hex(&[*first]);
+                let l = hex(&[*last]);
+                format!("{}{}", &f[..1], &l[1..])
+            }
+        }
+        _ => "00".into(),
+    };
+    let a = format!(
+        "{p}{}{sni}{:02}{:02}{alpn}",
+        ja4_version(version),
+        ciphers.len().min(99),
+        exts.len().min(99),
+    );
+    let mut sc = ciphers.clone();
+    sc.sort_unstable();
+    let b_raw = join(sc.iter().map(|v| format!("{v:04x}")), ",");
+    let mut se: Vec<u16> = exts
+        .iter()
+        .copied()
+        .filter(|&e| e != EXT_SERVER_NAME && e != EXT_ALPN)
+        .collect();
+    se.sort_unstable();
+    let mut c_raw = join(se.iter().map(|v| format!("{v:04x}")), ",");
+    let sigs: Vec<u16> = h
+        .sig_algs
+        .iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .collect();
+    if !sigs.is_empty() {
+        c_raw.push('_');
+        c_raw.push_str(&join(sigs.iter().map(|v| format!("{v:04x}")), ","));
+    }
+    let ja4 = format!(
+        "{a}_{}_{}",
+        sha12(&b_raw),
+        sha12(if se.is_empty() { "" } else { &c_raw })
+    );
+    let ja4_r = format!("{a}_{b_raw}_{c_raw}");
+    (ja4, ja4_r)
+}
+
+/// IANA cipher suite name ("TLS Cipher Suites" registry), or "0x1301"-style
+/// hex when unknown.
+pub fn cipher_name(c: u16) -> String {
+    let n = match c {
+        0x0000 => "TLS_NULL_WITH_NULL_NULL",
+        0x0001 => "TLS_RSA_WITH_NULL_MD5",
+        0x0002 => "TLS_RSA_WITH_NULL_SHA",
+        0x0004 => "TLS_RSA_WITH_RC4_128_MD5",
+        0x0005 => "TLS_RSA_WITH_RC4_128_SHA",
+        0x000a => "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+        0x0016 => "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
+        0x002f => "TLS_RSA_WITH_AES_128_CBC_SHA",
+        0x0032 => "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
+        0x0033 => "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+        0x0035 => "TLS_RSA_WITH_AES_256_CBC_SHA",
+        0x0038 => "TLS_DHE_DSS_WITH_AES_256_CBC_SHA",
+        0x0039 => "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+        0x003c => "TLS_RSA_WITH_AES_128_CBC_SHA256",
+        0x003d => "TLS_RSA_WITH_AES_256_CBC_SHA256",
+        0x0041 => "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA",
+        0x0067 => "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+        0x006b => "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+        0x0084 => "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA",
+        0x008c => "TLS_PSK_WITH_AES_128_CBC_SHA",
+        0x009c => "TLS_RSA_WITH_AES_128_GCM_SHA256",
+        0x009d => "TLS_RSA_WITH_AES_256_GCM_SHA384",
+        0x009e => "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        0x009f => "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+        0x00ff => "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
+        0x1301 => "TLS_AES_128_GCM_SHA256",
+        0x1302 => "TLS_AES_256_GCM_SHA384",
+        0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
+        0x1304 => "TLS_AES_128_CCM_SHA256",
+        0x1305 => "TLS_AES_128_CCM_8_SHA256",
+        0x5600 => "TLS_FALLBACK_SCSV",
+        0xc007 => "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+        0xc008 => "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA",
+        0xc009 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        0xc00a => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        0xc011 => "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+        0xc012 => "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+        0xc013 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        0xc014 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        0xc023 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+        0xc024 => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+        0xc027 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+        0xc028 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+        0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        0xc02c => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        0xc030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        0xc09c => "TLS_RSA_WITH_AES_128_CCM",
+        0xc09d => "TLS_RSA_WITH_AES_256_CCM",
+        0xc0ac => "TLS_ECDHE_ECDSA_WITH_AES_128_CCM",
+        0xc0ad => "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
+        0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xccaa => "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        _ => return format!("0x{c:04x}"),
+    };
+    n.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FoxIO JA4 README / technical details example: the raw lists
+    /// "002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,
+    /// cca8,cca9" and "0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,
+    /// 002d,0033,4469,ff01_0403,0804,0401,0503,0805,0501,0806,0601" give
+    /// "t13d1516h2_8daaf6152771_e5627efa2ab1".
+    #[test]
+    fn ja4_readme_vector() {
+        let h = ClientHello {
+            version: 0x0303,
+            ciphers: vec![
+                0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+                0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+            ],
+            // Shuffled order (Chrome randomizes), with SNI and ALPN and a
+            // GREASE value that must not count.
+            extensions: vec![
+                0x1a1a, 0x0000, 0x0017, 0xff01, 0x000a, 0x000b, 0x0023, 0x0010, 0x0005, 0x000d,
+                0x0012, 0x0033, 0x002d, 0x002b, 0x001b, 0x4469, 0x0015,
+            ],
+            sig_algs: vec![
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+            supported_versions: vec![0x2a2a, 0x0304, 0x0303],
+            alpn_first_raw: Some(b"h2".to_vec()),
+            ..Default::default()
+        };
+        let (j, r) = ja4(&h, Ja4Proto::Tcp);
+        assert_eq!(j, "t13d1516h2_8daaf6152771_e5627efa2ab1");
+        assert!(r.starts_with("t13d1516h2_002f,0035,009c,009d,1301"));
+        let (q, _) = ja4(&h, Ja4Proto::Quic);
+        assert!(q.starts_with("q13d1516h2_"));
+    }
+
+    #[test]
+    fn ja4_alpn_edge_cases() {
+        let mut h = ClientHello {
+            version: 0x0301,
+            ..Default::default()
+        };
+        assert_eq!(
+            ja4(&h, Ja4Proto::Tcp).0,
+            "t10i000000_000000000000_000000000000"
+        );
+        h.alpn_first_raw = Some(vec![0xab, 0xcd]);
+        assert!(ja4(&h, Ja4Proto::Tcp).0.starts_with("t10i0000ad_"));
+        h.alpn_first_raw = Some(b"h".to_vec());
+        assert!(ja4(&h, Ja4Proto::Tcp).0.starts_with("t10i0000hh_"));
+    }
+
+    #[test]
+    fn grease() {
+        for v in [0x0a0a, 0x1a1a, 0x2a2a, 0xfafa] {
+            assert!(is_grease(v));
+        }
+        for v in [0x0a1a, 0x0a0b, 0x1301, 0x0000] {
+            assert!(!is_grease(v));
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(cipher_name(0x1301), "TLS_AES_128_GCM_SHA256");
+        assert_eq!(cipher_name(0xbeef), "0xbeef");
+    }
+}
