@@ -23,7 +23,7 @@ fn secs_to_ns(what: &str, s: f64) -> Result<u64> {
 }
 
 /// Build the pipeline configuration from the flags.
-pub fn pipeline_config(a: &FlowsArgs) -> Result<PipelineConfig> {
+pub fn pipeline_config(a: &crate::CommonArgs) -> Result<PipelineConfig> {
     Ok(PipelineConfig {
         flow: FlowConfig {
             max_flows: a.max_flows as usize,
@@ -221,21 +221,24 @@ pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
 }
 
 pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
-    let cfg = pipeline_config(args)?;
+    let cfg = pipeline_config(&args.common)?;
     let stdout = io::stdout().lock();
     let mut w = Writer {
-        classifier: Classifier::new(&classify_config(&args.classify)?)?,
+        classifier: Classifier::new(&classify_config(&args.common.classify)?)?,
         out: BufWriter::with_capacity(1 << 16, stdout),
         format: args.format,
-        seed: args.community_id_seed,
+        seed: args.common.community_id_seed,
         pending: Vec::new(),
         widths: None,
         error: None,
     };
-    let mut bar = Bar::new(!args.quiet && stderr_is_tty());
+    let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
     let mut failed = false;
     let (mut packets, mut flows) = (0u64, 0u64);
-    for path in &args.captures {
+    for (n, path) in args.captures.iter().enumerate() {
+        // A uid seed per capture keeps uids unique across the captures of one run.
+        let mut cfg = cfg;
+        cfg.flow.uid_seed = n as u64;
         let res = run_capture::<ClassState, _>(path, cfg, &mut w, &mut |p| bar.update(p));
         bar.clear();
         if let Some(e) = w.error.take() {
@@ -260,7 +263,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
                         t.available
                     );
                 }
-                if !args.quiet {
+                if !args.common.quiet {
                     eprintln!("netsift: {}", summary_line(&s));
                 }
             }
@@ -271,7 +274,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
         }
     }
     w.finish()?;
-    if !args.quiet && args.captures.len() > 1 {
+    if !args.common.quiet && args.captures.len() > 1 {
         eprintln!(
             "netsift: total: {} captures, {} packets, {} flows",
             args.captures.len(),

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod accuracy;
+mod analyze;
+mod extract;
 mod flows;
 mod progress;
 
@@ -29,6 +31,10 @@ struct Cli {
 enum Command {
     /// List the flows of one or more captures (pcap or pcapng; `-` is stdin).
     Flows(FlowsArgs),
+    /// Protocol records (http, dns, tls, ...), flows and carved files of captures.
+    Analyze(AnalyzeArgs),
+    /// Write the packets of one flow (every fragment included) as a pcap.
+    Extract(ExtractArgs),
     /// Compare netsift's protocol verdicts with nDPI's on nDPI's regression corpus.
     Accuracy(AccuracyArgs),
 }
@@ -52,6 +58,13 @@ pub struct FlowsArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Flow-table and classification options shared by the subcommands.
+#[derive(clap::Args, Debug)]
+pub struct CommonArgs {
     /// Maximum flows held at once; the least recently active is evicted beyond it.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub max_flows: u64,
@@ -76,7 +89,7 @@ pub struct FlowsArgs {
     #[arg(long, default_value_t = 0)]
     pub community_id_seed: u16,
 
-    /// No summary line on stderr.
+    /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
@@ -94,6 +107,59 @@ pub struct ClassifyArgs {
     /// Turn off the last-resort port guess.
     #[arg(long)]
     pub no_guess: bool,
+}
+
+/// Output format of `netsift analyze`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    /// One `<log>.jsonl` file per log in the output directory.
+    Jsonl,
+    /// One time-ordered stream with an `event_type` field (Suricata EVE style).
+    Eve,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Capture files; `-` reads a capture from standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Output directory (jsonl), or output file (eve; stdout when absent).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Jsonl)]
+    pub format: AnalyzeFormat,
+
+    /// Write each carved file once into DIR, named by its SHA-256.
+    #[arg(long, value_name = "DIR")]
+    pub extract_dir: Option<PathBuf>,
+
+    /// Largest carved file, in bytes; longer files are cut and marked incomplete.
+    #[arg(long, default_value_t = analyze::DEFAULT_MAX_FILE)]
+    pub max_file_size: u64,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExtractArgs {
+    /// The capture (a file: it is read twice).
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
+
+    /// The flow's uid, as printed by `netsift flows`.
+    #[arg(long)]
+    pub uid: String,
+
+    /// Output pcap.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -124,6 +190,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Flows(args) => flows::run(&args),
         Command::Accuracy(args) => accuracy::run(&args),
+        Command::Analyze(args) => analyze::run(&args),
+        Command::Extract(args) => extract::run(&args),
     };
     match result {
         Ok(code) => code,

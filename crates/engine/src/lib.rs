@@ -28,6 +28,7 @@
 //! ```
 
 pub mod accuracy;
+pub mod analyze;
 pub mod api;
 pub mod classify;
 pub mod pipeline;

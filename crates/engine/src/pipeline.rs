@@ -9,6 +9,7 @@ use netsift_flow::{
     DefragConfig, Defragmenter, Flow, FlowConfig, FlowTable, FragmentIn, Seen, TableStats,
 };
 use netsift_wire::{decode, decode_reassembled, DecodeError, Decoded, LinkType, Transport};
+use rustc_hash::FxHashMap;
 
 /// What the pipeline tells its user about packets and flows.
 pub trait FlowHandler<T> {
@@ -19,6 +20,12 @@ pub trait FlowHandler<T> {
     /// Called once for every flow that ended (timeout, close, eviction, or
     /// the end of the capture).
     fn on_flow_end(&mut self, flow: Flow<T>);
+
+    /// With [`Pipeline::track_frames`] on: the capture frames (1-based
+    /// numbers in reading order) that made the packet just given to
+    /// [`FlowHandler::on_packet`] — one frame, or every fragment of a
+    /// reassembled datagram.
+    fn on_frames(&mut self, _flow: &Flow<T>, _frames: &[u64]) {}
 }
 
 /// Pipeline settings.
@@ -61,7 +68,17 @@ pub struct Pipeline<T> {
     table: FlowTable<T>,
     defrag: Defragmenter,
     counters: Counters,
+    /// Frame numbers of fragments awaiting reassembly, when tracking.
+    frag_frames: Option<FxHashMap<FragKey, Vec<u64>>>,
 }
+
+type FragKey = (std::net::IpAddr, std::net::IpAddr, u8, u32);
+
+/// Datagrams whose fragment frames are tracked at once.
+const MAX_TRACKED_DATAGRAMS: usize = 4096;
+
+/// Frames remembered per datagram under reassembly (more are not tracked).
+const MAX_TRACKED_FRAGMENTS: usize = 256;
 
 impl<T: Default> Pipeline<T> {
     pub fn new(cfg: PipelineConfig) -> Self {
@@ -69,7 +86,14 @@ impl<T: Default> Pipeline<T> {
             table: FlowTable::new(cfg.flow),
             defrag: Defragmenter::new(cfg.defrag),
             counters: Counters::default(),
+            frag_frames: None,
         }
+    }
+
+    /// Report, through [`FlowHandler::on_frames`], which capture frames
+    /// make each flow packet (for per-flow export).
+    pub fn track_frames(&mut self) {
+        self.frag_frames = Some(FxHashMap::default());
     }
 
     pub fn counters(&self) -> Counters {
@@ -135,6 +159,16 @@ impl<T: Default> Pipeline<T> {
         };
         if let (Some(frag), Transport::Fragment { payload }) = (ip.fragment, ip.transport) {
             self.counters.fragments += 1;
+            let key: FragKey = (ip.src, ip.dst, ip.proto, frag.id);
+            let frame_no = self.counters.packets;
+            if let Some(map) = self.frag_frames.as_mut() {
+                if map.len() < MAX_TRACKED_DATAGRAMS || map.contains_key(&key) {
+                    let v = map.entry(key).or_default();
+                    if v.len() < MAX_TRACKED_FRAGMENTS {
+                        v.push(frame_no);
+                    }
+                }
+            }
             let done = self.defrag.insert(
                 ts_ns,
                 FragmentIn {
@@ -148,10 +182,17 @@ impl<T: Default> Pipeline<T> {
                 },
             );
             match done {
-                Some(buf) => match decode_reassembled(&pkt, &buf) {
-                    Ok(whole) => self.on_decoded(ts_ns, &whole, orig_len, handler),
-                    Err(_) => self.counters.malformed += 1,
-                },
+                Some(buf) => {
+                    let frames = self
+                        .frag_frames
+                        .as_mut()
+                        .and_then(|m| m.remove(&key))
+                        .unwrap_or_default();
+                    match decode_reassembled(&pkt, &buf) {
+                        Ok(whole) => self.on_decoded(ts_ns, &whole, orig_len, &frames, handler),
+                        Err(_) => self.counters.malformed += 1,
+                    }
+                }
                 None => {
                     self.table.expire(ts_ns);
                     self.emit_finished(handler);
@@ -159,7 +200,8 @@ impl<T: Default> Pipeline<T> {
             }
             return;
         }
-        self.on_decoded(ts_ns, &pkt, orig_len, handler);
+        let frame_no = [self.counters.packets];
+        self.on_decoded(ts_ns, &pkt, orig_len, &frame_no, handler);
     }
 
     fn on_decoded<H: FlowHandler<T>>(
@@ -167,12 +209,16 @@ impl<T: Default> Pipeline<T> {
         ts_ns: u64,
         pkt: &Decoded<'_>,
         wire_len: u32,
+        frames: &[u64],
         handler: &mut H,
     ) {
         if let Some(seen) = self.table.process(ts_ns, pkt, wire_len) {
             self.counters.flow_packets += 1;
             if let Some(flow) = self.table.get_mut(seen.idx) {
                 handler.on_packet(flow, seen, pkt);
+                if self.frag_frames.is_some() {
+                    handler.on_frames(flow, frames);
+                }
             }
         }
         self.emit_finished(handler);

@@ -103,6 +103,8 @@ pub struct ClassState {
     /// (control connections announcing others).
     pub(crate) watched: bool,
     pub(crate) dpi: dpi::DpiState,
+    /// Application-data state, used by `netsift analyze` only.
+    pub(crate) app: Option<Box<crate::analyze::AppState>>,
 }
 
 /// A layer's answer for one packet.

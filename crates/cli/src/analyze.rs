@@ -1,0 +1,99 @@
+//! `netsift analyze`: flows, protocol records and carved files.
+
+use std::io::{self};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
+use netsift_engine::analyze::output::{Eve, JsonlDir, Output, Summary};
+use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
+use netsift_engine::classify::ClassState;
+use netsift_engine::{run_capture, Classifier};
+
+use crate::flows::{classify_config, pipeline_config};
+use crate::progress::Bar;
+use crate::{stderr_is_tty, AnalyzeArgs};
+
+pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
+    let pcfg = pipeline_config(&args.common)?;
+    let ccfg = classify_config(&args.common.classify)?;
+    let mut out: Box<dyn Output> = match args.format {
+        crate::AnalyzeFormat::Jsonl => {
+            let dir: PathBuf = args.output.clone().context("--format jsonl needs -o DIR")?;
+            Box::new(JsonlDir::new(&dir).with_context(|| format!("creating {}", dir.display()))?)
+        }
+        crate::AnalyzeFormat::Eve => match &args.output {
+            Some(p) => Box::new(Eve::new(io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            ))),
+            None => Box::new(Eve::new(io::BufWriter::new(io::stdout()))),
+        },
+    };
+    let files = Files::new(args.extract_dir.as_deref(), args.max_file_size)
+        .context("creating the extract directory")?;
+    let cfg = AnalyzeConfig {
+        community_id_seed: args.common.community_id_seed,
+        ..AnalyzeConfig::default()
+    };
+    let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, out.as_mut());
+    let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
+    let mut failed = false;
+    let (mut packets, mut flows) = (0u64, 0u64);
+    for (n, path) in args.captures.iter().enumerate() {
+        // A uid seed per capture keeps uids unique across the captures of one run.
+        let mut pcfg = pcfg;
+        pcfg.flow.uid_seed = n as u64;
+        let res = run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| bar.update(p));
+        bar.clear();
+        match res {
+            Ok(s) => {
+                packets += s.counters.packets;
+                flows += s.flows();
+                if let Some(t) = s.truncation {
+                    eprintln!(
+                        "netsift: warning: {}: capture truncated at offset {} (record needs {} bytes, {} present); analysed up to there",
+                        path.display(), t.offset, t.expected, t.available
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("netsift: error: {e}");
+                failed = true;
+            }
+        }
+    }
+    let stats = analyzer.stats;
+    drop(analyzer);
+    out.finish().context("writing the output")?;
+    if !args.common.quiet {
+        print_summary(out.summary(), packets, flows, stats.records);
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_summary(s: &Summary, packets: u64, flows: u64, records: u64) {
+    eprintln!(
+        "netsift: {packets} packets, {flows} flows, {records} records, {} files carved",
+        s.files
+    );
+    let protos = Summary::top(&s.flows_by_protocol, 10);
+    let list: Vec<String> = protos.iter().map(|(p, n)| format!("{p} {n}")).collect();
+    eprintln!("  protocols by flows: {}", list.join(", "));
+    let hosts = Summary::top(&s.bytes_by_host, 5);
+    let list: Vec<String> = hosts
+        .iter()
+        .map(|(h, n)| format!("{h} ({n} bytes)"))
+        .collect();
+    eprintln!("  top hosts: {}", list.join(", "));
+    let doms = Summary::top(&s.domains, 5);
+    let list: Vec<String> = doms.iter().map(|(d, n)| format!("{d} ({n})")).collect();
+    eprintln!("  top domains: {}", list.join(", "));
+}
+
+/// Default bound on one carved file.
+pub const DEFAULT_MAX_FILE: u64 = DEFAULT_MAX_FILE_BYTES;

@@ -1,0 +1,563 @@
+//! `netsift analyze`: flows → classification → reassembled application
+//! data → protocol records and carved files.
+//!
+//! Per flow the analyzer keeps a TCP reassembler per direction. Until the
+//! flow has a verdict, its in-order application bytes are kept (bounded by
+//! [`AnalyzeConfig::max_pending`]); at the verdict the protocol's parser
+//! is created and first replayed those bytes, then fed as data arrives. A
+//! flow decided as a protocol without a parser, or never decided, drops
+//! its buffers.
+
+pub mod files;
+pub mod output;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use netsift_flow::reassembly::{Budget, Chunk, ReassemblyConfig, Stream};
+use netsift_flow::{Dir, Flow, Seen};
+use netsift_proto::{Direction, FileId, FileMeta, Parser, Sink};
+use netsift_wire::{Decoded, TcpInfo, Transport as WireTransport};
+
+use crate::classify::{ClassState, Classifier};
+use crate::pipeline::FlowHandler;
+use crate::record::FlowRecord;
+use files::{FileRecord, Files, OpenFile};
+use output::{Common, Output};
+
+/// Analysis settings.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalyzeConfig {
+    pub reassembly: ReassemblyConfig,
+    /// Bytes of application data kept per flow while it is unclassified.
+    pub max_pending: usize,
+    /// Files open at once per flow.
+    pub max_open_files_per_flow: usize,
+    /// Community ID seed for conn records.
+    pub community_id_seed: u16,
+}
+
+impl Default for AnalyzeConfig {
+    fn default() -> Self {
+        AnalyzeConfig {
+            reassembly: ReassemblyConfig::default(),
+            max_pending: 64 * 1024,
+            max_open_files_per_flow: 64,
+            community_id_seed: 0,
+        }
+    }
+}
+
+/// Per-flow application state (in [`ClassState::app`]).
+#[derive(Default)]
+pub struct AppState {
+    streams: Option<[Stream; 2]>,
+    parser: Option<Box<dyn Parser>>,
+    /// In-order data before the verdict: (direction, bytes or gap length).
+    pending: Vec<(Direction, PendingChunk)>,
+    pending_bytes: usize,
+    /// No parser will ever run: ignore the rest of the flow.
+    done: bool,
+    files: Vec<(u32, OpenFile)>,
+    next_file: u32,
+    /// This flow is a data connection announced by another flow's parser
+    /// (FTP): its bytes go to that flow (uid, link number).
+    linked_to: Option<(String, u32)>,
+    /// Links this flow announced so far.
+    next_link: u32,
+    /// The end of this linked connection was already reported.
+    link_end_sent: bool,
+}
+
+enum PendingChunk {
+    Data(Vec<u8>),
+    Gap(u64),
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("parser", &self.parser.is_some())
+            .field("pending_bytes", &self.pending_bytes)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+/// Counters of an analysis run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnalyzeStats {
+    pub records: u64,
+    pub files: u64,
+    pub parsed_flows: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub overlap_conflicts: u64,
+    pub pending_overflows: u64,
+}
+
+/// The analyzer: a [`FlowHandler`] that classifies, parses and writes.
+pub struct Analyzer<'o> {
+    classifier: Classifier,
+    cfg: AnalyzeConfig,
+    budget: Budget,
+    files: Files,
+    out: &'o mut dyn Output,
+    links: Links,
+    pub stats: AnalyzeStats,
+}
+
+/// Connections announced by parsers, and the bytes of linked connections
+/// waiting for their announcing flow's next packet.
+#[derive(Default)]
+struct Links {
+    expected: HashMap<(IpAddr, u16), (String, u32)>,
+    queued: HashMap<String, Vec<LinkedEvent>>,
+    queued_bytes: usize,
+}
+
+struct LinkedEvent {
+    link: u32,
+    dir: Direction,
+    data: Vec<u8>,
+    gap: u64,
+    end: bool,
+}
+
+/// Announced connections remembered at once.
+const MAX_EXPECTED_LINKS: usize = 4096;
+/// Bytes of linked connections queued at once (beyond: counted as gaps).
+const MAX_QUEUED_LINK_BYTES: usize = 64 << 20;
+
+/// The [`Sink`] a parser writes through while one flow is being fed.
+struct FlowSink<'a, 'o> {
+    common: &'a Common,
+    ts_ns: u64,
+    out: &'a mut (dyn Output + 'o),
+    files: &'a mut Files,
+    open: &'a mut Vec<(u32, OpenFile)>,
+    next_file: &'a mut u32,
+    max_open: usize,
+    stats: &'a mut AnalyzeStats,
+    links: &'a mut Links,
+    next_link: &'a mut u32,
+}
+
+impl Sink for FlowSink<'_, '_> {
+    fn ts_ns(&self) -> u64 {
+        self.ts_ns
+    }
+
+    fn record(&mut self, log: &'static str, record: serde_json::Value) {
+        self.record_at(log, self.ts_ns, record);
+    }
+
+    fn record_at(&mut self, log: &'static str, ts_ns: u64, record: serde_json::Value) {
+        self.stats.records += 1;
+        self.out.record(log, ts_ns, self.common, record);
+    }
+
+    fn file_open(&mut self, meta: FileMeta) -> Option<FileId> {
+        if self.open.len() >= self.max_open {
+            return None;
+        }
+        let id = *self.next_file;
+        *self.next_file += 1;
+        let f = self.files.open(meta);
+        self.open.push((id, f));
+        Some(FileId(id))
+    }
+
+    fn file_data(&mut self, id: FileId, data: &[u8]) {
+        if let Some((_, f)) = self.open.iter_mut().find(|(i, _)| *i == id.0) {
+            self.files.data(f, data);
+        }
+    }
+
+    fn file_close(&mut self, id: FileId, complete: bool) {
+        if let Some(pos) = self.open.iter().position(|(i, _)| *i == id.0) {
+            let (_, f) = self.open.swap_remove(pos);
+            let rec = self.files.close(f, complete);
+            self.emit_file(rec);
+        }
+    }
+
+    fn expect_linked(&mut self, addr: IpAddr, port: u16) {
+        // An unspecified address (EPSV: RFC 2428 "the server's address") is
+        // the announcing flow's responder.
+        let addr = if addr.is_unspecified() {
+            self.common.dst_ip
+        } else {
+            addr
+        };
+        if self.links.expected.len() >= MAX_EXPECTED_LINKS {
+            return;
+        }
+        let link = *self.next_link;
+        *self.next_link += 1;
+        self.links
+            .expected
+            .insert((addr, port), (self.common.uid.clone(), link));
+    }
+}
+
+impl FlowSink<'_, '_> {
+    fn emit_file(&mut self, rec: FileRecord) {
+        self.stats.files += 1;
+        let v = serde_json::to_value(&rec).unwrap_or(serde_json::Value::Null);
+        self.out.record("files", self.ts_ns, self.common, v);
+    }
+}
+
+fn common_of<T>(flow: &Flow<T>) -> Common {
+    let (o, r) = (flow.orig(), flow.resp());
+    Common {
+        uid: flow.uid.to_string(),
+        src_ip: o.addr,
+        src_port: o.port,
+        dst_ip: r.addr,
+        dst_port: r.port,
+    }
+}
+
+impl<'o> Analyzer<'o> {
+    pub fn new(
+        classifier: Classifier,
+        cfg: AnalyzeConfig,
+        files: Files,
+        out: &'o mut dyn Output,
+    ) -> Self {
+        Analyzer {
+            classifier,
+            budget: Budget::new(cfg.reassembly.max_buffered_total),
+            cfg,
+            files,
+            out,
+            links: Links::default(),
+            stats: AnalyzeStats::default(),
+        }
+    }
+
+    /// Files carved so far.
+    pub fn files_carved(&self) -> u64 {
+        self.files.carved
+    }
+
+    /// Deliver in-order chunks of one direction to the flow's parser, or
+    /// keep them until the verdict.
+    fn deliver(
+        &mut self,
+        flow_common: &Common,
+        ts_ns: u64,
+        app: &mut AppState,
+        dir: Direction,
+        chunks: Vec<(bool, Vec<u8>, u64)>,
+    ) {
+        if let Some((owner, link)) = app.linked_to.clone() {
+            let q = self.links.queued.entry(owner).or_default();
+            for (is_data, bytes, gap) in chunks {
+                let (data, gap) =
+                    if is_data && self.links.queued_bytes + bytes.len() <= MAX_QUEUED_LINK_BYTES {
+                        self.links.queued_bytes += bytes.len();
+                        (bytes, 0)
+                    } else if is_data {
+                        (Vec::new(), bytes.len() as u64)
+                    } else {
+                        (Vec::new(), gap)
+                    };
+                q.push(LinkedEvent {
+                    link,
+                    dir,
+                    data,
+                    gap,
+                    end: false,
+                });
+            }
+            return;
+        }
+        for (is_data, bytes, gap) in chunks {
+            if let Some(mut parser) = app.parser.take() {
+                let mut sink = FlowSink {
+                    common: flow_common,
+                    ts_ns,
+                    out: &mut *self.out,
+                    files: &mut self.files,
+                    open: &mut app.files,
+                    next_file: &mut app.next_file,
+                    max_open: self.cfg.max_open_files_per_flow,
+                    stats: &mut self.stats,
+                    links: &mut self.links,
+                    next_link: &mut app.next_link,
+                };
+                if is_data {
+                    parser.on_data(dir, &bytes, &mut sink);
+                } else {
+                    parser.on_gap(dir, gap, &mut sink);
+                }
+                app.parser = Some(parser);
+            } else if !app.done {
+                if is_data {
+                    let room = self.cfg.max_pending.saturating_sub(app.pending_bytes);
+                    if bytes.len() > room {
+                        self.stats.pending_overflows += 1;
+                        app.pending
+                            .push((dir, PendingChunk::Gap(bytes.len() as u64)));
+                    } else {
+                        app.pending_bytes += bytes.len();
+                        app.pending.push((dir, PendingChunk::Data(bytes)));
+                    }
+                } else {
+                    app.pending.push((dir, PendingChunk::Gap(gap)));
+                }
+            }
+        }
+    }
+
+    /// Create the parser once the verdict is known, and replay.
+    fn attach_parser(&mut self, common: &Common, ts_ns: u64, st: &mut ClassState) {
+        let Some(app) = st.app.as_mut() else {
+            return;
+        };
+        if app.parser.is_some() || app.done || app.linked_to.is_some() {
+            return;
+        }
+        let Some(v) = st.verdict.as_ref() else {
+            if st.settled {
+                app.done = true;
+                app.pending = Vec::new();
+                if let Some(mut streams) = app.streams.take() {
+                    for s in streams.iter_mut() {
+                        s.discard(&mut self.budget);
+                    }
+                }
+            }
+            return;
+        };
+        match netsift_protocols::by_name(v.protocol).and_then(|p| p.parser()) {
+            Some(p) => {
+                self.stats.parsed_flows += 1;
+                app.parser = Some(p);
+                let pending = std::mem::take(&mut app.pending);
+                app.pending_bytes = 0;
+                for (dir, c) in pending {
+                    let chunk = match c {
+                        PendingChunk::Data(b) => (true, b, 0),
+                        PendingChunk::Gap(n) => (false, Vec::new(), n),
+                    };
+                    self.deliver(common, ts_ns, app, dir, vec![chunk]);
+                }
+            }
+            None => {
+                app.done = true;
+                app.pending = Vec::new();
+                // Streams must give their bytes back to the shared budget.
+                if let Some(mut streams) = app.streams.take() {
+                    for s in streams.iter_mut() {
+                        s.discard(&mut self.budget);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Analyzer<'_> {
+    fn queue_link_end(&mut self, app: &AppState) {
+        if let Some((owner, link)) = app.linked_to.clone() {
+            self.links
+                .queued
+                .entry(owner)
+                .or_default()
+                .push(LinkedEvent {
+                    link,
+                    dir: Direction::ToServer,
+                    data: Vec::new(),
+                    gap: 0,
+                    end: true,
+                });
+        }
+    }
+
+    /// Hand the queued bytes of connections linked to this flow to its parser.
+    fn drain_linked(&mut self, common: &Common, ts_ns: u64, app: &mut AppState) {
+        let Some(events) = self.links.queued.remove(&common.uid) else {
+            return;
+        };
+        let Some(mut parser) = app.parser.take() else {
+            for e in &events {
+                self.links.queued_bytes = self.links.queued_bytes.saturating_sub(e.data.len());
+            }
+            return;
+        };
+        let mut sink = FlowSink {
+            common,
+            ts_ns,
+            out: &mut *self.out,
+            files: &mut self.files,
+            open: &mut app.files,
+            next_file: &mut app.next_file,
+            max_open: self.cfg.max_open_files_per_flow,
+            stats: &mut self.stats,
+            links: &mut self.links,
+            next_link: &mut app.next_link,
+        };
+        let mut freed = 0;
+        for e in events {
+            freed += e.data.len();
+            if e.gap > 0 {
+                // The parser sees missing bytes as a shorter transfer.
+                sink.stats.gap_bytes += e.gap;
+            }
+            parser.on_linked_data(e.link, e.dir, &e.data, e.end, &mut sink);
+        }
+        sink.links.queued_bytes = sink.links.queued_bytes.saturating_sub(freed);
+        app.parser = Some(parser);
+    }
+}
+
+fn to_dir(d: Dir) -> Direction {
+    match d {
+        Dir::Orig => Direction::ToServer,
+        Dir::Resp => Direction::ToClient,
+    }
+}
+
+impl FlowHandler<ClassState> for Analyzer<'_> {
+    fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+        self.classifier.on_packet(flow, seen, pkt);
+        let Some(ip) = pkt.ip.as_ref() else {
+            return;
+        };
+        let ts = flow.last_ts;
+        let dir = to_dir(seen.dir);
+        let di = seen.dir as usize;
+        let common = common_of(flow);
+        if !matches!(
+            ip.transport,
+            WireTransport::Tcp { .. } | WireTransport::Udp { .. }
+        ) {
+            return;
+        }
+        let (resp_addr, resp_port) = (common.dst_ip, common.dst_port);
+        let st = &mut flow.data;
+        let app = st.app.get_or_insert_with(Default::default);
+        if seen.new && !self.links.expected.is_empty() {
+            if let Some(l) = self.links.expected.remove(&(resp_addr, resp_port)) {
+                app.linked_to = Some(l);
+            }
+        }
+        if app.done {
+            return;
+        }
+        let mut chunks: Vec<(bool, Vec<u8>, u64)> = Vec::new();
+        let mut other: Vec<(bool, Vec<u8>, u64)> = Vec::new();
+        match ip.transport {
+            WireTransport::Tcp { tcp, payload } => {
+                let cfg = self.cfg.reassembly;
+                let streams = app
+                    .streams
+                    .get_or_insert_with(|| [Stream::new(cfg), Stream::new(cfg)]);
+                let mut push = |c: Chunk<'_>| match c {
+                    Chunk::Data(d) => chunks.push((true, d.to_vec(), 0)),
+                    Chunk::Gap(n) => chunks.push((false, Vec::new(), n)),
+                };
+                let syn = tcp.flags & TcpInfo::SYN != 0;
+                streams[di].segment(&mut self.budget, tcp.seq, syn, payload, &mut push);
+                if tcp.flags & (TcpInfo::FIN | TcpInfo::RST) != 0 {
+                    streams[di].finish(&mut self.budget, &mut push);
+                }
+                if tcp.flags & TcpInfo::ACK != 0 {
+                    let mut push_other = |c: Chunk<'_>| match c {
+                        Chunk::Data(d) => other.push((true, d.to_vec(), 0)),
+                        Chunk::Gap(n) => other.push((false, Vec::new(), n)),
+                    };
+                    streams[1 - di].ack(&mut self.budget, tcp.ack, &mut push_other);
+                }
+            }
+            WireTransport::Udp { payload, .. } if !payload.is_empty() => {
+                chunks.push((true, payload.to_vec(), 0));
+            }
+            _ => {}
+        }
+        let mut app = st.app.take().unwrap_or_default();
+        if !other.is_empty() {
+            let odir = match dir {
+                Direction::ToServer => Direction::ToClient,
+                Direction::ToClient => Direction::ToServer,
+            };
+            self.deliver(&common, ts, &mut app, odir, other);
+        }
+        if !chunks.is_empty() {
+            self.deliver(&common, ts, &mut app, dir, chunks);
+        }
+        if app.linked_to.is_some() && !app.link_end_sent && flow.conn.is_closed() {
+            // FIN both ways or RST: the transfer is over now, not when the
+            // flow record ends (the announcing flow may end first).
+            app.link_end_sent = true;
+            self.queue_link_end(&app);
+        }
+        if app.parser.is_some() && self.links.queued.contains_key(&common.uid) {
+            self.drain_linked(&common, ts, &mut app);
+        }
+        st.app = Some(app);
+        self.attach_parser(&common, ts, st);
+    }
+
+    fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
+        self.classifier.on_end(&mut flow);
+        let common = common_of(&flow);
+        let ts = flow.last_ts;
+        // A verdict reached at the end (port guess) gets no parser: parse
+        // only what the bytes identified.
+        if let Some(mut app) = flow.data.app.take() {
+            if let Some(streams) = app.streams.as_mut() {
+                let mut rest: [Vec<(bool, Vec<u8>, u64)>; 2] = [Vec::new(), Vec::new()];
+                for (i, s) in streams.iter_mut().enumerate() {
+                    let st = s.stats();
+                    self.stats.gaps += st.gaps;
+                    self.stats.gap_bytes += st.gap_bytes;
+                    self.stats.overlap_conflicts += st.conflicts;
+                    s.finish(&mut self.budget, &mut |c: Chunk<'_>| match c {
+                        Chunk::Data(d) => rest[i].push((true, d.to_vec(), 0)),
+                        Chunk::Gap(n) => rest[i].push((false, Vec::new(), n)),
+                    });
+                }
+                let [a, b] = rest;
+                self.deliver(&common, ts, &mut app, Direction::ToServer, a);
+                self.deliver(&common, ts, &mut app, Direction::ToClient, b);
+            }
+            if !app.link_end_sent {
+                app.link_end_sent = true;
+                self.queue_link_end(&app);
+            }
+            self.drain_linked(&common, ts, &mut app);
+            if let Some(mut parser) = app.parser.take() {
+                let mut sink = FlowSink {
+                    common: &common,
+                    ts_ns: ts,
+                    out: &mut *self.out,
+                    files: &mut self.files,
+                    open: &mut app.files,
+                    next_file: &mut app.next_file,
+                    max_open: self.cfg.max_open_files_per_flow,
+                    stats: &mut self.stats,
+                    links: &mut self.links,
+                    next_link: &mut app.next_link,
+                };
+                parser.on_end(&mut sink);
+                // Files the parser left open are cut short.
+                for (_, f) in std::mem::take(sink.open) {
+                    let rec = sink.files.close(f, false);
+                    sink.emit_file(rec);
+                }
+            }
+        }
+        let rec = FlowRecord::from_classified(&flow, self.cfg.community_id_seed);
+        self.out.conn(flow.first_ts, &rec);
+    }
+}
+
+/// Addresses in records are written in RFC 5952 text.
+pub fn addr_text(a: &IpAddr) -> String {
+    a.to_string()
+}
