@@ -81,7 +81,10 @@ impl Summary {
             if !d.is_empty() && self.domains.len() < 1_000_000 {
                 let d = d.trim_end_matches('.').to_ascii_lowercase();
                 let d = d.split(':').next().unwrap_or("").to_string();
-                *self.domains.entry(d).or_default() += 1;
+                // Host headers that are addresses are not domains.
+                if !d.is_empty() && d.parse::<IpAddr>().is_err() {
+                    *self.domains.entry(d).or_default() += 1;
+                }
             }
         }
     }
