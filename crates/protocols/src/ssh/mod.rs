@@ -8,8 +8,11 @@
 //! recognised too. "The server MAY send other lines of data before sending
 //! the version string": the server side skips such lines (bounded).
 
+pub mod record;
+pub(crate) mod session;
+
 use netsift_proto::{
-    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+    printable, Direction, Match, Parser, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
 /// SSH.
@@ -32,6 +35,9 @@ impl Protocol for Ssh {
     }
     fn ports(&self) -> &'static [u16] {
         &[22]
+    }
+    fn parser(&self) -> Option<Box<dyn Parser>> {
+        Some(Box::new(session::SshParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Tcp {
