@@ -271,14 +271,12 @@ impl SshParser {
             self.weird(format!("{}_short_padding", side_name(i)));
         }
         match payload.first() {
-            Some(&MSG_KEXINIT) => {
-                if self.sides[i].kexinit.is_none() {
-                    match kexinit(payload) {
-                        Some(k) => self.sides[i].kexinit = Some(k),
-                        None => self.weird(format!("{}_malformed_kexinit", side_name(i))),
-                    }
-                }
-            }
+            // A later KEXINIT (re-keying) is encrypted; only the first one
+            // is read.
+            Some(&MSG_KEXINIT) if self.sides[i].kexinit.is_none() => match kexinit(payload) {
+                Some(k) => self.sides[i].kexinit = Some(k),
+                None => self.weird(format!("{}_malformed_kexinit", side_name(i))),
+            },
             // RFC 4253 §7.3: "All messages sent after this message MUST use
             // the new keys and algorithms."
             Some(&MSG_NEWKEYS) => self.sides[i].state = State::Encrypted,
