@@ -21,6 +21,10 @@
 //! are not claimed. SSDP runs over UDP and this probe is TCP-only.
 
 use crate::tls::parse::Proxy;
+
+mod body;
+pub mod record;
+mod session;
 use netsift_proto::{
     printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
@@ -123,6 +127,9 @@ impl Protocol for Http {
             }
         }
         start_line(input)
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::HttpParser::new()))
     }
 }
 

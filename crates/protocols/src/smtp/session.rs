@@ -229,11 +229,7 @@ impl SmtpParser {
                 }
             }
             // §4.1.1.5: RSET aborts the transaction.
-            "RSET" => {
-                if self.tx.is_some() {
-                    self.emit(sink);
-                }
-            }
+            "RSET" if self.tx.is_some() => self.emit(sink),
             // RFC 3207 §4.
             "STARTTLS" => cmd = Cmd::StartTls,
             // RFC 4954 §4: "AUTH mechanism [initial-response]".
@@ -394,19 +390,21 @@ impl SmtpParser {
         }
         match cmd {
             // A DATA refused before any content: back to commands.
-            Cmd::Data if code != 354 => {
-                if self.mode == Mode::Data && self.tx.as_ref().and_then(|t| t.rec.size) == Some(0) {
-                    self.mode = Mode::Cmd;
-                    if let Some(tx) = self.tx.as_mut() {
-                        tx.mime = None;
-                        tx.rec.size = None;
-                    }
+            Cmd::Data
+                if code != 354
+                    && self.mode == Mode::Data
+                    && self.tx.as_ref().and_then(|t| t.rec.size) == Some(0) =>
+            {
+                self.mode = Mode::Cmd;
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.mime = None;
+                    tx.rec.size = None;
                 }
             }
-            Cmd::DataEnd | Cmd::Bdat { last: true } => {
-                if self.tx.as_ref().is_some_and(|t| t.ended) {
-                    self.emit(sink);
-                }
+            Cmd::DataEnd | Cmd::Bdat { last: true }
+                if self.tx.as_ref().is_some_and(|t| t.ended) =>
+            {
+                self.emit(sink)
             }
             // RFC 3207 §4: "220 Ready to start TLS"; after it, TLS.
             Cmd::StartTls if code == 220 => {

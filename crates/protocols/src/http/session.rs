@@ -1,0 +1,1479 @@
+//! HTTP/1.x session parser: message framing per RFC 9112, semantics per
+//! RFC 9110, one `http` record per request/response pair (pipelined
+//! requests pair with responses in order, RFC 9112 §9.3.2), every
+//! non-empty body carved as a file of its decoded bytes.
+
+use std::collections::VecDeque;
+
+use netsift_proto::{Direction, FileId, FileMeta, Parser, Sink};
+
+use super::body::{Coding, Decoder, Stop};
+use super::record::HttpRecord;
+use super::METHODS;
+use crate::smtp::mime::{b64, decode_words, field, parse_fields, parse_params, trunc, weird};
+
+/// Bound on a header block (common instructions: 64 KiB).
+const MAX_HEAD: usize = 64 * 1024;
+/// Bound on a chunk-size line (size plus chunk extensions).
+const MAX_CHUNK_LINE: usize = 4096;
+/// Bound on requests waiting for their response.
+const MAX_PENDING: usize = 64;
+/// Bounds on record strings.
+const MAX_URI: usize = 8192;
+const MAX_STR: usize = 1024;
+
+#[derive(Debug)]
+enum Chunk {
+    /// RFC 9112 §7.1: `chunk-size [ chunk-ext ] CRLF`.
+    Size(Vec<u8>),
+    Data(u64),
+    /// The CRLF after chunk-data.
+    DataEnd {
+        cr: bool,
+    },
+    /// §7.1.2: trailer section, ended by an empty line.
+    Trailers {
+        line: Vec<u8>,
+        total: usize,
+    },
+}
+
+#[derive(Debug)]
+enum Framing {
+    /// RFC 9112 §6.3 item 6: Content-Length octets.
+    Length(u64),
+    /// §6.3 item 4: chunked transfer coding.
+    Chunked(Chunk),
+    /// §6.3 item 8: a response delimited by the connection's close.
+    Close,
+}
+
+struct Body {
+    tx: u64,
+    framing: Framing,
+    dec: Decoder,
+    meta: Option<FileMeta>,
+    file: Option<FileId>,
+    /// Still writing the file (false after a gap, a bomb, a decode error
+    /// or when the sink refused the file).
+    carve: bool,
+    /// No byte of the body is known to be missing.
+    intact: bool,
+    flagged: bool,
+}
+
+enum St {
+    Head,
+    Body(Box<Body>),
+    /// Looking for the next plausible start line.
+    Resync,
+    /// CONNECT / 101: the bytes are another protocol.
+    Tunnel,
+}
+
+struct Side {
+    st: St,
+    buf: Vec<u8>,
+    scan: usize,
+    line_start: bool,
+}
+
+impl Side {
+    fn new() -> Side {
+        Side {
+            st: St::Head,
+            buf: Vec::new(),
+            scan: 0,
+            line_start: true,
+        }
+    }
+}
+
+struct Tx {
+    serial: u64,
+    ts: u64,
+    rec: HttpRecord,
+    req_done: bool,
+    resp_done: bool,
+    has_resp: bool,
+    head: bool,
+    connect: bool,
+    upgrade: Option<String>,
+    uri_name: Option<String>,
+}
+
+/// Parser for one HTTP/1.x connection.
+pub(crate) struct HttpParser {
+    req: Side,
+    resp: Side,
+    txs: VecDeque<Tx>,
+    serial: u64,
+    depth: u32,
+    /// Anomalies not tied to a transaction, given to the next record.
+    conn_weird: Vec<String>,
+}
+
+impl HttpParser {
+    pub(crate) fn new() -> HttpParser {
+        HttpParser {
+            req: Side::new(),
+            resp: Side::new(),
+            txs: VecDeque::new(),
+            serial: 0,
+            depth: 0,
+            conn_weird: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, dir: Direction, mut data: &[u8], sink: &mut dyn Sink) {
+        while !data.is_empty() {
+            let side = match dir {
+                Direction::ToServer => &mut self.req,
+                Direction::ToClient => &mut self.resp,
+            };
+            match &mut side.st {
+                St::Tunnel => return,
+                St::Body(_) => {
+                    let n = self.body(dir, data, sink);
+                    data = data.get(n..).unwrap_or(&[]);
+                }
+                St::Resync => {
+                    let mut found = None;
+                    for p in 0..data.len() {
+                        let at = if p == 0 {
+                            side.line_start
+                        } else {
+                            data.get(p - 1) == Some(&b'\n')
+                        };
+                        if at && plausible(dir, data.get(p..).unwrap_or(&[])) != Some(false) {
+                            found = Some(p);
+                            break;
+                        }
+                    }
+                    match found {
+                        Some(p) => {
+                            side.st = St::Head;
+                            side.buf.clear();
+                            side.scan = 0;
+                            data = data.get(p..).unwrap_or(&[]);
+                        }
+                        None => {
+                            side.line_start = data.last() == Some(&b'\n');
+                            return;
+                        }
+                    }
+                }
+                St::Head => {
+                    // RFC 9112 §2.2: "a server that is expecting to receive
+                    // and parse a request-line SHOULD ignore at least one
+                    // empty line (CRLF) received prior to the request-line".
+                    if side.buf.is_empty() {
+                        let skip = data
+                            .iter()
+                            .take_while(|&&b| b == b'\r' || b == b'\n')
+                            .count();
+                        data = data.get(skip..).unwrap_or(&[]);
+                        if data.is_empty() {
+                            return;
+                        }
+                    }
+                    if side.buf.len() < 16 {
+                        let mut probe = side.buf.clone();
+                        probe.extend_from_slice(data.get(..16).unwrap_or(data));
+                        if plausible(dir, &probe) == Some(false) {
+                            let w = match dir {
+                                Direction::ToServer => "unexpected_client_data",
+                                Direction::ToClient => "unexpected_server_data",
+                            };
+                            weird(&mut self.conn_weird, w);
+                            side.buf.clear();
+                            side.st = St::Resync;
+                            side.line_start = false;
+                            continue;
+                        }
+                    }
+                    let old = side.buf.len();
+                    let take = data.len().min(MAX_HEAD + 4 - old.min(MAX_HEAD));
+                    side.buf.extend_from_slice(data.get(..take).unwrap_or(data));
+                    // RFC 9112 §2.1: the header section ends with an empty
+                    // line (CRLF; §2.2 allows a bare LF).
+                    let from = side.scan.saturating_sub(2);
+                    let end = head_end(side.buf.get(from..).unwrap_or(&[])).map(|e| e + from);
+                    match end {
+                        Some(e) => {
+                            let consumed = e.saturating_sub(old);
+                            side.buf.truncate(e);
+                            let block = std::mem::take(&mut side.buf);
+                            side.scan = 0;
+                            data = data.get(consumed..).unwrap_or(&[]);
+                            match dir {
+                                Direction::ToServer => self.request_head(&block, sink),
+                                Direction::ToClient => self.response_head(&block, sink),
+                            }
+                        }
+                        None if side.buf.len() >= MAX_HEAD => {
+                            weird(&mut self.conn_weird, "header_block_too_large");
+                            side.buf.clear();
+                            side.scan = 0;
+                            side.st = St::Resync;
+                            side.line_start = false;
+                            data = data.get(take..).unwrap_or(&[]);
+                        }
+                        None => {
+                            side.scan = side.buf.len();
+                            data = data.get(take..).unwrap_or(&[]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn tx(&mut self, serial: u64) -> Option<&mut Tx> {
+        self.txs.iter_mut().find(|t| t.serial == serial)
+    }
+
+    fn request_head(&mut self, block: &[u8], sink: &mut dyn Sink) {
+        let (line, rest) = split_first_line(block);
+        let mut w = std::mem::take(&mut self.conn_weird);
+        // RFC 9112 §3: request-line = method SP request-target SP HTTP-version
+        let text = String::from_utf8_lossy(line);
+        let mut toks = text.split(' ').filter(|t| !t.is_empty());
+        let method = toks.next().unwrap_or("").to_string();
+        let toks: Vec<&str> = toks.collect();
+        let (uri, version) = match toks.split_last() {
+            Some((v, t)) if v.starts_with("HTTP/") && !t.is_empty() => {
+                (t.join(" "), Some(v.to_string()))
+            }
+            _ => {
+                weird(&mut w, "bad_request_line");
+                (toks.join(" "), None)
+            }
+        };
+        if text.split(' ').count() > 3 {
+            weird(&mut w, "space_in_request_line");
+        }
+        let fields = parse_fields(rest, &mut w);
+        self.serial += 1;
+        self.depth += 1;
+        let mut rec = HttpRecord {
+            trans_depth: self.depth,
+            method: Some(trunc(&method, 64)),
+            uri: Some(trunc(&uri, MAX_URI)),
+            version: version
+                .as_deref()
+                .map(|v| v.trim_start_matches("HTTP/").to_string()),
+            host: get(&fields, "host"),
+            user_agent: get(&fields, "user-agent"),
+            referrer: get(&fields, "referer"),
+            origin: get(&fields, "origin"),
+            request_content_type: get(&fields, "content-type"),
+            weird: w,
+            ..Default::default()
+        };
+        // RFC 7617 §2: credentials = "Basic" SP base64(user-id ":" password)
+        if let Some(a) = field(&fields, "authorization") {
+            let mut it = a.split_whitespace();
+            if it.next().is_some_and(|s| s.eq_ignore_ascii_case("basic")) {
+                match it.next().and_then(|c| b64(c.as_bytes())) {
+                    Some(d) => {
+                        let user = d.split(|&b| b == b':').next().unwrap_or(&[]);
+                        rec.username = Some(trunc(&String::from_utf8_lossy(user), 256));
+                    }
+                    None => weird(&mut rec.weird, "bad_basic_auth"),
+                }
+            }
+        }
+        rec.proxied = proxied(&fields);
+        let mut tx = Tx {
+            serial: self.serial,
+            ts: sink.ts_ns(),
+            rec,
+            req_done: false,
+            resp_done: false,
+            has_resp: false,
+            head: method.eq_ignore_ascii_case("HEAD"),
+            connect: method.eq_ignore_ascii_case("CONNECT"),
+            upgrade: field(&fields, "upgrade").map(|u| u.to_ascii_lowercase()),
+            uri_name: uri_file_name(&uri),
+        };
+        // RFC 9113 §3.4: the HTTP/2 preface "PRI * HTTP/2.0" — not HTTP/1.
+        if method == "PRI" && version.as_deref() == Some("HTTP/2.0") {
+            tx.rec.tags.push("h2_prior_knowledge".into());
+            tx.req_done = true;
+            tx.resp_done = true;
+            tx.has_resp = true;
+            self.req.st = St::Tunnel;
+            self.resp.st = St::Tunnel;
+            self.push_tx(tx, sink);
+            self.emit_ready(sink);
+            return;
+        }
+        if tx.connect {
+            // RFC 9110 §9.3.6: after a 2xx the connection is a tunnel; the
+            // client's next bytes are already the tunnelled protocol.
+            tx.rec.tags.push("connect".into());
+            tx.req_done = true;
+            self.req.st = St::Tunnel;
+            self.push_tx(tx, sink);
+            return;
+        }
+        let framing = match request_framing(&fields, &mut tx.rec.weird) {
+            Ok(f) => f,
+            Err(()) => {
+                tx.req_done = true;
+                self.push_tx(tx, sink);
+                self.req.st = St::Resync;
+                self.req.line_start = true;
+                return;
+            }
+        };
+        tx.rec.request_transfer_encoding = get(&fields, "transfer-encoding");
+        tx.rec.request_content_encoding = get(&fields, "content-encoding");
+        let serial = tx.serial;
+        match framing {
+            None => {
+                tx.req_done = true;
+                self.push_tx(tx, sink);
+            }
+            Some(f) => {
+                let (coding, meta) =
+                    body_setup(&fields, Direction::ToServer, None, &f, &mut tx.rec);
+                if let Some(n) = &meta.name {
+                    tx.rec.orig_filenames.push(n.clone());
+                }
+                self.push_tx(tx, sink);
+                self.req.st = St::Body(Box::new(new_body(serial, f, coding, meta)));
+            }
+        }
+    }
+
+    fn push_tx(&mut self, tx: Tx, sink: &mut dyn Sink) {
+        if self.txs.len() >= MAX_PENDING {
+            if let Some(mut old) = self.txs.pop_front() {
+                weird(&mut old.rec.weird, "too_many_pending_requests");
+                emit(old, sink);
+            }
+        }
+        self.txs.push_back(tx);
+    }
+
+    fn response_head(&mut self, block: &[u8], sink: &mut dyn Sink) {
+        let (line, rest) = split_first_line(block);
+        let mut w = std::mem::take(&mut self.conn_weird);
+        // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
+        let text = String::from_utf8_lossy(line);
+        let mut it = text.splitn(3, ' ');
+        let version = it
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("HTTP/")
+            .to_string();
+        let code = it.next().and_then(|c| {
+            if c.len() == 3 {
+                c.parse::<u16>().ok()
+            } else {
+                None
+            }
+        });
+        let reason = it.next().unwrap_or("").trim().to_string();
+        let fields = parse_fields(rest, &mut w);
+        let Some(code) = code.filter(|c| (100..=999).contains(c)) else {
+            weird(&mut w, "bad_status_line");
+            self.conn_weird = w;
+            self.resp.st = St::Resync;
+            self.resp.line_start = true;
+            return;
+        };
+        let idx = match self.txs.iter().position(|t| !t.has_resp) {
+            Some(i) => i,
+            None => {
+                // A response without a request (capture picked the flow up
+                // late, or the request was lost in a gap).
+                self.serial += 1;
+                self.depth += 1;
+                let tx = Tx {
+                    serial: self.serial,
+                    ts: sink.ts_ns(),
+                    rec: HttpRecord {
+                        trans_depth: self.depth,
+                        version: Some(version.clone()),
+                        tags: vec!["no_request".into()],
+                        ..Default::default()
+                    },
+                    req_done: true,
+                    resp_done: false,
+                    has_resp: false,
+                    head: false,
+                    connect: false,
+                    upgrade: None,
+                    uri_name: None,
+                };
+                self.push_tx(tx, sink);
+                self.txs.len() - 1
+            }
+        };
+        let Some(tx) = self.txs.get_mut(idx) else {
+            return;
+        };
+        for x in w {
+            weird(&mut tx.rec.weird, &x);
+        }
+        // RFC 9110 §15.2: 1xx are interim; the final response follows
+        // (except 101, which ends HTTP/1 on this connection).
+        if (100..200).contains(&code) && code != 101 {
+            tx.rec.info_code = Some(code);
+            return;
+        }
+        tx.has_resp = true;
+        tx.rec.status_code = Some(code);
+        tx.rec.status_msg = Some(trunc(&reason, MAX_STR));
+        tx.rec.response_content_type = get(&fields, "content-type");
+        let serial = tx.serial;
+        if code == 101 {
+            // RFC 9110 §15.2.2 / §7.8: the protocol named in Upgrade takes
+            // over right after this response's empty line.
+            let up = field(&fields, "upgrade")
+                .map(|u| u.to_ascii_lowercase())
+                .or(tx.upgrade.clone())
+                .unwrap_or_default();
+            let tag = if up.contains("websocket") {
+                "websocket"
+            } else if up.contains("h2c") {
+                "h2c"
+            } else {
+                "upgrade"
+            };
+            tx.rec.tags.push(tag.into());
+            tx.resp_done = true;
+            self.req.st = St::Tunnel;
+            self.resp.st = St::Tunnel;
+            self.emit_ready(sink);
+            return;
+        }
+        if tx.connect {
+            if (200..300).contains(&code) {
+                // RFC 9110 §9.3.6: "Any 2xx (Successful) response indicates
+                // that the sender (and all inbound proxies) will switch to
+                // tunnel mode immediately after the response header section".
+                tx.resp_done = true;
+                self.resp.st = St::Tunnel;
+                self.emit_ready(sink);
+                return;
+            }
+            // Refused: the client goes on with HTTP.
+            self.req.st = St::Resync;
+            self.req.line_start = true;
+        }
+        // RFC 9112 §6.3 item 1: "Any response to a HEAD request and any
+        // response with a 1xx (Informational), 204 (No Content), or 304
+        // (Not Modified) status code is always terminated by the first
+        // empty line after the header fields".
+        if tx.head || code == 204 || code == 304 {
+            tx.resp_done = true;
+            self.emit_ready(sink);
+            return;
+        }
+        tx.rec.response_transfer_encoding = get(&fields, "transfer-encoding");
+        tx.rec.response_content_encoding = get(&fields, "content-encoding");
+        let framing = response_framing(&fields, &mut tx.rec.weird);
+        if let Framing::Length(0) = framing {
+            tx.resp_done = true;
+            self.emit_ready(sink);
+            return;
+        }
+        let uri_name = tx.uri_name.clone();
+        let (coding, meta) = body_setup(
+            &fields,
+            Direction::ToClient,
+            uri_name,
+            &framing,
+            &mut tx.rec,
+        );
+        if let Some(n) = &meta.name {
+            if tx.rec.resp_filenames.len() < 8 {
+                tx.rec.resp_filenames.push(n.clone());
+            }
+        }
+        self.resp.st = St::Body(Box::new(new_body(serial, framing, coding, meta)));
+    }
+
+    /// Consume body bytes of `dir`; returns how many.
+    fn body(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) -> usize {
+        let side = match dir {
+            Direction::ToServer => &mut self.req,
+            Direction::ToClient => &mut self.resp,
+        };
+        let St::Body(b) = &mut side.st else {
+            return 0;
+        };
+        let mut used = 0;
+        let mut done: Option<bool> = None;
+        let mut bad: Option<&'static str> = None;
+        while used < data.len() && done.is_none() && bad.is_none() {
+            let rest = data.get(used..).unwrap_or(&[]);
+            match &mut b.framing {
+                Framing::Length(rem) => {
+                    let n = (*rem).min(rest.len() as u64) as usize;
+                    *rem -= n as u64;
+                    let finished = *rem == 0;
+                    deliver(b, rest.get(..n).unwrap_or(&[]), sink);
+                    used += n;
+                    if finished {
+                        done = Some(true);
+                    }
+                }
+                Framing::Close => {
+                    deliver(b, rest, sink);
+                    used += rest.len();
+                }
+                Framing::Chunked(ch) => match ch {
+                    Chunk::Size(line) => {
+                        let nl = rest.iter().position(|&c| c == b'\n');
+                        let n = nl.map_or(rest.len(), |i| i + 1);
+                        line.extend_from_slice(rest.get(..n).unwrap_or(&[]));
+                        used += n;
+                        if line.len() > MAX_CHUNK_LINE {
+                            bad = Some("chunk_line_too_long");
+                        } else if nl.is_some() {
+                            match chunk_size(line) {
+                                Some(0) => {
+                                    *ch = Chunk::Trailers {
+                                        line: Vec::new(),
+                                        total: 0,
+                                    }
+                                }
+                                Some(s) => *ch = Chunk::Data(s),
+                                None => bad = Some("bad_chunk_size"),
+                            }
+                        }
+                    }
+                    Chunk::Data(rem) => {
+                        let n = (*rem).min(rest.len() as u64) as usize;
+                        *rem -= n as u64;
+                        if *rem == 0 {
+                            *ch = Chunk::DataEnd { cr: false };
+                        }
+                        deliver(b, rest.get(..n).unwrap_or(&[]), sink);
+                        used += n;
+                    }
+                    // RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+                    Chunk::DataEnd { cr } => match rest.first() {
+                        Some(b'\r') if !*cr => {
+                            *cr = true;
+                            used += 1;
+                        }
+                        Some(b'\n') => {
+                            *ch = Chunk::Size(Vec::new());
+                            used += 1;
+                        }
+                        _ => {
+                            if let Some(tx) = self.txs.iter_mut().find(|t| t.serial == b.tx) {
+                                weird(&mut tx.rec.weird, "chunk_missing_crlf");
+                            }
+                            *ch = Chunk::Size(Vec::new());
+                        }
+                    },
+                    // §7.1.2: trailer-section, then CRLF.
+                    Chunk::Trailers { line, total } => {
+                        let nl = rest.iter().position(|&c| c == b'\n');
+                        let n = nl.map_or(rest.len(), |i| i + 1);
+                        line.extend_from_slice(rest.get(..n).unwrap_or(&[]));
+                        *total += n;
+                        used += n;
+                        if nl.is_some() {
+                            if line == b"\r\n" || line == b"\n" {
+                                done = Some(true);
+                            }
+                            line.clear();
+                        }
+                        if *total > MAX_HEAD {
+                            bad = Some("trailer_too_large");
+                        }
+                    }
+                },
+            }
+        }
+        if let Some(w) = bad {
+            if let Some(tx) = self.txs.iter_mut().find(|t| t.serial == b.tx) {
+                weird(&mut tx.rec.weird, w);
+            }
+            self.finish_body(dir, false, sink);
+            let side = match dir {
+                Direction::ToServer => &mut self.req,
+                Direction::ToClient => &mut self.resp,
+            };
+            side.st = St::Resync;
+            side.line_start = data.get(used.wrapping_sub(1)) == Some(&b'\n');
+        } else if let Some(c) = done {
+            self.finish_body(dir, c, sink);
+        } else {
+            self.flag(dir);
+        }
+        used
+    }
+
+    /// Record a decoder stop (bomb, error) once.
+    fn flag(&mut self, dir: Direction) {
+        let side = match dir {
+            Direction::ToServer => &mut self.req,
+            Direction::ToClient => &mut self.resp,
+        };
+        let St::Body(b) = &mut side.st else {
+            return;
+        };
+        if let (Some(stop), false) = (b.dec.stopped, b.flagged) {
+            b.flagged = true;
+            let serial = b.tx;
+            let w = match stop {
+                Stop::Bomb => "decompression_bomb",
+                Stop::Error => "content_decoding_error",
+            };
+            if let Some(tx) = self.txs.iter_mut().find(|t| t.serial == serial) {
+                weird(&mut tx.rec.weird, w);
+            }
+        }
+    }
+
+    fn finish_body(&mut self, dir: Direction, complete: bool, sink: &mut dyn Sink) {
+        let side = match dir {
+            Direction::ToServer => &mut self.req,
+            Direction::ToClient => &mut self.resp,
+        };
+        let st = std::mem::replace(&mut side.st, St::Head);
+        let St::Body(mut b) = st else {
+            side.st = st;
+            return;
+        };
+        {
+            let Body {
+                dec,
+                file,
+                meta,
+                carve,
+                ..
+            } = &mut *b;
+            dec.finish(&mut |o| write_file(file, meta, carve, o, sink));
+        }
+        if let Some(f) = b.file {
+            sink.file_close(
+                f,
+                complete && b.intact && b.carve && b.dec.stopped.is_none(),
+            );
+        }
+        let stopped = b.dec.stopped;
+        let len = b.dec.output;
+        let serial = b.tx;
+        let flagged = b.flagged;
+        if let Some(tx) = self.tx(serial) {
+            match dir {
+                Direction::ToServer => {
+                    tx.rec.request_body_len = len;
+                    tx.req_done = true;
+                }
+                Direction::ToClient => {
+                    tx.rec.response_body_len = len;
+                    tx.resp_done = true;
+                }
+            }
+            if !complete {
+                weird(&mut tx.rec.weird, "truncated_body");
+            }
+            if let (Some(s), false) = (stopped, flagged) {
+                let w = match s {
+                    Stop::Bomb => "decompression_bomb",
+                    Stop::Error => "content_decoding_error",
+                };
+                weird(&mut tx.rec.weird, w);
+            }
+        }
+        self.emit_ready(sink);
+    }
+
+    fn emit_ready(&mut self, sink: &mut dyn Sink) {
+        while self.txs.front().is_some_and(|t| t.req_done && t.resp_done) {
+            if let Some(tx) = self.txs.pop_front() {
+                emit(tx, sink);
+            }
+        }
+    }
+}
+
+fn emit(tx: Tx, sink: &mut dyn Sink) {
+    if let Ok(v) = serde_json::to_value(&tx.rec) {
+        sink.record_at("http", tx.ts, v);
+    }
+}
+
+fn new_body(tx: u64, framing: Framing, coding: Coding, meta: FileMeta) -> Body {
+    Body {
+        tx,
+        framing,
+        dec: Decoder::new(coding),
+        meta: Some(meta),
+        file: None,
+        carve: true,
+        intact: true,
+        flagged: false,
+    }
+}
+
+/// Hand decoded bytes to the file, opening it on the first byte (an empty
+/// body is no file).
+fn write_file(
+    file: &mut Option<FileId>,
+    meta: &mut Option<FileMeta>,
+    carve: &mut bool,
+    o: &[u8],
+    sink: &mut dyn Sink,
+) {
+    if !*carve || o.is_empty() {
+        return;
+    }
+    if file.is_none() {
+        match meta.take().and_then(|m| sink.file_open(m)) {
+            Some(f) => *file = Some(f),
+            None => {
+                *carve = false;
+                return;
+            }
+        }
+    }
+    if let Some(f) = file {
+        sink.file_data(*f, o);
+    }
+}
+
+fn deliver(b: &mut Body, raw: &[u8], sink: &mut dyn Sink) {
+    let Body {
+        dec,
+        file,
+        meta,
+        carve,
+        ..
+    } = b;
+    dec.feed(raw, &mut |o| write_file(file, meta, carve, o, sink));
+    if dec.stopped.is_some() && *carve {
+        *carve = false;
+        if let Some(f) = file {
+            sink.file_close(*f, false);
+        }
+        *file = None;
+    }
+}
+
+/// Is `b` the start of a request line (`ToServer`) or status line?
+/// `None`: too short to tell.
+fn plausible(dir: Direction, b: &[u8]) -> Option<bool> {
+    if b.is_empty() {
+        return None;
+    }
+    match dir {
+        Direction::ToClient => {
+            const P: &[u8] = b"HTTP/1.";
+            if b.len() < P.len() {
+                return if P.starts_with(b) { None } else { Some(false) };
+            }
+            Some(b.starts_with(P))
+        }
+        Direction::ToServer => {
+            let mut maybe = false;
+            for m in METHODS.iter().copied().chain([&b"PRI"[..]]) {
+                if b.len() > m.len() {
+                    if b.starts_with(m) && b.get(m.len()) == Some(&b' ') {
+                        return Some(true);
+                    }
+                } else if m.starts_with(b) {
+                    maybe = true;
+                }
+            }
+            if maybe {
+                None
+            } else {
+                Some(false)
+            }
+        }
+    }
+}
+
+/// End of a header block: index just past "\n\r\n" or "\n\n".
+fn head_end(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(p) = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'\n')) {
+        let nl = i + p;
+        match (b.get(nl + 1), b.get(nl + 2)) {
+            (Some(b'\n'), _) => return Some(nl + 2),
+            (Some(b'\r'), Some(b'\n')) => return Some(nl + 3),
+            _ => {}
+        }
+        i = nl + 1;
+    }
+    None
+}
+
+fn split_first_line(block: &[u8]) -> (&[u8], &[u8]) {
+    match block.iter().position(|&b| b == b'\n') {
+        Some(i) => {
+            let l = block.get(..i).unwrap_or(&[]);
+            (
+                l.strip_suffix(b"\r").unwrap_or(l),
+                block.get(i + 1..).unwrap_or(&[]),
+            )
+        }
+        None => (block, &[]),
+    }
+}
+
+fn get(fields: &[(String, String)], name: &str) -> Option<String> {
+    field(fields, name).map(|v| trunc(v, MAX_STR))
+}
+
+fn proxied(fields: &[(String, String)]) -> Vec<String> {
+    const NAMES: &[&str] = &[
+        "forwarded",
+        "x-forwarded-for",
+        "x-real-ip",
+        "client-ip",
+        "via",
+    ];
+    fields
+        .iter()
+        .filter(|(n, _)| NAMES.contains(&n.as_str()))
+        .take(8)
+        .map(|(n, v)| format!("{} -> {}", n.to_ascii_uppercase(), trunc(v, 256)))
+        .collect()
+}
+
+/// RFC 9112 §7.1: `chunk-size = 1*HEXDIG`, then `*( BWS ";" BWS
+/// chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )` (ignored).
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let l = line.strip_suffix(b"\n").unwrap_or(line);
+    let l = l.strip_suffix(b"\r").unwrap_or(l);
+    let size = l.split(|&c| c == b';').next().unwrap_or(&[]);
+    let size = size.trim_ascii();
+    if size.is_empty() || size.len() > 16 {
+        return None;
+    }
+    let s = std::str::from_utf8(size).ok()?;
+    u64::from_str_radix(s, 16).ok()
+}
+
+/// RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values
+/// may be treated as one (RFC 9112 §6.3 item 5). `Err` when invalid.
+fn content_length(fields: &[(String, String)]) -> Option<Result<u64, ()>> {
+    let mut val: Option<u64> = None;
+    for (_, v) in fields.iter().filter(|(n, _)| n == "content-length") {
+        for part in v.split(',') {
+            let p = part.trim();
+            if p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit()) {
+                return Some(Err(()));
+            }
+            let Ok(n) = p.parse::<u64>() else {
+                return Some(Err(()));
+            };
+            match val {
+                Some(o) if o != n => return Some(Err(())),
+                _ => val = Some(n),
+            }
+        }
+    }
+    val.map(Ok)
+}
+
+/// The transfer codings (RFC 9112 §6.1), lower-case, in order.
+fn transfer_codings(fields: &[(String, String)]) -> Option<Vec<String>> {
+    let v: Vec<String> = fields
+        .iter()
+        .filter(|(n, _)| n == "transfer-encoding")
+        .flat_map(|(_, v)| v.split(','))
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|t| !t.is_empty())
+        .take(16)
+        .collect();
+    if v.is_empty() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// Request framing, RFC 9112 §6.3: `Ok(None)` no body; `Err` unrecoverable
+/// framing (resync).
+fn request_framing(
+    fields: &[(String, String)],
+    w: &mut Vec<String>,
+) -> Result<Option<Framing>, ()> {
+    let te = transfer_codings(fields);
+    let cl = content_length(fields);
+    if let Some(te) = te {
+        // Item 3: "If a message is received with both a Transfer-Encoding
+        // and a Content-Length header field, the Transfer-Encoding
+        // overrides the Content-Length" — and is a smuggling sign.
+        if cl.is_some() {
+            weird(w, "both_transfer_encoding_and_content_length");
+        }
+        // Item 4: "If a Transfer-Encoding header field is present in a
+        // request and the chunked transfer coding is not the final
+        // encoding, the message body length cannot be determined
+        // reliably; the server MUST respond with the 400 (Bad Request)
+        // status code and then close the connection."
+        if te.last().map(String::as_str) == Some("chunked") {
+            return Ok(Some(Framing::Chunked(Chunk::Size(Vec::new()))));
+        }
+        weird(w, "request_transfer_encoding_not_chunked");
+        return Err(());
+    }
+    match cl {
+        // Item 5: an invalid Content-Length in a request is an
+        // unrecoverable error.
+        Some(Err(())) => {
+            weird(w, "bad_content_length");
+            Err(())
+        }
+        Some(Ok(0)) => Ok(None),
+        Some(Ok(n)) => Ok(Some(Framing::Length(n))),
+        // Item 7: "If this is a request message and none of the above are
+        // true, then the message body length is zero".
+        None => Ok(None),
+    }
+}
+
+/// Response framing, RFC 9112 §6.3 (after the no-body cases of item 1).
+fn response_framing(fields: &[(String, String)], w: &mut Vec<String>) -> Framing {
+    let cl = content_length(fields);
+    if let Some(te) = transfer_codings(fields) {
+        if cl.is_some() {
+            weird(w, "both_transfer_encoding_and_content_length");
+        }
+        if te.last().map(String::as_str) == Some("chunked") {
+            return Framing::Chunked(Chunk::Size(Vec::new()));
+        }
+        // Item 4: "If a Transfer-Encoding header field is present in a
+        // response and the chunked transfer coding is not the final
+        // encoding, the message body length is determined by reading the
+        // connection until it is closed by the server."
+        return Framing::Close;
+    }
+    match cl {
+        Some(Ok(n)) => Framing::Length(n),
+        // Item 5: invalid Content-Length in a response: "the recipient
+        // MUST ... discard the message and close the connection" — we read
+        // to the close.
+        Some(Err(())) => {
+            weird(w, "bad_content_length");
+            Framing::Close
+        }
+        // Item 8: read until the connection closes.
+        None => Framing::Close,
+    }
+}
+
+/// The body's content decoder and its file description.
+fn body_setup(
+    fields: &[(String, String)],
+    dir: Direction,
+    uri_name: Option<String>,
+    framing: &Framing,
+    rec: &mut HttpRecord,
+) -> (Coding, FileMeta) {
+    // RFC 9110 §8.4: Content-Encoding lists codings in the order applied;
+    // transfer codings other than chunked (RFC 9112 §7) are decoded too.
+    let mut codings: Vec<String> = fields
+        .iter()
+        .filter(|(n, _)| n == "content-encoding")
+        .flat_map(|(_, v)| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty() && t != "identity")
+        .take(16)
+        .collect();
+    if let Some(te) = transfer_codings(fields) {
+        codings.extend(te.into_iter().filter(|t| t != "chunked" && t != "identity"));
+    }
+    let coding = match codings.as_slice() {
+        [] => Coding::Identity,
+        [one] => Coding::parse(one).unwrap_or_else(|| {
+            weird(&mut rec.weird, "unsupported_content_encoding");
+            Coding::Identity
+        }),
+        _ => {
+            weird(&mut rec.weird, "unsupported_content_encoding");
+            Coding::Identity
+        }
+    };
+    // RFC 6266 §4.1: filename / filename* (RFC 8187) parameters.
+    let disp_name = field(fields, "content-disposition").and_then(|d| {
+        let (_, p) = parse_params(d);
+        p.into_iter()
+            .find(|(k, _)| k == "filename")
+            .map(|(_, v)| trunc(&decode_words(&v), 512))
+    });
+    let name = disp_name.or(uri_name);
+    let expected_size = match (framing, coding) {
+        (Framing::Length(n), Coding::Identity) => Some(*n),
+        _ => None,
+    };
+    let declared_mime = field(fields, "content-type")
+        .map(|c| parse_params(c).0)
+        .filter(|c| !c.is_empty());
+    (
+        coding,
+        FileMeta {
+            source: "HTTP",
+            name,
+            declared_mime,
+            dir: Some(dir),
+            expected_size,
+        },
+    )
+}
+
+/// The URI's last path segment when it looks like a file name
+/// (`name.ext`, a short alphanumeric extension).
+fn uri_file_name(uri: &str) -> Option<String> {
+    let path = uri.split(['?', '#']).next().unwrap_or("");
+    let seg = path.rsplit('/').next().unwrap_or("");
+    let (stem, ext) = seg.rsplit_once('.')?;
+    if stem.is_empty()
+        || ext.is_empty()
+        || ext.len() > 8
+        || !ext.bytes().all(|c| c.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    let bytes: Vec<u8> = {
+        // RFC 3986 §2.1 percent-encoding.
+        let b = seg.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            let hex = |x: Option<&u8>| x.and_then(|&h| (h as char).to_digit(16));
+            if c == b'%' {
+                if let (Some(h), Some(l)) = (hex(b.get(i + 1)), hex(b.get(i + 2))) {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(c);
+            i += 1;
+        }
+        out
+    };
+    Some(trunc(&String::from_utf8_lossy(&bytes), 256))
+}
+
+impl Parser for HttpParser {
+    fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
+        self.feed(dir, data, sink);
+    }
+
+    fn on_gap(&mut self, dir: Direction, len: u64, sink: &mut dyn Sink) {
+        let side = match dir {
+            Direction::ToServer => &mut self.req,
+            Direction::ToClient => &mut self.resp,
+        };
+        match &mut side.st {
+            St::Tunnel => {}
+            St::Body(b) => {
+                // Inside a body whose end is still ahead: count the hole,
+                // the file is cut.
+                let inside = match &mut b.framing {
+                    Framing::Length(rem) if len < *rem => {
+                        *rem -= len;
+                        true
+                    }
+                    Framing::Chunked(Chunk::Data(rem)) if len < *rem => {
+                        *rem -= len;
+                        true
+                    }
+                    Framing::Close => true,
+                    _ => false,
+                };
+                if inside {
+                    b.intact = false;
+                    if b.carve {
+                        b.carve = false;
+                        if let Some(f) = b.file.take() {
+                            sink.file_close(f, false);
+                        }
+                    }
+                    let serial = b.tx;
+                    if let Some(tx) = self.tx(serial) {
+                        weird(&mut tx.rec.weird, "body_gap");
+                    }
+                } else {
+                    self.finish_body(dir, false, sink);
+                    weird(&mut self.conn_weird, "gap_resync");
+                    let side = match dir {
+                        Direction::ToServer => &mut self.req,
+                        Direction::ToClient => &mut self.resp,
+                    };
+                    side.st = St::Resync;
+                    side.line_start = false;
+                }
+            }
+            St::Head | St::Resync => {
+                side.buf.clear();
+                side.scan = 0;
+                side.st = St::Resync;
+                side.line_start = false;
+                weird(&mut self.conn_weird, "gap_resync");
+            }
+        }
+    }
+
+    fn on_end(&mut self, sink: &mut dyn Sink) {
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let side = match dir {
+                Direction::ToServer => &mut self.req,
+                Direction::ToClient => &mut self.resp,
+            };
+            if let St::Body(b) = &side.st {
+                // RFC 9112 §6.3 item 8: a close-delimited body ends with
+                // the connection; any other one is cut.
+                let complete = matches!(b.framing, Framing::Close);
+                self.finish_body(dir, complete, sink);
+            }
+        }
+        let w = std::mem::take(&mut self.conn_weird);
+        if self.txs.is_empty() && !w.is_empty() {
+            // Anomalies of bytes that never made a transaction (garbage, an
+            // over-long header block): one record carries them.
+            self.depth += 1;
+            let rec = HttpRecord {
+                trans_depth: self.depth,
+                tags: vec!["unparsed".into()],
+                weird: w,
+                ..Default::default()
+            };
+            if let Ok(v) = serde_json::to_value(&rec) {
+                sink.record("http", v);
+            }
+            return;
+        }
+        let n = self.txs.len();
+        for (i, mut tx) in std::mem::take(&mut self.txs).into_iter().enumerate() {
+            if !tx.has_resp && !tx.rec.tags.iter().any(|t| t == "h2_prior_knowledge") {
+                tx.rec.tags.push("no_response".into());
+            }
+            if i + 1 == n {
+                for x in &w {
+                    weird(&mut tx.rec.weird, x);
+                }
+            }
+            emit(tx, sink);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::testutil::{chunks, replay, replay_bytewise};
+    use md5::{Digest, Md5};
+    use netsift_proto::MemSink;
+    use Direction::{ToClient, ToServer};
+
+    fn md5(b: &[u8]) -> String {
+        Md5::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// Replayed in whole chunks and byte by byte: identical output.
+    fn both(d: &[u8]) -> MemSink {
+        let s = replay(d, &mut HttpParser::new());
+        let s1 = replay_bytewise(d, &mut HttpParser::new());
+        assert_eq!(s1.records, s.records);
+        assert_eq!(s1.files, s.files);
+        s
+    }
+
+    // Sizes and MD5s below are those of `tshark --export-objects http`.
+
+    #[test]
+    fn chunked_gzip_1kxun() {
+        // 1kxun.pcap tcp.stream 1: chunked + gzip JSONP.
+        let s = both(include_bytes!("testdata/stream_chunked_gzip.bin"));
+        let r = s.log("http");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["host"], "jp.kankan.1kxun.mobi");
+        assert_eq!(r[0]["response_content_encoding"], "gzip");
+        assert_eq!(r[0]["response_transfer_encoding"], "chunked");
+        assert_eq!(r[0]["response_body_len"], 1847);
+        assert_eq!(r[0]["resp_filenames"][0], "10410.json");
+        assert_eq!(md5(&s.files[0].1), "7f3f07d83d41cc3e0f7df96fa6c2c697");
+        assert_eq!(s.files[0].2, Some(true));
+    }
+
+    #[test]
+    fn gzip_content_length_1kxun() {
+        // 1kxun.pcap tcp.stream 56: Content-Length + gzip, 50205 decoded.
+        let s = both(include_bytes!("testdata/stream_gzip_cl.bin"));
+        assert_eq!(s.log("http")[0]["response_body_len"], 50205);
+        assert_eq!(md5(&s.files[0].1), "d40531c5e99a6f84e42535859476fe35");
+        assert_eq!(
+            s.files[0].0.declared_mime.as_deref(),
+            Some("text/javascript")
+        );
+    }
+
+    #[test]
+    fn expect_100_keepalive_1kxun() {
+        // 1kxun.pcap tcp.stream 14: two POSTs with "Expect: 100-continue"
+        // on one connection, chunked responses.
+        let s = both(include_bytes!("testdata/stream_chunked2.bin"));
+        let r = s.log("http");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1]["trans_depth"], 2);
+        assert_eq!(r[0]["info_code"], 100);
+        assert_eq!(r[0]["request_body_len"], 445);
+        assert_eq!(r[0]["response_body_len"], 5340);
+        assert_eq!(r[1]["request_body_len"], 437);
+        assert_eq!(r[1]["response_body_len"], 506);
+        assert_eq!(s.files.len(), 4);
+        assert_eq!(md5(&s.files[0].1), "b8870b0fdf9ffe85a9c759fe915220ca");
+        assert_eq!(md5(&s.files[1].1), "5e45eedfb7f8e0b829ee81b36ff2e753");
+        assert_eq!(s.files[0].0.dir, Some(ToServer));
+    }
+
+    #[test]
+    fn basic_auth_user() {
+        // http_auth.pcap: "Authorization: Basic dGVzdDpmYWlsMg==" (test:fail2).
+        let s = both(include_bytes!("testdata/stream_auth.bin"));
+        let r = s.log("http");
+        assert_eq!(r[0]["username"], "test");
+        assert!(!r[0].to_string().contains("fail2"));
+        assert_eq!(r[0]["status_code"], 401);
+        assert_eq!(md5(&s.files[0].1), "687776597b9423f31729510ed81c653d");
+    }
+
+    #[test]
+    fn nginx_keepalive_gzip_chunked() {
+        // nginx 1.22 + curl --compressed, one keep-alive connection:
+        // big.txt (gzip, chunked), report.pdf (Content-Disposition
+        // filename*=UTF-8''r%C3%A9sum%C3%A9.pdf), index.html (gzip), 404.
+        let s = both(include_bytes!("testdata/nginx_gzip_chunked.bin"));
+        let r = s.log("http");
+        assert_eq!(r.len(), 4);
+        let depths: Vec<_> = r
+            .iter()
+            .map(|x| x["trans_depth"].as_u64().unwrap())
+            .collect();
+        assert_eq!(depths, vec![1, 2, 3, 4]);
+        assert_eq!(r[0]["response_body_len"], 122391);
+        assert_eq!(md5(&s.files[0].1), "aa2cce7b9a8950d2865722e97aba8773");
+        assert_eq!(r[1]["resp_filenames"][0], "résumé.pdf");
+        assert_eq!(md5(&s.files[1].1), "877f51a1e1004c2f8ac250c3cf474891");
+        assert_eq!(s.files[1].0.expected_size, Some(3016));
+        assert_eq!(md5(&s.files[2].1), "db62f4cb4fcc479f95c45e5aa8d2c0be");
+        assert_eq!(r[3]["status_code"], 404);
+        assert!(s.files.iter().all(|f| f.2 == Some(true)));
+    }
+
+    #[test]
+    fn nginx_head_304_post() {
+        // curl -I, curl -z (304), curl -u alice:secret -d (405).
+        let s = both(include_bytes!("testdata/nginx_head_304_post.bin"));
+        let r = s.log("http");
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0]["method"], "HEAD");
+        assert_eq!(r[0]["response_body_len"], 0);
+        assert_eq!(r[1]["status_code"], 304);
+        assert_eq!(r[2]["method"], "POST");
+        assert_eq!(r[2]["username"], "alice");
+        assert_eq!(r[2]["proxied"][0], "X-FORWARDED-FOR -> 10.9.8.7");
+        assert_eq!(r[2]["request_body_len"], 7);
+        assert_eq!(r[2]["status_code"], 405);
+        // POST body and the 405 page.
+        assert_eq!(s.files.len(), 2);
+        assert_eq!(s.files[0].1, b"a=1&b=2");
+    }
+
+    fn run(steps: &[(Direction, &[u8])]) -> MemSink {
+        let mut p = HttpParser::new();
+        let mut s = MemSink::default();
+        for (d, b) in steps {
+            p.on_data(*d, b, &mut s);
+        }
+        p.on_end(&mut s);
+        s
+    }
+
+    #[test]
+    fn pipelined_every_split() {
+        let req: &[u8] = b"GET /a.txt HTTP/1.1\r\nHost: h\r\n\r\nHEAD /b HTTP/1.1\r\nHost: h\r\n\r\n\r\nPOST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\nGET /d HTTP/1.1\r\n\r\n";
+        let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Disposition: attachment; filename=\"x y.bin\"\r\n\r\nhelloHTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n";
+        let whole = run(&[(ToServer, req), (ToClient, resp)]);
+        let r = whole.log("http");
+        assert_eq!(r.len(), 4, "{r:?}");
+        assert_eq!(r[0]["resp_filenames"][0], "x y.bin");
+        assert_eq!(r[1]["method"], "HEAD");
+        assert_eq!(r[2]["request_body_len"], 3);
+        assert_eq!(r[2]["status_code"], 204);
+        assert_eq!(r[3]["status_code"], 304);
+        assert_eq!(whole.files.len(), 2);
+        for n in 1..req.len().max(resp.len()) {
+            let mut steps = Vec::new();
+            for c in req.chunks(n) {
+                steps.push((ToServer, c));
+            }
+            for c in resp.chunks(n) {
+                steps.push((ToClient, c));
+            }
+            let s = run(&steps);
+            assert_eq!(s.records, whole.records, "split {n}");
+            assert_eq!(s.files, whole.files, "split {n}");
+        }
+    }
+
+    #[test]
+    fn gaps() {
+        // A gap inside a Content-Length body: counted, the file is cut.
+        let s = run(&[
+            (ToServer, b"GET /f.bin HTTP/1.1\r\n\r\n"),
+            (
+                ToClient,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n01234",
+            ),
+        ]);
+        assert_eq!(s.log("http")[0]["weird"][0], "truncated_body");
+        let mut p = HttpParser::new();
+        let mut s = MemSink::default();
+        p.on_data(
+            ToServer,
+            b"GET /f.bin HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n",
+            &mut s,
+        );
+        p.on_data(
+            ToClient,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n01234",
+            &mut s,
+        );
+        p.on_gap(ToClient, 10, &mut s);
+        p.on_data(
+            ToClient,
+            b"56789HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            &mut s,
+        );
+        // A gap in a header block: resync on the next request line.
+        p.on_data(ToServer, b"GET /h HTTP/1.1\r\nHost: x", &mut s);
+        p.on_gap(ToServer, 100, &mut s);
+        p.on_data(
+            ToServer,
+            b"junk\r\nmore junk\r\nGET /i HTTP/1.1\r\n\r\n",
+            &mut s,
+        );
+        p.on_data(ToClient, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &mut s);
+        p.on_end(&mut s);
+        let r = s.log("http");
+        assert_eq!(r.len(), 4, "{r:?}");
+        // Bytes seen on either side of the hole; the file has the first 5.
+        assert_eq!(r[0]["response_body_len"], 10);
+        assert_eq!(s.files[0].1, b"01234");
+        assert_eq!(r[0]["weird"][0], "body_gap");
+        assert_eq!(s.files[0].2, Some(false));
+        assert_eq!(r[1]["response_body_len"], 2);
+        // /h was cut by the gap: its response pairs with /i (nothing tells
+        // them apart) and the last response has no request.
+        assert_eq!(r[2]["uri"], "/i", "{r:?}");
+        assert!(r[2]["weird"].to_string().contains("gap_resync"));
+        assert_eq!(r[3]["tags"][0], "no_request");
+    }
+
+    #[test]
+    fn malicious_sizes() {
+        // Huge Content-Length: streamed, never buffered; cut at the end.
+        let s = run(&[
+            (
+                ToServer,
+                b"POST /u HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\nabc",
+            ),
+            (
+                ToClient,
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nxyz",
+            ),
+        ]);
+        let r = s.log("http");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["request_body_len"], 3);
+        assert_eq!(r[0]["response_body_len"], 3);
+        assert_eq!(s.files[0].0.expected_size, Some(99999999999));
+        // A chunk size that does not fit 64 bits; bad Content-Length;
+        // a header block over 64 KiB.
+        let mut big = b"GET / HTTP/1.1\r\n".to_vec();
+        big.extend(
+            std::iter::repeat_n(b"X-A: aaaaaaaaaaaaaaaaaaaa\r\n".as_slice(), 4000).flatten(),
+        );
+        let s = run(&[
+            (ToServer, b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"),
+            (ToClient, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\nHTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nab"),
+            (ToServer, &big),
+        ]);
+        let r = s.log("http");
+        assert!(r[0]["weird"].to_string().contains("bad_chunk_size"));
+        assert!(r[1]["weird"].to_string().contains("bad_content_length"));
+        assert!(r
+            .iter()
+            .any(|x| x["weird"].to_string().contains("header_block_too_large")));
+    }
+
+    #[test]
+    fn gzip_bomb() {
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let mut g = GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..100 {
+            g.write_all(&zeros).unwrap();
+        }
+        let g = g.finish().unwrap();
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            g.len()
+        )
+        .into_bytes();
+        resp.extend_from_slice(&g);
+        let s = run(&[(ToServer, b"GET /z HTTP/1.1\r\n\r\n"), (ToClient, &resp)]);
+        let r = s.log("http");
+        assert!(r[0]["weird"].to_string().contains("decompression_bomb"));
+        assert!(r[0]["response_body_len"].as_u64().unwrap() <= 16 << 20);
+        assert_eq!(s.files[0].2, Some(false));
+        assert!(s.files[0].1.len() <= 16 << 20);
+    }
+
+    #[test]
+    fn tunnels_and_upgrades() {
+        let s = run(&[
+            (ToServer, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\x16\x03\x01\x00\x05hello"),
+            (ToClient, b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03binary"),
+        ]);
+        let r = s.log("http");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["tags"][0], "connect");
+        assert_eq!(r[0]["status_code"], 200);
+        assert!(s.files.is_empty());
+        let s = run(&[
+            (ToServer, b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: http://h\r\n\r\n\x81\x85abcdefghi"),
+            (ToClient, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi"),
+        ]);
+        let r = s.log("http");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["tags"][0], "websocket");
+        assert_eq!(r[0]["origin"], "http://h");
+        assert_eq!(r[0]["status_code"], 101);
+        // Responses only (capture started late), raw deflate body.
+        let s = run(&[(
+            ToClient,
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: 7\r\n\r\n\xcbH\xcd\xc9\xc9\x07\x00",
+        )]);
+        let r = s.log("http");
+        assert_eq!(r[0]["tags"][0], "no_request");
+        assert_eq!(s.files[0].1, b"hello");
+        let _ = chunks(b"");
+    }
+}
