@@ -67,6 +67,8 @@ pub struct AppState {
     next_link: u32,
     /// The end of this linked connection was already reported.
     link_end_sent: bool,
+    /// The flow's uid and endpoints, built once.
+    common: Option<Common>,
 }
 
 enum PendingChunk {
@@ -431,14 +433,18 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         let ts = flow.last_ts;
         let dir = to_dir(seen.dir);
         let di = seen.dir as usize;
-        let common = common_of(flow);
         if !matches!(
             ip.transport,
             WireTransport::Tcp { .. } | WireTransport::Udp { .. }
         ) {
             return;
         }
-        let (resp_addr, resp_port) = (common.dst_ip, common.dst_port);
+        let resp = flow.resp();
+        let (resp_addr, resp_port) = (resp.addr, resp.port);
+        let common = match flow.data.app.as_ref().and_then(|a| a.common.clone()) {
+            Some(c) => c,
+            None => common_of(flow),
+        };
         let st = &mut flow.data;
         let app = st.app.get_or_insert_with(Default::default);
         if seen.new && !self.links.expected.is_empty() {
@@ -448,6 +454,9 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         }
         if app.done {
             return;
+        }
+        if app.common.is_none() {
+            app.common = Some(common.clone());
         }
         let mut chunks: Vec<(bool, Vec<u8>, u64)> = Vec::new();
         let mut other: Vec<(bool, Vec<u8>, u64)> = Vec::new();
@@ -463,7 +472,12 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                 };
                 let syn = tcp.flags & TcpInfo::SYN != 0;
                 streams[di].segment(&mut self.budget, tcp.seq, syn, payload, &mut push);
-                if tcp.flags & (TcpInfo::FIN | TcpInfo::RST) != 0 {
+                if tcp.flags & TcpInfo::FIN != 0 {
+                    // Where the stream ends; missing bytes before it become
+                    // gaps at the end, not at once (they may still come).
+                    streams[di].fin(tcp.seq, syn, payload.len());
+                }
+                if tcp.flags & TcpInfo::RST != 0 {
                     streams[di].finish(&mut self.budget, &mut push);
                 }
                 if tcp.flags & TcpInfo::ACK != 0 {
