@@ -30,6 +30,9 @@
 
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
+pub mod record;
+pub mod session;
+
 /// SMBv1.
 pub struct Smbv1;
 
@@ -45,6 +48,11 @@ impl Protocol for Smbv1 {
     }
     fn ports(&self) -> &'static [u16] {
         &[445, 139]
+    }
+    /// One parser for both versions: a connection may negotiate from an
+    /// SMB1 NEGOTIATE into SMB2 (MS-SMB2 §3.2.4.2.2.1).
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::SmbParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match parse(input.data) {
@@ -73,6 +81,11 @@ impl Protocol for Smbv23 {
     }
     fn ports(&self) -> &'static [u16] {
         &[445, 139]
+    }
+    /// One parser for both versions: a connection may negotiate from an
+    /// SMB1 NEGOTIATE into SMB2 (MS-SMB2 §3.2.4.2.2.1).
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::SmbParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match parse(input.data) {
