@@ -20,6 +20,9 @@ use netsift_proto::{
     printable, text_line, text_ok, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
+pub mod record;
+mod session;
+
 /// POP3.
 pub struct Pop3;
 
@@ -36,6 +39,9 @@ impl Protocol for Pop3 {
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let (server, client) = input.server_client();
         decide(server, client)
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::Pop3Parser::new()))
     }
 }
 
