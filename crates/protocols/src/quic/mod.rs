@@ -14,9 +14,11 @@
 //! rest of the hello) and looks for the server_name extension there.
 
 mod initial;
+pub mod record;
+pub(crate) mod session;
 
 use netsift_proto::{
-    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+    printable, Direction, Match, Parser, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
 use initial::HelloSummary;
@@ -36,6 +38,9 @@ impl Protocol for Quic {
     }
     fn ports(&self) -> &'static [u16] {
         &[443]
+    }
+    fn parser(&self) -> Option<Box<dyn Parser>> {
+        Some(Box::new(session::QuicParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
