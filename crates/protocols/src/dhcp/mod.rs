@@ -4,6 +4,8 @@
 
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
+pub mod record;
+pub mod session;
 #[cfg(test)]
 mod tests;
 
@@ -47,6 +49,9 @@ impl Protocol for Dhcp {
     }
     fn ports(&self) -> &'static [u16] {
         &[67, 68]
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::DhcpParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
