@@ -23,6 +23,9 @@ use netsift_proto::{
     printable, text_line, text_ok, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
+pub mod record;
+mod session;
+
 /// IMAP.
 pub struct Imap;
 
@@ -39,6 +42,9 @@ impl Protocol for Imap {
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let (server, client) = input.server_client();
         decide(server, client)
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::ImapParser::new()))
     }
 }
 
