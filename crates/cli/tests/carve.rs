@@ -47,12 +47,20 @@ fn carved_files_match_the_originals() {
             })
             .collect();
         if !found.contains(&(source.to_string(), name.to_string(), sha.to_string())) {
-            failures.push(format!("{cap}: no complete {source} file {name} with sha256 {sha}; got {found:?}"));
+            failures.push(format!(
+                "{cap}: no complete {source} file {name} with sha256 {sha}; got {found:?}"
+            ));
             continue;
         }
         // The extracted copy is the original, byte for byte.
         let bytes = std::fs::read(x.join(sha)).expect("extracted file");
-        assert_eq!(bytes.len() as u64, recs.iter().find(|r| r["sha256"] == sha).and_then(|r| r["size"].as_u64()).unwrap_or(0));
+        assert_eq!(
+            bytes.len() as u64,
+            recs.iter()
+                .find(|r| r["sha256"] == sha)
+                .and_then(|r| r["size"].as_u64())
+                .unwrap_or(0)
+        );
     }
     let _ = std::fs::remove_dir_all(&out);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
