@@ -5,6 +5,8 @@
 
 use netsift_proto::{first_line, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
+pub mod record;
+pub mod session;
 #[cfg(test)]
 mod tests;
 
@@ -122,6 +124,9 @@ impl Protocol for Sip {
     }
     fn ports(&self) -> &'static [u16] {
         &[5060, 5061]
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::SipParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
