@@ -159,3 +159,74 @@ fn mutated_corpus_captures_never_panic_or_hang() {
         "a variant took {slowest:?}"
     );
 }
+
+/// An output that only counts (the analyzer's records are not kept).
+#[derive(Default)]
+struct CountOut {
+    records: u64,
+    summary: netsift_engine::analyze::output::Summary,
+}
+
+impl netsift_engine::analyze::output::Output for CountOut {
+    fn record(
+        &mut self,
+        _log: &'static str,
+        _ts: u64,
+        _c: &netsift_engine::analyze::output::Common,
+        _r: serde_json::Value,
+    ) {
+        self.records += 1;
+    }
+    fn conn(&mut self, _ts: u64, _rec: &netsift_engine::FlowRecord) {}
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn summary(&self) -> &netsift_engine::analyze::output::Summary {
+        &self.summary
+    }
+}
+
+/// The same mutations through `netsift analyze`'s path: reassembly, every
+/// protocol parser, file carving (in memory, no extract dir).
+#[test]
+fn mutated_corpus_captures_through_the_parsers() {
+    use netsift_engine::analyze::files::Files;
+    use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
+    let Some(dir) = corpus() else {
+        eprintln!("SKIP: corpus not found (set NETSIFT_CORPUS)");
+        return;
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("corpus dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.metadata().map(|m| m.len() > 0 && m.len() < 300_000).unwrap_or(false))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let mut rng = Rng(0x616e_616c_797a_6500);
+    let (mut variants, mut slowest, mut records) = (0u32, Duration::ZERO, 0u64);
+    for path in files.iter().step_by(4).take(60) {
+        let orig = std::fs::read(path).expect("read");
+        for i in 0..40 {
+            // The first variant of each file is the file itself.
+            let data = if i == 0 { orig.clone() } else { mutate(&mut rng, &orig) };
+            let t = Instant::now();
+            let mut out = CountOut::default();
+            {
+                let classifier = Classifier::new(&ClassifyConfig::default()).expect("layers");
+                let files = Files::new(None, 1 << 20).expect("files");
+                let mut an = Analyzer::new(classifier, AnalyzeConfig::default(), files, &mut out);
+                if let Ok(r) = CaptureReader::new(Cursor::new(&data[..])) {
+                    let _ = run_reader(path, None, r, PipelineConfig::default(), &mut an, &mut |_| {});
+                }
+            }
+            records += out.records;
+            variants += 1;
+            slowest = slowest.max(t.elapsed());
+        }
+    }
+    println!("{variants} analyze variants: {records} records, slowest {slowest:?}");
+    assert!(variants >= 2000);
+    assert!(records > 0);
+    assert!(slowest < Duration::from_secs(5), "a variant took {slowest:?}");
+}
