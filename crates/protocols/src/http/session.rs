@@ -1476,4 +1476,31 @@ mod tests {
         assert_eq!(s.files[0].1, b"hello");
         let _ = chunks(b"");
     }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let alphabet: &[u8] =
+            b"\r\n :0f;GET HTTP/1.1 200Content-Length: 5Transfer-Encoding: chunked\x00\xff";
+        for round in 0..300 {
+            let mut p = HttpParser::new();
+            let mut s = MemSink::default();
+            for i in 0..3000u64 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let d = if (x >> 20) % 2 == 0 {
+                    ToClient
+                } else {
+                    ToServer
+                };
+                let b = [alphabet[(x % alphabet.len() as u64) as usize]];
+                p.on_data(d, &b, &mut s);
+                if round % 7 == 0 && i % 500 == 0 {
+                    p.on_gap(d, x % 100, &mut s);
+                }
+            }
+            p.on_end(&mut s);
+        }
+    }
 }

@@ -663,4 +663,29 @@ mod tests {
         assert_eq!(literal_size(b"x {}"), None);
         assert_eq!(literal_size(b"x {1a}"), None);
     }
+
+    #[test]
+    fn dovecot_fetch_attachment() {
+        // curl 7.88 'imap://127.0.0.1:11143/INBOX;UID=1' against dovecot
+        // 2.3: AUTHENTICATE PLAIN with SASL-IR, SELECT INBOX, UID FETCH 1
+        // BODY[] returning a {5103} literal holding a MIME message with a
+        // base64 PDF attachment.
+        let d = include_bytes!("testdata/dovecot_fetch.bin");
+        let s = replay(d, &mut ImapParser::new());
+        let r = s.log("imap")[0];
+        assert_eq!(r["user"], "user");
+        assert_eq!(r["commands"][1]["args"], "PLAIN");
+        assert!(!r.to_string().contains("AHVzZXIAcGFzcw"));
+        assert_eq!(r["mailbox"], "INBOX");
+        assert_eq!(r["fetched"], 1);
+        assert_eq!(r["attachments"], serde_json::json!(["facture été.pdf"]));
+        assert_eq!(s.files.len(), 1);
+        assert_eq!(s.files[0].1.len(), 3016);
+        assert!(s.files[0].1.ends_with(b"%%EOF\n"));
+        assert_eq!(s.files[0].2, Some(true));
+        assert!(r.get("weird").is_none(), "{r}");
+        let s1 = replay_bytewise(d, &mut ImapParser::new());
+        assert_eq!(s1.records, s.records);
+        assert_eq!(s1.files, s.files);
+    }
 }

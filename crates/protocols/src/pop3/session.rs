@@ -484,4 +484,26 @@ mod tests {
         p.on_end(&mut s);
         assert_eq!(s.log("pop3").len(), 1);
     }
+
+    #[test]
+    fn dovecot_retr_attachment() {
+        // curl 7.88 pop3://user:pass@127.0.0.1:11110/1 against dovecot
+        // 2.3: AUTH PLAIN (SASL-IR), RETR 1 of a message with nested
+        // multipart/alternative and a base64 PDF named with RFC 2231
+        // filename*=utf-8''facture%20%C3%A9t%C3%A9.pdf.
+        let d = include_bytes!("testdata/dovecot_retr.bin");
+        let s = replay(d, &mut Pop3Parser::new());
+        let r = s.log("pop3")[0];
+        assert_eq!(r["user"], "user");
+        assert_eq!(r["retrieved"], 1);
+        assert_eq!(r["attachments"], serde_json::json!(["facture été.pdf"]));
+        assert_eq!(s.files.len(), 1);
+        assert_eq!(s.files[0].0.source, "POP3");
+        assert_eq!(s.files[0].1.len(), 3016);
+        assert!(s.files[0].1.starts_with(b"%PDF-1.4\n") && s.files[0].1.ends_with(b"%%EOF\n"));
+        assert_eq!(s.files[0].2, Some(true));
+        let s1 = replay_bytewise(d, &mut Pop3Parser::new());
+        assert_eq!(s1.records, s.records);
+        assert_eq!(s1.files, s.files);
+    }
 }

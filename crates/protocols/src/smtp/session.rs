@@ -687,4 +687,66 @@ mod tests {
         p.on_data(Direction::ToServer, &vec![b'a'; 300_000], &mut s);
         p.on_end(&mut s);
     }
+
+    #[test]
+    fn swaks_two_attachments() {
+        // swaks 20201014 -> aiosmtpd (loopback): --attach rapport.pdf
+        // (application/pdf) and data.csv (text/csv), an RFC 2047 subject,
+        // two RCPT TO.
+        let d = include_bytes!("testdata/swaks_attach.bin");
+        let s = replay(d, &mut SmtpParser::new());
+        let r = s.log("smtp");
+        assert_eq!(r.len(), 1);
+        let r = r[0];
+        assert_eq!(r["helo"], "client.example.test");
+        // (swaks keeps the last --to.)
+        assert_eq!(r["rcpt_to"], serde_json::json!(["carol@example.test"]));
+        assert_eq!(r["subject"], "Rapport été");
+        assert_eq!(
+            r["attachments"],
+            serde_json::json!(["rapport.pdf", "data.csv"])
+        );
+        assert!(r["last_reply"].as_str().unwrap().starts_with("250"));
+        assert_eq!(s.files.len(), 2);
+        // Same bytes as the files swaks attached (md5 877f51a1..., 3603ede6...).
+        assert_eq!(s.files[0].1.len(), 3016);
+        assert!(s.files[0].1.starts_with(b"%PDF-1.4\n") && s.files[0].1.ends_with(b"%%EOF\n"));
+        assert_eq!(s.files[1].1, b"col1,col2\n1,2\n");
+        assert_eq!(s.files[1].0.declared_mime.as_deref(), Some("text/csv"));
+        assert!(s
+            .files
+            .iter()
+            .all(|f| f.2 == Some(true) && f.0.source == "SMTP"));
+        let s1 = replay_bytewise(d, &mut SmtpParser::new());
+        assert_eq!(s1.records, s.records);
+        assert_eq!(s1.files, s.files);
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        for round in 0..200 {
+            let mut p = SmtpParser::new();
+            let mut s = MemSink::default();
+            let mut data = b"EHLO a\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nDATA\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n".to_vec();
+            for _ in 0..2000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                data.push(b"\r\n.-bBDAT 1LAST=?AUTH\x00\xff"[(x % 23) as usize]);
+            }
+            for c in data.chunks(1 + round % 17) {
+                let d = if x % 3 == 0 {
+                    Direction::ToClient
+                } else {
+                    Direction::ToServer
+                };
+                p.on_data(d, c, &mut s);
+                if round % 5 == 0 {
+                    p.on_gap(d, x % 50, &mut s);
+                }
+            }
+            p.on_end(&mut s);
+        }
+    }
 }
