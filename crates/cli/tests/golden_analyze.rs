@@ -30,7 +30,10 @@ fn golden_analyze() {
     let cases = std::fs::read_to_string(gdir.join("cases.tsv")).expect("cases.tsv");
     let tmp = std::env::temp_dir().join(format!("netsift-golden-analyze-{}", std::process::id()));
     let mut failures = Vec::new();
-    for line in cases.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in cases
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let f: Vec<&str> = line.split('\t').collect();
         let (case, capture) = (f[0], root.join(f[1]));
         let out = tmp.join(case);
@@ -60,7 +63,11 @@ fn golden_analyze() {
             let a = std::fs::read_to_string(out.join(l)).unwrap_or_default();
             let b = std::fs::read_to_string(expected.join(l)).unwrap_or_default();
             if a != b {
-                let n = a.lines().zip(b.lines()).position(|(x, y)| x != y).unwrap_or(0);
+                let n = a
+                    .lines()
+                    .zip(b.lines())
+                    .position(|(x, y)| x != y)
+                    .unwrap_or(0);
                 failures.push(format!(
                     "{case}/{l} differs at line {} (NETSIFT_BLESS=1 to regenerate)\n  got:  {}\n  want: {}",
                     n + 1,

@@ -199,7 +199,11 @@ fn mutated_corpus_captures_through_the_parsers() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("corpus dir")
         .filter_map(|e| e.ok())
-        .filter(|e| e.metadata().map(|m| m.len() > 0 && m.len() < 300_000).unwrap_or(false))
+        .filter(|e| {
+            e.metadata()
+                .map(|m| m.len() > 0 && m.len() < 300_000)
+                .unwrap_or(false)
+        })
         .map(|e| e.path())
         .collect();
     files.sort();
@@ -209,7 +213,11 @@ fn mutated_corpus_captures_through_the_parsers() {
         let orig = std::fs::read(path).expect("read");
         for i in 0..40 {
             // The first variant of each file is the file itself.
-            let data = if i == 0 { orig.clone() } else { mutate(&mut rng, &orig) };
+            let data = if i == 0 {
+                orig.clone()
+            } else {
+                mutate(&mut rng, &orig)
+            };
             let t = Instant::now();
             let mut out = CountOut::default();
             {
@@ -217,7 +225,14 @@ fn mutated_corpus_captures_through_the_parsers() {
                 let files = Files::new(None, 1 << 20).expect("files");
                 let mut an = Analyzer::new(classifier, AnalyzeConfig::default(), files, &mut out);
                 if let Ok(r) = CaptureReader::new(Cursor::new(&data[..])) {
-                    let _ = run_reader(path, None, r, PipelineConfig::default(), &mut an, &mut |_| {});
+                    let _ = run_reader(
+                        path,
+                        None,
+                        r,
+                        PipelineConfig::default(),
+                        &mut an,
+                        &mut |_| {},
+                    );
                 }
             }
             records += out.records;
@@ -228,5 +243,8 @@ fn mutated_corpus_captures_through_the_parsers() {
     println!("{variants} analyze variants: {records} records, slowest {slowest:?}");
     assert!(variants >= 2000);
     assert!(records > 0);
-    assert!(slowest < Duration::from_secs(5), "a variant took {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(5),
+        "a variant took {slowest:?}"
+    );
 }
