@@ -14,7 +14,7 @@ pub mod output;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use netsift_flow::reassembly::{Budget, Chunk, ReassemblyConfig, Stream};
+use netsift_flow::reassembly::{Budget, Chunk, ReassemblyConfig, Stream, StreamEvent};
 use netsift_flow::{Dir, Flow, Seen};
 use netsift_proto::{Direction, FileId, FileMeta, Parser, Sink};
 use netsift_wire::{Decoded, TcpInfo, Transport as WireTransport};
@@ -494,6 +494,27 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
             _ => {}
         }
         let mut app = st.app.take().unwrap_or_default();
+        if let Some(streams) = app.streams.as_mut() {
+            for (i, s) in streams.iter_mut().enumerate() {
+                let d = if i == 0 { "orig" } else { "resp" };
+                for e in s.drain_events() {
+                    let v = match e {
+                        StreamEvent::OverlapConflict { offset, len } => serde_json::json!({
+                            "name": "tcp_overlap_conflict", "dir": d, "offset": offset, "len": len,
+                            "note": "a retransmission carried different bytes; the first copy was kept"
+                        }),
+                        StreamEvent::Gap { offset, len } => serde_json::json!({
+                            "name": "tcp_content_gap", "dir": d, "offset": offset, "len": len
+                        }),
+                        StreamEvent::Dropped { offset, len } => serde_json::json!({
+                            "name": "tcp_segment_far_ahead", "dir": d, "offset": offset, "len": len
+                        }),
+                    };
+                    self.stats.records += 1;
+                    self.out.record("weird", ts, &common, v);
+                }
+            }
+        }
         if !other.is_empty() {
             let odir = match dir {
                 Direction::ToServer => Direction::ToClient,
