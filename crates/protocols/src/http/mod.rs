@@ -19,6 +19,10 @@
 //! The version token is checked exactly (`HTTP/1.` DIGIT), so RTSP
 //! (`RTSP/1.0`) and SIP (`SIP/2.0`), which share the request-line shape,
 //! are not claimed. SSDP runs over UDP and this probe is TCP-only.
+//!
+//! The parser (`session.rs`) writes the `http` log ([`record::HttpRecord`]):
+//! one record per request/response pair, bodies carved as files of their
+//! decoded bytes.
 
 use crate::tls::parse::Proxy;
 

@@ -181,14 +181,17 @@ impl HttpParser {
                         let mut probe = side.buf.clone();
                         probe.extend_from_slice(data.get(..16).unwrap_or(data));
                         if plausible(dir, &probe) == Some(false) {
-                            let w = match dir {
-                                Direction::ToServer => "unexpected_client_data",
-                                Direction::ToClient => "unexpected_server_data",
-                            };
-                            weird(&mut self.conn_weird, w);
                             side.buf.clear();
                             side.st = St::Resync;
                             side.line_start = false;
+                            match dir {
+                                Direction::ToServer => {
+                                    weird(&mut self.conn_weird, "unexpected_client_data")
+                                }
+                                Direction::ToClient => {
+                                    self.lose_response("unexpected_server_data", sink)
+                                }
+                            }
                             continue;
                         }
                     }
@@ -226,6 +229,23 @@ impl HttpParser {
                     }
                 }
             }
+        }
+    }
+
+    /// The server sent something other than the status line expected
+    /// next (its start was lost: capture started mid-response, a gap): the
+    /// oldest request still waiting lost its response, and pairing the next
+    /// status line with it would shift every later pair by one.
+    fn lose_response(&mut self, why: &str, sink: &mut dyn Sink) {
+        match self.txs.iter_mut().find(|t| !t.has_resp) {
+            Some(tx) => {
+                tx.has_resp = true;
+                tx.resp_done = true;
+                weird(&mut tx.rec.weird, why);
+                weird(&mut tx.rec.weird, "response_lost");
+                self.emit_ready(sink);
+            }
+            None => weird(&mut self.conn_weird, why),
         }
     }
 
@@ -1119,11 +1139,17 @@ impl Parser for HttpParser {
                 }
             }
             St::Head | St::Resync => {
+                // A response head cut by the gap is lost with it.
+                let cut_head = matches!(side.st, St::Head) && !side.buf.is_empty();
                 side.buf.clear();
                 side.scan = 0;
                 side.st = St::Resync;
                 side.line_start = false;
-                weird(&mut self.conn_weird, "gap_resync");
+                if cut_head && dir == Direction::ToClient {
+                    self.lose_response("gap_resync", sink);
+                } else {
+                    weird(&mut self.conn_weird, "gap_resync");
+                }
             }
         }
     }
@@ -1501,6 +1527,87 @@ mod tests {
                 }
             }
             p.on_end(&mut s);
+        }
+    }
+
+    #[test]
+    fn lost_response_does_not_shift_pairs() {
+        // The server's first response started before the capture (or its
+        // head fell in a gap): the next status line belongs to request 2.
+        let s = run(&[
+            (ToServer, b"GET /1 HTTP/1.1\r\n\r\n"),
+            (ToClient, b"\x1c,\x08\xd7 body tail of response 1\r\n"),
+            (ToServer, b"GET /2 HTTP/1.1\r\n\r\n"),
+            (ToClient, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        ]);
+        let r = s.log("http");
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(r[0]["uri"], "/1");
+        assert!(r[0].get("status_code").is_none());
+        assert!(r[0]["weird"].to_string().contains("response_lost"));
+        assert_eq!(r[1]["uri"], "/2");
+        assert_eq!(r[1]["status_code"], 200);
+        let mut p = HttpParser::new();
+        let mut s = MemSink::default();
+        p.on_data(
+            ToServer,
+            b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n",
+            &mut s,
+        );
+        p.on_data(ToClient, b"HTTP/1.1 200 OK\r\nContent-Le", &mut s);
+        p.on_gap(ToClient, 30, &mut s);
+        p.on_data(
+            ToClient,
+            b"ngth: 0\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &mut s,
+        );
+        p.on_end(&mut s);
+        let r = s.log("http");
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(r[1]["uri"], "/2");
+        assert_eq!(r[1]["status_code"], 404);
+    }
+
+    /// Ad-hoc cross-check: `NETSIFT_HTTP_STREAMS=dir cargo test -p
+    /// netsift-protocols http_streams_dir -- --ignored --nocapture` prints,
+    /// for each stored conversation in `dir`, the records' status codes and
+    /// the files' sizes (to compare with tshark).
+    #[test]
+    #[ignore]
+    fn http_streams_dir() {
+        let Ok(dir) = std::env::var("NETSIFT_HTTP_STREAMS") else {
+            return;
+        };
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        for n in names {
+            let d = std::fs::read(&n).unwrap();
+            let s = replay(&d, &mut HttpParser::new());
+            let codes: Vec<String> = s
+                .log("http")
+                .iter()
+                .map(|r| r["status_code"].to_string())
+                .collect();
+            let sizes: Vec<String> = s
+                .files
+                .iter()
+                .map(|f| format!("{}:{}", f.1.len(), md5(&f.1)))
+                .collect();
+            let weird: Vec<String> = s
+                .log("http")
+                .iter()
+                .filter_map(|r| r.get("weird").map(|w| w.to_string()))
+                .collect();
+            println!(
+                "{} codes={} files={} weird={}",
+                n.display(),
+                codes.join(","),
+                sizes.join(","),
+                weird.join(";")
+            );
         }
     }
 }

@@ -18,6 +18,10 @@
 //! matched once the server's first line is an untagged ("* "),
 //! continuation ("+ ") or same-tag response; a command alone is
 //! `NeedMore`.
+//!
+//! The parser (`session.rs`) writes the `imap` log ([`record::ImapRecord`]):
+//! one record per session; whole messages fetched (BODY[] / RFC822
+//! literals) are walked for MIME attachments (`smtp::mime`).
 
 use netsift_proto::{
     printable, text_line, text_ok, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,

@@ -15,6 +15,10 @@
 //! answer "+OK" (Redis, whose client sends "*1\r\n$4\r\nPING..." first) out.
 //! A capture starting with the client's command is matched once the server
 //! answers "+OK" or "-ERR". A client command alone is `NeedMore`.
+//!
+//! The parser (`session.rs`) writes the `pop3` log ([`record::Pop3Record`]):
+//! one record per session; messages fetched by RETR are walked for MIME
+//! attachments (`smtp::mime`).
 
 use netsift_proto::{
     printable, text_line, text_ok, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,

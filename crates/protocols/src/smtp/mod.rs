@@ -12,6 +12,10 @@
 //!
 //! A session upgraded with STARTTLS (RFC 3207) is still SMTP here (nDPI
 //! reports it as SMTPS, a protocol netsift does not register).
+//!
+//! The parser (`session.rs`) writes the `smtp` log ([`record::SmtpRecord`]):
+//! one record per mail transaction; MIME attachments are carved by the
+//! `mime` walker, shared with POP3 and IMAP.
 
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
