@@ -611,6 +611,16 @@ impl MimeParser {
             St::Headers => {
                 if at_start && chomp(raw).is_empty() && complete {
                     self.end_headers(sink);
+                } else if at_start
+                    && complete
+                    && !self.stack.is_empty()
+                    && self.is_delimiter(chomp(raw))
+                {
+                    // A part whose header block runs into the next
+                    // delimiter (no empty line, no body).
+                    weird(&mut self.weird, "mime_part_without_body");
+                    self.end_headers(sink);
+                    self.boundary(chomp(raw), sink);
                 } else if self.header.len() + raw.len() <= MAX_HEADER_BLOCK {
                     self.header.extend_from_slice(raw);
                 } else if !self.header_over {
@@ -644,6 +654,17 @@ impl MimeParser {
         if let (Some(f), false) = (self.file, out.is_empty()) {
             sink.file_data(f, &out);
         }
+    }
+
+    fn is_delimiter(&self, l: &[u8]) -> bool {
+        let Some(rest) = l.strip_prefix(b"--") else {
+            return false;
+        };
+        let l = trim_end_ws(rest);
+        self.stack.iter().any(|b| {
+            l.strip_prefix(b.as_slice())
+                .is_some_and(|after| after.is_empty() || after == b"--")
+        })
     }
 
     /// Is this line a delimiter of an open multipart? RFC 2046 §5.1.1:
@@ -905,5 +926,14 @@ mod tests {
         p.finish(false, &mut sink);
         assert_eq!(sink.files[0].1, b"PK\x03\x04");
         assert_eq!(sink.files[0].2, Some(false));
+    }
+
+    #[test]
+    fn part_without_blank_line() {
+        let m = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/x-a; name=a\r\n--b\r\nContent-Type: application/x-b; name=b\r\n\r\nbody\r\n--b--\r\n";
+        let (p, s) = run(m, 5);
+        assert_eq!(p.attachments, vec!["a", "b"]);
+        assert!(p.weird.contains(&"mime_part_without_body".to_string()));
+        assert_eq!(s.files[1].1, b"body");
     }
 }
