@@ -106,8 +106,13 @@ pub struct Analyzer<'o> {
     files: Files,
     out: &'o mut dyn Output,
     links: Links,
+    /// Bytes held in all flows' pre-verdict buffers.
+    pending_total: usize,
     pub stats: AnalyzeStats,
 }
+
+/// Pre-verdict bytes held across all flows at once.
+const MAX_PENDING_TOTAL: usize = 256 << 20;
 
 /// Connections announced by parsers, and the bytes of linked connections
 /// waiting for their announcing flow's next packet.
@@ -236,6 +241,7 @@ impl<'o> Analyzer<'o> {
             files,
             out,
             links: Links::default(),
+            pending_total: 0,
             stats: AnalyzeStats::default(),
         }
     }
@@ -298,18 +304,27 @@ impl<'o> Analyzer<'o> {
                 }
                 app.parser = Some(parser);
             } else if !app.done {
-                if is_data {
-                    let room = self.cfg.max_pending.saturating_sub(app.pending_bytes);
-                    if bytes.len() > room {
-                        self.stats.pending_overflows += 1;
-                        app.pending
-                            .push((dir, PendingChunk::Gap(bytes.len() as u64)));
-                    } else {
-                        app.pending_bytes += bytes.len();
-                        app.pending.push((dir, PendingChunk::Data(bytes)));
-                    }
+                let room = self
+                    .cfg
+                    .max_pending
+                    .saturating_sub(app.pending_bytes)
+                    .min(MAX_PENDING_TOTAL.saturating_sub(self.pending_total));
+                if is_data && bytes.len() <= room {
+                    app.pending_bytes += bytes.len();
+                    self.pending_total += bytes.len();
+                    app.pending.push((dir, PendingChunk::Data(bytes)));
                 } else {
-                    app.pending.push((dir, PendingChunk::Gap(gap)));
+                    let len = if is_data {
+                        self.stats.pending_overflows += 1;
+                        bytes.len() as u64
+                    } else {
+                        gap
+                    };
+                    // Consecutive holes of one direction are one entry.
+                    match app.pending.last_mut() {
+                        Some((d, PendingChunk::Gap(n))) if *d == dir => *n += len,
+                        _ => app.pending.push((dir, PendingChunk::Gap(len))),
+                    }
                 }
             }
         }
@@ -326,6 +341,8 @@ impl<'o> Analyzer<'o> {
         let Some(v) = st.verdict.as_ref() else {
             if st.settled {
                 app.done = true;
+                self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
+                app.pending_bytes = 0;
                 app.pending = Vec::new();
                 if let Some(mut streams) = app.streams.take() {
                     for s in streams.iter_mut() {
@@ -340,6 +357,7 @@ impl<'o> Analyzer<'o> {
                 self.stats.parsed_flows += 1;
                 app.parser = Some(p);
                 let pending = std::mem::take(&mut app.pending);
+                self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
                 app.pending_bytes = 0;
                 for (dir, c) in pending {
                     let chunk = match c {
@@ -351,6 +369,8 @@ impl<'o> Analyzer<'o> {
             }
             None => {
                 app.done = true;
+                self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
+                app.pending_bytes = 0;
                 app.pending = Vec::new();
                 // Streams must give their bytes back to the shared budget.
                 if let Some(mut streams) = app.streams.take() {
@@ -545,6 +565,9 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         // A verdict reached at the end (port guess) gets no parser: parse
         // only what the bytes identified.
         if let Some(mut app) = flow.data.app.take() {
+            // The pre-verdict buffer of a flow that ends undecided.
+            self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
+            app.pending_bytes = 0;
             if let Some(streams) = app.streams.as_mut() {
                 let mut rest: [Vec<(bool, Vec<u8>, u64)>; 2] = [Vec::new(), Vec::new()];
                 for (i, s) in streams.iter_mut().enumerate() {
