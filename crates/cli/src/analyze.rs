@@ -32,10 +32,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     };
     let files = Files::new(args.extract_dir.as_deref(), args.max_file_size)
         .context("creating the extract directory")?;
-    let cfg = AnalyzeConfig {
+    let mut cfg = AnalyzeConfig {
         community_id_seed: args.common.community_id_seed,
         ..AnalyzeConfig::default()
     };
+    cfg.reassembly.max_buffered_per_stream = args.max_stream_buffer;
+    cfg.reassembly.max_buffered_total = args.max_reassembly_memory;
     let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, out.as_mut());
     let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
     let mut failed = false;

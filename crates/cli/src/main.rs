@@ -140,6 +140,15 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = analyze::DEFAULT_MAX_FILE)]
     pub max_file_size: u64,
 
+    /// Out-of-order bytes buffered per TCP stream direction; beyond it the
+    /// oldest hole is given up as a gap.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_stream_buffer: usize,
+
+    /// Out-of-order bytes buffered across all TCP streams at once.
+    #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+    pub max_reassembly_memory: usize,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }
