@@ -153,6 +153,9 @@ pub struct Flow<T> {
     pub tunnel: Option<Tunnel>,
     /// ICMP/ICMPv6 type and code of the flow's first packet.
     pub icmp_type_code: Option<(u8, u8)>,
+    /// TCP flags of the flow's first packet (scan types: SYN, FIN, NULL,
+    /// XMAS and ACK probes differ here).
+    pub first_tcp_flags: Option<u8>,
     pub end_reason: Option<EndReason>,
     /// Caller data (classifier state, ...).
     pub data: T,
@@ -459,6 +462,10 @@ impl<T: Default> FlowTable<T> {
                 | Some(Transport::Icmpv6 {
                     icmp_type, code, ..
                 }) => Some((icmp_type, code)),
+                _ => None,
+            },
+            first_tcp_flags: match pkt.ip.as_ref().map(|ip| ip.transport) {
+                Some(Transport::Tcp { tcp, .. }) => Some(tcp.flags),
                 _ => None,
             },
             end_reason: None,
