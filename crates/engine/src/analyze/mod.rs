@@ -131,6 +131,99 @@ struct LinkedEvent {
     end: bool,
 }
 
+/// Borrowed parts of the [`Analyzer`] used to hand data to parsers.
+struct Ctx<'a, 'o> {
+    out: &'a mut (dyn Output + 'o),
+    files: &'a mut Files,
+    stats: &'a mut AnalyzeStats,
+    links: &'a mut Links,
+    pending_total: &'a mut usize,
+    cfg: &'a AnalyzeConfig,
+}
+
+impl Ctx<'_, '_> {
+    /// One in-order chunk of one direction: to the flow's parser, to the
+    /// flow that announced this connection, or kept until the verdict.
+    fn deliver_one(
+        &mut self,
+        common: &Common,
+        ts_ns: u64,
+        app: &mut AppState,
+        dir: Direction,
+        chunk: Chunk<'_>,
+    ) {
+        if let Some((owner, link)) = app.linked_to.as_ref() {
+            let (data, gap) = match chunk {
+                Chunk::Data(d) if self.links.queued_bytes + d.len() <= MAX_QUEUED_LINK_BYTES => {
+                    self.links.queued_bytes += d.len();
+                    (d.to_vec(), 0)
+                }
+                Chunk::Data(d) => (Vec::new(), d.len() as u64),
+                Chunk::Gap(n) => (Vec::new(), n),
+            };
+            let link = *link;
+            self.links
+                .queued
+                .entry(owner.clone())
+                .or_default()
+                .push(LinkedEvent {
+                    link,
+                    dir,
+                    data,
+                    gap,
+                    end: false,
+                });
+            return;
+        }
+        if let Some(mut parser) = app.parser.take() {
+            let mut sink = FlowSink {
+                common,
+                ts_ns,
+                out: &mut *self.out,
+                files: &mut *self.files,
+                open: &mut app.files,
+                next_file: &mut app.next_file,
+                max_open: self.cfg.max_open_files_per_flow,
+                stats: &mut *self.stats,
+                links: &mut *self.links,
+                next_link: &mut app.next_link,
+            };
+            match chunk {
+                Chunk::Data(d) => parser.on_data(dir, d, &mut sink),
+                Chunk::Gap(n) => parser.on_gap(dir, n, &mut sink),
+            }
+            app.parser = Some(parser);
+        } else if !app.done {
+            let room = self
+                .cfg
+                .max_pending
+                .saturating_sub(app.pending_bytes)
+                .min(MAX_PENDING_TOTAL.saturating_sub(*self.pending_total));
+            match chunk {
+                Chunk::Data(d) if d.len() <= room => {
+                    app.pending_bytes += d.len();
+                    *self.pending_total += d.len();
+                    app.pending.push((dir, PendingChunk::Data(d.to_vec())));
+                }
+                other => {
+                    let len = match other {
+                        Chunk::Data(d) => {
+                            self.stats.pending_overflows += 1;
+                            d.len() as u64
+                        }
+                        Chunk::Gap(n) => n,
+                    };
+                    // Consecutive holes of one direction are one entry.
+                    match app.pending.last_mut() {
+                        Some((d, PendingChunk::Gap(n))) if *d == dir => *n += len,
+                        _ => app.pending.push((dir, PendingChunk::Gap(len))),
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Announced connections remembered at once.
 const MAX_EXPECTED_LINKS: usize = 4096;
 /// Bytes of linked connections queued at once (beyond: counted as gaps).
@@ -251,8 +344,20 @@ impl<'o> Analyzer<'o> {
         self.files.carved
     }
 
-    /// Deliver in-order chunks of one direction to the flow's parser, or
-    /// keep them until the verdict.
+    /// The parts of the analyzer a delivery needs (all but the reassembly
+    /// budget, so streams can deliver straight into parsers).
+    fn ctx(&mut self) -> Ctx<'_, 'o> {
+        Ctx {
+            out: &mut *self.out,
+            files: &mut self.files,
+            stats: &mut self.stats,
+            links: &mut self.links,
+            pending_total: &mut self.pending_total,
+            cfg: &self.cfg,
+        }
+    }
+
+    /// Deliver owned in-order chunks of one direction (replays, flow end).
     fn deliver(
         &mut self,
         flow_common: &Common,
@@ -261,72 +366,14 @@ impl<'o> Analyzer<'o> {
         dir: Direction,
         chunks: Vec<(bool, Vec<u8>, u64)>,
     ) {
-        if let Some((owner, link)) = app.linked_to.clone() {
-            let q = self.links.queued.entry(owner).or_default();
-            for (is_data, bytes, gap) in chunks {
-                let (data, gap) =
-                    if is_data && self.links.queued_bytes + bytes.len() <= MAX_QUEUED_LINK_BYTES {
-                        self.links.queued_bytes += bytes.len();
-                        (bytes, 0)
-                    } else if is_data {
-                        (Vec::new(), bytes.len() as u64)
-                    } else {
-                        (Vec::new(), gap)
-                    };
-                q.push(LinkedEvent {
-                    link,
-                    dir,
-                    data,
-                    gap,
-                    end: false,
-                });
-            }
-            return;
-        }
+        let mut ctx = self.ctx();
         for (is_data, bytes, gap) in chunks {
-            if let Some(mut parser) = app.parser.take() {
-                let mut sink = FlowSink {
-                    common: flow_common,
-                    ts_ns,
-                    out: &mut *self.out,
-                    files: &mut self.files,
-                    open: &mut app.files,
-                    next_file: &mut app.next_file,
-                    max_open: self.cfg.max_open_files_per_flow,
-                    stats: &mut self.stats,
-                    links: &mut self.links,
-                    next_link: &mut app.next_link,
-                };
-                if is_data {
-                    parser.on_data(dir, &bytes, &mut sink);
-                } else {
-                    parser.on_gap(dir, gap, &mut sink);
-                }
-                app.parser = Some(parser);
-            } else if !app.done {
-                let room = self
-                    .cfg
-                    .max_pending
-                    .saturating_sub(app.pending_bytes)
-                    .min(MAX_PENDING_TOTAL.saturating_sub(self.pending_total));
-                if is_data && bytes.len() <= room {
-                    app.pending_bytes += bytes.len();
-                    self.pending_total += bytes.len();
-                    app.pending.push((dir, PendingChunk::Data(bytes)));
-                } else {
-                    let len = if is_data {
-                        self.stats.pending_overflows += 1;
-                        bytes.len() as u64
-                    } else {
-                        gap
-                    };
-                    // Consecutive holes of one direction are one entry.
-                    match app.pending.last_mut() {
-                        Some((d, PendingChunk::Gap(n))) if *d == dir => *n += len,
-                        _ => app.pending.push((dir, PendingChunk::Gap(len))),
-                    }
-                }
-            }
+            let c = if is_data {
+                Chunk::Data(&bytes)
+            } else {
+                Chunk::Gap(gap)
+            };
+            ctx.deliver_one(flow_common, ts_ns, app, dir, c);
         }
     }
 
@@ -478,42 +525,53 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         if app.common.is_none() {
             app.common = Some(common.clone());
         }
-        let mut chunks: Vec<(bool, Vec<u8>, u64)> = Vec::new();
-        let mut other: Vec<(bool, Vec<u8>, u64)> = Vec::new();
+        let odir = match dir {
+            Direction::ToServer => Direction::ToClient,
+            Direction::ToClient => Direction::ToServer,
+        };
+        let mut app = st.app.take().unwrap_or_default();
         match ip.transport {
             WireTransport::Tcp { tcp, payload } => {
                 let cfg = self.cfg.reassembly;
-                let streams = app
+                let mut streams = app
                     .streams
-                    .get_or_insert_with(|| [Stream::new(cfg), Stream::new(cfg)]);
-                let mut push = |c: Chunk<'_>| match c {
-                    Chunk::Data(d) => chunks.push((true, d.to_vec(), 0)),
-                    Chunk::Gap(n) => chunks.push((false, Vec::new(), n)),
-                };
+                    .take()
+                    .unwrap_or_else(|| [Stream::new(cfg), Stream::new(cfg)]);
                 let syn = tcp.flags & TcpInfo::SYN != 0;
-                streams[di].segment(&mut self.budget, tcp.seq, syn, payload, &mut push);
+                let budget = &mut self.budget;
+                let mut ctx = Ctx {
+                    out: &mut *self.out,
+                    files: &mut self.files,
+                    stats: &mut self.stats,
+                    links: &mut self.links,
+                    pending_total: &mut self.pending_total,
+                    cfg: &self.cfg,
+                };
+                // What this packet acknowledges of the other direction
+                // came before it.
+                if tcp.flags & TcpInfo::ACK != 0 {
+                    streams[1 - di].ack(budget, tcp.ack, &mut |c: Chunk<'_>| {
+                        ctx.deliver_one(&common, ts, &mut app, odir, c)
+                    });
+                }
+                let mut push = |c: Chunk<'_>| ctx.deliver_one(&common, ts, &mut app, dir, c);
+                streams[di].segment(budget, tcp.seq, syn, payload, &mut push);
                 if tcp.flags & TcpInfo::FIN != 0 {
                     // Where the stream ends; missing bytes before it become
                     // gaps at the end, not at once (they may still come).
                     streams[di].fin(tcp.seq, syn, payload.len());
                 }
                 if tcp.flags & TcpInfo::RST != 0 {
-                    streams[di].finish(&mut self.budget, &mut push);
+                    streams[di].finish(budget, &mut push);
                 }
-                if tcp.flags & TcpInfo::ACK != 0 {
-                    let mut push_other = |c: Chunk<'_>| match c {
-                        Chunk::Data(d) => other.push((true, d.to_vec(), 0)),
-                        Chunk::Gap(n) => other.push((false, Vec::new(), n)),
-                    };
-                    streams[1 - di].ack(&mut self.budget, tcp.ack, &mut push_other);
-                }
+                app.streams = Some(streams);
             }
             WireTransport::Udp { payload, .. } if !payload.is_empty() => {
-                chunks.push((true, payload.to_vec(), 0));
+                self.ctx()
+                    .deliver_one(&common, ts, &mut app, dir, Chunk::Data(payload));
             }
             _ => {}
         }
-        let mut app = st.app.take().unwrap_or_default();
         if let Some(streams) = app.streams.as_mut() {
             for (i, s) in streams.iter_mut().enumerate() {
                 let d = if i == 0 { "orig" } else { "resp" };
@@ -534,16 +592,6 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                     self.out.record("weird", ts, &common, v);
                 }
             }
-        }
-        if !other.is_empty() {
-            let odir = match dir {
-                Direction::ToServer => Direction::ToClient,
-                Direction::ToClient => Direction::ToServer,
-            };
-            self.deliver(&common, ts, &mut app, odir, other);
-        }
-        if !chunks.is_empty() {
-            self.deliver(&common, ts, &mut app, dir, chunks);
         }
         if app.linked_to.is_some() && !app.link_end_sent && flow.conn.is_closed() {
             // FIN both ways or RST: the transfer is over now, not when the
