@@ -186,38 +186,7 @@ impl FlowHandler<ClassState> for Collect {
 }
 
 /// The 30 core protocols of the identification engine (issue 3's set).
-pub const CORE_PROTOCOLS: &[&str] = &[
-    "HTTP",
-    "TLS",
-    "DNS",
-    "QUIC",
-    "ICMP",
-    "ICMPV6",
-    "IGMP",
-    "SSH",
-    "FTP_CONTROL",
-    "FTP_DATA",
-    "SMTP",
-    "POP3",
-    "IMAP",
-    "Telnet",
-    "NetBIOS",
-    "SMBv1",
-    "SMBv23",
-    "DCERPC",
-    "RDP",
-    "Kerberos",
-    "LDAP",
-    "DHCP",
-    "DHCPV6",
-    "NTP",
-    "SNMP",
-    "SIP",
-    "STUN",
-    "MDNS",
-    "LLMNR",
-    "SSDP",
-];
+pub const CORE_PROTOCOLS: &[&str] = netsift_protocols::CORE;
 
 /// Run the harness over `corpus` (a directory with `pcap/` and `truth.tsv`),
 /// counting the rows whose nDPI label is one of `only` (all registered
