@@ -1,1 +1,858 @@
-//! (being written)
+//! Blacklists (IP/CIDR, domain, URL substring) and the TOML rules file.
+//!
+//! # List files
+//!
+//! One entry per line; surrounding ASCII whitespace is trimmed, blank lines
+//! are skipped and lines whose first non-blank character is `#` are
+//! comments. Any malformed entry rejects the whole file with a
+//! [`RuleError`] naming the file, the 1-based line and the reason.
+//!
+//! * IP blacklist: an IPv4 or IPv6 address (a host rule, /32 or /128) or a
+//!   CIDR `addr/len`. A CIDR with host bits set (`10.0.0.1/8`) is
+//!   **rejected** (the reason names the network it probably meant), since it
+//!   is usually a typo for a host or a different network. IPv4 rules also
+//!   match IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) and vice versa:
+//!   IPv4 rules are stored as `::ffff:0:0/96` sub-prefixes of one 128-bit
+//!   binary trie, so lookup is one longest-prefix walk.
+//! * Domain blacklist: a domain name; it matches itself and its subdomains
+//!   at label boundaries (`example.com` matches `a.example.com`, not
+//!   `evil-example.com`), ASCII case-insensitively, with one trailing dot
+//!   ignored on both sides. Wildcards (`*.example.com`) are rejected:
+//!   subdomains are implicit.
+//! * URL blacklist: a substring, matched ASCII case-insensitively in the
+//!   URI as sent and in the URI after one pass of percent-decoding
+//!   (RFC 3986 §2.1; a malformed `%zz` is kept as is).
+//! * Signatures: see [`crate::signature`].
+//!
+//! # TOML rules file (`--rules FILE`)
+//!
+//! ```toml
+//! # Each list is a path (relative paths are resolved against the rules
+//! # file's directory) or an inline array of entries.
+//! ip_blacklist = "ips.txt"
+//! domain_blacklist = ["example.com", "bad.example.org"]
+//! url_blacklist = ["/etc/passwd", "../"]
+//! # Inline signatures: use TOML literal strings so peekapp escapes survive.
+//! signatures = ['\x90\x90\x90\x90', 'abc\'def']
+//! alert_timeout = 300      # seconds of packet time (integer or float)
+//!
+//! [scan]                   # every key optional
+//! window = 60.0            # seconds
+//! distinct_ports = 20      # ports one source probes on one host
+//! distinct_hosts = 20      # hosts one source probes on one port
+//!
+//! [brute_force]            # every key optional
+//! window = 60.0            # seconds
+//! failures = 10            # failed logins per source and service
+//! ```
+//!
+//! Unknown keys are errors (a typo must not silently disable a rule set).
+//! Inline entries that are wrong are reported at their line in the rules
+//! file.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::signature::{self, SignatureSet};
+
+/// A rule file (or rules-file entry) that failed to load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {reason}")]
+pub struct RuleError {
+    /// The file, as given.
+    pub file: String,
+    /// 1-based line; 0 when the error is not about one line (unreadable file).
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl RuleError {
+    /// Builds an error.
+    pub fn new(file: impl Into<String>, line: usize, reason: impl Into<String>) -> Self {
+        RuleError {
+            file: file.into(),
+            line,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Reads a rule file as UTF-8, mapping failures to [`RuleError`] (line 0).
+pub fn read_rule_file(path: &Path) -> Result<String, RuleError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| RuleError::new(path.display().to_string(), 0, format!("cannot read: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+        RuleError::new(path.display().to_string(), line, "not valid UTF-8")
+    })
+}
+
+/// The entries of a list file: `(1-based line, trimmed text)`, comments and
+/// blank lines skipped.
+fn entries(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter_map(|(n, l)| {
+        let l = l.trim_matches(|c: char| c.is_ascii_whitespace());
+        (!l.is_empty() && !l.starts_with('#')).then_some((n + 1, l))
+    })
+}
+
+// ---------------------------------------------------------------- IP ----
+
+/// An IP network (address with all host bits zero, and prefix length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpNet {
+    /// Network address.
+    pub addr: IpAddr,
+    /// Prefix length (≤ 32 for IPv4, ≤ 128 for IPv6).
+    pub prefix_len: u8,
+}
+
+impl IpNet {
+    /// Parses `addr` or `addr/len`; host bits must be zero.
+    pub fn parse(s: &str) -> Result<IpNet, String> {
+        let (a, len) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| format!("{a:?} is not an IPv4 or IPv6 address"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix_len = match len {
+            None => max,
+            Some(l) => {
+                if l.is_empty() || !l.bytes().all(|c| c.is_ascii_digit()) || l.len() > 3 {
+                    return Err(format!("bad prefix length {l:?}"));
+                }
+                let n: u8 = l.parse().map_err(|_| format!("bad prefix length {l:?}"))?;
+                if n > max {
+                    return Err(format!("prefix length /{n} is longer than /{max}"));
+                }
+                n
+            }
+        };
+        let net = IpNet { addr, prefix_len };
+        let masked = net.masked();
+        if masked.addr != addr {
+            return Err(format!(
+                "host bits set in {s} (did you mean {masked} or {addr}?)"
+            ));
+        }
+        Ok(net)
+    }
+
+    /// The same prefix with host bits cleared.
+    pub fn masked(self) -> IpNet {
+        let addr = match self.addr {
+            IpAddr::V4(a) => {
+                let m = mask32(self.prefix_len);
+                IpAddr::V4(Ipv4Addr::from(u32::from(a) & m))
+            }
+            IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask128(self.prefix_len))),
+        };
+        IpNet { addr, ..self }
+    }
+
+    /// Whether `ip` is inside (IPv4 and IPv4-mapped IPv6 are the same).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let (k, l) = self.key();
+        let x = key_of(ip);
+        l == 0 || (x ^ k) & mask128(l) == 0
+    }
+
+    /// 128-bit trie key and length (IPv4 mapped into ::ffff:0:0/96).
+    fn key(&self) -> (u128, u8) {
+        match self.addr {
+            IpAddr::V4(a) => (v4_mapped(a), self.prefix_len + 96),
+            IpAddr::V6(a) => (u128::from(a), self.prefix_len),
+        }
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix_len)
+    }
+}
+
+fn mask32(len: u8) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - len as u32)
+    }
+}
+
+fn mask128(len: u8) -> u128 {
+    if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len as u32)
+    }
+}
+
+fn v4_mapped(a: Ipv4Addr) -> u128 {
+    0xffff_0000_0000u128 | u128::from(u32::from(a))
+}
+
+fn key_of(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => v4_mapped(a),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+/// One IP blacklist entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRule {
+    /// The network.
+    pub net: IpNet,
+    /// The entry as written (the alert's `rule`).
+    pub text: String,
+    /// 1-based line in its file (or rules file), 0 if built in code.
+    pub line: usize,
+}
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    child: [u32; 2],
+    rule: u32,
+}
+
+/// IPv4/IPv6 CIDR blacklist with longest-prefix match (binary trie over
+/// 128-bit keys; lookup is at most 128 steps whatever the list size).
+#[derive(Debug, Clone)]
+pub struct IpBlacklist {
+    rules: Vec<IpRule>,
+    nodes: Vec<Node>,
+}
+
+impl Default for IpBlacklist {
+    fn default() -> Self {
+        IpBlacklist {
+            rules: Vec::new(),
+            nodes: vec![Node {
+                child: [NONE; 2],
+                rule: NONE,
+            }],
+        }
+    }
+}
+
+impl IpBlacklist {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a rule. A network already present keeps its first rule
+    /// (returns false).
+    pub fn insert(&mut self, rule: IpRule) -> bool {
+        let (key, len) = rule.net.key();
+        let mut n = 0usize;
+        for i in 0..len as u32 {
+            let bit = ((key >> (127 - i)) & 1) as usize;
+            let c = self.nodes[n].child[bit];
+            n = if c == NONE {
+                self.nodes.push(Node {
+                    child: [NONE; 2],
+                    rule: NONE,
+                });
+                let id = (self.nodes.len() - 1) as u32;
+                self.nodes[n].child[bit] = id;
+                id as usize
+            } else {
+                c as usize
+            };
+        }
+        if self.nodes[n].rule != NONE {
+            return false;
+        }
+        self.nodes[n].rule = self.rules.len() as u32;
+        self.rules.push(rule);
+        true
+    }
+
+    /// Parses list-file text (see the module docs). `file` names the source.
+    pub fn parse(text: &str, file: &str) -> Result<Self, RuleError> {
+        let mut bl = Self::new();
+        for (line, entry) in entries(text) {
+            bl.add_entry(entry, file, line)?;
+        }
+        Ok(bl)
+    }
+
+    /// Reads and parses a list file.
+    pub fn from_file(path: &Path) -> Result<Self, RuleError> {
+        Self::parse(&read_rule_file(path)?, &path.display().to_string())
+    }
+
+    fn add_entry(&mut self, entry: &str, file: &str, line: usize) -> Result<(), RuleError> {
+        let net = IpNet::parse(entry).map_err(|r| RuleError::new(file, line, r))?;
+        self.insert(IpRule {
+            net,
+            text: entry.to_string(),
+            line,
+        });
+        Ok(())
+    }
+
+    /// Longest-prefix match: the most specific rule containing `ip`.
+    pub fn lookup(&self, ip: IpAddr) -> Option<&IpRule> {
+        let key = key_of(ip);
+        let mut n = 0usize;
+        let mut best = self.nodes[0].rule;
+        for i in 0..128u32 {
+            let bit = ((key >> (127 - i)) & 1) as usize;
+            let c = self.nodes[n].child[bit];
+            if c == NONE {
+                break;
+            }
+            n = c as usize;
+            if self.nodes[n].rule != NONE {
+                best = self.nodes[n].rule;
+            }
+        }
+        (best != NONE).then(|| &self.rules[best as usize])
+    }
+
+    /// Looks up both endpoints of a flow: `(src match, dst match)`.
+    pub fn lookup_pair(&self, src: IpAddr, dst: IpAddr) -> (Option<&IpRule>, Option<&IpRule>) {
+        (self.lookup(src), self.lookup(dst))
+    }
+
+    /// Number of distinct networks.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+// ------------------------------------------------------------ domain ----
+
+/// One domain blacklist entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRule {
+    /// Normalized domain (lowercase, no trailing dot) — the alert's `rule`.
+    pub domain: String,
+    /// 1-based line, 0 if built in code.
+    pub line: usize,
+}
+
+/// Domain blacklist: a name matches if it or one of its parent domains is
+/// listed (label boundaries; ASCII case-insensitive; trailing dot ignored).
+#[derive(Debug, Clone, Default)]
+pub struct DomainBlacklist {
+    rules: Vec<DomainRule>,
+    index: HashMap<Box<[u8]>, u32>,
+}
+
+impl DomainBlacklist {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Validates and adds one domain (first of duplicates kept).
+    pub fn insert(&mut self, domain: &str, line: usize) -> Result<(), String> {
+        let d = normalize_domain_rule(domain)?;
+        if !self.index.contains_key(d.as_bytes()) {
+            self.index
+                .insert(d.as_bytes().into(), self.rules.len() as u32);
+            self.rules.push(DomainRule { domain: d, line });
+        }
+        Ok(())
+    }
+
+    /// Parses list-file text.
+    pub fn parse(text: &str, file: &str) -> Result<Self, RuleError> {
+        let mut bl = Self::new();
+        for (line, entry) in entries(text) {
+            bl.insert(entry, line)
+                .map_err(|r| RuleError::new(file, line, r))?;
+        }
+        Ok(bl)
+    }
+
+    /// Reads and parses a list file.
+    pub fn from_file(path: &Path) -> Result<Self, RuleError> {
+        Self::parse(&read_rule_file(path)?, &path.display().to_string())
+    }
+
+    /// The most specific listed domain that `name` equals or is under.
+    /// `name` is a DNS name, SNI or HTTP Host *without* port (see
+    /// [`host_without_port`]). Does not allocate for names up to 255 bytes.
+    pub fn lookup(&self, name: &str) -> Option<&DomainRule> {
+        if self.rules.is_empty() {
+            return None;
+        }
+        let name = name.strip_suffix('.').unwrap_or(name).as_bytes();
+        let mut stack = [0u8; 256];
+        let heap;
+        let lower: &[u8] = if name.len() <= stack.len() {
+            let s = &mut stack[..name.len()];
+            s.copy_from_slice(name);
+            s.make_ascii_lowercase();
+            s
+        } else {
+            heap = name.to_ascii_lowercase();
+            &heap
+        };
+        let mut start = 0;
+        loop {
+            if let Some(&i) = self.index.get(&lower[start..]) {
+                return Some(&self.rules[i as usize]);
+            }
+            match lower[start..].iter().position(|&c| c == b'.') {
+                Some(p) => start += p + 1,
+                None => return None,
+            }
+        }
+    }
+
+    /// Number of domains.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+fn normalize_domain_rule(s: &str) -> Result<String, String> {
+    let d = s.strip_suffix('.').unwrap_or(s);
+    if d.is_empty() {
+        return Err("empty domain".into());
+    }
+    if d.contains('*') {
+        return Err(format!(
+            "wildcard in {s:?}: a domain already matches its subdomains, list it without '*.'"
+        ));
+    }
+    if d.len() > 253 {
+        return Err(format!("domain is {} bytes, longer than 253", d.len()));
+    }
+    for label in d.split('.') {
+        if label.is_empty() {
+            return Err(format!("empty label in {s:?}"));
+        }
+        if label.len() > 63 {
+            return Err(format!("label {label:?} is longer than 63 bytes"));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | ':' | '@'))
+        {
+            return Err(format!("character {c:?} not allowed in a domain ({s:?})"));
+        }
+    }
+    Ok(d.to_ascii_lowercase())
+}
+
+/// `host[:port]` or `[v6]:port` (an HTTP Host header) to the host alone.
+pub fn host_without_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.bytes().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+// --------------------------------------------------------------- URL ----
+
+/// One URL blacklist entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlRule {
+    /// The substring as written — the alert's `rule`.
+    pub pattern: String,
+    /// 1-based line, 0 if built in code.
+    pub line: usize,
+}
+
+/// A URL blacklist hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlMatch<'a> {
+    /// The rule.
+    pub rule: &'a UrlRule,
+    /// True if the substring is in the URI as sent; false if only in its
+    /// percent-decoded form.
+    pub raw: bool,
+}
+
+/// URL substring blacklist (Aho-Corasick, ASCII case-insensitive).
+#[derive(Debug, Clone, Default)]
+pub struct UrlBlacklist {
+    rules: Vec<UrlRule>,
+    ac: Option<AhoCorasick>,
+}
+
+impl UrlBlacklist {
+    /// Builds from rules (duplicates, compared case-insensitively, kept once).
+    pub fn new(rules: Vec<UrlRule>) -> Result<Self, String> {
+        let mut seen = std::collections::HashSet::new();
+        let rules: Vec<UrlRule> = rules
+            .into_iter()
+            .filter(|r| seen.insert(r.pattern.to_ascii_lowercase()))
+            .collect();
+        if let Some(r) = rules.iter().find(|r| r.pattern.is_empty()) {
+            return Err(format!("empty pattern (line {})", r.line));
+        }
+        if rules.is_empty() {
+            return Ok(Self::default());
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(rules.iter().map(|r| r.pattern.as_bytes()))
+            .map_err(|e| e.to_string())?;
+        Ok(UrlBlacklist {
+            rules,
+            ac: Some(ac),
+        })
+    }
+
+    /// Parses list-file text.
+    pub fn parse(text: &str, file: &str) -> Result<Self, RuleError> {
+        let rules = entries(text)
+            .map(|(line, p)| UrlRule {
+                pattern: p.to_string(),
+                line,
+            })
+            .collect();
+        Self::new(rules).map_err(|r| RuleError::new(file, 0, r))
+    }
+
+    /// Reads and parses a list file.
+    pub fn from_file(path: &Path) -> Result<Self, RuleError> {
+        Self::parse(&read_rule_file(path)?, &path.display().to_string())
+    }
+
+    /// Every rule found in `uri` (raw, then percent-decoded), each once, in
+    /// rule order.
+    pub fn matches(&self, uri: &[u8]) -> Vec<UrlMatch<'_>> {
+        let Some(ac) = &self.ac else {
+            return Vec::new();
+        };
+        // 0 = no, 1 = decoded only, 2 = raw.
+        let mut hit: Vec<(usize, bool)> = Vec::new();
+        for m in ac.find_overlapping_iter(uri) {
+            let id = m.pattern().as_usize();
+            if !hit.iter().any(|h| h.0 == id) {
+                hit.push((id, true));
+            }
+        }
+        if uri.contains(&b'%') {
+            let dec = percent_decode(uri);
+            for m in ac.find_overlapping_iter(&dec[..]) {
+                let id = m.pattern().as_usize();
+                if !hit.iter().any(|h| h.0 == id) {
+                    hit.push((id, false));
+                }
+            }
+        }
+        hit.sort_unstable();
+        hit.into_iter()
+            .map(|(id, raw)| UrlMatch {
+                rule: &self.rules[id],
+                raw,
+            })
+            .collect()
+    }
+
+    /// Number of patterns.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// One pass of RFC 3986 §2.1 percent-decoding: `%HH` (either case) becomes
+/// the byte; a `%` not followed by two hex digits is kept as is. `+` is not
+/// a space (that is form encoding).
+pub fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' && i + 2 < s.len() {
+            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    out
+}
+
+// -------------------------------------------------------------- TOML ----
+
+/// A list in the rules file: a path or inline entries with their lines.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListSource {
+    /// A list file (already resolved against the rules file's directory).
+    Path(PathBuf),
+    /// Inline entries: `(line in the rules file, text)`.
+    Inline(Vec<(usize, String)>),
+}
+
+/// `[scan]` thresholds (each optional: the detector's default applies).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanThresholds {
+    /// Window, seconds of packet time.
+    pub window: Option<f64>,
+    /// Distinct ports one source probes on one host.
+    pub distinct_ports: Option<u32>,
+    /// Distinct hosts one source probes on one port.
+    pub distinct_hosts: Option<u32>,
+}
+
+/// `[brute_force]` thresholds (each optional).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BruteThresholds {
+    /// Window, seconds of packet time.
+    pub window: Option<f64>,
+    /// Failed logins per source and service within the window.
+    pub failures: Option<u32>,
+}
+
+/// The parsed rules file (lists not yet loaded; see [`RulesConfig::load`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RulesConfig {
+    /// The rules file, for error messages.
+    pub file: String,
+    /// `ip_blacklist`.
+    pub ip_blacklist: Option<ListSource>,
+    /// `domain_blacklist`.
+    pub domain_blacklist: Option<ListSource>,
+    /// `url_blacklist`.
+    pub url_blacklist: Option<ListSource>,
+    /// `signatures`.
+    pub signatures: Option<ListSource>,
+    /// `alert_timeout`, in nanoseconds of packet time.
+    pub alert_timeout_ns: Option<u64>,
+    /// `[scan]`.
+    pub scan: ScanThresholds,
+    /// `[brute_force]`.
+    pub brute_force: BruteThresholds,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    ip_blacklist: Option<toml::Spanned<RawList>>,
+    domain_blacklist: Option<toml::Spanned<RawList>>,
+    url_blacklist: Option<toml::Spanned<RawList>>,
+    signatures: Option<toml::Spanned<RawList>>,
+    alert_timeout: Option<toml::Spanned<f64>>,
+    #[serde(default)]
+    scan: ScanThresholds,
+    #[serde(default)]
+    brute_force: BruteThresholds,
+}
+
+enum RawList {
+    Path(String),
+    Inline(Vec<toml::Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for RawList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a file path or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawList, E> {
+                Ok(RawList::Path(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawList, A::Error> {
+                let mut v = Vec::new();
+                while let Some(s) = seq.next_element::<toml::Spanned<String>>()? {
+                    v.push(s);
+                }
+                Ok(RawList::Inline(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn line_at(text: &str, byte: usize) -> usize {
+    text.as_bytes()[..byte.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl RulesConfig {
+    /// Parses rules-file text. `file` names it in errors; relative list
+    /// paths are resolved against `base_dir`.
+    pub fn parse(text: &str, file: &str, base_dir: &Path) -> Result<Self, RuleError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(0);
+            RuleError::new(file, line, e.message().trim().to_string())
+        })?;
+        let list = |l: Option<toml::Spanned<RawList>>| -> Result<Option<ListSource>, RuleError> {
+            let Some(l) = l else { return Ok(None) };
+            let at = line_at(text, l.span().start);
+            Ok(Some(match l.into_inner() {
+                RawList::Path(p) if p.is_empty() => {
+                    return Err(RuleError::new(file, at, "empty path"))
+                }
+                RawList::Path(p) => ListSource::Path(base_dir.join(p)),
+                RawList::Inline(v) => ListSource::Inline(
+                    v.into_iter()
+                        .map(|s| (line_at(text, s.span().start), s.into_inner()))
+                        .collect(),
+                ),
+            }))
+        };
+        let alert_timeout_ns = match raw.alert_timeout {
+            None => None,
+            Some(t) => {
+                let secs = *t.get_ref();
+                if !(secs.is_finite() && secs >= 0.0 && secs < 1e9) {
+                    let line = line_at(text, t.span().start);
+                    return Err(RuleError::new(
+                        file,
+                        line,
+                        format!("alert_timeout must be a number of seconds ≥ 0, got {secs}"),
+                    ));
+                }
+                Some((secs * 1e9).round() as u64)
+            }
+        };
+        Ok(RulesConfig {
+            file: file.to_string(),
+            ip_blacklist: list(raw.ip_blacklist)?,
+            domain_blacklist: list(raw.domain_blacklist)?,
+            url_blacklist: list(raw.url_blacklist)?,
+            signatures: list(raw.signatures)?,
+            alert_timeout_ns,
+            scan: raw.scan,
+            brute_force: raw.brute_force,
+        })
+    }
+
+    /// Reads and parses a rules file.
+    pub fn from_file(path: &Path) -> Result<Self, RuleError> {
+        let text = read_rule_file(path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, &path.display().to_string(), base)
+    }
+
+    /// Loads every list the file names (reading list files as needed).
+    pub fn load(&self) -> Result<Rules, RuleError> {
+        let f = &self.file;
+        let ip = match &self.ip_blacklist {
+            None => None,
+            Some(ListSource::Path(p)) => Some(IpBlacklist::from_file(p)?),
+            Some(ListSource::Inline(v)) => {
+                let mut bl = IpBlacklist::new();
+                for (line, e) in v {
+                    bl.add_entry(e.trim(), f, *line)?;
+                }
+                Some(bl)
+            }
+        };
+        let domain = match &self.domain_blacklist {
+            None => None,
+            Some(ListSource::Path(p)) => Some(DomainBlacklist::from_file(p)?),
+            Some(ListSource::Inline(v)) => {
+                let mut bl = DomainBlacklist::new();
+                for (line, e) in v {
+                    bl.insert(e.trim(), *line)
+                        .map_err(|r| RuleError::new(f, *line, r))?;
+                }
+                Some(bl)
+            }
+        };
+        let url = match &self.url_blacklist {
+            None => None,
+            Some(ListSource::Path(p)) => Some(UrlBlacklist::from_file(p)?),
+            Some(ListSource::Inline(v)) => {
+                if let Some((line, _)) = v.iter().find(|(_, e)| e.is_empty()) {
+                    return Err(RuleError::new(f, *line, "empty pattern"));
+                }
+                let rules = v
+                    .iter()
+                    .map(|(line, e)| UrlRule {
+                        pattern: e.clone(),
+                        line: *line,
+                    })
+                    .collect();
+                Some(UrlBlacklist::new(rules).map_err(|r| RuleError::new(f, 0, r))?)
+            }
+        };
+        let signatures = match &self.signatures {
+            None => None,
+            Some(ListSource::Path(p)) => Some(SignatureSet::from_file(p)?),
+            Some(ListSource::Inline(v)) => {
+                let mut sigs = Vec::with_capacity(v.len());
+                for (line, e) in v {
+                    sigs.push(signature::parse_entry(e, f, *line)?);
+                }
+                Some(SignatureSet::new(sigs))
+            }
+        };
+        Ok(Rules {
+            ip,
+            domain,
+            url,
+            signatures,
+            alert_timeout_ns: self.alert_timeout_ns,
+            scan: self.scan.clone(),
+            brute_force: self.brute_force.clone(),
+        })
+    }
+}
+
+/// Everything loaded: the rule sets that are configured, and the thresholds.
+/// Command-line list options override the rules file's: the caller replaces
+/// a field with `IpBlacklist::from_file(..)` etc.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// `ip_blacklist`.
+    pub ip: Option<IpBlacklist>,
+    /// `domain_blacklist`.
+    pub domain: Option<DomainBlacklist>,
+    /// `url_blacklist`.
+    pub url: Option<UrlBlacklist>,
+    /// `signatures`.
+    pub signatures: Option<SignatureSet>,
+    /// `alert_timeout`, nanoseconds.
+    pub alert_timeout_ns: Option<u64>,
+    /// `[scan]`.
+    pub scan: ScanThresholds,
+    /// `[brute_force]`.
+    pub brute_force: BruteThresholds,
+}
