@@ -32,8 +32,10 @@
 //! ip_blacklist = "ips.txt"
 //! domain_blacklist = ["example.com", "bad.example.org"]
 //! url_blacklist = ["/etc/passwd", "../"]
-//! # Inline signatures: use TOML literal strings so peekapp escapes survive.
-//! signatures = ['\x90\x90\x90\x90', 'abc\'def']
+//! # Inline signatures: use TOML literal strings ('...', or '''...''' when
+//! # the signature holds a quote) so peekapp escapes reach the parser as
+//! # written; in a basic string "..." each backslash must be doubled.
+//! signatures = ['\x90\x90\x90\x90', '''abc\'def''', "GET \\x2f"]
 //! alert_timeout = 300      # seconds of packet time (integer or float)
 //!
 //! [scan]                   # every key optional
@@ -855,4 +857,297 @@ pub struct Rules {
     pub scan: ScanThresholds,
     /// `[brute_force]`.
     pub brute_force: BruteThresholds,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn bl(lines: &[&str]) -> IpBlacklist {
+        IpBlacklist::parse(&lines.join("\n"), "ips.txt").unwrap()
+    }
+
+    fn hit(b: &IpBlacklist, a: &str) -> Option<String> {
+        b.lookup(ip(a)).map(|r| r.text.clone())
+    }
+
+    #[test]
+    fn cidr_edges() {
+        let b = bl(&["0.0.0.0/0"]);
+        assert_eq!(hit(&b, "1.2.3.4").as_deref(), Some("0.0.0.0/0"));
+        assert_eq!(hit(&b, "::ffff:1.2.3.4").as_deref(), Some("0.0.0.0/0"));
+        assert_eq!(
+            hit(&b, "2001:db8::1"),
+            None,
+            "an IPv4 /0 is not all of IPv6"
+        );
+        let b = bl(&["::/0"]);
+        assert!(hit(&b, "2001:db8::1").is_some());
+        assert!(hit(&b, "1.2.3.4").is_some(), "::/0 covers mapped IPv4 too");
+        let b = bl(&["192.0.2.7/32", "2001:db8::7/128", "198.51.100.1"]);
+        assert!(hit(&b, "192.0.2.7").is_some());
+        assert!(hit(&b, "192.0.2.8").is_none());
+        assert!(hit(&b, "2001:db8::7").is_some());
+        assert!(hit(&b, "2001:db8::8").is_none());
+        assert_eq!(b.lookup(ip("198.51.100.1")).unwrap().net.prefix_len, 32);
+        assert_eq!(b.lookup(ip("198.51.100.1")).unwrap().line, 3);
+    }
+
+    #[test]
+    fn ipv4_mapped() {
+        let b = bl(&["10.0.0.0/8"]);
+        assert_eq!(hit(&b, "::ffff:10.1.2.3").as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(hit(&b, "::10.1.2.3"), None, "IPv4-compatible is not mapped");
+        let b = bl(&["::ffff:192.0.2.0/120"]);
+        assert!(hit(&b, "192.0.2.99").is_some());
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let b = bl(&[
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "10.1.2.0/24",
+            "10.1.2.3",
+            "2001:db8::/32",
+            "2001:db8:1::/48",
+        ]);
+        assert_eq!(hit(&b, "10.1.2.3").as_deref(), Some("10.1.2.3"));
+        assert_eq!(hit(&b, "10.1.2.4").as_deref(), Some("10.1.2.0/24"));
+        assert_eq!(hit(&b, "10.1.3.4").as_deref(), Some("10.1.0.0/16"));
+        assert_eq!(hit(&b, "10.2.3.4").as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(hit(&b, "11.0.0.0"), None);
+        assert_eq!(hit(&b, "2001:db8:1::5").as_deref(), Some("2001:db8:1::/48"));
+        assert_eq!(hit(&b, "2001:db8:2::5").as_deref(), Some("2001:db8::/32"));
+        // Insertion order does not matter.
+        let b = bl(&["10.1.2.0/24", "10.0.0.0/8"]);
+        assert_eq!(hit(&b, "10.1.2.4").as_deref(), Some("10.1.2.0/24"));
+        let (s, d) = b.lookup_pair(ip("8.8.8.8"), ip("10.9.9.9"));
+        assert!(s.is_none() && d.unwrap().text == "10.0.0.0/8");
+    }
+
+    #[test]
+    fn invalid_cidrs() {
+        let cases = [
+            ("10.0.0.0/33", "longer than /32"),
+            ("2001:db8::/129", "longer than /128"),
+            ("10.0.0.0/", "bad prefix length"),
+            ("10.0.0.0/-1", "bad prefix length"),
+            ("10.0.0.0/8/8", "bad prefix length"),
+            ("10.0.0.0/ 8", "bad prefix length"),
+            ("10.0.0.1/8", "host bits set"),
+            ("2001:db8::1/32", "host bits set"),
+            ("10.0.0", "not an IPv4"),
+            ("example.com", "not an IPv4"),
+            ("10.0.0.256", "not an IPv4"),
+        ];
+        for (entry, why) in cases {
+            let e = IpBlacklist::parse(&format!("# c\n\n10.0.0.0/8\n{entry}\n"), "ips.txt")
+                .unwrap_err();
+            assert_eq!((e.file.as_str(), e.line), ("ips.txt", 4), "{entry}");
+            assert!(e.reason.contains(why), "{entry}: {e}");
+        }
+        let e = IpNet::parse("10.0.0.1/8").unwrap_err();
+        assert!(e.contains("10.0.0.0/8"), "{e}");
+    }
+
+    #[test]
+    fn comments_and_blank_lines() {
+        let b = bl(&["# header", "", "   # indented", "  192.0.2.1  ", "\t"]);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b.lookup(ip("192.0.2.1")).unwrap().line, 4);
+    }
+
+    #[test]
+    fn trie_scales() {
+        let mut text = String::new();
+        for i in 0..20_000u32 {
+            text.push_str(&format!("{}/32\n", Ipv4Addr::from(0x0a00_0000 + i * 7)));
+        }
+        let b = IpBlacklist::parse(&text, "t").unwrap();
+        assert_eq!(b.len(), 20_000);
+        assert!(b.lookup(ip("10.0.0.7")).is_some());
+        assert!(b.lookup(ip("10.0.0.8")).is_none());
+    }
+
+    fn dom(lines: &[&str]) -> DomainBlacklist {
+        DomainBlacklist::parse(&lines.join("\n"), "d.txt").unwrap()
+    }
+
+    #[test]
+    fn domain_suffixes() {
+        let d = dom(&["example.com", "Bad.Example.ORG.", "# c"]);
+        let m = |n: &str| d.lookup(n).map(|r| r.domain.clone());
+        assert_eq!(m("example.com").as_deref(), Some("example.com"));
+        assert_eq!(m("www.example.com").as_deref(), Some("example.com"));
+        assert_eq!(m("a.b.c.EXAMPLE.com.").as_deref(), Some("example.com"));
+        assert_eq!(m("EXAMPLE.COM.").as_deref(), Some("example.com"));
+        assert_eq!(m("evil-example.com"), None);
+        assert_eq!(m("example.com.evil.net"), None);
+        assert_eq!(m("xexample.com"), None);
+        assert_eq!(m("com"), None);
+        assert_eq!(m(""), None);
+        assert_eq!(m("."), None);
+        assert_eq!(m("bad.example.org").as_deref(), Some("bad.example.org"));
+        assert_eq!(m("x.bad.example.org").as_deref(), Some("bad.example.org"));
+        assert_eq!(m("example.org"), None);
+        let long = format!("{}.example.com", "a".repeat(400));
+        assert_eq!(m(&long).as_deref(), Some("example.com"));
+        // Most specific listed domain is reported.
+        let d = dom(&["example.com", "a.example.com"]);
+        assert_eq!(d.lookup("x.a.example.com").unwrap().domain, "a.example.com");
+    }
+
+    #[test]
+    fn domain_errors() {
+        for (bad, why) in [
+            ("*.example.com", "wildcard"),
+            ("a..b", "empty label"),
+            (".", "empty domain"),
+            ("exa mple.com", "not allowed"),
+            ("http://x.com", "not allowed"),
+        ] {
+            let e = DomainBlacklist::parse(&format!("ok.com\n{bad}\n"), "d.txt").unwrap_err();
+            assert_eq!(e.line, 2, "{bad}");
+            assert!(e.reason.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn host_port() {
+        assert_eq!(host_without_port("example.com:8080"), "example.com");
+        assert_eq!(host_without_port("example.com"), "example.com");
+        assert_eq!(host_without_port("[2001:db8::1]:443"), "2001:db8::1");
+        assert_eq!(host_without_port("2001:db8::1"), "2001:db8::1");
+    }
+
+    fn url(lines: &[&str]) -> UrlBlacklist {
+        UrlBlacklist::parse(&lines.join("\n"), "u.txt").unwrap()
+    }
+
+    fn uhits(u: &UrlBlacklist, uri: &str) -> Vec<(String, bool)> {
+        u.matches(uri.as_bytes())
+            .into_iter()
+            .map(|m| (m.rule.pattern.clone(), m.raw))
+            .collect()
+    }
+
+    #[test]
+    fn url_raw_decoded_case() {
+        let u = url(&["../", "/ADMIN", "%zz", "cmd.exe", "# comment"]);
+        assert_eq!(u.len(), 4);
+        assert_eq!(uhits(&u, "/a/../b"), vec![("../".into(), true)]);
+        assert_eq!(uhits(&u, "/a/%2e%2e/b"), vec![("../".into(), false)]);
+        assert_eq!(uhits(&u, "/a/%2E%2E%2fb"), vec![("../".into(), false)]);
+        assert_eq!(uhits(&u, "/x/admin?q"), vec![("/ADMIN".into(), true)]);
+        assert_eq!(uhits(&u, "/x/%41dmin"), vec![("/ADMIN".into(), false)]);
+        assert_eq!(uhits(&u, "/x?%zz"), vec![("%zz".into(), true)]);
+        assert_eq!(uhits(&u, "/x?%ZZ%"), vec![("%zz".into(), true)]);
+        assert_eq!(uhits(&u, "/CMD%2eEXE"), vec![("cmd.exe".into(), false)]);
+        assert!(uhits(&u, "/fine").is_empty());
+        // One decoding pass only: %252e decodes to %2e, not '.'.
+        assert!(uhits(&u, "/%252e%252e/").is_empty());
+        assert_eq!(uhits(&u, "/../admin").len(), 2);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode(b"%41%42c"), b"ABc");
+        assert_eq!(percent_decode(b"%zz%4"), b"%zz%4");
+        assert_eq!(percent_decode(b"%"), b"%");
+        assert_eq!(percent_decode(b"a%2"), b"a%2");
+        assert_eq!(percent_decode(b"%%41"), b"%A");
+        assert_eq!(percent_decode(b"+%20"), b"+ ");
+        assert_eq!(percent_decode(b"%ff"), b"\xff");
+    }
+
+    #[test]
+    fn toml_inline_and_paths() {
+        let dir = std::env::temp_dir().join(format!("netsift-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ips.txt"), "# ips\n10.0.0.0/8\n").unwrap();
+        let text = r#"
+ip_blacklist = "ips.txt"
+domain_blacklist = ["example.com", "Bad.ORG."]
+url_blacklist = ["../"]
+signatures = [
+  '''abc\'def''',
+  '\x90\x90',
+]
+alert_timeout = 300
+
+[scan]
+window = 60.5
+distinct_ports = 20
+
+[brute_force]
+failures = 10
+"#;
+        let cfg = RulesConfig::parse(text, "rules.toml", &dir).unwrap();
+        assert_eq!(
+            cfg.ip_blacklist,
+            Some(ListSource::Path(dir.join("ips.txt")))
+        );
+        assert_eq!(cfg.alert_timeout_ns, Some(300_000_000_000));
+        assert_eq!(cfg.scan.window, Some(60.5));
+        assert_eq!(cfg.scan.distinct_ports, Some(20));
+        assert_eq!(cfg.scan.distinct_hosts, None);
+        assert_eq!(cfg.brute_force.failures, Some(10));
+        let Some(ListSource::Inline(sigs)) = &cfg.signatures else {
+            panic!()
+        };
+        assert_eq!(sigs[0], (6, r"abc\'def".to_string()));
+        let rules = cfg.load().unwrap();
+        assert!(rules.ip.unwrap().lookup(ip("10.2.3.4")).is_some());
+        assert!(rules.domain.unwrap().lookup("x.bad.org").is_some());
+        assert_eq!(rules.url.unwrap().len(), 1);
+        let s = rules.signatures.unwrap();
+        assert_eq!(s.get(0).unwrap().bytes, b"abc'def");
+        assert_eq!(s.get(1).unwrap().bytes, b"\x90\x90");
+        assert_eq!(s.get(1).unwrap().origin, "rules.toml:7");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn toml_errors_have_lines() {
+        let base = Path::new(".");
+        let e = RulesConfig::parse("ip_blacklist = \"a\"\nsignaturez = []\n", "r.toml", base)
+            .unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.reason.contains("signaturez"), "{e}");
+        let e = RulesConfig::parse("alert_timeout = -1\n", "r.toml", base).unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
+        let e = RulesConfig::parse("\n\nsignatures = ['ok',\n  'bad\\x4']\n", "r.toml", base)
+            .unwrap()
+            .load()
+            .unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("r.toml", 4), "{e}");
+        let e = RulesConfig::parse("url_blacklist = ['a', '']\n", "r.toml", base)
+            .unwrap()
+            .load()
+            .unwrap_err();
+        assert!(e.reason.contains("empty pattern"), "{e}");
+        let e = RulesConfig::parse("signatures = ['']\n", "r.toml", base)
+            .unwrap()
+            .load()
+            .unwrap_err();
+        assert!(e.reason.contains("empty signature"), "{e}");
+        let e = RulesConfig::parse("ip_blacklist = ['10.0.0.1/8']\n", "r.toml", base)
+            .unwrap()
+            .load()
+            .unwrap_err();
+        assert!(e.reason.contains("host bits"), "{e}");
+        let e = RulesConfig::parse("ip_blacklist = 'nope.txt'\n", "r.toml", base)
+            .unwrap()
+            .load()
+            .unwrap_err();
+        assert_eq!(e.line, 0);
+        assert!(e.reason.contains("cannot read"), "{e}");
+        let e = RulesConfig::parse("[scan]\nwindw = 3\n", "r.toml", base).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
 }
