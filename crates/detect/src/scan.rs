@@ -1,1 +1,894 @@
-//! (being written)
+//! Port-scan detection over flow summaries.
+//!
+//! The engine feeds one [`ConnSummary`] per flow when the flow ends (flows
+//! may end out of time order by up to the flow timeouts). Each flow is
+//! first typed as a scan *probe* or as ordinary traffic by
+//! [`classify_probe`]; probes then feed two detection methods:
+//!
+//! * **Fixed thresholds** (Zeek's `policy/misc/scan.zeek` defaults): a
+//!   *vertical* scan is one source probing `port_scan_threshold` (15)
+//!   distinct ports of one host, a *horizontal* scan one source probing
+//!   `addr_scan_threshold` (25) distinct hosts on one port, within
+//!   `interval` (5 minutes) of packet time. Windows use each flow's *start*
+//!   time, so a late flow end still lands in the right window: any window of
+//!   length `interval` that holds the threshold counts.
+//! * **Threshold Random Walk** (Jung, Paxson, Berger, Balakrishnan,
+//!   "Fast Portscan Detection Using Sequential Hypothesis Testing", 2004):
+//!   per source, the likelihood ratio of the outcomes of its *first
+//!   contacts* to new destination hosts (success = the target accepted,
+//!   failure = rejected or unanswered). See [`TrwParams`].
+//!
+//! One finding is raised per scanner and target set (vertical: source, host
+//! and transport; horizontal: source, port and transport; TRW: source) when
+//! the method fires; later probes only update that finding, whose final
+//! summary [`ScanDetector::finish`] returns.
+//!
+//! # Probe types
+//!
+//! | type | flow shape |
+//! |---|---|
+//! | SYN (half-open) | SYN, SYN-ACK, then no ACK from the originator (`Sh`, `ShR`), or SYN then RST with no reply (`SR`, RSTOS0) |
+//! | connect | handshake completed, then closed (FIN or RST) by the originator without sending data (`ShAR`, `ShAFf`) |
+//! | FIN / NULL / XMAS / ACK | no SYN; first packet FIN / no flags / FIN+PSH+URG / ACK only; no data; the target answers with at most a RST |
+//! | UDP | a UDP flow without any answer, or an answered *empty* datagram |
+//!
+//! Flows rejected or unanswered after a SYN (`Sr` REJ, `S` S0) look the
+//! same in SYN and connect scans; they count as probes of either and the
+//! scan's other probes decide (see [`ScanType`] resolution in
+//! [`ScanFinding::scan_type`]).
+//!
+//! When `first_tcp_flags` is unknown the stealth types come from history
+//! letters: originator letters empty → NULL, only `F` → FIN, only `A` →
+//! ACK. XMAS (FIN+PSH+URG) then reads as FIN: the history has no letter for
+//! PSH or URG.
+//!
+//! ICMP flows are not probes (ping sweeps are not covered), and ICMP
+//! port-unreachables are not needed: the UDP flow they answer already has
+//! no UDP response. Multicast, broadcast and unspecified destinations are
+//! ignored.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+/// TCP flag bits (the low byte of the TCP flags field).
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+}
+
+const NS_PER_SEC: u64 = 1_000_000_000;
+
+/// One ended flow, as the scan detector needs it (field meanings follow
+/// Zeek's conn.log).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnSummary<'a> {
+    /// First packet, nanoseconds since the Unix epoch.
+    pub ts_ns: u64,
+    pub duration_ns: u64,
+    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...).
+    pub proto: u8,
+    /// Originator.
+    pub src: IpAddr,
+    /// Responder.
+    pub dst: IpAddr,
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// Zeek's conn_state (S0, SF, REJ, RSTO, RSTOS0, RSTRH, OTH, ...).
+    pub conn_state: &'a str,
+    /// Zeek's history letters.
+    pub history: &'a str,
+    /// Flags of the flow's first TCP packet, when known.
+    pub first_tcp_flags: Option<u8>,
+    pub orig_pkts: u64,
+    pub resp_pkts: u64,
+    pub orig_payload_bytes: u64,
+    pub resp_payload_bytes: u64,
+}
+
+/// What one flow looks like as a scan probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeKind {
+    /// A SYN rejected (REJ) or unanswered (S0), or SYN then the
+    /// originator's RST with no SYN-ACK seen (RSTOS0): SYN or connect scan.
+    SynAttempt,
+    /// Half-open: SYN-ACK received, never acknowledged (SYN scan).
+    HalfOpen,
+    /// Handshake completed, closed by the originator without data.
+    Connect,
+    Fin,
+    Null,
+    Xmas,
+    Ack,
+    Udp,
+}
+
+/// The type of a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanType {
+    Syn,
+    Connect,
+    Fin,
+    Null,
+    Xmas,
+    Ack,
+    Udp,
+}
+
+impl ScanType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanType::Syn => "syn",
+            ScanType::Connect => "connect",
+            ScanType::Fin => "fin",
+            ScanType::Null => "null",
+            ScanType::Xmas => "xmas",
+            ScanType::Ack => "ack",
+            ScanType::Udp => "udp",
+        }
+    }
+}
+
+/// Letters of a history string: (originator, responder) as bit sets over
+/// 'a'..='z' (upper case for the originator).
+fn letters(history: &str) -> (u32, u32) {
+    let (mut o, mut r) = (0u32, 0u32);
+    for b in history.bytes() {
+        match b {
+            b'A'..=b'Z' => o |= 1 << (b - b'A'),
+            b'a'..=b'z' => r |= 1 << (b - b'a'),
+            _ => {}
+        }
+    }
+    (o, r)
+}
+
+fn bit(c: u8) -> u32 {
+    1 << (c.to_ascii_lowercase() - b'a')
+}
+
+/// Whether the responder sent nothing but (at most) a RST and no payload.
+fn resp_silent_or_rst(c: &ConnSummary, resp: u32) -> bool {
+    c.resp_payload_bytes == 0 && resp & !bit(b'r') == 0 && c.resp_pkts <= 2
+}
+
+/// The probe type of a flow, or `None` for ordinary traffic.
+pub fn classify_probe(c: &ConnSummary) -> Option<ProbeKind> {
+    match c.proto {
+        6 => classify_tcp(c),
+        17 => {
+            if c.orig_pkts == 0 {
+                None
+            } else if c.resp_pkts == 0 || c.orig_payload_bytes == 0 {
+                Some(ProbeKind::Udp)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+fn classify_tcp(c: &ConnSummary) -> Option<ProbeKind> {
+    use tcp_flags::*;
+    if c.history.contains('^') || c.orig_pkts == 0 || c.orig_payload_bytes > 0 {
+        return None;
+    }
+    let (orig, resp) = letters(c.history);
+    let syn_seen = match c.first_tcp_flags {
+        Some(f) if f & SYN != 0 => {
+            if f & ACK != 0 {
+                return None; // a SYN-ACK first: a responder, not a prober
+            }
+            true
+        }
+        Some(_) => false,
+        None => orig & bit(b'S') != 0,
+    };
+    if syn_seen {
+        return classify_syn(c, orig, resp);
+    }
+    if orig & bit(b'S') != 0 || !resp_silent_or_rst(c, resp) || c.orig_pkts > 3 {
+        return None;
+    }
+    match c.first_tcp_flags {
+        Some(f) => match f & 0x3f {
+            0 => Some(ProbeKind::Null),
+            FIN => Some(ProbeKind::Fin),
+            x if x == FIN | PSH | URG => Some(ProbeKind::Xmas),
+            ACK => Some(ProbeKind::Ack),
+            _ => None,
+        },
+        None => {
+            // Without the first flags: only the letters (T/W/I/Q ignored).
+            let o = orig & !(bit(b't') | bit(b'w'));
+            if o == 0 {
+                Some(ProbeKind::Null)
+            } else if o == bit(b'f') {
+                Some(ProbeKind::Fin)
+            } else if o == bit(b'a') {
+                Some(ProbeKind::Ack)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn classify_syn(c: &ConnSummary, orig: u32, resp: u32) -> Option<ProbeKind> {
+    let syn_ack = resp & bit(b'h') != 0;
+    if syn_ack {
+        if orig & bit(b'a') != 0 {
+            // Completed: a connect probe if the originator closed at once.
+            if orig & (bit(b'f') | bit(b'r')) != 0 {
+                Some(ProbeKind::Connect)
+            } else {
+                None
+            }
+        } else if resp & bit(b'd') == 0 {
+            Some(ProbeKind::HalfOpen)
+        } else {
+            None
+        }
+    } else if resp & !bit(b'r') == 0 && c.resp_payload_bytes == 0 {
+        Some(ProbeKind::SynAttempt)
+    } else {
+        None
+    }
+}
+
+/// The outcome of a first contact, for TRW: `Some(true)` success (the
+/// target accepted: SYN-ACK, or for flows without SYN an answer other than
+/// a RST; for UDP any answer), `Some(false)` failure (rejected or
+/// unanswered), `None` not counted (ICMP and other transports).
+pub fn contact_outcome(c: &ConnSummary) -> Option<bool> {
+    match c.proto {
+        6 => {
+            let (orig, resp) = letters(c.history);
+            if c.history.contains('^') {
+                return Some(true); // the "originator" answered a SYN
+            }
+            let syn = c
+                .first_tcp_flags
+                .map_or(orig & bit(b'S') != 0, |f| f & tcp_flags::SYN != 0);
+            if syn {
+                Some(resp & bit(b'h') != 0)
+            } else {
+                Some(c.resp_payload_bytes > 0 || resp & !bit(b'r') != 0)
+            }
+        }
+        17 => Some(c.resp_pkts > 0),
+        _ => None,
+    }
+}
+
+fn ignored_destination(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => v.is_multicast() || v.is_broadcast() || v.is_unspecified(),
+        IpAddr::V6(v) => v.is_multicast() || v.is_unspecified(),
+    }
+}
+
+/// Threshold Random Walk parameters (Jung et al. 2004).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrwParams {
+    /// P(success | benign).
+    pub theta0: f64,
+    /// P(success | scanner).
+    pub theta1: f64,
+    /// Target false-positive probability.
+    pub alpha: f64,
+    /// Target detection probability.
+    pub beta: f64,
+}
+
+impl Default for TrwParams {
+    fn default() -> Self {
+        TrwParams {
+            theta0: 0.8,
+            theta1: 0.2,
+            alpha: 0.01,
+            beta: 0.99,
+        }
+    }
+}
+
+impl TrwParams {
+    /// Upper threshold: scanner when the likelihood ratio reaches it.
+    pub fn eta1(&self) -> f64 {
+        self.beta / self.alpha
+    }
+    /// Lower threshold: benign when the ratio falls to it.
+    pub fn eta0(&self) -> f64 {
+        (1.0 - self.beta) / (1.0 - self.alpha)
+    }
+    /// Ratio factor of a successful first contact: theta1 / theta0.
+    pub fn success_factor(&self) -> f64 {
+        self.theta1 / self.theta0
+    }
+    /// Ratio factor of a failed first contact: (1-theta1) / (1-theta0).
+    pub fn failure_factor(&self) -> f64 {
+        (1.0 - self.theta1) / (1.0 - self.theta0)
+    }
+}
+
+/// Which detection methods run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanMethod {
+    /// Fixed thresholds per window (Zeek's method, the default).
+    Threshold,
+    /// Threshold Random Walk.
+    Trw,
+    /// Both; each raises its own findings.
+    Both,
+}
+
+/// Scan detector settings.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub method: ScanMethod,
+    /// Distinct ports of one host (Zeek: 15).
+    pub port_scan_threshold: usize,
+    /// Distinct hosts on one port (Zeek: 25).
+    pub addr_scan_threshold: usize,
+    /// Window length in nanoseconds of packet time (Zeek: 5 minutes).
+    pub interval_ns: u64,
+    /// How late (behind the newest flow start seen) a flow may still arrive
+    /// and count; state older than interval + this is dropped.
+    pub reorder_slack_ns: u64,
+    pub trw: TrwParams,
+    /// Entries in a finding's port/host sample.
+    pub sample_size: usize,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            method: ScanMethod::Threshold,
+            port_scan_threshold: 15,
+            addr_scan_threshold: 25,
+            interval_ns: 300 * NS_PER_SEC,
+            reorder_slack_ns: 600 * NS_PER_SEC,
+            trw: TrwParams::default(),
+            sample_size: 20,
+        }
+    }
+}
+
+/// Vertical (many ports, one host) or horizontal (many hosts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanKind {
+    Vertical,
+    Horizontal,
+}
+
+/// Which method raised a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingMethod {
+    Threshold,
+    Trw,
+}
+
+/// One detected scan: raised once when the method fires, then updated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanFinding {
+    pub scanner: IpAddr,
+    pub kind: ScanKind,
+    pub method: FindingMethod,
+    /// IP protocol of the probes.
+    pub proto: u8,
+    /// The scanned host (vertical scans).
+    pub target_host: Option<IpAddr>,
+    /// The scanned port (horizontal threshold scans).
+    pub target_port: Option<u16>,
+    /// The majority probe type.
+    pub scan_type: ScanType,
+    /// Probe flows per type.
+    pub type_counts: BTreeMap<ScanType, u64>,
+    /// Probe flows seen.
+    pub probes: u64,
+    /// Distinct ports (vertical) or hosts (horizontal) probed.
+    pub count: usize,
+    /// The first `sample_size` ports probed, ascending (vertical; for TRW the
+    /// ports seen across hosts).
+    pub sample_ports: Vec<u16>,
+    /// The first `sample_size` hosts probed, ascending (horizontal).
+    pub sample_hosts: Vec<IpAddr>,
+    /// Start of the first probe, ns.
+    pub first_ts_ns: u64,
+    /// Start of the last probe, ns.
+    pub last_ts_ns: u64,
+    pub duration_ns: u64,
+}
+
+/// Probe-type votes of one target set.
+#[derive(Debug, Default, Clone)]
+struct Votes {
+    kinds: BTreeMap<ProbeKind, u64>,
+    /// Source ports of neutral SYN attempts (bounded).
+    syn_sports: BTreeSet<u16>,
+}
+
+const MAX_SPORTS: usize = 64;
+
+impl Votes {
+    fn add(&mut self, k: ProbeKind, sport: u16) {
+        *self.kinds.entry(k).or_default() += 1;
+        if k == ProbeKind::SynAttempt && self.syn_sports.len() < MAX_SPORTS {
+            self.syn_sports.insert(sport);
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.kinds.values().sum()
+    }
+
+    /// Per-type counts: neutral SYN attempts join the SYN or connect side.
+    /// The side with more decisive probes (half-open vs connect) wins; with
+    /// none, raw-packet scanners show by reusing source ports (nmap -sS
+    /// sends every probe from one port) while connect() takes a new
+    /// ephemeral port per attempt.
+    fn type_counts(&self) -> BTreeMap<ScanType, u64> {
+        let g = |k| self.kinds.get(&k).copied().unwrap_or(0);
+        let (half, conn, neutral) = (
+            g(ProbeKind::HalfOpen),
+            g(ProbeKind::Connect),
+            g(ProbeKind::SynAttempt),
+        );
+        let neutral_side = if half > conn {
+            ScanType::Syn
+        } else if conn > half {
+            ScanType::Connect
+        } else if (self.syn_sports.len() as u64) * 2 <= neutral || neutral < 4 {
+            ScanType::Syn
+        } else {
+            ScanType::Connect
+        };
+        let mut m = BTreeMap::new();
+        let mut add = |t, n: u64| {
+            if n > 0 {
+                *m.entry(t).or_insert(0) += n;
+            }
+        };
+        add(ScanType::Syn, half);
+        add(ScanType::Connect, conn);
+        add(neutral_side, neutral);
+        add(ScanType::Fin, g(ProbeKind::Fin));
+        add(ScanType::Null, g(ProbeKind::Null));
+        add(ScanType::Xmas, g(ProbeKind::Xmas));
+        add(ScanType::Ack, g(ProbeKind::Ack));
+        add(ScanType::Udp, g(ProbeKind::Udp));
+        m
+    }
+}
+
+fn majority(counts: &BTreeMap<ScanType, u64>) -> ScanType {
+    // Ties go to the first type in declaration order.
+    let mut best = (ScanType::Syn, 0);
+    for (&t, &n) in counts {
+        if n > best.1 {
+            best = (t, n);
+        }
+    }
+    best.0
+}
+
+/// Largest number of entries within any window of length `interval`
+/// (inclusive) among `ts` (sorted in place).
+fn max_in_window(ts: &mut [u64], interval: u64) -> usize {
+    ts.sort_unstable();
+    let (mut best, mut lo) = (0, 0);
+    for hi in 0..ts.len() {
+        while ts[hi] - ts[lo] > interval {
+            lo += 1;
+        }
+        best = best.max(hi - lo + 1);
+    }
+    best
+}
+
+/// Threshold state of one target set: member (port or host) → earliest
+/// probe start.
+#[derive(Debug)]
+struct TargetSet<M: Ord + Copy> {
+    members: BTreeMap<M, u64>,
+    votes: Votes,
+    first_ts: u64,
+    last_ts: u64,
+    /// Index into `findings` once raised.
+    finding: Option<usize>,
+}
+
+impl<M: Ord + Copy> TargetSet<M> {
+    fn new(ts: u64) -> Self {
+        TargetSet {
+            members: BTreeMap::new(),
+            votes: Votes::default(),
+            first_ts: ts,
+            last_ts: ts,
+            finding: None,
+        }
+    }
+
+    /// Record a probe; returns true when the set now crosses `threshold`
+    /// within one window (checked only before a finding exists).
+    fn add(&mut self, m: M, ts: u64, kind: ProbeKind, sport: u16, cfg: (usize, u64)) -> bool {
+        let (threshold, interval) = cfg;
+        self.votes.add(kind, sport);
+        self.first_ts = self.first_ts.min(ts);
+        self.last_ts = self.last_ts.max(ts);
+        let e = self.members.entry(m).or_insert(ts);
+        *e = (*e).min(ts);
+        if self.finding.is_some() || self.members.len() < threshold {
+            return false;
+        }
+        let (lo, hi) = (ts.saturating_sub(interval), ts.saturating_add(interval));
+        let mut near: Vec<u64> = self
+            .members
+            .values()
+            .copied()
+            .filter(|&t| t >= lo && t <= hi)
+            .collect();
+        near.len() >= threshold && max_in_window(&mut near, interval) >= threshold
+    }
+
+    /// Drop members older than `horizon` (before a finding only).
+    fn prune(&mut self, horizon: u64) {
+        if self.finding.is_none() {
+            self.members.retain(|_, t| *t >= horizon);
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct TrwState {
+    /// log of the likelihood ratio.
+    log_ratio: f64,
+    contacted: HashSet<IpAddr>,
+    scanner: bool,
+    /// Once a scanner: hosts and ports probed, votes, times.
+    hosts: BTreeSet<IpAddr>,
+    ports: BTreeSet<u16>,
+    votes: Votes,
+    first_ts: u64,
+    last_ts: u64,
+    finding: Option<usize>,
+}
+
+type VKey = (IpAddr, IpAddr, u8);
+type HKey = (IpAddr, u16, u8);
+
+/// The scan detector. Feed every ended flow to [`ScanDetector::observe`].
+#[derive(Debug)]
+pub struct ScanDetector {
+    cfg: ScanConfig,
+    vertical: HashMap<VKey, TargetSet<u16>>,
+    horizontal: HashMap<HKey, TargetSet<IpAddr>>,
+    trw: HashMap<IpAddr, TrwState>,
+    findings: Vec<ScanFinding>,
+    /// Newest flow start seen.
+    watermark: u64,
+    since_sweep: u64,
+}
+
+const SWEEP_EVERY: u64 = 4096;
+
+impl ScanDetector {
+    pub fn new(cfg: ScanConfig) -> Self {
+        ScanDetector {
+            cfg,
+            vertical: HashMap::new(),
+            horizontal: HashMap::new(),
+            trw: HashMap::new(),
+            findings: Vec::new(),
+            watermark: 0,
+            since_sweep: 0,
+        }
+    }
+
+    pub fn config(&self) -> &ScanConfig {
+        &self.cfg
+    }
+
+    /// Feed one ended flow. Returns the findings raised by it (at most one
+    /// per method and target set, ever); later probes of a raised target set
+    /// update the finding that [`ScanDetector::finish`] returns.
+    pub fn observe(&mut self, c: &ConnSummary) -> Vec<ScanFinding> {
+        let mut out = Vec::new();
+        if ignored_destination(&c.dst) {
+            return out;
+        }
+        let ts = c.ts_ns;
+        self.watermark = self.watermark.max(ts);
+        let kind = classify_probe(c);
+        let threshold = matches!(self.cfg.method, ScanMethod::Threshold | ScanMethod::Both);
+        let trw = matches!(self.cfg.method, ScanMethod::Trw | ScanMethod::Both);
+        if trw {
+            self.observe_trw(c, kind, &mut out);
+        }
+        let Some(kind) = kind else {
+            return out;
+        };
+        let horizon = self
+            .watermark
+            .saturating_sub(self.cfg.interval_ns + self.cfg.reorder_slack_ns);
+        if ts < horizon {
+            return out; // too late to matter
+        }
+        if threshold {
+            let interval = self.cfg.interval_ns;
+            let vk = (c.src, c.dst, c.proto);
+            let set = self
+                .vertical
+                .entry(vk)
+                .or_insert_with(|| TargetSet::new(ts));
+            set.prune(horizon);
+            let crossed = set.add(
+                c.dst_port,
+                ts,
+                kind,
+                c.src_port,
+                (self.cfg.port_scan_threshold, interval),
+            );
+            if crossed {
+                set.finding = Some(self.findings.len());
+                let f = self.summary_vertical(vk);
+                self.findings.push(f.clone());
+                out.push(f);
+            }
+            let hk = (c.src, c.dst_port, c.proto);
+            let set = self
+                .horizontal
+                .entry(hk)
+                .or_insert_with(|| TargetSet::new(ts));
+            set.prune(horizon);
+            let crossed = set.add(
+                c.dst,
+                ts,
+                kind,
+                c.src_port,
+                (self.cfg.addr_scan_threshold, interval),
+            );
+            if crossed {
+                set.finding = Some(self.findings.len());
+                let f = self.summary_horizontal(hk);
+                self.findings.push(f.clone());
+                out.push(f);
+            }
+        }
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY {
+            self.since_sweep = 0;
+            self.vertical
+                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+            self.horizontal
+                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+        }
+        out
+    }
+
+    fn observe_trw(
+        &mut self,
+        c: &ConnSummary,
+        kind: Option<ProbeKind>,
+        out: &mut Vec<ScanFinding>,
+    ) {
+        let Some(success) = contact_outcome(c) else {
+            return;
+        };
+        let p = self.cfg.trw;
+        let st = self.trw.entry(c.src).or_default();
+        let first_contact = st.contacted.insert(c.dst);
+        if !st.scanner && first_contact {
+            st.log_ratio += if success {
+                p.success_factor().ln()
+            } else {
+                p.failure_factor().ln()
+            };
+            // Record every first contact of the current walk, so the
+            // finding lists the hosts that made the case.
+            if let Some(k) = kind {
+                st.votes.add(k, c.src_port);
+            }
+            if !success {
+                st.hosts.insert(c.dst);
+                st.ports.insert(c.dst_port);
+                st.first_ts = if st.hosts.len() == 1 {
+                    c.ts_ns
+                } else {
+                    st.first_ts.min(c.ts_ns)
+                };
+                st.last_ts = st.last_ts.max(c.ts_ns);
+            }
+            if st.log_ratio >= p.eta1().ln() - 1e-12 {
+                st.scanner = true;
+                st.finding = Some(self.findings.len());
+                let f = Self::summary_trw(&self.cfg, c.src, c.proto, st);
+                self.findings.push(f.clone());
+                out.push(f);
+            } else if st.log_ratio <= p.eta0().ln() + 1e-12 {
+                // Benign: restart the walk (a host that turns to scanning
+                // later is still caught), keeping the contacted set.
+                st.log_ratio = 0.0;
+                st.hosts.clear();
+                st.ports.clear();
+                st.votes = Votes::default();
+                st.last_ts = 0;
+            }
+        } else if let (true, Some(k)) = (st.scanner, kind) {
+            st.votes.add(k, c.src_port);
+            st.hosts.insert(c.dst);
+            st.ports.insert(c.dst_port);
+            st.first_ts = st.first_ts.min(c.ts_ns);
+            st.last_ts = st.last_ts.max(c.ts_ns);
+        }
+    }
+
+    fn summary_vertical(&self, k: VKey) -> ScanFinding {
+        let s = &self.vertical[&k];
+        let counts = s.votes.type_counts();
+        ScanFinding {
+            scanner: k.0,
+            kind: ScanKind::Vertical,
+            method: FindingMethod::Threshold,
+            proto: k.2,
+            target_host: Some(k.1),
+            target_port: None,
+            scan_type: majority(&counts),
+            probes: s.votes.total(),
+            type_counts: counts,
+            count: s.members.len(),
+            sample_ports: s
+                .members
+                .keys()
+                .take(self.cfg.sample_size)
+                .copied()
+                .collect(),
+            sample_hosts: vec![k.1],
+            first_ts_ns: s.first_ts,
+            last_ts_ns: s.last_ts,
+            duration_ns: s.last_ts - s.first_ts,
+        }
+    }
+
+    fn summary_horizontal(&self, k: HKey) -> ScanFinding {
+        let s = &self.horizontal[&k];
+        let counts = s.votes.type_counts();
+        ScanFinding {
+            scanner: k.0,
+            kind: ScanKind::Horizontal,
+            method: FindingMethod::Threshold,
+            proto: k.2,
+            target_host: None,
+            target_port: Some(k.1),
+            scan_type: majority(&counts),
+            probes: s.votes.total(),
+            type_counts: counts,
+            count: s.members.len(),
+            sample_ports: vec![k.1],
+            sample_hosts: s
+                .members
+                .keys()
+                .take(self.cfg.sample_size)
+                .copied()
+                .collect(),
+            first_ts_ns: s.first_ts,
+            last_ts_ns: s.last_ts,
+            duration_ns: s.last_ts - s.first_ts,
+        }
+    }
+
+    fn summary_trw(cfg: &ScanConfig, src: IpAddr, proto: u8, st: &TrwState) -> ScanFinding {
+        let counts = st.votes.type_counts();
+        ScanFinding {
+            scanner: src,
+            kind: ScanKind::Horizontal,
+            method: FindingMethod::Trw,
+            proto,
+            target_host: None,
+            target_port: if st.ports.len() == 1 {
+                st.ports.first().copied()
+            } else {
+                None
+            },
+            scan_type: majority(&counts),
+            probes: st.votes.total(),
+            type_counts: counts,
+            count: st.hosts.len(),
+            sample_ports: st.ports.iter().take(cfg.sample_size).copied().collect(),
+            sample_hosts: st.hosts.iter().take(cfg.sample_size).copied().collect(),
+            first_ts_ns: st.first_ts,
+            last_ts_ns: st.last_ts,
+            duration_ns: st.last_ts.saturating_sub(st.first_ts),
+        }
+    }
+
+    /// Final summaries of every finding raised, in the order raised.
+    pub fn finish(self) -> Vec<ScanFinding> {
+        let mut out = self.findings.clone();
+        for (k, s) in &self.vertical {
+            if let Some(i) = s.finding {
+                out[i] = self.summary_vertical(*k);
+            }
+        }
+        for (k, s) in &self.horizontal {
+            if let Some(i) = s.finding {
+                out[i] = self.summary_horizontal(*k);
+            }
+        }
+        for (src, st) in &self.trw {
+            if let Some(i) = st.finding {
+                out[i] = Self::summary_trw(&self.cfg, *src, out[i].proto, st);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(history: &'static str, state: &'static str) -> ConnSummary<'static> {
+        ConnSummary {
+            ts_ns: 0,
+            duration_ns: 0,
+            proto: 6,
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            src_port: 40000,
+            dst_port: 80,
+            conn_state: state,
+            history,
+            first_tcp_flags: None,
+            orig_pkts: 1,
+            resp_pkts: 1,
+            orig_payload_bytes: 0,
+            resp_payload_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn letters_split() {
+        let (o, r) = letters("ShAFf");
+        assert_eq!(o, bit(b's') | bit(b'a') | bit(b'f'));
+        assert_eq!(r, bit(b'h') | bit(b'f'));
+    }
+
+    #[test]
+    fn max_window() {
+        let mut v = vec![0, 10, 20, 5, 100];
+        assert_eq!(max_in_window(&mut v, 20), 4);
+        assert_eq!(max_in_window(&mut v, 5), 2);
+    }
+
+    #[test]
+    fn trw_thresholds() {
+        let p = TrwParams::default();
+        assert!((p.eta1() - 99.0).abs() < 1e-9);
+        assert!((p.eta0() - 0.01 / 0.99).abs() < 1e-12);
+        assert!((p.failure_factor() - 4.0).abs() < 1e-12);
+        assert!((p.success_factor() - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn classify_basic() {
+        assert_eq!(
+            classify_probe(&conn("Sr", "REJ")),
+            Some(ProbeKind::SynAttempt)
+        );
+        let mut web = conn("ShADadFf", "SF");
+        web.orig_payload_bytes = 80;
+        assert_eq!(classify_probe(&web), None);
+    }
+}
