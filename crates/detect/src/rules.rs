@@ -742,7 +742,7 @@ impl RulesConfig {
             None => None,
             Some(t) => {
                 let secs = *t.get_ref();
-                if !(secs.is_finite() && secs >= 0.0 && secs < 1e9) {
+                if !(0.0..1e9).contains(&secs) {
                     let line = line_at(text, t.span().start);
                     return Err(RuleError::new(
                         file,
