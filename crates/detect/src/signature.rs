@@ -135,12 +135,17 @@ fn hex_val(c: u8) -> Option<u8> {
 }
 
 /// Escapes bytes as signature text: printable ASCII as itself, `\\`, `\'`,
-/// `\"`, everything else `\xHH`. [`parse_signature`] inverts it. Used for
-/// alert evidence.
+/// `\"`, everything else `\xHH`; a leading `#` and a leading or trailing
+/// space are written `\x23` / `\x20` so the text is also a valid signature
+/// file line. [`parse_signature`] (and [`SignatureSet::parse`]) invert it.
+/// Used for alert evidence.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len());
-    for &c in bytes {
+    let last = bytes.len().saturating_sub(1);
+    for (i, &c) in bytes.iter().enumerate() {
+        let edge = (c == b' ' && (i == 0 || i == last)) || (c == b'#' && i == 0);
         match c {
+            _ if edge => s.push_str(if c == b' ' { "\\x20" } else { "\\x23" }),
             b'\\' => s.push_str("\\\\"),
             b'\'' => s.push_str("\\'"),
             b'"' => s.push_str("\\\""),
@@ -470,6 +475,12 @@ mod tests {
         let all: Vec<u8> = (0..=255u8).collect();
         let text = escape_bytes(&all);
         assert_eq!(parse_signature(&text).unwrap(), all);
+        for b in [&b" # a "[..], b"#", b" ", b"a b"] {
+            let t = escape_bytes(b);
+            let set = SignatureSet::parse(&t, "t").unwrap();
+            assert_eq!(set.get(0).unwrap().bytes, b, "{t}");
+        }
+        assert_eq!(escape_bytes(b" #a b "), "\\x20#a b\\x20");
     }
 
     #[test]
