@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use netsift_detect::alert::summarize;
+use netsift_detect::rules::{DomainBlacklist, IpBlacklist, Rules, RulesConfig, UrlBlacklist};
+use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
 use netsift_engine::analyze::output::{Eve, JsonlDir, Output, Summary};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
@@ -38,7 +41,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     };
     cfg.reassembly.max_buffered_per_stream = args.max_stream_buffer;
     cfg.reassembly.max_buffered_total = args.max_reassembly_memory;
-    let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, out.as_mut());
+    let rules = load_rules(args)?;
+    let mut det = Detecting::new(out.as_mut(), rules);
+    let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, &mut det);
     let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
     let mut failed = false;
     let (mut packets, mut flows) = (0u64, 0u64);
@@ -67,15 +72,51 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     }
     let stats = analyzer.stats;
     drop(analyzer);
-    out.finish().context("writing the output")?;
+    det.finish().context("writing the output")?;
+    let alerts = std::mem::take(&mut det.alerts);
+    drop(det);
     if !args.common.quiet {
+        for a in &alerts {
+            eprintln!("netsift: alert: {a}");
+        }
         print_summary(out.summary(), packets, flows, stats.records);
+        let groups = summarize(alerts.iter());
+        if !groups.by_rule_source.is_empty() {
+            eprintln!("  alerts ({}), by rule and source:", alerts.len());
+            for g in groups.by_rule_source.iter().take(20) {
+                let src = g.source.map_or_else(|| "-".to_string(), |s| s.to_string());
+                eprintln!("    {} {} from {src}: {}", g.kind, g.rule, g.summary.count);
+            }
+        }
     }
     Ok(if failed {
         ExitCode::from(1)
+    } else if args.fail_on_alert && !alerts.is_empty() {
+        ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The rules from `--rules` and the list options (a list option replaces
+/// the same list of the rules file). Errors name the file and line.
+fn load_rules(args: &AnalyzeArgs) -> Result<Rules> {
+    let mut rules = match &args.rules {
+        Some(p) => RulesConfig::from_file(p)
+            .and_then(|c| c.load())
+            .map_err(|e| anyhow::anyhow!("rules: {e}"))?,
+        None => Rules::default(),
+    };
+    if let Some(p) = &args.ip_blacklist {
+        rules.ip = Some(IpBlacklist::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    if let Some(p) = &args.domain_blacklist {
+        rules.domain = Some(DomainBlacklist::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    if let Some(p) = &args.url_blacklist {
+        rules.url = Some(UrlBlacklist::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    Ok(rules)
 }
 
 fn print_summary(s: &Summary, packets: u64, flows: u64, records: u64) {

@@ -149,6 +149,26 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
     pub max_reassembly_memory: usize,
 
+    /// Detection rules in one TOML file (lists, thresholds, alert timeout).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// IPv4/IPv6 addresses and CIDR ranges, one per line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub ip_blacklist: Option<PathBuf>,
+
+    /// Domains, one per line; subdomains match too.
+    #[arg(long, value_name = "FILE")]
+    pub domain_blacklist: Option<PathBuf>,
+
+    /// URL substrings, one per line, matched raw and percent-decoded.
+    #[arg(long, value_name = "FILE")]
+    pub url_blacklist: Option<PathBuf>,
+
+    /// Exit with status 3 when any alert fired.
+    #[arg(long)]
+    pub fail_on_alert: bool,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -52,6 +52,9 @@ pub struct FlowRecord {
     pub community_id: String,
     /// Why the flow record ended: idle, closed, active, reused, evicted, end.
     pub end_reason: &'static str,
+    /// TCP flags of the first packet (2 = SYN; scans use FIN, none, FIN+PSH+URG, ACK).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_tcp_flags: Option<u8>,
     /// Application protocol (nDPI's names), or `Unknown`.
     pub protocol: &'static str,
     /// A more specific application, when known.
@@ -107,6 +110,7 @@ impl FlowRecord {
             history: f.history().to_string(),
             community_id: f.community_id(seed),
             end_reason: f.end_reason.map_or("end", |r| r.as_str()),
+            first_tcp_flags: f.first_tcp_flags,
             protocol: "Unknown",
             app: None,
             confidence: Confidence::None,

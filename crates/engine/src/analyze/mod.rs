@@ -8,6 +8,7 @@
 //! flow decided as a protocol without a parser, or never decided, drops
 //! its buffers.
 
+pub mod detect;
 pub mod files;
 pub mod output;
 

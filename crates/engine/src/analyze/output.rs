@@ -28,6 +28,8 @@ pub trait Output {
     fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value);
     /// A flow record (`conn`).
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord);
+    /// An alert (`alerts.jsonl`, or `event_type: "alert"` in EVE).
+    fn alert(&mut self, _alert: &netsift_detect::alert::Alert) {}
     /// Flush everything; the first I/O error, if any.
     fn finish(&mut self) -> std::io::Result<()>;
     /// What was seen.
@@ -124,9 +126,9 @@ pub struct JsonlDir {
 impl JsonlDir {
     pub fn new(dir: &Path) -> std::io::Result<JsonlDir> {
         std::fs::create_dir_all(dir)?;
-        // conn.jsonl and files.jsonl always exist, even when empty.
+        // conn.jsonl, files.jsonl and alerts.jsonl always exist, even when empty.
         let mut files = HashMap::new();
-        for log in ["conn", "files"] {
+        for log in ["conn", "files", "alerts"] {
             files.insert(
                 log,
                 BufWriter::new(File::create(dir.join(format!("{log}.jsonl")))?),
@@ -177,6 +179,12 @@ impl Output for JsonlDir {
         self.summary.note_conn(rec);
         let v = serde_json::to_value(rec).unwrap_or(Value::Null);
         self.write("conn", &v);
+    }
+
+    fn alert(&mut self, a: &netsift_detect::alert::Alert) {
+        *self.summary.records_by_log.entry("alerts").or_default() += 1;
+        let v = serde_json::to_value(a).unwrap_or(Value::Null);
+        self.write("alerts", &v);
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
@@ -278,6 +286,20 @@ impl<W: Write> Output for Eve<W> {
             serde_json::to_value(rec).unwrap_or(Value::Null),
         );
         self.push(ts_ns, Value::Object(m));
+    }
+
+    fn alert(&mut self, a: &netsift_detect::alert::Alert) {
+        let mut m = Map::new();
+        m.insert("timestamp".into(), Value::from(rfc3339(a.ts)));
+        m.insert("event_type".into(), Value::from("alert"));
+        if let Some(uid) = &a.uid {
+            m.insert("uid".into(), Value::from(uid.clone()));
+        }
+        m.insert(
+            "alert".into(),
+            serde_json::to_value(a).unwrap_or(Value::Null),
+        );
+        self.push(a.ts, Value::Object(m));
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

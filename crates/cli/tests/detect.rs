@@ -1,0 +1,153 @@
+//! Intrusion detection through `netsift analyze` on real traffic made on
+//! loopback (see crates/detect/tests/data/README.md): nmap scans, an FTP
+//! brute force, blacklisted domains in a real DNS exchange and TLS SNI, a
+//! URL blacklist hit, and ordinary traffic that must stay quiet.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn analyze(capture: &Path, extra: &[&str]) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
+    let out = std::env::temp_dir().join(format!(
+        "netsift-detect-{}-{}",
+        std::process::id(),
+        capture.file_stem().and_then(|s| s.to_str()).unwrap_or("x")
+    ));
+    let _ = std::fs::remove_dir_all(&out);
+    let st = Command::new(env!("CARGO_BIN_EXE_netsift"))
+        .args(["analyze", "-q", "-o"])
+        .arg(&out)
+        .args(extra)
+        .arg(capture)
+        .status()
+        .expect("run analyze");
+    let alerts = std::fs::read_to_string(out.join("alerts.jsonl"))
+        .expect("alerts.jsonl always written")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let _ = std::fs::remove_dir_all(&out);
+    (st, alerts)
+}
+
+#[test]
+fn nmap_scans_are_detected_with_type_and_port_count() {
+    let data = root().join("crates/detect/tests/data");
+    for (file, ty, ports) in [
+        ("scan_syn.pcap", "syn", 200),
+        ("scan_connect.pcap", "connect", 200),
+        ("scan_udp.pcap", "udp", 60),
+        ("scan_fin.pcap", "fin", 40),
+        ("scan_null.pcap", "null", 40),
+        ("scan_xmas.pcap", "xmas", 40),
+        ("scan_ack.pcap", "ack", 40),
+    ] {
+        let (st, alerts) = analyze(&data.join(file), &[]);
+        assert!(st.success(), "{file}");
+        assert_eq!(alerts.len(), 1, "{file}: {alerts:?}");
+        let a = &alerts[0];
+        assert_eq!(a["type"], "port-scan", "{file}");
+        assert_eq!(a["evidence"]["scan_type"], ty, "{file}");
+        assert_eq!(a["evidence"]["count"], ports, "{file}");
+        assert_eq!(a["evidence"]["kind"], "vertical", "{file}");
+    }
+}
+
+#[test]
+fn ftp_brute_force_is_detected() {
+    let cap = root().join("crates/detect/tests/data/ftp_brute.pcap");
+    let (st, alerts) = analyze(&cap, &["--fail-on-alert"]);
+    assert_eq!(st.code(), Some(3), "--fail-on-alert");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["type"], "brute-force");
+    assert_eq!(alerts[0]["evidence"]["service"], "FTP");
+    assert_eq!(alerts[0]["evidence"]["failures"], 30);
+}
+
+#[test]
+fn blacklisted_domain_url_and_ip_on_real_traffic() {
+    let tmp = std::env::temp_dir().join(format!("netsift-lists-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let dom = tmp.join("domains.txt");
+    let url = tmp.join("urls.txt");
+    let ip = tmp.join("ips.txt");
+    std::fs::write(&dom, "# test list\nEXAMPLE.test.\n").expect("write");
+    std::fs::write(&url, "/MISSING\n").expect("write");
+    std::fs::write(&ip, "::ffff:127.0.0.1/128\n").expect("write");
+    let cap = root().join("samples/loopback.pcap");
+    let args = [
+        "--domain-blacklist",
+        dom.to_str().expect("utf-8"),
+        "--url-blacklist",
+        url.to_str().expect("utf-8"),
+    ];
+    let (st, alerts) = analyze(&cap, &args);
+    assert!(st.success());
+    let of = |t: &str| alerts.iter().filter(|a| a["type"] == t).collect::<Vec<_>>();
+    // dnsmasq answered two queries (UDP and TCP) for example.test, and the
+    // TLS client sent SNI www.example.test: subdomains match, case and the
+    // trailing dot of the list entry do not matter.
+    let d = of("domain-blacklist");
+    assert_eq!(d.len(), 3, "{d:?}");
+    assert!(d
+        .iter()
+        .any(|a| a["evidence"]["domain"] == "www.example.test"
+            && a["evidence"]["source"] == "tls sni"));
+    let u = of("url-blacklist");
+    assert_eq!(u.len(), 1);
+    assert_eq!(u[0]["evidence"]["uri"], "/missing");
+    // An IPv4-mapped IPv6 rule matches the IPv4 loopback flows.
+    let (_, alerts) = analyze(&cap, &["--ip-blacklist", ip.to_str().expect("utf-8")]);
+    assert!(
+        alerts
+            .iter()
+            .filter(|a| a["type"] == "ip-blacklist")
+            .count()
+            >= 7
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn ordinary_traffic_raises_no_alert() {
+    let r = root();
+    let mut caps = vec![r.join("samples/loopback.pcap")];
+    for dir in ["crates/cli/tests/nonstd", "crates/cli/tests/carve"] {
+        for e in std::fs::read_dir(r.join(dir))
+            .expect("dir")
+            .filter_map(|e| e.ok())
+        {
+            if e.path().extension().is_some_and(|x| x == "pcap") {
+                caps.push(e.path());
+            }
+        }
+    }
+    for cap in caps {
+        let (st, alerts) = analyze(&cap, &[]);
+        assert!(st.success());
+        assert!(alerts.is_empty(), "{}: {alerts:?}", cap.display());
+    }
+}
+
+#[test]
+fn bad_rule_files_are_rejected_with_file_and_line() {
+    let tmp = std::env::temp_dir().join(format!("netsift-badrules-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let bad = tmp.join("ips.txt");
+    std::fs::write(&bad, "10.0.0.0/8\n# fine\n10.0.0.0/33\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_netsift"))
+        .args(["analyze", "-q", "-o"])
+        .arg(tmp.join("out"))
+        .arg("--ip-blacklist")
+        .arg(&bad)
+        .arg(root().join("samples/loopback.pcap"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ips.txt:3:"), "{err}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
