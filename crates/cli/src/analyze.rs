@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use netsift_detect::alert::summarize;
 use netsift_detect::rules::{DomainBlacklist, IpBlacklist, Rules, RulesConfig, UrlBlacklist};
+use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
 use netsift_engine::analyze::output::{Eve, JsonlDir, Output, Summary};
@@ -41,9 +42,13 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     };
     cfg.reassembly.max_buffered_per_stream = args.max_stream_buffer;
     cfg.reassembly.max_buffered_total = args.max_reassembly_memory;
-    let rules = load_rules(args)?;
+    let mut rules = load_rules(args)?;
+    let signatures = rules.signatures.take();
     let mut det = Detecting::new(out.as_mut(), rules);
     let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, &mut det);
+    if let Some(set) = signatures {
+        analyzer.set_signatures(std::sync::Arc::new(set));
+    }
     let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
     let mut failed = false;
     let (mut packets, mut flows) = (0u64, 0u64);
@@ -112,6 +117,9 @@ fn load_rules(args: &AnalyzeArgs) -> Result<Rules> {
     }
     if let Some(p) = &args.domain_blacklist {
         rules.domain = Some(DomainBlacklist::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    if let Some(p) = &args.signatures {
+        rules.signatures = Some(SignatureSet::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?);
     }
     if let Some(p) = &args.url_blacklist {
         rules.url = Some(UrlBlacklist::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?);

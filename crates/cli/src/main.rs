@@ -165,6 +165,11 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     pub url_blacklist: Option<PathBuf>,
 
+    /// Payload signatures, one per line (`\xHH`, `\\`, `\'` escapes), matched
+    /// over reassembled TCP streams and UDP payloads.
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Option<PathBuf>,
+
     /// Exit with status 3 when any alert fired.
     #[arg(long)]
     pub fail_on_alert: bool,

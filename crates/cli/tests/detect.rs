@@ -151,3 +151,37 @@ fn bad_rule_files_are_rejected_with_file_and_line() {
     assert!(err.contains("ips.txt:3:"), "{err}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn signature_split_across_two_segments_is_found_once() {
+    let tmp = std::env::temp_dir().join(format!("netsift-sigs-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let sigs = tmp.join("sigs.txt");
+    // Escapes as in peekapp: \x5f is '_'.
+    std::fs::write(&sigs, "# payloads\nEVIL\\x5fPAYLOAD\nnot-there\\\\\n").expect("write");
+    let cap = root().join("crates/cli/tests/detect/straddle.pcap");
+    let (st, alerts) = analyze(&cap, &["--signatures", sigs.to_str().expect("utf-8")]);
+    assert!(st.success());
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let a = &alerts[0];
+    assert_eq!(a["type"], "signature");
+    assert_eq!(a["evidence"]["offset"], 6);
+    assert_eq!(a["evidence"]["direction"], "to_server");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn url_blacklist_matches_percent_encoded_paths() {
+    let tmp = std::env::temp_dir().join(format!("netsift-urls-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let urls = tmp.join("urls.txt");
+    std::fs::write(&urls, "/etc/passwd\n../../\n").expect("write");
+    let cap = root().join("crates/cli/tests/detect/url_encoded.pcap");
+    let (st, alerts) = analyze(&cap, &["--url-blacklist", urls.to_str().expect("utf-8")]);
+    assert!(st.success());
+    let rules: Vec<&str> = alerts.iter().filter_map(|a| a["rule"].as_str()).collect();
+    assert_eq!(rules.len(), 2, "{alerts:?}");
+    assert!(rules.contains(&"/etc/passwd") && rules.contains(&"../../"));
+    assert!(alerts.iter().all(|a| a["evidence"]["decoded"] == true));
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -13,8 +13,9 @@
 //! Scan and brute-force alerts are written when the run ends, one per
 //! scanner and target set (or client and service), with the final counts.
 //!
-//! Payload signatures need the reassembled streams, not the records; they are
-//! not wired here yet.
+//! Payload signatures need the reassembled streams, not the records: the
+//! analyzer matches them ([`super::Analyzer::set_signatures`]) and its alerts
+//! pass through here too.
 
 use std::net::IpAddr;
 
@@ -254,7 +255,9 @@ impl Output for Detecting<'_> {
     }
 
     fn alert(&mut self, a: &Alert) {
+        // Alerts raised elsewhere (payload signatures, by the analyzer).
         self.inner.alert(a);
+        self.alerts.push(a.clone());
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

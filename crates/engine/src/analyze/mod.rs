@@ -13,6 +13,10 @@ pub mod files;
 pub mod output;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use netsift_detect::alert::{Alert, AlertType, Evidence, Severity};
+use netsift_detect::signature::{Direction as SigDir, FlowMatcher, SignatureSet};
 use std::net::IpAddr;
 
 use netsift_flow::reassembly::{Budget, Chunk, ReassemblyConfig, Stream, StreamEvent};
@@ -70,6 +74,10 @@ pub struct AppState {
     link_end_sent: bool,
     /// The flow's uid and endpoints, built once.
     common: Option<Common>,
+    /// Signature matching state of the two stream directions.
+    sig: Option<Box<FlowMatcher>>,
+    /// The flow is UDP: datagrams are matched one by one, not as a stream.
+    udp: bool,
 }
 
 enum PendingChunk {
@@ -109,6 +117,8 @@ pub struct Analyzer<'o> {
     links: Links,
     /// Bytes held in all flows' pre-verdict buffers.
     pending_total: usize,
+    /// Payload signatures, matched over reassembled streams and datagrams.
+    signatures: Option<Arc<SignatureSet>>,
     pub stats: AnalyzeStats,
 }
 
@@ -140,9 +150,61 @@ struct Ctx<'a, 'o> {
     links: &'a mut Links,
     pending_total: &'a mut usize,
     cfg: &'a AnalyzeConfig,
+    signatures: Option<&'a SignatureSet>,
 }
 
 impl Ctx<'_, '_> {
+    /// Feed payload signatures; every match is an alert.
+    fn match_signatures(
+        &mut self,
+        common: &Common,
+        ts_ns: u64,
+        app: &mut AppState,
+        dir: Direction,
+        chunk: &Chunk<'_>,
+    ) {
+        let Some(set) = self.signatures else {
+            return;
+        };
+        let sdir = match dir {
+            Direction::ToServer => SigDir::ToServer,
+            Direction::ToClient => SigDir::ToClient,
+        };
+        let mut hits: Vec<(usize, u64)> = Vec::new();
+        match (chunk, app.udp) {
+            (Chunk::Data(d), true) => {
+                hits.extend(set.scan(d).into_iter().map(|(id, off)| (id, off as u64)));
+            }
+            (Chunk::Data(d), false) => {
+                let m = app.sig.get_or_insert_with(Default::default);
+                let mut out = Vec::new();
+                m.feed(set, sdir, d, &mut out);
+                hits.extend(out.into_iter().map(|(_, h)| (h.sig, h.offset)));
+            }
+            (Chunk::Gap(n), false) => {
+                if let Some(m) = app.sig.as_mut() {
+                    m.dir(sdir).gap(*n);
+                }
+            }
+            (Chunk::Gap(_), true) => {}
+        }
+        for (id, offset) in hits {
+            let Some(sig) = set.get(id) else { continue };
+            let a = Alert::new(ts_ns, AlertType::Signature, sig.text.clone())
+                .with_severity(Severity::High)
+                .with_uid(common.uid.clone())
+                .with_endpoints(
+                    common.src_ip,
+                    Some(common.src_port),
+                    common.dst_ip,
+                    Some(common.dst_port),
+                )
+                .with_evidence(Evidence::signature(&sig.bytes, Some(sdir), offset));
+            self.stats.records += 1;
+            self.out.alert(&a);
+        }
+    }
+
     /// One in-order chunk of one direction: to the flow's parser, to the
     /// flow that announced this connection, or kept until the verdict.
     fn deliver_one(
@@ -153,6 +215,7 @@ impl Ctx<'_, '_> {
         dir: Direction,
         chunk: Chunk<'_>,
     ) {
+        self.match_signatures(common, ts_ns, app, dir, &chunk);
         if let Some((owner, link)) = app.linked_to.as_ref() {
             let (data, gap) = match chunk {
                 Chunk::Data(d) if self.links.queued_bytes + d.len() <= MAX_QUEUED_LINK_BYTES => {
@@ -336,7 +399,16 @@ impl<'o> Analyzer<'o> {
             out,
             links: Links::default(),
             pending_total: 0,
+            signatures: None,
             stats: AnalyzeStats::default(),
+        }
+    }
+
+    /// Match these payload signatures over every TCP stream (reassembled,
+    /// so a signature split across segments is found) and UDP datagram.
+    pub fn set_signatures(&mut self, set: Arc<SignatureSet>) {
+        if !set.is_empty() {
+            self.signatures = Some(set);
         }
     }
 
@@ -355,6 +427,7 @@ impl<'o> Analyzer<'o> {
             links: &mut self.links,
             pending_total: &mut self.pending_total,
             cfg: &self.cfg,
+            signatures: self.signatures.as_deref(),
         }
     }
 
@@ -520,9 +593,10 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                 app.linked_to = Some(l);
             }
         }
-        if app.done {
+        if app.done && self.signatures.is_none() {
             return;
         }
+        app.udp = matches!(ip.transport, WireTransport::Udp { .. });
         if app.common.is_none() {
             app.common = Some(common.clone());
         }
@@ -547,6 +621,7 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                     links: &mut self.links,
                     pending_total: &mut self.pending_total,
                     cfg: &self.cfg,
+                    signatures: self.signatures.as_deref(),
                 };
                 // What this packet acknowledges of the other direction
                 // came before it.
