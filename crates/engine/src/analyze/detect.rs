@@ -7,7 +7,8 @@
 //! * URL blacklist: HTTP URIs, raw and percent-decoded.
 //! * Port scans: every flow, through [`ScanDetector`] (Zeek's thresholds by
 //!   default, packet time).
-//! * Brute force: FTP logins (PASS answered 530 or 230), through
+//! * Brute force: login outcomes of FTP (PASS → 530/230), POP3 (→ -ERR/+OK),
+//!   IMAP (→ NO/OK), SMTP AUTH (535) and HTTP Basic auth (401), through
 //!   [`BruteForceDetector`].
 //!
 //! Scan and brute-force alerts are written when the run ends, one per
@@ -93,6 +94,21 @@ impl<'o> Detecting<'o> {
         }
     }
 
+    /// One login outcome for brute-force detection (reported at the end
+    /// with the final counts).
+    fn login(&mut self, ts_ns: u64, c: &Common, service: &str, user: Option<&str>, success: bool) {
+        let attempt = LoginAttempt {
+            ts_ns,
+            client: c.src_ip,
+            server: c.dst_ip,
+            server_port: c.dst_port,
+            service,
+            user,
+            success,
+        };
+        let _ = self.brute.observe(&attempt);
+    }
+
     fn scan_alert(f: &ScanFinding) -> Alert {
         let target = f
             .target_host
@@ -159,6 +175,15 @@ impl Output for Detecting<'_> {
                 if let Some(h) = record.get("host").and_then(Value::as_str) {
                     self.check_domain(ts_ns, c, h, "http host");
                 }
+                // RFC 9110 §15.5.2: 401 Unauthorized answers bad or
+                // missing credentials; count it when credentials were sent.
+                let status = record.get("status_code").and_then(Value::as_u64);
+                let user = record.get("username").and_then(Value::as_str);
+                if let (Some(code), Some(user)) = (status, user) {
+                    if code == 401 || (200..400).contains(&code) {
+                        self.login(ts_ns, c, "HTTP", Some(user), code != 401);
+                    }
+                }
                 if let (Some(list), Some(uri)) = (
                     self.rules.url.as_ref(),
                     record.get("uri").and_then(Value::as_str),
@@ -176,23 +201,47 @@ impl Output for Detecting<'_> {
                     }
                 }
             }
+            "pop3" | "imap" => {
+                // Login commands and their outcome: POP3 PASS/APOP/AUTH
+                // answered +OK or -ERR (RFC 1939), IMAP LOGIN/AUTHENTICATE
+                // answered OK or NO (RFC 9051).
+                let service = if log == "pop3" { "POP3" } else { "IMAP" };
+                let user = record.get("user").and_then(Value::as_str);
+                if let Some(cmds) = record.get("commands").and_then(Value::as_array) {
+                    for cmd in cmds.iter().take(4096) {
+                        let name = cmd.get("command").and_then(Value::as_str).unwrap_or("");
+                        let status = cmd.get("status").and_then(Value::as_str).unwrap_or("");
+                        let login =
+                            matches!(name, "PASS" | "APOP" | "AUTH" | "LOGIN" | "AUTHENTICATE");
+                        let outcome = match status {
+                            "+OK" | "OK" => Some(true),
+                            "-ERR" | "NO" => Some(false),
+                            _ => None,
+                        };
+                        if let (true, Some(success)) = (login, outcome) {
+                            self.login(ts_ns, c, service, user, success);
+                        }
+                    }
+                }
+            }
+            "smtp" => {
+                // RFC 4954: 535 authentication credentials invalid.
+                let reply = record
+                    .get("last_reply")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if reply.starts_with("535") {
+                    let user = record.get("auth_user").and_then(Value::as_str);
+                    self.login(ts_ns, c, "SMTP", user, false);
+                }
+            }
             "ftp" => {
                 let cmd = record.get("command").and_then(Value::as_str);
                 let code = record.get("reply_code").and_then(Value::as_u64);
                 if let (Some("PASS"), Some(code)) = (cmd, code) {
                     if code == 530 || code == 230 {
                         let user = record.get("user").and_then(Value::as_str);
-                        let attempt = LoginAttempt {
-                            ts_ns,
-                            client: c.src_ip,
-                            server: c.dst_ip,
-                            server_port: c.dst_port,
-                            service: "FTP",
-                            user,
-                            success: code == 230,
-                        };
-                        // Reported at the end with the final counts (pcap mode).
-                        let _ = self.brute.observe(&attempt);
+                        self.login(ts_ns, c, "FTP", user, code == 230);
                     }
                 }
             }
@@ -281,5 +330,89 @@ impl Output for Detecting<'_> {
 
     fn summary(&self) -> &Summary {
         self.inner.summary()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::output::Summary;
+
+    #[derive(Default)]
+    struct Sink {
+        summary: Summary,
+    }
+    impl Output for Sink {
+        fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Value) {}
+        fn conn(&mut self, _t: u64, _r: &FlowRecord) {}
+        fn finish(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn summary(&self) -> &Summary {
+            &self.summary
+        }
+    }
+
+    fn common(port: u16) -> Common {
+        Common {
+            uid: format!("C{port}"),
+            src_ip: "10.0.0.9".parse().expect("ip"),
+            src_port: port,
+            dst_ip: "10.0.0.1".parse().expect("ip"),
+            dst_port: 110,
+        }
+    }
+
+    /// RFC 1939 -ERR to PASS, RFC 9051 NO to LOGIN, RFC 4954 535, RFC 9110
+    /// 401: each is a failed login; 20 in 15 minutes make one alert.
+    #[test]
+    fn login_failures_of_every_service_count() {
+        for (log, rec) in [
+            (
+                "pop3",
+                serde_json::json!({"user": "bob", "commands": [{"command": "USER", "status": "+OK"}, {"command": "PASS", "status": "-ERR"}]}),
+            ),
+            (
+                "imap",
+                serde_json::json!({"user": "bob", "commands": [{"tag": "a", "command": "LOGIN", "status": "NO"}]}),
+            ),
+            (
+                "smtp",
+                serde_json::json!({"auth_user": "bob", "last_reply": "535 5.7.8 Authentication credentials invalid"}),
+            ),
+            (
+                "http",
+                serde_json::json!({"username": "bob", "status_code": 401, "uri": "/"}),
+            ),
+        ] {
+            let mut inner = Sink::default();
+            let mut d = Detecting::new(&mut inner, Rules::default());
+            for i in 0..19u16 {
+                d.record(
+                    log,
+                    u64::from(i) * 1_000_000_000,
+                    &common(40000 + i),
+                    rec.clone(),
+                );
+            }
+            d.finish().expect("finish");
+            assert!(
+                d.alerts.is_empty(),
+                "{log}: 19 failures are below the threshold"
+            );
+            let mut inner = Sink::default();
+            let mut d = Detecting::new(&mut inner, Rules::default());
+            for i in 0..25u16 {
+                d.record(
+                    log,
+                    u64::from(i) * 1_000_000_000,
+                    &common(40000 + i),
+                    rec.clone(),
+                );
+            }
+            d.finish().expect("finish");
+            assert_eq!(d.alerts.len(), 1, "{log}");
+            assert_eq!(d.alerts[0].evidence.extra["failures"], 25, "{log}");
+        }
     }
 }
