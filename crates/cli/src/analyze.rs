@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use netsift_detect::alert::summarize;
 use netsift_detect::rules::{DomainBlacklist, IpBlacklist, Rules, RulesConfig, UrlBlacklist};
+use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
@@ -44,7 +45,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     cfg.reassembly.max_buffered_total = args.max_reassembly_memory;
     let mut rules = load_rules(args)?;
     let signatures = rules.signatures.take();
-    let mut det = Detecting::new(out.as_mut(), rules);
+    let method = match args.scan_method {
+        crate::ScanMethodArg::Threshold => ScanMethod::Threshold,
+        crate::ScanMethodArg::Trw => ScanMethod::Trw,
+        crate::ScanMethodArg::Both => ScanMethod::Both,
+    };
+    let mut det = Detecting::with_scan_method(out.as_mut(), rules, method);
     let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, &mut det);
     if let Some(set) = signatures {
         analyzer.set_signatures(std::sync::Arc::new(set));

@@ -109,6 +109,17 @@ pub struct ClassifyArgs {
     pub no_guess: bool,
 }
 
+/// Port-scan detection method.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScanMethodArg {
+    /// Distinct ports or hosts within a window (Zeek's scan.zeek defaults).
+    Threshold,
+    /// Threshold Random Walk (Jung et al., 2004) over first contacts.
+    Trw,
+    /// Both methods; each raises its own alerts.
+    Both,
+}
+
 /// Output format of `netsift analyze`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AnalyzeFormat {
@@ -169,6 +180,10 @@ pub struct AnalyzeArgs {
     /// over reassembled TCP streams and UDP payloads.
     #[arg(long, value_name = "FILE")]
     pub signatures: Option<PathBuf>,
+
+    /// Port-scan detection: fixed thresholds (Zeek's), Threshold Random Walk, or both.
+    #[arg(long, value_enum, default_value_t = ScanMethodArg::Threshold)]
+    pub scan_method: ScanMethodArg,
 
     /// Exit with status 3 when any alert fired.
     #[arg(long)]

@@ -8,8 +8,8 @@
 //! * Port scans: every flow, through [`ScanDetector`] (Zeek's thresholds by
 //!   default, packet time).
 //! * Brute force: login outcomes of FTP (PASS → 530/230), POP3 (→ -ERR/+OK),
-//!   IMAP (→ NO/OK), SMTP AUTH (535) and HTTP Basic auth (401), through
-//!   [`BruteForceDetector`].
+//!   IMAP (→ NO/OK), SMTP AUTH (535), HTTP Basic auth (401), and short SSH
+//!   sessions, through [`BruteForceDetector`].
 //!
 //! Scan and brute-force alerts are written when the run ends, one per
 //! scanner and target set (or client and service), with the final counts.
@@ -22,10 +22,11 @@ use std::net::IpAddr;
 
 use netsift_detect::alert::{Alert, AlertType, Evidence, Severity};
 use netsift_detect::brute::{
-    BruteForceConfig, BruteForceDetector, BruteForceFinding, LoginAttempt,
+    ssh_attempt_from_conn, BruteForceConfig, BruteForceDetector, BruteForceFinding, LoginAttempt,
+    SshHeuristic,
 };
 use netsift_detect::rules::{host_without_port, Rules};
-use netsift_detect::scan::{ConnSummary, ScanConfig, ScanDetector, ScanFinding};
+use netsift_detect::scan::{ConnSummary, ScanConfig, ScanDetector, ScanFinding, ScanMethod};
 use serde_json::Value;
 
 use super::output::{Common, Output, Summary};
@@ -43,7 +44,16 @@ pub struct Detecting<'o> {
 
 impl<'o> Detecting<'o> {
     pub fn new(inner: &'o mut dyn Output, rules: Rules) -> Self {
-        let mut scan_cfg = ScanConfig::default();
+        Self::with_scan_method(inner, rules, ScanMethod::Threshold)
+    }
+
+    /// Like [`Detecting::new`], choosing the scan detection method
+    /// (fixed thresholds, Threshold Random Walk, or both).
+    pub fn with_scan_method(inner: &'o mut dyn Output, rules: Rules, method: ScanMethod) -> Self {
+        let mut scan_cfg = ScanConfig {
+            method,
+            ..ScanConfig::default()
+        };
         if let Some(w) = rules.scan.window {
             scan_cfg.interval_ns = (w.max(0.0) * 1e9) as u64;
         }
@@ -299,6 +309,14 @@ impl Output for Detecting<'_> {
             };
             // Reported at the end with the final counts (pcap mode).
             let _ = self.scan.observe(&summary);
+            // "Many short SSH sessions": a session that exchanged keys and
+            // ended quickly counts as a failed login (netsift-detect's
+            // heuristic; SSH authentication itself is encrypted).
+            if rec.protocol == "SSH" {
+                if let Some(a) = ssh_attempt_from_conn(&summary, &SshHeuristic::default()) {
+                    let _ = self.brute.observe(&a);
+                }
+            }
         }
         self.inner.conn(ts_ns, rec);
     }
