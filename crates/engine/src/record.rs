@@ -70,7 +70,7 @@ pub struct FlowRecord {
 /// Nanoseconds to seconds, rounded to the microsecond: an f64 cannot hold
 /// epoch nanoseconds, and dividing the microsecond count gives the value
 /// whose shortest text is the exact microsecond timestamp.
-fn micros_to_secs(ns: u64) -> f64 {
+pub(crate) fn micros_to_secs(ns: u64) -> f64 {
     (ns.saturating_add(500) / 1000) as f64 / 1e6
 }
 

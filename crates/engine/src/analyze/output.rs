@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::record::FlowRecord;
+use crate::record::{micros_to_secs, FlowRecord};
 
 /// The fields every record starts with.
 #[derive(Debug, Clone)]
@@ -36,14 +36,10 @@ pub trait Output {
     fn summary(&self) -> &Summary;
 }
 
-fn ts_secs(ts_ns: u64) -> f64 {
-    (ts_ns.saturating_add(500) / 1000) as f64 / 1e6
-}
-
 /// `ts`, `uid`, endpoints, then the record's own fields.
 fn with_common(ts_ns: u64, c: &Common, record: Value) -> Value {
     let mut m = Map::new();
-    m.insert("ts".into(), Value::from(ts_secs(ts_ns)));
+    m.insert("ts".into(), Value::from(micros_to_secs(ts_ns)));
     m.insert("uid".into(), Value::from(c.uid.clone()));
     m.insert("src_ip".into(), Value::from(c.src_ip.to_string()));
     m.insert("src_port".into(), Value::from(c.src_port));
@@ -229,29 +225,9 @@ impl<W: Write> Eve<W> {
     }
 }
 
-/// RFC 3339 UTC timestamp with microseconds, as EVE writes them.
-pub fn rfc3339(ts_ns: u64) -> String {
-    let secs = ts_ns / 1_000_000_000;
-    let micros = (ts_ns % 1_000_000_000) / 1000;
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
+/// RFC 3339 UTC timestamp with microseconds, as EVE writes them (one
+/// implementation for alerts and events).
+pub use netsift_detect::alert::rfc3339;
 
 impl<W: Write> Output for Eve<W> {
     fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Value) {
