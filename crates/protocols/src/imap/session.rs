@@ -5,7 +5,7 @@
 use netsift_proto::{Direction, Parser, Sink};
 
 use super::record::{ImapCommand, ImapRecord};
-use crate::smtp::mime::{b64, trunc, weird, LineBuf, MimeParser, MAX_LINE};
+use crate::smtp::mime::{sasl_step, trunc, weird, LineBuf, MimeParser, Sasl, MAX_LINE};
 
 const MAX_COMMANDS: usize = 256;
 /// Longest literal inlined into a logged command.
@@ -87,15 +87,6 @@ fn literal_size(line: &[u8]) -> Option<u64> {
         return None;
     }
     std::str::from_utf8(num).ok()?.parse().ok()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sasl {
-    None,
-    Plain,
-    LoginUser,
-    LoginPass,
-    Skip,
 }
 
 /// Parser for one IMAP connection.
@@ -260,28 +251,11 @@ impl ImapParser {
     }
 
     fn sasl_step(&mut self, step: Sasl, line: &[u8]) {
-        if line == b"*" {
-            return;
+        let (user, next) = sasl_step(step, line);
+        if user.is_some() {
+            self.rec.user = user;
         }
-        match step {
-            // RFC 4616 §2: [authzid] NUL authcid NUL passwd.
-            Sasl::Plain => {
-                if let Some(d) = b64(line) {
-                    let mut it = d.split(|&b| b == 0);
-                    let z = it.next().unwrap_or(&[]);
-                    let c = it.next().unwrap_or(&[]);
-                    let u = if c.is_empty() { z } else { c };
-                    self.rec.user = Some(trunc(&String::from_utf8_lossy(u), 256));
-                }
-            }
-            Sasl::LoginUser => {
-                if let Some(d) = b64(line) {
-                    self.rec.user = Some(trunc(&String::from_utf8_lossy(&d), 256));
-                }
-                self.sasl = Sasl::LoginPass;
-            }
-            _ => {}
-        }
+        self.sasl = next;
     }
 
     fn server(&mut self, ev: Ev, sink: &mut dyn Sink) {

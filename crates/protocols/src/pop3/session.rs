@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use netsift_proto::{Direction, Parser, Sink};
 
 use super::record::{Pop3Command, Pop3Record};
-use crate::smtp::mime::{b64, chomp, trunc, weird, LineBuf, MimeParser};
+use crate::smtp::mime::{chomp, sasl_step, trunc, weird, LineBuf, MimeParser, Sasl};
 
 const MAX_COMMANDS: usize = 256;
 const MAX_PENDING: usize = 128;
@@ -25,15 +25,6 @@ enum Kind {
     Stls,
     /// RFC 5034 AUTH, then its continuation lines.
     Auth,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sasl {
-    None,
-    Plain,
-    LoginUser,
-    LoginPass,
-    Skip,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -191,28 +182,11 @@ impl Pop3Parser {
     }
 
     fn sasl_step(&mut self, step: Sasl, line: &[u8]) {
-        if line == b"*" {
-            return;
+        let (user, next) = sasl_step(step, line);
+        if user.is_some() {
+            self.rec.user = user;
         }
-        match step {
-            // RFC 4616 §2: [authzid] NUL authcid NUL passwd.
-            Sasl::Plain => {
-                if let Some(d) = b64(line) {
-                    let mut it = d.split(|&b| b == 0);
-                    let z = it.next().unwrap_or(&[]);
-                    let c = it.next().unwrap_or(&[]);
-                    let u = if c.is_empty() { z } else { c };
-                    self.rec.user = Some(trunc(&String::from_utf8_lossy(u), 256));
-                }
-            }
-            Sasl::LoginUser => {
-                if let Some(d) = b64(line) {
-                    self.rec.user = Some(trunc(&String::from_utf8_lossy(&d), 256));
-                }
-                self.sasl = Sasl::LoginPass;
-            }
-            Sasl::LoginPass | Sasl::Skip | Sasl::None => {}
-        }
+        self.sasl = next;
     }
 
     fn server_line(&mut self, raw: &[u8], complete: bool, sink: &mut dyn Sink) {

@@ -54,6 +54,50 @@ pub(crate) fn weird(w: &mut Vec<String>, what: &str) {
 }
 
 /// Cut a string to at most `max` bytes on a char boundary.
+/// RFC 4616 §2: `message = [authzid] UTF8NUL authcid UTF8NUL passwd`. The
+/// user a decoded PLAIN response names: the authentication identity, or
+/// the authorization identity when that is empty. The password is never
+/// returned.
+pub(crate) fn sasl_plain_user(decoded: &[u8]) -> &[u8] {
+    let mut it = decoded.split(|&b| b == 0);
+    let authz = it.next().unwrap_or(&[]);
+    let authc = it.next().unwrap_or(&[]);
+    if authc.is_empty() {
+        authz
+    } else {
+        authc
+    }
+}
+
+/// Where a POP3 or IMAP client is in a SASL exchange (RFC 5034, RFC 9051
+/// AUTHENTICATE): which base64 line comes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sasl {
+    None,
+    Plain,
+    LoginUser,
+    LoginPass,
+    Skip,
+}
+
+/// One client line of a SASL exchange at `step`: the user name it reveals
+/// (never the password) and the next step. `*` cancels the exchange.
+pub(crate) fn sasl_step(step: Sasl, line: &[u8]) -> (Option<String>, Sasl) {
+    if line == b"*" {
+        return (None, Sasl::None);
+    }
+    let user = |d: &[u8]| Some(trunc(&String::from_utf8_lossy(d), 256));
+    match step {
+        Sasl::Plain => (
+            b64(line).and_then(|d| user(sasl_plain_user(&d))),
+            Sasl::None,
+        ),
+        // The LOGIN mechanism sends the user name, then the password.
+        Sasl::LoginUser => (b64(line).and_then(|d| user(&d)), Sasl::LoginPass),
+        Sasl::LoginPass | Sasl::Skip | Sasl::None => (None, Sasl::None),
+    }
+}
+
 pub(crate) fn trunc(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();

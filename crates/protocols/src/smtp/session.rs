@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use netsift_proto::{Direction, Parser, Sink};
 
-use super::mime::{b64, chomp, trunc, weird, LineBuf, MimeParser};
+use super::mime::{b64, chomp, sasl_plain_user, trunc, weird, LineBuf, MimeParser};
 use super::record::SmtpRecord;
 
 /// Bound on commands awaiting their reply (pipelining).
@@ -269,12 +269,8 @@ impl SmtpParser {
             return;
         };
         match step {
-            // RFC 4616 §2: message = [authzid] UTF8NUL authcid UTF8NUL passwd
             Auth::Plain => {
-                let mut it = dec.split(|&b| b == 0);
-                let authz = it.next().unwrap_or(&[]);
-                let authc = it.next().unwrap_or(&[]);
-                let u = if authc.is_empty() { authz } else { authc };
+                let u = sasl_plain_user(&dec);
                 self.auth_user = Some(trunc(&String::from_utf8_lossy(u), 256));
             }
             Auth::LoginUser => {
