@@ -580,12 +580,8 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         ) {
             return;
         }
-        let resp = flow.resp();
+        let (uid, orig, resp) = (flow.uid, flow.orig(), flow.resp());
         let (resp_addr, resp_port) = (resp.addr, resp.port);
-        let common = match flow.data.app.as_ref().and_then(|a| a.common.clone()) {
-            Some(c) => c,
-            None => common_of(flow),
-        };
         let st = &mut flow.data;
         let app = st.app.get_or_insert_with(Default::default);
         if seen.new && !self.links.expected.is_empty() {
@@ -597,9 +593,14 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
             return;
         }
         app.udp = matches!(ip.transport, WireTransport::Udp { .. });
-        if app.common.is_none() {
-            app.common = Some(common.clone());
-        }
+        // Built once per flow and lent out per packet (no allocation here).
+        let common = app.common.take().unwrap_or_else(|| Common {
+            uid: uid.to_string(),
+            src_ip: orig.addr,
+            src_port: orig.port,
+            dst_ip: resp.addr,
+            dst_port: resp.port,
+        });
         let odir = match dir {
             Direction::ToServer => Direction::ToClient,
             Direction::ToClient => Direction::ToServer,
@@ -680,6 +681,9 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         }
         st.app = Some(app);
         self.attach_parser(&common, ts, st);
+        if let Some(app) = st.app.as_mut() {
+            app.common = Some(common);
+        }
     }
 
     fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
