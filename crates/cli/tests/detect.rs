@@ -1,7 +1,7 @@
 //! Intrusion detection through `netsift analyze` on real traffic made on
-//! loopback (see crates/detect/tests/data/README.md): nmap scans, an FTP
-//! brute force, an SSH brute force (short sessions), blacklisted domains in a real DNS exchange and TLS SNI, a
-//! URL blacklist hit, and ordinary traffic that must stay quiet.
+//! loopback (see crates/detect/tests/data/README.md): nmap scans, FTP and
+//! SSH brute force, blacklisted domains in a real DNS exchange and TLS SNI,
+//! a URL blacklist hit, and ordinary traffic that must stay quiet.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
