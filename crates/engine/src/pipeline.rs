@@ -232,6 +232,14 @@ impl<T: Default> Pipeline<T> {
         }
     }
 
+    /// Packet time is now `now_ns` although no packet arrived (a live
+    /// capture while the wire is idle): flows idle for longer than their
+    /// timeout end. Time never goes back: an earlier `now_ns` does nothing.
+    pub fn advance<H: FlowHandler<T>>(&mut self, now_ns: u64, handler: &mut H) {
+        self.table.expire(now_ns);
+        self.emit_finished(handler);
+    }
+
     /// End the capture: every open flow ends, in creation order.
     pub fn finish<H: FlowHandler<T>>(&mut self, handler: &mut H) {
         self.table.flush();
