@@ -266,7 +266,10 @@ fn arphrd(fd: &OwnedFd, iface: &str) -> Result<u16, CaptureError> {
     // shorter than IFNAMSIZ, checked by if_nametoindex succeeding).
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) };
     if r < 0 {
-        return Err(last_os_error(iface, "reading the link type (SIOCGIFHWADDR)"));
+        return Err(last_os_error(
+            iface,
+            "reading the link type (SIOCGIFHWADDR)",
+        ));
     }
     // SAFETY: SIOCGIFHWADDR filled the hwaddr member of the union.
     Ok(unsafe { req.ifr_ifru.ifru_hwaddr.sa_family })
@@ -315,10 +318,12 @@ impl Capture {
             op: "attaching the filter (SO_ATTACH_FILTER)",
             source,
         })?;
-        let os = |op: &'static str| move |source| CaptureError::Os {
-            iface: iface.to_string(),
-            op,
-            source,
+        let os = |op: &'static str| {
+            move |source| CaptureError::Os {
+                iface: iface.to_string(),
+                op,
+                source,
+            }
         };
         setsockopt(&fd, SOL_PACKET, PACKET_VERSION, &TPACKET_V3)
             .map_err(os("selecting TPACKET_V3"))?;
@@ -418,8 +423,8 @@ impl Capture {
             };
             // The membership ends with the socket: the interface leaves
             // promiscuous mode when the capture is dropped.
-            setsockopt(&cap.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq)
-                .map_err(|e| match e.raw_os_error() {
+            setsockopt(&cap.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq).map_err(|e| {
+                match e.raw_os_error() {
                     Some(libc::EPERM) => CaptureError::Permission {
                         iface: iface.to_string(),
                         op: "promiscuous mode",
@@ -430,7 +435,8 @@ impl Capture {
                         op: "promiscuous mode (PACKET_ADD_MEMBERSHIP)",
                         source: e,
                     },
-                })?;
+                }
+            })?;
         }
         Ok(cap)
     }
@@ -630,12 +636,21 @@ mod tests {
 
     #[test]
     fn missing_interface_is_named() {
-        let e = Capture::open(&CaptureConfig::new("nosuchif0")).err().expect("error");
-        assert_eq!(e.to_string(), "no such interface 'nosuchif0' (see `ip link`)");
-        let e = Capture::open(&CaptureConfig::new("a\0b")).err().expect("error");
+        let e = Capture::open(&CaptureConfig::new("nosuchif0"))
+            .err()
+            .expect("error");
+        assert_eq!(
+            e.to_string(),
+            "no such interface 'nosuchif0' (see `ip link`)"
+        );
+        let e = Capture::open(&CaptureConfig::new("a\0b"))
+            .err()
+            .expect("error");
         assert!(matches!(e, CaptureError::NoSuchInterface(_)));
         let long = "x".repeat(64);
-        let e = Capture::open(&CaptureConfig::new(&long)).err().expect("error");
+        let e = Capture::open(&CaptureConfig::new(&long))
+            .err()
+            .expect("error");
         assert!(matches!(e, CaptureError::NoSuchInterface(_)));
     }
 

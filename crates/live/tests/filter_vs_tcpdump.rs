@@ -66,7 +66,9 @@ const CAPTURES: &[&str] = &[
 fn corpus_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("NETSIFT_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
+        });
     dir.join("pcap").is_dir().then(|| dir.join("pcap"))
 }
 
@@ -136,7 +138,10 @@ fn filter_selects_what_tcpdump_selects() {
                 while i < frames.len() && frames[i] != *k {
                     i += 1;
                 }
-                assert!(i < frames.len(), "{cap} '{expr}': tcpdump kept an unknown frame");
+                assert!(
+                    i < frames.len(),
+                    "{cap} '{expr}': tcpdump kept an unknown frame"
+                );
                 theirs.push(i + 1);
                 i += 1;
             }
@@ -152,6 +157,8 @@ fn filter_selects_what_tcpdump_selects() {
             total_selected += ours.len();
         }
     }
-    println!("{compared} (capture, filter) pairs agree with tcpdump; {total_selected} packets selected");
+    println!(
+        "{compared} (capture, filter) pairs agree with tcpdump; {total_selected} packets selected"
+    );
     assert!(compared > 0 || corpus_dir().is_none());
 }

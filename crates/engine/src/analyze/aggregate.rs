@@ -178,7 +178,10 @@ mod tests {
         // of a 600 s run: first alerts are plain, repeats are summaries.
         let plain = sink.alerts.iter().filter(|a| a.summary.is_none()).count();
         let summaries = sink.alerts.len() - plain;
-        assert!(plain >= 12 && summaries >= 12, "{plain} plain, {summaries} summaries");
+        assert!(
+            plain >= 12 && summaries >= 12,
+            "{plain} plain, {summaries} summaries"
+        );
     }
 
     #[test]

@@ -524,7 +524,9 @@ mod tests {
 
     #[test]
     fn abbreviated_primitives_take_the_last_qualifiers() {
-        let e = parse("src host 10.0.0.1 or 10.0.0.2").expect("ok").expect("some");
+        let e = parse("src host 10.0.0.1 or 10.0.0.2")
+            .expect("ok")
+            .expect("some");
         let Expr::Or(_, r) = e else { panic!("or") };
         assert_eq!(
             *r,
