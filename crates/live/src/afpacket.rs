@@ -144,21 +144,21 @@ impl CaptureConfig {
 pub enum CaptureError {
     #[error("no such interface '{0}' (see `ip link`)")]
     NoSuchInterface(String),
-    #[error("capturing on '{iface}' needs root or the CAP_NET_RAW capability ({op}: {source}); run as root, or grant it once: `sudo setcap cap_net_raw,cap_net_admin=eip $(which netsift)`")]
+    #[error("capturing on '{iface}' needs root or the CAP_NET_RAW capability ({op}: {err}); run as root, or grant it once: `sudo setcap cap_net_raw,cap_net_admin=eip $(which netsift)`")]
     Permission {
         iface: String,
         op: &'static str,
-        source: io::Error,
+        err: io::Error,
     },
     #[error("interface '{iface}' has link type ARPHRD {arphrd}, which netsift cannot capture from (Ethernet, loopback and raw-IP interfaces are supported)")]
     UnsupportedLink { iface: String, arphrd: u16 },
-    #[error("{0}")]
+    #[error(transparent)]
     Filter(#[from] FilterError),
-    #[error("{op} on '{iface}': {source}")]
+    #[error("{op} on '{iface}': {err}")]
     Os {
         iface: String,
         op: &'static str,
-        source: io::Error,
+        err: io::Error,
     },
 }
 
@@ -216,13 +216,13 @@ fn last_os_error(iface: &str, op: &'static str) -> CaptureError {
         Some(libc::EPERM) | Some(libc::EACCES) => CaptureError::Permission {
             iface: iface.to_string(),
             op,
-            source: e,
+            err: e,
         },
         Some(libc::ENODEV) | Some(libc::ENXIO) => CaptureError::NoSuchInterface(iface.to_string()),
         _ => CaptureError::Os {
             iface: iface.to_string(),
             op,
-            source: e,
+            err: e,
         },
     }
 }
@@ -283,6 +283,9 @@ impl Capture {
         if iface.is_empty() || iface.len() >= libc::IFNAMSIZ {
             return Err(no_such());
         }
+        // The filter is parsed first: a syntax error is reported the same
+        // way with or without the privilege to capture.
+        let expr = filter::parse(cfg.filter.as_deref().unwrap_or("")).map_err(FilterError::from)?;
         let cname = CString::new(iface).map_err(|_| no_such())?;
         // SAFETY: cname is a valid C string.
         let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
@@ -312,17 +315,17 @@ impl Capture {
             }
         };
         let snaplen = cfg.snaplen.clamp(64, 262_144);
-        let program = filter::compile(cfg.filter.as_deref().unwrap_or(""), link, snaplen)?;
-        attach_filter(&fd, &program).map_err(|source| CaptureError::Os {
+        let program = Program::compile(expr.as_ref(), link, snaplen).map_err(FilterError::from)?;
+        attach_filter(&fd, &program).map_err(|err| CaptureError::Os {
             iface: iface.to_string(),
             op: "attaching the filter (SO_ATTACH_FILTER)",
-            source,
+            err,
         })?;
         let os = |op: &'static str| {
-            move |source| CaptureError::Os {
+            move |err| CaptureError::Os {
                 iface: iface.to_string(),
                 op,
-                source,
+                err,
             }
         };
         setsockopt(&fd, SOL_PACKET, PACKET_VERSION, &TPACKET_V3)
@@ -346,7 +349,7 @@ impl Capture {
                 return Err(CaptureError::Permission {
                     iface: iface.to_string(),
                     op: "setting up the ring",
-                    source: e,
+                    err: e,
                 });
             }
             return Err(os("setting up the ring (PACKET_RX_RING)")(e));
@@ -428,12 +431,12 @@ impl Capture {
                     Some(libc::EPERM) => CaptureError::Permission {
                         iface: iface.to_string(),
                         op: "promiscuous mode",
-                        source: e,
+                        err: e,
                     },
                     _ => CaptureError::Os {
                         iface: iface.to_string(),
                         op: "promiscuous mode (PACKET_ADD_MEMBERSHIP)",
-                        source: e,
+                        err: e,
                     },
                 }
             })?;
@@ -491,7 +494,7 @@ impl Capture {
                 return Err(CaptureError::Os {
                     iface: self.iface.clone(),
                     op: "poll",
-                    source: e,
+                    err: e,
                 });
             }
         }

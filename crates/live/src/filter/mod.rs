@@ -13,9 +13,23 @@ pub use parse::{parse, Dir, Expr, Kind, ParseError, Prim, Proto};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
     #[error("filter {0}")]
-    Parse(#[from] ParseError),
+    Parse(ParseError),
     #[error("filter: {0}")]
-    Program(#[from] ProgramError),
+    Program(ProgramError),
+}
+
+// Not `#[from]`: that would make the inner error a `source` too, and
+// error chains would print it twice.
+impl From<ParseError> for FilterError {
+    fn from(e: ParseError) -> Self {
+        FilterError::Parse(e)
+    }
+}
+
+impl From<ProgramError> for FilterError {
+    fn from(e: ProgramError) -> Self {
+        FilterError::Program(e)
+    }
 }
 
 /// Parses and compiles `expr` for frames of `link`, keeping `snaplen`
