@@ -497,6 +497,33 @@ impl Capture {
                     err: e,
                 });
             }
+            if pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+                // packet(7): a socket error, e.g. ENETDOWN when the
+                // interface goes down or ENXIO when it is removed.
+                let mut err: libc::c_int = 0;
+                let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                // SAFETY: err is a valid c_int buffer of `len` bytes.
+                unsafe {
+                    libc::getsockopt(
+                        self.fd.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_ERROR,
+                        (&mut err as *mut libc::c_int).cast(),
+                        &mut len,
+                    )
+                };
+                let e = match err {
+                    0 => io::Error::other("socket error"),
+                    libc::ENETDOWN => io::Error::other("the interface went down"),
+                    libc::ENXIO | libc::ENODEV => io::Error::other("the interface was removed"),
+                    n => io::Error::from_raw_os_error(n),
+                };
+                return Err(CaptureError::Os {
+                    iface: self.iface.clone(),
+                    op: "capturing",
+                    err: e,
+                });
+            }
         }
         let mut n = 0;
         // At most one pass over the ring per call, so a flood cannot keep

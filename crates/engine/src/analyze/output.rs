@@ -522,4 +522,127 @@ mod tests {
         assert_eq!(v["uid"], "Cabc");
         assert_eq!(v["method"], "GET");
     }
+
+    fn tmpdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("netsift-out-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn common() -> Common {
+        Common {
+            uid: "Cabc".into(),
+            src_ip: "10.0.0.1".parse().expect("ip"),
+            src_port: 1,
+            dst_ip: "10.0.0.2".parse().expect("ip"),
+            dst_port: 80,
+        }
+    }
+
+    /// Every line of every `log*.jsonl` file in `dir`, and the file count.
+    fn lines_of(dir: &Path, log: &str) -> (usize, usize) {
+        let mut files = 0;
+        let mut lines = 0;
+        for e in std::fs::read_dir(dir).expect("dir").flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with(&format!("{log}.")) && name.ends_with(".jsonl") {
+                files += 1;
+                let text = std::fs::read_to_string(e.path()).expect("read");
+                for l in text.lines() {
+                    let v: Value = serde_json::from_str(l).expect("whole json lines");
+                    assert_eq!(v["uid"], "Cabc");
+                    lines += 1;
+                }
+            }
+        }
+        (files, lines)
+    }
+
+    #[test]
+    fn live_mode_appends_instead_of_truncating() {
+        let dir = tmpdir("append");
+        let opts = JsonlOptions {
+            append: true,
+            ..JsonlOptions::default()
+        };
+        for run in 0..2u64 {
+            let mut o = JsonlDir::with_options(&dir, opts).expect("open");
+            o.record("http", run, &common(), serde_json::json!({"run": run}));
+            o.finish().expect("finish");
+        }
+        assert_eq!(lines_of(&dir, "http"), (1, 2));
+        // Without append (analyze), a new run starts the file over.
+        let mut o = JsonlDir::new(&dir).expect("open");
+        o.record("http", 0, &common(), serde_json::json!({}));
+        o.finish().expect("finish");
+        assert_eq!(lines_of(&dir, "http"), (1, 1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rotation_by_size_keeps_every_record_once() {
+        let dir = tmpdir("size");
+        let opts = JsonlOptions {
+            append: true,
+            rotate_size: Some(1000),
+            rotate_interval_ns: None,
+        };
+        let mut o = JsonlDir::with_options(&dir, opts).expect("open");
+        let ts = 1_700_000_000_000_000_000u64;
+        for i in 0..100u64 {
+            o.record(
+                "http",
+                ts + i,
+                &common(),
+                serde_json::json!({"i": i, "pad": "x".repeat(50)}),
+            );
+        }
+        o.finish().expect("finish");
+        let (files, lines) = lines_of(&dir, "http");
+        assert_eq!(lines, 100);
+        assert!(files >= 10, "{files} files");
+        assert!(o.rotations >= 9);
+        // Rotated names carry the UTC time of the rotation (2023-11-14).
+        assert!(dir.join("http.20231114T221320Z.jsonl").exists());
+        assert!(dir.join("http.20231114T221320Z-1.jsonl").exists());
+        for e in std::fs::read_dir(&dir).expect("dir").flatten() {
+            let len = e.metadata().expect("meta").len();
+            assert!(len < 1000 + 200, "{:?} {len}", e.file_name());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rotation_by_time_follows_packet_time() {
+        let dir = tmpdir("time");
+        let opts = JsonlOptions {
+            append: true,
+            rotate_size: None,
+            rotate_interval_ns: Some(60_000_000_000),
+        };
+        let mut o = JsonlDir::with_options(&dir, opts).expect("open");
+        let t0 = 1_700_000_000_000_000_000u64;
+        o.tick(t0);
+        for i in 0..10u64 {
+            // One record every 20 s of packet time, a tick with each.
+            let t = t0 + i * 20_000_000_000;
+            o.tick(t);
+            o.record("dns", t, &common(), serde_json::json!({"i": i}));
+        }
+        // An idle minute: the clock alone rotates.
+        o.tick(t0 + 300_000_000_000);
+        o.finish().expect("finish");
+        let (files, lines) = lines_of(&dir, "dns");
+        assert_eq!(lines, 10);
+        // Periods [0,60) [60,120) [120,180) [180,240) hold records; the
+        // current file is empty after the idle rotation.
+        assert_eq!(files, 5, "4 rotated + the current one");
+        assert_eq!(
+            std::fs::metadata(dir.join("dns.jsonl"))
+                .expect("current")
+                .len(),
+            0
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
