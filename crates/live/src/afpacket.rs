@@ -497,7 +497,9 @@ impl Capture {
                     err: e,
                 });
             }
-            if pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+            if pfd.revents & libc::POLLIN == 0
+                && pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0
+            {
                 // packet(7): a socket error, e.g. ENETDOWN when the
                 // interface goes down or ENXIO when it is removed.
                 let mut err: libc::c_int = 0;
@@ -513,7 +515,8 @@ impl Capture {
                     )
                 };
                 let e = match err {
-                    0 => io::Error::other("socket error"),
+                    // Nothing pending after all (the error was consumed).
+                    0 => return Ok(0),
                     libc::ENETDOWN => io::Error::other("the interface went down"),
                     libc::ENXIO | libc::ENODEV => io::Error::other("the interface was removed"),
                     n => io::Error::from_raw_os_error(n),
