@@ -70,7 +70,7 @@ fn install_signal_handlers() -> Result<()> {
 }
 
 fn secs_to_ns(name: &str, v: f64) -> Result<u64> {
-    if !v.is_finite() || v < 0.0 || v > 1e9 {
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
         bail!("--{name} must be a number of seconds between 0 and 1e9, got {v}");
     }
     Ok((v * 1e9) as u64)

@@ -15,12 +15,15 @@ use serde_json::Value;
 use super::output::{Common, Output, Summary};
 use crate::record::FlowRecord;
 
+/// A callback for every alert written.
+type OnEmit<'o> = Box<dyn FnMut(&Alert) + 'o>;
+
 pub struct Aggregating<'o> {
     inner: &'o mut dyn Output,
     agg: Aggregator,
     buf: Vec<Alert>,
     /// Called with every alert written (the CLI prints them).
-    on_emit: Option<Box<dyn FnMut(&Alert) + 'o>>,
+    on_emit: Option<OnEmit<'o>>,
     /// Underlying alerts received.
     pub received: u64,
     /// Alerts written (first ones and summaries).

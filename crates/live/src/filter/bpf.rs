@@ -506,10 +506,9 @@ impl Program {
                     }
                 }
                 BPF_LD | BPF_LDX | BPF_ST | BPF_STX => {
-                    if x.code & 0xe0 == BPF_MEM || class == BPF_ST || class == BPF_STX {
-                        if x.k as usize >= MEMWORDS {
-                            return Err(ProgramError::Invalid(i, "scratch memory index"));
-                        }
+                    let mem = x.code & 0xe0 == BPF_MEM || class == BPF_ST || class == BPF_STX;
+                    if mem && x.k as usize >= MEMWORDS {
+                        return Err(ProgramError::Invalid(i, "scratch memory index"));
                     }
                 }
                 BPF_ALU => {
