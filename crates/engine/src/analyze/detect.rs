@@ -477,4 +477,56 @@ mod tests {
             assert_eq!(d.alerts[0].evidence.extra["failures"], 25, "{log}");
         }
     }
+
+    /// Live mode: the brute-force alert is raised by the 20th failure, as
+    /// it happens, and the end of the run adds nothing; the alert list is
+    /// not kept (memory would grow with uptime).
+    #[test]
+    fn live_mode_raises_findings_when_made() {
+        #[derive(Default)]
+        struct Count {
+            summary: Summary,
+            alerts: usize,
+        }
+        impl Output for Count {
+            fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Value) {}
+            fn conn(&mut self, _t: u64, _r: &FlowRecord) {}
+            fn alert(&mut self, _a: &Alert) {
+                self.alerts += 1;
+            }
+            fn finish(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+            fn summary(&self) -> &Summary {
+                &self.summary
+            }
+        }
+        let rec = serde_json::json!({"username": "bob", "status_code": 401, "uri": "/"});
+        let mut inner = Count::default();
+        let mut d = Detecting::new(&mut inner, Rules::default()).live();
+        for i in 0..19u16 {
+            d.record(
+                "http",
+                u64::from(i) * 1_000_000_000,
+                &common(40000 + i),
+                rec.clone(),
+            );
+        }
+        assert_eq!(d.alerts_raised, 0);
+        d.record("http", 19_000_000_000, &common(40019), rec.clone());
+        assert_eq!(d.alerts_raised, 1, "raised by the 20th failure");
+        for i in 20..30u16 {
+            d.record(
+                "http",
+                u64::from(i) * 1_000_000_000,
+                &common(40000 + i),
+                rec.clone(),
+            );
+        }
+        d.finish().expect("finish");
+        assert_eq!(d.alerts_raised, 1, "once per client and service");
+        assert!(d.alerts.is_empty());
+        drop(d);
+        assert_eq!(inner.alerts, 1);
+    }
 }
