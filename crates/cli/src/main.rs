@@ -124,6 +124,15 @@ pub enum ScanMethodArg {
     Both,
 }
 
+/// Compiler of `watch --filter`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FilterCompilerArg {
+    /// netsift's own compiler (pure Rust).
+    Builtin,
+    /// libpcap's pcap_compile.
+    Libpcap,
+}
+
 /// Output format of `netsift analyze`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AnalyzeFormat {
@@ -215,6 +224,11 @@ pub struct WatchArgs {
     /// tcp/udp/icmp/icmp6/ip/ip6/sctp/arp, src/dst, and/or/not, parentheses.
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
+
+    /// Filter compiler: netsift's own, or libpcap's (the whole tcpdump
+    /// language; needs a build with `--features libpcap`).
+    #[arg(long, value_enum, default_value_t = FilterCompilerArg::Builtin)]
+    pub filter_compiler: FilterCompilerArg,
 
     /// Do not put the interface in promiscuous mode.
     #[arg(long, short = 'p')]

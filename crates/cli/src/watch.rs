@@ -112,6 +112,10 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     ccfg.promisc = !args.no_promisc;
     ccfg.snaplen = args.snaplen;
     ccfg.filter = args.filter.clone();
+    ccfg.compiler = match args.filter_compiler {
+        crate::FilterCompilerArg::Builtin => netsift_live::Compiler::Builtin,
+        crate::FilterCompilerArg::Libpcap => netsift_live::Compiler::Libpcap,
+    };
     ccfg.ring_bytes = (args.ring_mb as usize) << 20;
     let mut cap = Capture::open(&ccfg)?;
     let linktype = cap.linktype();

@@ -120,6 +120,8 @@ pub struct CaptureConfig {
     pub snaplen: u32,
     /// A filter expression (see [`crate::filter`]); empty or `None`: all.
     pub filter: Option<String>,
+    /// The filter's compiler.
+    pub compiler: filter::Compiler,
     /// Ring size in bytes (rounded to whole blocks).
     pub ring_bytes: usize,
     /// A block that is not full is handed over after this long.
@@ -133,6 +135,7 @@ impl CaptureConfig {
             promisc: true,
             snaplen: 262_144,
             filter: None,
+            compiler: filter::Compiler::Builtin,
             ring_bytes: 64 << 20,
             block_timeout_ms: 100,
         }
@@ -285,7 +288,11 @@ impl Capture {
         }
         // The filter is parsed first: a syntax error is reported the same
         // way with or without the privilege to capture.
-        let expr = filter::parse(cfg.filter.as_deref().unwrap_or("")).map_err(FilterError::from)?;
+        let text = cfg.filter.as_deref().unwrap_or("");
+        let expr = match cfg.compiler {
+            filter::Compiler::Builtin => filter::parse(text).map_err(FilterError::from)?,
+            filter::Compiler::Libpcap => None,
+        };
         let cname = CString::new(iface).map_err(|_| no_such())?;
         // SAFETY: cname is a valid C string.
         let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
@@ -315,7 +322,12 @@ impl Capture {
             }
         };
         let snaplen = cfg.snaplen.clamp(64, 262_144);
-        let program = Program::compile(expr.as_ref(), link, snaplen).map_err(FilterError::from)?;
+        let program = match cfg.compiler {
+            filter::Compiler::Builtin => {
+                Program::compile(expr.as_ref(), link, snaplen).map_err(FilterError::from)?
+            }
+            c => filter::compile_with(c, text, link, snaplen)?,
+        };
         attach_filter(&fd, &program).map_err(|err| CaptureError::Os {
             iface: iface.to_string(),
             op: "attaching the filter (SO_ATTACH_FILTER)",
@@ -704,6 +716,16 @@ mod tests {
     /// outgoing copy is skipped), with the filter applied by the kernel.
     #[test]
     fn loopback_packet_seen_once_and_filtered() {
+        udp_once_through(filter::Compiler::Builtin);
+    }
+
+    #[cfg(feature = "libpcap")]
+    #[test]
+    fn loopback_packet_filtered_by_libpcap_program() {
+        udp_once_through(filter::Compiler::Libpcap);
+    }
+
+    fn udp_once_through(compiler: filter::Compiler) {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             println!("SKIP: not root, cannot open a packet socket");
@@ -713,6 +735,7 @@ mod tests {
         let port = rx.local_addr().expect("addr").port();
         let mut cfg = CaptureConfig::new("lo");
         cfg.filter = Some(format!("udp and dst port {port}"));
+        cfg.compiler = compiler;
         cfg.ring_bytes = 4 << 20;
         cfg.block_timeout_ms = 10;
         let mut cap = Capture::open(&cfg).expect("open lo");

@@ -13,4 +13,4 @@ pub mod afpacket;
 pub mod filter;
 
 pub use afpacket::{Capture, CaptureConfig, CaptureError, KernelStats, Packet};
-pub use filter::{compile, FilterError, Link, Program};
+pub use filter::{compile, Compiler, FilterError, Link, Program};

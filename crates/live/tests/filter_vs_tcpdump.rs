@@ -87,6 +87,38 @@ fn frames_of(mut r: CaptureReader<impl std::io::Read>) -> Option<(u32, Frames)> 
 
 #[test]
 fn filter_selects_what_tcpdump_selects() {
+    compare(
+        &|e| compile(e, Link::Ethernet, 262_144).map_err(|e| e.to_string()),
+        EXPRS,
+    );
+}
+
+/// With the `libpcap` feature: libpcap-compiled programs (the whole
+/// tcpdump language) run in netsift's BPF interpreter select what tcpdump
+/// selects — the interpreter is checked on programs it did not generate.
+#[cfg(feature = "libpcap")]
+#[test]
+fn libpcap_programs_select_what_tcpdump_selects() {
+    let exprs: Vec<&str> = EXPRS
+        .iter()
+        .copied()
+        .chain([
+            "vlan",
+            "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0",
+            "greater 500",
+            "less 100 and udp",
+            "ether broadcast",
+            "ip[8] < 64",
+            "ip6 and ip6[6] == 17",
+        ])
+        .collect();
+    compare(
+        &|e| netsift_live::filter::libpcap::compile(e, Link::Ethernet, 262_144),
+        &exprs,
+    );
+}
+
+fn compare(compile: &dyn Fn(&str) -> Result<netsift_live::Program, String>, exprs: &[&str]) {
     if Command::new("tcpdump").arg("--version").output().is_err() {
         println!("SKIP: tcpdump not installed (apt-get install tcpdump)");
         return;
@@ -104,14 +136,15 @@ fn filter_selects_what_tcpdump_selects() {
             continue;
         };
         let Some((lt, frames)) = frames_of(reader) else {
+            println!("SKIP: {cap}: no interface");
             continue;
         };
         if lt != 1 {
             println!("SKIP: {cap}: link type {lt}, not Ethernet");
             continue;
         }
-        for expr in EXPRS {
-            let prog = compile(expr, Link::Ethernet, 262_144).expect(expr);
+        for expr in exprs {
+            let prog = compile(expr).expect(expr);
             let ours: Vec<usize> = frames
                 .iter()
                 .enumerate()

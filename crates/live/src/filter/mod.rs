@@ -4,6 +4,8 @@
 //! on capture files.
 
 pub mod bpf;
+#[cfg(feature = "libpcap")]
+pub mod libpcap;
 pub mod parse;
 
 pub use bpf::{Link, Program, ProgramError};
@@ -16,6 +18,43 @@ pub enum FilterError {
     Parse(ParseError),
     #[error("filter: {0}")]
     Program(ProgramError),
+    /// libpcap's message (the `libpcap` feature).
+    #[error("filter (libpcap): {0}")]
+    Libpcap(String),
+}
+
+/// Which compiler turns the filter expression into BPF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compiler {
+    /// netsift's own (the language of [`parse`]).
+    #[default]
+    Builtin,
+    /// libpcap's `pcap_compile`: the whole tcpdump language. Needs the
+    /// `libpcap` cargo feature.
+    Libpcap,
+}
+
+/// Compiles with the chosen compiler.
+pub fn compile_with(
+    compiler: Compiler,
+    expr: &str,
+    link: Link,
+    snaplen: u32,
+) -> Result<Program, FilterError> {
+    match compiler {
+        Compiler::Builtin => compile(expr, link, snaplen),
+        #[cfg(feature = "libpcap")]
+        Compiler::Libpcap => {
+            if expr.trim().is_empty() {
+                return compile("", link, snaplen);
+            }
+            libpcap::compile(expr, link, snaplen).map_err(FilterError::Libpcap)
+        }
+        #[cfg(not(feature = "libpcap"))]
+        Compiler::Libpcap => Err(FilterError::Libpcap(
+            "netsift was built without the libpcap feature (cargo build --release -p netsift --features libpcap)".into(),
+        )),
+    }
 }
 
 // Not `#[from]`: that would make the inner error a `source` too, and
