@@ -99,8 +99,14 @@ pub fn open_output(a: &AnalysisArgs, live: bool, jsonl: JsonlOptions) -> Result<
         }
         crate::AnalyzeFormat::Eve => {
             let w: Box<dyn io::Write> = match &a.output {
+                // Live: appended to, like the JSONL files.
                 Some(p) => Box::new(
-                    std::fs::File::create(p)
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .append(live)
+                        .truncate(!live)
+                        .open(p)
                         .with_context(|| format!("creating {}", p.display()))?,
                 ),
                 None => Box::new(io::stdout()),

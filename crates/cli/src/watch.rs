@@ -173,6 +173,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     }
     let start = Instant::now();
     let mut last_status = start;
+    let mut last_flush = start;
     let mut last_status_pkts = 0u64;
     let (mut packets, mut bytes, mut last_ts) = (0u64, 0u64, 0u64);
     let mut write_error: Option<std::io::Error> = None;
@@ -209,6 +210,15 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         if let Err(e) = res {
             capture_error = Some(e);
             break;
+        }
+        if last_flush.elapsed() >= Duration::from_secs(1) {
+            // The pcapng is readable while the capture runs.
+            last_flush = Instant::now();
+            if let (Some(w), None) = (writer.as_mut(), write_error.as_ref()) {
+                if let Err(e) = w.flush() {
+                    write_error = Some(e);
+                }
+            }
         }
         let clock = last_ts.max(wall_ns().saturating_sub(IDLE_SLACK_NS));
         pipe.advance(clock, &mut analyzer);
