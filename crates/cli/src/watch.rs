@@ -106,8 +106,8 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         .transpose()?;
 
     let s = Setup::new(a)?;
-    // The capture opens first: a missing interface or privilege is reported
-    // before any output file is created.
+    // The capture opens before the outputs: a missing interface, privilege
+    // or bad filter is reported before any log file is created.
     let mut ccfg = CaptureConfig::new(&args.iface);
     ccfg.promisc = !args.no_promisc;
     ccfg.snaplen = args.snaplen;
@@ -156,7 +156,11 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     });
     let mut det = Detecting::with_scan_method(&mut agg, s.rules, s.scan_method).live();
     let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut det);
-    let mut pipe: Pipeline<ClassState> = Pipeline::new(s.pipeline);
+    // Runs append to the same files: uids are seeded with the start time
+    // so that a restarted watch does not reuse the previous run's uids.
+    let mut pcfg = s.pipeline;
+    pcfg.flow.uid_seed = wall_ns();
+    let mut pipe: Pipeline<ClassState> = Pipeline::new(pcfg);
 
     if !quiet {
         eprintln!(
