@@ -472,3 +472,59 @@ fn sigterm_flushes_everything_across_rotated_files() {
     assert!(files >= 20, "rotated: {files} conn files");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `--count` stops by itself; `--format eve` streams to stdout.
+#[test]
+fn count_stops_and_eve_streams() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIP: not root (capturing needs CAP_NET_RAW)");
+        return;
+    }
+    let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = rx.local_addr().expect("addr").port();
+    let mut watch = netsift()
+        .args(["watch", "lo", "--format", "eve", "--count", "3"])
+        .args(["--filter", &format!("udp dst port {port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("netsift watch");
+    let stderr = watch.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(first.contains("watching lo"), "{first}");
+    // Four datagrams from four sockets: the fourth is past --count.
+    for i in 0..4 {
+        let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        tx.send_to(format!("d{i}").as_bytes(), ("127.0.0.1", port))
+            .expect("send");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = watch.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "--count did not stop it"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success());
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut watch.stdout.take().expect("stdout"), &mut out)
+        .expect("read");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let flows = events.iter().filter(|e| e["event_type"] == "flow").count();
+    assert_eq!(flows, 3, "{out}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("capture: 3 packets")),
+        "{rest:?}"
+    );
+}
