@@ -528,3 +528,87 @@ fn count_stops_and_eve_streams() {
         "{rest:?}"
     );
 }
+
+/// A DNS query for `name` (RFC 1035 §4.1: header, one question, type A).
+fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut q = id.to_be_bytes().to_vec();
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+/// Issue 6: `alert_timeout` from the rules file folds repeats, and
+/// `--alert-timeout` overrides it; either way the counts add up.
+#[test]
+fn alert_timeout_from_rules_and_command_line() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIP: not root (capturing needs CAP_NET_RAW)");
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("netsift-watch-agg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let rules = tmp.join("rules.toml");
+    std::fs::write(
+        &rules,
+        "domain_blacklist = [\"evil.example\"]\nalert_timeout = 600\n",
+    )
+    .expect("rules");
+    // (extra options, alerts written, of which summaries)
+    for (extra, written, summaries) in [(vec![], 2, 1), (vec!["--alert-timeout", "0"], 5, 0)] {
+        let out = tmp.join(format!("out{}", extra.len()));
+        let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = rx.local_addr().expect("addr").port();
+        let mut watch = netsift()
+            .args(["watch", "lo", "-q", "--count", "5", "-o"])
+            .arg(&out)
+            .arg("--rules")
+            .arg(&rules)
+            .args(&extra)
+            .args(["--filter", &format!("udp dst port {port}")])
+            .spawn()
+            .expect("netsift watch");
+        let t0 = Instant::now();
+        while !out.join("conn.jsonl").exists() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "watch did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        for i in 0..5u16 {
+            tx.send_to(&dns_query(i, "www.evil.example"), ("127.0.0.1", port))
+                .expect("send");
+        }
+        let t0 = Instant::now();
+        let status = loop {
+            if let Some(s) = watch.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "--count did not stop it"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success());
+        let alerts = read_jsonl(&out.join("alerts.jsonl"));
+        let sums = alerts.iter().filter(|a| a["summary"].is_object()).count();
+        let total: u64 = alerts
+            .iter()
+            .map(|a| a["summary"]["count"].as_u64().unwrap_or(1))
+            .sum();
+        assert_eq!(
+            (alerts.len(), sums, total),
+            (written, summaries, 5),
+            "{extra:?}: {alerts:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
