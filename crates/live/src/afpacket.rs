@@ -760,4 +760,72 @@ mod tests {
         let st = cap.stats().expect("stats");
         assert_eq!(st.drops, 0);
     }
+
+    /// A tun interface (ARPHRD_NONE) gives raw IP frames (LINKTYPE_RAW) and
+    /// the filter is compiled for them: a UDP datagram routed into the tun
+    /// is captured, starting with its IPv4 header.
+    #[test]
+    fn tun_interface_gives_raw_ip() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            println!("SKIP: not root, cannot create a tun interface");
+            return;
+        }
+        let name = format!("nstun{}", std::process::id() % 100_000);
+        let path = CString::new("/dev/net/tun").expect("path");
+        // SAFETY: plain system call with a valid C string.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if fd < 0 {
+            println!("SKIP: no /dev/net/tun");
+            return;
+        }
+        // SAFETY: fd is ours.
+        let tun = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: ifreq is plain old data.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (d, s) in req.ifr_name.iter_mut().zip(name.as_bytes()) {
+            *d = *s as libc::c_char;
+        }
+        // IFF_TUN | IFF_NO_PI (linux/if_tun.h).
+        req.ifr_ifru.ifru_flags = 0x0001 | 0x1000;
+        // SAFETY: TUNSETIFF takes an ifreq.
+        let r = unsafe { libc::ioctl(tun.as_raw_fd(), 0x4004_54ca, &mut req) };
+        assert_eq!(r, 0, "TUNSETIFF: {}", io::Error::last_os_error());
+        let third = std::process::id() % 200 + 20;
+        let ip = |args: &str| {
+            std::process::Command::new("ip")
+                .args(args.split(' '))
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !ip(&format!("addr add 10.{third}.0.1/24 dev {name}"))
+            || !ip(&format!("link set {name} up"))
+        {
+            println!("SKIP: ip(8) could not configure {name}");
+            return;
+        }
+        let mut cfg = CaptureConfig::new(&name);
+        cfg.filter = Some(format!("udp and dst host 10.{third}.0.2 and dst port 9999"));
+        cfg.ring_bytes = 4 << 20;
+        cfg.block_timeout_ms = 10;
+        let mut cap = Capture::open(&cfg).expect("open tun");
+        assert_eq!(cap.linktype(), LINKTYPE_RAW);
+        let tx = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+        tx.send_to(b"into the tun", (format!("10.{third}.0.2"), 9999))
+            .expect("send");
+        tx.send_to(b"filtered out", (format!("10.{third}.0.2"), 9998))
+            .expect("send");
+        let mut seen = Vec::new();
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(1) {
+            cap.poll(Duration::from_millis(50), &mut |p| {
+                seen.push(p.data.to_vec())
+            })
+            .expect("poll");
+        }
+        drop(tun);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0][0] >> 4, 4, "an IPv4 header first");
+        assert!(seen[0].ends_with(b"into the tun"));
+    }
 }
