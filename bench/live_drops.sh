@@ -8,14 +8,17 @@
 # sent (tcpreplay), captured and analysed (netsift), and dropped by the
 # kernel (PACKET_STATISTICS, from netsift's summary).
 #
-#   bench/live_drops.sh [CAPTURE]                 # default ../bigpcap/big.pcap
+#   bench/live_drops.sh [CAPTURE]   # default: bench/out/big.pcap (bench/bench.sh builds it),
+#                                   # else /work/bigpcap/big.pcap
 #   PACKETS=300000 RATES="50000 100000 topspeed" bench/live_drops.sh
 #
 # Needs: ip (iproute2), tcpreplay, editcap (wireshark-common), a release
 # build (cargo build --release -p netsift).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CAPTURE=${1:-/work/bigpcap/big.pcap}
+if [ -f bench/out/big.pcap ]; then DEFAULT=bench/out/big.pcap; else DEFAULT=/work/bigpcap/big.pcap; fi
+CAPTURE=${1:-$DEFAULT}
+[ -f "$CAPTURE" ] || { echo "live_drops.sh: $CAPTURE not found (run bench/bench.sh once to build it)"; exit 1; }
 PACKETS=${PACKETS:-300000}
 RATES=${RATES:-"50000 100000 150000 200000 300000 topspeed"}
 NETSIFT=${NETSIFT:-target/release/netsift}
