@@ -46,7 +46,7 @@ const CAPTURES: &[&str] = &[
     "dns-tunnel-iodine.pcap",
     "dns_fragmented.pcap",
     "ipv6_in_gtp.pcap",
-    "quic-v2.pcapng",
+    "dns.pcap",
     "ssh.pcap",
     "sctp.cap",
     "http_ipv6.pcap",
