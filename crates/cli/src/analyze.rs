@@ -15,6 +15,7 @@ use netsift_engine::analyze::output::{Eve, JsonlDir, Output, Summary};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier};
+use netsift_learn::{Model, Scoring};
 
 use crate::flows::{classify_config, pipeline_config};
 use crate::progress::Bar;
@@ -50,8 +51,10 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         crate::ScanMethodArg::Trw => ScanMethod::Trw,
         crate::ScanMethodArg::Both => ScanMethod::Both,
     };
+    let models = load_models(&args.model)?;
     let mut det = Detecting::with_scan_method(out.as_mut(), rules, method);
-    let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, &mut det);
+    let mut scoring = Scoring::new(&mut det, models);
+    let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, &mut scoring);
     if let Some(set) = signatures {
         analyzer.set_signatures(std::sync::Arc::new(set));
     }
@@ -83,7 +86,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     }
     let stats = analyzer.stats;
     drop(analyzer);
-    det.finish().context("writing the output")?;
+    scoring.finish().context("writing the output")?;
+    drop(scoring);
     let alerts = std::mem::take(&mut det.alerts);
     drop(det);
     if !args.common.quiet {
@@ -107,6 +111,19 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The models of `--model`, validated (errors name the file and the path
+/// inside it).
+fn load_models(paths: &[PathBuf]) -> Result<Vec<Model>> {
+    paths
+        .iter()
+        .map(|p| {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Model::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+        })
+        .collect()
 }
 
 /// The rules from `--rules` and the list options (a list option replaces

@@ -4,8 +4,8 @@
 //! kind per session):
 //!
 //! * **unseen-transition** — it steps from one item to another (or from the
-//!   start `^`, or to the end `$`) in a way no training session did; an
-//!   item never seen in training is always such a step;
+//!   start `^`) in a way no training session did; an item never seen in
+//!   training is always such a step (how a session ends is not checked);
 //! * **repetition** — an item occurs more often than
 //!   `max(repeat_factor × max, max + repeat_slack)` where `max` is the most
 //!   the item occurred in one training session (brute force, floods: what
@@ -170,12 +170,11 @@ impl Scorer {
         let mut unseen = 0usize;
         let mut first_unseen: Option<(usize, String, String)> = None;
         let mut prev = START.to_string();
-        for (i, it) in s
-            .items
-            .iter()
-            .chain(std::iter::once(&END.to_string()))
-            .enumerate()
-        {
+        // The end is not checked: a session may stop anywhere (the client
+        // closes without QUIT, a timeout, the capture ends), and in the
+        // held-out FTP set unseen "X → end" steps were the main source of
+        // false positives; `$` stays in the model for the explanations.
+        for (i, it) in s.items.iter().enumerate() {
             if !self.seen_transition(&prev, it) {
                 unseen += 1;
                 first_unseen.get_or_insert((i, prev.clone(), it.clone()));
@@ -184,9 +183,7 @@ impl Scorer {
         }
         if let Some((i, prev, it)) = first_unseen {
             let expected = self.expected_after(&prev);
-            let what = if it == END {
-                "the session ends".to_string()
-            } else if self.model.items.contains_key(&it) {
+            let what = if self.model.items.contains_key(&it) {
                 format!(
                     "{it} follows {}",
                     if prev == START {
@@ -531,11 +528,8 @@ mod tests {
     fn unsupported_session() {
         let s = scorer();
         // Every transition seen, but no pattern covers most steps.
-        let f = s.score(&session(&["USER:331", "PASS:530"]));
-        assert!(
-            f.iter().any(|f| f.kind == "unseen-transition"),
-            "PASS:530 -> end"
-        );
+        // Ending after a failed login is fine (ends are not checked).
+        assert!(s.score(&session(&["USER:331", "PASS:530"])).is_empty());
         let f = s.score(&session(&["QUIT:221"]));
         assert!(f.iter().any(|f| f.kind == "unsupported"));
     }
