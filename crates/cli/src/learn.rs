@@ -55,6 +55,7 @@ pub fn run(args: &LearnArgs) -> Result<ExitCode> {
             crate::AlgorithmArg::Prefixspan => Algorithm::PrefixSpan,
         },
         scoring: ScoringParams::default(),
+        learn_coverage: true,
     };
     let t = Instant::now();
     let model = Model::train(proto, &out.sessions, &tcfg).map_err(|e| anyhow::anyhow!("{e}"))?;

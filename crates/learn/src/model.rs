@@ -47,7 +47,9 @@ pub const END: &str = "$";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ScoringParams {
     /// A session whose fraction of steps covered by learned patterns (of
-    /// length >= 2) is below this is "unsupported".
+    /// length >= 2) is below this is "unsupported". Learned: the 1st
+    /// percentile of the training sessions' own coverage, rounded down to
+    /// 0.05 and kept within [0.3, 0.9] (see [`Model::train`]).
     pub min_coverage: f64,
     /// An item repeats "far beyond" training when its count in one session
     /// exceeds `max(repeat_factor * max, max + repeat_slack)`, `max` being
@@ -134,6 +136,8 @@ pub struct TrainConfig {
     pub max_patterns: usize,
     pub algorithm: Algorithm,
     pub scoring: ScoringParams,
+    /// Set `scoring.min_coverage` from the training sessions' coverage.
+    pub learn_coverage: bool,
 }
 
 impl Default for TrainConfig {
@@ -144,6 +148,7 @@ impl Default for TrainConfig {
             max_patterns: 50_000,
             algorithm: Algorithm::PrefixSpan,
             scoring: ScoringParams::default(),
+            learn_coverage: true,
         }
     }
 }
@@ -213,7 +218,7 @@ impl Model {
             Algorithm::Gsp => mine::gsp(&db, &mcfg)?,
             Algorithm::PrefixSpan => mine::prefixspan(&db, &mcfg)?,
         };
-        let patterns = pats
+        let patterns: Vec<PatternRec> = pats
             .into_iter()
             .map(|p| PatternRec {
                 items: p.items.iter().map(|&i| words[i as usize].clone()).collect(),
@@ -265,6 +270,20 @@ impl Model {
                 (k, stats)
             })
             .collect();
+        let mut scoring = cfg.scoring.clone();
+        if cfg.learn_coverage {
+            // The training sessions' own coverage by the learned patterns:
+            // a session less covered than 99% of normal ones is unusual.
+            let recs: Vec<PatternRec> = patterns_tmp(&patterns);
+            let pairs = crate::score::pairs(&recs);
+            let mut cov: Vec<f64> = sessions
+                .iter()
+                .map(|s| crate::score::coverage(&pairs, &s.items).0)
+                .collect();
+            cov.sort_by(f64::total_cmp);
+            let p01 = cov[(cov.len() - 1) / 100];
+            scoring.min_coverage = ((p01 * 20.0).floor() / 20.0).clamp(0.3, 0.9);
+        }
         Ok(Model {
             version: VERSION,
             protocol: proto.as_str().to_string(),
@@ -277,7 +296,7 @@ impl Model {
             min_support_sessions: u64::from(min_abs),
             max_pattern_len: cfg.max_pattern_len,
             sessions: n as u64,
-            scoring: cfg.scoring.clone(),
+            scoring,
             patterns,
             items,
             transitions,
@@ -433,6 +452,10 @@ impl Model {
         }
         Ok(())
     }
+}
+
+fn patterns_tmp(p: &[PatternRec]) -> Vec<PatternRec> {
+    p.iter().filter(|p| p.items.len() == 2).cloned().collect()
 }
 
 fn round3(x: f64) -> f64 {

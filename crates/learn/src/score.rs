@@ -27,7 +27,7 @@
 //! previous step), and the learned pattern the session came closest to.
 //! Everything is sorted so the explanation is deterministic.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use netsift_detect::alert::{Alert, AlertType, Evidence, Severity};
 use serde_json::{json, Value};
@@ -61,6 +61,51 @@ pub struct Finding {
     pub detail: Value,
 }
 
+/// The frequent 2-patterns, first item → second items.
+pub fn pairs(patterns: &[crate::model::PatternRec]) -> HashMap<String, Vec<String>> {
+    let mut pairs: HashMap<String, Vec<String>> = HashMap::new();
+    for p in patterns.iter().filter(|p| p.items.len() == 2) {
+        pairs
+            .entry(p.items[0].clone())
+            .or_default()
+            .push(p.items[1].clone());
+    }
+    pairs
+}
+
+/// The fraction of a session's steps covered by learned patterns, and the
+/// covered items. `<a b>` is contained iff the first `a` comes before the
+/// last `b`.
+pub fn coverage<'s>(
+    pairs: &HashMap<String, Vec<String>>,
+    items: &'s [String],
+) -> (f64, HashSet<&'s str>) {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for (i, it) in items.iter().enumerate() {
+        first.entry(it.as_str()).or_insert(i);
+        last.insert(it.as_str(), i);
+    }
+    let mut covered: HashSet<&str> = HashSet::new();
+    for (&a, &fa) in &first {
+        if let Some(nexts) = pairs.get(a) {
+            for b in nexts {
+                if let Some((&k, &lb)) = last.get_key_value(b.as_str()) {
+                    if lb > fa {
+                        covered.insert(a);
+                        covered.insert(k);
+                    }
+                }
+            }
+        }
+    }
+    let n = items
+        .iter()
+        .filter(|i| covered.contains(i.as_str()))
+        .count();
+    (n as f64 / items.len().max(1) as f64, covered)
+}
+
 /// Most steps a closest-pattern search looks at.
 const CLOSEST_SCAN: usize = 1024;
 
@@ -72,13 +117,7 @@ impl Scorer {
             .filter(|p| p.items.len() >= 2)
             .map(|p| p.items.clone())
             .collect();
-        let mut pairs: HashMap<String, Vec<String>> = HashMap::new();
-        for p in model.patterns.iter().filter(|p| p.items.len() == 2) {
-            pairs
-                .entry(p.items[0].clone())
-                .or_default()
-                .push(p.items[1].clone());
-        }
+        let pairs = pairs(&model.patterns);
         Scorer { model, long, pairs }
     }
 
@@ -254,7 +293,7 @@ impl Scorer {
             let expected = self.expected_after(prev);
             let train = match self.model.items.get(it) {
                 Some(st) => format!(
-                    "in training it occurred at most {max} times per session (mean {:.1}, sd {:.1}, {} sessions)",
+                    "in training it occurred at most {max} time(s) per session (mean {:.1}, sd {:.1}, {} sessions)",
                     st.mean, st.sd, st.sessions
                 ),
                 None => "it never occurred in training".to_string(),
@@ -272,31 +311,7 @@ impl Scorer {
             });
         }
         // Coverage by learned patterns.
-        let mut first: HashMap<&str, usize> = HashMap::new();
-        let mut last: HashMap<&str, usize> = HashMap::new();
-        for (i, it) in s.items.iter().enumerate() {
-            first.entry(it.as_str()).or_insert(i);
-            last.insert(it.as_str(), i);
-        }
-        let mut covered: std::collections::HashSet<&str> = Default::default();
-        for (&a, &fa) in &first {
-            if let Some(nexts) = self.pairs.get(a) {
-                for b in nexts {
-                    if last.get(b.as_str()).is_some_and(|&lb| lb > fa) {
-                        covered.insert(a);
-                        if let Some((k, _)) = first.get_key_value(b.as_str()) {
-                            covered.insert(k);
-                        }
-                    }
-                }
-            }
-        }
-        let n_cov = s
-            .items
-            .iter()
-            .filter(|i| covered.contains(i.as_str()))
-            .count();
-        let coverage = n_cov as f64 / s.items.len() as f64;
+        let (coverage, covered) = coverage(&self.pairs, &s.items);
         if coverage < sc.min_coverage {
             let (step, item) = s
                 .items

@@ -29,7 +29,10 @@ def unique(prefix):
 
 
 def run(cmd):
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20)
+    try:
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+    except subprocess.TimeoutExpired:
+        pass  # a stuck client is part of real traffic; go on
 
 
 def ftplib_session(rnd):
@@ -128,10 +131,15 @@ def lftp_session(rnd):
 
 def normal(n, seed):
     rnd = random.Random(seed)
+    with open("home/report.txt", "w") as fh:  # the attacks delete it
+        fh.write("report\n")
     for _ in range(n):
         r = rnd.random()
         if r < 0.5:
-            ftplib_session(rnd)
+            try:
+                ftplib_session(rnd)
+            except ftplib.all_errors:
+                pass
         elif r < 0.8:
             curl_session(rnd)
         else:

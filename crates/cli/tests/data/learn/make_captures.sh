@@ -14,6 +14,8 @@ echo report > $w/home/report.txt
 chown -R ftplearn $w/home; chown root:root $w/anon; chmod 755 $w/anon
 cp "$here/vsftpd.conf" $w/vsftpd.conf
 /usr/sbin/vsftpd $w/vsftpd.conf & vs=$!
+td=
+trap 'kill $vs ${td} 2>/dev/null || true' EXIT
 sleep 1
 cap() {
     name=$1
@@ -29,5 +31,4 @@ cap train train 1000 1
 cap heldout heldout 100 2
 cap attacks attack
 # A larger held-out set for measuring the false-positive rate (not committed).
-if [ -n "${LEARN_BIG_HELDOUT:-}" ]; then cap heldout-big heldout "$LEARN_BIG_HELDOUT" 3; fi
-kill $vs
+if [ -n "${LEARN_BIG_HELDOUT:-}" ]; then cap heldout-big heldout "$LEARN_BIG_HELDOUT" 3; mv "$here/heldout-big.pcap.gz" /tmp/; fi
