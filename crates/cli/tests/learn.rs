@@ -242,3 +242,84 @@ fn edited_model_is_validated_on_load() {
     assert!(alerts.iter().all(|a| a["rule"] != "learn/ftp/repetition"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The same mining and scoring on SMTP (swaks and python3 smtplib against
+/// aiosmtpd; data/learn/make_smtp_captures.sh): held-out sessions stay
+/// quiet; recipient enumeration, VRFY/EXPN probing and a NOOP flood are
+/// flagged.
+#[test]
+fn learned_smtp_model() {
+    let dir = work("smtp");
+    let train = unpack("smtp_train", &dir);
+    let model = dir.join("smtp.json");
+    let out = netsift(
+        &["learn", "smtp", "-q", "-o", model.to_str().unwrap()],
+        &[&train],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let smtp_records = |capture: &Path| -> (usize, Vec<Value>) {
+        let o = dir.join(format!(
+            "out-{}",
+            capture.file_stem().unwrap().to_str().unwrap()
+        ));
+        let st = netsift(
+            &[
+                "analyze",
+                "-q",
+                "--model",
+                model.to_str().unwrap(),
+                "-o",
+                o.to_str().unwrap(),
+            ],
+            &[capture],
+        );
+        assert!(st.status.success());
+        let uids: BTreeSet<String> = jsonl(&o.join("smtp.jsonl"))
+            .iter()
+            .filter_map(|r| r["uid"].as_str().map(str::to_string))
+            .collect();
+        let alerts = jsonl(&o.join("alerts.jsonl"))
+            .into_iter()
+            .filter(|a| a["type"] == "anomaly")
+            .collect();
+        (uids.len(), alerts)
+    };
+    let (n, alerts) = smtp_records(&unpack("smtp_heldout", &dir));
+    assert!(n >= 50, "{n} held-out sessions");
+    let flagged: BTreeSet<&str> = alerts.iter().filter_map(|a| a["uid"].as_str()).collect();
+    assert!(
+        flagged.len() * 50 <= n,
+        "{} of {n} flagged: {alerts:?}",
+        flagged.len()
+    );
+
+    let (n, alerts) = smtp_records(&unpack("smtp_attacks", &dir));
+    assert_eq!(n, 3);
+    let rules: BTreeSet<(&str, &str)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["rule"].as_str().unwrap(),
+                a["evidence"]["item"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        rules.contains(&("learn/smtp/repetition", "RCPT:250")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("learn/smtp/unseen-transition", "VRFY:252")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("learn/smtp/repetition", "NOOP:250")),
+        "{rules:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

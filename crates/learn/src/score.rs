@@ -299,7 +299,7 @@ impl Scorer {
                 None => "it never occurred in training".to_string(),
             };
             let explanation = format!(
-                "step {step}: {it} repeated {c} times in one session (limit {limit}); {train} — brute force or flood"
+                "step {step}: {it} repeated {c} times in one session (limit {limit}); {train} — far beyond normal sessions, as in brute force or flooding"
             );
             out.push(Finding {
                 kind: "repetition",
