@@ -269,8 +269,8 @@ pub fn prefixspan(db: &[Vec<Item>], cfg: &MineConfig) -> Result<Vec<Pattern>, Mi
         db,
         min,
         cfg,
-        count: vec![0; n],
         stamp: vec![u32::MAX; n],
+        slot: vec![u32::MAX; n],
         out: &mut out,
     };
     let proj: Vec<(u32, u32)> = (0..db.len() as u32).map(|s| (s, 0)).collect();
@@ -284,43 +284,50 @@ struct Span<'a> {
     db: &'a [Vec<Item>],
     min: u32,
     cfg: &'a MineConfig,
-    count: Vec<u32>,
+    /// Per item: the sequence that last counted it (reset after each pass).
     stamp: Vec<u32>,
+    /// Per item: its slot in the current pass's extensions (u32::MAX: none).
+    slot: Vec<u32>,
     out: &'a mut Vec<Pattern>,
 }
 
 impl Span<'_> {
     fn grow(&mut self, prefix: &mut Vec<Item>, proj: &[(u32, u32)]) -> Result<(), MineError> {
-        // Count each item once per projected sequence.
-        let mut seen: Vec<Item> = Vec::new();
+        // One pass over the projected suffixes counts each item once per
+        // sequence and builds, at the same time, the projection of every
+        // extension `prefix·x`: it starts after the first `x` of the suffix.
+        let mut kids: Vec<(Item, Vec<(u32, u32)>)> = Vec::new();
         for &(sid, start) in proj {
             let seq = &self.db[sid as usize];
-            for &i in &seq[start as usize..] {
+            for (off, &i) in seq[start as usize..].iter().enumerate() {
                 let iu = i as usize;
-                if self.stamp[iu] != sid {
-                    self.stamp[iu] = sid;
-                    if self.count[iu] == 0 {
-                        seen.push(i);
-                    }
-                    self.count[iu] += 1;
+                if self.stamp[iu] == sid {
+                    continue;
                 }
+                self.stamp[iu] = sid;
+                let k = match self.slot[iu] {
+                    u32::MAX => {
+                        self.slot[iu] = kids.len() as u32;
+                        kids.push((i, Vec::new()));
+                        kids.len() - 1
+                    }
+                    k => k as usize,
+                };
+                kids[k].1.push((sid, start + off as u32 + 1));
             }
         }
-        let mut frequent: Vec<(Item, u32)> = Vec::new();
-        for &i in &seen {
-            let iu = i as usize;
-            if self.count[iu] >= self.min {
-                frequent.push((i, self.count[iu]));
-            }
-            self.count[iu] = 0;
-            self.stamp[iu] = u32::MAX;
+        for (i, _) in &kids {
+            self.slot[*i as usize] = u32::MAX;
+            self.stamp[*i as usize] = u32::MAX;
         }
-        frequent.sort_unstable();
-        for (x, support) in frequent {
+        let min = self.min as usize;
+        kids.retain(|(_, p)| p.len() >= min);
+        kids.sort_unstable_by_key(|(i, _)| *i);
+        for (x, next) in kids {
             prefix.push(x);
             self.out.push(Pattern {
                 items: prefix.clone(),
-                support,
+                support: next.len() as u32,
             });
             if self.out.len() > self.cfg.max_patterns {
                 return Err(MineError::TooManyPatterns {
@@ -328,14 +335,6 @@ impl Span<'_> {
                 });
             }
             if prefix.len() < self.cfg.max_len {
-                let next: Vec<(u32, u32)> = proj
-                    .iter()
-                    .filter_map(|&(sid, start)| {
-                        let seq = &self.db[sid as usize];
-                        let off = seq[start as usize..].iter().position(|&s| s == x)?;
-                        Some((sid, start + off as u32 + 1))
-                    })
-                    .collect();
                 self.grow(prefix, &next)?;
             }
             prefix.pop();

@@ -17,6 +17,9 @@ use std::time::Instant;
 use netsift_learn::mine::{absolute_support, gsp, prefixspan, MineConfig};
 use netsift_learn::model::{Model, END, START};
 
+/// Next items with cumulative counts, and the total.
+type Cumulative<'a> = (Vec<(&'a str, u64)>, u64);
+
 /// Longest synthetic session.
 const MAX_LEN: usize = 64;
 
@@ -46,7 +49,7 @@ fn main() -> ExitCode {
         .enumerate()
         .map(|(i, k)| (k.as_str(), i as u32))
         .collect();
-    let table: HashMap<&str, (Vec<(&str, u64)>, u64)> = model
+    let table: HashMap<&str, Cumulative> = model
         .transitions
         .iter()
         .map(|(from, tos)| {
