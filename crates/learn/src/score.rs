@@ -107,7 +107,7 @@ pub fn coverage<'s>(
 }
 
 /// Most steps a closest-pattern search looks at.
-const CLOSEST_SCAN: usize = 1024;
+const CLOSEST_SCAN: usize = 256;
 
 impl Scorer {
     pub fn new(model: Model) -> Self {

@@ -22,6 +22,9 @@ use serde_json::Value;
 
 /// Most items kept per session (counts keep counting beyond).
 pub const MAX_ITEMS: usize = 4096;
+/// Most items stored across all open sessions of a tracker (about 64
+/// bytes each): beyond it new steps are counted but not stored.
+pub const MAX_TOTAL_ITEMS: usize = 4_000_000;
 /// Most distinct items counted per session.
 pub const MAX_DISTINCT: usize = 1024;
 /// Longest item text (command plus reply), in bytes.
@@ -205,7 +208,8 @@ pub struct Session {
 }
 
 impl Session {
-    fn push(&mut self, step: Step) {
+    /// Adds a step; whether its item was stored.
+    fn push(&mut self, step: Step, may_store: bool) -> bool {
         let idx = self.total as usize;
         self.total += 1;
         if let Some(a) = step.bounce {
@@ -216,9 +220,11 @@ impl Session {
         } else if self.counts.len() < MAX_DISTINCT {
             self.counts.insert(step.item.clone(), 1);
         }
-        if self.items.len() < MAX_ITEMS {
+        if may_store && self.items.len() < MAX_ITEMS {
             self.items.push(step.item);
+            return true;
         }
+        false
     }
 }
 
@@ -230,6 +236,8 @@ pub struct Tracker {
     open: HashMap<String, Session>,
     order: VecDeque<String>,
     max_open: usize,
+    /// Items stored across the open sessions.
+    stored: usize,
 }
 
 impl Tracker {
@@ -239,6 +247,7 @@ impl Tracker {
             open: HashMap::new(),
             order: VecDeque::new(),
             max_open: max_open.max(1),
+            stored: 0,
         }
     }
 
@@ -279,7 +288,9 @@ impl Tracker {
         if let Some(s) = self.open.get_mut(uid) {
             s.last_ts = s.last_ts.max(ts_ns);
             for st in steps {
-                s.push(st);
+                if s.push(st, self.stored < MAX_TOTAL_ITEMS) {
+                    self.stored += 1;
+                }
             }
         }
         evicted
@@ -288,6 +299,7 @@ impl Tracker {
     fn evict_oldest(&mut self) -> Option<Session> {
         while let Some(u) = self.order.pop_front() {
             if let Some(s) = self.open.remove(&u) {
+                self.stored -= s.items.len().min(self.stored);
                 return Some(s);
             }
         }
@@ -297,6 +309,7 @@ impl Tracker {
     /// The session of `uid`, finished (its flow ended).
     pub fn end(&mut self, uid: &str) -> Option<Session> {
         let s = self.open.remove(uid)?;
+        self.stored -= s.items.len().min(self.stored);
         if self.order.len() > 2 * self.open.len() + 16 {
             let open = &self.open;
             self.order.retain(|u| open.contains_key(u));
