@@ -323,3 +323,53 @@ fn learned_smtp_model() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// POP3 and IMAP use the same mining on their records' command lists: a
+/// model learned from a real session names its items, and scoring the
+/// training capture itself raises nothing.
+#[test]
+fn pop3_and_imap_sessions_are_learned() {
+    let dir = work("mail");
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    for (proto, capture, item) in [
+        ("pop3", tests.join("nonstd/pop3_tcp143.pcap"), "CAPA:+OK"),
+        (
+            "imap",
+            tests.join("nonstd/imap_tcp110.pcap"),
+            "CAPABILITY:OK",
+        ),
+    ] {
+        let model = dir.join(format!("{proto}.json"));
+        let out = netsift(
+            &["learn", proto, "-q", "-o", model.to_str().unwrap()],
+            &[&capture],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let m: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+        assert_eq!(m["protocol"], proto);
+        assert!(m["items"].get(item).is_some(), "{proto}: {}", m["items"]);
+        let o = dir.join(format!("out-{proto}"));
+        let st = netsift(
+            &[
+                "analyze",
+                "-q",
+                "--model",
+                model.to_str().unwrap(),
+                "-o",
+                o.to_str().unwrap(),
+            ],
+            &[&capture],
+        );
+        assert!(st.status.success());
+        let alerts = jsonl(&o.join("alerts.jsonl"));
+        assert!(
+            alerts.iter().all(|a| a["type"] != "anomaly"),
+            "{proto}: {alerts:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
