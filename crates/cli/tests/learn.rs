@@ -1,7 +1,7 @@
 //! Learned anomaly detection, end to end: `netsift learn ftp` on real FTP
 //! sessions (vsftpd on loopback driven by curl, lftp and python3 ftplib;
 //! see data/learn/make_captures.sh), then `netsift analyze --model` on
-//! held-out normal sessions (at most 1 false positive in 50) and on five
+//! held-out normal sessions (at most 1 false positive in 50) and on six
 //! attacks that must each be flagged with an explanation.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -177,6 +177,14 @@ fn learned_ftp_model_flags_attacks_not_normal_sessions() {
             find("flood", &|r| cmd(r, "NOOP") >= 100),
             "learn/ftp/repetition",
             "",
+        ),
+        (
+            "path traversal",
+            find("traversal", &|r| {
+                r.iter().any(|x| x["arg"] == "../../../etc/passwd")
+            }),
+            "learn/ftp/path-outside-training",
+            "RETR",
         ),
     ];
     for (what, uid, rule, item) in cases {

@@ -92,6 +92,10 @@ pub struct ItemStats {
 pub struct Features {
     /// Training sessions with an FTP bounce (PORT/EPRT to a third host).
     pub bounce_sessions: u64,
+    /// FTP directories used in training, with the number of sessions that
+    /// used each (at most 1024). Empty: not checked.
+    #[serde(default)]
+    pub dirs: BTreeMap<String, u64>,
 }
 
 /// A learned model of one protocol's sessions.
@@ -229,6 +233,7 @@ impl Model {
         let mut per_item: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         let mut transitions: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut bounce_sessions = 0;
+        let mut dirs: BTreeMap<String, u64> = BTreeMap::new();
         for s in &sessions {
             for (item, &c) in &s.counts {
                 per_item.entry(item.clone()).or_default().push(c);
@@ -249,6 +254,11 @@ impl Model {
                 .or_default() += 1;
             if s.bounce.is_some() {
                 bounce_sessions += 1;
+            }
+            for (_, d) in &s.dirs {
+                if dirs.len() < 1024 || dirs.contains_key(d) {
+                    *dirs.entry(d.clone()).or_insert(0) += 1;
+                }
             }
         }
         let items = per_item
@@ -300,7 +310,10 @@ impl Model {
             patterns,
             items,
             transitions,
-            features: Features { bounce_sessions },
+            features: Features {
+                bounce_sessions,
+                dirs,
+            },
         })
     }
 
@@ -349,7 +362,7 @@ impl Model {
             )?;
         }
         if let Some(s) = v.get("features") {
-            check_keys(s, "features", &["bounce_sessions"])?;
+            check_keys(s, "features", &["bounce_sessions", "dirs"])?;
         }
         if let Some(Value::Array(ps)) = v.get("patterns") {
             for (i, p) in ps.iter().enumerate() {
@@ -507,6 +520,8 @@ mod tests {
             total: items.len() as u64,
             counts,
             bounce: None,
+            cwd: "/".into(),
+            dirs: Vec::new(),
         }
     }
 

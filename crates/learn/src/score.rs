@@ -21,6 +21,9 @@
 //!   computed, in O(distinct items²).)
 //! * **port-bounce** (FTP argument feature) — PORT/EPRT named a host other
 //!   than the client while no training session did (RFC 2577 §2).
+//! * **path-outside-training** (FTP argument feature) — the session worked in
+//!   a directory (CWD, or the parent of a file argument) that no training
+//!   session used.
 //!
 //! Each finding names the step (1-based index and item) that deviates,
 //! what training expected there (the most common next items after the
@@ -366,6 +369,35 @@ impl Scorer {
                 });
             }
         }
+        // FTP directories outside training.
+        let known = &self.model.features.dirs;
+        if !known.is_empty() {
+            if let Some((idx, dir)) = s.dirs.iter().find(|(_, d)| !known.contains_key(d)) {
+                let step = idx + 1;
+                let item = s.items.get(*idx).cloned().unwrap_or_default();
+                let prev = if step >= 2 {
+                    s.items.get(step - 2).map_or(START, |x| x.as_str())
+                } else {
+                    START
+                };
+                let expected = self.expected_after(prev);
+                let mut seen: Vec<(&String, &u64)> = known.iter().collect();
+                seen.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+                let list: Vec<&str> = seen.iter().take(5).map(|(d, _)| d.as_str()).collect();
+                let explanation = format!(
+                    "step {step}: {item} works in {dir}, a directory no training session used (training used {})",
+                    list.join(", ")
+                );
+                out.push(Finding {
+                    kind: "path-outside-training",
+                    step,
+                    item,
+                    expected,
+                    explanation,
+                    detail: json!({"directory": dir}),
+                });
+            }
+        }
         out
     }
 
@@ -427,7 +459,7 @@ impl Scorer {
                     }
                 }
                 let severity = match f.kind {
-                    "port-bounce" | "repetition" => Severity::Medium,
+                    "port-bounce" | "repetition" | "path-outside-training" => Severity::Medium,
                     _ => Severity::Low,
                 };
                 Alert::new(s.last_ts, AlertType::Anomaly, format!("learn/{proto}/{}", f.kind))
@@ -467,6 +499,8 @@ mod tests {
             total: items.len() as u64,
             counts,
             bounce: None,
+            cwd: "/".into(),
+            dirs: Vec::new(),
         }
     }
 
@@ -547,6 +581,28 @@ mod tests {
         assert!(s.score(&session(&["USER:331", "PASS:530"])).is_empty());
         let f = s.score(&session(&["QUIT:221"]));
         assert!(f.iter().any(|f| f.kind == "unsupported"));
+    }
+
+    #[test]
+    fn directory_outside_training() {
+        let mut train = Vec::new();
+        for _ in 0..10 {
+            let mut s = session(&["USER:230", "CWD:250", "RETR:226", "QUIT:221"]);
+            s.dirs = vec![(1, "/pub".to_string())];
+            train.push(s);
+        }
+        let sc = Scorer::new(Model::train(Protocol::Ftp, &train, &TrainConfig::default()).unwrap());
+        let mut x = session(&["USER:230", "CWD:250", "RETR:226", "QUIT:221"]);
+        x.dirs = vec![(1, "/pub".to_string())];
+        assert!(sc.score(&x).is_empty());
+        x.dirs.push((2, "/etc".to_string()));
+        let f = sc.score(&x);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, "path-outside-training");
+        assert_eq!(
+            f[0].explanation,
+            "step 3: RETR:226 works in /etc, a directory no training session used (training used /pub)"
+        );
     }
 
     #[test]

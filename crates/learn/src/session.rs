@@ -13,7 +13,10 @@
 //! A command without a reply gets `-` (`QUIT:-`). Arguments are kept aside
 //! as features: for FTP, `SITE`'s subcommand becomes part of the item (it
 //! is the real verb: `SITE EXEC`, `SITE CHMOD`), and a `PORT`/`EPRT` whose
-//! address is not the client's is an FTP bounce (RFC 2577 §2).
+//! address is not the client's is an FTP bounce (RFC 2577 §2), and the
+//! directories a session works in (CWD, and the parent of RETR/STOR/DELE/...
+//! paths, resolved against the working directory) are compared with those
+//! of training.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -92,6 +95,61 @@ pub struct Step {
     pub item: String,
     /// PORT/EPRT to an address other than the client's.
     pub bounce: Option<IpAddr>,
+    /// FTP: a working-directory change or a file path, for [`Session::dirs`].
+    pub path: Option<PathArg>,
+}
+
+/// An FTP path argument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PathArg {
+    /// CWD/XCWD that succeeded (RFC 959 §4.1.1: reply 250): the new directory.
+    Cwd(String),
+    /// CDUP/XCUP that succeeded (200 or 250).
+    Up,
+    /// The argument of a command naming a file (RETR, STOR, DELE, ...).
+    File(String),
+}
+
+/// Most distinct directories kept per session.
+pub const MAX_DIRS: usize = 64;
+
+/// Commands whose argument is a file path (RFC 959 §4.1.3, RFC 3659).
+const FILE_COMMANDS: [&str; 11] = [
+    "RETR", "STOR", "STOU", "APPE", "DELE", "RNFR", "RNTO", "SIZE", "MDTM", "MKD", "RMD",
+];
+
+/// `arg` resolved against `cwd`, normalized (`.` and `..` removed; never
+/// above `/`).
+pub fn resolve(cwd: &str, arg: &str) -> String {
+    let mut parts: Vec<&str> = if arg.starts_with('/') {
+        Vec::new()
+    } else {
+        cwd.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for p in arg.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+        if parts.len() > 32 {
+            break;
+        }
+    }
+    let mut s = String::from("/");
+    s.push_str(&parts.join("/"));
+    s.truncate(256);
+    s
+}
+
+/// The directory of a path (`/a/b.txt` → `/a`).
+pub fn parent(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) | None => "/".to_string(),
+        Some(i) => path[..i].to_string(),
+    }
 }
 
 /// The address of a PORT (`h1,h2,h3,h4,p1,p2`, RFC 959 §4.1.2) or EPRT
@@ -153,9 +211,20 @@ pub fn steps(proto: Protocol, record: &Value, client: IpAddr) -> Vec<Step> {
                 cmd.clone()
             };
             let bounce = data_address(&cmd, &arg).filter(|a| *a != client && !a.is_unspecified());
+            let ok = |codes: &[&str]| codes.contains(&reply.as_str());
+            let arg = arg.trim();
+            let path = match cmd.as_str() {
+                "CWD" | "XCWD" if ok(&["250"]) && !arg.is_empty() => Some(PathArg::Cwd(arg.into())),
+                "CDUP" | "XCUP" if ok(&["200", "250"]) => Some(PathArg::Up),
+                c if FILE_COMMANDS.contains(&c) && !arg.is_empty() => {
+                    Some(PathArg::File(arg.chars().take(256).collect()))
+                }
+                _ => None,
+            };
             vec![Step {
                 item: item(&name, &reply),
                 bounce,
+                path,
             }]
         }
         Protocol::Smtp | Protocol::Pop3 | Protocol::Imap => {
@@ -179,6 +248,7 @@ pub fn steps(proto: Protocol, record: &Value, client: IpAddr) -> Vec<Step> {
                     Some(Step {
                         item: item(cmd, &reply),
                         bounce: None,
+                        path: None,
                     })
                 })
                 .collect()
@@ -205,6 +275,11 @@ pub struct Session {
     pub counts: HashMap<String, u64>,
     /// First FTP bounce: step index and the third host.
     pub bounce: Option<(usize, IpAddr)>,
+    /// FTP working directory (starts at `/`).
+    pub cwd: String,
+    /// FTP directories used, with the step that first used each (at most
+    /// [`MAX_DIRS`]).
+    pub dirs: Vec<(usize, String)>,
 }
 
 impl Session {
@@ -214,6 +289,23 @@ impl Session {
         self.total += 1;
         if let Some(a) = step.bounce {
             self.bounce.get_or_insert((idx, a));
+        }
+        let dir = match &step.path {
+            Some(PathArg::Cwd(a)) => {
+                self.cwd = resolve(&self.cwd, a);
+                Some(self.cwd.clone())
+            }
+            Some(PathArg::Up) => {
+                self.cwd = parent(&self.cwd);
+                Some(self.cwd.clone())
+            }
+            Some(PathArg::File(a)) => Some(parent(&resolve(&self.cwd, a))),
+            None => None,
+        };
+        if let Some(d) = dir {
+            if self.dirs.len() < MAX_DIRS && !self.dirs.iter().any(|(_, x)| *x == d) {
+                self.dirs.push((idx, d));
+            }
         }
         if let Some(c) = self.counts.get_mut(&step.item) {
             *c += 1;
@@ -281,6 +373,8 @@ impl Tracker {
                     total: 0,
                     counts: HashMap::new(),
                     bounce: None,
+                    cwd: "/".into(),
+                    dirs: Vec::new(),
                 },
             );
             self.order.push_back(uid.to_string());
@@ -364,6 +458,36 @@ mod tests {
         assert_eq!(data_address("PORT", "1,2,3"), None);
         assert_eq!(data_address("PORT", "999,0,0,1,0,1"), None);
         assert_eq!(data_address("EPRT", ""), None);
+    }
+
+    #[test]
+    fn ftp_directories_follow_cwd() {
+        let c = ip("127.0.0.1");
+        let mut t = Tracker::new(Protocol::Ftp, 4);
+        let a = (c, 1);
+        let b = (c, 21);
+        for (cmd, arg, code) in [
+            ("CWD", "pub", 250),
+            ("RETR", "readme.txt", 226),
+            ("CWD", "nope", 550), // failed: the directory stays /pub
+            ("STOR", "../uploads/x.txt", 226),
+            ("CDUP", "", 250),
+            ("DELE", "/etc/passwd", 550),
+            ("RETR", "a/../../../b", 226),
+        ] {
+            t.record(
+                0,
+                "u",
+                a,
+                b,
+                &json!({"command": cmd, "arg": arg, "reply_code": code}),
+            );
+        }
+        let s = t.end("u").unwrap();
+        let dirs: Vec<(usize, &str)> = s.dirs.iter().map(|(i, d)| (*i, d.as_str())).collect();
+        assert_eq!(dirs, [(0, "/pub"), (3, "/uploads"), (4, "/"), (5, "/etc")]);
+        assert_eq!(resolve("/a/b", "../../../../c/./d"), "/c/d");
+        assert_eq!(parent("/x"), "/");
     }
 
     #[test]

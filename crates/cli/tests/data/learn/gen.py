@@ -8,7 +8,7 @@ Run by make_captures.sh, which starts vsftpd and tcpdump. Normal sessions
 are drawn at random (seeded) from a mix of: anonymous and user logins,
 LIST/NLST, passive and active downloads, uploads, a mistyped password
 followed by the right one. Attacks: brute force, SITE EXEC, PORT bounce,
-upload-then-delete, NOOP/CWD flood.
+upload-then-delete, NOOP/CWD flood, path traversal.
 """
 import ftplib
 import io
@@ -189,6 +189,16 @@ def attacks():
             f.delete(n)
         except ftplib.all_errors:
             pass
+    f.quit()
+    # 6. Path traversal: a file outside every directory normal sessions use.
+    f = ftplib.FTP()
+    f.connect(HOST, PORT, timeout=10)
+    f.login()
+    f.cwd("pub")
+    try:
+        f.retrbinary("RETR ../../../etc/passwd", lambda _b: None)
+    except ftplib.all_errors:
+        pass
     f.quit()
     # 5. Command flood.
     f = ftplib.FTP()
