@@ -381,3 +381,73 @@ fn pop3_and_imap_sessions_are_learned() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// POP3 and IMAP against a real Dovecot (python3 poplib and imaplib;
+/// data/learn/make_mail_captures.sh): one training capture gives a model
+/// per protocol; held-out sessions stay quiet; deleting every message
+/// (POP3 DELE, IMAP STORE \Deleted + EXPUNGE) and a NOOP flood are flagged.
+#[test]
+fn learned_pop3_and_imap_models() {
+    let dir = work("dovecot");
+    let train = unpack("mail_train", &dir);
+    let mut models = Vec::new();
+    for proto in ["pop3", "imap"] {
+        let model = dir.join(format!("{proto}.json"));
+        let out = netsift(
+            &["learn", proto, "-q", "-o", model.to_str().unwrap()],
+            &[&train],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        models.push(model);
+    }
+    let run = |capture: &Path| -> (usize, Vec<Value>) {
+        let o = dir.join(format!(
+            "out-{}",
+            capture.file_stem().unwrap().to_str().unwrap()
+        ));
+        let mut args = vec!["analyze", "-q", "-o", o.to_str().unwrap()];
+        for m in &models {
+            args.extend(["--model", m.to_str().unwrap()]);
+        }
+        let st = netsift(&args, &[capture]);
+        assert!(st.status.success());
+        let n = jsonl(&o.join("pop3.jsonl")).len() + jsonl(&o.join("imap.jsonl")).len();
+        let alerts = jsonl(&o.join("alerts.jsonl"))
+            .into_iter()
+            .filter(|a| a["type"] == "anomaly")
+            .collect();
+        (n, alerts)
+    };
+    let (n, alerts) = run(&unpack("mail_heldout", &dir));
+    assert!(n >= 100, "{n} held-out sessions");
+    let flagged: BTreeSet<&str> = alerts.iter().filter_map(|a| a["uid"].as_str()).collect();
+    assert!(
+        flagged.len() * 50 <= n,
+        "{} of {n} flagged: {alerts:?}",
+        flagged.len()
+    );
+
+    let (n, alerts) = run(&unpack("mail_attacks", &dir));
+    assert_eq!(n, 3);
+    let got: BTreeSet<(&str, &str)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["rule"].as_str().unwrap(),
+                a["evidence"]["item"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for want in [
+        ("learn/pop3/unseen-transition", "DELE:+OK"),
+        ("learn/imap/unseen-transition", "STORE:OK"),
+        ("learn/imap/repetition", "NOOP:OK"),
+    ] {
+        assert!(got.contains(&want), "{want:?} not in {got:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,8 +4,10 @@
 //! kind per session):
 //!
 //! * **unseen-transition** — it steps from one item to another (or from the
-//!   start `^`) in a way no training session did; an item never seen in
-//!   training is always such a step (how a session ends is not checked);
+//!   start `^`) in a way no training session did, and that order is not
+//!   even a learned pattern (`<a b>` not frequent, gaps allowed); an item
+//!   never seen in training is always such a step (how a session ends is
+//!   not checked);
 //! * **repetition** — an item occurs more often than
 //!   `max(repeat_factor × max, max + repeat_slack)` where `max` is the most
 //!   the item occurred in one training session (brute force, floods: what
@@ -217,7 +219,13 @@ impl Scorer {
         // held-out FTP set unseen "X → end" steps were the main source of
         // false positives; `$` stays in the model for the explanations.
         for (i, it) in s.items.iter().enumerate() {
-            if !self.seen_transition(&prev, it) {
+            // An adjacency never seen is excused when the order itself is
+            // learned: `<prev it>` is a frequent pattern (prev comes before
+            // it, with gaps, in enough training sessions). Without this,
+            // rare but normal adjacencies (POP3 LIST then NOOP) were the
+            // held-out false positives.
+            let ordered = self.pairs.get(&prev).is_some_and(|n| n.contains(it));
+            if !self.seen_transition(&prev, it) && !ordered {
                 unseen += 1;
                 first_unseen.get_or_insert((i, prev.clone(), it.clone()));
             }
