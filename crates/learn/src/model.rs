@@ -39,6 +39,10 @@ use crate::session::{Protocol, Session};
 
 /// The model format's version.
 pub const VERSION: u32 = 1;
+/// Most patterns a model may hold.
+pub const MAX_MODEL_PATTERNS: usize = 1_000_000;
+/// Most distinct items a model may hold.
+pub const MAX_MODEL_ITEMS: usize = 100_000;
 /// Start and end markers in `transitions`.
 pub const START: &str = "^";
 pub const END: &str = "$";
@@ -399,6 +403,19 @@ impl Model {
         }
         if self.sessions == 0 {
             return Err(invalid("sessions", "must be at least 1"));
+        }
+        // Bounds, so a hand-made model cannot make scoring slow.
+        if self.patterns.len() > MAX_MODEL_PATTERNS {
+            return Err(invalid(
+                "patterns",
+                format!("more than {MAX_MODEL_PATTERNS} patterns"),
+            ));
+        }
+        if self.items.len() > MAX_MODEL_ITEMS {
+            return Err(invalid(
+                "items",
+                format!("more than {MAX_MODEL_ITEMS} items"),
+            ));
         }
         let sc = &self.scoring;
         if !(0.0..=1.0).contains(&sc.min_coverage) {
