@@ -87,6 +87,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let stats = analyzer.stats;
     drop(analyzer);
     scoring.finish().context("writing the output")?;
+    let (scored, raised) = (scoring.scored, scoring.raised);
     drop(scoring);
     let alerts = std::mem::take(&mut det.alerts);
     drop(det);
@@ -95,6 +96,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             eprintln!("netsift: alert: {a}");
         }
         print_summary(out.summary(), packets, flows, stats.records);
+        if !args.model.is_empty() {
+            eprintln!("  learned models: {scored} sessions scored, {raised} anomaly alerts");
+        }
         let groups = summarize(alerts.iter());
         if !groups.by_rule_source.is_empty() {
             eprintln!("  alerts ({}), by rule and source:", alerts.len());
