@@ -19,6 +19,7 @@ use netsift_engine::analyze::output::{Eve, JsonlDir, JsonlOptions, Output, Summa
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier, PipelineConfig};
+use netsift_learn::{Model, Scoring};
 
 use crate::flows::{classify_config, pipeline_config};
 use crate::progress::Bar;
@@ -34,6 +35,8 @@ pub struct Setup {
     pub rules: Rules,
     pub signatures: Option<Arc<SignatureSet>>,
     pub scan_method: ScanMethod,
+    /// Models of `--model` (learned command sessions), validated.
+    pub models: Vec<Model>,
 }
 
 impl Setup {
@@ -55,6 +58,7 @@ impl Setup {
             crate::ScanMethodArg::Trw => ScanMethod::Trw,
             crate::ScanMethodArg::Both => ScanMethod::Both,
         };
+        let models = load_models(&a.model)?;
         Ok(Setup {
             pipeline,
             classifier,
@@ -63,6 +67,7 @@ impl Setup {
             rules,
             signatures,
             scan_method,
+            models,
         })
     }
 
@@ -126,7 +131,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut out = open_output(a, false, JsonlOptions::default())?;
     let s = Setup::new(a)?;
     let mut det = Detecting::with_scan_method(out.as_mut(), s.rules, s.scan_method);
-    let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut det);
+    let mut scoring = Scoring::new(&mut det, s.models);
+    let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut scoring);
     let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());
     let mut failed = false;
     let (mut packets, mut flows) = (0u64, 0u64);
@@ -155,7 +161,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     }
     let stats = analyzer.stats;
     drop(analyzer);
-    det.finish().context("writing the output")?;
+    scoring.finish().context("writing the output")?;
+    let (scored, raised) = (scoring.scored, scoring.raised);
+    drop(scoring);
     let alerts = std::mem::take(&mut det.alerts);
     drop(det);
     if !a.common.quiet {
@@ -163,6 +171,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             eprintln!("netsift: alert: {a}");
         }
         print_summary(out.summary(), packets, flows, stats.records);
+        if !a.model.is_empty() {
+            eprintln!("  learned models: {scored} sessions scored, {raised} anomaly alerts");
+        }
         print_alert_groups(&alerts);
     }
     Ok(if failed {
@@ -172,6 +183,19 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The models of `--model`, validated (errors name the file and the path
+/// inside it).
+fn load_models(paths: &[PathBuf]) -> Result<Vec<Model>> {
+    paths
+        .iter()
+        .map(|p| {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Model::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+        })
+        .collect()
 }
 
 /// The rules from `--rules` and the list options (a list option replaces

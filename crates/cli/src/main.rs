@@ -14,6 +14,7 @@ mod accuracy;
 mod analyze;
 mod extract;
 mod flows;
+mod learn;
 mod progress;
 mod watch;
 
@@ -39,6 +40,9 @@ enum Command {
     Watch(WatchArgs),
     /// Write the packets of one flow (every fragment included) as a pcap.
     Extract(ExtractArgs),
+    /// Learn a model of normal command sessions (ftp, smtp, pop3, imap) from
+    /// training captures, for `analyze --model`.
+    Learn(LearnArgs),
     /// Compare netsift's protocol verdicts with nDPI's on nDPI's regression corpus.
     Accuracy(AccuracyArgs),
 }
@@ -206,9 +210,67 @@ pub struct AnalysisArgs {
     #[arg(long, value_enum, default_value_t = ScanMethodArg::Threshold)]
     pub scan_method: ScanMethodArg,
 
+    /// A model from `netsift learn`; sessions of its protocol are scored and
+    /// deviations raise `anomaly` alerts. Repeat for several protocols.
+    #[arg(long, value_name = "FILE")]
+    pub model: Vec<PathBuf>,
+
     /// Exit with status 3 when any alert fired.
     #[arg(long)]
     pub fail_on_alert: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Protocols `netsift learn` models.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LearnProtocol {
+    Ftp,
+    Smtp,
+    Pop3,
+    Imap,
+}
+
+/// Sequential pattern mining algorithm.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmArg {
+    /// PrefixSpan (Pei et al. 2001): same patterns as GSP, faster.
+    Prefixspan,
+    /// GSP (Srikant & Agrawal 1996).
+    Gsp,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LearnArgs {
+    /// The protocol whose sessions are learned.
+    #[arg(value_enum)]
+    pub protocol: LearnProtocol,
+
+    /// Training captures of normal traffic.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Where the model (JSON) is written.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Minimum support of a pattern: a fraction of the sessions (0 < F <= 1),
+    /// or a number of sessions when above 1.
+    #[arg(long, default_value_t = 0.05, value_name = "F")]
+    pub min_support: f64,
+
+    /// Longest pattern mined.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub max_pattern_len: u64,
+
+    /// Most patterns; beyond it learning stops with an error (raise --min-support).
+    #[arg(long, default_value_t = 50_000)]
+    pub max_patterns: usize,
+
+    /// Mining algorithm.
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::Prefixspan)]
+    pub algorithm: AlgorithmArg,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -324,6 +386,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Extract(args) => extract::run(&args),
         Command::Watch(args) => watch::run(&args),
+        Command::Learn(args) => learn::run(&args),
     };
     match result {
         Ok(code) => code,

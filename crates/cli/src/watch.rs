@@ -31,6 +31,7 @@ use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::output::{JsonlOptions, Output};
 use netsift_engine::classify::ClassState;
 use netsift_engine::Pipeline;
+use netsift_learn::Scoring;
 use netsift_live::{Capture, CaptureConfig};
 use netsift_wire::LinkType;
 
@@ -155,7 +156,8 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         }
     });
     let mut det = Detecting::with_scan_method(&mut agg, s.rules, s.scan_method).live();
-    let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut det);
+    let mut scoring = Scoring::new(&mut det, s.models);
+    let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut scoring);
     // Runs append to the same files: uids are seeded with the start time
     // so that a restarted watch does not reuse the previous run's uids.
     let mut pcfg = s.pipeline;
@@ -247,7 +249,8 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     pipe.finish(&mut analyzer);
     let stats = analyzer.stats;
     drop(analyzer);
-    det.finish().context("writing the output")?;
+    scoring.finish().context("writing the output")?;
+    drop(scoring);
     drop(det);
     drop(agg);
     let kernel = cap.stats().unwrap_or_default();
