@@ -78,11 +78,19 @@ pub struct BruteForceFinding {
     pub last_ts_ns: u64,
     /// Distinct user names tried, ascending, at most `sample_size`.
     pub users: Vec<String>,
-    /// Distinct user names tried (at most 10,000 counted).
+    /// Distinct user names tried (at most 1,000 counted).
     pub distinct_users: usize,
 }
 
-const MAX_USERS: usize = 10_000;
+const MAX_USERS: usize = 1_000;
+
+/// Longest user name kept (bytes; longer names are cut at a char boundary).
+const MAX_USER_LEN: usize = 128;
+
+/// (client, server, service) keys tracked at once. Beyond it, keys that are
+/// neither raised nor recent are swept; if none is, attempts of new keys are
+/// not tracked (counted in [`BruteForceDetector::untracked`]).
+pub const MAX_KEYS: usize = 1_000_000;
 
 #[derive(Debug)]
 struct State {
@@ -107,9 +115,15 @@ pub struct BruteForceDetector {
     findings: Vec<BruteForceFinding>,
     watermark: u64,
     since_sweep: u64,
+    untracked: u64,
 }
 
 impl BruteForceDetector {
+    /// Attempts not tracked because [`MAX_KEYS`] keys were live.
+    pub fn untracked(&self) -> u64 {
+        self.untracked
+    }
+
     pub fn new(cfg: BruteForceConfig) -> Self {
         BruteForceDetector {
             cfg,
@@ -117,6 +131,7 @@ impl BruteForceDetector {
             findings: Vec::new(),
             watermark: 0,
             since_sweep: 0,
+            untracked: 0,
         }
     }
 
@@ -143,6 +158,14 @@ impl BruteForceDetector {
             }
             return None;
         }
+        if self.state.len() >= MAX_KEYS && !self.state.contains_key(&key) {
+            self.state
+                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+            if self.state.len() >= MAX_KEYS {
+                self.untracked += 1;
+                return None;
+            }
+        }
         let s = self.state.entry(key.clone()).or_insert_with(|| State {
             server_port: a.server_port,
             fails: Vec::new(),
@@ -155,7 +178,11 @@ impl BruteForceDetector {
         });
         if let Some(u) = a.user {
             if s.users.len() < MAX_USERS {
-                s.users.insert(u.to_string());
+                let mut end = u.len().min(MAX_USER_LEN);
+                while !u.is_char_boundary(end) {
+                    end -= 1;
+                }
+                s.users.insert(u[..end].to_string());
             }
         }
         s.last_ts = s.last_ts.max(a.ts_ns);

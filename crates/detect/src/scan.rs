@@ -527,8 +527,11 @@ impl<M: Ord + Copy> TargetSet<M> {
         self.votes.add(kind, sport);
         self.first_ts = self.first_ts.min(ts);
         self.last_ts = self.last_ts.max(ts);
-        let e = self.members.entry(m).or_insert(ts);
-        *e = (*e).min(ts);
+        if let Some(e) = self.members.get_mut(&m) {
+            *e = (*e).min(ts);
+        } else if self.members.len() < MAX_MEMBERS {
+            self.members.insert(m, ts);
+        }
         if self.finding.is_some() || self.members.len() < threshold {
             return false;
         }
@@ -579,9 +582,20 @@ pub struct ScanDetector {
     /// Newest flow start seen.
     watermark: u64,
     since_sweep: u64,
+    /// Probes not tracked because [`MAX_TRACKED`] sets were live.
+    untracked: u64,
 }
 
 const SWEEP_EVERY: u64 = 4096;
+
+/// Target sets tracked per kind (vertical, horizontal) and TRW sources at
+/// once. Beyond it, stale sets are swept at once; if none is stale, probes of
+/// new target sets are not tracked (counted in [`ScanDetector::untracked`]).
+pub const MAX_TRACKED: usize = 1_000_000;
+
+/// Members (ports or hosts) kept per target set, and first contacts per TRW
+/// source. A set's `count` saturates there.
+pub const MAX_MEMBERS: usize = 65_536;
 
 impl ScanDetector {
     pub fn new(cfg: ScanConfig) -> Self {
@@ -593,7 +607,28 @@ impl ScanDetector {
             findings: Vec::new(),
             watermark: 0,
             since_sweep: 0,
+            untracked: 0,
         }
+    }
+
+    /// Probes that were not tracked because the state was full.
+    pub fn untracked(&self) -> u64 {
+        self.untracked
+    }
+
+    /// Makes room for a new target set or source: sweeps sets that are
+    /// neither raised nor recent; false when the maps are still full.
+    fn room(&mut self, horizon: u64) -> bool {
+        let full = |n: usize| n >= MAX_TRACKED;
+        if full(self.vertical.len()) || full(self.horizontal.len()) || full(self.trw.len()) {
+            self.vertical
+                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+            self.horizontal
+                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+            self.trw
+                .retain(|_, st| st.finding.is_some() || st.last_ts >= horizon);
+        }
+        !(full(self.vertical.len()) || full(self.horizontal.len()) || full(self.trw.len()))
     }
 
     pub fn config(&self) -> &ScanConfig {
@@ -625,9 +660,16 @@ impl ScanDetector {
         if ts < horizon {
             return out; // too late to matter
         }
+        let (vk, hk) = ((c.src, c.dst, c.proto), (c.src, c.dst_port, c.proto));
+        if threshold
+            && !(self.vertical.contains_key(&vk) && self.horizontal.contains_key(&hk))
+            && !self.room(horizon)
+        {
+            self.untracked += 1;
+            return out;
+        }
         if threshold {
             let interval = self.cfg.interval_ns;
-            let vk = (c.src, c.dst, c.proto);
             let set = self
                 .vertical
                 .entry(vk)
@@ -646,7 +688,6 @@ impl ScanDetector {
                 self.findings.push(f.clone());
                 out.push(f);
             }
-            let hk = (c.src, c.dst_port, c.proto);
             let set = self
                 .horizontal
                 .entry(hk)
@@ -687,8 +728,17 @@ impl ScanDetector {
             return;
         };
         let p = self.cfg.trw;
+        if !self.trw.contains_key(&c.src) {
+            let horizon = self
+                .watermark
+                .saturating_sub(self.cfg.interval_ns + self.cfg.reorder_slack_ns);
+            if !self.room(horizon) {
+                self.untracked += 1;
+                return;
+            }
+        }
         let st = self.trw.entry(c.src).or_default();
-        let first_contact = st.contacted.insert(c.dst);
+        let first_contact = st.contacted.len() < MAX_MEMBERS && st.contacted.insert(c.dst);
         if !st.scanner && first_contact {
             st.log_ratio += if success {
                 p.success_factor().ln()
@@ -701,7 +751,9 @@ impl ScanDetector {
                 st.votes.add(k, c.src_port);
             }
             if !success {
-                st.hosts.insert(c.dst);
+                if st.hosts.len() < MAX_MEMBERS {
+                    st.hosts.insert(c.dst);
+                }
                 st.ports.insert(c.dst_port);
                 st.first_ts = if st.hosts.len() == 1 {
                     c.ts_ns
@@ -727,7 +779,9 @@ impl ScanDetector {
             }
         } else if let (true, Some(k)) = (st.scanner, kind) {
             st.votes.add(k, c.src_port);
-            st.hosts.insert(c.dst);
+            if st.hosts.len() < MAX_MEMBERS {
+                st.hosts.insert(c.dst);
+            }
             st.ports.insert(c.dst_port);
             st.first_ts = st.first_ts.min(c.ts_ns);
             st.last_ts = st.last_ts.max(c.ts_ns);
@@ -890,5 +944,25 @@ mod tests {
         let mut web = conn("ShADadFf", "SF");
         web.orig_payload_bytes = 80;
         assert_eq!(classify_probe(&web), None);
+    }
+
+    #[test]
+    fn horizontal_members_are_bounded() {
+        // A /16 sweep and then some: the set keeps MAX_MEMBERS hosts, the
+        // probe count keeps counting, and the state does not grow past it.
+        let mut d = ScanDetector::new(ScanConfig::default());
+        let mut raised = 0;
+        for i in 0..(MAX_MEMBERS as u32 + 5000) {
+            let mut c = conn("Sr", "REJ");
+            c.ts_ns = u64::from(i) * 1000;
+            c.dst = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            raised += d.observe(&c).len();
+        }
+        assert_eq!(raised, 1);
+        let f = d.finish();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, ScanKind::Horizontal);
+        assert_eq!(f[0].count, MAX_MEMBERS);
+        assert_eq!(f[0].probes, MAX_MEMBERS as u64 + 5000);
     }
 }
