@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use netsift_detect::alert::{summarize, Alert};
+use netsift_detect::alert::PcapSummary;
 use netsift_detect::rules::{DomainBlacklist, IpBlacklist, Rules, RulesConfig, UrlBlacklist};
 use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
@@ -165,20 +165,28 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let (scored, raised) = (scoring.scored, scoring.raised);
     drop(scoring);
     let alerts = std::mem::take(&mut det.alerts);
+    let groups = std::mem::take(&mut det.groups).finish();
+    let raised_total = det.alerts_raised;
     drop(det);
     if !a.common.quiet {
         for a in &alerts {
             eprintln!("netsift: alert: {a}");
         }
+        if raised_total > alerts.len() as u64 {
+            eprintln!(
+                "netsift: ... {} more alerts not printed (all are in the output)",
+                raised_total - alerts.len() as u64
+            );
+        }
         print_summary(out.summary(), packets, flows, stats.records);
         if !a.model.is_empty() {
             eprintln!("  learned models: {scored} sessions scored, {raised} anomaly alerts");
         }
-        print_alert_groups(&alerts);
+        print_alert_groups(&groups, None);
     }
     Ok(if failed {
         ExitCode::from(1)
-    } else if a.fail_on_alert && !alerts.is_empty() {
+    } else if a.fail_on_alert && raised_total > 0 {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
@@ -222,16 +230,32 @@ fn load_rules(args: &AnalysisArgs) -> Result<Rules> {
     Ok(rules)
 }
 
-/// The pcap-mode group-by of the alerts (issue 6), per rule and source.
-pub fn print_alert_groups(alerts: &[Alert]) {
-    let groups = summarize(alerts.iter());
-    if !groups.by_rule_source.is_empty() {
-        let total: u64 = alerts.iter().map(Alert::count).sum();
-        eprintln!("  alerts ({total}), by rule and source:");
-        for g in groups.by_rule_source.iter().take(20) {
-            let src = g.source.map_or_else(|| "-".to_string(), |s| s.to_string());
-            eprintln!("    {} {} from {src}: {}", g.kind, g.rule, g.summary.count);
+/// The group-by of the alerts (issue 6), per rule and source: every match
+/// is counted once (a live summary alert for its folded count).
+/// `written`: alerts written, when folding made it differ from the matches.
+pub fn print_alert_groups(g: &PcapSummary, written: Option<u64>) {
+    if g.by_rule_source.is_empty() {
+        return;
+    }
+    let total: u64 = g.by_rule.iter().map(|x| x.summary.count).sum::<u64>() + g.ungrouped_by_rule;
+    match written {
+        Some(w) => {
+            eprintln!("  alerts ({total} matches in {w} alerts written), by rule and source:")
         }
+        None => eprintln!("  alerts ({total}), by rule and source:"),
+    }
+    for x in g.by_rule_source.iter().take(20) {
+        let src = x.source.map_or_else(|| "-".to_string(), |s| s.to_string());
+        eprintln!("    {} {} from {src}: {}", x.kind, x.rule, x.summary.count);
+    }
+    if g.by_rule_source.len() > 20 {
+        eprintln!("    ... {} more groups", g.by_rule_source.len() - 20);
+    }
+    if g.ungrouped_by_rule_source > 0 {
+        eprintln!(
+            "    ... {} matches beyond the group limit",
+            g.ungrouped_by_rule_source
+        );
     }
 }
 

@@ -35,7 +35,7 @@ use netsift_learn::Scoring;
 use netsift_live::{Capture, CaptureConfig};
 use netsift_wire::LinkType;
 
-use crate::analyze::{open_output, print_summary, Setup};
+use crate::analyze::{open_output, print_alert_groups, print_summary, Setup};
 use crate::WatchArgs;
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -281,17 +281,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
                 .unwrap_or_default()
         );
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();
-        if !g.by_rule_source.is_empty() {
-            let total: u64 = g.by_rule.iter().map(|x| x.summary.count).sum();
-            eprintln!(
-                "  alerts ({total} matches in {} alerts written), by rule and source:",
-                emitted.get()
-            );
-            for x in g.by_rule_source.iter().take(20) {
-                let src = x.source.map_or_else(|| "-".to_string(), |s| s.to_string());
-                eprintln!("    {} {} from {src}: {}", x.kind, x.rule, x.summary.count);
-            }
-        }
+        print_alert_groups(&g, Some(emitted.get()));
     }
     drop(out);
     if let Some(e) = capture_error {

@@ -628,7 +628,16 @@ pub struct PcapSummary {
     pub by_rule: Vec<GroupSummary>,
     /// One group per (type, rule, source), most matches first.
     pub by_rule_source: Vec<GroupSummary>,
+    /// Matches whose group could not be made because [`MAX_GROUPS`] groups
+    /// existed (per list: by rule, by rule and source). The counts of the
+    /// groups plus these add up to every match.
+    pub ungrouped_by_rule: u64,
+    pub ungrouped_by_rule_source: u64,
 }
+
+/// Groups kept per list of the summary; a long live run with ever new
+/// sources or rules (scan rules name their target) cannot grow it further.
+pub const MAX_GROUPS: usize = 100_000;
 
 /// Streaming group-by for pcap mode: [`add`](Self::add) every alert, then
 /// [`finish`](Self::finish). Memory is per group, not per alert.
@@ -636,6 +645,8 @@ pub struct PcapSummary {
 pub struct Summarizer {
     by_rule: HashMap<(AlertType, String), GroupSummary>,
     by_rule_source: HashMap<Key, GroupSummary>,
+    ungrouped_by_rule: u64,
+    ungrouped_by_rule_source: u64,
 }
 
 impl Summarizer {
@@ -660,16 +671,24 @@ impl Summarizer {
                 },
             }
         }
-        for g in [
-            self.by_rule
-                .entry((a.kind, a.rule.clone()))
-                .or_insert_with(|| group(a, None)),
-            self.by_rule_source
-                .entry(a.key())
-                .or_insert_with(|| group(a, a.src())),
-        ] {
+        let rk = (a.kind, a.rule.clone());
+        if self.by_rule.len() < MAX_GROUPS || self.by_rule.contains_key(&rk) {
+            let g = self.by_rule.entry(rk).or_insert_with(|| group(a, None));
             fold_into(&mut g.summary, a);
             g.severity = g.severity.max(a.severity);
+        } else {
+            self.ungrouped_by_rule += a.count();
+        }
+        let sk = a.key();
+        if self.by_rule_source.len() < MAX_GROUPS || self.by_rule_source.contains_key(&sk) {
+            let g = self
+                .by_rule_source
+                .entry(sk)
+                .or_insert_with(|| group(a, a.src()));
+            fold_into(&mut g.summary, a);
+            g.severity = g.severity.max(a.severity);
+        } else {
+            self.ungrouped_by_rule_source += a.count();
         }
     }
 
@@ -690,6 +709,8 @@ impl Summarizer {
         PcapSummary {
             by_rule: sorted(self.by_rule),
             by_rule_source: sorted(self.by_rule_source),
+            ungrouped_by_rule: self.ungrouped_by_rule,
+            ungrouped_by_rule_source: self.ungrouped_by_rule_source,
         }
     }
 }

@@ -22,7 +22,7 @@
 
 use std::net::IpAddr;
 
-use netsift_detect::alert::{Alert, AlertType, Evidence, Severity};
+use netsift_detect::alert::{Alert, AlertType, Evidence, Severity, Summarizer};
 use netsift_detect::brute::{
     ssh_attempt_from_conn, BruteForceConfig, BruteForceDetector, BruteForceFinding, LoginAttempt,
     SshHeuristic,
@@ -34,15 +34,22 @@ use serde_json::Value;
 use super::output::{Common, Output, Summary};
 use crate::record::FlowRecord;
 
+/// Alerts kept in [`Detecting::alerts`] for printing.
+pub const MAX_KEPT_ALERTS: usize = 10_000;
+
 /// Wraps an output; every alert also goes to `alerts` for the caller.
 pub struct Detecting<'o> {
     inner: &'o mut dyn Output,
     rules: Rules,
     scan: ScanDetector,
     brute: BruteForceDetector,
-    /// Every alert raised, in order (the CLI prints and aggregates them).
-    /// Not kept in live mode (memory would grow with uptime).
+    /// The first [`MAX_KEPT_ALERTS`] alerts raised, in order, for the
+    /// caller to print (every alert is in the output). Not kept in live
+    /// mode.
     pub alerts: Vec<Alert>,
+    /// The pcap-mode group-by (per rule, per rule and source) of every
+    /// alert raised; bounded per group, not per alert.
+    pub groups: Summarizer,
     /// Live mode: raise findings at once, keep no alert list.
     live: bool,
     /// Underlying alerts raised (also in live mode).
@@ -83,6 +90,7 @@ impl<'o> Detecting<'o> {
             scan: ScanDetector::new(scan_cfg),
             brute: BruteForceDetector::new(brute_cfg),
             alerts: Vec::new(),
+            groups: Summarizer::new(),
             live: false,
             alerts_raised: 0,
         }
@@ -100,7 +108,10 @@ impl<'o> Detecting<'o> {
         self.inner.alert(&a);
         self.alerts_raised += 1;
         if !self.live {
-            self.alerts.push(a);
+            self.groups.add(&a);
+            if self.alerts.len() < MAX_KEPT_ALERTS {
+                self.alerts.push(a);
+            }
         }
     }
 
