@@ -83,6 +83,45 @@ fn ssh_brute_force_is_detected_from_short_sessions() {
 }
 
 #[test]
+fn captures_out_of_time_order_are_all_detected() {
+    // One run over three captures whose clocks go backwards between them
+    // (ssh_brute is the newest): each keeps its detection.
+    let data = root().join("crates/detect/tests/data");
+    let out = std::env::temp_dir().join(format!("netsift-detect-order-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let st = Command::new(env!("CARGO_BIN_EXE_netsift"))
+        .args(["analyze", "-q", "-o"])
+        .arg(&out)
+        .arg(data.join("ssh_brute.pcap"))
+        .arg(data.join("scan_syn.pcap"))
+        .arg(data.join("ftp_brute.pcap"))
+        .status()
+        .expect("run analyze");
+    assert!(st.success());
+    let text = std::fs::read_to_string(out.join("alerts.jsonl")).expect("alerts");
+    let _ = std::fs::remove_dir_all(&out);
+    let mut kinds: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            format!(
+                "{} {}",
+                v["type"].as_str().unwrap_or(""),
+                v["evidence"]["service"]
+                    .as_str()
+                    .or(v["evidence"]["scan_type"].as_str())
+                    .unwrap_or("")
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["brute-force FTP", "brute-force SSH", "port-scan syn"]
+    );
+}
+
+#[test]
 fn blacklisted_domain_url_and_ip_on_real_traffic() {
     let tmp = std::env::temp_dir().join(format!("netsift-lists-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).expect("tmp");

@@ -138,6 +138,14 @@ impl BruteForceDetector {
     /// Feed one login outcome. Returns a finding when this attempt makes
     /// (client, server, service) cross the threshold, once.
     pub fn observe(&mut self, a: &LoginAttempt) -> Option<BruteForceFinding> {
+        // Far older than any reordering explains: time went backwards (a
+        // later capture of the same run is older); restart the clock.
+        if a.ts_ns
+            .saturating_add(self.cfg.interval_ns + self.cfg.reorder_slack_ns)
+            < self.watermark
+        {
+            self.watermark = a.ts_ns;
+        }
         self.watermark = self.watermark.max(a.ts_ns);
         let horizon = self
             .watermark

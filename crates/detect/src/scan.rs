@@ -644,6 +644,15 @@ impl ScanDetector {
             return out;
         }
         let ts = c.ts_ns;
+        // A flow that *ended* long before the newest start seen cannot be
+        // late by reordering (flows are reported within an idle timeout of
+        // their end): time went backwards, as when several captures are
+        // analysed in one run and a later one is older. Start the clock
+        // again from it instead of ignoring the rest of the run.
+        let end = ts.saturating_add(c.duration_ns);
+        if end.saturating_add(self.cfg.interval_ns + self.cfg.reorder_slack_ns) < self.watermark {
+            self.watermark = ts;
+        }
         self.watermark = self.watermark.max(ts);
         let kind = classify_probe(c);
         let threshold = matches!(self.cfg.method, ScanMethod::Threshold | ScanMethod::Both);
