@@ -1,7 +1,7 @@
 //! `netsift analyze`: flows, protocol records and carved files.
 
 use std::io::{self};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -11,7 +11,9 @@ use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
-use netsift_engine::analyze::output::{Eve, JsonlDir, Output, Summary};
+use netsift_engine::analyze::output::{Eve, JsonlDir, Output, Summary, Tee};
+use netsift_store::{CaptureInfo, Store, StoreOutput};
+use sha2::Digest as _;
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier};
@@ -23,17 +25,42 @@ use crate::{stderr_is_tty, AnalyzeArgs};
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let pcfg = pipeline_config(&args.common)?;
     let ccfg = classify_config(&args.common.classify)?;
-    let mut out: Box<dyn Output> = match args.format {
-        crate::AnalyzeFormat::Jsonl => {
-            let dir: PathBuf = args.output.clone().context("--format jsonl needs -o DIR")?;
-            Box::new(JsonlDir::new(&dir).with_context(|| format!("creating {}", dir.display()))?)
-        }
-        crate::AnalyzeFormat::Eve => match &args.output {
-            Some(p) => Box::new(Eve::new(io::BufWriter::new(
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            ))),
-            None => Box::new(Eve::new(io::BufWriter::new(io::stdout()))),
+    let mut primary: Option<Box<dyn Output>> = match args.format {
+        crate::AnalyzeFormat::Jsonl => match (&args.output, &args.db) {
+            (Some(dir), _) => Some(Box::new(
+                JsonlDir::new(dir).with_context(|| format!("creating {}", dir.display()))?,
+            )),
+            (None, Some(_)) => None,
+            (None, None) => anyhow::bail!("--format jsonl needs -o DIR (or --db FILE)"),
         },
+        crate::AnalyzeFormat::Eve => match (&args.output, &args.db) {
+            (Some(p), _) => Some(Box::new(Eve::new(io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            )))),
+            (None, Some(_)) => None,
+            (None, None) => Some(Box::new(Eve::new(io::BufWriter::new(io::stdout())))),
+        },
+    };
+    let mut store = match &args.db {
+        Some(p) => {
+            let s = Store::open(p).with_context(|| format!("opening {}", p.display()))?;
+            Some(StoreOutput::new(s))
+        }
+        None => None,
+    };
+    let handle = store.as_ref().map(|(_, h)| h.clone());
+    let mut tee;
+    let out: &mut dyn Output = match (primary.as_mut(), store.as_mut()) {
+        (Some(p), Some((s, _))) => {
+            tee = Tee {
+                first: p.as_mut(),
+                second: s,
+            };
+            &mut tee
+        }
+        (Some(p), None) => p.as_mut(),
+        (None, Some((s, _))) => s,
+        (None, None) => unreachable!("checked above: -o or --db"),
     };
     let files = Files::new(args.extract_dir.as_deref(), args.max_file_size)
         .context("creating the extract directory")?;
@@ -50,7 +77,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         crate::ScanMethodArg::Trw => ScanMethod::Trw,
         crate::ScanMethodArg::Both => ScanMethod::Both,
     };
-    let mut det = Detecting::with_scan_method(out.as_mut(), rules, method);
+    let mut det = Detecting::with_scan_method(out, rules, method);
     let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, &mut det);
     if let Some(set) = signatures {
         analyzer.set_signatures(std::sync::Arc::new(set));
@@ -62,8 +89,20 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         // A uid seed per capture keeps uids unique across the captures of one run.
         let mut pcfg = pcfg;
         pcfg.flow.uid_seed = n as u64;
+        if let Some(h) = &handle {
+            h.begin_capture(&capture_info(path, n as u64)?)
+                .context("writing the database")?;
+        }
         let res = run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| bar.update(p));
         bar.clear();
+        if let Some(h) = &handle {
+            let (p, f, err) = match &res {
+                Ok(s) => (s.counters.packets, s.flows(), None),
+                Err(e) => (0, 0, Some(e.to_string())),
+            };
+            h.end_capture(p, f, err.as_deref())
+                .context("writing the database")?;
+        }
         match res {
             Ok(s) => {
                 packets += s.counters.packets;
@@ -91,6 +130,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             eprintln!("netsift: alert: {a}");
         }
         print_summary(out.summary(), packets, flows, stats.records);
+        if let Some(db) = &args.db {
+            eprintln!("  database: {}", db.display());
+        }
         let groups = summarize(alerts.iter());
         if !groups.by_rule_source.is_empty() {
             eprintln!("  alerts ({}), by rule and source:", alerts.len());
@@ -106,6 +148,31 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The capture row of `path` (its SHA-256 read from the file; stdin has none).
+fn capture_info(path: &Path, uid_seed: u64) -> Result<CaptureInfo> {
+    let name = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    if path == Path::new("-") {
+        return Ok(CaptureInfo {
+            name: "stdin".into(),
+            uid_seed,
+            ..CaptureInfo::default()
+        });
+    }
+    let mut f = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+    let mut h = sha2::Sha256::new();
+    let size = io::copy(&mut f, &mut h).with_context(|| path.display().to_string())?;
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(CaptureInfo {
+        name,
+        path: Some(abs.display().to_string()),
+        size,
+        sha256: Some(netsift_web::hex(&h.finalize())),
+        uid_seed,
     })
 }
 

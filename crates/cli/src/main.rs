@@ -14,6 +14,7 @@ mod analyze;
 mod extract;
 mod flows;
 mod progress;
+mod serve;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -35,6 +36,8 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Write the packets of one flow (every fragment included) as a pcap.
     Extract(ExtractArgs),
+    /// Web analyzer: upload captures and browse flows, records, files and alerts.
+    Serve(ServeArgs),
     /// Compare netsift's protocol verdicts with nDPI's on nDPI's regression corpus.
     Accuracy(AccuracyArgs),
 }
@@ -139,6 +142,11 @@ pub struct AnalyzeArgs {
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
 
+    /// Also (or only, without -o) write captures, flows, records, files and
+    /// alerts into this SQLite database (created or migrated; see `serve`).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = AnalyzeFormat::Jsonl)]
     pub format: AnalyzeFormat,
@@ -212,6 +220,34 @@ pub struct ExtractArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The database (created or migrated).
+    #[arg(long, default_value = "netsift.db", value_name = "FILE")]
+    pub db: PathBuf,
+
+    /// Address to listen on. A non-loopback address needs --token.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+
+    /// Access token every request must carry (cookie set by `/?token=T`, or
+    /// `Authorization: Bearer T`).
+    #[arg(long, env = "NETSIFT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Largest upload, in bytes (413 beyond).
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    pub max_upload: u64,
+
+    /// Where uploaded captures and carved files are kept (default: next to the database).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Worker threads answering requests.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub threads: u32,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct AccuracyArgs {
     /// Corpus directory holding pcap/ and truth.tsv (nDPI's regression corpus).
     #[arg(long, default_value = "../shared/corpus/ndpi")]
@@ -241,6 +277,7 @@ fn main() -> ExitCode {
         Command::Accuracy(args) => accuracy::run(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Extract(args) => extract::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     match result {
         Ok(code) => code,
