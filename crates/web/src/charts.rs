@@ -117,7 +117,7 @@ pub fn timeline(title: &str, values: &[f64], start_label: &str, end_label: &str)
 pub fn matrix(title: &str, hosts: &[String], cells: &[(String, String, f64, i64)]) -> String {
     let n = hosts.len();
     let (label_w, cell, top) = (150.0, 36.0, 120.0);
-    let w = label_w + cell * n.max(1) as f64 + 10.0;
+    let w = label_w + cell * n.max(1) as f64 + 110.0;
     let h = top + cell * n.max(1) as f64 + 10.0;
     let mut s = String::new();
     let _ = write!(
