@@ -12,11 +12,11 @@ use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
 use netsift_engine::analyze::output::{Eve, JsonlDir, Output, Summary, Tee};
-use netsift_store::{CaptureInfo, Store, StoreOutput};
-use sha2::Digest as _;
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier};
+use netsift_store::{CaptureInfo, Store, StoreOutput};
+use sha2::Digest as _;
 
 use crate::flows::{classify_config, pipeline_config};
 use crate::progress::Bar;
@@ -153,9 +153,10 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
 
 /// The capture row of `path` (its SHA-256 read from the file; stdin has none).
 fn capture_info(path: &Path, uid_seed: u64) -> Result<CaptureInfo> {
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     if path == Path::new("-") {
         return Ok(CaptureInfo {
             name: "stdin".into(),

@@ -30,7 +30,10 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     };
     netsift_web::serve(cfg, &mut |addr| {
         // Tests and scripts read this line to learn the port (with :0).
-        eprintln!("netsift: serving http://{addr}/ (database {})", args.db.display());
+        eprintln!(
+            "netsift: serving http://{addr}/ (database {})",
+            args.db.display()
+        );
     })?;
     Ok(ExitCode::SUCCESS)
 }

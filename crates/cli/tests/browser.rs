@@ -26,10 +26,14 @@ fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("NETSIFT_CHROMIUM") {
         return Some(PathBuf::from(p));
     }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 struct Browser {
@@ -109,9 +113,7 @@ impl Browser {
                 msg["sessionId"] = json!(s);
             }
         }
-        self.ws
-            .send(Message::text(msg.to_string()))
-            .expect("send");
+        self.ws.send(Message::text(msg.to_string())).expect("send");
         loop {
             let m = self.ws.read().expect("devtools message");
             let Message::Text(t) = m else { continue };
@@ -163,9 +165,7 @@ impl Browser {
             if let Some(s) = &self.session {
                 msg["sessionId"] = json!(s);
             }
-            self.ws
-                .send(Message::text(msg.to_string()))
-                .expect("send");
+            self.ws.send(Message::text(msg.to_string())).expect("send");
             let ok = loop {
                 let Message::Text(t) = self.ws.read().expect("message") else {
                     continue;
@@ -180,7 +180,8 @@ impl Browser {
                 return;
             }
             if t0.elapsed() > Duration::from_secs(secs) {
-                let at = self.eval("location.href + ' :: ' + document.body.innerText.slice(0, 400)");
+                let at =
+                    self.eval("location.href + ' :: ' + document.body.innerText.slice(0, 400)");
                 panic!("timed out waiting for: {cond}; page {at}");
             }
             std::thread::sleep(Duration::from_millis(150));
@@ -289,7 +290,11 @@ fn browser_upload_browse_download_and_escaping() {
     );
 
     // 1. Upload a real capture through the page and wait for the analysis.
-    let cap = upload_through_page(&mut b, &base, &repo_file("crates/cli/tests/carve/http.pcap"));
+    let cap = upload_through_page(
+        &mut b,
+        &base,
+        &repo_file("crates/cli/tests/carve/http.pcap"),
+    );
     let charts = b.eval("document.querySelectorAll('figure.chart svg rect').length");
     assert!(charts.as_u64().unwrap_or(0) > 0, "charts have bars");
     let svgs = b.eval("document.querySelectorAll('figure.chart svg').length");
@@ -331,7 +336,10 @@ fn browser_upload_browse_download_and_escaping() {
         if let Some(p) = done {
             break p;
         }
-        assert!(t.elapsed() < Duration::from_secs(20), "download did not finish");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "download did not finish"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     std::thread::sleep(Duration::from_millis(200));
@@ -350,9 +358,17 @@ fn browser_upload_browse_download_and_escaping() {
     assert_eq!(flows[0]["community_id"], json!(community), "the same flow");
 
     // 5. A Host of <script>alert(1)</script> renders as text.
-    let xss = upload_through_page(&mut b, &base, &repo_file("crates/web/testdata/xss-host.pcap"));
+    let xss = upload_through_page(
+        &mut b,
+        &base,
+        &repo_file("crates/web/testdata/xss-host.pcap"),
+    );
     let on_dash = b.eval("document.body.textContent.includes('<script>alert(1)</script>')");
-    assert_eq!(on_dash, json!(true), "the Host shows as text in the domains chart");
+    assert_eq!(
+        on_dash,
+        json!(true),
+        "the Host shows as text in the domains chart"
+    );
     b.navigate(&format!("{base}/captures/{xss}/flows"));
     b.eval("document.querySelector('#flows tbody a.flow-link').click(); true");
     b.wait_for("document.getElementById('classification')", 20);

@@ -96,7 +96,10 @@ fn serve_upload_browse_download() {
     let r = request(a, "POST", "/api/upload?name=big.pcap", &[], &huge);
     assert_eq!(r.status, 413);
     let r = get(a, "/");
-    assert!(r.text().contains("No captures yet"), "refused uploads left no capture");
+    assert!(
+        r.text().contains("No captures yet"),
+        "refused uploads left no capture"
+    );
 
     // A real capture through the form; the XSS one through the raw endpoint.
     let (ct, body) = multipart("http.pcap", &big);
@@ -144,7 +147,11 @@ fn serve_upload_browse_download() {
         .output()
         .expect("flows");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.lines().count(), 1, "one flow in the per-flow pcap: {text}");
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "one flow in the per-flow pcap: {text}"
+    );
 
     // Free-text search and filters.
     let r = get(a, "/captures/1/flows?q=%3Cscript%3E");
@@ -196,7 +203,10 @@ fn token_is_required_and_checked() {
         b"",
     );
     assert_eq!(r.status, 200);
-    let r = get(a, "/captures/1/flows?token=correct-horse-battery&proto=HTTP");
+    let r = get(
+        a,
+        "/captures/1/flows?token=correct-horse-battery&proto=HTTP",
+    );
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some("/captures/1/flows?proto=HTTP"));
     let cookie = r.header("set-cookie").expect("cookie").to_string();
@@ -230,5 +240,30 @@ fn non_loopback_without_token_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--token") && err.contains("loopback"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hostile_requests_are_bounded() {
+    let dir = tmpdir("serve-hostile");
+    let srv = start(&dir, &[]);
+    let a = srv.addr.as_str();
+    let big = "a".repeat(20_000);
+    let r = request(a, "GET", "/", &[("X-Big", &big)], b"");
+    assert_eq!(r.status, 431);
+    let r = request(
+        a,
+        "POST",
+        "/api/upload?name=x.pcap",
+        &[("Transfer-Encoding", "chunked")],
+        b"",
+    );
+    assert_eq!(r.status, 411);
+    let long = format!("/captures/1/flows?q={}", "x".repeat(9000));
+    assert_eq!(get(a, &long).status, 414);
+    assert_eq!(request(a, "DELETE", "/", &[], b"").status, 405);
+    // The server still answers.
+    assert_eq!(get(a, "/").status, 200);
+    drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }

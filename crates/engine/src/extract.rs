@@ -40,7 +40,11 @@ fn open(path: &Path) -> Result<CaptureReader<Box<dyn std::io::Read + Send>>, Eng
 }
 
 /// Frame numbers (1-based, in capture order) of the flow `uid`.
-pub fn flow_frames(path: &Path, cfg: PipelineConfig, uid: &str) -> Result<HashSet<u64>, EngineError> {
+pub fn flow_frames(
+    path: &Path,
+    cfg: PipelineConfig,
+    uid: &str,
+) -> Result<HashSet<u64>, EngineError> {
     let mut pipe: Pipeline<()> = Pipeline::new(cfg);
     pipe.track_frames();
     let mut h = Collect {

@@ -370,8 +370,7 @@ pub struct FileRow {
     pub path: Option<String>,
 }
 
-const FILE_COLS: &str =
-    "id, capture_id, uid, ts, source, name, mime, size, sha256, complete, path";
+const FILE_COLS: &str = "id, capture_id, uid, ts, source, name, mime, size, sha256, complete, path";
 
 fn file_row(r: &Row<'_>) -> rusqlite::Result<FileRow> {
     Ok(FileRow {
@@ -541,8 +540,7 @@ pub fn compute_stats(conn: &Connection, capture: i64, domains: &[(String, u64)])
     };
     let bucket_us = (span as f64 / TIME_BUCKETS as f64).max(1.0);
     {
-        let mut st =
-            conn.prepare("SELECT ts, duration, bytes FROM flows WHERE capture_id = ?1")?;
+        let mut st = conn.prepare("SELECT ts, duration, bytes FROM flows WHERE capture_id = ?1")?;
         let mut rows = st.query(params![capture])?;
         while let Some(r) = rows.next()? {
             let (ts, dur, bytes): (i64, f64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);

@@ -186,9 +186,11 @@ mod tests {
         assert_eq!(s.version().expect("version"), SCHEMA_VERSION);
         let (name, seed): (String, i64) = s
             .conn
-            .query_row("SELECT name, uid_seed FROM captures WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT name, uid_seed FROM captures WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .expect("capture kept");
         assert_eq!((name.as_str(), seed), ("old.pcap", 0));
         let hit: i64 = s

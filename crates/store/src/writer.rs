@@ -174,6 +174,10 @@ impl StoreHandle {
             ],
         )?;
         w.pending_text.clear();
+        // SQLite's advice after bulk changes: refresh the query planner's
+        // statistics where they are stale (cheap; bounded by analysis_limit).
+        w.conn
+            .execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize;")?;
         Ok(())
     }
 }

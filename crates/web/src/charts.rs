@@ -181,11 +181,9 @@ mod tests {
 
     #[test]
     fn labels_are_escaped() {
-        let svg = hbars(
-            "t",
-            &[("<script>alert(1)</script>".into(), 3.0)],
-            &|v| format!("{v}"),
-        );
+        let svg = hbars("t", &[("<script>alert(1)</script>".into(), 3.0)], &|v| {
+            format!("{v}")
+        });
         assert!(!svg.contains("<script>"));
         assert!(svg.contains("&lt;script&gt;"));
         let m = matrix(

@@ -55,15 +55,13 @@ pub fn urldec(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match (hexval(b[i + 1]), hexval(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match (hexval(b[i + 1]), hexval(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -183,7 +181,11 @@ pub fn hexdump(data: &[u8], max: usize) -> String {
         }
         o.push(' ');
         for &b in chunk {
-            o.push(if (0x20..0x7f).contains(&b) { b as char } else { '.' });
+            o.push(if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            });
         }
         o.push('\n');
     }

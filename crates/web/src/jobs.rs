@@ -48,10 +48,9 @@ impl Jobs {
                 let (db, files) = (cfg.db.clone(), cfg.data_dir.join("files"));
                 // A panic in the analysis must not take the server down:
                 // the job runs on its own thread and a panic fails the capture.
-                let r = std::thread::spawn(move || {
-                    analyze_capture(&db, id, &path, &files, &counter)
-                })
-                .join();
+                let r =
+                    std::thread::spawn(move || analyze_capture(&db, id, &path, &files, &counter))
+                        .join();
                 let err = match r {
                     Ok(Ok(())) => None,
                     Ok(Err(e)) => Some(e),
@@ -95,11 +94,9 @@ pub fn analyze_capture(
     let store = Store::open(db).map_err(|e| e.to_string())?;
     let seed: i64 = store
         .conn
-        .query_row(
-            "SELECT uid_seed FROM captures WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
+        .query_row("SELECT uid_seed FROM captures WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
         .map_err(|e| e.to_string())?;
     let (mut out, handle) = StoreOutput::new(store);
     handle.attach_capture(id).map_err(|e| e.to_string())?;

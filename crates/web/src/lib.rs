@@ -15,11 +15,11 @@
 
 pub mod charts;
 pub mod html;
+pub mod http;
 mod jobs;
 pub mod multipart;
 mod pages;
 
-use std::io::Read;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -125,51 +125,44 @@ pub fn serve(cfg: Config, on_ready: &mut dyn FnMut(SocketAddr)) -> Result<(), We
     for d in ["captures", "files", "tmp"] {
         std::fs::create_dir_all(cfg.data_dir.join(d))?;
     }
-    let server = tiny_http::Server::http(addr)
+    let listener = std::net::TcpListener::bind(addr)
         .map_err(|e| WebError::Config(format!("listening on {addr}: {e}")))?;
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| WebError::Config("not an IP listener".into()))?;
+    let bound = listener.local_addr()?;
     // Captures left queued or running by a previous server are failed: the
     // job that owned them is gone.
     {
         let s = Store::open(&cfg.db)?;
-        s.conn.execute(
-            "UPDATE captures SET status = 'failed', error = 'server stopped during analysis'
-             WHERE status IN ('queued', 'running') AND path LIKE ?1",
-            [format!("{}%", cfg.data_dir.join("captures").display())],
-        )
-        .map_err(netsift_store::StoreError::from)?;
+        s.conn
+            .execute(
+                "UPDATE captures SET status = 'failed', error = 'server stopped during analysis'
+                 WHERE status IN ('queued', 'running') AND path LIKE ?1",
+                [format!("{}%", cfg.data_dir.join("captures").display())],
+            )
+            .map_err(netsift_store::StoreError::from)?;
     }
     let threads = cfg.threads.max(1);
     let app = Arc::new(App {
         jobs: jobs::Jobs::start(cfg.clone()),
         cfg,
     });
-    let server = Arc::new(server);
     on_ready(bound);
-    let mut handles = Vec::new();
-    for _ in 0..threads {
-        let (server, app) = (server.clone(), app.clone());
-        handles.push(std::thread::spawn(move || {
-            let mut db: Option<Store> = None;
-            while let Ok(req) = server.recv() {
+    thread_local! {
+        static DB: std::cell::RefCell<Option<Store>> = const { std::cell::RefCell::new(None) };
+    }
+    let handler =
+        move |req: &mut http::Request, out: &mut dyn std::io::Write, _peer: SocketAddr| {
+            DB.with(|db| {
+                let mut db = db.borrow_mut();
                 if db.is_none() {
-                    db = Store::open(&app.cfg.db).ok();
+                    *db = Store::open(&app.cfg.db).ok();
                 }
-                match &db {
-                    Some(store) => handle(&app, store, req),
-                    None => {
-                        let _ = req.respond(tiny_http::Response::empty(503));
-                    }
+                match db.as_ref() {
+                    Some(store) => handle(&app, store, req, out),
+                    None => respond(out, Resp::error(503, "database unavailable"), false),
                 }
-            }
-        }));
-    }
-    for h in handles {
-        let _ = h.join();
-    }
+            })
+        };
+    http::run(listener, threads, Arc::new(handler));
     Ok(())
 }
 
@@ -237,38 +230,37 @@ impl Resp {
 }
 
 /// The request's token: `Authorization: Bearer T`, or the cookie.
-fn presented_token(req: &tiny_http::Request) -> Option<String> {
-    for h in req.headers() {
-        if h.field.equiv("Authorization") {
-            if let Some(t) = h.value.as_str().strip_prefix("Bearer ") {
-                return Some(t.trim().to_string());
-            }
-        }
-        if h.field.equiv("Cookie") {
-            for c in h.value.as_str().split(';') {
-                if let Some(t) = c.trim().strip_prefix("netsift_token=") {
-                    return Some(t.to_string());
-                }
+fn presented_token(req: &http::Request) -> Option<String> {
+    if let Some(t) = req
+        .header("Authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(t.trim().to_string());
+    }
+    for v in req.headers("Cookie") {
+        for c in v.split(';') {
+            if let Some(t) = c.trim().strip_prefix("netsift_token=") {
+                return Some(t.to_string());
             }
         }
     }
     None
 }
 
-fn handle(app: &App, store: &Store, mut req: tiny_http::Request) {
+fn handle(app: &App, store: &Store, req: &mut http::Request, out: &mut dyn std::io::Write) {
     let started = std::time::Instant::now();
-    let url = req.url().to_string();
-    let method = req.method().clone();
+    let url = req.url.clone();
+    let method = req.method.clone();
     let resp = if url.len() > 8192 {
         Resp::error(414, "URI too long")
     } else {
-        match authorize(app, &req, &url) {
+        match authorize(app, req, &url) {
             Err(r) => r,
-            Ok(()) => pages::route(app, store, &mut req, &method, &url),
+            Ok(()) => pages::route(app, store, req, &method, &url),
         }
     };
     let status = resp.status;
-    respond(req, resp);
+    respond(out, resp, method == "HEAD");
     if std::env::var_os("NETSIFT_WEB_LOG").is_some() {
         eprintln!(
             "netsift-web: {method} {} {status} {:.1} ms",
@@ -281,7 +273,7 @@ fn handle(app: &App, store: &Store, mut req: tiny_http::Request) {
 /// With a token configured, every request must carry it. A valid
 /// `?token=` sets an HttpOnly, SameSite=Strict cookie and redirects to the
 /// same URL without the token (so it does not stay in history).
-fn authorize(app: &App, req: &tiny_http::Request, url: &str) -> Result<(), Resp> {
+fn authorize(app: &App, req: &http::Request, url: &str) -> Result<(), Resp> {
     let Some(expected) = &app.cfg.token else {
         return Ok(());
     };
@@ -318,7 +310,7 @@ fn authorize(app: &App, req: &tiny_http::Request, url: &str) -> Result<(), Resp>
     ))
 }
 
-fn respond(req: tiny_http::Request, r: Resp) {
+fn respond(out: &mut dyn std::io::Write, r: Resp, head_only: bool) {
     let mut headers = vec![
         ("Content-Type".to_string(), r.content_type.to_string()),
         ("Content-Security-Policy".into(), CSP.into()),
@@ -328,29 +320,27 @@ fn respond(req: tiny_http::Request, r: Resp) {
         ("Cache-Control".into(), "no-store".into()),
     ];
     headers.extend(r.headers);
-    let hs: Vec<tiny_http::Header> = headers
-        .into_iter()
-        .filter_map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).ok())
-        .collect();
-    let status = tiny_http::StatusCode(r.status);
     let _ = match r.body {
-        Body::Bytes(b) => {
-            let len = b.len();
-            req.respond(tiny_http::Response::new(
-                status,
-                hs,
-                std::io::Cursor::new(b),
-                Some(len),
-                None,
-            ))
-        }
-        Body::File(f, len) => req.respond(tiny_http::Response::new(
-            status,
-            hs,
-            f.take(len),
-            Some(len as usize),
-            None,
-        )),
+        Body::Bytes(b) => http::write_response(
+            out,
+            http::Response {
+                status: r.status,
+                headers,
+                len: b.len() as u64,
+                body: &mut &b[..],
+            },
+            head_only,
+        ),
+        Body::File(mut f, len) => http::write_response(
+            out,
+            http::Response {
+                status: r.status,
+                headers,
+                body: &mut f,
+                len,
+            },
+            head_only,
+        ),
     };
 }
 
@@ -399,5 +389,4 @@ mod tests {
         assert!(!is_capture_magic(b"GIF89a"));
         assert!(!is_capture_magic(&[0xd4, 0xc3]));
     }
-
 }

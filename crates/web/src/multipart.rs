@@ -304,6 +304,9 @@ mod tests {
             Some("q")
         );
         assert_eq!(boundary("text/plain; boundary=a"), None);
-        assert_eq!(boundary(&format!("multipart/form-data; boundary={}", "a".repeat(71))), None);
+        assert_eq!(
+            boundary(&format!("multipart/form-data; boundary={}", "a".repeat(71))),
+            None
+        );
     }
 }

@@ -31,15 +31,15 @@ static UPLOAD_SEQ: AtomicU64 = AtomicU64::new(0);
 pub(crate) fn route(
     app: &App,
     store: &Store,
-    req: &mut tiny_http::Request,
-    method: &tiny_http::Method,
+    req: &mut crate::http::Request,
+    method: &str,
     url: &str,
 ) -> Resp {
     let path = url.split('?').next().unwrap_or("/");
     let q = parse_query(url);
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let get = *method == tiny_http::Method::Get || *method == tiny_http::Method::Head;
-    let post = *method == tiny_http::Method::Post;
+    let get = method == "GET" || method == "HEAD";
+    let post = method == "POST";
     let id = |s: &str| s.parse::<i64>().ok().filter(|v| *v > 0);
     let r = match (parts.as_slice(), get, post) {
         ([""], true, _) => index(app, store),
@@ -149,7 +149,7 @@ fn status_json(app: &App, store: &Store, id: i64) -> R {
 fn upload(
     app: &App,
     store: &Store,
-    req: &mut tiny_http::Request,
+    req: &mut crate::http::Request,
     form: bool,
     q: &[(String, String)],
 ) -> Resp {
@@ -157,7 +157,7 @@ fn upload(
     // Multipart framing adds at most a few KiB around the file.
     let slack = if form { 64 * 1024 } else { 0 };
     if let Some(len) = req.body_length() {
-        if len as u64 > max + slack {
+        if len > max + slack {
             return upload_error(
                 form,
                 413,
@@ -197,14 +197,9 @@ fn upload(
         w.write_all(d)
     };
     let result: Result<String, MultipartError> = if form {
-        let ct = req
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Content-Type"))
-            .map(|h| h.value.as_str().to_string())
-            .unwrap_or_default();
+        let ct = req.header("Content-Type").unwrap_or("").to_string();
         match multipart::boundary(&ct) {
-            Some(bnd) => multipart::read_file_part(req.as_reader(), &bnd, max + slack, &mut sink),
+            Some(bnd) => multipart::read_file_part(req.body(), &bnd, max + slack, &mut sink),
             None => Err(MultipartError::Malformed("not multipart/form-data")),
         }
     } else {
@@ -214,7 +209,7 @@ fn upload(
             .map(|(_, v)| v.chars().take(200).collect())
             .unwrap_or_else(|| "upload.pcap".to_string());
         let mut buf = vec![0u8; 64 * 1024];
-        let rd = req.as_reader();
+        let rd = req.body();
         let mut res = Ok(name);
         loop {
             match rd.read(&mut buf) {
@@ -241,8 +236,6 @@ fn upload(
         Ok(n) => n,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            // Drain (bounded) what the client still sends so it reads our answer.
-            let _ = std::io::copy(&mut req.as_reader().take(1 << 20), &mut std::io::sink());
             return match e {
                 MultipartError::TooLarge => upload_error(form, 413, "upload too large"),
                 MultipartError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
@@ -819,16 +812,18 @@ fn flow_page(store: &Store, id: i64) -> R {
             },
             esc(&file.sha256)
         );
-        match file.path.as_deref().and_then(|p| read_head(p, &file.sha256)) {
+        match file
+            .path
+            .as_deref()
+            .and_then(|p| read_head(p, &file.sha256))
+        {
             Some(head) => {
-                let _ = write!(
-                    b,
-                    "<p><a href=\"/files/{}\">Download</a></p>",
-                    file.id
-                );
+                let _ = write!(b, "<p><a href=\"/files/{}\">Download</a></p>", file.id);
                 let printable = head
                     .iter()
-                    .filter(|&&c| c == b'\n' || c == b'\r' || c == b'\t' || (0x20..0x7f).contains(&c))
+                    .filter(|&&c| {
+                        c == b'\n' || c == b'\r' || c == b'\t' || (0x20..0x7f).contains(&c)
+                    })
                     .count();
                 let text = std::str::from_utf8(&head).ok();
                 let preview = match text {
@@ -990,7 +985,11 @@ fn alerts_page(store: &Store, q: &[(String, String)]) -> R {
         } else {
             count.to_string()
         },
-        if val("type").is_empty() { "" } else { " of this type" }
+        if val("type").is_empty() {
+            ""
+        } else {
+            " of this type"
+        }
     );
     b.push_str("<table class=\"grid\" id=\"alerts\"><thead><tr><th>Time</th><th>Severity</th><th>Type</th><th>Rule</th><th>Source</th><th>Destination</th><th>Flow</th><th>Evidence</th></tr></thead><tbody>");
     for a in &rows {
