@@ -73,11 +73,14 @@ pub enum HeadError {
     Gone,
 }
 
+/// A parsed request head: method, target, header fields, Content-Length.
+pub type Head = (String, String, Vec<(String, String)>, Option<u64>);
+
+/// The per-request function of [`run`].
+pub type Handler = dyn Fn(&mut Request, &mut dyn Write, SocketAddr) + Send + Sync;
+
 /// Read and parse a request head from `rd` (bounded), leaving `rd` at the body.
-pub fn read_head<R: BufRead>(
-    rd: &mut R,
-    deadline: Instant,
-) -> Result<(String, String, Vec<(String, String)>, Option<u64>), HeadError> {
+pub fn read_head<R: BufRead>(rd: &mut R, deadline: Instant) -> Result<Head, HeadError> {
     let mut total = 0usize;
     let mut line = Vec::with_capacity(256);
     let mut next_line = |rd: &mut R, line: &mut Vec<u8>| -> Result<(), HeadError> {
@@ -234,11 +237,7 @@ pub fn write_response(w: &mut dyn Write, r: Response<'_>, head_only: bool) -> io
 /// Serve `listener` with `threads` threads, each taking one connection at a
 /// time and answering one request on it with `handler`. Returns when every
 /// thread has stopped (the listener failed).
-pub fn run(
-    listener: TcpListener,
-    threads: usize,
-    handler: std::sync::Arc<dyn Fn(&mut Request, &mut dyn Write, SocketAddr) + Send + Sync>,
-) {
+pub fn run(listener: TcpListener, threads: usize, handler: std::sync::Arc<Handler>) {
     let mut hs = Vec::new();
     for _ in 0..threads.max(1) {
         let Ok(l) = listener.try_clone() else {
@@ -259,11 +258,7 @@ pub fn run(
     }
 }
 
-fn connection(
-    s: TcpStream,
-    peer: SocketAddr,
-    handler: &dyn Fn(&mut Request, &mut dyn Write, SocketAddr),
-) {
+fn connection(s: TcpStream, peer: SocketAddr, handler: &Handler) {
     let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = s.set_write_timeout(Some(Duration::from_secs(60)));
     let _ = s.set_nodelay(true);
@@ -319,9 +314,7 @@ fn connection(
 mod tests {
     use super::*;
 
-    fn parse(
-        raw: &[u8],
-    ) -> Result<(String, String, Vec<(String, String)>, Option<u64>), HeadError> {
+    fn parse(raw: &[u8]) -> Result<Head, HeadError> {
         read_head(&mut &raw[..], Instant::now() + Duration::from_secs(5))
     }
 

@@ -229,7 +229,6 @@ fn upload(
         }
         res
     };
-    drop(sink);
     let flushed = w.flush();
     drop(w);
     let name = match result {
