@@ -218,73 +218,152 @@ pub fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-/// The WHERE clause and parameters of a filter.
-fn flow_where(f: &FlowFilter) -> (String, Vec<SqlValue>) {
-    let mut w: Vec<String> = Vec::new();
-    let mut p: Vec<SqlValue> = Vec::new();
-    if let Some(c) = f.capture {
-        p.push(SqlValue::Integer(c));
-        w.push(format!("capture_id = ?{}", p.len()));
-    }
-    if let Some(proto) = &f.protocol {
-        p.push(SqlValue::Text(proto.clone()));
-        w.push(format!("protocol = ?{}", p.len()));
-    }
+/// A filter as SQL: `cand` is a subquery of candidate flow ids from the
+/// most selective indexed condition (an address, a port or the text
+/// search), `rest` the other conditions; `plain` is every condition
+/// written directly (for when the candidates are many).
+struct FlowSql {
+    cand: Option<String>,
+    rest: Vec<String>,
+    plain: Vec<String>,
+    params: Vec<SqlValue>,
+}
+
+fn flow_sql(f: &FlowFilter) -> FlowSql {
+    let mut q = FlowSql {
+        cand: None,
+        rest: Vec::new(),
+        plain: Vec::new(),
+        params: Vec::new(),
+    };
+    // ?1 is always the capture (or NULL for all captures).
+    q.params
+        .push(f.capture.map_or(SqlValue::Null, SqlValue::Integer));
+    let cap = if f.capture.is_some() {
+        "capture_id = ?1"
+    } else {
+        "?1 IS NULL"
+    };
+    q.plain.push(cap.to_string());
+    q.rest.push(cap.to_string());
+    let mut cands: Vec<String> = Vec::new();
     if let Some(ip) = &f.ip {
-        p.push(SqlValue::Text(ip.clone()));
-        let n = p.len();
-        w.push(format!("(src_ip = ?{n} OR dst_ip = ?{n})"));
+        q.params.push(SqlValue::Text(ip.clone()));
+        let n = q.params.len();
+        // Two index ranges instead of an OR the planner may answer with a scan.
+        cands.push(format!(
+            "SELECT id FROM flows WHERE {cap} AND src_ip = ?{n} UNION SELECT id FROM flows WHERE {cap} AND dst_ip = ?{n}"
+        ));
+        q.plain.push(format!("(src_ip = ?{n} OR dst_ip = ?{n})"));
     }
     if let Some(port) = f.port {
-        p.push(SqlValue::Integer(port as i64));
-        let n = p.len();
-        w.push(format!("(dst_port = ?{n} OR src_port = ?{n})"));
-    }
-    if let Some(t) = f.from_us {
-        p.push(SqlValue::Integer(t));
-        w.push(format!("ts >= ?{}", p.len()));
-    }
-    if let Some(t) = f.to_us {
-        p.push(SqlValue::Integer(t));
-        w.push(format!("ts < ?{}", p.len()));
+        q.params.push(SqlValue::Integer(port as i64));
+        let n = q.params.len();
+        cands.push(format!(
+            "SELECT id FROM flows WHERE {cap} AND dst_port = ?{n} UNION SELECT id FROM flows WHERE {cap} AND src_port = ?{n}"
+        ));
+        q.plain
+            .push(format!("(dst_port = ?{n} OR src_port = ?{n})"));
     }
     if let Some(t) = &f.text {
-        p.push(SqlValue::Text(fts_phrase(t)));
-        w.push(format!(
-            "id IN (SELECT rowid FROM flow_text WHERE flow_text MATCH ?{})",
-            p.len()
-        ));
+        q.params.push(SqlValue::Text(fts_phrase(t)));
+        let n = q.params.len();
+        let c = format!("SELECT rowid FROM flow_text WHERE flow_text MATCH ?{n}");
+        q.plain.push(format!("id IN ({c})"));
+        cands.push(c);
     }
-    let clause = if w.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", w.join(" AND "))
-    };
-    (clause, p)
+    if let Some(proto) = &f.protocol {
+        q.params.push(SqlValue::Text(proto.clone()));
+        let c = format!("protocol = ?{}", q.params.len());
+        q.plain.push(c.clone());
+        q.rest.push(c);
+    }
+    if let Some(t) = f.from_us {
+        q.params.push(SqlValue::Integer(t));
+        let c = format!("ts >= ?{}", q.params.len());
+        q.plain.push(c.clone());
+        q.rest.push(c);
+    }
+    if let Some(t) = f.to_us {
+        q.params.push(SqlValue::Integer(t));
+        let c = format!("ts < ?{}", q.params.len());
+        q.plain.push(c.clone());
+        q.rest.push(c);
+    }
+    if !cands.is_empty() {
+        q.cand = Some(
+            cands
+                .iter()
+                .map(|c| format!("SELECT * FROM ({c})"))
+                .collect::<Vec<_>>()
+                .join(" INTERSECT "),
+        );
+    }
+    q
 }
 
 /// One page of flows and the (capped) number matching.
+///
+/// Plans, chosen by the capped count: with no address/port/text condition,
+/// or when more than [`COUNT_CAP`] flows match one, the page is read in
+/// sort order from an index and stops after the page (matches are dense);
+/// otherwise the candidates (at most [`COUNT_CAP`]) are collected by their
+/// own indexes, filtered and sorted.
 pub fn flows(conn: &Connection, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
-    let (clause, mut p) = flow_where(f);
+    let q = flow_sql(f);
     let dir = if f.desc { "DESC" } else { "ASC" };
     let limit = f.limit.clamp(1, MAX_LIMIT);
     let offset = f.offset.min(MAX_OFFSET);
-    let count: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM (SELECT 1 FROM flows {clause} LIMIT {})",
-            COUNT_CAP + 1
-        ))?
-        .query_row(rusqlite::params_from_iter(p.iter()), |r| r.get(0))?;
-    p.push(SqlValue::Integer(limit as i64));
-    p.push(SqlValue::Integer(offset as i64));
-    let n = p.len();
+    let plain = q.plain.join(" AND ");
+    let (count, source) = match &q.cand {
+        Some(cand) => {
+            let rest = q.rest.join(" AND ");
+            let count: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM flows WHERE id IN ({cand}) AND {rest} LIMIT {})",
+                    COUNT_CAP + 1
+                ))?
+                .query_row(rusqlite::params_from_iter(q.params.iter()), |r| r.get(0))?;
+            if count <= COUNT_CAP {
+                // Materialized, so the planner cannot trade the candidate
+                // lookup for a scan in sort order.
+                (
+                    count,
+                    format!(
+                        "WITH m AS MATERIALIZED (SELECT {FLOW_COLS}, bytes FROM flows WHERE id IN ({cand}) AND {rest}) SELECT * FROM m"
+                    ),
+                )
+            } else {
+                (
+                    count,
+                    format!("SELECT {FLOW_COLS} FROM flows WHERE {plain}"),
+                )
+            }
+        }
+        None => {
+            let count: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM flows WHERE {plain} LIMIT {})",
+                    COUNT_CAP + 1
+                ))?
+                .query_row(rusqlite::params_from_iter(q.params.iter()), |r| r.get(0))?;
+            (
+                count,
+                format!("SELECT {FLOW_COLS} FROM flows WHERE {plain}"),
+            )
+        }
+    };
+    let mut params = q.params;
+    params.push(SqlValue::Integer(limit as i64));
+    params.push(SqlValue::Integer(offset as i64));
+    let n = params.len();
     let sql = format!(
-        "SELECT {FLOW_COLS} FROM flows {clause} ORDER BY {} {dir}, id {dir} LIMIT ?{} OFFSET ?{n}",
+        "{source} ORDER BY {} {dir}, id {dir} LIMIT ?{} OFFSET ?{n}",
         f.sort.sql(),
         n - 1
     );
     let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(p.iter()), flow_row)?;
+    let rows = st.query_map(rusqlite::params_from_iter(params.iter()), flow_row)?;
     Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, count))
 }
 
@@ -632,6 +711,157 @@ mod tests {
     fn fts_phrase_quotes_operators() {
         assert_eq!(fts_phrase("a OR b*"), "\"a OR b*\"");
         assert_eq!(fts_phrase("x\"y"), "\"x\"\"y\"");
+    }
+
+    /// 12,000 flows: 10.0.0.7 in 30 of them (either end), port 80 in all,
+    /// "needle.example" searchable in 5. Both plans give the right rows in
+    /// the right order, and counts are capped.
+    #[test]
+    fn flows_filters_and_plans() {
+        let s = crate::Store::open_in_memory().expect("db");
+        let c = &s.conn;
+        c.execute_batch("INSERT INTO captures(id, name) VALUES (1, 'a'), (2, 'b')")
+            .expect("captures");
+        let mut ins = c
+            .prepare(
+                "INSERT INTO flows(capture_id, uid, ts, duration, l4, src_ip, src_port, dst_ip,
+                   dst_port, protocol, confidence, source, evidence, orig_pkts, resp_pkts,
+                   orig_bytes, resp_bytes, bytes, conn_state, history, community_id, end_reason)
+                 VALUES (?1, ?2, ?3, 0.1, 'TCP', ?4, ?5, ?6, 80, ?7, 'dpi', 'dpi', '', 1, 1, ?8, 0, ?8, 'SF', '', '', 'end')",
+            )
+            .expect("prepare");
+        for i in 0..12_000i64 {
+            let (src, dst) = match i % 400 {
+                0 => (
+                    "10.0.0.7".to_string(),
+                    format!("10.1.{}.{}", i / 256 % 256, i % 256),
+                ),
+                1 => (
+                    format!("10.2.{}.{}", i / 256 % 256, i % 256),
+                    "10.0.0.7".to_string(),
+                ),
+                _ => (
+                    format!("10.3.{}.{}", i / 256 % 256, i % 256),
+                    "192.0.2.1".to_string(),
+                ),
+            };
+            let proto = if i % 3 == 0 { "HTTP" } else { "TLS" };
+            ins.execute(params![
+                1,
+                format!("C{i}"),
+                1_000_000 + i,
+                src,
+                40_000 + (i % 1000),
+                dst,
+                proto,
+                i
+            ])
+            .expect("insert");
+            if i % 2400 == 5 {
+                c.execute(
+                    "INSERT INTO flow_text(rowid, text) VALUES (?1, 'needle.example /x')",
+                    params![c.last_insert_rowid()],
+                )
+                .expect("text");
+            }
+        }
+        // The other capture's flow with the same address stays out.
+        ins.execute(params![2, "Cz", 5, "10.0.0.7", 1, "10.0.0.8", "HTTP", 1])
+            .expect("insert");
+        let base = FlowFilter {
+            capture: Some(1),
+            limit: 50,
+            ..FlowFilter::default()
+        };
+        // Few matches: the candidate plan.
+        let (rows, n) = flows(
+            c,
+            &FlowFilter {
+                ip: Some("10.0.0.7".into()),
+                ..base.clone()
+            },
+        )
+        .expect("q");
+        assert_eq!(n, 60);
+        assert_eq!(rows.len(), 50);
+        assert!(rows.windows(2).all(|w| w[0].ts <= w[1].ts));
+        assert!(rows
+            .iter()
+            .all(|r| r.capture_id == 1 && (r.src_ip == "10.0.0.7" || r.dst_ip == "10.0.0.7")));
+        let (rows, _) = flows(
+            c,
+            &FlowFilter {
+                ip: Some("10.0.0.7".into()),
+                sort: SortCol::Bytes,
+                desc: true,
+                offset: 50,
+                ..base.clone()
+            },
+        )
+        .expect("q");
+        assert_eq!(rows.len(), 10);
+        assert!(rows.windows(2).all(|w| w[0].orig_bytes >= w[1].orig_bytes));
+        let (rows, n) = flows(
+            c,
+            &FlowFilter {
+                ip: Some("10.0.0.7".into()),
+                protocol: Some("HTTP".into()),
+                ..base.clone()
+            },
+        )
+        .expect("q");
+        assert_eq!(n as usize, rows.len());
+        assert!(n > 0 && rows.iter().all(|r| r.protocol == "HTTP"));
+        let (rows, n) = flows(
+            c,
+            &FlowFilter {
+                text: Some("needle.example".into()),
+                ..base.clone()
+            },
+        )
+        .expect("q");
+        assert_eq!((n, rows.len()), (5, 5));
+        // Many matches: the index-order plan, count capped.
+        let (rows, n) = flows(
+            c,
+            &FlowFilter {
+                port: Some(80),
+                ..base.clone()
+            },
+        )
+        .expect("q");
+        assert_eq!(n, COUNT_CAP + 1);
+        assert_eq!(rows.len(), 50);
+        assert_eq!(rows[0].ts, 1_000_000);
+        let (rows, n) = flows(
+            c,
+            &FlowFilter {
+                protocol: Some("HTTP".into()),
+                desc: true,
+                ..base.clone()
+            },
+        )
+        .expect("q");
+        assert_eq!(n, 4000);
+        assert_eq!(rows[0].ts, 1_000_000 + 11_997);
+        let (rows, n) = flows(
+            c,
+            &FlowFilter {
+                from_us: Some(1_000_000 + 11_990),
+                ..base.clone()
+            },
+        )
+        .expect("q");
+        assert_eq!((n, rows.len()), (10, 10));
+        let (_, n) = flows(
+            c,
+            &FlowFilter {
+                ip: Some("10.9.9.9".into()),
+                ..base
+            },
+        )
+        .expect("q");
+        assert_eq!(n, 0);
     }
 
     #[test]

@@ -80,6 +80,9 @@ impl Jobs {
     }
 }
 
+/// Out-of-order TCP bytes an analysis in the server may buffer in total.
+pub const WEB_REASSEMBLY_MEMORY: usize = 64 << 20;
+
 /// Analyse the capture at `path` into capture row `id` of the database:
 /// the same analysis as `netsift analyze` with its defaults (all layers,
 /// detection of scans and brute force, files carved into `files_dir`).
@@ -107,7 +110,12 @@ pub fn analyze_capture(
     let res = {
         let mut det = Detecting::new(&mut out, Rules::default());
         let res = {
-            let mut analyzer = Analyzer::new(classifier, AnalyzeConfig::default(), files, &mut det);
+            let mut cfg = AnalyzeConfig::default();
+            // The server shares its memory with the pages it serves: hold
+            // less out-of-order TCP data across all streams than the CLI
+            // does (256 MiB) before giving up the oldest holes as gaps.
+            cfg.reassembly.max_buffered_total = WEB_REASSEMBLY_MEMORY;
+            let mut analyzer = Analyzer::new(classifier, cfg, files, &mut det);
             run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| {
                 bytes_read.store(p.bytes_read, Ordering::Relaxed)
             })
