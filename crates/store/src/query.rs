@@ -218,12 +218,20 @@ pub fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-/// A filter as SQL: `cand` is a subquery of candidate flow ids from the
-/// most selective indexed condition (an address, a port or the text
-/// search), `rest` the other conditions; `plain` is every condition
-/// written directly (for when the candidates are many).
+/// A condition that an index range answers: `probes` are capped counts of
+/// its index ranges (their sum bounds its matches), `ids` the matching flow
+/// ids, `plain` the same condition as a row filter.
+struct Cand {
+    probes: Vec<String>,
+    ids: String,
+    plain: String,
+}
+
+/// A filter as SQL: the indexed conditions (`cands`), the others (`rest`,
+/// written with unary `+` so that the planner does not pick their indexes
+/// over the candidates' ids), and every condition as plain row filters.
 struct FlowSql {
-    cand: Option<String>,
+    cands: Vec<Cand>,
     rest: Vec<String>,
     plain: Vec<String>,
     params: Vec<SqlValue>,
@@ -231,7 +239,7 @@ struct FlowSql {
 
 fn flow_sql(f: &FlowFilter) -> FlowSql {
     let mut q = FlowSql {
-        cand: None,
+        cands: Vec::new(),
         rest: Vec::new(),
         plain: Vec::new(),
         params: Vec::new(),
@@ -239,118 +247,129 @@ fn flow_sql(f: &FlowFilter) -> FlowSql {
     // ?1 is always the capture (or NULL for all captures).
     q.params
         .push(f.capture.map_or(SqlValue::Null, SqlValue::Integer));
-    let cap = if f.capture.is_some() {
-        "capture_id = ?1"
+    let (cap, plus_cap) = if f.capture.is_some() {
+        ("capture_id = ?1", "+capture_id = ?1")
     } else {
-        "?1 IS NULL"
+        ("?1 IS NULL", "?1 IS NULL")
     };
     q.plain.push(cap.to_string());
-    q.rest.push(cap.to_string());
-    let mut cands: Vec<String> = Vec::new();
-    if let Some(ip) = &f.ip {
-        q.params.push(SqlValue::Text(ip.clone()));
+    q.rest.push(plus_cap.to_string());
+    let capped = |sql: String| format!("SELECT count(*) FROM ({sql} LIMIT {})", COUNT_CAP + 1);
+    // Either end, as two index ranges (an OR may be answered with a scan).
+    let either = |q: &mut FlowSql, a: &str, b: &str, v: SqlValue| {
+        q.params.push(v);
         let n = q.params.len();
-        // Two index ranges instead of an OR the planner may answer with a scan.
-        cands.push(format!(
-            "SELECT id FROM flows WHERE {cap} AND src_ip = ?{n} UNION SELECT id FROM flows WHERE {cap} AND dst_ip = ?{n}"
-        ));
-        q.plain.push(format!("(src_ip = ?{n} OR dst_ip = ?{n})"));
+        let (sa, sb) = (
+            format!("SELECT id FROM flows WHERE {cap} AND {a} = ?{n}"),
+            format!("SELECT id FROM flows WHERE {cap} AND {b} = ?{n}"),
+        );
+        q.cands.push(Cand {
+            probes: vec![capped(sa.clone()), capped(sb.clone())],
+            ids: format!("{sa} UNION {sb}"),
+            plain: format!("({a} = ?{n} OR {b} = ?{n})"),
+        });
+    };
+    if let Some(ip) = &f.ip {
+        either(&mut q, "src_ip", "dst_ip", SqlValue::Text(ip.clone()));
     }
     if let Some(port) = f.port {
-        q.params.push(SqlValue::Integer(port as i64));
-        let n = q.params.len();
-        cands.push(format!(
-            "SELECT id FROM flows WHERE {cap} AND dst_port = ?{n} UNION SELECT id FROM flows WHERE {cap} AND src_port = ?{n}"
-        ));
-        q.plain
-            .push(format!("(dst_port = ?{n} OR src_port = ?{n})"));
+        either(
+            &mut q,
+            "dst_port",
+            "src_port",
+            SqlValue::Integer(port as i64),
+        );
     }
     if let Some(t) = &f.text {
         q.params.push(SqlValue::Text(fts_phrase(t)));
         let n = q.params.len();
-        let c = format!("SELECT rowid FROM flow_text WHERE flow_text MATCH ?{n}");
-        q.plain.push(format!("id IN ({c})"));
-        cands.push(c);
+        let ids = format!("SELECT rowid FROM flow_text WHERE flow_text MATCH ?{n}");
+        q.cands.push(Cand {
+            probes: vec![capped(ids.clone())],
+            plain: format!("id IN ({ids})"),
+            ids,
+        });
     }
+    let other = |q: &mut FlowSql, col: &str, op: &str, v: SqlValue| {
+        q.params.push(v);
+        let n = q.params.len();
+        q.plain.push(format!("{col} {op} ?{n}"));
+        q.rest.push(format!("+{col} {op} ?{n}"));
+    };
     if let Some(proto) = &f.protocol {
-        q.params.push(SqlValue::Text(proto.clone()));
-        let c = format!("protocol = ?{}", q.params.len());
-        q.plain.push(c.clone());
-        q.rest.push(c);
+        other(&mut q, "protocol", "=", SqlValue::Text(proto.clone()));
     }
     if let Some(t) = f.from_us {
-        q.params.push(SqlValue::Integer(t));
-        let c = format!("ts >= ?{}", q.params.len());
-        q.plain.push(c.clone());
-        q.rest.push(c);
+        other(&mut q, "ts", ">=", SqlValue::Integer(t));
     }
     if let Some(t) = f.to_us {
-        q.params.push(SqlValue::Integer(t));
-        let c = format!("ts < ?{}", q.params.len());
-        q.plain.push(c.clone());
-        q.rest.push(c);
-    }
-    if !cands.is_empty() {
-        q.cand = Some(
-            cands
-                .iter()
-                .map(|c| format!("SELECT * FROM ({c})"))
-                .collect::<Vec<_>>()
-                .join(" INTERSECT "),
-        );
+        other(&mut q, "ts", "<", SqlValue::Integer(t));
     }
     q
 }
 
+fn count(conn: &Connection, sql: &str, params: &[SqlValue]) -> Result<i64> {
+    // Bind only the parameters the statement uses (?1..?N, by number).
+    let mut st = conn.prepare_cached(sql)?;
+    let n = st.parameter_count();
+    Ok(st.query_row(rusqlite::params_from_iter(params[..n].iter()), |r| r.get(0))?)
+}
+
 /// One page of flows and the (capped) number matching.
 ///
-/// Plans, chosen by the capped count: with no address/port/text condition,
-/// or when more than [`COUNT_CAP`] flows match one, the page is read in
-/// sort order from an index and stops after the page (matches are dense);
-/// otherwise the candidates (at most [`COUNT_CAP`]) are collected by their
-/// own indexes, filtered and sorted.
+/// The plan follows the capped counts of the indexed conditions (address,
+/// port, text): when one matches at most [`COUNT_CAP`] flows, its ids are
+/// collected from its index, the other conditions filter them, and they are
+/// sorted (materialized, so the planner cannot trade this for a scan in
+/// sort order); otherwise matches are dense, and the page is read in sort
+/// order from an index and stops once full.
 pub fn flows(conn: &Connection, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
     let q = flow_sql(f);
     let dir = if f.desc { "DESC" } else { "ASC" };
     let limit = f.limit.clamp(1, MAX_LIMIT);
     let offset = f.offset.min(MAX_OFFSET);
-    let plain = q.plain.join(" AND ");
-    let (count, source) = match &q.cand {
-        Some(cand) => {
-            let rest = q.rest.join(" AND ");
-            let count: i64 = conn
-                .prepare_cached(&format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM flows WHERE id IN ({cand}) AND {rest} LIMIT {})",
-                    COUNT_CAP + 1
-                ))?
-                .query_row(rusqlite::params_from_iter(q.params.iter()), |r| r.get(0))?;
-            if count <= COUNT_CAP {
-                // Materialized, so the planner cannot trade the candidate
-                // lookup for a scan in sort order.
-                (
-                    count,
-                    format!(
-                        "WITH m AS MATERIALIZED (SELECT {FLOW_COLS}, bytes FROM flows WHERE id IN ({cand}) AND {rest}) SELECT * FROM m"
-                    ),
-                )
-            } else {
-                (
-                    count,
-                    format!("SELECT {FLOW_COLS} FROM flows WHERE {plain}"),
-                )
-            }
+    let mut best: Option<(i64, usize)> = None;
+    for (i, c) in q.cands.iter().enumerate() {
+        let mut est = 0;
+        for p in &c.probes {
+            est += count(conn, p, &q.params)?;
         }
-        None => {
-            let count: i64 = conn
-                .prepare_cached(&format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM flows WHERE {plain} LIMIT {})",
-                    COUNT_CAP + 1
-                ))?
-                .query_row(rusqlite::params_from_iter(q.params.iter()), |r| r.get(0))?;
+        if best.is_none_or(|(b, _)| est < b) {
+            best = Some((est, i));
+        }
+    }
+    let (total, source) = match best {
+        Some((est, i)) if est <= COUNT_CAP => {
+            let mut conds = q.rest.clone();
+            for (j, c) in q.cands.iter().enumerate() {
+                if j != i {
+                    conds.push(c.plain.clone());
+                }
+            }
+            let body = format!(
+                "SELECT {FLOW_COLS}, bytes FROM flows WHERE id IN ({}) AND {}",
+                q.cands[i].ids,
+                conds.join(" AND ")
+            );
+            let total = count(conn, &format!("SELECT count(*) FROM ({body})"), &q.params)?;
             (
-                count,
-                format!("SELECT {FLOW_COLS} FROM flows WHERE {plain}"),
+                total,
+                format!("WITH m AS MATERIALIZED ({body}) SELECT * FROM m"),
             )
+        }
+        _ => {
+            let mut conds = q.plain.clone();
+            conds.extend(q.cands.iter().map(|c| c.plain.clone()));
+            let w = conds.join(" AND ");
+            let total = count(
+                conn,
+                &format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM flows WHERE {w} LIMIT {})",
+                    COUNT_CAP + 1
+                ),
+                &q.params,
+            )?;
+            (total, format!("SELECT {FLOW_COLS} FROM flows WHERE {w}"))
         }
     };
     let mut params = q.params;
@@ -364,7 +383,7 @@ pub fn flows(conn: &Connection, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
     );
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(rusqlite::params_from_iter(params.iter()), flow_row)?;
-    Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, count))
+    Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
 }
 
 /// One flow.

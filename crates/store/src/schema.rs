@@ -63,6 +63,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX flows_capture_dst_ts ON flows(capture_id, dst_ip, ts);
     CREATE INDEX flows_capture_dport_ts ON flows(capture_id, dst_port, ts);
     CREATE INDEX flows_capture_sport ON flows(capture_id, src_port);
+    CREATE INDEX flows_capture_bytes ON flows(capture_id, bytes);
+    CREATE INDEX flows_capture_proto_bytes ON flows(capture_id, protocol, bytes);
     CREATE INDEX flows_capture_uid ON flows(capture_id, uid);
     CREATE TABLE records (
         id INTEGER PRIMARY KEY,
