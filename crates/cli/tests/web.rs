@@ -267,3 +267,48 @@ fn hostile_requests_are_bounded() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cross_origin_posts_and_foreign_hosts_are_refused() {
+    let dir = tmpdir("serve-origin");
+    let srv = start(&dir, &[]);
+    let a = srv.addr.as_str();
+    let pcap = std::fs::read(repo_file("crates/web/testdata/xss-host.pcap")).expect("pcap");
+    // A page elsewhere posting a form here.
+    let r = request(
+        a,
+        "POST",
+        "/api/upload?name=x.pcap",
+        &[("Origin", "http://evil.example")],
+        &pcap,
+    );
+    assert_eq!(r.status, 403);
+    let r = request(
+        a,
+        "POST",
+        "/upload",
+        &[("Sec-Fetch-Site", "cross-site"), ("Origin", "null")],
+        &pcap,
+    );
+    assert_eq!(r.status, 403);
+    // DNS rebinding: a foreign name resolving to loopback.
+    let mut s = std::net::TcpStream::connect(a).expect("connect");
+    use std::io::{Read, Write};
+    s.write_all(b"GET / HTTP/1.1\r\nHost: rebind.evil.example:8080\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    assert!(raw.starts_with("HTTP/1.1 403"), "{raw}");
+    // The same-origin post is accepted.
+    let origin = format!("http://{a}");
+    let r = request(
+        a,
+        "POST",
+        "/api/upload?name=x.pcap",
+        &[("Origin", &origin)],
+        &pcap,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -274,7 +274,33 @@ fn handle(app: &App, store: &Store, req: &mut http::Request, out: &mut dyn std::
 /// `?token=` sets an HttpOnly, SameSite=Strict cookie and redirects to the
 /// same URL without the token (so it does not stay in history).
 fn authorize(app: &App, req: &http::Request, url: &str) -> Result<(), Resp> {
+    let host = req.header("Host").unwrap_or("");
+    // Cross-site form posts. Browsers say where a request comes from in
+    // `Sec-Fetch-Site` (Fetch Metadata); older ones only in `Origin`
+    // (RFC 6454 §7), which is "null" under our no-referrer policy.
+    if req.method == "POST" {
+        let cross = match req.header("Sec-Fetch-Site") {
+            Some(site) => !matches!(site, "same-origin" | "none"),
+            None => req.header("Origin").is_some_and(|origin| {
+                let o = origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"));
+                origin != "null" && o != Some(host)
+            }),
+        };
+        if cross {
+            return Err(Resp::error(403, "cross-origin request refused"));
+        }
+    }
     let Some(expected) = &app.cfg.token else {
+        // Without a token the server is on loopback; refuse other Host
+        // names so that a DNS-rebinding page cannot read it.
+        if !loopback_host(host) {
+            return Err(Resp::error(
+                403,
+                "this server answers only to localhost, 127.0.0.1 or [::1] without --token",
+            ));
+        }
         return Ok(());
     };
     if let Some(t) = presented_token(req) {
@@ -308,6 +334,19 @@ fn authorize(app: &App, req: &http::Request, url: &str) -> Result<(), Resp> {
         401,
         "This server needs an access token: open /?token=TOKEN once, or send Authorization: Bearer TOKEN.",
     ))
+}
+
+/// A Host header naming a loopback address or `localhost` (any port).
+pub fn loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 fn respond(out: &mut dyn std::io::Write, r: Resp, head_only: bool) {
@@ -380,6 +419,28 @@ mod tests {
         assert!(check_listen("0.0.0.0:0", Some("")).is_err());
         assert!(check_listen("0.0.0.0:0", Some("short")).is_err());
         assert!(check_listen("0.0.0.0:0", Some("long-enough-token")).is_ok());
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for h in [
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "127.1.2.3",
+            "[::1]:80",
+            "LOCALHOST",
+        ] {
+            assert!(loopback_host(h), "{h}");
+        }
+        for h in [
+            "evil.example:8080",
+            "10.0.0.1:8080",
+            "",
+            "[::2]:80",
+            "localhost.evil.example",
+        ] {
+            assert!(!loopback_host(h), "{h}");
+        }
     }
 
     #[test]
