@@ -90,7 +90,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         let mut pcfg = pcfg;
         pcfg.flow.uid_seed = n as u64;
         if let Some(h) = &handle {
-            h.begin_capture(&capture_info(path, n as u64)?)
+            h.begin_capture(&capture_info(path, &pcfg)?)
                 .context("writing the database")?;
         }
         let res = run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| bar.update(p));
@@ -152,7 +152,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
 }
 
 /// The capture row of `path` (its SHA-256 read from the file; stdin has none).
-fn capture_info(path: &Path, uid_seed: u64) -> Result<CaptureInfo> {
+fn capture_info(path: &Path, pcfg: &netsift_engine::PipelineConfig) -> Result<CaptureInfo> {
+    let uid_seed = pcfg.flow.uid_seed;
+    let flow_settings = Some(netsift_store::flow_settings(&pcfg.flow));
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -161,6 +163,7 @@ fn capture_info(path: &Path, uid_seed: u64) -> Result<CaptureInfo> {
         return Ok(CaptureInfo {
             name: "stdin".into(),
             uid_seed,
+            flow_settings,
             ..CaptureInfo::default()
         });
     }
@@ -174,6 +177,7 @@ fn capture_info(path: &Path, uid_seed: u64) -> Result<CaptureInfo> {
         size,
         sha256: Some(netsift_web::hex(&h.finalize())),
         uid_seed,
+        flow_settings,
     })
 }
 

@@ -14,7 +14,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 #[test]
 fn analyze_db_stores_flows_records_files() {
     let dir = tmpdir("analyze-db");
-    let db = dir.join("a.db");
+    let db = dir.join("netsift.db");
     let out = dir.join("jsonl");
     let st = Command::new(BIN)
         .arg("analyze")
@@ -25,7 +25,7 @@ fn analyze_db_stores_flows_records_files() {
         .arg(&out)
         .arg("--extract-dir")
         .arg(dir.join("files"))
-        .arg("-q")
+        .args(["--tcp-idle", "7", "-q"])
         .status()
         .expect("run");
     assert!(st.success());
@@ -68,6 +68,19 @@ fn analyze_db_stores_flows_records_files() {
         0
     );
     assert!(n("SELECT count(*) FROM flow_text") > 0);
+    // The flow settings are kept, and the server finds a CLI-analysed
+    // flow's packets again in the original capture.
+    let settings: String = c
+        .query_row("SELECT flow_settings FROM captures", [], |r| r.get(0))
+        .expect("settings");
+    let v: serde_json::Value = serde_json::from_str(&settings).expect("json");
+    assert_eq!(v["tcp_idle_ns"], 7_000_000_000u64);
+
+    let srv = start(&dir, &[]);
+    let p = get(&srv.addr, "/flows/1/pcap");
+    assert_eq!(p.status, 200, "{}", p.text());
+    assert_eq!(&p.body[..4], &[0x4d, 0x3c, 0xb2, 0xa1]);
+    drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

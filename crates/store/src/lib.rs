@@ -22,6 +22,39 @@ pub use rusqlite;
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 pub use writer::{fail_capture, new_capture, CaptureInfo, StoreHandle, StoreOutput};
 
+/// The flow-table settings of an analysis, as stored with its capture.
+pub fn flow_settings(f: &netsift_flow::FlowConfig) -> serde_json::Value {
+    serde_json::json!({
+        "max_flows": f.max_flows,
+        "tcp_idle_ns": f.tcp_idle_ns,
+        "udp_idle_ns": f.udp_idle_ns,
+        "other_idle_ns": f.other_idle_ns,
+        "closed_linger_ns": f.closed_linger_ns,
+        "active_timeout_ns": f.active_timeout_ns,
+    })
+}
+
+/// The flow-table settings a capture was analysed with (defaults for what
+/// is missing), so that its uids can be computed again.
+pub fn apply_flow_settings(f: &mut netsift_flow::FlowConfig, v: Option<&serde_json::Value>) {
+    let Some(v) = v else { return };
+    let get = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+    if let Some(x) = get("max_flows") {
+        f.max_flows = x.clamp(1, 100_000_000) as usize;
+    }
+    for (k, slot) in [
+        ("tcp_idle_ns", &mut f.tcp_idle_ns),
+        ("udp_idle_ns", &mut f.udp_idle_ns),
+        ("other_idle_ns", &mut f.other_idle_ns),
+        ("closed_linger_ns", &mut f.closed_linger_ns),
+        ("active_timeout_ns", &mut f.active_timeout_ns),
+    ] {
+        if let Some(x) = get(k) {
+            *slot = x;
+        }
+    }
+}
+
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -33,9 +33,10 @@ pub struct Capture {
     pub created: i64,
     pub stats: Option<Value>,
     pub uid_seed: u64,
+    pub flow_settings: Option<Value>,
 }
 
-const CAPTURE_COLS: &str = "id, name, path, size, sha256, packets, flows, first_ts, last_ts, status, bytes_read, error, created, stats, uid_seed";
+const CAPTURE_COLS: &str = "id, name, path, size, sha256, packets, flows, first_ts, last_ts, status, bytes_read, error, created, stats, uid_seed, flow_settings";
 
 fn capture_row(r: &Row<'_>) -> rusqlite::Result<Capture> {
     let stats: Option<String> = r.get(13)?;
@@ -55,6 +56,9 @@ fn capture_row(r: &Row<'_>) -> rusqlite::Result<Capture> {
         created: r.get(12)?,
         stats: stats.and_then(|s| serde_json::from_str(&s).ok()),
         uid_seed: r.get::<_, i64>(14)? as u64,
+        flow_settings: r
+            .get::<_, Option<String>>(15)?
+            .and_then(|s| serde_json::from_str(&s).ok()),
     })
 }
 

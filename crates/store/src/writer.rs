@@ -47,6 +47,9 @@ pub struct CaptureInfo {
     pub sha256: Option<String>,
     /// The flow table's uid seed used for this capture.
     pub uid_seed: u64,
+    /// The flow-table settings of the analysis (JSON: `max_flows`,
+    /// `tcp_idle_ns`, `udp_idle_ns`, `other_idle_ns`, `active_timeout_ns`).
+    pub flow_settings: Option<serde_json::Value>,
 }
 
 /// Insert a capture row (status `queued`); its id.
@@ -56,15 +59,16 @@ pub fn new_capture(conn: &Connection, info: &CaptureInfo) -> Result<i64> {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     conn.execute(
-        "INSERT INTO captures(name, path, size, sha256, status, created, uid_seed)
-         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6)",
+        "INSERT INTO captures(name, path, size, sha256, status, created, uid_seed, flow_settings)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
         params![
             info.name,
             info.path,
             info.size as i64,
             info.sha256,
             now,
-            info.uid_seed as i64
+            info.uid_seed as i64,
+            info.flow_settings.as_ref().map(|v| v.to_string()),
         ],
     )?;
     Ok(conn.last_insert_rowid())

@@ -267,6 +267,9 @@ fn upload(
         size,
         sha256: Some(crate::hex(&hasher.finalize())),
         uid_seed: 0,
+        flow_settings: Some(netsift_store::flow_settings(
+            &netsift_engine::PipelineConfig::default().flow,
+        )),
     };
     let id = match netsift_store::new_capture(&store.conn, &info) {
         Ok(id) => id,
@@ -890,6 +893,7 @@ fn flow_pcap(app: &App, store: &Store, id: i64) -> R {
     };
     let mut cfg = netsift_engine::PipelineConfig::default();
     cfg.flow.uid_seed = c.uid_seed;
+    netsift_store::apply_flow_settings(&mut cfg.flow, c.flow_settings.as_ref());
     let frames = match netsift_engine::extract::flow_frames(&path, cfg, &f.uid) {
         Ok(fr) if !fr.is_empty() => fr,
         Ok(_) => {
