@@ -171,7 +171,20 @@ fn serve_upload_browse_download() {
     assert!(r.text().contains("0 flows"));
     let r = get(a, "/captures/2/flows?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
     assert!(r.text().contains("1 flows"), "{}", r.text());
-    assert_eq!(get(a, "/captures/1/flows?ip=nonsense").status, 200);
+    for q in [
+        "ip=nonsense",
+        "q=%00%01",
+        "q=%22",
+        "q=NEAR(a%20b)",
+        "port=99999",
+        "from=yesterday",
+        "sort=x%3BDROP",
+        "offset=99999999999999999999",
+        "proto=%27%20OR%201%3D1--",
+    ] {
+        let r = get(a, &format!("/captures/1/flows?{q}"));
+        assert_eq!(r.status, 200, "{q}: {}", r.text());
+    }
 
     // The hostile Host renders as text everywhere.
     for path in ["/", "/captures/2", "/captures/2/flows"] {

@@ -218,8 +218,13 @@ fn flow_row(r: &Row<'_>) -> rusqlite::Result<Flow> {
 /// it (`OR`, `*`, `:`) are words, not syntax.
 /// (FTS5: "a string enclosed in double quotes is a phrase; a double quote
 /// inside it is escaped by doubling".)
+/// Control characters (a NUL ends the query string inside FTS5) become spaces.
 pub fn fts_phrase(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    format!("\"{}\"", clean.replace('"', "\"\""))
 }
 
 /// A condition that an index range answers: `probes` are capped counts of
@@ -743,6 +748,7 @@ mod tests {
     fn fts_phrase_quotes_operators() {
         assert_eq!(fts_phrase("a OR b*"), "\"a OR b*\"");
         assert_eq!(fts_phrase("x\"y"), "\"x\"\"y\"");
+        assert_eq!(fts_phrase("a\u{0}b\u{1}"), "\"a b \"");
     }
 
     /// 12,000 flows: 10.0.0.7 in 30 of them (either end), port 80 in all,

@@ -110,13 +110,11 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // v2: free-text search over what a flow's records name (HTTP host and
     // URI, DNS query, TLS/QUIC SNI, file names, user names), an FTS5 index
-    // whose rowid is the flow id; and the uid seed and flow-table settings
-    // (timeouts, table size) of each capture, so that a flow's packets can
-    // be found again, under the same uid, for the per-flow pcap.
+    // whose rowid is the flow id; and the uid seed of each capture, so that
+    // a flow's packets can be found again for the per-flow pcap.
     r#"
     CREATE VIRTUAL TABLE flow_text USING fts5(text, tokenize = 'unicode61');
     ALTER TABLE captures ADD COLUMN uid_seed INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE captures ADD COLUMN flow_settings TEXT;
     INSERT INTO flow_text(rowid, text)
         SELECT f.id, group_concat(coalesce(json_extract(r.json, '$.host'), '') || ' ' ||
                                   coalesce(json_extract(r.json, '$.uri'), '') || ' ' ||
@@ -124,6 +122,12 @@ pub const MIGRATIONS: &[&str] = &[
                                   coalesce(json_extract(r.json, '$.server_name'), ''), ' ')
         FROM flows f JOIN records r ON r.capture_id = f.capture_id AND r.uid = f.uid
         GROUP BY f.id;
+    "#,
+    // v3: the flow-table settings (timeouts, table size) of each capture's
+    // analysis: with the uid seed they give the same uids again. Captures
+    // from before have none, and are read with the defaults.
+    r#"
+    ALTER TABLE captures ADD COLUMN flow_settings TEXT;
     "#,
 ];
 
