@@ -1,7 +1,8 @@
 //! The web analyzer in a real browser: Debian's headless Chromium, driven
 //! over the Chrome DevTools Protocol (a WebSocket; one flat session).
 //!
-//! It uploads a real capture through the page's form, waits for the
+//! It uploads a real capture through the page's form (and another by
+//! drag-and-drop), waits for the
 //! analysis (the page polls and reloads itself), sees the flows table and
 //! the SVG charts, opens a flow, downloads its pcap and checks that the
 //! pcap holds that flow; then uploads a capture whose HTTP Host is
@@ -258,6 +259,38 @@ fn upload_through_page(b: &mut Browser, base: &str, file: &Path) -> i64 {
         .expect("capture id in the URL")
 }
 
+/// Drop `file` on the upload area; the capture id once analysed.
+fn drop_on_page(b: &mut Browser, base: &str, file: &Path) -> i64 {
+    b.navigate(&format!("{base}/"));
+    let bytes = std::fs::read(file).expect("capture");
+    let list = bytes
+        .iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("x.pcap");
+    b.eval(&format!(
+        "(() => {{ const dt = new DataTransfer(); \
+           dt.items.add(new File([new Uint8Array([{list}])], {name:?})); \
+           const d = document.getElementById('drop'); \
+           d.dispatchEvent(new DragEvent('dragover', {{dataTransfer: dt, bubbles: true, cancelable: true}})); \
+           d.dispatchEvent(new DragEvent('drop', {{dataTransfer: dt, bubbles: true, cancelable: true}})); \
+           return true; }})()"
+    ));
+    b.wait_for(
+        "location.pathname.startsWith('/captures/') && document.readyState === 'complete' \
+         && !document.getElementById('job') && document.querySelectorAll('svg').length > 0",
+        60,
+    );
+    let path = b.eval("location.pathname");
+    path.as_str()
+        .and_then(|p| p.trim_start_matches("/captures/").parse().ok())
+        .expect("capture id in the URL")
+}
+
 #[test]
 fn browser_upload_browse_download_and_escaping() {
     let Some(bin) = chromium() else {
@@ -357,8 +390,10 @@ fn browser_upload_browse_download_and_escaping() {
     assert_eq!(flows.len(), 1, "one flow in the per-flow pcap");
     assert_eq!(flows[0]["community_id"], json!(community), "the same flow");
 
-    // 5. A Host of <script>alert(1)</script> renders as text.
-    let xss = upload_through_page(
+    // 5. A Host of <script>alert(1)</script> renders as text. This capture
+    // is dropped on the page (a drop event carrying the file, as a person's
+    // drag-and-drop makes), which app.js sends with XHR.
+    let xss = drop_on_page(
         &mut b,
         &base,
         &repo_file("crates/web/testdata/xss-host.pcap"),
