@@ -338,3 +338,37 @@ fn cross_origin_posts_and_foreign_hosts_are_refused() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn alerts_are_stored_and_linked_to_flows() {
+    let dir = tmpdir("serve-alerts");
+    let list = dir.join("urls.txt");
+    std::fs::write(&list, "/index.html\n").expect("list");
+    let st = Command::new(BIN)
+        .arg("analyze")
+        .arg(repo_file("crates/web/testdata/xss-host.pcap"))
+        .arg("--db")
+        .arg(dir.join("netsift.db"))
+        .arg("--url-blacklist")
+        .arg(&list)
+        .arg("-q")
+        .status()
+        .expect("run");
+    assert!(st.success());
+    let srv = start(&dir, &[]);
+    let a = srv.addr.as_str();
+    let page = get(a, "/alerts?capture=1&type=url-blacklist").text();
+    assert!(page.contains("1 alerts"), "{page}");
+    let fid = page
+        .split("href=\"/flows/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("alert links to its flow");
+    let flow = get(a, &format!("/flows/{fid}")).text();
+    assert!(flow.contains("url-blacklist"), "the flow lists its alert");
+    assert!(get(a, "/alerts?type=port-scan").text().contains("0 alerts"));
+    let dash = get(a, "/captures/1").text();
+    assert!(dash.contains("url-blacklist: 1"), "alerts-by-type chart");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
