@@ -630,21 +630,30 @@ pub const MATRIX_HOSTS: usize = 8;
 /// Compute the dashboard figures of one capture from its rows.
 /// `domains` are the most seen DNS/SNI/Host names (counted while writing).
 pub fn compute_stats(conn: &Connection, capture: i64, domains: &[(String, u64)]) -> Result<Stats> {
+    // A capture's flows were written together: their ids are one range, so
+    // the figures read that range in order instead of jumping through an
+    // index row by row.
+    let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
+        "SELECT min(id), max(id) FROM flows WHERE capture_id = ?1",
+        params![capture],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (lo, hi) = (lo.unwrap_or(0), hi.unwrap_or(-1));
     let mut protocols = Vec::new();
     {
         let mut st = conn.prepare(
-            "SELECT protocol, count(*), sum(bytes) FROM flows WHERE capture_id = ?1
+            "SELECT protocol, count(*), sum(bytes) FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1
              GROUP BY protocol ORDER BY 2 DESC, 1",
         )?;
-        let mut rows = st.query(params![capture])?;
+        let mut rows = st.query(params![capture, lo, hi])?;
         while let Some(r) = rows.next()? {
             let (p, n, b): (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
             protocols.push(json!([p, n, b]));
         }
     }
     let (first, last): (Option<i64>, Option<f64>) = conn.query_row(
-        "SELECT min(ts), max(ts + duration * 1e6) FROM flows WHERE capture_id = ?1",
-        params![capture],
+        "SELECT min(ts), max(ts + duration * 1e6) FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1",
+        params![capture, lo, hi],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let last = last.map(|l| l.round() as i64);
@@ -656,8 +665,10 @@ pub fn compute_stats(conn: &Connection, capture: i64, domains: &[(String, u64)])
     };
     let bucket_us = (span as f64 / TIME_BUCKETS as f64).max(1.0);
     {
-        let mut st = conn.prepare("SELECT ts, duration, bytes FROM flows WHERE capture_id = ?1")?;
-        let mut rows = st.query(params![capture])?;
+        let mut st = conn.prepare(
+            "SELECT ts, duration, bytes FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1",
+        )?;
+        let mut rows = st.query(params![capture, lo, hi])?;
         while let Some(r) = rows.next()? {
             let (ts, dur, bytes): (i64, f64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
             let a = ((ts - start) as f64 / bucket_us).max(0.0);
@@ -677,11 +688,11 @@ pub fn compute_stats(conn: &Connection, capture: i64, domains: &[(String, u64)])
     {
         let mut st = conn.prepare(
             "SELECT ip, sum(b), count(*) FROM (
-               SELECT src_ip AS ip, bytes AS b FROM flows WHERE capture_id = ?1
-               UNION ALL SELECT dst_ip, bytes FROM flows WHERE capture_id = ?1)
+               SELECT src_ip AS ip, bytes AS b FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1
+               UNION ALL SELECT dst_ip, bytes FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1)
              GROUP BY ip ORDER BY 2 DESC, 1 LIMIT 10",
         )?;
-        let mut rows = st.query(params![capture])?;
+        let mut rows = st.query(params![capture, lo, hi])?;
         while let Some(r) = rows.next()? {
             let (ip, b, n): (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
             if top_hosts.len() < MATRIX_HOSTS {
@@ -699,10 +710,10 @@ pub fn compute_stats(conn: &Connection, capture: i64, domains: &[(String, u64)])
             .collect::<Vec<_>>()
             .join(",");
         let mut st = conn.prepare(&format!(
-            "SELECT src_ip, dst_ip, sum(bytes), count(*) FROM flows WHERE capture_id = ?1
+            "SELECT src_ip, dst_ip, sum(bytes), count(*) FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1
              AND src_ip IN ({list}) AND dst_ip IN ({list}) GROUP BY 1, 2"
         ))?;
-        let mut rows = st.query(params![capture])?;
+        let mut rows = st.query(params![capture, lo, hi])?;
         while let Some(r) = rows.next()? {
             let (s, d, b, n): (String, String, i64, i64) =
                 (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
