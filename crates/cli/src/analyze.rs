@@ -1,93 +1,171 @@
 //! `netsift analyze`: flows, protocol records and carved files.
+//!
+//! The setup shared with `netsift watch` lives here too: the output chain,
+//! the rules, signatures and scan method ([`Setup`]), and the summary.
 
 use std::io::{self};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use netsift_detect::alert::summarize;
+use netsift_detect::alert::{summarize, Alert};
 use netsift_detect::rules::{DomainBlacklist, IpBlacklist, Rules, RulesConfig, UrlBlacklist};
 use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
-use netsift_engine::analyze::output::{Eve, JsonlDir, Output, Summary, Tee};
+use netsift_engine::analyze::output::{Eve, JsonlDir, JsonlOptions, Output, Summary, Tee};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
-use netsift_engine::{run_capture, Classifier};
+use netsift_engine::{run_capture, Classifier, PipelineConfig};
+use netsift_learn::{Model, Scoring};
 use netsift_store::{CaptureInfo, Store, StoreOutput};
 use sha2::Digest as _;
 
 use crate::flows::{classify_config, pipeline_config};
 use crate::progress::Bar;
-use crate::{stderr_is_tty, AnalyzeArgs};
+use crate::{stderr_is_tty, AnalysisArgs, AnalyzeArgs};
+
+/// Everything an analysis needs besides its packets and output.
+pub struct Setup {
+    pub pipeline: PipelineConfig,
+    pub classifier: Classifier,
+    pub config: AnalyzeConfig,
+    pub files: Files,
+    /// Lists and thresholds (signatures taken out into `signatures`).
+    pub rules: Rules,
+    pub signatures: Option<Arc<SignatureSet>>,
+    pub scan_method: ScanMethod,
+    /// Models of `--model` (learned command sessions), validated.
+    pub models: Vec<Model>,
+}
+
+impl Setup {
+    pub fn new(a: &AnalysisArgs) -> Result<Setup> {
+        let pipeline = pipeline_config(&a.common)?;
+        let classifier = Classifier::new(&classify_config(&a.common.classify)?)?;
+        let files = Files::new(a.extract_dir.as_deref(), a.max_file_size)
+            .context("creating the extract directory")?;
+        let mut config = AnalyzeConfig {
+            community_id_seed: a.common.community_id_seed,
+            ..AnalyzeConfig::default()
+        };
+        config.reassembly.max_buffered_per_stream = a.max_stream_buffer;
+        config.reassembly.max_buffered_total = a.max_reassembly_memory;
+        let mut rules = load_rules(a)?;
+        let signatures = rules.signatures.take().map(Arc::new);
+        let scan_method = match a.scan_method {
+            crate::ScanMethodArg::Threshold => ScanMethod::Threshold,
+            crate::ScanMethodArg::Trw => ScanMethod::Trw,
+            crate::ScanMethodArg::Both => ScanMethod::Both,
+        };
+        let models = load_models(&a.model)?;
+        Ok(Setup {
+            pipeline,
+            classifier,
+            config,
+            files,
+            rules,
+            signatures,
+            scan_method,
+            models,
+        })
+    }
+
+    /// The analyzer over `out` (which should be the [`Detecting`] stage).
+    pub fn analyzer<'o>(
+        classifier: Classifier,
+        config: AnalyzeConfig,
+        files: Files,
+        signatures: Option<Arc<SignatureSet>>,
+        out: &'o mut dyn Output,
+    ) -> Analyzer<'o> {
+        let mut analyzer = Analyzer::new(classifier, config, files, out);
+        if let Some(set) = signatures {
+            analyzer.set_signatures(set);
+        }
+        analyzer
+    }
+}
+
+/// The final output: a JSONL directory or an EVE stream. `live`: JSONL
+/// files are appended to (and rotated per `jsonl`), EVE is streamed.
+pub fn open_output(a: &AnalysisArgs, live: bool, jsonl: JsonlOptions) -> Result<Box<dyn Output>> {
+    Ok(match a.format {
+        crate::AnalyzeFormat::Jsonl => {
+            let dir: PathBuf = a.output.clone().context("--format jsonl needs -o DIR")?;
+            let opts = JsonlOptions {
+                append: live,
+                ..jsonl
+            };
+            Box::new(
+                JsonlDir::with_options(&dir, opts)
+                    .with_context(|| format!("creating {}", dir.display()))?,
+            )
+        }
+        crate::AnalyzeFormat::Eve => {
+            let w: Box<dyn io::Write> = match &a.output {
+                // Live: appended to, like the JSONL files.
+                Some(p) => Box::new(
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .append(live)
+                        .truncate(!live)
+                        .open(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                ),
+                None => Box::new(io::stdout()),
+            };
+            let w = io::BufWriter::new(w);
+            if live {
+                Box::new(Eve::streaming(w))
+            } else {
+                Box::new(Eve::new(w))
+            }
+        }
+    })
+}
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
-    let pcfg = pipeline_config(&args.common)?;
-    let ccfg = classify_config(&args.common.classify)?;
-    let mut primary: Option<Box<dyn Output>> = match args.format {
-        crate::AnalyzeFormat::Jsonl => match (&args.output, &args.db) {
-            (Some(dir), _) => Some(Box::new(
-                JsonlDir::new(dir).with_context(|| format!("creating {}", dir.display()))?,
-            )),
-            (None, Some(_)) => None,
-            (None, None) => anyhow::bail!("--format jsonl needs -o DIR (or --db FILE)"),
-        },
-        crate::AnalyzeFormat::Eve => match (&args.output, &args.db) {
-            (Some(p), _) => Some(Box::new(Eve::new(io::BufWriter::new(
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            )))),
-            (None, Some(_)) => None,
-            (None, None) => Some(Box::new(Eve::new(io::BufWriter::new(io::stdout())))),
-        },
+    let a = &args.analysis;
+    // `--db` alone needs no -o; with both, the same rows go to each.
+    let mut primary: Option<Box<dyn Output>> = match (&a.output, &args.db, a.format) {
+        (None, Some(_), _) => None,
+        _ => Some(open_output(a, false, JsonlOptions::default())?),
     };
     let mut store = match &args.db {
         Some(p) => {
-            let s = Store::open(p).with_context(|| format!("opening {}", p.display()))?;
-            Some(StoreOutput::new(s))
+            let st = Store::open(p).with_context(|| format!("opening {}", p.display()))?;
+            Some(StoreOutput::new(st))
         }
         None => None,
     };
     let handle = store.as_ref().map(|(_, h)| h.clone());
     let mut tee;
     let out: &mut dyn Output = match (primary.as_mut(), store.as_mut()) {
-        (Some(p), Some((s, _))) => {
+        (Some(p), Some((st, _))) => {
             tee = Tee {
                 first: p.as_mut(),
-                second: s,
+                second: st,
             };
             &mut tee
         }
         (Some(p), None) => p.as_mut(),
-        (None, Some((s, _))) => s,
-        (None, None) => unreachable!("checked above: -o or --db"),
+        (None, Some((st, _))) => st,
+        (None, None) => unreachable!("an output is always opened without --db"),
     };
-    let files = Files::new(args.extract_dir.as_deref(), args.max_file_size)
-        .context("creating the extract directory")?;
-    let mut cfg = AnalyzeConfig {
-        community_id_seed: args.common.community_id_seed,
-        ..AnalyzeConfig::default()
-    };
-    cfg.reassembly.max_buffered_per_stream = args.max_stream_buffer;
-    cfg.reassembly.max_buffered_total = args.max_reassembly_memory;
-    let mut rules = load_rules(args)?;
-    let signatures = rules.signatures.take();
-    let method = match args.scan_method {
-        crate::ScanMethodArg::Threshold => ScanMethod::Threshold,
-        crate::ScanMethodArg::Trw => ScanMethod::Trw,
-        crate::ScanMethodArg::Both => ScanMethod::Both,
-    };
-    let mut det = Detecting::with_scan_method(out, rules, method);
-    let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, &mut det);
-    if let Some(set) = signatures {
-        analyzer.set_signatures(std::sync::Arc::new(set));
-    }
-    let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
+    let s = Setup::new(a)?;
+    let mut det = Detecting::with_scan_method(out, s.rules, s.scan_method);
+    let mut scoring = Scoring::new(&mut det, s.models);
+    let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut scoring);
+    let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());
     let mut failed = false;
     let (mut packets, mut flows) = (0u64, 0u64);
     for (n, path) in args.captures.iter().enumerate() {
         // A uid seed per capture keeps uids unique across the captures of one run.
-        let mut pcfg = pcfg;
+        let mut pcfg = s.pipeline;
         pcfg.flow.uid_seed = n as u64;
         if let Some(h) = &handle {
             h.begin_capture(&capture_info(path, &pcfg)?)
@@ -122,10 +200,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     }
     let stats = analyzer.stats;
     drop(analyzer);
-    det.finish().context("writing the output")?;
+    scoring.finish().context("writing the output")?;
+    let (scored, raised) = (scoring.scored, scoring.raised);
+    drop(scoring);
     let alerts = std::mem::take(&mut det.alerts);
     drop(det);
-    if !args.common.quiet {
+    if !a.common.quiet {
         for a in &alerts {
             eprintln!("netsift: alert: {a}");
         }
@@ -133,18 +213,14 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         if let Some(db) = &args.db {
             eprintln!("  database: {}", db.display());
         }
-        let groups = summarize(alerts.iter());
-        if !groups.by_rule_source.is_empty() {
-            eprintln!("  alerts ({}), by rule and source:", alerts.len());
-            for g in groups.by_rule_source.iter().take(20) {
-                let src = g.source.map_or_else(|| "-".to_string(), |s| s.to_string());
-                eprintln!("    {} {} from {src}: {}", g.kind, g.rule, g.summary.count);
-            }
+        if !a.model.is_empty() {
+            eprintln!("  learned models: {scored} sessions scored, {raised} anomaly alerts");
         }
+        print_alert_groups(&alerts);
     }
     Ok(if failed {
         ExitCode::from(1)
-    } else if args.fail_on_alert && !alerts.is_empty() {
+    } else if a.fail_on_alert && !alerts.is_empty() {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
@@ -152,7 +228,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
 }
 
 /// The capture row of `path` (its SHA-256 read from the file; stdin has none).
-fn capture_info(path: &Path, pcfg: &netsift_engine::PipelineConfig) -> Result<CaptureInfo> {
+fn capture_info(path: &Path, pcfg: &PipelineConfig) -> Result<CaptureInfo> {
     let uid_seed = pcfg.flow.uid_seed;
     let flow_settings = Some(netsift_store::flow_settings(&pcfg.flow));
     let name = path.file_name().map_or_else(
@@ -181,9 +257,22 @@ fn capture_info(path: &Path, pcfg: &netsift_engine::PipelineConfig) -> Result<Ca
     })
 }
 
+/// The models of `--model`, validated (errors name the file and the path
+/// inside it).
+fn load_models(paths: &[PathBuf]) -> Result<Vec<Model>> {
+    paths
+        .iter()
+        .map(|p| {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Model::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+        })
+        .collect()
+}
+
 /// The rules from `--rules` and the list options (a list option replaces
 /// the same list of the rules file). Errors name the file and line.
-fn load_rules(args: &AnalyzeArgs) -> Result<Rules> {
+fn load_rules(args: &AnalysisArgs) -> Result<Rules> {
     let mut rules = match &args.rules {
         Some(p) => RulesConfig::from_file(p)
             .and_then(|c| c.load())
@@ -205,7 +294,20 @@ fn load_rules(args: &AnalyzeArgs) -> Result<Rules> {
     Ok(rules)
 }
 
-fn print_summary(s: &Summary, packets: u64, flows: u64, records: u64) {
+/// The pcap-mode group-by of the alerts (issue 6), per rule and source.
+pub fn print_alert_groups(alerts: &[Alert]) {
+    let groups = summarize(alerts.iter());
+    if !groups.by_rule_source.is_empty() {
+        let total: u64 = alerts.iter().map(Alert::count).sum();
+        eprintln!("  alerts ({total}), by rule and source:");
+        for g in groups.by_rule_source.iter().take(20) {
+            let src = g.source.map_or_else(|| "-".to_string(), |s| s.to_string());
+            eprintln!("    {} {} from {src}: {}", g.kind, g.rule, g.summary.count);
+        }
+    }
+}
+
+pub fn print_summary(s: &Summary, packets: u64, flows: u64, records: u64) {
     eprintln!(
         "netsift: {packets} packets, {flows} flows, {records} records, {} files carved",
         s.files

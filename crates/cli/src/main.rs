@@ -1,7 +1,8 @@
 //! The `netsift` command line: raw flags → validated config → engine.
 //!
 //! Exit codes: 0 success, 1 a capture could not be read (the message names
-//! the file and byte offset), 2 bad usage.
+//! the file and byte offset) or live capture failed, 2 bad usage, 3 alerts
+//! fired with `--fail-on-alert`.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -13,8 +14,10 @@ mod accuracy;
 mod analyze;
 mod extract;
 mod flows;
+mod learn;
 mod progress;
 mod serve;
+mod watch;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,10 +37,15 @@ enum Command {
     Flows(FlowsArgs),
     /// Protocol records (http, dns, tls, ...), flows and carved files of captures.
     Analyze(AnalyzeArgs),
+    /// Analyze live traffic of an interface (AF_PACKET) like `analyze` does captures.
+    Watch(WatchArgs),
     /// Write the packets of one flow (every fragment included) as a pcap.
     Extract(ExtractArgs),
     /// Web analyzer: upload captures and browse flows, records, files and alerts.
     Serve(ServeArgs),
+    /// Learn a model of normal command sessions (ftp, smtp, pop3, imap) from
+    /// training captures, for `analyze --model`.
+    Learn(LearnArgs),
     /// Compare netsift's protocol verdicts with nDPI's on nDPI's regression corpus.
     Accuracy(AccuracyArgs),
 }
@@ -123,6 +131,15 @@ pub enum ScanMethodArg {
     Both,
 }
 
+/// Compiler of `watch --filter`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FilterCompilerArg {
+    /// netsift's own compiler (pure Rust).
+    Builtin,
+    /// libpcap's pcap_compile.
+    Libpcap,
+}
+
 /// Output format of `netsift analyze`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AnalyzeFormat {
@@ -138,14 +155,22 @@ pub struct AnalyzeArgs {
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,
 
-    /// Output directory (jsonl), or output file (eve; stdout when absent).
-    #[arg(short = 'o', long = "output", value_name = "DIR")]
-    pub output: Option<PathBuf>,
-
     /// Also (or only, without -o) write captures, flows, records, files and
     /// alerts into this SQLite database (created or migrated; see `serve`).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+/// What `analyze` and `watch` share: output, carving, reassembly bounds,
+/// rules and detection.
+#[derive(clap::Args, Debug)]
+pub struct AnalysisArgs {
+    /// Output directory (jsonl), or output file (eve; stdout when absent).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = AnalyzeFormat::Jsonl)]
@@ -193,12 +218,131 @@ pub struct AnalyzeArgs {
     #[arg(long, value_enum, default_value_t = ScanMethodArg::Threshold)]
     pub scan_method: ScanMethodArg,
 
+    /// A model from `netsift learn`; sessions of its protocol are scored and
+    /// deviations raise `anomaly` alerts. Repeat for several protocols.
+    #[arg(long, value_name = "FILE")]
+    pub model: Vec<PathBuf>,
+
     /// Exit with status 3 when any alert fired.
     #[arg(long)]
     pub fail_on_alert: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Protocols `netsift learn` models.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LearnProtocol {
+    Ftp,
+    Smtp,
+    Pop3,
+    Imap,
+}
+
+/// Sequential pattern mining algorithm.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmArg {
+    /// PrefixSpan (Pei et al. 2001): same patterns as GSP, faster.
+    Prefixspan,
+    /// GSP (Srikant & Agrawal 1996).
+    Gsp,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LearnArgs {
+    /// The protocol whose sessions are learned.
+    #[arg(value_enum)]
+    pub protocol: LearnProtocol,
+
+    /// Training captures of normal traffic.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Where the model (JSON) is written.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Minimum support of a pattern: a fraction of the sessions (0 < F <= 1),
+    /// or a number of sessions when above 1.
+    #[arg(long, default_value_t = 0.05, value_name = "F")]
+    pub min_support: f64,
+
+    /// Longest pattern mined.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub max_pattern_len: u64,
+
+    /// Most patterns; beyond it learning stops with an error (raise --min-support).
+    #[arg(long, default_value_t = 50_000)]
+    pub max_patterns: usize,
+
+    /// Mining algorithm.
+    #[arg(long, value_enum, default_value_t = AlgorithmArg::Prefixspan)]
+    pub algorithm: AlgorithmArg,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WatchArgs {
+    /// Interface to capture from (`ip link`), e.g. eth0 or lo.
+    #[arg(value_name = "IFACE")]
+    pub iface: String,
+
+    /// Capture filter, tcpdump-like: host, net, port, portrange, proto,
+    /// tcp/udp/icmp/icmp6/ip/ip6/sctp/arp, src/dst, and/or/not, parentheses.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+
+    /// Filter compiler: netsift's own, or libpcap's (the whole tcpdump
+    /// language; needs a build with `--features libpcap`).
+    #[arg(long, value_enum, default_value_t = FilterCompilerArg::Builtin)]
+    pub filter_compiler: FilterCompilerArg,
+
+    /// Do not put the interface in promiscuous mode.
+    #[arg(long, short = 'p')]
+    pub no_promisc: bool,
+
+    /// Bytes kept of each packet (64..=262144).
+    #[arg(long, short = 's', default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(64..=262_144))]
+    pub snaplen: u32,
+
+    /// Kernel ring size, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u64).range(2..=4096))]
+    pub ring_mb: u64,
+
+    /// Also write the raw packets (as captured, after the filter) to this pcapng.
+    #[arg(long, short = 'w', value_name = "CAPTURE.pcapng")]
+    pub write: Option<PathBuf>,
+
+    /// Rotate each JSONL file when it reaches this size.
+    #[arg(long, value_name = "BYTES")]
+    pub rotate_size: Option<u64>,
+
+    /// Rotate the JSONL files this often.
+    #[arg(long, value_name = "SECS")]
+    pub rotate_interval: Option<f64>,
+
+    /// Repeats of an alert (same type, rule, source) within this window are
+    /// folded into one summary alert [default: the rules' alert_timeout, or 60].
+    #[arg(long, value_name = "SECS")]
+    pub alert_timeout: Option<f64>,
+
+    /// Stop after this many packets.
+    #[arg(long, short = 'c', value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+
+    /// Seconds between status lines on stderr.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub status_interval: f64,
+
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -278,6 +422,8 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Extract(args) => extract::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Watch(args) => watch::run(&args),
+        Command::Learn(args) => learn::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,7 @@
 //! Intrusion detection through `netsift analyze` on real traffic made on
-//! loopback (see crates/detect/tests/data/README.md): nmap scans, an FTP
-//! brute force, blacklisted domains in a real DNS exchange and TLS SNI, a
-//! URL blacklist hit, and ordinary traffic that must stay quiet.
+//! loopback (see crates/detect/tests/data/README.md): nmap scans, FTP and
+//! SSH brute force, blacklisted domains in a real DNS exchange and TLS SNI,
+//! a URL blacklist hit, and ordinary traffic that must stay quiet.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,6 +65,21 @@ fn ftp_brute_force_is_detected() {
     assert_eq!(alerts[0]["type"], "brute-force");
     assert_eq!(alerts[0]["evidence"]["service"], "FTP");
     assert_eq!(alerts[0]["evidence"]["failures"], 30);
+}
+
+#[test]
+fn ssh_brute_force_is_detected_from_short_sessions() {
+    // 24 wrong passwords against a real sshd, one connection each (sshd's
+    // log counted 24 "Failed password"), then one ordinary session that
+    // moved 80 KB: exactly the 24 short sessions count as failures.
+    let cap = root().join("crates/detect/tests/data/ssh_brute.pcap");
+    let (st, alerts) = analyze(&cap, &[]);
+    assert!(st.success());
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["type"], "brute-force");
+    assert_eq!(alerts[0]["evidence"]["service"], "SSH");
+    assert_eq!(alerts[0]["evidence"]["server_port"], 2222);
+    assert_eq!(alerts[0]["evidence"]["failures"], 24);
 }
 
 #[test]

@@ -232,9 +232,61 @@ impl<T: Default> Pipeline<T> {
         }
     }
 
+    /// Packet time is now `now_ns` although no packet arrived (a live
+    /// capture while the wire is idle): flows idle for longer than their
+    /// timeout end. Time never goes back: an earlier `now_ns` does nothing.
+    pub fn advance<H: FlowHandler<T>>(&mut self, now_ns: u64, handler: &mut H) {
+        self.table.expire(now_ns);
+        self.emit_finished(handler);
+    }
+
     /// End the capture: every open flow ends, in creation order.
     pub fn finish<H: FlowHandler<T>>(&mut self, handler: &mut H) {
         self.table.flush();
         self.emit_finished(handler);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Ended(Vec<u64>);
+    impl FlowHandler<()> for Ended {
+        fn on_flow_end(&mut self, flow: Flow<()>) {
+            self.0.push(flow.last_ts);
+        }
+    }
+
+    /// Ethernet + IPv4 + UDP 10.0.0.1:5353 -> 10.0.0.2:53, 4 payload bytes.
+    fn udp_frame() -> Vec<u8> {
+        let mut p = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00];
+        p.extend_from_slice(&[0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0]);
+        p.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        p.extend_from_slice(&[0x14, 0xe9, 0, 53, 0, 12, 0, 0]);
+        p.extend_from_slice(b"ping");
+        p
+    }
+
+    /// A live capture's idle clock ends idle flows with no packet arriving,
+    /// and a clock going back does nothing.
+    #[test]
+    fn advance_expires_idle_flows_without_packets() {
+        const S: u64 = 1_000_000_000;
+        let mut pipe: Pipeline<()> = Pipeline::new(PipelineConfig::default());
+        let mut h = Ended::default();
+        let f = udp_frame();
+        pipe.on_bytes(100 * S, LinkType(1), &f, f.len() as u32, &mut h);
+        assert_eq!(pipe.open_flows(), 1);
+        pipe.advance(159 * S, &mut h);
+        assert!(h.0.is_empty(), "59 s idle: below UDP's 60 s");
+        pipe.advance(160 * S, &mut h);
+        assert_eq!(h.0, vec![100 * S], "60 s idle: ended");
+        pipe.on_bytes(200 * S, LinkType(1), &f, f.len() as u32, &mut h);
+        pipe.advance(300 * S, &mut h);
+        pipe.advance(10 * S, &mut h);
+        assert_eq!(h.0.len(), 2);
+        assert_eq!(pipe.open_flows(), 0);
     }
 }

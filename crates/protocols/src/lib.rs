@@ -9,6 +9,7 @@
 use netsift_proto::Protocol;
 
 pub mod apps;
+pub mod banner;
 pub mod first_packet;
 
 mod amqp;

@@ -12,7 +12,9 @@
 //!   sessions, through [`BruteForceDetector`].
 //!
 //! Scan and brute-force alerts are written when the run ends, one per
-//! scanner and target set (or client and service), with the final counts.
+//! scanner and target set (or client and service), with the final counts —
+//! or, in live mode ([`Detecting::live`]), at once when a scanner or client
+//! crosses the threshold, with the counts at that moment.
 //!
 //! Payload signatures need the reassembled streams, not the records: the
 //! analyzer matches them ([`super::Analyzer::set_signatures`]) and its alerts
@@ -39,7 +41,12 @@ pub struct Detecting<'o> {
     scan: ScanDetector,
     brute: BruteForceDetector,
     /// Every alert raised, in order (the CLI prints and aggregates them).
+    /// Not kept in live mode (memory would grow with uptime).
     pub alerts: Vec<Alert>,
+    /// Live mode: raise findings at once, keep no alert list.
+    live: bool,
+    /// Underlying alerts raised (also in live mode).
+    pub alerts_raised: u64,
 }
 
 impl<'o> Detecting<'o> {
@@ -76,12 +83,25 @@ impl<'o> Detecting<'o> {
             scan: ScanDetector::new(scan_cfg),
             brute: BruteForceDetector::new(brute_cfg),
             alerts: Vec::new(),
+            live: false,
+            alerts_raised: 0,
         }
+    }
+
+    /// Live mode: a scan or brute-force finding is raised when it is made
+    /// (the threshold is crossed), not at the end of the run; and alerts
+    /// are passed on without being kept in [`Detecting::alerts`].
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
     }
 
     fn raise(&mut self, a: Alert) {
         self.inner.alert(&a);
-        self.alerts.push(a);
+        self.alerts_raised += 1;
+        if !self.live {
+            self.alerts.push(a);
+        }
     }
 
     fn flow_alert(kind: AlertType, rule: &str, ts: u64, c: &Common) -> Alert {
@@ -116,7 +136,12 @@ impl<'o> Detecting<'o> {
             user,
             success,
         };
-        let _ = self.brute.observe(&attempt);
+        if let Some(f) = self.brute.observe(&attempt) {
+            if self.live {
+                let a = Self::brute_alert(&f);
+                self.raise(a);
+            }
+        }
     }
 
     fn scan_alert(f: &ScanFinding) -> Alert {
@@ -307,14 +332,26 @@ impl Output for Detecting<'_> {
                 orig_payload_bytes: rec.orig_payload_bytes,
                 resp_payload_bytes: rec.resp_payload_bytes,
             };
-            // Reported at the end with the final counts (pcap mode).
-            let _ = self.scan.observe(&summary);
+            // Reported at the end with the final counts (pcap mode), or
+            // now (live mode).
+            let found = self.scan.observe(&summary);
+            if self.live {
+                for f in &found {
+                    let a = Self::scan_alert(f);
+                    self.raise(a);
+                }
+            }
             // "Many short SSH sessions": a session that exchanged keys and
             // ended quickly counts as a failed login (netsift-detect's
             // heuristic; SSH authentication itself is encrypted).
             if rec.protocol == "SSH" {
                 if let Some(a) = ssh_attempt_from_conn(&summary, &SshHeuristic::default()) {
-                    let _ = self.brute.observe(&a);
+                    if let Some(f) = self.brute.observe(&a) {
+                        if self.live {
+                            let a = Self::brute_alert(&f);
+                            self.raise(a);
+                        }
+                    }
                 }
             }
         }
@@ -323,11 +360,18 @@ impl Output for Detecting<'_> {
 
     fn alert(&mut self, a: &Alert) {
         // Alerts raised elsewhere (payload signatures, by the analyzer).
-        self.inner.alert(a);
-        self.alerts.push(a.clone());
+        self.raise(a.clone());
+    }
+
+    fn tick(&mut self, now_ns: u64) {
+        self.inner.tick(now_ns);
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
+        if self.live {
+            // Every finding was raised when made.
+            return self.inner.finish();
+        }
         // One alert per scanner and target set, and per brute-forced
         // service, with the final counts.
         let scan = std::mem::replace(&mut self.scan, ScanDetector::new(ScanConfig::default()));
@@ -432,5 +476,57 @@ mod tests {
             assert_eq!(d.alerts.len(), 1, "{log}");
             assert_eq!(d.alerts[0].evidence.extra["failures"], 25, "{log}");
         }
+    }
+
+    /// Live mode: the brute-force alert is raised by the 20th failure, as
+    /// it happens, and the end of the run adds nothing; the alert list is
+    /// not kept (memory would grow with uptime).
+    #[test]
+    fn live_mode_raises_findings_when_made() {
+        #[derive(Default)]
+        struct Count {
+            summary: Summary,
+            alerts: usize,
+        }
+        impl Output for Count {
+            fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Value) {}
+            fn conn(&mut self, _t: u64, _r: &FlowRecord) {}
+            fn alert(&mut self, _a: &Alert) {
+                self.alerts += 1;
+            }
+            fn finish(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+            fn summary(&self) -> &Summary {
+                &self.summary
+            }
+        }
+        let rec = serde_json::json!({"username": "bob", "status_code": 401, "uri": "/"});
+        let mut inner = Count::default();
+        let mut d = Detecting::new(&mut inner, Rules::default()).live();
+        for i in 0..19u16 {
+            d.record(
+                "http",
+                u64::from(i) * 1_000_000_000,
+                &common(40000 + i),
+                rec.clone(),
+            );
+        }
+        assert_eq!(d.alerts_raised, 0);
+        d.record("http", 19_000_000_000, &common(40019), rec.clone());
+        assert_eq!(d.alerts_raised, 1, "raised by the 20th failure");
+        for i in 20..30u16 {
+            d.record(
+                "http",
+                u64::from(i) * 1_000_000_000,
+                &common(40000 + i),
+                rec.clone(),
+            );
+        }
+        d.finish().expect("finish");
+        assert_eq!(d.alerts_raised, 1, "once per client and service");
+        assert!(d.alerts.is_empty());
+        drop(d);
+        assert_eq!(inner.alerts, 1);
     }
 }

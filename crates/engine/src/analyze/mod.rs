@@ -8,6 +8,7 @@
 //! flow decided as a protocol without a parser, or never decided, drops
 //! its buffers.
 
+pub mod aggregate;
 pub mod detect;
 pub mod files;
 pub mod output;
@@ -410,6 +411,12 @@ impl<'o> Analyzer<'o> {
         if !set.is_empty() {
             self.signatures = Some(set);
         }
+    }
+
+    /// Packet time is now `now_ns` (a live capture's clock while idle):
+    /// passed to the output chain for its time-based work.
+    pub fn tick(&mut self, now_ns: u64) {
+        self.out.tick(now_ns);
     }
 
     /// Files carved so far.

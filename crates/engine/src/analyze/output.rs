@@ -30,6 +30,10 @@ pub trait Output {
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord);
     /// An alert (`alerts.jsonl`, or `event_type: "alert"` in EVE).
     fn alert(&mut self, _alert: &netsift_detect::alert::Alert) {}
+    /// Packet time is now `now_ns`, with or without a packet (a live
+    /// capture ticks while the wire is idle): time-based work happens here
+    /// (alert windows closing, file rotation, flushing to disk).
+    fn tick(&mut self, _now_ns: u64) {}
     /// Flush everything; the first I/O error, if any.
     fn finish(&mut self) -> std::io::Result<()>;
     /// What was seen.
@@ -111,31 +115,120 @@ impl Summary {
     }
 }
 
+/// How [`JsonlDir`] opens and rotates its files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JsonlOptions {
+    /// Append to existing files instead of truncating them (live mode).
+    pub append: bool,
+    /// Rotate a file once it holds this many bytes.
+    pub rotate_size: Option<u64>,
+    /// Rotate every file this often (ns of packet time; see
+    /// [`Output::tick`]).
+    pub rotate_interval_ns: Option<u64>,
+}
+
+struct LogFile {
+    w: BufWriter<File>,
+    /// Bytes in the file (including what was there when appending).
+    bytes: u64,
+}
+
+fn open_log(path: &Path, append: bool) -> std::io::Result<LogFile> {
+    let f = if append {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?
+    } else {
+        File::create(path)?
+    };
+    let bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok(LogFile {
+        w: BufWriter::new(f),
+        bytes,
+    })
+}
+
 /// One JSONL file per log in a directory.
+///
+/// Rotation (live mode): `conn.jsonl` is renamed `conn.<UTC time>.jsonl`
+/// (e.g. `conn.20260122T101500Z.jsonl`, the packet time of the rotation;
+/// `-1`, `-2`, ... are added if that name exists) and a new `conn.jsonl` is
+/// started. Every record is in exactly one file; the current one always
+/// has the plain name.
 pub struct JsonlDir {
     dir: PathBuf,
-    files: HashMap<&'static str, BufWriter<File>>,
+    opts: JsonlOptions,
+    files: HashMap<&'static str, LogFile>,
     error: Option<std::io::Error>,
     summary: Summary,
+    /// Latest packet time seen.
+    now: u64,
+    /// When the current rotation period started (packet time).
+    period_start: Option<u64>,
+    last_flush: u64,
+    /// Files rotated so far.
+    pub rotations: u64,
 }
 
 impl JsonlDir {
+    /// Creates (truncates) `conn.jsonl`, `files.jsonl`, `alerts.jsonl`.
     pub fn new(dir: &Path) -> std::io::Result<JsonlDir> {
+        Self::with_options(dir, JsonlOptions::default())
+    }
+
+    pub fn with_options(dir: &Path, opts: JsonlOptions) -> std::io::Result<JsonlDir> {
         std::fs::create_dir_all(dir)?;
-        // conn.jsonl, files.jsonl and alerts.jsonl always exist, even when empty.
-        let mut files = HashMap::new();
-        for log in ["conn", "files", "alerts"] {
-            files.insert(
-                log,
-                BufWriter::new(File::create(dir.join(format!("{log}.jsonl")))?),
-            );
-        }
-        Ok(JsonlDir {
+        let mut d = JsonlDir {
             dir: dir.to_path_buf(),
-            files,
+            opts,
+            files: HashMap::new(),
             error: None,
             summary: Summary::default(),
-        })
+            now: 0,
+            period_start: None,
+            last_flush: 0,
+            rotations: 0,
+        };
+        // conn.jsonl, files.jsonl and alerts.jsonl always exist, even when empty.
+        for log in ["conn", "files", "alerts"] {
+            let f = d.open(log)?;
+            d.files.insert(log, f);
+        }
+        Ok(d)
+    }
+
+    fn path(&self, log: &str) -> PathBuf {
+        self.dir.join(format!("{log}.jsonl"))
+    }
+
+    fn open(&self, log: &str) -> std::io::Result<LogFile> {
+        open_log(&self.path(log), self.opts.append)
+    }
+
+    /// Renames the current file of `log` aside and starts a new one.
+    fn rotate(&mut self, log: &'static str) -> std::io::Result<()> {
+        let Some(mut f) = self.files.remove(log) else {
+            return Ok(());
+        };
+        f.w.flush()?;
+        drop(f);
+        let stamp: String = rfc3339(self.now)
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == 'T')
+            .take(15)
+            .collect();
+        let mut target = self.dir.join(format!("{log}.{stamp}Z.jsonl"));
+        let mut n = 0;
+        while target.exists() && n < 10_000 {
+            n += 1;
+            target = self.dir.join(format!("{log}.{stamp}Z-{n}.jsonl"));
+        }
+        std::fs::rename(self.path(log), &target)?;
+        self.rotations += 1;
+        let f = open_log(&self.path(log), false)?;
+        self.files.insert(log, f);
+        Ok(())
     }
 
     fn write(&mut self, log: &'static str, v: &Value) {
@@ -143,9 +236,9 @@ impl JsonlDir {
             return;
         }
         if !self.files.contains_key(log) {
-            match File::create(self.dir.join(format!("{log}.jsonl"))) {
+            match self.open(log) {
                 Ok(f) => {
-                    self.files.insert(log, BufWriter::new(f));
+                    self.files.insert(log, f);
                 }
                 Err(e) => {
                     self.error = Some(e);
@@ -153,42 +246,91 @@ impl JsonlDir {
                 }
             }
         }
-        if let Some(w) = self.files.get_mut(log) {
-            let r = serde_json::to_writer(&mut *w, v)
+        let mut full = false;
+        if let Some(f) = self.files.get_mut(log) {
+            let r = serde_json::to_vec(v)
                 .map_err(std::io::Error::from)
-                .and_then(|_| w.write_all(b"\n"));
+                .and_then(|mut line| {
+                    line.push(b'\n');
+                    f.bytes += line.len() as u64;
+                    f.w.write_all(&line)
+                });
             if let Err(e) = r {
                 self.error = Some(e);
             }
+            full = self.opts.rotate_size.is_some_and(|max| f.bytes >= max);
         }
+        if full {
+            if let Err(e) = self.rotate(log) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn note_time(&mut self, ts_ns: u64) {
+        self.now = self.now.max(ts_ns);
     }
 }
 
 impl Output for JsonlDir {
     fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+        self.note_time(ts_ns);
         self.summary.note_record(log, &record);
         let v = with_common(ts_ns, common, record);
         self.write(log, &v);
     }
 
-    fn conn(&mut self, _ts_ns: u64, rec: &FlowRecord) {
+    fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
+        self.note_time(ts_ns);
         self.summary.note_conn(rec);
         let v = serde_json::to_value(rec).unwrap_or(Value::Null);
         self.write("conn", &v);
     }
 
     fn alert(&mut self, a: &netsift_detect::alert::Alert) {
+        self.note_time(a.ts);
         *self.summary.records_by_log.entry("alerts").or_default() += 1;
         let v = serde_json::to_value(a).unwrap_or(Value::Null);
         self.write("alerts", &v);
+    }
+
+    fn tick(&mut self, now_ns: u64) {
+        self.note_time(now_ns);
+        let start = *self.period_start.get_or_insert(self.now);
+        if let Some(every) = self.opts.rotate_interval_ns.filter(|n| *n > 0) {
+            if self.now.saturating_sub(start) >= every && self.error.is_none() {
+                // Periods are aligned on the first one: start + k * every.
+                let k = (self.now - start) / every;
+                self.period_start = Some(start + k * every);
+                let logs: Vec<&'static str> = self.files.keys().copied().collect();
+                for log in logs {
+                    // An empty file is not worth a rotated copy.
+                    if self.files.get(log).is_some_and(|f| f.bytes > 0) {
+                        if let Err(e) = self.rotate(log) {
+                            self.error = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        // Readers (`tail -f`, a dashboard) see records within a second.
+        if self.now.saturating_sub(self.last_flush) >= 1_000_000_000 {
+            self.last_flush = self.now;
+            for f in self.files.values_mut() {
+                if let Err(e) = f.w.flush() {
+                    self.error.get_or_insert(e);
+                }
+            }
+        }
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        for w in self.files.values_mut() {
-            w.flush()?;
+        for f in self.files.values_mut() {
+            f.w.flush()?;
         }
         Ok(())
     }
@@ -202,11 +344,20 @@ impl Output for JsonlDir {
 /// `timestamp`, `event_type`, the flow's uid and endpoints, and the record
 /// under a key named after its log (`"http": {...}`). Events are sorted by
 /// time before writing (held in memory until the end of the run).
+///
+/// [`Eve::streaming`] (live mode) writes each event as it is made instead,
+/// in the order made: a protocol record when its transaction completes, a
+/// `flow` event when the flow ends (with the flow's start as `timestamp`),
+/// an alert when raised. `timestamp`s are therefore not monotonic.
 pub struct Eve<W: Write> {
     out: W,
     events: Vec<(u64, u64, Value)>,
     seq: u64,
     summary: Summary,
+    streaming: bool,
+    error: Option<std::io::Error>,
+    now: u64,
+    last_flush: u64,
 }
 
 impl<W: Write> Eve<W> {
@@ -216,12 +367,36 @@ impl<W: Write> Eve<W> {
             events: Vec::new(),
             seq: 0,
             summary: Summary::default(),
+            streaming: false,
+            error: None,
+            now: 0,
+            last_flush: 0,
+        }
+    }
+
+    /// Writes every event at once (bounded memory; see the type's docs).
+    pub fn streaming(out: W) -> Self {
+        Eve {
+            streaming: true,
+            ..Self::new(out)
         }
     }
 
     fn push(&mut self, ts_ns: u64, v: Value) {
         self.seq += 1;
-        self.events.push((ts_ns, self.seq, v));
+        if !self.streaming {
+            self.events.push((ts_ns, self.seq, v));
+            return;
+        }
+        if self.error.is_some() {
+            return;
+        }
+        let r = serde_json::to_writer(&mut self.out, &v)
+            .map_err(std::io::Error::from)
+            .and_then(|_| self.out.write_all(b"\n"));
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
     }
 }
 
@@ -278,7 +453,20 @@ impl<W: Write> Output for Eve<W> {
         self.push(a.ts, Value::Object(m));
     }
 
+    fn tick(&mut self, now_ns: u64) {
+        self.now = self.now.max(now_ns);
+        if self.streaming && self.now.saturating_sub(self.last_flush) >= 1_000_000_000 {
+            self.last_flush = self.now;
+            if let Err(e) = self.out.flush() {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
     fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
         let mut events = std::mem::take(&mut self.events);
         events.sort_by_key(|(ts, seq, _)| (*ts, *seq));
         for (_, _, v) in events {
@@ -315,6 +503,11 @@ impl Output for Tee<'_> {
     fn alert(&mut self, alert: &netsift_detect::alert::Alert) {
         self.first.alert(alert);
         self.second.alert(alert);
+    }
+
+    fn tick(&mut self, now_ns: u64) {
+        self.first.tick(now_ns);
+        self.second.tick(now_ns);
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
@@ -368,5 +561,128 @@ mod tests {
         );
         assert_eq!(v["uid"], "Cabc");
         assert_eq!(v["method"], "GET");
+    }
+
+    fn tmpdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("netsift-out-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn common() -> Common {
+        Common {
+            uid: "Cabc".into(),
+            src_ip: "10.0.0.1".parse().expect("ip"),
+            src_port: 1,
+            dst_ip: "10.0.0.2".parse().expect("ip"),
+            dst_port: 80,
+        }
+    }
+
+    /// Every line of every `log*.jsonl` file in `dir`, and the file count.
+    fn lines_of(dir: &Path, log: &str) -> (usize, usize) {
+        let mut files = 0;
+        let mut lines = 0;
+        for e in std::fs::read_dir(dir).expect("dir").flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with(&format!("{log}.")) && name.ends_with(".jsonl") {
+                files += 1;
+                let text = std::fs::read_to_string(e.path()).expect("read");
+                for l in text.lines() {
+                    let v: Value = serde_json::from_str(l).expect("whole json lines");
+                    assert_eq!(v["uid"], "Cabc");
+                    lines += 1;
+                }
+            }
+        }
+        (files, lines)
+    }
+
+    #[test]
+    fn live_mode_appends_instead_of_truncating() {
+        let dir = tmpdir("append");
+        let opts = JsonlOptions {
+            append: true,
+            ..JsonlOptions::default()
+        };
+        for run in 0..2u64 {
+            let mut o = JsonlDir::with_options(&dir, opts).expect("open");
+            o.record("http", run, &common(), serde_json::json!({"run": run}));
+            o.finish().expect("finish");
+        }
+        assert_eq!(lines_of(&dir, "http"), (1, 2));
+        // Without append (analyze), a new run starts the file over.
+        let mut o = JsonlDir::new(&dir).expect("open");
+        o.record("http", 0, &common(), serde_json::json!({}));
+        o.finish().expect("finish");
+        assert_eq!(lines_of(&dir, "http"), (1, 1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rotation_by_size_keeps_every_record_once() {
+        let dir = tmpdir("size");
+        let opts = JsonlOptions {
+            append: true,
+            rotate_size: Some(1000),
+            rotate_interval_ns: None,
+        };
+        let mut o = JsonlDir::with_options(&dir, opts).expect("open");
+        let ts = 1_700_000_000_000_000_000u64;
+        for i in 0..100u64 {
+            o.record(
+                "http",
+                ts + i,
+                &common(),
+                serde_json::json!({"i": i, "pad": "x".repeat(50)}),
+            );
+        }
+        o.finish().expect("finish");
+        let (files, lines) = lines_of(&dir, "http");
+        assert_eq!(lines, 100);
+        assert!(files >= 10, "{files} files");
+        assert!(o.rotations >= 9);
+        // Rotated names carry the UTC time of the rotation (2023-11-14).
+        assert!(dir.join("http.20231114T221320Z.jsonl").exists());
+        assert!(dir.join("http.20231114T221320Z-1.jsonl").exists());
+        for e in std::fs::read_dir(&dir).expect("dir").flatten() {
+            let len = e.metadata().expect("meta").len();
+            assert!(len < 1000 + 200, "{:?} {len}", e.file_name());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rotation_by_time_follows_packet_time() {
+        let dir = tmpdir("time");
+        let opts = JsonlOptions {
+            append: true,
+            rotate_size: None,
+            rotate_interval_ns: Some(60_000_000_000),
+        };
+        let mut o = JsonlDir::with_options(&dir, opts).expect("open");
+        let t0 = 1_700_000_000_000_000_000u64;
+        o.tick(t0);
+        for i in 0..10u64 {
+            // One record every 20 s of packet time, a tick with each.
+            let t = t0 + i * 20_000_000_000;
+            o.tick(t);
+            o.record("dns", t, &common(), serde_json::json!({"i": i}));
+        }
+        // An idle minute: the clock alone rotates.
+        o.tick(t0 + 300_000_000_000);
+        o.finish().expect("finish");
+        let (files, lines) = lines_of(&dir, "dns");
+        assert_eq!(lines, 10);
+        // Periods [0,60) [60,120) [120,180) [180,240) hold records; the
+        // current file is empty after the idle rotation.
+        assert_eq!(files, 5, "4 rotated + the current one");
+        assert_eq!(
+            std::fs::metadata(dir.join("dns.jsonl"))
+                .expect("current")
+                .len(),
+            0
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

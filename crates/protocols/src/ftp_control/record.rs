@@ -25,6 +25,12 @@ pub struct FtpRecord {
     /// nothing gets one record with command "<banner>".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub banner: Option<String>,
+    /// Server software recognised from the banner (`data/banners.tsv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_software: Option<String>,
+    /// Its version, when the banner tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
     /// The last USER argument seen on this connection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,

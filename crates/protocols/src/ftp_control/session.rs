@@ -151,6 +151,14 @@ impl FtpParser {
     fn emit(&mut self, ts: u64, mut rec: FtpRecord, sink: &mut dyn Sink) {
         if !self.banner_written {
             rec.banner = self.banner.take();
+            if let Some(f) = rec
+                .banner
+                .as_deref()
+                .and_then(|b| crate::banner::fingerprint("ftp", b))
+            {
+                rec.server_software = Some(f.software);
+                rec.server_version = f.version;
+            }
             self.banner_written = true;
         }
         for w in self.weird.drain(..) {

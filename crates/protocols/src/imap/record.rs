@@ -24,6 +24,12 @@ pub struct ImapRecord {
     /// The server's greeting ("* OK ...").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub banner: Option<String>,
+    /// Server software recognised from the banner (`data/banners.tsv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_software: Option<String>,
+    /// Its version, when the banner tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
     /// User: LOGIN argument or AUTHENTICATE PLAIN/LOGIN user name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,

@@ -338,6 +338,10 @@ impl ImapParser {
             if let Some(g) = text.strip_prefix("* ") {
                 if self.rec.commands.is_empty() {
                     self.rec.banner = Some(trunc(g, 512));
+                    if let Some(f) = crate::banner::fingerprint("imap", g) {
+                        self.rec.server_software = Some(f.software);
+                        self.rec.server_version = f.version;
+                    }
                     return;
                 }
             }

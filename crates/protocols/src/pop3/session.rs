@@ -246,6 +246,10 @@ impl Pop3Parser {
         let text = trunc(String::from_utf8_lossy(text).trim(), 512);
         if !self.greeted && self.pending.is_empty() {
             self.greeted = true;
+            if let Some(f) = crate::banner::fingerprint("pop3", &text) {
+                self.rec.server_software = Some(f.software);
+                self.rec.server_version = f.version;
+            }
             self.rec.banner = Some(text);
             return;
         }

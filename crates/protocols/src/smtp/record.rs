@@ -2,12 +2,33 @@
 
 use serde::Serialize;
 
+/// One SMTP command and its reply code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SmtpCommand {
+    /// The verb, upper-case ("EHLO", "MAIL"); "DATA-END" is the end of the
+    /// message content (CRLF.CRLF or BDAT LAST) and its reply, "OTHER" a
+    /// verb RFC 5321 and its extensions do not define.
+    pub command: &'static str,
+    /// The final reply code (RFC 5321 §4.2).
+    pub reply_code: u16,
+}
+
 /// One SMTP mail transaction (MAIL FROM .. end of data), or the session's
 /// summary when it switched to TLS before any transaction.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct SmtpRecord {
     /// 1-based number of this transaction in the connection.
     pub trans_depth: u32,
+    /// The server's greeting (RFC 5321 §4.2), on the connection's first
+    /// record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banner: Option<String>,
+    /// Server software recognised from the greeting (`data/banners.tsv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_software: Option<String>,
+    /// Its version, when the greeting tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
     /// Argument of the last HELO/EHLO/LHLO.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helo: Option<String>,
@@ -59,6 +80,10 @@ pub struct SmtpRecord {
     /// Carved MIME parts: file name, or MIME type when unnamed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<String>,
+    /// Commands answered since the previous record of the connection (at
+    /// most 256), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<SmtpCommand>,
     /// Protocol anomalies (at most 16).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub weird: Vec<String>,

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use netsift_proto::{Direction, Parser, Sink};
 
 use super::mime::{b64, chomp, sasl_plain_user, trunc, weird, LineBuf, MimeParser};
-use super::record::SmtpRecord;
+use super::record::{SmtpCommand, SmtpRecord};
 
 /// Bound on commands awaiting their reply (pipelining).
 const MAX_PENDING: usize = 128;
@@ -80,6 +80,31 @@ pub(crate) struct SmtpParser {
     greeted: bool,
     session_weird: Vec<String>,
     emitted: u32,
+    /// Verbs of `pending`, in the same order.
+    pending_verbs: VecDeque<&'static str>,
+    /// The verb of the command line being handled.
+    cur_verb: &'static str,
+    /// Commands answered since the last record (at most MAX_COMMANDS).
+    commands: Vec<SmtpCommand>,
+    banner: Option<String>,
+}
+
+/// Bound on the commands one record lists.
+const MAX_COMMANDS: usize = 256;
+
+/// The verbs the command list names; anything else is "OTHER" (the list is
+/// attacker-controlled, so it is not free text).
+fn known_verb(v: &str) -> &'static str {
+    const VERBS: [&str; 22] = [
+        "HELO", "EHLO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP",
+        "NOOP", "QUIT", "STARTTLS", "AUTH", "TURN", "ETRN", "ATRN", "XCLIENT", "XFORWARD", "SEND",
+        "SAML",
+    ];
+    VERBS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(v))
+        .copied()
+        .unwrap_or("OTHER")
 }
 
 impl SmtpParser {
@@ -101,14 +126,23 @@ impl SmtpParser {
             greeted: false,
             session_weird: Vec::new(),
             emitted: 0,
+            pending_verbs: VecDeque::new(),
+            cur_verb: "OTHER",
+            commands: Vec::new(),
+            banner: None,
         }
     }
 
     fn push_pending(&mut self, c: Cmd) {
         if self.pending.len() >= MAX_PENDING {
             self.pending.pop_front();
+            self.pending_verbs.pop_front();
             weird(&mut self.session_weird, "too_many_pending_commands");
         }
+        self.pending_verbs.push_back(match c {
+            Cmd::DataEnd => "DATA-END",
+            _ => self.cur_verb,
+        });
         self.pending.push_back(c);
     }
 
@@ -142,6 +176,18 @@ impl SmtpParser {
         tx.rec.helo = self.helo.clone();
         tx.rec.auth_user = self.auth_user.clone();
         tx.rec.tls = self.mode == Mode::Done;
+        tx.rec.commands = std::mem::take(&mut self.commands);
+        if self.emitted == 0 {
+            tx.rec.banner = self.banner.clone();
+            if let Some(f) = self
+                .banner
+                .as_deref()
+                .and_then(|b| crate::banner::fingerprint("smtp", b))
+            {
+                tx.rec.server_software = Some(f.software);
+                tx.rec.server_version = f.version;
+            }
+        }
         for w in std::mem::take(&mut self.session_weird) {
             weird(&mut tx.rec.weird, &w);
         }
@@ -177,6 +223,7 @@ impl SmtpParser {
             None => (text.trim().to_ascii_uppercase(), String::new()),
         };
         let mut cmd = Cmd::Other;
+        self.cur_verb = known_verb(&verb);
         match verb.as_str() {
             // RFC 5321 §4.1.1.1: "ehlo = "EHLO" SP ( Domain / address-literal ) CRLF".
             "HELO" | "EHLO" | "LHLO" => self.helo = Some(trunc(&arg, 256)),
@@ -249,6 +296,7 @@ impl SmtpParser {
                     // The initial response took the first step; sasl_line
                     // has queued an Other for it, which belongs to AUTH.
                     self.pending.pop_back();
+                    self.pending_verbs.pop_back();
                 }
             }
             _ => {}
@@ -260,6 +308,8 @@ impl SmtpParser {
     fn sasl_line(&mut self, line: &[u8]) {
         let step = self.auth;
         self.auth = Auth::None;
+        // A SASL response is answered like a command; it is listed as AUTH.
+        self.cur_verb = "AUTH";
         self.push_pending(Cmd::Auth);
         if line == b"*" {
             return;
@@ -377,10 +427,19 @@ impl SmtpParser {
         let text = trunc(&String::from_utf8_lossy(line), 512);
         if !self.greeted && self.pending.is_empty() {
             self.greeted = true;
+            // RFC 5321 §4.2: the greeting, "220 domain text".
+            self.banner = Some(text);
             return;
         }
         self.greeted = true;
         let cmd = self.pending.pop_front().unwrap_or(Cmd::Other);
+        let verb = self.pending_verbs.pop_front().unwrap_or("OTHER");
+        if self.commands.len() < MAX_COMMANDS {
+            self.commands.push(SmtpCommand {
+                command: verb,
+                reply_code: code,
+            });
+        }
         if let Some(tx) = self.tx.as_mut() {
             tx.rec.last_reply = Some(text);
         }
@@ -537,12 +596,18 @@ impl Parser for SmtpParser {
                 self.sv.clear();
                 self.sv_skip = true;
                 self.pending.clear();
+                self.pending_verbs.clear();
             }
         }
     }
 
     fn on_end(&mut self, sink: &mut dyn Sink) {
         if self.tx.is_some() {
+            self.emit(sink);
+        } else if self.emitted == 0 && !self.commands.is_empty() {
+            // A session without any mail transaction (a failed AUTH, a
+            // probe): one record, so its commands are not lost.
+            self.tx_mut(sink);
             self.emit(sink);
         }
     }
@@ -609,6 +674,60 @@ mod tests {
     fn feed(p: &mut SmtpParser, s: &mut MemSink, c: &[u8], sv: &[u8]) {
         p.on_data(Direction::ToServer, c, s);
         p.on_data(Direction::ToClient, sv, s);
+    }
+
+    /// The command list (for learned session models): verbs and reply
+    /// codes in order, AUTH's SASL steps listed as AUTH; a session with no
+    /// mail transaction still gets one record; the greeting fingerprints.
+    #[test]
+    fn command_list_and_session_without_transaction() {
+        let mut p = SmtpParser::new();
+        let mut s = MemSink::default();
+        feed(
+            &mut p,
+            &mut s,
+            b"",
+            b"220 mx.example.org ESMTP Exim 4.96 Mon, 20 Nov 2023\r\n",
+        );
+        feed(
+            &mut p,
+            &mut s,
+            b"EHLO me\r\nAUTH LOGIN\r\n",
+            b"250-x\r\n250 OK\r\n334 VXNlcm5hbWU6\r\n",
+        );
+        feed(&mut p, &mut s, b"dGlt\r\n", b"334 UGFzc3dvcmQ6\r\n");
+        feed(&mut p, &mut s, b"d3Jvbmc=\r\n", b"535 5.7.8 failed\r\n");
+        feed(
+            &mut p,
+            &mut s,
+            b"XYZZY\r\nQUIT\r\n",
+            b"500 what\r\n221 bye\r\n",
+        );
+        p.on_end(&mut s);
+        let r = s.log("smtp");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["server_software"], "Exim");
+        assert_eq!(r[0]["server_version"], "4.96");
+        let cmds: Vec<(String, u64)> = r[0]["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["command"].as_str().unwrap().to_string(),
+                    c["reply_code"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let want = [
+            ("EHLO", 250),
+            ("AUTH", 334),
+            ("AUTH", 334),
+            ("AUTH", 535),
+            ("OTHER", 500),
+            ("QUIT", 221),
+        ];
+        assert_eq!(cmds, want.map(|(c, n)| (c.to_string(), n)));
     }
 
     #[test]

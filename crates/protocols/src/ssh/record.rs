@@ -18,6 +18,12 @@ pub struct SshRecord {
     /// Server identification string, without CR LF.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Server software recognised from the banner (`data/banners.tsv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_software: Option<String>,
+    /// Its version, when the banner tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
     /// HASSH: MD5 of `hassh_algorithms`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hassh: Option<String>,

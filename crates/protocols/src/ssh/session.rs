@@ -290,6 +290,14 @@ impl SshParser {
         let [c, s] = &self.sides;
         r.client = c.banner.clone();
         r.server = s.banner.clone();
+        if let Some(f) = r
+            .server
+            .as_deref()
+            .and_then(|b| crate::banner::fingerprint("ssh", b))
+        {
+            r.server_software = Some(f.software);
+            r.server_version = f.version;
+        }
         r.version = s
             .banner
             .as_deref()

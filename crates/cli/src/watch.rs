@@ -1,0 +1,305 @@
+//! `netsift watch IFACE`: everything `analyze` does, on live traffic.
+//!
+//! Packets come from an AF_PACKET ring ([`netsift_live::Capture`]); the
+//! pipeline, analyzer, detection and outputs are the ones `analyze` uses
+//! ([`crate::analyze::Setup`]), with three live differences:
+//!
+//! * Time: packet time is the kernel's timestamp of each packet and, while
+//!   the wire is idle, the wall clock (less one second of slack for packets
+//!   still in the ring) — the same clock, since live packet time *is* wall
+//!   time. Idle flows end and alert windows close without traffic.
+//! * Alerts: scan and brute-force alerts are raised when the threshold is
+//!   crossed, and repeats are folded by `--alert-timeout` (issue 6).
+//! * Outputs: JSONL files are appended to and rotated; EVE is streamed.
+//!
+//! SIGINT or SIGTERM (or `--count`/`--duration`) stops the capture; every
+//! open flow then ends, every record and alert is flushed, and the summary
+//! is printed. A second signal exits at once.
+
+use std::cell::{Cell, RefCell};
+use std::io::BufWriter;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use netsift_capture::PcapngWriter;
+use netsift_detect::alert::Summarizer;
+use netsift_engine::analyze::aggregate::Aggregating;
+use netsift_engine::analyze::detect::Detecting;
+use netsift_engine::analyze::output::{JsonlOptions, Output};
+use netsift_engine::classify::ClassState;
+use netsift_engine::Pipeline;
+use netsift_learn::Scoring;
+use netsift_live::{Capture, CaptureConfig};
+use netsift_wire::LinkType;
+
+use crate::analyze::{open_output, print_summary, Setup};
+use crate::WatchArgs;
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_sig: libc::c_int) {
+    // Async-signal-safe: an atomic store, or _exit on the second signal.
+    if STOP.swap(true, Ordering::SeqCst) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(130) };
+    }
+}
+
+/// SIGINT and SIGTERM set [`STOP`]. No SA_RESTART: the blocking poll()
+/// returns EINTR at once, so the loop notices the signal.
+fn install_signal_handlers() -> Result<()> {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a zeroed sigaction is valid; the handler only touches an
+        // atomic (or calls _exit).
+        let r = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if r != 0 {
+            bail!(
+                "installing the signal handler: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn secs_to_ns(name: &str, v: f64) -> Result<u64> {
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+        bail!("--{name} must be a number of seconds between 0 and 1e9, got {v}");
+    }
+    Ok((v * 1e9) as u64)
+}
+
+fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The idle clock stays this far behind the wall clock: a packet may still
+/// sit in a ring block that is not handed over yet (block timeout 100 ms).
+const IDLE_SLACK_NS: u64 = 1_000_000_000;
+
+pub fn run(args: &WatchArgs) -> Result<ExitCode> {
+    let a = &args.analysis;
+    let quiet = a.common.quiet;
+    let rotate_interval_ns = args
+        .rotate_interval
+        .map(|v| secs_to_ns("rotate-interval", v))
+        .transpose()?
+        .filter(|n| *n > 0);
+    let duration = args
+        .duration
+        .map(|v| secs_to_ns("duration", v))
+        .transpose()?
+        .map(Duration::from_nanos);
+    let status_every = Duration::from_nanos(secs_to_ns("status-interval", args.status_interval)?);
+    let cli_timeout = args
+        .alert_timeout
+        .map(|v| secs_to_ns("alert-timeout", v))
+        .transpose()?;
+
+    let s = Setup::new(a)?;
+    // The capture opens before the outputs: a missing interface, privilege
+    // or bad filter is reported before any log file is created.
+    let mut ccfg = CaptureConfig::new(&args.iface);
+    ccfg.promisc = !args.no_promisc;
+    ccfg.snaplen = args.snaplen;
+    ccfg.filter = args.filter.clone();
+    ccfg.compiler = match args.filter_compiler {
+        crate::FilterCompilerArg::Builtin => netsift_live::Compiler::Builtin,
+        crate::FilterCompilerArg::Libpcap => netsift_live::Compiler::Libpcap,
+    };
+    ccfg.ring_bytes = (args.ring_mb as usize) << 20;
+    let mut cap = Capture::open(&ccfg)?;
+    let linktype = cap.linktype();
+
+    let jsonl = JsonlOptions {
+        append: true,
+        rotate_size: args.rotate_size.filter(|n| *n > 0),
+        rotate_interval_ns,
+    };
+    let mut out = open_output(a, true, jsonl)?;
+    let mut writer = match &args.write {
+        Some(p) => {
+            let f =
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+            let mut w = PcapngWriter::new(BufWriter::with_capacity(1 << 20, f))
+                .with_context(|| format!("writing {}", p.display()))?;
+            w.add_interface(linktype, cap.snaplen())
+                .with_context(|| format!("writing {}", p.display()))?;
+            Some(w)
+        }
+        None => None,
+    };
+    install_signal_handlers()?;
+    // The command line wins over the rules file; 60 s when neither says.
+    let alert_timeout_ns = cli_timeout
+        .or(s.rules.alert_timeout_ns)
+        .unwrap_or(60_000_000_000);
+
+    let emitted = Rc::new(Cell::new(0u64));
+    let groups = Rc::new(RefCell::new(Summarizer::new()));
+    let (e2, g2) = (emitted.clone(), groups.clone());
+    let mut agg = Aggregating::new(out.as_mut(), alert_timeout_ns).on_emit(move |al| {
+        e2.set(e2.get() + 1);
+        g2.borrow_mut().add(al);
+        if !quiet {
+            eprintln!("netsift: alert: {al}");
+        }
+    });
+    let mut det = Detecting::with_scan_method(&mut agg, s.rules, s.scan_method).live();
+    let mut scoring = Scoring::new(&mut det, s.models);
+    let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut scoring);
+    // Runs append to the same files: uids are seeded with the start time
+    // so that a restarted watch does not reuse the previous run's uids.
+    let mut pcfg = s.pipeline;
+    pcfg.flow.uid_seed = wall_ns();
+    let mut pipe: Pipeline<ClassState> = Pipeline::new(pcfg);
+
+    if !quiet {
+        eprintln!(
+            "netsift: watching {} (link type {linktype}, snaplen {}{}{}); Ctrl-C stops",
+            args.iface,
+            cap.snaplen(),
+            if ccfg.promisc { ", promiscuous" } else { "" },
+            args.filter
+                .as_deref()
+                .filter(|f| !f.trim().is_empty())
+                .map(|f| format!(", filter '{f}'"))
+                .unwrap_or_default(),
+        );
+    }
+    let start = Instant::now();
+    let mut last_status = start;
+    let mut last_flush = start;
+    let mut last_status_pkts = 0u64;
+    let (mut packets, mut bytes, mut last_ts) = (0u64, 0u64, 0u64);
+    let mut write_error: Option<std::io::Error> = None;
+    let limit = args.count.unwrap_or(u64::MAX);
+    let mut capture_error = None;
+    while !STOP.load(Ordering::Relaxed) && packets < limit {
+        if duration.is_some_and(|d| start.elapsed() >= d) {
+            break;
+        }
+        let res = cap.poll(Duration::from_millis(200), &mut |p| {
+            // Packets past --count in the same block are not analysed (nor
+            // written), so the pcapng holds exactly what was analysed.
+            if packets >= limit {
+                return;
+            }
+            packets += 1;
+            bytes += u64::from(p.orig_len);
+            last_ts = last_ts.max(p.ts_ns);
+            if let Some(w) = writer.as_mut() {
+                if write_error.is_none() {
+                    if let Err(e) = w.write_packet(0, p.ts_ns, p.data, p.orig_len) {
+                        write_error = Some(e);
+                    }
+                }
+            }
+            pipe.on_bytes(
+                p.ts_ns,
+                LinkType(linktype),
+                p.data,
+                p.orig_len,
+                &mut analyzer,
+            );
+        });
+        if let Err(e) = res {
+            capture_error = Some(e);
+            break;
+        }
+        if last_flush.elapsed() >= Duration::from_secs(1) {
+            // The pcapng is readable while the capture runs.
+            last_flush = Instant::now();
+            if let (Some(w), None) = (writer.as_mut(), write_error.as_ref()) {
+                if let Err(e) = w.flush() {
+                    write_error = Some(e);
+                }
+            }
+        }
+        let clock = last_ts.max(wall_ns().saturating_sub(IDLE_SLACK_NS));
+        pipe.advance(clock, &mut analyzer);
+        analyzer.tick(clock);
+        if !quiet && !status_every.is_zero() && last_status.elapsed() >= status_every {
+            let k = cap.stats().unwrap_or_default();
+            let dt = last_status.elapsed().as_secs_f64().max(1e-3);
+            let rate = (packets - last_status_pkts) as f64 / dt;
+            let t = pipe.table_stats();
+            eprintln!(
+                "netsift: {packets} packets ({rate:.0}/s), {} dropped by the kernel, flows {} active / {} ended, {} alerts",
+                k.drops,
+                pipe.open_flows(),
+                t.created.saturating_sub(pipe.open_flows() as u64),
+                emitted.get(),
+            );
+            last_status = Instant::now();
+            last_status_pkts = packets;
+        }
+    }
+    // Orderly end: flows, records, alerts, then the files.
+    pipe.finish(&mut analyzer);
+    let stats = analyzer.stats;
+    drop(analyzer);
+    scoring.finish().context("writing the output")?;
+    drop(scoring);
+    drop(det);
+    drop(agg);
+    let kernel = cap.stats().unwrap_or_default();
+    let written = match writer.take() {
+        Some(w) => {
+            let n = w.frames_written();
+            w.into_inner().context("writing the capture file")?;
+            Some(n)
+        }
+        None => None,
+    };
+    if let Some(e) = write_error {
+        return Err(e).context("writing the capture file");
+    }
+    let flows = pipe.table_stats().created;
+    if !quiet {
+        if STOP.load(Ordering::Relaxed) {
+            eprintln!("netsift: stopped by signal");
+        }
+        print_summary(out.summary(), packets, flows, stats.records);
+        eprintln!(
+            "  capture: {packets} packets ({bytes} bytes) in {:.1} s; kernel: {} received, {} dropped{}",
+            start.elapsed().as_secs_f64(),
+            kernel.packets,
+            kernel.drops,
+            written
+                .map(|n| format!("; {n} packets written to {}", args.write.as_ref().map_or(String::new(), |p| p.display().to_string())))
+                .unwrap_or_default()
+        );
+        let g = std::mem::take(&mut *groups.borrow_mut()).finish();
+        if !g.by_rule_source.is_empty() {
+            let total: u64 = g.by_rule.iter().map(|x| x.summary.count).sum();
+            eprintln!(
+                "  alerts ({total} matches in {} alerts written), by rule and source:",
+                emitted.get()
+            );
+            for x in g.by_rule_source.iter().take(20) {
+                let src = x.source.map_or_else(|| "-".to_string(), |s| s.to_string());
+                eprintln!("    {} {} from {src}: {}", x.kind, x.rule, x.summary.count);
+            }
+        }
+    }
+    drop(out);
+    if let Some(e) = capture_error {
+        return Err(e.into());
+    }
+    Ok(if a.fail_on_alert && emitted.get() > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

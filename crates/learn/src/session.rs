@@ -1,0 +1,531 @@
+//! Sessions as sequences of items: one item per command, `COMMAND:reply`.
+//!
+//! A tokenizer per protocol turns its records into items; the mining and
+//! scoring code never looks at a protocol again.
+//!
+//! | protocol | record(s) | item |
+//! |---|---|---|
+//! | ftp  | one `ftp` record per command (`command`, `reply_code`) | `USER:331`, `SITE EXEC:500` |
+//! | smtp | `smtp` records, each with the `commands` since the previous one | `MAIL:250` |
+//! | pop3 | one `pop3` record per session, `commands` with `status` | `RETR:+OK` |
+//! | imap | one `imap` record per session, `commands` with `status` | `UID FETCH:OK` |
+//!
+//! A command without a reply gets `-` (`QUIT:-`). Arguments are kept aside
+//! as features: for FTP, `SITE`'s subcommand becomes part of the item (it
+//! is the real verb: `SITE EXEC`, `SITE CHMOD`), and a `PORT`/`EPRT` whose
+//! address is not the client's is an FTP bounce (RFC 2577 §2), and the
+//! directories a session works in (CWD, and the parent of RETR/STOR/DELE/...
+//! paths, resolved against the working directory) are compared with those
+//! of training.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+/// Most items kept per session (counts keep counting beyond).
+pub const MAX_ITEMS: usize = 4096;
+/// Most items stored across all open sessions of a tracker (about 64
+/// bytes each): beyond it new steps are counted but not stored.
+pub const MAX_TOTAL_ITEMS: usize = 4_000_000;
+/// Most distinct items counted per session.
+pub const MAX_DISTINCT: usize = 1024;
+/// Longest item text (command plus reply), in bytes.
+pub const MAX_ITEM_LEN: usize = 40;
+
+/// The protocols with a tokenizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    Ftp,
+    Smtp,
+    Pop3,
+    Imap,
+}
+
+impl Protocol {
+    /// Every protocol, in order.
+    pub const ALL: [Protocol; 4] = [
+        Protocol::Ftp,
+        Protocol::Smtp,
+        Protocol::Pop3,
+        Protocol::Imap,
+    ];
+
+    /// The name, also the record log's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Ftp => "ftp",
+            Protocol::Smtp => "smtp",
+            Protocol::Pop3 => "pop3",
+            Protocol::Imap => "imap",
+        }
+    }
+
+    /// From a name (`ftp`, `smtp`, `pop3`, `imap`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Protocol::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// A command verb made safe as an item: upper case, letters, digits and
+/// `-`/`_` only, cut at 16 bytes.
+fn verb(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == ' ')
+        .take(24)
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+fn item(cmd: &str, reply: &str) -> String {
+    let mut s = format!("{}:{}", verb(cmd), reply);
+    if s.len() > MAX_ITEM_LEN {
+        let mut cut = MAX_ITEM_LEN;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// One step of a session: its item and, for FTP bounces, the third host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub item: String,
+    /// PORT/EPRT to an address other than the client's.
+    pub bounce: Option<IpAddr>,
+    /// FTP: a working-directory change or a file path, for [`Session::dirs`].
+    pub path: Option<PathArg>,
+}
+
+/// An FTP path argument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PathArg {
+    /// CWD/XCWD that succeeded (RFC 959 §4.1.1: reply 250): the new directory.
+    Cwd(String),
+    /// CDUP/XCUP that succeeded (200 or 250).
+    Up,
+    /// The argument of a command naming a file (RETR, STOR, DELE, ...).
+    File(String),
+}
+
+/// Most distinct directories kept per session.
+pub const MAX_DIRS: usize = 64;
+
+/// Commands whose argument is a file path (RFC 959 §4.1.3, RFC 3659).
+const FILE_COMMANDS: [&str; 11] = [
+    "RETR", "STOR", "STOU", "APPE", "DELE", "RNFR", "RNTO", "SIZE", "MDTM", "MKD", "RMD",
+];
+
+/// `arg` resolved against `cwd`, normalized (`.` and `..` removed; never
+/// above `/`).
+pub fn resolve(cwd: &str, arg: &str) -> String {
+    let mut parts: Vec<&str> = if arg.starts_with('/') {
+        Vec::new()
+    } else {
+        cwd.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for p in arg.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+        if parts.len() > 32 {
+            break;
+        }
+    }
+    let mut s = String::from("/");
+    s.push_str(&parts.join("/"));
+    s.truncate(256);
+    s
+}
+
+/// The directory of a path (`/a/b.txt` → `/a`).
+pub fn parent(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) | None => "/".to_string(),
+        Some(i) => path[..i].to_string(),
+    }
+}
+
+/// The address of a PORT (`h1,h2,h3,h4,p1,p2`, RFC 959 §4.1.2) or EPRT
+/// (`|1|132.235.1.2|6275|`, RFC 2428 §2) argument.
+pub fn data_address(command: &str, arg: &str) -> Option<IpAddr> {
+    let arg = arg.trim();
+    match command {
+        "PORT" => {
+            let parts: Vec<&str> = arg.split(',').map(str::trim).collect();
+            if parts.len() != 6 {
+                return None;
+            }
+            let mut b = [0u8; 4];
+            for (i, p) in parts[..4].iter().enumerate() {
+                b[i] = p.parse().ok()?;
+            }
+            Some(IpAddr::from(b))
+        }
+        "EPRT" => {
+            // "The EPRT command keyword MUST be followed by a single space
+            // (ASCII 32). Following the space, a delimiter character
+            // (<d>) MUST be specified." (RFC 2428 §2)
+            let d = arg.chars().next()?;
+            let mut it = arg[d.len_utf8()..].split(d);
+            let _proto = it.next()?;
+            it.next()?.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// The steps of one record of `proto` (`client` is the session's
+/// originator, for the bounce check).
+pub fn steps(proto: Protocol, record: &Value, client: IpAddr) -> Vec<Step> {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    match proto {
+        Protocol::Ftp => {
+            let Some(cmd) = record.get("command").and_then(Value::as_str) else {
+                return Vec::new();
+            };
+            if cmd.starts_with('<') {
+                return Vec::new(); // "<banner>": nothing was sent
+            }
+            let cmd = verb(cmd);
+            let arg = s(record, "arg").unwrap_or_default();
+            let reply = record
+                .get("reply_code")
+                .and_then(Value::as_u64)
+                .map_or_else(|| "-".to_string(), |c| c.to_string());
+            let name = if cmd == "SITE" {
+                // SITE's first word is the real command (SITE EXEC, CHMOD).
+                let sub = verb(arg.split_whitespace().next().unwrap_or(""));
+                if sub.is_empty() {
+                    cmd.clone()
+                } else {
+                    format!("SITE {sub}")
+                }
+            } else {
+                cmd.clone()
+            };
+            let bounce = data_address(&cmd, &arg).filter(|a| *a != client && !a.is_unspecified());
+            let ok = |codes: &[&str]| codes.contains(&reply.as_str());
+            let arg = arg.trim();
+            let path = match cmd.as_str() {
+                "CWD" | "XCWD" if ok(&["250"]) && !arg.is_empty() => Some(PathArg::Cwd(arg.into())),
+                "CDUP" | "XCUP" if ok(&["200", "250"]) => Some(PathArg::Up),
+                c if FILE_COMMANDS.contains(&c) && !arg.is_empty() => {
+                    Some(PathArg::File(arg.chars().take(256).collect()))
+                }
+                _ => None,
+            };
+            vec![Step {
+                item: item(&name, &reply),
+                bounce,
+                path,
+            }]
+        }
+        Protocol::Smtp | Protocol::Pop3 | Protocol::Imap => {
+            let Some(list) = record.get("commands").and_then(Value::as_array) else {
+                return Vec::new();
+            };
+            let key = if proto == Protocol::Smtp {
+                "reply_code"
+            } else {
+                "status"
+            };
+            list.iter()
+                .take(MAX_ITEMS)
+                .filter_map(|c| {
+                    let cmd = c.get("command").and_then(Value::as_str)?;
+                    let reply = match c.get(key) {
+                        Some(Value::String(r)) => r.clone(),
+                        Some(Value::Number(n)) => n.to_string(),
+                        _ => "-".to_string(),
+                    };
+                    Some(Step {
+                        item: item(cmd, &reply),
+                        bounce: None,
+                        path: None,
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+/// One session being collected.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub uid: String,
+    pub src_ip: IpAddr,
+    pub src_port: u16,
+    pub dst_ip: IpAddr,
+    pub dst_port: u16,
+    /// Packet time of the first and last record.
+    pub first_ts: u64,
+    pub last_ts: u64,
+    /// Items in order (at most [`MAX_ITEMS`]).
+    pub items: Vec<String>,
+    /// Steps seen, including those beyond [`MAX_ITEMS`].
+    pub total: u64,
+    /// Count of each item (at most [`MAX_DISTINCT`] distinct items).
+    pub counts: HashMap<String, u64>,
+    /// First FTP bounce: step index and the third host.
+    pub bounce: Option<(usize, IpAddr)>,
+    /// FTP working directory (starts at `/`).
+    pub cwd: String,
+    /// FTP directories used, with the step that first used each (at most
+    /// [`MAX_DIRS`]).
+    pub dirs: Vec<(usize, String)>,
+}
+
+impl Session {
+    /// Adds a step; whether its item was stored.
+    fn push(&mut self, step: Step, may_store: bool) -> bool {
+        let idx = self.total as usize;
+        self.total += 1;
+        if let Some(a) = step.bounce {
+            self.bounce.get_or_insert((idx, a));
+        }
+        let dir = match &step.path {
+            Some(PathArg::Cwd(a)) => {
+                self.cwd = resolve(&self.cwd, a);
+                Some(self.cwd.clone())
+            }
+            Some(PathArg::Up) => {
+                self.cwd = parent(&self.cwd);
+                Some(self.cwd.clone())
+            }
+            Some(PathArg::File(a)) => Some(parent(&resolve(&self.cwd, a))),
+            None => None,
+        };
+        if let Some(d) = dir {
+            if self.dirs.len() < MAX_DIRS && !self.dirs.iter().any(|(_, x)| *x == d) {
+                self.dirs.push((idx, d));
+            }
+        }
+        if let Some(c) = self.counts.get_mut(&step.item) {
+            *c += 1;
+        } else if self.counts.len() < MAX_DISTINCT {
+            self.counts.insert(step.item.clone(), 1);
+        }
+        if may_store && self.items.len() < MAX_ITEMS {
+            self.items.push(step.item);
+            return true;
+        }
+        false
+    }
+}
+
+/// Collects the sessions of one protocol by uid, bounded: beyond
+/// `max_open` open sessions the oldest is handed back as finished.
+#[derive(Debug)]
+pub struct Tracker {
+    pub proto: Protocol,
+    open: HashMap<String, Session>,
+    order: VecDeque<String>,
+    max_open: usize,
+    /// Items stored across the open sessions.
+    stored: usize,
+}
+
+impl Tracker {
+    pub fn new(proto: Protocol, max_open: usize) -> Self {
+        Tracker {
+            proto,
+            open: HashMap::new(),
+            order: VecDeque::new(),
+            max_open: max_open.max(1),
+            stored: 0,
+        }
+    }
+
+    /// Adds a record; returns a session evicted to stay in bounds.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &mut self,
+        ts_ns: u64,
+        uid: &str,
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        record: &Value,
+    ) -> Option<Session> {
+        let steps = steps(self.proto, record, src.0);
+        let mut evicted = None;
+        if !self.open.contains_key(uid) {
+            if self.open.len() >= self.max_open {
+                evicted = self.evict_oldest();
+            }
+            self.open.insert(
+                uid.to_string(),
+                Session {
+                    uid: uid.to_string(),
+                    src_ip: src.0,
+                    src_port: src.1,
+                    dst_ip: dst.0,
+                    dst_port: dst.1,
+                    first_ts: ts_ns,
+                    last_ts: ts_ns,
+                    items: Vec::new(),
+                    total: 0,
+                    counts: HashMap::new(),
+                    bounce: None,
+                    cwd: "/".into(),
+                    dirs: Vec::new(),
+                },
+            );
+            self.order.push_back(uid.to_string());
+        }
+        if let Some(s) = self.open.get_mut(uid) {
+            s.last_ts = s.last_ts.max(ts_ns);
+            for st in steps {
+                if s.push(st, self.stored < MAX_TOTAL_ITEMS) {
+                    self.stored += 1;
+                }
+            }
+        }
+        evicted
+    }
+
+    fn evict_oldest(&mut self) -> Option<Session> {
+        while let Some(u) = self.order.pop_front() {
+            if let Some(s) = self.open.remove(&u) {
+                self.stored -= s.items.len().min(self.stored);
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// The session of `uid`, finished (its flow ended).
+    pub fn end(&mut self, uid: &str) -> Option<Session> {
+        let s = self.open.remove(uid)?;
+        self.stored -= s.items.len().min(self.stored);
+        if self.order.len() > 2 * self.open.len() + 16 {
+            let open = &self.open;
+            self.order.retain(|u| open.contains_key(u));
+        }
+        Some(s)
+    }
+
+    /// Every open session, oldest first.
+    pub fn drain(&mut self) -> Vec<Session> {
+        let mut out = Vec::new();
+        while let Some(s) = self.evict_oldest() {
+            out.push(s);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ftp_items() {
+        let c = ip("127.0.0.1");
+        let r = json!({"command": "USER", "arg": "anonymous", "reply_code": 331});
+        assert_eq!(steps(Protocol::Ftp, &r, c)[0].item, "USER:331");
+        let r = json!({"command": "SITE", "arg": "exec /bin/sh -c id", "reply_code": 500});
+        assert_eq!(steps(Protocol::Ftp, &r, c)[0].item, "SITE EXEC:500");
+        let r = json!({"command": "QUIT"});
+        assert_eq!(steps(Protocol::Ftp, &r, c)[0].item, "QUIT:-");
+        let r = json!({"command": "<banner>", "banner": "220 hi"});
+        assert!(steps(Protocol::Ftp, &r, c).is_empty());
+    }
+
+    #[test]
+    fn ftp_bounce_is_a_port_to_another_host() {
+        let c = ip("127.0.0.1");
+        let r = json!({"command": "PORT", "arg": "127,0,0,1,200,10", "reply_code": 200});
+        assert_eq!(steps(Protocol::Ftp, &r, c)[0].bounce, None);
+        let r = json!({"command": "PORT", "arg": "10,9,8,7,0,25", "reply_code": 200});
+        assert_eq!(steps(Protocol::Ftp, &r, c)[0].bounce, Some(ip("10.9.8.7")));
+        let r = json!({"command": "EPRT", "arg": "|2|::1|4000|", "reply_code": 200});
+        assert_eq!(steps(Protocol::Ftp, &r, ip("::1"))[0].bounce, None);
+        let r = json!({"command": "EPRT", "arg": "|1|192.0.2.9|25|", "reply_code": 200});
+        assert_eq!(steps(Protocol::Ftp, &r, c)[0].bounce, Some(ip("192.0.2.9")));
+        // Garbage is no address.
+        assert_eq!(data_address("PORT", "1,2,3"), None);
+        assert_eq!(data_address("PORT", "999,0,0,1,0,1"), None);
+        assert_eq!(data_address("EPRT", ""), None);
+    }
+
+    #[test]
+    fn ftp_directories_follow_cwd() {
+        let c = ip("127.0.0.1");
+        let mut t = Tracker::new(Protocol::Ftp, 4);
+        let a = (c, 1);
+        let b = (c, 21);
+        for (cmd, arg, code) in [
+            ("CWD", "pub", 250),
+            ("RETR", "readme.txt", 226),
+            ("CWD", "nope", 550), // failed: the directory stays /pub
+            ("STOR", "../uploads/x.txt", 226),
+            ("CDUP", "", 250),
+            ("DELE", "/etc/passwd", 550),
+            ("RETR", "a/../../../b", 226),
+        ] {
+            t.record(
+                0,
+                "u",
+                a,
+                b,
+                &json!({"command": cmd, "arg": arg, "reply_code": code}),
+            );
+        }
+        let s = t.end("u").unwrap();
+        let dirs: Vec<(usize, &str)> = s.dirs.iter().map(|(i, d)| (*i, d.as_str())).collect();
+        assert_eq!(dirs, [(0, "/pub"), (3, "/uploads"), (4, "/"), (5, "/etc")]);
+        assert_eq!(resolve("/a/b", "../../../../c/./d"), "/c/d");
+        assert_eq!(parent("/x"), "/");
+    }
+
+    #[test]
+    fn mail_items() {
+        let c = ip("127.0.0.1");
+        let r = json!({"commands": [{"command": "USER", "status": "+OK"}, {"command": "PASS", "status": "-ERR"}, {"command": "QUIT"}]});
+        let items: Vec<String> = steps(Protocol::Pop3, &r, c)
+            .into_iter()
+            .map(|s| s.item)
+            .collect();
+        assert_eq!(items, ["USER:+OK", "PASS:-ERR", "QUIT:-"]);
+        let r = json!({"commands": [{"command": "EHLO", "reply_code": 250}]});
+        assert_eq!(steps(Protocol::Smtp, &r, c)[0].item, "EHLO:250");
+        let r = json!({"commands": [{"tag": "a", "command": "UID FETCH", "status": "OK"}]});
+        assert_eq!(steps(Protocol::Imap, &r, c)[0].item, "UID FETCH:OK");
+    }
+
+    #[test]
+    fn hostile_items_are_bounded() {
+        let c = ip("127.0.0.1");
+        let long = "A".repeat(10_000);
+        let r = json!({"command": long, "reply_code": 500});
+        assert!(steps(Protocol::Ftp, &r, c)[0].item.len() <= MAX_ITEM_LEN);
+        let mut t = Tracker::new(Protocol::Ftp, 2);
+        let a = (c, 1);
+        let b = (c, 21);
+        for i in 0..5000 {
+            let r = json!({"command": format!("X{i}"), "reply_code": 500});
+            t.record(i, "u1", a, b, &r);
+        }
+        let s = t.end("u1").unwrap();
+        assert_eq!(s.total, 5000);
+        assert_eq!(s.items.len(), MAX_ITEMS);
+        assert_eq!(s.counts.len(), MAX_DISTINCT);
+        // Third open session evicts the oldest.
+        assert!(t.record(0, "a", a, b, &json!({})).is_none());
+        assert!(t.record(0, "b", a, b, &json!({})).is_none());
+        assert_eq!(t.record(0, "c", a, b, &json!({})).unwrap().uid, "a");
+        assert_eq!(t.drain().len(), 2);
+    }
+}

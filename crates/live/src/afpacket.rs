@@ -1,0 +1,831 @@
+//! An `AF_PACKET` capture socket with a `TPACKET_V3` memory-mapped ring.
+//!
+//! packet(7) and the kernel's `Documentation/networking/packet_mmap.rst`:
+//! the kernel fills fixed-size *blocks* of the ring with variable-size
+//! packets, each behind a `tpacket3_hdr`, and hands a block to userspace by
+//! setting `TP_STATUS_USER` in its block header when it is full or when the
+//! block timeout (`tp_retire_blk_tov`) expires. Userspace reads every packet
+//! of the block and gives it back by writing `TP_STATUS_KERNEL`. No system
+//! call per packet.
+//!
+//! Invariants: the ring is read only through bounds-checked slices of the
+//! block userspace owns at that moment; every offset read from a header is
+//! checked against the block before use, so a bad header skips the rest of
+//! the block instead of reading outside it.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{fence, AtomicU32, Ordering};
+use std::time::Duration;
+
+use crate::filter::{self, FilterError, Link, Program};
+
+// linux/if_packet.h, linux/if_ether.h, linux/if_arp.h, linux/filter.h.
+const SOL_PACKET: libc::c_int = 263;
+const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
+const PACKET_STATISTICS: libc::c_int = 6;
+const PACKET_RX_RING: libc::c_int = 5;
+const PACKET_VERSION: libc::c_int = 10;
+const TPACKET_V3: libc::c_int = 2;
+const PACKET_MR_PROMISC: libc::c_ushort = 1;
+const ETH_P_ALL: u16 = 0x0003;
+const PACKET_OUTGOING: u8 = 4;
+const TP_STATUS_KERNEL: u32 = 0;
+const TP_STATUS_USER: u32 = 1;
+const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
+const ARPHRD_ETHER: u16 = 1;
+const ARPHRD_LOOPBACK: u16 = 772;
+const ARPHRD_NONE: u16 = 0xfffe;
+const ARPHRD_PPP: u16 = 512;
+const SO_ATTACH_FILTER: libc::c_int = 26;
+
+/// pcap link types of the frames handed on.
+pub const LINKTYPE_ETHERNET: u32 = 1;
+pub const LINKTYPE_RAW: u32 = 101;
+
+#[repr(C)]
+struct TpacketReq3 {
+    tp_block_size: u32,
+    tp_block_nr: u32,
+    tp_frame_size: u32,
+    tp_frame_nr: u32,
+    tp_retire_blk_tov: u32,
+    tp_sizeof_priv: u32,
+    tp_feature_req_word: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct TpacketStatsV3 {
+    tp_packets: u32,
+    tp_drops: u32,
+    tp_freeze_q_cnt: u32,
+}
+
+#[repr(C)]
+struct SockFilter {
+    code: u16,
+    jt: u8,
+    jf: u8,
+    k: u32,
+}
+
+#[repr(C)]
+struct SockFprog {
+    len: libc::c_ushort,
+    filter: *const SockFilter,
+}
+
+#[repr(C)]
+struct PacketMreq {
+    mr_ifindex: libc::c_int,
+    mr_type: libc::c_ushort,
+    mr_alen: libc::c_ushort,
+    mr_address: [u8; 8],
+}
+
+// Offsets inside a block (struct tpacket_block_desc / tpacket_hdr_v1).
+mod block {
+    pub const STATUS: usize = 8;
+    pub const NUM_PKTS: usize = 12;
+    pub const OFFSET_TO_FIRST_PKT: usize = 16;
+}
+
+// Offsets inside a packet header (struct tpacket3_hdr), then the
+// sockaddr_ll at TPACKET_ALIGN(sizeof(tpacket3_hdr)) = 48.
+mod pkt {
+    pub const NEXT_OFFSET: usize = 0;
+    pub const SEC: usize = 4;
+    pub const NSEC: usize = 8;
+    pub const SNAPLEN: usize = 12;
+    pub const LEN: usize = 16;
+    pub const STATUS: usize = 20;
+    pub const MAC: usize = 24;
+    pub const VLAN_TCI: usize = 32;
+    pub const VLAN_TPID: usize = 36;
+    pub const SLL_PKTTYPE: usize = 48 + 10;
+    pub const HEADER_MIN: usize = 48 + 20;
+}
+
+/// Capture settings.
+#[derive(Debug, Clone)]
+pub struct CaptureConfig {
+    /// Interface name (`ip link`).
+    pub iface: String,
+    /// Put the interface in promiscuous mode while capturing.
+    pub promisc: bool,
+    /// Bytes kept of each packet (the original length is reported too).
+    pub snaplen: u32,
+    /// A filter expression (see [`crate::filter`]); empty or `None`: all.
+    pub filter: Option<String>,
+    /// The filter's compiler.
+    pub compiler: filter::Compiler,
+    /// Ring size in bytes (rounded to whole blocks).
+    pub ring_bytes: usize,
+    /// A block that is not full is handed over after this long.
+    pub block_timeout_ms: u32,
+}
+
+impl CaptureConfig {
+    pub fn new(iface: &str) -> Self {
+        CaptureConfig {
+            iface: iface.to_string(),
+            promisc: true,
+            snaplen: 262_144,
+            filter: None,
+            compiler: filter::Compiler::Builtin,
+            ring_bytes: 64 << 20,
+            block_timeout_ms: 100,
+        }
+    }
+}
+
+/// Why capture could not start or continue. The messages say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("no such interface '{0}' (see `ip link`)")]
+    NoSuchInterface(String),
+    #[error("capturing on '{iface}' needs root or the CAP_NET_RAW capability ({op}: {err}); run as root, or grant it once: `sudo setcap cap_net_raw,cap_net_admin=eip $(which netsift)`")]
+    Permission {
+        iface: String,
+        op: &'static str,
+        err: io::Error,
+    },
+    #[error("interface '{iface}' has link type ARPHRD {arphrd}, which netsift cannot capture from (Ethernet, loopback and raw-IP interfaces are supported)")]
+    UnsupportedLink { iface: String, arphrd: u16 },
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error("{op} on '{iface}': {err}")]
+    Os {
+        iface: String,
+        op: &'static str,
+        err: io::Error,
+    },
+}
+
+/// Kernel counters since the capture started (packet(7)
+/// `PACKET_STATISTICS`; reading them resets the kernel's, so they are
+/// accumulated here).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelStats {
+    /// Packets the socket received (passed the filter), dropped included.
+    pub packets: u64,
+    /// Packets dropped because the ring was full.
+    pub drops: u64,
+    /// Times the ring was frozen (every block owned by userspace).
+    pub freeze_q: u64,
+}
+
+/// One captured packet.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    /// Kernel timestamp, ns since the epoch (CLOCK_REALTIME).
+    pub ts_ns: u64,
+    /// At most snaplen bytes, starting with the link header.
+    pub data: &'a [u8],
+    /// Length on the wire.
+    pub orig_len: u32,
+}
+
+/// A live capture on one interface.
+pub struct Capture {
+    fd: OwnedFd,
+    ring: *mut u8,
+    ring_len: usize,
+    block_size: usize,
+    block_nr: usize,
+    cur: usize,
+    iface: String,
+    link: Link,
+    linktype: u32,
+    /// On loopback every packet is seen twice (outgoing and incoming).
+    skip_outgoing: bool,
+    snaplen: u32,
+    stats: KernelStats,
+    /// A VLAN-tagged frame rebuilt with its tag (the kernel strips it).
+    scratch: Vec<u8>,
+    /// Outgoing loopback copies skipped.
+    pub skipped_outgoing: u64,
+}
+
+// The ring is owned by this value alone; nothing else aliases it.
+unsafe impl Send for Capture {}
+
+fn last_os_error(iface: &str, op: &'static str) -> CaptureError {
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => CaptureError::Permission {
+            iface: iface.to_string(),
+            op,
+            err: e,
+        },
+        Some(libc::ENODEV) | Some(libc::ENXIO) => CaptureError::NoSuchInterface(iface.to_string()),
+        _ => CaptureError::Os {
+            iface: iface.to_string(),
+            op,
+            err: e,
+        },
+    }
+}
+
+fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, v: &T) -> io::Result<()> {
+    // SAFETY: `v` is a valid T for its size; the kernel copies it.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (v as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+    let s = b.get(off..off.checked_add(4)?)?;
+    Some(u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn u16_at(b: &[u8], off: usize) -> Option<u16> {
+    let s = b.get(off..off.checked_add(2)?)?;
+    Some(u16::from_ne_bytes([s[0], s[1]]))
+}
+
+/// The interface's hardware type (`SIOCGIFHWADDR`, netdevice(7)).
+fn arphrd(fd: &OwnedFd, iface: &str) -> Result<u16, CaptureError> {
+    // SAFETY: ifreq is plain old data; zeroed is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(iface.as_bytes()) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: req is a valid ifreq with a NUL-terminated name (the name is
+    // shorter than IFNAMSIZ, checked by if_nametoindex succeeding).
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) };
+    if r < 0 {
+        return Err(last_os_error(
+            iface,
+            "reading the link type (SIOCGIFHWADDR)",
+        ));
+    }
+    // SAFETY: SIOCGIFHWADDR filled the hwaddr member of the union.
+    Ok(unsafe { req.ifr_ifru.ifru_hwaddr.sa_family })
+}
+
+impl Capture {
+    /// Opens the capture: socket, filter, ring, bind, promiscuous mode.
+    pub fn open(cfg: &CaptureConfig) -> Result<Capture, CaptureError> {
+        let iface = cfg.iface.as_str();
+        let no_such = || CaptureError::NoSuchInterface(iface.to_string());
+        if iface.is_empty() || iface.len() >= libc::IFNAMSIZ {
+            return Err(no_such());
+        }
+        // The filter is parsed first: a syntax error is reported the same
+        // way with or without the privilege to capture.
+        let text = cfg.filter.as_deref().unwrap_or("");
+        let expr = match cfg.compiler {
+            filter::Compiler::Builtin => filter::parse(text).map_err(FilterError::from)?,
+            filter::Compiler::Libpcap => None,
+        };
+        let cname = CString::new(iface).map_err(|_| no_such())?;
+        // SAFETY: cname is a valid C string.
+        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+        if ifindex == 0 {
+            return Err(no_such());
+        }
+        // Protocol 0: the socket receives nothing until bind(), so no packet
+        // slips in before the filter is attached.
+        // SAFETY: plain system call.
+        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+        if raw < 0 {
+            return Err(last_os_error(iface, "opening a packet socket"));
+        }
+        // SAFETY: raw is a fresh descriptor we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let hw = arphrd(&fd, iface)?;
+        let (link, linktype) = match hw {
+            ARPHRD_ETHER | ARPHRD_LOOPBACK => (Link::Ethernet, LINKTYPE_ETHERNET),
+            // tun devices and PPP hand the IP packet itself to packet
+            // sockets of type SOCK_RAW.
+            ARPHRD_NONE | ARPHRD_PPP => (Link::RawIp, LINKTYPE_RAW),
+            other => {
+                return Err(CaptureError::UnsupportedLink {
+                    iface: iface.to_string(),
+                    arphrd: other,
+                })
+            }
+        };
+        let snaplen = cfg.snaplen.clamp(64, 262_144);
+        let program = match cfg.compiler {
+            filter::Compiler::Builtin => {
+                Program::compile(expr.as_ref(), link, snaplen).map_err(FilterError::from)?
+            }
+            c => filter::compile_with(c, text, link, snaplen)?,
+        };
+        attach_filter(&fd, &program).map_err(|err| CaptureError::Os {
+            iface: iface.to_string(),
+            op: "attaching the filter (SO_ATTACH_FILTER)",
+            err,
+        })?;
+        let os = |op: &'static str| {
+            move |err| CaptureError::Os {
+                iface: iface.to_string(),
+                op,
+                err,
+            }
+        };
+        setsockopt(&fd, SOL_PACKET, PACKET_VERSION, &TPACKET_V3)
+            .map_err(os("selecting TPACKET_V3"))?;
+        // Blocks of 1 MiB hold many packets each; a frame size is required
+        // by the API but only bounds one packet (header + snaplen).
+        let block_size: usize = 1 << 20;
+        let frame_size: usize = (snaplen as usize + 128).next_power_of_two().min(block_size);
+        let block_nr = (cfg.ring_bytes / block_size).clamp(2, 4096);
+        let req = TpacketReq3 {
+            tp_block_size: block_size as u32,
+            tp_block_nr: block_nr as u32,
+            tp_frame_size: frame_size as u32,
+            tp_frame_nr: ((block_size / frame_size) * block_nr) as u32,
+            tp_retire_blk_tov: cfg.block_timeout_ms.max(1),
+            tp_sizeof_priv: 0,
+            tp_feature_req_word: 0,
+        };
+        if let Err(e) = setsockopt(&fd, SOL_PACKET, PACKET_RX_RING, &req) {
+            if e.raw_os_error() == Some(libc::EPERM) {
+                return Err(CaptureError::Permission {
+                    iface: iface.to_string(),
+                    op: "setting up the ring",
+                    err: e,
+                });
+            }
+            return Err(os("setting up the ring (PACKET_RX_RING)")(e));
+        }
+        let ring_len = block_size * block_nr;
+        // SAFETY: maps the ring the kernel just allocated for this socket.
+        let ring = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                ring_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_LOCKED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        // MAP_LOCKED may fail under RLIMIT_MEMLOCK; retry without it.
+        let ring = if ring == libc::MAP_FAILED {
+            // SAFETY: as above.
+            unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    ring_len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED,
+                    fd.as_raw_fd(),
+                    0,
+                )
+            }
+        } else {
+            ring
+        };
+        if ring == libc::MAP_FAILED {
+            return Err(last_os_error(iface, "mapping the ring"));
+        }
+        let cap = Capture {
+            fd,
+            ring: ring.cast(),
+            ring_len,
+            block_size,
+            block_nr,
+            cur: 0,
+            iface: iface.to_string(),
+            link,
+            linktype,
+            skip_outgoing: hw == ARPHRD_LOOPBACK,
+            snaplen,
+            stats: KernelStats::default(),
+            scratch: Vec::with_capacity(snaplen as usize + 4),
+            skipped_outgoing: 0,
+        };
+        // SAFETY: sockaddr_ll is plain old data.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = ETH_P_ALL.to_be();
+        sll.sll_ifindex = ifindex as i32;
+        // SAFETY: sll is a valid sockaddr_ll of the given size.
+        let r = unsafe {
+            libc::bind(
+                cap.fd.as_raw_fd(),
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if r < 0 {
+            return Err(last_os_error(iface, "binding to the interface"));
+        }
+        if cfg.promisc {
+            let mreq = PacketMreq {
+                mr_ifindex: ifindex as i32,
+                mr_type: PACKET_MR_PROMISC,
+                mr_alen: 0,
+                mr_address: [0; 8],
+            };
+            // The membership ends with the socket: the interface leaves
+            // promiscuous mode when the capture is dropped.
+            setsockopt(&cap.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq).map_err(|e| {
+                match e.raw_os_error() {
+                    Some(libc::EPERM) => CaptureError::Permission {
+                        iface: iface.to_string(),
+                        op: "promiscuous mode",
+                        err: e,
+                    },
+                    _ => CaptureError::Os {
+                        iface: iface.to_string(),
+                        op: "promiscuous mode (PACKET_ADD_MEMBERSHIP)",
+                        err: e,
+                    },
+                }
+            })?;
+        }
+        Ok(cap)
+    }
+
+    /// pcap link type of the frames ([`LINKTYPE_ETHERNET`] or [`LINKTYPE_RAW`]).
+    pub fn linktype(&self) -> u32 {
+        self.linktype
+    }
+
+    /// Link layer the filter was compiled for.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    pub fn snaplen(&self) -> u32 {
+        self.snaplen
+    }
+
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+
+    fn block_status(&self, i: usize) -> &AtomicU32 {
+        // SAFETY: the block header lies inside the mapping (i < block_nr,
+        // block_size > 16), is 4-byte aligned (page-aligned blocks), and is
+        // shared with the kernel, hence accessed atomically.
+        unsafe { &*(self.ring.add(i * self.block_size + block::STATUS) as *const AtomicU32) }
+    }
+
+    /// Waits up to `timeout` for a block of packets, then hands every packet
+    /// of every ready block to `f`. Returns the packets handed on (0 when
+    /// the timeout passed without traffic). `EINTR` (a signal) returns 0.
+    pub fn poll(
+        &mut self,
+        timeout: Duration,
+        f: &mut dyn FnMut(Packet<'_>),
+    ) -> Result<usize, CaptureError> {
+        if self.block_status(self.cur).load(Ordering::Acquire) & TP_STATUS_USER == 0 {
+            let mut pfd = libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events: libc::POLLIN | libc::POLLERR,
+                revents: 0,
+            };
+            let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+            // SAFETY: one valid pollfd.
+            let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    return Ok(0);
+                }
+                return Err(CaptureError::Os {
+                    iface: self.iface.clone(),
+                    op: "poll",
+                    err: e,
+                });
+            }
+            if pfd.revents & libc::POLLIN == 0
+                && pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0
+            {
+                // packet(7): a socket error, e.g. ENETDOWN when the
+                // interface goes down or ENXIO when it is removed.
+                let mut err: libc::c_int = 0;
+                let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                // SAFETY: err is a valid c_int buffer of `len` bytes.
+                unsafe {
+                    libc::getsockopt(
+                        self.fd.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_ERROR,
+                        (&mut err as *mut libc::c_int).cast(),
+                        &mut len,
+                    )
+                };
+                let e = match err {
+                    // Nothing pending after all (the error was consumed).
+                    0 => return Ok(0),
+                    libc::ENETDOWN => io::Error::other("the interface went down"),
+                    libc::ENXIO | libc::ENODEV => io::Error::other("the interface was removed"),
+                    n => io::Error::from_raw_os_error(n),
+                };
+                return Err(CaptureError::Os {
+                    iface: self.iface.clone(),
+                    op: "capturing",
+                    err: e,
+                });
+            }
+        }
+        let mut n = 0;
+        // At most one pass over the ring per call, so a flood cannot keep
+        // the caller from its housekeeping.
+        for _ in 0..self.block_nr {
+            let status = self.block_status(self.cur);
+            if status.load(Ordering::Acquire) & TP_STATUS_USER == 0 {
+                break;
+            }
+            fence(Ordering::Acquire);
+            n += self.read_block(self.cur, f);
+            self.block_status(self.cur)
+                .store(TP_STATUS_KERNEL, Ordering::Release);
+            self.cur = (self.cur + 1) % self.block_nr;
+        }
+        Ok(n)
+    }
+
+    fn read_block(&mut self, i: usize, f: &mut dyn FnMut(Packet<'_>)) -> usize {
+        // SAFETY: the block is inside the mapping and owned by userspace
+        // until its status is written back (the kernel does not touch it).
+        let blk: &[u8] = unsafe {
+            std::slice::from_raw_parts(self.ring.add(i * self.block_size), self.block_size)
+        };
+        let num = u32_at(blk, block::NUM_PKTS).unwrap_or(0);
+        let mut off = u32_at(blk, block::OFFSET_TO_FIRST_PKT).unwrap_or(0) as usize;
+        let mut n = 0;
+        for _ in 0..num {
+            let Some(h) = blk.get(off..).filter(|h| h.len() >= pkt::HEADER_MIN) else {
+                break;
+            };
+            let next = u32_at(h, pkt::NEXT_OFFSET).unwrap_or(0) as usize;
+            let sec = u64::from(u32_at(h, pkt::SEC).unwrap_or(0));
+            let nsec = u64::from(u32_at(h, pkt::NSEC).unwrap_or(0));
+            let caplen = u32_at(h, pkt::SNAPLEN).unwrap_or(0) as usize;
+            let len = u32_at(h, pkt::LEN).unwrap_or(0);
+            let st = u32_at(h, pkt::STATUS).unwrap_or(0);
+            let mac = usize::from(u16_at(h, pkt::MAC).unwrap_or(0));
+            let pkttype = h.get(pkt::SLL_PKTTYPE).copied().unwrap_or(0);
+            let data = mac.checked_add(caplen).and_then(|end| h.get(mac..end));
+            let outgoing = self.skip_outgoing && pkttype == PACKET_OUTGOING;
+            if let (Some(data), false) = (data, outgoing) {
+                let ts_ns = sec.saturating_mul(1_000_000_000).saturating_add(nsec);
+                let keep = data.len().min(self.snaplen as usize);
+                let vlan = st & TP_STATUS_VLAN_VALID != 0 && self.link == Link::Ethernet;
+                if vlan && data.len() >= 12 {
+                    // The kernel (or the NIC) removed the 802.1Q tag into
+                    // the header; put it back so the frame is as on the wire.
+                    let tci = u32_at(h, pkt::VLAN_TCI).unwrap_or(0) as u16;
+                    let tpid = if st & TP_STATUS_VLAN_TPID_VALID != 0 {
+                        u16_at(h, pkt::VLAN_TPID).unwrap_or(0x8100)
+                    } else {
+                        0x8100
+                    };
+                    self.scratch.clear();
+                    self.scratch.extend_from_slice(&data[..12]);
+                    self.scratch.extend_from_slice(&tpid.to_be_bytes());
+                    self.scratch.extend_from_slice(&tci.to_be_bytes());
+                    self.scratch.extend_from_slice(&data[12..]);
+                    self.scratch.truncate(self.snaplen as usize);
+                    f(Packet {
+                        ts_ns,
+                        data: &self.scratch,
+                        orig_len: len.saturating_add(4),
+                    });
+                } else {
+                    f(Packet {
+                        ts_ns,
+                        data: &data[..keep],
+                        orig_len: len,
+                    });
+                }
+                n += 1;
+            } else if outgoing {
+                self.skipped_outgoing += 1;
+            }
+            if next == 0 {
+                break;
+            }
+            off = off.saturating_add(next);
+        }
+        n
+    }
+
+    /// Kernel counters since the capture started.
+    pub fn stats(&mut self) -> Result<KernelStats, CaptureError> {
+        let mut s = TpacketStatsV3::default();
+        let mut len = std::mem::size_of::<TpacketStatsV3>() as libc::socklen_t;
+        // SAFETY: s is a valid buffer of `len` bytes.
+        let r = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                SOL_PACKET,
+                PACKET_STATISTICS,
+                (&mut s as *mut TpacketStatsV3).cast(),
+                &mut len,
+            )
+        };
+        if r < 0 {
+            return Err(last_os_error(&self.iface, "reading statistics"));
+        }
+        // The kernel reports tp_packets with the drops added in.
+        self.stats.packets += u64::from(s.tp_packets);
+        self.stats.drops += u64::from(s.tp_drops);
+        self.stats.freeze_q += u64::from(s.tp_freeze_q_cnt);
+        Ok(self.stats)
+    }
+}
+
+fn attach_filter(fd: &OwnedFd, p: &Program) -> io::Result<()> {
+    let insns: Vec<SockFilter> = p
+        .insns()
+        .iter()
+        .map(|i| SockFilter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect();
+    let prog = SockFprog {
+        len: insns.len() as libc::c_ushort,
+        filter: insns.as_ptr(),
+    };
+    setsockopt(fd, libc::SOL_SOCKET, SO_ATTACH_FILTER, &prog)
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `open`.
+        unsafe {
+            libc::munmap(self.ring.cast(), self.ring_len);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_interface_is_named() {
+        let e = Capture::open(&CaptureConfig::new("nosuchif0"))
+            .err()
+            .expect("error");
+        assert_eq!(
+            e.to_string(),
+            "no such interface 'nosuchif0' (see `ip link`)"
+        );
+        let e = Capture::open(&CaptureConfig::new("a\0b"))
+            .err()
+            .expect("error");
+        assert!(matches!(e, CaptureError::NoSuchInterface(_)));
+        let long = "x".repeat(64);
+        let e = Capture::open(&CaptureConfig::new(&long))
+            .err()
+            .expect("error");
+        assert!(matches!(e, CaptureError::NoSuchInterface(_)));
+    }
+
+    #[test]
+    fn bad_filter_is_refused_before_capture() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            println!("SKIP: not root, cannot open a packet socket");
+            return;
+        }
+        let mut cfg = CaptureConfig::new("lo");
+        cfg.filter = Some("port http".into());
+        let e = Capture::open(&cfg).err().expect("error");
+        assert!(e.to_string().contains("position 5"), "{e}");
+    }
+
+    /// Sends one UDP datagram over loopback and sees it exactly once (the
+    /// outgoing copy is skipped), with the filter applied by the kernel.
+    #[test]
+    fn loopback_packet_seen_once_and_filtered() {
+        udp_once_through(filter::Compiler::Builtin);
+    }
+
+    #[cfg(feature = "libpcap")]
+    #[test]
+    fn loopback_packet_filtered_by_libpcap_program() {
+        udp_once_through(filter::Compiler::Libpcap);
+    }
+
+    fn udp_once_through(compiler: filter::Compiler) {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            println!("SKIP: not root, cannot open a packet socket");
+            return;
+        }
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = rx.local_addr().expect("addr").port();
+        let mut cfg = CaptureConfig::new("lo");
+        cfg.filter = Some(format!("udp and dst port {port}"));
+        cfg.compiler = compiler;
+        cfg.ring_bytes = 4 << 20;
+        cfg.block_timeout_ms = 10;
+        let mut cap = Capture::open(&cfg).expect("open lo");
+        assert_eq!(cap.linktype(), LINKTYPE_ETHERNET);
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        tx.send_to(b"netsift-live-test", ("127.0.0.1", port))
+            .expect("send");
+        // Other traffic on lo, which the filter drops.
+        tx.send_to(b"other", ("127.0.0.1", 9)).expect("send");
+        let mut seen = Vec::new();
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(2) {
+            cap.poll(Duration::from_millis(50), &mut |p| {
+                seen.push((p.data.to_vec(), p.orig_len))
+            })
+            .expect("poll");
+        }
+        assert_eq!(seen.len(), 1, "one copy of the datagram only");
+        let (data, orig) = &seen[0];
+        assert_eq!(*orig as usize, data.len());
+        assert!(data.ends_with(b"netsift-live-test"));
+        let st = cap.stats().expect("stats");
+        assert_eq!(st.drops, 0);
+    }
+
+    /// A tun interface (ARPHRD_NONE) gives raw IP frames (LINKTYPE_RAW) and
+    /// the filter is compiled for them: a UDP datagram routed into the tun
+    /// is captured, starting with its IPv4 header.
+    #[test]
+    fn tun_interface_gives_raw_ip() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            println!("SKIP: not root, cannot create a tun interface");
+            return;
+        }
+        let name = format!("nstun{}", std::process::id() % 100_000);
+        let path = CString::new("/dev/net/tun").expect("path");
+        // SAFETY: plain system call with a valid C string.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if fd < 0 {
+            println!("SKIP: no /dev/net/tun");
+            return;
+        }
+        // SAFETY: fd is ours.
+        let tun = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: ifreq is plain old data.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (d, s) in req.ifr_name.iter_mut().zip(name.as_bytes()) {
+            *d = *s as libc::c_char;
+        }
+        // IFF_TUN | IFF_NO_PI (linux/if_tun.h).
+        req.ifr_ifru.ifru_flags = 0x0001 | 0x1000;
+        // SAFETY: TUNSETIFF takes an ifreq.
+        let r = unsafe { libc::ioctl(tun.as_raw_fd(), 0x4004_54ca, &mut req) };
+        assert_eq!(r, 0, "TUNSETIFF: {}", io::Error::last_os_error());
+        let third = std::process::id() % 200 + 20;
+        let ip = |args: &str| {
+            std::process::Command::new("ip")
+                .args(args.split(' '))
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !ip(&format!("addr add 10.{third}.0.1/24 dev {name}"))
+            || !ip(&format!("link set {name} up"))
+        {
+            println!("SKIP: ip(8) could not configure {name}");
+            return;
+        }
+        let mut cfg = CaptureConfig::new(&name);
+        cfg.filter = Some(format!("udp and dst host 10.{third}.0.2 and dst port 9999"));
+        cfg.ring_bytes = 4 << 20;
+        cfg.block_timeout_ms = 10;
+        let mut cap = Capture::open(&cfg).expect("open tun");
+        assert_eq!(cap.linktype(), LINKTYPE_RAW);
+        let tx = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+        tx.send_to(b"into the tun", (format!("10.{third}.0.2"), 9999))
+            .expect("send");
+        tx.send_to(b"filtered out", (format!("10.{third}.0.2"), 9998))
+            .expect("send");
+        let mut seen = Vec::new();
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(1) {
+            cap.poll(Duration::from_millis(50), &mut |p| {
+                seen.push(p.data.to_vec())
+            })
+            .expect("poll");
+        }
+        drop(tun);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0][0] >> 4, 4, "an IPv4 header first");
+        assert!(seen[0].ends_with(b"into the tun"));
+    }
+}
