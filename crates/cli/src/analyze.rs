@@ -4,7 +4,7 @@
 //! the rules, signatures and scan method ([`Setup`]), and the summary.
 
 use std::io::{self};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -15,11 +15,13 @@ use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
-use netsift_engine::analyze::output::{Eve, JsonlDir, JsonlOptions, Output, Summary};
+use netsift_engine::analyze::output::{Eve, JsonlDir, JsonlOptions, Output, Summary, Tee};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier, PipelineConfig};
 use netsift_learn::{Model, Scoring};
+use netsift_store::{CaptureInfo, Store, StoreOutput};
+use sha2::Digest as _;
 
 use crate::flows::{classify_config, pipeline_config};
 use crate::progress::Bar;
@@ -128,9 +130,34 @@ pub fn open_output(a: &AnalysisArgs, live: bool, jsonl: JsonlOptions) -> Result<
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let a = &args.analysis;
-    let mut out = open_output(a, false, JsonlOptions::default())?;
+    // `--db` alone needs no -o; with both, the same rows go to each.
+    let mut primary: Option<Box<dyn Output>> = match (&a.output, &args.db, a.format) {
+        (None, Some(_), _) => None,
+        _ => Some(open_output(a, false, JsonlOptions::default())?),
+    };
+    let mut store = match &args.db {
+        Some(p) => {
+            let st = Store::open(p).with_context(|| format!("opening {}", p.display()))?;
+            Some(StoreOutput::new(st))
+        }
+        None => None,
+    };
+    let handle = store.as_ref().map(|(_, h)| h.clone());
+    let mut tee;
+    let out: &mut dyn Output = match (primary.as_mut(), store.as_mut()) {
+        (Some(p), Some((st, _))) => {
+            tee = Tee {
+                first: p.as_mut(),
+                second: st,
+            };
+            &mut tee
+        }
+        (Some(p), None) => p.as_mut(),
+        (None, Some((st, _))) => st,
+        (None, None) => unreachable!("an output is always opened without --db"),
+    };
     let s = Setup::new(a)?;
-    let mut det = Detecting::with_scan_method(out.as_mut(), s.rules, s.scan_method);
+    let mut det = Detecting::with_scan_method(out, s.rules, s.scan_method);
     let mut scoring = Scoring::new(&mut det, s.models);
     let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut scoring);
     let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());
@@ -140,8 +167,20 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         // A uid seed per capture keeps uids unique across the captures of one run.
         let mut pcfg = s.pipeline;
         pcfg.flow.uid_seed = n as u64;
+        if let Some(h) = &handle {
+            h.begin_capture(&capture_info(path, &pcfg)?)
+                .context("writing the database")?;
+        }
         let res = run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| bar.update(p));
         bar.clear();
+        if let Some(h) = &handle {
+            let (p, f, err) = match &res {
+                Ok(s) => (s.counters.packets, s.flows(), None),
+                Err(e) => (0, 0, Some(e.to_string())),
+            };
+            h.end_capture(p, f, err.as_deref())
+                .context("writing the database")?;
+        }
         match res {
             Ok(s) => {
                 packets += s.counters.packets;
@@ -179,6 +218,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             );
         }
         print_summary(out.summary(), packets, flows, stats.records);
+        if let Some(db) = &args.db {
+            eprintln!("  database: {}", db.display());
+        }
         if !a.model.is_empty() {
             eprintln!("  learned models: {scored} sessions scored, {raised} anomaly alerts");
         }
@@ -190,6 +232,36 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The capture row of `path` (its SHA-256 read from the file; stdin has none).
+fn capture_info(path: &Path, pcfg: &PipelineConfig) -> Result<CaptureInfo> {
+    let uid_seed = pcfg.flow.uid_seed;
+    let flow_settings = Some(netsift_store::flow_settings(&pcfg.flow));
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    if path == Path::new("-") {
+        return Ok(CaptureInfo {
+            name: "stdin".into(),
+            uid_seed,
+            flow_settings,
+            ..CaptureInfo::default()
+        });
+    }
+    let mut f = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+    let mut h = sha2::Sha256::new();
+    let size = io::copy(&mut f, &mut h).with_context(|| path.display().to_string())?;
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(CaptureInfo {
+        name,
+        path: Some(abs.display().to_string()),
+        size,
+        sha256: Some(netsift_web::hex(&h.finalize())),
+        uid_seed,
+        flow_settings,
     })
 }
 

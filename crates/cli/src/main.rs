@@ -16,6 +16,7 @@ mod extract;
 mod flows;
 mod learn;
 mod progress;
+mod serve;
 mod watch;
 
 #[derive(Parser, Debug)]
@@ -40,6 +41,8 @@ enum Command {
     Watch(WatchArgs),
     /// Write the packets of one flow (every fragment included) as a pcap.
     Extract(ExtractArgs),
+    /// Web analyzer: upload captures and browse flows, records, files and alerts.
+    Serve(ServeArgs),
     /// Learn a model of normal command sessions (ftp, smtp, pop3, imap) from
     /// training captures, for `analyze --model`.
     Learn(LearnArgs),
@@ -151,6 +154,11 @@ pub struct AnalyzeArgs {
     /// Capture files; `-` reads a capture from standard input.
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,
+
+    /// Also (or only, without -o) write captures, flows, records, files and
+    /// alerts into this SQLite database (created or migrated; see `serve`).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
 
     #[command(flatten)]
     pub analysis: AnalysisArgs,
@@ -356,6 +364,34 @@ pub struct ExtractArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The database (created or migrated).
+    #[arg(long, default_value = "netsift.db", value_name = "FILE")]
+    pub db: PathBuf,
+
+    /// Address to listen on. A non-loopback address needs --token.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+
+    /// Access token every request must carry (cookie set by `/?token=T`, or
+    /// `Authorization: Bearer T`).
+    #[arg(long, env = "NETSIFT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Largest upload, in bytes (413 beyond).
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    pub max_upload: u64,
+
+    /// Where uploaded captures and carved files are kept (default: next to the database).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Worker threads answering requests.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub threads: u32,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct AccuracyArgs {
     /// Corpus directory holding pcap/ and truth.tsv (nDPI's regression corpus).
     #[arg(long, default_value = "../shared/corpus/ndpi")]
@@ -385,6 +421,7 @@ fn main() -> ExitCode {
         Command::Accuracy(args) => accuracy::run(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Extract(args) => extract::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Learn(args) => learn::run(&args),
     };

@@ -31,6 +31,7 @@ pub mod accuracy;
 pub mod analyze;
 pub mod api;
 pub mod classify;
+pub mod extract;
 pub mod pipeline;
 pub mod record;
 pub mod run;

@@ -68,7 +68,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn note_record(&mut self, log: &'static str, record: &Value) {
+    pub fn note_record(&mut self, log: &'static str, record: &Value) {
         *self.records_by_log.entry(log).or_default() += 1;
         if log == "files" {
             self.files += 1;
@@ -91,7 +91,7 @@ impl Summary {
         }
     }
 
-    fn note_conn(&mut self, rec: &FlowRecord) {
+    pub fn note_conn(&mut self, rec: &FlowRecord) {
         *self
             .flows_by_protocol
             .entry(rec.protocol.to_string())
@@ -478,6 +478,46 @@ impl<W: Write> Output for Eve<W> {
 
     fn summary(&self) -> &Summary {
         &self.summary
+    }
+}
+
+/// Everything written to two outputs (`-o DIR` and `--db FILE` together).
+/// The summary is the first output's; `finish` finishes both and returns
+/// the first error.
+pub struct Tee<'a> {
+    pub first: &'a mut dyn Output,
+    pub second: &'a mut dyn Output,
+}
+
+impl Output for Tee<'_> {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+        self.second.record(log, ts_ns, common, record.clone());
+        self.first.record(log, ts_ns, common, record);
+    }
+
+    fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
+        self.first.conn(ts_ns, rec);
+        self.second.conn(ts_ns, rec);
+    }
+
+    fn alert(&mut self, alert: &netsift_detect::alert::Alert) {
+        self.first.alert(alert);
+        self.second.alert(alert);
+    }
+
+    fn tick(&mut self, now_ns: u64) {
+        self.first.tick(now_ns);
+        self.second.tick(now_ns);
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        let a = self.first.finish();
+        let b = self.second.finish();
+        a.and(b)
+    }
+
+    fn summary(&self) -> &Summary {
+        self.first.summary()
     }
 }
 

@@ -1,0 +1,39 @@
+//! `netsift serve`: the web analyzer (see `netsift_web`).
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::ServeArgs;
+
+pub fn run(args: &ServeArgs) -> Result<ExitCode> {
+    let data_dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => {
+            let parent = args
+                .db
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| std::path::PathBuf::from("."), |p| p.to_path_buf());
+            parent.join("netsift-data")
+        }
+    };
+    std::fs::create_dir_all(&data_dir)?;
+    let data_dir = data_dir.canonicalize()?;
+    let cfg = netsift_web::Config {
+        db: args.db.clone(),
+        listen: args.listen.clone(),
+        token: args.token.clone().filter(|t| !t.is_empty()),
+        max_upload: args.max_upload,
+        data_dir,
+        threads: args.threads as usize,
+    };
+    netsift_web::serve(cfg, &mut |addr| {
+        // Tests and scripts read this line to learn the port (with :0).
+        eprintln!(
+            "netsift: serving http://{addr}/ (database {})",
+            args.db.display()
+        );
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,112 @@
+//! netsift's embedded store: captures, flows, protocol records, carved
+//! files and alerts in one SQLite file (bundled SQLite, WAL mode).
+//!
+//! * [`Store::open`] creates or migrates a database: the schema version is
+//!   `PRAGMA user_version`, and [`MIGRATIONS`] is the ordered list of steps
+//!   from an empty file to the current schema. A newer netsift runs the
+//!   steps an older database is missing, each in its own transaction.
+//! * [`StoreOutput`] is an [`Output`](netsift_engine::analyze::output::Output)
+//!   that writes what `netsift analyze` produces, in batched transactions
+//!   with cached prepared statements.
+//! * [`query`] holds the reads the web analyzer makes, designed for
+//!   millions of flows: every page is an indexed range with a `LIMIT`, and
+//!   counts are capped instead of scanning the whole table.
+
+pub mod query;
+mod schema;
+mod writer;
+
+use std::path::Path;
+
+pub use rusqlite;
+pub use schema::{MIGRATIONS, SCHEMA_VERSION};
+pub use writer::{fail_capture, new_capture, CaptureInfo, StoreHandle, StoreOutput};
+
+/// The flow-table settings of an analysis, as stored with its capture.
+pub fn flow_settings(f: &netsift_flow::FlowConfig) -> serde_json::Value {
+    serde_json::json!({
+        "max_flows": f.max_flows,
+        "tcp_idle_ns": f.tcp_idle_ns,
+        "udp_idle_ns": f.udp_idle_ns,
+        "other_idle_ns": f.other_idle_ns,
+        "closed_linger_ns": f.closed_linger_ns,
+        "active_timeout_ns": f.active_timeout_ns,
+    })
+}
+
+/// The flow-table settings a capture was analysed with (defaults for what
+/// is missing), so that its uids can be computed again.
+pub fn apply_flow_settings(f: &mut netsift_flow::FlowConfig, v: Option<&serde_json::Value>) {
+    let Some(v) = v else { return };
+    let get = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+    if let Some(x) = get("max_flows") {
+        f.max_flows = x.clamp(1, 100_000_000) as usize;
+    }
+    for (k, slot) in [
+        ("tcp_idle_ns", &mut f.tcp_idle_ns),
+        ("udp_idle_ns", &mut f.udp_idle_ns),
+        ("other_idle_ns", &mut f.other_idle_ns),
+        ("closed_linger_ns", &mut f.closed_linger_ns),
+        ("active_timeout_ns", &mut f.active_timeout_ns),
+    ] {
+        if let Some(x) = get(k) {
+            *slot = x;
+        }
+    }
+}
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database schema version {found} is newer than this netsift knows ({known}); upgrade netsift")]
+    TooNew { found: i64, known: i64 },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An open database.
+pub struct Store {
+    pub conn: rusqlite::Connection,
+}
+
+impl Store {
+    /// Open (creating if needed) and migrate the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = rusqlite::Connection::open(path)?;
+        configure(&conn)?;
+        schema::migrate(&conn)?;
+        Ok(Store { conn })
+    }
+
+    /// An in-memory database (tests).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = rusqlite::Connection::open_in_memory()?;
+        configure(&conn)?;
+        schema::migrate(&conn)?;
+        Ok(Store { conn })
+    }
+
+    /// The schema version of the open database.
+    pub fn version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+}
+
+/// Connection settings: WAL (readers never block the writer), a busy
+/// timeout so that a reader and the analysis thread wait for each other
+/// instead of failing, and foreign keys on.
+fn configure(conn: &rusqlite::Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // `journal_mode` answers with the mode; in-memory databases say "memory".
+    let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    conn.execute_batch(
+        "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16000;",
+    )?;
+    Ok(())
+}
