@@ -20,7 +20,7 @@ use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier, PipelineConfig};
 use netsift_learn::{Model, Scoring};
-use netsift_store::{CaptureInfo, Store, StoreOutput};
+use netsift_store::{CaptureInfo, Store, StoreHandle, StoreOutput};
 use sha2::Digest as _;
 
 use crate::flows::{classify_config, pipeline_config};
@@ -128,36 +128,59 @@ pub fn open_output(a: &AnalysisArgs, live: bool, jsonl: JsonlOptions) -> Result<
     })
 }
 
-pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
-    let a = &args.analysis;
-    // `--db` alone needs no -o; with both, the same rows go to each.
-    let mut primary: Option<Box<dyn Output>> = match (&a.output, &args.db, a.format) {
-        (None, Some(_), _) => None,
-        _ => Some(open_output(a, false, JsonlOptions::default())?),
+/// The outputs of a run: `-o` (JSONL or EVE) and/or `--db`, as one
+/// [`Output`], and the store's handle to start and end captures.
+pub struct Outputs {
+    pub out: Box<dyn Output>,
+    pub store: Option<StoreHandle>,
+}
+
+/// Opens the outputs. `--db` alone needs no `-o`; with both, the same rows
+/// go to each.
+pub fn open_outputs(
+    a: &AnalysisArgs,
+    db: Option<&Path>,
+    live: bool,
+    jsonl: JsonlOptions,
+) -> Result<Outputs> {
+    let primary = match (&a.output, db) {
+        (None, Some(_)) => None,
+        _ => Some(open_output(a, live, jsonl)?),
     };
-    let mut store = match &args.db {
+    let store = match db {
         Some(p) => {
             let st = Store::open(p).with_context(|| format!("opening {}", p.display()))?;
             Some(StoreOutput::new(st))
         }
         None => None,
     };
-    let handle = store.as_ref().map(|(_, h)| h.clone());
-    let mut tee;
-    let out: &mut dyn Output = match (primary.as_mut(), store.as_mut()) {
-        (Some(p), Some((st, _))) => {
-            tee = Tee {
-                first: p.as_mut(),
-                second: st,
-            };
-            &mut tee
-        }
-        (Some(p), None) => p.as_mut(),
-        (None, Some((st, _))) => st,
-        (None, None) => unreachable!("an output is always opened without --db"),
-    };
+    Ok(match (primary, store) {
+        (Some(p), Some((st, h))) => Outputs {
+            out: Box::new(Tee {
+                first: p,
+                second: Box::new(st),
+            }),
+            store: Some(h),
+        },
+        (Some(p), None) => Outputs {
+            out: p,
+            store: None,
+        },
+        (None, Some((st, h))) => Outputs {
+            out: Box::new(st),
+            store: Some(h),
+        },
+        (None, None) => anyhow::bail!("no output: give -o DIR or --db FILE"),
+    })
+}
+
+pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
+    let a = &args.analysis;
+    let Outputs { mut out, store } =
+        open_outputs(a, args.db.as_deref(), false, JsonlOptions::default())?;
+    let handle = store;
     let s = Setup::new(a)?;
-    let mut det = Detecting::with_scan_method(out, s.rules, s.scan_method);
+    let mut det = Detecting::with_scan_method(out.as_mut(), s.rules, s.scan_method);
     let mut scoring = Scoring::new(&mut det, s.models);
     let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut scoring);
     let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());

@@ -341,6 +341,11 @@ pub struct WatchArgs {
     #[arg(long, default_value_t = 5.0, value_name = "SECS")]
     pub status_interval: f64,
 
+    /// Also (or only, without -o) write flows, records, files and alerts
+    /// into this SQLite database as they happen, for `netsift serve`.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

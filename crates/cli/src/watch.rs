@@ -33,9 +33,10 @@ use netsift_engine::classify::ClassState;
 use netsift_engine::Pipeline;
 use netsift_learn::Scoring;
 use netsift_live::{Capture, CaptureConfig};
+use netsift_store::CaptureInfo;
 use netsift_wire::LinkType;
 
-use crate::analyze::{open_output, print_alert_groups, print_summary, Setup};
+use crate::analyze::{open_outputs, print_alert_groups, print_summary, Outputs, Setup};
 use crate::WatchArgs;
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -85,6 +86,9 @@ fn wall_ns() -> u64 {
 
 /// The idle clock stays this far behind the wall clock: a packet may still
 /// sit in a ring block that is not handed over yet (block timeout 100 ms).
+/// How often a live database capture's figures are recomputed.
+const DB_REFRESH: Duration = Duration::from_secs(30);
+
 const IDLE_SLACK_NS: u64 = 1_000_000_000;
 
 pub fn run(args: &WatchArgs) -> Result<ExitCode> {
@@ -126,7 +130,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         rotate_size: args.rotate_size.filter(|n| *n > 0),
         rotate_interval_ns,
     };
-    let mut out = open_output(a, true, jsonl)?;
+    let Outputs { mut out, store } = open_outputs(a, args.db.as_deref(), true, jsonl)?;
     let mut writer = match &args.write {
         Some(p) => {
             let f =
@@ -163,6 +167,23 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     let mut pcfg = s.pipeline;
     pcfg.flow.uid_seed = wall_ns();
     let mut pipe: Pipeline<ClassState> = Pipeline::new(pcfg);
+    if let Some(h) = &store {
+        // One capture row for the session; `netsift serve` shows it while
+        // it runs (status `live`), its per-flow pcaps once `--write` exists.
+        let info = CaptureInfo {
+            name: format!("live {}", args.iface),
+            path: args
+                .write
+                .as_ref()
+                .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+                .map(|p| p.display().to_string()),
+            uid_seed: pcfg.flow.uid_seed,
+            flow_settings: Some(netsift_store::flow_settings(&pcfg.flow)),
+            ..CaptureInfo::default()
+        };
+        h.begin_capture(&info).context("writing the database")?;
+    }
+    let mut last_refresh = Instant::now();
 
     if !quiet {
         eprintln!(
@@ -229,6 +250,18 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         let clock = last_ts.max(wall_ns().saturating_sub(IDLE_SLACK_NS));
         pipe.advance(clock, &mut analyzer);
         analyzer.tick(clock);
+        if let Some(h) = store
+            .as_ref()
+            .filter(|_| last_refresh.elapsed() >= DB_REFRESH)
+        {
+            last_refresh = Instant::now();
+            let ended = pipe
+                .table_stats()
+                .created
+                .saturating_sub(pipe.open_flows() as u64);
+            h.refresh_live(packets, ended)
+                .context("writing the database")?;
+        }
         if !quiet && !status_every.is_zero() && last_status.elapsed() >= status_every {
             let k = cap.stats().unwrap_or_default();
             let dt = last_status.elapsed().as_secs_f64().max(1e-3);
@@ -252,6 +285,11 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     scoring.finish().context("writing the output")?;
     drop(scoring);
     drop(det);
+    if let Some(h) = &store {
+        let err = capture_error.as_ref().map(|e| e.to_string());
+        h.end_capture(packets, pipe.table_stats().created, err.as_deref())
+            .context("writing the database")?;
+    }
     drop(agg);
     let kernel = cap.stats().unwrap_or_default();
     let written = match writer.take() {

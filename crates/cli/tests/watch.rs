@@ -612,3 +612,57 @@ fn alert_timeout_from_rules_and_command_line() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `--db`: flows reach the database while the capture runs (committed
+/// every second of packet time), and the capture row is closed on SIGINT.
+#[test]
+fn db_receives_flows_while_watching() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIP: not root (capturing needs CAP_NET_RAW)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("netsift-watch-db-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = dir.join("live.db");
+    let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = rx.local_addr().expect("addr").port();
+    let mut watch = netsift()
+        .args(["watch", "lo", "-q", "--udp-idle", "1", "--db"])
+        .arg(&db)
+        .args(["--filter", &format!("udp dst port {port}")])
+        .spawn()
+        .expect("netsift watch");
+    std::thread::sleep(Duration::from_millis(500));
+    for i in 0..3 {
+        let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        tx.send_to(format!("d{i}").as_bytes(), ("127.0.0.1", port))
+            .expect("send");
+    }
+    let count = |sql: &str| -> i64 {
+        netsift_store::Store::open(&db)
+            .ok()
+            .and_then(|s| s.conn.query_row(sql, [], |r| r.get(0)).ok())
+            .unwrap_or(-1)
+    };
+    let t0 = Instant::now();
+    while count("SELECT count(*) FROM flows") < 3 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "flows did not reach the database while watching"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(watch.try_wait().expect("wait").is_none(), "still running");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(watch.id() as i32, libc::SIGINT) };
+    let status = watch.wait().expect("wait");
+    assert!(status.success());
+    assert_eq!(
+        count("SELECT count(*) FROM captures WHERE status = 'done'"),
+        1
+    );
+    assert_eq!(count("SELECT count(*) FROM flows"), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -92,6 +92,8 @@ struct Writer {
     /// This capture's counters (domains for the dashboard).
     per_capture: Summary,
     error: Option<StoreError>,
+    /// Packet time of the last commit made by [`Output::tick`].
+    last_commit_ns: u64,
 }
 
 /// The handle the caller keeps to start and end captures while the
@@ -120,6 +122,7 @@ impl StoreOutput {
             pending_text: HashMap::new(),
             per_capture: Summary::default(),
             error: None,
+            last_commit_ns: 0,
         }));
         (
             StoreOutput {
@@ -147,6 +150,35 @@ impl StoreHandle {
         let mut w = self.0.borrow_mut();
         w.commit()?;
         w.start(id)
+    }
+
+    /// A live capture (`netsift watch --db`): commit what was written so
+    /// far, recompute the capture's dashboard figures and counters, and mark
+    /// it `live`, so `netsift serve` shows the traffic while it happens.
+    pub fn refresh_live(&self, packets: u64, flows: u64) -> Result<()> {
+        let mut w = self.0.borrow_mut();
+        if let Some(e) = w.error.take() {
+            return Err(e);
+        }
+        w.commit()?;
+        let Some(id) = w.capture else {
+            return Ok(());
+        };
+        let domains = Summary::top(&w.per_capture.domains, 10);
+        let stats = crate::query::compute_stats(&w.conn, id, &domains)?;
+        w.conn.execute(
+            "UPDATE captures SET status = 'live', packets = ?2, flows = ?3,
+               first_ts = ?4, last_ts = ?5, stats = ?6 WHERE id = ?1",
+            params![
+                id,
+                packets as i64,
+                flows as i64,
+                stats.first_ts,
+                stats.last_ts,
+                stats.json.to_string()
+            ],
+        )?;
+        Ok(())
     }
 
     /// Commit the capture's rows, compute its dashboard figures and mark
@@ -395,6 +427,17 @@ impl Output for StoreOutput {
         let mut w = self.w.borrow_mut();
         let r = w.insert_alert(alert);
         w.keep(r);
+    }
+
+    fn tick(&mut self, now_ns: u64) {
+        // Live: readers (`netsift serve`) see rows once committed; commit
+        // at least once a second of packet time.
+        let mut w = self.w.borrow_mut();
+        if w.in_tx && now_ns.saturating_sub(w.last_commit_ns) >= 1_000_000_000 {
+            w.last_commit_ns = now_ns;
+            let r = w.commit();
+            w.keep(r);
+        }
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

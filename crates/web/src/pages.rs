@@ -370,6 +370,12 @@ fn dashboard(app: &App, store: &Store, id: i64) -> R {
     if let Some(e) = &c.error {
         let _ = write!(b, "<p class=\"error\">{}</p>", esc(e));
     }
+    if c.status == "live" {
+        b.push_str(
+            "<p class=\"note\">Live capture (<code>netsift watch --db</code>): flows appear \
+as they end; the figures below are refreshed every 30 seconds. Reload to update.</p>",
+        );
+    }
     let stats = c.stats.clone().unwrap_or(Value::Null);
     let num = |v: &Value| v.as_f64().unwrap_or(0.0);
     let pair = |v: &Value, i: usize| -> (String, f64) {

@@ -485,8 +485,8 @@ impl<W: Write> Output for Eve<W> {
 /// The summary is the first output's; `finish` finishes both and returns
 /// the first error.
 pub struct Tee<'a> {
-    pub first: &'a mut dyn Output,
-    pub second: &'a mut dyn Output,
+    pub first: Box<dyn Output + 'a>,
+    pub second: Box<dyn Output + 'a>,
 }
 
 impl Output for Tee<'_> {
