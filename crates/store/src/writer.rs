@@ -157,61 +157,17 @@ impl StoreHandle {
     /// it `live`, so `netsift serve` shows the traffic while it happens.
     pub fn refresh_live(&self, packets: u64, flows: u64) -> Result<()> {
         let mut w = self.0.borrow_mut();
-        if let Some(e) = w.error.take() {
-            return Err(e);
-        }
-        w.commit()?;
-        let Some(id) = w.capture else {
-            return Ok(());
-        };
-        let domains = Summary::top(&w.per_capture.domains, 10);
-        let stats = crate::query::compute_stats(&w.conn, id, &domains)?;
-        w.conn.execute(
-            "UPDATE captures SET status = 'live', packets = ?2, flows = ?3,
-               first_ts = ?4, last_ts = ?5, stats = ?6 WHERE id = ?1",
-            params![
-                id,
-                packets as i64,
-                flows as i64,
-                stats.first_ts,
-                stats.last_ts,
-                stats.json.to_string()
-            ],
-        )?;
-        Ok(())
+        w.commit_figures("live", None, packets, flows).map(|_| ())
     }
 
     /// Commit the capture's rows, compute its dashboard figures and mark
     /// it done (or failed with `error`).
     pub fn end_capture(&self, packets: u64, flows: u64, error: Option<&str>) -> Result<()> {
         let mut w = self.0.borrow_mut();
-        if let Some(e) = w.error.take() {
-            return Err(e);
-        }
-        w.commit()?;
-        let Some(id) = w.capture else {
+        let status = if error.is_some() { "failed" } else { "done" };
+        if !w.commit_figures(status, error, packets, flows)? {
             return Ok(());
-        };
-        let domains = Summary::top(&w.per_capture.domains, 10);
-        let stats = crate::query::compute_stats(&w.conn, id, &domains)?;
-        let (status, err) = match error {
-            Some(e) => ("failed", Some(e)),
-            None => ("done", None),
-        };
-        w.conn.execute(
-            "UPDATE captures SET status = ?2, error = ?3, packets = ?4, flows = ?5,
-               first_ts = ?6, last_ts = ?7, stats = ?8, bytes_read = size WHERE id = ?1",
-            params![
-                id,
-                status,
-                err,
-                packets as i64,
-                flows as i64,
-                stats.first_ts,
-                stats.last_ts,
-                stats.json.to_string()
-            ],
-        )?;
+        }
         w.pending_text.clear();
         // SQLite's advice after bulk changes: refresh the query planner's
         // statistics where they are stale (cheap; bounded by analysis_limit).
@@ -222,6 +178,43 @@ impl StoreHandle {
 }
 
 impl Writer {
+    /// Commits the rows so far, recomputes the current capture's dashboard
+    /// figures and sets its status and counters. False without a capture.
+    fn commit_figures(
+        &mut self,
+        status: &str,
+        error: Option<&str>,
+        packets: u64,
+        flows: u64,
+    ) -> Result<bool> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.commit()?;
+        let Some(id) = self.capture else {
+            return Ok(false);
+        };
+        let domains = Summary::top(&self.per_capture.domains, 10);
+        let stats = crate::query::compute_stats(&self.conn, id, &domains)?;
+        self.conn.execute(
+            "UPDATE captures SET status = ?2, error = ?3, packets = ?4, flows = ?5,
+               first_ts = ?6, last_ts = ?7, stats = ?8,
+               bytes_read = CASE WHEN ?2 = 'live' THEN bytes_read ELSE size END
+             WHERE id = ?1",
+            params![
+                id,
+                status,
+                error,
+                packets as i64,
+                flows as i64,
+                stats.first_ts,
+                stats.last_ts,
+                stats.json.to_string()
+            ],
+        )?;
+        Ok(true)
+    }
+
     fn start(&mut self, id: i64) -> Result<()> {
         self.conn.execute(
             "UPDATE captures SET status = 'running' WHERE id = ?1",
