@@ -24,10 +24,15 @@ fn secs_to_ns(what: &str, s: f64) -> Result<u64> {
 
 /// Build the pipeline configuration from the flags.
 pub fn pipeline_config(a: &crate::CommonArgs) -> Result<PipelineConfig> {
+    let tcp_idle_ns = secs_to_ns("tcp-idle", a.tcp_idle)?;
     Ok(PipelineConfig {
         flow: FlowConfig {
             max_flows: a.max_flows as usize,
-            tcp_idle_ns: secs_to_ns("tcp-idle", a.tcp_idle)?,
+            tcp_idle_ns,
+            tcp_attempt_ns: match a.tcp_attempt_idle {
+                Some(v) => secs_to_ns("tcp-attempt-idle", v)?,
+                None => tcp_idle_ns,
+            },
             udp_idle_ns: secs_to_ns("udp-idle", a.udp_idle)?,
             other_idle_ns: secs_to_ns("other-idle", a.other_idle)?,
             active_timeout_ns: secs_to_ns("active-timeout", a.active_timeout)?,

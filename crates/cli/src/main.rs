@@ -84,6 +84,12 @@ pub struct CommonArgs {
     #[arg(long, default_value_t = 300.0, value_name = "SECS")]
     pub tcp_idle: f64,
 
+    /// Idle timeout of an unanswered TCP attempt (SYN or probe, no reply,
+    /// no data), in seconds [default: --tcp-idle; `watch`: 5, Zeek's
+    /// tcp_attempt_delay, so scans of filtered ports are seen in seconds].
+    #[arg(long, value_name = "SECS")]
+    pub tcp_attempt_idle: Option<f64>,
+
     /// Idle timeout of UDP flows, in seconds of packet time.
     #[arg(long, default_value_t = 60.0, value_name = "SECS")]
     pub udp_idle: f64,

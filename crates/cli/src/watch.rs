@@ -166,6 +166,12 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     // so that a restarted watch does not reuse the previous run's uids.
     let mut pcfg = s.pipeline;
     pcfg.flow.uid_seed = wall_ns();
+    if a.common.tcp_attempt_idle.is_none() {
+        // Live, an unanswered probe ends after Zeek's tcp_attempt_delay
+        // (5 s) rather than the 5-minute TCP idle timeout, so a scan of
+        // filtered ports is reported within seconds.
+        pcfg.flow.tcp_attempt_ns = pcfg.flow.tcp_attempt_ns.min(5_000_000_000);
+    }
     let mut pipe: Pipeline<ClassState> = Pipeline::new(pcfg);
     if let Some(h) = &store {
         // One capture row for the session; `netsift serve` shows it while

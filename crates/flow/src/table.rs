@@ -4,8 +4,9 @@
 //! # Design
 //! Flows live in a slab (`Vec` of slots, indices reused) indexed by a hash
 //! map from [`FlowKey`]. Every flow is also on one of four intrusive LRU
-//! lists ("lanes"), one per idle timeout: open TCP, UDP, other protocols, and
-//! closed TCP (lingering a few seconds to absorb the last ACKs). A packet
+//! lists ("lanes"), one per idle timeout: open TCP, unanswered TCP attempts,
+//! UDP, other protocols, and closed TCP (lingering a few seconds to absorb
+//! the last ACKs). A packet
 //! moves its flow to the tail of its lane, so each lane is ordered by last
 //! activity and expiry only ever looks at lane heads: O(1) per packet, no
 //! periodic scan. When the table is full the least recently active flow of
@@ -33,6 +34,13 @@ pub struct FlowConfig {
     pub max_flows: usize,
     /// Idle timeout of open TCP connections (Zeek: 5 min).
     pub tcp_idle_ns: u64,
+    /// Idle timeout of a TCP connection attempt the responder never
+    /// answered (no packet from it yet, no payload from the originator).
+    /// By default the same as
+    /// `tcp_idle_ns`; live capture shortens it (Zeek's `tcp_attempt_delay`
+    /// is 5 s) so probes of filtered ports end, and count for scan
+    /// detection, within seconds instead of minutes.
+    pub tcp_attempt_ns: u64,
     /// Idle timeout of UDP flows (Zeek: 1 min).
     pub udp_idle_ns: u64,
     /// Idle timeout of other protocols: ICMP, SCTP, GRE, ... (Zeek: 1 min).
@@ -52,6 +60,7 @@ impl Default for FlowConfig {
         FlowConfig {
             max_flows: 1_000_000,
             tcp_idle_ns: 300 * NS,
+            tcp_attempt_ns: 300 * NS,
             udp_idle_ns: 60 * NS,
             other_idle_ns: 60 * NS,
             closed_linger_ns: 5 * NS,
@@ -236,11 +245,13 @@ pub struct TableStats {
 }
 
 const NIL: u32 = u32::MAX;
-const LANES: usize = 4;
+const LANES: usize = 5;
 const LANE_TCP: u8 = 0;
 const LANE_UDP: u8 = 1;
 const LANE_OTHER: u8 = 2;
 const LANE_CLOSED: u8 = 3;
+/// TCP flows whose responder has not sent a packet yet.
+const LANE_ATTEMPT: u8 = 4;
 
 struct Slot<T> {
     flow: Option<Flow<T>>,
@@ -335,6 +346,7 @@ impl<T: Default> FlowTable<T> {
             LANE_TCP => self.cfg.tcp_idle_ns,
             LANE_UDP => self.cfg.udp_idle_ns,
             LANE_OTHER => self.cfg.other_idle_ns,
+            LANE_ATTEMPT => self.cfg.tcp_attempt_ns,
             _ => self.cfg.closed_linger_ns,
         }
     }
@@ -562,6 +574,13 @@ impl<T: Default> FlowTable<T> {
             Some(t) => {
                 if flow.conn.on_tcp(d, &t, payload_len) {
                     LANE_CLOSED
+                } else if flow.stats[Dir::Resp as usize].pkts == 0
+                    && flow.stats[Dir::Orig as usize].payload_bytes == 0
+                {
+                    // An unanswered attempt (a SYN, or a FIN/NULL/XMAS/ACK
+                    // probe): no reply and no data. One-way data streams
+                    // (asymmetric capture) keep the TCP idle timeout.
+                    LANE_ATTEMPT
                 } else {
                     LANE_TCP
                 }
@@ -705,6 +724,47 @@ mod tests {
         );
         assert_eq!(f.conn_state(), "SF");
         assert_eq!(f.duration_ns(), NS);
+    }
+
+    #[test]
+    fn unanswered_attempts_use_their_own_timeout() {
+        let cfg = FlowConfig {
+            tcp_attempt_ns: 5 * NS,
+            ..FlowConfig::default()
+        };
+        let mut t: FlowTable<()> = FlowTable::new(cfg);
+        // An unanswered SYN (a probe of a filtered port).
+        t.process(0, &pkt("10.0.0.1", 4000, "10.0.0.2", 81, Some(S), b""), 60);
+        // An answered connection, idle after its handshake.
+        t.process(0, &pkt("10.0.0.1", 4001, "10.0.0.2", 80, Some(S), b""), 60);
+        t.process(
+            0,
+            &pkt("10.0.0.2", 80, "10.0.0.1", 4001, Some(S | A), b""),
+            60,
+        );
+        // One direction of a data stream (asymmetric capture): no reply, but data.
+        t.process(
+            0,
+            &pkt("10.0.0.3", 4002, "10.0.0.4", 80, Some(A), b"GET /"),
+            60,
+        );
+        t.expire(6 * NS);
+        let ended = drain(&mut t);
+        assert_eq!(ended.len(), 1, "only the probe ends after 5 s");
+        assert_eq!(ended[0].resp().port, 81);
+        assert_eq!(ended[0].conn_state(), "S0");
+        assert_eq!(t.len(), 2);
+        t.expire(301 * NS);
+        assert_eq!(
+            drain(&mut t).len(),
+            2,
+            "the others keep the TCP idle timeout"
+        );
+        // By default an attempt waits as long as any TCP connection.
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        t.process(0, &pkt("10.0.0.1", 4000, "10.0.0.2", 81, Some(S), b""), 60);
+        t.expire(299 * NS);
+        assert_eq!(t.len(), 1);
     }
 
     #[test]

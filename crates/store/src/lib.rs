@@ -27,6 +27,7 @@ pub fn flow_settings(f: &netsift_flow::FlowConfig) -> serde_json::Value {
     serde_json::json!({
         "max_flows": f.max_flows,
         "tcp_idle_ns": f.tcp_idle_ns,
+        "tcp_attempt_ns": f.tcp_attempt_ns,
         "udp_idle_ns": f.udp_idle_ns,
         "other_idle_ns": f.other_idle_ns,
         "closed_linger_ns": f.closed_linger_ns,
@@ -44,6 +45,7 @@ pub fn apply_flow_settings(f: &mut netsift_flow::FlowConfig, v: Option<&serde_js
     }
     for (k, slot) in [
         ("tcp_idle_ns", &mut f.tcp_idle_ns),
+        ("tcp_attempt_ns", &mut f.tcp_attempt_ns),
         ("udp_idle_ns", &mut f.udp_idle_ns),
         ("other_idle_ns", &mut f.other_idle_ns),
         ("closed_linger_ns", &mut f.closed_linger_ns),
