@@ -189,7 +189,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     for (n, path) in args.captures.iter().enumerate() {
         // A uid seed per capture keeps uids unique across the captures of one run.
         let mut pcfg = s.pipeline;
-        pcfg.flow.uid_seed = n as u64;
+        pcfg.flow.uid_seed = pcfg.flow.uid_seed.wrapping_add(n as u64);
         if let Some(h) = &handle {
             h.begin_capture(&capture_info(path, &pcfg)?)
                 .context("writing the database")?;

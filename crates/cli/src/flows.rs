@@ -36,6 +36,7 @@ pub fn pipeline_config(a: &crate::CommonArgs) -> Result<PipelineConfig> {
             udp_idle_ns: secs_to_ns("udp-idle", a.udp_idle)?,
             other_idle_ns: secs_to_ns("other-idle", a.other_idle)?,
             active_timeout_ns: secs_to_ns("active-timeout", a.active_timeout)?,
+            uid_seed: a.uid_seed.unwrap_or(0),
             ..FlowConfig::default()
         },
         ..PipelineConfig::default()
@@ -243,7 +244,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     for (n, path) in args.captures.iter().enumerate() {
         // A uid seed per capture keeps uids unique across the captures of one run.
         let mut cfg = cfg;
-        cfg.flow.uid_seed = n as u64;
+        cfg.flow.uid_seed = cfg.flow.uid_seed.wrapping_add(n as u64);
         let res = run_capture::<ClassState, _>(path, cfg, &mut w, &mut |p| bar.update(p));
         bar.clear();
         if let Some(e) = w.error.take() {

@@ -38,7 +38,7 @@ pub fn run(args: &LearnArgs) -> Result<ExitCode> {
     let mut failed = false;
     for (n, path) in args.captures.iter().enumerate() {
         let mut pcfg = pcfg;
-        pcfg.flow.uid_seed = n as u64;
+        pcfg.flow.uid_seed = pcfg.flow.uid_seed.wrapping_add(n as u64);
         if let Err(e) = run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |_| {}) {
             eprintln!("netsift: error: {e}");
             failed = true;

@@ -102,6 +102,12 @@ pub struct CommonArgs {
     #[arg(long, default_value_t = 1800.0, value_name = "SECS")]
     pub active_timeout: f64,
 
+    /// Seed of the flow uids. A run's n-th capture uses seed + n (default
+    /// seed 0); `watch` defaults to its start time and prints it, so that
+    /// `analyze --uid-seed S` of its `--write` capture gives the same uids.
+    #[arg(long, value_name = "N")]
+    pub uid_seed: Option<u64>,
+
     /// Community ID seed.
     #[arg(long, default_value_t = 0)]
     pub community_id_seed: u16,

@@ -165,7 +165,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     // Runs append to the same files: uids are seeded with the start time
     // so that a restarted watch does not reuse the previous run's uids.
     let mut pcfg = s.pipeline;
-    pcfg.flow.uid_seed = wall_ns();
+    pcfg.flow.uid_seed = a.common.uid_seed.unwrap_or_else(wall_ns);
     if a.common.tcp_attempt_idle.is_none() {
         // Live, an unanswered probe ends after Zeek's tcp_attempt_delay
         // (5 s) rather than the 5-minute TCP idle timeout, so a scan of
@@ -193,7 +193,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
 
     if !quiet {
         eprintln!(
-            "netsift: watching {} (link type {linktype}, snaplen {}{}{}); Ctrl-C stops",
+            "netsift: watching {} (link type {linktype}, snaplen {}{}{}, uid seed {}); Ctrl-C stops",
             args.iface,
             cap.snaplen(),
             if ccfg.promisc { ", promiscuous" } else { "" },
@@ -202,6 +202,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
                 .filter(|f| !f.trim().is_empty())
                 .map(|f| format!(", filter '{f}'"))
                 .unwrap_or_default(),
+            pcfg.flow.uid_seed,
         );
     }
     let start = Instant::now();
@@ -321,7 +322,14 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
             kernel.packets,
             kernel.drops,
             written
-                .map(|n| format!("; {n} packets written to {}", args.write.as_ref().map_or(String::new(), |p| p.display().to_string())))
+                .map(|n| {
+                    let w = args.write.as_ref().map_or(String::new(), |p| p.display().to_string());
+                    format!(
+                        "; {n} packets written to {w} (the same analysis: netsift analyze --uid-seed {} --tcp-attempt-idle {} ... {w})",
+                        pcfg.flow.uid_seed,
+                        pcfg.flow.tcp_attempt_ns as f64 / 1e9
+                    )
+                })
                 .unwrap_or_default()
         );
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();

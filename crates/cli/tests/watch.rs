@@ -331,10 +331,27 @@ fn watch_lo_sees_http_dns_scans_and_matches_analyze_of_its_capture() {
         "{live_alerts:?}"
     );
 
-    // The same traffic, from the capture file: the same answers.
+    // The same traffic, from the capture file, with the uid seed and
+    // attempt timeout watch printed: the same answers, uids included.
+    let seed: String = log
+        .split("uid seed ")
+        .nth(1)
+        .unwrap_or("")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(!seed.is_empty(), "watch prints its uid seed: {log}");
     let st = netsift()
         .current_dir(&tmp)
-        .args(["analyze", "-q", "-o"])
+        .args([
+            "analyze",
+            "-q",
+            "--uid-seed",
+            &seed,
+            "--tcp-attempt-idle",
+            "5",
+            "-o",
+        ])
         .arg(&replay)
         .args(rules)
         .arg(&pcap)
@@ -342,6 +359,15 @@ fn watch_lo_sees_http_dns_scans_and_matches_analyze_of_its_capture() {
         .expect("analyze");
     assert!(st.success());
     assert_eq!(live_flows, flows(&replay), "flows");
+    let uids = |dir: &Path| -> Vec<String> {
+        let mut v: Vec<String> = read_jsonl(&dir.join("conn.jsonl"))
+            .iter()
+            .map(|r| format!("{} {}:{}", r["uid"], r["src_ip"], r["src_port"]))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(uids(&live), uids(&replay), "uids");
     for log in ["http", "dns", "files"] {
         assert_eq!(records(&live, log), records(&replay, log), "{log} records");
     }
