@@ -1,5 +1,6 @@
 //! Files carved from real transfers are byte-identical to the originals:
-//! an HTTP server's gzip + chunked and plain responses (nginx, curl), mail
+//! an HTTP server's gzip + chunked and plain responses (nginx, curl), a brotli
+//! response (Python http.server, curl --compressed), mail
 //! attachments in base64 and quoted-printable through a real SMTP exchange
 //! (swaks, aiosmtpd), and FTP downloads in passive and active modes
 //! (pyftpdlib, curl). `tests/carve/expected.tsv` lists the SHA-256 of each

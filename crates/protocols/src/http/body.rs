@@ -1,7 +1,8 @@
-//! Content-Encoding decoding (RFC 9110 §8.4.1) with a decompression bomb
-//! guard.
+//! Content-Encoding decoding (RFC 9110 §8.4.1: gzip, deflate; RFC 7932:
+//! br) with a decompression bomb guard.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
 
@@ -26,6 +27,13 @@ enum Dec {
     DeflateUndecided(Vec<u8>),
     Zlib(Box<ZlibDecoder<Vec<u8>>>),
     Raw(Box<DeflateDecoder<Vec<u8>>>),
+    /// RFC 7932 brotli ("br", registered for HTTP by RFC 7932 §14); the
+    /// window size is read from the first byte before a decoder is made.
+    BrotliUndecided,
+    Brotli(
+        Box<brotli_decompressor::DecompressorWriter<Capped>>,
+        BrotliSlot,
+    ),
     /// Stopped (error or cap): bytes are counted, not decoded.
     Stopped,
 }
@@ -51,6 +59,7 @@ pub(crate) enum Coding {
     Identity,
     Gzip,
     Deflate,
+    Brotli,
 }
 
 impl Coding {
@@ -61,6 +70,7 @@ impl Coding {
             "" | "identity" => Some(Coding::Identity),
             "gzip" | "x-gzip" => Some(Coding::Gzip),
             "deflate" => Some(Coding::Deflate),
+            "br" => Some(Coding::Brotli),
             _ => None,
         }
     }
@@ -72,6 +82,7 @@ impl Decoder {
             Coding::Identity => Dec::Identity,
             Coding::Gzip => Dec::Gzip(Box::new(GzDecoder::new(Vec::new()))),
             Coding::Deflate => Dec::DeflateUndecided(Vec::new()),
+            Coding::Brotli => Dec::BrotliUndecided,
         };
         Decoder {
             dec,
@@ -91,6 +102,32 @@ impl Decoder {
         }
         for step in data.chunks(STEP) {
             self.input += step.len() as u64;
+            if let Dec::BrotliUndecided = self.dec {
+                let slot = step.first().and_then(|&b| {
+                    // A window above MAX_BROTLI_WBITS, or every decoder slot
+                    // taken: the body is counted, not decoded.
+                    brotli_wbits(b)
+                        .filter(|&w| w <= MAX_BROTLI_WBITS)
+                        .and_then(|_| BrotliSlot::take())
+                });
+                match slot {
+                    Some(slot) => {
+                        let sink = Capped {
+                            buf: Vec::new(),
+                            room: 0,
+                        };
+                        self.dec = Dec::Brotli(
+                            Box::new(brotli_decompressor::DecompressorWriter::new(sink, 4096)),
+                            slot,
+                        );
+                    }
+                    None => {
+                        self.stopped = Some(Stop::Error);
+                        self.dec = Dec::Stopped;
+                        return;
+                    }
+                }
+            }
             if let Dec::DeflateUndecided(head) = &mut self.dec {
                 head.extend_from_slice(step);
                 if head.len() < 2 {
@@ -120,10 +157,18 @@ impl Decoder {
     }
 
     fn write(&mut self, step: &[u8], out: &mut dyn FnMut(&[u8])) {
+        let room = self.room();
         let (res, buf) = match &mut self.dec {
             Dec::Gzip(d) => (d.write_all(step), d.get_mut()),
             Dec::Zlib(d) => (d.write_all(step), d.get_mut()),
             Dec::Raw(d) => (d.write_all(step), d.get_mut()),
+            Dec::Brotli(d, _) => {
+                // Brotli has no useful bound on expansion per input byte
+                // (100 bytes can make 64 MiB): its sink refuses output
+                // beyond what the caps still allow.
+                d.get_mut().room = room;
+                (d.write_all(step), &mut d.get_mut().buf)
+            }
             _ => return,
         };
         let produced = std::mem::take(buf);
@@ -132,6 +177,13 @@ impl Decoder {
             self.stopped = Some(Stop::Error);
             self.dec = Dec::Stopped;
         }
+    }
+
+    /// Output still allowed by the caps, plus one byte so that going past
+    /// them is seen.
+    fn room(&self) -> usize {
+        let ratio = RATIO_FLOOR.max(self.input.saturating_mul(MAX_RATIO));
+        (MAX_OUTPUT.min(ratio).saturating_sub(self.output) as usize).saturating_add(1)
     }
 
     fn emit(&mut self, produced: &[u8], out: &mut dyn FnMut(&[u8])) {
@@ -152,10 +204,16 @@ impl Decoder {
 
     /// The body ended: flush what the decoder holds.
     pub(crate) fn finish(&mut self, out: &mut dyn FnMut(&[u8])) {
+        let room = self.room();
         let (res, buf) = match &mut self.dec {
             Dec::Gzip(d) => (d.try_finish(), d.get_mut()),
             Dec::Zlib(d) => (d.try_finish(), d.get_mut()),
             Dec::Raw(d) => (d.try_finish(), d.get_mut()),
+            Dec::Brotli(d, _) => {
+                d.get_mut().room = room;
+                let r = d.close().map_err(|_| std::io::Error::other("brotli"));
+                (r, &mut d.get_mut().buf)
+            }
             Dec::DeflateUndecided(h) => {
                 if !h.is_empty() {
                     self.stopped = Some(Stop::Error);
@@ -170,6 +228,81 @@ impl Decoder {
             self.stopped = Some(Stop::Error);
         }
         self.dec = Dec::Stopped;
+    }
+}
+
+/// Largest brotli window decoded: 2^22 = 4 MiB, the brotli library's
+/// default (RFC 7932 allows up to 2^24 = 16 MiB).
+const MAX_BROTLI_WBITS: u8 = 22;
+
+/// Brotli decoders alive at once in the process. Each holds a ring buffer
+/// of up to its window (4 MiB), so this bounds them to 128 MiB; bodies
+/// beyond it are counted, not decoded. A process-wide budget on purpose
+/// (the only global in the parsers): memory is per process, whatever the
+/// number of pipelines.
+const MAX_BROTLI_DECODERS: usize = 32;
+
+static BROTLI_LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// One of the [`MAX_BROTLI_DECODERS`] slots, given back on drop.
+struct BrotliSlot(());
+
+impl BrotliSlot {
+    fn take() -> Option<BrotliSlot> {
+        BROTLI_LIVE
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_BROTLI_DECODERS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| BrotliSlot(()))
+    }
+}
+
+impl Drop for BrotliSlot {
+    fn drop(&mut self) {
+        BROTLI_LIVE.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The window size of a brotli stream from its first byte (RFC 7932 §9.1,
+/// bits read from the least significant): `0` → 16; else three bits `n`,
+/// `n > 0` → 17 + n; else three bits `m`: 0 → 17, 1 → invalid (the
+/// large-window extension), else 8 + m.
+fn brotli_wbits(b: u8) -> Option<u8> {
+    if b & 1 == 0 {
+        return Some(16);
+    }
+    let n = (b >> 1) & 7;
+    if n != 0 {
+        return Some(17 + n);
+    }
+    match (b >> 4) & 7 {
+        0 => Some(17),
+        1 => None,
+        m => Some(8 + m),
+    }
+}
+
+/// The brotli decoder's output: takes at most `room` bytes per step, then
+/// refuses, which stops the decoder.
+struct Capped {
+    buf: Vec<u8>,
+    room: usize,
+}
+
+impl Write for Capped {
+    fn write(&mut self, d: &[u8]) -> std::io::Result<usize> {
+        let left = self.room.saturating_sub(self.buf.len());
+        if left == 0 && !d.is_empty() {
+            return Err(std::io::Error::other("decoded output cap"));
+        }
+        let n = d.len().min(left);
+        self.buf.extend_from_slice(&d[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -226,5 +359,63 @@ mod tests {
         assert_eq!(d.stopped, Some(Stop::Bomb));
         assert!(n <= MAX_OUTPUT);
         assert!(n <= RATIO_FLOOR + 2 * 1032 * STEP as u64, "{n} {}", g.len());
+    }
+
+    /// The text the brotli test vectors hold (made with Python's brotli
+    /// module: `brotli.compress(text, quality=11, lgwin=22)` and
+    /// `quality=5, lgwin=24`).
+    fn brotli_text() -> Vec<u8> {
+        (0..2000)
+            .flat_map(|i| {
+                format!(
+                    "netsift brotli test line {i}: the quick brown fox jumps over the lazy dog\n"
+                )
+                .into_bytes()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn brotli_decodes_in_any_steps() {
+        let br = include_bytes!("testdata/body_br_lgwin22.br");
+        assert_eq!(Coding::parse("BR"), Some(Coding::Brotli));
+        for step in [1, 7, 512, 100_000] {
+            assert_eq!(
+                decode(Coding::Brotli, br, step),
+                (brotli_text(), None),
+                "{step}"
+            );
+        }
+        // Truncated: what was decoded is kept, the end is an error.
+        let (v, st) = decode(Coding::Brotli, &br[..br.len() / 2], 64);
+        assert!(!v.is_empty() && brotli_text().starts_with(&v));
+        assert_eq!(st, Some(Stop::Error));
+        let (v, st) = decode(Coding::Brotli, b"\xff\xff not brotli", 4);
+        assert!(v.is_empty());
+        assert_eq!(st, Some(Stop::Error));
+    }
+
+    #[test]
+    fn brotli_window_and_bomb_are_bounded() {
+        assert_eq!(brotli_wbits(0x5b), Some(22));
+        assert_eq!(brotli_wbits(0x5f), Some(24));
+        assert_eq!(brotli_wbits(0x00), Some(16));
+        assert_eq!(brotli_wbits(0x11), None);
+        // A 16 MiB window is not decoded (counted only).
+        let (v, st) = decode(
+            Coding::Brotli,
+            include_bytes!("testdata/body_br_lgwin24.br"),
+            512,
+        );
+        assert!(v.is_empty());
+        assert_eq!(st, Some(Stop::Error));
+        // 64 MiB of zeros in 102 bytes: stopped at the ratio floor.
+        let bomb = include_bytes!("testdata/body_br_bomb.br");
+        let mut d = Decoder::new(Coding::Brotli);
+        let mut n = 0u64;
+        d.feed(bomb, &mut |o| n += o.len() as u64);
+        d.finish(&mut |o| n += o.len() as u64);
+        assert_eq!(d.stopped, Some(Stop::Bomb));
+        assert!(n <= RATIO_FLOOR + 1, "{n}");
     }
 }
