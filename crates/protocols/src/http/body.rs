@@ -418,4 +418,38 @@ mod tests {
         assert_eq!(d.stopped, Some(Stop::Bomb));
         assert!(n <= RATIO_FLOOR + 1, "{n}");
     }
+
+    #[test]
+    fn brotli_survives_corrupt_streams() {
+        // Bit flips, truncations and random tails of a real stream, and
+        // random bytes behind each valid window header: no panic, no hang,
+        // output within the caps.
+        let br = include_bytes!("testdata/body_br_lgwin22.br");
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..3000 {
+            let mut v = br.to_vec();
+            match round % 3 {
+                0 => {
+                    for _ in 0..1 + next() % 8 {
+                        let i = (next() as usize) % v.len();
+                        v[i] ^= 1 << (next() % 8);
+                    }
+                }
+                1 => v.truncate((next() as usize) % v.len()),
+                _ => {
+                    let keep = 1 + (next() as usize) % 64;
+                    v.truncate(keep);
+                    v.extend((0..next() % 2000).map(|_| next() as u8));
+                }
+            }
+            let (out, _) = decode(Coding::Brotli, &v, 1 + (next() as usize) % 700);
+            assert!(out.len() as u64 <= MAX_OUTPUT);
+        }
+    }
 }
