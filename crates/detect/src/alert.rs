@@ -657,39 +657,20 @@ impl Summarizer {
 
     /// Adds one alert (a summary alert counts for its `count`).
     pub fn add(&mut self, a: &Alert) {
-        fn group(a: &Alert, source: Option<IpAddr>) -> GroupSummary {
-            let ts = a.summary.as_ref().map_or(a.ts, |s| s.first_ts);
-            GroupSummary {
-                kind: a.kind,
-                rule: a.rule.clone(),
-                source,
-                severity: a.severity,
-                summary: Summary {
-                    first_ts: ts,
-                    last_ts: ts,
-                    ..Default::default()
-                },
-            }
-        }
-        let rk = (a.kind, a.rule.clone());
-        if self.by_rule.len() < MAX_GROUPS || self.by_rule.contains_key(&rk) {
-            let g = self.by_rule.entry(rk).or_insert_with(|| group(a, None));
-            fold_into(&mut g.summary, a);
-            g.severity = g.severity.max(a.severity);
-        } else {
-            self.ungrouped_by_rule += a.count();
-        }
-        let sk = a.key();
-        if self.by_rule_source.len() < MAX_GROUPS || self.by_rule_source.contains_key(&sk) {
-            let g = self
-                .by_rule_source
-                .entry(sk)
-                .or_insert_with(|| group(a, a.src()));
-            fold_into(&mut g.summary, a);
-            g.severity = g.severity.max(a.severity);
-        } else {
-            self.ungrouped_by_rule_source += a.count();
-        }
+        fold_group(
+            &mut self.by_rule,
+            (a.kind, a.rule.clone()),
+            None,
+            &mut self.ungrouped_by_rule,
+            a,
+        );
+        fold_group(
+            &mut self.by_rule_source,
+            a.key(),
+            a.src(),
+            &mut self.ungrouped_by_rule_source,
+            a,
+        );
     }
 
     /// The groups, most matches first (ties by type, rule, source).
@@ -713,6 +694,37 @@ impl Summarizer {
             ungrouped_by_rule_source: self.ungrouped_by_rule_source,
         }
     }
+}
+
+/// Folds `a` into its group of `map` (made on first use, with `source`),
+/// or counts it in `ungrouped` when [`MAX_GROUPS`] other groups exist.
+fn fold_group<K: Eq + std::hash::Hash>(
+    map: &mut HashMap<K, GroupSummary>,
+    key: K,
+    source: Option<IpAddr>,
+    ungrouped: &mut u64,
+    a: &Alert,
+) {
+    if map.len() >= MAX_GROUPS && !map.contains_key(&key) {
+        *ungrouped += a.count();
+        return;
+    }
+    let g = map.entry(key).or_insert_with(|| {
+        let ts = a.summary.as_ref().map_or(a.ts, |s| s.first_ts);
+        GroupSummary {
+            kind: a.kind,
+            rule: a.rule.clone(),
+            source,
+            severity: a.severity,
+            summary: Summary {
+                first_ts: ts,
+                last_ts: ts,
+                ..Default::default()
+            },
+        }
+    });
+    fold_into(&mut g.summary, a);
+    g.severity = g.severity.max(a.severity);
 }
 
 /// Pcap-mode summary of a whole capture's alerts.

@@ -153,8 +153,7 @@ impl BruteForceDetector {
         self.since_sweep += 1;
         if self.since_sweep >= 4096 {
             self.since_sweep = 0;
-            self.state
-                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+            self.sweep(horizon);
         }
         if a.ts_ns < horizon {
             return None;
@@ -167,8 +166,7 @@ impl BruteForceDetector {
             return None;
         }
         if self.state.len() >= MAX_KEYS && !self.state.contains_key(&key) {
-            self.state
-                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+            self.sweep(horizon);
             if self.state.len() >= MAX_KEYS {
                 self.untracked += 1;
                 return None;
@@ -228,6 +226,12 @@ impl BruteForceDetector {
         let f = Self::summary(&self.cfg, &key, s);
         self.findings.push(f.clone());
         Some(f)
+    }
+
+    /// Drops the keys that are neither raised nor recent.
+    fn sweep(&mut self, horizon: u64) {
+        self.state
+            .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
     }
 
     fn summary(cfg: &BruteForceConfig, k: &Key, s: &State) -> BruteForceFinding {

@@ -619,16 +619,32 @@ impl ScanDetector {
     /// Makes room for a new target set or source: sweeps sets that are
     /// neither raised nor recent; false when the maps are still full.
     fn room(&mut self, horizon: u64) -> bool {
-        let full = |n: usize| n >= MAX_TRACKED;
-        if full(self.vertical.len()) || full(self.horizontal.len()) || full(self.trw.len()) {
-            self.vertical
-                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
-            self.horizontal
-                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+        let full = |d: &Self| {
+            d.vertical.len() >= MAX_TRACKED
+                || d.horizontal.len() >= MAX_TRACKED
+                || d.trw.len() >= MAX_TRACKED
+        };
+        if full(self) {
+            self.sweep_sets(horizon);
             self.trw
                 .retain(|_, st| st.finding.is_some() || st.last_ts >= horizon);
         }
-        !(full(self.vertical.len()) || full(self.horizontal.len()) || full(self.trw.len()))
+        !full(self)
+    }
+
+    /// Drops the threshold target sets that are neither raised nor recent.
+    fn sweep_sets(&mut self, horizon: u64) {
+        self.vertical
+            .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+        self.horizontal
+            .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+    }
+
+    /// Flows starting before this can no longer count: the window plus the
+    /// reordering slack behind the newest start seen.
+    fn horizon(&self) -> u64 {
+        self.watermark
+            .saturating_sub(self.cfg.interval_ns + self.cfg.reorder_slack_ns)
     }
 
     pub fn config(&self) -> &ScanConfig {
@@ -663,9 +679,7 @@ impl ScanDetector {
         let Some(kind) = kind else {
             return out;
         };
-        let horizon = self
-            .watermark
-            .saturating_sub(self.cfg.interval_ns + self.cfg.reorder_slack_ns);
+        let horizon = self.horizon();
         if ts < horizon {
             return out; // too late to matter
         }
@@ -719,10 +733,7 @@ impl ScanDetector {
         self.since_sweep += 1;
         if self.since_sweep >= SWEEP_EVERY {
             self.since_sweep = 0;
-            self.vertical
-                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
-            self.horizontal
-                .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+            self.sweep_sets(horizon);
         }
         out
     }
@@ -737,14 +748,9 @@ impl ScanDetector {
             return;
         };
         let p = self.cfg.trw;
-        if !self.trw.contains_key(&c.src) {
-            let horizon = self
-                .watermark
-                .saturating_sub(self.cfg.interval_ns + self.cfg.reorder_slack_ns);
-            if !self.room(horizon) {
-                self.untracked += 1;
-                return;
-            }
+        if !self.trw.contains_key(&c.src) && !self.room(self.horizon()) {
+            self.untracked += 1;
+            return;
         }
         let st = self.trw.entry(c.src).or_default();
         let first_contact = st.contacted.len() < MAX_MEMBERS && st.contacted.insert(c.dst);
