@@ -190,6 +190,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         h.begin_capture(&info).context("writing the database")?;
     }
     let mut last_refresh = Instant::now();
+    let mut db_error = None;
 
     if !quiet {
         eprintln!(
@@ -206,6 +207,12 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         );
     }
     let start = Instant::now();
+    // Flows ended so far (written out), for the status line and the database.
+    let ended = |p: &Pipeline<ClassState>| {
+        p.table_stats()
+            .created
+            .saturating_sub(p.open_flows() as u64)
+    };
     let mut last_status = start;
     let mut last_flush = start;
     let mut last_status_pkts = 0u64;
@@ -259,26 +266,23 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         analyzer.tick(clock);
         if let Some(h) = store
             .as_ref()
-            .filter(|_| last_refresh.elapsed() >= DB_REFRESH)
+            .filter(|_| db_error.is_none() && last_refresh.elapsed() >= DB_REFRESH)
         {
             last_refresh = Instant::now();
-            let ended = pipe
-                .table_stats()
-                .created
-                .saturating_sub(pipe.open_flows() as u64);
-            h.refresh_live(packets, ended)
-                .context("writing the database")?;
+            // A database error must not skip the orderly end below (flows,
+            // records, alerts and the pcapng are still flushed): it is kept
+            // and reported when the capture ends.
+            db_error = h.refresh_live(packets, ended(&pipe)).err();
         }
         if !quiet && !status_every.is_zero() && last_status.elapsed() >= status_every {
             let k = cap.stats().unwrap_or_default();
             let dt = last_status.elapsed().as_secs_f64().max(1e-3);
             let rate = (packets - last_status_pkts) as f64 / dt;
-            let t = pipe.table_stats();
             eprintln!(
                 "netsift: {packets} packets ({rate:.0}/s), {} dropped by the kernel, flows {} active / {} ended, {} alerts",
                 k.drops,
                 pipe.open_flows(),
-                t.created.saturating_sub(pipe.open_flows() as u64),
+                ended(&pipe),
                 emitted.get(),
             );
             last_status = Instant::now();
@@ -296,6 +300,9 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         let err = capture_error.as_ref().map(|e| e.to_string());
         h.end_capture(packets, pipe.table_stats().created, err.as_deref())
             .context("writing the database")?;
+    }
+    if let Some(e) = db_error {
+        return Err(anyhow::Error::new(e).context("writing the database"));
     }
     drop(agg);
     let kernel = cap.stats().unwrap_or_default();
