@@ -109,6 +109,27 @@ pub trait Parser: Send {
     fn on_end(&mut self, _sink: &mut dyn Sink) {}
 }
 
+/// For parser tests: every `step`-th prefix of a conversation is fed byte by
+/// byte to a fresh parser from `new`, which is then ended; none may panic.
+pub fn feed_every_prefix<P: Parser>(
+    segs: &[(Direction, Vec<u8>)],
+    step: usize,
+    new: impl Fn() -> P,
+) {
+    let all: Vec<(Direction, u8)> = segs
+        .iter()
+        .flat_map(|(d, b)| b.iter().map(move |&x| (*d, x)))
+        .collect();
+    for n in (0..all.len()).step_by(step.max(1)) {
+        let mut p = new();
+        let mut sink = MemSink::default();
+        for (d, x) in &all[..n] {
+            p.on_data(*d, &[*x], &mut sink);
+        }
+        p.on_end(&mut sink);
+    }
+}
+
 /// A [`Sink`] that collects records and files in memory, for parser tests.
 #[derive(Debug, Default)]
 pub struct MemSink {

@@ -483,18 +483,7 @@ mod tests {
         assert_eq!(r["hassh_server"], "425d29fe50d8e4f5e37efb6e24bcf660");
         assert_eq!(r["weird"], json!(["client_gap"]));
         // Every prefix of the conversation: no panic.
-        let all: Vec<(Direction, u8)> = segs
-            .iter()
-            .flat_map(|(d, b)| b.iter().map(move |&x| (*d, x)))
-            .collect();
-        for n in (0..all.len()).step_by(13) {
-            let mut p = SshParser::new();
-            let mut sink = MemSink::default();
-            for (d, x) in &all[..n] {
-                p.on_data(*d, &[*x], &mut sink);
-            }
-            p.on_end(&mut sink);
-        }
+        netsift_proto::session::feed_every_prefix(&segs, 13, SshParser::new);
     }
 
     #[test]

@@ -734,18 +734,7 @@ pub(crate) mod tests {
             );
         }
         // Every prefix of the whole conversation.
-        let all: Vec<(Direction, u8)> = segs
-            .iter()
-            .flat_map(|(d, b)| b.iter().map(move |&x| (*d, x)))
-            .collect();
-        for n in (0..all.len()).step_by(97) {
-            let mut p = TlsParser::new();
-            let mut sink = MemSink::default();
-            for (d, x) in &all[..n] {
-                p.on_data(*d, &[*x], &mut sink);
-            }
-            p.on_end(&mut sink);
-        }
+        netsift_proto::session::feed_every_prefix(&segs, 97, TlsParser::new);
     }
 
     #[test]
