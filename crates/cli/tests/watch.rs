@@ -129,15 +129,27 @@ fn alert_counts(dir: &Path) -> BTreeMap<String, u64> {
     m
 }
 
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Capturing needs CAP_NET_RAW: false (and a SKIP line) when not root.
+fn is_root_or_skip() -> bool {
+    let root = is_root();
+    if !root {
+        println!("SKIP: not root (capturing needs CAP_NET_RAW)");
+    }
+    root
+}
+
 fn netsift() -> Command {
     Command::new(env!("CARGO_BIN_EXE_netsift"))
 }
 
 #[test]
 fn watch_lo_sees_http_dns_scans_and_matches_analyze_of_its_capture() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIP: not root (capturing needs CAP_NET_RAW)");
+    if !is_root_or_skip() {
         return;
     }
     for tool in ["python3", "curl", "dig", "nmap"] {
@@ -400,8 +412,7 @@ fn watch_names_a_missing_interface_and_missing_privilege() {
     );
     // Without CAP_NET_RAW (root minus the capability, via setpriv), or as an
     // ordinary user: the message says what to do.
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = is_root();
     let out = if root {
         if !have("setpriv") {
             println!("SKIP: setpriv not installed, privilege message not checked");
@@ -436,9 +447,7 @@ fn watch_names_a_missing_interface_and_missing_privilege() {
 /// record larger than the rotation size, all 20 found across the files.
 #[test]
 fn sigterm_flushes_everything_across_rotated_files() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIP: not root (capturing needs CAP_NET_RAW)");
+    if !is_root_or_skip() {
         return;
     }
     let tmp = std::env::temp_dir().join(format!("netsift-watch-term-{}", std::process::id()));
@@ -502,9 +511,7 @@ fn sigterm_flushes_everything_across_rotated_files() {
 /// `--count` stops by itself; `--format eve` streams to stdout.
 #[test]
 fn count_stops_and_eve_streams() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIP: not root (capturing needs CAP_NET_RAW)");
+    if !is_root_or_skip() {
         return;
     }
     let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -571,9 +578,7 @@ fn dns_query(id: u16, name: &str) -> Vec<u8> {
 /// `--alert-timeout` overrides it; either way the counts add up.
 #[test]
 fn alert_timeout_from_rules_and_command_line() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIP: not root (capturing needs CAP_NET_RAW)");
+    if !is_root_or_skip() {
         return;
     }
     let tmp = std::env::temp_dir().join(format!("netsift-watch-agg-{}", std::process::id()));
@@ -643,9 +648,7 @@ fn alert_timeout_from_rules_and_command_line() {
 /// every second of packet time), and the capture row is closed on SIGINT.
 #[test]
 fn db_receives_flows_while_watching() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIP: not root (capturing needs CAP_NET_RAW)");
+    if !is_root_or_skip() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("netsift-watch-db-{}", std::process::id()));
