@@ -50,6 +50,29 @@ fn jsonl(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// False positives: at most one held-out session in 50 raises an alert.
+fn assert_at_most_one_in_50_flagged(n: usize, alerts: &[Value]) {
+    let flagged: BTreeSet<&str> = alerts.iter().filter_map(|a| a["uid"].as_str()).collect();
+    assert!(
+        flagged.len() * 50 <= n,
+        "{} of {n} flagged: {alerts:?}",
+        flagged.len()
+    );
+}
+
+/// (rule, deviating item) of each anomaly alert.
+fn rule_items(alerts: &[Value]) -> BTreeSet<(&str, &str)> {
+    alerts
+        .iter()
+        .map(|a| {
+            (
+                a["rule"].as_str().unwrap(),
+                a["evidence"]["item"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
 fn learn(dir: &Path) -> PathBuf {
     let train = unpack("train", dir);
     let model = dir.join("ftp.json");
@@ -299,24 +322,11 @@ fn learned_smtp_model() {
     };
     let (n, alerts) = smtp_records(&unpack("smtp_heldout", &dir));
     assert!(n >= 50, "{n} held-out sessions");
-    let flagged: BTreeSet<&str> = alerts.iter().filter_map(|a| a["uid"].as_str()).collect();
-    assert!(
-        flagged.len() * 50 <= n,
-        "{} of {n} flagged: {alerts:?}",
-        flagged.len()
-    );
+    assert_at_most_one_in_50_flagged(n, &alerts);
 
     let (n, alerts) = smtp_records(&unpack("smtp_attacks", &dir));
     assert_eq!(n, 3);
-    let rules: BTreeSet<(&str, &str)> = alerts
-        .iter()
-        .map(|a| {
-            (
-                a["rule"].as_str().unwrap(),
-                a["evidence"]["item"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let rules = rule_items(&alerts);
     assert!(
         rules.contains(&("learn/smtp/repetition", "RCPT:250")),
         "{rules:?}"
@@ -424,24 +434,11 @@ fn learned_pop3_and_imap_models() {
     };
     let (n, alerts) = run(&unpack("mail_heldout", &dir));
     assert!(n >= 100, "{n} held-out sessions");
-    let flagged: BTreeSet<&str> = alerts.iter().filter_map(|a| a["uid"].as_str()).collect();
-    assert!(
-        flagged.len() * 50 <= n,
-        "{} of {n} flagged: {alerts:?}",
-        flagged.len()
-    );
+    assert_at_most_one_in_50_flagged(n, &alerts);
 
     let (n, alerts) = run(&unpack("mail_attacks", &dir));
     assert_eq!(n, 3);
-    let got: BTreeSet<(&str, &str)> = alerts
-        .iter()
-        .map(|a| {
-            (
-                a["rule"].as_str().unwrap(),
-                a["evidence"]["item"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let got = rule_items(&alerts);
     for want in [
         ("learn/pop3/unseen-transition", "DELE:+OK"),
         ("learn/imap/unseen-transition", "STORE:OK"),
