@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use netsift_engine::accuracy::{run_accuracy, CORE_PROTOCOLS};
+use netsift_engine::accuracy::{run_accuracy, Scope, CORE_PROTOCOLS};
 use netsift_engine::PipelineConfig;
 
 use crate::flows::classify_config;
@@ -16,19 +16,24 @@ pub fn run(args: &AccuracyArgs) -> Result<ExitCode> {
         Some("core") => Some(CORE_PROTOCOLS.to_vec()),
         Some(l) => Some(l.split(',').map(str::trim).collect()),
     };
-    let report = run_accuracy(
-        &args.corpus,
-        PipelineConfig::default(),
-        &cfg,
-        list.as_deref(),
-    )
-    .with_context(|| format!("reading corpus {}", args.corpus.display()))?;
+    let scope = if args.breadth {
+        Scope::Breadth
+    } else {
+        Scope::Registered(list.as_deref())
+    };
+    let report = run_accuracy(&args.corpus, PipelineConfig::default(), &cfg, scope)
+        .with_context(|| format!("reading corpus {}", args.corpus.display()))?;
     print!("{}", report.render(args.show));
     println!(
-        "layers: {}; {} captures, {} counted flows",
+        "layers: {}; {} captures, {} counted flows{}",
         cfg.layers.join(","),
         report.captures,
-        report.total()
+        report.total(),
+        if args.breadth {
+            " (breadth: every flow nDPI identified by DPI)"
+        } else {
+            ""
+        }
     );
     if let Some(min) = args.min {
         if report.percent() < min {

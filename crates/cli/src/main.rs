@@ -427,6 +427,12 @@ pub struct AccuracyArgs {
     #[arg(long, default_value_t = 40)]
     pub show: usize,
 
+    /// Breadth mode: count every flow nDPI identified by DPI, whatever its
+    /// protocol (names compared ignoring case and punctuation; netsift's
+    /// app counts too). Overrides --protocols.
+    #[arg(long)]
+    pub breadth: bool,
+
     #[command(flatten)]
     pub classify: ClassifyArgs,
 }

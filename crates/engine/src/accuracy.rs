@@ -2,9 +2,14 @@
 //! and compare with nDPI's verdicts (`truth.tsv`).
 //!
 //! Flows are matched by L4 protocol plus unordered endpoints. Only truth
-//! rows with `status` = `dpi` count, and only where nDPI's `master_proto`
-//! or `app_proto` is a protocol netsift registers. A flow agrees when
-//! netsift's protocol is nDPI's master or app protocol.
+//! rows with `status` = `dpi` count. Two modes ([`Scope`]):
+//! * registered (the default): only rows where nDPI's `master_proto` or
+//!   `app_proto` is a protocol netsift registers (or one of a given list);
+//!   a flow agrees when netsift's protocol is nDPI's master or app protocol.
+//! * breadth: every row nDPI identified by DPI, whatever its protocol, so
+//!   protocols netsift does not know count as misses. Names are compared
+//!   ignoring case and punctuation, and netsift's app counts as well as its
+//!   protocol (nDPI's `TLS.Discord` agrees with netsift's `TLS/Discord`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -114,12 +119,12 @@ impl AccuracyReport {
     pub fn render(&self, max_rows: usize) -> String {
         let mut s = String::new();
         s.push_str(&format!(
-            "{:<14} {:>7} {:>7} {:>8}\n",
+            "{:<26} {:>7} {:>7} {:>8}\n",
             "protocol", "flows", "agree", "percent"
         ));
         for (p, sc) in self.per_protocol() {
             s.push_str(&format!(
-                "{:<14} {:>7} {:>7} {:>7.1}%\n",
+                "{:<26} {:>7} {:>7} {:>7.1}%\n",
                 p,
                 sc.total,
                 sc.agree,
@@ -127,7 +132,7 @@ impl AccuracyReport {
             ));
         }
         s.push_str(&format!(
-            "{:<14} {:>7} {:>7} {:>7.2}%\n",
+            "{:<26} {:>7} {:>7} {:>7.2}%\n",
             "TOTAL",
             self.total(),
             self.agreed(),
@@ -157,9 +162,32 @@ impl AccuracyReport {
     }
 }
 
+/// Which truth rows count, and how names compare.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Rows whose nDPI label is one of these (every registered protocol
+    /// when `None`); exact names.
+    Registered(Option<&'a [&'a str]>),
+    /// Every row nDPI identified by DPI; names compared ignoring case and
+    /// punctuation, netsift's app included.
+    Breadth,
+}
+
+/// A protocol name reduced for breadth comparison: ASCII letters and digits,
+/// lower case (`Service_Location_Protocol` = `service-location-protocol`).
+pub fn norm_name(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// netsift's verdict of one flow: protocol and app.
+type Got = (&'static str, Option<String>);
+
 struct Collect {
     classifier: Classifier,
-    flows: HashMap<Key, &'static str>,
+    flows: HashMap<Key, Got>,
 }
 
 impl FlowHandler<ClassState> for Collect {
@@ -176,11 +204,15 @@ impl FlowHandler<ClassState> for Collect {
         self.classifier.on_end(&mut flow);
         let (o, r) = (flow.orig(), flow.resp());
         let k = key(&l4_name(flow.key.proto), (o.addr, o.port), (r.addr, r.port));
-        let proto = flow.data.verdict.as_ref().map_or("Unknown", |v| v.protocol);
+        let got: Got = flow
+            .data
+            .verdict
+            .as_ref()
+            .map_or(("Unknown", None), |v| (v.protocol, v.app.clone()));
         // A key split into several records keeps its first real verdict.
-        let e = self.flows.entry(k).or_insert(proto);
-        if *e == "Unknown" {
-            *e = proto;
+        let e = self.flows.entry(k).or_insert_with(|| got.clone());
+        if e.0 == "Unknown" {
+            *e = got;
         }
     }
 }
@@ -189,19 +221,21 @@ impl FlowHandler<ClassState> for Collect {
 pub const CORE_PROTOCOLS: &[&str] = netsift_protocols::CORE;
 
 /// Run the harness over `corpus` (a directory with `pcap/` and `truth.tsv`),
-/// counting the rows whose nDPI label is one of `only` (all registered
-/// protocols when `None`).
+/// counting the rows `scope` selects.
 pub fn run_accuracy(
     corpus: &Path,
     pipeline: PipelineConfig,
     classify: &ClassifyConfig,
-    only: Option<&[&str]>,
+    scope: Scope<'_>,
 ) -> std::io::Result<AccuracyReport> {
     let truth = std::fs::read_to_string(corpus.join("truth.tsv"))?;
-    let registered: Vec<&str> = match only {
-        Some(list) => list.to_vec(),
-        None => ALL.iter().map(|p| p.name()).collect(),
+    let breadth = matches!(scope, Scope::Breadth);
+    let registered: Vec<&str> = match scope {
+        Scope::Registered(Some(list)) => list.to_vec(),
+        Scope::Registered(None) | Scope::Breadth => ALL.iter().map(|p| p.name()).collect(),
     };
+    let known: std::collections::HashSet<String> =
+        registered.iter().map(|n| norm_name(n)).collect();
     let mut lines = truth.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
     let col = |n: &str| {
@@ -232,7 +266,7 @@ pub fn run_accuracy(
             continue;
         }
         let (master, app) = (f[c[6]], f[c[7]]);
-        if !registered.contains(&master) && !registered.contains(&app) {
+        if !breadth && !registered.contains(&master) && !registered.contains(&app) {
             continue;
         }
         let ip = |i: usize| parse_ndpi_ip(f[i]);
@@ -265,18 +299,35 @@ pub fn run_accuracy(
             report.failed_captures.push(pcap.clone());
         }
         for (k, flow, master, app) in rows {
-            let got = k
-                .and_then(|k| h.flows.get(&k).copied())
-                .unwrap_or("(no flow)");
-            let expected = if registered.contains(&master.as_str()) {
-                master.clone()
+            let (got, got_app) = k
+                .and_then(|k| h.flows.get(&k).cloned())
+                .unwrap_or(("(no flow)", None));
+            let (expected, agree) = if breadth {
+                // The label a reader looks for: the first of master/app that
+                // netsift registers, else nDPI's most specific name.
+                let expected = if known.contains(&norm_name(&master)) {
+                    master.clone()
+                } else if known.contains(&norm_name(&app)) || master == "Unknown" {
+                    app.clone()
+                } else {
+                    master.clone()
+                };
+                let want = [norm_name(&master), norm_name(&app)];
+                let mut names = vec![norm_name(got)];
+                names.extend(got_app.as_deref().map(norm_name));
+                (expected, names.iter().any(|n| want.contains(n)))
             } else {
-                app.clone()
+                let expected = if registered.contains(&master.as_str()) {
+                    master.clone()
+                } else {
+                    app.clone()
+                };
+                (expected, got == master || got == app)
             };
             report.rows.push(Comparison {
                 pcap: pcap.clone(),
                 flow,
-                agree: got == master || got == app,
+                agree,
                 ndpi: if master == app {
                     master.clone()
                 } else {
@@ -292,7 +343,18 @@ pub fn run_accuracy(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_ndpi_ip;
+    use super::{norm_name, parse_ndpi_ip};
+
+    #[test]
+    fn breadth_names_ignore_case_and_punctuation() {
+        assert_eq!(
+            norm_name("Service_Location_Protocol"),
+            "servicelocationprotocol"
+        );
+        assert_eq!(norm_name("IPsec"), norm_name("IPSec"));
+        assert_eq!(norm_name("MsSQL-TDS"), "mssqltds");
+        assert_ne!(norm_name("SMBv1"), norm_name("SMBv23"));
+    }
 
     #[test]
     fn ndpi_ipv6_text_repair() {

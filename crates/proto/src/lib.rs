@@ -21,6 +21,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
+pub mod bytes;
 pub mod session;
 
 pub use session::{FileId, FileMeta, MemSink, Parser, Sink};

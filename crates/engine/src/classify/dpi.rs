@@ -46,11 +46,56 @@ impl Default for DpiConfig {
     }
 }
 
+/// A set of probes, by position in their transport's candidate list (see
+/// [`candidates`]): 256 bits, so each transport may have up to 256 probes
+/// (checked by a test) while the per-flow state stays 32 bytes whatever the
+/// length of `ALL`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProbeSet([u64; PROBE_SET_WORDS]);
+
+const PROBE_SET_WORDS: usize = 4;
+/// Most probes one transport may have.
+pub(crate) const MAX_CANDIDATES: usize = PROBE_SET_WORDS * 64;
+
+impl ProbeSet {
+    fn insert(&mut self, i: usize) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w |= 1u64 << (i % 64);
+        }
+    }
+    fn contains(&self, i: usize) -> bool {
+        self.0
+            .get(i / 64)
+            .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    }
+    fn union(self, o: ProbeSet) -> ProbeSet {
+        let mut r = self;
+        for (a, b) in r.0.iter_mut().zip(o.0) {
+            *a |= b;
+        }
+        r
+    }
+    /// The set of the first `n` positions.
+    fn first(n: usize) -> ProbeSet {
+        let mut r = ProbeSet::default();
+        for (k, w) in r.0.iter_mut().enumerate() {
+            let lo = k * 64;
+            *w = match n.saturating_sub(lo) {
+                0 => 0,
+                m if m >= 64 => u64::MAX,
+                m => (1u64 << m) - 1,
+            };
+        }
+        r
+    }
+}
+
 /// Per-flow DPI state.
 #[derive(Debug, Default)]
 pub(crate) struct DpiState {
-    /// Probes that answered NoMatch (bit = index in `ALL`).
-    rejected: u128,
+    /// Probes that answered NoMatch (bit = position among the transport's
+    /// candidates).
+    rejected: ProbeSet,
     payload_pkts: u32,
     /// TCP: stream prefix per direction. UDP: first datagram per direction.
     buf: [Vec<u8>; 2],
@@ -60,7 +105,7 @@ pub(crate) struct DpiState {
     next_seq: [Option<u32>; 2],
     /// TCP: the direction's prefix stopped growing (gap or cap).
     frozen: [bool; 2],
-    /// Scratch of probes that asked for it, by protocol index.
+    /// Scratch of probes that asked for it, by candidate position.
     scratch: Vec<(u8, ProbeScratch)>,
     index: [u32; 2],
 }
@@ -128,7 +173,7 @@ impl Layer for DpiLayer {
                     d.buf[di].clear();
                     d.next_seq[di] = Some(seq.wrapping_add(len));
                     d.frozen[di] = false;
-                    d.rejected = 0;
+                    d.rejected = ProbeSet::default();
                     fresh = true;
                 }
                 (Some(_), Some(next)) if next == seq && !d.frozen[di] => {
@@ -177,20 +222,21 @@ impl Layer for DpiLayer {
             client_addr: Some(pkt.client.0),
         };
         let mut pending = false;
-        let mut rejected_now: u128 = 0;
+        let mut rejected_now = ProbeSet::default();
         let mut found: Option<Verdict> = None;
-        let (candidates, _) = candidates(pkt.transport);
-        for &i in candidates {
+        let candidates = candidates(pkt.transport);
+        for (c, &i) in candidates.iter().enumerate() {
             let proto = ALL[i];
-            if d.rejected & (1u128 << i) != 0 {
+            if d.rejected.contains(c) {
                 continue;
             }
-            let pos = d.scratch.iter().position(|(p, _)| usize::from(*p) == i);
+            let pos = d.scratch.iter().position(|(p, _)| usize::from(*p) == c);
             let mut scratch = pos.map_or_else(ProbeScratch::default, |s| d.scratch[s].1);
             let ans = proto.probe(&input, &mut scratch);
             match pos {
                 Some(s) => d.scratch[s].1 = scratch,
-                None if scratch != ProbeScratch::default() => d.scratch.push((i as u8, scratch)),
+                // `c` < MAX_CANDIDATES = 256: a test holds every transport to it.
+                None if scratch != ProbeScratch::default() => d.scratch.push((c as u8, scratch)),
                 None => {}
             }
             match ans {
@@ -208,8 +254,8 @@ impl Layer for DpiLayer {
                 // are independent: a damaged or foreign first datagram must
                 // not hide a good second one, so for UDP a NoMatch only
                 // counts for this datagram.
-                Probe::NoMatch if is_tcp => d.rejected |= 1u128 << i,
-                Probe::NoMatch => rejected_now |= 1u128 << i,
+                Probe::NoMatch if is_tcp => d.rejected.insert(c),
+                Probe::NoMatch => rejected_now.insert(c),
                 Probe::NeedMore => pending = true,
             }
         }
@@ -235,7 +281,7 @@ impl Layer for DpiLayer {
         if is_tcp && !pending && !short_tcp && all_rejected(d.rejected, pkt.transport) {
             return LayerAnswer::Done;
         }
-        if !is_tcp && !pending && all_rejected(d.rejected | rejected_now, pkt.transport) {
+        if !is_tcp && !pending && all_rejected(d.rejected.union(rejected_now), pkt.transport) {
             // Nothing even partly matched this datagram: look at a few more
             // (damaged or unrelated first datagrams), within a smaller budget.
             return if d.payload_pkts >= self.cfg.max_packets.min(MAX_DATAGRAMS_UNMATCHED) {
@@ -262,31 +308,24 @@ impl DpiLayer {
 }
 
 /// The probes that apply to a transport (indices into `ALL`, in probe
-/// order) and their bit mask, computed once per transport.
-fn candidates(t: Transport) -> (&'static [usize], u128) {
+/// order), computed once per transport. A probe's position in this list is
+/// its bit in [`ProbeSet`].
+pub(crate) fn candidates(t: Transport) -> &'static [usize] {
     use std::sync::OnceLock;
-    static TCP: OnceLock<(Vec<usize>, u128)> = OnceLock::new();
-    static UDP: OnceLock<(Vec<usize>, u128)> = OnceLock::new();
-    static IP: OnceLock<Vec<(u8, Vec<usize>, u128)>> = OnceLock::new();
-    let build = |t: Transport| {
-        let v: Vec<usize> = ALL
-            .iter()
+    static TCP: OnceLock<Vec<usize>> = OnceLock::new();
+    static UDP: OnceLock<Vec<usize>> = OnceLock::new();
+    static IP: OnceLock<Vec<(u8, Vec<usize>)>> = OnceLock::new();
+    let build = |t: Transport| -> Vec<usize> {
+        ALL.iter()
             .enumerate()
             .filter(|(_, p)| p.transports().contains(&t))
             .map(|(i, _)| i)
-            .collect();
-        let mask = v.iter().fold(0u128, |m, &i| m | (1u128 << i));
-        (v, mask)
+            .take(MAX_CANDIDATES)
+            .collect()
     };
     match t {
-        Transport::Tcp => {
-            let (v, m) = TCP.get_or_init(|| build(Transport::Tcp));
-            (v, *m)
-        }
-        Transport::Udp => {
-            let (v, m) = UDP.get_or_init(|| build(Transport::Udp));
-            (v, *m)
-        }
+        Transport::Tcp => TCP.get_or_init(|| build(Transport::Tcp)),
+        Transport::Udp => UDP.get_or_init(|| build(Transport::Udp)),
         Transport::Ip(n) => {
             // Only the IP protocols some probe declares; others have none.
             let table = IP.get_or_init(|| {
@@ -302,21 +341,56 @@ fn candidates(t: Transport) -> (&'static [usize], u128) {
                 protos.dedup();
                 protos
                     .into_iter()
-                    .map(|n| {
-                        let (v, m) = build(Transport::Ip(n));
-                        (n, v, m)
-                    })
+                    .map(|n| (n, build(Transport::Ip(n))))
                     .collect()
             });
-            match table.iter().find(|(p, _, _)| *p == n) {
-                Some((_, v, m)) => (v, *m),
-                None => (&[], 0),
+            match table.iter().find(|(p, _)| *p == n) {
+                Some((_, v)) => v,
+                None => &[],
             }
         }
     }
 }
 
-fn all_rejected(rejected: u128, t: Transport) -> bool {
-    let (_, mask) = candidates(t);
-    rejected & mask == mask
+fn all_rejected(rejected: ProbeSet, t: Transport) -> bool {
+    let all = ProbeSet::first(candidates(t).len());
+    rejected.union(all) == rejected
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_transport_fits_the_probe_set() {
+        for t in [Transport::Tcp, Transport::Udp] {
+            let n = ALL.iter().filter(|p| p.transports().contains(&t)).count();
+            assert!(n <= MAX_CANDIDATES, "{t:?} has {n} probes; widen ProbeSet");
+        }
+        for p in ALL {
+            for t in p.transports() {
+                assert!(
+                    candidates(*t).iter().any(|&i| ALL[i].name() == p.name()),
+                    "{} missing from the {t:?} candidates",
+                    p.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn probe_set_bits() {
+        let mut s = ProbeSet::default();
+        for i in [0, 63, 64, 200, 255] {
+            assert!(!s.contains(i));
+            s.insert(i);
+            assert!(s.contains(i));
+        }
+        s.insert(256); // out of range: ignored, never a panic
+        assert!(!s.contains(256));
+        assert_eq!(ProbeSet::first(0), ProbeSet::default());
+        let f = ProbeSet::first(65);
+        assert!(f.contains(64) && !f.contains(65) && f.contains(0));
+        assert_eq!(ProbeSet::first(256).0, [u64::MAX; 4]);
+    }
 }

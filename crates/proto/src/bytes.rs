@@ -1,0 +1,100 @@
+//! Bounds-checked integer reads for probes: each returns `None` when the
+//! field does not fit in `d`, so a probe can answer `NeedMore` with `?`-like
+//! brevity and never index out of range.
+//!
+//! ```
+//! use netsift_proto::bytes::{be16, le32};
+//! assert_eq!(be16(&[0x01, 0x02, 0x03], 1), Some(0x0203));
+//! assert_eq!(le32(&[1, 0, 0], 0), None);
+//! ```
+
+/// `N` bytes at `off`, if present.
+#[inline]
+pub fn array<const N: usize>(d: &[u8], off: usize) -> Option<[u8; N]> {
+    d.get(off..off.checked_add(N)?)?.try_into().ok()
+}
+
+/// Byte at `off`.
+#[inline]
+pub fn u8_at(d: &[u8], off: usize) -> Option<u8> {
+    d.get(off).copied()
+}
+
+/// Big-endian (network order) u16 at `off`.
+#[inline]
+pub fn be16(d: &[u8], off: usize) -> Option<u16> {
+    array(d, off).map(u16::from_be_bytes)
+}
+
+/// Big-endian 24-bit value at `off`.
+#[inline]
+pub fn be24(d: &[u8], off: usize) -> Option<u32> {
+    array::<3>(d, off).map(|[a, b, c]| u32::from_be_bytes([0, a, b, c]))
+}
+
+/// Big-endian u32 at `off`.
+#[inline]
+pub fn be32(d: &[u8], off: usize) -> Option<u32> {
+    array(d, off).map(u32::from_be_bytes)
+}
+
+/// Big-endian u64 at `off`.
+#[inline]
+pub fn be64(d: &[u8], off: usize) -> Option<u64> {
+    array(d, off).map(u64::from_be_bytes)
+}
+
+/// Little-endian u16 at `off`.
+#[inline]
+pub fn le16(d: &[u8], off: usize) -> Option<u16> {
+    array(d, off).map(u16::from_le_bytes)
+}
+
+/// Little-endian u32 at `off`.
+#[inline]
+pub fn le32(d: &[u8], off: usize) -> Option<u32> {
+    array(d, off).map(u32::from_le_bytes)
+}
+
+/// Little-endian u64 at `off`.
+#[inline]
+pub fn le64(d: &[u8], off: usize) -> Option<u64> {
+    array(d, off).map(u64::from_le_bytes)
+}
+
+/// Whether `d` starts with `prefix`, ignoring ASCII case. `None` when `d`
+/// is a strict prefix of `prefix` (more bytes could still decide).
+#[inline]
+pub fn starts_with_ci(d: &[u8], prefix: &[u8]) -> Option<bool> {
+    let n = d.len().min(prefix.len());
+    if !d[..n].eq_ignore_ascii_case(&prefix[..n]) {
+        return Some(false);
+    }
+    (n == prefix.len()).then_some(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_bounded() {
+        let d = [1u8, 2, 3, 4, 5, 6, 7, 8, 9];
+        assert_eq!(be16(&d, 0), Some(0x0102));
+        assert_eq!(le16(&d, 0), Some(0x0201));
+        assert_eq!(be24(&d, 1), Some(0x020304));
+        assert_eq!(be32(&d, 5), Some(0x06070809));
+        assert_eq!(be32(&d, 6), None);
+        assert_eq!(le32(&d, usize::MAX), None);
+        assert_eq!(be64(&d, 1), Some(0x0203040506070809));
+        assert_eq!(le64(&d, 2), None);
+        assert_eq!(u8_at(&d, 9), None);
+    }
+
+    #[test]
+    fn case_insensitive_prefix() {
+        assert_eq!(starts_with_ci(b"GET / HTTP", b"get "), Some(true));
+        assert_eq!(starts_with_ci(b"GE", b"get "), None);
+        assert_eq!(starts_with_ci(b"PUT", b"get "), Some(false));
+    }
+}
