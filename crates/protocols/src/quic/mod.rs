@@ -175,6 +175,9 @@ enum Family {
     GoogleQ046,
     /// Google Q050/T050/T051: IETF invariant header, v1 packet types.
     GoogleIetf,
+    /// A reserved "greasing" version (RFC 9000 §15): only the version-
+    /// independent invariants (RFC 8999) can be read.
+    Grease,
 }
 
 fn version_family(v: u32) -> Option<(Family, String)> {
@@ -193,6 +196,12 @@ fn version_family(v: u32) -> Option<(Family, String)> {
         // Facebook mvfst: 0xfaceb001 (draft-22), 0xfaceb002, 0xfaceb00e
         // (experimental), 0xfaceb010/11 and so on.
         0xface_b001..=0xface_b01f => (Family::V1, format!("QUIC mvfst 0x{v:08x}")),
+        // RFC 9000 §15: "Versions that follow the pattern 0x?a?a?a?a are
+        // reserved for use in forcing version negotiation to be exercised";
+        // clients send them to keep servers' negotiation honest.
+        _ if v & 0x0f0f_0f0f == 0x0a0a_0a0a => {
+            (Family::Grease, format!("QUIC reserved version 0x{v:08x}"))
+        }
         _ => {
             // Google: "Q046", "Q050", "T050", "T051" (ASCII).
             let name = || String::from_utf8_lossy(&bytes).into_owned();
@@ -234,6 +243,22 @@ fn long_header(d: &[u8]) -> Option<String> {
         return None;
     }
     let (family, vname) = version_family(version)?;
+    if family == Family::Grease {
+        // Only the invariants hold (RFC 8999 §5.1: DCID and SCID lengths,
+        // each followed by that many bytes). A greased packet is a client's
+        // first flight, so RFC 9000 §14.1 applies: "A client MUST expand the
+        // payload of all UDP datagrams carrying Initial packets to at least
+        // the smallest allowed maximum datagram size of 1200 bytes". v1
+        // clients use connection IDs of at most 20 bytes (§17.2).
+        let dcil = *d.get(5)? as usize;
+        let scil = *d.get(6 + dcil)? as usize;
+        if dcil > 20 || scil > 20 || d.len() < 1200 {
+            return None;
+        }
+        return Some(format!(
+            "{vname} long header (version negotiation probe), DCID {dcil} bytes"
+        ));
+    }
     if family == Family::GoogleQ046 {
         // Q046: one byte of CID lengths, DCIL in the high nibble, SCIL in
         // the low one, each encoded as len - 3 (0 meaning absent); the
@@ -323,7 +348,7 @@ fn version_negotiation(d: &[u8]) -> Option<String> {
     let known = list
         .chunks_exact(4)
         .filter_map(|c| version_family(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
-        .next()?;
+        .find(|(f, _)| *f != Family::Grease)?;
     Some(format!(
         "Version Negotiation listing {} versions (e.g. {})",
         list.len() / 4,
@@ -422,6 +447,30 @@ mod tests {
         );
         let e = evidence(run(&Quic, UDP, S, VN));
         assert!(e.starts_with("server sent Version Negotiation"), "{e}");
+    }
+
+    /// RFC 9000 §15 greasing: a client's first datagram with a reserved
+    /// 0x?a?a?a?a version (sent to exercise version negotiation) is QUIC by
+    /// its invariant header and 1200-byte padding; short ones are not.
+    #[test]
+    fn greased_versions() {
+        let mut g = V1.to_vec();
+        assert!(g.len() >= 1200);
+        g[1..5].copy_from_slice(&0x1a2a_3a4au32.to_be_bytes());
+        let e = evidence(run(&Quic, UDP, C, &g));
+        assert_eq!(
+            e,
+            "client sent QUIC reserved version 0x1a2a3a4a long header \
+             (version negotiation probe), DCID 8 bytes"
+        );
+        g[1..5].copy_from_slice(&0xfafafafau32.to_be_bytes());
+        assert!(matches!(run(&Quic, UDP, C, &g), Probe::Match(_)));
+        // Not a reserved pattern: unknown version, no match.
+        g[1..5].copy_from_slice(&0x1a2a_3a4bu32.to_be_bytes());
+        assert_eq!(run(&Quic, UDP, C, &g), Probe::NoMatch);
+        // Reserved version but not padded to 1200 bytes.
+        g[1..5].copy_from_slice(&0x1a2a_3a4au32.to_be_bytes());
+        assert_eq!(run(&Quic, UDP, C, &g[..600]), Probe::NoMatch);
     }
 
     #[test]

@@ -247,13 +247,24 @@ fn server(s: &[u8], c: &[u8]) -> Probe {
             Some(_) => Probe::NoMatch,
         },
         Parse::Partial if c.is_empty() => {
-            // Nothing from the client yet: wait if this looks like a reply
-            // (POP3 answers with "+OK" too and is told apart by the
-            // client's request).
-            if s.first().is_some_and(|&b| reply_type(b)) {
-                Probe::NeedMore
-            } else {
-                Probe::NoMatch
+            // Nothing from the client (yet: or a capture that holds only
+            // the server's side). A complete structured reply -- an
+            // aggregate or a bulk string whose every length is consistent
+            // -- is RESP on its own; simple strings ("+OK") are not (POP3
+            // answers with "+OK" too and is told apart by the client's
+            // request), so wait for the client then.
+            match s.first() {
+                Some(&b) if reply_type(b) => match structured_reply(s) {
+                    Parse::Ok(kind) => Probe::Match(Match::new(format!(
+                        "server sent RESP {kind} reply '{}' (client side not seen)",
+                        printable(s, 16)
+                    ))),
+                    Parse::Partial => Probe::NeedMore,
+                    // "+OK ..." and the like: wait for the client.
+                    Parse::Bad if !b"*%~>$|!=".contains(&b) => Probe::NeedMore,
+                    Parse::Bad => Probe::NoMatch,
+                },
+                _ => Probe::NoMatch,
             }
         }
         Parse::Partial => Probe::NeedMore,
@@ -266,6 +277,114 @@ fn server(s: &[u8], c: &[u8]) -> Probe {
                 Probe::NoMatch
             }
         }
+    }
+}
+
+/// Most nesting and elements a one-sided reply is read to.
+const MAX_DEPTH: u8 = 8;
+const MAX_REPLY_ELEMENTS: u64 = 256;
+
+/// A server's first reply when it is structured: an aggregate ("*" array,
+/// "%" map, "~" set, ">" push, "|" attribute) of at least one element, or
+/// a non-empty bulk ("$" string, "!" bulk error, "=" verbatim), every
+/// length consistent and ending on a value boundary. Returns its kind.
+fn structured_reply(s: &[u8]) -> Parse<&'static str> {
+    let kind = match s.first() {
+        Some(b'*') => "array",
+        Some(b'%') => "map",
+        Some(b'~') => "set",
+        Some(b'>') => "push",
+        Some(b'|') => "attribute",
+        Some(b'$' | b'!' | b'=') => "bulk",
+        _ => return Parse::Bad,
+    };
+    // A null or empty value ("*0", "$-1", "$0") says too little.
+    if matches!(s.get(1), Some(b'0' | b'-')) {
+        return Parse::Bad;
+    }
+    match value(s, 0, 0) {
+        Parse::Ok(end) => match s.get(end) {
+            // Followed by nothing or by the next reply.
+            None => Parse::Ok(kind),
+            Some(&b) if reply_type(b) => Parse::Ok(kind),
+            Some(_) => Parse::Bad,
+        },
+        Parse::Partial if s.len() >= 8192 => Parse::Ok(kind),
+        Parse::Partial => Parse::Partial,
+        Parse::Bad => Parse::Bad,
+    }
+}
+
+/// One RESP2/RESP3 value at `d[at..]` (RESP3 specification, "RESP3
+/// types"): the index after it.
+fn value(d: &[u8], at: usize, depth: u8) -> Parse<usize> {
+    let Some(&t) = d.get(at) else {
+        return Parse::Partial;
+    };
+    // "-1" lengths: the RESP2 null bulk string and null array.
+    if matches!(t, b'$' | b'*') && d.get(at + 1) == Some(&b'-') {
+        return match d.get(at + 2..at + 5) {
+            Some(b"1\r\n") => Parse::Ok(at + 5),
+            Some(_) => Parse::Bad,
+            None => Parse::Partial,
+        };
+    }
+    match t {
+        // Simple types: a line of text.
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {
+            let end = d.len().min(at + 512);
+            match d.get(at + 1..end).and_then(|l| l.iter().position(|&b| b == b'\n')) {
+                Some(i) if i > 0 && d.get(at + i) == Some(&b'\r') => {
+                    let line = d.get(at + 1..at + i).unwrap_or(&[]);
+                    if line.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80) {
+                        Parse::Ok(at + i + 2)
+                    } else {
+                        Parse::Bad
+                    }
+                }
+                Some(_) => Parse::Bad,
+                None if end - at < 512 => Parse::Partial,
+                None => Parse::Bad,
+            }
+        }
+        b'$' | b'!' | b'=' => {
+            let (len, start) = match number(d, at + 1) {
+                Parse::Ok(x) => x,
+                Parse::Partial => return Parse::Partial,
+                Parse::Bad => return Parse::Bad,
+            };
+            if len > MAX_BULK {
+                return Parse::Bad;
+            }
+            let end = start + len as usize;
+            match (d.get(end), d.get(end + 1)) {
+                (Some(b'\r'), Some(b'\n')) => Parse::Ok(end + 2),
+                (Some(b'\r'), None) | (None, _) => Parse::Partial,
+                _ => Parse::Bad,
+            }
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            if depth >= MAX_DEPTH {
+                return Parse::Bad;
+            }
+            let (n, mut p) = match number(d, at + 1) {
+                Parse::Ok(x) => x,
+                Parse::Partial => return Parse::Partial,
+                Parse::Bad => return Parse::Bad,
+            };
+            let n = if matches!(t, b'%' | b'|') { n * 2 } else { n };
+            if n > MAX_REPLY_ELEMENTS * 2 {
+                return Parse::Bad;
+            }
+            for _ in 0..n {
+                match value(d, p, depth + 1) {
+                    Parse::Ok(next) => p = next,
+                    other => return other,
+                }
+            }
+            Parse::Ok(p)
+        }
+        _ => Parse::Bad,
     }
 }
 
@@ -310,6 +429,27 @@ mod tests {
             Probe::NoMatch
         );
         assert_eq!(probe(ToServer, b"*1\r\n$1\r\n1\r\n", &[]), Probe::NoMatch);
+    }
+
+    /// A capture holding only the server's side: a structured reply (the
+    /// real COMMAND reply of resp.pcap, a RESP3 HELLO map) is RESP; a
+    /// simple "+OK" is not decided without the client (it may be POP3).
+    #[test]
+    fn server_side_only() {
+        // The 512-byte prefix of a long reply: consistent so far.
+        assert_eq!(probe(ToClient, REPLY, &[]), Probe::NeedMore);
+        let hello = b"%2\r\n$6\r\nserver\r\n$5\r\nredis\r\n$5\r\nproto\r\n:3\r\n";
+        assert_eq!(
+            evidence(probe(ToClient, hello, &[])),
+            "server sent RESP map reply '%2\\x0d\\x0a$6\\x0d\\x0aserver\\x0d\\x0a...' (client side not seen)"
+        );
+        let get = b"$5\r\nhello\r\n*2\r\n$1\r\na\r\n_\r\n";
+        assert!(matches!(probe(ToClient, get, &[]), Probe::Match(_)));
+        check_prefixes(&Resp, Transport::Tcp, ToClient, hello, &[]);
+        assert_eq!(probe(ToClient, b"+OK\r\n", &[]), Probe::NeedMore);
+        assert_eq!(probe(ToClient, b"$-1\r\n", &[]), Probe::NoMatch);
+        assert_eq!(probe(ToClient, b"*2\r\n$1\r\nab\r\n", &[]), Probe::NoMatch);
+        assert_eq!(probe(ToClient, b"$5\r\nhello\r\nxyz", &[]), Probe::NoMatch);
     }
 
     #[test]
