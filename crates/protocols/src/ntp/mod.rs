@@ -129,9 +129,10 @@ fn control(d: &[u8], version: u8) -> Option<String> {
     let opcode = b1 & 0x1f;
     let offset = be16(d, 8)? as usize;
     let count = be16(d, 10)? as usize;
-    // Opcodes 1 (read status) .. 12 (request nonce) are defined; 0 is
-    // reserved. Data is at most 468 octets per packet.
-    if !(1..=12).contains(&opcode) || count > 468 {
+    // Opcodes 1 (read status) .. 12 (request nonce) are defined (RFC 9327
+    // §2.1 lists 1-7; ntpd's ntpq adds 8-12), and ntpd's CTL_OP_UNSETTRAP
+    // is 31; 0 is reserved. Data is at most 468 octets per packet.
+    if !(1..=12).contains(&opcode) && opcode != 31 || count > 468 {
         return None;
     }
     if !response && (b1 & 0x60 != 0 || offset != 0) {
@@ -155,7 +156,8 @@ fn control(d: &[u8], version: u8) -> Option<String> {
         9 => "save config",
         10 => "read MRU",
         11 => "read ordlist",
-        _ => "request nonce",
+        12 => "request nonce",
+        _ => "unset trap",
     };
     let dir = if response { "response" } else { "request" };
     Some(format!("NTPv{version} control (mode 6) {op} {dir}"))

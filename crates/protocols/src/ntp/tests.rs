@@ -40,6 +40,15 @@ fn control_and_private_requests() {
         evidence(&Ntp, &udp(&rv, 123)),
         "NTPv2 control (mode 6) read variables request"
     );
+    // ntpd's CTL_OP_UNSETTRAP (31), beyond RFC 9327's table.
+    let unset = [0x26, 0x1f, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0];
+    assert_eq!(
+        evidence(&Ntp, &udp(&unset, 40123)),
+        "NTPv4 control (mode 6) unset trap request"
+    );
+    let mut bad = unset;
+    bad[1] = 0x1e; // opcode 30: not defined
+    assert_eq!(run(&Ntp, &udp(&bad, 123)), Probe::NoMatch);
     // ntpdc monlist request (the amplification trigger): 48 octets.
     let mut monlist = vec![0x17, 0x00, 0x03, 0x2a];
     monlist.resize(48, 0);
