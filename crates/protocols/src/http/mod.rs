@@ -282,6 +282,9 @@ fn request(input: &ProbeInput<'_>) -> Probe {
         return Probe::NeedMore;
     };
     let line_rest = &window[..eol];
+    if let Some(p) = simple_request(input.dir, method, line_rest, &rest[eol..]) {
+        return p;
+    }
     // "request-target SP HTTP/1.x": at least one target byte.
     let Some(vstart) = line_rest.len().checked_sub(8) else {
         return Probe::NoMatch;
@@ -324,6 +327,32 @@ fn request(input: &ProbeInput<'_>) -> Probe {
         app: app.map(str::to_owned),
         evidence: ev,
     })
+}
+
+/// HTTP/0.9 (RFC 1945 §4.1): `Simple-Request = "GET" SP Request-URI CRLF`
+/// -- one line, no version, no headers (the answer is the bare entity
+/// body). Only an absolute path, visible characters, a complete line end
+/// and nothing after it: old clients, scanners and embedded devices still
+/// send it.
+fn simple_request(dir: Direction, method: &[u8], line_rest: &[u8], after: &[u8]) -> Option<Probe> {
+    if method != b"GET" || line_rest.first() != Some(&b'/') {
+        return None;
+    }
+    if !line_rest.iter().all(|&b| (0x21..0x7f).contains(&b)) {
+        return None;
+    }
+    if after == b"\r" {
+        // The LF may still come.
+        return Some(Probe::NeedMore);
+    }
+    if after != b"\r\n" && after != b"\n" {
+        return None;
+    }
+    Some(Probe::Match(Match::new(format!(
+        "{} 'GET {}' (HTTP/0.9 simple request)",
+        who(dir),
+        printable(line_rest, 100)
+    ))))
 }
 
 /// Whether a comma-separated header value lists `token` (ASCII
@@ -487,6 +516,16 @@ mod tests {
         // SSDP is UDP: the probe refuses UDP outright.
         assert_eq!(run(&Http, Transport::Udp, C, SSDP), Probe::NoMatch);
         assert_eq!(run(&Http, TCP, C, b"GET / HTTP/1.1x\r\n"), Probe::NoMatch);
+        // HTTP/0.9 (RFC 1945 §4.1): one line, GET and a path only.
+        assert_eq!(
+            evidence(run(&Http, TCP, C, b"GET /index.html\r\n")),
+            "client sent 'GET /index.html' (HTTP/0.9 simple request)"
+        );
+        assert_eq!(run(&Http, TCP, C, b"GET /index.html\r\nX"), Probe::NoMatch);
+        assert_eq!(run(&Http, TCP, C, b"POST /index.html\r\n"), Probe::NoMatch);
+        assert_eq!(run(&Http, TCP, C, b"GET mykey\r\n"), Probe::NoMatch);
+        assert_eq!(run(&Http, TCP, C, b"GET /a b\r\n"), Probe::NoMatch);
+        check_prefixes(&Http, TCP, C, b"GET /index.html\r\n");
         assert_eq!(run(&Http, TCP, S, b"HTTP/1.1 999 Nope\r\n"), Probe::NoMatch);
     }
 
