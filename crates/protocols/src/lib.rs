@@ -288,6 +288,61 @@ mod tests {
         }
     }
 
+    /// `docs/protocols.md` lists every protocol of `ALL` (name, transports,
+    /// usual ports, whether it writes records); regenerate it with
+    /// `NETSIFT_BLESS=1 cargo test -p netsift-protocols protocol_list`.
+    #[test]
+    fn protocol_list_doc_is_current() {
+        use netsift_proto::Transport;
+        let mut s = String::from(
+            "# Protocols netsift identifies\n\n\
+             Generated from `netsift_protocols::ALL` (probe order) by\n\
+             `NETSIFT_BLESS=1 cargo test -p netsift-protocols protocol_list`; do not edit by hand.\n\
+             Names are nDPI's spelling. Ports are only used to order probes and for the\n\
+             last-resort port guess; every protocol is identified from its bytes on any port.\n\
+             Each folder's module documentation (`crates/protocols/src/<name>/mod.rs`) names the\n\
+             specification the probe follows.\n\n",
+        );
+        s.push_str(&format!("{} protocols.\n\n", ALL.len()));
+        s.push_str(
+            "| # | protocol | transports | usual ports | records |\n|---|---|---|---|---|\n",
+        );
+        for (i, p) in ALL.iter().enumerate() {
+            let t: Vec<String> = p
+                .transports()
+                .iter()
+                .map(|t| match t {
+                    Transport::Tcp => "TCP".to_string(),
+                    Transport::Udp => "UDP".to_string(),
+                    Transport::Ip(n) => format!("IP proto {n}"),
+                })
+                .collect();
+            let ports: Vec<String> = p.ports().iter().map(u16::to_string).collect();
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                i + 1,
+                p.name(),
+                t.join(", "),
+                if ports.is_empty() {
+                    "-".to_string()
+                } else {
+                    ports.join(", ")
+                },
+                if p.parser().is_some() { "yes" } else { "" }
+            ));
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/protocols.md");
+        if std::env::var_os("NETSIFT_BLESS").is_some() {
+            std::fs::write(&path, &s).expect("write docs/protocols.md");
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == s,
+            "docs/protocols.md is out of date: NETSIFT_BLESS=1 cargo test -p netsift-protocols protocol_list"
+        );
+    }
+
     #[test]
     fn the_thirty_core_protocols_are_registered() {
         assert_eq!(CORE.len(), 30);

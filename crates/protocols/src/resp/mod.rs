@@ -333,10 +333,16 @@ fn value(d: &[u8], at: usize, depth: u8) -> Parse<usize> {
         // Simple types: a line of text.
         b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {
             let end = d.len().min(at + 512);
-            match d.get(at + 1..end).and_then(|l| l.iter().position(|&b| b == b'\n')) {
+            match d
+                .get(at + 1..end)
+                .and_then(|l| l.iter().position(|&b| b == b'\n'))
+            {
                 Some(i) if i > 0 && d.get(at + i) == Some(&b'\r') => {
                     let line = d.get(at + 1..at + i).unwrap_or(&[]);
-                    if line.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80) {
+                    if line
+                        .iter()
+                        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+                    {
                         Parse::Ok(at + i + 2)
                     } else {
                         Parse::Bad
