@@ -74,6 +74,11 @@ mod tls;
 mod vnc;
 mod wireguard;
 
+// Extras: protocols of nDPI's corpus outside the two breadth lists.
+mod atg;
+mod can;
+mod rx;
+
 // Breadth group "infra": its folders' `mod` lines go here.
 // (end of group "infra")
 
@@ -166,6 +171,10 @@ pub static ALL: &[&dyn Protocol] = &[
     &pop3::Pop3,
     &imap::Imap,
     &telnet::Telnet,
+    // Extras: protocols of nDPI's corpus outside the two breadth lists.
+    &can::Can,
+    &atg::Atg,
+    &rx::Rx,
     // Breadth group "infra": its `ALL` lines go here, in probe order.
     // (end of group "infra")
     // Breadth group "services": its `ALL` lines go here, in probe order.
