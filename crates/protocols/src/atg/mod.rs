@@ -24,9 +24,7 @@ const SOH: u8 = 0x01;
 /// impossible, `None` too short to tell.
 fn function_code(d: &[u8], at: usize) -> Option<bool> {
     for i in 0..6 {
-        let Some(&b) = d.get(at + i) else {
-            return None;
-        };
+        let &b = d.get(at + i)?;
         let ok = match i {
             0 => matches!(b, b'I' | b'i' | b'S' | b's'),
             _ => b.is_ascii_digit(),
