@@ -87,6 +87,7 @@ mod wireguard;
 // (end of group "industrial")
 
 // Breadth group "messaging": its folders' `mod` lines go here.
+mod whatsapp;
 // (end of group "messaging")
 
 // Breadth group "games": its folders' `mod` lines go here.
@@ -175,6 +176,7 @@ pub static ALL: &[&dyn Protocol] = &[
     // Breadth group "industrial": its `ALL` lines go here, in probe order.
     // (end of group "industrial")
     // Breadth group "messaging": its `ALL` lines go here, in probe order.
+    &whatsapp::Whatsapp,
     // (end of group "messaging")
     // Breadth group "games": its `ALL` lines go here, in probe order.
     // (end of group "games")
