@@ -87,7 +87,15 @@ mod wireguard;
 // (end of group "industrial")
 
 // Breadth group "messaging": its folders' `mod` lines go here.
+mod dingtalk;
+mod discord;
+mod mumble;
+mod teamspeak;
+mod telegram;
+mod threema;
+mod truphone;
 mod whatsapp;
+mod zoom;
 // (end of group "messaging")
 
 // Breadth group "games": its folders' `mod` lines go here.
@@ -139,6 +147,9 @@ pub static ALL: &[&dyn Protocol] = &[
     &dtls::Dtls,
     &bittorrent::Bittorrent,
     &mqtt::Mqtt,
+    // group messaging: before Jabber because TruPhone is XMPP to truphone.com
+    // and Jabber would name it first.
+    &truphone::Truphone,
     &jabber::Jabber,
     &mysql::Mysql,
     &postgresql::Postgresql,
@@ -177,6 +188,13 @@ pub static ALL: &[&dyn Protocol] = &[
     // (end of group "industrial")
     // Breadth group "messaging": its `ALL` lines go here, in probe order.
     &whatsapp::Whatsapp,
+    &discord::Discord,
+    &telegram::Telegram,
+    &zoom::Zoom,
+    &mumble::Mumble,
+    &teamspeak::Teamspeak,
+    &dingtalk::Dingtalk,
+    &threema::Threema,
     // (end of group "messaging")
     // Breadth group "games": its `ALL` lines go here, in probe order.
     // (end of group "games")

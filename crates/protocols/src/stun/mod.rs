@@ -148,6 +148,28 @@ fn message(d: &[u8], exact: bool) -> Verdict {
     Verdict::Yes(describe(t, classic))
 }
 
+/// The calling app a STUN message shows, if any (added by the messaging
+/// group). WhatsApp's relays and clients put private attributes in the
+/// 0x4000-0x4007 range (outside IANA's assignments) into their allocate
+/// requests and responses (whatsapp_login_call.pcap, wa_voice.pcap): nDPI
+/// names those flows STUN.WhatsAppCall (or SRTP.WhatsAppCall when media
+/// follows). Only the first 16 attributes are looked at; a message whose
+/// attributes did not fit was already rejected.
+fn app_of(d: &[u8]) -> Option<&'static str> {
+    let len = usize::from(be16(d, 2)?);
+    let attrs = d.get(20..20 + len).or_else(|| d.get(20..))?;
+    let mut pos = 0;
+    for _ in 0..16 {
+        let t = be16(attrs, pos)?;
+        if (0x4000..=0x4007).contains(&t) {
+            return Some("WhatsAppCall");
+        }
+        let l = usize::from(be16(attrs, pos + 2)?);
+        pos += 4 + l.div_ceil(4) * 4;
+    }
+    None
+}
+
 impl Protocol for Stun {
     fn name(&self) -> &'static str {
         "STUN"
@@ -192,7 +214,15 @@ impl Protocol for Stun {
             _ => message(d, true),
         };
         match v {
-            Verdict::Yes(e) => Probe::Match(Match::new(e)),
+            Verdict::Yes(e) => {
+                let m = Match::new(e);
+                // group messaging: name the calling app where the bytes
+                // show it (see `app_of`).
+                Probe::Match(match app_of(d) {
+                    Some(app) => m.with_app(app),
+                    None => m,
+                })
+            }
             Verdict::More => Probe::NeedMore,
             Verdict::No => Probe::NoMatch,
         }

@@ -133,3 +133,16 @@ fn random_payloads_rejected() {
     assert_random_rejected(&Stun, Transport::Udp, 3478);
     assert_random_rejected(&Stun, Transport::Tcp, 3478);
 }
+
+/// Added by the messaging group: WhatsApp's private attributes name the app.
+#[test]
+fn whatsapp_attributes_name_the_app() {
+    match run(&Stun, &udp(WA, 3478)) {
+        Probe::Match(m) => assert_eq!(m.app.as_deref(), Some("WhatsAppCall")),
+        o => panic!("{o:?}"),
+    }
+    match run(&Stun, &udp(BREQ, 3478)) {
+        Probe::Match(m) => assert_eq!(m.app, None),
+        o => panic!("{o:?}"),
+    }
+}
