@@ -12,7 +12,9 @@
 //!   /mtproto/description): the unobfuscated transports start with a marker
 //!   (abridged: 0xEF then a length byte in 4-byte words; intermediate:
 //!   0xEEEEEEEE then a 4-byte little-endian length; padded intermediate:
-//!   0xDDDDDDDD then the length). The first message is unencrypted:
+//!   0xDDDDDDDD then the length) or, for the full transport, with the
+//!   packet's length (including itself, the seqno and the CRC32) and a
+//!   seqno of 0. The first message is unencrypted:
 //!   "auth_key_id = 0 (64 bits)", message_id (64 bits), message_data_length
 //!   (32 bits), then `req_pq` (constructor 0x60469778) or `req_pq_multi`
 //!   (0xbe7e8ef1). Obfuscated transports (random 64-byte init) cannot be
@@ -64,8 +66,28 @@ fn mtproto(d: &[u8]) -> V {
     let Some(b0) = u8_at(d, 0) else {
         return V::More;
     };
+    // The first message is 40 bytes (auth_key_id 8 + message_id 8 +
+    // length 4 + req_pq(_multi) 20); each transport frames it its own way.
     let (hdr, name) = match b0 {
-        0xef => (2, "abridged"),
+        // Abridged: 0xef, then the length in 4-byte words (10).
+        0xef => match u8_at(d, 1) {
+            None => return V::More,
+            Some(10) => (2, "abridged"),
+            Some(_) => return V::No,
+        },
+        // Full: length including itself, seqno and CRC32 (52), seqno 0.
+        0x34 => match (array::<4>(d, 0), array::<4>(d, 4)) {
+            (Some([0x34, 0, 0, 0]), Some([0, 0, 0, 0])) => (8, "full"),
+            (Some(l), _) if l != [0x34, 0, 0, 0] => return V::No,
+            (Some(_), Some(_)) => return V::No,
+            _ => {
+                return if d.iter().skip(1).all(|&b| b == 0) {
+                    V::More
+                } else {
+                    V::No
+                }
+            }
+        },
         0xee | 0xdd => {
             let Some(m) = array::<4>(d, 0) else {
                 return if d.iter().all(|&b| b == b0) {
@@ -76,6 +98,13 @@ fn mtproto(d: &[u8]) -> V {
             };
             if m != [b0; 4] {
                 return V::No;
+            }
+            // Intermediate: length 40; padded: 40 plus 0-15 random bytes.
+            match le32(d, 4) {
+                None => return V::More,
+                Some(40) => {}
+                Some(41..=55) if b0 == 0xdd => {}
+                Some(_) => return V::No,
             }
             (
                 8,
@@ -193,6 +222,14 @@ mod tests {
 
     #[test]
     fn mtproto_first_message() {
+        let mut full = vec![0x34, 0, 0, 0, 0, 0, 0, 0]; // length 52, seqno 0
+        full.extend_from_slice(&req_pq_multi(&[0xee; 4])[8..]);
+        full.extend_from_slice(&[0x11, 0x22, 0x33, 0x44]); // CRC32
+        assert_eq!(
+            evidence(probe1(&Telegram, TCP, C, &full)),
+            "Telegram MTProto (full transport) req_pq_multi"
+        );
+        check_prefixes(&Telegram, TCP, C, &full, b"");
         for (m, name) in [
             (&[0xef][..], "abridged"),
             (&[0xee; 4][..], "intermediate"),
