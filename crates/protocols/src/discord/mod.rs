@@ -142,6 +142,10 @@ mod tests {
         }
     }
 
+    /// nDPI's i3d.pcap holds four flows with exactly these discovery
+    /// packets (type 1/2, length 70, SSRC, address) to a Discord voice
+    /// server hosted at i3D.net; nDPI names them i3D from the server's
+    /// address range, the bytes are Discord's voice IP discovery.
     #[test]
     fn foreign_and_random() {
         assert_foreign_rejected(&Discord, "none");
