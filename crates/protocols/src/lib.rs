@@ -90,6 +90,7 @@ mod wireguard;
 mod dingtalk;
 mod discord;
 mod mumble;
+mod oicq;
 mod teamspeak;
 mod telegram;
 mod threema;
@@ -195,6 +196,7 @@ pub static ALL: &[&dyn Protocol] = &[
     &teamspeak::Teamspeak,
     &dingtalk::Dingtalk,
     &threema::Threema,
+    &oicq::Oicq,
     // (end of group "messaging")
     // Breadth group "games": its `ALL` lines go here, in probe order.
     // (end of group "games")
