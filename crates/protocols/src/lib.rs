@@ -89,6 +89,7 @@ mod wireguard;
 // Breadth group "messaging": its folders' `mod` lines go here.
 mod dingtalk;
 mod discord;
+mod imo;
 mod mumble;
 mod oicq;
 mod teamspeak;
@@ -197,6 +198,7 @@ pub static ALL: &[&dyn Protocol] = &[
     &dingtalk::Dingtalk,
     &threema::Threema,
     &oicq::Oicq,
+    &imo::Imo,
     // (end of group "messaging")
     // Breadth group "games": its `ALL` lines go here, in probe order.
     // (end of group "games")
