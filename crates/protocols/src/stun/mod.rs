@@ -149,13 +149,19 @@ fn message(d: &[u8], exact: bool) -> Verdict {
 }
 
 /// The calling app a STUN message shows, if any (added by the messaging
-/// group). WhatsApp's relays and clients put private attributes in the
+/// group). WhatsApp's relays and clients use private message types
+/// (0x0800-0x0805) and put private attributes in the
 /// 0x4000-0x4007 range (outside IANA's assignments) into their allocate
 /// requests and responses (whatsapp_login_call.pcap, wa_voice.pcap): nDPI
 /// names those flows STUN.WhatsAppCall (or SRTP.WhatsAppCall when media
 /// follows). Only the first 16 attributes are looked at; a message whose
 /// attributes did not fit was already rejected.
 fn app_of(d: &[u8]) -> Option<&'static str> {
+    // WhatsApp's relay keepalives use the unassigned message types
+    // 0x0800-0x0805 (0x0801 ping, 0x0802 pong in stun_wa_call.pcapng).
+    if (0x0800..=0x0805).contains(&be16(d, 0)?) {
+        return Some("WhatsAppCall");
+    }
     let len = usize::from(be16(d, 2)?);
     let attrs = d.get(20..20 + len).or_else(|| d.get(20..))?;
     let mut pos = 0;

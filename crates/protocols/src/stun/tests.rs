@@ -145,4 +145,13 @@ fn whatsapp_attributes_name_the_app() {
         Probe::Match(m) => assert_eq!(m.app, None),
         o => panic!("{o:?}"),
     }
+    // stun_wa_call.pcapng: the relay keepalive 0x0801, no attributes.
+    let ping = [
+        0x08, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 0x70, 0x75, 0x8b, 0x44, 0xc7, 0x23, 0xa7,
+        0x4e, 0xd1, 0x93, 0x4a, 0x3b,
+    ];
+    match run(&Stun, &udp(&ping, 3478)) {
+        Probe::Match(m) => assert_eq!(m.app.as_deref(), Some("WhatsAppCall")),
+        o => panic!("{o:?}"),
+    }
 }
