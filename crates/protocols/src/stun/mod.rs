@@ -167,8 +167,15 @@ fn app_of(d: &[u8]) -> Option<&'static str> {
     let mut pos = 0;
     for _ in 0..16 {
         let t = be16(attrs, pos)?;
-        if (0x4000..=0x4007).contains(&t) {
-            return Some("WhatsAppCall");
+        match t {
+            0x4000..=0x4007 => return Some("WhatsAppCall"),
+            // Microsoft's extensions ([MS-TURN] MS-VERSION 0x8008,
+            // MS-SEQUENCE-NUMBER 0x8050, MS-SERVICE-QUALITY 0x8055;
+            // [MS-ICE2] CANDIDATE-IDENTIFIER 0x8054 and
+            // IMPLEMENTATION-VERSION 0x8070, "added to all STUN binding
+            // request and response messages"): Skype / Teams calls.
+            0x8008 | 0x8050 | 0x8054 | 0x8055 | 0x8070 => return Some("Skype_TeamsCall"),
+            _ => {}
         }
         let l = usize::from(be16(attrs, pos + 2)?);
         pos += 4 + l.div_ceil(4) * 4;

@@ -145,6 +145,14 @@ fn whatsapp_attributes_name_the_app() {
         Probe::Match(m) => assert_eq!(m.app, None),
         o => panic!("{o:?}"),
     }
+    // A binding request with [MS-ICE2]'s IMPLEMENTATION-VERSION (0x8070).
+    let mut ms = vec![0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42];
+    ms.extend_from_slice(&[7; 12]); // transaction id
+    ms.extend_from_slice(&[0x80, 0x70, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02]);
+    match run(&Stun, &udp(&ms, 3478)) {
+        Probe::Match(m) => assert_eq!(m.app.as_deref(), Some("Skype_TeamsCall")),
+        o => panic!("{o:?}"),
+    }
     // stun_wa_call.pcapng: the relay keepalive 0x0801, no attributes.
     let ping = [
         0x08, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 0x70, 0x75, 0x8b, 0x44, 0xc7, 0x23, 0xa7,
