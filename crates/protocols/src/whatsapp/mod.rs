@@ -222,10 +222,9 @@ impl Protocol for Whatsapp {
                 if input.peer.is_empty() {
                     server(d)
                 } else {
-                    match client(input.peer) {
-                        V::Yes(e) => V::Yes(e),
-                        _ => V::No,
-                    }
+                    // NoMatch is final for the flow: while the client's
+                    // hello is incomplete, wait.
+                    client(input.peer)
                 }
             }
         };
@@ -293,6 +292,11 @@ mod tests {
         assert_eq!(
             probe_at(&Whatsapp, TCP, S, SERVER_HELLO, b"GET / HTTP/1.1\r\n", 0),
             Probe::NoMatch
+        );
+        // The server answering while the client's hello is still partial.
+        assert_eq!(
+            probe_at(&Whatsapp, TCP, S, SERVER_HELLO, b"ED\x00\x01", 0),
+            Probe::NeedMore
         );
     }
 
