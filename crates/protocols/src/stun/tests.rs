@@ -135,6 +135,17 @@ fn random_payloads_rejected() {
 }
 
 /// Added by the messaging group: WhatsApp's private attributes name the app.
+///
+/// nDPI's SRTP.WhatsAppCall rows: the flow to a relay on 3478
+/// (whatsapp_login_call.pcap) opens with an allocate request carrying
+/// attribute 0x4000, so netsift says STUN/WhatsAppCall and agrees. The
+/// four peer-to-peer legs (whatsapp_login_call.pcap to 91.253.176.65,
+/// wa_voice.pcap, stun_wa_call.pcapng to 93.33.118.87) open with plain
+/// binding requests holding only MESSAGE-INTEGRITY: nothing in their bytes
+/// is WhatsApp's. nDPI names them from the client address and port it saw
+/// in an earlier WhatsApp flow (a cross-flow cache) and calls them SRTP
+/// because RTP follows the STUN exchange; netsift names a flow from its
+/// own first recognisable packets, so it says STUN there.
 #[test]
 fn whatsapp_attributes_name_the_app() {
     match run(&Stun, &udp(WA, 3478)) {

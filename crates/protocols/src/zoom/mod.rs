@@ -259,6 +259,10 @@ mod tests {
         }
     }
 
+    /// Not claimed: stun_zoom.pcapng's flow to 134.224.90.111:8801 that
+    /// nDPI calls DTLS.Zoom is WebRTC (ICE binding requests with a
+    /// USERNAME, then DTLS); its bytes show nothing of Zoom's, nDPI takes
+    /// Zoom from the server's address and port. The STUN probe names it.
     #[test]
     fn foreign_and_random() {
         assert_foreign_rejected(&Zoom, "none");
