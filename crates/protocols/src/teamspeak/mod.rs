@@ -1,7 +1,13 @@
-//! TeamSpeak 3 over UDP (observed protocol; TeamSpeak publishes no wire
-//! specification, the layout below is the one documented by the
-//! open-source TS3 client projects, e.g. TSLib / ReSpeak's "TeamSpeak 3
-//! protocol" notes).
+//! TeamSpeak 2 and 3 over UDP (observed protocol; TeamSpeak publishes no
+//! wire specification, the TS3 layout below is the one documented by the
+//! open-source TS3 client projects, e.g. TS3AudioBot's "TS3 protocol
+//! paper"; the TS2 login is as described by the l7-filter project's
+//! TeamSpeak notes).
+//!
+//! * **TeamSpeak 2 login**: the client's first datagram starts with the
+//!   bytes 0xF4 0xBE 0x03 (seen in every first packet; their meaning is not
+//!   documented) and carries the client program's name, "TeamSpeak", in
+//!   clear text.
 //!
 //! * **Voice connection init**: a TS3 packet header is an 8-byte MAC, a
 //!   16-bit packet id, (client to server only) a 16-bit client id, and a
@@ -68,6 +74,24 @@ impl Protocol for Teamspeak {
                 Some(e) => Probe::Match(Match::new(e)),
                 None => Probe::NoMatch,
             },
+            Some(0xf4) => {
+                if netsift_proto::bytes::array::<3>(d, 0) != Some([0xf4, 0xbe, 0x03]) {
+                    return Probe::NoMatch;
+                }
+                // The client name within the first 256 bytes.
+                let found = d
+                    .get(..d.len().min(256))
+                    .unwrap_or(&[])
+                    .windows(9)
+                    .any(|w| w.eq_ignore_ascii_case(b"teamspeak"));
+                if found {
+                    Probe::Match(Match::new(
+                        "TeamSpeak 2 login (0xf4be03, client 'TeamSpeak')",
+                    ))
+                } else {
+                    Probe::NoMatch
+                }
+            }
             Some(0x01) => {
                 let head = array::<4>(d, 0);
                 let p = input.peer;
@@ -132,6 +156,25 @@ mod tests {
         let mut bad = INIT.to_vec();
         bad[7] = b'2';
         assert_eq!(probe1(&Teamspeak, UDP, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn ts2_login() {
+        // Built from the description above: class bytes, then fields of
+        // which the client name is readable.
+        let mut p = vec![0xf4, 0xbe, 0x03, 0x00]; // first-packet bytes
+        p.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]); // ids, counter
+        p.extend_from_slice(&[0x2a, 0x1c, 0x93, 0x07]); // checksum
+        p.push(9);
+        p.extend_from_slice(b"TeamSpeak"); // client name (length-prefixed)
+        p.extend_from_slice(&[0; 20]);
+        assert_eq!(
+            evidence(probe1(&Teamspeak, UDP, C, &p)),
+            "TeamSpeak 2 login (0xf4be03, client 'TeamSpeak')"
+        );
+        let mut q = p.clone();
+        q[21] = b'X'; // name gone
+        assert_eq!(probe1(&Teamspeak, UDP, C, &q), Probe::NoMatch);
     }
 
     #[test]
