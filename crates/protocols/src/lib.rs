@@ -92,6 +92,17 @@ mod rx;
 // (end of group "industrial")
 
 // Breadth group "messaging": its folders' `mod` lines go here.
+mod dingtalk;
+mod discord;
+mod imo;
+mod mumble;
+mod oicq;
+mod teamspeak;
+mod telegram;
+mod threema;
+mod truphone;
+mod whatsapp;
+mod zoom;
 // (end of group "messaging")
 
 // Breadth group "games": its folders' `mod` lines go here.
@@ -143,6 +154,9 @@ pub static ALL: &[&dyn Protocol] = &[
     &dtls::Dtls,
     &bittorrent::Bittorrent,
     &mqtt::Mqtt,
+    // group messaging: before Jabber because TruPhone is XMPP to truphone.com
+    // and Jabber would name it first.
+    &truphone::Truphone,
     &jabber::Jabber,
     &mysql::Mysql,
     &postgresql::Postgresql,
@@ -184,6 +198,16 @@ pub static ALL: &[&dyn Protocol] = &[
     // Breadth group "industrial": its `ALL` lines go here, in probe order.
     // (end of group "industrial")
     // Breadth group "messaging": its `ALL` lines go here, in probe order.
+    &whatsapp::Whatsapp,
+    &discord::Discord,
+    &telegram::Telegram,
+    &zoom::Zoom,
+    &mumble::Mumble,
+    &teamspeak::Teamspeak,
+    &dingtalk::Dingtalk,
+    &threema::Threema,
+    &oicq::Oicq,
+    &imo::Imo,
     // (end of group "messaging")
     // Breadth group "games": its `ALL` lines go here, in probe order.
     // (end of group "games")

@@ -148,6 +148,41 @@ fn message(d: &[u8], exact: bool) -> Verdict {
     Verdict::Yes(describe(t, classic))
 }
 
+/// The calling app a STUN message shows, if any (added by the messaging
+/// group). WhatsApp's relays and clients use private message types
+/// (0x0800-0x0805) and put private attributes in the
+/// 0x4000-0x4007 range (outside IANA's assignments) into their allocate
+/// requests and responses (whatsapp_login_call.pcap, wa_voice.pcap): nDPI
+/// names those flows STUN.WhatsAppCall (or SRTP.WhatsAppCall when media
+/// follows). Only the first 16 attributes are looked at; a message whose
+/// attributes did not fit was already rejected.
+fn app_of(d: &[u8]) -> Option<&'static str> {
+    // WhatsApp's relay keepalives use the unassigned message types
+    // 0x0800-0x0805 (0x0801 ping, 0x0802 pong in stun_wa_call.pcapng).
+    if (0x0800..=0x0805).contains(&be16(d, 0)?) {
+        return Some("WhatsAppCall");
+    }
+    let len = usize::from(be16(d, 2)?);
+    let attrs = d.get(20..20 + len).or_else(|| d.get(20..))?;
+    let mut pos = 0;
+    for _ in 0..16 {
+        let t = be16(attrs, pos)?;
+        match t {
+            0x4000..=0x4007 => return Some("WhatsAppCall"),
+            // Microsoft's extensions ([MS-TURN] MS-VERSION 0x8008,
+            // MS-SEQUENCE-NUMBER 0x8050, MS-SERVICE-QUALITY 0x8055;
+            // [MS-ICE2] CANDIDATE-IDENTIFIER 0x8054 and
+            // IMPLEMENTATION-VERSION 0x8070, "added to all STUN binding
+            // request and response messages"): Skype / Teams calls.
+            0x8008 | 0x8050 | 0x8054 | 0x8055 | 0x8070 => return Some("Skype_TeamsCall"),
+            _ => {}
+        }
+        let l = usize::from(be16(attrs, pos + 2)?);
+        pos += 4 + l.div_ceil(4) * 4;
+    }
+    None
+}
+
 impl Protocol for Stun {
     fn name(&self) -> &'static str {
         "STUN"
@@ -192,7 +227,15 @@ impl Protocol for Stun {
             _ => message(d, true),
         };
         match v {
-            Verdict::Yes(e) => Probe::Match(Match::new(e)),
+            Verdict::Yes(e) => {
+                let m = Match::new(e);
+                // group messaging: name the calling app where the bytes
+                // show it (see `app_of`).
+                Probe::Match(match app_of(d) {
+                    Some(app) => m.with_app(app),
+                    None => m,
+                })
+            }
             Verdict::More => Probe::NeedMore,
             Verdict::No => Probe::NoMatch,
         }

@@ -133,3 +133,44 @@ fn random_payloads_rejected() {
     assert_random_rejected(&Stun, Transport::Udp, 3478);
     assert_random_rejected(&Stun, Transport::Tcp, 3478);
 }
+
+/// Added by the messaging group: WhatsApp's private attributes name the app.
+///
+/// nDPI's SRTP.WhatsAppCall rows: the flow to a relay on 3478
+/// (whatsapp_login_call.pcap) opens with an allocate request carrying
+/// attribute 0x4000, so netsift says STUN/WhatsAppCall and agrees. The
+/// four peer-to-peer legs (whatsapp_login_call.pcap to 91.253.176.65,
+/// wa_voice.pcap, stun_wa_call.pcapng to 93.33.118.87) open with plain
+/// binding requests holding only MESSAGE-INTEGRITY: nothing in their bytes
+/// is WhatsApp's. nDPI names them from the client address and port it saw
+/// in an earlier WhatsApp flow (a cross-flow cache) and calls them SRTP
+/// because RTP follows the STUN exchange; netsift names a flow from its
+/// own first recognisable packets, so it says STUN there.
+#[test]
+fn whatsapp_attributes_name_the_app() {
+    match run(&Stun, &udp(WA, 3478)) {
+        Probe::Match(m) => assert_eq!(m.app.as_deref(), Some("WhatsAppCall")),
+        o => panic!("{o:?}"),
+    }
+    match run(&Stun, &udp(BREQ, 3478)) {
+        Probe::Match(m) => assert_eq!(m.app, None),
+        o => panic!("{o:?}"),
+    }
+    // A binding request with [MS-ICE2]'s IMPLEMENTATION-VERSION (0x8070).
+    let mut ms = vec![0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42];
+    ms.extend_from_slice(&[7; 12]); // transaction id
+    ms.extend_from_slice(&[0x80, 0x70, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02]);
+    match run(&Stun, &udp(&ms, 3478)) {
+        Probe::Match(m) => assert_eq!(m.app.as_deref(), Some("Skype_TeamsCall")),
+        o => panic!("{o:?}"),
+    }
+    // stun_wa_call.pcapng: the relay keepalive 0x0801, no attributes.
+    let ping = [
+        0x08, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 0x70, 0x75, 0x8b, 0x44, 0xc7, 0x23, 0xa7,
+        0x4e, 0xd1, 0x93, 0x4a, 0x3b,
+    ];
+    match run(&Stun, &udp(&ping, 3478)) {
+        Probe::Match(m) => assert_eq!(m.app.as_deref(), Some("WhatsAppCall")),
+        o => panic!("{o:?}"),
+    }
+}
