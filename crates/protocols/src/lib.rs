@@ -84,6 +84,21 @@ mod wireguard;
 // (end of group "monitoring")
 
 // Breadth group "industrial": its folders' `mod` lines go here.
+mod cip;
+mod ether_s_bus;
+mod ethernetip;
+mod iec60870;
+mod iso9506_1_mms;
+mod knxnet_ip;
+mod opc_ua;
+mod s7comm;
+mod s7commplus;
+mod ansi_c1222;
+mod cnp_ip;
+mod ethernet_global_data;
+mod iec62056;
+mod rtps;
+mod someip;
 // (end of group "industrial")
 
 // Breadth group "messaging": its folders' `mod` lines go here.
@@ -173,6 +188,21 @@ pub static ALL: &[&dyn Protocol] = &[
     // Breadth group "monitoring": its `ALL` lines go here, in probe order.
     // (end of group "monitoring")
     // Breadth group "industrial": its `ALL` lines go here, in probe order.
+    &s7comm::S7comm,
+    &s7commplus::S7commPlus,
+    &iso9506_1_mms::Mms,
+    &iec60870::Iec60870,
+    &opc_ua::OpcUa,
+    &ethernetip::EthernetIp,
+    &cip::Cip,
+    &knxnet_ip::KnxnetIp,
+    &ether_s_bus::EtherSBus,
+    &iec62056::Iec62056,
+    &ansi_c1222::AnsiC1222,
+    &someip::Someip,
+    &rtps::Rtps,
+    &cnp_ip::CnpIp,
+    &ethernet_global_data::EthernetGlobalData,
     // (end of group "industrial")
     // Breadth group "messaging": its `ALL` lines go here, in probe order.
     // (end of group "messaging")
