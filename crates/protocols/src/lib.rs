@@ -84,21 +84,28 @@ mod wireguard;
 // (end of group "monitoring")
 
 // Breadth group "industrial": its folders' `mod` lines go here.
+mod ansi_c1222;
+mod bacnet;
+mod beckhoff_ads;
 mod cip;
+mod cnp_ip;
 mod ether_s_bus;
+mod ethernet_global_data;
 mod ethernetip;
+mod fins;
+mod hart_ip;
+mod hislip;
 mod iec60870;
+mod iec62056;
+mod ieee_c37118;
 mod iso9506_1_mms;
 mod knxnet_ip;
 mod opc_ua;
+mod rtps;
 mod s7comm;
 mod s7commplus;
-mod ansi_c1222;
-mod cnp_ip;
-mod ethernet_global_data;
-mod iec62056;
-mod rtps;
 mod someip;
+mod trdp;
 // (end of group "industrial")
 
 // Breadth group "messaging": its folders' `mod` lines go here.
@@ -203,6 +210,13 @@ pub static ALL: &[&dyn Protocol] = &[
     &rtps::Rtps,
     &cnp_ip::CnpIp,
     &ethernet_global_data::EthernetGlobalData,
+    &bacnet::Bacnet,
+    &beckhoff_ads::BeckhoffAds,
+    &fins::Fins,
+    &hart_ip::HartIp,
+    &ieee_c37118::IeeeC37118,
+    &trdp::Trdp,
+    &hislip::Hislip,
     // (end of group "industrial")
     // Breadth group "messaging": its `ALL` lines go here, in probe order.
     // (end of group "messaging")

@@ -68,13 +68,19 @@ impl Protocol for AnsiC1222 {
                 return Probe::NoMatch;
             }
             let Some((el, ll)) = ber_len(d, p + 1) else {
-                return if d.len() < p + 4 { short } else { Probe::NoMatch };
+                return if d.len() < p + 4 {
+                    short
+                } else {
+                    Probe::NoMatch
+                };
             };
             // An element's value is itself BER: its first octet is a tag
             // (OID 0x06, relative OID 0x0D / 0x80, INTEGER 0x02, EXTERNAL
             // 0x28, context tags).
             if let Some(&inner) = d.get(p + 1 + ll) {
-                if el > 0 && tag != 0x8b && !matches!(inner, 0x02 | 0x06 | 0x0d | 0x28 | 0x80..=0xbf)
+                if el > 0
+                    && tag != 0x8b
+                    && !matches!(inner, 0x02 | 0x06 | 0x0d | 0x28 | 0x80..=0xbf)
                 {
                     return Probe::NoMatch;
                 }

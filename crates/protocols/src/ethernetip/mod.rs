@@ -122,8 +122,7 @@ fn message(d: &[u8]) -> Msg {
         if command_name(c).is_none() {
             return Msg::Bad;
         }
-    } else if d.len() == 1 && !matches!(d[0], 0x04 | 0x63..=0x66 | 0x6f | 0x70 | 0x72 | 0x73)
-    {
+    } else if d.len() == 1 && !matches!(d[0], 0x04 | 0x63..=0x66 | 0x6f | 0x70 | 0x72 | 0x73) {
         return Msg::Bad;
     }
     if d.len() < HDR {
@@ -231,11 +230,12 @@ pub(crate) fn cpf(d: &[u8], len: usize, whole: bool) -> Option<String> {
             };
             if let Some(&s) = svc {
                 let dir = if s & 0x80 != 0 { "reply" } else { "request" };
-                let kind = if ty == 0x00b1 { "connected" } else { "unconnected" };
-                detail = format!(
-                    " ({kind} CIP {} {dir})",
-                    cip_service_name(s)
-                );
+                let kind = if ty == 0x00b1 {
+                    "connected"
+                } else {
+                    "unconnected"
+                };
+                detail = format!(" ({kind} CIP {} {dir})", cip_service_name(s));
             }
         }
         p = body + il;

@@ -110,7 +110,13 @@ fn ua_string(d: &[u8], off: usize, max: usize) -> Result<Option<&[u8]>, bool> {
 }
 
 fn body(d: &[u8], kind: &'static str, chunk: u8, size: usize) -> Probe {
-    let short = |more: bool| if more { Probe::NeedMore } else { Probe::NoMatch };
+    let short = |more: bool| {
+        if more {
+            Probe::NeedMore
+        } else {
+            Probe::NoMatch
+        }
+    };
     match kind {
         "Hello" => {
             // ProtocolVersion 0; buffers >= 8192 (§7.1.2.3: "MUST be

@@ -75,7 +75,9 @@ impl Protocol for Rtps {
             d[5],
             d[6],
             d[7],
-            if d.get(8..16).is_some_and(|g| g.iter().all(|b| b.is_ascii_graphic())) {
+            if d.get(8..16)
+                .is_some_and(|g| g.iter().all(|b| b.is_ascii_graphic()))
+            {
                 format!(" ('{}')", printable(&d[8..16], 8))
             } else {
                 String::new()

@@ -107,8 +107,7 @@ fn message(d: &[u8], tcp: bool) -> Result<Msg, bool> {
     if d.get(12).is_some_and(|&v| v != 1) {
         return Err(false);
     }
-    if d
-        .get(14)
+    if d.get(14)
         .is_some_and(|&t| !matches!(t & !0x20, 0x00 | 0x01 | 0x02 | 0x80 | 0x81))
     {
         return Err(false);
@@ -123,7 +122,7 @@ fn message(d: &[u8], tcp: bool) -> Result<Msg, bool> {
         return Err(tcp);
     }
     let len = len as usize;
-    if len < 8 || len > 1 << 20 {
+    if !(8..=1 << 20).contains(&len) {
         return Err(false);
     }
     let total = 8 + len;
@@ -209,7 +208,10 @@ mod tests {
             Probe::Match(_)
         ));
         // The length field must fit the datagram.
-        assert_eq!(probe1(&Someip, UDP, C, &REQ[..REQ.len() - 1]), Probe::NoMatch);
+        assert_eq!(
+            probe1(&Someip, UDP, C, &REQ[..REQ.len() - 1]),
+            Probe::NoMatch
+        );
     }
 
     #[test]
