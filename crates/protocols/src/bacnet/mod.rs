@@ -19,6 +19,9 @@
 //! BVLC type + function + length equal to the datagram + NPDU version is a
 //! ~30-bit signature, conclusive on one datagram.
 
+mod record;
+mod session;
+
 use netsift_proto::bytes::be16;
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
@@ -34,6 +37,9 @@ impl Protocol for Bacnet {
     }
     fn ports(&self) -> &'static [u16] {
         &[47808]
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::BacnetParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
@@ -282,6 +288,57 @@ mod tests {
         let mut bad = rp;
         bad[4] = 2;
         assert_eq!(probe1(&Bacnet, UDP, C, &bad), Probe::NoMatch);
+    }
+
+    // Sources: testdata/README.md.
+    const WHO_IS: &[u8] = include_bytes!("testdata/who_is.bin");
+    const I_AM: &[u8] = include_bytes!("testdata/i_am.bin");
+    const RP: &[u8] = include_bytes!("testdata/read_property.bin");
+    const RP_ACK: &[u8] = include_bytes!("testdata/read_property_ack.bin");
+
+    #[test]
+    fn bacpypes3_datagrams() {
+        assert_eq!(
+            evidence(probe1(&Bacnet, UDP, C, WHO_IS)),
+            "BACnet Unconfirmed-REQ Who-Is"
+        );
+        assert_eq!(
+            evidence(probe1(&Bacnet, UDP, S, I_AM)),
+            "BACnet Unconfirmed-REQ I-Am"
+        );
+        assert_eq!(
+            evidence(probe1(&Bacnet, UDP, C, RP)),
+            "BACnet Confirmed-REQ ReadProperty (invoke 0)"
+        );
+        assert_eq!(
+            evidence(probe1(&Bacnet, UDP, S, RP_ACK)),
+            "BACnet ComplexACK ReadProperty (invoke 0)"
+        );
+    }
+
+    #[test]
+    fn parser_records() {
+        use netsift_proto::{MemSink, Parser};
+        let mut p = session::BacnetParser::new();
+        let mut sink = MemSink::default();
+        for (d, b) in [(C, WHO_IS), (S, I_AM), (C, RP), (S, RP_ACK)] {
+            p.on_data(d, b, &mut sink);
+        }
+        // Not BACnet: ignored.
+        p.on_data(C, b"hello", &mut sink);
+        p.on_end(&mut sink);
+        let r = sink.log("bacnet");
+        assert_eq!(r.len(), 4);
+        assert_eq!(r[0]["bvlc"], "Original-Unicast-NPDU");
+        assert_eq!(r[0]["service"], "Who-Is");
+        assert_eq!(r[2]["apdu_type"], "Confirmed-REQ");
+        assert_eq!(r[2]["service"], "ReadProperty");
+        assert_eq!(r[2]["invoke_id"], 0);
+        assert_eq!(r[3]["apdu_type"], "ComplexACK");
+        assert_eq!(r[3]["from"], "server");
+        for n in 0..RP_ACK.len() {
+            p.on_data(S, &RP_ACK[..n], &mut sink);
+        }
     }
 
     #[test]

@@ -22,6 +22,8 @@
 //! Request carries no TSAPs and its data starts with T.125 MCS (0x7F 0x65).
 
 pub(crate) mod cotp;
+mod record;
+mod session;
 
 use cotp::{first_dt, Tsdu};
 use netsift_proto::bytes::be16;
@@ -39,6 +41,9 @@ impl Protocol for S7comm {
     }
     fn ports(&self) -> &'static [u16] {
         &[102]
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::S7commParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Tcp {
@@ -96,7 +101,7 @@ pub(crate) fn function_name(f: u8) -> Option<&'static str> {
 }
 
 /// Userdata function groups.
-fn group_name(g: u8) -> &'static str {
+pub(crate) fn group_name(g: u8) -> &'static str {
     match g {
         0x0 => "Mode-transition",
         0x1 => "Programmer commands",
@@ -272,6 +277,37 @@ mod tests {
         let mut q = p;
         q[7] = 0x72;
         assert_eq!(probe1(&S7comm, TCP, C, &q), Probe::NoMatch);
+    }
+
+    #[test]
+    fn parser_writes_one_record_per_pdu() {
+        use netsift_proto::{MemSink, Parser};
+        let mut p = session::S7commParser::new();
+        let mut sink = MemSink::default();
+        let c = [CR, JOB, UD_REQ].concat();
+        let s = [CC, ACK, UD_RESP].concat();
+        // Split the client stream mid-TPKT to exercise the buffering.
+        p.on_data(C, &c[..30], &mut sink);
+        p.on_data(C, &c[30..], &mut sink);
+        p.on_data(S, &s, &mut sink);
+        p.on_end(&mut sink);
+        let r = sink.log("s7comm");
+        assert_eq!(r.len(), 4);
+        assert_eq!(r[0]["rosctr"], "Job");
+        assert_eq!(r[0]["function"], "Setup Communication");
+        assert_eq!(r[0]["pdu_size"], 480);
+        assert_eq!(r[0]["called_tsap"], 0x0102);
+        assert_eq!(r[1]["function"], "CPU functions");
+        assert_eq!(r[1]["userdata_type"], "request");
+        assert_eq!(r[1]["code"], 1);
+        assert_eq!(r[2]["rosctr"], "Ack_Data");
+        assert_eq!(r[2]["from"], "server");
+        assert_eq!(r[2]["error"], 0);
+        netsift_proto::session::feed_every_prefix(
+            &[(C, c.clone()), (S, s.clone())],
+            3,
+            session::S7commParser::new,
+        );
     }
 
     #[test]
