@@ -280,6 +280,26 @@ mod tests {
     }
 
     #[test]
+    fn cpppo_session() {
+        let reg = include_bytes!("testdata/cpppo_register.bin");
+        let rr = include_bytes!("testdata/cpppo_sendrrdata.bin");
+        let li = include_bytes!("testdata/cpppo_list_identity_reply.bin");
+        assert_eq!(
+            evidence(probe1(&EthernetIp, TCP, C, reg)),
+            "EtherNet/IP RegisterSession (protocol version 1)"
+        );
+        assert_eq!(
+            evidence(probe1(&EthernetIp, TCP, C, rr)),
+            "EtherNet/IP SendRRData (unconnected CIP Unconnected_Send / Read Tag Fragmented request)"
+        );
+        assert_eq!(
+            evidence(probe1(&EthernetIp, TCP, S, li)),
+            "EtherNet/IP ListIdentity reply"
+        );
+        check_prefixes(&EthernetIp, TCP, C, &[&reg[..], rr].concat(), b"");
+    }
+
+    #[test]
     fn session_setup_from_spec() {
         // RegisterSession: 65 00, length 4, session 0, status 0, context 8
         // bytes, options 0; data: version 1, flags 0.

@@ -215,6 +215,21 @@ mod tests {
     }
 
     #[test]
+    fn c104_session_start() {
+        let start = include_bytes!("testdata/c104_startdt_act.bin");
+        let gi = include_bytes!("testdata/c104_interrogation.bin");
+        assert_eq!(
+            evidence(probe1(&Iec60870, TCP, C, start)),
+            "IEC 60870-5-104 STARTDT act"
+        );
+        assert_eq!(
+            evidence(probe1(&Iec60870, TCP, C, gi)),
+            "IEC 60870-5-104 I-format APDU (send sequence 0): type 100 C_IC_NA_1 act, 1 object(s)"
+        );
+        check_prefixes(&Iec60870, TCP, C, &[&start[..], gi].concat(), b"");
+    }
+
+    #[test]
     fn u_format_from_spec() {
         // §5.3: STARTDT act = 68 04 07 00 00 00, con = 68 04 0b 00 00 00.
         assert_eq!(

@@ -235,6 +235,15 @@ mod tests {
     }
 
     #[test]
+    fn asyncua_hello() {
+        let h = include_bytes!("testdata/asyncua_hel.bin");
+        assert_eq!(
+            evidence(probe1(&OpcUa, TCP, C, h)),
+            "OPC UA Hello v0, endpoint 'opc.tcp://127.0.0.1:8080/netsift/'"
+        );
+    }
+
+    #[test]
     fn mid_session_messages() {
         let s = [MSG, MSG].concat();
         assert_eq!(

@@ -259,6 +259,26 @@ mod tests {
     }
 
     #[test]
+    fn snap7_read_and_write() {
+        let rv = include_bytes!("testdata/snap7_read_var.bin");
+        let wv = include_bytes!("testdata/snap7_write_var.bin");
+        let ack = include_bytes!("testdata/snap7_read_var_ack.bin");
+        assert_eq!(
+            evidence(probe1(&S7comm, TCP, C, rv)),
+            "S7Comm Job: Read Var (1 items)"
+        );
+        assert_eq!(
+            evidence(probe1(&S7comm, TCP, C, wv)),
+            "S7Comm Job: Write Var (1 items)"
+        );
+        assert_eq!(
+            evidence(probe1(&S7comm, TCP, S, ack)),
+            "S7Comm Ack_Data: Read Var (1 items)"
+        );
+        check_prefixes(&S7comm, TCP, C, &[&rv[..], wv].concat(), b"");
+    }
+
+    #[test]
     fn read_var_from_spec() {
         // TPKT 03 00 len 31; COTP DT 02 f0 80; S7 header 32 01 0000 pdu-ref
         // 0005, param len 14, data len 0; Read Var 04, 1 item: 12 0a 10
