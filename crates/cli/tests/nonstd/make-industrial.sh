@@ -5,7 +5,7 @@
 # industrial protocol's, to check the probes tell them apart).
 #
 # Maintainer script, not run in CI. Needs root, tcpdump and the PyPI packages
-#   pip install python-snap7==3.3.0 asyncua==2.1.0 bacpypes3==0.0.110 c104==2.2.1 cpppo==5.2.5
+#   pip install python-snap7==3.3.0 asyncua==2.1.0 bacpypes3==0.0.110 c104==2.2.1 cpppo==5.2.5 fins==1.0.5
 # (python-snap7's wheel bundles libsnap7; c104's bundles lib60870-C.)
 # The server+client programs are in industrial/*.py (each starts its server,
 # runs a client against it, and stops).
@@ -101,6 +101,15 @@ cap_enip() {
   timeout 20 $PY -m cpppo.server.enip.client -a 127.0.0.1:2404 'SCADA[0-3]' 'SCADA[1]=(INT)7' 'SCADA[0-3]'
   timeout 20 $PY -m cpppo.server.enip.client -a 127.0.0.1:2404 --list-identity
   cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- FINS/UDP on udp/2222 (CIP I/O's port)
+# the "fins" package's UDP client; no PLC answers, so only commands.
+cap_fins() {
+  have_py fins || return
+  cap_start fins_udp2222 'udp port 2222'
+  timeout 20 $PY "$HERE/industrial/fins_client.py" 2222
+  cap_stop
 }
 
 # ---------------------------------------------------------------- main

@@ -199,6 +199,15 @@ mod tests {
     }
 
     #[test]
+    fn fins_package_command() {
+        let r = include_bytes!("testdata/memory_area_read.bin");
+        assert_eq!(
+            evidence(probe1(&Fins, UDP, C, r)),
+            "FINS/UDP MEMORY AREA READ command (SID 96)"
+        );
+    }
+
+    #[test]
     fn tcp_frames() {
         // "FINS", length 12, command 0 (node address data send), error 0,
         // client node 0.
