@@ -5,7 +5,7 @@
 # industrial protocol's, to check the probes tell them apart).
 #
 # Maintainer script, not run in CI. Needs root, tcpdump and the PyPI packages
-#   pip install python-snap7==3.3.0 asyncua==2.1.0 bacpypes3==0.0.110 c104==2.2.1 cpppo==5.2.5 fins==1.0.5
+#   pip install python-snap7==3.3.0 asyncua==2.1.0 bacpypes3==0.0.110 c104==2.2.1 cpppo==5.2.5 fins==1.0.5 xknx==4.0.0
 # (python-snap7's wheel bundles libsnap7; c104's bundles lib60870-C.)
 # The server+client programs are in industrial/*.py (each starts its server,
 # runs a client against it, and stops).
@@ -109,6 +109,15 @@ cap_fins() {
   have_py fins || return
   cap_start fins_udp2222 'udp port 2222'
   timeout 20 $PY "$HERE/industrial/fins_client.py" 2222
+  cap_stop
+}
+
+# ---------------------------------------------------------------- KNXnet/IP on udp/1628 (CN/IP's port)
+# xknx tunnelling client; no gateway answers, so one CONNECT_REQUEST.
+cap_knx() {
+  have_py xknx || return
+  cap_start knxnet_ip_udp1628 'udp port 1628'
+  timeout 30 $PY "$HERE/industrial/knx_client.py" 1628
   cap_stop
 }
 
