@@ -5,7 +5,7 @@
 # industrial protocol's, to check the probes tell them apart).
 #
 # Maintainer script, not run in CI. Needs root, tcpdump and the PyPI packages
-#   pip install python-snap7==3.3.0 asyncua==2.1.0 bacpypes3==0.0.110 c104==2.2.1 cpppo==5.2.5 fins==1.0.5 xknx==4.0.0
+#   pip install python-snap7==3.3.0 asyncua==2.1.0 bacpypes3==0.0.110 c104==2.2.1 cpppo==5.2.5 fins==1.0.5 xknx==4.0.0 pyiec61850-ng==1.6.1.10
 # (python-snap7's wheel bundles libsnap7; c104's bundles lib60870-C.)
 # The server+client programs are in industrial/*.py (each starts its server,
 # runs a client against it, and stops).
@@ -118,6 +118,16 @@ cap_knx() {
   have_py xknx || return
   cap_start knxnet_ip_udp1628 'udp port 1628'
   timeout 30 $PY "$HERE/industrial/knx_client.py" 1628
+  cap_stop
+}
+
+# ---------------------------------------------------------------- MMS on tcp/4840 (OPC UA's port)
+# libiec61850 1.6.1 (pyiec61850-ng wheel): IED server with a small dynamic
+# model, the package's MMSClient: initiate, identify, GetNameList, read.
+cap_mms() {
+  have_py pyiec61850 || return
+  cap_start mms_tcp4840 'tcp port 4840'
+  timeout 30 $PY "$HERE/industrial/mms.py" 4840
   cap_stop
 }
 

@@ -234,6 +234,47 @@ mod tests {
         dt(&u)
     }
 
+    // Sources: testdata/README.md.
+    const CR: &[u8] = include_bytes!("testdata/cr.bin");
+    const CONNECT: &[u8] = include_bytes!("testdata/connect.bin");
+    const ACCEPT: &[u8] = include_bytes!("testdata/accept.bin");
+    const ID_REQ: &[u8] = include_bytes!("testdata/identify_req.bin");
+    const ID_RESP: &[u8] = include_bytes!("testdata/identify_resp.bin");
+
+    #[test]
+    fn libiec61850_association() {
+        let c = [CR, CONNECT, ID_REQ].concat();
+        assert_eq!(
+            evidence(probe1(&Mms, TCP, C, &c)),
+            "session CONNECT with MMS initiate-RequestPDU"
+        );
+        assert_eq!(
+            evidence(probe1(&Mms, TCP, S, ACCEPT)),
+            "session ACCEPT with MMS initiate-ResponsePDU"
+        );
+        // The CR alone waits for the data.
+        assert_eq!(probe1(&Mms, TCP, C, CR), Probe::NeedMore);
+        check_prefixes(&Mms, TCP, C, &c, b"");
+        // S7Comm and S7CommPlus do not claim it.
+        let s7 = &crate::s7comm::S7comm;
+        assert!(!crate::testkit::is_match(&probe1(s7, TCP, C, &c)));
+        let s7p = &crate::s7commplus::S7commPlus;
+        assert!(!crate::testkit::is_match(&probe1(s7p, TCP, C, &c)));
+    }
+
+    #[test]
+    fn libiec61850_mid_session() {
+        assert_eq!(
+            evidence(probe1(&Mms, TCP, C, ID_REQ)),
+            "MMS confirmed-RequestPDU identify"
+        );
+        assert_eq!(
+            evidence(probe1(&Mms, TCP, S, ID_RESP)),
+            "MMS confirmed-ResponsePDU identify"
+        );
+        check_prefixes(&Mms, TCP, S, ID_RESP, b"");
+    }
+
     #[test]
     fn mid_session_read() {
         let r = read_request();
