@@ -61,7 +61,7 @@ impl Protocol for Iec60870 {
             if ctl[2] & 1 != 0 || len < 4 + 6 {
                 return Probe::NoMatch;
             }
-            i_format(d, usize::from(len), ctl)
+            i_format(d, usize::from(len), ctl, input.peer)
         } else if ctl[0] == 0x01 {
             // S format.
             if len != 4 || ctl[1] != 0 || ctl[2] & 1 != 0 {
@@ -146,7 +146,16 @@ fn cause_name(c: u8) -> &'static str {
     }
 }
 
-fn i_format(d: &[u8], len: usize, ctl: &[u8]) -> Probe {
+/// The other direction starts with an APCI: START, a length 4..=253 and
+/// (for S/U) a consistent first control octet.
+fn input_peer_ok(peer: &[u8]) -> bool {
+    match (peer.first(), peer.get(1), peer.get(2)) {
+        (Some(0x68), Some(&l), Some(&c)) => (4..=253).contains(&l) && control_start_ok(c, l),
+        _ => false,
+    }
+}
+
+fn i_format(d: &[u8], len: usize, ctl: &[u8], peer: &[u8]) -> Probe {
     let asdu = d.get(6..).unwrap_or(&[]);
     if let Some(&t) = asdu.first() {
         if type_name(t).is_none() {
@@ -165,12 +174,21 @@ fn i_format(d: &[u8], len: usize, ctl: &[u8]) -> Probe {
         }
     }
     let end = 2 + len;
-    match d.get(end) {
+    match (d.get(end), d.get(end + 1)) {
         // Another APDU must start right after this one.
-        Some(&b) if b != 0x68 => return Probe::NoMatch,
-        Some(_) => {}
-        None if d.len() < end => return Probe::NeedMore,
-        None => {}
+        (Some(&b), _) if b != 0x68 => return Probe::NoMatch,
+        (Some(_), Some(&l)) if !(4..=253).contains(&l) => return Probe::NoMatch,
+        (Some(_), Some(_)) => {}
+        (Some(_), None) => return Probe::NeedMore,
+        (None, _) if d.len() < end => return Probe::NeedMore,
+        // The stream ends with this APDU: the other side must speak APCI
+        // too (START and a length), or more bytes must come.
+        (None, _) => {
+            let p = input_peer_ok(peer);
+            if !p {
+                return Probe::NeedMore;
+            }
+        }
     }
     let (t, vsq, cot) = (asdu[0], asdu[1], asdu[2]);
     let ns = u16::from_le_bytes([ctl[0], ctl[1]]) >> 1;
@@ -222,8 +240,12 @@ mod tests {
             evidence(probe1(&Iec60870, TCP, C, start)),
             "IEC 60870-5-104 STARTDT act"
         );
+        // The interrogation alone waits; with the server's STARTDT con as
+        // the other direction it is taken.
+        assert_eq!(probe1(&Iec60870, TCP, C, gi), Probe::NeedMore);
+        let con = [0x68, 4, 0x0b, 0, 0, 0];
         assert_eq!(
-            evidence(probe1(&Iec60870, TCP, C, gi)),
+            evidence(crate::testkit::probe_at(&Iec60870, TCP, C, gi, &con, 0)),
             "IEC 60870-5-104 I-format APDU (send sequence 0): type 100 C_IC_NA_1 act, 1 object(s)"
         );
         check_prefixes(&Iec60870, TCP, C, &[&start[..], gi].concat(), b"");
@@ -244,6 +266,11 @@ mod tests {
             probe1(&Iec60870, TCP, C, &[0x68, 4, 0x05, 0, 0, 0]),
             Probe::NoMatch
         );
+        // An I APDU alone waits for more, or for the other side's APCI.
+        assert_eq!(probe1(&Iec60870, TCP, S, I_FRAME), Probe::NeedMore);
+        assert!(crate::testkit::is_match(&crate::testkit::probe_at(
+            &Iec60870, TCP, S, I_FRAME, S_FRAME, 0
+        )));
         // An I APDU followed by something else than START.
         let mut x = I_FRAME.to_vec();
         x.push(0x00);
