@@ -5,7 +5,7 @@
 # industrial protocol's, to check the probes tell them apart).
 #
 # Maintainer script, not run in CI. Needs root, tcpdump and the PyPI packages
-#   pip install python-snap7==3.3.0 asyncua==2.1.0 bacpypes3==0.0.110 c104==2.2.1 cpppo==5.2.5 fins==1.0.5 xknx==4.0.0 pyiec61850-ng==1.6.1.10
+#   pip install python-snap7==3.3.0 asyncua==2.1.0 bacpypes3==0.0.110 c104==2.2.1 cpppo==5.2.5 fins==1.0.5 xknx==4.0.0 pyiec61850-ng==1.6.1.10 synchrophasor==1.0.0a0
 # (python-snap7's wheel bundles libsnap7; c104's bundles lib60870-C.)
 # The server+client programs are in industrial/*.py (each starts its server,
 # runs a client against it, and stops).
@@ -128,6 +128,16 @@ cap_mms() {
   have_py pyiec61850 || return
   cap_start mms_tcp4840 'tcp port 4840'
   timeout 30 $PY "$HERE/industrial/mms.py" 4840
+  cap_stop
+}
+
+# ---------------------------------------------------------------- IEEE C37.118 on tcp/4059 (DLMS's port)
+# pyPMU ("synchrophasor"): PMU server and PDC client; see industrial/c37118.py
+# for why only the PDC's command frame is there.
+cap_c37118() {
+  have_py synchrophasor || return
+  cap_start c37118_tcp4059 'tcp port 4059'
+  timeout 8 $PY "$HERE/industrial/c37118.py" 4059 >/dev/null 2>&1
   cap_stop
 }
 

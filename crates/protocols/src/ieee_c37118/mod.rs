@@ -136,6 +136,15 @@ mod tests {
     }
 
     #[test]
+    fn pypmu_command_frame() {
+        let c = include_bytes!("testdata/pypmu_cmd_send_hdr.bin");
+        assert_eq!(
+            evidence(probe1(&IeeeC37118, TCP, C, c)),
+            "IEEE C37.118 v1 command frame: send HDR, IDCODE 7, CRC ok"
+        );
+    }
+
+    #[test]
     fn command_frame() {
         let c = cmd();
         assert_eq!(
