@@ -89,6 +89,28 @@ mod rx;
 // (end of group "monitoring")
 
 // Breadth group "industrial": its folders' `mod` lines go here.
+mod ansi_c1222;
+mod bacnet;
+mod beckhoff_ads;
+mod cip;
+mod cnp_ip;
+mod ether_s_bus;
+mod ethernet_global_data;
+mod ethernetip;
+mod fins;
+mod hart_ip;
+mod hislip;
+mod iec60870;
+mod iec62056;
+mod ieee_c37118;
+mod iso9506_1_mms;
+mod knxnet_ip;
+mod opc_ua;
+mod rtps;
+mod s7comm;
+mod s7commplus;
+mod someip;
+mod trdp;
 // (end of group "industrial")
 
 // Breadth group "messaging": its folders' `mod` lines go here.
@@ -196,6 +218,28 @@ pub static ALL: &[&dyn Protocol] = &[
     // Breadth group "monitoring": its `ALL` lines go here, in probe order.
     // (end of group "monitoring")
     // Breadth group "industrial": its `ALL` lines go here, in probe order.
+    &s7comm::S7comm,
+    &s7commplus::S7commPlus,
+    &iso9506_1_mms::Mms,
+    &iec60870::Iec60870,
+    &opc_ua::OpcUa,
+    &ethernetip::EthernetIp,
+    &cip::Cip,
+    &knxnet_ip::KnxnetIp,
+    &ether_s_bus::EtherSBus,
+    &iec62056::Iec62056,
+    &ansi_c1222::AnsiC1222,
+    &someip::Someip,
+    &rtps::Rtps,
+    &cnp_ip::CnpIp,
+    &ethernet_global_data::EthernetGlobalData,
+    &bacnet::Bacnet,
+    &beckhoff_ads::BeckhoffAds,
+    &fins::Fins,
+    &hart_ip::HartIp,
+    &ieee_c37118::IeeeC37118,
+    &trdp::Trdp,
+    &hislip::Hislip,
     // (end of group "industrial")
     // Breadth group "messaging": its `ALL` lines go here, in probe order.
     &whatsapp::Whatsapp,
