@@ -90,6 +90,20 @@ mod wireguard;
 // (end of group "messaging")
 
 // Breadth group "games": its folders' `mod` lines go here.
+mod among_us;
+mod cry_network;
+mod genshin_impact;
+mod half_life2;
+mod kcp;
+mod raknet;
+mod riot_games;
+mod source_engine;
+mod starcraft;
+mod steam;
+mod steam_datagram_relay;
+mod tes_online;
+mod toca_boca;
+mod yojimbo;
 // (end of group "games")
 
 // Breadth group "p2p_remote": its folders' `mod` lines go here.
@@ -177,6 +191,20 @@ pub static ALL: &[&dyn Protocol] = &[
     // Breadth group "messaging": its `ALL` lines go here, in probe order.
     // (end of group "messaging")
     // Breadth group "games": its `ALL` lines go here, in probe order.
+    &yojimbo::Yojimbo,
+    &steam::Steam,
+    &steam_datagram_relay::SteamDatagramRelay,
+    &half_life2::HalfLife2,
+    &source_engine::SourceEngine,
+    &raknet::RakNet,
+    &toca_boca::TocaBoca,
+    &genshin_impact::GenshinImpact,
+    &cry_network::CryNetwork,
+    &among_us::AmongUs,
+    &starcraft::Starcraft,
+    &tes_online::TesOnline,
+    &kcp::Kcp,
+    &riot_games::RiotGames,
     // (end of group "games")
     // Breadth group "p2p_remote": its `ALL` lines go here, in probe order.
     // (end of group "p2p_remote")
