@@ -12,9 +12,13 @@
 //! has no magic, so a second datagram of the same conversation (either
 //! direction) must confirm it.
 //!
-//! Variants that prefix the header (kcp-go's FEC/encryption headers, the
-//! 8-byte conv of some games) do not parse here and are left to their own
-//! probes.
+//! kcp-go (github.com/xtaci/kcp-go, used by kcptun) with a block cipher
+//! configured puts a 20-byte "crypt header" first: a 16-byte random nonce
+//! and the CRC-32 (IEEE, u32 LE) of everything after it; with the cipher
+//! "none" that header is sent in the clear, so a datagram whose CRC-32
+//! checks and whose remainder parses as KCP segments is matched at once.
+//! Encrypted kcp-go, kcp-go's FEC header and the 8-byte conv of some games
+//! do not parse here and are left to their own probes.
 
 use netsift_proto::bytes::{le32, u8_at};
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
@@ -23,6 +27,48 @@ use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport}
 pub struct Kcp;
 
 const OVERHEAD: usize = 24;
+/// kcp-go: nonce (16) + CRC-32 (4).
+const CRYPT_HEADER: usize = 20;
+
+/// CRC-32 (IEEE 802.3, reflected, polynomial 0xedb88320) table.
+const CRC_TABLE: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+fn crc32(d: &[u8]) -> u32 {
+    !d.iter().fold(!0u32, |c, &b| {
+        CRC_TABLE[usize::from((c as u8) ^ b)] ^ (c >> 8)
+    })
+}
+
+/// kcp-go's clear crypt header: the CRC-32 of the rest checks and the rest
+/// is KCP.
+fn crypt_header(d: &[u8]) -> Option<(u32, u8, u32)> {
+    if !(81..=84).contains(&u8_at(d, CRYPT_HEADER + 4)?) {
+        return None;
+    }
+    let rest = d.get(CRYPT_HEADER..)?;
+    if le32(d, 16)? != crc32(rest) {
+        return None;
+    }
+    segments(rest)
+}
 
 /// Walk the segments: (conv, command of the first, segment count).
 fn segments(d: &[u8]) -> Option<(u32, u8, u32)> {
@@ -66,9 +112,20 @@ impl Protocol for Kcp {
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
-        // O(1) reject: a segment header and a known command at byte 4.
-        if d.len() < OVERHEAD || !(81..=84).contains(&d[4]) {
+        // O(1) reject: a segment header and a known command at byte 4
+        // (byte 24 behind kcp-go's crypt header).
+        let plain = u8_at(d, 4).is_some_and(|c| (81..=84).contains(&c));
+        let behind = u8_at(d, CRYPT_HEADER + 4).is_some_and(|c| (81..=84).contains(&c));
+        if d.len() < OVERHEAD || !(plain || behind) {
             return Probe::NoMatch;
+        }
+        if behind {
+            if let Some((conv, cmd, n)) = crypt_header(d) {
+                return Probe::Match(Match::new(format!(
+                    "KCP conv 0x{conv:08x}: {n} segment(s) starting {} behind kcp-go's clear crypt header (CRC-32 ok)",
+                    cmd_name(cmd)
+                )));
+            }
         }
         let Some((conv, cmd, n)) = segments(d) else {
             return Probe::NoMatch;
@@ -93,6 +150,8 @@ impl Protocol for Kcp {
 mod tests {
     use super::*;
     use crate::testkit::*;
+
+    const KCPTUN: &[u8] = include_bytes!("testdata/kcptun_crypt_none.bin");
 
     /// One segment: conv, cmd, frg, wnd, ts, sn, una, then `data`.
     fn seg(conv: u32, cmd: u8, sn: u32, una: u32, data: &[u8]) -> Vec<u8> {
@@ -140,6 +199,29 @@ mod tests {
             4000,
             &[(C, &a), (C, &c)]
         )));
+    }
+
+    #[test]
+    fn kcptun_crypt_none_datagram() {
+        // kcptun 20210922 (Debian) with --crypt none: nonce, CRC-32, KCP.
+        let e = evidence(probe1(&Kcp, Transport::Udp, C, KCPTUN));
+        assert!(
+            e.ends_with("behind kcp-go's clear crypt header (CRC-32 ok)"),
+            "{e}"
+        );
+        assert!(e.starts_with("KCP conv 0x"), "{e}");
+        let mut bad = KCPTUN.to_vec();
+        bad[30] ^= 1;
+        assert_ne!(
+            probe1(&Kcp, Transport::Udp, C, &bad),
+            probe1(&Kcp, Transport::Udp, C, KCPTUN)
+        );
+        check_prefixes(&Kcp, Transport::Udp, C, KCPTUN, &[]);
+    }
+
+    #[test]
+    fn crc32_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
     }
 
     #[test]
