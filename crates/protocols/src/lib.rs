@@ -94,7 +94,9 @@ mod among_us;
 mod cry_network;
 mod genshin_impact;
 mod half_life2;
+mod heroes_of_the_storm;
 mod kcp;
+mod nintendo;
 mod raknet;
 mod riot_games;
 mod source_engine;
@@ -103,6 +105,7 @@ mod steam;
 mod steam_datagram_relay;
 mod tes_online;
 mod toca_boca;
+mod world_of_warcraft;
 mod yojimbo;
 // (end of group "games")
 
@@ -203,7 +206,10 @@ pub static ALL: &[&dyn Protocol] = &[
     &among_us::AmongUs,
     &starcraft::Starcraft,
     &tes_online::TesOnline,
+    &world_of_warcraft::WorldOfWarcraft,
+    &nintendo::Nintendo,
     &kcp::Kcp,
+    &heroes_of_the_storm::HeroesOfTheStorm,
     &riot_games::RiotGames,
     // (end of group "games")
     // Breadth group "p2p_remote": its `ALL` lines go here, in probe order.
