@@ -64,9 +64,19 @@ fn tcp(input: &ProbeInput<'_>) -> Probe {
     if sid == [0; 8] {
         return Probe::NoMatch;
     }
-    // The other direction's first message carries the same session id.
-    if let Some((_, pty, psid)) = tcp_msg(input.peer, 0) {
-        if psid == sid {
+    if d.len() < len {
+        return Probe::NeedMore;
+    }
+    // The first message is complete and the stream goes on with another
+    // message (or ends there): Diameter, whose first bytes look alike
+    // (version 1, then a 24-bit length and a flags byte), does not line up.
+    if !complete(d, len) {
+        return Probe::NoMatch;
+    }
+    // The other direction's first message, also complete, carries the same
+    // session id.
+    if let Some((plen, pty, psid)) = tcp_msg(input.peer, 0) {
+        if psid == sid && input.peer.len() >= plen && complete(input.peer, plen) {
             return Probe::Match(Match::new(format!(
                 "GenshinImpact TCP messages type {ty} / {pty} sharing session id {}",
                 hex(&sid)
@@ -83,6 +93,12 @@ fn tcp(input: &ProbeInput<'_>) -> Probe {
         ))),
         _ => Probe::NoMatch,
     }
+}
+
+/// A message of `len` bytes ends the prefix or is followed by another
+/// message's version byte.
+fn complete(d: &[u8], len: usize) -> bool {
+    d.len() == len || d.get(len) == Some(&0x01)
 }
 
 fn hex(b: &[u8]) -> String {
