@@ -92,6 +92,7 @@ mod wireguard;
 // Breadth group "games": its folders' `mod` lines go here.
 mod among_us;
 mod cry_network;
+mod gaijin_entertainment;
 mod genshin_impact;
 mod half_life2;
 mod heroes_of_the_storm;
@@ -204,6 +205,7 @@ pub static ALL: &[&dyn Protocol] = &[
     &genshin_impact::GenshinImpact,
     &cry_network::CryNetwork,
     &among_us::AmongUs,
+    &gaijin_entertainment::GaijinEntertainment,
     &starcraft::Starcraft,
     &tes_online::TesOnline,
     &world_of_warcraft::WorldOfWarcraft,

@@ -84,6 +84,76 @@ mod tests {
         check_prefixes(&RiotGames, Transport::Udp, S, S7194, C7194);
     }
 
+    /// Hex of a datagram.
+    fn h(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Corpus flows that nDPI names but whose bytes show no stable
+    /// structure of the named game, left unnamed on purpose (first bytes of
+    /// each quoted; no probe of the games group may claim them):
+    /// * `i3d.pcap` (nDPI "i3D", 4 flows): Discord voice IP discovery
+    ///   (type 1, length 70, SSRC) then RTP to a server hosted at i3D.net;
+    ///   the name comes from the address, the bytes are Discord's.
+    /// * `codm.pcap` UDP (nDPI "CoD_Mobile", 2 flows): one 12-byte
+    ///   "....ping" echo and one opaque encrypted flow; a single flow each.
+    /// * `netease_games.pcapng` UDP (nDPI "NetEaseGames", 3 flows): three
+    ///   unrelated opaque layouts, one flow each.
+    /// * `tencent_games.pcap` (nDPI "TencentGames", 4 TCP flows): four
+    ///   different opaque layouts (one zlib-compressed), one flow each.
+    /// * `ossfuzz_seed_fake_traces_3.pcapng` (nDPI "MapleStory"): an HTTP
+    ///   GET of `/maplestory/` to example.com, a fuzzing seed; HTTP is right.
+    #[test]
+    fn flows_named_only_by_address_are_left_alone() {
+        let flows: [(&str, u16, Vec<u8>, Vec<u8>); 5] = [
+            (
+                "i3D",
+                50004,
+                h("000100460003cfa800000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"),
+                h("000200460003cfa839302e3138362e3133322e3133330000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"),
+            ),
+            ("CoD_Mobile", 7500, h("bbb653ea96fdbb0370696e67"), h("bbb653ea96fdbb0370696e67")),
+            ("NetEaseGames", 4513, h("01b5d001112a3d0300010101"), h("0114d301112a3d0348411701")),
+            ("NetEaseGames", 4170, h("b3af8de8ff007257355c5c6e6663716a492f545a6763747455537a69422b"), h("b3af8de8ff000328c2069a1fe90cf50601008c3c14ec43f579faae16f601")),
+            ("TencentGames", 8085, h("4366aa00000094150000001710e686012000300140812050"), h("aa0000005d150000001b10e686012000300140822050c7dd")),
+        ];
+        let group = [
+            "RakNet",
+            "TocaBoca",
+            "RiotGames",
+            "CryNetwork",
+            "GenshinImpact",
+            "Steam",
+            "SteamDatagramRelay",
+            "HalfLife2",
+            "Source_Engine",
+            "Yojimbo",
+            "AmongUs",
+            "Starcraft",
+            "TES_Online",
+            "WorldOfWarcraft",
+            "Nintendo",
+            "KCP",
+            "Heroes_of_the_Storm",
+            "GaijinEntertainment",
+        ];
+        for (what, port, c, s) in &flows {
+            for name in group {
+                let p = crate::by_name(name).unwrap();
+                let pkts = [(C, &c[..]), (S, &s[..]), (C, &c[..]), (S, &s[..])];
+                for t in p.transports() {
+                    assert!(
+                        !is_match(&feed(p, *t, *port, &pkts)),
+                        "{name} claimed the {what} sample"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn random_and_foreign_rejected() {
         assert_random_flows_rejected(&RiotGames, Transport::Udp, 7194);
