@@ -6,7 +6,7 @@
 # Maintainer script, not run in CI. Needs root, Debian bookworm packages and
 # PyPI packages:
 #   apt-get install tcpdump kcptun python3 curl
-#   pip install raknet==0.3.0 mcstatus python-a2s
+#   pip install raknet==0.3.0 mcstatus python-a2s kcp==0.1.6
 # Usage: make-games.sh [NAME...]  (default: all; NAME is a function below, cap_*)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -67,6 +67,59 @@ cap_kcp() {
   wait_port tcp 9001
   curl -s http://127.0.0.1:9001/ >/dev/null; curl -s http://127.0.0.1:9001/missing >/dev/null
   cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- KCP (PyPI kcp) on udp/1194
+# The "kcp" PyPI package (0.1.6, Python bindings of skywind3000's ikcp.c):
+# plain KCP segments (no header before them), an echo server and a client
+# sending three messages, conversation id 0x4e535446.
+cap_kcp_plain() {
+  have python3 || return
+  python3 -c 'import kcp' 2>/dev/null || { say "skip: pip install kcp==0.1.6"; return; }
+  cap_start kcp_udp1194 'udp port 1194'
+  timeout 20 python3 - 1194 <<'PY'
+import asyncio, sys, threading, time
+import kcp
+port = int(sys.argv[1])
+# The server's constructor binds the event loop of the calling thread, so
+# build and run it in its own thread with its own loop.
+server = None
+ready = threading.Event()
+
+def run_server():
+    global server
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    server = kcp.KCPServerAsync("127.0.0.1", port, conv_id=0x4e535446, no_delay=True)
+
+    @server.on_data
+    async def on_data(conn, data):
+        conn.enqueue(b"echo: " + data)
+
+    ready.set()
+    server.start()
+
+threading.Thread(target=run_server, daemon=True).start()
+ready.wait(5)
+time.sleep(0.5)
+client = kcp.KCPClientSync("127.0.0.1", port, conv_id=0x4e535446, no_delay=True,
+                           update_interval=10, resend_count=2, no_congestion_control=True,
+                           receive_window_size=128, send_window_size=128)
+got = []
+
+@client.on_data
+def handle(data):
+    got.append(data)
+
+@client.on_start
+def on_start():
+    for i in range(3):
+        client.send(b"netsift kcp hello %d" % i)
+
+threading.Thread(target=client.start, daemon=True).start()
+time.sleep(2)
+print("client got", got)
+PY
+  cap_stop
 }
 
 # ---------------------------------------------------------------- RakNet on udp/3478
@@ -143,5 +196,5 @@ PY
   cap_stop
 }
 
-if [ $# -eq 0 ]; then set -- kcp raknet a2s; fi
+if [ $# -eq 0 ]; then set -- kcp kcp_plain raknet a2s; fi
 for n in "$@"; do "cap_$n"; done
