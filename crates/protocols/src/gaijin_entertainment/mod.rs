@@ -71,7 +71,9 @@ impl Protocol for GaijinEntertainment {
         if !d.first().is_some_and(u8::is_ascii_lowercase) || d.len() > 1500 {
             return Probe::NoMatch;
         }
-        let line = d.split(|&b| b == b'\n').next().unwrap_or(d);
+        // The first line, looked for in the first 513 bytes only.
+        let head = d.get(..d.len().min(513)).unwrap_or(d);
+        let line = head.split(|&b| b == b'\n').next().unwrap_or(head);
         if line.len() > 512 {
             return Probe::NoMatch;
         }

@@ -64,10 +64,9 @@ fn crypt_header(d: &[u8]) -> Option<(u32, u8, u32)> {
         return None;
     }
     let rest = d.get(CRYPT_HEADER..)?;
-    if le32(d, 16)? != crc32(rest) {
-        return None;
-    }
-    segments(rest)
+    // The segment walk is cheap and rejects most; the CRC runs only then.
+    let found = segments(rest)?;
+    (le32(d, 16)? == crc32(rest)).then_some(found)
 }
 
 /// Walk the segments: (conv, command of the first, segment count).
