@@ -98,6 +98,7 @@ mod half_life2;
 mod heroes_of_the_storm;
 mod kcp;
 mod nintendo;
+mod pathof_exile;
 mod raknet;
 mod riot_games;
 mod source_engine;
@@ -209,6 +210,7 @@ pub static ALL: &[&dyn Protocol] = &[
     &starcraft::Starcraft,
     &tes_online::TesOnline,
     &world_of_warcraft::WorldOfWarcraft,
+    &pathof_exile::PathofExile,
     &nintendo::Nintendo,
     &kcp::Kcp,
     &heroes_of_the_storm::HeroesOfTheStorm,

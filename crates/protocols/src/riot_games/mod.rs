@@ -139,6 +139,7 @@ mod tests {
             "KCP",
             "Heroes_of_the_Storm",
             "GaijinEntertainment",
+            "PathofExile",
         ];
         for (what, port, c, s) in &flows {
             for name in group {
