@@ -43,7 +43,7 @@ fn tcp_msg(d: &[u8], off: usize) -> Option<(usize, u8, [u8; 8])> {
         return None;
     }
     let len = be32(d, off + 1)? as usize;
-    if !(18..=1 << 20).contains(&len) {
+    if !(18..=0xffff).contains(&len) {
         return None;
     }
     Some((len, u8_at(d, off + 5)?, array::<8>(d, off + 10)?))

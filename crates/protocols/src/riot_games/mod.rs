@@ -32,8 +32,14 @@ impl Protocol for RiotGames {
             return Probe::NoMatch;
         }
         if server.is_empty() || client.is_empty() {
-            // The other direction may still answer.
-            return Probe::NeedMore;
+            // Not yet decidable. On a direction's first datagram say
+            // NeedMore, so the engine keeps it as the other direction's
+            // peer; later datagrams say NoMatch (not final for UDP), so a
+            // one-way flow is not kept under probing for this.
+            if input.index == 0 && array::<4>(input.data, 4).is_some_and(|t| t != [0; 4]) {
+                return Probe::NeedMore;
+            }
+            return Probe::NoMatch;
         }
         let (Some(tok_s), Some(tok_c), Some(first_c)) = (
             array::<4>(server, 0),
@@ -76,11 +82,19 @@ mod tests {
         );
         let e = feed_evidence(&RiotGames, Transport::Udp, 8181, &[(C, C8181), (S, S8181)]);
         assert!(e.contains("72324204"), "{e}");
-        // One direction alone is not enough.
+        // One direction alone is not enough; the server's reply after six
+        // client retransmissions still matches.
         assert_eq!(
             probe1(&RiotGames, Transport::Udp, C, C7194),
             Probe::NeedMore
         );
+        assert_eq!(
+            probe_at(&RiotGames, Transport::Udp, C, C7194, &[], 1),
+            Probe::NoMatch
+        );
+        let mut flow = vec![(C, C7194); 6];
+        flow.push((S, S7194));
+        assert!(is_match(&feed(&RiotGames, Transport::Udp, 7194, &flow)));
         check_prefixes(&RiotGames, Transport::Udp, S, S7194, C7194);
     }
 
