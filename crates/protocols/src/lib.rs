@@ -128,6 +128,25 @@ mod zoom;
 // (end of group "messaging")
 
 // Breadth group "games": its folders' `mod` lines go here.
+mod among_us;
+mod cry_network;
+mod gaijin_entertainment;
+mod genshin_impact;
+mod half_life2;
+mod heroes_of_the_storm;
+mod kcp;
+mod nintendo;
+mod pathof_exile;
+mod raknet;
+mod riot_games;
+mod source_engine;
+mod starcraft;
+mod steam;
+mod steam_datagram_relay;
+mod tes_online;
+mod toca_boca;
+mod world_of_warcraft;
+mod yojimbo;
 // (end of group "games")
 
 // Breadth group "p2p_remote": its folders' `mod` lines go here.
@@ -254,6 +273,25 @@ pub static ALL: &[&dyn Protocol] = &[
     &imo::Imo,
     // (end of group "messaging")
     // Breadth group "games": its `ALL` lines go here, in probe order.
+    &yojimbo::Yojimbo,
+    &steam::Steam,
+    &steam_datagram_relay::SteamDatagramRelay,
+    &half_life2::HalfLife2,
+    &source_engine::SourceEngine,
+    &raknet::RakNet,
+    &toca_boca::TocaBoca,
+    &genshin_impact::GenshinImpact,
+    &cry_network::CryNetwork,
+    &among_us::AmongUs,
+    &gaijin_entertainment::GaijinEntertainment,
+    &starcraft::Starcraft,
+    &tes_online::TesOnline,
+    &world_of_warcraft::WorldOfWarcraft,
+    &pathof_exile::PathofExile,
+    &nintendo::Nintendo,
+    &kcp::Kcp,
+    &heroes_of_the_storm::HeroesOfTheStorm,
+    &riot_games::RiotGames,
     // (end of group "games")
     // Breadth group "p2p_remote": its `ALL` lines go here, in probe order.
     // (end of group "p2p_remote")
