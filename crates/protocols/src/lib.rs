@@ -93,6 +93,7 @@ mod wireguard;
 // (end of group "games")
 
 // Breadth group "p2p_remote": its folders' `mod` lines go here.
+mod ethereum;
 // (end of group "p2p_remote")
 
 // Breadth group "vendor": its folders' `mod` lines go here.
@@ -179,6 +180,7 @@ pub static ALL: &[&dyn Protocol] = &[
     // Breadth group "games": its `ALL` lines go here, in probe order.
     // (end of group "games")
     // Breadth group "p2p_remote": its `ALL` lines go here, in probe order.
+    &ethereum::Ethereum,
     // (end of group "p2p_remote")
     // Breadth group "vendor": its `ALL` lines go here, in probe order.
     // (end of group "vendor")
