@@ -93,7 +93,22 @@ mod wireguard;
 // (end of group "games")
 
 // Breadth group "p2p_remote": its folders' `mod` lines go here.
+mod bitcoin;
+mod citrix;
+mod dropbox;
+mod edonkey;
 mod ethereum;
+mod gnutella;
+mod mining;
+mod monero;
+mod nano;
+mod nomachine;
+mod radmin;
+mod softether;
+mod syncthing;
+mod tailscale;
+mod teamviewer;
+mod tinc;
 // (end of group "p2p_remote")
 
 // Breadth group "vendor": its folders' `mod` lines go here.
@@ -113,6 +128,12 @@ pub static ALL: &[&dyn Protocol] = &[
     &ipproto::Icmp,
     &ipproto::Icmpv6,
     &ipproto::Igmp,
+    // group p2p_remote: before TLS because Syncthing's BEP is a TLS hello
+    // with ALPN 'bep/1.0' that TLS would claim first.
+    &syncthing::Syncthing,
+    // group p2p_remote: before HTTP because SoftEther's session request is
+    // an HTTP-like 'POST /vpnsvc/connect.cgi' that HTTP would claim first.
+    &softether::Softether,
     &tls::Tls,
     &http_proxy::HttpProxy,
     &rtsp::Rtsp,
@@ -181,6 +202,19 @@ pub static ALL: &[&dyn Protocol] = &[
     // (end of group "games")
     // Breadth group "p2p_remote": its `ALL` lines go here, in probe order.
     &ethereum::Ethereum,
+    &bitcoin::Bitcoin,
+    &dropbox::Dropbox,
+    &edonkey::Edonkey,
+    &mining::Mining,
+    &nano::Nano,
+    &nomachine::NoMachine,
+    &radmin::Radmin,
+    &tailscale::Tailscale,
+    &teamviewer::TeamViewer,
+    &monero::Monero,
+    &citrix::Citrix,
+    &tinc::Tinc,
+    &gnutella::Gnutella,
     // (end of group "p2p_remote")
     // Breadth group "vendor": its `ALL` lines go here, in probe order.
     // (end of group "vendor")

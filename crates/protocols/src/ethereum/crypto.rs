@@ -83,7 +83,7 @@ fn keccak_f(s: &mut [u64; 25]) {
 pub(crate) fn keccak256(msg: &[u8]) -> [u8; 32] {
     const RATE: usize = 136;
     let mut s = [0u64; 25];
-    let mut absorb = |block: &[u8; RATE], s: &mut [u64; 25]| {
+    let absorb = |block: &[u8; RATE], s: &mut [u64; 25]| {
         for (i, lane) in block.chunks_exact(8).enumerate() {
             let mut b = [0u8; 8];
             b.copy_from_slice(lane);
