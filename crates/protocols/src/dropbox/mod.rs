@@ -4,18 +4,19 @@
 //! "displayname": "...", "port": 17500, "namespaces": [<ids>...]}`
 //! (observed in nDPI's corpus, e.g. `instagram.pcap` frame 303, and
 //! described in public write-ups of the "Dropbox LAN sync discovery
-//! protocol"). One datagram is enough: the key order and the `host_int`
-//! key are fixed by the client.
+//! protocol"). Newer clients put `"version": [2, 0]` first. One datagram
+//! is enough: the four keys `host_int`, `version`, `namespaces` and `port`
+//! together are specific to this broadcast.
 
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Dropbox.
 pub struct Dropbox;
 
-const HEAD: &[u8] = b"{\"host_int\": ";
+const HOST_INT: &[u8] = b"\"host_int\": ";
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 impl Protocol for Dropbox {
@@ -30,21 +31,25 @@ impl Protocol for Dropbox {
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
-        if input.transport != Transport::Udp || !d.starts_with(HEAD) {
+        // A JSON object: `{"` first (v1 clients put host_int first, v2
+        // clients version first).
+        if input.transport != Transport::Udp || !d.starts_with(b"{\"") {
             return Probe::NoMatch;
         }
-        let Some(rest) = d.get(HEAD.len()..) else {
+        let body = d.get(..d.len().min(1500)).unwrap_or(d);
+        let Some(at) = find(body, HOST_INT) else {
             return Probe::NoMatch;
         };
+        let rest = body.get(at + HOST_INT.len()..).unwrap_or(&[]);
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        let body = d.get(..d.len().min(1024)).unwrap_or(d);
         if digits == 0
-            || !contains(body, b"\"version\": [")
-            || !contains(body, b"\"namespaces\": [")
+            || find(body, b"\"version\": [").is_none()
+            || find(body, b"\"namespaces\": [").is_none()
+            || find(body, b"\"port\": ").is_none()
         {
             return Probe::NoMatch;
         }
-        let host = rest.get(..digits.min(20)).unwrap_or(&[]);
+        let host = rest.get(..digits.min(40)).unwrap_or(&[]);
         Probe::Match(Match::new(format!(
             "Dropbox LAN sync discovery, host_int {}",
             String::from_utf8_lossy(host)
@@ -68,6 +73,16 @@ mod tests {
         assert_eq!(
             probe1(&Dropbox, Transport::Udp, C, b"{\"host_int\": 12}"),
             Probe::NoMatch
+        );
+    }
+
+    #[test]
+    fn version_2_key_order() {
+        // nDPI's corpus `zoom_p2p.pcapng`: a v2 client's broadcast.
+        let v2 = b"{\"version\": [2, 0], \"port\": 17500, \"host_int\": 326692855351421250207098258848394887387, \"displayname\": \"\", \"namespaces\": [92446417]}";
+        assert_eq!(
+            evidence(probe1(&Dropbox, Transport::Udp, C, v2)),
+            "Dropbox LAN sync discovery, host_int 326692855351421250207098258848394887387"
         );
     }
 

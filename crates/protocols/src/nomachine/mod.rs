@@ -3,8 +3,18 @@
 //! `NXSH-<version>\n` and the nxd server answers `NXD-<version>\n`
 //! (e.g. `NXSH-8.10.1`, `NXD-8.10.1` in nDPI's corpus `nomachine.pcapng`),
 //! then both switch to TLS. The version is digits and dots.
+//!
+//! UDP (the NX multimedia/UDP channel, observed in the same capture): each
+//! datagram starts with a u16 LE message type (1, 2, 3 seen), u16 LE 1, a
+//! u16 LE length equal to the datagram's payload length, and a u32 LE
+//! sequence number that grows by one per datagram and direction. These ten
+//! bytes are weak on one datagram, so two consecutive datagrams of one
+//! direction must agree (length, sequence + 1).
 
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::bytes::{le16, le32};
+use netsift_proto::{
+    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// NoMachine.
 pub struct NoMachine;
@@ -37,14 +47,16 @@ impl Protocol for NoMachine {
         "NoMachine"
     }
     fn transports(&self) -> &'static [Transport] {
-        &[Transport::Tcp]
+        &[Transport::Tcp, Transport::Udp]
     }
     fn ports(&self) -> &'static [u16] {
         &[4000]
     }
-    fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
-        if input.transport != Transport::Tcp {
-            return Probe::NoMatch;
+    fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
+        match input.transport {
+            Transport::Tcp => {}
+            Transport::Udp => return udp(input, scratch),
+            Transport::Ip(_) => return Probe::NoMatch,
         }
         let d = input.data;
         let mut more = false;
@@ -70,6 +82,30 @@ impl Protocol for NoMachine {
             Probe::NoMatch
         }
     }
+}
+
+/// One UDP datagram; scratch word per direction: bit 63 = seen, bits
+/// 0..32 = the next expected sequence number.
+fn udp(input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
+    let d = input.data;
+    let (Some(ty), Some(one), Some(len), Some(seq)) =
+        (le16(d, 0), le16(d, 2), le16(d, 4), le32(d, 6))
+    else {
+        return Probe::NoMatch;
+    };
+    if !(1..=16).contains(&ty) || one != 1 || usize::from(len) != d.len() || len < 10 {
+        return Probe::NoMatch;
+    }
+    let slot = usize::from(input.dir == Direction::ToClient);
+    let prev = scratch.0[slot];
+    if prev >> 63 == 1 && prev & 0xffff_ffff == u64::from(seq) {
+        return Probe::Match(Match::new(format!(
+            "NoMachine NX UDP: consecutive datagrams, type {ty}, sequence {}..{seq}",
+            seq.wrapping_sub(1)
+        )));
+    }
+    scratch.0[slot] = (1 << 63) | u64::from(seq.wrapping_add(1));
+    Probe::NeedMore
 }
 
 #[cfg(test)]
@@ -98,6 +134,26 @@ mod tests {
             probe1(&NoMachine, Transport::Tcp, C, b"NXD-\n"),
             Probe::NoMatch
         );
+    }
+
+    #[test]
+    fn udp_sequence() {
+        // nomachine.pcapng UDP 56019 -> 4000, the client's first two
+        // datagrams: type 1, 1, length 10, sequence 0 then 1.
+        let a = [1, 0, 1, 0, 10, 0, 0, 0, 0, 0];
+        let b = [1, 0, 1, 0, 10, 0, 1, 0, 0, 0];
+        let e = feed_evidence(&NoMachine, Transport::Udp, 4000, &[(C, &a), (C, &b)]);
+        assert_eq!(
+            e,
+            "NoMachine NX UDP: consecutive datagrams, type 1, sequence 0..1"
+        );
+        assert!(!is_match(&feed(
+            &NoMachine,
+            Transport::Udp,
+            4000,
+            &[(C, &a), (C, &a)]
+        )));
+        assert_random_flows_rejected(&NoMachine, Transport::Udp, 4000);
     }
 
     #[test]
