@@ -4,9 +4,8 @@
 # that is not the protocol's usual one (often another protocol's).
 #
 # Maintainer script, not run in CI. Needs root and Debian bookworm packages:
-#   apt-get install tcpdump tinc monero syncthing
-# and, for the Bitcoin and Stratum captures, Node.js with npm (bcoin from the
-# npm registry) and python3-venv (aiostratum-proxy from PyPI).
+#   apt-get install tcpdump tinc monero syncthing amule-daemon iproute2
+# and python3-venv (aiostratum-proxy from PyPI, for the Stratum capture).
 # Usage: make-p2p_remote.sh [NAME...]  (default: all; NAME is a function below, cap_*)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -187,5 +186,60 @@ PY
   kill_servers; cap_stop
 }
 
-if [ $# -eq 0 ]; then set -- tinc monero syncthing mining; fi
+# ---------------------------------------------------------------- eDonkey on tcp/6379 (Redis's port)
+# amuled (Debian amule-daemon 2.3.3) logs in to an eD2k "server" (a stub that
+# reads the login and hangs up). aMule will not use a 127.0.0.0/8 server, so
+# everything runs inside a network namespace made here, with a private
+# address on that namespace's own loopback: no packet leaves it.
+cap_edonkey() {
+  have amuled ip python3 || return
+  local NS=nsp2p_edonkey A=$WORK/amule
+  ip netns add $NS && ip netns exec $NS ip link set lo up && \
+    ip netns exec $NS ip addr add 172.20.213.1/32 dev lo || { say "skip: netns"; return; }
+  mkdir -p "$A"
+  timeout 10 amuled -c "$A" -o >/dev/null 2>&1   # writes a default amule.conf, then stops (EC off)
+  # No Kad, no LAN filtering, no list downloads; EC on (amuled needs it) on a free port.
+  sed -i 's/^FilterLanIPs=1/FilterLanIPs=0/; s/^ParanoidFiltering=1/ParanoidFiltering=0/;
+          s/^ConnectToKad=1/ConnectToKad=0/; s/^IPFilterAutoLoad=1/IPFilterAutoLoad=0/;
+          s/^RemoveDeadServer=1/RemoveDeadServer=0/; s/^Port=4662/Port=14662/;
+          s/^UDPPort=4672/UDPPort=14672/; s/^ECPort=4712/ECPort=14712/;
+          s/^AcceptExternalConnections=0/AcceptExternalConnections=1/;
+          s/^ECPassword=.*/ECPassword=5ebe2294ecd0e0f08eab7690d2a6ee69/;
+          s|^KadNodesUrl=.*|KadNodesUrl=|; s|^Ed2kServersUrl=.*|Ed2kServersUrl=|;
+          s|^GeoLiteCountryUpdateUrl=.*|GeoLiteCountryUpdateUrl=|' "$A/amule.conf"
+  python3 - "$A/server.met" <<'PY'
+import socket, struct, sys
+# server.met: 0xE0, count, then ip, port, tag count, tags (name tag 0x01).
+ip = struct.unpack("<I", socket.inet_aton("172.20.213.1"))[0]
+name = b"netsift-test"
+tag = bytes([2]) + struct.pack("<H", 1) + bytes([1]) + struct.pack("<H", len(name)) + name
+open(sys.argv[1], "wb").write(bytes([0xE0]) + struct.pack("<I", 1) + struct.pack("<IHI", ip, 6379, 1) + tag)
+PY
+  rm -f "$OUT/edonkey_tcp6379.pcap"
+  ip netns exec $NS tcpdump -i lo --immediate-mode -U -s 0 -w "$OUT/edonkey_tcp6379.pcap" 'tcp port 6379' 2>"$WORK/tcpdump.ed.log" &
+  local TD=$!
+  sleep 1
+  ip netns exec $NS python3 - <<'PY' &
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("172.20.213.1", 6379)); s.listen(2); s.settimeout(30)
+c, _ = s.accept(); c.settimeout(5)
+try:
+    c.recv(4096)
+except OSError:
+    pass
+c.close()
+PY
+  local SRV=$!
+  sleep 0.5
+  ip netns exec $NS timeout 20 amuled -c "$A" -o >"$WORK/amuled.log" 2>&1 &
+  local AM=$!
+  wait $SRV; sleep 1
+  kill $AM 2>/dev/null; wait $AM 2>/dev/null
+  kill -INT $TD; wait $TD 2>/dev/null
+  ip netns del $NS
+  say "edonkey_tcp6379.pcap: $(stat -c %s "$OUT/edonkey_tcp6379.pcap" 2>/dev/null || echo 0) bytes"
+}
+
+if [ $# -eq 0 ]; then set -- tinc monero syncthing mining edonkey; fi
 for n in "$@"; do "cap_$n"; done
