@@ -95,6 +95,7 @@ mod wireguard;
 // Breadth group "p2p_remote": its folders' `mod` lines go here.
 mod bitcoin;
 mod citrix;
+mod cloudflare_warp;
 mod dropbox;
 mod edonkey;
 mod ethereum;
@@ -215,6 +216,7 @@ pub static ALL: &[&dyn Protocol] = &[
     &citrix::Citrix,
     &tinc::Tinc,
     &gnutella::Gnutella,
+    &cloudflare_warp::CloudflareWarp,
     // (end of group "p2p_remote")
     // Breadth group "vendor": its `ALL` lines go here, in probe order.
     // (end of group "vendor")
