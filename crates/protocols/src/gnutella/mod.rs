@@ -91,6 +91,22 @@ mod tests {
         check_prefixes(&Gnutella, Transport::Tcp, S, s, c);
     }
 
+    /// nDPI's corpus labels two flows of `ossfuzz_seed_fake_traces_1.pcapng`
+    /// (TCP to 1.2.3.4:10 and :11) Gnutella. They are fuzzer-made: a single
+    /// 0x00 byte, then a TLS ClientHello offering one anonymous DH suite.
+    /// Nothing in the bytes is Gnutella, so netsift leaves them alone.
+    #[test]
+    fn ndpi_fake_trace_is_not_gnutella() {
+        let hello = [
+            0x16, 0x03, 0x01, 0x00, 0x4d, 0x01, 0x00, 0x00, 0x49, 0x03, 0x00,
+        ];
+        assert_eq!(
+            probe1(&Gnutella, Transport::Tcp, C, &[0x00]),
+            Probe::NoMatch
+        );
+        assert_eq!(probe1(&Gnutella, Transport::Tcp, C, &hello), Probe::NoMatch);
+    }
+
     #[test]
     fn random_and_foreign() {
         assert_random_flows_rejected(&Gnutella, Transport::Tcp, 6346);
