@@ -5,7 +5,8 @@
 #
 # Maintainer script, not run in CI. Needs root and Debian bookworm packages:
 #   apt-get install tcpdump tinc monero syncthing amule-daemon iproute2
-# and python3-venv (aiostratum-proxy from PyPI, for the Stratum capture).
+# and python3-venv (aiostratum-proxy and python-bitcoinlib from PyPI, for the
+# Stratum and Bitcoin captures).
 # Usage: make-p2p_remote.sh [NAME...]  (default: all; NAME is a function below, cap_*)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -241,5 +242,48 @@ PY
   say "edonkey_tcp6379.pcap: $(stat -c %s "$OUT/edonkey_tcp6379.pcap" 2>/dev/null || echo 0) bytes"
 }
 
-if [ $# -eq 0 ]; then set -- tinc monero syncthing mining edonkey; fi
+# ---------------------------------------------------------------- BITCOIN on tcp/3306 (MySQL's port)
+# No Bitcoin node is packaged for Debian or installable from PyPI/npm here,
+# so both ends are small scripts whose messages are built and parsed by
+# python-bitcoinlib 0.12.2 (PyPI, bitcoin.messages) with regtest parameters:
+# version / verack both ways, then ping / pong.
+cap_bitcoin() {
+  have python3 || return
+  local V=$WORK/venv-btc
+  python3 -m venv "$V" && "$V/bin/pip" install -q python-bitcoinlib==0.12.2 || { say "skip: python-bitcoinlib"; return; }
+  cat >"$WORK/btc.py" <<'PY'
+import socket, sys, time
+import bitcoin
+bitcoin.SelectParams("regtest")
+from bitcoin.messages import MsgSerializable, msg_ping, msg_pong, msg_verack, msg_version
+
+def read(f):
+    return MsgSerializable.stream_deserialize(f)
+
+if sys.argv[1] == "node":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 3306)); s.listen(1); s.settimeout(20)
+    c, _ = s.accept(); f = c.makefile("rb")
+    print("node got", read(f).command, flush=True)
+    c.sendall(msg_version().to_bytes()); c.sendall(msg_verack().to_bytes())
+    print("node got", read(f).command, flush=True)
+    ping = read(f); c.sendall(msg_pong(nonce=ping.nonce).to_bytes())
+    time.sleep(0.5); c.close()
+else:
+    c = socket.create_connection(("127.0.0.1", 3306), timeout=5); f = c.makefile("rb")
+    c.sendall(msg_version().to_bytes())
+    print("peer got", read(f).command, read(f).command, flush=True)
+    c.sendall(msg_verack().to_bytes()); c.sendall(msg_ping(nonce=42).to_bytes())
+    print("peer got", read(f).command, flush=True)
+    c.close()
+PY
+  cap_start bitcoin_tcp3306 'tcp port 3306'
+  bg "$V/bin/python" "$WORK/btc.py" node
+  wait_port tcp 3306
+  "$V/bin/python" "$WORK/btc.py" peer
+  sleep 1
+  kill_servers; cap_stop
+}
+
+if [ $# -eq 0 ]; then set -- tinc monero syncthing mining edonkey bitcoin; fi
 for n in "$@"; do "cap_$n"; done
