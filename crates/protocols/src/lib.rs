@@ -150,6 +150,23 @@ mod yojimbo;
 // (end of group "games")
 
 // Breadth group "p2p_remote": its folders' `mod` lines go here.
+mod bitcoin;
+mod citrix;
+mod cloudflare_warp;
+mod dropbox;
+mod edonkey;
+mod ethereum;
+mod gnutella;
+mod mining;
+mod monero;
+mod nano;
+mod nomachine;
+mod radmin;
+mod softether;
+mod syncthing;
+mod tailscale;
+mod teamviewer;
+mod tinc;
 // (end of group "p2p_remote")
 
 // Breadth group "vendor": its folders' `mod` lines go here.
@@ -169,6 +186,12 @@ pub static ALL: &[&dyn Protocol] = &[
     &ipproto::Icmp,
     &ipproto::Icmpv6,
     &ipproto::Igmp,
+    // group p2p_remote: before TLS because Syncthing's BEP is a TLS hello
+    // with ALPN 'bep/1.0' that TLS would claim first.
+    &syncthing::Syncthing,
+    // group p2p_remote: before HTTP because SoftEther's session request is
+    // an HTTP-like 'POST /vpnsvc/connect.cgi' that HTTP would claim first.
+    &softether::Softether,
     &tls::Tls,
     &http_proxy::HttpProxy,
     &rtsp::Rtsp,
@@ -294,6 +317,21 @@ pub static ALL: &[&dyn Protocol] = &[
     &riot_games::RiotGames,
     // (end of group "games")
     // Breadth group "p2p_remote": its `ALL` lines go here, in probe order.
+    &ethereum::Ethereum,
+    &bitcoin::Bitcoin,
+    &dropbox::Dropbox,
+    &edonkey::Edonkey,
+    &mining::Mining,
+    &nano::Nano,
+    &nomachine::NoMachine,
+    &radmin::Radmin,
+    &tailscale::Tailscale,
+    &teamviewer::TeamViewer,
+    &monero::Monero,
+    &citrix::Citrix,
+    &tinc::Tinc,
+    &gnutella::Gnutella,
+    &cloudflare_warp::CloudflareWarp,
     // (end of group "p2p_remote")
     // Breadth group "vendor": its `ALL` lines go here, in probe order.
     // (end of group "vendor")
