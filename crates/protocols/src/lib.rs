@@ -75,6 +75,13 @@ mod vnc;
 mod wireguard;
 
 // Breadth group "infra": its folders' `mod` lines go here.
+mod dnscrypt;
+mod hsrp;
+mod ip_pim;
+mod ospf;
+mod sctp;
+mod service_location_protocol;
+mod vrrp;
 // (end of group "infra")
 
 // Breadth group "services": its folders' `mod` lines go here.
@@ -124,6 +131,9 @@ pub static ALL: &[&dyn Protocol] = &[
     &dcerpc::Dcerpc,
     &kerberos::Kerberos,
     &ldap::Ldap,
+    // group infra: before MDNS/LLMNR/DNS because the DNSCrypt certificate
+    // fetch is a DNS TXT query for <v>.dnscrypt-cert.<provider>.
+    &dnscrypt::Dnscrypt,
     &mdns::Mdns,
     &llmnr::Llmnr,
     &netbios::Netbios,
@@ -167,6 +177,12 @@ pub static ALL: &[&dyn Protocol] = &[
     &imap::Imap,
     &telnet::Telnet,
     // Breadth group "infra": its `ALL` lines go here, in probe order.
+    &service_location_protocol::ServiceLocationProtocol,
+    &hsrp::Hsrp,
+    &vrrp::Vrrp,
+    &ospf::Ospf,
+    &ip_pim::IpPim,
+    &sctp::Sctp,
     // (end of group "infra")
     // Breadth group "services": its `ALL` lines go here, in probe order.
     // (end of group "services")
