@@ -75,12 +75,24 @@ mod vnc;
 mod wireguard;
 
 // Breadth group "infra": its folders' `mod` lines go here.
+mod capwap;
+mod diameter;
 mod dnscrypt;
+mod flute;
+mod gtp;
 mod hsrp;
 mod ip_pim;
+mod lisp;
+mod netflow;
 mod ospf;
+mod pfcp;
+mod pptp;
+mod ptpv2;
+mod rmcp;
+mod roughtime;
 mod sctp;
 mod service_location_protocol;
+mod sflow;
 mod vrrp;
 // (end of group "infra")
 
@@ -182,7 +194,19 @@ pub static ALL: &[&dyn Protocol] = &[
     &vrrp::Vrrp,
     &ospf::Ospf,
     &ip_pim::IpPim,
+    &diameter::Diameter,
     &sctp::Sctp,
+    &pptp::Pptp,
+    &lisp::Lisp,
+    &gtp::Gtp,
+    &pfcp::Pfcp,
+    &netflow::Netflow,
+    &sflow::Sflow,
+    &roughtime::Roughtime,
+    &ptpv2::Ptpv2,
+    &rmcp::Rmcp,
+    &capwap::Capwap,
+    &flute::Flute,
     // (end of group "infra")
     // Breadth group "services": its `ALL` lines go here, in probe order.
     // (end of group "services")
