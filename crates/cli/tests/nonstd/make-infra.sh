@@ -8,7 +8,8 @@
 # Maintainer script, not run in CI. Needs root (tcpdump) and Debian
 # bookworm packages:
 #   apt-get install tcpdump git rsync tinyproxy microsocks curl openssl \
-#     x11vnc xvfb vncsnapshot python3-pymodbus ffmpeg
+#     x11vnc xvfb vncsnapshot python3-pymodbus ffmpeg \
+#     pmacct freediameter
 # A protocol whose tools are missing is skipped with a message.
 #
 # Usage: make-infra.sh [NAME...]   (default: all; NAME is a function below, cap_*)
@@ -160,6 +161,64 @@ cap_rtsp() {
   cap_start rtsp_tcp5672 'tcp port 5672'
   ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=64x48:rate=5 -t 1 \
     -c:v mpeg4 -f rtsp -rtsp_transport tcp rtsp://127.0.0.1:5672/live
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- NetFlow / IPFIX on udp/161, udp/53, udp/69
+# pmacctd (Debian pmacct) replays a capture of this folder through three
+# nfprobe plugins: NetFlow v9 to udp/161 (SNMP's port), IPFIX (v10) to udp/53
+# (DNS's) and NetFlow v5 to udp/69 (TFTP's). A python socket drains them.
+udp_sink() { # port...
+  /usr/bin/python3 -c '
+import socket, sys, threading, time
+def sink(p):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", p)); s.settimeout(15)
+    try:
+        while True: s.recv(65535)
+    except OSError: pass
+for p in sys.argv[1:]: threading.Thread(target=sink, args=(int(p),), daemon=True).start()
+time.sleep(15)
+' "$@" &
+  PIDS+=($!)
+}
+cap_netflow() {
+  have pmacctd || return
+  udp_sink 161 53 69
+  cat > "$WORK/nf.conf" <<EOF
+daemonize: false
+pcap_savefile: $HERE/http_tcp53.pcap
+pcap_savefile_wait: false
+plugins: nfprobe[v9], nfprobe[v10], nfprobe[v5]
+nfprobe_receiver[v9]: 127.0.0.1:161
+nfprobe_version[v9]: 9
+nfprobe_receiver[v10]: 127.0.0.1:53
+nfprobe_version[v10]: 10
+nfprobe_receiver[v5]: 127.0.0.1:69
+nfprobe_version[v5]: 5
+EOF
+  cap_start netflow_udp161_udp53_udp69 'udp port 161 or udp port 53 or udp port 69'
+  timeout 20 pmacctd -f "$WORK/nf.conf" >"$WORK/pmacctd-nf.log" 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- sFlow on udp/123
+# pmacctd's sfprobe plugin (an sFlow v5 agent) replaying a capture, to
+# udp/123 (NTP's port).
+cap_sflow() {
+  have pmacctd || return
+  udp_sink 123
+  cat > "$WORK/sf.conf" <<EOF
+daemonize: false
+pcap_savefile: $HERE/http_tcp53.pcap
+pcap_savefile_wait: false
+plugins: sfprobe[s]
+sfprobe_receiver[s]: 127.0.0.1:123
+sfprobe_agentip[s]: 127.0.0.1
+sfprobe_sampling_rate[s]: 1
+EOF
+  cap_start sflow_udp123 'udp port 123'
+  timeout 20 pmacctd -f "$WORK/sf.conf" >"$WORK/pmacctd-sf.log" 2>&1
   cap_stop; kill_servers
 }
 
