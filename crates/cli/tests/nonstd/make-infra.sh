@@ -222,6 +222,40 @@ EOF
   cap_stop; kill_servers
 }
 
+# ---------------------------------------------------------------- Diameter on tcp/3306
+# Two freeDiameterd peers (Debian freediameter): srv on tcp/3306 (MySQL's
+# port), cli connecting to it without TLS: CER/CEA, then DPR/DPA when cli
+# stops. freeDiameter wants a certificate per identity even when No_TLS.
+cap_diameter() {
+  have freeDiameterd openssl || return
+  for n in srv cli; do
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/$n.key" -out "$WORK/$n.crt" \
+      -days 2 -subj "/CN=$n.localdomain" >/dev/null 2>&1
+  done
+  for n in srv cli; do
+    if [ $n = srv ]; then port=3306 peer=cli pport=3307; else port=3307 peer=srv pport=3306; fi
+    cat > "$WORK/$n.conf" <<EOF
+Identity = "$n.localdomain";
+Realm = "localdomain";
+Port = $port;
+SecPort = 0;
+No_SCTP;
+No_IPv6;
+ListenOn = "127.0.0.1";
+TLS_Cred = "$WORK/$n.crt", "$WORK/$n.key";
+TLS_CA = "$WORK/$n.crt";
+ConnectPeer = "$peer.localdomain" { ConnectTo = "127.0.0.1"; Port = $pport; No_TLS; };
+EOF
+  done
+  cap_start diameter_tcp3306 'tcp port 3306'
+  freeDiameterd -c "$WORK/srv.conf" >"$WORK/fd-srv.log" 2>&1 & local s1=$!
+  wait_port 3306
+  freeDiameterd -c "$WORK/cli.conf" >"$WORK/fd-cli.log" 2>&1 & local s2=$!
+  sleep 6
+  kill "$s2"; sleep 2; kill "$s1"; wait "$s1" "$s2" 2>/dev/null
+  cap_stop
+}
+
 # ---------------------------------------------------------------- main
 ALL_CAPS=$(declare -F | awk '{print $3}' | grep '^cap_' | grep -v '^cap_st')
 [ $# -gt 0 ] && ALL_CAPS=$(printf 'cap_%s\n' "$@")
