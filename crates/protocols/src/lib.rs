@@ -75,17 +75,22 @@ mod vnc;
 mod wireguard;
 
 // Breadth group "infra": its folders' `mod` lines go here.
+mod bfd;
 mod capwap;
 mod diameter;
+mod dlep;
 mod dnscrypt;
 mod flute;
 mod gtp;
 mod hsrp;
 mod ip_pim;
+mod ldp;
 mod lisp;
+mod nat_pmp;
 mod netflow;
 mod ospf;
 mod pfcp;
+mod pgm;
 mod pptp;
 mod ptpv2;
 mod rmcp;
@@ -93,6 +98,8 @@ mod roughtime;
 mod sctp;
 mod service_location_protocol;
 mod sflow;
+mod teredo;
+mod uftp;
 mod vrrp;
 // (end of group "infra")
 
@@ -194,10 +201,13 @@ pub static ALL: &[&dyn Protocol] = &[
     &vrrp::Vrrp,
     &ospf::Ospf,
     &ip_pim::IpPim,
+    &pgm::Pgm,
     &diameter::Diameter,
     &sctp::Sctp,
     &pptp::Pptp,
     &lisp::Lisp,
+    &ldp::Ldp,
+    &dlep::Dlep,
     &gtp::Gtp,
     &pfcp::Pfcp,
     &netflow::Netflow,
@@ -205,7 +215,11 @@ pub static ALL: &[&dyn Protocol] = &[
     &roughtime::Roughtime,
     &ptpv2::Ptpv2,
     &rmcp::Rmcp,
+    &nat_pmp::NatPmp,
+    &teredo::Teredo,
     &capwap::Capwap,
+    &uftp::Uftp,
+    &bfd::Bfd,
     &flute::Flute,
     // (end of group "infra")
     // Breadth group "services": its `ALL` lines go here, in probe order.

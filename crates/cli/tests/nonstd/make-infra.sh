@@ -9,7 +9,7 @@
 # bookworm packages:
 #   apt-get install tcpdump git rsync tinyproxy microsocks curl openssl \
 #     x11vnc xvfb vncsnapshot python3-pymodbus ffmpeg \
-#     pmacct freediameter
+#     pmacct freediameter uftp
 # A protocol whose tools are missing is skipped with a message.
 #
 # Usage: make-infra.sh [NAME...]   (default: all; NAME is a function below, cap_*)
@@ -253,6 +253,23 @@ EOF
   freeDiameterd -c "$WORK/cli.conf" >"$WORK/fd-cli.log" 2>&1 & local s2=$!
   sleep 6
   kill "$s2"; sleep 2; kill "$s1"; wait "$s1" "$s2" 2>/dev/null
+  cap_stop
+}
+
+# ---------------------------------------------------------------- UFTP on udp/5060
+# uftp 4.10 (Debian uftp): uftpd (receiver) on udp/5060 (SIP's port) and
+# uftp sending two files to it by unicast, no encryption.
+cap_uftp() {
+  have uftp uftpd || return
+  mkdir -p "$WORK/uftp-dest" "$WORK/uftp-tmp"
+  echo "hello uftp" > "$WORK/file.txt"; head -c 3000 /dev/urandom > "$WORK/data.bin"
+  cap_start uftp_udp5060 'udp port 5060'
+  uftpd -d -p 5060 -D "$WORK/uftp-dest" -T "$WORK/uftp-tmp" -I 127.0.0.1 -L "$WORK/uftpd.log" >/dev/null 2>&1 &
+  local ud=$!
+  sleep 1
+  timeout 20 uftp -p 5060 -M 127.0.0.1 -P 127.0.0.1 -I 127.0.0.1 -Y none -R 1000 \
+    -L "$WORK/uftp.log" "$WORK/file.txt" "$WORK/data.bin"
+  kill "$ud"; wait "$ud" 2>/dev/null
   cap_stop
 }
 
