@@ -210,6 +210,15 @@ impl FlowHandler<ClassState> for Collect {
             .as_ref()
             .map_or(("Unknown", None), |v| (v.protocol, v.app.clone()));
         // A key split into several records keeps its first real verdict.
+        // nDPI lists SCTP flows without ports (sctp.cap: `SCTP a:0 -> b:0`);
+        // netsift keys them by port, so SCTP is also recorded port-less.
+        if flow.key.proto == 132 {
+            let k0 = key(&l4_name(132), (o.addr, 0), (r.addr, 0));
+            let e = self.flows.entry(k0).or_insert_with(|| got.clone());
+            if e.0 == "Unknown" {
+                *e = got.clone();
+            }
+        }
         let e = self.flows.entry(k).or_insert_with(|| got.clone());
         if e.0 == "Unknown" {
             *e = got;

@@ -80,6 +80,32 @@ mod can;
 mod rx;
 
 // Breadth group "infra": its folders' `mod` lines go here.
+mod bfd;
+mod capwap;
+mod diameter;
+mod dlep;
+mod dnscrypt;
+mod flute;
+mod gtp;
+mod hsrp;
+mod ip_pim;
+mod ldp;
+mod lisp;
+mod nat_pmp;
+mod netflow;
+mod ospf;
+mod pfcp;
+mod pgm;
+mod pptp;
+mod ptpv2;
+mod rmcp;
+mod roughtime;
+mod sctp;
+mod service_location_protocol;
+mod sflow;
+mod teredo;
+mod uftp;
+mod vrrp;
 // (end of group "infra")
 
 // Breadth group "services": its folders' `mod` lines go here.
@@ -204,6 +230,9 @@ pub static ALL: &[&dyn Protocol] = &[
     &dcerpc::Dcerpc,
     &kerberos::Kerberos,
     &ldap::Ldap,
+    // group infra: before MDNS/LLMNR/DNS because the DNSCrypt certificate
+    // fetch is a DNS TXT query for <v>.dnscrypt-cert.<provider>.
+    &dnscrypt::Dnscrypt,
     &mdns::Mdns,
     &llmnr::Llmnr,
     &netbios::Netbios,
@@ -254,6 +283,31 @@ pub static ALL: &[&dyn Protocol] = &[
     &atg::Atg,
     &rx::Rx,
     // Breadth group "infra": its `ALL` lines go here, in probe order.
+    &service_location_protocol::ServiceLocationProtocol,
+    &hsrp::Hsrp,
+    &vrrp::Vrrp,
+    &ospf::Ospf,
+    &ip_pim::IpPim,
+    &pgm::Pgm,
+    &diameter::Diameter,
+    &sctp::Sctp,
+    &pptp::Pptp,
+    &lisp::Lisp,
+    &ldp::Ldp,
+    &dlep::Dlep,
+    &gtp::Gtp,
+    &pfcp::Pfcp,
+    &netflow::Netflow,
+    &sflow::Sflow,
+    &roughtime::Roughtime,
+    &ptpv2::Ptpv2,
+    &rmcp::Rmcp,
+    &nat_pmp::NatPmp,
+    &teredo::Teredo,
+    &capwap::Capwap,
+    &uftp::Uftp,
+    &bfd::Bfd,
+    &flute::Flute,
     // (end of group "infra")
     // Breadth group "services": its `ALL` lines go here, in probe order.
     // (end of group "services")

@@ -8,7 +8,8 @@
 # Maintainer script, not run in CI. Needs root (tcpdump) and Debian
 # bookworm packages:
 #   apt-get install tcpdump git rsync tinyproxy microsocks curl openssl \
-#     x11vnc xvfb vncsnapshot python3-pymodbus ffmpeg
+#     x11vnc xvfb vncsnapshot python3-pymodbus ffmpeg \
+#     pmacct freediameter uftp
 # A protocol whose tools are missing is skipped with a message.
 #
 # Usage: make-infra.sh [NAME...]   (default: all; NAME is a function below, cap_*)
@@ -161,6 +162,115 @@ cap_rtsp() {
   ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=64x48:rate=5 -t 1 \
     -c:v mpeg4 -f rtsp -rtsp_transport tcp rtsp://127.0.0.1:5672/live
   cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- NetFlow / IPFIX on udp/161, udp/53, udp/69
+# pmacctd (Debian pmacct) replays a capture of this folder through three
+# nfprobe plugins: NetFlow v9 to udp/161 (SNMP's port), IPFIX (v10) to udp/53
+# (DNS's) and NetFlow v5 to udp/69 (TFTP's). A python socket drains them.
+udp_sink() { # port...
+  /usr/bin/python3 -c '
+import socket, sys, threading, time
+def sink(p):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", p)); s.settimeout(15)
+    try:
+        while True: s.recv(65535)
+    except OSError: pass
+for p in sys.argv[1:]: threading.Thread(target=sink, args=(int(p),), daemon=True).start()
+time.sleep(15)
+' "$@" &
+  PIDS+=($!)
+}
+cap_netflow() {
+  have pmacctd || return
+  udp_sink 161 53 69
+  cat > "$WORK/nf.conf" <<EOF
+daemonize: false
+pcap_savefile: $HERE/http_tcp53.pcap
+pcap_savefile_wait: false
+plugins: nfprobe[v9], nfprobe[v10], nfprobe[v5]
+nfprobe_receiver[v9]: 127.0.0.1:161
+nfprobe_version[v9]: 9
+nfprobe_receiver[v10]: 127.0.0.1:53
+nfprobe_version[v10]: 10
+nfprobe_receiver[v5]: 127.0.0.1:69
+nfprobe_version[v5]: 5
+EOF
+  cap_start netflow_udp161_udp53_udp69 'udp port 161 or udp port 53 or udp port 69'
+  timeout 20 pmacctd -f "$WORK/nf.conf" >"$WORK/pmacctd-nf.log" 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- sFlow on udp/123
+# pmacctd's sfprobe plugin (an sFlow v5 agent) replaying a capture, to
+# udp/123 (NTP's port).
+cap_sflow() {
+  have pmacctd || return
+  udp_sink 123
+  cat > "$WORK/sf.conf" <<EOF
+daemonize: false
+pcap_savefile: $HERE/http_tcp53.pcap
+pcap_savefile_wait: false
+plugins: sfprobe[s]
+sfprobe_receiver[s]: 127.0.0.1:123
+sfprobe_agentip[s]: 127.0.0.1
+sfprobe_sampling_rate[s]: 1
+EOF
+  cap_start sflow_udp123 'udp port 123'
+  timeout 20 pmacctd -f "$WORK/sf.conf" >"$WORK/pmacctd-sf.log" 2>&1
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- Diameter on tcp/3306
+# Two freeDiameterd peers (Debian freediameter): srv on tcp/3306 (MySQL's
+# port), cli connecting to it without TLS: CER/CEA, then DPR/DPA when cli
+# stops. freeDiameter wants a certificate per identity even when No_TLS.
+cap_diameter() {
+  have freeDiameterd openssl || return
+  for n in srv cli; do
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/$n.key" -out "$WORK/$n.crt" \
+      -days 2 -subj "/CN=$n.localdomain" >/dev/null 2>&1
+  done
+  for n in srv cli; do
+    if [ $n = srv ]; then port=3306 peer=cli pport=3307; else port=3307 peer=srv pport=3306; fi
+    cat > "$WORK/$n.conf" <<EOF
+Identity = "$n.localdomain";
+Realm = "localdomain";
+Port = $port;
+SecPort = 0;
+No_SCTP;
+No_IPv6;
+ListenOn = "127.0.0.1";
+TLS_Cred = "$WORK/$n.crt", "$WORK/$n.key";
+TLS_CA = "$WORK/$n.crt";
+ConnectPeer = "$peer.localdomain" { ConnectTo = "127.0.0.1"; Port = $pport; No_TLS; };
+EOF
+  done
+  cap_start diameter_tcp3306 'tcp port 3306'
+  freeDiameterd -c "$WORK/srv.conf" >"$WORK/fd-srv.log" 2>&1 & local s1=$!
+  wait_port 3306
+  freeDiameterd -c "$WORK/cli.conf" >"$WORK/fd-cli.log" 2>&1 & local s2=$!
+  sleep 6
+  kill "$s2"; sleep 2; kill "$s1"; wait "$s1" "$s2" 2>/dev/null
+  cap_stop
+}
+
+# ---------------------------------------------------------------- UFTP on udp/5060
+# uftp 4.10 (Debian uftp): uftpd (receiver) on udp/5060 (SIP's port) and
+# uftp sending two files to it by unicast, no encryption.
+cap_uftp() {
+  have uftp uftpd || return
+  mkdir -p "$WORK/uftp-dest" "$WORK/uftp-tmp"
+  echo "hello uftp" > "$WORK/file.txt"; head -c 3000 /dev/urandom > "$WORK/data.bin"
+  cap_start uftp_udp5060 'udp port 5060'
+  uftpd -d -p 5060 -D "$WORK/uftp-dest" -T "$WORK/uftp-tmp" -I 127.0.0.1 -L "$WORK/uftpd.log" >/dev/null 2>&1 &
+  local ud=$!
+  sleep 1
+  timeout 20 uftp -p 5060 -M 127.0.0.1 -P 127.0.0.1 -I 127.0.0.1 -Y none -R 1000 \
+    -L "$WORK/uftp.log" "$WORK/file.txt" "$WORK/data.bin"
+  kill "$ud"; wait "$ud" 2>/dev/null
+  cap_stop
 }
 
 # ---------------------------------------------------------------- main
