@@ -96,6 +96,18 @@ mod wireguard;
 // (end of group "p2p_remote")
 
 // Breadth group "vendor": its folders' `mod` lines go here.
+mod alicloud;
+mod avast_securedns;
+mod bjnp;
+mod eaq;
+mod meraki_cloud;
+mod ookla;
+mod spotify;
+mod tivoconnect;
+mod tplink_shp;
+mod tuya_lp;
+mod ubntac2;
+mod xiaomi;
 // (end of group "vendor")
 
 pub use first_packet::{identify_first_payload, FirstVerdict};
@@ -127,6 +139,9 @@ pub static ALL: &[&dyn Protocol] = &[
     &mdns::Mdns,
     &llmnr::Llmnr,
     &netbios::Netbios,
+    // group vendor: before DNS because the Avast DNSCrypt certificate
+    // fetch is a plain DNS TXT query that DNS would otherwise claim.
+    &avast_securedns::AvastSecureDns,
     &dns::Dns,
     &dhcp::Dhcp,
     &dhcpv6::Dhcpv6,
@@ -181,6 +196,19 @@ pub static ALL: &[&dyn Protocol] = &[
     // Breadth group "p2p_remote": its `ALL` lines go here, in probe order.
     // (end of group "p2p_remote")
     // Breadth group "vendor": its `ALL` lines go here, in probe order.
+    // Fixed 32-bit-or-longer magics first, then the text and
+    // multi-packet checks.
+    &alicloud::AliCloud,
+    &bjnp::Bjnp,
+    &meraki_cloud::MerakiCloud,
+    &spotify::Spotify,
+    &tuya_lp::TuyaLp,
+    &xiaomi::Xiaomi,
+    &ubntac2::Ubntac2,
+    &tplink_shp::TplinkShp,
+    &tivoconnect::TivoConnect,
+    &ookla::Ookla,
+    &eaq::Eaq,
     // (end of group "vendor")
     // Weak, multi-packet signatures last.
     &rtcp::Rtcp,
