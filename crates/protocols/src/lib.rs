@@ -102,6 +102,7 @@ mod bjnp;
 mod eaq;
 mod meraki_cloud;
 mod ookla;
+mod sonos;
 mod spotify;
 mod tivoconnect;
 mod tplink_shp;
