@@ -51,6 +51,20 @@ SERVER: Linux UPnP/1.0 Sonos/70.3-35220 (ZPS1)\r\n\
 USN: uuid:RINCON_000E58A0B1C201400::upnp:rootdevice\r\n\
 X-RINCON-HOUSEHOLD: Sonos_abcdefghijklmnop\r\nX-RINCON-BOOTSEQ: 12\r\n\r\n";
         assert!(sonos_headers(notify));
+        // The SSDP probe names the app.
+        let m = crate::testkit::probe1(
+            &crate::ssdp::Ssdp,
+            netsift_proto::Transport::Udp,
+            crate::testkit::C,
+            notify,
+        );
+        match m {
+            netsift_proto::Probe::Match(m) => {
+                assert_eq!(m.app.as_deref(), Some("Sonos"));
+                assert!(m.evidence.ends_with(", Sonos player"), "{}", m.evidence);
+            }
+            other => panic!("{other:?}"),
+        }
         let get = b"GET /xml/device_description.xml HTTP/1.1\r\nHost: 192.168.1.20:1400\r\n\
 User-Agent: Linux UPnP/1.0 Sonos/70.3-35220 (ZPS1)\r\n\r\n";
         assert!(sonos_headers(get));

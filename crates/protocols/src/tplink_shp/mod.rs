@@ -93,7 +93,7 @@ impl Protocol for TplinkShp {
                     Probe::NoMatch
                 };
             };
-            if len < 9 || len > MAX_TCP {
+            if !(9..=MAX_TCP).contains(&len) {
                 return Probe::NoMatch;
             }
             input.data.get(4..).unwrap_or(&[])
