@@ -196,6 +196,19 @@ mod tinc;
 // (end of group "p2p_remote")
 
 // Breadth group "vendor": its folders' `mod` lines go here.
+mod alicloud;
+mod avast_securedns;
+mod bjnp;
+mod eaq;
+mod meraki_cloud;
+mod ookla;
+mod sonos;
+mod spotify;
+mod tivoconnect;
+mod tplink_shp;
+mod tuya_lp;
+mod ubntac2;
+mod xiaomi;
 // (end of group "vendor")
 
 pub use first_packet::{identify_first_payload, FirstVerdict};
@@ -236,6 +249,9 @@ pub static ALL: &[&dyn Protocol] = &[
     &mdns::Mdns,
     &llmnr::Llmnr,
     &netbios::Netbios,
+    // group vendor: before DNS because the Avast DNSCrypt certificate
+    // fetch is a plain DNS TXT query that DNS would otherwise claim.
+    &avast_securedns::AvastSecureDns,
     &dns::Dns,
     &dhcp::Dhcp,
     &dhcpv6::Dhcpv6,
@@ -388,6 +404,19 @@ pub static ALL: &[&dyn Protocol] = &[
     &cloudflare_warp::CloudflareWarp,
     // (end of group "p2p_remote")
     // Breadth group "vendor": its `ALL` lines go here, in probe order.
+    // Fixed 32-bit-or-longer magics first, then the text and
+    // multi-packet checks.
+    &alicloud::AliCloud,
+    &bjnp::Bjnp,
+    &meraki_cloud::MerakiCloud,
+    &spotify::Spotify,
+    &tuya_lp::TuyaLp,
+    &xiaomi::Xiaomi,
+    &ubntac2::Ubntac2,
+    &tplink_shp::TplinkShp,
+    &tivoconnect::TivoConnect,
+    &ookla::Ookla,
+    &eaq::Eaq,
     // (end of group "vendor")
     // Weak, multi-packet signatures last.
     &rtcp::Rtcp,

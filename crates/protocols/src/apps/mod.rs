@@ -164,6 +164,26 @@ mod tests {
     }
 
     #[test]
+    fn vendor_group_hosts() {
+        // ApplePush: APNs is TLS on 5223/443, named from the SNI
+        // (courier.push.apple.com). The corpus's two 5223 flows
+        // (wa_voice.pcap, whatsapp_login_call.pcap) start mid-session with
+        // TLS application data only: nDPI names them from Apple's IP range
+        // and the port; the bytes show nothing but TLS, so netsift says TLS.
+        assert_eq!(lookup(b"41-courier.push.apple.com"), Some("ApplePush"));
+        assert_eq!(lookup(b"i.scdn.co"), Some("Spotify"));
+        assert_eq!(lookup(b"ipm.avcdn.net"), Some("AVAST"));
+        assert_eq!(lookup(b"ctr-ams01.atlas.ripe.net"), Some("RipeAtlas"));
+        assert_eq!(lookup(b"www.speedtest.net"), Some("Ookla"));
+        assert_eq!(lookup(b"ws.sonos.com"), Some("Sonos"));
+        assert_eq!(lookup(b"r3.o.lencr.org"), Some("OCSP"));
+        assert_eq!(lookup(b"js-agent.newrelic.com"), Some("ADS_Analytic_Track"));
+        // A more specific host of a CDN keeps its service.
+        assert_eq!(lookup(b"origin-a.akamaihd.net"), Some("ElectronicArts"));
+        assert_eq!(lookup(b"other.akamaihd.net"), Some("Akamai"));
+    }
+
+    #[test]
     fn hostile_names() {
         assert_eq!(lookup(b""), None);
         assert_eq!(lookup(b"."), None);

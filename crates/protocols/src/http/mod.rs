@@ -314,6 +314,12 @@ fn request(input: &ProbeInput<'_>) -> Probe {
             app = Some(svc);
         }
     }
+    // group vendor: a Sonos player's UPnP/HTTP (Sonos/ product token in
+    // User-Agent or Server, X-RINCON-* headers) is named app Sonos.
+    if app.is_none() && crate::sonos::sonos_headers(d) {
+        ev.push_str(", Sonos player");
+        app = Some("Sonos");
+    }
     if let Some(up) = header(headers, b"upgrade") {
         let conn_upgrade = header(headers, b"connection").is_some_and(|v| has_token(v, b"upgrade"));
         if has_token(up, b"websocket") && conn_upgrade {
@@ -427,7 +433,7 @@ mod tests {
         let e = evidence(run(&Http, TCP, C, POST));
         assert_eq!(
             e,
-            "client sent 'POST /gts1o1core HTTP/1.1', Host ocsp.pki.goog"
+            "client sent 'POST /gts1o1core HTTP/1.1', Host ocsp.pki.goog, service OCSP"
         );
         let e = evidence(run(&Http, TCP, C, PROPFIND));
         assert!(
@@ -543,8 +549,9 @@ mod tests {
             "{}",
             r.evidence
         );
-        // A real request: ocsp.pki.goog is in no service's domain.
-        assert_eq!(m(POST, C).app, None);
+        // A real request to ocsp.pki.goog: the OCSP responders are named
+        // OCSP in the service table (as nDPI names these flows).
+        assert_eq!(m(POST, C).app.as_deref(), Some("OCSP"));
         let r = m(GET, C);
         assert!(r.evidence.contains(", Host "), "{}", r.evidence);
     }

@@ -62,6 +62,11 @@ impl Protocol for Ssdp {
             }
             _ => return Probe::NoMatch,
         };
+        // group vendor: Sonos players' SSDP (X-RINCON-* headers or a
+        // Sonos/ SERVER token) is named app Sonos, as nDPI does.
+        if crate::sonos::sonos_headers(d) {
+            return Probe::Match(Match::new(ev + ", Sonos player").with_app("Sonos"));
+        }
         Probe::Match(Match::new(ev))
     }
 }
