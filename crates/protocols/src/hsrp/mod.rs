@@ -56,8 +56,13 @@ fn v1(d: &[u8]) -> Option<String> {
     let state = state_v1(u8_at(d, 2)?)?;
     let (hello, hold) = (u8_at(d, 3)?, u8_at(d, 4)?);
     // Reserved octet zero; a holdtime shorter than the hellotime would
-    // make every router time out its peers.
-    if u8_at(d, 7)? != 0 || hold < hello {
+    // make every router time out its peers. Routers fill both times in
+    // every message (RFC 2281 §5: "Hellotime ... the approximate period
+    // between the Hello messages"; "Holdtime ... the amount of time that
+    // the current Hello message should be considered valid"); zero times
+    // are what a zero-filled datagram of another protocol looks like
+    // (Heroes of the Storm's 20-octet control datagrams, hots.pcapng).
+    if u8_at(d, 7)? != 0 || hello == 0 || hold <= hello {
         return None;
     }
     let group = u8_at(d, 6)?;
@@ -170,6 +175,11 @@ mod tests {
         for i in 0..V0_HELLO.len() {
             assert_eq!(probe1(&Hsrp, UDP, C, &V0_HELLO[..i]), Probe::NoMatch);
         }
+        // Heroes of the Storm's 20-octet control datagram (hots.pcapng,
+        // frame 36): fourteen zero octets look like an HSRPv0 header with
+        // zero hello and hold times, which no router sends.
+        let hots = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0x09, 0xef, 0x65, 0xde];
+        assert_eq!(probe1(&Hsrp, UDP, C, &hots), Probe::NoMatch);
     }
 
     #[test]
