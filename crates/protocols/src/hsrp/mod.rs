@@ -178,7 +178,9 @@ mod tests {
         // Heroes of the Storm's 20-octet control datagram (hots.pcapng,
         // frame 36): fourteen zero octets look like an HSRPv0 header with
         // zero hello and hold times, which no router sends.
-        let hots = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0x09, 0xef, 0x65, 0xde];
+        let hots = [
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0x09, 0xef, 0x65, 0xde,
+        ];
         assert_eq!(probe1(&Hsrp, UDP, C, &hots), Probe::NoMatch);
     }
 
