@@ -11,6 +11,7 @@
 //!   packet length minus 2);
 //! * to the web server: 3 Send Body Chunk, 4 Send Headers, 5 End Response,
 //!   6 Get Body Chunk, 9 CPong Reply.
+//!
 //! "The maximum packet size is 8 * 1024 bytes" (configurable up to 65536
 //! via packetSize). Forward Request: method code (1..=27 in the spec's
 //! table, 0xff for others), then `protocol` as a string (16-bit length,
@@ -173,7 +174,10 @@ mod tests {
     #[test]
     fn look_alikes() {
         assert_eq!(probe1(&Ajp, TCP, S, b"ABCD efgh\r\n"), Probe::NoMatch);
-        assert_eq!(probe1(&Ajp, TCP, C, b"\x12\x34\x00\x01\x0b"), Probe::NoMatch);
+        assert_eq!(
+            probe1(&Ajp, TCP, C, b"\x12\x34\x00\x01\x0b"),
+            Probe::NoMatch
+        );
     }
 
     #[test]

@@ -197,9 +197,7 @@ mod tests {
         // Hello (11) over UDP (Ver 2), conference 7, transaction 1, user 2,
         // payload one word: SUPPORTED-PRIMITIVES (type 11, M=1 -> 0x17),
         // length 4, primitives 1 and 2.
-        let hello = [
-            0x40, 11, 0x00, 0x01, 0, 0, 0, 7, 0, 1, 0, 2, 0x17, 4, 1, 2,
-        ];
+        let hello = [0x40, 11, 0x00, 0x01, 0, 0, 0, 7, 0, 1, 0, 2, 0x17, 4, 1, 2];
         assert_eq!(
             evidence(probe1(&Bfcp, UDP, C, &hello)),
             "BFCP Hello (conference 7, transaction 1, user 2)"

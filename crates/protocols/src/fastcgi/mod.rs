@@ -189,7 +189,10 @@ mod tests {
         );
         check_prefixes(&FastCgi, TCP, S, &v, b"");
         // GET_VALUES on request 0 then nothing yet.
-        assert_eq!(probe1(&FastCgi, TCP, C, &[1, 9, 0, 0, 0, 0, 0, 0]), Probe::NeedMore);
+        assert_eq!(
+            probe1(&FastCgi, TCP, C, &[1, 9, 0, 0, 0, 0, 0, 0]),
+            Probe::NeedMore
+        );
     }
 
     #[test]

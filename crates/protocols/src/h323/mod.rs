@@ -217,7 +217,12 @@ mod tests {
         assert!(is_match(&probe1(&H323, TCP, S, TCS_SRV)));
         // A TPKT message without the identifier is not claimed.
         assert_eq!(
-            probe1(&H323, TCP, C, &[3, 0, 0, 0x0b, 1, 0, 0, 0x80, 0x92, 0x4f, 0xd5]),
+            probe1(
+                &H323,
+                TCP,
+                C,
+                &[3, 0, 0, 0x0b, 1, 0, 0, 0x80, 0x92, 0x4f, 0xd5]
+            ),
             Probe::NoMatch
         );
     }

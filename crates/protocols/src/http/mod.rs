@@ -356,7 +356,8 @@ fn rpc_app(headers: &[u8]) -> Option<&'static str> {
         }
         first = false;
         let name_is = |n: &[u8]| {
-            line.get(..n.len()).is_some_and(|l| l.eq_ignore_ascii_case(n))
+            line.get(..n.len())
+                .is_some_and(|l| l.eq_ignore_ascii_case(n))
                 && line.get(n.len()) == Some(&b':')
         };
         if name_is(b"soapaction") {
@@ -375,7 +376,9 @@ fn rpc_app(headers: &[u8]) -> Option<&'static str> {
         p = end + 1;
     }
     let body = body?;
-    if body.windows(10).any(|w| w == b":Envelope " || w == b":Envelope>")
+    if body
+        .windows(10)
+        .any(|w| w == b":Envelope " || w == b":Envelope>")
         || body.starts_with(b"<Envelope")
     {
         return Some("SOAP");

@@ -75,12 +75,20 @@ fn binary(d: &[u8], udp: bool) -> Option<String> {
 /// Text: `MEGACO/v` or `!/v`, white space, then an mId.
 fn text(d: &[u8]) -> Result<String, bool> {
     // Leading white space (LWSP) and an optional authentication header.
-    let mut p = d.iter().take(8).position(|b| !b.is_ascii_whitespace()).ok_or(d.len() < 8)?;
+    let mut p = d
+        .iter()
+        .take(8)
+        .position(|b| !b.is_ascii_whitespace())
+        .ok_or(d.len() < 8)?;
     let rest = d.get(p..).unwrap_or(&[]);
     for au in [&b"AU="[..], b"Authentication="] {
         if rest.len() >= au.len() && rest[..au.len()].eq_ignore_ascii_case(au) {
             // Skip to the first white space after the header fields.
-            let e = rest.iter().take(256).position(|b| b.is_ascii_whitespace()).ok_or(rest.len() < 256)?;
+            let e = rest
+                .iter()
+                .take(256)
+                .position(|b| b.is_ascii_whitespace())
+                .ok_or(rest.len() < 256)?;
             p += e;
             while d.get(p).is_some_and(|b| b.is_ascii_whitespace()) {
                 p += 1;
@@ -125,11 +133,25 @@ fn text(d: &[u8]) -> Result<String, bool> {
         Some(b'<') => (b'>', "domain"),
         Some(_) => return Err(false),
     };
-    let e = m.iter().take(80).position(|&b| b == close).ok_or(m.len() < 80)?;
+    let e = m
+        .iter()
+        .take(80)
+        .position(|&b| b == close)
+        .ok_or(m.len() < 80)?;
     let inner = &m[1..e];
     let ok = match kind {
-        "address" => !inner.is_empty() && inner.iter().all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':')),
-        _ => !inner.is_empty() && inner.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')),
+        "address" => {
+            !inner.is_empty()
+                && inner
+                    .iter()
+                    .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':'))
+        }
+        _ => {
+            !inner.is_empty()
+                && inner
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+        }
     };
     if !ok {
         return Err(false);
@@ -230,7 +252,12 @@ mod tests {
 
     #[test]
     fn not_megaco() {
-        for d in [&b"MEGACO/1 hello"[..], b"!/1 [zz]", b"MEGACOX/1 [1.2.3.4]", b"!/123 [1.2.3.4]"] {
+        for d in [
+            &b"MEGACO/1 hello"[..],
+            b"!/1 [zz]",
+            b"MEGACOX/1 [1.2.3.4]",
+            b"!/123 [1.2.3.4]",
+        ] {
             assert!(!is_match(&probe1(&Megaco, UDP, C, d)), "{d:?}");
         }
     }

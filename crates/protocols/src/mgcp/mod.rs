@@ -109,7 +109,8 @@ fn line(d: &[u8]) -> Option<&[u8]> {
 
 /// Splits on runs of SP / HTAB ("white space", RFC 3435 §3.2.1).
 fn fields(l: &[u8]) -> impl Iterator<Item = &[u8]> {
-    l.split(|&b| b == b' ' || b == b'\t').filter(|f| !f.is_empty())
+    l.split(|&b| b == b' ' || b == b'\t')
+        .filter(|f| !f.is_empty())
 }
 
 fn is_tid(t: &[u8]) -> bool {

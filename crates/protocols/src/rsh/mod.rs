@@ -42,8 +42,11 @@ fn fields(d: &[u8]) -> ([Option<&[u8]>; 4], usize) {
     (out, n)
 }
 
+/// A login name: POSIX portable characters, starting with a letter or `_`.
 fn user_ok(u: &[u8]) -> bool {
     (1..=32).contains(&u.len())
+        && u.first()
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
         && u.iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'$' | b'@'))
 }
@@ -51,7 +54,11 @@ fn user_ok(u: &[u8]) -> bool {
 fn port_ok(p: &[u8]) -> bool {
     p.len() <= 5
         && p.iter().all(u8::is_ascii_digit)
-        && (p.is_empty() || std::str::from_utf8(p).ok().and_then(|s| s.parse::<u16>().ok()).is_some())
+        && (p.is_empty()
+            || std::str::from_utf8(p)
+                .ok()
+                .and_then(|s| s.parse::<u16>().ok())
+                .is_some())
 }
 
 /// Whether a partial tail could still become field `i`.
@@ -118,6 +125,14 @@ impl Protocol for Rsh {
         }
         let last = f[3].unwrap_or(&[]);
         let (a, b) = (f[1].unwrap_or(&[]), f[2].unwrap_or(&[]));
+        // The handshake is the client's whole first flight: it then waits
+        // for the server's \0 (or \1 and an error) before sending anything
+        // else. Text in UTF-16 (ASCII letters between NULs) fails here or on
+        // the single-letter names.
+        let answered = matches!(input.peer.first(), Some(0 | 1));
+        if (!tail.is_empty() && !answered) || a.len().max(b.len()) < 2 {
+            return Probe::NoMatch;
+        }
         // rlogin: term/speed, e.g. "xterm/38400".
         if rlogin_shape {
             if let Some(slash) = last.iter().position(|&c| c == b'/') {
@@ -135,7 +150,11 @@ impl Protocol for Rsh {
         let port = f[0].unwrap_or(&[]);
         let what = if input.server_port == 512 {
             // rexec: user, password, command (port only names the variant).
-            format!("rexec: user '{}' runs '{}'", printable(a, 32), printable(last, 60))
+            format!(
+                "rexec: user '{}' runs '{}'",
+                printable(a, 32),
+                printable(last, 60)
+            )
         } else {
             format!(
                 "rsh: client user '{}' as '{}' runs '{}'",
@@ -195,6 +214,9 @@ mod tests {
             b"99999\0a\0b\0c\0",
             b"1022\0al ice\0bob\0ls\0",
             b"\0\0\0\0",
+            // UTF-16LE text: "8000-0080" ...
+            b"8\x000\x000\x000\x00-\x000\x000\x008\x000\x00",
+            b"1022\0alice\0bob\0ls\0more data",
         ] {
             assert_eq!(probe1(&Rsh, TCP, C, d), Probe::NoMatch, "{d:?}");
         }

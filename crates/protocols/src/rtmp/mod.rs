@@ -72,12 +72,14 @@ impl Protocol for Rtmp {
         if let Some(chunk) = client.get(m..m + 12 + 10) {
             let basic = chunk.first().copied().unwrap_or(0xff);
             let csid = basic & 0x3f;
-            if basic >> 6 == 0 && (2..=63).contains(&csid) && chunk.get(7) == Some(&20) {
-                if chunk.get(12..22) == Some(&b"\x02\x00\x07connect"[..]) {
-                    return Probe::Match(Match::new(format!(
-                        "RTMP version {v} handshake then the AMF0 'connect' command"
-                    )));
-                }
+            if basic >> 6 == 0
+                && (2..=63).contains(&csid)
+                && chunk.get(7) == Some(&20)
+                && chunk.get(12..22) == Some(&b"\x02\x00\x07connect"[..])
+            {
+                return Probe::Match(Match::new(format!(
+                    "RTMP version {v} handshake then the AMF0 'connect' command"
+                )));
             }
             return Probe::NoMatch;
         }
@@ -119,7 +121,7 @@ mod tests {
     fn connect_after_digest_handshake() {
         let mut c = c0c1();
         c.extend((0..SIG).map(|i| (i * 5) as u8)); // C2 (an HMAC form)
-        // fmt 0 csid 3; timestamp 0; length 0x90; type 20; stream 0.
+                                                   // fmt 0 csid 3; timestamp 0; length 0x90; type 20; stream 0.
         c.extend_from_slice(&[0x03, 0, 0, 0, 0, 0, 0x90, 20, 0, 0, 0, 0]);
         c.extend_from_slice(b"\x02\x00\x07connect\x00\x3f\xf0\x00\x00\x00\x00\x00\x00");
         assert_eq!(

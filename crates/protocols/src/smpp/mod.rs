@@ -174,8 +174,14 @@ mod tests {
             evidence(probe1(&Smpp, TCP, S, BIND_RESP)),
             "SMPP bind_transmitter_resp, sequence 1"
         );
-        assert_eq!(evidence(probe1(&Smpp, TCP, C, SUBMIT)), "SMPP submit_sm, sequence 3");
-        assert_eq!(evidence(probe1(&Smpp, TCP, C, ENQ)), "SMPP enquire_link, sequence 2");
+        assert_eq!(
+            evidence(probe1(&Smpp, TCP, C, SUBMIT)),
+            "SMPP submit_sm, sequence 3"
+        );
+        assert_eq!(
+            evidence(probe1(&Smpp, TCP, C, ENQ)),
+            "SMPP enquire_link, sequence 2"
+        );
         // generic_nack (§4.3.1), status ESME_RINVCMDID.
         let nack = [0, 0, 0, 16, 0x80, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0];
         assert_eq!(

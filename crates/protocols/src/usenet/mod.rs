@@ -11,7 +11,9 @@
 //! ARTICLE, AUTHINFO, CAPABILITIES, XOVER, ... §6-§8, RFC 4643, RFC 2980).
 //! A capture with only the client side matches on such a command too.
 
-use netsift_proto::{printable, text_line, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, text_line, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// Usenet.
 pub struct Usenet;
@@ -86,9 +88,7 @@ fn command(d: &[u8]) -> Result<Option<&[u8]>, ()> {
         .iter()
         .any(|c| {
             l.get(..c.len()).is_some_and(|h| h.eq_ignore_ascii_case(c))
-                && (l.len() == c.len()
-                    || c.ends_with(b" ")
-                    || matches!(l.get(c.len()), Some(b' ')))
+                && (l.len() == c.len() || c.ends_with(b" ") || matches!(l.get(c.len()), Some(b' ')))
         })
         .then_some(l))
 }

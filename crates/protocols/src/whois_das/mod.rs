@@ -102,7 +102,10 @@ impl Protocol for WhoisDas {
             return Probe::NeedMore;
         }
         let w = server.get(..server.len().min(2048)).unwrap_or(server);
-        if !w.iter().all(|&b| b >= 0x20 || b == b'\r' || b == b'\n' || b == b'\t') {
+        if !w
+            .iter()
+            .all(|&b| b >= 0x20 || b == b'\r' || b == b'\n' || b == b'\t')
+        {
             return Probe::NoMatch;
         }
         let marker = MARKERS
@@ -158,10 +161,20 @@ mod tests {
     fn not_whois() {
         // Two lines from the client (an HTTP request), a binary answer.
         assert_eq!(
-            probe_at(&WhoisDas, TCP, S, A, b"GET / HTTP/1.0\r\nHost: x\r\n\r\n", 0),
+            probe_at(
+                &WhoisDas,
+                TCP,
+                S,
+                A,
+                b"GET / HTTP/1.0\r\nHost: x\r\n\r\n",
+                0
+            ),
             Probe::NoMatch
         );
-        assert_eq!(probe_at(&WhoisDas, TCP, S, b"\x00\x01\x02", Q, 0), Probe::NoMatch);
+        assert_eq!(
+            probe_at(&WhoisDas, TCP, S, b"\x00\x01\x02", Q, 0),
+            Probe::NoMatch
+        );
         assert_eq!(
             probe_at(&WhoisDas, TCP, S, b"+OK POP3 ready\r\n", b"QUIT\r\n", 0),
             Probe::NeedMore

@@ -104,7 +104,10 @@ mod tests {
     fn other_soap_and_xml() {
         let soap = br#"<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body/></soap:Envelope>"#;
         assert_eq!(probe1(&Wsd, UDP, C, soap), Probe::NoMatch);
-        assert_eq!(probe1(&Wsd, UDP, C, b"<html>discovery</html>"), Probe::NoMatch);
+        assert_eq!(
+            probe1(&Wsd, UDP, C, b"<html>discovery</html>"),
+            Probe::NoMatch
+        );
     }
 
     #[test]

@@ -108,10 +108,18 @@ mod tests {
         // Query with no authentication names: version 1, opcode 2, length 1,
         // count 0 (what `X -query host` sends first).
         let q = [0, 1, 0, 2, 0, 1, 0];
-        assert_eq!(evidence(probe1(&Xdmcp, UDP, C, &q)), "XDMCP Query (1 octets)");
+        assert_eq!(
+            evidence(probe1(&Xdmcp, UDP, C, &q)),
+            "XDMCP Query (1 octets)"
+        );
         // Willing: authentication name "", hostname "gdm", status "up".
-        let w = [0, 1, 0, 5, 0, 11, 0, 0, 0, 3, b'g', b'd', b'm', 0, 2, b'u', b'p'];
-        assert_eq!(evidence(probe1(&Xdmcp, UDP, S, &w)), "XDMCP Willing (11 octets)");
+        let w = [
+            0, 1, 0, 5, 0, 11, 0, 0, 0, 3, b'g', b'd', b'm', 0, 2, b'u', b'p',
+        ];
+        assert_eq!(
+            evidence(probe1(&Xdmcp, UDP, S, &w)),
+            "XDMCP Willing (11 octets)"
+        );
         // BroadcastQuery with one name "MIT-MAGIC-COOKIE-1".
         let mut b = vec![0, 1, 0, 1, 0, 21, 1, 0, 18];
         b.extend_from_slice(b"MIT-MAGIC-COOKIE-1");

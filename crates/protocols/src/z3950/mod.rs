@@ -197,7 +197,10 @@ mod tests {
             evidence(probe1(&Z3950, TCP, S, INIT_RESP)),
             "Z39.50 initResponse, implementation 'GFS/YAZ'"
         );
-        assert_eq!(evidence(probe1(&Z3950, TCP, C, SEARCH)), "Z39.50 searchRequest");
+        assert_eq!(
+            evidence(probe1(&Z3950, TCP, C, SEARCH)),
+            "Z39.50 searchRequest"
+        );
     }
 
     #[test]
