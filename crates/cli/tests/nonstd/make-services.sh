@@ -6,7 +6,7 @@
 # Maintainer script, not run in CI. Needs root and Debian bookworm packages
 # and PyPI packages:
 #   apt-get install tcpdump curl haproxy libfcgi-bin inn2 rsh-redone-client \
-#     rsh-redone-server
+#     rsh-redone-server xvfb ffmpeg
 #   pip install thrift flup smpplib
 # (inn2's post-install step needs "domain:" set in /etc/news/inn.conf.)
 # Usage: make-services.sh [NAME...]  (default: all; NAME is a function below, cap_*)
@@ -255,5 +255,26 @@ PY
   cap_stop; kill_servers
 }
 
-if [ $# -eq 0 ]; then set -- haproxy fastcgi thrift usenet rsh smpp; fi
+# ---------------------------------------------------------------- XDMCP (Xvfb -query) on udp/5353
+cap_xdmcp() {
+  have Xvfb || return
+  # No display manager answers: the X server's Query datagrams are the capture.
+  cap_start xdmcp_udp5353 'udp port 5353'
+  bg Xvfb :77 -port 5353 -query 127.0.0.1 -nolisten tcp  # -port before -query (Xserver(1))
+  sleep 4
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- RTMP (FFmpeg) on tcp/5222
+cap_rtmp() {
+  have ffmpeg || return
+  bg ffmpeg -hide_banner -loglevel error -listen 1 -i rtmp://127.0.0.1:5222/live/netsift -f null -
+  wait_port tcp 5222
+  cap_start rtmp_tcp5222 'tcp port 5222'
+  ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc=size=96x64:rate=5 -t 2 \
+    -c:v flv -f flv rtmp://127.0.0.1:5222/live/netsift
+  cap_stop; kill_servers
+}
+
+if [ $# -eq 0 ]; then set -- haproxy fastcgi thrift usenet rsh smpp xdmcp rtmp; fi
 for n in "$@"; do "cap_$n"; done

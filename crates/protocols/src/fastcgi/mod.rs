@@ -168,6 +168,23 @@ mod tests {
     }
 
     #[test]
+    fn real_exchange() {
+        // Sources: testdata/README.md.
+        let req = include_bytes!("testdata/cgi_fcgi_request.bin");
+        let resp = include_bytes!("testdata/flup_response.bin");
+        assert_eq!(
+            evidence(probe1(&FastCgi, TCP, C, req)),
+            "FastCGI BEGIN_REQUEST, request 1, role RESPONDER, PARAMS REQUEST_METHOD"
+        );
+        assert_eq!(
+            evidence(probe1(&FastCgi, TCP, S, resp)),
+            "FastCGI STDOUT then STDOUT records, request 1"
+        );
+        check_prefixes(&FastCgi, TCP, C, req, b"");
+        check_prefixes(&FastCgi, TCP, S, resp, req);
+    }
+
+    #[test]
     fn begin_request() {
         assert_eq!(
             evidence(probe1(&FastCgi, TCP, C, &begin())),

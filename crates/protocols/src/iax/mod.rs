@@ -151,14 +151,16 @@ impl Protocol for Iax {
         let Some(n) = ies(d.get(HDR..).unwrap_or(&[])) else {
             return Probe::NoMatch;
         };
+        // The first frame of a call or transaction (NEW, REGREQ, REGREL,
+        // DPREQ, ...): destination call 0, OSeqno 0, with IEs.
+        if f.dst == 0 && f.oseq == 0 && n >= 1 {
+            return Probe::Match(Match::new(format!(
+                "IAX2 {name} from call {} with {n} information elements",
+                f.src
+            )));
+        }
         if f.sub == 0x01 {
-            // NEW: destination call 0, first frame of the call, with IEs.
-            if f.dst == 0 && f.oseq == 0 && n >= 1 {
-                return Probe::Match(Match::new(format!(
-                    "IAX2 NEW from call {} with {n} information elements",
-                    f.src
-                )));
-            }
+            // NEW is always a call's first frame.
             return Probe::NoMatch;
         }
         if n >= 2 && f.dst != 0 {
@@ -211,7 +213,10 @@ mod tests {
         // subclass 0x0d; IE USERNAME (6) "bob", IE REFRESH (0x13) 60.
         let mut r = vec![0x80, 0x01, 0x00, 0x00, 0, 0, 0, 3, 0, 0, 0x06, 0x0d];
         r.extend_from_slice(&[0x06, 3, b'b', b'o', b'b', 0x13, 2, 0, 60]);
-        assert_eq!(probe1(&Iax, UDP, C, &r), Probe::NeedMore);
+        assert_eq!(
+            evidence(probe1(&Iax, UDP, C, &r)),
+            "IAX2 REGREQ from call 1 with 2 information elements"
+        );
         let mut acc = vec![0x80, 0x02, 0x80, 0x01, 0, 0, 0, 9, 0, 1, 0x06, 0x0f];
         acc.extend_from_slice(&[0x06, 3, b'b', b'o', b'b', 0x13, 2, 0, 60]);
         assert_eq!(

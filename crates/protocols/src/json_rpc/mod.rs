@@ -67,6 +67,17 @@ pub(crate) fn json_rpc(w: &[u8]) -> Option<String> {
     Some(format!("JSON-RPC 1.0 request '{}'", printable(m, 40)))
 }
 
+/// Stratum, the mining pools' JSON-RPC dialect (methods `mining.*`, the
+/// Ethereum pools' `eth_submitLogin` / `eth_getWork` / `eth_submitWork` /
+/// `eth_submitHashrate` with a `worker` member), is its own application
+/// (nDPI: Mining) and is left to that probe.
+fn stratum(w: &[u8]) -> bool {
+    let m = member(w, b"\"method\"").unwrap_or(&[]);
+    m.starts_with(b"mining.")
+        || (m.starts_with(b"eth_submit") || m == b"eth_getWork")
+        || find(w, b"\"worker\"").is_some()
+}
+
 impl Protocol for JsonRpc {
     fn name(&self) -> &'static str {
         "JSON-RPC"
@@ -96,6 +107,9 @@ impl Protocol for JsonRpc {
         // JSON text is UTF-8 without control characters outside strings
         // other than white space.
         if w.iter().any(|&b| b < 0x20 && !b.is_ascii_whitespace()) {
+            return Probe::NoMatch;
+        }
+        if stratum(w) {
             return Probe::NoMatch;
         }
         match json_rpc(w) {
@@ -133,6 +147,15 @@ mod tests {
         );
         let batch = br#"[{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":"1"}]"#;
         assert!(is_match(&probe1(&JsonRpc, TCP, C, batch)));
+    }
+
+    #[test]
+    fn stratum_is_left_to_mining() {
+        // mining.pcapng (nDPI: Mining), Ethereum pool login.
+        let eth = br#"{"worker": "eth1.0", "jsonrpc": "2.0", "params": ["0x9c99/tester.worker1", "x"], "id": 2, "method": "eth_submitLogin"}"#;
+        assert_eq!(probe1(&JsonRpc, TCP, C, eth), Probe::NoMatch);
+        let btc = br#"{"id": 1, "method": "mining.subscribe", "params": ["cpuminer/2.5.1"]}"#;
+        assert_eq!(probe1(&JsonRpc, TCP, C, btc), Probe::NoMatch);
     }
 
     #[test]

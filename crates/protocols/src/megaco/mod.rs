@@ -175,17 +175,23 @@ impl Protocol for Megaco {
         &[2944, 2945]
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
-        let d = input.data;
         let tcp = input.transport == Transport::Tcp;
+        let mut d = input.data;
+        if tcp {
+            // H.248.1 Annex H.2: over TCP every message is framed by TPKT
+            // (RFC 1006: version 3, reserved 0, 16-bit length).
+            match (d.first(), d.get(1)) {
+                (None, _) | (Some(3), None) => return Probe::NeedMore,
+                (Some(3), Some(0)) => d = d.get(4..).unwrap_or(&[]),
+                _ => {}
+            }
+        }
         match d.first() {
             None => return if tcp { Probe::NeedMore } else { Probe::NoMatch },
+            // A stream needs the header fields before deciding.
+            Some(0x30) if tcp && d.len() < 16 => return Probe::NeedMore,
             Some(0x30) => {
-                // H.248 over TCP is framed with TPKT (H.248.1 Annex H.2);
-                // the binary form is recognised over UDP.
-                if tcp {
-                    return Probe::NoMatch;
-                }
-                return match binary(d, true) {
+                return match binary(d, !tcp) {
                     Some(ev) => Probe::Match(Match::new(ev)),
                     None => Probe::NoMatch,
                 };
@@ -226,6 +232,12 @@ mod tests {
         let au = b"AU=0x12345678:0x1:0xabcdef0123456789abcdef01 MEGACO/1 [10.0.0.1]\nT=1{}";
         assert!(is_match(&probe1(&Megaco, UDP, C, au)));
         check_prefixes(&Megaco, TCP, C, SC, b"");
+        // Over TCP, in TPKT.
+        let mut t = vec![3, 0];
+        t.extend_from_slice(&((SC.len() + 4) as u16).to_be_bytes());
+        t.extend_from_slice(SC);
+        assert!(is_match(&probe1(&Megaco, TCP, C, &t)));
+        check_prefixes(&Megaco, TCP, C, &t, b"");
     }
 
     #[test]

@@ -102,6 +102,18 @@ mod tests {
     }
 
     #[test]
+    fn ffmpeg_handshake() {
+        // Sources: testdata/README.md.
+        let c = include_bytes!("testdata/ffmpeg_c0c1.bin");
+        let s = include_bytes!("testdata/ffmpeg_s0s1s2.bin");
+        assert_eq!(
+            evidence(probe_at(&Rtmp, TCP, S, s, c, 0)),
+            "RTMP handshake version 3: S2 echoes the client's C1"
+        );
+        assert_eq!(probe1(&Rtmp, TCP, C, c), Probe::NeedMore);
+    }
+
+    #[test]
     fn plain_handshake_echo() {
         let c = c0c1();
         // S0 + S1 + S2 (S2 = time 0, time2 5, C1's random).

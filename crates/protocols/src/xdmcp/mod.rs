@@ -104,6 +104,16 @@ mod tests {
     const UDP: Transport = Transport::Udp;
 
     #[test]
+    fn xvfb_query() {
+        // Sources: testdata/README.md.
+        let q = include_bytes!("testdata/xvfb_query.bin");
+        assert_eq!(
+            evidence(probe1(&Xdmcp, UDP, C, q)),
+            "XDMCP Query (1 octets)"
+        );
+    }
+
+    #[test]
     fn packets() {
         // Query with no authentication names: version 1, opcode 2, length 1,
         // count 0 (what `X -query host` sends first).
