@@ -170,6 +170,11 @@ fn command(d: &[u8]) -> Option<Command<'_>> {
 
 /// `code SP tid [SP commentary]` (RFC 3435 §3.3): code is three digits.
 fn response(d: &[u8]) -> Option<(&[u8], &[u8])> {
+    // O(1) first: three digits and white space.
+    let head = netsift_proto::bytes::array::<4>(d, 0)?;
+    if !head[..3].iter().all(u8::is_ascii_digit) || !matches!(head[3], b' ' | b'\t') {
+        return None;
+    }
     let l = line(d)?;
     if !netsift_proto::text_ok(l) {
         return None;

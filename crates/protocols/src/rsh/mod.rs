@@ -94,8 +94,12 @@ impl Protocol for Rsh {
             };
         }
         let d = input.data;
-        if d.is_empty() {
-            return Probe::NeedMore;
+        // O(1) reject: the handshake opens with the port's digits or the
+        // NUL of an empty port (rlogin).
+        match d.first() {
+            None => return Probe::NeedMore,
+            Some(b'0'..=b'9' | 0) => {}
+            Some(_) => return Probe::NoMatch,
         }
         // rlogin starts with an empty field; rsh's port may be empty too
         // ("0" or "" when no stderr channel), so an empty first field means

@@ -166,6 +166,10 @@ impl Protocol for Usenet {
         if client.is_empty() {
             return Probe::NeedMore;
         }
+        // O(1) reject: commands start with a letter.
+        if !client.first().is_some_and(u8::is_ascii_alphabetic) {
+            return Probe::NoMatch;
+        }
         match command(client) {
             Ok(Some(c)) => {
                 let g = greet.map_or(String::new(), |g| {

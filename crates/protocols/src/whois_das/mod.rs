@@ -92,6 +92,13 @@ impl Protocol for WhoisDas {
                 Probe::NeedMore
             };
         }
+        // O(1) reject: a query starts with a name, a number or a flag.
+        if !client
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Probe::NoMatch;
+        }
         let q = match query(client) {
             Ok(q) => q,
             Err(true) => return Probe::NeedMore,
