@@ -69,13 +69,19 @@ pub(crate) fn json_rpc(w: &[u8]) -> Option<String> {
 
 /// Stratum, the mining pools' JSON-RPC dialect (methods `mining.*`, the
 /// Ethereum pools' `eth_submitLogin` / `eth_getWork` / `eth_submitWork` /
-/// `eth_submitHashrate` with a `worker` member), is its own application
-/// (nDPI: Mining) and is left to that probe.
+/// `eth_submitHashrate` with a `worker` member, the Monero pools' `login`
+/// with `pass`/`agent`, `submit`/`getjob` with a `job_id`, and their `job`
+/// answers), is its own application (nDPI: Mining) and is left to that
+/// probe.
 fn stratum(w: &[u8]) -> bool {
     let m = member(w, b"\"method\"").unwrap_or(&[]);
+    let has = |k: &[u8]| find(w, k).is_some();
     m.starts_with(b"mining.")
         || (m.starts_with(b"eth_submit") || m == b"eth_getWork")
-        || find(w, b"\"worker\"").is_some()
+        || has(b"\"worker\"")
+        || (m == b"login" && (has(b"\"agent\"") || has(b"\"pass\"")))
+        || has(b"\"job_id\"")
+        || has(b"\"job\":{")
 }
 
 impl Protocol for JsonRpc {
@@ -156,6 +162,10 @@ mod tests {
         assert_eq!(probe1(&JsonRpc, TCP, C, eth), Probe::NoMatch);
         let btc = br#"{"id": 1, "method": "mining.subscribe", "params": ["cpuminer/2.5.1"]}"#;
         assert_eq!(probe1(&JsonRpc, TCP, C, btc), Probe::NoMatch);
+        let xmr = br#"{"method":"login","params":{"login":"4BCeEPhodgPM.cb2b7","pass":"x","agent":"xmrig/2.5"},"id":1}"#;
+        assert_eq!(probe1(&JsonRpc, TCP, C, xmr), Probe::NoMatch);
+        let job = br#"{"id":1,"jsonrpc":"2.0","error":null,"result":{"id":"4790","job":{"blob":"0606"}}}"#;
+        assert_eq!(probe1(&JsonRpc, TCP, S, job), Probe::NoMatch);
     }
 
     #[test]
