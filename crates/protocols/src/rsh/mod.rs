@@ -189,6 +189,17 @@ mod tests {
     const TCP: Transport = Transport::Tcp;
 
     #[test]
+    fn rsh_redone_client() {
+        // Sources: testdata/README.md.
+        let d = include_bytes!("testdata/rsh_redone_handshake.bin");
+        assert_eq!(
+            evidence(probe1(&Rsh, TCP, C, d)),
+            "rsh: client user 'root' as 'nobody' runs 'id', stderr port 1022"
+        );
+        check_prefixes(&Rsh, TCP, C, d, b"");
+    }
+
+    #[test]
     fn rsh_handshake() {
         let d = b"1022\0alice\0bob\0ls -l /tmp\0";
         assert_eq!(
