@@ -109,6 +109,27 @@ mod vrrp;
 // (end of group "infra")
 
 // Breadth group "services": its folders' `mod` lines go here.
+mod ajp;
+mod bfcp;
+mod cisco_skinny;
+mod fastcgi;
+mod h323;
+mod haproxy;
+mod iax;
+mod json_rpc;
+mod megaco;
+mod mgcp;
+mod mpeg_ts;
+mod rsh;
+mod rtmp;
+mod smpp;
+mod soap;
+mod thrift;
+mod usenet;
+mod whois_das;
+mod wsd;
+mod xdmcp;
+mod z3950;
 // (end of group "services")
 
 // Breadth group "monitoring": its folders' `mod` lines go here.
@@ -231,6 +252,9 @@ pub static ALL: &[&dyn Protocol] = &[
     // group p2p_remote: before HTTP because SoftEther's session request is
     // an HTTP-like 'POST /vpnsvc/connect.cgi' that HTTP would claim first.
     &softether::Softether,
+    // group services: before TLS and HTTP because both look past a PROXY
+    // protocol header, and nDPI names such flows HAProxy.
+    &haproxy::HaProxy,
     &tls::Tls,
     &http_proxy::HttpProxy,
     &rtsp::Rtsp,
@@ -326,6 +350,26 @@ pub static ALL: &[&dyn Protocol] = &[
     &flute::Flute,
     // (end of group "infra")
     // Breadth group "services": its `ALL` lines go here, in probe order.
+    &h323::H323,
+    &mgcp::Mgcp,
+    &iax::Iax,
+    &bfcp::Bfcp,
+    &smpp::Smpp,
+    &thrift::Thrift,
+    &ajp::Ajp,
+    &z3950::Z3950,
+    &cisco_skinny::CiscoSkinny,
+    &usenet::Usenet,
+    &json_rpc::JsonRpc,
+    &soap::Soap,
+    &megaco::Megaco,
+    &wsd::Wsd,
+    &fastcgi::FastCgi,
+    &rsh::Rsh,
+    &xdmcp::Xdmcp,
+    &rtmp::Rtmp,
+    &mpeg_ts::MpegTs,
+    &whois_das::WhoisDas,
     // (end of group "services")
     // Breadth group "monitoring": its `ALL` lines go here, in probe order.
     // (end of group "monitoring")

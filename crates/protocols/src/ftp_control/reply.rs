@@ -205,6 +205,11 @@ pub(crate) fn classify(verb: &[u8], arg: &[u8]) -> Cmd {
         b"VRFY",
         b"EXPN",
     ];
+    // RFC 959 §4.1.2: "MODE <SP> <mode-code>", mode-code S, B or C; NNTP
+    // has "MODE READER" / "MODE STREAM" (RFC 3977 §5.3, RFC 4644 §2.3).
+    if is(b"MODE") && !matches!(arg, [b'S' | b'B' | b'C' | b's' | b'b' | b'c']) {
+        return Cmd::Other;
+    }
     if FTP_ONLY.iter().any(|w| is(w)) {
         return Cmd::Ftp;
     }

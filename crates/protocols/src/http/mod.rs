@@ -320,6 +320,11 @@ fn request(input: &ProbeInput<'_>) -> Probe {
         ev.push_str(", Sonos player");
         app = Some("Sonos");
     }
+    if let Some(rpc) = rpc_app(headers) {
+        ev.push_str(", ");
+        ev.push_str(rpc);
+        app = Some(rpc);
+    }
     if let Some(up) = header(headers, b"upgrade") {
         let conn_upgrade = header(headers, b"connection").is_some_and(|v| has_token(v, b"upgrade"));
         if has_token(up, b"websocket") && conn_upgrade {
@@ -359,6 +364,64 @@ fn simple_request(dir: Direction, method: &[u8], line_rest: &[u8], after: &[u8])
         who(dir),
         printable(line_rest, 100)
     ))))
+}
+
+/// SOAP or JSON-RPC carried by this request (named as nDPI does:
+/// HTTP.SOAP, HTTP.JSON-RPC):
+/// * SOAP 1.1 §6.1.1: "The SOAPAction HTTP request header field can be
+///   used to indicate the intent of the SOAP HTTP request" (present even
+///   when empty); SOAP 1.2 Part 2 §7.1.4: media type
+///   `application/soap+xml`; or a body whose root is an `Envelope`;
+/// * JSON-RPC: media type `application/json-rpc`, or a body with
+///   `"jsonrpc": "2.0"` (JSON-RPC 2.0 §4).
+fn rpc_app(headers: &[u8]) -> Option<&'static str> {
+    let h = headers.get(..headers.len().min(MAX_HEADER_SCAN))?;
+    let mut body = None;
+    // `headers` starts with the request line's CR LF.
+    let mut p = 0;
+    let mut first = true;
+    while p < h.len() {
+        let end = h.get(p..)?.iter().position(|&b| b == b'\n').map(|e| p + e);
+        let Some(end) = end else { break };
+        let raw = h.get(p..end)?;
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.is_empty() && !first {
+            body = headers.get(end + 1..(end + 1 + 512).min(headers.len()));
+            break;
+        }
+        first = false;
+        let name_is = |n: &[u8]| {
+            line.get(..n.len())
+                .is_some_and(|l| l.eq_ignore_ascii_case(n))
+                && line.get(n.len()) == Some(&b':')
+        };
+        if name_is(b"soapaction") {
+            return Some("SOAP");
+        }
+        if name_is(b"content-type") {
+            let v = line.get(13..).unwrap_or(&[]);
+            let has = |t: &[u8]| v.windows(t.len()).any(|w| w.eq_ignore_ascii_case(t));
+            if has(b"application/soap+xml") {
+                return Some("SOAP");
+            }
+            if has(b"application/json-rpc") {
+                return Some("JSON-RPC");
+            }
+        }
+        p = end + 1;
+    }
+    let body = body?;
+    if body
+        .windows(10)
+        .any(|w| w == b":Envelope " || w == b":Envelope>")
+        || body.starts_with(b"<Envelope")
+    {
+        return Some("SOAP");
+    }
+    if body.first() == Some(&b'{') && crate::json_rpc::json_rpc(body).is_some() {
+        return Some("JSON-RPC");
+    }
+    None
 }
 
 /// Whether a comma-separated header value lists `token` (ASCII
@@ -554,6 +617,28 @@ mod tests {
         assert_eq!(m(POST, C).app.as_deref(), Some("OCSP"));
         let r = m(GET, C);
         assert!(r.evidence.contains(", Host "), "{}", r.evidence);
+    }
+
+    #[test]
+    fn soap_and_json_rpc_apps() {
+        // Sources: ../soap/testdata/README.md, ../json_rpc/testdata/README.md.
+        let app = |d: &[u8]| match run(&Http, TCP, C, d) {
+            Probe::Match(m) => m.app,
+            o => panic!("{o:?}"),
+        };
+        let soap = include_bytes!("../soap/testdata/http_post_soapaction.bin");
+        assert_eq!(app(soap).as_deref(), Some("SOAP"));
+        // An empty SOAPAction still marks a SOAP request.
+        let empty = include_bytes!("../soap/testdata/http_post_empty_soapaction.bin");
+        assert_eq!(app(empty).as_deref(), Some("SOAP"));
+        let jr = include_bytes!("../json_rpc/testdata/http_post.bin");
+        assert_eq!(app(jr).as_deref(), Some("JSON-RPC"));
+        let body = b"POST /rpc HTTP/1.1\r\nHost: 10.0.0.1\r\nContent-Type: application/json\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"eth_blockNumber\",\"id\":1}";
+        assert_eq!(app(body).as_deref(), Some("JSON-RPC"));
+        let env = b"POST /ws HTTP/1.1\r\nHost: 10.0.0.1\r\nContent-Type: text/xml\r\n\r\n<?xml version=\"1.0\"?><soapenv:Envelope xmlns:soapenv=\"x\"><soapenv:Body/></soapenv:Envelope>";
+        assert_eq!(app(env).as_deref(), Some("SOAP"));
+        let plain = b"POST /form HTTP/1.1\r\nHost: 10.0.0.1\r\nContent-Type: application/json\r\n\r\n{\"a\":1}";
+        assert_eq!(app(plain), None);
     }
 
     #[test]
