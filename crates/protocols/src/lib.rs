@@ -81,6 +81,21 @@ mod wireguard;
 // (end of group "services")
 
 // Breadth group "monitoring": its folders' `mod` lines go here.
+mod afp;
+mod ceph;
+mod checkmk;
+mod elasticsearch;
+mod fix;
+mod gearman;
+mod hl7;
+mod jrmi;
+mod kismet;
+mod lustre;
+mod munin;
+mod nats;
+mod openwire;
+mod stomp;
+mod zabbix;
 // (end of group "monitoring")
 
 // Breadth group "industrial": its folders' `mod` lines go here.
@@ -171,6 +186,21 @@ pub static ALL: &[&dyn Protocol] = &[
     // Breadth group "services": its `ALL` lines go here, in probe order.
     // (end of group "services")
     // Breadth group "monitoring": its `ALL` lines go here, in probe order.
+    &zabbix::Zabbix,
+    &elasticsearch::Elasticsearch,
+    &munin::Munin,
+    &checkmk::Checkmk,
+    &kismet::Kismet,
+    &gearman::Gearman,
+    &nats::Nats,
+    &stomp::Stomp,
+    &openwire::OpenWire,
+    &ceph::Ceph,
+    &lustre::Lustre,
+    &afp::Afp,
+    &jrmi::Jrmi,
+    &hl7::Hl7,
+    &fix::Fix,
     // (end of group "monitoring")
     // Breadth group "industrial": its `ALL` lines go here, in probe order.
     // (end of group "industrial")
