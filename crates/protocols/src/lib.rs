@@ -82,18 +82,26 @@ mod wireguard;
 
 // Breadth group "monitoring": its folders' `mod` lines go here.
 mod afp;
+mod cassandra;
 mod ceph;
 mod checkmk;
+mod collectd;
+mod corba;
+mod drda;
 mod elasticsearch;
 mod fix;
 mod gearman;
 mod hl7;
+mod iscsi;
 mod jrmi;
+mod kafka;
 mod kismet;
 mod lustre;
+mod mssql_tds;
 mod munin;
 mod nats;
 mod openwire;
+mod oracle;
 mod stomp;
 mod zabbix;
 // (end of group "monitoring")
@@ -201,6 +209,14 @@ pub static ALL: &[&dyn Protocol] = &[
     &jrmi::Jrmi,
     &hl7::Hl7,
     &fix::Fix,
+    &collectd::Collectd,
+    &kafka::Kafka,
+    &cassandra::Cassandra,
+    &mssql_tds::MssqlTds,
+    &oracle::Oracle,
+    &drda::Drda,
+    &iscsi::Iscsi,
+    &corba::Corba,
     // (end of group "monitoring")
     // Breadth group "industrial": its `ALL` lines go here, in probe order.
     // (end of group "industrial")

@@ -100,7 +100,9 @@ impl<'a> Fields<'a> {
                 self.at += i + 1;
                 F::Ok(rest.get(..i).unwrap_or(&[]))
             }
-            None if rest.len() <= max && rest.iter().all(|b| (0x20..0x7f).contains(b)) => F::Partial,
+            None if rest.len() <= max && rest.iter().all(|b| (0x20..0x7f).contains(b)) => {
+                F::Partial
+            }
             None => F::Bad,
         }
     }
