@@ -202,6 +202,11 @@ pub(crate) fn request(d: &[u8]) -> Parse<Request<'_>> {
 }
 
 impl Request<'_> {
+    /// Too weak alone: an empty client_id.
+    fn weak(&self) -> bool {
+        self.client_id.is_some_and(<[u8]>::is_empty)
+    }
+
     fn evidence(&self) -> String {
         let mut e = format!("Kafka {} v{} request", self.api, self.version);
         match self.client_id {
@@ -226,8 +231,14 @@ impl Protocol for Kafka {
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         match request(d) {
-            Parse::Ok(r) => return Probe::Match(Match::new(r.evidence())),
-            Parse::Partial if input.dir == Direction::ToServer => return Probe::NeedMore,
+            Parse::Ok(r) if !r.weak() => return Probe::Match(Match::new(r.evidence())),
+            // An empty client_id leaves too little structure: SMPP's
+            // bind PDU (length, command id 0x00000002, status 0, sequence
+            // < 65536) reads as "Produce v2, correlation 0, client_id ''".
+            // It counts once the response echoes the correlation id.
+            Parse::Ok(_) | Parse::Partial if input.dir == Direction::ToServer => {
+                return Probe::NeedMore
+            }
             _ => {}
         }
         if input.dir != Direction::ToClient {

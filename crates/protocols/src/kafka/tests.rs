@@ -106,6 +106,24 @@ fn response_with_request_in_peer() {
 }
 
 #[test]
+fn empty_client_id_needs_the_response() {
+    // smpp_in_general.pcap (nDPI corpus) frame 4: an SMPP bind_transmitter
+    // (length 0x28, command id 2, status 0, sequence 1) reads as a Kafka
+    // header with an empty client_id.
+    let smpp =
+        b"\x00\x00\x00\x28\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x01\x61\x62\x68\x69\x6b\x00\x70\x61\x73\x73\x77\x6f\x72\x64\x00\x53\x4d\x50\x50\x00\x01\x00\x00\x00";
+    assert_eq!(probe1(&Kafka, TCP, C, smpp), Probe::NeedMore);
+    // Frame 5, bind_transmitter_resp: command id 0x80000002, so no correlation echo.
+    let resp =
+        b"\x00\x00\x00\x15\x80\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x01\x53\x4d\x53\x43\x00";
+    assert_eq!(probe_at(&Kafka, TCP, S, resp, smpp, 0), Probe::NoMatch);
+    // A real Kafka exchange with an empty client_id is still named.
+    let r = req(18, 0, 4, Some(""), b"");
+    let ok = b"\x00\x00\x00\x06\x00\x00\x00\x04\x00\x00";
+    assert!(evidence(probe_at(&Kafka, TCP, S, ok, &r, 0)).contains("same correlation id"));
+}
+
+#[test]
 fn random_foreign() {
     assert_random_flows_rejected(&Kafka, TCP, 9092);
     foreign_never_match(&Kafka, TCP);
