@@ -5,7 +5,8 @@
 #
 # Maintainer script, not run in CI. Needs root and Debian bookworm packages:
 #   apt-get install tcpdump zabbix-agent munin-node collectd-core \
-#     gearman-job-server gearman-tools nats-server tgt open-iscsi python3
+#     gearman-job-server gearman-tools nats-server tgt libiscsi-bin python3
+# and from PyPI: pip install coilmq stomp.py hl7
 # Usage: make-monitoring.sh [NAME...]  (default: all; NAME is a function below, cap_*)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -199,19 +200,73 @@ PY
   cap_stop; kill_servers
 }
 
-# ---------------------------------------------------------------- iSCSI (tgt + iscsiadm discovery) on tcp/993
+# ---------------------------------------------------------------- iSCSI (tgt + libiscsi's iscsi-ls) on tcp/993
+# open-iscsi's iscsiadm needs the iscsi_tcp kernel module; libiscsi-bin's
+# iscsi-ls is a user-space initiator (discovery login + SendTargets).
 cap_iscsi() {
-  have tgtd tgtadm iscsiadm || return
+  have tgtd tgtadm iscsi-ls || return
   bg tgtd -f --iscsi portal=127.0.0.1:993
+  local tgtd=$!
   wait_port tcp 993
   tgtadm --lld iscsi --op new --mode target --tid 1 -T iqn.2026-12.test.netsift:disk1
   tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL
-  bg iscsid -f
-  sleep 1
   cap_start iscsi_tcp993 'tcp port 993'
-  timeout 10 iscsiadm -m discovery -t sendtargets -p 127.0.0.1:993
+  timeout 10 iscsi-ls -s iscsi://127.0.0.1:993
+  cap_stop
+  kill -KILL "$tgtd"   # tgtd ignores SIGTERM
+  kill_servers
+}
+
+# ---------------------------------------------------------------- STOMP (coilmq + stomp.py) on tcp/8883
+# PyPI: pip install coilmq stomp.py
+cap_stomp() {
+  have coilmq python3 || return
+  bg coilmq -b 127.0.0.1 -p 8883
+  wait_port tcp 8883
+  cap_start stomp_tcp8883 'tcp port 8883'
+  python3 - <<'PY'
+import time, stomp
+got = []
+class L(stomp.ConnectionListener):
+    def on_message(self, frame): got.append(frame.body)
+c = stomp.Connection([("127.0.0.1", 8883)])
+c.set_listener("", L())
+c.connect(wait=True)
+c.subscribe(destination="/queue/netsift", id=1, ack="auto")
+c.send(body="hello from netsift", destination="/queue/netsift")
+time.sleep(1); print(got); c.disconnect()
+PY
   cap_stop; kill_servers
 }
 
-if [ $# -eq 0 ]; then set -- zabbix munin collectd gearman nats iscsi; fi
+# ---------------------------------------------------------------- HL7 over MLLP (python hl7) on tcp/3389
+# PyPI: pip install hl7 (its asyncio MLLP server and the mllp_send client)
+cap_hl7() {
+  have mllp_send python3 || return
+  python3 - <<'PY' &
+import asyncio, hl7, hl7.mllp
+async def handle(reader, writer):
+    try:
+        while not writer.is_closing():
+            msg = await reader.readmessage()
+            writer.writemessage(msg.create_ack())
+            await writer.drain()
+    except asyncio.IncompleteReadError:
+        writer.close()
+async def main():
+    srv = await hl7.mllp.start_hl7_server(handle, host="127.0.0.1", port=3389)
+    async with srv:
+        await asyncio.sleep(8)
+asyncio.run(main())
+PY
+  PIDS+=($!)
+  wait_port tcp 3389
+  cap_start hl7_tcp3389 'tcp port 3389'
+  # mllp_send reads MLLP-framed messages (VT ... FS CR) from the file.
+  printf '\x0bMSH|^~\\&|NETSIFT|LAB|EHR|HOSP|20261204120000||ADT^A01|MSG0001|P|2.5\rPID|1||12345^^^HOSP^MR||DOE^JANE\r\x1c\r' > "$WORK/adt.hl7"
+  timeout 5 mllp_send -p 3389 -f "$WORK/adt.hl7" 127.0.0.1
+  cap_stop; kill_servers
+}
+
+if [ $# -eq 0 ]; then set -- zabbix munin collectd gearman nats iscsi stomp hl7; fi
 for n in "$@"; do "cap_$n"; done
