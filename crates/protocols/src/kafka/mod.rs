@@ -16,7 +16,9 @@
 //! counts when the request with the same correlation id is in the peer).
 
 use netsift_proto::bytes::{be16, be32};
-use netsift_proto::Transport;
+use netsift_proto::{Parser, Transport};
+
+pub mod record;
 use netsift_proto::{printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol};
 
 /// Kafka.
@@ -228,6 +230,9 @@ impl Protocol for Kafka {
     fn ports(&self) -> &'static [u16] {
         &[9092, 9093]
     }
+    fn parser(&self) -> Option<Box<dyn Parser>> {
+        Some(Box::new(record::KafkaParser::default()))
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         match request(d) {
@@ -275,4 +280,4 @@ impl Protocol for Kafka {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -40,6 +40,14 @@ fn api_versions() -> Vec<u8> {
     )
 }
 
+pub(crate) fn api_versions_bytes() -> Vec<u8> {
+    api_versions()
+}
+
+pub(crate) fn metadata_bytes() -> Vec<u8> {
+    req(3, 12, 57, Some("consumer-grp-1"), b"\x00\x01\x00\x01")
+}
+
 #[test]
 fn requests() {
     assert_eq!(
