@@ -22,7 +22,9 @@
 //! probe's; TDS 5.0 (Sybase) is not covered.
 
 use netsift_proto::bytes::{be16, le16, le32, u8_at};
-use netsift_proto::Transport;
+use netsift_proto::{Parser, Transport};
+
+pub mod record;
 use netsift_proto::{printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol};
 
 /// MS SQL Server TDS.
@@ -39,6 +41,9 @@ impl Protocol for MssqlTds {
     }
     fn ports(&self) -> &'static [u16] {
         &[1433]
+    }
+    fn parser(&self) -> Option<Box<dyn Parser>> {
+        Some(Box::new(record::MssqlParser::default()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -302,4 +307,4 @@ fn sql_batch(b: &[u8], whole: bool) -> Option<Option<String>> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -92,6 +92,10 @@ pub(super) fn login7_body() -> Vec<u8> {
     fixed
 }
 
+pub(super) fn prelogin_packet() -> Vec<u8> {
+    packet(0x12, &prelogin_body([16, 0, 0x03, 0xe8, 0, 0], 2))
+}
+
 #[test]
 fn prelogin_both_ways() {
     let c = packet(0x12, &prelogin_body([16, 0, 0x03, 0xe8, 0, 0], 0));
