@@ -143,6 +143,10 @@ fn binary(d: &[u8]) -> Probe {
 }
 
 fn admin(input: &ProbeInput<'_>) -> Probe {
+    // Admin commands are lower-case words: reject other client bytes at once.
+    if input.dir == Direction::ToServer && !input.data.first().is_some_and(u8::is_ascii_lowercase) {
+        return Probe::NoMatch;
+    }
     let (cmd, reply) = match input.dir {
         Direction::ToServer => (input.data, input.peer),
         Direction::ToClient => (input.peer, input.data),

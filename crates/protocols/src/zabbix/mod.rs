@@ -55,7 +55,10 @@ impl Protocol for Zabbix {
         }
         // The plain-text passive request: a key line from the client, then
         // the agent's ZBXD reply.
-        if input.dir != Direction::ToServer {
+        // Item keys start with a lower-case letter: reject on the first byte.
+        if input.dir != Direction::ToServer
+            || !input.data.first().is_some_and(u8::is_ascii_lowercase)
+        {
             return Probe::NoMatch;
         }
         match text_line(input.data, 256) {
