@@ -133,6 +133,29 @@ mod z3950;
 // (end of group "services")
 
 // Breadth group "monitoring": its folders' `mod` lines go here.
+mod afp;
+mod cassandra;
+mod ceph;
+mod checkmk;
+mod collectd;
+mod corba;
+mod drda;
+mod elasticsearch;
+mod fix;
+mod gearman;
+mod hl7;
+mod iscsi;
+mod jrmi;
+mod kafka;
+mod kismet;
+mod lustre;
+mod mssql_tds;
+mod munin;
+mod nats;
+mod openwire;
+mod oracle;
+mod stomp;
+mod zabbix;
 // (end of group "monitoring")
 
 // Breadth group "industrial": its folders' `mod` lines go here.
@@ -372,6 +395,29 @@ pub static ALL: &[&dyn Protocol] = &[
     &whois_das::WhoisDas,
     // (end of group "services")
     // Breadth group "monitoring": its `ALL` lines go here, in probe order.
+    &zabbix::Zabbix,
+    &elasticsearch::Elasticsearch,
+    &munin::Munin,
+    &checkmk::Checkmk,
+    &kismet::Kismet,
+    &gearman::Gearman,
+    &nats::Nats,
+    &stomp::Stomp,
+    &openwire::OpenWire,
+    &ceph::Ceph,
+    &lustre::Lustre,
+    &afp::Afp,
+    &jrmi::Jrmi,
+    &hl7::Hl7,
+    &fix::Fix,
+    &collectd::Collectd,
+    &kafka::Kafka,
+    &cassandra::Cassandra,
+    &mssql_tds::MssqlTds,
+    &oracle::Oracle,
+    &drda::Drda,
+    &iscsi::Iscsi,
+    &corba::Corba,
     // (end of group "monitoring")
     // Breadth group "industrial": its `ALL` lines go here, in probe order.
     &s7comm::S7comm,
