@@ -320,7 +320,15 @@ fn request(input: &ProbeInput<'_>) -> Probe {
         ev.push_str(", Sonos player");
         app = Some("Sonos");
     }
-    if let Some(rpc) = rpc_app(headers) {
+    // SOAP and JSON-RPC requests carry a body: POST (SOAP 1.1 §6; JSON-RPC
+    // over HTTP) or PUT. A GET is never one, so its headers are not walked
+    // again (every HTTP request a probe sees passes here).
+    let rpc = if matches!(method, b"POST" | b"PUT") {
+        rpc_app(headers)
+    } else {
+        None
+    };
+    if let Some(rpc) = rpc {
         ev.push_str(", ");
         ev.push_str(rpc);
         app = Some(rpc);

@@ -14,8 +14,6 @@
 //! only looks at header values they already parse (no extra scan of the
 //! payload beyond the header block).
 
-use crate::sip::header_value;
-
 /// Whether `token` occurs in `v`, ASCII case-insensitively.
 fn contains_ci(v: &[u8], token: &[u8]) -> bool {
     v.windows(token.len())
@@ -24,16 +22,42 @@ fn contains_ci(v: &[u8], token: &[u8]) -> bool {
 
 /// An HTTP-style message (start line, headers) from or to a Sonos player:
 /// an `X-RINCON-HOUSEHOLD`/`X-RINCON-BOOTSEQ` header, or a `Sonos/`
-/// product token in `SERVER` or `User-Agent`.
+/// product token in `SERVER` or `User-Agent`. One pass over at most 128
+/// header lines, stopping at the blank line (every HTTP request a probe
+/// matches goes through here).
 pub(crate) fn sonos_headers(msg: &[u8]) -> bool {
-    if header_value(msg, "x-rincon-household").is_some()
-        || header_value(msg, "x-rincon-bootseq").is_some()
-    {
-        return true;
+    let Some(nl) = msg.iter().position(|&b| b == b'\n') else {
+        return false;
+    };
+    let mut rest = msg.get(nl + 1..).unwrap_or(&[]);
+    for _ in 0..128 {
+        let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let line = rest.get(..end).unwrap_or(&[]);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return false;
+        }
+        if let Some(colon) = line.iter().position(|&b| b == b':') {
+            let (k, v) = line.split_at(colon);
+            let k = k.trim_ascii();
+            if k.eq_ignore_ascii_case(b"x-rincon-household")
+                || k.eq_ignore_ascii_case(b"x-rincon-bootseq")
+            {
+                return true;
+            }
+            if (k.eq_ignore_ascii_case(b"server") || k.eq_ignore_ascii_case(b"user-agent"))
+                && v.len() <= 257
+                && contains_ci(v, b"sonos/")
+            {
+                return true;
+            }
+        }
+        match rest.get(end + 1..) {
+            Some(r) => rest = r,
+            None => return false,
+        }
     }
-    ["server", "user-agent"]
-        .iter()
-        .any(|h| header_value(msg, h).is_some_and(|v| v.len() <= 256 && contains_ci(v, b"sonos/")))
+    false
 }
 
 #[cfg(test)]
