@@ -64,3 +64,35 @@ impl Layer for PortLayer {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The guess goes to the first protocol of `ALL` listing a port, and
+    /// specific probes run ahead of general ones (AVASTSecureDNS before DNS,
+    /// TruPhone before Jabber): a port such a probe lists must not take the
+    /// well-known guesses away from the protocols everyone expects there.
+    #[test]
+    fn well_known_ports_keep_their_owner() {
+        for (t, port, want) in [
+            (Transport::Udp, 53, "DNS"),
+            (Transport::Tcp, 53, "DNS"),
+            (Transport::Tcp, 80, "HTTP"),
+            (Transport::Tcp, 443, "TLS"),
+            (Transport::Udp, 443, "QUIC"),
+            (Transport::Tcp, 22, "SSH"),
+            (Transport::Udp, 123, "NTP"),
+            (Transport::Udp, 161, "SNMP"),
+            (Transport::Tcp, 5222, "Jabber"),
+            (Transport::Udp, 1194, "OpenVPN"),
+            (Transport::Tcp, 1194, "OpenVPN"),
+            (Transport::Tcp, 25, "SMTP"),
+            (Transport::Udp, 5060, "SIP"),
+            (Transport::Udp, 427, "Service_Location_Protocol"),
+        ] {
+            let got = usual_port_owner(t, port).map(|p| p.name());
+            assert_eq!(got, Some(want), "{t:?} {port}");
+        }
+    }
+}

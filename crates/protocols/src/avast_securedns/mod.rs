@@ -71,7 +71,9 @@ impl Protocol for AvastSecureDns {
         &[Transport::Udp, Transport::Tcp]
     }
     fn ports(&self) -> &'static [u16] {
-        &[443, 53]
+        // Not 53: this probe runs before DNS, and the last-resort port
+        // guess must keep naming port 53 DNS.
+        &[443]
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = input.transport == Transport::Tcp;

@@ -25,7 +25,9 @@ impl Protocol for Softether {
         &[Transport::Tcp]
     }
     fn ports(&self) -> &'static [u16] {
-        &[992, 1194, 5555]
+        // Not 1194: OpenVPN keeps that port's guess (this probe runs
+        // before it in `ALL`).
+        &[992, 5555]
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Tcp {

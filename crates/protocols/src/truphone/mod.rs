@@ -80,7 +80,9 @@ impl Protocol for Truphone {
         &[Transport::Tcp]
     }
     fn ports(&self) -> &'static [u16] {
-        &[5222]
+        // 5222 is XMPP's client port (Jabber keeps the port guess; this
+        // probe runs before Jabber in `ALL`).
+        &[]
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
