@@ -17,6 +17,9 @@ use netsift_protocols::ALL;
 
 use super::{ClassState, Confidence, Layer, LayerAnswer, PacketView, Verdict};
 
+/// TCP flags: SYN.
+const TCP_SYN: u8 = 0x02;
+
 /// A TCP direction whose first segment is shorter than this is not given up
 /// on from that segment alone.
 const MIN_TCP_VERDICT_BYTES: usize = 8;
@@ -108,6 +111,21 @@ pub(crate) struct DpiState {
     /// Scratch of probes that asked for it, by candidate position.
     scratch: Vec<(u8, ProbeScratch)>,
     index: [u32; 2],
+    /// TCP: the first sequence number of each direction's data, from its
+    /// SYN (ISN + 1), when the handshake was seen.
+    syn_next: [Option<u32>; 2],
+    /// TCP: one segment that arrived ahead of its direction's first byte
+    /// (reordered on the wire, or sent out of order on purpose to blind
+    /// DPI), held until the bytes before it arrive.
+    early: Option<Box<Early>>,
+}
+
+/// A segment held back by [`DpiState::early`].
+#[derive(Debug)]
+struct Early {
+    dir: usize,
+    seq: u32,
+    bytes: Vec<u8>,
 }
 
 impl DpiState {
@@ -115,6 +133,7 @@ impl DpiState {
     pub(crate) fn release(&mut self) {
         self.buf = [Vec::new(), Vec::new()];
         self.scratch = Vec::new();
+        self.early = None;
     }
 }
 
@@ -144,6 +163,14 @@ impl Layer for DpiLayer {
     fn on_packet(&mut self, st: &mut ClassState, pkt: &PacketView<'_>) -> LayerAnswer {
         let d = &mut st.dpi;
         let is_ip = matches!(pkt.transport, Transport::Ip(_));
+        // RFC 9293 §3.4: "the first data octet is ISN+1". Remember it, so a
+        // segment that arrives before the stream's first bytes is not taken
+        // for its start.
+        if let Some((seq, flags)) = pkt.tcp {
+            if flags & TCP_SYN != 0 {
+                d.syn_next[dir_idx(pkt.dir)] = Some(seq.wrapping_add(1));
+            }
+        }
         if pkt.payload.is_empty() && !is_ip {
             return if d.payload_pkts >= self.cfg.max_packets {
                 LayerAnswer::Done
@@ -194,9 +221,57 @@ impl Layer for DpiLayer {
                     grew = false;
                 }
                 _ => {
-                    d.start_seq[di] = Some(seq);
-                    d.next_seq[di] = Some(seq.wrapping_add(len));
-                    fresh = true;
+                    // Ahead of the first data octet the SYN announced (and
+                    // within the prefix bound): hold it, the start is still
+                    // to come.
+                    let ahead = d.syn_next[di].map(|s| (s, seq.wrapping_sub(s)));
+                    match ahead {
+                        Some((first, gap))
+                            if gap > 0
+                                && (gap as usize) < self.cfg.max_prefix
+                                && d.early.is_none() =>
+                        {
+                            let take = self.cfg.max_prefix.min(pkt.payload.len());
+                            d.early = Some(Box::new(Early {
+                                dir: di,
+                                seq,
+                                bytes: pkt.payload[..take].to_vec(),
+                            }));
+                            d.start_seq[di] = Some(first);
+                            d.next_seq[di] = Some(first);
+                            return self.budget(d);
+                        }
+                        _ => {
+                            d.start_seq[di] = Some(seq);
+                            d.next_seq[di] = Some(seq.wrapping_add(len));
+                            fresh = true;
+                        }
+                    }
+                }
+            }
+            // A held-back segment that now continues the prefix joins it.
+            if let Some(e) = d.early.take_if(|e| e.dir == di) {
+                let next = d.next_seq[di].unwrap_or(e.seq);
+                let covered = next.wrapping_sub(e.seq) as i32;
+                if covered < 0 {
+                    // Still a hole before it.
+                    d.early = Some(e);
+                } else if (covered as usize) < e.bytes.len() && !d.frozen[di] {
+                    if fresh {
+                        let take = self.cfg.max_prefix.min(pkt.payload.len());
+                        d.buf[di].clear();
+                        d.buf[di].extend_from_slice(&pkt.payload[..take]);
+                        fresh = false;
+                    }
+                    let tail = &e.bytes[covered as usize..];
+                    let room = self.cfg.max_prefix.saturating_sub(d.buf[di].len());
+                    let take = room.min(tail.len());
+                    d.buf[di].extend_from_slice(&tail[..take]);
+                    if take < tail.len() {
+                        d.frozen[di] = true;
+                    }
+                    d.next_seq[di] = Some(next.wrapping_add(tail.len() as u32));
+                    grew = true;
                 }
             }
         }
@@ -376,6 +451,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn tcp_pkt(dir: Direction, seq: u32, flags: u8, payload: &[u8]) -> PacketView<'_> {
+        let c: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let s: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        PacketView {
+            ts_ns: 0,
+            dir,
+            transport: Transport::Tcp,
+            payload,
+            tcp: Some((seq, flags)),
+            client: (c, 40000),
+            server: (s, 8081),
+            new_flow: false,
+            uid: netsift_flow::Uid(1),
+        }
+    }
+
+    /// A request whose second segment overtakes the first (reordering on
+    /// the wire, or an evasion attempt): with the handshake seen, the early
+    /// segment is held, not probed as the stream's start, and joins the
+    /// prefix once the first one arrives (soap.pcap's first flow).
+    #[test]
+    fn a_segment_ahead_of_the_first_waits_for_it() {
+        let req: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\n\r\n";
+        let (a, b) = req.split_at(10);
+        let mut layer = DpiLayer::new(DpiConfig::default());
+        let mut st = ClassState::default();
+        let isn = 1_000u32;
+        let syn = tcp_pkt(Direction::ToServer, isn, TCP_SYN, &[]);
+        assert_eq!(layer.on_packet(&mut st, &syn), LayerAnswer::Pending);
+        let late = tcp_pkt(Direction::ToServer, isn + 1 + 10, 0x18, b);
+        assert_eq!(layer.on_packet(&mut st, &late), LayerAnswer::Pending);
+        let first = tcp_pkt(Direction::ToServer, isn + 1, 0x18, a);
+        match layer.on_packet(&mut st, &first) {
+            LayerAnswer::Verdict(v) => {
+                assert_eq!(v.protocol, "HTTP");
+                assert!(v.evidence.contains("Host example.com"), "{}", v.evidence);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without the SYN the first segment seen is the start (mid-stream
+        // pickup), as before.
+        let mut st = ClassState::default();
+        let mut layer = DpiLayer::new(DpiConfig::default());
+        let first = tcp_pkt(Direction::ToServer, 5, 0x18, req);
+        assert!(matches!(
+            layer.on_packet(&mut st, &first),
+            LayerAnswer::Verdict(_)
+        ));
     }
 
     #[test]
