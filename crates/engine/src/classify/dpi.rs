@@ -54,11 +54,11 @@ impl Default for DpiConfig {
 /// (checked by a test) while the per-flow state stays 32 bytes whatever the
 /// length of `ALL`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ProbeSet([u64; PROBE_SET_WORDS]);
+struct ProbeSet([u64; PROBE_SET_WORDS]);
 
 const PROBE_SET_WORDS: usize = 4;
 /// Most probes one transport may have.
-pub(crate) const MAX_CANDIDATES: usize = PROBE_SET_WORDS * 64;
+const MAX_CANDIDATES: usize = PROBE_SET_WORDS * 64;
 
 impl ProbeSet {
     fn insert(&mut self, i: usize) {
@@ -299,8 +299,7 @@ impl Layer for DpiLayer {
         let mut pending = false;
         let mut rejected_now = ProbeSet::default();
         let mut found: Option<Verdict> = None;
-        let candidates = candidates(pkt.transport);
-        for (c, &i) in candidates.iter().enumerate() {
+        for (c, &i) in candidates(pkt.transport).list.iter().enumerate() {
             let proto = ALL[i];
             if d.rejected.contains(c) {
                 continue;
@@ -382,25 +381,41 @@ impl DpiLayer {
     }
 }
 
-/// The probes that apply to a transport (indices into `ALL`, in probe
-/// order), computed once per transport. A probe's position in this list is
-/// its bit in [`ProbeSet`].
-pub(crate) fn candidates(t: Transport) -> &'static [usize] {
-    use std::sync::OnceLock;
-    static TCP: OnceLock<Vec<usize>> = OnceLock::new();
-    static UDP: OnceLock<Vec<usize>> = OnceLock::new();
-    static IP: OnceLock<Vec<(u8, Vec<usize>)>> = OnceLock::new();
-    let build = |t: Transport| -> Vec<usize> {
-        ALL.iter()
+/// The probes that apply to a transport: indices into `ALL` in probe order
+/// (a probe's position in `list` is its bit in [`ProbeSet`]), and the set
+/// of all those positions, so "every probe said NoMatch" is one comparison.
+struct Candidates {
+    list: Vec<usize>,
+    all: ProbeSet,
+}
+
+impl Candidates {
+    fn of(t: Transport) -> Candidates {
+        let list: Vec<usize> = ALL
+            .iter()
             .enumerate()
             .filter(|(_, p)| p.transports().contains(&t))
             .map(|(i, _)| i)
             .take(MAX_CANDIDATES)
-            .collect()
+            .collect();
+        let all = ProbeSet::first(list.len());
+        Candidates { list, all }
+    }
+}
+
+/// The candidates of a transport, computed once per transport.
+fn candidates(t: Transport) -> &'static Candidates {
+    use std::sync::OnceLock;
+    static TCP: OnceLock<Candidates> = OnceLock::new();
+    static UDP: OnceLock<Candidates> = OnceLock::new();
+    static IP: OnceLock<Vec<(u8, Candidates)>> = OnceLock::new();
+    static NONE: Candidates = Candidates {
+        list: Vec::new(),
+        all: ProbeSet([0; PROBE_SET_WORDS]),
     };
     match t {
-        Transport::Tcp => TCP.get_or_init(|| build(Transport::Tcp)),
-        Transport::Udp => UDP.get_or_init(|| build(Transport::Udp)),
+        Transport::Tcp => TCP.get_or_init(|| Candidates::of(Transport::Tcp)),
+        Transport::Udp => UDP.get_or_init(|| Candidates::of(Transport::Udp)),
         Transport::Ip(n) => {
             // Only the IP protocols some probe declares; others have none.
             let table = IP.get_or_init(|| {
@@ -416,19 +431,19 @@ pub(crate) fn candidates(t: Transport) -> &'static [usize] {
                 protos.dedup();
                 protos
                     .into_iter()
-                    .map(|n| (n, build(Transport::Ip(n))))
+                    .map(|n| (n, Candidates::of(Transport::Ip(n))))
                     .collect()
             });
             match table.iter().find(|(p, _)| *p == n) {
-                Some((_, v)) => v,
-                None => &[],
+                Some((_, c)) => c,
+                None => &NONE,
             }
         }
     }
 }
 
 fn all_rejected(rejected: ProbeSet, t: Transport) -> bool {
-    let all = ProbeSet::first(candidates(t).len());
+    let all = candidates(t).all;
     rejected.union(all) == rejected
 }
 
@@ -445,7 +460,10 @@ mod tests {
         for p in ALL {
             for t in p.transports() {
                 assert!(
-                    candidates(*t).iter().any(|&i| ALL[i].name() == p.name()),
+                    candidates(*t)
+                        .list
+                        .iter()
+                        .any(|&i| ALL[i].name() == p.name()),
                     "{} missing from the {t:?} candidates",
                     p.name()
                 );
