@@ -209,16 +209,19 @@ impl FlowHandler<ClassState> for Collect {
             .verdict
             .as_ref()
             .map_or(("Unknown", None), |v| (v.protocol, v.app.clone()));
-        // A key split into several records keeps its first real verdict.
         // nDPI lists SCTP flows without ports (sctp.cap: `SCTP a:0 -> b:0`);
         // netsift keys them by port, so SCTP is also recorded port-less.
         if flow.key.proto == 132 {
             let k0 = key(&l4_name(132), (o.addr, 0), (r.addr, 0));
-            let e = self.flows.entry(k0).or_insert_with(|| got.clone());
-            if e.0 == "Unknown" {
-                *e = got.clone();
-            }
+            self.record(k0, got.clone());
         }
+        self.record(k, got);
+    }
+}
+
+impl Collect {
+    /// A key split into several records keeps its first real verdict.
+    fn record(&mut self, k: Key, got: Got) {
         let e = self.flows.entry(k).or_insert_with(|| got.clone());
         if e.0 == "Unknown" {
             *e = got;
@@ -314,14 +317,14 @@ pub fn run_accuracy(
             let (expected, agree) = if breadth {
                 // The label a reader looks for: the first of master/app that
                 // netsift registers, else nDPI's most specific name.
-                let expected = if known.contains(&norm_name(&master)) {
+                let want = [norm_name(&master), norm_name(&app)];
+                let expected = if known.contains(&want[0]) {
                     master.clone()
-                } else if known.contains(&norm_name(&app)) || master == "Unknown" {
+                } else if known.contains(&want[1]) || master == "Unknown" {
                     app.clone()
                 } else {
                     master.clone()
                 };
-                let want = [norm_name(&master), norm_name(&app)];
                 let mut names = vec![norm_name(got)];
                 names.extend(got_app.as_deref().map(norm_name));
                 (expected, names.iter().any(|n| want.contains(n)))
