@@ -1,43 +1,12 @@
 //! Test helpers shared by the probes of this agent's folders (TLS, HTTP,
 //! QUIC, SSH, Telnet, RDP). Test-only.
 
-use netsift_proto::{Direction, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{Direction, Probe, Protocol, Transport};
 
-/// Run `proto` on one payload with no peer data, index 0.
-pub(crate) fn run(proto: &dyn Protocol, t: Transport, dir: Direction, data: &[u8]) -> Probe {
-    run_full(proto, t, dir, data, &[], 0)
-}
-
-/// Run `proto` with the other direction's prefix and a packet index.
-pub(crate) fn run_full(
-    proto: &dyn Protocol,
-    transport: Transport,
-    dir: Direction,
-    data: &[u8],
-    peer: &[u8],
-    index: u32,
-) -> Probe {
-    let input = ProbeInput {
-        transport,
-        dir,
-        data,
-        peer,
-        index,
-        server_port: 40123,
-        client_port: 51515,
-        server_addr: None,
-        client_addr: None,
-    };
-    proto.probe(&input, &mut ProbeScratch::default())
-}
-
-/// The evidence of a match, or a panic naming what came back.
-pub(crate) fn evidence(p: Probe) -> String {
-    match p {
-        Probe::Match(m) => m.evidence,
-        other => panic!("expected a match, got {other:?}"),
-    }
-}
+/// One payload with no peer data, index 0 (`crate::testkit::probe1`);
+/// with the other direction's prefix and a packet index
+/// (`crate::testkit::probe_at`); the evidence of a match.
+pub(crate) use crate::testkit::{evidence, probe1 as run, probe_at as run_full};
 
 /// Every prefix of `data` must not panic; a match on a prefix must also be
 /// a match on the whole payload; and, for TCP (where `data` is a growing
