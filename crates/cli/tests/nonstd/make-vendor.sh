@@ -20,32 +20,8 @@ PY=$VENV/bin/python
 WORK=$(mktemp -d /tmp/nonstd-vendor.XXXXXX)
 PIDS=()
 TCPDUMP_PID=
-say() { printf '== %s\n' "$*" >&2; }
-cap_start() { # name filter
-  rm -f "$OUT/$1.pcap"
-  tcpdump -i lo --immediate-mode -U -s 0 -w "$OUT/$1.pcap" "$2" 2>"$WORK/tcpdump.$1.log" &
-  TCPDUMP_PID=$!
-  for _ in $(seq 50); do grep -q 'listening on' "$WORK/tcpdump.$1.log" && break; sleep 0.1; done
-  CUR=$1
-}
-cap_stop() {
-  sleep 0.5
-  [ -n "$TCPDUMP_PID" ] && kill -INT "$TCPDUMP_PID" 2>/dev/null && wait "$TCPDUMP_PID" 2>/dev/null
-  TCPDUMP_PID=
-  say "$CUR.pcap: $(stat -c %s "$OUT/$CUR.pcap" 2>/dev/null || echo 0) bytes"
-}
-bg() { "$@" & PIDS+=($!); }
-kill_servers() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  PIDS=()
-}
-cleanup() {
-  [ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null
-  kill_servers
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# say, have, cap_start/cap_stop, bg, kill_servers, wait_port, cleanup (EXIT trap).
+. "$HERE/lib.sh"
 
 # Stand-in devices: one Python file, the protocol picked by argv[1].
 cat >"$WORK/fake.py" <<'PYEOF'
