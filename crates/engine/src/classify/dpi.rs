@@ -480,6 +480,8 @@ mod tests {
             transport: Transport::Tcp,
             payload,
             tcp: Some((seq, flags)),
+            tcp_ack: 0,
+            tcp_window: 0,
             client: (c, 40000),
             server: (s, 8081),
             new_flow: false,

@@ -19,6 +19,8 @@
 
 mod dpi;
 mod expect;
+#[cfg(feature = "ndpi")]
+pub mod ndpi;
 mod port;
 
 use std::net::IpAddr;
@@ -85,6 +87,9 @@ pub struct PacketView<'a> {
     pub payload: &'a [u8],
     /// TCP sequence number and flags, when TCP.
     pub tcp: Option<(u32, u8)>,
+    /// TCP acknowledgment number and window (zero when not TCP).
+    pub tcp_ack: u32,
+    pub tcp_window: u16,
     pub client: (IpAddr, u16),
     pub server: (IpAddr, u16),
     /// This packet created its flow.
@@ -103,8 +108,30 @@ pub struct ClassState {
     /// (control connections announcing others).
     pub(crate) watched: bool,
     pub(crate) dpi: dpi::DpiState,
+    /// Layers (by position) that are finished with this flow: they said
+    /// [`LayerAnswer::Done`], or decided while an earlier layer was still
+    /// looking.
+    pub(crate) done: u16,
+    /// A later layer's verdict, held until every earlier layer has finished
+    /// (a layer is consulted only for flows the layers before it left
+    /// Unknown): the deciding layer's position and its verdict.
+    pub(crate) deferred: Option<Box<(u8, Verdict)>>,
+    /// The `ndpi` layer's per-flow state (nDPI's flow structure).
+    #[cfg(feature = "ndpi")]
+    pub(crate) ndpi: Option<ndpi::NdpiSlot>,
     /// Application-data state, used by `netsift analyze` only.
     pub(crate) app: Option<Box<crate::analyze::AppState>>,
+}
+
+impl ClassState {
+    /// Free what the layers keep per flow (DPI buffers, nDPI's flow).
+    fn release_layers(&mut self) {
+        self.dpi.release();
+        #[cfg(feature = "ndpi")]
+        {
+            self.ndpi = None;
+        }
+    }
 }
 
 /// A layer's answer for one packet.
@@ -136,8 +163,9 @@ pub trait Layer: Send {
         false
     }
 
-    /// Last chance when a flow ends without a verdict.
-    fn on_end(&mut self, _st: &ClassState, _flow: &FlowFacts) -> Option<Verdict> {
+    /// Last chance when a flow ends without a verdict (called once per
+    /// flow and layer: release per-flow resources here).
+    fn on_end(&mut self, _st: &mut ClassState, _flow: &FlowFacts) -> Option<Verdict> {
         None
     }
 }
@@ -153,6 +181,10 @@ pub struct FlowFacts {
 
 /// Names of the layers that exist, in default order.
 pub const LAYER_NAMES: &[&str] = &["flow", "dpi", "port"];
+
+/// The most layers a classifier holds (their per-flow "finished" flags
+/// are a 16-bit set).
+pub const MAX_LAYERS: usize = 16;
 
 /// Classifier settings.
 #[derive(Debug, Clone)]
@@ -171,10 +203,29 @@ impl Default for ClassifyConfig {
     }
 }
 
-/// Unknown layer name in a configuration.
+/// A layer list that cannot be built (an unknown name, a layer this build
+/// lacks, too many layers); the message says which.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown classification layer '{0}' (known: flow, dpi, port)")]
+#[error("{0}")]
 pub struct UnknownLayer(pub String);
+
+impl UnknownLayer {
+    fn name(other: &str) -> UnknownLayer {
+        UnknownLayer(format!(
+            "unknown classification layer '{other}' (known: {})",
+            KNOWN_LAYERS.join(", ")
+        ))
+    }
+}
+
+/// Every layer name `--layers` accepts in this build.
+pub const KNOWN_LAYERS: &[&str] = &[
+    "flow",
+    "dpi",
+    #[cfg(feature = "ndpi")]
+    "ndpi",
+    "port",
+];
 
 /// The layered classifier. Holds cross-flow state (expected connections),
 /// so use one per flow-table shard.
@@ -185,20 +236,34 @@ pub struct Classifier {
 impl Classifier {
     pub fn new(cfg: &ClassifyConfig) -> Result<Classifier, UnknownLayer> {
         let mut layers: Vec<Box<dyn Layer>> = Vec::new();
-        for name in &cfg.layers {
+        if cfg.layers.len() > MAX_LAYERS {
+            return Err(UnknownLayer(format!(
+                "{} layers (at most {MAX_LAYERS})",
+                cfg.layers.len()
+            )));
+        }
+        for (i, name) in cfg.layers.iter().enumerate() {
+            if cfg.layers[..i].contains(name) {
+                return Err(UnknownLayer(format!("layer '{name}' is listed twice")));
+            }
             layers.push(match name.as_str() {
                 "flow" => Box::new(FlowLayer::default()),
                 "dpi" => Box::new(DpiLayer::new(cfg.dpi)),
                 "port" => Box::new(PortLayer),
-                other => return Err(UnknownLayer(other.to_string())),
+                #[cfg(feature = "ndpi")]
+                "ndpi" => Box::new(ndpi::NdpiLayer::new().map_err(UnknownLayer)?),
+                #[cfg(not(feature = "ndpi"))]
+                "ndpi" => {
+                    return Err(UnknownLayer(
+                        "the 'ndpi' layer needs a netsift built with `--features ndpi` \
+                         (links Debian's libndpi: apt-get install libndpi-dev)"
+                            .into(),
+                    ))
+                }
+                other => return Err(UnknownLayer::name(other)),
             });
         }
         Ok(Classifier { layers })
-    }
-
-    /// Add a layer at the end (before nothing: callers order as they wish).
-    pub fn push_layer(&mut self, layer: Box<dyn Layer>) {
-        self.layers.push(layer);
     }
 
     /// Names of the active layers, in order.
@@ -207,6 +272,13 @@ impl Classifier {
     }
 
     /// Offer one packet of a flow to the layers.
+    ///
+    /// Layers are asked in order. The first layer that decides wins, but a
+    /// layer that decides while an earlier one is still looking (said
+    /// [`LayerAnswer::Pending`]) only has its verdict held: it is used once
+    /// every earlier layer has finished without a verdict, or when the flow
+    /// ends. So `--layers dpi,ndpi` lets nDPI see every packet from the
+    /// start, yet it names only the flows the DPI layer leaves Unknown.
     pub fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
         // Most packets belong to flows already decided and watched by no
         // layer: leave before building anything.
@@ -216,68 +288,136 @@ impl Classifier {
         let Some(view) = packet_view(flow, seen, pkt) else {
             return;
         };
-        let st = &mut flow.data;
+        self.offer(&mut flow.data, &view);
+    }
+
+    /// [`Classifier::on_packet`] for callers that keep a [`ClassState`]
+    /// inside their own per-flow data (`netsift compare` runs two
+    /// classifiers over one flow table).
+    pub fn offer(&mut self, st: &mut ClassState, view: &PacketView<'_>) {
+        if st.settled && !st.watched {
+            return;
+        }
         if let Some(v) = &st.verdict {
             for l in self.layers.iter_mut() {
                 if l.watches(v.protocol) {
-                    l.on_classified_packet(v, &view);
+                    l.on_classified_packet(v, view);
                 }
             }
             return;
         }
-        let mut all_done = true;
-        for l in self.layers.iter_mut() {
-            match l.on_packet(st, &view) {
-                LayerAnswer::Verdict(v) => {
-                    st.watched = self.layers.iter().any(|l| l.watches(v.protocol));
-                    st.settled = true;
-                    st.verdict = Some(v);
-                    st.dpi.release();
-                    // The packet that decided may itself announce flows.
-                    if let (Some(v), true) = (&st.verdict, st.watched) {
-                        for l in self.layers.iter_mut() {
-                            if l.watches(v.protocol) {
-                                l.on_classified_packet(v, &view);
-                            }
-                        }
-                    }
+        let mut earlier_pending = false;
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            let bit = 1u16 << i;
+            if st.done & bit != 0 {
+                continue;
+            }
+            match l.on_packet(st, view) {
+                LayerAnswer::Verdict(v) if !earlier_pending => {
+                    self.settle(st, v, view);
                     return;
                 }
-                LayerAnswer::Pending => all_done = false,
-                LayerAnswer::Done => {}
+                LayerAnswer::Verdict(v) => {
+                    st.done |= bit;
+                    // Keep the verdict of the earliest layer that decided.
+                    if st.deferred.as_ref().is_none_or(|d| usize::from(d.0) > i) {
+                        st.deferred = Some(Box::new((i as u8, v)));
+                    }
+                }
+                LayerAnswer::Pending => earlier_pending = true,
+                LayerAnswer::Done => st.done |= bit,
             }
         }
-        if all_done {
+        // A held verdict whose earlier layers have all finished now decides.
+        if let Some(j) = st.deferred.as_ref().map(|d| d.0) {
+            let before = (1u16 << j) - 1;
+            if st.done & before == before {
+                if let Some(d) = st.deferred.take() {
+                    self.settle(st, d.1, view);
+                }
+                return;
+            }
+        }
+        if st.done == self.all_bits() {
             st.settled = true;
-            st.dpi.release();
+            st.release_layers();
         }
     }
 
-    /// Final verdict when a flow ends: its verdict, or the first end-layer
-    /// answer (the port guess), or Unknown.
-    pub fn on_end(&mut self, flow: &mut Flow<ClassState>) {
-        if flow.data.verdict.is_some() {
-            return;
-        }
-        let (o, r) = (flow.orig(), flow.resp());
-        let facts = FlowFacts {
-            transport: Transport::from_ip_proto(flow.key.proto),
-            client: (o.addr, o.port),
-            server: (r.addr, r.port),
-            payload_bytes: [flow.stats[0].payload_bytes, flow.stats[1].payload_bytes],
-        };
-        for l in self.layers.iter_mut() {
-            if let Some(v) = l.on_end(&flow.data, &facts) {
-                flow.data.verdict = Some(v);
-                break;
+    fn all_bits(&self) -> u16 {
+        // At most MAX_LAYERS (16) layers: checked in `new`.
+        ((1u32 << self.layers.len()) - 1) as u16
+    }
+
+    fn settle(&mut self, st: &mut ClassState, v: Verdict, view: &PacketView<'_>) {
+        st.watched = self.layers.iter().any(|l| l.watches(v.protocol));
+        st.settled = true;
+        st.deferred = None;
+        st.verdict = Some(v);
+        st.release_layers();
+        // The packet that decided may itself announce flows.
+        if let (Some(v), true) = (&st.verdict, st.watched) {
+            for l in self.layers.iter_mut() {
+                if l.watches(v.protocol) {
+                    l.on_classified_packet(v, view);
+                }
             }
         }
-        flow.data.dpi.release();
+    }
+
+    /// Final verdict when a flow ends: its verdict; else, in layer order,
+    /// the first held verdict or end-of-flow answer that is not a port
+    /// guess; else the first port guess; else Unknown. Every layer's
+    /// `on_end` runs once, so layers can release per-flow resources there.
+    pub fn on_end(&mut self, flow: &mut Flow<ClassState>) {
+        let facts = flow_facts(flow);
+        self.finish(&mut flow.data, &facts);
+    }
+
+    /// [`Classifier::on_end`] for a [`ClassState`] kept elsewhere.
+    pub fn finish(&mut self, st: &mut ClassState, facts: &FlowFacts) {
+        if st.verdict.is_some() {
+            return;
+        }
+        let mut held = st.deferred.take();
+        let mut best: Option<Verdict> = None;
+        let mut guess: Option<Verdict> = None;
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            let answer = match held.take() {
+                Some(d) if usize::from(d.0) == i => Some(d.1),
+                other => {
+                    held = other;
+                    l.on_end(st, facts)
+                }
+            };
+            match answer {
+                Some(v) if best.is_some() => drop(v),
+                Some(v) if v.confidence == Confidence::Port => {
+                    guess.get_or_insert(v);
+                }
+                Some(v) => best = Some(v),
+                None => {}
+            }
+        }
+        st.verdict = best.or(guess);
+        st.release_layers();
     }
 }
 
-fn packet_view<'a>(
-    flow: &Flow<ClassState>,
+/// What a classifier knows of a flow at its end.
+pub fn flow_facts<T>(flow: &Flow<T>) -> FlowFacts {
+    let (o, r) = (flow.orig(), flow.resp());
+    FlowFacts {
+        transport: Transport::from_ip_proto(flow.key.proto),
+        client: (o.addr, o.port),
+        server: (r.addr, r.port),
+        payload_bytes: [flow.stats[0].payload_bytes, flow.stats[1].payload_bytes],
+    }
+}
+
+/// The layers' view of one packet of a flow (None for non-IP frames).
+pub fn packet_view<'a, T>(
+    flow: &Flow<T>,
     seen: Seen,
     pkt: &'a Decoded<'a>,
 ) -> Option<PacketView<'a>> {
@@ -287,8 +427,12 @@ fn packet_view<'a>(
         Dir::Orig => Direction::ToServer,
         Dir::Resp => Direction::ToClient,
     };
+    let mut ack_win = (0, 0);
     let (payload, tcp): (&'a [u8], _) = match ip.transport {
-        WireTransport::Tcp { tcp, payload } => (payload, Some((tcp.seq, tcp.flags))),
+        WireTransport::Tcp { tcp, payload } => {
+            ack_win = (tcp.ack, tcp.window);
+            (payload, Some((tcp.seq, tcp.flags)))
+        }
         WireTransport::Icmp {
             icmp_type, code, ..
         }
@@ -303,6 +447,8 @@ fn packet_view<'a>(
         transport: Transport::from_ip_proto(ip.proto),
         payload,
         tcp,
+        tcp_ack: ack_win.0,
+        tcp_window: ack_win.1,
         client: (o.addr, o.port),
         server: (r.addr, r.port),
         new_flow: seen.new,
@@ -341,5 +487,158 @@ mod tests {
             ..ClassifyConfig::default()
         };
         assert!(Classifier::new(&bad).is_err());
+    }
+
+    /// A scripted layer: its answer for the n-th packet it is shown, and
+    /// an optional end-of-flow answer.
+    struct Script {
+        name: &'static str,
+        answers: Vec<Option<bool>>, // None: Pending, Some(false): Done, Some(true): verdict
+        at_end: Option<Confidence>,
+        shown: usize,
+    }
+
+    fn verdict(source: &'static str, confidence: Confidence) -> Verdict {
+        Verdict {
+            protocol: source,
+            app: None,
+            confidence,
+            source,
+            evidence: String::new(),
+        }
+    }
+
+    impl Layer for Script {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn on_packet(&mut self, _st: &mut ClassState, _pkt: &PacketView<'_>) -> LayerAnswer {
+            let a = self.answers.get(self.shown).copied().flatten();
+            self.shown += 1;
+            match a {
+                None => LayerAnswer::Pending,
+                Some(false) => LayerAnswer::Done,
+                Some(true) => LayerAnswer::Verdict(verdict(self.name, Confidence::Dpi)),
+            }
+        }
+        fn on_end(&mut self, _st: &mut ClassState, _f: &FlowFacts) -> Option<Verdict> {
+            self.at_end.map(|c| verdict(self.name, c))
+        }
+    }
+
+    fn script(
+        name: &'static str,
+        answers: &[Option<bool>],
+        at_end: Option<Confidence>,
+    ) -> Box<dyn Layer> {
+        Box::new(Script {
+            name,
+            answers: answers.to_vec(),
+            at_end,
+            shown: 0,
+        })
+    }
+
+    fn view() -> PacketView<'static> {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        PacketView {
+            ts_ns: 0,
+            dir: Direction::ToServer,
+            transport: Transport::Udp,
+            payload: b"x",
+            tcp: None,
+            tcp_ack: 0,
+            tcp_window: 0,
+            client: (a, 1),
+            server: (a, 2),
+            new_flow: false,
+            uid: netsift_flow::Uid(1),
+        }
+    }
+
+    fn facts() -> FlowFacts {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        FlowFacts {
+            transport: Transport::Udp,
+            client: (a, 1),
+            server: (a, 2),
+            payload_bytes: [1, 0],
+        }
+    }
+
+    /// Run `packets` packets then end the flow; the verdict's source.
+    fn run(layers: Vec<Box<dyn Layer>>, packets: usize) -> &'static str {
+        let mut c = Classifier { layers };
+        let mut st = ClassState::default();
+        for _ in 0..packets {
+            c.offer(&mut st, &view());
+        }
+        c.finish(&mut st, &facts());
+        st.verdict.map_or("none", |v| v.source)
+    }
+
+    /// A later layer that decides while an earlier one is still looking
+    /// waits: the earlier layer's later verdict wins.
+    #[test]
+    fn an_earlier_layer_that_decides_later_wins() {
+        let first = script("first", &[None, None, Some(true)], None);
+        let second = script("second", &[Some(true)], None);
+        assert_eq!(run(vec![first, second], 5), "first");
+    }
+
+    /// The held verdict decides once every earlier layer has given up, or
+    /// at the flow's end, before any port guess.
+    #[test]
+    fn a_held_verdict_decides_when_earlier_layers_give_up() {
+        let first = script("first", &[None, Some(false)], None);
+        let second = script("second", &[Some(true)], None);
+        let mut c = Classifier {
+            layers: vec![first, second],
+        };
+        let mut st = ClassState::default();
+        c.offer(&mut st, &view());
+        assert!(st.verdict.is_none(), "held while the first layer looks");
+        c.offer(&mut st, &view());
+        assert_eq!(st.verdict.as_ref().map(|v| v.source), Some("second"));
+        assert!(st.settled);
+
+        let first = script("first", &[], Some(Confidence::Port));
+        let second = script("second", &[Some(true)], None);
+        assert_eq!(run(vec![first, second], 3), "second", "beats a port guess");
+        let first = script("first", &[], Some(Confidence::Ml));
+        let second = script("second", &[Some(true)], None);
+        assert_eq!(
+            run(vec![first, second], 3),
+            "first",
+            "an earlier real answer at the end wins"
+        );
+        let first = script("first", &[Some(false)], Some(Confidence::Port));
+        let second = script("second", &[Some(false)], Some(Confidence::Port));
+        assert_eq!(run(vec![first, second], 3), "first", "the first guess");
+    }
+
+    #[test]
+    fn layer_lists_are_checked() {
+        let twice = ClassifyConfig {
+            layers: vec!["dpi".into(), "dpi".into()],
+            ..ClassifyConfig::default()
+        };
+        assert!(Classifier::new(&twice).is_err());
+        let many = ClassifyConfig {
+            layers: (0..17).map(|i| format!("l{i}")).collect(),
+            ..ClassifyConfig::default()
+        };
+        assert!(Classifier::new(&many).is_err());
+        #[cfg(not(feature = "ndpi"))]
+        {
+            let e = Classifier::new(&ClassifyConfig {
+                layers: vec!["ndpi".into()],
+                ..ClassifyConfig::default()
+            })
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+            assert!(e.contains("libndpi-dev"), "{e}");
+        }
     }
 }

@@ -41,7 +41,7 @@ impl Layer for PortLayer {
         LayerAnswer::Done
     }
 
-    fn on_end(&mut self, _st: &ClassState, f: &FlowFacts) -> Option<Verdict> {
+    fn on_end(&mut self, _st: &mut ClassState, f: &FlowFacts) -> Option<Verdict> {
         // The responder's port first; then the initiator's (a flow picked
         // up from its reply direction).
         for (port, side) in [(f.server.1, "responder"), (f.client.1, "initiator")] {
