@@ -1,0 +1,20 @@
+//! netsift's machine-learning classifier (the `ml` layer of `--layers`).
+//!
+//! * [`features`]: per-flow features from the first packets;
+//! * [`forest`]: a small random forest with class probabilities;
+//! * [`model`]: the versioned model file, checked on load;
+//! * [`train`]: training and the evaluation split by capture file;
+//! * [`default_model`]: the model netsift ships (trained on nDPI's
+//!   regression corpus; see `docs/ml.md`).
+
+pub mod features;
+pub mod forest;
+pub mod model;
+pub mod train;
+
+pub use features::{
+    feature_count, feature_name, Collector, PacketInfo, DEFAULT_PACKETS, FEATURE_SET,
+};
+pub use forest::{Forest, TrainParams};
+pub use model::{Model, ModelError, Prediction, FORMAT_VERSION};
+pub use train::{evaluate, fit_model, Evaluation, Sample, TrainConfig};

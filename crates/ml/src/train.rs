@@ -1,0 +1,542 @@
+//! Training and the honest evaluation: cross-validation grouped by capture
+//! file (flows of one capture leak into each other, so a capture's flows
+//! are either all in training or all in test).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+
+use crate::features::feature_count;
+use crate::forest::{train, Data, Forest, TrainParams};
+use crate::model::Model;
+
+/// One flow of the training captures.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// The capture the flow comes from (the unit of the split).
+    pub group: String,
+    pub x: Vec<f32>,
+    /// Training label, when the flow has one.
+    pub label: Option<String>,
+    /// Names a prediction may have to count as right (lower-case letters
+    /// and digits only, see [`norm`]): the label and, with nDPI truth,
+    /// nDPI's master and app protocols.
+    pub accept: Vec<String>,
+    /// The layers before `ml` (flow, dpi) left the flow Unknown.
+    pub dpi_unknown: bool,
+}
+
+/// A name reduced for comparison: ASCII letters and digits, lower case.
+pub fn norm(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Training and evaluation settings.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    pub params: TrainParams,
+    pub packets: u16,
+    /// Classes with fewer labelled flows are not learned.
+    pub min_flows: usize,
+    pub folds: usize,
+    /// Probability a prediction needs to name a protocol.
+    pub threshold: f32,
+    /// Protocols left out of every fold's training (evaluation only): the
+    /// open-set test.
+    pub hold_out: Vec<String>,
+}
+
+/// The classes learned: labels with at least `min_flows` flows, by name.
+pub fn classes_of(samples: &[Sample], min_flows: usize) -> Vec<String> {
+    let mut n: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in samples {
+        if let Some(l) = &s.label {
+            *n.entry(l).or_default() += 1;
+        }
+    }
+    n.into_iter()
+        .filter(|&(_, c)| c >= min_flows.max(1))
+        .map(|(l, _)| l.to_string())
+        .collect()
+}
+
+/// Fit a forest on `samples` (those with a label among `classes` and not in
+/// `skip`).
+fn fit(
+    samples: &[&Sample],
+    classes: &[String],
+    skip: &HashSet<&str>,
+    packets: u16,
+    p: &TrainParams,
+) -> Forest {
+    let index: HashMap<&str, u16> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i as u16))
+        .collect();
+    let nf = feature_count(packets);
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for s in samples {
+        let Some(k) = s
+            .label
+            .as_deref()
+            .filter(|l| !skip.contains(l))
+            .and_then(|l| index.get(l))
+        else {
+            continue;
+        };
+        if s.x.len() != nf {
+            continue;
+        }
+        x.extend_from_slice(&s.x);
+        y.push(*k);
+    }
+    train(
+        &Data {
+            x: &x,
+            y: &y,
+            features: nf,
+            classes: classes.len(),
+        },
+        p,
+    )
+}
+
+/// Train the model on every labelled flow.
+pub fn fit_model(samples: &[Sample], cfg: &TrainConfig, info: String) -> Option<Model> {
+    let classes = classes_of(samples, cfg.min_flows);
+    if classes.is_empty() {
+        return None;
+    }
+    let all: Vec<&Sample> = samples.iter().collect();
+    let forest = fit(&all, &classes, &HashSet::new(), cfg.packets, &cfg.params);
+    Some(Model::new(cfg.packets, classes, info, forest))
+}
+
+/// The fold of a capture: a stable hash of its name.
+pub fn fold_of(group: &str, folds: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in group.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % folds.max(1) as u64) as usize
+}
+
+/// Out-of-fold prediction of one flow.
+#[derive(Debug, Clone)]
+pub struct Oof {
+    pub class: String,
+    pub probability: f32,
+    /// The flow's label was among the classes its fold's model learned.
+    pub label_seen: bool,
+}
+
+/// The evaluation: every flow predicted by the model of the fold that did
+/// not see its capture.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub folds: usize,
+    pub captures: usize,
+    pub classes: Vec<String>,
+    pub hold_out: Vec<String>,
+    pub samples: Vec<Sample>,
+    pub oof: Vec<Option<Oof>>,
+}
+
+/// Cross-validate by capture.
+pub fn evaluate(samples: Vec<Sample>, cfg: &TrainConfig) -> Evaluation {
+    let classes = classes_of(&samples, cfg.min_flows);
+    let folds = cfg.folds.max(2);
+    let skip: HashSet<&str> = cfg.hold_out.iter().map(String::as_str).collect();
+    let mut oof: Vec<Option<Oof>> = vec![None; samples.len()];
+    let captures: HashSet<&str> = samples.iter().map(|s| s.group.as_str()).collect();
+    if !classes.is_empty() {
+        for k in 0..folds {
+            let train_set: Vec<&Sample> = samples
+                .iter()
+                .filter(|s| fold_of(&s.group, folds) != k)
+                .collect();
+            let seen: HashSet<&str> = train_set
+                .iter()
+                .filter_map(|s| s.label.as_deref())
+                .filter(|l| !skip.contains(l))
+                .collect();
+            let forest = fit(&train_set, &classes, &skip, cfg.packets, &cfg.params);
+            for (i, s) in samples.iter().enumerate() {
+                if fold_of(&s.group, folds) != k {
+                    continue;
+                }
+                let p = forest.predict(&s.x, classes.len());
+                let (c, q) =
+                    p.iter()
+                        .enumerate()
+                        .fold((0, f32::MIN), |b, (i, &q)| if q > b.1 { (i, q) } else { b });
+                oof[i] = Some(Oof {
+                    class: classes[c].clone(),
+                    probability: q.max(0.0),
+                    label_seen: s
+                        .label
+                        .as_deref()
+                        .is_some_and(|l| seen.contains(l) && classes.iter().any(|c| c == l)),
+                });
+            }
+        }
+    }
+    Evaluation {
+        folds,
+        captures: captures.len(),
+        classes,
+        hold_out: cfg.hold_out.clone(),
+        samples,
+        oof,
+    }
+}
+
+/// Counts of one selection of flows at one threshold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Named {
+    pub flows: usize,
+    pub named: usize,
+    /// Named flows that have a label (their correctness can be checked).
+    pub checkable: usize,
+    pub correct: usize,
+}
+
+impl Named {
+    pub fn named_share(&self) -> f64 {
+        pct(self.named, self.flows)
+    }
+    /// Correct among the checkable named flows.
+    pub fn precision(&self) -> f64 {
+        pct(self.correct, self.checkable)
+    }
+}
+
+fn pct(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
+}
+
+impl Evaluation {
+    fn named_at(&self, i: usize, threshold: f32) -> Option<&Oof> {
+        self.oof[i].as_ref().filter(|o| o.probability >= threshold)
+    }
+
+    fn correct(&self, i: usize, o: &Oof) -> bool {
+        self.samples[i].accept.contains(&norm(&o.class))
+    }
+
+    /// Counts over the flows `select` picks.
+    pub fn count(&self, threshold: f32, select: impl Fn(&Sample) -> bool) -> Named {
+        let mut n = Named::default();
+        for (i, s) in self.samples.iter().enumerate() {
+            if !select(s) {
+                continue;
+            }
+            n.flows += 1;
+            if let Some(o) = self.named_at(i, threshold) {
+                n.named += 1;
+                if s.label.is_some() {
+                    n.checkable += 1;
+                    n.correct += usize::from(self.correct(i, o));
+                }
+            }
+        }
+        n
+    }
+
+    /// The acceptance figure: flows the DPI layer leaves Unknown but that
+    /// have a label.
+    pub fn dpi_unknown(&self, threshold: f32) -> Named {
+        self.count(threshold, |s| s.dpi_unknown && s.label.is_some())
+    }
+
+    /// Open set: flows of held-out protocols; every name given them is wrong.
+    pub fn held_out(&self, threshold: f32) -> Named {
+        let h: HashSet<&str> = self.hold_out.iter().map(String::as_str).collect();
+        self.count(threshold, |s| {
+            s.label.as_deref().is_some_and(|l| h.contains(l))
+        })
+    }
+
+    /// Open set, free of choice: flows whose protocol their fold's model
+    /// never saw (only in the test captures, or too rare to be learned).
+    pub fn unseen(&self, threshold: f32) -> Named {
+        let mut n = Named::default();
+        for (i, s) in self.samples.iter().enumerate() {
+            let Some(o) = &self.oof[i] else { continue };
+            if s.label.is_none() || o.label_seen {
+                continue;
+            }
+            n.flows += 1;
+            if o.probability >= threshold {
+                n.named += 1;
+                n.checkable += 1;
+                n.correct += usize::from(self.correct(i, o));
+            }
+        }
+        n
+    }
+
+    /// The report `netsift train` prints.
+    pub fn render(&self, threshold: f32, rows: usize) -> String {
+        let mut s = String::new();
+        let labelled = self.samples.iter().filter(|s| s.label.is_some()).count();
+        let _ = writeln!(
+            s,
+            "evaluation: {}-fold cross-validation split by capture file ({} captures, {} flows, {} labelled; {} classes learned); threshold {threshold}",
+            self.folds,
+            self.captures,
+            self.samples.len(),
+            labelled,
+            self.classes.len()
+        );
+        // Per class.
+        let mut per: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new(); // flows, named-as, correct-as
+        for (i, smp) in self.samples.iter().enumerate() {
+            if let Some(l) = smp.label.as_deref() {
+                per.entry(l).or_default().0 += 1;
+            }
+            if let Some(o) = self.named_at(i, threshold) {
+                if smp.label.is_some() {
+                    let e = per.entry(self.classes_name(&o.class)).or_default();
+                    e.1 += 1;
+                    e.2 += usize::from(self.correct(i, o));
+                }
+            }
+        }
+        let mut recall: HashMap<&str, usize> = HashMap::new();
+        for (i, smp) in self.samples.iter().enumerate() {
+            if let (Some(l), Some(o)) = (smp.label.as_deref(), self.named_at(i, threshold)) {
+                if self.correct(i, o) {
+                    *recall.entry(l).or_default() += 1;
+                }
+            }
+        }
+        let mut order: Vec<(&str, (usize, usize, usize))> =
+            per.iter().map(|(k, v)| (*k, *v)).collect();
+        order.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+        let _ = writeln!(
+            s,
+            "\n{:<26} {:>6} {:>7} {:>9} {:>7}",
+            "class", "flows", "named", "precision", "recall"
+        );
+        for (c, (flows, named, correct)) in order.iter().take(rows) {
+            let learned = self.classes.iter().any(|k| k == c);
+            let _ = writeln!(
+                s,
+                "{:<26} {:>6} {:>7} {:>8.1}% {:>6.1}%{}",
+                c,
+                flows,
+                named,
+                pct(*correct, *named),
+                pct(recall.get(c).copied().unwrap_or(0), *flows),
+                if learned { "" } else { "  (not learned)" }
+            );
+        }
+        if order.len() > rows {
+            let _ = writeln!(s, "... {} more classes", order.len() - rows);
+        }
+        let all = self.count(threshold, |s| s.label.is_some());
+        let _ = writeln!(
+            s,
+            "{:<26} {:>6} {:>7} {:>8.1}% {:>6.1}%",
+            "ALL LABELLED",
+            all.flows,
+            all.named,
+            all.precision(),
+            pct(all.correct, all.flows)
+        );
+        s.push_str(&self.render_confusion(threshold, 8));
+        let _ = writeln!(s, "\nby threshold (split by capture):");
+        let _ = writeln!(
+            s,
+            "  {:>9} | {:>22} | {:>32} | {:>20}",
+            "threshold", "all labelled flows", "DPI-Unknown flows nDPI labels", "unseen protocols"
+        );
+        let _ = writeln!(
+            s,
+            "  {:>9} | {:>10} {:>11} | {:>8} {:>10} {:>12} | {:>20}",
+            "", "named", "precision", "flows", "named", "precision", "confident wrong"
+        );
+        for t in [0.5f32, 0.6, 0.7, 0.8, 0.9] {
+            let a = self.count(t, |s| s.label.is_some());
+            let d = self.dpi_unknown(t);
+            let u = self.unseen(t);
+            let _ = writeln!(
+                s,
+                "  {:>9.2} | {:>9.1}% {:>10.1}% | {:>8} {:>9.1}% {:>11.1}% | {:>6}/{:<6} {:>6.1}%",
+                t,
+                a.named_share(),
+                a.precision(),
+                d.flows,
+                d.named_share(),
+                d.precision(),
+                u.named,
+                u.flows,
+                u.named_share()
+            );
+        }
+        let d = self.dpi_unknown(threshold);
+        let _ = writeln!(
+            s,
+            "\nflows the DPI layer leaves Unknown that have a label: {}; ml names {} ({:.1}%), {} right ({:.1}% precision)",
+            d.flows,
+            d.named,
+            d.named_share(),
+            d.correct,
+            d.precision()
+        );
+        let unl = self.count(threshold, |s| s.dpi_unknown && s.label.is_none());
+        let _ = writeln!(
+            s,
+            "flows the DPI layer leaves Unknown without a label: {}; ml names {} (cannot be checked)",
+            unl.flows, unl.named
+        );
+        let u = self.unseen(threshold);
+        let _ = writeln!(
+            s,
+            "open set, protocols a fold's model never saw: {} flows, {} named confidently ({:.1}%)",
+            u.flows,
+            u.named,
+            u.named_share()
+        );
+        if !self.hold_out.is_empty() {
+            let h = self.held_out(threshold);
+            let _ = writeln!(
+                s,
+                "open set, held out of training ({}): {} flows, {} named confidently, all wrong ({:.1}%)",
+                self.hold_out.join(","),
+                h.flows,
+                h.named,
+                h.named_share()
+            );
+        }
+        s
+    }
+
+    fn classes_name<'a>(&'a self, c: &'a str) -> &'a str {
+        self.classes
+            .iter()
+            .find(|k| *k == c)
+            .map_or(c, String::as_str)
+    }
+
+    /// Confusion between the `top` most common labels (rows: label;
+    /// columns: what ml said, `-` for no name).
+    fn render_confusion(&self, threshold: f32, top: usize) -> String {
+        let mut freq: HashMap<&str, usize> = HashMap::new();
+        for smp in &self.samples {
+            if let Some(l) = &smp.label {
+                *freq.entry(l).or_default() += 1;
+            }
+        }
+        let mut tops: Vec<(&str, usize)> = freq.into_iter().collect();
+        tops.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let tops: Vec<&str> = tops.into_iter().take(top).map(|t| t.0).collect();
+        let col = |name: Option<&str>| match name {
+            None => tops.len() + 1,
+            Some(n) => tops.iter().position(|t| *t == n).unwrap_or(tops.len()),
+        };
+        let mut m = vec![vec![0usize; tops.len() + 2]; tops.len()];
+        for (i, smp) in self.samples.iter().enumerate() {
+            let Some(r) = smp
+                .label
+                .as_deref()
+                .and_then(|l| tops.iter().position(|t| *t == l))
+            else {
+                continue;
+            };
+            let c = col(self.named_at(i, threshold).map(|o| o.class.as_str()));
+            m[r][c] += 1;
+        }
+        let short = |n: &str| n.chars().take(8).collect::<String>();
+        let mut s = String::from("\nconfusion between the most common labels (rows: label, columns: ml's name; - none):\n");
+        let _ = write!(s, "{:<26}", "");
+        for t in &tops {
+            let _ = write!(s, " {:>8}", short(t));
+        }
+        let _ = writeln!(s, " {:>8} {:>8}", "other", "-");
+        for (r, t) in tops.iter().enumerate() {
+            let _ = write!(s, "{t:<26}");
+            for v in &m[r] {
+                let _ = write!(s, " {v:>8}");
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(group: &str, label: Option<&str>, v: f32, dpi_unknown: bool) -> Sample {
+        let nf = feature_count(2);
+        let mut x = vec![0.0; nf];
+        x[0] = v;
+        Sample {
+            group: group.into(),
+            x,
+            label: label.map(String::from),
+            accept: label.map(norm).into_iter().collect(),
+            dpi_unknown,
+        }
+    }
+
+    /// Two protocols told apart by feature 0, spread over eight captures;
+    /// a third only in one capture is never learned by its fold's model.
+    #[test]
+    fn split_by_capture_and_open_set() {
+        let mut v = Vec::new();
+        for g in 0..8 {
+            for i in 0..10 {
+                v.push(sample(&format!("c{g}.pcap"), Some("A"), i as f32, g == 0));
+                v.push(sample(
+                    &format!("c{g}.pcap"),
+                    Some("B"),
+                    100.0 + i as f32,
+                    false,
+                ));
+            }
+        }
+        for i in 0..6 {
+            v.push(sample("odd.pcap", Some("C"), 1000.0 + i as f32, false));
+        }
+        let cfg = TrainConfig {
+            params: TrainParams {
+                trees: 8,
+                ..TrainParams::default()
+            },
+            packets: 2,
+            min_flows: 3,
+            folds: 4,
+            threshold: 0.8,
+            hold_out: vec!["B".into()],
+        };
+        let e = evaluate(v, &cfg);
+        assert_eq!(e.captures, 9);
+        assert_eq!(e.classes, vec!["A", "B", "C"]);
+        // A is learned from other captures; B is held out, C unseen.
+        let d = e.dpi_unknown(0.8);
+        assert_eq!((d.flows, d.named, d.correct), (10, 10, 10));
+        let h = e.held_out(0.8);
+        assert_eq!(h.flows, 80);
+        assert_eq!(h.correct, 0, "a held-out protocol is never named right");
+        let u = e.unseen(0.8);
+        assert!(u.flows >= 86, "B everywhere and C in its own fold: {u:?}");
+        let report = e.render(0.8, 10);
+        assert!(report.contains("split by capture"), "{report}");
+        assert!(
+            report.contains("held out of training (B): 80 flows"),
+            "{report}"
+        );
+    }
+}
