@@ -3,7 +3,7 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{
     run_capture, CaptureSummary, Classifier, ClassifyConfig, FlowHandler, FlowRecord,
@@ -222,6 +222,21 @@ pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
     }
     if a.no_guess {
         cfg.layers.retain(|l| l != "port");
+    }
+    if !(0.0..=1.0).contains(&a.ml_threshold) {
+        bail!(
+            "--ml-threshold {} is not a probability (0..=1)",
+            a.ml_threshold
+        );
+    }
+    cfg.ml.threshold = a.ml_threshold;
+    if let Some(path) = &a.ml_model {
+        if !cfg.layers.iter().any(|l| l == "ml") {
+            bail!("--ml-model needs the `ml` layer in --layers (e.g. --layers flow,dpi,ml,port)");
+        }
+        let m = netsift_ml::Model::load(path)
+            .with_context(|| format!("loading ML model {}", path.display()))?;
+        cfg.ml.model = Some(std::sync::Arc::new(m));
     }
     Ok(cfg)
 }

@@ -17,6 +17,7 @@ mod flows;
 mod learn;
 mod progress;
 mod serve;
+mod train;
 mod watch;
 
 #[derive(Parser, Debug)]
@@ -48,6 +49,9 @@ enum Command {
     Learn(LearnArgs),
     /// Compare netsift's protocol verdicts with nDPI's on nDPI's regression corpus.
     Accuracy(AccuracyArgs),
+    /// Train a model for the `ml` classification layer from labelled
+    /// captures, and print its evaluation on a split by capture file.
+    Train(TrainArgs),
 }
 
 /// Output format of `netsift flows`.
@@ -130,6 +134,15 @@ pub struct ClassifyArgs {
     /// Turn off the last-resort port guess.
     #[arg(long)]
     pub no_guess: bool,
+
+    /// Model of the `ml` layer, from `netsift train` (default: the model
+    /// netsift ships).
+    #[arg(long, value_name = "FILE")]
+    pub ml_model: Option<PathBuf>,
+
+    /// Probability the `ml` layer needs to name a protocol (0..=1).
+    #[arg(long, value_name = "P", default_value_t = netsift_engine::classify::ml::DEFAULT_THRESHOLD)]
+    pub ml_threshold: f32,
 }
 
 /// Port-scan detection method.
@@ -437,6 +450,90 @@ pub struct AccuracyArgs {
     pub classify: ClassifyArgs,
 }
 
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("labels").required(true).args(["truth", "self_labels"])))]
+pub struct TrainArgs {
+    /// Training captures, or directories of captures (their files, sorted).
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Where the model is written: `.json` gives JSON, anything else the
+    /// binary format.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Labels from nDPI-style rows (tab-separated: pcap, l4, src_ip,
+    /// src_port, dst_ip, dst_port, master_proto, app_proto, status), like
+    /// the shared corpus's truth.tsv; rows with status `dpi` count.
+    #[arg(long, value_name = "TSV")]
+    pub truth: Option<PathBuf>,
+
+    /// Labels from the DPI layer's own `dpi` verdicts on the captures.
+    #[arg(long = "self")]
+    pub self_labels: bool,
+
+    /// Packets per flow the features come from.
+    #[arg(long, default_value_t = netsift_ml::DEFAULT_PACKETS, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub packets: u16,
+
+    /// Trees of the forest.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub trees: u16,
+
+    /// Deepest tree.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_depth: u16,
+
+    /// Features tried at each split [default: half of them].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub mtry: Option<u64>,
+
+    /// Fewest training flows in a leaf.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub min_leaf: u32,
+
+    /// Protocols with fewer labelled flows are not learned.
+    #[arg(long, default_value_t = 5)]
+    pub min_flows: usize,
+
+    /// Folds of the cross-validation by capture file.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=100))]
+    pub folds: u64,
+
+    /// Threshold the evaluation applies (what `--ml-threshold` will be).
+    #[arg(long, default_value_t = netsift_engine::classify::ml::DEFAULT_THRESHOLD)]
+    pub threshold: f32,
+
+    /// Open-set test: protocols (comma-separated) kept out of every fold's
+    /// training; the evaluation reports how many of their flows get a
+    /// confident (hence wrong) name. Evaluation only: the written model
+    /// learns them.
+    #[arg(long, value_name = "LIST")]
+    pub hold_out: Option<String>,
+
+    /// Most training flows of one protocol from one capture (0: no
+    /// limit); a capture's hundreds of near-identical flows would teach
+    /// the forest that capture rather than the protocol.
+    #[arg(long, default_value_t = 50)]
+    pub max_per_capture: usize,
+
+    /// Train a model that does not use the two port features.
+    #[arg(long)]
+    pub no_port_features: bool,
+
+    /// Seed of the forest's randomness.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Skip the evaluation (just train and write the model).
+    #[arg(long)]
+    pub no_eval: bool,
+
+    /// Classes listed in the evaluation table.
+    #[arg(long, default_value_t = 30)]
+    pub show: usize,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -447,6 +544,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Learn(args) => learn::run(&args),
+        Command::Train(args) => train::run(&args),
     };
     match result {
         Ok(code) => code,

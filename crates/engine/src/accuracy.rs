@@ -22,7 +22,8 @@ use crate::classify::{ClassState, Classifier, ClassifyConfig};
 use crate::pipeline::{FlowHandler, PipelineConfig};
 use crate::run::run_capture;
 
-type Key = (String, (IpAddr, u16), (IpAddr, u16));
+/// A flow as nDPI's truth names it: L4 plus unordered endpoints.
+pub(crate) type Key = (String, (IpAddr, u16), (IpAddr, u16));
 
 /// Parse an address as nDPI prints it.
 ///
@@ -42,7 +43,7 @@ pub fn parse_ndpi_ip(text: &str) -> Option<IpAddr> {
     None
 }
 
-fn key(l4: &str, a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
+pub(crate) fn key(l4: &str, a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     (l4.to_string(), lo, hi)
 }

@@ -32,6 +32,7 @@ pub mod analyze;
 pub mod api;
 pub mod classify;
 pub mod extract;
+pub mod mltrain;
 pub mod pipeline;
 pub mod record;
 pub mod run;

@@ -5,9 +5,12 @@
 //! fixed-length vector of `f32` ([`feature_count`] long, names from
 //! [`feature_name`]). Everything comes from the packets themselves: sizes,
 //! directions, inter-arrival times from the packets' own timestamps (never
-//! the wall clock), TCP flags, the transport, and byte statistics of the
-//! first payload of each direction. Ports are deliberately not features:
-//! a guess from the port is the `port` layer's job, labelled as such.
+//! the wall clock), TCP flags, the transport, the two ports, and byte
+//! statistics of the first payload of each direction. The ports are
+//! features because protocols with the same message layout differ mainly
+//! by port (DNS, LLMNR, MDNS); the forest weighs them together with the
+//! bytes, and the verdict's evidence says when a port weighed most.
+//! `netsift train --no-port-features` trains a model that ignores them.
 //!
 //! Absent values (a packet beyond the flow's end, a direction without
 //! payload) are `-1`. The layout is versioned by [`FEATURE_SET`]; a model
@@ -30,7 +33,9 @@ pub const STATS_BYTES: usize = 256;
 
 const ABSENT: f32 = -1.0;
 /// Features before the per-packet block.
-const HEAD: usize = 12;
+const HEAD: usize = 14;
+/// Positions of the port features (see [`HEAD_NAMES`]).
+pub const PORT_FEATURES: [usize; 2] = [12, 13];
 /// Features per packet: direction, payload length, inter-arrival time, TCP flags.
 const PER_PACKET: usize = 4;
 /// Features per direction's first payload.
@@ -54,6 +59,8 @@ const HEAD_NAMES: [&str; HEAD] = [
     "client payload packets",
     "server payload packets",
     "duration (log us)",
+    "server port",
+    "client port",
 ];
 
 /// Human-readable name of feature `i` for a model looking at `packets`
@@ -166,6 +173,8 @@ impl PayloadStats {
 pub struct Collector {
     packets: u16,
     ip_proto: u8,
+    /// Client and server port (0 for protocols without ports).
+    ports: (u16, u16),
     seen: Vec<Pkt>,
     first_ts: u64,
     last_ts: u64,
@@ -177,13 +186,15 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// A collector for a flow of IP protocol `ip_proto` that looks at its
-    /// first `packets` packets (clamped to 1..=[`MAX_PACKETS`]).
-    pub fn new(packets: u16, ip_proto: u8) -> Collector {
+    /// A collector for a flow of IP protocol `ip_proto` between a client
+    /// and a server port (`ports`; zeros for protocols without ports) that
+    /// looks at its first `packets` packets (clamped to 1..=[`MAX_PACKETS`]).
+    pub fn new(packets: u16, ip_proto: u8, ports: (u16, u16)) -> Collector {
         let packets = packets.clamp(1, MAX_PACKETS);
         Collector {
             packets,
             ip_proto,
+            ports,
             seen: Vec::with_capacity(usize::from(packets)),
             first_ts: 0,
             last_ts: 0,
@@ -258,6 +269,8 @@ impl Collector {
             v.push(self.dir_payload_pkts[d] as f32);
         }
         v.push(log(self.last_ts.saturating_sub(self.first_ts) / 1000));
+        v.push(f32::from(self.ports.1));
+        v.push(f32::from(self.ports.0));
         for i in 0..usize::from(self.packets) {
             match self.seen.get(i) {
                 Some(p) => {
@@ -319,7 +332,7 @@ mod tests {
 
     #[test]
     fn a_small_exchange() {
-        let mut c = Collector::new(4, 6);
+        let mut c = Collector::new(4, 6, (40000, 80));
         assert!(!c.push(&pkt(1_000_000, true, b"", Some(0x02))));
         c.push(&pkt(1_500_000, false, b"", Some(0x12)));
         c.push(&pkt(3_000_000, true, b"GET / HTTP/1.1\r\n", Some(0x18)));
@@ -334,6 +347,8 @@ mod tests {
         assert_eq!(at("transport is TCP"), 1.0);
         assert_eq!(at("transport is UDP"), 0.0);
         assert_eq!(at("packets seen"), 3.0);
+        assert_eq!(at("server port"), 80.0);
+        assert_eq!(at("client port"), 40000.0);
         assert_eq!(at("client payload bytes"), 16.0);
         assert_eq!(at("packet 2 direction"), -1.0);
         assert_eq!(at("packet 2 TCP flags"), 18.0);
@@ -364,7 +379,7 @@ mod tests {
 
     #[test]
     fn time_going_backwards_is_no_negative_gap() {
-        let mut c = Collector::new(3, 17);
+        let mut c = Collector::new(3, 17, (1, 2));
         c.push(&pkt(5_000, true, b"a", None));
         c.push(&pkt(1_000, false, b"b", None));
         let f = c.features();
@@ -375,7 +390,7 @@ mod tests {
     #[test]
     fn large_and_binary_payloads() {
         let big: Vec<u8> = (0..70_000u32).map(|i| (i % 256) as u8).collect();
-        let mut c = Collector::new(2, 17);
+        let mut c = Collector::new(2, 17, (1, 2));
         c.push(&pkt(0, true, &big, None));
         let f = c.features();
         assert!(f.iter().all(|x| x.is_finite()));

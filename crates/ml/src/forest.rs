@@ -50,7 +50,8 @@ pub struct TrainParams {
     pub max_depth: u16,
     /// Fewest training samples in a leaf.
     pub min_leaf: u32,
-    /// Features tried per split (default: the square root of their number).
+    /// Features tried per split (default: half of them; the usual square
+    /// root gave flat, under-confident probabilities on this task).
     pub mtry: Option<usize>,
     pub seed: u64,
 }
@@ -58,7 +59,7 @@ pub struct TrainParams {
 impl Default for TrainParams {
     fn default() -> Self {
         TrainParams {
-            trees: 40,
+            trees: 100,
             max_depth: 16,
             min_leaf: 1,
             mtry: None,
@@ -107,7 +108,7 @@ pub fn train(data: &Data<'_>, p: &TrainParams) -> Forest {
     let mut rng = Rng(p.seed);
     let mtry = p
         .mtry
-        .unwrap_or_else(|| (data.features as f64).sqrt().ceil() as usize)
+        .unwrap_or(data.features.div_ceil(2))
         .clamp(1, data.features.max(1));
     let mut trees = Vec::with_capacity(usize::from(p.trees));
     for _ in 0..p.trees {
@@ -211,12 +212,17 @@ impl Grower<'_, '_> {
         let parent = n - gini_sum(counts) / n; // n * gini
         let mut best: Option<(usize, f32, f64)> = None;
         let mut tried = 0;
-        let mut attempts = 0;
-        // Like other implementations, keep drawing past constant features
-        // (up to all of them) until `mtry` usable ones were tried.
-        while tried < self.mtry && attempts < self.data.features {
-            attempts += 1;
-            let f = self.rng.below(self.data.features);
+        // Features in random order (drawn without replacement); like other
+        // implementations, go on past constant features (up to all of
+        // them) until `mtry` usable ones were tried.
+        let mut order: Vec<usize> = (0..self.data.features).collect();
+        for j in 0..order.len() {
+            if tried >= self.mtry {
+                break;
+            }
+            let pick = j + self.rng.below(order.len() - j);
+            order.swap(j, pick);
+            let f = order[j];
             self.scratch.clear();
             self.scratch
                 .extend(rows.iter().map(|&r| (self.data.at(r, f), self.data.y[r])));

@@ -18,3 +18,9 @@ pub use features::{
 pub use forest::{Forest, TrainParams};
 pub use model::{Model, ModelError, Prediction, FORMAT_VERSION};
 pub use train::{evaluate, fit_model, Evaluation, Sample, TrainConfig};
+
+/// The bytes of the model netsift ships (`crates/ml/models/default.nsml`;
+/// `docs/ml.md` gives the command that rebuilds it).
+pub fn default_model_bytes() -> &'static [u8] {
+    include_bytes!("../models/default.nsml")
+}

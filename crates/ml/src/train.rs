@@ -46,6 +46,12 @@ pub struct TrainConfig {
     /// Protocols left out of every fold's training (evaluation only): the
     /// open-set test.
     pub hold_out: Vec<String>,
+    /// Features the forest must not use (held constant while training).
+    pub ignore: Vec<usize>,
+    /// Most training flows of one protocol from one capture (0: no
+    /// limit): a capture with hundreds of near-identical flows would
+    /// otherwise teach the forest that capture rather than the protocol.
+    pub max_per_capture: usize,
 }
 
 /// The classes learned: labels with at least `min_flows` flows, by name.
@@ -64,13 +70,8 @@ pub fn classes_of(samples: &[Sample], min_flows: usize) -> Vec<String> {
 
 /// Fit a forest on `samples` (those with a label among `classes` and not in
 /// `skip`).
-fn fit(
-    samples: &[&Sample],
-    classes: &[String],
-    skip: &HashSet<&str>,
-    packets: u16,
-    p: &TrainParams,
-) -> Forest {
+fn fit(samples: &[&Sample], classes: &[String], skip: &HashSet<&str>, cfg: &TrainConfig) -> Forest {
+    let (packets, p) = (cfg.packets, &cfg.params);
     let index: HashMap<&str, u16> = classes
         .iter()
         .enumerate()
@@ -78,6 +79,15 @@ fn fit(
         .collect();
     let nf = feature_count(packets);
     let (mut x, mut y) = (Vec::new(), Vec::new());
+    // Flows per (capture, class); beyond the limit every (all/max)-th is
+    // kept, so a long capture is sampled over its whole length.
+    let mut total: HashMap<(&str, u16), usize> = HashMap::new();
+    for s in samples {
+        if let Some(k) = s.label.as_deref().and_then(|l| index.get(l)) {
+            *total.entry((s.group.as_str(), *k)).or_default() += 1;
+        }
+    }
+    let mut seen: HashMap<(&str, u16), usize> = HashMap::new();
     for s in samples {
         let Some(k) = s
             .label
@@ -87,10 +97,24 @@ fn fit(
         else {
             continue;
         };
+        let n = seen.entry((s.group.as_str(), *k)).or_default();
+        *n += 1;
+        let all = total.get(&(s.group.as_str(), *k)).copied().unwrap_or(0);
+        let max = cfg.max_per_capture;
+        // Flow n (1-based) is kept when n * max / all steps up.
+        if max > 0 && all > max && (*n * max) / all == ((*n - 1) * max) / all {
+            continue;
+        }
         if s.x.len() != nf {
             continue;
         }
+        let at = x.len();
         x.extend_from_slice(&s.x);
+        for &i in &cfg.ignore {
+            if let Some(v) = x.get_mut(at + i) {
+                *v = -1.0;
+            }
+        }
         y.push(*k);
     }
     train(
@@ -111,7 +135,7 @@ pub fn fit_model(samples: &[Sample], cfg: &TrainConfig, info: String) -> Option<
         return None;
     }
     let all: Vec<&Sample> = samples.iter().collect();
-    let forest = fit(&all, &classes, &HashSet::new(), cfg.packets, &cfg.params);
+    let forest = fit(&all, &classes, &HashSet::new(), cfg);
     Some(Model::new(cfg.packets, classes, info, forest))
 }
 
@@ -164,7 +188,7 @@ pub fn evaluate(samples: Vec<Sample>, cfg: &TrainConfig) -> Evaluation {
                 .filter_map(|s| s.label.as_deref())
                 .filter(|l| !skip.contains(l))
                 .collect();
-            let forest = fit(&train_set, &classes, &skip, cfg.packets, &cfg.params);
+            let forest = fit(&train_set, &classes, &skip, cfg);
             for (i, s) in samples.iter().enumerate() {
                 if fold_of(&s.group, folds) != k {
                     continue;
@@ -365,7 +389,12 @@ impl Evaluation {
             "  {:>9} | {:>10} {:>11} | {:>8} {:>10} {:>12} | {:>20}",
             "", "named", "precision", "flows", "named", "precision", "confident wrong"
         );
-        for t in [0.5f32, 0.6, 0.7, 0.8, 0.9] {
+        let mut ts = vec![0.5f32, 0.6, 0.7, 0.8, 0.9];
+        if !ts.iter().any(|t| (t - threshold).abs() < 1e-6) {
+            ts.push(threshold);
+            ts.sort_by(f32::total_cmp);
+        }
+        for t in ts {
             let a = self.count(t, |s| s.label.is_some());
             let d = self.dpi_unknown(t);
             let u = self.unseen(t);
@@ -393,6 +422,30 @@ impl Evaluation {
             d.correct,
             d.precision()
         );
+        let mut listed = 0;
+        for (i, smp) in self.samples.iter().enumerate() {
+            let (Some(l), Some(o)) = (smp.label.as_deref(), self.oof[i].as_ref()) else {
+                continue;
+            };
+            if !smp.dpi_unknown {
+                continue;
+            }
+            if listed == rows {
+                let _ = writeln!(s, "  ...");
+                break;
+            }
+            listed += 1;
+            let mark = match (o.probability >= threshold, self.correct(i, o)) {
+                (false, _) => "not named",
+                (true, true) => "named, right",
+                (true, false) => "named, WRONG",
+            };
+            let _ = writeln!(
+                s,
+                "  {:<34} {:<18} best {:<18} p={:.2}  {mark}",
+                smp.group, l, o.class, o.probability
+            );
+        }
         let unl = self.count(threshold, |s| s.dpi_unknown && s.label.is_none());
         let _ = writeln!(
             s,
@@ -417,6 +470,21 @@ impl Evaluation {
                 h.named,
                 h.named_share()
             );
+            let held: HashSet<&str> = self.hold_out.iter().map(String::as_str).collect();
+            let mut named: BTreeMap<&str, usize> = BTreeMap::new();
+            for (i, smp) in self.samples.iter().enumerate() {
+                if smp.label.as_deref().is_some_and(|l| held.contains(l)) {
+                    if let Some(o) = self.named_at(i, threshold) {
+                        *named.entry(o.class.as_str()).or_default() += 1;
+                    }
+                }
+            }
+            let mut named: Vec<(&str, usize)> = named.into_iter().collect();
+            named.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            if !named.is_empty() {
+                let list: Vec<String> = named.iter().map(|(c, n)| format!("{c} {n}")).collect();
+                let _ = writeln!(s, "  named as: {}", list.join(", "));
+            }
         }
         s
     }
@@ -520,6 +588,8 @@ mod tests {
             folds: 4,
             threshold: 0.8,
             hold_out: vec!["B".into()],
+            ignore: Vec::new(),
+            max_per_capture: 0,
         };
         let e = evaluate(v, &cfg);
         assert_eq!(e.captures, 9);

@@ -12,13 +12,15 @@
 //!   announced by PASV/EPSV/PORT/EPRT on its control connection).
 //! * `dpi`: the protocol probes of [`netsift_protocols::ALL`] over the first
 //!   payload bytes of each direction.
+//! * `ml`: a random forest over features of the first packets
+//!   ([`netsift_ml`]), naming a protocol only above a probability
+//!   threshold (`confidence: ml`).
+//! * `ndpi` (cargo feature `ndpi`): Debian's libndpi.
 //! * `port`: the last-resort guess from the responder's port.
-//!
-//! Later layers (a statistical model, an nDPI wrapper) implement the same
-//! trait and slot in by name.
 
 mod dpi;
 mod expect;
+pub mod ml;
 #[cfg(feature = "ndpi")]
 pub mod ndpi;
 mod port;
@@ -32,6 +34,7 @@ use serde::Serialize;
 
 pub use dpi::{DpiConfig, DpiLayer};
 pub use expect::FlowLayer;
+pub use ml::{MlConfig, MlLayer};
 pub use port::PortLayer;
 
 /// How a verdict was reached.
@@ -119,14 +122,18 @@ pub struct ClassState {
     /// The `ndpi` layer's per-flow state (nDPI's flow structure).
     #[cfg(feature = "ndpi")]
     pub(crate) ndpi: Option<ndpi::NdpiSlot>,
+    /// The `ml` layer's feature collector, while it collects.
+    pub(crate) ml: Option<Box<netsift_ml::Collector>>,
     /// Application-data state, used by `netsift analyze` only.
     pub(crate) app: Option<Box<crate::analyze::AppState>>,
 }
 
 impl ClassState {
-    /// Free what the layers keep per flow (DPI buffers, nDPI's flow).
+    /// Free what the layers keep per flow (DPI buffers, nDPI's flow, the
+    /// ML features).
     fn release_layers(&mut self) {
         self.dpi.release();
+        self.ml = None;
         #[cfg(feature = "ndpi")]
         {
             self.ndpi = None;
@@ -192,6 +199,8 @@ pub struct ClassifyConfig {
     /// Layers, in order, by name (see [`LAYER_NAMES`]).
     pub layers: Vec<String>,
     pub dpi: DpiConfig,
+    /// The `ml` layer's model and threshold.
+    pub ml: MlConfig,
 }
 
 impl Default for ClassifyConfig {
@@ -199,6 +208,7 @@ impl Default for ClassifyConfig {
         ClassifyConfig {
             layers: LAYER_NAMES.iter().map(|s| s.to_string()).collect(),
             dpi: DpiConfig::default(),
+            ml: MlConfig::default(),
         }
     }
 }
@@ -222,6 +232,7 @@ impl UnknownLayer {
 pub const KNOWN_LAYERS: &[&str] = &[
     "flow",
     "dpi",
+    "ml",
     #[cfg(feature = "ndpi")]
     "ndpi",
     "port",
@@ -250,6 +261,7 @@ impl Classifier {
                 "flow" => Box::new(FlowLayer::default()),
                 "dpi" => Box::new(DpiLayer::new(cfg.dpi)),
                 "port" => Box::new(PortLayer),
+                "ml" => Box::new(MlLayer::new(&cfg.ml).map_err(UnknownLayer)?),
                 #[cfg(feature = "ndpi")]
                 "ndpi" => Box::new(ndpi::NdpiLayer::new().map_err(UnknownLayer)?),
                 #[cfg(not(feature = "ndpi"))]
