@@ -398,6 +398,111 @@ impl Forest {
     }
 }
 
+/// A forest laid out for fast prediction: all nodes in one array of
+/// 16-byte records, leaf probabilities in another (built from a checked
+/// [`Forest`]; walking it never indexes out of range either way).
+#[derive(Debug, Clone, Default)]
+pub struct Compact {
+    nodes: Vec<CNode>,
+    roots: Vec<u32>,
+    leaves: Vec<(u16, f32)>,
+}
+
+/// A split (`leaf == false`: go to `a` when `x[f] <= t`, else `b`) or a
+/// leaf (its probabilities are `leaves[a..b]`).
+#[derive(Debug, Clone, Copy)]
+struct CNode {
+    f: u16,
+    leaf: bool,
+    t: f32,
+    a: u32,
+    b: u32,
+}
+
+impl Compact {
+    pub fn new(forest: &Forest) -> Compact {
+        let mut c = Compact::default();
+        for tree in &forest.trees {
+            let base = c.nodes.len() as u32;
+            c.roots.push(base);
+            for n in &tree.nodes {
+                c.nodes.push(match n {
+                    Node::Split { f, t, l, r, .. } => CNode {
+                        f: *f,
+                        leaf: false,
+                        t: *t,
+                        a: base.saturating_add(*l),
+                        b: base.saturating_add(*r),
+                    },
+                    Node::Leaf { p } => {
+                        let a = c.leaves.len() as u32;
+                        c.leaves.extend_from_slice(p);
+                        CNode {
+                            f: 0,
+                            leaf: true,
+                            t: 0.0,
+                            a,
+                            b: c.leaves.len() as u32,
+                        }
+                    }
+                });
+            }
+        }
+        c
+    }
+
+    /// The most probable class and its probability, if it reaches
+    /// `threshold`. `scratch` is reused across calls (sized to `classes`).
+    /// Stops early once no class can reach the threshold any more.
+    pub fn predict_above(
+        &self,
+        x: &[f32],
+        classes: usize,
+        threshold: f32,
+        scratch: &mut Vec<f32>,
+    ) -> Option<(u16, f32)> {
+        scratch.clear();
+        scratch.resize(classes, 0.0);
+        let total = self.roots.len() as f32;
+        let need = threshold * total;
+        let mut best = 0f32;
+        for (done, &root) in self.roots.iter().enumerate() {
+            let mut i = root as usize;
+            let mut steps = 0;
+            let leaf = loop {
+                let Some(n) = self.nodes.get(i) else {
+                    break None;
+                };
+                if n.leaf {
+                    break self.leaves.get(n.a as usize..n.b as usize);
+                }
+                steps += 1;
+                if steps > self.nodes.len() {
+                    break None;
+                }
+                let v = x.get(usize::from(n.f)).copied().unwrap_or(f32::NAN);
+                i = if v <= n.t { n.a } else { n.b } as usize;
+            };
+            for &(k, q) in leaf.unwrap_or(&[]) {
+                if let Some(s) = scratch.get_mut(usize::from(k)) {
+                    *s += q;
+                    best = best.max(*s);
+                }
+            }
+            let left = total - (done + 1) as f32;
+            if best + left < need {
+                return None;
+            }
+        }
+        let (k, sum) = scratch
+            .iter()
+            .enumerate()
+            .fold((0usize, f32::MIN), |b, (i, &q)| if q > b.1 { (i, q) } else { b });
+        let p = sum / total.max(1.0);
+        (p >= threshold && p > 0.0).then_some((k as u16, p))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +540,56 @@ mod tests {
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         let w = f.weights(&[500.0, 22.0], 1, 2);
         assert!(w[1] > 0.9, "the separating feature weighs most: {w:?}");
+    }
+
+    /// The compact layout predicts what the forest does, and abstains
+    /// below the threshold (early or not).
+    #[test]
+    fn compact_agrees() {
+        let mut rng = Rng(3);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in 0..300 {
+            let k = (i % 3) as u16;
+            x.push((rng.next() % 100) as f32 + f32::from(k) * 30.0);
+            x.push((rng.next() % 100) as f32);
+            y.push(k);
+        }
+        let data = Data {
+            x: &x,
+            y: &y,
+            features: 2,
+            classes: 3,
+        };
+        let f = train(
+            &data,
+            &TrainParams {
+                trees: 15,
+                ..TrainParams::default()
+            },
+        );
+        let c = Compact::new(&f);
+        let mut scratch = Vec::new();
+        let mut named = 0;
+        for i in 0..300 {
+            let row = &x[2 * i..2 * i + 2];
+            let p = f.predict(row, 3);
+            let (k, q) = p
+                .iter()
+                .enumerate()
+                .fold((0, f32::MIN), |b, (i, &q)| if q > b.1 { (i, q) } else { b });
+            for t in [0.0, 0.5, 0.8] {
+                let got = c.predict_above(row, 3, t, &mut scratch);
+                if q >= t {
+                    let (gk, gq) = got.unwrap_or((99, 0.0));
+                    assert_eq!(usize::from(gk), k);
+                    assert!((gq - q).abs() < 1e-5);
+                    named += 1;
+                } else {
+                    assert_eq!(got, None);
+                }
+            }
+        }
+        assert!(named > 300, "{named}");
     }
 
     #[test]
@@ -485,6 +640,7 @@ mod tests {
             let p = f.predict(&[1.0, 1.0], 2);
             assert_eq!(p.len(), 2);
             let _ = f.weights(&[1.0], 0, 2);
+            let _ = Compact::new(&f).predict_above(&[1.0], 2, 0.0, &mut Vec::new());
         }
     }
 }
