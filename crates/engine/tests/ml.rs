@@ -71,8 +71,8 @@ fn self_model(packets: u16) -> Arc<Model> {
 }
 
 type FlowId = (String, String, u16, String, u16);
-/// protocol, confidence, source, evidence
-type Got = (String, Confidence, String, String);
+/// protocol, confidence, source, evidence, whether the flow had payload
+type Got = (String, Confidence, String, String, bool);
 
 struct Collect(Classifier, HashMap<FlowId, Got>);
 
@@ -90,6 +90,7 @@ impl FlowHandler<ClassState> for Collect {
             r.addr.to_string(),
             r.port,
         );
+        let payload = flow.stats.iter().any(|s| s.payload_bytes > 0);
         let got = flow.data.verdict.as_ref().map_or_else(
             || {
                 (
@@ -97,6 +98,7 @@ impl FlowHandler<ClassState> for Collect {
                     Confidence::None,
                     "none".into(),
                     String::new(),
+                    payload,
                 )
             },
             |v| {
@@ -105,6 +107,7 @@ impl FlowHandler<ClassState> for Collect {
                     v.confidence,
                     v.source.to_string(),
                     v.evidence.clone(),
+                    payload,
                 )
             },
         );
@@ -225,9 +228,11 @@ fn behind_dpi_and_the_threshold() {
             let b = &both[id];
             if d.0 != "Unknown" {
                 assert_eq!((&b.0, b.1), (&d.0, d.1), "DPI's verdict stands: {id:?}");
-            } else {
+            } else if d.4 {
                 assert_eq!(b.1, Confidence::Ml, "threshold 0 names every flow: {id:?}");
                 named_low += 1;
+            } else {
+                assert_eq!(b.1, Confidence::None, "no payload, no ml name: {id:?}");
             }
         }
         let high = classify(&path, &with_ml(&["ml"], &model, 0.95));
@@ -239,7 +244,7 @@ fn behind_dpi_and_the_threshold() {
                 assert_eq!(h.0, low[id].0, "the same best class at any threshold");
             }
         }
-        assert!(low.values().all(|l| l.1 == Confidence::Ml));
+        assert!(low.values().all(|l| (l.1 == Confidence::Ml) == l.4));
         assert!(high.len() == low.len());
     }
     assert!(named_low > 0, "some flows DPI leaves Unknown");

@@ -63,6 +63,14 @@ const HEAD_NAMES: [&str; HEAD] = [
     "client port",
 ];
 
+/// Whether a feature vector's flow carried payload in its first packets.
+/// The `ml` layer names only such flows: without payload the features are
+/// sizes, flags and ports, and a name from those is a port guess, which is
+/// the `port` layer's to make (and label).
+pub fn has_payload(x: &[f32]) -> bool {
+    x.get(5).copied().unwrap_or(0.0) > 0.0 || x.get(6).copied().unwrap_or(0.0) > 0.0
+}
+
 /// Human-readable name of feature `i` for a model looking at `packets`
 /// packets (for evidence and reports).
 pub fn feature_name(packets: u16, i: usize) -> String {
@@ -204,6 +212,11 @@ impl Collector {
             dir_max: [0; 2],
             dir_payload_pkts: [0; 2],
         }
+    }
+
+    /// Whether any packet so far carried payload.
+    pub fn has_payload(&self) -> bool {
+        self.dir_payload_pkts.iter().any(|&n| n > 0)
     }
 
     /// Packets looked at so far.
@@ -350,6 +363,10 @@ mod tests {
         assert_eq!(at("server port"), 80.0);
         assert_eq!(at("client port"), 40000.0);
         assert_eq!(at("client payload bytes"), 16.0);
+        assert!(has_payload(&f) && c.has_payload());
+        let mut empty = Collector::new(4, 6, (1, 2));
+        empty.push(&pkt(0, true, b"", Some(2)));
+        assert!(!has_payload(&empty.features()) && !empty.has_payload());
         assert_eq!(at("packet 2 direction"), -1.0);
         assert_eq!(at("packet 2 TCP flags"), 18.0);
         assert_eq!(at("packet 2 gap (log us)"), 500f32.ln_1p());

@@ -105,7 +105,9 @@ fn fit(samples: &[&Sample], classes: &[String], skip: &HashSet<&str>, cfg: &Trai
         if max > 0 && all > max && (*n * max) / all == ((*n - 1) * max) / all {
             continue;
         }
-        if s.x.len() != nf {
+        // Flows without payload are never named (see `has_payload`), so
+        // they are not learned either.
+        if s.x.len() != nf || !crate::features::has_payload(&s.x) {
             continue;
         }
         let at = x.len();
@@ -190,7 +192,7 @@ pub fn evaluate(samples: Vec<Sample>, cfg: &TrainConfig) -> Evaluation {
                 .collect();
             let forest = fit(&train_set, &classes, &skip, cfg);
             for (i, s) in samples.iter().enumerate() {
-                if fold_of(&s.group, folds) != k {
+                if fold_of(&s.group, folds) != k || !crate::features::has_payload(&s.x) {
                     continue;
                 }
                 let p = forest.predict(&s.x, classes.len());
@@ -550,6 +552,7 @@ mod tests {
         let nf = feature_count(2);
         let mut x = vec![0.0; nf];
         x[0] = v;
+        x[5] = 1.0; // client payload bytes: flows without payload are not learned
         Sample {
             group: group.into(),
             x,

@@ -7,7 +7,8 @@
 //! packets or when the flow ends sooner. It names a protocol only when the
 //! forest's probability reaches the threshold (`--ml-threshold`); its
 //! verdict reads `confidence: ml`, `source: ml`, and the evidence gives the
-//! probability and the features that weighed most. Under the
+//! probability and the features that weighed most. Flows without payload
+//! in their first packets are left to the later layers. Under the
 //! [`super::Classifier`]'s rules its verdict is held while an earlier layer
 //! still looks, so it only ever names flows those layers leave Unknown.
 //!
@@ -99,8 +100,11 @@ fn intern(name: &str) -> &'static str {
 /// The `ml` layer.
 pub struct MlLayer {
     model: Arc<Model>,
+    /// The forest laid out for prediction.
+    fast: netsift_ml::forest::Compact,
     threshold: f32,
     names: Vec<&'static str>,
+    scratch: Vec<f32>,
 }
 
 impl MlLayer {
@@ -117,21 +121,30 @@ impl MlLayer {
         };
         let names = model.classes.iter().map(|c| intern(c)).collect();
         Ok(MlLayer {
+            fast: netsift_ml::forest::Compact::new(&model.forest),
             model,
             threshold: cfg.threshold,
             names,
+            scratch: Vec::new(),
         })
     }
 
-    /// The verdict for a flow's features, if the model is sure enough.
-    fn decide(&self, c: &Collector) -> Option<Verdict> {
-        let x = c.features();
-        let p = self.model.predict(&x);
-        if p.probability < self.threshold || p.probability <= 0.0 {
+    /// The verdict for a flow's features, if the model is sure enough. A
+    /// flow without payload is not named: from sizes, flags and ports alone
+    /// a name would be a port guess, the `port` layer's to make.
+    fn decide(&mut self, c: &Collector) -> Option<Verdict> {
+        if !c.has_payload() {
             return None;
         }
-        let protocol = *self.names.get(usize::from(p.class))?;
-        let top = self.model.top_features(&x, p.class, 3);
+        let x = c.features();
+        let (class, probability) = self.fast.predict_above(
+            &x,
+            self.model.classes.len(),
+            self.threshold,
+            &mut self.scratch,
+        )?;
+        let protocol = *self.names.get(usize::from(class))?;
+        let top = self.model.top_features(&x, class, 3);
         let weighed: Vec<String> = top
             .iter()
             .map(|(name, w)| format!("{name} {:.0}%", w * 100.0))
@@ -143,7 +156,7 @@ impl MlLayer {
             source: "ml",
             evidence: format!(
                 "p={:.2} over {} packets ({} trees); weighed most: {}",
-                p.probability,
+                probability,
                 c.seen(),
                 self.model.forest.trees.len(),
                 weighed.join(", ")
