@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod accuracy;
 mod analyze;
+#[cfg(feature = "ndpi")]
+mod compare;
 mod extract;
 mod flows;
 mod learn;
@@ -48,6 +50,30 @@ enum Command {
     Learn(LearnArgs),
     /// Compare netsift's protocol verdicts with nDPI's on nDPI's regression corpus.
     Accuracy(AccuracyArgs),
+    /// Run netsift's layers and nDPI side by side on every flow of captures:
+    /// an agreement table per protocol and each disagreement with both
+    /// evidences and the bytes that decided (built with `--features ndpi`).
+    #[cfg(feature = "ndpi")]
+    Compare(CompareArgs),
+}
+
+#[cfg(feature = "ndpi")]
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Capture files.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Output format: the table and disagreements, or one JSON object per flow.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Disagreements to list (table format).
+    #[arg(long, default_value_t = 40)]
+    pub show: usize,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Output format of `netsift flows`.
@@ -127,7 +153,7 @@ pub struct ClassifyArgs {
     #[arg(long, value_name = "LIST")]
     pub layers: Option<String>,
 
-    /// Turn off the last-resort port guess.
+    /// Turn off guessing: the last-resort port guess and nDPI's port and IP-list matches.
     #[arg(long)]
     pub no_guess: bool,
 }
@@ -447,6 +473,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Learn(args) => learn::run(&args),
+        #[cfg(feature = "ndpi")]
+        Command::Compare(args) => compare::run(&args),
     };
     match result {
         Ok(code) => code,

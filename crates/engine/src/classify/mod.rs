@@ -192,6 +192,9 @@ pub struct ClassifyConfig {
     /// Layers, in order, by name (see [`LAYER_NAMES`]).
     pub layers: Vec<String>,
     pub dpi: DpiConfig,
+    /// Guesses allowed: layers other than `port` that can guess (nDPI's
+    /// port and IP-list matches) stay silent when false (`--no-guess`).
+    pub guess: bool,
 }
 
 impl Default for ClassifyConfig {
@@ -199,6 +202,7 @@ impl Default for ClassifyConfig {
         ClassifyConfig {
             layers: LAYER_NAMES.iter().map(|s| s.to_string()).collect(),
             dpi: DpiConfig::default(),
+            guess: true,
         }
     }
 }
@@ -251,7 +255,7 @@ impl Classifier {
                 "dpi" => Box::new(DpiLayer::new(cfg.dpi)),
                 "port" => Box::new(PortLayer),
                 #[cfg(feature = "ndpi")]
-                "ndpi" => Box::new(ndpi::NdpiLayer::new().map_err(UnknownLayer)?),
+                "ndpi" => Box::new(ndpi::NdpiLayer::new(cfg.guess).map_err(UnknownLayer)?),
                 #[cfg(not(feature = "ndpi"))]
                 "ndpi" => {
                     return Err(UnknownLayer(
