@@ -114,10 +114,12 @@ mod tests {
     ///   the name comes from the address, the bytes are Discord's.
     /// * `codm.pcap` UDP (nDPI "CoD_Mobile", 2 flows): one 12-byte
     ///   "....ping" echo and one opaque encrypted flow; a single flow each.
-    /// * `netease_games.pcapng` UDP (nDPI "NetEaseGames", 3 flows): three
-    ///   unrelated opaque layouts, one flow each.
-    /// * `tencent_games.pcap` (nDPI "TencentGames", 4 TCP flows): four
-    ///   different opaque layouts (one zlib-compressed), one flow each.
+    /// * `netease_games.pcapng` UDP (nDPI "NetEaseGames", 3 flows) and
+    ///   `tencent_games.pcap` (nDPI "TencentGames", 4 TCP flows): named
+    ///   since by their own probes (`netease_games`, `tencent_games`) from
+    ///   structure found later (repeated session values and connection
+    ///   ids; chained lengths, command headers, zlib JSON); the games
+    ///   group's probes must still leave them alone.
     /// * `ossfuzz_seed_fake_traces_3.pcapng` (nDPI "MapleStory"): an HTTP
     ///   GET of `/maplestory/` to example.com, a fuzzing seed; HTTP is right.
     #[test]
