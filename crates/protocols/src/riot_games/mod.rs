@@ -120,8 +120,8 @@ mod tests {
     ///   here). The flow to port 7948 is one 182-byte client datagram and
     ///   three server datagrams; the server's two large ones carry runs of
     ///   sub-messages `ce a1 c2|82|02 xx xx NN 00 01` with NN counting 0-9
-    ///   across them, and the sub-message sizes come out near 4 * byte 3
-    ///   + 8 but off by 1-5 bytes for half of them, so no length rule
+    ///   across them, and the sub-message sizes come out near (byte 3
+    ///   times 4, plus 8) but off by 1-5 bytes for half of them, so no length rule
     ///   could be derived from one flow, and the client's datagram shows
     ///   none of it. nDPI keys that flow on the game string
     ///   `LOC_PREFAB_LOADOUTNAME_1` inside the fourth datagram, which only
