@@ -9,8 +9,8 @@
 //!   4-byte session value XORed with that counter (the same value in both
 //!   directions). The client's first datagram is `01 xx d0 01 .. .. .. ..
 //!   00 01 01 01`. The opening datagram is recognised alone (7 fixed bytes
-//!   and the length), any other datagram with a second one of the same
-//!   session.
+//!   and the length), any other datagram with a second, different one of
+//!   the same session.
 //! * **`b3 af 8d e8`** (Lost Light): the 4-byte magic opens the datagrams
 //!   of both directions (30 bytes and more); two such datagrams make a
 //!   match.
@@ -127,11 +127,20 @@ impl Protocol for NetEaseGames {
                 "NetEase game session opening datagram (01 .. d0 01 ... 00 01 01 01), session {session:#010x}"
             )));
         }
+        // The bytes that change between datagrams of a session (counter,
+        // bytes 1-2 and 8-10): a datagram repeated verbatim (a keepalive,
+        // an echo) says nothing more than the first.
+        let varying = [0usize, 1, 2, 8, 9, 10].iter().fold(0u64, |acc, &i| {
+            (acc << 8) | u64::from(d.get(i).copied().unwrap_or(0))
+        });
         if kind == 0 {
-            scratch.0 = [K_SESSION12 | from, u64::from(session)];
+            scratch.0 = [K_SESSION12 | from | (varying << 16), u64::from(session)];
             return Probe::NeedMore;
         }
-        if kind != K_SESSION12 || scratch.0[1] != u64::from(session) {
+        if kind != K_SESSION12
+            || scratch.0[1] != u64::from(session)
+            || scratch.0[0] >> 16 == varying
+        {
             return Probe::NoMatch;
         }
         Probe::Match(Match::new(format!(
@@ -177,6 +186,16 @@ mod tests {
         other[5] ^= 0x40;
         assert_eq!(
             feed(&NetEaseGames, UDP, 4513, &[(S, CONNECT_REPLY), (C, &other)]),
+            Probe::NoMatch
+        );
+        // The same datagram twice (a keepalive, or an echo) is not enough.
+        assert_eq!(
+            feed(
+                &NetEaseGames,
+                UDP,
+                4513,
+                &[(S, CONNECT_REPLY), (C, CONNECT_REPLY)]
+            ),
             Probe::NoMatch
         );
         // The counter must repeat in bytes 3 and 11.
