@@ -23,7 +23,7 @@
 //!   request, `0x03ea` reply), then the 32-bit big-endian length of the
 //!   rest (the reply first carries a 16-bit zero status).
 //!
-//! Each check is strong alone on random bytes (at least 48 fixed or
+//! Each check is strong alone on random bytes (at least 44 fixed or
 //! length-derived bits); the probe only reads the first frame of a
 //! direction.
 
