@@ -183,7 +183,8 @@ pub enum FilterCompilerArg {
 pub enum AnalyzeFormat {
     /// One `<log>.jsonl` file per log in the output directory.
     Jsonl,
-    /// One time-ordered stream with an `event_type` field (Suricata EVE style).
+    /// Suricata EVE: one time-ordered stream of events in Suricata's field
+    /// names and layout, valid against Suricata's schema.
     Eve,
 }
 
@@ -206,13 +207,19 @@ pub struct AnalyzeArgs {
 /// rules and detection.
 #[derive(clap::Args, Debug)]
 pub struct AnalysisArgs {
-    /// Output directory (jsonl), or output file (eve; stdout when absent).
+    /// Output directory (jsonl), or output file (eve; stdout when absent or `-`).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = AnalyzeFormat::Jsonl)]
     pub format: AnalyzeFormat,
+
+    /// EVE: add a `netsift` object to every event (uid, evidence,
+    /// confidence, deciding layer, the record as netsift logs it) and write
+    /// netsift's logs Suricata has no event for. Not schema-valid.
+    #[arg(long)]
+    pub eve_extras: bool,
 
     /// Write each carved file once into DIR, named by its SHA-256.
     #[arg(long, value_name = "DIR")]
