@@ -351,7 +351,11 @@ fn tls(r: &Value) -> Map<String, Value> {
         put(&mut m, "serial", s(c, "serial").map(colon_hex));
         put(&mut m, "notbefore", s(c, "not_before").map(no_zone));
         put(&mut m, "notafter", s(c, "not_after").map(no_zone));
-        put(&mut m, "fingerprint", s(c, "sha1").map(|h| colon_hex(h).to_ascii_lowercase()));
+        put(
+            &mut m,
+            "fingerprint",
+            s(c, "sha1").map(|h| colon_hex(h).to_ascii_lowercase()),
+        );
         let sans = strings(c, "sans");
         if !sans.is_empty() {
             m.insert("subjectaltname".into(), Value::Array(sans));
