@@ -222,6 +222,7 @@ pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
     }
     if a.no_guess {
         cfg.layers.retain(|l| l != "port");
+        cfg.guess = false;
     }
     if !(0.0..=1.0).contains(&a.ml_threshold) {
         bail!(

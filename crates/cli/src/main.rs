@@ -12,8 +12,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod accuracy;
 mod analyze;
+#[cfg(feature = "ndpi")]
+mod compare;
 mod extract;
 mod flows;
+mod identify;
 mod learn;
 mod progress;
 mod serve;
@@ -52,6 +55,93 @@ enum Command {
     /// Train a model for the `ml` classification layer from labelled
     /// captures, and print its evaluation on a split by capture file.
     Train(TrainArgs),
+    /// Name the protocol of one payload (a connection's first bytes), or
+    /// with --listen log what clients connecting to a TCP port speak.
+    Identify(IdentifyArgs),
+    /// Run netsift's layers and nDPI side by side on every flow of captures:
+    /// an agreement table per protocol and each disagreement with both
+    /// evidences and the bytes that decided (built with `--features ndpi`).
+    #[cfg(feature = "ndpi")]
+    Compare(CompareArgs),
+}
+
+#[cfg(feature = "ndpi")]
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Capture files.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+
+    /// Output format: the table and disagreements, or one JSON object per flow.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Disagreements to list (table format).
+    #[arg(long, default_value_t = 40)]
+    pub show: usize,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Output format of `netsift identify`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IdentifyFormat {
+    /// The protocol and the evidence.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IdentifyArgs {
+    /// The payload's file (`-` or absent: standard input).
+    #[arg(value_name = "FILE")]
+    pub payload: Option<PathBuf>,
+
+    /// The payload as hex digits (spaces and colons ignored).
+    #[arg(long, value_name = "HEX")]
+    pub hex: Option<String>,
+
+    /// The port the client connected to (only tells apart variants of one
+    /// structure, such as DNS and mDNS; never decides alone).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// tcp or udp.
+    #[arg(long, default_value = "tcp")]
+    pub transport: String,
+
+    /// Who sent the payload: to_server (the connecting client) or
+    /// to_client (a server's banner).
+    #[arg(long, default_value = "to_server")]
+    pub direction: String,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = IdentifyFormat::Text)]
+    pub format: IdentifyFormat,
+
+    /// Listen on this TCP address (e.g. 0.0.0.0:2222): log one JSON line
+    /// per connection with the verdict on its first bytes, then close. Never
+    /// sends anything.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// --listen: seconds to wait for a client's first bytes.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub wait: f64,
+
+    /// --listen: connections handled at once (more are closed at once).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_conns: u64,
+
+    /// --listen: stop after this many connections.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// --listen: append the JSON lines to this file (default stdout).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Output format of `netsift flows`.
@@ -131,7 +221,7 @@ pub struct ClassifyArgs {
     #[arg(long, value_name = "LIST")]
     pub layers: Option<String>,
 
-    /// Turn off the last-resort port guess.
+    /// Turn off guessing: the last-resort port guess and nDPI's port and IP-list matches.
     #[arg(long)]
     pub no_guess: bool,
 
@@ -170,7 +260,8 @@ pub enum FilterCompilerArg {
 pub enum AnalyzeFormat {
     /// One `<log>.jsonl` file per log in the output directory.
     Jsonl,
-    /// One time-ordered stream with an `event_type` field (Suricata EVE style).
+    /// Suricata EVE: one time-ordered stream of events in Suricata's field
+    /// names and layout, valid against Suricata's schema.
     Eve,
 }
 
@@ -193,13 +284,19 @@ pub struct AnalyzeArgs {
 /// rules and detection.
 #[derive(clap::Args, Debug)]
 pub struct AnalysisArgs {
-    /// Output directory (jsonl), or output file (eve; stdout when absent).
+    /// Output directory (jsonl), or output file (eve; stdout when absent or `-`).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = AnalyzeFormat::Jsonl)]
     pub format: AnalyzeFormat,
+
+    /// EVE: add a `netsift` object to every event (uid, evidence,
+    /// confidence, deciding layer, the record as netsift logs it) and write
+    /// netsift's logs Suricata has no event for. Not schema-valid.
+    #[arg(long)]
+    pub eve_extras: bool,
 
     /// Write each carved file once into DIR, named by its SHA-256.
     #[arg(long, value_name = "DIR")]
@@ -545,6 +642,9 @@ fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&args),
         Command::Learn(args) => learn::run(&args),
         Command::Train(args) => train::run(&args),
+        Command::Identify(args) => identify::run(&args),
+        #[cfg(feature = "ndpi")]
+        Command::Compare(args) => compare::run(&args),
     };
     match result {
         Ok(code) => code,

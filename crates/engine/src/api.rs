@@ -19,15 +19,17 @@ pub struct EngineBuilder {
 }
 
 impl EngineBuilder {
-    /// Choose the classification layers, in order (`flow`, `dpi`, `port`).
+    /// Choose the classification layers, in order (`flow`, `dpi`, `ndpi`
+    /// with the `ndpi` feature, `port`).
     pub fn layers<S: AsRef<str>>(mut self, names: &[S]) -> Self {
         self.classify.layers = names.iter().map(|s| s.as_ref().to_string()).collect();
         self
     }
 
-    /// Drop the last-resort port guess.
+    /// Drop the last-resort port guess (and nDPI's guesses).
     pub fn no_guess(mut self) -> Self {
         self.classify.layers.retain(|l| l != "port");
+        self.classify.guess = false;
         self
     }
 

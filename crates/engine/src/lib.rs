@@ -31,6 +31,8 @@ pub mod accuracy;
 pub mod analyze;
 pub mod api;
 pub mod classify;
+#[cfg(feature = "ndpi")]
+pub mod compare;
 pub mod extract;
 pub mod mltrain;
 pub mod pipeline;

@@ -77,7 +77,9 @@ mod wireguard;
 // Extras: protocols of nDPI's corpus outside the two breadth lists.
 mod atg;
 mod can;
+mod netease_games;
 mod rx;
+mod tencent_games;
 
 // Breadth group "infra": its folders' `mod` lines go here.
 mod bfd;
@@ -345,6 +347,8 @@ pub static ALL: &[&dyn Protocol] = &[
     &can::Can,
     &atg::Atg,
     &rx::Rx,
+    &tencent_games::TencentGames,
+    &netease_games::NetEaseGames,
     // Breadth group "infra": its `ALL` lines go here, in probe order.
     &service_location_protocol::ServiceLocationProtocol,
     &hsrp::Hsrp,

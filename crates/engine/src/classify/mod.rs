@@ -201,6 +201,9 @@ pub struct ClassifyConfig {
     pub dpi: DpiConfig,
     /// The `ml` layer's model and threshold.
     pub ml: MlConfig,
+    /// Guesses allowed: layers other than `port` that can guess (nDPI's
+    /// port and IP-list matches) stay silent when false (`--no-guess`).
+    pub guess: bool,
 }
 
 impl Default for ClassifyConfig {
@@ -209,6 +212,7 @@ impl Default for ClassifyConfig {
             layers: LAYER_NAMES.iter().map(|s| s.to_string()).collect(),
             dpi: DpiConfig::default(),
             ml: MlConfig::default(),
+            guess: true,
         }
     }
 }
@@ -263,7 +267,7 @@ impl Classifier {
                 "port" => Box::new(PortLayer),
                 "ml" => Box::new(MlLayer::new(&cfg.ml).map_err(UnknownLayer)?),
                 #[cfg(feature = "ndpi")]
-                "ndpi" => Box::new(ndpi::NdpiLayer::new().map_err(UnknownLayer)?),
+                "ndpi" => Box::new(ndpi::NdpiLayer::new(cfg.guess).map_err(UnknownLayer)?),
                 #[cfg(not(feature = "ndpi"))]
                 "ndpi" => {
                     return Err(UnknownLayer(

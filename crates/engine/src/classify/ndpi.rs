@@ -321,14 +321,17 @@ fn protocol_names(module: NonNull<c_void>) -> &'static [&'static str] {
 /// The `ndpi` layer.
 pub struct NdpiLayer {
     ndpi: Ndpi,
+    /// Keep nDPI's port and IP-list guesses (off with `--no-guess`).
+    guess: bool,
     /// The rebuilt IP packet (reused).
     buf: Vec<u8>,
 }
 
 impl NdpiLayer {
-    pub fn new() -> Result<NdpiLayer, String> {
+    pub fn new(guess: bool) -> Result<NdpiLayer, String> {
         Ok(NdpiLayer {
             ndpi: Ndpi::new()?,
+            guess,
             buf: Vec::with_capacity(2048),
         })
     }
@@ -351,7 +354,7 @@ impl NdpiLayer {
         if let Some(v) = self.decide(&a) {
             return Some(v);
         }
-        if a.master == 0 && a.app == 0 {
+        if !self.guess || (a.master == 0 && a.app == 0) {
             return None;
         }
         match a.confidence {
@@ -532,7 +535,7 @@ mod tests {
             0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7, b'e', b'x', b'a', b'm', b'p', b'l', b'e',
             3, b'c', b'o', b'm', 0, 0, 1, 0, 1,
         ];
-        let mut layer = NdpiLayer::new().expect("nDPI loads");
+        let mut layer = NdpiLayer::new(true).expect("nDPI loads");
         let mut st = ClassState::default();
         let before = live_flows();
         let a = layer.on_packet(&mut st, &view(&q, Transport::Udp, Direction::ToServer));

@@ -170,6 +170,10 @@ mod tests {
         // (wa_voice.pcap, whatsapp_login_call.pcap) start mid-session with
         // TLS application data only: nDPI names them from Apple's IP range
         // and the port; the bytes show nothing but TLS, so netsift says TLS.
+        // The port cannot decide it: 5223 is also XMPP's TLS port (six
+        // Jabber flows of the corpus, jabber.pcap and cloudflare-warp.pcap),
+        // and nDPI itself calls the very same server and port
+        // (17.110.229.14:5223) TLS in whatsapp_login_chat.pcap.
         assert_eq!(lookup(b"41-courier.push.apple.com"), Some("ApplePush"));
         assert_eq!(lookup(b"i.scdn.co"), Some("Spotify"));
         assert_eq!(lookup(b"ipm.avcdn.net"), Some("AVAST"));

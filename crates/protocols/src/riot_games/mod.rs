@@ -112,12 +112,26 @@ mod tests {
     /// * `i3d.pcap` (nDPI "i3D", 4 flows): Discord voice IP discovery
     ///   (type 1, length 70, SSRC) then RTP to a server hosted at i3D.net;
     ///   the name comes from the address, the bytes are Discord's.
-    /// * `codm.pcap` UDP (nDPI "CoD_Mobile", 2 flows): one 12-byte
-    ///   "....ping" echo and one opaque encrypted flow; a single flow each.
-    /// * `netease_games.pcapng` UDP (nDPI "NetEaseGames", 3 flows): three
-    ///   unrelated opaque layouts, one flow each.
-    /// * `tencent_games.pcap` (nDPI "TencentGames", 4 TCP flows): four
-    ///   different opaque layouts (one zlib-compressed), one flow each.
+    /// * `codm.pcap` UDP (nDPI "CoD_Mobile", 2 flows), looked at again
+    ///   for a CoD_Mobile probe and left alone: the flow to port 7500 is
+    ///   one 12-byte datagram (8 opaque bytes + "ping") that the server
+    ///   echoes byte for byte, a generic latency echo that nDPI ties to
+    ///   the game only through port 7500 (a port cannot make a match
+    ///   here). The flow to port 7948 is one 182-byte client datagram and
+    ///   three server datagrams; the server's two large ones carry runs of
+    ///   sub-messages `ce a1 c2|82|02 xx xx NN 00 01` with NN counting 0-9
+    ///   across them, and the sub-message sizes come out near (byte 3
+    ///   times 4, plus 8) but off by 1-5 bytes for half of them, so no length rule
+    ///   could be derived from one flow, and the client's datagram shows
+    ///   none of it. nDPI keys that flow on the game string
+    ///   `LOC_PREFAB_LOADOUTNAME_1` inside the fourth datagram, which only
+    ///   a loadout exchange carries.
+    /// * `netease_games.pcapng` UDP (nDPI "NetEaseGames", 3 flows) and
+    ///   `tencent_games.pcap` (nDPI "TencentGames", 4 TCP flows): named
+    ///   since by their own probes (`netease_games`, `tencent_games`) from
+    ///   structure found later (repeated session values and connection
+    ///   ids; chained lengths, command headers, zlib JSON); the games
+    ///   group's probes must still leave them alone.
     /// * `ossfuzz_seed_fake_traces_3.pcapng` (nDPI "MapleStory"): an HTTP
     ///   GET of `/maplestory/` to example.com, a fuzzing seed; HTTP is right.
     #[test]

@@ -3,7 +3,10 @@
 //! testdata: srtcp1.bin, srtcp3.bin, srtcp4.bin are nDPI corpus
 //! lru_ipv6_caches.pcapng frames 1, 3, 4 (SRTCP RR from port 3478, SSRC
 //! 0x734e7b28, index 5, 6, 7, 80-bit tag); srtcp_aead.bin is
-//! stun_signal.pcapng frame 131 (SRTCP with AEAD, index 1, no separate tag).
+//! stun_signal.pcapng frame 131 (SRTCP with AEAD, index 1, no separate tag);
+//! kakao_rr.bin and kakao_sr.bin are KakaoTalk_talk.pcap frames 75 and 130
+//! (10.24.82.188:11321 -> 1.201.1.174:23045, SRTCP RR then SR from SSRC
+//! 0x0b865519, index 1 and 2, 80-bit tag).
 
 use netsift_proto::{Direction, Probe, Transport};
 
@@ -68,6 +71,32 @@ fn rtp_is_not_rtcp() {
             &udp(include_bytes!("../rtp/testdata/rtp1.bin"), 5004)
         ),
         Probe::NoMatch
+    );
+}
+
+/// nDPI names the two RTCP legs of KakaoTalk_talk.pcap (to 1.201.1.174
+/// ports 23045 and 23047) KakaoTalk_Voice, and the RTP legs beside them
+/// (ports 23044 and 23046) RTP. Its KakaoTalk_Voice rule is an address
+/// rule: an RTCP-looking first bytes (`81 c8 00 0c`, an SR with one report
+/// block, though the test is written so that almost any payload passes)
+/// plus an endpoint in 1.201.0.0/16 (KINX, a Korean hosting network). The
+/// bytes are standard SRTCP (RFC 3711 §3.4): a plain RR/SR header, an
+/// encrypted rest, the E flag and an SRTCP index counting 1, 2, ..., an
+/// 80-bit tag; the media server relays each leg's packets to the other
+/// (the SSRC of one leg comes back on the other). Nothing in them is
+/// KakaoTalk's, so netsift's RTCP (SRTCP) is the answer the bytes support.
+#[test]
+fn kakaotalk_voice_legs_are_srtcp() {
+    const RR: &[u8] = include_bytes!("testdata/kakao_rr.bin");
+    const SR: &[u8] = include_bytes!("testdata/kakao_sr.bin");
+    assert_eq!(
+        feed_evidence(
+            &Rtcp,
+            Transport::Udp,
+            23045,
+            &[(Direction::ToServer, RR), (Direction::ToServer, SR)]
+        ),
+        "SRTCP: SR from SSRC 0x0b865519, SRTCP index 1 then 2"
     );
 }
 

@@ -146,6 +146,21 @@ fn random_payloads_rejected() {
 /// in an earlier WhatsApp flow (a cross-flow cache) and calls them SRTP
 /// because RTP follows the STUN exchange; netsift names a flow from its
 /// own first recognisable packets, so it says STUN there.
+///
+/// Could "STUN, then RTP/SRTP on the same 5-tuple" (RFC 7983 §7
+/// demultiplexing: first byte 0-3 STUN, 20-63 DTLS, 128-191 RTP/RTCP) be a
+/// general rule naming such flows SRTP? Not one that says anything true
+/// that STUN does not: the STUN checks of ICE are exactly what precede
+/// media on a 5-tuple, and nDPI itself does not follow such a rule. In the
+/// same captures it keeps STUN.WhatsAppCall for flows where RTP follows
+/// STUN just the same (counted with tshark, first byte 128-191 after the
+/// binding): wa_voice.pcap to 31.13.86.48:3478 (14 RTP packets),
+/// wa_video.pcap to 31.13.86.48:3478 (406) and to 91.252.56.51:32641
+/// (99), stun_wa_call.pcapng to 93.57.123.227:3478 (340) and
+/// 157.240.203.62:3478 (38), whatsapp_login_call.pcap to 31.13.84.48:3478
+/// (15); and stun_dtls_rtp.pcapng (STUN, DTLS, then RTP) is DTLS for it.
+/// Such a rule would turn six agreeing flows into disagreements to win
+/// four, so netsift keeps STUN.
 #[test]
 fn whatsapp_attributes_name_the_app() {
     match run(&Stun, &udp(WA, 3478)) {

@@ -413,6 +413,26 @@ mod tests {
         assert!(e.contains("application_data (mid-stream)"), "{e}");
     }
 
+    /// nDPI's one UltraSurf row (ultrasurf.pcap, 65.49.68.25:50053 ->
+    /// client) is a TLS flow picked up mid-session from one direction: no
+    /// SYN, no handshake, gaps in the sequence numbers, and the segments
+    /// that happen to start at a record boundary show application_data
+    /// headers `17 03 03 05 9a` (the other two flows to the same server
+    /// and port are plain TLS, in nDPI too). nDPI's UltraSurf rule is the
+    /// first eight bytes of that first captured segment (`cc 1c 30 41 5b
+    /// a4 38 66`): ciphertext from inside a record, which no other session
+    /// will repeat. The stream netsift sees starts inside a record, so
+    /// neither TLS nor anything else can be said; the flow stays unnamed.
+    #[test]
+    fn ultrasurf_flow_is_tls_picked_up_inside_a_record() {
+        const FIRST: &[u8] = include_bytes!("testdata/ultrasurf_first.bin");
+        const RECORDS: &[u8] = include_bytes!("testdata/ultrasurf_records.bin");
+        assert_eq!(run(&Tls, TCP, S, FIRST), Probe::NoMatch);
+        // Where a segment starts at a record header, the records chain.
+        let e = evidence(run(&Tls, TCP, S, RECORDS));
+        assert!(e.contains("application_data (mid-stream)"), "{e}");
+    }
+
     #[test]
     fn proxy_protocol_header_then_hello() {
         let e = evidence(run(&Tls, TCP, C, PROXY_CH));
