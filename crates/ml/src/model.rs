@@ -164,15 +164,21 @@ impl Model {
         }
     }
 
-    /// The `n` features that weighed most in choosing `class` for `x`,
-    /// by name, with their share of the weight.
-    pub fn top_features(&self, x: &[f32], class: u16, n: usize) -> Vec<(String, f32)> {
+    /// The `n` features that weighed most in choosing `class` for `x`:
+    /// name, the flow's value (`-1`: absent) and share of the weight.
+    pub fn top_features(&self, x: &[f32], class: u16, n: usize) -> Vec<(String, f32, f32)> {
         let w = self.forest.weights(x, class, usize::from(self.features));
         let mut idx: Vec<usize> = (0..w.len()).filter(|&i| w[i] > 0.0).collect();
         idx.sort_by(|&a, &b| w[b].total_cmp(&w[a]));
         idx.into_iter()
             .take(n)
-            .map(|i| (feature_name(self.packets, i), w[i]))
+            .map(|i| {
+                (
+                    feature_name(self.packets, i),
+                    x.get(i).copied().unwrap_or(-1.0),
+                    w[i],
+                )
+            })
             .collect()
     }
 
@@ -642,8 +648,8 @@ mod tests {
         assert!(p.probability > 0.9);
         let top = m.top_features(&x, p.class, 3);
         assert_eq!(
-            top.first().map(|t| t.0.as_str()),
-            Some(feature_name(3, 5).as_str())
+            top.first().map(|t| (t.0.as_str(), t.1)),
+            Some((feature_name(3, 5).as_str(), 11.0))
         );
     }
 }

@@ -147,7 +147,7 @@ impl MlLayer {
         let top = self.model.top_features(&x, class, 3);
         let weighed: Vec<String> = top
             .iter()
-            .map(|(name, w)| format!("{name} {:.0}%", w * 100.0))
+            .map(|(name, v, w)| format!("{name}{} {:.0}%", shown(*v), w * 100.0))
             .collect();
         Some(Verdict {
             protocol,
@@ -162,6 +162,18 @@ impl MlLayer {
                 weighed.join(", ")
             ),
         })
+    }
+}
+
+/// A feature's value in the evidence: `absent` for the missing-value
+/// mark, whole numbers without decimals.
+fn shown(v: f32) -> String {
+    if v == -1.0 {
+        " absent".into()
+    } else if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("={v:.0}")
+    } else {
+        format!("={v:.2}")
     }
 }
 
