@@ -608,6 +608,14 @@ pub struct TrainArgs {
     #[arg(long, value_name = "LIST")]
     pub hold_out: Option<String>,
 
+    /// Also choose the threshold inside each fold's training captures (an
+    /// inner cross-validation by capture): the lowest of 0.50..0.95 whose
+    /// precision over labelled flows reaches this share; the evaluation
+    /// reports the figures with those thresholds, and the same rule on all
+    /// captures gives the threshold to use with the written model. 0: off.
+    #[arg(long, default_value_t = 0.98, value_name = "P")]
+    pub tune_precision: f32,
+
     /// Most training flows of one protocol from one capture (0: no
     /// limit); a capture's hundreds of near-identical flows would teach
     /// the forest that capture rather than the protocol.

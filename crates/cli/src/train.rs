@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use netsift_engine::mltrain::{gather, Labels};
 use netsift_engine::{ClassifyConfig, PipelineConfig};
-use netsift_ml::{evaluate, fit_model, TrainConfig, TrainParams};
+use netsift_ml::{evaluate, fit_model, tune_on_all, TrainConfig, TrainParams};
 
 use crate::TrainArgs;
 
@@ -36,6 +36,12 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         bail!(
             "--threshold {} is not a probability (0..=1)",
             args.threshold
+        );
+    }
+    if !(0.0..=1.0).contains(&args.tune_precision) {
+        bail!(
+            "--tune-precision {} is not a share (0..=1)",
+            args.tune_precision
         );
     }
     let captures = expand(&args.captures)?;
@@ -101,6 +107,7 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
             })
             .unwrap_or_default(),
         max_per_capture: args.max_per_capture,
+        tune_precision: (args.tune_precision > 0.0).then_some(args.tune_precision),
         ignore: if args.no_port_features {
             netsift_ml::features::PORT_FEATURES.to_vec()
         } else {
@@ -145,6 +152,11 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         }
     );
     let t = Instant::now();
+    let tuned = tune_on_all(&samples, &cfg);
+    let info = match tuned {
+        Some(t) => format!("{info}; threshold {t:.2} by the inner rule on all captures"),
+        None => info,
+    };
     let model = fit_model(&samples, &cfg, info)
         .with_context(|| format!("no protocol has {} labelled flows", args.min_flows))?;
     model
@@ -160,5 +172,11 @@ pub fn run(args: &TrainArgs) -> Result<ExitCode> {
         out.display(),
         t.elapsed().as_secs_f64()
     );
+    if let (Some(t), Some(p)) = (tuned, cfg.tune_precision) {
+        println!(
+            "threshold for this model: {t:.2} (the lowest with precision >= {:.0}% in a cross-validation by capture over all the training captures; pass --ml-threshold {t:.2})",
+            p * 100.0
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -62,9 +62,23 @@ fn train_self_and_use_the_model() {
             stdout.contains("cross-validation split by capture file"),
             "{stdout}"
         );
-        assert!(stdout.contains("precision") && stdout.contains("recall"), "{stdout}");
-        assert!(stdout.contains("confusion between the most common labels"), "{stdout}");
-        assert!(stdout.contains("model: ") && stdout.contains("10 trees"), "{stdout}");
+        assert!(
+            stdout.contains("precision") && stdout.contains("recall"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("confusion between the most common labels"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("model: ") && stdout.contains("10 trees"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("threshold chosen inside each fold's training captures")
+                && stdout.contains("threshold for this model: 0."),
+            "{stdout}"
+        );
     }
     assert!(std::fs::read(&bin).expect("bin").starts_with(b"NSML"));
     assert!(std::fs::read(&json).expect("json").starts_with(b"{"));
@@ -123,7 +137,11 @@ fn bad_models_are_clear_errors() {
         ("head.bin", bytes[..9].to_vec(), "truncated"),
         ("version.bin", wrong_version, "format version 99"),
         ("features.bin", wrong_features, "feature set 42"),
-        ("cut.json", b"{\"format\":\"netsift-ml\",\"format_ver".to_vec(), "invalid model JSON"),
+        (
+            "cut.json",
+            b"{\"format\":\"netsift-ml\",\"format_ver".to_vec(),
+            "invalid model JSON",
+        ),
         (
             "v2.json",
             br#"{"format":"netsift-ml","format_version":2}"#.to_vec(),
@@ -144,16 +162,32 @@ fn bad_models_are_clear_errors() {
         ]);
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{name}: {err}");
-        assert!(err.contains("loading ML model") && err.contains(want), "{name}: {err}");
+        assert!(
+            err.contains("loading ML model") && err.contains(want),
+            "{name}: {err}"
+        );
         assert!(!err.contains("panicked"), "{name}: {err}");
     }
     let o = netsift(&["flows", "--ml-model", &good.display().to_string(), &cap]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("needs the `ml` layer"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("needs the `ml` layer"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = netsift(&["flows", "--layers", "dpi,ml", "--ml-threshold", "1.5", &cap]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("not a probability"), "{}", text(&o.stderr));
-    let o = netsift(&["flows", "--layers", "ml", &dir.join("missing.bin").display().to_string()]);
+    assert!(
+        text(&o.stderr).contains("not a probability"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = netsift(&[
+        "flows",
+        "--layers",
+        "ml",
+        &dir.join("missing.bin").display().to_string(),
+    ]);
     assert!(!o.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -165,7 +199,11 @@ fn default_model_behind_dpi() {
     let cap = tests_dir().join("golden/ftp.pcap").display().to_string();
     let plain = netsift(&["flows", "-f", "jsonl", "--layers", "flow,dpi,port", &cap]);
     let with = netsift(&["flows", "-f", "jsonl", "--layers", "flow,dpi,ml,port", &cap]);
-    assert!(plain.status.success() && with.status.success(), "{}", text(&with.stderr));
+    assert!(
+        plain.status.success() && with.status.success(),
+        "{}",
+        text(&with.stderr)
+    );
     let (a, b) = (text(&plain.stdout), text(&with.stdout));
     assert_eq!(a.lines().count(), b.lines().count());
     for (x, y) in a.lines().zip(b.lines()) {

@@ -66,6 +66,7 @@ fn self_model(packets: u16) -> Arc<Model> {
         hold_out: Vec::new(),
         ignore: Vec::new(),
         max_per_capture: 0,
+        tune_precision: None,
     };
     Arc::new(fit_model(&g.samples, &cfg, "test".into()).expect("a model"))
 }
@@ -202,6 +203,16 @@ fn the_layer_names_flows_and_explains() {
                 assert_eq!(m.2, "ml");
                 assert!(p_of(&m.3) >= 0.5, "{}", m.3);
                 assert!(m.3.contains("weighed most: "), "{}", m.3);
+                // Each weighed feature with the flow's value: `name=value N%`
+                // or `name absent N%`.
+                let listed = m.3.split("weighed most: ").nth(1).unwrap_or("");
+                assert!(
+                    listed
+                        .split(", ")
+                        .all(|f| (f.contains('=') || f.contains(" absent ")) && f.ends_with('%')),
+                    "{}",
+                    m.3
+                );
                 named += 1;
                 agree += usize::from(m.0 == d.0);
             }

@@ -494,10 +494,11 @@ impl Compact {
                 return None;
             }
         }
-        let (k, sum) = scratch
-            .iter()
-            .enumerate()
-            .fold((0usize, f32::MIN), |b, (i, &q)| if q > b.1 { (i, q) } else { b });
+        let (k, sum) =
+            scratch.iter().enumerate().fold(
+                (0usize, f32::MIN),
+                |b, (i, &q)| if q > b.1 { (i, q) } else { b },
+            );
         let p = sum / total.max(1.0);
         (p >= threshold && p > 0.0).then_some((k as u16, p))
     }

@@ -17,7 +17,7 @@ pub use features::{
 };
 pub use forest::{Forest, TrainParams};
 pub use model::{Model, ModelError, Prediction, FORMAT_VERSION};
-pub use train::{evaluate, fit_model, Evaluation, Sample, TrainConfig};
+pub use train::{evaluate, fit_model, tune_on_all, Evaluation, Sample, TrainConfig};
 
 /// The bytes of the model netsift ships (`crates/ml/models/default.nsml`;
 /// `docs/ml.md` gives the command that rebuilds it).

@@ -52,7 +52,15 @@ pub struct TrainConfig {
     /// limit): a capture with hundreds of near-identical flows would
     /// otherwise teach the forest that capture rather than the protocol.
     pub max_per_capture: usize,
+    /// Choose the threshold inside each fold's training captures (an inner
+    /// cross-validation by capture): the lowest of [`THRESHOLD_GRID`] whose
+    /// inner precision over labelled flows reaches this share. `None`: the
+    /// fixed `threshold` only.
+    pub tune_precision: Option<f32>,
 }
+
+/// Thresholds the tuning chooses from.
+pub const THRESHOLD_GRID: [f32; 10] = [0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95];
 
 /// The classes learned: labels with at least `min_flows` flows, by name.
 pub fn classes_of(samples: &[Sample], min_flows: usize) -> Vec<String> {
@@ -141,6 +149,18 @@ pub fn fit_model(samples: &[Sample], cfg: &TrainConfig, info: String) -> Option<
     Some(Model::new(cfg.packets, classes, info, forest))
 }
 
+/// The threshold [`tune_threshold`] chooses on every capture (for the
+/// model trained on them all), when `cfg.tune_precision` is set.
+pub fn tune_on_all(samples: &[Sample], cfg: &TrainConfig) -> Option<f32> {
+    let target = cfg.tune_precision?;
+    let classes = classes_of(samples, cfg.min_flows);
+    if classes.is_empty() {
+        return None;
+    }
+    let all: Vec<&Sample> = samples.iter().collect();
+    Some(tune_threshold(&all, &classes, &HashSet::new(), cfg, target))
+}
+
 /// The fold of a capture: a stable hash of its name.
 pub fn fold_of(group: &str, folds: usize) -> usize {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -158,6 +178,33 @@ pub struct Oof {
     pub probability: f32,
     /// The flow's label was among the classes its fold's model learned.
     pub label_seen: bool,
+    /// Its fold's threshold: tuned on the fold's training captures, or
+    /// the fixed one.
+    pub tuned: f32,
+}
+
+/// The threshold a count applies: one for every flow, or each fold's own
+/// (chosen on its training captures; [`TrainConfig::tune_precision`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum At {
+    Fixed(f32),
+    Tuned,
+}
+
+impl From<f32> for At {
+    fn from(t: f32) -> At {
+        At::Fixed(t)
+    }
+}
+
+impl At {
+    fn passes(self, o: &Oof) -> bool {
+        o.probability
+            >= match self {
+                At::Fixed(t) => t,
+                At::Tuned => o.tuned,
+            }
+    }
 }
 
 /// The evaluation: every flow predicted by the model of the fold that did
@@ -168,8 +215,65 @@ pub struct Evaluation {
     pub captures: usize,
     pub classes: Vec<String>,
     pub hold_out: Vec<String>,
+    /// The tuning's precision target, when thresholds were tuned per fold.
+    pub tune_precision: Option<f32>,
+    /// Each fold's threshold.
+    pub fold_thresholds: Vec<f32>,
     pub samples: Vec<Sample>,
     pub oof: Vec<Option<Oof>>,
+}
+
+/// The most probable class and its probability.
+fn best(p: &[f32]) -> (usize, f32) {
+    p.iter()
+        .enumerate()
+        .fold((0, f32::MIN), |b, (i, &q)| if q > b.1 { (i, q) } else { b })
+}
+
+/// The tuned threshold for a training set: an inner cross-validation by
+/// capture over `train_set` (salted fold hash, so inner folds cut across
+/// the outer ones), then the lowest threshold of [`THRESHOLD_GRID`] whose
+/// out-of-fold precision over the labelled flows with payload reaches
+/// `target` (the highest when none does). Flows of held-out protocols
+/// count as unlabelled: the trainer does not know them.
+pub fn tune_threshold(
+    train_set: &[&Sample],
+    classes: &[String],
+    skip: &HashSet<&str>,
+    cfg: &TrainConfig,
+    target: f32,
+) -> f32 {
+    let folds = cfg.folds.saturating_sub(1).max(2);
+    let inner = |s: &Sample| fold_of(&format!("inner:{}", s.group), folds);
+    // (probability, right) of every checkable inner prediction.
+    let mut got: Vec<(f32, bool)> = Vec::new();
+    for k in 0..folds {
+        let fit_set: Vec<&Sample> = train_set
+            .iter()
+            .copied()
+            .filter(|s| inner(s) != k)
+            .collect();
+        let forest = fit(&fit_set, classes, skip, cfg);
+        for s in train_set.iter().filter(|s| inner(s) == k) {
+            let labelled = s.label.as_deref().is_some_and(|l| !skip.contains(l));
+            if !labelled || !crate::features::has_payload(&s.x) {
+                continue;
+            }
+            let (c, q) = best(&forest.predict(&s.x, classes.len()));
+            let right = classes.get(c).is_some_and(|n| s.accept.contains(&norm(n)));
+            got.push((q, right));
+        }
+    }
+    for t in THRESHOLD_GRID {
+        let (named, right) = got
+            .iter()
+            .filter(|g| g.0 >= t)
+            .fold((0usize, 0usize), |a, g| (a.0 + 1, a.1 + usize::from(g.1)));
+        if named > 0 && right as f32 >= target * named as f32 {
+            return t;
+        }
+    }
+    THRESHOLD_GRID[THRESHOLD_GRID.len() - 1]
 }
 
 /// Cross-validate by capture.
@@ -178,6 +282,7 @@ pub fn evaluate(samples: Vec<Sample>, cfg: &TrainConfig) -> Evaluation {
     let folds = cfg.folds.max(2);
     let skip: HashSet<&str> = cfg.hold_out.iter().map(String::as_str).collect();
     let mut oof: Vec<Option<Oof>> = vec![None; samples.len()];
+    let mut fold_thresholds = Vec::new();
     let captures: HashSet<&str> = samples.iter().map(|s| s.group.as_str()).collect();
     if !classes.is_empty() {
         for k in 0..folds {
@@ -190,16 +295,17 @@ pub fn evaluate(samples: Vec<Sample>, cfg: &TrainConfig) -> Evaluation {
                 .filter_map(|s| s.label.as_deref())
                 .filter(|l| !skip.contains(l))
                 .collect();
+            let tuned = match cfg.tune_precision {
+                Some(p) => tune_threshold(&train_set, &classes, &skip, cfg, p),
+                None => cfg.threshold,
+            };
+            fold_thresholds.push(tuned);
             let forest = fit(&train_set, &classes, &skip, cfg);
             for (i, s) in samples.iter().enumerate() {
                 if fold_of(&s.group, folds) != k || !crate::features::has_payload(&s.x) {
                     continue;
                 }
-                let p = forest.predict(&s.x, classes.len());
-                let (c, q) =
-                    p.iter()
-                        .enumerate()
-                        .fold((0, f32::MIN), |b, (i, &q)| if q > b.1 { (i, q) } else { b });
+                let (c, q) = best(&forest.predict(&s.x, classes.len()));
                 oof[i] = Some(Oof {
                     class: classes[c].clone(),
                     probability: q.max(0.0),
@@ -207,6 +313,7 @@ pub fn evaluate(samples: Vec<Sample>, cfg: &TrainConfig) -> Evaluation {
                         .label
                         .as_deref()
                         .is_some_and(|l| seen.contains(l) && classes.iter().any(|c| c == l)),
+                    tuned,
                 });
             }
         }
@@ -216,6 +323,8 @@ pub fn evaluate(samples: Vec<Sample>, cfg: &TrainConfig) -> Evaluation {
         captures: captures.len(),
         classes,
         hold_out: cfg.hold_out.clone(),
+        tune_precision: cfg.tune_precision,
+        fold_thresholds,
         samples,
         oof,
     }
@@ -250,8 +359,9 @@ fn pct(a: usize, b: usize) -> f64 {
 }
 
 impl Evaluation {
-    fn named_at(&self, i: usize, threshold: f32) -> Option<&Oof> {
-        self.oof[i].as_ref().filter(|o| o.probability >= threshold)
+    fn named_at(&self, i: usize, at: impl Into<At>) -> Option<&Oof> {
+        let at = at.into();
+        self.oof[i].as_ref().filter(|o| at.passes(o))
     }
 
     fn correct(&self, i: usize, o: &Oof) -> bool {
@@ -259,7 +369,8 @@ impl Evaluation {
     }
 
     /// Counts over the flows `select` picks.
-    pub fn count(&self, threshold: f32, select: impl Fn(&Sample) -> bool) -> Named {
+    pub fn count(&self, threshold: impl Into<At>, select: impl Fn(&Sample) -> bool) -> Named {
+        let threshold = threshold.into();
         let mut n = Named::default();
         for (i, s) in self.samples.iter().enumerate() {
             if !select(s) {
@@ -279,21 +390,33 @@ impl Evaluation {
 
     /// The acceptance figure: flows the DPI layer leaves Unknown but that
     /// have a label.
-    pub fn dpi_unknown(&self, threshold: f32) -> Named {
+    pub fn dpi_unknown(&self, threshold: impl Into<At>) -> Named {
         self.count(threshold, |s| s.dpi_unknown && s.label.is_some())
     }
 
     /// Open set: flows of held-out protocols; every name given them is wrong.
-    pub fn held_out(&self, threshold: f32) -> Named {
+    pub fn held_out(&self, threshold: impl Into<At>) -> Named {
         let h: HashSet<&str> = self.hold_out.iter().map(String::as_str).collect();
         self.count(threshold, |s| {
             s.label.as_deref().is_some_and(|l| h.contains(l))
         })
     }
 
+    /// Flows of held-out protocols with payload in their first packets
+    /// (the only ones the layer could name).
+    pub fn held_out_with_payload(&self) -> usize {
+        let h: HashSet<&str> = self.hold_out.iter().map(String::as_str).collect();
+        self.samples
+            .iter()
+            .filter(|s| s.label.as_deref().is_some_and(|l| h.contains(l)))
+            .filter(|s| crate::features::has_payload(&s.x))
+            .count()
+    }
+
     /// Open set, free of choice: flows whose protocol their fold's model
     /// never saw (only in the test captures, or too rare to be learned).
-    pub fn unseen(&self, threshold: f32) -> Named {
+    pub fn unseen(&self, threshold: impl Into<At>) -> Named {
+        let threshold = threshold.into();
         let mut n = Named::default();
         for (i, s) in self.samples.iter().enumerate() {
             let Some(o) = &self.oof[i] else { continue };
@@ -301,7 +424,7 @@ impl Evaluation {
                 continue;
             }
             n.flows += 1;
-            if o.probability >= threshold {
+            if threshold.passes(o) {
                 n.named += 1;
                 n.checkable += 1;
                 n.correct += usize::from(self.correct(i, o));
@@ -466,9 +589,10 @@ impl Evaluation {
             let h = self.held_out(threshold);
             let _ = writeln!(
                 s,
-                "open set, held out of training ({}): {} flows, {} named confidently, all wrong ({:.1}%)",
+                "open set, held out of training ({}): {} flows ({} with payload), {} named confidently, all wrong ({:.1}%)",
                 self.hold_out.join(","),
                 h.flows,
+                self.held_out_with_payload(),
                 h.named,
                 h.named_share()
             );
@@ -487,6 +611,69 @@ impl Evaluation {
                 let list: Vec<String> = named.iter().map(|(c, n)| format!("{c} {n}")).collect();
                 let _ = writeln!(s, "  named as: {}", list.join(", "));
             }
+        }
+        if let Some(target) = self.tune_precision {
+            s.push_str(&self.render_tuned(target));
+        }
+        s
+    }
+
+    /// The figures with each fold's threshold chosen on its own training
+    /// captures: no choice here saw the flows it is measured on.
+    fn render_tuned(&self, target: f32) -> String {
+        let mut s = String::new();
+        let list: Vec<String> = self
+            .fold_thresholds
+            .iter()
+            .map(|t| format!("{t:.2}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nthreshold chosen inside each fold's training captures (inner {}-fold cross-validation by capture; the lowest of {:.2}..{:.2} with precision >= {:.0}% over labelled flows): {}",
+            self.folds.saturating_sub(1).max(2),
+            THRESHOLD_GRID[0],
+            THRESHOLD_GRID[THRESHOLD_GRID.len() - 1],
+            target * 100.0,
+            list.join(", ")
+        );
+        let a = self.count(At::Tuned, |s| s.label.is_some());
+        let _ = writeln!(
+            s,
+            "  all labelled flows: {} of {} named ({:.1}%), {:.1}% precision",
+            a.named,
+            a.flows,
+            a.named_share(),
+            a.precision()
+        );
+        let d = self.dpi_unknown(At::Tuned);
+        let _ = writeln!(
+            s,
+            "  flows the DPI layer leaves Unknown that have a label: {}; ml names {} ({:.1}%), {} right ({:.1}% precision)",
+            d.flows,
+            d.named,
+            d.named_share(),
+            d.correct,
+            d.precision()
+        );
+        let u = self.unseen(At::Tuned);
+        let _ = writeln!(
+            s,
+            "  open set, protocols a fold's model never saw: {} flows, {} named confidently ({:.1}%)",
+            u.flows,
+            u.named,
+            u.named_share()
+        );
+        if !self.hold_out.is_empty() {
+            let h = self.held_out(At::Tuned);
+            let _ = writeln!(
+                s,
+                "  open set, held out of training ({}): {} flows ({} with payload), {} named confidently, all wrong ({:.1}%)",
+                self.hold_out.join(","),
+                h.flows,
+                self.held_out_with_payload(),
+                h.named,
+                h.named_share()
+            );
         }
         s
     }
@@ -593,6 +780,7 @@ mod tests {
             hold_out: vec!["B".into()],
             ignore: Vec::new(),
             max_per_capture: 0,
+            tune_precision: None,
         };
         let e = evaluate(v, &cfg);
         assert_eq!(e.captures, 9);
@@ -608,8 +796,100 @@ mod tests {
         let report = e.render(0.8, 10);
         assert!(report.contains("split by capture"), "{report}");
         assert!(
-            report.contains("held out of training (B): 80 flows"),
+            report.contains("held out of training (B): 80 flows (80 with payload)"),
             "{report}"
+        );
+    }
+
+    /// The tuned threshold comes from the training captures alone: on a
+    /// cleanly separable problem the lowest of the grid; where a region of
+    /// feature 0 carries both labels at random, a strict target asks for
+    /// more, and the evaluation applies each fold's own threshold.
+    #[test]
+    fn threshold_tuned_inside_the_training_folds() {
+        let mut rng = 7u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let (mut clean, mut noisy) = (Vec::new(), Vec::new());
+        for g in 0..10 {
+            for i in 0..20 {
+                let group = format!("c{g}.pcap");
+                clean.push(sample(&group, Some("A"), i as f32, true));
+                clean.push(sample(&group, Some("B"), 100.0 + i as f32, true));
+                // Noisy: in 40..60 the label is a coin toss.
+                let v = (next() % 100) as f32;
+                let label = if (40.0..60.0).contains(&v) {
+                    if next() % 2 == 0 {
+                        "A"
+                    } else {
+                        "B"
+                    }
+                } else if v < 50.0 {
+                    "A"
+                } else {
+                    "B"
+                };
+                noisy.push(sample(&group, Some(label), v, true));
+            }
+        }
+        let cfg = |p: f32| TrainConfig {
+            params: TrainParams {
+                trees: 20,
+                min_leaf: 3,
+                ..TrainParams::default()
+            },
+            packets: 2,
+            min_flows: 3,
+            folds: 4,
+            threshold: 0.65,
+            hold_out: Vec::new(),
+            ignore: Vec::new(),
+            max_per_capture: 0,
+            tune_precision: Some(p),
+        };
+        let e = evaluate(clean.clone(), &cfg(0.98));
+        assert_eq!(e.fold_thresholds, vec![0.5; 4]);
+        assert_eq!(tune_on_all(&clean, &cfg(0.98)), Some(0.5));
+        let d = e.dpi_unknown(At::Tuned);
+        assert_eq!((d.named, d.correct), (d.flows, d.flows));
+        let lax = evaluate(noisy.clone(), &cfg(0.5));
+        let strict = evaluate(noisy.clone(), &cfg(0.97));
+        assert!(
+            lax.fold_thresholds.iter().all(|&t| t == 0.5),
+            "{:?}",
+            lax.fold_thresholds
+        );
+        assert!(
+            strict.fold_thresholds.iter().any(|&t| t > 0.5),
+            "{:?}",
+            strict.fold_thresholds
+        );
+        // Each flow is judged by its own fold's threshold.
+        let (a, b) = (
+            lax.count(At::Tuned, |_| true),
+            strict.count(At::Tuned, |_| true),
+        );
+        assert!(
+            b.named < a.named && b.precision() >= a.precision(),
+            "{a:?} {b:?}"
+        );
+        assert!(strict
+            .render(0.65, 5)
+            .contains("threshold chosen inside each fold"));
+        assert_eq!(
+            evaluate(
+                noisy,
+                &TrainConfig {
+                    tune_precision: None,
+                    ..cfg(0.5)
+                }
+            )
+            .fold_thresholds,
+            vec![0.65; 4]
         );
     }
 }
