@@ -185,6 +185,12 @@ pub enum AnalyzeFormat {
     Jsonl,
     /// One time-ordered stream with an `event_type` field (Suricata EVE style).
     Eve,
+    /// Zeek's ASCII logs (conn.log, dns.log, ...: TSV with Zeek's header) in
+    /// the output directory; `-o -` writes every log's block to stdout.
+    Zeek,
+    /// Zeek's JSON logs (one `<log>.log` of JSON objects per log) in the
+    /// output directory; `-o -` streams them to stdout with a `_path` field.
+    ZeekJson,
 }
 
 #[derive(clap::Args, Debug)]
@@ -206,7 +212,8 @@ pub struct AnalyzeArgs {
 /// rules and detection.
 #[derive(clap::Args, Debug)]
 pub struct AnalysisArgs {
-    /// Output directory (jsonl), or output file (eve; stdout when absent).
+    /// Output directory (jsonl, zeek, zeek-json), or output file (eve;
+    /// stdout when absent). `-o -` writes zeek and zeek-json to stdout.
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
 

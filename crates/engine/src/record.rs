@@ -65,6 +65,16 @@ pub struct FlowRecord {
     pub source: &'static str,
     /// Why: a short human-readable reason.
     pub evidence: String,
+    /// Bytes the TCP reassembly never saw (gaps), both ways: Zeek's
+    /// `missed_bytes`. Set by `analyze`; not in netsift's own JSONL.
+    #[serde(skip)]
+    pub missed_bytes: u64,
+    /// IP bytes (header and payload, per the IP length fields) from the
+    /// initiator: Zeek's `orig_ip_bytes`. Not in netsift's own JSONL.
+    #[serde(skip)]
+    pub orig_ip_bytes: u64,
+    #[serde(skip)]
+    pub resp_ip_bytes: u64,
 }
 
 /// Nanoseconds to seconds, rounded to the microsecond: an f64 cannot hold
@@ -116,6 +126,9 @@ impl FlowRecord {
             confidence: Confidence::None,
             source: "none",
             evidence: String::new(),
+            missed_bytes: 0,
+            orig_ip_bytes: f.stats[0].ip_bytes,
+            resp_ip_bytes: f.stats[1].ip_bytes,
         }
     }
 
