@@ -361,11 +361,11 @@ pub struct WatchArgs {
     #[arg(long, short = 'w', value_name = "CAPTURE.pcapng")]
     pub write: Option<PathBuf>,
 
-    /// Rotate each JSONL file when it reaches this size.
+    /// Rotate each JSONL (or Zeek) log file when it reaches this size.
     #[arg(long, value_name = "BYTES")]
     pub rotate_size: Option<u64>,
 
-    /// Rotate the JSONL files this often.
+    /// Rotate the JSONL (or Zeek) log files this often.
     #[arg(long, value_name = "SECS")]
     pub rotate_interval: Option<f64>,
 

@@ -837,7 +837,7 @@ fn split_version(v: &str) -> (Vec<u64>, Option<String>) {
             _ => break,
         }
     }
-    let addl = rest.trim_start_matches(['.', '-', '_', ' ', 'p', '/']);
+    let addl = rest.trim_start_matches(['.', '-', '_', ' ', '/']);
     let addl = if nums.is_empty() { v } else { addl };
     (nums, (!addl.is_empty()).then(|| addl.to_string()))
 }
@@ -1907,7 +1907,7 @@ mod tests {
             split_version("8.8.7/8.8.7"),
             (vec![8, 8, 7], Some("8.8.7".into()))
         );
-        assert_eq!(split_version("5.3p1"), (vec![5, 3], Some("1".into())));
+        assert_eq!(split_version("5.3p1"), (vec![5, 3], Some("p1".into())));
         assert_eq!(split_version("beta"), (vec![], Some("beta".into())));
         assert_eq!(
             ssh_software("SSH-2.0-OpenSSH_5.6 Debian"),
