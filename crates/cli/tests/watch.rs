@@ -759,7 +759,7 @@ fn zeek_logs_live_rotate_and_stream() {
     assert!(files >= 3, "rotated: {files} conn files");
     let _ = std::fs::remove_dir_all(&tmp);
 
-    let mut watch = netsift()
+    let watch = netsift()
         .args(["watch", "lo", "-q", "--format", "zeek-json", "-o", "-"])
         .args(["--count", "2", "--filter", &format!("udp dst port {port}")])
         .stdout(Stdio::piped())
