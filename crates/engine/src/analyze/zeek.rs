@@ -1366,8 +1366,10 @@ impl Mapper {
             .from("ja3", rec, "ja3")
             .from("ja3s", rec, "ja3s")
             .from("ja4", rec, "ja4")
-            .from("client_version", rec, "client_version")
             .from("alpn", rec, "alpn");
+        if let Some(v) = str_of(rec, "client_version") {
+            r.set("client_version", Z::Str(zeek_tls_version(v)));
+        }
         if let Some(v) = str_of(rec, "version") {
             r.set("version", Z::Str(zeek_tls_version(v)));
         }
