@@ -540,9 +540,10 @@ impl Row {
     }
 
     /// Sets a column (a name not in the log is a bug: caught by the tests).
+    /// The value is made to fit the column's type, or unset if it cannot.
     pub fn set(&mut self, name: &str, v: Z) -> &mut Row {
         match self.def.fields.iter().position(|(f, _)| *f == name) {
-            Some(i) => self.vals[i] = v,
+            Some(i) => self.vals[i] = coerce(self.def.fields[i].1, v),
             None => debug_assert!(false, "{} has no field {name}", self.def.path),
         }
         self
@@ -561,6 +562,87 @@ impl Row {
     fn from(&mut self, name: &str, rec: &Value, key: &str) -> &mut Row {
         let v = rec.get(key).map(z_of).unwrap_or(Z::Unset);
         self.set(name, v)
+    }
+}
+
+/// `v` as a value of type `t`, or unset: a row never holds a value its
+/// `#types` entry does not allow (a count is a non-negative integer, a port
+/// fits 16 bits, an addr parses, times are finite, ...).
+fn coerce(t: T, v: Z) -> Z {
+    let elem = match t {
+        T::SetStr | T::VecStr => Some(T::Str),
+        T::SetEnum => Some(T::Enum),
+        T::VecInterval => Some(T::Interval),
+        T::VecAddr => Some(T::Addr),
+        _ => None,
+    };
+    if let Some(e) = elem {
+        return match v {
+            Z::Unset => Z::Unset,
+            Z::List(items) => Z::List(
+                items
+                    .into_iter()
+                    .map(|i| coerce(e, i))
+                    .filter(|i| *i != Z::Unset)
+                    .collect(),
+            ),
+            one => match coerce(e, one) {
+                Z::Unset => Z::Unset,
+                x => Z::List(vec![x]),
+            },
+        };
+    }
+    let num = |v: &Z| -> Option<f64> {
+        match v {
+            Z::Count(n) => Some(*n as f64),
+            Z::Int(n) => Some(*n as f64),
+            Z::Time(f) | Z::Interval(f) | Z::Double(f) => Some(*f),
+            Z::Str(x) => x.trim().parse().ok(),
+            _ => None,
+        }
+        .filter(|f| f.is_finite())
+    };
+    match t {
+        T::Count | T::Port => {
+            let n = match v {
+                Z::Count(n) => Some(n),
+                Z::Int(n) => u64::try_from(n).ok(),
+                ref other => num(other)
+                    .filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < 1.8e19)
+                    .map(|f| f as u64),
+            };
+            match n {
+                Some(n) if t == T::Port && n > 65_535 => Z::Unset,
+                Some(n) => Z::Count(n),
+                None => Z::Unset,
+            }
+        }
+        T::Int => match v {
+            Z::Int(n) => Z::Int(n),
+            Z::Count(n) => i64::try_from(n).map_or(Z::Unset, Z::Int),
+            ref other => num(other)
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+                .map_or(Z::Unset, |f| Z::Int(f as i64)),
+        },
+        T::Time => num(&v).filter(|f| *f >= 0.0).map_or(Z::Unset, Z::Time),
+        T::Interval => num(&v).map_or(Z::Unset, Z::Interval),
+        T::Double => num(&v).map_or(Z::Unset, Z::Double),
+        T::Bool => match v {
+            Z::Bool(b) => Z::Bool(b),
+            _ => Z::Unset,
+        },
+        T::Addr => match v {
+            Z::Str(x) if x.parse::<std::net::IpAddr>().is_ok() => Z::Str(x),
+            _ => Z::Unset,
+        },
+        _ => match v {
+            Z::Str(x) => Z::Str(x),
+            Z::Count(n) => Z::Str(n.to_string()),
+            Z::Int(n) => Z::Str(n.to_string()),
+            Z::Time(f) | Z::Interval(f) | Z::Double(f) => Z::Str(f.to_string()),
+            Z::Bool(b) => Z::Str(if b { "T" } else { "F" }.into()),
+            Z::List(_) | Z::Unset => Z::Unset,
+        },
     }
 }
 
@@ -627,7 +709,8 @@ pub fn ascii_cell(v: &Z, in_container: bool) -> String {
     match v {
         Z::Unset => "-".into(),
         Z::Time(f) | Z::Interval(f) | Z::Double(f) => secs6(*f),
-        Z::Str(x) if x.is_empty() && !in_container => "(empty)".into(),
+        // An empty string is `(empty)`, inside a container too (as Zeek).
+        Z::Str(x) if x.is_empty() => "(empty)".into(),
         Z::Str(x) => escape(x, in_container),
         Z::Count(n) => n.to_string(),
         Z::Int(n) => n.to_string(),
@@ -876,6 +959,16 @@ fn base62(mut n: u64) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
+/// A files.log row not yet listed by its transaction.
+struct PendingFile {
+    fuid: String,
+    mime: Option<String>,
+    is_orig: bool,
+}
+
+/// Files waiting for their transaction, at most (then forgotten).
+const MAX_PENDING: usize = 1 << 16;
+
 /// Bounded sets of what was already logged once (Zeek logs software,
 /// certificates and services once per run).
 const MAX_SEEN: usize = 1 << 20;
@@ -888,6 +981,12 @@ struct Mapper {
     /// The share of each SMB flow's last tree connect.
     smb_tree: HashMap<String, String>,
     files: u64,
+    /// Files of each flow not yet named by the transaction that carried
+    /// them: a file closes before its HTTP transaction, SMTP message or FTP
+    /// reply is logged, which then lists the fuids (Zeek's `resp_fuids`,
+    /// `fuids`, `fuid`).
+    pending: HashMap<String, Vec<PendingFile>>,
+    pending_count: usize,
 }
 
 fn remember(set: &mut HashSet<String>, key: String) -> bool {
@@ -901,6 +1000,13 @@ fn remember(set: &mut HashSet<String>, key: String) -> bool {
 }
 
 impl Mapper {
+    /// The files of flow `uid` waiting for their transaction.
+    fn take_files(&mut self, uid: &str) -> Vec<PendingFile> {
+        let v = self.pending.remove(uid).unwrap_or_default();
+        self.pending_count = self.pending_count.saturating_sub(v.len());
+        v
+    }
+
     fn weirds(&self, ts_ns: u64, c: &Common, rec: &Value, source: &str, rows: &mut Vec<Row>) {
         if let Some(list) = rec.get("weird").and_then(Value::as_array) {
             for w in list.iter().filter_map(Value::as_str) {
@@ -1044,6 +1150,28 @@ impl Mapper {
                     .from("netsift_tags", rec, "tags")
                     .from("request_content_type", rec, "request_content_type")
                     .from("response_content_type", rec, "response_content_type");
+                let files = self.take_files(&c.uid);
+                for orig in [true, false] {
+                    let mine: Vec<&PendingFile> =
+                        files.iter().filter(|f| f.is_orig == orig).collect();
+                    if mine.is_empty() {
+                        continue;
+                    }
+                    let (fuids, mimes) = if orig {
+                        ("orig_fuids", "orig_mime_types")
+                    } else {
+                        ("resp_fuids", "resp_mime_types")
+                    };
+                    r.set(fuids, Z::List(mine.iter().map(|f| s(&f.fuid)).collect()));
+                    let m: Vec<Z> = mine
+                        .iter()
+                        .filter_map(|f| f.mime.as_deref())
+                        .map(s)
+                        .collect();
+                    if !m.is_empty() {
+                        r.set(mimes, Z::List(m));
+                    }
+                }
                 rows.push(r);
                 if let Some(ua) = str_of(rec, "user_agent") {
                     // The first product token: `curl/7.68.0` → curl 7.68.0.
@@ -1089,7 +1217,7 @@ impl Mapper {
                 let complete = rec.get("complete").and_then(Value::as_bool);
                 let mut r = Row::new(&FILES);
                 r.set("ts", Z::Time(micros_to_secs(ts_ns)))
-                    .set("fuid", Z::Str(fuid))
+                    .set("fuid", Z::Str(fuid.clone()))
                     .set("uid", Z::Str(c.uid.clone()))
                     .set("id.orig_h", Z::Str(c.src_ip.to_string()))
                     .set("id.orig_p", Z::Count(c.src_port.into()))
@@ -1114,6 +1242,19 @@ impl Mapper {
                     r.set("missing_bytes", Z::Count(0));
                 }
                 rows.push(r);
+                if self.pending_count >= MAX_PENDING {
+                    self.pending.clear();
+                    self.pending_count = 0;
+                }
+                self.pending_count += 1;
+                self.pending
+                    .entry(c.uid.clone())
+                    .or_default()
+                    .push(PendingFile {
+                        fuid,
+                        mime: str_of(rec, "mime_type").map(str::to_string),
+                        is_orig: str_of(rec, "direction") == Some("upload"),
+                    });
             }
             "ftp" => {
                 let mut r = Row::new(&FTP);
@@ -1138,6 +1279,17 @@ impl Mapper {
                     };
                     if let Some(o) = orig {
                         r.set("data_channel.orig_h", Z::Str(o.to_string()));
+                    }
+                }
+                // The file of a transfer: named on the transfer's reply.
+                let transfer = matches!(
+                    str_of(rec, "command"),
+                    Some("RETR" | "STOR" | "STOU" | "APPE")
+                );
+                if transfer {
+                    if let Some(f) = self.take_files(&c.uid).into_iter().next() {
+                        r.set("fuid", Z::Str(f.fuid))
+                            .set("mime_type", f.mime.map_or(Z::Unset, Z::Str));
                     }
                 }
                 rows.push(r);
@@ -1175,6 +1327,10 @@ impl Mapper {
                     .from("tls", rec, "tls")
                     .from("auth_user", rec, "auth_user")
                     .from("attachments", rec, "attachments");
+                let files = self.take_files(&c.uid);
+                if !files.is_empty() {
+                    r.set("fuids", Z::List(files.iter().map(|f| s(&f.fuid)).collect()));
+                }
                 rows.push(r);
                 self.server_software(ts_ns, c, rec, "SMTP::MAIL_SERVER", &mut rows);
                 self.weirds(ts_ns, c, rec, "SMTP", &mut rows);
@@ -1445,6 +1601,8 @@ impl Mapper {
 
     fn conn(&mut self, rec: &FlowRecord) -> Vec<Row> {
         let mut rows = Vec::new();
+        // The flow is over: its files will not be named by a transaction.
+        self.take_files(&rec.uid);
         let service = zeek_service(rec.protocol);
         let mut r = Row::new(&CONN);
         r.set("ts", Z::Time(rec.ts))
@@ -1851,8 +2009,8 @@ mod tests {
         assert_eq!(ascii_cell(&Z::Unset, false), "-");
         assert_eq!(ascii_cell(&Z::List(vec![]), false), "(empty)");
         assert_eq!(
-            ascii_cell(&Z::List(vec![s("a,b"), s("c"), Z::Unset]), false),
-            "a\\x2cb,c,-"
+            ascii_cell(&Z::List(vec![s("a,b"), s("c"), Z::Unset, s("")]), false),
+            "a\\x2cb,c,-,(empty)"
         );
         assert_eq!(ascii_cell(&Z::Bool(true), false), "T");
         assert_eq!(ascii_cell(&Z::Time(1.5), false), "1.500000");
@@ -1990,6 +2148,133 @@ mod tests {
         assert_eq!(x["san.dns"], serde_json::json!(["a.test"]));
         assert_eq!(x["san.ip"], serde_json::json!(["10.0.0.9"]));
         assert_eq!(m.record("tls", 6, &common(), &rec).len(), 1);
+    }
+
+    #[test]
+    fn files_are_named_by_their_transaction() {
+        let mut m = Mapper::default();
+        let file = serde_json::json!({"source": "HTTP", "mime_type": "text/html",
+            "direction": "download", "size": 3, "sha256": "aa", "complete": true});
+        let f = m.record("files", 1, &common(), &file);
+        let fuid = json_row(&f[0], None)["fuid"].clone();
+        assert!(fuid
+            .as_str()
+            .is_some_and(|u| u.starts_with('F') && u.len() == 12));
+        let up = serde_json::json!({"source": "HTTP", "direction": "upload"});
+        m.record("files", 1, &common(), &up);
+        let h = m.record("http", 2, &common(), &serde_json::json!({"method": "POST"}));
+        let h = json_row(&h[0], None);
+        assert_eq!(h["resp_fuids"], serde_json::json!([fuid]));
+        assert_eq!(h["resp_mime_types"], serde_json::json!(["text/html"]));
+        assert_eq!(h["orig_fuids"].as_array().map(Vec::len), Some(1));
+        assert!(h.get("orig_mime_types").is_none());
+        // Named once: the next transaction has none.
+        let h2 = m.record("http", 3, &common(), &serde_json::json!({"method": "GET"}));
+        assert!(json_row(&h2[0], None).get("resp_fuids").is_none());
+    }
+
+    /// Whether a TSV cell reads as a value of type `t`.
+    fn cell_fits(t: T, cell: &str) -> bool {
+        if cell == "-" || cell == "(empty)" {
+            return true;
+        }
+        let one = |t: T, c: &str| match t {
+            T::Count | T::Port => c.parse::<u64>().is_ok_and(|n| t == T::Count || n < 65_536),
+            T::Int => c.parse::<i64>().is_ok(),
+            T::Time | T::Interval | T::Double => c.parse::<f64>().is_ok_and(f64::is_finite),
+            T::Bool => c == "T" || c == "F",
+            T::Addr => c.parse::<std::net::IpAddr>().is_ok(),
+            _ => !c.is_empty(),
+        };
+        match t {
+            T::SetStr | T::VecStr | T::SetEnum => cell.split(',').all(|c| one(T::Str, c)),
+            T::VecInterval => cell.split(',').all(|c| one(T::Interval, c)),
+            T::VecAddr => cell.split(',').all(|c| one(T::Addr, c)),
+            _ => one(t, cell),
+        }
+    }
+
+    /// Hostile values in any field of any log: no panic, one cell per
+    /// column, no raw tab or newline in a TSV row.
+    #[test]
+    fn hostile_records_stay_well_formed() {
+        let nasty = [
+            serde_json::json!("a\tb\nc\u{0}\\-,"),
+            serde_json::json!("-"),
+            serde_json::json!(""),
+            serde_json::json!(-5),
+            serde_json::json!(1e300),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(["x\ty", "", "-", 7, null]),
+            serde_json::json!({"passive": "yes", "resp_p": -1}),
+            serde_json::json!(null),
+            serde_json::json!(true),
+            serde_json::json!("\u{85}é\u{fffd}"),
+        ];
+        let keys = [
+            "name",
+            "proto",
+            "rtt",
+            "ttls",
+            "answers",
+            "version",
+            "certs",
+            "sha256",
+            "direction",
+            "data_channel",
+            "to",
+            "client",
+            "server_software",
+            "server_version",
+            "banner",
+            "kind",
+            "path",
+            "alpn",
+            "weird",
+            "lease_time",
+            "user_agent",
+            "command",
+            "not_before",
+            "key_alg",
+            "sans",
+            "serial",
+            "dir",
+            "offset",
+            "msg_types",
+            "rcpt_to",
+            "via",
+        ];
+        let mut m = Mapper::default();
+        let logs = [
+            "dns", "http", "tls", "files", "ftp", "smtp", "ssh", "dhcp", "smb", "sip", "quic",
+            "weird", "pop3",
+        ];
+        for (i, v) in nasty.iter().enumerate() {
+            for log in logs {
+                let mut rec = Map::new();
+                for (j, k) in keys.iter().enumerate() {
+                    rec.insert((*k).into(), nasty[(i + j) % nasty.len()].clone());
+                }
+                rec.insert("kind".into(), serde_json::json!("tree_connect"));
+                rec.insert(
+                    "certs".into(),
+                    serde_json::json!([Value::Object(rec.clone()), v]),
+                );
+                for row in m.record(log, i as u64, &common(), &Value::Object(rec)) {
+                    let line = ascii_row(&row);
+                    assert_eq!(
+                        line.split('\t').count(),
+                        row.def.fields.len(),
+                        "{log}: {line}"
+                    );
+                    assert!(!line.contains('\n') && !line.contains('\0'), "{line}");
+                    for ((f, t), cell) in row.def.fields.iter().zip(line.split('\t')) {
+                        assert!(cell_fits(*t, cell), "{log}.{f} ({}) = {cell}", t.name());
+                    }
+                    let _ = serde_json::to_string(&json_row(&row, Some(log))).expect("json");
+                }
+            }
+        }
     }
 
     fn tmpdir(name: &str) -> PathBuf {
