@@ -228,8 +228,13 @@ fn zeek_to_stdout() {
     // JSON: one object per line with Zeek's `_path`.
     let json = run("zeek-json");
     let mut paths = BTreeSet::new();
+    let mut icmp = Vec::new();
     for l in json.lines() {
         let v: serde_json::Value = serde_json::from_str(l).expect("json");
+        if v["_path"] == "conn" && v["proto"] == "icmp" {
+            // Zeek's ICMP "ports": type and code (echo request 8/0, ICMPv6 128/0).
+            icmp.push((v["id.orig_p"].clone(), v["id.resp_p"].clone()));
+        }
         paths.insert(v["_path"].as_str().expect("_path").to_string());
         assert!(
             v.get("id.orig_h").is_some()
@@ -240,6 +245,8 @@ fn zeek_to_stdout() {
         );
     }
     assert!(paths.contains("conn") && paths.contains("dns"), "{paths:?}");
+    let j = |n: u64| serde_json::Value::from(n);
+    assert_eq!(icmp, [(j(8), j(0)), (j(128), j(0))]);
     // Without -o there is nowhere to write.
     let st = Command::new(env!("CARGO_BIN_EXE_netsift"))
         .args(["analyze", "-q", "--format", "zeek"])

@@ -75,6 +75,10 @@ pub struct FlowRecord {
     pub orig_ip_bytes: u64,
     #[serde(skip)]
     pub resp_ip_bytes: u64,
+    /// ICMP/ICMPv6 type and code of the first packet (Zeek's conn.log
+    /// writes them as the ports). Not in netsift's own JSONL.
+    #[serde(skip)]
+    pub icmp_type_code: Option<(u8, u8)>,
 }
 
 /// Nanoseconds to seconds, rounded to the microsecond: an f64 cannot hold
@@ -129,6 +133,7 @@ impl FlowRecord {
             missed_bytes: 0,
             orig_ip_bytes: f.stats[0].ip_bytes,
             resp_ip_bytes: f.stats[1].ip_bytes,
+            icmp_type_code: f.icmp_type_code,
         }
     }
 

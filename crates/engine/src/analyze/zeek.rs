@@ -1636,6 +1636,11 @@ impl Mapper {
                 s(&format!("{:?}", rec.confidence).to_lowercase()),
             )
             .set("netsift_tunnel", rec.tunnel.map_or(Z::Unset, s));
+        // ICMP "ports" in Zeek: the first packet's type and code.
+        if let (Some((t, code)), "ICMP" | "ICMPV6") = (rec.icmp_type_code, rec.l4.as_str()) {
+            r.set("id.orig_p", Z::Count(t.into()))
+                .set("id.resp_p", Z::Count(code.into()));
+        }
         // As Zeek: duration and byte counts only once time has passed.
         if rec.duration > 0.0 {
             r.set("duration", Z::Interval(rec.duration))
