@@ -79,6 +79,11 @@ pub struct FlowRecord {
     /// writes them as the ports). Not in netsift's own JSONL.
     #[serde(skip)]
     pub icmp_type_code: Option<(u8, u8)>,
+    /// TCP: the sequence space each side covered (data counted once,
+    /// retransmissions not), Zeek's TCP `orig_bytes`/`resp_bytes`. Not in
+    /// netsift's own JSONL.
+    #[serde(skip)]
+    pub seq_bytes: Option<[u64; 2]>,
 }
 
 /// Nanoseconds to seconds, rounded to the microsecond: an f64 cannot hold
@@ -134,6 +139,7 @@ impl FlowRecord {
             orig_ip_bytes: f.stats[0].ip_bytes,
             resp_ip_bytes: f.stats[1].ip_bytes,
             icmp_type_code: f.icmp_type_code,
+            seq_bytes: (f.key.proto == 6).then(|| [f.conn.seq_bytes(0), f.conn.seq_bytes(1)]),
         }
     }
 

@@ -93,6 +93,11 @@ struct Side {
     seq_end: Option<u32>,
     retransmits: u32,
     zero_windows: u32,
+    /// Highest data sequence number (seq + payload, SYN excluded) seen, and
+    /// the sequence space covered since the first segment: Zeek's TCP
+    /// `orig_bytes`/`resp_bytes`, which retransmissions do not grow.
+    top: Option<u32>,
+    span: u64,
 }
 
 /// Connection-level tracking shared by all L4 protocols.
@@ -189,6 +194,21 @@ impl ConnTracker {
             self.counted_letter(dir, n, b'W');
         }
 
+        // Sequence space covered (a jump of 2^31 or more is not taken).
+        {
+            let side = &mut self.sides[dir];
+            let start = tcp.seq.wrapping_add(u32::from(syn));
+            let len = u32::try_from(payload_len).unwrap_or(u32::MAX);
+            let end = start.wrapping_add(len);
+            let top = *side.top.get_or_insert(start);
+            // Only data extends it: a FIN's or a later ACK's sequence
+            // number is one past the data.
+            if payload_len > 0 && seq_lt(top, end) && end.wrapping_sub(top) < 1 << 31 {
+                side.span += u64::from(end.wrapping_sub(top));
+                side.top = Some(end);
+            }
+        }
+
         // Retransmission: payload entirely below what this side already sent.
         if payload_len > 0 {
             let len = u32::try_from(payload_len).unwrap_or(u32::MAX);
@@ -249,6 +269,13 @@ impl ConnTracker {
         self.sides[dir].state = next_me;
         self.sides[peer].state = next_other;
         self.is_closed()
+    }
+
+    /// Bytes of sequence space a TCP side covered (its data, counted once
+    /// however often it was retransmitted), as Zeek's conn.log counts
+    /// `orig_bytes` (`dir` 0) and `resp_bytes` (1).
+    pub fn seq_bytes(&self, dir: usize) -> u64 {
+        self.sides.get(dir).map_or(0, |s| s.span)
     }
 
     /// Both sides sent FIN, or either side sent RST.
@@ -359,6 +386,34 @@ mod tests {
             seq[dir] = seq[dir].wrapping_add(len as u32);
         }
         c
+    }
+
+    #[test]
+    fn seq_bytes_count_data_once() {
+        let mut c = ConnTracker::default();
+        c.on_tcp(0, &seg(S, 999), 0);
+        c.on_tcp(1, &seg(S | A, 4999), 0);
+        c.on_tcp(0, &seg(A, 1000), 0);
+        c.on_tcp(0, &seg(P | A, 1000), 100);
+        // Retransmitted, then a segment ahead of a hole, then the hole.
+        c.on_tcp(0, &seg(P | A, 1000), 100);
+        c.on_tcp(0, &seg(P | A, 1150), 50);
+        c.on_tcp(0, &seg(P | A, 1100), 50);
+        c.on_tcp(1, &seg(P | A, 5000), 7);
+        c.on_tcp(0, &seg(F | A, 1200), 0);
+        c.on_tcp(1, &seg(F | A, 5007), 0);
+        // After the FINs: ACKs one past the data, an RST.
+        c.on_tcp(0, &seg(A, 1201), 0);
+        c.on_tcp(1, &seg(R, 5008), 0);
+        assert_eq!((c.seq_bytes(0), c.seq_bytes(1)), (200, 7));
+        assert!(c.history().contains('T'));
+        // Mid-stream pickup: counted from the first segment seen; a wild
+        // jump (2^31 or more) is not.
+        let mut c = ConnTracker::default();
+        c.on_tcp(0, &seg(A, u32::MAX - 9), 20);
+        c.on_tcp(0, &seg(A, 0x8000_0000), 10);
+        assert_eq!(c.seq_bytes(0), 20);
+        assert_eq!(c.seq_bytes(5), 0);
     }
 
     #[test]

@@ -1642,10 +1642,15 @@ impl Mapper {
                 .set("id.resp_p", Z::Count(code.into()));
         }
         // As Zeek: duration and byte counts only once time has passed.
+        // TCP's from the sequence numbers as Zeek (retransmissions once),
+        // the others' payload bytes.
+        let [ob, rb] = rec
+            .seq_bytes
+            .unwrap_or([rec.orig_payload_bytes, rec.resp_payload_bytes]);
         if rec.duration > 0.0 {
             r.set("duration", Z::Interval(rec.duration))
-                .set("orig_bytes", Z::Count(rec.orig_payload_bytes))
-                .set("resp_bytes", Z::Count(rec.resp_payload_bytes));
+                .set("orig_bytes", Z::Count(ob))
+                .set("resp_bytes", Z::Count(rb));
         }
         if !rec.history.is_empty() {
             r.set("history", s(&rec.history));
