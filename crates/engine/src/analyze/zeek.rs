@@ -1492,7 +1492,12 @@ impl Mapper {
                     .set("source", s("TCP"));
                 rows.push(r);
             }
-            _ => {}
+            // A log Zeek does not have (pop3, imap, ...): only its anomalies,
+            // to weird.log like every analyzer's.
+            other => {
+                let source = other.to_ascii_uppercase();
+                self.weirds(ts_ns, c, rec, &source, &mut rows);
+            }
         }
         rows
     }
@@ -2133,8 +2138,10 @@ mod tests {
         assert!(sw.get("version.addl").is_none());
         // The same server again is not logged again.
         assert_eq!(m.record("ftp", 2, &common(), &rec).len(), 2);
-        // A record of a log Zeek does not have gives nothing.
-        assert!(m.record("pop3", 2, &common(), &rec).is_empty());
+        // A record of a log Zeek does not have gives only its weirds.
+        let pop = m.record("pop3", 2, &common(), &rec);
+        assert_eq!(pop.len(), 1);
+        assert_eq!(json_row(&pop[0], None)["source"], "POP3");
     }
 
     #[test]
