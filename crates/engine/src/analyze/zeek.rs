@@ -959,6 +959,50 @@ fn base62(mut n: u64) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
+/// One DHCP transaction being gathered across flows.
+struct DhcpTx {
+    first_ns: u64,
+    last_ns: u64,
+    uids: Vec<String>,
+    rec: Map<String, Value>,
+}
+
+/// A DHCP transaction is logged once quiet this long (packet time; Zeek's
+/// `DHCP::max_txid_watch_time` is 30 s).
+const DHCP_WATCH_NS: u64 = 30_000_000_000;
+/// DHCP transactions held at once (beyond: all are logged).
+const MAX_DHCP: usize = 4096;
+
+/// The dhcp.log row of a (merged) transaction.
+fn dhcp_row(first_ns: u64, last_ns: u64, uids: Vec<String>, rec: &Value) -> Row {
+    let mut r = Row::new(&DHCP);
+    r.set("ts", Z::Time(micros_to_secs(first_ns)))
+        .set("uids", Z::List(uids.into_iter().map(Z::Str).collect()))
+        .from("client_addr", rec, "client_addr")
+        .from("server_addr", rec, "server_addr")
+        .from("mac", rec, "client_mac")
+        .from("host_name", rec, "host_name")
+        .from("client_fqdn", rec, "client_fqdn")
+        .from("domain", rec, "domain")
+        .from("requested_addr", rec, "requested_addr")
+        .from("assigned_addr", rec, "assigned_addr")
+        .from("msg_types", rec, "msg_types")
+        .from("trans_id", rec, "trans_id")
+        .from("vendor_class", rec, "vendor_class");
+    if let Some(l) = rec.get("lease_time").and_then(Value::as_f64) {
+        r.set("lease_time", Z::Interval(l));
+    }
+    // Zeek's default is 0 s. netsift's records carry the time of their
+    // first message, so this spans the first message of the transaction to
+    // that of its last flow part (a reply flow's ACK after its OFFER is not
+    // counted).
+    r.set(
+        "duration",
+        Z::Interval(micros_to_secs(last_ns.saturating_sub(first_ns))),
+    );
+    r
+}
+
 /// A files.log row not yet listed by its transaction.
 struct PendingFile {
     fuid: String,
@@ -987,6 +1031,10 @@ struct Mapper {
     /// `fuids`, `fuid`).
     pending: HashMap<String, Vec<PendingFile>>,
     pending_count: usize,
+    /// DHCP transactions by xid, until logged.
+    dhcp: HashMap<u64, DhcpTx>,
+    /// Rows of transactions logged early (too many held).
+    dhcp_flushed: Vec<Row>,
 }
 
 fn remember(set: &mut HashSet<String>, key: String) -> bool {
@@ -1000,6 +1048,68 @@ fn remember(set: &mut HashSet<String>, key: String) -> bool {
 }
 
 impl Mapper {
+    fn dhcp_merge(&mut self, xid: u64, ts_ns: u64, uid: &str, rec: &Value) {
+        if self.dhcp.len() >= MAX_DHCP && !self.dhcp.contains_key(&xid) {
+            // Too many at once: the held ones are logged as they are.
+            let rows = self.dhcp_due(u64::MAX);
+            self.dhcp_flushed.extend(rows);
+        }
+        let tx = self.dhcp.entry(xid).or_insert_with(|| DhcpTx {
+            first_ns: ts_ns,
+            last_ns: ts_ns,
+            uids: Vec::new(),
+            rec: Map::new(),
+        });
+        tx.first_ns = tx.first_ns.min(ts_ns);
+        tx.last_ns = tx.last_ns.max(ts_ns);
+        if !tx.uids.iter().any(|u| u == uid) && tx.uids.len() < 64 {
+            tx.uids.push(uid.to_string());
+        }
+        for (k, v) in rec.as_object().into_iter().flatten() {
+            match (k.as_str(), v) {
+                ("weird", _) => {}
+                // Every message's type, in order seen (bounded).
+                ("msg_types", Value::Array(types)) => {
+                    if let Value::Array(all) = tx
+                        .rec
+                        .entry("msg_types")
+                        .or_insert_with(|| Value::Array(Vec::new()))
+                    {
+                        all.extend(
+                            types
+                                .iter()
+                                .take(256usize.saturating_sub(all.len()))
+                                .cloned(),
+                        );
+                    }
+                }
+                // The first message that told a field wins.
+                _ => {
+                    tx.rec.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
+
+    /// The DHCP transactions quiet since `now - DHCP_WATCH_NS` (all with
+    /// `u64::MAX`), as rows in time order, and the rows already flushed.
+    fn dhcp_due(&mut self, now: u64) -> Vec<Row> {
+        let due: Vec<u64> = self
+            .dhcp
+            .iter()
+            .filter(|(_, t)| t.last_ns.saturating_add(DHCP_WATCH_NS) <= now || now == u64::MAX)
+            .map(|(x, _)| *x)
+            .collect();
+        let mut txs: Vec<DhcpTx> = due.iter().filter_map(|x| self.dhcp.remove(x)).collect();
+        txs.sort_by_key(|t| t.first_ns);
+        let mut rows = std::mem::take(&mut self.dhcp_flushed);
+        for t in txs {
+            let rec = Value::Object(t.rec);
+            rows.push(dhcp_row(t.first_ns, t.last_ns, t.uids, &rec));
+        }
+        rows
+    }
+
     /// The files of flow `uid` waiting for their transaction.
     fn take_files(&mut self, uid: &str) -> Vec<PendingFile> {
         let v = self.pending.remove(uid).unwrap_or_default();
@@ -1380,24 +1490,13 @@ impl Mapper {
                 self.weirds(ts_ns, c, rec, "SSH", &mut rows);
             }
             "dhcp" => {
-                let mut r = Row::new(&DHCP);
-                r.set("ts", Z::Time(micros_to_secs(ts_ns)))
-                    .set("uids", Z::List(vec![Z::Str(c.uid.clone())]))
-                    .from("client_addr", rec, "client_addr")
-                    .from("server_addr", rec, "server_addr")
-                    .from("mac", rec, "client_mac")
-                    .from("host_name", rec, "host_name")
-                    .from("client_fqdn", rec, "client_fqdn")
-                    .from("domain", rec, "domain")
-                    .from("requested_addr", rec, "requested_addr")
-                    .from("assigned_addr", rec, "assigned_addr")
-                    .from("msg_types", rec, "msg_types")
-                    .from("trans_id", rec, "trans_id")
-                    .from("vendor_class", rec, "vendor_class");
-                if let Some(l) = rec.get("lease_time").and_then(Value::as_f64) {
-                    r.set("lease_time", Z::Interval(l));
+                // Zeek logs a transaction (xid) once, with every flow that
+                // carried part of it: held until it has been quiet for
+                // DHCP_WATCH (see `dhcp_due`).
+                match rec.get("trans_id").and_then(Value::as_u64) {
+                    Some(xid) => self.dhcp_merge(xid, ts_ns, &c.uid, rec),
+                    None => rows.push(dhcp_row(ts_ns, ts_ns, vec![c.uid.clone()], rec)),
                 }
-                rows.push(r);
                 self.weirds(ts_ns, c, rec, "DHCP", &mut rows);
             }
             "smb" => {
@@ -1943,6 +2042,11 @@ impl Output for ZeekLogs {
 
     fn tick(&mut self, now_ns: u64) {
         self.note_time(now_ns);
+        if !self.map.dhcp.is_empty() {
+            for row in self.map.dhcp_due(self.now) {
+                self.write(&row);
+            }
+        }
         let start = *self.period_start.get_or_insert(self.now);
         if let Some(every) = self.opts.rotate_interval_ns.filter(|n| *n > 0) {
             if self.now.saturating_sub(start) >= every && self.error.is_none() {
@@ -1973,6 +2077,9 @@ impl Output for ZeekLogs {
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
+        for row in self.map.dhcp_due(u64::MAX) {
+            self.write(&row);
+        }
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -2165,6 +2272,38 @@ mod tests {
         assert_eq!(x["san.dns"], serde_json::json!(["a.test"]));
         assert_eq!(x["san.ip"], serde_json::json!(["10.0.0.9"]));
         assert_eq!(m.record("tls", 6, &common(), &rec).len(), 1);
+    }
+
+    #[test]
+    fn dhcp_transactions_merge_across_flows() {
+        let mut m = Mapper::default();
+        let t = 1_000_000_000_000;
+        let client = serde_json::json!({"trans_id": 7, "client_mac": "aa:bb:cc:dd:ee:ff",
+            "msg_types": ["DISCOVER", "REQUEST"], "host_name": "pc"});
+        let server = serde_json::json!({"trans_id": 7, "msg_types": ["OFFER", "ACK"],
+            "assigned_addr": "10.0.0.9", "server_addr": "10.0.0.1", "lease_time": 60,
+            "weird": ["dhcp_odd"]});
+        let mut other = common();
+        other.uid = "Cdef".into();
+        assert!(m.record("dhcp", t, &common(), &client).is_empty());
+        let w = m.record("dhcp", t + 2_000_000, &other, &server);
+        assert_eq!(w.len(), 1, "the weird at once");
+        // Quiet for less than 30 s: held; then logged once.
+        assert!(m.dhcp_due(t + 10_000_000_000).is_empty());
+        let rows = m.dhcp_due(t + 40_000_000_000);
+        assert_eq!(rows.len(), 1);
+        let d = json_row(&rows[0], None);
+        assert_eq!(d["uids"], serde_json::json!(["Cabc", "Cdef"]));
+        assert_eq!(
+            d["msg_types"],
+            serde_json::json!(["DISCOVER", "REQUEST", "OFFER", "ACK"])
+        );
+        assert_eq!(d["mac"], "aa:bb:cc:dd:ee:ff");
+        assert_eq!(d["assigned_addr"], "10.0.0.9");
+        assert_eq!(d["lease_time"], 60.0);
+        assert_eq!(d["duration"], 0.002);
+        assert_eq!(d["ts"], 1000.0);
+        assert!(m.dhcp_due(u64::MAX).is_empty());
     }
 
     #[test]
