@@ -15,7 +15,9 @@ use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
-use netsift_engine::analyze::output::{Eve, JsonlDir, JsonlOptions, Output, Summary, Tee};
+use netsift_engine::analyze::output::{
+    Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
+};
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
@@ -107,6 +109,7 @@ pub fn open_output(a: &AnalysisArgs, live: bool, jsonl: JsonlOptions) -> Result<
         }
         crate::AnalyzeFormat::Eve => {
             let w: Box<dyn io::Write> = match &a.output {
+                Some(p) if p.as_os_str() == "-" => Box::new(io::stdout()),
                 // Live: appended to, like the JSONL files.
                 Some(p) => Box::new(
                     std::fs::OpenOptions::new()
@@ -120,10 +123,14 @@ pub fn open_output(a: &AnalysisArgs, live: bool, jsonl: JsonlOptions) -> Result<
                 None => Box::new(io::stdout()),
             };
             let w = io::BufWriter::new(w);
+            let opts = EveOptions {
+                extras: a.eve_extras,
+                community_id_seed: a.common.community_id_seed,
+            };
             if live {
-                Box::new(Eve::streaming(w))
+                Box::new(Eve::streaming(w, opts))
             } else {
-                Box::new(Eve::new(w))
+                Box::new(Eve::with_options(w, opts))
             }
         }
         crate::AnalyzeFormat::Zeek | crate::AnalyzeFormat::ZeekJson => open_zeek(a, live, jsonl)?,

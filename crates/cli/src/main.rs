@@ -16,6 +16,7 @@ mod analyze;
 mod compare;
 mod extract;
 mod flows;
+mod identify;
 mod learn;
 mod progress;
 mod serve;
@@ -50,6 +51,9 @@ enum Command {
     Learn(LearnArgs),
     /// Compare netsift's protocol verdicts with nDPI's on nDPI's regression corpus.
     Accuracy(AccuracyArgs),
+    /// Name the protocol of one payload (a connection's first bytes), or
+    /// with --listen log what clients connecting to a TCP port speak.
+    Identify(IdentifyArgs),
     /// Run netsift's layers and nDPI side by side on every flow of captures:
     /// an agreement table per protocol and each disagreement with both
     /// evidences and the bytes that decided (built with `--features ndpi`).
@@ -74,6 +78,66 @@ pub struct CompareArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Output format of `netsift identify`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IdentifyFormat {
+    /// The protocol and the evidence.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IdentifyArgs {
+    /// The payload's file (`-` or absent: standard input).
+    #[arg(value_name = "FILE")]
+    pub payload: Option<PathBuf>,
+
+    /// The payload as hex digits (spaces and colons ignored).
+    #[arg(long, value_name = "HEX")]
+    pub hex: Option<String>,
+
+    /// The port the client connected to (only tells apart variants of one
+    /// structure, such as DNS and mDNS; never decides alone).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// tcp or udp.
+    #[arg(long, default_value = "tcp")]
+    pub transport: String,
+
+    /// Who sent the payload: to_server (the connecting client) or
+    /// to_client (a server's banner).
+    #[arg(long, default_value = "to_server")]
+    pub direction: String,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = IdentifyFormat::Text)]
+    pub format: IdentifyFormat,
+
+    /// Listen on this TCP address (e.g. 0.0.0.0:2222): log one JSON line
+    /// per connection with the verdict on its first bytes, then close. Never
+    /// sends anything.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// --listen: seconds to wait for a client's first bytes.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub wait: f64,
+
+    /// --listen: connections handled at once (more are closed at once).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_conns: u64,
+
+    /// --listen: stop after this many connections.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// --listen: append the JSON lines to this file (default stdout).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Output format of `netsift flows`.
@@ -183,7 +247,8 @@ pub enum FilterCompilerArg {
 pub enum AnalyzeFormat {
     /// One `<log>.jsonl` file per log in the output directory.
     Jsonl,
-    /// One time-ordered stream with an `event_type` field (Suricata EVE style).
+    /// Suricata EVE: one time-ordered stream of events in Suricata's field
+    /// names and layout, valid against Suricata's schema.
     Eve,
     /// Zeek's ASCII logs (conn.log, dns.log, ...: TSV with Zeek's header) in
     /// the output directory; `-o -` writes every log's block to stdout.
@@ -213,13 +278,19 @@ pub struct AnalyzeArgs {
 #[derive(clap::Args, Debug)]
 pub struct AnalysisArgs {
     /// Output directory (jsonl, zeek, zeek-json), or output file (eve;
-    /// stdout when absent). `-o -` writes zeek and zeek-json to stdout.
+    /// stdout when absent or `-`). `-o -` writes zeek and zeek-json to stdout.
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = AnalyzeFormat::Jsonl)]
     pub format: AnalyzeFormat,
+
+    /// EVE: add a `netsift` object to every event (uid, evidence,
+    /// confidence, deciding layer, the record as netsift logs it) and write
+    /// netsift's logs Suricata has no event for. Not schema-valid.
+    #[arg(long)]
+    pub eve_extras: bool,
 
     /// Write each carved file once into DIR, named by its SHA-256.
     #[arg(long, value_name = "DIR")]
@@ -480,6 +551,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Learn(args) => learn::run(&args),
+        Command::Identify(args) => identify::run(&args),
         #[cfg(feature = "ndpi")]
         Command::Compare(args) => compare::run(&args),
     };

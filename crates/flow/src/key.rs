@@ -93,6 +93,26 @@ pub fn l4_name(proto: u8) -> std::borrow::Cow<'static, str> {
     }
 }
 
+/// The IP protocol number of an `l4` name ([`l4_name`]'s inverse; 0 for a
+/// name it never prints).
+pub fn l4_number(name: &str) -> u8 {
+    match name {
+        "ICMP" => 1,
+        "IGMP" => 2,
+        "TCP" => 6,
+        "UDP" => 17,
+        "GRE" => 47,
+        "ESP" => 50,
+        "AH" => 51,
+        "ICMPV6" => 58,
+        "OSPF" => 89,
+        "PIM" => 103,
+        "VRRP" => 112,
+        "SCTP" => 132,
+        n => n.parse().unwrap_or(0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +166,9 @@ mod tests {
 
     #[test]
     fn l4_names() {
+        for p in 0..=255u8 {
+            assert_eq!(l4_number(&l4_name(p)), p);
+        }
         assert_eq!(l4_name(6), "TCP");
         assert_eq!(l4_name(58), "ICMPV6");
         assert_eq!(l4_name(253), "253");

@@ -16,6 +16,6 @@ pub mod table;
 pub use community_id::community_id_v1;
 pub use conn::{ConnTracker, EndpointState};
 pub use defrag::{DefragConfig, DefragStats, Defragmenter, FragmentIn};
-pub use key::{l4_name, Endpoint, FlowKey};
+pub use key::{l4_name, l4_number, Endpoint, FlowKey};
 pub use reassembly::{Budget, Chunk, ReassemblyConfig, Stream, StreamEvent, StreamStats};
 pub use table::{Dir, DirStats, EndReason, Flow, FlowConfig, FlowTable, Seen, TableStats, Uid};

@@ -305,6 +305,7 @@ impl Output for Detecting<'_> {
                 src_port: rec.src_port,
                 dst_ip: dst,
                 dst_port: rec.dst_port,
+                proto: netsift_flow::l4_number(&rec.l4),
             };
             if let Some(list) = self.rules.ip.as_ref() {
                 let (a, b) = list.lookup_pair(src, dst);
@@ -433,6 +434,7 @@ mod tests {
             src_port: port,
             dst_ip: "10.0.0.1".parse().expect("ip"),
             dst_port: 110,
+            proto: 6,
         }
     }
 

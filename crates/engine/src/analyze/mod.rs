@@ -10,6 +10,7 @@
 
 pub mod aggregate;
 pub mod detect;
+pub mod eve;
 pub mod files;
 pub mod output;
 pub mod zeek;
@@ -383,6 +384,7 @@ fn common_of<T>(flow: &Flow<T>) -> Common {
         src_port: o.port,
         dst_ip: r.addr,
         dst_port: r.port,
+        proto: flow.key.proto,
     }
 }
 
@@ -608,6 +610,7 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
             src_port: orig.port,
             dst_ip: resp.addr,
             dst_port: resp.port,
+            proto: flow.key.proto,
         });
         let odir = match dir {
             Direction::ToServer => Direction::ToClient,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::eve;
 use crate::record::{micros_to_secs, FlowRecord};
 
 /// The fields every record starts with.
@@ -20,6 +21,8 @@ pub struct Common {
     pub src_port: u16,
     pub dst_ip: IpAddr,
     pub dst_port: u16,
+    /// IP protocol number (6 TCP, 17 UDP, ...).
+    pub proto: u8,
 }
 
 /// A sink for records.
@@ -340,17 +343,29 @@ impl Output for JsonlDir {
     }
 }
 
-/// One merged stream in Suricata's EVE style: every event has
-/// `timestamp`, `event_type`, the flow's uid and endpoints, and the record
-/// under a key named after its log (`"http": {...}`). Events are sorted by
-/// time before writing (held in memory until the end of the run).
+/// EVE output settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EveOptions {
+    /// Add a `netsift` object to each event (uid, evidence, confidence,
+    /// layer) and write netsift's logs that Suricata has no event for.
+    /// Such output no longer follows Suricata's schema.
+    pub extras: bool,
+    /// Community ID seed.
+    pub community_id_seed: u16,
+}
+
+/// Suricata EVE: one stream of events in Suricata's field names and
+/// layout (see [`super::eve`]), every event valid against Suricata's
+/// published schema unless [`EveOptions::extras`] is on. Events are sorted
+/// by time before writing (held in memory until the end of the run).
 ///
 /// [`Eve::streaming`] (live mode) writes each event as it is made instead,
-/// in the order made: a protocol record when its transaction completes, a
+/// in the order made: a protocol event when its transaction completes, a
 /// `flow` event when the flow ends (with the flow's start as `timestamp`),
 /// an alert when raised. `timestamp`s are therefore not monotonic.
 pub struct Eve<W: Write> {
     out: W,
+    opts: EveOptions,
     events: Vec<(u64, u64, Value)>,
     seq: u64,
     summary: Summary,
@@ -358,12 +373,22 @@ pub struct Eve<W: Write> {
     error: Option<std::io::Error>,
     now: u64,
     last_flush: u64,
+    /// Flows (by uid) that raised an alert, for `flow.alerted`.
+    alerted: std::collections::HashSet<String>,
 }
+
+/// Flows remembered as alerted at once (beyond, `alerted` may miss some).
+const MAX_ALERTED: usize = 1 << 20;
 
 impl<W: Write> Eve<W> {
     pub fn new(out: W) -> Self {
+        Self::with_options(out, EveOptions::default())
+    }
+
+    pub fn with_options(out: W, opts: EveOptions) -> Self {
         Eve {
             out,
+            opts,
             events: Vec::new(),
             seq: 0,
             summary: Summary::default(),
@@ -371,14 +396,15 @@ impl<W: Write> Eve<W> {
             error: None,
             now: 0,
             last_flush: 0,
+            alerted: std::collections::HashSet::new(),
         }
     }
 
     /// Writes every event at once (bounded memory; see the type's docs).
-    pub fn streaming(out: W) -> Self {
+    pub fn streaming(out: W, opts: EveOptions) -> Self {
         Eve {
             streaming: true,
-            ..Self::new(out)
+            ..Self::with_options(out, opts)
         }
     }
 
@@ -398,58 +424,168 @@ impl<W: Write> Eve<W> {
             self.error = Some(e);
         }
     }
+
+    /// `timestamp`, `flow_id`, `event_type`, the endpoints, `proto`,
+    /// `community_id`: the head of every flow's event.
+    fn head(&self, ts_ns: u64, event_type: &str, c: &Common) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("timestamp".into(), Value::from(eve::eve_time(ts_ns)));
+        m.insert("flow_id".into(), Value::from(eve::flow_id(&c.uid)));
+        m.insert("event_type".into(), Value::from(event_type));
+        m.insert("src_ip".into(), Value::from(c.src_ip.to_string()));
+        let ports = matches!(c.proto, 6 | 17 | 132);
+        if ports {
+            m.insert("src_port".into(), Value::from(c.src_port));
+        }
+        m.insert("dest_ip".into(), Value::from(c.dst_ip.to_string()));
+        if ports {
+            m.insert("dest_port".into(), Value::from(c.dst_port));
+        }
+        m.insert("proto".into(), Value::from(eve::proto_name(c.proto)));
+        m.insert(
+            "community_id".into(),
+            Value::from(netsift_flow::community_id::community_id_v1(
+                self.opts.community_id_seed,
+                c.proto,
+                c.src_ip,
+                c.dst_ip,
+                c.src_port,
+                c.dst_port,
+            )),
+        );
+        m
+    }
 }
 
-/// RFC 3339 UTC timestamp with microseconds, as EVE writes them (one
-/// implementation for alerts and events).
+/// RFC 3339 UTC timestamp with microseconds (netsift's JSONL alerts).
 pub use netsift_detect::alert::rfc3339;
 
 impl<W: Write> Output for Eve<W> {
     fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Value) {
         self.summary.note_record(log, &record);
-        let mut m = Map::new();
-        m.insert("timestamp".into(), Value::from(rfc3339(ts_ns)));
-        m.insert("event_type".into(), Value::from(log));
-        m.insert("uid".into(), Value::from(c.uid.clone()));
-        m.insert("src_ip".into(), Value::from(c.src_ip.to_string()));
-        m.insert("src_port".into(), Value::from(c.src_port));
-        m.insert("dest_ip".into(), Value::from(c.dst_ip.to_string()));
-        m.insert("dest_port".into(), Value::from(c.dst_port));
-        m.insert(log.into(), record);
-        self.push(ts_ns, Value::Object(m));
+        let events = eve::events(log, &record);
+        if events.is_empty() {
+            if self.opts.extras {
+                let mut m = self.head(ts_ns, log, c);
+                m.insert(
+                    "netsift".into(),
+                    serde_json::json!({"uid": c.uid, "log": log, "record": record}),
+                );
+                self.push(ts_ns, Value::Object(m));
+            }
+            return;
+        }
+        for e in events {
+            let (ts, mut m) = match e.reply {
+                None => (ts_ns, self.head(ts_ns, e.event_type, c)),
+                Some(after) => {
+                    let ts = ts_ns.saturating_add(after);
+                    let back = Common {
+                        src_ip: c.dst_ip,
+                        src_port: c.dst_port,
+                        dst_ip: c.src_ip,
+                        dst_port: c.src_port,
+                        ..c.clone()
+                    };
+                    (ts, self.head(ts, e.event_type, &back))
+                }
+            };
+            if let Some(app) = e.app_proto {
+                m.insert("app_proto".into(), Value::from(app));
+            }
+            for (k, v) in e.body {
+                m.insert(k.into(), v);
+            }
+            if self.opts.extras {
+                m.insert(
+                    "netsift".into(),
+                    serde_json::json!({"uid": c.uid, "log": log, "record": record}),
+                );
+            }
+            self.push(ts, Value::Object(m));
+        }
     }
 
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
         self.summary.note_conn(rec);
-        let mut m = Map::new();
-        m.insert("timestamp".into(), Value::from(rfc3339(ts_ns)));
-        m.insert("event_type".into(), Value::from("flow"));
-        m.insert("uid".into(), Value::from(rec.uid.clone()));
-        m.insert("src_ip".into(), Value::from(rec.src_ip.clone()));
-        m.insert("src_port".into(), Value::from(rec.src_port));
-        m.insert("dest_ip".into(), Value::from(rec.dst_ip.clone()));
-        m.insert("dest_port".into(), Value::from(rec.dst_port));
-        m.insert("proto".into(), Value::from(rec.l4.clone()));
-        m.insert("app_proto".into(), Value::from(rec.protocol));
-        m.insert("community_id".into(), Value::from(rec.community_id.clone()));
-        m.insert(
-            "flow".into(),
-            serde_json::to_value(rec).unwrap_or(Value::Null),
-        );
+        let (Ok(src_ip), Ok(dst_ip)) = (rec.src_ip.parse::<IpAddr>(), rec.dst_ip.parse::<IpAddr>())
+        else {
+            return;
+        };
+        let c = Common {
+            uid: rec.uid.clone(),
+            src_ip,
+            src_port: rec.src_port,
+            dst_ip,
+            dst_port: rec.dst_port,
+            proto: netsift_flow::l4_number(&rec.l4),
+        };
+        let mut m = self.head(ts_ns, "flow", &c);
+        // Suricata names the protocol of flows it parsed; a flow with data
+        // that nothing recognised is "failed"; a flow without data has none.
+        match eve::app_proto(rec.protocol) {
+            Some(a) => {
+                m.insert("app_proto".into(), Value::from(a));
+            }
+            None if rec.protocol == "Unknown"
+                && rec.orig_payload_bytes + rec.resp_payload_bytes > 0 =>
+            {
+                m.insert("app_proto".into(), Value::from("failed"));
+            }
+            None => {}
+        }
+        if let Some(v) = rec.vlan {
+            let mut vl = vec![Value::from(v)];
+            vl.extend(rec.inner_vlan.map(Value::from));
+            m.insert("vlan".into(), Value::Array(vl));
+        }
+        let alerted = self.alerted.remove(&rec.uid);
+        m.insert("flow".into(), eve::flow_object(rec, ts_ns, alerted));
+        if self.opts.extras {
+            m.insert(
+                "netsift".into(),
+                serde_json::json!({
+                    "uid": rec.uid,
+                    "protocol": rec.protocol,
+                    "app": rec.app,
+                    "confidence": rec.confidence,
+                    "source": rec.source,
+                    "evidence": rec.evidence,
+                    "conn_state": rec.conn_state,
+                    "history": rec.history,
+                }),
+            );
+        }
         self.push(ts_ns, Value::Object(m));
     }
 
     fn alert(&mut self, a: &netsift_detect::alert::Alert) {
         let mut m = Map::new();
-        m.insert("timestamp".into(), Value::from(rfc3339(a.ts)));
-        m.insert("event_type".into(), Value::from("alert"));
+        m.insert("timestamp".into(), Value::from(eve::eve_time(a.ts)));
         if let Some(uid) = &a.uid {
-            m.insert("uid".into(), Value::from(uid.clone()));
+            m.insert("flow_id".into(), Value::from(eve::flow_id(uid)));
+            if self.alerted.len() < MAX_ALERTED {
+                self.alerted.insert(uid.clone());
+            }
         }
-        m.insert(
-            "alert".into(),
-            serde_json::to_value(a).unwrap_or(Value::Null),
-        );
+        m.insert("event_type".into(), Value::from("alert"));
+        if let Some(e) = &a.endpoints {
+            m.insert("src_ip".into(), Value::from(e.src_ip.to_string()));
+            if let Some(p) = e.src_port {
+                m.insert("src_port".into(), Value::from(p));
+            }
+            m.insert("dest_ip".into(), Value::from(e.dst_ip.to_string()));
+            if let Some(p) = e.dst_port {
+                m.insert("dest_port".into(), Value::from(p));
+            }
+        }
+        m.insert("alert".into(), eve::alert_object(a));
+        if self.opts.extras {
+            m.insert(
+                "netsift".into(),
+                serde_json::to_value(a).unwrap_or(Value::Null),
+            );
+        }
         self.push(a.ts, Value::Object(m));
     }
 
@@ -548,6 +684,7 @@ mod tests {
             src_port: 1,
             dst_ip: "::1".parse().expect("ip"),
             dst_port: 2,
+            proto: 6,
         };
         let v = with_common(
             1_000_000_000,
@@ -576,6 +713,7 @@ mod tests {
             src_port: 1,
             dst_ip: "10.0.0.2".parse().expect("ip"),
             dst_port: 80,
+            proto: 6,
         }
     }
 

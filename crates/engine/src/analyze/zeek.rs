@@ -2217,6 +2217,7 @@ mod tests {
             src_port: 1234,
             dst_ip: "10.0.0.2".parse().expect("ip"),
             dst_port: 21,
+            proto: 6,
         }
     }
 

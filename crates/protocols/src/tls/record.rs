@@ -99,6 +99,9 @@ pub struct CertRecord {
     pub sig_alg: String,
     /// SHA-256 of the DER certificate, hex.
     pub sha256: String,
+    /// SHA-1 of the DER certificate, hex (the fingerprint Suricata and
+    /// many blocklists use).
+    pub sha1: String,
     /// Subject equals issuer (and AKI equals SKI when both are present);
     /// the signature is not verified.
     pub self_signed: bool,

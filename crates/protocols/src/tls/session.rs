@@ -666,6 +666,12 @@ pub(crate) mod tests {
         );
         assert_eq!(leaf["key_alg"], "rsa");
         assert_eq!(leaf["key_bits"], 2048);
+        // `openssl x509 -inform DER -fingerprint -sha1/-sha256` of the leaf.
+        assert_eq!(leaf["sha1"], "1845b216efd0839a1851a957325da336217049cb");
+        assert_eq!(
+            leaf["sha256"],
+            "9094c2bdfa697b4503daad1167eb20a5a471ea98d01f76547263fc9eaec7c8f2"
+        );
         assert_eq!(leaf["expired"], true);
         assert_eq!(leaf["self_signed"], false);
         assert_eq!(certs[1]["is_ca"], true);
