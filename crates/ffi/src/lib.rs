@@ -723,3 +723,9 @@ mod tests {
         assert_eq!(text(netsift_version()), env!("CARGO_PKG_VERSION"));
     }
 }
+
+/// The header promises an engine may move between threads: hold Rust to it.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<netsift_engine>();
+};
