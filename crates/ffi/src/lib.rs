@@ -143,6 +143,12 @@ pub struct netsift_engine {
     dropped: u64,
 }
 
+/// The header promises an engine may move between threads: hold Rust to it.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<netsift_engine>();
+};
+
 // ---- errors and strings ----
 
 thread_local! {
@@ -723,9 +729,3 @@ mod tests {
         assert_eq!(text(netsift_version()), env!("CARGO_PKG_VERSION"));
     }
 }
-
-/// The header promises an engine may move between threads: hold Rust to it.
-const _: () = {
-    const fn assert_send<T: Send>() {}
-    assert_send::<netsift_engine>();
-};
