@@ -18,6 +18,7 @@ use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
 use netsift_engine::analyze::output::{
     Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
 };
+use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier, PipelineConfig};
@@ -132,7 +133,36 @@ pub fn open_output(a: &AnalysisArgs, live: bool, jsonl: JsonlOptions) -> Result<
                 Box::new(Eve::with_options(w, opts))
             }
         }
+        crate::AnalyzeFormat::Zeek | crate::AnalyzeFormat::ZeekJson => open_zeek(a, live, jsonl)?,
     })
+}
+
+/// `--format zeek` / `zeek-json`: Zeek's logs in `-o DIR` (appended to and
+/// rotated like the JSONL files when live), or on stdout with `-o -`.
+fn open_zeek(a: &AnalysisArgs, live: bool, jsonl: JsonlOptions) -> Result<Box<dyn Output>> {
+    let json = a.format == crate::AnalyzeFormat::ZeekJson;
+    let dir: PathBuf = a
+        .output
+        .clone()
+        .context("--format zeek and zeek-json need -o DIR (or -o - for stdout)")?;
+    let target = if dir.as_os_str() == "-" {
+        // TSV blocks are held until the end (a log's rows must follow its
+        // own header): fine for a capture file, unbounded for a live one.
+        anyhow::ensure!(
+            json || !live,
+            "--format zeek cannot stream to stdout live: use -o DIR or --format zeek-json"
+        );
+        ZeekTarget::Stream(Box::new(io::BufWriter::new(io::stdout())))
+    } else {
+        ZeekTarget::Dir(dir.clone())
+    };
+    let opts = JsonlOptions {
+        append: live,
+        ..jsonl
+    };
+    Ok(Box::new(
+        ZeekLogs::new(target, json, opts).with_context(|| format!("creating {}", dir.display()))?,
+    ))
 }
 
 /// The outputs of a run: `-o` (JSONL or EVE) and/or `--db`, as one

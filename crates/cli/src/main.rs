@@ -263,6 +263,12 @@ pub enum AnalyzeFormat {
     /// Suricata EVE: one time-ordered stream of events in Suricata's field
     /// names and layout, valid against Suricata's schema.
     Eve,
+    /// Zeek's ASCII logs (conn.log, dns.log, ...: TSV with Zeek's header) in
+    /// the output directory; `-o -` writes every log's block to stdout.
+    Zeek,
+    /// Zeek's JSON logs (one `<log>.log` of JSON objects per log) in the
+    /// output directory; `-o -` streams them to stdout with a `_path` field.
+    ZeekJson,
 }
 
 #[derive(clap::Args, Debug)]
@@ -284,7 +290,8 @@ pub struct AnalyzeArgs {
 /// rules and detection.
 #[derive(clap::Args, Debug)]
 pub struct AnalysisArgs {
-    /// Output directory (jsonl), or output file (eve; stdout when absent or `-`).
+    /// Output directory (jsonl, zeek, zeek-json), or output file (eve;
+    /// stdout when absent or `-`). `-o -` writes zeek and zeek-json to stdout.
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
 
@@ -438,11 +445,11 @@ pub struct WatchArgs {
     #[arg(long, short = 'w', value_name = "CAPTURE.pcapng")]
     pub write: Option<PathBuf>,
 
-    /// Rotate each JSONL file when it reaches this size.
+    /// Rotate each JSONL (or Zeek) log file when it reaches this size.
     #[arg(long, value_name = "BYTES")]
     pub rotate_size: Option<u64>,
 
-    /// Rotate the JSONL files this often.
+    /// Rotate the JSONL (or Zeek) log files this often.
     #[arg(long, value_name = "SECS")]
     pub rotate_interval: Option<f64>,
 

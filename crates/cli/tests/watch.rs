@@ -695,3 +695,98 @@ fn db_receives_flows_while_watching() {
     assert_eq!(count("SELECT count(*) FROM flows"), 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--format zeek` live: rotated by size, every file a whole Zeek log
+/// (header block to `#close`), every flow in exactly one of them;
+/// `--format zeek-json -o -` streams JSON objects with `_path`.
+#[test]
+fn zeek_logs_live_rotate_and_stream() {
+    if !is_root_or_skip() {
+        return;
+    }
+    let tmp = std::env::temp_dir().join(format!("netsift-watch-zeek-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = rx.local_addr().expect("addr").port();
+    let mut watch = netsift()
+        .args(["watch", "lo", "-q", "--format", "zeek", "-o"])
+        .arg(&tmp)
+        .args(["--rotate-size", "1500"])
+        .args(["--filter", &format!("udp dst port {port}")])
+        .spawn()
+        .expect("netsift watch");
+    // The capture is open once the output directory exists.
+    let t0 = Instant::now();
+    while !tmp.is_dir() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "watch did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    for i in 0..20 {
+        let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        tx.send_to(format!("datagram {i}").as_bytes(), ("127.0.0.1", port))
+            .expect("send");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(watch.id() as i32, libc::SIGTERM) };
+    let status = watch.wait().expect("wait");
+    assert!(status.success());
+    let (mut rows, mut files) = (0, 0);
+    for e in std::fs::read_dir(&tmp).expect("dir").flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !name.starts_with("conn.") {
+            continue;
+        }
+        files += 1;
+        let text = std::fs::read_to_string(e.path()).expect("read");
+        assert!(text.starts_with("#separator \\x09\n"), "{name}");
+        assert!(
+            text.lines()
+                .last()
+                .is_some_and(|l| l.starts_with("#close\t")),
+            "{name}"
+        );
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            assert_eq!(l.split('\t').nth(5), Some(port.to_string().as_str()), "{l}");
+            rows += 1;
+        }
+    }
+    assert_eq!(rows, 20, "every flow written once");
+    assert!(files >= 3, "rotated: {files} conn files");
+    let _ = std::fs::remove_dir_all(&tmp);
+
+    let watch = netsift()
+        .args(["watch", "lo", "-q", "--format", "zeek-json", "-o", "-"])
+        .args(["--count", "2", "--filter", &format!("udp dst port {port}")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("netsift watch");
+    std::thread::sleep(Duration::from_millis(500));
+    for i in 0..2 {
+        let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        tx.send_to(format!("d{i}").as_bytes(), ("127.0.0.1", port))
+            .expect("send");
+    }
+    let out = watch.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let conns: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .filter(|v: &serde_json::Value| v["_path"] == "conn")
+        .collect();
+    assert_eq!(conns.len(), 2);
+    assert_eq!(conns[0]["id.resp_p"], port);
+    assert_eq!(conns[0]["proto"], "udp");
+    // TSV cannot be streamed live: each log's rows must follow its header.
+    let st = netsift()
+        .args([
+            "watch", "lo", "-q", "--format", "zeek", "-o", "-", "--count", "1",
+        ])
+        .output()
+        .expect("run");
+    assert!(!st.status.success());
+}

@@ -146,6 +146,12 @@ impl Engine {
         std::mem::take(&mut self.sink.ended)
     }
 
+    /// End every open flow now (as at the end of a capture); they come out
+    /// of the next [`Engine::drain_ended`]. The engine stays usable.
+    pub fn end_all(&mut self) {
+        self.pipeline.finish(&mut self.sink);
+    }
+
     /// End every open flow and return all flows not yet drained.
     pub fn finish(mut self) -> Vec<ClassifiedFlow> {
         self.pipeline.finish(&mut self.sink);

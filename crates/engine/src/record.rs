@@ -65,6 +65,25 @@ pub struct FlowRecord {
     pub source: &'static str,
     /// Why: a short human-readable reason.
     pub evidence: String,
+    /// Bytes the TCP reassembly never saw (gaps), both ways: Zeek's
+    /// `missed_bytes`. Set by `analyze`; not in netsift's own JSONL.
+    #[serde(skip)]
+    pub missed_bytes: u64,
+    /// IP bytes (header and payload, per the IP length fields) from the
+    /// initiator: Zeek's `orig_ip_bytes`. Not in netsift's own JSONL.
+    #[serde(skip)]
+    pub orig_ip_bytes: u64,
+    #[serde(skip)]
+    pub resp_ip_bytes: u64,
+    /// ICMP/ICMPv6 type and code of the first packet (Zeek's conn.log
+    /// writes them as the ports). Not in netsift's own JSONL.
+    #[serde(skip)]
+    pub icmp_type_code: Option<(u8, u8)>,
+    /// TCP: the sequence space each side covered (data counted once,
+    /// retransmissions not), Zeek's TCP `orig_bytes`/`resp_bytes`. Not in
+    /// netsift's own JSONL.
+    #[serde(skip)]
+    pub seq_bytes: Option<[u64; 2]>,
 }
 
 /// Nanoseconds to seconds, rounded to the microsecond: an f64 cannot hold
@@ -116,6 +135,11 @@ impl FlowRecord {
             confidence: Confidence::None,
             source: "none",
             evidence: String::new(),
+            missed_bytes: 0,
+            orig_ip_bytes: f.stats[0].ip_bytes,
+            resp_ip_bytes: f.stats[1].ip_bytes,
+            icmp_type_code: f.icmp_type_code,
+            seq_bytes: (f.key.proto == 6).then(|| [f.conn.seq_bytes(0), f.conn.seq_bytes(1)]),
         }
     }
 

@@ -19,11 +19,22 @@
 //! | OTH | no SYN seen, midstream traffic |
 //!
 //! History letters (upper case for the originator, lower case for the
-//! responder): `S` SYN, `H` SYN-ACK, `A` pure ACK, `D` data, `F` FIN,
-//! `R` RST, `T` retransmitted payload, `W` zero window, `I` inconsistent
-//! flags (FIN+RST), `Q` multi-flag (SYN+FIN or SYN+RST), `^` direction
-//! flipped. `T` and `W` are repeated when their count reaches 10, 100, 1000
-//! (Zeek's logarithmic repetition); every other letter appears once.
+//! responder), as Zeek's `update_history`: `S` SYN, `H` SYN-ACK, `A` pure
+//! ACK, `D` data, `F` FIN, `R` RST (each of these four only on a packet with
+//! one of SYN/FIN/RST set; `D` and `A` only on a packet with none), `I` FIN
+//! and RST together, `Q` SYN with FIN or RST, `T` a retransmission (payload
+//! ending at or below what the side already sent), `W` a zero window, `^`
+//! direction flipped. `A`, `D`, `I` and `Q` appear once per side; `S`/`H`,
+//! `F` and `R` appear again when the sequence number differs from the last
+//! packet of the same kind; `T` and `W` repeat at 10, 100, 1000, ...
+//! occurrences. netsift writes no `C` (it does not verify checksums), `G`
+//! (gaps are in `missed_bytes`) or `X`.
+//!
+//! The endpoint state machine is Zeek's (`TCPSessionAdapter`'s
+//! `UpdateStateMachine`): a FIN closes, a RST resets (not after both sides
+//! closed), a SYN-ACK establishes the responder and a waiting originator, an
+//! ACK answering an established peer establishes a side whose SYN was missed,
+//! anything else without a SYN makes a side partial.
 
 use netsift_wire::TcpInfo;
 
@@ -74,9 +85,9 @@ impl History {
     }
 }
 
-// Bit positions of letters already recorded, per direction.
+// Bit positions of letters already recorded, per direction (Zeek's
+// `HIST_*` flags; SYN and SYN-ACK share one).
 const L_SYN: u16 = 1 << 0;
-const L_SYNACK: u16 = 1 << 1;
 const L_ACK: u16 = 1 << 2;
 const L_DATA: u16 = 1 << 3;
 const L_FIN: u16 = 1 << 4;
@@ -84,15 +95,39 @@ const L_RST: u16 = 1 << 5;
 const L_INCONSISTENT: u16 = 1 << 6;
 const L_MULTI: u16 = 1 << 7;
 
+/// Zeek's `TOO_LARGE_SEQ_DELTA`: a SYN's or RST's sequence number this far
+/// from the last one is not believed.
+const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
+
 /// Per-direction TCP tracking.
 #[derive(Debug, Clone, Copy, Default)]
 struct Side {
     state: EndpointState,
+    prev_state: EndpointState,
     letters: u16,
-    /// Highest sequence number + payload length sent so far.
-    seq_end: Option<u32>,
+    /// The sequence numbers of the last SYN, FIN (its end) and RST, for
+    /// repeating `S`/`H`, `F` and `R` when they differ.
+    last_syn: u32,
+    last_fin: u32,
+    last_rst: u32,
+    /// Zeek's `start_seq` and `last_seq` (one past the highest sequence
+    /// number sent, SYN and FIN included), set by the first packet.
+    start_seq: u32,
+    last_seq: u32,
     retransmits: u32,
     zero_windows: u32,
+    /// Highest data sequence number (seq + payload, SYN excluded) seen, and
+    /// the sequence space covered since the first segment: Zeek's TCP
+    /// `orig_bytes`/`resp_bytes`, which retransmissions do not grow.
+    top: Option<u32>,
+    span: u64,
+}
+
+impl Side {
+    fn set_state(&mut self, s: EndpointState) {
+        self.prev_state = self.state;
+        self.state = s;
+    }
 }
 
 /// Connection-level tracking shared by all L4 protocols.
@@ -128,13 +163,44 @@ impl ConnTracker {
         }
     }
 
+    fn push_letter(&mut self, dir: usize, upper: u8) {
+        self.history.push(if dir == 0 {
+            upper
+        } else {
+            upper.to_ascii_lowercase()
+        });
+    }
+
+    /// Zeek's `ScaledHistoryEntry`: the letter at the 1st, 10th, 100th, ...
+    /// occurrence.
     fn counted_letter(&mut self, dir: usize, count: u32, upper: u8) {
-        if matches!(count, 1 | 10 | 100 | 1000 | 10000) {
-            self.history.push(if dir == 0 {
-                upper
-            } else {
-                upper.to_ascii_lowercase()
-            });
+        let mut t = 1u32;
+        while t < count {
+            match t.checked_mul(10) {
+                Some(n) => t = n,
+                None => return,
+            }
+        }
+        if t == count {
+            self.push_letter(dir, upper);
+        }
+    }
+
+    /// `S`/`H`, `F` or `R`: the first time, then again whenever the
+    /// sequence number differs from the last packet of the kind.
+    fn seq_letter(&mut self, dir: usize, bit: u16, upper: u8, seq: u32) {
+        let side = &mut self.sides[dir];
+        let last = match bit {
+            L_SYN => &mut side.last_syn,
+            L_FIN => &mut side.last_fin,
+            _ => &mut side.last_rst,
+        };
+        let again = side.letters & bit != 0;
+        let differs = *last != seq;
+        *last = seq;
+        if !again || differs {
+            side.letters |= bit;
+            self.push_letter(dir, upper);
         }
     }
 
@@ -157,98 +223,199 @@ impl ConnTracker {
         let fin = f & TcpInfo::FIN != 0;
         let rst = f & TcpInfo::RST != 0;
         let peer = 1 - dir;
+        let is_orig = dir == 0;
+        let len = u32::try_from(payload_len).unwrap_or(u32::MAX);
 
-        // History letters.
-        if syn && (fin || rst) {
-            self.letter(dir, L_MULTI, b'Q');
-        }
-        if fin && rst {
-            self.letter(dir, L_INCONSISTENT, b'I');
-        }
-        if syn {
-            if ack {
-                self.letter(dir, L_SYNACK, b'H');
-            } else {
-                self.letter(dir, L_SYN, b'S');
+        // Zeek's get_segment_len and init_endpoint: a SYN and a FIN take a
+        // sequence number, a RST's payload is not part of the stream.
+        let seg_len = if rst {
+            u32::from(syn) + u32::from(fin)
+        } else {
+            len.wrapping_add(u32::from(syn) + u32::from(fin))
+        };
+        let seq = tcp.seq;
+        let one_past = seq.wrapping_add(seg_len);
+        {
+            let side = &mut self.sides[dir];
+            match side.state {
+                E::Inactive => {
+                    if syn {
+                        side.start_seq = seq;
+                        side.last_seq = one_past;
+                    } else {
+                        // As if a SYN had been seen; the first packet is
+                        // not a retransmission.
+                        side.start_seq = seq.wrapping_sub(1);
+                        side.last_seq = seq;
+                    }
+                }
+                // A SYN that moves the start: Zeek believes the new one
+                // (a SYN in an established or partial connection, one
+                // after a RST that came first).
+                E::SynSent | E::SynAckSent if syn && seq != side.start_seq => {
+                    side.start_seq = seq;
+                    side.last_seq = one_past;
+                }
+                E::Established | E::Partial if syn => {
+                    side.start_seq = seq;
+                    side.last_seq = one_past;
+                }
+                E::Reset if syn && side.prev_state == E::Inactive => {
+                    side.start_seq = seq;
+                    side.last_seq = one_past;
+                }
+                _ => {}
             }
         }
-        if fin {
-            self.letter(dir, L_FIN, b'F');
+
+        // Zeek's update_history.
+        let rel = seq.wrapping_sub(self.sides[dir].start_seq);
+        match u8::from(syn) + u8::from(fin) + u8::from(rst) {
+            0 => {
+                if payload_len > 0 {
+                    self.letter(dir, L_DATA, b'D');
+                } else if ack {
+                    self.letter(dir, L_ACK, b'A');
+                }
+            }
+            1 => {
+                if syn {
+                    self.seq_letter(dir, L_SYN, if ack { b'H' } else { b'S' }, rel);
+                } else if fin {
+                    self.seq_letter(dir, L_FIN, b'F', rel.wrapping_add(len));
+                } else {
+                    self.seq_letter(dir, L_RST, b'R', rel);
+                }
+            }
+            _ if fin && rst => self.letter(dir, L_INCONSISTENT, b'I'),
+            _ => self.letter(dir, L_MULTI, b'Q'),
         }
-        if rst {
-            self.letter(dir, L_RST, b'R');
-        }
-        if payload_len > 0 {
-            self.letter(dir, L_DATA, b'D');
-        } else if ack && !syn && !fin && !rst {
-            self.letter(dir, L_ACK, b'A');
-        }
-        if tcp.window == 0 && !rst && !syn {
+
+        // Zeek's update_window: a zero window counts unless it comes with
+        // or after this side's RST, or after the peer's FIN.
+        if tcp.window == 0
+            && !rst
+            && self.sides[peer].state != E::Closed
+            && self.sides[dir].state != E::Reset
+        {
             self.sides[dir].zero_windows += 1;
             let n = self.sides[dir].zero_windows;
             self.counted_letter(dir, n, b'W');
         }
 
-        // Retransmission: payload entirely below what this side already sent.
-        if payload_len > 0 {
-            let len = u32::try_from(payload_len).unwrap_or(u32::MAX);
-            let end = tcp.seq.wrapping_add(len);
-            match self.sides[dir].seq_end {
-                Some(prev) if !seq_lt(prev, end) => {
-                    self.sides[dir].retransmits += 1;
-                    let n = self.sides[dir].retransmits;
-                    self.counted_letter(dir, n, b'T');
-                }
-                Some(prev) if seq_lt(prev, end) => self.sides[dir].seq_end = Some(end),
-                _ => self.sides[dir].seq_end = Some(end),
+        // Sequence space covered (a jump of 2^31 or more is not taken).
+        {
+            let side = &mut self.sides[dir];
+            let start = seq.wrapping_add(u32::from(syn));
+            let end = start.wrapping_add(len);
+            let top = *side.top.get_or_insert(start);
+            // Only data extends it: a FIN's or a later ACK's sequence
+            // number is one past the data.
+            if payload_len > 0 && !rst && seq_lt(top, end) && end.wrapping_sub(top) < 1 << 31 {
+                side.span += u64::from(end.wrapping_sub(top));
+                side.top = Some(end);
             }
         }
 
-        // Endpoint state machine.
+        // Zeek's update_last_seq: payload that does not go past what the
+        // side already sent is a retransmission (a keep-alive with a
+        // garbage byte too; as in Zeek, so is data on a side's first SYN).
+        {
+            let side = &mut self.sides[dir];
+            let delta = one_past.wrapping_sub(side.last_seq) as i32;
+            let retransmit =
+                if (syn || rst) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta) {
+                    false
+                } else if fin && side.last_seq == side.start_seq.wrapping_add(1) {
+                    side.last_seq = one_past;
+                    false
+                } else if side.state == E::Reset {
+                    false
+                } else if delta > 0 {
+                    side.last_seq = one_past;
+                    false
+                } else {
+                    payload_len > 0
+                };
+            if retransmit {
+                side.retransmits = side.retransmits.saturating_add(1);
+                let n = side.retransmits;
+                self.counted_letter(dir, n, b'T');
+            }
+        }
+
+        // Zeek's UpdateStateMachine (its weirds and events left out).
         let (me, other) = (self.sides[dir].state, self.sides[peer].state);
-        let mut next_me = me;
-        let mut next_other = other;
-        if syn && !rst {
-            if ack {
-                // SYN-ACK: answers the peer's SYN. Zeek raises
-                // connection_established here.
-                if other == E::SynSent {
-                    next_me = E::Established;
-                    next_other = E::Established;
-                } else if matches!(me, E::Inactive | E::Partial) {
-                    next_me = E::SynAckSent;
+        match me {
+            E::Inactive => {
+                if syn {
+                    if is_orig {
+                        self.sides[dir].set_state(if ack { E::SynAckSent } else { E::SynSent });
+                    } else {
+                        if other == E::SynSent {
+                            self.sides[peer].set_state(E::Established);
+                        }
+                        self.sides[dir].set_state(E::Established);
+                    }
                 }
-            } else if matches!(me, E::Inactive | E::Partial) {
-                next_me = E::SynSent;
-            }
-        } else if !fin && !rst {
-            match me {
-                E::Inactive => next_me = E::Partial,
-                E::SynAckSent if ack && other == E::Partial => {
-                    // We missed the SYN but saw SYN-ACK then the ACK.
-                    next_me = E::Established;
-                    next_other = E::Established;
+                if fin {
+                    self.sides[dir].set_state(E::Closed);
                 }
-                E::SynSent if ack && other == E::SynAckSent => {
-                    next_me = E::Established;
-                    next_other = E::Established;
+                if rst {
+                    self.sides[dir].set_state(E::Reset);
                 }
-                _ => {}
+                if self.sides[dir].state == E::Inactive {
+                    let orig_syn_sent = self.sides[0].state == E::SynSent;
+                    if !is_orig && payload_len == 0 && orig_syn_sent {
+                        // An ACK of the SYN before the SYN-ACK: no state.
+                    } else if ack && other == E::Established {
+                        // The SYN was missed, the SYN-ACK seen.
+                        self.sides[dir].set_state(E::Established);
+                    } else {
+                        self.sides[dir].set_state(E::Partial);
+                    }
+                }
             }
-            if other == E::SynAckSent && me == E::SynSent && ack {
-                next_me = E::Established;
-                next_other = E::Established;
+            E::SynSent | E::SynAckSent => {
+                if fin {
+                    self.sides[dir].set_state(E::Closed);
+                }
+                if rst {
+                    self.sides[dir].set_state(E::Reset);
+                }
             }
+            E::Established | E::Partial => {
+                if syn && me == E::Partial && other == E::Inactive && !ack {
+                    self.sides[dir].set_state(E::SynSent);
+                }
+                if fin && !rst {
+                    self.sides[dir].set_state(E::Closed);
+                    let p = &mut self.sides[peer];
+                    if p.state == E::Reset && p.prev_state == E::Closed {
+                        // The peer's FIN then RST was a normal close.
+                        p.set_state(E::Closed);
+                    }
+                }
+                if rst {
+                    self.sides[dir].set_state(E::Reset);
+                }
+            }
+            E::Closed => {
+                // A RST after both sides closed changes nothing.
+                if rst && other != E::Closed {
+                    self.sides[dir].set_state(E::Reset);
+                }
+            }
+            E::Reset => {}
         }
-        if fin && !rst {
-            next_me = E::Closed;
-        }
-        if rst {
-            next_me = E::Reset;
-        }
-        self.sides[dir].state = next_me;
-        self.sides[peer].state = next_other;
         self.is_closed()
+    }
+
+    /// Bytes of sequence space a TCP side covered (its data, counted once
+    /// however often it was retransmitted), as Zeek's conn.log counts
+    /// `orig_bytes` (`dir` 0) and `resp_bytes` (1).
+    pub fn seq_bytes(&self, dir: usize) -> u64 {
+        self.sides.get(dir).map_or(0, |s| s.span)
     }
 
     /// Both sides sent FIN, or either side sent RST.
@@ -283,10 +450,12 @@ impl ConnTracker {
                         "RSTR"
                     }
                 } else if os == E::Reset {
-                    if ri {
+                    if !ri {
+                        "RSTO"
+                    } else if self.syn_then_rst() {
                         "RSTOS0"
                     } else {
-                        "RSTO"
+                        "OTH"
                     }
                 } else if os == E::Closed && rs == E::Closed {
                     "SF"
@@ -317,6 +486,20 @@ impl ConnTracker {
                 (false, false) => "OTH",
             },
             _ => "OTH",
+        }
+    }
+
+    /// Zeek's RSTOS0 test, `/\^?S[^HAFGIQ]*R.*/ == history`: the
+    /// originator's SYN, then its RST before any of H A F G I Q.
+    fn syn_then_rst(&self) -> bool {
+        let h = self.history.as_str().as_bytes();
+        let h = h.strip_prefix(b"^").unwrap_or(h);
+        match h.split_first() {
+            Some((b'S', rest)) => rest
+                .iter()
+                .find(|c| b"HAFGIQR".contains(c))
+                .is_some_and(|c| *c == b'R'),
+            _ => false,
         }
     }
 
@@ -359,6 +542,34 @@ mod tests {
             seq[dir] = seq[dir].wrapping_add(len as u32);
         }
         c
+    }
+
+    #[test]
+    fn seq_bytes_count_data_once() {
+        let mut c = ConnTracker::default();
+        c.on_tcp(0, &seg(S, 999), 0);
+        c.on_tcp(1, &seg(S | A, 4999), 0);
+        c.on_tcp(0, &seg(A, 1000), 0);
+        c.on_tcp(0, &seg(P | A, 1000), 100);
+        // Retransmitted, then a segment ahead of a hole, then the hole.
+        c.on_tcp(0, &seg(P | A, 1000), 100);
+        c.on_tcp(0, &seg(P | A, 1150), 50);
+        c.on_tcp(0, &seg(P | A, 1100), 50);
+        c.on_tcp(1, &seg(P | A, 5000), 7);
+        c.on_tcp(0, &seg(F | A, 1200), 0);
+        c.on_tcp(1, &seg(F | A, 5007), 0);
+        // After the FINs: ACKs one past the data, an RST.
+        c.on_tcp(0, &seg(A, 1201), 0);
+        c.on_tcp(1, &seg(R, 5008), 0);
+        assert_eq!((c.seq_bytes(0), c.seq_bytes(1)), (200, 7));
+        assert!(c.history().contains('T'));
+        // Mid-stream pickup: counted from the first segment seen; a wild
+        // jump (2^31 or more) is not.
+        let mut c = ConnTracker::default();
+        c.on_tcp(0, &seg(A, u32::MAX - 9), 20);
+        c.on_tcp(0, &seg(A, 0x8000_0000), 10);
+        assert_eq!(c.seq_bytes(0), 20);
+        assert_eq!(c.seq_bytes(5), 0);
     }
 
     #[test]
@@ -420,10 +631,118 @@ mod tests {
         c.on_tcp(0, &seg(A, u32::MAX - 10), 20);
         c.on_tcp(0, &seg(A, 9), 20);
         assert_eq!(c.history(), "D");
+        // Several of SYN/FIN/RST: only Q or I (Zeek's update_history).
         let mut c = ConnTracker::default();
         c.on_tcp(0, &seg(S | F, 1), 0);
         c.on_tcp(1, &seg(F | R, 1), 0);
-        assert_eq!(c.history(), "QSFifr");
+        assert_eq!(c.history(), "Qi");
+    }
+
+    fn seg_w(flags: u8, seq: u32, window: u16) -> TcpInfo {
+        TcpInfo {
+            window,
+            ..seg(flags, seq)
+        }
+    }
+
+    /// The client's handshake to `1000`/`5000`, both sides established.
+    fn handshake() -> ConnTracker {
+        let mut c = ConnTracker::default();
+        c.on_tcp(0, &seg(S, 999), 0);
+        c.on_tcp(1, &seg(S | A, 4999), 0);
+        c.on_tcp(0, &seg(A, 1000), 0);
+        c
+    }
+
+    #[test]
+    fn zeek_history_rules() {
+        // Data riding on a FIN is an F, not a D (a packet with one of
+        // SYN/FIN/RST gets that letter only).
+        let mut c = handshake();
+        c.on_tcp(0, &seg(P | A, 1000), 10);
+        c.on_tcp(1, &seg(F | P | A, 5000), 20);
+        c.on_tcp(0, &seg(F | A, 1010), 0);
+        assert_eq!(c.history(), "ShADfF");
+        assert_eq!(c.conn_state(6, 10, 20), "SF");
+        // F and R repeat when the sequence number differs, not when the
+        // same FIN is sent again.
+        let mut c = handshake();
+        c.on_tcp(0, &seg(F | A, 1000), 0);
+        c.on_tcp(0, &seg(F | A, 1000), 0);
+        c.on_tcp(1, &seg(R, 5000), 0);
+        c.on_tcp(1, &seg(R, 5100), 0);
+        assert_eq!(c.history(), "ShAFrr");
+        // T at the 1st and 10th retransmission; a keep-alive (one old byte
+        // at seq - 1) is one, an empty keep-alive is not.
+        let mut c = handshake();
+        c.on_tcp(0, &seg(P | A, 1000), 100);
+        for _ in 0..10 {
+            c.on_tcp(0, &seg(P | A, 1000), 100);
+        }
+        assert_eq!(c.history(), "ShADTT");
+        c.on_tcp(1, &seg(P | A, 5000), 5);
+        c.on_tcp(1, &seg(A, 5004), 0);
+        // The empty keep-alive is the responder's first pure ACK.
+        assert_eq!(c.history(), "ShADTTda");
+        c.on_tcp(1, &seg(A, 5004), 1);
+        assert_eq!(c.history(), "ShADTTdat");
+        // W at the 1st and 10th zero window, also on a SYN; not after the
+        // peer's FIN or with a RST.
+        let mut c = ConnTracker::default();
+        c.on_tcp(0, &seg_w(S, 999, 0), 0);
+        c.on_tcp(1, &seg(S | A, 4999), 0);
+        for _ in 0..9 {
+            c.on_tcp(0, &seg_w(A, 1000, 0), 0);
+        }
+        assert_eq!(c.history(), "SWhAW");
+        c.on_tcp(0, &seg(F | A, 1000), 0);
+        c.on_tcp(1, &seg_w(A, 5000, 0), 0);
+        c.on_tcp(1, &seg_w(R, 5000, 0), 0);
+        assert_eq!(c.history(), "SWhAWFar");
+    }
+
+    #[test]
+    fn zeek_state_rules() {
+        // FINs both ways, then a RST: still a normal close (SF).
+        let mut c = handshake();
+        c.on_tcp(0, &seg(F | A, 1000), 0);
+        c.on_tcp(1, &seg(F | A, 5000), 0);
+        c.on_tcp(0, &seg(R, 1001), 0);
+        assert_eq!(c.conn_state(6, 0, 0), "SF");
+        assert_eq!(c.history(), "ShAFfR");
+        // FIN then RST from one side, then the peer's FIN: SF too.
+        let mut c = handshake();
+        c.on_tcp(0, &seg(F | A, 1000), 0);
+        c.on_tcp(0, &seg(R, 1001), 0);
+        assert_eq!(c.conn_state(6, 0, 0), "RSTO");
+        c.on_tcp(1, &seg(F | A, 5000), 0);
+        assert_eq!(c.conn_state(6, 0, 0), "SF");
+        // The SYN missed, the SYN-ACK seen first (flipped), then the ACK:
+        // established (S1), and a responder RST is RSTR, not RSTRH.
+        let mut c = ConnTracker::default();
+        c.mark_flipped();
+        c.on_tcp(1, &seg(S | A, 4999), 0);
+        c.on_tcp(0, &seg(A, 1000), 0);
+        assert_eq!(c.conn_state(6, 0, 0), "S1");
+        assert_eq!(c.history(), "^hA");
+        c.on_tcp(1, &seg(R, 5000), 0);
+        assert_eq!(c.conn_state(6, 0, 0), "RSTR");
+        // A SYN-ACK then a RST, nothing from the originator: RSTRH.
+        let mut c = ConnTracker::default();
+        c.on_tcp(1, &seg(S | A, 4999), 0);
+        c.on_tcp(1, &seg(R, 5000), 0);
+        assert_eq!(c.conn_state(6, 0, 0), "RSTRH");
+        // RSTOS0 needs the originator's SYN before its RST; midstream data
+        // then a RST with no reply is OTH.
+        let c = run(&[(0, A | P, 10), (0, R, 0)]);
+        assert_eq!((c.conn_state(6, 10, 0), c.history()), ("OTH", "DR"));
+        let c = run(&[(0, S, 0), (0, S, 0), (0, R, 0)]);
+        assert_eq!((c.conn_state(6, 0, 0), c.history()), ("RSTOS0", "SR"));
+        // An early ACK of the SYN from the responder leaves it inactive.
+        let mut c = ConnTracker::default();
+        c.on_tcp(0, &seg(S, 999), 0);
+        c.on_tcp(1, &seg(A, 4999), 0);
+        assert_eq!(c.conn_state(6, 0, 0), "S0");
     }
 
     #[test]

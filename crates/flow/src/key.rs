@@ -130,6 +130,7 @@ mod tests {
                 dst: dst.parse().expect("addr"),
                 proto: 6,
                 ttl: 64,
+                len: 40,
                 fragment: None,
                 transport: Transport::Tcp {
                     tcp: TcpInfo {

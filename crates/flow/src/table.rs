@@ -135,6 +135,9 @@ pub struct DirStats {
     pub bytes: u64,
     /// Transport payload bytes.
     pub payload_bytes: u64,
+    /// IP bytes: each packet's IP length (IPv4 total length, IPv6 40 +
+    /// payload length), as Zeek's `orig_ip_bytes`/`resp_ip_bytes` count.
+    pub ip_bytes: u64,
 }
 
 /// Direction of a packet relative to its flow.
@@ -570,6 +573,7 @@ impl<T: Default> FlowTable<T> {
         st.pkts += 1;
         st.bytes += u64::from(wire_len);
         st.payload_bytes += payload_len as u64;
+        st.ip_bytes += u64::from(ip.len);
         let lane = match tcp {
             Some(t) => {
                 if flow.conn.on_tcp(d, &t, payload_len) {
@@ -660,6 +664,8 @@ mod tests {
                 dst: dst.parse().expect("a"),
                 proto: if flags.is_some() { 6 } else { 17 },
                 ttl: 64,
+                // IPv4 header, then a 20-byte TCP or 8-byte UDP header.
+                len: 20 + if flags.is_some() { 20 } else { 8 } + payload.len() as u32,
                 fragment: None,
                 transport,
             }),
@@ -711,7 +717,8 @@ mod tests {
             DirStats {
                 pkts: 1,
                 bytes: 50,
-                payload_bytes: 3
+                payload_bytes: 3,
+                ip_bytes: 31,
             }
         );
         assert_eq!(
@@ -719,7 +726,8 @@ mod tests {
             DirStats {
                 pkts: 1,
                 bytes: 80,
-                payload_bytes: 6
+                payload_bytes: 6,
+                ip_bytes: 34,
             }
         );
         assert_eq!(f.conn_state(), "SF");

@@ -75,6 +75,7 @@ pub fn decode_reassembled<'a>(
         dst: f.dst,
         proto: f.proto,
         ttl: f.ttl,
+        len: if f.version == 6 { 40 } else { 20 } + payload.len() as u32,
         fragment: None,
         transport: Transport::Other { payload },
     };
@@ -307,6 +308,10 @@ impl Ctx {
             dst: h.dst_addr().into(),
             proto: h.protocol(),
             ttl: h.ttl(),
+            len: match h.total_len() {
+                0 => (h.header_len() + payload.len()) as u32,
+                n => n.into(),
+            },
             fragment: h.fragment(),
             transport: Transport::Fragment { payload },
         };
@@ -335,6 +340,7 @@ impl Ctx {
             dst: h.dst_addr().into(),
             proto: u.protocol,
             ttl: h.hop_limit(),
+            len: 40 + u32::from(h.payload_len()),
             fragment: u.fragment,
             transport: Transport::Fragment { payload: u.payload },
         };

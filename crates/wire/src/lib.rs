@@ -205,6 +205,10 @@ pub struct IpLayer<'a> {
     /// Upper-layer protocol number, after any IPv6 extension headers.
     pub proto: u8,
     pub ttl: u8,
+    /// The packet's IP length: the IPv4 total length (the captured length
+    /// when that field is 0, as with TCP segmentation offload), or 40 + the
+    /// IPv6 payload length; for a reassembled datagram, the whole of it.
+    pub len: u32,
     /// Set when this packet is a fragment (offset > 0 or more-fragments).
     pub fragment: Option<Fragment>,
     pub transport: Transport<'a>,

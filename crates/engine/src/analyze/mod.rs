@@ -13,6 +13,7 @@ pub mod detect;
 pub mod eve;
 pub mod files;
 pub mod output;
+pub mod zeek;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -700,6 +701,7 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         self.classifier.on_end(&mut flow);
         let common = common_of(&flow);
         let ts = flow.last_ts;
+        let mut missed_bytes = 0;
         // A verdict reached at the end (port guess) gets no parser: parse
         // only what the bytes identified.
         if let Some(mut app) = flow.data.app.take() {
@@ -718,6 +720,8 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                         Chunk::Gap(n) => rest[i].push((false, Vec::new(), n)),
                     });
                 }
+                // After `finish`: the holes left at the end count too.
+                missed_bytes = streams.iter().map(|s| s.stats().gap_bytes).sum();
                 let [a, b] = rest;
                 self.deliver(&common, ts, &mut app, Direction::ToServer, a);
                 self.deliver(&common, ts, &mut app, Direction::ToClient, b);
@@ -748,7 +752,8 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                 }
             }
         }
-        let rec = FlowRecord::from_classified(&flow, self.cfg.community_id_seed);
+        let mut rec = FlowRecord::from_classified(&flow, self.cfg.community_id_seed);
+        rec.missed_bytes = missed_bytes;
         self.out.conn(flow.first_ts, &rec);
     }
 }

@@ -1,0 +1,116 @@
+//! The cost of one identify call on typical first payloads (the fixture
+//! table: real client first bytes, banners, random bytes), through the Rust
+//! API and through the C ABI (which adds the verdict's allocation and free).
+//!
+//!     cargo bench -p netsift-ffi --bench identify
+//!
+//! Each call is timed on its own (Instant around it, the timer's own cost
+//! measured and subtracted); median and p99 over ITERS calls per payload.
+
+use std::time::Instant;
+
+use netsift::{netsift_identify, netsift_verdict_free, NETSIFT_TCP, NETSIFT_UDP};
+use netsift_proto::{Direction, Transport};
+use netsift_protocols::identify_first_payload;
+
+const ITERS: usize = 20_000;
+
+fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len() / 2)
+        .filter_map(|i| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+fn percentiles(mut v: Vec<u64>) -> (u64, u64) {
+    v.sort_unstable();
+    (v[v.len() / 2], v[v.len() * 99 / 100])
+}
+
+fn time_each(mut f: impl FnMut(), overhead: u64) -> (u64, u64) {
+    for _ in 0..ITERS / 10 {
+        f();
+    }
+    let mut v = Vec::with_capacity(ITERS);
+    for _ in 0..ITERS {
+        let t = Instant::now();
+        f();
+        v.push((t.elapsed().as_nanos() as u64).saturating_sub(overhead));
+    }
+    percentiles(v)
+}
+
+fn main() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/first_payloads.tsv");
+    let text = std::fs::read_to_string(path).expect("fixtures");
+    let overhead = {
+        let mut v: Vec<u64> = (0..ITERS)
+            .map(|_| {
+                let t = Instant::now();
+                t.elapsed().as_nanos() as u64
+            })
+            .collect();
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    println!("identify: ns per call, median / p99 over {ITERS} calls (timer cost {overhead} ns subtracted)");
+    println!(
+        "{:<12} {:>6} {:<13} {:>15} {:>15}",
+        "payload", "bytes", "verdict", "Rust", "C ABI"
+    );
+    let mut all_rust = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (name, udp, to_client, port, payload, want) = (
+            f[0],
+            f[1] == "udp",
+            f[2] == "to_client",
+            f[3].parse::<u16>().unwrap_or(0),
+            unhex(f[4]),
+            f[5],
+        );
+        let t = if udp { Transport::Udp } else { Transport::Tcp };
+        let d = if to_client {
+            Direction::ToClient
+        } else {
+            Direction::ToServer
+        };
+        let rust = time_each(
+            || {
+                std::hint::black_box(identify_first_payload(
+                    t,
+                    d,
+                    port,
+                    std::hint::black_box(&payload),
+                ));
+            },
+            overhead,
+        );
+        let c = time_each(
+            || unsafe {
+                let v = netsift_identify(
+                    if udp { NETSIFT_UDP } else { NETSIFT_TCP },
+                    u8::from(to_client),
+                    port,
+                    payload.as_ptr(),
+                    payload.len(),
+                );
+                netsift_verdict_free(std::hint::black_box(v));
+            },
+            overhead,
+        );
+        all_rust.push(rust.0);
+        println!(
+            "{name:<12} {:>6} {want:<13} {:>7} / {:<6} {:>7} / {:<6}",
+            payload.len(),
+            rust.0,
+            rust.1,
+            c.0,
+            c.1
+        );
+    }
+    let (m, _) = percentiles(all_rust);
+    println!("median of the payloads' medians (Rust): {m} ns");
+}

@@ -1,0 +1,3 @@
+module example.org/netsift-glutton
+
+go 1.19
