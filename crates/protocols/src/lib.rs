@@ -239,6 +239,7 @@ mod syncthing;
 mod tailscale;
 mod teamviewer;
 mod tinc;
+mod zeromq;
 // (end of group "p2p_remote")
 
 // Breadth group "vendor": its folders' `mod` lines go here.
@@ -494,6 +495,7 @@ pub static ALL: &[&dyn Protocol] = &[
     &monero::Monero,
     &citrix::Citrix,
     &tinc::Tinc,
+    &zeromq::ZeroMq,
     &gnutella::Gnutella,
     &cloudflare_warp::CloudflareWarp,
     // (end of group "p2p_remote")
