@@ -57,9 +57,12 @@
 //! that (a bare ClientHello) gets no DPI verdict: the price of not calling
 //! it TLS too early. Work per call: one hello parse, at most 64 record
 //! headers per direction, one certificate's names.
+//!
+//! Records: a Tor flow gets the TLS parser's `tls` records (SNI, JA3/JA4,
+//! the relay's certificate up to TLS 1.2), as any TLS flow would.
 
 use netsift_proto::{
-    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+    printable, Direction, Match, Parser, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
 use crate::tls::parse::{self, HelloKind};
@@ -114,6 +117,12 @@ impl Protocol for Tor {
             Hello::Not => Probe::NoMatch,
             Hello::Candidate { sni, end } => confirm(input, server, client, sni, end),
         }
+    }
+    /// The link protocol is TLS to an observer: the TLS records (SNI,
+    /// JA3/JA4, the relay's certificate up to TLS 1.2) are written as for
+    /// any TLS flow.
+    fn parser(&self) -> Option<Box<dyn Parser>> {
+        Some(Box::new(crate::tls::session::TlsParser::new()))
     }
 }
 
@@ -261,16 +270,16 @@ fn walk(d: &[u8], from: usize, certs: bool) -> Seen {
                 seen.cells += usize::from(cell_sized(h.len));
             }
             parse::CT_CHANGE_CIPHER_SPEC => ccs = true,
-            parse::CT_HANDSHAKE if certs && !ccs && seen.cert.is_none() => {
-                // RFC 5246 §7.4.2: Certificate { uint24 list length;
-                // ASN.1Cert certificate_list<0..2^24-1> (each uint24-long) }.
-                if body.first() == Some(&11) {
-                    let der = parse::be24(body, 7)
-                        .and_then(|n| body.get(10..10 + n))
-                        .unwrap_or(&[]);
-                    if !der.is_empty() {
-                        seen.cert = Some(tor_certificate(der));
-                    }
+            // RFC 5246 §7.4.2: Certificate (type 11) { uint24 list length;
+            // ASN.1Cert certificate_list<0..2^24-1> (each uint24-long) }.
+            parse::CT_HANDSHAKE
+                if certs && !ccs && seen.cert.is_none() && body.first() == Some(&11) =>
+            {
+                let der = parse::be24(body, 7)
+                    .and_then(|n| body.get(10..10 + n))
+                    .unwrap_or(&[]);
+                if !der.is_empty() {
+                    seen.cert = Some(tor_certificate(der));
                 }
             }
             _ => {}
