@@ -239,6 +239,7 @@ mod syncthing;
 mod tailscale;
 mod teamviewer;
 mod tinc;
+mod tor;
 mod zeromq;
 // (end of group "p2p_remote")
 
@@ -281,6 +282,9 @@ pub static ALL: &[&dyn Protocol] = &[
     // group services: before TLS and HTTP because both look past a PROXY
     // protocol header, and nDPI names such flows HAProxy.
     &haproxy::HaProxy,
+    // Before TLS because Tor's link protocol is TLS; TLS waits while Tor's
+    // probe waits for the records that confirm a Tor-shaped ClientHello.
+    &tor::Tor,
     &tls::Tls,
     &http_proxy::HttpProxy,
     &rtsp::Rtsp,

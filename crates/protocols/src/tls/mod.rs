@@ -53,6 +53,12 @@ impl Protocol for Tls {
         if input.transport != Transport::Tcp {
             return Probe::NoMatch;
         }
+        // A ClientHello of Tor's shape (random www.<base32>.com SNI, no
+        // ALPN) is Tor's or TLS's depending on the records that follow:
+        // wait while the Tor probe (before this one in `ALL`) waits.
+        if crate::tor::awaiting(input) {
+            return Probe::NeedMore;
+        }
         let d = input.data;
         let Some(&b0) = d.first() else {
             return Probe::NeedMore;
