@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{built_lib, corpus, fixtures, fixtures_path, have, rust_answer};
+use common::{built_lib, corpus, fixtures, fixtures_path, have, run_ok, rust_answer};
 use netsift_capture::CaptureReader;
 use netsift_engine::Engine;
 use netsift_wire::LinkType;
@@ -37,17 +37,8 @@ fn c_program_gets_the_same_verdicts() {
     let Some(exe) = build_c_program("verdicts") else {
         return;
     };
-    let out = Command::new(&exe)
-        .arg("identify")
-        .arg(fixtures_path())
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let fx = fixtures_path();
+    let text = run_ok(&exe, &["identify".as_ref(), fx.as_os_str()]);
     let lines: Vec<&str> = text.lines().collect();
     let rows = fixtures();
     assert_eq!(lines.len(), rows.len(), "{text}");

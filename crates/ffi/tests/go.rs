@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{built_lib, fixtures, fixtures_path, have, rust_answer};
+use common::{built_lib, fixtures, fixtures_path, have, run_ok, rust_answer};
 
 fn build_go() -> Option<PathBuf> {
     if !have("go") {
@@ -44,17 +44,8 @@ fn go_example_gets_the_same_verdicts_and_names_connections() {
     let Some(exe) = build_go() else {
         return;
     };
-    let out = Command::new(&exe)
-        .arg("-fixtures")
-        .arg(fixtures_path())
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let fx = fixtures_path();
+    let text = run_ok(&exe, &["-fixtures".as_ref(), fx.as_os_str()]);
     let rows = fixtures();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), rows.len(), "{text}");

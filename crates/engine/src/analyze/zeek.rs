@@ -848,21 +848,11 @@ fn zeek_proto(l4: &str) -> &'static str {
 }
 
 fn ip_proto_number(l4: &str) -> Option<u64> {
-    Some(match l4 {
-        "ICMP" => 1,
-        "IGMP" => 2,
-        "TCP" => 6,
-        "UDP" => 17,
-        "GRE" => 47,
-        "ESP" => 50,
-        "AH" => 51,
-        "ICMPV6" => 58,
-        "OSPF" => 89,
-        "PIM" => 103,
-        "VRRP" => 112,
-        "SCTP" => 132,
-        n => return n.parse().ok(),
-    })
+    // `l4_number` says 0 for a name it does not know.
+    match netsift_flow::l4_number(l4) {
+        0 if l4 != "0" => None,
+        n => Some(u64::from(n)),
+    }
 }
 
 /// TLS version as Zeek names it: `TLSv12`, `TLSv13`, `SSLv3`, `DTLSv12`.

@@ -94,3 +94,18 @@ pub fn have(prog: &str) -> bool {
 pub fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi/pcap")
 }
+
+/// Run a program and return its standard output; fail with its standard
+/// error when it exits badly.
+pub fn run_ok(exe: &Path, args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(exe)
+        .args(args)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
