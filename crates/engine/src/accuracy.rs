@@ -48,6 +48,69 @@ pub(crate) fn key(l4: &str, a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
     (l4.to_string(), lo, hi)
 }
 
+/// One row of an nDPI-style truth file that nDPI decided by DPI
+/// (`status` = `dpi`), borrowed from the file's text.
+#[derive(Debug, Clone)]
+pub(crate) struct TruthRow<'a> {
+    pub pcap: &'a str,
+    /// The flow's key, None where nDPI printed an address it cannot mean.
+    pub key: Option<Key>,
+    /// The flow as nDPI lists it: `L4 a:port -> b:port`.
+    pub flow: String,
+    pub master: &'a str,
+    pub app: &'a str,
+}
+
+/// The `dpi` rows of a truth file's text (columns found by name in the
+/// header; short rows skipped). `what` names the file in errors.
+pub(crate) fn truth_rows<'a>(text: &'a str, what: &str) -> std::io::Result<Vec<TruthRow<'a>>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+    let col = |n: &str| {
+        header.iter().position(|h| *h == n).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{what} lacks column {n}"),
+            )
+        })
+    };
+    let c = [
+        col("pcap")?,
+        col("l4")?,
+        col("src_ip")?,
+        col("src_port")?,
+        col("dst_ip")?,
+        col("dst_port")?,
+        col("master_proto")?,
+        col("app_proto")?,
+        col("status")?,
+    ];
+    let mut rows = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < header.len() || f[c[8]] != "dpi" {
+            continue;
+        }
+        let ip = |i: usize| parse_ndpi_ip(f[i]);
+        let port = |i: usize| f[i].parse::<u16>().unwrap_or(0);
+        let key = match (ip(c[2]), ip(c[4])) {
+            (Some(a), Some(b)) => Some(key(f[c[1]], (a, port(c[3])), (b, port(c[5])))),
+            _ => None,
+        };
+        rows.push(TruthRow {
+            pcap: f[c[0]],
+            key,
+            flow: format!(
+                "{} {}:{} -> {}:{}",
+                f[c[1]], f[c[2]], f[c[3]], f[c[4]], f[c[5]]
+            ),
+            master: f[c[6]],
+            app: f[c[7]],
+        });
+    }
+    Ok(rows)
+}
+
 /// One counted truth row and what netsift said.
 #[derive(Debug, Clone)]
 pub struct Comparison {
@@ -249,53 +312,18 @@ pub fn run_accuracy(
     };
     let known: std::collections::HashSet<String> =
         registered.iter().map(|n| norm_name(n)).collect();
-    let mut lines = truth.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
-    let col = |n: &str| {
-        header.iter().position(|h| *h == n).ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("truth.tsv lacks column {n}"),
-            )
-        })
-    };
-    let c = [
-        col("pcap")?,
-        col("l4")?,
-        col("src_ip")?,
-        col("src_port")?,
-        col("dst_ip")?,
-        col("dst_port")?,
-        col("master_proto")?,
-        col("app_proto")?,
-        col("status")?,
-    ];
-    // pcap -> rows (key, master, app)
+    // pcap -> rows (key, flow, master, app)
     type Row = (Option<Key>, String, String, String);
     let mut want: BTreeMap<String, Vec<Row>> = BTreeMap::new();
-    for line in lines {
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() < header.len() || f[c[8]] != "dpi" {
+    for r in truth_rows(&truth, "truth.tsv")? {
+        if !breadth && !registered.contains(&r.master) && !registered.contains(&r.app) {
             continue;
         }
-        let (master, app) = (f[c[6]], f[c[7]]);
-        if !breadth && !registered.contains(&master) && !registered.contains(&app) {
-            continue;
-        }
-        let ip = |i: usize| parse_ndpi_ip(f[i]);
-        let port = |i: usize| f[i].parse::<u16>().unwrap_or(0);
-        let k = match (ip(c[2]), ip(c[4])) {
-            (Some(a), Some(b)) => Some(key(f[c[1]], (a, port(c[3])), (b, port(c[5])))),
-            _ => None,
-        };
-        want.entry(f[c[0]].to_string()).or_default().push((
-            k,
-            format!(
-                "{} {}:{} -> {}:{}",
-                f[c[1]], f[c[2]], f[c[3]], f[c[4]], f[c[5]]
-            ),
-            master.to_string(),
-            app.to_string(),
+        want.entry(r.pcap.to_string()).or_default().push((
+            r.key,
+            r.flow,
+            r.master.to_string(),
+            r.app.to_string(),
         ));
     }
     let mut report = AccuracyReport::default();

@@ -17,7 +17,7 @@ use netsift_ml::{Collector, PacketInfo, Sample};
 use netsift_proto::Direction;
 use netsift_wire::Decoded;
 
-use crate::accuracy::{key, parse_ndpi_ip, Key};
+use crate::accuracy::{key, truth_rows, Key};
 use crate::classify::{
     flow_facts, packet_view, ClassState, Classifier, ClassifyConfig, Confidence,
 };
@@ -40,41 +40,12 @@ type Truth = HashMap<String, HashMap<Key, (String, String)>>;
 /// rows with `status` = `dpi`.
 pub fn read_truth(path: &Path) -> io::Result<Truth> {
     let text = std::fs::read_to_string(path)?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
-    let col = |n: &str| {
-        header.iter().position(|h| *h == n).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: no column {n}", path.display()),
-            )
-        })
-    };
-    let c = [
-        col("pcap")?,
-        col("l4")?,
-        col("src_ip")?,
-        col("src_port")?,
-        col("dst_ip")?,
-        col("dst_port")?,
-        col("master_proto")?,
-        col("app_proto")?,
-        col("status")?,
-    ];
     let mut t: Truth = HashMap::new();
-    for line in lines {
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() < header.len() || f[c[8]] != "dpi" {
-            continue;
-        }
-        let (Some(a), Some(b)) = (parse_ndpi_ip(f[c[2]]), parse_ndpi_ip(f[c[4]])) else {
-            continue;
-        };
-        let port = |i: usize| f[i].parse::<u16>().unwrap_or(0);
-        let k = key(f[c[1]], (a, port(c[3])), (b, port(c[5])));
-        t.entry(f[c[0]].to_string())
+    for r in truth_rows(&text, &path.display().to_string())? {
+        let Some(k) = r.key else { continue };
+        t.entry(r.pcap.to_string())
             .or_default()
-            .insert(k, (f[c[6]].to_string(), f[c[7]].to_string()));
+            .insert(k, (r.master.to_string(), r.app.to_string()));
     }
     Ok(t)
 }
