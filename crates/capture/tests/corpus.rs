@@ -1,7 +1,7 @@
 //! Reads every file of the nDPI capture corpus and compares with Wireshark.
 //!
-//! Corpus: `$NETSIFT_CORPUS`, default `../../../shared/corpus/ndpi/pcap`
-//! from this crate. Reference: `testdata/corpus_counts.tsv` (packet count,
+//! Corpus: `$NETSIFT_CORPUS` (the corpus folder, with `pcap/`; its `pcap/` folder also does),
+//! default `../../../shared/corpus/ndpi` from this crate. Reference: `testdata/corpus_counts.tsv` (packet count,
 //! earliest and latest packet time per file, from capinfos; regenerate with
 //! `testdata/gen_corpus_counts.sh`).
 
@@ -12,9 +12,16 @@ use std::time::Instant;
 use netsift_capture::{CaptureError, CaptureReader};
 
 fn corpus_dir() -> PathBuf {
-    match std::env::var_os("NETSIFT_CORPUS") {
+    // NETSIFT_CORPUS names the corpus (with pcap/ and truth.tsv), as for
+    // every other corpus test; its pcap/ folder is accepted too.
+    let dir = match std::env::var_os("NETSIFT_CORPUS") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi/pcap"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi"),
+    };
+    if dir.join("pcap").is_dir() {
+        dir.join("pcap")
+    } else {
+        dir
     }
 }
 

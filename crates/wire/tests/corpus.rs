@@ -83,9 +83,18 @@ fn frames(data: &[u8]) -> Vec<(u32, &[u8])> {
 
 #[test]
 fn whole_corpus() {
+    // NETSIFT_CORPUS names the corpus (with pcap/ and truth.tsv), as for
+    // every other corpus test; its pcap/ folder is accepted too.
     let dir = std::env::var_os("NETSIFT_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/corpus/ndpi/pcap"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
+        });
+    let dir = if dir.join("pcap").is_dir() {
+        dir.join("pcap")
+    } else {
+        dir
+    };
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("corpus not found at {}, skipping", dir.display());
         return;
