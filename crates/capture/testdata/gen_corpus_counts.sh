@@ -5,7 +5,9 @@
 # Needs capinfos (Debian package wireshark-common).
 # Usage: testdata/gen_corpus_counts.sh [CORPUS_DIR] > testdata/corpus_counts.tsv
 set -eu
-dir=${1:-${NETSIFT_CORPUS:-$(dirname "$0")/../../../../shared/corpus/ndpi/pcap}}
+dir=${1:-${NETSIFT_CORPUS:-$(dirname "$0")/../../../../shared/corpus/ndpi}}
+# The corpus folder or its pcap/ folder.
+[ -d "$dir/pcap" ] && dir=$dir/pcap
 echo "# file<TAB>count<TAB>earliest<TAB>latest; from $(capinfos -v 2>/dev/null | head -n1)"
 cd "$dir"
 for f in *; do

@@ -2,7 +2,7 @@
 """Regenerate the small test captures in this directory from the nDPI corpus.
 
 Usage: python3 make_testdata.py [CORPUS_DIR]
-(default: $NETSIFT_CORPUS or ../../../../shared/corpus/ndpi/pcap)
+(default: $NETSIFT_CORPUS or ../../../../shared/corpus/ndpi; its pcap/ folder)
 
 Writes:
   * whole copies of a few tiny corpus files (see README.md);
@@ -21,7 +21,10 @@ import os, shutil, struct, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
-    "NETSIFT_CORPUS", os.path.join(HERE, "../../../../shared/corpus/ndpi/pcap"))
+    "NETSIFT_CORPUS", os.path.join(HERE, "../../../../shared/corpus/ndpi"))
+# The corpus folder or its pcap/ folder.
+if os.path.isdir(os.path.join(CORPUS, "pcap")):
+    CORPUS = os.path.join(CORPUS, "pcap")
 
 COPIES = ["6in6tunnel.pcap", "sctp.cap", "someip_sd_sample.pcap", "knxip.pcapng",
           "gquic.pcap", "gre.pcapng", "fuzz-2021-10-13.pcap"]
