@@ -10,7 +10,7 @@
 //! speaks on any port, without answering in kind.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -97,7 +97,10 @@ pub fn run(a: &IdentifyArgs) -> Result<ExitCode> {
         d => bail!("--direction must be to_server or to_client, got '{d}'"),
     };
     if let Some(addr) = &a.listen {
-        return listen(a, addr);
+        return match transport {
+            Transport::Udp => listen_udp(a, addr),
+            _ => listen(a, addr),
+        };
     }
     let payload = match (&a.hex, &a.payload) {
         (Some(h), None) => parse_hex(h)?,
@@ -185,16 +188,7 @@ fn listen(a: &IdentifyArgs, addr: &str) -> Result<ExitCode> {
     let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
     eprintln!("netsift identify: listening on {local} (TCP), waiting up to {}s for each client's first bytes", a.wait);
-    let out: Arc<Mutex<Box<dyn Write + Send>>> = Arc::new(Mutex::new(match &a.output {
-        Some(p) if p.as_os_str() != "-" => Box::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .with_context(|| format!("opening {}", p.display()))?,
-        ),
-        _ => Box::new(io::stdout()),
-    }));
+    let out = Arc::new(Mutex::new(open_log(a)?));
     let active = Arc::new(AtomicUsize::new(0));
     let mut served = 0u64;
     for conn in listener.incoming() {
@@ -232,6 +226,53 @@ fn listen(a: &IdentifyArgs, addr: &str) -> Result<ExitCode> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `--listen` writes its JSON lines: `-o FILE` (appended) or stdout.
+fn open_log(a: &IdentifyArgs) -> Result<Box<dyn Write + Send>> {
+    Ok(match &a.output {
+        Some(p) if p.as_os_str() != "-" => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("opening {}", p.display()))?,
+        ),
+        _ => Box::new(io::stdout()),
+    })
+}
+
+/// `--listen ADDR --transport udp`: log every datagram that arrives with
+/// the verdict on its payload (a datagram is a client's whole first
+/// message: DNS, SIP, SNMP, NTP, QUIC, ...). Never answers.
+fn listen_udp(a: &IdentifyArgs, addr: &str) -> Result<ExitCode> {
+    let sock = UdpSocket::bind(addr).with_context(|| format!("listening on {addr} (UDP)"))?;
+    let local = sock.local_addr()?;
+    eprintln!("netsift identify: listening on {local} (UDP), logging each datagram's verdict");
+    let mut out = open_log(a)?;
+    // The largest UDP payload; longer datagrams are cut by the kernel.
+    let mut buf = vec![0u8; MAX_PAYLOAD];
+    let mut served = 0u64;
+    loop {
+        let (n, peer) = match sock.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("receiving a datagram"),
+        };
+        let data = &buf[..n];
+        let v = identify_first_payload(Transport::Udp, Direction::ToServer, local.port(), data);
+        let t0 = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let mut line = log_line(t0, Some(peer), local.port(), data, &v);
+        line["transport"] = "udp".into();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+        served += 1;
+        if a.count.is_some_and(|c| served >= c) {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
 }
 
 fn log_line(ts: f64, peer: Option<SocketAddr>, port: u16, bytes: &[u8], v: &FirstVerdict) -> Value {

@@ -122,8 +122,8 @@ pub struct IdentifyArgs {
     pub format: IdentifyFormat,
 
     /// Listen on this TCP address (e.g. 0.0.0.0:2222): log one JSON line
-    /// per connection with the verdict on its first bytes, then close. Never
-    /// sends anything.
+    /// per connection with the verdict on its first bytes, then close. With
+    /// --transport udp, log one line per datagram. Never sends anything.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
 

@@ -276,3 +276,71 @@ fn sensor_logs_nmap_probes() {
         .iter()
         .all(|l| l["protocol"].is_string() && l["bytes"].is_u64()));
 }
+
+/// `--transport udp`: one line per datagram, each named from its bytes:
+/// a DNS query (dig's, with an EDNS OPT record) and a SIP OPTIONS request.
+#[test]
+fn sensor_names_udp_datagrams() {
+    let log =
+        std::env::temp_dir().join(format!("netsift-identify-udp-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let mut child = netsift()
+        .args([
+            "identify",
+            "--listen",
+            "127.0.0.1:0",
+            "--transport",
+            "udp",
+            "--count",
+            "2",
+            "-o",
+        ])
+        .arg(&log)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().expect("stderr"))
+        .read_line(&mut line)
+        .expect("banner");
+    assert!(line.contains("(UDP)"), "{line}");
+    let addr = line
+        .split("listening on ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .expect("address")
+        .to_string();
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let dns = [
+        0x12, 0x34, 0x01, 0x20, 0, 1, 0, 0, 0, 0, 0, 1, 7, b'e', b'x', b'a', b'm', b'p', b'l',
+        b'e', 3, b'c', b'o', b'm', 0, 0, 1, 0, 1, 0, 0, 0x29, 0x10, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    sock.send_to(&dns, &addr).expect("send dns");
+    let sip = b"OPTIONS sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1\r\n\
+From: <sip:scanner@127.0.0.1>;tag=1\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: 1@127.0.0.1\r\n\
+CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    sock.send_to(sip, &addr).expect("send sip");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    let got: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            format!(
+                "{} {}",
+                v["transport"].as_str().unwrap_or("?"),
+                v["protocol"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(got, ["udp DNS", "udp SIP"], "{text}");
+}
