@@ -22,38 +22,8 @@ WORK=$(mktemp -d /tmp/nonstd-infra.XXXXXX)
 PIDS=()
 TCPDUMP_PID=
 
-say() { printf '== %s\n' "$*" >&2; }
-have() { for t in "$@"; do command -v "$t" >/dev/null 2>&1 || { say "skip: '$t' not found"; return 1; }; done; }
-cap_start() { # name filter
-  local name=$1 filter=$2
-  rm -f "$OUT/$name.pcap"
-  tcpdump -i lo --immediate-mode -U -s 0 -w "$OUT/$name.pcap" "$filter" 2>"$WORK/tcpdump.$name.log" &
-  TCPDUMP_PID=$!
-  for _ in $(seq 50); do grep -q 'listening on' "$WORK/tcpdump.$name.log" && break; sleep 0.1; done
-  CUR=$name
-}
-cap_stop() {
-  sleep 0.5
-  [ -n "$TCPDUMP_PID" ] && kill -INT "$TCPDUMP_PID" 2>/dev/null && wait "$TCPDUMP_PID" 2>/dev/null
-  TCPDUMP_PID=
-  say "$CUR.pcap: $(stat -c %s "$OUT/$CUR.pcap" 2>/dev/null || echo 0) bytes"
-}
-bg() { "$@" & PIDS+=($!); }
-kill_servers() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  PIDS=()
-}
-wait_port() { # port
-  for _ in $(seq 100); do ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.1; done
-  say "warning: nothing listens on tcp/$1"; return 1
-}
-cleanup() {
-  [ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null
-  kill_servers
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# say, have, cap_start/cap_stop, bg, kill_servers, wait_port, cleanup (EXIT trap).
+. "$HERE/lib.sh"
 
 # ---------------------------------------------------------------- Git on tcp/1883
 cap_git() {
@@ -62,7 +32,7 @@ cap_git() {
   git init -q "$WORK/src" && git -C "$WORK/src" -c user.name=n -c user.email=n@x commit -q --allow-empty -m init
   git -C "$WORK/src" push -q "$WORK/repos/demo.git" HEAD:refs/heads/main
   bg git daemon --listen=127.0.0.1 --port=1883 --base-path="$WORK/repos" --export-all --reuseaddr
-  wait_port 1883
+  wait_port tcp 1883
   cap_start git_tcp1883 'tcp port 1883'
   git -c protocol.version=0 clone -q git://127.0.0.1:1883/demo.git "$WORK/c0"
   git -c protocol.version=2 ls-remote git://127.0.0.1:1883/demo.git >/dev/null
@@ -75,7 +45,7 @@ cap_rsync() {
   mkdir -p "$WORK/rs"; echo "hello rsync" > "$WORK/rs/file.txt"
   printf 'use chroot = no\nuid = root\ngid = root\n[data]\n  path = %s\n  read only = yes\n' "$WORK/rs" > "$WORK/rsyncd.conf"
   bg rsync --daemon --no-detach --address=127.0.0.1 --port=3306 --config="$WORK/rsyncd.conf"
-  wait_port 3306
+  wait_port tcp 3306
   cap_start rsync_tcp3306 'tcp port 3306'
   rsync rsync://127.0.0.1:3306/ >/dev/null
   rsync -a rsync://127.0.0.1:3306/data/ "$WORK/rs-copy/"
@@ -92,7 +62,7 @@ cap_http_proxy() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=test.example \
     -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
   bg openssl s_server -quiet -accept 127.0.0.1:8443 -cert "$WORK/tls.crt" -key "$WORK/tls.key" -www
-  wait_port 5432; wait_port 18080; wait_port 8443
+  wait_port tcp 5432; wait_port tcp 18080; wait_port tcp 8443
   cap_start http_proxy_tcp5432 'tcp port 5432'
   # absolute-URI request (GET http://...) and a CONNECT tunnel (https URL)
   curl -s -o /dev/null -x http://127.0.0.1:5432 http://127.0.0.1:18080/index.html
@@ -106,7 +76,7 @@ cap_socks() {
   bg microsocks -i 127.0.0.1 -p 6379
   mkdir -p "$WORK/www"; echo "hello through socks" > "$WORK/www/index.html"
   bg python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" 18081
-  wait_port 6379; wait_port 18081
+  wait_port tcp 6379; wait_port tcp 18081
   cap_start socks_tcp6379 'tcp port 6379'
   curl -s -o /dev/null --socks5 127.0.0.1:6379 http://127.0.0.1:18081/index.html
   curl -s -o /dev/null --socks5-hostname 127.0.0.1:6379 http://localhost:18081/index.html
@@ -119,7 +89,7 @@ cap_vnc() {
   bg Xvfb :93 -nolisten tcp -screen 0 128x96x16
   sleep 1
   bg x11vnc -display :93 -rfbport 27017 -listen 127.0.0.1 -nopw -forever -quiet -noxdamage
-  wait_port 27017
+  wait_port tcp 27017
   cap_start vnc_tcp27017 'tcp port 27017'
   timeout 20 vncsnapshot -quiet 127.0.0.1::27017 "$WORK/shot.jpg" >/dev/null 2>&1
   cap_stop; kill_servers
@@ -145,7 +115,7 @@ else:
     c.close()
 PY
   bg /usr/bin/python3 "$WORK/mb.py" server
-  wait_port 11211
+  wait_port tcp 11211
   cap_start modbus_tcp11211 'tcp port 11211'
   /usr/bin/python3 "$WORK/mb.py" client
   cap_stop; kill_servers
@@ -157,7 +127,7 @@ PY
 cap_rtsp() {
   have ffmpeg || return
   bg ffmpeg -nostdin -loglevel error -rtsp_flags listen -timeout 20 -i rtsp://127.0.0.1:5672/live -f null -
-  wait_port 5672
+  wait_port tcp 5672
   cap_start rtsp_tcp5672 'tcp port 5672'
   ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=64x48:rate=5 -t 1 \
     -c:v mpeg4 -f rtsp -rtsp_transport tcp rtsp://127.0.0.1:5672/live
@@ -249,7 +219,7 @@ EOF
   done
   cap_start diameter_tcp3306 'tcp port 3306'
   freeDiameterd -c "$WORK/srv.conf" >"$WORK/fd-srv.log" 2>&1 & local s1=$!
-  wait_port 3306
+  wait_port tcp 3306
   freeDiameterd -c "$WORK/cli.conf" >"$WORK/fd-cli.log" 2>&1 & local s2=$!
   sleep 6
   kill "$s2"; sleep 2; kill "$s1"; wait "$s1" "$s2" 2>/dev/null
