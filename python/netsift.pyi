@@ -62,7 +62,7 @@ class Engine:
         """End every open flow and return all flows not yet returned."""
     @property
     def dropped_flows(self) -> int:
-        """Ended flows dropped because more than 65,536 waited unread."""
+        """Ended flows dropped because more waited unread than the flow table holds (1,000,000)."""
 
 class FlowReader(Iterator[dict]):
     def __iter__(self) -> "FlowReader": ...

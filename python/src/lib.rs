@@ -8,11 +8,11 @@
 //!   of `netsift flows --format jsonl`
 //!
 //! Every input is bounded: at most 64 KiB of a payload is looked at, at most
-//! 65,536 ended flows wait in an engine (the oldest beyond are dropped and
-//! counted), and the capture reader keeps netsift's own bounds. The GIL is
+//! as many ended flows wait in an engine as its flow table holds (1,000,000;
+//! the oldest beyond are dropped and counted), and the capture reader keeps
+//! netsift's own bounds. The GIL is
 //! released while netsift works.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use ::netsift_engine::{ClassifiedFlow, Engine as RsEngine};
@@ -28,8 +28,6 @@ use serde_json::Value;
 
 /// The most payload bytes `identify` looks at (as `netsift identify`).
 const MAX_PAYLOAD: usize = 64 * 1024;
-/// Ended flows an engine keeps for `.flows()`.
-const MAX_PENDING_FLOWS: usize = 65_536;
 
 /// A JSON value as the Python object `json.loads` would give.
 fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -149,24 +147,12 @@ fn build_engine(layers: Option<Vec<String>>) -> PyResult<RsEngine> {
 #[pyclass(unsendable, module = "netsift")]
 struct Engine {
     engine: RsEngine,
-    ended: VecDeque<ClassifiedFlow>,
-    dropped: u64,
 }
 
 impl Engine {
-    fn collect(&mut self) {
-        for f in self.engine.drain_ended() {
-            if self.ended.len() >= MAX_PENDING_FLOWS {
-                self.ended.pop_front();
-                self.dropped += 1;
-            }
-            self.ended.push_back(f);
-        }
-    }
-
     fn take<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let l = PyList::empty(py);
-        while let Some(f) = self.ended.pop_front() {
+        while let Some(f) = self.engine.next_ended() {
             l.append(record_dict(py, &f)?)?;
         }
         Ok(l)
@@ -180,8 +166,6 @@ impl Engine {
     fn new(layers: Option<Vec<String>>) -> PyResult<Self> {
         Ok(Engine {
             engine: build_engine(layers)?,
-            ended: VecDeque::new(),
-            dropped: 0,
         })
     }
 
@@ -211,7 +195,6 @@ impl Engine {
         let caplen = u32::try_from(frame.len()).unwrap_or(u32::MAX);
         let orig = orig_len.unwrap_or(caplen).max(caplen);
         let info = self.engine.process(ts_ns, LinkType(linktype), frame, orig);
-        self.collect();
         let Some(info) = info else {
             return Ok(None);
         };
@@ -221,12 +204,7 @@ impl Engine {
         match &info.verdict {
             Some(v) => {
                 d.set_item("protocol", v.protocol)?;
-                d.set_item(
-                    "confidence",
-                    serde_json::to_value(v.confidence)
-                        .ok()
-                        .and_then(|c| c.as_str().map(String::from)),
-                )?;
+                d.set_item("confidence", v.confidence.as_str())?;
             }
             None => {
                 d.set_item("protocol", "Unknown")?;
@@ -246,14 +224,14 @@ impl Engine {
     /// flows not yet returned. The engine stays usable.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         self.engine.end_all();
-        self.collect();
         self.take(py)
     }
 
-    /// Ended flows dropped because more than 65,536 waited unread.
+    /// Ended flows dropped because more waited unread than the flow table
+    /// holds (1,000,000).
     #[getter]
     fn dropped_flows(&self) -> u64 {
-        self.dropped
+        self.engine.dropped_flows()
     }
 }
 
@@ -262,15 +240,21 @@ impl Engine {
 struct FlowReader {
     reader: CaptureReader<Box<dyn std::io::Read + Send>>,
     engine: RsEngine,
-    ended: VecDeque<ClassifiedFlow>,
     done: bool,
     path: PathBuf,
 }
 
 impl FlowReader {
-    /// Read frames until some flow ended or the capture is over.
-    fn fill(&mut self) -> PyResult<()> {
-        while self.ended.is_empty() && !self.done {
+    /// Read frames until some flow ended (the oldest of them) or the
+    /// capture is over (None).
+    fn next_flow(&mut self) -> PyResult<Option<ClassifiedFlow>> {
+        loop {
+            if let Some(f) = self.engine.next_ended() {
+                return Ok(Some(f));
+            }
+            if self.done {
+                return Ok(None);
+            }
             match self.reader.next_frame() {
                 Ok(Some(f)) => {
                     self.engine
@@ -288,9 +272,7 @@ impl FlowReader {
                     )));
                 }
             }
-            self.ended.extend(self.engine.drain_ended());
         }
-        Ok(())
     }
 }
 
@@ -301,8 +283,7 @@ impl FlowReader {
     }
 
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.fill()?;
-        match self.ended.pop_front() {
+        match self.next_flow()? {
             Some(f) => Ok(Some(record_dict(py, &f)?)),
             None => Ok(None),
         }
@@ -321,7 +302,6 @@ fn read_flows(path: PathBuf, layers: Option<Vec<String>>) -> PyResult<FlowReader
     Ok(FlowReader {
         reader,
         engine: build_engine(layers)?,
-        ended: VecDeque::new(),
         done: false,
         path,
     })

@@ -80,11 +80,7 @@ fn protocol_cell(r: &FlowRecord) -> String {
     }
     match r.confidence {
         netsift_engine::Confidence::Dpi | netsift_engine::Confidence::None => {}
-        c => {
-            let c = serde_json::to_value(c).ok();
-            let c = c.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
-            s.push_str(&format!(" ({c})"));
-        }
+        c => s.push_str(&format!(" ({})", c.as_str())),
     }
     s
 }

@@ -3,6 +3,8 @@
 //! layers you want, feed it packets, read each packet's flow and verdict,
 //! and collect flows as they end. Dropping the engine frees everything.
 
+use std::collections::VecDeque;
+
 use netsift_flow::Flow;
 use netsift_wire::{Decoded, LinkType};
 
@@ -47,12 +49,16 @@ impl EngineBuilder {
 
     pub fn build(self) -> Result<Engine, UnknownLayer> {
         Ok(Engine {
-            pipeline: Pipeline::new(self.pipeline),
             sink: Classify {
                 classifier: Classifier::new(&self.classify)?,
-                ended: Vec::new(),
+                ended: VecDeque::new(),
+                // As many as the flow table holds: ending every open flow
+                // at once never drops one that the caller drained before.
+                max_ended: self.pipeline.flow.max_flows.max(1),
+                dropped: 0,
                 last: None,
             },
+            pipeline: Pipeline::new(self.pipeline),
         })
     }
 }
@@ -73,7 +79,11 @@ pub type ClassifiedFlow = Flow<ClassState>;
 
 struct Classify {
     classifier: Classifier,
-    ended: Vec<ClassifiedFlow>,
+    /// Ended flows not yet taken, oldest first, at most `max_ended`.
+    ended: VecDeque<ClassifiedFlow>,
+    max_ended: usize,
+    /// Ended flows dropped (oldest first) because `max_ended` waited.
+    dropped: u64,
     last: Option<PacketInfo>,
 }
 
@@ -89,7 +99,11 @@ impl FlowHandler<ClassState> for Classify {
 
     fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
         self.classifier.on_end(&mut flow);
-        self.ended.push(flow);
+        if self.ended.len() >= self.max_ended {
+            self.ended.pop_front();
+            self.dropped += 1;
+        }
+        self.ended.push_back(flow);
     }
 }
 
@@ -142,8 +156,21 @@ impl Engine {
     }
 
     /// Flows that ended (timeouts, TCP close, eviction) since the last call.
+    /// At most as many wait as the flow table holds (`max_flows`); beyond
+    /// that the oldest are dropped and counted ([`Engine::dropped_flows`]).
     pub fn drain_ended(&mut self) -> Vec<ClassifiedFlow> {
-        std::mem::take(&mut self.sink.ended)
+        self.sink.ended.drain(..).collect()
+    }
+
+    /// The oldest ended flow not yet taken, if any.
+    pub fn next_ended(&mut self) -> Option<ClassifiedFlow> {
+        self.sink.ended.pop_front()
+    }
+
+    /// Ended flows dropped because more than the flow table's size waited
+    /// untaken.
+    pub fn dropped_flows(&self) -> u64 {
+        self.sink.dropped
     }
 
     /// End every open flow now (as at the end of a capture); they come out
@@ -155,11 +182,55 @@ impl Engine {
     /// End every open flow and return all flows not yet drained.
     pub fn finish(mut self) -> Vec<ClassifiedFlow> {
         self.pipeline.finish(&mut self.sink);
-        self.sink.ended
+        self.sink.ended.into()
     }
 
     /// The record (`netsift flows --format jsonl` schema) of a flow.
     pub fn record(flow: &ClassifiedFlow) -> FlowRecord {
         FlowRecord::from_classified(flow, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsift_flow::FlowConfig;
+
+    /// Raw IPv4 UDP 10.0.0.1:`sport` -> 10.0.0.2:53, four payload bytes.
+    fn udp(sport: u16) -> Vec<u8> {
+        let mut p = vec![0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        p.extend(sport.to_be_bytes());
+        p.extend([0, 53, 0, 12, 0, 0, 1, 2, 3, 4]);
+        p
+    }
+
+    /// Ended flows wait up to the flow table's size; beyond it the oldest
+    /// are dropped and counted, whoever ends them (eviction, end_all).
+    #[test]
+    fn ended_flows_are_bounded_by_the_table_size() {
+        let cfg = PipelineConfig {
+            flow: FlowConfig {
+                max_flows: 2,
+                ..FlowConfig::default()
+            },
+            ..PipelineConfig::default()
+        };
+        let mut e = Engine::builder().pipeline(cfg).build().unwrap();
+        for (i, sport) in [1000u16, 1001, 1002].into_iter().enumerate() {
+            let f = udp(sport);
+            let ts = 1_700_000_000_000_000_000 + i as u64 * 1_000_000;
+            assert!(e.process(ts, LinkType::RAW, &f, f.len() as u32).is_some());
+        }
+        // The third flow evicted the first: one waits, none dropped.
+        assert_eq!(e.dropped_flows(), 0);
+        e.end_all();
+        // Three ended, two fit: the oldest (the evicted first) is dropped.
+        assert_eq!(e.dropped_flows(), 1);
+        let ports: Vec<u16> = std::iter::from_fn(|| e.next_ended())
+            .map(|f| Engine::record(&f).src_port)
+            .collect();
+        assert_eq!(ports.len(), 2);
+        assert!(!ports.contains(&1000), "{ports:?}");
+        assert!(e.drain_ended().is_empty());
     }
 }

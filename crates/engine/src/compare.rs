@@ -285,9 +285,7 @@ fn verdict_cell(v: &Verdict) -> String {
         s.push('/');
         s.push_str(app);
     }
-    let c = serde_json::to_value(v.confidence).ok();
-    let c = c.as_ref().and_then(|c| c.as_str()).unwrap_or("?");
-    format!("{s} ({c})")
+    format!("{s} ({})", v.confidence.as_str())
 }
 
 fn dump(s: &Shown) -> String {

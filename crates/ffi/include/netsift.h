@@ -56,10 +56,6 @@
 // The most payload bytes netsift_identify looks at (as `netsift identify`).
 #define NETSIFT_MAX_PAYLOAD (64 * 1024)
 
-// Ended flows kept for netsift_engine_next_flow; beyond this the oldest
-// are dropped and counted (netsift_engine_dropped_flows).
-#define NETSIFT_MAX_PENDING_FLOWS 65536
-
 // An engine: flow tracking with layered classification. Opaque.
 typedef struct netsift_engine netsift_engine;
 
@@ -206,7 +202,8 @@ int32_t netsift_engine_process(struct netsift_engine *e,
 // `e` must be a live engine used by no other thread during the call.
 int32_t netsift_engine_finish(struct netsift_engine *e);
 
-// Ended flows dropped because more than NETSIFT_MAX_PENDING_FLOWS waited.
+// Ended flows dropped because more waited unread than the flow table
+// holds (1,000,000).
 //
 // # Safety
 // `e` must be a live engine (or NULL, which gives 0).

@@ -14,8 +14,9 @@
 //!   `NETSIFT_ERR_PANIC` (or a NULL result) with a message in
 //!   [`netsift_last_error`].
 //! * Every pointer is checked for NULL and every length is bounded: at most
-//!   [`NETSIFT_MAX_PAYLOAD`] bytes of a payload are looked at, at most
-//!   [`NETSIFT_MAX_PENDING_FLOWS`] ended flows wait to be read.
+//!   [`NETSIFT_MAX_PAYLOAD`] bytes of a payload are looked at, and at most
+//!   as many ended flows wait to be read as the flow table holds
+//!   (1,000,000; the oldest beyond are dropped and counted).
 //! * Strings handed out are NUL-terminated UTF-8 owned by the library; a NUL
 //!   inside a value taken from the wire is written as U+FFFD.
 //!
@@ -24,12 +25,12 @@
 #![allow(non_camel_case_types)]
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, OnceLock};
 
-use ::netsift_engine::{ClassifiedFlow, Confidence, Engine, FlowRecord, Verdict};
+use ::netsift_engine::{ClassifiedFlow, Engine, FlowRecord, Verdict};
 use netsift_proto::{Direction, Transport};
 use netsift_protocols::{identify_first_payload, FirstVerdict};
 use netsift_wire::LinkType;
@@ -65,10 +66,6 @@ pub const NETSIFT_UDP: u8 = 17;
 
 /// The most payload bytes netsift_identify looks at (as `netsift identify`).
 pub const NETSIFT_MAX_PAYLOAD: usize = 64 * 1024;
-
-/// Ended flows kept for netsift_engine_next_flow; beyond this the oldest
-/// are dropped and counted (netsift_engine_dropped_flows).
-pub const NETSIFT_MAX_PENDING_FLOWS: usize = 65_536;
 
 /// A verdict. Every string is owned by the verdict (or static) and lives
 /// until netsift_verdict_free (for a flow's verdict, netsift_flow_free).
@@ -139,8 +136,6 @@ pub struct netsift_packet {
 /// An engine: flow tracking with layered classification. Opaque.
 pub struct netsift_engine {
     engine: Engine,
-    ended: VecDeque<ClassifiedFlow>,
-    dropped: u64,
 }
 
 /// The header promises an engine may move between threads: hold Rust to it.
@@ -198,16 +193,6 @@ fn static_cstr(s: &'static str) -> *const c_char {
     map.entry(s)
         .or_insert_with(|| Box::leak(cstring(s).into_boxed_c_str()))
         .as_ptr()
-}
-
-fn confidence_name(c: Confidence) -> &'static str {
-    match c {
-        Confidence::Dpi => "dpi",
-        Confidence::Flow => "flow",
-        Confidence::Ml => "ml",
-        Confidence::Port => "port",
-        Confidence::None => "none",
-    }
 }
 
 /// A verdict with the strings it points to. `v` comes first so a pointer
@@ -284,7 +269,7 @@ fn flow_verdict(owned: &mut Vec<CString>, v: Option<&Verdict>) -> netsift_verdic
             NETSIFT_MATCH,
             v.protocol,
             v.app.as_deref(),
-            confidence_name(v.confidence),
+            v.confidence.as_str(),
             v.source,
             &v.evidence,
         ),
@@ -421,11 +406,7 @@ pub unsafe extern "C" fn netsift_engine_new(
         }
         match builder.build() {
             Ok(engine) => {
-                let e = Box::new(netsift_engine {
-                    engine,
-                    ended: VecDeque::new(),
-                    dropped: 0,
-                });
+                let e = Box::new(netsift_engine { engine });
                 // SAFETY: as above.
                 unsafe { *out = Box::into_raw(e) };
                 NETSIFT_OK
@@ -451,18 +432,6 @@ pub unsafe extern "C" fn netsift_engine_free(e: *mut netsift_engine) {
         // SAFETY: made by Box::into_raw in netsift_engine_new.
         drop(unsafe { Box::from_raw(e) });
     })
-}
-
-impl netsift_engine {
-    fn collect_ended(&mut self) {
-        for f in self.engine.drain_ended() {
-            if self.ended.len() >= NETSIFT_MAX_PENDING_FLOWS {
-                self.ended.pop_front();
-                self.dropped += 1;
-            }
-            self.ended.push_back(f);
-        }
-    }
 }
 
 /// Feed one frame. `ts_ns` is its packet time in nanoseconds since the
@@ -501,7 +470,6 @@ pub unsafe extern "C" fn netsift_engine_process(
         };
         let orig_len = orig_len.max(u32::try_from(caplen).unwrap_or(u32::MAX));
         let info = e.engine.process(ts_ns, LinkType(linktype), frame, orig_len);
-        e.collect_ended();
         if !out.is_null() {
             let mut p = netsift_packet {
                 in_flow: 0,
@@ -518,7 +486,7 @@ pub unsafe extern "C" fn netsift_engine_process(
                 }
                 if let Some(v) = &info.verdict {
                     p.protocol = static_cstr(v.protocol);
-                    p.confidence = static_cstr(confidence_name(v.confidence));
+                    p.confidence = static_cstr(v.confidence.as_str());
                 }
             }
             // SAFETY: checked non-NULL; the caller promises it is writable.
@@ -543,12 +511,12 @@ pub unsafe extern "C" fn netsift_engine_finish(e: *mut netsift_engine) -> i32 {
         // SAFETY: checked non-NULL; exclusive use promised.
         let e = unsafe { &mut *e };
         e.engine.end_all();
-        e.collect_ended();
         NETSIFT_OK
     })
 }
 
-/// Ended flows dropped because more than NETSIFT_MAX_PENDING_FLOWS waited.
+/// Ended flows dropped because more waited unread than the flow table
+/// holds (1,000,000).
 ///
 /// # Safety
 /// `e` must be a live engine (or NULL, which gives 0).
@@ -558,7 +526,7 @@ pub unsafe extern "C" fn netsift_engine_dropped_flows(e: *const netsift_engine) 
         return 0;
     }
     // SAFETY: checked non-NULL.
-    unsafe { (*e).dropped }
+    unsafe { (*e).engine.dropped_flows() }
 }
 
 #[repr(C)]
@@ -635,7 +603,7 @@ pub unsafe extern "C" fn netsift_engine_next_flow(e: *mut netsift_engine) -> *mu
         }
         // SAFETY: checked non-NULL; exclusive use promised.
         let e = unsafe { &mut *e };
-        match e.ended.pop_front() {
+        match e.engine.next_ended() {
             Some(flow) => Box::into_raw(Box::new(flow_box(&flow))).cast(),
             None => std::ptr::null_mut(),
         }

@@ -316,10 +316,7 @@ impl Writer {
             return Ok(());
         };
         let ts = (rec.ts * 1e6).round() as i64;
-        let confidence = serde_json::to_value(rec.confidence)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let confidence = rec.confidence.as_str();
         self.conn
             .prepare_cached(
                 "INSERT INTO flows(capture_id, uid, ts, duration, l4, src_ip, src_port, dst_ip,

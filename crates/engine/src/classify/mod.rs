@@ -53,6 +53,20 @@ pub enum Confidence {
     None,
 }
 
+impl Confidence {
+    /// The name every output writes (`dpi`, `flow`, `ml`, `port`, `none`),
+    /// the same as its serde form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Dpi => "dpi",
+            Confidence::Flow => "flow",
+            Confidence::Ml => "ml",
+            Confidence::Port => "port",
+            Confidence::None => "none",
+        }
+    }
+}
+
 /// A classification result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
@@ -487,6 +501,14 @@ fn icmp_header(t: u8, c: u8) -> &'static [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confidence_names_are_the_serde_names() {
+        use Confidence::*;
+        for c in [Dpi, Flow, Ml, Port, None] {
+            assert_eq!(serde_json::to_value(c).ok(), Some(c.as_str().into()));
+        }
+    }
 
     #[test]
     fn icmp_header_table() {
