@@ -198,7 +198,9 @@ mod tests {
 
     /// Raw IPv4 UDP 10.0.0.1:`sport` -> 10.0.0.2:53, four payload bytes.
     fn udp(sport: u16) -> Vec<u8> {
-        let mut p = vec![0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut p = vec![
+            0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         p.extend(sport.to_be_bytes());
         p.extend([0, 53, 0, 12, 0, 0, 1, 2, 3, 4]);
         p

@@ -35,11 +35,12 @@ pub struct ZeroMq;
 
 /// RFC 23: the mechanism name, 20 octets, "A"-"Z" | DIGIT | "-" | "_" |
 /// "." | "+", padded with zeros (at least one character, no character
-/// after a zero).
+/// after a zero). `m` may be a prefix of the 20 octets; the name is
+/// returned when what is there fits.
 fn mechanism(m: &[u8]) -> Option<&[u8]> {
     let n = m.iter().position(|&b| b == 0).unwrap_or(m.len());
     let (name, pad) = m.split_at(n);
-    let ok = !name.is_empty()
+    let ok = (!name.is_empty() || m.is_empty())
         && name
             .iter()
             .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.+".contains(&b))
@@ -75,20 +76,14 @@ fn greeting(d: &[u8]) -> Probe {
                 Some(0 | 1) => {}
                 Some(_) => return Probe::NoMatch,
             }
-            let Some(mech) = d.get(12..32) else {
-                // Check what has come of the mechanism so far.
-                let part = &d[12.min(d.len())..];
-                let n = part.iter().position(|&b| b == 0).unwrap_or(part.len());
-                let ok = part[..n]
-                    .iter()
-                    .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.+".contains(&b))
-                    && part[n..].iter().all(|&b| b == 0)
-                    && part.first() != Some(&0);
-                return if ok { Probe::NeedMore } else { Probe::NoMatch };
-            };
+            let mech = &d[12.min(d.len())..d.len().min(32)];
             let Some(name) = mechanism(mech) else {
                 return Probe::NoMatch;
             };
+            if mech.len() < 20 {
+                // What has come of the mechanism fits; wait for the rest.
+                return Probe::NeedMore;
+            }
             match d.get(32) {
                 None => Probe::NeedMore,
                 Some(&server @ (0 | 1)) => Probe::Match(Match::new(format!(
