@@ -9,17 +9,14 @@
 
 use std::time::Instant;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use netsift::{netsift_identify, netsift_verdict_free, NETSIFT_TCP, NETSIFT_UDP};
 use netsift_proto::{Direction, Transport};
 use netsift_protocols::identify_first_payload;
 
 const ITERS: usize = 20_000;
-
-fn unhex(h: &str) -> Vec<u8> {
-    (0..h.len() / 2)
-        .filter_map(|i| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
-}
 
 fn percentiles(mut v: Vec<u64>) -> (u64, u64) {
     v.sort_unstable();
@@ -40,8 +37,6 @@ fn time_each(mut f: impl FnMut(), overhead: u64) -> (u64, u64) {
 }
 
 fn main() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/first_payloads.tsv");
-    let text = std::fs::read_to_string(path).expect("fixtures");
     let overhead = {
         let mut v: Vec<u64> = (0..ITERS)
             .map(|_| {
@@ -58,18 +53,14 @@ fn main() {
         "payload", "bytes", "verdict", "Rust", "C ABI"
     );
     let mut all_rust = Vec::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let f: Vec<&str> = line.split('\t').collect();
+    for row in common::fixtures() {
         let (name, udp, to_client, port, payload, want) = (
-            f[0],
-            f[1] == "udp",
-            f[2] == "to_client",
-            f[3].parse::<u16>().unwrap_or(0),
-            unhex(f[4]),
-            f[5],
+            &row.name,
+            row.transport == "udp",
+            row.direction == "to_client",
+            row.port,
+            &row.payload,
+            &row.want,
         );
         let t = if udp { Transport::Udp } else { Transport::Tcp };
         let d = if to_client {
@@ -83,7 +74,7 @@ fn main() {
                     t,
                     d,
                     port,
-                    std::hint::black_box(&payload),
+                    std::hint::black_box(payload),
                 ));
             },
             overhead,
