@@ -203,9 +203,7 @@ fn listen(a: &IdentifyArgs, addr: &str) -> Result<ExitCode> {
         let port = local.port();
         std::thread::spawn(move || {
             let peer = s.peer_addr().ok();
-            let t0 = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
+            let t0 = wall_secs();
             let (bytes, verdict) = first_bytes(&mut s, wait, port);
             let _ = s.shutdown(std::net::Shutdown::Both);
             let line = log_line(t0, peer, port, &bytes, &verdict);
@@ -261,9 +259,7 @@ fn listen_udp(a: &IdentifyArgs, addr: &str) -> Result<ExitCode> {
         };
         let data = &buf[..n];
         let v = identify_first_payload(Transport::Udp, Direction::ToServer, local.port(), data);
-        let t0 = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let t0 = wall_secs();
         let mut line = log_line(t0, Some(peer), local.port(), data, &v);
         line["transport"] = "udp".into();
         writeln!(out, "{line}")?;
@@ -273,6 +269,14 @@ fn listen_udp(a: &IdentifyArgs, addr: &str) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
+}
+
+/// Now, in seconds since the epoch: a sensor logs when a client came (the
+/// wall clock; there is no packet time here).
+fn wall_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn log_line(ts: f64, peer: Option<SocketAddr>, port: u16, bytes: &[u8], v: &FirstVerdict) -> Value {
