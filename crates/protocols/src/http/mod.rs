@@ -237,6 +237,7 @@ fn response(input: &ProbeInput<'_>) -> Probe {
     Probe::Match(Match {
         app: app.map(str::to_owned),
         evidence: ev,
+        provisional: false,
     })
 }
 
@@ -345,6 +346,7 @@ fn request(input: &ProbeInput<'_>) -> Probe {
     Probe::Match(Match {
         app: app.map(str::to_owned),
         evidence: ev,
+        provisional: false,
     })
 }
 
