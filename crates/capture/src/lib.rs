@@ -11,10 +11,12 @@
 //! ends normally and [`CaptureReader::truncation`] says where.
 
 mod buf;
+mod decompress;
 mod error;
 mod read;
 mod write;
 
+pub use decompress::{Compression, MAX_RATIO, RATIO_GRACE};
 pub use error::{CaptureError, Magic};
 pub use read::CaptureReader;
 pub use write::{PcapWriter, PcapngWriter, TsPrecision};

@@ -170,6 +170,7 @@ pub struct CaptureReader<R = Box<dyn Read + Send>> {
     sections: u32,
     truncation: Option<Truncation>,
     done: bool,
+    compression: Option<crate::Compression>,
 }
 
 impl CaptureReader<Box<dyn Read + Send>> {
@@ -184,7 +185,34 @@ impl CaptureReader<Box<dyn Read + Send>> {
             })?;
             Box::new(f)
         };
-        CaptureReader::new(rd)
+        Self::from_reader(rd)
+    }
+
+    /// Start reading a capture from `rd`, which may be gzip, zstd, xz or
+    /// lz4 compressed (recognised by its magic bytes and decoded as a
+    /// stream; see [`Compression`](crate::Compression)).
+    pub fn from_reader(rd: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let (rd, compression) =
+            crate::decompress::open(rd).map_err(|source| CaptureError::Io { offset: 0, source })?;
+        let mut r = match (CaptureReader::new(rd), compression) {
+            (Err(CaptureError::Empty), Some(c)) => {
+                return Err(CaptureError::Io {
+                    offset: 0,
+                    source: io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the {} data decodes to nothing (cut short?)", c.name()),
+                    ),
+                })
+            }
+            (r, _) => r?,
+        };
+        r.compression = compression;
+        Ok(r)
+    }
+
+    /// The compression the capture was read through, if any.
+    pub fn compression(&self) -> Option<crate::Compression> {
+        self.compression
     }
 }
 
@@ -247,6 +275,7 @@ impl<R: Read> CaptureReader<R> {
             sections: 0,
             truncation: None,
             done: false,
+            compression: None,
         };
         if let Some((be, nanos, hdr_len)) = pcap {
             r.read_pcap_header(be, nanos, hdr_len)?;

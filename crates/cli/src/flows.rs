@@ -163,11 +163,13 @@ impl<W: Write> Writer<W> {
         }
     }
 
-    fn finish(&mut self) -> io::Result<()> {
+    /// End the output; `table` is false when no capture could be read, so
+    /// that an error is not preceded by an empty table's header.
+    fn finish(&mut self, table: bool) -> io::Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        if self.format == Format::Table {
+        if self.format == Format::Table && (table || !self.pending.is_empty()) {
             self.flush_table()?;
         }
         self.out.flush()
@@ -252,6 +254,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     };
     let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
     let mut failed = false;
+    let mut any_read = false;
     let (mut packets, mut flows) = (0u64, 0u64);
     for (n, path) in args.captures.iter().enumerate() {
         // A uid seed per capture keeps uids unique across the captures of one run.
@@ -264,6 +267,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
         }
         match res {
             Ok(s) => {
+                any_read = true;
                 packets += s.counters.packets;
                 flows += s.flows();
                 if s.zero_snaplen {
@@ -291,7 +295,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
             }
         }
     }
-    w.finish()?;
+    w.finish(any_read)?;
     if !args.common.quiet && args.captures.len() > 1 {
         eprintln!(
             "netsift: total: {} captures, {} packets, {} flows",
