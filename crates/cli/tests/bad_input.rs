@@ -55,15 +55,33 @@ fn empty_garbage_and_text_files_fail_with_offset() {
     fails_naming("short.pcap", &sample()[..10], "offset");
 }
 
+/// A record with a broken length: by default the record is skipped,
+/// reading goes on at the next plausible record and the damage is
+/// reported with its offset; `--strict-capture` stops there with exit 1,
+/// as tcpdump and tshark do.
 #[test]
-fn absurd_record_length_fails_with_offset() {
+fn absurd_record_length_is_skipped_or_fails_with_strict_capture() {
     let mut b = sample();
     // First record header at 24: incl_len at 32..36.
     b[32..36].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
-    fails_naming(
-        "absurd.pcap",
-        &b,
-        "absurd record length 2147483632 at offset 24",
+    let p = tmp("absurd.pcap", &b);
+    let (out, err) = run(&p);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("90 bytes skipped at offset 24 (absurd record length)"),
+        "{err}"
+    );
+    assert!(err.contains("64 packets, 9 flows"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_netsift"))
+        .args(["flows", "--strict-capture"])
+        .arg(&p)
+        .output()
+        .expect("run netsift");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("absurd record length 2147483632 at offset 24"),
+        "{err}"
     );
 }
 
