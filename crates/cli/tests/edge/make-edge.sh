@@ -81,6 +81,127 @@ PY
   cap_stop; kill_servers
 }
 
+# ---------------------------------------------------------------- SMTP: BDAT (RFC 3030 CHUNKING)
+# Postfix 3.7 (CHUNKING on by default) on 127.0.0.1:2525; a short python
+# client speaks the protocol: two mail transactions whose MIME message (a PNG
+# attachment, base64) is sent in BDAT chunks cut mid-line, the first one
+# waiting for each reply, the second pipelined (RFC 2920) and ended by
+# "BDAT 0 LAST"; a third carries the PNG's raw octets ("binary" part) and
+# ends right after the close delimiter, with no CRLF. PNG: made by python's zlib from a fixed seed; its size and
+# MD5 are printed.
+postfix_up() {
+  postconf -e inet_interfaces=loopback-only inet_protocols=ipv4 \
+    smtpd_tls_security_level=none myhostname=mx.edge.test \
+    'mydestination=mx.edge.test, localhost' smtpd_banner='$myhostname ESMTP $mail_name'
+  postconf -M 2525/inet='2525 inet n - n - - smtpd'
+  newaliases
+  postfix start 2>/dev/null || postfix reload
+  wait_port tcp 2525
+}
+postfix_down() { postfix stop 2>/dev/null; }
+
+make_png() { # out
+  python3 - "$1" <<'PY'
+import random, struct, sys, zlib
+random.seed(23)
+w, h = 24, 24
+raw = b"".join(b"\x00" + bytes(random.randrange(256) for _ in range(w * 3)) for _ in range(h))
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+       + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+open(sys.argv[1], "wb").write(png)
+PY
+}
+
+smtp_client() { # host port mode [png]  (mode: bdat | client_only | ...)
+  python3 - "$@" <<'PY'
+import socket, sys, hashlib
+from email.message import EmailMessage
+host, port, png = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "rb").read()
+print("png", len(png), hashlib.md5(png).hexdigest(), file=sys.stderr)
+s = socket.create_connection((host, port)); f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        l = f.readline(); lines.append(l)
+        if l[3:4] != b"-":
+            return b"".join(lines)
+def cmd(c):
+    s.sendall(c + b"\r\n"); return reply()
+def message(n):
+    m = EmailMessage()
+    m["From"] = "alice@edge.test"; m["To"] = "root@localhost"
+    m["Subject"] = f"BDAT test {n}"; m["Message-ID"] = f"<bdat{n}@edge.test>"
+    m.set_content("A PNG is attached.\n")
+    m.add_attachment(png, maintype="image", subtype="png", filename=f"tile{n}.png")
+    return m.as_bytes().replace(b"\n", b"\r\n")
+reply()
+ehlo = cmd(b"EHLO client.edge.test")
+assert b"CHUNKING" in ehlo, ehlo
+# Transaction 1: one BDAT at a time, chunks cut in the middle of lines.
+cmd(b"MAIL FROM:<alice@edge.test>"); cmd(b"RCPT TO:<root@localhost>")
+data = message(1); cuts = [700, 1000]; p = 0
+for n in cuts:
+    s.sendall(b"BDAT %d\r\n" % n + data[p:p + n]); p += n; print(reply(), file=sys.stderr)
+s.sendall(b"BDAT %d LAST\r\n" % (len(data) - p) + data[p:]); print(reply(), file=sys.stderr)
+# Transaction 2: pipelined (RFC 2920 / RFC 3030 §4.2), chunk split between CR
+# and LF, then "BDAT 0 LAST".
+data = message(2); i = data.index(b"\r\n", 900) + 1
+out = b"MAIL FROM:<alice@edge.test>\r\nRCPT TO:<root@localhost>\r\n"
+out += b"BDAT %d\r\n" % i + data[:i] + b"BDAT %d\r\n" % (len(data) - i) + data[i:] + b"BDAT 0 LAST\r\n"
+s.sendall(out)
+for _ in range(5):
+    print(reply(), file=sys.stderr)
+# Transaction 3: the PNG's raw octets in a "binary" part (RFC 3030 §3 is why
+# BDAT exists; postfix does not announce BINARYMIME but passes 8-bit data),
+# and the message ends with the close delimiter and no CRLF after it: BDAT
+# needs no final line end, the last chunk's size says where the message ends.
+b = b"=_edge23_" + b"%x" % len(png)
+data = (b"From: alice@edge.test\r\nTo: root@localhost\r\nSubject: BDAT test 3\r\n"
+        b"Message-ID: <bdat3@edge.test>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=\"" + b + b"\"\r\n\r\n"
+        b"--" + b + b"\r\nContent-Type: text/plain\r\n\r\nA PNG is attached.\r\n"
+        b"--" + b + b"\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: binary\r\n"
+        b"Content-Disposition: attachment; filename=\"tile3.png\"\r\n\r\n"
+        + png + b"\r\n--" + b + b"--")
+cmd(b"MAIL FROM:<alice@edge.test> BODY=8BITMIME"); cmd(b"RCPT TO:<root@localhost>")
+i = len(data) // 2
+s.sendall(b"BDAT %d\r\n" % i + data[:i]); print(reply(), file=sys.stderr)
+s.sendall(b"BDAT %d LAST\r\n" % (len(data) - i) + data[i:]); print(reply(), file=sys.stderr)
+cmd(b"QUIT"); s.close()
+PY
+}
+
+cap_smtp_bdat() {
+  have postfix python3 || return
+  postfix_up
+  make_png "$WORK/tile.png"
+  cap_start smtp_bdat 'tcp port 2525'
+  smtp_client 127.0.0.1 2525 "$WORK/tile.png"
+  cap_stop
+  postfix_down
+}
+
+# ---------------------------------------------------------------- SMTP seen from one side only
+# swaks (a real SMTP client) sends a mail with an attachment to postfix on
+# 127.0.0.1:2525; one capture keeps only the client's packets (as a tap on
+# one direction of an asymmetric route), the other only the server's.
+cap_smtp_one_sided() {
+  have postfix swaks || return
+  postfix_up
+  printf 'edge case attachment\n' > "$WORK/note.txt"
+  for side in client server; do
+    if [ $side = client ]; then filter='tcp dst port 2525'; else filter='tcp src port 2525'; fi
+    cap_start smtp_${side}_only "$filter"
+    swaks --silent 2 --server 127.0.0.1:2525 --helo client.edge.test --from alice@edge.test \
+      --to root@localhost --header "Subject: seen from the $side only" \
+      --attach @"$WORK/note.txt" --attach-type text/plain
+    cap_stop
+  done
+  postfix_down
+}
+
 # ---------------------------------------------------------------- main
 ALL_CAPS=$(declare -F | awk '{print $3}' | grep '^cap_' | grep -v '^cap_st')
 [ $# -gt 0 ] && ALL_CAPS=$(printf 'cap_%s\n' "$@")
