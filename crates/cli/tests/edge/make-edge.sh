@@ -202,6 +202,118 @@ cap_smtp_one_sided() {
   postfix_down
 }
 
+# ---------------------------------------------------------------- FTP: pipelining, an unsolicited 421
+# vsftpd 3.0.3 on 127.0.0.1:2121 (anonymous, idle_session_timeout=2). A
+# python client writes its commands pipelined (RFC 959 does not forbid it;
+# vsftpd answers them in order), then stays idle until vsftpd sends the unsolicited "421 Timeout." (every
+# command answered: the reply answers none of them).
+cap_ftp_vsftpd() {
+  have vsftpd python3 || return
+  mkdir -p "$WORK/ftproot" /var/run/vsftpd/empty
+  printf 'hello\n' > "$WORK/ftproot/hello.txt"
+  cat > "$WORK/vsftpd.conf" <<CONF
+listen=YES
+listen_address=127.0.0.1
+listen_port=2121
+anonymous_enable=YES
+anon_root=$WORK/ftproot
+local_enable=NO
+write_enable=NO
+idle_session_timeout=2
+pasv_min_port=30000
+pasv_max_port=30010
+seccomp_sandbox=NO
+background=NO
+CONF
+  bg vsftpd "$WORK/vsftpd.conf"
+  wait_port tcp 2121
+  cap_start ftp_vsftpd 'tcp port 2121'
+  python3 - <<'PY'
+import socket, time, sys
+s = socket.create_connection(("127.0.0.1", 2121))
+def read_for(t):
+    end = time.time() + t; got = b""
+    while time.time() < end:
+        s.settimeout(max(0.05, end - time.time()))
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        if not d:
+            break
+        got += d
+    return got
+print(read_for(0.3), file=sys.stderr)
+s.sendall(b"USER anonymous\r\nPASS edge@example.test\r\nSYST\r\nPWD\r\nTYPE I\r\n")
+print(read_for(0.5), file=sys.stderr)
+s.sendall(b"SIZE hello.txt\r\nMDTM hello.txt\r\n"); print(read_for(0.5), file=sys.stderr)
+# Idle: vsftpd's idle_session_timeout ends the session with "421 Timeout.".
+print(read_for(4), file=sys.stderr)
+s.close()
+PY
+  cap_stop; kill_servers
+}
+
+# ---------------------------------------------------------------- FTP: replies a strict parser must not mis-pair
+# A python socket server answering a python client the way broken or
+# unusual servers do: a PASV answered with a code outside RFC 959's ranges
+# ("600"), then QUIT's "221" (which belongs to QUIT, not to the PASV); a
+# multi-line STAT reply whose inner lines begin with digits (RFC 959 §4.2:
+# only "211 " ends it); a reply the client pipelined two commands for.
+cap_ftp_quirks() {
+  have python3 || return
+  cat > "$WORK/quirky.py" <<'PY'
+import socket
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", 2122)); ls.listen(1)
+c, _ = ls.accept(); f = c.makefile("rb")
+c.sendall(b"220 quirky FTP server ready\r\n")
+answers = {
+    b"USER": b"331 Password required\r\n",
+    b"PASS": b"230 Logged in\r\n",
+    b"PASV": b"600 Passive mode is not available here\r\n",
+    b"STAT": (b"211-Status of quirky:\r\n"
+              b"200 files are stored here\r\n"
+              b"2024-06-01 last restart\r\n"
+              b"211-still the same reply\r\n"
+              b" 226 padded as RFC 959 asks\r\n"
+              b"211 End of status\r\n"),
+    b"NOOP": b"200 NOOP ok\r\n",
+    b"QUIT": b"221 Goodbye\r\n",
+}
+while True:
+    l = f.readline()
+    if not l:
+        break
+    verb = l.split()[0].upper() if l.split() else b""
+    c.sendall(answers.get(verb, b"502 Command not implemented\r\n"))
+    if verb == b"QUIT":
+        break
+c.close()
+PY
+  bg python3 "$WORK/quirky.py"
+  wait_port tcp 2122
+  cap_start ftp_quirks 'tcp port 2122'
+  python3 - <<'PY'
+import socket, time, sys
+s = socket.create_connection(("127.0.0.1", 2122)); f = s.makefile("rb")
+def reply():
+    first = f.readline(); out = first
+    if first[3:4] == b"-":
+        while True:
+            l = f.readline(); out += l
+            if l[:3] == first[:3] and l[3:4] == b" ":
+                break
+    return out
+print(reply(), file=sys.stderr)
+for c in [b"USER anonymous", b"PASS guest@example.test", b"PASV", b"STAT"]:
+    s.sendall(c + b"\r\n"); print(reply(), file=sys.stderr)
+s.sendall(b"NOOP\r\nQUIT\r\n"); print(reply(), reply(), file=sys.stderr)
+s.close()
+PY
+  cap_stop; kill_servers
+}
+
 # ---------------------------------------------------------------- main
 ALL_CAPS=$(declare -F | awk '{print $3}' | grep '^cap_' | grep -v '^cap_st')
 [ $# -gt 0 ] && ALL_CAPS=$(printf 'cap_%s\n' "$@")
