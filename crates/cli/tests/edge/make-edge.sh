@@ -21,6 +21,85 @@ TCPDUMP_PID=
 # say, have, cap_start/cap_stop, bg, kill_servers, wait_port, cleanup (EXIT trap).
 . "$HERE/../nonstd/lib.sh"
 
+# ---------------------------------------------------------------- HTTP: nginx on 127.0.0.1:8080
+nginx_up() {
+  mkdir -p "$WORK/www/dav"
+  printf 'hello from nginx\n' > "$WORK/www/hello.txt"
+  cat > "$WORK/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx.err;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx_body;
+  server {
+    listen 127.0.0.1:8080;
+    root $WORK/www;
+  }
+}
+CONF
+  bg nginx -c "$WORK/nginx.conf" -g 'daemon off;'
+  wait_port tcp 8080
+}
+
+# RFC 1945 §4.1 Simple-Request: a python client sends "GET /hello.txt" with
+# no version; nginx answers with the body alone and closes (HTTP/0.9).
+# Then methods netsift does not list, on one keep-alive connection: QUERY
+# (draft-ietf-httpbis-safe-method-w-body), PROPFIND and MKCOL (WebDAV,
+# which this nginx does not serve), a custom FROBNICATE; nginx answers each
+# (405 or 501), the connection stays HTTP.
+cap_http_methods() {
+  have nginx python3 || return
+  nginx_up
+  cap_start http_09_methods 'tcp port 8080'
+  python3 - <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", 8080))
+s.sendall(b"GET /hello.txt\r\n")
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+print("0.9:", got, file=sys.stderr)
+s.close()
+s = socket.create_connection(("127.0.0.1", 8080)); f = s.makefile("rb")
+def response():
+    status = f.readline(); n = 0
+    while True:
+        l = f.readline()
+        if l.lower().startswith(b"content-length:"):
+            n = int(l.split(b":")[1])
+        if l in (b"\r\n", b"\n", b""):
+            break
+    return status, f.read(n)
+reqs = [
+    b"QUERY /hello.txt HTTP/1.1\r\nHost: edge.test\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\nselect *\n",
+    b"PROPFIND /dav/ HTTP/1.1\r\nHost: edge.test\r\nDepth: 1\r\nContent-Length: 0\r\n\r\n",
+    b"MKCOL /dav/new/ HTTP/1.1\r\nHost: edge.test\r\n\r\n",
+    b"FROBNICATE /hello.txt HTTP/1.1\r\nHost: edge.test\r\nUser-Agent: edge23\r\n\r\n",
+    b"GET /hello.txt HTTP/1.1\r\nHost: edge.test\r\nConnection: close\r\n\r\n",
+]
+for r in reqs:
+    s.sendall(r); print(response(), file=sys.stderr)
+s.close()
+PY
+  cap_stop; kill_servers
+}
+
+# Replies without their requests: curl fetches twice from nginx (one
+# keep-alive connection) and the capture keeps only the server's packets,
+# as a one-sided tap does.
+cap_http_server_only() {
+  have nginx curl || return
+  nginx_up
+  cap_start http_server_only 'tcp src port 8080'
+  curl -s -o /dev/null -o /dev/null http://127.0.0.1:8080/hello.txt http://127.0.0.1:8080/missing.txt
+  cap_stop; kill_servers
+}
+
 # ---------------------------------------------------------------- SSH: lines before the server's banner
 # RFC 4253 §4.2: "The server MAY send other lines of data before sending the
 # version string." A small relay in front of a real sshd (throwaway host key,
