@@ -303,7 +303,9 @@ fn client_only_smtp(client: &[u8]) -> Option<String> {
     let (second, _) = line_at(client, next).ok()?;
     let (verb, arg) = command(second)?;
     if !verb.eq_ignore_ascii_case(b"MAIL")
-        || !arg.get(..5).is_some_and(|a| a.eq_ignore_ascii_case(b"FROM:"))
+        || !arg
+            .get(..5)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"FROM:"))
     {
         return None;
     }

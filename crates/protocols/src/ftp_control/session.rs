@@ -142,9 +142,7 @@ fn any_reply_code(l: &[u8]) -> Option<(u16, u8, &[u8])> {
     if !code.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let code = code
-        .iter()
-        .fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
+    let code = code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
     if code < 100 {
         return None;
     }
@@ -364,7 +362,10 @@ impl FtpParser {
             // A code outside RFC 959 §4.2.1's ranges (first digit 1-5,
             // second 0-5) still answers a command: dropping it would give
             // the next reply (a 221 to QUIT) to the command it answered.
-            push_weird(&mut self.weird, format!("ftp_reply_code_out_of_range {code}"));
+            push_weird(
+                &mut self.weird,
+                format!("ftp_reply_code_out_of_range {code}"),
+            );
         }
         let text = String::from_utf8(text.to_vec())
             .unwrap_or_else(|_| netsift_proto::printable(text, MAX_REPLY_TEXT));

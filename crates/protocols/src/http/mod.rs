@@ -690,7 +690,12 @@ mod tests {
             b"QU(ERY /q HTTP/1.1\r\n",
             b"AVERYLONGMETHODNAMETHATGOESONANDON /q HTTP/1.1\r\n",
         ] {
-            assert_eq!(run(&Http, TCP, C, other), Probe::NoMatch, "{}", printable(other, 40));
+            assert_eq!(
+                run(&Http, TCP, C, other),
+                Probe::NoMatch,
+                "{}",
+                printable(other, 40)
+            );
         }
     }
 

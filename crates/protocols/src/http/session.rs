@@ -1384,7 +1384,10 @@ mod tests {
         // line all the same: then it is parsed as one.
         let s = run(&[
             (ToServer, b"GET /x\r\n"),
-            (ToClient, b"HTTP/1.0 400 Bad Request\r\nContent-Length: 2\r\n\r\nno"),
+            (
+                ToClient,
+                b"HTTP/1.0 400 Bad Request\r\nContent-Length: 2\r\n\r\nno",
+            ),
         ]);
         let r = s.log("http");
         assert_eq!(r.len(), 1);
@@ -1409,7 +1412,10 @@ mod tests {
         let r = s.log("http");
         let m: Vec<_> = r.iter().map(|x| x["method"].as_str().unwrap()).collect();
         assert_eq!(m, ["QUERY", "PROPFIND", "MKCOL", "FROBNICATE", "GET"]);
-        let codes: Vec<_> = r.iter().map(|x| x["status_code"].as_u64().unwrap()).collect();
+        let codes: Vec<_> = r
+            .iter()
+            .map(|x| x["status_code"].as_u64().unwrap())
+            .collect();
         assert_eq!(codes, [405, 405, 405, 405, 200]);
         assert_eq!(r[0]["request_body_len"], 9);
         assert_eq!(r[0]["request_content_type"], "text/plain");
@@ -1421,9 +1427,10 @@ mod tests {
         // After lost bytes, an unknown token leads a request line only
         // when the whole line with its version is seen: body text ("Dear
         // Sir") is not taken for one.
-        let s = run(&[
-            (ToServer, b"POST /a HTTP/1.1\r\nContent-Length: 100\r\n\r\nDear Sir\r\n"),
-        ]);
+        let s = run(&[(
+            ToServer,
+            b"POST /a HTTP/1.1\r\nContent-Length: 100\r\n\r\nDear Sir\r\n",
+        )]);
         assert!(resync_at(ToServer, b"QUERY /q HTTP/1.1\r\n"));
         assert!(!resync_at(ToServer, b"Dear Sir and Madam\r\n"));
         assert!(!resync_at(ToServer, b"Dear Sir"));

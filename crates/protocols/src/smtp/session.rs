@@ -763,7 +763,10 @@ mod tests {
             let n = i + 1;
             assert_eq!(r["trans_depth"], n);
             assert_eq!(r["subject"], format!("BDAT test {n}"));
-            assert_eq!(r["attachments"], serde_json::json!([format!("tile{n}.png")]));
+            assert_eq!(
+                r["attachments"],
+                serde_json::json!([format!("tile{n}.png")])
+            );
             assert!(r["last_reply"].as_str().unwrap().contains("queued as"));
             assert!(r.get("weird").is_none(), "{r}");
         }
