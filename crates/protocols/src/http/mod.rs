@@ -430,7 +430,7 @@ fn unlisted_method(input: &ProbeInput<'_>) -> Probe {
             }
             Probe::Match(Match {
                 app: app.map(str::to_owned),
-                evidence: ev,
+                ..Match::new(ev)
             })
         }
     }
