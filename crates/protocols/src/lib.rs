@@ -26,6 +26,7 @@ mod dhcpv6;
 mod dnp3;
 mod dns;
 mod dtls;
+pub(crate) mod starttls;
 mod ftp_control;
 mod ftp_data;
 mod git;

@@ -87,6 +87,8 @@ pub(crate) struct SmtpParser {
     /// Commands answered since the last record (at most MAX_COMMANDS).
     commands: Vec<SmtpCommand>,
     banner: Option<String>,
+    /// STARTTLS was just accepted: the hand-over to TLS is to report.
+    handover: bool,
 }
 
 /// Bound on the commands one record lists.
@@ -130,6 +132,7 @@ impl SmtpParser {
             cur_verb: "OTHER",
             commands: Vec::new(),
             banner: None,
+            handover: false,
         }
     }
 
@@ -464,6 +467,7 @@ impl SmtpParser {
             // RFC 3207 §4: "220 Ready to start TLS"; after it, TLS.
             Cmd::StartTls if code == 220 => {
                 self.mode = Mode::Done;
+                self.handover = true;
                 self.tls_record(sink);
             }
             // RFC 4954 §4: 334 asks for the next response.
@@ -510,6 +514,15 @@ fn fill(rec: &mut SmtpRecord, m: &MimeParser) {
     rec.attachments = m.attachments.clone();
     for w in &m.weird {
         weird(&mut rec.weird, w);
+    }
+}
+
+impl crate::starttls::Upgradable for SmtpParser {
+    fn take_handover(&mut self) -> Option<crate::starttls::Handover> {
+        std::mem::take(&mut self.handover).then(crate::starttls::Handover::after_all)
+    }
+    fn awaiting_answer(&self) -> bool {
+        self.pending.contains(&Cmd::StartTls)
     }
 }
 

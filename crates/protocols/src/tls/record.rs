@@ -67,6 +67,12 @@ pub struct TlsRecord {
     /// Number of certificates the client sent (client authentication).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_certs: Option<u32>,
+    /// The connection began as this plaintext protocol ("SMTP", "IMAP",
+    /// "PostgreSQL", ...) and switched to TLS on its request (STARTTLS,
+    /// STLS, AUTH TLS, SSLRequest, ...); absent for a connection that was
+    /// TLS from its first byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starttls: Option<&'static str>,
     /// Protocol anomalies (at most 16).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub weird: Vec<String>,

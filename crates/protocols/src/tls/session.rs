@@ -63,6 +63,8 @@ pub struct TlsParser {
     weird: Vec<String>,
     first_ts: Option<u64>,
     done: bool,
+    /// The plaintext protocol this connection upgraded from (STARTTLS).
+    starttls: Option<&'static str>,
 }
 
 fn idx(dir: Direction) -> usize {
@@ -82,6 +84,15 @@ fn side_name(dir: Direction) -> &'static str {
 impl TlsParser {
     pub fn new() -> TlsParser {
         TlsParser::default()
+    }
+
+    /// The TLS part of a connection that began as `proto` and upgraded
+    /// (see [`crate::starttls`]).
+    pub(crate) fn upgraded_from(proto: &'static str) -> TlsParser {
+        TlsParser {
+            starttls: Some(proto),
+            ..TlsParser::default()
+        }
     }
 
     fn weird(&mut self, w: impl Into<String>) {
@@ -309,7 +320,10 @@ impl TlsParser {
     }
 
     fn build(&mut self) -> TlsRecord {
-        let mut r = TlsRecord::default();
+        let mut r = TlsRecord {
+            starttls: self.starttls,
+            ..TlsRecord::default()
+        };
         if let Some(v) = self.sslv2 {
             r.client_version = Some(ja::version_str(v));
             r.version = Some("SSL 2.0".to_string());
