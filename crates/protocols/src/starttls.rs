@@ -49,7 +49,6 @@ impl Handover {
     }
 
     /// The switch comes after `n` bytes of the last call's data.
-    #[allow(dead_code)] // used by the binary protocols' watchers
     pub(crate) fn after(n: usize) -> Handover {
         Handover { used: Some(n) }
     }
@@ -153,6 +152,106 @@ impl<P: Upgradable> Parser for StartTls<P> {
             t.on_end(sink);
         }
     }
+}
+
+/// What a protocol's upgrade rule says about the two stream prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Watch {
+    /// Not decided yet: more bytes may tell.
+    More,
+    /// No upgrade in this connection (another exchange, a refusal).
+    Never,
+    /// The connection turns to TLS after byte `n` of the prefix of the
+    /// direction whose bytes just arrived (the answer, or for MySQL the
+    /// request itself).
+    After(usize),
+}
+
+/// A protocol's upgrade rule: a pure function of the direction that just
+/// got bytes and the client's and server's stream prefixes.
+pub(crate) type Rule = fn(Direction, &[u8], &[u8]) -> Watch;
+
+/// Bytes of each direction kept while watching for an upgrade.
+pub(crate) const MAX_WATCH: usize = 16 * 1024;
+
+/// The plaintext side of protocols netsift only identifies (LDAP, MySQL,
+/// PostgreSQL, XMPP, IRC, RDP): keeps bounded prefixes of both directions
+/// and asks the protocol's [`Rule`] after each arrival whether the
+/// connection upgraded. Writes no record of its own.
+pub(crate) struct Watcher {
+    rule: Rule,
+    pre: [Vec<u8>; 2],
+    done: bool,
+    handover: Option<Handover>,
+}
+
+impl Watcher {
+    pub(crate) fn new(rule: Rule) -> Watcher {
+        Watcher {
+            rule,
+            pre: [Vec::new(), Vec::new()],
+            done: false,
+            handover: None,
+        }
+    }
+
+    fn stop(&mut self) {
+        self.done = true;
+        self.pre = [Vec::new(), Vec::new()];
+    }
+}
+
+impl Parser for Watcher {
+    fn on_data(&mut self, dir: Direction, data: &[u8], _sink: &mut dyn Sink) {
+        if self.done {
+            return;
+        }
+        let i = usize::from(dir == Direction::ToClient);
+        let before = self.pre[i].len();
+        let take = data.len().min(MAX_WATCH.saturating_sub(before));
+        self.pre[i].extend_from_slice(data.get(..take).unwrap_or(&[]));
+        match (self.rule)(dir, &self.pre[0], &self.pre[1]) {
+            Watch::More if take == data.len() => {}
+            Watch::More | Watch::Never => self.stop(),
+            Watch::After(n) => {
+                self.handover = Some(Handover::after(n.saturating_sub(before)));
+                self.stop();
+            }
+        }
+    }
+
+    fn on_gap(&mut self, _dir: Direction, _len: u64, _sink: &mut dyn Sink) {
+        // Message boundaries are lost.
+        self.stop();
+    }
+}
+
+impl Upgradable for Watcher {
+    fn take_handover(&mut self) -> Option<Handover> {
+        self.handover.take()
+    }
+}
+
+/// The parser of a protocol whose only parsed part is its TLS upgrade.
+pub(crate) fn watch(from: &'static str, rule: Rule) -> Box<dyn Parser> {
+    Box::new(StartTls::new(from, Watcher::new(rule)))
+}
+
+/// Test helper: replay a conversation through [`watch`] and return the
+/// records written.
+#[cfg(test)]
+pub(crate) fn replay(
+    from: &'static str,
+    rule: Rule,
+    segs: &[(Direction, Vec<u8>)],
+) -> netsift_proto::MemSink {
+    let mut p = watch(from, rule);
+    let mut s = netsift_proto::MemSink::default();
+    for (d, b) in segs {
+        p.on_data(*d, b, &mut s);
+    }
+    p.on_end(&mut s);
+    s
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ use netsift_proto::{
     printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
+mod upgrade;
+
 /// IRC.
 pub struct Irc;
 
@@ -32,6 +34,11 @@ impl Protocol for Irc {
     }
     fn ports(&self) -> &'static [u16] {
         &[6667, 6697]
+    }
+    /// Only the switch to TLS is parsed ([`upgrade`]); the TLS part goes
+    /// to the `tls` log.
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(crate::starttls::watch("IRC", upgrade::rule))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match input.dir {
