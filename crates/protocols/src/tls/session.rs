@@ -191,8 +191,16 @@ impl TlsParser {
             self.sides[i].dead = true;
             return;
         }
+        // RFC 8446 Appendix D.4: in middlebox compatibility mode "the
+        // server sends a dummy change_cipher_spec record immediately after
+        // its first handshake message. This may either be after a
+        // ServerHello or a HelloRetryRequest", and the client one "before
+        // its second flight" (the second ClientHello after a HelloRetry):
+        // after a HelloRetryRequest the next hellos are still in clear.
+        let dummy_ccs = self.hello_retry && self.server_hello.is_none();
         let s = &mut self.sides[i];
         match ct {
+            parse::CT_CHANGE_CIPHER_SPEC if dummy_ccs => {}
             parse::CT_HANDSHAKE if !s.hs_off => {
                 // RFC 8446 §5.1: "Implementations MUST NOT send zero-length
                 // fragments of Handshake types".
