@@ -360,4 +360,108 @@ mod tests {
         assert_eq!(t[0]["version"], "TLS 1.2");
         assert!(!t[0]["weird"].to_string().contains("not_tls"));
     }
+
+    /// The line-based protocols on real captures (crates/cli/tests/starttls,
+    /// `tshark -q -z follow,tcp,raw,N`): the record of the plaintext part
+    /// says tls, and the TLS part has its own record.
+    fn line_protocol(
+        from: &'static str,
+        log: &str,
+        new: fn() -> Box<dyn Parser>,
+        text: &str,
+    ) -> (Vec<serde_json::Value>, serde_json::Value) {
+        let segs = crate::tls::session::tests::stream(text);
+        let mut out = None;
+        // Whole segments, then byte by byte: the same records.
+        for bytewise in [false, true] {
+            let mut p = new();
+            let mut s = MemSink::default();
+            for (d, b) in &segs {
+                if bytewise {
+                    for x in b {
+                        p.on_data(*d, &[*x], &mut s);
+                    }
+                } else {
+                    p.on_data(*d, b, &mut s);
+                }
+            }
+            p.on_end(&mut s);
+            let plain: Vec<_> = s.log(log).into_iter().cloned().collect();
+            let t = s.log("tls");
+            assert_eq!(t.len(), 1, "{from}: {:?}", s.records);
+            assert_eq!(t[0]["starttls"], from);
+            let got = (plain, t[0].clone());
+            if let Some(o) = &out {
+                assert_eq!(o, &got, "{from}: bytewise differs");
+            }
+            out = Some(got);
+        }
+        out.unwrap_or_default()
+    }
+
+    #[test]
+    fn smtp_swaks_against_aiosmtpd() {
+        let (smtp, tls) = line_protocol(
+            "SMTP",
+            "smtp",
+            || crate::by_name("SMTP").and_then(|p| p.parser()).unwrap(),
+            include_str!("smtp/testdata/starttls_swaks.txt"),
+        );
+        assert_eq!(smtp[0]["tls"], true);
+        assert_eq!(tls["server_name"], "localhost");
+        assert_eq!(tls["version"], "TLS 1.3");
+        assert_eq!(tls["established"], true);
+    }
+
+    #[test]
+    fn smtp_refused_starttls_stays_plaintext() {
+        let segs = crate::tls::session::tests::stream(include_str!(
+            "smtp/testdata/starttls_refused.txt"
+        ));
+        let mut p = crate::by_name("SMTP").and_then(|p| p.parser()).unwrap();
+        let mut s = MemSink::default();
+        for (d, b) in &segs {
+            p.on_data(*d, b, &mut s);
+        }
+        p.on_end(&mut s);
+        assert!(s.log("tls").is_empty());
+        let r = s.log("smtp");
+        assert_eq!(r[0]["tls"], false);
+        assert_eq!(r[0]["mail_from"], "alice@example.org");
+    }
+
+    #[test]
+    fn imap_and_pop3_curl_against_dovecot() {
+        let new_imap = || crate::by_name("IMAP").and_then(|p| p.parser()).unwrap();
+        let (imap, tls) = line_protocol(
+            "IMAP",
+            "imap",
+            new_imap,
+            include_str!("imap/testdata/starttls_curl.txt"),
+        );
+        assert_eq!(imap[0]["tls"], true);
+        assert_eq!(tls["server_name"], "localhost");
+        let new_pop3 = || crate::by_name("POP3").and_then(|p| p.parser()).unwrap();
+        let (pop3, tls) = line_protocol(
+            "POP3",
+            "pop3",
+            new_pop3,
+            include_str!("pop3/testdata/stls_curl.txt"),
+        );
+        assert_eq!(pop3[0]["tls"], true);
+        assert_eq!(tls["version"], "TLS 1.3");
+    }
+
+    #[test]
+    fn ftp_auth_ssl_curl_against_vsftpd() {
+        let (ftp, tls) = line_protocol(
+            "FTP",
+            "ftp",
+            || crate::by_name("FTP_CONTROL").and_then(|p| p.parser()).unwrap(),
+            include_str!("ftp_control/testdata/auth_tls.txt"),
+        );
+        assert!(ftp.iter().any(|r| r["command"] == "AUTH" && r["reply_code"] == 234));
+        assert_eq!(tls["version"], "TLS 1.3");
+        assert_eq!(tls["established"], true);
+    }
 }
