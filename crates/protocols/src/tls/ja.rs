@@ -36,7 +36,7 @@ pub fn is_grease(v: u16) -> bool {
 /// TLS 1.3 or one of its drafts: 0x7fNN (draft-ietf-tls-tls13-NN) and
 /// Facebook's 0xfbNN experiments.
 pub fn is_tls13(v: u16) -> bool {
-    v == 0x0304 || v >> 8 == 0x7f || v >> 8 == 0xfb
+    v == 0x0304 || v == 0xfefc || v >> 8 == 0x7f || v >> 8 == 0xfb
 }
 
 /// Version name: "TLS 1.2"; drafts as "TLS 1.3 draft 28"; anything else as
@@ -49,9 +49,35 @@ pub fn version_str(v: u16) -> String {
         0x0302 => "TLS 1.1".into(),
         0x0303 => "TLS 1.2".into(),
         0x0304 => "TLS 1.3".into(),
+        // RFC 6347 §4.1: "DTLS version 1.0 ... {254, 255}", 1.2 {254, 253};
+        // RFC 9147 §5.3: DTLS 1.3 {254, 252}; 0x0100: OpenSSL's pre-RFC
+        // DTLS1_BAD_VER.
+        0xfeff => "DTLS 1.0".into(),
+        0xfefd => "DTLS 1.2".into(),
+        0xfefc => "DTLS 1.3".into(),
+        0x0100 => "DTLS 0.9".into(),
         v if v >> 8 == 0x7f => format!("TLS 1.3 draft {}", v & 0xff),
         v => format!("0x{v:04x}"),
     }
+}
+
+/// The highest of a hello's versions (GREASE ignored), else `legacy`.
+/// DTLS counts down (RFC 6347 §4.1: "the version number for DTLS 1.2 is
+/// 0xfefd"; 1.3 is 0xfefc), so a DTLS version ranks above every TLS one
+/// and a smaller DTLS value above a larger.
+pub fn highest_version(list: &[u16], legacy: u16) -> u16 {
+    let rank = |v: u16| -> u32 {
+        if v >> 8 == 0xfe {
+            0x1_0000 + u32::from(0xff - (v & 0xff))
+        } else {
+            u32::from(v)
+        }
+    };
+    list.iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .max_by_key(|v| rank(*v))
+        .unwrap_or(legacy)
 }
 
 /// Everything the fingerprints and the record need from a ClientHello.
@@ -373,8 +399,6 @@ pub fn ja3s(h: &ServerHello) -> (String, String) {
 pub enum Ja4Proto {
     Tcp,
     Quic,
-    /// For the DTLS parser (not wired yet).
-    #[allow(dead_code)]
     Dtls,
 }
 
@@ -424,13 +448,7 @@ pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
         Ja4Proto::Quic => 'q',
         Ja4Proto::Dtls => 'd',
     };
-    let version = h
-        .supported_versions
-        .iter()
-        .copied()
-        .filter(|v| !is_grease(*v))
-        .max()
-        .unwrap_or(h.version);
+    let version = highest_version(&h.supported_versions, h.version);
     let sni = if h.extensions.contains(&EXT_SERVER_NAME) {
         'd'
     } else {

@@ -56,6 +56,11 @@ pub struct TlsRecord {
     /// A HelloRetryRequest was sent (RFC 8446 §4.1.4).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub hello_retry: bool,
+    /// DTLS: the server answered a ClientHello with a HelloVerifyRequest
+    /// carrying a cookie (RFC 6347 §4.2.1), or DTLS 1.3's HelloRetryRequest
+    /// with a cookie extension.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hello_verify: bool,
     /// Application data records seen from the client.
     pub client_app_records: u64,
     /// Application data records seen from the server.
