@@ -115,10 +115,21 @@ fn expand_label(prk: &[u8], label: &[&str], out: &mut [u8]) -> Option<()> {
 
 /// The client's Initial keys for `version` and the client's first DCID.
 pub(crate) fn client_keys(version: u32, dcid: &[u8]) -> Option<Keys> {
+    keys(version, dcid, "client in")
+}
+
+/// The server's Initial keys: RFC 9001 §5.2 "server_initial_secret =
+/// HKDF-Expand-Label(initial_secret, "server in", "", Hash.length)", from
+/// the same client DCID.
+pub(crate) fn server_keys(version: u32, dcid: &[u8]) -> Option<Keys> {
+    keys(version, dcid, "server in")
+}
+
+fn keys(version: u32, dcid: &[u8], label: &str) -> Option<Keys> {
     let (salt, prefix) = version_params(version)?;
     let (initial, _) = Hkdf::<Sha256>::extract(Some(salt), dcid);
     let mut client = [0u8; 32];
-    expand_label(&initial, &["client in"], &mut client)?;
+    expand_label(&initial, &[label], &mut client)?;
     let mut k = Keys {
         key: [0; 16],
         iv: [0; 12],
