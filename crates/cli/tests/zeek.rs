@@ -265,7 +265,10 @@ fn zeek_to_stdout() {
 fn starttls_gives_smtp_ssl_service() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/starttls");
     let tmp = std::env::temp_dir().join(format!("netsift-zeek-starttls-{}", std::process::id()));
-    let caps = [root.join("smtp_starttls.pcap"), root.join("dtls_openssl.pcap")];
+    let caps = [
+        root.join("smtp_starttls.pcap"),
+        root.join("dtls_openssl.pcap"),
+    ];
     analyze("zeek", &tmp, &caps, &[]);
     let logs = read_tsv(&tmp);
     let conn = &logs["conn"];

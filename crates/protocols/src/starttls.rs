@@ -95,7 +95,9 @@ impl<P: Upgradable> StartTls<P> {
 
 /// One line of `d` (through its LF), or all of it when no LF.
 fn line_piece(d: &[u8]) -> usize {
-    d.iter().position(|&b| b == b'\n').map_or(d.len(), |i| i + 1)
+    d.iter()
+        .position(|&b| b == b'\n')
+        .map_or(d.len(), |i| i + 1)
 }
 
 impl<P: Upgradable> Parser for StartTls<P> {
@@ -415,9 +417,8 @@ mod tests {
 
     #[test]
     fn smtp_refused_starttls_stays_plaintext() {
-        let segs = crate::tls::session::tests::stream(include_str!(
-            "smtp/testdata/starttls_refused.txt"
-        ));
+        let segs =
+            crate::tls::session::tests::stream(include_str!("smtp/testdata/starttls_refused.txt"));
         let mut p = crate::by_name("SMTP").and_then(|p| p.parser()).unwrap();
         let mut s = MemSink::default();
         for (d, b) in &segs {
@@ -457,10 +458,16 @@ mod tests {
         let (ftp, tls) = line_protocol(
             "FTP",
             "ftp",
-            || crate::by_name("FTP_CONTROL").and_then(|p| p.parser()).unwrap(),
+            || {
+                crate::by_name("FTP_CONTROL")
+                    .and_then(|p| p.parser())
+                    .unwrap()
+            },
             include_str!("ftp_control/testdata/auth_tls.txt"),
         );
-        assert!(ftp.iter().any(|r| r["command"] == "AUTH" && r["reply_code"] == 234));
+        assert!(ftp
+            .iter()
+            .any(|r| r["command"] == "AUTH" && r["reply_code"] == 234));
         assert_eq!(tls["version"], "TLS 1.3");
         assert_eq!(tls["established"], true);
     }

@@ -28,7 +28,6 @@ const MAX_RANGES: usize = 32;
 /// message_seq numbers remembered per direction.
 const MAX_DONE: usize = 64;
 
-const CT_CHANGE_CIPHER_SPEC: u8 = 20;
 const CT_HANDSHAKE: u8 = 22;
 const CT_APPLICATION_DATA: u8 = 23;
 const HS_CLIENT_HELLO: u8 = 1;
@@ -151,7 +150,9 @@ impl DtlsParser {
             // §5.3 keeps {254, 253} in DTLSPlaintext; 0x0100 is OpenSSL's
             // DTLS1_BAD_VER.
             if version >> 8 != 0xfe && version != 0x0100 {
-                return self.tls.note_weird(format!("{}_not_dtls_record", side(dir)));
+                return self
+                    .tls
+                    .note_weird(format!("{}_not_dtls_record", side(dir)));
             }
             let Some(body) = d.get(HDR..HDR + usize::from(len)) else {
                 return self.tls.note_weird("dtls_truncated_record");
@@ -221,7 +222,8 @@ impl DtlsParser {
             return;
         }
         if len > MAX_MSG {
-            self.tls.note_weird(format!("{}_handshake_message_too_long", side(dir)));
+            self.tls
+                .note_weird(format!("{}_handshake_message_too_long", side(dir)));
             return;
         }
         let body = if off == 0 && frag.len() == len {

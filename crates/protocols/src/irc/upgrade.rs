@@ -59,7 +59,10 @@ mod tests {
         let s = b":irc.example NOTICE * :*** Looking up your hostname\r\n:irc.example 670 * :STARTTLS successful, go ahead with TLS handshake\r\n";
         assert_eq!(rule(ToClient, c, s), Watch::After(s.len()));
         assert_eq!(rule(ToClient, c, &s[..60]), Watch::More);
-        assert_eq!(rule(ToClient, c, b":x 691 * :STARTTLS failed\r\n"), Watch::Never);
+        assert_eq!(
+            rule(ToClient, c, b":x 691 * :STARTTLS failed\r\n"),
+            Watch::Never
+        );
         assert_eq!(rule(ToClient, b"NICK a\r\n", s), Watch::More);
     }
 

@@ -43,7 +43,9 @@ fn messages(d: &[u8]) -> Vec<(u32, u8, &[u8], usize)> {
         let mut kids = ber::children(body, 3);
         let Some((0x02, id)) = kids.next() else { break };
         let id = id.iter().take(4).fold(0u32, |a, &b| a << 8 | u32::from(b));
-        let Some((op, content)) = kids.next() else { break };
+        let Some((op, content)) = kids.next() else {
+            break;
+        };
         at += t.total();
         out.push((id, op, content, at));
     }

@@ -60,7 +60,10 @@ mod tests {
         assert_eq!(rule(ToClient, &both, b"N"), Watch::More);
         assert_eq!(rule(ToClient, &both, b"NS"), Watch::After(2));
         // A StartupMessage: no upgrade.
-        assert_eq!(rule(ToServer, b"\x00\x00\x00\x29\x00\x03\x00\x00user", b""), Watch::Never);
+        assert_eq!(
+            rule(ToServer, b"\x00\x00\x00\x29\x00\x03\x00\x00user", b""),
+            Watch::Never
+        );
     }
 
     /// psql sslmode=require against PostgreSQL 15 (a HelloRetryRequest follows): crates/cli/tests/starttls/make-starttls.sh, stream 0 of

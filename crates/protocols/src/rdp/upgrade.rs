@@ -30,7 +30,11 @@ pub(crate) fn rule(dir: Direction, client: &[u8], server: &[u8]) -> Watch {
         _ => return Watch::Never,
     }
     let Some(len) = tpkt(server) else {
-        return if server.len() < 4 { Watch::More } else { Watch::Never };
+        return if server.len() < 4 {
+            Watch::More
+        } else {
+            Watch::Never
+        };
     };
     let Some(cc) = server.get(..len) else {
         return Watch::More;

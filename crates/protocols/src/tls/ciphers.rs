@@ -390,7 +390,10 @@ mod tests {
     fn camellia_ccm_gost_and_unassigned() {
         // RFC 5932: the suite of `openssl s_client -cipher CAMELLIA`
         // (crates/cli/tests/starttls/tls12_camellia.pcap).
-        assert_eq!(name(0x00c4), Some("TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256"));
+        assert_eq!(
+            name(0x00c4),
+            Some("TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA256")
+        );
         assert_eq!(name(0x0088), Some("TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA"));
         // RFC 6655 keeps IANA's own spelling "PSK_DHE".
         assert_eq!(name(0xc0aa), Some("TLS_PSK_DHE_WITH_AES_128_CCM_8"));
