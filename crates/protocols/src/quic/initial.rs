@@ -55,7 +55,8 @@ fn version_params(version: u32) -> Option<(&'static [u8; 20], &'static str)> {
     // Google Q050 over the IETF header (Wireshark packet-quic.c).
     const Q050: [u8; 20] = hex20("504574efd066fe2f9d945cfcdbd3a7f0d3b56b45");
     Some(match version {
-        0x0000_0001 => (&V1, "quic "),
+        // draft-ietf-quic-tls-33 §5.2 moved to the salt RFC 9001 kept.
+        0x0000_0001 | 0xff00_0021 | 0xff00_0022 => (&V1, "quic "),
         0x6b33_43cf | 0x709a_50c4 => (&V2, "quicv2 "),
         // RFC 9000 drafts: 29..32 share a salt, 23..28 the previous one.
         0xff00_001d..=0xff00_0020 => (&D29, "quic "),
