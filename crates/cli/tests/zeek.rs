@@ -255,3 +255,34 @@ fn zeek_to_stdout() {
         .expect("run");
     assert!(!st.status.success());
 }
+
+/// A connection upgraded with STARTTLS (crates/cli/tests/starttls, real
+/// swaks and ldapsearch sessions) lists both analyzers in conn.log's
+/// `service`, as Zeek does ("smtp,ssl"), and gets its ssl.log row with the
+/// same uid; smtp.log's `tls` says the upgrade happened; the refused
+/// STARTTLS stays plain "smtp".
+#[test]
+fn starttls_gives_smtp_ssl_service() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/starttls");
+    let tmp = std::env::temp_dir().join(format!("netsift-zeek-starttls-{}", std::process::id()));
+    let caps = [
+        root.join("smtp_starttls.pcap"),
+        root.join("dtls_openssl.pcap"),
+    ];
+    analyze("zeek", &tmp, &caps, &[]);
+    let logs = read_tsv(&tmp);
+    let conn = &logs["conn"];
+    let mut services: Vec<&str> = column(conn, "service").collect();
+    services.sort_unstable();
+    assert_eq!(services, ["dtls", "dtls", "smtp", "smtp,ssl"]);
+    let ssl = &logs["ssl"];
+    let versions: Vec<&str> = column(ssl, "version").collect();
+    assert!(versions.contains(&"TLSv13"), "{versions:?}");
+    assert!(versions.contains(&"DTLSv12"), "{versions:?}");
+    assert!(versions.contains(&"DTLSv10"), "{versions:?}");
+    let tls: Vec<&str> = column(&logs["smtp"], "tls").collect();
+    let mut tls = tls;
+    tls.sort_unstable();
+    assert_eq!(tls, ["F", "T"]);
+    let _ = std::fs::remove_dir_all(&tmp);
+}

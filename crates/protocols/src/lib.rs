@@ -66,6 +66,7 @@ mod snmp;
 mod socks;
 mod ssdp;
 mod ssh;
+pub(crate) mod starttls;
 mod stun;
 mod syslog;
 mod telnet;

@@ -1025,6 +1025,10 @@ struct Mapper {
     dhcp: HashMap<u64, DhcpTx>,
     /// Rows of transactions logged early (too many held).
     dhcp_flushed: Vec<Row>,
+    /// Flows whose plaintext protocol switched to TLS (a `tls` record with
+    /// `starttls`), until their conn row: Zeek lists both analyzers in
+    /// `service` ("smtp,ssl").
+    upgraded: HashSet<String>,
 }
 
 fn remember(set: &mut HashSet<String>, key: String) -> bool {
@@ -1291,7 +1295,12 @@ impl Mapper {
                 }
                 self.weirds(ts_ns, c, rec, "HTTP", &mut rows);
             }
-            "tls" => self.tls(ts_ns, c, rec, &mut rows),
+            "tls" => {
+                if rec.get("starttls").is_some() && self.upgraded.len() < MAX_SEEN {
+                    self.upgraded.insert(c.uid.clone());
+                }
+                self.tls(ts_ns, c, rec, &mut rows)
+            }
             "files" => {
                 self.files += 1;
                 let sha = str_of(rec, "sha256").unwrap_or("");
@@ -1699,6 +1708,14 @@ impl Mapper {
         // The flow is over: its files will not be named by a transaction.
         self.take_files(&rec.uid);
         let service = zeek_service(rec.protocol);
+        // After a STARTTLS-style upgrade the SSL analyzer ran too.
+        let upgraded = self.upgraded.remove(&rec.uid);
+        let service_field = match (service, upgraded) {
+            (Some(svc), true) => s(&format!("{svc},ssl")),
+            (None, true) => s("ssl"),
+            (Some(svc), false) => s(svc),
+            (None, false) => Z::Unset,
+        };
         let mut r = Row::new(&CONN);
         r.set("ts", Z::Time(rec.ts))
             .set("uid", s(&rec.uid))
@@ -1707,7 +1724,7 @@ impl Mapper {
             .set("id.resp_h", s(&rec.dst_ip))
             .set("id.resp_p", Z::Count(rec.dst_port.into()))
             .set("proto", s(zeek_proto(&rec.l4)))
-            .set("service", service.map_or(Z::Unset, s))
+            .set("service", service_field)
             .set("conn_state", s(rec.conn_state))
             .set("missed_bytes", Z::Count(rec.missed_bytes))
             .set("orig_pkts", Z::Count(rec.orig_pkts))

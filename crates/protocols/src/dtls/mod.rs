@@ -6,9 +6,12 @@
 //! the datagram exactly. Handshake records of epoch 0 are read further:
 //! the handshake header's fragment must fit its record, and a ClientHello's
 //! version, session id and cookie must be well formed.
+//!
+//! The parser (`session.rs`) writes a `tls` record per flow, as for TLS.
 
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
+pub(crate) mod session;
 #[cfg(test)]
 mod tests;
 
@@ -192,6 +195,9 @@ impl Protocol for Dtls {
     }
     fn ports(&self) -> &'static [u16] {
         &[443, 4433, 5684]
+    }
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(session::DtlsParser::new()))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let Some((f, n)) = records(input.data) else {

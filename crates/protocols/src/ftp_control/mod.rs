@@ -56,7 +56,10 @@ impl Protocol for FtpControl {
         &[21]
     }
     fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
-        Some(Box::new(session::FtpParser::new()))
+        Some(Box::new(crate::starttls::StartTls::new(
+            "FTP",
+            session::FtpParser::new(),
+        )))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let (server, client) = input.server_client();

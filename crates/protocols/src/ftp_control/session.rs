@@ -104,6 +104,8 @@ pub struct FtpParser {
     links: Vec<Link>,
     /// AUTH TLS accepted: the rest of the connection is encrypted.
     encrypted: bool,
+    /// AUTH was just accepted: the hand-over to TLS is to report.
+    handover: bool,
     /// `on_end` is running: unowned links are carved now.
     ending: bool,
     weird: Vec<String>,
@@ -473,6 +475,7 @@ impl FtpParser {
         // negotiation" — the rest is not FTP text any more.
         if cmd.is_auth && r.code == 234 {
             self.encrypted = true;
+            self.handover = true;
         }
         self.emit(cmd.ts_ns, rec, sink);
     }
@@ -576,6 +579,15 @@ impl FtpParser {
                 Direction::ToClient => self.server_line(&line, sink),
             }
         }
+    }
+}
+
+impl crate::starttls::Upgradable for FtpParser {
+    fn take_handover(&mut self) -> Option<crate::starttls::Handover> {
+        std::mem::take(&mut self.handover).then(crate::starttls::Handover::after_all)
+    }
+    fn awaiting_answer(&self) -> bool {
+        self.pending.iter().any(|c| c.is_auth)
     }
 }
 

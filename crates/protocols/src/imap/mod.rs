@@ -48,7 +48,10 @@ impl Protocol for Imap {
         decide(server, client)
     }
     fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
-        Some(Box::new(session::ImapParser::new()))
+        Some(Box::new(crate::starttls::StartTls::new(
+            "IMAP",
+            session::ImapParser::new(),
+        )))
     }
 }
 

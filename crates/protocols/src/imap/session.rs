@@ -102,6 +102,8 @@ pub(crate) struct ImapParser {
     mime: Option<(MimeParser, LineBuf)>,
     greeted: bool,
     done: bool,
+    /// STARTTLS was just accepted: the hand-over to TLS is to report.
+    handover: bool,
     /// The server's next line continues a response interrupted by a
     /// literal (§4.3).
     sv_cont: bool,
@@ -121,6 +123,7 @@ impl ImapParser {
             mime: None,
             greeted: false,
             done: false,
+            handover: false,
             sv_cont: false,
             ts: None,
             rec: ImapRecord::default(),
@@ -403,6 +406,7 @@ impl ImapParser {
                 if c.command == "STARTTLS" {
                     self.rec.tls = true;
                     self.done = true;
+                    self.handover = true;
                 }
             }
         }
@@ -459,6 +463,20 @@ fn tokens(s: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+impl crate::starttls::Upgradable for ImapParser {
+    fn take_handover(&mut self) -> Option<crate::starttls::Handover> {
+        std::mem::take(&mut self.handover).then(crate::starttls::Handover::after_all)
+    }
+    fn awaiting_answer(&self) -> bool {
+        self.open.iter().any(|(_, i, _)| {
+            self.rec
+                .commands
+                .get(*i)
+                .is_some_and(|c| c.command == "STARTTLS")
+        })
+    }
 }
 
 impl Parser for ImapParser {

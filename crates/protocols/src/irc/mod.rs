@@ -9,7 +9,8 @@
 //! <realname>", realname as trailing); IRCv3 clients start with "CAP LS".
 //!
 //! Client side: every complete line must follow the grammar and the
-//! first command must be a registration command (PASS, NICK, USER, CAP);
+//! first command must be a registration command (PASS, NICK, USER, CAP)
+//! or IRCv3 STARTTLS;
 //! a match needs a USER line with its four parameters, or two
 //! registration lines. Server side: a first line ":prefix NOTICE target
 //! :text" or ":prefix <3-digit numeric> target ..." (§5 replies: "001
@@ -19,6 +20,8 @@
 use netsift_proto::{
     printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
+
+mod upgrade;
 
 /// IRC.
 pub struct Irc;
@@ -32,6 +35,11 @@ impl Protocol for Irc {
     }
     fn ports(&self) -> &'static [u16] {
         &[6667, 6697]
+    }
+    /// Only the switch to TLS is parsed ([`upgrade`]); the TLS part goes
+    /// to the `tls` log.
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(crate::starttls::watch("IRC", upgrade::rule))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match input.dir {
@@ -175,6 +183,13 @@ fn is_registration(c: &[u8]) -> bool {
         .any(|k| c.eq_ignore_ascii_case(k))
 }
 
+/// IRCv3 STARTTLS comes before registration ("the client sends STARTTLS
+/// ... before registering"); alone it does not make a match (the server's
+/// 670 does, see `server`).
+fn is_starttls(c: &[u8]) -> bool {
+    c.eq_ignore_ascii_case(b"STARTTLS")
+}
+
 fn client(d: &[u8]) -> Side {
     let mut rest = d;
     let mut registration = 0;
@@ -195,7 +210,7 @@ fn client(d: &[u8]) -> Side {
         // Numerics are server replies only.
         if m.prefix.is_some()
             || !m.command.iter().all(u8::is_ascii_alphabetic)
-            || (i == 0 && !is_registration(m.command))
+            || (i == 0 && !is_registration(m.command) && !is_starttls(m.command))
         {
             return Side::No;
         }
@@ -335,5 +350,17 @@ mod tests {
             crate::FirstVerdict::Match { protocol, .. } => assert_eq!(protocol, "IRC"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// openssl s_client -starttls irc (crates/cli/tests/starttls): the
+    /// client's only plaintext line is STARTTLS; the server's 670 decides.
+    #[test]
+    fn starttls_first_then_670() {
+        let c = b"STARTTLS\r\n";
+        let s = b":irc.localhost 670 * :STARTTLS successful, go ahead with TLS handshake\r\n";
+        assert_eq!(probe(ToServer, c, b""), Probe::NeedMore);
+        assert!(matches!(probe(ToClient, s, c), Probe::Match(_)));
+        // SMTP's STARTTLS follows a "220" greeting: not IRC.
+        assert_eq!(probe(ToServer, c, b"220 mx ESMTP\r\n"), Probe::NoMatch);
     }
 }

@@ -18,6 +18,8 @@
 
 use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
+mod upgrade;
+
 /// Jabber (XMPP).
 pub struct Jabber;
 
@@ -30,6 +32,11 @@ impl Protocol for Jabber {
     }
     fn ports(&self) -> &'static [u16] {
         &[5222, 5269]
+    }
+    /// Only the switch to TLS is parsed ([`upgrade`]); the TLS part goes
+    /// to the `tls` log.
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(crate::starttls::watch("Jabber", upgrade::rule))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         look(input.data)

@@ -32,6 +32,8 @@ use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol,
 
 use ber::{BerErr, Tlv};
 
+mod upgrade;
+
 /// LDAP.
 pub struct Ldap;
 
@@ -44,6 +46,11 @@ impl Protocol for Ldap {
     }
     fn ports(&self) -> &'static [u16] {
         &[389]
+    }
+    /// Only the switch to TLS is parsed ([`upgrade`]); the TLS part goes
+    /// to the `tls` log.
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(crate::starttls::watch("LDAP", upgrade::rule))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let udp = input.transport == Transport::Udp;

@@ -27,6 +27,8 @@ use netsift_proto::{
     printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
+mod upgrade;
+
 /// MySQL.
 pub struct Mysql;
 
@@ -39,6 +41,11 @@ impl Protocol for Mysql {
     }
     fn ports(&self) -> &'static [u16] {
         &[3306]
+    }
+    /// Only the switch to TLS is parsed ([`upgrade`]); the TLS part goes
+    /// to the `tls` log.
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(crate::starttls::watch("MySQL", upgrade::rule))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let (server, client) = match input.dir {

@@ -45,7 +45,10 @@ impl Protocol for Pop3 {
         decide(server, client)
     }
     fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
-        Some(Box::new(session::Pop3Parser::new()))
+        Some(Box::new(crate::starttls::StartTls::new(
+            "POP3",
+            session::Pop3Parser::new(),
+        )))
     }
 }
 

@@ -56,6 +56,8 @@ pub(crate) struct Pop3Parser {
     sasl: Sasl,
     greeted: bool,
     done: bool,
+    /// STLS was just accepted: the hand-over to TLS is to report.
+    handover: bool,
     ts: Option<u64>,
     rec: Pop3Record,
 }
@@ -72,6 +74,7 @@ impl Pop3Parser {
             sasl: Sasl::None,
             greeted: false,
             done: false,
+            handover: false,
             ts: None,
             rec: Pop3Record::default(),
         }
@@ -284,6 +287,7 @@ impl Pop3Parser {
             Kind::Stls => {
                 self.rec.tls = true;
                 self.done = true;
+                self.handover = true;
             }
             Kind::Single | Kind::Auth => {}
         }
@@ -311,6 +315,15 @@ impl Pop3Parser {
             let size = *size;
             self.end_message(size);
         }
+    }
+}
+
+impl crate::starttls::Upgradable for Pop3Parser {
+    fn take_handover(&mut self) -> Option<crate::starttls::Handover> {
+        std::mem::take(&mut self.handover).then(crate::starttls::Handover::after_all)
+    }
+    fn awaiting_answer(&self) -> bool {
+        self.pending.iter().any(|p| p.kind == Kind::Stls)
     }
 }
 

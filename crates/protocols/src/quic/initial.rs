@@ -55,7 +55,8 @@ fn version_params(version: u32) -> Option<(&'static [u8; 20], &'static str)> {
     // Google Q050 over the IETF header (Wireshark packet-quic.c).
     const Q050: [u8; 20] = hex20("504574efd066fe2f9d945cfcdbd3a7f0d3b56b45");
     Some(match version {
-        0x0000_0001 => (&V1, "quic "),
+        // draft-ietf-quic-tls-33 §5.2 moved to the salt RFC 9001 kept.
+        0x0000_0001 | 0xff00_0021 | 0xff00_0022 => (&V1, "quic "),
         0x6b33_43cf | 0x709a_50c4 => (&V2, "quicv2 "),
         // RFC 9000 drafts: 29..32 share a salt, 23..28 the previous one.
         0xff00_001d..=0xff00_0020 => (&D29, "quic "),
@@ -115,10 +116,21 @@ fn expand_label(prk: &[u8], label: &[&str], out: &mut [u8]) -> Option<()> {
 
 /// The client's Initial keys for `version` and the client's first DCID.
 pub(crate) fn client_keys(version: u32, dcid: &[u8]) -> Option<Keys> {
+    keys(version, dcid, "client in")
+}
+
+/// The server's Initial keys: RFC 9001 §5.2 "server_initial_secret =
+/// HKDF-Expand-Label(initial_secret, "server in", "", Hash.length)", from
+/// the same client DCID.
+pub(crate) fn server_keys(version: u32, dcid: &[u8]) -> Option<Keys> {
+    keys(version, dcid, "server in")
+}
+
+fn keys(version: u32, dcid: &[u8], label: &str) -> Option<Keys> {
     let (salt, prefix) = version_params(version)?;
     let (initial, _) = Hkdf::<Sha256>::extract(Some(salt), dcid);
     let mut client = [0u8; 32];
-    expand_label(&initial, &["client in"], &mut client)?;
+    expand_label(&initial, &[label], &mut client)?;
     let mut k = Keys {
         key: [0; 16],
         iv: [0; 12],

@@ -24,6 +24,13 @@ pub struct QuicRecord {
     /// JA4 raw form.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ja4_r: Option<String>,
+    /// TLS version the server chose, from the ServerHello of its decrypted
+    /// Initial ("TLS 1.3").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<String>,
+    /// Cipher suite the server chose (IANA name), from the same ServerHello.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
     /// Destination connection ID of the client's first packet (hex).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_dcid: Option<String>,

@@ -80,17 +80,113 @@ fn long(d: &[u8]) -> Option<Long<'_>> {
     })
 }
 
+/// RFC 9369 §3.2: the v2 Initial is type 0b01; v1 and drafts 0b00.
+fn initial_type(version: u32) -> u8 {
+    if version == 0x6b33_43cf || version == 0x709a_50c4 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Decrypt the Initial packet at the start of `d` whose long header ends
+/// at `hdr_end`. RFC 9000 §17.2.2: Token Length (i), Token, Length (i),
+/// Packet Number (8..32), Packet Payload.
+fn open_initial(d: &[u8], hdr_end: usize, keys: &Keys) -> Option<initial::Plain> {
+    let (tlen, n) = varint(d, hdr_end)?;
+    let p = hdr_end
+        .checked_add(n)?
+        .checked_add(usize::try_from(tlen).ok()?)?;
+    let (len, n) = varint(d, p)?;
+    let pn_offset = p + n;
+    let end = pn_offset.checked_add(usize::try_from(len).ok()?)?;
+    initial::decrypt_packet(d.get(..end)?, pn_offset, keys)
+}
+
+/// One direction's CRYPTO stream (RFC 9000 §19.6), reassembled from the
+/// frames' offsets up to [`MAX_HELLO`] bytes.
+#[derive(Default)]
+struct Crypto {
+    buf: Vec<u8>,
+    covered: Vec<bool>,
+}
+
+/// The first handshake message of a CRYPTO stream.
+enum Message {
+    Incomplete,
+    TooLong,
+    /// (msg_type, body)
+    Whole(u8, Vec<u8>),
+}
+
+impl Crypto {
+    /// Place the CRYPTO frames of a decrypted payload; false when one
+    /// reached past the bound (it is dropped).
+    fn add(&mut self, payload: &[u8]) -> bool {
+        let mut ok = true;
+        for (off, data) in initial::crypto_frames(payload) {
+            let Some(end) = usize::try_from(off)
+                .ok()
+                .and_then(|o| o.checked_add(data.len()))
+                .filter(|&e| e <= MAX_HELLO)
+            else {
+                ok = false;
+                continue;
+            };
+            let off = end - data.len();
+            if self.buf.len() < end {
+                self.buf.resize(end, 0);
+                self.covered.resize(end, false);
+            }
+            if let (Some(dst), Some(cov)) =
+                (self.buf.get_mut(off..end), self.covered.get_mut(off..end))
+            {
+                dst.copy_from_slice(data);
+                cov.fill(true);
+            }
+        }
+        ok
+    }
+
+    /// RFC 8446 §4: `HandshakeType msg_type; uint24 length;` — the first
+    /// message once the contiguous prefix holds it.
+    fn first_message(&self) -> Message {
+        let prefix = self
+            .covered
+            .iter()
+            .position(|&c| !c)
+            .unwrap_or(self.covered.len());
+        let stream = self.buf.get(..prefix).unwrap_or(&[]);
+        let (Some(&ty), Some(len)) = (stream.first(), crate::tls::parse::be24(stream, 1)) else {
+            return Message::Incomplete;
+        };
+        if 4 + len > MAX_HELLO {
+            return Message::TooLong;
+        }
+        match stream.get(4..4 + len) {
+            Some(body) => Message::Whole(ty, body.to_vec()),
+            None => Message::Incomplete,
+        }
+    }
+}
+
 /// Per-connection QUIC parser.
 #[derive(Default)]
 pub struct QuicParser {
     rec: QuicRecord,
     /// Original DCID and version of the client's first Initial.
     keys: Option<Keys>,
+    /// The server's Initial keys (same DCID, "server in").
+    server_keys: Option<Keys>,
     version: Option<u32>,
-    hello: Vec<u8>,
-    covered: Vec<bool>,
+    /// The client's CRYPTO stream (its ClientHello).
+    hello: Crypto,
     hello_done: bool,
     initials: u32,
+    /// The server's CRYPTO stream in its Initials (its ServerHello).
+    server_hello: Crypto,
+    server_hello_done: bool,
+    server_initials: u32,
     first_ts: Option<u64>,
     done: bool,
 }
@@ -132,6 +228,7 @@ impl QuicParser {
             // Connection ID field from the first Initial packet sent by
             // the client".
             self.keys = initial::client_keys(h.version, h.dcid);
+            self.server_keys = initial::server_keys(h.version, h.dcid);
         }
         if &h.version.to_be_bytes() == b"Q046" {
             if self.rec.server_name.is_none() {
@@ -141,33 +238,14 @@ impl QuicParser {
             }
             return;
         }
-        // RFC 9369 §3.2: v2 Initial is type 0b01; v1 and drafts 0b00.
-        let initial_type = if h.version == 0x6b33_43cf || h.version == 0x709a_50c4 {
-            1
-        } else {
-            0
-        };
-        if h.ptype != initial_type || self.hello_done || self.initials >= MAX_INITIALS {
+        if h.ptype != initial_type(h.version) || self.hello_done || self.initials >= MAX_INITIALS {
             return;
         }
         self.initials += 1;
         let Some(keys) = self.keys.clone() else {
             return;
         };
-        // RFC 9000 §17.2.2: Token Length (i), Token, Length (i), Packet
-        // Number (8..32), Packet Payload.
-        let plain = (|| {
-            let (tlen, n) = varint(d, h.end)?;
-            let p = h
-                .end
-                .checked_add(n)?
-                .checked_add(usize::try_from(tlen).ok()?)?;
-            let (len, n) = varint(d, p)?;
-            let pn_offset = p + n;
-            let end = pn_offset.checked_add(usize::try_from(len).ok()?)?;
-            initial::decrypt_packet(d.get(..end)?, pn_offset, &keys)
-        })();
-        let Some(plain) = plain else {
+        let Some(plain) = open_initial(d, h.end, &keys) else {
             self.weird("initial_decryption_failed");
             return;
         };
@@ -180,26 +258,8 @@ impl QuicParser {
                 return;
             }
         }
-        for (off, data) in initial::crypto_frames(&plain.payload) {
-            let Some(end) = usize::try_from(off)
-                .ok()
-                .and_then(|o| o.checked_add(data.len()))
-                .filter(|&e| e <= MAX_HELLO)
-            else {
-                self.weird("crypto_frame_beyond_bound");
-                continue;
-            };
-            let off = end - data.len();
-            if self.hello.len() < end {
-                self.hello.resize(end, 0);
-                self.covered.resize(end, false);
-            }
-            if let (Some(dst), Some(cov)) =
-                (self.hello.get_mut(off..end), self.covered.get_mut(off..end))
-            {
-                dst.copy_from_slice(data);
-                cov.fill(true);
-            }
+        if !self.hello.add(&plain.payload) {
+            self.weird("crypto_frame_beyond_bound");
         }
         self.try_hello();
     }
@@ -207,30 +267,22 @@ impl QuicParser {
     /// RFC 8446 §4: `msg_type client_hello(1), uint24 length`: parse once
     /// the contiguous prefix holds the whole message.
     fn try_hello(&mut self) {
-        let prefix = self
-            .covered
-            .iter()
-            .position(|&c| !c)
-            .unwrap_or(self.covered.len());
-        let stream = self.hello.get(..prefix).unwrap_or(&[]);
-        let Some(len) = crate::tls::parse::be24(stream, 1) else {
-            return;
-        };
-        if stream.first() != Some(&1) {
-            self.weird("crypto_stream_not_client_hello");
-            self.hello_done = true;
-            return;
-        }
-        if 4 + len > MAX_HELLO {
-            self.weird("client_hello_too_long");
-            self.hello_done = true;
-            return;
-        }
-        let Some(body) = stream.get(4..4 + len) else {
-            return;
+        let body = match self.hello.first_message() {
+            Message::Incomplete => return,
+            Message::TooLong => {
+                self.weird("client_hello_too_long");
+                self.hello_done = true;
+                return;
+            }
+            Message::Whole(1, body) => body,
+            Message::Whole(..) => {
+                self.weird("crypto_stream_not_client_hello");
+                self.hello_done = true;
+                return;
+            }
         };
         self.hello_done = true;
-        match ja::parse_client_hello(body) {
+        match ja::parse_client_hello(&body) {
             Some(ch) => {
                 self.rec.client_hello_complete = true;
                 self.rec.server_name = ch.sni.clone();
@@ -244,8 +296,48 @@ impl QuicParser {
             }
             None => self.weird("truncated_client_hello"),
         }
-        self.hello = Vec::new();
-        self.covered = Vec::new();
+        self.hello = Crypto::default();
+    }
+
+    /// The server's Initial (RFC 9001 §4.1.4: the ServerHello is sent in
+    /// Initial packets; everything after it in Handshake packets, under
+    /// keys the observer does not have): version and cipher suite.
+    fn server_initial(&mut self, d: &[u8], hdr_end: usize) {
+        if self.server_hello_done || self.server_initials >= MAX_INITIALS {
+            return;
+        }
+        self.server_initials += 1;
+        let Some(keys) = self.server_keys.clone() else {
+            return;
+        };
+        let Some(plain) = open_initial(d, hdr_end, &keys) else {
+            // Worth noting only when the same keys opened the client's.
+            if self.rec.decrypted {
+                self.weird("server_initial_decryption_failed");
+            }
+            return;
+        };
+        if !self.server_hello.add(&plain.payload) {
+            self.weird("crypto_frame_beyond_bound");
+        }
+        let body = match self.server_hello.first_message() {
+            Message::Incomplete => return,
+            Message::Whole(2, body) => body,
+            Message::Whole(..) | Message::TooLong => {
+                self.weird("crypto_stream_not_server_hello");
+                self.server_hello_done = true;
+                return;
+            }
+        };
+        self.server_hello_done = true;
+        self.server_hello = Crypto::default();
+        match ja::parse_server_hello(&body) {
+            Some(sh) => {
+                self.rec.tls_version = Some(ja::version_str(sh.negotiated()));
+                self.rec.cipher = Some(ja::cipher_name(sh.cipher));
+            }
+            None => self.weird("truncated_server_hello"),
+        }
     }
 
     fn server(&mut self, d: &[u8]) {
@@ -274,6 +366,14 @@ impl QuicParser {
         let retry = if h.version == 0x6b33_43cf { 0 } else { 3 };
         if h.ptype == retry {
             self.rec.retry = true;
+            // RFC 9001 §5.2: after a Retry the Initial keys come from "the
+            // Destination Connection ID chosen by the server" — the Retry's
+            // Source Connection ID.
+            self.server_keys = initial::server_keys(h.version, h.scid);
+            return;
+        }
+        if h.ptype == initial_type(h.version) {
+            self.server_initial(d, h.end);
         }
     }
 }
@@ -389,6 +489,34 @@ mod tests {
         let r = run(&stream(DRAFT29));
         assert_eq!(r["retry"], true);
         assert_eq!(r["client_scid"], "43944eda18beb7e548b38d375bf3c2a3bc");
+    }
+
+    /// The ServerHello of the server's Initial, decrypted with the server
+    /// Initial keys (after the Retry of quic-29.pcap, with the keys of the
+    /// Retry's connection ID): version and cipher as tshark 4.0.17 reads
+    /// them (`-Y tls.handshake.type==2 -e tls.handshake.ciphersuite -e
+    /// tls.handshake.extensions.supported_version`).
+    #[test]
+    fn server_initials_give_version_and_cipher() {
+        for (t, cipher) in [
+            (DRAFT29, Some("TLS_CHACHA20_POLY1305_SHA256")),
+            (V2, Some("TLS_AES_128_GCM_SHA256")),
+            (MVFST, Some("TLS_AES_128_GCM_SHA256")),
+            // draft-34 keys (the v1 salt): tshark reads 0x1301 too.
+            (
+                include_str!("testdata/draft34.txt"),
+                Some("TLS_AES_128_GCM_SHA256"),
+            ),
+            // Only client datagrams in this capture.
+            (V1_FRAGS, None),
+        ] {
+            let r = run(&stream(t));
+            assert_eq!(r["cipher"].as_str(), cipher, "{r}");
+            if cipher.is_some() {
+                assert_eq!(r["tls_version"], "TLS 1.3");
+                assert!(r.get("weird").is_none(), "{r}");
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@ use netsift_proto::{
     printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
+mod upgrade;
+
 /// RDP.
 pub struct Rdp;
 
@@ -27,6 +29,11 @@ impl Protocol for Rdp {
     }
     fn ports(&self) -> &'static [u16] {
         &[3389]
+    }
+    /// Only the switch to TLS is parsed ([`upgrade`]); the TLS part goes
+    /// to the `tls` log.
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(crate::starttls::watch("RDP", upgrade::rule))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match input.transport {

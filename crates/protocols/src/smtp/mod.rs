@@ -11,7 +11,9 @@
 //! "250-" (the EHLO reply, RFC 5321 §4.1.1.1).
 //!
 //! A session upgraded with STARTTLS (RFC 3207) is still SMTP here (nDPI
-//! reports it as SMTPS, a protocol netsift does not register).
+//! reports it as SMTPS, a protocol netsift does not register); its TLS
+//! part is parsed into a `tls` record of the same connection
+//! ([`crate::starttls`]).
 //!
 //! The parser (`session.rs`) writes the `smtp` log ([`record::SmtpRecord`]):
 //! one record per mail transaction; MIME attachments are carved by the
@@ -49,7 +51,10 @@ impl Protocol for Smtp {
         }
     }
     fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
-        Some(Box::new(session::SmtpParser::new()))
+        Some(Box::new(crate::starttls::StartTls::new(
+            "SMTP",
+            session::SmtpParser::new(),
+        )))
     }
 }
 

@@ -90,6 +90,8 @@ pub(crate) struct SmtpParser {
     /// The last final reply of the session (for a record without a mail
     /// transaction: a failed AUTH, a server-only capture).
     last_reply: Option<String>,
+    /// STARTTLS was just accepted: the hand-over to TLS is to report.
+    handover: bool,
 }
 
 /// Bound on the commands one record lists.
@@ -134,6 +136,7 @@ impl SmtpParser {
             commands: Vec::new(),
             banner: None,
             last_reply: None,
+            handover: false,
         }
     }
 
@@ -474,6 +477,7 @@ impl SmtpParser {
             // RFC 3207 §4: "220 Ready to start TLS"; after it, TLS.
             Cmd::StartTls if code == 220 => {
                 self.mode = Mode::Done;
+                self.handover = true;
                 self.tls_record(sink);
             }
             // RFC 4954 §4: 334 asks for the next response.
@@ -520,6 +524,15 @@ fn fill(rec: &mut SmtpRecord, m: &MimeParser) {
     rec.attachments = m.attachments.clone();
     for w in &m.weird {
         weird(&mut rec.weird, w);
+    }
+}
+
+impl crate::starttls::Upgradable for SmtpParser {
+    fn take_handover(&mut self) -> Option<crate::starttls::Handover> {
+        std::mem::take(&mut self.handover).then(crate::starttls::Handover::after_all)
+    }
+    fn awaiting_answer(&self) -> bool {
+        self.pending.contains(&Cmd::StartTls)
     }
 }
 

@@ -36,7 +36,7 @@ pub fn is_grease(v: u16) -> bool {
 /// TLS 1.3 or one of its drafts: 0x7fNN (draft-ietf-tls-tls13-NN) and
 /// Facebook's 0xfbNN experiments.
 pub fn is_tls13(v: u16) -> bool {
-    v == 0x0304 || v >> 8 == 0x7f || v >> 8 == 0xfb
+    v == 0x0304 || v == 0xfefc || v >> 8 == 0x7f || v >> 8 == 0xfb
 }
 
 /// Version name: "TLS 1.2"; drafts as "TLS 1.3 draft 28"; anything else as
@@ -49,9 +49,35 @@ pub fn version_str(v: u16) -> String {
         0x0302 => "TLS 1.1".into(),
         0x0303 => "TLS 1.2".into(),
         0x0304 => "TLS 1.3".into(),
+        // RFC 6347 §4.1: "DTLS version 1.0 ... {254, 255}", 1.2 {254, 253};
+        // RFC 9147 §5.3: DTLS 1.3 {254, 252}; 0x0100: OpenSSL's pre-RFC
+        // DTLS1_BAD_VER.
+        0xfeff => "DTLS 1.0".into(),
+        0xfefd => "DTLS 1.2".into(),
+        0xfefc => "DTLS 1.3".into(),
+        0x0100 => "DTLS 0.9".into(),
         v if v >> 8 == 0x7f => format!("TLS 1.3 draft {}", v & 0xff),
         v => format!("0x{v:04x}"),
     }
+}
+
+/// The highest of a hello's versions (GREASE ignored), else `legacy`.
+/// DTLS counts down (RFC 6347 §4.1: "the version number for DTLS 1.2 is
+/// 0xfefd"; 1.3 is 0xfefc), so a DTLS version ranks above every TLS one
+/// and a smaller DTLS value above a larger.
+pub fn highest_version(list: &[u16], legacy: u16) -> u16 {
+    let rank = |v: u16| -> u32 {
+        if v >> 8 == 0xfe {
+            0x1_0000 + u32::from(0xff - (v & 0xff))
+        } else {
+            u32::from(v)
+        }
+    };
+    list.iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .max_by_key(|v| rank(*v))
+        .unwrap_or(legacy)
 }
 
 /// Everything the fingerprints and the record need from a ClientHello.
@@ -373,8 +399,6 @@ pub fn ja3s(h: &ServerHello) -> (String, String) {
 pub enum Ja4Proto {
     Tcp,
     Quic,
-    /// For the DTLS parser (not wired yet).
-    #[allow(dead_code)]
     Dtls,
 }
 
@@ -424,13 +448,7 @@ pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
         Ja4Proto::Quic => 'q',
         Ja4Proto::Dtls => 'd',
     };
-    let version = h
-        .supported_versions
-        .iter()
-        .copied()
-        .filter(|v| !is_grease(*v))
-        .max()
-        .unwrap_or(h.version);
+    let version = highest_version(&h.supported_versions, h.version);
     let sni = if h.extensions.contains(&EXT_SERVER_NAME) {
         'd'
     } else {
@@ -495,67 +513,13 @@ pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
     (ja4, ja4_r)
 }
 
-/// IANA cipher suite name ("TLS Cipher Suites" registry), or "0x1301"-style
-/// hex when unknown.
+/// IANA cipher suite name ("TLS Cipher Suites" registry, see
+/// [`super::ciphers`]), or "0x1301"-style hex when unassigned.
 pub fn cipher_name(c: u16) -> String {
-    let n = match c {
-        0x0000 => "TLS_NULL_WITH_NULL_NULL",
-        0x0001 => "TLS_RSA_WITH_NULL_MD5",
-        0x0002 => "TLS_RSA_WITH_NULL_SHA",
-        0x0004 => "TLS_RSA_WITH_RC4_128_MD5",
-        0x0005 => "TLS_RSA_WITH_RC4_128_SHA",
-        0x000a => "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-        0x0016 => "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
-        0x002f => "TLS_RSA_WITH_AES_128_CBC_SHA",
-        0x0032 => "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
-        0x0033 => "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
-        0x0035 => "TLS_RSA_WITH_AES_256_CBC_SHA",
-        0x0038 => "TLS_DHE_DSS_WITH_AES_256_CBC_SHA",
-        0x0039 => "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
-        0x003c => "TLS_RSA_WITH_AES_128_CBC_SHA256",
-        0x003d => "TLS_RSA_WITH_AES_256_CBC_SHA256",
-        0x0041 => "TLS_RSA_WITH_CAMELLIA_128_CBC_SHA",
-        0x0067 => "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
-        0x006b => "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
-        0x0084 => "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA",
-        0x008c => "TLS_PSK_WITH_AES_128_CBC_SHA",
-        0x009c => "TLS_RSA_WITH_AES_128_GCM_SHA256",
-        0x009d => "TLS_RSA_WITH_AES_256_GCM_SHA384",
-        0x009e => "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-        0x009f => "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-        0x00ff => "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
-        0x1301 => "TLS_AES_128_GCM_SHA256",
-        0x1302 => "TLS_AES_256_GCM_SHA384",
-        0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
-        0x1304 => "TLS_AES_128_CCM_SHA256",
-        0x1305 => "TLS_AES_128_CCM_8_SHA256",
-        0x5600 => "TLS_FALLBACK_SCSV",
-        0xc007 => "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-        0xc008 => "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA",
-        0xc009 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-        0xc00a => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-        0xc011 => "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-        0xc012 => "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-        0xc013 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-        0xc014 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-        0xc023 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-        0xc024 => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-        0xc027 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-        0xc028 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-        0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-        0xc02c => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-        0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-        0xc030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-        0xc09c => "TLS_RSA_WITH_AES_128_CCM",
-        0xc09d => "TLS_RSA_WITH_AES_256_CCM",
-        0xc0ac => "TLS_ECDHE_ECDSA_WITH_AES_128_CCM",
-        0xc0ad => "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
-        0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-        0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-        0xccaa => "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-        _ => return format!("0x{c:04x}"),
-    };
-    n.to_string()
+    match super::ciphers::name(c) {
+        Some(n) => n.to_string(),
+        None => format!("0x{c:04x}"),
+    }
 }
 
 #[cfg(test)]

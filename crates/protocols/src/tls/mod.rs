@@ -17,6 +17,7 @@
 //! `HTTP2` when the client's ALPN list starts with `h2` (RFC 7540 §3.3).
 
 pub(crate) mod cert;
+pub(crate) mod ciphers;
 pub(crate) mod ja;
 pub(crate) mod parse;
 pub mod record;

@@ -56,6 +56,11 @@ pub struct TlsRecord {
     /// A HelloRetryRequest was sent (RFC 8446 §4.1.4).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub hello_retry: bool,
+    /// DTLS: the server answered a ClientHello with a HelloVerifyRequest
+    /// carrying a cookie (RFC 6347 §4.2.1), or DTLS 1.3's HelloRetryRequest
+    /// with a cookie extension.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hello_verify: bool,
     /// Application data records seen from the client.
     pub client_app_records: u64,
     /// Application data records seen from the server.
@@ -67,6 +72,12 @@ pub struct TlsRecord {
     /// Number of certificates the client sent (client authentication).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_certs: Option<u32>,
+    /// The connection began as this plaintext protocol ("SMTP", "IMAP",
+    /// "PostgreSQL", ...) and switched to TLS on its request (STARTTLS,
+    /// STLS, AUTH TLS, SSLRequest, ...); absent for a connection that was
+    /// TLS from its first byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starttls: Option<&'static str>,
     /// Protocol anomalies (at most 16).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub weird: Vec<String>,

@@ -63,6 +63,10 @@ pub struct TlsParser {
     weird: Vec<String>,
     first_ts: Option<u64>,
     done: bool,
+    /// The plaintext protocol this connection upgraded from (STARTTLS).
+    starttls: Option<&'static str>,
+    /// Fed by the DTLS parser: JA4 with the "d" prefix.
+    dtls: bool,
 }
 
 fn idx(dir: Direction) -> usize {
@@ -82,6 +86,46 @@ fn side_name(dir: Direction) -> &'static str {
 impl TlsParser {
     pub fn new() -> TlsParser {
         TlsParser::default()
+    }
+
+    /// The handshake state for a DTLS flow: the DTLS parser
+    /// (`crate::dtls::session`) reassembles the messages and hands them to
+    /// [`TlsParser::message`], and reports records with
+    /// [`TlsParser::dtls_record`].
+    pub(crate) fn for_dtls() -> TlsParser {
+        TlsParser {
+            dtls: true,
+            ..TlsParser::default()
+        }
+    }
+
+    /// A DTLS record of content type `ct` was seen from `dir`; `protected`
+    /// when it is under the negotiated keys (epoch > 0).
+    pub(crate) fn dtls_record(&mut self, dir: Direction, ct: u8, protected: bool, now: u64) {
+        self.first_ts.get_or_insert(now);
+        let s = &mut self.sides[idx(dir)];
+        s.started = true;
+        match ct {
+            parse::CT_CHANGE_CIPHER_SPEC => s.ccs = true,
+            // The Finished message is the first protected handshake record.
+            parse::CT_HANDSHAKE if protected => s.finished = true,
+            parse::CT_APPLICATION_DATA => s.app_records += 1,
+            _ => {}
+        }
+    }
+
+    /// A protocol anomaly seen by the DTLS parser.
+    pub(crate) fn note_weird(&mut self, w: impl Into<String>) {
+        self.weird(w);
+    }
+
+    /// The TLS part of a connection that began as `proto` and upgraded
+    /// (see [`crate::starttls`]).
+    pub(crate) fn upgraded_from(proto: &'static str) -> TlsParser {
+        TlsParser {
+            starttls: Some(proto),
+            ..TlsParser::default()
+        }
     }
 
     fn weird(&mut self, w: impl Into<String>) {
@@ -180,8 +224,16 @@ impl TlsParser {
             self.sides[i].dead = true;
             return;
         }
+        // RFC 8446 Appendix D.4: in middlebox compatibility mode "the
+        // server sends a dummy change_cipher_spec record immediately after
+        // its first handshake message. This may either be after a
+        // ServerHello or a HelloRetryRequest", and the client one "before
+        // its second flight" (the second ClientHello after a HelloRetry):
+        // after a HelloRetryRequest the next hellos are still in clear.
+        let dummy_ccs = self.hello_retry && self.server_hello.is_none();
         let s = &mut self.sides[i];
         match ct {
+            parse::CT_CHANGE_CIPHER_SPEC if dummy_ccs => {}
             parse::CT_HANDSHAKE if !s.hs_off => {
                 // RFC 8446 §5.1: "Implementations MUST NOT send zero-length
                 // fragments of Handshake types".
@@ -245,7 +297,8 @@ impl TlsParser {
         }
     }
 
-    fn message(&mut self, dir: Direction, ty: u8, body: &[u8], now: u64) {
+    /// One whole handshake message (type, body without the header).
+    pub(crate) fn message(&mut self, dir: Direction, ty: u8, body: &[u8], now: u64) {
         match (dir, ty) {
             (Direction::ToServer, HS_CLIENT_HELLO) => {
                 if self.client_hello.is_some() {
@@ -308,27 +361,30 @@ impl TlsParser {
         }
     }
 
-    fn build(&mut self) -> TlsRecord {
-        let mut r = TlsRecord::default();
+    /// The record of what was seen (takes the certificates and anomalies).
+    pub(crate) fn build(&mut self) -> TlsRecord {
+        let mut r = TlsRecord {
+            starttls: self.starttls,
+            ..TlsRecord::default()
+        };
         if let Some(v) = self.sslv2 {
             r.client_version = Some(ja::version_str(v));
             r.version = Some("SSL 2.0".to_string());
         }
         if let Some(ch) = &self.client_hello {
-            let max = ch
-                .supported_versions
-                .iter()
-                .copied()
-                .filter(|v| !ja::is_grease(*v))
-                .max()
-                .unwrap_or(ch.version);
+            let max = ja::highest_version(&ch.supported_versions, ch.version);
             r.client_version = Some(ja::version_str(max));
             r.server_name = ch.sni.clone();
             r.alpn = ch.alpn.clone();
             let (s, m) = ja::ja3(ch);
             r.ja3_string = Some(s);
             r.ja3 = Some(m);
-            let (j, jr) = ja::ja4(ch, Ja4Proto::Tcp);
+            let proto = if self.dtls {
+                Ja4Proto::Dtls
+            } else {
+                Ja4Proto::Tcp
+            };
+            let (j, jr) = ja::ja4(ch, proto);
             r.ja4 = Some(j);
             r.ja4_r = Some(jr);
         }
