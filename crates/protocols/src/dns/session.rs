@@ -10,7 +10,8 @@
 
 use netsift_proto::{Direction, Parser, Sink};
 
-use super::parse::{self, Decoded, Names};
+use super::parse::{self, Answer, Decoded, Names};
+use super::rdata;
 use super::record::DnsRecord;
 
 /// Most queries waiting for their response in one flow.
@@ -28,6 +29,30 @@ enum Mode {
     Tcp,
 }
 
+/// The DNS-structured protocol a parser reads; it decides a few rules
+/// (pairing, NetBIOS names, mDNS class bits) and is the record's `app`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    Dns,
+    /// Multicast DNS (RFC 6762).
+    Mdns,
+    /// Link-Local Multicast Name Resolution (RFC 4795).
+    Llmnr,
+    /// NetBIOS name service (RFC 1002 §4.2).
+    Nbns,
+}
+
+impl App {
+    fn name(self) -> &'static str {
+        match self {
+            App::Dns => "dns",
+            App::Mdns => "mdns",
+            App::Llmnr => "llmnr",
+            App::Nbns => "nbns",
+        }
+    }
+}
+
 struct Pending {
     ts_ns: u64,
     rec: DnsRecord,
@@ -35,6 +60,7 @@ struct Pending {
 
 /// Per-flow DNS parser.
 pub struct DnsParser {
+    app: App,
     mode: Mode,
     /// TCP reassembly buffers, [to server, to client].
     buf: [Vec<u8>; 2],
@@ -81,10 +107,102 @@ fn frame_plausible(data: &[u8], at: usize) -> bool {
         }
 }
 
+/// QTYPE name as Zeek's `DNS::query_types` spells it: the IANA mnemonic,
+/// `*` for 255, `query-<n>` for the unnamed. NBNS's own types (RFC 1002
+/// §4.2.1.2) are NB and NBSTAT; Zeek calls 0x20 "NIMLOC", which is the
+/// DNS type of that number, not what NetBIOS asks for.
+pub(crate) fn qtype_name(t: u16, nbns: bool) -> String {
+    match t {
+        32 if nbns => "NB".into(),
+        33 if nbns => "NBSTAT".into(),
+        255 => "*".into(),
+        65281 => "WINS".into(),
+        65282 => "WINS-R".into(),
+        65422 => "XPF".into(),
+        65521 => "INTEGRITY".into(),
+        // Zeek's table lacks the registry's newer types above 109 / 257.
+        t => match rdata::mnemonic(t) {
+            Some(m) if t <= 257 || t >= 32768 => m.to_string(),
+            _ => format!("query-{t}"),
+        },
+    }
+}
+
+/// OPCODE names of Zeek's `DNS::opcodes` / `DNS::netbios_opcodes`.
+fn opcode_name(op: u8, nbns: bool) -> String {
+    if nbns {
+        // RFC 1002 §4.2.1.1 OPCODE.
+        return match op {
+            0 => "netbios-query".into(),
+            5 => "netbios-registration".into(),
+            6 => "netbios-release".into(),
+            7 => "netbios-wack".into(),
+            8 => "netbios-refresh".into(),
+            n => format!("netbios-opcode-{n}"),
+        };
+    }
+    match op {
+        // RFC 1035 §4.1.1, RFC 1996 NOTIFY, RFC 2136 UPDATE, RFC 8490 DSO.
+        0 => "query".into(),
+        1 => "iquery".into(),
+        2 => "server-status".into(),
+        4 => "notify".into(),
+        5 => "dynamic-update".into(),
+        6 => "dso".into(),
+        n => format!("opcode-{n}"),
+    }
+}
+
+/// RFC 2136 §2.4 prerequisites in nsupdate's words. `zclass` is the
+/// zone's class (ZCLASS).
+fn prereq_text(a: &Answer, zclass: u16) -> String {
+    let t = rdata::type_text(a.rtype);
+    match (a.class, a.rtype) {
+        // §2.4.4 "Name Is In Use": CLASS ANY, TYPE ANY.
+        (255, 255) => format!("yxdomain {}", a.owner),
+        // §2.4.5 "Name Is Not In Use": CLASS NONE, TYPE ANY.
+        (254, 255) => format!("nxdomain {}", a.owner),
+        // §2.4.1 "RRset Exists (Value Independent)": CLASS ANY.
+        (255, _) => format!("yxrrset {} {t}", a.owner),
+        // §2.4.3 "RRset Does Not Exist": CLASS NONE.
+        (254, _) => format!("nxrrset {} {t}", a.owner),
+        // §2.4.2 "RRset Exists (Value Dependent)": CLASS = ZCLASS, RDATA.
+        (c, _) if c == zclass => format!("yxrrset {} {t} {}", a.owner, a.text.dig),
+        (c, _) => format!("class{c} {} {t} {}", a.owner, a.text.dig),
+    }
+}
+
+/// RFC 2136 §2.5 updates in nsupdate's words.
+fn update_text(a: &Answer, zclass: u16) -> String {
+    let t = rdata::type_text(a.rtype);
+    match (a.class, a.rtype) {
+        // §2.5.3 "Delete All RRsets From A Name": CLASS ANY, TYPE ANY.
+        (255, 255) => format!("delete {}", a.owner),
+        // §2.5.2 "Delete An RRset": CLASS ANY.
+        (255, _) => format!("delete {} {t}", a.owner),
+        // §2.5.4 "Delete An RR From An RRset": CLASS NONE.
+        (254, _) => format!("delete {} {t} {}", a.owner, a.text.dig),
+        // §2.5.1 "Add To An RRset": CLASS = ZCLASS.
+        (c, _) if c == zclass => format!("add {} {} {t} {}", a.owner, a.ttl, a.text.dig),
+        (c, _) => format!("class{c} {} {} {t} {}", a.owner, a.ttl, a.text.dig),
+    }
+}
+
 impl DnsParser {
     pub fn new() -> Self {
+        Self::for_app(App::Dns)
+    }
+
+    /// A parser for one of the DNS-structured protocols.
+    pub fn for_app(app: App) -> Self {
         DnsParser {
-            mode: Mode::Unknown,
+            app,
+            // NBNS is a datagram service (RFC 1002 §4.2.1: "UDP").
+            mode: if app == App::Nbns {
+                Mode::Udp
+            } else {
+                Mode::Unknown
+            },
             buf: [Vec::new(), Vec::new()],
             resync: [false, false],
             pending: Vec::new(),
@@ -100,15 +218,36 @@ impl DnsParser {
         }
     }
 
+    fn nbns(&self) -> bool {
+        self.app == App::Nbns
+    }
+
     /// One whole DNS message (without TCP length prefix).
     fn message(&mut self, msg: &[u8], sink: &mut dyn Sink) {
-        let Some(d) = parse::decode(msg) else {
+        let Some(d) = parse::decode(msg, self.nbns()) else {
             push_weird(&mut self.weird, "dns_message_too_short");
             return;
         };
         // RFC 1035 §4.1.1: "QR A one bit field that specifies whether this
         // message is a query (0), or a response (1)."
-        if d.flags & parse::QR == 0 {
+        let is_query = d.flags & parse::QR == 0;
+        // RFC 6762 §18.1: "In multicast query messages, the Query
+        // Identifier SHOULD be set to zero on transmission", and §18.1
+        // again for responses: multicast mDNS has nothing to pair by, so
+        // each message is its own record (as Zeek logs every message to a
+        // multicast group). Unicast one-shot queries keep their ID and pair.
+        if self.app == App::Mdns && d.id == 0 {
+            let mut rec = self.base(&d);
+            for w in self.weird.drain(..) {
+                push_weird(&mut rec.weird, w);
+            }
+            if !is_query {
+                Self::fill_response(&mut rec, &d, self.app);
+            }
+            emit(sink.ts_ns(), rec, sink);
+            return;
+        }
+        if is_query {
             self.query(d, sink);
         } else {
             self.response(d, sink);
@@ -116,21 +255,62 @@ impl DnsParser {
     }
 
     fn base(&self, d: &Decoded) -> DnsRecord {
+        let nbns = self.nbns();
+        let is_query = d.flags & parse::QR == 0;
         let mut r = DnsRecord {
             proto: self.proto(),
+            app: self.app.name(),
             trans_id: d.id,
-            opcode: ((d.flags >> 11) & 0x0f) as u8,
-            // RFC 1035 §4.1.1: AA 0x0400, TC 0x0200, RD 0x0100, RA 0x0080.
+            opcode: d.opcode(),
+            opcode_name: opcode_name(d.opcode(), nbns),
+            // RFC 1035 §4.1.1: AA 0x0400, TC 0x0200, RD 0x0100, RA 0x0080,
+            // then Z (RFC 2535 §6.1 / RFC 4035 §3.2: AD 0x0020, CD 0x0010).
             tc: d.flags & 0x0200 != 0,
             rd: d.flags & 0x0100 != 0,
+            z: ((d.flags >> 4) & 0x07) as u8,
             ..Default::default()
         };
-        if let Some(q) = &d.question {
+        if let Some(q) = d.questions.first() {
+            let mut qclass = q.qclass;
+            if self.app == App::Mdns {
+                // RFC 6762 §5.4: "the top bit of the qclass field ... the
+                // unicast-response bit"; §18.12.
+                r.unicast_response = qclass & 0x8000 != 0;
+                qclass &= 0x7fff;
+            }
             r.query = Some(q.name.clone());
+            if nbns {
+                // RFC 1002 §4.1: the first label is the encoded NetBIOS
+                // name. Zeek decodes it when it is a valid encoding.
+                // The name's text keeps the label's 'a'..'p' letters as they
+                // are (lower-cased), which the decoder accepts.
+                let label = q.name.split('.').next().unwrap_or_default();
+                if let Some((name, suffix)) = rdata::netbios_query(label.as_bytes()) {
+                    r.query = Some(name);
+                    r.nb_suffix = Some(suffix);
+                }
+            }
             r.qclass = Some(q.qclass);
-            r.qclass_name = Some(parse::class_name(q.qclass));
+            r.qclass_name = Some(parse::class_name(qclass));
             r.qtype = Some(q.qtype);
-            r.qtype_name = Some(parse::type_name(q.qtype));
+            r.qtype_name = Some(qtype_name(q.qtype, nbns));
+        }
+        if d.questions.len() > 1 {
+            r.questions = d
+                .questions
+                .iter()
+                .map(|q| format!("{} {}", q.name, qtype_name(q.qtype, nbns)))
+                .collect();
+        }
+        if is_query {
+            r.query_edns = d.edns.clone();
+            // RFC 2136 §2.4, §2.5: an UPDATE request's prerequisite and
+            // update sections (the answer and authority sections).
+            if d.opcode() == 5 && !nbns {
+                let zclass = d.questions.first().map_or(1, |q| q.qclass);
+                r.prereqs = d.answers.iter().map(|a| prereq_text(a, zclass)).collect();
+                r.updates = d.authority.iter().map(|a| update_text(a, zclass)).collect();
+            }
         }
         for w in &d.weird {
             push_weird(&mut r.weird, w.clone());
@@ -161,6 +341,52 @@ impl DnsParser {
         });
     }
 
+    /// The response's part of a record.
+    fn fill_response(rec: &mut DnsRecord, d: &Decoded, app: App) {
+        let rcode = (d.flags & 0x0f) as u8;
+        rec.rcode = Some(rcode);
+        rec.rcode_name = Some(super::rcode_name(rcode).to_string());
+        // Zeek sets AA and RA only once an answer record is seen; the bits
+        // are the response header's whatever the answer count, so netsift
+        // always copies them (docs/zeek.md).
+        rec.aa = d.flags & 0x0400 != 0;
+        rec.ra = d.flags & 0x0080 != 0;
+        rec.tc |= d.flags & 0x0200 != 0;
+        rec.response_edns = d.edns.clone();
+        if d.opcode() != 5 || app == App::Nbns {
+            let mut zeek = Vec::new();
+            for a in &d.answers {
+                rec.answers.push(a.text.dig.clone());
+                rec.ttls.push(a.ttl);
+                zeek.push(a.text.zeek.clone());
+                // RFC 6762 §10.2: the top bit of rrclass is cache-flush.
+                if app == App::Mdns && a.class & 0x8000 != 0 {
+                    rec.cache_flush = true;
+                }
+            }
+            let same = zeek
+                .iter()
+                .zip(&rec.answers)
+                .all(|(z, a)| z.as_deref() == Some(a.as_str()));
+            if !same {
+                rec.zeek_answers = Some(zeek);
+            }
+        }
+        if rec.query.is_none() {
+            // A response without a question (mDNS announcements, RFC 6762
+            // §6): its subject is the first answer's owner, as Zeek logs.
+            rec.query = d.answers.first().map(|a| a.owner.clone());
+        }
+        // Zeek's rule (DNS.cc raises dns_rejected for a reply with a
+        // question and no record in any section; main.zeek also for an
+        // error reply without a question). Unlike Zeek, the OPT
+        // pseudo-record does not count as a record: a REFUSED reply from an
+        // EDNS server refused the question all the same.
+        let records = u32::from(d.ancount) + u32::from(d.nscount) + u32::from(d.arcount)
+            - u32::from(d.edns.is_some());
+        rec.rejected = (d.qdcount > 0 && records == 0) || (rcode != 0 && d.qdcount == 0);
+    }
+
     fn response(&mut self, d: Decoded, sink: &mut dyn Sink) {
         let now = sink.ts_ns();
         let (ts, mut rec) = match self.pending.iter().position(|p| p.rec.trans_id == d.id) {
@@ -171,6 +397,7 @@ impl DnsParser {
                 if rec.query.is_none() {
                     let b = self.base(&d);
                     rec.query = b.query;
+                    rec.nb_suffix = b.nb_suffix;
                     rec.qclass = b.qclass;
                     rec.qclass_name = b.qclass_name;
                     rec.qtype = b.qtype;
@@ -186,17 +413,7 @@ impl DnsParser {
         for w in self.weird.drain(..) {
             push_weird(&mut rec.weird, w);
         }
-        let rcode = (d.flags & 0x0f) as u8;
-        rec.rcode = Some(rcode);
-        rec.rcode_name = Some(super::rcode_name(rcode).to_string());
-        rec.aa = d.flags & 0x0400 != 0;
-        rec.ra = d.flags & 0x0080 != 0;
-        rec.tc |= d.flags & 0x0200 != 0;
-        for a in d.answers {
-            rec.answers.push(a.data);
-            rec.ttls.push(a.ttl);
-        }
-        rec.rejected = rcode != 0 || (d.qdcount > 0 && rec.answers.is_empty());
+        Self::fill_response(&mut rec, &d, self.app);
         emit(ts, rec, sink);
     }
 
@@ -268,11 +485,23 @@ impl Parser for DnsParser {
                 self.buf[i].extend_from_slice(data.get(..take).unwrap_or(data));
                 self.drain_tcp(i, sink);
             }
+            _ if self.app == App::Nbns => {
+                // The NetBIOS flows also carry the datagram service (RFC
+                // 1002 §4.4); only name service messages are DNS-shaped
+                // with an encoded name.
+                if parse::parse(data, data.len(), Names::Netbios).is_ok() {
+                    self.message(data, sink);
+                }
+            }
             _ => self.message(data, sink),
         }
     }
 
     fn on_gap(&mut self, dir: Direction, _len: u64, _sink: &mut dyn Sink) {
+        if self.app == App::Nbns {
+            // Datagrams only: a gap is another NetBIOS service's stream.
+            return;
+        }
         self.mode = Mode::Tcp;
         let i = idx(dir);
         self.buf[i].clear();
@@ -297,6 +526,7 @@ impl Parser for DnsParser {
             // Nothing to attach them to: one record of anomalies.
             let rec = DnsRecord {
                 proto: self.proto(),
+                app: self.app.name(),
                 weird,
                 ..Default::default()
             };
@@ -394,8 +624,9 @@ mod tests {
         let s = run(&[(ToClient, TXT, 0)]);
         let r = s.log("dns");
         assert_eq!(r[0]["qtype_name"], json!("TXT"));
-        assert!(r[0]["answers"][0].as_str().unwrap().starts_with("DNSC"));
-        // DNSKEY/RRSIG render as "<TYPE> <len> bytes".
+        // dig's presentation: each <character-string> quoted.
+        assert!(r[0]["answers"][0].as_str().unwrap().starts_with("\"DNSC"));
+        // DNSKEY in presentation format: flags, protocol 3, algorithm, key.
         let s = run(&[(ToServer, DNSKEY_Q, 0), (ToClient, DNSKEY_R, 5)]);
         let r = s.log("dns");
         assert_eq!(r.len(), 1, "{r:?}");
@@ -403,10 +634,7 @@ mod tests {
         assert_eq!(r[0]["proto"], json!("tcp"));
         let a = r[0]["answers"].as_array().unwrap();
         assert_eq!(a.len(), 4);
-        assert!(
-            a[0].as_str().unwrap().starts_with("TYPE48 ")
-                || a[0].as_str().unwrap().starts_with("DNSKEY ")
-        );
+        assert!(a.iter().any(|k| k.as_str().unwrap().starts_with("257 3 ")));
     }
 
     #[test]
