@@ -721,4 +721,281 @@ mod tests {
         p.on_end(&mut s);
         assert_eq!(s.log("dns").len(), 3000);
     }
+
+    // ------------------------------------------------------------------
+    // Whole captures (UDP), one parser per flow as the engine runs them.
+    // ------------------------------------------------------------------
+
+    /// The dns records of every UDP flow of a capture, parsed as `app`, one
+    /// parser per 5-tuple (either way), in the order the flows start.
+    fn pcap_records(pcap: &[u8], app: App) -> Vec<serde_json::Value> {
+        type Key = (std::net::IpAddr, u16, std::net::IpAddr, u16);
+        let mut flows: Vec<(Key, Vec<(Direction, Vec<u8>, u64)>)> = Vec::new();
+        for (ts, sa, sp, da, dp, m) in crate::dns::testutil::pcap_udp_addr(pcap) {
+            let fwd = (sa, sp, da, dp);
+            let rev = (da, dp, sa, sp);
+            if let Some(f) = flows.iter_mut().find(|(k, _)| *k == rev) {
+                f.1.push((ToClient, m, ts));
+            } else if let Some(f) = flows.iter_mut().find(|(k, _)| *k == fwd) {
+                f.1.push((ToServer, m, ts));
+            } else {
+                flows.push((fwd, vec![(ToServer, m, ts)]));
+            }
+        }
+        let mut out = Vec::new();
+        for (_, pkts) in flows {
+            let mut p = DnsParser::for_app(app);
+            let mut s = MemSink::default();
+            for (d, m, ts) in &pkts {
+                s.ts_ns = *ts;
+                p.on_data(*d, m, &mut s);
+            }
+            p.on_end(&mut s);
+            out.extend(s.log("dns").into_iter().cloned());
+        }
+        out
+    }
+
+    const TYPES: &[u8] = include_bytes!("testdata/types.pcap");
+
+    fn by_query<'a>(r: &'a [serde_json::Value], q: &str, t: &str) -> &'a serde_json::Value {
+        r.iter()
+            .find(|x| x["query"] == json!(q) && x["qtype_name"] == json!(t))
+            .unwrap_or_else(|| panic!("no record {q} {t}"))
+    }
+
+    #[test]
+    fn bind_answers_records_and_zeek_fields() {
+        let r = pcap_records(TYPES, App::Dns);
+        let a = by_query(&r, "www.example.test", "A");
+        assert_eq!(a["app"], json!("dns"));
+        assert_eq!(a["answers"], json!(["192.0.2.10"]));
+        assert_eq!(a["AA"], json!(true));
+        // dig sets AD in its queries (RFC 6840 §5.7): Zeek's Z is the
+        // three bits Z, AD, CD, so 2.
+        assert_eq!(a["Z"], json!(2));
+        assert_eq!(a["opcode_name"], json!("query"));
+        assert!(a.get("zeek_answers").is_none(), "{a}");
+        // dig 9.18 sends a cookie and the +bufsize it was given; BIND
+        // answers with its own 1232 and the cookie.
+        assert_eq!(a["query_edns"]["udp_size"], json!(4096));
+        assert!(a["query_edns"]["options"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("COOKIE "));
+        let mx = by_query(&r, "example.test", "MX");
+        assert_eq!(mx["answers"], json!(["10 mail.example.test"]));
+        assert_eq!(mx["zeek_answers"], json!(["mail.example.test"]));
+        let caa = by_query(&r, "example.test", "CAA");
+        assert_eq!(caa["zeek_answers"], json!([null, null]));
+        // +dnssec: the DO bit.
+        let k = by_query(&r, "example.test", "DNSKEY");
+        assert_eq!(k["query_edns"]["do"], json!(true));
+        assert_eq!(k["response_edns"]["do"], json!(true));
+        // +nsid +subnet.
+        let n = r
+            .iter()
+            .find(|x| {
+                x["query_edns"]["options"]
+                    .to_string()
+                    .contains("ECS 192.0.2.0/24/0")
+            })
+            .expect("the +subnet query");
+        assert!(n["query_edns"]["options"].to_string().contains("\"NSID\""));
+        assert!(n["response_edns"]["options"]
+            .to_string()
+            .contains("NSID 6e73312e6e6574736966742e74657374"));
+        assert!(n["response_edns"]["options"]
+            .to_string()
+            .contains("(\\\"ns1.netsift.test\\\")"));
+        // NXDOMAIN with SOA and NSEC in the authority section: an answer,
+        // not a refusal (Zeek's rule: some record came back).
+        let nx = by_query(&r, "nothere.example.test", "A");
+        assert_eq!(nx["rcode_name"], json!("NXDOMAIN"));
+        assert_eq!(nx["rejected"], json!(false));
+        // REFUSED (no such zone) carrying only BIND's OPT record: rejected.
+        // Zeek counts the OPT pseudo-record and writes F; netsift does not
+        // count it, since an OPT record answers nothing.
+        let rf = by_query(&r, "www.elsewhere.test", "A");
+        assert_eq!(rf["rcode_name"], json!("REFUSED"));
+        assert_eq!(rf["rejected"], json!(true));
+        assert!(rf.get("answers").is_none());
+        // An unnamed type keeps Zeek's "query-<n>" spelling.
+        let u = r.iter().find(|x| x["qtype"] == json!(65280)).unwrap();
+        assert_eq!(u["qtype_name"], json!("query-65280"));
+        assert_eq!(u["answers"], json!(["\\# 4 0A000001"]));
+    }
+
+    #[test]
+    fn nsupdate_is_an_update_not_a_query() {
+        let r = pcap_records(TYPES, App::Dns);
+        let u: Vec<_> = r.iter().filter(|x| x["opcode"] == json!(5)).collect();
+        assert_eq!(u.len(), 1, "{r:?}");
+        let u = u[0];
+        assert_eq!(u["opcode_name"], json!("dynamic-update"));
+        // RFC 2136 §2.3: the zone section names the zone, type SOA.
+        assert_eq!(u["query"], json!("dyn.test"));
+        assert_eq!(u["qtype_name"], json!("SOA"));
+        assert_eq!(
+            u["prereqs"],
+            json!(["nxdomain new.dyn.test", "yxrrset old.dyn.test A"])
+        );
+        assert_eq!(
+            u["updates"],
+            json!([
+                "add new.dyn.test 300 A 192.0.2.99",
+                "delete old.dyn.test A",
+                "add new.dyn.test 300 TXT \"added\""
+            ])
+        );
+        assert_eq!(u["rcode_name"], json!("NOERROR"));
+        assert!(u.get("answers").is_none());
+    }
+
+    const MDNS: &[u8] = include_bytes!("../../../cli/tests/nonstd/mdns_udp5353.pcap");
+    const LLMNR: &[u8] = include_bytes!("../../../cli/tests/nonstd/llmnr_udp5355.pcap");
+    const NBNS: &[u8] = include_bytes!("../../../cli/tests/nonstd/netbios_udp137.pcap");
+
+    #[test]
+    fn mdns_every_multicast_message_is_a_record() {
+        // avahi-daemon 0.8 probing and announcing to 224.0.0.251 (ID 0),
+        // then dig's one-shot queries (ID != 0), see make.sh cap_mdns.
+        let r = pcap_records(MDNS, App::Mdns);
+        assert!(r.iter().all(|x| x["app"] == json!("mdns")));
+        // The first one-shot query went to the group and its answer came
+        // back unicast (another flow: each alone); the second one went
+        // unicast and pairs.
+        let probe = &r[0];
+        // A probe asks several questions at once (RFC 6762 §8.1).
+        assert_eq!(probe["questions"].as_array().unwrap().len(), 3, "{probe}");
+        assert_eq!(
+            probe["query"],
+            json!("6.4.e.8.4.2.e.f.f.f.f.0.7.c.8.1.0.0.0.0.0.0.0.0.0.0.0.0.0.8.e.f.ip6.arpa")
+        );
+        assert_eq!(probe["qtype_name"], json!("*"));
+        assert!(probe.get("rcode").is_none());
+        // An announcement: no question, answers with the cache-flush bit;
+        // the subject is the first answer's owner, as Zeek logs it.
+        let ann = r
+            .iter()
+            .find(|x| x["rcode"] == json!(0) && x.get("qtype").is_none())
+            .unwrap();
+        assert_eq!(ann["cache_flush"], json!(true));
+        assert_eq!(ann["AA"], json!(true));
+        assert!(ann["query"].as_str().is_some());
+        assert_eq!(ann["rejected"], json!(false));
+        // The unicast one-shot query and its answer pair by ID.
+        let pair = r.iter().find(|x| x["trans_id"] == json!(0xef43)).unwrap();
+        assert_eq!(pair["answers"], json!(["10.99.0.1"]));
+        assert!(pair["rtt"].as_f64().is_some());
+    }
+
+    #[test]
+    fn mdns_unicast_response_bit() {
+        // The first question of avahi's probe with its QU bit set (RFC 6762
+        // §5.4): the class reads IN and the bit is reported.
+        let pkts = crate::dns::testutil::pcap_udp(MDNS);
+        let mut m = pkts[0].3.clone();
+        let (_, end) = super::parse::read_name(&m, 12).unwrap();
+        m[end + 2] |= 0x80;
+        let s = run_app(App::Mdns, &[(ToServer, &m, 0)]);
+        let r = &s.log("dns")[0];
+        assert_eq!(r["unicast_response"], json!(true));
+        assert_eq!(r["qclass"], json!(0x8001));
+        assert_eq!(r["qclass_name"], json!("C_INTERNET"));
+    }
+
+    fn run_app(app: App, chunks: &[(Direction, &[u8], u64)]) -> MemSink {
+        let mut p = DnsParser::for_app(app);
+        let mut s = MemSink::default();
+        for &(d, b, ts) in chunks {
+            s.ts_ns = ts;
+            p.on_data(d, b, &mut s);
+        }
+        p.on_end(&mut s);
+        s
+    }
+
+    #[test]
+    fn llmnr_query_and_unicast_response() {
+        // llmnrd's answer comes from the responder's address to the
+        // querier's port: another flow than the multicast query, so each
+        // is a record alone, as in Zeek.
+        let r = pcap_records(LLMNR, App::Llmnr);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r.iter().all(|x| x["app"] == json!("llmnr")));
+        let q = r.iter().find(|x| x.get("rcode").is_none()).unwrap();
+        assert_eq!(q["query"], json!("nsiftsrv"));
+        assert_eq!(q["qtype_name"], json!("*"));
+        let a = r.iter().find(|x| x.get("rcode").is_some()).unwrap();
+        assert_eq!(a["answers"], json!(["10.99.0.1"]));
+    }
+
+    #[test]
+    fn nbns_names_decoded_and_nb_answers() {
+        // nmbd's registrations, nmblookup's name query and node status.
+        let r = pcap_records(NBNS, App::Nbns);
+        assert!(r.iter().all(|x| x["app"] == json!("nbns")));
+        let reg = r
+            .iter()
+            .find(|x| x["opcode"] == json!(5) && x["nb_suffix"] == json!(0x20))
+            .unwrap();
+        assert_eq!(reg["query"], json!("NSIFTSRV"));
+        assert_eq!(reg["opcode_name"], json!("netbios-registration"));
+        // NB is NetBIOS's own type 0x20; Zeek calls it "NIMLOC", the DNS
+        // type of the same number, which is not what was asked.
+        assert_eq!(reg["qtype_name"], json!("NB"));
+        let q = r
+            .iter()
+            .find(|x| x["query"] == json!("NSIFTSRV") && x.get("rcode").is_some())
+            .unwrap();
+        assert_eq!(q["nb_suffix"], json!(0));
+        assert_eq!(q["opcode_name"], json!("netbios-query"));
+        // Zeek writes no answer for NB records; netsift the address.
+        assert_eq!(q["answers"], json!(["10.99.0.1"]));
+        assert_eq!(q["zeek_answers"], json!([null]));
+        let st = r
+            .iter()
+            .find(|x| x["qtype_name"] == json!("NBSTAT"))
+            .unwrap();
+        assert_eq!(st["query"], json!("*"));
+        let names = st["answers"][0].as_str().unwrap();
+        assert!(
+            names.contains("NSIFTSRV<00>") && names.contains(" mac "),
+            "{names}"
+        );
+    }
+
+    #[test]
+    fn nbns_parser_ignores_datagram_and_session_service() {
+        let dgm = include_bytes!("../netbios/testdata/nbdgm_browser.bin");
+        let ss = include_bytes!("../netbios/testdata/nbss_smb1_negotiate.bin");
+        let s = run_app(App::Nbns, &[(ToServer, dgm, 0), (ToServer, ss, 1)]);
+        assert!(s.log("dns").is_empty(), "{:?}", s.records);
+        let mut p = DnsParser::for_app(App::Nbns);
+        let mut s = MemSink::default();
+        p.on_gap(ToServer, 10, &mut s);
+        p.on_data(ToServer, ss, &mut s);
+        p.on_end(&mut s);
+        assert!(s.log("dns").is_empty());
+    }
+
+    #[test]
+    fn many_records_and_questions_are_bounded() {
+        // One response with 200 A records and 40 questions.
+        let mut m = vec![0x12, 0x34, 0x84, 0x00, 0, 40, 0, 200, 0, 0, 0, 0];
+        for _ in 0..40 {
+            m.extend_from_slice(&[1, b'a', 0, 0, 1, 0, 1]);
+        }
+        for i in 0..200u8 {
+            m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, i]);
+        }
+        let s = run(&[(ToClient, &m, 0)]);
+        let r = &s.log("dns")[0];
+        assert_eq!(r["answers"].as_array().unwrap().len(), parse::MAX_ANSWERS);
+        assert_eq!(
+            r["questions"].as_array().unwrap().len(),
+            parse::MAX_QUESTIONS
+        );
+    }
 }

@@ -136,6 +136,15 @@ pub(crate) fn every_prefix(p: &dyn Protocol, transport: Transport, port: u16, da
 /// source port, destination port, payload. Test data only; anything
 /// unexpected is skipped.
 pub(crate) fn pcap_udp(pcap: &[u8]) -> Vec<(u64, u16, u16, Vec<u8>)> {
+    pcap_udp_addr(pcap)
+        .into_iter()
+        .map(|(ts, _, sp, _, dp, m)| (ts, sp, dp, m))
+        .collect()
+}
+
+/// [`pcap_udp`] with the source and destination addresses.
+#[allow(clippy::type_complexity)]
+pub(crate) fn pcap_udp_addr(pcap: &[u8]) -> Vec<(u64, IpAddr, u16, IpAddr, u16, Vec<u8>)> {
     let u32le = |b: &[u8], at: usize| -> u32 {
         u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
     };
@@ -156,9 +165,19 @@ pub(crate) fn pcap_udp(pcap: &[u8]) -> Vec<(u64, u16, u16, Vec<u8>)> {
             _ => continue,
         };
         let Some(ip) = frame.get(l3..) else { continue };
-        let (proto, l4) = match ip.first().map(|v| v >> 4) {
-            Some(4) => (ip[9], usize::from(ip[0] & 0x0f) * 4),
-            Some(6) => (ip[6], 40),
+        let (proto, l4, src, dst) = match ip.first().map(|v| v >> 4) {
+            Some(4) if ip.len() >= 20 => {
+                let a = |at: usize| IpAddr::from([ip[at], ip[at + 1], ip[at + 2], ip[at + 3]]);
+                (ip[9], usize::from(ip[0] & 0x0f) * 4, a(12), a(16))
+            }
+            Some(6) if ip.len() >= 40 => {
+                let a = |at: usize| {
+                    let mut b = [0u8; 16];
+                    b.copy_from_slice(&ip[at..at + 16]);
+                    IpAddr::from(b)
+                };
+                (ip[6], 40, a(8), a(24))
+            }
             _ => continue,
         };
         if proto != 17 {
@@ -174,7 +193,7 @@ pub(crate) fn pcap_udp(pcap: &[u8]) -> Vec<(u64, u16, u16, Vec<u8>)> {
         let Some(payload) = udp.get(8..len.max(8)) else {
             continue;
         };
-        out.push((ts, sport, dport, payload.to_vec()));
+        out.push((ts, src, sport, dst, dport, payload.to_vec()));
     }
     out
 }
