@@ -90,6 +90,10 @@ pub struct DnsRecord {
     /// final dot. At most 64.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<String>,
+    /// TYPE of each of `answers`, as dig names it ("A", "CNAME", "RRSIG",
+    /// "TYPE65280"), same order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub answer_types: Vec<String>,
     /// TTLs of `answers`, in seconds, same order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ttls: Vec<u32>,

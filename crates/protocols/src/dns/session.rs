@@ -357,6 +357,11 @@ impl DnsParser {
             let mut zeek = Vec::new();
             for a in &d.answers {
                 rec.answers.push(a.text.dig.clone());
+                rec.answer_types.push(if app == App::Nbns {
+                    qtype_name(a.rtype, true)
+                } else {
+                    rdata::type_text(a.rtype)
+                });
                 rec.ttls.push(a.ttl);
                 zeek.push(a.text.zeek.clone());
                 // RFC 6762 §10.2: the top bit of rrclass is cache-flush.
