@@ -125,12 +125,13 @@ fn quoted(b: &[u8]) -> String {
     s
 }
 
-/// Bytes as Zeek's log writer shows a string: printable ASCII as is,
-/// other bytes `\xHH`.
+/// Bytes as a Zeek string value: ASCII as it is (control characters
+/// included: the log writers escape them as Zeek's do, `\x01`), other
+/// bytes as `\xHH` text.
 fn zeek_bytes(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len());
     for &c in b {
-        if (0x20..0x7f).contains(&c) {
+        if c.is_ascii() {
             s.push(c as char);
         } else {
             let _ = write!(s, "\\x{c:02x}");
@@ -1137,7 +1138,7 @@ mod tests {
         assert_eq!(one("example.test", "SPF"), s("SPF 11 v=spf1 -all"));
         assert_eq!(
             one("txt.example.test", "TXT"),
-            s("TXT 19 quote\"and\\backslash TXT 4 \\x01bin TXT 0 ")
+            s("TXT 19 quote\"and\\backslash TXT 4 \u{1}bin TXT 0 ")
         );
         assert_eq!(
             one("example.test", "NAPTR"),

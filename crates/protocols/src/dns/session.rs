@@ -389,7 +389,12 @@ impl DnsParser {
         // EDNS server refused the question all the same.
         let records = u32::from(d.ancount) + u32::from(d.nscount) + u32::from(d.arcount)
             - u32::from(d.edns.is_some());
-        rec.rejected = (d.qdcount > 0 && records == 0) || (rcode != 0 && d.qdcount == 0);
+        // A NOTIFY or UPDATE accepted (RCODE 0) is answered with the
+        // question alone (RFC 1996 §4.7, RFC 2136 §3.8): Zeek calls that
+        // rejected too; netsift does not.
+        let accepted_echo = matches!(d.opcode(), 4 | 5) && rcode == 0 && app != App::Nbns;
+        rec.rejected =
+            !accepted_echo && ((d.qdcount > 0 && records == 0) || (rcode != 0 && d.qdcount == 0));
     }
 
     fn response(&mut self, d: Decoded, sink: &mut dyn Sink) {
@@ -855,6 +860,9 @@ mod tests {
         );
         assert_eq!(u["rcode_name"], json!("NOERROR"));
         assert!(u.get("answers").is_none());
+        // The server's NOERROR echoes the zone alone; Zeek's rule would
+        // call that rejected, which an accepted update is not.
+        assert_eq!(u["rejected"], json!(false));
     }
 
     const MDNS: &[u8] = include_bytes!("../../../cli/tests/nonstd/mdns_udp5353.pcap");
