@@ -327,7 +327,12 @@ impl DnsParser {
         // unanswered, the newer one waits.
         if let Some(i) = self.pending.iter().position(|p| p.rec.trans_id == d.id) {
             let old = self.pending.remove(i);
-            push_weird(&mut rec.weird, "dns_duplicate_query_id");
+            // LLMNR, NBNS and mDNS resend an unanswered query with the same
+            // ID by design (RFC 4795 §2.7, RFC 1002 §6 BCAST_REQ_RETRY_COUNT,
+            // RFC 6762 §5.2): only DNS calls it an anomaly.
+            if self.app == App::Dns {
+                push_weird(&mut rec.weird, "dns_duplicate_query_id");
+            }
             emit(old.ts_ns, old.rec, sink);
         }
         if self.pending.len() >= MAX_PENDING {
