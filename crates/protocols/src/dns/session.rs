@@ -911,7 +911,8 @@ mod tests {
     #[test]
     fn mdns_unicast_response_bit() {
         // The first question of avahi's probe with its QU bit set (RFC 6762
-        // §5.4): the class reads IN and the bit is reported.
+        // §5.4): the class reads IN and the bit is reported. Zeek names the
+        // raw value, "qclass-32769", which hides that the class is IN.
         let pkts = crate::dns::testutil::pcap_udp(MDNS);
         let mut m = pkts[0].3.clone();
         let (_, end) = super::parse::read_name(&m, 12).unwrap();
@@ -1014,6 +1015,38 @@ mod tests {
         assert_eq!(
             r["questions"].as_array().unwrap().len(),
             parse::MAX_QUESTIONS
+        );
+    }
+
+    /// Where netsift keeps the message's value and Zeek's dns.log writes
+    /// an artefact of its scripts (docs/zeek.md lists these).
+    #[test]
+    fn zeek_exceptions_keep_the_messages_values() {
+        let r = pcap_records(TYPES, App::Dns);
+        // NXDOMAIN without answers: Zeek sets AA/RA and rtt only in its
+        // answer handler, so it writes AA F and no rtt for this reply whose
+        // header says AA and which came back after a measurable time.
+        let nx = by_query(&r, "nothere.example.test", "A");
+        assert_eq!(nx["AA"], json!(true));
+        assert!(nx["rtt"].as_f64().unwrap() > 0.0);
+        // TC: Zeek copies the query's bit (never set); a truncated reply
+        // is what TC is for.
+        let mut resp = U2.to_vec();
+        resp[2] |= 0x02;
+        let s = run(&[(ToServer, U1, 0), (ToClient, &resp, 1)]);
+        assert_eq!(s.log("dns")[0]["TC"], json!(true));
+        // A reply seen alone: RD and Z are the reply's (RFC 1035 §4.1.1:
+        // RD "is copied into the response"); Zeek only reads them from a
+        // query and writes F / 0.
+        let s = run(&[(ToClient, U2, 0)]);
+        assert_eq!(s.log("dns")[0]["RD"], json!(true));
+        // mDNS: several questions are all kept, `query` is the first; Zeek
+        // overwrites its field per question and so logs the last.
+        let m = pcap_records(MDNS, App::Mdns);
+        let q = &m[0];
+        assert_eq!(
+            q["questions"][0].as_str().unwrap(),
+            format!("{} *", q["query"].as_str().unwrap())
         );
     }
 }
