@@ -531,7 +531,7 @@ pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
                 }
                 // RFC 4343 §3: names compare case-insensitively; Zeek
                 // writes them in lower case.
-                s.push_str(&netsift_proto::printable(&label.to_ascii_lowercase(), 63));
+                push_label(&mut s, &label.to_ascii_lowercase());
                 pos += 1 + len;
             }
             0xc0 => {
@@ -545,6 +545,34 @@ pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
                 floor = t;
             }
             _ => return None,
+        }
+    }
+}
+
+/// A label as text: UTF-8 as it is (RFC 6762 §16: mDNS names are UTF-8,
+/// "John's iPhone"), control characters and bytes that are not UTF-8 as
+/// `\xHH`. Dots and backslashes inside a label stay as they are, as Zeek
+/// writes them.
+fn push_label(s: &mut String, label: &[u8]) {
+    let text = String::from_utf8_lossy(label);
+    if !matches!(text, std::borrow::Cow::Borrowed(_)) {
+        for &b in label {
+            if (0x20..0x7f).contains(&b) {
+                s.push(b as char);
+            } else {
+                s.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        return;
+    }
+    for c in text.chars() {
+        if c.is_control() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                s.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            s.push(c);
         }
     }
 }

@@ -928,6 +928,27 @@ mod tests {
     }
 
     #[test]
+    fn names_lower_case_utf8_and_escapes() {
+        // A PTR to "John's Büro\x01" + one label with a byte that is not
+        // UTF-8, as mDNS service names carry them (RFC 6762 §16).
+        let mut msg = vec![0u8; 12];
+        let mut rd = vec![("John's Büro".len() + 1) as u8];
+        rd.extend_from_slice("John's Büro".as_bytes());
+        rd.push(1);
+        rd.extend_from_slice(&[2, 0xff, b'A', 0]);
+        msg.extend_from_slice(&rd);
+        let t = render(&Rr {
+            msg: &msg,
+            owner: "x",
+            rtype: 12,
+            at: 12,
+            len: rd.len(),
+            nbns: false,
+        });
+        assert_eq!(t.dig, "john's büro\\x01.\\xffa");
+    }
+
+    #[test]
     fn netbios_names() {
         // "FEEIEFCAEOEFFEECEJEPFDCAEOEBENEF" is "THE NETBIOS NAME"
         // (Zeek's documentation example): name THE NETBIOS NAM, suffix 'E'.
