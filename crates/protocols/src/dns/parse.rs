@@ -308,38 +308,9 @@ pub(crate) fn parse(msg: &[u8], declared_len: usize, names: Names) -> Result<Dns
     }
 }
 
-/// Name of a type, for evidence.
+/// Name of a type, for evidence: the IANA mnemonic or `TYPE<n>`.
 pub(crate) fn type_name(t: u16) -> String {
-    let s = match t {
-        1 => "A",
-        2 => "NS",
-        5 => "CNAME",
-        6 => "SOA",
-        10 => "NULL",
-        12 => "PTR",
-        13 => "HINFO",
-        15 => "MX",
-        16 => "TXT",
-        28 => "AAAA",
-        33 => "SRV",
-        35 => "NAPTR",
-        41 => "OPT",
-        43 => "DS",
-        46 => "RRSIG",
-        47 => "NSEC",
-        48 => "DNSKEY",
-        50 => "NSEC3",
-        64 => "SVCB",
-        65 => "HTTPS",
-        99 => "SPF",
-        250 => "TSIG",
-        251 => "IXFR",
-        252 => "AXFR",
-        255 => "ANY",
-        257 => "CAA",
-        _ => return format!("TYPE{t}"),
-    };
-    s.to_string()
+    super::rdata::type_text(t)
 }
 
 /// Render the name at `pos` as dotted text for evidence (bounded: at most
