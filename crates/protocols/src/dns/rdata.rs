@@ -1017,9 +1017,11 @@ mod tests {
             .join(" ")
     }
 
-    /// dig's answer and authority sections by message ID: (owner, ttl,
-    /// type, rdata).
-    fn dig_answers() -> Vec<(u16, Vec<(String, u32, String, String)>)> {
+    /// One record line: owner, TTL, type, RDATA.
+    type Line = (String, u32, String, String);
+
+    /// dig's answer and authority sections by message ID.
+    fn dig_answers() -> Vec<(u16, Vec<Line>)> {
         let mut out = Vec::new();
         let mut cur: Option<(u16, Vec<_>)> = None;
         let mut in_answer = false;
@@ -1074,7 +1076,7 @@ mod tests {
             let Some((_, d)) = ours.iter().find(|(i, _)| *i == id) else {
                 panic!("dig's response {id} is not in types.pcap");
             };
-            let got: Vec<(String, u32, String, String)> = d
+            let got: Vec<Line> = d
                 .answers
                 .iter()
                 .chain(&d.authority)

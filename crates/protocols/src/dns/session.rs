@@ -745,7 +745,8 @@ mod tests {
     /// parser per 5-tuple (either way), in the order the flows start.
     fn pcap_records(pcap: &[u8], app: App) -> Vec<serde_json::Value> {
         type Key = (std::net::IpAddr, u16, std::net::IpAddr, u16);
-        let mut flows: Vec<(Key, Vec<(Direction, Vec<u8>, u64)>)> = Vec::new();
+        type Pkts = Vec<(Direction, Vec<u8>, u64)>;
+        let mut flows: Vec<(Key, Pkts)> = Vec::new();
         for (ts, sa, sp, da, dp, m) in crate::dns::testutil::pcap_udp_addr(pcap) {
             let fwd = (sa, sp, da, dp);
             let rev = (da, dp, sa, sp);
