@@ -427,6 +427,30 @@ pub struct Edns {
     pub options: Vec<String>,
 }
 
+/// A TSIG transaction signature (RFC 8945 §4.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tsig {
+    /// The key's name (the record's owner).
+    pub key: String,
+    /// The MAC algorithm's name (`hmac-sha256`, RFC 8945 §6).
+    pub algorithm: String,
+    /// The TSIG error (RFC 8945 §5.3: BADSIG, BADKEY, BADTIME,
+    /// BADTRUNC), absent when 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// RFC 8945 §3 / IANA TSIG error names.
+fn tsig_error(e: u16) -> String {
+    match e {
+        16 => "BADSIG".into(),
+        17 => "BADKEY".into(),
+        18 => "BADTIME".into(),
+        22 => "BADTRUNC".into(),
+        n => super::rcode_name(n.min(255) as u8),
+    }
+}
+
 fn is_zero(v: &u8) -> bool {
     *v == 0
 }
@@ -450,6 +474,8 @@ pub(crate) struct Decoded {
     pub authority: Vec<Answer>,
     /// The OPT record of the additional section.
     pub edns: Option<Edns>,
+    /// The TSIG record of the additional section.
+    pub tsig: Option<Tsig>,
     /// Anomalies met while decoding (the decoder keeps what it got).
     pub weird: Vec<String>,
 }
@@ -665,6 +691,7 @@ pub(crate) fn decode_sections(msg: &[u8], nbns: bool, authority: bool) -> Option
         answers: Vec::new(),
         authority: Vec::new(),
         edns: None,
+        tsig: None,
         weird: Vec::new(),
     };
     let update = (d.opcode() == 5 && !nbns) || authority;
@@ -746,6 +773,23 @@ pub(crate) fn decode_sections(msg: &[u8], nbns: bool, authority: bool) -> Option
                     ext_rcode: (ttl >> 24) as u8,
                     options: edns_options(rd),
                 });
+                continue;
+            }
+            // RFC 8945 §4.2: TSIG, the last record of the additional
+            // section: NAME the key; RDATA Algorithm Name, Time Signed (48
+            // bits), Fudge, MAC Size, MAC, Original ID, Error, Other.
+            if rtype == 250 && section == Section::Additional && !nbns {
+                if let Some((alg, end)) = read_name(msg, at) {
+                    let mac_len = be16(msg, end + 8).unwrap_or(0) as usize;
+                    let error = be16(msg, end + 10 + mac_len + 2).unwrap_or(0);
+                    if end <= pos {
+                        d.tsig = Some(Tsig {
+                            key: owner,
+                            algorithm: alg,
+                            error: (error != 0).then(|| tsig_error(error)),
+                        });
+                    }
+                }
                 continue;
             }
             let keep = match section {

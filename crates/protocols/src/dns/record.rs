@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-pub use super::parse::Edns;
+pub use super::parse::{Edns, Tsig};
 
 /// One DNS transaction (a query and its response paired by transaction ID
 /// within the flow, or either alone).
@@ -122,9 +122,17 @@ pub struct DnsRecord {
     /// The response's EDNS OPT record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_edns: Option<Edns>,
+    /// The query's TSIG signature (RFC 8945): key and algorithm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_tsig: Option<Tsig>,
+    /// The response's TSIG signature, with its error if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_tsig: Option<Tsig>,
     /// The response refused the question, by Zeek's rule: it carried a
     /// question and no record at all, or an error and no question. Unlike
-    /// Zeek, an EDNS OPT pseudo-record does not count as a record.
+    /// Zeek, the OPT and TSIG meta-records do not count as records, and an
+    /// accepted UPDATE/NOTIFY (answered with its question alone) is not
+    /// rejected.
     pub rejected: bool,
     /// Seconds between query and response (packet time).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -304,6 +304,7 @@ impl DnsParser {
         }
         if is_query {
             r.query_edns = d.edns.clone();
+            r.query_tsig = d.tsig.clone();
             // RFC 2136 §2.4, §2.5: an UPDATE request's prerequisite and
             // update sections (the answer and authority sections).
             if d.opcode() == 5 && !nbns {
@@ -358,6 +359,7 @@ impl DnsParser {
         rec.ra = d.flags & 0x0080 != 0;
         rec.tc |= d.flags & 0x0200 != 0;
         rec.response_edns = d.edns.clone();
+        rec.response_tsig = d.tsig.clone();
         if d.opcode() != 5 || app == App::Nbns {
             let mut zeek = Vec::new();
             for a in &d.answers {
@@ -389,11 +391,12 @@ impl DnsParser {
         }
         // Zeek's rule (DNS.cc raises dns_rejected for a reply with a
         // question and no record in any section; main.zeek also for an
-        // error reply without a question). Unlike Zeek, the OPT
-        // pseudo-record does not count as a record: a REFUSED reply from an
-        // EDNS server refused the question all the same.
-        let records = u32::from(d.ancount) + u32::from(d.nscount) + u32::from(d.arcount)
-            - u32::from(d.edns.is_some());
+        // error reply without a question). Unlike Zeek, the OPT and TSIG
+        // meta-records (RFC 6891 §6.1.1, RFC 8945 §4.2) do not count as
+        // records: a REFUSED reply from an EDNS server, or a NOTAUTH to a
+        // forged signature, refused the question all the same.
+        let records = (u32::from(d.ancount) + u32::from(d.nscount) + u32::from(d.arcount))
+            .saturating_sub(u32::from(d.edns.is_some()) + u32::from(d.tsig.is_some()));
         // A NOTIFY or UPDATE accepted (RCODE 0) is answered with the
         // question alone (RFC 1996 §4.7, RFC 2136 §3.8): Zeek calls that
         // rejected too; netsift does not.
@@ -845,9 +848,10 @@ mod tests {
     #[test]
     fn nsupdate_is_an_update_not_a_query() {
         let r = pcap_records(TYPES, App::Dns);
-        let u: Vec<_> = r.iter().filter(|x| x["opcode"] == json!(5)).collect();
-        assert_eq!(u.len(), 1, "{r:?}");
-        let u = u[0];
+        let u = r
+            .iter()
+            .find(|x| x["opcode"] == json!(5) && x["prereqs"].is_array())
+            .expect("the unsigned update");
         assert_eq!(u["opcode_name"], json!("dynamic-update"));
         // RFC 2136 §2.3: the zone section names the zone, type SOA.
         assert_eq!(u["query"], json!("dyn.test"));
@@ -869,6 +873,33 @@ mod tests {
         // The server's NOERROR echoes the zone alone; Zeek's rule would
         // call that rejected, which an accepted update is not.
         assert_eq!(u["rejected"], json!(false));
+    }
+
+    #[test]
+    fn tsig_signed_and_forged_updates() {
+        let r = pcap_records(TYPES, App::Dns);
+        let u: Vec<_> = r.iter().filter(|x| x["opcode"] == json!(5)).collect();
+        assert_eq!(u.len(), 3, "{u:?}");
+        // RFC 8945: nsupdate -y signs with the key; BIND signs its answer.
+        let signed = u
+            .iter()
+            .find(|x| x["updates"][0] == json!("add signed.dyn.test 300 A 192.0.2.100"))
+            .unwrap();
+        assert_eq!(
+            signed["query_tsig"],
+            json!({"key": "upd.netsift.test", "algorithm": "hmac-sha256"})
+        );
+        assert_eq!(signed["response_tsig"]["key"], json!("upd.netsift.test"));
+        assert_eq!(signed["rcode_name"], json!("NOERROR"));
+        // A wrong secret: NOTAUTH with the TSIG error BADSIG (RFC 8945
+        // §5.3.2).
+        let forged = u
+            .iter()
+            .find(|x| x["updates"][0] == json!("add forged.dyn.test 300 A 192.0.2.101"))
+            .unwrap();
+        assert_eq!(forged["rcode_name"], json!("NOTAUTH"));
+        assert_eq!(forged["response_tsig"]["error"], json!("BADSIG"));
+        assert_eq!(forged["rejected"], json!(true));
     }
 
     const MDNS: &[u8] = include_bytes!("../../../cli/tests/nonstd/mdns_udp5353.pcap");

@@ -3,8 +3,9 @@
 # DNSSEC-signed zone (dnssec-keygen / dnssec-signzone, NSEC) and an
 # NSEC3-signed zone on 127.0.0.1:53, queried by dig for every record type
 # the dns log decodes, plus EDNS options (+nsid, +subnet, cookie), an
-# NXDOMAIN, a REFUSED, and an nsupdate dynamic update (RFC 2136) of an
-# unsigned zone. dig's own printout of every answer goes to types.dig.txt,
+# NXDOMAIN, a REFUSED, and nsupdate dynamic updates (RFC 2136) of an
+# unsigned zone: one unsigned, one TSIG-signed (RFC 8945) and one signed
+# with a wrong secret (BADSIG). dig's own printout of every answer goes to types.dig.txt,
 # which the unit tests in ../rdata.rs compare netsift's rendering against.
 #
 # Needs (Debian 12): apt-get install bind9 bind9-utils bind9-dnsutils tcpdump
@@ -77,6 +78,8 @@ ZONE
   dnssec-signzone -q -3 ab12cd -H 0 -o nsec3.test -S -K . nsec3.test >/dev/null
 ) || exit 1
 
+# A test-only TSIG secret (base64 of "secret-for-tests-only-0123456789").
+SECRET=c2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3ODk=
 cat > "$WORK/named.conf" <<CONF
 options {
   directory "$Z";
@@ -90,7 +93,8 @@ options {
 };
 zone "example.test" { type primary; file "example.test.signed"; };
 zone "nsec3.test" { type primary; file "nsec3.test.signed"; };
-zone "dyn.test" { type primary; file "dyn.test"; allow-update { 127.0.0.1; }; };
+key "upd.netsift.test" { algorithm hmac-sha256; secret "$SECRET"; };
+zone "dyn.test" { type primary; file "dyn.test"; allow-update { 127.0.0.1; key upd.netsift.test; }; };
 CONF
 bg named -g -u root -c "$WORK/named.conf"
 wait_port udp 53 || exit 1
@@ -138,5 +142,9 @@ q www.elsewhere.test A
 printf 'server 127.0.0.1 53\nzone dyn.test\nprereq nxdomain new.dyn.test\nprereq yxrrset old.dyn.test A\nupdate add new.dyn.test 300 A 192.0.2.99\nupdate delete old.dyn.test A\nupdate add new.dyn.test 300 TXT "added"\nsend\n' \
   | nsupdate >> "$D" 2>&1
 q new.dyn.test A
+printf 'server 127.0.0.1 53\nzone dyn.test\nupdate add signed.dyn.test 300 A 192.0.2.100\nsend\n' \
+  | nsupdate -y "hmac-sha256:upd.netsift.test:$SECRET" >> "$D" 2>&1
+printf 'server 127.0.0.1 53\nzone dyn.test\nupdate add forged.dyn.test 300 A 192.0.2.101\nsend\n' \
+  | nsupdate -y "hmac-sha256:upd.netsift.test:d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC0wMTIzNDU=" >> "$D" 2>&1
 cap_stop
 kill_servers
