@@ -916,6 +916,57 @@ mod tests {
     }
 
     #[test]
+    fn compression_loops_in_rdata_fall_back() {
+        // An MX whose exchange is a pointer to itself, and a CNAME whose
+        // name points forward: RFC 1035 §4.1.4 pointers must go back.
+        let msg = [0u8; 12]
+            .iter()
+            .copied()
+            .chain([0, 10, 0xc0, 14])
+            .collect::<Vec<u8>>();
+        let t = render(&Rr {
+            msg: &msg,
+            owner: "x",
+            rtype: 15,
+            at: 12,
+            len: 4,
+            nbns: false,
+        });
+        assert_eq!(t.dig, "\\# 4 000AC00E");
+        assert_eq!(t.zeek, None);
+        let msg = [0u8; 12]
+            .iter()
+            .copied()
+            .chain([0xc0, 14, 1, b'a', 0])
+            .collect::<Vec<u8>>();
+        let t = render(&Rr {
+            msg: &msg,
+            owner: "x",
+            rtype: 5,
+            at: 12,
+            len: 2,
+            nbns: false,
+        });
+        assert!(t.dig.starts_with("\\#"), "{}", t.dig);
+    }
+
+    #[test]
+    fn every_damaged_response_decodes_without_panic() {
+        // Each byte of each BIND response flipped, and every prefix.
+        for (_, sport, _, m) in super::super::testutil::pcap_udp(TYPES_PCAP) {
+            if sport != 53 {
+                continue;
+            }
+            for i in 0..m.len() {
+                let mut d = m.clone();
+                d[i] ^= 0xff;
+                let _ = super::super::parse::decode(&d, false);
+                let _ = super::super::parse::decode(&m[..i], false);
+            }
+        }
+    }
+
+    #[test]
     fn huge_rdata_is_cut() {
         let mut m = Vec::new();
         for _ in 0..300 {
