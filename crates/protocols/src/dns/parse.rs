@@ -421,6 +421,12 @@ pub struct Edns {
     /// EXTENDED-RCODE: the upper 8 bits of the 12-bit RCODE.
     #[serde(skip_serializing_if = "is_zero")]
     pub ext_rcode: u8,
+    /// The 12-bit RCODE's name when EXTENDED-RCODE is not zero (RFC 6891
+    /// §6.1.3): BADVERS (16), BADCOOKIE (23, RFC 7873), ...; the header's
+    /// 4 bits alone (the record's `rcode_name`, as Zeek logs it) would read
+    /// NOERROR for a BADVERS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rcode_name: Option<String>,
     /// Options by name: `NSID 6e73 ("ns")`, `ECS 192.0.2.0/24/0`,
     /// `COOKIE <hex>`, `PADDING 12`, `EDE 18 "text"`, `OPT<code> <hex>`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -771,6 +777,14 @@ pub(crate) fn decode_sections(msg: &[u8], nbns: bool, authority: bool) -> Option
                     // RFC 3225 §3: DO is the top bit of the Z field.
                     dnssec_ok: ttl & 0x8000 != 0,
                     ext_rcode: (ttl >> 24) as u8,
+                    rcode_name: (ttl >> 24 != 0).then(|| {
+                        let full = ((ttl >> 24) << 4) as u16 | (flags & 0x0f);
+                        match full {
+                            16 => "BADVERS".to_string(),
+                            23 => "BADCOOKIE".to_string(),
+                            n => format!("rcode-{n}"),
+                        }
+                    }),
                     options: edns_options(rd),
                 });
                 continue;

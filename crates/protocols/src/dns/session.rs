@@ -846,6 +846,20 @@ mod tests {
     }
 
     #[test]
+    fn badvers_reads_from_the_extended_rcode() {
+        // dig +edns=1: BIND answers EDNS version 0 with BADVERS (RFC 6891
+        // §6.1.3), whose low 4 bits in the header are 0.
+        let r = pcap_records(TYPES, App::Dns);
+        let b = r
+            .iter()
+            .find(|x| x["query_edns"]["version"] == json!(1))
+            .expect("the +edns=1 query");
+        assert_eq!(b["rcode_name"], json!("NOERROR"));
+        assert_eq!(b["response_edns"]["ext_rcode"], json!(1));
+        assert_eq!(b["response_edns"]["rcode_name"], json!("BADVERS"));
+    }
+
+    #[test]
     fn nsupdate_is_an_update_not_a_query() {
         let r = pcap_records(TYPES, App::Dns);
         let u = r

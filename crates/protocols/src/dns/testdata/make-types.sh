@@ -138,6 +138,7 @@ q +dnssec nsec3.test NSEC3PARAM
 q +dnssec nothere.nsec3.test A
 q +nsid +subnet=192.0.2.0/24 www.example.test A
 q +nocookie www.example.test A
+q +edns=1 +noednsnegotiation www.example.test A
 q www.elsewhere.test A
 printf 'server 127.0.0.1 53\nzone dyn.test\nprereq nxdomain new.dyn.test\nprereq yxrrset old.dyn.test A\nupdate add new.dyn.test 300 A 192.0.2.99\nupdate delete old.dyn.test A\nupdate add new.dyn.test 300 TXT "added"\nsend\n' \
   | nsupdate >> "$D" 2>&1
