@@ -69,8 +69,11 @@ class FlowReader(Iterator[dict]):
     def __next__(self) -> dict: ...
 
 def read_flows(
-    path: Union[str, PathLike], layers: Optional[List[str]] = None
+    path: Union[str, PathLike], layers: Optional[List[str]] = None, strict: bool = False
 ) -> FlowReader:
-    """Iterate lazily over a capture's flows (pcap or pcapng), each a dict with the
-    keys of `netsift flows --format jsonl`. OSError if the file cannot be opened or
-    is not a capture; ValueError if it breaks off, after the flows read so far."""
+    """Iterate lazily over a capture's flows (pcap or pcapng, also gzip/zstd/xz/lz4
+    compressed), each a dict with the keys of `netsift flows --format jsonl`.
+    Damaged records are skipped as `netsift flows` skips them; with strict=True a
+    damaged capture raises ValueError after the flows read so far. OSError if the
+    file cannot be opened or is not a capture; ValueError for a pcap of a link type
+    netsift does not decode."""

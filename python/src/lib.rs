@@ -16,7 +16,7 @@
 use std::path::PathBuf;
 
 use ::netsift_engine::{ClassifiedFlow, Engine as RsEngine};
-use netsift_capture::CaptureReader;
+use netsift_capture::{CaptureFormat, CaptureReader};
 use netsift_proto::{Direction, Transport};
 use netsift_protocols::{identify_first_payload, FirstVerdict};
 use netsift_wire::LinkType;
@@ -290,15 +290,28 @@ impl FlowReader {
     }
 }
 
-/// Iterate over the flows of a capture (pcap or pcapng), each a dict with
-/// the keys of `netsift flows --format jsonl`, in the order flows end.
-/// Reads lazily: memory stays bounded by the flow table, whatever the
-/// capture's size. A damaged capture raises ValueError after the flows
-/// read so far.
+/// Iterate over the flows of a capture (pcap or pcapng, also gzip, zstd,
+/// xz or lz4 compressed), each a dict with the keys of `netsift flows
+/// --format jsonl`, in the order flows end. Reads lazily: memory stays
+/// bounded by the flow table, whatever the capture's size. Damaged
+/// records are skipped as `netsift flows` skips them (the same flows); with
+/// `strict=True` a damaged capture raises ValueError after the flows read
+/// so far. A classic pcap of a link type netsift does not decode raises
+/// ValueError at once, as the command line refuses it.
 #[pyfunction]
-#[pyo3(signature = (path, layers=None))]
-fn read_flows(path: PathBuf, layers: Option<Vec<String>>) -> PyResult<FlowReader> {
-    let reader = CaptureReader::open(&path).map_err(|e| PyOSError::new_err(e.to_string()))?;
+#[pyo3(signature = (path, layers=None, strict=false))]
+fn read_flows(path: PathBuf, layers: Option<Vec<String>>, strict: bool) -> PyResult<FlowReader> {
+    let mut reader = CaptureReader::open(&path).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    reader.set_resync(!strict);
+    if let CaptureFormat::Pcap { .. } | CaptureFormat::PcapModified { .. } = reader.format() {
+        let lt = reader.interfaces().first().map_or(0, |i| i.linktype);
+        if !LinkType(lt).is_supported() {
+            return Err(PyValueError::new_err(format!(
+                "{}: unsupported link type {lt} at offset 20",
+                path.display()
+            )));
+        }
+    }
     Ok(FlowReader {
         reader,
         engine: build_engine(layers)?,

@@ -95,6 +95,29 @@ def test_read_flows_equals_cli(name):
     assert sorted(flows, key=key) == sorted(cli, key=key)
 
 
+def test_read_flows_compressed_damaged_and_foreign(tmp_path):
+    sample = REPO / "samples" / "loopback.pcap"
+    want = list(netsift.read_flows(sample))
+    assert len(want) == 9
+    z = REPO / "crates" / "capture" / "testdata" / "compressed" / "loopback.pcapng.xz"
+    assert [f["uid"] for f in netsift.read_flows(z)] == [f["uid"] for f in want]
+    # A broken first record length: skipped by default, an error when strict.
+    b = bytearray(sample.read_bytes())
+    b[32:36] = (0x7FFFFFF0).to_bytes(4, "little")
+    bad = tmp_path / "absurd.pcap"
+    bad.write_bytes(bytes(b))
+    assert len(list(netsift.read_flows(bad))) == 9
+    with pytest.raises(ValueError):
+        list(netsift.read_flows(bad, strict=True))
+    # Link type 147 (USER0) is not decoded: refused, as by the CLI.
+    b = bytearray(sample.read_bytes())
+    b[20:24] = (147).to_bytes(4, "little")
+    foreign = tmp_path / "user0.pcap"
+    foreign.write_bytes(bytes(b))
+    with pytest.raises(ValueError, match="unsupported link type 147"):
+        netsift.read_flows(foreign)
+
+
 def test_read_flows_errors(tmp_path):
     with pytest.raises(OSError):
         netsift.read_flows(tmp_path / "missing.pcap")

@@ -100,6 +100,16 @@ pub enum CaptureError {
         offset: u64,
     },
 
+    /// Resynchronising after damage found no plausible record within the
+    /// scan bound: what follows is not a capture.
+    #[error("damaged capture: no plausible record in the {scanned} bytes after offset {offset}")]
+    NoRecordFound { scanned: u64, offset: u64 },
+
+    /// A pcap record whose timestamp fraction is out of range (reading
+    /// with resynchronisation only: the sign of a misaligned record).
+    #[error("bad pcap timestamp fraction {frac} at offset {offset}")]
+    BadTimestamp { frac: u64, offset: u64 },
+
     /// Reading the input failed.
     #[error("I/O error at offset {offset}: {source}")]
     Io {
@@ -110,6 +120,22 @@ pub enum CaptureError {
 }
 
 impl CaptureError {
+    /// Damage inside the records that reading with resynchronisation skips
+    /// (as opposed to a file that is no capture at all, or an I/O error).
+    pub fn is_record_damage(&self) -> bool {
+        matches!(
+            self,
+            CaptureError::AbsurdRecordLength { .. }
+                | CaptureError::UnsupportedVersion { .. }
+                | CaptureError::BadByteOrderMagic { .. }
+                | CaptureError::BadBlockLength { .. }
+                | CaptureError::BlockLengthMismatch { .. }
+                | CaptureError::MalformedBlock { .. }
+                | CaptureError::UndefinedInterface { .. }
+                | CaptureError::BadTimestamp { .. }
+        )
+    }
+
     /// Byte offset in the input where the error was detected.
     pub fn offset(&self) -> u64 {
         match self {
@@ -124,6 +150,8 @@ impl CaptureError {
             | CaptureError::BlockLengthMismatch { offset, .. }
             | CaptureError::MalformedBlock { offset, .. }
             | CaptureError::UndefinedInterface { offset, .. }
+            | CaptureError::NoRecordFound { offset, .. }
+            | CaptureError::BadTimestamp { offset, .. }
             | CaptureError::Io { offset, .. } => *offset,
         }
     }

@@ -11,12 +11,15 @@
 //! ends normally and [`CaptureReader::truncation`] says where.
 
 mod buf;
+mod decompress;
 mod error;
 mod read;
 mod write;
 
+pub use decompress::{Compression, MAX_RATIO, RATIO_GRACE};
 pub use error::{CaptureError, Magic};
 pub use read::CaptureReader;
+
 pub use write::{PcapWriter, PcapngWriter, TsPrecision};
 
 /// Largest record (pcap record or pcapng block) the reader will buffer.
@@ -94,6 +97,26 @@ pub struct Stats {
     pub sections: u32,
 }
 
+/// A damaged byte range that reading with resynchronisation skipped (see
+/// [`CaptureReader::set_resync`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Damage {
+    /// Offset of the first byte skipped (where the bad record started).
+    pub offset: u64,
+    /// Bytes skipped up to the next plausible record (or the end).
+    pub len: u64,
+    /// What was wrong at `offset` (the error strict reading gives).
+    pub reason: &'static str,
+}
+
+/// Damaged ranges kept in [`CaptureReader::damage`]; later ones are only
+/// counted.
+pub const MAX_DAMAGE_RANGES: usize = 1024;
+
+/// Bytes one resynchronisation scans for a plausible record before giving
+/// up on the rest of the input.
+pub const MAX_RESYNC_SCAN: u64 = 64 * 1024 * 1024;
+
 /// Where and how a capture was cut short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Truncation {
@@ -105,5 +128,7 @@ pub struct Truncation {
     pub available: u64,
 }
 
+#[cfg(test)]
+mod resync_tests;
 #[cfg(test)]
 mod tests;

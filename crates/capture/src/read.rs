@@ -7,7 +7,8 @@ use std::path::Path;
 use crate::buf::{InputBuf, INITIAL_CAPACITY};
 use crate::error::{magic_hint, CaptureError, Magic};
 use crate::{
-    CaptureFormat, Frame, InterfaceInfo, Stats, Truncation, MAX_RECORD_LEN, STANDARD_MAX_SNAPLEN,
+    CaptureFormat, Damage, Frame, InterfaceInfo, Stats, Truncation, MAX_DAMAGE_RANGES,
+    MAX_RECORD_LEN, MAX_RESYNC_SCAN, STANDARD_MAX_SNAPLEN,
 };
 
 // pcapng block types.
@@ -133,6 +134,29 @@ enum Kind {
     },
 }
 
+/// What a resynchronisation scan found at a position.
+enum Candidate {
+    Yes,
+    No,
+    /// The input ends before a record could start.
+    End,
+}
+
+/// A short name for the damage an error reports.
+fn damage_reason(e: &CaptureError) -> &'static str {
+    match e {
+        CaptureError::AbsurdRecordLength { .. } => "absurd record length",
+        CaptureError::UnsupportedVersion { .. } => "unsupported section version",
+        CaptureError::BadByteOrderMagic { .. } => "bad byte-order magic",
+        CaptureError::BadBlockLength { .. } => "bad block length",
+        CaptureError::BlockLengthMismatch { .. } => "block length mismatch",
+        CaptureError::MalformedBlock { .. } => "malformed block",
+        CaptureError::UndefinedInterface { .. } => "undefined interface",
+        CaptureError::BadTimestamp { .. } => "bad timestamp",
+        _ => "damaged record",
+    }
+}
+
 /// Where a frame lies in the buffer; turned into a `Frame` at the very end
 /// so the parsing loops hold no borrow.
 struct Spec {
@@ -170,6 +194,15 @@ pub struct CaptureReader<R = Box<dyn Read + Send>> {
     sections: u32,
     truncation: Option<Truncation>,
     done: bool,
+    compression: Option<crate::Compression>,
+    /// Skip damaged records instead of failing (see `set_resync`).
+    resync: bool,
+    damage: Vec<Damage>,
+    damaged_bytes: u64,
+    damaged_ranges: u64,
+    /// pcap: seconds of the last good record (resynchronisation checks a
+    /// candidate's time against it).
+    last_sec: Option<u64>,
 }
 
 impl CaptureReader<Box<dyn Read + Send>> {
@@ -184,7 +217,34 @@ impl CaptureReader<Box<dyn Read + Send>> {
             })?;
             Box::new(f)
         };
-        CaptureReader::new(rd)
+        Self::from_reader(rd)
+    }
+
+    /// Start reading a capture from `rd`, which may be gzip, zstd, xz or
+    /// lz4 compressed (recognised by its magic bytes and decoded as a
+    /// stream; see [`Compression`](crate::Compression)).
+    pub fn from_reader(rd: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let (rd, compression) =
+            crate::decompress::open(rd).map_err(|source| CaptureError::Io { offset: 0, source })?;
+        let mut r = match (CaptureReader::new(rd), compression) {
+            (Err(CaptureError::Empty), Some(c)) => {
+                return Err(CaptureError::Io {
+                    offset: 0,
+                    source: io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the {} data decodes to nothing (cut short?)", c.name()),
+                    ),
+                })
+            }
+            (r, _) => r?,
+        };
+        r.compression = compression;
+        Ok(r)
+    }
+
+    /// The compression the capture was read through, if any.
+    pub fn compression(&self) -> Option<crate::Compression> {
+        self.compression
     }
 }
 
@@ -247,6 +307,12 @@ impl<R: Read> CaptureReader<R> {
             sections: 0,
             truncation: None,
             done: false,
+            compression: None,
+            resync: false,
+            damage: Vec::new(),
+            damaged_bytes: 0,
+            damaged_ranges: 0,
+            last_sec: None,
         };
         if let Some((be, nanos, hdr_len)) = pcap {
             r.read_pcap_header(be, nanos, hdr_len)?;
@@ -336,15 +402,40 @@ impl<R: Read> CaptureReader<R> {
             return Ok(None);
         }
         self.input.maybe_shrink();
-        let res = match self.kind {
-            Kind::Pcap {
-                be,
-                nanos,
-                hdr_len,
-                linktype,
-                limit,
-            } => self.next_pcap(be, nanos, hdr_len, linktype, limit),
-            Kind::Pcapng { .. } => self.next_pcapng(),
+        let res = loop {
+            let r = match self.kind {
+                Kind::Pcap {
+                    be,
+                    nanos,
+                    hdr_len,
+                    linktype,
+                    limit,
+                } => self.next_pcap(be, nanos, hdr_len, linktype, limit),
+                Kind::Pcapng { .. } => self.next_pcapng(),
+            };
+            match r {
+                Err(e) if self.resync && e.is_record_damage() => {
+                    if let Err(e) = self.resynchronise(e.offset(), damage_reason(&e), true) {
+                        break Err(e);
+                    }
+                }
+                // A record running past the end may be a damaged length
+                // rather than a cut: if a plausible record follows, it was.
+                Ok(None) if self.resync && self.truncation.is_some() => {
+                    let Some(t) = self.truncation.take() else {
+                        break Ok(None);
+                    };
+                    match self.resynchronise(t.offset, "record runs past the end", false) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            self.truncation = Some(t);
+                            break Ok(None);
+                        }
+                        Err(e) => break Err(e),
+                    }
+                }
+                other => break other,
+            }
         };
         match res {
             Ok(Some(s)) => {
@@ -409,12 +500,38 @@ impl<R: Read> CaptureReader<R> {
         let frac = rd32(h, 4, be) as u64;
         let incl = rd32(h, 8, be);
         let orig_len = rd32(h, 12, be);
+        if self.resync && frac >= if nanos { 1_000_000_000 } else { 1_000_000 } {
+            // A fraction out of range is what a misaligned record header
+            // looks like (strict reading passes it on, as libpcap does). A
+            // record followed by a plausible one is only a bad timestamp,
+            // and is kept.
+            let total = hdr_len + incl as usize;
+            let next_ok = incl as u64 <= limit
+                && incl <= orig_len
+                && if self.fill(total + hdr_len)? {
+                    let n = &self.input.data()[total..total + hdr_len];
+                    let nfrac = rd32(n, 4, be) as u64;
+                    let nincl = rd32(n, 8, be) as u64;
+                    nfrac < if nanos { 1_000_000_000 } else { 1_000_000 }
+                        && nincl <= limit
+                        && nincl <= rd32(n, 12, be) as u64
+                } else {
+                    // The last record: it must end exactly at the end.
+                    self.input.avail() == total
+                };
+            if !next_ok {
+                return Err(CaptureError::BadTimestamp { frac, offset });
+            }
+        }
         if incl as u64 > limit {
             return Err(CaptureError::AbsurdRecordLength {
                 len: incl as u64,
                 limit,
                 offset,
             });
+        }
+        if self.resync {
+            self.last_sec = Some(sec);
         }
         let total = hdr_len + incl as usize;
         if !self.fill(total)? {
@@ -796,6 +913,205 @@ impl<R: Read> CaptureReader<R> {
             self.parse_idb(offset, len, be)?;
             self.input.consume(len);
         }
+    }
+
+    /// Resynchronise after damaged records instead of failing: the reader
+    /// scans forward for the next plausible record (pcap: sane lengths, a
+    /// timestamp within a day of the last good record, and a plausible
+    /// record after it; pcapng: a known block type whose trailing length
+    /// matches, and for packet blocks a defined interface) and reads on
+    /// from there. Each skipped range is kept in [`damage`](Self::damage).
+    /// A scan that finds nothing within [`MAX_RESYNC_SCAN`] bytes ends the
+    /// read with [`CaptureError::NoRecordFound`].
+    pub fn set_resync(&mut self, on: bool) {
+        self.resync = on;
+    }
+
+    /// Damaged ranges skipped so far (the first [`MAX_DAMAGE_RANGES`]).
+    pub fn damage(&self) -> &[Damage] {
+        &self.damage
+    }
+
+    /// Bytes and ranges skipped as damaged, all of them.
+    pub fn damage_totals(&self) -> (u64, u64) {
+        (self.damaged_bytes, self.damaged_ranges)
+    }
+
+    fn note_damage(&mut self, offset: u64, len: u64, reason: &'static str) {
+        self.damaged_bytes += len;
+        self.damaged_ranges += 1;
+        if self.damage.len() < MAX_DAMAGE_RANGES {
+            self.damage.push(Damage {
+                offset,
+                len,
+                reason,
+            });
+        }
+    }
+
+    /// Skip from the damaged record at `bad` to the next plausible one:
+    /// `Ok(true)` when one was found (the skipped range is noted). At the
+    /// end of the input without one: with `to_end` the rest is noted as
+    /// damage and `Ok(true)` returned, else `Ok(false)` and nothing noted.
+    fn resynchronise(
+        &mut self,
+        bad: u64,
+        reason: &'static str,
+        to_end: bool,
+    ) -> Result<bool, CaptureError> {
+        // The record at `bad` was not consumed; start one byte past it.
+        if self.input.pos() <= bad && self.fill(1)? {
+            self.input.consume(1);
+        }
+        loop {
+            let pos = self.input.pos();
+            let scanned = pos.saturating_sub(bad);
+            if scanned > MAX_RESYNC_SCAN {
+                self.note_damage(bad, scanned, reason);
+                return Err(CaptureError::NoRecordFound {
+                    scanned,
+                    offset: bad,
+                });
+            }
+            let found = match self.kind {
+                Kind::Pcap {
+                    be,
+                    nanos,
+                    hdr_len,
+                    limit,
+                    ..
+                } => self.pcap_candidate(be, nanos, hdr_len, limit)?,
+                Kind::Pcapng {
+                    be,
+                    section_base,
+                    pkt_limit,
+                } => self.pcapng_candidate(be, section_base, pkt_limit)?,
+            };
+            match found {
+                Candidate::Yes => {
+                    self.note_damage(bad, pos - bad, reason);
+                    return Ok(true);
+                }
+                Candidate::End if to_end => {
+                    // Nothing plausible before the end: the rest is damage.
+                    let rest = self.input.avail();
+                    self.input.consume(rest);
+                    self.note_damage(bad, pos + rest as u64 - bad, reason);
+                    return Ok(true);
+                }
+                Candidate::End => return Ok(false),
+                Candidate::No => self.input.consume(1),
+            }
+        }
+    }
+
+    /// Whether a plausible pcap record starts at the current position.
+    fn pcap_candidate(
+        &mut self,
+        be: bool,
+        nanos: bool,
+        hdr_len: usize,
+        limit: u64,
+    ) -> Result<Candidate, CaptureError> {
+        if !self.fill(hdr_len)? {
+            return Ok(Candidate::End);
+        }
+        // Without a snaplen (0) a resync candidate still keeps to the usual
+        // maximum, so a scan never buffers hundreds of MiB on a guess.
+        let limit = if limit == MAX_RECORD_LEN {
+            STANDARD_MAX_SNAPLEN
+        } else {
+            limit
+        };
+        let last = self.last_sec;
+        // A header's (seconds, captured length) if its fields are sane.
+        let plausible = |h: &[u8]| -> Option<(u64, usize)> {
+            let sec = rd32(h, 0, be) as u64;
+            let frac = rd32(h, 4, be) as u64;
+            let incl = rd32(h, 8, be) as u64;
+            let orig = rd32(h, 12, be) as u64;
+            let frac_ok = frac < if nanos { 1_000_000_000 } else { 1_000_000 };
+            (frac_ok && incl <= limit && incl <= orig && orig <= MAX_RECORD_LEN)
+                .then_some((sec, incl as usize))
+        };
+        // "Near its neighbours": within a day of the record after it, or,
+        // for the last record, of the last good one. (Captures merged from
+        // several days jump at some record, so the last good record alone
+        // cannot be the reference.)
+        const DAY: u64 = 86_400;
+        let Some((sec, incl)) = plausible(&self.input.data()[..hdr_len]) else {
+            return Ok(Candidate::No);
+        };
+        let total = hdr_len + incl;
+        if self.fill(total + hdr_len)? {
+            let next = &self.input.data()[total..total + hdr_len];
+            return Ok(match plausible(next) {
+                Some((nsec, _)) if nsec.abs_diff(sec) <= DAY => Candidate::Yes,
+                _ => Candidate::No,
+            });
+        }
+        // The last record of the input: it must end exactly at the end.
+        let near = last.is_none_or(|l| l.abs_diff(sec) <= DAY);
+        Ok(if near && self.input.avail() == total {
+            Candidate::Yes
+        } else {
+            Candidate::No
+        })
+    }
+
+    /// Whether a plausible pcapng block starts at the current position.
+    fn pcapng_candidate(
+        &mut self,
+        be: bool,
+        section_base: usize,
+        pkt_limit: u64,
+    ) -> Result<Candidate, CaptureError> {
+        if !self.fill(12)? {
+            return Ok(Candidate::End);
+        }
+        let d = self.input.data();
+        let (be, btype) = if d[..4] == SHB_TYPE {
+            match [d[8], d[9], d[10], d[11]] {
+                [0x1a, 0x2b, 0x3c, 0x4d] => (true, 0x0a0d_0d0a),
+                [0x4d, 0x3c, 0x2b, 0x1a] => (false, 0x0a0d_0d0a),
+                _ => return Ok(Candidate::No),
+            }
+        } else {
+            (be, rd32(d, 0, be))
+        };
+        let len = rd32(d, 4, be) as u64;
+        // pcapng §4 block types: IDB 1, PB 2, SPB 3, NRB 4, ISB 5, EPB 6,
+        // DSB 10, custom 0xBAD / 0x40000BAD, SHB.
+        let packet = matches!(btype, EPB | SPB | PB);
+        let known =
+            packet || matches!(btype, IDB | 4 | 5 | 10 | 0x0bad | 0x4000_0bad | 0x0a0d_0d0a);
+        let limit = if packet {
+            pkt_limit
+        } else {
+            INITIAL_CAPACITY as u64
+        };
+        if !known || len < 12 || len % 4 != 0 || len > limit {
+            return Ok(Candidate::No);
+        }
+        let len = len as usize;
+        if !self.fill(len)? {
+            return Ok(Candidate::No);
+        }
+        let d = &self.input.data()[..len];
+        if rd32(d, len - 4, be) as usize != len {
+            return Ok(Candidate::No);
+        }
+        let ifaces = self.rt.len() - section_base;
+        let ok = match btype {
+            EPB | PB if len < 32 => false,
+            EPB => (rd32(d, 8, be) as usize) < ifaces && rd32(d, 20, be) as usize <= len - 32,
+            PB => (rd16(d, 8, be) as usize) < ifaces && rd32(d, 20, be) as usize <= len - 32,
+            SPB => ifaces > 0 && len >= 16,
+            IDB => len >= 20,
+            0x0a0d_0d0a => len >= 28,
+            _ => true,
+        };
+        Ok(if ok { Candidate::Yes } else { Candidate::No })
     }
 
     /// The detected file format.

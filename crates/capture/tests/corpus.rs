@@ -185,3 +185,110 @@ fn every_corpus_file_matches_capinfos() {
         truncated.join("\n")
     );
 }
+
+/// Frames of `b` as (offset, bytes), read with or without resynchronisation;
+/// the error that stopped the read, if any, and the damage reported.
+type Read = (Vec<(u64, Vec<u8>)>, Option<CaptureError>, u64);
+
+fn read_variant(b: &[u8], resync: bool) -> Read {
+    let mut r = match CaptureReader::new(std::io::Cursor::new(b.to_vec())) {
+        Ok(r) => r,
+        Err(e) => return (Vec::new(), Some(e), 0),
+    };
+    r.set_resync(resync);
+    let mut v = Vec::new();
+    let err = loop {
+        match r.next_frame() {
+            Ok(Some(f)) => v.push((f.offset, f.data.to_vec())),
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    (v, err, r.damage_totals().1)
+}
+
+/// Damaged versions of every corpus capture (issue 21 §2): garbage spliced
+/// between two records, a record's length overwritten, and a piece cut out
+/// of the middle. Strict reading stops at the damage (as tcpdump and
+/// tshark do); reading with resynchronisation must reach the end of most of
+/// them, losing only the records the damage touched, and report the damage.
+#[test]
+fn damaged_corpus_captures_are_read_to_their_end() {
+    let dir = corpus_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("corpus not found at {}: skipping", dir.display());
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let (mut variants, mut to_end, mut strict_stopped) = (0usize, 0usize, 0usize);
+    let mut lost_too_much = Vec::new();
+    for name in &names {
+        let Ok(clean) = std::fs::read(dir.join(name)) else {
+            continue;
+        };
+        let (frames, err, _) = read_variant(&clean, false);
+        if err.is_some() || frames.len() < 8 {
+            continue;
+        }
+        let offs: Vec<usize> = frames.iter().map(|f| f.0 as usize).collect();
+        let mid = offs.len() / 2;
+        let pcapng = clean.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]);
+        let mut spliced = clean[..offs[mid]].to_vec();
+        spliced.extend((0..61u32).map(|i| (i.wrapping_mul(151) ^ 0xa5) as u8));
+        spliced.extend_from_slice(&clean[offs[mid]..]);
+        let mut broken = clean.clone();
+        let field = offs[mid] + if pcapng { 4 } else { 8 };
+        broken[field..field + 4].copy_from_slice(&0x7fff_fff0u32.to_ne_bytes());
+        let third = offs.len() / 3;
+        let mut cut = clean[..offs[third] + 3].to_vec();
+        cut.extend_from_slice(&clean[offs[third + 2] + 5..]);
+        for (what, b, may_lose) in [
+            ("spliced", spliced, 0),
+            ("broken", broken, 1),
+            ("cut", cut, 3),
+        ] {
+            variants += 1;
+            let (strict, serr, _) = read_variant(&b, false);
+            if serr.is_some() {
+                strict_stopped += 1;
+            }
+            let (got, gerr, damage) = read_variant(&b, true);
+            assert!(
+                got.len() >= strict.len(),
+                "{name} {what}: resync read less than strict"
+            );
+            if gerr.is_none() {
+                to_end += 1;
+                if serr.is_some() {
+                    assert!(damage > 0, "{name} {what}: damage not reported");
+                }
+            }
+            if got.len() + may_lose < frames.len() {
+                lost_too_much.push(format!(
+                    "{name} {what}: {} of {} frames",
+                    got.len(),
+                    frames.len()
+                ));
+            }
+        }
+    }
+    println!(
+        "damaged variants: {variants}; strict reading stopped on {strict_stopped}; \
+         resync read {to_end} to their end; {} lost more than the damaged records: {:?}",
+        lost_too_much.len(),
+        lost_too_much
+    );
+    assert!(variants > 300, "{variants} variants");
+    assert!(
+        to_end * 100 >= variants * 95,
+        "{to_end} of {variants} read to the end"
+    );
+    assert!(
+        lost_too_much.len() * 100 <= variants * 5,
+        "{lost_too_much:?}"
+    );
+}

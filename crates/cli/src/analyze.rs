@@ -245,12 +245,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             Ok(s) => {
                 packets += s.counters.packets;
                 flows += s.flows();
-                if let Some(t) = s.truncation {
-                    eprintln!(
-                        "netsift: warning: {}: capture truncated at offset {} (record needs {} bytes, {} present); analysed up to there",
-                        path.display(), t.offset, t.expected, t.available
-                    );
-                }
+                crate::flows::warn_capture_damage(&s);
             }
             Err(e) => {
                 eprintln!("netsift: error: {e}");

@@ -39,8 +39,41 @@ pub fn pipeline_config(a: &crate::CommonArgs) -> Result<PipelineConfig> {
             uid_seed: a.uid_seed.unwrap_or(0),
             ..FlowConfig::default()
         },
+        strict_capture: a.strict_capture,
         ..PipelineConfig::default()
     })
+}
+
+/// Warn about what a capture's reading skipped or stopped at: damaged
+/// ranges (up to ten listed), a cut-short last record, an invalid snaplen.
+pub fn warn_capture_damage(s: &netsift_engine::run::CaptureSummary) {
+    let path = s.path.display();
+    if s.zero_snaplen {
+        eprintln!(
+            "netsift: warning: {path}: snaplen 0 in the pcap header at offset 16 (invalid); read as no snaplen"
+        );
+    }
+    if s.damaged_ranges > 0 {
+        eprintln!(
+            "netsift: warning: {path}: damaged capture: skipped {} bytes in {} ranges and read on after each (--strict-capture stops instead)",
+            s.damaged_bytes, s.damaged_ranges
+        );
+        for d in s.damage.iter().take(10) {
+            eprintln!(
+                "netsift: warning: {path}:   {} bytes skipped at offset {} ({})",
+                d.len, d.offset, d.reason
+            );
+        }
+        if s.damaged_ranges > 10 {
+            eprintln!("netsift: warning: {path}:   ...");
+        }
+    }
+    if let Some(t) = s.truncation {
+        eprintln!(
+            "netsift: warning: {path}: capture truncated at offset {} (record needs {} bytes, {} present); analysed up to there",
+            t.offset, t.expected, t.available
+        );
+    }
 }
 
 /// Rows buffered to size the table's columns before streaming the rest.
@@ -163,11 +196,13 @@ impl<W: Write> Writer<W> {
         }
     }
 
-    fn finish(&mut self) -> io::Result<()> {
+    /// End the output; `table` is false when no capture could be read, so
+    /// that an error is not preceded by an empty table's header.
+    fn finish(&mut self, table: bool) -> io::Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        if self.format == Format::Table {
+        if self.format == Format::Table && (table || !self.pending.is_empty()) {
             self.flush_table()?;
         }
         self.out.flush()
@@ -252,6 +287,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     };
     let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
     let mut failed = false;
+    let mut any_read = false;
     let (mut packets, mut flows) = (0u64, 0u64);
     for (n, path) in args.captures.iter().enumerate() {
         // A uid seed per capture keeps uids unique across the captures of one run.
@@ -264,23 +300,10 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
         }
         match res {
             Ok(s) => {
+                any_read = true;
                 packets += s.counters.packets;
                 flows += s.flows();
-                if s.zero_snaplen {
-                    eprintln!(
-                        "netsift: warning: {}: snaplen 0 in the pcap header at offset 16 (invalid); read as no snaplen",
-                        path.display()
-                    );
-                }
-                if let Some(t) = s.truncation {
-                    eprintln!(
-                        "netsift: warning: {}: capture truncated at offset {} (record needs {} bytes, {} present); analysed up to there",
-                        path.display(),
-                        t.offset,
-                        t.expected,
-                        t.available
-                    );
-                }
+                warn_capture_damage(&s);
                 if !args.common.quiet {
                     eprintln!("netsift: {}", summary_line(&s));
                 }
@@ -291,7 +314,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
             }
         }
     }
-    w.finish()?;
+    w.finish(any_read)?;
     if !args.common.quiet && args.captures.len() > 1 {
         eprintln!(
             "netsift: total: {} captures, {} packets, {} flows",

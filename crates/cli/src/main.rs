@@ -170,6 +170,12 @@ pub struct FlowsArgs {
 /// Flow-table and classification options shared by the subcommands.
 #[derive(clap::Args, Debug)]
 pub struct CommonArgs {
+    /// Stop at the first damaged record of a capture, as tcpdump and tshark
+    /// do. By default netsift skips to the next plausible record, reads on,
+    /// and reports each skipped byte range.
+    #[arg(long)]
+    pub strict_capture: bool,
+
     /// Maximum flows held at once; the least recently active is evicted beyond it.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub max_flows: u64,

@@ -32,11 +32,15 @@ impl FlowHandler<()> for Collect<'_> {
     }
 }
 
+/// Open a capture reading past damaged records as `analyze` does by
+/// default, so frame numbers (and uids) agree with the analysis.
 fn open(path: &Path) -> Result<CaptureReader<Box<dyn std::io::Read + Send>>, EngineError> {
-    CaptureReader::open(path).map_err(|source| EngineError::Capture {
+    let mut r = CaptureReader::open(path).map_err(|source| EngineError::Capture {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    r.set_resync(true);
+    Ok(r)
 }
 
 /// Frame numbers (1-based, in capture order) of the flow `uid`.

@@ -33,6 +33,10 @@ pub trait FlowHandler<T> {
 pub struct PipelineConfig {
     pub flow: FlowConfig,
     pub defrag: DefragConfig,
+    /// Stop at the first damaged record (tcpdump's and tshark's way)
+    /// instead of skipping to the next plausible one and reporting the
+    /// skipped ranges.
+    pub strict_capture: bool,
 }
 
 /// Packet counters. Decode errors are counted per kind and the packet is

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use netsift_capture::{CaptureError, CaptureFormat, CaptureReader, Truncation};
+use netsift_capture::{CaptureError, CaptureFormat, CaptureReader, Damage, Truncation};
 use netsift_flow::{DefragStats, TableStats};
 use netsift_wire::LinkType;
 
@@ -40,6 +40,11 @@ pub struct CaptureSummary {
     pub blocks_skipped: u64,
     /// The pcap header declared snaplen 0 (invalid; read as "no snaplen").
     pub zero_snaplen: bool,
+    /// Damaged byte ranges skipped (the first
+    /// [`netsift_capture::MAX_DAMAGE_RANGES`]), and the totals of all.
+    pub damage: Vec<Damage>,
+    pub damaged_bytes: u64,
+    pub damaged_ranges: u64,
 }
 
 impl CaptureSummary {
@@ -93,6 +98,7 @@ pub fn run_reader<R: Read, T: Default, H: FlowHandler<T>>(
         path: path.to_path_buf(),
         source,
     };
+    reader.set_resync(!cfg.strict_capture);
     let format = reader.format();
     let zero_snaplen = !matches!(format, CaptureFormat::Pcapng)
         && reader.interfaces().first().is_some_and(|i| i.snaplen == 0);
@@ -155,5 +161,8 @@ pub fn run_reader<R: Read, T: Default, H: FlowHandler<T>>(
         truncation: reader.truncation(),
         blocks_skipped: stats.blocks_skipped,
         zero_snaplen,
+        damage: reader.damage().to_vec(),
+        damaged_bytes: reader.damage_totals().0,
+        damaged_ranges: reader.damage_totals().1,
     })
 }

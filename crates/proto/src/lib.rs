@@ -123,6 +123,10 @@ pub struct Match {
     pub app: Option<String>,
     /// A short human-readable reason, e.g. `client sent 'GET / HTTP/1.1'`.
     pub evidence: String,
+    /// The flow is this protocol unless its later packets show what the
+    /// protocol set up: the engine keeps the verdict open and hands later
+    /// payloads to [`Protocol::follow`] (STUN before WebRTC's DTLS and SRTP).
+    pub provisional: bool,
 }
 
 impl Match {
@@ -130,7 +134,14 @@ impl Match {
         Match {
             app: None,
             evidence: evidence.into(),
+            provisional: false,
         }
+    }
+
+    /// Mark the match provisional (see [`Match::provisional`]).
+    pub fn provisional(mut self) -> Match {
+        self.provisional = true;
+        self
     }
 
     pub fn with_app(mut self, app: impl Into<String>) -> Match {
@@ -147,6 +158,19 @@ pub enum Probe {
     NeedMore,
 }
 
+/// What [`Protocol::follow`] makes of a later payload of a flow it matched
+/// provisionally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Follow {
+    /// Still this protocol; keep looking (within the engine's budget).
+    Keep,
+    /// This protocol for good.
+    Settled,
+    /// The flow carries another protocol from here on: name it (nDPI's
+    /// spelling). The provisional match's app is kept when this has none.
+    Becomes(&'static str, Match),
+}
+
 /// The contract of a protocol.
 pub trait Protocol: Sync + Send {
     /// The protocol's name, in nDPI's spelling (`HTTP`, `TLS`, `SMBv23`...).
@@ -159,6 +183,12 @@ pub trait Protocol: Sync + Send {
     }
     /// Look at payload bytes.
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe;
+
+    /// A later payload of a flow this protocol matched with a provisional
+    /// [`Match`]. Only called for such flows; the same scratch as `probe`.
+    fn follow(&self, _input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Follow {
+        Follow::Settled
+    }
 
     /// A parser that turns a flow of this protocol into records (see
     /// [`session`]); `None` for protocols netsift only identifies.

@@ -1274,8 +1274,9 @@ impl Mapper {
                     .from("info_msg", rec, "info_msg")
                     .set("tags", Z::List(Vec::new()))
                     .from("username", rec, "username")
+                    .from("proxied", rec, "proxied")
                     .from("resp_filenames", rec, "resp_filenames")
-                    .from("orig_filenames", rec, "req_filenames")
+                    .from("orig_filenames", rec, "orig_filenames")
                     .from("netsift_tags", rec, "tags")
                     .from("request_content_type", rec, "request_content_type")
                     .from("response_content_type", rec, "response_content_type");

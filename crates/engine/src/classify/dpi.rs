@@ -12,10 +12,10 @@
 //! UDP probes see each datagram, plus (as `peer`) the start of the first
 //! datagram of the other direction.
 
-use netsift_proto::{Direction, Probe, ProbeInput, ProbeScratch, Transport};
+use netsift_proto::{Direction, Follow, Probe, ProbeInput, ProbeScratch, Transport};
 use netsift_protocols::ALL;
 
-use super::{ClassState, Confidence, Layer, LayerAnswer, PacketView, Verdict};
+use super::{ClassState, Confidence, FlowFacts, Layer, LayerAnswer, PacketView, Verdict};
 
 /// TCP flags: SYN.
 const TCP_SYN: u8 = 0x02;
@@ -118,6 +118,10 @@ pub(crate) struct DpiState {
     /// (reordered on the wire, or sent out of order on purpose to blind
     /// DPI), held until the bytes before it arrive.
     early: Option<Box<Early>>,
+    /// UDP: a provisional match (STUN before the media it sets up), by
+    /// candidate position, whose protocol follows the later datagrams; it
+    /// becomes the verdict when the budget or the flow ends first.
+    held: Option<Box<(u8, Verdict)>>,
 }
 
 /// A segment held back by [`DpiState::early`].
@@ -134,6 +138,7 @@ impl DpiState {
         self.buf = [Vec::new(), Vec::new()];
         self.scratch = Vec::new();
         self.early = None;
+        self.held = None;
     }
 }
 
@@ -172,11 +177,7 @@ impl Layer for DpiLayer {
             }
         }
         if pkt.payload.is_empty() && !is_ip {
-            return if d.payload_pkts >= self.cfg.max_packets {
-                LayerAnswer::Done
-            } else {
-                LayerAnswer::Pending
-            };
+            return self.budget(d);
         }
         d.payload_pkts += 1;
         let di = dir_idx(pkt.dir);
@@ -296,6 +297,17 @@ impl Layer for DpiLayer {
             server_addr: Some(pkt.server.0),
             client_addr: Some(pkt.client.0),
         };
+        if let Some(c) = d.held.as_ref().map(|h| h.0) {
+            let max = self.cfg.max_packets;
+            return follow(
+                max,
+                d.payload_pkts,
+                &mut d.held,
+                &mut d.scratch,
+                usize::from(c),
+                &input,
+            );
+        }
         let mut pending = false;
         let mut rejected_now = ProbeSet::default();
         let mut found: Option<Verdict> = None;
@@ -314,6 +326,20 @@ impl Layer for DpiLayer {
                 None => {}
             }
             match ans {
+                Probe::Match(m) if m.provisional && !is_tcp => {
+                    // `c` < MAX_CANDIDATES = 256 (see the scratch above).
+                    d.held = Some(Box::new((
+                        c as u8,
+                        Verdict {
+                            protocol: proto.name(),
+                            app: m.app,
+                            confidence: Confidence::Dpi,
+                            source: "dpi",
+                            evidence: m.evidence,
+                        },
+                    )));
+                    return self.budget(d);
+                }
                 Probe::Match(m) => {
                     found = Some(Verdict {
                         protocol: proto.name(),
@@ -369,14 +395,73 @@ impl Layer for DpiLayer {
         }
         self.budget(d)
     }
+
+    /// A flow that ends while a provisional match waits keeps it.
+    fn on_end(&mut self, st: &mut ClassState, _flow: &FlowFacts) -> Option<Verdict> {
+        st.dpi.held.take().map(|h| h.1)
+    }
 }
 
 impl DpiLayer {
-    fn budget(&self, d: &DpiState) -> LayerAnswer {
-        if d.payload_pkts >= self.cfg.max_packets {
-            LayerAnswer::Done
-        } else {
-            LayerAnswer::Pending
+    /// Pending while packets of the budget remain; at its end, the held
+    /// provisional verdict if there is one.
+    fn budget(&self, d: &mut DpiState) -> LayerAnswer {
+        budget(self.cfg.max_packets, d.payload_pkts, &mut d.held)
+    }
+}
+
+/// See [`DpiLayer::budget`].
+fn budget(max: u32, payload_pkts: u32, held: &mut Option<Box<(u8, Verdict)>>) -> LayerAnswer {
+    if payload_pkts < max {
+        LayerAnswer::Pending
+    } else if let Some(h) = held.take() {
+        LayerAnswer::Verdict(h.1)
+    } else {
+        LayerAnswer::Done
+    }
+}
+
+/// A later datagram of a flow held on a provisional match (candidate `c`):
+/// its protocol says whether the flow stays, settles or becomes another
+/// protocol.
+fn follow(
+    max: u32,
+    payload_pkts: u32,
+    held: &mut Option<Box<(u8, Verdict)>>,
+    scratches: &mut Vec<(u8, ProbeScratch)>,
+    c: usize,
+    input: &ProbeInput<'_>,
+) -> LayerAnswer {
+    let Some(&i) = candidates(input.transport).list.get(c) else {
+        return budget(max, payload_pkts, held);
+    };
+    let pos = scratches.iter().position(|(p, _)| usize::from(*p) == c);
+    let mut scratch = pos.map_or_else(ProbeScratch::default, |s| scratches[s].1);
+    let answer = ALL[i].follow(input, &mut scratch);
+    match pos {
+        Some(s) => scratches[s].1 = scratch,
+        // `c` came from a held match, so it is < MAX_CANDIDATES = 256.
+        None if scratch != ProbeScratch::default() => scratches.push((c as u8, scratch)),
+        None => {}
+    }
+    match answer {
+        Follow::Keep => budget(max, payload_pkts, held),
+        Follow::Settled => match held.take() {
+            Some(h) => LayerAnswer::Verdict(h.1),
+            None => LayerAnswer::Done,
+        },
+        Follow::Becomes(protocol, m) => {
+            let (app, first) = match held.take() {
+                Some(h) => (m.app.or(h.1.app), format!("{}; then ", h.1.evidence)),
+                None => (m.app, String::new()),
+            };
+            LayerAnswer::Verdict(Verdict {
+                protocol,
+                app,
+                confidence: Confidence::Dpi,
+                source: "dpi",
+                evidence: format!("{first}{}", m.evidence),
+            })
         }
     }
 }
@@ -521,6 +606,83 @@ mod tests {
             layer.on_packet(&mut st, &first),
             LayerAnswer::Verdict(_)
         ));
+    }
+
+    fn udp_pkt(dir: Direction, payload: &[u8]) -> PacketView<'_> {
+        PacketView {
+            transport: Transport::Udp,
+            tcp: None,
+            ..tcp_pkt(dir, 0, 0, payload)
+        }
+    }
+
+    const P2P_REQ: &[u8] =
+        include_bytes!("../../../protocols/src/stun/testdata/wa_p2p_binding_request.bin");
+    const RTP: [&[u8]; 3] = [
+        include_bytes!("../../../protocols/src/stun/testdata/wa_rtp_seq5.bin"),
+        include_bytes!("../../../protocols/src/stun/testdata/wa_rtp_seq6.bin"),
+        include_bytes!("../../../protocols/src/stun/testdata/wa_rtp_seq7.bin"),
+    ];
+
+    /// A provisional match (STUN over UDP) is held: the media that follows
+    /// names the flow (SRTP here, real bytes of a WhatsApp call, see the STUN
+    /// probe's testdata); a flow that ends first, or outlasts the budget, keeps
+    /// the held verdict.
+    #[test]
+    fn a_provisional_match_waits_for_what_follows() {
+        let facts = FlowFacts {
+            transport: Transport::Udp,
+            client: ("10.0.0.1".parse().unwrap(), 40000),
+            server: ("10.0.0.2".parse().unwrap(), 8081),
+            payload_bytes: [0, 0],
+        };
+        let mut layer = DpiLayer::new(DpiConfig::default());
+        let mut st = ClassState::default();
+        let req = udp_pkt(Direction::ToServer, P2P_REQ);
+        assert_eq!(layer.on_packet(&mut st, &req), LayerAnswer::Pending);
+        assert_eq!(
+            layer.on_packet(&mut st, &udp_pkt(Direction::ToServer, RTP[0])),
+            LayerAnswer::Pending
+        );
+        assert_eq!(
+            layer.on_packet(&mut st, &udp_pkt(Direction::ToServer, RTP[1])),
+            LayerAnswer::Pending
+        );
+        match layer.on_packet(&mut st, &udp_pkt(Direction::ToServer, RTP[2])) {
+            LayerAnswer::Verdict(v) => {
+                assert_eq!(v.protocol, "SRTP");
+                assert!(
+                    v.evidence.starts_with("STUN binding request"),
+                    "{}",
+                    v.evidence
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // Ends after the STUN exchange: STUN.
+        let mut st = ClassState::default();
+        assert_eq!(layer.on_packet(&mut st, &req), LayerAnswer::Pending);
+        assert_eq!(layer.on_packet(&mut st, &req), LayerAnswer::Pending);
+        let v = layer.on_end(&mut st, &facts).map(|v| v.protocol);
+        assert_eq!(v, Some("STUN"));
+
+        // STUN keepalives beyond the budget: STUN, decided in-flow.
+        let mut layer = DpiLayer::new(DpiConfig {
+            max_packets: 4,
+            ..DpiConfig::default()
+        });
+        let mut st = ClassState::default();
+        let answers: Vec<_> = (0..4).map(|_| layer.on_packet(&mut st, &req)).collect();
+        assert_eq!(
+            answers[..3],
+            [
+                LayerAnswer::Pending,
+                LayerAnswer::Pending,
+                LayerAnswer::Pending
+            ]
+        );
+        assert!(matches!(&answers[3], LayerAnswer::Verdict(v) if v.protocol == "STUN"));
     }
 
     #[test]

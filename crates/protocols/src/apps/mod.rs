@@ -188,6 +188,33 @@ mod tests {
     }
 
     #[test]
+    fn breadth_ii_hosts() {
+        // Services added for issue 14, under nDPI's names.
+        assert_eq!(lookup(b"update.eset.com"), Some("Cybersec"));
+        assert_eq!(lookup(b"ts01-b.cloudsink.net"), Some("Cybersec"));
+        assert_eq!(lookup(b"gulf.moneroocean.stream"), Some("Mining"));
+        assert_eq!(lookup(b"play.geforcenow.com"), Some("GeForceNow"));
+        assert_eq!(lookup(b"www.nvidia.com"), Some("Nvidia"));
+        assert_eq!(lookup(b"str1-euwest1.addlive.io"), Some("SnapchatCall"));
+        assert_eq!(lookup(b"global.gotomeeting.com"), Some("GoTo"));
+        assert_eq!(lookup(b"mc.webvisor.org"), Some("YandexMetrika"));
+        assert_eq!(lookup(b"market.yandex.ru"), Some("YandexMarket"));
+        assert_eq!(lookup(b"dns.yandex.ru"), Some("Yandex"));
+        // A service's host inside a parent's domain keeps the service:
+        // Tencent Video under qq.com, Taobao next to the rest of Alibaba.
+        assert_eq!(lookup(b"vv.video.qq.com"), Some("TencentVideo"));
+        assert_eq!(lookup(b"im.qq.com"), Some("QQ"));
+        assert_eq!(lookup(b"world.taobao.com"), Some("Taobao"));
+        assert_eq!(lookup(b"g.alicdn.com"), Some("Alibaba"));
+        // Customer hosts on a CDN: named only where the host is the
+        // customer's own; the rest of the CDN stays the CDN.
+        assert_eq!(lookup(b"steamcommunity-a.akamaihd.net"), Some("Steam"));
+        assert_eq!(lookup(b"a248.e.akamai.net"), Some("Akamai"));
+        assert_eq!(lookup(b"livestream.com"), Some("Livestream"));
+        assert_eq!(lookup(b"vimeo.com"), Some("Vimeo"));
+    }
+
+    #[test]
     fn hostile_names() {
         assert_eq!(lookup(b""), None);
         assert_eq!(lookup(b"."), None);

@@ -34,7 +34,9 @@ pub struct FtpRecord {
     /// The last USER argument seen on this connection.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    /// The command verb, upper-cased ("RETR", "PASV", ...).
+    /// The command verb, upper-cased ("RETR", "PASV", ...); "<banner>" for
+    /// a connection with a greeting and no command, "<unsolicited>" for a
+    /// reply no command waited for (a 421 on an idle timeout).
     pub command: String,
     /// The command's argument; "<hidden>" for PASS.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -285,10 +285,50 @@ fn client_command(client: &[u8]) -> Result<Option<(&[u8], Cmd)>, ()> {
     }
 }
 
+/// A client that went on from its greeting to a mail transaction without a
+/// single server byte seen: a capture of the client's side only (a tap on
+/// one direction of an asymmetric route). RFC 5321 §4.1.1.1: the session
+/// starts with "EHLO" (or HELO, LHLO for RFC 2033) once the server has
+/// greeted; §4.1.1.2: a transaction starts with "MAIL FROM:". Both lines,
+/// complete and in that order, before any reply could be read.
+fn client_only_smtp(client: &[u8]) -> Option<String> {
+    let (first, next) = line_at(client, 0).ok()?;
+    let (verb, _) = command(first)?;
+    if ![&b"EHLO"[..], b"HELO", b"LHLO"]
+        .iter()
+        .any(|w| verb.eq_ignore_ascii_case(w))
+    {
+        return None;
+    }
+    let (second, _) = line_at(client, next).ok()?;
+    let (verb, arg) = command(second)?;
+    if !verb.eq_ignore_ascii_case(b"MAIL")
+        || !arg
+            .get(..5)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"FROM:"))
+    {
+        return None;
+    }
+    Some(format!(
+        "client sent '{}' then '{}' (no server bytes seen)",
+        quote(first),
+        quote(second)
+    ))
+}
+
 /// Decide from a server stream prefix and a client stream prefix.
 pub(crate) fn decide(server: &[u8], client: &[u8]) -> Dialog {
     let first = match reply_at(server, 0) {
         Err(()) => return Dialog::Neither,
+        Ok(None) if server.is_empty() => {
+            if let Some(ev) = client_only_smtp(client) {
+                return Dialog::Smtp(ev);
+            }
+            return match client_command(client) {
+                Err(()) => Dialog::Neither,
+                Ok(_) => Dialog::Undecided,
+            };
+        }
         Ok(None) => {
             return match client_command(client) {
                 Err(()) => Dialog::Neither,

@@ -133,6 +133,74 @@ fn channel_rec(dc: &DataChannel) -> DataChannelRec {
     }
 }
 
+/// A reply line with any 3-digit code of at least 100 (RFC 959 §4.2: "A
+/// reply is defined to contain the 3-digit code, followed by Space <SP>"
+/// or, for the first line of a multi-line reply, "Hyphen"), for codes
+/// [`reply_line`] refuses as outside §4.2.1's ranges.
+fn any_reply_code(l: &[u8]) -> Option<(u16, u8, &[u8])> {
+    let (code, rest) = l.split_at_checked(3)?;
+    if !code.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let code = code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
+    if code < 100 {
+        return None;
+    }
+    match rest.split_first() {
+        None => Some((code, b' ', &[][..])),
+        Some((&s @ (b' ' | b'-'), t)) => Some((code, s, t)),
+        Some(_) => None,
+    }
+}
+
+/// Whether `code` is a reply RFC 959 §5.4 ("Command-Reply Sequences")
+/// lists for `verb` (extensions: RFC 2228, RFC 2389, RFC 2428, RFC 3659).
+/// Every command may get 421 (service closing, §4.2.2) and the syntax
+/// errors 500, 501, 502 and 530 (not logged in); unknown verbs fit any
+/// code (nothing says what they get).
+fn reply_fits(verb: &str, code: u16) -> bool {
+    if matches!(code, 421 | 500 | 501 | 502 | 530) {
+        return true;
+    }
+    let ok: &[u16] = match verb {
+        "USER" => &[230, 331, 332],
+        "PASS" => &[230, 202, 332, 503],
+        "ACCT" => &[230, 202, 503],
+        "CWD" | "XCWD" => &[250, 550],
+        "CDUP" | "XCUP" => &[200, 250, 550],
+        "SMNT" => &[202, 250, 550],
+        "REIN" => &[120, 220],
+        "QUIT" => &[221],
+        "PORT" | "EPRT" => &[200, 522],
+        "PASV" => &[227],
+        "EPSV" => &[229],
+        "TYPE" | "STRU" | "MODE" => &[200, 504],
+        "ALLO" => &[200, 202, 504],
+        "REST" => &[350],
+        "RETR" | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD" => &[
+            110, 125, 150, 226, 250, 425, 426, 450, 451, 452, 532, 550, 551, 552, 553,
+        ],
+        "RNFR" => &[350, 450, 550],
+        "RNTO" => &[250, 503, 532, 553],
+        "DELE" | "RMD" | "XRMD" => &[250, 450, 550],
+        "MKD" | "XMKD" | "PWD" | "XPWD" => &[257, 550],
+        "ABOR" => &[225, 226],
+        "SYST" => &[215],
+        "STAT" => &[211, 212, 213, 450],
+        "HELP" => &[211, 214],
+        "SITE" => &[200, 202, 214],
+        "NOOP" => &[200],
+        "FEAT" => &[211],
+        "OPTS" => &[200, 451],
+        "SIZE" | "MDTM" => &[213, 550],
+        "MLST" => &[250, 550],
+        "AUTH" => &[234, 334, 431, 504, 534],
+        "PBSZ" | "PROT" => &[200, 503, 504, 534, 536],
+        _ => return true,
+    };
+    ok.contains(&code)
+}
+
 impl FtpParser {
     pub fn new() -> Self {
         Self::default()
@@ -286,10 +354,19 @@ impl FtpParser {
             }
             return;
         }
-        let Some((code, sep, text)) = parsed else {
+        let Some((code, sep, text)) = parsed.or_else(|| any_reply_code(line)) else {
             push_weird(&mut self.weird, "ftp_bad_reply_line");
             return;
         };
+        if parsed.is_none() {
+            // A code outside RFC 959 §4.2.1's ranges (first digit 1-5,
+            // second 0-5) still answers a command: dropping it would give
+            // the next reply (a 221 to QUIT) to the command it answered.
+            push_weird(
+                &mut self.weird,
+                format!("ftp_reply_code_out_of_range {code}"),
+            );
+        }
         let text = String::from_utf8(text.to_vec())
             .unwrap_or_else(|_| netsift_proto::printable(text, MAX_REPLY_TEXT));
         let r = Reply {
@@ -304,6 +381,25 @@ impl FtpParser {
         }
     }
 
+    /// Which waiting command a reply answers. RFC 959 §4.2: "each command
+    /// must generate at least one reply", in order; the oldest waiting
+    /// command is the answer unless the code is not one its command can
+    /// get (§5.4), and a later waiting command can: then the server skipped
+    /// or lost a reply (an invalid line before it, a capture gap), and
+    /// pairing in order would shift every later pair by one ("221" after a
+    /// PASV whose reply went missing belongs to QUIT). Zeek matches the
+    /// same way (codes per command from RFC 959 §5.4).
+    fn answered(&self, code: u16) -> Option<usize> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let fits = |c: &Cmd| reply_fits(&c.rec.command, code);
+        match self.pending.front() {
+            Some(front) if fits(front) => Some(0),
+            _ => Some(self.pending.iter().position(fits).unwrap_or(0)),
+        }
+    }
+
     fn reply_done(&mut self, r: Reply, sink: &mut dyn Sink) {
         let _ = r.multi;
         // RFC 959 §4.1.1 PASV "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)",
@@ -314,22 +410,33 @@ impl FtpParser {
                 self.announce(&dc, sink);
             }
         }
-        let Some(front) = self.pending.front_mut() else {
+        let Some(at) = self.answered(r.code) else {
             // RFC 959 §5.4: the greeting is 120, 220 or 421 before any
             // command.
             if self.banner.is_none() && !self.banner_written && self.records == 0 {
                 self.banner = Some(format!("{} {}", r.code, r.text));
             } else {
-                push_weird(
-                    &mut self.weird,
-                    format!("ftp_reply_without_command {}", r.code),
-                );
+                // A reply no command waits for: RFC 959 §4.2.2's "421
+                // Service not available, closing control connection" ("This
+                // may be a reply to any command if the service knows it
+                // must shut down"), sent on an idle timeout; or a capture
+                // that missed the command. Its own record, so it is seen.
+                let mut rec = FtpRecord {
+                    command: "<unsolicited>".into(),
+                    user: self.user.clone(),
+                    reply_code: Some(r.code),
+                    reply_msg: Some(r.text),
+                    ..Default::default()
+                };
+                push_weird(&mut rec.weird, "ftp_reply_without_command");
+                let ts = sink.ts_ns();
+                self.emit(ts, rec, sink);
             }
             return;
         };
         if r.code < 200 {
             // Preliminary: the command waits for its final reply.
-            if let Some(seq) = front.transfer {
+            if let Some(seq) = self.pending.get(at).and_then(|c| c.transfer) {
                 let size = size_in_150(&r.text);
                 if let Some(t) = self.transfer_mut(seq) {
                     t.replied = true;
@@ -343,7 +450,7 @@ impl FtpParser {
             }
             return;
         }
-        let Some(cmd) = self.pending.pop_front() else {
+        let Some(cmd) = self.pending.remove(at) else {
             return;
         };
         let mut rec = cmd.rec;
@@ -672,6 +779,120 @@ mod tests {
     const EPSV: &[u8] = include_bytes!("testdata/sess_epsv.ev");
     const EPRT: &[u8] = include_bytes!("testdata/sess_eprt.ev");
     const VSFTPD: &[u8] = include_bytes!("testdata/sess_vsftpd_list.ev");
+
+    /// (command, reply code) of each record, in the order written.
+    fn pairs(s: &MemSink) -> Vec<(String, Option<u64>)> {
+        s.log("ftp")
+            .iter()
+            .map(|r| {
+                (
+                    r["command"].as_str().unwrap().to_string(),
+                    r["reply_code"].as_u64(),
+                )
+            })
+            .collect()
+    }
+
+    /// crates/cli/tests/edge/ftp_quirks.pcap (make-edge.sh ftp_quirks): a
+    /// python server answers PASV with "600" (outside RFC 959 §4.2.1's
+    /// ranges), STAT with a multi-line 211 reply whose inner lines begin
+    /// with digits ("200 files...", "2024-06-01...", "211-..."), and the
+    /// pipelined NOOP and QUIT in order.
+    #[test]
+    fn invalid_code_and_digit_lines_keep_pairs() {
+        let evs = events(include_bytes!("testdata/sess_quirks.ev"));
+        let s = replay(&evs, usize::MAX);
+        let want = [
+            ("USER", Some(331)),
+            ("PASS", Some(230)),
+            ("PASV", Some(600)),
+            ("STAT", Some(211)),
+            ("NOOP", Some(200)),
+            ("QUIT", Some(221)),
+        ]
+        .map(|(c, r)| (c.to_string(), r));
+        assert_eq!(pairs(&s), want);
+        let r = s.log("ftp");
+        assert_eq!(r[2]["weird"], json!(["ftp_reply_code_out_of_range 600"]));
+        // RFC 959 §4.2: only "211 " ends the reply; the inner lines are
+        // its text. (Zeek takes an inner "NNN text" line with ten printable
+        // characters for a reply of its own, a guess for servers that never
+        // close a multi-line reply; netsift keeps the RFC's rule.)
+        assert_eq!(
+            r[3]["reply_msg"],
+            "Status of quirky: 200 files are stored here 2024-06-01 last restart \
+             still the same reply  226 padded as RFC 959 asks End of status"
+        );
+        assert_eq!(replay(&evs, 1).records, s.records);
+
+        // The same session with the PASV's reply line unreadable (no reply
+        // code at all): the PASV stays unanswered, and STAT's 211, NOOP's
+        // 200 and QUIT's 221 still go to their own commands (each code is
+        // one RFC 959 §5.4 lists for its command, none is PASV's 227).
+        let mangled: Vec<Vec<u8>> = evs
+            .iter()
+            .map(|e| {
+                let mut d = e.data.to_vec();
+                if d.starts_with(b"600 ") {
+                    d[1] = b'x';
+                }
+                d
+            })
+            .collect();
+        let evs2: Vec<Ev<'_>> = evs
+            .iter()
+            .zip(&mangled)
+            .map(|(e, d)| Ev { data: d, ..*e })
+            .collect();
+        let s = replay(&evs2, usize::MAX);
+        let mut got = pairs(&s);
+        got.sort();
+        let mut want = [
+            ("USER", Some(331)),
+            ("PASS", Some(230)),
+            ("PASV", None),
+            ("STAT", Some(211)),
+            ("NOOP", Some(200)),
+            ("QUIT", Some(221)),
+        ]
+        .map(|(c, r)| (c.to_string(), r))
+        .to_vec();
+        want.sort();
+        assert_eq!(got, want);
+    }
+
+    /// crates/cli/tests/edge/ftp_vsftpd.pcap (make-edge.sh ftp_vsftpd):
+    /// vsftpd 3.0.3 answers commands the client pipelined in one segment,
+    /// then ends the idle session with an unsolicited "421 Timeout." (RFC
+    /// 959 §4.2.2), which answers no command and gets a record of its own.
+    /// (Zeek keeps the last answered command pending and would give it the
+    /// 421, logging MDTM with reply 421 where vsftpd answered 213.)
+    #[test]
+    fn pipelined_commands_and_unsolicited_421() {
+        let evs = events(include_bytes!("testdata/sess_vsftpd_pipelined_421.ev"));
+        assert!(evs[1].data.starts_with(b"USER anonymous\r\nPASS "));
+        let s = replay(&evs, usize::MAX);
+        let want = [
+            ("USER", Some(331)),
+            ("PASS", Some(230)),
+            ("SYST", Some(215)),
+            ("PWD", Some(257)),
+            ("TYPE", Some(200)),
+            ("SIZE", Some(213)),
+            ("MDTM", Some(213)),
+            ("<unsolicited>", Some(421)),
+        ]
+        .map(|(c, r)| (c.to_string(), r));
+        assert_eq!(pairs(&s), want);
+        let r = s.log("ftp");
+        assert_eq!(r[0]["banner"], "220 (vsFTPd 3.0.3)");
+        assert_eq!(r[5]["reply_msg"], "6");
+        assert_eq!(r[7]["reply_msg"], "Timeout.");
+        assert_eq!(r[7]["user"], "anonymous");
+        assert_eq!(r[7]["weird"], json!(["ftp_reply_without_command"]));
+        assert!(r[..7].iter().all(|r| r.get("weird").is_none()));
+        assert_eq!(replay(&evs, 1).records, s.records);
+    }
 
     #[test]
     fn pasv_retr_records_and_file() {

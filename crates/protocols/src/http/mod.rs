@@ -87,6 +87,63 @@ const METHODS: &[&[u8]] = &[
     b"ORDERPATCH",
 ];
 
+/// Longest method token accepted when it is not in [`METHODS`].
+const MAX_METHOD: usize = 32;
+
+/// RFC 9110 §5.6.2: `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" /
+/// "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A request line led by a method [`METHODS`] does not list: RFC 9110
+/// §9.1 "method = token", and §16.1 lets anyone define one (QUERY,
+/// WebDAV extensions, an application's own). Without the list to lean on,
+/// the line must end with the HTTP-version (RFC 9112 §3: `method SP
+/// request-target SP HTTP-version`). `Some(true)`: such a line;
+/// `Some(false)`: not; `None`: no line end yet and still possible.
+pub(crate) fn token_method_line(b: &[u8]) -> Option<bool> {
+    let sp = b.iter().take(MAX_METHOD + 1).position(|&c| c == b' ');
+    let Some(sp) = sp else {
+        let all_t = b.iter().all(|&c| is_tchar(c));
+        return if all_t && b.len() <= MAX_METHOD {
+            None
+        } else {
+            Some(false)
+        };
+    };
+    if sp == 0 || !b.get(..sp)?.iter().all(|&c| is_tchar(c)) {
+        return Some(false);
+    }
+    // SSDP's search (UPnP Device Architecture 2.0 §1.3.2: "M-SEARCH * HTTP/1.1"
+    // over UDP, HTTPMU) borrows the syntax but is not HTTP.
+    if b.get(..sp) == Some(&b"M-SEARCH"[..]) {
+        return Some(false);
+    }
+    let rest = b.get(sp + 1..)?;
+    let window = rest.get(..rest.len().min(MAX_LINE)).unwrap_or(rest);
+    let Some(eol) = window.iter().position(|&c| c == b'\r' || c == b'\n') else {
+        let text = window.iter().all(|&c| (0x20..0x7f).contains(&c));
+        return if text && rest.len() < MAX_LINE {
+            None
+        } else {
+            Some(false)
+        };
+    };
+    let line = window.get(..eol)?;
+    let Some(vstart) = line.len().checked_sub(8) else {
+        return Some(false);
+    };
+    let target = line.get(..vstart.saturating_sub(1))?;
+    Some(
+        vstart >= 2
+            && line.get(vstart - 1) == Some(&b' ')
+            && version(line.get(vstart..)?) == Some(true)
+            && target.iter().all(|&c| (0x20..0x7f).contains(&c))
+            && !target.iter().all(|&c| c == b' '),
+    )
+}
+
 /// Methods no other text protocol this crate knows shares as a first
 /// token (RTSP has OPTIONS, SIP has OPTIONS...), used only when a request
 /// line is longer than [`MAX_LINE`].
@@ -237,6 +294,7 @@ fn response(input: &ProbeInput<'_>) -> Probe {
     Probe::Match(Match {
         app: app.map(str::to_owned),
         evidence: ev,
+        provisional: false,
     })
 }
 
@@ -251,11 +309,11 @@ fn request(input: &ProbeInput<'_>) -> Probe {
         if d.len() < 20 && METHODS.iter().any(|m| m.starts_with(head)) {
             return Probe::NeedMore;
         }
-        return Probe::NoMatch;
+        return unlisted_method(input);
     };
     let method = &d[..sp];
     if !METHODS.contains(&method) {
-        return Probe::NoMatch;
+        return unlisted_method(input);
     }
     // The rest of the line: request-target SP HTTP-version. RFC 9112 §3.2
     // targets are visible characters (no SP, CTL or non-ASCII), but attack
@@ -345,7 +403,37 @@ fn request(input: &ProbeInput<'_>) -> Probe {
     Probe::Match(Match {
         app: app.map(str::to_owned),
         evidence: ev,
+        provisional: false,
     })
+}
+
+/// A request whose method is a token [`METHODS`] does not list (see
+/// [`token_method_line`]), anchored on the version at the end of the line.
+fn unlisted_method(input: &ProbeInput<'_>) -> Probe {
+    let d = input.data;
+    match token_method_line(d) {
+        None => Probe::NeedMore,
+        Some(false) => Probe::NoMatch,
+        Some(true) => {
+            let line = netsift_proto::first_line(d, MAX_LINE + MAX_METHOD + 1).unwrap_or(d);
+            let mut ev = format!("{} '{}'", who(input.dir), printable(line, 120));
+            let headers = d.get(line.len()..).unwrap_or(&[]);
+            let mut app = None;
+            if let Some(host) = header(headers, b"host") {
+                ev.push_str(", Host ");
+                ev.push_str(&printable(host, 100));
+                if let Some(svc) = crate::apps::lookup(host) {
+                    ev.push_str(", service ");
+                    ev.push_str(svc);
+                    app = Some(svc);
+                }
+            }
+            Probe::Match(Match {
+                app: app.map(str::to_owned),
+                ..Match::new(ev)
+            })
+        }
+    }
 }
 
 /// HTTP/0.9 (RFC 1945 §4.1): `Simple-Request = "GET" SP Request-URI CRLF`
@@ -576,6 +664,41 @@ mod tests {
         assert_eq!(e, "client sent 'GET http://example.com/ HTTP/1.0'");
         let e = evidence(run(&Http, TCP, C, b"OPTIONS * HTTP/1.1\r\n"));
         assert_eq!(e, "client sent 'OPTIONS * HTTP/1.1'");
+    }
+
+    /// Methods netsift does not list (RFC 9110 §9.1 "method = token"), from
+    /// crates/cli/tests/edge/http_09_methods.pcap: identified by the line's
+    /// version; every prefix is NeedMore; other protocols' lines are not.
+    #[test]
+    fn token_methods() {
+        for line in [
+            &b"QUERY /hello.txt HTTP/1.1\r\nHost: edge.test\r\n"[..],
+            b"FROBNICATE /hello.txt HTTP/1.1\r\nHost: edge.test\r\nUser-Agent: edge23\r\n\r\n",
+            b"X_CUSTOM.v2 * HTTP/1.0\r\n",
+        ] {
+            let e = evidence(run(&Http, TCP, C, line));
+            assert!(e.starts_with("client sent '"), "{e}");
+            let eol = line.iter().position(|&b| b == b'\r').unwrap();
+            for n in 0..=eol {
+                assert_eq!(run(&Http, TCP, C, &line[..n]), Probe::NeedMore, "{n}");
+            }
+        }
+        for other in [
+            &b"DESCRIBE rtsp://cam/stream RTSP/1.0\r\n"[..],
+            b"INVITE sip:bob@x SIP/2.0\r\n",
+            b"M-SEARCH * HTTP/1.1\r\n",
+            b"QUERY /q HTTP/2.0\r\n",
+            b"QUERY  HTTP/1.1\r\n",
+            b"QU(ERY /q HTTP/1.1\r\n",
+            b"AVERYLONGMETHODNAMETHATGOESONANDON /q HTTP/1.1\r\n",
+        ] {
+            assert_eq!(
+                run(&Http, TCP, C, other),
+                Probe::NoMatch,
+                "{}",
+                printable(other, 40)
+            );
+        }
     }
 
     #[test]

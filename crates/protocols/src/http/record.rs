@@ -38,6 +38,9 @@ pub struct HttpRecord {
     /// Last 1xx informational status code before the final response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub info_code: Option<u16>,
+    /// Reason phrase of that 1xx response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info_msg: Option<String>,
     /// Content-Type of the request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_content_type: Option<String>,
@@ -60,8 +63,9 @@ pub struct HttpRecord {
     /// Content-Encoding of the response, when used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_content_encoding: Option<String>,
-    /// File name of the response body (Content-Disposition, else the
-    /// URI's last segment when it looks like a file name).
+    /// File name of the response body from Content-Disposition (RFC 6266),
+    /// as Zeek logs it; the carved file is named by the URI's last segment
+    /// when this is absent (files log `name`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resp_filenames: Vec<String>,
     /// File name of the request body (Content-Disposition).

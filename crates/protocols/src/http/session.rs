@@ -100,6 +100,8 @@ struct Tx {
     connect: bool,
     upgrade: Option<String>,
     uri_name: Option<String>,
+    /// An HTTP/0.9 simple request: its response is a bare body.
+    v09: bool,
 }
 
 /// Parser for one HTTP/1.x connection.
@@ -145,7 +147,8 @@ impl HttpParser {
                         } else {
                             data.get(p - 1) == Some(&b'\n')
                         };
-                        if at && plausible(dir, data.get(p..).unwrap_or(&[])) != Some(false) {
+                        let rest = data.get(p..).unwrap_or(&[]);
+                        if at && resync_at(dir, rest) {
                             found = Some(p);
                             break;
                         }
@@ -181,6 +184,13 @@ impl HttpParser {
                         let mut probe = side.buf.clone();
                         probe.extend_from_slice(data.get(..16).unwrap_or(data));
                         if plausible(dir, &probe) == Some(false) {
+                            if dir == Direction::ToClient && self.v09_response(sink) {
+                                continue;
+                            }
+                            let side = match dir {
+                                Direction::ToServer => &mut self.req,
+                                Direction::ToClient => &mut self.resp,
+                            };
                             side.buf.clear();
                             side.st = St::Resync;
                             side.line_start = false;
@@ -198,6 +208,17 @@ impl HttpParser {
                     let old = side.buf.len();
                     let take = data.len().min(MAX_HEAD + 4 - old.min(MAX_HEAD));
                     side.buf.extend_from_slice(data.get(..take).unwrap_or(data));
+                    if dir == Direction::ToServer {
+                        if let Some(n) = simple_request(&side.buf) {
+                            // RFC 1945 §4.1: an HTTP/0.9 Simple-Request is
+                            // this one line; no header section follows.
+                            let line = std::mem::take(&mut side.buf);
+                            side.scan = 0;
+                            data = data.get(n.saturating_sub(old)..).unwrap_or(&[]);
+                            self.simple_request_head(line.get(..n).unwrap_or(&[]), sink);
+                            continue;
+                        }
+                    }
                     // RFC 9112 §2.1: the header section ends with an empty
                     // line (CRLF; §2.2 allows a bare LF).
                     let from = side.scan.saturating_sub(2);
@@ -316,6 +337,7 @@ impl HttpParser {
             connect: method.eq_ignore_ascii_case("CONNECT"),
             upgrade: field(&fields, "upgrade").map(|u| u.to_ascii_lowercase()),
             uri_name: uri_file_name(&uri),
+            v09: false,
         };
         // RFC 9113 §3.4: the HTTP/2 preface "PRI * HTTP/2.0" — not HTTP/1.
         if method == "PRI" && version.as_deref() == Some("HTTP/2.0") {
@@ -359,13 +381,72 @@ impl HttpParser {
             Some(f) => {
                 let (coding, meta) =
                     body_setup(&fields, Direction::ToServer, None, &f, &mut tx.rec);
-                if let Some(n) = &meta.name {
-                    tx.rec.orig_filenames.push(n.clone());
-                }
                 self.push_tx(tx, sink);
                 self.req.st = St::Body(Box::new(new_body(serial, f, coding, meta)));
             }
         }
+    }
+
+    /// RFC 1945 §4.1: `Simple-Request = "GET" SP Request-URI CRLF`, made
+    /// by an HTTP/0.9 client; the server answers with the entity body
+    /// alone and closes (§6: "Simple-Response = [ Entity-Body ]"). Logged
+    /// with version "0.9", as Zeek does.
+    fn simple_request_head(&mut self, line: &[u8], sink: &mut dyn Sink) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let uri = String::from_utf8_lossy(line.get(4..).unwrap_or(&[])).into_owned();
+        self.serial += 1;
+        self.depth += 1;
+        let tx = Tx {
+            serial: self.serial,
+            ts: sink.ts_ns(),
+            rec: HttpRecord {
+                trans_depth: self.depth,
+                method: Some("GET".into()),
+                uri: Some(trunc(&uri, MAX_URI)),
+                version: Some("0.9".into()),
+                weird: std::mem::take(&mut self.conn_weird),
+                ..Default::default()
+            },
+            req_done: true,
+            resp_done: false,
+            has_resp: false,
+            head: false,
+            connect: false,
+            upgrade: None,
+            uri_name: uri_file_name(&uri),
+            v09: true,
+        };
+        self.push_tx(tx, sink);
+    }
+
+    /// The server's first bytes are no status line and the request waiting
+    /// for them was HTTP/0.9: they are its Simple-Response, a body that
+    /// ends with the connection (RFC 1945 §6). Returns whether it was so.
+    fn v09_response(&mut self, sink: &mut dyn Sink) -> bool {
+        let Some(tx) = self.txs.iter_mut().find(|t| !t.has_resp) else {
+            return false;
+        };
+        if !tx.v09 {
+            return false;
+        }
+        tx.has_resp = true;
+        let serial = tx.serial;
+        let framing = Framing::Close;
+        let (coding, meta) = body_setup(
+            &[],
+            Direction::ToClient,
+            tx.uri_name.clone(),
+            &framing,
+            &mut tx.rec,
+        );
+        let pre = std::mem::take(&mut self.resp.buf);
+        self.resp.scan = 0;
+        self.resp.st = St::Body(Box::new(new_body(serial, framing, coding, meta)));
+        if !pre.is_empty() {
+            self.body(Direction::ToClient, &pre, sink);
+        }
+        true
     }
 
     fn push_tx(&mut self, tx: Tx, sink: &mut dyn Sink) {
@@ -428,6 +509,7 @@ impl HttpParser {
                     connect: false,
                     upgrade: None,
                     uri_name: None,
+                    v09: false,
                 };
                 self.push_tx(tx, sink);
                 self.txs.len() - 1
@@ -443,6 +525,7 @@ impl HttpParser {
         // (except 101, which ends HTTP/1 on this connection).
         if (100..200).contains(&code) && code != 101 {
             tx.rec.info_code = Some(code);
+            tx.rec.info_msg = Some(trunc(&reason, MAX_STR));
             return;
         }
         tx.has_resp = true;
@@ -510,11 +593,6 @@ impl HttpParser {
             &framing,
             &mut tx.rec,
         );
-        if let Some(n) = &meta.name {
-            if tx.rec.resp_filenames.len() < 8 {
-                tx.rec.resp_filenames.push(n.clone());
-            }
-        }
         self.resp.st = St::Body(Box::new(new_body(serial, framing, coding, meta)));
     }
 
@@ -808,10 +886,40 @@ fn plausible(dir: Direction, b: &[u8]) -> Option<bool> {
                 }
             }
             if maybe {
-                None
-            } else {
-                Some(false)
+                return None;
             }
+            super::token_method_line(b)
+        }
+    }
+}
+
+/// Length (with its line end) of an HTTP/0.9 Simple-Request at the start
+/// of `b` (RFC 1945 §4.1: `"GET" SP Request-URI CRLF`, no HTTP-Version),
+/// once its line is complete. A line with a version, or another method, is
+/// not one.
+fn simple_request(b: &[u8]) -> Option<usize> {
+    let rest = b.strip_prefix(b"GET ")?;
+    let nl = rest.iter().position(|&c| c == b'\n')?;
+    let line = rest.get(..nl)?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() || !line.iter().all(|&c| (0x21..0x7f).contains(&c)) {
+        return None;
+    }
+    Some(4 + nl + 1)
+}
+
+/// Where to pick a stream up again after lost bytes: a start line, or
+/// the start of a known method (or of "HTTP/1.") cut by the chunk's end. A
+/// line led by an unknown token counts only when seen whole with its
+/// version (body text is full of "Word word" lines).
+fn resync_at(dir: Direction, rest: &[u8]) -> bool {
+    match plausible(dir, rest) {
+        Some(ok) => ok,
+        None => {
+            dir == Direction::ToClient
+                || METHODS
+                    .iter()
+                    .any(|m| rest.len() < m.len() && m.starts_with(rest))
         }
     }
 }
@@ -1033,6 +1141,18 @@ fn body_setup(
             .find(|(k, _)| k == "filename")
             .map(|(_, v)| trunc(&decode_words(&v), 512))
     });
+    // The log's file names are Content-Disposition's only (as Zeek's
+    // orig_filenames / resp_filenames); the URI's last segment still names
+    // the carved file.
+    if let Some(n) = &disp_name {
+        let names = match dir {
+            Direction::ToServer => &mut rec.orig_filenames,
+            Direction::ToClient => &mut rec.resp_filenames,
+        };
+        if names.len() < 8 {
+            names.push(n.clone());
+        }
+    }
     let name = disp_name.or(uri_name);
     let expected_size = match (framing, coding) {
         (Framing::Length(n), Coding::Identity) => Some(*n),
@@ -1231,9 +1351,112 @@ mod tests {
         assert_eq!(r[0]["response_content_encoding"], "gzip");
         assert_eq!(r[0]["response_transfer_encoding"], "chunked");
         assert_eq!(r[0]["response_body_len"], 1847);
-        assert_eq!(r[0]["resp_filenames"][0], "10410.json");
+        // No Content-Disposition: no resp_filenames (as Zeek); the carved
+        // file is named by the URI.
+        assert!(r[0].get("resp_filenames").is_none());
+        assert_eq!(s.files[0].0.name.as_deref(), Some("10410.json"));
         assert_eq!(md5(&s.files[0].1), "7f3f07d83d41cc3e0f7df96fa6c2c697");
         assert_eq!(s.files[0].2, Some(true));
+    }
+
+    /// crates/cli/tests/edge/http_09_methods.pcap stream 0 (make-edge.sh
+    /// http_methods): a client sends RFC 1945's Simple-Request "GET
+    /// /hello.txt" with no version; nginx 1.22 answers with the file's
+    /// bytes alone and closes. One record, version "0.9" (as Zeek logs
+    /// it), no status line to report, the body carved.
+    #[test]
+    fn http09_simple_request_and_response() {
+        let s = both(include_bytes!("testdata/nginx_http09.bin"));
+        let r = s.log("http");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["method"], "GET");
+        assert_eq!(r[0]["uri"], "/hello.txt");
+        assert_eq!(r[0]["version"], "0.9");
+        assert!(r[0].get("status_code").is_none());
+        assert_eq!(r[0]["response_body_len"], 17);
+        assert!(r[0].get("weird").is_none(), "{}", r[0]);
+        assert!(r[0].get("tags").is_none(), "{}", r[0]);
+        assert_eq!(s.files.len(), 1);
+        assert_eq!(s.files[0].1, b"hello from nginx\n");
+        assert_eq!(s.files[0].0.name.as_deref(), Some("hello.txt"));
+        assert_eq!(s.files[0].2, Some(true));
+        // A 1.x server may answer a version-less request with a status
+        // line all the same: then it is parsed as one.
+        let s = run(&[
+            (ToServer, b"GET /x\r\n"),
+            (
+                ToClient,
+                b"HTTP/1.0 400 Bad Request\r\nContent-Length: 2\r\n\r\nno",
+            ),
+        ]);
+        let r = s.log("http");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["status_code"], 400);
+        assert_eq!(r[0]["version"], "0.9");
+        // Another method without a version is no Simple-Request (RFC 1945
+        // §4.1 allows GET only): it waits for a header section as before.
+        let s = run(&[(ToServer, b"POST /x\r\nHost: a\r\n\r\n")]);
+        let r = s.log("http");
+        assert_eq!(r[0]["method"], "POST");
+        assert!(r[0].get("version").is_none());
+        assert_eq!(r[0]["weird"][0], "bad_request_line");
+    }
+
+    /// crates/cli/tests/edge/http_09_methods.pcap stream 1: methods not in
+    /// the known list (RFC 9110 §9.1 "method = token"): QUERY with a
+    /// body, PROPFIND, MKCOL, a custom FROBNICATE, each answered 405 by
+    /// nginx on one keep-alive connection, then a GET.
+    #[test]
+    fn token_methods_on_one_connection() {
+        let s = both(include_bytes!("testdata/nginx_token_methods.bin"));
+        let r = s.log("http");
+        let m: Vec<_> = r.iter().map(|x| x["method"].as_str().unwrap()).collect();
+        assert_eq!(m, ["QUERY", "PROPFIND", "MKCOL", "FROBNICATE", "GET"]);
+        let codes: Vec<_> = r
+            .iter()
+            .map(|x| x["status_code"].as_u64().unwrap())
+            .collect();
+        assert_eq!(codes, [405, 405, 405, 405, 200]);
+        assert_eq!(r[0]["request_body_len"], 9);
+        assert_eq!(r[0]["request_content_type"], "text/plain");
+        assert_eq!(r[3]["user_agent"], "edge23");
+        assert!(r.iter().all(|x| x.get("weird").is_none()));
+        // QUERY's body and the five responses' bodies.
+        assert_eq!(s.files.len(), 6);
+        assert_eq!(s.files[0].1, b"select *\n");
+        // After lost bytes, an unknown token leads a request line only
+        // when the whole line with its version is seen: body text ("Dear
+        // Sir") is not taken for one.
+        let s = run(&[(
+            ToServer,
+            b"POST /a HTTP/1.1\r\nContent-Length: 100\r\n\r\nDear Sir\r\n",
+        )]);
+        assert!(resync_at(ToServer, b"QUERY /q HTTP/1.1\r\n"));
+        assert!(!resync_at(ToServer, b"Dear Sir and Madam\r\n"));
+        assert!(!resync_at(ToServer, b"Dear Sir"));
+        assert!(resync_at(ToServer, b"PROPF"));
+        assert_eq!(s.log("http").len(), 1);
+    }
+
+    /// crates/cli/tests/edge/http_server_only.pcap: curl's two GETs to
+    /// nginx with only the server's packets captured. Each response is a
+    /// record with the request's fields unset, as Zeek logs a reply with
+    /// no request.
+    #[test]
+    fn responses_without_requests() {
+        let s = both(include_bytes!("testdata/nginx_server_only.bin"));
+        let r = s.log("http");
+        assert_eq!(r.len(), 2);
+        for (x, (code, len)) in r.iter().zip([(200, 17), (404, 153)]) {
+            assert_eq!(x["status_code"], code);
+            assert_eq!(x["response_body_len"], len);
+            assert_eq!(x["version"], "1.1");
+            assert!(x.get("method").is_none() && x.get("uri").is_none());
+            assert_eq!(x["tags"], serde_json::json!(["no_request"]));
+        }
+        assert_eq!(r[0]["trans_depth"], 1);
+        assert_eq!(r[1]["trans_depth"], 2);
+        assert_eq!(s.files[0].1, b"hello from nginx\n");
     }
 
     #[test]
@@ -1257,6 +1480,7 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r[1]["trans_depth"], 2);
         assert_eq!(r[0]["info_code"], 100);
+        assert_eq!(r[0]["info_msg"], "Continue");
         assert_eq!(r[0]["request_body_len"], 445);
         assert_eq!(r[0]["response_body_len"], 5340);
         assert_eq!(r[1]["request_body_len"], 437);

@@ -161,6 +161,7 @@ fn with_hello(mut ev: String, h: &HelloSummary, note: &str) -> Match {
     Match {
         app: app.map(str::to_owned),
         evidence: ev,
+        provisional: false,
     }
 }
 

@@ -135,6 +135,30 @@ mod tests {
         );
     }
 
+    /// crates/cli/tests/edge/smtp_client_only.pcap: swaks's side of a
+    /// session with postfix, the server's packets not captured. EHLO then
+    /// MAIL FROM: with no server byte decides; EHLO alone (its greeting may
+    /// still be on the way) does not, nor FTP's or POP3's first lines.
+    #[test]
+    fn client_side_only() {
+        let c = b"EHLO client.edge.test\r\nMAIL FROM:<alice@edge.test>\r\n";
+        let e = evidence(probe(ToServer, c, &[]));
+        assert_eq!(
+            e,
+            "client sent 'EHLO client.edge.test' then 'MAIL FROM:<alice@edge.test>' (no server bytes seen)"
+        );
+        for n in 0..c.len() {
+            assert_eq!(probe(ToServer, &c[..n], &[]), Probe::NeedMore, "{n}");
+        }
+        for other in [
+            &b"USER anonymous\r\nPASS x@y\r\n"[..],
+            b"EHLO x\r\nNOOP\r\n",
+            b"MAIL FROM:<a@b>\r\nEHLO x\r\n",
+        ] {
+            assert!(!matches!(probe(ToServer, other, &[]), Probe::Match(_)));
+        }
+    }
+
     #[test]
     fn ftp_is_not_smtp() {
         assert_eq!(probe(ToClient, VSFTPD, &[]), Probe::NoMatch);

@@ -87,6 +87,9 @@ pub(crate) struct SmtpParser {
     /// Commands answered since the last record (at most MAX_COMMANDS).
     commands: Vec<SmtpCommand>,
     banner: Option<String>,
+    /// The last final reply of the session (for a record without a mail
+    /// transaction: a failed AUTH, a server-only capture).
+    last_reply: Option<String>,
 }
 
 /// Bound on the commands one record lists.
@@ -130,6 +133,7 @@ impl SmtpParser {
             cur_verb: "OTHER",
             commands: Vec::new(),
             banner: None,
+            last_reply: None,
         }
     }
 
@@ -396,8 +400,13 @@ impl SmtpParser {
             let rest = self.bdat_lines.take();
             if let Some(tx) = self.tx.as_mut() {
                 if let Some(m) = tx.mime.as_mut() {
+                    // RFC 3030 §2: the chunk sizes, not a final CRLF, delimit
+                    // the message, so its last line may have no line end;
+                    // that line is still whole (a close delimiter "--b--"
+                    // sent last must close the part, not be carved as its
+                    // bytes).
                     if !rest.is_empty() {
-                        m.line(&rest, false, sink);
+                        m.line(&rest, true, sink);
                     }
                     m.finish(true, sink);
                 }
@@ -441,8 +450,9 @@ impl SmtpParser {
             });
         }
         if let Some(tx) = self.tx.as_mut() {
-            tx.rec.last_reply = Some(text);
+            tx.rec.last_reply = Some(text.clone());
         }
+        self.last_reply = Some(text);
         match cmd {
             // A DATA refused before any content: back to commands.
             Cmd::Data
@@ -607,7 +617,7 @@ impl Parser for SmtpParser {
         } else if self.emitted == 0 && !self.commands.is_empty() {
             // A session without any mail transaction (a failed AUTH, a
             // probe): one record, so its commands are not lost.
-            self.tx_mut(sink);
+            self.tx_mut(sink).rec.last_reply = self.last_reply.take();
             self.emit(sink);
         }
     }
@@ -728,6 +738,91 @@ mod tests {
             ("QUIT", 221),
         ];
         assert_eq!(cmds, want.map(|(c, n)| (c.to_string(), n)));
+    }
+
+    fn md5(b: &[u8]) -> String {
+        use md5::{Digest, Md5};
+        Md5::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// crates/cli/tests/edge/smtp_bdat.pcap (make-edge.sh smtp_bdat):
+    /// postfix 3.7 with CHUNKING; three transactions carry the same PNG
+    /// (1,820 octets, md5 511fd904...): base64 in BDAT chunks cut mid-line,
+    /// base64 pipelined with the chunk cut between CR and LF and a final
+    /// "BDAT 0 LAST", and raw ("binary" part) with the message ending right
+    /// after the close delimiter, without CRLF. Regression: that last line
+    /// was taken for a fragment, so "CRLF --boundary--" was carved as the
+    /// PNG's last 18 octets (1,838 octets, wrong hash).
+    #[test]
+    fn bdat_chunks_carve_exact_files() {
+        let d = include_bytes!("testdata/smtp_bdat.bin");
+        let s = replay(d, &mut SmtpParser::new());
+        let r = s.log("smtp");
+        assert_eq!(r.len(), 3);
+        for (i, r) in r.iter().enumerate() {
+            let n = i + 1;
+            assert_eq!(r["trans_depth"], n);
+            assert_eq!(r["subject"], format!("BDAT test {n}"));
+            assert_eq!(
+                r["attachments"],
+                serde_json::json!([format!("tile{n}.png")])
+            );
+            assert!(r["last_reply"].as_str().unwrap().contains("queued as"));
+            assert!(r.get("weird").is_none(), "{r}");
+        }
+        // The octets of the chunks: postfix says "Ok: 3049 bytes queued"
+        // for the first two; for the third it says 2216, having counted the
+        // PNG's eight bare LFs as CR LF, while the chunks were 1104 + 1104.
+        assert_eq!(r[0]["size"], 3049);
+        assert_eq!(r[1]["size"], 3049);
+        assert_eq!(r[2]["size"], 2208);
+        assert_eq!(s.files.len(), 3);
+        for f in &s.files {
+            assert_eq!(f.1.len(), 1820);
+            assert_eq!(md5(&f.1), "511fd904339346aec60e07255b0df416");
+            assert_eq!(f.2, Some(true));
+        }
+        let s1 = replay_bytewise(d, &mut SmtpParser::new());
+        assert_eq!(s1.records, s.records);
+        assert_eq!(s1.files, s.files);
+    }
+
+    /// crates/cli/tests/edge/smtp_{client,server}_only.pcap (make-edge.sh
+    /// smtp_one_sided): swaks to postfix, each capture keeping one
+    /// direction. The side that was seen still makes the record.
+    #[test]
+    fn one_sided_captures() {
+        let s = replay(
+            include_bytes!("testdata/smtp_client_only.bin"),
+            &mut SmtpParser::new(),
+        );
+        let r = s.log("smtp");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["helo"], "client.edge.test");
+        assert_eq!(r[0]["mail_from"], "alice@edge.test");
+        assert_eq!(r[0]["rcpt_to"], serde_json::json!(["root@localhost"]));
+        assert_eq!(r[0]["subject"], "seen from the client only");
+        assert_eq!(r[0]["attachments"], serde_json::json!(["note.txt"]));
+        assert_eq!(s.files.len(), 1);
+        assert_eq!(s.files[0].1, b"edge case attachment\n");
+        assert_eq!(s.files[0].2, Some(true));
+
+        let s = replay(
+            include_bytes!("testdata/smtp_server_only.bin"),
+            &mut SmtpParser::new(),
+        );
+        let r = s.log("smtp");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["banner"], "220 mx.edge.test ESMTP Postfix");
+        assert_eq!(r[0]["server_software"], "Postfix");
+        let codes: Vec<u64> = r[0]["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["reply_code"].as_u64().unwrap())
+            .collect();
+        assert_eq!(codes, [250, 250, 250, 354, 250, 221]);
+        assert_eq!(r[0]["last_reply"], "221 2.0.0 Bye");
     }
 
     #[test]

@@ -14,6 +14,10 @@ const MAX_ID: usize = 255;
 /// RFC 4253 §4.2: "The server MAY send other lines of data before sending
 /// the version string." Bound on such lines.
 const MAX_PRELUDE_LINES: usize = 16;
+/// Such a line is not an identification string, so the 255-character limit
+/// does not bind it (OpenSSH's client reads them up to 8 KiB); bound here
+/// like the probe's whole prelude (`super::MAX_PRELUDE`).
+const MAX_PRELUDE_LINE: usize = 1024;
 /// RFC 4253 §6.1: "All implementations MUST be able to process packets
 /// with an uncompressed payload length of 32768 bytes or less and a total
 /// packet size of 35000 bytes or less". Larger KEXINIT / KEX packets (post
@@ -168,7 +172,11 @@ impl SshParser {
                     // A line ends at LF (CR LF per RFC 4253 §4.2).
                     let nl = d.iter().position(|&b| b == b'\n');
                     let take = nl.map_or(d.len(), |n| n + 1);
-                    let room = MAX_ID.saturating_sub(s.buf.len());
+                    // The server's lines before its identification string
+                    // may be longer than one (RFC 4253 §4.2); the string
+                    // itself is checked against MAX_ID in `line`.
+                    let max = if i == 1 { MAX_PRELUDE_LINE } else { MAX_ID };
+                    let room = max.saturating_sub(s.buf.len());
                     if take > room {
                         self.sides[i].state = State::Done;
                         self.weird(format!("{}_identification_too_long", side_name(i)));
@@ -190,6 +198,7 @@ impl SshParser {
     }
 
     fn line(&mut self, i: usize, line: &[u8]) {
+        let raw_len = line.len();
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if !line.starts_with(b"SSH-") {
@@ -201,6 +210,13 @@ impl SshParser {
                 s.state = State::Done;
                 self.weird(format!("{}_not_ssh_identification", side_name(i)));
             }
+            return;
+        }
+        if raw_len > MAX_ID {
+            // "The maximum length of the string is 255 characters,
+            // including the Carriage Return and Line Feed."
+            self.sides[i].state = State::Done;
+            self.weird(format!("{}_identification_too_long", side_name(i)));
             return;
         }
         let text = String::from_utf8_lossy(line).into_owned();
@@ -529,6 +545,43 @@ mod tests {
         );
         assert_eq!(r["server"], "SSH-1.99-Cisco-1.25");
         assert_eq!(r["version"], "1.99");
+    }
+
+    /// crates/cli/tests/edge/ssh_prelude.pcap (make-edge.sh ssh_prelude):
+    /// OpenSSH 9.2p1 behind a relay that sends four lines before sshd's
+    /// identification string, one of them 317 octets long (more than an
+    /// identification string may have, not more than OpenSSH's client
+    /// reads). Banner, HASSH and HASSHServer are those of the same programs
+    /// without the lines (openssh92_tcp80.txt).
+    #[test]
+    fn openssh_behind_prelude_lines() {
+        let segs = stream(include_str!("testdata/openssh92_prelude.txt"));
+        let prelude = &segs[1].1;
+        assert!(prelude.starts_with(b"Welcome to the edge-case test host.\r\n"));
+        assert!(prelude.split(|&b| b == b'\n').any(|l| l.len() > MAX_ID));
+        for chunk in [0, 1, 7] {
+            let r = run(&segs, chunk);
+            assert_eq!(r["server"], "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10");
+            assert_eq!(r["client"], "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10");
+            assert_eq!(r["hassh"], "472b5de333ad665af5cbf10ff892c4df");
+            assert_eq!(r["hassh_server"], "425d29fe50d8e4f5e37efb6e24bcf660");
+            assert_eq!(r["kex_alg"], "sntrup761x25519-sha512");
+            assert_eq!(r["newkeys"], true);
+            assert!(r.get("weird").is_none(), "{r}");
+        }
+        // The client may not send such lines; an identification string
+        // over 255 octets is refused on either side.
+        let long = format!("SSH-2.0-{}\r\n", "x".repeat(250));
+        let r = run(&[(Direction::ToClient, long.clone().into_bytes())], 0);
+        assert_eq!(r["weird"], json!(["server_identification_too_long"]));
+        let r = run(&[(Direction::ToServer, long.into_bytes())], 0);
+        assert_eq!(r["weird"], json!(["client_identification_too_long"]));
+        // A prelude line over the bound ends the server side.
+        let r = run(
+            &[(Direction::ToClient, vec![b'a'; MAX_PRELUDE_LINE + 1])],
+            0,
+        );
+        assert_eq!(r["weird"], json!(["server_identification_too_long"]));
     }
 
     #[test]

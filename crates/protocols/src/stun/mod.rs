@@ -8,7 +8,9 @@
 //! Classic RFC 3489 messages have no cookie; they are accepted only with
 //! a known message type and attributes that fit exactly.
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, Follow, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 #[cfg(test)]
 mod tests;
@@ -228,7 +230,12 @@ impl Protocol for Stun {
         };
         match v {
             Verdict::Yes(e) => {
-                let m = Match::new(e);
+                // Over UDP, STUN is often ICE's connectivity check before
+                // the media it opens (WebRTC): see `follow`.
+                let m = match input.transport {
+                    Transport::Udp => Match::new(e).provisional(),
+                    _ => Match::new(e),
+                };
                 // group messaging: name the calling app where the bytes
                 // show it (see `app_of`).
                 Probe::Match(match app_of(d) {
@@ -238,6 +245,49 @@ impl Protocol for Stun {
             }
             Verdict::More => Probe::NeedMore,
             Verdict::No => Probe::NoMatch,
+        }
+    }
+
+    /// The datagrams after a STUN exchange, told apart by their first
+    /// byte as RFC 7983 §7 does:
+    ///
+    /// ```text
+    ///   [0..3] -> STUN, [16..19] -> ZRTP, [20..63] -> DTLS,
+    ///   [64..79] -> TURN Channel, [128..191] -> RTP/RTCP
+    /// ```
+    ///
+    /// A DTLS record makes the flow DTLS (WebRTC's DTLS-SRTP key exchange,
+    /// RFC 5764). RTP makes it SRTP: RFC 8827 §6.5, "All media channels
+    /// MUST be secured via SRTP and SRTCP", and an RTP header cannot show
+    /// more, since SRTP encrypts only the payload (RFC 3711 §3.1). STUN
+    /// indications and TURN ChannelData (RFC 8656 §12.4) keep it STUN: the
+    /// media then rides inside the relay's framing.
+    fn follow(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Follow {
+        let d = input.data;
+        match d.first() {
+            Some(20..=63) => match crate::dtls::Dtls.probe(input, &mut ProbeScratch::default()) {
+                Probe::Match(m) => Follow::Becomes("DTLS", m),
+                _ => Follow::Keep,
+            },
+            Some(128..=191) => {
+                let Some(h) = crate::rtp::header(d) else {
+                    return Follow::Keep;
+                };
+                let slot = match input.dir {
+                    Direction::ToServer => 0,
+                    Direction::ToClient => 1,
+                };
+                match crate::rtp::track(scratch, slot, h) {
+                    Some(ev) => Follow::Becomes(
+                        "SRTP",
+                        Match::new(format!(
+                            "{ev}, after the STUN checks (RFC 7983 demultiplexing)"
+                        )),
+                    ),
+                    None => Follow::Keep,
+                }
+            }
+            _ => Follow::Keep,
         }
     }
 }

@@ -237,6 +237,7 @@ pub(crate) fn hello_match(mut ev: String, info: &HelloInfo<'_>) -> Match {
     Match {
         app: app.map(str::to_owned),
         evidence: ev,
+        provisional: false,
     }
 }
 
