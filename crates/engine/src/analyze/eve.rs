@@ -219,7 +219,12 @@ fn dns(r: &Value) -> Vec<Event> {
     let mut out = Vec::new();
     let id = u(r, "trans_id").unwrap_or(0);
     let opcode = u(r, "opcode").unwrap_or(0);
-    let qtype = s(r, "qtype_name").unwrap_or("");
+    // Zeek spells ANY "*"; Suricata's rrtype is the mnemonic.
+    let qtype = match s(r, "qtype_name").unwrap_or("") {
+        "*" => "ANY",
+        q => q,
+    };
+    let types = strings(r, "answer_types");
     // The query event ("type": "query"), when the question is known.
     if let Some(q) = s(r, "query") {
         let mut m = Map::new();
@@ -292,7 +297,10 @@ fn dns(r: &Value) -> Vec<Event> {
             let mut owner = q.to_string();
             for (i, a) in answers.iter().enumerate() {
                 let text = a.as_str().unwrap_or("");
-                let t = answer_type(text, qtype);
+                let t = types
+                    .get(i)
+                    .and_then(Value::as_str)
+                    .map_or_else(|| answer_type(text, qtype), str::to_string);
                 let mut e = Map::new();
                 e.insert("rrname".into(), owner.clone().into());
                 e.insert("rrtype".into(), t.clone().into());

@@ -155,6 +155,9 @@ conn_log!(
         ("TTLs", VecInterval),
         ("rejected", Bool),
         ("opcode", Count),
+        ("opcode_name", Str),
+        // netsift's, after Zeek's: dns, mdns, llmnr or nbns.
+        ("app", Str),
     ]
 );
 conn_log!(
@@ -1217,15 +1220,41 @@ impl Mapper {
                     .from("TC", rec, "TC")
                     .from("RD", rec, "RD")
                     .from("RA", rec, "RA")
-                    .from("answers", rec, "answers")
+                    .from("Z", rec, "Z")
                     .from("rejected", rec, "rejected")
-                    .from("opcode", rec, "opcode");
+                    .from("opcode", rec, "opcode")
+                    .from("opcode_name", rec, "opcode_name")
+                    .from("app", rec, "app");
+                // Zeek writes the root as the empty name.
+                if str_of(rec, "query") == Some(".") {
+                    r.set("query", Z::Str(String::new()));
+                }
                 if let Some(Value::Number(n)) = rec.get("rtt") {
                     r.set("rtt", Z::Interval(n.as_f64().unwrap_or(0.0)));
                 }
-                if let Some(ttls) = rec.get("ttls").and_then(Value::as_array) {
-                    let l = ttls.iter().map(|t| Z::Interval(t.as_f64().unwrap_or(0.0)));
-                    r.set("TTLs", Z::List(l.collect()));
+                // Zeek's own summary of each answer where it differs from
+                // the presentation format (`zeek_answers`, null where Zeek
+                // writes nothing, and then no TTL either).
+                let answers = rec.get("answers").and_then(Value::as_array);
+                let ttls = rec.get("ttls").and_then(Value::as_array);
+                let zeek = rec.get("zeek_answers").and_then(Value::as_array);
+                if let (Some(answers), Some(ttls)) = (answers, ttls) {
+                    let mut a = Vec::new();
+                    let mut t = Vec::new();
+                    for (i, (ans, ttl)) in answers.iter().zip(ttls).enumerate() {
+                        let text = match zeek {
+                            Some(z) => z.get(i).and_then(Value::as_str),
+                            None => ans.as_str(),
+                        };
+                        if let Some(text) = text {
+                            a.push(Z::Str(text.to_string()));
+                            t.push(Z::Interval(ttl.as_f64().unwrap_or(0.0)));
+                        }
+                    }
+                    if !a.is_empty() {
+                        r.set("answers", Z::List(a));
+                        r.set("TTLs", Z::List(t));
+                    }
                 }
                 rows.push(r);
                 self.weirds(ts_ns, c, rec, "DNS", &mut rows);

@@ -9,6 +9,7 @@
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 pub(crate) mod parse;
+pub(crate) mod rdata;
 pub mod record;
 pub mod session;
 #[cfg(test)]
@@ -103,21 +104,23 @@ fn header_sane(m: &DnsMsg, names: Names) -> bool {
     m.qd >= 1 || (m.is_response() && m.an >= 1)
 }
 
-pub(crate) fn rcode_name(r: u8) -> &'static str {
-    // RFC 1035 §4.1.1, RFC 2136 §2.2.
+/// RCODE names as Zeek's `DNS::base_errors` spells them (RFC 1035
+/// §4.1.1, RFC 2136 §2.2; the 4-bit header field only).
+pub(crate) fn rcode_name(r: u8) -> String {
     match r {
-        0 => "NOERROR",
-        1 => "FORMERR",
-        2 => "SERVFAIL",
-        3 => "NXDOMAIN",
-        4 => "NOTIMP",
-        5 => "REFUSED",
-        6 => "YXDOMAIN",
-        7 => "YXRRSET",
-        8 => "NXRRSET",
-        9 => "NOTAUTH",
-        10 => "NOTZONE",
-        _ => "error",
+        0 => "NOERROR".into(),
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        3 => "NXDOMAIN".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        6 => "YXDOMAIN".into(),
+        7 => "YXRRSET".into(),
+        8 => "NXRRSet".into(),
+        9 => "NOTAUTH".into(),
+        10 => "NOTZONE".into(),
+        n @ 11..=15 => format!("unassigned-{n}"),
+        n => format!("rcode-{n}"),
     }
 }
 

@@ -308,38 +308,9 @@ pub(crate) fn parse(msg: &[u8], declared_len: usize, names: Names) -> Result<Dns
     }
 }
 
-/// Name of a type, for evidence.
+/// Name of a type, for evidence: the IANA mnemonic or `TYPE<n>`.
 pub(crate) fn type_name(t: u16) -> String {
-    let s = match t {
-        1 => "A",
-        2 => "NS",
-        5 => "CNAME",
-        6 => "SOA",
-        10 => "NULL",
-        12 => "PTR",
-        13 => "HINFO",
-        15 => "MX",
-        16 => "TXT",
-        28 => "AAAA",
-        33 => "SRV",
-        35 => "NAPTR",
-        41 => "OPT",
-        43 => "DS",
-        46 => "RRSIG",
-        47 => "NSEC",
-        48 => "DNSKEY",
-        50 => "NSEC3",
-        64 => "SVCB",
-        65 => "HTTPS",
-        99 => "SPF",
-        250 => "TSIG",
-        251 => "IXFR",
-        252 => "AXFR",
-        255 => "ANY",
-        257 => "CAA",
-        _ => return format!("TYPE{t}"),
-    };
-    s.to_string()
+    super::rdata::type_text(t)
 }
 
 /// Render the name at `pos` as dotted text for evidence (bounded: at most
@@ -423,15 +394,71 @@ pub(crate) struct Question {
     pub name: String,
     pub qtype: u16,
     pub qclass: u16,
+    /// Offset of the name in the message (for NetBIOS decoding).
+    pub at: usize,
 }
 
-/// One resource record of the answer section (RFC 1035 §4.1.3).
+/// One resource record (RFC 1035 §4.1.3), RDATA rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Answer {
+    pub owner: String,
     pub rtype: u16,
+    pub class: u16,
     pub ttl: u32,
-    /// RDATA rendered as text.
-    pub data: String,
+    pub text: super::rdata::Text,
+}
+
+/// The OPT pseudo-record (RFC 6891 §6.1.2-§6.1.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Edns {
+    /// EDNS VERSION.
+    pub version: u8,
+    /// Requestor's UDP payload size (the OPT CLASS field).
+    pub udp_size: u16,
+    /// DO bit: DNSSEC records wanted (RFC 3225).
+    #[serde(rename = "do")]
+    pub dnssec_ok: bool,
+    /// EXTENDED-RCODE: the upper 8 bits of the 12-bit RCODE.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ext_rcode: u8,
+    /// The 12-bit RCODE's name when EXTENDED-RCODE is not zero (RFC 6891
+    /// §6.1.3): BADVERS (16), BADCOOKIE (23, RFC 7873), ...; the header's
+    /// 4 bits alone (the record's `rcode_name`, as Zeek logs it) would read
+    /// NOERROR for a BADVERS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rcode_name: Option<String>,
+    /// Options by name: `NSID 6e73 ("ns")`, `ECS 192.0.2.0/24/0`,
+    /// `COOKIE <hex>`, `PADDING 12`, `EDE 18 "text"`, `OPT<code> <hex>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+/// A TSIG transaction signature (RFC 8945 §4.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tsig {
+    /// The key's name (the record's owner).
+    pub key: String,
+    /// The MAC algorithm's name (`hmac-sha256`, RFC 8945 §6).
+    pub algorithm: String,
+    /// The TSIG error (RFC 8945 §5.3: BADSIG, BADKEY, BADTIME,
+    /// BADTRUNC), absent when 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// RFC 8945 §3 / IANA TSIG error names.
+fn tsig_error(e: u16) -> String {
+    match e {
+        16 => "BADSIG".into(),
+        17 => "BADKEY".into(),
+        18 => "BADTIME".into(),
+        22 => "BADTRUNC".into(),
+        n => super::rcode_name(n.min(255) as u8),
+    }
+}
+
+fn is_zero(v: &u8) -> bool {
+    *v == 0
 }
 
 /// A decoded message.
@@ -439,22 +466,45 @@ pub(crate) struct Answer {
 pub(crate) struct Decoded {
     pub id: u16,
     pub flags: u16,
-    pub question: Option<Question>,
     pub qdcount: u16,
+    pub ancount: u16,
+    pub nscount: u16,
+    pub arcount: u16,
+    /// Questions (for UPDATE: the zone section, RFC 2136 §2.3), at most
+    /// [`MAX_QUESTIONS`].
+    pub questions: Vec<Question>,
+    /// The answer section (UPDATE: prerequisites, RFC 2136 §2.4).
     pub answers: Vec<Answer>,
+    /// The authority section, kept for UPDATE only (the updates, §2.5),
+    /// or when asked for.
+    pub authority: Vec<Answer>,
+    /// The OPT record of the additional section.
+    pub edns: Option<Edns>,
+    /// The TSIG record of the additional section.
+    pub tsig: Option<Tsig>,
     /// Anomalies met while decoding (the decoder keeps what it got).
     pub weird: Vec<String>,
 }
 
-/// Most answers kept from one message.
-pub(crate) const MAX_ANSWERS: usize = 64;
+impl Decoded {
+    pub fn opcode(&self) -> u8 {
+        ((self.flags >> 11) & 0x0f) as u8
+    }
+}
 
-/// Read a (possibly compressed) name at `pos` as dotted text, non-printable
-/// bytes escaped as `\xHH`. Returns the text and the offset after the name
-/// in the byte stream (after the first pointer, if any). RFC 1035 §4.1.4:
-/// "a pointer is a two octet sequence ... 11 followed by an OFFSET"; only
-/// strictly backward pointers are followed (a loop cannot form) and at most
-/// [`MAX_JUMPS`] of them.
+/// Most answers kept from one section of one message.
+pub(crate) const MAX_ANSWERS: usize = 64;
+/// Most questions kept from one message (mDNS asks many at once).
+pub(crate) const MAX_QUESTIONS: usize = 32;
+/// Most EDNS options kept.
+const MAX_OPTIONS: usize = 16;
+
+/// Read a (possibly compressed) name at `pos` as dotted text, lower case
+/// (as Zeek writes names), non-printable bytes escaped as `\xHH`. Returns
+/// the text and the offset after the name in the byte stream (after the
+/// first pointer, if any). RFC 1035 §4.1.4: "a pointer is a two octet
+/// sequence ... 11 followed by an OFFSET"; only strictly backward pointers
+/// are followed (a loop cannot form) and at most [`MAX_JUMPS`] of them.
 pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
     let mut s = String::new();
     let mut pos = start;
@@ -482,7 +532,9 @@ pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
                 if !s.is_empty() {
                     s.push('.');
                 }
-                s.push_str(&netsift_proto::printable(label, 63));
+                // RFC 4343 §3: names compare case-insensitively; Zeek
+                // writes them in lower case.
+                push_label(&mut s, &label.to_ascii_lowercase());
                 pos += 1 + len;
             }
             0xc0 => {
@@ -500,68 +552,158 @@ pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
     }
 }
 
-/// Render RDATA (RFC 1035 §3.3, §3.4; RFC 3596 AAAA; RFC 2782 SRV).
-fn render_rdata(msg: &[u8], rtype: u16, at: usize, len: usize) -> String {
-    let Some(rd) = msg.get(at..at + len) else {
-        return format!("{} {len} bytes", type_name(rtype));
-    };
-    let name_at = |off: usize| read_name(msg, at + off).map(|(n, _)| n);
-    let r = match rtype {
-        // RFC 1035 §3.4.1: "A 32 bit Internet address."
-        1 => <[u8; 4]>::try_from(rd)
-            .ok()
-            .map(|a| std::net::Ipv4Addr::from(a).to_string()),
-        // RFC 3596 §2.2: "A 128 bit IPv6 address".
-        28 => <[u8; 16]>::try_from(rd)
-            .ok()
-            .map(|a| std::net::Ipv6Addr::from(a).to_string()),
-        // RFC 1035 §3.3.1 CNAME, §3.3.11 NS, §3.3.12 PTR: a <domain-name>.
-        // §3.3.13 SOA: MNAME first.
-        2 | 5 | 12 | 6 => name_at(0),
-        // RFC 1035 §3.3.9: PREFERENCE (16 bits), EXCHANGE.
-        15 => be16(rd, 0).and_then(|p| name_at(2).map(|n| format!("{p} {n}"))),
-        // RFC 1035 §3.3.14: "One or more <character-string>s".
-        16 => {
-            let mut parts = Vec::new();
-            let mut p = 0usize;
-            while let Some(&l) = rd.get(p) {
-                let Some(t) = rd.get(p + 1..p + 1 + l as usize) else {
-                    break;
-                };
-                parts.push(netsift_proto::printable(t, 255));
-                p += 1 + l as usize;
+/// A label as text: UTF-8 as it is (RFC 6762 §16: mDNS names are UTF-8,
+/// "John's iPhone"), control characters and bytes that are not UTF-8 as
+/// `\xHH`. Dots and backslashes inside a label stay as they are, as Zeek
+/// writes them.
+fn push_label(s: &mut String, label: &[u8]) {
+    let text = String::from_utf8_lossy(label);
+    if !matches!(text, std::borrow::Cow::Borrowed(_)) {
+        for &b in label {
+            if (0x20..0x7f).contains(&b) {
+                s.push(b as char);
+            } else {
+                s.push_str(&format!("\\x{b:02x}"));
             }
-            Some(parts.join(" "))
         }
-        // RFC 2782: Priority, Weight, Port (16 bits each), Target.
-        33 => match (be16(rd, 0), be16(rd, 2), be16(rd, 4)) {
-            (Some(pr), Some(w), Some(po)) => name_at(6).map(|n| format!("{pr} {w} {po} {n}")),
-            _ => None,
-        },
-        _ => None,
-    };
-    r.unwrap_or_else(|| format!("{} {len} bytes", type_name(rtype)))
+        return;
+    }
+    for c in text.chars() {
+        if c.is_control() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                s.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            s.push(c);
+        }
+    }
 }
 
-/// Decode a whole message: header, first question, answer section. `None`
-/// when even the header is not there.
-pub(crate) fn decode(msg: &[u8]) -> Option<Decoded> {
+/// EDNS options (RFC 6891 §6.1.2: OPTION-CODE, OPTION-LENGTH, data), named
+/// after the IANA "DNS EDNS0 Option Codes" registry, rendered as dig's OPT
+/// pseudosection shows them.
+fn edns_options(rd: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut p = 0;
+    while p + 4 <= rd.len() && out.len() < MAX_OPTIONS {
+        let (Some(code), Some(len)) = (be16(rd, p), be16(rd, p + 2)) else {
+            break;
+        };
+        let Some(v) = rd.get(p + 4..p + 4 + len as usize) else {
+            out.push(format!("OPT{code} truncated"));
+            break;
+        };
+        p += 4 + len as usize;
+        let hex = super::rdata::hex_upper(v).to_ascii_lowercase();
+        out.push(match code {
+            // RFC 5001 §2.3 NSID: opaque, often text.
+            3 if v.is_empty() => "NSID".into(),
+            3 => format!("NSID {hex} (\"{}\")", netsift_proto::printable(v, 64)),
+            // RFC 7871 §6 ECS: FAMILY, SOURCE PREFIX-LENGTH, SCOPE
+            // PREFIX-LENGTH, ADDRESS (only the prefix's octets).
+            8 => match (be16(v, 0), v.get(2), v.get(3), v.get(4..)) {
+                (Some(fam @ (1 | 2)), Some(src), Some(scope), Some(a)) => {
+                    let addr = if fam == 1 {
+                        let mut b = [0u8; 4];
+                        for (d, s) in b.iter_mut().zip(a) {
+                            *d = *s;
+                        }
+                        std::net::Ipv4Addr::from(b).to_string()
+                    } else {
+                        let mut b = [0u8; 16];
+                        for (d, s) in b.iter_mut().zip(a) {
+                            *d = *s;
+                        }
+                        std::net::Ipv6Addr::from(b).to_string()
+                    };
+                    format!("ECS {addr}/{src}/{scope}")
+                }
+                _ => format!("ECS {hex}"),
+            },
+            // RFC 7314 EXPIRE: seconds, absent in queries.
+            9 => match be32_at(v, 0) {
+                Some(s) if v.len() == 4 => format!("EXPIRE {s}"),
+                _ => "EXPIRE".into(),
+            },
+            // RFC 7873 §4 COOKIE: client cookie (8) and server cookie.
+            10 => format!("COOKIE {hex}"),
+            // RFC 7828 §3.1 edns-tcp-keepalive: TIMEOUT in 100 ms units.
+            11 => match be16(v, 0) {
+                Some(t) if v.len() == 2 => format!("TCP-KEEPALIVE {}.{}", t / 10, t % 10),
+                _ => "TCP-KEEPALIVE".into(),
+            },
+            // RFC 7830 §3 Padding: its length only.
+            12 => format!("PADDING {}", v.len()),
+            // RFC 8914 §2 Extended DNS Error: INFO-CODE, EXTRA-TEXT.
+            15 => match be16(v, 0) {
+                Some(c) if v.len() > 2 => format!(
+                    "EDE {c} \"{}\"",
+                    netsift_proto::printable(v.get(2..).unwrap_or(&[]), 128)
+                ),
+                Some(c) => format!("EDE {c}"),
+                None => "EDE".into(),
+            },
+            _ if v.is_empty() => format!("OPT{code}"),
+            _ => format!("OPT{code} {hex}"),
+        });
+    }
+    out
+}
+
+fn be32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
+}
+
+/// Which section a record came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Answer,
+    Authority,
+    Additional,
+}
+
+/// Decode a whole message: header, questions, the three record sections
+/// (answers rendered; authority kept for UPDATE; the OPT record of the
+/// additional section). `nbns` marks a NetBIOS name service message
+/// (RFC 1002 types). `None` when even the header is not there.
+pub(crate) fn decode(msg: &[u8], nbns: bool) -> Option<Decoded> {
+    decode_sections(msg, nbns, false)
+}
+
+/// [`decode`], keeping the authority section of every message when
+/// `authority` is set (tests compare it with dig's).
+pub(crate) fn decode_sections(msg: &[u8], nbns: bool, authority: bool) -> Option<Decoded> {
     // RFC 1035 §4.1.1: ID, flags, QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT.
     let id = be16(msg, 0)?;
     let flags = be16(msg, 2)?;
     let qd = be16(msg, 4)?;
     let an = be16(msg, 6)?;
+    let ns = be16(msg, 8)?;
+    let ar = be16(msg, 10)?;
     let mut d = Decoded {
         id,
         flags,
-        question: None,
         qdcount: qd,
+        ancount: an,
+        nscount: ns,
+        arcount: ar,
+        questions: Vec::new(),
         answers: Vec::new(),
+        authority: Vec::new(),
+        edns: None,
+        tsig: None,
         weird: Vec::new(),
     };
+    let update = (d.opcode() == 5 && !nbns) || authority;
     let mut pos = 12usize;
     // RFC 1035 §4.1.2: QNAME, QTYPE, QCLASS.
-    for i in 0..qd {
+    for _ in 0..qd {
         let Some((name, end)) = read_name(msg, pos) else {
             d.weird.push("bad_question_name".into());
             return Some(d);
@@ -570,56 +712,143 @@ pub(crate) fn decode(msg: &[u8]) -> Option<Decoded> {
             d.weird.push("truncated_question".into());
             return Some(d);
         };
-        if i == 0 {
-            d.question = Some(Question {
+        if d.questions.len() < MAX_QUESTIONS {
+            d.questions.push(Question {
                 name,
                 qtype,
                 qclass,
+                at: pos,
             });
         }
         pos = end + 4;
     }
-    // RFC 1035 §4.1.3: NAME, TYPE, CLASS, TTL, RDLENGTH, RDATA.
-    for _ in 0..an {
-        let Some((_, end)) = read_name(msg, pos) else {
-            d.weird.push("bad_answer_name".into());
-            break;
-        };
-        let (Some(rtype), Some(ttl_hi), Some(ttl_lo), Some(rdlen)) = (
-            be16(msg, end),
-            be16(msg, end + 4),
-            be16(msg, end + 6),
-            be16(msg, end + 8),
-        ) else {
-            d.weird.push("truncated_answer".into());
-            break;
-        };
-        let at = end + 10;
-        if at + rdlen as usize > msg.len() {
-            d.weird.push("rdata_beyond_message".into());
-            break;
-        }
-        if d.answers.len() < MAX_ANSWERS {
-            d.answers.push(Answer {
+    // RFC 1035 §4.1.3: NAME, TYPE, CLASS, TTL, RDLENGTH, RDATA. Every
+    // record consumes at least 11 octets, so the walk is bounded by the
+    // message length whatever the counts say.
+    let sections = [
+        (Section::Answer, an),
+        (Section::Authority, ns),
+        (Section::Additional, ar),
+    ];
+    for (section, count) in sections {
+        for _ in 0..count {
+            let Some((owner, end)) = read_name(msg, pos) else {
+                d.weird.push(
+                    match section {
+                        Section::Answer => "bad_answer_name",
+                        _ => "bad_record_name",
+                    }
+                    .into(),
+                );
+                return Some(d);
+            };
+            let (Some(rtype), Some(class), Some(ttl), Some(rdlen)) = (
+                be16(msg, end),
+                be16(msg, end + 2),
+                be32_at(msg, end + 4),
+                be16(msg, end + 8),
+            ) else {
+                d.weird.push(
+                    match section {
+                        Section::Answer => "truncated_answer",
+                        _ => "truncated_record",
+                    }
+                    .into(),
+                );
+                return Some(d);
+            };
+            let at = end + 10;
+            if at + rdlen as usize > msg.len() {
+                d.weird.push("rdata_beyond_message".into());
+                return Some(d);
+            }
+            pos = at + rdlen as usize;
+            // RFC 6891 §6.1.1: OPT "MUST only appear in the additional data
+            // section"; the first one counts (§6.1.1: more is FORMERR).
+            if rtype == 41 && section == Section::Additional && !nbns {
+                if d.edns.is_some() {
+                    d.weird.push("dns_multiple_opt_records".into());
+                    continue;
+                }
+                let rd = msg.get(at..pos).unwrap_or(&[]);
+                d.edns = Some(Edns {
+                    version: (ttl >> 16) as u8,
+                    udp_size: class,
+                    // RFC 3225 §3: DO is the top bit of the Z field.
+                    dnssec_ok: ttl & 0x8000 != 0,
+                    ext_rcode: (ttl >> 24) as u8,
+                    rcode_name: (ttl >> 24 != 0).then(|| {
+                        let full = ((ttl >> 24) << 4) as u16 | (flags & 0x0f);
+                        match full {
+                            16 => "BADVERS".to_string(),
+                            23 => "BADCOOKIE".to_string(),
+                            n => format!("rcode-{n}"),
+                        }
+                    }),
+                    options: edns_options(rd),
+                });
+                continue;
+            }
+            // RFC 8945 §4.2: TSIG, the last record of the additional
+            // section: NAME the key; RDATA Algorithm Name, Time Signed (48
+            // bits), Fudge, MAC Size, MAC, Original ID, Error, Other.
+            if rtype == 250 && section == Section::Additional && !nbns {
+                if let Some((alg, end)) = read_name(msg, at) {
+                    let mac_len = be16(msg, end + 8).unwrap_or(0) as usize;
+                    let error = be16(msg, end + 10 + mac_len + 2).unwrap_or(0);
+                    if end <= pos {
+                        d.tsig = Some(Tsig {
+                            key: owner,
+                            algorithm: alg,
+                            error: (error != 0).then(|| tsig_error(error)),
+                        });
+                    }
+                }
+                continue;
+            }
+            let keep = match section {
+                Section::Answer => d.answers.len() < MAX_ANSWERS,
+                Section::Authority => update && d.authority.len() < MAX_ANSWERS,
+                Section::Additional => false,
+            };
+            if !keep {
+                continue;
+            }
+            let text = super::rdata::render(&super::rdata::Rr {
+                msg,
+                owner: &owner,
                 rtype,
-                ttl: (u32::from(ttl_hi) << 16) | u32::from(ttl_lo),
-                data: render_rdata(msg, rtype, at, rdlen as usize),
+                at,
+                len: rdlen as usize,
+                nbns,
             });
+            let a = Answer {
+                owner,
+                rtype,
+                class,
+                ttl,
+                text,
+            };
+            match section {
+                Section::Answer => d.answers.push(a),
+                _ => d.authority.push(a),
+            }
         }
-        pos = at + rdlen as usize;
     }
     Some(d)
 }
 
-/// Name of a CLASS (RFC 1035 §3.2.4, RFC 2136 §1.3 NONE); the mDNS top bit
-/// (RFC 6762 §5.4) is masked off.
+/// Name of a CLASS as Zeek's `DNS::classes` table spells it (RFC 1035
+/// §3.2.4, RFC 2136 §1.3 NONE); others `qclass-<n>`. The mDNS top bit
+/// (RFC 6762 §5.4, §10.2) is the caller's to mask.
 pub(crate) fn class_name(c: u16) -> String {
-    match c & 0x7fff {
+    match c {
         1 => "C_INTERNET".into(),
+        2 => "C_CSNET".into(),
         3 => "C_CHAOS".into(),
         4 => "C_HESIOD".into(),
         254 => "C_NONE".into(),
         255 => "C_ANY".into(),
-        n => format!("CLASS{n}"),
+        n => format!("qclass-{n}"),
     }
 }

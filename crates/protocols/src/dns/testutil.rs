@@ -130,3 +130,70 @@ pub(crate) fn every_prefix(p: &dyn Protocol, transport: Transport, port: u16, da
         let _ = run(p, &i);
     }
 }
+
+/// The UDP datagrams of a classic pcap file (tcpdump -w on `lo`: Ethernet
+/// or Linux cooked/loopback framing, IPv4 or IPv6): packet time in ns,
+/// source port, destination port, payload. Test data only; anything
+/// unexpected is skipped.
+pub(crate) fn pcap_udp(pcap: &[u8]) -> Vec<(u64, u16, u16, Vec<u8>)> {
+    pcap_udp_addr(pcap)
+        .into_iter()
+        .map(|(ts, _, sp, _, dp, m)| (ts, sp, dp, m))
+        .collect()
+}
+
+/// [`pcap_udp`] with the source and destination addresses.
+#[allow(clippy::type_complexity)]
+pub(crate) fn pcap_udp_addr(pcap: &[u8]) -> Vec<(u64, IpAddr, u16, IpAddr, u16, Vec<u8>)> {
+    let u32le = |b: &[u8], at: usize| -> u32 {
+        u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    };
+    let link = u32le(pcap, 20);
+    let mut out = Vec::new();
+    let mut p = 24;
+    while p + 16 <= pcap.len() {
+        let ts = u64::from(u32le(pcap, p)) * 1_000_000_000 + u64::from(u32le(pcap, p + 4)) * 1000;
+        let caplen = u32le(pcap, p + 8) as usize;
+        let Some(frame) = pcap.get(p + 16..p + 16 + caplen) else {
+            break;
+        };
+        p += 16 + caplen;
+        let l3 = match link {
+            1 => 14,   // Ethernet
+            113 => 16, // Linux cooked
+            0 => 4,    // BSD loopback
+            _ => continue,
+        };
+        let Some(ip) = frame.get(l3..) else { continue };
+        let (proto, l4, src, dst) = match ip.first().map(|v| v >> 4) {
+            Some(4) if ip.len() >= 20 => {
+                let a = |at: usize| IpAddr::from([ip[at], ip[at + 1], ip[at + 2], ip[at + 3]]);
+                (ip[9], usize::from(ip[0] & 0x0f) * 4, a(12), a(16))
+            }
+            Some(6) if ip.len() >= 40 => {
+                let a = |at: usize| {
+                    let mut b = [0u8; 16];
+                    b.copy_from_slice(&ip[at..at + 16]);
+                    IpAddr::from(b)
+                };
+                (ip[6], 40, a(8), a(24))
+            }
+            _ => continue,
+        };
+        if proto != 17 {
+            continue;
+        }
+        let Some(udp) = ip.get(l4..) else { continue };
+        if udp.len() < 8 {
+            continue;
+        }
+        let sport = u16::from_be_bytes([udp[0], udp[1]]);
+        let dport = u16::from_be_bytes([udp[2], udp[3]]);
+        let len = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
+        let Some(payload) = udp.get(8..len.max(8)) else {
+            continue;
+        };
+        out.push((ts, src, sport, dst, dport, payload.to_vec()));
+    }
+    out
+}

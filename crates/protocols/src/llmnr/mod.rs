@@ -38,6 +38,12 @@ impl Protocol for Llmnr {
     fn ports(&self) -> &'static [u16] {
         &[5355]
     }
+    /// The dns log, `app` "llmnr".
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(crate::dns::session::DnsParser::for_app(
+            crate::dns::session::App::Llmnr,
+        )))
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if !(is_llmnr_group(dst_addr(input)) || input.either_port(5355)) {
             return Probe::NoMatch;

@@ -43,6 +43,12 @@ impl Protocol for Mdns {
     fn ports(&self) -> &'static [u16] {
         &[5353]
     }
+    /// The dns log, `app` "mdns".
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(crate::dns::session::DnsParser::for_app(
+            crate::dns::session::App::Mdns,
+        )))
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         // The address/port only disambiguates; without either this is not
         // mDNS whatever the bytes say (DNS will look at it).

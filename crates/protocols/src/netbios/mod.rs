@@ -252,6 +252,12 @@ impl Protocol for Netbios {
     fn ports(&self) -> &'static [u16] {
         &[137, 138, 139]
     }
+    /// The dns log, `app` "nbns" (the name service; datagram and session service flows write nothing).
+    fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
+        Some(Box::new(crate::dns::session::DnsParser::for_app(
+            crate::dns::session::App::Nbns,
+        )))
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match input.transport {
             Transport::Tcp => session(input),
