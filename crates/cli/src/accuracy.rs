@@ -1,5 +1,6 @@
 //! `netsift accuracy`: agreement with nDPI on its regression corpus.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -23,8 +24,12 @@ pub fn run(args: &AccuracyArgs) -> Result<ExitCode> {
     };
     let report = run_accuracy(&args.corpus, PipelineConfig::default(), &cfg, scope)
         .with_context(|| format!("reading corpus {}", args.corpus.display()))?;
-    print!("{}", report.render(args.show));
-    println!(
+    // Written, not printed: `| head` closing the pipe is an io::Error that
+    // main treats as success, not a panic.
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", report.render(args.show))?;
+    writeln!(
+        out,
         "layers: {}; {} captures, {} counted flows{}",
         cfg.layers.join(","),
         report.captures,
@@ -34,7 +39,8 @@ pub fn run(args: &AccuracyArgs) -> Result<ExitCode> {
         } else {
             ""
         }
-    );
+    )?;
+    drop(out);
     if let Some(min) = args.min {
         if report.percent() < min {
             eprintln!(

@@ -225,12 +225,18 @@ fn follow_all(pkts: &[&[u8]]) -> Vec<Follow> {
 /// The WhatsApp call's peer-to-peer leg: three RTP packets of one SSRC in
 /// sequence after the binding request make it SRTP (nDPI: SRTP.WhatsAppCall).
 ///
-/// nDPI is inconsistent on one flow of the same shape: wa_video.pcap's
-/// 192.168.2.12:53688 -> 91.252.56.51:32641 has seven binding requests and
-/// responses, then RTP (SSRCs 0x0189cc16 and 0xc3965a59 from the client,
-/// sequence numbers in steps of one) and RTCP, yet nDPI's truth says
-/// STUN.WhatsAppCall there. netsift says SRTP for both; that row counts as
-/// a miss in the breadth figure.
+/// nDPI is inconsistent on flows of the same shape, STUN (binding or TURN
+/// allocate) followed by RTP on the same 5-tuple: it says SRTP for some and
+/// STUN for others. whatsapp_login_call.pcap has both side by side:
+/// 192.168.2.4:51518 -> 31.13.93.48:3478 (allocate, then RTP SSRC
+/// 0x54592824) is SRTP.WhatsAppCall, 192.168.2.4:52794 -> 31.13.84.48:3478
+/// (allocate, then RTP SSRC 0x207633fe) is STUN.WhatsAppCall. The same
+/// happens in wa_video.pcap (53688 -> 91.252.56.51:32641: seven binding
+/// exchanges, then RTP and RTCP, "STUN"), wa_voice.pcap, stun_wa_call.pcapng
+/// and skype-conference-call.pcap. netsift applies one rule (RTP after STUN
+/// is SRTP); the five rows nDPI calls STUN count as misses in the
+/// registered-protocol figures (in the breadth figure only wa_video's,
+/// since there netsift's app, WhatsAppCall, agrees for the others).
 #[test]
 fn rtp_after_stun_is_srtp() {
     let got = follow_all(&[P2P_REQ, RTP5, RTP6, RTP7]);
