@@ -256,6 +256,28 @@ pub(crate) fn replay(
     s
 }
 
+/// Test helper: a real upgrade conversation (`tshark -z follow,tcp,raw`
+/// text) gives one established TLS 1.3 record marked `starttls: from`,
+/// with `sni`, no weird, and the same record when fed byte by byte.
+#[cfg(test)]
+pub(crate) fn assert_real_upgrade(from: &'static str, rule: Rule, follow: &str, sni: Option<&str>) {
+    let segs = crate::tls::session::tests::stream(follow);
+    let s = replay(from, rule, &segs);
+    let t = s.log("tls");
+    assert_eq!(t.len(), 1, "{:?}", s.records);
+    assert_eq!(t[0]["starttls"], from);
+    assert_eq!(t[0]["version"], "TLS 1.3");
+    assert_eq!(t[0]["established"], true);
+    assert_eq!(t[0]["server_name"].as_str(), sni);
+    assert!(t[0].get("weird").is_none(), "{:?}", t[0]);
+    // Every chunking of the same conversation gives the same record.
+    let bytewise: Vec<_> = segs
+        .iter()
+        .flat_map(|(d, b)| b.iter().map(move |x| (*d, vec![*x])))
+        .collect();
+    assert_eq!(replay(from, rule, &bytewise).log("tls"), t);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,21 +70,11 @@ mod tests {
     /// the capture, extracted with `tshark -q -z follow,tcp,raw,0`.
     #[test]
     fn real_upgrade_gives_a_tls_record() {
-        let segs = crate::tls::session::tests::stream(include_str!("testdata/ssl_request.txt"));
-        let s = crate::starttls::replay("PostgreSQL", rule, &segs);
-        let t = s.log("tls");
-        assert_eq!(t.len(), 1, "{:?}", s.records);
-        assert_eq!(t[0]["starttls"], "PostgreSQL");
-        assert_eq!(t[0]["version"], "TLS 1.3");
-        assert_eq!(t[0]["established"], true);
-        assert_eq!(t[0]["server_name"].as_str(), None);
-        assert!(t[0].get("weird").is_none(), "{:?}", t[0]);
-        // Every chunking of the same conversation gives the same record.
-        let bytewise: Vec<_> = segs
-            .iter()
-            .flat_map(|(d, b)| b.iter().map(move |x| (*d, vec![*x])))
-            .collect();
-        let s2 = crate::starttls::replay("PostgreSQL", rule, &bytewise);
-        assert_eq!(s2.log("tls"), t);
+        crate::starttls::assert_real_upgrade(
+            "PostgreSQL",
+            rule,
+            include_str!("testdata/ssl_request.txt"),
+            None,
+        );
     }
 }
