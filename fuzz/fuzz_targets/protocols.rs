@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
             let mut scratch = ProbeScratch::default();
             let mut at = 0;
             let mut index = 0;
-            while at < payload.len() {
+            // The engine offers a flow's first 24 payload packets to the
+            // probes (DpiConfig::max_packets); a few more here.
+            while at < payload.len() && index < 32 {
                 let end = (at + chunk).min(payload.len());
                 let (data, peer) = match t {
                     Transport::Tcp => (&payload[..end], &payload[..at.min(16)]),

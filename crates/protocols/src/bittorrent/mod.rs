@@ -85,7 +85,14 @@ fn tcp(d: &[u8], peer: &[u8], index: u32) -> Probe {
         }));
     }
     let window = d.get(..d.len().min(SEARCH)).unwrap_or(&[]);
-    if let Some(at) = window.windows(HANDSHAKE.len()).position(|w| w == HANDSHAKE) {
+    // Only where the length byte 0x13 stands can the handshake start.
+    let found = window
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == HANDSHAKE[0])
+        .map(|(at, _)| at)
+        .find(|&at| window.get(at..at + HANDSHAKE.len()) == Some(HANDSHAKE));
+    if let Some(at) = found {
         return Probe::Match(Match::new(format!(
             "peer wire handshake at offset {at} (after an encryption negotiation)"
         )));
