@@ -134,6 +134,27 @@ enum Kind {
     },
 }
 
+/// One past the largest timestamp fraction of a pcap record (microseconds,
+/// or nanoseconds for the nanosecond magic).
+fn frac_limit(nanos: bool) -> u64 {
+    if nanos {
+        1_000_000_000
+    } else {
+        1_000_000
+    }
+}
+
+/// A pcap record header's (seconds, captured length, original length) when
+/// its fraction is in range and its captured length within `limit` and the
+/// original length.
+fn sane_pcap_header(h: &[u8], be: bool, nanos: bool, limit: u64) -> Option<(u64, u64, u64)> {
+    let sec = rd32(h, 0, be) as u64;
+    let frac = rd32(h, 4, be) as u64;
+    let incl = rd32(h, 8, be) as u64;
+    let orig = rd32(h, 12, be) as u64;
+    (frac < frac_limit(nanos) && incl <= limit && incl <= orig).then_some((sec, incl, orig))
+}
+
 /// What a resynchronisation scan found at a position.
 enum Candidate {
     Yes,
@@ -500,7 +521,7 @@ impl<R: Read> CaptureReader<R> {
         let frac = rd32(h, 4, be) as u64;
         let incl = rd32(h, 8, be);
         let orig_len = rd32(h, 12, be);
-        if self.resync && frac >= if nanos { 1_000_000_000 } else { 1_000_000 } {
+        if self.resync && frac >= frac_limit(nanos) {
             // A fraction out of range is what a misaligned record header
             // looks like (strict reading passes it on, as libpcap does). A
             // record followed by a plausible one is only a bad timestamp,
@@ -509,12 +530,8 @@ impl<R: Read> CaptureReader<R> {
             let next_ok = incl as u64 <= limit
                 && incl <= orig_len
                 && if self.fill(total + hdr_len)? {
-                    let n = &self.input.data()[total..total + hdr_len];
-                    let nfrac = rd32(n, 4, be) as u64;
-                    let nincl = rd32(n, 8, be) as u64;
-                    nfrac < if nanos { 1_000_000_000 } else { 1_000_000 }
-                        && nincl <= limit
-                        && nincl <= rd32(n, 12, be) as u64
+                    let next = &self.input.data()[total..total + hdr_len];
+                    sane_pcap_header(next, be, nanos, limit).is_some()
                 } else {
                     // The last record: it must end exactly at the end.
                     self.input.avail() == total
@@ -1026,13 +1043,9 @@ impl<R: Read> CaptureReader<R> {
         let last = self.last_sec;
         // A header's (seconds, captured length) if its fields are sane.
         let plausible = |h: &[u8]| -> Option<(u64, usize)> {
-            let sec = rd32(h, 0, be) as u64;
-            let frac = rd32(h, 4, be) as u64;
-            let incl = rd32(h, 8, be) as u64;
-            let orig = rd32(h, 12, be) as u64;
-            let frac_ok = frac < if nanos { 1_000_000_000 } else { 1_000_000 };
-            (frac_ok && incl <= limit && incl <= orig && orig <= MAX_RECORD_LEN)
-                .then_some((sec, incl as usize))
+            sane_pcap_header(h, be, nanos, limit)
+                .filter(|&(_, _, orig)| orig <= MAX_RECORD_LEN)
+                .map(|(sec, incl, _)| (sec, incl as usize))
         };
         // "Near its neighbours": within a day of the record after it, or,
         // for the last record, of the last good one. (Captures merged from

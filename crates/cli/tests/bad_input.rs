@@ -103,8 +103,8 @@ fn capture_cut_inside_last_record_is_analysed_with_a_warning() {
     assert!(flows >= 8, "{flows} flows");
 }
 
-#[test]
-fn stdin_is_read_with_dash() {
+/// `netsift flows --format jsonl -q -` with `bytes` on its standard input.
+fn flows_from_stdin(bytes: &[u8]) -> Output {
     use std::io::Write;
     use std::process::Stdio;
     let mut child = Command::new(env!("CARGO_BIN_EXE_netsift"))
@@ -117,9 +117,14 @@ fn stdin_is_read_with_dash() {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(&sample())
+        .write_all(bytes)
         .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let out = flows_from_stdin(&sample());
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 9);
 }
@@ -156,21 +161,11 @@ fn an_unreadable_capture_prints_no_table_header() {
 /// same analysis as the original, from a file and from stdin.
 #[test]
 fn compressed_captures_give_the_same_output() {
-    use std::io::Write;
-    use std::process::Stdio;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../capture/testdata/compressed");
     let original = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/loopback.pcap");
     let flows = |p: &Path| {
-        let out = Command::new(env!("CARGO_BIN_EXE_netsift"))
-            .args(["flows", "-q", "--format", "jsonl"])
-            .arg(p)
-            .output()
-            .expect("run netsift");
-        assert!(
-            out.status.success(),
-            "{p:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (out, err) = run(p);
+        assert!(out.status.success(), "{p:?}: {err}");
         out.stdout
     };
     let analyze = |p: &Path, tag: &str| {
@@ -216,20 +211,7 @@ fn compressed_captures_give_the_same_output() {
         let p = dir.join(f);
         assert_eq!(flows(&p), want, "{f}");
         assert_eq!(analyze(&p, f), want_analysis, "{f}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_netsift"))
-            .args(["flows", "-q", "--format", "jsonl", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let bytes = std::fs::read(&p).expect("testdata");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(&bytes)
-            .expect("stdin");
-        let out = child.wait_with_output().expect("wait");
+        let out = flows_from_stdin(&std::fs::read(&p).expect("testdata"));
         assert!(out.status.success(), "{f} on stdin");
         assert_eq!(out.stdout, want, "{f} on stdin");
     }

@@ -316,18 +316,10 @@ impl Layer for DpiLayer {
             if d.rejected.contains(c) {
                 continue;
             }
-            let pos = d.scratch.iter().position(|(p, _)| usize::from(*p) == c);
-            let mut scratch = pos.map_or_else(ProbeScratch::default, |s| d.scratch[s].1);
-            let ans = proto.probe(&input, &mut scratch);
-            match pos {
-                Some(s) => d.scratch[s].1 = scratch,
-                // `c` < MAX_CANDIDATES = 256: a test holds every transport to it.
-                None if scratch != ProbeScratch::default() => d.scratch.push((c as u8, scratch)),
-                None => {}
-            }
+            let ans = with_scratch(&mut d.scratch, c, |s| proto.probe(&input, s));
             match ans {
                 Probe::Match(m) if m.provisional && !is_tcp => {
-                    // `c` < MAX_CANDIDATES = 256 (see the scratch above).
+                    // `c` < MAX_CANDIDATES = 256 (see `with_scratch`).
                     d.held = Some(Box::new((
                         c as u8,
                         Verdict {
@@ -410,6 +402,26 @@ impl DpiLayer {
     }
 }
 
+/// Run `f` on candidate `c`'s scratch (zeroed if it has none yet); a
+/// scratch is kept only once it is no longer all zeros.
+#[inline]
+fn with_scratch<T>(
+    scratches: &mut Vec<(u8, ProbeScratch)>,
+    c: usize,
+    f: impl FnOnce(&mut ProbeScratch) -> T,
+) -> T {
+    let pos = scratches.iter().position(|(p, _)| usize::from(*p) == c);
+    let mut scratch = pos.map_or_else(ProbeScratch::default, |s| scratches[s].1);
+    let answer = f(&mut scratch);
+    match pos {
+        Some(s) => scratches[s].1 = scratch,
+        // `c` < MAX_CANDIDATES = 256: a test holds every transport to it.
+        None if scratch != ProbeScratch::default() => scratches.push((c as u8, scratch)),
+        None => {}
+    }
+    answer
+}
+
 /// See [`DpiLayer::budget`].
 fn budget(max: u32, payload_pkts: u32, held: &mut Option<Box<(u8, Verdict)>>) -> LayerAnswer {
     if payload_pkts < max {
@@ -435,15 +447,7 @@ fn follow(
     let Some(&i) = candidates(input.transport).list.get(c) else {
         return budget(max, payload_pkts, held);
     };
-    let pos = scratches.iter().position(|(p, _)| usize::from(*p) == c);
-    let mut scratch = pos.map_or_else(ProbeScratch::default, |s| scratches[s].1);
-    let answer = ALL[i].follow(input, &mut scratch);
-    match pos {
-        Some(s) => scratches[s].1 = scratch,
-        // `c` came from a held match, so it is < MAX_CANDIDATES = 256.
-        None if scratch != ProbeScratch::default() => scratches.push((c as u8, scratch)),
-        None => {}
-    }
+    let answer = with_scratch(scratches, c, |s| ALL[i].follow(input, s));
     match answer {
         Follow::Keep => budget(max, payload_pkts, held),
         Follow::Settled => match held.take() {

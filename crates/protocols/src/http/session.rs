@@ -104,6 +104,25 @@ struct Tx {
     v09: bool,
 }
 
+impl Tx {
+    /// A transaction of `rec` whose request and response are still to come.
+    fn new(serial: u64, ts: u64, rec: HttpRecord) -> Tx {
+        Tx {
+            serial,
+            ts,
+            rec,
+            req_done: false,
+            resp_done: false,
+            has_resp: false,
+            head: false,
+            connect: false,
+            upgrade: None,
+            uri_name: None,
+            v09: false,
+        }
+    }
+}
+
 /// Parser for one HTTP/1.x connection.
 pub(crate) struct HttpParser {
     req: Side,
@@ -327,17 +346,11 @@ impl HttpParser {
         }
         rec.proxied = proxied(&fields);
         let mut tx = Tx {
-            serial: self.serial,
-            ts: sink.ts_ns(),
-            rec,
-            req_done: false,
-            resp_done: false,
-            has_resp: false,
             head: method.eq_ignore_ascii_case("HEAD"),
             connect: method.eq_ignore_ascii_case("CONNECT"),
             upgrade: field(&fields, "upgrade").map(|u| u.to_ascii_lowercase()),
             uri_name: uri_file_name(&uri),
-            v09: false,
+            ..Tx::new(self.serial, sink.ts_ns(), rec)
         };
         // RFC 9113 §3.4: the HTTP/2 preface "PRI * HTTP/2.0" — not HTTP/1.
         if method == "PRI" && version.as_deref() == Some("HTTP/2.0") {
@@ -397,25 +410,19 @@ impl HttpParser {
         let uri = String::from_utf8_lossy(line.get(4..).unwrap_or(&[])).into_owned();
         self.serial += 1;
         self.depth += 1;
+        let rec = HttpRecord {
+            trans_depth: self.depth,
+            method: Some("GET".into()),
+            uri: Some(trunc(&uri, MAX_URI)),
+            version: Some("0.9".into()),
+            weird: std::mem::take(&mut self.conn_weird),
+            ..Default::default()
+        };
         let tx = Tx {
-            serial: self.serial,
-            ts: sink.ts_ns(),
-            rec: HttpRecord {
-                trans_depth: self.depth,
-                method: Some("GET".into()),
-                uri: Some(trunc(&uri, MAX_URI)),
-                version: Some("0.9".into()),
-                weird: std::mem::take(&mut self.conn_weird),
-                ..Default::default()
-            },
             req_done: true,
-            resp_done: false,
-            has_resp: false,
-            head: false,
-            connect: false,
-            upgrade: None,
             uri_name: uri_file_name(&uri),
             v09: true,
+            ..Tx::new(self.serial, sink.ts_ns(), rec)
         };
         self.push_tx(tx, sink);
     }
@@ -493,23 +500,15 @@ impl HttpParser {
                 // late, or the request was lost in a gap).
                 self.serial += 1;
                 self.depth += 1;
+                let rec = HttpRecord {
+                    trans_depth: self.depth,
+                    version: Some(version.clone()),
+                    tags: vec!["no_request".into()],
+                    ..Default::default()
+                };
                 let tx = Tx {
-                    serial: self.serial,
-                    ts: sink.ts_ns(),
-                    rec: HttpRecord {
-                        trans_depth: self.depth,
-                        version: Some(version.clone()),
-                        tags: vec!["no_request".into()],
-                        ..Default::default()
-                    },
                     req_done: true,
-                    resp_done: false,
-                    has_resp: false,
-                    head: false,
-                    connect: false,
-                    upgrade: None,
-                    uri_name: None,
-                    v09: false,
+                    ..Tx::new(self.serial, sink.ts_ns(), rec)
                 };
                 self.push_tx(tx, sink);
                 self.txs.len() - 1
