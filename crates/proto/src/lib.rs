@@ -24,7 +24,7 @@ use std::net::IpAddr;
 pub mod bytes;
 pub mod session;
 
-pub use session::{FileId, FileMeta, MemSink, Parser, Sink};
+pub use session::{BufferKind, FileId, FileMeta, MemSink, Parser, Sink};
 
 /// Transport a probe applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -49,6 +49,74 @@ pub struct FileMeta {
     /// Size announced by the protocol (Content-Length, FTP 150 reply), to
     /// tell a complete file from a cut one.
     pub expected_size: Option<u64>,
+    /// The transaction the file belongs to (the number the parser gives in
+    /// [`Sink::buffer`]): an HTTP body is its transaction's `file.data`,
+    /// so a rule can ask for `http.uri` and `file.data` together.
+    pub tx: Option<u64>,
+}
+
+/// A named piece of an application transaction that Suricata-style rules
+/// inspect: a "sticky buffer" (Suricata's `http.uri`, `tls.sni`, ...).
+/// Parsers hand them to the engine with [`Sink::buffer`]; bodies and
+/// attachments are not buffers, they arrive as files (see [`FileMeta::tx`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BufferKind {
+    /// `http.method`: the request method as sent.
+    HttpMethod,
+    /// `http.uri`: the request target normalized as libhtp does
+    /// (percent-decoded where safe, `/./` and `/../` resolved, the
+    /// scheme and authority of an absolute URI removed).
+    HttpUri,
+    /// `http.uri.raw`: the request target exactly as sent.
+    HttpUriRaw,
+    /// `http.protocol`: `HTTP/1.1` as sent.
+    HttpProtocol,
+    /// `http.request_line`: the request line without CRLF.
+    HttpRequestLine,
+    /// `http.host`: the Host header's value, lowercased, without port.
+    HttpHost,
+    /// `http.host.raw`: the Host header's value (or the absolute URI's
+    /// authority) as sent.
+    HttpHostRaw,
+    /// `http.user_agent`: the User-Agent header's value.
+    HttpUserAgent,
+    /// `http.header`: the message's headers as `Name: value\r\n` lines
+    /// (continuations folded), without the Cookie/Set-Cookie headers, as
+    /// Suricata builds it. One per direction.
+    HttpHeader,
+    /// `http.header.raw`: the header block as received.
+    HttpHeaderRaw,
+    /// `http.cookie`: the Cookie (request) or Set-Cookie (response) value.
+    HttpCookie,
+    /// `http.content_type`, `http.content_len`: the header values.
+    HttpContentType,
+    HttpContentLen,
+    /// `http.stat_code`: the three status digits.
+    HttpStatCode,
+    /// `http.stat_msg`: the reason phrase.
+    HttpStatMsg,
+    /// `http.response_line`: the status line without CRLF.
+    HttpResponseLine,
+    /// `tls.sni`: the ClientHello's server_name.
+    TlsSni,
+    /// `tls.cert_subject` / `tls.cert_issuer`: the server's first
+    /// certificate's names in OpenSSL's one-line form (`C=US, O=...`).
+    TlsCertSubject,
+    TlsCertIssuer,
+    /// `tls.cert_serial`: the serial as colon-separated upper-case hex.
+    TlsCertSerial,
+    /// `ja3.hash` / `ja3.string` (client), `ja3s.hash` / `ja3s.string`
+    /// (server).
+    Ja3Hash,
+    Ja3String,
+    Ja3sHash,
+    Ja3sString,
+    /// `dns.query`: one question's name, dotted, without the final dot.
+    DnsQuery,
+    /// `ssh.proto` (`2.0`) and `ssh.software` (`OpenSSH_9.2p1`), per
+    /// direction.
+    SshProto,
+    SshSoftware,
 }
 
 /// Where parsers write. Implemented by the engine.
@@ -80,6 +148,20 @@ pub trait Sink {
     /// channels): the engine links it and hands its bytes to this flow's
     /// parser via [`Parser::on_linked_data`].
     fn expect_linked(&mut self, _addr: std::net::IpAddr, _port: u16) {}
+
+    /// One sticky buffer of transaction `tx` (numbered by the parser from
+    /// 0, per flow) in direction `dir`, for rule inspection. Each call
+    /// gives the whole buffer; `DnsQuery` may come once per question.
+    /// The engine ignores it when no rules are loaded.
+    fn buffer(&mut self, _tx: u64, _dir: Direction, _kind: BufferKind, _data: &[u8]) {}
+
+    /// Direction `dir` of transaction `tx` is complete: every buffer and
+    /// file of it has been given (an HTTP request after its body, a
+    /// response after its body, a TLS handshake's direction once its
+    /// certificate or Finished is seen). Rules over that transaction are
+    /// evaluated now; what is still open at the end of the flow is
+    /// evaluated then.
+    fn tx_done(&mut self, _tx: u64, _dir: Direction) {}
 }
 
 /// A protocol's per-flow parser.

@@ -1168,6 +1168,7 @@ fn body_setup(
             declared_mime,
             dir: Some(dir),
             expected_size,
+            tx: None,
         },
     )
 }

@@ -832,6 +832,7 @@ impl MimeParser {
             declared_mime: Some(ctype).filter(|c| !c.is_empty()),
             dir: Some(self.dir),
             expected_size: None,
+            tx: None,
         });
     }
 
