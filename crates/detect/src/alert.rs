@@ -53,6 +53,9 @@ pub enum AlertType {
     BruteForce,
     /// Anything else worth an alert.
     Anomaly,
+    /// A Suricata rule (`--suricata-rules`) matched; [`Alert::rule_hit`]
+    /// names it.
+    Rule,
 }
 
 impl AlertType {
@@ -66,6 +69,7 @@ impl AlertType {
             AlertType::PortScan => "port-scan",
             AlertType::BruteForce => "brute-force",
             AlertType::Anomaly => "anomaly",
+            AlertType::Rule => "rule",
         }
     }
 
@@ -78,6 +82,7 @@ impl AlertType {
             }
             AlertType::PortScan => Severity::Medium,
             AlertType::Anomaly => Severity::Low,
+            AlertType::Rule => Severity::Medium,
         }
     }
 }
@@ -290,6 +295,49 @@ pub struct Alert {
     /// Set on summary alerts: what was folded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
+    /// Set on `rule` alerts: the Suricata rule and where it matched
+    /// (flattened: `sid`, `gid`, `rev`, `msg`, ...).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub rule_hit: Option<Box<RuleHit>>,
+}
+
+/// The Suricata rule behind a `rule` alert, and where it matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleHit {
+    /// Signature id.
+    pub sid: u32,
+    /// Generator id (1 for text rules).
+    pub gid: u32,
+    /// Revision.
+    pub rev: u32,
+    /// The rule's `msg`.
+    pub msg: String,
+    /// The rule's action as written (`alert`, `drop`, `reject`, `pass`);
+    /// netsift is an IDS, so drop and reject alert and block nothing.
+    pub action: &'static str,
+    /// `classtype`, when the rule has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classtype: Option<String>,
+    /// The classtype's description (Suricata's `category`), or empty.
+    #[serde(skip)]
+    pub category: String,
+    /// `priority` (the classtype's when the rule sets none; 3 without
+    /// either), 1 the most severe: Suricata's `severity`.
+    pub priority: u8,
+    /// The buffer whose match decided (`pkt_data`, `http.uri`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<&'static str>,
+    /// Offset of the deciding match in that buffer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer_offset: Option<usize>,
+    /// The application transaction the alert is about (per flow, from 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_id: Option<u64>,
+    /// Context for outputs that describe the packet and the flow at the
+    /// moment of the alert (EVE: `pcap_cnt`, `proto`, `app_proto`, the flow
+    /// counters, the transaction's metadata). Not written to alerts.jsonl.
+    #[serde(skip)]
+    pub context: serde_json::Map<String, serde_json::Value>,
 }
 
 fn ser_ts<S: Serializer>(ts: &u64, s: S) -> Result<S::Ok, S::Error> {
@@ -308,6 +356,7 @@ impl Alert {
             endpoints: None,
             evidence: Evidence::default(),
             summary: None,
+            rule_hit: None,
         }
     }
 

@@ -88,7 +88,14 @@ impl Output for Aggregating<'_> {
 
     fn alert(&mut self, a: &Alert) {
         self.received += a.count();
-        self.agg.push(a.clone(), &mut self.buf);
+        if a.kind == netsift_detect::alert::AlertType::Rule {
+            // Suricata rules carry their own repetition control
+            // (threshold, detection_filter): every alert they raise is
+            // written, as Suricata writes it.
+            self.buf.push(a.clone());
+        } else {
+            self.agg.push(a.clone(), &mut self.buf);
+        }
         self.drain();
     }
 

@@ -665,6 +665,21 @@ pub fn flow_object(rec: &FlowRecord, ts_ns: u64, alerted: bool) -> Value {
 /// its default classification.config for a netsift alert.
 pub fn alert_object(a: &netsift_detect::alert::Alert) -> Value {
     use netsift_detect::alert::{AlertType, Severity};
+    if let Some(h) = &a.rule_hit {
+        // A Suricata rule's alert is Suricata's own: its numbers, its
+        // `msg`, the classtype's description as `category` (empty without
+        // one), its priority as `severity`. IDS mode: drop and reject
+        // rules only alert, so every action is "allowed".
+        return json!({
+            "action": "allowed",
+            "gid": h.gid,
+            "signature_id": h.sid,
+            "rev": h.rev,
+            "signature": h.msg,
+            "category": h.category,
+            "severity": h.priority,
+        });
+    }
     let severity = match a.severity {
         Severity::Critical | Severity::High => 1,
         Severity::Medium => 2,
@@ -677,7 +692,7 @@ pub fn alert_object(a: &netsift_detect::alert::Alert) -> Value {
         AlertType::Signature => "A Network Trojan was detected",
         AlertType::PortScan => "Detection of a Network Scan",
         AlertType::BruteForce => "Attempted User Privilege Gain",
-        AlertType::Anomaly => "Misc activity",
+        AlertType::Anomaly | AlertType::Rule => "Misc activity",
     };
     json!({
         "action": "allowed",

@@ -580,6 +580,17 @@ impl<W: Write> Output for Eve<W> {
             }
         }
         m.insert("alert".into(), eve::alert_object(a));
+        if let Some(h) = &a.rule_hit {
+            // Packet and flow context at the moment of the alert (proto,
+            // pcap_cnt, tx_id, app_proto, flow counters, the transaction's
+            // metadata), as Suricata writes it beside the alert.
+            if let Some(tx) = h.tx_id {
+                m.insert("tx_id".into(), Value::from(tx));
+            }
+            for (k, v) in &h.context {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         if self.opts.extras {
             m.insert(
                 "netsift".into(),
