@@ -1,0 +1,33 @@
+//! Suricata's rule language, engine-agnostic: parse rule files (with
+//! Suricata's variables, escaping and line continuation), compile them to
+//! matchers with a multi-pattern prefilter per inspected buffer, and run
+//! them over packets, reassembled stream bytes, application-layer
+//! transactions and files handed over by an engine.
+//!
+//! * [`RuleSet::load`] / [`RuleSet::parse_str`]: rules → an immutable,
+//!   shareable [`RuleSet`] plus a [`LoadReport`] (rules skipped because they
+//!   use a keyword outside the supported subset, syntax errors with
+//!   file:line:col).
+//! * [`Detector`]: one per run, holds the cross-flow state (threshold and
+//!   detection_filter counters, bounded, expiring in packet time).
+//! * [`FlowRules`]: per-flow state (flowbits, which (rule, tx) already
+//!   fired, stream tails), small while unused.
+//!
+//! The supported subset and the semantics are described in
+//! `docs/suricata-rules.md`.
+
+mod classification;
+mod detect;
+mod load;
+mod matcher;
+mod parse;
+mod prefilter;
+mod rule;
+mod vars;
+
+pub use classification::{classification, Classification};
+pub use detect::{Detector, FileView, FlowInfo, FlowRules, Match, Packet, TxBuffers};
+pub use load::{LoadError, LoadReport, RuleSet, Skipped, SyntaxError};
+pub use netsift_proto::BufferKind;
+pub use rule::{Action, Inspect, Rule, RuleId};
+pub use vars::{VarError, Vars};

@@ -1,0 +1,1 @@
+//! Payload matching over one buffer.
