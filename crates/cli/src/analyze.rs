@@ -39,6 +39,8 @@ pub struct Setup {
     /// Lists and thresholds (signatures taken out into `signatures`).
     pub rules: Rules,
     pub signatures: Option<Arc<SignatureSet>>,
+    /// Suricata rules (`--suricata-rules`, `suricata_rules`).
+    pub suricata: Option<Arc<netsift_rules::RuleSet>>,
     pub scan_method: ScanMethod,
     /// Models of `--model` (learned command sessions), validated.
     pub models: Vec<Model>,
@@ -58,6 +60,7 @@ impl Setup {
         config.reassembly.max_buffered_total = a.max_reassembly_memory;
         let mut rules = load_rules(a)?;
         let signatures = rules.signatures.take().map(Arc::new);
+        let suricata = load_suricata_rules(a, &mut rules, !a.common.quiet)?;
         let scan_method = match a.scan_method {
             crate::ScanMethodArg::Threshold => ScanMethod::Threshold,
             crate::ScanMethodArg::Trw => ScanMethod::Trw,
@@ -71,6 +74,7 @@ impl Setup {
             files,
             rules,
             signatures,
+            suricata,
             scan_method,
             models,
         })
@@ -82,11 +86,15 @@ impl Setup {
         config: AnalyzeConfig,
         files: Files,
         signatures: Option<Arc<SignatureSet>>,
+        suricata: Option<Arc<netsift_rules::RuleSet>>,
         out: &'o mut dyn Output,
     ) -> Analyzer<'o> {
         let mut analyzer = Analyzer::new(classifier, config, files, out);
         if let Some(set) = signatures {
             analyzer.set_signatures(set);
+        }
+        if let Some(set) = suricata {
+            analyzer.set_rules(set);
         }
         analyzer
     }
@@ -219,7 +227,14 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let s = Setup::new(a)?;
     let mut det = Detecting::with_scan_method(out.as_mut(), s.rules, s.scan_method);
     let mut scoring = Scoring::new(&mut det, s.models);
-    let mut analyzer = Setup::analyzer(s.classifier, s.config, s.files, s.signatures, &mut scoring);
+    let mut analyzer = Setup::analyzer(
+        s.classifier,
+        s.config,
+        s.files,
+        s.signatures,
+        s.suricata,
+        &mut scoring,
+    );
     let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());
     let mut failed = false;
     let (mut packets, mut flows) = (0u64, 0u64);
@@ -254,6 +269,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
     }
     let stats = analyzer.stats;
+    let rule_stats = analyzer.rule_stats();
     drop(analyzer);
     scoring.finish().context("writing the output")?;
     let (scored, raised) = (scoring.scored, scoring.raised);
@@ -279,6 +295,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         if !a.model.is_empty() {
             eprintln!("  learned models: {scored} sessions scored, {raised} anomaly alerts");
         }
+        print_rule_stats(rule_stats);
         print_alert_groups(&groups, None);
     }
     Ok(if failed {
@@ -355,6 +372,69 @@ fn load_rules(args: &AnalysisArgs) -> Result<Rules> {
         rules.url = Some(UrlBlacklist::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?);
     }
     Ok(rules)
+}
+
+/// The Suricata rules of `--suricata-rules` and the rules file's
+/// `suricata_rules`, with `--var` over the rules file's `[vars]` over
+/// Suricata's defaults. Skipped rules and syntax errors are printed (the
+/// first 20) unless `quiet`; with `--strict-rules` they are an error.
+fn load_suricata_rules(
+    a: &AnalysisArgs,
+    rules: &mut Rules,
+    report: bool,
+) -> Result<Option<Arc<netsift_rules::RuleSet>>> {
+    let mut paths = std::mem::take(&mut rules.suricata_rules);
+    paths.extend(a.suricata_rules.iter().cloned());
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut vars = netsift_rules::Vars::default();
+    let cli = a.vars.iter().map(|v| match v.split_once('=') {
+        Some((n, val)) => Ok((n.trim().to_string(), val.trim().to_string())),
+        None => Err(anyhow::anyhow!("--var {v}: expected NAME=VALUE")),
+    });
+    let toml = rules.vars.iter().cloned().map(Ok);
+    for nv in toml.chain(cli) {
+        let (name, value) = nv?;
+        let name = name.trim_start_matches('$');
+        vars.set(name, &value)
+            .map_err(|e| anyhow::anyhow!("variable {name}: {e}"))?;
+    }
+    let (set, rep) = netsift_rules::RuleSet::load(&paths, &vars, a.strict_rules)
+        .map_err(|e| anyhow::anyhow!("suricata rules: {e}"))?;
+    if report {
+        let problems: Vec<String> = rep
+            .errors
+            .iter()
+            .map(|e| e.to_string())
+            .chain(rep.skipped.iter().map(|s| s.to_string()))
+            .collect();
+        for p in problems.iter().take(20) {
+            eprintln!("netsift: suricata rules: {p}");
+        }
+        if problems.len() > 20 {
+            eprintln!("netsift: suricata rules: ... {} more", problems.len() - 20);
+        }
+        eprintln!(
+            "netsift: suricata rules: {} loaded, {} skipped (unsupported), {} with syntax errors",
+            rep.loaded,
+            rep.skipped.len(),
+            rep.errors.len()
+        );
+    }
+    Ok(Some(Arc::new(set)))
+}
+
+/// Counters of the Suricata rules, after the run.
+fn print_rule_stats(s: Option<netsift_engine::analyze::rules::RuleStats>) {
+    let Some(s) = s else { return };
+    eprintln!("  suricata rules: {} alerts", s.alerts);
+    if s.stream_bytes_dropped + s.buffers_dropped + s.files_dropped > 0 {
+        eprintln!(
+            "  suricata rules: not inspected (bounds): {} stream bytes, {} buffers, {} files",
+            s.stream_bytes_dropped, s.buffers_dropped, s.files_dropped
+        );
+    }
 }
 
 /// The group-by of the alerts (issue 6), per rule and source: every match

@@ -349,6 +349,24 @@ pub struct AnalysisArgs {
     #[arg(long, value_name = "FILE")]
     pub signatures: Option<PathBuf>,
 
+    /// Suricata rules (repeatable; also `suricata_rules` in the rules file),
+    /// run over packets, reassembled streams, parsed HTTP/TLS/DNS/SSH
+    /// buffers and carved files. A rule using a keyword netsift does not
+    /// run is skipped and named (see docs/suricata-rules.md).
+    #[arg(long = "suricata-rules", value_name = "FILE")]
+    pub suricata_rules: Vec<PathBuf>,
+
+    /// A Suricata rule variable, `NAME=VALUE` (repeatable; also `[vars]` in
+    /// the rules file): `--var HOME_NET=[10.0.0.0/8]`. Unset variables take
+    /// Suricata's defaults.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Stop when a Suricata rule is skipped (unsupported keyword) or has a
+    /// syntax error, instead of running the others.
+    #[arg(long)]
+    pub strict_rules: bool,
+
     /// Port-scan detection: fixed thresholds (Zeek's), Threshold Random Walk, or both.
     #[arg(long, value_enum, default_value_t = ScanMethodArg::Threshold)]
     pub scan_method: ScanMethodArg,

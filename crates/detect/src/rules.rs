@@ -663,6 +663,11 @@ pub struct RulesConfig {
     pub scan: ScanThresholds,
     /// `[brute_force]`.
     pub brute_force: BruteThresholds,
+    /// `suricata_rules`: Suricata rule files, resolved against the rules
+    /// file's directory.
+    pub suricata_rules: Vec<std::path::PathBuf>,
+    /// `[vars]`: Suricata rule variables (`HOME_NET = "[10.0.0.0/8]"`).
+    pub vars: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -677,6 +682,20 @@ struct RawConfig {
     scan: ScanThresholds,
     #[serde(default)]
     brute_force: BruteThresholds,
+    #[serde(default)]
+    suricata_rules: SuricataFiles,
+    #[serde(default)]
+    vars: std::collections::BTreeMap<String, String>,
+}
+
+/// `suricata_rules = "a.rules"` or `suricata_rules = ["a.rules", ...]`.
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum SuricataFiles {
+    #[default]
+    None,
+    One(String),
+    Many(Vec<String>),
 }
 
 enum RawList {
@@ -762,6 +781,12 @@ impl RulesConfig {
             alert_timeout_ns,
             scan: raw.scan,
             brute_force: raw.brute_force,
+            suricata_rules: match raw.suricata_rules {
+                SuricataFiles::None => Vec::new(),
+                SuricataFiles::One(p) => vec![base_dir.join(p)],
+                SuricataFiles::Many(v) => v.into_iter().map(|p| base_dir.join(p)).collect(),
+            },
+            vars: raw.vars.into_iter().collect(),
         })
     }
 
@@ -834,6 +859,8 @@ impl RulesConfig {
             alert_timeout_ns: self.alert_timeout_ns,
             scan: self.scan.clone(),
             brute_force: self.brute_force.clone(),
+            suricata_rules: self.suricata_rules.clone(),
+            vars: self.vars.clone(),
         })
     }
 }
@@ -857,6 +884,10 @@ pub struct Rules {
     pub scan: ScanThresholds,
     /// `[brute_force]`.
     pub brute_force: BruteThresholds,
+    /// `suricata_rules`: Suricata rule files (loaded by the caller).
+    pub suricata_rules: Vec<std::path::PathBuf>,
+    /// `[vars]`: Suricata rule variables.
+    pub vars: Vec<(String, String)>,
 }
 
 #[cfg(test)]

@@ -26,6 +26,11 @@ pub trait FlowHandler<T> {
     /// [`FlowHandler::on_packet`] — one frame, or every fragment of a
     /// reassembled datagram.
     fn on_frames(&mut self, _flow: &Flow<T>, _frames: &[u64]) {}
+
+    /// The number (from 1) of the capture's frame being processed, before
+    /// its packet reaches [`FlowHandler::on_packet`] (Suricata's
+    /// `pcap_cnt`).
+    fn on_frame_number(&mut self, _n: u64) {}
 }
 
 /// Pipeline settings.
@@ -139,6 +144,7 @@ impl<T: Default> Pipeline<T> {
     ) {
         self.counters.packets += 1;
         self.counters.bytes += u64::from(orig_len);
+        handler.on_frame_number(self.counters.packets);
         let pkt = match decode(link, data) {
             Ok(p) => p,
             Err(e) => {

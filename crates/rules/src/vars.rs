@@ -25,7 +25,10 @@ pub struct Vars {
 impl Default for Vars {
     fn default() -> Self {
         let mut map = BTreeMap::new();
-        map.insert("HOME_NET".into(), "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]".into());
+        map.insert(
+            "HOME_NET".into(),
+            "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]".into(),
+        );
         map.insert("EXTERNAL_NET".into(), "!$HOME_NET".into());
         Vars { map }
     }

@@ -41,6 +41,13 @@ pub struct FileRecord {
     /// Where the file was written (`--extract-dir`), named by its SHA-256.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extracted: Option<String>,
+    /// The transaction the file belongs to ([`netsift_proto::FileMeta::tx`]).
+    #[serde(skip)]
+    pub tx: Option<u64>,
+    /// The file's first bytes kept for rule inspection (`file.data`),
+    /// empty unless rules read files.
+    #[serde(skip)]
+    pub window: Vec<u8>,
 }
 
 /// An open file.
@@ -51,6 +58,8 @@ pub struct OpenFile {
     sha256: sha2::Sha256,
     size: u64,
     head: Vec<u8>,
+    /// The first bytes kept for rules, up to [`Files::rule_window`].
+    window: Vec<u8>,
     tmp: Option<(PathBuf, BufWriter<File>)>,
     truncated: bool,
 }
@@ -64,6 +73,8 @@ pub struct Files {
     pub carved: u64,
     /// Errors writing files (disk full, ...): counted, never fatal.
     pub write_errors: u64,
+    /// Bytes of each file kept for rule inspection (0: none).
+    pub rule_window: usize,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -85,6 +96,7 @@ impl Files {
             next_tmp: 0,
             carved: 0,
             write_errors: 0,
+            rule_window: 0,
         })
     }
 
@@ -107,6 +119,7 @@ impl Files {
             sha256: sha2::Sha256::new(),
             size: 0,
             head: Vec::new(),
+            window: Vec::new(),
             tmp,
             truncated: false,
         }
@@ -125,6 +138,10 @@ impl Files {
         if f.head.len() < 512 {
             let n = (512 - f.head.len()).min(data.len());
             f.head.extend_from_slice(&data[..n]);
+        }
+        if f.window.len() < self.rule_window {
+            let n = (self.rule_window - f.window.len()).min(data.len());
+            f.window.extend_from_slice(&data[..n]);
         }
         f.md5.update(data);
         f.sha1.update(data);
@@ -174,6 +191,8 @@ impl Files {
             sha256,
             complete: complete && !f.truncated && size_ok,
             extracted,
+            tx: f.meta.tx,
+            window: f.window,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod detect;
 pub mod eve;
 pub mod files;
 pub mod output;
+pub mod rules;
 pub mod zeek;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
 use files::{FileRecord, Files, OpenFile};
 use output::{Common, Output};
+use rules::{FlowRuleState, PacketCtx, RuleEngine};
 
 /// Analysis settings.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +83,8 @@ pub struct AppState {
     sig: Option<Box<FlowMatcher>>,
     /// The flow is UDP: datagrams are matched one by one, not as a stream.
     udp: bool,
+    /// Suricata-rule state (with `--suricata-rules`).
+    rules: Option<Box<FlowRuleState>>,
 }
 
 enum PendingChunk {
@@ -122,6 +126,10 @@ pub struct Analyzer<'o> {
     pending_total: usize,
     /// Payload signatures, matched over reassembled streams and datagrams.
     signatures: Option<Arc<SignatureSet>>,
+    /// Suricata rules.
+    rules: Option<RuleEngine>,
+    /// The capture frame being processed (from 1).
+    frame: u64,
     pub stats: AnalyzeStats,
 }
 
@@ -154,6 +162,7 @@ struct Ctx<'a, 'o> {
     pending_total: &'a mut usize,
     cfg: &'a AnalyzeConfig,
     signatures: Option<&'a SignatureSet>,
+    rules: Option<&'a mut RuleEngine>,
 }
 
 impl Ctx<'_, '_> {
@@ -219,6 +228,14 @@ impl Ctx<'_, '_> {
         chunk: Chunk<'_>,
     ) {
         self.match_signatures(common, ts_ns, app, dir, &chunk);
+        if let (Some(eng), Some(st), Chunk::Data(d), false) = (
+            self.rules.as_deref_mut(),
+            app.rules.as_deref_mut(),
+            &chunk,
+            app.udp,
+        ) {
+            st.stream_data(eng, dir, d);
+        }
         if let Some((owner, link)) = app.linked_to.as_ref() {
             let (data, gap) = match chunk {
                 Chunk::Data(d) if self.links.queued_bytes + d.len() <= MAX_QUEUED_LINK_BYTES => {
@@ -254,6 +271,7 @@ impl Ctx<'_, '_> {
                 stats: &mut *self.stats,
                 links: &mut *self.links,
                 next_link: &mut app.next_link,
+                rules: self.rules.as_deref_mut().zip(app.rules.as_deref_mut()),
             };
             match chunk {
                 Chunk::Data(d) => parser.on_data(dir, d, &mut sink),
@@ -308,6 +326,7 @@ struct FlowSink<'a, 'o> {
     stats: &'a mut AnalyzeStats,
     links: &'a mut Links,
     next_link: &'a mut u32,
+    rules: Option<(&'a mut RuleEngine, &'a mut FlowRuleState)>,
 }
 
 impl Sink for FlowSink<'_, '_> {
@@ -349,6 +368,18 @@ impl Sink for FlowSink<'_, '_> {
         }
     }
 
+    fn buffer(&mut self, tx: u64, dir: Direction, kind: netsift_proto::BufferKind, data: &[u8]) {
+        if let Some((eng, st)) = self.rules.as_mut() {
+            st.buffer(eng, tx, dir, kind, data);
+        }
+    }
+
+    fn tx_done(&mut self, tx: u64, dir: Direction) {
+        if let Some((_, st)) = self.rules.as_mut() {
+            st.tx_done(tx, dir);
+        }
+    }
+
     fn expect_linked(&mut self, addr: IpAddr, port: u16) {
         // An unspecified address (EPSV: RFC 2428 "the server's address") is
         // the announcing flow's responder.
@@ -369,7 +400,16 @@ impl Sink for FlowSink<'_, '_> {
 }
 
 impl FlowSink<'_, '_> {
-    fn emit_file(&mut self, rec: FileRecord) {
+    fn emit_file(&mut self, mut rec: FileRecord) {
+        if let Some((eng, st)) = self.rules.as_mut() {
+            let dir = match rec.direction {
+                Some("upload") => Some(Direction::ToServer),
+                Some(_) => Some(Direction::ToClient),
+                None => None,
+            };
+            let window = std::mem::take(&mut rec.window);
+            st.file_closed(eng, rec.tx, dir, &rec, window);
+        }
         self.stats.files += 1;
         let v = serde_json::to_value(&rec).unwrap_or(serde_json::Value::Null);
         self.out.record("files", self.ts_ns, self.common, v);
@@ -404,8 +444,25 @@ impl<'o> Analyzer<'o> {
             links: Links::default(),
             pending_total: 0,
             signatures: None,
+            rules: None,
+            frame: 0,
             stats: AnalyzeStats::default(),
         }
+    }
+
+    /// Run these Suricata rules over every packet, stream, transaction
+    /// and file.
+    pub fn set_rules(&mut self, rules: Arc<netsift_rules::RuleSet>) {
+        let eng = RuleEngine::new(rules);
+        if eng.wants_files() {
+            self.files.rule_window = rules::FILE_WINDOW;
+        }
+        self.rules = Some(eng);
+    }
+
+    /// Counters of the Suricata rules, when loaded.
+    pub fn rule_stats(&self) -> Option<rules::RuleStats> {
+        self.rules.as_ref().map(|r| r.stats)
     }
 
     /// Match these payload signatures over every TCP stream (reassembled,
@@ -438,6 +495,7 @@ impl<'o> Analyzer<'o> {
             pending_total: &mut self.pending_total,
             cfg: &self.cfg,
             signatures: self.signatures.as_deref(),
+            rules: self.rules.as_mut(),
         }
     }
 
@@ -553,6 +611,7 @@ impl Analyzer<'_> {
             stats: &mut self.stats,
             links: &mut self.links,
             next_link: &mut app.next_link,
+            rules: self.rules.as_mut().zip(app.rules.as_deref_mut()),
         };
         let mut freed = 0;
         for e in events {
@@ -578,6 +637,24 @@ fn to_dir(d: Dir) -> Direction {
 impl FlowHandler<ClassState> for Analyzer<'_> {
     fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
         self.classifier.on_packet(flow, seen, pkt);
+        self.app_packet(flow, seen, pkt);
+        if self.rules.is_some() {
+            self.rule_packet(flow, seen, pkt);
+        }
+    }
+
+    fn on_flow_end(&mut self, flow: Flow<ClassState>) {
+        self.flow_end(flow);
+    }
+
+    fn on_frame_number(&mut self, n: u64) {
+        self.frame = n;
+    }
+}
+
+impl Analyzer<'_> {
+    /// Application data of one packet: reassembly, parsers, signatures.
+    fn app_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
         let Some(ip) = pkt.ip.as_ref() else {
             return;
         };
@@ -599,8 +676,11 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                 app.linked_to = Some(l);
             }
         }
-        if app.done && self.signatures.is_none() {
+        if app.done && self.signatures.is_none() && self.rules.is_none() {
             return;
+        }
+        if self.rules.is_some() && app.rules.is_none() {
+            app.rules = Some(Box::default());
         }
         app.udp = matches!(ip.transport, WireTransport::Udp { .. });
         // Built once per flow and lent out per packet (no allocation here).
@@ -634,6 +714,7 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                     pending_total: &mut self.pending_total,
                     cfg: &self.cfg,
                     signatures: self.signatures.as_deref(),
+                    rules: self.rules.as_mut(),
                 };
                 // What this packet acknowledges of the other direction
                 // came before it.
@@ -697,7 +778,57 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         }
     }
 
-    fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
+    /// Suricata rules over one packet, and over what became ready for
+    /// its direction (stream bytes, transactions, files).
+    fn rule_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+        let Some(ip) = pkt.ip.as_ref() else {
+            return;
+        };
+        let (tcp_flags, icmp) = match ip.transport {
+            WireTransport::Tcp { tcp, .. } => (Some(tcp.flags), None),
+            WireTransport::Icmp {
+                icmp_type, code, ..
+            }
+            | WireTransport::Icmpv6 {
+                icmp_type, code, ..
+            } => (None, Some((icmp_type, code))),
+            _ => (None, None),
+        };
+        let counters = [
+            (flow.stats[0].pkts, flow.stats[0].bytes),
+            (flow.stats[1].pkts, flow.stats[1].bytes),
+        ];
+        let flow_start_ns = flow.first_ts;
+        let app_proto = flow.data.verdict.as_ref().map(|v| v.protocol);
+        let common = flow
+            .data
+            .app
+            .as_mut()
+            .and_then(|a| a.common.take())
+            .unwrap_or_else(|| common_of(flow));
+        let app = flow.data.app.get_or_insert_with(Default::default);
+        let st = app.rules.get_or_insert_with(Default::default);
+        let ctx = PacketCtx {
+            ts_ns: flow.last_ts,
+            common: &common,
+            dir: to_dir(seen.dir),
+            ip_proto: ip.proto,
+            ttl: Some(ip.ttl),
+            tcp_flags,
+            icmp,
+            payload: ip.transport.payload(),
+            app_proto,
+            counters,
+            flow_start_ns,
+            frame: Some(self.frame),
+        };
+        if let Some(eng) = self.rules.as_mut() {
+            eng.on_packet(st, &ctx, false, &mut *self.out);
+        }
+        app.common = Some(common);
+    }
+
+    fn flow_end(&mut self, mut flow: Flow<ClassState>) {
         self.classifier.on_end(&mut flow);
         let common = common_of(&flow);
         let ts = flow.last_ts;
@@ -743,6 +874,7 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                     stats: &mut self.stats,
                     links: &mut self.links,
                     next_link: &mut app.next_link,
+                    rules: self.rules.as_mut().zip(app.rules.as_deref_mut()),
                 };
                 parser.on_end(&mut sink);
                 // Files the parser left open are cut short.
@@ -750,6 +882,28 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
                     let rec = sink.files.close(f, false);
                     sink.emit_file(rec);
                 }
+            }
+            // What waits for inspection when the flow ends is inspected
+            // now, as Suricata does at a flow's end.
+            if let (Some(eng), Some(st)) = (self.rules.as_mut(), app.rules.as_deref_mut()) {
+                let ctx = PacketCtx {
+                    ts_ns: ts,
+                    common: &common,
+                    dir: Direction::ToServer,
+                    ip_proto: flow.key.proto,
+                    ttl: None,
+                    tcp_flags: None,
+                    icmp: None,
+                    payload: &[],
+                    app_proto: flow.data.verdict.as_ref().map(|v| v.protocol),
+                    counters: [
+                        (flow.stats[0].pkts, flow.stats[0].bytes),
+                        (flow.stats[1].pkts, flow.stats[1].bytes),
+                    ],
+                    flow_start_ns: flow.first_ts,
+                    frame: None,
+                };
+                eng.on_packet(st, &ctx, true, &mut *self.out);
             }
         }
         let mut rec = FlowRecord::from_classified(&flow, self.cfg.community_id_seed);

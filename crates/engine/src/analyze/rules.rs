@@ -1,0 +1,528 @@
+//! Suricata rules (`--suricata-rules`) over what the analyzer already has:
+//! every packet, the reassembled stream of each TCP direction, the sticky
+//! buffers parsers hand over ([`netsift_proto::Sink::buffer`]) and the
+//! carved files.
+//!
+//! When things are inspected follows Suricata's IDS mode, so that counts
+//! agree with Suricata's:
+//! * a packet is inspected when it arrives (header rules, `pkt_data`);
+//! * stream bytes of one direction are inspected with the next packet of
+//!   that direction after they became in-order. netsift's reassembler
+//!   releases a direction's bytes when the other side acknowledges them, as
+//!   Suricata's does in IDS mode, so a request is inspected on the
+//!   client's packet after the server's ACK;
+//! * a transaction's direction is inspected with the next packet of that
+//!   direction after the parser said it is complete
+//!   ([`netsift_proto::Sink::tx_done`]); a file with the next packet of
+//!   its direction after it was closed;
+//! * what is still waiting when the flow ends is inspected then.
+//!
+//! Per-flow state is bounded: [`MAX_TXS`] transactions, [`MAX_TX_BYTES`]
+//! of buffers per transaction, [`MAX_STREAM_PENDING`] stream bytes per
+//! direction and [`MAX_PENDING_FILES`] closed files waiting.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use netsift_detect::alert::{Alert, AlertType, RuleHit, Severity};
+use netsift_proto::{BufferKind, Direction};
+use netsift_rules::{Detector, FileView, FlowInfo, FlowRules, Match, Packet, RuleSet, TxBuffers};
+use serde_json::{json, Map, Value};
+
+use super::output::{Common, Output};
+
+/// Transactions remembered per flow; the oldest inspected ones go first.
+pub const MAX_TXS: usize = 64;
+/// Buffer bytes kept per transaction (both directions).
+pub const MAX_TX_BYTES: usize = 256 << 10;
+/// Stream bytes of one direction waiting for their inspection.
+pub const MAX_STREAM_PENDING: usize = 1 << 20;
+/// Closed files waiting for their inspection, per flow.
+pub const MAX_PENDING_FILES: usize = 16;
+/// Bytes of a file kept for `file.data` (Suricata inspects a response
+/// body up to libhtp's body limit; netsift keeps more, bounded).
+pub const FILE_WINDOW: usize = 1 << 20;
+
+/// Counters of a run with rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleStats {
+    /// Alerts raised by rules.
+    pub alerts: u64,
+    /// Stream bytes not inspected because a direction's waiting bytes
+    /// passed [`MAX_STREAM_PENDING`].
+    pub stream_bytes_dropped: u64,
+    /// Buffers or transactions not kept because of the per-flow bounds.
+    pub buffers_dropped: u64,
+    /// Closed files not inspected because too many were waiting.
+    pub files_dropped: u64,
+}
+
+/// The rules of one run and their cross-flow state.
+pub struct RuleEngine {
+    det: Detector,
+    scratch: Vec<Match>,
+    pub stats: RuleStats,
+}
+
+impl RuleEngine {
+    pub fn new(rules: Arc<RuleSet>) -> Self {
+        RuleEngine {
+            det: Detector::new(rules),
+            scratch: Vec::new(),
+            stats: RuleStats::default(),
+        }
+    }
+
+    /// Some rule reads files (`file.data`, `filemagic`, ...).
+    pub fn wants_files(&self) -> bool {
+        self.det.wants_files()
+    }
+
+    fn wants(&self, kind: BufferKind) -> bool {
+        self.det.wants(kind)
+    }
+}
+
+/// One transaction's buffers.
+#[derive(Debug, Default)]
+struct TxEntry {
+    id: u64,
+    bufs: Vec<(BufferKind, bool, Vec<u8>)>,
+    bytes: usize,
+    /// Direction (0 to server, 1 to client) complete and not inspected.
+    ready: [bool; 2],
+    inspected: [bool; 2],
+}
+
+/// A file closed and not yet inspected.
+#[derive(Debug)]
+struct ClosedFile {
+    tx: Option<u64>,
+    to_server: bool,
+    name: Option<String>,
+    magic: &'static str,
+    md5: String,
+    sha256: String,
+    data: Vec<u8>,
+    size: u64,
+}
+
+/// What rules keep per flow (boxed in the flow's application state).
+#[derive(Debug, Default)]
+pub struct FlowRuleState {
+    rules: FlowRules,
+    txs: Vec<TxEntry>,
+    stream: [Vec<u8>; 2],
+    files: Vec<ClosedFile>,
+    /// TCP handshake seen: 1 SYN from the client, 2 its SYN-ACK, 4 the
+    /// client's ACK of it (Suricata's `established`).
+    handshake: u8,
+}
+
+fn di(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+impl FlowRuleState {
+    /// A parser's buffer (see [`netsift_proto::Sink::buffer`]).
+    pub fn buffer(
+        &mut self,
+        eng: &mut RuleEngine,
+        tx: u64,
+        dir: Direction,
+        kind: BufferKind,
+        data: &[u8],
+    ) {
+        if !eng.wants(kind) {
+            return;
+        }
+        let Some(e) = self.tx_entry(tx) else {
+            eng.stats.buffers_dropped += 1;
+            return;
+        };
+        let to_server = dir == Direction::ToServer;
+        if e.bytes + data.len() > MAX_TX_BYTES {
+            eng.stats.buffers_dropped += 1;
+            return;
+        }
+        e.bytes += data.len();
+        // Each call gives the whole buffer: a repeat replaces it, except
+        // for the buffers that have one value per item (DNS questions).
+        if kind != BufferKind::DnsQuery {
+            if let Some(slot) = e
+                .bufs
+                .iter_mut()
+                .find(|(k, ts, _)| *k == kind && *ts == to_server)
+            {
+                slot.2 = data.to_vec();
+                return;
+            }
+        }
+        e.bufs.push((kind, to_server, data.to_vec()));
+    }
+
+    /// A direction of a transaction is complete.
+    pub fn tx_done(&mut self, tx: u64, dir: Direction) {
+        if let Some(e) = self.tx_entry(tx) {
+            let d = di(dir);
+            if !e.inspected[d] {
+                e.ready[d] = true;
+            }
+        }
+    }
+
+    /// The entry of transaction `tx`, created if there is room (the
+    /// oldest fully inspected transaction makes room).
+    fn tx_entry(&mut self, tx: u64) -> Option<&mut TxEntry> {
+        if let Some(i) = self.txs.iter().position(|e| e.id == tx) {
+            return self.txs.get_mut(i);
+        }
+        if self.txs.len() >= MAX_TXS {
+            let old = self.txs.iter().position(|e| e.inspected == [true, true])?;
+            self.txs.remove(old);
+        }
+        self.txs.push(TxEntry {
+            id: tx,
+            ..Default::default()
+        });
+        self.txs.last_mut()
+    }
+
+    /// In-order stream bytes of one direction.
+    pub fn stream_data(&mut self, eng: &mut RuleEngine, dir: Direction, data: &[u8]) {
+        let s = &mut self.stream[di(dir)];
+        let room = MAX_STREAM_PENDING.saturating_sub(s.len());
+        let take = data.len().min(room);
+        s.extend_from_slice(&data[..take]);
+        eng.stats.stream_bytes_dropped += (data.len() - take) as u64;
+    }
+
+    /// A file closed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn file_closed(
+        &mut self,
+        eng: &mut RuleEngine,
+        tx: Option<u64>,
+        dir: Option<Direction>,
+        rec: &super::files::FileRecord,
+        data: Vec<u8>,
+    ) {
+        if self.files.len() >= MAX_PENDING_FILES {
+            eng.stats.files_dropped += 1;
+            return;
+        }
+        self.files.push(ClosedFile {
+            tx,
+            to_server: dir == Some(Direction::ToServer),
+            name: rec.name.clone(),
+            magic: rec.mime_type,
+            md5: rec.md5.clone(),
+            sha256: rec.sha256.clone(),
+            data,
+            size: rec.size,
+        });
+    }
+}
+
+/// A transaction's buffers lent to the detector.
+struct TxView<'a> {
+    vals: Vec<(BufferKind, bool, Vec<&'a [u8]>)>,
+}
+
+impl<'a> TxView<'a> {
+    fn of(e: &'a TxEntry) -> Self {
+        let mut vals: Vec<(BufferKind, bool, Vec<&'a [u8]>)> = Vec::new();
+        for (k, ts, b) in &e.bufs {
+            match vals.iter_mut().find(|(k2, ts2, _)| k2 == k && ts2 == ts) {
+                Some(v) => v.2.push(b),
+                None => vals.push((*k, *ts, vec![b.as_slice()])),
+            }
+        }
+        TxView { vals }
+    }
+}
+
+impl TxBuffers for TxView<'_> {
+    fn get(&self, kind: BufferKind, to_server: bool) -> &[&[u8]] {
+        self.vals
+            .iter()
+            .find(|(k, ts, _)| *k == kind && *ts == to_server)
+            .map(|(_, _, v)| v.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+/// The packet being inspected, as the analyzer knows it.
+pub struct PacketCtx<'a> {
+    pub ts_ns: u64,
+    pub common: &'a Common,
+    /// The packet's direction in its flow.
+    pub dir: Direction,
+    pub ip_proto: u8,
+    pub ttl: Option<u8>,
+    pub tcp_flags: Option<u8>,
+    pub icmp: Option<(u8, u8)>,
+    pub payload: &'a [u8],
+    /// The flow's protocol verdict (netsift's name), when decided.
+    pub app_proto: Option<&'static str>,
+    /// Flow counters at this packet: (packets, bytes) to server and to
+    /// client, and the flow's start.
+    pub counters: [(u64, u64); 2],
+    pub flow_start_ns: u64,
+    /// The capture frame number (Suricata's `pcap_cnt`); `None` at a
+    /// flow's end.
+    pub frame: Option<u64>,
+}
+
+impl PacketCtx<'_> {
+    fn endpoints(&self) -> (IpAddr, Option<u16>, IpAddr, Option<u16>) {
+        let c = self.common;
+        let ports = matches!(self.ip_proto, 6 | 17 | 132);
+        let (sp, dp) = if ports {
+            (Some(c.src_port), Some(c.dst_port))
+        } else {
+            (None, None)
+        };
+        match self.dir {
+            Direction::ToServer => (c.src_ip, sp, c.dst_ip, dp),
+            Direction::ToClient => (c.dst_ip, dp, c.src_ip, sp),
+        }
+    }
+
+    fn packet(&self, established: bool, with_payload: bool) -> Packet<'_> {
+        let (src, src_port, dst, dst_port) = self.endpoints();
+        Packet {
+            ts_ns: self.ts_ns,
+            src,
+            dst,
+            src_port,
+            dst_port,
+            ip_proto: self.ip_proto,
+            ttl: self.ttl,
+            tcp_flags: self.tcp_flags,
+            icmp_type: self.icmp.map(|i| i.0),
+            icmp_code: self.icmp.map(|i| i.1),
+            payload: if with_payload { self.payload } else { &[] },
+            flow: Some(FlowInfo {
+                to_server: self.dir == Direction::ToServer,
+                established,
+                app_proto: self.app_proto,
+            }),
+        }
+    }
+}
+
+impl RuleEngine {
+    /// Inspect one packet of a flow, and what became ready for its
+    /// direction since the last packet of that direction. `end`: the flow
+    /// ended; inspect what waits in both directions.
+    pub fn on_packet(
+        &mut self,
+        st: &mut FlowRuleState,
+        ctx: &PacketCtx<'_>,
+        end: bool,
+        out: &mut dyn Output,
+    ) {
+        let established = self.track_handshake(st, ctx);
+        if st.rules.passed() {
+            return;
+        }
+        let pkt = ctx.packet(established, true);
+        let d = di(ctx.dir);
+        let mut matches = std::mem::take(&mut self.scratch);
+        matches.clear();
+        if !end {
+            let stream = std::mem::take(&mut st.stream[d]);
+            let s = (!stream.is_empty()).then_some(stream.as_slice());
+            self.det
+                .inspect_packet(&pkt, s, Some(&mut st.rules), &mut matches);
+            self.emit(ctx, &matches, None, out);
+            matches.clear();
+            // Reuse the allocation.
+            st.stream[d] = stream;
+            st.stream[d].clear();
+            self.inspect_ready(st, ctx, established, d, &mut matches, out);
+        } else {
+            for dir in [Direction::ToServer, Direction::ToClient] {
+                let dctx = PacketCtx {
+                    dir,
+                    payload: &[],
+                    ..*ctx
+                };
+                let dd = di(dir);
+                let stream = std::mem::take(&mut st.stream[dd]);
+                if !stream.is_empty() {
+                    let p = dctx.packet(established, false);
+                    self.det
+                        .inspect_packet(&p, Some(&stream), Some(&mut st.rules), &mut matches);
+                    self.emit(&dctx, &matches, None, out);
+                    matches.clear();
+                }
+                // Flow end: what never completed is inspected as it is.
+                for e in st.txs.iter_mut() {
+                    if !e.inspected[dd] && !e.bufs.is_empty() {
+                        e.ready[dd] = true;
+                    }
+                }
+                self.inspect_ready(st, &dctx, established, dd, &mut matches, out);
+            }
+        }
+        self.scratch = matches;
+    }
+
+    fn inspect_ready(
+        &mut self,
+        st: &mut FlowRuleState,
+        ctx: &PacketCtx<'_>,
+        established: bool,
+        d: usize,
+        matches: &mut Vec<Match>,
+        out: &mut dyn Output,
+    ) {
+        let pkt = ctx.packet(established, false);
+        for i in 0..st.txs.len() {
+            if !st.txs[i].ready[d] {
+                continue;
+            }
+            st.txs[i].ready[d] = false;
+            st.txs[i].inspected[d] = true;
+            let id = st.txs[i].id;
+            let view = TxView::of(&st.txs[i]);
+            self.det.inspect_tx(&pkt, id, &view, &mut st.rules, matches);
+            drop(view);
+            self.emit(ctx, matches, Some(id), out);
+            matches.clear();
+        }
+        let to_server = d == 0;
+        let mut k = 0;
+        while k < st.files.len() {
+            if st.files[k].to_server != to_server {
+                k += 1;
+                continue;
+            }
+            let f = st.files.remove(k);
+            let view = FileView {
+                tx: f.tx,
+                to_server: f.to_server,
+                name: f.name.as_deref(),
+                magic: Some(f.magic),
+                md5: Some(&f.md5),
+                sha256: Some(&f.sha256),
+                data: &f.data,
+                size: f.size,
+            };
+            let txv =
+                f.tx.and_then(|t| st.txs.iter().find(|e| e.id == t))
+                    .map(TxView::of);
+            self.det.inspect_file(
+                &pkt,
+                &view,
+                txv.as_ref().map(|v| v as &dyn TxBuffers),
+                &mut st.rules,
+                matches,
+            );
+            drop(txv);
+            self.emit(ctx, matches, f.tx, out);
+            matches.clear();
+        }
+    }
+
+    /// Suricata's `established`: TCP after the client acknowledged the
+    /// SYN-ACK; other transports once both directions were seen.
+    fn track_handshake(&self, st: &mut FlowRuleState, ctx: &PacketCtx<'_>) -> bool {
+        const SYN: u8 = 0x02;
+        const ACK: u8 = 0x10;
+        match ctx.tcp_flags {
+            Some(f) => {
+                let to_server = ctx.dir == Direction::ToServer;
+                if f & (SYN | ACK) == SYN && to_server {
+                    st.handshake |= 1;
+                } else if f & (SYN | ACK) == SYN | ACK && !to_server && st.handshake & 1 != 0 {
+                    st.handshake |= 2;
+                } else if f & (SYN | ACK) == ACK && to_server && st.handshake & 3 == 3 {
+                    st.handshake |= 4;
+                }
+                st.handshake & 4 != 0
+            }
+            None => {
+                st.handshake |= if ctx.dir == Direction::ToServer { 1 } else { 2 };
+                st.handshake & 3 == 3
+            }
+        }
+    }
+
+    fn emit(
+        &mut self,
+        ctx: &PacketCtx<'_>,
+        matches: &[Match],
+        tx: Option<u64>,
+        out: &mut dyn Output,
+    ) {
+        if matches.is_empty() {
+            return;
+        }
+        let rules = Arc::clone(self.det.rules());
+        for m in matches {
+            let r = rules.rule(m.rule);
+            let (src, sp, dst, dp) = ctx.endpoints();
+            let severity = match r.priority {
+                1 => Severity::High,
+                2 => Severity::Medium,
+                _ => Severity::Low,
+            };
+            let mut context = Map::new();
+            if let Some(n) = ctx.frame {
+                context.insert("pcap_cnt".into(), Value::from(n));
+            }
+            context.insert(
+                "proto".into(),
+                Value::from(super::eve::proto_name(ctx.ip_proto)),
+            );
+            if let Some(app) = ctx.app_proto.and_then(super::eve::app_proto) {
+                context.insert("app_proto".into(), Value::from(app));
+            }
+            context.insert(
+                "direction".into(),
+                Value::from(match ctx.dir {
+                    Direction::ToServer => "to_server",
+                    Direction::ToClient => "to_client",
+                }),
+            );
+            let [(ps, bs), (pc, bc)] = ctx.counters;
+            context.insert(
+                "flow".into(),
+                json!({
+                    "pkts_toserver": ps, "pkts_toclient": pc,
+                    "bytes_toserver": bs, "bytes_toclient": bc,
+                    "start": super::eve::eve_time(ctx.flow_start_ns),
+                    "src_ip": ctx.common.src_ip.to_string(),
+                    "dest_ip": ctx.common.dst_ip.to_string(),
+                }),
+            );
+            let hit = RuleHit {
+                sid: r.sid,
+                gid: r.gid,
+                rev: r.rev,
+                msg: r.msg.clone(),
+                action: r.action.as_str(),
+                classtype: r.classtype.clone(),
+                category: r.category().to_string(),
+                priority: r.priority,
+                buffer: Some(m.buffer),
+                buffer_offset: m.offset,
+                tx_id: tx,
+                context,
+            };
+            let mut a = Alert::new(ctx.ts_ns, AlertType::Rule, format!("{}:{}", r.sid, r.msg))
+                .with_severity(severity)
+                .with_uid(ctx.common.uid.clone())
+                .with_endpoints(src, sp, dst, dp);
+            a.rule_hit = Some(Box::new(hit));
+            self.stats.alerts += 1;
+            out.alert(&a);
+        }
+    }
+}
