@@ -375,7 +375,17 @@ pub struct Eve<W: Write> {
     last_flush: u64,
     /// Flows (by uid) that raised an alert, for `flow.alerted`.
     alerted: std::collections::HashSet<String>,
+    /// Per flow and app-layer log, each transaction's EVE objects (`http`,
+    /// `smtp` + `email`, `tls`, `ssh`), in transaction order: a rule alert
+    /// about transaction N carries them, as Suricata's alerts do.
+    tx_meta: HashMap<(String, &'static str), Vec<Vec<(&'static str, Value)>>>,
+    /// Rule alerts waiting for their transaction's objects: (index in
+    /// `events`, uid, log, tx).
+    tx_alerts: Vec<(usize, String, &'static str, u64)>,
 }
+
+/// Transactions whose EVE objects are kept for alerts, at once.
+const MAX_TX_META: usize = 1 << 20;
 
 /// Flows remembered as alerted at once (beyond, `alerted` may miss some).
 const MAX_ALERTED: usize = 1 << 20;
@@ -397,6 +407,8 @@ impl<W: Write> Eve<W> {
             now: 0,
             last_flush: 0,
             alerted: std::collections::HashSet::new(),
+            tx_meta: HashMap::new(),
+            tx_alerts: Vec::new(),
         }
     }
 
@@ -474,6 +486,22 @@ impl<W: Write> Output for Eve<W> {
                 self.push(ts_ns, Value::Object(m));
             }
             return;
+        }
+        let meta_log = match log {
+            "http" => Some("http"),
+            "smtp" => Some("smtp"),
+            "tls" => Some("tls"),
+            "ssh" => Some("ssh"),
+            _ => None,
+        };
+        if let (Some(l), Some(e), false) = (meta_log, events.first(), self.streaming) {
+            if self.tx_meta.len() < MAX_TX_META {
+                let body = e.body.iter().map(|(k, v)| (*k, v.clone())).collect();
+                self.tx_meta
+                    .entry((c.uid.clone(), l))
+                    .or_default()
+                    .push(body);
+            }
         }
         for e in events {
             let (ts, mut m) = match e.reply {
@@ -580,12 +608,24 @@ impl<W: Write> Output for Eve<W> {
             }
         }
         m.insert("alert".into(), eve::alert_object(a));
+        let mut tx_wait = None;
         if let Some(h) = &a.rule_hit {
             // Packet and flow context at the moment of the alert (proto,
-            // pcap_cnt, tx_id, app_proto, flow counters, the transaction's
-            // metadata), as Suricata writes it beside the alert.
+            // pcap_cnt, tx_id, app_proto, flow counters), as Suricata
+            // writes it beside the alert; the transaction's objects are
+            // added when the output is written.
             if let Some(tx) = h.tx_id {
                 m.insert("tx_id".into(), Value::from(tx));
+                let log = match h.context.get("app_proto").and_then(Value::as_str) {
+                    Some("http") => Some("http"),
+                    Some("smtp") => Some("smtp"),
+                    Some("tls") => Some("tls"),
+                    Some("ssh") => Some("ssh"),
+                    _ => None,
+                };
+                if let (Some(log), Some(uid), false) = (log, &a.uid, self.streaming) {
+                    tx_wait = Some((uid.clone(), log, tx));
+                }
             }
             for (k, v) in &h.context {
                 m.entry(k.clone()).or_insert_with(|| v.clone());
@@ -598,6 +638,12 @@ impl<W: Write> Output for Eve<W> {
             );
         }
         self.push(a.ts, Value::Object(m));
+        if let Some((uid, log, tx)) = tx_wait {
+            if self.tx_alerts.len() < MAX_TX_META {
+                self.tx_alerts
+                    .push((self.events.len().saturating_sub(1), uid, log, tx));
+            }
+        }
     }
 
     fn tick(&mut self, now_ns: u64) {
@@ -615,6 +661,20 @@ impl<W: Write> Output for Eve<W> {
             return Err(e);
         }
         let mut events = std::mem::take(&mut self.events);
+        for (i, uid, log, tx) in std::mem::take(&mut self.tx_alerts) {
+            let Some(objs) = self
+                .tx_meta
+                .get(&(uid, log))
+                .and_then(|v| v.get(usize::try_from(tx).unwrap_or(usize::MAX)))
+            else {
+                continue;
+            };
+            if let Some((_, _, Value::Object(m))) = events.get_mut(i) {
+                for (k, v) in objs {
+                    m.entry(k.to_string()).or_insert_with(|| v.clone());
+                }
+            }
+        }
         events.sort_by_key(|(ts, seq, _)| (*ts, *seq));
         for (_, _, v) in events {
             serde_json::to_writer(&mut self.out, &v)?;
