@@ -83,7 +83,7 @@ pub struct FileView<'a> {
 /// tails, the pass verdict. A `Box` allocated on first use.
 #[derive(Debug, Default)]
 pub struct FlowRules {
-    pub(crate) st: Option<Box<crate::prefilter::FlowState>>,
+    pub(crate) st: Option<Box<crate::eval::FlowState>>,
 }
 
 impl FlowRules {
@@ -97,7 +97,7 @@ impl FlowRules {
 #[derive(Debug)]
 pub struct Detector {
     pub(crate) rules: Arc<RuleSet>,
-    pub(crate) thresholds: crate::prefilter::Thresholds,
+    pub(crate) thresholds: crate::eval::Thresholds,
 }
 
 impl Detector {
@@ -122,7 +122,7 @@ impl Detector {
         flow: Option<&mut FlowRules>,
         out: &mut Vec<Match>,
     ) {
-        crate::prefilter::inspect_packet(self, pkt, stream, flow, out)
+        crate::eval::inspect_packet(self, pkt, stream, flow, out)
     }
 
     /// Transaction rules, when a direction of transaction `tx` is done.
@@ -134,7 +134,7 @@ impl Detector {
         flow: &mut FlowRules,
         out: &mut Vec<Match>,
     ) {
-        crate::prefilter::inspect_tx(self, pkt, tx, bufs, flow, out)
+        crate::eval::inspect_tx(self, pkt, tx, bufs, flow, out)
     }
 
     /// File rules, at file close.
@@ -146,7 +146,7 @@ impl Detector {
         flow: &mut FlowRules,
         out: &mut Vec<Match>,
     ) {
-        crate::prefilter::inspect_file(self, pkt, file, bufs, flow, out)
+        crate::eval::inspect_file(self, pkt, file, bufs, flow, out)
     }
 
     /// Some rule reads this transaction buffer.

@@ -18,12 +18,15 @@
 
 mod classification;
 mod detect;
+mod eval;
 mod load;
 mod matcher;
 mod parse;
-mod prefilter;
 mod rule;
 mod vars;
+
+#[cfg(test)]
+mod tests;
 
 pub use classification::{classification, Classification};
 pub use detect::{Detector, FileView, FlowInfo, FlowRules, Match, Packet, TxBuffers};

@@ -88,7 +88,7 @@ pub enum LoadError {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
-    pub(crate) compiled: crate::prefilter::Compiled,
+    pub(crate) compiled: crate::eval::Compiled,
 }
 
 impl RuleSet {
@@ -152,7 +152,7 @@ impl RuleSet {
     fn build(mut rules: Vec<Rule>, report: &mut LoadReport) -> RuleSet {
         crate::parse::sort_rules(&mut rules);
         report.loaded = rules.len();
-        let compiled = crate::prefilter::Compiled::new(&rules);
+        let compiled = crate::eval::Compiled::new(&mut rules);
         RuleSet { rules, compiled }
     }
 

@@ -1,1 +1,606 @@
-//! Payload matching over one buffer.
+//! Payload matching over one buffer: the content chain with its relative
+//! modifiers, pcre, byte_test, byte_jump, isdataat, bsize.
+//!
+//! A buffer is matched by walking the rule's parts in order with a
+//! "detection pointer" (the end of the previous match), retrying earlier
+//! contents at later occurrences when a later relative part fails, as
+//! Suricata's content inspection does; the total work per buffer is
+//! bounded by [`STEP_BUDGET`].
+
+use aho_corasick::AhoCorasick;
+
+/// Bound on content/pcre evaluations while matching one buffer (Suricata
+/// bounds its inspection recursion too).
+pub(crate) const STEP_BUDGET: u32 = 4096;
+
+/// fancy-regex backtracking limit for patterns the linear engine cannot run.
+pub(crate) const BACKTRACK_LIMIT: usize = 200_000;
+
+/// Compiled-size bound for one regular expression.
+const REGEX_SIZE_LIMIT: usize = 2 << 20;
+
+/// A numeric comparison (`dsize`, `bsize`, `itype`, `ttl`, `urilen`, ...).
+/// Suricata's "min<>max" ranges are exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NumCmp {
+    Eq(u64),
+    Ne(u64),
+    Lt(u64),
+    Le(u64),
+    Gt(u64),
+    Ge(u64),
+    Range(u64, u64),
+}
+
+impl NumCmp {
+    pub fn test(self, v: u64) -> bool {
+        match self {
+            NumCmp::Eq(n) => v == n,
+            NumCmp::Ne(n) => v != n,
+            NumCmp::Lt(n) => v < n,
+            NumCmp::Le(n) => v <= n,
+            NumCmp::Gt(n) => v > n,
+            NumCmp::Ge(n) => v >= n,
+            NumCmp::Range(a, b) => a < v && v < b,
+        }
+    }
+
+    /// `N`, `=N`, `!N`, `<N`, `<=N`, `>N`, `>=N`, `A<>B`, `A-B`.
+    pub fn parse(s: &str, max: u64) -> Result<NumCmp, String> {
+        let s = s.trim();
+        let num = |t: &str| -> Result<u64, String> {
+            let t = t.trim();
+            let v = if let Some(h) = t.strip_prefix("0x") {
+                u64::from_str_radix(h, 16)
+            } else {
+                t.parse::<u64>()
+            }
+            .map_err(|_| format!("bad number `{t}`"))?;
+            if v > max {
+                return Err(format!("{v} is larger than {max}"));
+            }
+            Ok(v)
+        };
+        if let Some((a, b)) = s.split_once("<>").or_else(|| {
+            // `A-B` ranges, but not a leading sign.
+            s.find('-').filter(|&i| i > 0).map(|i| (&s[..i], &s[i + 1..]))
+        }) {
+            let (a, b) = (num(a)?, num(b)?);
+            if a >= b {
+                return Err(format!("empty range `{s}`"));
+            }
+            return Ok(NumCmp::Range(a, b));
+        }
+        Ok(if let Some(r) = s.strip_prefix("<=") {
+            NumCmp::Le(num(r)?)
+        } else if let Some(r) = s.strip_prefix(">=") {
+            NumCmp::Ge(num(r)?)
+        } else if let Some(r) = s.strip_prefix('<') {
+            NumCmp::Lt(num(r)?)
+        } else if let Some(r) = s.strip_prefix('>') {
+            NumCmp::Gt(num(r)?)
+        } else if let Some(r) = s.strip_prefix('!') {
+            NumCmp::Ne(num(r.trim_start_matches('='))?)
+        } else if let Some(r) = s.strip_prefix('=') {
+            NumCmp::Eq(num(r)?)
+        } else {
+            NumCmp::Eq(num(s)?)
+        })
+    }
+}
+
+/// How a content is used by the prefilter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Fast {
+    #[default]
+    No,
+    Yes,
+    Only,
+    /// `fast_pattern:offset,length`: that slice of the content.
+    Slice(usize, usize),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Content {
+    pub pat: Vec<u8>,
+    pub nocase: bool,
+    pub negated: bool,
+    pub offset: Option<u32>,
+    pub depth: Option<u32>,
+    pub distance: Option<i32>,
+    pub within: Option<u32>,
+    pub startswith: bool,
+    pub endswith: bool,
+    pub fast: Fast,
+    /// Built at compile time: a case-insensitive searcher for `nocase`.
+    pub ci: Option<AhoCorasick>,
+}
+
+impl Content {
+    pub fn new(pat: Vec<u8>, negated: bool) -> Self {
+        Content {
+            pat,
+            nocase: false,
+            negated,
+            offset: None,
+            depth: None,
+            distance: None,
+            within: None,
+            startswith: false,
+            endswith: false,
+            fast: Fast::No,
+            ci: None,
+        }
+    }
+
+    pub fn relative(&self) -> bool {
+        self.distance.is_some() || self.within.is_some()
+    }
+
+    /// Prepare the searcher after all modifiers are known.
+    pub fn finish(&mut self) {
+        if self.nocase && self.ci.is_none() {
+            self.ci = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build([&self.pat])
+                .ok();
+        }
+    }
+
+    /// First occurrence at or after `from` in `hay`.
+    fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+        let h = hay.get(from..)?;
+        if self.pat.is_empty() {
+            return Some(from);
+        }
+        let at = match &self.ci {
+            Some(ac) => ac.find(h).map(|m| m.start()),
+            None if self.nocase => h
+                .windows(self.pat.len())
+                .position(|w| w.eq_ignore_ascii_case(&self.pat)),
+            None => memchr::memmem::find(h, &self.pat),
+        };
+        at.map(|a| a + from)
+    }
+
+    /// The window `[start, end)` this content may occupy, given the
+    /// previous match end `prev`.
+    fn window(&self, prev: usize, len: usize) -> (usize, usize) {
+        let mut start = 0i64;
+        let mut end = len as i64;
+        // "Payload Keywords": "The offset keyword designates from which
+        // byte in the payload will be checked to find a match"; "The depth
+        // keyword ... is relative to the offset if both are specified".
+        if let Some(o) = self.offset {
+            start = i64::from(o);
+        }
+        if let Some(d) = self.depth {
+            end = end.min(start + i64::from(d));
+        }
+        // "distance ... the relative distance from the last match";
+        // "within ... the content must be found within N bytes of the
+        // previous match", counted from where distance puts the start.
+        if self.relative() {
+            let base = prev as i64 + i64::from(self.distance.unwrap_or(0));
+            start = start.max(base);
+            if let Some(w) = self.within {
+                end = end.min(base + i64::from(w));
+            }
+        }
+        // "startswith: the content must be at the start of the buffer".
+        if self.startswith {
+            end = end.min(self.pat.len() as i64);
+            start = 0;
+        }
+        (start.max(0) as usize, end.clamp(0, len as i64) as usize)
+    }
+}
+
+/// The compiled regular expression of a `pcre`.
+#[derive(Debug)]
+pub(crate) enum Re {
+    /// Linear-time engine over bytes (no look-around, no back-references).
+    Bytes(regex::bytes::Regex),
+    /// Backtracking engine for the rest, over the Latin-1 view of the bytes
+    /// (one char per byte), with a backtracking limit.
+    Fancy(fancy_regex::Regex),
+}
+
+#[derive(Debug)]
+pub(crate) struct Pcre {
+    pub re: Re,
+    pub negated: bool,
+    pub relative: bool,
+}
+
+/// PCRE compile flags of a Suricata `pcre`.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PcreFlags {
+    pub i: bool,
+    pub s: bool,
+    pub m: bool,
+    pub x: bool,
+    pub anchored: bool,
+    pub ungreedy: bool,
+}
+
+impl Pcre {
+    /// Compile `pattern` (the text between the delimiters).
+    pub fn compile(pattern: &str, f: PcreFlags) -> Result<Re, String> {
+        let pat = translate(pattern);
+        let mut flags = String::new();
+        for (on, c) in [(f.i, 'i'), (f.s, 's'), (f.m, 'm'), (f.x, 'x'), (f.ungreedy, 'U')] {
+            if on {
+                flags.push(c);
+            }
+        }
+        let body = if f.anchored {
+            format!("\\A(?:{pat})")
+        } else {
+            pat.clone()
+        };
+        let full = if flags.is_empty() {
+            body
+        } else {
+            format!("(?{flags}){body}")
+        };
+        match regex::bytes::RegexBuilder::new(&full)
+            .unicode(false)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+        {
+            Ok(r) => Ok(Re::Bytes(r)),
+            Err(e1) => fancy_regex::RegexBuilder::new(&full)
+                .backtrack_limit(BACKTRACK_LIMIT)
+                .delegate_size_limit(REGEX_SIZE_LIMIT)
+                .delegate_dfa_size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map(Re::Fancy)
+                .map_err(|e2| match e1 {
+                    regex::Error::CompiledTooBig(_) => e1.to_string(),
+                    _ => e2.to_string(),
+                }),
+        }
+    }
+
+    /// First match in `hay[from..]`, as absolute (start, end).
+    fn find(&self, hay: &[u8], from: usize) -> Option<(usize, usize)> {
+        let h = hay.get(from..)?;
+        match &self.re {
+            Re::Bytes(r) => r.find(h).map(|m| (m.start() + from, m.end() + from)),
+            Re::Fancy(r) => {
+                let s: String = h.iter().map(|&b| char::from(b)).collect();
+                // A backtracking limit hit counts as no match.
+                let m = r.find(&s).ok().flatten()?;
+                let start = s[..m.start()].chars().count();
+                let end = start + s[m.start()..m.end()].chars().count();
+                Some((start + from, end + from))
+            }
+        }
+    }
+}
+
+/// PCRE syntax the Rust engines spell differently: `\<` and `\>` are
+/// literal in PCRE, `\/` is a literal slash.
+fn translate(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    let mut it = p.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some(d @ ('<' | '>' | '/' | '"' | ';' | ':' | '\'' | '`' | '%' | '@' | '!' | ',' | '=' | '&' | '~')) => {
+                    let mut b = [0u8; 4];
+                    out.push_str(&regex::escape(d.encode_utf8(&mut b)));
+                }
+                Some(d) => {
+                    out.push('\\');
+                    out.push(d);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Base {
+    Dec,
+    Hex,
+    Oct,
+}
+
+/// How byte_test / byte_jump read a number.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NumRead {
+    pub nbytes: usize,
+    pub offset: i64,
+    pub relative: bool,
+    pub little: bool,
+    /// `string,<base>`: ASCII digits.
+    pub string: Option<Base>,
+    pub bitmask: Option<u64>,
+}
+
+impl NumRead {
+    /// Read the value; None when out of the buffer or not a number.
+    fn read(&self, hay: &[u8], prev: usize) -> Option<(u64, usize)> {
+        let base = if self.relative { prev as i64 } else { 0 };
+        let at = usize::try_from(base + self.offset).ok()?;
+        let bytes = hay.get(at..at.checked_add(self.nbytes)?)?;
+        let mut v: u64 = match self.string {
+            Some(b) => {
+                let s = std::str::from_utf8(bytes).ok()?;
+                let s = s.trim();
+                let radix = match b {
+                    Base::Dec => 10,
+                    Base::Hex => 16,
+                    Base::Oct => 8,
+                };
+                let s = if b == Base::Hex {
+                    s.trim_start_matches("0x").trim_start_matches("0X")
+                } else {
+                    s
+                };
+                u64::from_str_radix(s, radix).ok()?
+            }
+            None => {
+                let mut v = 0u64;
+                if self.little {
+                    for &b in bytes.iter().rev() {
+                        v = (v << 8) | u64::from(b);
+                    }
+                } else {
+                    for &b in bytes {
+                        v = (v << 8) | u64::from(b);
+                    }
+                }
+                v
+            }
+        };
+        // "bitmask: ... the value is ANDed with the mask and shifted right
+        // by the number of trailing zeros of the mask".
+        if let Some(m) = self.bitmask {
+            v &= m;
+            if m != 0 {
+                v >>= m.trailing_zeros();
+            }
+        }
+        Some((v, at + self.nbytes))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ByteOp {
+    Lt,
+    Gt,
+    Eq,
+    Le,
+    Ge,
+    And,
+    Xor,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ByteTest {
+    pub read: NumRead,
+    pub op: ByteOp,
+    pub negated: bool,
+    pub value: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ByteJump {
+    pub read: NumRead,
+    pub multiplier: u64,
+    pub align: bool,
+    pub from_beginning: bool,
+    pub from_end: bool,
+    pub post_offset: i64,
+}
+
+/// One step of a buffer's match program.
+#[derive(Debug)]
+pub(crate) enum Part {
+    Content(Content),
+    Pcre(Pcre),
+    ByteTest(ByteTest),
+    ByteJump(ByteJump),
+    IsDataAt { n: usize, relative: bool, negated: bool },
+    /// `bsize` / `urilen`: the buffer's length.
+    Len(NumCmp),
+    /// `fileext`: the name's extension (case-insensitive).
+    FileExt(Vec<u8>),
+}
+
+impl Part {
+    /// A positive part whose match moves the detection pointer.
+    fn moves(&self) -> bool {
+        matches!(self, Part::Content(c) if !c.negated)
+            || matches!(self, Part::Pcre(p) if !p.negated)
+            || matches!(self, Part::ByteJump(_))
+    }
+
+    fn is_relative(&self) -> bool {
+        match self {
+            Part::Content(c) => c.relative(),
+            Part::Pcre(p) => p.relative,
+            Part::ByteTest(b) => b.read.relative,
+            Part::ByteJump(b) => b.read.relative,
+            Part::IsDataAt { relative, .. } => *relative,
+            _ => false,
+        }
+    }
+}
+
+/// Match a buffer's parts against `hay`. Returns the offset of the first
+/// positive content (or 0) on a match.
+pub(crate) fn match_parts(parts: &[Part], hay: &[u8]) -> Option<usize> {
+    let mut budget = STEP_BUDGET;
+    let mut first = None;
+    if step(parts, 0, hay, 0, &mut budget, &mut first) {
+        Some(first.unwrap_or(0))
+    } else {
+        None
+    }
+}
+
+/// Whether retrying part `i` at a later occurrence can change the outcome:
+/// some following part up to the next non-relative pointer-moving part
+/// depends on the pointer.
+fn retry_useful(parts: &[Part], i: usize) -> bool {
+    for p in &parts[i + 1..] {
+        if p.is_relative() {
+            return true;
+        }
+        if p.moves() {
+            return false;
+        }
+    }
+    false
+}
+
+fn step(
+    parts: &[Part],
+    i: usize,
+    hay: &[u8],
+    prev: usize,
+    budget: &mut u32,
+    first: &mut Option<usize>,
+) -> bool {
+    let Some(part) = parts.get(i) else {
+        return true;
+    };
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
+    let len = hay.len();
+    match part {
+        Part::Content(c) => {
+            let (start, end) = c.window(prev, len);
+            let plen = c.pat.len();
+            if c.negated {
+                // "The ! negation: the content must not occur" in its window.
+                let mut found = false;
+                let mut at = start;
+                while start <= end && at + plen <= end {
+                    match c.find(&hay[..end], at) {
+                        Some(s) if !c.endswith || s + plen == len => {
+                            found = true;
+                            break;
+                        }
+                        Some(s) => at = s + 1,
+                        None => break,
+                    }
+                }
+                return !found && step(parts, i + 1, hay, prev, budget, first);
+            }
+            let retry = retry_useful(parts, i);
+            let mut at = start;
+            while at + plen <= end {
+                let Some(s) = c.find(&hay[..end], at) else {
+                    return false;
+                };
+                // "endswith: the content must be at the end of the buffer".
+                if !c.endswith || s + plen == len {
+                    let mut f = *first;
+                    if f.is_none() {
+                        f = Some(s);
+                    }
+                    let mut f2 = f;
+                    if step(parts, i + 1, hay, s + plen, budget, &mut f2) {
+                        *first = f2;
+                        return true;
+                    }
+                    if !retry || *budget == 0 {
+                        return false;
+                    }
+                    *budget = budget.saturating_sub(1);
+                }
+                at = s + 1;
+            }
+            false
+        }
+        Part::Pcre(p) => {
+            // "R: Match relative to the last pattern match" — the search
+            // starts at the end of the previous match.
+            let from = if p.relative { prev } else { 0 };
+            match (p.find(hay, from), p.negated) {
+                (Some((_, e)), false) => step(parts, i + 1, hay, e, budget, first),
+                (None, true) => step(parts, i + 1, hay, prev, budget, first),
+                _ => false,
+            }
+        }
+        Part::ByteTest(b) => {
+            let Some((v, _)) = b.read.read(hay, prev) else {
+                return false;
+            };
+            let r = match b.op {
+                ByteOp::Lt => v < b.value,
+                ByteOp::Gt => v > b.value,
+                ByteOp::Eq => v == b.value,
+                ByteOp::Le => v <= b.value,
+                ByteOp::Ge => v >= b.value,
+                ByteOp::And => v & b.value != 0,
+                ByteOp::Xor => v ^ b.value != 0,
+            };
+            r != b.negated && step(parts, i + 1, hay, prev, budget, first)
+        }
+        Part::ByteJump(b) => {
+            let Some((v, after)) = b.read.read(hay, prev) else {
+                return false;
+            };
+            let mut jump = v.saturating_mul(b.multiplier.max(1));
+            // "align: rounds the number of converted bytes up to the next
+            // 32-bit boundary".
+            if b.align && jump % 4 != 0 {
+                jump = jump.saturating_add(4 - jump % 4);
+            }
+            // "from_beginning: jump from the beginning of the buffer";
+            // "from_end: jump from the end of the buffer".
+            let base = if b.from_beginning {
+                0
+            } else if b.from_end {
+                len as i64
+            } else {
+                after as i64
+            };
+            let Ok(jump) = i64::try_from(jump) else {
+                return false;
+            };
+            let to = base.saturating_add(jump).saturating_add(b.post_offset);
+            if to < 0 || to > len as i64 {
+                return false;
+            }
+            step(parts, i + 1, hay, to as usize, budget, first)
+        }
+        Part::IsDataAt {
+            n,
+            relative,
+            negated,
+        } => {
+            // "isdataat: check that the payload has data at a specific
+            // location"; with relative, counted from the previous match.
+            // Relative: at least n bytes remain after it; absolute: byte n
+            // exists.
+            let data = if *relative {
+                prev.saturating_add(*n) <= len
+            } else {
+                *n < len
+            };
+            data != *negated && step(parts, i + 1, hay, prev, budget, first)
+        }
+        Part::Len(c) => c.test(len as u64) && step(parts, i + 1, hay, prev, budget, first),
+        Part::FileExt(ext) => {
+            let ok = hay
+                .iter()
+                .rposition(|&b| b == b'.')
+                .is_some_and(|d| hay[d + 1..].eq_ignore_ascii_case(ext));
+            ok && step(parts, i + 1, hay, prev, budget, first)
+        }
+    }
+}

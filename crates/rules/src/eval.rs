@@ -1,0 +1,840 @@
+//! Evaluation: the multi-pattern prefilter per inspected buffer, the rule
+//! header and packet tests, flowbits, thresholds, and the three inspection
+//! points (packet/stream, transaction, file).
+//!
+//! Prefilter: as Suricata, each rule has one fast pattern (its
+//! `fast_pattern` content, else its longest positive content); one
+//! Aho-Corasick automaton per buffer kind finds which rules' fast patterns
+//! occur, and only those rules (plus the small list of rules without any
+//! positive content) are evaluated in full.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use aho_corasick::AhoCorasick;
+use netsift_proto::BufferKind;
+
+use crate::detect::{Detector, FileView, FlowInfo, FlowRules, Match, Packet, TxBuffers};
+use crate::matcher::match_parts;
+use crate::parse::{
+    norm_app, suricata_app, BitOp, FileTest, FlagMode, Kind, PktTest, Side, StreamMode, ThType,
+    Threshold, Track,
+};
+use crate::rule::{Action, Inspect, Rule, RuleId};
+
+/// Stream bytes kept per direction so a content split across segments is
+/// found.
+pub(crate) const STREAM_TAIL: usize = 2048;
+/// Bound on the (rule, tx, direction) entries remembered per flow; past it
+/// the memory is cleared (a rule may then fire again for an old tx).
+pub(crate) const MAX_FIRED: usize = 8192;
+/// Bound on threshold / detection_filter trackers per run.
+pub(crate) const MAX_TRACKERS: usize = 100_000;
+/// Bound on flowbit names (more are folded onto the last ones).
+pub(crate) const MAX_FLOWBITS: usize = 1 << 16;
+/// Bound on prefilter hits reported per scanned buffer; past it every rule
+/// of that prefilter is a candidate (correct, only slower).
+const MAX_HITS: usize = 1 << 16;
+
+/// One automaton over the fast patterns of the rules of one buffer kind.
+#[derive(Debug, Default)]
+pub(crate) struct Prefilter {
+    ac: Option<AhoCorasick>,
+    /// Rules per pattern id.
+    rules: Vec<Vec<u32>>,
+}
+
+impl Prefilter {
+    fn build(entries: &[(Vec<u8>, u32)]) -> Prefilter {
+        let mut by_pat: HashMap<Vec<u8>, Vec<u32>> = HashMap::new();
+        for (p, r) in entries {
+            by_pat.entry(p.to_ascii_lowercase()).or_default().push(*r);
+        }
+        let mut pats: Vec<(Vec<u8>, Vec<u32>)> = by_pat.into_iter().collect();
+        pats.sort();
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(pats.iter().map(|(p, _)| p))
+            .ok();
+        Prefilter {
+            ac,
+            rules: pats.into_iter().map(|(_, r)| r).collect(),
+        }
+    }
+
+    /// Add the rules whose fast pattern occurs in `hay` to `out`.
+    fn scan(&self, hay: &[u8], out: &mut Vec<u32>) {
+        let Some(ac) = &self.ac else {
+            return;
+        };
+        let mut pids: Vec<usize> = Vec::new();
+        let mut n = 0;
+        for m in ac.find_overlapping_iter(hay) {
+            n += 1;
+            if n > MAX_HITS {
+                for r in &self.rules {
+                    out.extend_from_slice(r);
+                }
+                return;
+            }
+            let id = m.pattern().as_usize();
+            if pids.last() != Some(&id) {
+                pids.push(id);
+            }
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        for id in pids {
+            if let Some(r) = self.rules.get(id) {
+                out.extend_from_slice(r);
+            }
+        }
+    }
+}
+
+/// The compiled, shared part of a rule set.
+#[derive(Debug, Default)]
+pub(crate) struct Compiled {
+    pkt: Prefilter,
+    pkt_always: Vec<u32>,
+    tx: HashMap<BufferKind, Prefilter>,
+    tx_always: Vec<u32>,
+    file: HashMap<Inspect, Prefilter>,
+    file_always: Vec<u32>,
+    wanted: HashSet<BufferKind>,
+    pub wants_files: bool,
+    nbits: usize,
+    /// Some packet rule reads the stream.
+    stream_rules: bool,
+}
+
+impl Compiled {
+    pub fn new(rules: &mut [Rule]) -> Self {
+        let mut c = Compiled::default();
+        // Intern flowbit names.
+        let mut names: HashMap<String, u32> = HashMap::new();
+        for r in rules.iter_mut() {
+            for fb in &mut r.det.flowbits {
+                fb.ids = fb
+                    .names
+                    .iter()
+                    .map(|n| {
+                        let next = names.len().min(MAX_FLOWBITS - 1) as u32;
+                        *names.entry(n.clone()).or_insert(next)
+                    })
+                    .collect();
+            }
+        }
+        c.nbits = names.len().min(MAX_FLOWBITS);
+        let mut pkt = Vec::new();
+        let mut tx: HashMap<BufferKind, Vec<(Vec<u8>, u32)>> = HashMap::new();
+        let mut file: HashMap<Inspect, Vec<(Vec<u8>, u32)>> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            let i = i as u32;
+            let d = &r.det;
+            for b in &d.bufs {
+                if let Inspect::Tx(k) = b.inspect {
+                    c.wanted.insert(k);
+                }
+            }
+            let fast = d
+                .fast
+                .as_ref()
+                .and_then(|(bi, p)| Some((d.bufs.get(*bi)?.inspect, p.clone())));
+            match d.kind {
+                Kind::Packet => {
+                    if d.has_payload() && d.stream != StreamMode::NoStream {
+                        c.stream_rules = true;
+                    }
+                    match fast {
+                        Some((_, p)) => pkt.push((p, i)),
+                        None => c.pkt_always.push(i),
+                    }
+                }
+                Kind::Tx => match fast {
+                    Some((Inspect::Tx(k), p)) => tx.entry(k).or_default().push((p, i)),
+                    _ => c.tx_always.push(i),
+                },
+                Kind::File => {
+                    c.wants_files = true;
+                    match fast {
+                        Some((ins, p)) => file.entry(ins).or_default().push((p, i)),
+                        None => c.file_always.push(i),
+                    }
+                }
+            }
+        }
+        c.pkt = Prefilter::build(&pkt);
+        c.tx = tx.into_iter().map(|(k, v)| (k, Prefilter::build(&v))).collect();
+        c.file = file
+            .into_iter()
+            .map(|(k, v)| (k, Prefilter::build(&v)))
+            .collect();
+        c
+    }
+
+    pub fn wants(&self, k: BufferKind) -> bool {
+        self.wanted.contains(&k)
+    }
+}
+
+/// Per-flow state, allocated on first use.
+#[derive(Debug, Default)]
+pub(crate) struct FlowState {
+    pub passed: bool,
+    bits: Vec<u64>,
+    fired: HashSet<(u32, u64, bool)>,
+    /// Stream tails: [to_server, to_client].
+    tails: [Vec<u8>; 2],
+}
+
+impl FlowState {
+    fn bit(&self, id: u32) -> bool {
+        self.bits
+            .get(id as usize / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+    fn set_bit(&mut self, id: u32, on: bool) {
+        let w = id as usize / 64;
+        if self.bits.len() <= w {
+            if !on {
+                return;
+            }
+            self.bits.resize(w + 1, 0);
+        }
+        if on {
+            self.bits[w] |= 1 << (id % 64);
+        } else {
+            self.bits[w] &= !(1 << (id % 64));
+        }
+    }
+    fn fire(&mut self, key: (u32, u64, bool)) {
+        if self.fired.len() >= MAX_FIRED {
+            self.fired.clear();
+        }
+        self.fired.insert(key);
+    }
+}
+
+fn state(flow: &mut FlowRules) -> &mut FlowState {
+    flow.st.get_or_insert_with(Default::default)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum TrackKey {
+    None,
+    One(IpAddr),
+    Two(IpAddr, IpAddr),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tracker {
+    start_ns: u64,
+    count: u64,
+}
+
+/// Threshold and detection_filter counters, in packet time.
+#[derive(Debug, Default)]
+pub(crate) struct Thresholds {
+    map: HashMap<(u32, bool, TrackKey), Tracker>,
+}
+
+impl Thresholds {
+    /// Count one match of rule `rid`; whether it may alert.
+    fn allow(&mut self, rid: u32, filter: bool, t: &Threshold, pkt: &Packet) -> bool {
+        let key = match t.track {
+            Track::Src => TrackKey::One(pkt.src),
+            Track::Dst => TrackKey::One(pkt.dst),
+            Track::Rule => TrackKey::None,
+            Track::Both => TrackKey::Two(pkt.src.min(pkt.dst), pkt.src.max(pkt.dst)),
+        };
+        let ts = pkt.ts_ns;
+        let window = t.seconds.saturating_mul(1_000_000_000);
+        if self.map.len() >= MAX_TRACKERS && !self.map.contains_key(&(rid, filter, key)) {
+            // Expired trackers first; if that is not enough, start over.
+            self.map
+                .retain(|_, e| ts.saturating_sub(e.start_ns) < window.max(1));
+            if self.map.len() >= MAX_TRACKERS {
+                self.map.clear();
+            }
+        }
+        let e = self.map.entry((rid, filter, key)).or_insert(Tracker {
+            start_ns: ts,
+            count: 0,
+        });
+        // A window opens at the first match and lasts `seconds`.
+        if ts.saturating_sub(e.start_ns) >= window {
+            e.start_ns = ts;
+            e.count = 0;
+        }
+        e.count += 1;
+        match t.ty {
+            // "limit: alert at most count times per seconds".
+            ThType::Limit => e.count <= t.count,
+            // "threshold: alert on the count-th match within seconds", then
+            // count again.
+            ThType::Threshold => {
+                if e.count >= t.count {
+                    e.count = 0;
+                    e.start_ns = ts;
+                    true
+                } else {
+                    false
+                }
+            }
+            // "both: alert once per seconds once count matches were seen".
+            ThType::Both => e.count == t.count,
+            // "detection_filter: alert each time after count matches within
+            // seconds".
+            ThType::Filter => e.count > t.count,
+        }
+    }
+}
+
+/// The packet as seen from direction `to_server` of its flow (addresses and
+/// ports swapped when the packet goes the other way).
+struct View {
+    src: IpAddr,
+    dst: IpAddr,
+    sp: Option<u16>,
+    dp: Option<u16>,
+}
+
+fn view(pkt: &Packet, to_server: Option<bool>) -> View {
+    let swap = match (to_server, pkt.flow.as_ref()) {
+        (Some(d), Some(f)) => d != f.to_server,
+        _ => false,
+    };
+    if swap {
+        View {
+            src: pkt.dst,
+            dst: pkt.src,
+            sp: pkt.dst_port,
+            dp: pkt.src_port,
+        }
+    } else {
+        View {
+            src: pkt.src,
+            dst: pkt.dst,
+            sp: pkt.src_port,
+            dp: pkt.dst_port,
+        }
+    }
+}
+
+fn app_of(f: Option<&FlowInfo>) -> Option<String> {
+    f.and_then(|f| f.app_proto).map(suricata_app)
+}
+
+/// Header, flow and packet tests. `dir`: the direction being evaluated
+/// (tx and file rules), None for packet rules (the packet's own).
+fn header_ok(r: &Rule, pkt: &Packet, dir: Option<bool>) -> bool {
+    let d = &r.det;
+    if let Some(l4) = &d.l4 {
+        if !l4.contains(&pkt.ip_proto) {
+            return false;
+        }
+    }
+    let fi = pkt.flow.as_ref();
+    if let Some(app) = &d.app {
+        match app_of(fi) {
+            Some(a) if norm_app(&a) == *app => {}
+            _ => return false,
+        }
+    }
+    let v = view(pkt, dir);
+    let fwd = d.src.matches(v.src) && d.sp.matches(v.sp) && d.dst.matches(v.dst) && d.dp.matches(v.dp);
+    // "Rules Format / direction": `<>` matches both ways.
+    if !fwd
+        && !(d.bidir
+            && d.src.matches(v.dst)
+            && d.sp.matches(v.dp)
+            && d.dst.matches(v.src)
+            && d.dp.matches(v.sp))
+    {
+        return false;
+    }
+    // "Flow keywords / flow": to_server / to_client, established.
+    if let Some(ts) = d.to_server {
+        let cur = dir.or(fi.map(|f| f.to_server));
+        if cur != Some(ts) {
+            return false;
+        }
+    }
+    if let Some(est) = d.established {
+        match fi {
+            Some(f) if f.established == est => {}
+            _ => return false,
+        }
+    }
+    for t in &d.pkt {
+        let ok = match t {
+            PktTest::IType(c) => pkt.icmp_type.is_some_and(|x| c.test(u64::from(x))),
+            PktTest::ICode(c) => pkt.icmp_code.is_some_and(|x| c.test(u64::from(x))),
+            PktTest::Ttl(c) => pkt.ttl.is_some_and(|x| c.test(u64::from(x))),
+            PktTest::IpProto(c) => c.test(u64::from(pkt.ip_proto)),
+            PktTest::Dsize(c) => c.test(pkt.payload.len() as u64),
+            PktTest::SameIp => pkt.src == pkt.dst,
+            PktTest::Flags { mode, flags, mask } => pkt.tcp_flags.is_some_and(|f| {
+                let f = f & !mask;
+                match mode {
+                    FlagMode::Exact => f == *flags,
+                    FlagMode::All => f & flags == *flags,
+                    FlagMode::Any => f & flags != 0,
+                    FlagMode::Not => f & flags == 0,
+                }
+            }),
+            // An undetermined protocol matches neither way.
+            PktTest::AppProto { name, negated } => match app_of(fi) {
+                Some(a) => (norm_app(&a) == *name) != *negated,
+                None => false,
+            },
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Flowbit conditions (isset / isnotset).
+fn bits_ok(r: &Rule, st: Option<&FlowState>) -> bool {
+    for fb in &r.det.flowbits {
+        let test = |id: &u32| st.is_some_and(|s| s.bit(*id));
+        let v = match fb.op {
+            BitOp::IsSet => {
+                if fb.all {
+                    fb.ids.iter().all(test)
+                } else {
+                    fb.ids.iter().any(test)
+                }
+            }
+            BitOp::IsNotSet => {
+                if fb.all {
+                    !fb.ids.iter().any(test)
+                } else {
+                    !fb.ids.iter().all(test)
+                }
+            }
+            _ => true,
+        };
+        if !v {
+            return false;
+        }
+    }
+    true
+}
+
+/// Flowbit actions of a matching rule.
+fn bits_apply(r: &Rule, flow: Option<&mut FlowRules>) {
+    let Some(flow) = flow else {
+        return;
+    };
+    if !r
+        .det
+        .flowbits
+        .iter()
+        .any(|f| matches!(f.op, BitOp::Set | BitOp::Unset | BitOp::Toggle))
+    {
+        return;
+    }
+    let st = state(flow);
+    for fb in &r.det.flowbits {
+        for &id in &fb.ids {
+            match fb.op {
+                BitOp::Set => st.set_bit(id, true),
+                BitOp::Unset => st.set_bit(id, false),
+                BitOp::Toggle => {
+                    let b = st.bit(id);
+                    st.set_bit(id, !b)
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// What happens after a rule fully matched: flowbits, pass, noalert,
+/// thresholds. Returns true when inspection must stop (a pass rule).
+fn fired(
+    d: &mut Detector,
+    rid: u32,
+    pkt: &Packet,
+    flow: Option<&mut FlowRules>,
+    buffer: &'static str,
+    offset: Option<usize>,
+    out: &mut Vec<Match>,
+    start: usize,
+) -> bool {
+    let rules = d.rules.clone();
+    let Some(r) = rules.rules.get(rid as usize) else {
+        return false;
+    };
+    let mut flow = flow;
+    bits_apply(r, flow.as_deref_mut());
+    // "pass: stop further inspection; for a flow, the whole flow is
+    // passed": the alerts this call produced are withdrawn.
+    if r.action == Action::Pass {
+        out.truncate(start);
+        if let Some(f) = flow {
+            state(f).passed = true;
+        }
+        return true;
+    }
+    if r.det.noalert {
+        return false;
+    }
+    if let Some(t) = &r.det.detection_filter {
+        if !d.thresholds.allow(rid, true, t, pkt) {
+            return false;
+        }
+    }
+    if let Some(t) = &r.det.threshold {
+        if !d.thresholds.allow(rid, false, t, pkt) {
+            return false;
+        }
+    }
+    out.push(Match {
+        rule: RuleId(rid),
+        buffer,
+        offset,
+    });
+    false
+}
+
+fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+pub(crate) fn inspect_packet(
+    d: &mut Detector,
+    pkt: &Packet,
+    stream: Option<&[u8]>,
+    mut flow: Option<&mut FlowRules>,
+    out: &mut Vec<Match>,
+) {
+    if flow.as_ref().is_some_and(|f| f.passed()) {
+        return;
+    }
+    let rules = d.rules.clone();
+    let c = &rules.compiled;
+    let fi = pkt.flow.as_ref();
+    let tcp_flow = pkt.ip_proto == 6 && fi.is_some();
+    let stream = if tcp_flow { stream } else { None };
+    let di = usize::from(!fi.is_some_and(|f| f.to_server));
+    let tail: Vec<u8> = match (&flow, stream) {
+        (Some(f), Some(_)) => f
+            .st
+            .as_ref()
+            .map(|s| s.tails[di].clone())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let window: Option<Vec<u8>> = stream.map(|s| {
+        let mut w = tail.clone();
+        w.extend_from_slice(s);
+        w
+    });
+    let mut cand = c.pkt_always.clone();
+    if !pkt.payload.is_empty() {
+        c.pkt.scan(pkt.payload, &mut cand);
+    }
+    if let Some(w) = &window {
+        c.pkt.scan(w, &mut cand);
+    }
+    let start = out.len();
+    for rid in sorted(cand) {
+        let Some(r) = rules.rules.get(rid as usize) else {
+            continue;
+        };
+        if r.det.kind != Kind::Packet || !header_ok(r, pkt, None) {
+            continue;
+        }
+        if !bits_ok(r, flow.as_deref().and_then(|f| f.st.as_deref())) {
+            continue;
+        }
+        let (buffer, offset) = if let Some(bm) = r.det.bufs.first() {
+            let dsize = r.det.pkt.iter().any(|t| matches!(t, PktTest::Dsize(_)));
+            let mode = r.det.stream;
+            // Suricata inspects payload rules of an established TCP session
+            // on the reassembled stream; `no_stream` (and dsize) rules on
+            // the packet, `only_stream` rules on the stream only.
+            let use_pkt = match mode {
+                StreamMode::NoStream => true,
+                StreamMode::OnlyStream => false,
+                StreamMode::Both => {
+                    dsize || !tcp_flow || (stream.is_none() && !fi.is_some_and(|f| f.established))
+                }
+            };
+            let use_stream = mode != StreamMode::NoStream && !dsize;
+            let mut hit = None;
+            if use_pkt {
+                if let Some(o) = match_parts(&bm.parts, pkt.payload) {
+                    hit = Some(("pkt_data", Some(o)));
+                }
+            }
+            if hit.is_none() && use_stream {
+                if let (Some(s), Some(w)) = (stream, &window) {
+                    if let Some(o) = match_parts(&bm.parts, s) {
+                        hit = Some(("stream", Some(o)));
+                    } else if !tail.is_empty() {
+                        // A match spanning the previous bytes and the new
+                        // ones counts; one within the old bytes alone was
+                        // already reported when they were new.
+                        if let Some(o) = match_parts(&bm.parts, w) {
+                            if match_parts(&bm.parts, &tail).is_none() {
+                                hit = Some(("stream", Some(o.saturating_sub(tail.len()))));
+                            }
+                        }
+                    }
+                }
+            }
+            match hit {
+                Some(h) => h,
+                None => continue,
+            }
+        } else {
+            ("packet", None)
+        };
+        if fired(d, rid, pkt, flow.as_deref_mut(), buffer, offset, out, start) {
+            return;
+        }
+    }
+    // Keep the stream's tail for the next segment.
+    if let (Some(f), Some(w)) = (flow, window) {
+        if c.stream_rules {
+            let st = state(f);
+            let keep = w.len().min(STREAM_TAIL);
+            st.tails[di] = w[w.len() - keep..].to_vec();
+        }
+    }
+}
+
+/// The directions a transaction rule is evaluated in.
+fn tx_dirs(r: &Rule) -> &'static [bool] {
+    if let Some(ts) = r.det.to_server {
+        return if ts { &[true] } else { &[false] };
+    }
+    let sides: Vec<Side> = r.det.bufs.iter().map(|b| b.side).collect();
+    if sides.contains(&Side::Response) {
+        &[false]
+    } else if sides.contains(&Side::Request) {
+        &[true]
+    } else {
+        &[true, false]
+    }
+}
+
+fn side_dir(side: Side, dir: bool) -> bool {
+    match side {
+        Side::Any => dir,
+        Side::Request => true,
+        Side::Response => false,
+    }
+}
+
+/// Match one transaction buffer's program against its values.
+fn tx_buf(parts: &[crate::matcher::Part], vals: &[&[u8]]) -> Option<usize> {
+    vals.iter().find_map(|v| match_parts(parts, v))
+}
+
+pub(crate) fn inspect_tx(
+    d: &mut Detector,
+    pkt: &Packet,
+    tx: u64,
+    bufs: &dyn TxBuffers,
+    flow: &mut FlowRules,
+    out: &mut Vec<Match>,
+) {
+    if flow.passed() {
+        return;
+    }
+    let rules = d.rules.clone();
+    let c = &rules.compiled;
+    let mut cand = c.tx_always.clone();
+    for (k, pf) in &c.tx {
+        for side in [true, false] {
+            for v in bufs.get(*k, side) {
+                pf.scan(v, &mut cand);
+            }
+        }
+    }
+    let start = out.len();
+    for rid in sorted(cand) {
+        let Some(r) = rules.rules.get(rid as usize) else {
+            continue;
+        };
+        if r.det.kind != Kind::Tx {
+            continue;
+        }
+        for &dir in tx_dirs(r) {
+            if flow
+                .st
+                .as_ref()
+                .is_some_and(|s| s.fired.contains(&(rid, tx, dir)))
+            {
+                continue;
+            }
+            if !header_ok(r, pkt, Some(dir)) || !bits_ok(r, flow.st.as_deref()) {
+                continue;
+            }
+            let mut res = Some(("", None));
+            for (i, bm) in r.det.bufs.iter().enumerate() {
+                let Inspect::Tx(k) = bm.inspect else {
+                    res = None;
+                    break;
+                };
+                match tx_buf(&bm.parts, bufs.get(k, side_dir(bm.side, dir))) {
+                    Some(o) => {
+                        let is_fast = r.det.fast.as_ref().map(|f| f.0) == Some(i);
+                        if is_fast || res.is_some_and(|r| r.0.is_empty()) {
+                            res = Some((bm.inspect.name(), Some(o)));
+                        }
+                    }
+                    None => {
+                        res = None;
+                        break;
+                    }
+                }
+            }
+            let Some((buffer, offset)) = res else {
+                continue;
+            };
+            state(flow).fire((rid, tx, dir));
+            if fired(d, rid, pkt, Some(flow), buffer, offset, out, start) {
+                return;
+            }
+        }
+    }
+}
+
+pub(crate) fn inspect_file(
+    d: &mut Detector,
+    pkt: &Packet,
+    file: &FileView,
+    bufs: Option<&dyn TxBuffers>,
+    flow: &mut FlowRules,
+    out: &mut Vec<Match>,
+) {
+    if flow.passed() {
+        return;
+    }
+    let rules = d.rules.clone();
+    let c = &rules.compiled;
+    let dir = file.to_server;
+    let mut cand = c.file_always.clone();
+    for (ins, pf) in &c.file {
+        match ins {
+            Inspect::FileData => pf.scan(file.data, &mut cand),
+            Inspect::FileName => pf.scan(file.name.unwrap_or("").as_bytes(), &mut cand),
+            Inspect::FileMagic => pf.scan(file.magic.unwrap_or("").as_bytes(), &mut cand),
+            Inspect::Tx(k) => {
+                if let Some(b) = bufs {
+                    for side in [true, false] {
+                        for v in b.get(*k, side) {
+                            pf.scan(v, &mut cand);
+                        }
+                    }
+                }
+            }
+            Inspect::Packet => {}
+        }
+    }
+    let start = out.len();
+    let empty: [&[u8]; 0] = [];
+    for rid in sorted(cand) {
+        let Some(r) = rules.rules.get(rid as usize) else {
+            continue;
+        };
+        if r.det.kind != Kind::File {
+            continue;
+        }
+        if r.det.to_server.is_some_and(|ts| ts != dir) {
+            continue;
+        }
+        let key = file.tx.map(|t| (rid, t, dir));
+        if let Some(k) = key {
+            if flow.st.as_ref().is_some_and(|s| s.fired.contains(&k)) {
+                continue;
+            }
+        }
+        if !header_ok(r, pkt, Some(dir)) || !bits_ok(r, flow.st.as_deref()) {
+            continue;
+        }
+        let mut res: Option<(&'static str, Option<usize>)> = Some(("file.data", None));
+        let mut set_first = true;
+        for (i, bm) in r.det.bufs.iter().enumerate() {
+            let side_ok = match bm.side {
+                Side::Any => true,
+                Side::Request => dir,
+                Side::Response => !dir,
+            };
+            let name_b;
+            let magic_b;
+            let vals: Vec<&[u8]> = match bm.inspect {
+                Inspect::FileData if side_ok => vec![file.data],
+                Inspect::FileName => match file.name {
+                    Some(n) => {
+                        name_b = n.as_bytes();
+                        vec![name_b]
+                    }
+                    None => Vec::new(),
+                },
+                Inspect::FileMagic => match file.magic {
+                    Some(m) => {
+                        magic_b = m.as_bytes();
+                        vec![magic_b]
+                    }
+                    None => Vec::new(),
+                },
+                Inspect::Tx(k) => match bufs {
+                    Some(b) => b.get(k, side_dir(bm.side, dir)).to_vec(),
+                    None => empty.to_vec(),
+                },
+                _ => Vec::new(),
+            };
+            match tx_buf(&bm.parts, &vals) {
+                Some(o) => {
+                    let is_fast = r.det.fast.as_ref().map(|f| f.0) == Some(i);
+                    if is_fast || set_first {
+                        res = Some((bm.inspect.name(), Some(o)));
+                        set_first = false;
+                    }
+                }
+                None => {
+                    res = None;
+                    break;
+                }
+            }
+        }
+        let Some((buffer, offset)) = res else {
+            continue;
+        };
+        // "File Keywords / filemd5, filesha256": the file's digest is (not)
+        // in the list.
+        let hashes_ok = r.det.files.iter().all(|t| match t {
+            FileTest::Hash {
+                sha256,
+                negated,
+                set,
+            } => {
+                let h = if *sha256 { file.sha256 } else { file.md5 };
+                match h {
+                    Some(h) => set.contains(&h.to_ascii_lowercase()) != *negated,
+                    None => false,
+                }
+            }
+        });
+        if !hashes_ok {
+            continue;
+        }
+        if let Some(k) = key {
+            state(flow).fire(k);
+        }
+        if fired(d, rid, pkt, Some(flow), buffer, offset, out, start) {
+            return;
+        }
+    }
+}
