@@ -38,8 +38,8 @@ fn score(dir: &Path, only: &str) -> (u32, u32, u32, String) {
         .args(["--only", only])
         .output()
         .expect("running score.py");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let last = text
         .lines()
         .rev()

@@ -266,6 +266,16 @@ impl Stream {
         self.next
     }
 
+    /// The stream offset an acknowledgment number of the other direction
+    /// stands for (everything before it was received), or `None` before
+    /// the stream start or before the stream is known.
+    pub fn ack_offset(&self, ack: u32) -> Option<u64> {
+        if !self.started {
+            return None;
+        }
+        u64::try_from(self.offset_of(ack)).ok()
+    }
+
     /// Bytes held by this stream (charged as in the [`Budget`]).
     pub fn buffered(&self) -> usize {
         self.seg_bytes + self.hist.len()

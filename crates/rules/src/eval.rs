@@ -165,7 +165,10 @@ impl Compiled {
             }
         }
         c.pkt = Prefilter::build(&pkt);
-        c.tx = tx.into_iter().map(|(k, v)| (k, Prefilter::build(&v))).collect();
+        c.tx = tx
+            .into_iter()
+            .map(|(k, v)| (k, Prefilter::build(&v)))
+            .collect();
         c.file = file
             .into_iter()
             .map(|(k, v)| (k, Prefilter::build(&v)))
@@ -343,7 +346,8 @@ fn header_ok(r: &Rule, pkt: &Packet, dir: Option<bool>) -> bool {
         }
     }
     let v = view(pkt, dir);
-    let fwd = d.src.matches(v.src) && d.sp.matches(v.sp) && d.dst.matches(v.dst) && d.dp.matches(v.dp);
+    let fwd =
+        d.src.matches(v.src) && d.sp.matches(v.sp) && d.dst.matches(v.dst) && d.dp.matches(v.dp);
     // "Rules Format / direction": `<>` matches both ways.
     if !fwd
         && !(d.bidir
@@ -525,11 +529,11 @@ pub(crate) fn inspect_packet(
     let stream = if tcp_flow { stream } else { None };
     let di = usize::from(!fi.is_some_and(|f| f.to_server));
     let tail: Vec<u8> = match (&flow, stream) {
-        (Some(f), Some(_)) => f
-            .st
-            .as_ref()
-            .map(|s| s.tails[di].clone())
-            .unwrap_or_default(),
+        (Some(f), Some(_)) => {
+            f.st.as_ref()
+                .map(|s| s.tails[di].clone())
+                .unwrap_or_default()
+        }
         _ => Vec::new(),
     };
     let window: Option<Vec<u8>> = stream.map(|s| {

@@ -63,7 +63,9 @@ impl NumCmp {
         };
         if let Some((a, b)) = s.split_once("<>").or_else(|| {
             // `A-B` ranges, but not a leading sign.
-            s.find('-').filter(|&i| i > 0).map(|i| (&s[..i], &s[i + 1..]))
+            s.find('-')
+                .filter(|&i| i > 0)
+                .map(|i| (&s[..i], &s[i + 1..]))
         }) {
             let (a, b) = (num(a)?, num(b)?);
             if a >= b {
@@ -229,7 +231,13 @@ impl Pcre {
     pub fn compile(pattern: &str, f: PcreFlags) -> Result<Re, String> {
         let pat = translate(pattern);
         let mut flags = String::new();
-        for (on, c) in [(f.i, 'i'), (f.s, 's'), (f.m, 'm'), (f.x, 'x'), (f.ungreedy, 'U')] {
+        for (on, c) in [
+            (f.i, 'i'),
+            (f.s, 's'),
+            (f.m, 'm'),
+            (f.x, 'x'),
+            (f.ungreedy, 'U'),
+        ] {
             if on {
                 flags.push(c);
             }
@@ -289,7 +297,10 @@ fn translate(p: &str) -> String {
     while let Some(c) = it.next() {
         if c == '\\' {
             match it.next() {
-                Some(d @ ('<' | '>' | '/' | '"' | ';' | ':' | '\'' | '`' | '%' | '@' | '!' | ',' | '=' | '&' | '~')) => {
+                Some(
+                    d @ ('<' | '>' | '/' | '"' | ';' | ':' | '\'' | '`' | '%' | '@' | '!' | ','
+                    | '=' | '&' | '~'),
+                ) => {
                     let mut b = [0u8; 4];
                     out.push_str(&regex::escape(d.encode_utf8(&mut b)));
                 }
@@ -409,7 +420,11 @@ pub(crate) enum Part {
     Pcre(Pcre),
     ByteTest(ByteTest),
     ByteJump(ByteJump),
-    IsDataAt { n: usize, relative: bool, negated: bool },
+    IsDataAt {
+        n: usize,
+        relative: bool,
+        negated: bool,
+    },
     /// `bsize` / `urilen`: the buffer's length.
     Len(NumCmp),
     /// `fileext`: the name's extension (case-insensitive).

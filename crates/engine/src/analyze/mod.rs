@@ -228,13 +228,12 @@ impl Ctx<'_, '_> {
         chunk: Chunk<'_>,
     ) {
         self.match_signatures(common, ts_ns, app, dir, &chunk);
-        if let (Some(eng), Some(st), Chunk::Data(d), false) = (
-            self.rules.as_deref_mut(),
-            app.rules.as_deref_mut(),
-            &chunk,
-            app.udp,
-        ) {
-            st.stream_data(eng, dir, d);
+        if let (Some(eng), Some(st)) = (self.rules.as_deref_mut(), app.rules.as_deref_mut()) {
+            match (&chunk, app.udp) {
+                (_, true) => st.set_datagrams(),
+                (Chunk::Data(d), false) => st.stream_data(eng, dir, d),
+                (Chunk::Gap(n), false) => st.stream_gap(dir, *n),
+            }
         }
         if let Some((owner, link)) = app.linked_to.as_ref() {
             let (data, gap) = match chunk {
@@ -722,6 +721,13 @@ impl Analyzer<'_> {
                     streams[1 - di].ack(budget, tcp.ack, &mut |c: Chunk<'_>| {
                         ctx.deliver_one(&common, ts, &mut app, odir, c)
                     });
+                    // Rules inspect what the other side acknowledged.
+                    if let (Some(st), Some(off)) = (
+                        app.rules.as_deref_mut(),
+                        streams[1 - di].ack_offset(tcp.ack),
+                    ) {
+                        st.acked(odir, off);
+                    }
                 }
                 let mut push = |c: Chunk<'_>| ctx.deliver_one(&common, ts, &mut app, dir, c);
                 streams[di].segment(budget, tcp.seq, syn, payload, &mut push);

@@ -6,15 +6,15 @@
 //! When things are inspected follows Suricata's IDS mode, so that counts
 //! agree with Suricata's:
 //! * a packet is inspected when it arrives (header rules, `pkt_data`);
-//! * stream bytes of one direction are inspected with the next packet of
-//!   that direction after they became in-order. netsift's reassembler
-//!   releases a direction's bytes when the other side acknowledges them, as
-//!   Suricata's does in IDS mode, so a request is inspected on the
-//!   client's packet after the server's ACK;
-//! * a transaction's direction is inspected with the next packet of that
-//!   direction after the parser said it is complete
-//!   ([`netsift_proto::Sink::tx_done`]); a file with the next packet of
-//!   its direction after it was closed;
+//! * TCP stream bytes of one direction are inspected once the other side
+//!   has acknowledged them, with the next packet of their own direction
+//!   (Suricata inspects the raw stream up to what was ACKed). A client's
+//!   `QUIT` is inspected on the client's packet after the server's ACK;
+//! * a transaction's direction is inspected, the same way, once the bytes
+//!   that completed it ([`netsift_proto::Sink::tx_done`]) are
+//!   acknowledged; a file once the bytes that closed it are;
+//! * UDP and other datagrams have no acknowledgments: what they complete is
+//!   inspected with the packet itself;
 //! * what is still waiting when the flow ends is inspected then.
 //!
 //! Per-flow state is bounded: [`MAX_TXS`] transactions, [`MAX_TX_BYTES`]
@@ -89,14 +89,17 @@ struct TxEntry {
     id: u64,
     bufs: Vec<(BufferKind, bool, Vec<u8>)>,
     bytes: usize,
-    /// Direction (0 to server, 1 to client) complete and not inspected.
-    ready: [bool; 2],
+    /// Direction (0 to server, 1 to client) complete at this stream offset
+    /// of its direction, and not inspected yet.
+    ready: [Option<u64>; 2],
     inspected: [bool; 2],
 }
 
 /// A file closed and not yet inspected.
 #[derive(Debug)]
 struct ClosedFile {
+    /// Stream offset (of the file's direction) at its close.
+    at: u64,
     tx: Option<u64>,
     to_server: bool,
     name: Option<String>,
@@ -112,7 +115,16 @@ struct ClosedFile {
 pub struct FlowRuleState {
     rules: FlowRules,
     txs: Vec<TxEntry>,
-    stream: [Vec<u8>; 2],
+    /// Stream bytes waiting per direction: contiguous runs (start offset,
+    /// bytes); a gap starts a new run.
+    stream: [Vec<(u64, Vec<u8>)>; 2],
+    stream_bytes: [usize; 2],
+    /// Stream offset reached per direction (data and gaps delivered).
+    delivered: [u64; 2],
+    /// Stream offset the other side acknowledged, per direction.
+    acked: [u64; 2],
+    /// The flow is not TCP: nothing waits for acknowledgments.
+    datagrams: bool,
     files: Vec<ClosedFile>,
     /// TCP handshake seen: 1 SYN from the client, 2 its SYN-ACK, 4 the
     /// client's ACK of it (Suricata's `established`).
@@ -166,12 +178,24 @@ impl FlowRuleState {
 
     /// A direction of a transaction is complete.
     pub fn tx_done(&mut self, tx: u64, dir: Direction) {
+        let d = di(dir);
+        let at = self.delivered[d];
         if let Some(e) = self.tx_entry(tx) {
-            let d = di(dir);
             if !e.inspected[d] {
-                e.ready[d] = true;
+                e.ready[d] = Some(at);
             }
         }
+    }
+
+    /// The other side acknowledged direction `dir` up to `offset`.
+    pub fn acked(&mut self, dir: Direction, offset: u64) {
+        let d = di(dir);
+        self.acked[d] = self.acked[d].max(offset.min(self.delivered[d]));
+    }
+
+    /// Is what completed at `at` in direction `d` inspectable now?
+    fn due(&self, d: usize, at: u64) -> bool {
+        self.datagrams || at <= self.acked[d]
     }
 
     /// The entry of transaction `tx`, created if there is room (the
@@ -191,13 +215,40 @@ impl FlowRuleState {
         self.txs.last_mut()
     }
 
-    /// In-order stream bytes of one direction.
+    /// In-order stream bytes of one direction (TCP).
     pub fn stream_data(&mut self, eng: &mut RuleEngine, dir: Direction, data: &[u8]) {
-        let s = &mut self.stream[di(dir)];
-        let room = MAX_STREAM_PENDING.saturating_sub(s.len());
+        let d = di(dir);
+        let at = self.delivered[d];
+        self.delivered[d] += data.len() as u64;
+        // Suricata follows a TCP stream only from its SYN (no midstream
+        // pickup): a connection seen without one is inspected packet by
+        // packet.
+        if self.handshake & 1 == 0 {
+            return;
+        }
+        let room = MAX_STREAM_PENDING.saturating_sub(self.stream_bytes[d]);
         let take = data.len().min(room);
-        s.extend_from_slice(&data[..take]);
         eng.stats.stream_bytes_dropped += (data.len() - take) as u64;
+        if take == 0 {
+            return;
+        }
+        self.stream_bytes[d] += take;
+        let runs = &mut self.stream[d];
+        match runs.last_mut() {
+            Some((start, b)) if *start + b.len() as u64 == at => b.extend_from_slice(&data[..take]),
+            _ => runs.push((at, data[..take].to_vec())),
+        }
+    }
+
+    /// Bytes of one direction that will never come (a gap).
+    pub fn stream_gap(&mut self, dir: Direction, len: u64) {
+        let d = di(dir);
+        self.delivered[d] = self.delivered[d].saturating_add(len);
+    }
+
+    /// The flow carries datagrams, not a TCP stream.
+    pub fn set_datagrams(&mut self) {
+        self.datagrams = true;
     }
 
     /// A file closed.
@@ -214,7 +265,9 @@ impl FlowRuleState {
             eng.stats.files_dropped += 1;
             return;
         }
+        let at = dir.map_or(0, |d| self.delivered[di(d)]);
         self.files.push(ClosedFile {
+            at,
             tx,
             to_server: dir == Some(Direction::ToServer),
             name: rec.name.clone(),
@@ -225,6 +278,33 @@ impl FlowRuleState {
             size: rec.size,
         });
     }
+}
+
+/// The waiting stream bytes of direction `d` below offset `upto`, joined
+/// (runs split by a gap are joined too: the detector sees them as one
+/// segment after another).
+fn take_stream(st: &mut FlowRuleState, d: usize, upto: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let runs = &mut st.stream[d];
+    let mut keep = Vec::new();
+    for (start, mut b) in runs.drain(..) {
+        let end = start + b.len() as u64;
+        if end <= upto {
+            out.extend_from_slice(&b);
+        } else if start < upto {
+            let n = usize::try_from(upto - start)
+                .unwrap_or(b.len())
+                .min(b.len());
+            out.extend_from_slice(&b[..n]);
+            b.drain(..n);
+            keep.push((upto, b));
+        } else {
+            keep.push((start, b));
+        }
+    }
+    *runs = keep;
+    st.stream_bytes[d] = st.stream_bytes[d].saturating_sub(out.len());
+    out
 }
 
 /// A transaction's buffers lent to the detector.
@@ -330,30 +410,29 @@ impl RuleEngine {
         if st.rules.passed() {
             return;
         }
-        let pkt = ctx.packet(established, true);
-        let d = di(ctx.dir);
         let mut matches = std::mem::take(&mut self.scratch);
         matches.clear();
         if !end {
-            let stream = std::mem::take(&mut st.stream[d]);
+            let d = di(ctx.dir);
+            let upto = if st.datagrams { u64::MAX } else { st.acked[d] };
+            let stream = take_stream(st, d, upto);
+            let pkt = ctx.packet(established, true);
             let s = (!stream.is_empty()).then_some(stream.as_slice());
             self.det
                 .inspect_packet(&pkt, s, Some(&mut st.rules), &mut matches);
             self.emit(ctx, &matches, None, out);
             matches.clear();
-            // Reuse the allocation.
-            st.stream[d] = stream;
-            st.stream[d].clear();
-            self.inspect_ready(st, ctx, established, d, &mut matches, out);
+            self.inspect_ready(st, ctx, established, d, false, &mut matches, out);
         } else {
             for dir in [Direction::ToServer, Direction::ToClient] {
                 let dctx = PacketCtx {
                     dir,
                     payload: &[],
+                    frame: None,
                     ..*ctx
                 };
                 let dd = di(dir);
-                let stream = std::mem::take(&mut st.stream[dd]);
+                let stream = take_stream(st, dd, u64::MAX);
                 if !stream.is_empty() {
                     let p = dctx.packet(established, false);
                     self.det
@@ -363,31 +442,36 @@ impl RuleEngine {
                 }
                 // Flow end: what never completed is inspected as it is.
                 for e in st.txs.iter_mut() {
-                    if !e.inspected[dd] && !e.bufs.is_empty() {
-                        e.ready[dd] = true;
+                    if !e.inspected[dd] && e.ready[dd].is_none() && !e.bufs.is_empty() {
+                        e.ready[dd] = Some(0);
                     }
                 }
-                self.inspect_ready(st, &dctx, established, dd, &mut matches, out);
+                self.inspect_ready(st, &dctx, established, dd, true, &mut matches, out);
             }
         }
         self.scratch = matches;
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn inspect_ready(
         &mut self,
         st: &mut FlowRuleState,
         ctx: &PacketCtx<'_>,
         established: bool,
         d: usize,
+        all: bool,
         matches: &mut Vec<Match>,
         out: &mut dyn Output,
     ) {
         let pkt = ctx.packet(established, false);
         for i in 0..st.txs.len() {
-            if !st.txs[i].ready[d] {
+            let Some(at) = st.txs[i].ready[d] else {
+                continue;
+            };
+            if !all && !st.due(d, at) {
                 continue;
             }
-            st.txs[i].ready[d] = false;
+            st.txs[i].ready[d] = None;
             st.txs[i].inspected[d] = true;
             let id = st.txs[i].id;
             let view = TxView::of(&st.txs[i]);
@@ -399,7 +483,8 @@ impl RuleEngine {
         let to_server = d == 0;
         let mut k = 0;
         while k < st.files.len() {
-            if st.files[k].to_server != to_server {
+            let f = &st.files[k];
+            if f.to_server != to_server || !(all || st.due(d, f.at)) {
                 k += 1;
                 continue;
             }
