@@ -1,10 +1,23 @@
 //! Content-Encoding decoding (RFC 9110 §8.4.1: gzip, deflate; RFC 7932:
-//! br) with a decompression bomb guard.
+//! br) with a decompression bomb guard, as lenient as clients are.
+//!
+//! A body may carry several codings (`Content-Encoding: gzip, deflate`,
+//! or the header repeated): RFC 9110 §8.4 "If one or more encodings have
+//! been applied to a representation, the sender that applied the encodings
+//! MUST generate a Content-Encoding header field that lists the content
+//! codings in the order in which they were applied", so they are undone
+//! last first, at most [`MAX_LAYERS`] of them (Suricata's
+//! `response-body-decompress-layer-limit`). Servers mislabel bodies
+//! (http-evader's test cases do it on purpose), so each layer looks at its
+//! first bytes: a gzip magic is gzip, a valid zlib header is zlib, else
+//! raw deflate is tried; a layer whose coding fails before it proved
+//! itself passes its bytes through unchanged, as libhtp's decompressor
+//! does.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
+use flate2::{Decompress, FlushDecompress, Status};
 
 /// Output cap per body (common instructions: 16 MiB).
 pub(crate) const MAX_OUTPUT: u64 = 16 * 1024 * 1024;
@@ -16,44 +29,16 @@ const RATIO_FLOOR: u64 = 1024 * 1024;
 /// Input is fed in steps this small so one step's output stays bounded
 /// (deflate's maximum expansion is about 1032:1).
 const STEP: usize = 512;
+/// Codings undone per body, as Suricata's default
+/// `response-body-decompress-layer-limit` of the evader tests (3).
+pub(crate) const MAX_LAYERS: usize = 3;
+/// Input a layer keeps (and output it holds back) until its coding has
+/// proved itself: decoded to its end, or this much without an error.
+const PROBE_MAX: usize = 64 * 1024;
+/// Bound on a gzip member header (its FEXTRA, FNAME, FCOMMENT fields).
+const MAX_GZIP_HEADER: usize = 4096;
 
-enum Dec {
-    Identity,
-    /// RFC 9110 §8.4.1.3: gzip (and x-gzip).
-    Gzip(Box<GzDecoder<Vec<u8>>>),
-    /// RFC 9110 §8.4.1.2: "deflate" is the zlib format (RFC 1950) —
-    /// but raw deflate (RFC 1951) is seen in the wild; decided on the
-    /// first two bytes.
-    DeflateUndecided(Vec<u8>),
-    Zlib(Box<ZlibDecoder<Vec<u8>>>),
-    Raw(Box<DeflateDecoder<Vec<u8>>>),
-    /// RFC 7932 brotli ("br", registered for HTTP by RFC 7932 §14); the
-    /// window size is read from the first byte before a decoder is made.
-    BrotliUndecided,
-    Brotli(
-        Box<brotli_decompressor::DecompressorWriter<Capped>>,
-        BrotliSlot,
-    ),
-    /// Stopped (error or cap): bytes are counted, not decoded.
-    Stopped,
-}
-
-/// How decoding ended early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stop {
-    Bomb,
-    Error,
-}
-
-/// A streaming decoder for one body.
-pub(crate) struct Decoder {
-    dec: Dec,
-    pub input: u64,
-    pub output: u64,
-    pub stopped: Option<Stop>,
-}
-
-/// A content coding we can decode; `None` for identity.
+/// A content coding we can decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Coding {
     Identity,
@@ -64,37 +49,336 @@ pub(crate) enum Coding {
 
 impl Coding {
     /// RFC 9110 §8.4: codings are case-insensitive tokens; "x-gzip" is
-    /// gzip (§8.4.1.3).
+    /// gzip (§8.4.1.3); "x-deflate" is deflate's old name too.
     pub(crate) fn parse(tok: &str) -> Option<Coding> {
         match tok.trim().to_ascii_lowercase().as_str() {
             "" | "identity" => Some(Coding::Identity),
             "gzip" | "x-gzip" => Some(Coding::Gzip),
-            "deflate" => Some(Coding::Deflate),
+            "deflate" | "x-deflate" => Some(Coding::Deflate),
             "br" => Some(Coding::Brotli),
             _ => None,
         }
     }
 }
 
-impl Decoder {
-    pub(crate) fn new(c: Coding) -> Decoder {
-        let dec = match c {
-            Coding::Identity => Dec::Identity,
-            Coding::Gzip => Dec::Gzip(Box::new(GzDecoder::new(Vec::new()))),
-            Coding::Deflate => Dec::DeflateUndecided(Vec::new()),
-            Coding::Brotli => Dec::BrotliUndecided,
+/// How decoding ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    Bomb,
+    Error,
+}
+
+enum Kind {
+    /// Waiting for the first two bytes to tell the format.
+    Undecided,
+    /// RFC 1952 §2.3 member header being read (in `Layer::head`).
+    GzipHead,
+    /// zlib (RFC 1950) or raw deflate (RFC 1951, also a gzip member's
+    /// body).
+    Inflate(Box<Decompress>),
+    /// RFC 7932 brotli; the window size is read from the first byte
+    /// before a decoder is made.
+    BrotliUndecided,
+    Brotli(
+        Box<brotli_decompressor::DecompressorWriter<Capped>>,
+        BrotliSlot,
+    ),
+    /// Not this coding after all: bytes pass unchanged.
+    Pass,
+    /// The stream ended; what follows (a gzip trailer) is ignored.
+    Done,
+}
+
+/// One coding to undo.
+struct Layer {
+    declared: Coding,
+    kind: Kind,
+    head: Vec<u8>,
+    /// Input kept and output held back while the coding is unproven.
+    probe: Option<(Vec<u8>, Vec<u8>)>,
+    /// The coding failed at once and the bytes passed through.
+    passed: bool,
+}
+
+impl Layer {
+    fn new(declared: Coding) -> Layer {
+        Layer {
+            declared,
+            kind: Kind::Undecided,
+            head: Vec::new(),
+            probe: Some((Vec::new(), Vec::new())),
+            passed: false,
+        }
+    }
+
+    /// Decode `data`, appending to `out` (about `room` bytes at most).
+    fn feed(&mut self, data: &[u8], room: usize, out: &mut Vec<u8>) -> Result<(), Stop> {
+        if let Some((inp, _)) = &mut self.probe {
+            inp.extend_from_slice(data);
+        }
+        let mut produced = Vec::new();
+        let r = self.decode(data, room, &mut produced);
+        let held = self.probe.as_ref().map_or(0, |p| p.1.len());
+        if produced.len().saturating_add(held) >= room {
+            // Past the caps: a bomb whatever the coding turns out to be.
+            self.probe = None;
+            self.kind = Kind::Done;
+            return Err(Stop::Bomb);
+        }
+        match (self.probe.take(), r) {
+            (Some((inp, mut held)), Ok(ended)) => {
+                held.extend_from_slice(&produced);
+                if ended || inp.len() > PROBE_MAX || held.len() > PROBE_MAX {
+                    out.extend_from_slice(&held);
+                } else {
+                    self.probe = Some((inp, held));
+                }
+                Ok(())
+            }
+            (Some((inp, _)), Err(_)) => {
+                self.pass(&inp, out);
+                Ok(())
+            }
+            (None, r) => {
+                out.extend_from_slice(&produced);
+                r.map(|_| ())
+            }
+        }
+    }
+
+    /// The coding did not hold: the layer's input is the content.
+    fn pass(&mut self, inp: &[u8], out: &mut Vec<u8>) {
+        self.kind = Kind::Pass;
+        self.passed = true;
+        out.extend_from_slice(inp);
+    }
+
+    /// The body ended: flush.
+    fn finish(&mut self, room: usize, out: &mut Vec<u8>) -> Result<(), Stop> {
+        let mut produced = Vec::new();
+        let r = match &mut self.kind {
+            Kind::Undecided | Kind::GzipHead => Err(Stop::Error),
+            Kind::Inflate(_) => Err(Stop::Error),
+            Kind::Brotli(d, _) => {
+                d.get_mut().room = room;
+                let r = d.close().map_err(|_| Stop::Error);
+                produced = std::mem::take(&mut d.get_mut().buf);
+                r
+            }
+            Kind::BrotliUndecided | Kind::Pass | Kind::Done => Ok(()),
         };
+        if !matches!(self.kind, Kind::Pass) {
+            self.kind = Kind::Done;
+        }
+        match self.probe.take() {
+            Some((inp, mut held)) => {
+                held.extend_from_slice(&produced);
+                if held.is_empty() {
+                    // Nothing decoded from the whole body: not this coding.
+                    if !inp.is_empty() && r.is_err() {
+                        self.pass(&inp, out);
+                    }
+                    Ok(())
+                } else {
+                    out.extend_from_slice(&held);
+                    r
+                }
+            }
+            None => {
+                out.extend_from_slice(&produced);
+                r
+            }
+        }
+    }
+
+    /// Returns whether the coded stream ended.
+    fn decode(&mut self, data: &[u8], room: usize, out: &mut Vec<u8>) -> Result<bool, Stop> {
+        match &mut self.kind {
+            Kind::Undecided => {
+                self.head.extend_from_slice(data);
+                let (Some(&a), Some(&b)) = (self.head.first(), self.head.get(1)) else {
+                    return Ok(false);
+                };
+                // RFC 1952 §2.3.1: ID1 = 31, ID2 = 139. RFC 1950 §2.2: CM =
+                // 8, CINFO <= 7, and "CMF*256 + FLG is a multiple of 31".
+                let zlib = a & 0x0f == 8 && a >> 4 <= 7 && (u16::from(a) << 8 | u16::from(b)) % 31 == 0;
+                self.kind = if (a, b) == (0x1f, 0x8b) {
+                    Kind::GzipHead
+                } else if self.declared == Coding::Brotli {
+                    Kind::BrotliUndecided
+                } else if zlib {
+                    Kind::Inflate(Box::new(Decompress::new(true)))
+                } else {
+                    Kind::Inflate(Box::new(Decompress::new(false)))
+                };
+                let h = std::mem::take(&mut self.head);
+                self.decode(&h, room, out)
+            }
+            Kind::GzipHead => {
+                self.head.extend_from_slice(data);
+                match gzip_header(&self.head) {
+                    Ok(Some(n)) => {
+                        let rest = self.head.split_off(n.min(self.head.len()));
+                        self.head = Vec::new();
+                        self.kind = Kind::Inflate(Box::new(Decompress::new(false)));
+                        self.decode(&rest, room, out)
+                    }
+                    Ok(None) if self.head.len() <= MAX_GZIP_HEADER => Ok(false),
+                    _ => Err(Stop::Error),
+                }
+            }
+            Kind::Inflate(d) => {
+                let mut input = data;
+                loop {
+                    if out.len() > room {
+                        return Ok(false);
+                    }
+                    out.reserve(32 * 1024);
+                    let (bi, bo) = (d.total_in(), d.total_out());
+                    let st = d
+                        .decompress_vec(input, out, FlushDecompress::None)
+                        .map_err(|_| Stop::Error)?;
+                    let used = (d.total_in() - bi) as usize;
+                    let made = d.total_out() - bo;
+                    input = input.get(used..).unwrap_or(&[]);
+                    if st == Status::StreamEnd {
+                        self.kind = Kind::Done;
+                        return Ok(true);
+                    }
+                    let full = out.len() == out.capacity();
+                    if (input.is_empty() && !full) || (used == 0 && made == 0) {
+                        return Ok(false);
+                    }
+                }
+            }
+            Kind::BrotliUndecided => {
+                let Some(&first) = data.first() else {
+                    return Ok(false);
+                };
+                // A window above MAX_BROTLI_WBITS, or every decoder slot
+                // taken: the body is not decoded.
+                let Some(slot) = brotli_wbits(first)
+                    .filter(|&w| w <= MAX_BROTLI_WBITS)
+                    .and_then(|_| BrotliSlot::take())
+                else {
+                    // Refused, not disproved: no pass-through of the
+                    // coded bytes.
+                    self.probe = None;
+                    self.kind = Kind::Done;
+                    return Err(Stop::Error);
+                };
+                let sink = Capped {
+                    buf: Vec::new(),
+                    room: 0,
+                };
+                self.kind = Kind::Brotli(
+                    Box::new(brotli_decompressor::DecompressorWriter::new(sink, 4096)),
+                    slot,
+                );
+                self.decode(data, room, out)
+            }
+            Kind::Brotli(d, _) => {
+                // Brotli has no useful bound on expansion per input byte
+                // (100 bytes can make 64 MiB): its sink refuses output
+                // beyond what the caps still allow.
+                let mut r = Ok(false);
+                for step in data.chunks(STEP) {
+                    d.get_mut().room = room.saturating_sub(out.len()).saturating_add(1);
+                    let w = d.write_all(step);
+                    out.append(&mut d.get_mut().buf);
+                    if w.is_err() {
+                        r = Err(Stop::Error);
+                        break;
+                    }
+                }
+                r
+            }
+            Kind::Pass => {
+                out.extend_from_slice(data);
+                Ok(false)
+            }
+            Kind::Done => Ok(true),
+        }
+    }
+}
+
+/// Length of a complete RFC 1952 §2.3 member header at the start of `h`
+/// (`Ok(None)`: not complete yet). The reserved FLG bits and the header
+/// CRC are not checked, as browsers do not.
+fn gzip_header(h: &[u8]) -> Result<Option<usize>, ()> {
+    // ID1 ID2 CM FLG MTIME(4) XFL OS; CM 8 is deflate.
+    let (Some(&cm), Some(&flg)) = (h.get(2), h.get(3)) else {
+        return Ok(None);
+    };
+    if cm != 8 {
+        return Err(());
+    }
+    let mut i = 10usize;
+    if h.len() < i {
+        return Ok(None);
+    }
+    // FEXTRA: XLEN (2 bytes, little-endian) then XLEN bytes.
+    if flg & 0x04 != 0 {
+        let (Some(&a), Some(&b)) = (h.get(i), h.get(i + 1)) else {
+            return Ok(None);
+        };
+        i += 2 + (usize::from(a) | usize::from(b) << 8);
+    }
+    // FNAME, FCOMMENT: zero-terminated.
+    for bit in [0x08u8, 0x10] {
+        if flg & bit != 0 {
+            match h.get(i..).and_then(|r| r.iter().position(|&c| c == 0)) {
+                Some(z) => i += z + 1,
+                None => return Ok(None),
+            }
+        }
+    }
+    // FHCRC: two bytes.
+    if flg & 0x02 != 0 {
+        i += 2;
+    }
+    Ok((h.len() >= i).then_some(i))
+}
+
+/// A streaming decoder for one body: its codings, undone in turn.
+pub(crate) struct Decoder {
+    layers: Vec<Layer>,
+    pub input: u64,
+    pub output: u64,
+    pub stopped: Option<Stop>,
+}
+
+impl Decoder {
+    /// `codings` in the order the sender applied them (the header's
+    /// order); identity entries are no layers.
+    pub(crate) fn new(codings: &[Coding]) -> Decoder {
+        let layers = codings
+            .iter()
+            .rev()
+            .filter(|c| **c != Coding::Identity)
+            .take(MAX_LAYERS)
+            .map(|&c| Layer::new(c))
+            .collect();
         Decoder {
-            dec,
+            layers,
             input: 0,
             output: 0,
             stopped: None,
         }
     }
 
+    /// Some layer's coding did not hold and its bytes passed unchanged.
+    pub(crate) fn passed_through(&self) -> bool {
+        self.layers.iter().any(|l| l.passed)
+    }
+
     /// Decode `data`, handing each decoded piece to `out`.
     pub(crate) fn feed(&mut self, data: &[u8], out: &mut dyn FnMut(&[u8])) {
-        if let Dec::Identity = self.dec {
+        if self.stopped.is_some() {
+            self.input += data.len() as u64;
+            return;
+        }
+        if self.layers.is_empty() {
             self.input += data.len() as u64;
             self.output += data.len() as u64;
             out(data);
@@ -102,80 +386,31 @@ impl Decoder {
         }
         for step in data.chunks(STEP) {
             self.input += step.len() as u64;
-            if let Dec::BrotliUndecided = self.dec {
-                let slot = step.first().and_then(|&b| {
-                    // A window above MAX_BROTLI_WBITS, or every decoder slot
-                    // taken: the body is counted, not decoded.
-                    brotli_wbits(b)
-                        .filter(|&w| w <= MAX_BROTLI_WBITS)
-                        .and_then(|_| BrotliSlot::take())
-                });
-                match slot {
-                    Some(slot) => {
-                        let sink = Capped {
-                            buf: Vec::new(),
-                            room: 0,
-                        };
-                        self.dec = Dec::Brotli(
-                            Box::new(brotli_decompressor::DecompressorWriter::new(sink, 4096)),
-                            slot,
-                        );
-                    }
-                    None => {
-                        self.stopped = Some(Stop::Error);
-                        self.dec = Dec::Stopped;
-                        return;
-                    }
+            let mut buf = step.to_vec();
+            for i in 0..self.layers.len() {
+                let room = self.room();
+                let mut o = Vec::new();
+                let r = match self.layers.get_mut(i) {
+                    Some(l) => l.feed(&buf, room, &mut o),
+                    None => Ok(()),
+                };
+                buf = o;
+                if buf.len() > room {
+                    self.stopped = Some(Stop::Bomb);
+                }
+                if let Err(e) = r {
+                    self.stopped.get_or_insert(e);
+                }
+                if self.stopped.is_some() || buf.is_empty() {
+                    break;
                 }
             }
-            if let Dec::DeflateUndecided(head) = &mut self.dec {
-                head.extend_from_slice(step);
-                if head.len() < 2 {
-                    continue;
-                }
-                let h = std::mem::take(head);
-                // RFC 1950 §2.2: CM = 8, CINFO <= 7, and "CMF*256 + FLG is
-                // a multiple of 31".
-                let zlib = h.first().zip(h.get(1)).is_some_and(|(&cmf, &flg)| {
-                    cmf & 0x0f == 8
-                        && cmf >> 4 <= 7
-                        && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
-                });
-                self.dec = if zlib {
-                    Dec::Zlib(Box::new(ZlibDecoder::new(Vec::new())))
-                } else {
-                    Dec::Raw(Box::new(DeflateDecoder::new(Vec::new())))
-                };
-                self.write(&h, out);
-            } else {
-                self.write(step, out);
+            if self.stopped.is_none() {
+                self.emit(&buf, out);
             }
             if self.stopped.is_some() {
                 return;
             }
-        }
-    }
-
-    fn write(&mut self, step: &[u8], out: &mut dyn FnMut(&[u8])) {
-        let room = self.room();
-        let (res, buf) = match &mut self.dec {
-            Dec::Gzip(d) => (d.write_all(step), d.get_mut()),
-            Dec::Zlib(d) => (d.write_all(step), d.get_mut()),
-            Dec::Raw(d) => (d.write_all(step), d.get_mut()),
-            Dec::Brotli(d, _) => {
-                // Brotli has no useful bound on expansion per input byte
-                // (100 bytes can make 64 MiB): its sink refuses output
-                // beyond what the caps still allow.
-                d.get_mut().room = room;
-                (d.write_all(step), &mut d.get_mut().buf)
-            }
-            _ => return,
-        };
-        let produced = std::mem::take(buf);
-        self.emit(&produced, out);
-        if res.is_err() && self.stopped.is_none() {
-            self.stopped = Some(Stop::Error);
-            self.dec = Dec::Stopped;
         }
     }
 
@@ -198,36 +433,40 @@ impl Decoder {
             self.output > RATIO_FLOOR && self.output > self.input.saturating_mul(MAX_RATIO);
         if take.len() < produced.len() || self.output >= MAX_OUTPUT || ratio_hit {
             self.stopped = Some(Stop::Bomb);
-            self.dec = Dec::Stopped;
         }
     }
 
-    /// The body ended: flush what the decoder holds.
+    /// The body ended: flush what the layers hold, in turn.
     pub(crate) fn finish(&mut self, out: &mut dyn FnMut(&[u8])) {
-        let room = self.room();
-        let (res, buf) = match &mut self.dec {
-            Dec::Gzip(d) => (d.try_finish(), d.get_mut()),
-            Dec::Zlib(d) => (d.try_finish(), d.get_mut()),
-            Dec::Raw(d) => (d.try_finish(), d.get_mut()),
-            Dec::Brotli(d, _) => {
-                d.get_mut().room = room;
-                let r = d.close().map_err(|_| std::io::Error::other("brotli"));
-                (r, &mut d.get_mut().buf)
-            }
-            Dec::DeflateUndecided(h) => {
-                if !h.is_empty() {
-                    self.stopped = Some(Stop::Error);
+        if self.stopped.is_some() {
+            self.layers.clear();
+            return;
+        }
+        let mut carry: Vec<u8> = Vec::new();
+        let mut err = None;
+        for i in 0..self.layers.len() {
+            let room = self.room();
+            let mut o = Vec::new();
+            if let Some(l) = self.layers.get_mut(i) {
+                if !carry.is_empty() {
+                    if let Err(e) = l.feed(&carry, room, &mut o) {
+                        err.get_or_insert(e);
+                    }
                 }
+                if let Err(e) = l.finish(room, &mut o) {
+                    err.get_or_insert(e);
+                }
+            }
+            if o.len() > room {
+                self.stopped = Some(Stop::Bomb);
                 return;
             }
-            _ => return,
-        };
-        let produced = std::mem::take(buf);
-        self.emit(&produced, out);
-        if res.is_err() && self.stopped.is_none() {
-            self.stopped = Some(Stop::Error);
+            carry = o;
         }
-        self.dec = Dec::Stopped;
+        self.emit(&carry, out);
+        if let Some(e) = err {
+            self.stopped.get_or_insert(e);
+        }
     }
 }
 
@@ -313,7 +552,7 @@ mod tests {
     use flate2::Compression;
 
     fn decode(c: Coding, data: &[u8], step: usize) -> (Vec<u8>, Option<Stop>) {
-        let mut d = Decoder::new(c);
+        let mut d = Decoder::new(&[c]);
         let mut v = Vec::new();
         for s in data.chunks(step) {
             d.feed(s, &mut |o| v.extend_from_slice(o));
@@ -339,9 +578,16 @@ mod tests {
             assert_eq!(decode(Coding::Deflate, &z, step), (text.clone(), None));
             assert_eq!(decode(Coding::Deflate, &r, step), (text.clone(), None));
         }
-        let (v, st) = decode(Coding::Gzip, b"not gzip at all", 4);
-        assert!(v.is_empty());
-        assert_eq!(st, Some(Stop::Error));
+        // Not the declared coding: the bytes pass through (libhtp's
+        // decompressor does the same), the decoder says so.
+        let mut d = Decoder::new(&[Coding::Gzip]);
+        let mut v = Vec::new();
+        for s in b"not gzip at all".chunks(4) {
+            d.feed(s, &mut |o| v.extend_from_slice(o));
+        }
+        d.finish(&mut |o| v.extend_from_slice(o));
+        assert_eq!((v.as_slice(), d.stopped), (&b"not gzip at all"[..], None));
+        assert!(d.passed_through());
     }
 
     #[test]
@@ -353,7 +599,7 @@ mod tests {
             g.write_all(&zeros).unwrap();
         }
         let g = g.finish().unwrap();
-        let mut d = Decoder::new(Coding::Gzip);
+        let mut d = Decoder::new(&[Coding::Gzip]);
         let mut n = 0u64;
         d.feed(&g, &mut |o| n += o.len() as u64);
         assert_eq!(d.stopped, Some(Stop::Bomb));
@@ -411,7 +657,7 @@ mod tests {
         assert_eq!(st, Some(Stop::Error));
         // 64 MiB of zeros in 102 bytes: stopped at the ratio floor.
         let bomb = include_bytes!("testdata/body_br_bomb.br");
-        let mut d = Decoder::new(Coding::Brotli);
+        let mut d = Decoder::new(&[Coding::Brotli]);
         let mut n = 0u64;
         d.feed(bomb, &mut |o| n += o.len() as u64);
         d.finish(&mut |o| n += o.len() as u64);

@@ -27,6 +27,7 @@
 use crate::tls::parse::Proxy;
 
 mod body;
+mod headers;
 pub mod record;
 mod session;
 use netsift_proto::{

@@ -5,12 +5,13 @@
 
 use std::collections::VecDeque;
 
-use netsift_proto::{Direction, FileId, FileMeta, Parser, Sink};
+use netsift_proto::{BufferKind, Direction, FileId, FileMeta, Parser, Sink};
 
-use super::body::{Coding, Decoder, Stop};
+use super::body::{Coding, Decoder, Stop, MAX_LAYERS};
 use super::record::HttpRecord;
+use super::headers::{self, Header};
 use super::METHODS;
-use crate::smtp::mime::{b64, decode_words, field, parse_fields, parse_params, trunc, weird};
+use crate::smtp::mime::{b64, decode_words, field, parse_params, trunc, weird};
 
 /// Bound on a header block (common instructions: 64 KiB).
 const MAX_HEAD: usize = 64 * 1024;
@@ -189,10 +190,16 @@ impl HttpParser {
                     // RFC 9112 §2.2: "a server that is expecting to receive
                     // and parse a request-line SHOULD ignore at least one
                     // empty line (CRLF) received prior to the request-line".
+                    // libhtp ignores white-space lines before a status
+                    // line too (http-evader sends " \rHTTP/1.1 200").
                     if side.buf.is_empty() {
                         let skip = data
                             .iter()
-                            .take_while(|&&b| b == b'\r' || b == b'\n')
+                            .take_while(|&&b| {
+                                b == b'\r'
+                                    || b == b'\n'
+                                    || (dir == Direction::ToClient && (b == b' ' || b == b'\t'))
+                            })
                             .count();
                         data = data.get(skip..).unwrap_or(&[]);
                         if data.is_empty() {
@@ -240,8 +247,23 @@ impl HttpParser {
                     }
                     // RFC 9112 §2.1: the header section ends with an empty
                     // line (CRLF; §2.2 allows a bare LF).
-                    let from = side.scan.saturating_sub(2);
-                    let end = head_end(side.buf.get(from..).unwrap_or(&[])).map(|e| e + from);
+                    let end = match dir {
+                        Direction::ToServer => {
+                            let from = side.scan.saturating_sub(2);
+                            head_end(side.buf.get(from..).unwrap_or(&[])).map(|e| e + from)
+                        }
+                        // A white-space line may end it: look from the
+                        // start of the last complete line.
+                        Direction::ToClient => {
+                            let from = side
+                                .buf
+                                .get(..side.scan.saturating_sub(1))
+                                .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+                                .unwrap_or(0);
+                            headers::response_head_end(side.buf.get(from..).unwrap_or(&[]))
+                                .map(|e| e + from)
+                        }
+                    };
                     match end {
                         Some(e) => {
                             let consumed = e.saturating_sub(old);
@@ -294,7 +316,7 @@ impl HttpParser {
     }
 
     fn request_head(&mut self, block: &[u8], sink: &mut dyn Sink) {
-        let (line, rest) = split_first_line(block);
+        let (line, rest) = headers::split_first_line(block, false);
         let mut w = std::mem::take(&mut self.conn_weird);
         // RFC 9112 §3: request-line = method SP request-target SP HTTP-version
         let text = String::from_utf8_lossy(line);
@@ -313,9 +335,29 @@ impl HttpParser {
         if text.split(' ').count() > 3 {
             weird(&mut w, "space_in_request_line");
         }
-        let fields = parse_fields(rest, &mut w);
+        let hdrs = headers::parse(rest, false, &mut w);
+        let fields = headers::as_fields(&hdrs);
         self.serial += 1;
         self.depth += 1;
+        let id = self.serial - 1;
+        let d = Direction::ToServer;
+        let raw_uri = request_target(line, version.is_some());
+        let raw_version = version.as_ref().and_then(|_| line.rsplit(|&c| c == b' ').next());
+        sink.buffer(id, d, BufferKind::HttpMethod, method.as_bytes());
+        sink.buffer(id, d, BufferKind::HttpUriRaw, raw_uri);
+        sink.buffer(id, d, BufferKind::HttpUri, &normalize_uri(raw_uri));
+        if let Some(v) = raw_version {
+            sink.buffer(id, d, BufferKind::HttpProtocol, v);
+        }
+        sink.buffer(id, d, BufferKind::HttpRequestLine, line);
+        let host_raw = uri_authority(raw_uri)
+            .map(<[u8]>::to_vec)
+            .or_else(|| header(&hdrs, b"host").map(<[u8]>::to_vec));
+        if let Some(h) = &host_raw {
+            sink.buffer(id, d, BufferKind::HttpHostRaw, h);
+            sink.buffer(id, d, BufferKind::HttpHost, &normalize_host(h));
+        }
+        header_buffers(id, d, &hdrs, rest, sink);
         let mut rec = HttpRecord {
             trans_depth: self.depth,
             method: Some(trunc(&method, 64)),
@@ -361,6 +403,7 @@ impl HttpParser {
             self.req.st = St::Tunnel;
             self.resp.st = St::Tunnel;
             self.push_tx(tx, sink);
+            sink.tx_done(id, d);
             self.emit_ready(sink);
             return;
         }
@@ -371,6 +414,7 @@ impl HttpParser {
             tx.req_done = true;
             self.req.st = St::Tunnel;
             self.push_tx(tx, sink);
+            sink.tx_done(id, d);
             return;
         }
         let framing = match request_framing(&fields, &mut tx.rec.weird) {
@@ -378,6 +422,7 @@ impl HttpParser {
             Err(()) => {
                 tx.req_done = true;
                 self.push_tx(tx, sink);
+                sink.tx_done(id, d);
                 self.req.st = St::Resync;
                 self.req.line_start = true;
                 return;
@@ -390,10 +435,11 @@ impl HttpParser {
             None => {
                 tx.req_done = true;
                 self.push_tx(tx, sink);
+                sink.tx_done(id, d);
             }
             Some(f) => {
                 let (coding, meta) =
-                    body_setup(&fields, Direction::ToServer, None, &f, &mut tx.rec);
+                    body_setup(&fields, Direction::ToServer, None, &f, &mut tx.rec, id);
                 self.push_tx(tx, sink);
                 self.req.st = St::Body(Box::new(new_body(serial, f, coding, meta)));
             }
@@ -424,7 +470,14 @@ impl HttpParser {
             v09: true,
             ..Tx::new(self.serial, sink.ts_ns(), rec)
         };
+        let (id, d) = (self.serial - 1, Direction::ToServer);
+        let target = line.get(4..).unwrap_or(&[]);
+        sink.buffer(id, d, BufferKind::HttpMethod, b"GET");
+        sink.buffer(id, d, BufferKind::HttpUriRaw, target);
+        sink.buffer(id, d, BufferKind::HttpUri, &normalize_uri(target));
+        sink.buffer(id, d, BufferKind::HttpRequestLine, line);
         self.push_tx(tx, sink);
+        sink.tx_done(id, d);
     }
 
     /// The server's first bytes are no status line and the request waiting
@@ -446,6 +499,7 @@ impl HttpParser {
             tx.uri_name.clone(),
             &framing,
             &mut tx.rec,
+            serial - 1,
         );
         let pre = std::mem::take(&mut self.resp.buf);
         self.resp.scan = 0;
@@ -467,32 +521,26 @@ impl HttpParser {
     }
 
     fn response_head(&mut self, block: &[u8], sink: &mut dyn Sink) {
-        let (line, rest) = split_first_line(block);
+        // libhtp's response side: a bare CR ends a line too.
+        let (line, rest) = headers::split_first_line(block, true);
         let mut w = std::mem::take(&mut self.conn_weird);
         // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
-        let text = String::from_utf8_lossy(line);
-        let mut it = text.splitn(3, ' ');
-        let version = it
-            .next()
-            .unwrap_or("")
-            .trim_start_matches("HTTP/")
-            .to_string();
-        let code = it.next().and_then(|c| {
-            if c.len() == 3 {
-                c.parse::<u16>().ok()
-            } else {
-                None
-            }
-        });
-        let reason = it.next().unwrap_or("").trim().to_string();
-        let fields = parse_fields(rest, &mut w);
-        let Some(code) = code.filter(|c| (100..=999).contains(c)) else {
+        // Read as libhtp does: any white space separates, a missing or bad
+        // code leaves the status unknown and the message is still parsed.
+        let (ver_tok, after) = next_token(line);
+        let version = String::from_utf8_lossy(ver_tok.get(5..).unwrap_or(&[])).into_owned();
+        let (code_tok, after) = next_token(after);
+        let code = std::str::from_utf8(code_tok)
+            .ok()
+            .filter(|c| c.len() == 3)
+            .and_then(|c| c.parse::<u16>().ok())
+            .filter(|c| (100..=999).contains(c));
+        let reason = String::from_utf8_lossy(headers::trim_ws(after)).into_owned();
+        let hdrs = headers::parse(rest, true, &mut w);
+        let fields = headers::as_fields(&hdrs);
+        if code.is_none() {
             weird(&mut w, "bad_status_line");
-            self.conn_weird = w;
-            self.resp.st = St::Resync;
-            self.resp.line_start = true;
-            return;
-        };
+        }
         let idx = match self.txs.iter().position(|t| !t.has_resp) {
             Some(i) => i,
             None => {
@@ -522,16 +570,25 @@ impl HttpParser {
         }
         // RFC 9110 §15.2: 1xx are interim; the final response follows
         // (except 101, which ends HTTP/1 on this connection).
-        if (100..200).contains(&code) && code != 101 {
-            tx.rec.info_code = Some(code);
+        if let Some(c) = code.filter(|c| (100..200).contains(c) && *c != 101) {
+            tx.rec.info_code = Some(c);
             tx.rec.info_msg = Some(trunc(&reason, MAX_STR));
             return;
         }
+        let (id, d) = (tx.serial - 1, Direction::ToClient);
+        if code.is_some() {
+            sink.buffer(id, d, BufferKind::HttpStatCode, code_tok);
+        }
+        sink.buffer(id, d, BufferKind::HttpStatMsg, reason.as_bytes());
+        sink.buffer(id, d, BufferKind::HttpResponseLine, line);
+        sink.buffer(id, d, BufferKind::HttpProtocol, ver_tok);
+        header_buffers(id, d, &hdrs, rest, sink);
         tx.has_resp = true;
-        tx.rec.status_code = Some(code);
+        tx.rec.status_code = code;
         tx.rec.status_msg = Some(trunc(&reason, MAX_STR));
         tx.rec.response_content_type = get(&fields, "content-type");
         let serial = tx.serial;
+        let code = code.unwrap_or(0);
         if code == 101 {
             // RFC 9110 §15.2.2 / §7.8: the protocol named in Upgrade takes
             // over right after this response's empty line.
@@ -550,6 +607,7 @@ impl HttpParser {
             tx.resp_done = true;
             self.req.st = St::Tunnel;
             self.resp.st = St::Tunnel;
+            sink.tx_done(id, d);
             self.emit_ready(sink);
             return;
         }
@@ -560,6 +618,7 @@ impl HttpParser {
                 // tunnel mode immediately after the response header section".
                 tx.resp_done = true;
                 self.resp.st = St::Tunnel;
+                sink.tx_done(id, d);
                 self.emit_ready(sink);
                 return;
             }
@@ -570,17 +629,28 @@ impl HttpParser {
         // RFC 9112 §6.3 item 1: "Any response to a HEAD request and any
         // response with a 1xx (Informational), 204 (No Content), or 304
         // (Not Modified) status code is always terminated by the first
-        // empty line after the header fields".
-        if tx.head || code == 204 || code == 304 {
+        // empty line after the header fields". A 204 must not carry
+        // Content-Length or Transfer-Encoding (RFC 9110 §8.6, RFC 9112
+        // §6.1); when it does, browsers and libhtp read the body it
+        // announces (http-evader "204;chunked"). A 304's Content-Length is
+        // the selected representation's: no body.
+        let announced = field(&fields, "transfer-encoding").is_some()
+            || content_length(&fields).is_some_and(|c| c != Ok(0));
+        if tx.head || code == 304 || (code == 204 && !announced) {
             tx.resp_done = true;
+            sink.tx_done(id, d);
             self.emit_ready(sink);
             return;
+        }
+        if code == 204 {
+            weird(&mut tx.rec.weird, "body_in_204");
         }
         tx.rec.response_transfer_encoding = get(&fields, "transfer-encoding");
         tx.rec.response_content_encoding = get(&fields, "content-encoding");
         let framing = response_framing(&fields, &mut tx.rec.weird);
         if let Framing::Length(0) = framing {
             tx.resp_done = true;
+            sink.tx_done(id, d);
             self.emit_ready(sink);
             return;
         }
@@ -591,6 +661,7 @@ impl HttpParser {
             uri_name,
             &framing,
             &mut tx.rec,
+            id,
         );
         self.resp.st = St::Body(Box::new(new_body(serial, framing, coding, meta)));
     }
@@ -608,6 +679,7 @@ impl HttpParser {
         let mut done: Option<bool> = None;
         let mut bad: Option<&'static str> = None;
         while used < data.len() && done.is_none() && bad.is_none() {
+            let mut not_chunked: Option<Vec<u8>> = None;
             let rest = data.get(used..).unwrap_or(&[]);
             match &mut b.framing {
                 Framing::Length(rem) => {
@@ -630,19 +702,36 @@ impl HttpParser {
                         let n = nl.map_or(rest.len(), |i| i + 1);
                         line.extend_from_slice(rest.get(..n).unwrap_or(&[]));
                         used += n;
-                        if line.len() > MAX_CHUNK_LINE {
-                            bad = Some("chunk_line_too_long");
-                        } else if nl.is_some() {
-                            match chunk_size(line) {
-                                Some(0) => {
-                                    *ch = Chunk::Trailers {
-                                        line: Vec::new(),
-                                        total: 0,
-                                    }
-                                }
-                                Some(s) => *ch = Chunk::Data(s),
-                                None => bad = Some("bad_chunk_size"),
+                        let parsed = match (nl, chunk_line(line)) {
+                            (_, ChunkLine::NotChunked) if dir == Direction::ToClient => {
+                                Some(ChunkLine::NotChunked)
                             }
+                            (Some(_), c) => Some(c),
+                            (None, _) => None,
+                        };
+                        match parsed {
+                            // libhtp: a line of white space where a size
+                            // should be is skipped (http-evader
+                            // "lf-before-chunks").
+                            Some(ChunkLine::Blank) => line.clear(),
+                            Some(ChunkLine::Size(0)) => {
+                                *ch = Chunk::Trailers {
+                                    line: Vec::new(),
+                                    total: 0,
+                                }
+                            }
+                            Some(ChunkLine::Size(s)) => *ch = Chunk::Data(s),
+                            // libhtp and browsers: a response body that
+                            // does not start like a chunk is no chunked
+                            // body; it is read as it is, to the close.
+                            Some(ChunkLine::NotChunked) if dir == Direction::ToClient => {
+                                not_chunked = Some(std::mem::take(line));
+                            }
+                            Some(_) => bad = Some("bad_chunk_size"),
+                            None if line.len() > MAX_CHUNK_LINE => {
+                                bad = Some("chunk_line_too_long")
+                            }
+                            None => {}
                         }
                     }
                     Chunk::Data(rem) => {
@@ -689,6 +778,13 @@ impl HttpParser {
                         }
                     }
                 },
+            }
+            if let Some(head) = not_chunked {
+                b.framing = Framing::Close;
+                if let Some(tx) = self.txs.iter_mut().find(|t| t.serial == b.tx) {
+                    weird(&mut tx.rec.weird, "body_not_chunked");
+                }
+                deliver(b, &head, sink);
             }
         }
         if let Some(w) = bad {
@@ -762,7 +858,12 @@ impl HttpParser {
         let len = b.dec.output;
         let serial = b.tx;
         let flagged = b.flagged;
+        sink.tx_done(serial - 1, dir);
+        let passed = b.dec.passed_through();
         if let Some(tx) = self.tx(serial) {
+            if passed {
+                weird(&mut tx.rec.weird, "content_decoding_passthrough");
+            }
             match dir {
                 Direction::ToServer => {
                     tx.rec.request_body_len = len;
@@ -802,11 +903,11 @@ fn emit(tx: Tx, sink: &mut dyn Sink) {
     }
 }
 
-fn new_body(tx: u64, framing: Framing, coding: Coding, meta: FileMeta) -> Body {
+fn new_body(tx: u64, framing: Framing, coding: Vec<Coding>, meta: FileMeta) -> Body {
     Body {
         tx,
         framing,
-        dec: Decoder::new(coding),
+        dec: Decoder::new(&coding),
         meta: Some(meta),
         file: None,
         carve: true,
@@ -866,12 +967,18 @@ fn plausible(dir: Direction, b: &[u8]) -> Option<bool> {
         return None;
     }
     match dir {
+        // libhtp takes any line led by "HTTP/" (case-insensitive) for a
+        // status line: "HTTP/2.0 200", "http/1.0 200", "HTTP/1.01".
         Direction::ToClient => {
-            const P: &[u8] = b"HTTP/1.";
+            const P: &[u8] = b"HTTP/";
+            let n = b.len().min(P.len());
+            let same = b
+                .get(..n)
+                .is_some_and(|x| x.eq_ignore_ascii_case(P.get(..n).unwrap_or(&[])));
             if b.len() < P.len() {
-                return if P.starts_with(b) { None } else { Some(false) };
+                return if same { None } else { Some(false) };
             }
-            Some(b.starts_with(P))
+            Some(same)
         }
         Direction::ToServer => {
             let mut maybe = false;
@@ -938,16 +1045,181 @@ fn head_end(b: &[u8]) -> Option<usize> {
     None
 }
 
-fn split_first_line(block: &[u8]) -> (&[u8], &[u8]) {
-    match block.iter().position(|&b| b == b'\n') {
-        Some(i) => {
-            let l = block.get(..i).unwrap_or(&[]);
-            (
-                l.strip_suffix(b"\r").unwrap_or(l),
-                block.get(i + 1..).unwrap_or(&[]),
-            )
+/// The first white-space-separated token of `b` and what follows it.
+fn next_token(b: &[u8]) -> (&[u8], &[u8]) {
+    let s = b.iter().position(|&c| !headers::is_ws(c)).unwrap_or(b.len());
+    let b = b.get(s..).unwrap_or(&[]);
+    let e = b.iter().position(|&c| headers::is_ws(c)).unwrap_or(b.len());
+    (b.get(..e).unwrap_or(&[]), b.get(e..).unwrap_or(&[]))
+}
+
+/// The request-target of a request line as sent: between the method and
+/// the version (RFC 9112 §3), spaces inside kept.
+fn request_target(line: &[u8], has_version: bool) -> &[u8] {
+    let (_, rest) = next_token(line);
+    let mut t = headers::trim_ws(rest);
+    if has_version {
+        if let Some(sp) = t.iter().rposition(|&c| c == b' ') {
+            t = headers::trim_ws(t.get(..sp).unwrap_or(&[]));
         }
-        None => (block, &[]),
+    }
+    t
+}
+
+/// The authority of an absolute-form request-target (RFC 9112 §3.2.2:
+/// `http://host:port/path`), if it is one.
+fn uri_authority(target: &[u8]) -> Option<&[u8]> {
+    split_absolute(target).map(|(a, _)| a)
+}
+
+/// An absolute-form target's authority (without userinfo) and the rest
+/// (path and query).
+fn split_absolute(target: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = target.iter().position(|&c| c == b':')?;
+    let scheme = target.get(..colon)?;
+    if scheme.is_empty() || !scheme.iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
+        return None;
+    }
+    let rest = target.get(colon + 1..)?.strip_prefix(b"//")?;
+    let end = rest
+        .iter()
+        .position(|&c| c == b'/' || c == b'?' || c == b'#')
+        .unwrap_or(rest.len());
+    let auth = rest.get(..end)?;
+    let after = rest.get(end..).unwrap_or(&[]);
+    // RFC 3986 §3.2.1: userinfo "@" is not part of the host.
+    let host = match auth.iter().rposition(|&c| c == b'@') {
+        Some(at) => auth.get(at + 1..).unwrap_or(&[]),
+        None => auth,
+    };
+    Some((host, after))
+}
+
+/// `http.host`: the host lower-cased, without the port (an IPv6 literal
+/// keeps its brackets).
+fn normalize_host(h: &[u8]) -> Vec<u8> {
+    let h = headers::trim_ws(h);
+    let host = if h.first() == Some(&b'[') {
+        match h.iter().position(|&c| c == b']') {
+            Some(e) => h.get(..=e).unwrap_or(h),
+            None => h,
+        }
+    } else {
+        match h.iter().rposition(|&c| c == b':') {
+            Some(c) => h.get(..c).unwrap_or(h),
+            None => h,
+        }
+    };
+    let host = host.strip_suffix(b".").unwrap_or(host);
+    host.to_ascii_lowercase()
+}
+
+/// `http.uri`, normalized as libhtp does for Suricata: the scheme and
+/// authority of an absolute URI removed (RFC 9112 §3.2.2); in the path,
+/// percent-encoded octets decoded (RFC 3986 §2.1) unless they encode a
+/// delimiter ("/", "?", "#", "%") or a control or non-ASCII byte, then
+/// "//" collapsed and the "." and ".." segments removed (RFC 3986
+/// §5.2.4 remove_dot_segments); the query kept as sent.
+fn normalize_uri(target: &[u8]) -> Vec<u8> {
+    let mut t = target;
+    if let Some((_, rest)) = split_absolute(t) {
+        if rest.is_empty() {
+            return b"/".to_vec();
+        }
+        t = rest;
+    }
+    let q = t.iter().position(|&c| c == b'?').unwrap_or(t.len());
+    let (path, query) = (t.get(..q).unwrap_or(&[]), t.get(q..).unwrap_or(&[]));
+    let mut dec = Vec::with_capacity(path.len());
+    let mut i = 0;
+    while let Some(&c) = path.get(i) {
+        let hex = |x: Option<&u8>| x.and_then(|&h| (h as char).to_digit(16));
+        if c == b'%' {
+            if let (Some(h), Some(l)) = (hex(path.get(i + 1)), hex(path.get(i + 2))) {
+                let v = (h * 16 + l) as u8;
+                if (0x21..0x7f).contains(&v) && !b"/?#%".contains(&v) {
+                    dec.push(v);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        dec.push(c);
+        i += 1;
+    }
+    let mut segs: Vec<&[u8]> = Vec::new();
+    let absolute = dec.first() == Some(&b'/');
+    let trailing = dec.ends_with(b"/") || dec.ends_with(b"/.") || dec.ends_with(b"/..");
+    for seg in dec.split(|&c| c == b'/') {
+        match seg {
+            b"" | b"." => {}
+            b".." => {
+                segs.pop();
+            }
+            s => segs.push(s),
+        }
+    }
+    let mut out = Vec::with_capacity(t.len());
+    if absolute {
+        out.push(b'/');
+    }
+    out.extend_from_slice(&segs.join(&b'/'));
+    if trailing && !segs.is_empty() {
+        out.push(b'/');
+    }
+    out.extend_from_slice(query);
+    out
+}
+
+/// First value of header `name` (ASCII case-insensitive).
+fn header<'a>(h: &'a [Header], name: &[u8]) -> Option<&'a [u8]> {
+    h.iter()
+        .find(|f| f.name.eq_ignore_ascii_case(name))
+        .map(|f| f.value.as_slice())
+}
+
+/// The header buffers of one message (both directions): `http.header`
+/// in Suricata's form (`Name: value\r\n` per field, folded lines joined,
+/// without Cookie / Set-Cookie), `http.header.raw` (the section as
+/// received), `http.cookie`, `http.user_agent`, `http.content_type`,
+/// `http.content_len`.
+fn header_buffers(id: u64, d: Direction, h: &[Header], raw: &[u8], sink: &mut dyn Sink) {
+    let cookie: &[u8] = match d {
+        Direction::ToServer => b"cookie",
+        Direction::ToClient => b"set-cookie",
+    };
+    let mut norm = Vec::new();
+    let mut cookies: Vec<&[u8]> = Vec::new();
+    for f in h {
+        if f.name.eq_ignore_ascii_case(cookie) {
+            cookies.push(&f.value);
+            continue;
+        }
+        norm.extend_from_slice(&f.name);
+        norm.extend_from_slice(b": ");
+        norm.extend_from_slice(&f.value);
+        norm.extend_from_slice(b"\r\n");
+    }
+    if !norm.is_empty() {
+        sink.buffer(id, d, BufferKind::HttpHeader, &norm);
+    }
+    if !raw.is_empty() {
+        sink.buffer(id, d, BufferKind::HttpHeaderRaw, raw);
+    }
+    if !cookies.is_empty() {
+        sink.buffer(id, d, BufferKind::HttpCookie, &cookies.join(&b"; "[..]));
+    }
+    for (name, kind) in [
+        (&b"user-agent"[..], BufferKind::HttpUserAgent),
+        (b"content-type", BufferKind::HttpContentType),
+        (b"content-length", BufferKind::HttpContentLen),
+    ] {
+        if kind == BufferKind::HttpUserAgent && d == Direction::ToClient {
+            continue;
+        }
+        if let Some(v) = header(h, name) {
+            sink.buffer(id, d, kind, v);
+        }
     }
 }
 
@@ -971,18 +1243,50 @@ fn proxied(fields: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
+/// What a chunk-size line holds.
+#[derive(Debug, PartialEq, Eq)]
+enum ChunkLine {
+    Size(u64),
+    /// Only white space.
+    Blank,
+    /// No hex digit where the size should start.
+    NotChunked,
+    /// A size that does not fit 64 bits.
+    Bad,
+}
+
 /// RFC 9112 §7.1: `chunk-size = 1*HEXDIG`, then `*( BWS ";" BWS
-/// chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )` (ignored).
-fn chunk_size(line: &[u8]) -> Option<u64> {
-    let l = line.strip_suffix(b"\n").unwrap_or(line);
-    let l = l.strip_suffix(b"\r").unwrap_or(l);
-    let size = l.split(|&c| c == b';').next().unwrap_or(&[]);
-    let size = size.trim_ascii();
-    if size.is_empty() || size.len() > 16 {
-        return None;
+/// chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )` (ignored). Read as
+/// libhtp and browsers do: white space and control bytes before the size
+/// are skipped and whatever follows its digits is ignored ("fx", "f\x0b",
+/// "\x0bf" are all 15).
+fn chunk_line(line: &[u8]) -> ChunkLine {
+    let start = line
+        .iter()
+        .position(|&c| !(headers::is_ws(c) || c < 0x20))
+        .unwrap_or(line.len());
+    let l = line.get(start..).unwrap_or(&[]);
+    let n = l.iter().take_while(|c| c.is_ascii_hexdigit()).count();
+    if n == 0 {
+        return if l.is_empty() {
+            ChunkLine::Blank
+        } else {
+            ChunkLine::NotChunked
+        };
     }
-    let s = std::str::from_utf8(size).ok()?;
-    u64::from_str_radix(s, 16).ok()
+    let digits = l.get(..n).unwrap_or(&[]);
+    let zeros = digits.iter().take_while(|&&c| c == b'0').count();
+    let sig = digits.get(zeros..).unwrap_or(&[]);
+    if sig.len() > 16 {
+        return ChunkLine::Bad;
+    }
+    match std::str::from_utf8(sig)
+        .ok()
+        .map(|s| if s.is_empty() { Ok(0) } else { u64::from_str_radix(s, 16) })
+    {
+        Some(Ok(v)) => ChunkLine::Size(v),
+        _ => ChunkLine::Bad,
+    }
 }
 
 /// RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values
@@ -1074,7 +1378,8 @@ fn request_framing(
 /// Response framing, RFC 9112 §6.3 (after the no-body cases of item 1).
 fn response_framing(fields: &[(String, String)], w: &mut Vec<String>) -> Framing {
     let cl = content_length(fields);
-    if let Some(te) = transfer_codings(fields) {
+    if fields.iter().any(|(n, _)| n == "transfer-encoding") {
+        let te = transfer_codings(fields).unwrap_or_default();
         if cl.is_some() {
             weird(w, "both_transfer_encoding_and_content_length");
         }
@@ -1084,7 +1389,19 @@ fn response_framing(fields: &[(String, String)], w: &mut Vec<String>) -> Framing
         // Item 4: "If a Transfer-Encoding header field is present in a
         // response and the chunked transfer coding is not the final
         // encoding, the message body length is determined by reading the
-        // connection until it is closed by the server."
+        // connection until it is closed by the server." Browsers and libhtp
+        // de-chunk whenever "chunked" appears in the value at all
+        // (http-evader: "chunkedx", "\x00chunked", "lalala" headers
+        // around a "chunked" one); a body that is not chunked after all
+        // falls back to the connection's close (see `Chunk::Size`).
+        let chunked = fields
+            .iter()
+            .filter(|(n, _)| n == "transfer-encoding")
+            .any(|(_, v)| v.to_ascii_lowercase().contains("chunked"));
+        if chunked {
+            weird(w, "chunked_not_final_coding");
+            return Framing::Chunked(Chunk::Size(Vec::new()));
+        }
         return Framing::Close;
     }
     match cl {
@@ -1108,31 +1425,37 @@ fn body_setup(
     uri_name: Option<String>,
     framing: &Framing,
     rec: &mut HttpRecord,
-) -> (Coding, FileMeta) {
-    // RFC 9110 §8.4: Content-Encoding lists codings in the order applied;
-    // transfer codings other than chunked (RFC 9112 §7) are decoded too.
-    let mut codings: Vec<String> = fields
-        .iter()
-        .filter(|(n, _)| n == "content-encoding")
-        .flat_map(|(_, v)| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty() && t != "identity")
-        .take(16)
-        .collect();
-    if let Some(te) = transfer_codings(fields) {
-        codings.extend(te.into_iter().filter(|t| t != "chunked" && t != "identity"));
-    }
-    let coding = match codings.as_slice() {
-        [] => Coding::Identity,
-        [one] => Coding::parse(one).unwrap_or_else(|| {
-            weird(&mut rec.weird, "unsupported_content_encoding");
-            Coding::Identity
-        }),
-        _ => {
-            weird(&mut rec.weird, "unsupported_content_encoding");
-            Coding::Identity
+    tx: u64,
+) -> (Vec<Coding>, FileMeta) {
+    // RFC 9110 §8.4: Content-Encoding lists codings in the order applied
+    // (the header may repeat, §5.3); transfer codings other than chunked
+    // (RFC 9112 §7) were applied after them. Read leniently, as libhtp and
+    // browsers do: junk around a coding name ("\xa0gzip", "deflate;", "x
+    // gzip") does not hide it.
+    let mut unknown = false;
+    let mut codings: Vec<Coding> = Vec::new();
+    for name in ["content-encoding", "transfer-encoding"] {
+        for (_, v) in fields.iter().filter(|(n, _)| n == name) {
+            for word in v
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .filter(|w| !w.is_empty())
+                .take(16)
+            {
+                match Coding::parse(word) {
+                    Some(Coding::Identity) => {}
+                    Some(c) => codings.push(c),
+                    None if word.eq_ignore_ascii_case("chunked") => {}
+                    None => unknown = true,
+                }
+            }
         }
-    };
+    }
+    if unknown {
+        weird(&mut rec.weird, "unsupported_content_encoding");
+    }
+    if codings.len() > MAX_LAYERS {
+        weird(&mut rec.weird, "too_many_content_codings");
+    }
     // RFC 6266 §4.1: filename / filename* (RFC 8187) parameters.
     let disp_name = field(fields, "content-disposition").and_then(|d| {
         let (_, p) = parse_params(d);
@@ -1153,22 +1476,22 @@ fn body_setup(
         }
     }
     let name = disp_name.or(uri_name);
-    let expected_size = match (framing, coding) {
-        (Framing::Length(n), Coding::Identity) => Some(*n),
+    let expected_size = match framing {
+        Framing::Length(n) if codings.is_empty() => Some(*n),
         _ => None,
     };
     let declared_mime = field(fields, "content-type")
         .map(|c| parse_params(c).0)
         .filter(|c| !c.is_empty());
     (
-        coding,
+        codings,
         FileMeta {
             source: "HTTP",
             name,
             declared_mime,
             dir: Some(dir),
             expected_size,
-            tx: None,
+            tx: Some(tx),
         },
     )
 }
