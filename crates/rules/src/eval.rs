@@ -165,7 +165,10 @@ impl Compiled {
             }
         }
         c.pkt = Prefilter::build(&pkt);
-        c.tx = tx.into_iter().map(|(k, v)| (k, Prefilter::build(&v))).collect();
+        c.tx = tx
+            .into_iter()
+            .map(|(k, v)| (k, Prefilter::build(&v)))
+            .collect();
         c.file = file
             .into_iter()
             .map(|(k, v)| (k, Prefilter::build(&v)))
@@ -343,15 +346,15 @@ fn header_ok(r: &Rule, pkt: &Packet, dir: Option<bool>) -> bool {
         }
     }
     let v = view(pkt, dir);
-    let fwd = d.src.matches(v.src) && d.sp.matches(v.sp) && d.dst.matches(v.dst) && d.dp.matches(v.dp);
+    let fwd =
+        d.src.matches(v.src) && d.sp.matches(v.sp) && d.dst.matches(v.dst) && d.dp.matches(v.dp);
     // "Rules Format / direction": `<>` matches both ways.
-    if !fwd
-        && !(d.bidir
-            && d.src.matches(v.dst)
-            && d.sp.matches(v.dp)
-            && d.dst.matches(v.src)
-            && d.dp.matches(v.sp))
-    {
+    let rev = d.bidir
+        && d.src.matches(v.dst)
+        && d.sp.matches(v.dp)
+        && d.dst.matches(v.src)
+        && d.dp.matches(v.sp);
+    if !(fwd || rev) {
         return false;
     }
     // "Flow keywords / flow": to_server / to_client, established.
@@ -461,8 +464,7 @@ fn fired(
     rid: u32,
     pkt: &Packet,
     flow: Option<&mut FlowRules>,
-    buffer: &'static str,
-    offset: Option<usize>,
+    (buffer, offset): (&'static str, Option<usize>),
     out: &mut Vec<Match>,
     start: usize,
 ) -> bool {
@@ -525,11 +527,11 @@ pub(crate) fn inspect_packet(
     let stream = if tcp_flow { stream } else { None };
     let di = usize::from(!fi.is_some_and(|f| f.to_server));
     let tail: Vec<u8> = match (&flow, stream) {
-        (Some(f), Some(_)) => f
-            .st
-            .as_ref()
-            .map(|s| s.tails[di].clone())
-            .unwrap_or_default(),
+        (Some(f), Some(_)) => {
+            f.st.as_ref()
+                .map(|s| s.tails[di].clone())
+                .unwrap_or_default()
+        }
         _ => Vec::new(),
     };
     let window: Option<Vec<u8>> = stream.map(|s| {
@@ -598,7 +600,15 @@ pub(crate) fn inspect_packet(
         } else {
             ("packet", None)
         };
-        if fired(d, rid, pkt, flow.as_deref_mut(), buffer, offset, out, start) {
+        if fired(
+            d,
+            rid,
+            pkt,
+            flow.as_deref_mut(),
+            (buffer, offset),
+            out,
+            start,
+        ) {
             return;
         }
     }
@@ -703,7 +713,7 @@ pub(crate) fn inspect_tx(
                 continue;
             };
             state(flow).fire((rid, tx, dir));
-            if fired(d, rid, pkt, Some(flow), buffer, offset, out, start) {
+            if fired(d, rid, pkt, Some(flow), (buffer, offset), out, start) {
                 return;
             }
         }
@@ -833,7 +843,7 @@ pub(crate) fn inspect_file(
         if let Some(k) = key {
             state(flow).fire(k);
         }
-        if fired(d, rid, pkt, Some(flow), buffer, offset, out, start) {
+        if fired(d, rid, pkt, Some(flow), (buffer, offset), out, start) {
             return;
         }
     }

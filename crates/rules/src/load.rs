@@ -106,7 +106,11 @@ impl RuleSet {
                 source,
             })?;
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            sources.push((p.display().to_string(), p.parent().map(Path::to_path_buf), text));
+            sources.push((
+                p.display().to_string(),
+                p.parent().map(Path::to_path_buf),
+                text,
+            ));
         }
         let mut parsed = Vec::new();
         let mut report = LoadReport::default();

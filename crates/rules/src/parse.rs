@@ -124,9 +124,16 @@ pub(crate) enum PktTest {
     IpProto(NumCmp),
     Dsize(NumCmp),
     SameIp,
-    Flags { mode: FlagMode, flags: u8, mask: u8 },
+    Flags {
+        mode: FlagMode,
+        flags: u8,
+        mask: u8,
+    },
     /// `app-layer-protocol:[!]name`.
-    AppProto { name: String, negated: bool },
+    AppProto {
+        name: String,
+        negated: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -332,7 +339,12 @@ fn col_of(text: &str, at: usize) -> usize {
 fn split_options(text: &str, start: usize) -> Result<Vec<Opt>, RuleErr> {
     let body_end = match text.trim_end().strip_suffix(')') {
         Some(s) => s.len(),
-        None => return syn(col_of(text, text.trim_end().len()), "rule does not end with `)`"),
+        None => {
+            return syn(
+                col_of(text, text.trim_end().len()),
+                "rule does not end with `)`",
+            )
+        }
     };
     if body_end < start {
         return syn(col_of(text, start), "rule does not end with `)`");
@@ -783,7 +795,7 @@ fn parse_rule(text: &str, dir: Option<&Path>, vars: &Vars) -> Result<Parsed, Rul
     finish(b, ids, action)
 }
 
-fn need<'a>(o: &'a Opt) -> Result<&'a str, RuleErr> {
+fn need(o: &Opt) -> Result<&str, RuleErr> {
     match o.value.as_deref() {
         Some(v) if !v.is_empty() => Ok(v),
         _ => syn(o.col, format!("`{}` needs a value", o.name)),
@@ -862,7 +874,11 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
         "nocase" => b.last_content(col, name)?.nocase = true,
         "offset" | "depth" | "distance" | "within" => {
             let v = need(o)?;
-            if v.trim().chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+            if v.trim()
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+            {
                 return skip(name, "byte_extract variables are not supported");
             }
             let n = parse_i64(v, col, name)?;
@@ -875,9 +891,8 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
                 "depth" => c.depth = Some(u(n)?),
                 "within" => c.within = Some(u(n)?),
                 _ => {
-                    c.distance = Some(
-                        i32::try_from(n).or_else(|_| syn(col, "`distance` out of range"))?,
-                    )
+                    c.distance =
+                        Some(i32::try_from(n).or_else(|_| syn(col, "`distance` out of range"))?)
                 }
             }
         }
@@ -888,12 +903,10 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
                 None => Fast::Yes,
                 Some("only") => Fast::Only,
                 Some(v) => {
-                    let (a, l) = v
-                        .split_once(',')
-                        .ok_or_else(|| RuleErr::Syntax {
-                            col,
-                            msg: format!("bad fast_pattern `{v}`"),
-                        })?;
+                    let (a, l) = v.split_once(',').ok_or_else(|| RuleErr::Syntax {
+                        col,
+                        msg: format!("bad fast_pattern `{v}`"),
+                    })?;
                     Fast::Slice(
                         parse_u64(a, col, name)? as usize,
                         parse_u64(l, col, name)? as usize,
@@ -1170,7 +1183,11 @@ struct ReadOpts {
 }
 
 fn byte_value(s: &str, col: usize, kw: &str) -> Result<u64, RuleErr> {
-    if s.trim().chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+    if s.trim()
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+    {
         return skip(kw, "byte_extract variables are not supported");
     }
     parse_u64(s, col, kw)
@@ -1205,7 +1222,11 @@ fn byte_test(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
     };
     let value = byte_value(items[2], col, "byte_test")?;
     let offset = {
-        if items[3].chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        if items[3]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        {
             return skip("byte_test", "byte_extract variables are not supported");
         }
         parse_i64(items[3], col, "byte_test")?
@@ -1221,10 +1242,19 @@ fn byte_test(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
     Ok(())
 }
 
-fn num_read(nbytes: usize, offset: i64, r: ReadOpts, col: usize, kw: &str) -> Result<NumRead, RuleErr> {
+fn num_read(
+    nbytes: usize,
+    offset: i64,
+    r: ReadOpts,
+    col: usize,
+    kw: &str,
+) -> Result<NumRead, RuleErr> {
     let max = if r.string.is_some() { 20 } else { 8 };
     if nbytes == 0 || nbytes > max {
-        return syn(col, format!("{kw}: {nbytes} bytes is out of range (1..={max})"));
+        return syn(
+            col,
+            format!("{kw}: {nbytes} bytes is out of range (1..={max})"),
+        );
     }
     Ok(NumRead {
         nbytes,
@@ -1296,7 +1326,11 @@ fn byte_jump(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
         return syn(col, "byte_jump needs bytes and offset");
     }
     let nbytes = byte_value(items[0], col, "byte_jump")? as usize;
-    if items[1].chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+    if items[1]
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+    {
         return skip("byte_jump", "byte_extract variables are not supported");
     }
     let offset = parse_i64(items[1], col, "byte_jump")?;
@@ -1374,7 +1408,10 @@ fn flowbits(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
         .split(['|', '&'])
         .map(|s| s.trim().to_string())
         .collect();
-    if list.iter().any(|n| n.is_empty() || n.contains(char::is_whitespace)) {
+    if list
+        .iter()
+        .any(|n| n.is_empty() || n.contains(char::is_whitespace))
+    {
         return syn(col, format!("flowbits: bad name list `{names}`"));
     }
     b.det.flowbits.push(Flowbit {
@@ -1432,7 +1469,10 @@ fn threshold(o: &Opt, filter: bool) -> Result<Threshold, RuleErr> {
             count,
             seconds,
         }),
-        _ => syn(col, format!("{}: needs type, track, count and seconds", o.name)),
+        _ => syn(
+            col,
+            format!("{}: needs type, track, count and seconds", o.name),
+        ),
     }
 }
 
@@ -1485,10 +1525,7 @@ fn flags(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
 fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
     let mut det = b.det;
     // Group the parts by buffer, keeping their order inside each buffer.
-    for (ins, side, mut part) in b.parts {
-        if let Part::Content(c) = &mut part {
-            c.finish();
-        }
+    for (ins, side, part) in b.parts {
         match det
             .bufs
             .iter_mut()
@@ -1505,10 +1542,12 @@ fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
     let has_pkt = det.bufs.iter().any(|m| m.inspect == Inspect::Packet);
     let has_tx = det.bufs.iter().any(|m| matches!(m.inspect, Inspect::Tx(_)));
     let has_file = !det.files.is_empty()
-        || det
-            .bufs
-            .iter()
-            .any(|m| matches!(m.inspect, Inspect::FileData | Inspect::FileName | Inspect::FileMagic));
+        || det.bufs.iter().any(|m| {
+            matches!(
+                m.inspect,
+                Inspect::FileData | Inspect::FileName | Inspect::FileMagic
+            )
+        });
     det.kind = if has_file {
         Kind::File
     } else if has_tx {
@@ -1586,4 +1625,3 @@ pub(crate) fn sort_rules(rules: &mut [Rule]) {
     }
     rules.sort_by_key(|r| (r.action, fb_class(r), r.priority));
 }
-

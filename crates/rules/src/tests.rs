@@ -204,7 +204,7 @@ fn every_corpus_rule_file_loads_strictly() {
     for e in rd {
         let p = e.unwrap().path().join("test.rules");
         if p.is_file() {
-            let (rs, rep) = RuleSet::load(&[p.clone()], &Vars::default(), true)
+            let (rs, rep) = RuleSet::load(std::slice::from_ref(&p), &Vars::default(), true)
                 .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             assert!(rep.errors.is_empty() && rep.skipped.is_empty());
             n += rs.len();
@@ -238,7 +238,10 @@ fn header_forms() {
     assert_eq!(sids(&rs, &q), vec![1, 2]);
     q.dst = ip("10.0.0.2");
     assert_eq!(sids(&rs, &q), vec![2, 4]);
-    let r = rs.rules().map(|(_, r)| (r.sid, r.action)).collect::<Vec<_>>();
+    let r = rs
+        .rules()
+        .map(|(_, r)| (r.sid, r.action))
+        .collect::<Vec<_>>();
     // Suricata's order: pass, drop, reject, alert.
     assert_eq!(r[0], (5, Action::Pass));
     assert_eq!(r[1], (3, Action::Drop));
@@ -283,7 +286,8 @@ fn multi_line_comments_and_indent() {
     let r = rs.rule(RuleId(0));
     assert_eq!((r.sid, r.line), (1, 2));
     assert_eq!(r.msg, "DNS - Transaction ID problem, DDNS");
-    let payload = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04ddns\x03net\x00\x00\x01\x00\x01";
+    let payload =
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04ddns\x03net\x00\x00\x01\x00\x01";
     let mut p = pkt(payload);
     p.ip_proto = 17;
     p.dst_port = Some(53);
@@ -307,9 +311,15 @@ fn syntax_errors_name_file_line_column() {
     let (rs, rep) = set(text);
     assert_eq!(rs.len(), 2, "loading goes on after errors");
     let at: Vec<(usize, usize)> = rep.errors.iter().map(|e| (e.line, e.col)).collect();
-    assert_eq!(at, vec![(2, 19), (3, 50), (4, 31), (5, 31), (6, 30), (7, 1)]);
+    assert_eq!(
+        at,
+        vec![(2, 19), (3, 50), (4, 31), (5, 31), (6, 30), (7, 1)]
+    );
     let e = &rep.errors[0];
-    assert_eq!(e.to_string(), "test.rules:2:19: syntax error: bad direction `<-` (use -> or <>)");
+    assert_eq!(
+        e.to_string(),
+        "test.rules:2:19: syntax error: bad direction `<-` (use -> or <>)"
+    );
 }
 
 #[test]
@@ -349,7 +359,7 @@ fn skipped_rules_name_keyword_and_sid() {
     let f = dir.join("x.rules");
     std::fs::write(&f, text).unwrap();
     assert!(matches!(
-        RuleSet::load(&[f.clone()], &Vars::default(), true),
+        RuleSet::load(std::slice::from_ref(&f), &Vars::default(), true),
         Err(LoadError::Strict(_))
     ));
     let (ok, rep) = RuleSet::load(&[f], &Vars::default(), false).unwrap();
@@ -364,13 +374,31 @@ fn skipped_rules_name_keyword_and_sid() {
 
 #[test]
 fn content_hex_nocase_negation() {
-    assert!(fires(r#"alert tcp any any -> any any (content:"|41 42|C"; sid:1;)"#, b"xxABCxx"));
-    assert!(!fires(r#"alert tcp any any -> any any (content:"abc"; sid:1;)"#, b"xxABCxx"));
-    assert!(fires(r#"alert tcp any any -> any any (content:"abc"; nocase; sid:1;)"#, b"xxABCxx"));
-    assert!(fires(r#"alert tcp any any -> any any (content:"a"; content:!"zz"; sid:1;)"#, b"abc"));
-    assert!(!fires(r#"alert tcp any any -> any any (content:"a"; content:!"bc"; sid:1;)"#, b"abc"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:"|41 42|C"; sid:1;)"#,
+        b"xxABCxx"
+    ));
+    assert!(!fires(
+        r#"alert tcp any any -> any any (content:"abc"; sid:1;)"#,
+        b"xxABCxx"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:"abc"; nocase; sid:1;)"#,
+        b"xxABCxx"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:"a"; content:!"zz"; sid:1;)"#,
+        b"abc"
+    ));
+    assert!(!fires(
+        r#"alert tcp any any -> any any (content:"a"; content:!"bc"; sid:1;)"#,
+        b"abc"
+    ));
     // A rule with only a negated content fires on payloads without it.
-    assert!(fires(r#"alert tcp any any -> any any (content:!"evil"; sid:1;)"#, b"good"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:!"evil"; sid:1;)"#,
+        b"good"
+    ));
 }
 
 #[test]
@@ -381,7 +409,8 @@ fn offset_depth_distance_within_chain() {
     assert!(!fires(r, b"GET  /admin"));
     // The chain backtracks: the first "ab" is not followed by "c", the
     // second is.
-    let r = r#"alert tcp any any -> any any (content:"ab"; content:"c"; distance:0; within:1; sid:1;)"#;
+    let r =
+        r#"alert tcp any any -> any any (content:"ab"; content:"c"; distance:0; within:1; sid:1;)"#;
     assert!(fires(r, b"abxabc"));
     assert!(!fires(r, b"abxab"));
     // Negative distance looks back.
@@ -447,33 +476,76 @@ fn isdataat_forms() {
     let r = r#"alert tcp any any -> any any (content:"AB"; isdataat:!1,relative; sid:1;)"#;
     assert!(fires(r, b"xxAB"));
     assert!(!fires(r, b"xxABc"));
-    assert!(fires(r#"alert tcp any any -> any any (isdataat:9; sid:1;)"#, b"0123456789"));
-    assert!(!fires(r#"alert tcp any any -> any any (isdataat:10; sid:1;)"#, b"0123456789"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (isdataat:9; sid:1;)"#,
+        b"0123456789"
+    ));
+    assert!(!fires(
+        r#"alert tcp any any -> any any (isdataat:10; sid:1;)"#,
+        b"0123456789"
+    ));
 }
 
 #[test]
 fn pcre_flags_relative_and_lookaround() {
-    assert!(fires(r#"alert tcp any any -> any any (pcre:"/NICK .*USA.*[0-9]{3,}/i"; sid:1;)"#, b"nick x usa 1234"));
-    assert!(!fires(r#"alert tcp any any -> any any (pcre:"/a.b/"; sid:1;)"#, b"a\nb"));
-    assert!(fires(r#"alert tcp any any -> any any (pcre:"/a.b/s"; sid:1;)"#, b"a\nb"));
-    assert!(fires(r#"alert tcp any any -> any any (pcre:"/^b$/m"; sid:1;)"#, b"a\nb\nc"));
-    assert!(fires(r#"alert tcp any any -> any any (pcre:"/a b # comment/x"; sid:1;)"#, b"ab"));
-    assert!(fires(r#"alert tcp any any -> any any (pcre:"/\xff\x00/"; sid:1;)"#, b"\x01\xff\x00"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (pcre:"/NICK .*USA.*[0-9]{3,}/i"; sid:1;)"#,
+        b"nick x usa 1234"
+    ));
+    assert!(!fires(
+        r#"alert tcp any any -> any any (pcre:"/a.b/"; sid:1;)"#,
+        b"a\nb"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (pcre:"/a.b/s"; sid:1;)"#,
+        b"a\nb"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (pcre:"/^b$/m"; sid:1;)"#,
+        b"a\nb\nc"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (pcre:"/a b # comment/x"; sid:1;)"#,
+        b"ab"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (pcre:"/\xff\x00/"; sid:1;)"#,
+        b"\x01\xff\x00"
+    ));
     // R: anchored right after the previous match.
     let r = r#"alert tcp any any -> any any (content:"key="; pcre:"/^[0-9]+&/R"; sid:1;)"#;
     assert!(fires(r, b"a key=123&"));
     assert!(!fires(r, b"a key=x123&"));
     // Look-around and back-references (the backtracking engine).
-    assert!(fires(r#"alert tcp any any -> any any (pcre:"/foo(?=bar)/"; sid:1;)"#, b"foobar"));
-    assert!(!fires(r#"alert tcp any any -> any any (pcre:"/foo(?!bar)/"; sid:1;)"#, b"foobar"));
-    assert!(fires(r#"alert tcp any any -> any any (pcre:"/(ab)x\1/"; sid:1;)"#, b"zabxab"));
-    assert!(fires(r#"alert tcp any any -> any any (pcre:"/(?<=\xff)z/"; sid:1;)"#, b"\xffz"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (pcre:"/foo(?=bar)/"; sid:1;)"#,
+        b"foobar"
+    ));
+    assert!(!fires(
+        r#"alert tcp any any -> any any (pcre:"/foo(?!bar)/"; sid:1;)"#,
+        b"foobar"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (pcre:"/(ab)x\1/"; sid:1;)"#,
+        b"zabxab"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (pcre:"/(?<=\xff)z/"; sid:1;)"#,
+        b"\xffz"
+    ));
     // A negated pcre.
-    assert!(fires(r#"alert tcp any any -> any any (content:"a"; pcre:!"/b/"; sid:1;)"#, b"ac"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:"a"; pcre:!"/b/"; sid:1;)"#,
+        b"ac"
+    ));
     // PCRE's literal escapes.
-    assert!(fires(r#"alert tcp any any -> any any (pcre:"/\<a\/b\>\;/"; sid:1;)"#, b"<a/b>;"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (pcre:"/\<a\/b\>\;/"; sid:1;)"#,
+        b"<a/b>;"
+    ));
     // Buffer flags move the pcre to the HTTP buffers.
-    let rs = clean(r#"alert http any any -> any any (pcre:"/^\/admin/U"; pcre:"/^Mozilla/V"; sid:1;)"#);
+    let rs =
+        clean(r#"alert http any any -> any any (pcre:"/^\/admin/U"; pcre:"/^Mozilla/V"; sid:1;)"#);
     let b = Bufs::default()
         .with(BufferKind::HttpUri, true, b"/admin/x")
         .with(BufferKind::HttpUserAgent, true, b"Mozilla/5.0");
@@ -489,16 +561,31 @@ fn catastrophic_pcre_is_bounded() {
     let hay = vec![b'a'; 100_000];
     // Linear engine.
     let t = std::time::Instant::now();
-    assert!(!fires(r#"alert tcp any any -> any any (pcre:"/(a+)+$b/"; sid:1;)"#, &hay));
+    assert!(!fires(
+        r#"alert tcp any any -> any any (pcre:"/(a+)+$b/"; sid:1;)"#,
+        &hay
+    ));
     // Backtracking engine (a back-reference forces it): the limit stops it.
-    assert!(!fires(r#"alert tcp any any -> any any (pcre:"/(a+)+\1b/"; sid:1;)"#, &hay));
-    assert!(t.elapsed() < std::time::Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(!fires(
+        r#"alert tcp any any -> any any (pcre:"/(a+)+\1b/"; sid:1;)"#,
+        &hay
+    ));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
 fn byte_test_combinations() {
     let p = b"\x00\x00\x01\x00LEN=0123;\x0f";
-    let f = |opts: &str| fires(&format!("alert tcp any any -> any any (byte_test:{opts}; sid:1;)"), p);
+    let f = |opts: &str| {
+        fires(
+            &format!("alert tcp any any -> any any (byte_test:{opts}; sid:1;)"),
+            p,
+        )
+    };
     assert!(f("4,=,256,0"));
     assert!(f("2,=,1,2,little"));
     assert!(f("2,>,255,2"));
@@ -521,16 +608,35 @@ fn byte_test_combinations() {
 
 #[test]
 fn byte_jump_options() {
-    let f = |rule: &str, p: &[u8]| fires(&format!("alert tcp any any -> any any ({rule} sid:1;)"), p);
+    let f =
+        |rule: &str, p: &[u8]| fires(&format!("alert tcp any any -> any any ({rule} sid:1;)"), p);
     // Read 1 byte (3) at 0, jump 3 after it: lands on "X".
     assert!(f(r#"byte_jump:1,0; content:"X"; within:1;"#, b"\x03abcX"));
-    assert!(f(r#"byte_jump:2,0,little; content:"X"; within:1;"#, b"\x03\x00abcX"));
-    assert!(f(r#"byte_jump:1,0,multiplier 2; content:"X"; within:1;"#, b"\x02abcdX"));
-    assert!(f(r#"byte_jump:1,0,align; content:"X"; within:1;"#, b"\x03abcdX"));
+    assert!(f(
+        r#"byte_jump:2,0,little; content:"X"; within:1;"#,
+        b"\x03\x00abcX"
+    ));
+    assert!(f(
+        r#"byte_jump:1,0,multiplier 2; content:"X"; within:1;"#,
+        b"\x02abcdX"
+    ));
+    assert!(f(
+        r#"byte_jump:1,0,align; content:"X"; within:1;"#,
+        b"\x03abcdX"
+    ));
     assert!(!f(r#"byte_jump:1,0; content:"X"; within:1;"#, b"\x03abcdX"));
-    assert!(f(r#"byte_jump:1,0,from_beginning; content:"X"; within:1;"#, b"\x04abcX"));
-    assert!(f(r#"byte_jump:1,0,post_offset -1; content:"cX"; within:2;"#, b"\x03abcX"));
-    assert!(f(r#"byte_jump:2,0,string,hex; content:"X"; within:1;"#, b"0a0123456789X"));
+    assert!(f(
+        r#"byte_jump:1,0,from_beginning; content:"X"; within:1;"#,
+        b"\x04abcX"
+    ));
+    assert!(f(
+        r#"byte_jump:1,0,post_offset -1; content:"cX"; within:2;"#,
+        b"\x03abcX"
+    ));
+    assert!(f(
+        r#"byte_jump:2,0,string,hex; content:"X"; within:1;"#,
+        b"0a0123456789X"
+    ));
     assert!(!f(r#"byte_jump:1,0; content:"X"; within:1;"#, b"\xffabcX"));
     // detect-bytejump-06: "Question?13When will the pandemic end?", the
     // bitmask 0xfe turns 13 into 6, from_end + 6 - 26 lands on "ll the".
@@ -547,10 +653,22 @@ fn byte_jump_options() {
 
 #[test]
 fn dsize_bsize_urilen() {
-    assert!(fires(r#"alert tcp any any -> any any (dsize:>3; sid:1;)"#, b"abcd"));
-    assert!(!fires(r#"alert tcp any any -> any any (dsize:2<>4; sid:1;)"#, b"abcd"));
-    assert!(fires(r#"alert tcp any any -> any any (dsize:3<>5; sid:1;)"#, b"abcd"));
-    assert!(fires(r#"alert tcp any any -> any any (dsize:!5; sid:1;)"#, b"abcd"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (dsize:>3; sid:1;)"#,
+        b"abcd"
+    ));
+    assert!(!fires(
+        r#"alert tcp any any -> any any (dsize:2<>4; sid:1;)"#,
+        b"abcd"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (dsize:3<>5; sid:1;)"#,
+        b"abcd"
+    ));
+    assert!(fires(
+        r#"alert tcp any any -> any any (dsize:!5; sid:1;)"#,
+        b"abcd"
+    ));
     // detect-bsize-0: an empty User-Agent.
     let rs = clean(&std::fs::read_to_string(corpus().join("detect-bsize-0/test.rules")).unwrap_or_else(|_| {
         "alert http any any -> any any (http.user_agent; bsize: 0; sid:46;)\nalert http any any -> any any (http.user_agent; content: !\"u\"; sid:47;)".into()
@@ -594,7 +712,13 @@ fn itype_icode_on_real_pings() {
 fn flags_ttl_ip_proto_sameip() {
     let mut p = pkt(b"");
     p.tcp_flags = Some(0x12 | 0x40); // SYN ACK ECE
-    let f = |r: &str, p: &Packet| !sids(&clean(&format!("alert tcp any any -> any any ({r} sid:1;)")), p).is_empty();
+    let f = |r: &str, p: &Packet| {
+        !sids(
+            &clean(&format!("alert tcp any any -> any any ({r} sid:1;)")),
+            p,
+        )
+        .is_empty()
+    };
     assert!(!f("flags:SA;", &p));
     assert!(f("flags:SA,E;", &p));
     assert!(f("flags:+SA;", &p));
@@ -656,7 +780,19 @@ fn flowbits_ordering_on_the_real_packet() {
     let Some(c) = run_corpus("detect-flowbits") else {
         return;
     };
-    let want = [(1, 1), (2, 1), (3, 0), (5, 1), (6, 0), (7, 1), (8, 0), (9, 1), (10, 0), (11, 0), (12, 1)];
+    let want = [
+        (1, 1),
+        (2, 1),
+        (3, 0),
+        (5, 1),
+        (6, 0),
+        (7, 1),
+        (8, 0),
+        (9, 1),
+        (10, 0),
+        (11, 0),
+        (12, 1),
+    ];
     for (sid, n) in want {
         assert_eq!(c.get(&sid).copied().unwrap_or(0), n, "sid {sid}");
     }
@@ -789,7 +925,10 @@ fn stream_split_content_alerts_once() {
     p.flow = flow_info(true, None);
     let mut out = Vec::new();
     d.inspect_packet(&p, None, Some(&mut fr), &mut out);
-    assert_eq!(out.iter().map(|m| rs.rule(m.rule).sid).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(
+        out.iter().map(|m| rs.rule(m.rule).sid).collect::<Vec<_>>(),
+        vec![2]
+    );
 }
 
 #[test]
@@ -812,7 +951,12 @@ fn no_established_no_alert_with_flow_keyword() {
     p.flow = flow_info(true, None);
     let mut d = Detector::new(rs.clone());
     let mut out = Vec::new();
-    d.inspect_packet(&p, Some(b"MATCH?"), Some(&mut FlowRules::default()), &mut out);
+    d.inspect_packet(
+        &p,
+        Some(b"MATCH?"),
+        Some(&mut FlowRules::default()),
+        &mut out,
+    );
     assert_eq!(out.len(), 1);
 }
 
@@ -843,7 +987,11 @@ fn http_buffers_sticky_and_modifiers() {
         .with(BufferKind::HttpUri, true, b"/blah/a.exe")
         .with(BufferKind::HttpHost, true, b"EVIL.example")
         .with(BufferKind::HttpCookie, true, b"sess=1")
-        .with(BufferKind::HttpHeader, true, b"Host: evil.example\r\nX-Y: 1\r\n");
+        .with(
+            BufferKind::HttpHeader,
+            true,
+            b"Host: evil.example\r\nX-Y: 1\r\n",
+        );
     assert_eq!(tx_sids(&rs, &b, Some("HTTP")), vec![1, 3, 4, 100]);
     // detect-content-ends-with-negated-02: the host ends with .google.com.
     let b2 = Bufs::default()
@@ -852,7 +1000,10 @@ fn http_buffers_sticky_and_modifiers() {
         .with(BufferKind::HttpHost, true, b"dl.google.com");
     assert_eq!(tx_sids(&rs, &b2, Some("HTTP")), Vec::<u32>::new());
     // Identity.
-    assert_eq!(rs.rules().find(|(_, r)| r.sid == 100).unwrap().1.msg, "msg escape tests");
+    assert_eq!(
+        rs.rules().find(|(_, r)| r.sid == 100).unwrap().1.msg,
+        "msg escape tests"
+    );
     let d = Detector::new(rs.clone());
     assert!(d.wants(BufferKind::HttpUri) && d.wants(BufferKind::HttpCookie));
     assert!(!d.wants(BufferKind::TlsSni) && !d.wants_files());
@@ -875,9 +1026,11 @@ fn tx_rules_fire_once_per_tx_and_direction() {
     assert_eq!(out.len(), 2);
     // Called again (the response completes): the client side does not
     // fire again, the server side does.
-    let b = b
-        .with(BufferKind::SshSoftware, false, b"OpenSSH_7.4")
-        .with(BufferKind::SshProto, false, b"2.0");
+    let b = b.with(BufferKind::SshSoftware, false, b"OpenSSH_7.4").with(
+        BufferKind::SshProto,
+        false,
+        b"2.0",
+    );
     p.flow = flow_info(false, Some("SSH"));
     d.inspect_tx(&p, 0, &b, &mut fr, &mut out);
     assert_eq!(out.len(), 4);
@@ -920,7 +1073,11 @@ fn tls_dns_buffers() {
     let b = Bufs::default()
         .with(BufferKind::TlsSni, true, b"www.evil.com")
         .with(BufferKind::TlsCertSubject, false, b"C=US, CN=evil")
-        .with(BufferKind::Ja3Hash, true, b"e7d705a3286e19ea42f587b344ee6865");
+        .with(
+            BufferKind::Ja3Hash,
+            true,
+            b"e7d705a3286e19ea42f587b344ee6865",
+        );
     assert_eq!(tx_sids(&rs, &b, Some("TLS")), vec![1, 2, 4]);
     // dns.query: one value per question; the second matches.
     let b = Bufs::default()
@@ -936,7 +1093,11 @@ fn tls_dns_buffers() {
 fn file_keywords() {
     let dir = std::env::temp_dir().join(format!("netsift-rules-files-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("md5.txt"), "44d88612fea8a8f36de82e1278abb02f eicar.com\n# comment\n").unwrap();
+    std::fs::write(
+        dir.join("md5.txt"),
+        "44d88612fea8a8f36de82e1278abb02f eicar.com\n# comment\n",
+    )
+    .unwrap();
     let text = "alert http any any -> any any (msg:\"EICAR file data\"; file_data; content:\"EICAR-STANDARD-ANTIVIRUS-TEST-FILE\"; sid:1;)\n\
                 alert http any any -> any any (filemagic:\"pdf document\"; nocase; sid:2;)\n\
                 alert http any any -> any any (fileext:\"exe\"; sid:3;)\n\
@@ -985,7 +1146,10 @@ fn file_keywords() {
     };
     p.flow = flow_info(true, Some("HTTP"));
     d.inspect_file(&p, &up, None, &mut fr, &mut out);
-    assert_eq!(out.iter().map(|m| rs.rule(m.rule).sid).collect::<Vec<_>>(), vec![7]);
+    assert_eq!(
+        out.iter().map(|m| rs.rule(m.rule).sid).collect::<Vec<_>>(),
+        vec![7]
+    );
     // SMTP attachment.
     out.clear();
     p.flow = flow_info(true, Some("SMTP"));
@@ -997,7 +1161,10 @@ fn file_keywords() {
         ..Default::default()
     };
     d.inspect_file(&p, &att, None, &mut FlowRules::default(), &mut out);
-    assert_eq!(out.iter().map(|m| rs.rule(m.rule).sid).collect::<Vec<_>>(), vec![8]);
+    assert_eq!(
+        out.iter().map(|m| rs.rule(m.rule).sid).collect::<Vec<_>>(),
+        vec![8]
+    );
 }
 
 // ---------------------------------------------------------------- prefilter
@@ -1015,7 +1182,9 @@ impl Rng {
         self.next() % n.max(1)
     }
     fn word(&mut self, alpha: &[u8], len: usize) -> Vec<u8> {
-        (0..len).map(|_| alpha[self.below(alpha.len() as u64) as usize]).collect()
+        (0..len)
+            .map(|_| alpha[self.below(alpha.len() as u64) as usize])
+            .collect()
     }
 }
 
@@ -1024,7 +1193,11 @@ fn random_rule(r: &mut Rng, sid: u32) -> String {
     let mut opts = String::new();
     for _ in 0..=r.below(3) {
         let len = 1 + r.below(4) as usize;
-        let w: String = r.word(A, len).iter().map(|&c| format!("|{c:02x}|")).collect();
+        let w: String = r
+            .word(A, len)
+            .iter()
+            .map(|&c| format!("|{c:02x}|"))
+            .collect();
         let neg = if r.below(6) == 0 { "!" } else { "" };
         opts.push_str(&format!("content:{neg}\"{w}\"; "));
         match r.below(8) {
@@ -1073,7 +1246,12 @@ fn prefilter_gives_the_same_matches_as_evaluating_every_rule() {
                     without.push(id.0);
                 }
             }
-            assert_eq!(with, without, "round {round}, payload {:?}", String::from_utf8_lossy(&payload));
+            assert_eq!(
+                with,
+                without,
+                "round {round}, payload {:?}",
+                String::from_utf8_lossy(&payload)
+            );
         }
     }
 }

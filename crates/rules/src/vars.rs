@@ -132,21 +132,21 @@ impl AddrExpr {
                 _ => false,
             },
             AddrExpr::Not(e) => !e.matches(ip),
-            AddrExpr::Group(items) => group_matches(items, |e| e.matches(ip), |e| match e {
-                AddrExpr::Not(inner) => Some(inner),
-                _ => None,
-            }),
+            AddrExpr::Group(items) => group_matches(
+                items,
+                |e| e.matches(ip),
+                |e| match e {
+                    AddrExpr::Not(inner) => Some(inner),
+                    _ => None,
+                },
+            ),
         }
     }
 }
 
 /// Group semantics: (no positive member, or one matches) and no negated
 /// member's inner expression matches.
-fn group_matches<T>(
-    items: &[T],
-    m: impl Fn(&T) -> bool,
-    neg: impl Fn(&T) -> Option<&T>,
-) -> bool {
+fn group_matches<T>(items: &[T], m: impl Fn(&T) -> bool, neg: impl Fn(&T) -> Option<&T>) -> bool {
     let mut any_pos = false;
     let mut pos_hit = false;
     for it in items {
@@ -269,7 +269,12 @@ fn addr_expr(s: &str, vars: &Vars, depth: usize, n: &mut usize) -> Result<AddrEx
         return Err("empty address".into());
     }
     if let Some(rest) = s.strip_prefix('!') {
-        return Ok(AddrExpr::Not(Box::new(addr_expr(rest.trim(), vars, depth + 1, n)?)));
+        return Ok(AddrExpr::Not(Box::new(addr_expr(
+            rest.trim(),
+            vars,
+            depth + 1,
+            n,
+        )?)));
     }
     if let Some(inner) = s.strip_prefix('[') {
         let inner = inner
@@ -297,7 +302,9 @@ fn addr_expr(s: &str, vars: &Vars, depth: usize, n: &mut usize) -> Result<AddrEx
             Ok(l) if l <= max => l,
             // A dotted netmask (`10.0.0.0/255.0.0.0`).
             _ => match len.parse::<std::net::Ipv4Addr>() {
-                Ok(m) if ip.is_ipv4() && u32::from(m).leading_ones() == u32::from(m).count_ones() => {
+                Ok(m)
+                    if ip.is_ipv4() && u32::from(m).leading_ones() == u32::from(m).count_ones() =>
+                {
                     u32::from(m).count_ones() as u8
                 }
                 _ => return Err(format!("bad prefix length in `{s}`")),
@@ -335,7 +342,12 @@ fn port_expr(s: &str, vars: &Vars, depth: usize, n: &mut usize) -> Result<PortEx
         return Err("empty port".into());
     }
     if let Some(rest) = s.strip_prefix('!') {
-        return Ok(PortExpr::Not(Box::new(port_expr(rest.trim(), vars, depth + 1, n)?)));
+        return Ok(PortExpr::Not(Box::new(port_expr(
+            rest.trim(),
+            vars,
+            depth + 1,
+            n,
+        )?)));
     }
     if let Some(inner) = s.strip_prefix('[') {
         let inner = inner
@@ -402,7 +414,11 @@ mod tests {
     #[test]
     fn groups_negation_ranges_nesting() {
         let v = Vars::default();
-        let a = parse_addr("[10.0.0.0/8, !10.1.0.0/16, [192.168.1.1, 1.1.1.1-1.1.1.5]]", &v).unwrap();
+        let a = parse_addr(
+            "[10.0.0.0/8, !10.1.0.0/16, [192.168.1.1, 1.1.1.1-1.1.1.5]]",
+            &v,
+        )
+        .unwrap();
         assert!(a.matches(ip("10.2.0.1")));
         assert!(!a.matches(ip("10.1.0.1")));
         assert!(a.matches(ip("1.1.1.3")));
@@ -416,15 +432,21 @@ mod tests {
         assert!(!p.matches(Some(100)) && !p.matches(None));
         assert!(parse_port(":1024", &v).unwrap().matches(Some(0)));
         assert!(parse_addr("::1", &v).unwrap().matches(ip("::1")));
-        assert!(parse_addr("2001:db8::/32", &v).unwrap().matches(ip("2001:db8::5")));
-        assert!(parse_addr("10.0.0.0/255.0.0.0", &v).unwrap().matches(ip("10.9.9.9")));
+        assert!(parse_addr("2001:db8::/32", &v)
+            .unwrap()
+            .matches(ip("2001:db8::5")));
+        assert!(parse_addr("10.0.0.0/255.0.0.0", &v)
+            .unwrap()
+            .matches(ip("10.9.9.9")));
     }
 
     #[test]
     fn set_and_cycles() {
         let mut v = Vars::default();
         v.set("HOME_NET", "[10.0.0.0/8]").unwrap();
-        assert!(parse_addr("$EXTERNAL_NET", &v).unwrap().matches(ip("192.168.0.1")));
+        assert!(parse_addr("$EXTERNAL_NET", &v)
+            .unwrap()
+            .matches(ip("192.168.0.1")));
         v.set("$HTTP_PORTS", "[80,8080]").unwrap();
         assert!(parse_port("$HTTP_PORTS", &v).unwrap().matches(Some(8080)));
         assert!(v.set("X", "[1.2.3.4").is_err());
