@@ -4,7 +4,7 @@
 set -eu
 corpus=${NETSIFT_CORPUS:-../../shared/corpus/ndpi}
 [ -d "$corpus/pcap" ] && corpus=$corpus/pcap
-mkdir -p corpus/capture corpus/analyze corpus/decode corpus/protocols
+mkdir -p corpus/capture corpus/analyze corpus/decode corpus/protocols corpus/rules
 # Captures under 64 KiB: the whole file seeds the reader and the analysis.
 find "$corpus" -type f -size -64k | while read -r f; do
   cp "$f" corpus/capture/
@@ -27,4 +27,15 @@ find ../crates/protocols/src -path '*testdata*' -name '*.bin' | while read -r f;
   i=$(( (i + 1) % 256 ))
   { printf "\\$(printf '%03o' "$i")\\100"; cat "$f"; } > "corpus/protocols/$(basename "$f")-$i"
 done
-echo "seeded: $(ls corpus/capture | wc -l) capture, $(ls corpus/analyze | wc -l) analyze, $(ls corpus/decode | wc -l) decode, $(ls corpus/protocols | wc -l) protocols"
+# Rule texts for the rules target: each suricata-verify test's rules, a 0x00
+# byte, then a payload that the first rule of http-evader looks for.
+sv=${NETSIFT_SV:-../../shared/corpus/suricata-verify}
+if [ -d "$sv" ]; then
+  for d in "$sv"/*/; do
+    [ -f "$d/test.rules" ] || continue
+    n=$(basename "$d")
+    case $n in http-evader__*) [ "$n" = http-evader__http-evader-000 ] || continue ;; esac
+    { cat "$d/test.rules"; printf '\000GET /a.exe HTTP/1.1\r\nHost: x\r\n\r\nX5O!P%%@AP[4 EICAR-STANDARD-ANTIVIRUS-TEST-FILE'; } > "corpus/rules/$n"
+  done
+fi
+echo "seeded: $(ls corpus/capture | wc -l) capture, $(ls corpus/analyze | wc -l) analyze, $(ls corpus/decode | wc -l) decode, $(ls corpus/protocols | wc -l) protocols, $(ls corpus/rules | wc -l) rules"

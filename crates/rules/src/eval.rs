@@ -349,13 +349,12 @@ fn header_ok(r: &Rule, pkt: &Packet, dir: Option<bool>) -> bool {
     let fwd =
         d.src.matches(v.src) && d.sp.matches(v.sp) && d.dst.matches(v.dst) && d.dp.matches(v.dp);
     // "Rules Format / direction": `<>` matches both ways.
-    if !fwd
-        && !(d.bidir
-            && d.src.matches(v.dst)
-            && d.sp.matches(v.dp)
-            && d.dst.matches(v.src)
-            && d.dp.matches(v.sp))
-    {
+    let rev = d.bidir
+        && d.src.matches(v.dst)
+        && d.sp.matches(v.dp)
+        && d.dst.matches(v.src)
+        && d.dp.matches(v.sp);
+    if !(fwd || rev) {
         return false;
     }
     // "Flow keywords / flow": to_server / to_client, established.
@@ -465,8 +464,7 @@ fn fired(
     rid: u32,
     pkt: &Packet,
     flow: Option<&mut FlowRules>,
-    buffer: &'static str,
-    offset: Option<usize>,
+    (buffer, offset): (&'static str, Option<usize>),
     out: &mut Vec<Match>,
     start: usize,
 ) -> bool {
@@ -602,7 +600,15 @@ pub(crate) fn inspect_packet(
         } else {
             ("packet", None)
         };
-        if fired(d, rid, pkt, flow.as_deref_mut(), buffer, offset, out, start) {
+        if fired(
+            d,
+            rid,
+            pkt,
+            flow.as_deref_mut(),
+            (buffer, offset),
+            out,
+            start,
+        ) {
             return;
         }
     }
@@ -707,7 +713,7 @@ pub(crate) fn inspect_tx(
                 continue;
             };
             state(flow).fire((rid, tx, dir));
-            if fired(d, rid, pkt, Some(flow), buffer, offset, out, start) {
+            if fired(d, rid, pkt, Some(flow), (buffer, offset), out, start) {
                 return;
             }
         }
@@ -837,7 +843,7 @@ pub(crate) fn inspect_file(
         if let Some(k) = key {
             state(flow).fire(k);
         }
-        if fired(d, rid, pkt, Some(flow), buffer, offset, out, start) {
+        if fired(d, rid, pkt, Some(flow), (buffer, offset), out, start) {
             return;
         }
     }

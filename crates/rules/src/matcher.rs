@@ -7,8 +7,6 @@
 //! Suricata's content inspection does; the total work per buffer is
 //! bounded by [`STEP_BUDGET`].
 
-use aho_corasick::AhoCorasick;
-
 /// Bound on content/pcre evaluations while matching one buffer (Suricata
 /// bounds its inspection recursion too).
 pub(crate) const STEP_BUDGET: u32 = 4096;
@@ -114,8 +112,6 @@ pub(crate) struct Content {
     pub startswith: bool,
     pub endswith: bool,
     pub fast: Fast,
-    /// Built at compile time: a case-insensitive searcher for `nocase`.
-    pub ci: Option<AhoCorasick>,
 }
 
 impl Content {
@@ -131,22 +127,11 @@ impl Content {
             startswith: false,
             endswith: false,
             fast: Fast::No,
-            ci: None,
         }
     }
 
     pub fn relative(&self) -> bool {
         self.distance.is_some() || self.within.is_some()
-    }
-
-    /// Prepare the searcher after all modifiers are known.
-    pub fn finish(&mut self) {
-        if self.nocase && self.ci.is_none() {
-            self.ci = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build([&self.pat])
-                .ok();
-        }
     }
 
     /// First occurrence at or after `from` in `hay`.
@@ -155,12 +140,10 @@ impl Content {
         if self.pat.is_empty() {
             return Some(from);
         }
-        let at = match &self.ci {
-            Some(ac) => ac.find(h).map(|m| m.start()),
-            None if self.nocase => h
-                .windows(self.pat.len())
-                .position(|w| w.eq_ignore_ascii_case(&self.pat)),
-            None => memchr::memmem::find(h, &self.pat),
+        let at = if self.nocase {
+            find_nocase(h, &self.pat)
+        } else {
+            memchr::memmem::find(h, &self.pat)
         };
         at.map(|a| a + from)
     }
@@ -196,6 +179,23 @@ impl Content {
         }
         (start.max(0) as usize, end.clamp(0, len as i64) as usize)
     }
+}
+
+/// ASCII case-insensitive search: candidates by the first byte's two
+/// cases, then a comparison.
+fn find_nocase(h: &[u8], pat: &[u8]) -> Option<usize> {
+    let (&b0, rest) = pat.split_first()?;
+    let (lo, up) = (b0.to_ascii_lowercase(), b0.to_ascii_uppercase());
+    let last = h.len().checked_sub(pat.len())?;
+    let mut at = 0;
+    while at <= last {
+        let i = at + memchr::memchr2(lo, up, &h[at..=last])?;
+        if h[i + 1..i + pat.len()].eq_ignore_ascii_case(rest) {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
 }
 
 /// The compiled regular expression of a `pcre`.

@@ -795,7 +795,7 @@ fn parse_rule(text: &str, dir: Option<&Path>, vars: &Vars) -> Result<Parsed, Rul
     finish(b, ids, action)
 }
 
-fn need<'a>(o: &'a Opt) -> Result<&'a str, RuleErr> {
+fn need(o: &Opt) -> Result<&str, RuleErr> {
     match o.value.as_deref() {
         Some(v) if !v.is_empty() => Ok(v),
         _ => syn(o.col, format!("`{}` needs a value", o.name)),
@@ -1525,10 +1525,7 @@ fn flags(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
 fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
     let mut det = b.det;
     // Group the parts by buffer, keeping their order inside each buffer.
-    for (ins, side, mut part) in b.parts {
-        if let Part::Content(c) = &mut part {
-            c.finish();
-        }
+    for (ins, side, part) in b.parts {
         match det
             .bufs
             .iter_mut()

@@ -204,7 +204,7 @@ fn every_corpus_rule_file_loads_strictly() {
     for e in rd {
         let p = e.unwrap().path().join("test.rules");
         if p.is_file() {
-            let (rs, rep) = RuleSet::load(&[p.clone()], &Vars::default(), true)
+            let (rs, rep) = RuleSet::load(std::slice::from_ref(&p), &Vars::default(), true)
                 .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             assert!(rep.errors.is_empty() && rep.skipped.is_empty());
             n += rs.len();
@@ -359,7 +359,7 @@ fn skipped_rules_name_keyword_and_sid() {
     let f = dir.join("x.rules");
     std::fs::write(&f, text).unwrap();
     assert!(matches!(
-        RuleSet::load(&[f.clone()], &Vars::default(), true),
+        RuleSet::load(std::slice::from_ref(&f), &Vars::default(), true),
         Err(LoadError::Strict(_))
     ));
     let (ok, rep) = RuleSet::load(&[f], &Vars::default(), false).unwrap();
