@@ -163,6 +163,9 @@ struct Ctx<'a, 'o> {
     cfg: &'a AnalyzeConfig,
     signatures: Option<&'a SignatureSet>,
     rules: Option<&'a mut RuleEngine>,
+    /// The chunks are a replay of bytes seen before the verdict: they
+    /// were already matched and counted, only the parser is new.
+    replay: bool,
 }
 
 impl Ctx<'_, '_> {
@@ -227,8 +230,14 @@ impl Ctx<'_, '_> {
         dir: Direction,
         chunk: Chunk<'_>,
     ) {
-        self.match_signatures(common, ts_ns, app, dir, &chunk);
-        if let (Some(eng), Some(st)) = (self.rules.as_deref_mut(), app.rules.as_deref_mut()) {
+        if !self.replay {
+            self.match_signatures(common, ts_ns, app, dir, &chunk);
+        }
+        if let (Some(eng), Some(st), false) = (
+            self.rules.as_deref_mut(),
+            app.rules.as_deref_mut(),
+            self.replay,
+        ) {
             match (&chunk, app.udp) {
                 (_, true) => st.set_datagrams(),
                 (Chunk::Data(d), false) => st.stream_data(eng, dir, d),
@@ -495,6 +504,7 @@ impl<'o> Analyzer<'o> {
             cfg: &self.cfg,
             signatures: self.signatures.as_deref(),
             rules: self.rules.as_mut(),
+            replay: false,
         }
     }
 
@@ -506,8 +516,10 @@ impl<'o> Analyzer<'o> {
         app: &mut AppState,
         dir: Direction,
         chunks: Vec<(bool, Vec<u8>, u64)>,
+        replay: bool,
     ) {
         let mut ctx = self.ctx();
+        ctx.replay = replay;
         for (is_data, bytes, gap) in chunks {
             let c = if is_data {
                 Chunk::Data(&bytes)
@@ -552,7 +564,7 @@ impl<'o> Analyzer<'o> {
                         PendingChunk::Data(b) => (true, b, 0),
                         PendingChunk::Gap(n) => (false, Vec::new(), n),
                     };
-                    self.deliver(common, ts_ns, app, dir, vec![chunk]);
+                    self.deliver(common, ts_ns, app, dir, vec![chunk], true);
                 }
             }
             None => {
@@ -714,6 +726,7 @@ impl Analyzer<'_> {
                     cfg: &self.cfg,
                     signatures: self.signatures.as_deref(),
                     rules: self.rules.as_mut(),
+                    replay: false,
                 };
                 // What this packet acknowledges of the other direction
                 // came before it.
@@ -860,8 +873,8 @@ impl Analyzer<'_> {
                 // After `finish`: the holes left at the end count too.
                 missed_bytes = streams.iter().map(|s| s.stats().gap_bytes).sum();
                 let [a, b] = rest;
-                self.deliver(&common, ts, &mut app, Direction::ToServer, a);
-                self.deliver(&common, ts, &mut app, Direction::ToClient, b);
+                self.deliver(&common, ts, &mut app, Direction::ToServer, a, false);
+                self.deliver(&common, ts, &mut app, Direction::ToClient, b, false);
             }
             if !app.link_end_sent {
                 app.link_end_sent = true;

@@ -8,8 +8,8 @@ use std::collections::VecDeque;
 use netsift_proto::{BufferKind, Direction, FileId, FileMeta, Parser, Sink};
 
 use super::body::{Coding, Decoder, Stop, MAX_LAYERS};
-use super::record::HttpRecord;
 use super::headers::{self, Header};
+use super::record::HttpRecord;
 use super::METHODS;
 use crate::smtp::mime::{b64, decode_words, field, parse_params, trunc, weird};
 
@@ -342,7 +342,9 @@ impl HttpParser {
         let id = self.serial - 1;
         let d = Direction::ToServer;
         let raw_uri = request_target(line, version.is_some());
-        let raw_version = version.as_ref().and_then(|_| line.rsplit(|&c| c == b' ').next());
+        let raw_version = version
+            .as_ref()
+            .and_then(|_| line.rsplit(|&c| c == b' ').next());
         sink.buffer(id, d, BufferKind::HttpMethod, method.as_bytes());
         sink.buffer(id, d, BufferKind::HttpUriRaw, raw_uri);
         sink.buffer(id, d, BufferKind::HttpUri, &normalize_uri(raw_uri));
@@ -1047,7 +1049,10 @@ fn head_end(b: &[u8]) -> Option<usize> {
 
 /// The first white-space-separated token of `b` and what follows it.
 fn next_token(b: &[u8]) -> (&[u8], &[u8]) {
-    let s = b.iter().position(|&c| !headers::is_ws(c)).unwrap_or(b.len());
+    let s = b
+        .iter()
+        .position(|&c| !headers::is_ws(c))
+        .unwrap_or(b.len());
     let b = b.get(s..).unwrap_or(&[]);
     let e = b.iter().position(|&c| headers::is_ws(c)).unwrap_or(b.len());
     (b.get(..e).unwrap_or(&[]), b.get(e..).unwrap_or(&[]))
@@ -1077,7 +1082,11 @@ fn uri_authority(target: &[u8]) -> Option<&[u8]> {
 fn split_absolute(target: &[u8]) -> Option<(&[u8], &[u8])> {
     let colon = target.iter().position(|&c| c == b':')?;
     let scheme = target.get(..colon)?;
-    if scheme.is_empty() || !scheme.iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
+    if scheme.is_empty()
+        || !scheme
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+    {
         return None;
     }
     let rest = target.get(colon + 1..)?.strip_prefix(b"//")?;
@@ -1280,10 +1289,13 @@ fn chunk_line(line: &[u8]) -> ChunkLine {
     if sig.len() > 16 {
         return ChunkLine::Bad;
     }
-    match std::str::from_utf8(sig)
-        .ok()
-        .map(|s| if s.is_empty() { Ok(0) } else { u64::from_str_radix(s, 16) })
-    {
+    match std::str::from_utf8(sig).ok().map(|s| {
+        if s.is_empty() {
+            Ok(0)
+        } else {
+            u64::from_str_radix(s, 16)
+        }
+    }) {
         Some(Ok(v)) => ChunkLine::Size(v),
         _ => ChunkLine::Bad,
     }
