@@ -176,7 +176,13 @@ fn http(r: &Value) -> Map<String, Value> {
     }
     put(&mut m, "url", s(r, "uri"));
     put(&mut m, "http_user_agent", s(r, "user_agent"));
-    put(&mut m, "http_content_type", s(r, "response_content_type"));
+    // Suricata logs the media type without its parameters
+    // (`text/html`, not `text/html; charset=...`).
+    put(
+        &mut m,
+        "http_content_type",
+        s(r, "response_content_type").map(|c| c.split(';').next().unwrap_or("").trim()),
+    );
     put(&mut m, "http_refer", s(r, "referrer"));
     put(&mut m, "http_method", s(r, "method"));
     put(
@@ -581,6 +587,7 @@ fn fileinfo(r: &Value) -> Vec<Event> {
     put(&mut m, "sha1", s(r, "sha1"));
     put(&mut m, "sha256", s(r, "sha256"));
     put(&mut m, "size", u(r, "size"));
+    put(&mut m, "tx_id", u(r, "tx_id"));
     let complete = b(r, "complete").unwrap_or(false);
     m.insert("gaps".into(), (!complete).into());
     m.insert(

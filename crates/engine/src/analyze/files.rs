@@ -41,8 +41,9 @@ pub struct FileRecord {
     /// Where the file was written (`--extract-dir`), named by its SHA-256.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extracted: Option<String>,
-    /// The transaction the file belongs to ([`netsift_proto::FileMeta::tx`]).
-    #[serde(skip)]
+    /// The transaction of its flow the file belongs to (the HTTP request
+    /// and response, the mail), numbered from 0 as Suricata's `tx_id`.
+    #[serde(rename = "tx_id", skip_serializing_if = "Option::is_none")]
     pub tx: Option<u64>,
     /// The file's first bytes kept for rule inspection (`file.data`),
     /// empty unless rules read files.

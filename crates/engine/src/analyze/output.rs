@@ -382,6 +382,8 @@ pub struct Eve<W: Write> {
     /// Rule alerts waiting for their transaction's objects: (index in
     /// `events`, uid, log, tx).
     tx_alerts: Vec<(usize, String, &'static str, u64)>,
+    /// Per flow and transaction, the `fileinfo` objects of its files.
+    tx_files: HashMap<(String, u64), Vec<Value>>,
 }
 
 /// Transactions whose EVE objects are kept for alerts, at once.
@@ -409,6 +411,7 @@ impl<W: Write> Eve<W> {
             alerted: std::collections::HashSet::new(),
             tx_meta: HashMap::new(),
             tx_alerts: Vec::new(),
+            tx_files: HashMap::new(),
         }
     }
 
@@ -494,6 +497,23 @@ impl<W: Write> Output for Eve<W> {
             "ssh" => Some("ssh"),
             _ => None,
         };
+        // Files by transaction: a rule alert about transaction N lists
+        // them in `files`, as Suricata's alerts do.
+        if let (Some(e), Some(tx), false) = (
+            events.first().filter(|_| log == "files"),
+            record.get("tx_id").and_then(Value::as_u64),
+            self.streaming,
+        ) {
+            if let (Some((_, fi)), true) = (
+                e.body.iter().find(|(k, _)| *k == "fileinfo"),
+                self.tx_meta.len() < MAX_TX_META,
+            ) {
+                self.tx_files
+                    .entry((c.uid.clone(), tx))
+                    .or_default()
+                    .push(fi.clone());
+            }
+        }
         if let (Some(l), Some(e), false) = (meta_log, events.first(), self.streaming) {
             if self.tx_meta.len() < MAX_TX_META {
                 let body = e.body.iter().map(|(k, v)| (*k, v.clone())).collect();
@@ -662,6 +682,13 @@ impl<W: Write> Output for Eve<W> {
         }
         let mut events = std::mem::take(&mut self.events);
         for (i, uid, log, tx) in std::mem::take(&mut self.tx_alerts) {
+            let Some((_, _, Value::Object(m))) = events.get_mut(i) else {
+                continue;
+            };
+            if let Some(files) = self.tx_files.get(&(uid.clone(), tx)) {
+                m.entry("files")
+                    .or_insert_with(|| Value::Array(files.clone()));
+            }
             let Some(objs) = self
                 .tx_meta
                 .get(&(uid, log))
@@ -669,10 +696,8 @@ impl<W: Write> Output for Eve<W> {
             else {
                 continue;
             };
-            if let Some((_, _, Value::Object(m))) = events.get_mut(i) {
-                for (k, v) in objs {
-                    m.entry(k.to_string()).or_insert_with(|| v.clone());
-                }
+            for (k, v) in objs {
+                m.entry(k.to_string()).or_insert_with(|| v.clone());
             }
         }
         events.sort_by_key(|(ts, seq, _)| (*ts, *seq));
