@@ -21,8 +21,8 @@ mkdir -p "$OUT"
 if [ ! -f "$BIG" ]; then
   (cd "$(dirname "$BIG")" && OUTDIR=$(pwd) bash "$ROOT/../shared/bench/make_big.sh")
 fi
-python3 "$HERE/rules-gen.py" --count 1000 --seed 20261205 > "$OUT/suricata-1k.rules"
-python3 "$HERE/rules-gen.py" --count 10000 --seed 20261205 > "$OUT/suricata-10k.rules"
+python3 "$HERE/rules-gen.py" 1000 --seed 20261205 -o "$OUT/suricata-1k.rules"
+python3 "$HERE/rules-gen.py" 10000 --seed 20261205 -o "$OUT/suricata-10k.rules"
 cargo build --release -q --manifest-path "$ROOT/Cargo.toml" -p netsift
 NETSIFT=$ROOT/target/release/netsift
 PIN="taskset -c 0"; command -v taskset >/dev/null || PIN=""
