@@ -526,7 +526,12 @@ pub(crate) fn inspect_packet(
     let app = app_of(pkt.flow.as_ref());
     let fi = pkt.flow.as_ref();
     let tcp_flow = pkt.ip_proto == 6 && fi.is_some();
-    let stream = if tcp_flow { stream } else { None };
+    // Only TCP flows have a stream, and only rules that read it need it.
+    let stream = if tcp_flow && c.stream_rules {
+        stream
+    } else {
+        None
+    };
     let di = usize::from(!fi.is_some_and(|f| f.to_server));
     let tail: Vec<u8> = match (&flow, stream) {
         (Some(f), Some(_)) => {

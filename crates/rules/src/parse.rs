@@ -557,13 +557,11 @@ fn sticky(name: &str) -> Option<(Inspect, Side)> {
     let k = match name {
         "pkt_data" => return Some((Inspect::Packet, Side::Any)),
         "file.data" | "file_data" => return Some((Inspect::FileData, Side::Any)),
-        "http.request_body" | "http_client_body.sticky" => {
-            return Some((Inspect::FileData, Side::Request))
-        }
+        "http.request_body" => return Some((Inspect::FileData, Side::Request)),
         "http.response_body" => return Some((Inspect::FileData, Side::Response)),
         "file.name" => return Some((Inspect::FileName, Side::Any)),
         "file.magic" => return Some((Inspect::FileMagic, Side::Any)),
-        "http.uri" | "http_uri.sticky" => HttpUri,
+        "http.uri" => HttpUri,
         "http.uri.raw" => HttpUriRaw,
         "http.method" => HttpMethod,
         "http.host" => HttpHost,
@@ -588,8 +586,8 @@ fn sticky(name: &str) -> Option<(Inspect, Side)> {
         "ja3s.hash" | "ja3s_hash" => Ja3sHash,
         "ja3s.string" | "ja3s_string" => Ja3sString,
         "dns.query" | "dns_query" => DnsQuery,
-        "ssh.proto" | "ssh_proto" | "ssh.protoversion" => SshProto,
-        "ssh.software" | "ssh_software" | "ssh.softwareversion" => SshSoftware,
+        "ssh.proto" | "ssh_proto" => SshProto,
+        "ssh.software" | "ssh_software" => SshSoftware,
         _ => return None,
     };
     Some((Inspect::Tx(k), side_of(k)))

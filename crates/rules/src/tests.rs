@@ -1321,3 +1321,42 @@ fn vars_change_the_header() {
     let (_, rep) = set("alert tcp $NOPE any -> any any (sid:1;)");
     assert_eq!((rep.errors[0].line, rep.errors[0].col), (1, 11));
 }
+
+#[test]
+fn fast_pattern_forms_and_accepted_keywords() {
+    // The fast pattern may be the shorter content, a slice, or `only`; the
+    // rule still needs all its contents.
+    let r = r#"alert tcp any any -> any any (content:"ab"; fast_pattern; content:"longer-string"; sid:1;)"#;
+    assert!(fires(r, b"ab longer-string"));
+    assert!(!fires(r, b"ab longer-strin"));
+    let r = r#"alert tcp any any -> any any (content:"0123456789"; fast_pattern:2,3; sid:1;)"#;
+    assert!(fires(r, b"xx0123456789"));
+    assert!(!fires(r, b"234"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:"evil"; fast_pattern:only; sid:1;)"#,
+        b"an evil one"
+    ));
+    // A negated content is never the fast pattern.
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:!"zzzzzzzz"; content:"a"; sid:1;)"#,
+        b"a"
+    ));
+    // Accepted without effect.
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:"a"; rawbytes; tag:session,5,packets; target:dest_ip; sid:1;)"#,
+        b"a"
+    ));
+}
+
+#[test]
+fn shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<RuleSet>();
+    send::<Detector>();
+    send::<FlowRules>();
+    assert_eq!(
+        std::mem::size_of::<FlowRules>(),
+        std::mem::size_of::<usize>()
+    );
+}
