@@ -484,12 +484,23 @@ struct Budget<'a> {
 }
 
 /// Whether retrying part `i` at a later occurrence can change the outcome:
-/// some following part up to the next non-relative pointer-moving part
-/// depends on the pointer.
+/// a following part (before the next pointer-moving part that ignores the
+/// pointer) depends on the pointer in a way a later pointer could satisfy.
+/// A positive content with `distance` but no `within`, or a positive
+/// relative `isdataat`, only gets harder as the pointer moves on (its
+/// window shrinks), so after a failure, retrying cannot help.
 fn retry_useful(parts: &[Part], i: usize) -> bool {
     for p in &parts[i + 1..] {
         if p.is_relative() {
-            return true;
+            match p {
+                Part::Content(c) if !c.negated && c.within.is_none() => return false,
+                Part::IsDataAt {
+                    relative: true,
+                    negated: false,
+                    ..
+                } => continue,
+                _ => return true,
+            }
         }
         if p.moves() {
             return false;

@@ -1405,3 +1405,36 @@ fn pruned_chain_search_agrees_with_exhaustive_search() {
         }
     }
 }
+
+#[test]
+fn huge_rules_are_bounded() {
+    // Thousands of contents: skipped, not a deep recursion.
+    let many = "content:\"a\"; distance:0; ".repeat(5000);
+    let (rs, rep) = set(&format!("alert tcp any any -> any any ({many}sid:1;)"));
+    assert_eq!(rs.len(), 0);
+    assert_eq!(rep.skipped[0].sid, Some(1));
+    // 200 relative contents still run, within the step budget.
+    let some = "content:\"a\"; distance:0; ".repeat(200);
+    let rs = clean(&format!("alert tcp any any -> any any ({some}sid:1;)"));
+    let hay = vec![b'a'; 199];
+    assert!(sids(&rs, &pkt(&hay)).is_empty());
+    assert_eq!(sids(&rs, &pkt(&[b'a'; 200])), vec![1]);
+}
+
+#[test]
+fn long_buffers_with_unbounded_relative_contents_stay_fast() {
+    // Every "a" is a candidate for the first content; the second has no
+    // `within`, so one failed search settles it.
+    let hay = vec![b'a'; 1 << 20];
+    let rs =
+        clean(r#"alert tcp any any -> any any (content:"a"; content:"b"; distance:0; sid:1;)"#);
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        assert!(sids(&rs, &pkt(&hay)).is_empty());
+    }
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+}
