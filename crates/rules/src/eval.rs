@@ -249,7 +249,7 @@ impl Thresholds {
             Track::Src => TrackKey::One(pkt.src),
             Track::Dst => TrackKey::One(pkt.dst),
             Track::Rule => TrackKey::None,
-            Track::Both => TrackKey::Two(pkt.src.min(pkt.dst), pkt.src.max(pkt.dst)),
+            Track::Both => TrackKey::Two(pkt.src, pkt.dst),
         };
         let ts = pkt.ts_ns;
         let window = t.seconds.saturating_mul(1_000_000_000);
@@ -325,13 +325,15 @@ fn view(pkt: &Packet, to_server: Option<bool>) -> View {
     }
 }
 
+/// The flow's app-layer protocol in Suricata's (normalised) spelling.
 fn app_of(f: Option<&FlowInfo>) -> Option<String> {
-    f.and_then(|f| f.app_proto).map(suricata_app)
+    f.and_then(|f| f.app_proto)
+        .map(|a| norm_app(&suricata_app(a)))
 }
 
 /// Header, flow and packet tests. `dir`: the direction being evaluated
 /// (tx and file rules), None for packet rules (the packet's own).
-fn header_ok(r: &Rule, pkt: &Packet, dir: Option<bool>) -> bool {
+fn header_ok(r: &Rule, pkt: &Packet, dir: Option<bool>, app: Option<&str>) -> bool {
     let d = &r.det;
     if let Some(l4) = &d.l4 {
         if !l4.contains(&pkt.ip_proto) {
@@ -339,10 +341,9 @@ fn header_ok(r: &Rule, pkt: &Packet, dir: Option<bool>) -> bool {
         }
     }
     let fi = pkt.flow.as_ref();
-    if let Some(app) = &d.app {
-        match app_of(fi) {
-            Some(a) if norm_app(&a) == *app => {}
-            _ => return false,
+    if let Some(want) = &d.app {
+        if app != Some(want.as_str()) {
+            return false;
         }
     }
     let v = view(pkt, dir);
@@ -388,8 +389,8 @@ fn header_ok(r: &Rule, pkt: &Packet, dir: Option<bool>) -> bool {
                 }
             }),
             // An undetermined protocol matches neither way.
-            PktTest::AppProto { name, negated } => match app_of(fi) {
-                Some(a) => (norm_app(&a) == *name) != *negated,
+            PktTest::AppProto { name, negated } => match app {
+                Some(a) => (a == name.as_str()) != *negated,
                 None => false,
             },
         };
@@ -522,9 +523,15 @@ pub(crate) fn inspect_packet(
     }
     let rules = d.rules.clone();
     let c = &rules.compiled;
+    let app = app_of(pkt.flow.as_ref());
     let fi = pkt.flow.as_ref();
     let tcp_flow = pkt.ip_proto == 6 && fi.is_some();
-    let stream = if tcp_flow { stream } else { None };
+    // Only TCP flows have a stream, and only rules that read it need it.
+    let stream = if tcp_flow && c.stream_rules {
+        stream
+    } else {
+        None
+    };
     let di = usize::from(!fi.is_some_and(|f| f.to_server));
     let tail: Vec<u8> = match (&flow, stream) {
         (Some(f), Some(_)) => {
@@ -551,7 +558,7 @@ pub(crate) fn inspect_packet(
         let Some(r) = rules.rules.get(rid as usize) else {
             continue;
         };
-        if r.det.kind != Kind::Packet || !header_ok(r, pkt, None) {
+        if r.det.kind != Kind::Packet || !header_ok(r, pkt, None, app.as_deref()) {
             continue;
         }
         if !bits_ok(r, flow.as_deref().and_then(|f| f.st.as_deref())) {
@@ -663,6 +670,7 @@ pub(crate) fn inspect_tx(
     }
     let rules = d.rules.clone();
     let c = &rules.compiled;
+    let app = app_of(pkt.flow.as_ref());
     let mut cand = c.tx_always.clone();
     for (k, pf) in &c.tx {
         for side in [true, false] {
@@ -687,7 +695,7 @@ pub(crate) fn inspect_tx(
             {
                 continue;
             }
-            if !header_ok(r, pkt, Some(dir)) || !bits_ok(r, flow.st.as_deref()) {
+            if !header_ok(r, pkt, Some(dir), app.as_deref()) || !bits_ok(r, flow.st.as_deref()) {
                 continue;
             }
             let mut res = Some(("", None));
@@ -733,6 +741,7 @@ pub(crate) fn inspect_file(
     }
     let rules = d.rules.clone();
     let c = &rules.compiled;
+    let app = app_of(pkt.flow.as_ref());
     let dir = file.to_server;
     let mut cand = c.file_always.clone();
     for (ins, pf) in &c.file {
@@ -770,7 +779,7 @@ pub(crate) fn inspect_file(
                 continue;
             }
         }
-        if !header_ok(r, pkt, Some(dir)) || !bits_ok(r, flow.st.as_deref()) {
+        if !header_ok(r, pkt, Some(dir), app.as_deref()) || !bits_ok(r, flow.st.as_deref()) {
             continue;
         }
         let mut res: Option<(&'static str, Option<usize>)> = Some(("file.data", None));

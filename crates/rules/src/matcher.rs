@@ -454,22 +454,53 @@ impl Part {
 /// Match a buffer's parts against `hay`. Returns the offset of the first
 /// positive content (or 0) on a match.
 pub(crate) fn match_parts(parts: &[Part], hay: &[u8]) -> Option<usize> {
-    let mut budget = STEP_BUDGET;
+    run(parts, hay, STEP_BUDGET, false)
+}
+
+/// Every occurrence of every content retried, with a large budget: the
+/// reference the pruned search is tested against.
+#[cfg(test)]
+pub(crate) fn match_parts_exhaustive(parts: &[Part], hay: &[u8]) -> Option<usize> {
+    run(parts, hay, u32::MAX, true)
+}
+
+fn run(parts: &[Part], hay: &[u8], mut budget: u32, full: bool) -> Option<usize> {
     let mut first = None;
-    if step(parts, 0, hay, 0, &mut budget, &mut first) {
+    let mut budget_ref = Budget {
+        left: &mut budget,
+        full,
+    };
+    if step(parts, 0, hay, 0, &mut budget_ref, &mut first) {
         Some(first.unwrap_or(0))
     } else {
         None
     }
 }
 
+/// The remaining work, and whether to retry every occurrence (tests).
+struct Budget<'a> {
+    left: &'a mut u32,
+    full: bool,
+}
+
 /// Whether retrying part `i` at a later occurrence can change the outcome:
-/// some following part up to the next non-relative pointer-moving part
-/// depends on the pointer.
+/// a following part (before the next pointer-moving part that ignores the
+/// pointer) depends on the pointer in a way a later pointer could satisfy.
+/// A positive content with `distance` but no `within`, or a positive
+/// relative `isdataat`, only gets harder as the pointer moves on (its
+/// window shrinks), so after a failure, retrying cannot help.
 fn retry_useful(parts: &[Part], i: usize) -> bool {
     for p in &parts[i + 1..] {
         if p.is_relative() {
-            return true;
+            match p {
+                Part::Content(c) if !c.negated && c.within.is_none() => return false,
+                Part::IsDataAt {
+                    relative: true,
+                    negated: false,
+                    ..
+                } => continue,
+                _ => return true,
+            }
         }
         if p.moves() {
             return false;
@@ -483,16 +514,16 @@ fn step(
     i: usize,
     hay: &[u8],
     prev: usize,
-    budget: &mut u32,
+    budget: &mut Budget,
     first: &mut Option<usize>,
 ) -> bool {
     let Some(part) = parts.get(i) else {
         return true;
     };
-    if *budget == 0 {
+    if *budget.left == 0 {
         return false;
     }
-    *budget -= 1;
+    *budget.left -= 1;
     let len = hay.len();
     match part {
         Part::Content(c) => {
@@ -514,7 +545,7 @@ fn step(
                 }
                 return !found && step(parts, i + 1, hay, prev, budget, first);
             }
-            let retry = retry_useful(parts, i);
+            let retry = budget.full || retry_useful(parts, i);
             let mut at = start;
             while at + plen <= end {
                 let Some(s) = c.find(&hay[..end], at) else {
@@ -531,10 +562,9 @@ fn step(
                         *first = f2;
                         return true;
                     }
-                    if !retry || *budget == 0 {
+                    if !retry || *budget.left == 0 {
                         return false;
                     }
-                    *budget = budget.saturating_sub(1);
                 }
                 at = s + 1;
             }

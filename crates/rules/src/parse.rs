@@ -20,6 +20,9 @@ use crate::vars::{parse_addr, parse_port, AddrExpr, PortExpr, Vars};
 
 /// Bound on one rule's text (continuation lines joined).
 const MAX_RULE_LEN: usize = 256 * 1024;
+/// Bound on the payload keywords of one rule (the matcher recurses once per
+/// keyword; real rules have a few dozen at most).
+const MAX_PARTS: usize = 256;
 /// Bound on a hash list file.
 const MAX_HASH_FILE: u64 = 64 << 20;
 
@@ -546,7 +549,7 @@ pub(crate) fn suricata_app(netsift: &str) -> String {
         "ethernetip" => "enip".into(),
         "postgresql" => "pgsql".into(),
         "vnc" => "rfb".into(),
-        "dtls" => "dtls".into(),
+        "http_proxy" => "http".into(),
         "ssl" => "tls".into(),
         _ => n,
     }
@@ -557,13 +560,11 @@ fn sticky(name: &str) -> Option<(Inspect, Side)> {
     let k = match name {
         "pkt_data" => return Some((Inspect::Packet, Side::Any)),
         "file.data" | "file_data" => return Some((Inspect::FileData, Side::Any)),
-        "http.request_body" | "http_client_body.sticky" => {
-            return Some((Inspect::FileData, Side::Request))
-        }
+        "http.request_body" => return Some((Inspect::FileData, Side::Request)),
         "http.response_body" => return Some((Inspect::FileData, Side::Response)),
         "file.name" => return Some((Inspect::FileName, Side::Any)),
         "file.magic" => return Some((Inspect::FileMagic, Side::Any)),
-        "http.uri" | "http_uri.sticky" => HttpUri,
+        "http.uri" => HttpUri,
         "http.uri.raw" => HttpUriRaw,
         "http.method" => HttpMethod,
         "http.host" => HttpHost,
@@ -588,8 +589,8 @@ fn sticky(name: &str) -> Option<(Inspect, Side)> {
         "ja3s.hash" | "ja3s_hash" => Ja3sHash,
         "ja3s.string" | "ja3s_string" => Ja3sString,
         "dns.query" | "dns_query" => DnsQuery,
-        "ssh.proto" | "ssh_proto" | "ssh.protoversion" => SshProto,
-        "ssh.software" | "ssh_software" | "ssh.softwareversion" => SshSoftware,
+        "ssh.proto" | "ssh_proto" => SshProto,
+        "ssh.software" | "ssh_software" => SshSoftware,
         _ => return None,
     };
     Some((Inspect::Tx(k), side_of(k)))
@@ -1523,6 +1524,12 @@ fn flags(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
 }
 
 fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
+    if b.parts.len() > MAX_PARTS {
+        return skip(
+            "content",
+            format!("more than {MAX_PARTS} payload keywords in one rule"),
+        );
+    }
     let mut det = b.det;
     // Group the parts by buffer, keeping their order inside each buffer.
     for (ins, side, part) in b.parts {

@@ -1321,3 +1321,120 @@ fn vars_change_the_header() {
     let (_, rep) = set("alert tcp $NOPE any -> any any (sid:1;)");
     assert_eq!((rep.errors[0].line, rep.errors[0].col), (1, 11));
 }
+
+#[test]
+fn fast_pattern_forms_and_accepted_keywords() {
+    // The fast pattern may be the shorter content, a slice, or `only`; the
+    // rule still needs all its contents.
+    let r = r#"alert tcp any any -> any any (content:"ab"; fast_pattern; content:"longer-string"; sid:1;)"#;
+    assert!(fires(r, b"ab longer-string"));
+    assert!(!fires(r, b"ab longer-strin"));
+    let r = r#"alert tcp any any -> any any (content:"0123456789"; fast_pattern:2,3; sid:1;)"#;
+    assert!(fires(r, b"xx0123456789"));
+    assert!(!fires(r, b"234"));
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:"evil"; fast_pattern:only; sid:1;)"#,
+        b"an evil one"
+    ));
+    // A negated content is never the fast pattern.
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:!"zzzzzzzz"; content:"a"; sid:1;)"#,
+        b"a"
+    ));
+    // Accepted without effect.
+    assert!(fires(
+        r#"alert tcp any any -> any any (content:"a"; rawbytes; tag:session,5,packets; target:dest_ip; sid:1;)"#,
+        b"a"
+    ));
+}
+
+#[test]
+fn shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<RuleSet>();
+    send::<Detector>();
+    send::<FlowRules>();
+    assert_eq!(
+        std::mem::size_of::<FlowRules>(),
+        std::mem::size_of::<usize>()
+    );
+}
+
+#[test]
+fn pruned_chain_search_agrees_with_exhaustive_search() {
+    // Random relative chains (distance, within, negations, isdataat,
+    // byte_test) over random buffers: skipping retries that cannot help
+    // changes no result.
+    let mut r = Rng(0x00dd_ba11_0000_7777);
+    for _ in 0..3000 {
+        let mut opts = String::new();
+        for _ in 0..=r.below(4) {
+            let n = 1 + r.below(2) as usize;
+            let w: String = r.word(b"ab", n).iter().map(|&c| c as char).collect();
+            let neg = if r.below(5) == 0 { "!" } else { "" };
+            opts.push_str(&format!("content:{neg}\"{w}\"; "));
+            match r.below(6) {
+                0 => opts.push_str(&format!("distance:{}; ", r.below(3))),
+                1 => opts.push_str(&format!("within:{}; ", 2 + r.below(3))),
+                2 => opts.push_str(&format!(
+                    "distance:{}; within:{}; ",
+                    r.below(2),
+                    2 + r.below(2)
+                )),
+                3 => opts.push_str(&format!("isdataat:{},relative; ", r.below(3))),
+                4 => opts.push_str("byte_test:1,=,98,0,relative; "),
+                _ => {}
+            }
+        }
+        let rule = format!("alert udp any any -> any any ({opts}sid:1;)");
+        let (rs, rep) = set(&rule);
+        if !rep.errors.is_empty() {
+            continue;
+        }
+        let parts = &rs.rule(RuleId(0)).det.bufs[0].parts;
+        for _ in 0..10 {
+            let len = r.below(14) as usize;
+            let hay = r.word(b"abx", len);
+            assert_eq!(
+                crate::matcher::match_parts(parts, &hay).is_some(),
+                crate::matcher::match_parts_exhaustive(parts, &hay).is_some(),
+                "{rule} on {:?}",
+                String::from_utf8_lossy(&hay)
+            );
+        }
+    }
+}
+
+#[test]
+fn huge_rules_are_bounded() {
+    // Thousands of contents: skipped, not a deep recursion.
+    let many = "content:\"a\"; distance:0; ".repeat(5000);
+    let (rs, rep) = set(&format!("alert tcp any any -> any any ({many}sid:1;)"));
+    assert_eq!(rs.len(), 0);
+    assert_eq!(rep.skipped[0].sid, Some(1));
+    // 200 relative contents still run, within the step budget.
+    let some = "content:\"a\"; distance:0; ".repeat(200);
+    let rs = clean(&format!("alert tcp any any -> any any ({some}sid:1;)"));
+    let hay = vec![b'a'; 199];
+    assert!(sids(&rs, &pkt(&hay)).is_empty());
+    assert_eq!(sids(&rs, &pkt(&[b'a'; 200])), vec![1]);
+}
+
+#[test]
+fn long_buffers_with_unbounded_relative_contents_stay_fast() {
+    // Every "a" is a candidate for the first content; the second has no
+    // `within`, so one failed search settles it.
+    let hay = vec![b'a'; 1 << 20];
+    let rs =
+        clean(r#"alert tcp any any -> any any (content:"a"; content:"b"; distance:0; sid:1;)"#);
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        assert!(sids(&rs, &pkt(&hay)).is_empty());
+    }
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+}
