@@ -166,7 +166,13 @@ fn variables_come_from_var_and_the_rules_file() {
     let (_, a) = analyze(
         &d,
         rule,
-        &["-q", "--var", "HOME_NET=[127.0.0.0/8]", "--var", "HTTP_PORTS=[80,18080]"],
+        &[
+            "-q",
+            "--var",
+            "HOME_NET=[127.0.0.0/8]",
+            "--var",
+            "HTTP_PORTS=[80,18080]",
+        ],
     );
     assert_eq!(sids(&a), vec![7]);
     // The same through the rules file: suricata_rules and [vars].
@@ -203,7 +209,8 @@ fn bad_rules_are_named_and_strict_stops() {
     assert_eq!(sids(&a), vec![1], "the good rule still runs");
     let file = d.join("test.rules").display().to_string();
     assert!(
-        err.lines().any(|l| l.contains(&format!("{file}:2")) && l.contains("lua")),
+        err.lines()
+            .any(|l| l.contains(&format!("{file}:2")) && l.contains("lua")),
         "skip names file, line and keyword: {err}"
     );
     assert!(

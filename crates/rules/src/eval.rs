@@ -688,6 +688,12 @@ pub(crate) fn inspect_tx(
             continue;
         }
         for &dir in tx_dirs(r) {
+            // The engine calls once per direction of the transaction, with
+            // a packet of that direction: evaluate that direction only (an
+            // alert goes the way of the packet that raised it).
+            if pkt.flow.as_ref().is_some_and(|f| f.to_server != dir) {
+                continue;
+            }
             if flow
                 .st
                 .as_ref()
