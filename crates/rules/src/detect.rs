@@ -122,7 +122,20 @@ impl Detector {
         flow: Option<&mut FlowRules>,
         out: &mut Vec<Match>,
     ) {
-        crate::eval::inspect_packet(self, pkt, stream, flow, out)
+        crate::eval::inspect_packet(self, pkt, stream, flow, out, false)
+    }
+
+    /// Stream bytes left when a flow ends (Suricata's flow-end pseudo
+    /// packet): only rules over the stream are evaluated, not those about
+    /// packets (header-only rules, `pkt_data`).
+    pub fn inspect_stream_end(
+        &mut self,
+        pkt: &Packet,
+        stream: &[u8],
+        flow: &mut FlowRules,
+        out: &mut Vec<Match>,
+    ) {
+        crate::eval::inspect_packet(self, pkt, Some(stream), Some(flow), out, true)
     }
 
     /// Transaction rules, when a direction of transaction `tx` is done.

@@ -517,6 +517,7 @@ pub(crate) fn inspect_packet(
     stream: Option<&[u8]>,
     mut flow: Option<&mut FlowRules>,
     out: &mut Vec<Match>,
+    pseudo: bool,
 ) {
     if flow.as_ref().is_some_and(|f| f.passed()) {
         return;
@@ -564,19 +565,27 @@ pub(crate) fn inspect_packet(
         if !bits_ok(r, flow.as_deref().and_then(|f| f.st.as_deref())) {
             continue;
         }
+        // A flow-end flush (Suricata's pseudo packet) carries stream bytes
+        // only: rules about packets do not see it.
+        if pseudo && r.det.bufs.is_empty() {
+            continue;
+        }
         let (buffer, offset) = if let Some(bm) = r.det.bufs.first() {
             let dsize = r.det.pkt.iter().any(|t| matches!(t, PktTest::Dsize(_)));
             let mode = r.det.stream;
             // Suricata inspects payload rules of an established TCP session
             // on the reassembled stream; `no_stream` (and dsize) rules on
             // the packet, `only_stream` rules on the stream only.
-            let use_pkt = match mode {
-                StreamMode::NoStream => true,
-                StreamMode::OnlyStream => false,
-                StreamMode::Both => {
-                    dsize || !tcp_flow || (stream.is_none() && !fi.is_some_and(|f| f.established))
-                }
-            };
+            let use_pkt = !pseudo
+                && match mode {
+                    StreamMode::NoStream => true,
+                    StreamMode::OnlyStream => false,
+                    StreamMode::Both => {
+                        dsize
+                            || !tcp_flow
+                            || (stream.is_none() && !fi.is_some_and(|f| f.established))
+                    }
+                };
             let use_stream = mode != StreamMode::NoStream && !dsize;
             let mut hit = None;
             if use_pkt {

@@ -1442,3 +1442,23 @@ fn long_buffers_with_unbounded_relative_contents_stay_fast() {
         t.elapsed()
     );
 }
+
+#[test]
+fn flow_end_flush_sees_stream_rules_only() {
+    // Stream bytes still waiting when a flow ends are inspected once more,
+    // on no real packet: a header-only rule must not count it as a packet.
+    let rs = clean(
+        "alert tcp any any -> any any (msg:\"every packet\"; sid:1;)\n\
+         alert tcp any any -> any any (msg:\"stream\"; content:\"QUIT\"; sid:2;)\n\
+         alert tcp any any -> any any (msg:\"packet payload\"; content:\"QUIT\"; flow:no_stream; sid:3;)\n",
+    );
+    let mut d = Detector::new(rs.clone());
+    let mut fr = FlowRules::default();
+    let mut p = pkt(b"");
+    p.flow = flow_info(true, None);
+    let mut out = Vec::new();
+    d.inspect_stream_end(&p, b"DATA\r\nQUIT\r\n", &mut fr, &mut out);
+    let got: Vec<u32> = out.iter().map(|m| rs.rule(m.rule).sid).collect();
+    assert_eq!(got, vec![2]);
+    assert_eq!(out[0].buffer, "stream");
+}

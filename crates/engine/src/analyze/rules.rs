@@ -436,7 +436,7 @@ impl RuleEngine {
                 if !stream.is_empty() {
                     let p = dctx.packet(established, false);
                     self.det
-                        .inspect_packet(&p, Some(&stream), Some(&mut st.rules), &mut matches);
+                        .inspect_stream_end(&p, &stream, &mut st.rules, &mut matches);
                     self.emit(&dctx, &matches, None, out);
                     matches.clear();
                 }
