@@ -201,7 +201,8 @@ impl Layer {
                 };
                 // RFC 1952 §2.3.1: ID1 = 31, ID2 = 139. RFC 1950 §2.2: CM =
                 // 8, CINFO <= 7, and "CMF*256 + FLG is a multiple of 31".
-                let zlib = a & 0x0f == 8 && a >> 4 <= 7 && (u16::from(a) << 8 | u16::from(b)) % 31 == 0;
+                let zlib =
+                    a & 0x0f == 8 && a >> 4 <= 7 && (u16::from(a) << 8 | u16::from(b)) % 31 == 0;
                 self.kind = if (a, b) == (0x1f, 0x8b) {
                     Kind::GzipHead
                 } else if self.declared == Coding::Brotli {

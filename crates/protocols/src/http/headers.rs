@@ -188,7 +188,10 @@ pub(crate) fn response_head_end(b: &[u8]) -> Option<usize> {
             (Some(b'\r'), Some(b'\n')) => return Some(nl + 3),
             (Some(b' ' | b'\t'), _) => {
                 // A line of SP/HT only?
-                let ws = rest.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+                let ws = rest
+                    .iter()
+                    .take_while(|&&c| c == b' ' || c == b'\t')
+                    .count();
                 let after = rest.get(ws..).unwrap_or(&[]);
                 let eol = match (after.first(), after.get(1)) {
                     (Some(b'\n'), _) => Some(1),
@@ -199,8 +202,10 @@ pub(crate) fn response_head_end(b: &[u8]) -> Option<usize> {
                 if let Some(e) = eol {
                     let end = nl + 1 + ws + e;
                     let next = after.get(e..).unwrap_or(&[]);
-                    let n = next.iter().take_while(|&&c| is_tchar(c)).count();
-                    match (next.first(), next.get(1), next.get(n)) {
+                    // A name longer than 256 is taken for no name.
+                    let n = next.iter().take(257).take_while(|&&c| is_tchar(c)).count();
+                    let after_name = if n > 256 { Some(&b'\n') } else { next.get(n) };
+                    match (next.first(), next.get(1), after_name) {
                         // An empty line follows: the white-space line was
                         // an empty fold, the empty line ends the section.
                         (Some(b'\n'), _, _) => return Some(end + 1),
@@ -235,13 +240,22 @@ mod tests {
         let f = names(b"Transfer-Encoding\r\n :\r\n chunked\r\nA: b\r\n", true);
         assert_eq!(f[0], ("transfer-encoding".into(), "chunked".into()));
         // A folded line that reads "token:" is a field (response side).
-        let f = names(b"Connection: close\r\n Transfer-Encoding: chunked\r\n", true);
+        let f = names(
+            b"Connection: close\r\n Transfer-Encoding: chunked\r\n",
+            true,
+        );
         assert_eq!(f[1].0, "transfer-encoding");
         // ... but a continuation on the request side.
-        let f = names(b"Connection: close\r\n Transfer-Encoding: chunked\r\n", false);
+        let f = names(
+            b"Connection: close\r\n Transfer-Encoding: chunked\r\n",
+            false,
+        );
         assert_eq!(f.len(), 1);
         // Bare CR ends a response line; NUL and VT in a name.
-        let f = names(b"A: x\rContent\x00-Encoding: gzip\r\nTE\x0b:chunked\r\n", true);
+        let f = names(
+            b"A: x\rContent\x00-Encoding: gzip\r\nTE\x0b:chunked\r\n",
+            true,
+        );
         assert_eq!(f[1], ("content-encoding".into(), "gzip".into()));
         assert_eq!(f[2].0, "te");
         let f = names(b"A: x\rB: y\r\n", false);
@@ -250,7 +264,10 @@ mod tests {
 
     #[test]
     fn response_head_ends() {
-        assert_eq!(response_head_end(b"HTTP/1.1 200 ok\r\nA: b\r\n\r\nbody"), Some(25));
+        assert_eq!(
+            response_head_end(b"HTTP/1.1 200 ok\r\nA: b\r\n\r\nbody"),
+            Some(25)
+        );
         let b = b"HTTP/1.1 200 ok\r\nContent-length: 68\n\t\nX5O!P%@AP[4";
         assert_eq!(response_head_end(b), Some(b.len() - 11));
         // A white-space line before another field is no end.
@@ -259,7 +276,10 @@ mod tests {
         // An empty fold, then the empty line (http-evader
         // "end-crlf\040crlfcrlf"), or a fold going on ("nl-nl-chunked").
         assert_eq!(response_head_end(b"H\r\nA: b\r\n \r\n\r\nbody"), Some(14));
-        assert_eq!(response_head_end(b"H\r\nT: \r\n \r\n chunked\r\n\r\n5"), Some(23));
+        assert_eq!(
+            response_head_end(b"H\r\nT: \r\n \r\n chunked\r\n\r\n5"),
+            Some(23)
+        );
         assert_eq!(response_head_end(b"H\r\nA: b"), None);
     }
 }
