@@ -1699,7 +1699,88 @@ mod tests {
         let s1 = replay_bytewise(d, &mut HttpParser::new());
         assert_eq!(s1.records, s.records);
         assert_eq!(s1.files, s.files);
+        assert_eq!(s1.buffers, s.buffers);
+        assert_eq!(s1.tx_done, s.tx_done);
         s
+    }
+
+    /// testdata/make-pipelined.sh: three requests in one segment to nginx
+    /// (a POST with a body and a Cookie, an absolute-form GET with dot
+    /// segments and percent-encoding, a GET of a missing file), answered
+    /// in order. Each transaction's sticky buffers, its bodies tied to it,
+    /// and each direction done after its body.
+    #[test]
+    fn pipelined_sticky_buffers() {
+        use netsift_proto::BufferKind as K;
+        let s = both(include_bytes!("testdata/nginx_pipelined.bin"));
+        let one = |tx, d, k| -> Vec<u8> {
+            let v = s.bufs(tx, d, k);
+            assert_eq!(v.len(), 1, "{tx} {d:?} {k:?}");
+            v[0].to_vec()
+        };
+        assert_eq!(one(0, ToServer, K::HttpMethod), b"POST");
+        assert_eq!(one(0, ToServer, K::HttpUri), b"/echo");
+        assert_eq!(one(0, ToServer, K::HttpProtocol), b"HTTP/1.1");
+        assert_eq!(one(0, ToServer, K::HttpRequestLine), b"POST /echo HTTP/1.1");
+        assert_eq!(one(0, ToServer, K::HttpHost), b"example.com");
+        assert_eq!(one(0, ToServer, K::HttpHostRaw), b"Example.COM:8091");
+        assert_eq!(one(0, ToServer, K::HttpUserAgent), b"pipe/1.0");
+        assert_eq!(one(0, ToServer, K::HttpCookie), b"sid=42");
+        assert_eq!(one(0, ToServer, K::HttpContentLen), b"11");
+        assert_eq!(
+            one(0, ToServer, K::HttpHeader),
+            b"Host: Example.COM:8091\r\nUser-Agent: pipe/1.0\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n"
+        );
+        assert!(one(0, ToServer, K::HttpHeaderRaw).starts_with(b"Host: Example.COM:8091\r\n"));
+        assert_eq!(
+            one(1, ToServer, K::HttpUriRaw),
+            b"http://example.com:8091/a/./x/../%62.txt?q=%41"
+        );
+        assert_eq!(one(1, ToServer, K::HttpUri), b"/a/b.txt?q=%41");
+        assert_eq!(one(1, ToServer, K::HttpHostRaw), b"example.com:8091");
+        assert_eq!(one(2, ToServer, K::HttpUri), b"/missing.txt");
+        assert_eq!(one(0, ToClient, K::HttpStatCode), b"200");
+        assert_eq!(one(0, ToClient, K::HttpStatMsg), b"OK");
+        assert_eq!(one(0, ToClient, K::HttpResponseLine), b"HTTP/1.1 200 OK");
+        assert_eq!(one(1, ToClient, K::HttpContentLen), b"16");
+        assert_eq!(one(2, ToClient, K::HttpStatCode), b"404");
+        assert_eq!(one(2, ToClient, K::HttpContentType), b"text/html");
+        // Bodies: the POST's, then the three responses', each with its tx.
+        let tx: Vec<_> = s.files.iter().map(|f| (f.0.tx, f.0.dir)).collect();
+        assert_eq!(
+            tx,
+            [
+                (Some(0), Some(ToServer)),
+                (Some(0), Some(ToClient)),
+                (Some(1), Some(ToClient)),
+                (Some(2), Some(ToClient))
+            ]
+        );
+        assert_eq!(s.files[0].1, b"hello=world");
+        assert_eq!(
+            s.tx_done,
+            [
+                (0, ToServer),
+                (1, ToServer),
+                (2, ToServer),
+                (0, ToClient),
+                (1, ToClient),
+                (2, ToClient)
+            ]
+        );
+    }
+
+    #[test]
+    fn uri_and_host_normalization() {
+        assert_eq!(normalize_uri(b"/a//b/./c/../d%2e%41%2F?x=/../"), b"/a/b/d.A%2F?x=/../");
+        assert_eq!(normalize_uri(b"/../../etc/passwd"), b"/etc/passwd");
+        assert_eq!(normalize_uri(b"HTTP://h:1"), b"/");
+        assert_eq!(normalize_uri(b"/dir/"), b"/dir/");
+        assert_eq!(normalize_uri(b"*"), b"*");
+        assert_eq!(normalize_host(b"WWW.Example.com.:8080"), b"www.example.com");
+        assert_eq!(normalize_host(b"[::1]:80"), b"[::1]");
+        assert_eq!(uri_authority(b"http://u:p@h.example/x"), Some(&b"h.example"[..]));
+        assert_eq!(uri_authority(b"/x:y//z"), None);
     }
 
     // Sizes and MD5s below are those of `tshark --export-objects http`.
