@@ -222,6 +222,11 @@ pub struct MemSink {
     /// Refuse files (to test the carving-off path).
     pub no_files: bool,
     pub linked: Vec<(std::net::IpAddr, u16)>,
+    /// [`Sink::buffer`] calls, in order: transaction, direction, kind,
+    /// bytes.
+    pub buffers: Vec<(u64, Direction, BufferKind, Vec<u8>)>,
+    /// [`Sink::tx_done`] calls, in order.
+    pub tx_done: Vec<(u64, Direction)>,
 }
 
 impl MemSink {
@@ -231,6 +236,15 @@ impl MemSink {
             .iter()
             .filter(|(l, _)| *l == log)
             .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// The buffers of one kind given for transaction `tx` in `dir`.
+    pub fn bufs(&self, tx: u64, dir: Direction, kind: BufferKind) -> Vec<&[u8]> {
+        self.buffers
+            .iter()
+            .filter(|b| b.0 == tx && b.1 == dir && b.2 == kind)
+            .map(|b| b.3.as_slice())
             .collect()
     }
 }
@@ -264,5 +278,11 @@ impl Sink for MemSink {
     }
     fn expect_linked(&mut self, addr: std::net::IpAddr, port: u16) {
         self.linked.push((addr, port));
+    }
+    fn buffer(&mut self, tx: u64, dir: Direction, kind: BufferKind, data: &[u8]) {
+        self.buffers.push((tx, dir, kind, data.to_vec()));
+    }
+    fn tx_done(&mut self, tx: u64, dir: Direction) {
+        self.tx_done.push((tx, dir));
     }
 }

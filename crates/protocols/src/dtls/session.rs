@@ -317,6 +317,7 @@ impl Parser for DtlsParser {
         let now = sink.ts_ns();
         self.first_ts.get_or_insert(now);
         self.datagram(dir, data, now);
+        self.tls.flush(sink);
     }
 
     fn on_end(&mut self, sink: &mut dyn Sink) {

@@ -202,8 +202,10 @@ pub(crate) fn response_head_end(b: &[u8]) -> Option<usize> {
                 if let Some(e) = eol {
                     let end = nl + 1 + ws + e;
                     let next = after.get(e..).unwrap_or(&[]);
-                    let n = next.iter().take_while(|&&c| is_tchar(c)).count();
-                    match (next.first(), next.get(1), next.get(n)) {
+                    // A name longer than 256 is taken for no name.
+                    let n = next.iter().take(257).take_while(|&&c| is_tchar(c)).count();
+                    let after_name = if n > 256 { Some(&b'\n') } else { next.get(n) };
+                    match (next.first(), next.get(1), after_name) {
                         // An empty line follows: the white-space line was
                         // an empty fold, the empty line ends the section.
                         (Some(b'\n'), _, _) => return Some(end + 1),

@@ -76,6 +76,8 @@ struct Side {
     st: St,
     buf: Vec<u8>,
     scan: usize,
+    /// Positions + 1 of the last two LFs in `buf` (0: none).
+    nls: [usize; 2],
     line_start: bool,
 }
 
@@ -85,6 +87,7 @@ impl Side {
             st: St::Head,
             buf: Vec::new(),
             scan: 0,
+            nls: [0, 0],
             line_start: true,
         }
     }
@@ -178,6 +181,7 @@ impl HttpParser {
                             side.st = St::Head;
                             side.buf.clear();
                             side.scan = 0;
+                            side.nls = [0, 0];
                             data = data.get(p..).unwrap_or(&[]);
                         }
                         None => {
@@ -240,6 +244,7 @@ impl HttpParser {
                             // this one line; no header section follows.
                             let line = std::mem::take(&mut side.buf);
                             side.scan = 0;
+                            side.nls = [0, 0];
                             data = data.get(n.saturating_sub(old)..).unwrap_or(&[]);
                             self.simple_request_head(line.get(..n).unwrap_or(&[]), sink);
                             continue;
@@ -254,32 +259,53 @@ impl HttpParser {
                         }
                         // A white-space line may end it: look from the
                         // start of the last complete line.
+                        // `nls` keeps the last two line ends, so only
+                        // the new bytes are searched for them.
                         Direction::ToClient => {
-                            let from = side
-                                .buf
-                                .get(..side.scan.saturating_sub(1))
-                                .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
-                                .unwrap_or(0);
-                            headers::response_head_end(side.buf.get(from..).unwrap_or(&[]))
-                                .map(|e| e + from)
+                            let [older, last] = side.nls;
+                            let mut new_nl = false;
+                            for (i, &c) in side.buf.get(old..).unwrap_or(&[]).iter().enumerate() {
+                                if c == b'\n' {
+                                    side.nls = [side.nls[1], old + i + 1];
+                                    new_nl = true;
+                                }
+                            }
+                            // No new line end, and none pending a decision
+                            // in the last bytes: nothing can have ended.
+                            if !new_nl && (last == 0 || side.buf.len() - last > 300) {
+                                None
+                            } else {
+                                let from = older.saturating_sub(1);
+                                headers::response_head_end(side.buf.get(from..).unwrap_or(&[]))
+                                    .map(|e| e + from)
+                            }
                         }
                     };
                     match end {
                         Some(e) => {
                             let consumed = e.saturating_sub(old);
+                            // Bytes past the end kept from earlier calls
+                            // (a response head's end is decided by what
+                            // follows a white-space line) are body.
+                            let early = side.buf.get(e..old).map(<[u8]>::to_vec);
                             side.buf.truncate(e);
                             let block = std::mem::take(&mut side.buf);
                             side.scan = 0;
+                            side.nls = [0, 0];
                             data = data.get(consumed..).unwrap_or(&[]);
                             match dir {
                                 Direction::ToServer => self.request_head(&block, sink),
                                 Direction::ToClient => self.response_head(&block, sink),
+                            }
+                            if let Some(early) = early.filter(|x| !x.is_empty()) {
+                                self.feed(dir, &early, sink);
                             }
                         }
                         None if side.buf.len() >= MAX_HEAD => {
                             weird(&mut self.conn_weird, "header_block_too_large");
                             side.buf.clear();
                             side.scan = 0;
+                            side.nls = [0, 0];
                             side.st = St::Resync;
                             side.line_start = false;
                             data = data.get(take..).unwrap_or(&[]);
@@ -505,6 +531,7 @@ impl HttpParser {
         );
         let pre = std::mem::take(&mut self.resp.buf);
         self.resp.scan = 0;
+        self.resp.nls = [0, 0];
         self.resp.st = St::Body(Box::new(new_body(serial, framing, coding, meta)));
         if !pre.is_empty() {
             self.body(Direction::ToClient, &pre, sink);
@@ -1598,6 +1625,7 @@ impl Parser for HttpParser {
                 let cut_head = matches!(side.st, St::Head) && !side.buf.is_empty();
                 side.buf.clear();
                 side.scan = 0;
+                side.nls = [0, 0];
                 side.st = St::Resync;
                 side.line_start = false;
                 if cut_head && dir == Direction::ToClient {
@@ -1671,10 +1699,216 @@ mod tests {
         let s1 = replay_bytewise(d, &mut HttpParser::new());
         assert_eq!(s1.records, s.records);
         assert_eq!(s1.files, s.files);
+        assert_eq!(s1.buffers, s.buffers);
+        assert_eq!(s1.tx_done, s.tx_done);
         s
     }
 
+    /// testdata/make-pipelined.sh: three requests in one segment to nginx
+    /// (a POST with a body and a Cookie, an absolute-form GET with dot
+    /// segments and percent-encoding, a GET of a missing file), answered
+    /// in order. Each transaction's sticky buffers, its bodies tied to it,
+    /// and each direction done after its body.
+    #[test]
+    fn pipelined_sticky_buffers() {
+        use netsift_proto::BufferKind as K;
+        let s = both(include_bytes!("testdata/nginx_pipelined.bin"));
+        let one = |tx, d, k| -> Vec<u8> {
+            let v = s.bufs(tx, d, k);
+            assert_eq!(v.len(), 1, "{tx} {d:?} {k:?}");
+            v[0].to_vec()
+        };
+        assert_eq!(one(0, ToServer, K::HttpMethod), b"POST");
+        assert_eq!(one(0, ToServer, K::HttpUri), b"/echo");
+        assert_eq!(one(0, ToServer, K::HttpProtocol), b"HTTP/1.1");
+        assert_eq!(one(0, ToServer, K::HttpRequestLine), b"POST /echo HTTP/1.1");
+        assert_eq!(one(0, ToServer, K::HttpHost), b"example.com");
+        assert_eq!(one(0, ToServer, K::HttpHostRaw), b"Example.COM:8091");
+        assert_eq!(one(0, ToServer, K::HttpUserAgent), b"pipe/1.0");
+        assert_eq!(one(0, ToServer, K::HttpCookie), b"sid=42");
+        assert_eq!(one(0, ToServer, K::HttpContentLen), b"11");
+        assert_eq!(
+            one(0, ToServer, K::HttpHeader),
+            b"Host: Example.COM:8091\r\nUser-Agent: pipe/1.0\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n"
+        );
+        assert!(one(0, ToServer, K::HttpHeaderRaw).starts_with(b"Host: Example.COM:8091\r\n"));
+        assert_eq!(
+            one(1, ToServer, K::HttpUriRaw),
+            b"http://example.com:8091/a/./x/../%62.txt?q=%41"
+        );
+        assert_eq!(one(1, ToServer, K::HttpUri), b"/a/b.txt?q=%41");
+        assert_eq!(one(1, ToServer, K::HttpHostRaw), b"example.com:8091");
+        assert_eq!(one(2, ToServer, K::HttpUri), b"/missing.txt");
+        assert_eq!(one(0, ToClient, K::HttpStatCode), b"200");
+        assert_eq!(one(0, ToClient, K::HttpStatMsg), b"OK");
+        assert_eq!(one(0, ToClient, K::HttpResponseLine), b"HTTP/1.1 200 OK");
+        assert_eq!(one(1, ToClient, K::HttpContentLen), b"16");
+        assert_eq!(one(2, ToClient, K::HttpStatCode), b"404");
+        assert_eq!(one(2, ToClient, K::HttpContentType), b"text/html");
+        // Bodies: the POST's, then the three responses', each with its tx.
+        let tx: Vec<_> = s.files.iter().map(|f| (f.0.tx, f.0.dir)).collect();
+        assert_eq!(
+            tx,
+            [
+                (Some(0), Some(ToServer)),
+                (Some(0), Some(ToClient)),
+                (Some(1), Some(ToClient)),
+                (Some(2), Some(ToClient))
+            ]
+        );
+        assert_eq!(s.files[0].1, b"hello=world");
+        assert_eq!(
+            s.tx_done,
+            [
+                (0, ToServer),
+                (1, ToServer),
+                (2, ToServer),
+                (0, ToClient),
+                (1, ToClient),
+                (2, ToClient)
+            ]
+        );
+    }
+
+    #[test]
+    fn uri_and_host_normalization() {
+        assert_eq!(normalize_uri(b"/a//b/./c/../d%2e%41%2F?x=/../"), b"/a/b/d.A%2F?x=/../");
+        assert_eq!(normalize_uri(b"/../../etc/passwd"), b"/etc/passwd");
+        assert_eq!(normalize_uri(b"HTTP://h:1"), b"/");
+        assert_eq!(normalize_uri(b"/dir/"), b"/dir/");
+        assert_eq!(normalize_uri(b"*"), b"*");
+        assert_eq!(normalize_host(b"WWW.Example.com.:8080"), b"www.example.com");
+        assert_eq!(normalize_host(b"[::1]:80"), b"[::1]");
+        assert_eq!(uri_authority(b"http://u:p@h.example/x"), Some(&b"h.example"[..]));
+        assert_eq!(uri_authority(b"/x:y//z"), None);
+    }
+
     // Sizes and MD5s below are those of `tshark --export-objects http`.
+
+    /// http-evader (testdata/evader/README.md): each conversation downloads
+    /// the EICAR file with one evasion; libhtp (Suricata) and browsers
+    /// decode all of them, so must we: one file, named eicar.txt, holding
+    /// the whole EICAR string, whole or byte by byte.
+    #[test]
+    fn http_evader_bodies() {
+        let cases: &[(&str, &[u8])] = &[
+            // Chunk sizes with junk after or before the digits.
+            ("009 size-x", include_bytes!("testdata/evader/009.bin")),
+            ("021 \\013-size", include_bytes!("testdata/evader/021.bin")),
+            // Status-line versions libhtp still takes for HTTP.
+            ("048 HTTP/2.0", include_bytes!("testdata/evader/048.bin")),
+            (
+                "052 HTTP/1.01 chunked+clen, body plain",
+                include_bytes!("testdata/evader/052.bin"),
+            ),
+            (
+                "374 HTTP/1.1 LF 200",
+                include_bytes!("testdata/evader/374.bin"),
+            ),
+            (
+                "377 HTTP/1.1 CR Transfer-Encoding, plain",
+                include_bytes!("testdata/evader/377.bin"),
+            ),
+            (
+                "393 status 2\\00000",
+                include_bytes!("testdata/evader/393.bin"),
+            ),
+            (
+                "397 HTTP/1.1foobar",
+                include_bytes!("testdata/evader/397.bin"),
+            ),
+            ("469 status 2", include_bytes!("testdata/evader/469.bin")),
+            (
+                "476 204 with a chunked body",
+                include_bytes!("testdata/evader/476.bin"),
+            ),
+            (
+                "491 ' \\r' before the status line",
+                include_bytes!("testdata/evader/491.bin"),
+            ),
+            // Transfer-Encoding variants.
+            (
+                "060 folded, empty fold",
+                include_bytes!("testdata/evader/060.bin"),
+            ),
+            ("064 chunkedx", include_bytes!("testdata/evader/064.bin")),
+            (
+                "073 folded, body plain",
+                include_bytes!("testdata/evader/073.bin"),
+            ),
+            (
+                "085 xte,chunked,xte + clen",
+                include_bytes!("testdata/evader/085.bin"),
+            ),
+            (
+                "094 CR-only line end",
+                include_bytes!("testdata/evader/094.bin"),
+            ),
+            (
+                "101 LF before the chunks",
+                include_bytes!("testdata/evader/101.bin"),
+            ),
+            (
+                "268 folded line that is a field",
+                include_bytes!("testdata/evader/268.bin"),
+            ),
+            (
+                "293 NUL before the colon",
+                include_bytes!("testdata/evader/293.bin"),
+            ),
+            (
+                "299 name, fold, colon, fold, value",
+                include_bytes!("testdata/evader/299.bin"),
+            ),
+            ("302 ;chunked", include_bytes!("testdata/evader/302.bin")),
+            // Content codings.
+            (
+                "124 deflate with an empty folded list",
+                include_bytes!("testdata/evader/124.bin"),
+            ),
+            ("126 gzip,gzip", include_bytes!("testdata/evader/126.bin")),
+            (
+                "131 gzip then deflate headers",
+                include_bytes!("testdata/evader/131.bin"),
+            ),
+            (
+                "160 deflate+gzip headers, deflate body",
+                include_bytes!("testdata/evader/160.bin"),
+            ),
+            ("167 'x gzip'", include_bytes!("testdata/evader/167.bin")),
+            (
+                "200 gzip reserved flag",
+                include_bytes!("testdata/evader/200.bin"),
+            ),
+            (
+                "225 gzip bad header CRC",
+                include_bytes!("testdata/evader/225.bin"),
+            ),
+            (
+                "335 NUL inside the name",
+                include_bytes!("testdata/evader/335.bin"),
+            ),
+            // Header section ends.
+            (
+                "424 CRLF SP CRLF CRLF",
+                include_bytes!("testdata/evader/424.bin"),
+            ),
+            ("425 LF HT LF", include_bytes!("testdata/evader/425.bin")),
+        ];
+        const EICAR: &[u8] =
+            b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+        for (name, bytes) in cases {
+            let s = both(bytes);
+            let hits: Vec<_> = s
+                .files
+                .iter()
+                .filter(|f| f.1.windows(EICAR.len()).any(|w| w == EICAR))
+                .collect();
+            assert_eq!(hits.len(), 1, "{name}: {:?}", s.files);
+            assert_eq!(hits[0].0.name.as_deref(), Some("eicar.txt"), "{name}");
+            assert_eq!(hits[0].0.tx, Some(0), "{name}");
+        }
+    }
 
     #[test]
     fn chunked_gzip_1kxun() {

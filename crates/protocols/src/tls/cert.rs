@@ -69,6 +69,36 @@ fn escape(s: &str) -> String {
     o
 }
 
+/// What Suricata's `tls.cert_subject`, `tls.cert_issuer` and
+/// `tls.cert_serial` hold for one DER certificate: the names in OpenSSL's
+/// one-line form as x509-parser prints them (RDNs in the order of the
+/// ASN.1 sequence, ", " between them: `C=US, O=Example, CN=example.com`)
+/// and the serial's content octets as colon-separated upper-case hex.
+pub fn suricata_fields(der: &[u8]) -> Option<(String, String, String)> {
+    let (_, c) = X509Certificate::from_der(der).ok()?;
+    let cut = |mut s: String| {
+        if s.len() > MAX_STR {
+            let mut n = MAX_STR;
+            while !s.is_char_boundary(n) {
+                n -= 1;
+            }
+            s.truncate(n);
+        }
+        s
+    };
+    let serial: Vec<String> = c
+        .raw_serial()
+        .iter()
+        .take(64)
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    Some((
+        cut(c.subject().to_string()),
+        cut(c.issuer().to_string()),
+        serial.join(":"),
+    ))
+}
+
 /// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's
 /// civil_from_days).
 fn civil(days: i64) -> (i64, u32, u32) {

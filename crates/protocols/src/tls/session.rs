@@ -4,7 +4,7 @@
 //! headers are read (to count application data). One "tls" record per
 //! connection, written at the end.
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{BufferKind, Direction, Parser, Sink};
 
 use super::cert;
 use super::ja::{self, ClientHello, Ja4Proto, ServerHello};
@@ -20,6 +20,8 @@ const MAX_CERTS: usize = 10;
 const HS_CLIENT_HELLO: u8 = 1;
 const HS_SERVER_HELLO: u8 = 2;
 const HS_CERTIFICATE: u8 = 11;
+/// RFC 5246 §7.4.5.
+const HS_SERVER_HELLO_DONE: u8 = 14;
 
 #[derive(Debug, Default)]
 struct Side {
@@ -67,6 +69,11 @@ pub struct TlsParser {
     starttls: Option<&'static str>,
     /// Fed by the DTLS parser: JA4 with the "d" prefix.
     dtls: bool,
+    /// Sticky buffers and done directions waiting for the sink (the
+    /// handshake is parsed without one): transaction 0 of the flow.
+    pending: Vec<(Direction, Option<(BufferKind, Vec<u8>)>)>,
+    /// Directions already reported done.
+    tx_done: [bool; 2],
 }
 
 fn idx(dir: Direction) -> usize {
@@ -314,6 +321,14 @@ impl TlsParser {
                         for w in &h.weird {
                             self.weird(format!("client_hello_{w}"));
                         }
+                        let d = Direction::ToServer;
+                        if let Some(sni) = &h.sni {
+                            self.buf(d, BufferKind::TlsSni, sni.as_bytes());
+                        }
+                        let (js, jm) = ja::ja3(&h);
+                        self.buf(d, BufferKind::Ja3String, js.as_bytes());
+                        self.buf(d, BufferKind::Ja3Hash, jm.as_bytes());
+                        self.done_dir(d);
                         self.client_hello = Some(h);
                     }
                     None => self.weird("truncated_client_hello"),
@@ -340,14 +355,39 @@ impl TlsParser {
                     }
                 }
                 if self.server_hello.is_none() {
+                    let d = Direction::ToClient;
+                    let (js, jm) = ja::ja3s(&h);
+                    self.buf(d, BufferKind::Ja3sString, js.as_bytes());
+                    self.buf(d, BufferKind::Ja3sHash, jm.as_bytes());
+                    // TLS 1.3: the certificate is encrypted; nothing more
+                    // of the server's side will be seen.
+                    if ja::is_tls13(h.negotiated()) {
+                        self.done_dir(d);
+                    }
                     self.server_hello = Some(h);
                 }
             }
+            // RFC 5246 §7.4.5: ServerHelloDone ends the server's hello
+            // messages (a handshake without a Certificate message).
+            (Direction::ToClient, HS_SERVER_HELLO_DONE) => self.done_dir(Direction::ToClient),
             (Direction::ToClient, HS_CERTIFICATE) => {
                 self.server_cert_msg = true;
                 if self.certs.is_empty() {
                     let chain = cert_list(body, &mut self.weird, now);
                     self.certs = chain;
+                    let mut leaf = None;
+                    walk_certs(body, &mut Vec::new(), |der| {
+                        if leaf.is_none() {
+                            leaf = Some(cert::suricata_fields(der));
+                        }
+                    });
+                    let d = Direction::ToClient;
+                    if let Some(Some((subject, issuer, serial))) = leaf {
+                        self.buf(d, BufferKind::TlsCertSubject, subject.as_bytes());
+                        self.buf(d, BufferKind::TlsCertIssuer, issuer.as_bytes());
+                        self.buf(d, BufferKind::TlsCertSerial, serial.as_bytes());
+                    }
+                    self.done_dir(d);
                 }
             }
             (Direction::ToServer, HS_CERTIFICATE) => {
@@ -358,6 +398,31 @@ impl TlsParser {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn buf(&mut self, d: Direction, k: BufferKind, v: &[u8]) {
+        if self.pending.len() < 64 {
+            self.pending.push((d, Some((k, v.to_vec()))));
+        }
+    }
+
+    fn done_dir(&mut self, d: Direction) {
+        if let Some(f) = self.tx_done.get_mut(idx(d)) {
+            if !*f {
+                *f = true;
+                self.pending.push((d, None));
+            }
+        }
+    }
+
+    /// Hand what the handshake gave to the sink (transaction 0).
+    pub(crate) fn flush(&mut self, sink: &mut dyn Sink) {
+        for (d, b) in std::mem::take(&mut self.pending) {
+            match b {
+                Some((k, v)) => sink.buffer(0, d, k, &v),
+                None => sink.tx_done(0, d),
+            }
         }
     }
 
@@ -513,6 +578,7 @@ impl Parser for TlsParser {
         let now = sink.ts_ns();
         self.first_ts.get_or_insert(now);
         self.data(dir, data, now);
+        self.flush(sink);
     }
 
     fn on_gap(&mut self, dir: Direction, _len: u64, _sink: &mut dyn Sink) {
@@ -697,6 +763,60 @@ pub(crate) mod tests {
             assert_eq!(run(&segs, 1), whole, "{}", v.4);
             assert_eq!(run(&segs, 7), whole, "{}", v.4);
         }
+    }
+
+    fn sink_of(segs: &[(Direction, Vec<u8>)], chunk: usize) -> MemSink {
+        let mut p = TlsParser::new();
+        let mut sink = MemSink {
+            ts_ns: NOW,
+            ..Default::default()
+        };
+        for (dir, b) in segs {
+            for c in b.chunks(if chunk == 0 { b.len().max(1) } else { chunk }) {
+                p.on_data(*dir, c, &mut sink);
+            }
+        }
+        p.on_end(&mut sink);
+        sink
+    }
+
+    /// Suricata's tls.sni, ja3(s), tls.cert_subject/issuer/serial for the
+    /// badssl.com TLS 1.2 handshake, in whole segments and byte by byte;
+    /// each direction done once (the ClientHello; the Certificate).
+    #[test]
+    fn sticky_buffers_tls12() {
+        use BufferKind as K;
+        use Direction::{ToClient, ToServer};
+        let segs = stream(VECTORS[0].0);
+        let s = sink_of(&segs, 0);
+        let s1 = sink_of(&segs, 1);
+        assert_eq!(s.buffers, s1.buffers);
+        assert_eq!(s.tx_done, s1.tx_done);
+        let one = |d, k| String::from_utf8(s.bufs(0, d, k)[0].to_vec()).unwrap();
+        assert_eq!(one(ToServer, K::TlsSni), "wrong.host.badssl.com");
+        assert_eq!(one(ToServer, K::Ja3Hash), VECTORS[0].1);
+        assert!(one(ToServer, K::Ja3String).starts_with("771,"));
+        assert_eq!(one(ToClient, K::Ja3sHash), VECTORS[0].2);
+        assert_eq!(
+            one(ToClient, K::TlsCertSubject),
+            "C=US, ST=California, L=Walnut Creek, O=Lucas Garron Torres, CN=*.badssl.com"
+        );
+        assert_eq!(
+            one(ToClient, K::TlsCertIssuer),
+            "C=US, O=DigiCert Inc, CN=DigiCert SHA2 Secure Server CA"
+        );
+        assert_eq!(
+            one(ToClient, K::TlsCertSerial),
+            "0A:F0:6C:DA:37:A6:0B:64:13:42:F0:A1:EB:1D:59:FD"
+        );
+        assert_eq!(s.tx_done, [(0, ToServer), (0, ToClient)]);
+        // TLS 1.3: the server's side is done at its ServerHello (the
+        // certificate is encrypted).
+        let v13 = VECTORS.iter().find(|v| v.5 == "TLS 1.3").unwrap();
+        let s = sink_of(&stream(v13.0), 0);
+        assert_eq!(s.tx_done, [(0, ToServer), (0, ToClient)]);
+        assert_eq!(s.bufs(0, ToClient, K::Ja3sHash), [v13.2.as_bytes()]);
+        assert!(s.bufs(0, ToClient, K::TlsCertSubject).is_empty());
     }
 
     #[test]
