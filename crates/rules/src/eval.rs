@@ -15,10 +15,9 @@ use aho_corasick::AhoCorasick;
 use netsift_proto::BufferKind;
 
 use crate::detect::{Detector, FileView, FlowInfo, FlowRules, Match, Packet, TxBuffers};
-use crate::matcher::match_parts;
 use crate::parse::{
-    norm_app, suricata_app, BitOp, FileTest, FlagMode, Kind, PktTest, Side, StreamMode, ThType,
-    Threshold, Track,
+    norm_app, suricata_app, BitOp, BufMatch, FileTest, FlagMode, Kind, PktTest, Side, StreamMode,
+    ThType, Threshold, Track,
 };
 use crate::rule::{Action, Inspect, Rule, RuleId};
 
@@ -589,20 +588,20 @@ pub(crate) fn inspect_packet(
             let use_stream = mode != StreamMode::NoStream && !dsize;
             let mut hit = None;
             if use_pkt {
-                if let Some(o) = match_parts(&bm.parts, pkt.payload) {
+                if let Some(o) = bm.matches(pkt.payload) {
                     hit = Some(("pkt_data", Some(o)));
                 }
             }
             if hit.is_none() && use_stream {
                 if let (Some(s), Some(w)) = (stream, &window) {
-                    if let Some(o) = match_parts(&bm.parts, s) {
+                    if let Some(o) = bm.matches(s) {
                         hit = Some(("stream", Some(o)));
                     } else if !tail.is_empty() {
                         // A match spanning the previous bytes and the new
                         // ones counts; one within the old bytes alone was
                         // already reported when they were new.
-                        if let Some(o) = match_parts(&bm.parts, w) {
-                            if match_parts(&bm.parts, &tail).is_none() {
+                        if let Some(o) = bm.matches(w) {
+                            if bm.matches(&tail).is_none() {
                                 hit = Some(("stream", Some(o.saturating_sub(tail.len()))));
                             }
                         }
@@ -661,9 +660,9 @@ fn side_dir(side: Side, dir: bool) -> bool {
     }
 }
 
-/// Match one transaction buffer's program against its values.
-fn tx_buf(parts: &[crate::matcher::Part], vals: &[&[u8]]) -> Option<usize> {
-    vals.iter().find_map(|v| match_parts(parts, v))
+/// Match one buffer's program against its values: any may match.
+fn tx_buf(bm: &BufMatch, vals: &[&[u8]]) -> Option<usize> {
+    vals.iter().find_map(|v| bm.matches(v))
 }
 
 pub(crate) fn inspect_tx(
@@ -719,7 +718,7 @@ pub(crate) fn inspect_tx(
                     res = None;
                     break;
                 };
-                match tx_buf(&bm.parts, bufs.get(k, side_dir(bm.side, dir))) {
+                match tx_buf(bm, bufs.get(k, side_dir(bm.side, dir))) {
                     Some(o) => {
                         let is_fast = r.det.fast.as_ref().map(|f| f.0) == Some(i);
                         if is_fast || res.is_some_and(|r| r.0.is_empty()) {
@@ -829,7 +828,7 @@ pub(crate) fn inspect_file(
                 },
                 _ => Vec::new(),
             };
-            match tx_buf(&bm.parts, &vals) {
+            match tx_buf(bm, &vals) {
                 Some(o) => {
                     let is_fast = r.det.fast.as_ref().map(|f| f.0) == Some(i);
                     if is_fast || set_first {

@@ -413,6 +413,110 @@ pub(crate) struct ByteJump {
     pub post_offset: i64,
 }
 
+/// A transformation of a sticky buffer before its keywords run
+/// ("Transformations": they follow the sticky buffer keyword and apply in
+/// order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transform {
+    /// "dotprefix: takes the buffer and prepends a `.`".
+    DotPrefix,
+    /// "to_lowercase / to_uppercase": ASCII case.
+    ToLower,
+    ToUpper,
+    /// "strip_whitespace: strips all whitespace as considered by isspace()".
+    StripWhitespace,
+    /// "compress_whitespace: compresses all consecutive whitespace into a
+    /// single space".
+    CompressWhitespace,
+    /// "url_decode: decodes url-encoded data" (`%41` → `A`, `+` → space).
+    UrlDecode,
+}
+
+impl Transform {
+    pub fn parse(name: &str) -> Option<Transform> {
+        Some(match name {
+            "dotprefix" => Transform::DotPrefix,
+            "to_lowercase" => Transform::ToLower,
+            "to_uppercase" => Transform::ToUpper,
+            "strip_whitespace" => Transform::StripWhitespace,
+            "compress_whitespace" => Transform::CompressWhitespace,
+            "url_decode" => Transform::UrlDecode,
+            _ => return None,
+        })
+    }
+
+    /// The prefilter still works on the untransformed buffer (its search
+    /// is case-insensitive; a dot prefix only adds a leading `.`).
+    pub fn prefilter_safe(self) -> bool {
+        matches!(
+            self,
+            Transform::DotPrefix | Transform::ToLower | Transform::ToUpper
+        )
+    }
+
+    fn apply(self, b: &[u8]) -> Vec<u8> {
+        // isspace(): space, \t, \n, \v, \f, \r.
+        let ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        match self {
+            Transform::DotPrefix => {
+                let mut v = Vec::with_capacity(b.len() + 1);
+                v.push(b'.');
+                v.extend_from_slice(b);
+                v
+            }
+            Transform::ToLower => b.to_ascii_lowercase(),
+            Transform::ToUpper => b.to_ascii_uppercase(),
+            Transform::StripWhitespace => b.iter().copied().filter(|&c| !ws(c)).collect(),
+            Transform::CompressWhitespace => {
+                let mut v = Vec::with_capacity(b.len());
+                for &c in b {
+                    if ws(c) {
+                        if v.last() != Some(&b' ') {
+                            v.push(b' ');
+                        }
+                    } else {
+                        v.push(c);
+                    }
+                }
+                v
+            }
+            Transform::UrlDecode => {
+                let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+                let mut v = Vec::with_capacity(b.len());
+                let mut i = 0;
+                while i < b.len() {
+                    match b[i] {
+                        b'%' => match (
+                            b.get(i + 1).and_then(|&c| hex(c)),
+                            b.get(i + 2).and_then(|&c| hex(c)),
+                        ) {
+                            (Some(h), Some(l)) => {
+                                v.push(h << 4 | l);
+                                i += 3;
+                                continue;
+                            }
+                            _ => v.push(b'%'),
+                        },
+                        b'+' => v.push(b' '),
+                        c => v.push(c),
+                    }
+                    i += 1;
+                }
+                v
+            }
+        }
+    }
+}
+
+/// Apply a chain of transforms (borrowed when there is none).
+pub(crate) fn transform<'a>(tf: &[Transform], b: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    let mut cur = std::borrow::Cow::Borrowed(b);
+    for t in tf {
+        cur = std::borrow::Cow::Owned(t.apply(&cur));
+    }
+    cur
+}
+
 /// One step of a buffer's match program.
 #[derive(Debug)]
 pub(crate) enum Part {

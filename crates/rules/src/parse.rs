@@ -13,7 +13,8 @@ use netsift_proto::BufferKind;
 use crate::classification;
 use crate::load::{LoadReport, Skipped, SyntaxError};
 use crate::matcher::{
-    Base, ByteJump, ByteOp, ByteTest, Content, Fast, NumCmp, NumRead, Part, Pcre, PcreFlags,
+    transform, Base, ByteJump, ByteOp, ByteTest, Content, Fast, NumCmp, NumRead, Part, Pcre,
+    PcreFlags, Transform,
 };
 use crate::rule::{Action, Inspect, Rule};
 use crate::vars::{parse_addr, parse_port, AddrExpr, PortExpr, Vars};
@@ -53,7 +54,20 @@ pub(crate) fn side_of(k: BufferKind) -> Side {
 pub(crate) struct BufMatch {
     pub inspect: Inspect,
     pub side: Side,
+    /// Applied to the buffer before the parts run.
+    pub transforms: Vec<Transform>,
     pub parts: Vec<Part>,
+}
+
+impl BufMatch {
+    /// Run the program over one value of the buffer.
+    pub fn matches(&self, hay: &[u8]) -> Option<usize> {
+        if self.transforms.is_empty() {
+            crate::matcher::match_parts(&self.parts, hay)
+        } else {
+            crate::matcher::match_parts(&self.parts, &transform(&self.transforms, hay))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -673,7 +687,11 @@ fn ip_proto_number(s: &str) -> Option<u64> {
 /// Parsing state of one rule's options.
 struct Builder {
     cur: (Inspect, Side),
-    parts: Vec<(Inspect, Side, Part)>,
+    /// Transforms of the current sticky buffer.
+    cur_tf: Vec<Transform>,
+    /// A sticky buffer keyword was given, and no part followed it yet.
+    sticky_open: bool,
+    parts: Vec<(Inspect, Side, Vec<Transform>, Part)>,
     last_content: Option<usize>,
     det: Detection,
 }
@@ -681,13 +699,15 @@ struct Builder {
 impl Builder {
     fn last_content(&mut self, col: usize, kw: &str) -> Result<&mut Content, RuleErr> {
         match self.last_content.and_then(|i| self.parts.get_mut(i)) {
-            Some((_, _, Part::Content(c))) => Ok(c),
+            Some((_, _, _, Part::Content(c))) => Ok(c),
             _ => syn(col, format!("`{kw}` needs a preceding content")),
         }
     }
     fn push(&mut self, p: Part) {
         let is_content = matches!(p, Part::Content(_));
-        self.parts.push((self.cur.0, self.cur.1, p));
+        self.sticky_open = false;
+        self.parts
+            .push((self.cur.0, self.cur.1, self.cur_tf.clone(), p));
         if is_content {
             self.last_content = Some(self.parts.len() - 1);
         }
@@ -763,6 +783,8 @@ fn parse_rule(text: &str, dir: Option<&Path>, vars: &Vars) -> Result<Parsed, Rul
     };
     let mut b = Builder {
         cur: (Inspect::Packet, Side::Any),
+        cur_tf: Vec::new(),
+        sticky_open: false,
         parts: Vec::new(),
         last_content: None,
         det: Detection {
@@ -811,6 +833,19 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
             return syn(col, format!("`{name}` takes no value"));
         }
         b.cur = cur;
+        b.cur_tf.clear();
+        b.sticky_open = true;
+        return Ok(());
+    }
+    if let Some(t) = Transform::parse(name) {
+        // "Transformations": they come right after the sticky buffer.
+        if !b.sticky_open {
+            return syn(col, format!("`{name}` must follow a sticky buffer keyword"));
+        }
+        if o.value.is_some() {
+            return syn(col, format!("`{name}` takes no value"));
+        }
+        b.cur_tf.push(t);
         return Ok(());
     }
     if let Some((ins, side)) = modifier(name) {
@@ -821,6 +856,7 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
         if let Some(p) = b.parts.get_mut(i) {
             p.0 = ins;
             p.1 = side;
+            p.2 = Vec::new();
         }
         return Ok(());
     }
@@ -968,7 +1004,8 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
             } else {
                 BufferKind::HttpUri
             };
-            b.parts.push((Inspect::Tx(k), Side::Request, Part::Len(c)));
+            b.parts
+                .push((Inspect::Tx(k), Side::Request, Vec::new(), Part::Len(c)));
         }
         "flow" => {
             for f in need(o)?.split(',').map(str::trim) {
@@ -1063,6 +1100,7 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
             b.parts.push((
                 Inspect::FileName,
                 Side::Any,
+                Vec::new(),
                 Part::FileExt(v.trim_start_matches('.').as_bytes().to_vec()),
             ));
         }
@@ -1169,7 +1207,7 @@ fn pcre(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
         relative,
     });
     match buf {
-        Some((ins, side)) => b.parts.push((ins, side, p)),
+        Some((ins, side)) => b.parts.push((ins, side, Vec::new(), p)),
         None => b.push(p),
     }
     Ok(())
@@ -1532,16 +1570,17 @@ fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
     }
     let mut det = b.det;
     // Group the parts by buffer, keeping their order inside each buffer.
-    for (ins, side, part) in b.parts {
+    for (ins, side, tf, part) in b.parts {
         match det
             .bufs
             .iter_mut()
-            .find(|m| m.inspect == ins && m.side == side)
+            .find(|m| m.inspect == ins && m.side == side && m.transforms == tf)
         {
             Some(m) => m.parts.push(part),
             None => det.bufs.push(BufMatch {
                 inspect: ins,
                 side,
+                transforms: tf,
                 parts: vec![part],
             }),
         }
@@ -1590,7 +1629,7 @@ fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
             }
         }
     }
-    det.fast = best.map(|(bi, _, c)| {
+    det.fast = best.and_then(|(bi, _, c)| {
         let pat = match c.fast {
             Fast::Slice(o, l) => {
                 let end = o.saturating_add(l).min(c.pat.len());
@@ -1603,7 +1642,19 @@ fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
             }
             _ => c.pat.clone(),
         };
-        (bi, pat)
+        // A transformed buffer is prefiltered on its raw bytes: only
+        // transforms the case-insensitive search sees through qualify
+        // (dotprefix drops the pattern's leading dot); other rules are
+        // always evaluated.
+        let tf = &det.bufs[bi].transforms;
+        if !tf.iter().all(|t| t.prefilter_safe()) {
+            return None;
+        }
+        let pat = match pat.strip_prefix(b".") {
+            Some(rest) if tf.contains(&Transform::DotPrefix) => rest.to_vec(),
+            _ => pat,
+        };
+        (!pat.is_empty()).then_some((bi, pat))
     });
     Ok((action, ids, det))
 }

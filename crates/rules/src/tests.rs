@@ -1193,8 +1193,16 @@ impl Rng {
 }
 
 fn random_rule(r: &mut Rng, sid: u32) -> String {
-    const A: &[u8] = b"abcAB";
+    const A: &[u8] = b"abcAB.";
     let mut opts = String::new();
+    // Transformed buffers: some keep a prefilter pattern, some go to the
+    // always-evaluated list.
+    match r.below(8) {
+        0 => opts.push_str("pkt_data; dotprefix; "),
+        1 => opts.push_str("pkt_data; to_lowercase; "),
+        2 => opts.push_str("pkt_data; strip_whitespace; "),
+        _ => {}
+    }
     for _ in 0..=r.below(3) {
         let len = 1 + r.below(4) as usize;
         let w: String = r
@@ -1231,7 +1239,7 @@ fn prefilter_gives_the_same_matches_as_evaluating_every_rule() {
         assert!(rep.errors.is_empty(), "{:?}", rep.errors);
         for _ in 0..30 {
             let len = r.below(24) as usize;
-            let payload = r.word(b"abcABx", len);
+            let payload = r.word(b"abcABx. ", len);
             let mut p = pkt(&payload);
             p.ip_proto = 17;
             let mut d = Detector::new(rs.clone());
@@ -1243,7 +1251,7 @@ fn prefilter_gives_the_same_matches_as_evaluating_every_rule() {
             let mut without = Vec::new();
             for (id, rule) in rs.rules() {
                 let ok = match rule.det.bufs.first() {
-                    Some(b) => crate::matcher::match_parts(&b.parts, &payload).is_some(),
+                    Some(b) => b.matches(&payload).is_some(),
                     None => true,
                 };
                 if ok {
@@ -1461,4 +1469,34 @@ fn flow_end_flush_sees_stream_rules_only() {
     let got: Vec<u32> = out.iter().map(|m| rs.rule(m.rule).sid).collect();
     assert_eq!(got, vec![2]);
     assert_eq!(out[0].buffer, "stream");
+}
+
+#[test]
+fn transforms() {
+    // ET's domain rules: `dotprefix` so ".evil.com" matches the domain and
+    // its subdomains, not "notevil.com".
+    let rs = clean(
+        "alert dns any any -> any any (dns.query; dotprefix; content:\".evil.com\"; endswith; sid:1;)\n\
+         alert tls any any -> any any (tls.sni; to_lowercase; content:\"mixed.example\"; sid:2;)\n\
+         alert http any any -> any any (http.uri; url_decode; content:\"/a b/<script>\"; sid:3;)\n\
+         alert http any any -> any any (http.user_agent; strip_whitespace; content:\"EvilBot/1.0\"; sid:4;)\n\
+         alert http any any -> any any (http.header; compress_whitespace; content:\"X-A: b c\"; sid:5;)\n\
+         alert http any any -> any any (http.host; to_uppercase; content:\"HOST\"; sid:6;)\n",
+    );
+    let q = |name: &'static [u8]| Bufs::default().with(BufferKind::DnsQuery, true, name);
+    assert_eq!(tx_sids(&rs, &q(b"evil.com"), Some("DNS")), vec![1]);
+    assert_eq!(tx_sids(&rs, &q(b"www.evil.com"), Some("DNS")), vec![1]);
+    assert!(tx_sids(&rs, &q(b"notevil.com"), Some("DNS")).is_empty());
+    let b = Bufs::default().with(BufferKind::TlsSni, true, b"MiXeD.Example");
+    assert_eq!(tx_sids(&rs, &b, Some("TLS")), vec![2]);
+    let b = Bufs::default()
+        .with(BufferKind::HttpUri, true, b"/a+b/%3cscript%3E")
+        .with(BufferKind::HttpUserAgent, true, b"Evil Bot/ 1.0")
+        .with(BufferKind::HttpHeader, true, b"X-A:  b \t c\r\n")
+        .with(BufferKind::HttpHost, true, b"host");
+    assert_eq!(tx_sids(&rs, &b, Some("HTTP")), vec![3, 4, 5, 6]);
+    // Misplaced or unsupported transforms.
+    let (_, rep) = set("alert http any any -> any any (content:\"a\"; dotprefix; sid:1;)\nalert http any any -> any any (http.uri; content:\"a\"; to_lowercase; sid:2;)\nalert http any any -> any any (http.uri; to_md5; content:\"a\"; sid:3;)");
+    assert_eq!(rep.errors.len(), 2);
+    assert_eq!(rep.skipped[0].keyword, "to_md5");
 }
