@@ -1476,3 +1476,40 @@ fn transforms() {
     assert_eq!(rep.errors.len(), 2);
     assert_eq!(rep.skipped[0].keyword, "to_md5");
 }
+
+#[test]
+fn byte_extract_variables() {
+    let f =
+        |rule: &str, p: &[u8]| fires(&format!("alert tcp any any -> any any ({rule} sid:1;)"), p);
+    // A length byte, then that many bytes, then "X".
+    let r = r#"byte_extract:1,0,len; content:"X"; distance:len; within:1;"#;
+    assert!(f(r, b"\x03abcX"));
+    assert!(!f(r, b"\x02abcX"));
+    assert!(f(r#"byte_extract:1,0,v; byte_test:1,=,v,1;"#, b"\x05\x05"));
+    assert!(!f(r#"byte_extract:1,0,v; byte_test:1,=,v,1;"#, b"\x05\x06"));
+    assert!(f(r#"byte_extract:1,0,n; isdataat:n,relative;"#, b"\x02ab"));
+    assert!(!f(r#"byte_extract:1,0,n; isdataat:n,relative;"#, b"\x03ab"));
+    assert!(f(
+        r#"byte_extract:1,0,o; byte_jump:1,o; content:"X"; within:1;"#,
+        b"\x01\x02abX"
+    ));
+    // Relative, string, multiplier, align.
+    assert!(f(
+        r#"content:"LEN="; byte_extract:2,0,n,relative,string,dec,multiplier 2; content:"X"; distance:n; within:1;"#,
+        b"LEN=02abcdX"
+    ));
+    assert!(f(
+        r#"byte_extract:1,0,n,align 4; content:"X"; distance:n; within:1;"#,
+        b"\x03abcdX"
+    ));
+    assert!(f(
+        r#"byte_extract:2,0,n,little; content:"X"; offset:n; depth:1;"#,
+        b"\x03\x00aX"
+    ));
+    // Unknown variable: a syntax error; used in another buffer: skipped.
+    let (_, rep) = set("alert tcp any any -> any any (content:\"a\"; distance:nope; sid:1;)\n\
+                        alert http any any -> any any (http.uri; byte_extract:1,0,v; http.header; content:\"a\"; offset:v; sid:2;)");
+    assert_eq!(rep.errors.len(), 1);
+    assert_eq!(rep.skipped[0].sid, Some(2));
+    assert_eq!(rep.skipped[0].keyword, "byte_extract");
+}
