@@ -195,6 +195,10 @@ pub(crate) struct Detection {
     pub bufs: Vec<BufMatch>,
     pub files: Vec<FileTest>,
     pub kind: Kind,
+    /// Suricata's "IP-only" rule: header, addresses and at most flowbit
+    /// setting; in a flow it is evaluated on the first packet of each
+    /// direction only.
+    pub ip_only: bool,
     /// The prefilter pattern: index into `bufs` and the bytes.
     pub fast: Option<(usize, Vec<u8>)>,
 }
@@ -809,6 +813,7 @@ fn parse_rule(text: &str, dir: Option<&Path>, vars: &Vars) -> Result<Parsed, Rul
             bufs: Vec::new(),
             files: Vec::new(),
             kind: Kind::Packet,
+            ip_only: false,
             fast: None,
         },
     };
@@ -1678,6 +1683,22 @@ fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
             "a rule mixing packet payload and app-layer buffers is not supported",
         );
     }
+    // Suricata's SignatureIsIPOnly: no app-layer protocol, no payload or
+    // buffer, no packet keyword, no flow keyword, `any` ports, and flowbits
+    // that only set, unset or toggle.
+    det.ip_only = det.kind == Kind::Packet
+        && det.app.is_none()
+        && det.bufs.is_empty()
+        && det.pkt.is_empty()
+        && det.to_server.is_none()
+        && det.established.is_none()
+        && det.stream == StreamMode::Both
+        && det.sp == PortExpr::Any
+        && det.dp == PortExpr::Any
+        && det
+            .flowbits
+            .iter()
+            .all(|f| matches!(f.op, BitOp::Set | BitOp::Unset | BitOp::Toggle));
     // The fast pattern: "fast_pattern" if given, else the longest positive
     // content ("Suricata's fast pattern selection: the longest content").
     let mut best: Option<(usize, usize, &Content)> = None;

@@ -1513,3 +1513,46 @@ fn byte_extract_variables() {
     assert_eq!(rep.skipped[0].sid, Some(2));
     assert_eq!(rep.skipped[0].keyword, "byte_extract");
 }
+
+#[test]
+fn ip_only_rules_fire_once_per_flow_direction() {
+    // bug-6402-01: "all TCP" fires twice over a 12-packet TCP session (the
+    // first packet of each direction), `ip_proto`/`flags` rules on every
+    // packet; outside a flow, IP-only rules see every packet.
+    let rs = clean(
+        "alert tcp any any -> any any (msg:\"all TCP\"; sid:5553;)\n\
+         alert ip any any -> any any (ip_proto:6; sid:5555;)\n\
+         alert ip any any -> any any (flowbits:set,x; sid:7;)\n\
+         alert tcp any any -> any 80 (sid:8;)\n",
+    );
+    let mut d = Detector::new(rs.clone());
+    let mut fr = FlowRules::default();
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for i in 0..12 {
+        let mut p = pkt(b"");
+        let to_server = i % 2 == 0;
+        if !to_server {
+            p.src = ip("10.0.0.2");
+            p.dst = ip("10.0.0.1");
+            p.src_port = Some(80);
+            p.dst_port = Some(40000);
+        }
+        p.flow = Some(FlowInfo {
+            to_server,
+            established: i > 2,
+            app_proto: None,
+        });
+        let mut out = Vec::new();
+        d.inspect_packet(&p, None, Some(&mut fr), &mut out);
+        for m in out {
+            *counts.entry(rs.rule(m.rule).sid).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(counts[&5553], 2);
+    assert_eq!(counts[&5555], 12);
+    assert_eq!(counts[&7], 2);
+    // A port makes a rule a packet rule.
+    assert_eq!(counts[&8], 6);
+    assert_eq!(sids(&rs, &pkt(b"")), vec![7, 8, 5553, 5555]);
+    assert_eq!(sids(&rs, &pkt(b"")), vec![7, 8, 5553, 5555]);
+}
