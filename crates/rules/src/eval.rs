@@ -279,11 +279,10 @@ impl Thresholds {
             // "limit: alert at most count times per seconds".
             ThType::Limit => e.count <= t.count,
             // "threshold: alert on the count-th match within seconds", then
-            // count again.
+            // count again (the window keeps its start).
             ThType::Threshold => {
                 if e.count >= t.count {
                     e.count = 0;
-                    e.start_ns = ts;
                     true
                 } else {
                     false

@@ -834,7 +834,8 @@ fn threshold_types_in_packet_time() {
         "alert tcp any any -> any any (content:\"L\"; threshold: type limit, track by_src, count 2, seconds 10; sid:1;)\n\
          alert tcp any any -> any any (content:\"T\"; threshold: type threshold, track by_dst, count 3, seconds 10; sid:2;)\n\
          alert tcp any any -> any any (content:\"B\"; threshold: type both, track by_rule, count 2, seconds 10; sid:3;)\n\
-         alert tcp any any -> any any (content:\"D\"; detection_filter: track by_both, count 2, seconds 10; sid:4;)\n",
+         alert tcp any any -> any any (content:\"D\"; detection_filter: track by_both, count 2, seconds 10; sid:4;)\n\
+         alert tcp any any -> any any (content:\"W\"; threshold: type threshold, track by_rule, count 2, seconds 10; sid:5;)\n",
     );
     let mut d = Detector::new(rs.clone());
     let mut count = |payload: &[u8], secs: &[u64], src: &str| -> usize {
@@ -855,6 +856,9 @@ fn threshold_types_in_packet_time() {
     assert_eq!(count(b"L", &[3], "10.0.0.9"), 1);
     // threshold 3: the 3rd and 6th.
     assert_eq!(count(b"T", &[0, 1, 2, 3, 4, 5, 6], "10.0.0.1"), 2);
+    // The window keeps its start after an alert: at 10 s it is over, so
+    // the match at 5 s and the one at 10 s do not add up.
+    assert_eq!(count(b"W", &[0, 1, 5, 10], "10.0.0.1"), 1);
     // both: once per window after 2.
     assert_eq!(count(b"B", &[0, 1, 2, 3, 30, 31], "10.0.0.1"), 2);
     // detection_filter: every match after the 2nd in the window.
