@@ -105,6 +105,8 @@ pub(crate) struct Compiled {
     nbits: usize,
     /// Some packet rule reads the stream.
     stream_rules: bool,
+    /// Some rule is IP-only.
+    ip_only: bool,
 }
 
 impl Compiled {
@@ -140,6 +142,7 @@ impl Compiled {
                 .fast
                 .as_ref()
                 .and_then(|(bi, p)| Some((d.bufs.get(*bi)?.inspect, p.clone())));
+            c.ip_only |= d.ip_only;
             match d.kind {
                 Kind::Packet => {
                     if d.has_payload() && d.stream != StreamMode::NoStream {
@@ -188,6 +191,8 @@ pub(crate) struct FlowState {
     fired: HashSet<(u32, u64, bool)>,
     /// Stream tails: [to_server, to_client].
     tails: [Vec<u8>; 2],
+    /// IP-only rules ran on this direction's first packet.
+    ip_only_done: [bool; 2],
 }
 
 impl FlowState {
@@ -274,11 +279,10 @@ impl Thresholds {
             // "limit: alert at most count times per seconds".
             ThType::Limit => e.count <= t.count,
             // "threshold: alert on the count-th match within seconds", then
-            // count again.
+            // count again (the window keeps its start).
             ThType::Threshold => {
                 if e.count >= t.count {
                     e.count = 0;
-                    e.start_ns = ts;
                     true
                 } else {
                     false
@@ -554,10 +558,26 @@ pub(crate) fn inspect_packet(
         c.pkt.scan(w, &mut cand);
     }
     let start = out.len();
+    // Suricata runs IP-only rules on the first packet of each direction of
+    // a flow; outside flows, on every packet.
+    let in_flow = fi.is_some() && flow.is_some();
+    let ip_only_done = in_flow
+        && flow
+            .as_ref()
+            .and_then(|f| f.st.as_ref())
+            .is_some_and(|s| s.ip_only_done[di]);
+    if c.ip_only && in_flow && !ip_only_done {
+        if let Some(f) = flow.as_deref_mut() {
+            state(f).ip_only_done[di] = true;
+        }
+    }
     for rid in sorted(cand) {
         let Some(r) = rules.rules.get(rid as usize) else {
             continue;
         };
+        if r.det.ip_only && ip_only_done {
+            continue;
+        }
         if r.det.kind != Kind::Packet || !header_ok(r, pkt, None, app.as_deref()) {
             continue;
         }

@@ -89,6 +89,28 @@ impl NumCmp {
     }
 }
 
+/// Most byte_extract variables one rule may define.
+pub(crate) const MAX_VARS: usize = 8;
+
+/// Values of a rule's byte_extract variables during one match.
+pub(crate) type Vars = [i64; MAX_VARS];
+
+/// A number in a keyword: literal, or a byte_extract variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Num {
+    Lit(i64),
+    Var(u8),
+}
+
+impl Num {
+    fn get(self, vars: &Vars) -> i64 {
+        match self {
+            Num::Lit(n) => n,
+            Num::Var(v) => vars.get(usize::from(v)).copied().unwrap_or(0),
+        }
+    }
+}
+
 /// How a content is used by the prefilter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Fast {
@@ -105,10 +127,10 @@ pub(crate) struct Content {
     pub pat: Vec<u8>,
     pub nocase: bool,
     pub negated: bool,
-    pub offset: Option<u32>,
-    pub depth: Option<u32>,
-    pub distance: Option<i32>,
-    pub within: Option<u32>,
+    pub offset: Option<Num>,
+    pub depth: Option<Num>,
+    pub distance: Option<Num>,
+    pub within: Option<Num>,
     pub startswith: bool,
     pub endswith: bool,
     pub fast: Fast,
@@ -150,26 +172,26 @@ impl Content {
 
     /// The window `[start, end)` this content may occupy, given the
     /// previous match end `prev`.
-    fn window(&self, prev: usize, len: usize) -> (usize, usize) {
+    fn window(&self, prev: usize, len: usize, vars: &Vars) -> (usize, usize) {
         let mut start = 0i64;
         let mut end = len as i64;
         // "Payload Keywords": "The offset keyword designates from which
         // byte in the payload will be checked to find a match"; "The depth
         // keyword ... is relative to the offset if both are specified".
         if let Some(o) = self.offset {
-            start = i64::from(o);
+            start = o.get(vars);
         }
         if let Some(d) = self.depth {
-            end = end.min(start + i64::from(d));
+            end = end.min(start.saturating_add(d.get(vars)));
         }
         // "distance ... the relative distance from the last match";
         // "within ... the content must be found within N bytes of the
         // previous match", counted from where distance puts the start.
         if self.relative() {
-            let base = prev as i64 + i64::from(self.distance.unwrap_or(0));
+            let base = (prev as i64).saturating_add(self.distance.map_or(0, |d| d.get(vars)));
             start = start.max(base);
             if let Some(w) = self.within {
-                end = end.min(base + i64::from(w));
+                end = end.min(base.saturating_add(w.get(vars)));
             }
         }
         // "startswith: the content must be at the start of the buffer".
@@ -328,7 +350,7 @@ pub(crate) enum Base {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NumRead {
     pub nbytes: usize,
-    pub offset: i64,
+    pub offset: Num,
     pub relative: bool,
     pub little: bool,
     /// `string,<base>`: ASCII digits.
@@ -338,9 +360,9 @@ pub(crate) struct NumRead {
 
 impl NumRead {
     /// Read the value; None when out of the buffer or not a number.
-    fn read(&self, hay: &[u8], prev: usize) -> Option<(u64, usize)> {
+    fn read(&self, hay: &[u8], prev: usize, vars: &Vars) -> Option<(u64, usize)> {
         let base = if self.relative { prev as i64 } else { 0 };
-        let at = usize::try_from(base + self.offset).ok()?;
+        let at = usize::try_from(base.saturating_add(self.offset.get(vars))).ok()?;
         let bytes = hay.get(at..at.checked_add(self.nbytes)?)?;
         let mut v: u64 = match self.string {
             Some(b) => {
@@ -400,7 +422,18 @@ pub(crate) struct ByteTest {
     pub read: NumRead,
     pub op: ByteOp,
     pub negated: bool,
-    pub value: u64,
+    pub value: Num,
+}
+
+/// `byte_extract`: read a number into a variable; the pointer moves past
+/// the bytes read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ByteExtract {
+    pub read: NumRead,
+    pub multiplier: u64,
+    /// Round the value up to a multiple of this (2 or 4), or 0.
+    pub align: u64,
+    pub var: u8,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -524,8 +557,9 @@ pub(crate) enum Part {
     Pcre(Pcre),
     ByteTest(ByteTest),
     ByteJump(ByteJump),
+    ByteExtract(ByteExtract),
     IsDataAt {
-        n: usize,
+        n: Num,
         relative: bool,
         negated: bool,
     },
@@ -536,11 +570,37 @@ pub(crate) enum Part {
 }
 
 impl Part {
+    /// The byte_extract variables this part reads.
+    pub fn vars_used(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        let mut add = |n: Option<Num>| {
+            if let Some(Num::Var(i)) = n {
+                v.push(i);
+            }
+        };
+        match self {
+            Part::Content(c) => {
+                for n in [c.offset, c.depth, c.distance, c.within] {
+                    add(n);
+                }
+            }
+            Part::ByteTest(b) => {
+                add(Some(b.value));
+                add(Some(b.read.offset));
+            }
+            Part::ByteJump(b) => add(Some(b.read.offset)),
+            Part::ByteExtract(b) => add(Some(b.read.offset)),
+            Part::IsDataAt { n, .. } => add(Some(*n)),
+            _ => {}
+        }
+        v
+    }
+
     /// A positive part whose match moves the detection pointer.
     fn moves(&self) -> bool {
         matches!(self, Part::Content(c) if !c.negated)
             || matches!(self, Part::Pcre(p) if !p.negated)
-            || matches!(self, Part::ByteJump(_))
+            || matches!(self, Part::ByteJump(_) | Part::ByteExtract(_))
     }
 
     fn is_relative(&self) -> bool {
@@ -549,6 +609,7 @@ impl Part {
             Part::Pcre(p) => p.relative,
             Part::ByteTest(b) => b.read.relative,
             Part::ByteJump(b) => b.read.relative,
+            Part::ByteExtract(b) => b.read.relative,
             Part::IsDataAt { relative, .. } => *relative,
             _ => false,
         }
@@ -574,7 +635,7 @@ fn run(parts: &[Part], hay: &[u8], mut budget: u32, full: bool) -> Option<usize>
         left: &mut budget,
         full,
     };
-    if step(parts, 0, hay, 0, &mut budget_ref, &mut first) {
+    if step(parts, 0, hay, 0, &mut budget_ref, &mut first, [0; MAX_VARS]) {
         Some(first.unwrap_or(0))
     } else {
         None
@@ -620,6 +681,7 @@ fn step(
     prev: usize,
     budget: &mut Budget,
     first: &mut Option<usize>,
+    vars: Vars,
 ) -> bool {
     let Some(part) = parts.get(i) else {
         return true;
@@ -631,7 +693,7 @@ fn step(
     let len = hay.len();
     match part {
         Part::Content(c) => {
-            let (start, end) = c.window(prev, len);
+            let (start, end) = c.window(prev, len, &vars);
             let plen = c.pat.len();
             if c.negated {
                 // "The ! negation: the content must not occur" in its window.
@@ -647,7 +709,7 @@ fn step(
                         None => break,
                     }
                 }
-                return !found && step(parts, i + 1, hay, prev, budget, first);
+                return !found && step(parts, i + 1, hay, prev, budget, first, vars);
             }
             let retry = budget.full || retry_useful(parts, i);
             let mut at = start;
@@ -662,7 +724,7 @@ fn step(
                         f = Some(s);
                     }
                     let mut f2 = f;
-                    if step(parts, i + 1, hay, s + plen, budget, &mut f2) {
+                    if step(parts, i + 1, hay, s + plen, budget, &mut f2, vars) {
                         *first = f2;
                         return true;
                     }
@@ -679,28 +741,44 @@ fn step(
             // starts at the end of the previous match.
             let from = if p.relative { prev } else { 0 };
             match (p.find(hay, from), p.negated) {
-                (Some((_, e)), false) => step(parts, i + 1, hay, e, budget, first),
-                (None, true) => step(parts, i + 1, hay, prev, budget, first),
+                (Some((_, e)), false) => step(parts, i + 1, hay, e, budget, first, vars),
+                (None, true) => step(parts, i + 1, hay, prev, budget, first, vars),
                 _ => false,
             }
         }
         Part::ByteTest(b) => {
-            let Some((v, _)) = b.read.read(hay, prev) else {
+            let Some((v, _)) = b.read.read(hay, prev, &vars) else {
                 return false;
             };
+            let value = b.value.get(&vars) as u64;
             let r = match b.op {
-                ByteOp::Lt => v < b.value,
-                ByteOp::Gt => v > b.value,
-                ByteOp::Eq => v == b.value,
-                ByteOp::Le => v <= b.value,
-                ByteOp::Ge => v >= b.value,
-                ByteOp::And => v & b.value != 0,
-                ByteOp::Xor => v ^ b.value != 0,
+                ByteOp::Lt => v < value,
+                ByteOp::Gt => v > value,
+                ByteOp::Eq => v == value,
+                ByteOp::Le => v <= value,
+                ByteOp::Ge => v >= value,
+                ByteOp::And => v & value != 0,
+                ByteOp::Xor => v ^ value != 0,
             };
-            r != b.negated && step(parts, i + 1, hay, prev, budget, first)
+            r != b.negated && step(parts, i + 1, hay, prev, budget, first, vars)
+        }
+        Part::ByteExtract(b) => {
+            let Some((v, after)) = b.read.read(hay, prev, &vars) else {
+                return false;
+            };
+            // "byte_extract ... multiplier, align <2|4>": the stored value.
+            let mut v = v.saturating_mul(b.multiplier.max(1));
+            if b.align > 1 && v % b.align != 0 {
+                v = v.saturating_add(b.align - v % b.align);
+            }
+            let mut vars = vars;
+            if let Some(slot) = vars.get_mut(usize::from(b.var)) {
+                *slot = i64::try_from(v).unwrap_or(i64::MAX);
+            }
+            step(parts, i + 1, hay, after, budget, first, vars)
         }
         Part::ByteJump(b) => {
-            let Some((v, after)) = b.read.read(hay, prev) else {
+            let Some((v, after)) = b.read.read(hay, prev, &vars) else {
                 return false;
             };
             let mut jump = v.saturating_mul(b.multiplier.max(1));
@@ -725,7 +803,7 @@ fn step(
             if to < 0 || to > len as i64 {
                 return false;
             }
-            step(parts, i + 1, hay, to as usize, budget, first)
+            step(parts, i + 1, hay, to as usize, budget, first, vars)
         }
         Part::IsDataAt {
             n,
@@ -736,20 +814,21 @@ fn step(
             // location"; with relative, counted from the previous match.
             // Relative: at least n bytes remain after it; absolute: byte n
             // exists.
+            let n = n.get(&vars);
             let data = if *relative {
-                prev.saturating_add(*n) <= len
+                (prev as i64).saturating_add(n) <= len as i64
             } else {
-                *n < len
+                n < len as i64
             };
-            data != *negated && step(parts, i + 1, hay, prev, budget, first)
+            data != *negated && step(parts, i + 1, hay, prev, budget, first, vars)
         }
-        Part::Len(c) => c.test(len as u64) && step(parts, i + 1, hay, prev, budget, first),
+        Part::Len(c) => c.test(len as u64) && step(parts, i + 1, hay, prev, budget, first, vars),
         Part::FileExt(ext) => {
             let ok = hay
                 .iter()
                 .rposition(|&b| b == b'.')
                 .is_some_and(|d| hay[d + 1..].eq_ignore_ascii_case(ext));
-            ok && step(parts, i + 1, hay, prev, budget, first)
+            ok && step(parts, i + 1, hay, prev, budget, first, vars)
         }
     }
 }

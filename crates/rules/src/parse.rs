@@ -13,8 +13,8 @@ use netsift_proto::BufferKind;
 use crate::classification;
 use crate::load::{LoadReport, Skipped, SyntaxError};
 use crate::matcher::{
-    transform, Base, ByteJump, ByteOp, ByteTest, Content, Fast, NumCmp, NumRead, Part, Pcre,
-    PcreFlags, Transform,
+    transform, Base, ByteExtract, ByteJump, ByteOp, ByteTest, Content, Fast, Num, NumCmp, NumRead,
+    Part, Pcre, PcreFlags, Transform, MAX_VARS,
 };
 use crate::rule::{Action, Inspect, Rule};
 use crate::vars::{parse_addr, parse_port, AddrExpr, PortExpr, Vars};
@@ -195,6 +195,10 @@ pub(crate) struct Detection {
     pub bufs: Vec<BufMatch>,
     pub files: Vec<FileTest>,
     pub kind: Kind,
+    /// Suricata's "IP-only" rule: header, addresses and at most flowbit
+    /// setting; in a flow it is evaluated on the first packet of each
+    /// direction only.
+    pub ip_only: bool,
     /// The prefilter pattern: index into `bufs` and the bytes.
     pub fast: Option<(usize, Vec<u8>)>,
 }
@@ -692,6 +696,8 @@ struct Builder {
     /// A sticky buffer keyword was given, and no part followed it yet.
     sticky_open: bool,
     parts: Vec<(Inspect, Side, Vec<Transform>, Part)>,
+    /// byte_extract variable names, by index.
+    vars: Vec<String>,
     last_content: Option<usize>,
     det: Detection,
 }
@@ -786,6 +792,7 @@ fn parse_rule(text: &str, dir: Option<&Path>, vars: &Vars) -> Result<Parsed, Rul
         cur_tf: Vec::new(),
         sticky_open: false,
         parts: Vec::new(),
+        vars: Vec::new(),
         last_content: None,
         det: Detection {
             l4,
@@ -806,6 +813,7 @@ fn parse_rule(text: &str, dir: Option<&Path>, vars: &Vars) -> Result<Parsed, Rul
             bufs: Vec::new(),
             files: Vec::new(),
             kind: Kind::Packet,
+            ip_only: false,
             fast: None,
         },
     };
@@ -910,27 +918,25 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
         }
         "nocase" => b.last_content(col, name)?.nocase = true,
         "offset" | "depth" | "distance" | "within" => {
-            let v = need(o)?;
-            if v.trim()
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic())
-            {
-                return skip(name, "byte_extract variables are not supported");
-            }
-            let n = parse_i64(v, col, name)?;
-            let c = b.last_content(col, name)?;
-            let u = |n: i64| -> Result<u32, RuleErr> {
-                u32::try_from(n).or_else(|_| syn(col, format!("`{name}` out of range")))
-            };
-            match name {
-                "offset" => c.offset = Some(u(n)?),
-                "depth" => c.depth = Some(u(n)?),
-                "within" => c.within = Some(u(n)?),
-                _ => {
-                    c.distance =
-                        Some(i32::try_from(n).or_else(|_| syn(col, "`distance` out of range"))?)
+            let n = num(b, need(o)?, col, name)?;
+            // Literal ranges: offset, depth, within are not negative;
+            // distance may be.
+            if let Num::Lit(l) = n {
+                let ok = if name == "distance" {
+                    i32::try_from(l).is_ok()
+                } else {
+                    u32::try_from(l).is_ok()
+                };
+                if !ok {
+                    return syn(col, format!("`{name}` out of range"));
                 }
+            }
+            let c = b.last_content(col, name)?;
+            match name {
+                "offset" => c.offset = Some(n),
+                "depth" => c.depth = Some(n),
+                "within" => c.within = Some(n),
+                _ => c.distance = Some(n),
             }
         }
         "startswith" => b.last_content(col, name)?.startswith = true,
@@ -960,10 +966,10 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
                 Some(r) => (true, r),
                 None => (false, first),
             };
-            if n.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
-                return skip(name, "byte_extract variables are not supported");
+            let n = num(b, n, col, name)?;
+            if matches!(n, Num::Lit(l) if l < 0) {
+                return syn(col, "isdataat: negative");
             }
-            let n = parse_u64(n, col, name)? as usize;
             let mut relative = false;
             for f in it {
                 match f {
@@ -981,6 +987,7 @@ fn option(b: &mut Builder, ids: &mut Ids, o: &Opt, dir: Option<&Path>) -> Result
         "pcre" => pcre(b, o)?,
         "byte_test" => byte_test(b, o)?,
         "byte_jump" => byte_jump(b, o)?,
+        "byte_extract" => byte_extract(b, o)?,
         "dsize" => b.det.pkt.push(PktTest::Dsize(
             NumCmp::parse(need(o)?, 65535).or_else(|e| syn(col, e))?,
         )),
@@ -1221,14 +1228,22 @@ struct ReadOpts {
     bitmask: Option<u64>,
 }
 
-fn byte_value(s: &str, col: usize, kw: &str) -> Result<u64, RuleErr> {
-    if s.trim()
-        .chars()
+/// A literal number or a byte_extract variable defined earlier in the rule.
+fn num(b: &Builder, s: &str, col: usize, kw: &str) -> Result<Num, RuleErr> {
+    let s = s.trim();
+    if s.chars()
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
     {
-        return skip(kw, "byte_extract variables are not supported");
+        return match b.vars.iter().position(|v| v == s) {
+            Some(i) => Ok(Num::Var(i as u8)),
+            None => syn(col, format!("{kw}: unknown variable `{s}`")),
+        };
     }
+    Ok(Num::Lit(parse_i64(s, col, kw)?))
+}
+
+fn byte_value(s: &str, col: usize, kw: &str) -> Result<u64, RuleErr> {
     parse_u64(s, col, kw)
 }
 
@@ -1259,17 +1274,11 @@ fn byte_test(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
         "!=" => (!negated, ByteOp::Eq),
         _ => return syn(col, format!("byte_test: bad operator `{}`", items[1])),
     };
-    let value = byte_value(items[2], col, "byte_test")?;
-    let offset = {
-        if items[3]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-        {
-            return skip("byte_test", "byte_extract variables are not supported");
-        }
-        parse_i64(items[3], col, "byte_test")?
+    let value = match num(b, items[2], col, "byte_test")? {
+        Num::Lit(l) if l < 0 => return syn(col, "byte_test: negative value"),
+        n => n,
     };
+    let offset = num(b, items[3], col, "byte_test")?;
     let r = read_opts(&items[4..], col, "byte_test", &mut |_| Ok(false))?;
     let read = num_read(nbytes, offset, r, col, "byte_test")?;
     b.push(Part::ByteTest(ByteTest {
@@ -1283,7 +1292,7 @@ fn byte_test(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
 
 fn num_read(
     nbytes: usize,
-    offset: i64,
+    offset: Num,
     r: ReadOpts,
     col: usize,
     kw: &str,
@@ -1365,18 +1374,11 @@ fn byte_jump(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
         return syn(col, "byte_jump needs bytes and offset");
     }
     let nbytes = byte_value(items[0], col, "byte_jump")? as usize;
-    if items[1]
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
-    {
-        return skip("byte_jump", "byte_extract variables are not supported");
-    }
-    let offset = parse_i64(items[1], col, "byte_jump")?;
+    let offset = num(b, items[1], col, "byte_jump")?;
     let mut j = ByteJump {
         read: NumRead {
             nbytes: 1,
-            offset: 0,
+            offset: Num::Lit(0),
             relative: false,
             little: false,
             string: None,
@@ -1412,6 +1414,64 @@ fn byte_jump(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
     }
     j.read = num_read(nbytes, offset, r, col, "byte_jump")?;
     b.push(Part::ByteJump(j));
+    Ok(())
+}
+
+fn byte_extract(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
+    // "byte_extract:<num of bytes>, <offset>, <var_name>, [options]" with
+    // options "multiplier <value>, <endian>, dce, string [, <num type>],
+    // align <2|4>, relative"; the variable is used by later content
+    // modifiers, isdataat, byte_test and byte_jump of the rule.
+    let col = o.col;
+    let v = need(o)?;
+    let items: Vec<&str> = v.split(',').map(str::trim).collect();
+    if items.len() < 3 {
+        return syn(col, "byte_extract needs bytes, offset and a variable name");
+    }
+    let nbytes = byte_value(items[0], col, "byte_extract")? as usize;
+    let offset = Num::Lit(parse_i64(items[1], col, "byte_extract")?);
+    let name = items[2];
+    if name.is_empty()
+        || !name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return syn(col, format!("byte_extract: bad variable name `{name}`"));
+    }
+    let (mut multiplier, mut align) = (1u64, 0u64);
+    let r = read_opts(&items[3..], col, "byte_extract", &mut |it: &str| {
+        let mut w = it.split_whitespace();
+        match w.next().unwrap_or("") {
+            "multiplier" => multiplier = parse_u64(w.next().unwrap_or(""), col, "byte_extract")?,
+            "align" => {
+                align = parse_u64(w.next().unwrap_or(""), col, "byte_extract")?;
+                if align != 2 && align != 4 {
+                    return syn(col, "byte_extract: align must be 2 or 4");
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    let read = num_read(nbytes, offset, r, col, "byte_extract")?;
+    let var = match b.vars.iter().position(|v| v == name) {
+        Some(i) => i,
+        None => {
+            if b.vars.len() >= MAX_VARS {
+                return skip("byte_extract", format!("more than {MAX_VARS} variables"));
+            }
+            b.vars.push(name.to_string());
+            b.vars.len() - 1
+        }
+    };
+    b.push(Part::ByteExtract(ByteExtract {
+        read,
+        multiplier,
+        align,
+        var: var as u8,
+    }));
     Ok(())
 }
 
@@ -1585,6 +1645,22 @@ fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
             }),
         }
     }
+    // byte_extract variables live in the buffer that extracts them.
+    for m in &det.bufs {
+        let mut defined = [false; MAX_VARS];
+        for p in &m.parts {
+            let used_ok = p.vars_used().iter().all(|&v| defined[usize::from(v)]);
+            if !used_ok {
+                return skip(
+                    "byte_extract",
+                    "a variable used in another buffer than the one it is extracted from",
+                );
+            }
+            if let Part::ByteExtract(e) = p {
+                defined[usize::from(e.var)] = true;
+            }
+        }
+    }
     let has_pkt = det.bufs.iter().any(|m| m.inspect == Inspect::Packet);
     let has_tx = det.bufs.iter().any(|m| matches!(m.inspect, Inspect::Tx(_)));
     let has_file = !det.files.is_empty()
@@ -1607,6 +1683,22 @@ fn finish(b: Builder, ids: Ids, action: Action) -> Result<Parsed, RuleErr> {
             "a rule mixing packet payload and app-layer buffers is not supported",
         );
     }
+    // Suricata's SignatureIsIPOnly: no app-layer protocol, no payload or
+    // buffer, no packet keyword, no flow keyword, `any` ports, and flowbits
+    // that only set, unset or toggle.
+    det.ip_only = det.kind == Kind::Packet
+        && det.app.is_none()
+        && det.bufs.is_empty()
+        && det.pkt.is_empty()
+        && det.to_server.is_none()
+        && det.established.is_none()
+        && det.stream == StreamMode::Both
+        && det.sp == PortExpr::Any
+        && det.dp == PortExpr::Any
+        && det
+            .flowbits
+            .iter()
+            .all(|f| matches!(f.op, BitOp::Set | BitOp::Unset | BitOp::Toggle));
     // The fast pattern: "fast_pattern" if given, else the longest positive
     // content ("Suricata's fast pattern selection: the longest content").
     let mut best: Option<(usize, usize, &Content)> = None;

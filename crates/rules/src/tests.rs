@@ -834,7 +834,8 @@ fn threshold_types_in_packet_time() {
         "alert tcp any any -> any any (content:\"L\"; threshold: type limit, track by_src, count 2, seconds 10; sid:1;)\n\
          alert tcp any any -> any any (content:\"T\"; threshold: type threshold, track by_dst, count 3, seconds 10; sid:2;)\n\
          alert tcp any any -> any any (content:\"B\"; threshold: type both, track by_rule, count 2, seconds 10; sid:3;)\n\
-         alert tcp any any -> any any (content:\"D\"; detection_filter: track by_both, count 2, seconds 10; sid:4;)\n",
+         alert tcp any any -> any any (content:\"D\"; detection_filter: track by_both, count 2, seconds 10; sid:4;)\n\
+         alert tcp any any -> any any (content:\"W\"; threshold: type threshold, track by_rule, count 2, seconds 10; sid:5;)\n",
     );
     let mut d = Detector::new(rs.clone());
     let mut count = |payload: &[u8], secs: &[u64], src: &str| -> usize {
@@ -855,6 +856,9 @@ fn threshold_types_in_packet_time() {
     assert_eq!(count(b"L", &[3], "10.0.0.9"), 1);
     // threshold 3: the 3rd and 6th.
     assert_eq!(count(b"T", &[0, 1, 2, 3, 4, 5, 6], "10.0.0.1"), 2);
+    // The window keeps its start after an alert: at 10 s it is over, so
+    // the match at 5 s and the one at 10 s do not add up.
+    assert_eq!(count(b"W", &[0, 1, 5, 10], "10.0.0.1"), 1);
     // both: once per window after 2.
     assert_eq!(count(b"B", &[0, 1, 2, 3, 30, 31], "10.0.0.1"), 2);
     // detection_filter: every match after the 2nd in the window.
@@ -1499,4 +1503,84 @@ fn transforms() {
     let (_, rep) = set("alert http any any -> any any (content:\"a\"; dotprefix; sid:1;)\nalert http any any -> any any (http.uri; content:\"a\"; to_lowercase; sid:2;)\nalert http any any -> any any (http.uri; to_md5; content:\"a\"; sid:3;)");
     assert_eq!(rep.errors.len(), 2);
     assert_eq!(rep.skipped[0].keyword, "to_md5");
+}
+
+#[test]
+fn byte_extract_variables() {
+    let f =
+        |rule: &str, p: &[u8]| fires(&format!("alert tcp any any -> any any ({rule} sid:1;)"), p);
+    // A length byte, then that many bytes, then "X".
+    let r = r#"byte_extract:1,0,len; content:"X"; distance:len; within:1;"#;
+    assert!(f(r, b"\x03abcX"));
+    assert!(!f(r, b"\x02abcX"));
+    assert!(f(r#"byte_extract:1,0,v; byte_test:1,=,v,1;"#, b"\x05\x05"));
+    assert!(!f(r#"byte_extract:1,0,v; byte_test:1,=,v,1;"#, b"\x05\x06"));
+    assert!(f(r#"byte_extract:1,0,n; isdataat:n,relative;"#, b"\x02ab"));
+    assert!(!f(r#"byte_extract:1,0,n; isdataat:n,relative;"#, b"\x03ab"));
+    assert!(f(
+        r#"byte_extract:1,0,o; byte_jump:1,o; content:"X"; within:1;"#,
+        b"\x01\x02abX"
+    ));
+    // Relative, string, multiplier, align.
+    assert!(f(
+        r#"content:"LEN="; byte_extract:2,0,n,relative,string,dec,multiplier 2; content:"X"; distance:n; within:1;"#,
+        b"LEN=02abcdX"
+    ));
+    assert!(f(
+        r#"byte_extract:1,0,n,align 4; content:"X"; distance:n; within:1;"#,
+        b"\x03abcdX"
+    ));
+    assert!(f(
+        r#"byte_extract:2,0,n,little; content:"X"; offset:n; depth:1;"#,
+        b"\x03\x00aX"
+    ));
+    // Unknown variable: a syntax error; used in another buffer: skipped.
+    let (_, rep) = set("alert tcp any any -> any any (content:\"a\"; distance:nope; sid:1;)\n\
+                        alert http any any -> any any (http.uri; byte_extract:1,0,v; http.header; content:\"a\"; offset:v; sid:2;)");
+    assert_eq!(rep.errors.len(), 1);
+    assert_eq!(rep.skipped[0].sid, Some(2));
+    assert_eq!(rep.skipped[0].keyword, "byte_extract");
+}
+
+#[test]
+fn ip_only_rules_fire_once_per_flow_direction() {
+    // bug-6402-01: "all TCP" fires twice over a 12-packet TCP session (the
+    // first packet of each direction), `ip_proto`/`flags` rules on every
+    // packet; outside a flow, IP-only rules see every packet.
+    let rs = clean(
+        "alert tcp any any -> any any (msg:\"all TCP\"; sid:5553;)\n\
+         alert ip any any -> any any (ip_proto:6; sid:5555;)\n\
+         alert ip any any -> any any (flowbits:set,x; sid:7;)\n\
+         alert tcp any any -> any 80 (sid:8;)\n",
+    );
+    let mut d = Detector::new(rs.clone());
+    let mut fr = FlowRules::default();
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for i in 0..12 {
+        let mut p = pkt(b"");
+        let to_server = i % 2 == 0;
+        if !to_server {
+            p.src = ip("10.0.0.2");
+            p.dst = ip("10.0.0.1");
+            p.src_port = Some(80);
+            p.dst_port = Some(40000);
+        }
+        p.flow = Some(FlowInfo {
+            to_server,
+            established: i > 2,
+            app_proto: None,
+        });
+        let mut out = Vec::new();
+        d.inspect_packet(&p, None, Some(&mut fr), &mut out);
+        for m in out {
+            *counts.entry(rs.rule(m.rule).sid).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(counts[&5553], 2);
+    assert_eq!(counts[&5555], 12);
+    assert_eq!(counts[&7], 2);
+    // A port makes a rule a packet rule.
+    assert_eq!(counts[&8], 6);
+    assert_eq!(sids(&rs, &pkt(b"")), vec![7, 8, 5553, 5555]);
+    assert_eq!(sids(&rs, &pkt(b"")), vec![7, 8, 5553, 5555]);
 }
