@@ -1772,14 +1772,20 @@ mod tests {
 
     #[test]
     fn uri_and_host_normalization() {
-        assert_eq!(normalize_uri(b"/a//b/./c/../d%2e%41%2F?x=/../"), b"/a/b/d.A%2F?x=/../");
+        assert_eq!(
+            normalize_uri(b"/a//b/./c/../d%2e%41%2F?x=/../"),
+            b"/a/b/d.A%2F?x=/../"
+        );
         assert_eq!(normalize_uri(b"/../../etc/passwd"), b"/etc/passwd");
         assert_eq!(normalize_uri(b"HTTP://h:1"), b"/");
         assert_eq!(normalize_uri(b"/dir/"), b"/dir/");
         assert_eq!(normalize_uri(b"*"), b"*");
         assert_eq!(normalize_host(b"WWW.Example.com.:8080"), b"www.example.com");
         assert_eq!(normalize_host(b"[::1]:80"), b"[::1]");
-        assert_eq!(uri_authority(b"http://u:p@h.example/x"), Some(&b"h.example"[..]));
+        assert_eq!(
+            uri_authority(b"http://u:p@h.example/x"),
+            Some(&b"h.example"[..])
+        );
         assert_eq!(uri_authority(b"/x:y//z"), None);
     }
 

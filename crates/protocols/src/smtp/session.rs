@@ -263,9 +263,10 @@ impl SmtpParser {
                 if tx.rec.mail_from.is_none() {
                     weird(&mut tx.rec.weird, "data_without_mail_from");
                 }
-                tx.mime = Some(MimeParser::new("SMTP", Direction::ToServer).for_tx(u64::from(
-                    tx.rec.trans_depth.saturating_sub(1),
-                )));
+                tx.mime = Some(
+                    MimeParser::new("SMTP", Direction::ToServer)
+                        .for_tx(u64::from(tx.rec.trans_depth.saturating_sub(1))),
+                );
                 tx.rec.size = Some(0);
                 self.mode = Mode::Data;
                 self.data_mid = false;
@@ -279,9 +280,10 @@ impl SmtpParser {
                         cmd = Cmd::Bdat { last };
                         let tx = self.tx_mut(sink);
                         if tx.mime.is_none() {
-                            tx.mime = Some(MimeParser::new("SMTP", Direction::ToServer).for_tx(u64::from(
-                    tx.rec.trans_depth.saturating_sub(1),
-                )));
+                            tx.mime = Some(
+                                MimeParser::new("SMTP", Direction::ToServer)
+                                    .for_tx(u64::from(tx.rec.trans_depth.saturating_sub(1))),
+                            );
                         }
                         self.mode = Mode::Bdat { rem, last };
                         if rem == 0 {

@@ -237,7 +237,8 @@ impl SshParser {
             .and_then(|r| r.split_once('-'))
             .map(|(_, sw)| sw.split(' ').next().unwrap_or(""))
             .unwrap_or("");
-        self.banners.push((i, proto.to_string(), software.to_string()));
+        self.banners
+            .push((i, proto.to_string(), software.to_string()));
         let s = &mut self.sides[i];
         s.state = if proto == "2.0" || proto == "1.99" {
             State::Packets
@@ -481,7 +482,11 @@ mod tests {
         // not software.
         let mut p = SshParser::new();
         let mut sink = MemSink::default();
-        p.on_data(ToServer, b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1\r\n", &mut sink);
+        p.on_data(
+            ToServer,
+            b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1\r\n",
+            &mut sink,
+        );
         assert_eq!(sink.bufs(0, ToServer, SshSoftware), [b"OpenSSH_8.9p1"]);
     }
 
