@@ -8,7 +8,7 @@
 //! §4.2.2, RFC 7766 §8); anything else is a UDP datagram (RFC 1035 §4.2.1).
 //! A gap can only happen on a stream, so it also means TCP.
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{BufferKind, Direction, Parser, Sink};
 
 use super::parse::{self, Answer, Decoded, Names};
 use super::rdata;
@@ -56,6 +56,8 @@ impl App {
 struct Pending {
     ts_ns: u64,
     rec: DnsRecord,
+    /// The transaction number given to the engine's rules.
+    tx: u64,
 }
 
 /// Per-flow DNS parser.
@@ -69,6 +71,8 @@ pub struct DnsParser {
     pending: Vec<Pending>,
     /// Anomalies not attached to any transaction yet.
     weird: Vec<String>,
+    /// Next transaction number (one per query/response exchange).
+    next_tx: u64,
 }
 
 impl Default for DnsParser {
@@ -207,6 +211,7 @@ impl DnsParser {
             resync: [false, false],
             pending: Vec::new(),
             weird: Vec::new(),
+            next_tx: 0,
         }
     }
 
@@ -244,6 +249,14 @@ impl DnsParser {
             if !is_query {
                 Self::fill_response(&mut rec, &d, self.app);
             }
+            let tx = self.new_tx();
+            let dir = if is_query {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            };
+            questions(tx, dir, &d, sink);
+            sink.tx_done(tx, dir);
             emit(sink.ts_ns(), rec, sink);
             return;
         }
@@ -341,10 +354,19 @@ impl DnsParser {
             let old = self.pending.remove(0);
             emit(old.ts_ns, old.rec, sink);
         }
+        let tx = self.new_tx();
+        questions(tx, Direction::ToServer, &d, sink);
+        sink.tx_done(tx, Direction::ToServer);
         self.pending.push(Pending {
             ts_ns: sink.ts_ns(),
             rec,
+            tx,
         });
+    }
+
+    fn new_tx(&mut self) -> u64 {
+        self.next_tx += 1;
+        self.next_tx - 1
     }
 
     /// The response's part of a record.
@@ -407,9 +429,10 @@ impl DnsParser {
 
     fn response(&mut self, d: Decoded, sink: &mut dyn Sink) {
         let now = sink.ts_ns();
-        let (ts, mut rec) = match self.pending.iter().position(|p| p.rec.trans_id == d.id) {
+        let (ts, mut rec, tx) = match self.pending.iter().position(|p| p.rec.trans_id == d.id) {
             Some(i) => {
                 let p = self.pending.remove(i);
+                let tx = p.tx;
                 let mut rec = p.rec;
                 rec.rtt = Some(now.saturating_sub(p.ts_ns) as f64 / 1e9);
                 if rec.query.is_none() {
@@ -424,10 +447,12 @@ impl DnsParser {
                 for w in &d.weird {
                     push_weird(&mut rec.weird, w.clone());
                 }
-                (p.ts_ns, rec)
+                (p.ts_ns, rec, tx)
             }
-            None => (now, self.base(&d)),
+            None => (now, self.base(&d), self.new_tx()),
         };
+        questions(tx, Direction::ToClient, &d, sink);
+        sink.tx_done(tx, Direction::ToClient);
         for w in self.weird.drain(..) {
             push_weird(&mut rec.weird, w);
         }
@@ -471,6 +496,13 @@ impl DnsParser {
             let msg: Vec<u8> = self.buf[i].drain(..len + 2).skip(2).collect();
             self.message(&msg, sink);
         }
+    }
+}
+
+/// `dns.query`: each question's name, for the rules.
+fn questions(tx: u64, dir: Direction, d: &Decoded, sink: &mut dyn Sink) {
+    for q in d.questions.iter().take(16) {
+        sink.buffer(tx, dir, BufferKind::DnsQuery, q.name.as_bytes());
     }
 }
 
@@ -588,6 +620,31 @@ mod tests {
         }
         p.on_end(&mut s);
         s
+    }
+
+    /// dns.query for each exchange (UDP: two IDs, TCP: one), the query's
+    /// and the response's side done, transactions numbered from 0.
+    #[test]
+    fn sticky_dns_query() {
+        use netsift_proto::BufferKind::DnsQuery;
+        let s = run(&[
+            (ToServer, U1, 0),
+            (ToClient, U2, 133_000),
+            (ToServer, U3, 39_226_000),
+            (ToClient, U4, 39_409_000),
+        ]);
+        assert_eq!(s.bufs(0, ToServer, DnsQuery), [b"www.example.test"]);
+        assert_eq!(s.bufs(0, ToClient, DnsQuery), [b"www.example.test"]);
+        assert_eq!(s.bufs(1, ToServer, DnsQuery), [b"www.example.test"]);
+        assert_eq!(
+            s.tx_done,
+            [(0, ToServer), (0, ToClient), (1, ToServer), (1, ToClient)]
+        );
+        // Over TCP, the query split in two segments.
+        let (a, b) = TQ.split_at(5);
+        let s = run(&[(ToServer, a, 0), (ToServer, b, 1), (ToClient, TR, 2)]);
+        assert_eq!(s.bufs(0, ToServer, DnsQuery).len(), 1);
+        assert_eq!(s.tx_done, [(0, ToServer), (0, ToClient)]);
     }
 
     #[test]

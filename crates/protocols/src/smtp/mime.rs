@@ -622,6 +622,9 @@ pub(crate) struct MimeParser {
     pub attachments: Vec<String>,
     pub weird: Vec<String>,
     pub parts: u32,
+    /// The transaction the message's attachments belong to
+    /// ([`FileMeta::tx`]), when the protocol numbers them.
+    pub tx: Option<u64>,
 }
 
 impl MimeParser {
@@ -643,6 +646,7 @@ impl MimeParser {
             attachments: Vec::new(),
             weird: Vec::new(),
             parts: 0,
+            tx: None,
         }
     }
 
@@ -832,8 +836,14 @@ impl MimeParser {
             declared_mime: Some(ctype).filter(|c| !c.is_empty()),
             dir: Some(self.dir),
             expected_size: None,
-            tx: None,
+            tx: self.tx,
         });
+    }
+
+    /// Tie the message's attachments to transaction `tx`.
+    pub(crate) fn for_tx(mut self, tx: u64) -> MimeParser {
+        self.tx = Some(tx);
+        self
     }
 
     /// The message ended (`complete`: the end was seen, not a cut).

@@ -201,6 +201,11 @@ impl SmtpParser {
         if let Ok(v) = serde_json::to_value(&tx.rec) {
             sink.record_at("smtp", tx.ts, v);
         }
+        // One transaction per mail (Suricata's smtp file_data: its
+        // attachments), numbered from 0.
+        let id = u64::from(tx.rec.trans_depth.saturating_sub(1));
+        sink.tx_done(id, Direction::ToServer);
+        sink.tx_done(id, Direction::ToClient);
         self.emitted += 1;
     }
 
@@ -258,7 +263,10 @@ impl SmtpParser {
                 if tx.rec.mail_from.is_none() {
                     weird(&mut tx.rec.weird, "data_without_mail_from");
                 }
-                tx.mime = Some(MimeParser::new("SMTP", Direction::ToServer));
+                tx.mime = Some(
+                    MimeParser::new("SMTP", Direction::ToServer)
+                        .for_tx(u64::from(tx.rec.trans_depth.saturating_sub(1))),
+                );
                 tx.rec.size = Some(0);
                 self.mode = Mode::Data;
                 self.data_mid = false;
@@ -272,7 +280,10 @@ impl SmtpParser {
                         cmd = Cmd::Bdat { last };
                         let tx = self.tx_mut(sink);
                         if tx.mime.is_none() {
-                            tx.mime = Some(MimeParser::new("SMTP", Direction::ToServer));
+                            tx.mime = Some(
+                                MimeParser::new("SMTP", Direction::ToServer)
+                                    .for_tx(u64::from(tx.rec.trans_depth.saturating_sub(1))),
+                            );
                         }
                         self.mode = Mode::Bdat { rem, last };
                         if rem == 0 {
@@ -789,6 +800,21 @@ mod tests {
         assert_eq!(r[0]["size"], 3049);
         assert_eq!(r[1]["size"], 3049);
         assert_eq!(r[2]["size"], 2208);
+        // Each mail is a transaction: its attachment tied to it, both
+        // directions done when it is written.
+        let tx: Vec<_> = s.files.iter().map(|f| f.0.tx).collect();
+        assert_eq!(tx, [Some(0), Some(1), Some(2)]);
+        assert_eq!(
+            s.tx_done,
+            [
+                (0, Direction::ToServer),
+                (0, Direction::ToClient),
+                (1, Direction::ToServer),
+                (1, Direction::ToClient),
+                (2, Direction::ToServer),
+                (2, Direction::ToClient)
+            ]
+        );
         assert_eq!(s.files.len(), 3);
         for f in &s.files {
             assert_eq!(f.1.len(), 1820);

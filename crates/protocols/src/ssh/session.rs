@@ -4,7 +4,7 @@
 //! algorithms and the HASSH fingerprints (github.com/salesforce/hassh).
 
 use md5::{Digest as _, Md5};
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{BufferKind, Direction, Parser, Sink};
 
 use super::record::{SshRecord, MAX_WEIRD};
 
@@ -70,6 +70,9 @@ pub struct SshParser {
     weird: Vec<String>,
     first_ts: Option<u64>,
     done: bool,
+    /// Identification strings parsed and not yet given to the sink: side,
+    /// protoversion, softwareversion.
+    banners: Vec<(usize, String, String)>,
 }
 
 fn side_name(i: usize) -> &'static str {
@@ -227,6 +230,15 @@ impl SshParser {
             .get(4..)
             .and_then(|r| r.split('-').next())
             .unwrap_or("");
+        // ssh.proto / ssh.software (Suricata): the protoversion, and the
+        // softwareversion up to the first SP.
+        let software = text
+            .get(4..)
+            .and_then(|r| r.split_once('-'))
+            .map(|(_, sw)| sw.split(' ').next().unwrap_or(""))
+            .unwrap_or("");
+        self.banners
+            .push((i, proto.to_string(), software.to_string()));
         let s = &mut self.sides[i];
         s.state = if proto == "2.0" || proto == "1.99" {
             State::Packets
@@ -375,6 +387,18 @@ impl Parser for SshParser {
             Direction::ToClient => 1,
         };
         self.data(i, data);
+        // A side's identification string is its whole transaction 0 for
+        // the rules.
+        for (i, proto, software) in std::mem::take(&mut self.banners) {
+            let d = if i == 0 {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            };
+            sink.buffer(0, d, BufferKind::SshProto, proto.as_bytes());
+            sink.buffer(0, d, BufferKind::SshSoftware, software.as_bytes());
+            sink.tx_done(0, d);
+        }
     }
 
     fn on_gap(&mut self, dir: Direction, len: u64, _sink: &mut dyn Sink) {
@@ -433,6 +457,37 @@ mod tests {
         let recs = sink.log("ssh");
         assert_eq!(recs.len(), 1);
         recs[0].clone()
+    }
+
+    /// ssh.proto / ssh.software per side, transaction 0, each side done
+    /// at its identification string (whole segments and byte by byte).
+    #[test]
+    fn sticky_ssh_banners() {
+        use netsift_proto::BufferKind::{SshProto, SshSoftware};
+        use Direction::{ToClient, ToServer};
+        for chunk in [0, 1] {
+            let mut p = SshParser::new();
+            let mut sink = MemSink::default();
+            for (dir, b) in stream(OLD) {
+                for c in b.chunks(if chunk == 0 { b.len().max(1) } else { chunk }) {
+                    p.on_data(dir, c, &mut sink);
+                }
+            }
+            assert_eq!(sink.bufs(0, ToServer, SshProto), [b"2.0"]);
+            assert_eq!(sink.bufs(0, ToServer, SshSoftware), [b"OpenSSH_5.6"]);
+            assert_eq!(sink.bufs(0, ToClient, SshSoftware), [b"OpenSSH_5.3"]);
+            assert_eq!(sink.tx_done.len(), 2);
+        }
+        // "SSH-protoversion-softwareversion SP comments": the comment is
+        // not software.
+        let mut p = SshParser::new();
+        let mut sink = MemSink::default();
+        p.on_data(
+            ToServer,
+            b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1\r\n",
+            &mut sink,
+        );
+        assert_eq!(sink.bufs(0, ToServer, SshSoftware), [b"OpenSSH_8.9p1"]);
     }
 
     /// HASSH values: tshark 4.0.17 `-e ssh.kex.hassh -e

@@ -71,10 +71,13 @@ pub struct TlsParser {
     dtls: bool,
     /// Sticky buffers and done directions waiting for the sink (the
     /// handshake is parsed without one): transaction 0 of the flow.
-    pending: Vec<(Direction, Option<(BufferKind, Vec<u8>)>)>,
+    pending: Vec<(Direction, Pending)>,
     /// Directions already reported done.
     tx_done: [bool; 2],
 }
+
+/// A sticky buffer (kind, bytes), or `None`: the direction is done.
+type Pending = Option<(BufferKind, Vec<u8>)>;
 
 fn idx(dir: Direction) -> usize {
     match dir {
