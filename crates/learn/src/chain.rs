@@ -11,6 +11,9 @@
 //! training and transitions never seen. The findings become one anomaly
 //! kind, `session-chain`.
 //!
+//! Sessions that went encrypted (STARTTLS, STLS, AUTH TLS accepted) have no
+//! outcome in the records and are left out of chains.
+//!
 //! A window holds the client's last [`ChainModel::window`] sessions with the
 //! server that follow each other with gaps of at most
 //! [`ChainModel::gap_s`] seconds (a longer pause starts a new chain).
@@ -70,7 +73,7 @@ impl ChainModel {
 type Key = (IpAddr, IpAddr, u16);
 
 /// Sessions grouped by client and server, each group in time order.
-fn groups(sessions: &[Session]) -> BTreeMap<Key, Vec<&Session>> {
+fn groups<'a>(sessions: impl Iterator<Item = &'a Session>) -> BTreeMap<Key, Vec<&'a Session>> {
     let mut g: BTreeMap<Key, Vec<&Session>> = BTreeMap::new();
     for s in sessions {
         g.entry((s.src_ip, s.dst_ip, s.dst_port))
@@ -96,7 +99,7 @@ pub fn train(
     if sessions.is_empty() {
         return Ok(None);
     }
-    let g = groups(sessions);
+    let g = groups(sessions.iter().filter(|s| !s.encrypted));
     // The gap: pauses up to the default are inside chains.
     let mut pauses: Vec<u64> = g
         .values()
@@ -174,6 +177,9 @@ impl Chains {
     /// Adds a finished session to its chain; the chain's alert when the
     /// chain became anomalous with it (once per chain).
     pub fn push(&mut self, s: &Session) -> Option<Alert> {
+        if s.encrypted {
+            return None; // its outcome is not in the records
+        }
         let key = (s.src_ip, s.dst_ip, s.dst_port);
         if !self.open.contains_key(&key) {
             if self.open.len() >= MAX_CHAINS {
@@ -205,7 +211,8 @@ impl Chains {
         while w.links.len() > self.window {
             w.links.pop_front();
         }
-        if w.alerted {
+        // A chain of one session is that session, scored on its own.
+        if w.alerted || w.links.len() < 2 {
             return None;
         }
         let outs: Vec<&str> = w.links.iter().map(|l| l.outcome).collect();

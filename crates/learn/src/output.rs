@@ -135,7 +135,14 @@ impl<'o> Scoring<'o> {
             v.retain(|x| x.tracker.proto != p);
             let servers = std::mem::take(&mut m.servers)
                 .into_iter()
-                .map(|s| ((s.address, s.software), Scorer::new(*s.model)))
+                .map(|s| {
+                    let mut sc = Scorer::new(*s.model);
+                    sc.label = match &s.software {
+                        Some(sw) => format!("server {} ({sw})", s.address),
+                        None => format!("server {}", s.address),
+                    };
+                    ((s.address, s.software), sc)
+                })
                 .collect();
             let chains = m.chain.take().map(|c| Chains::new(p, &c));
             v.push(ProtoModels {

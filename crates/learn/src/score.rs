@@ -44,6 +44,9 @@ use crate::session::Session;
 /// A model prepared for scoring.
 pub struct Scorer {
     pub model: Model,
+    /// Which model this is, for the alerts' evidence: `general`, or
+    /// `server 127.0.0.21:2121 (vsftpd)`.
+    pub label: String,
     /// Patterns of length >= 2 as item lists (model order).
     long: Vec<Vec<String>>,
     /// Frequent 2-patterns.
@@ -195,6 +198,7 @@ impl Scorer {
         }
         Scorer {
             model,
+            label: "general".into(),
             long,
             pairs,
             class_pairs,
@@ -617,7 +621,11 @@ impl Scorer {
                     extra.insert("closest_matched".into(), json!(m));
                     extra.insert("closest_support".into(), json!(support));
                 }
+                if self.label != "general" {
+                    explanation.push_str(&format!("; scored by the model of {}", self.label));
+                }
                 extra.insert("explanation".into(), json!(explanation));
+                extra.insert("model".into(), json!(self.label));
                 extra.insert("step".into(), json!(f.step));
                 extra.insert("item".into(), json!(f.item));
                 extra.insert(
@@ -777,5 +785,115 @@ mod tests {
         assert_eq!(a[0].rule, "learn/ftp/port-bounce");
         let e = a[0].evidence.extra["explanation"].as_str().unwrap();
         assert!(e.contains("closest pattern: "), "{e}");
+    }
+
+    /// An exact code never seen whose reply class was seen is weak
+    /// evidence: quiet alone, reported with another deviation or when the
+    /// class transition is rare, and the explanation says so.
+    #[test]
+    fn reply_class_level_is_weak_evidence() {
+        let mut train = Vec::new();
+        for _ in 0..10 {
+            train.push(session(&[
+                "USER:331", "PASS:230", "PASV:227", "LIST:226", "QUIT:221",
+            ]));
+            train.push(session(&[
+                "USER:331", "PASS:230", "PASV:227", "RETR:550", "QUIT:221",
+            ]));
+        }
+        let m = Model::train(Protocol::Ftp, &train, &TrainConfig::default()).unwrap();
+        assert_eq!(m.class_transitions["PASV:2xx"]["RETR:5xx"], 10);
+        let sc = Scorer::new(m.clone());
+        // RETR:553 (vsftpd would say 550): class RETR:5xx after PASV:2xx seen.
+        let x = session(&["USER:331", "PASS:230", "PASV:227", "RETR:553", "QUIT:221"]);
+        assert!(sc.score(&x).is_empty(), "{:?}", sc.score(&x));
+        // A new class is strong: RETR:450 (4xx never seen after PASV).
+        let f = sc.score(&session(&[
+            "USER:331", "PASS:230", "PASV:227", "RETR:450", "QUIT:221",
+        ]));
+        assert_eq!(f[0].kind, "unseen-transition");
+        assert_eq!(f[0].detail["level"], "exact");
+        assert!(f[0]
+            .explanation
+            .contains("[exact level: not even RETR:4xx after PASV:2xx occurred in training]"));
+        // With another deviation the weak step is reported too.
+        let mut y = x.clone();
+        y.bounce = Some((2, "10.0.0.9".parse().unwrap()));
+        let f = sc.score(&y);
+        assert_eq!(f[0].kind, "unseen-transition");
+        assert_eq!(f[0].detail["level"], "class", "{f:?}");
+        assert_eq!(
+            f[0].explanation,
+            "step 4: RETR:553 was never seen in training; after PASV:227 training saw LIST:226 (10 sessions), RETR:550 (10 sessions) (2 unseen transitions in this session) [class level: only the exact reply is new; RETR:5xx after PASV:2xx occurred 10 times in training — weak evidence, reported because the session deviates otherwise too]"
+        );
+        assert!(f.iter().any(|f| f.kind == "port-bounce"));
+        // Alone, when the class transition is rarer than the learned bar.
+        let mut m2 = m;
+        m2.scoring.class_rarity = 11;
+        let f = Scorer::new(m2).score(&x);
+        assert_eq!(f.len(), 1);
+        assert!(f[0]
+            .explanation
+            .ends_with("weak evidence, reported because that class transition is rare]"));
+        // An unseen exact item is held to its class's repetition limit.
+        let mut many = vec!["USER:331", "PASS:230", "PASV:227"];
+        many.extend(["RETR:553"; 5]);
+        let f = sc.score(&session(&many));
+        let r = f.iter().find(|f| f.kind == "repetition").unwrap();
+        assert_eq!(r.detail["level"], "class");
+        assert!(r
+            .explanation
+            .contains("its reply class RETR:5xx occurred at most 1"));
+    }
+
+    /// Capability-driven commands the server offered are not part of the
+    /// modelled order: ProFTPD's CLNT/LANG/HOST for lftp.
+    #[test]
+    fn negotiation_is_left_out_of_the_order() {
+        use crate::session::Tracker;
+        use serde_json::json;
+        let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let run = |feat: &str, cmds: &[(&str, &str, u64)]| {
+            let mut t = Tracker::new(Protocol::Ftp, 4);
+            let r = json!({"command": "FEAT", "reply_code": 211, "reply_msg": feat});
+            t.record(0, "u", (lo, 1), (lo, 21), &r);
+            for (c, a, code) in cmds {
+                let r = json!({"command": c, "arg": a, "reply_code": code});
+                t.record(0, "u", (lo, 1), (lo, 21), &r);
+            }
+            t.end("u").unwrap()
+        };
+        let base = [("USER", "u", 331), ("PASS", "p", 230), ("QUIT", "", 221)];
+        let train: Vec<Session> = (0..20)
+            .map(|_| run("Features:  EPSV  UTF8 End", &base))
+            .collect();
+        let sc = Scorer::new(Model::train(Protocol::Ftp, &train, &TrainConfig::default()).unwrap());
+        let proftpd = "Features:  CLNT  HOST  LANG C.UTF-8*  UTF8 End";
+        let s = run(
+            proftpd,
+            &[
+                ("CLNT", "lftp/4.9.2", 200),
+                ("LANG", "", 200),
+                ("OPTS", "UTF8 ON", 200),
+                ("HOST", "127.0.0.22", 220),
+                ("USER", "u", 331),
+                ("PASS", "p", 230),
+                ("QUIT", "", 221),
+            ],
+        );
+        assert!(sc.score(&s).is_empty(), "{:?}", sc.score(&s));
+        assert_eq!(s.counts["CLNT:200"], 1);
+        // Not offered and not refused as unimplemented: behaviour.
+        let s = run(
+            "Features:  UTF8 End",
+            &[("CLNT", "x", 200), ("USER", "u", 331)],
+        );
+        assert_eq!(sc.score(&s)[0].item, "CLNT:200");
+        // Refused as not implemented (vsftpd to ncftp's CLNT): negotiation.
+        let s = run(
+            "Features:  UTF8 End",
+            &[("CLNT", "x", 500), ("USER", "u", 331)],
+        );
+        assert!(sc.score(&s).is_empty());
     }
 }

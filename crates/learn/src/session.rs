@@ -107,6 +107,8 @@ pub struct Step {
     pub advert: Option<Vec<String>>,
     /// The server answered "not implemented" ([`capability::not_implemented`]).
     pub refused: bool,
+    /// The server accepted it (reply class 2xx or ok).
+    pub accepted: bool,
     /// What the step says about the session's outcome.
     pub effect: Effect,
 }
@@ -120,6 +122,11 @@ pub enum Effect {
     LoginFailed,
     Transfer,
     Error,
+}
+
+/// A completion reply (class 2xx, or `+OK`/`OK`).
+fn accepted(reply: &str) -> bool {
+    matches!(capability::reply_class(reply).as_str(), "2xx" | "ok")
 }
 
 /// The effect of `cmd` answered by `reply` (class `2xx`, `ok`, ...).
@@ -307,6 +314,7 @@ pub fn steps(proto: Protocol, record: &Value, client: IpAddr) -> Vec<Step> {
                 query: capability::is_query(proto, &cmd),
                 advert,
                 refused: capability::not_implemented(&reply),
+                accepted: accepted(&reply),
                 effect: effect(proto, &cmd, &reply),
             }]
         }
@@ -342,6 +350,7 @@ pub fn steps(proto: Protocol, record: &Value, client: IpAddr) -> Vec<Step> {
                         query: capability::is_query(proto, &v),
                         advert: None,
                         refused: capability::not_implemented(&reply),
+                        accepted: accepted(&reply),
                         effect: effect(proto, &v, &reply),
                     })
                 })
@@ -390,6 +399,10 @@ pub struct Session {
     pub logins_ok: u64,
     pub transfers: u64,
     pub errors: u64,
+    /// The session went encrypted (a STARTTLS, STLS or AUTH TLS that the
+    /// server accepted): what followed is not in the records, so its outcome
+    /// is unknown and session chains skip it.
+    pub encrypted: bool,
 }
 
 /// A session's outcome, an item of a session chain.
@@ -432,6 +445,7 @@ impl Session {
             logins_ok: 0,
             transfers: 0,
             errors: 0,
+            encrypted: false,
         }
     }
 
@@ -496,6 +510,9 @@ impl Session {
             None => self.queried,
         };
         let negotiating = step.neg.is_some() && eligible;
+        if step.neg == Some(Negotiation::Always) && step.accepted {
+            self.encrypted = true;
+        }
         match step.effect {
             Effect::LoginOk => self.logins_ok += 1,
             Effect::LoginFailed => self.logins_failed += 1,

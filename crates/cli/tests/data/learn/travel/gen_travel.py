@@ -12,7 +12,9 @@ its own loopback address 127.0.1.x, bound through bindshim.so for clients
 without a bind option) runs one to three sessions with its favourite client
 (70%) or another one; user logins sometimes start with a session whose
 password is mistyped (6%), or two of them (1.5%), and ftplib sessions
-sometimes mistype inside the session. Sessions: anonymous and user logins,
+sometimes mistype inside the session; every set ends with a user per client
+who mistypes twice in two sessions, and one who mistypes twice inside one
+session. Sessions: anonymous and user logins,
 LIST/NLST, passive and active downloads, uploads.
 
 Attacks, each from its own address: brute force inside one session (25
@@ -226,6 +228,21 @@ def normal(n, seed):
             done += 1
             anon = rnd.random() < 0.4
             tool = tool if rnd.random() < 0.8 else rnd.choice(TOOLS)
+    # Always at the end: users who mistype twice, in two sessions (then log
+    # in) or inside one session, which must not look like guessing.
+    for k, tool in enumerate(TOOLS):
+        ip = f"127.0.1.{40 + k}"
+        for _ in range(2):
+            session(tool, rnd, ip, "wrong-" + str(rnd.randint(0, 99)), False)
+        session(tool, rnd, ip, PASSWORD, False)
+    f = connect("127.0.1.50")
+    for pw in ["wrong-1", "wrong-2", PASSWORD]:
+        try:
+            f.login(USER, pw)
+        except ftplib.error_perm:
+            pass
+    f.retrlines("LIST", lambda _l: None)
+    f.quit()
 
 
 def attacks():

@@ -37,6 +37,14 @@ cap() {
     kill $td; wait $td || true
     gzip -9 -n -f "$here/$name.pcap"
 }
+# TRAVEL_BIG=N: only record N more fresh sessions per server (seed 13) into
+# /tmp, for measuring the false-positive rates on more than the committed sets.
+if [ -n "${TRAVEL_BIG:-}" ]; then
+    cap ftp_same_big vsftpd normal "$TRAVEL_BIG" 13
+    cap ftp_other_big proftpd normal "$TRAVEL_BIG" 13
+    mv "$here"/ftp_*_big.pcap.gz /tmp/
+    exit 0
+fi
 cap ftp_train vsftpd normal 600 11
 cap ftp_same vsftpd normal 200 12
 cap ftp_other proftpd normal 200 12
