@@ -235,15 +235,15 @@ impl Chains {
                 "{} in {} of its last {n} sessions within {secs:.0} s (limit {}; a training window of normal clients had at most {})",
                 f.item, f.detail["count"], f.detail["limit"], f.detail["training_max"]
             ),
-            "unseen-transition" => format!(
-                "session {} ({}) follows {} in a way no training chain did",
+            "unseen-transition" if f.step >= 2 => format!(
+                "session {} ({}) follows {}, which no training chain did",
                 f.step,
                 f.item,
-                if f.step >= 2 {
-                    outs[f.step - 2]
-                } else {
-                    "the start of the chain"
-                }
+                outs[f.step - 2]
+            ),
+            "unseen-transition" => format!(
+                "the chain starts with {}, which no training chain did",
+                f.item
             ),
             _ => format!("no learned chain pattern supports it ({})", f.explanation),
         };
