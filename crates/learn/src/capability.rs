@@ -37,6 +37,15 @@
 //! | imap | `NAMESPACE` | `NAMESPACE` | RFC 9051 §6.3.10 (RFC 2342) |
 //! | imap | `COMPRESS` | `COMPRESS=` | RFC 4978 §3 |
 //!
+//! Beyond the table, any FTP extension command the server advertised is
+//! negotiation too: RFC 2389 §3.2 lists an extension in FEAT by its command
+//! name ("the feature-label ... is the command name"), and §3 says the base
+//! commands of RFC 959 are not listed. So a command named in this session's
+//! FEAT reply that is not an RFC 959 command (some servers list `PASV`
+//! anyway) nor RFC 2428's `EPRT`/`EPSV` (clients such as curl send those
+//! without asking) is one the client uses because it was offered — lftp's
+//! `PRET` to Pure-FTPd, for example (the model's `negotiate_advertised`).
+//!
 //! When the advertisement itself is in the records (FTP's FEAT reply), a
 //! command is negotiation only if its capability was listed, or if the
 //! server refused it as not implemented (RFC 959 §4.2: 500 "command
@@ -143,6 +152,19 @@ pub fn default_list(proto: Protocol) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
+/// RFC 959 §4.1 commands, which FEAT does not advertise (RFC 2389 §3), and
+/// RFC 2428's EPRT/EPSV, which clients use without asking.
+const FTP_BASE: [&str; 35] = [
+    "USER", "PASS", "ACCT", "CWD", "CDUP", "SMNT", "QUIT", "REIN", "PORT", "PASV", "TYPE", "STRU",
+    "MODE", "RETR", "STOR", "STOU", "APPE", "ALLO", "REST", "RNFR", "RNTO", "ABOR", "DELE", "RMD",
+    "MKD", "PWD", "LIST", "NLST", "SITE", "SYST", "STAT", "HELP", "NOOP", "EPRT", "EPSV",
+];
+
+/// An FTP extension command (not RFC 959/2428 base) that FEAT listed.
+pub fn ftp_advertised_extension(cmd: &str, caps: &[String]) -> bool {
+    !FTP_BASE.contains(&cmd) && caps.iter().any(|c| c == cmd)
+}
+
 /// Most capabilities kept per session.
 pub const MAX_CAPS: usize = 64;
 
@@ -221,6 +243,12 @@ mod tests {
             assert!(f.iter().any(|x| x == c), "{c} in {f:?}");
         }
         assert!(!f.iter().any(|x| x.contains('.') || x == "END"));
+        // Pure-FTPd lists PRET (and PASV, a base command).
+        let pure = ftp_features("Features:  UTF8  EPRT  IDLE  MDTM  SIZE  MFMT  REST STREAM  MLST type*;size*;  MLSD  PRET  AUTH TLS  PBSZ  PROT  TVFS  ESTA  PASV  EPSV End");
+        assert!(ftp_advertised_extension("PRET", &pure));
+        assert!(!ftp_advertised_extension("PASV", &pure));
+        assert!(!ftp_advertised_extension("EPSV", &pure));
+        assert!(!ftp_advertised_extension("CLNT", &pure));
     }
 
     #[test]

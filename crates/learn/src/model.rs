@@ -135,6 +135,10 @@ pub struct Model {
     /// offered them. Editable.
     #[serde(default)]
     pub negotiation: Vec<String>,
+    /// Also treat as negotiation any FTP extension command this session's
+    /// FEAT listed (RFC 2389 §3.2; see [`crate::capability`]).
+    #[serde(default)]
+    pub negotiate_advertised: bool,
     /// `transitions` at the level of reply classes (`PASS:2xx`).
     #[serde(default)]
     pub class_transitions: BTreeMap<String, BTreeMap<String, u64>>,
@@ -306,7 +310,7 @@ impl Model {
         let cores: Vec<Vec<String>> = sessions
             .iter()
             .map(|s| {
-                s.core(negotiation)
+                s.core(negotiation, true)
                     .into_iter()
                     .map(|(_, it)| it.to_string())
                     .collect()
@@ -436,6 +440,7 @@ impl Model {
                 dirs,
             },
             negotiation: negotiation.to_vec(),
+            negotiate_advertised: true,
             class_transitions,
             servers: Vec::new(),
             chain: None,
@@ -604,6 +609,7 @@ fn check_model_keys(v: &Value, path: &str) -> Result<(), ModelError> {
             "transitions",
             "features",
             "negotiation",
+            "negotiate_advertised",
             "class_transitions",
             "servers",
             "chain",

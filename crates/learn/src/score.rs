@@ -324,7 +324,7 @@ impl Scorer {
         }
         let sc = &self.model.scoring;
         // The order that is modelled: negotiation steps left out.
-        let core = s.core(&self.model.negotiation);
+        let core = s.core(&self.model.negotiation, self.model.negotiate_advertised);
         let core_items: Vec<&str> = core.iter().map(|(_, it)| *it).collect();
         // Unseen transitions: exact level (strong) and, when only the exact
         // codes are new, reply-class level (weak).
@@ -581,7 +581,7 @@ impl Scorer {
             return Vec::new();
         }
         let core: Vec<&str> = s
-            .core(&self.model.negotiation)
+            .core(&self.model.negotiation, self.model.negotiate_advertised)
             .into_iter()
             .map(|(_, it)| it)
             .collect();

@@ -390,6 +390,9 @@ pub struct Session {
     /// code has no rule for — the client asked for capabilities before);
     /// the model's `negotiation` list decides ([`Session::core`]).
     pub eligible: Vec<bool>,
+    /// Per stored item: an FTP extension command that this session's FEAT
+    /// listed ([`capability::ftp_advertised_extension`]).
+    pub advertised: Vec<bool>,
     /// Capabilities advertised so far (FTP FEAT); `None`: not seen.
     pub caps: Option<Vec<String>>,
     /// The client asked for capabilities.
@@ -439,6 +442,7 @@ impl Session {
             dirs: Vec::new(),
             software: None,
             eligible: Vec::new(),
+            advertised: Vec::new(),
             caps: None,
             queried: false,
             logins_failed: 0,
@@ -458,6 +462,7 @@ impl Session {
             *s.counts.entry(i.to_string()).or_default() += 1;
             s.items.push(i.to_string());
             s.eligible.push(false);
+            s.advertised.push(false);
         }
         s
     }
@@ -474,8 +479,11 @@ impl Session {
     }
 
     /// Whether stored item `i` is negotiation under the list `negotiation`
-    /// (command names).
-    pub fn is_negotiation(&self, i: usize, negotiation: &[String]) -> bool {
+    /// (command names), and, with `advertised`, any advertised extension.
+    pub fn is_negotiation(&self, i: usize, negotiation: &[String], advertised: bool) -> bool {
+        if advertised && self.advertised.get(i).copied().unwrap_or(false) {
+            return true;
+        }
         self.eligible.get(i).copied().unwrap_or(false)
             && self.items.get(i).is_some_and(|it| {
                 let cmd = it.rsplit_once(':').map_or(it.as_str(), |(c, _)| c);
@@ -485,11 +493,11 @@ impl Session {
 
     /// The stored items that are not negotiation, with their step index
     /// (0-based): the order transitions and patterns model.
-    pub fn core(&self, negotiation: &[String]) -> Vec<(usize, &str)> {
+    pub fn core(&self, negotiation: &[String], advertised: bool) -> Vec<(usize, &str)> {
         self.items
             .iter()
             .enumerate()
-            .filter(|(i, _)| !self.is_negotiation(*i, negotiation))
+            .filter(|(i, _)| !self.is_negotiation(*i, negotiation, advertised))
             .map(|(i, it)| (i, it.as_str()))
             .collect()
     }
@@ -558,8 +566,14 @@ impl Session {
             self.counts.insert(step.item.clone(), 1);
         }
         if may_store && self.items.len() < MAX_ITEMS {
+            let cmd = step.item.rsplit_once(':').map_or("", |(c, _)| c);
+            let adv = self
+                .caps
+                .as_ref()
+                .is_some_and(|caps| capability::ftp_advertised_extension(cmd, caps));
             self.items.push(step.item);
             self.eligible.push(eligible);
+            self.advertised.push(adv);
             return true;
         }
         false

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """FTP sessions for the "models that travel" test (issue 24): the same client
-mix (python3 ftplib, curl, wget, lftp, ncftp) against vsftpd (127.0.0.21) or
-ProFTPD (127.0.0.22), both on port 2121.
+mix (python3 ftplib, curl, wget, lftp, ncftp) against vsftpd (127.0.0.21),
+ProFTPD (127.0.0.22) or Pure-FTPd (127.0.0.23), all on port 2121.
 
-    gen_travel.py vsftpd|proftpd normal N SEED | gen_travel.py vsftpd|proftpd attack
+    gen_travel.py SERVER normal N SEED | gen_travel.py SERVER attack
+    (SERVER: vsftpd, proftpd, pureftpd)
 
 Run by make_travel_captures.sh, which starts the servers and tcpdump.
 
@@ -29,7 +30,7 @@ import random
 import subprocess
 import sys
 
-SERVERS = {"vsftpd": "127.0.0.21", "proftpd": "127.0.0.22"}
+SERVERS = {"vsftpd": "127.0.0.21", "proftpd": "127.0.0.22", "pureftpd": "127.0.0.23"}
 PORT = 2121
 USER, PASSWORD = "ftplearn", "s3cret-Pass"
 SHIM = os.environ.get("BINDSHIM", "/tmp/bindshim.so")

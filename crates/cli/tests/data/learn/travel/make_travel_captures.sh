@@ -37,6 +37,21 @@ cap() {
     kill $td; wait $td || true
     gzip -9 -n -f "$here/$name.pcap"
 }
+# TRAVEL_PURE=1: only record 200 fresh sessions (seed 12) against a third
+# implementation, Pure-FTPd 1.0.50 from the unpacked Debian package on
+# 127.0.0.23:2121 (anonymous root bind-mounted over ~ftp in a mount namespace
+# of its own), into /tmp, not committed.
+if [ -n "${TRAVEL_PURE:-}" ]; then
+    if [ ! -x $w/pure/usr/sbin/pure-ftpd ]; then
+        (cd $w && apt-get download pure-ftpd && dpkg -x pure-ftpd_*.deb pure)
+    fi
+    unshare -m sh -c "mount --bind $w/anon /srv/ftp && exec $w/pure/usr/sbin/pure-ftpd -S 127.0.0.23,2121 -l unix -A -H -p 40500:40600 -P 127.0.0.23 -c 200 -C 200" & pu=$!
+    trap 'kill $vs $pf $pu ${td} 2>/dev/null || true' EXIT
+    sleep 2
+    cap ftp_pure pureftpd normal 200 12
+    mv "$here"/ftp_pure.pcap.gz /tmp/
+    exit 0
+fi
 # TRAVEL_BIG=N: only record N more fresh sessions per server (seed 13) into
 # /tmp, for measuring the false-positive rates on more than the committed sets.
 if [ -n "${TRAVEL_BIG:-}" ]; then
