@@ -22,7 +22,7 @@ use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier, PipelineConfig};
-use netsift_learn::{Model, Scoring};
+use netsift_learn::{Model, Scope, Scoring};
 use netsift_store::{CaptureInfo, Store, StoreHandle, StoreOutput};
 use sha2::Digest as _;
 
@@ -44,6 +44,8 @@ pub struct Setup {
     pub scan_method: ScanMethod,
     /// Models of `--model` (learned command sessions), validated.
     pub models: Vec<Model>,
+    /// `--model-scope`.
+    pub model_scope: Scope,
 }
 
 impl Setup {
@@ -77,6 +79,10 @@ impl Setup {
             suricata,
             scan_method,
             models,
+            model_scope: match a.model_scope {
+                crate::ModelScope::Server => Scope::Server,
+                crate::ModelScope::General => Scope::General,
+            },
         })
     }
 
@@ -226,7 +232,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let handle = store;
     let s = Setup::new(a)?;
     let mut det = Detecting::with_scan_method(out.as_mut(), s.rules, s.scan_method);
-    let mut scoring = Scoring::new(&mut det, s.models);
+    let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
     let mut analyzer = Setup::analyzer(
         s.classifier,
         s.config,
@@ -272,7 +278,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let rule_stats = analyzer.rule_stats();
     drop(analyzer);
     scoring.finish().context("writing the output")?;
-    let (scored, raised) = (scoring.scored, scoring.raised);
+    let (scored, raised, by_server) = (scoring.scored, scoring.raised, scoring.by_server_model);
     drop(scoring);
     let alerts = std::mem::take(&mut det.alerts);
     let groups = std::mem::take(&mut det.groups).finish();
@@ -293,7 +299,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             eprintln!("  database: {}", db.display());
         }
         if !a.model.is_empty() {
-            eprintln!("  learned models: {scored} sessions scored, {raised} anomaly alerts");
+            eprintln!("  learned models: {scored} sessions scored ({by_server} by a per-server model), {raised} anomaly alerts");
         }
         print_rule_stats(rule_stats);
         print_alert_groups(&groups, None);

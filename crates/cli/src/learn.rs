@@ -56,6 +56,9 @@ pub fn run(args: &LearnArgs) -> Result<ExitCode> {
         },
         scoring: ScoringParams::default(),
         learn_coverage: true,
+        per_server: args.model_scope == crate::ModelScope::Server,
+        min_server_sessions: args.min_server_sessions,
+        chains: true,
     };
     let t = Instant::now();
     let model = Model::train(proto, &out.sessions, &tcfg).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -70,7 +73,7 @@ pub fn run(args: &LearnArgs) -> Result<ExitCode> {
             .max()
             .unwrap_or(0);
         eprintln!(
-            "netsift: learned {} from {} sessions ({} items, {} transitions): {} patterns (support >= {} sessions, longest {}) with {} in {:.1} ms -> {}",
+            "netsift: learned {} from {} sessions ({} items, {} transitions): {} patterns (support >= {} sessions, longest {}) with {} in {:.1} ms, {} per-server model(s), session chains of up to {} sessions (gap {} s) -> {}",
             model.protocol,
             model.sessions,
             model.items.len(),
@@ -80,6 +83,9 @@ pub fn run(args: &LearnArgs) -> Result<ExitCode> {
             longest,
             model.algorithm,
             took.as_secs_f64() * 1e3,
+            model.servers.len(),
+            model.chain.as_ref().map_or(0, |c| c.window),
+            model.chain.as_ref().map_or(0, |c| c.gap_s),
             args.output.display()
         );
         if out.dropped > 0 {

@@ -376,6 +376,12 @@ pub struct AnalysisArgs {
     #[arg(long, value_name = "FILE")]
     pub model: Vec<PathBuf>,
 
+    /// Which learned model scores a session: the server's own (same
+    /// address, port and banner software) when the model file has one, or
+    /// always the general one.
+    #[arg(long, value_enum, default_value_t = ModelScope::Server)]
+    pub model_scope: ModelScope,
+
     /// Exit with status 3 when any alert fired.
     #[arg(long)]
     pub fail_on_alert: bool,
@@ -391,6 +397,15 @@ pub enum LearnProtocol {
     Smtp,
     Pop3,
     Imap,
+}
+
+/// Learned models: per server, or general only.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelScope {
+    /// Per-server models beside the general one.
+    Server,
+    /// The general model only.
+    General,
 }
 
 /// Sequential pattern mining algorithm.
@@ -432,6 +447,16 @@ pub struct LearnArgs {
     /// Mining algorithm.
     #[arg(long, value_enum, default_value_t = AlgorithmArg::Prefixspan)]
     pub algorithm: AlgorithmArg,
+
+    /// `server` also learns a model per server (address, port and banner
+    /// software) with at least --min-server-sessions sessions; `general`
+    /// learns the general model only.
+    #[arg(long, value_enum, default_value_t = ModelScope::Server)]
+    pub model_scope: ModelScope,
+
+    /// Fewest sessions for a per-server model.
+    #[arg(long, default_value_t = 30)]
+    pub min_server_sessions: usize,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -160,7 +160,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         }
     });
     let mut det = Detecting::with_scan_method(&mut agg, s.rules, s.scan_method).live();
-    let mut scoring = Scoring::new(&mut det, s.models);
+    let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
     let mut analyzer = Setup::analyzer(
         s.classifier,
         s.config,

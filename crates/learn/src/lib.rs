@@ -7,7 +7,16 @@
 //! observed transitions, so repetition (brute force, floods) is modelled;
 //! [`score`] explains why a session deviates, and [`output::Scoring`]
 //! raises the alerts inside `netsift analyze`.
+//!
+//! Models travel between servers: a model file holds a general model and
+//! one per server (address, port and banner software); steps are scored
+//! on exact reply codes and on reply classes ([`capability`]), commands a
+//! client sends because the server advertised them are negotiation, not
+//! behaviour; and [`chain`] scores each client's recent sessions with a
+//! server as a sequence of outcomes (`session-chain`).
 
+pub mod capability;
+pub mod chain;
 pub mod mine;
 pub mod model;
 pub mod output;
@@ -15,5 +24,5 @@ pub mod score;
 pub mod session;
 
 pub use model::{Algorithm, Model, ModelError, TrainConfig};
-pub use output::{Collector, Scoring};
+pub use output::{Collector, Scope, Scoring};
 pub use session::{Protocol, Session};

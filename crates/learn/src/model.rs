@@ -34,11 +34,14 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::capability::class_item;
 use crate::mine::{self, absolute_support, MineConfig, MineError};
 use crate::session::{Protocol, Session};
 
-/// The model format's version.
-pub const VERSION: u32 = 1;
+/// The model format's version (2 added `negotiation`, `class_transitions`,
+/// `servers`, `chain` and `scoring.class_rarity`; version 1 files still
+/// load, without them).
+pub const VERSION: u32 = 2;
 /// Most patterns a model may hold.
 pub const MAX_MODEL_PATTERNS: usize = 1_000_000;
 /// Most distinct items a model may hold.
@@ -60,6 +63,15 @@ pub struct ScoringParams {
     /// the most seen in one training session (0 if never seen).
     pub repeat_factor: f64,
     pub repeat_slack: u64,
+    /// A step whose exact transition was never seen but whose reply-class
+    /// transition was (`LIST:450` after `PASV:227`, where training had
+    /// `LIST:4xx` after `PASV:2xx`) is weak evidence: reported when the
+    /// session has another finding, or alone when that class transition
+    /// occurred fewer than `class_rarity` times in training. Learned: the
+    /// model's minimum pattern support. 0: weak steps are never reported
+    /// alone.
+    #[serde(default)]
+    pub class_rarity: u64,
 }
 
 impl Default for ScoringParams {
@@ -68,6 +80,7 @@ impl Default for ScoringParams {
             min_coverage: 0.5,
             repeat_factor: 2.0,
             repeat_slack: 3,
+            class_rarity: 0,
         }
     }
 }
@@ -117,6 +130,39 @@ pub struct Model {
     pub items: BTreeMap<String, ItemStats>,
     pub transitions: BTreeMap<String, BTreeMap<String, u64>>,
     pub features: Features,
+    /// Capability-driven commands (see [`crate::capability`]): left out of
+    /// the order that transitions and patterns model when the server
+    /// offered them. Editable.
+    #[serde(default)]
+    pub negotiation: Vec<String>,
+    /// Also treat as negotiation any FTP extension command this session's
+    /// FEAT listed (RFC 2389 §3.2; see [`crate::capability`]).
+    #[serde(default)]
+    pub negotiate_advertised: bool,
+    /// `transitions` at the level of reply classes (`PASS:2xx`).
+    #[serde(default)]
+    pub class_transitions: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per-server models (address:port and banner software).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<ServerModel>,
+    /// The model of session chains (per client and server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<crate::chain::ChainModel>,
+}
+
+/// The model of one server's sessions.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServerModel {
+    /// `address:port` (`[v6]:port` for IPv6).
+    pub address: String,
+    /// The software named by the banner fingerprint, if any.
+    pub software: Option<String>,
+    pub model: Box<Model>,
+}
+
+/// The `address:port` key of a server.
+pub fn server_key(ip: std::net::IpAddr, port: u16) -> String {
+    std::net::SocketAddr::new(ip, port).to_string()
 }
 
 /// The mining algorithm.
@@ -146,6 +192,12 @@ pub struct TrainConfig {
     pub scoring: ScoringParams,
     /// Set `scoring.min_coverage` from the training sessions' coverage.
     pub learn_coverage: bool,
+    /// Also learn a model per server with at least `min_server_sessions`
+    /// sessions.
+    pub per_server: bool,
+    pub min_server_sessions: usize,
+    /// Also learn the model of session chains.
+    pub chains: bool,
 }
 
 impl Default for TrainConfig {
@@ -157,6 +209,9 @@ impl Default for TrainConfig {
             algorithm: Algorithm::PrefixSpan,
             scoring: ScoringParams::default(),
             learn_coverage: true,
+            per_server: true,
+            min_server_sessions: 30,
+            chains: true,
         }
     }
 }
@@ -174,7 +229,18 @@ pub enum ModelError {
     Json(#[from] serde_json::Error),
 }
 
-fn invalid(path: impl Into<String>, msg: impl Into<String>) -> ModelError {
+/// `e` with its path under `at`.
+pub(crate) fn prefix(e: ModelError, at: &str) -> ModelError {
+    match e {
+        ModelError::Invalid { path, msg } => ModelError::Invalid {
+            path: format!("{at}.{path}"),
+            msg,
+        },
+        e => e,
+    }
+}
+
+pub(crate) fn invalid(path: impl Into<String>, msg: impl Into<String>) -> ModelError {
     ModelError::Invalid {
         path: path.into(),
         msg: msg.into(),
@@ -191,26 +257,75 @@ pub fn vocab<'a>(seqs: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
 
 impl Model {
     /// Learns from training sessions (their items; sessions without any
-    /// item are skipped).
+    /// item are skipped): the general model, and with `cfg.per_server` a
+    /// model per server (address, port and banner software) with enough
+    /// sessions, and with `cfg.chains` the model of session chains.
     pub fn train(
         proto: Protocol,
         sessions: &[Session],
         cfg: &TrainConfig,
     ) -> Result<Model, ModelError> {
-        let sessions: Vec<&Session> = sessions.iter().filter(|s| !s.items.is_empty()).collect();
+        let all: Vec<&Session> = sessions.iter().filter(|s| !s.items.is_empty()).collect();
+        let negotiation = crate::capability::default_list(proto);
+        let mut m = Model::train_one(proto, &all, cfg, &negotiation)?;
+        if cfg.per_server {
+            let mut groups: BTreeMap<(String, Option<String>), Vec<&Session>> = BTreeMap::new();
+            for s in &all {
+                groups
+                    .entry((server_key(s.dst_ip, s.dst_port), s.software.clone()))
+                    .or_default()
+                    .push(s);
+            }
+            // One server alone is the general model already.
+            if groups.len() > 1 {
+                for ((address, software), ss) in groups {
+                    if ss.len() >= cfg.min_server_sessions.max(1) {
+                        let sm = Model::train_one(proto, &ss, cfg, &negotiation)?;
+                        m.servers.push(ServerModel {
+                            address,
+                            software,
+                            model: Box::new(sm),
+                        });
+                    }
+                }
+            }
+        }
+        if cfg.chains {
+            m.chain = crate::chain::train(proto, sessions, cfg)?;
+        }
+        Ok(m)
+    }
+
+    /// One model from `sessions` (no servers, no chains).
+    pub fn train_one(
+        proto: Protocol,
+        sessions: &[&Session],
+        cfg: &TrainConfig,
+        negotiation: &[String],
+    ) -> Result<Model, ModelError> {
         if sessions.is_empty() {
             return Err(ModelError::NoSessions(proto.as_str()));
         }
+        // The order transitions and patterns model: without negotiation.
+        let cores: Vec<Vec<String>> = sessions
+            .iter()
+            .map(|s| {
+                s.core(negotiation, true)
+                    .into_iter()
+                    .map(|(_, it)| it.to_string())
+                    .collect()
+            })
+            .collect();
         let n = sessions.len();
-        let words = vocab(sessions.iter().map(|s| &s.items));
+        let words = vocab(cores.iter().chain(sessions.iter().map(|s| &s.items)));
         let id: HashMap<&str, u32> = words
             .iter()
             .enumerate()
             .map(|(i, w)| (w.as_str(), i as u32))
             .collect();
-        let db: Vec<Vec<u32>> = sessions
+        let db: Vec<Vec<u32>> = cores
             .iter()
-            .map(|s| s.items.iter().map(|w| id[w.as_str()]).collect())
+            .map(|s| s.iter().map(|w| id[w.as_str()]).collect())
             .collect();
         let min_abs = if cfg.min_support > 1.0 {
             cfg.min_support.min(u32::MAX as f64) as u32
@@ -237,25 +352,26 @@ impl Model {
         let mut per_item: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         let mut transitions: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut bounce_sessions = 0;
+        let mut class_transitions: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         let mut dirs: BTreeMap<String, u64> = BTreeMap::new();
-        for s in &sessions {
+        for (s, core) in sessions.iter().zip(&cores) {
             for (item, &c) in &s.counts {
                 per_item.entry(item.clone()).or_default().push(c);
             }
             let mut prev = START;
-            for it in &s.items {
+            for it in core.iter().map(String::as_str).chain([END]) {
                 *transitions
                     .entry(prev.to_string())
                     .or_default()
-                    .entry(it.clone())
+                    .entry(it.to_string())
+                    .or_default() += 1;
+                *class_transitions
+                    .entry(class_item(prev))
+                    .or_default()
+                    .entry(class_item(it))
                     .or_default() += 1;
                 prev = it;
             }
-            *transitions
-                .entry(prev.to_string())
-                .or_default()
-                .entry(END.to_string())
-                .or_default() += 1;
             if s.bounce.is_some() {
                 bounce_sessions += 1;
             }
@@ -290,13 +406,18 @@ impl Model {
             // a session less covered than 99% of normal ones is unusual.
             let recs: Vec<PatternRec> = patterns_tmp(&patterns);
             let pairs = crate::score::pairs(&recs);
-            let mut cov: Vec<f64> = sessions
+            let cpairs = crate::score::class_pairs(&pairs);
+            // (Only sessions long enough for the check, as in scoring.)
+            let mut cov: Vec<f64> = cores
                 .iter()
-                .map(|s| crate::score::coverage(&pairs, &s.items).0)
+                .filter(|c| c.len() >= crate::score::MIN_COVERAGE_STEPS)
+                .map(|c| crate::score::coverage(&pairs, &cpairs, c).0)
                 .collect();
             cov.sort_by(f64::total_cmp);
-            let p01 = cov[(cov.len() - 1) / 100];
-            scoring.min_coverage = ((p01 * 20.0).floor() / 20.0).clamp(0.3, 0.9);
+            if let Some(&p01) = cov.get(cov.len().saturating_sub(1) / 100) {
+                scoring.min_coverage = ((p01 * 20.0).floor() / 20.0).clamp(0.3, 0.9);
+            }
+            scoring.class_rarity = u64::from(min_abs);
         }
         Ok(Model {
             version: VERSION,
@@ -318,6 +439,11 @@ impl Model {
                 bounce_sessions,
                 dirs,
             },
+            negotiation: negotiation.to_vec(),
+            negotiate_advertised: true,
+            class_transitions,
+            servers: Vec::new(),
+            chain: None,
         })
     }
 
@@ -329,66 +455,38 @@ impl Model {
     /// Parses and validates a model.
     pub fn from_json(text: &str) -> Result<Model, ModelError> {
         let v: Value = serde_json::from_str(text)?;
-        check_keys(
-            &v,
-            "",
-            &[
-                "version",
-                "protocol",
-                "algorithm",
-                "min_support",
-                "min_support_sessions",
-                "max_pattern_len",
-                "sessions",
-                "scoring",
-                "patterns",
-                "items",
-                "transitions",
-                "features",
-            ],
-        )?;
-        // The version first: a newer format should say so, not fail on a field.
-        match v.get("version").and_then(Value::as_u64) {
-            Some(1) => {}
-            Some(n) => {
-                return Err(invalid(
-                    "version",
-                    format!("{n} is not supported (this netsift reads version {VERSION})"),
-                ))
-            }
-            None => return Err(invalid("version", "missing or not a number")),
-        }
-        if let Some(s) = v.get("scoring") {
-            check_keys(
-                s,
-                "scoring",
-                &["min_coverage", "repeat_factor", "repeat_slack"],
-            )?;
-        }
-        if let Some(s) = v.get("features") {
-            check_keys(s, "features", &["bounce_sessions", "dirs"])?;
-        }
-        if let Some(Value::Array(ps)) = v.get("patterns") {
-            for (i, p) in ps.iter().enumerate() {
-                check_keys(p, &format!("patterns[{i}]"), &["items", "support"])?;
-            }
-        }
-        if let Some(Value::Object(items)) = v.get("items") {
-            for (k, s) in items {
-                check_keys(
-                    s,
-                    &format!("items.{k:?}"),
-                    &["sessions", "min", "max", "mean", "sd", "p95"],
-                )?;
-            }
-        }
+        check_model_keys(&v, "")?;
         let m: Model = serde_json::from_value(v).map_err(|e| invalid("(model)", e.to_string()))?;
         m.validate()?;
         Ok(m)
     }
 
-    /// Checks ranges and references.
+    /// Checks ranges and references (also of the per-server and chain
+    /// models, whose errors name their path: `servers[1].model.sessions`).
     pub fn validate(&self) -> Result<(), ModelError> {
+        self.validate_one()?;
+        for (i, s) in self.servers.iter().enumerate() {
+            let p = format!("servers[{i}]");
+            if s.address.parse::<std::net::SocketAddr>().is_err() {
+                return Err(invalid(format!("{p}.address"), "must be address:port"));
+            }
+            if !s.model.servers.is_empty() || s.model.chain.is_some() {
+                return Err(invalid(
+                    format!("{p}.model"),
+                    "may not nest servers or chain",
+                ));
+            }
+            s.model
+                .validate_one()
+                .map_err(|e| prefix(e, &format!("{p}.model")))?;
+        }
+        if let Some(c) = &self.chain {
+            c.validate()?;
+        }
+        Ok(())
+    }
+
+    fn validate_one(&self) -> Result<(), ModelError> {
         if Protocol::parse(&self.protocol).is_none() {
             return Err(invalid(
                 "protocol",
@@ -484,6 +582,98 @@ impl Model {
     }
 }
 
+/// The fields of a model (at `path`, "" at the top), checked before serde
+/// sees them so an edit's typo is named.
+fn check_model_keys(v: &Value, path: &str) -> Result<(), ModelError> {
+    let at = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    check_keys(
+        v,
+        path,
+        &[
+            "version",
+            "protocol",
+            "algorithm",
+            "min_support",
+            "min_support_sessions",
+            "max_pattern_len",
+            "sessions",
+            "scoring",
+            "patterns",
+            "items",
+            "transitions",
+            "features",
+            "negotiation",
+            "negotiate_advertised",
+            "class_transitions",
+            "servers",
+            "chain",
+        ],
+    )?;
+    // The version first: a newer format should say so, not fail on a field.
+    match v.get("version").and_then(Value::as_u64) {
+        Some(1 | 2) => {}
+        Some(n) => {
+            return Err(invalid(
+                at("version"),
+                format!("{n} is not supported (this netsift reads versions 1 and {VERSION})"),
+            ))
+        }
+        None => return Err(invalid(at("version"), "missing or not a number")),
+    }
+    if let Some(s) = v.get("scoring") {
+        check_keys(
+            s,
+            &at("scoring"),
+            &[
+                "min_coverage",
+                "repeat_factor",
+                "repeat_slack",
+                "class_rarity",
+            ],
+        )?;
+    }
+    if let Some(s) = v.get("features") {
+        check_keys(s, &at("features"), &["bounce_sessions", "dirs"])?;
+    }
+    if let Some(Value::Array(ps)) = v.get("patterns") {
+        for (i, p) in ps.iter().enumerate() {
+            check_keys(p, &at(&format!("patterns[{i}]")), &["items", "support"])?;
+        }
+    }
+    if let Some(Value::Object(items)) = v.get("items") {
+        for (k, s) in items {
+            check_keys(
+                s,
+                &at(&format!("items.{k:?}")),
+                &["sessions", "min", "max", "mean", "sd", "p95"],
+            )?;
+        }
+    }
+    if let Some(Value::Array(ss)) = v.get("servers") {
+        for (i, s) in ss.iter().enumerate() {
+            let p = at(&format!("servers[{i}]"));
+            check_keys(s, &p, &["address", "software", "model"])?;
+            if let Some(m) = s.get("model") {
+                check_model_keys(m, &format!("{p}.model"))?;
+            }
+        }
+    }
+    if let Some(c) = v.get("chain") {
+        let p = at("chain");
+        check_keys(c, &p, &["gap_s", "window", "model"])?;
+        if let Some(m) = c.get("model") {
+            check_model_keys(m, &format!("{p}.model"))?;
+        }
+    }
+    Ok(())
+}
+
 fn patterns_tmp(p: &[PatternRec]) -> Vec<PatternRec> {
     p.iter().filter(|p| p.items.len() == 2).cloned().collect()
 }
@@ -518,28 +708,11 @@ fn check_keys(v: &Value, path: &str, allowed: &[&str]) -> Result<(), ModelError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     pub(crate) fn session(uid: &str, items: &[&str]) -> Session {
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        for i in items {
-            *counts.entry(i.to_string()).or_default() += 1;
-        }
-        Session {
-            uid: uid.into(),
-            src_ip: "127.0.0.1".parse().unwrap(),
-            src_port: 40000,
-            dst_ip: "127.0.0.1".parse().unwrap(),
-            dst_port: 21,
-            first_ts: 0,
-            last_ts: 0,
-            items: items.iter().map(|s| s.to_string()).collect(),
-            total: items.len() as u64,
-            counts,
-            bounce: None,
-            cwd: "/".into(),
-            dirs: Vec::new(),
-        }
+        let mut s = Session::of_items(items);
+        s.uid = uid.into();
+        s
     }
 
     fn tiny() -> Model {
@@ -590,7 +763,11 @@ mod tests {
             f(&mut v);
             Model::from_json(&v.to_string()).unwrap_err().to_string()
         };
-        assert!(edit(&|v| v["version"] = 2.into()).contains("version: 2 is not supported"));
+        assert!(edit(&|v| v["version"] = 3.into()).contains("version: 3 is not supported"));
+        // Per-server and chain models are checked under their path.
+        assert!(edit(&|v| v["chain"]["model"]["bogus"] = 1.into())
+            .contains("chain.model.bogus: unknown field"));
+        assert!(edit(&|v| v["chain"]["window"] = 0.into()).contains("chain.window"));
         assert!(edit(&|v| v["protocol"] = "gopher".into()).contains("protocol:"));
         assert!(edit(&|v| v["bogus"] = 1.into()).contains("bogus: unknown field"));
         assert!(edit(&|v| v["patterns"][1]["colour"] = 1.into())

@@ -11,7 +11,10 @@ use netsift_engine::analyze::output::{Common, Output, Summary};
 use netsift_engine::record::FlowRecord;
 use serde_json::Value;
 
-use crate::model::Model;
+use std::collections::HashMap;
+
+use crate::chain::Chains;
+use crate::model::{server_key, Model};
 use crate::score::Scorer;
 use crate::session::{Protocol, Session, Tracker};
 
@@ -83,39 +86,99 @@ impl Output for Collector {
     }
 }
 
+/// Which model scores a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// The server's own model (same address, port and banner software)
+    /// when the file has one, the general model otherwise.
+    #[default]
+    Server,
+    /// Always the general model.
+    General,
+}
+
+/// The scorers of one protocol.
+struct ProtoModels {
+    general: Scorer,
+    /// (address:port, software) → scorer.
+    servers: HashMap<(String, Option<String>), Scorer>,
+    chains: Option<Chains>,
+    tracker: Tracker,
+}
+
 /// Scores sessions against models (one per protocol) and forwards
 /// everything to `inner`.
 pub struct Scoring<'o> {
     inner: &'o mut dyn Output,
-    models: Vec<(Scorer, Tracker)>,
+    models: Vec<ProtoModels>,
+    scope: Scope,
     /// Sessions scored and anomaly alerts raised.
     pub scored: u64,
     pub raised: u64,
+    /// Sessions scored by a per-server model.
+    pub by_server_model: u64,
 }
 
 impl<'o> Scoring<'o> {
     /// `models` must be valid (see [`Model::from_json`]); a later model of
     /// the same protocol replaces an earlier one.
     pub fn new(inner: &'o mut dyn Output, models: Vec<Model>) -> Self {
-        let mut v: Vec<(Scorer, Tracker)> = Vec::new();
-        for m in models {
+        Scoring::with_scope(inner, models, Scope::Server)
+    }
+
+    pub fn with_scope(inner: &'o mut dyn Output, models: Vec<Model>, scope: Scope) -> Self {
+        let mut v: Vec<ProtoModels> = Vec::new();
+        for mut m in models {
             let Some(p) = Protocol::parse(&m.protocol) else {
                 continue;
             };
-            v.retain(|(_, t)| t.proto != p);
-            v.push((Scorer::new(m), Tracker::new(p, MAX_OPEN_SESSIONS)));
+            v.retain(|x| x.tracker.proto != p);
+            let servers = std::mem::take(&mut m.servers)
+                .into_iter()
+                .map(|s| {
+                    let mut sc = Scorer::new(*s.model);
+                    sc.label = match &s.software {
+                        Some(sw) => format!("server {} ({sw})", s.address),
+                        None => format!("server {}", s.address),
+                    };
+                    ((s.address, s.software), sc)
+                })
+                .collect();
+            let chains = m.chain.take().map(|c| Chains::new(p, &c));
+            v.push(ProtoModels {
+                general: Scorer::new(m),
+                servers,
+                chains,
+                tracker: Tracker::new(p, MAX_OPEN_SESSIONS),
+            });
         }
         Scoring {
             inner,
             models: v,
+            scope,
             scored: 0,
             raised: 0,
+            by_server_model: 0,
         }
     }
 
     fn score(&mut self, i: usize, s: &Session) {
         self.scored += 1;
-        for a in self.models[i].0.alerts(s) {
+        let pm = &mut self.models[i];
+        let own = match self.scope {
+            Scope::Server => pm
+                .servers
+                .get(&(server_key(s.dst_ip, s.dst_port), s.software.clone())),
+            Scope::General => None,
+        };
+        if own.is_some() {
+            self.by_server_model += 1;
+        }
+        let mut alerts = own.unwrap_or(&pm.general).alerts(s);
+        if let Some(c) = pm.chains.as_mut() {
+            alerts.extend(c.push(s));
+        }
+        for a in alerts {
             self.raised += 1;
             self.inner.alert(&a);
         }
@@ -125,7 +188,8 @@ impl<'o> Scoring<'o> {
 impl Output for Scoring<'_> {
     fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Value) {
         let mut evicted = None;
-        for (i, (_, t)) in self.models.iter_mut().enumerate() {
+        for (i, pm) in self.models.iter_mut().enumerate() {
+            let t = &mut pm.tracker;
             if t.proto.as_str() == log {
                 evicted = t
                     .record(
@@ -147,7 +211,7 @@ impl Output for Scoring<'_> {
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
         self.inner.conn(ts_ns, rec);
         for i in 0..self.models.len() {
-            if let Some(s) = self.models[i].1.end(&rec.uid) {
+            if let Some(s) = self.models[i].tracker.end(&rec.uid) {
                 self.score(i, &s);
             }
         }
@@ -164,7 +228,10 @@ impl Output for Scoring<'_> {
 
     fn finish(&mut self) -> std::io::Result<()> {
         for i in 0..self.models.len() {
-            for s in self.models[i].1.drain() {
+            let mut left = self.models[i].tracker.drain();
+            // Chains see sessions in the order they started.
+            left.sort_by_key(|s| s.first_ts);
+            for s in left {
                 self.score(i, &s);
             }
         }

@@ -37,16 +37,24 @@ use std::collections::{HashMap, HashSet};
 use netsift_detect::alert::{Alert, AlertType, Evidence, Severity};
 use serde_json::{json, Value};
 
+use crate::capability::class_item;
 use crate::model::{Model, END, START};
 use crate::session::Session;
 
 /// A model prepared for scoring.
 pub struct Scorer {
     pub model: Model,
+    /// Which model this is, for the alerts' evidence: `general`, or
+    /// `server 127.0.0.21:2121 (vsftpd)`.
+    pub label: String,
     /// Patterns of length >= 2 as item lists (model order).
     long: Vec<Vec<String>>,
     /// Frequent 2-patterns.
     pairs: HashMap<String, Vec<String>>,
+    /// The frequent 2-patterns at the level of reply classes.
+    class_pairs: HashMap<String, HashSet<String>>,
+    /// The most one training session had of any item of a class.
+    class_max: HashMap<String, u64>,
 }
 
 /// One reason a session is anomalous.
@@ -78,18 +86,33 @@ pub fn pairs(patterns: &[crate::model::PatternRec]) -> HashMap<String, Vec<Strin
     pairs
 }
 
+/// The frequent 2-patterns projected to reply classes.
+pub fn class_pairs(pairs: &HashMap<String, Vec<String>>) -> HashMap<String, HashSet<String>> {
+    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+    for (a, bs) in pairs {
+        let e = out.entry(class_item(a)).or_default();
+        for b in bs {
+            e.insert(class_item(b));
+        }
+    }
+    out
+}
+
 /// The fraction of a session's steps covered by learned patterns, and the
 /// covered items. `<a b>` is contained iff the first `a` comes before the
-/// last `b`.
-pub fn coverage<'s>(
+/// last `b`; a step is covered when its item is, or when its reply class is
+/// covered by the patterns projected to classes (`class_pairs`; empty: no
+/// class level).
+pub fn coverage<'s, S: AsRef<str>>(
     pairs: &HashMap<String, Vec<String>>,
-    items: &'s [String],
+    class_pairs: &HashMap<String, HashSet<String>>,
+    items: &'s [S],
 ) -> (f64, HashSet<&'s str>) {
     let mut first: HashMap<&str, usize> = HashMap::new();
     let mut last: HashMap<&str, usize> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
-        first.entry(it.as_str()).or_insert(i);
-        last.insert(it.as_str(), i);
+        first.entry(it.as_ref()).or_insert(i);
+        last.insert(it.as_ref(), i);
     }
     let mut covered: HashSet<&str> = HashSet::new();
     for (&a, &fa) in &first {
@@ -104,15 +127,54 @@ pub fn coverage<'s>(
             }
         }
     }
+    if !class_pairs.is_empty() {
+        let mut cfirst: HashMap<String, usize> = HashMap::new();
+        let mut clast: HashMap<String, usize> = HashMap::new();
+        for (i, it) in items.iter().enumerate() {
+            let c = class_item(it.as_ref());
+            cfirst.entry(c.clone()).or_insert(i);
+            clast.insert(c, i);
+        }
+        let mut ccovered: HashSet<String> = HashSet::new();
+        for (a, &fa) in &cfirst {
+            if let Some(nexts) = class_pairs.get(a) {
+                for b in nexts {
+                    if clast.get(b).is_some_and(|&lb| lb > fa) {
+                        ccovered.insert(a.clone());
+                        ccovered.insert(b.clone());
+                    }
+                }
+            }
+        }
+        for it in items {
+            if ccovered.contains(&class_item(it.as_ref())) {
+                covered.insert(it.as_ref());
+            }
+        }
+    }
     let n = items
         .iter()
-        .filter(|i| covered.contains(i.as_str()))
+        .filter(|i| covered.contains(i.as_ref()))
         .count();
     (n as f64 / items.len().max(1) as f64, covered)
 }
 
+/// Fewest modelled steps for the coverage check.
+pub const MIN_COVERAGE_STEPS: usize = 3;
+
 /// Most steps a closest-pattern search looks at.
 const CLOSEST_SCAN: usize = 256;
+
+/// A step whose transition training never saw.
+struct Unseen {
+    /// 0-based step index.
+    idx: usize,
+    prev: String,
+    item: String,
+    /// Training's count of the reply-class transition (None: exact level
+    /// only, the class transition was never seen either).
+    class_count: Option<u64>,
+}
 
 impl Scorer {
     pub fn new(model: Model) -> Self {
@@ -123,7 +185,25 @@ impl Scorer {
             .map(|p| p.items.clone())
             .collect();
         let pairs = pairs(&model.patterns);
-        Scorer { model, long, pairs }
+        // A version-1 model has no class level.
+        let class_pairs = if model.class_transitions.is_empty() {
+            HashMap::new()
+        } else {
+            class_pairs(&pairs)
+        };
+        let mut class_max: HashMap<String, u64> = HashMap::new();
+        for (it, st) in &model.items {
+            let e = class_max.entry(class_item(it)).or_default();
+            *e = (*e).max(st.max);
+        }
+        Scorer {
+            model,
+            label: "general".into(),
+            long,
+            pairs,
+            class_pairs,
+            class_max,
+        }
     }
 
     /// The most common next items after `prev` in training (at most 3).
@@ -146,10 +226,35 @@ impl Scorer {
             .is_some_and(|m| m.get(to).is_some_and(|&c| c > 0))
     }
 
+    /// Training's count of the class transition `from → to` when it is
+    /// known at the class level (seen, or a class-projected pattern).
+    fn class_transition(&self, from: &str, to: &str) -> Option<u64> {
+        if self.model.class_transitions.is_empty() {
+            return None;
+        }
+        let (cf, ct) = (class_item(from), class_item(to));
+        let n = self
+            .model
+            .class_transitions
+            .get(&cf)
+            .and_then(|m| m.get(&ct))
+            .copied()
+            .unwrap_or(0);
+        let ordered = self.class_pairs.get(&cf).is_some_and(|s| s.contains(&ct));
+        if n > 0 {
+            Some(n)
+        } else if ordered {
+            // Frequent as an order (with gaps): as common as the rarity bar.
+            Some(self.model.scoring.class_rarity)
+        } else {
+            None
+        }
+    }
+
     /// The learned pattern (length >= 2) whose longest prefix embedded in
     /// the session is longest; ties: fewer unmatched items, higher support,
     /// model order. Returns (pattern index, matched items).
-    fn closest(&self, items: &[String]) -> Option<(usize, usize)> {
+    fn closest(&self, items: &[&str]) -> Option<(usize, usize)> {
         let items = &items[..items.len().min(CLOSEST_SCAN)];
         let mut best: Option<(usize, usize, usize, u64)> = None; // idx, matched, missing, support
         let supports: Vec<u64> = self
@@ -203,6 +308,14 @@ impl Scorer {
             .join(", ")
     }
 
+    /// The item before step `step` (1-based) in the modelled order.
+    fn prev_of(core: &[(usize, &str)], step: usize) -> String {
+        core.iter()
+            .take_while(|(i, _)| *i + 1 < step)
+            .last()
+            .map_or(START.to_string(), |(_, it)| it.to_string())
+    }
+
     /// Scores one session; empty when normal.
     pub fn score(&self, s: &Session) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -210,80 +323,65 @@ impl Scorer {
             return out;
         }
         let sc = &self.model.scoring;
-        // Unseen transitions: the first one is the finding.
-        let mut unseen = 0usize;
-        let mut first_unseen: Option<(usize, String, String)> = None;
+        // The order that is modelled: negotiation steps left out.
+        let core = s.core(&self.model.negotiation, self.model.negotiate_advertised);
+        let core_items: Vec<&str> = core.iter().map(|(_, it)| *it).collect();
+        // Unseen transitions: exact level (strong) and, when only the exact
+        // codes are new, reply-class level (weak).
+        let mut strong: Vec<Unseen> = Vec::new();
+        let mut weak: Vec<Unseen> = Vec::new();
         let mut prev = START.to_string();
         // The end is not checked: a session may stop anywhere (the client
         // closes without QUIT, a timeout, the capture ends), and in the
         // held-out FTP set unseen "X → end" steps were the main source of
         // false positives; `$` stays in the model for the explanations.
-        for (i, it) in s.items.iter().enumerate() {
+        for &(idx, it) in &core {
             // An adjacency never seen is excused when the order itself is
             // learned: `<prev it>` is a frequent pattern (prev comes before
             // it, with gaps, in enough training sessions). Without this,
             // rare but normal adjacencies (POP3 LIST then NOOP) were the
             // held-out false positives.
-            let ordered = self.pairs.get(&prev).is_some_and(|n| n.contains(it));
+            let ordered = self
+                .pairs
+                .get(&prev)
+                .is_some_and(|n| n.iter().any(|x| x == it));
             if !self.seen_transition(&prev, it) && !ordered {
-                unseen += 1;
-                first_unseen.get_or_insert((i, prev.clone(), it.clone()));
-            }
-            prev = it.clone();
-        }
-        if let Some((i, prev, it)) = first_unseen {
-            let expected = self.expected_after(&prev);
-            let what = if self.model.items.contains_key(&it) {
-                format!(
-                    "{it} follows {}",
-                    if prev == START {
-                        "the start".into()
-                    } else {
-                        prev.clone()
-                    }
-                )
-            } else {
-                format!("{it} was never seen in training")
-            };
-            let after = if prev == START {
-                "at the start".to_string()
-            } else {
-                format!("after {prev}")
-            };
-            let explanation = format!(
-                "step {}: {what}; {after} training saw {}{}",
-                i + 1,
-                Self::describe_expected(&expected),
-                if unseen > 1 {
-                    format!(" ({unseen} unseen transitions in this session)")
+                let u = Unseen {
+                    idx,
+                    prev: prev.clone(),
+                    item: it.to_string(),
+                    class_count: self.class_transition(&prev, it),
+                };
+                if u.class_count.is_some() {
+                    weak.push(u);
                 } else {
-                    String::new()
+                    strong.push(u);
                 }
-            );
-            out.push(Finding {
-                kind: "unseen-transition",
-                step: i + 1,
-                item: it,
-                expected,
-                explanation,
-                detail: json!({"unseen_transitions": unseen}),
-            });
+            }
+            prev = it.to_string();
         }
-        // Repetition: the item furthest beyond its limit.
-        let mut worst: Option<(f64, &String, u64, u64, u64)> = None; // ratio, item, count, limit, train max
+        // Repetition: the item furthest beyond its limit. An item never
+        // seen exactly is held to its reply class's most.
+        let mut worst: Option<(f64, &String, u64, u64, u64, bool)> = None; // ratio, item, count, limit, train max, class level
         let mut counts: Vec<(&String, &u64)> = s.counts.iter().collect();
         counts.sort();
         for (it, &c) in counts {
-            let max = self.model.items.get(it).map_or(0, |st| st.max);
+            let (max, by_class) = match self.model.items.get(it) {
+                Some(st) => (st.max, false),
+                None => match self.class_max.get(&class_item(it)) {
+                    Some(&m) => (m, true),
+                    None => (0, false),
+                },
+            };
             let limit = ((sc.repeat_factor * max as f64).ceil() as u64).max(max + sc.repeat_slack);
             if c > limit {
                 let ratio = c as f64 / limit.max(1) as f64;
                 if worst.as_ref().is_none_or(|w| ratio > w.0) {
-                    worst = Some((ratio, it, c, limit, max));
+                    worst = Some((ratio, it, c, limit, max, by_class));
                 }
             }
         }
-        if let Some((_, it, c, limit, max)) = worst {
+        if let Some((_, it, c, limit, max, by_class)) = worst {
             // The step where the count passed the limit.
             let mut n = 0u64;
             let mut step = s.items.len();
@@ -296,16 +394,15 @@ impl Scorer {
                     }
                 }
             }
-            let prev = if step >= 2 {
-                s.items[step - 2].as_str()
-            } else {
-                START
-            };
-            let expected = self.expected_after(prev);
+            let expected = self.expected_after(&Self::prev_of(&core, step));
             let train = match self.model.items.get(it) {
                 Some(st) => format!(
                     "in training it occurred at most {max} time(s) per session (mean {:.1}, sd {:.1}, {} sessions)",
                     st.mean, st.sd, st.sessions
+                ),
+                None if by_class => format!(
+                    "it never occurred in training; its reply class {} occurred at most {max} time(s) per session (class level)",
+                    class_item(it)
                 ),
                 None => "it never occurred in training".to_string(),
             };
@@ -318,51 +415,46 @@ impl Scorer {
                 item: it.clone(),
                 expected,
                 explanation,
-                detail: json!({"count": c, "limit": limit, "training_max": max}),
+                detail: json!({"count": c, "limit": limit, "training_max": max,
+                    "level": if by_class { "class" } else { "exact" }}),
             });
         }
-        // Coverage by learned patterns.
-        let (coverage, covered) = coverage(&self.pairs, &s.items);
-        if coverage < sc.min_coverage {
-            let (step, item) = s
-                .items
-                .iter()
-                .enumerate()
-                .find(|(_, i)| !covered.contains(i.as_str()))
-                .map(|(i, it)| (i + 1, it.clone()))
-                .unwrap_or((1, s.items[0].clone()));
-            let prev = if step >= 2 {
-                s.items[step - 2].as_str()
-            } else {
-                START
-            };
-            let expected = self.expected_after(prev);
-            let explanation = format!(
-                "no learned pattern supports this session: {:.0}% of its {} steps are covered by patterns (minimum {:.0}%); step {step} {item} is the first step outside every pattern",
-                coverage * 100.0,
-                s.items.len(),
-                sc.min_coverage * 100.0
-            );
-            out.push(Finding {
-                kind: "unsupported",
-                step,
-                item,
-                expected,
-                explanation,
-                detail: json!({"coverage": (coverage * 1000.0).round() / 1000.0}),
-            });
+        // Coverage by learned patterns. With fewer than three modelled
+        // steps the only pattern that could cover a session is the one pair
+        // the transition check has already judged (a mistyped login,
+        // USER:331 then PASS:530, is all seen transitions).
+        if core.len() >= MIN_COVERAGE_STEPS {
+            let (coverage, covered) = coverage(&self.pairs, &self.class_pairs, &core_items);
+            if coverage < sc.min_coverage {
+                let (step, item) = core
+                    .iter()
+                    .find(|(_, i)| !covered.contains(i))
+                    .map(|(i, it)| (i + 1, it.to_string()))
+                    .unwrap_or((core[0].0 + 1, core[0].1.to_string()));
+                // (core has at least MIN_COVERAGE_STEPS items here.)
+                let expected = self.expected_after(&Self::prev_of(&core, step));
+                let explanation = format!(
+                    "no learned pattern supports this session: {:.0}% of its {} steps are covered by patterns (minimum {:.0}%); step {step} {item} is the first step outside every pattern",
+                    coverage * 100.0,
+                    core.len(),
+                    sc.min_coverage * 100.0
+                );
+                out.push(Finding {
+                    kind: "unsupported",
+                    step,
+                    item,
+                    expected,
+                    explanation,
+                    detail: json!({"coverage": (coverage * 1000.0).round() / 1000.0}),
+                });
+            }
         }
         // FTP bounce.
         if let Some((idx, host)) = s.bounce {
             if self.model.features.bounce_sessions == 0 {
                 let step = idx + 1;
                 let item = s.items.get(idx).cloned().unwrap_or_default();
-                let prev = if step >= 2 {
-                    s.items.get(step - 2).map_or(START, |x| x.as_str())
-                } else {
-                    START
-                };
-                let expected = self.expected_after(prev);
+                let expected = self.expected_after(&Self::prev_of(&core, step));
                 let explanation = format!(
                     "step {step}: {item} opens the data connection to {host}, not to the client {} (FTP bounce, RFC 2577); no training session did this",
                     s.src_ip
@@ -383,12 +475,7 @@ impl Scorer {
             if let Some((idx, dir)) = s.dirs.iter().find(|(_, d)| !known.contains_key(d)) {
                 let step = idx + 1;
                 let item = s.items.get(*idx).cloned().unwrap_or_default();
-                let prev = if step >= 2 {
-                    s.items.get(step - 2).map_or(START, |x| x.as_str())
-                } else {
-                    START
-                };
-                let expected = self.expected_after(prev);
+                let expected = self.expected_after(&Self::prev_of(&core, step));
                 let mut seen: Vec<(&String, &u64)> = known.iter().collect();
                 seen.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
                 let list: Vec<&str> = seen.iter().take(5).map(|(d, _)| d.as_str()).collect();
@@ -406,6 +493,84 @@ impl Scorer {
                 });
             }
         }
+        // Unseen transitions: a strong one is always reported; weak ones
+        // (only the exact codes are new) when the session deviates
+        // otherwise, or when their class transition is itself rare.
+        let total = strong.len() + weak.len();
+        let rare = weak
+            .iter()
+            .filter(|u| u.class_count.unwrap_or(0) < sc.class_rarity)
+            .min_by_key(|u| (u.class_count, u.idx));
+        let (pick, why) = if let Some(u) = strong.first() {
+            (Some(u), None)
+        } else if let (Some(u), false) = (weak.first(), out.is_empty()) {
+            (
+                Some(u),
+                Some("reported because the session deviates otherwise too"),
+            )
+        } else if let Some(u) = rare {
+            (
+                Some(u),
+                Some("reported because that class transition is rare"),
+            )
+        } else {
+            (None, None)
+        };
+        if let Some(u) = pick {
+            let class_level = !self.model.class_transitions.is_empty();
+            let expected = self.expected_after(&u.prev);
+            let what = if self.model.items.contains_key(&u.item) {
+                format!(
+                    "{} follows {}",
+                    u.item,
+                    if u.prev == START {
+                        "the start".into()
+                    } else {
+                        u.prev.clone()
+                    }
+                )
+            } else {
+                format!("{} was never seen in training", u.item)
+            };
+            let after = if u.prev == START {
+                "at the start".to_string()
+            } else {
+                format!("after {}", u.prev)
+            };
+            let level = match (u.class_count, why) {
+                (Some(n), Some(why)) => format!(
+                    " [class level: only the exact reply is new; {} after {} occurred {n} times in training — weak evidence, {why}]",
+                    class_item(&u.item),
+                    class_item(&u.prev)
+                ),
+                _ if class_level => format!(
+                    " [exact level: not even {} after {} occurred in training]",
+                    class_item(&u.item),
+                    class_item(&u.prev)
+                ),
+                _ => String::new(),
+            };
+            let explanation = format!(
+                "step {}: {what}; {after} training saw {}{}{level}",
+                u.idx + 1,
+                Self::describe_expected(&expected),
+                if total > 1 {
+                    format!(" ({total} unseen transitions in this session)")
+                } else {
+                    String::new()
+                }
+            );
+            let f = Finding {
+                kind: "unseen-transition",
+                step: u.idx + 1,
+                item: u.item.clone(),
+                expected,
+                explanation,
+                detail: json!({"unseen_transitions": total,
+                    "level": if u.class_count.is_some() { "class" } else { "exact" }}),
+            };
+            out.insert(0, f);
+        }
         out
     }
 
@@ -415,7 +580,12 @@ impl Scorer {
         if findings.is_empty() {
             return Vec::new();
         }
-        let closest = self.closest(&s.items);
+        let core: Vec<&str> = s
+            .core(&self.model.negotiation, self.model.negotiate_advertised)
+            .into_iter()
+            .map(|(_, it)| it)
+            .collect();
+        let closest = self.closest(&core);
         let proto = &self.model.protocol;
         findings
             .into_iter()
@@ -451,7 +621,11 @@ impl Scorer {
                     extra.insert("closest_matched".into(), json!(m));
                     extra.insert("closest_support".into(), json!(support));
                 }
+                if self.label != "general" {
+                    explanation.push_str(&format!("; scored by the model of {}", self.label));
+                }
                 extra.insert("explanation".into(), json!(explanation));
+                extra.insert("model".into(), json!(self.label));
                 extra.insert("step".into(), json!(f.step));
                 extra.insert("item".into(), json!(f.item));
                 extra.insert(
@@ -488,28 +662,9 @@ mod tests {
     use super::*;
     use crate::model::{Model, TrainConfig};
     use crate::session::Protocol;
-    use std::collections::HashMap;
 
     fn session(items: &[&str]) -> Session {
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        for i in items {
-            *counts.entry(i.to_string()).or_default() += 1;
-        }
-        Session {
-            uid: "C1".into(),
-            src_ip: "127.0.0.1".parse().unwrap(),
-            src_port: 40000,
-            dst_ip: "127.0.0.1".parse().unwrap(),
-            dst_port: 21,
-            first_ts: 0,
-            last_ts: 0,
-            items: items.iter().map(|s| s.to_string()).collect(),
-            total: items.len() as u64,
-            counts,
-            bounce: None,
-            cwd: "/".into(),
-            dirs: Vec::new(),
-        }
+        Session::of_items(items)
     }
 
     fn scorer() -> Scorer {
@@ -554,7 +709,7 @@ mod tests {
         assert_eq!(f[0].step, 3);
         assert_eq!(
             f[0].explanation,
-            "step 3: SITE EXEC:200 was never seen in training; after PASS:230 training saw PASV:227 (20 sessions), QUIT:221 (10 sessions) (2 unseen transitions in this session)"
+            "step 3: SITE EXEC:200 was never seen in training; after PASS:230 training saw PASV:227 (20 sessions), QUIT:221 (10 sessions) (2 unseen transitions in this session) [exact level: not even SITE EXEC:2xx after PASS:2xx occurred in training]"
         );
         assert_eq!(f[0].expected[0], ("PASV:227".to_string(), 20));
     }
@@ -587,8 +742,12 @@ mod tests {
         // Every transition seen, but no pattern covers most steps.
         // Ending after a failed login is fine (ends are not checked).
         assert!(s.score(&session(&["USER:331", "PASS:530"])).is_empty());
-        let f = s.score(&session(&["QUIT:221"]));
+        let f = s.score(&session(&["QUIT:221", "QUIT:221", "QUIT:221"]));
         assert!(f.iter().any(|f| f.kind == "unsupported"));
+        // Too short to judge by coverage: the transition check does.
+        let f = s.score(&session(&["QUIT:221"]));
+        assert!(f.iter().all(|f| f.kind != "unsupported"), "{f:?}");
+        assert_eq!(f[0].kind, "unseen-transition");
     }
 
     #[test]
@@ -626,5 +785,115 @@ mod tests {
         assert_eq!(a[0].rule, "learn/ftp/port-bounce");
         let e = a[0].evidence.extra["explanation"].as_str().unwrap();
         assert!(e.contains("closest pattern: "), "{e}");
+    }
+
+    /// An exact code never seen whose reply class was seen is weak
+    /// evidence: quiet alone, reported with another deviation or when the
+    /// class transition is rare, and the explanation says so.
+    #[test]
+    fn reply_class_level_is_weak_evidence() {
+        let mut train = Vec::new();
+        for _ in 0..10 {
+            train.push(session(&[
+                "USER:331", "PASS:230", "PASV:227", "LIST:226", "QUIT:221",
+            ]));
+            train.push(session(&[
+                "USER:331", "PASS:230", "PASV:227", "RETR:550", "QUIT:221",
+            ]));
+        }
+        let m = Model::train(Protocol::Ftp, &train, &TrainConfig::default()).unwrap();
+        assert_eq!(m.class_transitions["PASV:2xx"]["RETR:5xx"], 10);
+        let sc = Scorer::new(m.clone());
+        // RETR:553 (vsftpd would say 550): class RETR:5xx after PASV:2xx seen.
+        let x = session(&["USER:331", "PASS:230", "PASV:227", "RETR:553", "QUIT:221"]);
+        assert!(sc.score(&x).is_empty(), "{:?}", sc.score(&x));
+        // A new class is strong: RETR:450 (4xx never seen after PASV).
+        let f = sc.score(&session(&[
+            "USER:331", "PASS:230", "PASV:227", "RETR:450", "QUIT:221",
+        ]));
+        assert_eq!(f[0].kind, "unseen-transition");
+        assert_eq!(f[0].detail["level"], "exact");
+        assert!(f[0]
+            .explanation
+            .contains("[exact level: not even RETR:4xx after PASV:2xx occurred in training]"));
+        // With another deviation the weak step is reported too.
+        let mut y = x.clone();
+        y.bounce = Some((2, "10.0.0.9".parse().unwrap()));
+        let f = sc.score(&y);
+        assert_eq!(f[0].kind, "unseen-transition");
+        assert_eq!(f[0].detail["level"], "class", "{f:?}");
+        assert_eq!(
+            f[0].explanation,
+            "step 4: RETR:553 was never seen in training; after PASV:227 training saw LIST:226 (10 sessions), RETR:550 (10 sessions) (2 unseen transitions in this session) [class level: only the exact reply is new; RETR:5xx after PASV:2xx occurred 10 times in training — weak evidence, reported because the session deviates otherwise too]"
+        );
+        assert!(f.iter().any(|f| f.kind == "port-bounce"));
+        // Alone, when the class transition is rarer than the learned bar.
+        let mut m2 = m;
+        m2.scoring.class_rarity = 11;
+        let f = Scorer::new(m2).score(&x);
+        assert_eq!(f.len(), 1);
+        assert!(f[0]
+            .explanation
+            .ends_with("weak evidence, reported because that class transition is rare]"));
+        // An unseen exact item is held to its class's repetition limit.
+        let mut many = vec!["USER:331", "PASS:230", "PASV:227"];
+        many.extend(["RETR:553"; 5]);
+        let f = sc.score(&session(&many));
+        let r = f.iter().find(|f| f.kind == "repetition").unwrap();
+        assert_eq!(r.detail["level"], "class");
+        assert!(r
+            .explanation
+            .contains("its reply class RETR:5xx occurred at most 1"));
+    }
+
+    /// Capability-driven commands the server offered are not part of the
+    /// modelled order: ProFTPD's CLNT/LANG/HOST for lftp.
+    #[test]
+    fn negotiation_is_left_out_of_the_order() {
+        use crate::session::Tracker;
+        use serde_json::json;
+        let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let run = |feat: &str, cmds: &[(&str, &str, u64)]| {
+            let mut t = Tracker::new(Protocol::Ftp, 4);
+            let r = json!({"command": "FEAT", "reply_code": 211, "reply_msg": feat});
+            t.record(0, "u", (lo, 1), (lo, 21), &r);
+            for (c, a, code) in cmds {
+                let r = json!({"command": c, "arg": a, "reply_code": code});
+                t.record(0, "u", (lo, 1), (lo, 21), &r);
+            }
+            t.end("u").unwrap()
+        };
+        let base = [("USER", "u", 331), ("PASS", "p", 230), ("QUIT", "", 221)];
+        let train: Vec<Session> = (0..20)
+            .map(|_| run("Features:  EPSV  UTF8 End", &base))
+            .collect();
+        let sc = Scorer::new(Model::train(Protocol::Ftp, &train, &TrainConfig::default()).unwrap());
+        let proftpd = "Features:  CLNT  HOST  LANG C.UTF-8*  UTF8 End";
+        let s = run(
+            proftpd,
+            &[
+                ("CLNT", "lftp/4.9.2", 200),
+                ("LANG", "", 200),
+                ("OPTS", "UTF8 ON", 200),
+                ("HOST", "127.0.0.22", 220),
+                ("USER", "u", 331),
+                ("PASS", "p", 230),
+                ("QUIT", "", 221),
+            ],
+        );
+        assert!(sc.score(&s).is_empty(), "{:?}", sc.score(&s));
+        assert_eq!(s.counts["CLNT:200"], 1);
+        // Not offered and not refused as unimplemented: behaviour.
+        let s = run(
+            "Features:  UTF8 End",
+            &[("CLNT", "x", 200), ("USER", "u", 331)],
+        );
+        assert_eq!(sc.score(&s)[0].item, "CLNT:200");
+        // Refused as not implemented (vsftpd to ncftp's CLNT): negotiation.
+        let s = run(
+            "Features:  UTF8 End",
+            &[("CLNT", "x", 500), ("USER", "u", 331)],
+        );
+        assert!(sc.score(&s).is_empty());
     }
 }

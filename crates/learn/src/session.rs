@@ -23,6 +23,8 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
+use crate::capability::{self, Negotiation};
+
 /// Most items kept per session (counts keep counting beyond).
 pub const MAX_ITEMS: usize = 4096;
 /// Most items stored across all open sessions of a tracker (about 64
@@ -97,6 +99,81 @@ pub struct Step {
     pub bounce: Option<IpAddr>,
     /// FTP: a working-directory change or a file path, for [`Session::dirs`].
     pub path: Option<PathArg>,
+    /// The capability this command depends on ([`capability::negotiation`]).
+    pub neg: Option<Negotiation>,
+    /// The command asks for capabilities (FEAT, EHLO, CAPA, CAPABILITY).
+    pub query: bool,
+    /// The capabilities its reply advertised (FTP FEAT).
+    pub advert: Option<Vec<String>>,
+    /// The server answered "not implemented" ([`capability::not_implemented`]).
+    pub refused: bool,
+    /// The server accepted it (reply class 2xx or ok).
+    pub accepted: bool,
+    /// What the step says about the session's outcome.
+    pub effect: Effect,
+}
+
+/// What a step says about how the session went (for session chains).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Effect {
+    #[default]
+    None,
+    LoginOk,
+    LoginFailed,
+    Transfer,
+    Error,
+}
+
+/// A completion reply (class 2xx, or `+OK`/`OK`).
+fn accepted(reply: &str) -> bool {
+    matches!(capability::reply_class(reply).as_str(), "2xx" | "ok")
+}
+
+/// The effect of `cmd` answered by `reply` (class `2xx`, `ok`, ...).
+fn effect(proto: Protocol, cmd: &str, reply: &str) -> Effect {
+    let class = capability::reply_class(reply);
+    let ok = class == "2xx" || class == "ok";
+    let fail = class == "4xx" || class == "5xx" || class == "err";
+    let (login, transfer): (&[&str], &[&str]) = match proto {
+        // RFC 959 §5.4: USER/PASS answer 230 (logged in) or 530 (not).
+        Protocol::Ftp => (
+            &["USER", "PASS", "ACCT"],
+            &["RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD"],
+        ),
+        // RFC 4954 §6: 235 authenticated, 535 credentials invalid.
+        Protocol::Smtp => (&["AUTH"], &["DATA", "BDAT"]),
+        // RFC 1939 §7, RFC 5034.
+        Protocol::Pop3 => (&["USER", "PASS", "APOP", "AUTH"], &["RETR", "TOP"]),
+        // RFC 9051 §6.2.2, §6.2.3.
+        Protocol::Imap => (
+            &["LOGIN", "AUTHENTICATE"],
+            &["FETCH", "UID FETCH", "APPEND"],
+        ),
+    };
+    if login.contains(&cmd) {
+        // FTP USER:331 / POP3 USER:+OK only ask for the password.
+        let complete = match proto {
+            Protocol::Ftp => reply == "230",
+            Protocol::Pop3 => cmd != "USER" && ok,
+            _ => ok,
+        };
+        if complete {
+            return Effect::LoginOk;
+        }
+        if fail && !(proto == Protocol::Ftp && class == "4xx") {
+            return Effect::LoginFailed;
+        }
+        return Effect::None;
+    }
+    // SMTP DATA is accepted with 354 before the message (RFC 5321 §4.1.1.4).
+    if transfer.contains(&cmd) && (ok || (proto == Protocol::Smtp && reply == "354")) {
+        return Effect::Transfer;
+    }
+    if fail {
+        Effect::Error
+    } else {
+        Effect::None
+    }
 }
 
 /// An FTP path argument.
@@ -221,10 +298,24 @@ pub fn steps(proto: Protocol, record: &Value, client: IpAddr) -> Vec<Step> {
                 }
                 _ => None,
             };
+            let advert = (cmd == "FEAT" && reply.starts_with('2')).then(|| {
+                capability::ftp_features(
+                    record
+                        .get("reply_msg")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                )
+            });
             vec![Step {
                 item: item(&name, &reply),
                 bounce,
                 path,
+                neg: capability::negotiation(proto, &cmd, arg),
+                query: capability::is_query(proto, &cmd),
+                advert,
+                refused: capability::not_implemented(&reply),
+                accepted: accepted(&reply),
+                effect: effect(proto, &cmd, &reply),
             }]
         }
         Protocol::Smtp | Protocol::Pop3 | Protocol::Imap => {
@@ -245,10 +336,22 @@ pub fn steps(proto: Protocol, record: &Value, client: IpAddr) -> Vec<Step> {
                         Some(Value::Number(n)) => n.to_string(),
                         _ => "-".to_string(),
                     };
+                    let v = verb(cmd);
+                    let arg = c
+                        .get("arg")
+                        .or_else(|| c.get("args"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
                     Some(Step {
                         item: item(cmd, &reply),
                         bounce: None,
                         path: None,
+                        neg: capability::negotiation(proto, &v, arg),
+                        query: capability::is_query(proto, &v),
+                        advert: None,
+                        refused: capability::not_implemented(&reply),
+                        accepted: accepted(&reply),
+                        effect: effect(proto, &v, &reply),
                     })
                 })
                 .collect()
@@ -280,13 +383,163 @@ pub struct Session {
     /// FTP directories used, with the step that first used each (at most
     /// [`MAX_DIRS`]).
     pub dirs: Vec<(usize, String)>,
+    /// The server software from the banner fingerprint (`vsftpd`).
+    pub software: Option<String>,
+    /// Per stored item: the step may be negotiation (its capability was
+    /// advertised, or it is security negotiation, or — for a command the
+    /// code has no rule for — the client asked for capabilities before);
+    /// the model's `negotiation` list decides ([`Session::core`]).
+    pub eligible: Vec<bool>,
+    /// Per stored item: an FTP extension command that this session's FEAT
+    /// listed ([`capability::ftp_advertised_extension`]).
+    pub advertised: Vec<bool>,
+    /// Capabilities advertised so far (FTP FEAT); `None`: not seen.
+    pub caps: Option<Vec<String>>,
+    /// The client asked for capabilities.
+    pub queried: bool,
+    /// Failed and successful logins, transfers, failed other commands.
+    pub logins_failed: u64,
+    pub logins_ok: u64,
+    pub transfers: u64,
+    pub errors: u64,
+    /// The session went encrypted (a STARTTLS, STLS or AUTH TLS that the
+    /// server accepted): what followed is not in the records, so its outcome
+    /// is unknown and session chains skip it.
+    pub encrypted: bool,
+}
+
+/// A session's outcome, an item of a session chain.
+pub fn outcome_name(failed: u64, ok: u64, transfers: u64, errors: u64) -> &'static str {
+    if failed > 0 && ok == 0 {
+        "login-failed"
+    } else if transfers > 0 {
+        "transfer"
+    } else if ok > 0 {
+        "login-ok"
+    } else if errors > 0 {
+        "error"
+    } else {
+        "other"
+    }
 }
 
 impl Session {
+    /// A new, empty session.
+    pub fn new(uid: &str, src: (IpAddr, u16), dst: (IpAddr, u16), ts_ns: u64) -> Self {
+        Session {
+            uid: uid.to_string(),
+            src_ip: src.0,
+            src_port: src.1,
+            dst_ip: dst.0,
+            dst_port: dst.1,
+            first_ts: ts_ns,
+            last_ts: ts_ns,
+            items: Vec::new(),
+            total: 0,
+            counts: HashMap::new(),
+            bounce: None,
+            cwd: "/".into(),
+            dirs: Vec::new(),
+            software: None,
+            eligible: Vec::new(),
+            advertised: Vec::new(),
+            caps: None,
+            queried: false,
+            logins_failed: 0,
+            logins_ok: 0,
+            transfers: 0,
+            errors: 0,
+            encrypted: false,
+        }
+    }
+
+    /// A session of the given items (tests and tools); every step counts.
+    pub fn of_items(items: &[&str]) -> Self {
+        let lo = IpAddr::from([127, 0, 0, 1]);
+        let mut s = Session::new("C0", (lo, 40000), (lo, 21), 0);
+        for i in items {
+            s.total += 1;
+            *s.counts.entry(i.to_string()).or_default() += 1;
+            s.items.push(i.to_string());
+            s.eligible.push(false);
+            s.advertised.push(false);
+        }
+        s
+    }
+
+    /// The session's outcome: `login-failed`, `transfer`, `login-ok`,
+    /// `error` or `other`.
+    pub fn outcome(&self) -> &'static str {
+        outcome_name(
+            self.logins_failed,
+            self.logins_ok,
+            self.transfers,
+            self.errors,
+        )
+    }
+
+    /// Whether stored item `i` is negotiation under the list `negotiation`
+    /// (command names), and, with `advertised`, any advertised extension.
+    pub fn is_negotiation(&self, i: usize, negotiation: &[String], advertised: bool) -> bool {
+        if advertised && self.advertised.get(i).copied().unwrap_or(false) {
+            return true;
+        }
+        self.eligible.get(i).copied().unwrap_or(false)
+            && self.items.get(i).is_some_and(|it| {
+                let cmd = it.rsplit_once(':').map_or(it.as_str(), |(c, _)| c);
+                negotiation.iter().any(|n| n == cmd)
+            })
+    }
+
+    /// The stored items that are not negotiation, with their step index
+    /// (0-based): the order transitions and patterns model.
+    pub fn core(&self, negotiation: &[String], advertised: bool) -> Vec<(usize, &str)> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.is_negotiation(*i, negotiation, advertised))
+            .map(|(i, it)| (i, it.as_str()))
+            .collect()
+    }
+
     /// Adds a step; whether its item was stored.
     fn push(&mut self, step: Step, may_store: bool) -> bool {
         let idx = self.total as usize;
         self.total += 1;
+        let eligible = match &step.neg {
+            Some(Negotiation::Always) => true,
+            Some(Negotiation::Needs(c)) => {
+                step.refused
+                    || match &self.caps {
+                        Some(caps) => caps.iter().any(|x| x == c),
+                        None => self.queried,
+                    }
+            }
+            None => self.queried,
+        };
+        let negotiating = step.neg.is_some() && eligible;
+        if step.neg == Some(Negotiation::Always) && step.accepted {
+            self.encrypted = true;
+        }
+        match step.effect {
+            Effect::LoginOk => self.logins_ok += 1,
+            Effect::LoginFailed => self.logins_failed += 1,
+            Effect::Transfer => self.transfers += 1,
+            // A refused capability is not an error of the session.
+            Effect::Error if !negotiating => self.errors += 1,
+            _ => {}
+        }
+        if step.query {
+            self.queried = true;
+        }
+        if let Some(a) = step.advert {
+            let caps = self.caps.get_or_insert_with(Vec::new);
+            for c in a {
+                if caps.len() < capability::MAX_CAPS && !caps.contains(&c) {
+                    caps.push(c);
+                }
+            }
+        }
         if let Some(a) = step.bounce {
             self.bounce.get_or_insert((idx, a));
         }
@@ -313,7 +566,14 @@ impl Session {
             self.counts.insert(step.item.clone(), 1);
         }
         if may_store && self.items.len() < MAX_ITEMS {
+            let cmd = step.item.rsplit_once(':').map_or("", |(c, _)| c);
+            let adv = self
+                .caps
+                .as_ref()
+                .is_some_and(|caps| capability::ftp_advertised_extension(cmd, caps));
             self.items.push(step.item);
+            self.eligible.push(eligible);
+            self.advertised.push(adv);
             return true;
         }
         false
@@ -359,28 +619,17 @@ impl Tracker {
             if self.open.len() >= self.max_open {
                 evicted = self.evict_oldest();
             }
-            self.open.insert(
-                uid.to_string(),
-                Session {
-                    uid: uid.to_string(),
-                    src_ip: src.0,
-                    src_port: src.1,
-                    dst_ip: dst.0,
-                    dst_port: dst.1,
-                    first_ts: ts_ns,
-                    last_ts: ts_ns,
-                    items: Vec::new(),
-                    total: 0,
-                    counts: HashMap::new(),
-                    bounce: None,
-                    cwd: "/".into(),
-                    dirs: Vec::new(),
-                },
-            );
+            self.open
+                .insert(uid.to_string(), Session::new(uid, src, dst, ts_ns));
             self.order.push_back(uid.to_string());
         }
         if let Some(s) = self.open.get_mut(uid) {
             s.last_ts = s.last_ts.max(ts_ns);
+            if s.software.is_none() {
+                if let Some(sw) = record.get("server_software").and_then(Value::as_str) {
+                    s.software = Some(sw.chars().take(64).collect());
+                }
+            }
             for st in steps {
                 if s.push(st, self.stored < MAX_TOTAL_ITEMS) {
                     self.stored += 1;
