@@ -1638,6 +1638,18 @@ impl Parser for HttpParser {
     }
 
     fn on_end(&mut self, sink: &mut dyn Sink) {
+        // A response head cut by the connection's close (`HTTP/1.0 200
+        // OK\r\nServer: x\r\n` then FIN): libhtp takes the close as the
+        // end of the header block, and a close-delimited body of nothing
+        // follows. Only a head that already has its status line and ends
+        // at a line end is completed this way.
+        if matches!(self.resp.st, St::Head)
+            && self.resp.buf.starts_with(b"HTTP/")
+            && self.resp.buf.ends_with(b"\n")
+            && self.resp.buf.len() < 64 * 1024
+        {
+            self.on_data(Direction::ToClient, b"\r\n", sink);
+        }
         for dir in [Direction::ToServer, Direction::ToClient] {
             let side = match dir {
                 Direction::ToServer => &mut self.req,
@@ -2127,6 +2139,28 @@ mod tests {
         }
         p.on_end(&mut s);
         s
+    }
+
+    /// suricata-verify http-close-headers: the server closes right after
+    /// its last header line, with no blank line. libhtp takes the close
+    /// as the end of the head; the response's headers are a transaction's
+    /// buffers like any other.
+    #[test]
+    fn head_ended_by_close() {
+        let s = run(&[
+            (ToServer, b"GET / HTTP/1.1\r\nHost: 100.64.0.200\r\n\r\n"),
+            (ToClient, b"HTTP/1.0 200 OK\r\nServer:ng1nx\r\n"),
+        ]);
+        let r = s.log("http");
+        assert_eq!(r[0]["status_code"], 200, "{r:?}");
+        let h = s.bufs(0, ToClient, BufferKind::HttpHeader);
+        assert_eq!(h, vec![&b"Server: ng1nx\r\n"[..]]);
+        // A head cut inside a line is not completed.
+        let s = run(&[
+            (ToServer, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
+            (ToClient, b"HTTP/1.0 200 OK\r\nServ"),
+        ]);
+        assert!(s.log("http")[0].get("status_code").is_none());
     }
 
     #[test]
