@@ -476,8 +476,22 @@ fn ftp(r: &Value) -> Map<String, Value> {
 fn smtp(r: &Value) -> Vec<Event> {
     let mut sm = Map::new();
     put(&mut sm, "helo", s(r, "helo"));
-    put(&mut sm, "mail_from", s(r, "mail_from"));
-    let rcpt = strings(r, "rcpt_to");
+    // Suricata logs the reverse and forward paths as the client sent them,
+    // in angle brackets (RFC 5321 §4.1.2 `Reverse-path = Path / "<>"`);
+    // netsift's record keeps the bare address, as Zeek's smtp.log does.
+    let path = |a: &str| {
+        if a.starts_with('<') {
+            a.to_string()
+        } else {
+            format!("<{a}>")
+        }
+    };
+    put(&mut sm, "mail_from", s(r, "mail_from").map(path));
+    let rcpt: Vec<Value> = strings(r, "rcpt_to")
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|a| Value::from(path(a)))
+        .collect();
     if !rcpt.is_empty() {
         sm.insert("rcpt_to".into(), Value::Array(rcpt));
     }
