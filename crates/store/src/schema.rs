@@ -129,6 +129,13 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE captures ADD COLUMN flow_settings TEXT;
     "#,
+    // v4: the sensor that captured each capture (`--sensor`; '' before),
+    // and flows by time across captures (the all-sensors flows page).
+    r#"
+    ALTER TABLE captures ADD COLUMN sensor TEXT NOT NULL DEFAULT '';
+    CREATE INDEX captures_sensor ON captures(sensor, id);
+    CREATE INDEX flows_ts ON flows(ts);
+    "#,
 ];
 
 /// The schema version this netsift writes.
@@ -191,10 +198,12 @@ mod tests {
             )
             .expect("rows");
         }
-        let s = crate::Store::open(&path).expect("migrate");
+        let s = crate::Store::open_sqlite(&path).expect("migrate");
         assert_eq!(s.version().expect("version"), SCHEMA_VERSION);
         let (name, seed): (String, i64) = s
-            .conn
+            .db
+            .sqlite()
+            .expect("sqlite")
             .query_row(
                 "SELECT name, uid_seed FROM captures WHERE id = 1",
                 [],
@@ -203,7 +212,9 @@ mod tests {
             .expect("capture kept");
         assert_eq!((name.as_str(), seed), ("old.pcap", 0));
         let hit: i64 = s
-            .conn
+            .db
+            .sqlite()
+            .expect("sqlite")
             .query_row(
                 "SELECT rowid FROM flow_text WHERE flow_text MATCH '\"old.example.org\"'",
                 [],
