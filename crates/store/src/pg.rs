@@ -407,6 +407,9 @@ pub(crate) enum Msg {
     /// Run `f` on the database once every queued row is written (or the
     /// retry deadline passed: then with `None`).
     Call(Box<dyn FnOnce(Option<&Db>) + Send>),
+    /// Run `f` if the server is there and the queue is written; else skip
+    /// it (live refreshes must never hold the capture up).
+    Try(Box<dyn FnOnce(&Db) + Send>),
 }
 
 /// Tunables (environment, documented in docs/store.md).
@@ -491,6 +494,14 @@ impl Worker {
                 Ok(Msg::Call(f)) => {
                     let ok = self.drain_until(Instant::now() + self.retry_for);
                     f(if ok { self.db.as_ref() } else { None });
+                }
+                Ok(Msg::Try(f)) => {
+                    self.flush();
+                    if self.queue.is_empty() && self.connection() {
+                        if let Some(db) = self.db.as_ref() {
+                            f(db);
+                        }
+                    }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -606,6 +617,22 @@ impl Worker {
     }
 }
 
+/// The words of a flow's search text as PostgreSQL indexes them: every
+/// run of letters and digits, lower-cased, separated by one space. This
+/// is what SQLite's FTS5 `unicode61` tokenizer does; PostgreSQL's own
+/// parser would instead keep host names, URLs and paths whole and drop
+/// what looks like markup, so a search would match differently per engine.
+pub fn search_words(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(w.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
 /// PostgreSQL's text cannot hold NUL; packets can.
 fn clean(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains('\0') {
@@ -670,7 +697,7 @@ fn write_batch(
             let (uid, src, dst) = (clean(&f.uid), clean(&f.src_ip), clean(&f.dst_ip));
             let (tunnel, app) = (clean_opt(&f.tunnel), clean_opt(&f.app));
             let (ev, hist) = (clean(&f.evidence), clean(&f.history));
-            let text = clean_opt(&f.text);
+            let text = f.text.as_deref().map(search_words);
             let (sp, dp) = (f.src_port as i32, f.dst_port as i32);
             let row: [&(dyn ToSql + Sync); 26] = [
                 &f.capture_id,
@@ -887,6 +914,21 @@ impl PgSink {
             .map_err(|_| StoreError::Io(std::io::Error::other("writer stopped")))?;
         rrx.recv()
             .map_err(|_| StoreError::Io(std::io::Error::other("writer stopped")))?
+    }
+
+    /// Run `f` on the connection when the writer gets to it, if the
+    /// server is up then; never waits.
+    pub fn try_call(&mut self, f: impl FnOnce(&Db) -> Result<()> + Send + 'static) {
+        self.maybe_send(true);
+        let shared = self.shared.clone();
+        let msg = Msg::Try(Box::new(move |db: &Db| {
+            if let Err(e) = f(db) {
+                shared.note_error(&e);
+            }
+        }));
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(msg);
+        }
     }
 
     fn url_hint(&self) -> String {

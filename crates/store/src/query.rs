@@ -332,11 +332,7 @@ fn flow_sql(f: &FlowFilter, dialect: Dialect) -> FlowSql {
             }
             // A tsvector GIN index on the flow's own search_text.
             Dialect::Postgres => {
-                let clean: String = t
-                    .chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect();
-                q.params.push(SqlValue::Text(clean));
+                q.params.push(SqlValue::Text(crate::pg::search_words(t)));
                 let n = q.params.len();
                 let cond = format!(
                     "to_tsvector('simple', coalesce(search_text, '')) @@ phraseto_tsquery('simple', ?{n})"
@@ -867,7 +863,7 @@ mod tests {
             ),
             Dialect::Postgres => db.exec(
                 "UPDATE flows SET search_text = ?2 WHERE id = ?1",
-                &vals![row.i64(0), text],
+                &vals![row.i64(0), crate::pg::search_words(text)],
             ),
         }
         .expect("text");

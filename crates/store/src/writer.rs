@@ -318,6 +318,9 @@ impl StoreHandle {
     /// Register a new capture and direct the following rows to it.
     pub fn begin_capture(&self, info: &CaptureInfo) -> Result<i64> {
         let mut w = self.0.borrow_mut();
+        // Until the new row exists, rows belong to no capture (not to the
+        // previous one).
+        w.capture = None;
         let info = info.clone();
         let id = w.call(move |db| {
             let id = new_capture(db, &info)?;
@@ -340,9 +343,12 @@ impl StoreHandle {
     /// A live capture (`netsift watch --db`): commit what was written so
     /// far, recompute the capture's dashboard figures and counters, and mark
     /// it `live`, so `netsift serve` shows the traffic while it happens.
+    /// PostgreSQL: done by the writer thread when the server is there,
+    /// never waited for.
     pub fn refresh_live(&self, packets: u64, flows: u64) -> Result<()> {
         let mut w = self.0.borrow_mut();
-        w.commit_figures("live", None, packets, flows).map(|_| ())
+        w.commit_figures("live", None, packets, flows, false)
+            .map(|_| ())
     }
 
     /// Commit the capture's rows, compute its dashboard figures and mark
@@ -350,7 +356,7 @@ impl StoreHandle {
     pub fn end_capture(&self, packets: u64, flows: u64, error: Option<&str>) -> Result<()> {
         let mut w = self.0.borrow_mut();
         let status = if error.is_some() { "failed" } else { "done" };
-        let r = w.commit_figures(status, error, packets, flows);
+        let r = w.commit_figures(status, error, packets, flows, true);
         w.pending_text.clear();
         if !r? {
             return Ok(());
@@ -427,6 +433,7 @@ impl Writer {
         error: Option<&str>,
         packets: u64,
         flows: u64,
+        wait: bool,
     ) -> Result<bool> {
         if let Some(e) = self.error.take() {
             return Err(e);
@@ -439,7 +446,7 @@ impl Writer {
         };
         let domains = Summary::top(&self.per_capture.domains, 10);
         let (status, error) = (status.to_string(), error.map(str::to_string));
-        self.call(move |db| {
+        let figures = move |db: &Db| {
             let stats = crate::query::compute_stats(db, id, &domains)?;
             db.exec(
                 "UPDATE captures SET status = ?2, error = ?3, packets = ?4, flows = ?5,
@@ -458,7 +465,11 @@ impl Writer {
                 ],
             )?;
             Ok(())
-        })?;
+        };
+        match &mut self.backend {
+            Backend::Postgres(p) if !wait => p.try_call(figures),
+            _ => self.call(figures)?,
+        }
         Ok(true)
     }
 
