@@ -395,13 +395,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
         print_alert_groups(&groups, None);
     }
-    let lost = outputs.close(a.common.quiet);
-    if let Some(e) = db_error {
-        return Err(e);
-    }
-    if let Some(l) = lost {
+    if let Some(l) = outputs.close(a.common.quiet) {
         eprintln!("netsift: error: {l}");
         failed = true;
+    }
+    if let Some(e) = db_error {
+        return Err(e);
     }
     Ok(if failed {
         ExitCode::from(1)

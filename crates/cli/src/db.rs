@@ -37,12 +37,12 @@ pub fn run(args: &DbArgs) -> Result<ExitCode> {
                 .unwrap_or(0);
             let target = netsift_store::Target::parse(&p.db)?;
             let store = netsift_store::Store::open(&target)?;
-            let cutoff = now_us - age;
+            let cutoff = now_us.saturating_sub(age);
             let what = store.prune(cutoff)?;
             eprintln!(
                 "netsift: {}: {what} (older than {})",
                 target.display(),
-                netsift_engine::analyze::output::rfc3339(cutoff as u64 * 1000)
+                netsift_engine::analyze::output::rfc3339((cutoff.max(0) as u64).saturating_mul(1000))
             );
             Ok(ExitCode::SUCCESS)
         }

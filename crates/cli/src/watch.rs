@@ -348,12 +348,11 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();
         print_alert_groups(&g, Some(emitted.get()));
     }
-    let lost = outputs.close(quiet);
+    if let Some(l) = outputs.close(quiet) {
+        eprintln!("netsift: error: {l}");
+    }
     if let Some(e) = db_error {
         return Err(anyhow::Error::new(e).context("writing the database"));
-    }
-    if let Some(l) = lost {
-        anyhow::bail!("{l}");
     }
     if let Some(e) = capture_error {
         return Err(e.into());

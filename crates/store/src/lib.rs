@@ -73,6 +73,9 @@ pub enum StoreError {
     /// The server could not be reached or refused us (`url` has no password).
     #[error("cannot connect to {url}: {msg}")]
     Connect { url: String, msg: String },
+    /// The server went away during the run and did not come back in time.
+    #[error("lost {url}: {msg}")]
+    Lost { url: String, msg: String },
     #[error("database schema version {found} is newer than this netsift knows ({known}); upgrade netsift")]
     TooNew { found: i64, known: i64 },
     #[error("{0}")]

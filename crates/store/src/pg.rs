@@ -840,6 +840,8 @@ pub(crate) struct PgSink {
     pub batch: Batch,
     max_queued: usize,
     last_send: Instant,
+    /// The server's URL, without password.
+    url: String,
 }
 
 /// Rows per batch handed to the thread.
@@ -863,6 +865,7 @@ impl PgSink {
             batch: Batch::default(),
             max_queued: limits.max_queued,
             last_send: Instant::now(),
+            url: url.to_string(),
         }
     }
 
@@ -896,13 +899,19 @@ impl PgSink {
     ) -> Result<T> {
         self.maybe_send(true);
         let (rtx, rrx) = mpsc::channel();
-        let url = self.url_hint();
+        let url = self.url.clone();
+        let shared = self.shared.clone();
         let msg = Msg::Call(Box::new(move |db: Option<&Db>| {
             let r = match db {
                 Some(db) => f(db),
-                None => Err(StoreError::Connect {
+                None => Err(StoreError::Lost {
                     url,
-                    msg: "the database stayed unreachable".into(),
+                    msg: shared
+                        .last_error
+                        .lock()
+                        .ok()
+                        .and_then(|l| l.clone())
+                        .unwrap_or_else(|| "unreachable".into()),
                 }),
             };
             let _ = rtx.send(r);
@@ -929,15 +938,6 @@ impl PgSink {
         if let Some(tx) = &self.tx {
             let _ = tx.send(msg);
         }
-    }
-
-    fn url_hint(&self) -> String {
-        self.shared
-            .last_error
-            .lock()
-            .ok()
-            .and_then(|l| l.clone())
-            .unwrap_or_else(|| "the database".into())
     }
 
     /// Send what is left and wait for the thread to write it (or give up).
