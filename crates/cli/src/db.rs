@@ -42,7 +42,9 @@ pub fn run(args: &DbArgs) -> Result<ExitCode> {
             eprintln!(
                 "netsift: {}: {what} (older than {})",
                 target.display(),
-                netsift_engine::analyze::output::rfc3339((cutoff.max(0) as u64).saturating_mul(1000))
+                netsift_engine::analyze::output::rfc3339(
+                    (cutoff.max(0) as u64).saturating_mul(1000)
+                )
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -337,7 +337,11 @@ pub fn summary_line(t: &RedisTarget, mode: RedisMode, s: &RedisStats) -> String 
         s.dropped.load(Ordering::Relaxed),
         s.lost.load(Ordering::Relaxed),
     );
-    let mut line = format!("  eve-redis: {sent} events sent to {} ({})", t.shown, mode.name());
+    let mut line = format!(
+        "  eve-redis: {sent} events sent to {} ({})",
+        t.shown,
+        mode.name()
+    );
     if dropped + lost > 0 {
         line.push_str(&format!(
             ", {} NOT sent ({dropped} dropped by the full queue, {lost} unsent at the end: Redis was unreachable)",

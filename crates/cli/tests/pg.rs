@@ -105,8 +105,14 @@ fn two_sensors_at_once_into_one_database() {
     let a = srv.addr.as_str();
     let index = get(a, "/").text();
     assert!(index.contains("<th>Sensor</th>"), "{index}");
-    assert_eq!(index.matches("<td class=\"sensor\">sensor-a</td>").count(), 2);
-    assert_eq!(index.matches("<td class=\"sensor\">sensor-b</td>").count(), 2);
+    assert_eq!(
+        index.matches("<td class=\"sensor\">sensor-a</td>").count(),
+        2
+    );
+    assert_eq!(
+        index.matches("<td class=\"sensor\">sensor-b</td>").count(),
+        2
+    );
     let only_b = get(a, "/?sensor=sensor-b").text();
     assert!(!only_b.contains("<td class=\"sensor\">sensor-a</td>"));
     let all = flow_count(&get(a, "/flows").text());
@@ -195,7 +201,10 @@ fn newer_schema_is_refused_and_prune_drops_partitions() {
         .expect("prune");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("dropped") && !err.contains("Secret-Pw-123"), "{err}");
+    assert!(
+        err.contains("dropped") && !err.contains("Secret-Pw-123"),
+        "{err}"
+    );
     assert_eq!(parts(), "0", "{err}");
     assert_eq!(q("SELECT count(*) FROM flows"), "0");
     assert_eq!(q("SELECT count(*) FROM records"), "0");
@@ -227,7 +236,10 @@ fn newer_schema_is_refused_and_prune_drops_partitions() {
         .output()
         .expect("prune");
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success() && err.contains("deleted 197 flows"), "{err}");
+    assert!(
+        o.status.success() && err.contains("deleted 197 flows"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -280,7 +292,10 @@ fn database_lost_mid_run() {
         t0.elapsed()
     );
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("rows were not written to postgres://netsift@127.0.0.1"), "{err}");
+    assert!(
+        err.contains("rows were not written to postgres://netsift@127.0.0.1"),
+        "{err}"
+    );
     assert!(!err.contains("Secret-Pw-123"), "{err}");
     // The EVE file is complete.
     let got = std::fs::read_to_string(&eve).expect("eve");

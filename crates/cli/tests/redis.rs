@@ -59,7 +59,10 @@ fn every_event_in_every_mode() {
         let (file, err) = run(&dir, &srv.url(key), mode);
         let n = file.lines().count();
         assert!(n > 500, "{n} events");
-        assert!(err.contains(&format!("eve-redis: {n} events sent")), "{err}");
+        assert!(
+            err.contains(&format!("eve-redis: {n} events sent")),
+            "{err}"
+        );
         let got: Vec<String> = redis::cmd("LRANGE")
             .arg(key)
             .arg(0)
@@ -103,7 +106,8 @@ fn every_event_in_every_mode() {
         let mut c = sub_client.get_connection().expect("sub connect");
         let mut ps = c.as_pubsub();
         ps.subscribe("eve-c").expect("subscribe");
-        ps.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        ps.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         ready_tx.send(()).expect("ready");
         let mut got = Vec::new();
         while let Ok(msg) = ps.get_message() {
@@ -151,7 +155,10 @@ fn redis_stopped_mid_run() {
         if n > 0 {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(30), "nothing reached Redis");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "nothing reached Redis"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     srv.stop();
@@ -204,6 +211,9 @@ fn unreachable_redis_is_an_error_at_start() {
         .expect("run");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
-    assert!(err.contains(&format!("redis://127.0.0.1:{port}/eve")), "{err}");
+    assert!(
+        err.contains(&format!("redis://127.0.0.1:{port}/eve")),
+        "{err}"
+    );
     assert!(!err.contains("Secret-Pw"), "{err}");
 }

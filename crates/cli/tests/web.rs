@@ -230,7 +230,7 @@ fn serve_upload_browse_download_on(dir: &std::path::Path, db: &str) {
         assert!(!r.text().contains("root:"), "{p}");
     }
     drop(srv);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -396,5 +396,5 @@ fn alerts_are_stored_and_linked_to_flows_on(dir: &std::path::Path, db: &str) {
     let dash = get(a, "/captures/1").text();
     assert!(dash.contains("url-blacklist: 1"), "alerts-by-type chart");
     drop(srv);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -404,7 +404,8 @@ impl PgConn {
         if self.stmts.len() > 256 {
             self.stmts.clear();
         }
-        self.stmts.insert(sql.to_string(), (st.clone(), map.clone()));
+        self.stmts
+            .insert(sql.to_string(), (st.clone(), map.clone()));
         Ok((st, map))
     }
 }
@@ -412,7 +413,7 @@ impl PgConn {
 /// An open connection.
 pub enum Db {
     Sqlite(rusqlite::Connection),
-    Postgres(RefCell<PgConn>),
+    Postgres(Box<RefCell<PgConn>>),
 }
 
 fn lite_val(v: rusqlite::types::ValueRef<'_>) -> Val {

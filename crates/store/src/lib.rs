@@ -23,8 +23,8 @@ mod writer;
 
 use std::path::Path;
 
-pub use rusqlite;
 pub use db::{Db, Dialect, Target, Val};
+pub use rusqlite;
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 pub use writer::{fail_capture, new_capture, CaptureInfo, StoreHandle, StoreOutput, WriteStats};
 

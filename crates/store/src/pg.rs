@@ -175,7 +175,9 @@ pub fn connect(c: &postgres::Config, url: &str) -> Result<postgres::Client> {
 pub fn open(c: &postgres::Config, url: &str) -> Result<Db> {
     let mut client = connect(c, url)?;
     migrate(&mut client)?;
-    Ok(Db::Postgres(RefCell::new(PgConn::new(client, c, url))))
+    Ok(Db::Postgres(Box::new(RefCell::new(PgConn::new(
+        client, c, url,
+    )))))
 }
 
 /// Apply the migrations the database is missing; refuse a newer one.
@@ -341,7 +343,11 @@ fn partition_day(table: &str, name: &str) -> Option<i64> {
     if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let (y, m, d): (i64, i64, i64) = (s[..4].parse().ok()?, s[4..6].parse().ok()?, s[6..].parse().ok()?);
+    let (y, m, d): (i64, i64, i64) = (
+        s[..4].parse().ok()?,
+        s[4..6].parse().ok()?,
+        s[6..].parse().ok()?,
+    );
     // days_from_civil (Hinnant).
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -402,11 +408,14 @@ impl Shared {
     }
 }
 
+/// Work for the writer thread on its connection (None: unreachable).
+type DbCall = Box<dyn FnOnce(Option<&Db>) + Send>;
+
 pub(crate) enum Msg {
     Rows(Batch),
     /// Run `f` on the database once every queued row is written (or the
     /// retry deadline passed: then with `None`).
-    Call(Box<dyn FnOnce(Option<&Db>) + Send>),
+    Call(DbCall),
     /// Run `f` if the server is there and the queue is written; else skip
     /// it (live refreshes must never hold the capture up).
     Try(Box<dyn FnOnce(&Db) + Send>),
@@ -555,7 +564,9 @@ impl Worker {
         }
         match connect(&self.cfg, &self.url) {
             Ok(c) => {
-                self.db = Some(Db::Postgres(RefCell::new(PgConn::new(c, &self.cfg, &self.url))));
+                self.db = Some(Db::Postgres(Box::new(RefCell::new(PgConn::new(
+                    c, &self.cfg, &self.url,
+                )))));
                 self.backoff = BACKOFF_MIN;
                 true
             }
@@ -624,7 +635,10 @@ impl Worker {
 /// what looks like markup, so a search would match differently per engine.
 pub fn search_words(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for w in s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for w in s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -647,11 +661,7 @@ fn clean_opt(s: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
 }
 
 /// One batch in one transaction: a binary COPY per table.
-fn write_batch(
-    client: &mut postgres::Client,
-    parts: &mut Partitions,
-    b: &Batch,
-) -> Result<()> {
+fn write_batch(client: &mut postgres::Client, parts: &mut Partitions, b: &Batch) -> Result<()> {
     parts.ensure(client, &b.days())?;
     let mut tx = client.transaction()?;
     if !b.flows.is_empty() {
@@ -732,10 +742,12 @@ fn write_batch(
         w.finish()?;
     }
     if !b.records.is_empty() {
-        let w = tx.copy_in(
-            "COPY records (capture_id, uid, log, ts, json) FROM STDIN (FORMAT binary)",
-        )?;
-        let mut w = BinaryCopyInWriter::new(w, &[Type::INT8, Type::TEXT, Type::TEXT, Type::INT8, Type::TEXT]);
+        let w =
+            tx.copy_in("COPY records (capture_id, uid, log, ts, json) FROM STDIN (FORMAT binary)")?;
+        let mut w = BinaryCopyInWriter::new(
+            w,
+            &[Type::INT8, Type::TEXT, Type::TEXT, Type::INT8, Type::TEXT],
+        );
         for r in &b.records {
             let uid = clean(&r.uid);
             w.write(&[&r.capture_id, &uid, &r.log, &r.ts, &r.json])?;

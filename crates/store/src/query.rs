@@ -287,9 +287,13 @@ fn flow_sql(f: &FlowFilter, dialect: Dialect) -> FlowSql {
         Dialect::Postgres => col.to_string(),
     };
     // ?1 is always the capture (or NULL for all captures).
-    q.params.push(f.capture.map_or(SqlValue::Null, SqlValue::Int));
+    q.params
+        .push(f.capture.map_or(SqlValue::Null, SqlValue::Int));
     let (cap, plus_cap) = if f.capture.is_some() {
-        ("capture_id = ?1".to_string(), format!("{} = ?1", noidx("capture_id")))
+        (
+            "capture_id = ?1".to_string(),
+            format!("{} = ?1", noidx("capture_id")),
+        )
     } else {
         let all = "CAST(?1 AS BIGINT) IS NULL".to_string();
         (all.clone(), all)
@@ -843,7 +847,19 @@ mod tests {
     }
 
     /// A flow row and its search text, written with the SQL both engines take.
-    fn insert_flow(db: &Db, cap: i64, uid: &str, ts: i64, src: &str, sport: i64, dst: &str, proto: &str, bytes: i64, text: &str) {
+    #[allow(clippy::too_many_arguments)]
+    fn insert_flow(
+        db: &Db,
+        cap: i64,
+        uid: &str,
+        ts: i64,
+        src: &str,
+        sport: i64,
+        dst: &str,
+        proto: &str,
+        bytes: i64,
+        text: &str,
+    ) {
         let row = db
             .row(
                 "INSERT INTO flows(capture_id, uid, ts, duration, l4, src_ip, src_port, dst_ip,
@@ -910,7 +926,18 @@ mod tests {
             } else {
                 "common.example"
             };
-            insert_flow(c, 1, &format!("C{i}"), 1_000_000 + i, &src, 40_000 + (i % 1000), &dst, proto, i, text);
+            insert_flow(
+                c,
+                1,
+                &format!("C{i}"),
+                1_000_000 + i,
+                &src,
+                40_000 + (i % 1000),
+                &dst,
+                proto,
+                i,
+                text,
+            );
         }
         c.batch("COMMIT").expect("commit");
         if c.dialect() == Dialect::Postgres {

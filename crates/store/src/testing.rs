@@ -175,7 +175,15 @@ impl PgServer {
         let c = self.cmd("createdb");
         let mut c = c;
         let _ = c
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "netsift", name])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "netsift",
+                name,
+            ])
             .status();
         self.url(name)
     }
@@ -192,7 +200,14 @@ impl PgServer {
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let out = self
             .cmd("psql")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "netsift"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "netsift",
+            ])
             .args(["-d", db, "-A", "-t", "-X", "-c", sql])
             .output();
         match out {

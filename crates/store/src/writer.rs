@@ -229,7 +229,7 @@ impl AlertW {
 
 /// Where rows go.
 enum Backend {
-    Sqlite(Lite),
+    Sqlite(Box<Lite>),
     Postgres(Box<PgSink>),
 }
 
@@ -282,12 +282,12 @@ impl StoreOutput {
                 // The writer touches every index of the flows table for each
                 // row: a larger page cache keeps their hot pages (64 MiB at most).
                 let _ = conn.execute_batch("PRAGMA cache_size = -65536");
-                Backend::Sqlite(Lite {
+                Backend::Sqlite(Box::new(Lite {
                     db: Db::Sqlite(conn),
                     in_tx: false,
                     rows: 0,
                     last_commit_ns: 0,
-                })
+                }))
             }
             Db::Postgres(pg) => {
                 let (cfg, url) = {

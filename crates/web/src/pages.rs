@@ -117,7 +117,11 @@ fn index(app: &App, store: &Store, q: &[(String, String)]) -> R {
     let _ = write!(
         b,
         "<a href=\"/\"{}>all</a>",
-        if sensor.is_none() { " class=\"current\"" } else { "" }
+        if sensor.is_none() {
+            " class=\"current\""
+        } else {
+            ""
+        }
     );
     for (name, n) in &sensors {
         let cur = if sensor == Some(name.as_str()) {
@@ -588,11 +592,11 @@ fn flows_page(store: &Store, cap: Option<i64>, q: &[(String, String)]) -> R {
     let mut sensor_of: std::collections::HashMap<i64, String> = Default::default();
     if cap.is_none() {
         for r in &rows {
-            if !sensor_of.contains_key(&r.capture_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = sensor_of.entry(r.capture_id) {
                 let s = query::capture(&store.db, r.capture_id)?
                     .map(|c| c.sensor)
                     .unwrap_or_default();
-                sensor_of.insert(r.capture_id, s);
+                e.insert(s);
             }
         }
     }
@@ -616,7 +620,12 @@ fn flows_page(store: &Store, cap: Option<i64>, q: &[(String, String)]) -> R {
             } else {
                 ""
             };
-            let _ = write!(b, "<option{sel} value=\"{}\">{}</option>", esc(&name), esc(&name));
+            let _ = write!(
+                b,
+                "<option{sel} value=\"{}\">{}</option>",
+                esc(&name),
+                esc(&name)
+            );
         }
         b.push_str("</select></label> <label>Protocol <input name=\"proto\" size=\"10\" value=\"");
         b.push_str(&val("proto"));
@@ -1065,7 +1074,12 @@ fn alerts_page(store: &Store, q: &[(String, String)]) -> R {
             } else {
                 ""
             };
-            let _ = write!(b, "<option{sel} value=\"{}\">{}</option>", esc(&name), esc(&name));
+            let _ = write!(
+                b,
+                "<option{sel} value=\"{}\">{}</option>",
+                esc(&name),
+                esc(&name)
+            );
         }
         let _ = write!(
             b,
