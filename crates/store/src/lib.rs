@@ -150,6 +150,20 @@ impl Store {
         }
     }
 
+    /// Whether the database only reads (a PostgreSQL hot standby: a read
+    /// replica for `netsift serve`).
+    pub fn read_only(&self) -> bool {
+        match &self.db {
+            Db::Sqlite(_) => false,
+            Db::Postgres(_) => self
+                .db
+                .row("SELECT pg_is_in_recovery()", &[])
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.i64(0) != 0),
+        }
+    }
+
     /// Remove what is older than `cutoff_us` (µs since the epoch): whole
     /// day partitions on PostgreSQL, deleted rows on SQLite. Returns a
     /// description of what went.

@@ -181,7 +181,32 @@ pub fn open(c: &postgres::Config, url: &str) -> Result<Db> {
 }
 
 /// Apply the migrations the database is missing; refuse a newer one.
+/// A read replica (a hot standby) cannot be migrated: its version must be
+/// the current one (migrate the primary first).
 pub fn migrate(client: &mut postgres::Client) -> Result<()> {
+    let standby: bool = client.query_one("SELECT pg_is_in_recovery()", &[])?.get(0);
+    if standby {
+        let found: i64 = client
+            .query_one(
+                "SELECT CASE WHEN to_regclass('netsift_schema') IS NULL THEN 0
+                   ELSE (SELECT coalesce(max(version), 0) FROM netsift_schema) END",
+                &[],
+            )?
+            .get(0);
+        if found > PG_SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                found,
+                known: PG_SCHEMA_VERSION,
+            });
+        }
+        if found < PG_SCHEMA_VERSION {
+            return Err(StoreError::Io(std::io::Error::other(format!(
+                "this read replica has schema version {found}, this netsift needs {PG_SCHEMA_VERSION}: \
+                 run netsift against the primary once to migrate it"
+            ))));
+        }
+        return Ok(());
+    }
     client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])?;
     let r = migrate_locked(client);
     let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]);

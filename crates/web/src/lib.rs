@@ -135,11 +135,14 @@ pub fn serve(cfg: Config, on_ready: &mut dyn FnMut(SocketAddr)) -> Result<(), We
     // job that owned them is gone.
     {
         let s = Store::open(&cfg.db)?;
-        s.db.exec(
-            "UPDATE captures SET status = 'failed', error = 'server stopped during analysis'
+        // A read replica serves pages; its primary owns the captures.
+        if !s.read_only() {
+            s.db.exec(
+                "UPDATE captures SET status = 'failed', error = 'server stopped during analysis'
              WHERE status IN ('queued', 'running') AND path LIKE ?1",
-            &[format!("{}%", cfg.data_dir.join("captures").display()).into()],
-        )?;
+                &[format!("{}%", cfg.data_dir.join("captures").display()).into()],
+            )?;
+        }
     }
     let threads = cfg.threads.max(1);
     let app = Arc::new(App {
