@@ -16,8 +16,9 @@
 //!   batches over without waiting; while the server is unreachable they
 //!   queue up to a bound (rows beyond it are counted as dropped) and the
 //!   thread reconnects with exponential backoff.
-//! * Free-text search is a `tsvector` GIN index on the flow's record text
-//!   (SQLite uses FTS5 for the same column).
+//! * Free-text search is a stored `tsvector` column (`search`, generated
+//!   from `search_text`) with a GIN index (SQLite uses FTS5 for the same
+//!   text).
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -88,6 +89,7 @@ pub const PG_MIGRATIONS: &[&str] = &[
         community_id TEXT NOT NULL,
         end_reason TEXT NOT NULL,
         search_text TEXT,
+        search tsvector GENERATED ALWAYS AS (to_tsvector('simple', coalesce(search_text, ''))) STORED,
         PRIMARY KEY (id, ts)
     ) PARTITION BY RANGE (ts);
     CREATE INDEX flows_capture_ts ON flows(capture_id, ts);
@@ -100,7 +102,9 @@ pub const PG_MIGRATIONS: &[&str] = &[
     CREATE INDEX flows_dst_ts ON flows(dst_ip, ts);
     CREATE INDEX flows_dport_ts ON flows(dst_port, ts);
     CREATE INDEX flows_sport_ts ON flows(src_port, ts);
-    CREATE INDEX flows_text ON flows USING gin (to_tsvector('simple', coalesce(search_text, '')));
+    CREATE INDEX flows_bytes ON flows(bytes);
+    CREATE INDEX flows_proto_bytes ON flows(protocol, bytes);
+    CREATE INDEX flows_text ON flows USING gin (search);
     CREATE TABLE flows_default PARTITION OF flows DEFAULT;
     CREATE SEQUENCE records_id_seq;
     CREATE TABLE records (
@@ -629,8 +633,10 @@ impl Worker {
                     self.shared.written.fetch_add(n as u64, Ordering::Relaxed);
                 }
                 Err(e) => {
-                    let closed = pg.borrow().client.is_closed();
-                    *attempts += 1;
+                    let closed = pg.borrow().client.is_closed() || connection_lost(&e);
+                    if !closed {
+                        *attempts += 1;
+                    }
                     let give_up = !closed && *attempts >= MAX_ATTEMPTS;
                     if give_up {
                         if let Some((b, _)) = self.queue.pop_front() {
@@ -670,6 +676,24 @@ pub fn search_words(s: &str) -> String {
         out.extend(w.chars().flat_map(char::to_lowercase));
     }
     out
+}
+
+/// Whether an error means the connection is gone (retry on a new one)
+/// rather than that the server refused these rows: I/O errors, and the
+/// SQLSTATE classes 08 (connection exception) and 57P (operator
+/// intervention: shutdown, crash, not yet accepting connections).
+fn connection_lost(e: &StoreError) -> bool {
+    match e {
+        StoreError::Pg(pe) => match pe.code() {
+            Some(c) => {
+                let c = c.code();
+                c.starts_with("08") || c.starts_with("57P")
+            }
+            None => true,
+        },
+        StoreError::Connect { .. } | StoreError::Lost { .. } | StoreError::Io(_) => true,
+        _ => false,
+    }
 }
 
 /// PostgreSQL's text cannot hold NUL; packets can.

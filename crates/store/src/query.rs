@@ -310,7 +310,12 @@ fn flow_sql(f: &FlowFilter, dialect: Dialect) -> FlowSql {
             format!("SELECT id FROM flows WHERE {cap} AND {b} = ?{n}"),
         );
         q.cands.push(Cand {
-            probes: vec![capped(sa.clone()), capped(sb.clone())],
+            // PostgreSQL answers either end with a bitmap OR of the two
+            // indexes itself: no probes.
+            probes: match dialect {
+                Dialect::Sqlite => vec![capped(sa.clone()), capped(sb.clone())],
+                Dialect::Postgres => Vec::new(),
+            },
             ids: format!("{sa} UNION {sb}"),
             plain: format!("({a} = ?{n} OR {b} = ?{n})"),
         });
@@ -334,16 +339,18 @@ fn flow_sql(f: &FlowFilter, dialect: Dialect) -> FlowSql {
                     ids,
                 });
             }
-            // A tsvector GIN index on the flow's own search_text.
+            // The GIN index of the flow's own `search` tsvector. Its capped
+            // count decides the plan, as on SQLite: PostgreSQL's estimate of
+            // a phrase is too rough to choose between the index and a scan
+            // in time order.
             Dialect::Postgres => {
                 q.params.push(SqlValue::Text(crate::pg::search_words(t)));
                 let n = q.params.len();
-                let cond = format!(
-                    "to_tsvector('simple', coalesce(search_text, '')) @@ phraseto_tsquery('simple', ?{n})"
-                );
+                let cond = format!("search @@ phraseto_tsquery('simple', ?{n})");
+                let ids = format!("SELECT id FROM flows WHERE {cond}");
                 q.cands.push(Cand {
-                    probes: Vec::new(),
-                    ids: format!("SELECT id FROM flows WHERE {cond}"),
+                    probes: vec![capped(ids.clone())],
+                    ids,
                     plain: cond,
                 });
             }
@@ -386,24 +393,27 @@ fn count(db: &Db, sql: &str, params: &[SqlValue]) -> Result<i64> {
 /// them, and they are sorted (materialized, so the planner cannot trade
 /// this for a scan in sort order); otherwise matches are dense, and the
 /// page is read in sort order from an index and stops once full.
-/// PostgreSQL plans the plain conditions itself (bitmap ORs of the
-/// address and port indexes, merge appends of the day partitions in `ts`
-/// order), so it gets the plain form.
+/// PostgreSQL plans the address, port and other conditions itself (bitmap
+/// ORs of the address and port indexes, merge appends of the day
+/// partitions in `ts` order); only the text condition is probed the same
+/// way, as its estimate is too rough.
 pub fn flows(db: &Db, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
     let q = flow_sql(f, db.dialect());
     let dir = if f.desc { "DESC" } else { "ASC" };
     let limit = f.limit.clamp(1, MAX_LIMIT);
     let offset = f.offset.min(MAX_OFFSET);
     let mut best: Option<(i64, usize)> = None;
-    if db.dialect() == Dialect::Sqlite {
-        for (i, c) in q.cands.iter().enumerate() {
-            let mut est = 0;
-            for p in &c.probes {
-                est += count(db, p, &q.params)?;
-            }
-            if best.is_none_or(|(b, _)| est < b) {
-                best = Some((est, i));
-            }
+    // PostgreSQL probes only the conditions that have probes (the text).
+    for (i, c) in q.cands.iter().enumerate() {
+        if c.probes.is_empty() {
+            continue;
+        }
+        let mut est = 0;
+        for p in &c.probes {
+            est += count(db, p, &q.params)?;
+        }
+        if best.is_none_or(|(b, _)| est < b) {
+            best = Some((est, i));
         }
     }
     let (total, source) = match best {
@@ -414,11 +424,21 @@ pub fn flows(db: &Db, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
                     conds.push(c.plain.clone());
                 }
             }
-            let body = format!(
-                "SELECT {FLOW_COLS}, bytes FROM flows WHERE id IN ({}) AND {}",
-                q.cands[i].ids,
-                conds.join(" AND ")
-            );
+            // SQLite: the ids from the candidate's index, then the rows.
+            // PostgreSQL: the condition itself (a bitmap scan of its index;
+            // ids alone would be looked up in every day partition).
+            let body = match db.dialect() {
+                Dialect::Sqlite => format!(
+                    "SELECT {FLOW_COLS}, bytes FROM flows WHERE id IN ({}) AND {}",
+                    q.cands[i].ids,
+                    conds.join(" AND ")
+                ),
+                Dialect::Postgres => format!(
+                    "SELECT {FLOW_COLS}, bytes FROM flows WHERE {} AND {}",
+                    q.cands[i].plain,
+                    conds.join(" AND ")
+                ),
+            };
             let total = count(db, &format!("SELECT count(*) FROM ({body}) c"), &q.params)?;
             (
                 total,
