@@ -98,7 +98,7 @@ t0=$(now)
 psql_ -d q10m -q <<SQL
 INSERT INTO captures(id, name, status, sensor, created) VALUES
   (1, 'live eth0', 'done', 'sensor-a', 0), (2, 'live eth1', 'done', 'sensor-b', 0);
-SELECT setval('captures_id_seq', 2);
+DO \$\$ BEGIN PERFORM setval('captures_id_seq', 2); END \$\$;
 DO \$\$
 DECLARE d int; n text; t text;
 BEGIN
