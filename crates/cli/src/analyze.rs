@@ -23,7 +23,9 @@ use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier, PipelineConfig};
 use netsift_learn::{Model, Scope, Scoring};
-use netsift_store::{CaptureInfo, Store, StoreHandle, StoreOutput};
+use netsift_store::{CaptureInfo, Store, StoreHandle, StoreOutput, Target};
+
+use crate::redis_out::{summary_line, RedisHandle, RedisLines, RedisMode, RedisTarget};
 use sha2::Digest as _;
 
 use crate::flows::{classify_config, pipeline_config};
@@ -179,58 +181,167 @@ fn open_zeek(a: &AnalysisArgs, live: bool, jsonl: JsonlOptions) -> Result<Box<dy
     ))
 }
 
-/// The outputs of a run: `-o` (JSONL or EVE) and/or `--db`, as one
-/// [`Output`], and the store's handle to start and end captures.
+/// The outputs of a run: `-o` (JSONL or EVE), `--db` and `--eve-redis`,
+/// as one [`Output`], the store's handle to start and end captures, and
+/// the Redis stream's handle.
 pub struct Outputs {
     pub out: Box<dyn Output>,
     pub store: Option<StoreHandle>,
+    /// Where the rows go (for messages: no password).
+    pub db_shown: Option<String>,
+    pub db_is_postgres: bool,
+    pub redis: Option<RedisOut>,
 }
 
-/// Opens the outputs. `--db` alone needs no `-o`; with both, the same rows
-/// go to each.
+/// `--eve-redis`: where, how, and the sender's handle.
+pub struct RedisOut {
+    pub target: RedisTarget,
+    pub mode: RedisMode,
+    pub handle: RedisHandle,
+}
+
+impl Outputs {
+    /// After the outputs finished: write what the store and Redis hold,
+    /// print their lines, and say whether promised rows were lost.
+    pub fn close(&self, quiet: bool) -> Option<String> {
+        let mut lost = None;
+        if let Some(h) = &self.store {
+            h.close();
+            let st = h.stats();
+            let shown = self.db_shown.clone().unwrap_or_default();
+            if st.dropped > 0 {
+                lost = Some(format!(
+                    "{} rows were not written to {shown}{}",
+                    st.dropped,
+                    st.last_error
+                        .as_ref()
+                        .map(|e| format!(" (last error: {e})"))
+                        .unwrap_or_default()
+                ));
+            }
+            if !quiet {
+                if self.db_is_postgres {
+                    eprintln!(
+                        "  database: {shown}: {} rows written, {} dropped, {} failed attempts retried",
+                        st.written, st.dropped, st.failures
+                    );
+                } else {
+                    eprintln!("  database: {shown}");
+                }
+            }
+        }
+        if let Some(r) = &self.redis {
+            r.handle.close();
+            if !quiet {
+                eprintln!("{}", summary_line(&r.target, r.mode, &r.handle.stats));
+            }
+        }
+        lost
+    }
+}
+
+/// Opens the database of `--db` (a SQLite file or a postgres:// URL). An
+/// unreachable server is a [`netsift_store::StoreError::Connect`] as is
+/// (one line, exit 2); other errors name the database.
+pub fn open_db(spec: &str) -> Result<(Store, Target)> {
+    let t = Target::parse(spec)?;
+    match Store::open(&t) {
+        Ok(s) => Ok((s, t)),
+        Err(e @ netsift_store::StoreError::Connect { .. }) => Err(e.into()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("opening {}", t.display()))),
+    }
+}
+
+/// Opens the outputs. `--db` or `--eve-redis` alone need no `-o`; with
+/// several, the same rows go to each.
 pub fn open_outputs(
     a: &AnalysisArgs,
-    db: Option<&Path>,
+    db: Option<&str>,
     live: bool,
     jsonl: JsonlOptions,
 ) -> Result<Outputs> {
-    let primary = match (&a.output, db) {
-        (None, Some(_)) => None,
-        _ => Some(open_output(a, live, jsonl)?),
+    let mut chain: Vec<Box<dyn Output>> = Vec::new();
+    if a.output.is_some() || (db.is_none() && a.eve_redis.is_none()) {
+        chain.push(open_output(a, live, jsonl)?);
+    }
+    let mut handle = None;
+    let (mut db_shown, mut db_is_postgres) = (None, false);
+    if let Some(spec) = db {
+        let (st, t) = open_db(spec)?;
+        db_shown = Some(t.display());
+        db_is_postgres = t.is_postgres();
+        let (o, h) = StoreOutput::new(st);
+        chain.push(Box::new(o));
+        handle = Some(h);
+    }
+    let mut redis = None;
+    if let Some(url) = &a.eve_redis {
+        let target = RedisTarget::parse(url)?;
+        let lines = RedisLines::start(&target, a.redis_mode, a.redis_maxlen)?;
+        let h = lines.handle();
+        let opts = EveOptions {
+            extras: a.eve_extras,
+            community_id_seed: a.common.community_id_seed,
+        };
+        chain.push(Box::new(Eve::streaming(lines, opts)));
+        redis = Some(RedisOut {
+            target,
+            mode: a.redis_mode,
+            handle: h,
+        });
+    }
+    let mut it = chain.into_iter().rev();
+    let Some(mut out) = it.next() else {
+        anyhow::bail!("no output: give -o DIR, --db or --eve-redis")
     };
-    let store = match db {
-        Some(p) => {
-            let st = Store::open(p).with_context(|| format!("opening {}", p.display()))?;
-            Some(StoreOutput::new(st))
-        }
-        None => None,
-    };
-    Ok(match (primary, store) {
-        (Some(p), Some((st, h))) => Outputs {
-            out: Box::new(Tee {
-                first: p,
-                second: Box::new(st),
-            }),
-            store: Some(h),
-        },
-        (Some(p), None) => Outputs {
-            out: p,
-            store: None,
-        },
-        (None, Some((st, h))) => Outputs {
-            out: Box::new(st),
-            store: Some(h),
-        },
-        (None, None) => anyhow::bail!("no output: give -o DIR or --db FILE"),
+    for first in it {
+        out = Box::new(Tee { first, second: out });
+    }
+    Ok(Outputs {
+        out,
+        store: handle,
+        db_shown,
+        db_is_postgres,
+        redis,
     })
+}
+
+/// The host name (`--sensor`'s default).
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `len` bytes into the buffer.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match (r, std::str::from_utf8(&buf[..end])) {
+        (0, Ok(s)) if !s.is_empty() => s.to_string(),
+        _ => "sensor".to_string(),
+    }
+}
+
+/// The sensor of a run, and the uid seed with the sensor mixed in (when
+/// `--sensor` is given, or the database is PostgreSQL and so shared):
+/// two sensors never produce the same uids from the same seed.
+pub fn sensor_seed(a: &AnalysisArgs, shared_db: bool, seed: u64) -> (String, u64) {
+    let sensor = a.sensor.clone().unwrap_or_else(host_name);
+    if a.sensor.is_none() && !shared_db {
+        return (sensor, seed);
+    }
+    // FNV-1a 64 of the name.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in sensor.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (sensor, seed ^ h)
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let a = &args.analysis;
-    let Outputs { mut out, store } =
-        open_outputs(a, args.db.as_deref(), false, JsonlOptions::default())?;
-    let handle = store;
+    let mut outputs = open_outputs(a, args.db.as_deref(), false, JsonlOptions::default())?;
+    let out = &mut outputs.out;
+    let handle = outputs.store.clone();
     let s = Setup::new(a)?;
+    let (sensor, base_seed) = sensor_seed(a, outputs.db_is_postgres, s.pipeline.flow.uid_seed);
+    let mut db_error: Option<anyhow::Error> = None;
     let mut det = Detecting::with_scan_method(out.as_mut(), s.rules, s.scan_method);
     let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
     let mut analyzer = Setup::analyzer(
@@ -247,20 +358,26 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     for (n, path) in args.captures.iter().enumerate() {
         // A uid seed per capture keeps uids unique across the captures of one run.
         let mut pcfg = s.pipeline;
-        pcfg.flow.uid_seed = pcfg.flow.uid_seed.wrapping_add(n as u64);
-        if let Some(h) = &handle {
-            h.begin_capture(&capture_info(path, &pcfg)?)
-                .context("writing the database")?;
+        pcfg.flow.uid_seed = base_seed.wrapping_add(n as u64);
+        if let Some(h) = handle.as_ref().filter(|_| db_error.is_none()) {
+            let mut info = capture_info(path, &pcfg)?;
+            info.sensor = sensor.clone();
+            // A database error must not stop the other outputs: it is
+            // reported once they are complete.
+            if let Err(e) = h.begin_capture(&info) {
+                db_error = Some(anyhow::Error::new(e).context("writing the database"));
+            }
         }
         let res = run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| bar.update(p));
         bar.clear();
-        if let Some(h) = &handle {
+        if let Some(h) = handle.as_ref().filter(|_| db_error.is_none()) {
             let (p, f, err) = match &res {
                 Ok(s) => (s.counters.packets, s.flows(), None),
                 Err(e) => (0, 0, Some(e.to_string())),
             };
-            h.end_capture(p, f, err.as_deref())
-                .context("writing the database")?;
+            if let Err(e) = h.end_capture(p, f, err.as_deref()) {
+                db_error = Some(anyhow::Error::new(e).context("writing the database"));
+            }
         }
         match res {
             Ok(s) => {
@@ -295,14 +412,18 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             );
         }
         print_summary(out.summary(), packets, flows, stats.records);
-        if let Some(db) = &args.db {
-            eprintln!("  database: {}", db.display());
-        }
         if !a.model.is_empty() {
             eprintln!("  learned models: {scored} sessions scored ({by_server} by a per-server model), {raised} anomaly alerts");
         }
         print_rule_stats(rule_stats);
         print_alert_groups(&groups, None);
+    }
+    if let Some(l) = outputs.close(a.common.quiet) {
+        eprintln!("netsift: error: {l}");
+        failed = true;
+    }
+    if let Some(e) = db_error {
+        return Err(e);
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -340,6 +461,7 @@ fn capture_info(path: &Path, pcfg: &PipelineConfig) -> Result<CaptureInfo> {
         sha256: Some(netsift_web::hex(&h.finalize())),
         uid_seed,
         flow_settings,
+        sensor: String::new(),
     })
 }
 

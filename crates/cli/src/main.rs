@@ -1,8 +1,9 @@
 //! The `netsift` command line: raw flags → validated config → engine.
 //!
 //! Exit codes: 0 success, 1 a capture could not be read (the message names
-//! the file and byte offset) or live capture failed, 2 bad usage, 3 alerts
-//! fired with `--fail-on-alert`.
+//! the file and byte offset) or live capture failed, 2 bad usage or a
+//! database (`--db`) that cannot be reached, 3 alerts fired with
+//! `--fail-on-alert`.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -14,11 +15,13 @@ mod accuracy;
 mod analyze;
 #[cfg(feature = "ndpi")]
 mod compare;
+mod db;
 mod extract;
 mod flows;
 mod identify;
 mod learn;
 mod progress;
+mod redis_out;
 mod serve;
 mod train;
 mod watch;
@@ -47,6 +50,8 @@ enum Command {
     Extract(ExtractArgs),
     /// Web analyzer: upload captures and browse flows, records, files and alerts.
     Serve(ServeArgs),
+    /// Maintain a database (SQLite file or PostgreSQL): `db prune`.
+    Db(DbArgs),
     /// Learn a model of normal command sessions (ftp, smtp, pop3, imap) from
     /// training captures, for `analyze --model`.
     Learn(LearnArgs),
@@ -284,9 +289,12 @@ pub struct AnalyzeArgs {
     pub captures: Vec<PathBuf>,
 
     /// Also (or only, without -o) write captures, flows, records, files and
-    /// alerts into this SQLite database (created or migrated; see `serve`).
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
+    /// alerts into this database (created or migrated; see `serve`): a
+    /// SQLite FILE, or postgres://user:pass@host:port/db (also
+    /// postgresql://; PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE fill
+    /// what the URL leaves out).
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: Option<String>,
 
     #[command(flatten)]
     pub analysis: AnalysisArgs,
@@ -304,6 +312,28 @@ pub struct AnalysisArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = AnalyzeFormat::Jsonl)]
     pub format: AnalyzeFormat,
+
+    /// Name of this sensor, stored with every capture in `--db` and mixed
+    /// into the uid seed (so sensors sharing a database never share uids)
+    /// [default: the host name; mixed in only when given or with a
+    /// postgres:// database].
+    #[arg(long, value_name = "NAME")]
+    pub sensor: Option<String>,
+
+    /// Also stream the EVE events (as `--format eve`) to Redis:
+    /// redis://[user:pass@]host:port/KEY. Never blocks the analysis: a
+    /// bounded queue, the excess counted in the summary.
+    #[arg(long, value_name = "URL")]
+    pub eve_redis: Option<String>,
+
+    /// How events reach Redis, as Suricata's redis output: list (LPUSH),
+    /// lpush, rpush, channel (PUBLISH), stream (XADD MAXLEN ~).
+    #[arg(long, value_enum, default_value_t = redis_out::RedisMode::List)]
+    pub redis_mode: redis_out::RedisMode,
+
+    /// Approximate length a `--redis-mode stream` is trimmed to.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub redis_maxlen: u64,
 
     /// EVE: add a `netsift` object to every event (uid, evidence,
     /// confidence, deciding layer, the record as netsift logs it) and write
@@ -520,9 +550,10 @@ pub struct WatchArgs {
     pub status_interval: f64,
 
     /// Also (or only, without -o) write flows, records, files and alerts
-    /// into this SQLite database as they happen, for `netsift serve`.
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
+    /// into this database as they happen, for `netsift serve`: a SQLite
+    /// FILE or a postgres:// URL (see `analyze --db`).
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: Option<String>,
 
     #[command(flatten)]
     pub analysis: AnalysisArgs,
@@ -548,9 +579,14 @@ pub struct ExtractArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// The database (created or migrated).
-    #[arg(long, default_value = "netsift.db", value_name = "FILE")]
-    pub db: PathBuf,
+    /// The database (created or migrated): a SQLite FILE or a postgres://
+    /// URL (every sensor writing into it is shown).
+    #[arg(long, default_value = "netsift.db", value_name = "FILE|URL")]
+    pub db: String,
+
+    /// Sensor name of captures uploaded through the page [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    pub sensor: Option<String>,
 
     /// Address to listen on. A non-loopback address needs --token.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
@@ -572,6 +608,30 @@ pub struct ServeArgs {
     /// Worker threads answering requests.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub threads: u32,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Remove flows, records, alerts and files older than a cutoff:
+    /// PostgreSQL drops whole day partitions, SQLite deletes rows.
+    Prune(PruneArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PruneArgs {
+    /// The database: a SQLite FILE or a postgres:// URL.
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: String,
+
+    /// Age of the oldest data kept, by packet time: 30d, 12h, 90m, 3600s.
+    #[arg(long, value_name = "AGE")]
+    pub older_than: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -703,6 +763,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Extract(args) => extract::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Db(args) => db::run(&args),
         Command::Watch(args) => watch::run(&args),
         Command::Learn(args) => learn::run(&args),
         Command::Train(args) => train::run(&args),
@@ -717,6 +778,14 @@ fn main() -> ExitCode {
             if let Some(ioe) = e.downcast_ref::<io::Error>() {
                 if ioe.kind() == io::ErrorKind::BrokenPipe {
                     return ExitCode::SUCCESS;
+                }
+            }
+            // A database that cannot be reached: one line, exit 2 (the URL
+            // in it carries no password).
+            if let Some(se) = e.downcast_ref::<netsift_store::StoreError>() {
+                if matches!(se, netsift_store::StoreError::Connect { .. }) {
+                    let _ = writeln!(io::stderr(), "netsift: error: {se}");
+                    return ExitCode::from(2);
                 }
             }
             let _ = writeln!(io::stderr(), "netsift: error: {e:#}");

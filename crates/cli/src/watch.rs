@@ -36,7 +36,7 @@ use netsift_live::{Capture, CaptureConfig};
 use netsift_store::CaptureInfo;
 use netsift_wire::LinkType;
 
-use crate::analyze::{open_outputs, print_alert_groups, print_summary, Outputs, Setup};
+use crate::analyze::{open_outputs, print_alert_groups, print_summary, Setup};
 use crate::WatchArgs;
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -130,7 +130,9 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         rotate_size: args.rotate_size.filter(|n| *n > 0),
         rotate_interval_ns,
     };
-    let Outputs { mut out, store } = open_outputs(a, args.db.as_deref(), true, jsonl)?;
+    let mut outputs = open_outputs(a, args.db.as_deref(), true, jsonl)?;
+    let store = outputs.store.clone();
+    let out = &mut outputs.out;
     let mut writer = match &args.write {
         Some(p) => {
             let f =
@@ -172,7 +174,12 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     // Runs append to the same files: uids are seeded with the start time
     // so that a restarted watch does not reuse the previous run's uids.
     let mut pcfg = s.pipeline;
-    pcfg.flow.uid_seed = a.common.uid_seed.unwrap_or_else(wall_ns);
+    let (sensor, seed) = crate::analyze::sensor_seed(
+        a,
+        outputs.db_is_postgres,
+        a.common.uid_seed.unwrap_or_else(wall_ns),
+    );
+    pcfg.flow.uid_seed = seed;
     if a.common.tcp_attempt_idle.is_none() {
         // Live, an unanswered probe ends after Zeek's tcp_attempt_delay
         // (5 s) rather than the 5-minute TCP idle timeout, so a scan of
@@ -192,6 +199,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
                 .map(|p| p.display().to_string()),
             uid_seed: pcfg.flow.uid_seed,
             flow_settings: Some(netsift_store::flow_settings(&pcfg.flow)),
+            sensor,
             ..CaptureInfo::default()
         };
         h.begin_capture(&info).context("writing the database")?;
@@ -303,13 +311,11 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     scoring.finish().context("writing the output")?;
     drop(scoring);
     drop(det);
-    if let Some(h) = &store {
+    if let Some(h) = store.as_ref().filter(|_| db_error.is_none()) {
         let err = capture_error.as_ref().map(|e| e.to_string());
-        h.end_capture(packets, pipe.table_stats().created, err.as_deref())
-            .context("writing the database")?;
-    }
-    if let Some(e) = db_error {
-        return Err(anyhow::Error::new(e).context("writing the database"));
+        db_error = h
+            .end_capture(packets, pipe.table_stats().created, err.as_deref())
+            .err();
     }
     drop(agg);
     let kernel = cap.stats().unwrap_or_default();
@@ -349,7 +355,12 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();
         print_alert_groups(&g, Some(emitted.get()));
     }
-    drop(out);
+    if let Some(l) = outputs.close(quiet) {
+        eprintln!("netsift: error: {l}");
+    }
+    if let Some(e) = db_error {
+        return Err(anyhow::Error::new(e).context("writing the database"));
+    }
     if let Some(e) = capture_error {
         return Err(e.into());
     }

@@ -670,10 +670,10 @@ fn db_receives_flows_while_watching() {
             .expect("send");
     }
     let count = |sql: &str| -> i64 {
-        netsift_store::Store::open(&db)
+        netsift_store::Store::open_sqlite(&db)
             .ok()
-            .and_then(|s| s.conn.query_row(sql, [], |r| r.get(0)).ok())
-            .unwrap_or(-1)
+            .and_then(|s| s.db.row(sql, &[]).ok().flatten())
+            .map_or(-1, |r| r.i64(0))
     };
     let t0 = Instant::now();
     while count("SELECT count(*) FROM flows") < 3 {

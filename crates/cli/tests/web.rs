@@ -87,7 +87,27 @@ fn analyze_db_stores_flows_records_files() {
 #[test]
 fn serve_upload_browse_download() {
     let dir = tmpdir("serve-upload");
-    let srv = start(&dir, &["--max-upload", "200000"]);
+    let db = dir.join("netsift.db").display().to_string();
+    serve_upload_browse_download_on(&dir, &db);
+}
+
+/// The same test over PostgreSQL (a real server of its own).
+#[test]
+fn serve_upload_browse_download_postgres() {
+    let Some(pg) = netsift_store::testing::PgServer::start() else {
+        return;
+    };
+    let dir = tmpdir("serve-upload-pg");
+    let url = pg.create_db("web");
+    serve_upload_browse_download_on(&dir, &url);
+    let dir = tmpdir("serve-alerts-pg");
+    let url = pg.create_db("alerts");
+    alerts_are_stored_and_linked_to_flows_on(&dir, &url);
+}
+
+fn serve_upload_browse_download_on(dir: &std::path::Path, db: &str) {
+    let data = dir.join("data").display().to_string();
+    let srv = start_db(db, &["--max-upload", "200000", "--data-dir", &data]);
     let a = srv.addr.as_str();
 
     // Security headers on every response.
@@ -210,7 +230,7 @@ fn serve_upload_browse_download() {
         assert!(!r.text().contains("root:"), "{p}");
     }
     drop(srv);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -342,20 +362,26 @@ fn cross_origin_posts_and_foreign_hosts_are_refused() {
 #[test]
 fn alerts_are_stored_and_linked_to_flows() {
     let dir = tmpdir("serve-alerts");
+    let db = dir.join("netsift.db").display().to_string();
+    alerts_are_stored_and_linked_to_flows_on(&dir, &db);
+}
+
+fn alerts_are_stored_and_linked_to_flows_on(dir: &std::path::Path, db: &str) {
     let list = dir.join("urls.txt");
     std::fs::write(&list, "/index.html\n").expect("list");
     let st = Command::new(BIN)
         .arg("analyze")
         .arg(repo_file("crates/web/testdata/xss-host.pcap"))
         .arg("--db")
-        .arg(dir.join("netsift.db"))
+        .arg(db)
         .arg("--url-blacklist")
         .arg(&list)
         .arg("-q")
         .status()
         .expect("run");
     assert!(st.success());
-    let srv = start(&dir, &[]);
+    let data = dir.join("data").display().to_string();
+    let srv = start_db(db, &["--data-dir", &data]);
     let a = srv.addr.as_str();
     let page = get(a, "/alerts?capture=1&type=url-blacklist").text();
     assert!(page.contains("1 alerts"), "{page}");
@@ -370,5 +396,5 @@ fn alerts_are_stored_and_linked_to_flows() {
     let dash = get(a, "/captures/1").text();
     assert!(dash.contains("url-blacklist: 1"), "alerts-by-type chart");
     drop(srv);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -40,8 +40,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(1_000_000);
-    let store = Store::open(&db)?;
-    let c = &store.conn;
+    let store = Store::open_sqlite(&db)?;
+    let c = store.db.sqlite().ok_or("not SQLite")?;
     let cols = "capture_id, uid, ts, duration, l4, src_ip, src_port, dst_ip, dst_port, vlan, tunnel, protocol, app, confidence, source, evidence, orig_pkts, resp_pkts, orig_bytes, resp_bytes, bytes, conn_state, history, community_id, end_reason";
     let mut rows: Vec<(Vec<Value>, Option<String>)> = Vec::new();
     {
@@ -60,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let copies = target.div_ceil(rows.len());
     let id = new_capture(
-        c,
+        &store.db,
         &CaptureInfo {
             name: format!("corpus x{copies} (addresses rewritten)"),
             ..CaptureInfo::default()
@@ -102,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     c.execute_batch("COMMIT")?;
-    let stats = query::compute_stats(c, id, &[])?;
+    let stats = query::compute_stats(&store.db, id, &[])?;
     c.execute(
         "UPDATE captures SET status = 'done', flows = ?2, first_ts = ?3, last_ts = ?4, stats = ?5 WHERE id = ?1",
         params![id, n as i64, stats.first_ts, stats.last_ts, stats.json.to_string()],

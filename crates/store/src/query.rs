@@ -2,11 +2,16 @@
 //! database). Every list is an indexed range with a `LIMIT`; counts are
 //! capped at [`COUNT_CAP`] instead of counting a million rows per page.
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+//!
+//! The queries are shared by SQLite and PostgreSQL ([`Db`]); where the
+//! dialects differ, the query asks [`Db::dialect`] at that one place.
+
 use serde_json::{json, Value};
 
-use crate::Result;
+use crate::db::{Db, Dialect, Row, Val};
+use crate::{vals, Result};
+
+type SqlValue = Val;
 
 /// Counts above this are shown as "more than".
 pub const COUNT_CAP: i64 = 10_000;
@@ -34,51 +39,71 @@ pub struct Capture {
     pub stats: Option<Value>,
     pub uid_seed: u64,
     pub flow_settings: Option<Value>,
+    /// The sensor that captured it ('' when not named).
+    pub sensor: String,
 }
 
-const CAPTURE_COLS: &str = "id, name, path, size, sha256, packets, flows, first_ts, last_ts, status, bytes_read, error, created, stats, uid_seed, flow_settings";
+const CAPTURE_COLS: &str = "id, name, path, size, sha256, packets, flows, first_ts, last_ts, status, bytes_read, error, created, stats, uid_seed, flow_settings, sensor";
 
-fn capture_row(r: &Row<'_>) -> rusqlite::Result<Capture> {
-    let stats: Option<String> = r.get(13)?;
-    Ok(Capture {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        path: r.get(2)?,
-        size: r.get(3)?,
-        sha256: r.get(4)?,
-        packets: r.get(5)?,
-        flows: r.get(6)?,
-        first_ts: r.get(7)?,
-        last_ts: r.get(8)?,
-        status: r.get(9)?,
-        bytes_read: r.get(10)?,
-        error: r.get(11)?,
-        created: r.get(12)?,
-        stats: stats.and_then(|s| serde_json::from_str(&s).ok()),
-        uid_seed: r.get::<_, i64>(14)? as u64,
-        flow_settings: r
-            .get::<_, Option<String>>(15)?
-            .and_then(|s| serde_json::from_str(&s).ok()),
-    })
+fn capture_row(r: Row) -> Capture {
+    Capture {
+        id: r.i64(0),
+        name: r.str(1),
+        path: r.opt_str(2),
+        size: r.i64(3),
+        sha256: r.opt_str(4),
+        packets: r.i64(5),
+        flows: r.i64(6),
+        first_ts: r.opt_i64(7),
+        last_ts: r.opt_i64(8),
+        status: r.str(9),
+        bytes_read: r.i64(10),
+        error: r.opt_str(11),
+        created: r.i64(12),
+        stats: r.opt_str(13).and_then(|s| serde_json::from_str(&s).ok()),
+        uid_seed: r.i64(14) as u64,
+        flow_settings: r.opt_str(15).and_then(|s| serde_json::from_str(&s).ok()),
+        sensor: r.str(16),
+    }
 }
 
-/// Captures, newest first.
-pub fn captures(conn: &Connection, limit: u32) -> Result<Vec<Capture>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {CAPTURE_COLS} FROM captures ORDER BY id DESC LIMIT ?1"
-    ))?;
-    let rows = st.query_map(params![limit], capture_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+/// Captures, newest first; of one sensor when `sensor` is given.
+pub fn captures(db: &Db, limit: u32) -> Result<Vec<Capture>> {
+    captures_of(db, None, limit)
+}
+
+/// Captures of `sensor` (all with `None`), newest first.
+pub fn captures_of(db: &Db, sensor: Option<&str>, limit: u32) -> Result<Vec<Capture>> {
+    let rows = db.rows(
+        &format!(
+            "SELECT {CAPTURE_COLS} FROM captures WHERE (CAST(?2 AS TEXT) IS NULL OR sensor = ?2)
+             ORDER BY id DESC LIMIT ?1"
+        ),
+        &vals![limit as i64, sensor],
+    )?;
+    Ok(rows.into_iter().map(capture_row).collect())
 }
 
 /// One capture.
-pub fn capture(conn: &Connection, id: i64) -> Result<Option<Capture>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {CAPTURE_COLS} FROM captures WHERE id = ?1"
-        ))?
-        .query_row(params![id], capture_row)
-        .optional()?)
+pub fn capture(db: &Db, id: i64) -> Result<Option<Capture>> {
+    Ok(db
+        .row(
+            &format!("SELECT {CAPTURE_COLS} FROM captures WHERE id = ?1"),
+            &vals![id],
+        )?
+        .map(capture_row))
+}
+
+/// The sensors, with their number of captures.
+pub fn sensors(db: &Db) -> Result<Vec<(String, i64)>> {
+    Ok(db
+        .rows(
+            "SELECT sensor, count(*) FROM captures GROUP BY sensor ORDER BY sensor",
+            &[],
+        )?
+        .into_iter()
+        .map(|r| (r.str(0), r.i64(1)))
+        .collect())
 }
 
 /// Columns the flows table sorts by (a closed set: never SQL from a request).
@@ -134,6 +159,8 @@ impl SortCol {
 #[derive(Debug, Clone, Default)]
 pub struct FlowFilter {
     pub capture: Option<i64>,
+    /// Flows of the captures of this sensor.
+    pub sensor: Option<String>,
     /// Application protocol (exact, as in the `protocol` column).
     pub protocol: Option<String>,
     /// Either endpoint.
@@ -184,34 +211,34 @@ pub struct Flow {
 
 const FLOW_COLS: &str = "id, capture_id, uid, ts, duration, l4, src_ip, src_port, dst_ip, dst_port, vlan, tunnel, protocol, app, confidence, source, evidence, orig_pkts, resp_pkts, orig_bytes, resp_bytes, conn_state, history, community_id, end_reason";
 
-fn flow_row(r: &Row<'_>) -> rusqlite::Result<Flow> {
-    Ok(Flow {
-        id: r.get(0)?,
-        capture_id: r.get(1)?,
-        uid: r.get(2)?,
-        ts: r.get(3)?,
-        duration: r.get(4)?,
-        l4: r.get(5)?,
-        src_ip: r.get(6)?,
-        src_port: r.get::<_, i64>(7)? as u16,
-        dst_ip: r.get(8)?,
-        dst_port: r.get::<_, i64>(9)? as u16,
-        vlan: r.get(10)?,
-        tunnel: r.get(11)?,
-        protocol: r.get(12)?,
-        app: r.get(13)?,
-        confidence: r.get(14)?,
-        source: r.get(15)?,
-        evidence: r.get(16)?,
-        orig_pkts: r.get(17)?,
-        resp_pkts: r.get(18)?,
-        orig_bytes: r.get(19)?,
-        resp_bytes: r.get(20)?,
-        conn_state: r.get(21)?,
-        history: r.get(22)?,
-        community_id: r.get(23)?,
-        end_reason: r.get(24)?,
-    })
+fn flow_row(r: Row) -> Flow {
+    Flow {
+        id: r.i64(0),
+        capture_id: r.i64(1),
+        uid: r.str(2),
+        ts: r.i64(3),
+        duration: r.f64(4),
+        l4: r.str(5),
+        src_ip: r.str(6),
+        src_port: r.i64(7) as u16,
+        dst_ip: r.str(8),
+        dst_port: r.i64(9) as u16,
+        vlan: r.opt_i64(10),
+        tunnel: r.opt_str(11),
+        protocol: r.str(12),
+        app: r.opt_str(13),
+        confidence: r.str(14),
+        source: r.str(15),
+        evidence: r.str(16),
+        orig_pkts: r.i64(17),
+        resp_pkts: r.i64(18),
+        orig_bytes: r.i64(19),
+        resp_bytes: r.i64(20),
+        conn_state: r.str(21),
+        history: r.str(22),
+        community_id: r.str(23),
+        end_reason: r.str(24),
+    }
 }
 
 /// An FTS5 phrase for `text`: the whole input quoted, so that operators in
@@ -246,24 +273,34 @@ struct FlowSql {
     params: Vec<SqlValue>,
 }
 
-fn flow_sql(f: &FlowFilter) -> FlowSql {
+fn flow_sql(f: &FlowFilter, dialect: Dialect) -> FlowSql {
     let mut q = FlowSql {
         cands: Vec::new(),
         rest: Vec::new(),
         plain: Vec::new(),
         params: Vec::new(),
     };
+    // SQLite: a unary `+` keeps the planner from answering a condition
+    // with its index (PostgreSQL plans these itself, and has no `+text`).
+    let noidx = |col: &str| match dialect {
+        Dialect::Sqlite => format!("+{col}"),
+        Dialect::Postgres => col.to_string(),
+    };
     // ?1 is always the capture (or NULL for all captures).
     q.params
-        .push(f.capture.map_or(SqlValue::Null, SqlValue::Integer));
+        .push(f.capture.map_or(SqlValue::Null, SqlValue::Int));
     let (cap, plus_cap) = if f.capture.is_some() {
-        ("capture_id = ?1", "+capture_id = ?1")
+        (
+            "capture_id = ?1".to_string(),
+            format!("{} = ?1", noidx("capture_id")),
+        )
     } else {
-        ("?1 IS NULL", "?1 IS NULL")
+        let all = "CAST(?1 AS BIGINT) IS NULL".to_string();
+        (all.clone(), all)
     };
-    q.plain.push(cap.to_string());
-    q.rest.push(plus_cap.to_string());
-    let capped = |sql: String| format!("SELECT count(*) FROM ({sql} LIMIT {})", COUNT_CAP + 1);
+    q.plain.push(cap.clone());
+    q.rest.push(plus_cap);
+    let capped = |sql: String| format!("SELECT count(*) FROM ({sql} LIMIT {}) c", COUNT_CAP + 1);
     // Either end, as two index ranges (an OR may be answered with a scan).
     let either = |q: &mut FlowSql, a: &str, b: &str, v: SqlValue| {
         q.params.push(v);
@@ -273,7 +310,12 @@ fn flow_sql(f: &FlowFilter) -> FlowSql {
             format!("SELECT id FROM flows WHERE {cap} AND {b} = ?{n}"),
         );
         q.cands.push(Cand {
-            probes: vec![capped(sa.clone()), capped(sb.clone())],
+            // PostgreSQL answers either end with a bitmap OR of the two
+            // indexes itself: no probes.
+            probes: match dialect {
+                Dialect::Sqlite => vec![capped(sa.clone()), capped(sb.clone())],
+                Dialect::Postgres => Vec::new(),
+            },
             ids: format!("{sa} UNION {sb}"),
             plain: format!("({a} = ?{n} OR {b} = ?{n})"),
         });
@@ -282,66 +324,93 @@ fn flow_sql(f: &FlowFilter) -> FlowSql {
         either(&mut q, "src_ip", "dst_ip", SqlValue::Text(ip.clone()));
     }
     if let Some(port) = f.port {
-        either(
-            &mut q,
-            "dst_port",
-            "src_port",
-            SqlValue::Integer(port as i64),
-        );
+        either(&mut q, "dst_port", "src_port", SqlValue::Int(port as i64));
     }
     if let Some(t) = &f.text {
-        q.params.push(SqlValue::Text(fts_phrase(t)));
-        let n = q.params.len();
-        let ids = format!("SELECT rowid FROM flow_text WHERE flow_text MATCH ?{n}");
-        q.cands.push(Cand {
-            probes: vec![capped(ids.clone())],
-            plain: format!("id IN ({ids})"),
-            ids,
-        });
+        match dialect {
+            // FTS5 over the flow_text table, by flow id.
+            Dialect::Sqlite => {
+                q.params.push(SqlValue::Text(fts_phrase(t)));
+                let n = q.params.len();
+                let ids = format!("SELECT rowid FROM flow_text WHERE flow_text MATCH ?{n}");
+                q.cands.push(Cand {
+                    probes: vec![capped(ids.clone())],
+                    plain: format!("id IN ({ids})"),
+                    ids,
+                });
+            }
+            // The GIN index of the flow's own `search` tsvector. Its capped
+            // count decides the plan, as on SQLite: PostgreSQL's estimate of
+            // a phrase is too rough to choose between the index and a scan
+            // in time order.
+            Dialect::Postgres => {
+                q.params.push(SqlValue::Text(crate::pg::search_words(t)));
+                let n = q.params.len();
+                let cond = format!("search @@ phraseto_tsquery('simple', ?{n})");
+                let ids = format!("SELECT id FROM flows WHERE {cond}");
+                q.cands.push(Cand {
+                    probes: vec![capped(ids.clone())],
+                    ids,
+                    plain: cond,
+                });
+            }
+        }
     }
     let other = |q: &mut FlowSql, col: &str, op: &str, v: SqlValue| {
         q.params.push(v);
         let n = q.params.len();
         q.plain.push(format!("{col} {op} ?{n}"));
-        q.rest.push(format!("+{col} {op} ?{n}"));
+        q.rest.push(format!("{} {op} ?{n}", noidx(col)));
     };
     if let Some(proto) = &f.protocol {
         other(&mut q, "protocol", "=", SqlValue::Text(proto.clone()));
     }
     if let Some(t) = f.from_us {
-        other(&mut q, "ts", ">=", SqlValue::Integer(t));
+        other(&mut q, "ts", ">=", SqlValue::Int(t));
     }
     if let Some(t) = f.to_us {
-        other(&mut q, "ts", "<", SqlValue::Integer(t));
+        other(&mut q, "ts", "<", SqlValue::Int(t));
+    }
+    if let Some(sensor) = &f.sensor {
+        q.params.push(SqlValue::Text(sensor.clone()));
+        let n = q.params.len();
+        let sub = format!("IN (SELECT id FROM captures WHERE sensor = ?{n})");
+        q.plain.push(format!("capture_id {sub}"));
+        q.rest.push(format!("{} {sub}", noidx("capture_id")));
     }
     q
 }
 
-fn count(conn: &Connection, sql: &str, params: &[SqlValue]) -> Result<i64> {
-    // Bind only the parameters the statement uses (?1..?N, by number).
-    let mut st = conn.prepare_cached(sql)?;
-    let n = st.parameter_count();
-    Ok(st.query_row(rusqlite::params_from_iter(params[..n].iter()), |r| r.get(0))?)
+fn count(db: &Db, sql: &str, params: &[SqlValue]) -> Result<i64> {
+    Ok(db.row(sql, params)?.map_or(0, |r| r.i64(0)))
 }
 
 /// One page of flows and the (capped) number matching.
 ///
-/// The plan follows the capped counts of the indexed conditions (address,
-/// port, text): when one matches at most [`COUNT_CAP`] flows, its ids are
-/// collected from its index, the other conditions filter them, and they are
-/// sorted (materialized, so the planner cannot trade this for a scan in
-/// sort order); otherwise matches are dense, and the page is read in sort
-/// order from an index and stops once full.
-pub fn flows(conn: &Connection, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
-    let q = flow_sql(f);
+/// SQLite: the plan follows the capped counts of the indexed conditions
+/// (address, port, text): when one matches at most [`COUNT_CAP`] flows,
+/// its ids are collected from its index, the other conditions filter
+/// them, and they are sorted (materialized, so the planner cannot trade
+/// this for a scan in sort order); otherwise matches are dense, and the
+/// page is read in sort order from an index and stops once full.
+/// PostgreSQL plans the address, port and other conditions itself (bitmap
+/// ORs of the address and port indexes, merge appends of the day
+/// partitions in `ts` order); only the text condition is probed the same
+/// way, as its estimate is too rough.
+pub fn flows(db: &Db, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
+    let q = flow_sql(f, db.dialect());
     let dir = if f.desc { "DESC" } else { "ASC" };
     let limit = f.limit.clamp(1, MAX_LIMIT);
     let offset = f.offset.min(MAX_OFFSET);
     let mut best: Option<(i64, usize)> = None;
+    // PostgreSQL probes only the conditions that have probes (the text).
     for (i, c) in q.cands.iter().enumerate() {
+        if c.probes.is_empty() {
+            continue;
+        }
         let mut est = 0;
         for p in &c.probes {
-            est += count(conn, p, &q.params)?;
+            est += count(db, p, &q.params)?;
         }
         if best.is_none_or(|(b, _)| est < b) {
             best = Some((est, i));
@@ -355,12 +424,22 @@ pub fn flows(conn: &Connection, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
                     conds.push(c.plain.clone());
                 }
             }
-            let body = format!(
-                "SELECT {FLOW_COLS}, bytes FROM flows WHERE id IN ({}) AND {}",
-                q.cands[i].ids,
-                conds.join(" AND ")
-            );
-            let total = count(conn, &format!("SELECT count(*) FROM ({body})"), &q.params)?;
+            // SQLite: the ids from the candidate's index, then the rows.
+            // PostgreSQL: the condition itself (a bitmap scan of its index;
+            // ids alone would be looked up in every day partition).
+            let body = match db.dialect() {
+                Dialect::Sqlite => format!(
+                    "SELECT {FLOW_COLS}, bytes FROM flows WHERE id IN ({}) AND {}",
+                    q.cands[i].ids,
+                    conds.join(" AND ")
+                ),
+                Dialect::Postgres => format!(
+                    "SELECT {FLOW_COLS}, bytes FROM flows WHERE {} AND {}",
+                    q.cands[i].plain,
+                    conds.join(" AND ")
+                ),
+            };
+            let total = count(db, &format!("SELECT count(*) FROM ({body}) c"), &q.params)?;
             (
                 total,
                 format!("WITH m AS MATERIALIZED ({body}) SELECT * FROM m"),
@@ -380,9 +459,9 @@ pub fn flows(conn: &Connection, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
             conds.extend(q.cands.iter().map(|c| c.plain.clone()));
             let w = conds.join(" AND ");
             let total = count(
-                conn,
+                db,
                 &format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM flows WHERE {w} LIMIT {})",
+                    "SELECT count(*) FROM (SELECT 1 FROM flows WHERE {w} LIMIT {}) c",
                     COUNT_CAP + 1
                 ),
                 &q.params,
@@ -391,42 +470,33 @@ pub fn flows(conn: &Connection, f: &FlowFilter) -> Result<(Vec<Flow>, i64)> {
         }
     };
     let mut params = q.params;
-    params.push(SqlValue::Integer(limit as i64));
-    params.push(SqlValue::Integer(offset as i64));
+    params.push(SqlValue::Int(limit as i64));
+    params.push(SqlValue::Int(offset as i64));
     let n = params.len();
     let sql = format!(
         "{source} ORDER BY {} {dir}, id {dir} LIMIT ?{} OFFSET ?{n}",
         f.sort.sql(),
         n - 1
     );
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(params.iter()), flow_row)?;
-    Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
+    let rows = db.rows(&sql, &params)?;
+    Ok((rows.into_iter().map(flow_row).collect(), total))
 }
 
 /// One flow.
-pub fn flow(conn: &Connection, id: i64) -> Result<Option<Flow>> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {FLOW_COLS} FROM flows WHERE id = ?1"))?
-        .query_row(params![id], flow_row)
-        .optional()?)
+pub fn flow(db: &Db, id: i64) -> Result<Option<Flow>> {
+    Ok(db
+        .row(
+            &format!("SELECT {FLOW_COLS} FROM flows WHERE id = ?1"),
+            &vals![id],
+        )?
+        .map(flow_row))
 }
 
 /// The application protocols of a capture (for the filter's choices).
-pub fn protocols(conn: &Connection, capture: i64) -> Result<Vec<String>> {
-    let c = capture_stats_protocols(conn, capture)?;
-    Ok(c)
-}
-
-fn capture_stats_protocols(conn: &Connection, capture: i64) -> Result<Vec<String>> {
-    let stats: Option<String> = conn
-        .query_row(
-            "SELECT stats FROM captures WHERE id = ?1",
-            params![capture],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten();
+pub fn protocols(db: &Db, capture: i64) -> Result<Vec<String>> {
+    let stats = db
+        .row("SELECT stats FROM captures WHERE id = ?1", &vals![capture])?
+        .and_then(|r| r.opt_str(0));
     let v: Value = stats
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or(Value::Null);
@@ -452,21 +522,21 @@ pub struct Record {
 }
 
 /// The records of a flow, in time order.
-pub fn records(conn: &Connection, capture: i64, uid: &str, limit: u32) -> Result<Vec<Record>> {
-    let mut st = conn.prepare_cached(
+pub fn records(db: &Db, capture: i64, uid: &str, limit: u32) -> Result<Vec<Record>> {
+    let rows = db.rows(
         "SELECT id, log, ts, json FROM records WHERE capture_id = ?1 AND uid = ?2
          ORDER BY ts, id LIMIT ?3",
+        &vals![capture, uid, limit as i64],
     )?;
-    let rows = st.query_map(params![capture, uid, limit], |r| {
-        let s: String = r.get(3)?;
-        Ok(Record {
-            id: r.get(0)?,
-            log: r.get(1)?,
-            ts: r.get(2)?,
-            json: serde_json::from_str(&s).unwrap_or(Value::Null),
+    Ok(rows
+        .into_iter()
+        .map(|r| Record {
+            id: r.i64(0),
+            log: r.str(1),
+            ts: r.i64(2),
+            json: serde_json::from_str(&r.str(3)).unwrap_or(Value::Null),
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        .collect())
 }
 
 /// A carved file.
@@ -488,37 +558,41 @@ pub struct FileRow {
 
 const FILE_COLS: &str = "id, capture_id, uid, ts, source, name, mime, size, sha256, complete, path";
 
-fn file_row(r: &Row<'_>) -> rusqlite::Result<FileRow> {
-    Ok(FileRow {
-        id: r.get(0)?,
-        capture_id: r.get(1)?,
-        uid: r.get(2)?,
-        ts: r.get(3)?,
-        source: r.get(4)?,
-        name: r.get(5)?,
-        mime: r.get(6)?,
-        size: r.get(7)?,
-        sha256: r.get(8)?,
-        complete: r.get(9)?,
-        path: r.get(10)?,
-    })
+fn file_row(r: Row) -> FileRow {
+    FileRow {
+        id: r.i64(0),
+        capture_id: r.i64(1),
+        uid: r.str(2),
+        ts: r.i64(3),
+        source: r.str(4),
+        name: r.opt_str(5),
+        mime: r.str(6),
+        size: r.i64(7),
+        sha256: r.str(8),
+        complete: r.i64(9) != 0,
+        path: r.opt_str(10),
+    }
 }
 
 /// The files of a flow.
-pub fn files(conn: &Connection, capture: i64, uid: &str) -> Result<Vec<FileRow>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {FILE_COLS} FROM files WHERE capture_id = ?1 AND uid = ?2 ORDER BY ts, id LIMIT 1000"
-    ))?;
-    let rows = st.query_map(params![capture, uid], file_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+pub fn files(db: &Db, capture: i64, uid: &str) -> Result<Vec<FileRow>> {
+    let rows = db.rows(
+        &format!(
+            "SELECT {FILE_COLS} FROM files WHERE capture_id = ?1 AND uid = ?2 ORDER BY ts, id LIMIT 1000"
+        ),
+        &vals![capture, uid],
+    )?;
+    Ok(rows.into_iter().map(file_row).collect())
 }
 
 /// One file by id.
-pub fn file(conn: &Connection, id: i64) -> Result<Option<FileRow>> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {FILE_COLS} FROM files WHERE id = ?1"))?
-        .query_row(params![id], file_row)
-        .optional()?)
+pub fn file(db: &Db, id: i64) -> Result<Option<FileRow>> {
+    Ok(db
+        .row(
+            &format!("SELECT {FILE_COLS} FROM files WHERE id = ?1"),
+            &vals![id],
+        )?
+        .map(file_row))
 }
 
 /// An alert row.
@@ -544,47 +618,68 @@ pub struct AlertRow {
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
     pub capture: Option<i64>,
+    /// Alerts of the captures of this sensor.
+    pub sensor: Option<String>,
     pub kind: Option<String>,
     pub severity: Option<String>,
     /// Alerts of one flow.
     pub uid: Option<String>,
+    /// At or after, µs since the epoch.
+    pub from_us: Option<i64>,
+    /// Before, µs since the epoch.
+    pub to_us: Option<i64>,
     pub offset: u64,
     pub limit: u32,
 }
 
 /// One page of alerts (newest first) and the capped count.
-pub fn alerts(conn: &Connection, f: &AlertFilter) -> Result<(Vec<AlertRow>, i64)> {
+pub fn alerts(db: &Db, f: &AlertFilter) -> Result<(Vec<AlertRow>, i64)> {
     let mut w: Vec<String> = Vec::new();
     let mut p: Vec<SqlValue> = Vec::new();
+    let mut cond = |p: &mut Vec<SqlValue>, sql: &str, v: SqlValue| {
+        p.push(v);
+        w.push(sql.replace("?N", &format!("?{}", p.len())));
+    };
     if let Some(c) = f.capture {
-        p.push(SqlValue::Integer(c));
-        w.push(format!("a.capture_id = ?{}", p.len()));
+        cond(&mut p, "a.capture_id = ?N", SqlValue::Int(c));
+    }
+    if let Some(s) = &f.sensor {
+        cond(
+            &mut p,
+            "a.capture_id IN (SELECT id FROM captures WHERE sensor = ?N)",
+            s.into(),
+        );
     }
     if let Some(k) = &f.kind {
-        p.push(SqlValue::Text(k.clone()));
-        w.push(format!("a.type = ?{}", p.len()));
+        cond(&mut p, "a.type = ?N", k.into());
     }
     if let Some(s) = &f.severity {
-        p.push(SqlValue::Text(s.clone()));
-        w.push(format!("a.severity = ?{}", p.len()));
+        cond(&mut p, "a.severity = ?N", s.into());
     }
     if let Some(u) = &f.uid {
-        p.push(SqlValue::Text(u.clone()));
-        w.push(format!("a.uid = ?{}", p.len()));
+        cond(&mut p, "a.uid = ?N", u.into());
+    }
+    if let Some(t) = f.from_us {
+        cond(&mut p, "a.ts >= ?N", SqlValue::Int(t));
+    }
+    if let Some(t) = f.to_us {
+        cond(&mut p, "a.ts < ?N", SqlValue::Int(t));
     }
     let clause = if w.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", w.join(" AND "))
     };
-    let count: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM (SELECT 1 FROM alerts a {clause} LIMIT {})",
+    let count = count(
+        db,
+        &format!(
+            "SELECT count(*) FROM (SELECT 1 FROM alerts a {clause} LIMIT {}) c",
             COUNT_CAP + 1
-        ))?
-        .query_row(rusqlite::params_from_iter(p.iter()), |r| r.get(0))?;
-    p.push(SqlValue::Integer(f.limit.clamp(1, MAX_LIMIT) as i64));
-    p.push(SqlValue::Integer(f.offset.min(MAX_OFFSET) as i64));
+        ),
+        &p,
+    )?;
+    p.push(SqlValue::Int(f.limit.clamp(1, MAX_LIMIT) as i64));
+    p.push(SqlValue::Int(f.offset.min(MAX_OFFSET) as i64));
     let n = p.len();
     let sql = format!(
         "SELECT a.id, a.capture_id, a.uid, a.ts, a.type, a.rule, a.severity, a.src_ip, a.src_port,
@@ -593,26 +688,27 @@ pub fn alerts(conn: &Connection, f: &AlertFilter) -> Result<(Vec<AlertRow>, i64)
          FROM alerts a {clause} ORDER BY a.ts DESC, a.id DESC LIMIT ?{} OFFSET ?{n}",
         n - 1
     );
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(p.iter()), |r| {
-        let s: String = r.get(11)?;
-        Ok(AlertRow {
-            id: r.get(0)?,
-            capture_id: r.get(1)?,
-            uid: r.get(2)?,
-            ts: r.get(3)?,
-            kind: r.get(4)?,
-            rule: r.get(5)?,
-            severity: r.get(6)?,
-            src_ip: r.get(7)?,
-            src_port: r.get(8)?,
-            dst_ip: r.get(9)?,
-            dst_port: r.get(10)?,
-            json: serde_json::from_str(&s).unwrap_or(Value::Null),
-            flow_id: r.get(12)?,
-        })
-    })?;
-    Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, count))
+    let rows = db.rows(&sql, &p)?;
+    Ok((
+        rows.into_iter()
+            .map(|r| AlertRow {
+                id: r.i64(0),
+                capture_id: r.i64(1),
+                uid: r.opt_str(2),
+                ts: r.i64(3),
+                kind: r.str(4),
+                rule: r.str(5),
+                severity: r.str(6),
+                src_ip: r.opt_str(7),
+                src_port: r.opt_i64(8),
+                dst_ip: r.opt_str(9),
+                dst_port: r.opt_i64(10),
+                json: serde_json::from_str(&r.str(11)).unwrap_or(Value::Null),
+                flow_id: r.opt_i64(12),
+            })
+            .collect(),
+        count,
+    ))
 }
 
 /// A capture's dashboard figures, computed once when its analysis ends.
@@ -629,34 +725,49 @@ pub const MATRIX_HOSTS: usize = 8;
 
 /// Compute the dashboard figures of one capture from its rows.
 /// `domains` are the most seen DNS/SNI/Host names (counted while writing).
-pub fn compute_stats(conn: &Connection, capture: i64, domains: &[(String, u64)]) -> Result<Stats> {
-    // A capture's flows were written together: their ids are one range, so
-    // the figures read that range in order instead of jumping through an
-    // index row by row.
-    let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
-        "SELECT min(id), max(id) FROM flows WHERE capture_id = ?1",
-        params![capture],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (lo, hi) = (lo.unwrap_or(0), hi.unwrap_or(-1));
-    let mut protocols = Vec::new();
-    {
-        let mut st = conn.prepare(
-            "SELECT protocol, count(*), sum(bytes) FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1
-             GROUP BY protocol ORDER BY 2 DESC, 1",
-        )?;
-        let mut rows = st.query(params![capture, lo, hi])?;
-        while let Some(r) = rows.next()? {
-            let (p, n, b): (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            protocols.push(json!([p, n, b]));
+pub fn compute_stats(db: &Db, capture: i64, domains: &[(String, u64)]) -> Result<Stats> {
+    // The flows of the capture. SQLite: a capture's flows were written
+    // together, so their ids are one range, read in order instead of
+    // jumping through an index row by row. PostgreSQL: several sensors
+    // write at once (ids interleave); its (capture_id, ts) index of each
+    // day partition is the range.
+    let scope = match db.dialect() {
+        Dialect::Sqlite => "id BETWEEN ?2 AND ?3 AND +capture_id = ?1",
+        Dialect::Postgres => "capture_id = ?1",
+    };
+    let (lo, hi) = match db.dialect() {
+        Dialect::Sqlite => {
+            let r = db.row(
+                "SELECT min(id), max(id) FROM flows WHERE capture_id = ?1",
+                &vals![capture],
+            )?;
+            (
+                r.as_ref().and_then(|r| r.opt_i64(0)).unwrap_or(0),
+                r.as_ref().and_then(|r| r.opt_i64(1)).unwrap_or(-1),
+            )
         }
+        Dialect::Postgres => (0, 0),
+    };
+    let p = vals![capture, lo, hi];
+    let mut protocols = Vec::new();
+    for r in db.rows(
+        &format!(
+            "SELECT protocol, count(*), CAST(sum(bytes) AS BIGINT) FROM flows WHERE {scope}
+             GROUP BY protocol ORDER BY 2 DESC, 1"
+        ),
+        &p,
+    )? {
+        protocols.push(json!([r.str(0), r.i64(1), r.i64(2)]));
     }
-    let (first, last): (Option<i64>, Option<f64>) = conn.query_row(
-        "SELECT min(ts), max(ts + duration * 1e6) FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1",
-        params![capture, lo, hi],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+    let r = db.row(
+        &format!("SELECT min(ts), max(ts + duration * 1e6) FROM flows WHERE {scope}"),
+        &p,
     )?;
-    let last = last.map(|l| l.round() as i64);
+    let first = r.as_ref().and_then(|r| r.opt_i64(0));
+    let last = r
+        .as_ref()
+        .and_then(|r| r.opt_f64(1))
+        .map(|l| l.round() as i64);
     // Bytes over time: each flow's bytes spread evenly over its lifetime.
     let mut buckets = vec![0f64; TIME_BUCKETS];
     let (start, span) = match (first, last) {
@@ -664,13 +775,11 @@ pub fn compute_stats(conn: &Connection, capture: i64, domains: &[(String, u64)])
         _ => (0, 1),
     };
     let bucket_us = (span as f64 / TIME_BUCKETS as f64).max(1.0);
-    {
-        let mut st = conn.prepare(
-            "SELECT ts, duration, bytes FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1",
-        )?;
-        let mut rows = st.query(params![capture, lo, hi])?;
-        while let Some(r) = rows.next()? {
-            let (ts, dur, bytes): (i64, f64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+    db.each(
+        &format!("SELECT ts, duration, bytes FROM flows WHERE {scope}"),
+        &p,
+        |r| {
+            let (ts, dur, bytes) = (r.i64(0), r.f64(1), r.i64(2));
             let a = ((ts - start) as f64 / bucket_us).max(0.0);
             let b = (a + dur * 1e6 / bucket_us).min(TIME_BUCKETS as f64);
             let (ia, ib) = (
@@ -681,25 +790,25 @@ pub fn compute_stats(conn: &Connection, capture: i64, domains: &[(String, u64)])
             for x in &mut buckets[ia..=ib] {
                 *x += bytes as f64 / n;
             }
-        }
-    }
+            Ok(())
+        },
+    )?;
     let mut talkers = Vec::new();
     let mut top_hosts: Vec<String> = Vec::new();
-    {
-        let mut st = conn.prepare(
-            "SELECT ip, sum(b), count(*) FROM (
-               SELECT src_ip AS ip, bytes AS b FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1
-               UNION ALL SELECT dst_ip, bytes FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1)
-             GROUP BY ip ORDER BY 2 DESC, 1 LIMIT 10",
-        )?;
-        let mut rows = st.query(params![capture, lo, hi])?;
-        while let Some(r) = rows.next()? {
-            let (ip, b, n): (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            if top_hosts.len() < MATRIX_HOSTS {
-                top_hosts.push(ip.clone());
-            }
-            talkers.push(json!([ip, b, n]));
+    for r in db.rows(
+        &format!(
+            "SELECT ip, CAST(sum(b) AS BIGINT), count(*) FROM (
+               SELECT src_ip AS ip, bytes AS b FROM flows WHERE {scope}
+               UNION ALL SELECT dst_ip, bytes FROM flows WHERE {scope}) t
+             GROUP BY ip ORDER BY 2 DESC, 1 LIMIT 10"
+        ),
+        &p,
+    )? {
+        let ip = r.str(0);
+        if top_hosts.len() < MATRIX_HOSTS {
+            top_hosts.push(ip.clone());
         }
+        talkers.push(json!([ip, r.i64(1), r.i64(2)]));
     }
     // Who talked to whom, among the top hosts: bytes per (initiator, responder).
     let mut pairs = Vec::new();
@@ -709,27 +818,22 @@ pub fn compute_stats(conn: &Connection, capture: i64, domains: &[(String, u64)])
             .map(|h| format!("'{}'", h.replace('\'', "''")))
             .collect::<Vec<_>>()
             .join(",");
-        let mut st = conn.prepare(&format!(
-            "SELECT src_ip, dst_ip, sum(bytes), count(*) FROM flows WHERE id BETWEEN ?2 AND ?3 AND +capture_id = ?1
-             AND src_ip IN ({list}) AND dst_ip IN ({list}) GROUP BY 1, 2"
-        ))?;
-        let mut rows = st.query(params![capture, lo, hi])?;
-        while let Some(r) = rows.next()? {
-            let (s, d, b, n): (String, String, i64, i64) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            pairs.push(json!([s, d, b, n]));
+        for r in db.rows(
+            &format!(
+                "SELECT src_ip, dst_ip, CAST(sum(bytes) AS BIGINT), count(*) FROM flows WHERE {scope}
+                 AND src_ip IN ({list}) AND dst_ip IN ({list}) GROUP BY 1, 2"
+            ),
+            &p,
+        )? {
+            pairs.push(json!([r.str(0), r.str(1), r.i64(2), r.i64(3)]));
         }
     }
     let mut alerts = Vec::new();
-    {
-        let mut st = conn.prepare(
-            "SELECT type, count(*) FROM alerts WHERE capture_id = ?1 GROUP BY type ORDER BY 2 DESC",
-        )?;
-        let mut rows = st.query(params![capture])?;
-        while let Some(r) = rows.next()? {
-            let (t, n): (String, i64) = (r.get(0)?, r.get(1)?);
-            alerts.push(json!([t, n]));
-        }
+    for r in db.rows(
+        "SELECT type, count(*) FROM alerts WHERE capture_id = ?1 GROUP BY type ORDER BY 2 DESC",
+        &vals![capture],
+    )? {
+        alerts.push(json!([r.str(0), r.i64(1)]));
     }
     let json = json!({
         "protocols": protocols,
@@ -762,23 +866,65 @@ mod tests {
         assert_eq!(fts_phrase("a\u{0}b\u{1}"), "\"a b \"");
     }
 
-    /// 12,000 flows: 10.0.0.7 in 30 of them (either end), port 80 in all,
-    /// "needle.example" searchable in 5. Both plans give the right rows in
-    /// the right order, and counts are capped.
-    #[test]
-    fn flows_filters_and_plans() {
-        let s = crate::Store::open_in_memory().expect("db");
-        let c = &s.conn;
-        c.execute_batch("INSERT INTO captures(id, name) VALUES (1, 'a'), (2, 'b')")
-            .expect("captures");
-        let mut ins = c
-            .prepare(
+    /// A flow row and its search text, written with the SQL both engines take.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_flow(
+        db: &Db,
+        cap: i64,
+        uid: &str,
+        ts: i64,
+        src: &str,
+        sport: i64,
+        dst: &str,
+        proto: &str,
+        bytes: i64,
+        text: &str,
+    ) {
+        let row = db
+            .row(
                 "INSERT INTO flows(capture_id, uid, ts, duration, l4, src_ip, src_port, dst_ip,
                    dst_port, protocol, confidence, source, evidence, orig_pkts, resp_pkts,
                    orig_bytes, resp_bytes, bytes, conn_state, history, community_id, end_reason)
-                 VALUES (?1, ?2, ?3, 0.1, 'TCP', ?4, ?5, ?6, 80, ?7, 'dpi', 'dpi', '', 1, 1, ?8, 0, ?8, 'SF', '', '', 'end')",
+                 VALUES (?1, ?2, ?3, 0.1, 'TCP', ?4, ?5, ?6, 80, ?7, 'dpi', 'dpi', '', 1, 1, ?8, 0, ?8, 'SF', '', '', 'end')
+                 RETURNING id",
+                &vals![cap, uid, ts, src, sport, dst, proto, bytes],
             )
-            .expect("prepare");
+            .expect("insert")
+            .expect("id");
+        // Where the text lives is the one difference.
+        match db.dialect() {
+            Dialect::Sqlite => db.exec(
+                "INSERT INTO flow_text(rowid, text) VALUES (?1, ?2)",
+                &vals![row.i64(0), text],
+            ),
+            Dialect::Postgres => db.exec(
+                "UPDATE flows SET search_text = ?2 WHERE id = ?1",
+                &vals![row.i64(0), crate::pg::search_words(text)],
+            ),
+        }
+        .expect("text");
+    }
+
+    /// The same checks on SQLite and, when its server is there, PostgreSQL.
+    #[test]
+    fn flows_filters_and_plans() {
+        let s = crate::Store::open_in_memory().expect("db");
+        flows_filters_and_plans_on(&s.db);
+        if let Some(pg) = crate::testing::PgServer::start() {
+            let url = pg.create_db("queries");
+            let t = crate::Target::parse(&url).expect("url");
+            let s = crate::Store::open(&t).expect("open postgres");
+            flows_filters_and_plans_on(&s.db);
+        }
+    }
+
+    /// 12,000 flows: 10.0.0.7 in 30 of them (either end), port 80 in all,
+    /// "needle.example" searchable in 5. Both plans give the right rows in
+    /// the right order, and counts are capped.
+    fn flows_filters_and_plans_on(c: &Db) {
+        c.batch("INSERT INTO captures(id, name, sensor) VALUES (1, 'a', 's1'), (2, 'b', 's2')")
+            .expect("captures");
+        c.batch("BEGIN").expect("begin");
         for i in 0..12_000i64 {
             let (src, dst) = match i % 400 {
                 0 => (
@@ -795,31 +941,30 @@ mod tests {
                 ),
             };
             let proto = if i % 3 == 0 { "HTTP" } else { "TLS" };
-            ins.execute(params![
-                1,
-                format!("C{i}"),
-                1_000_000 + i,
-                src,
-                40_000 + (i % 1000),
-                dst,
-                proto,
-                i
-            ])
-            .expect("insert");
             let text = if i % 2400 == 5 {
                 "needle.example /x common.example"
             } else {
                 "common.example"
             };
-            c.execute(
-                "INSERT INTO flow_text(rowid, text) VALUES (?1, ?2)",
-                params![c.last_insert_rowid(), text],
-            )
-            .expect("text");
+            insert_flow(
+                c,
+                1,
+                &format!("C{i}"),
+                1_000_000 + i,
+                &src,
+                40_000 + (i % 1000),
+                &dst,
+                proto,
+                i,
+                text,
+            );
+        }
+        c.batch("COMMIT").expect("commit");
+        if c.dialect() == Dialect::Postgres {
+            c.batch("ANALYZE").expect("analyze");
         }
         // The other capture's flow with the same address stays out.
-        ins.execute(params![2, "Cz", 5, "10.0.0.7", 1, "10.0.0.8", "HTTP", 1])
-            .expect("insert");
+        insert_flow(c, 2, "Cz", 5, "10.0.0.7", 1, "10.0.0.8", "HTTP", 1, "x");
         let base = FlowFilter {
             capture: Some(1),
             limit: 50,
@@ -923,6 +1068,34 @@ mod tests {
         )
         .expect("q");
         assert_eq!(n, 0);
+        // Across captures, by sensor: the other sensor's flow alone.
+        let (rows, n) = flows(
+            c,
+            &FlowFilter {
+                sensor: Some("s2".into()),
+                ip: Some("10.0.0.7".into()),
+                limit: 50,
+                ..FlowFilter::default()
+            },
+        )
+        .expect("q");
+        assert_eq!((n, rows.len(), rows[0].uid.as_str()), (1, 1, "Cz"));
+        let (_, n) = flows(
+            c,
+            &FlowFilter {
+                ip: Some("10.0.0.7".into()),
+                limit: 50,
+                ..FlowFilter::default()
+            },
+        )
+        .expect("q");
+        assert_eq!(n, 61);
+        let caps = captures_of(c, Some("s1"), 10).expect("captures");
+        assert_eq!((caps.len(), caps[0].sensor.as_str()), (1, "s1"));
+        assert_eq!(
+            sensors(c).expect("sensors"),
+            vec![("s1".to_string(), 1), ("s2".to_string(), 1)]
+        );
     }
 
     #[test]

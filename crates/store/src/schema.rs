@@ -129,6 +129,13 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE captures ADD COLUMN flow_settings TEXT;
     "#,
+    // v4: the sensor that captured each capture (`--sensor`; '' before),
+    // and flows by time across captures (the all-sensors flows page).
+    r#"
+    ALTER TABLE captures ADD COLUMN sensor TEXT NOT NULL DEFAULT '';
+    CREATE INDEX captures_sensor ON captures(sensor, id);
+    CREATE INDEX flows_ts ON flows(ts);
+    "#,
 ];
 
 /// The schema version this netsift writes.
@@ -191,25 +198,27 @@ mod tests {
             )
             .expect("rows");
         }
-        let s = crate::Store::open(&path).expect("migrate");
+        let s = crate::Store::open_sqlite(&path).expect("migrate");
         assert_eq!(s.version().expect("version"), SCHEMA_VERSION);
-        let (name, seed): (String, i64) = s
-            .conn
-            .query_row(
-                "SELECT name, uid_seed FROM captures WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .expect("capture kept");
+        let (name, seed): (String, i64) =
+            s.db.sqlite()
+                .expect("sqlite")
+                .query_row(
+                    "SELECT name, uid_seed FROM captures WHERE id = 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .expect("capture kept");
         assert_eq!((name.as_str(), seed), ("old.pcap", 0));
-        let hit: i64 = s
-            .conn
-            .query_row(
-                "SELECT rowid FROM flow_text WHERE flow_text MATCH '\"old.example.org\"'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("search finds the migrated flow");
+        let hit: i64 =
+            s.db.sqlite()
+                .expect("sqlite")
+                .query_row(
+                    "SELECT rowid FROM flow_text WHERE flow_text MATCH '\"old.example.org\"'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("search finds the migrated flow");
         assert_eq!(hit, 1);
         drop(s);
         let _ = std::fs::remove_dir_all(&dir);

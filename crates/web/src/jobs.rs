@@ -58,7 +58,7 @@ impl Jobs {
                 };
                 if let Some(e) = err {
                     if let Ok(s) = Store::open(&cfg.db) {
-                        let _ = netsift_store::fail_capture(&s.conn, id, &e);
+                        let _ = netsift_store::fail_capture(&s.db, id, &e);
                     }
                 }
                 if let Ok(mut m) = p2.0.lock() {
@@ -88,7 +88,7 @@ pub const WEB_REASSEMBLY_MEMORY: usize = 64 << 20;
 /// detection of scans and brute force, files carved into `files_dir`).
 /// `bytes_read` follows the reader's position.
 pub fn analyze_capture(
-    db: &Path,
+    db: &netsift_store::Target,
     id: i64,
     path: &Path,
     files_dir: &Path,
@@ -96,11 +96,10 @@ pub fn analyze_capture(
 ) -> Result<(), String> {
     let store = Store::open(db).map_err(|e| e.to_string())?;
     let seed: i64 = store
-        .conn
-        .query_row("SELECT uid_seed FROM captures WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .map_err(|e| e.to_string())?;
+        .db
+        .row("SELECT uid_seed FROM captures WHERE id = ?1", &[id.into()])
+        .map_err(|e| e.to_string())?
+        .map_or(0, |r| r.i64(0));
     let (mut out, handle) = StoreOutput::new(store);
     handle.attach_capture(id).map_err(|e| e.to_string())?;
     let classifier = Classifier::new(&ClassifyConfig::default()).map_err(|e| e.to_string())?;

@@ -31,7 +31,10 @@ pub use jobs::analyze_capture;
 /// The server's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub db: PathBuf,
+    /// A SQLite file or a PostgreSQL URL.
+    pub db: netsift_store::Target,
+    /// The sensor name given to uploaded captures.
+    pub sensor: String,
     pub listen: String,
     pub token: Option<String>,
     pub max_upload: u64,
@@ -132,13 +135,14 @@ pub fn serve(cfg: Config, on_ready: &mut dyn FnMut(SocketAddr)) -> Result<(), We
     // job that owned them is gone.
     {
         let s = Store::open(&cfg.db)?;
-        s.conn
-            .execute(
+        // A read replica serves pages; its primary owns the captures.
+        if !s.read_only() {
+            s.db.exec(
                 "UPDATE captures SET status = 'failed', error = 'server stopped during analysis'
-                 WHERE status IN ('queued', 'running') AND path LIKE ?1",
-                [format!("{}%", cfg.data_dir.join("captures").display())],
-            )
-            .map_err(netsift_store::StoreError::from)?;
+             WHERE status IN ('queued', 'running') AND path LIKE ?1",
+                &[format!("{}%", cfg.data_dir.join("captures").display()).into()],
+            )?;
+        }
     }
     let threads = cfg.threads.max(1);
     let app = Arc::new(App {

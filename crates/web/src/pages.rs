@@ -42,7 +42,7 @@ pub(crate) fn route(
     let post = method == "POST";
     let id = |s: &str| s.parse::<i64>().ok().filter(|v| *v > 0);
     let r = match (parts.as_slice(), get, post) {
-        ([""], true, _) => index(app, store),
+        ([""], true, _) => index(app, store, &q),
         (["static", "app.js"], true, _) => Ok(Resp {
             status: 200,
             content_type: "text/javascript; charset=utf-8",
@@ -66,9 +66,10 @@ pub(crate) fn route(
             None => Ok(Resp::error(404, "no such capture")),
         },
         (["captures", c, "flows"], true, _) => match id(c) {
-            Some(c) => flows_page(store, c, &q),
+            Some(c) => flows_page(store, Some(c), &q),
             None => Ok(Resp::error(404, "no such capture")),
         },
+        (["flows"], true, _) => flows_page(store, None, &q),
         (["flows", f], true, _) => match id(f) {
             Some(f) => flow_page(store, f),
             None => Ok(Resp::error(404, "no such flow")),
@@ -94,8 +95,10 @@ fn status_badge(s: &str) -> String {
     format!("<span class=\"badge {}\">{}</span>", esc(s), esc(s))
 }
 
-fn index(app: &App, store: &Store) -> R {
-    let caps = query::captures(&store.conn, 200)?;
+fn index(app: &App, store: &Store, q: &[(String, String)]) -> R {
+    let sensor = qget(q, "sensor");
+    let caps = query::captures_of(&store.db, sensor, 200)?;
+    let sensors = query::sensors(&store.db)?;
     let mut b = String::new();
     let _ = write!(
         b,
@@ -109,12 +112,47 @@ fn index(app: &App, store: &Store) -> R {
 <progress id=\"upload-progress\" max=\"100\" value=\"0\" hidden></progress></form></section>",
         esc(&fmt_bytes(app.cfg.max_upload as i64))
     );
-    b.push_str("<table class=\"grid\" id=\"captures\"><thead><tr><th>#</th><th>Name</th><th>Size</th><th>Packets</th><th>Flows</th><th>First packet</th><th>Status</th></tr></thead><tbody>");
+    // Sensors: each one's captures, flows and alerts (all sensors with none).
+    b.push_str("<nav class=\"tabs\" id=\"sensors\">Sensors: ");
+    let _ = write!(
+        b,
+        "<a href=\"/\"{}>all</a>",
+        if sensor.is_none() {
+            " class=\"current\""
+        } else {
+            ""
+        }
+    );
+    for (name, n) in &sensors {
+        let cur = if sensor == Some(name.as_str()) {
+            " class=\"current\""
+        } else {
+            ""
+        };
+        let shown = if name.is_empty() { "(unnamed)" } else { name };
+        let _ = write!(
+            b,
+            " <a href=\"/?sensor={}\"{cur}>{} ({n})</a>",
+            esc(&urlenc(name)),
+            esc(shown)
+        );
+    }
+    let sq = sensor
+        .map(|s| format!("?sensor={}", urlenc(s)))
+        .unwrap_or_default();
+    let _ = write!(
+        b,
+        " · <a href=\"/flows{}\" id=\"all-flows\">flows</a> · <a href=\"/alerts{}\">alerts</a></nav>",
+        esc(&sq),
+        esc(&sq)
+    );
+    b.push_str("<table class=\"grid\" id=\"captures\"><thead><tr><th>#</th><th>Sensor</th><th>Name</th><th>Size</th><th>Packets</th><th>Flows</th><th>First packet</th><th>Status</th></tr></thead><tbody>");
     for c in &caps {
         let _ = write!(
             b,
-            "<tr><td>{}</td><td><a href=\"/captures/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"sensor\">{}</td><td><a href=\"/captures/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             c.id,
+            esc(&c.sensor),
             c.id,
             esc(&c.name),
             esc(&fmt_bytes(c.size)),
@@ -125,14 +163,14 @@ fn index(app: &App, store: &Store) -> R {
         );
     }
     if caps.is_empty() {
-        b.push_str("<tr><td colspan=\"7\">No captures yet.</td></tr>");
+        b.push_str("<tr><td colspan=\"8\">No captures yet.</td></tr>");
     }
     b.push_str("</tbody></table>");
     Ok(Resp::html(200, page("Captures", &b)))
 }
 
 fn status_json(app: &App, store: &Store, id: i64) -> R {
-    let Some(c) = query::capture(&store.conn, id)? else {
+    let Some(c) = query::capture(&store.db, id)? else {
         return Ok(Resp::json(404, json!({"error": "no such capture"})));
     };
     let read = app.jobs.progress.get(id).unwrap_or(c.bytes_read as u64);
@@ -270,8 +308,9 @@ fn upload(
         flow_settings: Some(netsift_store::flow_settings(
             &netsift_engine::PipelineConfig::default().flow,
         )),
+        sensor: app.cfg.sensor.clone(),
     };
-    let id = match netsift_store::new_capture(&store.conn, &info) {
+    let id = match netsift_store::new_capture(&store.db, &info) {
         Ok(id) => id,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -282,15 +321,15 @@ fn upload(
     let dest = app.captures_dir().join(format!("{id}.cap"));
     if std::fs::rename(&tmp, &dest).is_err() {
         let _ = std::fs::remove_file(&tmp);
-        let _ = netsift_store::fail_capture(&store.conn, id, "cannot store the upload");
+        let _ = netsift_store::fail_capture(&store.db, id, "cannot store the upload");
         return upload_error(form, 500, "cannot store the upload");
     }
-    let _ = store.conn.execute(
+    let _ = store.db.exec(
         "UPDATE captures SET path = ?2 WHERE id = ?1",
-        rusqlite_params(id, &dest),
+        &[id.into(), dest.display().to_string().into()],
     );
     if !app.jobs.submit(id, dest) {
-        let _ = netsift_store::fail_capture(&store.conn, id, "analysis queue closed");
+        let _ = netsift_store::fail_capture(&store.db, id, "analysis queue closed");
     }
     let to = format!("/captures/{id}");
     if form {
@@ -298,10 +337,6 @@ fn upload(
     } else {
         Resp::json(201, json!({"id": id, "url": to}))
     }
-}
-
-fn rusqlite_params(id: i64, p: &Path) -> (i64, String) {
-    (id, p.display().to_string())
 }
 
 fn upload_error(form: bool, status: u16, msg: &str) -> Resp {
@@ -337,7 +372,7 @@ fn capture_nav(id: i64, name: &str, current: &str) -> String {
 }
 
 fn dashboard(app: &App, store: &Store, id: i64) -> R {
-    let Some(c) = query::capture(&store.conn, id)? else {
+    let Some(c) = query::capture(&store.db, id)? else {
         return Ok(Resp::error(404, "no such capture"));
     };
     let mut b = capture_nav(id, &c.name, "dash");
@@ -478,9 +513,19 @@ fn qget<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn flows_page(store: &Store, cap: i64, q: &[(String, String)]) -> R {
-    let Some(c) = query::capture(&store.conn, cap)? else {
-        return Ok(Resp::error(404, "no such capture"));
+/// The flows of one capture, or (`cap` None, at `/flows`) of every
+/// capture, of one sensor with `sensor=`, with a sensor column.
+fn flows_page(store: &Store, cap: Option<i64>, q: &[(String, String)]) -> R {
+    let c = match cap {
+        Some(id) => match query::capture(&store.db, id)? {
+            Some(c) => Some(c),
+            None => return Ok(Resp::error(404, "no such capture")),
+        },
+        None => None,
+    };
+    let base = match cap {
+        Some(id) => format!("/captures/{id}/flows"),
+        None => "/flows".to_string(),
     };
     let mut problems = Vec::new();
     let port = match qget(q, "port") {
@@ -520,8 +565,13 @@ fn flows_page(store: &Store, cap: i64, q: &[(String, String)]) -> R {
     let sort = SortCol::parse(qget(q, "sort").unwrap_or("ts"));
     let desc = qget(q, "dir") == Some("desc");
     let offset: u64 = qget(q, "offset").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let sensor: Option<String> = match cap {
+        Some(_) => None,
+        None => qget(q, "sensor").map(|s| s.chars().take(128).collect()),
+    };
     let f = FlowFilter {
-        capture: Some(cap),
+        capture: cap,
+        sensor: sensor.clone(),
         protocol: qget(q, "proto").map(|s| s.chars().take(64).collect()),
         ip,
         port,
@@ -533,14 +583,57 @@ fn flows_page(store: &Store, cap: i64, q: &[(String, String)]) -> R {
         offset,
         limit: PAGE,
     };
-    let (rows, count) = query::flows(&store.conn, &f)?;
-    let protos = query::protocols(&store.conn, cap)?;
-    let mut b = capture_nav(cap, &c.name, "flows");
+    let (rows, count) = query::flows(&store.db, &f)?;
+    let mut protos = match cap {
+        Some(id) => query::protocols(&store.db, id)?,
+        None => Vec::new(),
+    };
+    // Sensors of the captures on this page (the all-captures view).
+    let mut sensor_of: std::collections::HashMap<i64, String> = Default::default();
+    if cap.is_none() {
+        for r in &rows {
+            if let std::collections::hash_map::Entry::Vacant(e) = sensor_of.entry(r.capture_id) {
+                let s = query::capture(&store.db, r.capture_id)?
+                    .map(|c| c.sensor)
+                    .unwrap_or_default();
+                e.insert(s);
+            }
+        }
+    }
+    if let Some(p) = &f.protocol {
+        if !protos.contains(p) {
+            protos.push(p.clone());
+        }
+    }
+    let mut b = match (&c, cap) {
+        (Some(c), Some(id)) => capture_nav(id, &c.name, "flows"),
+        _ => String::from("<h1>Flows of every capture</h1>"),
+    };
     // The filter form.
     let val = |k: &str| esc(qget(q, k).unwrap_or(""));
     b.push_str("<form class=\"filters\" method=\"get\">");
-    b.push_str("<label>Protocol <select name=\"proto\"><option value=\"\">any</option>");
-    for p in &protos {
+    if cap.is_none() {
+        b.push_str("<label>Sensor <select name=\"sensor\"><option value=\"\">any</option>");
+        for (name, _) in query::sensors(&store.db)? {
+            let sel = if sensor.as_deref() == Some(name.as_str()) {
+                " selected"
+            } else {
+                ""
+            };
+            let _ = write!(
+                b,
+                "<option{sel} value=\"{}\">{}</option>",
+                esc(&name),
+                esc(&name)
+            );
+        }
+        b.push_str("</select></label> <label>Protocol <input name=\"proto\" size=\"10\" value=\"");
+        b.push_str(&val("proto"));
+        b.push_str("\"></label> ");
+    } else {
+        b.push_str("<label>Protocol <select name=\"proto\"><option value=\"\">any</option>");
+    }
+    for p in protos.iter().filter(|_| cap.is_some()) {
         let sel = if f.protocol.as_deref() == Some(p.as_str()) {
             " selected"
         } else {
@@ -548,22 +641,26 @@ fn flows_page(store: &Store, cap: i64, q: &[(String, String)]) -> R {
         };
         let _ = write!(b, "<option{sel} value=\"{}\">{}</option>", esc(p), esc(p));
     }
+    if cap.is_some() {
+        b.push_str("</select></label> ");
+    }
     let _ = write!(
         b,
-        "</select></label> <label>IP <input name=\"ip\" value=\"{}\" size=\"16\"></label> \
+        "<label>IP <input name=\"ip\" value=\"{}\" size=\"16\"></label> \
 <label>Port <input name=\"port\" value=\"{}\" size=\"6\"></label> \
 <label>From <input name=\"from\" value=\"{}\" size=\"19\" placeholder=\"YYYY-MM-DD HH:MM:SS\"></label> \
 <label>To <input name=\"to\" value=\"{}\" size=\"19\"></label> \
 <label>Text <input name=\"q\" value=\"{}\" placeholder=\"host, URI, file name\"></label> \
 <input type=\"hidden\" name=\"sort\" value=\"{}\"><input type=\"hidden\" name=\"dir\" value=\"{}\">\
-<button type=\"submit\">Filter</button> <a href=\"/captures/{cap}/flows\">reset</a></form>",
+<button type=\"submit\">Filter</button> <a href=\"{}\">reset</a></form>",
         val("ip"),
         val("port"),
         val("from"),
         val("to"),
         val("q"),
         sort.name(),
-        if desc { "desc" } else { "asc" }
+        if desc { "desc" } else { "asc" },
+        esc(&base),
     );
     for p in &problems {
         let _ = write!(b, "<p class=\"error\">{}</p>", esc(p));
@@ -588,7 +685,7 @@ fn flows_page(store: &Store, cap: i64, q: &[(String, String)]) -> R {
         for (k, v) in extra {
             parts.push(format!("{}={}", urlenc(k), urlenc(v)));
         }
-        format!("/captures/{cap}/flows?{}", parts.join("&"))
+        format!("{base}?{}", parts.join("&"))
     };
     let th = |col: SortCol, label: &str| {
         let next_desc = !(sort == col && desc);
@@ -611,8 +708,9 @@ fn flows_page(store: &Store, cap: i64, q: &[(String, String)]) -> R {
     };
     let _ = write!(
         b,
-        "<table class=\"grid\" id=\"flows\"><thead><tr>{}<th>Flow</th>{}<th>Src port</th>{}<th>Dst port</th><th>L4</th>{}{}{}{}<th>State</th></tr></thead><tbody>",
+        "<table class=\"grid\" id=\"flows\"><thead><tr>{}{}<th>Flow</th>{}<th>Src port</th>{}<th>Dst port</th><th>L4</th>{}{}{}{}<th>State</th></tr></thead><tbody>",
         th(SortCol::Ts, "Time"),
+        if cap.is_none() { "<th>Sensor</th>" } else { "" },
         th(SortCol::Src, "Source"),
         th(SortCol::Dst, "Destination"),
         th(SortCol::Protocol, "Protocol"),
@@ -627,8 +725,12 @@ fn flows_page(store: &Store, cap: i64, q: &[(String, String)]) -> R {
         };
         let _ = write!(
             b,
-            "<tr><td>{}</td><td><a class=\"flow-link\" href=\"/flows/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}s</td><td>{}</td></tr>",
+            "<tr><td>{}</td>{}<td><a class=\"flow-link\" href=\"/flows/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}s</td><td>{}</td></tr>",
             fmt_ts(r.ts),
+            match sensor_of.get(&r.capture_id) {
+                Some(s) => format!("<td class=\"sensor\">{}</td>", esc(s)),
+                None => String::new(),
+            },
             r.id,
             esc(&r.uid),
             esc(&r.src_ip),
@@ -668,7 +770,8 @@ fn flows_page(store: &Store, cap: i64, q: &[(String, String)]) -> R {
         let _ = write!(b, "<a href=\"{}\" id=\"next\">next →</a>", esc(&link(&e)));
     }
     b.push_str("</nav>");
-    Ok(Resp::html(200, page(&format!("Flows · {}", c.name), &b)))
+    let title = c.map_or_else(|| "Flows".to_string(), |c| format!("Flows · {}", c.name));
+    Ok(Resp::html(200, page(&title, &b)))
 }
 
 /// A record's value as text: strings as they are, others as compact JSON.
@@ -717,14 +820,14 @@ fn record_table(rec: &Value) -> String {
 }
 
 fn flow_page(store: &Store, id: i64) -> R {
-    let Some(f) = query::flow(&store.conn, id)? else {
+    let Some(f) = query::flow(&store.db, id)? else {
         return Ok(Resp::error(404, "no such flow"));
     };
-    let c = query::capture(&store.conn, f.capture_id)?.unwrap_or_default();
-    let records = query::records(&store.conn, f.capture_id, &f.uid, MAX_RECORDS)?;
-    let files = query::files(&store.conn, f.capture_id, &f.uid)?;
+    let c = query::capture(&store.db, f.capture_id)?.unwrap_or_default();
+    let records = query::records(&store.db, f.capture_id, &f.uid, MAX_RECORDS)?;
+    let files = query::files(&store.db, f.capture_id, &f.uid)?;
     let (alerts, _) = query::alerts(
-        &store.conn,
+        &store.db,
         &AlertFilter {
             capture: Some(f.capture_id),
             uid: Some(f.uid.clone()),
@@ -870,7 +973,7 @@ fn read_head(path: &str, sha256: &str) -> Option<Vec<u8>> {
 }
 
 fn file_download(store: &Store, id: i64) -> R {
-    let Some(f) = query::file(&store.conn, id)? else {
+    let Some(f) = query::file(&store.db, id)? else {
         return Ok(Resp::error(404, "no such file"));
     };
     let Some(p) = f.path.as_deref().and_then(|p| carved_path(p, &f.sha256)) else {
@@ -888,10 +991,10 @@ fn file_download(store: &Store, id: i64) -> R {
 }
 
 fn flow_pcap(app: &App, store: &Store, id: i64) -> R {
-    let Some(f) = query::flow(&store.conn, id)? else {
+    let Some(f) = query::flow(&store.db, id)? else {
         return Ok(Resp::error(404, "no such flow"));
     };
-    let Some(c) = query::capture(&store.conn, f.capture_id)? else {
+    let Some(c) = query::capture(&store.db, f.capture_id)? else {
         return Ok(Resp::error(404, "no such capture"));
     };
     let Some(path) = c.path.as_deref().map(PathBuf::from) else {
@@ -941,17 +1044,21 @@ fn flow_pcap(app: &App, store: &Store, id: i64) -> R {
 fn alerts_page(store: &Store, q: &[(String, String)]) -> R {
     let capture = qget(q, "capture").and_then(|s| s.parse::<i64>().ok());
     let offset: u64 = qget(q, "offset").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let sensor: Option<String> = qget(q, "sensor").map(|s| s.chars().take(128).collect());
     let f = AlertFilter {
         capture,
+        sensor: sensor.clone(),
         kind: qget(q, "type").map(|s| s.chars().take(64).collect()),
         severity: qget(q, "severity").map(|s| s.chars().take(16).collect()),
         uid: None,
+        from_us: qget(q, "from").and_then(parse_time),
+        to_us: qget(q, "to").and_then(parse_time),
         offset,
         limit: PAGE,
     };
-    let (rows, count) = query::alerts(&store.conn, &f)?;
+    let (rows, count) = query::alerts(&store.db, &f)?;
     let mut b = String::new();
-    match capture.and_then(|c| query::capture(&store.conn, c).ok().flatten()) {
+    match capture.and_then(|c| query::capture(&store.db, c).ok().flatten()) {
         Some(c) => b.push_str(&capture_nav(c.id, &c.name, "alerts")),
         None => b.push_str("<h1>Alerts</h1>"),
     }
@@ -959,6 +1066,28 @@ fn alerts_page(store: &Store, q: &[(String, String)]) -> R {
     b.push_str("<form class=\"filters\" method=\"get\">");
     if let Some(c) = capture {
         let _ = write!(b, "<input type=\"hidden\" name=\"capture\" value=\"{c}\">");
+    } else {
+        b.push_str("<label>Sensor <select name=\"sensor\"><option value=\"\">any</option>");
+        for (name, _) in query::sensors(&store.db)? {
+            let sel = if sensor.as_deref() == Some(name.as_str()) {
+                " selected"
+            } else {
+                ""
+            };
+            let _ = write!(
+                b,
+                "<option{sel} value=\"{}\">{}</option>",
+                esc(&name),
+                esc(&name)
+            );
+        }
+        let _ = write!(
+            b,
+            "</select></label> <label>From <input name=\"from\" value=\"{}\" size=\"19\"></label> \
+<label>To <input name=\"to\" value=\"{}\" size=\"19\"></label> ",
+            val("from"),
+            val("to")
+        );
     }
     b.push_str("<label>Type <select name=\"type\"><option value=\"\">any</option>");
     for t in [

@@ -41,10 +41,15 @@ impl Drop for Server {
 /// and wait for its "serving http://ADDR/" line.
 pub fn start(dir: &Path, extra: &[&str]) -> Server {
     let db = dir.join("netsift.db");
+    start_db(&db.display().to_string(), extra)
+}
+
+/// `netsift serve --db DB` (a file or a postgres:// URL).
+pub fn start_db(db: &str, extra: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .arg("serve")
         .arg("--db")
-        .arg(&db)
+        .arg(db)
         .args(["--listen", "127.0.0.1:0"])
         .args(extra)
         .env_remove("NETSIFT_TOKEN")
