@@ -378,13 +378,16 @@ pub struct Eve<W: Write> {
     /// Per flow and app-layer log, each transaction's EVE objects (`http`,
     /// `smtp` + `email`, `tls`, `ssh`), in transaction order: a rule alert
     /// about transaction N carries them, as Suricata's alerts do.
-    tx_meta: HashMap<(String, &'static str), Vec<Vec<(&'static str, Value)>>>,
+    tx_meta: HashMap<(String, &'static str), Vec<TxObjects>>,
     /// Rule alerts waiting for their transaction's objects: (index in
     /// `events`, uid, log, tx).
     tx_alerts: Vec<(usize, String, &'static str, u64)>,
     /// Per flow and transaction, the `fileinfo` objects of its files.
     tx_files: HashMap<(String, u64), Vec<Value>>,
 }
+
+/// One transaction's EVE objects (`http`, `smtp`, `email`, ...).
+type TxObjects = Vec<(&'static str, Value)>;
 
 /// Transactions whose EVE objects are kept for alerts, at once.
 const MAX_TX_META: usize = 1 << 20;
