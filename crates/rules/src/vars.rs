@@ -251,30 +251,38 @@ fn split_group(s: &str) -> Result<Vec<&str>, String> {
     Ok(out)
 }
 
-/// Parse an address group (variables expanded).
-pub(crate) fn parse_addr(s: &str, vars: &Vars) -> Result<AddrExpr, String> {
-    let mut n = 0;
-    addr_expr(s.trim(), vars, 0, &mut n)
+/// What address and port groups share: `any`, `!x`, `[a, b, ...]` and
+/// `$VAR`, nested (Suricata's "Rules Format": the same grammar for both);
+/// the leaves differ.
+trait GroupExpr: Sized {
+    /// "address" or "port", for messages.
+    const WHAT: &'static str;
+    fn any() -> Self;
+    fn not(e: Self) -> Self;
+    fn group(v: Vec<Self>) -> Self;
+    /// One address or port (range).
+    fn leaf(s: &str) -> Result<Self, String>;
 }
 
-fn addr_expr(s: &str, vars: &Vars, depth: usize, n: &mut usize) -> Result<AddrExpr, String> {
+/// Parse a group of `E`: variables expanded, nesting and size bounded.
+fn group_expr<E: GroupExpr>(
+    s: &str,
+    vars: &Vars,
+    depth: usize,
+    n: &mut usize,
+) -> Result<E, String> {
     if depth > MAX_DEPTH {
         return Err("variables nested too deeply (a cycle?)".into());
     }
     *n += 1;
     if *n > MAX_ITEMS {
-        return Err("address group too large".into());
+        return Err(format!("{} group too large", E::WHAT));
     }
     if s.is_empty() {
-        return Err("empty address".into());
+        return Err(format!("empty {}", E::WHAT));
     }
     if let Some(rest) = s.strip_prefix('!') {
-        return Ok(AddrExpr::Not(Box::new(addr_expr(
-            rest.trim(),
-            vars,
-            depth + 1,
-            n,
-        )?)));
+        return Ok(E::not(group_expr(rest.trim(), vars, depth + 1, n)?));
     }
     if let Some(inner) = s.strip_prefix('[') {
         let inner = inner
@@ -282,19 +290,46 @@ fn addr_expr(s: &str, vars: &Vars, depth: usize, n: &mut usize) -> Result<AddrEx
             .ok_or_else(|| format!("`{s}`: group without closing `]`"))?;
         let items = split_group(inner)?
             .into_iter()
-            .map(|i| addr_expr(i, vars, depth + 1, n))
+            .map(|i| group_expr(i, vars, depth + 1, n))
             .collect::<Result<Vec<_>, _>>()?;
-        return Ok(AddrExpr::Group(items));
+        return Ok(E::group(items));
     }
     if let Some(name) = s.strip_prefix('$') {
         let v = vars
             .get(name)
             .ok_or_else(|| format!("unknown variable `${name}`"))?;
-        return addr_expr(v.trim(), vars, depth + 1, n);
+        return group_expr(v.trim(), vars, depth + 1, n);
     }
     if s.eq_ignore_ascii_case("any") {
-        return Ok(AddrExpr::Any);
+        return Ok(E::any());
     }
+    E::leaf(s)
+}
+
+/// Parse an address group (variables expanded).
+pub(crate) fn parse_addr(s: &str, vars: &Vars) -> Result<AddrExpr, String> {
+    let mut n = 0;
+    group_expr(s.trim(), vars, 0, &mut n)
+}
+
+impl GroupExpr for AddrExpr {
+    const WHAT: &'static str = "address";
+    fn any() -> Self {
+        AddrExpr::Any
+    }
+    fn not(e: Self) -> Self {
+        AddrExpr::Not(Box::new(e))
+    }
+    fn group(v: Vec<Self>) -> Self {
+        AddrExpr::Group(v)
+    }
+    fn leaf(s: &str) -> Result<Self, String> {
+        addr_leaf(s)
+    }
+}
+
+/// One address, network or range.
+fn addr_leaf(s: &str) -> Result<AddrExpr, String> {
     if let Some((ip, len)) = s.split_once('/') {
         let ip: IpAddr = ip.parse().map_err(|_| format!("bad address `{s}`"))?;
         let max = if ip.is_ipv4() { 32 } else { 128 };
@@ -327,47 +362,27 @@ fn addr_expr(s: &str, vars: &Vars, depth: usize, n: &mut usize) -> Result<AddrEx
 /// Parse a port group (variables expanded).
 pub(crate) fn parse_port(s: &str, vars: &Vars) -> Result<PortExpr, String> {
     let mut n = 0;
-    port_expr(s.trim(), vars, 0, &mut n)
+    group_expr(s.trim(), vars, 0, &mut n)
 }
 
-fn port_expr(s: &str, vars: &Vars, depth: usize, n: &mut usize) -> Result<PortExpr, String> {
-    if depth > MAX_DEPTH {
-        return Err("variables nested too deeply (a cycle?)".into());
+impl GroupExpr for PortExpr {
+    const WHAT: &'static str = "port";
+    fn any() -> Self {
+        PortExpr::Any
     }
-    *n += 1;
-    if *n > MAX_ITEMS {
-        return Err("port group too large".into());
+    fn not(e: Self) -> Self {
+        PortExpr::Not(Box::new(e))
     }
-    if s.is_empty() {
-        return Err("empty port".into());
+    fn group(v: Vec<Self>) -> Self {
+        PortExpr::Group(v)
     }
-    if let Some(rest) = s.strip_prefix('!') {
-        return Ok(PortExpr::Not(Box::new(port_expr(
-            rest.trim(),
-            vars,
-            depth + 1,
-            n,
-        )?)));
+    fn leaf(s: &str) -> Result<Self, String> {
+        port_leaf(s)
     }
-    if let Some(inner) = s.strip_prefix('[') {
-        let inner = inner
-            .strip_suffix(']')
-            .ok_or_else(|| format!("`{s}`: group without closing `]`"))?;
-        let items = split_group(inner)?
-            .into_iter()
-            .map(|i| port_expr(i, vars, depth + 1, n))
-            .collect::<Result<Vec<_>, _>>()?;
-        return Ok(PortExpr::Group(items));
-    }
-    if let Some(name) = s.strip_prefix('$') {
-        let v = vars
-            .get(name)
-            .ok_or_else(|| format!("unknown variable `${name}`"))?;
-        return port_expr(v.trim(), vars, depth + 1, n);
-    }
-    if s.eq_ignore_ascii_case("any") {
-        return Ok(PortExpr::Any);
-    }
+}
+
+/// One port or port range.
+fn port_leaf(s: &str) -> Result<PortExpr, String> {
     let num = |t: &str, dflt: u16| -> Result<u16, String> {
         let t = t.trim();
         if t.is_empty() {
