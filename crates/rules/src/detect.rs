@@ -171,4 +171,11 @@ impl Detector {
     pub fn wants_files(&self) -> bool {
         self.rules.compiled.wants_files
     }
+
+    /// Some rule reads the reassembled TCP stream: without one, the engine
+    /// need not keep stream bytes for [`Detector::inspect_packet`] (which
+    /// ignores them then).
+    pub fn wants_stream(&self) -> bool {
+        self.rules.compiled.wants_stream()
+    }
 }

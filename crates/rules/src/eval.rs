@@ -131,6 +131,11 @@ pub(crate) struct Compiled {
 }
 
 impl Compiled {
+    /// Some packet rule reads the stream.
+    pub(crate) fn wants_stream(&self) -> bool {
+        self.stream_rules
+    }
+
     pub fn new(rules: &mut [Rule]) -> Self {
         let mut c = Compiled::default();
         // Intern flowbit names.

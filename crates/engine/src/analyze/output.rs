@@ -386,6 +386,14 @@ pub struct Eve<W: Write> {
     tx_files: HashMap<(String, u64), Vec<Value>>,
 }
 
+/// The logs whose records are transactions a rule alert carries the
+/// objects of (the log's name is also the EVE `app_proto`).
+fn tx_log(name: &str) -> Option<&'static str> {
+    ["http", "smtp", "tls", "ssh"]
+        .into_iter()
+        .find(|l| *l == name)
+}
+
 /// One transaction's EVE objects (`http`, `smtp`, `email`, ...).
 type TxObjects = Vec<(&'static str, Value)>;
 
@@ -493,13 +501,7 @@ impl<W: Write> Output for Eve<W> {
             }
             return;
         }
-        let meta_log = match log {
-            "http" => Some("http"),
-            "smtp" => Some("smtp"),
-            "tls" => Some("tls"),
-            "ssh" => Some("ssh"),
-            _ => None,
-        };
+        let meta_log = tx_log(log);
         // Files by transaction: a rule alert about transaction N lists
         // them in `files`, as Suricata's alerts do.
         if let (Some(e), Some(tx), false) = (
@@ -639,13 +641,11 @@ impl<W: Write> Output for Eve<W> {
             // added when the output is written.
             if let Some(tx) = h.tx_id {
                 m.insert("tx_id".into(), Value::from(tx));
-                let log = match h.context.get("app_proto").and_then(Value::as_str) {
-                    Some("http") => Some("http"),
-                    Some("smtp") => Some("smtp"),
-                    Some("tls") => Some("tls"),
-                    Some("ssh") => Some("ssh"),
-                    _ => None,
-                };
+                let log = h
+                    .context
+                    .get("app_proto")
+                    .and_then(Value::as_str)
+                    .and_then(tx_log);
                 if let (Some(log), Some(uid), false) = (log, &a.uid, self.streaming) {
                     tx_wait = Some((uid.clone(), log, tx));
                 }

@@ -223,7 +223,7 @@ impl FlowRuleState {
         // Suricata follows a TCP stream only from its SYN (no midstream
         // pickup): a connection seen without one is inspected packet by
         // packet.
-        if self.handshake & 1 == 0 {
+        if self.handshake & 1 == 0 || !eng.det.wants_stream() {
             return;
         }
         let room = MAX_STREAM_PENDING.saturating_sub(self.stream_bytes[d]);
