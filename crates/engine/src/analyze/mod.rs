@@ -813,10 +813,7 @@ impl Analyzer<'_> {
             } => (None, Some((icmp_type, code))),
             _ => (None, None),
         };
-        let counters = [
-            (flow.stats[0].pkts, flow.stats[0].bytes),
-            (flow.stats[1].pkts, flow.stats[1].bytes),
-        ];
+        let counters = rule_counters(flow);
         let flow_start_ns = flow.first_ts;
         let app_proto = flow.data.verdict.as_ref().map(|v| v.protocol);
         let common = flow
@@ -915,10 +912,7 @@ impl Analyzer<'_> {
                     icmp: None,
                     payload: &[],
                     app_proto: flow.data.verdict.as_ref().map(|v| v.protocol),
-                    counters: [
-                        (flow.stats[0].pkts, flow.stats[0].bytes),
-                        (flow.stats[1].pkts, flow.stats[1].bytes),
-                    ],
+                    counters: rule_counters(&flow),
                     flow_start_ns: flow.first_ts,
                     frame: None,
                 };
@@ -929,6 +923,12 @@ impl Analyzer<'_> {
         rec.missed_bytes = missed_bytes;
         self.out.conn(flow.first_ts, &rec);
     }
+}
+
+/// A flow's (packets, bytes) to the server and to the client, as rule
+/// alerts report them.
+fn rule_counters<T>(flow: &Flow<T>) -> [(u64, u64); 2] {
+    flow.stats.map(|d| (d.pkts, d.bytes))
 }
 
 /// Addresses in records are written in RFC 5952 text.
