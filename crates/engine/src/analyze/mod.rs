@@ -734,10 +734,15 @@ impl Analyzer<'_> {
                     streams[1 - di].ack(budget, tcp.ack, &mut |c: Chunk<'_>| {
                         ctx.deliver_one(&common, ts, &mut app, odir, c)
                     });
-                    // Rules inspect what the other side acknowledged.
-                    if let (Some(st), Some(off)) = (
+                    // Rules inspect what the other side acknowledged. Not
+                    // on a SYN-ACK: Suricata hands a direction's bytes to
+                    // its app layer from established-state packets only, so
+                    // data on a SYN (TCP Fast Open) is inspected after the
+                    // next acknowledgment (suricata-verify detect-engine-proto).
+                    if let (Some(st), Some(off), false) = (
                         app.rules.as_deref_mut(),
                         streams[1 - di].ack_offset(tcp.ack),
+                        syn,
                     ) {
                         st.acked(odir, off);
                     }
@@ -815,7 +820,7 @@ impl Analyzer<'_> {
         };
         let counters = rule_counters(flow);
         let flow_start_ns = flow.first_ts;
-        let app_proto = flow.data.verdict.as_ref().map(|v| v.protocol);
+        let verdict = flow.data.verdict.as_ref().map(|v| v.protocol);
         let common = flow
             .data
             .app
@@ -824,6 +829,7 @@ impl Analyzer<'_> {
             .unwrap_or_else(|| common_of(flow));
         let app = flow.data.app.get_or_insert_with(Default::default);
         let st = app.rules.get_or_insert_with(Default::default);
+        let app_proto = st.app_proto(verdict, to_dir(seen.dir));
         let ctx = PacketCtx {
             ts_ns: flow.last_ts,
             common: &common,

@@ -129,6 +129,9 @@ pub struct FlowRuleState {
     /// TCP handshake seen: 1 SYN from the client, 2 its SYN-ACK, 4 the
     /// client's ACK of it (Suricata's `established`).
     handshake: u8,
+    /// Where the flow's application protocol became known: the direction
+    /// and the stream offset of the bytes that named it.
+    app_at: Option<(usize, u64)>,
 }
 
 fn di(dir: Direction) -> usize {
@@ -191,6 +194,22 @@ impl FlowRuleState {
     pub fn acked(&mut self, dir: Direction, offset: u64) {
         let d = di(dir);
         self.acked[d] = self.acked[d].max(offset.min(self.delivered[d]));
+    }
+
+    /// The application protocol as rules see it at a packet of `dir`.
+    /// Suricata's app layer parses a TCP direction's bytes only once the
+    /// other side acknowledged them, so `alert http ...` matches from the
+    /// first packet after that acknowledgment, not from the request's own
+    /// packet (suricata-verify detect-engine-proto). Datagrams are parsed
+    /// as they come.
+    pub fn app_proto<P>(&mut self, proto: Option<P>, dir: Direction) -> Option<P> {
+        let p = proto?;
+        if self.datagrams {
+            return Some(p);
+        }
+        let d = di(dir);
+        let (d, at) = *self.app_at.get_or_insert((d, self.delivered[d]));
+        (self.acked[d] >= at).then_some(p)
     }
 
     /// Is what completed at `at` in direction `d` inspectable now?
