@@ -191,7 +191,6 @@ fn http(r: &Value) -> Map<String, Value> {
         s(r, "version").map(|v| format!("HTTP/{v}")),
     );
     put(&mut m, "status", u(r, "status_code"));
-    put(&mut m, "status_string", s(r, "status_msg"));
     put(&mut m, "length", u(r, "response_body_len"));
     m
 }

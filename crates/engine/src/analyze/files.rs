@@ -65,6 +65,13 @@ pub struct OpenFile {
     truncated: bool,
 }
 
+impl OpenFile {
+    /// What the protocol said of the file when it opened.
+    pub fn meta(&self) -> &netsift_proto::FileMeta {
+        &self.meta
+    }
+}
+
 /// Files of one analysis run.
 pub struct Files {
     extract_dir: Option<PathBuf>,

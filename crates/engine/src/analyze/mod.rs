@@ -364,6 +364,11 @@ impl Sink for FlowSink<'_, '_> {
 
     fn file_data(&mut self, id: FileId, data: &[u8]) {
         if let Some((_, f)) = self.open.iter_mut().find(|(i, _)| *i == id.0) {
+            if let (Some((_, st)), Some(tx), Some(dir)) =
+                (self.rules.as_mut(), f.meta().tx, f.meta().dir)
+            {
+                st.body_data(tx, dir, data.len());
+            }
             self.files.data(f, data);
         }
     }

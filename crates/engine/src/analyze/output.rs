@@ -699,8 +699,20 @@ impl<W: Write> Output for Eve<W> {
             else {
                 continue;
             };
+            // What the alert captured at its moment (`http.length`) wins
+            // over the transaction's final values.
             for (k, v) in objs {
-                m.entry(k.to_string()).or_insert_with(|| v.clone());
+                match (m.get_mut(*k), v) {
+                    (Some(Value::Object(now)), Value::Object(fin)) => {
+                        for (fk, fv) in fin {
+                            now.entry(fk.clone()).or_insert_with(|| fv.clone());
+                        }
+                    }
+                    (Some(_), _) => {}
+                    (None, _) => {
+                        m.insert(k.to_string(), v.clone());
+                    }
+                }
             }
         }
         events.sort_by_key(|(ts, seq, _)| (*ts, *seq));

@@ -93,6 +93,9 @@ struct TxEntry {
     /// of its direction, and not inspected yet.
     ready: [Option<u64>; 2],
     inspected: [bool; 2],
+    /// Body bytes the transaction carried so far per direction (its
+    /// files' data), for the alert-time `http.length`.
+    body: [u64; 2],
 }
 
 /// A file closed and not yet inspected.
@@ -187,6 +190,14 @@ impl FlowRuleState {
             if !e.inspected[d] {
                 e.ready[d] = Some(at);
             }
+        }
+    }
+
+    /// `n` more body bytes of transaction `tx` in direction `dir`.
+    pub fn body_data(&mut self, tx: u64, dir: Direction, n: usize) {
+        if let Some(e) = self.tx_entry(tx) {
+            let b = &mut e.body[di(dir)];
+            *b = b.saturating_add(n as u64);
         }
     }
 
@@ -493,10 +504,11 @@ impl RuleEngine {
             st.txs[i].ready[d] = None;
             st.txs[i].inspected[d] = true;
             let id = st.txs[i].id;
+            let body = st.txs[i].body[1];
             let view = TxView::of(&st.txs[i]);
             self.det.inspect_tx(&pkt, id, &view, &mut st.rules, matches);
             drop(view);
-            self.emit(ctx, matches, Some(id), out);
+            self.emit(ctx, matches, Some((id, body)), out);
             matches.clear();
         }
         let to_server = d == 0;
@@ -518,9 +530,9 @@ impl RuleEngine {
                 data: &f.data,
                 size: f.size,
             };
-            let txv =
-                f.tx.and_then(|t| st.txs.iter().find(|e| e.id == t))
-                    .map(TxView::of);
+            let entry = f.tx.and_then(|t| st.txs.iter().find(|e| e.id == t));
+            let tx = f.tx.map(|t| (t, entry.map_or(0, |e| e.body[1])));
+            let txv = entry.map(TxView::of);
             self.det.inspect_file(
                 &pkt,
                 &view,
@@ -529,7 +541,7 @@ impl RuleEngine {
                 matches,
             );
             drop(txv);
-            self.emit(ctx, matches, f.tx, out);
+            self.emit(ctx, matches, tx, out);
             matches.clear();
         }
     }
@@ -558,11 +570,13 @@ impl RuleEngine {
         }
     }
 
+    /// Alerts for `matches`; `tx`: the transaction they are about, with
+    /// the response body bytes it had carried at this moment.
     fn emit(
         &mut self,
         ctx: &PacketCtx<'_>,
         matches: &[Match],
-        tx: Option<u64>,
+        tx: Option<(u64, u64)>,
         out: &mut dyn Output,
     ) {
         if matches.is_empty() {
@@ -585,8 +599,16 @@ impl RuleEngine {
                 "proto".into(),
                 Value::from(super::eve::proto_name(ctx.ip_proto)),
             );
-            if let Some(app) = ctx.app_proto.and_then(super::eve::app_proto) {
+            let app = ctx.app_proto.and_then(super::eve::app_proto);
+            if let Some(app) = app {
                 context.insert("app_proto".into(), Value::from(app));
+            }
+            // Suricata logs a transaction as it stands at the alert: the
+            // response body may still be arriving (suricata-verify
+            // bug-78-http-uri). The rest of the `http` object is added
+            // when the output is written.
+            if let (Some((_, body)), Some("http")) = (tx, app) {
+                context.insert("http".into(), json!({ "length": body }));
             }
             context.insert(
                 "direction".into(),
@@ -617,7 +639,7 @@ impl RuleEngine {
                 priority: r.priority,
                 buffer: Some(m.buffer),
                 buffer_offset: m.offset,
-                tx_id: tx,
+                tx_id: tx.map(|(t, _)| t),
                 context,
             };
             let mut a = Alert::new(ctx.ts_ns, AlertType::Rule, format!("{}:{}", r.sid, r.msg))
