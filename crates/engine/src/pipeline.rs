@@ -6,7 +6,8 @@
 
 use netsift_capture::Frame;
 use netsift_flow::{
-    DefragConfig, Defragmenter, Flow, FlowConfig, FlowTable, FragmentIn, Seen, TableStats,
+    DefragConfig, Defragmenter, Dir, Flow, FlowConfig, FlowKey, FlowTable, FragmentIn, Seen,
+    TableStats,
 };
 use netsift_wire::{decode, decode_reassembled, DecodeError, Decoded, LinkType, Transport};
 use rustc_hash::FxHashMap;
@@ -31,6 +32,11 @@ pub trait FlowHandler<T> {
     /// its packet reaches [`FlowHandler::on_packet`] (Suricata's
     /// `pcap_cnt`).
     fn on_frame_number(&mut self, _n: u64) {}
+
+    /// An ICMP error quoting a packet of `flow` arrived (after it was
+    /// given to its own ICMP flow); `dir`: the way it travels in `flow`.
+    /// Suricata counts such errors in the quoted flow.
+    fn on_icmp_error(&mut self, _flow: &mut Flow<T>, _dir: Dir, _wire_len: u32) {}
 }
 
 /// Pipeline settings.
@@ -228,6 +234,13 @@ impl<T: Default> Pipeline<T> {
                 handler.on_packet(flow, seen, pkt);
                 if self.frag_frames.is_some() {
                     handler.on_frames(flow, frames);
+                }
+            }
+            if let Some((key, from_lo)) = FlowKey::of_icmp_error(pkt) {
+                if let Some((idx, dir)) = self.table.find(&key, from_lo) {
+                    if let Some(flow) = self.table.get_mut(idx) {
+                        handler.on_icmp_error(flow, dir, wire_len);
+                    }
                 }
             }
         }

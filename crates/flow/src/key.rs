@@ -63,6 +63,78 @@ impl FlowKey {
         ))
     }
 
+    /// For an ICMP error (RFC 792 destination unreachable, source quench,
+    /// redirect, time exceeded, parameter problem; RFC 4443 types 1-4),
+    /// the key of the TCP/UDP/SCTP flow whose packet it quotes, and
+    /// whether the error travels from the key's `lo` endpoint. The error
+    /// goes back to the quoted packet's sender, so it travels the way a
+    /// reply would. RFC 792: the body after the 4 unused (or MTU) bytes is
+    /// "the internet header plus the first 64 bits of the original
+    /// datagram's data", enough for the ports; RFC 4443 §3 quotes "as much
+    /// of invoking packet as possible". `None` for anything else, or a
+    /// quote too short to name a flow.
+    pub fn of_icmp_error(pkt: &Decoded<'_>) -> Option<(FlowKey, bool)> {
+        let ip = pkt.ip.as_ref()?;
+        let quote = match ip.transport {
+            Transport::Icmp {
+                icmp_type: 3 | 4 | 5 | 11 | 12,
+                payload,
+                ..
+            }
+            | Transport::Icmpv6 {
+                icmp_type: 1..=4,
+                payload,
+                ..
+            } => payload.get(4..)?,
+            _ => return None,
+        };
+        let (src, dst, proto, l4): (IpAddr, IpAddr, u8, &[u8]) = match quote.first()? >> 4 {
+            4 => {
+                let ihl = usize::from(quote.first()? & 0x0f) * 4;
+                let a: [u8; 4] = quote.get(12..16)?.try_into().ok()?;
+                let b: [u8; 4] = quote.get(16..20)?.try_into().ok()?;
+                // A fragment after the first carries no ports.
+                let frag = u16::from_be_bytes(quote.get(6..8)?.try_into().ok()?) & 0x1fff;
+                if ihl < 20 || frag != 0 {
+                    return None;
+                }
+                (a.into(), b.into(), *quote.get(9)?, quote.get(ihl..)?)
+            }
+            6 => {
+                let a: [u8; 16] = quote.get(8..24)?.try_into().ok()?;
+                let b: [u8; 16] = quote.get(24..40)?.try_into().ok()?;
+                // Only a transport header right after the fixed header.
+                (a.into(), b.into(), *quote.get(6)?, quote.get(40..)?)
+            }
+            _ => return None,
+        };
+        if !matches!(proto, 6 | 17 | 132) {
+            return None;
+        }
+        let sp = u16::from_be_bytes(l4.get(0..2)?.try_into().ok()?);
+        let dp = u16::from_be_bytes(l4.get(2..4)?.try_into().ok()?);
+        let s = Endpoint {
+            addr: src,
+            port: sp,
+        };
+        let d = Endpoint {
+            addr: dst,
+            port: dp,
+        };
+        let quoted_from_lo = s <= d;
+        let (lo, hi) = if quoted_from_lo { (s, d) } else { (d, s) };
+        Some((
+            FlowKey {
+                lo,
+                hi,
+                proto,
+                vlan: pkt.vlan,
+                inner_vlan: pkt.inner_vlan,
+            },
+            !quoted_from_lo || s == d,
+        ))
+    }
+
     /// A direction-independent 64-bit hash, for sharding flows across
     /// workers: both directions of a flow give the same value.
     pub fn symmetric_hash(&self) -> u64 {
@@ -172,5 +244,37 @@ mod tests {
         assert_eq!(l4_name(6), "TCP");
         assert_eq!(l4_name(58), "ICMPV6");
         assert_eq!(l4_name(253), "253");
+    }
+
+    /// Frame 26 of suricata-verify's bug-3616-smtp capture: a router's
+    /// "fragmentation needed" (type 3 code 4) quoting the client's packet
+    /// 10.10.1.4:1470 -> 74.53.140.153:25.
+    #[test]
+    fn icmp_error_names_the_quoted_flow() {
+        let frame = include_bytes!("../testdata/eth_ipv4_icmp_frag_needed.bin");
+        let pkt = netsift_wire::decode(netsift_wire::LinkType(1), frame).unwrap();
+        let (key, from_lo) = FlowKey::of_icmp_error(&pkt).unwrap();
+        assert_eq!(key.proto, 6);
+        assert_eq!(
+            (key.lo.addr.to_string(), key.lo.port),
+            ("10.10.1.4".to_string(), 1470)
+        );
+        assert_eq!(
+            (key.hi.addr.to_string(), key.hi.port),
+            ("74.53.140.153".to_string(), 25)
+        );
+        // It travels back to the quoted packet's sender, the key's `lo`.
+        assert!(!from_lo);
+        // The packet's own key is the ICMP flow, not the quoted one.
+        assert_eq!(FlowKey::of_packet(&pkt).unwrap().0.proto, 1);
+        // A quote cut before the ports names nothing.
+        let cut = &frame[..14 + 20 + 8 + 20 + 2];
+        let pkt = netsift_wire::decode(netsift_wire::LinkType(1), cut).unwrap();
+        assert!(FlowKey::of_icmp_error(&pkt).is_none());
+        // Not an error: an echo request quotes nothing.
+        let mut echo = frame.to_vec();
+        echo[14 + 20] = 8;
+        let pkt = netsift_wire::decode(netsift_wire::LinkType(1), &echo).unwrap();
+        assert!(FlowKey::of_icmp_error(&pkt).is_none());
     }
 }

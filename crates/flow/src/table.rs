@@ -607,6 +607,20 @@ impl<T: Default> FlowTable<T> {
         })
     }
 
+    /// The live flow with `key`, and the direction of a packet that
+    /// travels from the key's `lo` endpoint when `from_lo`; nothing is
+    /// created or counted.
+    pub fn find(&self, key: &FlowKey, from_lo: bool) -> Option<(usize, Dir)> {
+        let i = self.map.get(key).copied()? as usize;
+        let f = self.slots.get(i)?.flow.as_ref()?;
+        let dir = if from_lo == f.orig_is_lo {
+            Dir::Orig
+        } else {
+            Dir::Resp
+        };
+        Some((i, dir))
+    }
+
     /// End all remaining flows (end of capture), in creation order.
     pub fn flush(&mut self) {
         let mut live: Vec<(u64, u32)> = self

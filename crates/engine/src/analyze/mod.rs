@@ -663,6 +663,14 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         self.flow_end(flow);
     }
 
+    fn on_icmp_error(&mut self, flow: &mut Flow<ClassState>, dir: Dir, wire_len: u32) {
+        if self.rules.is_some() {
+            let app = flow.data.app.get_or_insert_with(Default::default);
+            let st = app.rules.get_or_insert_with(Default::default);
+            st.icmp_error(dir == Dir::Orig, wire_len);
+        }
+    }
+
     fn on_frame_number(&mut self, n: u64) {
         self.frame = n;
     }
@@ -823,7 +831,7 @@ impl Analyzer<'_> {
             } => (None, Some((icmp_type, code))),
             _ => (None, None),
         };
-        let counters = rule_counters(flow);
+        let counters = rule_counters(flow, flow.data.app.as_ref().and_then(|a| a.rules.as_deref()));
         let flow_start_ns = flow.first_ts;
         let verdict = flow.data.verdict.as_ref().map(|v| v.protocol);
         let common = flow
@@ -923,7 +931,7 @@ impl Analyzer<'_> {
                     icmp: None,
                     payload: &[],
                     app_proto: flow.data.verdict.as_ref().map(|v| v.protocol),
-                    counters: rule_counters(&flow),
+                    counters: rule_counters(&flow, Some(&*st)),
                     flow_start_ns: flow.first_ts,
                     frame: None,
                 };
@@ -938,8 +946,14 @@ impl Analyzer<'_> {
 
 /// A flow's (packets, bytes) to the server and to the client, as rule
 /// alerts report them.
-fn rule_counters<T>(flow: &Flow<T>) -> [(u64, u64); 2] {
-    flow.stats.map(|d| (d.pkts, d.bytes))
+fn rule_counters<T>(flow: &Flow<T>, rules: Option<&FlowRuleState>) -> [(u64, u64); 2] {
+    let extra = rules.map_or([(0, 0); 2], FlowRuleState::icmp_errors);
+    let mut c = flow.stats.map(|d| (d.pkts, d.bytes));
+    for (c, e) in c.iter_mut().zip(extra) {
+        c.0 += e.0;
+        c.1 += e.1;
+    }
+    c
 }
 
 /// Addresses in records are written in RFC 5952 text.

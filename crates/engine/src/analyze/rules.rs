@@ -135,6 +135,9 @@ pub struct FlowRuleState {
     /// Where the flow's application protocol became known: the direction
     /// and the stream offset of the bytes that named it.
     app_at: Option<(usize, u64)>,
+    /// ICMP errors quoting this flow's packets, (packets, bytes) per
+    /// direction: Suricata counts them in the flow's counters.
+    icmp_err: [(u64, u64); 2],
 }
 
 fn di(dir: Direction) -> usize {
@@ -191,6 +194,20 @@ impl FlowRuleState {
                 e.ready[d] = Some(at);
             }
         }
+    }
+
+    /// An ICMP error of `len` bytes quoting this flow, travelling to the
+    /// server (`to_server`) or to the client.
+    pub fn icmp_error(&mut self, to_server: bool, len: u32) {
+        let e = &mut self.icmp_err[usize::from(!to_server)];
+        e.0 += 1;
+        e.1 += u64::from(len);
+    }
+
+    /// The ICMP errors counted in this flow, (packets, bytes) to the
+    /// server and to the client.
+    pub fn icmp_errors(&self) -> [(u64, u64); 2] {
+        self.icmp_err
     }
 
     /// `n` more body bytes of transaction `tx` in direction `dir`.
