@@ -100,6 +100,7 @@ fn tunnel_name(t: Tunnel) -> &'static str {
         Tunnel::GtpU => "GTP-U",
         Tunnel::Capwap => "CAPWAP",
         Tunnel::IpInIp => "IP-in-IP",
+        Tunnel::Geneve => "Geneve",
     }
 }
 

@@ -16,7 +16,7 @@
 use crate::ethernet::{self, ethertype};
 use crate::link::{self, Next};
 use crate::{
-    capwap, gre, gtpu, icmp, ieee80211, ipv4, ipv6, llc, mpls, ppp, sctp, tcp, udp, vlan, vxlan,
+    capwap, geneve, gre, gtpu, icmp, ieee80211, ipv4, ipv6, llc, mpls, ppp, sctp, tcp, udp, vlan, vxlan,
 };
 use crate::{DecodeError, Decoded, IpLayer, LinkType, Transport, Tunnel};
 
@@ -445,6 +445,20 @@ impl Ctx {
         if dst_port == vxlan::UDP_PORT {
             return self.try_tunnel(Tunnel::Vxlan, |c| {
                 c.ethernet(vxlan::Packet::new_checked(p)?.payload())
+            });
+        }
+        // RFC 8926 §3.3: the destination port is 6081; the inner packet
+        // is whatever the Protocol Type names (Ethernet, IPv4, IPv6, ...).
+        if dst_port == geneve::UDP_PORT {
+            return self.try_tunnel(Tunnel::Geneve, |c| {
+                let g = geneve::Packet::new_checked(p)?;
+                if g.is_control() {
+                    return Ok(None);
+                }
+                match g.protocol() {
+                    ethertype::TEB => c.ethernet(g.payload()),
+                    t => c.ether_payload(t, g.payload()),
+                }
             });
         }
         if src_port == gtpu::UDP_PORT || dst_port == gtpu::UDP_PORT {
@@ -1228,6 +1242,33 @@ mod tests {
     }
 
     // ---- UDP tunnels ----
+
+    #[test]
+    fn geneve() {
+        // suricata-verify bug-6402-01 #4 (AWS Gateway Load Balancer): Geneve
+        // with three Amazon options carrying IPv4/GRE carrying the inner
+        // IPv4/TCP request 10.2.0.1:39198 -> 10.2.0.2:1234.
+        let dec = d(1, include_bytes!("../testdata/eth_ipv4_geneve_gre_ipv4_tcp.bin"));
+        check_ip(&dec, "10.2.0.1", "10.2.0.2", 6, 64);
+        // The outermost tunnel names the packet.
+        assert_eq!(dec.tunnel, Some(Tunnel::Geneve));
+        assert_eq!(tcp(&dec).dst_port, 1234);
+        // A Geneve header with an Ethernet payload, built here.
+        let mut inner = eth_hdr(0x0800);
+        inner.extend(ipv4(17, &udp(53, 5353, b"x")));
+        let mut g = vec![0x00, 0x00, 0x65, 0x58, 0, 0, 7, 0];
+        g.extend_from_slice(&inner);
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(17, &udp(40000, 6081, &g)));
+        let dec = d(1, &f);
+        assert_eq!((dec.tunnel, udp_ports(&dec)), (Some(Tunnel::Geneve), (53, 5353)));
+        // A control packet (O bit) carries no user traffic: the outer UDP.
+        g[1] = 0x80;
+        let mut f = eth_hdr(0x0800);
+        f.extend(ipv4(17, &udp(40000, 6081, &g)));
+        let dec = d(1, &f);
+        assert_eq!((dec.tunnel, udp_ports(&dec)), (None, (40000, 6081)));
+    }
 
     #[test]
     fn vxlan() {

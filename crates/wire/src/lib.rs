@@ -17,6 +17,7 @@ use std::net::IpAddr;
 pub mod capwap;
 pub mod decode;
 pub mod ethernet;
+pub mod geneve;
 pub mod gre;
 pub mod gtpu;
 pub mod icmp;
@@ -85,6 +86,8 @@ pub enum Tunnel {
     Capwap,
     /// IP-in-IP (IPv4 or IPv6 carried directly in IP, protocols 4 and 41).
     IpInIp,
+    /// Geneve (RFC 8926, UDP 6081).
+    Geneve,
 }
 
 /// IPv4 or IPv6 fragment information. When present the transport header
