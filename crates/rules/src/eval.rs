@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 use netsift_proto::BufferKind;
@@ -35,6 +36,19 @@ pub(crate) const MAX_FLOWBITS: usize = 1 << 16;
 /// of that prefilter is a candidate (correct, only slower).
 const MAX_HITS: usize = 1 << 16;
 
+/// Pattern occurrences remembered per stream tail; past it the next
+/// window is scanned whole.
+const MAX_TAIL_HITS: usize = 1024;
+
+/// The prefilter's pattern occurrences in one direction's stream tail.
+#[derive(Debug, Default)]
+struct TailHits {
+    /// (absolute stream start, pattern id).
+    v: Vec<(u64, u32)>,
+    /// Not all are known: scan the next window whole.
+    lost: bool,
+}
+
 /// Pattern bytes up to which a prefilter is a DFA.
 const MAX_DFA_PATTERN_BYTES: usize = 1 << 20;
 
@@ -44,6 +58,8 @@ pub(crate) struct Prefilter {
     ac: Option<AhoCorasick>,
     /// Rules per pattern id.
     rules: Vec<Vec<u32>>,
+    /// The longest pattern's length.
+    max_len: usize,
 }
 
 impl Prefilter {
@@ -73,38 +89,134 @@ impl Prefilter {
         } else {
             build(None)
         };
+        let max_len = pats.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
         Prefilter {
             ac,
             rules: pats.into_iter().map(|(_, r)| r).collect(),
+            max_len,
+        }
+    }
+
+    /// Every occurrence of a pattern in `hay`, as (start, end, pattern
+    /// id), given to `f`; false (and a stop) past [`MAX_HITS`].
+    fn each_hit(&self, hay: &[u8], mut f: impl FnMut(usize, usize, u32)) -> bool {
+        let Some(ac) = &self.ac else {
+            return true;
+        };
+        for (n, m) in ac.find_overlapping_iter(hay).enumerate() {
+            if n >= MAX_HITS {
+                return false;
+            }
+            f(m.start(), m.end(), m.pattern().as_u32());
+        }
+        true
+    }
+
+    /// The rules of pattern ids `pids` (sorted and deduplicated here).
+    fn add_rules(&self, pids: &mut [u32], out: &mut Vec<u32>) {
+        pids.sort_unstable();
+        let mut last = None;
+        for &id in pids.iter() {
+            if last == Some(id) {
+                continue;
+            }
+            last = Some(id);
+            if let Some(r) = self.rules.get(id as usize) {
+                out.extend_from_slice(r);
+            }
+        }
+    }
+
+    /// Every rule of this prefilter (the answer when hits overflow).
+    fn add_all(&self, out: &mut Vec<u32>) {
+        for r in &self.rules {
+            out.extend_from_slice(r);
+        }
+    }
+
+    /// The candidates of a stream window `tail + new` (`tail`: the bytes
+    /// kept from before, ending at absolute stream offset `seen`), scanning
+    /// only what can hold an occurrence not seen before: the new bytes,
+    /// and the junction with the tail's last `max_len - 1` bytes.
+    /// Occurrences wholly in the tail were found when their bytes were new
+    /// and wait in `hits` (absolute start, pattern id); they count while
+    /// they start inside the window. `hits` is then updated for the next
+    /// window, whose tail keeps `keep` bytes. With `hits.lost` the whole
+    /// window is scanned instead (and `hits` rebuilt from it).
+    fn scan_stream(
+        &self,
+        tail: &[u8],
+        new: &[u8],
+        seen: u64,
+        keep: usize,
+        hits: &mut TailHits,
+        out: &mut Vec<u32>,
+    ) {
+        let win_start = seen - tail.len() as u64;
+        let end = seen + new.len() as u64;
+        let next_start = end - (keep.min(tail.len() + new.len())) as u64;
+        let mut pids: Vec<u32> = Vec::new();
+        let mut found: Vec<(u64, u32)> = Vec::new();
+        let mut ok = true;
+        if hits.lost {
+            let mut w = Vec::with_capacity(tail.len() + new.len());
+            w.extend_from_slice(tail);
+            w.extend_from_slice(new);
+            ok = self.each_hit(&w, |st, _, id| {
+                pids.push(id);
+                found.push((win_start + st as u64, id));
+            });
+            hits.v.clear();
+        } else {
+            pids.extend(
+                hits.v
+                    .iter()
+                    .filter(|(st, _)| *st >= win_start)
+                    .map(|(_, id)| *id),
+            );
+            // The junction: an occurrence starting in the tail and ending
+            // in the new bytes.
+            let k = self.max_len.saturating_sub(1).min(tail.len());
+            if k > 0 && !new.is_empty() {
+                let mut j = Vec::with_capacity(2 * k);
+                j.extend_from_slice(&tail[tail.len() - k..]);
+                j.extend_from_slice(&new[..new.len().min(k)]);
+                let base = seen - k as u64;
+                ok &= self.each_hit(&j, |st, en, id| {
+                    if st < k && en > k {
+                        pids.push(id);
+                        found.push((base + st as u64, id));
+                    }
+                });
+            }
+            ok &= self.each_hit(new, |st, _, id| {
+                pids.push(id);
+                found.push((seen + st as u64, id));
+            });
+        }
+        if !ok {
+            self.add_all(out);
+            hits.v.clear();
+            hits.lost = true;
+            return;
+        }
+        self.add_rules(&mut pids, out);
+        hits.v.retain(|(st, _)| *st >= next_start);
+        hits.v
+            .extend(found.into_iter().filter(|(st, _)| *st >= next_start));
+        hits.lost = hits.v.len() > MAX_TAIL_HITS;
+        if hits.lost {
+            hits.v.clear();
         }
     }
 
     /// Add the rules whose fast pattern occurs in `hay` to `out`.
     fn scan(&self, hay: &[u8], out: &mut Vec<u32>) {
-        let Some(ac) = &self.ac else {
-            return;
-        };
-        let mut pids: Vec<usize> = Vec::new();
-        let mut n = 0;
-        for m in ac.find_overlapping_iter(hay) {
-            n += 1;
-            if n > MAX_HITS {
-                for r in &self.rules {
-                    out.extend_from_slice(r);
-                }
-                return;
-            }
-            let id = m.pattern().as_usize();
-            if pids.last() != Some(&id) {
-                pids.push(id);
-            }
-        }
-        pids.sort_unstable();
-        pids.dedup();
-        for id in pids {
-            if let Some(r) = self.rules.get(id) {
-                out.extend_from_slice(r);
-            }
+        let mut pids = Vec::new();
+        if self.each_hit(hay, |_, _, id| pids.push(id)) {
+            self.add_rules(&mut pids, out);
+        } else {
+            self.add_all(out);
         }
     }
 }
@@ -112,7 +224,12 @@ impl Prefilter {
 /// The compiled, shared part of a rule set.
 #[derive(Debug, Default)]
 pub(crate) struct Compiled {
-    pkt: Prefilter,
+    /// Packet and stream prefilters by [`pkt_group`]: a rule's pattern is
+    /// only in the groups of the transports and flow directions its
+    /// header and `flow` option allow (Suricata's signature groups by
+    /// protocol and direction), so a UDP packet is not scanned for TCP
+    /// rules' patterns. Groups with the same rules share one automaton.
+    pkt: Vec<Arc<Prefilter>>,
     pkt_always: Vec<u32>,
     tx: HashMap<BufferKind, Prefilter>,
     tx_always: Vec<u32>,
@@ -198,7 +315,7 @@ impl Compiled {
                 }
             }
         }
-        c.pkt = Prefilter::build(&pkt);
+        c.pkt = group_prefilters(rules, &pkt);
         c.tx = tx
             .into_iter()
             .map(|(k, v)| (k, Prefilter::build(&v)))
@@ -215,6 +332,62 @@ impl Compiled {
     }
 }
 
+/// Packet prefilter groups: 3 transports (TCP, UDP, other) × 3 packet
+/// kinds (to server, to client, outside a flow).
+const PKT_GROUPS: usize = 9;
+
+/// The packet prefilter group of a packet.
+fn pkt_group(ip_proto: u8, fi: Option<&FlowInfo>) -> usize {
+    let t = match ip_proto {
+        6 => 0,
+        17 => 1,
+        _ => 2,
+    };
+    let d = match fi {
+        Some(f) if f.to_server => 0,
+        Some(_) => 1,
+        None => 2,
+    };
+    t * 3 + d
+}
+
+/// Is rule `r` ever evaluated on a packet of group `g`?
+fn in_pkt_group(r: &Rule, g: usize) -> bool {
+    let (t, d) = (g / 3, g % 3);
+    let transport_ok = r.det.l4.as_ref().is_none_or(|l4| {
+        l4.iter().any(|&p| match t {
+            0 => p == 6,
+            1 => p == 17,
+            _ => p != 6 && p != 17,
+        })
+    });
+    // `flow:to_server` / `to_client` need a flow in that direction.
+    let dir_ok = match r.det.to_server {
+        None => true,
+        Some(ts) => d == usize::from(!ts),
+    };
+    transport_ok && dir_ok
+}
+
+/// The packet prefilters of [`PKT_GROUPS`], built from (pattern, rule).
+fn group_prefilters(rules: &[Rule], pats: &[(Vec<u8>, u32)]) -> Vec<Arc<Prefilter>> {
+    let mut built: HashMap<Vec<u32>, Arc<Prefilter>> = HashMap::new();
+    (0..PKT_GROUPS)
+        .map(|g| {
+            let mine: Vec<(Vec<u8>, u32)> = pats
+                .iter()
+                .filter(|(_, r)| rules.get(*r as usize).is_some_and(|r| in_pkt_group(r, g)))
+                .cloned()
+                .collect();
+            let key: Vec<u32> = mine.iter().map(|(_, r)| *r).collect();
+            built
+                .entry(key)
+                .or_insert_with(|| Arc::new(Prefilter::build(&mine)))
+                .clone()
+        })
+        .collect()
+}
+
 /// Per-flow state, allocated on first use.
 #[derive(Debug, Default)]
 pub(crate) struct FlowState {
@@ -223,6 +396,10 @@ pub(crate) struct FlowState {
     fired: HashSet<(u32, u64, bool)>,
     /// Stream tails: [to_server, to_client].
     tails: [Vec<u8>; 2],
+    /// Stream bytes inspected per direction (the tail ends there).
+    seen: [u64; 2],
+    /// The packet prefilter's occurrences in each tail.
+    tail_hits: [TailHits; 2],
     /// IP-only rules ran on this direction's first packet.
     ip_only_done: [bool; 2],
 }
@@ -569,22 +746,20 @@ pub(crate) fn inspect_packet(
         None
     };
     let di = usize::from(!fi.is_some_and(|f| f.to_server));
-    // The previous bytes of this direction, then the new ones: one
-    // buffer, built once (the tail is its first `tail_len` bytes).
-    let (window, tail_len): (Option<Vec<u8>>, usize) = match stream {
-        Some(s) => {
-            let prev: &[u8] = flow
-                .as_ref()
-                .and_then(|f| f.st.as_ref())
-                .map_or(&[], |st| st.tails[di].as_slice());
-            let mut w = Vec::with_capacity(prev.len() + s.len());
-            w.extend_from_slice(prev);
-            w.extend_from_slice(s);
-            (Some(w), prev.len())
+    // The previous bytes of this direction (the tail), taken out of the
+    // flow's state for the packet and put back, grown, at the end.
+    let (prev, mut hits, seen) = match (stream, flow.as_deref_mut()) {
+        (Some(_), Some(f)) => {
+            let st = state(f);
+            (
+                std::mem::take(&mut st.tails[di]),
+                std::mem::take(&mut st.tail_hits[di]),
+                st.seen[di],
+            )
         }
-        None => (None, 0),
+        _ => (Vec::new(), TailHits::default(), 0),
     };
-    let tail: &[u8] = window.as_deref().map_or(&[], |w| &w[..tail_len]);
+    let tail: &[u8] = &prev;
     let mut cand = c.pkt_always.clone();
     // In a TCP session with a stream, payload rules read the stream; the
     // packet's own payload matters only to no_stream and dsize rules, so
@@ -592,12 +767,16 @@ pub(crate) fn inspect_packet(
     let payload_useful = !tcp_flow
         || c.pkt_payload_rules
         || (stream.is_none() && !fi.is_some_and(|f| f.established));
-    if !pkt.payload.is_empty() && payload_useful {
-        c.pkt.scan(pkt.payload, &mut cand);
+    let group = c.pkt.get(pkt_group(pkt.ip_proto, fi));
+    if let (false, true, Some(pf)) = (pkt.payload.is_empty(), payload_useful, group) {
+        pf.scan(pkt.payload, &mut cand);
     }
-    if let Some(w) = &window {
-        c.pkt.scan(w, &mut cand);
+    if let (Some(s), Some(pf)) = (stream, group) {
+        pf.scan_stream(tail, s, seen, STREAM_TAIL, &mut hits, &mut cand);
     }
+    // The tail and the new bytes as one buffer, built only when a
+    // candidate needs it.
+    let mut window: Option<Vec<u8>> = None;
     let start = out.len();
     // Suricata runs IP-only rules on the first packet of each direction of
     // a flow; outside flows, on every packet.
@@ -619,10 +798,12 @@ pub(crate) fn inspect_packet(
         if r.det.ip_only && ip_only_done {
             continue;
         }
-        if r.det.kind != Kind::Packet || !header_ok(r, pkt, None, app.as_deref()) {
-            continue;
-        }
-        if !bits_ok(r, flow.as_deref().and_then(|f| f.st.as_deref())) {
+        // Flowbits first: a bit test is cheaper than the address groups,
+        // and feeds are full of `flowbits:isset` rules on common patterns.
+        if r.det.kind != Kind::Packet
+            || !bits_ok(r, flow.as_deref().and_then(|f| f.st.as_deref()))
+            || !header_ok(r, pkt, None, app.as_deref())
+        {
             continue;
         }
         // A flow-end flush (Suricata's pseudo packet) carries stream bytes
@@ -654,13 +835,14 @@ pub(crate) fn inspect_packet(
                 }
             }
             if hit.is_none() && use_stream {
-                if let (Some(s), Some(w)) = (stream, &window) {
+                if let Some(s) = stream {
                     if let Some(o) = bm.matches(s) {
                         hit = Some(("stream", Some(o)));
                     } else if !tail.is_empty() {
                         // A match spanning the previous bytes and the new
                         // ones counts; one within the old bytes alone was
                         // already reported when they were new.
+                        let w = window.get_or_insert_with(|| [tail, s].concat());
                         if let Some(o) = bm.matches(w) {
                             if bm.matches(tail).is_none() {
                                 hit = Some(("stream", Some(o.saturating_sub(tail.len()))));
@@ -685,16 +867,24 @@ pub(crate) fn inspect_packet(
             out,
             start,
         ) {
-            return;
+            break;
         }
     }
     // Keep the stream's tail for the next segment.
-    if let (Some(f), Some(w)) = (flow, window) {
-        if c.stream_rules {
-            let st = state(f);
-            let keep = w.len().min(STREAM_TAIL);
-            st.tails[di] = w[w.len() - keep..].to_vec();
+    if let (Some(f), Some(s)) = (flow, stream) {
+        let mut t = prev;
+        let over = (t.len() + s.len()).saturating_sub(STREAM_TAIL);
+        if over >= t.len() {
+            t.clear();
+            t.extend_from_slice(&s[s.len() - STREAM_TAIL.min(s.len())..]);
+        } else {
+            t.drain(..over);
+            t.extend_from_slice(s);
         }
+        let st = state(f);
+        st.tails[di] = t;
+        st.tail_hits[di] = hits;
+        st.seen[di] = seen + s.len() as u64;
     }
 }
 
@@ -929,6 +1119,110 @@ pub(crate) fn inspect_file(
         }
         if fired(d, rid, pkt, Some(flow), (buffer, offset), out, start) {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod prefilter_tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift), so the test needs no
+    /// crate and always sees the same bytes.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn candidates(pf: &Prefilter, hay: &[u8]) -> Vec<u32> {
+        let mut v = Vec::new();
+        pf.scan(hay, &mut v);
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Scanning only the new bytes and the junction, with the tail's
+    /// occurrences remembered, names the same rules as scanning the whole
+    /// window (tail + new) each time, for streams cut at random points.
+    #[test]
+    fn stream_scan_equals_whole_window_scan() {
+        let pats: Vec<(Vec<u8>, u32)> = ["abc", "bcd", "cabca", "dd", "abcdabcd", "zz", "a"]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_bytes().to_vec(), i as u32))
+            .collect();
+        let pf = Prefilter::build(&pats);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..300 {
+            let len = 1 + rng.below(400);
+            let stream: Vec<u8> = (0..len).map(|_| b"abcdz"[rng.below(5)]).collect();
+            let keep = 1 + rng.below(40);
+            let mut hits = TailHits::default();
+            let mut tail: Vec<u8> = Vec::new();
+            let mut seen = 0u64;
+            let mut at = 0;
+            while at < stream.len() {
+                let n = (1 + rng.below(30)).min(stream.len() - at);
+                let new = &stream[at..at + n];
+                let mut got = Vec::new();
+                pf.scan_stream(&tail, new, seen, keep, &mut hits, &mut got);
+                got.sort_unstable();
+                got.dedup();
+                let window = [tail.as_slice(), new].concat();
+                assert_eq!(got, candidates(&pf, &window), "window {window:?}");
+                let from = window.len().saturating_sub(keep);
+                tail = window[from..].to_vec();
+                seen += n as u64;
+                at += n;
+            }
+        }
+    }
+
+    /// A lost tail (too many occurrences) falls back to a whole-window
+    /// scan and recovers.
+    #[test]
+    fn lost_tail_hits_rescan_the_window() {
+        let pf = Prefilter::build(&[(b"ab".to_vec(), 0), (b"q".to_vec(), 1)]);
+        let mut hits = TailHits {
+            v: Vec::new(),
+            lost: true,
+        };
+        let mut got = Vec::new();
+        pf.scan_stream(b"xxab", b"yy", 4, 2048, &mut hits, &mut got);
+        assert_eq!(got, vec![0]);
+        assert!(!hits.lost && hits.v == vec![(2, 0)]);
+    }
+
+    #[test]
+    fn packet_groups_follow_transport_and_direction() {
+        let text = "alert tcp any any -> any any (content:\"aa\"; flow:to_server; sid:1;)\n\
+                    alert udp any any -> any any (content:\"bb\"; sid:2;)\n\
+                    alert ip any any -> any any (content:\"cc\"; sid:3;)\n";
+        let (rs, _) = crate::RuleSet::parse_str(text, "t.rules", None, &crate::Vars::default());
+        let rule = |sid: u32| rs.rules.iter().find(|r| r.sid == sid).unwrap();
+        let fi = |to_server| FlowInfo {
+            to_server,
+            established: true,
+            app_proto: None,
+        };
+        let tcp_ts = pkt_group(6, Some(&fi(true)));
+        let tcp_tc = pkt_group(6, Some(&fi(false)));
+        let udp = pkt_group(17, Some(&fi(true)));
+        let icmp = pkt_group(1, None);
+        assert!(in_pkt_group(rule(1), tcp_ts) && !in_pkt_group(rule(1), tcp_tc));
+        assert!(!in_pkt_group(rule(1), udp) && !in_pkt_group(rule(1), icmp));
+        assert!(in_pkt_group(rule(2), udp) && !in_pkt_group(rule(2), tcp_ts));
+        for g in [tcp_ts, tcp_tc, udp, icmp] {
+            assert!(in_pkt_group(rule(3), g));
         }
     }
 }
