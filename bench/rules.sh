@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cost of detection rules: `netsift analyze` over the benchmark capture with
 # no rules, 10 signatures, 10,000 signatures, 100,000 blacklisted domains,
-# and 10,000 signatures + 100,000 domains together.
+# and 10,000 signatures + 100,000 domains together; then Suricata rules
+# (1,000 and 10,000, bench/suricata-rules.sh).
 #
 #   bench/rules.sh [BIG.pcap]
 #
@@ -79,3 +80,6 @@ run "10,000 signatures" --signatures "$OUT/sigs-10k.txt"
 run "100,000 domains" --domain-blacklist "$OUT/domains-100k.txt"
 run "10,000 signatures + 100,000 domains" --signatures "$OUT/sigs-10k.txt" --domain-blacklist "$OUT/domains-100k.txt"
 rm -rf "$OUT/rules-run" "$OUT/.time"
+echo
+echo "Suricata rules:"
+bash "$HERE/suricata-rules.sh" "$BIG"

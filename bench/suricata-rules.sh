@@ -30,26 +30,34 @@ pkts=$(capinfos -c -M "$BIG" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); pr
 # A one-packet capture: the run is all rule loading.
 editcap -r "$BIG" "$OUT/one.pcap" 1 2>/dev/null
 base=""
+basecpu=""
 run() {
   local label=$1; shift
-  local best="" rss=""
+  local best="" bestcpu="" rss=""
   for _ in $(seq 1 "$RUNS"); do
     rm -rf "$OUT/srules-run"
-    local t0 t1 d
+    local t0 t1 d cpu
     t0=$(date +%s.%N)
-    /usr/bin/time -f '%M' -o "$OUT/.time" $PIN "$NETSIFT" analyze -q -o "$OUT/srules-run" "$@" "$BIG"
+    /usr/bin/time -f '%M %U %S' -o "$OUT/.time" $PIN "$NETSIFT" analyze -q -o "$OUT/srules-run" "$@" "$BIG"
     t1=$(date +%s.%N)
     d=$(echo "$t1 - $t0" | bc -l)
+    cpu=$(awk '{print $2 + $3}' "$OUT/.time")
     if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then best=$d; fi
-    rss=$(cat "$OUT/.time")
+    if [ -z "$bestcpu" ] || [ "$(echo "$cpu < $bestcpu" | bc -l)" = 1 ]; then bestcpu=$cpu; fi
+    rss=$(awk '{print $1}' "$OUT/.time")
   done
   local alerts=0
   [ -f "$OUT/srules-run/alerts.jsonl" ] && alerts=$(wc -l < "$OUT/srules-run/alerts.jsonl")
   local pps ratio=""
   pps=$(echo "$pkts / $best" | bc -l)
-  if [ -z "$base" ]; then base=$pps; else ratio=$(printf '  %5.1f%% of no rules' "$(echo "100 * $pps / $base" | bc -l)"); fi
-  printf '%-16s %6.3f s  %5.2f Mpps  max RSS %4d MiB  alerts %-7s%s\n' "$label" "$best" \
-    "$(echo "$pps / 1000000" | bc -l)" "$((rss / 1024))" "$alerts" "$ratio"
+  if [ -z "$base" ]; then
+    base=$pps; basecpu=$bestcpu
+  else
+    ratio=$(printf '  %5.1f%% of no rules (cpu: %5.1f%%)' "$(echo "100 * $pps / $base" | bc -l)" \
+      "$(echo "100 * $basecpu / $bestcpu" | bc -l)")
+  fi
+  printf '%-16s %6.3f s  %6.3f s cpu  %5.2f Mpps  max RSS %4d MiB  alerts %-7s%s\n' "$label" "$best" \
+    "$bestcpu" "$(echo "$pps / 1000000" | bc -l)" "$((rss / 1024))" "$alerts" "$ratio"
 }
 load() {
   local label=$1; shift
