@@ -1,7 +1,6 @@
 //! Reads every file of the nDPI capture corpus and compares with Wireshark.
 //!
-//! Corpus: `$NETSIFT_CORPUS` (the corpus folder, with `pcap/`; its `pcap/` folder also does),
-//! default `../../../shared/corpus/ndpi` from this crate. Reference: `testdata/corpus_counts.tsv` (packet count,
+//! Corpus: `$NETSIFT_CORPUS/pcap`, default `../shared/corpus/ndpi/pcap` (netsift-testkit). Reference: `testdata/corpus_counts.tsv` (packet count,
 //! earliest and latest packet time per file, from capinfos; regenerate with
 //! `testdata/gen_corpus_counts.sh`).
 
@@ -11,18 +10,8 @@ use std::time::Instant;
 
 use netsift_capture::{CaptureError, CaptureReader};
 
-fn corpus_dir() -> PathBuf {
-    // NETSIFT_CORPUS names the corpus (with pcap/ and truth.tsv), as for
-    // every other corpus test; its pcap/ folder is accepted too.
-    let dir = match std::env::var_os("NETSIFT_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi"),
-    };
-    if dir.join("pcap").is_dir() {
-        dir.join("pcap")
-    } else {
-        dir
-    }
+fn corpus_dir() -> Option<PathBuf> {
+    netsift_testkit::ndpi_pcaps()
 }
 
 struct Reference {
@@ -73,14 +62,10 @@ const EXPECTED_TRUNCATED: &[(&str, u64)] = &[("fuzz-2021-10-13.pcap", 24)];
 
 #[test]
 fn every_corpus_file_matches_capinfos() {
-    let dir = corpus_dir();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!(
-            "corpus not found at {}: skipping (set NETSIFT_CORPUS)",
-            dir.display()
-        );
+    let Some(dir) = corpus_dir() else {
         return;
     };
+    let entries = std::fs::read_dir(&dir).expect("reading the corpus folder");
     let refs = reference();
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
@@ -214,11 +199,10 @@ fn read_variant(b: &[u8], resync: bool) -> Read {
 /// them, losing only the records the damage touched, and report the damage.
 #[test]
 fn damaged_corpus_captures_are_read_to_their_end() {
-    let dir = corpus_dir();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("corpus not found at {}: skipping", dir.display());
+    let Some(dir) = corpus_dir() else {
         return;
     };
+    let entries = std::fs::read_dir(&dir).expect("reading the corpus folder");
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())

@@ -3,21 +3,14 @@
 //! just under the figures measured when they were set (see the README), so
 //! a change that loses accuracy fails here.
 
-use std::path::Path;
 use std::process::Command;
 
 fn corpus() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("NETSIFT_CORPUS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
-        });
-    dir.join("truth.tsv").is_file().then_some(dir)
+    netsift_testkit::ndpi_corpus()
 }
 
 fn accuracy(extra: &[&str], min: &str) {
     let Some(dir) = corpus() else {
-        eprintln!("SKIP: corpus not found (set NETSIFT_CORPUS)");
         return;
     };
     let out = Command::new(env!("CARGO_BIN_EXE_netsift"))

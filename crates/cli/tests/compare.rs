@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/ndpi/pcap")
-        .join(name)
+    netsift_testkit::ndpi_pcap(name)
 }
 
 fn netsift(args: &[&str]) -> String {

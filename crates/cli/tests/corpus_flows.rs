@@ -20,12 +20,7 @@ fn norm(ip: &str) -> String {
 }
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("NETSIFT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
-        });
-    dir.join("truth.tsv").is_file().then_some(dir)
+    netsift_testkit::ndpi_corpus()
 }
 
 fn flow_id(l4: &str, a: (String, u16), b: (String, u16)) -> FlowId {
@@ -85,7 +80,6 @@ fn netsift_flows(path: &Path) -> (std::process::Output, BTreeSet<FlowId>) {
 #[test]
 fn corpus_flow_sets_match_ndpi() {
     let Some(dir) = corpus_dir() else {
-        eprintln!("SKIP: corpus not found (set NETSIFT_CORPUS)");
         return;
     };
     let truth = parse_truth(&dir);

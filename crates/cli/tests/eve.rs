@@ -110,8 +110,8 @@ for k, c in bad.most_common(20):
 /// against Suricata's schema.
 #[test]
 fn every_corpus_event_validates_against_suricatas_schema() {
-    let schema = root().join("../../../shared/schemas/suricata-eve.schema.json");
-    let pcaps = root().join("../../../shared/corpus/ndpi/pcap");
+    let schema = netsift_testkit::shared_dir().join("schemas/suricata-eve.schema.json");
+    let pcaps = netsift_testkit::ndpi_dir().join("pcap");
     let has_jsonschema = Command::new("python3")
         .args(["-c", "import jsonschema"])
         .status()

@@ -4,7 +4,6 @@
 //! nDPI's for at least 97% of them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use netsift_engine::accuracy::parse_ndpi_ip;
@@ -22,15 +21,10 @@ fn ip(s: &str) -> String {
 
 #[test]
 fn record_hostnames_agree_with_ndpi() {
-    let dir = std::env::var_os("NETSIFT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
-        });
-    let Ok(truth) = std::fs::read_to_string(dir.join("truth.tsv")) else {
-        eprintln!("SKIP: corpus not found (set NETSIFT_CORPUS)");
+    let Some(dir) = netsift_testkit::ndpi_corpus() else {
         return;
     };
+    let truth = std::fs::read_to_string(dir.join("truth.tsv")).expect("reading truth.tsv");
     let mut lines = truth.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
     let col = |n: &str| header.iter().position(|h| *h == n).expect(n);

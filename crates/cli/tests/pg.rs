@@ -14,7 +14,7 @@ use common_web::*;
 use netsift_store::testing::{free_port, PgServer};
 
 fn corpus(name: &str) -> std::path::PathBuf {
-    repo_file("../shared/corpus/ndpi/pcap").join(name)
+    netsift_testkit::ndpi_pcap(name)
 }
 
 fn lines(p: &std::path::Path) -> usize {

@@ -15,7 +15,7 @@ use common_web::*;
 use netsift_store::testing::RedisServer;
 
 fn corpus(name: &str) -> std::path::PathBuf {
-    repo_file("../shared/corpus/ndpi/pcap").join(name)
+    netsift_testkit::ndpi_pcap(name)
 }
 
 fn sorted_lines(s: &str) -> Vec<String> {

@@ -14,18 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn corpus() -> Option<PathBuf> {
-    let d = std::env::var_os("NETSIFT_SV_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/suricata-verify"),
-        PathBuf::from,
-    );
-    d.join("score.py").is_file().then_some(d)
+    netsift_testkit::suricata_verify()
 }
 
 fn skip(why: &str) {
-    if std::env::var_os("NETSIFT_REQUIRE_CORPUS").is_some_and(|v| v == "1") {
-        panic!("suricata-verify test cannot run: {why}");
-    }
-    eprintln!("SKIP: {why}");
+    netsift_testkit::skip(why);
 }
 
 /// Runs the scorer on the tests matching `only`; returns (passed, total,
@@ -58,7 +51,6 @@ fn score(dir: &Path, only: &str) -> (u32, u32, u32, String) {
 #[test]
 fn suricata_verify_rule_tests() {
     let Some(dir) = corpus() else {
-        skip("../shared/corpus/suricata-verify not found");
         return;
     };
     let yaml = Command::new("python3").args(["-c", "import yaml"]).status();

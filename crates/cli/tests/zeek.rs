@@ -14,12 +14,8 @@ use std::process::Command;
 fn captures() -> (Vec<PathBuf>, bool) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut caps = vec![root.join("../../samples/loopback.pcap")];
-    let corpus = std::env::var_os("NETSIFT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../../../shared/corpus/ndpi"))
-        .join("pcap");
     let mut found = false;
-    if let Ok(rd) = std::fs::read_dir(&corpus) {
+    if let Some(rd) = netsift_testkit::ndpi_pcaps().and_then(|d| std::fs::read_dir(d).ok()) {
         let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
         v.sort();
         found = !v.is_empty();

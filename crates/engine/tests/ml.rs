@@ -279,12 +279,7 @@ fn behind_dpi_and_the_threshold() {
 fn the_shipped_model() {
     let m = netsift_engine::classify::ml::default_model().expect("the built-in model loads");
     assert!(m.classes.iter().any(|c| c == "DNS"));
-    let Some(dir) = std::env::var_os("NETSIFT_CORPUS")
-        .map(PathBuf::from)
-        .or_else(|| Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")))
-        .filter(|d| d.join("pcap").is_dir())
-    else {
-        eprintln!("SKIP: corpus not found (set NETSIFT_CORPUS)");
+    let Some(dir) = netsift_testkit::ndpi_corpus() else {
         return;
     };
     let cfg = ClassifyConfig {

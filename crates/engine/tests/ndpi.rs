@@ -16,9 +16,7 @@ use netsift_wire::Decoded;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/ndpi/pcap")
-        .join(name)
+    netsift_testkit::ndpi_pcap(name)
 }
 
 /// Classifies with some layers; checks nDPI's live flows never exceed the

@@ -4,7 +4,7 @@
 //! never a panic, and within a bounded time.
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use netsift_capture::CaptureReader;
@@ -44,13 +44,7 @@ impl FlowHandler<ClassState> for Count {
 }
 
 fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("NETSIFT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
-        });
-    let p = dir.join("pcap");
-    p.is_dir().then_some(p)
+    netsift_testkit::ndpi_pcaps()
 }
 
 fn mutate(rng: &mut Rng, orig: &[u8]) -> Vec<u8> {
@@ -104,7 +98,6 @@ fn mutate(rng: &mut Rng, orig: &[u8]) -> Vec<u8> {
 #[test]
 fn mutated_corpus_captures_never_panic_or_hang() {
     let Some(dir) = corpus() else {
-        eprintln!("SKIP: corpus not found (set NETSIFT_CORPUS)");
         return;
     };
     let mut files: Vec<(PathBuf, u64)> = std::fs::read_dir(&dir)
@@ -193,7 +186,6 @@ fn mutated_corpus_captures_through_the_parsers() {
     use netsift_engine::analyze::files::Files;
     use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
     let Some(dir) = corpus() else {
-        eprintln!("SKIP: corpus not found (set NETSIFT_CORPUS)");
         return;
     };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

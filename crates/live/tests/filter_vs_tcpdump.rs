@@ -5,7 +5,7 @@
 //!
 //! Skips (printing why) when tcpdump or the corpus is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use netsift_capture::CaptureReader;
@@ -64,12 +64,7 @@ const CAPTURES: &[&str] = &[
 ];
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("NETSIFT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
-        });
-    dir.join("pcap").is_dir().then(|| dir.join("pcap"))
+    netsift_testkit::ndpi_pcaps()
 }
 
 /// (ts, orig_len, bytes) of each frame, in order.
@@ -124,7 +119,6 @@ fn compare(compile: &dyn Fn(&str) -> Result<netsift_live::Program, String>, expr
         return;
     }
     let Some(dir) = corpus_dir() else {
-        println!("SKIP: nDPI corpus not found (set NETSIFT_CORPUS)");
         return;
     };
     let mut compared = 0;

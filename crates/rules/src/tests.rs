@@ -10,7 +10,10 @@ use std::sync::Arc;
 use crate::*;
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/suricata-verify")
+    std::env::var_os("NETSIFT_SV_DIR").map_or_else(
+        || netsift_testkit::shared_dir().join("corpus/suricata-verify"),
+        PathBuf::from,
+    )
 }
 
 fn set(text: &str) -> (Arc<RuleSet>, LoadReport) {

@@ -16,7 +16,8 @@
 use crate::ethernet::{self, ethertype};
 use crate::link::{self, Next};
 use crate::{
-    capwap, geneve, gre, gtpu, icmp, ieee80211, ipv4, ipv6, llc, mpls, ppp, sctp, tcp, udp, vlan, vxlan,
+    capwap, geneve, gre, gtpu, icmp, ieee80211, ipv4, ipv6, llc, mpls, ppp, sctp, tcp, udp, vlan,
+    vxlan,
 };
 use crate::{DecodeError, Decoded, IpLayer, LinkType, Transport, Tunnel};
 
@@ -1248,7 +1249,10 @@ mod tests {
         // suricata-verify bug-6402-01 #4 (AWS Gateway Load Balancer): Geneve
         // with three Amazon options carrying IPv4/GRE carrying the inner
         // IPv4/TCP request 10.2.0.1:39198 -> 10.2.0.2:1234.
-        let dec = d(1, include_bytes!("../testdata/eth_ipv4_geneve_gre_ipv4_tcp.bin"));
+        let dec = d(
+            1,
+            include_bytes!("../testdata/eth_ipv4_geneve_gre_ipv4_tcp.bin"),
+        );
         check_ip(&dec, "10.2.0.1", "10.2.0.2", 6, 64);
         // The outermost tunnel names the packet.
         assert_eq!(dec.tunnel, Some(Tunnel::Geneve));
@@ -1261,7 +1265,10 @@ mod tests {
         let mut f = eth_hdr(0x0800);
         f.extend(ipv4(17, &udp(40000, 6081, &g)));
         let dec = d(1, &f);
-        assert_eq!((dec.tunnel, udp_ports(&dec)), (Some(Tunnel::Geneve), (53, 5353)));
+        assert_eq!(
+            (dec.tunnel, udp_ports(&dec)),
+            (Some(Tunnel::Geneve), (53, 5353))
+        );
         // A control packet (O bit) carries no user traffic: the outer UDP.
         g[1] = 0x80;
         let mut f = eth_hdr(0x0800);

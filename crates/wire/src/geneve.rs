@@ -92,7 +92,10 @@ mod tests {
             0x01, 0x00, 0x08, 0x00, 0x12, 0x34, 0x56, 0x00, 1, 2, 3, 4, 0x45,
         ];
         let g = Packet::new_checked(&p).unwrap();
-        assert_eq!((g.protocol(), g.vni(), g.is_control()), (0x0800, 0x123456, false));
+        assert_eq!(
+            (g.protocol(), g.vni(), g.is_control()),
+            (0x0800, 0x123456, false)
+        );
         assert_eq!(g.payload(), &[0x45]);
         // Options running past the end, a version 1 header, a short one.
         assert!(Packet::new_checked(&p[..10]).is_err());

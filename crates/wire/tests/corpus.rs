@@ -1,8 +1,7 @@
 //! Decode every frame of nDPI's regression corpus, if it is present
-//! (`NETSIFT_CORPUS` or /work/shared/corpus/ndpi/pcap). No frame may panic,
+//! (`$NETSIFT_CORPUS/pcap`, default `../shared/corpus/ndpi/pcap`; see netsift-testkit). No frame may panic,
 //! and outside the deliberately fuzzed files every frame must decode.
 
-use std::path::PathBuf;
 
 use netsift_wire::{decode, LinkType};
 
@@ -83,22 +82,10 @@ fn frames(data: &[u8]) -> Vec<(u32, &[u8])> {
 
 #[test]
 fn whole_corpus() {
-    // NETSIFT_CORPUS names the corpus (with pcap/ and truth.tsv), as for
-    // every other corpus test; its pcap/ folder is accepted too.
-    let dir = std::env::var_os("NETSIFT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi")
-        });
-    let dir = if dir.join("pcap").is_dir() {
-        dir.join("pcap")
-    } else {
-        dir
-    };
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("corpus not found at {}, skipping", dir.display());
+    let Some(dir) = netsift_testkit::ndpi_pcaps() else {
         return;
     };
+    let entries = std::fs::read_dir(&dir).expect("reading the corpus folder");
     let (mut total, mut ip, mut tunnels) = (0usize, 0usize, 0usize);
     let mut failures = Vec::new();
     for e in entries.flatten() {

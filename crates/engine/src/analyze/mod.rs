@@ -831,7 +831,10 @@ impl Analyzer<'_> {
             } => (None, Some((icmp_type, code))),
             _ => (None, None),
         };
-        let counters = rule_counters(flow, flow.data.app.as_ref().and_then(|a| a.rules.as_deref()));
+        let counters = rule_counters(
+            flow,
+            flow.data.app.as_ref().and_then(|a| a.rules.as_deref()),
+        );
         let flow_start_ns = flow.first_ts;
         let verdict = flow.data.verdict.as_ref().map(|v| v.protocol);
         let common = flow

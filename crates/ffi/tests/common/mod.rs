@@ -92,7 +92,7 @@ pub fn have(prog: &str) -> bool {
 }
 
 pub fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ndpi/pcap")
+    netsift_testkit::ndpi_dir().join("pcap")
 }
 
 /// Run a program and return its standard output; fail with its standard

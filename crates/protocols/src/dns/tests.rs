@@ -1,6 +1,6 @@
 //! DNS probe tests on real captured payloads.
 //!
-//! testdata (nDPI regression corpus, /work/shared/corpus/ndpi/pcap):
+//! testdata (nDPI regression corpus, ../shared/corpus/ndpi/pcap):
 //! * query_aaaa.bin      dns.pcap frame 2 (query www.example.com AAAA)
 //! * query_a.bin         dns.pcap frame 4 (query e7.whatsapp.net A)
 //! * response_a.bin      dns.pcap frame 5 (response, 6 A records)
