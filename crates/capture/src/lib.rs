@@ -10,6 +10,13 @@
 //! A capture cut short inside its last record is not an error: the reader
 //! ends normally and [`CaptureReader::truncation`] says where.
 
+// Wire data is hostile: no unwrap/expect outside tests, and no string
+// slicing at byte offsets that may split a character (issue 21 §5).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::string_slice)
+)]
+
 mod buf;
 mod decompress;
 mod error;

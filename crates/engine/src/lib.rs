@@ -27,6 +27,8 @@
 //! # Ok::<(), netsift_engine::EngineError>(())
 //! ```
 
+#![deny(unsafe_code)]
+
 pub mod accuracy;
 pub mod analyze;
 pub mod api;

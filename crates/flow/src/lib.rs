@@ -6,6 +6,13 @@
 //! the packets fed in, so a replayed capture gives the same flows as the
 //! live wire.
 
+// Wire data is hostile: no unwrap/expect outside tests, and no string
+// slicing at byte offsets that may split a character (issue 21 §5).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::string_slice)
+)]
+
 pub mod community_id;
 pub mod conn;
 pub mod defrag;

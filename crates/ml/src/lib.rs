@@ -7,6 +7,13 @@
 //! * [`default_model`]: the model netsift ships (trained on nDPI's
 //!   regression corpus; see `docs/ml.md`).
 
+// Wire data is hostile: no unwrap/expect outside tests, and no string
+// slicing at byte offsets that may split a character (issue 21 §5).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::string_slice)
+)]
+
 pub mod features;
 pub mod forest;
 pub mod model;

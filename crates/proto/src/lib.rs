@@ -18,6 +18,13 @@
 //!   sequence numbers, say) keeps what it needs in the flow's
 //!   [`ProbeScratch`], 16 bytes zeroed at flow start.
 
+// Wire data is hostile: no unwrap/expect outside tests, and no string
+// slicing at byte offsets that may split a character (issue 21 §5).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::string_slice)
+)]
+
 use std::fmt;
 use std::net::IpAddr;
 

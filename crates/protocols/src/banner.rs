@@ -188,7 +188,7 @@ fn normalize<'a>(protocol: &str, banner: &'a str) -> &'a str {
     if protocol == "ftp" || protocol == "smtp" {
         let bytes = b.as_bytes();
         if bytes.len() >= 3 && bytes[..3].iter().all(u8::is_ascii_digit) {
-            b = &b[3..];
+            b = b.get(3..).unwrap_or(b);
             b = b.strip_prefix(['-', ' ']).unwrap_or(b).trim_start();
         }
     }
@@ -196,7 +196,7 @@ fn normalize<'a>(protocol: &str, banner: &'a str) -> &'a str {
     while !b.is_char_boundary(cut) {
         cut -= 1;
     }
-    &b[..cut]
+    b.get(..cut).unwrap_or(b)
 }
 
 /// Matches one entry.

@@ -6,6 +6,13 @@
 //! order when two probes could both claim the same bytes: more specific
 //! protocols come first (mDNS and LLMNR before DNS, SMB before NetBIOS).
 
+// Wire data is hostile: no unwrap/expect outside tests, and no string
+// slicing at byte offsets that may split a character (issue 21 §5).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::string_slice)
+)]
+
 use netsift_proto::Protocol;
 
 pub mod apps;

@@ -8,9 +8,16 @@
 //!   long enough for the fixed header; after that no accessor panics.
 //! * [`decode`] never panics on any input: malformed frames yield a
 //!   [`DecodeError`], which the caller counts and skips.
-//! * Tunnels (GRE, VXLAN on UDP 4789, GTP-U on UDP 2152, CAPWAP data on UDP
+//! * Tunnels (GRE, VXLAN on UDP 4789, Geneve on UDP 6081, GTP-U on UDP 2152, CAPWAP data on UDP
 //!   5247) are decapsulated, so the [`Decoded`] packet describes the inner
 //!   packet; the outermost tunnel kind is kept in [`Decoded::tunnel`].
+
+// Wire data is hostile: no unwrap/expect outside tests, and no string
+// slicing at byte offsets that may split a character (issue 21 §5).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::string_slice)
+)]
 
 use std::net::IpAddr;
 

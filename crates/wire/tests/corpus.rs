@@ -2,7 +2,6 @@
 //! (`$NETSIFT_CORPUS/pcap`, default `../shared/corpus/ndpi/pcap`; see netsift-testkit). No frame may panic,
 //! and outside the deliberately fuzzed files every frame must decode.
 
-
 use netsift_wire::{decode, LinkType};
 
 /// Minimal pcap/pcapng reader (test only): (link type, frame) pairs.

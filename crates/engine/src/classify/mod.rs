@@ -22,6 +22,8 @@ mod dpi;
 mod expect;
 pub mod ml;
 #[cfg(feature = "ndpi")]
+// The nDPI binding calls C; nothing else in the engine may be unsafe.
+#[allow(unsafe_code)]
 pub mod ndpi;
 mod port;
 

@@ -473,7 +473,7 @@ pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
             } else {
                 let f = hex(&[*first]);
                 let l = hex(&[*last]);
-                format!("{}{}", &f[..1], &l[1..])
+                format!("{}{}", f.get(..1).unwrap_or("0"), l.get(1..).unwrap_or("0"))
             }
         }
         _ => "00".into(),
