@@ -31,6 +31,11 @@ pub trait FlowHandler<T> {
     /// its packet reaches [`FlowHandler::on_packet`] (Suricata's
     /// `pcap_cnt`).
     fn on_frame_number(&mut self, _n: u64) {}
+
+    /// The frame being processed, as captured, before its packet reaches
+    /// [`FlowHandler::on_packet`] (the packet log of `--alert-pcap` keeps
+    /// copies).
+    fn on_frame_bytes(&mut self, _ts_ns: u64, _linktype: u32, _data: &[u8], _orig_len: u32) {}
 }
 
 /// Pipeline settings.
@@ -145,6 +150,7 @@ impl<T: Default> Pipeline<T> {
         self.counters.packets += 1;
         self.counters.bytes += u64::from(orig_len);
         handler.on_frame_number(self.counters.packets);
+        handler.on_frame_bytes(ts_ns, link.0, data, orig_len);
         let pkt = match decode(link, data) {
             Ok(p) => p,
             Err(e) => {
