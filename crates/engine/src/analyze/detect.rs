@@ -496,7 +496,7 @@ mod tests {
     }
 
     /// RFC 1939 -ERR to PASS, RFC 9051 NO to LOGIN, RFC 4954 535, RFC 9110
-    /// 401: each is a failed login; 20 in 15 minutes make one alert.
+    /// 401: each is a failed login; 10 in 60 s make one alert.
     #[test]
     fn login_failures_of_every_service_count() {
         for (log, rec) in [
@@ -519,7 +519,7 @@ mod tests {
         ] {
             let mut inner = Sink::default();
             let mut d = Detecting::new(&mut inner, Rules::default());
-            for i in 0..19u16 {
+            for i in 0..9u16 {
                 d.record(
                     log,
                     u64::from(i) * 1_000_000_000,
@@ -530,7 +530,7 @@ mod tests {
             d.finish().expect("finish");
             assert!(
                 d.alerts.is_empty(),
-                "{log}: 19 failures are below the threshold"
+                "{log}: 9 failures are below the threshold"
             );
             let mut inner = Sink::default();
             let mut d = Detecting::new(&mut inner, Rules::default());
@@ -548,7 +548,7 @@ mod tests {
         }
     }
 
-    /// Live mode: the brute-force alert is raised by the 20th failure, as
+    /// Live mode: the brute-force alert is raised by the 10th failure, as
     /// it happens, and the end of the run adds nothing; the alert list is
     /// not kept (memory would grow with uptime).
     #[test]
@@ -574,7 +574,7 @@ mod tests {
         let rec = serde_json::json!({"username": "bob", "status_code": 401, "uri": "/"});
         let mut inner = Count::default();
         let mut d = Detecting::new(&mut inner, Rules::default()).live();
-        for i in 0..19u16 {
+        for i in 0..9u16 {
             d.record(
                 "http",
                 u64::from(i) * 1_000_000_000,
@@ -583,8 +583,8 @@ mod tests {
             );
         }
         assert_eq!(d.alerts_raised, 0);
-        d.record("http", 19_000_000_000, &common(40019), rec.clone());
-        assert_eq!(d.alerts_raised, 1, "raised by the 20th failure");
+        d.record("http", 9_000_000_000, &common(40009), rec.clone());
+        assert_eq!(d.alerts_raised, 1, "raised by the 10th failure");
         for i in 20..30u16 {
             d.record(
                 "http",
