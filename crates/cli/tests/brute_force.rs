@@ -157,3 +157,30 @@ fn alert_pcap_holds_the_alerted_flows_with_comments() {
         .iter()
         .any(|c| c.contains("[critical] brute-force \"FTP login after failures\"")));
 }
+
+/// The thresholds come from the rules file: samples/rules.toml (the
+/// defaults) gives the same alerts; a rate rule of 20 failures does not
+/// fire on 15, while the login after them still does.
+#[test]
+fn thresholds_come_from_the_rules_file() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/rules.toml");
+    let alerts = analyze(
+        "ftp_hydra.pcap",
+        &["--rules", sample.to_str().expect("utf-8")],
+    );
+    let mut rules: Vec<&str> = alerts
+        .iter()
+        .filter_map(|a| a["evidence"]["rule"].as_str())
+        .collect();
+    rules.sort();
+    assert_eq!(rules, ["login_after_failures", "rate"]);
+    let tuned = std::env::temp_dir().join(format!("netsift-brute-{}.toml", std::process::id()));
+    std::fs::write(&tuned, "[brute_force]\nrate_failures = 20\n").expect("write");
+    let alerts = analyze(
+        "ftp_hydra.pcap",
+        &["--rules", tuned.to_str().expect("utf-8")],
+    );
+    let _ = std::fs::remove_file(&tuned);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0]["evidence"]["rule"], "login_after_failures");
+}
