@@ -136,6 +136,30 @@ fn alert_pcap_holds_the_alerted_flows_with_comments() {
         .collect();
     assert_eq!(flows.len(), 2, "the two alerted flows: {flows:#?}");
     assert!(flows.iter().all(|f| f["dst_port"] == 2121));
+    // Bounded: with N = 2, each alerted flow gives at most 2 packets
+    // before each of its alerts, the alert's packet and 2 after.
+    let small = std::env::temp_dir().join(format!("netsift-alert2-{}.pcapng", std::process::id()));
+    analyze(
+        "ftp_hydra.pcap",
+        &[
+            "--alert-pcap",
+            small.to_str().expect("utf-8 path"),
+            "--alert-pcap-packets",
+            "2",
+        ],
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_netsift"))
+        .args(["flows", "--format", "jsonl"])
+        .arg(&small)
+        .output()
+        .expect("netsift flows");
+    let _ = std::fs::remove_file(&small);
+    let pkts: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|f| f["orig_pkts"].as_u64().unwrap_or(0) + f["resp_pkts"].as_u64().unwrap_or(0))
+        .sum();
+    assert!((2..=2 * 5).contains(&pkts), "{pkts} packets");
     let tshark = Command::new("tshark")
         .args(["-r"])
         .arg(&pcap)

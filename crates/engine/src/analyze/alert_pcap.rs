@@ -62,7 +62,8 @@ pub struct AlertPcapStats {
     pub packets: u64,
     pub flows: u64,
     pub comments: u64,
-    /// Alerts naming a flow that had already ended or none.
+    /// Alerts naming a flow that had already ended (alerts that name no
+    /// flow, such as scan findings, are not counted).
     pub alerts_without_packets: u64,
 }
 
@@ -189,7 +190,12 @@ impl Log {
     }
 
     fn flag(&mut self, uid: Option<&str>, text: String) {
-        let Some(f) = uid.and_then(|u| self.flows.get_mut(u)) else {
+        // An alert about no flow (a scan, a summary raised at the end
+        // whose crossing flow was flagged when it crossed): nothing to do.
+        let Some(uid) = uid else {
+            return;
+        };
+        let Some(f) = self.flows.get_mut(uid) else {
             self.stats.alerts_without_packets += 1;
             return;
         };
@@ -206,9 +212,7 @@ impl Log {
         }
         // The ring (before), then `n` more; the latest stays for now.
         f.after = f.ring.len() + self.n;
-        if let Some(u) = uid {
-            self.drain(u, false);
-        }
+        self.drain(uid, false);
     }
 }
 
