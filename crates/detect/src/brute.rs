@@ -391,9 +391,7 @@ impl BruteForceDetector {
         }
         let key = (a.client, a.server, a.service.to_ascii_uppercase());
         if a.success {
-            let Some(s) = self.state.get_mut(&key) else {
-                return None;
-            };
+            let s = self.state.get_mut(&key)?;
             s.successes += 1;
             let since = a.ts_ns.saturating_sub(self.cfg.interval_ns);
             let before = s
