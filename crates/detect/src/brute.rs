@@ -32,6 +32,10 @@
 //!   factor of 3 of the median duration. A guessing tool repeats the same
 //!   exchange (key exchange, a few password tries, disconnect), so its
 //!   sessions are near copies; interactive sessions are long or large.
+//!   A later session from that client to that server that is *not* an
+//!   authentication-only one (it lasted or moved data), within
+//!   `ssh.interval` of the last guessing session, is a login after
+//!   failures: the guess probably worked (once per client and server).
 //!
 //! Bounds: the failure times kept per key are the last
 //! `max(threshold, rate_threshold, success_after)`; keys (and SSH
@@ -308,6 +312,8 @@ struct SshSession {
 struct SshState {
     sessions: VecDeque<SshSession>,
     finding: Option<usize>,
+    /// A session-after-guessing finding was made.
+    success_raised: bool,
 }
 
 /// The brute-force detector.
@@ -497,8 +503,10 @@ impl BruteForceDetector {
         if cfg.sessions == 0 || c.ts_ns < horizon {
             return None;
         }
-        ssh_attempt_from_conn(c, &cfg.heuristic)?;
         let key = (c.src, c.dst, c.dst_port);
+        if ssh_attempt_from_conn(c, &cfg.heuristic).is_none() {
+            return self.ssh_after_guessing(c, &key);
+        }
         let Some(st) = self.ssh.touch(&key, c.ts_ns, SshState::default) else {
             self.untracked += 1;
             return None;
@@ -594,6 +602,47 @@ impl BruteForceDetector {
         st.sessions = VecDeque::new();
         self.findings.push(f.clone());
         Some(f)
+    }
+
+    /// An SSH session that is *not* an authentication-only one (it lasted
+    /// or moved data: it got past authentication) from a client whose
+    /// guessing was recognised, to the same server port within the window:
+    /// probably a guess that worked ([`BruteKind::LoginAfterFailures`],
+    /// once per client, server and port).
+    fn ssh_after_guessing(
+        &mut self,
+        c: &ConnSummary,
+        key: &(IpAddr, IpAddr, u16),
+    ) -> Option<BruteForceFinding> {
+        let handshake = c.history.contains('h') && c.history.contains('A');
+        if c.proto != 6
+            || !handshake
+            || c.orig_payload_bytes < self.cfg.ssh.heuristic.min_orig_payload
+        {
+            return None;
+        }
+        let window = self.cfg.ssh.interval_ns;
+        let st = self.ssh.get_mut(key)?;
+        let i = st.finding?;
+        let f = self.findings.get(i)?;
+        // Started after the guessing began, and within the window of its
+        // last session.
+        if st.success_raised
+            || c.ts_ns < f.first_ts_ns
+            || c.ts_ns.saturating_sub(f.last_ts_ns) > window
+        {
+            return None;
+        }
+        st.success_raised = true;
+        let mut out = f.clone();
+        out.rule = BruteKind::LoginAfterFailures;
+        out.threshold = self.cfg.ssh.sessions as u64;
+        out.successes = 1;
+        out.success_ts_ns = Some(c.ts_ns);
+        if let Some(f) = self.findings.get_mut(i) {
+            f.successes += 1;
+        }
+        Some(out)
     }
 
     fn summary(cfg: &BruteForceConfig, k: &Key, s: &State, rule: BruteKind) -> BruteForceFinding {

@@ -360,3 +360,26 @@ fn idle_keys_expire() {
     assert_eq!(fin.len(), 1);
     assert_eq!(fin[0].failures, 12, "kept when its key expired");
 }
+
+/// After recognised SSH guessing, a session that got past authentication
+/// (it moved 80 KB) is a likely successful guess; the same session
+/// without the guessing before it is nothing.
+#[test]
+fn ssh_session_after_guessing_is_a_login_after_failures() {
+    let mut d = det();
+    let found: Vec<_> = (0..6)
+        .filter_map(|i| d.observe_ssh(&ssh(T0 + i * 10 * SEC, 2, 2600, 2100)))
+        .collect();
+    assert_eq!(found.len(), 1);
+    let mut big = ssh(T0 + 70 * SEC, 1, 3400, 84_000);
+    big.orig_pkts = 23;
+    let f = d.observe_ssh(&big).expect("session after guessing");
+    assert_eq!(f.rule, BruteKind::LoginAfterFailures);
+    assert_eq!(f.success_ts_ns, Some(T0 + 70 * SEC));
+    assert!(d.observe_ssh(&big).is_none(), "once");
+    let fin = d.finish();
+    assert_eq!((fin.len(), fin[0].successes), (1, 1));
+    // No guessing before: nothing.
+    let mut d = det();
+    assert!(d.observe_ssh(&big).is_none());
+}
