@@ -63,4 +63,18 @@ fi
 # Multipart uploads as the web UI's form sends them.
 printf 'multipart/form-data; boundary=----x\000------x\r\nContent-Disposition: form-data; name="capture"; filename="a.pcap"\r\nContent-Type: application/octet-stream\r\n\r\nPCAPDATA\r\n------x--\r\n' > corpus/multipart/upload
 printf 'multipart/form-data; boundary="q b"\000--q b\r\nContent-Disposition: form-data; name="f"; filename="x"\r\n\r\n\r\n--q b\r\n--q b--' > corpus/multipart/quoted
-echo "seeded: $(ls corpus/capture | wc -l) capture, $(ls corpus/analyze | wc -l) analyze, $(ls corpus/decode | wc -l) decode, $(ls corpus/protocols | wc -l) protocols, $(ls corpus/rules | wc -l) rules, $(ls corpus/rules_toml | wc -l) rules_toml, $(ls corpus/filter | wc -l) filter, $(ls corpus/models | wc -l) models, $(ls corpus/multipart | wc -l) multipart"
+# Bodies: byte 0 the framing (see fuzz_targets/bodies.rs), then the body:
+# gzip and deflate of a text, brotli from the HTTP testdata, a chunked
+# gzip body, and a MIME message with base64 and quoted-printable parts.
+mkdir -p corpus/bodies
+text='<html><body>hello netsift, hello fuzzer</body></html>'
+{ printf '\001'; printf '%s' "$text" | gzip -9; } > corpus/bodies/gzip
+{ printf '\002'; printf '%s' "$text" | python3 -c 'import sys,zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))'; } > corpus/bodies/deflate
+for f in ../crates/protocols/src/http/testdata/body_br_lgwin22.br; do
+  [ -f "$f" ] && { printf '\003'; cat "$f"; } > corpus/bodies/br
+done
+printf '%s' "$text" | gzip -9 > corpus/bodies/.gz
+{ printf '\005'; printf '%x\r\n' "$(stat -c %s corpus/bodies/.gz)"; cat corpus/bodies/.gz; printf '\r\n0\r\n\r\n'; } > corpus/bodies/gzip-chunked
+rm -f corpus/bodies/.gz
+{ printf '\020'; printf 'From: a@b\r\nTo: c@d\r\nSubject: =?UTF-8?B?aGVsbG8=?=\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="xx"\r\n\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nhello =C3=A9t=C3=A9=\r\n soft break\r\n--xx\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="a.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAA=\r\n--xx--\r\n'; } > corpus/bodies/mime
+echo "seeded: $(ls corpus/capture | wc -l) capture, $(ls corpus/analyze | wc -l) analyze, $(ls corpus/decode | wc -l) decode, $(ls corpus/protocols | wc -l) protocols, $(ls corpus/rules | wc -l) rules, $(ls corpus/rules_toml | wc -l) rules_toml, $(ls corpus/filter | wc -l) filter, $(ls corpus/models | wc -l) models, $(ls corpus/multipart | wc -l) multipart, $(ls corpus/bodies | wc -l) bodies"
