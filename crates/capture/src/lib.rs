@@ -114,6 +114,9 @@ pub struct Damage {
     pub len: u64,
     /// What was wrong at `offset` (the error strict reading gives).
     pub reason: &'static str,
+    /// Packet time of the last record read before the damage (`None` when
+    /// the damage comes before any record): where it sits in time.
+    pub ts_ns: Option<u64>,
 }
 
 /// Damaged ranges kept in [`CaptureReader::damage`]; later ones are only

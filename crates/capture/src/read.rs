@@ -224,6 +224,8 @@ pub struct CaptureReader<R = Box<dyn Read + Send>> {
     /// pcap: seconds of the last good record (resynchronisation checks a
     /// candidate's time against it).
     last_sec: Option<u64>,
+    /// Packet time of the last frame returned (for [`Damage::ts_ns`]).
+    last_ts: Option<u64>,
 }
 
 impl CaptureReader<Box<dyn Read + Send>> {
@@ -333,6 +335,7 @@ impl<R: Read> CaptureReader<R> {
             damage: Vec::new(),
             damaged_bytes: 0,
             damaged_ranges: 0,
+            last_ts: None,
             last_sec: None,
         };
         if let Some((be, nanos, hdr_len)) = pcap {
@@ -461,6 +464,7 @@ impl<R: Read> CaptureReader<R> {
         match res {
             Ok(Some(s)) => {
                 self.frames += 1;
+                self.last_ts = Some(s.ts_ns);
                 self.captured_bytes += s.len as u64;
                 Ok(Some(Frame {
                     ts_ns: s.ts_ns,
@@ -962,6 +966,7 @@ impl<R: Read> CaptureReader<R> {
                 offset,
                 len,
                 reason,
+                ts_ns: self.last_ts,
             });
         }
     }

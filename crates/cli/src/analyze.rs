@@ -13,10 +13,11 @@ use netsift_detect::alert::PcapSummary;
 use netsift_detect::rules::{DomainBlacklist, IpBlacklist, Rules, RulesConfig, UrlBlacklist};
 use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
+use netsift_engine::analyze::alert_pcap::{AlertPcap, AlertPcapHandler, AlertPcapOutput};
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
 use netsift_engine::analyze::output::{
-    Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
+    CaptureDamage, Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
 };
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
@@ -342,7 +343,25 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let s = Setup::new(a)?;
     let (sensor, base_seed) = sensor_seed(a, outputs.db_is_postgres, s.pipeline.flow.uid_seed);
     let mut db_error: Option<anyhow::Error> = None;
-    let mut det = Detecting::with_scan_method(out.as_mut(), s.rules, s.scan_method);
+    let alert_pcap = match &args.alert_pcap {
+        Some(p) => Some(
+            AlertPcap::create(p, args.alert_pcap_packets as usize)
+                .with_context(|| format!("creating {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut pcap_out;
+    let det_inner: &mut dyn Output = match &alert_pcap {
+        Some(log) => {
+            pcap_out = AlertPcapOutput {
+                inner: out.as_mut(),
+                log: log.clone(),
+            };
+            &mut pcap_out
+        }
+        None => out.as_mut(),
+    };
+    let mut det = Detecting::with_scan_method(det_inner, s.rules, s.scan_method);
     let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
     let mut analyzer = Setup::analyzer(
         s.classifier,
@@ -355,6 +374,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());
     let mut failed = false;
     let (mut packets, mut flows) = (0u64, 0u64);
+    let mut damage = Vec::new();
     for (n, path) in args.captures.iter().enumerate() {
         // A uid seed per capture keeps uids unique across the captures of one run.
         let mut pcfg = s.pipeline;
@@ -368,7 +388,16 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                 db_error = Some(anyhow::Error::new(e).context("writing the database"));
             }
         }
-        let res = run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| bar.update(p));
+        let res = match &alert_pcap {
+            Some(log) => {
+                let mut h = AlertPcapHandler {
+                    inner: &mut analyzer,
+                    log: log.clone(),
+                };
+                run_capture::<ClassState, _>(path, pcfg, &mut h, &mut |p| bar.update(p))
+            }
+            None => run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| bar.update(p)),
+        };
         bar.clear();
         if let Some(h) = handle.as_ref().filter(|_| db_error.is_none()) {
             let (p, f, err) = match &res {
@@ -384,6 +413,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                 packets += s.counters.packets;
                 flows += s.flows();
                 crate::flows::warn_capture_damage(&s);
+                damage.extend(capture_damage(&s));
             }
             Err(e) => {
                 eprintln!("netsift: error: {e}");
@@ -394,6 +424,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let stats = analyzer.stats;
     let rule_stats = analyzer.rule_stats();
     drop(analyzer);
+    for d in &damage {
+        scoring.capture_damaged(d);
+    }
     scoring.finish().context("writing the output")?;
     let (scored, raised, by_server) = (scoring.scored, scoring.raised, scoring.by_server_model);
     drop(scoring);
@@ -401,6 +434,21 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let groups = std::mem::take(&mut det.groups).finish();
     let raised_total = det.alerts_raised;
     drop(det);
+    if let (Some(log), Some(p)) = (&alert_pcap, &args.alert_pcap) {
+        let st = log
+            .finish()
+            .with_context(|| format!("writing {}", p.display()))?;
+        if !a.common.quiet {
+            eprintln!(
+                "netsift: alert pcap {}: {} packets of {} flows, {} alert comments ({} alerts had no flow packets to keep)",
+                p.display(),
+                st.packets,
+                st.flows,
+                st.comments,
+                st.alerts_without_packets
+            );
+        }
+    }
     if !a.common.quiet {
         for a in &alerts {
             eprintln!("netsift: alert: {a}");
@@ -432,6 +480,21 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The damaged ranges of a capture as flowless `weird` records.
+pub fn capture_damage(s: &netsift_engine::run::CaptureSummary) -> Vec<CaptureDamage> {
+    let capture = s.path.display().to_string();
+    s.damage
+        .iter()
+        .map(|d| CaptureDamage {
+            ts_ns: d.ts_ns.unwrap_or(0),
+            capture: capture.clone(),
+            offset: d.offset,
+            len: d.len,
+            reason: d.reason,
+        })
+        .collect()
 }
 
 /// The capture row of `path` (its SHA-256 read from the file; stdin has none).

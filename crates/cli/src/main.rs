@@ -296,6 +296,19 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE|URL")]
     pub db: Option<String>,
 
+    /// Write the packets of every flow that raised an alert to FILE
+    /// (pcapng), the alert's text in the comment of the packet that raised
+    /// it: up to --alert-pcap-packets packets before each alert and as many
+    /// after, per flow.
+    #[arg(long, value_name = "FILE")]
+    pub alert_pcap: Option<PathBuf>,
+
+    /// Packets kept before, and written after, each alert of a flow
+    /// (--alert-pcap).
+    #[arg(long, value_name = "N", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub alert_pcap_packets: u32,
+
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

@@ -216,3 +216,67 @@ fn compressed_captures_give_the_same_output() {
         assert_eq!(out.stdout, want, "{f} on stdin");
     }
 }
+
+/// The skipped range of a damaged capture is also a flowless `weird`
+/// record (`capture_damaged`, offset and length, the time of the record
+/// before it), in the JSONL output and in Zeek's weird.log (uid and
+/// addresses unset, as Zeek writes its flowless weirds).
+#[test]
+fn damaged_range_is_a_flowless_weird_record() {
+    let mut b = sample();
+    // Walk to the 5th record and break its length.
+    let mut off = 24;
+    let mut prev_ts = 0u64;
+    for _ in 0..4 {
+        let sec = u32::from_le_bytes(b[off..off + 4].try_into().expect("4"));
+        let usec = u32::from_le_bytes(b[off + 4..off + 8].try_into().expect("4"));
+        prev_ts = u64::from(sec) * 1_000_000 + u64::from(usec);
+        let incl = u32::from_le_bytes(b[off + 8..off + 12].try_into().expect("4"));
+        off += 16 + incl as usize;
+    }
+    b[off + 8..off + 12].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+    let p = tmp("damaged-weird.pcap", &b);
+    let dir = std::env::temp_dir().join(format!("netsift-weird-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = Command::new(env!("CARGO_BIN_EXE_netsift"))
+        .args(["analyze", "-q", "-o"])
+        .arg(dir.join("jsonl"))
+        .arg(&p)
+        .status()
+        .expect("run analyze");
+    assert!(st.success());
+    let text = std::fs::read_to_string(dir.join("jsonl/weird.jsonl")).expect("weird.jsonl");
+    let w: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .filter(|v: &serde_json::Value| v["name"] == "capture_damaged")
+        .collect();
+    assert_eq!(w.len(), 1, "{text}");
+    assert_eq!(w[0]["offset"], off as u64);
+    assert!(w[0]["len"].as_u64().is_some_and(|l| l > 0));
+    assert_eq!(w[0]["reason"], "absurd record length");
+    assert!(w[0].get("uid").is_none());
+    let ts = w[0]["ts"].as_f64().expect("ts");
+    assert_eq!(
+        (ts * 1e6).round() as u64,
+        prev_ts,
+        "the record before's time"
+    );
+    let st = Command::new(env!("CARGO_BIN_EXE_netsift"))
+        .args(["analyze", "-q", "--format", "zeek", "-o"])
+        .arg(dir.join("zeek"))
+        .arg(&p)
+        .status()
+        .expect("run analyze");
+    assert!(st.success());
+    let log = std::fs::read_to_string(dir.join("zeek/weird.log")).expect("weird.log");
+    let row = log
+        .lines()
+        .find(|l| l.contains("capture_damaged"))
+        .unwrap_or_else(|| panic!("no capture_damaged row: {log}"));
+    let cols: Vec<&str> = row.split('\t').collect();
+    // ts, uid, id.orig_h, id.orig_p, id.resp_h, id.resp_p, name, addl, ...
+    assert_eq!(&cols[1..6], ["-", "-", "-", "-", "-"], "{row}");
+    assert!(cols[7].contains(&format!("offset={off}")), "{row}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -43,9 +43,15 @@
 //! distinct_ports = 20      # ports one source probes on one host
 //! distinct_hosts = 20      # hosts one source probes on one port
 //!
-//! [brute_force]            # every key optional
-//! window = 60.0            # seconds
-//! failures = 10            # failed logins per source and service
+//! [brute_force]            # every key optional; a count of 0 disables a rule
+//! window = 900.0           # seconds (volume rule, Zeek's)
+//! failures = 20            # failed logins per source and service in `window`
+//! rate_window = 60.0       # seconds (rate rule)
+//! rate_failures = 10       # failed logins in `rate_window`
+//! success_after = 5        # failures before a success: "login after failures"
+//! ssh_sessions = 5         # alike short SSH sessions to one server ...
+//! ssh_window = 120.0       # ... within this many seconds
+//! ssh_tolerance = 0.25     # how alike (bytes, packets vs the medians)
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently disable a rule set).
@@ -634,14 +640,30 @@ pub struct ScanThresholds {
     pub distinct_hosts: Option<u32>,
 }
 
-/// `[brute_force]` thresholds (each optional).
+/// `[brute_force]` thresholds (each optional; see `netsift_detect::brute`).
+/// A count of 0 disables its rule.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BruteThresholds {
-    /// Window, seconds of packet time.
+    /// Volume rule window, seconds of packet time (default 900).
     pub window: Option<f64>,
-    /// Failed logins per source and service within the window.
+    /// Volume rule: failed logins per source and service within `window`
+    /// (default 20, Zeek's).
     pub failures: Option<u32>,
+    /// Rate rule window, seconds (default 60).
+    pub rate_window: Option<f64>,
+    /// Rate rule: failed logins within `rate_window` (default 10).
+    pub rate_failures: Option<u32>,
+    /// Login after failures: failures within `window` before a success
+    /// (default 5).
+    pub success_after: Option<u32>,
+    /// SSH guessing: alike short sessions to one server (default 5).
+    pub ssh_sessions: Option<u32>,
+    /// SSH guessing window, seconds (default 120).
+    pub ssh_window: Option<f64>,
+    /// SSH guessing: how far (fraction) a session's bytes and packets may
+    /// be from the medians and still count as alike (default 0.25).
+    pub ssh_tolerance: Option<f64>,
 }
 
 /// The parsed rules file (lists not yet loaded; see [`RulesConfig::load`]).
@@ -1117,8 +1139,23 @@ distinct_ports = 20
 
 [brute_force]
 failures = 10
+rate_window = 30
+rate_failures = 8
+success_after = 3
+ssh_sessions = 6
+ssh_window = 90.5
+ssh_tolerance = 0.3
 "#;
         let cfg = RulesConfig::parse(text, "rules.toml", &dir).unwrap();
+        let b = &cfg.brute_force;
+        assert_eq!(
+            (b.rate_window, b.rate_failures, b.success_after),
+            (Some(30.0), Some(8), Some(3))
+        );
+        assert_eq!(
+            (b.ssh_sessions, b.ssh_window, b.ssh_tolerance),
+            (Some(6), Some(90.5), Some(0.3))
+        );
         assert_eq!(
             cfg.ip_blacklist,
             Some(ListSource::Path(dir.join("ips.txt")))

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use netsift_detect::brute::{BruteForceConfig, BruteForceDetector, LoginAttempt};
+use netsift_detect::brute::{BruteForceConfig, BruteForceDetector, BruteKind, LoginAttempt};
 use serde_json::Value;
 
 #[test]
@@ -41,12 +41,16 @@ fn ftp_password_guessing() {
         raised.extend(d.observe(&a));
     }
     assert_eq!(attempts, 31);
-    assert_eq!(raised.len(), 1, "{raised:#?}");
+    // curl's 30 wrong passwords came within seconds: the rate rule (10 in
+    // 60 s) crosses at the 10th; the good login then follows 30 failures.
+    assert_eq!(raised.len(), 2, "{raised:#?}");
     let lo: IpAddr = "127.0.0.1".parse().unwrap();
     let f = &raised[0];
     assert_eq!((f.client, f.server, f.server_port), (lo, lo, 21));
     assert_eq!(f.service, "FTP");
-    assert_eq!(f.failures, 20);
+    assert_eq!((f.rule, f.failures), (BruteKind::Rate, 10));
+    assert_eq!(raised[1].rule, BruteKind::LoginAfterFailures);
+    assert_eq!(raised[1].failures, 30);
     let fin = d.finish();
     assert_eq!(fin.len(), 1);
     assert_eq!(fin[0].failures, 30);

@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 
 use netsift_detect::brute::{
-    ssh_attempt_from_conn, BruteForceConfig, BruteForceDetector, BruteForceFinding, LoginAttempt,
-    SshHeuristic,
+    ssh_attempt_from_conn, BruteForceConfig, BruteForceDetector, BruteForceFinding, BruteKind,
+    LoginAttempt, SshHeuristic,
 };
 use netsift_detect::scan::ConnSummary;
 
@@ -35,11 +35,19 @@ fn det() -> BruteForceDetector {
     BruteForceDetector::new(BruteForceConfig::default())
 }
 
+/// Zeek's rule alone (the rate rule off).
+fn volume_only() -> BruteForceDetector {
+    BruteForceDetector::new(BruteForceConfig {
+        rate_threshold: 0,
+        ..BruteForceConfig::default()
+    })
+}
+
 const USERS: [&str; 4] = ["root", "admin", "ftp", "test"];
 
 #[test]
 fn twenty_failures_in_fifteen_minutes() {
-    let mut d = det();
+    let mut d = volume_only();
     let a: Vec<_> = (0..19)
         .map(|i| fail(T0 + i * 40 * SEC, "FTP", Some(USERS[i as usize % 4])))
         .collect();
@@ -166,8 +174,8 @@ fn successes_do_not_count() {
         })
         .collect();
     assert!(run(&mut d, &a).is_empty());
-    // 19 failures among many successes: nothing.
-    let a: Vec<_> = (0..19)
+    // 9 failures among many successes: nothing.
+    let a: Vec<_> = (0..9)
         .map(|i| fail(T0 + i * SEC, "IMAP", Some("alice")))
         .collect();
     assert!(run(&mut d, &a).is_empty());
@@ -229,20 +237,149 @@ fn short_ssh_sessions() {
     syn.history = "Sr";
     syn.conn_state = "REJ";
     assert!(ssh_attempt_from_conn(&syn, &h).is_none());
-    // 20 short sessions in 15 minutes: a finding.
+}
+
+/// Five alike short sessions within 120 s make one finding; later ones
+/// are counted into it.
+#[test]
+fn alike_ssh_sessions_make_a_finding() {
     let mut d = det();
     let conns: Vec<_> = (0..25)
-        .map(|i| ssh(T0 + i * 20 * SEC, 2, 2600, 2100))
+        .map(|i| ssh(T0 + i * 20 * SEC, 2 + i % 3, 2600 + i * 7, 2100))
         .collect();
-    let f: Vec<_> = conns
-        .iter()
-        .filter_map(|c| ssh_attempt_from_conn(c, &h))
-        .filter_map(|a| d.observe(&a))
-        .collect();
+    let f: Vec<_> = conns.iter().filter_map(|c| d.observe_ssh(c)).collect();
     assert_eq!(f.len(), 1);
+    assert_eq!(f[0].rule, BruteKind::SshSessions);
     assert_eq!(
         (f[0].service.as_str(), f[0].failures, f[0].server_port),
-        ("SSH", 20, 22)
+        ("SSH", 5, 22)
     );
-    assert!(f[0].users.is_empty());
+    assert_eq!(f[0].first_ts_ns, T0);
+    let p = f[0].ssh.expect("pattern");
+    assert_eq!((p.orig_bytes, p.resp_bytes), (2614, 2100));
+    let fin = d.finish();
+    assert_eq!(fin.len(), 1);
+    assert_eq!(fin[0].failures, 25);
+}
+
+/// Short sessions that do not look alike (different sizes: a person's
+/// varied commands), or too few in the window: nothing.
+#[test]
+fn unlike_or_sparse_ssh_sessions_are_quiet() {
+    let mut d = det();
+    for i in 0..10u64 {
+        let c = ssh(T0 + i * 10 * SEC, 1, 1500 + i * 1500, 2000 + i * 1200);
+        assert!(d.observe_ssh(&c).is_none(), "{i}");
+    }
+    // Alike but one every 40 s: at most 4 in any 120 s.
+    let mut d = det();
+    for i in 0..20u64 {
+        let mut c = ssh(T0 + i * 40 * SEC, 2, 2600, 2100);
+        c.src = ip("10.0.0.7");
+        assert!(d.observe_ssh(&c).is_none(), "{i}");
+    }
+    assert!(d.finish().is_empty());
+}
+
+/// hydra's speed: 15 failures in a second cross the rate rule (10 in
+/// 60 s) long before Zeek's 20 in 15 minutes; the success that follows is
+/// a "login after failures".
+#[test]
+fn rate_rule_and_login_after_failures() {
+    let mut d = det();
+    let a: Vec<_> = (0..15)
+        .map(|i| fail(T0 + i * 60_000_000, "FTP", Some("alice")))
+        .collect();
+    let f = run(&mut d, &a);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(
+        (f[0].rule, f[0].failures, f[0].threshold),
+        (BruteKind::Rate, 10, 10)
+    );
+    assert_eq!(f[0].window_s, 60.0);
+    let ok = LoginAttempt {
+        success: true,
+        ..fail(T0 + 2 * SEC, "FTP", Some("alice"))
+    };
+    let f = d.observe(&ok).expect("login after failures");
+    assert_eq!(f.rule, BruteKind::LoginAfterFailures);
+    assert_eq!(f.failures, 15);
+    assert_eq!(f.success_ts_ns, Some(T0 + 2 * SEC));
+    assert_eq!(f.first_ts_ns, T0);
+    // Once per key.
+    assert!(d.observe(&ok).is_none());
+    let fin = d.finish();
+    assert_eq!(fin.len(), 1, "login-after is not repeated at the end");
+    assert_eq!((fin[0].failures, fin[0].successes), (15, 2));
+}
+
+/// A person who mistypes a few times, then logs in: below every rule.
+#[test]
+fn a_few_typos_then_success_is_quiet() {
+    let mut d = det();
+    let a: Vec<_> = (0..4)
+        .map(|i| fail(T0 + i * 5 * SEC, "IMAP", Some("alice")))
+        .collect();
+    assert!(run(&mut d, &a).is_empty());
+    let ok = LoginAttempt {
+        success: true,
+        ..fail(T0 + 30 * SEC, "IMAP", Some("alice"))
+    };
+    assert!(d.observe(&ok).is_none());
+    // Failures from long ago (beyond the 15-minute window) do not count.
+    let mut d = det();
+    let a: Vec<_> = (0..9)
+        .map(|i| fail(T0 + i * 61 * SEC, "POP3", None))
+        .collect();
+    assert!(run(&mut d, &a).is_empty());
+    let ok = LoginAttempt {
+        success: true,
+        ..fail(T0 + 9 * 61 * SEC + 900 * SEC, "POP3", None)
+    };
+    assert!(d.observe(&ok).is_none());
+    assert!(d.finish().is_empty());
+}
+
+/// State is bounded by time: a million one-off clients spread over hours
+/// leave only the keys of the last window (plus slack) in memory, and the
+/// findings of expired keys keep their final counts.
+#[test]
+fn idle_keys_expire() {
+    let mut d = det();
+    for i in 0..12u64 {
+        d.observe(&fail(T0 + i * SEC, "FTP", None));
+    }
+    for i in 0..200_000u64 {
+        let c = IpAddr::from([10, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
+        d.observe(&LoginAttempt {
+            client: c,
+            ..fail(T0 + 100 * SEC + i * 100_000_000, "HTTP", None)
+        });
+    }
+    let fin = d.finish();
+    assert_eq!(fin.len(), 1);
+    assert_eq!(fin[0].failures, 12, "kept when its key expired");
+}
+
+/// After recognised SSH guessing, a session that got past authentication
+/// (it moved 80 KB) is a likely successful guess; the same session
+/// without the guessing before it is nothing.
+#[test]
+fn ssh_session_after_guessing_is_a_login_after_failures() {
+    let mut d = det();
+    let found: Vec<_> = (0..6)
+        .filter_map(|i| d.observe_ssh(&ssh(T0 + i * 10 * SEC, 2, 2600, 2100)))
+        .collect();
+    assert_eq!(found.len(), 1);
+    let mut big = ssh(T0 + 70 * SEC, 1, 3400, 84_000);
+    big.orig_pkts = 23;
+    let f = d.observe_ssh(&big).expect("session after guessing");
+    assert_eq!(f.rule, BruteKind::LoginAfterFailures);
+    assert_eq!(f.success_ts_ns, Some(T0 + 70 * SEC));
+    assert!(d.observe_ssh(&big).is_none(), "once");
+    let fin = d.finish();
+    assert_eq!((fin.len(), fin[0].successes), (1, 1));
+    // No guessing before: nothing.
+    let mut d = det();
+    assert!(d.observe_ssh(&big).is_none());
 }

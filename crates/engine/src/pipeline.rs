@@ -37,6 +37,11 @@ pub trait FlowHandler<T> {
     /// given to its own ICMP flow); `dir`: the way it travels in `flow`.
     /// Suricata counts such errors in the quoted flow.
     fn on_icmp_error(&mut self, _flow: &mut Flow<T>, _dir: Dir, _wire_len: u32) {}
+
+    /// The frame being processed, as captured, before its packet reaches
+    /// [`FlowHandler::on_packet`] (the packet log of `--alert-pcap` keeps
+    /// copies).
+    fn on_frame_bytes(&mut self, _ts_ns: u64, _linktype: u32, _data: &[u8], _orig_len: u32) {}
 }
 
 /// Pipeline settings.
@@ -151,6 +156,7 @@ impl<T: Default> Pipeline<T> {
         self.counters.packets += 1;
         self.counters.bytes += u64::from(orig_len);
         handler.on_frame_number(self.counters.packets);
+        handler.on_frame_bytes(ts_ns, link.0, data, orig_len);
         let pkt = match decode(link, data) {
             Ok(p) => p,
             Err(e) => {

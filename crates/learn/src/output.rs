@@ -221,6 +221,14 @@ impl Output for Scoring<'_> {
         self.inner.alert(a);
     }
 
+    fn flow_flagged(&mut self, uid: &str, a: &Alert) {
+        self.inner.flow_flagged(uid, a);
+    }
+
+    fn capture_damaged(&mut self, d: &netsift_engine::analyze::output::CaptureDamage) {
+        self.inner.capture_damaged(d);
+    }
+
     fn tick(&mut self, now_ns: u64) {
         // Live captures close alert windows and rotate files downstream.
         self.inner.tick(now_ns);

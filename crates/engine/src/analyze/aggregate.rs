@@ -99,6 +99,14 @@ impl Output for Aggregating<'_> {
         self.drain();
     }
 
+    fn flow_flagged(&mut self, uid: &str, alert: &Alert) {
+        self.inner.flow_flagged(uid, alert);
+    }
+
+    fn capture_damaged(&mut self, d: &super::output::CaptureDamage) {
+        self.inner.capture_damaged(d);
+    }
+
     fn tick(&mut self, now_ns: u64) {
         self.advance(now_ns);
         self.inner.tick(now_ns);

@@ -24,8 +24,7 @@ use std::net::IpAddr;
 
 use netsift_detect::alert::{Alert, AlertType, Evidence, Severity, Summarizer};
 use netsift_detect::brute::{
-    ssh_attempt_from_conn, BruteForceConfig, BruteForceDetector, BruteForceFinding, LoginAttempt,
-    SshHeuristic,
+    BruteForceConfig, BruteForceDetector, BruteForceFinding, BruteKind, LoginAttempt,
 };
 use netsift_detect::rules::{host_without_port, Rules};
 use netsift_detect::scan::{ConnSummary, ScanConfig, ScanDetector, ScanFinding, ScanMethod};
@@ -78,11 +77,31 @@ impl<'o> Detecting<'o> {
             scan_cfg.addr_scan_threshold = h as usize;
         }
         let mut brute_cfg = BruteForceConfig::default();
-        if let Some(w) = rules.brute_force.window {
-            brute_cfg.interval_ns = (w.max(0.0) * 1e9) as u64;
+        let b = &rules.brute_force;
+        let secs = |w: f64| (w.max(0.0) * 1e9) as u64;
+        if let Some(w) = b.window {
+            brute_cfg.interval_ns = secs(w);
         }
-        if let Some(f) = rules.brute_force.failures {
+        if let Some(f) = b.failures {
             brute_cfg.threshold = f as usize;
+        }
+        if let Some(w) = b.rate_window {
+            brute_cfg.rate_interval_ns = secs(w);
+        }
+        if let Some(f) = b.rate_failures {
+            brute_cfg.rate_threshold = f as usize;
+        }
+        if let Some(n) = b.success_after {
+            brute_cfg.success_after = n as usize;
+        }
+        if let Some(n) = b.ssh_sessions {
+            brute_cfg.ssh.sessions = n as usize;
+        }
+        if let Some(w) = b.ssh_window {
+            brute_cfg.ssh.interval_ns = secs(w);
+        }
+        if let Some(t) = b.ssh_tolerance {
+            brute_cfg.ssh.tolerance = t.clamp(0.0, 10.0);
         }
         Detecting {
             inner,
@@ -148,10 +167,21 @@ impl<'o> Detecting<'o> {
             success,
         };
         if let Some(f) = self.brute.observe(&attempt) {
-            if self.live {
-                let a = Self::brute_alert(&f);
-                self.raise(a);
-            }
+            self.brute_found(&f, &c.uid);
+        }
+    }
+
+    /// A brute-force finding as it is made: a login after failures is an
+    /// event, raised at once in every mode; rate, volume and SSH findings
+    /// are raised now in live mode and with their final counts at the end
+    /// otherwise. The flow whose attempt made it is named to the output
+    /// either way ([`Output::flow_flagged`]).
+    fn brute_found(&mut self, f: &BruteForceFinding, uid: &str) {
+        let a = Self::brute_alert(f);
+        if self.live || f.rule == BruteKind::LoginAfterFailures {
+            self.raise(a.with_uid(uid.to_string()));
+        } else {
+            self.inner.flow_flagged(uid, &a);
         }
     }
 
@@ -175,19 +205,40 @@ impl<'o> Detecting<'o> {
         a
     }
 
+    /// The rule text names the rule and its configured threshold, so the
+    /// per-rule summary groups like findings together.
     fn brute_alert(f: &BruteForceFinding) -> Alert {
         let mut ev = Evidence::ip(f.client);
         if let Ok(Value::Object(m)) = serde_json::to_value(f) {
             ev.extra = m;
         }
-        Alert::new(
-            f.first_ts_ns,
-            AlertType::BruteForce,
-            format!("{} login failures", f.service),
-        )
-        .with_severity(Severity::High)
-        .with_endpoints(f.client, None, f.server, Some(f.server_port))
-        .with_evidence(ev)
+        let svc = &f.service;
+        let (rule, ts, severity) = match f.rule {
+            BruteKind::Rate | BruteKind::Volume => (
+                format!("{svc} login failures: {} in {} s", f.threshold, f.window_s),
+                f.first_ts_ns,
+                Severity::High,
+            ),
+            // A success right after a run of failures: the guess probably
+            // worked (a likely compromise).
+            BruteKind::LoginAfterFailures => (
+                format!("{svc} login after failures"),
+                f.success_ts_ns.unwrap_or(f.last_ts_ns),
+                Severity::Critical,
+            ),
+            BruteKind::SshSessions => (
+                format!(
+                    "SSH password guessing: {} alike short sessions in {} s",
+                    f.threshold, f.window_s
+                ),
+                f.first_ts_ns,
+                Severity::High,
+            ),
+        };
+        Alert::new(ts, AlertType::BruteForce, rule)
+            .with_severity(severity)
+            .with_endpoints(f.client, None, f.server, Some(f.server_port))
+            .with_evidence(ev)
     }
 }
 
@@ -264,6 +315,10 @@ impl Output for Detecting<'_> {
                             "-ERR" | "NO" => Some(false),
                             _ => None,
                         };
+                        // RFC 1939 §7: USER may already be refused ("-ERR
+                        // never heard of mailbox name"): a failed login
+                        // (a user-name guess); its +OK is no success.
+                        let login = login || (name == "USER" && outcome == Some(false));
                         if let (true, Some(success)) = (login, outcome) {
                             self.login(ts_ns, c, service, user, success);
                         }
@@ -353,17 +408,11 @@ impl Output for Detecting<'_> {
                     self.raise(a);
                 }
             }
-            // "Many short SSH sessions": a session that exchanged keys and
-            // ended quickly counts as a failed login (netsift-detect's
-            // heuristic; SSH authentication itself is encrypted).
+            // "Many alike short SSH sessions" (netsift-detect's heuristic;
+            // SSH authentication itself is encrypted).
             if rec.protocol == "SSH" {
-                if let Some(a) = ssh_attempt_from_conn(&summary, &SshHeuristic::default()) {
-                    if let Some(f) = self.brute.observe(&a) {
-                        if self.live {
-                            let a = Self::brute_alert(&f);
-                            self.raise(a);
-                        }
-                    }
+                if let Some(f) = self.brute.observe_ssh(&summary) {
+                    self.brute_found(&f, &rec.uid);
                 }
             }
         }
@@ -373,6 +422,14 @@ impl Output for Detecting<'_> {
     fn alert(&mut self, a: &Alert) {
         // Alerts raised elsewhere (payload signatures, by the analyzer).
         self.raise(a.clone());
+    }
+
+    fn flow_flagged(&mut self, uid: &str, alert: &Alert) {
+        self.inner.flow_flagged(uid, alert);
+    }
+
+    fn capture_damaged(&mut self, d: &super::output::CaptureDamage) {
+        self.inner.capture_damaged(d);
     }
 
     fn tick(&mut self, now_ns: u64) {
@@ -439,7 +496,7 @@ mod tests {
     }
 
     /// RFC 1939 -ERR to PASS, RFC 9051 NO to LOGIN, RFC 4954 535, RFC 9110
-    /// 401: each is a failed login; 20 in 15 minutes make one alert.
+    /// 401: each is a failed login; 10 in 60 s make one alert.
     #[test]
     fn login_failures_of_every_service_count() {
         for (log, rec) in [
@@ -462,7 +519,7 @@ mod tests {
         ] {
             let mut inner = Sink::default();
             let mut d = Detecting::new(&mut inner, Rules::default());
-            for i in 0..19u16 {
+            for i in 0..9u16 {
                 d.record(
                     log,
                     u64::from(i) * 1_000_000_000,
@@ -473,7 +530,7 @@ mod tests {
             d.finish().expect("finish");
             assert!(
                 d.alerts.is_empty(),
-                "{log}: 19 failures are below the threshold"
+                "{log}: 9 failures are below the threshold"
             );
             let mut inner = Sink::default();
             let mut d = Detecting::new(&mut inner, Rules::default());
@@ -491,7 +548,7 @@ mod tests {
         }
     }
 
-    /// Live mode: the brute-force alert is raised by the 20th failure, as
+    /// Live mode: the brute-force alert is raised by the 10th failure, as
     /// it happens, and the end of the run adds nothing; the alert list is
     /// not kept (memory would grow with uptime).
     #[test]
@@ -517,7 +574,7 @@ mod tests {
         let rec = serde_json::json!({"username": "bob", "status_code": 401, "uri": "/"});
         let mut inner = Count::default();
         let mut d = Detecting::new(&mut inner, Rules::default()).live();
-        for i in 0..19u16 {
+        for i in 0..9u16 {
             d.record(
                 "http",
                 u64::from(i) * 1_000_000_000,
@@ -526,8 +583,8 @@ mod tests {
             );
         }
         assert_eq!(d.alerts_raised, 0);
-        d.record("http", 19_000_000_000, &common(40019), rec.clone());
-        assert_eq!(d.alerts_raised, 1, "raised by the 20th failure");
+        d.record("http", 9_000_000_000, &common(40009), rec.clone());
+        assert_eq!(d.alerts_raised, 1, "raised by the 10th failure");
         for i in 20..30u16 {
             d.record(
                 "http",

@@ -9,6 +9,7 @@
 //! its buffers.
 
 pub mod aggregate;
+pub mod alert_pcap;
 pub mod detect;
 pub mod eve;
 pub mod files;

@@ -25,6 +25,38 @@ pub struct Common {
     pub proto: u8,
 }
 
+/// A damaged byte range skipped while reading a capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureDamage {
+    /// Packet time of the last record before the damage (0 when none).
+    pub ts_ns: u64,
+    /// The capture, as given.
+    pub capture: String,
+    /// Offset of the first byte skipped.
+    pub offset: u64,
+    /// Bytes skipped.
+    pub len: u64,
+    /// What was wrong there.
+    pub reason: &'static str,
+}
+
+impl CaptureDamage {
+    /// The `weird` name of every damaged range.
+    pub const NAME: &'static str = "capture_damaged";
+
+    /// The JSONL `weird` record: `ts`, `name`, then where and why.
+    pub fn record(&self) -> Value {
+        serde_json::json!({
+            "ts": micros_to_secs(self.ts_ns),
+            "name": Self::NAME,
+            "capture": self.capture,
+            "offset": self.offset,
+            "len": self.len,
+            "reason": self.reason,
+        })
+    }
+}
+
 /// A sink for records.
 pub trait Output {
     /// A protocol record (or a `files` record) of a flow.
@@ -33,6 +65,14 @@ pub trait Output {
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord);
     /// An alert (`alerts.jsonl`, or `event_type: "alert"` in EVE).
     fn alert(&mut self, _alert: &netsift_detect::alert::Alert) {}
+    /// A detector made a finding from the flow `uid`'s traffic that is
+    /// written later (a pcap-mode brute-force finding is reported with its
+    /// final counts at the end of the run): the packet log
+    /// (`--alert-pcap`) keeps the flow's packets now. Nothing is written.
+    fn flow_flagged(&mut self, _uid: &str, _alert: &netsift_detect::alert::Alert) {}
+    /// A damaged byte range of the capture was skipped: a flowless `weird`
+    /// record (`capture_damaged`, no uid or addresses, as Zeek allows).
+    fn capture_damaged(&mut self, _damage: &CaptureDamage) {}
     /// Packet time is now `now_ns`, with or without a packet (a live
     /// capture ticks while the wire is idle): time-based work happens here
     /// (alert windows closing, file rotation, flushing to disk).
@@ -295,6 +335,11 @@ impl Output for JsonlDir {
         *self.summary.records_by_log.entry("alerts").or_default() += 1;
         let v = serde_json::to_value(a).unwrap_or(Value::Null);
         self.write("alerts", &v);
+    }
+
+    fn capture_damaged(&mut self, d: &CaptureDamage) {
+        *self.summary.records_by_log.entry("weird").or_default() += 1;
+        self.write("weird", &d.record());
     }
 
     fn tick(&mut self, now_ns: u64) {
@@ -750,6 +795,16 @@ impl Output for Tee<'_> {
     fn alert(&mut self, alert: &netsift_detect::alert::Alert) {
         self.first.alert(alert);
         self.second.alert(alert);
+    }
+
+    fn flow_flagged(&mut self, uid: &str, alert: &netsift_detect::alert::Alert) {
+        self.first.flow_flagged(uid, alert);
+        self.second.flow_flagged(uid, alert);
+    }
+
+    fn capture_damaged(&mut self, d: &CaptureDamage) {
+        self.first.capture_damaged(d);
+        self.second.capture_damaged(d);
     }
 
     fn tick(&mut self, now_ns: u64) {

@@ -2077,6 +2077,26 @@ impl Output for ZeekLogs {
         self.write(&row);
     }
 
+    /// A flowless weird.log row: uid and `id.*` unset (`-`), as Zeek
+    /// writes its own flowless weirds (`net_weird`).
+    fn capture_damaged(&mut self, d: &super::output::CaptureDamage) {
+        *self.summary.records_by_log.entry("weird").or_default() += 1;
+        let mut r = Row::new(&WEIRD);
+        r.set("ts", Z::Time(micros_to_secs(d.ts_ns)))
+            .set("name", s(super::output::CaptureDamage::NAME))
+            .set(
+                "addl",
+                Z::Str(format!(
+                    "capture={} offset={} len={} reason={}",
+                    d.capture, d.offset, d.len, d.reason
+                )),
+            )
+            .set("notice", Z::Bool(false))
+            .set("peer", s("netsift"))
+            .set("source", s("capture"));
+        self.write(&r);
+    }
+
     fn tick(&mut self, now_ns: u64) {
         self.note_time(now_ns);
         if !self.map.dhcp.is_empty() {
