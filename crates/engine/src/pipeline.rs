@@ -252,8 +252,7 @@ impl<T: Default> Pipeline<T> {
 
     /// End the capture: every open flow ends, in creation order.
     pub fn finish<H: FlowHandler<T>>(&mut self, handler: &mut H) {
-        self.table.flush();
-        self.emit_finished(handler);
+        self.table.flush_each(|f| handler.on_flow_end(f));
     }
 }
 
