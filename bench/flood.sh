@@ -12,8 +12,10 @@
 # still open at the end: N concurrent flows.
 #
 # Each tool runs pinned to one core (taskset -c 0), under /usr/bin/time -v:
-# the best wall time of RUNS runs (default 3) and the peak RSS (maximum
-# resident set size) are printed. `netsift analyze` writes its jsonl logs to
+# the best wall time of RUNS runs (default 3), the CPU time (user + system)
+# of that run, and the peak RSS (maximum resident set size) are printed. On
+# a busy machine the CPU time is the steadier figure (the pinned core is
+# shared), packets/s are computed from the wall time. `netsift analyze` writes its jsonl logs to
 # a scratch directory (removed after each run).
 # NETSIFT=path times another build (e.g. a copy of the binary before a change);
 # NDPI=0 skips ndpiReader (Debian: apt-get install ndpi-tools or libndpi-bin).
@@ -40,20 +42,21 @@ SCRATCH=$(mktemp -d); trap 'rm -rf "$SCRATCH"' EXIT
 # run NAME CMD...: best wall seconds and peak RSS (MiB) of RUNS runs.
 run() {
   local name=$1; shift
-  local best="" rss=0
+  local best="" rss=0 cpu=0
   for _ in $(seq 1 "$RUNS"); do
     rm -rf "$SCRATCH/o"; mkdir -p "$SCRATCH/o"
     /usr/bin/time -v -o "$SCRATCH/time" $PIN "$@" >/dev/null 2>"$SCRATCH/err" || {
       echo "$name failed:"; tail -5 "$SCRATCH/err"; return 0; }
-    local wall kb
+    local wall kb c
+    c=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$SCRATCH/time")
     wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$SCRATCH/time" |
       awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }')
     kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$SCRATCH/time")
-    if [ -z "$best" ] || [ "$(echo "$wall < $best" | bc -l)" = 1 ]; then best=$wall; fi
+    if [ -z "$best" ] || [ "$(echo "$wall < $best" | bc -l)" = 1 ]; then best=$wall; cpu=$c; fi
     [ "$kb" -gt "$rss" ] && rss=$kb
   done
-  printf '  %-9s %8.2f s  %9.0f packets/s  peak RSS %6.0f MiB\n' "$name" "$best" \
-    "$(echo "$N / $best" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+  printf '  %-10s %8.2f s (cpu %6.2f s) %9.0f packets/s  peak RSS %6.0f MiB\n' "$name" "$best" \
+    "$cpu" "$(echo "$N / $best" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
 
 for kind in $KINDS; do

@@ -8,8 +8,9 @@ KIND:
         (a plain SYN flood: N half-open attempts, N flows)
   udp   UDP datagrams (32 bytes of payload) to 10.0.0.1:53 from random sources
   icmp  ICMP echo requests (32 bytes of data) to 10.0.0.1 from random sources
-  mixed normal traffic for a "must not alert" check: N/10 short TCP
-        handshakes + a request/response each, between 50 clients and 5 servers
+  mixed normal traffic for a "must not alert" check: N/8 short HTTP
+        connections back to back (handshake, request, response, close) between
+        50 clients and 2 servers: many SYNs a second, all answered
 
 N packets (default 1000000), SEED (default 1), PPS: packet rate in packet time
 (default 100000/s, so 1 M SYNs span 10 s and every flow is still open at the
@@ -106,10 +107,10 @@ def main():
                 put(icmp_echo(source(), TARGET, rng.randrange(0, 65536), i & 0xFFFF, data))
         elif kind == "mixed":
             clients = [bytes([192, 168, 1, 10 + i]) for i in range(50)]
-            servers = [bytes([10, 0, 0, 1 + i]) for i in range(5)]
+            servers = [bytes([10, 0, 0, 1 + i]) for i in range(2)]
             req = b"GET / HTTP/1.1\r\nHost: example\r\n\r\n"
             resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-            for k in range(max(1, n // 10)):
+            for k in range(max(1, n // 8)):
                 c, s = rng.choice(clients), rng.choice(servers)
                 sp, a, b = 20000 + k % 40000, rng.getrandbits(31), rng.getrandbits(31)
                 put(tcp(c, s, sp, 80, a, 0, 0x02))
@@ -120,7 +121,7 @@ def main():
                 put(tcp(c, s, sp, 80, a + 1 + len(req), b + 1 + len(resp), 0x11))
                 put(tcp(s, c, 80, sp, b + 1 + len(resp), a + 2 + len(req), 0x11))
                 put(tcp(c, s, sp, 80, a + 2 + len(req), b + 2 + len(resp), 0x10))
-                t_us += 20_000  # gaps between connections: ~50 connections/s
+                # back to back: a busy server (every handshake completes)
         else:
             sys.exit("flood_gen.py: KIND is syn, udp, icmp or mixed")
 

@@ -31,6 +31,10 @@ pub trait FlowHandler<T> {
     /// its packet reaches [`FlowHandler::on_packet`] (Suricata's
     /// `pcap_cnt`).
     fn on_frame_number(&mut self, _n: u64) {}
+
+    /// Called every 65 536 frames and before the capture's flows end, with
+    /// the flow table's estimated bytes, for memory accounting.
+    fn on_memory_sample(&mut self, _table_bytes: usize) {}
 }
 
 /// Pipeline settings.
@@ -117,6 +121,12 @@ impl<T: Default> Pipeline<T> {
         self.defrag.stats()
     }
 
+    /// Bytes held by the flow table (slab, index); see
+    /// [`FlowTable::memory_bytes`].
+    pub fn table_memory(&self) -> usize {
+        self.table.memory_bytes()
+    }
+
     /// Flows currently open.
     pub fn open_flows(&self) -> usize {
         self.table.len()
@@ -145,6 +155,9 @@ impl<T: Default> Pipeline<T> {
         self.counters.packets += 1;
         self.counters.bytes += u64::from(orig_len);
         handler.on_frame_number(self.counters.packets);
+        if self.counters.packets & 0xFFFF == 0 {
+            handler.on_memory_sample(self.table.memory_bytes());
+        }
         let pkt = match decode(link, data) {
             Ok(p) => p,
             Err(e) => {
@@ -252,6 +265,7 @@ impl<T: Default> Pipeline<T> {
 
     /// End the capture: every open flow ends, in creation order.
     pub fn finish<H: FlowHandler<T>>(&mut self, handler: &mut H) {
+        handler.on_memory_sample(self.table.memory_bytes());
         self.table.flush_each(|f| handler.on_flow_end(f));
     }
 }

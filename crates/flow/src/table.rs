@@ -331,6 +331,16 @@ impl<T: Default> FlowTable<T> {
         self.stats
     }
 
+    /// Bytes held by the table itself: the slab (by capacity: slots are
+    /// reused, not freed, until the capture ends), the index and the free
+    /// list. What the flows' data owns on the heap is not included.
+    pub fn memory_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot<T>>()
+            + self.map.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self.free.capacity() * std::mem::size_of::<u32>()
+            + self.finished.capacity() * std::mem::size_of::<Flow<T>>()
+    }
+
     /// Flows currently held.
     pub fn len(&self) -> usize {
         self.map.len()
