@@ -50,7 +50,11 @@ fn floods_are_detected_with_rate_sources_and_target() {
         let dos: Vec<_> = alerts.iter().filter(|a| a["type"] == "dos").collect();
         assert_eq!(dos.len(), 1, "{file}: {alerts:?}");
         let a = dos[0];
-        assert_eq!(a["rule"], format!("{kind} flood against 10.0.0.1"), "{file}");
+        assert_eq!(
+            a["rule"],
+            format!("{kind} flood against 10.0.0.1"),
+            "{file}"
+        );
         assert_eq!(a["severity"], "high");
         let ev = &a["evidence"];
         assert_eq!(ev["kind"], kind, "{file}");

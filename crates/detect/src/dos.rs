@@ -496,7 +496,11 @@ fn rate(count: u64, window_ns: u64) -> f64 {
 /// Packets over the time from the first flood window's start to the last
 /// packet, at least one window.
 fn mean_rate(f: &DosFinding, window_ns: u64) -> f64 {
-    let span = f.last_ts_ns.saturating_sub(f.first_ts_ns).max(window_ns).max(1);
+    let span = f
+        .last_ts_ns
+        .saturating_sub(f.first_ts_ns)
+        .max(window_ns)
+        .max(1);
     let r = f.packets as f64 * NS_PER_SEC as f64 / span as f64;
     (r * 10.0).round() / 10.0
 }
@@ -541,7 +545,11 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].packets, 5000);
         assert_eq!(f[0].peak_rate, 5000.0);
-        assert!((f[0].sources as f64 - 5000.0).abs() < 5000.0 * 0.1, "{}", f[0].sources);
+        assert!(
+            (f[0].sources as f64 - 5000.0).abs() < 5000.0 * 0.1,
+            "{}",
+            f[0].sources
+        );
         assert_eq!(f[0].target_ports, vec![80]);
     }
 
@@ -551,7 +559,9 @@ mod tests {
         let mut d = DosDetector::new(DosConfig::default());
         for i in 0..3000u32 {
             let t = u64::from(i) * 300_000;
-            assert!(d.observe(&pkt(t, 0x0b00_0000 + i % 50, FloodEvent::Syn)).is_none());
+            assert!(d
+                .observe(&pkt(t, 0x0b00_0000 + i % 50, FloodEvent::Syn))
+                .is_none());
             let done = pkt(t + 1000, 0x0b00_0000 + i % 50, FloodEvent::Handshake);
             assert!(d.observe(&done).is_none());
         }

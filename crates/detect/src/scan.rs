@@ -888,7 +888,13 @@ impl ScanDetector {
         fn q<K>(q: &ExpiryQueue<K>) -> usize {
             q.0.capacity() * size_of::<(u64, K)>()
         }
-        let members = |n: usize, m: usize| if n > 1 { n * m + n.div_ceil(11) * 64 } else { 0 };
+        let members = |n: usize, m: usize| {
+            if n > 1 {
+                n * m + n.div_ceil(11) * 64
+            } else {
+                0
+            }
+        };
         map(&self.vertical)
             + map(&self.horizontal)
             + self.lone.memory_bytes()

@@ -42,8 +42,8 @@ pub mod run;
 
 pub use api::{ClassifiedFlow, Engine, EngineBuilder, PacketInfo};
 pub use classify::{Classifier, ClassifyConfig, Confidence, Verdict};
-pub use pipeline::{Counters, FlowHandler, Pipeline, PipelineConfig};
 pub use memory::MemoryUse;
+pub use pipeline::{Counters, FlowHandler, Pipeline, PipelineConfig};
 pub use record::FlowRecord;
 pub use run::{run_capture, run_reader, CaptureSummary, EngineError, Progress};
 

@@ -539,7 +539,8 @@ impl<T: Default> FlowTable<T> {
         };
         self.push_tail(i, lane);
         let slots = &self.slots;
-        self.map.insert_unique(key_hash(&key), i, |&j| slot_hash(slots, j));
+        self.map
+            .insert_unique(key_hash(&key), i, |&j| slot_hash(slots, j));
         self.stats.created += 1;
         self.stats.peak = self.stats.peak.max(self.map.len());
         i
@@ -560,7 +561,10 @@ impl<T: Default> FlowTable<T> {
         let mut new = false;
         let slots = &self.slots;
         let found = self.map.find(key_hash(&key), |&j| {
-            slots[j as usize].flow.as_ref().is_some_and(|f| f.key == key)
+            slots[j as usize]
+                .flow
+                .as_ref()
+                .is_some_and(|f| f.key == key)
         });
         let idx = match found.copied() {
             Some(i) => {

@@ -429,10 +429,7 @@ impl Output for Detecting<'_> {
             let a = Self::scan_alert(&f);
             self.raise(a);
         }
-        let dos = std::mem::replace(
-            &mut self.dos,
-            DosDetector::new(self.rules.dos.config()),
-        );
+        let dos = std::mem::replace(&mut self.dos, DosDetector::new(self.rules.dos.config()));
         for f in dos.finish() {
             let a = Self::dos_alert(&f);
             self.raise(a);

@@ -665,9 +665,9 @@ fn flood_packet(
                 && seen.dir == Dir::Orig
                 && flow.stats[0].pkts == 2
                 && flow.stats[1].pkts > 0
-                && flow.first_tcp_flags.is_some_and(|f| {
-                    f & (TcpInfo::SYN | TcpInfo::ACK) == TcpInfo::SYN
-                })
+                && flow
+                    .first_tcp_flags
+                    .is_some_and(|f| f & (TcpInfo::SYN | TcpInfo::ACK) == TcpInfo::SYN)
             {
                 (FloodEvent::Handshake, Some(tcp.dst_port))
             } else {
