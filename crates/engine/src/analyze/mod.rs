@@ -768,7 +768,7 @@ impl Analyzer<'_> {
             && self.signatures.is_none()
             && self.rules.is_none()
             && ip.transport.payload().is_empty()
-            && !(seen.new && !self.links.expected.is_empty())
+            && (!seen.new || self.links.expected.is_empty())
         {
             match ip.transport {
                 WireTransport::Tcp { tcp, .. }
