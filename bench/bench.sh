@@ -10,7 +10,8 @@
 # With NDPI=1 it also times `ndpiReader -i BIG -q` (Debian libndpi-bin) alternately
 # with netsift on the same core and prints the ratio.
 # LAYERS=flow,dpi,ndpi,port passes --layers to netsift; FEATURES=ndpi builds it
-# with those cargo features (the nDPI layer needs libndpi-dev).
+# with those cargo features (the nDPI layer needs libndpi-dev). NETSIFT=path
+# times that binary instead of building one (before/after comparisons).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -20,9 +21,11 @@ if [ ! -f "$BIG" ]; then
   mkdir -p "$(dirname "$BIG")"
   (cd "$(dirname "$BIG")" && OUTDIR=$(pwd) bash "$ROOT/../shared/bench/make_big.sh")
 fi
-cargo build --release -q --manifest-path "$ROOT/Cargo.toml" -p netsift ${FEATURES:+--features "$FEATURES"}
+if [ -z "${NETSIFT:-}" ]; then
+  cargo build --release -q --manifest-path "$ROOT/Cargo.toml" -p netsift ${FEATURES:+--features "$FEATURES"}
+  NETSIFT=$ROOT/target/release/netsift
+fi
 LAYER_ARGS=(); [ -n "${LAYERS:-}" ] && LAYER_ARGS=(--layers "$LAYERS")
-NETSIFT=$ROOT/target/release/netsift
 PIN="taskset -c 0"; command -v taskset >/dev/null || PIN=""
 
 now() { date +%s.%N; }

@@ -423,6 +423,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     }
     let stats = analyzer.stats;
     let rule_stats = analyzer.rule_stats();
+    let memory = analyzer.peak_memory();
     drop(analyzer);
     for d in &damage {
         scoring.capture_damaged(d);
@@ -460,6 +461,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             );
         }
         print_summary(out.summary(), packets, flows, stats.records);
+        eprintln!("  memory (estimated, each at its peak): {memory}");
         if !a.model.is_empty() {
             eprintln!("  learned models: {scored} sessions scored ({by_server} by a per-server model), {raised} anomaly alerts");
         }

@@ -294,11 +294,12 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
             let dt = last_status.elapsed().as_secs_f64().max(1e-3);
             let rate = (packets - last_status_pkts) as f64 / dt;
             eprintln!(
-                "netsift: {packets} packets ({rate:.0}/s), {} dropped by the kernel, flows {} active / {} ended, {} alerts",
+                "netsift: {packets} packets ({rate:.0}/s), {} dropped by the kernel, flows {} active / {} ended, {} alerts, memory: {}",
                 k.drops,
                 pipe.open_flows(),
                 ended(&pipe),
                 emitted.get(),
+                analyzer.memory_use(pipe.table_memory()),
             );
             last_status = Instant::now();
             last_status_pkts = packets;

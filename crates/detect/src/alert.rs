@@ -56,6 +56,8 @@ pub enum AlertType {
     /// A Suricata rule (`--suricata-rules`) matched; [`Alert::rule_hit`]
     /// names it.
     Rule,
+    /// A flood (SYN, UDP or ICMP) against one target.
+    Dos,
 }
 
 impl AlertType {
@@ -70,6 +72,7 @@ impl AlertType {
             AlertType::BruteForce => "brute-force",
             AlertType::Anomaly => "anomaly",
             AlertType::Rule => "rule",
+            AlertType::Dos => "dos",
         }
     }
 
@@ -83,6 +86,7 @@ impl AlertType {
             AlertType::PortScan => Severity::Medium,
             AlertType::Anomaly => Severity::Low,
             AlertType::Rule => Severity::Medium,
+            AlertType::Dos => Severity::High,
         }
     }
 }

@@ -52,6 +52,13 @@
 //! ssh_sessions = 5         # alike short SSH sessions to one server ...
 //! ssh_window = 120.0       # ... within this many seconds
 //! ssh_tolerance = 0.25     # how alike (bytes, packets vs the medians)
+//!
+//! [dos]                    # every key optional (floods against one target)
+//! window = 1.0             # seconds
+//! syn_rate = 1000          # half-open TCP attempts per second
+//! udp_rate = 20000         # UDP datagrams per second
+//! icmp_rate = 2000         # ICMP messages per second
+//! min_sources = 1          # distinct sources in a flood window
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently disable a rule set).
@@ -666,6 +673,38 @@ pub struct BruteThresholds {
     pub ssh_tolerance: Option<f64>,
 }
 
+/// `[dos]` thresholds (each optional: the flood detector's default applies).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DosThresholds {
+    /// Window, seconds of packet time.
+    pub window: Option<f64>,
+    /// Half-open TCP attempts per second to one target.
+    pub syn_rate: Option<f64>,
+    /// UDP datagrams per second to one target.
+    pub udp_rate: Option<f64>,
+    /// ICMP messages per second to one target.
+    pub icmp_rate: Option<f64>,
+    /// Distinct sources a flood window needs.
+    pub min_sources: Option<u64>,
+}
+
+impl DosThresholds {
+    /// The detector settings: these thresholds over the defaults.
+    pub fn config(&self) -> crate::dos::DosConfig {
+        let d = crate::dos::DosConfig::default();
+        crate::dos::DosConfig {
+            window_ns: self
+                .window
+                .map_or(d.window_ns, |w| ((w.max(0.001)) * 1e9) as u64),
+            syn_rate: self.syn_rate.unwrap_or(d.syn_rate),
+            udp_rate: self.udp_rate.unwrap_or(d.udp_rate),
+            icmp_rate: self.icmp_rate.unwrap_or(d.icmp_rate),
+            min_sources: self.min_sources.unwrap_or(d.min_sources),
+        }
+    }
+}
+
 /// The parsed rules file (lists not yet loaded; see [`RulesConfig::load`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RulesConfig {
@@ -685,6 +724,8 @@ pub struct RulesConfig {
     pub scan: ScanThresholds,
     /// `[brute_force]`.
     pub brute_force: BruteThresholds,
+    /// `[dos]`.
+    pub dos: DosThresholds,
     /// `suricata_rules`: Suricata rule files, resolved against the rules
     /// file's directory.
     pub suricata_rules: Vec<std::path::PathBuf>,
@@ -704,6 +745,8 @@ struct RawConfig {
     scan: ScanThresholds,
     #[serde(default)]
     brute_force: BruteThresholds,
+    #[serde(default)]
+    dos: DosThresholds,
     #[serde(default)]
     suricata_rules: SuricataFiles,
     #[serde(default)]
@@ -803,6 +846,7 @@ impl RulesConfig {
             alert_timeout_ns,
             scan: raw.scan,
             brute_force: raw.brute_force,
+            dos: raw.dos,
             suricata_rules: match raw.suricata_rules {
                 SuricataFiles::None => Vec::new(),
                 SuricataFiles::One(p) => vec![base_dir.join(p)],
@@ -881,6 +925,7 @@ impl RulesConfig {
             alert_timeout_ns: self.alert_timeout_ns,
             scan: self.scan.clone(),
             brute_force: self.brute_force.clone(),
+            dos: self.dos.clone(),
             suricata_rules: self.suricata_rules.clone(),
             vars: self.vars.clone(),
         })
@@ -906,6 +951,8 @@ pub struct Rules {
     pub scan: ScanThresholds,
     /// `[brute_force]`.
     pub brute_force: BruteThresholds,
+    /// `[dos]`.
+    pub dos: DosThresholds,
     /// `suricata_rules`: Suricata rule files (loaded by the caller).
     pub suricata_rules: Vec<std::path::PathBuf>,
     /// `[vars]`: Suricata rule variables.
@@ -1145,6 +1192,10 @@ success_after = 3
 ssh_sessions = 6
 ssh_window = 90.5
 ssh_tolerance = 0.3
+
+[dos]
+syn_rate = 50
+min_sources = 3
 "#;
         let cfg = RulesConfig::parse(text, "rules.toml", &dir).unwrap();
         let b = &cfg.brute_force;
@@ -1156,6 +1207,10 @@ ssh_tolerance = 0.3
             (b.ssh_sessions, b.ssh_window, b.ssh_tolerance),
             (Some(6), Some(90.5), Some(0.3))
         );
+        assert_eq!(cfg.dos.syn_rate, Some(50.0));
+        let dos = cfg.dos.config();
+        assert_eq!((dos.syn_rate, dos.min_sources), (50.0, 3));
+        assert_eq!(dos.udp_rate, crate::dos::DosConfig::default().udp_rate);
         assert_eq!(
             cfg.ip_blacklist,
             Some(ListSource::Path(dir.join("ips.txt")))

@@ -47,9 +47,10 @@
 //! no UDP response. Multicast, broadcast and unspecified destinations are
 //! ignored.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 /// TCP flag bits (the low byte of the TCP flags field).
@@ -411,26 +412,76 @@ pub struct ScanFinding {
     pub duration_ns: u64,
 }
 
-/// Probe-type votes of one target set.
+/// Probe-type votes of one target set. Kept inline (no allocation for the
+/// first few source ports): a flood from a million sources makes a million
+/// target sets of one probe each.
 #[derive(Debug, Default, Clone)]
 struct Votes {
-    kinds: BTreeMap<ProbeKind, u64>,
+    /// Probes per [`ProbeKind`] (by declaration position).
+    kinds: [u64; PROBE_KINDS],
     /// Source ports of neutral SYN attempts (bounded).
-    syn_sports: BTreeSet<u16>,
+    syn_sports: SmallSet,
 }
 
+const PROBE_KINDS: usize = 8;
 const MAX_SPORTS: usize = 64;
+
+/// A set of u16 that holds its first [`SMALL`] values inline.
+#[derive(Debug, Clone)]
+enum SmallSet {
+    Few(u8, [u16; SMALL]),
+    Many(BTreeSet<u16>),
+}
+
+const SMALL: usize = 4;
+
+impl Default for SmallSet {
+    fn default() -> Self {
+        SmallSet::Few(0, [0; SMALL])
+    }
+}
+
+impl SmallSet {
+    fn len(&self) -> usize {
+        match self {
+            SmallSet::Few(n, _) => usize::from(*n),
+            SmallSet::Many(s) => s.len(),
+        }
+    }
+
+    fn insert(&mut self, v: u16) {
+        match self {
+            SmallSet::Few(n, a) => {
+                let n_us = usize::from(*n);
+                if a[..n_us].contains(&v) {
+                    return;
+                }
+                if n_us < SMALL {
+                    a[n_us] = v;
+                    *n += 1;
+                } else {
+                    let mut s: BTreeSet<u16> = a.iter().copied().collect();
+                    s.insert(v);
+                    *self = SmallSet::Many(s);
+                }
+            }
+            SmallSet::Many(s) => {
+                s.insert(v);
+            }
+        }
+    }
+}
 
 impl Votes {
     fn add(&mut self, k: ProbeKind, sport: u16) {
-        *self.kinds.entry(k).or_default() += 1;
+        self.kinds[k as usize] += 1;
         if k == ProbeKind::SynAttempt && self.syn_sports.len() < MAX_SPORTS {
             self.syn_sports.insert(sport);
         }
     }
 
     fn total(&self) -> u64 {
-        self.kinds.values().sum()
+        self.kinds.iter().sum()
     }
 
     /// Per-type counts: neutral SYN attempts join the SYN or connect side.
@@ -439,7 +490,7 @@ impl Votes {
     /// sends every probe from one port) while connect() takes a new
     /// ephemeral port per attempt.
     fn type_counts(&self) -> BTreeMap<ScanType, u64> {
-        let g = |k| self.kinds.get(&k).copied().unwrap_or(0);
+        let g = |k: ProbeKind| self.kinds[k as usize];
         let (half, conn, neutral) = (
             g(ProbeKind::HalfOpen),
             g(ProbeKind::Connect),
@@ -497,27 +548,95 @@ fn max_in_window(ts: &mut [u64], interval: u64) -> usize {
     best
 }
 
+/// Members (ports or hosts) of a target set with their earliest probe
+/// start: the first inline, a sorted map from the second on.
+#[derive(Debug)]
+enum Members<M: Ord + Copy> {
+    One(M, u64),
+    Many(BTreeMap<M, u64>),
+}
+
+impl<M: Ord + Copy> Members<M> {
+    fn len(&self) -> usize {
+        match self {
+            Members::One(..) => 1,
+            Members::Many(m) => m.len(),
+        }
+    }
+
+    fn get_mut(&mut self, k: &M) -> Option<&mut u64> {
+        match self {
+            Members::One(m, t) => (m == k).then_some(t),
+            Members::Many(m) => m.get_mut(k),
+        }
+    }
+
+    fn insert(&mut self, k: M, ts: u64) {
+        match self {
+            Members::One(m, t) => {
+                let mut map = BTreeMap::new();
+                map.insert(*m, *t);
+                map.insert(k, ts);
+                *self = Members::Many(map);
+            }
+            Members::Many(m) if m.is_empty() => *self = Members::One(k, ts),
+            Members::Many(m) => {
+                m.insert(k, ts);
+            }
+        }
+    }
+
+    fn times(&self) -> Vec<u64> {
+        match self {
+            Members::One(_, t) => vec![*t],
+            Members::Many(m) => m.values().copied().collect(),
+        }
+    }
+
+    /// The first `n` members, ascending.
+    fn sample(&self, n: usize) -> Vec<M> {
+        match self {
+            Members::One(m, _) => vec![*m].into_iter().take(n).collect(),
+            Members::Many(m) => m.keys().take(n).copied().collect(),
+        }
+    }
+
+    fn retain_since(&mut self, horizon: u64) {
+        match self {
+            Members::One(_, t) if *t < horizon => *self = Members::Many(BTreeMap::new()),
+            Members::One(..) => {}
+            Members::Many(m) => m.retain(|_, t| *t >= horizon),
+        }
+    }
+}
+
 /// Threshold state of one target set: member (port or host) → earliest
 /// probe start.
 #[derive(Debug)]
 struct TargetSet<M: Ord + Copy> {
-    members: BTreeMap<M, u64>,
+    members: Members<M>,
     votes: Votes,
     first_ts: u64,
     last_ts: u64,
     /// Index into `findings` once raised.
-    finding: Option<usize>,
+    finding: Option<u32>,
 }
 
 impl<M: Ord + Copy> TargetSet<M> {
     fn new(ts: u64) -> Self {
         TargetSet {
-            members: BTreeMap::new(),
+            members: Members::Many(BTreeMap::new()),
             votes: Votes::default(),
             first_ts: ts,
             last_ts: ts,
             finding: None,
         }
+    }
+
+    /// Neither raised nor probed since `horizon`: the set counts as gone
+    /// (whether or not the expiry queue has dropped it yet).
+    fn stale(&self, horizon: u64) -> bool {
+        self.finding.is_none() && self.last_ts < horizon
     }
 
     /// Record a probe; returns true when the set now crosses `threshold`
@@ -536,19 +655,15 @@ impl<M: Ord + Copy> TargetSet<M> {
             return false;
         }
         let (lo, hi) = (ts.saturating_sub(interval), ts.saturating_add(interval));
-        let mut near: Vec<u64> = self
-            .members
-            .values()
-            .copied()
-            .filter(|&t| t >= lo && t <= hi)
-            .collect();
+        let mut near = self.members.times();
+        near.retain(|&t| t >= lo && t <= hi);
         near.len() >= threshold && max_in_window(&mut near, interval) >= threshold
     }
 
     /// Drop members older than `horizon` (before a finding only).
     fn prune(&mut self, horizon: u64) {
         if self.finding.is_none() {
-            self.members.retain(|_, t| *t >= horizon);
+            self.members.retain_since(horizon);
         }
     }
 }
@@ -571,22 +686,166 @@ struct TrwState {
 type VKey = (IpAddr, IpAddr, u8);
 type HKey = (IpAddr, u16, u8);
 
+/// The only probe so far of a source that has no target set: most sources of
+/// a flood or of background noise send one probe, and a probe kept here costs
+/// one small map entry instead of two target sets. The source's next probe
+/// first replays this one into the target sets, so the results are the
+/// same.
+#[derive(Debug, Clone, Copy)]
+struct Lone {
+    dst: IpAddr,
+    ts: u64,
+    dst_port: u16,
+    src_port: u16,
+    proto: u8,
+    kind: ProbeKind,
+}
+
+/// A lone probe between IPv4 hosts, packed: a map slot of 32 bytes instead
+/// of 56 (a flood from a million sources is mostly IPv4).
+#[derive(Debug, Clone, Copy)]
+struct Lone4 {
+    ts: u64,
+    dst: u32,
+    dst_port: u16,
+    src_port: u16,
+    proto: u8,
+    kind: ProbeKind,
+}
+
+/// Lone probes by source, with their expiry queues.
+#[derive(Debug, Default)]
+struct LoneMap {
+    v4: FxHashMap<u32, Lone4>,
+    other: FxHashMap<IpAddr, Lone>,
+    q4: ExpiryQueue<u32>,
+    q: ExpiryQueue<IpAddr>,
+}
+
+impl LoneMap {
+    fn len(&self) -> usize {
+        self.v4.len() + self.other.len()
+    }
+
+    fn take(&mut self, src: IpAddr) -> Option<Lone> {
+        match src {
+            IpAddr::V4(a) => self.v4.remove(&u32::from(a)).map(|p| Lone {
+                dst: IpAddr::V4(p.dst.into()),
+                ts: p.ts,
+                dst_port: p.dst_port,
+                src_port: p.src_port,
+                proto: p.proto,
+                kind: p.kind,
+            }),
+            IpAddr::V6(_) => self.other.remove(&src),
+        }
+    }
+
+    fn insert(&mut self, src: IpAddr, p: Lone) {
+        match (src, p.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let k = u32::from(s);
+                self.v4.insert(
+                    k,
+                    Lone4 {
+                        ts: p.ts,
+                        dst: u32::from(d),
+                        dst_port: p.dst_port,
+                        src_port: p.src_port,
+                        proto: p.proto,
+                        kind: p.kind,
+                    },
+                );
+                self.q4.push(p.ts, k);
+            }
+            _ => {
+                self.other.insert(src, p);
+                self.q.push(p.ts, src);
+            }
+        }
+    }
+
+    fn expire(&mut self, horizon: u64) {
+        let m = &mut self.v4;
+        self.q4.expire(horizon, |k| {
+            let p = m.get(&k)?;
+            if p.ts < horizon {
+                m.remove(&k);
+                return None;
+            }
+            Some(p.ts)
+        });
+        let m = &mut self.other;
+        self.q.expire(horizon, |k| {
+            let p = m.get(&k)?;
+            if p.ts < horizon {
+                m.remove(&k);
+                return None;
+            }
+            Some(p.ts)
+        });
+    }
+
+    fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.v4.capacity() * (size_of::<(u32, Lone4)>() + 1)
+            + self.other.capacity() * (size_of::<(IpAddr, Lone)>() + 1)
+            + self.q4.0.capacity() * size_of::<(u64, u32)>()
+            + self.q.0.capacity() * size_of::<(u64, IpAddr)>()
+    }
+}
+
+/// Keys in the order they were queued with a time, for expiry: each sweep
+/// pops only the entries older than the horizon, so its cost is what
+/// expires, not the size of the map (flows end out of start order by up to
+/// the flow timeouts, so an entry may wait behind a newer one that long).
+#[derive(Debug)]
+struct ExpiryQueue<K>(VecDeque<(u64, K)>);
+
+impl<K> Default for ExpiryQueue<K> {
+    fn default() -> Self {
+        ExpiryQueue(VecDeque::new())
+    }
+}
+
+impl<K: Copy> ExpiryQueue<K> {
+    fn push(&mut self, ts: u64, k: K) {
+        self.0.push_back((ts, k));
+    }
+
+    /// Pops the entries queued before `horizon`; `keep(k)` looks the key up
+    /// and returns `Some(t)` to queue it again at `t` (still live), `None`
+    /// when it was dropped or is gone.
+    fn expire(&mut self, horizon: u64, mut keep: impl FnMut(K) -> Option<u64>) {
+        while let Some(&(t, k)) = self.0.front() {
+            if t >= horizon {
+                break;
+            }
+            self.0.pop_front();
+            if let Some(t) = keep(k) {
+                self.0.push_back((t, k));
+            }
+        }
+    }
+}
+
 /// The scan detector. Feed every ended flow to [`ScanDetector::observe`].
 #[derive(Debug)]
 pub struct ScanDetector {
     cfg: ScanConfig,
-    vertical: HashMap<VKey, TargetSet<u16>>,
-    horizontal: HashMap<HKey, TargetSet<IpAddr>>,
+    vertical: FxHashMap<VKey, TargetSet<u16>>,
+    horizontal: FxHashMap<HKey, TargetSet<IpAddr>>,
+    /// Sources with one probe and no target set yet.
+    lone: LoneMap,
+    vertical_q: ExpiryQueue<VKey>,
+    horizontal_q: ExpiryQueue<HKey>,
     trw: HashMap<IpAddr, TrwState>,
     findings: Vec<ScanFinding>,
     /// Newest flow start seen.
     watermark: u64,
-    since_sweep: u64,
     /// Probes not tracked because [`MAX_TRACKED`] sets were live.
     untracked: u64,
 }
-
-const SWEEP_EVERY: u64 = 4096;
 
 /// Target sets tracked per kind (vertical, horizontal) and TRW sources at
 /// once. Beyond it, stale sets are swept at once; if none is stale, probes of
@@ -601,12 +860,14 @@ impl ScanDetector {
     pub fn new(cfg: ScanConfig) -> Self {
         ScanDetector {
             cfg,
-            vertical: HashMap::new(),
-            horizontal: HashMap::new(),
+            vertical: FxHashMap::default(),
+            horizontal: FxHashMap::default(),
+            lone: LoneMap::default(),
+            vertical_q: ExpiryQueue(VecDeque::new()),
+            horizontal_q: ExpiryQueue(VecDeque::new()),
             trw: HashMap::new(),
             findings: Vec::new(),
             watermark: 0,
-            since_sweep: 0,
             untracked: 0,
         }
     }
@@ -616,28 +877,80 @@ impl ScanDetector {
         self.untracked
     }
 
-    /// Makes room for a new target set or source: sweeps sets that are
-    /// neither raised nor recent; false when the maps are still full.
-    fn room(&mut self, horizon: u64) -> bool {
-        let full = |d: &Self| {
-            d.vertical.len() >= MAX_TRACKED
-                || d.horizontal.len() >= MAX_TRACKED
-                || d.trw.len() >= MAX_TRACKED
+    /// Estimated bytes held: map and queue slots by their capacity, plus
+    /// the member maps of sets with more than one member (an estimate of
+    /// B-tree nodes: 16 bytes per member and a node per 11).
+    pub fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        fn map<K, V, S>(m: &HashMap<K, V, S>) -> usize {
+            m.capacity() * (size_of::<(K, V)>() + 1)
+        }
+        fn q<K>(q: &ExpiryQueue<K>) -> usize {
+            q.0.capacity() * size_of::<(u64, K)>()
+        }
+        let members = |n: usize, m: usize| {
+            if n > 1 {
+                n * m + n.div_ceil(11) * 64
+            } else {
+                0
+            }
         };
-        if full(self) {
-            self.sweep_sets(horizon);
+        map(&self.vertical)
+            + map(&self.horizontal)
+            + self.lone.memory_bytes()
+            + map(&self.trw)
+            + q(&self.vertical_q)
+            + q(&self.horizontal_q)
+            + self
+                .vertical
+                .values()
+                .map(|s| members(s.members.len(), 16))
+                .sum::<usize>()
+            + self
+                .horizontal
+                .values()
+                .map(|s| members(s.members.len(), 32))
+                .sum::<usize>()
+    }
+
+    /// Makes room for a new TRW source: drops sources that are neither
+    /// raised nor recent; false when the map is still full.
+    fn room_trw(&mut self, horizon: u64) -> bool {
+        if self.trw.len() >= MAX_TRACKED {
             self.trw
                 .retain(|_, st| st.finding.is_some() || st.last_ts >= horizon);
         }
-        !full(self)
+        self.trw.len() < MAX_TRACKED
     }
 
-    /// Drops the threshold target sets that are neither raised nor recent.
-    fn sweep_sets(&mut self, horizon: u64) {
-        self.vertical
-            .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
-        self.horizontal
-            .retain(|_, s| s.finding.is_some() || s.last_ts >= horizon);
+    /// Drops the target sets and lone probes that are neither raised nor
+    /// recent, popping the expiry queues (cost: what expires).
+    fn expire(&mut self, horizon: u64) {
+        let v = &mut self.vertical;
+        self.vertical_q.expire(horizon, |k| {
+            let s = v.get(&k)?;
+            if s.finding.is_some() {
+                return None; // raised sets stay for the final summary
+            }
+            if s.last_ts < horizon {
+                v.remove(&k);
+                return None;
+            }
+            Some(s.last_ts)
+        });
+        let h = &mut self.horizontal;
+        self.horizontal_q.expire(horizon, |k| {
+            let s = h.get(&k)?;
+            if s.finding.is_some() {
+                return None;
+            }
+            if s.last_ts < horizon {
+                h.remove(&k);
+                return None;
+            }
+            Some(s.last_ts)
+        });
+        self.lone.expire(horizon);
     }
 
     /// Flows starting before this can no longer count: the window plus the
@@ -683,59 +996,105 @@ impl ScanDetector {
         if ts < horizon {
             return out; // too late to matter
         }
-        let (vk, hk) = ((c.src, c.dst, c.proto), (c.src, c.dst_port, c.proto));
-        if threshold
-            && !(self.vertical.contains_key(&vk) && self.horizontal.contains_key(&hk))
-            && !self.room(horizon)
-        {
-            self.untracked += 1;
+        if !threshold {
             return out;
         }
-        if threshold {
-            let interval = self.cfg.interval_ns;
-            let set = self
-                .vertical
-                .entry(vk)
-                .or_insert_with(|| TargetSet::new(ts));
-            set.prune(horizon);
-            let crossed = set.add(
-                c.dst_port,
-                ts,
-                kind,
-                c.src_port,
-                (self.cfg.port_scan_threshold, interval),
-            );
-            if crossed {
-                set.finding = Some(self.findings.len());
-                let f = self.summary_vertical(vk);
-                self.findings.push(f.clone());
-                out.push(f);
-            }
-            let set = self
-                .horizontal
-                .entry(hk)
-                .or_insert_with(|| TargetSet::new(ts));
-            set.prune(horizon);
-            let crossed = set.add(
-                c.dst,
-                ts,
-                kind,
-                c.src_port,
-                (self.cfg.addr_scan_threshold, interval),
-            );
-            if crossed {
-                set.finding = Some(self.findings.len());
-                let f = self.summary_horizontal(hk);
-                self.findings.push(f.clone());
-                out.push(f);
+        self.expire(horizon);
+        let probe = Lone {
+            dst: c.dst,
+            ts,
+            dst_port: c.dst_port,
+            src_port: c.src_port,
+            proto: c.proto,
+            kind,
+        };
+        // The source's earlier lone probe (if still in the window) goes to
+        // the target sets first, in its order.
+        if let Some(p) = self.lone.take(c.src) {
+            if p.ts >= horizon {
+                self.add_probe(c.src, p, horizon, &mut out);
             }
         }
-        self.since_sweep += 1;
-        if self.since_sweep >= SWEEP_EVERY {
-            self.since_sweep = 0;
-            self.sweep_sets(horizon);
+        let (vk, hk) = ((c.src, c.dst, c.proto), (c.src, c.dst_port, c.proto));
+        // A probe whose two target sets are both new cannot cross a
+        // threshold above one: it waits as the source's lone probe.
+        if !self.vertical.contains_key(&vk)
+            && !self.horizontal.contains_key(&hk)
+            && self.cfg.port_scan_threshold > 1
+            && self.cfg.addr_scan_threshold > 1
+        {
+            if self.lone.len() >= MAX_TRACKED {
+                self.untracked += 1;
+                return out;
+            }
+            self.lone.insert(c.src, probe);
+            return out;
         }
+        self.add_probe(c.src, probe, horizon, &mut out);
         out
+    }
+
+    /// One probe into its vertical and horizontal target sets.
+    fn add_probe(&mut self, src: IpAddr, p: Lone, horizon: u64, out: &mut Vec<ScanFinding>) {
+        let (vk, hk) = ((src, p.dst, p.proto), (src, p.dst_port, p.proto));
+        if (!self.vertical.contains_key(&vk) && self.vertical.len() >= MAX_TRACKED)
+            || (!self.horizontal.contains_key(&hk) && self.horizontal.len() >= MAX_TRACKED)
+        {
+            self.untracked += 1;
+            return;
+        }
+        let interval = self.cfg.interval_ns;
+        let ts = p.ts;
+        let set = match self.vertical.entry(vk) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.vertical_q.push(ts, vk);
+                e.insert(TargetSet::new(ts))
+            }
+        };
+        if set.stale(horizon) {
+            // Expired but not yet popped from the queue: start afresh, as if
+            // it had been dropped.
+            *set = TargetSet::new(ts);
+        }
+        set.prune(horizon);
+        let crossed = set.add(
+            p.dst_port,
+            ts,
+            p.kind,
+            p.src_port,
+            (self.cfg.port_scan_threshold, interval),
+        );
+        if crossed {
+            set.finding = Some(self.findings.len() as u32);
+            let f = self.summary_vertical(vk);
+            self.findings.push(f.clone());
+            out.push(f);
+        }
+        let set = match self.horizontal.entry(hk) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.horizontal_q.push(ts, hk);
+                e.insert(TargetSet::new(ts))
+            }
+        };
+        if set.stale(horizon) {
+            *set = TargetSet::new(ts);
+        }
+        set.prune(horizon);
+        let crossed = set.add(
+            p.dst,
+            ts,
+            p.kind,
+            p.src_port,
+            (self.cfg.addr_scan_threshold, interval),
+        );
+        if crossed {
+            set.finding = Some(self.findings.len() as u32);
+            let f = self.summary_horizontal(hk);
+            self.findings.push(f.clone());
+            out.push(f);
+        }
     }
 
     fn observe_trw(
@@ -748,7 +1107,7 @@ impl ScanDetector {
             return;
         };
         let p = self.cfg.trw;
-        if !self.trw.contains_key(&c.src) && !self.room(self.horizon()) {
+        if !self.trw.contains_key(&c.src) && !self.room_trw(self.horizon()) {
             self.untracked += 1;
             return;
         }
@@ -817,12 +1176,7 @@ impl ScanDetector {
             probes: s.votes.total(),
             type_counts: counts,
             count: s.members.len(),
-            sample_ports: s
-                .members
-                .keys()
-                .take(self.cfg.sample_size)
-                .copied()
-                .collect(),
+            sample_ports: s.members.sample(self.cfg.sample_size),
             sample_hosts: vec![k.1],
             first_ts_ns: s.first_ts,
             last_ts_ns: s.last_ts,
@@ -845,12 +1199,7 @@ impl ScanDetector {
             type_counts: counts,
             count: s.members.len(),
             sample_ports: vec![k.1],
-            sample_hosts: s
-                .members
-                .keys()
-                .take(self.cfg.sample_size)
-                .copied()
-                .collect(),
+            sample_hosts: s.members.sample(self.cfg.sample_size),
             first_ts_ns: s.first_ts,
             last_ts_ns: s.last_ts,
             duration_ns: s.last_ts - s.first_ts,
@@ -887,12 +1236,12 @@ impl ScanDetector {
         let mut out = self.findings.clone();
         for (k, s) in &self.vertical {
             if let Some(i) = s.finding {
-                out[i] = self.summary_vertical(*k);
+                out[i as usize] = self.summary_vertical(*k);
             }
         }
         for (k, s) in &self.horizontal {
             if let Some(i) = s.finding {
-                out[i] = self.summary_horizontal(*k);
+                out[i as usize] = self.summary_horizontal(*k);
             }
         }
         for (src, st) in &self.trw {
@@ -979,5 +1328,34 @@ mod tests {
         assert_eq!(f[0].kind, ScanKind::Horizontal);
         assert_eq!(f[0].count, MAX_MEMBERS);
         assert_eq!(f[0].probes, MAX_MEMBERS as u64 + 5000);
+    }
+
+    #[test]
+    fn flood_sources_cost_one_entry_and_expire() {
+        // 20 000 sources with one SYN each (a flood): no target set is made,
+        // one lone entry per source; once the window has passed, a later
+        // probe's sweep drops them all (popped from the queue, no scan of
+        // the whole map), and a scanner among them is still found.
+        let mut d = ScanDetector::new(ScanConfig::default());
+        for i in 0..20_000u32 {
+            let mut c = conn("S", "S0");
+            c.ts_ns = u64::from(i) * 1000;
+            c.src = IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + i));
+            assert!(d.observe(&c).is_empty());
+        }
+        assert_eq!(d.lone.len(), 20_000);
+        assert!(d.vertical.is_empty() && d.horizontal.is_empty());
+        let mut raised = 0;
+        for p in 0..20u16 {
+            let mut c = conn("S", "S0");
+            c.ts_ns = 2000 * NS_PER_SEC + u64::from(p);
+            c.dst_port = 1000 + p;
+            raised += d.observe(&c).len();
+        }
+        assert_eq!(raised, 1);
+        assert_eq!(d.lone.len(), 0);
+        let f = d.finish();
+        assert_eq!(f[0].kind, ScanKind::Vertical);
+        assert_eq!(f[0].count, 20);
     }
 }

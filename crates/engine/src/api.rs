@@ -93,7 +93,7 @@ impl FlowHandler<ClassState> for Classify {
         self.last = Some(PacketInfo {
             uid: flow.uid.to_string(),
             new_flow: seen.new,
-            verdict: flow.data.verdict.clone(),
+            verdict: flow.data.verdict.as_deref().cloned(),
         });
     }
 

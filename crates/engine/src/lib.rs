@@ -36,6 +36,7 @@ pub mod classify;
 #[cfg(feature = "ndpi")]
 pub mod compare;
 pub mod extract;
+pub mod memory;
 pub mod mltrain;
 pub mod pipeline;
 pub mod record;
@@ -43,6 +44,7 @@ pub mod run;
 
 pub use api::{ClassifiedFlow, Engine, EngineBuilder, PacketInfo};
 pub use classify::{Classifier, ClassifyConfig, Confidence, Verdict};
+pub use memory::MemoryUse;
 pub use pipeline::{Counters, FlowHandler, Pipeline, PipelineConfig};
 pub use record::FlowRecord;
 pub use run::{run_capture, run_reader, CaptureSummary, EngineError, Progress};

@@ -42,6 +42,10 @@ pub trait FlowHandler<T> {
     /// [`FlowHandler::on_packet`] (the packet log of `--alert-pcap` keeps
     /// copies).
     fn on_frame_bytes(&mut self, _ts_ns: u64, _linktype: u32, _data: &[u8], _orig_len: u32) {}
+
+    /// Called every 65 536 frames and before the capture's flows end, with
+    /// the flow table's estimated bytes, for memory accounting.
+    fn on_memory_sample(&mut self, _table_bytes: usize) {}
 }
 
 /// Pipeline settings.
@@ -128,6 +132,12 @@ impl<T: Default> Pipeline<T> {
         self.defrag.stats()
     }
 
+    /// Bytes held by the flow table (slab, index); see
+    /// [`FlowTable::memory_bytes`].
+    pub fn table_memory(&self) -> usize {
+        self.table.memory_bytes()
+    }
+
     /// Flows currently open.
     pub fn open_flows(&self) -> usize {
         self.table.len()
@@ -157,6 +167,9 @@ impl<T: Default> Pipeline<T> {
         self.counters.bytes += u64::from(orig_len);
         handler.on_frame_number(self.counters.packets);
         handler.on_frame_bytes(ts_ns, link.0, data, orig_len);
+        if self.counters.packets & 0xFFFF == 0 {
+            handler.on_memory_sample(self.table.memory_bytes());
+        }
         let pkt = match decode(link, data) {
             Ok(p) => p,
             Err(e) => {
@@ -271,8 +284,8 @@ impl<T: Default> Pipeline<T> {
 
     /// End the capture: every open flow ends, in creation order.
     pub fn finish<H: FlowHandler<T>>(&mut self, handler: &mut H) {
-        self.table.flush();
-        self.emit_finished(handler);
+        handler.on_memory_sample(self.table.memory_bytes());
+        self.table.flush_each(|f| handler.on_flow_end(f));
     }
 }
 

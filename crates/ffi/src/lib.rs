@@ -566,7 +566,7 @@ fn flow_box(flow: &ClassifiedFlow) -> FlowBox {
     let src = own(src_ip);
     let dst = own(dst_ip);
     let json = own(&json);
-    let verdict = flow_verdict(&mut owned, flow.data.verdict.as_ref());
+    let verdict = flow_verdict(&mut owned, flow.data.verdict.as_deref());
     FlowBox {
         f: netsift_flow {
             uid,

@@ -503,6 +503,13 @@ impl ConnTracker {
         }
     }
 
+    /// The sequence number of direction `dir`'s SYN (0 = originator), when
+    /// one was seen: Zeek's `start_seq`, which the SYN sets.
+    pub fn syn_seq(&self, dir: usize) -> Option<u32> {
+        let side = self.sides.get(dir)?;
+        (side.letters & L_SYN != 0).then_some(side.start_seq)
+    }
+
     /// The history string.
     pub fn history(&self) -> &str {
         self.history.as_str()

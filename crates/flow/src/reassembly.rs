@@ -239,8 +239,25 @@ fn to_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Streams alive in this process, for memory accounting.
+static LIVE_STREAMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        LIVE_STREAMS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Stream {
+    /// Streams alive in this process (all threads, all tables): what a
+    /// memory estimate multiplies by `size_of::<Stream>()`; the bytes they
+    /// buffer are in their [`Budget`].
+    pub fn live() -> usize {
+        LIVE_STREAMS.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn new(cfg: ReassemblyConfig) -> Self {
+        LIVE_STREAMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Stream {
             cfg,
             started: false,

@@ -234,6 +234,15 @@ impl Output for Scoring<'_> {
         self.inner.tick(now_ns);
     }
 
+    fn packet(&mut self, p: &netsift_detect::dos::FloodPacket) {
+        // Flood detection happens downstream.
+        self.inner.packet(p);
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.inner.memory_bytes()
+    }
+
     fn finish(&mut self) -> std::io::Result<()> {
         for i in 0..self.models.len() {
             let mut left = self.models[i].tracker.drain();

@@ -107,6 +107,14 @@ impl Output for Aggregating<'_> {
         self.inner.capture_damaged(d);
     }
 
+    fn packet(&mut self, p: &netsift_detect::dos::FloodPacket) {
+        self.inner.packet(p);
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.inner.memory_bytes()
+    }
+
     fn tick(&mut self, now_ns: u64) {
         self.advance(now_ns);
         self.inner.tick(now_ns);

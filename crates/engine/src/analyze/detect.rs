@@ -7,11 +7,14 @@
 //! * URL blacklist: HTTP URIs, raw and percent-decoded.
 //! * Port scans: every flow, through [`ScanDetector`] (Zeek's thresholds by
 //!   default, packet time).
+//! * Floods (denial of service): SYN, UDP and ICMP floods against one
+//!   target, from the packets ([`Output::packet`]), through [`DosDetector`]
+//!   (thresholds in the rules file's `[dos]` section, packet time).
 //! * Brute force: login outcomes of FTP (PASS → 530/230), POP3 (→ -ERR/+OK),
 //!   IMAP (→ NO/OK), SMTP AUTH (535), HTTP Basic auth (401), and short SSH
 //!   sessions, through [`BruteForceDetector`].
 //!
-//! Scan and brute-force alerts are written when the run ends, one per
+//! Scan, flood and brute-force alerts are written when the run ends, one per
 //! scanner and target set (or client and service), with the final counts —
 //! or, in live mode ([`Detecting::live`]), at once when a scanner or client
 //! crosses the threshold, with the counts at that moment.
@@ -26,6 +29,7 @@ use netsift_detect::alert::{Alert, AlertType, Evidence, Severity, Summarizer};
 use netsift_detect::brute::{
     BruteForceConfig, BruteForceDetector, BruteForceFinding, BruteKind, LoginAttempt,
 };
+use netsift_detect::dos::{DosDetector, DosFinding, FloodPacket};
 use netsift_detect::rules::{host_without_port, Rules};
 use netsift_detect::scan::{ConnSummary, ScanConfig, ScanDetector, ScanFinding, ScanMethod};
 use serde_json::Value;
@@ -42,6 +46,7 @@ pub struct Detecting<'o> {
     rules: Rules,
     scan: ScanDetector,
     brute: BruteForceDetector,
+    dos: DosDetector,
     /// The first [`MAX_KEPT_ALERTS`] alerts raised, in order, for the
     /// caller to print (every alert is in the output). Not kept in live
     /// mode.
@@ -103,8 +108,10 @@ impl<'o> Detecting<'o> {
         if let Some(t) = b.ssh_tolerance {
             brute_cfg.ssh.tolerance = t.clamp(0.0, 10.0);
         }
+        let dos = DosDetector::new(rules.dos.config());
         Detecting {
             inner,
+            dos,
             rules,
             scan: ScanDetector::new(scan_cfg),
             brute: BruteForceDetector::new(brute_cfg),
@@ -203,6 +210,21 @@ impl<'o> Detecting<'o> {
             a = a.with_endpoints(f.scanner, None, h, None);
         }
         a
+    }
+
+    fn dos_alert(f: &DosFinding) -> Alert {
+        let mut ev = Evidence::ip(f.target);
+        if let Ok(Value::Object(m)) = serde_json::to_value(f) {
+            ev.extra = m;
+        }
+        // No endpoints: the sources are many (the evidence counts them).
+        Alert::new(
+            f.first_ts_ns,
+            AlertType::Dos,
+            format!("{} flood against {}", f.kind.as_str(), f.target),
+        )
+        .with_severity(Severity::High)
+        .with_evidence(ev)
     }
 
     /// The rule text names the rule and its configured threshold, so the
@@ -432,6 +454,22 @@ impl Output for Detecting<'_> {
         self.inner.capture_damaged(d);
     }
 
+    fn memory_bytes(&self) -> usize {
+        // Scan and flood state; brute force keeps little (bounded per
+        // client and service) and is not counted.
+        self.scan.memory_bytes() + self.dos.memory_bytes() + self.inner.memory_bytes()
+    }
+
+    fn packet(&mut self, p: &FloodPacket) {
+        // Raised with the final figures at the end (pcap mode), or now.
+        if let Some(f) = self.dos.observe(p) {
+            if self.live {
+                let a = Self::dos_alert(&f);
+                self.raise(a);
+            }
+        }
+    }
+
     fn tick(&mut self, now_ns: u64) {
         self.inner.tick(now_ns);
     }
@@ -446,6 +484,11 @@ impl Output for Detecting<'_> {
         let scan = std::mem::replace(&mut self.scan, ScanDetector::new(ScanConfig::default()));
         for f in scan.finish() {
             let a = Self::scan_alert(&f);
+            self.raise(a);
+        }
+        let dos = std::mem::replace(&mut self.dos, DosDetector::new(self.rules.dos.config()));
+        for f in dos.finish() {
+            let a = Self::dos_alert(&f);
             self.raise(a);
         }
         let brute = std::mem::replace(

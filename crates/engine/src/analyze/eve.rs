@@ -713,6 +713,8 @@ pub fn alert_object(a: &netsift_detect::alert::Alert) -> Value {
         AlertType::PortScan => "Detection of a Network Scan",
         AlertType::BruteForce => "Attempted User Privilege Gain",
         AlertType::Anomaly | AlertType::Rule => "Misc activity",
+        // Suricata's classification.config: attempted-dos.
+        AlertType::Dos => "Attempted Denial of Service",
     };
     json!({
         "action": "allowed",

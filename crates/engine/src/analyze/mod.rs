@@ -62,7 +62,8 @@ impl Default for AnalyzeConfig {
 /// Per-flow application state (in [`ClassState::app`]).
 #[derive(Default)]
 pub struct AppState {
-    streams: Option<[Stream; 2]>,
+    /// Boxed: UDP flows never have streams (432 bytes inline).
+    streams: Option<Box<[Stream; 2]>>,
     parser: Option<Box<dyn Parser>>,
     /// In-order data before the verdict: (direction, bytes or gap length).
     pending: Vec<(Direction, PendingChunk)>,
@@ -86,6 +87,9 @@ pub struct AppState {
     udp: bool,
     /// Suricata-rule state (with `--suricata-rules`).
     rules: Option<Box<FlowRuleState>>,
+    /// Memory accounting: this state, and its parser's struct.
+    _live: crate::memory::Live<{ crate::memory::APP_STATES }>,
+    parser_bytes: crate::memory::Bytes<{ crate::memory::PARSER_BYTES }>,
 }
 
 enum PendingChunk {
@@ -132,6 +136,8 @@ pub struct Analyzer<'o> {
     /// The capture frame being processed (from 1).
     frame: u64,
     pub stats: AnalyzeStats,
+    /// Largest memory estimates sampled (each component's own peak).
+    peak_memory: crate::memory::MemoryUse,
 }
 
 /// Pre-verdict bytes held across all flows at once.
@@ -461,6 +467,7 @@ impl<'o> Analyzer<'o> {
             rules: None,
             frame: 0,
             stats: AnalyzeStats::default(),
+            peak_memory: crate::memory::MemoryUse::default(),
         }
     }
 
@@ -561,6 +568,7 @@ impl<'o> Analyzer<'o> {
         match netsift_protocols::by_name(v.protocol).and_then(|p| p.parser()) {
             Some(p) => {
                 self.stats.parsed_flows += 1;
+                app.parser_bytes.set(std::mem::size_of_val(&*p));
                 app.parser = Some(p);
                 let pending = std::mem::take(&mut app.pending);
                 self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
@@ -644,6 +652,47 @@ impl Analyzer<'_> {
     }
 }
 
+/// What a packet means for flood detection: a pure SYN, the originator's
+/// ACK that completes a handshake (its second packet, after a SYN and an
+/// answer), a UDP datagram, an ICMP message; `None` for the rest.
+fn flood_packet(
+    flow: &Flow<ClassState>,
+    seen: Seen,
+    pkt: &Decoded<'_>,
+) -> Option<netsift_detect::dos::FloodPacket> {
+    use netsift_detect::dos::{FloodEvent, FloodPacket};
+    let ip = pkt.ip.as_ref()?;
+    let (event, dst_port) = match ip.transport {
+        WireTransport::Tcp { tcp, .. } => {
+            let f = tcp.flags & (TcpInfo::SYN | TcpInfo::ACK | TcpInfo::RST);
+            if f == TcpInfo::SYN {
+                (FloodEvent::Syn, Some(tcp.dst_port))
+            } else if f == TcpInfo::ACK
+                && seen.dir == Dir::Orig
+                && flow.stats[0].pkts == 2
+                && flow.stats[1].pkts > 0
+                && flow
+                    .first_tcp_flags
+                    .is_some_and(|f| f & (TcpInfo::SYN | TcpInfo::ACK) == TcpInfo::SYN)
+            {
+                (FloodEvent::Handshake, Some(tcp.dst_port))
+            } else {
+                return None;
+            }
+        }
+        WireTransport::Udp { dst_port, .. } => (FloodEvent::Udp, Some(dst_port)),
+        WireTransport::Icmp { .. } | WireTransport::Icmpv6 { .. } => (FloodEvent::Icmp, None),
+        _ => return None,
+    };
+    Some(FloodPacket {
+        ts_ns: flow.last_ts,
+        src: ip.src,
+        dst: ip.dst,
+        dst_port,
+        event,
+    })
+}
+
 fn to_dir(d: Dir) -> Direction {
     match d {
         Dir::Orig => Direction::ToServer,
@@ -651,8 +700,35 @@ fn to_dir(d: Dir) -> Direction {
     }
 }
 
+impl Analyzer<'_> {
+    /// Estimated memory held now (see [`crate::memory`]); `table_bytes`
+    /// is the flow table's own ([`crate::Pipeline::table_memory`]).
+    pub fn memory_use(&self, table_bytes: usize) -> crate::memory::MemoryUse {
+        use crate::memory::{counter, APP_STATES, PARSER_BYTES};
+        crate::memory::MemoryUse {
+            flows: table_bytes,
+            reassembly: Stream::live() * std::mem::size_of::<Stream>() + self.budget.buffered(),
+            parsers: counter(APP_STATES) * std::mem::size_of::<AppState>()
+                + counter(PARSER_BYTES)
+                + self.pending_total,
+            dpi: crate::classify::dpi_memory_bytes(),
+            detectors: self.out.memory_bytes(),
+        }
+    }
+
+    /// Each component's largest estimate, sampled every 65 536 frames,
+    /// before each capture's flows end, and now (the detectors hold most
+    /// after the flows ended).
+    pub fn peak_memory(&self) -> crate::memory::MemoryUse {
+        self.peak_memory.max(self.memory_use(0))
+    }
+}
+
 impl FlowHandler<ClassState> for Analyzer<'_> {
     fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+        if let Some(p) = flood_packet(flow, seen, pkt) {
+            self.out.packet(&p);
+        }
         self.classifier.on_packet(flow, seen, pkt);
         self.app_packet(flow, seen, pkt);
         if self.rules.is_some() {
@@ -675,6 +751,10 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
     fn on_frame_number(&mut self, n: u64) {
         self.frame = n;
     }
+
+    fn on_memory_sample(&mut self, table_bytes: usize) {
+        self.peak_memory = self.peak_memory.max(self.memory_use(table_bytes));
+    }
 }
 
 impl Analyzer<'_> {
@@ -692,8 +772,31 @@ impl Analyzer<'_> {
         ) {
             return;
         }
+        // Flow state that is never used costs nothing: until a flow has
+        // payload, a FIN or RST, or a verdict, its packets need no
+        // application state (a SYN flood, scans, unanswered attempts). Where
+        // a SYN put each stream's start is in the connection tracker, and
+        // replayed into the reassemblers when they are created.
+        if flow.data.app.is_none()
+            && flow.data.verdict.is_none()
+            && self.signatures.is_none()
+            && self.rules.is_none()
+            && ip.transport.payload().is_empty()
+            && (!seen.new || self.links.expected.is_empty())
+        {
+            match ip.transport {
+                WireTransport::Tcp { tcp, .. }
+                    if tcp.flags & (TcpInfo::FIN | TcpInfo::RST) == 0 =>
+                {
+                    return;
+                }
+                WireTransport::Udp { .. } => return,
+                _ => {}
+            }
+        }
         let (uid, orig, resp) = (flow.uid, flow.orig(), flow.resp());
         let (resp_addr, resp_port) = (resp.addr, resp.port);
+        let first_syn = [flow.conn.syn_seq(0), flow.conn.syn_seq(1)];
         let st = &mut flow.data;
         let app = st.app.get_or_insert_with(Default::default);
         if seen.new && !self.links.expected.is_empty() {
@@ -725,10 +828,17 @@ impl Analyzer<'_> {
         match ip.transport {
             WireTransport::Tcp { tcp, payload } => {
                 let cfg = self.cfg.reassembly;
-                let mut streams = app
-                    .streams
-                    .take()
-                    .unwrap_or_else(|| [Stream::new(cfg), Stream::new(cfg)]);
+                let mut streams = app.streams.take().unwrap_or_else(|| {
+                    let mut s = Box::new([Stream::new(cfg), Stream::new(cfg)]);
+                    // The SYNs seen before the streams existed (their
+                    // packets carried no payload: nothing else to replay).
+                    for (d, seq) in first_syn.iter().enumerate() {
+                        if let Some(seq) = *seq {
+                            s[d].segment(&mut self.budget, seq, true, &[], &mut |_| {});
+                        }
+                    }
+                    s
+                });
                 let syn = tcp.flags & TcpInfo::SYN != 0;
                 let budget = &mut self.budget;
                 let mut ctx = Ctx {

@@ -77,6 +77,15 @@ pub trait Output {
     /// capture ticks while the wire is idle): time-based work happens here
     /// (alert windows closing, file rotation, flushing to disk).
     fn tick(&mut self, _now_ns: u64) {}
+    /// A packet that can be part of a flood (pure SYNs, handshake
+    /// completions, UDP datagrams, ICMP messages), for flood detection
+    /// ([`super::detect::Detecting`]); other outputs ignore it.
+    fn packet(&mut self, _p: &netsift_detect::dos::FloodPacket) {}
+    /// Estimated bytes held by detectors behind this output (see
+    /// [`crate::memory`]).
+    fn memory_bytes(&self) -> usize {
+        0
+    }
     /// Flush everything; the first I/O error, if any.
     fn finish(&mut self) -> std::io::Result<()>;
     /// What was seen.
@@ -100,11 +109,16 @@ fn with_common(ts_ns: u64, c: &Common, record: Value) -> Value {
     Value::Object(m)
 }
 
+/// Hosts counted at once for the summary's top hosts.
+const MAX_HOSTS: usize = 65_536;
+
 /// Counters for the end-of-run summary.
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
     pub flows_by_protocol: HashMap<String, u64>,
-    pub bytes_by_host: HashMap<IpAddr, u64>,
+    /// Bytes per host, for the top hosts: at most [`MAX_HOSTS`], the
+    /// lighter half dropped when full.
+    pub bytes_by_host: HashMap<IpAddr, u64, rustc_hash::FxBuildHasher>,
     pub domains: HashMap<String, u64>,
     pub records_by_log: HashMap<&'static str, u64>,
     pub files: u64,
@@ -135,22 +149,54 @@ impl Summary {
     }
 
     pub fn note_conn(&mut self, rec: &FlowRecord) {
-        *self
-            .flows_by_protocol
-            .entry(rec.protocol.to_string())
-            .or_default() += 1;
+        match self.flows_by_protocol.get_mut(rec.protocol) {
+            Some(n) => *n += 1,
+            None => {
+                self.flows_by_protocol.insert(rec.protocol.to_string(), 1);
+            }
+        }
         let bytes = rec.orig_bytes + rec.resp_bytes;
+        if bytes == 0 {
+            // Top hosts are by bytes: a flow without any adds nothing (a
+            // SYN flood's million sources stay out of the map).
+            return;
+        }
         for ip in [&rec.src_ip, &rec.dst_ip] {
             if let Ok(a) = ip.parse::<IpAddr>() {
-                if self.bytes_by_host.len() < 1_000_000 || self.bytes_by_host.contains_key(&a) {
-                    *self.bytes_by_host.entry(a).or_default() += bytes;
+                if self.bytes_by_host.len() >= MAX_HOSTS && !self.bytes_by_host.contains_key(&a) {
+                    self.prune_hosts();
                 }
+                *self.bytes_by_host.entry(a).or_default() += bytes;
             }
         }
     }
 
+    /// Keeps the heavier half of the hosts (the top hosts are what the
+    /// summary shows): a flood from a million sources must not hold a
+    /// million entries. A pass costs the map's size once per
+    /// `MAX_HOSTS / 2` new hosts.
+    fn prune_hosts(&mut self) {
+        let mut v: Vec<u64> = self.bytes_by_host.values().copied().collect();
+        let half = v.len() / 2;
+        let (_, &mut median, _) = v.select_nth_unstable_by(half, |a, b| b.cmp(a));
+        let greater = v.iter().filter(|&&b| b > median).count();
+        // Ties at the median: as many as fit in the half (the map's order
+        // is deterministic: FxHash), so a pass always frees.
+        let mut ties = half.saturating_sub(greater);
+        self.bytes_by_host.retain(|_, b| {
+            if *b > median {
+                true
+            } else if *b == median && ties > 0 {
+                ties -= 1;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
     /// The `n` largest entries of a map, largest first (ties by key).
-    pub fn top<K: Clone + Ord>(map: &HashMap<K, u64>, n: usize) -> Vec<(K, u64)> {
+    pub fn top<K: Clone + Ord, S>(map: &HashMap<K, u64, S>, n: usize) -> Vec<(K, u64)> {
         let mut v: Vec<(K, u64)> = map.iter().map(|(k, c)| (k.clone(), *c)).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         v.truncate(n);

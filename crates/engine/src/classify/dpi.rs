@@ -93,9 +93,20 @@ impl ProbeSet {
     }
 }
 
-/// Per-flow DPI state.
+/// Per-flow DPI state: the SYNs' sequence numbers inline, the rest
+/// allocated at the flow's first payload. Flows that never carry payload (a
+/// SYN flood, scans) cost 24 bytes here instead of about 190.
 #[derive(Debug, Default)]
 pub(crate) struct DpiState {
+    /// TCP: the first sequence number of each direction's data, from its
+    /// SYN (ISN + 1), when the handshake was seen.
+    syn_next: [Option<u32>; 2],
+    data: Option<Box<DpiData>>,
+}
+
+/// The DPI state of a flow that carried payload.
+#[derive(Debug, Default)]
+pub(crate) struct DpiData {
     /// Probes that answered NoMatch (bit = position among the transport's
     /// candidates).
     rejected: ProbeSet,
@@ -111,9 +122,6 @@ pub(crate) struct DpiState {
     /// Scratch of probes that asked for it, by candidate position.
     scratch: Vec<(u8, ProbeScratch)>,
     index: [u32; 2],
-    /// TCP: the first sequence number of each direction's data, from its
-    /// SYN (ISN + 1), when the handshake was seen.
-    syn_next: [Option<u32>; 2],
     /// TCP: one segment that arrived ahead of its direction's first byte
     /// (reordered on the wire, or sent out of order on purpose to blind
     /// DPI), held until the bytes before it arrive.
@@ -122,9 +130,12 @@ pub(crate) struct DpiState {
     /// candidate position, whose protocol follows the later datagrams; it
     /// becomes the verdict when the budget or the flow ends first.
     held: Option<Box<(u8, Verdict)>>,
+    /// Memory accounting: this state, and its prefix buffers' capacity.
+    _live: crate::memory::Live<{ crate::memory::DPI_STATES }>,
+    buf_bytes: crate::memory::Bytes<{ crate::memory::DPI_BYTES }>,
 }
 
-/// A segment held back by [`DpiState::early`].
+/// A segment held back by [`DpiData::early`].
 #[derive(Debug)]
 struct Early {
     dir: usize,
@@ -134,11 +145,17 @@ struct Early {
 
 impl DpiState {
     /// Free the buffers (after a verdict, or when the flow is settled).
+    /// Nothing reads the state after that: the layer is not asked again
+    /// about a settled flow, and its `on_end` only takes `held`.
     pub(crate) fn release(&mut self) {
-        self.buf = [Vec::new(), Vec::new()];
-        self.scratch = Vec::new();
-        self.early = None;
-        self.held = None;
+        self.data = None;
+    }
+
+    /// Bytes of live DPI states and their buffers in this process (see
+    /// [`crate::memory`]).
+    pub(crate) fn memory_bytes() -> usize {
+        crate::memory::counter(crate::memory::DPI_STATES) * std::mem::size_of::<DpiData>()
+            + crate::memory::counter(crate::memory::DPI_BYTES)
     }
 }
 
@@ -166,19 +183,42 @@ impl Layer for DpiLayer {
     }
 
     fn on_packet(&mut self, st: &mut ClassState, pkt: &PacketView<'_>) -> LayerAnswer {
-        let d = &mut st.dpi;
+        let answer = self.packet(st, pkt);
+        if let Some(d) = st.dpi.data.as_deref_mut() {
+            let n = d.buf[0].capacity()
+                + d.buf[1].capacity()
+                + d.early.as_ref().map_or(0, |e| e.bytes.capacity());
+            d.buf_bytes.set(n);
+        }
+        answer
+    }
+
+    /// A flow that ends while a provisional match waits keeps it.
+    fn on_end(&mut self, st: &mut ClassState, _flow: &FlowFacts) -> Option<Verdict> {
+        st.dpi.data.as_mut()?.held.take().map(|h| h.1)
+    }
+}
+
+impl DpiLayer {
+    fn packet(&mut self, st: &mut ClassState, pkt: &PacketView<'_>) -> LayerAnswer {
+        let ds = &mut st.dpi;
         let is_ip = matches!(pkt.transport, Transport::Ip(_));
         // RFC 9293 §3.4: "the first data octet is ISN+1". Remember it, so a
         // segment that arrives before the stream's first bytes is not taken
         // for its start.
         if let Some((seq, flags)) = pkt.tcp {
             if flags & TCP_SYN != 0 {
-                d.syn_next[dir_idx(pkt.dir)] = Some(seq.wrapping_add(1));
+                ds.syn_next[dir_idx(pkt.dir)] = Some(seq.wrapping_add(1));
             }
         }
         if pkt.payload.is_empty() && !is_ip {
-            return self.budget(d);
+            return match ds.data.as_deref_mut() {
+                Some(d) => self.budget(d),
+                None => budget(self.cfg.max_packets, 0, &mut None),
+            };
         }
+        let syn_next = ds.syn_next;
+        let d: &mut DpiData = ds.data.get_or_insert_with(Default::default);
         d.payload_pkts += 1;
         let di = dir_idx(pkt.dir);
         let index = d.index[di];
@@ -225,7 +265,7 @@ impl Layer for DpiLayer {
                     // Ahead of the first data octet the SYN announced (and
                     // within the prefix bound): hold it, the start is still
                     // to come.
-                    let ahead = d.syn_next[di].map(|s| (s, seq.wrapping_sub(s)));
+                    let ahead = syn_next[di].map(|s| (s, seq.wrapping_sub(s)));
                     match ahead {
                         Some((first, gap))
                             if gap > 0
@@ -388,16 +428,9 @@ impl Layer for DpiLayer {
         self.budget(d)
     }
 
-    /// A flow that ends while a provisional match waits keeps it.
-    fn on_end(&mut self, st: &mut ClassState, _flow: &FlowFacts) -> Option<Verdict> {
-        st.dpi.held.take().map(|h| h.1)
-    }
-}
-
-impl DpiLayer {
     /// Pending while packets of the budget remain; at its end, the held
     /// provisional verdict if there is one.
-    fn budget(&self, d: &mut DpiState) -> LayerAnswer {
+    fn budget(&self, d: &mut DpiData) -> LayerAnswer {
         budget(self.cfg.max_packets, d.payload_pkts, &mut d.held)
     }
 }

@@ -116,10 +116,17 @@ pub struct PacketView<'a> {
     pub uid: netsift_flow::Uid,
 }
 
+/// Estimated bytes of the DPI layer's per-flow states in this process (see
+/// [`crate::memory`]).
+pub fn dpi_memory_bytes() -> usize {
+    dpi::DpiState::memory_bytes()
+}
+
 /// Per-flow classification state; the flow table's per-flow data.
 #[derive(Debug, Default)]
 pub struct ClassState {
-    pub verdict: Option<Verdict>,
+    /// Boxed: a flow without a verdict yet (most of a flood) pays 8 bytes.
+    pub verdict: Option<Box<Verdict>>,
     /// Set when the flow has a verdict or every layer gave up on per-packet
     /// work for it.
     pub settled: bool,
@@ -140,7 +147,8 @@ pub struct ClassState {
     pub(crate) ndpi: Option<ndpi::NdpiSlot>,
     /// The `ml` layer's feature collector, while it collects.
     pub(crate) ml: Option<Box<netsift_ml::Collector>>,
-    /// Application-data state, used by `netsift analyze` only.
+    /// Application-data state, used by `netsift analyze` only; created at
+    /// the flow's first packet that needs it (payload, FIN, RST, a verdict).
     pub(crate) app: Option<Box<crate::analyze::AppState>>,
 }
 
@@ -385,7 +393,7 @@ impl Classifier {
         st.watched = self.layers.iter().any(|l| l.watches(v.protocol));
         st.settled = true;
         st.deferred = None;
-        st.verdict = Some(v);
+        st.verdict = Some(Box::new(v));
         st.release_layers();
         // The packet that decided may itself announce flows.
         if let (Some(v), true) = (&st.verdict, st.watched) {
@@ -431,7 +439,7 @@ impl Classifier {
                 None => {}
             }
         }
-        st.verdict = best.or(guess);
+        st.verdict = best.or(guess).map(Box::new);
         st.release_layers();
     }
 }
@@ -680,5 +688,18 @@ mod tests {
             .unwrap_or_default();
             assert!(e.contains("libndpi-dev"), "{e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// The per-flow core stays compact: a million open flows (a SYN flood)
+    /// must fit the flood benchmark's memory bounds. Grows only on purpose.
+    #[test]
+    fn flow_core_is_compact() {
+        use std::mem::size_of;
+        let flow = size_of::<netsift_flow::Flow<super::ClassState>>();
+        assert!(flow <= 400, "Flow<ClassState> is {flow} bytes");
+        assert!(size_of::<super::dpi::DpiState>() <= 24);
     }
 }
