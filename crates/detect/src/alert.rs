@@ -56,6 +56,9 @@ pub enum AlertType {
     /// A Suricata rule (`--suricata-rules`) matched; [`Alert::rule_hit`]
     /// names it.
     Rule,
+    /// A carved file matched a YARA rule (`--yara`) or a hash list
+    /// (`--hash-blacklist`); the evidence names the file and what matched.
+    File,
 }
 
 impl AlertType {
@@ -70,6 +73,7 @@ impl AlertType {
             AlertType::BruteForce => "brute-force",
             AlertType::Anomaly => "anomaly",
             AlertType::Rule => "rule",
+            AlertType::File => "file",
         }
     }
 
@@ -83,6 +87,7 @@ impl AlertType {
             AlertType::PortScan => Severity::Medium,
             AlertType::Anomaly => Severity::Low,
             AlertType::Rule => Severity::Medium,
+            AlertType::File => Severity::High,
         }
     }
 }
@@ -833,6 +838,7 @@ mod tests {
             (AlertType::PortScan, "port-scan"),
             (AlertType::BruteForce, "brute-force"),
             (AlertType::Anomaly, "anomaly"),
+            (AlertType::File, "file"),
         ] {
             assert_eq!(serde_json::to_value(t).unwrap(), s);
             assert_eq!(t.to_string(), s);
