@@ -115,7 +115,8 @@ pub fn analyze_zip(data: &[u8], limits: &Limits, budget: &mut usize, out: &mut V
                 let keep = class == Class::Archive && m == "application/zip"
                     || lname.ends_with("vbaproject.bin")
                     || class == Class::Pdf
-                    || class == Class::Office;
+                    || class == Class::Office
+                    || class == Class::Executable;
                 if class == Class::Archive {
                     info.nested_archives += 1;
                 }

@@ -184,6 +184,40 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
             ind.push(Indicator { name, count, weight });
         }
     };
+    // Keywords hidden by concatenation: "ev" + "al".
+    let mut hidden = 0u32;
+    let mut joined_all: Vec<Vec<u8>> = Vec::new();
+    let mut k = 0;
+    while k < strings.len() {
+        let mut joined = strings[k].1.clone();
+        let mut parts = vec![k];
+        let mut j = k;
+        while j + 1 < strings.len() {
+            let between = &code[strings[j].0 + 1..strings[j + 1].0];
+            if between.iter().all(|b| b.is_ascii_whitespace() || *b == b'+') && between.contains(&b'+') {
+                joined.extend_from_slice(&strings[j + 1].1);
+                parts.push(j + 1);
+                j += 1;
+                if joined.len() > 4096 {
+                    break;
+                }
+            } else {
+                break;
+            }
+        }
+        if parts.len() > 1 && joined_all.len() < 256 {
+            joined_all.push(joined.clone());
+        }
+        if parts.len() > 1 {
+            for w in HIDDEN_WORDS {
+                let w = w.as_bytes();
+                if find(&joined, w).is_some() && !parts.iter().any(|&p| find(&strings[p].1, w).is_some()) {
+                    hidden += 1;
+                }
+            }
+        }
+        k = j + 1;
+    }
     // Evaluation of strings.
     let eval = calls(&code, b"eval");
     add("eval", eval, 3);
@@ -205,19 +239,6 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     let executes = eval + func + timer_str > 0;
     if kinds > 0 && executes {
         add("decode_then_execute", 1, 3);
-    }
-    // document.write of markup.
-    let writes = count(&squeezed, b"document.write(") + count(&squeezed, b"document.writeln(");
-    if writes > 0 {
-        let markup = strings.iter().any(|(_, s)| {
-            let l = s.to_ascii_lowercase();
-            find(&l, b"<script").is_some() || find(&l, b"<iframe").is_some()
-        });
-        if markup {
-            add("document_write_markup", writes, 3);
-        } else {
-            add("document_write", writes, 1);
-        }
     }
     // Literals: length, entropy.
     let longest = strings.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
@@ -242,37 +263,26 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     if hexnames >= 10 {
         add("obfuscator_names", hexnames, 2);
     }
-    // Keywords hidden by concatenation: "ev" + "al".
-    let mut hidden = 0u32;
-    let mut k = 0;
-    while k < strings.len() {
-        let mut joined = strings[k].1.clone();
-        let mut parts = vec![k];
-        let mut j = k;
-        while j + 1 < strings.len() {
-            let between = &code[strings[j].0 + 1..strings[j + 1].0];
-            if between.iter().all(|b| b.is_ascii_whitespace() || *b == b'+') && between.contains(&b'+') {
-                joined.extend_from_slice(&strings[j + 1].1);
-                parts.push(j + 1);
-                j += 1;
-                if joined.len() > 4096 {
-                    break;
-                }
-            } else {
-                break;
-            }
+    // document.write of markup.
+    let writes = count(&squeezed, b"document.write(") + count(&squeezed, b"document.writeln(");
+    if writes > 0 {
+        // Markup in one literal, or in literals joined by `+`.
+        let markup = strings.iter().map(|(_, s)| s).chain(joined_all.iter()).any(|s| {
+            let l = s.to_ascii_lowercase();
+            find(&l, b"<script").is_some() || find(&l, b"<iframe").is_some()
+        });
+        if markup {
+            add("document_write_markup", writes, 3);
+        } else {
+            add("document_write", writes, 1);
         }
-        if parts.len() > 1 {
-            for w in HIDDEN_WORDS {
-                let w = w.as_bytes();
-                if find(&joined, w).is_some() && !parts.iter().any(|&p| find(&strings[p].1, w).is_some()) {
-                    hidden += 1;
-                }
-            }
-        }
-        k = j + 1;
     }
     add("concatenated_keywords", hidden, 2);
+    // `window[name](...)`: a global called by a computed name.
+    let computed = count(&squeezed, b"window[") + count(&squeezed, b"this[") + count(&squeezed, b"self[");
+    if computed > 0 && find(&squeezed, b"](").is_some() {
+        add("computed_global_call", computed, 2);
+    }
     let activex = count(src, b"ActiveXObject") + count(src, b"WScript.Shell") + count(src, b"Shell.Application");
     add("activex_or_shell", activex, 3);
     let redirect = count(&squeezed, b"location.href=")

@@ -56,6 +56,8 @@ cd "$W"
 # here so the repository holds no copy of it.
 printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*' > eicar.com
 printf 'Minutes of the meeting.\n' > minutes.txt
+# nginx's workers run unprivileged: the served tree must be readable.
+chmod 755 "$W" "$W/www"; chmod 644 "$W"/www/*
 sed "s#/tmp/content#$W#g" "$HERE/nginx.conf" > "$W/nginx.conf"
 tcpdump -i lo -w "$HERE/http.pcap" -s 0 'tcp port 18090' & TD=$!; sleep 1
 nginx -c "$W/nginx.conf" & NG=$!; sleep 1

@@ -69,7 +69,7 @@ pub struct FileRecord {
 }
 
 /// What a closed file's analysis adds beside its record.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct FileExtras {
     /// The `html` record (an HTML file).
     pub html: Option<serde_json::Value>,
