@@ -15,14 +15,14 @@ use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{ContentCfg, Files, DEFAULT_MAX_FILE_BYTES};
-use netsift_engine::content::hashlist::HashList;
-use netsift_engine::content::yara::{Yara, YaraLimits};
 use netsift_engine::analyze::output::{
     Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
 };
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
+use netsift_engine::content::hashlist::HashList;
+use netsift_engine::content::yara::{Yara, YaraLimits};
 use netsift_engine::{run_capture, Classifier, PipelineConfig};
 use netsift_learn::{Model, Scope, Scoring};
 use netsift_store::{CaptureInfo, Store, StoreHandle, StoreOutput, Target};
@@ -123,7 +123,8 @@ fn content_config(a: &AnalysisArgs) -> Result<Option<ContentCfg>> {
     let mut c = ContentCfg::default();
     c.limits.max_bytes = a.content_max_bytes.max(1);
     if let Some(p) = &a.hash_blacklist {
-        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
         let list = HashList::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         c.hashes = Some(Arc::new(list));
     }

@@ -36,7 +36,11 @@ fn analyze(name: &str, extra: &[&str]) -> PathBuf {
         .arg(d.join("smtp.pcap"))
         .output()
         .expect("run analyze");
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     out
 }
 
@@ -50,7 +54,12 @@ fn by_name(files: &[Value]) -> HashMap<String, Value> {
 fn reasons(f: &Value) -> String {
     f["verdict_reasons"]
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "))
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
         .unwrap_or_default()
 }
 
@@ -66,10 +75,21 @@ fn real_traffic_is_recognised_and_explained() {
     }
     let out = analyze("all", &args);
     let files = by_name(&read(&out, "files"));
-    let verdict = |n: &str| files.get(n).map(|f| f["verdict"].as_str().unwrap_or("").to_string()).unwrap_or_else(|| panic!("no file {n}: {files:?}"));
+    let verdict = |n: &str| {
+        files
+            .get(n)
+            .map(|f| f["verdict"].as_str().unwrap_or("").to_string())
+            .unwrap_or_else(|| panic!("no file {n}: {files:?}"))
+    };
 
     // Benign pages and files stay benign.
-    for n in ["index.html", "app.js", "report.pdf", "readme.zip", "minutes.txt"] {
+    for n in [
+        "index.html",
+        "app.js",
+        "report.pdf",
+        "readme.zip",
+        "minutes.txt",
+    ] {
         assert_eq!(verdict(n), "benign", "{n}: {}", reasons(&files[n]));
     }
     // The landing page: hidden iframe, password form to another site, an
@@ -77,11 +97,20 @@ fn real_traffic_is_recognised_and_explained() {
     let landing = &files["landing.html"];
     assert_eq!(verdict("landing.html"), "suspicious");
     let r = reasons(landing);
-    for want in ["hidden_iframe", "password_form_cross_domain", "obfuscated_script"] {
+    for want in [
+        "hidden_iframe",
+        "password_form_cross_domain",
+        "obfuscated_script",
+    ] {
         assert!(r.contains(want), "{want} not in {r}");
     }
     // The obfuscated script file, with its indicators.
-    assert_eq!(verdict("obf.js"), "suspicious", "{}", reasons(&files["obf.js"]));
+    assert_eq!(
+        verdict("obf.js"),
+        "suspicious",
+        "{}",
+        reasons(&files["obf.js"])
+    );
     // The PDF that runs JavaScript on open.
     assert_eq!(verdict("invoice.pdf"), "suspicious");
     assert!(reasons(&files["invoice.pdf"]).contains("pdf_auto_javascript"));
@@ -89,60 +118,114 @@ fn real_traffic_is_recognised_and_explained() {
     // The PE in a ZIP: listed, and its headers read.
     let tool = &files["tool.zip"];
     assert_eq!(verdict("tool.zip"), "suspicious");
-    assert!(reasons(tool).contains("archive_hides_executable: archive holds executable(s): hello.exe"), "{}", reasons(tool));
-    assert_eq!(tool["content"]["archive"]["listing"][0]["mime_type"], "application/x-dosexec");
+    assert!(
+        reasons(tool).contains("archive_hides_executable: archive holds executable(s): hello.exe"),
+        "{}",
+        reasons(tool)
+    );
+    assert_eq!(
+        tool["content"]["archive"]["listing"][0]["mime_type"],
+        "application/x-dosexec"
+    );
     assert_eq!(tool["content"]["exe"]["format"], "pe");
     assert_eq!(tool["content"]["exe"]["arch"], "x86_64");
     assert_eq!(tool["content"]["exe"]["signed"], false);
-    assert!(tool["content"]["exe"]["imphash"].as_str().is_some_and(|h| h.len() == 32));
-    assert!(tool["content"]["exe"]["libraries"].as_array().is_some_and(|l| l.iter().any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("user32.dll")))));
+    assert!(tool["content"]["exe"]["imphash"]
+        .as_str()
+        .is_some_and(|h| h.len() == 32));
+    assert!(tool["content"]["exe"]["libraries"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|x| x
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("user32.dll")))));
     // EICAR: malicious by the hash list and (with yara-x) by the rule.
     let eicar = &files["eicar.com"];
     assert_eq!(verdict("eicar.com"), "malicious");
     assert!(reasons(eicar).contains("hash_list"), "{}", reasons(eicar));
     if yara {
-        assert!(reasons(eicar).contains("yara: rule EICAR_Test_File"), "{}", reasons(eicar));
+        assert!(
+            reasons(eicar).contains("yara: rule EICAR_Test_File"),
+            "{}",
+            reasons(eicar)
+        );
     }
     assert_eq!(eicar["source"], "SMTP");
 
     // The html record of the landing page.
     let html = read(&out, "html");
-    let page = html.iter().find(|h| h["title"] == "Account verification").expect("landing html record");
+    let page = html
+        .iter()
+        .find(|h| h["title"] == "Account verification")
+        .expect("landing html record");
     assert_eq!(page["iframes"][0]["hidden"], true);
     assert_eq!(page["iframes"][0]["hidden_by"], "zero_size");
     assert_eq!(page["forms"][0]["password"], true);
     assert_eq!(page["forms"][0]["cross_domain"], true);
     assert_eq!(page["scripts"][0]["src"], "/obf.js");
     assert_eq!(page["scripts"][0]["cross_domain"], false);
-    let home = html.iter().find(|h| h["title"] == "Shop - Home").expect("home html record");
+    let home = html
+        .iter()
+        .find(|h| h["title"] == "Shop - Home")
+        .expect("home html record");
     assert_eq!(home["forms"][0]["cross_domain"], false);
     // js records: the script file with its reasons.
     let js = read(&out, "js");
-    let obf = js.iter().find(|j| j["file_name"] == "obf.js").expect("obf.js js record");
+    let obf = js
+        .iter()
+        .find(|j| j["file_name"] == "obf.js")
+        .expect("obf.js js record");
     assert_eq!(obf["suspicious"], true);
-    let names: Vec<&str> = obf["indicators"].as_array().expect("indicators").iter().filter_map(|i| i["name"].as_str()).collect();
-    for want in ["eval", "decoding", "concatenated_keywords", "obfuscator_names"] {
+    let names: Vec<&str> = obf["indicators"]
+        .as_array()
+        .expect("indicators")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    for want in [
+        "eval",
+        "decoding",
+        "concatenated_keywords",
+        "obfuscator_names",
+    ] {
         assert!(names.contains(&want), "{want} not in {names:?}");
     }
     // File alerts: hash list (and YARA), with the file and the match.
     let alerts = read(&out, "alerts");
     let file_alerts: Vec<&Value> = alerts.iter().filter(|a| a["type"] == "file").collect();
-    let hash = file_alerts.iter().find(|a| a["evidence"]["matched"] == "hash-list").expect("hash-list alert");
+    let hash = file_alerts
+        .iter()
+        .find(|a| a["evidence"]["matched"] == "hash-list")
+        .expect("hash-list alert");
     assert_eq!(hash["rule"], "hash-list EICAR test file");
     assert_eq!(hash["evidence"]["file_name"], "eicar.com");
     if yara {
-        let y = file_alerts.iter().find(|a| a["evidence"]["matched"] == "yara").expect("yara alert");
+        let y = file_alerts
+            .iter()
+            .find(|a| a["evidence"]["matched"] == "yara")
+            .expect("yara alert");
         assert_eq!(y["rule"], "yara EICAR_Test_File");
-        assert_eq!(y["evidence"]["yara_tags"], serde_json::json!(["test", "av"]));
+        assert_eq!(
+            y["evidence"]["yara_tags"],
+            serde_json::json!(["test", "av"])
+        );
         assert_eq!(y["evidence"]["yara_strings"][0]["offset"], 32);
-        assert_eq!(y["evidence"]["yara_meta"]["description"], "The EICAR anti-virus test file");
+        assert_eq!(
+            y["evidence"]["yara_meta"]["description"],
+            "The EICAR anti-virus test file"
+        );
     }
-    assert_eq!(file_alerts.len(), if yara { 2 } else { 1 }, "{file_alerts:?}");
+    assert_eq!(
+        file_alerts.len(),
+        if yara { 2 } else { 1 },
+        "{file_alerts:?}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 
     // --no-content: no verdicts, no html/js records.
     let out = analyze("off", &["--no-content"]);
-    assert!(read(&out, "files").iter().all(|f| f.get("verdict").is_none()));
+    assert!(read(&out, "files")
+        .iter()
+        .all(|f| f.get("verdict").is_none()));
     assert!(read(&out, "html").is_empty());
     let _ = std::fs::remove_dir_all(&out);
 }
@@ -157,9 +240,15 @@ fn yara_streams_and_bad_rules() {
     let tmp = std::env::temp_dir().join(format!("netsift-yara-streams-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).expect("tmp");
     std::fs::write(tmp.join("mail.yar"), "rule Mail_From_Mallory { strings: $m = \"MAIL FROM:<mallory@example.test>\" condition: $m }").expect("rule");
-    let out = analyze("streams", &["--yara", tmp.to_str().expect("path"), "--yara-streams"]);
+    let out = analyze(
+        "streams",
+        &["--yara", tmp.to_str().expect("path"), "--yara-streams"],
+    );
     let alerts = read(&out, "alerts");
-    let a = alerts.iter().find(|a| a["rule"] == "yara Mail_From_Mallory").expect("stream alert");
+    let a = alerts
+        .iter()
+        .find(|a| a["rule"] == "yara Mail_From_Mallory")
+        .expect("stream alert");
     assert_eq!(a["evidence"]["matched"], "yara-stream");
     assert_eq!(a["evidence"]["direction"], "to_server");
     let _ = std::fs::remove_dir_all(&out);
@@ -198,21 +287,35 @@ fn every_corpus_capture_with_content_analysis_on() {
     let out = std::env::temp_dir().join(format!("netsift-content-corpus-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsift"));
-    cmd.args(["analyze", "-q", "-o"]).arg(&out).arg("--hash-blacklist").arg(d.join("hashes.txt"));
+    cmd.args(["analyze", "-q", "-o"])
+        .arg(&out)
+        .arg("--hash-blacklist")
+        .arg(d.join("hashes.txt"));
     if cfg!(feature = "yara") {
         cmd.arg("--yara").arg(d.join("rules")).arg("--yara-streams");
     }
     let t = std::time::Instant::now();
     let res = cmd.args(&caps).output().expect("run");
     let took = t.elapsed();
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     // Peak memory of the child (Linux ru_maxrss is in KiB).
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage fills the struct it is given.
-    let rss_kib = if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } == 0 { ru.ru_maxrss } else { 0 };
+    let rss_kib = if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } == 0 {
+        ru.ru_maxrss
+    } else {
+        0
+    };
     let files = read(&out, "files");
     assert!(files.len() > 50, "{}", files.len());
-    assert!(files.iter().all(|f| f["verdict"].is_string()), "a file without a verdict");
+    assert!(
+        files.iter().all(|f| f["verdict"].is_string()),
+        "a file without a verdict"
+    );
     let count = |v: &str| files.iter().filter(|f| f["verdict"] == v).count();
     println!(
         "{} captures, {} files: {} benign, {} suspicious, {} malicious; {} html, {} js records; {:.1} s, peak RSS {} MiB",

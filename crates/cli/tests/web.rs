@@ -421,7 +421,10 @@ fn content_verdicts_in_the_web_analyzer() {
     assert!(st.success());
     let c = Connection::open(&db).expect("db");
     let n = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).expect(sql) };
-    assert_eq!(n("SELECT count(*) FROM files WHERE verdict = 'malicious'"), 1);
+    assert_eq!(
+        n("SELECT count(*) FROM files WHERE verdict = 'malicious'"),
+        1
+    );
     assert!(n("SELECT count(*) FROM files WHERE verdict = 'suspicious'") >= 4);
     assert!(n("SELECT count(*) FROM records WHERE log = 'html'") >= 2);
     let data = dir.join("data").display().to_string();
@@ -431,7 +434,10 @@ fn content_verdicts_in_the_web_analyzer() {
     assert!(dash.contains("Suspicious content"), "{dash}");
     assert!(dash.contains("landing.html") && dash.contains("hidden_iframe"));
     let mal = get(a, "/files?verdict=malicious").text();
-    assert!(mal.contains("eicar.com") && !mal.contains("landing.html"), "{mal}");
+    assert!(
+        mal.contains("eicar.com") && !mal.contains("landing.html"),
+        "{mal}"
+    );
     let benign = get(a, "/files?capture=1&verdict=benign").text();
     assert!(benign.contains("index.html") && !benign.contains("eicar.com"));
     // The landing page's flow: its HTML summary as text.
@@ -445,11 +451,17 @@ fn content_verdicts_in_the_web_analyzer() {
         .expect("the file links to its flow");
     let flow = get(a, &format!("/flows/{fid}")).text();
     assert!(flow.contains("Account verification"), "title");
-    assert!(flow.contains("[HIDDEN: zero_size]"), "hidden iframe flagged");
+    assert!(
+        flow.contains("[HIDDEN: zero_size]"),
+        "hidden iframe flagged"
+    );
     assert!(flow.contains("[posts to another site]"));
     assert!(flow.contains("verdict-suspicious"));
     // Never rendered: the page's markup does not reach the analyst's browser.
-    assert!(!flow.contains("<iframe") && !flow.contains("<form action=\"http://collect"), "page markup leaked");
+    assert!(
+        !flow.contains("<iframe") && !flow.contains("<form action=\"http://collect"),
+        "page markup leaked"
+    );
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -51,9 +51,23 @@ pub struct Report {
 }
 
 fn is_js_type(declared: Option<&str>, name: Option<&str>) -> bool {
-    let d = declared.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    matches!(d.as_str(), "application/javascript" | "text/javascript" | "application/x-javascript" | "application/ecmascript" | "text/ecmascript")
-        || name.and_then(filetype::extension).is_some_and(|e| e == "js" || e == "mjs" || e == "jse")
+    let d = declared
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        d.as_str(),
+        "application/javascript"
+            | "text/javascript"
+            | "application/x-javascript"
+            | "application/ecmascript"
+            | "text/ecmascript"
+    ) || name
+        .and_then(filetype::extension)
+        .is_some_and(|e| e == "js" || e == "mjs" || e == "jse")
 }
 
 fn is_html_type(sniffed: &str, declared: Option<&str>, name: Option<&str>) -> bool {
@@ -61,25 +75,50 @@ fn is_html_type(sniffed: &str, declared: Option<&str>, name: Option<&str>) -> bo
         return true;
     }
     let text = filetype::class_of_mime(sniffed) == Class::Text;
-    let d = declared.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    text && (d == "text/html" || d == "application/xhtml+xml" || name.and_then(filetype::extension).is_some_and(|e| e == "html" || e == "htm" || e == "hta"))
+    let d = declared
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    text && (d == "text/html"
+        || d == "application/xhtml+xml"
+        || name
+            .and_then(filetype::extension)
+            .is_some_and(|e| e == "html" || e == "htm" || e == "hta"))
 }
 
 /// Analyse one file.
 pub fn analyze(input: &Input<'_>, limits: &Limits) -> Report {
     let data = &input.data[..input.data.len().min(limits.max_bytes)];
     let sniffed = filetype::sniff_mime(&data[..data.len().min(512)]);
-    let mut r = Report { mime_type: sniffed, ..Default::default() };
+    let mut r = Report {
+        mime_type: sniffed,
+        ..Default::default()
+    };
     filetype::check(sniffed, input.declared, input.name, &mut r.findings);
     let mut budget = limits.max_inflate;
     inspect(data, sniffed, input, limits, 1, &mut budget, &mut r);
     if input.partial || input.data.len() > limits.max_bytes {
-        r.findings.push(Finding::new(Level::Info, "partial", "only part of the file was analysed"));
+        r.findings.push(Finding::new(
+            Level::Info,
+            "partial",
+            "only part of the file was analysed",
+        ));
     }
     r
 }
 
-fn inspect(data: &[u8], sniffed: &'static str, input: &Input<'_>, limits: &Limits, depth: usize, budget: &mut usize, r: &mut Report) {
+fn inspect(
+    data: &[u8],
+    sniffed: &'static str,
+    input: &Input<'_>,
+    limits: &Limits,
+    depth: usize,
+    budget: &mut usize,
+    r: &mut Report,
+) {
     let class = filetype::class_of_mime(sniffed);
     if is_html_type(sniffed, input.declared, input.name) && depth == 1 {
         let h = html::analyze(data, input.page_host, limits);
@@ -88,10 +127,17 @@ fn inspect(data: &[u8], sniffed: &'static str, input: &Input<'_>, limits: &Limit
         r.html = Some(h.summary);
         return;
     }
-    if depth == 1 && matches!(class, Class::Text | Class::Script) && is_js_type(input.declared, input.name) {
+    if depth == 1
+        && matches!(class, Class::Text | Class::Script)
+        && is_js_type(input.declared, input.name)
+    {
         let j = js::analyze(data, limits);
         if j.suspicious {
-            r.findings.push(Finding::new(Level::Suspicious, "obfuscated_script", format!("script scores {}: {}", j.score, j.reasons())));
+            r.findings.push(Finding::new(
+                Level::Suspicious,
+                "obfuscated_script",
+                format!("script scores {}: {}", j.score, j.reasons()),
+            ));
         }
         r.scripts.push(j);
         return;
@@ -125,7 +171,8 @@ fn inspect(data: &[u8], sniffed: &'static str, input: &Input<'_>, limits: &Limit
             let Some((a, inner)) = archive::analyze_zip(data, limits, budget, &mut f) else {
                 return;
             };
-            let ooxml = !sniffed.starts_with("application/zip") || inner.iter().any(|i| i.name.ends_with("vbaProject.bin"));
+            let ooxml = !sniffed.starts_with("application/zip")
+                || inner.iter().any(|i| i.name.ends_with("vbaProject.bin"));
             r.findings.extend(f);
             for i in inner {
                 let m = filetype::sniff_mime(&i.data[..i.data.len().min(512)]);
@@ -135,7 +182,11 @@ fn inspect(data: &[u8], sniffed: &'static str, input: &Input<'_>, limits: &Limit
                         o.container = "ooxml";
                         o.macros = true;
                         if o.auto_exec.is_empty() && !of.iter().any(|x| x.level > Level::Info) {
-                            of.push(Finding::new(Level::Info, "macros", "OOXML document carries vbaProject.bin"));
+                            of.push(Finding::new(
+                                Level::Info,
+                                "macros",
+                                "OOXML document carries vbaProject.bin",
+                            ));
                         }
                         r.office.get_or_insert(o);
                     }
@@ -143,17 +194,39 @@ fn inspect(data: &[u8], sniffed: &'static str, input: &Input<'_>, limits: &Limit
                     continue;
                 }
                 if depth >= limits.max_depth {
-                    r.findings.push(Finding::new(Level::Info, "archive_depth", format!("{} nested deeper than {} levels: not opened", i.name, limits.max_depth)));
+                    r.findings.push(Finding::new(
+                        Level::Info,
+                        "archive_depth",
+                        format!(
+                            "{} nested deeper than {} levels: not opened",
+                            i.name, limits.max_depth
+                        ),
+                    ));
                     if let Some(a) = r.archive.as_mut() {
                         a.truncated = true;
                     }
                     continue;
                 }
                 let mut sub = Report::default();
-                let inner_input = Input { data: &i.data, name: Some(&i.name), ..*input };
-                inspect(&i.data, m, &inner_input, limits, depth + 1, budget, &mut sub);
+                let inner_input = Input {
+                    data: &i.data,
+                    name: Some(&i.name),
+                    ..*input
+                };
+                inspect(
+                    &i.data,
+                    m,
+                    &inner_input,
+                    limits,
+                    depth + 1,
+                    budget,
+                    &mut sub,
+                );
                 for f in sub.findings {
-                    r.findings.push(Finding { detail: format!("in {}: {}", i.name, f.detail), ..f });
+                    r.findings.push(Finding {
+                        detail: format!("in {}: {}", i.name, f.detail),
+                        ..f
+                    });
                 }
                 r.exe = r.exe.take().or(sub.exe);
                 r.pdf = r.pdf.take().or(sub.pdf);
@@ -174,7 +247,10 @@ fn inspect(data: &[u8], sniffed: &'static str, input: &Input<'_>, limits: &Limit
                 _ => "archive",
             };
             if r.archive.is_none() {
-                r.archive = Some(ArchiveInfo { format, ..Default::default() });
+                r.archive = Some(ArchiveInfo {
+                    format,
+                    ..Default::default()
+                });
             }
         }
         _ => {}
@@ -193,22 +269,47 @@ mod tests {
     #[test]
     fn benign_files_stay_benign() {
         for (data, name, declared) in [
-            (&b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF"[..], "report.pdf", "application/pdf"),
-            (b"<html><head><title>Hi</title></head><body><a href=/x>x</a></body></html>", "index.html", "text/html"),
-            (b"function f(a){return a+1}", "app.js", "application/javascript"),
+            (
+                &b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF"[..],
+                "report.pdf",
+                "application/pdf",
+            ),
+            (
+                b"<html><head><title>Hi</title></head><body><a href=/x>x</a></body></html>",
+                "index.html",
+                "text/html",
+            ),
+            (
+                b"function f(a){return a+1}",
+                "app.js",
+                "application/javascript",
+            ),
             (b"hello world\n", "notes.txt", "text/plain"),
             (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "a.png", "image/png"),
         ] {
-            let v = verdict(Input { data, name: Some(name), declared: Some(declared), ..Default::default() });
+            let v = verdict(Input {
+                data,
+                name: Some(name),
+                declared: Some(declared),
+                ..Default::default()
+            });
             assert_eq!(v.0, Verdict::Benign, "{name}: {v:?}");
         }
     }
 
     #[test]
     fn disguised_executable_is_suspicious() {
-        let v = verdict(Input { data: b"MZ\x90\x00junk", name: Some("invoice.pdf.exe"), declared: Some("application/pdf"), ..Default::default() });
+        let v = verdict(Input {
+            data: b"MZ\x90\x00junk",
+            name: Some("invoice.pdf.exe"),
+            declared: Some("application/pdf"),
+            ..Default::default()
+        });
         assert_eq!(v.0, Verdict::Suspicious);
-        assert!(v.1.iter().any(|r| r.starts_with("double_extension")), "{v:?}");
+        assert!(
+            v.1.iter().any(|r| r.starts_with("double_extension")),
+            "{v:?}"
+        );
         assert!(v.1.iter().any(|r| r.starts_with("type_mismatch")), "{v:?}");
     }
 
@@ -217,7 +318,8 @@ mod tests {
         use std::io::Write;
         fn wrap(name: &str, data: &[u8]) -> Vec<u8> {
             let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-            w.start_file(name, zip::write::SimpleFileOptions::default()).expect("start");
+            w.start_file(name, zip::write::SimpleFileOptions::default())
+                .expect("start");
             w.write_all(data).expect("write");
             w.finish().expect("finish").into_inner()
         }
@@ -225,13 +327,33 @@ mod tests {
         for i in 0..10 {
             z = wrap(&format!("layer{i}.zip"), &z);
         }
-        let rep = analyze(&Input { data: &z, name: Some("x.zip"), ..Default::default() }, &Limits::default());
-        assert!(rep.findings.iter().any(|f| f.code == "archive_depth"), "{:?}", rep.findings);
+        let rep = analyze(
+            &Input {
+                data: &z,
+                name: Some("x.zip"),
+                ..Default::default()
+            },
+            &Limits::default(),
+        );
+        assert!(
+            rep.findings.iter().any(|f| f.code == "archive_depth"),
+            "{:?}",
+            rep.findings
+        );
         // Shallow nesting is opened and the executable found.
         let mut z = wrap("evil.exe", b"MZ\x90\x00");
         z = wrap("inner.zip", &z);
-        let (v, reasons) = verdict(Input { data: &z, name: Some("x.zip"), ..Default::default() });
+        let (v, reasons) = verdict(Input {
+            data: &z,
+            name: Some("x.zip"),
+            ..Default::default()
+        });
         assert_eq!(v, Verdict::Suspicious);
-        assert!(reasons.iter().any(|r| r.contains("in inner.zip: archive holds executable(s): evil.exe")), "{reasons:?}");
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("in inner.zip: archive holds executable(s): evil.exe")),
+            "{reasons:?}"
+        );
     }
 }

@@ -57,9 +57,18 @@ pub struct Inner {
 
 /// List a ZIP archive; read (decompress) the entries worth a look within
 /// `budget` bytes, which this lowers.
-pub fn analyze_zip(data: &[u8], limits: &Limits, budget: &mut usize, out: &mut Vec<Finding>) -> Option<(ArchiveInfo, Vec<Inner>)> {
+pub fn analyze_zip(
+    data: &[u8],
+    limits: &Limits,
+    budget: &mut usize,
+    out: &mut Vec<Finding>,
+) -> Option<(ArchiveInfo, Vec<Inner>)> {
     let mut z = zip::ZipArchive::new(Cursor::new(data)).ok()?;
-    let mut info = ArchiveInfo { format: "zip", entries: z.len().min(u32::MAX as usize) as u32, ..Default::default() };
+    let mut info = ArchiveInfo {
+        format: "zip",
+        entries: z.len().min(u32::MAX as usize) as u32,
+        ..Default::default()
+    };
     let mut inner = Vec::new();
     let mut declared_total: u64 = 0;
     let n = z.len();
@@ -87,7 +96,13 @@ pub fn analyze_zip(data: &[u8], limits: &Limits, budget: &mut usize, out: &mut V
         if csize > 0 && size / csize.max(1) >= BOMB_RATIO && size >= (1 << 20) {
             info.bomb = true;
         }
-        let mut e = Entry { name: name.clone(), size, compressed: csize, encrypted, ..Default::default() };
+        let mut e = Entry {
+            name: name.clone(),
+            size,
+            compressed: csize,
+            encrypted,
+            ..Default::default()
+        };
         if encrypted {
             info.encrypted_entries += 1;
         }
@@ -121,7 +136,10 @@ pub fn analyze_zip(data: &[u8], limits: &Limits, budget: &mut usize, out: &mut V
                     info.nested_archives += 1;
                 }
                 if keep && inner.len() < 16 {
-                    inner.push(Inner { name: name.clone(), data: buf });
+                    inner.push(Inner {
+                        name: name.clone(),
+                        data: buf,
+                    });
                 }
             }
         } else if !encrypted && *budget == 0 {
@@ -138,22 +156,40 @@ pub fn analyze_zip(data: &[u8], limits: &Limits, budget: &mut usize, out: &mut V
         info.bomb = true;
     }
     if info.bomb {
-        out.push(Finding::new(Level::Suspicious, "zip_bomb", format!("entries declare {declared_total} bytes from a {}-byte archive", data.len())));
+        out.push(Finding::new(
+            Level::Suspicious,
+            "zip_bomb",
+            format!(
+                "entries declare {declared_total} bytes from a {}-byte archive",
+                data.len()
+            ),
+        ));
     }
     if !info.executables.is_empty() {
         out.push(Finding::new(
             Level::Suspicious,
             "archive_hides_executable",
-            format!("archive holds executable(s): {}", info.executables.join(", ")),
+            format!(
+                "archive holds executable(s): {}",
+                info.executables.join(", ")
+            ),
         ));
     }
     if info.encrypted_entries > 0 {
         // Encryption hides content from every scanner (a common way to
         // mail malware past gateways).
-        out.push(Finding::new(Level::Suspicious, "encrypted_archive", format!("{} encrypted entr(y/ies)", info.encrypted_entries)));
+        out.push(Finding::new(
+            Level::Suspicious,
+            "encrypted_archive",
+            format!("{} encrypted entr(y/ies)", info.encrypted_entries),
+        ));
     }
     if info.truncated {
-        out.push(Finding::new(Level::Info, "archive_truncated", "archive over the analysis bounds: not every entry read"));
+        out.push(Finding::new(
+            Level::Info,
+            "archive_truncated",
+            "archive over the analysis bounds: not every entry read",
+        ));
     }
     Some((info, inner))
 }
@@ -166,9 +202,14 @@ mod tests {
     fn make(entries: &[(&str, &[u8])], password: Option<&str>) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (n, d) in entries {
-            let mut o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            let mut o = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
             if let Some(p) = password {
-                o = zip::unstable::write::FileOptionsExt::with_deprecated_encryption(o, p.as_bytes()).expect("zipcrypto");
+                o = zip::unstable::write::FileOptionsExt::with_deprecated_encryption(
+                    o,
+                    p.as_bytes(),
+                )
+                .expect("zipcrypto");
             }
             w.start_file(*n, o).expect("start");
             w.write_all(d).expect("write");
@@ -178,7 +219,14 @@ mod tests {
 
     #[test]
     fn lists_and_finds_executables() {
-        let z = make(&[("readme.txt", b"hello"), ("invoice.pdf", b"MZ\x90\x00 not really a pdf"), ("tool.exe", b"MZ")], None);
+        let z = make(
+            &[
+                ("readme.txt", b"hello"),
+                ("invoice.pdf", b"MZ\x90\x00 not really a pdf"),
+                ("tool.exe", b"MZ"),
+            ],
+            None,
+        );
         let mut f = Vec::new();
         let mut budget = 1 << 20;
         let (a, _) = analyze_zip(&z, &Limits::default(), &mut budget, &mut f).expect("zip");
@@ -217,6 +265,12 @@ mod tests {
         assert!(a.truncated);
         assert_eq!(budget, 0);
         // Junk is no archive.
-        assert!(analyze_zip(b"PK\x03\x04garbage", &Limits::default(), &mut budget, &mut f).is_none());
+        assert!(analyze_zip(
+            b"PK\x03\x04garbage",
+            &Limits::default(),
+            &mut budget,
+            &mut f
+        )
+        .is_none());
     }
 }

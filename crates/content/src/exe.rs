@@ -53,7 +53,7 @@ pub fn imphash(imports: &[(String, String)]) -> Option<String> {
         .map(|(dll, func)| {
             let lib = dll.to_ascii_lowercase();
             let lib = match lib.rsplit_once('.') {
-                Some((stem, ext)) if matches!(ext, "ocx" | "sys" | "dll") => stem.to_string(),
+                Some((stem, "ocx" | "sys" | "dll")) => stem.to_string(),
                 _ => lib,
             };
             let func = match func.strip_prefix("ORDINAL ") {
@@ -74,7 +74,14 @@ pub fn analyze(data: &[u8], out: &mut Vec<Finding>) -> Option<ExeInfo> {
         Ok(o) => o,
         Err(e) => {
             if data.starts_with(b"MZ") || data.starts_with(b"\x7fELF") {
-                out.push(Finding::new(Level::Info, "exe_parse_error", format!("executable headers unreadable: {}", crate::trunc(&e.to_string(), 120))));
+                out.push(Finding::new(
+                    Level::Info,
+                    "exe_parse_error",
+                    format!(
+                        "executable headers unreadable: {}",
+                        crate::trunc(&e.to_string(), 120)
+                    ),
+                ));
             }
             return None;
         }
@@ -93,7 +100,12 @@ pub fn analyze(data: &[u8], out: &mut Vec<Finding>) -> Option<ExeInfo> {
                 .take(100_000)
                 .map(|i| (i.dll.to_string(), i.name.to_string()))
                 .collect();
-            let mut libs: Vec<String> = pe.libraries.iter().take(64).map(|l| l.to_string()).collect();
+            let mut libs: Vec<String> = pe
+                .libraries
+                .iter()
+                .take(64)
+                .map(|l| l.to_string())
+                .collect();
             libs.dedup();
             Some(ExeInfo {
                 format: "pe",
@@ -120,16 +132,29 @@ pub fn analyze(data: &[u8], out: &mut Vec<Finding>) -> Option<ExeInfo> {
             }
             .into(),
             bits: if elf.is_64 { 64 } else { 32 },
-            libraries: elf.libraries.iter().take(64).map(|l| l.to_string()).collect(),
-            imports: elf.dynsyms.iter().filter(|s| s.is_import()).take(100_000).count(),
+            libraries: elf
+                .libraries
+                .iter()
+                .take(64)
+                .map(|l| l.to_string())
+                .collect(),
+            imports: elf
+                .dynsyms
+                .iter()
+                .filter(|s| s.is_import())
+                .take(100_000)
+                .count(),
             sections: elf.section_headers.len(),
             ..Default::default()
         }),
         Object::Mach(goblin::mach::Mach::Binary(m)) => Some(ExeInfo {
             format: "macho",
-            arch: goblin::mach::constants::cputype::get_arch_name_from_types(m.header.cputype(), m.header.cpusubtype())
-                .unwrap_or("unknown")
-                .into(),
+            arch: goblin::mach::constants::cputype::get_arch_name_from_types(
+                m.header.cputype(),
+                m.header.cpusubtype(),
+            )
+            .unwrap_or("unknown")
+            .into(),
             kind: match m.header.filetype {
                 goblin::mach::header::MH_EXECUTE => "exe",
                 goblin::mach::header::MH_DYLIB => "dylib",
@@ -138,7 +163,13 @@ pub fn analyze(data: &[u8], out: &mut Vec<Finding>) -> Option<ExeInfo> {
             }
             .into(),
             bits: if m.is_64 { 64 } else { 32 },
-            libraries: m.libs.iter().skip(1).take(64).map(|l| l.to_string()).collect(),
+            libraries: m
+                .libs
+                .iter()
+                .skip(1)
+                .take(64)
+                .map(|l| l.to_string())
+                .collect(),
             sections: m.segments.len(),
             ..Default::default()
         }),
@@ -165,7 +196,9 @@ mod tests {
             ("USER32.DLL".to_string(), "MessageBoxA".to_string()),
             ("ws2_32.dll".to_string(), "ORDINAL 23".to_string()),
         ];
-        let want = crate::hex(&md5::Md5::digest(b"kernel32.exitprocess,user32.messageboxa,ws2_32.ord23"));
+        let want = crate::hex(&md5::Md5::digest(
+            b"kernel32.exitprocess,user32.messageboxa,ws2_32.ord23",
+        ));
         assert_eq!(imphash(&i), Some(want));
         assert_eq!(imphash(&[]), None);
     }
@@ -173,7 +206,12 @@ mod tests {
     #[test]
     fn broken_headers_do_not_panic() {
         let mut f = Vec::new();
-        for data in [&b"MZ"[..], b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff", b"\x7fELF\x02\x01\x01", b"\xcf\xfa\xed\xfe\x07"] {
+        for data in [
+            &b"MZ"[..],
+            b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff",
+            b"\x7fELF\x02\x01\x01",
+            b"\xcf\xfa\xed\xfe\x07",
+        ] {
             assert!(analyze(data, &mut f).is_none());
         }
         // A PE header pointing past the end.
@@ -188,7 +226,9 @@ mod tests {
     #[test]
     fn this_test_binary_is_an_elf() {
         // The running test executable is a real ELF file on Linux.
-        let Ok(me) = std::env::current_exe().and_then(std::fs::read) else { return };
+        let Ok(me) = std::env::current_exe().and_then(std::fs::read) else {
+            return;
+        };
         if !me.starts_with(b"\x7fELF") {
             return;
         }

@@ -105,7 +105,6 @@ fn text_kind(head: &[u8]) -> &'static str {
     }
 }
 
-
 /// What a type is, coarsely: what matters for a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,18 +123,39 @@ pub enum Class {
 
 /// The class of a MIME type (sniffed or declared).
 pub fn class_of_mime(m: &str) -> Class {
-    let m = m.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let m = m
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match m.as_str() {
-        "application/x-dosexec" | "application/x-executable" | "application/x-mach-binary"
-        | "application/x-msdownload" | "application/x-msdos-program"
-        | "application/vnd.microsoft.portable-executable" | "application/x-sharedlib"
+        "application/x-dosexec"
+        | "application/x-executable"
+        | "application/x-mach-binary"
+        | "application/x-msdownload"
+        | "application/x-msdos-program"
+        | "application/vnd.microsoft.portable-executable"
+        | "application/x-sharedlib"
         | "application/wasm" => Class::Executable,
-        "text/x-script" | "application/javascript" | "text/javascript" | "application/x-javascript"
-        | "application/ecmascript" | "application/x-sh" | "application/x-bat"
-        | "application/hta" | "text/vbscript" => Class::Script,
-        "application/zip" | "application/vnd.rar" | "application/x-rar-compressed"
-        | "application/x-7z-compressed" | "application/gzip" | "application/x-gzip"
-        | "application/x-bzip2" | "application/x-xz" | "application/java-archive"
+        "text/x-script"
+        | "application/javascript"
+        | "text/javascript"
+        | "application/x-javascript"
+        | "application/ecmascript"
+        | "application/x-sh"
+        | "application/x-bat"
+        | "application/hta"
+        | "text/vbscript" => Class::Script,
+        "application/zip"
+        | "application/vnd.rar"
+        | "application/x-rar-compressed"
+        | "application/x-7z-compressed"
+        | "application/gzip"
+        | "application/x-gzip"
+        | "application/x-bzip2"
+        | "application/x-xz"
+        | "application/java-archive"
         | "application/x-tar" => Class::Archive,
         "application/pdf" => Class::Pdf,
         "text/html" | "application/xhtml+xml" => Class::Html,
@@ -181,7 +201,10 @@ pub fn runs_when_opened(ext: &str) -> bool {
     matches!(
         class_of_ext(ext),
         Some(Class::Executable) | Some(Class::Script)
-    ) && !matches!(ext.to_ascii_lowercase().as_str(), "so" | "bin" | "dylib" | "sys" | "elf")
+    ) && !matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "so" | "bin" | "dylib" | "sys" | "elf"
+    )
 }
 
 /// The name's last extension (lower case), without any query string.
@@ -189,7 +212,11 @@ pub fn extension(name: &str) -> Option<String> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let base = base.split(['?', '#']).next().unwrap_or(base).trim_end();
     let (stem, ext) = base.rsplit_once('.')?;
-    if stem.is_empty() || ext.is_empty() || ext.len() > 8 || !ext.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if stem.is_empty()
+        || ext.is_empty()
+        || ext.len() > 8
+        || !ext.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
         return None;
     }
     Some(ext.to_ascii_lowercase())
@@ -206,9 +233,15 @@ pub fn double_extension(name: &str) -> Option<(String, String)> {
     let stem = &base[..base.len().saturating_sub(last.len() + 1)];
     let decoy = extension(stem.trim_end())?;
     match class_of_ext(&decoy) {
-        Some(Class::Office | Class::Pdf | Class::Image | Class::Media | Class::Text | Class::Html | Class::Archive) => {
-            Some((decoy, last))
-        }
+        Some(
+            Class::Office
+            | Class::Pdf
+            | Class::Image
+            | Class::Media
+            | Class::Text
+            | Class::Html
+            | Class::Archive,
+        ) => Some((decoy, last)),
         _ => None,
     }
 }
@@ -244,11 +277,12 @@ pub fn check(sniffed: &str, declared: Option<&str>, name: Option<&str>, out: &mu
                     "extension_mismatch",
                     format!("content is an executable ({sniffed}) but named .{ext}"),
                 ));
-            } else if ec != magic
-                && !matches!(magic, Class::Text | Class::Data)
-                && !(ec == Class::Archive && magic == Class::Office)
-                && !(ec == Class::Office && magic == Class::Archive)
-                && !(ec == Class::Executable && magic == Class::Office) // .msi is OLE
+            } else if !(ec == magic
+                || matches!(magic, Class::Text | Class::Data)
+                || ec == Class::Archive && magic == Class::Office
+                || ec == Class::Office && magic == Class::Archive
+                // .msi is OLE.
+                || ec == Class::Executable && magic == Class::Office)
             {
                 out.push(Finding::new(
                     Level::Info,
@@ -272,7 +306,10 @@ mod tests {
         assert_eq!(sniff_mime(b"  <!DOCTYPE html><html>"), "text/html");
         assert_eq!(sniff_mime(b"{\"a\":1}"), "application/json");
         assert_eq!(sniff_mime(b"hello world\n"), "text/plain");
-        assert_eq!(sniff_mime(&[0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9]), "application/octet-stream");
+        assert_eq!(
+            sniff_mime(&[0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+            "application/octet-stream"
+        );
         assert_eq!(sniff_mime(b""), "application/x-empty");
     }
 
@@ -297,16 +334,36 @@ mod tests {
     #[test]
     fn mismatches() {
         let mut f = Vec::new();
-        check("application/x-dosexec", Some("image/jpeg"), Some("cat.jpg"), &mut f);
+        check(
+            "application/x-dosexec",
+            Some("image/jpeg"),
+            Some("cat.jpg"),
+            &mut f,
+        );
         let codes: Vec<&str> = f.iter().map(|x| x.code).collect();
         assert!(codes.contains(&"type_mismatch"), "{codes:?}");
         assert!(codes.contains(&"extension_mismatch"), "{codes:?}");
         assert!(f.iter().all(|x| x.level == Level::Suspicious));
         // Consistent files raise nothing.
         let mut f = Vec::new();
-        check("application/pdf", Some("application/pdf"), Some("a.pdf"), &mut f);
-        check("application/vnd.openxmlformats-officedocument", None, Some("a.docx"), &mut f);
-        check("application/x-dosexec", Some("application/octet-stream"), Some("setup.exe"), &mut f);
+        check(
+            "application/pdf",
+            Some("application/pdf"),
+            Some("a.pdf"),
+            &mut f,
+        );
+        check(
+            "application/vnd.openxmlformats-officedocument",
+            None,
+            Some("a.docx"),
+            &mut f,
+        );
+        check(
+            "application/x-dosexec",
+            Some("application/octet-stream"),
+            Some("setup.exe"),
+            &mut f,
+        );
         check("text/plain", Some("text/html"), Some("index.html"), &mut f);
         assert!(f.is_empty(), "{f:?}");
     }

@@ -43,9 +43,18 @@ impl HashList {
             }
             let mut it = line.splitn(2, |c: char| c.is_whitespace() || c == ',' || c == ';');
             let h = it.next().unwrap_or("").trim().to_ascii_lowercase();
-            let name = it.next().unwrap_or("").trim().trim_start_matches([',', ';']).trim();
+            let name = it
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches([',', ';'])
+                .trim();
             if algo_of(&h).is_none() {
-                return Err(format!("line {}: not an MD5, SHA-1 or SHA-256: {}", n + 1, crate::trunc(line, 80)));
+                return Err(format!(
+                    "line {}: not an MD5, SHA-1 or SHA-256: {}",
+                    n + 1,
+                    crate::trunc(line, 80)
+                ));
             }
             entries.insert(h, crate::trunc(name, 200));
         }
@@ -62,10 +71,16 @@ impl HashList {
 
     /// The first listed hash among a file's hashes.
     pub fn check(&self, md5: &str, sha1: &str, sha256: &str) -> Option<Hit> {
-        [("sha256", sha256), ("sha1", sha1), ("md5", md5)].into_iter().find_map(|(algo, h)| {
-            let h = h.to_ascii_lowercase();
-            self.entries.get(&h).map(|name| Hit { algo, hash: h.clone(), name: name.clone() })
-        })
+        [("sha256", sha256), ("sha1", sha1), ("md5", md5)]
+            .into_iter()
+            .find_map(|(algo, h)| {
+                let h = h.to_ascii_lowercase();
+                self.entries.get(&h).map(|name| Hit {
+                    algo,
+                    hash: h.clone(),
+                    name: name.clone(),
+                })
+            })
     }
 }
 
@@ -82,9 +97,17 @@ mod tests {
         )
         .expect("list");
         assert_eq!(l.len(), 3);
-        let h = l.check("44d88612fea8a8f36de82e1278abb02f", "x", "y").expect("md5 hit");
+        let h = l
+            .check("44d88612fea8a8f36de82e1278abb02f", "x", "y")
+            .expect("md5 hit");
         assert_eq!((h.algo, h.name.as_str()), ("md5", "EICAR md5"));
-        let h = l.check("a", "b", "275A021BBFB6489E54D471899F7DB9D1663FC695EC2FE2A2C4538AABF651FD0F").expect("sha256");
+        let h = l
+            .check(
+                "a",
+                "b",
+                "275A021BBFB6489E54D471899F7DB9D1663FC695EC2FE2A2C4538AABF651FD0F",
+            )
+            .expect("sha256");
         assert_eq!((h.algo, h.name.as_str()), ("sha256", ""));
         assert!(l.check("a", "b", "c").is_none());
         assert!(HashList::parse("xyz name").is_err());

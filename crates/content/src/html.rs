@@ -110,7 +110,11 @@ pub fn host_of(url: &str) -> Option<String> {
         r
     } else {
         let (scheme, r) = u.split_once("://")?;
-        if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') {
+        if scheme.is_empty()
+            || !scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+        {
             return None;
         }
         r
@@ -158,7 +162,12 @@ pub fn cross_domain(url: &str, page_host: Option<&str>) -> bool {
 
 /// Why an iframe is hidden (zero size, `display:none`,
 /// `visibility:hidden`, off-screen position, the `hidden` attribute).
-fn hidden_by(width: Option<&str>, height: Option<&str>, style: Option<&str>, hidden_attr: bool) -> Option<&'static str> {
+fn hidden_by(
+    width: Option<&str>,
+    height: Option<&str>,
+    style: Option<&str>,
+    hidden_attr: bool,
+) -> Option<&'static str> {
     if hidden_attr {
         return Some("hidden_attribute");
     }
@@ -170,7 +179,11 @@ fn hidden_by(width: Option<&str>, height: Option<&str>, style: Option<&str>, hid
     if tiny(width) || tiny(height) {
         return Some("zero_size");
     }
-    let s: String = style?.to_ascii_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
+    let s: String = style?
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     if s.contains("display:none") {
         return Some("display_none");
     }
@@ -178,8 +191,14 @@ fn hidden_by(width: Option<&str>, height: Option<&str>, style: Option<&str>, hid
         return Some("visibility_hidden");
     }
     for decl in s.split(';') {
-        let Some((k, v)) = decl.split_once(':') else { continue };
-        let num = v.trim_end_matches("!important").trim_end_matches("px").parse::<f64>().ok();
+        let Some((k, v)) = decl.split_once(':') else {
+            continue;
+        };
+        let num = v
+            .trim_end_matches("!important")
+            .trim_end_matches("px")
+            .parse::<f64>()
+            .ok();
         match (k, num) {
             ("width" | "height", Some(n)) if n <= 1.0 => return Some("zero_size"),
             ("left" | "top" | "margin-left" | "margin-top", Some(n)) if n <= -100.0 => {
@@ -247,7 +266,11 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
                         g.s.counts.external_scripts += 1;
                         if g.s.scripts.len() < max_items {
                             let cd = cross_domain(&src, page_host);
-                            g.s.scripts.push(Script { src: Some(keep(&src)), cross_domain: cd, ..Default::default() });
+                            g.s.scripts.push(Script {
+                                src: Some(keep(&src)),
+                                cross_domain: cd,
+                                ..Default::default()
+                            });
                         }
                     }
                     None => {
@@ -279,7 +302,12 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
                         el.has_attribute("hidden"),
                     );
                     let cd = src.as_deref().is_some_and(|s| cross_domain(s, page_host));
-                    g.s.iframes.push(Iframe { src: src.as_deref().map(keep), hidden: hb.is_some(), hidden_by: hb, cross_domain: cd });
+                    g.s.iframes.push(Iframe {
+                        src: src.as_deref().map(keep),
+                        hidden: hb.is_some(),
+                        hidden_by: hb,
+                        cross_domain: cd,
+                    });
                 }
                 Ok(())
             }))
@@ -288,14 +316,26 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
                 g.s.counts.forms += 1;
                 if g.s.forms.len() < max_items {
                     let action = el.get_attribute("action");
-                    let cd = action.as_deref().is_some_and(|a| cross_domain(a, page_host));
-                    let method = el.get_attribute("method").unwrap_or_else(|| "get".into()).to_ascii_lowercase();
-                    g.s.forms.push(Form { action: action.as_deref().map(keep), method: trunc(&method, 16), password: false, cross_domain: cd });
+                    let cd = action
+                        .as_deref()
+                        .is_some_and(|a| cross_domain(a, page_host));
+                    let method = el
+                        .get_attribute("method")
+                        .unwrap_or_else(|| "get".into())
+                        .to_ascii_lowercase();
+                    g.s.forms.push(Form {
+                        action: action.as_deref().map(keep),
+                        method: trunc(&method, 16),
+                        password: false,
+                        cross_domain: cd,
+                    });
                 }
                 Ok(())
             }))
             .append_element_content_handler(element!("input", |el| {
-                let pw = el.get_attribute("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("password"));
+                let pw = el
+                    .get_attribute("type")
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("password"));
                 if pw {
                     let mut g = st.borrow_mut();
                     match g.s.forms.last_mut() {
@@ -306,13 +346,16 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
                 Ok(())
             }))
             .append_element_content_handler(element!("meta", |el| {
-                let refresh = el.get_attribute("http-equiv").is_some_and(|h| h.trim().eq_ignore_ascii_case("refresh"));
+                let refresh = el
+                    .get_attribute("http-equiv")
+                    .is_some_and(|h| h.trim().eq_ignore_ascii_case("refresh"));
                 if refresh {
                     if let Some(c) = el.get_attribute("content") {
                         // HTML §4.2.5.3 "Refresh state": `delay; url=target`.
                         let target = c.split_once(';').map(|(_, u)| u.trim()).unwrap_or("");
                         let target = target
-                            .strip_prefix("url=").or_else(|| target.strip_prefix("URL="))
+                            .strip_prefix("url=")
+                            .or_else(|| target.strip_prefix("URL="))
                             .unwrap_or(target)
                             .trim_matches(['\'', '"', ' ']);
                         st.borrow_mut().s.meta_refresh = Some(keep(target));
@@ -325,7 +368,8 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
                 g.s.counts.links += 1;
                 if let Some(h) = el.get_attribute("href") {
                     let path = h.split(['?', '#']).next().unwrap_or("");
-                    let runs = crate::filetype::extension(path).is_some_and(|e| crate::filetype::runs_when_opened(&e));
+                    let runs = crate::filetype::extension(path)
+                        .is_some_and(|e| crate::filetype::runs_when_opened(&e));
                     if runs && g.s.exe_links.len() < max_items {
                         g.s.exe_links.push(keep(&h));
                     }
@@ -340,7 +384,9 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
                 st.borrow_mut().s.counts.embeds += 1;
                 Ok(())
             }))
-            .with_memory_settings(MemorySettings::new().with_max_allowed_memory_usage(limits.max_html_memory))
+            .with_memory_settings(
+                MemorySettings::new().with_max_allowed_memory_usage(limits.max_html_memory),
+            )
             .with_strict(false);
         let mut rw = HtmlRewriter::new(settings, |_: &[u8]| {});
         for chunk in data.chunks(64 * 1024) {
@@ -356,7 +402,12 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
     let mut g = st.into_inner();
     g.flush_script(limits);
     let mut s = g.s;
-    s.title = g.title.map(|t| trunc(t.split_whitespace().collect::<Vec<_>>().join(" ").as_str(), MAX_TEXT));
+    s.title = g.title.map(|t| {
+        trunc(
+            t.split_whitespace().collect::<Vec<_>>().join(" ").as_str(),
+            MAX_TEXT,
+        )
+    });
     s.size = data.len();
     s.truncated = truncated_input || parse_error || g.inline_dropped;
     let mut findings = Vec::new();
@@ -372,8 +423,12 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
                 ..Default::default()
             });
         }
-        if r.indicators.iter().any(|i| i.name == "location_change") && s.redirects.len() < max_items {
-            s.redirects.push(format!("inline script {} changes location", &r.sha256[..12.min(r.sha256.len())]));
+        if r.indicators.iter().any(|i| i.name == "location_change") && s.redirects.len() < max_items
+        {
+            s.redirects.push(format!(
+                "inline script {} changes location",
+                &r.sha256[..12.min(r.sha256.len())]
+            ));
         }
         if r.suspicious {
             findings.push(Finding::new(
@@ -389,7 +444,11 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
             findings.push(Finding::new(
                 Level::Suspicious,
                 "hidden_iframe",
-                format!("hidden iframe ({}) to {}", f.hidden_by.unwrap_or("hidden"), f.src.as_deref().unwrap_or("(no src)")),
+                format!(
+                    "hidden iframe ({}) to {}",
+                    f.hidden_by.unwrap_or("hidden"),
+                    f.src.as_deref().unwrap_or("(no src)")
+                ),
             ));
         }
     }
@@ -398,27 +457,54 @@ pub fn analyze(data: &[u8], page_host: Option<&str>, limits: &Limits) -> HtmlRes
             findings.push(Finding::new(
                 Level::Suspicious,
                 "password_form_cross_domain",
-                format!("form with a password field posts to another site: {}", f.action.as_deref().unwrap_or("")),
+                format!(
+                    "form with a password field posts to another site: {}",
+                    f.action.as_deref().unwrap_or("")
+                ),
             ));
         }
     }
     if g.loose_password {
-        findings.push(Finding::new(Level::Info, "password_field", "password field outside any form"));
+        findings.push(Finding::new(
+            Level::Info,
+            "password_field",
+            "password field outside any form",
+        ));
     }
-    if let Some(r) = s.meta_refresh.as_ref().filter(|r| cross_domain(r, page_host)) {
-        findings.push(Finding::new(Level::Info, "meta_refresh", format!("redirects to another site: {r}")));
+    if let Some(r) = s
+        .meta_refresh
+        .as_ref()
+        .filter(|r| cross_domain(r, page_host))
+    {
+        findings.push(Finding::new(
+            Level::Info,
+            "meta_refresh",
+            format!("redirects to another site: {r}"),
+        ));
     }
     if !s.exe_links.is_empty() {
         findings.push(Finding::new(
             Level::Info,
             "executable_links",
-            format!("{} link(s) to executables, first {}", s.exe_links.len(), s.exe_links[0]),
+            format!(
+                "{} link(s) to executables, first {}",
+                s.exe_links.len(),
+                s.exe_links[0]
+            ),
         ));
     }
     if s.truncated {
-        findings.push(Finding::new(Level::Info, "html_truncated", "page over the analysis bounds: rest not parsed"));
+        findings.push(Finding::new(
+            Level::Info,
+            "html_truncated",
+            "page over the analysis bounds: rest not parsed",
+        ));
     }
-    HtmlResult { summary: s, scripts: reports, findings }
+    HtmlResult {
+        summary: s,
+        scripts: reports,
+        findings,
+    }
 }
 
 /// SHA-256 hex of bytes (used for inline script ids).
@@ -432,14 +518,26 @@ mod tests {
 
     #[test]
     fn hosts_and_sites() {
-        assert_eq!(host_of("https://User@Evil.Example:8443/x").as_deref(), Some("evil.example"));
-        assert_eq!(host_of("//cdn.example.com/a.js").as_deref(), Some("cdn.example.com"));
+        assert_eq!(
+            host_of("https://User@Evil.Example:8443/x").as_deref(),
+            Some("evil.example")
+        );
+        assert_eq!(
+            host_of("//cdn.example.com/a.js").as_deref(),
+            Some("cdn.example.com")
+        );
         assert_eq!(host_of("/local/path"), None);
         assert_eq!(host_of("javascript:alert(1)"), None);
         assert_eq!(site_of("www.bbc.co.uk"), "bbc.co.uk");
         assert_eq!(site_of("a.b.example.com"), "example.com");
-        assert!(!cross_domain("https://static.example.com/x", Some("www.example.com:8080")));
-        assert!(cross_domain("https://collect.evil.test/", Some("www.example.com")));
+        assert!(!cross_domain(
+            "https://static.example.com/x",
+            Some("www.example.com:8080")
+        ));
+        assert!(cross_domain(
+            "https://collect.evil.test/",
+            Some("www.example.com")
+        ));
         assert!(cross_domain("https://x.test/", None));
         assert!(!cross_domain("login.php", None));
     }
@@ -478,8 +576,20 @@ mod tests {
         assert_eq!(s.meta_refresh.as_deref(), Some("https://elsewhere.test/"));
         assert_eq!(s.exe_links, vec!["/downloads/setup.exe"]);
         assert_eq!(s.redirects.len(), 1);
-        let codes: Vec<&str> = r.findings.iter().filter(|f| f.level == Level::Suspicious).map(|f| f.code).collect();
-        assert_eq!(codes, vec!["hidden_iframe", "hidden_iframe", "password_form_cross_domain"]);
+        let codes: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.level == Level::Suspicious)
+            .map(|f| f.code)
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                "hidden_iframe",
+                "hidden_iframe",
+                "password_form_cross_domain"
+            ]
+        );
         assert_eq!(r.scripts.len(), 1);
     }
 
@@ -487,7 +597,11 @@ mod tests {
     fn benign_page_has_no_suspicious_finding() {
         let page = b"<html><head><title>Home</title><script src=/app.js></script></head><body><p>Hello<form action=/login method=post><input type=password></form><iframe src=/embed width=300 height=200></iframe></body></html>";
         let r = analyze(page, Some("example.com"), &Limits::default());
-        assert!(r.findings.iter().all(|f| f.level == Level::Info), "{:?}", r.findings);
+        assert!(
+            r.findings.iter().all(|f| f.level == Level::Info),
+            "{:?}",
+            r.findings
+        );
         assert!(r.summary.forms[0].password && !r.summary.forms[0].cross_domain);
     }
 
@@ -502,7 +616,14 @@ mod tests {
         assert_eq!(r.summary.counts.scripts, 2);
         assert!(r.summary.forms[0].password && r.summary.forms[0].cross_domain);
         // Garbage and truncation never panic.
-        for junk in [&b"<"[..], b"<!--", b"<script>", b"<a href=", b"\xff\xfe<\x00t\x00", b"<title>unterminated"] {
+        for junk in [
+            &b"<"[..],
+            b"<!--",
+            b"<script>",
+            b"<a href=",
+            b"\xff\xfe<\x00t\x00",
+            b"<title>unterminated",
+        ] {
             let _ = analyze(junk, None, &Limits::default());
         }
     }
@@ -521,13 +642,19 @@ mod tests {
         assert!(t.elapsed().as_secs() < 20);
         // Many scripts: only max_scripts analysed, the page marked truncated.
         let many = "<script>var a=1</script>".repeat(1000);
-        let limits = Limits { max_scripts: 10, ..Limits::default() };
+        let limits = Limits {
+            max_scripts: 10,
+            ..Limits::default()
+        };
         let r = analyze(many.as_bytes(), None, &limits);
         assert_eq!(r.scripts.len(), 10);
         assert_eq!(r.summary.counts.scripts, 1000);
         assert!(r.summary.truncated);
         // A huge tag hits the memory bound instead of growing.
-        let limits = Limits { max_html_memory: 1 << 16, ..Limits::default() };
+        let limits = Limits {
+            max_html_memory: 1 << 16,
+            ..Limits::default()
+        };
         let huge = format!("<a href=\"{}", "x".repeat(1 << 20));
         let r = analyze(huge.as_bytes(), None, &limits);
         assert!(r.summary.truncated);

@@ -56,8 +56,21 @@ impl JsReport {
 /// Words whose appearance only after joining string pieces means someone
 /// hid them.
 const HIDDEN_WORDS: &[&str] = &[
-    "eval", "script", "iframe", "document", "window", "location", "fromCharCode", "unescape",
-    "ActiveXObject", "WScript", "Shell", "createElement", "http", "write", "cookie",
+    "eval",
+    "script",
+    "iframe",
+    "document",
+    "window",
+    "location",
+    "fromCharCode",
+    "unescape",
+    "ActiveXObject",
+    "WScript",
+    "Shell",
+    "createElement",
+    "http",
+    "write",
+    "cookie",
 ];
 
 /// Split a script into code (strings blanked) and its string literals.
@@ -113,7 +126,10 @@ fn count(hay: &[u8], needle: &[u8]) -> u32 {
     if needle.is_empty() || hay.len() < needle.len() {
         return 0;
     }
-    hay.windows(needle.len()).filter(|w| *w == needle).count().min(10_000) as u32
+    hay.windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
+        .min(10_000) as u32
 }
 
 /// `name(` called, not part of a longer identifier (`myeval(` is not).
@@ -177,11 +193,19 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     let truncated = src.len() > limits.max_script_bytes;
     let src = &src[..src.len().min(limits.max_script_bytes)];
     let (code, strings) = split(src);
-    let squeezed: Vec<u8> = code.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let squeezed: Vec<u8> = code
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     let mut ind: Vec<Indicator> = Vec::new();
     let mut add = |name: &'static str, count: u32, weight: u32| {
         if count > 0 {
-            ind.push(Indicator { name, count, weight });
+            ind.push(Indicator {
+                name,
+                count,
+                weight,
+            });
         }
     };
     // Keywords hidden by concatenation: "ev" + "al".
@@ -194,7 +218,11 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
         let mut j = k;
         while j + 1 < strings.len() {
             let between = &code[strings[j].0 + 1..strings[j + 1].0];
-            if between.iter().all(|b| b.is_ascii_whitespace() || *b == b'+') && between.contains(&b'+') {
+            if between
+                .iter()
+                .all(|b| b.is_ascii_whitespace() || *b == b'+')
+                && between.contains(&b'+')
+            {
                 joined.extend_from_slice(&strings[j + 1].1);
                 parts.push(j + 1);
                 j += 1;
@@ -211,7 +239,9 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
         if parts.len() > 1 {
             for w in HIDDEN_WORDS {
                 let w = w.as_bytes();
-                if find(&joined, w).is_some() && !parts.iter().any(|&p| find(&strings[p].1, w).is_some()) {
+                if find(&joined, w).is_some()
+                    && !parts.iter().any(|&p| find(&strings[p].1, w).is_some())
+                {
                     hidden += 1;
                 }
             }
@@ -242,7 +272,10 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     }
     // Literals: length, entropy.
     let longest = strings.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
-    let all: Vec<u8> = strings.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+    let all: Vec<u8> = strings
+        .iter()
+        .flat_map(|(_, s)| s.iter().copied())
+        .collect();
     let ent = crate::entropy(&all);
     let mut literal_weight = 0;
     if longest > 2000 {
@@ -267,10 +300,14 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     let writes = count(&squeezed, b"document.write(") + count(&squeezed, b"document.writeln(");
     if writes > 0 {
         // Markup in one literal, or in literals joined by `+`.
-        let markup = strings.iter().map(|(_, s)| s).chain(joined_all.iter()).any(|s| {
-            let l = s.to_ascii_lowercase();
-            find(&l, b"<script").is_some() || find(&l, b"<iframe").is_some()
-        });
+        let markup = strings
+            .iter()
+            .map(|(_, s)| s)
+            .chain(joined_all.iter())
+            .any(|s| {
+                let l = s.to_ascii_lowercase();
+                find(&l, b"<script").is_some() || find(&l, b"<iframe").is_some()
+            });
         if markup {
             add("document_write_markup", writes, 3);
         } else {
@@ -279,11 +316,14 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     }
     add("concatenated_keywords", hidden, 2);
     // `window[name](...)`: a global called by a computed name.
-    let computed = count(&squeezed, b"window[") + count(&squeezed, b"this[") + count(&squeezed, b"self[");
+    let computed =
+        count(&squeezed, b"window[") + count(&squeezed, b"this[") + count(&squeezed, b"self[");
     if computed > 0 && find(&squeezed, b"](").is_some() {
         add("computed_global_call", computed, 2);
     }
-    let activex = count(src, b"ActiveXObject") + count(src, b"WScript.Shell") + count(src, b"Shell.Application");
+    let activex = count(src, b"ActiveXObject")
+        + count(src, b"WScript.Shell")
+        + count(src, b"Shell.Application");
     add("activex_or_shell", activex, 3);
     let redirect = count(&squeezed, b"location.href=")
         + count(&squeezed, b"location.replace(")
@@ -333,7 +373,13 @@ mod tests {
             document.write("<ifr" + "ame src='/x'></iframe>" + "<script>1</script>");"#;
         let r = analyze(src, &Limits::default());
         let n = names(&r);
-        for want in ["eval", "decoding", "decode_then_execute", "concatenated_keywords", "document_write_markup"] {
+        for want in [
+            "eval",
+            "decoding",
+            "decode_then_execute",
+            "concatenated_keywords",
+            "document_write_markup",
+        ] {
             assert!(n.contains(&want), "{want} missing: {r:?}");
         }
         assert!(r.suspicious, "{r:?}");
@@ -361,17 +407,31 @@ mod tests {
             .collect();
         let r = analyze(format!("var p='{lit}';").as_bytes(), &Limits::default());
         let n = names(&r);
-        assert!(n.contains(&"long_string") && n.contains(&"high_entropy_strings"), "{r:?}");
+        assert!(
+            n.contains(&"long_string") && n.contains(&"high_entropy_strings"),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn huge_and_broken_scripts_are_bounded() {
-        let limits = Limits { max_script_bytes: 1 << 16, ..Limits::default() };
+        let limits = Limits {
+            max_script_bytes: 1 << 16,
+            ..Limits::default()
+        };
         let big = vec![b'"'; 10 << 20];
         let r = analyze(&big, &limits);
         assert!(r.truncated);
         assert_eq!(r.size, 1 << 16);
-        for s in [&b"/*"[..], b"'", b"\\", b"eval", b"\"\\", b"%u12", b"/**/'\n"] {
+        for s in [
+            &b"/*"[..],
+            b"'",
+            b"\\",
+            b"eval",
+            b"\"\\",
+            b"%u12",
+            b"/**/'\n",
+        ] {
             let _ = analyze(s, &limits);
         }
     }

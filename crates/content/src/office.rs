@@ -97,13 +97,33 @@ pub fn ovba_decompress(data: &[u8], max: usize) -> Option<Vec<u8>> {
 }
 
 const AUTO_EXEC: &[&str] = &[
-    "AutoOpen", "Auto_Open", "AutoExec", "AutoClose", "Auto_Close", "Document_Open", "DocumentOpen",
-    "Document_Close", "Workbook_Open", "Workbook_Activate", "Workbook_BeforeClose", "Document_New",
+    "AutoOpen",
+    "Auto_Open",
+    "AutoExec",
+    "AutoClose",
+    "Auto_Close",
+    "Document_Open",
+    "DocumentOpen",
+    "Document_Close",
+    "Workbook_Open",
+    "Workbook_Activate",
+    "Workbook_BeforeClose",
+    "Document_New",
     "AutoNew",
 ];
 const CALLS: &[&str] = &[
-    "Shell", "CreateObject", "WScript", "PowerShell", "URLDownloadToFile", "XMLHTTP", "ShellExecute",
-    "Environ", "CallByName", "Kill", "Run(", "Lib \"",
+    "Shell",
+    "CreateObject",
+    "WScript",
+    "PowerShell",
+    "URLDownloadToFile",
+    "XMLHTTP",
+    "ShellExecute",
+    "Environ",
+    "CallByName",
+    "Kill",
+    "Run(",
+    "Lib \"",
 ];
 
 fn scan_source(src: &str, info: &mut OfficeInfo) {
@@ -115,7 +135,8 @@ fn scan_source(src: &str, info: &mut OfficeInfo) {
         }
     }
     for w in CALLS {
-        if lower.contains(&w.to_ascii_lowercase()) && !info.suspicious_calls.iter().any(|x| x == w) {
+        if lower.contains(&w.to_ascii_lowercase()) && !info.suspicious_calls.iter().any(|x| x == w)
+        {
             info.suspicious_calls.push((*w).into());
         }
     }
@@ -135,7 +156,10 @@ fn module_source(stream: &[u8]) -> Option<String> {
 /// An OLE compound file: look for a VBA project.
 pub fn analyze_ole(data: &[u8], out: &mut Vec<Finding>) -> Option<OfficeInfo> {
     let mut cf = cfb::CompoundFile::open(Cursor::new(data)).ok()?;
-    let mut info = OfficeInfo { container: "ole", ..Default::default() };
+    let mut info = OfficeInfo {
+        container: "ole",
+        ..Default::default()
+    };
     let mut streams = Vec::new();
     for e in cf.walk().take(10_000) {
         if e.is_stream() {
@@ -144,13 +168,20 @@ pub fn analyze_ole(data: &[u8], out: &mut Vec<Finding>) -> Option<OfficeInfo> {
     }
     let mut budget: u64 = 16 << 20;
     for (path, name, len) in streams {
-        let in_vba = path.parent().and_then(|p| p.file_name()).is_some_and(|p| p.eq_ignore_ascii_case("VBA"));
+        let in_vba = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|p| p.eq_ignore_ascii_case("VBA"));
         if !in_vba {
             continue;
         }
         info.macros = true;
         let lname = name.to_ascii_lowercase();
-        if lname == "dir" || lname == "_vba_project" || lname.starts_with("__srp_") || lname == "projectwm" {
+        if lname == "dir"
+            || lname == "_vba_project"
+            || lname.starts_with("__srp_")
+            || lname == "projectwm"
+        {
             continue;
         }
         if len > budget || info.modules.len() >= 64 {
@@ -182,7 +213,11 @@ pub fn findings(info: &OfficeInfo, out: &mut Vec<Finding>) {
             format!("VBA macros run on open ({})", info.auto_exec.join(", ")),
         ));
     } else {
-        out.push(Finding::new(Level::Info, "macros", format!("VBA macros: {} module(s)", info.modules.len())));
+        out.push(Finding::new(
+            Level::Info,
+            "macros",
+            format!("VBA macros: {} module(s)", info.modules.len()),
+        ));
     }
     if !info.suspicious_calls.is_empty() {
         out.push(Finding::new(
@@ -219,7 +254,13 @@ mod tests {
     fn hostile_containers_are_bounded() {
         // A copy token pointing before the chunk start; truncated data; a
         // long run capped by `max`.
-        for d in [&[1u8, 0x03, 0xB0, 0x01, 0xff, 0xff][..], &[1, 0xff], &[1], &[0], &[]] {
+        for d in [
+            &[1u8, 0x03, 0xB0, 0x01, 0xff, 0xff][..],
+            &[1, 0xff],
+            &[1],
+            &[0],
+            &[],
+        ] {
             let _ = ovba_decompress(d, 1024);
         }
         let run = [1u8, 0x05, 0xB0, 0x02, b'a', 0xff, 0x0f];
@@ -231,8 +272,14 @@ mod tests {
 
     #[test]
     fn macro_source_scan() {
-        let mut i = OfficeInfo { macros: true, ..Default::default() };
-        scan_source("Attribute VB_Name = \"ThisDocument\"\nSub AutoOpen()\n Shell \"calc\"\nEnd Sub", &mut i);
+        let mut i = OfficeInfo {
+            macros: true,
+            ..Default::default()
+        };
+        scan_source(
+            "Attribute VB_Name = \"ThisDocument\"\nSub AutoOpen()\n Shell \"calc\"\nEnd Sub",
+            &mut i,
+        );
         assert_eq!(i.auto_exec, vec!["AutoOpen"]);
         assert_eq!(i.suspicious_calls, vec!["Shell"]);
     }

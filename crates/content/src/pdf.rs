@@ -30,7 +30,25 @@ pub struct PdfInfo {
 
 fn is_delim(b: u8) -> bool {
     // §7.2.2: white-space and delimiter characters.
-    matches!(b, b'\0' | b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%')
+    matches!(
+        b,
+        b'\0'
+            | b'\t'
+            | b'\n'
+            | b'\x0c'
+            | b'\r'
+            | b' '
+            | b'('
+            | b')'
+            | b'<'
+            | b'>'
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'/'
+            | b'%'
+    )
 }
 
 pub fn analyze(data: &[u8], out: &mut Vec<Finding>) -> Option<PdfInfo> {
@@ -38,7 +56,9 @@ pub fn analyze(data: &[u8], out: &mut Vec<Finding>) -> Option<PdfInfo> {
         return None;
     }
     let mut p = PdfInfo {
-        version: String::from_utf8_lossy(&data[5..data.len().min(8)]).trim().to_string(),
+        version: String::from_utf8_lossy(&data[5..data.len().min(8)])
+            .trim()
+            .to_string(),
         ..Default::default()
     };
     let mut i = 0;
@@ -52,7 +72,9 @@ pub fn analyze(data: &[u8], out: &mut Vec<Finding>) -> Option<PdfInfo> {
                 while i < data.len() && !is_delim(data[i]) && name.len() < 64 {
                     let b = data[i];
                     if b == b'#' && i + 2 < data.len() {
-                        let h = std::str::from_utf8(&data[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                        let h = std::str::from_utf8(&data[i + 1..i + 3])
+                            .ok()
+                            .and_then(|h| u8::from_str_radix(h, 16).ok());
                         if let Some(v) = h {
                             name.push(v);
                             escaped = true;
@@ -93,19 +115,43 @@ pub fn analyze(data: &[u8], out: &mut Vec<Finding>) -> Option<PdfInfo> {
     }
     let acts = p.open_action + p.additional_actions;
     if p.javascript > 0 && acts > 0 {
-        out.push(Finding::new(Level::Suspicious, "pdf_auto_javascript", "PDF runs JavaScript when opened (/OpenAction or /AA with /JavaScript)"));
+        out.push(Finding::new(
+            Level::Suspicious,
+            "pdf_auto_javascript",
+            "PDF runs JavaScript when opened (/OpenAction or /AA with /JavaScript)",
+        ));
     } else if p.javascript > 0 {
-        out.push(Finding::new(Level::Info, "pdf_javascript", "PDF holds JavaScript"));
+        out.push(Finding::new(
+            Level::Info,
+            "pdf_javascript",
+            "PDF holds JavaScript",
+        ));
     }
     if p.launch > 0 {
-        out.push(Finding::new(Level::Suspicious, "pdf_launch", "PDF has a /Launch action (runs a program)"));
+        out.push(Finding::new(
+            Level::Suspicious,
+            "pdf_launch",
+            "PDF has a /Launch action (runs a program)",
+        ));
     }
     if p.embedded_files > 0 {
-        let level = if acts > 0 { Level::Suspicious } else { Level::Info };
-        out.push(Finding::new(level, "pdf_embedded_file", "PDF embeds a file"));
+        let level = if acts > 0 {
+            Level::Suspicious
+        } else {
+            Level::Info
+        };
+        out.push(Finding::new(
+            level,
+            "pdf_embedded_file",
+            "PDF embeds a file",
+        ));
     }
     if p.escaped_names > 0 && (p.javascript + p.launch + acts) > 0 {
-        out.push(Finding::new(Level::Suspicious, "pdf_obfuscated_names", format!("{} name(s) written with #xx escapes", p.escaped_names)));
+        out.push(Finding::new(
+            Level::Suspicious,
+            "pdf_obfuscated_names",
+            format!("{} name(s) written with #xx escapes", p.escaped_names),
+        ));
     }
     Some(p)
 }
@@ -129,10 +175,20 @@ mod tests {
     #[test]
     fn plain_pdf_is_quiet_and_junk_is_safe() {
         let mut f = Vec::new();
-        let p = analyze(b"%PDF-1.7\n1 0 obj << /Type /Page /URI (x) >> endobj", &mut f).expect("pdf");
+        let p = analyze(
+            b"%PDF-1.7\n1 0 obj << /Type /Page /URI (x) >> endobj",
+            &mut f,
+        )
+        .expect("pdf");
         assert_eq!(p.uri, 1);
         assert!(f.is_empty());
-        for junk in [&b"%PDF-"[..], b"%PDF-1.4 /", b"%PDF-1.4 /#", b"%PDF-1.4 /#4", b"%PDF-1.4 /#zz"] {
+        for junk in [
+            &b"%PDF-"[..],
+            b"%PDF-1.4 /",
+            b"%PDF-1.4 /#",
+            b"%PDF-1.4 /#4",
+            b"%PDF-1.4 /#zz",
+        ] {
             let _ = analyze(junk, &mut f);
         }
         assert!(analyze(b"not a pdf", &mut f).is_none());

@@ -62,14 +62,18 @@ const MAX_REASONS: usize = 16;
 /// The verdict and its reasons (the findings that made it, strongest
 /// first, deduplicated).
 pub fn decide(findings: &[Finding]) -> (Verdict, Vec<String>) {
-    let top = findings.iter().map(|f| f.level).max().unwrap_or(Level::Info);
+    let top = findings
+        .iter()
+        .map(|f| f.level)
+        .max()
+        .unwrap_or(Level::Info);
     let verdict = match top {
         Level::Info => Verdict::Benign,
         Level::Suspicious => Verdict::Suspicious,
         Level::Malicious => Verdict::Malicious,
     };
     let mut sorted: Vec<&Finding> = findings.iter().filter(|f| f.level > Level::Info).collect();
-    sorted.sort_by(|a, b| b.level.cmp(&a.level));
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.level));
     let mut reasons: Vec<String> = Vec::new();
     for f in sorted {
         let r = format!("{}: {}", f.code, f.detail);
@@ -88,7 +92,10 @@ mod tests {
     fn strongest_finding_decides() {
         assert_eq!(decide(&[]).0, Verdict::Benign);
         let info = Finding::new(Level::Info, "x", "only context");
-        assert_eq!(decide(std::slice::from_ref(&info)), (Verdict::Benign, vec![]));
+        assert_eq!(
+            decide(std::slice::from_ref(&info)),
+            (Verdict::Benign, vec![])
+        );
         let s = Finding::new(Level::Suspicious, "hidden_iframe", "iframe 0x0");
         let m = Finding::new(Level::Malicious, "yara", "rule EICAR");
         let (v, r) = decide(&[info, s.clone(), m, s]);

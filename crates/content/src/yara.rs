@@ -27,7 +27,10 @@ pub struct YaraLimits {
 
 impl Default for YaraLimits {
     fn default() -> Self {
-        YaraLimits { timeout: Duration::from_secs(5), budget: Duration::from_secs(300) }
+        YaraLimits {
+            timeout: Duration::from_secs(5),
+            budget: Duration::from_secs(300),
+        }
     }
 }
 
@@ -78,7 +81,8 @@ mod imp {
             }
             let mut c = yara_x::Compiler::new();
             for f in &files {
-                let src = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                let src =
+                    std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
                 let origin = f.display().to_string();
                 c.add_source(yara_x::SourceCode::from(src.as_str()).with_origin(origin.as_str()))
                     .map_err(|e| format!("{e}"))?;
@@ -89,7 +93,14 @@ mod imp {
             let rules: &'static yara_x::Rules = Box::leak(Box::new(rules));
             let mut scanner = yara_x::Scanner::new(rules);
             scanner.set_timeout(limits.timeout);
-            Ok(Yara { scanner, limits, stats: YaraStats { rules: n, ..Default::default() } })
+            Ok(Yara {
+                scanner,
+                limits,
+                stats: YaraStats {
+                    rules: n,
+                    ..Default::default()
+                },
+            })
         }
 
         /// Scan one buffer; `None` when the budget is spent.
@@ -112,7 +123,9 @@ mod imp {
                                     yara_x::MetaValue::Float(f) => f.to_string(),
                                     yara_x::MetaValue::Bool(b) => b.to_string(),
                                     yara_x::MetaValue::String(s) => s.to_string(),
-                                    yara_x::MetaValue::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+                                    yara_x::MetaValue::Bytes(b) => {
+                                        String::from_utf8_lossy(b).into_owned()
+                                    }
                                 };
                                 (k.to_string(), crate::trunc(&v, 200))
                             })
@@ -123,14 +136,22 @@ mod imp {
                             for x in p.matches().take(8) {
                                 if strings.len() < 32 {
                                     let r = x.range();
-                                    strings.push((p.identifier().to_string(), r.start as u64, (r.end - r.start) as u64));
+                                    strings.push((
+                                        p.identifier().to_string(),
+                                        r.start as u64,
+                                        (r.end - r.start) as u64,
+                                    ));
                                 }
                             }
                         }
                         out.push(YaraMatch {
                             rule: m.identifier().to_string(),
                             namespace: m.namespace().to_string(),
-                            tags: m.tags().map(|t| t.identifier().to_string()).take(16).collect(),
+                            tags: m
+                                .tags()
+                                .map(|t| t.identifier().to_string())
+                                .take(16)
+                                .collect(),
                             meta,
                             strings,
                         });
@@ -160,7 +181,10 @@ mod imp {
 
     impl Yara {
         pub fn load(path: &Path, _limits: YaraLimits) -> Result<Yara, String> {
-            Err(format!("{}: this netsift was built without the `yara` feature", path.display()))
+            Err(format!(
+                "{}: this netsift was built without the `yara` feature",
+                path.display()
+            ))
         }
 
         pub fn scan(&mut self, _data: &[u8]) -> Option<Vec<YaraMatch>> {
@@ -185,7 +209,10 @@ mod tests {
 
     #[test]
     fn match_has_rule_tags_meta_and_offsets() {
-        let d = rules("m", r#"rule Test_Eicar : av test { meta: author = "netsift" score = 5 strings: $s = "EICAR-STANDARD" condition: $s }"#);
+        let d = rules(
+            "m",
+            r#"rule Test_Eicar : av test { meta: author = "netsift" score = 5 strings: $s = "EICAR-STANDARD" condition: $s }"#,
+        );
         let mut y = Yara::load(&d, YaraLimits::default()).expect("rules");
         let m = y.scan(b"xxx EICAR-STANDARD yyy").expect("scanned");
         assert_eq!(m.len(), 1);
@@ -202,7 +229,14 @@ mod tests {
         let d = rules("bad", "rule { oops");
         assert!(Yara::load(&d, YaraLimits::default()).is_err());
         let d2 = rules("budget", "rule A { strings: $a = \"x\" condition: $a }");
-        let mut y = Yara::load(&d2, YaraLimits { timeout: Duration::from_secs(1), budget: Duration::ZERO }).expect("rules");
+        let mut y = Yara::load(
+            &d2,
+            YaraLimits {
+                timeout: Duration::from_secs(1),
+                budget: Duration::ZERO,
+            },
+        )
+        .expect("rules");
         assert!(y.scan(b"x").is_none());
         assert_eq!(y.stats.skipped, 1);
         let _ = std::fs::remove_dir_all(&d);

@@ -1041,7 +1041,11 @@ fn content_section(records: &[query::Record], files: &[query::FileRow], b: &mut 
                 format!(
                     "{}{}",
                     s["src"].as_str().unwrap_or(""),
-                    if s["cross_domain"] == true { "  [another site]" } else { "" }
+                    if s["cross_domain"] == true {
+                        "  [another site]"
+                    } else {
+                        ""
+                    }
                 )
             }
         });
@@ -1054,7 +1058,11 @@ fn content_section(records: &[query::Record], files: &[query::FileRow], b: &mut 
                 } else {
                     String::new()
                 },
-                if f["cross_domain"] == true { "  [another site]" } else { "" }
+                if f["cross_domain"] == true {
+                    "  [another site]"
+                } else {
+                    ""
+                }
             )
         });
         list(b, "Forms", &j["forms"], &|f| {
@@ -1062,8 +1070,16 @@ fn content_section(records: &[query::Record], files: &[query::FileRow], b: &mut 
                 "{} {}{}{}",
                 f["method"].as_str().unwrap_or("get").to_ascii_uppercase(),
                 f["action"].as_str().unwrap_or("(this page)"),
-                if f["password"] == true { "  [password field]" } else { "" },
-                if f["cross_domain"] == true { "  [posts to another site]" } else { "" }
+                if f["password"] == true {
+                    "  [password field]"
+                } else {
+                    ""
+                },
+                if f["cross_domain"] == true {
+                    "  [posts to another site]"
+                } else {
+                    ""
+                }
             )
         });
         list(b, "Links to executables", &j["exe_links"], &jstr);
@@ -1103,7 +1119,11 @@ fn content_section(records: &[query::Record], files: &[query::FileRow], b: &mut 
 }
 
 /// Rows of a files table (files page, dashboard panel).
-fn file_rows(store: &Store, files: &[query::FileRow], b: &mut String) -> Result<(), netsift_store::StoreError> {
+fn file_rows(
+    store: &Store,
+    files: &[query::FileRow],
+    b: &mut String,
+) -> Result<(), netsift_store::StoreError> {
     b.push_str("<table class=\"files\"><thead><tr><th>Time</th><th>Name</th><th>Source</th><th>Type</th><th>Size</th><th>Verdict</th><th>Reasons</th><th>Flow</th></tr></thead><tbody>");
     for f in files {
         let v = f.verdict.as_deref().unwrap_or("-");
@@ -1131,15 +1151,26 @@ fn file_rows(store: &Store, files: &[query::FileRow], b: &mut String) -> Result<
 
 /// The dashboard's "suspicious content" panel: the capture's files judged
 /// suspicious or malicious, worst first.
-fn suspicious_panel(store: &Store, capture: i64, b: &mut String) -> Result<(), netsift_store::StoreError> {
+fn suspicious_panel(
+    store: &Store,
+    capture: i64,
+    b: &mut String,
+) -> Result<(), netsift_store::StoreError> {
     let mut files = query::files_by_verdict(&store.db, Some(capture), Some("flagged"), 20)?;
     files.sort_by_key(|f| (f.verdict.as_deref() != Some("malicious"), -f.ts));
-    let _ = write!(b, "<section id=\"suspicious-content\"><h2>Suspicious content ({})</h2>", files.len());
+    let _ = write!(
+        b,
+        "<section id=\"suspicious-content\"><h2>Suspicious content ({})</h2>",
+        files.len()
+    );
     if files.is_empty() {
         b.push_str("<p>No carved file was judged suspicious or malicious.</p>");
     } else {
         file_rows(store, &files, b)?;
-        let _ = write!(b, "<p><a href=\"/files?capture={capture}&amp;verdict=flagged\">All flagged files</a></p>");
+        let _ = write!(
+            b,
+            "<p><a href=\"/files?capture={capture}&amp;verdict=flagged\">All flagged files</a></p>"
+        );
     }
     b.push_str("</section>");
     Ok(())
@@ -1151,16 +1182,21 @@ fn files_page(store: &Store, q: &[(String, String)]) -> R {
     let verdict = qget(q, "verdict").filter(|v| query::VERDICTS.contains(v) || *v == "flagged");
     let files = query::files_by_verdict(&store.db, capture, verdict, 500)?;
     let counts = query::verdict_counts(&store.db, capture)?;
-    let mut b = match capture.and_then(|c| query::capture(&store.db, c).ok().flatten().map(|x| (c, x))) {
-        Some((c, cap)) => capture_nav(c, &cap.name, "files"),
-        None => "<h1>Files</h1>".to_string(),
-    };
+    let mut b =
+        match capture.and_then(|c| query::capture(&store.db, c).ok().flatten().map(|x| (c, x))) {
+            Some((c, cap)) => capture_nav(c, &cap.name, "files"),
+            None => "<h1>Files</h1>".to_string(),
+        };
     let base = match capture {
         Some(c) => format!("/files?capture={c}&amp;"),
         None => "/files?".to_string(),
     };
     b.push_str("<nav class=\"filters\" id=\"verdict-filter\">Verdict: ");
-    let _ = write!(b, "<a href=\"{}\">all</a>", base.trim_end_matches("&amp;").trim_end_matches('?'));
+    let _ = write!(
+        b,
+        "<a href=\"{}\">all</a>",
+        base.trim_end_matches("&amp;").trim_end_matches('?')
+    );
     for v in ["flagged", "malicious", "suspicious", "benign"] {
         let n: i64 = counts
             .iter()
@@ -1170,7 +1206,11 @@ fn files_page(store: &Store, q: &[(String, String)]) -> R {
         let _ = write!(
             b,
             " · <a href=\"{base}verdict={v}\"{}>{v} ({n})</a>",
-            if verdict == Some(v) { " class=\"current\"" } else { "" }
+            if verdict == Some(v) {
+                " class=\"current\""
+            } else {
+                ""
+            }
         );
     }
     b.push_str("</nav>");

@@ -82,23 +82,13 @@ pub struct FileExtras {
 
 /// Content analysis of carved files (on by default; `--no-content` turns
 /// it off): bounds, the hash list and the YARA rules.
+#[derive(Default)]
 pub struct ContentCfg {
     pub limits: netsift_content::Limits,
     pub hashes: Option<Arc<HashList>>,
     pub yara: Option<Yara>,
     /// Also scan reassembled stream prefixes with the YARA rules.
     pub yara_streams: bool,
-}
-
-impl Default for ContentCfg {
-    fn default() -> Self {
-        ContentCfg {
-            limits: netsift_content::Limits::default(),
-            hashes: None,
-            yara: None,
-            yara_streams: false,
-        }
-    }
 }
 
 /// File bytes held for content analysis across all open files at once;
@@ -304,8 +294,16 @@ fn analyse(c: &mut ContentCfg, rec: &mut FileRecord, body: &[u8], cut: bool, ori
     let rep = netsift_content::analyze(&input, &c.limits);
     let mut findings: Vec<Finding> = rep.findings.clone();
     let mut extras = FileExtras::default();
-    if let Some(h) = c.hashes.as_ref().and_then(|l| l.check(&rec.md5, &rec.sha1, &rec.sha256)) {
-        let named = if h.name.is_empty() { String::new() } else { format!(" ({})", h.name) };
+    if let Some(h) = c
+        .hashes
+        .as_ref()
+        .and_then(|l| l.check(&rec.md5, &rec.sha1, &rec.sha256))
+    {
+        let named = if h.name.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", h.name)
+        };
         findings.push(Finding::new(
             Level::Malicious,
             "hash_list",
@@ -316,7 +314,11 @@ fn analyse(c: &mut ContentCfg, rec: &mut FileRecord, body: &[u8], cut: bool, ori
     if let Some(y) = c.yara.as_mut() {
         if let Some(ms) = y.scan(body) {
             for m in &ms {
-                findings.push(Finding::new(Level::Malicious, "yara", format!("rule {}", m.rule)));
+                findings.push(Finding::new(
+                    Level::Malicious,
+                    "yara",
+                    format!("rule {}", m.rule),
+                ));
             }
             extras.yara = ms;
         }
@@ -349,7 +351,10 @@ fn analyse(c: &mut ContentCfg, rec: &mut FileRecord, body: &[u8], cut: bool, ori
         }
         if let Ok(serde_json::Value::Object(mut m)) = serde_json::to_value(j) {
             m.insert("file_sha256".into(), rec.sha256.clone().into());
-            m.insert("origin".into(), if inline { "inline" } else { "file" }.into());
+            m.insert(
+                "origin".into(),
+                if inline { "inline" } else { "file" }.into(),
+            );
             if inline {
                 m.insert("index".into(), i.into());
             }

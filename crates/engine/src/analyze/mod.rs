@@ -87,8 +87,11 @@ pub struct AppState {
     rules: Option<Box<FlowRuleState>>,
     /// `--yara-streams`: the first bytes of each direction, and whether
     /// each was scanned already.
-    yara_prefix: Option<Box<([Vec<u8>; 2], [bool; 2])>>,
+    yara_prefix: Option<Box<StreamPrefix>>,
 }
+
+/// The first bytes of each stream direction, and whether each was scanned.
+type StreamPrefix = ([Vec<u8>; 2], [bool; 2]);
 
 /// Bytes of each stream direction scanned by `--yara-streams`.
 pub const YARA_STREAM_PREFIX: usize = 64 * 1024;
@@ -127,7 +130,12 @@ fn yara_stream_scan(
         };
         let a = Alert::new(ts_ns, AlertType::File, format!("yara {}", m.rule))
             .with_uid(common.uid.clone())
-            .with_endpoints(common.src_ip, Some(common.src_port), common.dst_ip, Some(common.dst_port))
+            .with_endpoints(
+                common.src_ip,
+                Some(common.src_port),
+                common.dst_ip,
+                Some(common.dst_port),
+            )
             .with_evidence(Evidence {
                 direction: Some(sdir),
                 extra,
@@ -283,7 +291,14 @@ impl Ctx<'_, '_> {
     ) {
         if !self.replay {
             self.match_signatures(common, ts_ns, app, dir, &chunk);
-            if let (Chunk::Data(d), false, true) = (&chunk, app.udp, self.files.content.as_ref().is_some_and(|c| c.yara_streams && c.yara.is_some())) {
+            if let (Chunk::Data(d), false, true) = (
+                &chunk,
+                app.udp,
+                self.files
+                    .content
+                    .as_ref()
+                    .is_some_and(|c| c.yara_streams && c.yara.is_some()),
+            ) {
                 let p = app.yara_prefix.get_or_insert_with(Default::default);
                 let i = usize::from(dir == Direction::ToClient);
                 if !p.1[i] {
@@ -292,7 +307,15 @@ impl Ctx<'_, '_> {
                     if p.0[i].len() >= YARA_STREAM_PREFIX {
                         p.1[i] = true;
                         let data = std::mem::take(&mut p.0[i]);
-                        yara_stream_scan(self.files, &mut *self.out, self.stats, common, ts_ns, dir, &data);
+                        yara_stream_scan(
+                            self.files,
+                            &mut *self.out,
+                            self.stats,
+                            common,
+                            ts_ns,
+                            dir,
+                            &data,
+                        );
                     }
                 }
             }
@@ -531,8 +554,11 @@ impl FlowSink<'_, '_> {
             m.insert("yara_rule".into(), y.rule.clone().into());
             m.insert("yara_namespace".into(), y.namespace.clone().into());
             m.insert("yara_tags".into(), serde_json::json!(y.tags));
-            let meta: serde_json::Map<String, serde_json::Value> =
-                y.meta.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+            let meta: serde_json::Map<String, serde_json::Value> = y
+                .meta
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect();
             m.insert("yara_meta".into(), meta.into());
             m.insert(
                 "yara_strings".into(),
@@ -1004,8 +1030,20 @@ impl Analyzer<'_> {
                 let (bufs, done) = *p;
                 for (i, data) in bufs.into_iter().enumerate() {
                     if !done[i] && !data.is_empty() {
-                        let dir = if i == 0 { Direction::ToServer } else { Direction::ToClient };
-                        yara_stream_scan(&mut self.files, &mut *self.out, &mut self.stats, &common, ts, dir, &data);
+                        let dir = if i == 0 {
+                            Direction::ToServer
+                        } else {
+                            Direction::ToClient
+                        };
+                        yara_stream_scan(
+                            &mut self.files,
+                            &mut *self.out,
+                            &mut self.stats,
+                            &common,
+                            ts,
+                            dir,
+                            &data,
+                        );
                     }
                 }
             }
