@@ -15,13 +15,15 @@ use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::alert_pcap::{AlertPcap, AlertPcapHandler, AlertPcapOutput};
 use netsift_engine::analyze::detect::Detecting;
-use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
+use netsift_engine::analyze::files::{ContentCfg, Files, DEFAULT_MAX_FILE_BYTES};
 use netsift_engine::analyze::output::{
     CaptureDamage, Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
 };
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
+use netsift_engine::content::hashlist::HashList;
+use netsift_engine::content::yara::{Yara, YaraLimits};
 use netsift_engine::{run_capture, Classifier, PipelineConfig};
 use netsift_learn::{Model, Scope, Scoring};
 use netsift_store::{CaptureInfo, Store, StoreHandle, StoreOutput, Target};
@@ -55,8 +57,9 @@ impl Setup {
     pub fn new(a: &AnalysisArgs) -> Result<Setup> {
         let pipeline = pipeline_config(&a.common)?;
         let classifier = Classifier::new(&classify_config(&a.common.classify)?)?;
-        let files = Files::new(a.extract_dir.as_deref(), a.max_file_size)
+        let mut files = Files::new(a.extract_dir.as_deref(), a.max_file_size)
             .context("creating the extract directory")?;
+        files.content = content_config(a)?;
         let mut config = AnalyzeConfig {
             community_id_seed: a.common.community_id_seed,
             ..AnalyzeConfig::default()
@@ -107,6 +110,38 @@ impl Setup {
         }
         analyzer
     }
+}
+
+/// Content analysis of carved files: bounds, hash list, YARA rules.
+fn content_config(a: &AnalysisArgs) -> Result<Option<ContentCfg>> {
+    if a.no_content {
+        anyhow::ensure!(
+            a.yara.is_none() && a.hash_blacklist.is_none(),
+            "--no-content turns off --yara and --hash-blacklist"
+        );
+        return Ok(None);
+    }
+    let mut c = ContentCfg::default();
+    c.limits.max_bytes = a.content_max_bytes.max(1);
+    if let Some(p) = &a.hash_blacklist {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let list = HashList::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        c.hashes = Some(Arc::new(list));
+    }
+    if let Some(p) = &a.yara {
+        let limits = YaraLimits {
+            timeout: std::time::Duration::from_secs(a.yara_timeout.max(1)),
+            budget: std::time::Duration::from_secs(a.yara_budget),
+        };
+        let y = Yara::load(p, limits).map_err(|e| anyhow::anyhow!("--yara: {e}"))?;
+        if !a.common.quiet {
+            eprintln!("netsift: {} YARA rules from {}", y.stats.rules, p.display());
+        }
+        c.yara = Some(y);
+        c.yara_streams = a.yara_streams;
+    }
+    Ok(Some(c))
 }
 
 /// The final output: a JSONL directory or an EVE stream. `live`: JSONL

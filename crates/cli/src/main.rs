@@ -362,6 +362,39 @@ pub struct AnalysisArgs {
     #[arg(long, default_value_t = analyze::DEFAULT_MAX_FILE)]
     pub max_file_size: u64,
 
+    /// Do not look inside carved files (no verdict, no `html`/`js`
+    /// records, no YARA or hash list).
+    #[arg(long)]
+    pub no_content: bool,
+
+    /// Bytes of each carved file analysed and scanned by YARA.
+    #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
+    pub content_max_bytes: usize,
+
+    /// Scan every carved file with the YARA rules of FILE, or of every
+    /// .yar/.yara file in DIR (yara-x); a match raises a `file` alert.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    pub yara: Option<PathBuf>,
+
+    /// With --yara, also scan the first 64 KiB of every reassembled TCP
+    /// stream direction.
+    #[arg(long, requires = "yara")]
+    pub yara_streams: bool,
+
+    /// Time one YARA scan may take, in seconds.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub yara_timeout: u64,
+
+    /// Time all YARA scans of a run may take together, in seconds; later
+    /// files are not scanned (and counted).
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub yara_budget: u64,
+
+    /// Raise a `file` alert for carved files whose MD5, SHA-1 or SHA-256
+    /// is in FILE (one hash per line, optionally followed by a name).
+    #[arg(long, value_name = "FILE")]
+    pub hash_blacklist: Option<PathBuf>,
+
     /// Out-of-order bytes buffered per TCP stream direction; beyond it the
     /// oldest hole is given up as a gap.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]

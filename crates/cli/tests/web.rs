@@ -398,3 +398,70 @@ fn alerts_are_stored_and_linked_to_flows_on(dir: &std::path::Path, db: &str) {
     drop(srv);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Content analysis in the web analyzer: the dashboard's suspicious
+/// content panel, the files page filtered by verdict, and the flow page's
+/// HTML summary (as escaped text, never rendered), scripts and verdicts.
+#[test]
+fn content_verdicts_in_the_web_analyzer() {
+    let dir = tmpdir("serve-content");
+    let db = dir.join("netsift.db").display().to_string();
+    let hashes = repo_file("crates/cli/tests/content/hashes.txt");
+    let st = Command::new(BIN)
+        .arg("analyze")
+        .arg(repo_file("crates/cli/tests/content/http.pcap"))
+        .arg(repo_file("crates/cli/tests/content/smtp.pcap"))
+        .arg("--db")
+        .arg(&db)
+        .arg("--hash-blacklist")
+        .arg(&hashes)
+        .arg("-q")
+        .status()
+        .expect("run");
+    assert!(st.success());
+    let c = Connection::open(&db).expect("db");
+    let n = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(
+        n("SELECT count(*) FROM files WHERE verdict = 'malicious'"),
+        1
+    );
+    assert!(n("SELECT count(*) FROM files WHERE verdict = 'suspicious'") >= 4);
+    assert!(n("SELECT count(*) FROM records WHERE log = 'html'") >= 2);
+    let data = dir.join("data").display().to_string();
+    let srv = start_db(&db, &["--data-dir", &data]);
+    let a = srv.addr.as_str();
+    let dash = get(a, "/captures/1").text();
+    assert!(dash.contains("Suspicious content"), "{dash}");
+    assert!(dash.contains("landing.html") && dash.contains("hidden_iframe"));
+    let mal = get(a, "/files?verdict=malicious").text();
+    assert!(
+        mal.contains("eicar.com") && !mal.contains("landing.html"),
+        "{mal}"
+    );
+    let benign = get(a, "/files?capture=1&verdict=benign").text();
+    assert!(benign.contains("index.html") && !benign.contains("eicar.com"));
+    // The landing page's flow: its HTML summary as text.
+    let fid = get(a, "/files?verdict=suspicious")
+        .text()
+        .split("landing.html")
+        .nth(1)
+        .and_then(|s| s.split("href=\"/flows/").nth(1))
+        .and_then(|s| s.split('"').next())
+        .map(str::to_string)
+        .expect("the file links to its flow");
+    let flow = get(a, &format!("/flows/{fid}")).text();
+    assert!(flow.contains("Account verification"), "title");
+    assert!(
+        flow.contains("[HIDDEN: zero_size]"),
+        "hidden iframe flagged"
+    );
+    assert!(flow.contains("[posts to another site]"));
+    assert!(flow.contains("verdict-suspicious"));
+    // Never rendered: the page's markup does not reach the analyst's browser.
+    assert!(
+        !flow.contains("<iframe") && !flow.contains("<form action=\"http://collect"),
+        "page markup leaked"
+    );
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -58,6 +58,9 @@ pub enum AlertType {
     Rule,
     /// A flood (SYN, UDP or ICMP) against one target.
     Dos,
+    /// A carved file matched a YARA rule (`--yara`) or a hash list
+    /// (`--hash-blacklist`); the evidence names the file and what matched.
+    File,
 }
 
 impl AlertType {
@@ -73,6 +76,7 @@ impl AlertType {
             AlertType::Anomaly => "anomaly",
             AlertType::Rule => "rule",
             AlertType::Dos => "dos",
+            AlertType::File => "file",
         }
     }
 
@@ -87,6 +91,7 @@ impl AlertType {
             AlertType::Anomaly => Severity::Low,
             AlertType::Rule => Severity::Medium,
             AlertType::Dos => Severity::High,
+            AlertType::File => Severity::High,
         }
     }
 }
@@ -837,6 +842,7 @@ mod tests {
             (AlertType::PortScan, "port-scan"),
             (AlertType::BruteForce, "brute-force"),
             (AlertType::Anomaly, "anomaly"),
+            (AlertType::File, "file"),
         ] {
             assert_eq!(serde_json::to_value(t).unwrap(), s);
             assert_eq!(t.to_string(), s);

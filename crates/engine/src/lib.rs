@@ -30,6 +30,8 @@
 #![deny(unsafe_code)]
 
 pub mod accuracy;
+/// Content analysis of carved files (re-exported for the CLI).
+pub use netsift_content as content;
 pub mod analyze;
 pub mod api;
 pub mod classify;

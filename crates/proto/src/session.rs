@@ -53,6 +53,9 @@ pub struct FileMeta {
     /// [`Sink::buffer`]): an HTTP body is its transaction's `file.data`,
     /// so a rule can ask for `http.uri` and `file.data` together.
     pub tx: Option<u64>,
+    /// The site the file came from (the HTTP request's Host), so content
+    /// analysis can tell links and forms to other sites.
+    pub origin: Option<String>,
 }
 
 /// A named piece of an application transaction that Suricata-style rules

@@ -156,6 +156,12 @@ pub const PG_MIGRATIONS: &[&str] = &[
     CREATE INDEX alerts_ts ON alerts(ts);
     CREATE TABLE alerts_default PARTITION OF alerts DEFAULT;
     "#,
+    // v2: each carved file's content verdict and its reasons (JSON array).
+    r#"
+    ALTER TABLE files ADD COLUMN verdict TEXT;
+    ALTER TABLE files ADD COLUMN reasons TEXT;
+    CREATE INDEX files_verdict ON files(verdict, ts);
+    "#,
 ];
 
 /// The schema version this netsift writes to PostgreSQL.
@@ -805,7 +811,7 @@ fn write_batch(client: &mut postgres::Client, parts: &mut Partitions, b: &Batch)
     }
     if !b.files.is_empty() {
         let w = tx.copy_in(
-            "COPY files (capture_id, uid, ts, source, name, mime, size, sha256, complete, path)
+            "COPY files (capture_id, uid, ts, source, name, mime, size, sha256, complete, path, verdict, reasons)
              FROM STDIN (FORMAT binary)",
         )?;
         let t = Type::TEXT;
@@ -821,6 +827,8 @@ fn write_batch(client: &mut postgres::Client, parts: &mut Partitions, b: &Batch)
                 Type::INT8,
                 t.clone(),
                 Type::BOOL,
+                t.clone(),
+                t.clone(),
                 t,
             ],
         );
@@ -833,6 +841,7 @@ fn write_batch(client: &mut postgres::Client, parts: &mut Partitions, b: &Batch)
                 clean(&f.sha256),
                 clean_opt(&f.path),
             );
+            let (verdict, reasons) = (clean_opt(&f.verdict), clean_opt(&f.reasons));
             w.write(&[
                 &f.capture_id,
                 &uid,
@@ -844,6 +853,8 @@ fn write_batch(client: &mut postgres::Client, parts: &mut Partitions, b: &Batch)
                 &sha,
                 &f.complete,
                 &path,
+                &verdict,
+                &reasons,
             ])?;
         }
         w.finish()?;

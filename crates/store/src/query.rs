@@ -554,9 +554,14 @@ pub struct FileRow {
     pub complete: bool,
     /// Where the bytes are on disk (from the analysis, never from a request).
     pub path: Option<String>,
+    /// Content verdict (`benign`, `suspicious`, `malicious`), if analysed.
+    pub verdict: Option<String>,
+    /// The verdict's reasons.
+    pub reasons: Vec<String>,
 }
 
-const FILE_COLS: &str = "id, capture_id, uid, ts, source, name, mime, size, sha256, complete, path";
+const FILE_COLS: &str =
+    "id, capture_id, uid, ts, source, name, mime, size, sha256, complete, path, verdict, reasons";
 
 fn file_row(r: Row) -> FileRow {
     FileRow {
@@ -571,7 +576,80 @@ fn file_row(r: Row) -> FileRow {
         sha256: r.str(8),
         complete: r.i64(9) != 0,
         path: r.opt_str(10),
+        verdict: r.opt_str(11),
+        reasons: r
+            .opt_str(12)
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
     }
+}
+
+/// The id of a capture's flow by its uid.
+pub fn flow_id_by_uid(db: &Db, capture: i64, uid: &str) -> Result<Option<i64>> {
+    Ok(db
+        .row(
+            "SELECT id FROM flows WHERE capture_id = ?1 AND uid = ?2 LIMIT 1",
+            &vals![capture, uid],
+        )?
+        .map(|r| r.i64(0)))
+}
+
+/// The verdicts a file can have, worst first.
+pub const VERDICTS: [&str; 3] = ["malicious", "suspicious", "benign"];
+
+/// Carved files, newest first: of one capture or all, of one verdict or
+/// all (`verdict` must be one of [`VERDICTS`]; anything else matches
+/// nothing).
+pub fn files_by_verdict(
+    db: &Db,
+    capture: Option<i64>,
+    verdict: Option<&str>,
+    limit: usize,
+) -> Result<Vec<FileRow>> {
+    let mut w: Vec<String> = Vec::new();
+    let mut p: Vec<SqlValue> = Vec::new();
+    if let Some(c) = capture {
+        p.push(SqlValue::Int(c));
+        w.push(format!("capture_id = ?{}", p.len()));
+    }
+    match verdict {
+        Some("flagged") => w.push("verdict IN ('suspicious', 'malicious')".into()),
+        Some(v) => {
+            p.push(SqlValue::Text(v.to_string()));
+            w.push(format!("verdict = ?{}", p.len()));
+        }
+        None => {}
+    }
+    let clause = if w.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", w.join(" AND "))
+    };
+    p.push(SqlValue::Int(limit.clamp(1, MAX_LIMIT as usize) as i64));
+    let sql = format!(
+        "SELECT {FILE_COLS} FROM files {clause} ORDER BY ts DESC, id DESC LIMIT ?{}",
+        p.len()
+    );
+    Ok(db.rows(&sql, &p)?.into_iter().map(file_row).collect())
+}
+
+/// Files per verdict (of one capture, or all).
+pub fn verdict_counts(db: &Db, capture: Option<i64>) -> Result<Vec<(String, i64)>> {
+    let (sql, p) = match capture {
+        Some(c) => (
+            "SELECT coalesce(verdict, 'none'), count(*) FROM files WHERE capture_id = ?1 GROUP BY 1 ORDER BY 1",
+            vec![SqlValue::Int(c)],
+        ),
+        None => (
+            "SELECT coalesce(verdict, 'none'), count(*) FROM files GROUP BY 1 ORDER BY 1",
+            Vec::new(),
+        ),
+    };
+    Ok(db
+        .rows(sql, &p)?
+        .into_iter()
+        .map(|r| (r.str(0), r.i64(1)))
+        .collect())
 }
 
 /// The files of a flow.

@@ -136,6 +136,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX captures_sensor ON captures(sensor, id);
     CREATE INDEX flows_ts ON flows(ts);
     "#,
+    // v5: each carved file's content verdict (benign, suspicious,
+    // malicious; NULL: analysis off or a file from before) and its
+    // reasons (a JSON array), for the files page's verdict filter.
+    r#"
+    ALTER TABLE files ADD COLUMN verdict TEXT;
+    ALTER TABLE files ADD COLUMN reasons TEXT;
+    CREATE INDEX files_verdict ON files(verdict, ts);
+    "#,
 ];
 
 /// The schema version this netsift writes.

@@ -166,6 +166,9 @@ pub(crate) struct FileW {
     pub sha256: String,
     pub complete: bool,
     pub path: Option<String>,
+    /// Content verdict and its reasons (a JSON array).
+    pub verdict: Option<String>,
+    pub reasons: Option<String>,
 }
 
 impl FileW {
@@ -185,6 +188,8 @@ impl FileW {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             path: s("extracted"),
+            verdict: s("verdict"),
+            reasons: record.get("verdict_reasons").map(Value::to_string),
         }
     }
 }
@@ -604,8 +609,8 @@ impl Lite {
     fn insert_file(&mut self, f: &FileW) -> Result<()> {
         self.conn()?
             .prepare_cached(
-                "INSERT INTO files(capture_id, uid, ts, source, name, mime, size, sha256, complete, path)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO files(capture_id, uid, ts, source, name, mime, size, sha256, complete, path, verdict, reasons)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 f.capture_id,
@@ -618,6 +623,8 @@ impl Lite {
                 f.sha256,
                 f.complete,
                 f.path,
+                f.verdict,
+                f.reasons,
             ])?;
         self.row()
     }

@@ -160,7 +160,7 @@ pub fn page(title: &str, body: &str) -> String {
 <title>{} · netsift</title><link rel=\"stylesheet\" href=\"/static/app.css\">\
 <script src=\"/static/app.js\" defer></script></head><body>\
 <header><a class=\"brand\" href=\"/\">netsift</a> <nav><a href=\"/\">Captures</a> \
-<a href=\"/alerts\">Alerts</a></nav></header><main>{}</main></body></html>\n",
+<a href=\"/alerts\">Alerts</a> <a href=\"/files?verdict=flagged\">Files</a></nav></header><main>{}</main></body></html>\n",
         esc(title),
         body
     )

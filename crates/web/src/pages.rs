@@ -78,6 +78,7 @@ pub(crate) fn route(
             Some(f) => flow_pcap(app, store, f),
             None => Ok(Resp::error(404, "no such flow")),
         },
+        (["files"], true, _) => files_page(store, &q),
         (["files", f], true, _) => match id(f) {
             Some(f) => file_download(store, f),
             None => Ok(Resp::error(404, "no such file")),
@@ -363,11 +364,12 @@ fn capture_nav(id: i64, name: &str, current: &str) -> String {
         )
     };
     format!(
-        "<h1>{}</h1><nav class=\"tabs\">{} {} {}</nav>",
+        "<h1>{}</h1><nav class=\"tabs\">{} {} {} {}</nav>",
         esc(name),
         tab(format!("/captures/{id}"), "Dashboard", "dash"),
         tab(format!("/captures/{id}/flows"), "Flows", "flows"),
         tab(format!("/alerts?capture={id}"), "Alerts", "alerts"),
+        tab(format!("/files?capture={id}"), "Files", "files"),
     )
 }
 
@@ -476,6 +478,7 @@ as they end; the figures below are refreshed every 30 seconds. Reload to update.
         &cells,
     ));
     b.push_str("</div>");
+    suspicious_panel(store, id, &mut b)?;
     // Links from the charts' subjects into the flows table.
     b.push_str("<h2>Drill down</h2><ul class=\"links\">");
     for (p, n) in by_flows.iter().take(12) {
@@ -894,6 +897,11 @@ fn flow_page(store: &Store, id: i64) -> R {
         }
         b.push_str("</ul>");
     }
+    content_section(&records, &files, &mut b);
+    let records: Vec<_> = records
+        .into_iter()
+        .filter(|r| r.log != "html" && r.log != "js")
+        .collect();
     let _ = write!(b, "<h2>Records ({})</h2>", records.len());
     if records.is_empty() {
         b.push_str("<p>No protocol records for this flow.</p>");
@@ -923,6 +931,7 @@ fn flow_page(store: &Store, id: i64) -> R {
             },
             esc(&file.sha256)
         );
+        verdict_block(file, &mut b);
         match file
             .path
             .as_deref()
@@ -952,6 +961,262 @@ fn flow_page(store: &Store, id: i64) -> R {
         b.push_str("</section>");
     }
     Ok(Resp::html(200, page(&format!("Flow {}", f.uid), &b)))
+}
+
+/// A file's verdict as a badge, with its reasons.
+fn verdict_block(file: &query::FileRow, b: &mut String) {
+    let Some(v) = file.verdict.as_deref() else {
+        return;
+    };
+    let _ = write!(
+        b,
+        "<p class=\"verdict\">Verdict: <span class=\"badge verdict-{v}\">{}</span></p>",
+        esc(v)
+    );
+    if !file.reasons.is_empty() {
+        b.push_str("<ul class=\"reasons\">");
+        for r in &file.reasons {
+            let _ = write!(b, "<li>{}</li>", esc(r));
+        }
+        b.push_str("</ul>");
+    }
+}
+
+fn jstr(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The flow's content: each HTML page summarised as text (never
+/// rendered: every value is escaped), its scripts with their indicators,
+/// and the attachments/files with their verdicts.
+fn content_section(records: &[query::Record], files: &[query::FileRow], b: &mut String) {
+    let html: Vec<&query::Record> = records.iter().filter(|r| r.log == "html").collect();
+    let js: Vec<&query::Record> = records.iter().filter(|r| r.log == "js").collect();
+    let judged: Vec<&query::FileRow> = files.iter().filter(|f| f.verdict.is_some()).collect();
+    if html.is_empty() && js.is_empty() && judged.is_empty() {
+        return;
+    }
+    b.push_str("<h2>Content</h2><div id=\"content\">");
+    for h in &html {
+        let j = &h.json;
+        let _ = write!(
+            b,
+            "<section class=\"html-summary\"><h3>HTML page <small>{}</small></h3><dl class=\"facts\">\
+<dt>Title</dt><dd>{}</dd><dt>Size</dt><dd>{}</dd><dt>Links</dt><dd>{}</dd><dt>Scripts</dt><dd>{} ({} inline, {} external)</dd>\
+<dt>Iframes</dt><dd>{}</dd><dt>Forms</dt><dd>{}</dd><dt>Meta refresh</dt><dd>{}</dd></dl>",
+            esc(j["file_name"].as_str().unwrap_or("")),
+            esc(&jstr(&j["title"])),
+            esc(&fmt_bytes(j["size"].as_i64().unwrap_or(0))),
+            j["counts"]["links"].as_i64().unwrap_or(0),
+            j["counts"]["scripts"].as_i64().unwrap_or(0),
+            j["counts"]["inline_scripts"].as_i64().unwrap_or(0),
+            j["counts"]["external_scripts"].as_i64().unwrap_or(0),
+            j["counts"]["iframes"].as_i64().unwrap_or(0),
+            j["counts"]["forms"].as_i64().unwrap_or(0),
+            esc(&jstr(&j["meta_refresh"])),
+        );
+        let list = |b: &mut String, title: &str, items: &Value, f: &dyn Fn(&Value) -> String| {
+            let Some(a) = items.as_array().filter(|a| !a.is_empty()) else {
+                return;
+            };
+            let _ = write!(b, "<h4>{}</h4><ul>", esc(title));
+            for i in a {
+                let _ = write!(b, "<li>{}</li>", esc(&f(i)));
+            }
+            b.push_str("</ul>");
+        };
+        list(b, "Scripts", &j["scripts"], &|s| {
+            if s["inline"] == true {
+                format!(
+                    "inline, {} bytes, score {}, sha256 {}",
+                    s["size"].as_i64().unwrap_or(0),
+                    s["score"].as_i64().unwrap_or(0),
+                    s["sha256"].as_str().unwrap_or("")
+                )
+            } else {
+                format!(
+                    "{}{}",
+                    s["src"].as_str().unwrap_or(""),
+                    if s["cross_domain"] == true {
+                        "  [another site]"
+                    } else {
+                        ""
+                    }
+                )
+            }
+        });
+        list(b, "Iframes", &j["iframes"], &|f| {
+            format!(
+                "{}{}{}",
+                f["src"].as_str().unwrap_or("(no src)"),
+                if f["hidden"] == true {
+                    format!("  [HIDDEN: {}]", f["hidden_by"].as_str().unwrap_or(""))
+                } else {
+                    String::new()
+                },
+                if f["cross_domain"] == true {
+                    "  [another site]"
+                } else {
+                    ""
+                }
+            )
+        });
+        list(b, "Forms", &j["forms"], &|f| {
+            format!(
+                "{} {}{}{}",
+                f["method"].as_str().unwrap_or("get").to_ascii_uppercase(),
+                f["action"].as_str().unwrap_or("(this page)"),
+                if f["password"] == true {
+                    "  [password field]"
+                } else {
+                    ""
+                },
+                if f["cross_domain"] == true {
+                    "  [posts to another site]"
+                } else {
+                    ""
+                }
+            )
+        });
+        list(b, "Links to executables", &j["exe_links"], &jstr);
+        list(b, "Redirects", &j["redirects"], &jstr);
+        b.push_str("</section>");
+    }
+    for s in &js {
+        let j = &s.json;
+        let _ = write!(
+            b,
+            "<section class=\"js-summary\"><h3>Script <small>{} {}</small></h3><p>Score {}{}: {}</p>",
+            esc(j["file_name"].as_str().unwrap_or("")),
+            esc(j["origin"].as_str().unwrap_or("")),
+            j["score"].as_i64().unwrap_or(0),
+            if j["suspicious"] == true { " (suspicious)" } else { "" },
+            esc(j["reasons"].as_str().unwrap_or(""))
+        );
+        b.push_str("</section>");
+    }
+    if !judged.is_empty() {
+        b.push_str("<h3>Files and attachments</h3><table><thead><tr><th>Name</th><th>Type</th><th>Size</th><th>Verdict</th><th>Reasons</th></tr></thead><tbody>");
+        for f in judged {
+            let v = f.verdict.as_deref().unwrap_or("");
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><span class=\"badge verdict-{v}\">{}</span></td><td>{}</td></tr>",
+                esc(f.name.as_deref().unwrap_or("(unnamed)")),
+                esc(&f.mime),
+                esc(&fmt_bytes(f.size)),
+                esc(v),
+                esc(&f.reasons.join("; "))
+            );
+        }
+        b.push_str("</tbody></table>");
+    }
+    b.push_str("</div>");
+}
+
+/// Rows of a files table (files page, dashboard panel).
+fn file_rows(
+    store: &Store,
+    files: &[query::FileRow],
+    b: &mut String,
+) -> Result<(), netsift_store::StoreError> {
+    b.push_str("<table class=\"files\"><thead><tr><th>Time</th><th>Name</th><th>Source</th><th>Type</th><th>Size</th><th>Verdict</th><th>Reasons</th><th>Flow</th></tr></thead><tbody>");
+    for f in files {
+        let v = f.verdict.as_deref().unwrap_or("-");
+        let flow = query::flow_id_by_uid(&store.db, f.capture_id, &f.uid)?;
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><span class=\"badge verdict-{}\">{}</span></td><td>{}</td><td>{}</td></tr>",
+            fmt_ts(f.ts),
+            esc(f.name.as_deref().unwrap_or("(unnamed)")),
+            esc(&f.source),
+            esc(&f.mime),
+            esc(&fmt_bytes(f.size)),
+            esc(v),
+            esc(v),
+            esc(&f.reasons.join("; ")),
+            match flow {
+                Some(id) => format!("<a href=\"/flows/{id}\">{}</a>", esc(&f.uid)),
+                None => esc(&f.uid),
+            }
+        );
+    }
+    b.push_str("</tbody></table>");
+    Ok(())
+}
+
+/// The dashboard's "suspicious content" panel: the capture's files judged
+/// suspicious or malicious, worst first.
+fn suspicious_panel(
+    store: &Store,
+    capture: i64,
+    b: &mut String,
+) -> Result<(), netsift_store::StoreError> {
+    let mut files = query::files_by_verdict(&store.db, Some(capture), Some("flagged"), 20)?;
+    files.sort_by_key(|f| (f.verdict.as_deref() != Some("malicious"), -f.ts));
+    let _ = write!(
+        b,
+        "<section id=\"suspicious-content\"><h2>Suspicious content ({})</h2>",
+        files.len()
+    );
+    if files.is_empty() {
+        b.push_str("<p>No carved file was judged suspicious or malicious.</p>");
+    } else {
+        file_rows(store, &files, b)?;
+        let _ = write!(
+            b,
+            "<p><a href=\"/files?capture={capture}&amp;verdict=flagged\">All flagged files</a></p>"
+        );
+    }
+    b.push_str("</section>");
+    Ok(())
+}
+
+/// `/files?capture=N&verdict=V`: carved files, filterable by verdict.
+fn files_page(store: &Store, q: &[(String, String)]) -> R {
+    let capture = qget(q, "capture").and_then(|c| c.parse::<i64>().ok());
+    let verdict = qget(q, "verdict").filter(|v| query::VERDICTS.contains(v) || *v == "flagged");
+    let files = query::files_by_verdict(&store.db, capture, verdict, 500)?;
+    let counts = query::verdict_counts(&store.db, capture)?;
+    let mut b =
+        match capture.and_then(|c| query::capture(&store.db, c).ok().flatten().map(|x| (c, x))) {
+            Some((c, cap)) => capture_nav(c, &cap.name, "files"),
+            None => "<h1>Files</h1>".to_string(),
+        };
+    let base = match capture {
+        Some(c) => format!("/files?capture={c}&amp;"),
+        None => "/files?".to_string(),
+    };
+    b.push_str("<nav class=\"filters\" id=\"verdict-filter\">Verdict: ");
+    let _ = write!(
+        b,
+        "<a href=\"{}\">all</a>",
+        base.trim_end_matches("&amp;").trim_end_matches('?')
+    );
+    for v in ["flagged", "malicious", "suspicious", "benign"] {
+        let n: i64 = counts
+            .iter()
+            .filter(|(k, _)| k == v || (v == "flagged" && (k == "malicious" || k == "suspicious")))
+            .map(|(_, n)| n)
+            .sum();
+        let _ = write!(
+            b,
+            " · <a href=\"{base}verdict={v}\"{}>{v} ({n})</a>",
+            if verdict == Some(v) {
+                " class=\"current\""
+            } else {
+                ""
+            }
+        );
+    }
+    b.push_str("</nav>");
+    let _ = write!(b, "<p>{} file(s) shown.</p>", files.len());
+    file_rows(store, &files, &mut b)?;
+    Ok(Resp::html(200, page("Files", &b)))
 }
 
 /// The stored path of a carved file, accepted only when its file name is

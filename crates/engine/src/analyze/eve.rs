@@ -596,6 +596,11 @@ fn quic(r: &Value) -> Map<String, Value> {
 fn fileinfo(r: &Value) -> Vec<Event> {
     let mut m = Map::new();
     put(&mut m, "filename", s(r, "name"));
+    // Suricata fills `magic` from libmagic; netsift's type from magic
+    // bytes is the MIME type. The content verdict has no place in the
+    // schema's closed `fileinfo` object: it is in the `file` alerts, and
+    // with --eve-extras in the record under `netsift`.
+    put(&mut m, "magic", s(r, "mime_type"));
     put(&mut m, "md5", s(r, "md5"));
     put(&mut m, "sha1", s(r, "sha1"));
     put(&mut m, "sha256", s(r, "sha256"));
@@ -709,7 +714,7 @@ pub fn alert_object(a: &netsift_detect::alert::Alert) -> Value {
         AlertType::IpBlacklist | AlertType::DomainBlacklist | AlertType::UrlBlacklist => {
             "Potentially Bad Traffic"
         }
-        AlertType::Signature => "A Network Trojan was detected",
+        AlertType::Signature | AlertType::File => "A Network Trojan was detected",
         AlertType::PortScan => "Detection of a Network Scan",
         AlertType::BruteForce => "Attempted User Privilege Gain",
         AlertType::Anomaly | AlertType::Rule => "Misc activity",

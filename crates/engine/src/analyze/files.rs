@@ -5,7 +5,12 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use md5::Digest as _;
+use netsift_content::hashlist::{HashList, Hit};
+use netsift_content::yara::{Yara, YaraMatch};
+use netsift_content::{Finding, Level};
 use serde::Serialize;
 
 /// Most bytes kept of one file; beyond it the file is marked incomplete.
@@ -45,11 +50,50 @@ pub struct FileRecord {
     /// and response, the mail), numbered from 0 as Suricata's `tx_id`.
     #[serde(rename = "tx_id", skip_serializing_if = "Option::is_none")]
     pub tx: Option<u64>,
+    /// `benign`, `suspicious` or `malicious` (content analysis; see
+    /// docs/content.md), with the reasons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verdict_reasons: Vec<String>,
+    /// What the file holds: `exe`, `office`, `pdf`, `archive` details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<serde_json::Value>,
     /// The file's first bytes kept for rule inspection (`file.data`),
     /// empty unless rules read files.
     #[serde(skip)]
     pub window: Vec<u8>,
+    /// The `html` and `js` records and the alerts of the analysis.
+    #[serde(skip)]
+    pub extras: Option<Box<FileExtras>>,
 }
+
+/// What a closed file's analysis adds beside its record.
+#[derive(Debug, Clone, Default)]
+pub struct FileExtras {
+    /// The `html` record (an HTML file).
+    pub html: Option<serde_json::Value>,
+    /// `js` records: the file itself, or the page's inline scripts with
+    /// at least one indicator.
+    pub scripts: Vec<serde_json::Value>,
+    pub yara: Vec<YaraMatch>,
+    pub hash: Option<Hit>,
+}
+
+/// Content analysis of carved files (on by default; `--no-content` turns
+/// it off): bounds, the hash list and the YARA rules.
+#[derive(Default)]
+pub struct ContentCfg {
+    pub limits: netsift_content::Limits,
+    pub hashes: Option<Arc<HashList>>,
+    pub yara: Option<Yara>,
+    /// Also scan reassembled stream prefixes with the YARA rules.
+    pub yara_streams: bool,
+}
+
+/// File bytes held for content analysis across all open files at once;
+/// beyond it files are analysed from what they kept so far.
+const MAX_BODY_TOTAL: usize = 512 << 20;
 
 /// An open file.
 pub struct OpenFile {
@@ -63,6 +107,10 @@ pub struct OpenFile {
     window: Vec<u8>,
     tmp: Option<(PathBuf, BufWriter<File>)>,
     truncated: bool,
+    /// Bytes kept for content analysis (up to its size bound).
+    body: Vec<u8>,
+    /// Some bytes were not kept for analysis.
+    body_cut: bool,
 }
 
 impl OpenFile {
@@ -83,6 +131,10 @@ pub struct Files {
     pub write_errors: u64,
     /// Bytes of each file kept for rule inspection (0: none).
     pub rule_window: usize,
+    /// Content analysis, when on.
+    pub content: Option<ContentCfg>,
+    /// Bytes held in open files' bodies.
+    body_total: usize,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -105,6 +157,8 @@ impl Files {
             carved: 0,
             write_errors: 0,
             rule_window: 0,
+            content: Some(ContentCfg::default()),
+            body_total: 0,
         })
     }
 
@@ -130,6 +184,8 @@ impl Files {
             window: Vec::new(),
             tmp,
             truncated: false,
+            body: Vec::new(),
+            body_cut: false,
         }
     }
 
@@ -150,6 +206,21 @@ impl Files {
         if f.window.len() < self.rule_window {
             let n = (self.rule_window - f.window.len()).min(data.len());
             f.window.extend_from_slice(&data[..n]);
+        }
+        if let Some(c) = self.content.as_ref() {
+            if !f.body_cut {
+                let room = c
+                    .limits
+                    .max_bytes
+                    .saturating_sub(f.body.len())
+                    .min(MAX_BODY_TOTAL.saturating_sub(self.body_total));
+                let n = room.min(data.len());
+                f.body.extend_from_slice(&data[..n]);
+                self.body_total += n;
+                if n < data.len() {
+                    f.body_cut = true;
+                }
+            }
         }
         f.md5.update(data);
         f.sha1.update(data);
@@ -183,7 +254,11 @@ impl Files {
         }
         self.carved += 1;
         let size_ok = f.meta.expected_size.is_none_or(|e| e == f.size);
-        FileRecord {
+        self.body_total = self.body_total.saturating_sub(f.body.len());
+        let complete = complete && !f.truncated && size_ok;
+        let md5 = hex(&f.md5.finalize());
+        let sha1 = f.sha1.digest().to_string();
+        let mut rec = FileRecord {
             source: f.meta.source,
             name: f.meta.name,
             mime_type: sniff_mime(&f.head),
@@ -194,136 +269,121 @@ impl Files {
             }),
             size: f.size,
             expected_size: f.meta.expected_size,
-            md5: hex(&f.md5.finalize()),
-            sha1: f.sha1.digest().to_string(),
+            md5,
+            sha1,
             sha256,
-            complete: complete && !f.truncated && size_ok,
+            complete,
             extracted,
             tx: f.meta.tx,
+            verdict: None,
+            verdict_reasons: Vec::new(),
+            content: None,
             window: f.window,
+            extras: None,
+        };
+        if let Some(c) = self.content.as_mut() {
+            analyse(c, &mut rec, &f.body, f.body_cut, f.meta.origin.as_deref());
+        }
+        rec
+    }
+}
+
+/// Content analysis of a closed file: fills the verdict, the `content`
+/// object and the extras (html/js records, YARA and hash-list hits).
+fn analyse(c: &mut ContentCfg, rec: &mut FileRecord, body: &[u8], cut: bool, origin: Option<&str>) {
+    let input = netsift_content::Input {
+        data: body,
+        declared: rec.declared_mime_type.as_deref(),
+        name: rec.name.as_deref(),
+        page_host: origin,
+        partial: cut || !rec.complete,
+    };
+    let rep = netsift_content::analyze(&input, &c.limits);
+    let mut findings: Vec<Finding> = rep.findings.clone();
+    let mut extras = FileExtras::default();
+    if let Some(h) = c
+        .hashes
+        .as_ref()
+        .and_then(|l| l.check(&rec.md5, &rec.sha1, &rec.sha256))
+    {
+        let named = if h.name.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", h.name)
+        };
+        findings.push(Finding::new(
+            Level::Malicious,
+            "hash_list",
+            format!("{} {} is listed{named}", h.algo, h.hash),
+        ));
+        extras.hash = Some(h);
+    }
+    if let Some(y) = c.yara.as_mut() {
+        if let Some(ms) = y.scan(body) {
+            for m in &ms {
+                findings.push(Finding::new(
+                    Level::Malicious,
+                    "yara",
+                    format!("rule {}", m.rule),
+                ));
+            }
+            extras.yara = ms;
         }
     }
+    let (v, reasons) = netsift_content::verdict::decide(&findings);
+    rec.verdict = Some(v.as_str());
+    rec.verdict_reasons = reasons;
+    if let Ok(serde_json::Value::Object(mut m)) = serde_json::to_value(&rep) {
+        m.remove("mime_type");
+        if !m.is_empty() {
+            rec.content = Some(serde_json::Value::Object(m));
+        }
+    }
+    if let Some(h) = rep.html.as_ref() {
+        if let Ok(serde_json::Value::Object(mut m)) = serde_json::to_value(h) {
+            m.insert("file_sha256".into(), rec.sha256.clone().into());
+            if let Some(n) = &rec.name {
+                m.insert("file_name".into(), n.clone().into());
+            }
+            if let Some(t) = rec.tx {
+                m.insert("tx_id".into(), t.into());
+            }
+            extras.html = Some(serde_json::Value::Object(m));
+        }
+    }
+    let inline = rep.html.is_some();
+    for (i, j) in rep.scripts.iter().enumerate() {
+        if inline && j.indicators.is_empty() {
+            continue;
+        }
+        if let Ok(serde_json::Value::Object(mut m)) = serde_json::to_value(j) {
+            m.insert("file_sha256".into(), rec.sha256.clone().into());
+            m.insert(
+                "origin".into(),
+                if inline { "inline" } else { "file" }.into(),
+            );
+            if inline {
+                m.insert("index".into(), i.into());
+            }
+            if let Some(n) = &rec.name {
+                m.insert("file_name".into(), n.clone().into());
+            }
+            if let Some(t) = rec.tx {
+                m.insert("tx_id".into(), t.into());
+            }
+            m.insert("reasons".into(), j.reasons().into());
+            extras.scripts.push(serde_json::Value::Object(m));
+        }
+    }
+    rec.extras = Some(Box::new(extras));
 }
 
 /// MIME type from magic bytes (the file signatures of their format specs).
-pub fn sniff_mime(head: &[u8]) -> &'static str {
-    let starts = |m: &[u8]| head.starts_with(m);
-    if head.is_empty() {
-        return "application/x-empty";
-    }
-    if starts(b"%PDF-") {
-        "application/pdf"
-    } else if starts(b"\x89PNG\r\n\x1a\n") {
-        "image/png"
-    } else if starts(b"\xff\xd8\xff") {
-        "image/jpeg"
-    } else if starts(b"GIF87a") || starts(b"GIF89a") {
-        "image/gif"
-    } else if starts(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
-        "image/webp"
-    } else if starts(b"\x1f\x8b") {
-        "application/gzip"
-    } else if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
-        zip_kind(head)
-    } else if starts(b"Rar!\x1a\x07") {
-        "application/vnd.rar"
-    } else if starts(b"7z\xbc\xaf\x27\x1c") {
-        "application/x-7z-compressed"
-    } else if starts(b"BZh") {
-        "application/x-bzip2"
-    } else if starts(b"\xfd7zXZ\x00") {
-        "application/x-xz"
-    } else if starts(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") {
-        "application/x-ole-storage"
-    } else if starts(b"MZ") {
-        "application/x-dosexec"
-    } else if starts(b"\x7fELF") {
-        "application/x-executable"
-    } else if starts(b"\xcf\xfa\xed\xfe")
-        || starts(b"\xce\xfa\xed\xfe")
-        || starts(b"\xca\xfe\xba\xbe")
-    {
-        "application/x-mach-binary"
-    } else if starts(b"#!") {
-        "text/x-script"
-    } else if starts(b"\x00asm") {
-        "application/wasm"
-    } else if starts(b"ID3") || (head.len() > 1 && head[0] == 0xff && head[1] & 0xe0 == 0xe0) {
-        "audio/mpeg"
-    } else if head.get(4..8) == Some(b"ftyp") {
-        "video/mp4"
-    } else {
-        text_kind(head)
-    }
-}
-
-fn zip_kind(head: &[u8]) -> &'static str {
-    // The first local file header's name (offset 30, length at 26).
-    let n = usize::from(u16::from_le_bytes([
-        head.get(26).copied().unwrap_or(0),
-        head.get(27).copied().unwrap_or(0),
-    ]));
-    let name = head.get(30..30 + n).unwrap_or(&[]);
-    if name.starts_with(b"[Content_Types].xml") || name.starts_with(b"word/") {
-        "application/vnd.openxmlformats-officedocument"
-    } else if name.starts_with(b"META-INF/") {
-        "application/java-archive"
-    } else if name == b"mimetype" {
-        "application/vnd.oasis.opendocument"
-    } else {
-        "application/zip"
-    }
-}
-
-fn text_kind(head: &[u8]) -> &'static str {
-    let t = head
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
-        .take(64)
-        .map(|b| b.to_ascii_lowercase())
-        .collect::<Vec<u8>>();
-    let printable = head
-        .iter()
-        .filter(|&&b| {
-            b == b'\t' || b == b'\n' || b == b'\r' || (0x20..0x7f).contains(&b) || b >= 0x80
-        })
-        .count();
-    if printable * 10 < head.len() * 9 {
-        return "application/octet-stream";
-    }
-    if t.starts_with(b"<!doctype html") || t.starts_with(b"<html") || t.starts_with(b"<head") {
-        "text/html"
-    } else if t.starts_with(b"<?xml") || t.starts_with(b"<svg") {
-        if t.windows(4).any(|w| w == b"<svg") {
-            "image/svg+xml"
-        } else {
-            "text/xml"
-        }
-    } else if t.starts_with(b"{") || t.starts_with(b"[") {
-        "application/json"
-    } else {
-        "text/plain"
-    }
-}
+pub use netsift_content::filetype::sniff_mime;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn magic_types() {
-        assert_eq!(sniff_mime(b"%PDF-1.7\n"), "application/pdf");
-        assert_eq!(sniff_mime(b"MZ\x90\x00"), "application/x-dosexec");
-        assert_eq!(sniff_mime(b"\x7fELF\x02"), "application/x-executable");
-        assert_eq!(sniff_mime(b"  <!DOCTYPE html><html>"), "text/html");
-        assert_eq!(sniff_mime(b"{\"a\":1}"), "application/json");
-        assert_eq!(sniff_mime(b"hello world\n"), "text/plain");
-        assert_eq!(
-            sniff_mime(&[0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
-            "application/octet-stream"
-        );
-        assert_eq!(sniff_mime(b""), "application/x-empty");
-    }
 
     #[test]
     fn hashes_size_bound_and_dedup_on_disk() {

@@ -90,6 +90,65 @@ pub struct AppState {
     /// Memory accounting: this state, and its parser's struct.
     _live: crate::memory::Live<{ crate::memory::APP_STATES }>,
     parser_bytes: crate::memory::Bytes<{ crate::memory::PARSER_BYTES }>,
+    /// `--yara-streams`: the first bytes of each direction, and whether
+    /// each was scanned already.
+    yara_prefix: Option<Box<StreamPrefix>>,
+}
+
+/// The first bytes of each stream direction, and whether each was scanned.
+type StreamPrefix = ([Vec<u8>; 2], [bool; 2]);
+
+/// Bytes of each stream direction scanned by `--yara-streams`.
+pub const YARA_STREAM_PREFIX: usize = 64 * 1024;
+
+/// Scan a stream prefix with the YARA rules; each match is a `file` alert
+/// (the "file" being the stream's first bytes).
+fn yara_stream_scan(
+    files: &mut Files,
+    out: &mut (dyn Output + '_),
+    stats: &mut AnalyzeStats,
+    common: &Common,
+    ts_ns: u64,
+    dir: Direction,
+    data: &[u8],
+) {
+    let Some(y) = files.content.as_mut().and_then(|c| c.yara.as_mut()) else {
+        return;
+    };
+    let Some(ms) = y.scan(data) else { return };
+    for m in ms {
+        let mut extra = serde_json::Map::new();
+        extra.insert("matched".into(), "yara-stream".into());
+        extra.insert("yara_rule".into(), m.rule.clone().into());
+        extra.insert("yara_tags".into(), serde_json::json!(m.tags));
+        extra.insert(
+            "yara_strings".into(),
+            m.strings
+                .iter()
+                .map(|(id, off, len)| serde_json::json!({"id": id, "offset": off, "length": len}))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        let sdir = match dir {
+            Direction::ToServer => SigDir::ToServer,
+            Direction::ToClient => SigDir::ToClient,
+        };
+        let a = Alert::new(ts_ns, AlertType::File, format!("yara {}", m.rule))
+            .with_uid(common.uid.clone())
+            .with_endpoints(
+                common.src_ip,
+                Some(common.src_port),
+                common.dst_ip,
+                Some(common.dst_port),
+            )
+            .with_evidence(Evidence {
+                direction: Some(sdir),
+                extra,
+                ..Default::default()
+            });
+        stats.records += 1;
+        out.alert(&a);
+    }
 }
 
 enum PendingChunk {
@@ -239,6 +298,34 @@ impl Ctx<'_, '_> {
     ) {
         if !self.replay {
             self.match_signatures(common, ts_ns, app, dir, &chunk);
+            if let (Chunk::Data(d), false, true) = (
+                &chunk,
+                app.udp,
+                self.files
+                    .content
+                    .as_ref()
+                    .is_some_and(|c| c.yara_streams && c.yara.is_some()),
+            ) {
+                let p = app.yara_prefix.get_or_insert_with(Default::default);
+                let i = usize::from(dir == Direction::ToClient);
+                if !p.1[i] {
+                    let n = YARA_STREAM_PREFIX.saturating_sub(p.0[i].len()).min(d.len());
+                    p.0[i].extend_from_slice(&d[..n]);
+                    if p.0[i].len() >= YARA_STREAM_PREFIX {
+                        p.1[i] = true;
+                        let data = std::mem::take(&mut p.0[i]);
+                        yara_stream_scan(
+                            self.files,
+                            &mut *self.out,
+                            self.stats,
+                            common,
+                            ts_ns,
+                            dir,
+                            &data,
+                        );
+                    }
+                }
+            }
         }
         if let (Some(eng), Some(st), false) = (
             self.rules.as_deref_mut(),
@@ -431,8 +518,74 @@ impl FlowSink<'_, '_> {
             st.file_closed(eng, rec.tx, dir, &rec, window);
         }
         self.stats.files += 1;
+        let extras = rec.extras.take();
         let v = serde_json::to_value(&rec).unwrap_or(serde_json::Value::Null);
         self.out.record("files", self.ts_ns, self.common, v);
+        let Some(x) = extras else { return };
+        if let Some(h) = x.html {
+            self.stats.records += 1;
+            self.out.record("html", self.ts_ns, self.common, h);
+        }
+        for j in x.scripts {
+            self.stats.records += 1;
+            self.out.record("js", self.ts_ns, self.common, j);
+        }
+        let c = self.common;
+        let alert = |rule: String, mut extra: serde_json::Map<String, serde_json::Value>| {
+            extra.insert("file_sha256".into(), rec.sha256.clone().into());
+            if let Some(n) = &rec.name {
+                extra.insert("file_name".into(), n.clone().into());
+            }
+            extra.insert("file_source".into(), rec.source.into());
+            if let Some(t) = rec.tx {
+                extra.insert("tx_id".into(), t.into());
+            }
+            Alert::new(self.ts_ns, AlertType::File, rule)
+                .with_uid(c.uid.clone())
+                .with_endpoints(c.src_ip, Some(c.src_port), c.dst_ip, Some(c.dst_port))
+                .with_evidence(Evidence {
+                    extra,
+                    ..Default::default()
+                })
+        };
+        let mut alerts = Vec::new();
+        if let Some(h) = &x.hash {
+            let mut m = serde_json::Map::new();
+            m.insert("matched".into(), "hash-list".into());
+            m.insert("hash_algo".into(), h.algo.into());
+            m.insert("hash".into(), h.hash.clone().into());
+            if !h.name.is_empty() {
+                m.insert("list_name".into(), h.name.clone().into());
+            }
+            let name = if h.name.is_empty() { &h.hash } else { &h.name };
+            alerts.push(alert(format!("hash-list {name}"), m));
+        }
+        for y in &x.yara {
+            let mut m = serde_json::Map::new();
+            m.insert("matched".into(), "yara".into());
+            m.insert("yara_rule".into(), y.rule.clone().into());
+            m.insert("yara_namespace".into(), y.namespace.clone().into());
+            m.insert("yara_tags".into(), serde_json::json!(y.tags));
+            let meta: serde_json::Map<String, serde_json::Value> = y
+                .meta
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect();
+            m.insert("yara_meta".into(), meta.into());
+            m.insert(
+                "yara_strings".into(),
+                y.strings
+                    .iter()
+                    .map(|(id, off, len)| serde_json::json!({"id": id, "offset": off, "length": len}))
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+            alerts.push(alert(format!("yara {}", y.rule), m));
+        }
+        for a in alerts {
+            self.stats.records += 1;
+            self.out.alert(&a);
+        }
     }
 }
 
@@ -1005,6 +1158,27 @@ impl Analyzer<'_> {
                 let [a, b] = rest;
                 self.deliver(&common, ts, &mut app, Direction::ToServer, a, false);
                 self.deliver(&common, ts, &mut app, Direction::ToClient, b, false);
+            }
+            if let Some(p) = app.yara_prefix.take() {
+                let (bufs, done) = *p;
+                for (i, data) in bufs.into_iter().enumerate() {
+                    if !done[i] && !data.is_empty() {
+                        let dir = if i == 0 {
+                            Direction::ToServer
+                        } else {
+                            Direction::ToClient
+                        };
+                        yara_stream_scan(
+                            &mut self.files,
+                            &mut *self.out,
+                            &mut self.stats,
+                            &common,
+                            ts,
+                            dir,
+                            &data,
+                        );
+                    }
+                }
             }
             if !app.link_end_sent {
                 app.link_end_sent = true;

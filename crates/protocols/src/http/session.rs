@@ -1531,6 +1531,7 @@ fn body_setup(
             dir: Some(dir),
             expected_size,
             tx: Some(tx),
+            origin: rec.host.clone(),
         },
     )
 }

@@ -837,6 +837,7 @@ impl MimeParser {
             dir: Some(self.dir),
             expected_size: None,
             tx: self.tx,
+            origin: None,
         });
     }
 
