@@ -809,18 +809,7 @@ fn pcapng_writer_round_trip_several_link_types() {
 
 // ---- robustness -------------------------------------------------------
 
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use netsift_testkit::XorShift;
 
 /// Seeded mutations of real captures: bit flips, random 32-bit values
 /// (often landing on length fields), cuts. Nothing may panic or hang, and

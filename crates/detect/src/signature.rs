@@ -712,19 +712,7 @@ mod tests {
         assert_eq!(m.offset(), 3);
     }
 
-    /// A small deterministic generator (xorshift), so the test needs no crate.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use netsift_testkit::XorShift as Rng;
 
     /// Every occurrence, by brute force, in the documented order.
     fn naive(sigs: &[Signature], data: &[u8]) -> Vec<(SigId, usize)> {

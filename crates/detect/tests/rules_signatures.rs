@@ -11,18 +11,7 @@ use netsift_detect::signature::{
     escape_bytes, parse_signature, Direction, Signature, SignatureSet, StreamMatch,
 };
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
+use netsift_testkit::XorShift as Rng;
 
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("netsift-detect-{name}-{}", std::process::id()));

@@ -1127,20 +1127,7 @@ pub(crate) fn inspect_file(
 mod prefilter_tests {
     use super::*;
 
-    /// A small deterministic generator (xorshift), so the test needs no
-    /// crate and always sees the same bytes.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use netsift_testkit::XorShift as Rng;
 
     fn candidates(pf: &Prefilter, hay: &[u8]) -> Vec<u32> {
         let mut v = Vec::new();

@@ -89,9 +89,45 @@ pub fn suricata_verify() -> Option<PathBuf> {
     }
 }
 
+/// xorshift64 (13, 7, 17): a tiny deterministic generator, so property
+/// tests need no crate and a failure reproduces from its seed. The seed
+/// must not be 0.
+#[derive(Debug, Clone)]
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    /// `n` random bytes.
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xorshift_is_the_classic_sequence() {
+        // Marsaglia's xorshift64 (13, 7, 17) from 1.
+        let mut r = XorShift(1);
+        assert_eq!(r.next(), 1_082_269_761);
+        assert!(r.below(10) < 10);
+        assert_eq!(r.below(0), 0);
+        assert_eq!(r.bytes(5).len(), 5);
+    }
 
     #[test]
     fn shared_is_beside_the_workspace() {

@@ -101,6 +101,17 @@ type StreamPrefix = ([Vec<u8>; 2], [bool; 2]);
 /// Bytes of each stream direction scanned by `--yara-streams`.
 pub const YARA_STREAM_PREFIX: usize = 64 * 1024;
 
+/// A YARA match's strings as evidence: identifier, offset, length.
+fn yara_strings<I: serde::Serialize, N: serde::Serialize>(
+    strings: &[(I, N, N)],
+) -> serde_json::Value {
+    strings
+        .iter()
+        .map(|(id, off, len)| serde_json::json!({"id": id, "offset": off, "length": len}))
+        .collect::<Vec<_>>()
+        .into()
+}
+
 /// Scan a stream prefix with the YARA rules; each match is a `file` alert
 /// (the "file" being the stream's first bytes).
 fn yara_stream_scan(
@@ -121,14 +132,7 @@ fn yara_stream_scan(
         extra.insert("matched".into(), "yara-stream".into());
         extra.insert("yara_rule".into(), m.rule.clone().into());
         extra.insert("yara_tags".into(), serde_json::json!(m.tags));
-        extra.insert(
-            "yara_strings".into(),
-            m.strings
-                .iter()
-                .map(|(id, off, len)| serde_json::json!({"id": id, "offset": off, "length": len}))
-                .collect::<Vec<_>>()
-                .into(),
-        );
+        extra.insert("yara_strings".into(), yara_strings(&m.strings));
         let sdir = match dir {
             Direction::ToServer => SigDir::ToServer,
             Direction::ToClient => SigDir::ToClient,
@@ -572,14 +576,7 @@ impl FlowSink<'_, '_> {
                 .map(|(k, v)| (k.clone(), v.clone().into()))
                 .collect();
             m.insert("yara_meta".into(), meta.into());
-            m.insert(
-                "yara_strings".into(),
-                y.strings
-                    .iter()
-                    .map(|(id, off, len)| serde_json::json!({"id": id, "offset": off, "length": len}))
-                    .collect::<Vec<_>>()
-                    .into(),
-            );
+            m.insert("yara_strings".into(), yara_strings(&y.strings));
             alerts.push(alert(format!("yara {}", y.rule), m));
         }
         for a in alerts {
