@@ -15,7 +15,11 @@ fn root() -> PathBuf {
 const RULES: &str = "[dos]\nwindow = 1.0\nsyn_rate = 40\nudp_rate = 200\nicmp_rate = 200\n";
 
 fn analyze(name: &str, rules: Option<&str>) -> Vec<serde_json::Value> {
-    let tmp = std::env::temp_dir().join(format!("netsift-dos-{}-{name}", std::process::id()));
+    // Tests run in parallel and analyze the same captures: each call gets
+    // its own folder.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = std::env::temp_dir().join(format!("netsift-dos-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).expect("tmp");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsift"));
