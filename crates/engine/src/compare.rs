@@ -150,8 +150,18 @@ impl FlowHandler<CompareState> for Both<'_> {
         let l4 = l4_name(flow.key.proto).to_string();
         let (o, r) = (flow.orig(), flow.resp());
         let st = flow.data;
-        let ours = st.ours.verdict.clone().unwrap_or_else(Verdict::unknown);
-        let theirs = st.theirs.verdict.clone().unwrap_or_else(Verdict::unknown);
+        let ours = st
+            .ours
+            .verdict
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(Verdict::unknown);
+        let theirs = st
+            .theirs
+            .verdict
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(Verdict::unknown);
         let agreement = agreement(&ours, &theirs);
         let first_payloads = if st.decided_by.is_some() {
             Vec::new()

@@ -37,7 +37,8 @@ impl FlowHandler<ClassState> for Collect {
         let v = flow
             .data
             .verdict
-            .clone()
+            .as_deref()
+            .cloned()
             .unwrap_or_else(netsift_engine::Verdict::unknown);
         let (o, r) = (flow.orig(), flow.resp());
         self.verdicts.insert(
