@@ -2,7 +2,7 @@
 //! ndpi`; `.ci/run` installs libndpi-dev and runs this file).
 #![cfg(feature = "ndpi")]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn corpus(name: &str) -> PathBuf {
