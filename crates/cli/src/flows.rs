@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use netsift_engine::classify::ClassState;
+use netsift_engine::shard::run_capture_sharded;
+use netsift_engine::sorted::{SortedLines, DEFAULT_MEMORY};
 use netsift_engine::{
     run_capture, CaptureSummary, Classifier, ClassifyConfig, FlowHandler, FlowRecord,
     PipelineConfig,
@@ -93,6 +95,85 @@ struct Writer<W: Write> {
     pending: Vec<[String; COLS]>,
     widths: Option<[usize; COLS]>,
     error: Option<io::Error>,
+    /// With `--sorted`: lines waiting for the end.
+    sorted: Option<SortedLines>,
+}
+
+/// A worker's share of `flows --threads N`: it classifies its flows and
+/// formats their lines, the costly part; the reader thread writes them.
+struct FlowWorker {
+    classifier: Classifier,
+    format: Format,
+    seed: u16,
+    chunk: Chunk,
+}
+
+/// Lines made by a worker, each with its `--sorted` key (the frame that
+/// created the flow).
+#[derive(Default)]
+struct Chunk {
+    json: Vec<u8>,
+    /// Per JSON line: key and end offset in `json`.
+    ends: Vec<(u64, usize)>,
+    rows: Vec<(u64, [String; COLS])>,
+}
+
+impl FlowHandler<ClassState> for FlowWorker {
+    fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+        self.classifier.on_packet(flow, seen, pkt);
+    }
+
+    fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
+        self.classifier.on_end(&mut flow);
+        let rec = FlowRecord::from_classified(&flow, self.seed);
+        match self.format {
+            Format::Jsonl => {
+                // Writing to a Vec fails only on a serializer bug.
+                if serde_json::to_writer(&mut self.chunk.json, &rec).is_ok() {
+                    self.chunk.json.push(b'\n');
+                    self.chunk
+                        .ends
+                        .push((flow.first_frame, self.chunk.json.len()));
+                }
+            }
+            Format::Table => self.chunk.rows.push((flow.first_frame, table_row(&rec))),
+        }
+    }
+}
+
+impl netsift_engine::shard::ShardHandler<ClassState> for FlowWorker {
+    type Chunk = Chunk;
+    fn take_chunk(&mut self) -> Option<Chunk> {
+        if self.chunk.ends.is_empty() && self.chunk.rows.is_empty() {
+            return None;
+        }
+        Some(std::mem::take(&mut self.chunk))
+    }
+}
+
+/// A table row as one opaque line for [`SortedLines`]: each cell's length
+/// (4 bytes) then its bytes.
+fn pack_row(row: &[String; COLS]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(row.iter().map(|c| c.len() + 4).sum());
+    for c in row {
+        v.extend_from_slice(&(c.len() as u32).to_le_bytes());
+        v.extend_from_slice(c.as_bytes());
+    }
+    v
+}
+
+fn unpack_row(mut b: &[u8]) -> [String; COLS] {
+    let mut row: [String; COLS] = Default::default();
+    for cell in row.iter_mut() {
+        let Some((len, rest)) = b.split_first_chunk::<4>() else {
+            break;
+        };
+        let len = (u32::from_le_bytes(*len) as usize).min(rest.len());
+        let (c, rest) = rest.split_at(len);
+        *cell = String::from_utf8_lossy(c).into_owned();
+        b = rest;
+    }
+    row
 }
 
 fn endpoint(ip: &str, port: u16, l4: &str) -> String {
@@ -181,19 +262,41 @@ impl<W: Write> Writer<W> {
                 serde_json::to_writer(&mut self.out, rec)?;
                 self.out.write_all(b"\n")
             }
-            Format::Table => {
-                let row = table_row(rec);
-                if self.widths.is_none() {
-                    self.pending.push(row);
-                    if self.pending.len() >= TABLE_SIZING_ROWS {
-                        self.flush_table()?;
-                    }
-                    Ok(())
-                } else {
-                    self.write_row(&row)
-                }
+            Format::Table => self.emit_row(table_row(rec)),
+        }
+    }
+
+    fn emit_row(&mut self, row: [String; COLS]) -> io::Result<()> {
+        if self.widths.is_none() {
+            self.pending.push(row);
+            if self.pending.len() >= TABLE_SIZING_ROWS {
+                self.flush_table()?;
+            }
+            Ok(())
+        } else {
+            self.write_row(&row)
+        }
+    }
+
+    /// Take a worker's lines: written now, or kept for the end under
+    /// `--sorted`.
+    fn take(&mut self, c: Chunk) -> io::Result<()> {
+        let mut start = 0;
+        for (key, end) in c.ends {
+            let line = c.json.get(start..end).unwrap_or_default();
+            start = end;
+            match self.sorted.as_mut() {
+                Some(s) => s.push((key, 0), line.to_vec())?,
+                None => self.out.write_all(line)?,
             }
         }
+        for (key, row) in c.rows {
+            match self.sorted.as_mut() {
+                Some(s) => s.push((key, 0), pack_row(&row))?,
+                None => self.emit_row(row)?,
+            }
+        }
+        Ok(())
     }
 
     /// End the output; `table` is false when no capture could be read, so
@@ -201,6 +304,12 @@ impl<W: Write> Writer<W> {
     fn finish(&mut self, table: bool) -> io::Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
+        }
+        if let Some(sorted) = self.sorted.take() {
+            sorted.finish_each(&mut |line| match self.format {
+                Format::Jsonl => self.out.write_all(line),
+                Format::Table => self.emit_row(unpack_row(line)),
+            })?;
         }
         if self.format == Format::Table && (table || !self.pending.is_empty()) {
             self.flush_table()?;
@@ -276,15 +385,19 @@ pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
 pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     let cfg = pipeline_config(&args.common)?;
     let stdout = io::stdout().lock();
+    let ccfg = classify_config(&args.common.classify)?;
+    let threads = crate::threads(args.threads);
     let mut w = Writer {
-        classifier: Classifier::new(&classify_config(&args.common.classify)?)?,
+        classifier: Classifier::new(&ccfg)?,
         out: BufWriter::with_capacity(1 << 16, stdout),
         format: args.format,
         seed: args.common.community_id_seed,
         pending: Vec::new(),
         widths: None,
         error: None,
+        sorted: args.sorted.then(|| SortedLines::new(DEFAULT_MEMORY)),
     };
+    let sharded = threads > 1 || args.sorted;
     let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
     let mut failed = false;
     let mut any_read = false;
@@ -293,7 +406,33 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
         // A uid seed per capture keeps uids unique across the captures of one run.
         let mut cfg = cfg;
         cfg.flow.uid_seed = cfg.flow.uid_seed.wrapping_add(n as u64);
-        let res = run_capture::<ClassState, _>(path, cfg, &mut w, &mut |p| bar.update(p));
+        let res = if !sharded {
+            run_capture::<ClassState, _>(path, cfg, &mut w, &mut |p| bar.update(p))
+        } else {
+            // Each worker has its own classifier (its expectations of FTP
+            // data connections stay with the control connection's worker:
+            // both connections join the same two hosts).
+            let mut workers = Vec::with_capacity(threads);
+            for _ in 0..threads {
+                workers.push(FlowWorker {
+                    classifier: Classifier::new(&ccfg)?,
+                    format: args.format,
+                    seed: args.common.community_id_seed,
+                    chunk: Chunk::default(),
+                });
+            }
+            let mut sink = |c: Chunk| {
+                if w.error.is_none() {
+                    if let Err(e) = w.take(c) {
+                        w.error = Some(e);
+                    }
+                }
+            };
+            run_capture_sharded::<ClassState, _>(path, cfg, workers, &mut sink, &mut |p| {
+                bar.update(p)
+            })
+            .map(|(s, _)| s)
+        };
         bar.clear();
         if let Some(e) = w.error.take() {
             return Err(e.into());

@@ -168,8 +168,29 @@ pub struct FlowsArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// Worker threads. Flows are spread over them by a symmetric hash of
+    /// their addresses; records and uids are the same for any number, only
+    /// the order of lines differs (see --sorted). 0: one per core.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub threads: usize,
+
+    /// Write flows in the order they started (the frame that created each
+    /// one), the same order for any --threads, instead of the order they
+    /// ended. Lines wait in memory (64 MiB) and then in temporary files.
+    #[arg(long)]
+    pub sorted: bool,
+
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// The number of worker threads for `--threads N` (0: one per core).
+pub fn threads(n: usize) -> usize {
+    if n == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        n.min(256)
+    }
 }
 
 /// Flow-table and classification options shared by the subcommands.

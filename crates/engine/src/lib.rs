@@ -43,11 +43,13 @@ pub mod mltrain;
 pub mod pipeline;
 pub mod record;
 pub mod run;
+pub mod shard;
+pub mod sorted;
 
 pub use api::{ClassifiedFlow, Engine, EngineBuilder, PacketInfo};
 pub use classify::{Classifier, ClassifyConfig, Confidence, Verdict};
 pub use memory::MemoryUse;
-pub use pipeline::{Counters, FlowHandler, Pipeline, PipelineConfig};
+pub use pipeline::{Counters, FlowHandler, FrameAt, Pipeline, PipelineConfig};
 pub use record::FlowRecord;
 pub use run::{run_capture, run_reader, CaptureSummary, EngineError, Progress};
 

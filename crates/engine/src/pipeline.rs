@@ -48,6 +48,17 @@ pub trait FlowHandler<T> {
     fn on_memory_sample(&mut self, _table_bytes: usize) {}
 }
 
+/// Where a frame sits in its capture (see [`Pipeline::on_bytes_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameAt {
+    /// The frame's own time stamp.
+    pub ts_ns: u64,
+    /// Its number in the capture, from 1.
+    pub frame_no: u64,
+    /// The capture's packet time: the latest time stamp up to this frame.
+    pub now_ns: u64,
+}
+
 /// Pipeline settings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PipelineConfig {
@@ -163,13 +174,47 @@ impl<T: Default> Pipeline<T> {
         orig_len: u32,
         handler: &mut H,
     ) {
+        let frame_no = self.counters.packets + 1;
+        self.on_bytes_at(
+            FrameAt {
+                ts_ns,
+                frame_no,
+                now_ns: ts_ns,
+            },
+            link,
+            data,
+            orig_len,
+            handler,
+        );
+    }
+
+    /// Feed one frame of a capture whose frames are spread over several
+    /// pipelines (`--threads`): `at` gives the frame's number in the whole
+    /// capture and the capture's packet time so far, so that uids and flow
+    /// expiry are those of a single pipeline fed every frame.
+    pub fn on_bytes_at<H: FlowHandler<T>>(
+        &mut self,
+        at: FrameAt,
+        link: LinkType,
+        data: &[u8],
+        orig_len: u32,
+        handler: &mut H,
+    ) {
+        let FrameAt {
+            ts_ns,
+            frame_no,
+            now_ns,
+        } = at;
         self.counters.packets += 1;
         self.counters.bytes += u64::from(orig_len);
-        handler.on_frame_number(self.counters.packets);
+        handler.on_frame_number(frame_no);
         handler.on_frame_bytes(ts_ns, link.0, data, orig_len);
         if self.counters.packets & 0xFFFF == 0 {
             handler.on_memory_sample(self.table.memory_bytes());
         }
+        // Time is the capture's: flows of this pipeline idle past their
+        // timeout end before this frame, as they would with every frame.
+        self.table.expire(now_ns);
         let pkt = match decode(link, data) {
             Ok(p) => p,
             Err(e) => {
@@ -179,23 +224,20 @@ impl<T: Default> Pipeline<T> {
                     DecodeError::TooDeep => self.counters.too_deep += 1,
                     DecodeError::UnsupportedLinkType(_) => self.counters.unsupported_linktype += 1,
                 }
-                // Time still advances: flows expire on packet time even when
-                // the packet itself is garbage.
-                self.table.expire(ts_ns);
+                // Time still advanced above: flows expire on packet time
+                // even when the packet itself is garbage.
                 self.emit_finished(handler);
                 return;
             }
         };
         let Some(ip) = pkt.ip.as_ref() else {
             self.counters.non_ip += 1;
-            self.table.expire(ts_ns);
             self.emit_finished(handler);
             return;
         };
         if let (Some(frag), Transport::Fragment { payload }) = (ip.fragment, ip.transport) {
             self.counters.fragments += 1;
             let key: FragKey = (ip.src, ip.dst, ip.proto, frag.id);
-            let frame_no = self.counters.packets;
             if let Some(map) = self.frag_frames.as_mut() {
                 if map.len() < MAX_TRACKED_DATAGRAMS || map.contains_key(&key) {
                     let v = map.entry(key).or_default();
@@ -224,19 +266,17 @@ impl<T: Default> Pipeline<T> {
                         .and_then(|m| m.remove(&key))
                         .unwrap_or_default();
                     match decode_reassembled(&pkt, &buf) {
-                        Ok(whole) => self.on_decoded(ts_ns, &whole, orig_len, &frames, handler),
+                        Ok(whole) => {
+                            self.on_decoded(ts_ns, &whole, orig_len, frame_no, &frames, handler)
+                        }
                         Err(_) => self.counters.malformed += 1,
                     }
                 }
-                None => {
-                    self.table.expire(ts_ns);
-                    self.emit_finished(handler);
-                }
+                None => self.emit_finished(handler),
             }
             return;
         }
-        let frame_no = [self.counters.packets];
-        self.on_decoded(ts_ns, &pkt, orig_len, &frame_no, handler);
+        self.on_decoded(ts_ns, &pkt, orig_len, frame_no, &[frame_no], handler);
     }
 
     fn on_decoded<H: FlowHandler<T>>(
@@ -244,10 +284,11 @@ impl<T: Default> Pipeline<T> {
         ts_ns: u64,
         pkt: &Decoded<'_>,
         wire_len: u32,
+        frame_no: u64,
         frames: &[u64],
         handler: &mut H,
     ) {
-        if let Some(seen) = self.table.process(ts_ns, pkt, wire_len) {
+        if let Some(seen) = self.table.process_frame(ts_ns, pkt, wire_len, frame_no) {
             self.counters.flow_packets += 1;
             if let Some(flow) = self.table.get_mut(seen.idx) {
                 handler.on_packet(flow, seen, pkt);

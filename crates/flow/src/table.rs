@@ -159,6 +159,10 @@ pub struct Flow<T> {
     pub uid: Uid,
     /// Creation order within this table.
     pub seq: u64,
+    /// Capture frame number (from 1) of the packet that created the flow:
+    /// unique within a capture and the same whichever shard holds the
+    /// flow, so it is the basis of the uid and of `--sorted`'s order.
+    pub first_frame: u64,
     orig_is_lo: bool,
     pub first_ts: u64,
     pub last_ts: u64,
@@ -251,6 +255,9 @@ pub struct TableStats {
 }
 
 const NIL: u32 = u32::MAX;
+/// How far back in its lane a flow touched by a packet from the past may
+/// move (see `FlowTable::push_tail`).
+const MAX_REORDER: usize = 64;
 const LANES: usize = 5;
 const LANE_TCP: u8 = 0;
 const LANE_UDP: u8 = 1;
@@ -298,6 +305,9 @@ pub struct FlowTable<T> {
     finished: Vec<Flow<T>>,
     stats: TableStats,
     next_seq: u64,
+    /// Calls of [`FlowTable::process`] (frame numbers for callers that do
+    /// not give their own).
+    processed: u64,
     now: u64,
 }
 
@@ -319,6 +329,7 @@ impl<T: Default> FlowTable<T> {
             finished: Vec::new(),
             stats: TableStats::default(),
             next_seq: 0,
+            processed: 0,
             now: 0,
         }
     }
@@ -400,20 +411,49 @@ impl<T: Default> FlowTable<T> {
         }
     }
 
+    fn last_ts_of(&self, i: u32) -> u64 {
+        self.slots[i as usize]
+            .flow
+            .as_ref()
+            .map_or(0, |f| f.last_ts)
+    }
+
+    /// Put slot `i` on `lane`, keeping the lane ordered by last packet
+    /// time: at the tail, or (when packet time went back) a little before
+    /// it. Then expiry, which stops at the first lane head still within
+    /// its timeout, ends exactly the flows idle past it, and which flows
+    /// those are does not depend on which other flows share the table.
+    /// The walk back is bounded ([`MAX_REORDER`] steps), so hostile time
+    /// stamps cannot make a packet cost more than that.
     fn push_tail(&mut self, i: u32, lane: u8) {
-        let tail = self.lanes[lane as usize].tail;
+        let ts = self.last_ts_of(i);
+        let mut after = self.lanes[lane as usize].tail;
+        let mut steps = 0;
+        while after != NIL && steps < MAX_REORDER && self.last_ts_of(after) > ts {
+            after = self.slots[after as usize].prev;
+            steps += 1;
+        }
+        let next = if after == NIL {
+            self.lanes[lane as usize].head
+        } else {
+            self.slots[after as usize].next
+        };
         {
             let s = &mut self.slots[i as usize];
-            s.prev = tail;
-            s.next = NIL;
+            s.prev = after;
+            s.next = next;
             s.lane = lane;
         }
-        if tail == NIL {
+        if after == NIL {
             self.lanes[lane as usize].head = i;
         } else {
-            self.slots[tail as usize].next = i;
+            self.slots[after as usize].next = i;
         }
-        self.lanes[lane as usize].tail = i;
+        if next == NIL {
+            self.lanes[lane as usize].tail = i;
+        } else {
+            self.slots[next as usize].prev = i;
+        }
     }
 
     fn finish(&mut self, i: u32, reason: EndReason) {
@@ -483,7 +523,14 @@ impl<T: Default> FlowTable<T> {
         }
     }
 
-    fn create(&mut self, key: FlowKey, orig_is_lo: bool, ts: u64, pkt: &Decoded<'_>) -> u32 {
+    fn create(
+        &mut self,
+        key: FlowKey,
+        orig_is_lo: bool,
+        ts: u64,
+        pkt: &Decoded<'_>,
+        frame: u64,
+    ) -> u32 {
         while self.map.len() >= self.cfg.max_flows {
             self.evict_one();
         }
@@ -491,10 +538,14 @@ impl<T: Default> FlowTable<T> {
         self.next_seq += 1;
         let flow = Flow {
             key,
+            // A frame creates at most one flow, so uids are unique within
+            // a capture, and they do not depend on how flows are spread
+            // over shards (`--threads`).
             uid: Uid(mix64(
-                self.cfg.uid_seed.wrapping_mul(0x1000_0000_01B3) ^ seq,
+                self.cfg.uid_seed.wrapping_mul(0x1000_0000_01B3) ^ frame,
             )),
             seq,
+            first_frame: frame,
             orig_is_lo,
             first_ts: ts,
             last_ts: ts,
@@ -548,8 +599,23 @@ impl<T: Default> FlowTable<T> {
 
     /// Feed one decoded packet seen at packet time `ts` whose frame had
     /// `wire_len` bytes on the wire. Returns `None` for packets that belong
-    /// to no flow (non-IP, unreassembled fragments).
+    /// to no flow (non-IP, unreassembled fragments). Frames are numbered
+    /// by the calls; [`FlowTable::process_frame`] takes the caller's.
     pub fn process(&mut self, ts: u64, pkt: &Decoded<'_>, wire_len: u32) -> Option<Seen> {
+        self.processed += 1;
+        self.process_frame(ts, pkt, wire_len, self.processed)
+    }
+
+    /// [`FlowTable::process`] for the capture's frame number `frame` (from
+    /// 1), which a flow created by this packet keeps as its
+    /// [`Flow::first_frame`].
+    pub fn process_frame(
+        &mut self,
+        ts: u64,
+        pkt: &Decoded<'_>,
+        wire_len: u32,
+        frame: u64,
+    ) -> Option<Seen> {
         let ip = pkt.ip.as_ref()?;
         let (key, src_is_lo) = FlowKey::of_packet(pkt)?;
         self.expire(ts);
@@ -566,7 +632,33 @@ impl<T: Default> FlowTable<T> {
                 .as_ref()
                 .is_some_and(|f| f.key == key)
         });
-        let idx = match found.copied() {
+        // A flow idle past its lane's timeout ends here even when `expire`
+        // has not reached it yet (packet times that go back put it behind a
+        // more recent lane head): whether a packet starts a new flow then
+        // depends only on the flow itself and the packet time, never on
+        // the other flows of the table (or of the shard, with `--threads`).
+        let found = match found.copied() {
+            Some(i) => {
+                let s = &self.slots[i as usize];
+                let idle = s
+                    .flow
+                    .as_ref()
+                    .map_or(0, |f| self.now.saturating_sub(f.last_ts));
+                if idle >= self.lane_timeout(s.lane) {
+                    let reason = if s.lane == LANE_CLOSED {
+                        EndReason::Closed
+                    } else {
+                        EndReason::Idle
+                    };
+                    self.finish(i, reason);
+                    None
+                } else {
+                    Some(i)
+                }
+            }
+            None => None,
+        };
+        let idx = match found {
             Some(i) => {
                 let (closed, first_ts, orig_is_lo) = match self.slots[i as usize].flow.as_ref() {
                     Some(f) => (f.conn.accepts_new_syn(), f.first_ts, f.orig_is_lo),
@@ -575,11 +667,11 @@ impl<T: Default> FlowTable<T> {
                 if pure_syn && closed {
                     self.finish(i, EndReason::Reused);
                     new = true;
-                    self.create(key, src_is_lo, ts, pkt)
+                    self.create(key, src_is_lo, ts, pkt, frame)
                 } else if ts.saturating_sub(first_ts) >= self.cfg.active_timeout_ns {
                     self.finish(i, EndReason::Active);
                     // The continuation keeps the original orientation.
-                    self.create(key, orig_is_lo, ts, pkt)
+                    self.create(key, orig_is_lo, ts, pkt, frame)
                 } else {
                     i
                 }
@@ -591,7 +683,7 @@ impl<T: Default> FlowTable<T> {
                 let flipped = tcp.is_some_and(|t| {
                     t.flags & (TcpInfo::SYN | TcpInfo::ACK) == (TcpInfo::SYN | TcpInfo::ACK)
                 });
-                let i = self.create(key, src_is_lo != flipped, ts, pkt);
+                let i = self.create(key, src_is_lo != flipped, ts, pkt, frame);
                 if flipped {
                     if let Some(f) = self.slots[i as usize].flow.as_mut() {
                         f.conn.mark_flipped();
@@ -976,6 +1068,58 @@ mod tests {
             .process(0, &pkt("9.9.9.9", 1, "8.8.8.8", 2, None, b""), 60)
             .expect("s");
         let first = t2.get(s.idx).expect("f").uid;
-        assert_eq!(first, Uid(mix64(0)));
+        assert_eq!(first, Uid(mix64(1)), "the uid of frame 1's flow");
+        // The caller's frame numbers decide, not the order of creation.
+        let mut t3: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let s = t3
+            .process_frame(0, &pkt("9.9.9.9", 1, "8.8.8.8", 2, None, b""), 60, 77)
+            .expect("s");
+        let f = t3.get(s.idx).expect("f");
+        assert_eq!((f.uid, f.first_frame), (Uid(mix64(77)), 77));
+    }
+
+    /// Packet time going back: a flow touched by an older packet moves
+    /// back in its lane, so that expiry ends exactly the flows idle past
+    /// their timeout, whatever other flows share the table (a shard of
+    /// `--threads` holds different ones), and a later packet of its
+    /// 5-tuple starts a new flow.
+    #[test]
+    fn flows_touched_by_older_packets_expire_on_their_own_time() {
+        const NS: u64 = 1_000_000_000;
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let a = pkt("1.1.1.1", 1000, "2.2.2.2", 53, None, b"a");
+        let b = pkt("1.1.1.1", 1001, "2.2.2.2", 53, None, b"b");
+        let x = pkt("3.3.3.3", 1002, "2.2.2.2", 53, None, b"x");
+        t.process(100 * NS, &a, 60).expect("a");
+        // B is touched after A but carries an older time.
+        t.process(50 * NS, &b, 60).expect("b");
+        t.process(115 * NS, &x, 60).expect("x");
+        let ended = drain(&mut t);
+        assert_eq!(ended.len(), 1, "B (65 s idle; UDP: 60 s) ends, A does not");
+        assert_eq!(ended[0].last_ts, 50 * NS);
+        assert_eq!(ended[0].end_reason, Some(EndReason::Idle));
+        let s = t.process(116 * NS, &b, 60).expect("b again");
+        assert!(s.new, "B's next packet starts a new flow");
+        assert_eq!(t.len(), 3);
+    }
+
+    /// Past the bounded walk back, a flow behind a more recent lane head
+    /// still ends when its own next packet comes after its timeout.
+    #[test]
+    fn idle_flow_beyond_the_reorder_walk_still_splits() {
+        const NS: u64 = 1_000_000_000;
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let old = pkt("1.1.1.1", 999, "2.2.2.2", 53, None, b"o");
+        let x = pkt("3.3.3.3", 1002, "2.2.2.2", 53, None, b"x");
+        for p in 0..(MAX_REORDER as u16 + 8) {
+            let a = pkt("1.1.1.1", 2000 + p, "2.2.2.2", 53, None, b"a");
+            t.process(100 * NS, &a, 60).expect("a");
+        }
+        // 50 s: the walk back stops 8 flows short of the lane's head.
+        t.process(50 * NS, &old, 60).expect("old");
+        t.process(111 * NS, &x, 60).expect("x");
+        assert!(drain(&mut t).is_empty(), "the head is 11 s idle");
+        let s = t.process(111 * NS, &old, 60).expect("old");
+        assert!(s.new);
     }
 }

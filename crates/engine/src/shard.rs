@@ -1,0 +1,423 @@
+//! Running a capture over several cores (`--threads N`).
+//!
+//! One reader (the calling thread) reads frames, decodes just enough to
+//! choose a worker, and hands frames over in batches. Each worker owns a
+//! [`Pipeline`] (flow table, defragmenter) and a handler (classifier,
+//! parsers, detectors) for its share of the flows, as Suricata's and
+//! Zeek's workers do. A worker's output goes back to the reader in chunks,
+//! which hands them to the caller's sink in the reader thread.
+//!
+//! # Which worker
+//! Both directions of a flow, and every fragment of a datagram, must reach
+//! the same worker. The share is chosen from the packet's innermost IP
+//! addresses alone, sorted (so both directions hash alike) and without
+//! ports (fragments after the first carry none). An ICMP error goes to
+//! the worker of the connection it quotes, so that the quoted flow sees it
+//! ([`FlowHandler::on_icmp_error`]). Frames that are not IP or do not
+//! decode go to worker 0.
+//!
+//! # The same answer for any N
+//! Each frame carries its number in the capture and the capture's packet
+//! time so far ([`FrameAt`]): uids come from the number of the frame that
+//! created the flow, and flows expire on the capture's time, not the
+//! worker's, so records and uids do not depend on N. The order in which
+//! workers finish flows does; see [`crate::sorted`] for a canonical order.
+//!
+//! Two things differ by design: with a full flow table, which flow is
+//! evicted (each worker holds `max_flows / N`), and a flow inside a tunnel
+//! whose outer layer is fragmented (its fragments go by the outer
+//! addresses, its whole packets by the inner ones).
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+
+use netsift_capture::{CaptureFormat, CaptureReader};
+use netsift_flow::{DefragStats, TableStats};
+use netsift_wire::{decode, LinkType};
+
+use crate::pipeline::{Counters, FlowHandler, FrameAt, Pipeline, PipelineConfig};
+use crate::run::{CaptureSummary, EngineError, Progress};
+
+/// A worker's handler: a [`FlowHandler`] whose output is collected in
+/// chunks and handed to the reader thread.
+pub trait ShardHandler<T>: FlowHandler<T> + Send {
+    type Chunk: Send;
+    /// Output made since the last call (called after every batch and at
+    /// the end).
+    fn take_chunk(&mut self) -> Option<Self::Chunk>;
+}
+
+/// Frames handed to a worker at once: a channel send per frame would cost
+/// more than decoding the frame.
+const BATCH_FRAMES: usize = 512;
+/// Bytes of frame data in one batch before it is sent.
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches queued per worker: bounds the reader's lead (and memory) to
+/// `QUEUE * BATCH_BYTES` per worker.
+const QUEUE: usize = 4;
+
+struct FrameMeta {
+    at: FrameAt,
+    linktype: u32,
+    orig_len: u32,
+    start: usize,
+    end: usize,
+}
+
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    frames: Vec<FrameMeta>,
+    /// The capture's packet time when the batch was sent, for a worker
+    /// that got few frames to expire its idle flows (see [`advance_to`]).
+    now_ns: Option<u64>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.frames.clear();
+    }
+}
+
+/// What a worker reports at the end.
+struct WorkerEnd<H> {
+    handler: H,
+    counters: Counters,
+    table: TableStats,
+    defrag: DefragStats,
+}
+
+enum Msg<C> {
+    Chunk(C),
+    /// An emptied batch, for reuse.
+    Spent(Batch),
+}
+
+/// The worker (0..n) that handles the packet in `data`: see the module
+/// documentation.
+pub fn shard_of(link: LinkType, data: &[u8], n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    let Ok(pkt) = decode(link, data) else {
+        return 0;
+    };
+    let Some(ip) = pkt.ip.as_ref() else {
+        return 0;
+    };
+    let (a, b) = (ip.src, ip.dst);
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut h = rustc_hash::FxHasher::default();
+    std::hash::Hash::hash(&lo, &mut h);
+    std::hash::Hash::hash(&hi, &mut h);
+    let v = std::hash::Hasher::finish(&h);
+    // Fx leaves the low bits weak: fold the high half in.
+    ((v ^ (v >> 32)) % n as u64) as usize
+}
+
+/// [`crate::run::run_reader`] over one worker per handler in `handlers`;
+/// `sink` receives the workers' output chunks in the reader thread, in
+/// arrival order. Returns the summary (the workers' counters added up) and
+/// the handlers, for what spans flows.
+pub fn run_reader_sharded<R, T, H>(
+    path: &Path,
+    total_bytes: Option<u64>,
+    mut reader: CaptureReader<R>,
+    cfg: PipelineConfig,
+    handlers: Vec<H>,
+    sink: &mut dyn FnMut(H::Chunk),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(CaptureSummary, Vec<H>), EngineError>
+where
+    R: Read,
+    T: Default,
+    H: ShardHandler<T>,
+{
+    let n = handlers.len().max(1);
+    let wrap = |source| EngineError::Capture {
+        path: path.to_path_buf(),
+        source,
+    };
+    reader.set_resync(!cfg.strict_capture);
+    let format = reader.format();
+    let zero_snaplen = !matches!(format, CaptureFormat::Pcapng)
+        && reader.interfaces().first().is_some_and(|i| i.snaplen == 0);
+    if let CaptureFormat::Pcap { .. } | CaptureFormat::PcapModified { .. } = format {
+        let lt = reader.interfaces().first().map_or(0, |i| i.linktype);
+        if !LinkType(lt).is_supported() {
+            return Err(EngineError::UnsupportedLinkType {
+                path: path.to_path_buf(),
+                linktype: lt,
+                offset: 20,
+            });
+        }
+    }
+    // Each worker's table holds its share of the flows.
+    let mut wcfg = cfg;
+    wcfg.flow.max_flows = (cfg.flow.max_flows / n).max(1);
+    let open: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+
+    std::thread::scope(|scope| {
+        let (back_tx, back_rx) = mpsc::channel::<Msg<H::Chunk>>();
+        let mut to_workers: Vec<SyncSender<Batch>> = Vec::with_capacity(n);
+        let mut joins = Vec::with_capacity(n);
+        for (handler, open) in handlers.into_iter().zip(open.iter()) {
+            let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE);
+            to_workers.push(tx);
+            let back = back_tx.clone();
+            joins.push(scope.spawn(move || worker::<T, H>(rx, back, handler, wcfg, open)));
+        }
+        drop(back_tx);
+
+        let mut batches: Vec<Batch> = (0..n).map(|_| Batch::default()).collect();
+        let mut spare: Vec<Batch> = Vec::new();
+        let mut frame_no: u64 = 0;
+        let mut now_ns: u64 = 0;
+        let mut first_unsupported: Option<(u32, u64)> = None;
+        let mut error = None;
+        // The worker of the last frame read.
+        let mut last_w = 0;
+        // Hand a batch to worker `w`, taking output while its queue is full
+        // (the worker may itself wait for us to take its output).
+        let send =
+            |w: usize, b: Batch, spare: &mut Vec<Batch>, sink: &mut dyn FnMut(H::Chunk)| -> bool {
+                let mut b = b;
+                loop {
+                    match to_workers[w].try_send(b) {
+                        Ok(()) => return true,
+                        Err(TrySendError::Disconnected(_)) => return false,
+                        Err(TrySendError::Full(back)) => {
+                            b = back;
+                            match back_rx.recv_timeout(std::time::Duration::from_millis(1)) {
+                                Ok(Msg::Chunk(c)) => sink(c),
+                                Ok(Msg::Spent(s)) => spare.push(s),
+                                Err(_) => {}
+                            }
+                        }
+                    }
+                }
+            };
+        loop {
+            let frame = match reader.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            };
+            if first_unsupported.is_none() && !LinkType(frame.linktype).is_supported() {
+                first_unsupported = Some((frame.linktype, frame.offset));
+            }
+            frame_no += 1;
+            now_ns = now_ns.max(frame.ts_ns);
+            let w = shard_of(LinkType(frame.linktype), frame.data, n);
+            last_w = w;
+            let b = &mut batches[w];
+            let start = b.data.len();
+            b.data.extend_from_slice(frame.data);
+            b.frames.push(FrameMeta {
+                at: FrameAt {
+                    ts_ns: frame.ts_ns,
+                    frame_no,
+                    now_ns,
+                },
+                linktype: frame.linktype,
+                orig_len: frame.orig_len,
+                start,
+                end: b.data.len(),
+            });
+            let periodic = frame_no & 0xFFFF == 0;
+            if b.frames.len() >= BATCH_FRAMES || b.data.len() >= BATCH_BYTES || periodic {
+                // Every 65,536 frames all workers get what they have (even
+                // nothing), so each one's flows expire on the capture's time.
+                let ws: Vec<usize> = if periodic { (0..n).collect() } else { vec![w] };
+                for i in ws {
+                    let mut full =
+                        std::mem::replace(&mut batches[i], spare.pop().unwrap_or_default());
+                    full.now_ns = advance_to(i, w, now_ns);
+                    send(i, full, &mut spare, sink);
+                }
+            }
+            while let Ok(m) = back_rx.try_recv() {
+                match m {
+                    Msg::Chunk(c) => sink(c),
+                    Msg::Spent(s) => spare.push(s),
+                }
+            }
+            if periodic {
+                progress(Progress {
+                    bytes_read: reader.stats().bytes_read,
+                    total_bytes,
+                    packets: frame_no,
+                    open_flows: open.iter().map(|o| o.load(Ordering::Relaxed)).sum(),
+                });
+            }
+        }
+        for (i, b) in batches.into_iter().enumerate() {
+            let mut b = b;
+            b.now_ns = advance_to(i, last_w, now_ns);
+            send(i, b, &mut spare, sink);
+        }
+        drop(to_workers);
+        // Workers flush their flows now; take output until all are done.
+        for m in back_rx.iter() {
+            if let Msg::Chunk(c) = m {
+                sink(c);
+            }
+        }
+        let mut counters = Counters::default();
+        let mut table = TableStats::default();
+        let mut defrag = DefragStats::default();
+        let mut handlers = Vec::with_capacity(n);
+        for j in joins {
+            // A worker that panicked is a bug: re-raise it here.
+            let end = match j.join() {
+                Ok(e) => e,
+                Err(p) => std::panic::resume_unwind(p),
+            };
+            add_counters(&mut counters, &end.counters);
+            add_table(&mut table, &end.table);
+            add_defrag(&mut defrag, &end.defrag);
+            handlers.push(end.handler);
+        }
+        if let Some(e) = error {
+            return Err(wrap(e));
+        }
+        if let Some((linktype, offset)) = first_unsupported {
+            if counters.unsupported_linktype == counters.packets {
+                return Err(EngineError::UnsupportedLinkType {
+                    path: path.to_path_buf(),
+                    linktype,
+                    offset,
+                });
+            }
+        }
+        let stats = reader.stats();
+        Ok((
+            CaptureSummary {
+                path: path.to_path_buf(),
+                format,
+                counters,
+                table,
+                defrag,
+                truncation: reader.truncation(),
+                blocks_skipped: stats.blocks_skipped,
+                zero_snaplen,
+                damage: reader.damage().to_vec(),
+                damaged_bytes: reader.damage_totals().0,
+                damaged_ranges: reader.damage_totals().1,
+            },
+            handlers,
+        ))
+    })
+}
+
+/// The packet time up to which worker `i` expires its flows after a
+/// batch, when frame `g` (the last read; handled by worker `w`) made the
+/// capture's time `now_ns`. A single pipeline ends a flow on idleness only
+/// at a frame after the flow's last packet, so: every flow of the other
+/// workers saw its last packet before frame `g` and ends as it would at
+/// `g`; worker `w` already expired its flows at `g` itself, and its flow of
+/// frame `g` must wait for a later frame (there may be none).
+fn advance_to(i: usize, w: usize, now_ns: u64) -> Option<u64> {
+    (i != w).then_some(now_ns)
+}
+
+fn worker<T: Default, H: ShardHandler<T>>(
+    rx: Receiver<Batch>,
+    back: mpsc::Sender<Msg<H::Chunk>>,
+    mut handler: H,
+    cfg: PipelineConfig,
+    open: &AtomicUsize,
+) -> WorkerEnd<H> {
+    let mut pipe: Pipeline<T> = Pipeline::new(cfg);
+    for mut b in rx.iter() {
+        for f in &b.frames {
+            let data = b.data.get(f.start..f.end).unwrap_or_default();
+            pipe.on_bytes_at(f.at, LinkType(f.linktype), data, f.orig_len, &mut handler);
+        }
+        // (An expiry without a frame after it must not run: it would use
+        // the time of this worker's last frame, which a single pipeline
+        // applies only at a later frame, if there is one.)
+        if let Some(now) = b.now_ns.take() {
+            pipe.advance(now, &mut handler);
+        }
+        open.store(pipe.open_flows(), Ordering::Relaxed);
+        if let Some(c) = handler.take_chunk() {
+            // The reader is gone only if it failed; nothing to do then.
+            let _ = back.send(Msg::Chunk(c));
+        }
+        b.clear();
+        let _ = back.send(Msg::Spent(b));
+    }
+    pipe.finish(&mut handler);
+    if let Some(c) = handler.take_chunk() {
+        let _ = back.send(Msg::Chunk(c));
+    }
+    WorkerEnd {
+        handler,
+        counters: pipe.counters(),
+        table: pipe.table_stats(),
+        defrag: pipe.defrag_stats(),
+    }
+}
+
+fn add_counters(a: &mut Counters, b: &Counters) {
+    a.packets += b.packets;
+    a.bytes += b.bytes;
+    a.flow_packets += b.flow_packets;
+    a.non_ip += b.non_ip;
+    a.fragments += b.fragments;
+    a.truncated += b.truncated;
+    a.malformed += b.malformed;
+    a.too_deep += b.too_deep;
+    a.unsupported_linktype += b.unsupported_linktype;
+}
+
+fn add_table(a: &mut TableStats, b: &TableStats) {
+    a.created += b.created;
+    a.ended_idle += b.ended_idle;
+    a.ended_closed += b.ended_closed;
+    a.ended_active += b.ended_active;
+    a.ended_reused += b.ended_reused;
+    a.evicted += b.evicted;
+    // The workers' peaks need not coincide: their sum bounds the total's.
+    a.peak += b.peak;
+}
+
+fn add_defrag(a: &mut DefragStats, b: &DefragStats) {
+    a.fragments += b.fragments;
+    a.reassembled += b.reassembled;
+    a.timed_out += b.timed_out;
+    a.evicted += b.evicted;
+    a.invalid += b.invalid;
+    a.overlap_conflicts += b.overlap_conflicts;
+}
+
+/// [`run_reader_sharded`] on the capture at `path` (`-` is stdin).
+pub fn run_capture_sharded<T, H>(
+    path: &Path,
+    cfg: PipelineConfig,
+    handlers: Vec<H>,
+    sink: &mut dyn FnMut(H::Chunk),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(CaptureSummary, Vec<H>), EngineError>
+where
+    T: Default,
+    H: ShardHandler<T>,
+{
+    let total_bytes = if path == Path::new("-") {
+        None
+    } else {
+        std::fs::metadata(path).ok().map(|m| m.len())
+    };
+    let reader = CaptureReader::open(path).map_err(|source| EngineError::Capture {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    run_reader_sharded(path, total_bytes, reader, cfg, handlers, sink, progress)
+}
