@@ -19,11 +19,14 @@ use netsift_engine::analyze::files::{ContentCfg, Files, DEFAULT_MAX_FILE_BYTES};
 use netsift_engine::analyze::output::{
     CaptureDamage, Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
 };
+use netsift_engine::analyze::sharded::{AnalyzeChunk, AnalyzeWorker, WorkerEnd};
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::content::hashlist::HashList;
 use netsift_engine::content::yara::{Yara, YaraLimits};
+use netsift_engine::run::{CaptureSummary, EngineError};
+use netsift_engine::shard::{run_capture_sharded, Delivery};
 use netsift_engine::{run_capture, Classifier, PipelineConfig};
 use netsift_learn::{Model, Scope, Scoring};
 use netsift_store::{CaptureInfo, Store, StoreHandle, StoreOutput, Target};
@@ -370,6 +373,73 @@ pub fn sensor_seed(a: &AnalysisArgs, shared_db: bool, seed: u64) -> (String, u64
     (sensor, seed ^ h)
 }
 
+/// The per-capture bookkeeping of `analyze`: database capture rows,
+/// damage, totals, failures.
+struct CaptureRuns {
+    handle: Option<netsift_store::StoreHandle>,
+    sensor: String,
+    base_seed: u64,
+    pipeline: PipelineConfig,
+    db_error: Option<anyhow::Error>,
+    failed: bool,
+    packets: u64,
+    flows: u64,
+    damage: Vec<CaptureDamage>,
+}
+
+type RunOne<'a, E> = dyn FnMut(&Path, PipelineConfig, &mut Bar) -> Result<(CaptureSummary, Vec<E>), EngineError>
+    + 'a;
+
+impl CaptureRuns {
+    /// Analyse capture number `n` at `path` with `run_one`; the workers'
+    /// ends (none with one thread).
+    fn run<E>(
+        &mut self,
+        n: usize,
+        path: &Path,
+        bar: &mut Bar,
+        run_one: &mut RunOne<'_, E>,
+    ) -> Result<Vec<E>> {
+        // A uid seed per capture keeps uids unique across the captures of one run.
+        let mut pcfg = self.pipeline;
+        pcfg.flow.uid_seed = self.base_seed.wrapping_add(n as u64);
+        if let Some(h) = self.handle.as_ref().filter(|_| self.db_error.is_none()) {
+            let mut info = capture_info(path, &pcfg)?;
+            info.sensor = self.sensor.clone();
+            // A database error must not stop the other outputs: it is
+            // reported once they are complete.
+            if let Err(e) = h.begin_capture(&info) {
+                self.db_error = Some(anyhow::Error::new(e).context("writing the database"));
+            }
+        }
+        let res = run_one(path, pcfg, bar);
+        bar.clear();
+        if let Some(h) = self.handle.as_ref().filter(|_| self.db_error.is_none()) {
+            let (p, f, err) = match &res {
+                Ok((s, _)) => (s.counters.packets, s.flows(), None),
+                Err(e) => (0, 0, Some(e.to_string())),
+            };
+            if let Err(e) = h.end_capture(p, f, err.as_deref()) {
+                self.db_error = Some(anyhow::Error::new(e).context("writing the database"));
+            }
+        }
+        match res {
+            Ok((s, ends)) => {
+                self.packets += s.counters.packets;
+                self.flows += s.flows();
+                crate::flows::warn_capture_damage(&s);
+                self.damage.extend(capture_damage(&s));
+                Ok(ends)
+            }
+            Err(e) => {
+                eprintln!("netsift: error: {e}");
+                self.failed = true;
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
 pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let a = &args.analysis;
     let mut outputs = open_outputs(a, args.db.as_deref(), false, JsonlOptions::default())?;
@@ -377,7 +447,6 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let handle = outputs.store.clone();
     let s = Setup::new(a)?;
     let (sensor, base_seed) = sensor_seed(a, outputs.db_is_postgres, s.pipeline.flow.uid_seed);
-    let mut db_error: Option<anyhow::Error> = None;
     let alert_pcap = match &args.alert_pcap {
         Some(p) => Some(
             AlertPcap::create(p, args.alert_pcap_packets as usize)
@@ -398,68 +467,114 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     };
     let mut det = Detecting::with_scan_method(det_inner, s.rules, s.scan_method);
     let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
-    let mut analyzer = Setup::analyzer(
-        s.classifier,
-        s.config,
-        s.files,
-        s.signatures,
-        s.suricata,
-        &mut scoring,
-    );
     let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());
-    let mut failed = false;
-    let (mut packets, mut flows) = (0u64, 0u64);
-    let mut damage = Vec::new();
-    for (n, path) in args.captures.iter().enumerate() {
-        // A uid seed per capture keeps uids unique across the captures of one run.
-        let mut pcfg = s.pipeline;
-        pcfg.flow.uid_seed = base_seed.wrapping_add(n as u64);
-        if let Some(h) = handle.as_ref().filter(|_| db_error.is_none()) {
-            let mut info = capture_info(path, &pcfg)?;
-            info.sensor = sensor.clone();
-            // A database error must not stop the other outputs: it is
-            // reported once they are complete.
-            if let Err(e) = h.begin_capture(&info) {
-                db_error = Some(anyhow::Error::new(e).context("writing the database"));
-            }
+    let threads = crate::threads(args.threads);
+    let mut runs = CaptureRuns {
+        handle,
+        sensor: sensor.clone(),
+        base_seed,
+        pipeline: s.pipeline,
+        db_error: None,
+        failed: false,
+        packets: 0,
+        flows: 0,
+        damage: Vec::new(),
+    };
+    let totals = if threads > 1 {
+        if args.alert_pcap.is_some() {
+            anyhow::bail!("--alert-pcap works with --threads 1 only (for now)");
         }
-        let res = match &alert_pcap {
-            Some(log) => {
-                let mut h = AlertPcapHandler {
-                    inner: &mut analyzer,
-                    log: log.clone(),
+        // Each worker gets its own classifier and carver; signatures and
+        // Suricata rules are shared.
+        let mut merger = netsift_engine::analyze::sharded::Merger::default();
+        let mut totals = WorkerEnd::default();
+        // The detectors run here, behind the merger: their memory is
+        // sampled as deliveries come.
+        let mut detectors_peak = 0usize;
+        let mut deliveries = 0u64;
+        for (n, path) in args.captures.iter().enumerate() {
+            let mut makers = Vec::with_capacity(threads);
+            for _ in 0..threads {
+                let classifier = Classifier::new(&classify_config(&a.common.classify)?)?;
+                let mut files = Files::new(a.extract_dir.as_deref(), a.max_file_size)
+                    .context("creating the extract directory")?;
+                files.content = content_config(a)?;
+                let (config, sigs, rules) = (s.config, s.signatures.clone(), s.suricata.clone());
+                makers.push(move || {
+                    AnalyzeWorker::new(move |out| {
+                        let mut an = Analyzer::with_output(classifier, config, files, out);
+                        if let Some(set) = sigs {
+                            an.set_signatures(set);
+                        }
+                        if let Some(set) = rules {
+                            an.set_rules(set);
+                        }
+                        an
+                    })
+                });
+            }
+            let mut makers = Some(makers);
+            let ends = runs.run(n, path, &mut bar, &mut |path, pcfg, bar| {
+                let mut sink = |d: Delivery<'_, AnalyzeChunk>| {
+                    merger.take(d, &mut scoring);
+                    deliveries += 1;
+                    if deliveries % 64 == 0 {
+                        detectors_peak = detectors_peak.max(scoring.memory_bytes());
+                    }
                 };
-                run_capture::<ClassState, _>(path, pcfg, &mut h, &mut |p| bar.update(p))
-            }
-            None => run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| bar.update(p)),
-        };
-        bar.clear();
-        if let Some(h) = handle.as_ref().filter(|_| db_error.is_none()) {
-            let (p, f, err) = match &res {
-                Ok(s) => (s.counters.packets, s.flows(), None),
-                Err(e) => (0, 0, Some(e.to_string())),
-            };
-            if let Err(e) = h.end_capture(p, f, err.as_deref()) {
-                db_error = Some(anyhow::Error::new(e).context("writing the database"));
+                let makers = makers.take().unwrap_or_default();
+                run_capture_sharded(path, pcfg, makers, &mut sink, &mut |p| bar.update(p))
+            })?;
+            for e in ends {
+                totals.add(&e);
             }
         }
-        match res {
-            Ok(s) => {
-                packets += s.counters.packets;
-                flows += s.flows();
-                crate::flows::warn_capture_damage(&s);
-                damage.extend(capture_damage(&s));
-            }
-            Err(e) => {
-                eprintln!("netsift: error: {e}");
-                failed = true;
-            }
+        totals.peak_memory.detectors = detectors_peak.max(scoring.memory_bytes());
+        totals
+    } else {
+        let mut analyzer = Setup::analyzer(
+            s.classifier,
+            s.config,
+            s.files,
+            s.signatures,
+            s.suricata,
+            &mut scoring,
+        );
+        for (n, path) in args.captures.iter().enumerate() {
+            runs.run(n, path, &mut bar, &mut |path, pcfg, bar| {
+                let res = match &alert_pcap {
+                    Some(log) => {
+                        let mut h = AlertPcapHandler {
+                            inner: &mut analyzer,
+                            log: log.clone(),
+                        };
+                        run_capture::<ClassState, _>(path, pcfg, &mut h, &mut |p| bar.update(p))
+                    }
+                    None => run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| {
+                        bar.update(p)
+                    }),
+                };
+                res.map(|s| (s, Vec::<()>::new()))
+            })?;
         }
-    }
-    let stats = analyzer.stats;
-    let rule_stats = analyzer.rule_stats();
-    let memory = analyzer.peak_memory();
-    drop(analyzer);
+        WorkerEnd {
+            stats: analyzer.stats,
+            rules: analyzer.rule_stats(),
+            peak_memory: analyzer.peak_memory(),
+            files_carved: analyzer.files_carved(),
+        }
+    };
+    let CaptureRuns {
+        db_error,
+        mut failed,
+        packets,
+        flows,
+        damage,
+        ..
+    } = runs;
+    let stats = totals.stats;
+    let rule_stats = totals.rules;
+    let memory = totals.peak_memory;
     for d in &damage {
         scoring.capture_damaged(d);
     }

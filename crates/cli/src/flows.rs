@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use netsift_engine::classify::ClassState;
-use netsift_engine::shard::run_capture_sharded;
+use netsift_engine::shard::{run_capture_sharded, Delivery};
 use netsift_engine::sorted::{SortedLines, DEFAULT_MEMORY};
 use netsift_engine::{
     run_capture, CaptureSummary, Classifier, ClassifyConfig, FlowHandler, FlowRecord,
@@ -143,6 +143,8 @@ impl FlowHandler<ClassState> for FlowWorker {
 
 impl netsift_engine::shard::ShardHandler<ClassState> for FlowWorker {
     type Chunk = Chunk;
+    type End = ();
+    fn end(self) {}
     fn take_chunk(&mut self) -> Option<Chunk> {
         if self.chunk.ends.is_empty() && self.chunk.rows.is_empty() {
             return None;
@@ -412,26 +414,26 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
             // Each worker has its own classifier (its expectations of FTP
             // data connections stay with the control connection's worker:
             // both connections join the same two hosts).
-            let mut workers = Vec::with_capacity(threads);
+            let mut makers = Vec::with_capacity(threads);
             for _ in 0..threads {
-                workers.push(FlowWorker {
-                    classifier: Classifier::new(&ccfg)?,
-                    format: args.format,
-                    seed: args.common.community_id_seed,
+                let classifier = Classifier::new(&ccfg)?;
+                let (format, seed) = (args.format, args.common.community_id_seed);
+                makers.push(move || FlowWorker {
+                    classifier,
+                    format,
+                    seed,
                     chunk: Chunk::default(),
                 });
             }
-            let mut sink = |c: Chunk| {
-                if w.error.is_none() {
+            let mut sink = |d: Delivery<'_, Chunk>| {
+                if let (None, Some(c)) = (&w.error, d.chunk) {
                     if let Err(e) = w.take(c) {
                         w.error = Some(e);
                     }
                 }
             };
-            run_capture_sharded::<ClassState, _>(path, cfg, workers, &mut sink, &mut |p| {
-                bar.update(p)
-            })
-            .map(|(s, _)| s)
+            run_capture_sharded(path, cfg, makers, &mut sink, &mut |p| bar.update(p))
+                .map(|(s, _)| s)
         };
         bar.clear();
         if let Some(e) = w.error.take() {

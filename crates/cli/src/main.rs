@@ -330,6 +330,13 @@ pub struct AnalyzeArgs {
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub alert_pcap_packets: u32,
 
+    /// Worker threads for the per-flow work (reassembly, parsers, DPI,
+    /// signatures, rules, carving); what spans flows (scans, brute force,
+    /// floods, models, aggregation, writing) runs once, in capture order,
+    /// so the output is the same for any number. 0: one per core.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub threads: usize,
+
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

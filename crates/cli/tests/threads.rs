@@ -90,3 +90,96 @@ fn sorted_table_with_threads() {
     assert!(one.starts_with("ts "), "{}", &one[..one.len().min(200)]);
     assert!(one.lines().count() > 40);
 }
+
+/// `analyze --threads N` writes the same logs, alerts and summary as one
+/// thread, byte for byte: on nDPI's corpus (every log), and on the
+/// repository's brute-force, flood and scan captures with Suricata rules
+/// in EVE (the detectors that span flows see the single-thread order).
+#[test]
+fn analyze_output_is_the_same_for_any_thread_count() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = std::env::temp_dir().join(format!("netsift-threads-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let rules = tmp.join("t.rules");
+    std::fs::write(
+        &rules,
+        concat!(
+            "alert tcp any any -> any any (msg:\"syn\"; flags:S; sid:1;)\n",
+            "alert http any any -> any any (msg:\"get\"; flow:established,to_server; http.method; content:\"GET\"; sid:2;)\n",
+            "alert dns any any -> any any (msg:\"dns\"; dns.query; content:\".\"; sid:3;)\n",
+            "alert tcp any any -> any any (msg:\"user\"; flow:to_server; content:\"USER \"; sid:4;)\n",
+        ),
+    )
+    .expect("rules");
+    let mut detect_caps = Vec::new();
+    for dir in ["tests/brute", "tests/dos", "../detect/tests/data"] {
+        for e in std::fs::read_dir(root.join(dir)).expect("dir").flatten() {
+            if e.path().extension().is_some_and(|x| x == "pcap") {
+                detect_caps.push(e.path());
+            }
+        }
+    }
+    detect_caps.sort();
+    let mut runs: Vec<(Vec<&str>, Vec<std::path::PathBuf>)> = vec![(
+        vec![
+            "--format",
+            "eve",
+            "--suricata-rules",
+            rules.to_str().expect("utf-8"),
+        ],
+        detect_caps,
+    )];
+    if let Some(caps) = corpus() {
+        runs.push((vec![], caps));
+    }
+    for (k, (extra, caps)) in runs.iter().enumerate() {
+        let mut seen = Vec::new();
+        for n in ["1", "2", "4"] {
+            let out = tmp.join(format!("{k}-{n}"));
+            let o = Command::new(env!("CARGO_BIN_EXE_netsift"))
+                .args(["analyze", "--threads", n, "-o"])
+                .arg(&out)
+                .args(extra)
+                .args(caps)
+                .output()
+                .expect("run netsift");
+            // The memory estimate is the only line that may differ: each
+            // worker's peak is added up.
+            let err: String = String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("memory"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+            if out.is_dir() {
+                for e in std::fs::read_dir(&out).expect("out").flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    files.push((name, std::fs::read(e.path()).expect("read")));
+                }
+            } else {
+                files.push(("eve".into(), std::fs::read(&out).expect("read eve")));
+            }
+            files.sort();
+            assert!(
+                files.iter().map(|(_, b)| b.len()).sum::<usize>() > 10_000,
+                "{k}: little output"
+            );
+            seen.push((n, err, files));
+        }
+        let (_, err1, files1) = &seen[0];
+        assert!(err1.contains(" packets, "), "{err1}");
+        for (n, err, files) in &seen[1..] {
+            assert_eq!(err, err1, "run {k}: summary with --threads {n}");
+            assert_eq!(
+                files.len(),
+                files1.len(),
+                "run {k}: logs with --threads {n}"
+            );
+            for ((name, a), (_, b)) in files.iter().zip(files1) {
+                assert!(a == b, "run {k}: {name} differs with --threads {n}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}

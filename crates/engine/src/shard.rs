@@ -28,6 +28,7 @@
 //! whose outer layer is fragmented (its fragments go by the outer
 //! addresses, its whole packets by the inner ones).
 
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,12 +42,16 @@ use crate::pipeline::{Counters, FlowHandler, FrameAt, Pipeline, PipelineConfig};
 use crate::run::{CaptureSummary, EngineError, Progress};
 
 /// A worker's handler: a [`FlowHandler`] whose output is collected in
-/// chunks and handed to the reader thread.
-pub trait ShardHandler<T>: FlowHandler<T> + Send {
+/// chunks and handed to the reader thread. It is built in its worker
+/// thread, so it need not be `Send`; what it hands back is.
+pub trait ShardHandler<T>: FlowHandler<T> {
     type Chunk: Send;
+    type End: Send;
     /// Output made since the last call (called after every batch and at
     /// the end).
     fn take_chunk(&mut self) -> Option<Self::Chunk>;
+    /// What the worker reports when the capture is done.
+    fn end(self) -> Self::End;
 }
 
 /// Frames handed to a worker at once: a channel send per frame would cost
@@ -57,6 +62,10 @@ const BATCH_BYTES: usize = 1 << 20;
 /// Batches queued per worker: bounds the reader's lead (and memory) to
 /// `QUEUE * BATCH_BYTES` per worker.
 const QUEUE: usize = 4;
+/// Every this many frames all workers get a batch (maybe empty), so that
+/// each one's flows expire on the capture's time and its output is
+/// released in order (see [`Delivery::through`]).
+const SYNC_FRAMES: u64 = 1 << 14;
 
 struct FrameMeta {
     at: FrameAt,
@@ -73,6 +82,9 @@ struct Batch {
     /// The capture's packet time when the batch was sent, for a worker
     /// that got few frames to expire its idle flows (see [`advance_to`]).
     now_ns: Option<u64>,
+    /// The number of the last frame read when the batch was sent: after
+    /// it, the worker has seen every frame of its share up to there.
+    through: u64,
 }
 
 impl Batch {
@@ -83,17 +95,71 @@ impl Batch {
 }
 
 /// What a worker reports at the end.
-struct WorkerEnd<H> {
-    handler: H,
+struct WorkerEnd<E> {
+    end: E,
     counters: Counters,
     table: TableStats,
     defrag: DefragStats,
 }
 
 enum Msg<C> {
-    Chunk(C),
+    Chunk {
+        worker: usize,
+        through: u64,
+        chunk: Option<C>,
+    },
     /// An emptied batch, for reuse.
     Spent(Batch),
+}
+
+/// The capture's packet time, frame by frame, for the frames not yet
+/// released: enough to tell at which frame a single flow table would have
+/// ended a flow that a worker ended later.
+#[derive(Debug, Default)]
+pub struct NowHistory {
+    /// (frame, packet time) where the capture's time grew.
+    steps: VecDeque<(u64, u64)>,
+    /// Frames up to here are released (and forgotten).
+    released: u64,
+}
+
+impl NowHistory {
+    fn push(&mut self, frame: u64, now: u64) {
+        if self.steps.back().is_none_or(|&(_, t)| now > t) {
+            self.steps.push_back((frame, now));
+        }
+    }
+
+    fn release(&mut self, through: u64) {
+        self.released = self.released.max(through);
+        // Keep the last step at or below the release point: it holds the
+        // time of the frames after it until the next step.
+        while self.steps.len() > 1 && self.steps.get(1).is_some_and(|&(f, _)| f <= through) {
+            self.steps.pop_front();
+        }
+    }
+
+    /// The frame at which a single flow table ends, as idle, a flow whose
+    /// last packet was frame `last_frame` and that is idle from packet
+    /// time `idle_at`: the first later frame whose capture time reached
+    /// `idle_at` (expiry runs at the start of every frame).
+    pub fn idle_end_frame(&self, idle_at: u64, last_frame: u64) -> u64 {
+        let i = self.steps.partition_point(|&(_, t)| t < idle_at);
+        let f = self.steps.get(i).map_or(u64::MAX, |&(f, _)| f);
+        f.max(last_frame.saturating_add(1))
+            .max(self.released.saturating_add(1))
+    }
+}
+
+/// A worker's chunk, as the reader hands it to the caller.
+pub struct Delivery<'a, C> {
+    pub worker: usize,
+    pub chunk: Option<C>,
+    /// Every worker has seen all frames of its share up to this one, and
+    /// has handed over all it made from them (`u64::MAX` once all are
+    /// done): output keyed at or below it is complete.
+    pub through: u64,
+    pub history: &'a NowHistory,
 }
 
 /// The worker (0..n) that handles the packet in `data`: see the module
@@ -118,25 +184,90 @@ pub fn shard_of(link: LinkType, data: &[u8], n: usize) -> usize {
     ((v ^ (v >> 32)) % n as u64) as usize
 }
 
-/// [`crate::run::run_reader`] over one worker per handler in `handlers`;
-/// `sink` receives the workers' output chunks in the reader thread, in
-/// arrival order. Returns the summary (the workers' counters added up) and
-/// the handlers, for what spans flows.
-pub fn run_reader_sharded<R, T, H>(
+/// The reader's side of the channels.
+struct Hub<C> {
+    to_workers: Vec<SyncSender<Batch>>,
+    back: Receiver<Msg<C>>,
+    /// Per worker: the frame it has handed over all output through.
+    through: Vec<u64>,
+    history: NowHistory,
+    spare: Vec<Batch>,
+}
+
+type Sink<'s, C> = &'s mut dyn FnMut(Delivery<'_, C>);
+
+impl<C> Hub<C> {
+    fn take(&mut self, m: Msg<C>, sink: Sink<'_, C>) {
+        match m {
+            Msg::Spent(b) => self.spare.push(b),
+            Msg::Chunk {
+                worker,
+                through,
+                chunk,
+            } => {
+                if let Some(t) = self.through.get_mut(worker) {
+                    *t = (*t).max(through);
+                }
+                let all = self.through.iter().copied().min().unwrap_or(u64::MAX);
+                sink(Delivery {
+                    worker,
+                    chunk,
+                    through: all,
+                    history: &self.history,
+                });
+                self.history.release(all);
+            }
+        }
+    }
+
+    /// Take whatever the workers have handed back, without waiting.
+    fn poll(&mut self, sink: Sink<'_, C>) {
+        while let Ok(m) = self.back.try_recv() {
+            self.take(m, sink);
+        }
+    }
+
+    /// Hand a batch to worker `w`, taking output while its queue is full
+    /// (the worker may itself wait for us to take its output).
+    fn send(&mut self, w: usize, mut b: Batch, sink: Sink<'_, C>) {
+        loop {
+            let Some(tx) = self.to_workers.get(w) else {
+                return;
+            };
+            match tx.try_send(b) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+                Err(TrySendError::Full(back)) => {
+                    b = back;
+                    if let Ok(m) = self.back.recv_timeout(std::time::Duration::from_millis(1)) {
+                        self.take(m, sink);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`crate::run::run_reader`] over one worker per maker in `makers`; each
+/// maker builds its worker's handler in the worker's thread. `sink`
+/// receives the workers' output in the reader thread, in arrival order,
+/// with how far the output is complete ([`Delivery::through`]). Returns
+/// the summary (the workers' counters added up) and each worker's end.
+pub fn run_reader_sharded<R, T, H, F>(
     path: &Path,
     total_bytes: Option<u64>,
     mut reader: CaptureReader<R>,
     cfg: PipelineConfig,
-    handlers: Vec<H>,
-    sink: &mut dyn FnMut(H::Chunk),
+    makers: Vec<F>,
+    sink: Sink<'_, H::Chunk>,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(CaptureSummary, Vec<H>), EngineError>
+) -> Result<(CaptureSummary, Vec<H::End>), EngineError>
 where
     R: Read,
     T: Default,
     H: ShardHandler<T>,
+    F: FnOnce() -> H + Send,
 {
-    let n = handlers.len().max(1);
+    let n = makers.len().max(1);
     let wrap = |source| EngineError::Capture {
         path: path.to_path_buf(),
         source,
@@ -164,42 +295,28 @@ where
         let (back_tx, back_rx) = mpsc::channel::<Msg<H::Chunk>>();
         let mut to_workers: Vec<SyncSender<Batch>> = Vec::with_capacity(n);
         let mut joins = Vec::with_capacity(n);
-        for (handler, open) in handlers.into_iter().zip(open.iter()) {
+        for (i, (make, open)) in makers.into_iter().zip(open.iter()).enumerate() {
             let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE);
             to_workers.push(tx);
             let back = back_tx.clone();
-            joins.push(scope.spawn(move || worker::<T, H>(rx, back, handler, wcfg, open)));
+            joins.push(scope.spawn(move || worker::<T, H, F>(i, rx, back, make, wcfg, open)));
         }
         drop(back_tx);
+        let mut hub = Hub {
+            to_workers,
+            back: back_rx,
+            through: vec![0; n],
+            history: NowHistory::default(),
+            spare: Vec::new(),
+        };
 
         let mut batches: Vec<Batch> = (0..n).map(|_| Batch::default()).collect();
-        let mut spare: Vec<Batch> = Vec::new();
         let mut frame_no: u64 = 0;
         let mut now_ns: u64 = 0;
         let mut first_unsupported: Option<(u32, u64)> = None;
         let mut error = None;
         // The worker of the last frame read.
         let mut last_w = 0;
-        // Hand a batch to worker `w`, taking output while its queue is full
-        // (the worker may itself wait for us to take its output).
-        let send =
-            |w: usize, b: Batch, spare: &mut Vec<Batch>, sink: &mut dyn FnMut(H::Chunk)| -> bool {
-                let mut b = b;
-                loop {
-                    match to_workers[w].try_send(b) {
-                        Ok(()) => return true,
-                        Err(TrySendError::Disconnected(_)) => return false,
-                        Err(TrySendError::Full(back)) => {
-                            b = back;
-                            match back_rx.recv_timeout(std::time::Duration::from_millis(1)) {
-                                Ok(Msg::Chunk(c)) => sink(c),
-                                Ok(Msg::Spent(s)) => spare.push(s),
-                                Err(_) => {}
-                            }
-                        }
-                    }
-                }
-            };
         loop {
             let frame = match reader.next_frame() {
                 Ok(Some(f)) => f,
@@ -214,6 +331,7 @@ where
             }
             frame_no += 1;
             now_ns = now_ns.max(frame.ts_ns);
+            hub.history.push(frame_no, now_ns);
             let w = shard_of(LinkType(frame.linktype), frame.data, n);
             last_w = w;
             let b = &mut batches[w];
@@ -230,25 +348,22 @@ where
                 start,
                 end: b.data.len(),
             });
-            let periodic = frame_no & 0xFFFF == 0;
+            let periodic = frame_no % SYNC_FRAMES == 0;
             if b.frames.len() >= BATCH_FRAMES || b.data.len() >= BATCH_BYTES || periodic {
-                // Every 65,536 frames all workers get what they have (even
-                // nothing), so each one's flows expire on the capture's time.
-                let ws: Vec<usize> = if periodic { (0..n).collect() } else { vec![w] };
+                // Periodically every worker gets what it has (even
+                // nothing), so each one's flows expire on the capture's
+                // time and its output can be released.
+                let ws = if periodic { 0..n } else { w..w + 1 };
                 for i in ws {
-                    let mut full =
-                        std::mem::replace(&mut batches[i], spare.pop().unwrap_or_default());
+                    let fresh = hub.spare.pop().unwrap_or_default();
+                    let mut full = std::mem::replace(&mut batches[i], fresh);
                     full.now_ns = advance_to(i, w, now_ns);
-                    send(i, full, &mut spare, sink);
+                    full.through = frame_no;
+                    hub.send(i, full, sink);
                 }
             }
-            while let Ok(m) = back_rx.try_recv() {
-                match m {
-                    Msg::Chunk(c) => sink(c),
-                    Msg::Spent(s) => spare.push(s),
-                }
-            }
-            if periodic {
+            hub.poll(sink);
+            if frame_no & 0xFFFF == 0 {
                 progress(Progress {
                     bytes_read: reader.stats().bytes_read,
                     total_bytes,
@@ -260,19 +375,18 @@ where
         for (i, b) in batches.into_iter().enumerate() {
             let mut b = b;
             b.now_ns = advance_to(i, last_w, now_ns);
-            send(i, b, &mut spare, sink);
+            b.through = frame_no;
+            hub.send(i, b, sink);
         }
-        drop(to_workers);
-        // Workers flush their flows now; take output until all are done.
-        for m in back_rx.iter() {
-            if let Msg::Chunk(c) = m {
-                sink(c);
-            }
+        // Workers end their flows now; take output until all are done.
+        hub.to_workers.clear();
+        while let Ok(m) = hub.back.recv() {
+            hub.take(m, sink);
         }
         let mut counters = Counters::default();
         let mut table = TableStats::default();
         let mut defrag = DefragStats::default();
-        let mut handlers = Vec::with_capacity(n);
+        let mut ends = Vec::with_capacity(n);
         for j in joins {
             // A worker that panicked is a bug: re-raise it here.
             let end = match j.join() {
@@ -282,7 +396,7 @@ where
             add_counters(&mut counters, &end.counters);
             add_table(&mut table, &end.table);
             add_defrag(&mut defrag, &end.defrag);
-            handlers.push(end.handler);
+            ends.push(end.end);
         }
         if let Some(e) = error {
             return Err(wrap(e));
@@ -311,7 +425,7 @@ where
                 damaged_bytes: reader.damage_totals().0,
                 damaged_ranges: reader.damage_totals().1,
             },
-            handlers,
+            ends,
         ))
     })
 }
@@ -327,13 +441,20 @@ fn advance_to(i: usize, w: usize, now_ns: u64) -> Option<u64> {
     (i != w).then_some(now_ns)
 }
 
-fn worker<T: Default, H: ShardHandler<T>>(
+fn worker<T, H, F>(
+    id: usize,
     rx: Receiver<Batch>,
     back: mpsc::Sender<Msg<H::Chunk>>,
-    mut handler: H,
+    make: F,
     cfg: PipelineConfig,
     open: &AtomicUsize,
-) -> WorkerEnd<H> {
+) -> WorkerEnd<H::End>
+where
+    T: Default,
+    H: ShardHandler<T>,
+    F: FnOnce() -> H,
+{
+    let mut handler = make();
     let mut pipe: Pipeline<T> = Pipeline::new(cfg);
     for mut b in rx.iter() {
         for f in &b.frames {
@@ -347,22 +468,26 @@ fn worker<T: Default, H: ShardHandler<T>>(
             pipe.advance(now, &mut handler);
         }
         open.store(pipe.open_flows(), Ordering::Relaxed);
-        if let Some(c) = handler.take_chunk() {
-            // The reader is gone only if it failed; nothing to do then.
-            let _ = back.send(Msg::Chunk(c));
-        }
+        // The reader is gone only if it failed; nothing to do then.
+        let _ = back.send(Msg::Chunk {
+            worker: id,
+            through: b.through,
+            chunk: handler.take_chunk(),
+        });
         b.clear();
         let _ = back.send(Msg::Spent(b));
     }
     pipe.finish(&mut handler);
-    if let Some(c) = handler.take_chunk() {
-        let _ = back.send(Msg::Chunk(c));
-    }
+    let _ = back.send(Msg::Chunk {
+        worker: id,
+        through: u64::MAX,
+        chunk: handler.take_chunk(),
+    });
     WorkerEnd {
-        handler,
         counters: pipe.counters(),
         table: pipe.table_stats(),
         defrag: pipe.defrag_stats(),
+        end: handler.end(),
     }
 }
 
@@ -399,16 +524,17 @@ fn add_defrag(a: &mut DefragStats, b: &DefragStats) {
 }
 
 /// [`run_reader_sharded`] on the capture at `path` (`-` is stdin).
-pub fn run_capture_sharded<T, H>(
+pub fn run_capture_sharded<T, H, F>(
     path: &Path,
     cfg: PipelineConfig,
-    handlers: Vec<H>,
-    sink: &mut dyn FnMut(H::Chunk),
+    makers: Vec<F>,
+    sink: Sink<'_, H::Chunk>,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(CaptureSummary, Vec<H>), EngineError>
+) -> Result<(CaptureSummary, Vec<H::End>), EngineError>
 where
     T: Default,
     H: ShardHandler<T>,
+    F: FnOnce() -> H + Send,
 {
     let total_bytes = if path == Path::new("-") {
         None
@@ -419,5 +545,5 @@ where
         path: path.to_path_buf(),
         source,
     })?;
-    run_reader_sharded(path, total_bytes, reader, cfg, handlers, sink, progress)
+    run_reader_sharded(path, total_bytes, reader, cfg, makers, sink, progress)
 }

@@ -163,6 +163,15 @@ pub struct Flow<T> {
     /// unique within a capture and the same whichever shard holds the
     /// flow, so it is the basis of the uid and of `--sorted`'s order.
     pub first_frame: u64,
+    /// Frame number of the flow's last packet.
+    pub last_frame: u64,
+    /// Once ended: the packet time from which it counted as idle (last
+    /// packet time plus its lane's timeout; for any end reason), and the
+    /// lane it was on. A single flow table ends idle flows lane by lane,
+    /// each in last-packet order; `--threads` merges workers' flow ends
+    /// in that order with these.
+    pub idle_at_ns: u64,
+    pub end_lane: u8,
     orig_is_lo: bool,
     pub first_ts: u64,
     pub last_ts: u64,
@@ -473,6 +482,9 @@ impl<T: Default> FlowTable<T> {
             EndReason::Evicted => self.stats.evicted += 1,
             EndReason::End => {}
         }
+        let lane = self.slots[i as usize].lane;
+        flow.idle_at_ns = flow.last_ts.saturating_add(self.lane_timeout(lane));
+        flow.end_lane = lane;
         flow.end_reason = Some(reason);
         self.finished.push(flow);
     }
@@ -546,6 +558,9 @@ impl<T: Default> FlowTable<T> {
             )),
             seq,
             first_frame: frame,
+            last_frame: frame,
+            idle_at_ns: 0,
+            end_lane: 0,
             orig_is_lo,
             first_ts: ts,
             last_ts: ts,
@@ -701,6 +716,7 @@ impl<T: Default> FlowTable<T> {
         };
         let d = dir as usize;
         flow.last_ts = flow.last_ts.max(ts);
+        flow.last_frame = frame;
         let st = &mut flow.stats[d];
         st.pkts += 1;
         st.bytes += u64::from(wire_len);

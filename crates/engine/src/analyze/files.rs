@@ -124,7 +124,6 @@ impl OpenFile {
 pub struct Files {
     extract_dir: Option<PathBuf>,
     max_bytes: u64,
-    next_tmp: u64,
     /// Files carved (closed).
     pub carved: u64,
     /// Errors writing files (disk full, ...): counted, never fatal.
@@ -153,7 +152,6 @@ impl Files {
         Ok(Files {
             extract_dir: extract_dir.map(Path::to_path_buf),
             max_bytes,
-            next_tmp: 0,
             carved: 0,
             write_errors: 0,
             rule_window: 0,
@@ -164,8 +162,11 @@ impl Files {
 
     pub fn open(&mut self, meta: netsift_proto::FileMeta) -> OpenFile {
         let tmp = self.extract_dir.as_ref().and_then(|d| {
-            self.next_tmp += 1;
-            let p = d.join(format!(".partial-{}-{}", std::process::id(), self.next_tmp));
+            // One counter for the whole process: the workers of
+            // `--threads` carve into the same directory.
+            static NEXT_TMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT_TMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let p = d.join(format!(".partial-{}-{n}", std::process::id()));
             match File::create(&p) {
                 Ok(f) => Some((p, BufWriter::new(f))),
                 Err(_) => {

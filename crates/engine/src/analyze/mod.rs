@@ -15,6 +15,7 @@ pub mod eve;
 pub mod files;
 pub mod output;
 pub mod rules;
+pub mod sharded;
 pub mod zeek;
 
 use std::collections::HashMap;
@@ -188,7 +189,7 @@ pub struct Analyzer<'o> {
     cfg: AnalyzeConfig,
     budget: Budget,
     files: Files,
-    out: &'o mut dyn Output,
+    out: Box<dyn Output + 'o>,
     links: Links,
     /// Bytes held in all flows' pre-verdict buffers.
     pending_total: usize,
@@ -604,6 +605,16 @@ impl<'o> Analyzer<'o> {
         cfg: AnalyzeConfig,
         files: Files,
         out: &'o mut dyn Output,
+    ) -> Self {
+        Self::with_output(classifier, cfg, files, Box::new(out))
+    }
+
+    /// An analyzer that owns its output (a worker of `--threads`).
+    pub fn with_output(
+        classifier: Classifier,
+        cfg: AnalyzeConfig,
+        files: Files,
+        out: Box<dyn Output + 'o>,
     ) -> Self {
         Analyzer {
             classifier,

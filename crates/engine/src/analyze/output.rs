@@ -92,6 +92,41 @@ pub trait Output {
     fn summary(&self) -> &Summary;
 }
 
+/// A borrowed output is an output (so an [`super::Analyzer`] can own its
+/// output or borrow the caller's).
+impl<O: Output + ?Sized> Output for &mut O {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+        (**self).record(log, ts_ns, common, record)
+    }
+    fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
+        (**self).conn(ts_ns, rec)
+    }
+    fn alert(&mut self, alert: &netsift_detect::alert::Alert) {
+        (**self).alert(alert)
+    }
+    fn flow_flagged(&mut self, uid: &str, alert: &netsift_detect::alert::Alert) {
+        (**self).flow_flagged(uid, alert)
+    }
+    fn capture_damaged(&mut self, damage: &CaptureDamage) {
+        (**self).capture_damaged(damage)
+    }
+    fn tick(&mut self, now_ns: u64) {
+        (**self).tick(now_ns)
+    }
+    fn packet(&mut self, p: &netsift_detect::dos::FloodPacket) {
+        (**self).packet(p)
+    }
+    fn memory_bytes(&self) -> usize {
+        (**self).memory_bytes()
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        (**self).finish()
+    }
+    fn summary(&self) -> &Summary {
+        (**self).summary()
+    }
+}
+
 /// `ts`, `uid`, endpoints, then the record's own fields.
 fn with_common(ts_ns: u64, c: &Common, record: Value) -> Value {
     let mut m = Map::new();
