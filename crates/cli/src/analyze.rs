@@ -486,7 +486,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
         // Each worker gets its own classifier and carver; signatures and
         // Suricata rules are shared.
-        let mut merger = netsift_engine::analyze::sharded::Merger::default();
+        let mut merger = netsift_engine::analyze::sharded::EventMerger::default();
         let mut totals = WorkerEnd::default();
         // The detectors run here, behind the merger: their memory is
         // sampled as deliveries come.
@@ -516,7 +516,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             let mut makers = Some(makers);
             let ends = runs.run(n, path, &mut bar, &mut |path, pcfg, bar| {
                 let mut sink = |d: Delivery<'_, AnalyzeChunk>| {
-                    merger.take(d, &mut scoring);
+                    merger.take(d, &mut |ev| ev.apply(&mut scoring));
                     deliveries += 1;
                     if deliveries % 64 == 0 {
                         detectors_peak = detectors_peak.max(scoring.memory_bytes());

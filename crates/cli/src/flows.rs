@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use netsift_engine::classify::ClassState;
-use netsift_engine::shard::{run_capture_sharded, Delivery};
+use netsift_engine::shard::{run_capture_sharded, Delivery, Merger, When};
 use netsift_engine::sorted::{SortedLines, DEFAULT_MEMORY};
 use netsift_engine::{
     run_capture, CaptureSummary, Classifier, ClassifyConfig, FlowHandler, FlowRecord,
@@ -100,22 +100,26 @@ struct Writer<W: Write> {
 }
 
 /// A worker's share of `flows --threads N`: it classifies its flows and
-/// formats their lines, the costly part; the reader thread writes them.
+/// formats their lines, the costly part; the reader thread puts them back
+/// in the order one thread writes them and writes them.
 struct FlowWorker {
     classifier: Classifier,
     format: Format,
     seed: u16,
-    chunk: Chunk,
+    frame: u64,
+    seq: u64,
+    chunk: Vec<(When, u64, Line)>,
 }
 
-/// Lines made by a worker, each with its `--sorted` key (the frame that
-/// created the flow).
-#[derive(Default)]
-struct Chunk {
-    json: Vec<u8>,
-    /// Per JSON line: key and end offset in `json`.
-    ends: Vec<(u64, usize)>,
-    rows: Vec<(u64, [String; COLS])>,
+/// One flow's line, and the frame that created the flow (`--sorted`).
+struct Line {
+    first_frame: u64,
+    body: LineBody,
+}
+
+enum LineBody {
+    Json(Vec<u8>),
+    Row(Box<[String; COLS]>),
 }
 
 impl FlowHandler<ClassState> for FlowWorker {
@@ -123,30 +127,44 @@ impl FlowHandler<ClassState> for FlowWorker {
         self.classifier.on_packet(flow, seen, pkt);
     }
 
+    fn on_frame_number(&mut self, n: u64) {
+        self.frame = n;
+    }
+
     fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
         self.classifier.on_end(&mut flow);
         let rec = FlowRecord::from_classified(&flow, self.seed);
-        match self.format {
+        let body = match self.format {
             Format::Jsonl => {
+                let mut v = Vec::with_capacity(512);
                 // Writing to a Vec fails only on a serializer bug.
-                if serde_json::to_writer(&mut self.chunk.json, &rec).is_ok() {
-                    self.chunk.json.push(b'\n');
-                    self.chunk
-                        .ends
-                        .push((flow.first_frame, self.chunk.json.len()));
+                if serde_json::to_writer(&mut v, &rec).is_err() {
+                    return;
                 }
+                v.push(b'\n');
+                LineBody::Json(v)
             }
-            Format::Table => self.chunk.rows.push((flow.first_frame, table_row(&rec))),
-        }
+            Format::Table => LineBody::Row(Box::new(table_row(&rec))),
+        };
+        let when = When::of_end(&flow, self.frame);
+        self.seq += 1;
+        self.chunk.push((
+            when,
+            self.seq,
+            Line {
+                first_frame: flow.first_frame,
+                body,
+            },
+        ));
     }
 }
 
 impl netsift_engine::shard::ShardHandler<ClassState> for FlowWorker {
-    type Chunk = Chunk;
+    type Chunk = Vec<(When, u64, Line)>;
     type End = ();
     fn end(self) {}
-    fn take_chunk(&mut self) -> Option<Chunk> {
-        if self.chunk.ends.is_empty() && self.chunk.rows.is_empty() {
+    fn take_chunk(&mut self) -> Option<Self::Chunk> {
+        if self.chunk.is_empty() {
             return None;
         }
         Some(std::mem::take(&mut self.chunk))
@@ -280,25 +298,15 @@ impl<W: Write> Writer<W> {
         }
     }
 
-    /// Take a worker's lines: written now, or kept for the end under
-    /// `--sorted`.
-    fn take(&mut self, c: Chunk) -> io::Result<()> {
-        let mut start = 0;
-        for (key, end) in c.ends {
-            let line = c.json.get(start..end).unwrap_or_default();
-            start = end;
-            match self.sorted.as_mut() {
-                Some(s) => s.push((key, 0), line.to_vec())?,
-                None => self.out.write_all(line)?,
-            }
+    /// Take a flow's line, in the single-thread order: written now, or
+    /// kept for the end under `--sorted`.
+    fn take(&mut self, line: Line) -> io::Result<()> {
+        match (self.sorted.as_mut(), line.body) {
+            (Some(s), LineBody::Json(v)) => s.push((line.first_frame, 0), v),
+            (Some(s), LineBody::Row(r)) => s.push((line.first_frame, 0), pack_row(&r)),
+            (None, LineBody::Json(v)) => self.out.write_all(&v),
+            (None, LineBody::Row(r)) => self.emit_row(*r),
         }
-        for (key, row) in c.rows {
-            match self.sorted.as_mut() {
-                Some(s) => s.push((key, 0), pack_row(&row))?,
-                None => self.emit_row(row)?,
-            }
-        }
-        Ok(())
     }
 
     /// End the output; `table` is false when no capture could be read, so
@@ -400,6 +408,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
         sorted: args.sorted.then(|| SortedLines::new(DEFAULT_MEMORY)),
     };
     let sharded = threads > 1 || args.sorted;
+    let mut merger: Merger<Line> = Merger::default();
     let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
     let mut failed = false;
     let mut any_read = false;
@@ -422,15 +431,19 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
                     classifier,
                     format,
                     seed,
-                    chunk: Chunk::default(),
+                    frame: 0,
+                    seq: 0,
+                    chunk: Vec::new(),
                 });
             }
-            let mut sink = |d: Delivery<'_, Chunk>| {
-                if let (None, Some(c)) = (&w.error, d.chunk) {
-                    if let Err(e) = w.take(c) {
-                        w.error = Some(e);
+            let mut sink = |d: Delivery<'_, Vec<(When, u64, Line)>>| {
+                merger.take(d, &mut |line| {
+                    if w.error.is_none() {
+                        if let Err(e) = w.take(line) {
+                            w.error = Some(e);
+                        }
                     }
-                }
+                })
             };
             run_capture_sharded(path, cfg, makers, &mut sink, &mut |p| bar.update(p))
                 .map(|(s, _)| s)

@@ -169,14 +169,14 @@ pub struct FlowsArgs {
     pub format: Format,
 
     /// Worker threads. Flows are spread over them by a symmetric hash of
-    /// their addresses; records and uids are the same for any number, only
-    /// the order of lines differs (see --sorted). 0: one per core.
+    /// their addresses, and their lines put back in the one-thread order:
+    /// the output is the same for any number. 0: one per core.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub threads: usize,
 
     /// Write flows in the order they started (the frame that created each
-    /// one), the same order for any --threads, instead of the order they
-    /// ended. Lines wait in memory (64 MiB) and then in temporary files.
+    /// one) instead of the order they ended. Lines wait in memory (64 MiB)
+    /// and then in temporary files.
     #[arg(long)]
     pub sorted: bool,
 

@@ -20,22 +20,38 @@
 //! Each frame carries its number in the capture and the capture's packet
 //! time so far ([`FrameAt`]): uids come from the number of the frame that
 //! created the flow, and flows expire on the capture's time, not the
-//! worker's, so records and uids do not depend on N. The order in which
-//! workers finish flows does; see [`crate::sorted`] for a canonical order.
+//! worker's, so records and uids do not depend on N. Workers tag their
+//! output with when a single pipeline would have made it ([`When`]), and
+//! the [`Merger`] puts it back in that order: the output of N workers is
+//! the output of one, line for line.
+//!
+//! A single pipeline makes output while handling frame `g`'s packet
+//! (`(g, 0)`); ends the flows idle past their timeout at the start of the
+//! first frame whose capture time reaches their idle time, lane by lane,
+//! each lane in last-packet order (`(g*, 1, lane, last time, last
+//! frame)`: a worker ends them later, at its own next frame, and the
+//! reader, which knows the capture's time frame by frame
+//! ([`NowHistory`]), finds `g*`); ends a flow because of frame `g`'s
+//! packet itself (a new SYN on a closed connection, the active timeout,
+//! an eviction: `(g, 2)`); and ends the open flows at the end of the
+//! capture in creation order (`(∞, 3, first frame)`). The merger holds
+//! output until every worker has handed over all it made up to a frame
+//! ([`Delivery::through`]), then releases it in that order.
 //!
 //! Two things differ by design: with a full flow table, which flow is
 //! evicted (each worker holds `max_flows / N`), and a flow inside a tunnel
 //! whose outer layer is fragmented (its fragments go by the outer
 //! addresses, its whole packets by the inner ones).
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 
 use netsift_capture::{CaptureFormat, CaptureReader};
-use netsift_flow::{DefragStats, TableStats};
+use netsift_flow::{DefragStats, EndReason, Flow, TableStats};
 use netsift_wire::{decode, LinkType};
 
 use crate::pipeline::{Counters, FlowHandler, FrameAt, Pipeline, PipelineConfig};
@@ -160,6 +176,148 @@ pub struct Delivery<'a, C> {
     /// done): output keyed at or below it is complete.
     pub through: u64,
     pub history: &'a NowHistory,
+}
+
+/// When a single pipeline would have made a worker's output (see the
+/// module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Packet {
+        frame: u64,
+    },
+    Expired {
+        idle_at: u64,
+        lane: u8,
+        last_ts: u64,
+        last_frame: u64,
+    },
+    Ended {
+        frame: u64,
+    },
+    Flushed {
+        first_frame: u64,
+    },
+}
+
+/// The place of an event in the single-thread order.
+type Key = (u64, u8, u8, u64, u64, u64);
+
+impl When {
+    fn key(self, seq: u64, history: &NowHistory) -> Key {
+        match self {
+            When::Packet { frame } => (frame, 0, 0, 0, 0, seq),
+            When::Expired {
+                idle_at,
+                lane,
+                last_ts,
+                last_frame,
+            } => (
+                history.idle_end_frame(idle_at, last_frame),
+                1,
+                lane,
+                last_ts,
+                last_frame,
+                seq,
+            ),
+            When::Ended { frame } => (frame, 2, 0, 0, 0, seq),
+            When::Flushed { first_frame } => (u64::MAX, 3, 0, first_frame, 0, seq),
+        }
+    }
+
+    /// When a single pipeline ends `flow`, which a worker ended while at
+    /// frame `frame`.
+    pub fn of_end<T>(flow: &Flow<T>, frame: u64) -> When {
+        match flow.end_reason {
+            Some(EndReason::Idle | EndReason::Closed) => When::Expired {
+                idle_at: flow.idle_at_ns,
+                lane: flow.end_lane,
+                last_ts: flow.last_ts,
+                last_frame: flow.last_frame,
+            },
+            Some(EndReason::End) | None => When::Flushed {
+                first_frame: flow.first_frame,
+            },
+            Some(EndReason::Reused | EndReason::Active | EndReason::Evicted) => {
+                When::Ended { frame }
+            }
+        }
+    }
+}
+
+struct Item<E> {
+    key: Key,
+    worker: usize,
+    ev: E,
+}
+
+impl<E> PartialEq for Item<E> {
+    fn eq(&self, o: &Self) -> bool {
+        (self.key, self.worker) == (o.key, o.worker)
+    }
+}
+impl<E> Eq for Item<E> {}
+impl<E> PartialOrd for Item<E> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<E> Ord for Item<E> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.key, self.worker).cmp(&(o.key, o.worker))
+    }
+}
+
+/// Puts the workers' output back in the single-thread order (see the
+/// module documentation) and hands it on.
+pub struct Merger<E> {
+    heap: BinaryHeap<Reverse<Item<E>>>,
+    /// Most items held at once.
+    pub peak_held: usize,
+}
+
+impl<E> Default for Merger<E> {
+    fn default() -> Self {
+        Merger {
+            heap: BinaryHeap::new(),
+            peak_held: 0,
+        }
+    }
+}
+
+impl<E> Merger<E> {
+    /// Take a worker's delivery (items tagged with when a single pipeline
+    /// made them, and a sequence number of the worker); release what is
+    /// complete, in order, to `out`.
+    pub fn take<C: IntoIterator<Item = (When, u64, E)>>(
+        &mut self,
+        d: Delivery<'_, C>,
+        out: &mut dyn FnMut(E),
+    ) {
+        if let Some(c) = d.chunk {
+            for (when, seq, ev) in c {
+                self.heap.push(Reverse(Item {
+                    key: when.key(seq, d.history),
+                    worker: d.worker,
+                    ev,
+                }));
+            }
+            self.peak_held = self.peak_held.max(self.heap.len());
+        }
+        while self
+            .heap
+            .peek()
+            .is_some_and(|Reverse(i)| i.key.0 <= d.through)
+        {
+            if let Some(Reverse(i)) = self.heap.pop() {
+                out(i.ev);
+            }
+        }
+    }
+
+    /// Events still held (none once the capture is done).
+    pub fn held(&self) -> usize {
+        self.heap.len()
+    }
 }
 
 /// The worker (0..n) that handles the packet in `data`: see the module

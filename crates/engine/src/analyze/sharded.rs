@@ -15,24 +15,22 @@
 //!   idle time, lane by lane, each lane in last-packet order:
 //!   `(g*, 1, lane, last time, last frame)`. A worker ends it later (at its
 //!   own next frame); the reader knows the capture's time frame by frame
-//!   ([`NowHistory`]) and finds `g*`;
+//!   ([`crate::shard::NowHistory`]) and finds `g*`;
 //! - a flow ended by frame `g`'s packet itself (a new SYN on a closed
 //!   connection, the active timeout, an eviction): `(g, 2)`;
 //! - at the end of the capture, the open flows in creation order:
 //!   `(∞, 3, first frame)`.
 //!
-//! The [`Merger`] holds events until every worker has handed over all it
-//! made up to a frame ([`Delivery::through`]) and releases them in that
+//! The [`Merger`] (in [`crate::shard`]) holds events until every worker has handed over all it
+//! made up to a frame ([`crate::shard::Delivery::through`]) and releases them in that
 //! order, so the detectors, the models and the writers see what they see
 //! with one thread, and the output is the same for any N.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use netsift_detect::alert::Alert;
 use netsift_detect::dos::FloodPacket;
-use netsift_flow::{Dir, EndReason, Flow, Seen};
+use netsift_flow::{Dir, Flow, Seen};
 use netsift_wire::Decoded;
 use serde_json::Value;
 
@@ -43,7 +41,7 @@ use crate::classify::ClassState;
 use crate::memory::MemoryUse;
 use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
-use crate::shard::{Delivery, NowHistory, ShardHandler};
+use crate::shard::{Merger, ShardHandler, When};
 
 /// One call a worker's analyzer made on its output.
 #[derive(Debug)]
@@ -77,70 +75,6 @@ impl Event {
             Event::Alert(a) => out.alert(&a),
             Event::Flagged(uid, a) => out.flow_flagged(&uid, &a),
             Event::Packet(p) => out.packet(&p),
-        }
-    }
-}
-
-/// When a single pipeline would have made an event (see the module
-/// documentation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    Packet {
-        frame: u64,
-    },
-    Expired {
-        idle_at: u64,
-        lane: u8,
-        last_ts: u64,
-        last_frame: u64,
-    },
-    Ended {
-        frame: u64,
-    },
-    Flushed {
-        first_frame: u64,
-    },
-}
-
-/// The place of an event in the single-thread order.
-type Key = (u64, u8, u8, u64, u64, u64);
-
-impl When {
-    fn key(self, seq: u64, history: &NowHistory) -> Key {
-        match self {
-            When::Packet { frame } => (frame, 0, 0, 0, 0, seq),
-            When::Expired {
-                idle_at,
-                lane,
-                last_ts,
-                last_frame,
-            } => (
-                history.idle_end_frame(idle_at, last_frame),
-                1,
-                lane,
-                last_ts,
-                last_frame,
-                seq,
-            ),
-            When::Ended { frame } => (frame, 2, 0, 0, 0, seq),
-            When::Flushed { first_frame } => (u64::MAX, 3, 0, first_frame, 0, seq),
-        }
-    }
-
-    fn of_end<T>(flow: &Flow<T>, frame: u64) -> When {
-        match flow.end_reason {
-            Some(EndReason::Idle | EndReason::Closed) => When::Expired {
-                idle_at: flow.idle_at_ns,
-                lane: flow.end_lane,
-                last_ts: flow.last_ts,
-                last_frame: flow.last_frame,
-            },
-            Some(EndReason::End) | None => When::Flushed {
-                first_frame: flow.first_frame,
-            },
-            Some(EndReason::Reused | EndReason::Active | EndReason::Evicted) => {
-                When::Ended { frame }
-            }
         }
     }
 }
@@ -210,6 +144,17 @@ impl Output for EventLog {
 pub struct AnalyzeChunk {
     events: Vec<(When, u64, Event)>,
 }
+
+impl IntoIterator for AnalyzeChunk {
+    type Item = (When, u64, Event);
+    type IntoIter = std::vec::IntoIter<(When, u64, Event)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.events.into_iter()
+    }
+}
+
+/// The merger of `analyze --threads`.
+pub type EventMerger = Merger<Event>;
 
 /// A worker's counters at the end.
 #[derive(Debug, Clone, Copy, Default)]
@@ -298,68 +243,6 @@ impl ShardHandler<ClassState> for AnalyzeWorker {
             peak_memory: self.analyzer.peak_memory(),
             files_carved: self.analyzer.files_carved(),
         }
-    }
-}
-
-struct Item {
-    key: Key,
-    worker: usize,
-    ev: Event,
-}
-
-impl PartialEq for Item {
-    fn eq(&self, o: &Self) -> bool {
-        (self.key, self.worker) == (o.key, o.worker)
-    }
-}
-impl Eq for Item {}
-impl PartialOrd for Item {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Item {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.key, self.worker).cmp(&(o.key, o.worker))
-    }
-}
-
-/// Puts the workers' events back in the single-thread order (see the
-/// module documentation) and hands them to the real output.
-#[derive(Default)]
-pub struct Merger {
-    heap: BinaryHeap<Reverse<Item>>,
-    /// Most events held at once.
-    pub peak_held: usize,
-}
-
-impl Merger {
-    /// Take a worker's delivery; release what is complete into `out`.
-    pub fn take(&mut self, d: Delivery<'_, AnalyzeChunk>, out: &mut dyn Output) {
-        if let Some(c) = d.chunk {
-            for (when, seq, ev) in c.events {
-                self.heap.push(Reverse(Item {
-                    key: when.key(seq, d.history),
-                    worker: d.worker,
-                    ev,
-                }));
-            }
-            self.peak_held = self.peak_held.max(self.heap.len());
-        }
-        while self
-            .heap
-            .peek()
-            .is_some_and(|Reverse(i)| i.key.0 <= d.through)
-        {
-            if let Some(Reverse(i)) = self.heap.pop() {
-                i.ev.apply(out);
-            }
-        }
-    }
-
-    /// Events still held (none once the capture is done).
-    pub fn held(&self) -> usize {
-        self.heap.len()
     }
 }
 
