@@ -211,7 +211,10 @@ const MAX_PENDING_TOTAL: usize = 256 << 20;
 /// waiting for their announcing flow's next packet.
 #[derive(Default)]
 struct Links {
-    expected: HashMap<(IpAddr, u16), (String, u32)>,
+    /// Announced connections by responder address and port: the
+    /// announcing flow's uid, the link number, and the packet time after
+    /// which the announcement is stale.
+    expected: HashMap<(IpAddr, u16), (String, u32, u64)>,
     queued: HashMap<String, Vec<LinkedEvent>>,
     queued_bytes: usize,
 }
@@ -418,6 +421,12 @@ impl Ctx<'_, '_> {
 
 /// Announced connections remembered at once.
 const MAX_EXPECTED_LINKS: usize = 4096;
+
+/// How long an announced connection is expected (packet time), as the
+/// classifier's `flow` layer does: an FTP client opens the data connection
+/// within seconds of PASV or PORT. Without it, announcements that never
+/// came (a capture cut short) would fill the table for the whole run.
+const LINK_TTL_NS: u64 = 120_000_000_000;
 /// Bytes of linked connections queued at once (beyond: counted as gaps).
 const MAX_QUEUED_LINK_BYTES: usize = 64 << 20;
 
@@ -501,13 +510,23 @@ impl Sink for FlowSink<'_, '_> {
             addr
         };
         if self.links.expected.len() >= MAX_EXPECTED_LINKS {
-            return;
+            // Stale announcements go first; only live ones can fill it.
+            let now = self.ts_ns;
+            self.links.expected.retain(|_, e| e.2 > now);
+            if self.links.expected.len() >= MAX_EXPECTED_LINKS {
+                return;
+            }
         }
         let link = *self.next_link;
         *self.next_link += 1;
-        self.links
-            .expected
-            .insert((addr, port), (self.common.uid.clone(), link));
+        self.links.expected.insert(
+            (addr, port),
+            (
+                self.common.uid.clone(),
+                link,
+                self.ts_ns.saturating_add(LINK_TTL_NS),
+            ),
+        );
     }
 }
 
@@ -943,7 +962,12 @@ impl Analyzer<'_> {
             && self.signatures.is_none()
             && self.rules.is_none()
             && ip.transport.payload().is_empty()
-            && (!seen.new || self.links.expected.is_empty())
+            && (!seen.new
+                || self.links.expected.is_empty()
+                || !self
+                    .links
+                    .expected
+                    .contains_key(&(flow.resp().addr, flow.resp().port)))
         {
             match ip.transport {
                 WireTransport::Tcp { tcp, .. }
@@ -961,8 +985,11 @@ impl Analyzer<'_> {
         let st = &mut flow.data;
         let app = st.app.get_or_insert_with(Default::default);
         if seen.new && !self.links.expected.is_empty() {
-            if let Some(l) = self.links.expected.remove(&(resp_addr, resp_port)) {
-                app.linked_to = Some(l);
+            if let Some((owner, link, stale)) = self.links.expected.remove(&(resp_addr, resp_port))
+            {
+                if flow.first_ts < stale {
+                    app.linked_to = Some((owner, link));
+                }
             }
         }
         if app.done && self.signatures.is_none() && self.rules.is_none() {
