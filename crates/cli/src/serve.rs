@@ -57,6 +57,8 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
 /// Raise the soft limit of open files towards `want` (at most the hard
 /// limit), and say so when it stays below: connections beyond it would be
 /// refused by the kernel (EMFILE) rather than by the server's caps.
+// rlim_t is u64 on 64-bit Linux, not everywhere.
+#[allow(clippy::unnecessary_cast)]
 fn raise_fd_limit(want: u64) {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

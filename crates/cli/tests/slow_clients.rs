@@ -17,6 +17,8 @@ use common_web::*;
 const TOKEN: &str = "slow-clients-token";
 
 /// Make room for `n` open files in this process (the idle sockets).
+// rlim_t is u64 on 64-bit Linux, not everywhere.
+#[allow(clippy::unnecessary_cast)]
 fn raise_fd_limit(n: u64) {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -120,10 +122,19 @@ fn idle_and_slow_connections_do_not_hold_up_pages() {
         })
     };
     std::thread::sleep(Duration::from_millis(300));
+    // The server holds them (accepted, not waiting in the listen queue).
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", srv.child.id()))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(fds >= 500, "the server holds {fds} descriptors");
 
     let mut worst = Duration::ZERO;
     for i in 0..20 {
-        let path = if i % 2 == 0 { "/captures/1" } else { "/flows/1" };
+        let path = if i % 2 == 0 {
+            "/captures/1"
+        } else {
+            "/flows/1"
+        };
         let t0 = Instant::now();
         let r = request(&a, "GET", path, &[("Authorization", &auth)], b"");
         let took = t0.elapsed();
@@ -137,10 +148,22 @@ fn idle_and_slow_connections_do_not_hold_up_pages() {
     eprintln!("slowest of 20 requests with 500 idle connections: {worst:?}");
     // Under the same load: a wrong token is refused, and so is a head over
     // the limit.
-    let r = request(&a, "GET", "/", &[("Authorization", "Bearer wrong-token-x")], b"");
+    let r = request(
+        &a,
+        "GET",
+        "/",
+        &[("Authorization", "Bearer wrong-token-x")],
+        b"",
+    );
     assert_eq!(r.status, 401);
     let big = "a".repeat(20_000);
-    let r = request(&a, "GET", "/", &[("Authorization", &auth), ("X-Big", &big)], b"");
+    let r = request(
+        &a,
+        "GET",
+        "/",
+        &[("Authorization", &auth), ("X-Big", &big)],
+        b"",
+    );
     assert_eq!(r.status, 431);
     let many: Vec<(String, String)> = (0..70).map(|i| (format!("X-H{i}"), "v".into())).collect();
     let mut hs: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -238,10 +261,7 @@ fn slow_heads_and_idle_keep_alive_are_closed_at_the_deadline() {
 #[test]
 fn connections_over_the_per_address_cap_are_closed_at_once() {
     let dir = tmpdir("conn-cap");
-    let srv = start(
-        &dir,
-        &["--max-conns-per-ip", "3", "--head-timeout", "60"],
-    );
+    let srv = start(&dir, &["--max-conns-per-ip", "3", "--head-timeout", "60"]);
     let a = srv.addr.as_str();
     let mut held: Vec<TcpStream> = (0..3).map(|_| connect(a)).collect();
     // Let the server accept (and count) them.
@@ -256,7 +276,10 @@ fn connections_over_the_per_address_cap_are_closed_at_once() {
         assert!(t0.elapsed() < Duration::from_secs(1));
     }
     for s in &mut held {
-        assert!(!closed_within(s, Duration::from_millis(10)), "held ones stay");
+        assert!(
+            !closed_within(s, Duration::from_millis(10)),
+            "held ones stay"
+        );
     }
     // A place freed is a place taken again.
     drop(held.pop());

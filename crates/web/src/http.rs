@@ -363,6 +363,8 @@ struct Activity {
     start: Instant,
     last_ms: AtomicU64,
     busy: AtomicUsize,
+    /// [`STALL_TIMEOUT`], or the head deadline if that is longer.
+    stall: Duration,
 }
 
 impl Activity {
@@ -378,7 +380,7 @@ impl Activity {
         } else {
             last
         };
-        tokio::time::Instant::from_std(base + STALL_TIMEOUT)
+        tokio::time::Instant::from_std(base + self.stall)
     }
 }
 
@@ -466,6 +468,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, key: IpAddr, shared: Ar
         start: Instant::now(),
         last_ms: AtomicU64::new(0),
         busy: AtomicUsize::new(0),
+        stall: STALL_TIMEOUT.max(shared.head_timeout),
     });
     let io = TokioIo::new(Watched {
         inner: stream,
@@ -520,8 +523,8 @@ async fn connection(stream: TcpStream, peer: SocketAddr, key: IpAddr, shared: Ar
 /// A plain answer of the server itself (no page).
 fn plain(status: u16) -> hyper::Response<OutBody> {
     let mut r = hyper::Response::new(OutBody::bytes(Vec::new()));
-    *r.status_mut() = hyper::StatusCode::from_u16(status)
-        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *r.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     r
@@ -601,16 +604,21 @@ async fn request(
 }
 
 fn to_hyper(r: Response, head_only: bool) -> hyper::Response<OutBody> {
+    let mut head_len = None;
     let body = match r.body {
         Body::Bytes(b) => OutBody::bytes(b),
         Body::File(f, len) if !head_only => OutBody::file(f, len),
-        // HEAD: hyper sends no body; the length is still the file's.
-        Body::File(_, len) => OutBody {
-            inner: OutInner::Bytes(None),
-            len,
-        },
+        // HEAD: no body is sent; the length is still the file's.
+        Body::File(_, len) => {
+            head_len = Some(len);
+            OutBody::bytes(Vec::new())
+        }
     };
     let mut out = hyper::Response::new(body);
+    if let Some(len) = head_len {
+        out.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
     let Ok(status) = hyper::StatusCode::from_u16(r.status) else {
         return plain(500);
     };
@@ -775,7 +783,10 @@ mod tests {
         let t4 = g.try_admit(a).expect("a place again");
         drop((t2, t3, t4));
         assert_eq!(g.open(a), (0, 0));
-        assert!(g.open.lock().expect("lock").1.is_empty(), "no stale entries");
+        assert!(
+            g.open.lock().expect("lock").1.is_empty(),
+            "no stale entries"
+        );
     }
 
     #[test]
