@@ -298,5 +298,36 @@ fn connections_over_the_per_address_cap_are_closed_at_once() {
     );
     assert!(lines[0].contains("3 per client address"), "{lines:?}");
     drop(srv);
+
+    // The cap in all, whatever the address.
+    let srv = start(
+        &dir,
+        &[
+            "--max-conns",
+            "2",
+            "--max-conns-per-ip",
+            "64",
+            "--head-timeout",
+            "60",
+        ],
+    );
+    let a = srv.addr.as_str();
+    let held: Vec<TcpStream> = (0..2).map(|_| connect(a)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut s = connect(a);
+    assert!(
+        closed_within(&mut s, Duration::from_secs(2)),
+        "3rd of 2 served"
+    );
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(get(a, "/").status, 200);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        srv.log_lines().iter().any(|l| l.contains("over 2 in all")),
+        "{:?}",
+        srv.log_lines()
+    );
+    drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
