@@ -112,7 +112,7 @@ pub fn check_listen(listen: &str, token: Option<&str>) -> Result<SocketAddr, Web
     Ok(addr)
 }
 
-/// Shared state of the request threads.
+/// Shared state of the request handlers.
 pub(crate) struct App {
     pub cfg: Config,
     pub jobs: jobs::Jobs,
@@ -172,8 +172,12 @@ pub fn serve(cfg: Config, on_ready: &mut dyn FnMut(SocketAddr)) -> Result<(), We
             return respond(Resp::error(503, "database unavailable"));
         };
         let resp = handle(&app, &store, req);
-        if let Ok(mut p) = pool.lock() {
-            p.push(store);
+        // After a database error the connection may be broken (a restarted
+        // PostgreSQL): the next request opens a fresh one.
+        if resp.status < 500 {
+            if let Ok(mut p) = pool.lock() {
+                p.push(store);
+            }
         }
         resp
     };
