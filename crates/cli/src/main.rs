@@ -679,9 +679,24 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Worker threads answering requests.
+    /// Requests handled at once (page rendering and queries; as many
+    /// uploads besides). Waiting connections hold no thread.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub threads: u32,
+
+    /// Open connections allowed from one client address (an IPv6 client
+    /// counts by its /64); more are closed at once.
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns_per_ip: u32,
+
+    /// Open connections allowed in all; more are closed at once.
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: u32,
+
+    /// Seconds a client has to send a whole request head (and an idle
+    /// keep-alive connection to start its next request) before it is closed.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub head_timeout: u32,
 }
 
 #[derive(clap::Args, Debug)]

@@ -308,6 +308,32 @@ fn hostile_requests_are_bounded() {
     let long = format!("/captures/1/flows?q={}", "x".repeat(9000));
     assert_eq!(get(a, &long).status, 414);
     assert_eq!(request(a, "DELETE", "/", &[], b"").status, 405);
+    // Malformed heads: 400 (RFC 9112), before any route.
+    let raw = |head: &str| -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(a).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .ok();
+        s.write_all(head.as_bytes()).expect("write");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    for head in [
+        "GET http://evil.example/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "get / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad : x\r\n\r\n",
+        "POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+        "GET /\r\n\r\n",
+    ] {
+        let status = raw(head);
+        assert!(status.starts_with("HTTP/1.1 400"), "{head:?}: {status}");
+    }
     // The server still answers.
     assert_eq!(get(a, "/").status, 200);
     drop(srv);

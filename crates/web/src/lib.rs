@@ -39,7 +39,15 @@ pub struct Config {
     pub token: Option<String>,
     pub max_upload: u64,
     pub data_dir: PathBuf,
+    /// Requests handled at once (and as many uploads besides).
     pub threads: usize,
+    /// Open connections allowed from one client address (an IPv6 /64).
+    pub max_conns_per_ip: usize,
+    /// Open connections allowed in all.
+    pub max_conns: usize,
+    /// Time allowed for a request head, and for an idle keep-alive
+    /// connection to start its next request.
+    pub head_timeout: std::time::Duration,
 }
 
 /// Why the server could not start.
@@ -104,7 +112,7 @@ pub fn check_listen(listen: &str, token: Option<&str>) -> Result<SocketAddr, Web
     Ok(addr)
 }
 
-/// Shared state of the request threads.
+/// Shared state of the request handlers.
 pub(crate) struct App {
     pub cfg: Config,
     pub jobs: jobs::Jobs,
@@ -144,29 +152,36 @@ pub fn serve(cfg: Config, on_ready: &mut dyn FnMut(SocketAddr)) -> Result<(), We
             )?;
         }
     }
-    let threads = cfg.threads.max(1);
+    let limits = http::Limits {
+        threads: cfg.threads.max(1),
+        max_conns_per_ip: cfg.max_conns_per_ip,
+        max_conns: cfg.max_conns,
+        head_timeout: cfg.head_timeout,
+    };
     let app = Arc::new(App {
         jobs: jobs::Jobs::start(cfg.clone()),
         cfg,
     });
     on_ready(bound);
-    thread_local! {
-        static DB: std::cell::RefCell<Option<Store>> = const { std::cell::RefCell::new(None) };
-    }
-    let handler =
-        move |req: &mut http::Request, out: &mut dyn std::io::Write, _peer: SocketAddr| {
-            DB.with(|db| {
-                let mut db = db.borrow_mut();
-                if db.is_none() {
-                    *db = Store::open(&app.cfg.db).ok();
-                }
-                match db.as_ref() {
-                    Some(store) => handle(&app, store, req, out),
-                    None => respond(out, Resp::error(503, "database unavailable"), false),
-                }
-            })
+    // Database connections, kept between requests: at most one per request
+    // handled at once.
+    let pool: Arc<std::sync::Mutex<Vec<Store>>> = Arc::default();
+    let handler = move |req: &mut http::Request, _peer: SocketAddr| {
+        let pooled = pool.lock().ok().and_then(|mut p| p.pop());
+        let Some(store) = pooled.or_else(|| Store::open(&app.cfg.db).ok()) else {
+            return respond(Resp::error(503, "database unavailable"));
         };
-    http::run(listener, threads, Arc::new(handler));
+        let resp = handle(&app, &store, req);
+        // After a database error the connection may be broken (a restarted
+        // PostgreSQL): the next request opens a fresh one.
+        if resp.status < 500 {
+            if let Ok(mut p) = pool.lock() {
+                p.push(store);
+            }
+        }
+        resp
+    };
+    http::run(listener, limits, Arc::new(handler))?;
     Ok(())
 }
 
@@ -178,10 +193,7 @@ pub(crate) struct Resp {
     pub headers: Vec<(String, String)>,
 }
 
-pub(crate) enum Body {
-    Bytes(Vec<u8>),
-    File(std::fs::File, u64),
-}
+pub(crate) use http::Body;
 
 impl Resp {
     pub fn html(status: u16, s: String) -> Resp {
@@ -251,7 +263,7 @@ fn presented_token(req: &http::Request) -> Option<String> {
     None
 }
 
-fn handle(app: &App, store: &Store, req: &mut http::Request, out: &mut dyn std::io::Write) {
+fn handle(app: &App, store: &Store, req: &mut http::Request) -> http::Response {
     let started = std::time::Instant::now();
     let url = req.url.clone();
     let method = req.method.clone();
@@ -264,7 +276,6 @@ fn handle(app: &App, store: &Store, req: &mut http::Request, out: &mut dyn std::
         }
     };
     let status = resp.status;
-    respond(out, resp, method == "HEAD");
     if std::env::var_os("NETSIFT_WEB_LOG").is_some() {
         eprintln!(
             "netsift-web: {method} {} {status} {:.1} ms",
@@ -272,6 +283,7 @@ fn handle(app: &App, store: &Store, req: &mut http::Request, out: &mut dyn std::
             started.elapsed().as_secs_f64() * 1e3
         );
     }
+    respond(resp)
 }
 
 /// With a token configured, every request must carry it. A valid
@@ -353,7 +365,8 @@ pub fn loopback_host(host: &str) -> bool {
             .is_ok_and(|a| a.is_loopback())
 }
 
-fn respond(out: &mut dyn std::io::Write, r: Resp, head_only: bool) {
+/// The response with the headers every response carries.
+fn respond(r: Resp) -> http::Response {
     let mut headers = vec![
         ("Content-Type".to_string(), r.content_type.to_string()),
         ("Content-Security-Policy".into(), CSP.into()),
@@ -363,28 +376,11 @@ fn respond(out: &mut dyn std::io::Write, r: Resp, head_only: bool) {
         ("Cache-Control".into(), "no-store".into()),
     ];
     headers.extend(r.headers);
-    let _ = match r.body {
-        Body::Bytes(b) => http::write_response(
-            out,
-            http::Response {
-                status: r.status,
-                headers,
-                len: b.len() as u64,
-                body: &mut &b[..],
-            },
-            head_only,
-        ),
-        Body::File(mut f, len) => http::write_response(
-            out,
-            http::Response {
-                status: r.status,
-                headers,
-                body: &mut f,
-                len,
-            },
-            head_only,
-        ),
-    };
+    http::Response {
+        status: r.status,
+        headers,
+        body: r.body,
+    }
 }
 
 /// Whether `head` starts like a pcap (any of the four magic numbers:

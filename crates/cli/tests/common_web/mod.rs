@@ -28,6 +28,15 @@ pub fn repo_file(rel: &str) -> PathBuf {
 pub struct Server {
     pub child: Child,
     pub addr: String,
+    /// The server's stderr lines after the "serving" line.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// The stderr lines so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
 }
 
 impl Drop for Server {
@@ -70,8 +79,18 @@ pub fn start_db(db: &str, extra: &[&str]) -> Server {
         }
     };
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, addr }
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            if let Ok(mut v) = log2.lock() {
+                if v.len() < 10_000 {
+                    v.push(l);
+                }
+            }
+        }
+    });
+    Server { child, addr, log }
 }
 
 /// A response: status, headers (lower-cased names), body.
