@@ -12,6 +12,7 @@
 //! backward-only, counted compression pointers of [`super::parse`]; a
 //! rendering is cut at [`MAX_TEXT`] characters.
 
+use netsift_proto::bytes::{be16, be32};
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -46,19 +47,6 @@ pub(crate) struct Rr<'a> {
     /// NetBIOS name service message (RFC 1002): TYPE 0x20 is NB and 0x21
     /// NBSTAT, not NIMLOC / SRV.
     pub nbns: bool,
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
 }
 
 /// Uppercase hex, as dig prints digests and fingerprints.

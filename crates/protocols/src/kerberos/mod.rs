@@ -19,7 +19,7 @@
 
 use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
-use crate::ldap::ber::{self, BerErr};
+use crate::ber::{self, BerErr};
 
 /// Kerberos.
 pub struct Kerberos;

@@ -26,11 +26,9 @@
 //! fields are in. SASL-wrapped LDAP (after a GSSAPI bind with integrity or
 //! confidentiality) is opaque and is not recognised.
 
-pub(crate) mod ber;
-
 use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
-use ber::{BerErr, Tlv};
+use crate::ber::{self, BerErr, Tlv};
 
 mod upgrade;
 

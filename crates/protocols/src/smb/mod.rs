@@ -28,6 +28,7 @@
 //! SMB1 flows, smbv1.pcap and smb_frags.pcap, offer no SMB2 dialect and are
 //! `SMBv1` there too.)
 
+use netsift_proto::bytes::{le16, le32};
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 pub mod record;
@@ -216,19 +217,6 @@ impl Header {
             ),
         }
     }
-}
-
-fn le16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*d.get(at)?, *d.get(at + 1)?]))
-}
-
-fn le32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *d.get(at)?,
-        *d.get(at + 1)?,
-        *d.get(at + 2)?,
-        *d.get(at + 3)?,
-    ]))
 }
 
 /// Does `have` agree with the start of `want` as far as it goes?
