@@ -296,7 +296,7 @@ fn parse_cl(d: &[u8]) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // A real bind (atsvc over \PIPE\atsvc) from Suricata's DCERPC parser

@@ -941,7 +941,7 @@ mod tests {
     #[test]
     fn every_damaged_response_decodes_without_panic() {
         // Each byte of each BIND response flipped, and every prefix.
-        for (_, sport, _, m) in super::super::testutil::pcap_udp(TYPES_PCAP) {
+        for (_, sport, _, m) in crate::testkit::ported::pcap_udp(TYPES_PCAP) {
             if sport != 53 {
                 continue;
             }
@@ -1098,7 +1098,7 @@ mod tests {
 
     /// netsift's decoding of every response in types.pcap, by ID.
     fn pcap_answers() -> Vec<(u16, super::super::parse::Decoded)> {
-        super::super::testutil::pcap_udp(TYPES_PCAP)
+        crate::testkit::ported::pcap_udp(TYPES_PCAP)
             .into_iter()
             .filter(|(_, sport, _, _)| *sport == 53)
             .filter_map(|(_, _, _, m)| super::super::parse::decode_sections(&m, false, true))

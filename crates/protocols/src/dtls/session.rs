@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn hostile_datagrams_do_not_panic() {
         let segs = stream(DTLS12);
-        let mut rng = crate::tls::testkit::XorShift(7);
+        let mut rng = crate::testkit::XorShift(7);
         for _ in 0..500 {
             let mut p = DtlsParser::new();
             let mut s = MemSink::default();

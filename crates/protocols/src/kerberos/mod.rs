@@ -266,7 +266,7 @@ fn inner_seq(c: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // kerberos.pcap (TCP, client 172.16.8.201 -> KDC 172.16.8.8:88):

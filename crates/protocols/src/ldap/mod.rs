@@ -384,7 +384,7 @@ fn check_op(tag: u8, oc: &[u8], declared: usize, complete: bool) -> Result<Detai
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // log4j-webapp-exploit.pcap, TCP 57650 -> 1389: frames 11, 13, 15, 17.

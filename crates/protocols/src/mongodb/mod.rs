@@ -231,7 +231,7 @@ fn body(d: &[u8], op: u32, end: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{self, ToClient, ToServer};
 
     // mongodb.pcap: frame 6 (10.10.10.10:51822 -> 10.10.10.11:27017)

@@ -211,7 +211,7 @@ fn client_first(c: &[u8]) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // mysql.pcapng (192.168.88.231:36732 -> 192.168.88.201:3306): frame 4

@@ -209,10 +209,10 @@ fn reply(m: &[u8], peer: &[u8], tcp: bool) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bgp::testkit::{
+    use crate::first_packet::{identify_first_payload, FirstVerdict};
+    use crate::testkit::{
         check_prefixes, evidence, foreign_never_match, random_matches, run, C, S,
     };
-    use crate::first_packet::{identify_first_payload, FirstVerdict};
 
     const UDP: Transport = Transport::Udp;
     const TCP: Transport = Transport::Tcp;

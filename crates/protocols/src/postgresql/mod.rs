@@ -209,7 +209,7 @@ fn server(s: &[u8], c: &[u8]) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // ossfuzz_seed_fake_traces_2.pcapng (172.16.20.244:59038 ->

@@ -374,7 +374,7 @@ pub(crate) fn parse(stream: &[u8]) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // smbv1.pcap frames 1 and 2 (TCP 50927 -> 445): SMB1 NEGOTIATE request
