@@ -24,6 +24,7 @@ use std::net::IpAddr;
 use serde_json::Value;
 
 use crate::capability::{self, Negotiation};
+pub use crate::protocol::Protocol;
 
 /// Most items kept per session (counts keep counting beyond).
 pub const MAX_ITEMS: usize = 4096;
@@ -34,40 +35,6 @@ pub const MAX_TOTAL_ITEMS: usize = 4_000_000;
 pub const MAX_DISTINCT: usize = 1024;
 /// Longest item text (command plus reply), in bytes.
 pub const MAX_ITEM_LEN: usize = 40;
-
-/// The protocols with a tokenizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    Ftp,
-    Smtp,
-    Pop3,
-    Imap,
-}
-
-impl Protocol {
-    /// Every protocol, in order.
-    pub const ALL: [Protocol; 4] = [
-        Protocol::Ftp,
-        Protocol::Smtp,
-        Protocol::Pop3,
-        Protocol::Imap,
-    ];
-
-    /// The name, also the record log's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Ftp => "ftp",
-            Protocol::Smtp => "smtp",
-            Protocol::Pop3 => "pop3",
-            Protocol::Imap => "imap",
-        }
-    }
-
-    /// From a name (`ftp`, `smtp`, `pop3`, `imap`).
-    pub fn parse(s: &str) -> Option<Self> {
-        Protocol::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-}
 
 /// A command verb made safe as an item: upper case, letters, digits and
 /// `-`/`_` only, cut at 16 bytes.
