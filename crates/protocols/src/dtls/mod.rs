@@ -107,7 +107,7 @@ fn handshake(body: &[u8]) -> Option<(&'static str, Option<usize>)> {
     let Some(v) = be16(ch, 0) else {
         return Some((name, None));
     };
-    version_name(v as u16)?;
+    version_name(v)?;
     let Some(&sid) = ch.get(34) else {
         return Some((name, None));
     };
