@@ -15,6 +15,14 @@
 //! behaviour; and [`chain`] scores each client's recent sessions with a
 //! server as a sequence of outcomes (`session-chain`).
 
+// Rule files, models and record fields are untrusted input: no
+// unwrap/expect outside tests, and no string slicing at byte offsets that
+// may split a character (issue 21 §5).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::string_slice)
+)]
+
 pub mod capability;
 pub mod chain;
 pub mod mine;
