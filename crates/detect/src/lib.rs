@@ -10,6 +10,7 @@
 pub mod alert;
 pub mod brute;
 pub mod dos;
+pub mod rule_file;
 pub mod rules;
 pub mod scan;
 pub mod signature;

@@ -62,7 +62,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::rules::RuleError;
+use crate::rule_file::{read_rule_file, RuleError};
 
 /// Longest accepted signature, in bytes. Bounds the per-stream carry.
 pub const MAX_SIGNATURE_LEN: usize = 4096;
@@ -341,7 +341,7 @@ impl SignatureSet {
 
     /// Reads and parses a signature file.
     pub fn from_file(path: &Path) -> Result<Self, RuleError> {
-        let text = crate::rules::read_rule_file(path)?;
+        let text = read_rule_file(path)?;
         Self::parse(&text, &path.display().to_string())
     }
 

@@ -68,7 +68,7 @@
 //! (operational failure) and `BAD` (protocol error). Their classes: `+OK`
 //! and `OK` are `ok`, `-ERR`, `NO` and `BAD` are `err`.
 
-use crate::session::Protocol;
+use crate::protocol::Protocol;
 
 /// The command that asks for the server's capabilities.
 pub fn is_query(proto: Protocol, cmd: &str) -> bool {

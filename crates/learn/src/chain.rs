@@ -21,14 +21,13 @@
 //! are what windows of normal clients reach — a user who mistypes twice
 //! stays within them.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use netsift_detect::alert::{Alert, AlertType, Evidence, Severity};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::model::{invalid, prefix, Model, ModelError, TrainConfig};
+pub use crate::model::ChainModel;
 use crate::score::Scorer;
 use crate::session::{Protocol, Session};
 
@@ -41,100 +40,8 @@ pub const DEFAULT_WINDOW: usize = 16;
 /// Most open chains while scoring (oldest dropped beyond).
 pub const MAX_CHAINS: usize = 100_000;
 
-/// The model of session chains.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ChainModel {
-    /// A pause longer than this (seconds) between two sessions of one
-    /// client and server starts a new chain. Learned: twice the 99th
-    /// percentile of the pauses of training chains, within
-    /// [`MIN_GAP_S`]..=[`DEFAULT_GAP_S`].
-    pub gap_s: u64,
-    /// Most sessions in a window.
-    pub window: usize,
-    /// Outcomes as items: counts per window, transitions, patterns.
-    pub model: Box<Model>,
-}
-
-impl ChainModel {
-    pub fn validate(&self) -> Result<(), ModelError> {
-        if self.gap_s == 0 {
-            return Err(invalid("chain.gap_s", "must be at least 1"));
-        }
-        if !(1..=1024).contains(&self.window) {
-            return Err(invalid("chain.window", "must be in 1..=1024"));
-        }
-        if !self.model.servers.is_empty() || self.model.chain.is_some() {
-            return Err(invalid("chain.model", "may not nest servers or chain"));
-        }
-        self.model.validate().map_err(|e| prefix(e, "chain.model"))
-    }
-}
-
-type Key = (IpAddr, IpAddr, u16);
-
-/// Sessions grouped by client and server, each group in time order.
-fn groups<'a>(sessions: impl Iterator<Item = &'a Session>) -> BTreeMap<Key, Vec<&'a Session>> {
-    let mut g: BTreeMap<Key, Vec<&Session>> = BTreeMap::new();
-    for s in sessions {
-        g.entry((s.src_ip, s.dst_ip, s.dst_port))
-            .or_default()
-            .push(s);
-    }
-    for v in g.values_mut() {
-        v.sort_by_key(|s| (s.first_ts, s.last_ts));
-    }
-    g
-}
-
-fn pause_ns(prev: &Session, next: &Session) -> u64 {
-    next.first_ts.saturating_sub(prev.last_ts)
-}
-
-/// The chain model of training sessions (None: no session).
-pub fn train(
-    proto: Protocol,
-    sessions: &[Session],
-    cfg: &TrainConfig,
-) -> Result<Option<ChainModel>, ModelError> {
-    if sessions.is_empty() {
-        return Ok(None);
-    }
-    let g = groups(sessions.iter().filter(|s| !s.encrypted));
-    // The gap: pauses up to the default are inside chains.
-    let mut pauses: Vec<u64> = g
-        .values()
-        .flat_map(|v| v.windows(2).map(|w| pause_ns(w[0], w[1]) / 1_000_000_000))
-        .filter(|&p| p <= DEFAULT_GAP_S)
-        .collect();
-    pauses.sort_unstable();
-    let gap_s = match pauses.last() {
-        None => DEFAULT_GAP_S,
-        Some(_) => {
-            let p99 = pauses[(pauses.len() - 1) * 99 / 100];
-            (2 * p99).clamp(MIN_GAP_S, DEFAULT_GAP_S)
-        }
-    };
-    let window = DEFAULT_WINDOW;
-    let mut windows: Vec<Session> = Vec::new();
-    for v in g.values() {
-        let mut start = 0;
-        for j in 0..v.len() {
-            if j > 0 && pause_ns(v[j - 1], v[j]) > gap_s * 1_000_000_000 {
-                start = j;
-            }
-            let from = start.max((j + 1).saturating_sub(window));
-            let outs: Vec<&str> = v[from..=j].iter().map(|s| s.outcome()).collect();
-            windows.push(Session::of_items(&outs));
-        }
-    }
-    let refs: Vec<&Session> = windows.iter().collect();
-    let model = Model::train_one(proto, &refs, cfg, &[])?;
-    Ok(Some(ChainModel {
-        gap_s,
-        window,
-        model: Box::new(model),
-    }))
-}
+/// A chain's client, server and port.
+pub(crate) type Key = (IpAddr, IpAddr, u16);
 
 /// One session of a chain.
 #[derive(Debug, Clone)]
@@ -285,6 +192,7 @@ impl Chains {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TrainConfig;
 
     fn sess(client: u8, t: u64, items: &[&str]) -> Session {
         let mut s = Session::of_items(items);
@@ -330,7 +238,9 @@ mod tests {
     #[test]
     fn spread_brute_force_is_a_chain_anomaly_and_typos_are_not() {
         let cfg = TrainConfig::default();
-        let m = train(Protocol::Ftp, &training(), &cfg).unwrap().unwrap();
+        let m = crate::train::chain_model(Protocol::Ftp, &training(), &cfg)
+            .unwrap()
+            .unwrap();
         assert_eq!(m.window, DEFAULT_WINDOW);
         assert_eq!(m.model.items["login-failed"].max, 2);
         // Ten connections of failed logins from one client.
@@ -361,7 +271,7 @@ mod tests {
 
     #[test]
     fn edited_chain_model_is_validated() {
-        let mut m = train(Protocol::Ftp, &training(), &TrainConfig::default())
+        let mut m = crate::train::chain_model(Protocol::Ftp, &training(), &TrainConfig::default())
             .unwrap()
             .unwrap();
         m.window = 0;

@@ -24,6 +24,7 @@ use std::net::IpAddr;
 use serde_json::Value;
 
 use crate::capability::{self, Negotiation};
+pub use crate::protocol::Protocol;
 
 /// Most items kept per session (counts keep counting beyond).
 pub const MAX_ITEMS: usize = 4096;
@@ -34,40 +35,6 @@ pub const MAX_TOTAL_ITEMS: usize = 4_000_000;
 pub const MAX_DISTINCT: usize = 1024;
 /// Longest item text (command plus reply), in bytes.
 pub const MAX_ITEM_LEN: usize = 40;
-
-/// The protocols with a tokenizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    Ftp,
-    Smtp,
-    Pop3,
-    Imap,
-}
-
-impl Protocol {
-    /// Every protocol, in order.
-    pub const ALL: [Protocol; 4] = [
-        Protocol::Ftp,
-        Protocol::Smtp,
-        Protocol::Pop3,
-        Protocol::Imap,
-    ];
-
-    /// The name, also the record log's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Ftp => "ftp",
-            Protocol::Smtp => "smtp",
-            Protocol::Pop3 => "pop3",
-            Protocol::Imap => "imap",
-        }
-    }
-
-    /// From a name (`ftp`, `smtp`, `pop3`, `imap`).
-    pub fn parse(s: &str) -> Option<Self> {
-        Protocol::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-}
 
 /// A command verb made safe as an item: upper case, letters, digits and
 /// `-`/`_` only, cut at 16 bytes.
@@ -217,7 +184,13 @@ pub fn resolve(cwd: &str, arg: &str) -> String {
     }
     let mut s = String::from("/");
     s.push_str(&parts.join("/"));
-    s.truncate(256);
+    // At most 256 bytes, cut at a character boundary (the path comes from
+    // the wire and may be any UTF-8).
+    let mut cut = s.len().min(256);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
     s
 }
 
@@ -225,7 +198,8 @@ pub fn resolve(cwd: &str, arg: &str) -> String {
 pub fn parent(path: &str) -> String {
     match path.rfind('/') {
         Some(0) | None => "/".to_string(),
-        Some(i) => path[..i].to_string(),
+        // `/` is ASCII, so `i` is a character boundary.
+        Some(i) => path.get(..i).unwrap_or("/").to_string(),
     }
 }
 
@@ -250,7 +224,7 @@ pub fn data_address(command: &str, arg: &str) -> Option<IpAddr> {
             // (ASCII 32). Following the space, a delimiter character
             // (<d>) MUST be specified." (RFC 2428 §2)
             let d = arg.chars().next()?;
-            let mut it = arg[d.len_utf8()..].split(d);
+            let mut it = arg.get(d.len_utf8()..)?.split(d);
             let _proto = it.next()?;
             it.next()?.parse().ok()
         }
@@ -736,6 +710,15 @@ mod tests {
         let dirs: Vec<(usize, &str)> = s.dirs.iter().map(|(i, d)| (*i, d.as_str())).collect();
         assert_eq!(dirs, [(0, "/pub"), (3, "/uploads"), (4, "/"), (5, "/etc")]);
         assert_eq!(resolve("/a/b", "../../../../c/./d"), "/c/d");
+        // A long non-ASCII path is cut at 256 bytes or just below, on a
+        // character boundary (byte 256 falls inside an `é` here; cutting
+        // there used to panic).
+        let long = "é".repeat(200);
+        let r = resolve("/", &long);
+        assert_eq!(r.len(), 255);
+        assert!(r.ends_with('é'));
+        assert_eq!(parent("/é/ü.txt"), "/é");
+        assert_eq!(data_address("EPRT", "é"), None);
         assert_eq!(parent("/x"), "/");
     }
 

@@ -21,92 +21,52 @@ use std::time::Duration;
 
 use crate::filter::{self, FilterError, Link, Program};
 
-// linux/if_packet.h, linux/if_ether.h, linux/if_arp.h, linux/filter.h.
-const SOL_PACKET: libc::c_int = 263;
-const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
-const PACKET_STATISTICS: libc::c_int = 6;
-const PACKET_RX_RING: libc::c_int = 5;
-const PACKET_VERSION: libc::c_int = 10;
-const TPACKET_V3: libc::c_int = 2;
-const PACKET_MR_PROMISC: libc::c_ushort = 1;
-const ETH_P_ALL: u16 = 0x0003;
-const PACKET_OUTGOING: u8 = 4;
-const TP_STATUS_KERNEL: u32 = 0;
-const TP_STATUS_USER: u32 = 1;
-const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
-const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
-const ARPHRD_ETHER: u16 = 1;
-const ARPHRD_LOOPBACK: u16 = 772;
-const ARPHRD_NONE: u16 = 0xfffe;
-const ARPHRD_PPP: u16 = 512;
-const SO_ATTACH_FILTER: libc::c_int = 26;
+// Kernel ABI (linux/if_packet.h, linux/if_ether.h, linux/if_arp.h,
+// linux/filter.h) as the `libc` crate defines it; only the integer types
+// are adapted to the fields they are written to.
+use libc::{
+    ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE, ARPHRD_PPP, PACKET_ADD_MEMBERSHIP, PACKET_OUTGOING,
+    PACKET_RX_RING, PACKET_STATISTICS, PACKET_VERSION, SOL_PACKET, SO_ATTACH_FILTER,
+    TP_STATUS_KERNEL, TP_STATUS_USER, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID,
+};
+const TPACKET_V3: libc::c_int = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
+const PACKET_MR_PROMISC: libc::c_ushort = libc::PACKET_MR_PROMISC as libc::c_ushort;
+const ETH_P_ALL: u16 = libc::ETH_P_ALL as u16;
 
 /// pcap link types of the frames handed on.
 pub const LINKTYPE_ETHERNET: u32 = 1;
 pub const LINKTYPE_RAW: u32 = 101;
 
-#[repr(C)]
-struct TpacketReq3 {
-    tp_block_size: u32,
-    tp_block_nr: u32,
-    tp_frame_size: u32,
-    tp_frame_nr: u32,
-    tp_retire_blk_tov: u32,
-    tp_sizeof_priv: u32,
-    tp_feature_req_word: u32,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct TpacketStatsV3 {
-    tp_packets: u32,
-    tp_drops: u32,
-    tp_freeze_q_cnt: u32,
-}
-
-#[repr(C)]
-struct SockFilter {
-    code: u16,
-    jt: u8,
-    jf: u8,
-    k: u32,
-}
-
-#[repr(C)]
-struct SockFprog {
-    len: libc::c_ushort,
-    filter: *const SockFilter,
-}
-
-#[repr(C)]
-struct PacketMreq {
-    mr_ifindex: libc::c_int,
-    mr_type: libc::c_ushort,
-    mr_alen: libc::c_ushort,
-    mr_address: [u8; 8],
-}
-
-// Offsets inside a block (struct tpacket_block_desc / tpacket_hdr_v1).
+// Offsets inside a block: `struct tpacket_block_desc`, whose header is a
+// `struct tpacket_hdr_v1`.
 mod block {
-    pub const STATUS: usize = 8;
-    pub const NUM_PKTS: usize = 12;
-    pub const OFFSET_TO_FIRST_PKT: usize = 16;
+    use libc::{tpacket_block_desc, tpacket_hdr_v1};
+    use std::mem::offset_of;
+    const HDR: usize = offset_of!(tpacket_block_desc, hdr);
+    pub const STATUS: usize = HDR + offset_of!(tpacket_hdr_v1, block_status);
+    pub const NUM_PKTS: usize = HDR + offset_of!(tpacket_hdr_v1, num_pkts);
+    pub const OFFSET_TO_FIRST_PKT: usize = HDR + offset_of!(tpacket_hdr_v1, offset_to_first_pkt);
 }
 
-// Offsets inside a packet header (struct tpacket3_hdr), then the
-// sockaddr_ll at TPACKET_ALIGN(sizeof(tpacket3_hdr)) = 48.
+// Offsets inside a packet header (`struct tpacket3_hdr`), then the
+// `sockaddr_ll` at TPACKET_ALIGN(sizeof(tpacket3_hdr)).
 mod pkt {
-    pub const NEXT_OFFSET: usize = 0;
-    pub const SEC: usize = 4;
-    pub const NSEC: usize = 8;
-    pub const SNAPLEN: usize = 12;
-    pub const LEN: usize = 16;
-    pub const STATUS: usize = 20;
-    pub const MAC: usize = 24;
-    pub const VLAN_TCI: usize = 32;
-    pub const VLAN_TPID: usize = 36;
-    pub const SLL_PKTTYPE: usize = 48 + 10;
-    pub const HEADER_MIN: usize = 48 + 20;
+    use libc::{sockaddr_ll, tpacket3_hdr, tpacket_hdr_variant1, TPACKET3_HDRLEN};
+    use std::mem::{offset_of, size_of};
+    pub const NEXT_OFFSET: usize = offset_of!(tpacket3_hdr, tp_next_offset);
+    pub const SEC: usize = offset_of!(tpacket3_hdr, tp_sec);
+    pub const NSEC: usize = offset_of!(tpacket3_hdr, tp_nsec);
+    pub const SNAPLEN: usize = offset_of!(tpacket3_hdr, tp_snaplen);
+    pub const LEN: usize = offset_of!(tpacket3_hdr, tp_len);
+    pub const STATUS: usize = offset_of!(tpacket3_hdr, tp_status);
+    pub const MAC: usize = offset_of!(tpacket3_hdr, tp_mac);
+    const HV1: usize = offset_of!(tpacket3_hdr, hv1);
+    pub const VLAN_TCI: usize = HV1 + offset_of!(tpacket_hdr_variant1, tp_vlan_tci);
+    pub const VLAN_TPID: usize = HV1 + offset_of!(tpacket_hdr_variant1, tp_vlan_tpid);
+    /// TPACKET3_HDRLEN is the aligned header plus the `sockaddr_ll`.
+    const SLL: usize = TPACKET3_HDRLEN - size_of::<sockaddr_ll>();
+    pub const SLL_PKTTYPE: usize = SLL + offset_of!(sockaddr_ll, sll_pkttype);
+    pub const HEADER_MIN: usize = TPACKET3_HDRLEN;
 }
 
 /// Capture settings.
@@ -347,7 +307,7 @@ impl Capture {
         let block_size: usize = 1 << 20;
         let frame_size: usize = (snaplen as usize + 128).next_power_of_two().min(block_size);
         let block_nr = (cfg.ring_bytes / block_size).clamp(2, 4096);
-        let req = TpacketReq3 {
+        let req = libc::tpacket_req3 {
             tp_block_size: block_size as u32,
             tp_block_nr: block_nr as u32,
             tp_frame_size: frame_size as u32,
@@ -430,7 +390,7 @@ impl Capture {
             return Err(last_os_error(iface, "binding to the interface"));
         }
         if cfg.promisc {
-            let mreq = PacketMreq {
+            let mreq = libc::packet_mreq {
                 mr_ifindex: ifindex as i32,
                 mr_type: PACKET_MR_PROMISC,
                 mr_alen: 0,
@@ -625,15 +585,19 @@ impl Capture {
 
     /// Kernel counters since the capture started.
     pub fn stats(&mut self) -> Result<KernelStats, CaptureError> {
-        let mut s = TpacketStatsV3::default();
-        let mut len = std::mem::size_of::<TpacketStatsV3>() as libc::socklen_t;
+        let mut s = libc::tpacket_stats_v3 {
+            tp_packets: 0,
+            tp_drops: 0,
+            tp_freeze_q_cnt: 0,
+        };
+        let mut len = std::mem::size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
         // SAFETY: s is a valid buffer of `len` bytes.
         let r = unsafe {
             libc::getsockopt(
                 self.fd.as_raw_fd(),
                 SOL_PACKET,
                 PACKET_STATISTICS,
-                (&mut s as *mut TpacketStatsV3).cast(),
+                (&mut s as *mut libc::tpacket_stats_v3).cast(),
                 &mut len,
             )
         };
@@ -649,19 +613,21 @@ impl Capture {
 }
 
 fn attach_filter(fd: &OwnedFd, p: &Program) -> io::Result<()> {
-    let insns: Vec<SockFilter> = p
+    let mut insns: Vec<libc::sock_filter> = p
         .insns()
         .iter()
-        .map(|i| SockFilter {
+        .map(|i| libc::sock_filter {
             code: i.code,
             jt: i.jt,
             jf: i.jf,
             k: i.k,
         })
         .collect();
-    let prog = SockFprog {
+    // The kernel only reads the instructions (it copies them); libc types
+    // the pointer `*mut` after the C header.
+    let prog = libc::sock_fprog {
         len: insns.len() as libc::c_ushort,
-        filter: insns.as_ptr(),
+        filter: insns.as_mut_ptr(),
     };
     setsockopt(fd, libc::SOL_SOCKET, SO_ATTACH_FILTER, &prog)
 }
@@ -678,6 +644,39 @@ impl Drop for Capture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The offsets taken from libc's structures are the kernel ABI's
+    /// (linux/if_packet.h on every Linux architecture), which this module
+    /// hand-coded before.
+    #[test]
+    fn ring_offsets_are_the_kernel_abi() {
+        assert_eq!(
+            (block::STATUS, block::NUM_PKTS, block::OFFSET_TO_FIRST_PKT),
+            (8, 12, 16)
+        );
+        assert_eq!(
+            [
+                pkt::NEXT_OFFSET,
+                pkt::SEC,
+                pkt::NSEC,
+                pkt::SNAPLEN,
+                pkt::LEN,
+                pkt::STATUS,
+                pkt::MAC,
+                pkt::VLAN_TCI,
+                pkt::VLAN_TPID,
+                pkt::SLL_PKTTYPE,
+                pkt::HEADER_MIN,
+            ],
+            [0, 4, 8, 12, 16, 20, 24, 32, 36, 58, 68]
+        );
+        assert_eq!(std::mem::size_of::<libc::tpacket_req3>(), 28);
+        assert_eq!(std::mem::size_of::<libc::sock_filter>(), 8);
+        assert_eq!(
+            (SOL_PACKET, PACKET_VERSION, TPACKET_V3, SO_ATTACH_FILTER),
+            (263, 10, 2, 26)
+        );
+    }
 
     #[test]
     fn missing_interface_is_named() {
@@ -786,10 +785,10 @@ mod tests {
         for (d, s) in req.ifr_name.iter_mut().zip(name.as_bytes()) {
             *d = *s as libc::c_char;
         }
-        // IFF_TUN | IFF_NO_PI (linux/if_tun.h).
-        req.ifr_ifru.ifru_flags = 0x0001 | 0x1000;
+        // linux/if_tun.h: a tun device without the packet-info prefix.
+        req.ifr_ifru.ifru_flags = (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short;
         // SAFETY: TUNSETIFF takes an ifreq.
-        let r = unsafe { libc::ioctl(tun.as_raw_fd(), 0x4004_54ca, &mut req) };
+        let r = unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETIFF, &mut req) };
         assert_eq!(r, 0, "TUNSETIFF: {}", io::Error::last_os_error());
         let third = std::process::id() % 200 + 20;
         let ip = |args: &str| {

@@ -32,6 +32,12 @@ pub fn be24(d: &[u8], off: usize) -> Option<u32> {
     array::<3>(d, off).map(|[a, b, c]| u32::from_be_bytes([0, a, b, c]))
 }
 
+/// Little-endian 24-bit value at `off`.
+#[inline]
+pub fn le24(d: &[u8], off: usize) -> Option<u32> {
+    array::<3>(d, off).map(|[a, b, c]| u32::from_le_bytes([a, b, c, 0]))
+}
+
 /// Big-endian u32 at `off`.
 #[inline]
 pub fn be32(d: &[u8], off: usize) -> Option<u32> {
@@ -83,6 +89,8 @@ mod tests {
         assert_eq!(be16(&d, 0), Some(0x0102));
         assert_eq!(le16(&d, 0), Some(0x0201));
         assert_eq!(be24(&d, 1), Some(0x020304));
+        assert_eq!(le24(&d, 1), Some(0x040302));
+        assert_eq!(le24(&d, 7), None);
         assert_eq!(be32(&d, 5), Some(0x06070809));
         assert_eq!(be32(&d, 6), None);
         assert_eq!(le32(&d, usize::MAX), None);

@@ -17,6 +17,7 @@ use netsift_proto::Protocol;
 
 pub mod apps;
 pub mod banner;
+mod ber;
 pub mod first_packet;
 #[cfg(test)]
 mod random_fp;

@@ -15,8 +15,9 @@
 //! A probe must get below 0.1% on its own bytes: the ports are foreign (40123 / 51515), so a probe that
 //! leans on a port to decide fails here.
 
-use netsift_proto::{Direction, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{Direction, Probe, ProbeScratch, Protocol, Transport};
 
+use crate::testkit::input;
 use crate::ALL;
 
 struct Rng(u64);
@@ -58,26 +59,6 @@ impl Rng {
                 _ => buf.push(CH[self.below(CH.len() as u64) as usize]),
             }
         }
-    }
-}
-
-fn input<'a>(
-    t: Transport,
-    dir: Direction,
-    data: &'a [u8],
-    peer: &'a [u8],
-    index: u32,
-) -> ProbeInput<'a> {
-    ProbeInput {
-        transport: t,
-        dir,
-        data,
-        peer,
-        index,
-        server_port: 40123,
-        client_port: 51515,
-        server_addr: None,
-        client_addr: None,
     }
 }
 

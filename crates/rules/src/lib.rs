@@ -16,6 +16,14 @@
 //! The supported subset and the semantics are described in
 //! `docs/suricata-rules.md`.
 
+// Rule files, models and record fields are untrusted input: no
+// unwrap/expect outside tests, and no string slicing at byte offsets that
+// may split a character (issue 21 §5).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::string_slice)
+)]
+
 mod classification;
 mod detect;
 mod eval;

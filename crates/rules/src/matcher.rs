@@ -63,7 +63,7 @@ impl NumCmp {
             // `A-B` ranges, but not a leading sign.
             s.find('-')
                 .filter(|&i| i > 0)
-                .map(|i| (&s[..i], &s[i + 1..]))
+                .and_then(|i| Some((s.get(..i)?, s.get(i + 1..)?)))
         }) {
             let (a, b) = (num(a)?, num(b)?);
             if a >= b {
@@ -303,8 +303,8 @@ impl Pcre {
                 let s: String = h.iter().map(|&b| char::from(b)).collect();
                 // A backtracking limit hit counts as no match.
                 let m = r.find(&s).ok().flatten()?;
-                let start = s[..m.start()].chars().count();
-                let end = start + s[m.start()..m.end()].chars().count();
+                let start = s.get(..m.start())?.chars().count();
+                let end = start + s.get(m.start()..m.end())?.chars().count();
                 Some((start + from, end + from))
             }
         }

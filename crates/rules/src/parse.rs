@@ -370,7 +370,9 @@ fn split_options(text: &str, start: usize) -> Result<Vec<Opt>, RuleErr> {
     if body_end < start {
         return syn(col_of(text, start), "rule does not end with `)`");
     }
-    let body = &text[start..body_end];
+    let Some(body) = text.get(start..body_end) else {
+        return syn(col_of(text, start), "rule does not end with `)`");
+    };
     let mut opts = Vec::new();
     let bytes = body.as_bytes();
     let mut i = 0;
@@ -385,7 +387,8 @@ fn split_options(text: &str, start: usize) -> Result<Vec<Opt>, RuleErr> {
         while i < bytes.len() && bytes[i] != b':' && bytes[i] != b';' {
             i += 1;
         }
-        let name = body[name_start..i].trim().to_string();
+        // `i` stops at an ASCII byte or the end: a character boundary.
+        let name = body.get(name_start..i).unwrap_or("").trim().to_string();
         let col = col_of(text, start + name_start);
         if name.is_empty() {
             return syn(col, "empty option");
@@ -408,7 +411,7 @@ fn split_options(text: &str, start: usize) -> Result<Vec<Opt>, RuleErr> {
                 }
                 i += 1;
             }
-            value = Some(body[vstart..i].trim().to_string());
+            value = Some(body.get(vstart..i).unwrap_or("").trim().to_string());
         }
         if i >= bytes.len() {
             return syn(col, format!("option `{name}` is not terminated by `;`"));
@@ -519,14 +522,14 @@ fn header_tokens(h: &str) -> Vec<(usize, &str)> {
         }
         if c.is_whitespace() && depth <= 0 {
             if let Some(s) = start.take() {
-                out.push((s, &h[s..i]));
+                out.push((s, h.get(s..i).unwrap_or("")));
             }
         } else if start.is_none() {
             start = Some(i);
         }
     }
     if let Some(s) = start {
-        out.push((s, &h[s..]));
+        out.push((s, h.get(s..).unwrap_or("")));
     }
     out
 }
@@ -726,7 +729,7 @@ fn parse_rule(text: &str, dir: Option<&Path>, vars: &Vars) -> Result<Parsed, Rul
     let Some(paren) = text.find('(') else {
         return syn(col_of(text, text.len()), "no `(` starting the options");
     };
-    let header = &text[..paren];
+    let header = text.get(..paren).unwrap_or("");
     let toks = header_tokens(header);
     if toks.len() != 7 {
         return syn(
@@ -1179,7 +1182,9 @@ fn pcre(b: &mut Builder, o: &Opt) -> Result<(), RuleErr> {
     let Some(end) = v.rfind('/') else {
         return syn(col, "pcre: no closing `/`");
     };
-    let (pat, flags) = (&v[..end], &v[end + 1..]);
+    let (Some(pat), Some(flags)) = (v.get(..end), v.get(end + 1..)) else {
+        return syn(col, "pcre: no closing `/`");
+    };
     let mut f = PcreFlags::default();
     let mut relative = false;
     let mut buf: Option<(Inspect, Side)> = None;

@@ -238,7 +238,7 @@ fn split_group(s: &str) -> Result<Vec<&str>, String> {
                 }
             }
             ',' if depth == 0 => {
-                out.push(s[start..i].trim());
+                out.push(s.get(start..i).unwrap_or("").trim());
                 start = i + 1;
             }
             _ => {}
@@ -247,7 +247,7 @@ fn split_group(s: &str) -> Result<Vec<&str>, String> {
     if depth != 0 {
         return Err("unbalanced `[`".into());
     }
-    out.push(s[start..].trim());
+    out.push(s.get(start..).unwrap_or("").trim());
     Ok(out)
 }
 

@@ -40,46 +40,47 @@ pub struct Insn {
     pub k: u32,
 }
 
-// Instruction classes, sizes, modes and operations (linux/bpf_common.h).
-pub const BPF_LD: u16 = 0x00;
-pub const BPF_LDX: u16 = 0x01;
-pub const BPF_ST: u16 = 0x02;
-pub const BPF_STX: u16 = 0x03;
-pub const BPF_ALU: u16 = 0x04;
-pub const BPF_JMP: u16 = 0x05;
-pub const BPF_RET: u16 = 0x06;
-pub const BPF_MISC: u16 = 0x07;
-pub const BPF_W: u16 = 0x00;
-pub const BPF_H: u16 = 0x08;
-pub const BPF_B: u16 = 0x10;
-pub const BPF_IMM: u16 = 0x00;
-pub const BPF_ABS: u16 = 0x20;
-pub const BPF_IND: u16 = 0x40;
-pub const BPF_MEM: u16 = 0x60;
-pub const BPF_LEN: u16 = 0x80;
-pub const BPF_MSH: u16 = 0xa0;
-pub const BPF_ADD: u16 = 0x00;
-pub const BPF_SUB: u16 = 0x10;
-pub const BPF_OR: u16 = 0x40;
-pub const BPF_AND: u16 = 0x50;
-pub const BPF_LSH: u16 = 0x60;
-pub const BPF_RSH: u16 = 0x70;
-pub const BPF_JA: u16 = 0x00;
-pub const BPF_JEQ: u16 = 0x10;
-pub const BPF_JGT: u16 = 0x20;
-pub const BPF_JGE: u16 = 0x30;
-pub const BPF_JSET: u16 = 0x40;
-pub const BPF_K: u16 = 0x00;
-pub const BPF_X: u16 = 0x08;
-pub const BPF_A: u16 = 0x10;
-pub const BPF_TAX: u16 = 0x00;
-pub const BPF_TXA: u16 = 0x80;
+// Instruction classes, sizes, modes and operations (linux/bpf_common.h),
+// as libc defines them, narrowed to the 16-bit `code` field.
+pub const BPF_LD: u16 = libc::BPF_LD as u16;
+pub const BPF_LDX: u16 = libc::BPF_LDX as u16;
+pub const BPF_ST: u16 = libc::BPF_ST as u16;
+pub const BPF_STX: u16 = libc::BPF_STX as u16;
+pub const BPF_ALU: u16 = libc::BPF_ALU as u16;
+pub const BPF_JMP: u16 = libc::BPF_JMP as u16;
+pub const BPF_RET: u16 = libc::BPF_RET as u16;
+pub const BPF_MISC: u16 = libc::BPF_MISC as u16;
+pub const BPF_W: u16 = libc::BPF_W as u16;
+pub const BPF_H: u16 = libc::BPF_H as u16;
+pub const BPF_B: u16 = libc::BPF_B as u16;
+pub const BPF_IMM: u16 = libc::BPF_IMM as u16;
+pub const BPF_ABS: u16 = libc::BPF_ABS as u16;
+pub const BPF_IND: u16 = libc::BPF_IND as u16;
+pub const BPF_MEM: u16 = libc::BPF_MEM as u16;
+pub const BPF_LEN: u16 = libc::BPF_LEN as u16;
+pub const BPF_MSH: u16 = libc::BPF_MSH as u16;
+pub const BPF_ADD: u16 = libc::BPF_ADD as u16;
+pub const BPF_SUB: u16 = libc::BPF_SUB as u16;
+pub const BPF_OR: u16 = libc::BPF_OR as u16;
+pub const BPF_AND: u16 = libc::BPF_AND as u16;
+pub const BPF_LSH: u16 = libc::BPF_LSH as u16;
+pub const BPF_RSH: u16 = libc::BPF_RSH as u16;
+pub const BPF_JA: u16 = libc::BPF_JA as u16;
+pub const BPF_JEQ: u16 = libc::BPF_JEQ as u16;
+pub const BPF_JGT: u16 = libc::BPF_JGT as u16;
+pub const BPF_JGE: u16 = libc::BPF_JGE as u16;
+pub const BPF_JSET: u16 = libc::BPF_JSET as u16;
+pub const BPF_K: u16 = libc::BPF_K as u16;
+pub const BPF_X: u16 = libc::BPF_X as u16;
+pub const BPF_A: u16 = libc::BPF_A as u16;
+pub const BPF_TAX: u16 = libc::BPF_TAX as u16;
+pub const BPF_TXA: u16 = libc::BPF_TXA as u16;
 
 /// Longest program the kernel accepts (BPF_MAXINSNS).
-pub const MAX_INSNS: usize = 4096;
+pub const MAX_INSNS: usize = libc::BPF_MAXINSNS as usize;
 
 /// Scratch memory words (BPF_MEMWORDS).
-const MEMWORDS: usize = 16;
+const MEMWORDS: usize = libc::BPF_MEMWORDS as usize;
 
 /// How the frames handed to the filter start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -122,7 +122,7 @@ fn find_product(t: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // Protocol headers as the 0-9-1 and 1.0 specifications define them,

@@ -21,6 +21,8 @@
 
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
+use crate::ber;
+
 /// ANSI C12.22.
 pub struct AnsiC1222;
 
@@ -45,7 +47,7 @@ impl Protocol for AnsiC1222 {
             return Probe::NoMatch;
         }
         let short = if tcp { Probe::NeedMore } else { Probe::NoMatch };
-        let Some((len, l)) = ber_len(d, 1) else {
+        let Some((len, l)) = ber::length(d, 1, 2).ok() else {
             return if d.len() < 4 { short } else { Probe::NoMatch };
         };
         if !(6..=65_535).contains(&len) {
@@ -67,7 +69,7 @@ impl Protocol for AnsiC1222 {
             if !matches!(tag, 0xa1..=0xa4 | 0xa6..=0xa9 | 0xac | 0x8b | 0xbe) {
                 return Probe::NoMatch;
             }
-            let Some((el, ll)) = ber_len(d, p + 1) else {
+            let Some((el, ll)) = ber::length(d, p + 1, 2).ok() else {
                 return if d.len() < p + 4 {
                     short
                 } else {
@@ -97,20 +99,6 @@ impl Protocol for AnsiC1222 {
             "ANSI C12.22 ACSE message, {n} elements{} with user-information (EPSEM)",
             if called { " incl. called-AP-title" } else { "" }
         )))
-    }
-}
-
-/// BER definite length at `d[at]`: (length, octets used).
-fn ber_len(d: &[u8], at: usize) -> Option<(usize, usize)> {
-    let b = *d.get(at)?;
-    match b {
-        0..=0x7f => Some((usize::from(b), 1)),
-        0x81 => Some((usize::from(*d.get(at + 1)?), 2)),
-        0x82 => Some((
-            usize::from(u16::from_be_bytes([*d.get(at + 1)?, *d.get(at + 2)?])),
-            3,
-        )),
-        _ => None,
     }
 }
 

@@ -13,9 +13,6 @@
 
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
-#[cfg(test)]
-pub(crate) mod testkit;
-
 /// BGP.
 pub struct Bgp;
 
@@ -102,11 +99,11 @@ impl Protocol for Bgp {
 
 #[cfg(test)]
 mod tests {
-    use super::testkit::{
-        check_prefixes, evidence, foreign_never_match, random_matches, run, C, S,
-    };
     use super::*;
     use crate::first_packet::{identify_first_payload, FirstVerdict};
+    use crate::testkit::{
+        check_prefixes, evidence, foreign_never_match, random_matches, run, C, S,
+    };
 
     const TCP: Transport = Transport::Tcp;
     // Sources: testdata/README.md.
@@ -172,7 +169,7 @@ mod tests {
         let hits = random_matches(&Bgp, TCP, 100_000, 0xb6b, None);
         assert!(hits < 100, "{hits} random matches");
         // Random payloads behind a real marker: only well-formed headers.
-        let mut rng = testkit::XorShift(0x179);
+        let mut rng = crate::testkit::XorShift(0x179);
         let mut hits = 0;
         for _ in 0..100_000 {
             let mut d = [0xffu8; 40];

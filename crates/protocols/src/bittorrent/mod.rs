@@ -350,7 +350,7 @@ fn utp(d: &[u8], dir: Direction, scratch: &mut ProbeScratch) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // bittorrent.pcap frame 1 (192.168.1.3:52888 -> 82.58.216.115:38305):
@@ -390,7 +390,10 @@ mod tests {
     #[test]
     fn utp_needs_two_consistent_packets() {
         let mut s = ProbeScratch::default();
-        let i = |d: &'static [u8], dir| input(Transport::Udp, dir, d, &[], 6881);
+        let i = |d: &'static [u8], dir| ProbeInput {
+            server_port: 6881,
+            ..input(Transport::Udp, dir, d, &[], 0)
+        };
         assert_eq!(
             Bittorrent.probe(&i(UTP1, ToServer), &mut s),
             Probe::NeedMore
@@ -492,7 +495,7 @@ mod tests {
 #[test]
 #[ignore]
 fn random_rates_of_db_probes() {
-    use crate::ftp_control::testutil::random_matches;
+    use crate::testkit::random_matches;
     let probes: [(&dyn Protocol, Transport); 12] = [
         (&crate::mysql::Mysql, Transport::Tcp),
         (&crate::postgresql::Postgresql, Transport::Tcp),
@@ -508,7 +511,7 @@ fn random_rates_of_db_probes() {
         (&Bittorrent, Transport::Udp),
     ];
     for (p, t) in probes {
-        let hits = random_matches(p, t, 100_000, 0x9e37_79b9_7f4a_7c15);
+        let hits = random_matches(p, t, 100_000, 0x9e37_79b9_7f4a_7c15, None);
         println!(
             "{:<12} {t:?}: {hits} / 100000 random payloads matched",
             p.name()

@@ -7,7 +7,7 @@ use netsift_proto::{Direction, Probe, Transport};
 
 use super::Coap;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
-use crate::rtp::testkit::*;
+use crate::testkit::flows::*;
 
 fn get() -> Vec<u8> {
     // Ver 1, CON, TKL 2 | 0.01 GET | MID 0x7d34 | token | Uri-Path (11,

@@ -27,6 +27,7 @@
 //! authentication (auth_proto 0). PROFINET IO's DCE/RPC interfaces are
 //! reported as the application `PROFINET_IO`, as nDPI does.
 
+use netsift_proto::bytes::{be16, be32, le16, le32};
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// DCERPC.
@@ -107,26 +108,19 @@ fn drep_ok(d: &[u8]) -> bool {
 }
 
 fn u16_at(d: &[u8], at: usize, le: bool) -> Option<u16> {
-    let b = [*d.get(at)?, *d.get(at + 1)?];
-    Some(if le {
-        u16::from_le_bytes(b)
+    if le {
+        le16(d, at)
     } else {
-        u16::from_be_bytes(b)
-    })
+        be16(d, at)
+    }
 }
 
 fn u32_at(d: &[u8], at: usize, le: bool) -> Option<u32> {
-    let b = [
-        *d.get(at)?,
-        *d.get(at + 1)?,
-        *d.get(at + 2)?,
-        *d.get(at + 3)?,
-    ];
-    Some(if le {
-        u32::from_le_bytes(b)
+    if le {
+        le32(d, at)
     } else {
-        u32::from_be_bytes(b)
-    })
+        be32(d, at)
+    }
 }
 
 /// A UUID in NDR encoding (time_low, time_mid, time_hi_and_version in the
@@ -302,7 +296,7 @@ fn parse_cl(d: &[u8]) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // A real bind (atsvc over \PIPE\atsvc) from Suricata's DCERPC parser

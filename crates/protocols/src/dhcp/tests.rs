@@ -9,8 +9,8 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::Dhcp;
-use crate::dns::testutil::*;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const DISCOVER: &[u8] = include_bytes!("testdata/discover.bin");
 const REQUEST: &[u8] = include_bytes!("testdata/request.bin");

@@ -4,6 +4,7 @@
 //! options (§21.1: option-code, option-len, data) must fill the datagram
 //! exactly, and their codes must be assigned.
 
+use netsift_proto::bytes::be16;
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
@@ -11,10 +12,6 @@ mod tests;
 
 /// DHCPV6.
 pub struct Dhcpv6;
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
 
 fn type_name(t: u8) -> &'static str {
     // RFC 8415 §7.3.

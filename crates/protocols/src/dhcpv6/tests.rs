@@ -5,8 +5,8 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::Dhcpv6;
-use crate::dns::testutil::*;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const SOLICIT: &[u8] = include_bytes!("testdata/solicit.bin");
 const INFO: &[u8] = include_bytes!("testdata/info_request.bin");

@@ -123,10 +123,10 @@ fn crc16_dnp(data: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bgp::testkit::{
+    use crate::first_packet::{identify_first_payload, FirstVerdict};
+    use crate::testkit::{
         check_prefixes, evidence, foreign_never_match, random_matches, run, C, S,
     };
-    use crate::first_packet::{identify_first_payload, FirstVerdict};
 
     const TCP: Transport = Transport::Tcp;
     // Sources: testdata/README.md.
@@ -180,7 +180,7 @@ mod tests {
         let hits = random_matches(&Dnp3, TCP, 100_000, 0xd9b3, None);
         assert!(hits < 100, "{hits} random matches");
         // Behind a real START: the CRC must reject nearly everything.
-        let mut rng = crate::bgp::testkit::XorShift(0x564);
+        let mut rng = crate::testkit::XorShift(0x564);
         let mut hits = 0;
         for _ in 0..100_000 {
             let mut d = [0u8; 64];

@@ -14,8 +14,6 @@ pub mod record;
 pub mod session;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-pub(crate) mod testutil;
 
 use parse::{DnsMsg, Fail, Names};
 

@@ -2,6 +2,8 @@
 //! LLMNR and NetBIOS name service probes. Nothing here allocates except
 //! [`render_name`], which is only called when building a `Match`.
 
+use netsift_proto::bytes::{be16, be32};
+
 /// Header flag bits (RFC 1035 §4.1.1).
 pub(crate) const QR: u16 = 0x8000;
 pub(crate) const TC: u16 = 0x0200;
@@ -54,12 +56,6 @@ impl DnsMsg {
 pub(crate) enum Names {
     Dns,
     Netbios,
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    let hi = *b.get(at)?;
-    let lo = *b.get(at + 1)?;
-    Some(u16::from_be_bytes([hi, lo]))
 }
 
 /// Outcome of walking one name.
@@ -622,7 +618,7 @@ fn edns_options(rd: &[u8]) -> Vec<String> {
                 _ => format!("ECS {hex}"),
             },
             // RFC 7314 EXPIRE: seconds, absent in queries.
-            9 => match be32_at(v, 0) {
+            9 => match be32(v, 0) {
                 Some(s) if v.len() == 4 => format!("EXPIRE {s}"),
                 _ => "EXPIRE".into(),
             },
@@ -649,15 +645,6 @@ fn edns_options(rd: &[u8]) -> Vec<String> {
         });
     }
     out
-}
-
-fn be32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
 }
 
 /// Which section a record came from.
@@ -745,7 +732,7 @@ pub(crate) fn decode_sections(msg: &[u8], nbns: bool, authority: bool) -> Option
             let (Some(rtype), Some(class), Some(ttl), Some(rdlen)) = (
                 be16(msg, end),
                 be16(msg, end + 2),
-                be32_at(msg, end + 4),
+                be32(msg, end + 4),
                 be16(msg, end + 8),
             ) else {
                 d.weird.push(

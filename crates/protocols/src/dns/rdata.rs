@@ -12,6 +12,7 @@
 //! backward-only, counted compression pointers of [`super::parse`]; a
 //! rendering is cut at [`MAX_TEXT`] characters.
 
+use netsift_proto::bytes::{be16, be32};
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -46,19 +47,6 @@ pub(crate) struct Rr<'a> {
     /// NetBIOS name service message (RFC 1002): TYPE 0x20 is NB and 0x21
     /// NBSTAT, not NIMLOC / SRV.
     pub nbns: bool,
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
 }
 
 /// Uppercase hex, as dig prints digests and fingerprints.
@@ -953,7 +941,7 @@ mod tests {
     #[test]
     fn every_damaged_response_decodes_without_panic() {
         // Each byte of each BIND response flipped, and every prefix.
-        for (_, sport, _, m) in super::super::testutil::pcap_udp(TYPES_PCAP) {
+        for (_, sport, _, m) in crate::testkit::ported::pcap_udp(TYPES_PCAP) {
             if sport != 53 {
                 continue;
             }
@@ -1110,7 +1098,7 @@ mod tests {
 
     /// netsift's decoding of every response in types.pcap, by ID.
     fn pcap_answers() -> Vec<(u16, super::super::parse::Decoded)> {
-        super::super::testutil::pcap_udp(TYPES_PCAP)
+        crate::testkit::ported::pcap_udp(TYPES_PCAP)
             .into_iter()
             .filter(|(_, sport, _, _)| *sport == 53)
             .filter_map(|(_, _, _, m)| super::super::parse::decode_sections(&m, false, true))

@@ -807,7 +807,7 @@ mod tests {
         type Key = (std::net::IpAddr, u16, std::net::IpAddr, u16);
         type Pkts = Vec<(Direction, Vec<u8>, u64)>;
         let mut flows: Vec<(Key, Pkts)> = Vec::new();
-        for (ts, sa, sp, da, dp, m) in crate::dns::testutil::pcap_udp_addr(pcap) {
+        for (ts, sa, sp, da, dp, m) in crate::testkit::ported::pcap_udp_addr(pcap) {
             let fwd = (sa, sp, da, dp);
             let rev = (da, dp, sa, sp);
             if let Some(f) = flows.iter_mut().find(|(k, _)| *k == rev) {
@@ -1016,7 +1016,7 @@ mod tests {
         // The first question of avahi's probe with its QU bit set (RFC 6762
         // §5.4): the class reads IN and the bit is reported. Zeek names the
         // raw value, "qclass-32769", which hides that the class is IN.
-        let pkts = crate::dns::testutil::pcap_udp(MDNS);
+        let pkts = crate::testkit::ported::pcap_udp(MDNS);
         let mut m = pkts[0].3.clone();
         let (_, end) = super::parse::read_name(&m, 12).unwrap();
         m[end + 2] |= 0x80;

@@ -11,9 +11,9 @@
 
 use netsift_proto::{Direction, Probe, Transport};
 
-use super::testutil::*;
 use super::Dns;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const QUERY_AAAA: &[u8] = include_bytes!("testdata/query_aaaa.bin");
 const QUERY_A: &[u8] = include_bytes!("testdata/query_a.bin");

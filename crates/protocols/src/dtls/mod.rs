@@ -9,6 +9,9 @@
 //!
 //! The parser (`session.rs`) writes a `tls` record per flow, as for TLS.
 
+use netsift_proto::bytes::be16;
+
+use crate::tls::parse::be24;
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 pub(crate) mod session;
@@ -75,18 +78,6 @@ fn handshake_name(t: u8) -> Option<&'static str> {
     }
 }
 
-fn be16(d: &[u8], at: usize) -> Option<usize> {
-    Some(usize::from(u16::from_be_bytes([
-        *d.get(at)?,
-        *d.get(at + 1)?,
-    ])))
-}
-
-fn be24(d: &[u8], at: usize) -> Option<usize> {
-    let b = d.get(at..at + 3)?;
-    Some(usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]))
-}
-
 /// What the first record told.
 struct First {
     version: &'static str,
@@ -116,7 +107,7 @@ fn handshake(body: &[u8]) -> Option<(&'static str, Option<usize>)> {
     let Some(v) = be16(ch, 0) else {
         return Some((name, None));
     };
-    version_name(v as u16)?;
+    version_name(v)?;
     let Some(&sid) = ch.get(34) else {
         return Some((name, None));
     };
@@ -147,15 +138,15 @@ fn records(d: &[u8]) -> Option<(First, usize)> {
                 break;
             }
             let seq_len = if b0 & 0x08 != 0 { 2 } else { 1 };
-            let len = be16(rec, 1 + seq_len)?;
+            let len = be16(rec, 1 + seq_len).map(usize::from)?;
             at += 1 + seq_len + 2 + len;
             n += 1;
             continue;
         }
         let content = content_name(b0)?;
-        let version = version_name(be16(rec, 1)? as u16)?;
-        let epoch = be16(rec, 3)?;
-        let len = be16(rec, 11)?;
+        let version = version_name(be16(rec, 1)?)?;
+        let epoch = be16(rec, 3).map(usize::from)?;
+        let len = be16(rec, 11).map(usize::from)?;
         if len == 0 || len > MAX_RECORD || epoch > 0x1000 {
             return None;
         }

@@ -10,6 +10,9 @@
 //! per message; message_seq numbers already handled are remembered (up to
 //! [`MAX_DONE`]) so a retransmitted flight is not read twice.
 
+use netsift_proto::bytes::be16;
+
+use crate::tls::parse::be24;
 use netsift_proto::{Direction, Parser, Sink};
 
 use crate::tls::session::TlsParser;
@@ -32,15 +35,6 @@ const CT_HANDSHAKE: u8 = 22;
 const CT_APPLICATION_DATA: u8 = 23;
 const HS_CLIENT_HELLO: u8 = 1;
 const HS_HELLO_VERIFY_REQUEST: u8 = 3;
-
-fn be16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
-}
-
-fn be24(d: &[u8], at: usize) -> Option<usize> {
-    let b = d.get(at..at + 3)?;
-    Some(usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]))
-}
 
 /// A handshake message being reassembled.
 struct Partial {
@@ -423,7 +417,7 @@ mod tests {
     #[test]
     fn hostile_datagrams_do_not_panic() {
         let segs = stream(DTLS12);
-        let mut rng = crate::tls::testkit::XorShift(7);
+        let mut rng = crate::testkit::XorShift(7);
         for _ in 0..500 {
             let mut p = DtlsParser::new();
             let mut s = MemSink::default();

@@ -11,7 +11,7 @@ use netsift_proto::{Direction, Probe, Transport};
 
 use super::Dtls;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
-use crate::rtp::testkit::*;
+use crate::testkit::flows::*;
 
 const CH10: &[u8] = include_bytes!("testdata/client_hello_v10.bin");
 const CH12: &[u8] = include_bytes!("testdata/client_hello_v12.bin");

@@ -305,13 +305,13 @@ mod tests {
                 let _ = parse_data_channel(&l[..n]);
             }
         }
-        let mut rng = super::super::testutil::XorShift(7);
+        let mut rng = crate::testkit::XorShift(7);
         let mut buf = [0u8; 64];
         for _ in 0..20_000 {
-            let len = (rng.next_u64() % 64) as usize;
+            let len = (rng.next() % 64) as usize;
             for b in buf.iter_mut().take(len) {
                 // Bias towards the characters that matter.
-                *b = b"227 9PORTEPRT|,.:()0123456789"[(rng.next_u64() % 29) as usize];
+                *b = b"227 9PORTEPRT|,.:()0123456789"[(rng.next() % 29) as usize];
             }
             let _ = parse_data_channel(&buf[..len]);
         }

@@ -33,8 +33,6 @@ pub mod data_channel;
 pub mod record;
 pub(crate) mod reply;
 pub mod session;
-#[cfg(test)]
-pub(crate) mod testutil;
 
 pub use data_channel::{parse_data_channel, Connector, DataChannel, DataChannelKind};
 
@@ -103,8 +101,8 @@ pub fn describe(dc: &DataChannel) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::testutil::*;
     use super::*;
+    use crate::testkit::*;
     use netsift_proto::Direction;
     use netsift_proto::Direction::{ToClient, ToServer};
 

@@ -198,10 +198,10 @@ fn advertisement(d: &[u8]) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bgp::testkit::{
+    use crate::first_packet::{identify_first_payload, FirstVerdict};
+    use crate::testkit::{
         check_prefixes, evidence, foreign_never_match, random_matches, run, C, S,
     };
-    use crate::first_packet::{identify_first_payload, FirstVerdict};
 
     const TCP: Transport = Transport::Tcp;
     // Sources: testdata/README.md.

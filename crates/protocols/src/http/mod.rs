@@ -563,7 +563,7 @@ fn header<'a>(headers: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 mod tests {
     use super::*;
     use crate::first_packet::{identify_first_payload, FirstVerdict};
-    use crate::tls::testkit::{check_prefixes, evidence, random_matches, run};
+    use crate::testkit::{check_prefixes, evidence, probe1 as run, random_matches};
 
     const TCP: Transport = Transport::Tcp;
     const C: Direction = Direction::ToServer;
@@ -626,7 +626,7 @@ mod tests {
             "{e}"
         );
         for d in [ATTACK_DOT, ATTACK_SPACE, MANIPULATED] {
-            check_prefixes(&Http, TCP, C, d);
+            check_prefixes(&Http, TCP, C, d, b"");
         }
     }
 
@@ -636,7 +636,7 @@ mod tests {
         let e = evidence(run(&Http, TCP, C, &d));
         assert!(e.starts_with("client sent 'GET / HTTP/1.1'"), "{e}");
         assert!(e.ends_with("(after a PROXY protocol header)"), "{e}");
-        check_prefixes(&Http, TCP, C, &d);
+        check_prefixes(&Http, TCP, C, &d, b"");
     }
 
     #[test]
@@ -726,7 +726,7 @@ mod tests {
         assert_eq!(run(&Http, TCP, C, b"POST /index.html\r\n"), Probe::NoMatch);
         assert_eq!(run(&Http, TCP, C, b"GET mykey\r\n"), Probe::NoMatch);
         assert_eq!(run(&Http, TCP, C, b"GET /a b\r\n"), Probe::NoMatch);
-        check_prefixes(&Http, TCP, C, b"GET /index.html\r\n");
+        check_prefixes(&Http, TCP, C, b"GET /index.html\r\n", b"");
         assert_eq!(run(&Http, TCP, S, b"HTTP/1.1 999 Nope\r\n"), Probe::NoMatch);
     }
 
@@ -793,7 +793,7 @@ mod tests {
             "{}",
             r.evidence
         );
-        check_prefixes(&Http, TCP, C, req);
+        check_prefixes(&Http, TCP, C, req, b"");
         // A service wins over WebSocket; the evidence still says so.
         let r = m(
             b"GET /ws HTTP/1.1\r\nhost: gateway.discord.gg\r\nconnection: keep-alive, Upgrade\r\nupgrade: WebSocket\r\n\r\n",
@@ -809,7 +809,7 @@ mod tests {
             Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
         let r = m(resp, S);
         assert_eq!(r.app.as_deref(), Some("WebSocket"));
-        check_prefixes(&Http, TCP, S, resp);
+        check_prefixes(&Http, TCP, S, resp, b"");
         // RFC 7540 §3.2 h2c upgrade request.
         let h2c: &[u8] = b"GET / HTTP/1.1\r\nHost: server.example.com\r\nConnection: Upgrade, HTTP2-Settings\r\n\
             Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
@@ -828,7 +828,7 @@ mod tests {
             "{}",
             r.evidence
         );
-        check_prefixes(&Http, TCP, C, &pri);
+        check_prefixes(&Http, TCP, C, &pri, b"");
         assert_eq!(
             run(&Http, TCP, C, b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"),
             Probe::NoMatch
@@ -838,12 +838,12 @@ mod tests {
     #[test]
     fn prefixes_are_consistent() {
         for d in [GET, POST, PROPFIND, LONG_URI, RTSP, SIP] {
-            check_prefixes(&Http, TCP, C, d);
+            check_prefixes(&Http, TCP, C, d, b"");
         }
         for d in [RESP_301, RESP_FIRST] {
-            check_prefixes(&Http, TCP, S, d);
+            check_prefixes(&Http, TCP, S, d, b"");
         }
-        check_prefixes(&Http, TCP, C, b"HEAD / HTTP/1.0\r\n\r\n");
+        check_prefixes(&Http, TCP, C, b"HEAD / HTTP/1.0\r\n\r\n", b"");
     }
 
     #[test]
@@ -861,7 +861,7 @@ mod tests {
 
     #[test]
     fn random_bytes_are_not_http() {
-        let hits = random_matches(&Http, TCP, 100_000, 0x4242);
+        let hits = random_matches(&Http, TCP, 100_000, 0x4242, None);
         assert!(hits < 100, "{hits} random matches");
     }
 }

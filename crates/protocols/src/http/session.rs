@@ -1697,7 +1697,7 @@ impl Parser for HttpParser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::testutil::{chunks, replay, replay_bytewise};
+    use crate::testkit::replay::{chunks, replay, replay_bytewise};
     use md5::{Digest, Md5};
     use netsift_proto::MemSink;
     use Direction::{ToClient, ToServer};

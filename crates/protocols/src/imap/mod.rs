@@ -230,7 +230,7 @@ fn decide(server: &[u8], client: &[u8]) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction;
     use netsift_proto::Direction::{ToClient, ToServer};
 
@@ -310,7 +310,7 @@ mod tests {
     fn truncation() {
         check_prefixes(&Imap, Transport::Tcp, ToClient, GREETING, &[]);
         check_prefixes(&Imap, Transport::Tcp, ToServer, CAPA, GREETING);
-        check_prefixes(&Imap, Transport::Tcp, ToServer, CAPA, CAPA_REPLY);
+        check_prefixes_before_reply(&Imap, Transport::Tcp, ToServer, CAPA, CAPA_REPLY);
         for n in 0..GREETING.len() {
             assert_eq!(probe(ToClient, &GREETING[..n], &[]), Probe::NeedMore, "{n}");
         }

@@ -11,6 +11,7 @@
 //! one SPI and growing sequence numbers, and port 4500, which RFC 3948
 //! assigns to the encapsulation, picks that variant.
 
+use netsift_proto::bytes::be32;
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
@@ -25,10 +26,6 @@ const IKE_HDR: usize = 28;
 const NON_ESP_MARKER: [u8; 4] = [0; 4];
 /// RFC 3948 §4: the IKE and ESP-in-UDP port.
 const NATT_PORT: u16 = 4500;
-
-fn be32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?))
-}
 
 /// RFC 2408 §3.1 / RFC 7296 §3.2 next payload types: IKEv1 0-13 (+ RFC
 /// 3947 NAT-D 20, NAT-OA 21, and the draft values 130/131); IKEv2 33-54.

@@ -10,7 +10,7 @@ use netsift_proto::{Direction, Probe, Transport};
 
 use super::Ipsec;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
-use crate::rtp::testkit::*;
+use crate::testkit::flows::*;
 
 const INIT: &[u8] = include_bytes!("testdata/ikev2_sa_init.bin");
 const RESP: &[u8] = include_bytes!("testdata/ikev2_sa_init_resp.bin");

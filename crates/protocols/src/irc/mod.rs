@@ -259,7 +259,7 @@ fn server(d: &[u8]) -> Side {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // irc.pcap (10.180.156.249:45921 -> 38.229.70.20:8000): frame 4

@@ -27,6 +27,8 @@
 use crate::s7comm::cotp::{first_dt, Tsdu};
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
+use crate::ber;
+
 /// ISO 9506-1 MMS.
 pub struct Mms;
 
@@ -93,20 +95,6 @@ fn connect(si: u8, u: &[u8], complete: bool) -> Probe {
     }))
 }
 
-/// BER length at `d[at]`: (length, octets used).
-fn ber_len(d: &[u8], at: usize) -> Option<(usize, usize)> {
-    let b = *d.get(at)?;
-    match b {
-        0..=0x7f => Some((usize::from(b), 1)),
-        0x81 => Some((usize::from(*d.get(at + 1)?), 2)),
-        0x82 => Some((
-            usize::from(u16::from_be_bytes([*d.get(at + 1)?, *d.get(at + 2)?])),
-            3,
-        )),
-        _ => None,
-    }
-}
-
 /// GIVE-TOKENS + DATA TRANSFER SPDUs, fully-encoded presentation data,
 /// MMS PDU.
 fn data_transfer(u: &[u8]) -> Probe {
@@ -116,14 +104,14 @@ fn data_transfer(u: &[u8]) -> Probe {
         return Probe::NoMatch;
     }
     // Walk: 61 L 30 L 02 01 ctx A0 L <mms tag>.
-    let Some((_, l1)) = ber_len(u, 5) else {
+    let Some((_, l1)) = ber::length(u, 5, 2).ok() else {
         return need_or_no(u, 6);
     };
     let p = 5 + l1;
     if u.get(p).is_some_and(|&t| t != 0x30) {
         return Probe::NoMatch;
     }
-    let Some((_, l2)) = ber_len(u, p + 1) else {
+    let Some((_, l2)) = ber::length(u, p + 1, 2).ok() else {
         return need_or_no(u, p + 2);
     };
     let p = p + 1 + l2;
@@ -136,7 +124,7 @@ fn data_transfer(u: &[u8]) -> Probe {
     if u.get(p).is_some_and(|&t| t != 0xa0) {
         return Probe::NoMatch;
     }
-    let Some((_, l3)) = ber_len(u, p + 1) else {
+    let Some((_, l3)) = ber::length(u, p + 1, 2).ok() else {
         return need_or_no(u, p + 2);
     };
     let p = p + 1 + l3;
@@ -161,7 +149,7 @@ fn data_transfer(u: &[u8]) -> Probe {
     // Confirmed PDUs: [0]/[1] L, invokeID INTEGER (02 len value), then the
     // service choice tag.
     let service = if matches!(tag, 0xa0 | 0xa1) {
-        ber_len(u, p + 1).and_then(|(_, l)| {
+        ber::length(u, p + 1, 2).ok().and_then(|(_, l)| {
             let q = p + 1 + l;
             if *u.get(q)? != 0x02 {
                 return None;

@@ -174,7 +174,7 @@ fn look(d: &[u8]) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{self, ToClient, ToServer};
 
     // jabber.pcap: frame 6 (172.16.0.62:57094 -> 172.16.1.138:5222) the

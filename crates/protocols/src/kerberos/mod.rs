@@ -19,7 +19,7 @@
 
 use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
-use crate::ldap::ber::{self, BerErr};
+use crate::ber::{self, BerErr};
 
 /// Kerberos.
 pub struct Kerberos;
@@ -266,7 +266,7 @@ fn inner_seq(c: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // kerberos.pcap (TCP, client 172.16.8.201 -> KDC 172.16.8.8:88):

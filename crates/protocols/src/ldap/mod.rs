@@ -26,11 +26,9 @@
 //! fields are in. SASL-wrapped LDAP (after a GSSAPI bind with integrity or
 //! confidentiality) is opaque and is not recognised.
 
-pub(crate) mod ber;
-
 use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
-use ber::{BerErr, Tlv};
+use crate::ber::{self, BerErr, Tlv};
 
 mod upgrade;
 
@@ -386,7 +384,7 @@ fn check_op(tag: u8, oc: &[u8], declared: usize, complete: bool) -> Result<Detai
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // log4j-webapp-exploit.pcap, TCP 57650 -> 1389: frames 11, 13, 15, 17.

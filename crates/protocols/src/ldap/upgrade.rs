@@ -9,7 +9,7 @@
 
 use netsift_proto::Direction;
 
-use super::ber;
+use crate::ber;
 use crate::starttls::Watch;
 
 /// §4.14.1: the StartTLS requestName.

@@ -5,7 +5,7 @@
 use netsift_proto::{Probe, Transport};
 
 use super::Llmnr;
-use crate::dns::testutil::*;
+use crate::testkit::ported::*;
 
 const QUERY: &[u8] = include_bytes!("testdata/query_any.bin");
 const V6: &[u8] = include_bytes!("testdata/v6_query_utf8.bin");

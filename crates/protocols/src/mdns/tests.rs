@@ -6,8 +6,8 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::Mdns;
-use crate::dns::testutil::*;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const QUERY: &[u8] = include_bytes!("testdata/query_ptr.bin");
 const RESPONSE: &[u8] = include_bytes!("testdata/response.bin");

@@ -18,31 +18,16 @@
 use netsift_proto::bytes::u8_at;
 use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
+use crate::ber;
+
 /// Megaco.
 pub struct Megaco;
-
-/// A BER definite length at `off`: (length, octets used).
-fn ber_len(d: &[u8], off: usize) -> Option<(usize, usize)> {
-    let l = u8_at(d, off)?;
-    if l < 0x80 {
-        return Some((usize::from(l), 1));
-    }
-    let n = usize::from(l & 0x7f);
-    if n == 0 || n > 3 {
-        return None;
-    }
-    let mut v = 0usize;
-    for i in 0..n {
-        v = (v << 8) | usize::from(u8_at(d, off + 1 + i)?);
-    }
-    Some((v, 1 + n))
-}
 
 fn binary(d: &[u8], udp: bool) -> Option<String> {
     if u8_at(d, 0)? != 0x30 {
         return None;
     }
-    let (len, n) = ber_len(d, 1)?;
+    let (len, n) = ber::length(d, 1, 3).ok()?;
     let start = 1 + n;
     if udp && start + len != d.len() {
         return None;
@@ -50,13 +35,13 @@ fn binary(d: &[u8], udp: bool) -> Option<String> {
     // Skip an authHeader [0].
     let mut p = start;
     if u8_at(d, p)? == 0xa0 {
-        let (l, k) = ber_len(d, p + 1)?;
+        let (l, k) = ber::length(d, p + 1, 3).ok()?;
         p += 1 + k + l;
     }
     if u8_at(d, p)? != 0xa1 {
         return None;
     }
-    let (ml, k) = ber_len(d, p + 1)?;
+    let (ml, k) = ber::length(d, p + 1, 3).ok()?;
     if p + 1 + k + ml != start + len {
         return None;
     }

@@ -312,7 +312,7 @@ fn udp(dir: Direction, d: &[u8]) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // The exchanges of crates/cli/tests/nonstd/memcached_tcp443_udp443.pcap

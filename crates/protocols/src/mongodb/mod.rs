@@ -12,6 +12,7 @@
 //! "db.collection" C strings, flag words only use defined bits. A message
 //! must be complete (or its checked part, for one over 4 KiB).
 
+use netsift_proto::bytes::le32;
 use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// MongoDB.
@@ -38,11 +39,6 @@ const MAX_MESSAGE: u32 = 48_000_000;
 /// How much of a message is checked.
 const CHECK: usize = 4096;
 
-fn i32le(d: &[u8], at: usize) -> Option<u32> {
-    let b = d.get(at..at + 4)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
-
 /// A C string at `at`: (bytes, index after the NUL).
 fn cstring(d: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let rest = d.get(at..)?;
@@ -64,7 +60,7 @@ fn collection(d: &[u8], at: usize) -> Option<(&[u8], usize)> {
 /// checked bytes, its last byte must be 0 and its first element a known
 /// type. Returns the index after it.
 fn document(d: &[u8], at: usize, end: usize) -> Option<usize> {
-    let len = i32le(d, at)? as usize;
+    let len = le32(d, at)? as usize;
     if len < 5 || at + len > end {
         return None;
     }
@@ -97,13 +93,13 @@ const OPS: &[(u32, &str)] = &[
 ];
 
 fn message(d: &[u8]) -> Probe {
-    let Some(len) = i32le(d, 0) else {
+    let Some(len) = le32(d, 0) else {
         return Probe::NeedMore;
     };
     if !(16..=MAX_MESSAGE).contains(&len) {
         return Probe::NoMatch;
     }
-    let Some(op) = i32le(d, 12) else {
+    let Some(op) = le32(d, 12) else {
         return Probe::NeedMore;
     };
     let Some(&(_, name)) = OPS.iter().find(|(o, _)| *o == op) else {
@@ -125,7 +121,7 @@ fn body(d: &[u8], op: u32, end: usize) -> Option<String> {
             // "int32 flags; cstring fullCollectionName; int32 numberToSkip;
             // int32 numberToReturn; document query". Flag bit 0 is
             // reserved, bits 8-31 undefined.
-            let flags = i32le(d, 16)?;
+            let flags = le32(d, 16)?;
             if flags & !0xfe != 0 {
                 return None;
             }
@@ -146,7 +142,7 @@ fn body(d: &[u8], op: u32, end: usize) -> Option<String> {
             // "uint32 flagBits; Sections[] sections; optional<uint32>
             // checksum". Defined bits: 0 checksumPresent, 1 moreToCome,
             // 16 exhaustAllowed; "the first 16 bits (0-15) are required".
-            let flags = i32le(d, 16)?;
+            let flags = le32(d, 16)?;
             if flags & !0x0001_0003 != 0 {
                 return None;
             }
@@ -167,7 +163,7 @@ fn body(d: &[u8], op: u32, end: usize) -> Option<String> {
                     Some(format!(" {{{}: ...}}", printable(cmd, 24)))
                 }
                 1 => {
-                    let size = i32le(d, 21)? as usize;
+                    let size = le32(d, 21)? as usize;
                     if size < 5 || 21 + size > stop {
                         return None;
                     }
@@ -181,9 +177,9 @@ fn body(d: &[u8], op: u32, end: usize) -> Option<String> {
         1 => {
             // "int32 responseFlags; int64 cursorID; int32 startingFrom;
             // int32 numberReturned; document* documents". Flags bits 0-3.
-            let flags = i32le(d, 16)?;
-            let n = i32le(d, 32)?;
-            if flags & !0xf != 0 || n > 1_000_000 || i32le(d, 8)? == 0 {
+            let flags = le32(d, 16)?;
+            let n = le32(d, 32)?;
+            if flags & !0xf != 0 || n > 1_000_000 || le32(d, 8)? == 0 {
                 return None;
             }
             if n == 0 {
@@ -195,7 +191,7 @@ fn body(d: &[u8], op: u32, end: usize) -> Option<String> {
         2012 => {
             // "int32 originalOpcode; int32 uncompressedSize; uint8
             // compressorId" (0 noop, 1 snappy, 2 zlib, 3 zstd).
-            let orig = i32le(d, 16)?;
+            let orig = le32(d, 16)?;
             let c = *d.get(24)?;
             (OPS.iter().any(|(o, _)| *o == orig && orig != 2012) && c <= 3 && end > 25)
                 .then(|| format!(" of opcode {orig}, compressor {c}"))
@@ -203,7 +199,7 @@ fn body(d: &[u8], op: u32, end: usize) -> Option<String> {
         2001 | 2002 | 2005 | 2006 => {
             // OP_UPDATE/OP_DELETE/OP_GET_MORE: "int32 ZERO; cstring
             // fullCollectionName; ..."; OP_INSERT: "int32 flags" (bit 0).
-            let z = i32le(d, 16)?;
+            let z = le32(d, 16)?;
             if z != 0 && !(op == 2002 && z == 1) {
                 return None;
             }
@@ -224,8 +220,8 @@ fn body(d: &[u8], op: u32, end: usize) -> Option<String> {
         }
         2007 => {
             // "int32 ZERO; int32 numberOfCursorIDs; int64* cursorIDs".
-            let n = i32le(d, 20)? as usize;
-            (i32le(d, 16)? == 0 && (1..=100_000).contains(&n) && end == 24 + 8 * n)
+            let n = le32(d, 20)? as usize;
+            (le32(d, 16)? == 0 && (1..=100_000).contains(&n) && end == 24 + 8 * n)
                 .then(|| format!(" of {n} cursor(s)"))
         }
         _ => None,
@@ -235,7 +231,7 @@ fn body(d: &[u8], op: u32, end: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{self, ToClient, ToServer};
 
     // mongodb.pcap: frame 6 (10.10.10.10:51822 -> 10.10.10.11:27017)

@@ -170,7 +170,7 @@ fn connack(d: &[u8]) -> Parse<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{self, ToClient, ToServer};
 
     // mqtt.pcap: frame 2 (192.168.0.1:41892 -> 10.10.10.1:1883) CONNECT

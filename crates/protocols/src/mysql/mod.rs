@@ -23,6 +23,7 @@
 //! otherwise from the client's first packet (a capture that missed the
 //! greeting).
 
+use netsift_proto::bytes::{le16, le32};
 use netsift_proto::{
     printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
@@ -64,16 +65,6 @@ fn header(d: &[u8]) -> Option<(usize, u8)> {
     let h = d.get(..4)?;
     let len = usize::from(h[0]) | usize::from(h[1]) << 8 | usize::from(h[2]) << 16;
     Some((len, h[3]))
-}
-
-fn u16le(d: &[u8], at: usize) -> Option<u16> {
-    let b = d.get(at..at + 2)?;
-    Some(u16::from_le_bytes([b[0], b[1]]))
-}
-
-fn u32le(d: &[u8], at: usize) -> Option<u32> {
-    let b = d.get(at..at + 4)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// A server version string: printable, starting with a digit
@@ -127,7 +118,7 @@ fn greeting(s: &[u8]) -> Probe {
                 if p.get(rest + 12) != Some(&0) || p.len() < rest + 15 {
                     return Probe::NoMatch;
                 }
-                let caps = u16le(p, rest + 13).unwrap_or(0);
+                let caps = le16(p, rest + 13).unwrap_or(0);
                 // HandshakeV10 servers all speak 4.1 ("CLIENT_PROTOCOL_41").
                 if u32::from(caps) & CLIENT_PROTOCOL_41 == 0 {
                     return Probe::NoMatch;
@@ -153,7 +144,7 @@ fn greeting(s: &[u8]) -> Probe {
         0xff => {
             // ERR_Packet: "int<1> header 0xFF, int<2> error_code,
             // string<EOF> human readable error message".
-            let code = u16le(p, 1).unwrap_or(0);
+            let code = le16(p, 1).unwrap_or(0);
             let msg = p.get(3..).unwrap_or(&[]);
             if matches!(code, 1040 | 1129 | 1130)
                 && msg.len() >= 8
@@ -184,7 +175,7 @@ fn client_first(c: &[u8]) -> Probe {
         Some(f) => f,
         None => return Probe::NeedMore,
     };
-    let flags = u32le(fixed, 0).unwrap_or(0);
+    let flags = le32(fixed, 0).unwrap_or(0);
     // "string[23] filler to the size of the handhshake response packet.
     // All 0s." MariaDB: "string<19> reserved", then "int<4> extended client
     // capabilities" when the client is MariaDB, so only 19 bytes are zero.
@@ -220,7 +211,7 @@ fn client_first(c: &[u8]) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // mysql.pcapng (192.168.88.231:36732 -> 192.168.88.201:3306): frame 4

@@ -9,6 +9,7 @@
 //!   alone: the SMB probes own those that carry SMB, and a bare 0x00
 //!   header is too weak to claim.
 
+use netsift_proto::bytes::be16;
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 use crate::dns::parse::{is_nb_encoded, netbios_name, Names};
@@ -19,10 +20,6 @@ mod tests;
 
 /// NetBIOS.
 pub struct Netbios;
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
 
 /// One encoded NetBIOS name at `pos` (RFC 1002 §4.1: a 0x20 length byte,
 /// 32 'A'..'P' characters, then scope labels and a zero byte; no

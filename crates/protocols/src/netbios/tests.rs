@@ -10,8 +10,8 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::Netbios;
-use crate::dns::testutil::*;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const NBNS: &[u8] = include_bytes!("testdata/nbns_query_wpad.bin");
 const DGM: &[u8] = include_bytes!("testdata/nbdgm_browser.bin");

@@ -19,6 +19,7 @@
 //! `NFS`; this probe does the same. A reply is only claimed when the
 //! other direction holds the call with the same xid.
 
+use netsift_proto::bytes::be32;
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// NFS.
@@ -85,11 +86,6 @@ fn rpc_body(d: &[u8], tcp: bool) -> Result<&[u8], Probe> {
         return Err(Probe::NoMatch);
     }
     Ok(&d[4..d.len().min(4 + frag)])
-}
-
-fn be32(d: &[u8], at: usize) -> Option<u32> {
-    let b = d.get(at..at + 4)?;
-    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Known programs and their versions and highest procedure numbers.
@@ -213,10 +209,10 @@ fn reply(m: &[u8], peer: &[u8], tcp: bool) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bgp::testkit::{
+    use crate::first_packet::{identify_first_payload, FirstVerdict};
+    use crate::testkit::{
         check_prefixes, evidence, foreign_never_match, random_matches, run, C, S,
     };
-    use crate::first_packet::{identify_first_payload, FirstVerdict};
 
     const UDP: Transport = Transport::Udp;
     const TCP: Transport = Transport::Tcp;

@@ -10,6 +10,7 @@
 //! (stratum, poll, precision, root delay/dispersion, timestamps) or its
 //! internal lengths.
 
+use netsift_proto::bytes::{be16, be32};
 use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
@@ -17,19 +18,6 @@ mod tests;
 
 /// NTP.
 pub struct Ntp;
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
-}
 
 /// What may follow the 48-octet header: nothing; an NTPv3/v4 MAC (key id
 /// and an 8/16/20-octet digest, RFC 5905 §7.3 / appendix A, or a 4-octet

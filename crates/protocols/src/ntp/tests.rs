@@ -7,8 +7,8 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::Ntp;
-use crate::dns::testutil::*;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const V4_CLIENT: &[u8] = include_bytes!("testdata/v4_client.bin");
 const V4_SERVER: &[u8] = include_bytes!("testdata/v4_server.bin");
@@ -108,7 +108,7 @@ fn random_payloads_rejected() {
     let mut hits = 0;
     for _ in 0..100_000 {
         let mut b = [0u8; 48];
-        rng.fill(&mut b);
+        fill(&mut rng, &mut b);
         hits += is_match(&Ntp, &udp(&b, 123)) as usize;
     }
     assert!(hits < 100, "{hits} random 48-byte packets matched");

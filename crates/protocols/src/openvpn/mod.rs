@@ -10,6 +10,7 @@
 //! packets carry the same packet-id timestamp (tls-auth and tls-crypt,
 //! where the rest is encrypted).
 
+use netsift_proto::bytes::be32;
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
@@ -75,10 +76,6 @@ fn reset(p: &[u8], client: bool) -> Option<(u8, u64)> {
     }
     let sid = u64::from_be_bytes(p.get(1..9)?.try_into().ok()?);
     (sid != 0).then_some((op, sid))
-}
-
-fn be32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// How the server's reset ties back to the client's.

@@ -9,7 +9,7 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::Openvpn;
-use crate::rtp::testkit::*;
+use crate::testkit::flows::*;
 
 const NH_C: &[u8] = include_bytes!("testdata/udp_nohmac_client.bin");
 const NH_S: &[u8] = include_bytes!("testdata/udp_nohmac_server.bin");

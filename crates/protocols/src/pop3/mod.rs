@@ -142,7 +142,7 @@ fn decide(server: &[u8], client: &[u8]) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction;
     use netsift_proto::Direction::{ToClient, ToServer};
 

@@ -393,7 +393,7 @@ impl Parser for Pop3Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::testutil::{replay, replay_bytewise};
+    use crate::testkit::replay::{replay, replay_bytewise};
     use netsift_proto::MemSink;
     use Direction::{ToClient, ToServer};
 

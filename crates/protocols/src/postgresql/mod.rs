@@ -23,6 +23,7 @@
 //! The server side matches an 'R' authentication request whose length fits
 //! its code, or 'S'/'N'/'E' only when the peer sent the request it answers.
 
+use netsift_proto::bytes::be32;
 use netsift_proto::{
     printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
@@ -63,11 +64,6 @@ const SSL_REQUEST: u32 = 80_877_103;
 const GSSENC_REQUEST: u32 = 80_877_104;
 const CANCEL_REQUEST: u32 = 80_877_102;
 
-fn u32be(d: &[u8], at: usize) -> Option<u32> {
-    let b = d.get(at..at + 4)?;
-    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-}
-
 enum Client {
     Yes(String),
     Partial,
@@ -75,7 +71,7 @@ enum Client {
 }
 
 fn client(d: &[u8]) -> Client {
-    let (Some(len), Some(code)) = (u32be(d, 0), u32be(d, 4)) else {
+    let (Some(len), Some(code)) = (be32(d, 0), be32(d, 4)) else {
         // Need the 8 bytes; the length's top bytes are zero for any of
         // these messages.
         return if d.iter().take(2).all(|&b| b == 0) {
@@ -155,7 +151,7 @@ fn auth_len_ok(code: u32, len: u32) -> bool {
 
 fn server(s: &[u8], c: &[u8]) -> Probe {
     let peer = client(c);
-    let peer_code = u32be(c, 4);
+    let peer_code = be32(c, 4);
     let Some(&t) = s.first() else {
         return Probe::NeedMore;
     };
@@ -177,7 +173,7 @@ fn server(s: &[u8], c: &[u8]) -> Probe {
             }
         }
         b'R' => {
-            let (Some(len), Some(code)) = (u32be(s, 1), u32be(s, 5)) else {
+            let (Some(len), Some(code)) = (be32(s, 1), be32(s, 5)) else {
                 return if s.get(1..).unwrap_or(&[]).iter().take(2).all(|&b| b == 0) {
                     Probe::NeedMore
                 } else {
@@ -195,7 +191,7 @@ fn server(s: &[u8], c: &[u8]) -> Probe {
         // ErrorResponse: "Byte1('E'), Int32 length, then fields: Byte1 code
         // ('S' severity ...), String value", only as an answer to a startup.
         b'E' if matches!(peer, Client::Yes(_)) => {
-            let Some(len) = u32be(s, 1) else {
+            let Some(len) = be32(s, 1) else {
                 return Probe::NeedMore;
             };
             match s.get(5) {
@@ -213,7 +209,7 @@ fn server(s: &[u8], c: &[u8]) -> Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // ossfuzz_seed_fake_traces_2.pcapng (172.16.20.244:59038 ->

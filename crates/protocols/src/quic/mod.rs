@@ -395,7 +395,7 @@ fn gquic_public_header(d: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::first_packet::{identify_first_payload, FirstVerdict};
-    use crate::tls::testkit::{check_prefixes, evidence, random_matches, run};
+    use crate::testkit::{check_prefixes, evidence, probe1 as run, random_matches};
     use netsift_proto::printable;
 
     const UDP: Transport = Transport::Udp;
@@ -658,7 +658,7 @@ mod tests {
         for d in [
             V1, V2, D29, MVFST, Q046, Q050, Q024, Q035, VN, SHORT, RFC9001, RFC9369,
         ] {
-            check_prefixes(&Quic, UDP, C, d);
+            check_prefixes(&Quic, UDP, C, d, b"");
         }
     }
 
@@ -672,7 +672,7 @@ mod tests {
 
     #[test]
     fn random_bytes_are_not_quic() {
-        let hits = random_matches(&Quic, UDP, 100_000, 0x9000);
+        let hits = random_matches(&Quic, UDP, 100_000, 0x9000, None);
         assert!(hits < 100, "{hits} random matches");
     }
 }

@@ -8,7 +8,7 @@ use netsift_proto::{Direction, Probe, Transport};
 
 use super::Radius;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
-use crate::rtp::testkit::*;
+use crate::testkit::flows::*;
 
 const REQ: &[u8] = include_bytes!("testdata/rfc2865_access_request.bin");
 const ACC: &[u8] = include_bytes!("testdata/rfc2865_access_accept.bin");

@@ -15,7 +15,7 @@
 //!   is short, so two frame sets of one direction must agree (sequence
 //!   numbers within a small window).
 
-use netsift_proto::bytes::{array, be16, be32, u8_at};
+use netsift_proto::bytes::{array, be16, be32, le24, u8_at};
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// RakNet.
@@ -88,11 +88,6 @@ fn ack(d: &[u8]) -> Option<u16> {
         off += if single { 4 } else { 7 };
     }
     (off == d.len()).then_some(n)
-}
-
-fn le24(d: &[u8], off: usize) -> Option<u32> {
-    let b = array::<3>(d, off)?;
-    Some(u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16)
 }
 
 /// A frame set (0x80..=0x8f): u24 LE sequence number, then frames:

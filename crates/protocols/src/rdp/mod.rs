@@ -221,7 +221,9 @@ fn rdpeudp(input: &ProbeInput<'_>) -> Option<String> {
 mod tests {
     use super::*;
     use crate::first_packet::{identify_first_payload, FirstVerdict};
-    use crate::tls::testkit::{check_prefixes, evidence, random_matches, run, run_full};
+    use crate::testkit::{
+        check_prefixes, evidence, probe1 as run, probe_at as run_full, random_matches,
+    };
 
     const TCP: Transport = Transport::Tcp;
     const UDP: Transport = Transport::Udp;
@@ -290,10 +292,10 @@ mod tests {
 
     #[test]
     fn prefixes_are_consistent() {
-        check_prefixes(&Rdp, TCP, C, CR);
-        check_prefixes(&Rdp, TCP, S, CC);
-        check_prefixes(&Rdp, TCP, C, S7_CR);
-        check_prefixes(&Rdp, UDP, C, UDP_SYN);
+        check_prefixes(&Rdp, TCP, C, CR, b"");
+        check_prefixes(&Rdp, TCP, S, CC, b"");
+        check_prefixes(&Rdp, TCP, C, S7_CR, b"");
+        check_prefixes(&Rdp, UDP, C, UDP_SYN, b"");
     }
 
     #[test]
@@ -311,7 +313,7 @@ mod tests {
 
     #[test]
     fn random_bytes_are_not_rdp() {
-        assert!(random_matches(&Rdp, TCP, 100_000, 0x3389) < 100);
-        assert!(random_matches(&Rdp, UDP, 100_000, 0x3390) < 100);
+        assert!(random_matches(&Rdp, TCP, 100_000, 0x3389, None) < 100);
+        assert!(random_matches(&Rdp, UDP, 100_000, 0x3390, None) < 100);
     }
 }

@@ -397,7 +397,7 @@ fn value(d: &[u8], at: usize, depth: u8) -> Parse<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // resp.pcap (192.168.88.221:51882 -> 192.168.88.231:6379): frame 4

@@ -11,7 +11,7 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::Rtcp;
-use crate::rtp::testkit::*;
+use crate::testkit::flows::*;
 
 const S1: &[u8] = include_bytes!("testdata/srtcp1.bin");
 const S3: &[u8] = include_bytes!("testdata/srtcp3.bin");

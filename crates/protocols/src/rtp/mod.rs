@@ -9,8 +9,6 @@
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
-pub(crate) mod testkit;
-#[cfg(test)]
 mod tests;
 
 /// RTP.

@@ -7,9 +7,9 @@
 
 use netsift_proto::{Direction, Probe, Transport};
 
-use super::testkit::*;
 use super::Rtp;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::flows::*;
 
 const P1: &[u8] = include_bytes!("testdata/rtp1.bin");
 const P2: &[u8] = include_bytes!("testdata/rtp2.bin");

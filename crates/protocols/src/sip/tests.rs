@@ -9,8 +9,8 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::{header_value, Sip};
-use crate::dns::testutil::*;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const REGISTER: &[u8] = include_bytes!("testdata/register.bin");
 const INVITE: &[u8] = include_bytes!("testdata/invite.bin");

@@ -28,6 +28,7 @@
 //! SMB1 flows, smbv1.pcap and smb_frags.pcap, offer no SMB2 dialect and are
 //! `SMBv1` there too.)
 
+use netsift_proto::bytes::{le16, le32};
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 pub mod record;
@@ -218,19 +219,6 @@ impl Header {
     }
 }
 
-fn le16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*d.get(at)?, *d.get(at + 1)?]))
-}
-
-fn le32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *d.get(at)?,
-        *d.get(at + 1)?,
-        *d.get(at + 2)?,
-        *d.get(at + 3)?,
-    ]))
-}
-
 /// Does `have` agree with the start of `want` as far as it goes?
 fn prefix_ok(have: &[u8], want: &[u8]) -> bool {
     have.iter().zip(want).all(|(a, b)| a == b)
@@ -386,7 +374,7 @@ pub(crate) fn parse(stream: &[u8]) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction::{ToClient, ToServer};
 
     // smbv1.pcap frames 1 and 2 (TCP 50927 -> 445): SMB1 NEGOTIATE request

@@ -8,6 +8,7 @@
 //! data) is skipped without buffering. After a gap the direction resyncs
 //! at the next 4-byte header followed by an SMB protocol identifier.
 
+use netsift_proto::bytes::{le16, le32};
 use netsift_proto::{Direction, Parser, Sink};
 
 use super::record::SmbRecord;
@@ -43,19 +44,6 @@ fn push_weird(w: &mut Vec<String>, s: impl Into<String>) {
     if w.len() < MAX_WEIRD {
         w.push(s.into());
     }
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
 }
 
 /// UTF-16LE to text (bounded, lossy), stopping at a NUL.

@@ -26,8 +26,6 @@ use crate::ftp_control::reply::{self, Dialog};
 pub(crate) mod mime;
 pub mod record;
 mod session;
-#[cfg(test)]
-pub(crate) mod testutil;
 
 /// SMTP.
 pub struct Smtp;
@@ -61,7 +59,7 @@ impl Protocol for Smtp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ftp_control::testutil::*;
+    use crate::testkit::*;
     use netsift_proto::Direction;
     use netsift_proto::Direction::{ToClient, ToServer};
 

@@ -650,7 +650,7 @@ impl Parser for SmtpParser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::testutil::{replay, replay_bytewise};
+    use crate::testkit::replay::{replay, replay_bytewise};
     use netsift_proto::MemSink;
 
     #[test]

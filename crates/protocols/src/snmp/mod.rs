@@ -16,22 +16,7 @@ pub struct Snmp;
 /// "When encoding the length field, only the definite form is used"; we
 /// accept the short form and the long form with 1..=3 length octets.
 fn tlv(d: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
-    let tag = *d.get(pos)?;
-    let l0 = *d.get(pos + 1)?;
-    let (len, start) = match l0 {
-        0..=0x7f => (l0 as usize, pos + 2),
-        0x81..=0x83 => {
-            let n = (l0 & 0x7f) as usize;
-            let mut len = 0usize;
-            for i in 0..n {
-                len = (len << 8) | *d.get(pos + 2 + i)? as usize;
-            }
-            (len, pos + 2 + n)
-        }
-        _ => return None,
-    };
-    let end = start.checked_add(len)?;
-    (end <= d.len()).then_some((tag, start, end))
+    crate::ber::tlv_at(d, pos, 3)
 }
 
 /// A small non-negative INTEGER value (at most 4 octets).

@@ -8,8 +8,8 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::Snmp;
-use crate::dns::testutil::*;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const V1: &[u8] = include_bytes!("testdata/v1_getnext.bin");
 const V2C: &[u8] = include_bytes!("testdata/v2c_getnext.bin");

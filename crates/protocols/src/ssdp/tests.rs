@@ -9,8 +9,8 @@
 use netsift_proto::{Direction, Probe, Transport};
 
 use super::Ssdp;
-use crate::dns::testutil::*;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const MSEARCH: &[u8] = include_bytes!("testdata/msearch.bin");
 const MSEARCH_UA: &[u8] = include_bytes!("testdata/msearch_ua.bin");

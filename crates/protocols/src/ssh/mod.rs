@@ -166,7 +166,7 @@ fn ident(d: &[u8], side: &str) -> Probe {
 mod tests {
     use super::*;
     use crate::first_packet::{identify_first_payload, FirstVerdict};
-    use crate::tls::testkit::{check_prefixes, evidence, random_matches, run};
+    use crate::testkit::{check_prefixes, evidence, probe1 as run, random_matches};
 
     const TCP: Transport = Transport::Tcp;
     const C: Direction = Direction::ToServer;
@@ -235,10 +235,10 @@ mod tests {
 
     #[test]
     fn prefixes_are_consistent() {
-        check_prefixes(&Ssh, TCP, S, SERVER);
-        check_prefixes(&Ssh, TCP, C, CLIENT);
-        check_prefixes(&Ssh, TCP, C, KEXINIT);
-        check_prefixes(&Ssh, TCP, S, &[SMTP, SERVER].concat());
+        check_prefixes(&Ssh, TCP, S, SERVER, b"");
+        check_prefixes(&Ssh, TCP, C, CLIENT, b"");
+        check_prefixes(&Ssh, TCP, C, KEXINIT, b"");
+        check_prefixes(&Ssh, TCP, S, &[SMTP, SERVER].concat(), b"");
     }
 
     #[test]
@@ -255,7 +255,7 @@ mod tests {
 
     #[test]
     fn random_bytes_are_not_ssh() {
-        let hits = random_matches(&Ssh, TCP, 100_000, 0x55a);
+        let hits = random_matches(&Ssh, TCP, 100_000, 0x55a, None);
         assert!(hits < 100, "{hits} random matches");
     }
 }

@@ -8,6 +8,7 @@
 //! Classic RFC 3489 messages have no cookie; they are accepted only with
 //! a known message type and attributes that fit exactly.
 
+use netsift_proto::bytes::be16;
 use netsift_proto::{
     Direction, Follow, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
@@ -21,10 +22,6 @@ pub struct Stun;
 /// RFC 8489 §5: "The Magic Cookie field MUST contain the fixed value
 /// 0x2112A442 in network byte order."
 const COOKIE: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
 
 enum Verdict {
     Yes(String),

@@ -20,8 +20,8 @@
 use netsift_proto::{Direction, Follow, Probe, ProbeScratch, Protocol, Transport};
 
 use super::Stun;
-use crate::dns::testutil::*;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
+use crate::testkit::ported::*;
 
 const BREQ: &[u8] = include_bytes!("testdata/udp_binding_request.bin");
 const BOK: &[u8] = include_bytes!("testdata/udp_binding_success.bin");

@@ -9,7 +9,7 @@ use netsift_proto::{Direction, Probe, Transport};
 
 use super::Syslog;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
-use crate::rtp::testkit::*;
+use crate::testkit::flows::*;
 
 const TCP_ISO: &[u8] = include_bytes!("testdata/tcp_3164_iso.bin");
 

@@ -172,7 +172,7 @@ fn option_name(o: u8) -> &'static str {
 mod tests {
     use super::*;
     use crate::first_packet::{identify_first_payload, FirstVerdict};
-    use crate::tls::testkit::{check_prefixes, evidence, random_matches, run};
+    use crate::testkit::{check_prefixes, evidence, probe1 as run, random_matches};
     use netsift_proto::printable;
 
     const TCP: Transport = Transport::Tcp;
@@ -225,9 +225,9 @@ mod tests {
 
     #[test]
     fn prefixes_are_consistent() {
-        check_prefixes(&Telnet, TCP, C, CLIENT_OPTS);
-        check_prefixes(&Telnet, TCP, S, SERVER_DO);
-        check_prefixes(&Telnet, TCP, S, SERVER_OPTS);
+        check_prefixes(&Telnet, TCP, C, CLIENT_OPTS, b"");
+        check_prefixes(&Telnet, TCP, S, SERVER_DO, b"");
+        check_prefixes(&Telnet, TCP, S, SERVER_OPTS, b"");
     }
 
     #[test]
@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn random_bytes_are_rarely_telnet() {
-        let hits = random_matches(&Telnet, TCP, 100_000, 0x23);
+        let hits = random_matches(&Telnet, TCP, 100_000, 0x23, None);
         assert!(hits < 100, "{hits} random matches");
     }
 }

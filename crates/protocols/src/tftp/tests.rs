@@ -11,7 +11,7 @@ use netsift_proto::{Direction, Probe, Transport};
 
 use super::Tftp;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
-use crate::rtp::testkit::*;
+use crate::testkit::flows::*;
 
 const RRQ: &[u8] = include_bytes!("testdata/rrq.bin");
 const RRQ_EMPTY: &[u8] = include_bytes!("testdata/rrq_empty_name.bin");

@@ -22,8 +22,6 @@ pub(crate) mod ja;
 pub(crate) mod parse;
 pub mod record;
 pub(crate) mod session;
-#[cfg(test)]
-pub(crate) mod testkit;
 
 use netsift_proto::{
     printable, Direction, Match, Parser, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
@@ -292,9 +290,11 @@ fn evidence(
 
 #[cfg(test)]
 mod tests {
-    use super::testkit::{check_prefixes, evidence, random_matches, run, run_full};
     use super::*;
     use crate::first_packet::{identify_first_payload, FirstVerdict};
+    use crate::testkit::{
+        check_prefixes, evidence, probe1 as run, probe_at as run_full, random_matches,
+    };
 
     const TCP: Transport = Transport::Tcp;
     const C: Direction = Direction::ToServer;
@@ -452,7 +452,7 @@ mod tests {
         v2.extend_from_slice(CH12);
         let e = evidence(run(&Tls, TCP, C, &v2));
         assert!(e.contains("ClientHello TLS 1.2"), "{e}");
-        check_prefixes(&Tls, TCP, C, &v2);
+        check_prefixes(&Tls, TCP, C, &v2, b"");
     }
 
     #[test]
@@ -489,9 +489,9 @@ mod tests {
         for d in [
             CH12, CH13, CH10, CH_SSL2, CH_CHROME, CH_PARTIAL, APPDATA, PROXY_CH, BAD_CS_LEN,
         ] {
-            check_prefixes(&Tls, TCP, C, d);
+            check_prefixes(&Tls, TCP, C, d, b"");
         }
-        check_prefixes(&Tls, TCP, S, SH12);
+        check_prefixes(&Tls, TCP, S, SH12, b"");
     }
 
     #[test]
@@ -504,7 +504,7 @@ mod tests {
 
     #[test]
     fn random_bytes_are_rarely_tls() {
-        let hits = random_matches(&Tls, TCP, 100_000, 0x7715);
+        let hits = random_matches(&Tls, TCP, 100_000, 0x7715, None);
         assert!(hits < 100, "{hits} random matches");
     }
 }

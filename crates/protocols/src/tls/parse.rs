@@ -23,18 +23,12 @@ pub struct RecordHeader {
     pub len: usize,
 }
 
-/// Big-endian u16 at `at`.
-pub fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
+pub use netsift_proto::bytes::be16;
 
-/// Big-endian u24 at `at`.
+/// A big-endian uint24 at `at` (the handshake and certificate length
+/// fields, RFC 8446 §4 and §4.4.2), as a length.
 pub fn be24(b: &[u8], at: usize) -> Option<usize> {
-    Some(
-        ((*b.get(at)? as usize) << 16)
-            | ((*b.get(at + 1)? as usize) << 8)
-            | *b.get(at + 2)? as usize,
-    )
+    netsift_proto::bytes::be24(b, at).map(|v| v as usize)
 }
 
 /// `ProtocolVersion` values SSL 3.0 .. TLS 1.3 (RFC 8446 §5.1:

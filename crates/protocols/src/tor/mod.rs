@@ -409,24 +409,8 @@ fn single_cn(name: &[u8]) -> Option<&[u8]> {
 /// One DER TLV at `at`: (tag, value, offset after it). Single-byte tags,
 /// definite lengths up to 3 length bytes.
 fn tlv(d: &[u8], at: usize) -> Option<(u8, &[u8], usize)> {
-    let tag = *d.get(at)?;
-    let l0 = *d.get(at + 1)?;
-    let (len, hdr) = if l0 < 0x80 {
-        (usize::from(l0), 2)
-    } else {
-        let n = usize::from(l0 & 0x7f);
-        if n == 0 || n > 3 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | usize::from(*d.get(at + 2 + i)?);
-        }
-        (len, 2 + n)
-    };
-    let start = at + hdr;
-    let v = d.get(start..start + len)?;
-    Some((tag, v, start + len))
+    let (tag, start, end) = crate::ber::tlv_at(d, at, 3)?;
+    Some((tag, d.get(start..end)?, end))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::bgp::testkit::XorShift;
+use crate::testkit::XorShift;
 use crate::testkit::*;
 use crate::tls::Tls;
 use netsift_proto::Direction;
@@ -328,7 +328,7 @@ fn label_randomness() {
 fn random_and_foreign() {
     assert_random_flows_rejected(&Tor, Transport::Tcp, 9001);
     // Measured: no Match at all on 100k random payloads (8-packet flows).
-    let n = crate::rtp::testkit::random_flow_matches(&Tor, Transport::Tcp, 9001, 8, 0x70f);
+    let n = crate::testkit::flows::random_flow_matches(&Tor, Transport::Tcp, 9001, 8, 0x70f);
     assert_eq!(n, 0);
     foreign_never_match(&Tor, Transport::Tcp);
     // Real ClientHellos of other applications are not candidates.

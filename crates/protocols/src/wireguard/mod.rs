@@ -6,6 +6,7 @@
 //! data (type 4) is only a 16-byte header before ciphertext, so two packets
 //! of one direction must agree (same receiver index, growing counter).
 
+use netsift_proto::bytes::{le32, le64};
 use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
@@ -29,14 +30,6 @@ const COOKIE_LEN: usize = 64;
 /// encapsulated packet "zero padded to a multiple of 16" plus a 16-byte
 /// Poly1305 tag: at least 32 bytes (a keepalive), a multiple of 16.
 const DATA_MIN: usize = 32;
-
-fn le32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn le64(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(d.get(at..at + 8)?.try_into().ok()?))
-}
 
 impl Protocol for Wireguard {
     fn name(&self) -> &'static str {

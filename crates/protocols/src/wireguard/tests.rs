@@ -8,7 +8,7 @@ use netsift_proto::{Direction, Probe, Transport};
 
 use super::Wireguard;
 use crate::first_packet::{identify_first_payload, FirstVerdict};
-use crate::rtp::testkit::*;
+use crate::testkit::flows::*;
 
 const INIT: &[u8] = include_bytes!("testdata/initiation.bin");
 const RESP: &[u8] = include_bytes!("testdata/response.bin");

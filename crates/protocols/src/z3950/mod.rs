@@ -42,25 +42,10 @@ fn tlv(d: &[u8], off: usize) -> Result<(u32, u8, usize, usize), bool> {
             }
         }
     }
-    let l = *d.get(p).ok_or(true)?;
-    p += 1;
-    let len = if l < 0x80 {
-        usize::from(l)
-    } else {
-        // Z39.50 allows the indefinite form (0x80) in some encoders; a
-        // definite long form of up to 3 octets otherwise.
-        let n = usize::from(l & 0x7f);
-        if n == 0 || n > 3 {
-            return Err(false);
-        }
-        let mut v = 0usize;
-        for _ in 0..n {
-            v = (v << 8) | usize::from(*d.get(p).ok_or(true)?);
-            p += 1;
-        }
-        v
-    };
-    Ok((tag, cls, p - off, len))
+    // The indefinite form (0x80) is refused; a definite long form of up to
+    // 3 octets otherwise.
+    let (len, n) = crate::ber::length(d, p, 3).map_err(|e| e == crate::ber::BerErr::Short)?;
+    Ok((tag, cls, p + n - off, len))
 }
 
 fn pdu_name(tag: u32) -> Option<&'static str> {

@@ -1,11 +1,13 @@
-//! Test helpers shared by the media-group probes (RTP, RTCP, DTLS, OpenVPN,
-//! WireGuard, IPSec, Radius, COAP, TFTP, Syslog); test builds only.
-//! Single-payload helpers live in `crate::dns::testutil`.
+//! The kit's flow helpers: a flow's payloads through one scratch the way
+//! the engine calls probes, random multi-packet flows, and real UDP
+//! payloads of other protocols. The [`super::ported`] helpers are
+//! re-exported, so a media-group test (RTP, RTCP, DTLS, OpenVPN, WireGuard,
+//! IPSec, Radius, COAP, TFTP, Syslog) needs one import.
 
 use netsift_proto::{Direction, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
-pub(crate) use crate::dns::testutil::{
-    assert_random_rejected, every_prefix, evidence, input, is_match, run, tcp, udp, XorShift,
+pub(crate) use super::ported::{
+    assert_random_rejected, every_prefix, evidence, fill, input, is_match, run, tcp, udp, XorShift,
 };
 
 /// Feed a flow's payloads through one scratch the way the engine does:
@@ -91,7 +93,7 @@ pub(crate) fn random_flow_matches(
         for k in 0..bufs.len() {
             let len = 1 + (rng.next() % 1500) as usize;
             lens[k] = len;
-            rng.fill(&mut bufs[k][..len]);
+            fill(&mut rng, &mut bufs[k][..len]);
             let dir = if rng.next() % 2 == 0 {
                 Direction::ToServer
             } else {
@@ -136,7 +138,7 @@ pub(crate) fn assert_random_flows_rejected(p: &dyn Protocol, transport: Transpor
     let mut hits = 0;
     for _ in 0..100_000 {
         let len = 1 + (rng.next() % 1500) as usize;
-        rng.fill(&mut buf[..len]);
+        fill(&mut rng, &mut buf[..len]);
         let i = input(transport, Direction::ToClient, &buf[..len], port, 40000);
         if is_match(p, &i) {
             hits += 1;

@@ -1,9 +1,14 @@
-//! A minimal, allocation-free BER reader for the Kerberos and LDAP probes.
+//! The one BER reader of the probes (ITU-T X.690), allocation-free: LDAP,
+//! Kerberos, SNMP, Tor's certificates, ANSI C12.22, MMS, Megaco and Z39.50
+//! decode their lengths and TLVs here.
 //!
-//! Only what both protocols allow is accepted: single-byte tags and
-//! definite lengths (ITU-T X.690 §8.1.3). RFC 4511 §5.1: "Only the definite
-//! form of length encoding is used"; RFC 4120 §5.1 mandates DER, which is
-//! definite too. Long-form lengths are bounded to 4 octets.
+//! * [`length`]: a definite length (X.690 §8.1.3), with the number of
+//!   long-form length octets each protocol allows.
+//! * [`header`] / [`content`] / [`children`]: single-byte tags and definite
+//!   lengths of up to 4 octets, what both LDAP and Kerberos allow. RFC 4511
+//!   §5.1: "Only the definite form of length encoding is used"; RFC 4120
+//!   §5.1 mandates DER, which is definite too.
+//! * [`tlv_at`]: a whole TLV at an offset, content included.
 
 /// One BER header: tag, header length and content length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +37,31 @@ pub(crate) enum BerErr {
     Invalid,
 }
 
+/// The definite length whose first octet is `d[at]`: (length, octets
+/// used). At most `max_octets` long-form length octets (4 at the most
+/// here, so the length fits a usize); the indefinite form is refused.
+pub(crate) fn length(d: &[u8], at: usize, max_octets: usize) -> Result<(usize, usize), BerErr> {
+    let l0 = *d.get(at).ok_or(BerErr::Short)?;
+    if l0 < 0x80 {
+        // X.690 §8.1.3.4: short form.
+        return Ok((usize::from(l0), 1));
+    }
+    // X.690 §8.1.3.6: 0x80 is the indefinite form (not allowed here);
+    // §8.1.3.5: long form with (l0 & 0x7f) length octets.
+    let n = usize::from(l0 & 0x7f);
+    if n == 0 || n > max_octets.min(4) {
+        return Err(BerErr::Invalid);
+    }
+    let start = at.checked_add(1).ok_or(BerErr::Short)?;
+    let end = start.checked_add(n).ok_or(BerErr::Short)?;
+    let octets = d.get(start..end).ok_or(BerErr::Short)?;
+    let mut len = 0usize;
+    for &b in octets {
+        len = (len << 8) | usize::from(b);
+    }
+    Ok((len, 1 + n))
+}
+
 /// Read the header at the start of `buf` (content may be incomplete).
 pub(crate) fn header(buf: &[u8]) -> Result<Tlv, BerErr> {
     let tag = *buf.first().ok_or(BerErr::Short)?;
@@ -40,31 +70,24 @@ pub(crate) fn header(buf: &[u8]) -> Result<Tlv, BerErr> {
     if tag & 0x1f == 0x1f {
         return Err(BerErr::Invalid);
     }
-    let l0 = *buf.get(1).ok_or(BerErr::Short)?;
-    if l0 < 0x80 {
-        // X.690 §8.1.3.4: short form.
-        return Ok(Tlv {
-            tag,
-            hdr: 2,
-            len: l0 as usize,
-        });
-    }
-    // X.690 §8.1.3.6: 0x80 is the indefinite form (not allowed here);
-    // §8.1.3.5: long form with (l0 & 0x7f) length octets.
-    let n = (l0 & 0x7f) as usize;
-    if n == 0 || n > 4 {
-        return Err(BerErr::Invalid);
-    }
-    let octets = buf.get(2..2 + n).ok_or(BerErr::Short)?;
-    let mut len = 0usize;
-    for &b in octets {
-        len = (len << 8) | b as usize;
-    }
+    let (len, n) = length(buf, 1, 4)?;
     Ok(Tlv {
         tag,
-        hdr: 2 + n,
+        hdr: 1 + n,
         len,
     })
+}
+
+/// The TLV at `at` with its content complete inside `d`: (tag byte,
+/// content start, content end). The tag byte is returned as it stands
+/// (callers compare it with the single-byte tags they expect); lengths
+/// take at most `max_octets` long-form octets.
+pub(crate) fn tlv_at(d: &[u8], at: usize, max_octets: usize) -> Option<(u8, usize, usize)> {
+    let tag = *d.get(at)?;
+    let (len, n) = length(d, at.checked_add(1)?, max_octets).ok()?;
+    let start = at + 1 + n;
+    let end = start.checked_add(len)?;
+    (end <= d.len()).then_some((tag, start, end))
 }
 
 /// The content of a TLV whose header is at the start of `buf`, cut to what
@@ -169,6 +192,29 @@ mod tests {
         assert_eq!(header(&[0x30, 0x82, 1]), Err(BerErr::Short));
         assert_eq!(header(&[0x1f, 0x01]), Err(BerErr::Invalid));
         assert_eq!(header(&[]), Err(BerErr::Short));
+    }
+
+    #[test]
+    fn lengths() {
+        assert_eq!(length(&[0x05], 0, 2), Ok((5, 1)));
+        assert_eq!(length(&[0, 0x81, 0xc8], 1, 2), Ok((200, 2)));
+        assert_eq!(length(&[0x82, 1, 0], 0, 2), Ok((256, 3)));
+        assert_eq!(length(&[0x83, 1, 0, 0], 0, 2), Err(BerErr::Invalid));
+        assert_eq!(length(&[0x83, 1, 0, 0], 0, 3), Ok((0x10000, 4)));
+        assert_eq!(length(&[0x80], 0, 4), Err(BerErr::Invalid));
+        assert_eq!(length(&[0x82, 1], 0, 4), Err(BerErr::Short));
+        assert_eq!(length(&[], 0, 4), Err(BerErr::Short));
+        assert_eq!(length(&[0x84, 1, 0, 0, 0], 0, 9), Ok((1 << 24, 5)));
+        assert_eq!(length(&[0x85, 1, 0, 0, 0, 0], 0, 9), Err(BerErr::Invalid));
+    }
+
+    #[test]
+    fn whole_tlvs() {
+        assert_eq!(tlv_at(&[0, 0x04, 2, b'a', b'b'], 1, 3), Some((4, 3, 5)));
+        assert_eq!(tlv_at(&[0x04, 3, b'a', b'b'], 0, 3), None);
+        assert_eq!(tlv_at(&[0x30, 0x84, 0, 0, 0, 0], 0, 3), None);
+        assert_eq!(tlv_at(&[0x30, 0x81, 0], 0, 3), Some((0x30, 3, 3)));
+        assert_eq!(tlv_at(&[0x30], usize::MAX, 3), None);
     }
 
     #[test]

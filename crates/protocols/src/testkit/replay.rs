@@ -1,4 +1,4 @@
-//! Test helper shared by the HTTP, SMTP, POP3 and IMAP parser tests: replay
+//! The kit's parser replay, used by the HTTP, SMTP, POP3 and IMAP parser tests: replay
 //! a captured TCP conversation stored as chunks `[dir: b'C' client or b'S'
 //! server][u32 BE length][bytes]` (made with `tshark -z follow,tcp,raw`).
 

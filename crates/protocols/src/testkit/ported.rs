@@ -1,9 +1,12 @@
-//! Test helpers shared by the DNS-family and other UDP probes of this
-//! folder set (test builds only).
+//! The kit's helpers for a [`ProbeInput`] built with a given server port
+//! (the DNS family and other UDP probes, whose verdict may depend on the
+//! port), and the UDP datagrams of a test pcap.
 
 use std::net::IpAddr;
 
 use netsift_proto::{Direction, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+
+pub(crate) use super::{fill, XorShift};
 
 /// A probe input with the given transport, bytes and ports.
 pub(crate) fn input<'a>(
@@ -64,27 +67,7 @@ pub(crate) fn evidence(p: &dyn Protocol, i: &ProbeInput<'_>) -> String {
 }
 
 pub(crate) fn is_match(p: &dyn Protocol, i: &ProbeInput<'_>) -> bool {
-    matches!(run(p, i), Probe::Match(_))
-}
-
-/// Tiny xorshift64 PRNG (no dependencies).
-pub(crate) struct XorShift(pub u64);
-
-impl XorShift {
-    pub(crate) fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    pub(crate) fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
+    super::is_match(&run(p, i))
 }
 
 /// Feed 100k seeded random payloads (lengths 1..=1500) to `p` over
@@ -101,7 +84,7 @@ pub(crate) fn random_matches(
     for _ in 0..100_000 {
         let len = 1 + (rng.next() % 1500) as usize;
         let b = &mut buf[..len];
-        rng.fill(b);
+        fill(&mut rng, b);
         let i = input(transport, Direction::ToServer, b, server_port, 40000);
         if is_match(p, &i) {
             hits += 1;
