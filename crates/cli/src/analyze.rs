@@ -468,7 +468,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut det = Detecting::with_scan_method(det_inner, s.rules, s.scan_method);
     let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
     let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());
-    let threads = crate::threads(args.threads);
+    // The packet log of --alert-pcap follows flows frame by frame in one
+    // place: one thread unless asked otherwise (which is refused below).
+    let threads = match (args.threads, &args.alert_pcap) {
+        (None, Some(_)) => 1,
+        (n, _) => crate::threads(n),
+    };
     let mut runs = CaptureRuns {
         handle,
         sensor: sensor.clone(),
@@ -484,8 +489,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         if args.alert_pcap.is_some() {
             anyhow::bail!("--alert-pcap works with --threads 1 only (for now)");
         }
-        // Each worker gets its own classifier and carver; signatures and
-        // Suricata rules are shared.
+        // Each worker gets its own classifier and carver, and its share of
+        // the reassembly memory; signatures and Suricata rules are shared.
         let mut merger = netsift_engine::analyze::sharded::EventMerger::default();
         let mut totals = WorkerEnd::default();
         // The detectors run here, behind the merger: their memory is
@@ -499,7 +504,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                 let mut files = Files::new(a.extract_dir.as_deref(), a.max_file_size)
                     .context("creating the extract directory")?;
                 files.content = content_config(a)?;
-                let (config, sigs, rules) = (s.config, s.signatures.clone(), s.suricata.clone());
+                let (mut config, sigs, rules) =
+                    (s.config, s.signatures.clone(), s.suricata.clone());
+                config.reassembly.max_buffered_total /= threads;
                 makers.push(move || {
                     AnalyzeWorker::new(move |out| {
                         let mut an = Analyzer::with_output(classifier, config, files, out);

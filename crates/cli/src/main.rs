@@ -170,9 +170,10 @@ pub struct FlowsArgs {
 
     /// Worker threads. Flows are spread over them by a symmetric hash of
     /// their addresses, and their lines put back in the one-thread order:
-    /// the output is the same for any number. 0: one per core.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub threads: usize,
+    /// the output is the same for any number. Default (and 0): one per
+    /// core.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 
     /// Write flows in the order they started (the frame that created each
     /// one) instead of the order they ended. Lines wait in memory (64 MiB)
@@ -184,12 +185,12 @@ pub struct FlowsArgs {
     pub common: CommonArgs,
 }
 
-/// The number of worker threads for `--threads N` (0: one per core).
-pub fn threads(n: usize) -> usize {
-    if n == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        n.min(256)
+/// The number of worker threads for `--threads N` (none or 0: one per
+/// core).
+pub fn threads(n: Option<usize>) -> usize {
+    match n {
+        None | Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) => n.min(256),
     }
 }
 
@@ -333,9 +334,10 @@ pub struct AnalyzeArgs {
     /// Worker threads for the per-flow work (reassembly, parsers, DPI,
     /// signatures, rules, carving); what spans flows (scans, brute force,
     /// floods, models, aggregation, writing) runs once, in capture order,
-    /// so the output is the same for any number. 0: one per core.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub threads: usize,
+    /// so the output is the same for any number. Default (and 0): one
+    /// per core; one with --alert-pcap.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 
     #[command(flatten)]
     pub analysis: AnalysisArgs,
