@@ -59,7 +59,7 @@ for i in $(seq 1 "$RUNS"); do
     esac
     rm -rf "$W/o"
     t0=$(now)
-    $PIN "$NETSIFT" analyze -q -o "$W/o" "${args[@]}" "$BIG" 2>"$W/err.$m"
+    $PIN "$NETSIFT" analyze --threads 1 -q -o "$W/o" "${args[@]}" "$BIG" 2>"$W/err.$m"
     t1=$(now)
     d=$(echo "$t1 - $t0" | bc -l)
     if [ -z "${best[$m]:-}" ] || [ "$(echo "$d < ${best[$m]}" | bc -l)" = 1 ]; then best[$m]=$d; fi

@@ -65,8 +65,8 @@ for kind in $KINDS; do
   echo "$kind flood: $N packets ($cap), best of $RUNS, pinned to one core"
   for tool in $TOOLS; do
     case $tool in
-      flows) run flows "$NETSIFT" flows --format jsonl "$cap" ;;
-      analyze) run analyze "$NETSIFT" analyze -o "$SCRATCH/o" "$cap" ;;
+      flows) run flows "$NETSIFT" flows --threads 1 --format jsonl "$cap" ;;
+      analyze) run analyze "$NETSIFT" analyze --threads 1 -o "$SCRATCH/o" "$cap" ;;
       ndpi) [ "${NDPI:-1}" = 1 ] && run ndpiReader ndpiReader -i "$cap" -q ;;
     esac
   done

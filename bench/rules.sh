@@ -61,7 +61,7 @@ run() {
     rm -rf "$OUT/rules-run"
     local t0 t1 d cpu
     t0=$(date +%s.%N)
-    /usr/bin/time -f '%U %S' -o "$OUT/.time" $PIN "$NETSIFT" analyze -q -o "$OUT/rules-run" "$@" "$BIG"
+    /usr/bin/time -f '%U %S' -o "$OUT/.time" $PIN "$NETSIFT" analyze --threads 1 -q -o "$OUT/rules-run" "$@" "$BIG"
     t1=$(date +%s.%N)
     d=$(echo "$t1 - $t0" | bc -l)
     cpu=$(awk '{print $1 + $2}' "$OUT/.time")

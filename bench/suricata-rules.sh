@@ -38,7 +38,7 @@ run() {
     rm -rf "$OUT/srules-run"
     local t0 t1 d cpu
     t0=$(date +%s.%N)
-    /usr/bin/time -f '%M %U %S' -o "$OUT/.time" $PIN "$NETSIFT" analyze -q -o "$OUT/srules-run" "$@" "$BIG"
+    /usr/bin/time -f '%M %U %S' -o "$OUT/.time" $PIN "$NETSIFT" analyze --threads 1 -q -o "$OUT/srules-run" "$@" "$BIG"
     t1=$(date +%s.%N)
     d=$(echo "$t1 - $t0" | bc -l)
     cpu=$(awk '{print $2 + $3}' "$OUT/.time")
