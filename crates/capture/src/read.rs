@@ -416,6 +416,24 @@ impl<R: Read> CaptureReader<R> {
         Ok(())
     }
 
+    /// Whether the next record is already in memory, so that
+    /// [`next_frame`](Self::next_frame) will not read input (and so will
+    /// not wait on a pipe or a slow sender). `false` when unsure.
+    pub fn next_buffered(&self) -> bool {
+        if self.done {
+            return true;
+        }
+        let d = self.input.data();
+        match self.kind {
+            Kind::Pcap { be, hdr_len, .. } => {
+                d.len() >= hdr_len
+                    // Resynchronisation may look at the next header too.
+                    && d.len() >= 2 * hdr_len + rd32(d, 8, be) as usize
+            }
+            Kind::Pcapng { be, .. } => d.len() >= 8 && d.len() >= rd32(d, 4, be) as usize + 8,
+        }
+    }
+
     /// The next frame, borrowed from the internal buffer until the next
     /// call. `Ok(None)` at the end of the input, also when the last record
     /// is cut short (see [`truncation`](Self::truncation)). After an error

@@ -475,7 +475,22 @@ where
         let mut error = None;
         // The worker of the last frame read.
         let mut last_w = 0;
+        // The last frame up to which all workers were handed everything.
+        let mut synced: u64 = 0;
         loop {
+            // Before waiting on the input (a pipe, a slow sender), hand every
+            // worker what it has, so that output does not wait for input
+            // that may take long to come.
+            if frame_no > synced && !reader.next_buffered() {
+                for (i, b) in batches.iter_mut().enumerate() {
+                    let fresh = hub.spare.pop().unwrap_or_default();
+                    let mut full = std::mem::replace(b, fresh);
+                    full.now_ns = advance_to(i, last_w, now_ns);
+                    full.through = frame_no;
+                    hub.send(i, full, sink);
+                }
+                synced = frame_no;
+            }
             let frame = match reader.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
@@ -506,7 +521,7 @@ where
                 start,
                 end: b.data.len(),
             });
-            let periodic = frame_no % SYNC_FRAMES == 0;
+            let periodic = frame_no - synced >= SYNC_FRAMES;
             if b.frames.len() >= BATCH_FRAMES || b.data.len() >= BATCH_BYTES || periodic {
                 // Periodically every worker gets what it has (even
                 // nothing), so each one's flows expire on the capture's
@@ -518,6 +533,9 @@ where
                     full.now_ns = advance_to(i, w, now_ns);
                     full.through = frame_no;
                     hub.send(i, full, sink);
+                }
+                if periodic {
+                    synced = frame_no;
                 }
             }
             hub.poll(sink);
@@ -704,4 +722,97 @@ where
         source,
     })?;
     run_reader_sharded(path, total_bytes, reader, cfg, makers, sink, progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(steps: &[(u64, u64)]) -> NowHistory {
+        let mut h = NowHistory::default();
+        for &(f, t) in steps {
+            h.push(f, t);
+        }
+        h
+    }
+
+    /// The frame a single table ends an idle flow at: the first later
+    /// frame whose capture time reached the idle time; never the flow's
+    /// own last frame; never a released one.
+    #[test]
+    fn idle_end_frame_is_the_first_frame_reaching_the_idle_time() {
+        // Frames 1..=6 at times 10, 10, 20, 20 (went back: not a step), 30, 40.
+        let h = history(&[(1, 10), (2, 10), (3, 20), (4, 15), (5, 30), (6, 40)]);
+        assert_eq!(h.steps.len(), 4, "{:?}", h.steps);
+        assert_eq!(h.idle_end_frame(20, 1), 3);
+        assert_eq!(h.idle_end_frame(25, 1), 5);
+        assert_eq!(h.idle_end_frame(20, 3), 4, "after the flow's last frame");
+        assert_eq!(h.idle_end_frame(41, 1), u64::MAX, "not reached yet");
+        let mut h = h;
+        h.release(4);
+        assert_eq!(
+            h.steps.front(),
+            Some(&(3, 20)),
+            "the step holding frame 4's time stays"
+        );
+        assert_eq!(h.idle_end_frame(20, 1), 5, "released frames are done");
+        assert_eq!(h.idle_end_frame(35, 1), 6);
+    }
+
+    /// The merger releases only what every worker has handed over, in key
+    /// order whatever the arrival order.
+    #[test]
+    fn merger_releases_complete_output_in_single_thread_order() {
+        let h = history(&[(1, 10), (2, 20), (3, 30), (4, 40)]);
+        let mut m: Merger<&str> = Merger::default();
+        let mut out = Vec::new();
+        let d = |worker, through, items: Vec<(When, u64, &'static str)>| Delivery {
+            worker,
+            chunk: Some(items),
+            through,
+            history: &h,
+        };
+        // Worker 1 handled frames 2 and 4 and ended a flow idle since time
+        // 25 (a single table ends it at frame 3, before frame 4's packet).
+        m.take(
+            d(
+                1,
+                1,
+                vec![
+                    (When::Packet { frame: 2 }, 0, "w1 frame 2"),
+                    (When::Packet { frame: 4 }, 1, "w1 frame 4"),
+                    (
+                        When::Expired {
+                            idle_at: 25,
+                            lane: 1,
+                            last_ts: 5,
+                            last_frame: 1,
+                        },
+                        2,
+                        "w1 idle flow",
+                    ),
+                ],
+            ),
+            &mut |e| out.push(e),
+        );
+        assert_eq!(out, vec![] as Vec<&str>, "worker 0 is only through frame 1");
+        m.take(
+            d(
+                0,
+                3,
+                vec![
+                    (When::Packet { frame: 1 }, 0, "w0 frame 1"),
+                    (When::Packet { frame: 3 }, 1, "w0 frame 3"),
+                ],
+            ),
+            &mut |e| out.push(e),
+        );
+        assert_eq!(
+            out,
+            vec!["w0 frame 1", "w1 frame 2", "w0 frame 3", "w1 idle flow"]
+        );
+        m.take(d(0, u64::MAX, vec![]), &mut |e| out.push(e));
+        assert_eq!(out.last(), Some(&"w1 frame 4"));
+        assert_eq!(m.held(), 0);
+    }
 }
