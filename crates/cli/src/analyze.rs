@@ -104,7 +104,26 @@ impl Setup {
         suricata: Option<Arc<netsift_rules::RuleSet>>,
         out: &'o mut dyn Output,
     ) -> Analyzer<'o> {
-        let mut analyzer = Analyzer::new(classifier, config, files, out);
+        Self::analyzer_owning(
+            classifier,
+            config,
+            files,
+            signatures,
+            suricata,
+            Box::new(out),
+        )
+    }
+
+    /// [`Setup::analyzer`] over an output it owns (a worker's event log).
+    pub fn analyzer_owning<'o>(
+        classifier: Classifier,
+        config: AnalyzeConfig,
+        files: Files,
+        signatures: Option<Arc<SignatureSet>>,
+        suricata: Option<Arc<netsift_rules::RuleSet>>,
+        out: Box<dyn Output + 'o>,
+    ) -> Analyzer<'o> {
+        let mut analyzer = Analyzer::with_output(classifier, config, files, out);
         if let Some(set) = signatures {
             analyzer.set_signatures(set);
         }
@@ -509,14 +528,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                 config.reassembly.max_buffered_total /= threads;
                 makers.push(move || {
                     AnalyzeWorker::new(move |out| {
-                        let mut an = Analyzer::with_output(classifier, config, files, out);
-                        if let Some(set) = sigs {
-                            an.set_signatures(set);
-                        }
-                        if let Some(set) = rules {
-                            an.set_rules(set);
-                        }
-                        an
+                        Setup::analyzer_owning(classifier, config, files, sigs, rules, out)
                     })
                 });
             }

@@ -98,21 +98,7 @@ pub fn run_reader<R: Read, T: Default, H: FlowHandler<T>>(
         path: path.to_path_buf(),
         source,
     };
-    reader.set_resync(!cfg.strict_capture);
-    let format = reader.format();
-    let zero_snaplen = !matches!(format, CaptureFormat::Pcapng)
-        && reader.interfaces().first().is_some_and(|i| i.snaplen == 0);
-    if let CaptureFormat::Pcap { .. } | CaptureFormat::PcapModified { .. } = format {
-        let lt = reader.interfaces().first().map_or(0, |i| i.linktype);
-        if !LinkType(lt).is_supported() {
-            // The link type sits at offset 20 of the pcap global header.
-            return Err(EngineError::UnsupportedLinkType {
-                path: path.to_path_buf(),
-                linktype: lt,
-                offset: 20,
-            });
-        }
-    }
+    let (format, zero_snaplen) = prepare(path, &mut reader, &cfg)?;
     let mut pipe: Pipeline<T> = Pipeline::new(cfg);
     let mut n: u64 = 0;
     let mut first_unsupported: Option<(u32, u64)> = None;
@@ -141,7 +127,50 @@ pub fn run_reader<R: Read, T: Default, H: FlowHandler<T>>(
         }
     }
     pipe.finish(handler);
-    let counters = pipe.counters();
+    summarize(
+        path,
+        &reader,
+        (format, zero_snaplen),
+        (pipe.counters(), pipe.table_stats(), pipe.defrag_stats()),
+        first_unsupported,
+    )
+}
+
+/// Set a reader up for a run (resynchronisation unless strict); its format
+/// and whether its pcap header declared snaplen 0. A classic pcap whose
+/// link type netsift does not decode is an error at once.
+pub(crate) fn prepare<R: Read>(
+    path: &Path,
+    reader: &mut CaptureReader<R>,
+    cfg: &PipelineConfig,
+) -> Result<(CaptureFormat, bool), EngineError> {
+    reader.set_resync(!cfg.strict_capture);
+    let format = reader.format();
+    let zero_snaplen = !matches!(format, CaptureFormat::Pcapng)
+        && reader.interfaces().first().is_some_and(|i| i.snaplen == 0);
+    if let CaptureFormat::Pcap { .. } | CaptureFormat::PcapModified { .. } = format {
+        let lt = reader.interfaces().first().map_or(0, |i| i.linktype);
+        if !LinkType(lt).is_supported() {
+            // The link type sits at offset 20 of the pcap global header.
+            return Err(EngineError::UnsupportedLinkType {
+                path: path.to_path_buf(),
+                linktype: lt,
+                offset: 20,
+            });
+        }
+    }
+    Ok((format, zero_snaplen))
+}
+
+/// The summary of a finished run; an error when every frame had a link
+/// type netsift does not decode (`first_unsupported`: the first such).
+pub(crate) fn summarize<R: Read>(
+    path: &Path,
+    reader: &CaptureReader<R>,
+    (format, zero_snaplen): (CaptureFormat, bool),
+    (counters, table, defrag): (Counters, TableStats, DefragStats),
+    first_unsupported: Option<(u32, u64)>,
+) -> Result<CaptureSummary, EngineError> {
     if let Some((linktype, offset)) = first_unsupported {
         if counters.unsupported_linktype == counters.packets {
             return Err(EngineError::UnsupportedLinkType {
@@ -156,8 +185,8 @@ pub fn run_reader<R: Read, T: Default, H: FlowHandler<T>>(
         path: path.to_path_buf(),
         format,
         counters,
-        table: pipe.table_stats(),
-        defrag: pipe.defrag_stats(),
+        table,
+        defrag,
         truncation: reader.truncation(),
         blocks_skipped: stats.blocks_skipped,
         zero_snaplen,

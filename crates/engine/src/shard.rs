@@ -50,12 +50,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 
-use netsift_capture::{CaptureFormat, CaptureReader};
+use netsift_capture::CaptureReader;
 use netsift_flow::{DefragStats, EndReason, Flow, TableStats};
 use netsift_wire::{decode, LinkType};
 
 use crate::pipeline::{Counters, FlowHandler, FrameAt, Pipeline, PipelineConfig};
-use crate::run::{CaptureSummary, EngineError, Progress};
+use crate::run::{prepare, summarize, CaptureSummary, EngineError, Progress};
 
 /// A worker's handler: a [`FlowHandler`] whose output is collected in
 /// chunks and handed to the reader thread. It is built in its worker
@@ -430,20 +430,7 @@ where
         path: path.to_path_buf(),
         source,
     };
-    reader.set_resync(!cfg.strict_capture);
-    let format = reader.format();
-    let zero_snaplen = !matches!(format, CaptureFormat::Pcapng)
-        && reader.interfaces().first().is_some_and(|i| i.snaplen == 0);
-    if let CaptureFormat::Pcap { .. } | CaptureFormat::PcapModified { .. } = format {
-        let lt = reader.interfaces().first().map_or(0, |i| i.linktype);
-        if !LinkType(lt).is_supported() {
-            return Err(EngineError::UnsupportedLinkType {
-                path: path.to_path_buf(),
-                linktype: lt,
-                offset: 20,
-            });
-        }
-    }
+    let (format, zero_snaplen) = prepare(path, &mut reader, &cfg)?;
     // Each worker's table holds its share of the flows.
     let mut wcfg = cfg;
     wcfg.flow.max_flows = (cfg.flow.max_flows / n).max(1);
@@ -577,32 +564,14 @@ where
         if let Some(e) = error {
             return Err(wrap(e));
         }
-        if let Some((linktype, offset)) = first_unsupported {
-            if counters.unsupported_linktype == counters.packets {
-                return Err(EngineError::UnsupportedLinkType {
-                    path: path.to_path_buf(),
-                    linktype,
-                    offset,
-                });
-            }
-        }
-        let stats = reader.stats();
-        Ok((
-            CaptureSummary {
-                path: path.to_path_buf(),
-                format,
-                counters,
-                table,
-                defrag,
-                truncation: reader.truncation(),
-                blocks_skipped: stats.blocks_skipped,
-                zero_snaplen,
-                damage: reader.damage().to_vec(),
-                damaged_bytes: reader.damage_totals().0,
-                damaged_ranges: reader.damage_totals().1,
-            },
-            ends,
-        ))
+        let summary = summarize(
+            path,
+            &reader,
+            (format, zero_snaplen),
+            (counters, table, defrag),
+            first_unsupported,
+        )?;
+        Ok((summary, ends))
     })
 }
 
