@@ -152,7 +152,7 @@ fn inspect(
         }
         Class::Pdf => {
             let mut f = Vec::new();
-            if let Some(p) = pdf::analyze(data, &mut f) {
+            if let Some(p) = pdf::analyze(data, budget, &mut f) {
                 r.pdf.get_or_insert(p);
             }
             r.findings.extend(f);
