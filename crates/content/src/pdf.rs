@@ -176,7 +176,9 @@ fn object_streams(data: &[u8], p: &mut PdfInfo, budget: &mut usize) {
         let filters: Vec<&[u8]> = names
             .iter()
             .map(Vec::as_slice)
-            .filter(|n| n.ends_with(b"Decode") || matches!(*n, b"Fl" | b"AHx" | b"A85" | b"LZW" | b"RL"))
+            .filter(|n| {
+                n.ends_with(b"Decode") || matches!(*n, b"Fl" | b"AHx" | b"A85" | b"LZW" | b"RL")
+            })
             .collect();
         let raw = &data[start..end];
         let mut inflated = Vec::new();
@@ -339,7 +341,9 @@ mod tests {
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
         z.write_all(&vec![b'/'; 32 << 20]).expect("zlib");
         let bomb = z.finish().expect("zlib");
-        let mut d = b"%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /Filter /FlateDecode /N 1 /First 0 >>\nstream\n".to_vec();
+        let mut d =
+            b"%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /Filter /FlateDecode /N 1 /First 0 >>\nstream\n"
+                .to_vec();
         d.extend_from_slice(&bomb);
         d.extend_from_slice(b"\nendstream\nendobj\n");
         let mut budget = 1 << 20;

@@ -24,11 +24,15 @@ const SIG5: &[u8] = b"Rar!\x1a\x07\x01\x00";
 const SIG4: &[u8] = b"Rar!\x1a\x07\x00";
 
 fn u16le(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(d.get(at..at.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 
 fn u32le(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(at..at.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 
 /// RAR 5.0 "vint": "Variable length integer. Can include one or more
@@ -185,8 +189,16 @@ fn walk5(data: &[u8], limits: &Limits, info: &mut ArchiveInfo, total: &mut u64) 
             info.truncated = true;
             return;
         };
-        let extra_size = if hflags & 0x0001 != 0 { c.vint() } else { Some(0) };
-        let data_size = if hflags & 0x0002 != 0 { c.vint() } else { Some(0) };
+        let extra_size = if hflags & 0x0001 != 0 {
+            c.vint()
+        } else {
+            Some(0)
+        };
+        let data_size = if hflags & 0x0002 != 0 {
+            c.vint()
+        } else {
+            Some(0)
+        };
         let (Some(extra_size), Some(data_size)) = (extra_size, data_size) else {
             info.truncated = true;
             return;
@@ -281,7 +293,10 @@ fn file5<'a>(
         if rtype == 0x01 {
             encrypted = true;
         }
-        let Some(next) = usize::try_from(rsize).ok().and_then(|r| rstart.checked_add(r)) else {
+        let Some(next) = usize::try_from(rsize)
+            .ok()
+            .and_then(|r| rstart.checked_add(r))
+        else {
             break;
         };
         if next <= rstart || next > hdr.len() {
@@ -292,7 +307,8 @@ fn file5<'a>(
     let method = (comp >> 7) & 0x7;
     let stored = (method == 0 && !encrypted)
         .then(|| {
-            let end = data_start.saturating_add(usize::try_from(data_size).unwrap_or(usize::MAX).min(512));
+            let end = data_start
+                .saturating_add(usize::try_from(data_size).unwrap_or(usize::MAX).min(512));
             data.get(data_start..end.min(data.len()))
         })
         .flatten();
@@ -317,9 +333,11 @@ fn walk4(data: &[u8], limits: &Limits, info: &mut ArchiveInfo, total: &mut u64) 
         if pos >= data.len() {
             return;
         }
-        let (Some(&htype), Some(flags), Some(hsize)) =
-            (data.get(pos + 2), u16le(data, pos + 3), u16le(data, pos + 5))
-        else {
+        let (Some(&htype), Some(flags), Some(hsize)) = (
+            data.get(pos + 2),
+            u16le(data, pos + 3),
+            u16le(data, pos + 5),
+        ) else {
             info.truncated = true;
             return;
         };
@@ -422,7 +440,8 @@ fn file4<'a>(hdr: &[u8], flags: u16, data: &'a [u8], data_start: usize) -> Optio
     let encrypted = flags & 0x04 != 0;
     let stored = (method == 0x30 && !encrypted)
         .then(|| {
-            let end = data_start.saturating_add(usize::try_from(packed).unwrap_or(usize::MAX).min(512));
+            let end =
+                data_start.saturating_add(usize::try_from(packed).unwrap_or(usize::MAX).min(512));
             data.get(data_start..end.min(data.len()))
         })
         .flatten();

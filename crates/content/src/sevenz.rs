@@ -124,7 +124,9 @@ impl<'a> Rd<'a> {
     /// A bit vector of `n` items, most significant bit first.
     fn bits(&mut self, n: usize) -> Res<Vec<bool>> {
         let bytes = self.take(n.div_ceil(8))?;
-        Ok((0..n).map(|i| bytes[i / 8] & (0x80 >> (i % 8)) != 0).collect())
+        Ok((0..n)
+            .map(|i| bytes[i / 8] & (0x80 >> (i % 8)) != 0)
+            .collect())
     }
     /// "Digests (NumStreams): BYTE AllAreDefined; if (AllAreDefined == 0)
     /// { for(NumStreams) BIT Defined }; UINT32 CRCs[NumDefined]".
@@ -217,7 +219,8 @@ fn folder(r: &mut Rd<'_>) -> Res<Folder> {
     for _ in 0..pairs {
         let _in = r.number()?;
         let out = r.number()?;
-        f.bound_out.push(usize::try_from(out).map_err(|_| Stop::Bad)?);
+        f.bound_out
+            .push(usize::try_from(out).map_err(|_| Stop::Bad)?);
     }
     // "NumPackedStreams = NumInStreamsTotal - NumBindPairs; if
     // (NumPackedStreams > 1) for(NumPackedStreams) UINT64 Index".
@@ -484,17 +487,11 @@ fn list(
         if header.first() != Some(&nid::ENCODED_HEADER) {
             break;
         }
-        let mut r = Rd {
-            d: &header,
-            at: 1,
-        };
+        let mut r = Rd { d: &header, at: 1 };
         let s = streams(&mut r)?;
         header = decode_header(data, &s, budget)?;
     }
-    let mut r = Rd {
-        d: &header,
-        at: 0,
-    };
+    let mut r = Rd { d: &header, at: 0 };
     if r.byte()? != nid::HEADER {
         return Err(Stop::Bad);
     }
@@ -567,13 +564,12 @@ fn files(
                 if p.byte()? != 0 {
                     continue;
                 }
-                let units: Vec<u16> = p
-                    .d
-                    .get(p.at..)
-                    .unwrap_or(&[])
-                    .chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                    .collect();
+                let units: Vec<u16> =
+                    p.d.get(p.at..)
+                        .unwrap_or(&[])
+                        .chunks_exact(2)
+                        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                        .collect();
                 for name in units.split(|&u| u == 0).take(n) {
                     let name = &name[..name.len().min(512)];
                     names.push(String::from_utf16_lossy(name));
@@ -617,7 +613,11 @@ fn files(
             empty_i += 1;
             // FILE_ATTRIBUTE_DIRECTORY (0x10), or an empty stream that is
             // not an empty file.
-            let dir_attr = attrs.get(i).copied().flatten().is_some_and(|a| a & 0x10 != 0);
+            let dir_attr = attrs
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|a| a & 0x10 != 0);
             if !is_file || dir_attr {
                 continue;
             }

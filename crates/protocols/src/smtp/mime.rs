@@ -1007,7 +1007,10 @@ mod tests {
         let (p, s) = run(m, 9);
         assert!(p.attachments.is_empty(), "{:?}", p.attachments);
         assert_eq!(s.files.len(), 1);
-        assert_eq!(s.files[0].1, b"<iframe src=\"http://x.test/\" width=0></iframe>");
+        assert_eq!(
+            s.files[0].1,
+            b"<iframe src=\"http://x.test/\" width=0></iframe>"
+        );
         // A top-level HTML message too.
         let (_, s) = run(b"Content-Type: text/html\r\n\r\n<p>hi</p>\r\n", 4);
         assert_eq!(s.files.len(), 1);

@@ -673,7 +673,13 @@ mod tests {
         assert_eq!(s.files.len(), 2);
         let f = s.files.iter().find(|f| f.0.name.is_some()).expect("xlsm");
         assert_eq!(
-            s.files.iter().find(|f| f.0.name.is_none()).expect("html").0.declared_mime.as_deref(),
+            s.files
+                .iter()
+                .find(|f| f.0.name.is_none())
+                .expect("html")
+                .0
+                .declared_mime
+                .as_deref(),
             Some("text/html")
         );
         assert_eq!(f.0.source, "SMTP");
