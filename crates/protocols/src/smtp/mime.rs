@@ -820,18 +820,13 @@ impl MimeParser {
             .map(|(_, v)| trunc(&decode_words(v), 512));
         let attached = disp == "attachment" || (disp == "inline" && name.is_some());
         // A message's own text body is not a file; every attachment, named
-        // part or non-text part is. An HTML body is carved too (as Zeek's
-        // file analysis sees every MIME part), so content analysis reads
-        // it like an HTTP page (`html` records: hidden iframes, forms,
-        // scripts), but it is no attachment.
-        let attachment =
-            attached || name.is_some() || !ctype.starts_with("text/") && !ctype.is_empty();
-        let html_body = ctype == "text/html" || ctype == "application/xhtml+xml";
-        if !attachment && !html_body {
+        // part or non-text part is.
+        let carve = attached || name.is_some() || !ctype.starts_with("text/") && !ctype.is_empty();
+        if !carve {
             return;
         }
         self.carving = true;
-        if attachment && self.attachments.len() < 256 {
+        if self.attachments.len() < 256 {
             self.attachments
                 .push(name.clone().unwrap_or_else(|| ctype.clone()));
         }
@@ -996,23 +991,5 @@ mod tests {
         assert_eq!(p.attachments, vec!["a", "b"]);
         assert!(p.weird.contains(&"mime_part_without_body".to_string()));
         assert_eq!(s.files[1].1, b"body");
-    }
-
-    /// An HTML body (multipart/alternative beside its text form) is
-    /// carved as a file for content analysis, but listed as no attachment;
-    /// the text form is neither.
-    #[test]
-    fn html_body_is_carved_not_an_attachment() {
-        let m = b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nVerify your account\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<iframe src=3D\"http://x.test/\" width=3D0></iframe>\r\n--b--\r\n";
-        let (p, s) = run(m, 9);
-        assert!(p.attachments.is_empty(), "{:?}", p.attachments);
-        assert_eq!(s.files.len(), 1);
-        assert_eq!(
-            s.files[0].1,
-            b"<iframe src=\"http://x.test/\" width=0></iframe>"
-        );
-        // A top-level HTML message too.
-        let (_, s) = run(b"Content-Type: text/html\r\n\r\n<p>hi</p>\r\n", 4);
-        assert_eq!(s.files.len(), 1);
     }
 }
