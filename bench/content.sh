@@ -4,6 +4,7 @@
 # the default), and on with 1,000 YARA rules (--yara, generated here).
 #
 #   bench/content.sh [BIG.pcap]
+#   NETSIFT=target/release/netsift RUNS=3 bench/content.sh
 #
 # Without an argument it uses bench/out/big.pcap, building it first with
 # ../shared/bench/make_big.sh (needs: apt-get install -y wireshark-common tcpreplay).
@@ -18,8 +19,12 @@ if [ ! -f "$BIG" ]; then
   mkdir -p "$(dirname "$BIG")"
   (cd "$(dirname "$BIG")" && OUTDIR=$(pwd) bash "$ROOT/../shared/bench/make_big.sh")
 fi
-cargo build --release -q --manifest-path "$ROOT/Cargo.toml" -p netsift
-NETSIFT=$ROOT/target/release/netsift
+# The yara mode needs a binary built with the (default-off) `yara` feature;
+# NETSIFT=path uses one already built.
+if [ -z "${NETSIFT:-}" ]; then
+  cargo build --release -q --manifest-path "$ROOT/Cargo.toml" -p netsift --features yara
+  NETSIFT=$ROOT/target/release/netsift
+fi
 PIN="taskset -c 0"; command -v taskset >/dev/null || PIN=""
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 # 1,000 rules in the shapes public rule sets use: text strings (ascii/wide/

@@ -78,3 +78,9 @@ printf '%s' "$text" | gzip -9 > corpus/bodies/.gz
 rm -f corpus/bodies/.gz
 { printf '\020'; printf 'From: a@b\r\nTo: c@d\r\nSubject: =?UTF-8?B?aGVsbG8=?=\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="xx"\r\n\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nhello =C3=A9t=C3=A9=\r\n soft break\r\n--xx\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="a.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAA=\r\n--xx--\r\n'; } > corpus/bodies/mime
 echo "seeded: $(ls corpus/capture | wc -l) capture, $(ls corpus/analyze | wc -l) analyze, $(ls corpus/decode | wc -l) decode, $(ls corpus/protocols | wc -l) protocols, $(ls corpus/rules | wc -l) rules, $(ls corpus/rules_toml | wc -l) rules_toml, $(ls corpus/filter | wc -l) filter, $(ls corpus/models | wc -l) models, $(ls corpus/multipart | wc -l) multipart, $(ls corpus/bodies | wc -l) bodies"
+# Files for the content target: the archive and PDF test files, each with
+# its hint byte (6 = .rar, 7 = .7z, 4 = .pdf).
+mkdir -p corpus/content
+for f in ../crates/content/testdata/archives/*.rar; do { printf '\006'; cat "$f"; } > "corpus/content/$(basename "$f")"; done
+for f in ../crates/content/testdata/archives/*.7z; do { printf '\007'; cat "$f"; } > "corpus/content/$(basename "$f")"; done
+for f in ../crates/content/testdata/pdf/*.pdf; do { printf '\004'; cat "$f"; } > "corpus/content/$(basename "$f")"; done

@@ -152,7 +152,7 @@ fn inspect(
         }
         Class::Pdf => {
             let mut f = Vec::new();
-            if let Some(p) = pdf::analyze(data, &mut f) {
+            if let Some(p) = pdf::analyze(data, budget, &mut f) {
                 r.pdf.get_or_insert(p);
             }
             r.findings.extend(f);
@@ -237,10 +237,22 @@ fn inspect(
                 r.archive = Some(a);
             }
         }
+        Class::Archive if sniffed == "application/vnd.rar" => {
+            let mut f = Vec::new();
+            if let Some(a) = crate::rar::analyze(data, limits, &mut f) {
+                r.findings.extend(f);
+                r.archive.get_or_insert(a);
+            }
+        }
+        Class::Archive if sniffed == "application/x-7z-compressed" => {
+            let mut f = Vec::new();
+            if let Some(a) = crate::sevenz::analyze(data, limits, budget, &mut f) {
+                r.findings.extend(f);
+                r.archive.get_or_insert(a);
+            }
+        }
         Class::Archive => {
             let format = match sniffed {
-                "application/vnd.rar" => "rar",
-                "application/x-7z-compressed" => "7z",
                 "application/gzip" => "gzip",
                 "application/x-bzip2" => "bzip2",
                 "application/x-xz" => "xz",

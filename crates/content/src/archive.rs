@@ -1,6 +1,7 @@
 //! Archive listings: ZIP (APPNOTE.TXT central directory) with encrypted
 //! entries, executables inside, nested archives and compression bombs.
-//! RAR and 7z are recognised by magic but not listed.
+//! RAR ([`crate::rar`]) and 7z ([`crate::sevenz`]) are listed from their
+//! headers without extracting anything.
 
 use std::io::{Cursor, Read};
 
@@ -41,12 +42,16 @@ pub struct ArchiveInfo {
     pub bomb: bool,
     /// Bounds were reached: not every entry was read.
     pub truncated: bool,
+    /// The headers themselves are encrypted (RAR `-hp`, 7z `-mhe`): the
+    /// entries cannot be listed without the password.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub headers_encrypted: bool,
 }
 
 /// Ratio of declared uncompressed to compressed size counted as a bomb.
-const BOMB_RATIO: u64 = 200;
+pub(crate) const BOMB_RATIO: u64 = 200;
 /// Declared uncompressed total counted as a bomb whatever the ratio.
-const BOMB_TOTAL: u64 = 4 << 30;
+pub(crate) const BOMB_TOTAL: u64 = 4 << 30;
 
 /// An entry's bytes kept for analysis by the caller (nested archives,
 /// `vbaProject.bin`).
@@ -152,6 +157,18 @@ pub fn analyze_zip(
             info.listing.push(e);
         }
     }
+    conclude(&mut info, declared_total, data.len(), out);
+    Some((info, inner))
+}
+
+/// The findings of a listing (any format): a bomb, executables inside,
+/// encrypted entries or headers, bounds reached.
+pub(crate) fn conclude(
+    info: &mut ArchiveInfo,
+    declared_total: u64,
+    data_len: usize,
+    out: &mut Vec<Finding>,
+) {
     if declared_total >= BOMB_TOTAL {
         info.bomb = true;
     }
@@ -161,7 +178,7 @@ pub fn analyze_zip(
             "zip_bomb",
             format!(
                 "entries declare {declared_total} bytes from a {}-byte archive",
-                data.len()
+                data_len
             ),
         ));
     }
@@ -175,7 +192,13 @@ pub fn analyze_zip(
             ),
         ));
     }
-    if info.encrypted_entries > 0 {
+    if info.headers_encrypted {
+        out.push(Finding::new(
+            Level::Suspicious,
+            "encrypted_archive",
+            "archive headers are encrypted: entry names hidden",
+        ));
+    } else if info.encrypted_entries > 0 {
         // Encryption hides content from every scanner (a common way to
         // mail malware past gateways).
         out.push(Finding::new(
@@ -191,7 +214,6 @@ pub fn analyze_zip(
             "archive over the analysis bounds: not every entry read",
         ));
     }
-    Some((info, inner))
 }
 
 #[cfg(test)]

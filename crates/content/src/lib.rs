@@ -4,7 +4,7 @@
 //! summaries ([`html`]), static JavaScript indicators ([`js`]), the type
 //! from magic against the declared type and the extension ([`filetype`]),
 //! executables ([`exe`]), Office macros ([`office`]), PDF actions
-//! ([`pdf`]), archive listings ([`archive`]), YARA ([`yara`], feature
+//! ([`pdf`]), archive listings ([`archive`], [`rar`], [`sevenz`]), YARA ([`yara`], feature
 //! `yara`), hash lists ([`hashlist`]), and a verdict joining them
 //! ([`verdict`]). Every input is hostile: each analysis is bounded by
 //! [`Limits`] and none panics.
@@ -18,6 +18,8 @@ pub mod html;
 pub mod js;
 pub mod office;
 pub mod pdf;
+pub mod rar;
+pub mod sevenz;
 pub mod verdict;
 pub mod yara;
 

@@ -6,5 +6,6 @@ rule EICAR_Test_File : test av
     strings:
         $s = "EICAR-STANDARD-ANTIVIRUS-TEST-FILE"
     condition:
-        $s at 32 or $s
+        // The file starts with the 28 bytes X5O!P%@AP[4\PZX54(P^)7CC)7}$
+        $s at 28
 }
