@@ -487,12 +487,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut det = Detecting::with_scan_method(det_inner, s.rules, s.scan_method);
     let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
     let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());
-    // The packet log of --alert-pcap follows flows frame by frame in one
-    // place: one thread unless asked otherwise (which is refused below).
-    let threads = match (args.threads, &args.alert_pcap) {
-        (None, Some(_)) => 1,
-        (n, _) => crate::threads(n),
-    };
+    let threads = crate::threads(args.threads);
     let mut runs = CaptureRuns {
         handle,
         sensor: sensor.clone(),

@@ -170,8 +170,7 @@ pub struct FlowsArgs {
 
     /// Worker threads. Flows are spread over them by a symmetric hash of
     /// their addresses, and their lines put back in the one-thread order:
-    /// the output is the same for any number. Default (and 0): one per
-    /// core.
+    /// the output is the same for any number. 0: one per core.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -185,11 +184,14 @@ pub struct FlowsArgs {
     pub common: CommonArgs,
 }
 
-/// The number of worker threads for `--threads N` (none or 0: one per
-/// core).
+/// The number of worker threads for `--threads N` (none: 1; 0: one per
+/// core). One is the default until the reader's share of the work (copying,
+/// merging, writing) is cut: on two cores, two workers measured 1.01-1.1x
+/// one thread for 40% more CPU (bench/threads.sh, docs/threads.md).
 pub fn threads(n: Option<usize>) -> usize {
     match n {
-        None | Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => 1,
+        Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
         Some(n) => n.min(256),
     }
 }
@@ -334,8 +336,8 @@ pub struct AnalyzeArgs {
     /// Worker threads for the per-flow work (reassembly, parsers, DPI,
     /// signatures, rules, carving); what spans flows (scans, brute force,
     /// floods, models, aggregation, writing) runs once, in capture order,
-    /// so the output is the same for any number. Default (and 0): one
-    /// per core; one with --alert-pcap.
+    /// so the output is the same for any number. 0: one per core
+    /// (--alert-pcap needs one).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
