@@ -73,6 +73,13 @@ pub fn run_capture<T: Default, H: FlowHandler<T>>(
     handler: &mut H,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<CaptureSummary, EngineError> {
+    let (reader, total_bytes) = open(path)?;
+    run_reader(path, total_bytes, reader, cfg, handler, progress)
+}
+
+/// Open the capture at `path` (`-` is stdin), with its size when known
+/// (for progress).
+pub(crate) fn open(path: &Path) -> Result<(CaptureReader, Option<u64>), EngineError> {
     let total_bytes = if path == Path::new("-") {
         None
     } else {
@@ -82,7 +89,7 @@ pub fn run_capture<T: Default, H: FlowHandler<T>>(
         path: path.to_path_buf(),
         source,
     })?;
-    run_reader(path, total_bytes, reader, cfg, handler, progress)
+    Ok((reader, total_bytes))
 }
 
 /// Read a capture from an open reader; `path` only labels messages.

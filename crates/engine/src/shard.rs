@@ -55,7 +55,7 @@ use netsift_flow::{DefragStats, EndReason, Flow, TableStats};
 use netsift_wire::{decode, LinkType};
 
 use crate::pipeline::{Counters, FlowHandler, FrameAt, Pipeline, PipelineConfig};
-use crate::run::{prepare, summarize, CaptureSummary, EngineError, Progress};
+use crate::run::{open, prepare, summarize, CaptureSummary, EngineError, Progress};
 
 /// A worker's handler: a [`FlowHandler`] whose output is collected in
 /// chunks and handed to the reader thread. It is built in its worker
@@ -681,15 +681,7 @@ where
     H: ShardHandler<T>,
     F: FnOnce() -> H + Send,
 {
-    let total_bytes = if path == Path::new("-") {
-        None
-    } else {
-        std::fs::metadata(path).ok().map(|m| m.len())
-    };
-    let reader = CaptureReader::open(path).map_err(|source| EngineError::Capture {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let (reader, total_bytes) = open(path)?;
     run_reader_sharded(path, total_bytes, reader, cfg, makers, sink, progress)
 }
 
