@@ -126,10 +126,19 @@ fn count(hay: &[u8], needle: &[u8]) -> u32 {
     if needle.is_empty() || hay.len() < needle.len() {
         return 0;
     }
-    hay.windows(needle.len())
-        .filter(|w| *w == needle)
-        .count()
-        .min(10_000) as u32
+    // Overlapping matches, as a window-by-window comparison counts them
+    // (`memmem::find_iter` would skip past each match).
+    let finder = memchr::memmem::Finder::new(needle);
+    let mut n = 0u32;
+    let mut from = 0;
+    while let Some(p) = finder.find(&hay[from..]) {
+        n += 1;
+        if n >= 10_000 {
+            break;
+        }
+        from += p + 1;
+    }
+    n
 }
 
 /// `name(` called, not part of a longer identifier (`myeval(` is not).
@@ -158,10 +167,10 @@ fn calls(code: &[u8], name: &[u8]) -> u32 {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// `\xHH`, `\uHHHH`, `%uHHHH` and `%HH` sequences.

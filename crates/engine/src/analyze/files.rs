@@ -99,7 +99,7 @@ const MAX_BODY_TOTAL: usize = 512 << 20;
 pub struct OpenFile {
     meta: netsift_proto::FileMeta,
     md5: md5::Md5,
-    sha1: sha1_smol::Sha1,
+    sha1: sha1::Sha1,
     sha256: sha2::Sha256,
     size: u64,
     head: Vec<u8>,
@@ -178,7 +178,7 @@ impl Files {
         OpenFile {
             meta,
             md5: md5::Md5::new(),
-            sha1: sha1_smol::Sha1::new(),
+            sha1: sha1::Sha1::new(),
             sha256: sha2::Sha256::new(),
             size: 0,
             head: Vec::new(),
@@ -258,7 +258,7 @@ impl Files {
         self.body_total = self.body_total.saturating_sub(f.body.len());
         let complete = complete && !f.truncated && size_ok;
         let md5 = hex(&f.md5.finalize());
-        let sha1 = f.sha1.digest().to_string();
+        let sha1 = hex(&f.sha1.finalize());
         let mut rec = FileRecord {
             source: f.meta.source,
             name: f.meta.name,
