@@ -127,21 +127,40 @@ impl<O: Output + ?Sized> Output for &mut O {
     }
 }
 
-/// `ts`, `uid`, endpoints, then the record's own fields.
-fn with_common(ts_ns: u64, c: &Common, record: Value) -> Value {
-    let mut m = Map::new();
-    m.insert("ts".into(), Value::from(micros_to_secs(ts_ns)));
-    m.insert("uid".into(), Value::from(c.uid.clone()));
-    m.insert("src_ip".into(), Value::from(c.src_ip.to_string()));
-    m.insert("src_port".into(), Value::from(c.src_port));
-    m.insert("dst_ip".into(), Value::from(c.dst_ip.to_string()));
-    m.insert("dst_port".into(), Value::from(c.dst_port));
-    if let Value::Object(fields) = record {
-        for (k, v) in fields {
-            m.entry(k).or_insert(v);
+/// `ts`, `uid`, endpoints, then the record's own fields (a field of the
+/// record with one of those names is dropped: the flow's own values win).
+/// Serialised as it stands, without building a merged map.
+struct WithCommon<'a> {
+    ts_ns: u64,
+    c: &'a Common,
+    record: &'a Value,
+}
+
+const COMMON_KEYS: [&str; 6] = ["ts", "uid", "src_ip", "src_port", "dst_ip", "dst_port"];
+
+impl serde::Serialize for WithCommon<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let fields = self.record.as_object();
+        let own = fields.map_or(0, |f| {
+            f.keys()
+                .filter(|k| !COMMON_KEYS.contains(&k.as_str()))
+                .count()
+        });
+        let mut m = s.serialize_map(Some(COMMON_KEYS.len() + own))?;
+        m.serialize_entry("ts", &micros_to_secs(self.ts_ns))?;
+        m.serialize_entry("uid", &self.c.uid)?;
+        m.serialize_entry("src_ip", &self.c.src_ip)?;
+        m.serialize_entry("src_port", &self.c.src_port)?;
+        m.serialize_entry("dst_ip", &self.c.dst_ip)?;
+        m.serialize_entry("dst_port", &self.c.dst_port)?;
+        for (k, v) in fields.into_iter().flatten() {
+            if !COMMON_KEYS.contains(&k.as_str()) {
+                m.serialize_entry(k, v)?;
+            }
         }
+        m.end()
     }
-    Value::Object(m)
 }
 
 /// Hosts counted at once for the summary's top hosts.
@@ -293,6 +312,8 @@ pub struct JsonlDir {
     last_flush: u64,
     /// Files rotated so far.
     pub rotations: u64,
+    /// One line being serialised (reused: no allocation per record).
+    line: Vec<u8>,
 }
 
 impl JsonlDir {
@@ -313,6 +334,7 @@ impl JsonlDir {
             period_start: None,
             last_flush: 0,
             rotations: 0,
+            line: Vec::new(),
         };
         // conn.jsonl, files.jsonl and alerts.jsonl always exist, even when empty.
         for log in ["conn", "files", "alerts"] {
@@ -355,7 +377,7 @@ impl JsonlDir {
         Ok(())
     }
 
-    fn write(&mut self, log: &'static str, v: &Value) {
+    fn write<T: serde::Serialize + ?Sized>(&mut self, log: &'static str, v: &T) {
         if self.error.is_some() {
             return;
         }
@@ -372,12 +394,14 @@ impl JsonlDir {
         }
         let mut full = false;
         if let Some(f) = self.files.get_mut(log) {
-            let r = serde_json::to_vec(v)
+            let line = &mut self.line;
+            line.clear();
+            let r = serde_json::to_writer(&mut *line, v)
                 .map_err(std::io::Error::from)
-                .and_then(|mut line| {
+                .and_then(|()| {
                     line.push(b'\n');
                     f.bytes += line.len() as u64;
-                    f.w.write_all(&line)
+                    f.w.write_all(line)
                 });
             if let Err(e) = r {
                 self.error = Some(e);
@@ -400,22 +424,28 @@ impl Output for JsonlDir {
     fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
         self.note_time(ts_ns);
         self.summary.note_record(log, &record);
-        let v = with_common(ts_ns, common, record);
-        self.write(log, &v);
+        self.write(
+            log,
+            &WithCommon {
+                ts_ns,
+                c: common,
+                record: &record,
+            },
+        );
     }
 
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
         self.note_time(ts_ns);
         self.summary.note_conn(rec);
-        let v = serde_json::to_value(rec).unwrap_or(Value::Null);
-        self.write("conn", &v);
+        // Serialised straight from the struct: the same text as through a
+        // `Value` (serde_json keeps the field order), without building one.
+        self.write("conn", rec);
     }
 
     fn alert(&mut self, a: &netsift_detect::alert::Alert) {
         self.note_time(a.ts);
         *self.summary.records_by_log.entry("alerts").or_default() += 1;
-        let v = serde_json::to_value(a).unwrap_or(Value::Null);
-        self.write("alerts", &v);
+        self.write("alerts", a);
     }
 
     fn capture_damaged(&mut self, d: &CaptureDamage) {
@@ -933,11 +963,13 @@ mod tests {
             dst_port: 2,
             proto: 6,
         };
-        let v = with_common(
-            1_000_000_000,
-            &c,
-            serde_json::json!({"uid": "spoofed", "method": "GET"}),
-        );
+        let text = serde_json::to_string(&WithCommon {
+            ts_ns: 1_000_000_000,
+            c: &c,
+            record: &serde_json::json!({"uid": "spoofed", "method": "GET"}),
+        })
+        .expect("serialise");
+        let v: Value = serde_json::from_str(&text).expect("json");
         let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
         assert_eq!(
             keys[..6],
