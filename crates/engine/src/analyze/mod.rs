@@ -10,6 +10,7 @@
 
 pub mod aggregate;
 pub mod alert_pcap;
+pub mod build;
 pub mod detect;
 pub mod eve;
 pub mod files;
