@@ -1,7 +1,8 @@
 //! `netsift analyze`: flows, protocol records and carved files.
 //!
 //! The setup shared with `netsift watch` lives here too: the output chain,
-//! the rules, signatures and scan method ([`Setup`]), and the summary.
+//! the rules, signatures and scan method ([`Setup`], whose analyzers come
+//! from the engine's one [`AnalyzerBuilder`]), and the summary.
 
 use std::io::{self};
 use std::path::{Path, PathBuf};
@@ -14,20 +15,22 @@ use netsift_detect::rules::{DomainBlacklist, IpBlacklist, Rules, RulesConfig, Ur
 use netsift_detect::scan::ScanMethod;
 use netsift_detect::signature::SignatureSet;
 use netsift_engine::analyze::alert_pcap::{AlertPcap, AlertPcapHandler, AlertPcapOutput};
+use netsift_engine::analyze::build::{
+    AnalyzerBuilder, BuildError, ContentSpec, Prepared, YaraSpec,
+};
 use netsift_engine::analyze::detect::Detecting;
-use netsift_engine::analyze::files::{ContentCfg, Files, DEFAULT_MAX_FILE_BYTES};
+use netsift_engine::analyze::files::DEFAULT_MAX_FILE_BYTES;
 use netsift_engine::analyze::output::{
     CaptureDamage, Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
 };
 use netsift_engine::analyze::sharded::{AnalyzeChunk, AnalyzeWorker, WorkerEnd};
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
-use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
 use netsift_engine::content::hashlist::HashList;
-use netsift_engine::content::yara::{Yara, YaraLimits};
+use netsift_engine::content::yara::YaraLimits;
 use netsift_engine::run::{CaptureSummary, EngineError};
 use netsift_engine::shard::{run_capture_sharded, Delivery};
-use netsift_engine::{run_capture, Classifier, PipelineConfig};
+use netsift_engine::{run_capture, PipelineConfig};
 use netsift_learn::{Model, Scope, Scoring};
 use netsift_store::{CaptureInfo, Store, StoreHandle, StoreOutput, Target};
 
@@ -41,14 +44,14 @@ use crate::{stderr_is_tty, AnalysisArgs, AnalyzeArgs};
 /// Everything an analysis needs besides its packets and output.
 pub struct Setup {
     pub pipeline: PipelineConfig,
-    pub classifier: Classifier,
-    pub config: AnalyzeConfig,
-    pub files: Files,
-    /// Lists and thresholds (signatures taken out into `signatures`).
+    /// How each analyzer of the run is made (one, or one per worker of
+    /// `--threads`): the engine's one builder.
+    pub builder: AnalyzerBuilder,
+    /// The parts of the first analyzer, made at once so that a bad layer,
+    /// YARA rule or extract directory is reported before any output opens.
+    pub prepared: Prepared,
+    /// Lists and thresholds (signatures taken out into the builder).
     pub rules: Rules,
-    pub signatures: Option<Arc<SignatureSet>>,
-    /// Suricata rules (`--suricata-rules`, `suricata_rules`).
-    pub suricata: Option<Arc<netsift_rules::RuleSet>>,
     pub scan_method: ScanMethod,
     /// Models of `--model` (learned command sessions), validated.
     pub models: Vec<Model>,
@@ -59,19 +62,24 @@ pub struct Setup {
 impl Setup {
     pub fn new(a: &AnalysisArgs) -> Result<Setup> {
         let pipeline = pipeline_config(&a.common)?;
-        let classifier = Classifier::new(&classify_config(&a.common.classify)?)?;
-        let mut files = Files::new(a.extract_dir.as_deref(), a.max_file_size)
-            .context("creating the extract directory")?;
-        files.content = content_config(a)?;
-        let mut config = AnalyzeConfig {
-            community_id_seed: a.common.community_id_seed,
-            ..AnalyzeConfig::default()
-        };
-        config.reassembly.max_buffered_per_stream = a.max_stream_buffer;
-        config.reassembly.max_buffered_total = a.max_reassembly_memory;
+        let mut builder = AnalyzerBuilder::new(classify_config(&a.common.classify)?)
+            .extract_dir(a.extract_dir.as_deref());
+        builder.max_file_bytes = a.max_file_size;
+        builder.content = content_spec(a)?;
+        builder.config.community_id_seed = a.common.community_id_seed;
+        builder.config.reassembly.max_buffered_per_stream = a.max_stream_buffer;
+        builder.config.reassembly.max_buffered_total = a.max_reassembly_memory;
         let mut rules = load_rules(a)?;
-        let signatures = rules.signatures.take().map(Arc::new);
-        let suricata = load_suricata_rules(a, &mut rules, !a.common.quiet)?;
+        builder.signatures = rules.signatures.take().map(Arc::new);
+        builder.suricata = load_suricata_rules(a, &mut rules, !a.common.quiet)?;
+        let prepared = builder.prepare().map_err(build_error)?;
+        if let (Some(n), Some(y), false) = (
+            prepared.yara_rules(),
+            builder.content.as_ref().and_then(|c| c.yara.as_ref()),
+            a.common.quiet,
+        ) {
+            eprintln!("netsift: {n} YARA rules from {}", y.path.display());
+        }
         let scan_method = match a.scan_method {
             crate::ScanMethodArg::Threshold => ScanMethod::Threshold,
             crate::ScanMethodArg::Trw => ScanMethod::Trw,
@@ -80,12 +88,9 @@ impl Setup {
         let models = load_models(&a.model)?;
         Ok(Setup {
             pipeline,
-            classifier,
-            config,
-            files,
+            builder,
+            prepared,
             rules,
-            signatures,
-            suricata,
             scan_method,
             models,
             model_scope: match a.model_scope {
@@ -94,48 +99,22 @@ impl Setup {
             },
         })
     }
+}
 
-    /// The analyzer over `out` (which should be the [`Detecting`] stage).
-    pub fn analyzer<'o>(
-        classifier: Classifier,
-        config: AnalyzeConfig,
-        files: Files,
-        signatures: Option<Arc<SignatureSet>>,
-        suricata: Option<Arc<netsift_rules::RuleSet>>,
-        out: &'o mut dyn Output,
-    ) -> Analyzer<'o> {
-        Self::analyzer_owning(
-            classifier,
-            config,
-            files,
-            signatures,
-            suricata,
-            Box::new(out),
-        )
-    }
-
-    /// [`Setup::analyzer`] over an output it owns (a worker's event log).
-    pub fn analyzer_owning<'o>(
-        classifier: Classifier,
-        config: AnalyzeConfig,
-        files: Files,
-        signatures: Option<Arc<SignatureSet>>,
-        suricata: Option<Arc<netsift_rules::RuleSet>>,
-        out: Box<dyn Output + 'o>,
-    ) -> Analyzer<'o> {
-        let mut analyzer = Analyzer::with_output(classifier, config, files, out);
-        if let Some(set) = signatures {
-            analyzer.set_signatures(set);
+/// The CLI's words for a part that could not be made.
+pub fn build_error(e: BuildError) -> anyhow::Error {
+    match e {
+        BuildError::ExtractDir(e) => {
+            anyhow::Error::new(e).context("creating the extract directory")
         }
-        if let Some(set) = suricata {
-            analyzer.set_rules(set);
-        }
-        analyzer
+        BuildError::Classifier(e) => e.into(),
+        e @ BuildError::Yara(_) => anyhow::anyhow!("{e}"),
     }
 }
 
-/// Content analysis of carved files: bounds, hash list, YARA rules.
-fn content_config(a: &AnalysisArgs) -> Result<Option<ContentCfg>> {
+/// Content analysis of carved files: bounds, hash list, YARA rules (each
+/// analyzer compiles its own scanner from them).
+fn content_spec(a: &AnalysisArgs) -> Result<Option<ContentSpec>> {
     if a.no_content {
         anyhow::ensure!(
             a.yara.is_none() && a.hash_blacklist.is_none(),
@@ -143,7 +122,7 @@ fn content_config(a: &AnalysisArgs) -> Result<Option<ContentCfg>> {
         );
         return Ok(None);
     }
-    let mut c = ContentCfg::default();
+    let mut c = ContentSpec::default();
     c.limits.max_bytes = a.content_max_bytes.max(1);
     if let Some(p) = &a.hash_blacklist {
         let text =
@@ -152,15 +131,13 @@ fn content_config(a: &AnalysisArgs) -> Result<Option<ContentCfg>> {
         c.hashes = Some(Arc::new(list));
     }
     if let Some(p) = &a.yara {
-        let limits = YaraLimits {
-            timeout: std::time::Duration::from_secs(a.yara_timeout.max(1)),
-            budget: std::time::Duration::from_secs(a.yara_budget),
-        };
-        let y = Yara::load(p, limits).map_err(|e| anyhow::anyhow!("--yara: {e}"))?;
-        if !a.common.quiet {
-            eprintln!("netsift: {} YARA rules from {}", y.stats.rules, p.display());
-        }
-        c.yara = Some(y);
+        c.yara = Some(YaraSpec {
+            path: p.clone(),
+            limits: YaraLimits {
+                timeout: std::time::Duration::from_secs(a.yara_timeout.max(1)),
+                budget: std::time::Duration::from_secs(a.yara_budget),
+            },
+        });
         c.yara_streams = a.yara_streams;
     }
     Ok(Some(c))
@@ -514,18 +491,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         for (n, path) in args.captures.iter().enumerate() {
             let mut makers = Vec::with_capacity(threads);
             for _ in 0..threads {
-                let classifier = Classifier::new(&classify_config(&a.common.classify)?)?;
-                let mut files = Files::new(a.extract_dir.as_deref(), a.max_file_size)
-                    .context("creating the extract directory")?;
-                files.content = content_config(a)?;
-                let (mut config, sigs, rules) =
-                    (s.config, s.signatures.clone(), s.suricata.clone());
-                config.reassembly.max_buffered_total /= threads;
-                makers.push(move || {
-                    AnalyzeWorker::new(move |out| {
-                        Setup::analyzer_owning(classifier, config, files, sigs, rules, out)
-                    })
-                });
+                let parts = s.builder.worker(threads).map_err(build_error)?;
+                makers.push(move || AnalyzeWorker::new(move |out| parts.analyzer(out)));
             }
             let mut makers = Some(makers);
             let ends = runs.run(n, path, &mut bar, &mut |path, pcfg, bar| {
@@ -546,14 +513,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         totals.peak_memory.detectors = detectors_peak.max(scoring.memory_bytes());
         totals
     } else {
-        let mut analyzer = Setup::analyzer(
-            s.classifier,
-            s.config,
-            s.files,
-            s.signatures,
-            s.suricata,
-            &mut scoring,
-        );
+        let mut analyzer = s.prepared.analyzer_over(&mut scoring);
         for (n, path) in args.captures.iter().enumerate() {
             runs.run(n, path, &mut bar, &mut |path, pcfg, bar| {
                 let res = match &alert_pcap {

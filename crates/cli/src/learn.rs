@@ -4,11 +4,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use netsift_engine::analyze::files::Files;
+use netsift_engine::analyze::build::AnalyzerBuilder;
 use netsift_engine::analyze::output::Output;
-use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
-use netsift_engine::{run_capture, Classifier};
+use netsift_engine::run_capture;
 use netsift_learn::model::ScoringParams;
 use netsift_learn::{Algorithm, Collector, Model, Protocol, TrainConfig};
 
@@ -28,13 +27,12 @@ pub fn run(args: &LearnArgs) -> Result<ExitCode> {
     let pcfg = pipeline_config(&args.common)?;
     let ccfg = classify_config(&args.common.classify)?;
     let mut out = Collector::new(proto);
-    let files = Files::new(None, netsift_engine::analyze::files::DEFAULT_MAX_FILE_BYTES)
-        .context("file carving setup")?;
-    let cfg = AnalyzeConfig {
-        community_id_seed: args.common.community_id_seed,
-        ..AnalyzeConfig::default()
-    };
-    let mut analyzer = Analyzer::new(Classifier::new(&ccfg)?, cfg, files, &mut out);
+    let mut builder = AnalyzerBuilder::new(ccfg);
+    builder.config.community_id_seed = args.common.community_id_seed;
+    let mut analyzer = builder
+        .prepare()
+        .map_err(crate::analyze::build_error)?
+        .analyzer_over(&mut out);
     let mut failed = false;
     for (n, path) in args.captures.iter().enumerate() {
         let mut pcfg = pcfg;

@@ -2,7 +2,9 @@
 //!
 //! Packets come from an AF_PACKET ring ([`netsift_live::Capture`]); the
 //! pipeline, analyzer, detection and outputs are the ones `analyze` uses
-//! ([`crate::analyze::Setup`]), with three live differences:
+//! ([`crate::analyze::Setup`], whose analyzer comes from the engine's
+//! [`netsift_engine::analyze::build::AnalyzerBuilder`]), with three live
+//! differences:
 //!
 //! * Time: packet time is the kernel's timestamp of each packet and, while
 //!   the wire is idle, the wall clock (less one second of slack for packets
@@ -163,14 +165,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     });
     let mut det = Detecting::with_scan_method(&mut agg, s.rules, s.scan_method).live();
     let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
-    let mut analyzer = Setup::analyzer(
-        s.classifier,
-        s.config,
-        s.files,
-        s.signatures,
-        s.suricata,
-        &mut scoring,
-    );
+    let mut analyzer = s.prepared.analyzer_over(&mut scoring);
     // Runs append to the same files: uids are seeded with the start time
     // so that a restarted watch does not reuse the previous run's uids.
     let mut pcfg = s.pipeline;

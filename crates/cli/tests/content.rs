@@ -4,7 +4,8 @@
 //! form posting to another site, a PDF with /OpenAction JavaScript, a
 //! mingw-w64 PE in a ZIP, a benign PDF and ZIP; and a mail through
 //! aiosmtpd carrying the EICAR test file (caught by a YARA rule and by the
-//! hash list) beside a benign text attachment.
+//! hash list) beside a benign text attachment; and a phishing-shaped mail
+//! whose HTML body is read like a page (`tests/content/make-mail-html.sh`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -229,6 +230,120 @@ fn real_traffic_is_recognised_and_explained() {
         .all(|f| f.get("verdict").is_none()));
     assert!(read(&out, "html").is_empty());
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A mail's HTML body (`tests/content/make-mail-html.sh`: smtplib to
+/// aiosmtpd on loopback, multipart/alternative, quoted-printable) is read
+/// like an HTTP page: an `html` record and a `js` record for its inline
+/// script, joined to the SMTP flow, and a verdict on the body. It is no
+/// attachment, and (as in Suricata, whose SMTP files are the attachments)
+/// no file to Suricata-style rules nor an EVE `fileinfo`.
+#[test]
+fn mail_html_body_gives_html_and_js_records() {
+    let cap = dir().join("mail-html.pcap");
+    let out = std::env::temp_dir().join(format!("netsift-content-mail-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let run = |extra: &[&std::ffi::OsStr]| {
+        let res = Command::new(env!("CARGO_BIN_EXE_netsift"))
+            .args(["analyze", "-q"])
+            .args(extra)
+            .arg(&cap)
+            .output()
+            .expect("run analyze");
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+    };
+    run(&["-o".as_ref(), out.as_os_str()]);
+    let smtp = read(&out, "smtp");
+    assert_eq!(smtp.len(), 1, "{smtp:?}");
+    let uid = smtp[0]["uid"].as_str().expect("uid");
+    assert_eq!(smtp[0]["subject"], "Action required: verify your account");
+    assert!(smtp[0].get("attachments").is_none(), "{}", smtp[0]);
+
+    // The body: carved with no name, marked, decoded from quoted-printable.
+    let files = read(&out, "files");
+    assert_eq!(files.len(), 1, "{files:?}");
+    let body = &files[0];
+    assert_eq!(body["uid"], uid);
+    assert_eq!(body["source"], "SMTP");
+    assert_eq!(body["mail_body"], true);
+    assert!(body.get("name").is_none());
+    assert_eq!(body["declared_mime_type"], "text/html");
+    assert_eq!(body["verdict"], "suspicious");
+    let r = reasons(body);
+    for want in [
+        "hidden_iframe",
+        "password_form_cross_domain",
+        "obfuscated_script",
+    ] {
+        assert!(r.contains(want), "{want} not in {r}");
+    }
+
+    let html = read(&out, "html");
+    assert_eq!(html.len(), 1, "{html:?}");
+    let h = &html[0];
+    assert_eq!(h["uid"], uid);
+    assert_eq!(h["tx_id"], 0);
+    assert_eq!(h["file_sha256"], body["sha256"]);
+    assert_eq!(h["title"], "Mailbox verification");
+    assert_eq!(h["iframes"][0]["hidden"], true);
+    assert_eq!(h["iframes"][0]["hidden_by"], "display_none");
+    assert_eq!(h["forms"][0]["password"], true);
+    assert_eq!(h["forms"][0]["cross_domain"], true);
+    assert_eq!(
+        h["exe_links"],
+        serde_json::json!(["http://files.phish-evil.test/MailboxCleaner.exe"])
+    );
+    assert_eq!(h["counts"]["inline_scripts"], 1);
+
+    let js = read(&out, "js");
+    assert_eq!(js.len(), 1, "{js:?}");
+    assert_eq!(js[0]["uid"], uid);
+    assert_eq!(js[0]["origin"], "inline");
+    assert_eq!(js[0]["suspicious"], true);
+    assert_eq!(js[0]["sha256"], h["scripts"][0]["sha256"]);
+    let _ = std::fs::remove_dir_all(&out);
+
+    // EVE with a Suricata rule on file.data: the body is no file there.
+    let tmp = std::env::temp_dir().join(format!("netsift-content-mail-eve-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let rules = tmp.join("t.rules");
+    std::fs::write(
+        &rules,
+        "alert smtp any any -> any any (msg:\"body\"; file_data; content:\"iframe\"; sid:1;)\n\
+         alert smtp any any -> any any (msg:\"stream\"; content:\"verify your account\"; nocase; sid:2;)\n",
+    )
+    .expect("rules");
+    let eve = tmp.join("eve.json");
+    run(&[
+        "--format".as_ref(),
+        "eve".as_ref(),
+        "--suricata-rules".as_ref(),
+        rules.as_os_str(),
+        "-o".as_ref(),
+        eve.as_os_str(),
+    ]);
+    let events: Vec<Value> = std::fs::read_to_string(&eve)
+        .expect("eve")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let sids: Vec<u64> = events
+        .iter()
+        .filter(|e| e["event_type"] == "alert")
+        .filter_map(|e| e["alert"]["signature_id"].as_u64())
+        .collect();
+    // The rules ran (the stream rule fires), the file.data one did not.
+    assert_eq!(sids, [2], "{events:?}");
+    assert!(
+        !events.iter().any(|e| e["event_type"] == "fileinfo"),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| e["event_type"] == "smtp"));
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 #[cfg(feature = "yara")]

@@ -56,6 +56,13 @@ pub struct FileMeta {
     /// The site the file came from (the HTTP request's Host), so content
     /// analysis can tell links and forms to other sites.
     pub origin: Option<String>,
+    /// A mail's own HTML body (no name, not an attachment), carved only so
+    /// content analysis reads it (`html`/`js` records, verdict). Suricata
+    /// keeps a mail's attachments alone in its transaction's files, so
+    /// this one is kept from Suricata-style rules (`file.data`), from
+    /// EVE's `fileinfo` and from an alert's `files`; Zeek's file analysis
+    /// sees every MIME entity, so `files` records list it.
+    pub mail_body: bool,
 }
 
 /// A named piece of an application transaction that Suricata-style rules

@@ -9,11 +9,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use netsift_detect::rules::Rules;
+use netsift_engine::analyze::build::AnalyzerBuilder;
 use netsift_engine::analyze::detect::Detecting;
-use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
-use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
 use netsift_engine::classify::ClassState;
-use netsift_engine::{run_capture, Classifier, ClassifyConfig, PipelineConfig};
+use netsift_engine::{run_capture, PipelineConfig};
 use netsift_store::{Store, StoreOutput};
 
 use crate::Config;
@@ -102,19 +101,20 @@ pub fn analyze_capture(
         .map_or(0, |r| r.i64(0));
     let (mut out, handle) = StoreOutput::new(store);
     handle.attach_capture(id).map_err(|e| e.to_string())?;
-    let classifier = Classifier::new(&ClassifyConfig::default()).map_err(|e| e.to_string())?;
-    let files = Files::new(Some(files_dir), DEFAULT_MAX_FILE_BYTES).map_err(|e| e.to_string())?;
+    // The server shares its memory with the pages it serves: hold less
+    // out-of-order TCP data across all streams than the CLI does (256 MiB)
+    // before giving up the oldest holes as gaps.
+    let parts = AnalyzerBuilder::default()
+        .extract_dir(Some(files_dir))
+        .reassembly_memory(WEB_REASSEMBLY_MEMORY)
+        .prepare()
+        .map_err(|e| e.to_string())?;
     let mut pcfg = PipelineConfig::default();
     pcfg.flow.uid_seed = seed as u64;
     let res = {
         let mut det = Detecting::new(&mut out, Rules::default());
         let res = {
-            let mut cfg = AnalyzeConfig::default();
-            // The server shares its memory with the pages it serves: hold
-            // less out-of-order TCP data across all streams than the CLI
-            // does (256 MiB) before giving up the oldest holes as gaps.
-            cfg.reassembly.max_buffered_total = WEB_REASSEMBLY_MEMORY;
-            let mut analyzer = Analyzer::new(classifier, cfg, files, &mut det);
+            let mut analyzer = parts.analyzer_over(&mut det);
             run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| {
                 bytes_read.store(p.bytes_read, Ordering::Relaxed)
             })

@@ -594,6 +594,13 @@ fn quic(r: &Value) -> Map<String, Value> {
 }
 
 fn fileinfo(r: &Value) -> Vec<Event> {
+    // A mail's HTML body is no file to Suricata (its SMTP transaction's
+    // files are the attachments): no `fileinfo`, and not in an alert's
+    // `files` (see `emit_file` in analyze/mod.rs). With --eve-extras it is
+    // still written as a netsift event.
+    if b(r, "mail_body") == Some(true) {
+        return Vec::new();
+    }
     let mut m = Map::new();
     put(&mut m, "filename", s(r, "name"));
     // Suricata fills `magic` from libmagic; netsift's type from magic

@@ -50,6 +50,10 @@ pub struct FileRecord {
     /// and response, the mail), numbered from 0 as Suricata's `tx_id`.
     #[serde(rename = "tx_id", skip_serializing_if = "Option::is_none")]
     pub tx: Option<u64>,
+    /// A mail's own HTML body, not an attachment (see
+    /// [`netsift_proto::FileMeta::mail_body`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mail_body: bool,
     /// `benign`, `suspicious` or `malicious` (content analysis; see
     /// docs/content.md), with the reasons.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -276,6 +280,7 @@ impl Files {
             complete,
             extracted,
             tx: f.meta.tx,
+            mail_body: f.meta.mail_body,
             verdict: None,
             verdict_reasons: Vec::new(),
             content: None,

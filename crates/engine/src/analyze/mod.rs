@@ -10,6 +10,7 @@
 
 pub mod aggregate;
 pub mod alert_pcap;
+pub mod build;
 pub mod detect;
 pub mod eve;
 pub mod files;
@@ -472,9 +473,13 @@ impl Sink for FlowSink<'_, '_> {
 
     fn file_data(&mut self, id: FileId, data: &[u8]) {
         if let Some((_, f)) = self.open.iter_mut().find(|(i, _)| *i == id.0) {
-            if let (Some((_, st)), Some(tx), Some(dir)) =
-                (self.rules.as_mut(), f.meta().tx, f.meta().dir)
-            {
+            // A mail's HTML body is no file to the rules (see emit_file).
+            if let (Some((_, st)), Some(tx), Some(dir), false) = (
+                self.rules.as_mut(),
+                f.meta().tx,
+                f.meta().dir,
+                f.meta().mail_body,
+            ) {
                 st.body_data(tx, dir, data.len());
             }
             self.files.data(f, data);
@@ -532,7 +537,13 @@ impl Sink for FlowSink<'_, '_> {
 
 impl FlowSink<'_, '_> {
     fn emit_file(&mut self, mut rec: FileRecord) {
-        if let Some((eng, st)) = self.rules.as_mut() {
+        // Suricata's SMTP transaction holds a mail's attachments as its
+        // files, not its HTML body: suricata-verify's smtp-file-data-02
+        // expects `file_data` to alert with NEWS.txt as the alert's first
+        // (only) file, in a mail whose multipart/alternative also holds an
+        // HTML body. So the body is analysed (html/js records) but not
+        // given to the rules.
+        if let (Some((eng, st)), false) = (self.rules.as_mut(), rec.mail_body) {
             let dir = match rec.direction {
                 Some("upload") => Some(Direction::ToServer),
                 Some(_) => Some(Direction::ToClient),

@@ -1532,6 +1532,7 @@ fn body_setup(
             expected_size,
             tx: Some(tx),
             origin: rec.host.clone(),
+            mail_body: false,
         },
     )
 }

@@ -675,10 +675,15 @@ mod tests {
         assert_eq!(r["mailbox"], "INBOX");
         assert_eq!(r["fetched"], 1);
         assert_eq!(r["attachments"], serde_json::json!(["facture été.pdf"]));
-        assert_eq!(s.files.len(), 1);
-        assert_eq!(s.files[0].1.len(), 3016);
-        assert!(s.files[0].1.ends_with(b"%%EOF\n"));
-        assert_eq!(s.files[0].2, Some(true));
+        // The attachment, and the HTML body (carved for content analysis).
+        assert_eq!(s.files.len(), 2);
+        let pdf = s.files.iter().find(|f| f.0.name.is_some()).expect("pdf");
+        assert_eq!(pdf.1.len(), 3016);
+        assert!(pdf.1.ends_with(b"%%EOF\n"));
+        assert_eq!(pdf.2, Some(true));
+        let html = s.files.iter().find(|f| f.0.name.is_none()).expect("html");
+        assert_eq!(html.0.declared_mime.as_deref(), Some("text/html"));
+        assert!(html.0.mail_body && !pdf.0.mail_body);
         assert!(r.get("weird").is_none(), "{r}");
         let s1 = replay_bytewise(d, &mut ImapParser::new());
         assert_eq!(s1.records, s.records);

@@ -820,13 +820,22 @@ impl MimeParser {
             .map(|(_, v)| trunc(&decode_words(v), 512));
         let attached = disp == "attachment" || (disp == "inline" && name.is_some());
         // A message's own text body is not a file; every attachment, named
-        // part or non-text part is.
-        let carve = attached || name.is_some() || !ctype.starts_with("text/") && !ctype.is_empty();
-        if !carve {
+        // part or non-text part is. An HTML body (RFC 2854 `text/html`,
+        // RFC 3236 `application/xhtml+xml`; often the second half of a
+        // RFC 2046 §5.1.4 multipart/alternative) is carved too, as Zeek's
+        // file analysis sees every MIME entity, so content analysis reads
+        // it like an HTTP page (`html` records: hidden iframes, forms,
+        // scripts). It is no attachment, and is marked `mail_body` so
+        // Suricata-style rules and EVE see the attachments alone, as
+        // Suricata does.
+        let attachment =
+            attached || name.is_some() || !ctype.starts_with("text/") && !ctype.is_empty();
+        let html_body = !attachment && (ctype == "text/html" || ctype == "application/xhtml+xml");
+        if !attachment && !html_body {
             return;
         }
         self.carving = true;
-        if self.attachments.len() < 256 {
+        if attachment && self.attachments.len() < 256 {
             self.attachments
                 .push(name.clone().unwrap_or_else(|| ctype.clone()));
         }
@@ -838,6 +847,7 @@ impl MimeParser {
             expected_size: None,
             tx: self.tx,
             origin: None,
+            mail_body: html_body,
         });
     }
 
@@ -991,5 +1001,32 @@ mod tests {
         assert_eq!(p.attachments, vec!["a", "b"]);
         assert!(p.weird.contains(&"mime_part_without_body".to_string()));
         assert_eq!(s.files[1].1, b"body");
+    }
+
+    /// An HTML body (multipart/alternative beside its text form) is
+    /// carved as a file for content analysis, but listed as no attachment;
+    /// the text form is neither.
+    #[test]
+    fn html_body_is_carved_not_an_attachment() {
+        let m = b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nVerify your account\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<iframe src=3D\"http://x.test/\" width=3D0></iframe>\r\n--b--\r\n";
+        let (p, s) = run(m, 9);
+        assert!(p.attachments.is_empty(), "{:?}", p.attachments);
+        assert_eq!(s.files.len(), 1);
+        assert_eq!(
+            s.files[0].1,
+            b"<iframe src=\"http://x.test/\" width=0></iframe>"
+        );
+        assert!(s.files[0].0.mail_body);
+        assert_eq!(s.files[0].0.name, None);
+        assert_eq!(s.files[0].0.declared_mime.as_deref(), Some("text/html"));
+        // A top-level HTML message too.
+        let (_, s) = run(b"Content-Type: text/html\r\n\r\n<p>hi</p>\r\n", 4);
+        assert_eq!(s.files.len(), 1);
+        assert!(s.files[0].0.mail_body);
+        // An HTML file attached by name is an attachment like any other.
+        let (p, s) = run(b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: text/html\r\nContent-Disposition: attachment; filename=\"page.html\"\r\n\r\n<p>x</p>\r\n--b--\r\n", 7);
+        assert_eq!(p.attachments, ["page.html"]);
+        assert_eq!(s.files.len(), 1);
+        assert!(!s.files[0].0.mail_body);
     }
 }

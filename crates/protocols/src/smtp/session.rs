@@ -669,8 +669,12 @@ mod tests {
         // The capture ends inside DATA: the attachment is cut.
         assert_eq!(r["last_reply"], "354 OK");
         assert_eq!(r["attachments"][0], "documentación_455.xlsm");
-        assert_eq!(s.files.len(), 1);
-        let f = &s.files[0];
+        // The attachment, and the HTML body (carved for content analysis).
+        assert_eq!(s.files.len(), 2);
+        let f = s.files.iter().find(|f| f.0.name.is_some()).expect("xlsm");
+        let html = s.files.iter().find(|f| f.0.name.is_none()).expect("html");
+        assert_eq!(html.0.declared_mime.as_deref(), Some("text/html"));
+        assert!(html.0.mail_body && !f.0.mail_body);
         assert_eq!(f.0.source, "SMTP");
         assert_eq!(f.0.name.as_deref(), Some("documentación_455.xlsm"));
         assert!(f.1.starts_with(b"PK\x03\x04"), "decoded zip");
