@@ -171,6 +171,8 @@ pub struct Flow<T> {
     /// each in last-packet order; `--threads` merges workers' flow ends
     /// in that order with these.
     pub idle_at_ns: u64,
+    /// The lane the flow is on (kept current while it is open; the flow
+    /// table's own bookkeeping, read by callers once it has ended).
     pub end_lane: u8,
     orig_is_lo: bool,
     pub first_ts: u64,
@@ -276,10 +278,17 @@ const LANE_CLOSED: u8 = 3;
 const LANE_ATTEMPT: u8 = 4;
 
 struct Slot<T> {
+    /// The flow's lane is its `end_lane` (kept current while it is open:
+    /// a byte less per slot than a field here, which padding makes 8).
     flow: Option<Flow<T>>,
     prev: u32,
     next: u32,
-    lane: u8,
+}
+
+impl<T> Slot<T> {
+    fn lane(&self) -> u8 {
+        self.flow.as_ref().map_or(0, |f| f.end_lane)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -406,7 +415,7 @@ impl<T: Default> FlowTable<T> {
     fn unlink(&mut self, i: u32) {
         let (prev, next, lane) = {
             let s = &self.slots[i as usize];
-            (s.prev, s.next, s.lane as usize)
+            (s.prev, s.next, s.lane() as usize)
         };
         if prev == NIL {
             self.lanes[lane].head = next;
@@ -451,7 +460,9 @@ impl<T: Default> FlowTable<T> {
             let s = &mut self.slots[i as usize];
             s.prev = after;
             s.next = next;
-            s.lane = lane;
+            if let Some(f) = s.flow.as_mut() {
+                f.end_lane = lane;
+            }
         }
         if after == NIL {
             self.lanes[lane as usize].head = i;
@@ -482,9 +493,9 @@ impl<T: Default> FlowTable<T> {
             EndReason::Evicted => self.stats.evicted += 1,
             EndReason::End => {}
         }
-        let lane = self.slots[i as usize].lane;
-        flow.idle_at_ns = flow.last_ts.saturating_add(self.lane_timeout(lane));
-        flow.end_lane = lane;
+        flow.idle_at_ns = flow
+            .last_ts
+            .saturating_add(self.lane_timeout(flow.end_lane));
         flow.end_reason = Some(reason);
         self.finished.push(flow);
     }
@@ -593,7 +604,6 @@ impl<T: Default> FlowTable<T> {
                     flow: Some(flow),
                     prev: NIL,
                     next: NIL,
-                    lane: 0,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -659,8 +669,8 @@ impl<T: Default> FlowTable<T> {
                     .flow
                     .as_ref()
                     .map_or(0, |f| self.now.saturating_sub(f.last_ts));
-                if idle >= self.lane_timeout(s.lane) {
-                    let reason = if s.lane == LANE_CLOSED {
+                if idle >= self.lane_timeout(s.lane()) {
+                    let reason = if s.lane() == LANE_CLOSED {
                         EndReason::Closed
                     } else {
                         EndReason::Idle
@@ -815,13 +825,12 @@ impl<T: Default> FlowTable<T> {
                 Some(o) => o[k] as usize,
                 None => k,
             };
-            let slot = &mut self.slots[i];
-            let lane = slot.lane;
-            let Some(mut flow) = slot.flow.take() else {
+            let Some(mut flow) = self.slots[i].flow.take() else {
                 continue;
             };
-            flow.idle_at_ns = flow.last_ts.saturating_add(self.lane_timeout(lane));
-            flow.end_lane = lane;
+            flow.idle_at_ns = flow
+                .last_ts
+                .saturating_add(self.lane_timeout(flow.end_lane));
             flow.end_reason = Some(EndReason::End);
             f(flow);
         }
