@@ -93,7 +93,8 @@ pub fn community_id_v1(
     } else {
         (d, s, dport, sport)
     };
-    let mut h = sha1_smol::Sha1::new();
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
     h.update(&seed.to_be_bytes());
     h.update(a);
     h.update(b);
@@ -102,7 +103,7 @@ pub fn community_id_v1(
         h.update(&pa.to_be_bytes());
         h.update(&pb.to_be_bytes());
     }
-    let digest = h.digest().bytes();
+    let digest: [u8; 20] = h.finalize().into();
     let mut out = String::with_capacity(30);
     out.push_str("1:");
     base64_into(&digest, &mut out);

@@ -237,16 +237,24 @@ impl Summary {
         // Ties at the median: as many as fit in the half (the map's order
         // is deterministic: FxHash), so a pass always frees.
         let mut ties = half.saturating_sub(greater);
-        self.bytes_by_host.retain(|_, b| {
-            if *b > median {
+        // A new map rather than `retain`: erasing half of a full table
+        // leaves tombstones that every later miss probes through (a flood
+        // of new hosts made each lookup ~10x dearer).
+        let mut kept = HashMap::with_capacity_and_hasher(MAX_HOSTS, Default::default());
+        for (a, b) in self.bytes_by_host.drain() {
+            let keep = if b > median {
                 true
-            } else if *b == median && ties > 0 {
+            } else if b == median && ties > 0 {
                 ties -= 1;
                 true
             } else {
                 false
+            };
+            if keep {
+                kept.insert(a, b);
             }
-        });
+        }
+        self.bytes_by_host = kept;
     }
 
     /// The `n` largest entries of a map, largest first (ties by key).

@@ -231,7 +231,7 @@ fn finish(
             .map(str::to_string)
             .unwrap_or_else(|_| c.signature_algorithm.algorithm.to_id_string()),
         sha256: hex(&Sha256::digest(der)),
-        sha1: sha1_smol::Sha1::from(der).digest().to_string(),
+        sha1: hex(&sha1::Sha1::digest(der)),
         self_signed,
         expired: now < nb || now > na,
         is_ca: c.is_ca(),
