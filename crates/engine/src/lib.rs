@@ -38,6 +38,7 @@ pub mod classify;
 #[cfg(feature = "ndpi")]
 pub mod compare;
 pub mod extract;
+pub mod flowstate;
 pub mod memory;
 pub mod mltrain;
 pub mod pipeline;

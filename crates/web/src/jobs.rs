@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use netsift_detect::rules::Rules;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::files::{Files, DEFAULT_MAX_FILE_BYTES};
+use netsift_engine::analyze::FlowData;
 use netsift_engine::analyze::{AnalyzeConfig, Analyzer};
-use netsift_engine::classify::ClassState;
 use netsift_engine::{run_capture, Classifier, ClassifyConfig, PipelineConfig};
 use netsift_store::{Store, StoreOutput};
 
@@ -115,7 +115,7 @@ pub fn analyze_capture(
             // does (256 MiB) before giving up the oldest holes as gaps.
             cfg.reassembly.max_buffered_total = WEB_REASSEMBLY_MEMORY;
             let mut analyzer = Analyzer::new(classifier, cfg, files, &mut det);
-            run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| {
+            run_capture::<FlowData, _>(path, pcfg, &mut analyzer, &mut |p| {
                 bytes_read.store(p.bytes_read, Ordering::Relaxed)
             })
         };

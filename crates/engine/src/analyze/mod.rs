@@ -30,7 +30,8 @@ use netsift_flow::{Dir, Flow, Seen};
 use netsift_proto::{Direction, FileId, FileMeta, Parser, Sink};
 use netsift_wire::{Decoded, TcpInfo, Transport as WireTransport};
 
-use crate::classify::{ClassState, Classifier};
+use crate::classify::Classifier;
+use crate::flowstate::FlowState;
 use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
 use files::{FileRecord, Files, OpenFile};
@@ -60,7 +61,11 @@ impl Default for AnalyzeConfig {
     }
 }
 
-/// Per-flow application state (in [`ClassState::app`]).
+/// The analyzer's per-flow data in the flow table: the classifier's state
+/// and the application state.
+pub type FlowData = FlowState<AppState>;
+
+/// Per-flow application state (in [`FlowState::app`]).
 #[derive(Default)]
 pub struct AppState {
     /// Boxed: UDP flows never have streams (432 bytes inline).
@@ -724,15 +729,15 @@ impl<'o> Analyzer<'o> {
     }
 
     /// Create the parser once the verdict is known, and replay.
-    fn attach_parser(&mut self, common: &Common, ts_ns: u64, st: &mut ClassState) {
+    fn attach_parser(&mut self, common: &Common, ts_ns: u64, st: &mut FlowData) {
         let Some(app) = st.app.as_mut() else {
             return;
         };
         if app.parser.is_some() || app.done || app.linked_to.is_some() {
             return;
         }
-        let Some(v) = st.verdict.as_ref() else {
-            if st.settled {
+        let Some(v) = st.class.verdict.as_ref() else {
+            if st.class.settled {
                 app.done = true;
                 self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
                 app.pending_bytes = 0;
@@ -836,7 +841,7 @@ impl Analyzer<'_> {
 /// ACK that completes a handshake (its second packet, after a SYN and an
 /// answer), a UDP datagram, an ICMP message; `None` for the rest.
 fn flood_packet(
-    flow: &Flow<ClassState>,
+    flow: &Flow<FlowData>,
     seen: Seen,
     pkt: &Decoded<'_>,
 ) -> Option<netsift_detect::dos::FloodPacket> {
@@ -904,8 +909,8 @@ impl Analyzer<'_> {
     }
 }
 
-impl FlowHandler<ClassState> for Analyzer<'_> {
-    fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+impl FlowHandler<FlowData> for Analyzer<'_> {
+    fn on_packet(&mut self, flow: &mut Flow<FlowData>, seen: Seen, pkt: &Decoded<'_>) {
         if let Some(p) = flood_packet(flow, seen, pkt) {
             self.out.packet(&p);
         }
@@ -916,11 +921,11 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         }
     }
 
-    fn on_flow_end(&mut self, flow: Flow<ClassState>) {
+    fn on_flow_end(&mut self, flow: Flow<FlowData>) {
         self.flow_end(flow);
     }
 
-    fn on_icmp_error(&mut self, flow: &mut Flow<ClassState>, dir: Dir, wire_len: u32) {
+    fn on_icmp_error(&mut self, flow: &mut Flow<FlowData>, dir: Dir, wire_len: u32) {
         if self.rules.is_some() {
             let app = flow.data.app.get_or_insert_with(Default::default);
             let st = app.rules.get_or_insert_with(Default::default);
@@ -939,7 +944,7 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
 
 impl Analyzer<'_> {
     /// Application data of one packet: reassembly, parsers, signatures.
-    fn app_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+    fn app_packet(&mut self, flow: &mut Flow<FlowData>, seen: Seen, pkt: &Decoded<'_>) {
         let Some(ip) = pkt.ip.as_ref() else {
             return;
         };
@@ -958,7 +963,7 @@ impl Analyzer<'_> {
         // a SYN put each stream's start is in the connection tracker, and
         // replayed into the reassemblers when they are created.
         if flow.data.app.is_none()
-            && flow.data.verdict.is_none()
+            && flow.data.class.verdict.is_none()
             && self.signatures.is_none()
             && self.rules.is_none()
             && ip.transport.payload().is_empty()
@@ -1116,7 +1121,7 @@ impl Analyzer<'_> {
 
     /// Suricata rules over one packet, and over what became ready for
     /// its direction (stream bytes, transactions, files).
-    fn rule_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+    fn rule_packet(&mut self, flow: &mut Flow<FlowData>, seen: Seen, pkt: &Decoded<'_>) {
         let Some(ip) = pkt.ip.as_ref() else {
             return;
         };
@@ -1135,7 +1140,7 @@ impl Analyzer<'_> {
             flow.data.app.as_ref().and_then(|a| a.rules.as_deref()),
         );
         let flow_start_ns = flow.first_ts;
-        let verdict = flow.data.verdict.as_ref().map(|v| v.protocol);
+        let verdict = flow.data.class.verdict.as_ref().map(|v| v.protocol);
         let common = flow
             .data
             .app
@@ -1165,7 +1170,7 @@ impl Analyzer<'_> {
         app.common = Some(common);
     }
 
-    fn flow_end(&mut self, mut flow: Flow<ClassState>) {
+    fn flow_end(&mut self, mut flow: Flow<FlowData>) {
         self.classifier.on_end(&mut flow);
         let common = common_of(&flow);
         let ts = flow.last_ts;
@@ -1253,7 +1258,7 @@ impl Analyzer<'_> {
                     tcp_flags: None,
                     icmp: None,
                     payload: &[],
-                    app_proto: flow.data.verdict.as_ref().map(|v| v.protocol),
+                    app_proto: flow.data.class.verdict.as_ref().map(|v| v.protocol),
                     counters: rule_counters(&flow, Some(&*st)),
                     flow_start_ns: flow.first_ts,
                     frame: None,

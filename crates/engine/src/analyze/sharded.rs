@@ -36,8 +36,7 @@ use serde_json::Value;
 
 use super::output::{CaptureDamage, Common, Output, Summary};
 use super::rules::RuleStats;
-use super::{AnalyzeStats, Analyzer};
-use crate::classify::ClassState;
+use super::{AnalyzeStats, Analyzer, FlowData};
 use crate::memory::MemoryUse;
 use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
@@ -196,18 +195,18 @@ impl AnalyzeWorker {
     }
 }
 
-impl FlowHandler<ClassState> for AnalyzeWorker {
-    fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+impl FlowHandler<FlowData> for AnalyzeWorker {
+    fn on_packet(&mut self, flow: &mut Flow<FlowData>, seen: Seen, pkt: &Decoded<'_>) {
         self.when(When::Packet { frame: self.frame });
         self.analyzer.on_packet(flow, seen, pkt);
     }
 
-    fn on_flow_end(&mut self, flow: Flow<ClassState>) {
+    fn on_flow_end(&mut self, flow: Flow<FlowData>) {
         self.when(When::of_end(&flow, self.frame));
         self.analyzer.on_flow_end(flow);
     }
 
-    fn on_icmp_error(&mut self, flow: &mut Flow<ClassState>, dir: Dir, wire_len: u32) {
+    fn on_icmp_error(&mut self, flow: &mut Flow<FlowData>, dir: Dir, wire_len: u32) {
         self.when(When::Packet { frame: self.frame });
         self.analyzer.on_icmp_error(flow, dir, wire_len);
     }
@@ -222,7 +221,7 @@ impl FlowHandler<ClassState> for AnalyzeWorker {
     }
 }
 
-impl ShardHandler<ClassState> for AnalyzeWorker {
+impl ShardHandler<FlowData> for AnalyzeWorker {
     type Chunk = AnalyzeChunk;
     type End = WorkerEnd;
 
