@@ -32,6 +32,8 @@
 pub mod accuracy;
 /// Content analysis of carved files (re-exported for the CLI).
 pub use netsift_content as content;
+/// Parsers' records, typed, and the view consumers read them through.
+pub use netsift_protocols::records;
 pub mod analyze;
 pub mod api;
 pub mod classify;

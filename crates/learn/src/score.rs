@@ -851,14 +851,24 @@ mod tests {
     #[test]
     fn negotiation_is_left_out_of_the_order() {
         use crate::session::Tracker;
-        use serde_json::json;
+        use netsift_engine::records::{FtpRecord, Record};
         let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-        let run = |feat: &str, cmds: &[(&str, &str, u64)]| {
+        let run = |feat: &str, cmds: &[(&str, &str, u16)]| {
             let mut t = Tracker::new(Protocol::Ftp, 4);
-            let r = json!({"command": "FEAT", "reply_code": 211, "reply_msg": feat});
+            let r = Record::typed(FtpRecord {
+                command: "FEAT".into(),
+                reply_code: Some(211),
+                reply_msg: Some(feat.into()),
+                ..Default::default()
+            });
             t.record(0, "u", (lo, 1), (lo, 21), &r);
             for (c, a, code) in cmds {
-                let r = json!({"command": c, "arg": a, "reply_code": code});
+                let r = Record::typed(FtpRecord {
+                    command: (*c).into(),
+                    arg: Some((*a).into()),
+                    reply_code: Some(*code),
+                    ..Default::default()
+                });
                 t.record(0, "u", (lo, 1), (lo, 21), &r);
             }
             t.end("u").unwrap()

@@ -27,7 +27,7 @@ use std::net::IpAddr;
 
 use netsift_flow::reassembly::{Budget, Chunk, ReassemblyConfig, Stream, StreamEvent};
 use netsift_flow::{Dir, Flow, Seen};
-use netsift_proto::{Direction, FileId, FileMeta, Parser, Sink};
+use netsift_proto::{Direction, FileId, FileMeta, Parser, Record, Sink};
 use netsift_wire::{Decoded, TcpInfo, Transport as WireTransport};
 
 use crate::classify::Classifier;
@@ -455,11 +455,11 @@ impl Sink for FlowSink<'_, '_> {
         self.ts_ns
     }
 
-    fn record(&mut self, log: &'static str, record: serde_json::Value) {
+    fn record(&mut self, log: &'static str, record: Record) {
         self.record_at(log, self.ts_ns, record);
     }
 
-    fn record_at(&mut self, log: &'static str, ts_ns: u64, record: serde_json::Value) {
+    fn record_at(&mut self, log: &'static str, ts_ns: u64, record: Record) {
         self.stats.records += 1;
         self.out.record(log, ts_ns, self.common, record);
     }
@@ -549,15 +549,15 @@ impl FlowSink<'_, '_> {
         self.stats.files += 1;
         let extras = rec.extras.take();
         let v = serde_json::to_value(&rec).unwrap_or(serde_json::Value::Null);
-        self.out.record("files", self.ts_ns, self.common, v);
+        self.out.record("files", self.ts_ns, self.common, v.into());
         let Some(x) = extras else { return };
         if let Some(h) = x.html {
             self.stats.records += 1;
-            self.out.record("html", self.ts_ns, self.common, h);
+            self.out.record("html", self.ts_ns, self.common, h.into());
         }
         for j in x.scripts {
             self.stats.records += 1;
-            self.out.record("js", self.ts_ns, self.common, j);
+            self.out.record("js", self.ts_ns, self.common, j.into());
         }
         let c = self.common;
         let alert = |rule: String, mut extra: serde_json::Map<String, serde_json::Value>| {
@@ -1099,7 +1099,7 @@ impl Analyzer<'_> {
                         }),
                     };
                     self.stats.records += 1;
-                    self.out.record("weird", ts, &common, v);
+                    self.out.record("weird", ts, &common, v.into());
                 }
             }
         }

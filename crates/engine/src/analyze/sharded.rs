@@ -32,9 +32,8 @@ use netsift_detect::alert::Alert;
 use netsift_detect::dos::FloodPacket;
 use netsift_flow::{Dir, Flow, Seen};
 use netsift_wire::Decoded;
-use serde_json::Value;
 
-use super::output::{CaptureDamage, Common, Output, Summary};
+use super::output::{CaptureDamage, Common, Output, Record, Summary};
 use super::rules::RuleStats;
 use super::{AnalyzeStats, Analyzer, FlowData};
 use crate::memory::MemoryUse;
@@ -49,7 +48,7 @@ pub enum Event {
         log: &'static str,
         ts_ns: u64,
         common: Common,
-        record: Value,
+        record: Record,
     },
     Conn {
         ts_ns: u64,
@@ -107,7 +106,7 @@ impl EventLog {
 }
 
 impl Output for EventLog {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.push(Event::Record {
             log,
             ts_ns,
