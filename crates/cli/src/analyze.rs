@@ -25,7 +25,7 @@ use netsift_engine::analyze::output::{
 };
 use netsift_engine::analyze::sharded::{AnalyzeChunk, AnalyzeWorker, WorkerEnd};
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
-use netsift_engine::classify::ClassState;
+use netsift_engine::analyze::FlowData;
 use netsift_engine::content::hashlist::HashList;
 use netsift_engine::content::yara::YaraLimits;
 use netsift_engine::run::{CaptureSummary, EngineError};
@@ -522,9 +522,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                             inner: &mut analyzer,
                             log: log.clone(),
                         };
-                        run_capture::<ClassState, _>(path, pcfg, &mut h, &mut |p| bar.update(p))
+                        run_capture::<FlowData, _>(path, pcfg, &mut h, &mut |p| bar.update(p))
                     }
-                    None => run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| {
+                    None => run_capture::<FlowData, _>(path, pcfg, &mut analyzer, &mut |p| {
                         bar.update(p)
                     }),
                 };

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use netsift_engine::analyze::build::AnalyzerBuilder;
 use netsift_engine::analyze::output::Output;
-use netsift_engine::classify::ClassState;
+use netsift_engine::analyze::FlowData;
 use netsift_engine::run_capture;
 use netsift_learn::model::ScoringParams;
 use netsift_learn::{Algorithm, Collector, Model, Protocol, TrainConfig};
@@ -37,7 +37,7 @@ pub fn run(args: &LearnArgs) -> Result<ExitCode> {
     for (n, path) in args.captures.iter().enumerate() {
         let mut pcfg = pcfg;
         pcfg.flow.uid_seed = pcfg.flow.uid_seed.wrapping_add(n as u64);
-        if let Err(e) = run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |_| {}) {
+        if let Err(e) = run_capture::<FlowData, _>(path, pcfg, &mut analyzer, &mut |_| {}) {
             eprintln!("netsift: error: {e}");
             failed = true;
         }

@@ -31,7 +31,7 @@ use netsift_detect::alert::Summarizer;
 use netsift_engine::analyze::aggregate::Aggregating;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::output::{JsonlOptions, Output};
-use netsift_engine::classify::ClassState;
+use netsift_engine::analyze::FlowData;
 use netsift_engine::Pipeline;
 use netsift_learn::Scoring;
 use netsift_live::{Capture, CaptureConfig};
@@ -181,7 +181,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         // filtered ports is reported within seconds.
         pcfg.flow.tcp_attempt_ns = pcfg.flow.tcp_attempt_ns.min(5_000_000_000);
     }
-    let mut pipe: Pipeline<ClassState> = Pipeline::new(pcfg);
+    let mut pipe: Pipeline<FlowData> = Pipeline::new(pcfg);
     if let Some(h) = &store {
         // One capture row for the session; `netsift serve` shows it while
         // it runs (status `live`), its per-flow pcaps once `--write` exists.
@@ -218,7 +218,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     }
     let start = Instant::now();
     // Flows ended so far (written out), for the status line and the database.
-    let ended = |p: &Pipeline<ClassState>| {
+    let ended = |p: &Pipeline<FlowData>| {
         p.table_stats()
             .created
             .saturating_sub(p.open_flows() as u64)

@@ -237,14 +237,9 @@ pub enum Scope<'a> {
     Breadth,
 }
 
-/// A protocol name reduced for breadth comparison: ASCII letters and digits,
-/// lower case (`Service_Location_Protocol` = `service-location-protocol`).
-pub fn norm_name(s: &str) -> String {
-    s.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
+/// A protocol name reduced for breadth comparison (the classifier's
+/// nDPI layer maps names the same way).
+pub use crate::classify::norm_name;
 
 /// netsift's verdict of one flow: protocol and app.
 type Got = (&'static str, Option<String>);

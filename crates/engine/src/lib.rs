@@ -32,12 +32,15 @@
 pub mod accuracy;
 /// Content analysis of carved files (re-exported for the CLI).
 pub use netsift_content as content;
+/// Parsers' records, typed, and the view consumers read them through.
+pub use netsift_protocols::records;
 pub mod analyze;
 pub mod api;
 pub mod classify;
 #[cfg(feature = "ndpi")]
 pub mod compare;
 pub mod extract;
+pub mod flowstate;
 pub mod memory;
 pub mod mltrain;
 pub mod pipeline;

@@ -4,6 +4,8 @@
 //! (`uid`, `ts`, `duration`, `conn_state`, `history`, `orig_pkts`, ...).
 //! Later versions add keys; they never rename these.
 
+use std::borrow::Borrow;
+
 use serde::Serialize;
 
 use netsift_flow::{l4_name, Flow};
@@ -144,10 +146,12 @@ impl FlowRecord {
         }
     }
 
-    /// Build the record of a classified flow.
-    pub fn from_classified(f: &Flow<ClassState>, seed: u16) -> FlowRecord {
+    /// Build the record of a classified flow (its data is a [`ClassState`]
+    /// or holds one).
+    pub fn from_classified<T: Borrow<ClassState>>(f: &Flow<T>, seed: u16) -> FlowRecord {
         let mut r = FlowRecord::from_flow(f, seed);
-        if let Some(v) = &f.data.verdict {
+        let st: &ClassState = f.data.borrow();
+        if let Some(v) = &st.verdict {
             r.protocol = v.protocol;
             r.app = v.app.clone();
             r.confidence = v.confidence;

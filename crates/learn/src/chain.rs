@@ -28,7 +28,7 @@ use netsift_detect::alert::{Alert, AlertType, Evidence, Severity};
 use serde_json::json;
 
 pub use crate::model::ChainModel;
-use crate::score::Scorer;
+use crate::score::{Detail, Scorer};
 use crate::session::{Protocol, Session};
 
 /// Longest pause inside a chain when training cannot tell (seconds).
@@ -137,18 +137,26 @@ impl Chains {
             .saturating_sub(w.links.front().map_or(0, |l| l.first_ts)) as f64
             / 1e9;
         let chain_txt = outs.join(" → ");
-        let what = match f.kind {
-            "repetition" => format!(
-                "{} in {} of its last {n} sessions within {secs:.0} s (limit {}; a training window of normal clients had at most {})",
-                f.item, f.detail["count"], f.detail["limit"], f.detail["training_max"]
+        let what = match (f.kind, &f.detail) {
+            (
+                "repetition",
+                Detail::Repetition {
+                    count,
+                    limit,
+                    training_max,
+                    ..
+                },
+            ) => format!(
+                "{} in {count} of its last {n} sessions within {secs:.0} s (limit {limit}; a training window of normal clients had at most {training_max})",
+                f.item
             ),
-            "unseen-transition" if f.step >= 2 => format!(
+            ("unseen-transition", _) if f.step >= 2 => format!(
                 "session {} ({}) follows {}, which no training chain did",
                 f.step,
                 f.item,
                 outs[f.step - 2]
             ),
-            "unseen-transition" => format!(
+            ("unseen-transition", _) => format!(
                 "the chain starts with {}, which no training chain did",
                 f.item
             ),
@@ -167,10 +175,8 @@ impl Chains {
         extra.insert("step".into(), json!(f.step));
         extra.insert("item".into(), json!(f.item));
         extra.insert("seconds".into(), json!((secs * 10.0).round() / 10.0));
-        if let serde_json::Value::Object(d) = f.detail {
-            for (k, v) in d {
-                extra.insert(k, v);
-            }
+        for (k, v) in f.detail.evidence() {
+            extra.insert(k, v);
         }
         Some(
             Alert::new(

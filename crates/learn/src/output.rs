@@ -7,9 +7,8 @@
 //! the summary see them).
 
 use netsift_detect::alert::Alert;
-use netsift_engine::analyze::output::{Common, Output, Summary};
+use netsift_engine::analyze::output::{Common, Output, Record, Summary};
 use netsift_engine::record::FlowRecord;
-use serde_json::Value;
 
 use std::collections::HashMap;
 
@@ -53,7 +52,7 @@ impl Collector {
 }
 
 impl Output for Collector {
-    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Record) {
         if log != self.tracker.proto.as_str() {
             return;
         }
@@ -186,7 +185,7 @@ impl<'o> Scoring<'o> {
 }
 
 impl Output for Scoring<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Record) {
         let mut evicted = None;
         for (i, pm) in self.models.iter_mut().enumerate() {
             let t = &mut pm.tracker;

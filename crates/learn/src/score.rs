@@ -70,8 +70,56 @@ pub struct Finding {
     pub expected: Vec<(String, u64)>,
     /// The plain-language explanation.
     pub explanation: String,
-    /// Extra numbers (count/limit for repetition, coverage, ...).
-    pub detail: Value,
+    /// The finding's numbers, also written into its alert's evidence.
+    pub detail: Detail,
+}
+
+/// What a finding measured, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detail {
+    /// `repetition`: the item's count in the session, its limit, the most
+    /// one training session had, and whether that was its reply class's.
+    Repetition {
+        count: u64,
+        limit: u64,
+        training_max: u64,
+        class_level: bool,
+    },
+    /// `unsupported`: the share of steps patterns cover (to 0.001).
+    Coverage(f64),
+    /// `port-bounce`: the host the data connection went to.
+    ThirdHost(String),
+    /// `path-outside-training`: the directory.
+    Directory(String),
+    /// `unseen-transition`: how many the session had, and whether this
+    /// one is new only at the exact level (its class transition is known).
+    Unseen { total: usize, class_level: bool },
+}
+
+impl Detail {
+    /// The evidence fields of the finding's alert.
+    pub fn evidence(&self) -> serde_json::Map<String, Value> {
+        let level = |class: bool| if class { "class" } else { "exact" };
+        let v = match self {
+            Detail::Repetition {
+                count,
+                limit,
+                training_max,
+                class_level,
+            } => json!({"count": count, "limit": limit, "training_max": training_max,
+                "level": level(*class_level)}),
+            Detail::Coverage(c) => json!({ "coverage": c }),
+            Detail::ThirdHost(h) => json!({ "third_host": h }),
+            Detail::Directory(d) => json!({ "directory": d }),
+            Detail::Unseen { total, class_level } => {
+                json!({"unseen_transitions": total, "level": level(*class_level)})
+            }
+        };
+        match v {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
 }
 
 /// The frequent 2-patterns, first item → second items.
@@ -415,8 +463,12 @@ impl Scorer {
                 item: it.clone(),
                 expected,
                 explanation,
-                detail: json!({"count": c, "limit": limit, "training_max": max,
-                    "level": if by_class { "class" } else { "exact" }}),
+                detail: Detail::Repetition {
+                    count: c,
+                    limit,
+                    training_max: max,
+                    class_level: by_class,
+                },
             });
         }
         // Coverage by learned patterns. With fewer than three modelled
@@ -445,7 +497,7 @@ impl Scorer {
                     item,
                     expected,
                     explanation,
-                    detail: json!({"coverage": (coverage * 1000.0).round() / 1000.0}),
+                    detail: Detail::Coverage((coverage * 1000.0).round() / 1000.0),
                 });
             }
         }
@@ -465,7 +517,7 @@ impl Scorer {
                     item,
                     expected,
                     explanation,
-                    detail: json!({"third_host": host.to_string()}),
+                    detail: Detail::ThirdHost(host.to_string()),
                 });
             }
         }
@@ -489,7 +541,7 @@ impl Scorer {
                     item,
                     expected,
                     explanation,
-                    detail: json!({"directory": dir}),
+                    detail: Detail::Directory(dir.clone()),
                 });
             }
         }
@@ -566,8 +618,10 @@ impl Scorer {
                 item: u.item.clone(),
                 expected,
                 explanation,
-                detail: json!({"unseen_transitions": total,
-                    "level": if u.class_count.is_some() { "class" } else { "exact" }}),
+                detail: Detail::Unseen {
+                    total,
+                    class_level: u.class_count.is_some(),
+                },
             };
             out.insert(0, f);
         }
@@ -635,10 +689,8 @@ impl Scorer {
                 extra.insert("session_steps".into(), json!(s.total));
                 let head: Vec<&String> = s.items.iter().take(32).collect();
                 extra.insert("session".into(), json!(head));
-                if let Value::Object(d) = f.detail {
-                    for (k, v) in d {
-                        extra.insert(k, v);
-                    }
+                for (k, v) in f.detail.evidence() {
+                    extra.insert(k, v);
                 }
                 let severity = match f.kind {
                     "port-bounce" | "repetition" | "path-outside-training" => Severity::Medium,
@@ -726,7 +778,7 @@ mod tests {
         let r = f.iter().find(|f| f.kind == "repetition").unwrap();
         // USER:331 max 2 in training: limit max(4, 5) = 5; PASS:530 max 1: limit 4.
         assert_eq!(r.item, "PASS:530");
-        assert_eq!(r.detail["limit"], 4);
+        assert!(matches!(r.detail, Detail::Repetition { limit: 4, .. }));
         assert_eq!(r.step, 10); // the fifth PASS:530
                                 // The same session repeated only twice is normal.
         assert!(s
@@ -812,7 +864,13 @@ mod tests {
             "USER:331", "PASS:230", "PASV:227", "RETR:450", "QUIT:221",
         ]));
         assert_eq!(f[0].kind, "unseen-transition");
-        assert_eq!(f[0].detail["level"], "exact");
+        assert!(matches!(
+            f[0].detail,
+            Detail::Unseen {
+                class_level: false,
+                ..
+            }
+        ));
         assert!(f[0]
             .explanation
             .contains("[exact level: not even RETR:4xx after PASV:2xx occurred in training]"));
@@ -821,7 +879,16 @@ mod tests {
         y.bounce = Some((2, "10.0.0.9".parse().unwrap()));
         let f = sc.score(&y);
         assert_eq!(f[0].kind, "unseen-transition");
-        assert_eq!(f[0].detail["level"], "class", "{f:?}");
+        assert!(
+            matches!(
+                f[0].detail,
+                Detail::Unseen {
+                    class_level: true,
+                    ..
+                }
+            ),
+            "{f:?}"
+        );
         assert_eq!(
             f[0].explanation,
             "step 4: RETR:553 was never seen in training; after PASV:227 training saw LIST:226 (10 sessions), RETR:550 (10 sessions) (2 unseen transitions in this session) [class level: only the exact reply is new; RETR:5xx after PASV:2xx occurred 10 times in training — weak evidence, reported because the session deviates otherwise too]"
@@ -840,7 +907,13 @@ mod tests {
         many.extend(["RETR:553"; 5]);
         let f = sc.score(&session(&many));
         let r = f.iter().find(|f| f.kind == "repetition").unwrap();
-        assert_eq!(r.detail["level"], "class");
+        assert!(matches!(
+            r.detail,
+            Detail::Repetition {
+                class_level: true,
+                ..
+            }
+        ));
         assert!(r
             .explanation
             .contains("its reply class RETR:5xx occurred at most 1"));
@@ -851,14 +924,24 @@ mod tests {
     #[test]
     fn negotiation_is_left_out_of_the_order() {
         use crate::session::Tracker;
-        use serde_json::json;
+        use netsift_engine::records::{FtpRecord, Record};
         let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-        let run = |feat: &str, cmds: &[(&str, &str, u64)]| {
+        let run = |feat: &str, cmds: &[(&str, &str, u16)]| {
             let mut t = Tracker::new(Protocol::Ftp, 4);
-            let r = json!({"command": "FEAT", "reply_code": 211, "reply_msg": feat});
+            let r = Record::typed(FtpRecord {
+                command: "FEAT".into(),
+                reply_code: Some(211),
+                reply_msg: Some(feat.into()),
+                ..Default::default()
+            });
             t.record(0, "u", (lo, 1), (lo, 21), &r);
             for (c, a, code) in cmds {
-                let r = json!({"command": c, "arg": a, "reply_code": code});
+                let r = Record::typed(FtpRecord {
+                    command: (*c).into(),
+                    arg: Some((*a).into()),
+                    reply_code: Some(*code),
+                    ..Default::default()
+                });
                 t.record(0, "u", (lo, 1), (lo, 21), &r);
             }
             t.end("u").unwrap()
@@ -895,5 +978,36 @@ mod tests {
             &[("CLNT", "x", 500), ("USER", "u", 331)],
         );
         assert!(sc.score(&s).is_empty());
+    }
+
+    /// The evidence fields keep the names and order alerts had when the
+    /// detail was built as JSON.
+    #[test]
+    fn detail_evidence_fields() {
+        let j = |d: Detail| Value::Object(d.evidence()).to_string();
+        let rep = Detail::Repetition {
+            count: 9,
+            limit: 4,
+            training_max: 1,
+            class_level: false,
+        };
+        assert_eq!(
+            j(rep),
+            r#"{"count":9,"limit":4,"training_max":1,"level":"exact"}"#
+        );
+        assert_eq!(j(Detail::Coverage(0.25)), r#"{"coverage":0.25}"#);
+        assert_eq!(
+            j(Detail::ThirdHost("10.0.0.9".into())),
+            r#"{"third_host":"10.0.0.9"}"#
+        );
+        assert_eq!(
+            j(Detail::Directory("/etc".into())),
+            r#"{"directory":"/etc"}"#
+        );
+        let unseen = Detail::Unseen {
+            total: 2,
+            class_level: true,
+        };
+        assert_eq!(j(unseen), r#"{"unseen_transitions":2,"level":"class"}"#);
     }
 }

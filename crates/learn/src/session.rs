@@ -21,7 +21,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
-use serde_json::Value;
+use netsift_engine::records::{FtpRecord, Record, RecordEvent};
 
 use crate::capability::{self, Negotiation};
 pub use crate::protocol::Protocol;
@@ -234,102 +234,116 @@ pub fn data_address(command: &str, arg: &str) -> Option<IpAddr> {
 
 /// The steps of one record of `proto` (`client` is the session's
 /// originator, for the bounce check).
-pub fn steps(proto: Protocol, record: &Value, client: IpAddr) -> Vec<Step> {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    match proto {
-        Protocol::Ftp => {
-            let Some(cmd) = record.get("command").and_then(Value::as_str) else {
-                return Vec::new();
-            };
-            if cmd.starts_with('<') {
-                return Vec::new(); // "<banner>": nothing was sent
-            }
-            let cmd = verb(cmd);
-            let arg = s(record, "arg").unwrap_or_default();
-            let reply = record
-                .get("reply_code")
-                .and_then(Value::as_u64)
-                .map_or_else(|| "-".to_string(), |c| c.to_string());
-            let name = if cmd == "SITE" {
-                // SITE's first word is the real command (SITE EXEC, CHMOD).
-                let sub = verb(arg.split_whitespace().next().unwrap_or(""));
-                if sub.is_empty() {
-                    cmd.clone()
-                } else {
-                    format!("SITE {sub}")
-                }
-            } else {
-                cmd.clone()
-            };
-            let bounce = data_address(&cmd, &arg).filter(|a| *a != client && !a.is_unspecified());
-            let ok = |codes: &[&str]| codes.contains(&reply.as_str());
-            let arg = arg.trim();
-            let path = match cmd.as_str() {
-                "CWD" | "XCWD" if ok(&["250"]) && !arg.is_empty() => Some(PathArg::Cwd(arg.into())),
-                "CDUP" | "XCUP" if ok(&["200", "250"]) => Some(PathArg::Up),
-                c if FILE_COMMANDS.contains(&c) && !arg.is_empty() => {
-                    Some(PathArg::File(arg.chars().take(256).collect()))
-                }
-                _ => None,
-            };
-            let advert = (cmd == "FEAT" && reply.starts_with('2')).then(|| {
-                capability::ftp_features(
-                    record
-                        .get("reply_msg")
-                        .and_then(Value::as_str)
-                        .unwrap_or(""),
-                )
-            });
-            vec![Step {
-                item: item(&name, &reply),
-                bounce,
-                path,
-                neg: capability::negotiation(proto, &cmd, arg),
-                query: capability::is_query(proto, &cmd),
-                advert,
+pub fn steps(proto: Protocol, record: &Record, client: IpAddr) -> Vec<Step> {
+    match RecordEvent::of(record) {
+        RecordEvent::Ftp(r) => ftp_steps(proto, r, client),
+        RecordEvent::Smtp(r) => mail_steps(
+            proto,
+            r.commands
+                .iter()
+                .map(|c| (c.command, c.reply_code.to_string(), "")),
+        ),
+        RecordEvent::Pop3(r) => mail_steps(
+            proto,
+            r.commands.iter().map(|c| {
+                let reply = c.status.clone().unwrap_or_else(|| "-".to_string());
+                (c.command.as_str(), reply, c.arg.as_deref().unwrap_or(""))
+            }),
+        ),
+        RecordEvent::Imap(r) => mail_steps(
+            proto,
+            r.commands.iter().map(|c| {
+                let reply = c.status.clone().unwrap_or_else(|| "-".to_string());
+                (c.command.as_str(), reply, c.args.as_deref().unwrap_or(""))
+            }),
+        ),
+        _ => Vec::new(),
+    }
+}
+
+/// The step of one `ftp` record: its command and final reply.
+fn ftp_steps(proto: Protocol, record: &FtpRecord, client: IpAddr) -> Vec<Step> {
+    let cmd = record.command.as_str();
+    if cmd.starts_with('<') {
+        return Vec::new(); // "<banner>": nothing was sent
+    }
+    let cmd = verb(cmd);
+    let arg = record.arg.clone().unwrap_or_default();
+    let reply = record
+        .reply_code
+        .map_or_else(|| "-".to_string(), |c| c.to_string());
+    let name = if cmd == "SITE" {
+        // SITE's first word is the real command (SITE EXEC, CHMOD).
+        let sub = verb(arg.split_whitespace().next().unwrap_or(""));
+        if sub.is_empty() {
+            cmd.clone()
+        } else {
+            format!("SITE {sub}")
+        }
+    } else {
+        cmd.clone()
+    };
+    let bounce = data_address(&cmd, &arg).filter(|a| *a != client && !a.is_unspecified());
+    let ok = |codes: &[&str]| codes.contains(&reply.as_str());
+    let arg = arg.trim();
+    let path = match cmd.as_str() {
+        "CWD" | "XCWD" if ok(&["250"]) && !arg.is_empty() => Some(PathArg::Cwd(arg.into())),
+        "CDUP" | "XCUP" if ok(&["200", "250"]) => Some(PathArg::Up),
+        c if FILE_COMMANDS.contains(&c) && !arg.is_empty() => {
+            Some(PathArg::File(arg.chars().take(256).collect()))
+        }
+        _ => None,
+    };
+    let advert = (cmd == "FEAT" && reply.starts_with('2'))
+        .then(|| capability::ftp_features(record.reply_msg.as_deref().unwrap_or("")));
+    vec![Step {
+        item: item(&name, &reply),
+        bounce,
+        path,
+        neg: capability::negotiation(proto, &cmd, arg),
+        query: capability::is_query(proto, &cmd),
+        advert,
+        refused: capability::not_implemented(&reply),
+        accepted: accepted(&reply),
+        effect: effect(proto, &cmd, &reply),
+    }]
+}
+
+/// The steps of the commands of a mail record (SMTP, POP3, IMAP): each
+/// command's name, reply (code or status, `-` when unanswered) and
+/// argument.
+fn mail_steps<'r>(
+    proto: Protocol,
+    commands: impl Iterator<Item = (&'r str, String, &'r str)>,
+) -> Vec<Step> {
+    commands
+        .take(MAX_ITEMS)
+        .map(|(cmd, reply, arg)| {
+            let v = verb(cmd);
+            Step {
+                item: item(cmd, &reply),
+                bounce: None,
+                path: None,
+                neg: capability::negotiation(proto, &v, arg),
+                query: capability::is_query(proto, &v),
+                advert: None,
                 refused: capability::not_implemented(&reply),
                 accepted: accepted(&reply),
-                effect: effect(proto, &cmd, &reply),
-            }]
-        }
-        Protocol::Smtp | Protocol::Pop3 | Protocol::Imap => {
-            let Some(list) = record.get("commands").and_then(Value::as_array) else {
-                return Vec::new();
-            };
-            let key = if proto == Protocol::Smtp {
-                "reply_code"
-            } else {
-                "status"
-            };
-            list.iter()
-                .take(MAX_ITEMS)
-                .filter_map(|c| {
-                    let cmd = c.get("command").and_then(Value::as_str)?;
-                    let reply = match c.get(key) {
-                        Some(Value::String(r)) => r.clone(),
-                        Some(Value::Number(n)) => n.to_string(),
-                        _ => "-".to_string(),
-                    };
-                    let v = verb(cmd);
-                    let arg = c
-                        .get("arg")
-                        .or_else(|| c.get("args"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    Some(Step {
-                        item: item(cmd, &reply),
-                        bounce: None,
-                        path: None,
-                        neg: capability::negotiation(proto, &v, arg),
-                        query: capability::is_query(proto, &v),
-                        advert: None,
-                        refused: capability::not_implemented(&reply),
-                        accepted: accepted(&reply),
-                        effect: effect(proto, &v, &reply),
-                    })
-                })
-                .collect()
-        }
+                effect: effect(proto, &v, &reply),
+            }
+        })
+        .collect()
+}
+
+/// The server software a record names (from the server's greeting).
+fn server_software(record: &Record) -> Option<&str> {
+    match RecordEvent::of(record) {
+        RecordEvent::Ftp(r) => r.server_software.as_deref(),
+        RecordEvent::Smtp(r) => r.server_software.as_deref(),
+        RecordEvent::Pop3(r) => r.server_software.as_deref(),
+        RecordEvent::Imap(r) => r.server_software.as_deref(),
+        RecordEvent::Ssh(r) => r.server_software.as_deref(),
+        _ => None,
     }
 }
 
@@ -585,7 +599,7 @@ impl Tracker {
         uid: &str,
         src: (IpAddr, u16),
         dst: (IpAddr, u16),
-        record: &Value,
+        record: &Record,
     ) -> Option<Session> {
         let steps = steps(self.proto, record, src.0);
         let mut evicted = None;
@@ -600,7 +614,7 @@ impl Tracker {
         if let Some(s) = self.open.get_mut(uid) {
             s.last_ts = s.last_ts.max(ts_ns);
             if s.software.is_none() {
-                if let Some(sw) = record.get("server_software").and_then(Value::as_str) {
+                if let Some(sw) = server_software(record) {
                     s.software = Some(sw.chars().take(64).collect());
                 }
             }
@@ -647,35 +661,51 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use netsift_engine::records::{
+        ImapCommand, ImapRecord, Pop3Command, Pop3Record, SmtpCommand, SmtpRecord,
+    };
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
 
+    /// An `ftp` record: command, argument, reply code.
+    pub(crate) fn ftp(cmd: &str, arg: &str, code: Option<u16>) -> Record {
+        Record::typed(FtpRecord {
+            command: cmd.into(),
+            arg: (!arg.is_empty()).then(|| arg.into()),
+            reply_code: code,
+            ..Default::default()
+        })
+    }
+
     #[test]
     fn ftp_items() {
         let c = ip("127.0.0.1");
-        let r = json!({"command": "USER", "arg": "anonymous", "reply_code": 331});
+        let r = ftp("USER", "anonymous", Some(331));
         assert_eq!(steps(Protocol::Ftp, &r, c)[0].item, "USER:331");
-        let r = json!({"command": "SITE", "arg": "exec /bin/sh -c id", "reply_code": 500});
+        let r = ftp("SITE", "exec /bin/sh -c id", Some(500));
         assert_eq!(steps(Protocol::Ftp, &r, c)[0].item, "SITE EXEC:500");
-        let r = json!({"command": "QUIT"});
+        let r = ftp("QUIT", "", None);
         assert_eq!(steps(Protocol::Ftp, &r, c)[0].item, "QUIT:-");
-        let r = json!({"command": "<banner>", "banner": "220 hi"});
+        let r = Record::typed(FtpRecord {
+            command: "<banner>".into(),
+            banner: Some("220 hi".into()),
+            ..Default::default()
+        });
         assert!(steps(Protocol::Ftp, &r, c).is_empty());
     }
 
     #[test]
     fn ftp_bounce_is_a_port_to_another_host() {
         let c = ip("127.0.0.1");
-        let r = json!({"command": "PORT", "arg": "127,0,0,1,200,10", "reply_code": 200});
+        let r = ftp("PORT", "127,0,0,1,200,10", Some(200));
         assert_eq!(steps(Protocol::Ftp, &r, c)[0].bounce, None);
-        let r = json!({"command": "PORT", "arg": "10,9,8,7,0,25", "reply_code": 200});
+        let r = ftp("PORT", "10,9,8,7,0,25", Some(200));
         assert_eq!(steps(Protocol::Ftp, &r, c)[0].bounce, Some(ip("10.9.8.7")));
-        let r = json!({"command": "EPRT", "arg": "|2|::1|4000|", "reply_code": 200});
+        let r = ftp("EPRT", "|2|::1|4000|", Some(200));
         assert_eq!(steps(Protocol::Ftp, &r, ip("::1"))[0].bounce, None);
-        let r = json!({"command": "EPRT", "arg": "|1|192.0.2.9|25|", "reply_code": 200});
+        let r = ftp("EPRT", "|1|192.0.2.9|25|", Some(200));
         assert_eq!(steps(Protocol::Ftp, &r, c)[0].bounce, Some(ip("192.0.2.9")));
         // Garbage is no address.
         assert_eq!(data_address("PORT", "1,2,3"), None);
@@ -698,13 +728,7 @@ mod tests {
             ("DELE", "/etc/passwd", 550),
             ("RETR", "a/../../../b", 226),
         ] {
-            t.record(
-                0,
-                "u",
-                a,
-                b,
-                &json!({"command": cmd, "arg": arg, "reply_code": code}),
-            );
+            t.record(0, "u", a, b, &ftp(cmd, arg, Some(code)));
         }
         let s = t.end("u").unwrap();
         let dirs: Vec<(usize, &str)> = s.dirs.iter().map(|(i, d)| (*i, d.as_str())).collect();
@@ -725,15 +749,41 @@ mod tests {
     #[test]
     fn mail_items() {
         let c = ip("127.0.0.1");
-        let r = json!({"commands": [{"command": "USER", "status": "+OK"}, {"command": "PASS", "status": "-ERR"}, {"command": "QUIT"}]});
+        let pop3 = |command: &str, status: Option<&str>| Pop3Command {
+            command: command.into(),
+            status: status.map(Into::into),
+            ..Default::default()
+        };
+        let r = Record::typed(Pop3Record {
+            commands: vec![
+                pop3("USER", Some("+OK")),
+                pop3("PASS", Some("-ERR")),
+                pop3("QUIT", None),
+            ],
+            ..Default::default()
+        });
         let items: Vec<String> = steps(Protocol::Pop3, &r, c)
             .into_iter()
             .map(|s| s.item)
             .collect();
         assert_eq!(items, ["USER:+OK", "PASS:-ERR", "QUIT:-"]);
-        let r = json!({"commands": [{"command": "EHLO", "reply_code": 250}]});
+        let r = Record::typed(SmtpRecord {
+            commands: vec![SmtpCommand {
+                command: "EHLO",
+                reply_code: 250,
+            }],
+            ..Default::default()
+        });
         assert_eq!(steps(Protocol::Smtp, &r, c)[0].item, "EHLO:250");
-        let r = json!({"commands": [{"tag": "a", "command": "UID FETCH", "status": "OK"}]});
+        let r = Record::typed(ImapRecord {
+            commands: vec![ImapCommand {
+                tag: "a".into(),
+                command: "UID FETCH".into(),
+                status: Some("OK".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
         assert_eq!(steps(Protocol::Imap, &r, c)[0].item, "UID FETCH:OK");
     }
 
@@ -741,13 +791,13 @@ mod tests {
     fn hostile_items_are_bounded() {
         let c = ip("127.0.0.1");
         let long = "A".repeat(10_000);
-        let r = json!({"command": long, "reply_code": 500});
+        let r = ftp(&long, "", Some(500));
         assert!(steps(Protocol::Ftp, &r, c)[0].item.len() <= MAX_ITEM_LEN);
         let mut t = Tracker::new(Protocol::Ftp, 2);
         let a = (c, 1);
         let b = (c, 21);
         for i in 0..5000 {
-            let r = json!({"command": format!("X{i}"), "reply_code": 500});
+            let r = ftp(&format!("X{i}"), "", Some(500));
             t.record(i, "u1", a, b, &r);
         }
         let s = t.end("u1").unwrap();
@@ -755,9 +805,18 @@ mod tests {
         assert_eq!(s.items.len(), MAX_ITEMS);
         assert_eq!(s.counts.len(), MAX_DISTINCT);
         // Third open session evicts the oldest.
-        assert!(t.record(0, "a", a, b, &json!({})).is_none());
-        assert!(t.record(0, "b", a, b, &json!({})).is_none());
-        assert_eq!(t.record(0, "c", a, b, &json!({})).unwrap().uid, "a");
+        assert!(t
+            .record(0, "a", a, b, &Record::from(serde_json::json!({})))
+            .is_none());
+        assert!(t
+            .record(0, "b", a, b, &Record::from(serde_json::json!({})))
+            .is_none());
+        assert_eq!(
+            t.record(0, "c", a, b, &Record::from(serde_json::json!({})))
+                .unwrap()
+                .uid,
+            "a"
+        );
         assert_eq!(t.drain().len(), 2);
     }
 }

@@ -29,8 +29,10 @@ use std::fmt;
 use std::net::IpAddr;
 
 pub mod bytes;
+pub mod record;
 pub mod session;
 
+pub use record::{Record, RecordBody};
 pub use session::{BufferKind, FileId, FileMeta, MemSink, Parser, Sink};
 
 /// Transport a probe applies to.

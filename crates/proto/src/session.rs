@@ -16,9 +16,10 @@
 //!
 //! A parser writes records through [`Sink::record`]: one typed struct per
 //! protocol (`record.rs` in the protocol's folder, a doc comment on every
-//! field, `Option` + `skip_serializing_if` for the optional ones). The engine
-//! adds the common fields first (`ts`, `uid`, endpoints) and writes it to
-//! `<log>.jsonl`. Files crossing the wire (HTTP bodies, mail attachments, FTP
+//! field, `Option` + `skip_serializing_if` for the optional ones), handed
+//! over as a [`Record`] that stays typed through detection and learning.
+//! The output layer adds the common fields first (`ts`, `uid`, endpoints)
+//! and writes it to `<log>.jsonl`. Files crossing the wire (HTTP bodies, mail attachments, FTP
 //! transfers) go through [`Sink::file_open`] / [`Sink::file_data`] /
 //! [`Sink::file_close`]; the engine hashes them, sniffs their MIME type,
 //! bounds their size and writes them out.
@@ -27,7 +28,7 @@
 //! `weird`-style field) and keeps going. Parsers must bound every buffer
 //! they keep (a line, a header block, a message) and never panic.
 
-use crate::Direction;
+use crate::{Direction, Record};
 
 /// Identifies an open file within one flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,11 +138,11 @@ pub trait Sink {
     /// Write one record to the log named `log` ("http", "dns", "tls", ...).
     /// The engine prepends `ts` (this record's time, see
     /// [`Sink::record_at`]), `uid` and the flow's endpoints.
-    fn record(&mut self, log: &'static str, record: serde_json::Value);
+    fn record(&mut self, log: &'static str, record: Record);
 
     /// Like [`Sink::record`], with an explicit time (a request's time for an
     /// HTTP transaction completed by its response).
-    fn record_at(&mut self, log: &'static str, ts_ns: u64, record: serde_json::Value);
+    fn record_at(&mut self, log: &'static str, ts_ns: u64, record: Record);
 
     /// Start a file. Returns `None` when file carving is off or the flow
     /// has too many files open; the parser then skips the file's bytes.
@@ -226,7 +227,11 @@ pub fn feed_every_prefix<P: Parser>(
 #[derive(Debug, Default)]
 pub struct MemSink {
     pub ts_ns: u64,
+    /// Records as the output layer writes them (their JSON): parser tests
+    /// pin the written schema.
     pub records: Vec<(&'static str, serde_json::Value)>,
+    /// The same records as the parser handed them over (typed).
+    pub typed: Vec<(&'static str, Record)>,
     /// Files: meta, bytes, closed-complete flag (None while open).
     pub files: Vec<(FileMeta, Vec<u8>, Option<bool>)>,
     /// Refuse files (to test the carving-off path).
@@ -263,11 +268,12 @@ impl Sink for MemSink {
     fn ts_ns(&self) -> u64 {
         self.ts_ns
     }
-    fn record(&mut self, log: &'static str, record: serde_json::Value) {
-        self.records.push((log, record));
+    fn record(&mut self, log: &'static str, record: Record) {
+        self.records.push((log, record.to_json()));
+        self.typed.push((log, record));
     }
-    fn record_at(&mut self, log: &'static str, _ts_ns: u64, record: serde_json::Value) {
-        self.records.push((log, record));
+    fn record_at(&mut self, log: &'static str, _ts_ns: u64, record: Record) {
+        self.record(log, record);
     }
     fn file_open(&mut self, meta: FileMeta) -> Option<FileId> {
         if self.no_files {

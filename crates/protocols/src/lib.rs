@@ -21,6 +21,7 @@ mod ber;
 pub mod first_packet;
 #[cfg(test)]
 mod random_fp;
+pub mod records;
 #[cfg(test)]
 pub(crate) mod testkit;
 

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
 use netsift_detect::alert::Alert;
-use netsift_engine::analyze::output::{Common, Output, Summary};
+use netsift_engine::analyze::output::{Common, Output, Record, Summary};
 use netsift_engine::FlowRecord;
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
@@ -701,10 +701,11 @@ impl Lite {
 }
 
 impl Output for StoreOutput {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.summary.note_record(log, &record);
         let mut w = self.w.borrow_mut();
         w.per_capture.note_record(log, &record);
+        let record = record.into_json();
         w.note_text(&common.uid, &record);
         let r = w.record(log, ts_ns, common, &record);
         w.keep(r);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use netsift_detect::rules::Rules;
 use netsift_engine::analyze::build::AnalyzerBuilder;
 use netsift_engine::analyze::detect::Detecting;
-use netsift_engine::classify::ClassState;
+use netsift_engine::analyze::FlowData;
 use netsift_engine::{run_capture, PipelineConfig};
 use netsift_store::{Store, StoreOutput};
 
@@ -115,7 +115,7 @@ pub fn analyze_capture(
         let mut det = Detecting::new(&mut out, Rules::default());
         let res = {
             let mut analyzer = parts.analyzer_over(&mut det);
-            run_capture::<ClassState, _>(path, pcfg, &mut analyzer, &mut |p| {
+            run_capture::<FlowData, _>(path, pcfg, &mut analyzer, &mut |p| {
                 bytes_read.store(p.bytes_read, Ordering::Relaxed)
             })
         };

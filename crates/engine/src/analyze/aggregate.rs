@@ -10,9 +10,8 @@
 //! alerts written add up to the alerts received ([`Aggregating::received`]).
 
 use netsift_detect::alert::{Aggregator, Alert};
-use serde_json::Value;
 
-use super::output::{Common, Output, Summary};
+use super::output::{Common, Output, Record, Summary};
 use crate::record::FlowRecord;
 
 /// A callback for every alert written.
@@ -77,7 +76,7 @@ impl<'o> Aggregating<'o> {
 }
 
 impl Output for Aggregating<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.advance(ts_ns);
         self.inner.record(log, ts_ns, common, record);
     }
@@ -142,7 +141,7 @@ mod tests {
         alerts: Vec<Alert>,
     }
     impl Output for Sink {
-        fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Value) {}
+        fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Record) {}
         fn conn(&mut self, _t: u64, _r: &FlowRecord) {}
         fn alert(&mut self, a: &Alert) {
             self.alerts.push(a.clone());

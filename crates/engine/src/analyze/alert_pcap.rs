@@ -41,9 +41,8 @@ use std::rc::Rc;
 use netsift_detect::alert::Alert;
 use netsift_flow::{Flow, Seen};
 use netsift_wire::Decoded;
-use serde_json::Value;
 
-use super::output::{CaptureDamage, Common, Output, Summary};
+use super::output::{CaptureDamage, Common, Output, Record, Summary};
 use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
 
@@ -343,7 +342,7 @@ pub struct AlertPcapOutput<'o> {
 }
 
 impl Output for AlertPcapOutput<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.inner.record(log, ts_ns, common, record);
     }
 

@@ -32,9 +32,10 @@ use netsift_detect::brute::{
 use netsift_detect::dos::{DosDetector, DosFinding, FloodPacket};
 use netsift_detect::rules::{host_without_port, Rules};
 use netsift_detect::scan::{ConnSummary, ScanConfig, ScanDetector, ScanFinding, ScanMethod};
+use netsift_protocols::records::RecordEvent;
 use serde_json::Value;
 
-use super::output::{Common, Output, Summary};
+use super::output::{Common, Output, Record, Summary};
 use crate::record::FlowRecord;
 
 /// Alerts kept in [`Detecting::alerts`] for printing.
@@ -264,49 +265,71 @@ impl<'o> Detecting<'o> {
     }
 }
 
+impl Detecting<'_> {
+    /// POP3/IMAP commands (name, status) of one session: each login
+    /// command answered is a login attempt.
+    fn mail_logins<'r>(
+        &mut self,
+        ts_ns: u64,
+        c: &Common,
+        service: &'static str,
+        user: Option<&str>,
+        cmds: impl Iterator<Item = (&'r str, Option<&'r str>)>,
+    ) {
+        for (name, status) in cmds.take(4096) {
+            let login = matches!(name, "PASS" | "APOP" | "AUTH" | "LOGIN" | "AUTHENTICATE");
+            let outcome = match status.unwrap_or("") {
+                "+OK" | "OK" => Some(true),
+                "-ERR" | "NO" => Some(false),
+                _ => None,
+            };
+            // RFC 1939 §7: USER may already be refused ("-ERR
+            // never heard of mailbox name"): a failed login
+            // (a user-name guess); its +OK is no success.
+            let login = login || (name == "USER" && outcome == Some(false));
+            if let (true, Some(success)) = (login, outcome) {
+                self.login(ts_ns, c, service, user, success);
+            }
+        }
+    }
+}
+
 impl Output for Detecting<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Value) {
-        match log {
-            "dns" => {
-                if let Some(q) = record.get("query").and_then(Value::as_str) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Record) {
+        match RecordEvent::of(&record) {
+            RecordEvent::Dns(r) => {
+                if let Some(q) = r.query.as_deref() {
                     self.check_domain(ts_ns, c, q, "dns query");
                 }
-                if let Some(ans) = record.get("answers").and_then(Value::as_array) {
-                    for a in ans.iter().filter_map(Value::as_str).take(64) {
-                        // CNAME/NS/PTR answers are names; addresses never match.
-                        if a.parse::<IpAddr>().is_err() && !a.contains(' ') {
-                            self.check_domain(ts_ns, c, a, "dns answer");
-                        }
+                for a in r.answers.iter().take(64) {
+                    // CNAME/NS/PTR answers are names; addresses never match.
+                    if a.parse::<IpAddr>().is_err() && !a.contains(' ') {
+                        self.check_domain(ts_ns, c, a, "dns answer");
                     }
                 }
             }
-            "tls" | "quic" => {
-                if let Some(sni) = record.get("server_name").and_then(Value::as_str) {
-                    self.check_domain(
-                        ts_ns,
-                        c,
-                        sni,
-                        if log == "tls" { "tls sni" } else { "quic sni" },
-                    );
+            RecordEvent::Tls(r) => {
+                if let Some(sni) = r.server_name.as_deref() {
+                    self.check_domain(ts_ns, c, sni, "tls sni");
                 }
             }
-            "http" => {
-                if let Some(h) = record.get("host").and_then(Value::as_str) {
+            RecordEvent::Quic(r) => {
+                if let Some(sni) = r.server_name.as_deref() {
+                    self.check_domain(ts_ns, c, sni, "quic sni");
+                }
+            }
+            RecordEvent::Http(r) => {
+                if let Some(h) = r.host.as_deref() {
                     self.check_domain(ts_ns, c, h, "http host");
                 }
                 // RFC 9110 §15.5.2: 401 Unauthorized answers bad or
                 // missing credentials; count it when credentials were sent.
-                let status = record.get("status_code").and_then(Value::as_u64);
-                let user = record.get("username").and_then(Value::as_str);
-                if let (Some(code), Some(user)) = (status, user) {
+                if let (Some(code), Some(user)) = (r.status_code, r.username.as_deref()) {
                     if code == 401 || (200..400).contains(&code) {
                         self.login(ts_ns, c, "HTTP", Some(user), code != 401);
                     }
                 }
-                if let (Some(list), Some(uri)) = (
-                    self.rules.url.as_ref(),
-                    record.get("uri").and_then(Value::as_str),
-                ) {
+                if let (Some(list), Some(uri)) = (self.rules.url.as_ref(), r.uri.as_deref()) {
                     let hits: Vec<(String, bool)> = list
                         .matches(uri.as_bytes())
                         .iter()
@@ -320,55 +343,37 @@ impl Output for Detecting<'_> {
                     }
                 }
             }
-            "pop3" | "imap" => {
-                // Login commands and their outcome: POP3 PASS/APOP/AUTH
-                // answered +OK or -ERR (RFC 1939), IMAP LOGIN/AUTHENTICATE
-                // answered OK or NO (RFC 9051).
-                let service = if log == "pop3" { "POP3" } else { "IMAP" };
-                let user = record.get("user").and_then(Value::as_str);
-                if let Some(cmds) = record.get("commands").and_then(Value::as_array) {
-                    for cmd in cmds.iter().take(4096) {
-                        let name = cmd.get("command").and_then(Value::as_str).unwrap_or("");
-                        let status = cmd.get("status").and_then(Value::as_str).unwrap_or("");
-                        let login =
-                            matches!(name, "PASS" | "APOP" | "AUTH" | "LOGIN" | "AUTHENTICATE");
-                        let outcome = match status {
-                            "+OK" | "OK" => Some(true),
-                            "-ERR" | "NO" => Some(false),
-                            _ => None,
-                        };
-                        // RFC 1939 §7: USER may already be refused ("-ERR
-                        // never heard of mailbox name"): a failed login
-                        // (a user-name guess); its +OK is no success.
-                        let login = login || (name == "USER" && outcome == Some(false));
-                        if let (true, Some(success)) = (login, outcome) {
-                            self.login(ts_ns, c, service, user, success);
-                        }
-                    }
-                }
+            // Login commands and their outcome: POP3 PASS/APOP/AUTH
+            // answered +OK or -ERR (RFC 1939), IMAP LOGIN/AUTHENTICATE
+            // answered OK or NO (RFC 9051).
+            RecordEvent::Pop3(r) => {
+                let cmds = r
+                    .commands
+                    .iter()
+                    .map(|c| (c.command.as_str(), c.status.as_deref()));
+                self.mail_logins(ts_ns, c, "POP3", r.user.as_deref(), cmds);
             }
-            "smtp" => {
+            RecordEvent::Imap(r) => {
+                let cmds = r
+                    .commands
+                    .iter()
+                    .map(|c| (c.command.as_str(), c.status.as_deref()));
+                self.mail_logins(ts_ns, c, "IMAP", r.user.as_deref(), cmds);
+            }
+            RecordEvent::Smtp(r) => {
                 // RFC 4954: 535 authentication credentials invalid.
-                let reply = record
-                    .get("last_reply")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                if reply.starts_with("535") {
-                    let user = record.get("auth_user").and_then(Value::as_str);
-                    self.login(ts_ns, c, "SMTP", user, false);
+                if r.last_reply.as_deref().unwrap_or("").starts_with("535") {
+                    self.login(ts_ns, c, "SMTP", r.auth_user.as_deref(), false);
                 }
             }
-            "ftp" => {
-                let cmd = record.get("command").and_then(Value::as_str);
-                let code = record.get("reply_code").and_then(Value::as_u64);
-                if let (Some("PASS"), Some(code)) = (cmd, code) {
+            RecordEvent::Ftp(r) => {
+                if let (true, Some(code)) = (r.command == "PASS", r.reply_code) {
                     if code == 530 || code == 230 {
-                        let user = record.get("user").and_then(Value::as_str);
-                        self.login(ts_ns, c, "FTP", user, code == 230);
+                        self.login(ts_ns, c, "FTP", r.user.as_deref(), code == 230);
                     }
                 }
             }
-            _ => {}
+            RecordEvent::Ssh(_) | RecordEvent::Other => {}
         }
         self.inner.record(log, ts_ns, c, record);
     }
@@ -517,7 +522,7 @@ mod tests {
         summary: Summary,
     }
     impl Output for Sink {
-        fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Value) {}
+        fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Record) {}
         fn conn(&mut self, _t: u64, _r: &FlowRecord) {}
         fn finish(&mut self) -> std::io::Result<()> {
             Ok(())
@@ -538,27 +543,60 @@ mod tests {
         }
     }
 
+    /// An HTTP transaction refused with 401 (RFC 9110 §15.5.2) although
+    /// credentials were sent.
+    fn http_401() -> Record {
+        Record::typed(netsift_protocols::records::HttpRecord {
+            username: Some("bob".into()),
+            status_code: Some(401),
+            uri: Some("/".into()),
+            ..Default::default()
+        })
+    }
+
     /// RFC 1939 -ERR to PASS, RFC 9051 NO to LOGIN, RFC 4954 535, RFC 9110
     /// 401: each is a failed login; 10 in 60 s make one alert.
     #[test]
     fn login_failures_of_every_service_count() {
+        use netsift_protocols::records::{
+            ImapCommand, ImapRecord, Pop3Command, Pop3Record, SmtpRecord,
+        };
+        let pop3 = Pop3Record {
+            user: Some("bob".into()),
+            commands: vec![
+                Pop3Command {
+                    command: "USER".into(),
+                    status: Some("+OK".into()),
+                    ..Default::default()
+                },
+                Pop3Command {
+                    command: "PASS".into(),
+                    status: Some("-ERR".into()),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let imap = ImapRecord {
+            user: Some("bob".into()),
+            commands: vec![ImapCommand {
+                tag: "a".into(),
+                command: "LOGIN".into(),
+                status: Some("NO".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let smtp = SmtpRecord {
+            auth_user: Some("bob".into()),
+            last_reply: Some("535 5.7.8 Authentication credentials invalid".into()),
+            ..Default::default()
+        };
         for (log, rec) in [
-            (
-                "pop3",
-                serde_json::json!({"user": "bob", "commands": [{"command": "USER", "status": "+OK"}, {"command": "PASS", "status": "-ERR"}]}),
-            ),
-            (
-                "imap",
-                serde_json::json!({"user": "bob", "commands": [{"tag": "a", "command": "LOGIN", "status": "NO"}]}),
-            ),
-            (
-                "smtp",
-                serde_json::json!({"auth_user": "bob", "last_reply": "535 5.7.8 Authentication credentials invalid"}),
-            ),
-            (
-                "http",
-                serde_json::json!({"username": "bob", "status_code": 401, "uri": "/"}),
-            ),
+            ("pop3", Record::typed(pop3)),
+            ("imap", Record::typed(imap)),
+            ("smtp", Record::typed(smtp)),
+            ("http", http_401()),
         ] {
             let mut inner = Sink::default();
             let mut d = Detecting::new(&mut inner, Rules::default());
@@ -602,7 +640,7 @@ mod tests {
             alerts: usize,
         }
         impl Output for Count {
-            fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Value) {}
+            fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Record) {}
             fn conn(&mut self, _t: u64, _r: &FlowRecord) {}
             fn alert(&mut self, _a: &Alert) {
                 self.alerts += 1;
@@ -614,7 +652,7 @@ mod tests {
                 &self.summary
             }
         }
-        let rec = serde_json::json!({"username": "bob", "status_code": 401, "uri": "/"});
+        let rec = http_401();
         let mut inner = Count::default();
         let mut d = Detecting::new(&mut inner, Rules::default()).live();
         for i in 0..9u16 {

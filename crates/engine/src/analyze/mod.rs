@@ -28,10 +28,11 @@ use std::net::IpAddr;
 
 use netsift_flow::reassembly::{Budget, Chunk, ReassemblyConfig, Stream, StreamEvent};
 use netsift_flow::{Dir, Flow, Seen};
-use netsift_proto::{Direction, FileId, FileMeta, Parser, Sink};
+use netsift_proto::{Direction, FileId, FileMeta, Parser, Record, Sink};
 use netsift_wire::{Decoded, TcpInfo, Transport as WireTransport};
 
-use crate::classify::{ClassState, Classifier};
+use crate::classify::Classifier;
+use crate::flowstate::FlowState;
 use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
 use files::{FileRecord, Files, OpenFile};
@@ -61,7 +62,11 @@ impl Default for AnalyzeConfig {
     }
 }
 
-/// Per-flow application state (in [`ClassState::app`]).
+/// The analyzer's per-flow data in the flow table: the classifier's state
+/// and the application state.
+pub type FlowData = FlowState<AppState>;
+
+/// Per-flow application state (in [`FlowState::app`]).
 #[derive(Default)]
 pub struct AppState {
     /// Boxed: UDP flows never have streams (432 bytes inline).
@@ -451,11 +456,11 @@ impl Sink for FlowSink<'_, '_> {
         self.ts_ns
     }
 
-    fn record(&mut self, log: &'static str, record: serde_json::Value) {
+    fn record(&mut self, log: &'static str, record: Record) {
         self.record_at(log, self.ts_ns, record);
     }
 
-    fn record_at(&mut self, log: &'static str, ts_ns: u64, record: serde_json::Value) {
+    fn record_at(&mut self, log: &'static str, ts_ns: u64, record: Record) {
         self.stats.records += 1;
         self.out.record(log, ts_ns, self.common, record);
     }
@@ -555,15 +560,15 @@ impl FlowSink<'_, '_> {
         self.stats.files += 1;
         let extras = rec.extras.take();
         let v = serde_json::to_value(&rec).unwrap_or(serde_json::Value::Null);
-        self.out.record("files", self.ts_ns, self.common, v);
+        self.out.record("files", self.ts_ns, self.common, v.into());
         let Some(x) = extras else { return };
         if let Some(h) = x.html {
             self.stats.records += 1;
-            self.out.record("html", self.ts_ns, self.common, h);
+            self.out.record("html", self.ts_ns, self.common, h.into());
         }
         for j in x.scripts {
             self.stats.records += 1;
-            self.out.record("js", self.ts_ns, self.common, j);
+            self.out.record("js", self.ts_ns, self.common, j.into());
         }
         let c = self.common;
         let alert = |rule: String, mut extra: serde_json::Map<String, serde_json::Value>| {
@@ -735,15 +740,15 @@ impl<'o> Analyzer<'o> {
     }
 
     /// Create the parser once the verdict is known, and replay.
-    fn attach_parser(&mut self, common: &Common, ts_ns: u64, st: &mut ClassState) {
+    fn attach_parser(&mut self, common: &Common, ts_ns: u64, st: &mut FlowData) {
         let Some(app) = st.app.as_mut() else {
             return;
         };
         if app.parser.is_some() || app.done || app.linked_to.is_some() {
             return;
         }
-        let Some(v) = st.verdict.as_ref() else {
-            if st.settled {
+        let Some(v) = st.class.verdict.as_ref() else {
+            if st.class.settled {
                 app.done = true;
                 self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
                 app.pending_bytes = 0;
@@ -847,7 +852,7 @@ impl Analyzer<'_> {
 /// ACK that completes a handshake (its second packet, after a SYN and an
 /// answer), a UDP datagram, an ICMP message; `None` for the rest.
 fn flood_packet(
-    flow: &Flow<ClassState>,
+    flow: &Flow<FlowData>,
     seen: Seen,
     pkt: &Decoded<'_>,
 ) -> Option<netsift_detect::dos::FloodPacket> {
@@ -915,8 +920,8 @@ impl Analyzer<'_> {
     }
 }
 
-impl FlowHandler<ClassState> for Analyzer<'_> {
-    fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+impl FlowHandler<FlowData> for Analyzer<'_> {
+    fn on_packet(&mut self, flow: &mut Flow<FlowData>, seen: Seen, pkt: &Decoded<'_>) {
         if let Some(p) = flood_packet(flow, seen, pkt) {
             self.out.packet(&p);
         }
@@ -927,11 +932,11 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
         }
     }
 
-    fn on_flow_end(&mut self, flow: Flow<ClassState>) {
+    fn on_flow_end(&mut self, flow: Flow<FlowData>) {
         self.flow_end(flow);
     }
 
-    fn on_icmp_error(&mut self, flow: &mut Flow<ClassState>, dir: Dir, wire_len: u32) {
+    fn on_icmp_error(&mut self, flow: &mut Flow<FlowData>, dir: Dir, wire_len: u32) {
         if self.rules.is_some() {
             let app = flow.data.app.get_or_insert_with(Default::default);
             let st = app.rules.get_or_insert_with(Default::default);
@@ -950,7 +955,7 @@ impl FlowHandler<ClassState> for Analyzer<'_> {
 
 impl Analyzer<'_> {
     /// Application data of one packet: reassembly, parsers, signatures.
-    fn app_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+    fn app_packet(&mut self, flow: &mut Flow<FlowData>, seen: Seen, pkt: &Decoded<'_>) {
         let Some(ip) = pkt.ip.as_ref() else {
             return;
         };
@@ -969,7 +974,7 @@ impl Analyzer<'_> {
         // a SYN put each stream's start is in the connection tracker, and
         // replayed into the reassemblers when they are created.
         if flow.data.app.is_none()
-            && flow.data.verdict.is_none()
+            && flow.data.class.verdict.is_none()
             && self.signatures.is_none()
             && self.rules.is_none()
             && ip.transport.payload().is_empty()
@@ -1105,7 +1110,7 @@ impl Analyzer<'_> {
                         }),
                     };
                     self.stats.records += 1;
-                    self.out.record("weird", ts, &common, v);
+                    self.out.record("weird", ts, &common, v.into());
                 }
             }
         }
@@ -1127,7 +1132,7 @@ impl Analyzer<'_> {
 
     /// Suricata rules over one packet, and over what became ready for
     /// its direction (stream bytes, transactions, files).
-    fn rule_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+    fn rule_packet(&mut self, flow: &mut Flow<FlowData>, seen: Seen, pkt: &Decoded<'_>) {
         let Some(ip) = pkt.ip.as_ref() else {
             return;
         };
@@ -1146,7 +1151,7 @@ impl Analyzer<'_> {
             flow.data.app.as_ref().and_then(|a| a.rules.as_deref()),
         );
         let flow_start_ns = flow.first_ts;
-        let verdict = flow.data.verdict.as_ref().map(|v| v.protocol);
+        let verdict = flow.data.class.verdict.as_ref().map(|v| v.protocol);
         let common = flow
             .data
             .app
@@ -1176,7 +1181,7 @@ impl Analyzer<'_> {
         app.common = Some(common);
     }
 
-    fn flow_end(&mut self, mut flow: Flow<ClassState>) {
+    fn flow_end(&mut self, mut flow: Flow<FlowData>) {
         self.classifier.on_end(&mut flow);
         let common = common_of(&flow);
         let ts = flow.last_ts;
@@ -1264,7 +1269,7 @@ impl Analyzer<'_> {
                     tcp_flags: None,
                     icmp: None,
                     payload: &[],
-                    app_proto: flow.data.verdict.as_ref().map(|v| v.protocol),
+                    app_proto: flow.data.class.verdict.as_ref().map(|v| v.protocol),
                     counters: rule_counters(&flow, Some(&*st)),
                     flow_start_ns: flow.first_ts,
                     frame: None,

@@ -12,6 +12,10 @@ use serde_json::{Map, Value};
 
 use super::eve;
 use crate::record::{micros_to_secs, FlowRecord};
+use netsift_protocols::records::RecordEvent;
+
+/// A protocol record as parsers hand it over: typed until written out.
+pub use netsift_proto::Record;
 
 /// The fields every record starts with.
 #[derive(Debug, Clone)]
@@ -59,8 +63,10 @@ impl CaptureDamage {
 
 /// A sink for records.
 pub trait Output {
-    /// A protocol record (or a `files` record) of a flow.
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value);
+    /// A protocol record (or a `files` record) of a flow. Consumers read
+    /// it through [`RecordEvent`]; writers turn it into JSON
+    /// ([`Record::into_json`]).
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record);
     /// A flow record (`conn`).
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord);
     /// An alert (`alerts.jsonl`, or `event_type: "alert"` in EVE).
@@ -95,7 +101,7 @@ pub trait Output {
 /// A borrowed output is an output (so an [`super::Analyzer`] can own its
 /// output or borrow the caller's).
 impl<O: Output + ?Sized> Output for &mut O {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         (**self).record(log, ts_ns, common, record)
     }
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
@@ -179,18 +185,19 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn note_record(&mut self, log: &'static str, record: &Value) {
+    pub fn note_record(&mut self, log: &'static str, record: &Record) {
         *self.records_by_log.entry(log).or_default() += 1;
         if log == "files" {
             self.files += 1;
         }
-        let domain = match log {
-            "dns" => record.get("query"),
-            "http" => record.get("host"),
-            "tls" | "quic" => record.get("server_name"),
+        let domain = match RecordEvent::of(record) {
+            RecordEvent::Dns(r) => r.query.as_deref(),
+            RecordEvent::Http(r) => r.host.as_deref(),
+            RecordEvent::Tls(r) => r.server_name.as_deref(),
+            RecordEvent::Quic(r) => r.server_name.as_deref(),
             _ => None,
         };
-        if let Some(d) = domain.and_then(Value::as_str) {
+        if let Some(d) = domain {
             if !d.is_empty() && self.domains.len() < 1_000_000 {
                 let d = d.trim_end_matches('.').to_ascii_lowercase();
                 let d = d.split(':').next().unwrap_or("").to_string();
@@ -429,7 +436,7 @@ impl JsonlDir {
 }
 
 impl Output for JsonlDir {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.note_time(ts_ns);
         self.summary.note_record(log, &record);
         self.write(
@@ -437,7 +444,7 @@ impl Output for JsonlDir {
             &WithCommon {
                 ts_ns,
                 c: common,
-                record: &record,
+                record: &record.into_json(),
             },
         );
     }
@@ -651,8 +658,9 @@ impl<W: Write> Eve<W> {
 pub use netsift_detect::alert::rfc3339;
 
 impl<W: Write> Output for Eve<W> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Record) {
         self.summary.note_record(log, &record);
+        let record = record.into_json();
         let events = eve::events(log, &record);
         if events.is_empty() {
             if self.opts.extras {
@@ -901,7 +909,7 @@ pub struct Tee<'a> {
 }
 
 impl Output for Tee<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.second.record(log, ts_ns, common, record.clone());
         self.first.record(log, ts_ns, common, record);
     }
@@ -1032,13 +1040,18 @@ mod tests {
         };
         for run in 0..2u64 {
             let mut o = JsonlDir::with_options(&dir, opts).expect("open");
-            o.record("http", run, &common(), serde_json::json!({"run": run}));
+            o.record(
+                "http",
+                run,
+                &common(),
+                serde_json::json!({"run": run}).into(),
+            );
             o.finish().expect("finish");
         }
         assert_eq!(lines_of(&dir, "http"), (1, 2));
         // Without append (analyze), a new run starts the file over.
         let mut o = JsonlDir::new(&dir).expect("open");
-        o.record("http", 0, &common(), serde_json::json!({}));
+        o.record("http", 0, &common(), serde_json::json!({}).into());
         o.finish().expect("finish");
         assert_eq!(lines_of(&dir, "http"), (1, 1));
         let _ = std::fs::remove_dir_all(&dir);
@@ -1059,7 +1072,7 @@ mod tests {
                 "http",
                 ts + i,
                 &common(),
-                serde_json::json!({"i": i, "pad": "x".repeat(50)}),
+                serde_json::json!({"i": i, "pad": "x".repeat(50)}).into(),
             );
         }
         o.finish().expect("finish");
@@ -1092,7 +1105,7 @@ mod tests {
             // One record every 20 s of packet time, a tick with each.
             let t = t0 + i * 20_000_000_000;
             o.tick(t);
-            o.record("dns", t, &common(), serde_json::json!({"i": i}));
+            o.record("dns", t, &common(), serde_json::json!({"i": i}).into());
         }
         // An idle minute: the clock alone rotates.
         o.tick(t0 + 300_000_000_000);

@@ -32,12 +32,10 @@ use netsift_detect::alert::Alert;
 use netsift_detect::dos::FloodPacket;
 use netsift_flow::{Dir, Flow, Seen};
 use netsift_wire::Decoded;
-use serde_json::Value;
 
-use super::output::{CaptureDamage, Common, Output, Summary};
+use super::output::{CaptureDamage, Common, Output, Record, Summary};
 use super::rules::RuleStats;
-use super::{AnalyzeStats, Analyzer};
-use crate::classify::ClassState;
+use super::{AnalyzeStats, Analyzer, FlowData};
 use crate::memory::MemoryUse;
 use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
@@ -50,7 +48,7 @@ pub enum Event {
         log: &'static str,
         ts_ns: u64,
         common: Common,
-        record: Value,
+        record: Record,
     },
     Conn {
         ts_ns: u64,
@@ -108,7 +106,7 @@ impl EventLog {
 }
 
 impl Output for EventLog {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.push(Event::Record {
             log,
             ts_ns,
@@ -196,18 +194,18 @@ impl AnalyzeWorker {
     }
 }
 
-impl FlowHandler<ClassState> for AnalyzeWorker {
-    fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+impl FlowHandler<FlowData> for AnalyzeWorker {
+    fn on_packet(&mut self, flow: &mut Flow<FlowData>, seen: Seen, pkt: &Decoded<'_>) {
         self.when(When::Packet { frame: self.frame });
         self.analyzer.on_packet(flow, seen, pkt);
     }
 
-    fn on_flow_end(&mut self, flow: Flow<ClassState>) {
+    fn on_flow_end(&mut self, flow: Flow<FlowData>) {
         self.when(When::of_end(&flow, self.frame));
         self.analyzer.on_flow_end(flow);
     }
 
-    fn on_icmp_error(&mut self, flow: &mut Flow<ClassState>, dir: Dir, wire_len: u32) {
+    fn on_icmp_error(&mut self, flow: &mut Flow<FlowData>, dir: Dir, wire_len: u32) {
         self.when(When::Packet { frame: self.frame });
         self.analyzer.on_icmp_error(flow, dir, wire_len);
     }
@@ -222,7 +220,7 @@ impl FlowHandler<ClassState> for AnalyzeWorker {
     }
 }
 
-impl ShardHandler<ClassState> for AnalyzeWorker {
+impl ShardHandler<FlowData> for AnalyzeWorker {
     type Chunk = AnalyzeChunk;
     type End = WorkerEnd;
 

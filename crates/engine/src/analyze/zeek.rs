@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::output::{rfc3339, Common, JsonlOptions, Output, Summary};
+use super::output::{rfc3339, Common, JsonlOptions, Output, Record, Summary};
 use crate::record::{micros_to_secs, FlowRecord};
 
 /// A Zeek log type, as written in `#types`.
@@ -2054,9 +2054,10 @@ impl ZeekLogs {
 }
 
 impl Output for ZeekLogs {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Value) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.note_time(ts_ns);
         self.summary.note_record(log, &record);
+        let record = record.into_json();
         for row in self.map.record(log, ts_ns, common, &record) {
             self.write(&row);
         }
@@ -2508,7 +2509,7 @@ mod tests {
             "weird",
             t,
             &common(),
-            serde_json::json!({"name": "x\ty", "dir": "orig"}),
+            serde_json::json!({"name": "x\ty", "dir": "orig"}).into(),
         );
         z.tick(t + 61_000_000_000);
         z.finish().expect("finish");
@@ -2538,7 +2539,12 @@ mod tests {
         for i in 0..3u64 {
             let now = t + i * 60_000_000_000;
             z.tick(now);
-            z.record("weird", now, &common(), serde_json::json!({"name": "w"}));
+            z.record(
+                "weird",
+                now,
+                &common(),
+                serde_json::json!({"name": "w"}).into(),
+            );
         }
         z.finish().expect("finish");
         assert_eq!(z.rotations, 2);
@@ -2582,7 +2588,7 @@ mod tests {
             "weird",
             1_000_000,
             &common(),
-            serde_json::json!({"name": "w"}),
+            serde_json::json!({"name": "w"}).into(),
         );
         z.finish().expect("finish");
         let text = String::from_utf8(buf.borrow().clone()).expect("utf8");

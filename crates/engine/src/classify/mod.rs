@@ -27,6 +27,7 @@ pub mod ml;
 pub mod ndpi;
 mod port;
 
+use std::borrow::BorrowMut;
 use std::net::IpAddr;
 
 use netsift_flow::{Dir, Flow, Seen};
@@ -147,9 +148,6 @@ pub struct ClassState {
     pub(crate) ndpi: Option<ndpi::NdpiSlot>,
     /// The `ml` layer's feature collector, while it collects.
     pub(crate) ml: Option<Box<netsift_ml::Collector>>,
-    /// Application-data state, used by `netsift analyze` only; created at
-    /// the flow's first packet that needs it (payload, FIN, RST, a verdict).
-    pub(crate) app: Option<Box<crate::analyze::AppState>>,
 }
 
 impl ClassState {
@@ -319,16 +317,25 @@ impl Classifier {
     /// every earlier layer has finished without a verdict, or when the flow
     /// ends. So `--layers dpi,ndpi` lets nDPI see every packet from the
     /// start, yet it names only the flows the DPI layer leaves Unknown.
-    pub fn on_packet(&mut self, flow: &mut Flow<ClassState>, seen: Seen, pkt: &Decoded<'_>) {
+    ///
+    /// The flow's data is a [`ClassState`] or holds one
+    /// (`FlowState` of the runs that keep application state).
+    pub fn on_packet<T: BorrowMut<ClassState>>(
+        &mut self,
+        flow: &mut Flow<T>,
+        seen: Seen,
+        pkt: &Decoded<'_>,
+    ) {
         // Most packets belong to flows already decided and watched by no
         // layer: leave before building anything.
-        if flow.data.settled && !flow.data.watched {
+        let st: &ClassState = flow.data.borrow();
+        if st.settled && !st.watched {
             return;
         }
         let Some(view) = packet_view(flow, seen, pkt) else {
             return;
         };
-        self.offer(&mut flow.data, &view);
+        self.offer(flow.data.borrow_mut(), &view);
     }
 
     /// [`Classifier::on_packet`] for callers that keep a [`ClassState`]
@@ -409,9 +416,9 @@ impl Classifier {
     /// the first held verdict or end-of-flow answer that is not a port
     /// guess; else the first port guess; else Unknown. Every layer's
     /// `on_end` runs once, so layers can release per-flow resources there.
-    pub fn on_end(&mut self, flow: &mut Flow<ClassState>) {
+    pub fn on_end<T: BorrowMut<ClassState>>(&mut self, flow: &mut Flow<T>) {
         let facts = flow_facts(flow);
-        self.finish(&mut flow.data, &facts);
+        self.finish(flow.data.borrow_mut(), &facts);
     }
 
     /// [`Classifier::on_end`] for a [`ClassState`] kept elsewhere.
@@ -442,6 +449,16 @@ impl Classifier {
         st.verdict = best.or(guess).map(Box::new);
         st.release_layers();
     }
+}
+
+/// A protocol name reduced for comparison with nDPI's names: ASCII letters
+/// and digits, lower case (`Service_Location_Protocol` =
+/// `service-location-protocol`).
+pub fn norm_name(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// What a classifier knows of a flow at its end.

@@ -299,7 +299,7 @@ fn protocol_names(module: NonNull<c_void>) -> &'static [&'static str] {
     NAMES.get_or_init(|| {
         let ours: std::collections::HashMap<String, &'static str> = netsift_protocols::ALL
             .iter()
-            .map(|p| (crate::accuracy::norm_name(p.name()), p.name()))
+            .map(|p| (super::norm_name(p.name()), p.name()))
             .collect();
         // SAFETY: the module is initialised.
         let n = unsafe { ffi::ns_ndpi_num_protocols(module.as_ptr()) }.min(u32::from(u16::MAX));
@@ -307,7 +307,7 @@ fn protocol_names(module: NonNull<c_void>) -> &'static [&'static str] {
             .map(|id| {
                 // SAFETY: ids below the protocol count have names.
                 let name = cstr(unsafe { ffi::ns_ndpi_proto_name(module.as_ptr(), id) });
-                match ours.get(&crate::accuracy::norm_name(name)) {
+                match ours.get(&super::norm_name(name)) {
                     Some(&n) => n,
                     None if name.is_empty() => "Unknown",
                     // Leaked once per process: a few hundred short names.

@@ -1,6 +1,6 @@
 //! The BACnet parser: one "bacnet" record per BACnet/IP datagram.
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::BacnetRecord;
 use super::{confirmed_service, unconfirmed_service};
@@ -116,9 +116,7 @@ impl Parser for BacnetParser {
         if let Some(n) = at.and_then(|a| d.get(a..)) {
             let _ = npdu(n, &mut r);
         }
-        if let Ok(v) = serde_json::to_value(&r) {
-            sink.record("bacnet", v);
-            self.written += 1;
-        }
+        sink.record("bacnet", Record::typed(r));
+        self.written += 1;
     }
 }

@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::DhcpRecord;
 use super::COOKIE;
@@ -179,9 +179,7 @@ impl DhcpParser {
 }
 
 fn emit(ts: u64, r: DhcpRecord, sink: &mut dyn Sink) {
-    if let Ok(v) = serde_json::to_value(&r) {
-        sink.record_at("dhcp", ts, v);
-    }
+    sink.record_at("dhcp", ts, Record::typed(r));
 }
 
 impl Parser for DhcpParser {

@@ -8,7 +8,7 @@
 //! §4.2.2, RFC 7766 §8); anything else is a UDP datagram (RFC 1035 §4.2.1).
 //! A gap can only happen on a stream, so it also means TCP.
 
-use netsift_proto::{BufferKind, Direction, Parser, Sink};
+use netsift_proto::{BufferKind, Direction, Parser, Record, Sink};
 
 use super::parse::{self, Answer, Decoded, Names};
 use super::rdata;
@@ -507,9 +507,7 @@ fn questions(tx: u64, dir: Direction, d: &Decoded, sink: &mut dyn Sink) {
 }
 
 fn emit(ts_ns: u64, rec: DnsRecord, sink: &mut dyn Sink) {
-    if let Ok(v) = serde_json::to_value(&rec) {
-        sink.record_at("dns", ts_ns, v);
-    }
+    sink.record_at("dns", ts_ns, Record::typed(rec));
 }
 
 impl Parser for DnsParser {

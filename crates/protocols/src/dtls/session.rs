@@ -13,7 +13,7 @@
 use netsift_proto::bytes::be16;
 
 use crate::tls::parse::be24;
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use crate::tls::session::TlsParser;
 
@@ -320,10 +320,8 @@ impl Parser for DtlsParser {
         }
         let mut r = self.tls.build();
         r.hello_verify = self.hello_verify;
-        if let Ok(v) = serde_json::to_value(&r) {
-            let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
-            sink.record_at("tls", ts, v);
-        }
+        let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
+        sink.record_at("tls", ts, Record::typed(r));
         self.started = false;
     }
 }

@@ -24,7 +24,7 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
-use netsift_proto::{Direction, FileId, FileMeta, Parser, Sink};
+use netsift_proto::{Direction, FileId, FileMeta, Parser, Record, Sink};
 
 use super::data_channel::{parse_data_channel, Connector, DataChannel};
 use super::record::{DataChannelRec, FtpRecord};
@@ -235,9 +235,7 @@ impl FtpParser {
             push_weird(&mut rec.weird, w);
         }
         self.records += 1;
-        if let Ok(v) = serde_json::to_value(&rec) {
-            sink.record_at("ftp", ts, v);
-        }
+        sink.record_at("ftp", ts, Record::typed(rec));
     }
 
     fn client_line(&mut self, line: &[u8], sink: &mut dyn Sink) {

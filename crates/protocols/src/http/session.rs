@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use netsift_proto::{BufferKind, Direction, FileId, FileMeta, Parser, Sink};
+use netsift_proto::{BufferKind, Direction, FileId, FileMeta, Parser, Record, Sink};
 
 use super::body::{Coding, Decoder, Stop, MAX_LAYERS};
 use super::headers::{self, Header};
@@ -927,9 +927,7 @@ impl HttpParser {
 }
 
 fn emit(tx: Tx, sink: &mut dyn Sink) {
-    if let Ok(v) = serde_json::to_value(&tx.rec) {
-        sink.record_at("http", tx.ts, v);
-    }
+    sink.record_at("http", tx.ts, Record::typed(tx.rec));
 }
 
 fn new_body(tx: u64, framing: Framing, coding: Vec<Coding>, meta: FileMeta) -> Body {
@@ -1675,9 +1673,7 @@ impl Parser for HttpParser {
                 weird: w,
                 ..Default::default()
             };
-            if let Ok(v) = serde_json::to_value(&rec) {
-                sink.record("http", v);
-            }
+            sink.record("http", Record::typed(rec));
             return;
         }
         let n = self.txs.len();

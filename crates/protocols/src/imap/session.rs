@@ -2,7 +2,7 @@
 //! completions, literals skipped by count, whole messages fetched walked
 //! for MIME attachments (shared with SMTP).
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::{ImapCommand, ImapRecord};
 use crate::smtp::mime::{sasl_step, trunc, weird, LineBuf, MimeParser, Sasl, MAX_LINE};
@@ -545,9 +545,7 @@ impl Parser for ImapParser {
         let Some(ts) = self.ts else {
             return;
         };
-        if let Ok(v) = serde_json::to_value(&self.rec) {
-            sink.record_at("imap", ts, v);
-        }
+        sink.record_at("imap", ts, Record::typed(self.rec.clone()));
     }
 }
 

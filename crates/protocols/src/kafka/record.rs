@@ -2,7 +2,7 @@
 //! name, version, correlation id, client_id), at most [`MAX_RECORDS`] per
 //! connection. Bodies are skipped by their size; responses are not read.
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 use serde::Serialize;
 
 use super::{request, Parse};
@@ -63,9 +63,7 @@ impl Parser for KafkaParser {
                         client_id: r.client_id.map(|c| String::from_utf8_lossy(c).into_owned()),
                         size: r.size,
                     };
-                    if let Ok(v) = serde_json::to_value(&rec) {
-                        sink.record("kafka", v);
-                    }
+                    sink.record("kafka", Record::typed(rec));
                     self.records += 1;
                     // What of `data` went past this header belongs to the body.
                     let before = self.head.len() - take;

@@ -3,7 +3,7 @@
 //! TDS version, user, host, application, server and database names. The
 //! password is never recorded.
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 use serde::Serialize;
 
 use super::{header, login7};
@@ -71,9 +71,7 @@ impl Parser for MssqlParser {
                             server: l.server,
                             database: l.database,
                         };
-                        if let Ok(v) = serde_json::to_value(&rec) {
-                            sink.record("mssql", v);
-                        }
+                        sink.record("mssql", Record::typed(rec));
                     }
                     self.done = true;
                     return;

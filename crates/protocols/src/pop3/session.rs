@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::{Pop3Command, Pop3Record};
 use crate::smtp::mime::{chomp, sasl_step, trunc, weird, LineBuf, MimeParser, Sasl};
@@ -384,9 +384,11 @@ impl Parser for Pop3Parser {
         if self.ts.is_none() {
             return;
         }
-        if let Ok(v) = serde_json::to_value(&self.rec) {
-            sink.record_at("pop3", self.ts.unwrap_or(0), v);
-        }
+        sink.record_at(
+            "pop3",
+            self.ts.unwrap_or(0),
+            Record::typed(self.rec.clone()),
+        );
     }
 }
 

@@ -4,7 +4,7 @@
 //! ClientHello (RFC 8446 §4.1.2), read with the TLS parser's functions.
 //! Google QUIC's CHLO gives its SNI tag.
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::initial::{self, Keys};
 use super::record::{QuicRecord, MAX_WEIRD};
@@ -401,10 +401,8 @@ impl Parser for QuicParser {
         if self.rec.decrypted && !self.rec.client_hello_complete && self.rec.server_name.is_none() {
             self.weird("client_hello_incomplete");
         }
-        if let Ok(v) = serde_json::to_value(&self.rec) {
-            let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
-            sink.record_at("quic", ts, v);
-        }
+        let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
+        sink.record_at("quic", ts, Record::typed(self.rec.clone()));
     }
 }
 

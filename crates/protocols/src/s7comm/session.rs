@@ -2,7 +2,7 @@
 //! and writes one "s7comm" record per S7 PDU found in a COTP DT TPDU.
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::S7commRecord;
 use super::{function_name, group_name};
@@ -111,10 +111,8 @@ impl S7commParser {
             }
             _ => {}
         }
-        if let Ok(v) = serde_json::to_value(&rec) {
-            sink.record("s7comm", v);
-            self.written += 1;
-        }
+        sink.record("s7comm", Record::typed(rec));
+        self.written += 1;
     }
 }
 

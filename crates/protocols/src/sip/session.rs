@@ -9,7 +9,7 @@
 //! bounded to 64 KiB; after a gap or over-long input the direction
 //! resyncs at the next start line.
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::SipRecord;
 
@@ -154,9 +154,7 @@ pub struct SipParser {
 }
 
 fn emit(ts: u64, r: SipRecord, sink: &mut dyn Sink) {
-    if let Ok(v) = serde_json::to_value(&r) {
-        sink.record_at("sip", ts, v);
-    }
+    sink.record_at("sip", ts, Record::typed(r));
 }
 
 impl SipParser {

@@ -9,7 +9,7 @@
 //! at the next 4-byte header followed by an SMB protocol identifier.
 
 use netsift_proto::bytes::{le16, le32};
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::SmbRecord;
 
@@ -118,9 +118,7 @@ impl SmbParser {
         for w in self.weird.drain(..) {
             push_weird(&mut rec.weird, w);
         }
-        if let Ok(v) = serde_json::to_value(&rec) {
-            sink.record("smb", v);
-        }
+        sink.record("smb", Record::typed(rec));
     }
 
     fn auth(&mut self, version: &'static str, msg: &[u8], sink: &mut dyn Sink) {

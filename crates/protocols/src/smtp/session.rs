@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use netsift_proto::{Direction, Parser, Sink};
+use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::mime::{b64, chomp, sasl_plain_user, trunc, weird, LineBuf, MimeParser};
 use super::record::{SmtpCommand, SmtpRecord};
@@ -198,12 +198,10 @@ impl SmtpParser {
         for w in std::mem::take(&mut self.session_weird) {
             weird(&mut tx.rec.weird, &w);
         }
-        if let Ok(v) = serde_json::to_value(&tx.rec) {
-            sink.record_at("smtp", tx.ts, v);
-        }
         // One transaction per mail (Suricata's smtp file_data: its
         // attachments), numbered from 0.
         let id = u64::from(tx.rec.trans_depth.saturating_sub(1));
+        sink.record_at("smtp", tx.ts, Record::typed(tx.rec));
         sink.tx_done(id, Direction::ToServer);
         sink.tx_done(id, Direction::ToClient);
         self.emitted += 1;

@@ -4,7 +4,7 @@
 //! algorithms and the HASSH fingerprints (github.com/salesforce/hassh).
 
 use md5::{Digest as _, Md5};
-use netsift_proto::{BufferKind, Direction, Parser, Sink};
+use netsift_proto::{BufferKind, Direction, Parser, Record, Sink};
 
 use super::record::{SshRecord, MAX_WEIRD};
 
@@ -428,10 +428,8 @@ impl Parser for SshParser {
             return;
         }
         let r = self.build();
-        if let Ok(v) = serde_json::to_value(&r) {
-            let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
-            sink.record_at("ssh", ts, v);
-        }
+        let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
+        sink.record_at("ssh", ts, Record::typed(r));
     }
 }
 

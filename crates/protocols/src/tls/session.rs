@@ -4,7 +4,7 @@
 //! headers are read (to count application data). One "tls" record per
 //! connection, written at the end.
 
-use netsift_proto::{BufferKind, Direction, Parser, Sink};
+use netsift_proto::{BufferKind, Direction, Parser, Record, Sink};
 
 use super::cert;
 use super::ja::{self, ClientHello, Ja4Proto, ServerHello};
@@ -603,10 +603,8 @@ impl Parser for TlsParser {
             return;
         }
         let r = self.build();
-        if let Ok(v) = serde_json::to_value(&r) {
-            let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
-            sink.record_at("tls", ts, v);
-        }
+        let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
+        sink.record_at("tls", ts, Record::typed(r));
     }
 }
 
