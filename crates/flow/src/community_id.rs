@@ -95,13 +95,13 @@ pub fn community_id_v1(
     };
     use sha1::Digest as _;
     let mut h = sha1::Sha1::new();
-    h.update(&seed.to_be_bytes());
+    h.update(seed.to_be_bytes());
     h.update(a);
     h.update(b);
-    h.update(&[proto, 0]);
+    h.update([proto, 0]);
     if has_ports {
-        h.update(&pa.to_be_bytes());
-        h.update(&pb.to_be_bytes());
+        h.update(pa.to_be_bytes());
+        h.update(pb.to_be_bytes());
     }
     let digest: [u8; 20] = h.finalize().into();
     let mut out = String::with_capacity(30);
