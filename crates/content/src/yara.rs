@@ -65,16 +65,25 @@ pub fn rule_files(path: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 mod imp {
     use super::*;
 
-    /// Compiled rules and a scanner reused across files.
-    pub struct Yara {
-        scanner: yara_x::Scanner<'static>,
+    /// Compiled rules, shared: they can cross threads (`--threads`
+    /// workers each make their own [`Yara`] scanner from them, in their
+    /// own thread, since a yara-x scanner cannot be sent).
+    #[derive(Clone, Copy)]
+    pub struct YaraRules {
+        rules: &'static yara_x::Rules,
         limits: YaraLimits,
-        pub stats: YaraStats,
+        n: usize,
     }
 
-    impl Yara {
+    impl std::fmt::Debug for YaraRules {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("YaraRules").field("rules", &self.n).finish()
+        }
+    }
+
+    impl YaraRules {
         /// Compile the rules at `path` (a file or a directory of them).
-        pub fn load(path: &Path, limits: YaraLimits) -> Result<Yara, String> {
+        pub fn compile(path: &Path, limits: YaraLimits) -> Result<YaraRules, String> {
             let files = rule_files(path).map_err(|e| format!("{}: {e}", path.display()))?;
             if files.is_empty() {
                 return Err(format!("{}: no .yar/.yara files", path.display()));
@@ -89,76 +98,128 @@ mod imp {
             }
             let rules = c.build();
             let n = rules.iter().len();
-            // The rules live as long as the process: the scanner borrows them.
+            // The rules live as long as the process: scanners borrow them.
             let rules: &'static yara_x::Rules = Box::leak(Box::new(rules));
-            let mut scanner = yara_x::Scanner::new(rules);
-            scanner.set_timeout(limits.timeout);
-            Ok(Yara {
-                scanner,
-                limits,
+            Ok(YaraRules { rules, limits, n })
+        }
+
+        /// Rules compiled.
+        pub fn len(&self) -> usize {
+            self.n
+        }
+
+        pub fn is_empty(&self) -> bool {
+            self.n == 0
+        }
+
+        /// A scanner over these rules, with its own counters.
+        pub fn scanner(&self) -> Yara {
+            Yara {
+                rules: *self,
                 stats: YaraStats {
-                    rules: n,
+                    rules: self.n,
                     ..Default::default()
                 },
-            })
+            }
+        }
+    }
+
+    thread_local! {
+        /// This thread's yara-x scanner, and the rules it was made for. A
+        /// yara-x scanner cannot move to another thread, so it is kept
+        /// here and [`Yara`] itself can be sent (`--threads` workers are
+        /// made in the reader's thread and run in their own).
+        static SCANNER: std::cell::RefCell<Option<(usize, yara_x::Scanner<'static>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// Compiled rules, and the counters of the files scanned with them.
+    pub struct Yara {
+        rules: YaraRules,
+        pub stats: YaraStats,
+    }
+
+    impl Yara {
+        /// Compile the rules at `path` and make a scanner over them.
+        pub fn load(path: &Path, limits: YaraLimits) -> Result<Yara, String> {
+            Ok(YaraRules::compile(path, limits)?.scanner())
         }
 
         /// Scan one buffer; `None` when the budget is spent.
         pub fn scan(&mut self, data: &[u8]) -> Option<Vec<YaraMatch>> {
-            if self.stats.time >= self.limits.budget {
+            if self.stats.time >= self.rules.limits.budget {
                 self.stats.skipped += 1;
                 return None;
             }
             let t = Instant::now();
-            let res = self.scanner.scan(data);
+            let rules = self.rules;
+            let key = rules.rules as *const yara_x::Rules as usize;
             let mut out = Vec::new();
-            match res {
-                Ok(r) => {
-                    for m in r.matching_rules().take(64) {
-                        let meta = m
-                            .metadata()
-                            .map(|(k, v)| {
-                                let v = match v {
-                                    yara_x::MetaValue::Integer(i) => i.to_string(),
-                                    yara_x::MetaValue::Float(f) => f.to_string(),
-                                    yara_x::MetaValue::Bool(b) => b.to_string(),
-                                    yara_x::MetaValue::String(s) => s.to_string(),
-                                    yara_x::MetaValue::Bytes(b) => {
-                                        String::from_utf8_lossy(b).into_owned()
+            let mut timed_out = false;
+            SCANNER.with(|cell| {
+                // Nothing here re-enters: a failed borrow only skips a scan.
+                let Ok(mut slot) = cell.try_borrow_mut() else {
+                    return;
+                };
+                if slot.as_ref().map(|(k, _)| *k) != Some(key) {
+                    let mut scanner = yara_x::Scanner::new(rules.rules);
+                    scanner.set_timeout(rules.limits.timeout);
+                    *slot = Some((key, scanner));
+                }
+                let Some((_, scanner)) = slot.as_mut() else {
+                    return;
+                };
+                match scanner.scan(data) {
+                    Ok(r) => {
+                        for m in r.matching_rules().take(64) {
+                            let meta = m
+                                .metadata()
+                                .map(|(k, v)| {
+                                    let v = match v {
+                                        yara_x::MetaValue::Integer(i) => i.to_string(),
+                                        yara_x::MetaValue::Float(f) => f.to_string(),
+                                        yara_x::MetaValue::Bool(b) => b.to_string(),
+                                        yara_x::MetaValue::String(s) => s.to_string(),
+                                        yara_x::MetaValue::Bytes(b) => {
+                                            String::from_utf8_lossy(b).into_owned()
+                                        }
+                                    };
+                                    (k.to_string(), crate::trunc(&v, 200))
+                                })
+                                .take(16)
+                                .collect();
+                            let mut strings = Vec::new();
+                            for p in m.patterns() {
+                                for x in p.matches().take(8) {
+                                    if strings.len() < 32 {
+                                        let r = x.range();
+                                        strings.push((
+                                            p.identifier().to_string(),
+                                            r.start as u64,
+                                            (r.end - r.start) as u64,
+                                        ));
                                     }
-                                };
-                                (k.to_string(), crate::trunc(&v, 200))
-                            })
-                            .take(16)
-                            .collect();
-                        let mut strings = Vec::new();
-                        for p in m.patterns() {
-                            for x in p.matches().take(8) {
-                                if strings.len() < 32 {
-                                    let r = x.range();
-                                    strings.push((
-                                        p.identifier().to_string(),
-                                        r.start as u64,
-                                        (r.end - r.start) as u64,
-                                    ));
                                 }
                             }
+                            out.push(YaraMatch {
+                                rule: m.identifier().to_string(),
+                                namespace: m.namespace().to_string(),
+                                tags: m
+                                    .tags()
+                                    .map(|t| t.identifier().to_string())
+                                    .take(16)
+                                    .collect(),
+                                meta,
+                                strings,
+                            });
                         }
-                        out.push(YaraMatch {
-                            rule: m.identifier().to_string(),
-                            namespace: m.namespace().to_string(),
-                            tags: m
-                                .tags()
-                                .map(|t| t.identifier().to_string())
-                                .take(16)
-                                .collect(),
-                            meta,
-                            strings,
-                        });
                     }
+                    Err(yara_x::ScanError::Timeout) => timed_out = true,
+                    Err(_) => {}
                 }
-                Err(yara_x::ScanError::Timeout) => self.stats.timeouts += 1,
-                Err(_) => {}
+            });
+            if timed_out {
+                self.stats.timeouts += 1;
             }
             self.stats.time += t.elapsed();
             self.stats.scanned += 1;
@@ -174,17 +235,41 @@ mod imp {
 mod imp {
     use super::*;
 
+    /// Built without the `yara` feature: compiling fails with a message.
+    #[derive(Debug, Clone, Copy)]
+    pub struct YaraRules;
+
+    impl YaraRules {
+        pub fn compile(path: &Path, _limits: YaraLimits) -> Result<YaraRules, String> {
+            Err(format!(
+                "{}: this netsift was built without the `yara` feature",
+                path.display()
+            ))
+        }
+
+        pub fn len(&self) -> usize {
+            0
+        }
+
+        pub fn is_empty(&self) -> bool {
+            true
+        }
+
+        pub fn scanner(&self) -> Yara {
+            Yara {
+                stats: YaraStats::default(),
+            }
+        }
+    }
+
     /// Built without the `yara` feature: loading fails with a message.
     pub struct Yara {
         pub stats: YaraStats,
     }
 
     impl Yara {
-        pub fn load(path: &Path, _limits: YaraLimits) -> Result<Yara, String> {
-            Err(format!(
-                "{}: this netsift was built without the `yara` feature",
-                path.display()
-            ))
+        pub fn load(path: &Path, limits: YaraLimits) -> Result<Yara, String> {
+            Ok(YaraRules::compile(path, limits)?.scanner())
         }
 
         pub fn scan(&mut self, _data: &[u8]) -> Option<Vec<YaraMatch>> {
@@ -194,7 +279,7 @@ mod imp {
     }
 }
 
-pub use imp::Yara;
+pub use imp::{Yara, YaraRules};
 
 #[cfg(all(test, feature = "yara"))]
 mod tests {

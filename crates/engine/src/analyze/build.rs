@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use netsift_content::hashlist::HashList;
-use netsift_content::yara::{Yara, YaraLimits};
+use netsift_content::yara::{YaraLimits, YaraRules};
 use netsift_detect::signature::SignatureSet;
 use netsift_rules::RuleSet;
 
@@ -84,6 +84,9 @@ pub struct AnalyzerBuilder {
     pub signatures: Option<Arc<SignatureSet>>,
     /// Suricata rules, shared by every analyzer built.
     pub suricata: Option<Arc<RuleSet>>,
+    /// The YARA rules once compiled: every analyzer built (one per
+    /// `--threads` worker) shares them.
+    yara_compiled: std::sync::OnceLock<YaraRules>,
 }
 
 impl Default for AnalyzerBuilder {
@@ -105,6 +108,7 @@ impl AnalyzerBuilder {
             content: Some(ContentSpec::default()),
             signatures: None,
             suricata: None,
+            yara_compiled: std::sync::OnceLock::new(),
         }
     }
 
@@ -139,22 +143,35 @@ impl AnalyzerBuilder {
         let classifier = Classifier::new(&self.classify).map_err(BuildError::Classifier)?;
         let mut files = Files::new(self.extract_dir.as_deref(), self.max_file_bytes)
             .map_err(BuildError::ExtractDir)?;
+        let mut yara = None;
         files.content = match &self.content {
             None => None,
-            Some(spec) => Some(ContentCfg {
-                limits: spec.limits,
-                hashes: spec.hashes.clone(),
-                yara: match &spec.yara {
-                    Some(y) => Some(Yara::load(&y.path, y.limits).map_err(BuildError::Yara)?),
-                    None => None,
-                },
-                yara_streams: spec.yara_streams,
-            }),
+            Some(spec) => {
+                if let Some(y) = &spec.yara {
+                    yara = Some(match self.yara_compiled.get() {
+                        Some(r) => *r,
+                        None => {
+                            let r =
+                                YaraRules::compile(&y.path, y.limits).map_err(BuildError::Yara)?;
+                            *self.yara_compiled.get_or_init(|| r)
+                        }
+                    });
+                }
+                // The scanner is made with the analyzer, in the thread that
+                // runs it ([`Prepared::analyzer`]).
+                Some(ContentCfg {
+                    limits: spec.limits,
+                    hashes: spec.hashes.clone(),
+                    yara: None,
+                    yara_streams: spec.yara_streams,
+                })
+            }
         };
         Ok(Prepared {
             classifier,
             config,
             files,
+            yara,
             signatures: self.signatures.clone(),
             suricata: self.suricata.clone(),
         })
@@ -167,6 +184,7 @@ pub struct Prepared {
     classifier: Classifier,
     config: AnalyzeConfig,
     files: Files,
+    yara: Option<YaraRules>,
     signatures: Option<Arc<SignatureSet>>,
     suricata: Option<Arc<RuleSet>>,
 }
@@ -174,11 +192,7 @@ pub struct Prepared {
 impl Prepared {
     /// YARA rules compiled, when content analysis has them.
     pub fn yara_rules(&self) -> Option<usize> {
-        self.files
-            .content
-            .as_ref()
-            .and_then(|c| c.yara.as_ref())
-            .map(|y| y.stats.rules)
+        self.yara.map(|y| y.len())
     }
 
     /// The analyzer over `out` (the detection stage of the run, usually).
@@ -187,7 +201,10 @@ impl Prepared {
     }
 
     /// The analyzer over an output it owns (a worker's event log).
-    pub fn analyzer<'o>(self, out: Box<dyn Output + 'o>) -> Analyzer<'o> {
+    pub fn analyzer<'o>(mut self, out: Box<dyn Output + 'o>) -> Analyzer<'o> {
+        if let (Some(rules), Some(c)) = (self.yara, self.files.content.as_mut()) {
+            c.yara = Some(rules.scanner());
+        }
         let mut analyzer = Analyzer::with_output(self.classifier, self.config, self.files, out);
         if let Some(set) = self.signatures {
             analyzer.set_signatures(set);
