@@ -65,9 +65,8 @@ pub fn rule_files(path: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
 mod imp {
     use super::*;
 
-    /// Compiled rules, shared: they can cross threads (`--threads`
-    /// workers each make their own [`Yara`] scanner from them, in their
-    /// own thread, since a yara-x scanner cannot be sent).
+    /// Compiled rules, shared by every [`Yara`] made from them (one per
+    /// `--threads` worker).
     #[derive(Clone, Copy)]
     pub struct YaraRules {
         rules: &'static yara_x::Rules,
@@ -140,11 +139,6 @@ mod imp {
     }
 
     impl Yara {
-        /// Compile the rules at `path` and make a scanner over them.
-        pub fn load(path: &Path, limits: YaraLimits) -> Result<Yara, String> {
-            Ok(YaraRules::compile(path, limits)?.scanner())
-        }
-
         /// Scan one buffer; `None` when the budget is spent.
         pub fn scan(&mut self, data: &[u8]) -> Option<Vec<YaraMatch>> {
             if self.stats.time >= self.rules.limits.budget {
@@ -262,16 +256,12 @@ mod imp {
         }
     }
 
-    /// Built without the `yara` feature: loading fails with a message.
+    /// Built without the `yara` feature: never made (compiling fails).
     pub struct Yara {
         pub stats: YaraStats,
     }
 
     impl Yara {
-        pub fn load(path: &Path, limits: YaraLimits) -> Result<Yara, String> {
-            Ok(YaraRules::compile(path, limits)?.scanner())
-        }
-
         pub fn scan(&mut self, _data: &[u8]) -> Option<Vec<YaraMatch>> {
             let _ = Instant::now();
             None
@@ -298,7 +288,9 @@ mod tests {
             "m",
             r#"rule Test_Eicar : av test { meta: author = "netsift" score = 5 strings: $s = "EICAR-STANDARD" condition: $s }"#,
         );
-        let mut y = Yara::load(&d, YaraLimits::default()).expect("rules");
+        let mut y = YaraRules::compile(&d, YaraLimits::default())
+            .expect("rules")
+            .scanner();
         let m = y.scan(b"xxx EICAR-STANDARD yyy").expect("scanned");
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].rule, "Test_Eicar");
@@ -312,16 +304,17 @@ mod tests {
     #[test]
     fn bad_rules_and_spent_budget() {
         let d = rules("bad", "rule { oops");
-        assert!(Yara::load(&d, YaraLimits::default()).is_err());
+        assert!(YaraRules::compile(&d, YaraLimits::default()).is_err());
         let d2 = rules("budget", "rule A { strings: $a = \"x\" condition: $a }");
-        let mut y = Yara::load(
+        let mut y = YaraRules::compile(
             &d2,
             YaraLimits {
                 timeout: Duration::from_secs(1),
                 budget: Duration::ZERO,
             },
         )
-        .expect("rules");
+        .expect("rules")
+        .scanner();
         assert!(y.scan(b"x").is_none());
         assert_eq!(y.stats.skipped, 1);
         let _ = std::fs::remove_dir_all(&d);

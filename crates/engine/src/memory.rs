@@ -46,6 +46,21 @@ impl MemoryUse {
     }
 }
 
+/// Component-wise sum (peaks of different holders, e.g. `--threads` workers).
+impl std::ops::Add for MemoryUse {
+    type Output = MemoryUse;
+
+    fn add(self, o: MemoryUse) -> MemoryUse {
+        MemoryUse {
+            flows: self.flows + o.flows,
+            reassembly: self.reassembly + o.reassembly,
+            parsers: self.parsers + o.parsers,
+            dpi: self.dpi + o.dpi,
+            detectors: self.detectors + o.detectors,
+        }
+    }
+}
+
 fn mib(b: usize) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }

@@ -493,11 +493,17 @@ impl<T: Default> FlowTable<T> {
             EndReason::Evicted => self.stats.evicted += 1,
             EndReason::End => {}
         }
+        self.mark_ended(&mut flow, reason);
+        self.finished.push(flow);
+    }
+
+    /// What an ended flow carries: when it counted as idle (for the
+    /// `--threads` merge order) and why it ended.
+    fn mark_ended(&self, flow: &mut Flow<T>, reason: EndReason) {
         flow.idle_at_ns = flow
             .last_ts
             .saturating_add(self.lane_timeout(flow.end_lane));
         flow.end_reason = Some(reason);
-        self.finished.push(flow);
     }
 
     /// End every flow idle for longer than its timeout at packet time `now`.
@@ -814,24 +820,13 @@ impl<T: Default> FlowTable<T> {
         // the flows over in creation order, as `finish` would.
         self.map = HashTable::new();
         let order = self.live_by_seq();
-        let in_slab_order = order.is_none();
-        let n = if in_slab_order {
-            self.slots.len()
-        } else {
-            order.as_ref().map_or(0, Vec::len)
-        };
+        let n = order.as_ref().map_or(self.slots.len(), Vec::len);
         for k in 0..n {
-            let i = match &order {
-                Some(o) => o[k] as usize,
-                None => k,
-            };
+            let i = order.as_ref().map_or(k, |o| o[k] as usize);
             let Some(mut flow) = self.slots[i].flow.take() else {
                 continue;
             };
-            flow.idle_at_ns = flow
-                .last_ts
-                .saturating_add(self.lane_timeout(flow.end_lane));
-            flow.end_reason = Some(EndReason::End);
+            self.mark_ended(&mut flow, EndReason::End);
             f(flow);
         }
         // The slab is empty now: give its memory back.

@@ -25,7 +25,7 @@ use super::output::Output;
 use super::{AnalyzeConfig, Analyzer};
 use crate::classify::{Classifier, ClassifyConfig, UnknownLayer};
 
-/// YARA rules to compile for each analyzer (a scanner is per analyzer).
+/// YARA rules to compile (once per builder; each analyzer gets its own counters).
 #[derive(Debug, Clone)]
 pub struct YaraSpec {
     /// A rule file or a directory of them.
@@ -139,39 +139,36 @@ impl AnalyzerBuilder {
         self.prepare_with(config)
     }
 
+    /// The YARA rules of `spec`, compiled at the first call and shared by
+    /// every analyzer built after it.
+    fn yara_rules(&self, spec: &YaraSpec) -> Result<YaraRules, BuildError> {
+        if let Some(r) = self.yara_compiled.get() {
+            return Ok(*r);
+        }
+        let r = YaraRules::compile(&spec.path, spec.limits).map_err(BuildError::Yara)?;
+        Ok(*self.yara_compiled.get_or_init(|| r))
+    }
+
     fn prepare_with(&self, config: AnalyzeConfig) -> Result<Prepared, BuildError> {
         let classifier = Classifier::new(&self.classify).map_err(BuildError::Classifier)?;
         let mut files = Files::new(self.extract_dir.as_deref(), self.max_file_bytes)
             .map_err(BuildError::ExtractDir)?;
-        let mut yara = None;
         files.content = match &self.content {
             None => None,
-            Some(spec) => {
-                if let Some(y) = &spec.yara {
-                    yara = Some(match self.yara_compiled.get() {
-                        Some(r) => *r,
-                        None => {
-                            let r =
-                                YaraRules::compile(&y.path, y.limits).map_err(BuildError::Yara)?;
-                            *self.yara_compiled.get_or_init(|| r)
-                        }
-                    });
-                }
-                // The scanner is made with the analyzer, in the thread that
-                // runs it ([`Prepared::analyzer`]).
-                Some(ContentCfg {
-                    limits: spec.limits,
-                    hashes: spec.hashes.clone(),
-                    yara: None,
-                    yara_streams: spec.yara_streams,
-                })
-            }
+            Some(spec) => Some(ContentCfg {
+                limits: spec.limits,
+                hashes: spec.hashes.clone(),
+                yara: match &spec.yara {
+                    Some(y) => Some(self.yara_rules(y)?.scanner()),
+                    None => None,
+                },
+                yara_streams: spec.yara_streams,
+            }),
         };
         Ok(Prepared {
             classifier,
             config,
             files,
-            yara,
             signatures: self.signatures.clone(),
             suricata: self.suricata.clone(),
         })
@@ -184,7 +181,6 @@ pub struct Prepared {
     classifier: Classifier,
     config: AnalyzeConfig,
     files: Files,
-    yara: Option<YaraRules>,
     signatures: Option<Arc<SignatureSet>>,
     suricata: Option<Arc<RuleSet>>,
 }
@@ -192,7 +188,11 @@ pub struct Prepared {
 impl Prepared {
     /// YARA rules compiled, when content analysis has them.
     pub fn yara_rules(&self) -> Option<usize> {
-        self.yara.map(|y| y.len())
+        self.files
+            .content
+            .as_ref()
+            .and_then(|c| c.yara.as_ref())
+            .map(|y| y.stats.rules)
     }
 
     /// The analyzer over `out` (the detection stage of the run, usually).
@@ -201,10 +201,7 @@ impl Prepared {
     }
 
     /// The analyzer over an output it owns (a worker's event log).
-    pub fn analyzer<'o>(mut self, out: Box<dyn Output + 'o>) -> Analyzer<'o> {
-        if let (Some(rules), Some(c)) = (self.yara, self.files.content.as_mut()) {
-            c.yara = Some(rules.scanner());
-        }
+    pub fn analyzer<'o>(self, out: Box<dyn Output + 'o>) -> Analyzer<'o> {
         let mut analyzer = Analyzer::with_output(self.classifier, self.config, self.files, out);
         if let Some(set) = self.signatures {
             analyzer.set_signatures(set);

@@ -147,20 +147,14 @@ const COMMON_KEYS: [&str; 6] = ["ts", "uid", "src_ip", "src_port", "dst_ip", "ds
 impl serde::Serialize for WithCommon<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap as _;
-        let fields = self.record.as_object();
-        let own = fields.map_or(0, |f| {
-            f.keys()
-                .filter(|k| !COMMON_KEYS.contains(&k.as_str()))
-                .count()
-        });
-        let mut m = s.serialize_map(Some(COMMON_KEYS.len() + own))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("ts", &micros_to_secs(self.ts_ns))?;
         m.serialize_entry("uid", &self.c.uid)?;
         m.serialize_entry("src_ip", &self.c.src_ip)?;
         m.serialize_entry("src_port", &self.c.src_port)?;
         m.serialize_entry("dst_ip", &self.c.dst_ip)?;
         m.serialize_entry("dst_port", &self.c.dst_port)?;
-        for (k, v) in fields.into_iter().flatten() {
+        for (k, v) in self.record.as_object().into_iter().flatten() {
             if !COMMON_KEYS.contains(&k.as_str()) {
                 m.serialize_entry(k, v)?;
             }

@@ -262,12 +262,7 @@ impl WorkerEnd {
             t.buffers_dropped += r.buffers_dropped;
             t.files_dropped += r.files_dropped;
         }
-        let (m, p) = (&mut self.peak_memory, o.peak_memory);
-        m.flows += p.flows;
-        m.reassembly += p.reassembly;
-        m.parsers += p.parsers;
-        m.dpi += p.dpi;
-        m.detectors += p.detectors;
+        self.peak_memory = self.peak_memory + o.peak_memory;
         self.files_carved += o.files_carved;
     }
 }
