@@ -13,10 +13,17 @@ use std::fmt;
 
 use serde_json::Value;
 
+mod fields;
+pub use fields::JsonObject;
+
 /// A record struct: any serialisable, cloneable, thread-safe type.
 pub trait RecordBody: Any + Send + Sync + fmt::Debug {
     /// The record's JSON (its serde form).
     fn to_json(&self) -> Value;
+    /// Write the record's fields into `map`, except the keys in `skip`:
+    /// the same entries as [`RecordBody::to_json`]'s object, without
+    /// building it.
+    fn write_fields(&self, map: &mut JsonObject<'_, '_>, skip: &[&str]) -> serde_json::Result<()>;
     /// A copy, for outputs that write one record twice (`Tee`).
     fn clone_box(&self) -> Box<dyn RecordBody>;
     /// For the typed view's downcast.
@@ -31,6 +38,13 @@ where
         // The record structs hold strings, numbers, booleans, options and
         // lists: serialising them cannot fail.
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+    fn write_fields(&self, map: &mut JsonObject<'_, '_>, skip: &[&str]) -> serde_json::Result<()> {
+        self.serialize(fields::Fields {
+            map,
+            skip,
+            key: None,
+        })
     }
     fn clone_box(&self) -> Box<dyn RecordBody> {
         Box::new(self.clone())
@@ -73,6 +87,27 @@ impl Record {
         match self.0 {
             Inner::Typed(b) => b.to_json(),
             Inner::Json(v) => v,
+        }
+    }
+
+    /// Write the record's fields into `map`, except the keys in `skip`
+    /// (the JSONL writer's flow fields, which come first).
+    pub fn write_fields(
+        &self,
+        map: &mut JsonObject<'_, '_>,
+        skip: &[&str],
+    ) -> serde_json::Result<()> {
+        use serde::ser::SerializeMap as _;
+        match &self.0 {
+            Inner::Typed(b) => b.write_fields(map, skip),
+            Inner::Json(v) => {
+                for (k, v) in v.as_object().into_iter().flatten() {
+                    if !skip.contains(&k.as_str()) {
+                        map.serialize_entry(k, v)?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
@@ -130,5 +165,103 @@ mod tests {
         let j = Record::from(serde_json::json!({"x": 1}));
         assert!(j.downcast_ref::<Rec>().is_none());
         assert_eq!(j.into_json(), serde_json::json!({"x": 1}));
+    }
+
+    /// `{"first":0,` then the record's fields (minus `skip`) through
+    /// [`Record::write_fields`].
+    fn via_fields(r: &Record, skip: &[&str]) -> String {
+        use serde::ser::{SerializeMap as _, Serializer as _};
+        let mut line = Vec::new();
+        let mut ser = serde_json::Serializer::new(&mut line);
+        let mut m = ser.serialize_map(None).expect("map");
+        m.serialize_entry("first", &0).expect("entry");
+        r.write_fields(&mut m, skip).expect("fields");
+        m.end().expect("end");
+        String::from_utf8(line).expect("utf-8")
+    }
+
+    /// The same through a `Value`, as the writer did before.
+    fn via_value(r: &Record, skip: &[&str]) -> String {
+        let mut out = serde_json::Map::new();
+        out.insert("first".into(), 0.into());
+        for (k, v) in r.to_json().as_object().into_iter().flatten() {
+            if !skip.contains(&k.as_str()) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        Value::Object(out).to_string()
+    }
+
+    #[derive(Debug, Clone, serde::Serialize)]
+    struct Inner2 {
+        name: String,
+        n: f64,
+    }
+
+    #[derive(Debug, Clone, serde::Serialize)]
+    struct Wide {
+        uid: &'static str,
+        a: u16,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        b: Option<String>,
+        c: Option<u8>,
+        list: Vec<Inner2>,
+        by_code: std::collections::BTreeMap<u16, String>,
+        text: String,
+        nan: f64,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    }
+
+    #[derive(Debug, Clone, serde::Serialize)]
+    struct Newtype(Rec);
+
+    #[derive(Debug, Clone, serde::Serialize)]
+    struct Empty;
+
+    #[test]
+    fn fields_written_directly_are_the_value_path_byte_for_byte() {
+        let wide = Wide {
+            uid: "spoofed",
+            a: 443,
+            b: None,
+            c: None,
+            list: vec![Inner2 {
+                name: "q\"u\u{1}é".into(),
+                n: 0.25,
+            }],
+            by_code: [(200, "OK".to_string()), (7, "x".to_string())].into(),
+            text: "line\nbreak\t\u{7f}".into(),
+            nan: f64::NAN,
+            kind: "t",
+        };
+        let skip = ["uid", "ts"];
+        let records = [
+            Record::typed(wide),
+            Record::typed(Rec {
+                a: 1,
+                b: Some("b".into()),
+            }),
+            Record::typed(Newtype(Rec { a: 2, b: None })),
+            Record::typed(Empty),
+            Record::typed(Option::<Rec>::None),
+            Record::json(serde_json::json!({"uid": "x", "k": [1, {"z": null}]})),
+            Record::json(Value::Null),
+        ];
+        for r in &records {
+            assert_eq!(via_fields(r, &skip), via_value(r, &skip), "{r:?}");
+        }
+        assert!(via_fields(&records[0], &skip).contains(r#""by_code":{"7":"x","200":"OK"}"#));
+    }
+
+    #[test]
+    fn a_record_that_is_not_an_object_is_an_error_not_a_panic() {
+        use serde::ser::Serializer as _;
+        for r in [Record::typed(7u32), Record::typed(vec![1u8])] {
+            let mut line = Vec::new();
+            let mut ser = serde_json::Serializer::new(&mut line);
+            let mut m = ser.serialize_map(None).expect("map");
+            assert!(r.write_fields(&mut m, &[]).is_err());
+        }
     }
 }

@@ -139,26 +139,47 @@ impl<O: Output + ?Sized> Output for &mut O {
 struct WithCommon<'a> {
     ts_ns: u64,
     c: &'a Common,
-    record: &'a Value,
+    record: &'a Record,
 }
 
 const COMMON_KEYS: [&str; 6] = ["ts", "uid", "src_ip", "src_port", "dst_ip", "dst_port"];
 
-impl serde::Serialize for WithCommon<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = s.serialize_map(None)?;
+impl WithCommon<'_> {
+    /// The line's object, straight into `line`: the flow's fields, then
+    /// the record's ([`Record::write_fields`], no intermediate `Value`).
+    fn write_into(&self, line: &mut Vec<u8>) -> serde_json::Result<()> {
+        use serde::ser::{SerializeMap as _, Serializer as _};
+        let start = line.len();
+        let mut ser = serde_json::Serializer::new(&mut *line);
+        let mut m = ser.serialize_map(None)?;
         m.serialize_entry("ts", &micros_to_secs(self.ts_ns))?;
         m.serialize_entry("uid", &self.c.uid)?;
         m.serialize_entry("src_ip", &self.c.src_ip)?;
         m.serialize_entry("src_port", &self.c.src_port)?;
         m.serialize_entry("dst_ip", &self.c.dst_ip)?;
         m.serialize_entry("dst_port", &self.c.dst_port)?;
-        for (k, v) in self.record.as_object().into_iter().flatten() {
-            if !COMMON_KEYS.contains(&k.as_str()) {
-                m.serialize_entry(k, v)?;
+        match self.record.write_fields(&mut m, &COMMON_KEYS) {
+            Ok(()) => m.end(),
+            Err(_) => {
+                // A record that is not an object (no parser makes one) has
+                // no fields of its own, as through a `Value`.
+                drop(m);
+                line.truncate(start);
+                self.write_bare(line)
             }
         }
+    }
+
+    fn write_bare(&self, line: &mut Vec<u8>) -> serde_json::Result<()> {
+        use serde::ser::{SerializeMap as _, Serializer as _};
+        let mut ser = serde_json::Serializer::new(&mut *line);
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("ts", &micros_to_secs(self.ts_ns))?;
+        m.serialize_entry("uid", &self.c.uid)?;
+        m.serialize_entry("src_ip", &self.c.src_ip)?;
+        m.serialize_entry("src_port", &self.c.src_port)?;
+        m.serialize_entry("dst_ip", &self.c.dst_ip)?;
+        m.serialize_entry("dst_port", &self.c.dst_port)?;
         m.end()
     }
 }
@@ -387,6 +408,15 @@ impl JsonlDir {
     }
 
     fn write<T: serde::Serialize + ?Sized>(&mut self, log: &'static str, v: &T) {
+        self.write_with(log, |line| serde_json::to_writer(line, v));
+    }
+
+    /// Writes the line that `render` puts into the (cleared) line buffer.
+    fn write_with(
+        &mut self,
+        log: &'static str,
+        render: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) {
         if self.error.is_some() {
             return;
         }
@@ -405,7 +435,7 @@ impl JsonlDir {
         if let Some(f) = self.files.get_mut(log) {
             let line = &mut self.line;
             line.clear();
-            let r = serde_json::to_writer(&mut *line, v)
+            let r = render(&mut *line)
                 .map_err(std::io::Error::from)
                 .and_then(|()| {
                     line.push(b'\n');
@@ -433,14 +463,12 @@ impl Output for JsonlDir {
     fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.note_time(ts_ns);
         self.summary.note_record(log, &record);
-        self.write(
-            log,
-            &WithCommon {
-                ts_ns,
-                c: common,
-                record: &record.into_json(),
-            },
-        );
+        let line = WithCommon {
+            ts_ns,
+            c: common,
+            record: &record,
+        };
+        self.write_with(log, |buf| line.write_into(buf));
     }
 
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
@@ -973,12 +1001,15 @@ mod tests {
             dst_port: 2,
             proto: 6,
         };
-        let text = serde_json::to_string(&WithCommon {
+        let mut line = Vec::new();
+        WithCommon {
             ts_ns: 1_000_000_000,
             c: &c,
-            record: &serde_json::json!({"uid": "spoofed", "method": "GET"}),
-        })
+            record: &Record::json(serde_json::json!({"uid": "spoofed", "method": "GET"})),
+        }
+        .write_into(&mut line)
         .expect("serialise");
+        let text = String::from_utf8(line).expect("utf-8");
         let v: Value = serde_json::from_str(&text).expect("json");
         let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
         assert_eq!(
