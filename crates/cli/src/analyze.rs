@@ -490,9 +490,10 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         let mut deliveries = 0u64;
         for (n, path) in args.captures.iter().enumerate() {
             let mut makers = Vec::with_capacity(threads);
+            let jsonl = a.format == crate::AnalyzeFormat::Jsonl;
             for _ in 0..threads {
                 let parts = s.builder.worker(threads).map_err(build_error)?;
-                makers.push(move || AnalyzeWorker::new(move |out| parts.analyzer(out)));
+                makers.push(move || AnalyzeWorker::new(jsonl, move |out| parts.analyzer(out)));
             }
             let mut makers = Some(makers);
             let ends = runs.run(n, path, &mut bar, &mut |path, pcfg, bar| {

@@ -86,6 +86,10 @@ pub struct FlowRecord {
     /// netsift's own JSONL.
     #[serde(skip)]
     pub seq_bytes: Option<[u64; 2]>,
+    /// Its JSONL line, when an `analyze --threads` worker made it ahead of
+    /// the writer (not part of the record).
+    #[serde(skip)]
+    pub rendered: netsift_proto::record::Rendered,
 }
 
 /// Nanoseconds to seconds, rounded to the microsecond: an f64 cannot hold
@@ -143,6 +147,7 @@ impl FlowRecord {
             resp_ip_bytes: f.stats[1].ip_bytes,
             icmp_type_code: f.icmp_type_code,
             seq_bytes: (f.key.proto == 6).then(|| [f.conn.seq_bytes(0), f.conn.seq_bytes(1)]),
+            rendered: Default::default(),
         }
     }
 

@@ -56,7 +56,42 @@ where
 
 /// One record of a flow: a protocol's typed struct, or a JSON value for
 /// the records the engine builds itself (`weird`, `files`, ...).
-pub struct Record(Inner);
+pub struct Record {
+    inner: Inner,
+    rendered: Rendered,
+}
+
+/// A value's output line, made ahead of its writer. `analyze --threads`
+/// workers write the JSONL lines of their records and flows, so that the
+/// one thread that writes the files only copies bytes. It is not part of
+/// the value: never serialised, equal to any other, and dropped or ignored
+/// by every output but the one it was made for.
+#[derive(Clone, Default)]
+pub struct Rendered(Option<Vec<u8>>);
+
+impl Rendered {
+    pub fn new(line: Vec<u8>) -> Rendered {
+        Rendered(Some(line))
+    }
+    pub fn get(&self) -> Option<&[u8]> {
+        self.0.as_deref()
+    }
+}
+
+impl PartialEq for Rendered {
+    fn eq(&self, _other: &Rendered) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(l) => write!(f, "Rendered({} bytes)", l.len()),
+            None => f.write_str("Rendered(none)"),
+        }
+    }
+}
 
 enum Inner {
     Typed(Box<dyn RecordBody>),
@@ -66,17 +101,34 @@ enum Inner {
 impl Record {
     /// A typed record (a protocol's record struct).
     pub fn typed<T: RecordBody>(body: T) -> Record {
-        Record(Inner::Typed(Box::new(body)))
+        Record::of(Inner::Typed(Box::new(body)))
+    }
+
+    fn of(inner: Inner) -> Record {
+        Record {
+            inner,
+            rendered: Rendered::default(),
+        }
+    }
+
+    /// Keep the record's output line, made ahead of the writer.
+    pub fn set_rendered(&mut self, line: Vec<u8>) {
+        self.rendered = Rendered::new(line);
+    }
+
+    /// The record's output line, if one was made ahead.
+    pub fn rendered(&self) -> Option<&[u8]> {
+        self.rendered.get()
     }
 
     /// A record that is JSON already.
     pub fn json(v: Value) -> Record {
-        Record(Inner::Json(v))
+        Record::of(Inner::Json(v))
     }
 
     /// The record as struct `T`, when it is one.
     pub fn downcast_ref<T: 'static>(&self) -> Option<&T> {
-        match &self.0 {
+        match &self.inner {
             Inner::Typed(b) => b.as_any().downcast_ref::<T>(),
             Inner::Json(_) => None,
         }
@@ -84,7 +136,7 @@ impl Record {
 
     /// The record's JSON, for the output layer.
     pub fn into_json(self) -> Value {
-        match self.0 {
+        match self.inner {
             Inner::Typed(b) => b.to_json(),
             Inner::Json(v) => v,
         }
@@ -98,7 +150,7 @@ impl Record {
         skip: &[&str],
     ) -> serde_json::Result<()> {
         use serde::ser::SerializeMap as _;
-        match &self.0 {
+        match &self.inner {
             Inner::Typed(b) => b.write_fields(map, skip),
             Inner::Json(v) => {
                 for (k, v) in v.as_object().into_iter().flatten() {
@@ -113,7 +165,7 @@ impl Record {
 
     /// The record's JSON without consuming it, for the output layer.
     pub fn to_json(&self) -> Value {
-        match &self.0 {
+        match &self.inner {
             Inner::Typed(b) => b.to_json(),
             Inner::Json(v) => v.clone(),
         }
@@ -128,16 +180,19 @@ impl From<Value> for Record {
 
 impl Clone for Record {
     fn clone(&self) -> Record {
-        Record(match &self.0 {
-            Inner::Typed(b) => Inner::Typed(b.clone_box()),
-            Inner::Json(v) => Inner::Json(v.clone()),
-        })
+        Record {
+            inner: match &self.inner {
+                Inner::Typed(b) => Inner::Typed(b.clone_box()),
+                Inner::Json(v) => Inner::Json(v.clone()),
+            },
+            rendered: self.rendered.clone(),
+        }
     }
 }
 
 impl fmt::Debug for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
+        match &self.inner {
             Inner::Typed(b) => b.fmt(f),
             Inner::Json(v) => v.fmt(f),
         }

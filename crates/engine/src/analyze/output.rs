@@ -144,6 +144,23 @@ struct WithCommon<'a> {
 
 const COMMON_KEYS: [&str; 6] = ["ts", "uid", "src_ip", "src_port", "dst_ip", "dst_port"];
 
+/// The JSONL line (without its newline) of a record, as [`JsonlDir`]
+/// writes it, into `line`.
+pub fn jsonl_record_line(
+    line: &mut Vec<u8>,
+    ts_ns: u64,
+    c: &Common,
+    record: &Record,
+) -> serde_json::Result<()> {
+    WithCommon { ts_ns, c, record }.write_into(line)
+}
+
+/// The JSONL line (without its newline) of a flow, as [`JsonlDir`] writes
+/// it, into `line`.
+pub fn jsonl_conn_line(line: &mut Vec<u8>, rec: &FlowRecord) -> serde_json::Result<()> {
+    serde_json::to_writer(line, rec)
+}
+
 impl WithCommon<'_> {
     /// The line's object, straight into `line`: the flow's fields, then
     /// the record's ([`Record::write_fields`], no intermediate `Value`).
@@ -463,20 +480,31 @@ impl Output for JsonlDir {
     fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.note_time(ts_ns);
         self.summary.note_record(log, &record);
-        let line = WithCommon {
-            ts_ns,
-            c: common,
-            record: &record,
-        };
-        self.write_with(log, |buf| line.write_into(buf));
+        match record.rendered() {
+            // Made by a worker with `jsonl_record_line` from the same values.
+            Some(made) => self.write_with(log, |buf| {
+                buf.extend_from_slice(made);
+                Ok(())
+            }),
+            None => self.write_with(log, |buf| {
+                jsonl_record_line(buf, ts_ns, common, &record)
+            }),
+        }
     }
 
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
         self.note_time(ts_ns);
         self.summary.note_conn(rec);
         // Serialised straight from the struct: the same text as through a
-        // `Value` (serde_json keeps the field order), without building one.
-        self.write("conn", rec);
+        // `Value` (serde_json keeps the field order), without building one;
+        // or made so already by a worker.
+        match rec.rendered.get() {
+            Some(made) => self.write_with("conn", |buf| {
+                buf.extend_from_slice(made);
+                Ok(())
+            }),
+            None => self.write_with("conn", |buf| jsonl_conn_line(buf, rec)),
+        }
     }
 
     fn alert(&mut self, a: &netsift_detect::alert::Alert) {

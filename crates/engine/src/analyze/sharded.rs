@@ -31,9 +31,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use netsift_detect::alert::Alert;
 use netsift_detect::dos::FloodPacket;
 use netsift_flow::{Dir, Flow, Seen};
+use netsift_proto::record::Rendered;
 use netsift_wire::Decoded;
 
-use super::output::{CaptureDamage, Common, Output, Record, Summary};
+use super::output::{
+    jsonl_conn_line, jsonl_record_line, CaptureDamage, Common, Output, Record, Summary,
+};
 use super::rules::RuleStats;
 use super::{AnalyzeStats, Analyzer, FlowData};
 use crate::memory::MemoryUse;
@@ -77,6 +80,9 @@ impl Event {
     }
 }
 
+/// A line's first allocation: most conn lines are 500-700 bytes.
+const LINE_CAPACITY: usize = 768;
+
 #[derive(Debug)]
 struct LogState {
     when: When,
@@ -88,6 +94,9 @@ struct LogState {
 pub struct EventLog {
     state: Arc<Mutex<LogState>>,
     summary: Summary,
+    /// The output is a JSONL directory: make its lines here, in the
+    /// worker, so that the reader thread only copies them.
+    jsonl: bool,
 }
 
 fn lock(m: &Mutex<LogState>) -> MutexGuard<'_, LogState> {
@@ -106,7 +115,15 @@ impl EventLog {
 }
 
 impl Output for EventLog {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, mut record: Record) {
+        if self.jsonl {
+            let mut line = Vec::with_capacity(LINE_CAPACITY);
+            // Writing to a Vec fails only on a serializer bug; the writer
+            // then makes the line itself.
+            if jsonl_record_line(&mut line, ts_ns, common, &record).is_ok() {
+                record.set_rendered(line);
+            }
+        }
         self.push(Event::Record {
             log,
             ts_ns,
@@ -115,10 +132,14 @@ impl Output for EventLog {
         });
     }
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
-        self.push(Event::Conn {
-            ts_ns,
-            rec: Box::new(rec.clone()),
-        });
+        let mut rec = Box::new(rec.clone());
+        if self.jsonl {
+            let mut line = Vec::with_capacity(LINE_CAPACITY);
+            if jsonl_conn_line(&mut line, &rec).is_ok() {
+                rec.rendered = Rendered::new(line);
+            }
+        }
+        self.push(Event::Conn { ts_ns, rec });
     }
     fn alert(&mut self, alert: &Alert) {
         self.push(Event::Alert(Box::new(alert.clone())));
@@ -171,8 +192,9 @@ pub struct AnalyzeWorker {
 }
 
 impl AnalyzeWorker {
-    /// `build` makes the analyzer over the output it is given.
-    pub fn new(build: impl FnOnce(Box<dyn Output>) -> Analyzer<'static>) -> Self {
+    /// `build` makes the analyzer over the output it is given. `jsonl`:
+    /// the output is a JSONL directory, whose lines the worker makes.
+    pub fn new(jsonl: bool, build: impl FnOnce(Box<dyn Output>) -> Analyzer<'static>) -> Self {
         let state = Arc::new(Mutex::new(LogState {
             when: When::Packet { frame: 0 },
             seq: 0,
@@ -181,6 +203,7 @@ impl AnalyzeWorker {
         let log = EventLog {
             state: state.clone(),
             summary: Summary::default(),
+            jsonl,
         };
         AnalyzeWorker {
             analyzer: build(Box::new(log)),
