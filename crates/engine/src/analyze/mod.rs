@@ -1279,7 +1279,7 @@ impl Analyzer<'_> {
         }
         let mut rec = FlowRecord::from_classified(&flow, self.cfg.community_id_seed);
         rec.missed_bytes = missed_bytes;
-        self.out.conn(flow.first_ts, &rec);
+        self.out.conn_owned(flow.first_ts, rec);
     }
 }
 

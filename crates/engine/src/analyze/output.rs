@@ -69,6 +69,11 @@ pub trait Output {
     fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record);
     /// A flow record (`conn`).
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord);
+    /// A flow record handed over whole: an output that keeps it (the
+    /// event log of an `analyze --threads` worker) takes it without a copy.
+    fn conn_owned(&mut self, ts_ns: u64, rec: FlowRecord) {
+        self.conn(ts_ns, &rec)
+    }
     /// An alert (`alerts.jsonl`, or `event_type: "alert"` in EVE).
     fn alert(&mut self, _alert: &netsift_detect::alert::Alert) {}
     /// A detector made a finding from the flow `uid`'s traffic that is
@@ -106,6 +111,9 @@ impl<O: Output + ?Sized> Output for &mut O {
     }
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
         (**self).conn(ts_ns, rec)
+    }
+    fn conn_owned(&mut self, ts_ns: u64, rec: FlowRecord) {
+        (**self).conn_owned(ts_ns, rec)
     }
     fn alert(&mut self, alert: &netsift_detect::alert::Alert) {
         (**self).alert(alert)

@@ -132,7 +132,10 @@ impl Output for EventLog {
         });
     }
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
-        let mut rec = Box::new(rec.clone());
+        self.conn_owned(ts_ns, rec.clone());
+    }
+    fn conn_owned(&mut self, ts_ns: u64, rec: FlowRecord) {
+        let mut rec = Box::new(rec);
         if self.jsonl {
             let mut line = Vec::with_capacity(LINE_CAPACITY);
             if jsonl_conn_line(&mut line, &rec).is_ok() {
