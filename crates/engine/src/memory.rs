@@ -80,7 +80,8 @@ impl fmt::Display for MemoryUse {
 }
 
 /// Process-wide counters (indices below).
-static COUNTERS: [AtomicUsize; 4] = [
+static COUNTERS: [AtomicUsize; 5] = [
+    AtomicUsize::new(0),
     AtomicUsize::new(0),
     AtomicUsize::new(0),
     AtomicUsize::new(0),
@@ -95,6 +96,9 @@ pub(crate) const PARSER_BYTES: usize = 1;
 pub(crate) const DPI_STATES: usize = 2;
 /// Bytes of DPI prefix buffers (by capacity).
 pub(crate) const DPI_BYTES: usize = 3;
+/// Live per-flow application states' larger part (`netsift analyze`: a
+/// flow with streams, a parser, rule state ...).
+pub(crate) const APP_MORES: usize = 4;
 
 pub(crate) fn counter(k: usize) -> usize {
     COUNTERS.get(k).map_or(0, |c| c.load(Ordering::Relaxed))
