@@ -1356,6 +1356,6 @@ mod size_tests {
         let n = size_of::<super::AppState>();
         assert!(n <= 40, "AppState is {n} bytes");
         let flow = size_of::<netsift_flow::Flow<super::FlowData>>();
-        assert!(flow <= 400, "Flow<FlowData> is {flow} bytes");
+        assert!(flow <= 360, "Flow<FlowData> is {flow} bytes");
     }
 }

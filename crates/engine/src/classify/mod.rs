@@ -142,23 +142,50 @@ pub struct ClassState {
     /// [`LayerAnswer::Done`], or decided while an earlier layer was still
     /// looking.
     pub(crate) done: u16,
-    /// A later layer's verdict, held until every earlier layer has finished
-    /// (a layer is consulted only for flows the layers before it left
-    /// Unknown): the deciding layer's position and its verdict.
-    pub(crate) deferred: Option<Box<(u8, Verdict)>>,
+    /// What only some layer lists use (a held verdict, the `ml` layer's
+    /// features), in one box: 8 bytes a flow for the default layers.
+    pub(crate) rare: Option<Box<RareState>>,
     /// The `ndpi` layer's per-flow state (nDPI's flow structure).
     #[cfg(feature = "ndpi")]
     pub(crate) ndpi: Option<ndpi::NdpiSlot>,
+}
+
+/// The part of [`ClassState`] only some layer lists use.
+#[derive(Debug, Default)]
+pub(crate) struct RareState {
+    /// A later layer's verdict, held until every earlier layer has finished
+    /// (a layer is consulted only for flows the layers before it left
+    /// Unknown): the deciding layer's position and its verdict.
+    deferred: Option<(u8, Verdict)>,
     /// The `ml` layer's feature collector, while it collects.
     pub(crate) ml: Option<Box<netsift_ml::Collector>>,
 }
 
 impl ClassState {
+    pub(crate) fn rare(&mut self) -> &mut RareState {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// The position of the layer whose verdict is held, if one is.
+    fn deferred_layer(&self) -> Option<u8> {
+        self.rare.as_ref()?.deferred.as_ref().map(|d| d.0)
+    }
+
+    fn take_deferred(&mut self) -> Option<(u8, Verdict)> {
+        self.rare.as_mut()?.deferred.take()
+    }
+
+    /// The `ml` layer's collector, taken.
+    pub(crate) fn take_ml(&mut self) -> Option<Box<netsift_ml::Collector>> {
+        self.rare.as_mut()?.ml.take()
+    }
+
     /// Free what the layers keep per flow (DPI buffers, nDPI's flow, the
-    /// ML features).
+    /// ML features). A held verdict is gone by then (taken, or dropped by
+    /// the verdict that settled the flow).
     fn release_layers(&mut self) {
         self.dpi.release();
-        self.ml = None;
+        self.rare = None;
         #[cfg(feature = "ndpi")]
         {
             self.ndpi = None;
@@ -399,8 +426,8 @@ impl Classifier {
                 LayerAnswer::Verdict(v) => {
                     st.done |= bit;
                     // Keep the verdict of the earliest layer that decided.
-                    if st.deferred.as_ref().is_none_or(|d| usize::from(d.0) > i) {
-                        st.deferred = Some(Box::new((i as u8, v)));
+                    if st.deferred_layer().is_none_or(|d| usize::from(d) > i) {
+                        st.rare().deferred = Some((i as u8, v));
                     }
                 }
                 LayerAnswer::Pending => earlier_pending = true,
@@ -408,10 +435,10 @@ impl Classifier {
             }
         }
         // A held verdict whose earlier layers have all finished now decides.
-        if let Some(j) = st.deferred.as_ref().map(|d| d.0) {
+        if let Some(j) = st.deferred_layer() {
             let before = (1u16 << j) - 1;
             if st.done & before == before {
-                if let Some(d) = st.deferred.take() {
+                if let Some(d) = st.take_deferred() {
                     self.settle(st, d.1, view);
                 }
                 return;
@@ -431,7 +458,7 @@ impl Classifier {
     fn settle(&mut self, st: &mut ClassState, v: Verdict, view: &PacketView<'_>) {
         st.watched = self.layers.iter().any(|l| l.watches(v.protocol));
         st.settled = true;
-        st.deferred = None;
+        st.take_deferred();
         st.verdict = Some(self.verdicts.share(v));
         st.release_layers();
         // The packet that decided may itself announce flows.
@@ -458,7 +485,7 @@ impl Classifier {
         if st.verdict.is_some() {
             return;
         }
-        let mut held = st.deferred.take();
+        let mut held = st.take_deferred();
         let mut best: Option<Verdict> = None;
         let mut guess: Option<Verdict> = None;
         for (i, l) in self.layers.iter_mut().enumerate() {
@@ -779,7 +806,9 @@ mod size_tests {
     fn flow_core_is_compact() {
         use std::mem::size_of;
         let flow = size_of::<netsift_flow::Flow<super::ClassState>>();
-        assert!(flow <= 400, "Flow<ClassState> is {flow} bytes");
+        assert!(flow <= 352, "Flow<ClassState> is {flow} bytes");
+        #[cfg(not(feature = "ndpi"))]
+        assert!(size_of::<super::ClassState>() <= 48);
         // A datagram flow of junk keeps only this (its counters inline).
         assert!(size_of::<super::dpi::DpiState>() <= 24);
         // Shared among flows with equal verdicts.
