@@ -11,8 +11,9 @@
 //! * flows: the flow table's slab (by capacity), index and free list;
 //! * reassembly: live TCP stream reassemblers × their size, plus the bytes
 //!   they buffer (the reassembly budget);
-//! * parsers: per-flow application states × their size, the parsers' own
-//!   structs, and the bytes held before a flow's verdict;
+//! * parsers: per-flow application states (and their larger parts, made
+//!   when a flow needs them) × their size, the parsers' own structs, and
+//!   the bytes held before a flow's verdict;
 //! * dpi: per-flow DPI states × their size, plus their prefix buffers;
 //! * detectors: the scan and flood detectors' maps and queues (by capacity).
 
