@@ -11,8 +11,9 @@
 //! * flows: the flow table's slab (by capacity), index and free list;
 //! * reassembly: live TCP stream reassemblers × their size, plus the bytes
 //!   they buffer (the reassembly budget);
-//! * parsers: per-flow application states × their size, the parsers' own
-//!   structs, and the bytes held before a flow's verdict;
+//! * parsers: per-flow application states (and their larger parts, made
+//!   when a flow needs them) × their size, the parsers' own structs, and
+//!   the bytes held before a flow's verdict;
 //! * dpi: per-flow DPI states × their size, plus their prefix buffers;
 //! * detectors: the scan and flood detectors' maps and queues (by capacity).
 
@@ -80,7 +81,8 @@ impl fmt::Display for MemoryUse {
 }
 
 /// Process-wide counters (indices below).
-static COUNTERS: [AtomicUsize; 4] = [
+static COUNTERS: [AtomicUsize; 5] = [
+    AtomicUsize::new(0),
     AtomicUsize::new(0),
     AtomicUsize::new(0),
     AtomicUsize::new(0),
@@ -95,6 +97,9 @@ pub(crate) const PARSER_BYTES: usize = 1;
 pub(crate) const DPI_STATES: usize = 2;
 /// Bytes of DPI prefix buffers (by capacity).
 pub(crate) const DPI_BYTES: usize = 3;
+/// Live per-flow application states' larger part (`netsift analyze`: a
+/// flow with streams, a parser, rule state ...).
+pub(crate) const APP_MORES: usize = 4;
 
 pub(crate) fn counter(k: usize) -> usize {
     COUNTERS.get(k).map_or(0, |c| c.load(Ordering::Relaxed))

@@ -94,6 +94,9 @@ const L_FIN: u16 = 1 << 4;
 const L_RST: u16 = 1 << 5;
 const L_INCONSISTENT: u16 = 1 << 6;
 const L_MULTI: u16 = 1 << 7;
+/// Not a letter: the side's `top` is set (its first segment was seen).
+/// Kept among the letter bits so that [`Side`] has no padding.
+const HAS_TOP: u16 = 1 << 15;
 
 /// Zeek's `TOO_LARGE_SEQ_DELTA`: a SYN's or RST's sequence number this far
 /// from the last one is not believed.
@@ -116,14 +119,27 @@ struct Side {
     last_seq: u32,
     retransmits: u32,
     zero_windows: u32,
-    /// Highest data sequence number (seq + payload, SYN excluded) seen, and
-    /// the sequence space covered since the first segment: Zeek's TCP
-    /// `orig_bytes`/`resp_bytes`, which retransmissions do not grow.
-    top: Option<u32>,
-    span: u64,
+    /// Highest data sequence number (seq + payload, SYN excluded) seen
+    /// (valid once `letters` has [`HAS_TOP`]), and the sequence space
+    /// covered since the first segment: Zeek's TCP `orig_bytes` /
+    /// `resp_bytes`, which retransmissions do not grow.
+    top: u32,
+    /// The covered span as two 32-bit halves (low, high): a `u64` would
+    /// align the side to 8 bytes and pad every flow (a million flows of a
+    /// flood) by 16 bytes.
+    span: [u32; 2],
 }
 
 impl Side {
+    fn span(&self) -> u64 {
+        u64::from(self.span[0]) | (u64::from(self.span[1]) << 32)
+    }
+
+    fn add_span(&mut self, n: u64) {
+        let v = self.span().saturating_add(n);
+        self.span = [v as u32, (v >> 32) as u32];
+    }
+
     fn set_state(&mut self, s: EndpointState) {
         self.prev_state = self.state;
         self.state = s;
@@ -308,12 +324,16 @@ impl ConnTracker {
             let side = &mut self.sides[dir];
             let start = seq.wrapping_add(u32::from(syn));
             let end = start.wrapping_add(len);
-            let top = *side.top.get_or_insert(start);
+            if side.letters & HAS_TOP == 0 {
+                side.letters |= HAS_TOP;
+                side.top = start;
+            }
+            let top = side.top;
             // Only data extends it: a FIN's or a later ACK's sequence
             // number is one past the data.
             if payload_len > 0 && !rst && seq_lt(top, end) && end.wrapping_sub(top) < 1 << 31 {
-                side.span += u64::from(end.wrapping_sub(top));
-                side.top = Some(end);
+                side.add_span(u64::from(end.wrapping_sub(top)));
+                side.top = end;
             }
         }
 
@@ -415,7 +435,7 @@ impl ConnTracker {
     /// however often it was retransmitted), as Zeek's conn.log counts
     /// `orig_bytes` (`dir` 0) and `resp_bytes` (1).
     pub fn seq_bytes(&self, dir: usize) -> u64 {
-        self.sides.get(dir).map_or(0, |s| s.span)
+        self.sides.get(dir).map_or(0, Side::span)
     }
 
     /// Both sides sent FIN, or either side sent RST.
@@ -524,6 +544,23 @@ impl ConnTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A flow's TCP tracking stays unpadded: a million flows (a flood)
+    /// carry it. Grows only on purpose.
+    #[test]
+    fn tracker_is_compact() {
+        assert!(std::mem::size_of::<ConnTracker>() <= 124);
+        assert!(std::mem::size_of::<crate::Flow<()>>() <= 304);
+    }
+
+    /// The covered span adds up past 4 GiB (kept as two halves).
+    #[test]
+    fn span_halves() {
+        let mut s = Side::default();
+        s.add_span(u64::from(u32::MAX));
+        s.add_span(10);
+        assert_eq!(s.span(), u64::from(u32::MAX) + 10);
+    }
 
     fn seg(flags: u8, seq: u32) -> TcpInfo {
         TcpInfo {

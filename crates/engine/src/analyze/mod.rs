@@ -15,6 +15,7 @@ pub mod detect;
 pub mod eve;
 pub mod files;
 pub mod output;
+mod pending;
 pub mod rules;
 pub mod sharded;
 pub mod zeek;
@@ -37,6 +38,7 @@ use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
 use files::{FileRecord, Files, OpenFile};
 use output::{Common, Output};
+use pending::Pending;
 use rules::{FlowRuleState, PacketCtx, RuleEngine};
 
 /// Analysis settings.
@@ -67,16 +69,35 @@ impl Default for AnalyzeConfig {
 pub type FlowData = FlowState<AppState>;
 
 /// Per-flow application state (in [`FlowState::app`]).
+///
+/// Compact (40 bytes): a flow that has only kept bytes before its verdict
+/// (a flood of unanswered datagrams) holds this and its pending buffer;
+/// the rest ([`AppMore`]: streams, parser, files, links, rule state) is
+/// made when first needed.
 #[derive(Default)]
 pub struct AppState {
+    /// In-order data before the verdict.
+    pending: Pending,
+    /// Everything else, once needed.
+    more: Option<Box<AppMore>>,
+    /// Data bytes in `pending` (at most the pending budget, far below
+    /// 4 GiB).
+    pending_bytes: u32,
+    /// No parser will ever run: ignore the rest of the flow.
+    done: bool,
+    /// The flow is UDP: datagrams are matched one by one, not as a stream.
+    udp: bool,
+    /// Memory accounting: this state.
+    _live: crate::memory::Live<{ crate::memory::APP_STATES }>,
+}
+
+/// The part of [`AppState`] a flow needs once it has TCP streams, a
+/// parser, rule or signature state, files or links.
+#[derive(Default)]
+struct AppMore {
     /// Boxed: UDP flows never have streams (432 bytes inline).
     streams: Option<Box<[Stream; 2]>>,
     parser: Option<Box<dyn Parser>>,
-    /// In-order data before the verdict: (direction, bytes or gap length).
-    pending: Vec<(Direction, PendingChunk)>,
-    pending_bytes: usize,
-    /// No parser will ever run: ignore the rest of the flow.
-    done: bool,
     files: Vec<(u32, OpenFile)>,
     next_file: u32,
     /// This flow is a data connection announced by another flow's parser
@@ -90,16 +111,44 @@ pub struct AppState {
     common: Option<Common>,
     /// Signature matching state of the two stream directions.
     sig: Option<Box<FlowMatcher>>,
-    /// The flow is UDP: datagrams are matched one by one, not as a stream.
-    udp: bool,
     /// Suricata-rule state (with `--suricata-rules`).
     rules: Option<Box<FlowRuleState>>,
-    /// Memory accounting: this state, and its parser's struct.
-    _live: crate::memory::Live<{ crate::memory::APP_STATES }>,
-    parser_bytes: crate::memory::Bytes<{ crate::memory::PARSER_BYTES }>,
     /// `--yara-streams`: the first bytes of each direction, and whether
     /// each was scanned already.
     yara_prefix: Option<Box<StreamPrefix>>,
+    /// Memory accounting: this part, and its parser's struct.
+    _live: crate::memory::Live<{ crate::memory::APP_MORES }>,
+    parser_bytes: crate::memory::Bytes<{ crate::memory::PARSER_BYTES }>,
+}
+
+impl AppState {
+    /// The rest of the state, made now if it was not yet.
+    fn more(&mut self) -> &mut AppMore {
+        self.more.get_or_insert_with(Default::default)
+    }
+
+    fn has_parser(&self) -> bool {
+        self.more.as_ref().is_some_and(|m| m.parser.is_some())
+    }
+
+    fn linked_to(&self) -> Option<&(String, u32)> {
+        self.more.as_ref()?.linked_to.as_ref()
+    }
+
+    fn rules_mut(&mut self) -> Option<&mut FlowRuleState> {
+        self.more.as_mut()?.rules.as_deref_mut()
+    }
+
+    fn rules(&self) -> Option<&FlowRuleState> {
+        self.more.as_ref()?.rules.as_deref()
+    }
+
+    /// Drop the pre-verdict bytes; what they held leaves `total`.
+    fn drop_pending(&mut self, total: &mut usize) {
+        *total = total.saturating_sub(self.pending_bytes as usize);
+        self.pending_bytes = 0;
+        self.pending = Pending::default();
+    }
 }
 
 /// The first bytes of each stream direction, and whether each was scanned.
@@ -162,15 +211,10 @@ fn yara_stream_scan(
     }
 }
 
-enum PendingChunk {
-    Data(Vec<u8>),
-    Gap(u64),
-}
-
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("parser", &self.parser.is_some())
+            .field("parser", &self.has_parser())
             .field("pending_bytes", &self.pending_bytes)
             .field("done", &self.done)
             .finish()
@@ -271,13 +315,13 @@ impl Ctx<'_, '_> {
                 hits.extend(set.scan(d).into_iter().map(|(id, off)| (id, off as u64)));
             }
             (Chunk::Data(d), false) => {
-                let m = app.sig.get_or_insert_with(Default::default);
+                let m = app.more().sig.get_or_insert_with(Default::default);
                 let mut out = Vec::new();
                 m.feed(set, sdir, d, &mut out);
                 hits.extend(out.into_iter().map(|(_, h)| (h.sig, h.offset)));
             }
             (Chunk::Gap(n), false) => {
-                if let Some(m) = app.sig.as_mut() {
+                if let Some(m) = app.more.as_mut().and_then(|m| m.sig.as_mut()) {
                     m.dir(sdir).gap(*n);
                 }
             }
@@ -320,7 +364,7 @@ impl Ctx<'_, '_> {
                     .as_ref()
                     .is_some_and(|c| c.yara_streams && c.yara.is_some()),
             ) {
-                let p = app.yara_prefix.get_or_insert_with(Default::default);
+                let p = app.more().yara_prefix.get_or_insert_with(Default::default);
                 let i = usize::from(dir == Direction::ToClient);
                 if !p.1[i] {
                     let n = YARA_STREAM_PREFIX.saturating_sub(p.0[i].len()).min(d.len());
@@ -341,18 +385,17 @@ impl Ctx<'_, '_> {
                 }
             }
         }
-        if let (Some(eng), Some(st), false) = (
-            self.rules.as_deref_mut(),
-            app.rules.as_deref_mut(),
-            self.replay,
-        ) {
-            match (&chunk, app.udp) {
+        let udp = app.udp;
+        if let (Some(eng), Some(st), false) =
+            (self.rules.as_deref_mut(), app.rules_mut(), self.replay)
+        {
+            match (&chunk, udp) {
                 (_, true) => st.set_datagrams(),
                 (Chunk::Data(d), false) => st.stream_data(eng, dir, d),
                 (Chunk::Gap(n), false) => st.stream_gap(dir, *n),
             }
         }
-        if let Some((owner, link)) = app.linked_to.as_ref() {
+        if let Some((owner, link)) = app.linked_to() {
             let (data, gap) = match chunk {
                 Chunk::Data(d) if self.links.queued_bytes + d.len() <= MAX_QUEUED_LINK_BYTES => {
                     self.links.queued_bytes += d.len();
@@ -375,36 +418,41 @@ impl Ctx<'_, '_> {
                 });
             return;
         }
-        if let Some(mut parser) = app.parser.take() {
+        if let Some(m) = app.more.as_deref_mut().filter(|m| m.parser.is_some()) {
+            let Some(mut parser) = m.parser.take() else {
+                return;
+            };
             let mut sink = FlowSink {
                 common,
                 ts_ns,
                 out: &mut *self.out,
                 files: &mut *self.files,
-                open: &mut app.files,
-                next_file: &mut app.next_file,
+                open: &mut m.files,
+                next_file: &mut m.next_file,
                 max_open: self.cfg.max_open_files_per_flow,
                 stats: &mut *self.stats,
                 links: &mut *self.links,
-                next_link: &mut app.next_link,
-                rules: self.rules.as_deref_mut().zip(app.rules.as_deref_mut()),
+                next_link: &mut m.next_link,
+                rules: self.rules.as_deref_mut().zip(m.rules.as_deref_mut()),
             };
             match chunk {
                 Chunk::Data(d) => parser.on_data(dir, d, &mut sink),
                 Chunk::Gap(n) => parser.on_gap(dir, n, &mut sink),
             }
-            app.parser = Some(parser);
+            m.parser = Some(parser);
         } else if !app.done {
             let room = self
                 .cfg
                 .max_pending
-                .saturating_sub(app.pending_bytes)
+                .min(u32::MAX as usize)
+                .saturating_sub(app.pending_bytes as usize)
                 .min(MAX_PENDING_TOTAL.saturating_sub(*self.pending_total));
             match chunk {
                 Chunk::Data(d) if d.len() <= room => {
-                    app.pending_bytes += d.len();
+                    // `room` is below u32::MAX: no overflow.
+                    app.pending_bytes += d.len() as u32;
                     *self.pending_total += d.len();
-                    app.pending.push((dir, PendingChunk::Data(d.to_vec())));
+                    app.pending.push_data(dir, d);
                 }
                 other => {
                     let len = match other {
@@ -415,10 +463,7 @@ impl Ctx<'_, '_> {
                         Chunk::Gap(n) => n,
                     };
                     // Consecutive holes of one direction are one entry.
-                    match app.pending.last_mut() {
-                        Some((d, PendingChunk::Gap(n))) if *d == dir => *n += len,
-                        _ => app.pending.push((dir, PendingChunk::Gap(len))),
-                    }
+                    app.pending.push_gap(dir, len);
                 }
             }
         }
@@ -744,46 +789,35 @@ impl<'o> Analyzer<'o> {
         let Some(app) = st.app.as_mut() else {
             return;
         };
-        if app.parser.is_some() || app.done || app.linked_to.is_some() {
+        if app.has_parser() || app.done || app.linked_to().is_some() {
             return;
         }
-        let Some(v) = st.class.verdict.as_ref() else {
-            if st.class.settled {
-                app.done = true;
-                self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
-                app.pending_bytes = 0;
-                app.pending = Vec::new();
-                if let Some(mut streams) = app.streams.take() {
-                    for s in streams.iter_mut() {
-                        s.discard(&mut self.budget);
-                    }
-                }
-            }
-            return;
+        let parser = match st.class.verdict.as_ref() {
+            Some(v) => netsift_protocols::by_name(v.protocol).and_then(|p| p.parser()),
+            None if st.class.settled => None,
+            None => return,
         };
-        match netsift_protocols::by_name(v.protocol).and_then(|p| p.parser()) {
+        match parser {
             Some(p) => {
                 self.stats.parsed_flows += 1;
-                app.parser_bytes.set(std::mem::size_of_val(&*p));
-                app.parser = Some(p);
+                let m = app.more();
+                m.parser_bytes.set(std::mem::size_of_val(&*p));
+                m.parser = Some(p);
                 let pending = std::mem::take(&mut app.pending);
-                self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
-                app.pending_bytes = 0;
-                for (dir, c) in pending {
-                    let chunk = match c {
-                        PendingChunk::Data(b) => (true, b, 0),
-                        PendingChunk::Gap(n) => (false, Vec::new(), n),
-                    };
-                    self.deliver(common, ts_ns, app, dir, vec![chunk], true);
+                app.drop_pending(&mut self.pending_total);
+                let mut ctx = self.ctx();
+                ctx.replay = true;
+                for (dir, chunk) in pending.chunks() {
+                    ctx.deliver_one(common, ts_ns, app, dir, chunk);
                 }
             }
             None => {
+                // Decided as a protocol without a parser, or settled
+                // without a verdict.
                 app.done = true;
-                self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
-                app.pending_bytes = 0;
-                app.pending = Vec::new();
+                app.drop_pending(&mut self.pending_total);
                 // Streams must give their bytes back to the shared budget.
-                if let Some(mut streams) = app.streams.take() {
+                if let Some(mut streams) = app.more.as_mut().and_then(|m| m.streams.take()) {
                     for s in streams.iter_mut() {
                         s.discard(&mut self.budget);
                     }
@@ -795,7 +829,7 @@ impl<'o> Analyzer<'o> {
 
 impl Analyzer<'_> {
     fn queue_link_end(&mut self, app: &AppState) {
-        if let Some((owner, link)) = app.linked_to.clone() {
+        if let Some((owner, link)) = app.linked_to().cloned() {
             self.links
                 .queued
                 .entry(owner)
@@ -815,7 +849,11 @@ impl Analyzer<'_> {
         let Some(events) = self.links.queued.remove(&common.uid) else {
             return;
         };
-        let Some(mut parser) = app.parser.take() else {
+        let Some((m, mut parser)) = app
+            .more
+            .as_deref_mut()
+            .and_then(|m| m.parser.take().map(|p| (m, p)))
+        else {
             for e in &events {
                 self.links.queued_bytes = self.links.queued_bytes.saturating_sub(e.data.len());
             }
@@ -826,13 +864,13 @@ impl Analyzer<'_> {
             ts_ns,
             out: &mut *self.out,
             files: &mut self.files,
-            open: &mut app.files,
-            next_file: &mut app.next_file,
+            open: &mut m.files,
+            next_file: &mut m.next_file,
             max_open: self.cfg.max_open_files_per_flow,
             stats: &mut self.stats,
             links: &mut self.links,
-            next_link: &mut app.next_link,
-            rules: self.rules.as_mut().zip(app.rules.as_deref_mut()),
+            next_link: &mut m.next_link,
+            rules: self.rules.as_mut().zip(m.rules.as_deref_mut()),
         };
         let mut freed = 0;
         for e in events {
@@ -844,7 +882,7 @@ impl Analyzer<'_> {
             parser.on_linked_data(e.link, e.dir, &e.data, e.end, &mut sink);
         }
         sink.links.queued_bytes = sink.links.queued_bytes.saturating_sub(freed);
-        app.parser = Some(parser);
+        m.parser = Some(parser);
     }
 }
 
@@ -900,11 +938,12 @@ impl Analyzer<'_> {
     /// Estimated memory held now (see [`crate::memory`]); `table_bytes`
     /// is the flow table's own ([`crate::Pipeline::table_memory`]).
     pub fn memory_use(&self, table_bytes: usize) -> crate::memory::MemoryUse {
-        use crate::memory::{counter, APP_STATES, PARSER_BYTES};
+        use crate::memory::{counter, APP_MORES, APP_STATES, PARSER_BYTES};
         crate::memory::MemoryUse {
             flows: table_bytes,
             reassembly: Stream::live() * std::mem::size_of::<Stream>() + self.budget.buffered(),
             parsers: counter(APP_STATES) * std::mem::size_of::<AppState>()
+                + counter(APP_MORES) * std::mem::size_of::<AppMore>()
                 + counter(PARSER_BYTES)
                 + self.pending_total,
             dpi: crate::classify::dpi_memory_bytes(),
@@ -939,7 +978,7 @@ impl FlowHandler<FlowData> for Analyzer<'_> {
     fn on_icmp_error(&mut self, flow: &mut Flow<FlowData>, dir: Dir, wire_len: u32) {
         if self.rules.is_some() {
             let app = flow.data.app.get_or_insert_with(Default::default);
-            let st = app.rules.get_or_insert_with(Default::default);
+            let st = app.more().rules.get_or_insert_with(Default::default);
             st.icmp_error(dir == Dir::Orig, wire_len);
         }
     }
@@ -1004,19 +1043,21 @@ impl Analyzer<'_> {
             if let Some((owner, link, stale)) = self.links.expected.remove(&(resp_addr, resp_port))
             {
                 if flow.first_ts < stale {
-                    app.linked_to = Some((owner, link));
+                    app.more().linked_to = Some((owner, link));
                 }
             }
         }
         if app.done && self.signatures.is_none() && self.rules.is_none() {
             return;
         }
-        if self.rules.is_some() && app.rules.is_none() {
-            app.rules = Some(Box::default());
+        if self.rules.is_some() {
+            app.more().rules.get_or_insert_with(Default::default);
         }
         app.udp = matches!(ip.transport, WireTransport::Udp { .. });
-        // Built once per flow and lent out per packet (no allocation here).
-        let common = app.common.take().unwrap_or_else(|| Common {
+        // Built once per flow and lent out per packet (no allocation here),
+        // once the flow has more than a pre-verdict buffer.
+        let cached = app.more.as_mut().and_then(|m| m.common.take());
+        let common = cached.unwrap_or_else(|| Common {
             uid: uid.to_string(),
             src_ip: orig.addr,
             src_port: orig.port,
@@ -1032,7 +1073,7 @@ impl Analyzer<'_> {
         match ip.transport {
             WireTransport::Tcp { tcp, payload } => {
                 let cfg = self.cfg.reassembly;
-                let mut streams = app.streams.take().unwrap_or_else(|| {
+                let mut streams = app.more().streams.take().unwrap_or_else(|| {
                     let mut s = Box::new([Stream::new(cfg), Stream::new(cfg)]);
                     // The SYNs seen before the streams existed (their
                     // packets carried no payload: nothing else to replay).
@@ -1067,11 +1108,9 @@ impl Analyzer<'_> {
                     // its app layer from established-state packets only, so
                     // data on a SYN (TCP Fast Open) is inspected after the
                     // next acknowledgment (suricata-verify detect-engine-proto).
-                    if let (Some(st), Some(off), false) = (
-                        app.rules.as_deref_mut(),
-                        streams[1 - di].ack_offset(tcp.ack),
-                        syn,
-                    ) {
+                    if let (Some(st), Some(off), false) =
+                        (app.rules_mut(), streams[1 - di].ack_offset(tcp.ack), syn)
+                    {
                         st.acked(odir, off);
                     }
                 }
@@ -1085,7 +1124,7 @@ impl Analyzer<'_> {
                 if tcp.flags & TcpInfo::RST != 0 {
                     streams[di].finish(budget, &mut push);
                 }
-                app.streams = Some(streams);
+                app.more().streams = Some(streams);
             }
             WireTransport::Udp { payload, .. } if !payload.is_empty() => {
                 self.ctx()
@@ -1093,7 +1132,7 @@ impl Analyzer<'_> {
             }
             _ => {}
         }
-        if let Some(streams) = app.streams.as_mut() {
+        if let Some(streams) = app.more.as_mut().and_then(|m| m.streams.as_mut()) {
             for (i, s) in streams.iter_mut().enumerate() {
                 let d = if i == 0 { "orig" } else { "resp" };
                 for e in s.drain_events() {
@@ -1114,19 +1153,23 @@ impl Analyzer<'_> {
                 }
             }
         }
-        if app.linked_to.is_some() && !app.link_end_sent && flow.conn.is_closed() {
+        if let Some(m) = app
+            .more
+            .as_mut()
+            .filter(|m| m.linked_to.is_some() && !m.link_end_sent && flow.conn.is_closed())
+        {
             // FIN both ways or RST: the transfer is over now, not when the
             // flow record ends (the announcing flow may end first).
-            app.link_end_sent = true;
+            m.link_end_sent = true;
             self.queue_link_end(&app);
         }
-        if app.parser.is_some() && self.links.queued.contains_key(&common.uid) {
+        if app.has_parser() && self.links.queued.contains_key(&common.uid) {
             self.drain_linked(&common, ts, &mut app);
         }
         st.app = Some(app);
         self.attach_parser(&common, ts, st);
-        if let Some(app) = st.app.as_mut() {
-            app.common = Some(common);
+        if let Some(m) = st.app.as_mut().and_then(|a| a.more.as_mut()) {
+            m.common = Some(common);
         }
     }
 
@@ -1146,19 +1189,17 @@ impl Analyzer<'_> {
             } => (None, Some((icmp_type, code))),
             _ => (None, None),
         };
-        let counters = rule_counters(
-            flow,
-            flow.data.app.as_ref().and_then(|a| a.rules.as_deref()),
-        );
+        let counters = rule_counters(flow, flow.data.app.as_ref().and_then(|a| a.rules()));
         let flow_start_ns = flow.first_ts;
         let verdict = flow.data.class.verdict.as_ref().map(|v| v.protocol);
         let common = flow
             .data
             .app
             .as_mut()
-            .and_then(|a| a.common.take())
+            .and_then(|a| a.more.as_mut())
+            .and_then(|m| m.common.take())
             .unwrap_or_else(|| common_of(flow));
-        let app = flow.data.app.get_or_insert_with(Default::default);
+        let app = flow.data.app.get_or_insert_with(Default::default).more();
         let st = app.rules.get_or_insert_with(Default::default);
         let app_proto = st.app_proto(verdict, to_dir(seen.dir));
         let ctx = PacketCtx {
@@ -1190,9 +1231,8 @@ impl Analyzer<'_> {
         // only what the bytes identified.
         if let Some(mut app) = flow.data.app.take() {
             // The pre-verdict buffer of a flow that ends undecided.
-            self.pending_total = self.pending_total.saturating_sub(app.pending_bytes);
-            app.pending_bytes = 0;
-            if let Some(streams) = app.streams.as_mut() {
+            app.drop_pending(&mut self.pending_total);
+            if let Some(streams) = app.more.as_mut().and_then(|m| m.streams.as_mut()) {
                 let mut rest: [Vec<(bool, Vec<u8>, u64)>; 2] = [Vec::new(), Vec::new()];
                 for (i, s) in streams.iter_mut().enumerate() {
                     let st = s.stats();
@@ -1210,7 +1250,7 @@ impl Analyzer<'_> {
                 self.deliver(&common, ts, &mut app, Direction::ToServer, a, false);
                 self.deliver(&common, ts, &mut app, Direction::ToClient, b, false);
             }
-            if let Some(p) = app.yara_prefix.take() {
+            if let Some(p) = app.more.as_mut().and_then(|m| m.yara_prefix.take()) {
                 let (bufs, done) = *p;
                 for (i, data) in bufs.into_iter().enumerate() {
                     if !done[i] && !data.is_empty() {
@@ -1231,24 +1271,28 @@ impl Analyzer<'_> {
                     }
                 }
             }
-            if !app.link_end_sent {
-                app.link_end_sent = true;
+            if let Some(m) = app.more.as_mut().filter(|m| !m.link_end_sent) {
+                m.link_end_sent = true;
                 self.queue_link_end(&app);
             }
             self.drain_linked(&common, ts, &mut app);
-            if let Some(mut parser) = app.parser.take() {
+            if let Some((m, mut parser)) = app
+                .more
+                .as_deref_mut()
+                .and_then(|m| m.parser.take().map(|p| (m, p)))
+            {
                 let mut sink = FlowSink {
                     common: &common,
                     ts_ns: ts,
                     out: &mut *self.out,
                     files: &mut self.files,
-                    open: &mut app.files,
-                    next_file: &mut app.next_file,
+                    open: &mut m.files,
+                    next_file: &mut m.next_file,
                     max_open: self.cfg.max_open_files_per_flow,
                     stats: &mut self.stats,
                     links: &mut self.links,
-                    next_link: &mut app.next_link,
-                    rules: self.rules.as_mut().zip(app.rules.as_deref_mut()),
+                    next_link: &mut m.next_link,
+                    rules: self.rules.as_mut().zip(m.rules.as_deref_mut()),
                 };
                 parser.on_end(&mut sink);
                 // Files the parser left open are cut short.
@@ -1259,7 +1303,7 @@ impl Analyzer<'_> {
             }
             // What waits for inspection when the flow ends is inspected
             // now, as Suricata does at a flow's end.
-            if let (Some(eng), Some(st)) = (self.rules.as_mut(), app.rules.as_deref_mut()) {
+            if let (Some(eng), Some(st)) = (self.rules.as_mut(), app.rules_mut()) {
                 let ctx = PacketCtx {
                     ts_ns: ts,
                     common: &common,
@@ -1298,4 +1342,20 @@ fn rule_counters<T>(flow: &Flow<T>, rules: Option<&FlowRuleState>) -> [(u64, u64
 /// Addresses in records are written in RFC 5952 text.
 pub fn addr_text(a: &IpAddr) -> String {
     a.to_string()
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// A flow that only keeps bytes before its verdict (a flood of
+    /// unanswered datagrams: a million such flows) holds this and its
+    /// pending buffer; it must stay a small allocation (40 bytes: a 48-byte
+    /// malloc chunk). Grows only on purpose.
+    #[test]
+    fn app_state_is_compact() {
+        use std::mem::size_of;
+        let n = size_of::<super::AppState>();
+        assert!(n <= 40, "AppState is {n} bytes");
+        let flow = size_of::<netsift_flow::Flow<super::FlowData>>();
+        assert!(flow <= 360, "Flow<FlowData> is {flow} bytes");
+    }
 }

@@ -95,13 +95,31 @@ impl ProbeSet {
 
 /// Per-flow DPI state: the SYNs' sequence numbers inline, the rest
 /// allocated at the flow's first payload. Flows that never carry payload (a
-/// SYN flood, scans) cost 24 bytes here instead of about 190.
+/// SYN flood, scans) cost 24 bytes here instead of about 190, and so do
+/// datagram flows while the DPI layer keeps nothing of their datagrams (no
+/// probe even partly matched: a UDP flood of junk): their counters are
+/// inline and the rest is made again at their next datagram.
 #[derive(Debug, Default)]
 pub(crate) struct DpiState {
+    inline: Inline,
+    data: Option<Box<DpiData>>,
+}
+
+/// What a flow's DPI state keeps without its [`DpiData`].
+#[derive(Debug, Clone, Copy)]
+enum Inline {
     /// TCP: the first sequence number of each direction's data, from its
     /// SYN (ISN + 1), when the handshake was seen.
-    syn_next: [Option<u32>; 2],
-    data: Option<Box<DpiData>>,
+    Syn([Option<u32>; 2]),
+    /// A datagram flow whose [`DpiData`] held nothing but these counters
+    /// ([`DpiData::payload_pkts`], [`DpiData::index`]) and was freed.
+    Counts { payload_pkts: u32, index: [u32; 2] },
+}
+
+impl Default for Inline {
+    fn default() -> Self {
+        Inline::Syn([None, None])
+    }
 }
 
 /// The DPI state of a flow that carried payload.
@@ -143,7 +161,30 @@ struct Early {
     bytes: Vec<u8>,
 }
 
+impl DpiData {
+    /// A datagram flow's state that holds nothing but its counters (a
+    /// datagram flow never sets the TCP fields nor `rejected`).
+    fn only_counts(&self) -> bool {
+        self.buf[0].capacity() == 0
+            && self.buf[1].capacity() == 0
+            && self.scratch.is_empty()
+            && self.early.is_none()
+            && self.held.is_none()
+    }
+}
+
 impl DpiState {
+    /// The counters of a datagram flow whose [`DpiData`] was freed.
+    fn counts(&self) -> (u32, [u32; 2]) {
+        match self.inline {
+            Inline::Counts {
+                payload_pkts,
+                index,
+            } => (payload_pkts, index),
+            Inline::Syn(_) => (0, [0, 0]),
+        }
+    }
+
     /// Free the buffers (after a verdict, or when the flow is settled).
     /// Nothing reads the state after that: the layer is not asked again
     /// about a settled flow, and its `on_end` only takes `held`.
@@ -184,6 +225,17 @@ impl Layer for DpiLayer {
 
     fn on_packet(&mut self, st: &mut ClassState, pkt: &PacketView<'_>) -> LayerAnswer {
         let answer = self.packet(st, pkt);
+        // A datagram flow still looking, of which nothing is kept: keep its
+        // counters only (a UDP flood of junk holds 24 bytes a flow here,
+        // not 190).
+        if pkt.transport != Transport::Tcp && matches!(answer, LayerAnswer::Pending) {
+            if let Some(d) = st.dpi.data.take_if(|d| d.only_counts()) {
+                st.dpi.inline = Inline::Counts {
+                    payload_pkts: d.payload_pkts,
+                    index: d.index,
+                };
+            }
+        }
         if let Some(d) = st.dpi.data.as_deref_mut() {
             let n = d.buf[0].capacity()
                 + d.buf[1].capacity()
@@ -208,17 +260,29 @@ impl DpiLayer {
         // for its start.
         if let Some((seq, flags)) = pkt.tcp {
             if flags & TCP_SYN != 0 {
-                ds.syn_next[dir_idx(pkt.dir)] = Some(seq.wrapping_add(1));
+                if let Inline::Syn(s) = &mut ds.inline {
+                    s[dir_idx(pkt.dir)] = Some(seq.wrapping_add(1));
+                }
             }
         }
+        let (payload_pkts, index) = ds.counts();
         if pkt.payload.is_empty() && !is_ip {
             return match ds.data.as_deref_mut() {
                 Some(d) => self.budget(d),
-                None => budget(self.cfg.max_packets, 0, &mut None),
+                None => budget(self.cfg.max_packets, payload_pkts, &mut None),
             };
         }
-        let syn_next = ds.syn_next;
-        let d: &mut DpiData = ds.data.get_or_insert_with(Default::default);
+        let syn_next = match ds.inline {
+            Inline::Syn(s) => s,
+            Inline::Counts { .. } => [None, None],
+        };
+        let d: &mut DpiData = ds.data.get_or_insert_with(|| {
+            Box::new(DpiData {
+                payload_pkts,
+                index,
+                ..Default::default()
+            })
+        });
         d.payload_pkts += 1;
         let di = dir_idx(pkt.dir);
         let index = d.index[di];
@@ -720,6 +784,43 @@ mod tests {
             ]
         );
         assert!(matches!(&answers[3], LayerAnswer::Verdict(v) if v.protocol == "STUN"));
+    }
+
+    /// A UDP flow of junk (no probe even partly matches) keeps no DPI
+    /// state between its datagrams, only its counters: the budget of
+    /// datagrams still ends at the same one, and a datagram the probes
+    /// recognise still decides the flow.
+    #[test]
+    fn junk_datagrams_keep_only_counters() {
+        let junk = [0u8; 32];
+        let mut layer = DpiLayer::new(DpiConfig::default());
+        let mut st = ClassState::default();
+        for n in 1..MAX_DATAGRAMS_UNMATCHED {
+            let a = layer.on_packet(&mut st, &udp_pkt(Direction::ToServer, &junk));
+            assert_eq!(a, LayerAnswer::Pending, "datagram {n}");
+            assert!(st.dpi.data.is_none(), "datagram {n}: DpiData kept");
+            assert_eq!(st.dpi.counts(), (n, [n, 0]));
+        }
+        let a = layer.on_packet(&mut st, &udp_pkt(Direction::ToServer, &junk));
+        assert_eq!(a, LayerAnswer::Done, "the 8th unmatched datagram ends it");
+
+        // A DNS query after junk: decided, the junk counted before it.
+        let q: &[u8] = &[
+            0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 7, b'e', b'x', b'a', b'm', b'p', b'l',
+            b'e', 3, b'c', b'o', b'm', 0, 0, 1, 0, 1,
+        ];
+        let mut st = ClassState::default();
+        let mut layer = DpiLayer::new(DpiConfig::default());
+        let mut dns = udp_pkt(Direction::ToServer, q);
+        dns.server.1 = 53;
+        let mut first = udp_pkt(Direction::ToServer, &junk);
+        first.server.1 = 53;
+        assert_eq!(layer.on_packet(&mut st, &first), LayerAnswer::Pending);
+        assert!(st.dpi.data.is_none());
+        match layer.on_packet(&mut st, &dns) {
+            LayerAnswer::Verdict(v) => assert_eq!(v.protocol, "DNS"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

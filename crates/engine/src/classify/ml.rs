@@ -191,7 +191,7 @@ impl Layer for MlLayer {
     }
 
     fn on_packet(&mut self, st: &mut ClassState, pkt: &PacketView<'_>) -> LayerAnswer {
-        let c = st.ml.get_or_insert_with(|| {
+        let c = st.rare().ml.get_or_insert_with(|| {
             Box::new(Collector::new(
                 self.model.packets,
                 ip_proto(pkt.transport),
@@ -207,12 +207,12 @@ impl Layer for MlLayer {
         if !full {
             return LayerAnswer::Pending;
         }
-        let v = st.ml.take().and_then(|c| self.decide(&c));
+        let v = st.take_ml().and_then(|c| self.decide(&c));
         v.map_or(LayerAnswer::Done, LayerAnswer::Verdict)
     }
 
     fn on_end(&mut self, st: &mut ClassState, _flow: &FlowFacts) -> Option<Verdict> {
-        let c = st.ml.take()?;
+        let c = st.take_ml()?;
         if c.seen() == 0 {
             return None;
         }

@@ -29,6 +29,7 @@ mod port;
 
 use std::borrow::BorrowMut;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use netsift_flow::{Dir, Flow, Seen};
 use netsift_proto::{Direction, Transport};
@@ -41,7 +42,7 @@ pub use ml::{MlConfig, MlLayer};
 pub use port::PortLayer;
 
 /// How a verdict was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// The flow's own bytes matched a protocol's structure.
@@ -71,7 +72,7 @@ impl Confidence {
 }
 
 /// A classification result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Verdict {
     /// Protocol name, nDPI's spelling (`HTTP`, `TLS`, `SMBv23`, ...), or `Unknown`.
     pub protocol: &'static str,
@@ -126,8 +127,10 @@ pub fn dpi_memory_bytes() -> usize {
 /// Per-flow classification state; the flow table's per-flow data.
 #[derive(Debug, Default)]
 pub struct ClassState {
-    /// Boxed: a flow without a verdict yet (most of a flood) pays 8 bytes.
-    pub verdict: Option<Box<Verdict>>,
+    /// Shared: equal verdicts (a flood's million ICMP echoes, DNS
+    /// queries ...) are one allocation ([`Classifier`] interns them), and a
+    /// flow without a verdict yet pays 8 bytes.
+    pub verdict: Option<Arc<Verdict>>,
     /// Set when the flow has a verdict or every layer gave up on per-packet
     /// work for it.
     pub settled: bool,
@@ -139,23 +142,50 @@ pub struct ClassState {
     /// [`LayerAnswer::Done`], or decided while an earlier layer was still
     /// looking.
     pub(crate) done: u16,
-    /// A later layer's verdict, held until every earlier layer has finished
-    /// (a layer is consulted only for flows the layers before it left
-    /// Unknown): the deciding layer's position and its verdict.
-    pub(crate) deferred: Option<Box<(u8, Verdict)>>,
+    /// What only some layer lists use (a held verdict, the `ml` layer's
+    /// features), in one box: 8 bytes a flow for the default layers.
+    pub(crate) rare: Option<Box<RareState>>,
     /// The `ndpi` layer's per-flow state (nDPI's flow structure).
     #[cfg(feature = "ndpi")]
     pub(crate) ndpi: Option<ndpi::NdpiSlot>,
+}
+
+/// The part of [`ClassState`] only some layer lists use.
+#[derive(Debug, Default)]
+pub(crate) struct RareState {
+    /// A later layer's verdict, held until every earlier layer has finished
+    /// (a layer is consulted only for flows the layers before it left
+    /// Unknown): the deciding layer's position and its verdict.
+    deferred: Option<(u8, Verdict)>,
     /// The `ml` layer's feature collector, while it collects.
     pub(crate) ml: Option<Box<netsift_ml::Collector>>,
 }
 
 impl ClassState {
+    pub(crate) fn rare(&mut self) -> &mut RareState {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// The position of the layer whose verdict is held, if one is.
+    fn deferred_layer(&self) -> Option<u8> {
+        self.rare.as_ref()?.deferred.as_ref().map(|d| d.0)
+    }
+
+    fn take_deferred(&mut self) -> Option<(u8, Verdict)> {
+        self.rare.as_mut()?.deferred.take()
+    }
+
+    /// The `ml` layer's collector, taken.
+    pub(crate) fn take_ml(&mut self) -> Option<Box<netsift_ml::Collector>> {
+        self.rare.as_mut()?.ml.take()
+    }
+
     /// Free what the layers keep per flow (DPI buffers, nDPI's flow, the
-    /// ML features).
+    /// ML features). A held verdict is gone by then (taken, or dropped by
+    /// the verdict that settled the flow).
     fn release_layers(&mut self) {
         self.dpi.release();
-        self.ml = None;
+        self.rare = None;
         #[cfg(feature = "ndpi")]
         {
             self.ndpi = None;
@@ -268,6 +298,32 @@ pub const KNOWN_LAYERS: &[&str] = &[
 /// so use one per flow-table shard.
 pub struct Classifier {
     layers: Vec<Box<dyn Layer>>,
+    verdicts: Verdicts,
+}
+
+/// Verdicts given lately, so that flows with equal verdicts share one
+/// allocation: a flood of a million ICMP echoes or DNS queries holds one
+/// verdict, not a million copies of its strings (about 140 bytes a flow).
+/// Bounded: it starts over when full (verdicts already given stay shared
+/// by their flows).
+#[derive(Default)]
+struct Verdicts(rustc_hash::FxHashSet<Arc<Verdict>>);
+
+impl Verdicts {
+    /// Distinct verdicts remembered at most.
+    const MAX: usize = 4096;
+
+    fn share(&mut self, v: Verdict) -> Arc<Verdict> {
+        if let Some(a) = self.0.get(&v) {
+            return Arc::clone(a);
+        }
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        let a = Arc::new(v);
+        self.0.insert(Arc::clone(&a));
+        a
+    }
 }
 
 impl Classifier {
@@ -301,7 +357,10 @@ impl Classifier {
                 other => return Err(UnknownLayer::name(other)),
             });
         }
-        Ok(Classifier { layers })
+        Ok(Classifier {
+            layers,
+            verdicts: Verdicts::default(),
+        })
     }
 
     /// Names of the active layers, in order.
@@ -367,8 +426,8 @@ impl Classifier {
                 LayerAnswer::Verdict(v) => {
                     st.done |= bit;
                     // Keep the verdict of the earliest layer that decided.
-                    if st.deferred.as_ref().is_none_or(|d| usize::from(d.0) > i) {
-                        st.deferred = Some(Box::new((i as u8, v)));
+                    if st.deferred_layer().is_none_or(|d| usize::from(d) > i) {
+                        st.rare().deferred = Some((i as u8, v));
                     }
                 }
                 LayerAnswer::Pending => earlier_pending = true,
@@ -376,10 +435,10 @@ impl Classifier {
             }
         }
         // A held verdict whose earlier layers have all finished now decides.
-        if let Some(j) = st.deferred.as_ref().map(|d| d.0) {
+        if let Some(j) = st.deferred_layer() {
             let before = (1u16 << j) - 1;
             if st.done & before == before {
-                if let Some(d) = st.deferred.take() {
+                if let Some(d) = st.take_deferred() {
                     self.settle(st, d.1, view);
                 }
                 return;
@@ -399,8 +458,8 @@ impl Classifier {
     fn settle(&mut self, st: &mut ClassState, v: Verdict, view: &PacketView<'_>) {
         st.watched = self.layers.iter().any(|l| l.watches(v.protocol));
         st.settled = true;
-        st.deferred = None;
-        st.verdict = Some(Box::new(v));
+        st.take_deferred();
+        st.verdict = Some(self.verdicts.share(v));
         st.release_layers();
         // The packet that decided may itself announce flows.
         if let (Some(v), true) = (&st.verdict, st.watched) {
@@ -426,7 +485,7 @@ impl Classifier {
         if st.verdict.is_some() {
             return;
         }
-        let mut held = st.deferred.take();
+        let mut held = st.take_deferred();
         let mut best: Option<Verdict> = None;
         let mut guess: Option<Verdict> = None;
         for (i, l) in self.layers.iter_mut().enumerate() {
@@ -446,7 +505,7 @@ impl Classifier {
                 None => {}
             }
         }
-        st.verdict = best.or(guess).map(Box::new);
+        st.verdict = best.or(guess).map(|v| self.verdicts.share(v));
         st.release_layers();
     }
 }
@@ -633,7 +692,10 @@ mod tests {
 
     /// Run `packets` packets then end the flow; the verdict's source.
     fn run(layers: Vec<Box<dyn Layer>>, packets: usize) -> &'static str {
-        let mut c = Classifier { layers };
+        let mut c = Classifier {
+            layers,
+            verdicts: Verdicts::default(),
+        };
         let mut st = ClassState::default();
         for _ in 0..packets {
             c.offer(&mut st, &view());
@@ -659,6 +721,7 @@ mod tests {
         let second = script("second", &[Some(true)], None);
         let mut c = Classifier {
             layers: vec![first, second],
+            verdicts: Verdicts::default(),
         };
         let mut st = ClassState::default();
         c.offer(&mut st, &view());
@@ -680,6 +743,33 @@ mod tests {
         let first = script("first", &[Some(false)], Some(Confidence::Port));
         let second = script("second", &[Some(false)], Some(Confidence::Port));
         assert_eq!(run(vec![first, second], 3), "first", "the first guess");
+    }
+
+    /// Flows with equal verdicts share one: a flood of a million ICMP
+    /// echoes holds one verdict, not a million copies of its strings.
+    #[test]
+    fn equal_verdicts_are_shared() {
+        let mut c = Classifier {
+            layers: vec![script("a", &[Some(true), Some(true)], None)],
+            verdicts: Verdicts::default(),
+        };
+        let (mut x, mut y) = (ClassState::default(), ClassState::default());
+        c.offer(&mut x, &view());
+        c.offer(&mut y, &view());
+        match (&x.verdict, &y.verdict) {
+            (Some(a), Some(b)) => assert!(Arc::ptr_eq(a, b)),
+            other => panic!("{other:?}"),
+        }
+        // Different verdicts stay apart, and the memory is bounded.
+        for i in 0..Verdicts::MAX + 10 {
+            let v = Verdict {
+                evidence: i.to_string(),
+                ..verdict("a", Confidence::Dpi)
+            };
+            let a = c.verdicts.share(v.clone());
+            assert_eq!(*a, v);
+            assert!(c.verdicts.0.len() <= Verdicts::MAX);
+        }
     }
 
     #[test]
@@ -716,7 +806,12 @@ mod size_tests {
     fn flow_core_is_compact() {
         use std::mem::size_of;
         let flow = size_of::<netsift_flow::Flow<super::ClassState>>();
-        assert!(flow <= 400, "Flow<ClassState> is {flow} bytes");
+        assert!(flow <= 352, "Flow<ClassState> is {flow} bytes");
+        #[cfg(not(feature = "ndpi"))]
+        assert!(size_of::<super::ClassState>() <= 48);
+        // A datagram flow of junk keeps only this (its counters inline).
         assert!(size_of::<super::dpi::DpiState>() <= 24);
+        // Shared among flows with equal verdicts.
+        assert_eq!(size_of::<Option<std::sync::Arc<super::Verdict>>>(), 8);
     }
 }
