@@ -80,6 +80,19 @@ pub(crate) fn secs_to_ns(name: &str, v: f64) -> Result<u64> {
     Ok((v * 1e9) as u64)
 }
 
+/// The process's CPU time so far (getrusage(2)): user and system
+/// seconds, for the summary (the cost of a capture, all threads).
+pub(crate) fn cpu_seconds() -> (f64, f64) {
+    // SAFETY: rusage is plain old data; getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid rusage buffer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return (0.0, 0.0);
+    }
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (s(ru.ru_utime), s(ru.ru_stime))
+}
+
 pub(crate) fn wall_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -354,6 +367,8 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
                 .unwrap_or_default()
         );
         eprintln!("  memory (estimated, each at its peak): {memory}");
+        let (user, sys) = cpu_seconds();
+        eprintln!("  cpu: {user:.2} s user, {sys:.2} s system");
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();
         print_alert_groups(&g, Some(emitted.get()));
     }

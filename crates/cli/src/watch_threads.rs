@@ -59,7 +59,7 @@ use netsift_wire::LinkType;
 
 use crate::analyze::{build_error, open_outputs, print_alert_groups, print_summary, Setup};
 use crate::watch::{
-    install_signal_handlers, secs_to_ns, wall_ns, DB_REFRESH, IDLE_SLACK_NS, STOP,
+    cpu_seconds, install_signal_handlers, secs_to_ns, wall_ns, DB_REFRESH, IDLE_SLACK_NS, STOP,
 };
 use crate::WatchArgs;
 
@@ -606,6 +606,8 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
                 .unwrap_or_default()
         );
         eprintln!("  memory (estimated, each at its peak): {peak}");
+        let (user, sys) = cpu_seconds();
+        eprintln!("  cpu: {user:.2} s user, {sys:.2} s system (all threads)");
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();
         print_alert_groups(&g, Some(emitted.get()));
     }
