@@ -239,8 +239,7 @@ fn worker(
         frames: std::mem::take(&mut frames),
     });
     let kernel = cap.stats().unwrap_or_default();
-    slot.kernel_packets
-        .store(kernel.packets, Ordering::Relaxed);
+    slot.kernel_packets.store(kernel.packets, Ordering::Relaxed);
     slot.kernel_drops.store(kernel.drops, Ordering::Relaxed);
     Done {
         created: pipe.table_stats().created,

@@ -905,9 +905,21 @@ fn threads_2_on_a_veth_match_analyze_of_their_capture() {
         "[dos]\nwindow = 1.0\nsyn_rate = 40\nudp_rate = 200\nicmp_rate = 200\n",
     )
     .expect("rules");
-    let (live, replay, pcap) = (tmp.join("live"), tmp.join("replay"), tmp.join("live.pcapng"));
+    let (live, replay, pcap) = (
+        tmp.join("live"),
+        tmp.join("replay"),
+        tmp.join("live.pcapng"),
+    );
     let mut watch = netsift()
-        .args(["watch", &veth.here, "--threads", "2", "--status-interval", "0", "-o"])
+        .args([
+            "watch",
+            &veth.here,
+            "--threads",
+            "2",
+            "--status-interval",
+            "0",
+            "-o",
+        ])
         .arg(&live)
         .arg("--write")
         .arg(&pcap)
@@ -927,7 +939,10 @@ fn threads_2_on_a_veth_match_analyze_of_their_capture() {
     let first = rx
         .recv_timeout(Duration::from_secs(10))
         .expect("watch started");
-    assert!(first.contains("2 sockets in a PACKET_FANOUT group"), "{first}");
+    assert!(
+        first.contains("2 sockets in a PACKET_FANOUT group"),
+        "{first}"
+    );
     let dos = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dos");
     veth.replay(&dos.join("normal.pcap"), 2000);
     veth.replay(&dos.join("syn_flood.pcap"), 2000);
@@ -961,7 +976,12 @@ fn threads_2_on_a_veth_match_analyze_of_their_capture() {
         .and_then(|s| s.split(')').next())
         .unwrap_or_else(|| panic!("per-socket figures: {line}"))
         .split(", ")
-        .map(|x| x.split('/').next().and_then(|v| v.parse().ok()).unwrap_or(0))
+        .map(|x| {
+            x.split('/')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        })
         .collect();
     assert_eq!(per.len(), 2, "{line}");
     assert!(per.iter().all(|p| *p > 100), "both sockets used: {line}");
