@@ -17,6 +17,10 @@
 //! SIGINT or SIGTERM (or `--count`/`--duration`) stops the capture; every
 //! open flow then ends, every record and alert is flushed, and the summary
 //! is printed. A second signal exits at once.
+//!
+//! This is the one-socket capture (`--threads 1`, the default);
+//! `--threads N` (N sockets in a `PACKET_FANOUT` group, a worker each) is
+//! [`crate::watch_threads`].
 
 use std::cell::{Cell, RefCell};
 use std::io::BufWriter;
