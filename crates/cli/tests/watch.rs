@@ -1019,3 +1019,91 @@ fn threads_2_on_a_veth_match_analyze_of_their_capture() {
     assert_eq!(uids.len(), 700);
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// `watch --threads 2` on 802.1Q-tagged traffic: the kernel takes the tag
+/// out before the fanout program runs, so tagged packets are shared by
+/// their IP addresses too (both sockets used), no flow is split, and the
+/// flows keep their VLAN (the tag is put back into the frame).
+#[test]
+fn threads_2_share_vlan_tagged_traffic_by_addresses() {
+    if !is_root_or_skip() {
+        return;
+    }
+    for tool in ["ip", "tcpreplay", "tcprewrite"] {
+        if !have(tool) {
+            println!("SKIP: {tool} not installed");
+            return;
+        }
+    }
+    let Some(veth) = Veth::new("v") else {
+        println!("SKIP: cannot create a veth pair in a network namespace");
+        return;
+    };
+    let tmp = std::env::temp_dir().join(format!("netsift-watch-vlan-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let tagged = tmp.join("vlan.pcap");
+    let st = Command::new("tcprewrite")
+        .args(["--enet-vlan=add", "--enet-vlan-tag=10", "--enet-vlan-cfi=0"])
+        .args(["--enet-vlan-pri=0", "-i"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dos/normal.pcap"))
+        .arg("-o")
+        .arg(&tagged)
+        .status()
+        .expect("tcprewrite");
+    assert!(st.success());
+    let live = tmp.join("live");
+    let mut watch = netsift()
+        .args([
+            "watch",
+            &veth.here,
+            "--threads",
+            "2",
+            "--status-interval",
+            "0",
+            "-o",
+        ])
+        .arg(&live)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("netsift watch");
+    let mut lines = BufReader::new(watch.stderr.take().expect("stderr")).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(first.contains("PACKET_FANOUT"), "{first}");
+    veth.replay(&tagged, 2000);
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(watch.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(watch.wait().expect("wait").success(), "{rest:?}");
+    let line = rest
+        .iter()
+        .find(|l| l.contains("capture: "))
+        .unwrap_or_else(|| panic!("capture line: {rest:?}"));
+    assert!(line.contains("capture: 800 packets"), "{line}");
+    let per: Vec<u64> = line
+        .split("received/dropped: ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap_or_default()
+        .split(", ")
+        .map(|x| {
+            x.split('/')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    assert!(per.len() == 2 && per.iter().all(|p| *p > 100), "{line}");
+    let conns = read_jsonl(&live.join("conn.jsonl"));
+    assert_eq!(conns.len(), 100, "no flow split");
+    assert!(
+        conns
+            .iter()
+            .all(|c| c["vlan"] == 10 && c["orig_pkts"] == 5 && c["resp_pkts"] == 3),
+        "{conns:?}"
+    );
+    assert_eq!(read_jsonl(&live.join("http.jsonl")).len(), 100);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
