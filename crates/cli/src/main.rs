@@ -25,6 +25,7 @@ mod redis_out;
 mod serve;
 mod train;
 mod watch;
+mod watch_threads;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -288,6 +289,17 @@ pub enum FilterCompilerArg {
     Builtin,
     /// libpcap's pcap_compile.
     Libpcap,
+}
+
+/// How `watch --threads` shares packets between its sockets.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FanoutArg {
+    /// By the IP addresses only (both directions, fragments and FTP data
+    /// connections meet on one worker, as in `analyze --threads`).
+    Addresses,
+    /// By the kernel's flow hash (addresses and ports): FTP data
+    /// connections and non-first fragments may land on another worker.
+    Hash,
 }
 
 /// Output format of `netsift analyze`.
@@ -594,9 +606,20 @@ pub struct WatchArgs {
     #[arg(long, short = 's', default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(64..=262_144))]
     pub snaplen: u32,
 
-    /// Kernel ring size, in MiB.
+    /// Kernel ring size, in MiB (per socket with --threads).
     #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u64).range(2..=4096))]
     pub ring_mb: u64,
+
+    /// Capture with N AF_PACKET sockets in one PACKET_FANOUT group, each
+    /// with its own ring and worker thread (flows, reassembly, parsers,
+    /// DPI, rules); scans, floods, models, aggregation and the writers run
+    /// once, in a central thread. 1: one socket, no fanout. 0: one per core.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// With --threads N>1: how the kernel shares packets between the sockets.
+    #[arg(long, value_enum, default_value_t = FanoutArg::Addresses)]
+    pub fanout: FanoutArg,
 
     /// Also write the raw packets (as captured, after the filter) to this pcapng.
     #[arg(long, short = 'w', value_name = "CAPTURE.pcapng")]

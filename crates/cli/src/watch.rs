@@ -17,6 +17,10 @@
 //! SIGINT or SIGTERM (or `--count`/`--duration`) stops the capture; every
 //! open flow then ends, every record and alert is flushed, and the summary
 //! is printed. A second signal exits at once.
+//!
+//! This is the one-socket capture (`--threads 1`, the default);
+//! `--threads N` (N sockets in a `PACKET_FANOUT` group, a worker each) is
+//! [`crate::watch_threads`].
 
 use std::cell::{Cell, RefCell};
 use std::io::BufWriter;
@@ -41,7 +45,7 @@ use netsift_wire::LinkType;
 use crate::analyze::{open_outputs, print_alert_groups, print_summary, Setup};
 use crate::WatchArgs;
 
-static STOP: AtomicBool = AtomicBool::new(false);
+pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_sig: libc::c_int) {
     // Async-signal-safe: an atomic store, or _exit on the second signal.
@@ -53,7 +57,7 @@ extern "C" fn on_signal(_sig: libc::c_int) {
 
 /// SIGINT and SIGTERM set [`STOP`]. No SA_RESTART: the blocking poll()
 /// returns EINTR at once, so the loop notices the signal.
-fn install_signal_handlers() -> Result<()> {
+pub(crate) fn install_signal_handlers() -> Result<()> {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: a zeroed sigaction is valid; the handler only touches an
         // atomic (or calls _exit).
@@ -73,14 +77,27 @@ fn install_signal_handlers() -> Result<()> {
     Ok(())
 }
 
-fn secs_to_ns(name: &str, v: f64) -> Result<u64> {
+pub(crate) fn secs_to_ns(name: &str, v: f64) -> Result<u64> {
     if !v.is_finite() || !(0.0..=1e9).contains(&v) {
         bail!("--{name} must be a number of seconds between 0 and 1e9, got {v}");
     }
     Ok((v * 1e9) as u64)
 }
 
-fn wall_ns() -> u64 {
+/// The process's CPU time so far (getrusage(2)): user and system
+/// seconds, for the summary (the cost of a capture, all threads).
+pub(crate) fn cpu_seconds() -> (f64, f64) {
+    // SAFETY: rusage is plain old data; getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid rusage buffer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return (0.0, 0.0);
+    }
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (s(ru.ru_utime), s(ru.ru_stime))
+}
+
+pub(crate) fn wall_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
@@ -89,11 +106,15 @@ fn wall_ns() -> u64 {
 /// The idle clock stays this far behind the wall clock: a packet may still
 /// sit in a ring block that is not handed over yet (block timeout 100 ms).
 /// How often a live database capture's figures are recomputed.
-const DB_REFRESH: Duration = Duration::from_secs(30);
+pub(crate) const DB_REFRESH: Duration = Duration::from_secs(30);
 
-const IDLE_SLACK_NS: u64 = 1_000_000_000;
+pub(crate) const IDLE_SLACK_NS: u64 = 1_000_000_000;
 
 pub fn run(args: &WatchArgs) -> Result<ExitCode> {
+    let threads = crate::threads(args.threads);
+    if threads > 1 {
+        return crate::watch_threads::run(args, threads);
+    }
     let a = &args.analysis;
     let quiet = a.common.quiet;
     let rotate_interval_ns = args
@@ -303,6 +324,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     // Orderly end: flows, records, alerts, then the files.
     pipe.finish(&mut analyzer);
     let stats = analyzer.stats;
+    let memory = analyzer.peak_memory();
     drop(analyzer);
     scoring.finish().context("writing the output")?;
     drop(scoring);
@@ -348,6 +370,9 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
                 })
                 .unwrap_or_default()
         );
+        eprintln!("  memory (estimated, each at its peak): {memory}");
+        let (user, sys) = cpu_seconds();
+        eprintln!("  cpu: {user:.2} s user, {sys:.2} s system");
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();
         print_alert_groups(&g, Some(emitted.get()));
     }

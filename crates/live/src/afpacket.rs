@@ -25,9 +25,11 @@ use crate::filter::{self, FilterError, Link, Program};
 // linux/filter.h) as the `libc` crate defines it; only the integer types
 // are adapted to the fields they are written to.
 use libc::{
-    ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE, ARPHRD_PPP, PACKET_ADD_MEMBERSHIP, PACKET_OUTGOING,
-    PACKET_RX_RING, PACKET_STATISTICS, PACKET_VERSION, SOL_PACKET, SO_ATTACH_FILTER,
-    TP_STATUS_KERNEL, TP_STATUS_USER, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID,
+    ARPHRD_ETHER, ARPHRD_LOOPBACK, ARPHRD_NONE, ARPHRD_PPP, PACKET_ADD_MEMBERSHIP, PACKET_FANOUT,
+    PACKET_FANOUT_CBPF, PACKET_FANOUT_DATA, PACKET_FANOUT_FLAG_UNIQUEID, PACKET_FANOUT_HASH,
+    PACKET_OUTGOING, PACKET_RX_RING, PACKET_STATISTICS, PACKET_VERSION, SOL_PACKET,
+    SO_ATTACH_FILTER, TP_STATUS_KERNEL, TP_STATUS_USER, TP_STATUS_VLAN_TPID_VALID,
+    TP_STATUS_VLAN_VALID,
 };
 const TPACKET_V3: libc::c_int = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
 const PACKET_MR_PROMISC: libc::c_ushort = libc::PACKET_MR_PROMISC as libc::c_ushort;
@@ -241,6 +243,93 @@ fn arphrd(fd: &OwnedFd, iface: &str) -> Result<u16, CaptureError> {
 impl Capture {
     /// Opens the capture: socket, filter, ring, bind, promiscuous mode.
     pub fn open(cfg: &CaptureConfig) -> Result<Capture, CaptureError> {
+        Capture::open_socket(cfg, false).map(|(cap, _)| cap)
+    }
+
+    /// Opens `n` sockets on `cfg.iface` in one `PACKET_FANOUT` group
+    /// (packet(7)): the kernel hands each packet to exactly one of them,
+    /// chosen by `mode`. Each socket has its own ring of
+    /// `cfg.ring_bytes` and its own kernel counters.
+    ///
+    /// A socket receives packets from `bind()` on, but can only join a
+    /// group once bound; until every socket has joined (and the group has
+    /// its program), each one drops everything (a `ret #0` filter), so no
+    /// packet is seen twice. The capture filter replaces that filter last.
+    /// Packets of that short start-up window are not captured at all.
+    pub fn open_group(
+        cfg: &CaptureConfig,
+        n: usize,
+        mode: FanoutMode,
+    ) -> Result<Vec<Capture>, CaptureError> {
+        let n = n.clamp(1, MAX_FANOUT);
+        let mut caps = Vec::with_capacity(n);
+        let mut program = None;
+        for _ in 0..n {
+            let (cap, p) = Capture::open_socket(cfg, true)?;
+            caps.push(cap);
+            program = Some(p);
+        }
+        let (Some(first), Some(program)) = (caps.first(), program) else {
+            return Ok(caps);
+        };
+        let iface = cfg.iface.as_str();
+        let os = |op: &'static str| {
+            move |err| CaptureError::Os {
+                iface: iface.to_string(),
+                op,
+                err,
+            }
+        };
+        let ty = match mode {
+            FanoutMode::Addresses => PACKET_FANOUT_CBPF,
+            FanoutMode::Hash => PACKET_FANOUT_HASH,
+        };
+        // packet(7): the option's value is the group id in the low 16 bits
+        // and the mode and flags in the high 16. With
+        // PACKET_FANOUT_FLAG_UNIQUEID (Linux 4.5) the kernel picks an id
+        // no other group of this network namespace uses, so this capture
+        // never joins another program's group by accident.
+        let create = ((ty | PACKET_FANOUT_FLAG_UNIQUEID) << 16) as libc::c_int;
+        setsockopt(&first.fd, SOL_PACKET, PACKET_FANOUT, &create)
+            .map_err(os("creating the fanout group (PACKET_FANOUT)"))?;
+        let mut val: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: val is a valid c_int buffer of `len` bytes.
+        let r = unsafe {
+            libc::getsockopt(
+                first.fd.as_raw_fd(),
+                SOL_PACKET,
+                PACKET_FANOUT,
+                (&mut val as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if r < 0 {
+            return Err(last_os_error(iface, "reading the fanout group id"));
+        }
+        let id = (val as u32) & 0xffff;
+        let join = (id | (ty << 16)) as libc::c_int;
+        for cap in caps.iter().skip(1) {
+            setsockopt(&cap.fd, SOL_PACKET, PACKET_FANOUT, &join)
+                .map_err(os("joining the fanout group (PACKET_FANOUT)"))?;
+        }
+        if mode == FanoutMode::Addresses {
+            // The group's program (Linux 4.3): its return value modulo
+            // the number of sockets is the socket.
+            let prog = fanout_program();
+            set_program(&first.fd, PACKET_FANOUT_DATA, &prog)
+                .map_err(os("setting the fanout program (PACKET_FANOUT_DATA)"))?;
+        }
+        for cap in &caps {
+            attach_filter(&cap.fd, &program)
+                .map_err(os("attaching the filter (SO_ATTACH_FILTER)"))?;
+        }
+        Ok(caps)
+    }
+
+    /// One socket, bound, with its ring. `hold`: it drops every packet
+    /// until the returned filter program is attached.
+    fn open_socket(cfg: &CaptureConfig, hold: bool) -> Result<(Capture, Program), CaptureError> {
         let iface = cfg.iface.as_str();
         let no_such = || CaptureError::NoSuchInterface(iface.to_string());
         if iface.is_empty() || iface.len() >= libc::IFNAMSIZ {
@@ -288,7 +377,8 @@ impl Capture {
             }
             c => filter::compile_with(c, text, link, snaplen)?,
         };
-        attach_filter(&fd, &program).map_err(|err| CaptureError::Os {
+        let first = if hold { &drop_all() } else { &program };
+        attach_filter(&fd, first).map_err(|err| CaptureError::Os {
             iface: iface.to_string(),
             op: "attaching the filter (SO_ATTACH_FILTER)",
             err,
@@ -413,7 +503,7 @@ impl Capture {
                 }
             })?;
         }
-        Ok(cap)
+        Ok((cap, program))
     }
 
     /// pcap link type of the frames ([`LINKTYPE_ETHERNET`] or [`LINKTYPE_RAW`]).
@@ -612,7 +702,210 @@ impl Capture {
     }
 }
 
+/// Sockets in one fanout group at most (the kernel's PACKET_FANOUT_MAX
+/// is larger; more sockets than this would be more threads than useful).
+pub const MAX_FANOUT: usize = 256;
+
+/// How the sockets of a fanout group share the packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FanoutMode {
+    /// By the packet's IP addresses only, without ports
+    /// ([`fanout_program`], `PACKET_FANOUT_CBPF`): both directions of a
+    /// connection, every fragment of a datagram, and an FTP control
+    /// connection with its data connections reach the same socket, as
+    /// they reach the same worker of `analyze --threads`.
+    #[default]
+    Addresses,
+    /// The kernel's symmetric flow hash (`PACKET_FANOUT_HASH`: addresses
+    /// and ports): spreads two hosts' connections, but sends an FTP data
+    /// connection, and the fragments after the first, elsewhere.
+    Hash,
+}
+
+/// The classic BPF program of [`FanoutMode::Addresses`]: IPv4 source XOR
+/// destination, or the XOR of the eight 32-bit words of the IPv6 source
+/// and destination, folded to 16 and then 8 bits; any other packet
+/// (ARP, double VLAN tags...) goes to socket 0. XOR is symmetric, so
+/// both directions agree. One level of IP-in-IP (IPv4 or IPv6 inside
+/// IPv4 or IPv6: protocol 4 or 41 right after the fixed header) goes by
+/// the inner addresses, as `analyze --threads` goes by the innermost
+/// ones, so an inner flow seen through several tunnel endpoints stays
+/// on one socket; a fragmented outer IPv4 packet goes by its outer
+/// addresses (its later fragments carry no inner header).
+///
+/// It reads the network header through the kernel's `SKF_NET_OFF` base
+/// and the ethertype through the `SKF_AD_PROTOCOL` extension
+/// (Documentation/networking/filter.rst), not at fixed offsets: the
+/// packet data the group's program sees starts at the network header
+/// for received packets but at the link header for sent ones, and the
+/// kernel has already taken one VLAN tag out into the packet's metadata.
+pub fn fanout_program() -> Program {
+    use crate::filter::bpf::*;
+    /// One instruction, or a jump to labels, or a label.
+    enum Op {
+        I(u16, u32),
+        /// Conditional jump: code, k, label if true, label if false.
+        J(u16, u32, &'static str, &'static str),
+        Ja(&'static str),
+        L(&'static str),
+    }
+    use Op::*;
+    let net = |off: i32| (libc::SKF_NET_OFF + off) as u32;
+    let ldw = |off: i32| I(BPF_LD | BPF_W | BPF_ABS, net(off));
+    let ldw_x = |off: i32| I(BPF_LD | BPF_W | BPF_IND, net(off));
+    // X = 4 * (IHL of the IPv4 header at the network header).
+    let ldx_ihl = || I(BPF_LDX | BPF_B | BPF_MSH, net(0));
+    let tax = || I(BPF_MISC | BPF_TAX, 0);
+    let xor_x = || I(BPF_ALU | 0xa0 | BPF_X, 0);
+    let st0 = || I(BPF_ST, 0);
+    let ldx0 = || I(BPF_LDX | BPF_W | BPF_MEM, 0);
+    // XOR of two IPv4 addresses at `base + 12` and `base + 16`.
+    let v4_at = |base: i32| vec![ldw(base + 12), tax(), ldw(base + 16), xor_x(), Ja("fold")];
+    // XOR of the eight words of two IPv6 addresses at `base + 8..40`.
+    let v6_at = |base: i32| {
+        let mut v = vec![ldw(base + 8)];
+        for off in [24, 12, 28, 16, 32, 20, 36] {
+            v.extend([tax(), ldw(base + off), xor_x()]);
+        }
+        v.push(Ja("fold"));
+        v
+    };
+    let mut ops = vec![
+        I(
+            BPF_LD | BPF_W | BPF_ABS,
+            (libc::SKF_AD_OFF + libc::SKF_AD_PROTOCOL) as u32,
+        ),
+        J(BPF_JEQ, 0x0800, "v4", "v6?"),
+        // IPv4 (RFC 791 section 3.1): a fragment (MF or an offset) goes by
+        // the outer addresses; else protocol 4 (IPv4) or 41 (IPv6) inside.
+        L("v4"),
+        I(BPF_LD | BPF_H | BPF_ABS, net(6)),
+        J(BPF_JSET, 0x3fff, "v4 plain", "v4 whole"),
+        L("v4 whole"),
+        I(BPF_LD | BPF_B | BPF_ABS, net(9)),
+        J(BPF_JEQ, 4, "4in4", "v4 41?"),
+        L("v4 41?"),
+        J(BPF_JEQ, 41, "6in4", "v4 plain"),
+        L("v4 plain"),
+    ];
+    ops.extend(v4_at(0));
+    // The inner header behind the outer one's IHL×4 bytes; X is the
+    // offset, so the running XOR lives in scratch word 0.
+    ops.extend([
+        L("4in4"),
+        ldx_ihl(),
+        ldw_x(12),
+        st0(),
+        ldx_ihl(),
+        ldw_x(16),
+        ldx0(),
+        xor_x(),
+        Ja("fold"),
+        L("6in4"),
+        ldx_ihl(),
+        ldw_x(8),
+        st0(),
+    ]);
+    for off in [24, 12, 28, 16, 32, 20, 36] {
+        ops.extend([ldx_ihl(), ldw_x(off), ldx0(), xor_x(), st0()]);
+    }
+    ops.push(Ja("fold"));
+    // IPv6 (RFC 8200 section 3): next header at 6, addresses at 8..40;
+    // IPv4 or IPv6 directly inside (RFC 2473) behind the 40-byte header.
+    ops.extend([
+        L("v6?"),
+        J(BPF_JEQ, 0x86dd, "v6", "other"),
+        L("v6"),
+        I(BPF_LD | BPF_B | BPF_ABS, net(6)),
+        J(BPF_JEQ, 4, "4in6", "v6 41?"),
+        L("v6 41?"),
+        J(BPF_JEQ, 41, "6in6", "v6 plain"),
+        L("v6 plain"),
+    ]);
+    ops.extend(v6_at(0));
+    ops.push(L("4in6"));
+    ops.extend(v4_at(40));
+    ops.push(L("6in6"));
+    ops.extend(v6_at(40));
+    ops.extend([
+        L("fold"),
+        tax(),
+        I(BPF_ALU | BPF_RSH | BPF_K, 16),
+        xor_x(),
+        tax(),
+        I(BPF_ALU | BPF_RSH | BPF_K, 8),
+        xor_x(),
+        I(BPF_RET | BPF_A, 0),
+        L("other"),
+        I(BPF_RET | BPF_K, 0),
+    ]);
+    // Labels to instruction numbers, then jumps to forward offsets.
+    let mut at = std::collections::HashMap::new();
+    let mut pc = 0usize;
+    for op in &ops {
+        match op {
+            L(name) => {
+                at.insert(*name, pc);
+            }
+            _ => pc += 1,
+        }
+    }
+    let dist = |from: usize, to: &str| at.get(to).map(|t| t.wrapping_sub(from + 1));
+    let mut insns = Vec::with_capacity(pc);
+    for op in &ops {
+        let pc = insns.len();
+        let insn = match op {
+            L(_) => continue,
+            I(code, k) => Insn {
+                code: *code,
+                jt: 0,
+                jf: 0,
+                k: *k,
+            },
+            J(op, k, t, f) => {
+                let (Some(t), Some(f)) = (dist(pc, t), dist(pc, f)) else {
+                    return Program::reject_all();
+                };
+                let (Ok(jt), Ok(jf)) = (u8::try_from(t), u8::try_from(f)) else {
+                    return Program::reject_all();
+                };
+                Insn {
+                    code: BPF_JMP | op | BPF_K,
+                    jt,
+                    jf,
+                    k: *k,
+                }
+            }
+            Ja(t) => Insn {
+                code: BPF_JMP | BPF_JA,
+                jt: 0,
+                jf: 0,
+                k: dist(pc, t).map_or(u32::MAX, |d| d as u32),
+            },
+        };
+        insns.push(insn);
+    }
+    // Program::new checks every jump lands inside (forward only); the
+    // program is fixed, so a failure is a bug the tests catch.
+    Program::new(insns).unwrap_or_else(|_| Program::reject_all())
+}
+
+fn drop_all() -> Program {
+    Program::reject_all()
+}
+
 fn attach_filter(fd: &OwnedFd, p: &Program) -> io::Result<()> {
+    set_program(fd, SO_ATTACH_FILTER, p)
+}
+
+/// Hands a classic BPF program to the kernel: `SO_ATTACH_FILTER` (level
+/// SOL_SOCKET) or `PACKET_FANOUT_DATA` (level SOL_PACKET).
+fn set_program(fd: &OwnedFd, opt: libc::c_int, p: &Program) -> io::Result<()> {
+    let level = if opt == PACKET_FANOUT_DATA {
+        SOL_PACKET
+    } else {
+        libc::SOL_SOCKET
+    };
     let mut insns: Vec<libc::sock_filter> = p
         .insns()
         .iter()
@@ -629,7 +922,7 @@ fn attach_filter(fd: &OwnedFd, p: &Program) -> io::Result<()> {
         len: insns.len() as libc::c_ushort,
         filter: insns.as_mut_ptr(),
     };
-    setsockopt(fd, libc::SOL_SOCKET, SO_ATTACH_FILTER, &prog)
+    setsockopt(fd, level, opt, &prog)
 }
 
 impl Drop for Capture {
@@ -758,6 +1051,144 @@ mod tests {
         assert!(data.ends_with(b"netsift-live-test"));
         let st = cap.stats().expect("stats");
         assert_eq!(st.drops, 0);
+    }
+
+    /// A fanout group of two sockets on lo: each datagram is seen once,
+    /// by the socket its addresses choose, in both directions; the
+    /// kernel's hash mode also sees each datagram once.
+    #[test]
+    fn fanout_group_splits_by_addresses() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            println!("SKIP: not root, cannot open a packet socket");
+            return;
+        }
+        for mode in [FanoutMode::Addresses, FanoutMode::Hash] {
+            let a = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+            let b = std::net::UdpSocket::bind("127.0.0.2:0").expect("bind");
+            let c = std::net::UdpSocket::bind("127.0.0.3:0").expect("bind");
+            let ports: Vec<u16> = [&a, &b, &c]
+                .iter()
+                .map(|s| s.local_addr().expect("addr").port())
+                .collect();
+            let mut cfg = CaptureConfig::new("lo");
+            cfg.filter = Some(format!(
+                "udp and (port {} or port {} or port {})",
+                ports[0], ports[1], ports[2]
+            ));
+            cfg.ring_bytes = 2 << 20;
+            cfg.block_timeout_ms = 10;
+            let mut caps = Capture::open_group(&cfg, 2, mode).expect("open group");
+            assert_eq!(caps.len(), 2);
+            // 127.0.0.1 ^ 127.0.0.2 = 3 (odd: socket 1), ^ 127.0.0.3 = 2
+            // (even: socket 0); each way twice.
+            for _ in 0..2 {
+                a.send_to(b"ab", b.local_addr().expect("addr"))
+                    .expect("send");
+                b.send_to(b"ba", a.local_addr().expect("addr"))
+                    .expect("send");
+                a.send_to(b"ac", c.local_addr().expect("addr"))
+                    .expect("send");
+                c.send_to(b"ca", a.local_addr().expect("addr"))
+                    .expect("send");
+            }
+            let mut seen: Vec<Vec<Vec<u8>>> = vec![Vec::new(), Vec::new()];
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < Duration::from_millis(800) {
+                for (i, cap) in caps.iter_mut().enumerate() {
+                    cap.poll(Duration::from_millis(20), &mut |p| {
+                        seen[i].push(p.data[p.data.len() - 2..].to_vec())
+                    })
+                    .expect("poll");
+                }
+            }
+            let mut all: Vec<Vec<u8>> = seen.concat();
+            all.sort();
+            assert_eq!(
+                all,
+                [b"ab", b"ab", b"ac", b"ac", b"ba", b"ba", b"ca", b"ca"]
+                    .map(|x| x.to_vec())
+                    .to_vec(),
+                "{mode:?}: every datagram once"
+            );
+            let stats: Vec<KernelStats> =
+                caps.iter_mut().map(|c| c.stats().expect("stats")).collect();
+            // On lo the kernel counts the outgoing copy of each packet too.
+            assert_eq!(
+                stats.iter().map(|s| s.packets).sum::<u64>(),
+                16,
+                "{stats:?}"
+            );
+            if mode == FanoutMode::Addresses {
+                let mut s1 = seen[1].clone();
+                s1.sort();
+                assert_eq!(
+                    s1,
+                    [b"ab", b"ab", b"ba", b"ba"].map(|x| x.to_vec()).to_vec()
+                );
+                assert_eq!(stats[1].packets, 8);
+            }
+        }
+    }
+
+    /// IP-in-IP goes by the inner addresses: two tunnelled datagrams whose
+    /// outer pairs choose one socket and inner pairs the other land by
+    /// their inner pairs.
+    #[test]
+    fn fanout_goes_by_the_inner_addresses_of_ip_in_ip() {
+        assert!(fanout_program().insns().len() > 100, "the program built");
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            println!("SKIP: not root, cannot open a packet socket");
+            return;
+        }
+        // SAFETY: plain system call; the descriptor is owned below.
+        let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_IPIP) };
+        assert!(raw >= 0, "raw socket: {}", io::Error::last_os_error());
+        // SAFETY: a fresh descriptor we own.
+        let tx = unsafe { OwnedFd::from_raw_fd(raw) };
+        let mut cfg = CaptureConfig::new("lo");
+        cfg.filter = Some("ip proto 4".into());
+        cfg.ring_bytes = 2 << 20;
+        cfg.block_timeout_ms = 10;
+        let mut caps = Capture::open_group(&cfg, 2, FanoutMode::Addresses).expect("group");
+        // (outer destination, inner destination, payload): outer 127.0.0.1
+        // ^ .2 is odd (socket 1) but inner 10.0.0.1 ^ 10.0.0.3 even (socket
+        // 0), and the other way round.
+        for (outer, inner, tag) in [([127, 0, 0, 2], 3u8, b"i3"), ([127, 0, 0, 3], 2u8, b"i2")] {
+            // An inner IPv4 header (RFC 791) and UDP header, then the tag.
+            let mut pkt = vec![0x45, 0, 0, 30, 0, 1, 0, 0, 64, 17, 0, 0];
+            pkt.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, inner]);
+            pkt.extend_from_slice(&[0x30, 0x39, 0x30, 0x39, 0, 10, 0, 0]);
+            pkt.extend_from_slice(tag);
+            // SAFETY: sockaddr_in is plain old data.
+            let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_addr.s_addr = u32::from_ne_bytes(outer);
+            // SAFETY: valid buffer and address of the given sizes.
+            let r = unsafe {
+                libc::sendto(
+                    tx.as_raw_fd(),
+                    pkt.as_ptr().cast(),
+                    pkt.len(),
+                    0,
+                    (&sin as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(r, pkt.len() as isize, "{}", io::Error::last_os_error());
+        }
+        let mut seen: Vec<Vec<Vec<u8>>> = vec![Vec::new(), Vec::new()];
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_millis(600) {
+            for (i, cap) in caps.iter_mut().enumerate() {
+                cap.poll(Duration::from_millis(20), &mut |p| {
+                    seen[i].push(p.data[p.data.len() - 2..].to_vec())
+                })
+                .expect("poll");
+            }
+        }
+        assert_eq!(seen, vec![vec![b"i3".to_vec()], vec![b"i2".to_vec()]]);
     }
 
     /// A tun interface (ARPHRD_NONE) gives raw IP frames (LINKTYPE_RAW) and

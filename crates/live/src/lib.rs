@@ -12,5 +12,8 @@
 pub mod afpacket;
 pub mod filter;
 
-pub use afpacket::{Capture, CaptureConfig, CaptureError, KernelStats, Packet};
+pub use afpacket::{
+    fanout_program, Capture, CaptureConfig, CaptureError, FanoutMode, KernelStats, Packet,
+    MAX_FANOUT,
+};
 pub use filter::{compile, Compiler, FilterError, Link, Program};

@@ -178,6 +178,23 @@ impl IntoIterator for AnalyzeChunk {
 /// The merger of `analyze --threads`.
 pub type EventMerger = Merger<Event>;
 
+/// The process-wide part of the memory estimate (live streams, parser
+/// states and bytes, DPI states), which [`Analyzer::memory_use`] adds to
+/// each analyzer's own: with several workers, add it once to their
+/// [`AnalyzeWorker::memory_own`].
+pub fn memory_shared() -> MemoryUse {
+    use crate::memory::{counter, APP_STATES, PARSER_BYTES};
+    MemoryUse {
+        flows: 0,
+        reassembly: netsift_flow::reassembly::Stream::live()
+            * std::mem::size_of::<netsift_flow::reassembly::Stream>(),
+        parsers: counter(APP_STATES) * std::mem::size_of::<super::AppState>()
+            + counter(PARSER_BYTES),
+        dpi: crate::classify::dpi_memory_bytes(),
+        detectors: 0,
+    }
+}
+
 /// A worker's counters at the end.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WorkerEnd {
@@ -192,6 +209,9 @@ pub struct AnalyzeWorker {
     analyzer: Analyzer<'static>,
     state: Arc<Mutex<LogState>>,
     frame: u64,
+    /// Live (`watch --threads`): events are tagged with this packet time
+    /// instead of a frame number (see [`AnalyzeWorker::live`]).
+    live_now: Option<u64>,
 }
 
 impl AnalyzeWorker {
@@ -212,11 +232,52 @@ impl AnalyzeWorker {
             analyzer: build(Box::new(log)),
             state,
             frame: 0,
+            live_now: None,
+        }
+    }
+
+    /// A live capture has no global frame order: every event is tagged
+    /// `When::Packet { frame: t }` with `t` the worker's packet time
+    /// when it was made (set by [`AnalyzeWorker::at`], never going back),
+    /// so a merger over several workers releases events in packet-time
+    /// order up to the time every worker has reached.
+    pub fn live(mut self) -> Self {
+        self.live_now = Some(0);
+        self
+    }
+
+    /// The worker's packet time is now `now_ns` (live; ignored if earlier).
+    pub fn at(&mut self, now_ns: u64) {
+        if let Some(t) = self.live_now.as_mut() {
+            *t = (*t).max(now_ns);
+        }
+    }
+
+    /// The worker's packet time (live), 0 otherwise.
+    pub fn now(&self) -> u64 {
+        self.live_now.unwrap_or(0)
+    }
+
+    /// This worker's own part of the memory estimate now: its flow table
+    /// (`table_bytes`), the bytes its reassembly holds and its bytes held
+    /// before verdicts. The rest is counted process-wide
+    /// ([`memory_shared`]), so workers' estimates add up without counting
+    /// it twice.
+    pub fn memory_own(&self, table_bytes: usize) -> MemoryUse {
+        MemoryUse {
+            flows: table_bytes,
+            reassembly: self.analyzer.budget.buffered(),
+            parsers: self.analyzer.pending_total,
+            dpi: 0,
+            detectors: 0,
         }
     }
 
     fn when(&self, when: When) {
-        lock(&self.state).when = when;
+        lock(&self.state).when = match self.live_now {
+            Some(t) => When::Packet { frame: t },
+            None => when,
+        };
     }
 }
 

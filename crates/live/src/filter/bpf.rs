@@ -527,6 +527,18 @@ impl Program {
         Ok(Program { insns })
     }
 
+    /// `ret #0`: accepts no packet.
+    pub fn reject_all() -> Program {
+        Program {
+            insns: vec![Insn {
+                code: BPF_RET | BPF_K,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            }],
+        }
+    }
+
     pub fn insns(&self) -> &[Insn] {
         &self.insns
     }
