@@ -102,6 +102,8 @@ struct Shared {
     limit: Option<u64>,
     /// Copy packets for `--write`.
     write: bool,
+    /// The output is a JSONL directory: workers make its lines.
+    jsonl: bool,
 }
 
 /// A packet for `--write`.
@@ -144,7 +146,7 @@ fn worker(
     tx: SyncSender<Chunk>,
 ) -> Done {
     let slot = &shared.slots[i];
-    let mut h = AnalyzeWorker::new(move |out| parts.analyzer(out)).live();
+    let mut h = AnalyzeWorker::new(shared.jsonl, move |out| parts.analyzer(out)).live();
     let mut pipe: Pipeline<FlowData> = Pipeline::new(pcfg);
     let link = LinkType(cap.linktype());
     let (mut local, mut bytes, mut last_ts) = (0u64, 0u64, 0u64);
@@ -389,6 +391,7 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
         taken: AtomicU64::new(0),
         limit: args.count,
         write: writer.is_some(),
+        jsonl: a.format == crate::AnalyzeFormat::Jsonl,
     };
     let start = Instant::now();
     let mut merger = EventMerger::default();
