@@ -629,7 +629,8 @@ impl<T: Default> FlowTable<T> {
         };
         self.push_tail(i, lane);
         let h = key_hash(&key);
-        self.map.insert_unique(spread(h), (i, h), |&(_, h)| spread(h));
+        self.map
+            .insert_unique(spread(h), (i, h), |&(_, h)| spread(h));
         self.stats.created += 1;
         self.stats.peak = self.stats.peak.max(self.map.len());
         i
@@ -786,14 +787,16 @@ impl<T: Default> FlowTable<T> {
     pub fn find(&self, key: &FlowKey, from_lo: bool) -> Option<(usize, Dir)> {
         let slots = &self.slots;
         let h = key_hash(key);
-        let i = self.map.find(spread(h), |&(j, hj)| {
-            hj == h
-                && slots[j as usize]
-                    .flow
-                    .as_ref()
-                    .is_some_and(|f| f.key == *key)
-        })?
-        .0 as usize;
+        let i = self
+            .map
+            .find(spread(h), |&(j, hj)| {
+                hj == h
+                    && slots[j as usize]
+                        .flow
+                        .as_ref()
+                        .is_some_and(|f| f.key == *key)
+            })?
+            .0 as usize;
         let f = self.slots.get(i)?.flow.as_ref()?;
         let dir = if from_lo == f.orig_is_lo {
             Dir::Orig

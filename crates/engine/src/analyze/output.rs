@@ -188,7 +188,6 @@ impl WithCommon<'_> {
             Err(_) => {
                 // A record that is not an object (no parser makes one) has
                 // no fields of its own, as through a `Value`.
-                drop(m);
                 line.truncate(start);
                 self.write_bare(line)
             }
@@ -503,9 +502,7 @@ impl Output for JsonlDir {
                 buf.extend_from_slice(made);
                 Ok(())
             }),
-            None => self.write_with(log, |buf| {
-                jsonl_record_line(buf, ts_ns, common, &record)
-            }),
+            None => self.write_with(log, |buf| jsonl_record_line(buf, ts_ns, common, &record)),
         }
     }
 
@@ -1063,6 +1060,25 @@ mod tests {
         );
         assert_eq!(v["uid"], "Cabc");
         assert_eq!(v["method"], "GET");
+    }
+
+    #[test]
+    fn a_record_that_is_not_an_object_gives_the_flow_fields_alone() {
+        let c = Common {
+            uid: "Cabc".into(),
+            src_ip: "10.0.0.1".parse().expect("ip"),
+            src_port: 1,
+            dst_ip: "10.0.0.2".parse().expect("ip"),
+            dst_port: 2,
+            proto: 6,
+        };
+        let mut line = b"kept ".to_vec();
+        jsonl_record_line(&mut line, 1_000_000, &c, &Record::typed(vec![1u8, 2]))
+            .expect("serialise");
+        assert_eq!(
+            String::from_utf8(line).expect("utf-8"),
+            r#"kept {"ts":0.001,"uid":"Cabc","src_ip":"10.0.0.1","src_port":1,"dst_ip":"10.0.0.2","dst_port":2}"#
+        );
     }
 
     fn tmpdir(name: &str) -> PathBuf {
