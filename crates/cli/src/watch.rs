@@ -110,32 +110,42 @@ pub(crate) const DB_REFRESH: Duration = Duration::from_secs(30);
 
 pub(crate) const IDLE_SLACK_NS: u64 = 1_000_000_000;
 
-pub fn run(args: &WatchArgs) -> Result<ExitCode> {
-    let threads = crate::threads(args.threads);
-    if threads > 1 {
-        return crate::watch_threads::run(args, threads);
-    }
-    let a = &args.analysis;
-    let quiet = a.common.quiet;
-    let rotate_interval_ns = args
-        .rotate_interval
-        .map(|v| secs_to_ns("rotate-interval", v))
-        .transpose()?
-        .filter(|n| *n > 0);
-    let duration = args
-        .duration
-        .map(|v| secs_to_ns("duration", v))
-        .transpose()?
-        .map(Duration::from_nanos);
-    let status_every = Duration::from_nanos(secs_to_ns("status-interval", args.status_interval)?);
-    let cli_timeout = args
-        .alert_timeout
-        .map(|v| secs_to_ns("alert-timeout", v))
-        .transpose()?;
+/// The command line's durations, checked, in nanoseconds or as durations.
+pub(crate) struct Times {
+    pub rotate_interval_ns: Option<u64>,
+    pub duration: Option<Duration>,
+    pub status_every: Duration,
+    pub cli_timeout: Option<u64>,
+}
 
-    let s = Setup::new(a)?;
-    // The capture opens before the outputs: a missing interface, privilege
-    // or bad filter is reported before any log file is created.
+impl Times {
+    pub(crate) fn of(args: &WatchArgs) -> Result<Times> {
+        Ok(Times {
+            rotate_interval_ns: args
+                .rotate_interval
+                .map(|v| secs_to_ns("rotate-interval", v))
+                .transpose()?
+                .filter(|n| *n > 0),
+            duration: args
+                .duration
+                .map(|v| secs_to_ns("duration", v))
+                .transpose()?
+                .map(Duration::from_nanos),
+            status_every: Duration::from_nanos(secs_to_ns(
+                "status-interval",
+                args.status_interval,
+            )?),
+            cli_timeout: args
+                .alert_timeout
+                .map(|v| secs_to_ns("alert-timeout", v))
+                .transpose()?,
+        })
+    }
+}
+
+/// The capture settings of the command line (one socket's; a fanout group
+/// opens N alike).
+pub(crate) fn capture_config(args: &WatchArgs) -> CaptureConfig {
     let mut ccfg = CaptureConfig::new(&args.iface);
     ccfg.promisc = !args.no_promisc;
     ccfg.snaplen = args.snaplen;
@@ -145,6 +155,27 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         crate::FilterCompilerArg::Libpcap => netsift_live::Compiler::Libpcap,
     };
     ccfg.ring_bytes = (args.ring_mb as usize) << 20;
+    ccfg
+}
+
+pub fn run(args: &WatchArgs) -> Result<ExitCode> {
+    let threads = crate::threads(args.threads);
+    if threads > 1 {
+        return crate::watch_threads::run(args, threads);
+    }
+    let a = &args.analysis;
+    let quiet = a.common.quiet;
+    let Times {
+        rotate_interval_ns,
+        duration,
+        status_every,
+        cli_timeout,
+    } = Times::of(args)?;
+
+    let s = Setup::new(a)?;
+    // The capture opens before the outputs: a missing interface, privilege
+    // or bad filter is reported before any log file is created.
+    let ccfg = capture_config(args);
     let mut cap = Capture::open(&ccfg)?;
     let linktype = cap.linktype();
 

@@ -53,13 +53,14 @@ use netsift_engine::pipeline::FrameAt;
 use netsift_engine::shard::{Delivery, Merger, NowHistory, ShardHandler, When};
 use netsift_engine::{Pipeline, PipelineConfig};
 use netsift_learn::Scoring;
-use netsift_live::{Capture, CaptureConfig, CaptureError, FanoutMode, KernelStats};
+use netsift_live::{Capture, CaptureError, FanoutMode, KernelStats};
 use netsift_store::CaptureInfo;
 use netsift_wire::LinkType;
 
 use crate::analyze::{build_error, open_outputs, print_alert_groups, print_summary, Setup};
 use crate::watch::{
-    cpu_seconds, install_signal_handlers, secs_to_ns, wall_ns, DB_REFRESH, IDLE_SLACK_NS, STOP,
+    capture_config, cpu_seconds, install_signal_handlers, wall_ns, Times, DB_REFRESH,
+    IDLE_SLACK_NS, STOP,
 };
 use crate::WatchArgs;
 
@@ -262,32 +263,15 @@ fn per_socket(v: &[(u64, u64)]) -> String {
 pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
     let a = &args.analysis;
     let quiet = a.common.quiet;
-    let rotate_interval_ns = args
-        .rotate_interval
-        .map(|v| secs_to_ns("rotate-interval", v))
-        .transpose()?
-        .filter(|n| *n > 0);
-    let duration = args
-        .duration
-        .map(|v| secs_to_ns("duration", v))
-        .transpose()?
-        .map(Duration::from_nanos);
-    let status_every = Duration::from_nanos(secs_to_ns("status-interval", args.status_interval)?);
-    let cli_timeout = args
-        .alert_timeout
-        .map(|v| secs_to_ns("alert-timeout", v))
-        .transpose()?;
+    let Times {
+        rotate_interval_ns,
+        duration,
+        status_every,
+        cli_timeout,
+    } = Times::of(args)?;
 
     let s = Setup::new(a)?;
-    let mut ccfg = CaptureConfig::new(&args.iface);
-    ccfg.promisc = !args.no_promisc;
-    ccfg.snaplen = args.snaplen;
-    ccfg.filter = args.filter.clone();
-    ccfg.compiler = match args.filter_compiler {
-        crate::FilterCompilerArg::Builtin => netsift_live::Compiler::Builtin,
-        crate::FilterCompilerArg::Libpcap => netsift_live::Compiler::Libpcap,
-    };
-    ccfg.ring_bytes = (args.ring_mb as usize) << 20;
+    let ccfg = capture_config(args);
     let mode = match args.fanout {
         crate::FanoutArg::Addresses => FanoutMode::Addresses,
         crate::FanoutArg::Hash => FanoutMode::Hash,
