@@ -51,8 +51,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 
 use netsift_capture::CaptureReader;
-use netsift_flow::{DefragStats, EndReason, Flow, TableStats};
-use netsift_wire::{decode, LinkType};
+use netsift_flow::{DefragStats, Dir, EndReason, Flow, Seen, TableStats};
+use netsift_wire::{decode, Decoded, LinkType};
 
 use crate::pipeline::{Counters, FlowHandler, FrameAt, Pipeline, PipelineConfig};
 use crate::run::{open, prepare, summarize, CaptureSummary, EngineError, Progress};
@@ -82,6 +82,15 @@ const QUEUE: usize = 4;
 /// each one's flows expire on the capture's time and its output is
 /// released in order (see [`Delivery::through`]).
 const SYNC_FRAMES: u64 = 1 << 14;
+
+/// [`Delivery::through`] of workers that have seen all their frames and
+/// are ending the flows still open at the end of the capture.
+pub const FLUSHING: u64 = u64::MAX - 1;
+
+/// While ending the open flows at the end of the capture, a worker hands
+/// its output back every this many flows, so that a million flows' lines
+/// (or records) are not all held at once.
+const FLUSH_CHUNK: usize = 4096;
 
 struct FrameMeta {
     at: FrameAt,
@@ -122,6 +131,8 @@ enum Msg<C> {
     Chunk {
         worker: usize,
         through: u64,
+        /// With `through` at [`FLUSHING`]: see [`Delivery::flushed`].
+        flushed: u64,
         chunk: Option<C>,
     },
     /// An emptied batch, for reuse.
@@ -173,8 +184,14 @@ pub struct Delivery<'a, C> {
     pub chunk: Option<C>,
     /// Every worker has seen all frames of its share up to this one, and
     /// has handed over all it made from them (`u64::MAX` once all are
-    /// done): output keyed at or below it is complete.
+    /// done): output keyed at or below it is complete. [`FLUSHING`]: every
+    /// worker has seen all its frames and handed over all but some of the
+    /// flows it ends at the end of the capture (see `flushed`).
     pub through: u64,
+    /// With `through` at [`FLUSHING`]: every worker has handed over the
+    /// flows it ends at the end of the capture that were created at or
+    /// before this frame (each worker ends them in creation order).
+    pub flushed: u64,
     pub history: &'a NowHistory,
 }
 
@@ -303,11 +320,16 @@ impl<E> Merger<E> {
             }
             self.peak_held = self.peak_held.max(self.heap.len());
         }
-        while self
-            .heap
-            .peek()
-            .is_some_and(|Reverse(i)| i.key.0 <= d.through)
-        {
+        let complete = |k: &Key| {
+            if d.through == FLUSHING {
+                // All but the end-of-capture flows (`(∞, 3, first frame)`)
+                // are in; of those, the ones created up to `flushed`.
+                k.0 < u64::MAX || k.1 < 3 || k.3 <= d.flushed
+            } else {
+                k.0 <= d.through
+            }
+        };
+        while self.heap.peek().is_some_and(|Reverse(i)| complete(&i.key)) {
             if let Some(Reverse(i)) = self.heap.pop() {
                 out(i.ev);
             }
@@ -348,6 +370,8 @@ struct Hub<C> {
     back: Receiver<Msg<C>>,
     /// Per worker: the frame it has handed over all output through.
     through: Vec<u64>,
+    /// Per worker: see [`Delivery::flushed`].
+    flushed: Vec<u64>,
     history: NowHistory,
     spare: Vec<Batch>,
 }
@@ -361,16 +385,22 @@ impl<C> Hub<C> {
             Msg::Chunk {
                 worker,
                 through,
+                flushed,
                 chunk,
             } => {
                 if let Some(t) = self.through.get_mut(worker) {
                     *t = (*t).max(through);
                 }
+                if let Some(f) = self.flushed.get_mut(worker) {
+                    *f = (*f).max(flushed);
+                }
                 let all = self.through.iter().copied().min().unwrap_or(u64::MAX);
+                let flushed = self.flushed.iter().copied().min().unwrap_or(u64::MAX);
                 sink(Delivery {
                     worker,
                     chunk,
                     through: all,
+                    flushed,
                     history: &self.history,
                 });
                 self.history.release(all);
@@ -451,6 +481,7 @@ where
             to_workers,
             back: back_rx,
             through: vec![0; n],
+            flushed: vec![0; n],
             history: NowHistory::default(),
             spare: Vec::new(),
         };
@@ -623,15 +654,22 @@ where
         let _ = back.send(Msg::Chunk {
             worker: id,
             through: b.through,
+            flushed: 0,
             chunk: handler.take_chunk(),
         });
         b.clear();
         let _ = back.send(Msg::Spent(b));
     }
-    pipe.finish(&mut handler);
+    pipe.finish(&mut Flushing {
+        handler: &mut handler,
+        back: &back,
+        worker: id,
+        flushed: 0,
+    });
     let _ = back.send(Msg::Chunk {
         worker: id,
         through: u64::MAX,
+        flushed: u64::MAX,
         chunk: handler.take_chunk(),
     });
     WorkerEnd {
@@ -639,6 +677,67 @@ where
         table: pipe.table_stats(),
         defrag: pipe.defrag_stats(),
         end: handler.end(),
+    }
+}
+
+/// A worker's handler while it ends the flows open at the end of the
+/// capture: hands the output back every [`FLUSH_CHUNK`] flows, tagged with
+/// how far (in creation order) it got.
+struct Flushing<'a, H, C> {
+    handler: &'a mut H,
+    back: &'a mpsc::Sender<Msg<C>>,
+    worker: usize,
+    /// End-of-capture flows ended so far.
+    flushed: usize,
+}
+
+impl<T, H: ShardHandler<T>> FlowHandler<T> for Flushing<'_, H, H::Chunk> {
+    fn on_flow_end(&mut self, flow: Flow<T>) {
+        let first = flow.first_frame;
+        // The flows that ended before (waiting in the table) come first;
+        // then the open ones, in creation order (`When::Flushed`).
+        let open = matches!(When::of_end(&flow, 0), When::Flushed { .. });
+        self.handler.on_flow_end(flow);
+        if !open {
+            return;
+        }
+        self.flushed += 1;
+        if self.flushed % FLUSH_CHUNK == 0 {
+            // Every flow created before `first` is handed over (one frame
+            // may create two flows: not `first` itself).
+            let _ = self.back.send(Msg::Chunk {
+                worker: self.worker,
+                through: FLUSHING,
+                flushed: first.saturating_sub(1),
+                chunk: self.handler.take_chunk(),
+            });
+        }
+    }
+
+    // `finish` only ends flows and samples memory; the rest is passed on
+    // all the same.
+    fn on_packet(&mut self, flow: &mut Flow<T>, seen: Seen, pkt: &Decoded<'_>) {
+        self.handler.on_packet(flow, seen, pkt);
+    }
+
+    fn on_frames(&mut self, flow: &Flow<T>, frames: &[u64]) {
+        self.handler.on_frames(flow, frames);
+    }
+
+    fn on_frame_number(&mut self, n: u64) {
+        self.handler.on_frame_number(n);
+    }
+
+    fn on_icmp_error(&mut self, flow: &mut Flow<T>, dir: Dir, wire_len: u32) {
+        self.handler.on_icmp_error(flow, dir, wire_len);
+    }
+
+    fn on_frame_bytes(&mut self, ts_ns: u64, linktype: u32, data: &[u8], orig_len: u32) {
+        self.handler.on_frame_bytes(ts_ns, linktype, data, orig_len);
+    }
+
+    fn on_memory_sample(&mut self, table_bytes: usize) {
+        self.handler.on_memory_sample(table_bytes);
     }
 }
 
@@ -737,6 +836,7 @@ mod tests {
             worker,
             chunk: Some(items),
             through,
+            flushed: 0,
             history: &h,
         };
         // Worker 1 handled frames 2 and 4 and ended a flow idle since time
@@ -781,5 +881,58 @@ mod tests {
         m.take(d(0, u64::MAX, vec![]), &mut |e| out.push(e));
         assert_eq!(out.last(), Some(&"w1 frame 4"));
         assert_eq!(m.held(), 0);
+    }
+
+    /// The flows open at the end of the capture come back in pieces while
+    /// the workers end them (each in creation order): those created up to
+    /// every worker's progress are released, in the single-thread order,
+    /// and nothing before every worker has seen all its frames.
+    #[test]
+    fn merger_releases_the_final_flush_in_pieces() {
+        let h = history(&[(1, 10)]);
+        let mut m: Merger<&str> = Merger::default();
+        let mut out = Vec::new();
+        let d = |worker, through, flushed, items: Vec<(When, u64, &'static str)>| Delivery {
+            worker,
+            chunk: Some(items),
+            through,
+            flushed,
+            history: &h,
+        };
+        let fl = |f| When::Flushed { first_frame: f };
+        // Worker 0 is flushing (flows of frames 1 and 4 so far), worker 1
+        // is still at frame 5.
+        m.take(
+            d(0, 5, 0, vec![(fl(1), 0, "w0 f1"), (fl(4), 1, "w0 f4")]),
+            &mut |e| out.push(e),
+        );
+        assert!(out.is_empty(), "worker 1 may still end flows");
+        // Worker 1 flushing too, through frame 5 (frames 2 and 6 so far,
+        // and a flow it had ended before); worker 0 is through frame 3.
+        let idle = When::Expired {
+            idle_at: 1000,
+            lane: 0,
+            last_ts: 5,
+            last_frame: 5,
+        };
+        m.take(
+            d(
+                1,
+                FLUSHING,
+                3,
+                vec![
+                    (idle, 0, "w1 idle"),
+                    (fl(2), 1, "w1 f2"),
+                    (fl(6), 2, "w1 f6"),
+                ],
+            ),
+            &mut |e| out.push(e),
+        );
+        assert_eq!(out, vec!["w1 idle", "w0 f1", "w1 f2"]);
+        m.take(d(0, FLUSHING, 5, vec![]), &mut |e| out.push(e));
+        assert_eq!(out.last(), Some(&"w0 f4"));
+        assert_eq!(m.held(), 1);
+        m.take(d(1, u64::MAX, u64::MAX, vec![]), &mut |e| out.push(e));
+        assert_eq!(out, vec!["w1 idle", "w0 f1", "w1 f2", "w0 f4", "w1 f6"]);
     }
 }
