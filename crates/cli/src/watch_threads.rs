@@ -438,6 +438,9 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
                             worker: c.worker,
                             chunk: c.events,
                             through: all,
+                            // Live, `through` is packet time, never the
+                            // end-of-capture flush of a file.
+                            flushed: 0,
                             history: &history,
                         },
                         &mut |ev| ev.apply(&mut scoring),
@@ -448,6 +451,7 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
                                 worker: c.worker,
                                 chunk: Some(c.frames),
                                 through: all,
+                                flushed: 0,
                                 history: &history,
                             },
                             &mut |f| {
