@@ -110,6 +110,10 @@ pub(crate) const DB_REFRESH: Duration = Duration::from_secs(30);
 
 pub(crate) const IDLE_SLACK_NS: u64 = 1_000_000_000;
 
+/// How long a stopping capture keeps reading its ring: the ring's block
+/// timeout (100 ms, `CaptureConfig::block_timeout_ms`) and a margin.
+pub(crate) const DRAIN: Duration = Duration::from_millis(250);
+
 /// The command line's durations, checked, in nanoseconds or as durations.
 pub(crate) struct Times {
     pub rotate_interval_ns: Option<u64>,
@@ -282,11 +286,26 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     let mut write_error: Option<std::io::Error> = None;
     let limit = args.count.unwrap_or(u64::MAX);
     let mut capture_error = None;
-    while !STOP.load(Ordering::Relaxed) && packets < limit {
-        if duration.is_some_and(|d| start.elapsed() >= d) {
+    // On a signal or at --duration's end, the ring is drained before the
+    // orderly end: packets the kernel already captured are analysed. A
+    // TPACKET_V3 block reaches userspace when full or when its timeout
+    // retires it, so draining lasts one block timeout and a margin.
+    let mut draining_until: Option<Instant> = None;
+    while packets < limit {
+        if draining_until.is_none()
+            && (STOP.load(Ordering::Relaxed) || duration.is_some_and(|d| start.elapsed() >= d))
+        {
+            draining_until = Some(Instant::now() + DRAIN);
+        }
+        if draining_until.is_some_and(|t| Instant::now() >= t) {
             break;
         }
-        let res = cap.poll(Duration::from_millis(200), &mut |p| {
+        let wait = if draining_until.is_some() {
+            Duration::from_millis(20)
+        } else {
+            Duration::from_millis(200)
+        };
+        let res = cap.poll(wait, &mut |p| {
             // Packets past --count in the same block are not analysed (nor
             // written), so the pcapng holds exactly what was analysed.
             if packets >= limit {

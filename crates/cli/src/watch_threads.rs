@@ -59,7 +59,7 @@ use netsift_wire::LinkType;
 
 use crate::analyze::{build_error, open_outputs, print_alert_groups, print_summary, Setup};
 use crate::watch::{
-    capture_config, cpu_seconds, install_signal_handlers, wall_ns, Times, DB_REFRESH,
+    capture_config, cpu_seconds, install_signal_handlers, wall_ns, Times, DB_REFRESH, DRAIN,
     IDLE_SLACK_NS, STOP,
 };
 use crate::WatchArgs;
@@ -165,8 +165,22 @@ fn worker(
         slot.mem_reassembly.store(m.reassembly, Ordering::Relaxed);
         slot.mem_parsers.store(m.parsers, Ordering::Relaxed);
     };
-    while !shared.stop.load(Ordering::Relaxed) {
-        let res = cap.poll(Duration::from_millis(200), &mut |p| {
+    // Stopping, the ring is drained first (see `crate::watch::DRAIN`):
+    // what the kernel captured is analysed (past --count, it is skipped).
+    let mut draining_until: Option<Instant> = None;
+    loop {
+        if draining_until.is_none() && shared.stop.load(Ordering::Relaxed) {
+            draining_until = Some(Instant::now() + DRAIN);
+        }
+        if draining_until.is_some_and(|t| Instant::now() >= t) {
+            break;
+        }
+        let wait = if draining_until.is_some() {
+            Duration::from_millis(20)
+        } else {
+            Duration::from_millis(200)
+        };
+        let res = cap.poll(wait, &mut |p| {
             if let Some(limit) = shared.limit {
                 // Packets past --count are neither analysed nor written.
                 if shared.taken.fetch_add(1, Ordering::Relaxed) >= limit {

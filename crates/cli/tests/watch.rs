@@ -479,7 +479,9 @@ fn sigterm_flushes_everything_across_rotated_files() {
         tx.send_to(format!("datagram {i}").as_bytes(), ("127.0.0.1", port))
             .expect("send");
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // No wait: the kernel has the datagrams (a loopback send reaches packet
+    // sockets before it returns), most in a ring block not yet handed to
+    // userspace. Stopping, watch must drain its ring; it once dropped them.
     // SAFETY: signals our own child.
     unsafe { libc::kill(watch.id() as i32, libc::SIGTERM) };
     let t0 = Instant::now();
@@ -730,7 +732,9 @@ fn zeek_logs_live_rotate_and_stream() {
         tx.send_to(format!("datagram {i}").as_bytes(), ("127.0.0.1", port))
             .expect("send");
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // No wait: the kernel has the datagrams (a loopback send reaches packet
+    // sockets before it returns), most in a ring block not yet handed to
+    // userspace. Stopping, watch must drain its ring; it once dropped them.
     // SAFETY: signals our own child.
     unsafe { libc::kill(watch.id() as i32, libc::SIGTERM) };
     let status = watch.wait().expect("wait");
