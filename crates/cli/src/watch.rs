@@ -147,6 +147,50 @@ impl Times {
     }
 }
 
+/// The end of a watch, after its summary: the outputs close (a database or
+/// bus that lost rows says so), then the first error is returned, else the
+/// exit code (3 when `--fail-on-alert` and alerts were raised).
+pub(crate) fn end_of_run<D>(
+    outputs: &crate::analyze::Outputs,
+    quiet: bool,
+    db_error: Option<D>,
+    capture_error: Option<netsift_live::CaptureError>,
+    alerted: bool,
+) -> Result<ExitCode>
+where
+    D: std::error::Error + Send + Sync + 'static,
+{
+    if let Some(l) = outputs.close(quiet) {
+        eprintln!("netsift: error: {l}");
+    }
+    if let Some(e) = db_error {
+        return Err(anyhow::Error::new(e).context("writing the database"));
+    }
+    if let Some(e) = capture_error {
+        return Err(e.into());
+    }
+    Ok(if alerted {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--write FILE`: the pcapng of what is analysed, with its one interface.
+pub(crate) type Written = PcapngWriter<BufWriter<std::fs::File>>;
+
+pub(crate) fn open_write(args: &WatchArgs, linktype: u32, snaplen: u32) -> Result<Option<Written>> {
+    let Some(p) = &args.write else {
+        return Ok(None);
+    };
+    let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+    let mut w = PcapngWriter::new(BufWriter::with_capacity(1 << 20, f))
+        .with_context(|| format!("writing {}", p.display()))?;
+    w.add_interface(linktype, snaplen)
+        .with_context(|| format!("writing {}", p.display()))?;
+    Ok(Some(w))
+}
+
 /// The capture settings of the command line (one socket's; a fanout group
 /// opens N alike).
 pub(crate) fn capture_config(args: &WatchArgs) -> CaptureConfig {
@@ -191,18 +235,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     let mut outputs = open_outputs(a, args.db.as_deref(), true, jsonl)?;
     let store = outputs.store.clone();
     let out = &mut outputs.out;
-    let mut writer = match &args.write {
-        Some(p) => {
-            let f =
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            let mut w = PcapngWriter::new(BufWriter::with_capacity(1 << 20, f))
-                .with_context(|| format!("writing {}", p.display()))?;
-            w.add_interface(linktype, cap.snaplen())
-                .with_context(|| format!("writing {}", p.display()))?;
-            Some(w)
-        }
-        None => None,
-    };
+    let mut writer = open_write(args, linktype, cap.snaplen())?;
     install_signal_handlers()?;
     // The command line wins over the rules file; 60 s when neither says.
     let alert_timeout_ns = cli_timeout
@@ -426,18 +459,11 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();
         print_alert_groups(&g, Some(emitted.get()));
     }
-    if let Some(l) = outputs.close(quiet) {
-        eprintln!("netsift: error: {l}");
-    }
-    if let Some(e) = db_error {
-        return Err(anyhow::Error::new(e).context("writing the database"));
-    }
-    if let Some(e) = capture_error {
-        return Err(e.into());
-    }
-    Ok(if a.fail_on_alert && emitted.get() > 0 {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
-    })
+    end_of_run(
+        &outputs,
+        quiet,
+        db_error,
+        capture_error,
+        a.fail_on_alert && emitted.get() > 0,
+    )
 }

@@ -30,7 +30,6 @@
 //! order from the merger (copied once).
 
 use std::cell::{Cell, RefCell};
-use std::io::BufWriter;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -38,7 +37,6 @@ use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use netsift_capture::PcapngWriter;
 use netsift_detect::alert::Summarizer;
 use netsift_engine::analyze::aggregate::Aggregating;
 use netsift_engine::analyze::build::Prepared;
@@ -59,8 +57,8 @@ use netsift_wire::LinkType;
 
 use crate::analyze::{build_error, open_outputs, print_alert_groups, print_summary, Setup};
 use crate::watch::{
-    capture_config, cpu_seconds, install_signal_handlers, wall_ns, Times, DB_REFRESH, DRAIN,
-    IDLE_SLACK_NS, STOP,
+    capture_config, cpu_seconds, end_of_run, install_signal_handlers, open_write, wall_ns, Times,
+    DB_REFRESH, DRAIN, IDLE_SLACK_NS, STOP,
 };
 use crate::WatchArgs;
 
@@ -309,18 +307,7 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
     let mut outputs = open_outputs(a, args.db.as_deref(), true, jsonl)?;
     let store = outputs.store.clone();
     let out = &mut outputs.out;
-    let mut writer = match &args.write {
-        Some(p) => {
-            let f =
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            let mut w = PcapngWriter::new(BufWriter::with_capacity(1 << 20, f))
-                .with_context(|| format!("writing {}", p.display()))?;
-            w.add_interface(linktype, snaplen)
-                .with_context(|| format!("writing {}", p.display()))?;
-            Some(w)
-        }
-        None => None,
-    };
+    let mut writer = open_write(args, linktype, snaplen)?;
     install_signal_handlers()?;
     let alert_timeout_ns = cli_timeout
         .or(s.rules.alert_timeout_ns)
@@ -615,18 +602,11 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();
         print_alert_groups(&g, Some(emitted.get()));
     }
-    if let Some(l) = outputs.close(quiet) {
-        eprintln!("netsift: error: {l}");
-    }
-    if let Some(e) = db_error {
-        return Err(anyhow::Error::new(e).context("writing the database"));
-    }
-    if let Some(e) = capture_error {
-        return Err(e.into());
-    }
-    Ok(if a.fail_on_alert && emitted.get() > 0 {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
-    })
+    end_of_run(
+        &outputs,
+        quiet,
+        db_error,
+        capture_error,
+        a.fail_on_alert && emitted.get() > 0,
+    )
 }
