@@ -938,16 +938,23 @@ impl Analyzer<'_> {
     /// Estimated memory held now (see [`crate::memory`]); `table_bytes`
     /// is the flow table's own ([`crate::Pipeline::table_memory`]).
     pub fn memory_use(&self, table_bytes: usize) -> crate::memory::MemoryUse {
-        use crate::memory::{counter, APP_MORES, APP_STATES, PARSER_BYTES};
+        let mut m = memory_shared() + self.memory_own(table_bytes);
+        m.detectors = self.out.memory_bytes();
+        m
+    }
+
+    /// This analyzer's own part of the estimate: its flow table
+    /// (`table_bytes`), the bytes its reassembly holds and its bytes held
+    /// before verdicts. The rest is counted process-wide
+    /// ([`memory_shared`]), so the estimates of several analyzers (the
+    /// workers of `watch --threads`) add up without counting it twice.
+    pub fn memory_own(&self, table_bytes: usize) -> crate::memory::MemoryUse {
         crate::memory::MemoryUse {
             flows: table_bytes,
-            reassembly: Stream::live() * std::mem::size_of::<Stream>() + self.budget.buffered(),
-            parsers: counter(APP_STATES) * std::mem::size_of::<AppState>()
-                + counter(APP_MORES) * std::mem::size_of::<AppMore>()
-                + counter(PARSER_BYTES)
-                + self.pending_total,
-            dpi: crate::classify::dpi_memory_bytes(),
-            detectors: self.out.memory_bytes(),
+            reassembly: self.budget.buffered(),
+            parsers: self.pending_total,
+            dpi: 0,
+            detectors: 0,
         }
     }
 
@@ -956,6 +963,22 @@ impl Analyzer<'_> {
     /// after the flows ended).
     pub fn peak_memory(&self) -> crate::memory::MemoryUse {
         self.peak_memory.max(self.memory_use(0))
+    }
+}
+
+/// The process-wide part of the memory estimate: live streams, parser
+/// states and bytes, DPI states (counted where they are made and dropped,
+/// whichever analyzer holds them).
+pub fn memory_shared() -> crate::memory::MemoryUse {
+    use crate::memory::{counter, APP_MORES, APP_STATES, PARSER_BYTES};
+    crate::memory::MemoryUse {
+        flows: 0,
+        reassembly: Stream::live() * std::mem::size_of::<Stream>(),
+        parsers: counter(APP_STATES) * std::mem::size_of::<AppState>()
+            + counter(APP_MORES) * std::mem::size_of::<AppMore>()
+            + counter(PARSER_BYTES),
+        dpi: crate::classify::dpi_memory_bytes(),
+        detectors: 0,
     }
 }
 

@@ -178,22 +178,7 @@ impl IntoIterator for AnalyzeChunk {
 /// The merger of `analyze --threads`.
 pub type EventMerger = Merger<Event>;
 
-/// The process-wide part of the memory estimate (live streams, parser
-/// states and bytes, DPI states), which [`Analyzer::memory_use`] adds to
-/// each analyzer's own: with several workers, add it once to their
-/// [`AnalyzeWorker::memory_own`].
-pub fn memory_shared() -> MemoryUse {
-    use crate::memory::{counter, APP_STATES, PARSER_BYTES};
-    MemoryUse {
-        flows: 0,
-        reassembly: netsift_flow::reassembly::Stream::live()
-            * std::mem::size_of::<netsift_flow::reassembly::Stream>(),
-        parsers: counter(APP_STATES) * std::mem::size_of::<super::AppState>()
-            + counter(PARSER_BYTES),
-        dpi: crate::classify::dpi_memory_bytes(),
-        detectors: 0,
-    }
-}
+pub use super::memory_shared;
 
 /// A worker's counters at the end.
 #[derive(Debug, Clone, Copy, Default)]
@@ -258,19 +243,10 @@ impl AnalyzeWorker {
         self.live_now.unwrap_or(0)
     }
 
-    /// This worker's own part of the memory estimate now: its flow table
-    /// (`table_bytes`), the bytes its reassembly holds and its bytes held
-    /// before verdicts. The rest is counted process-wide
-    /// ([`memory_shared`]), so workers' estimates add up without counting
-    /// it twice.
+    /// This worker's own part of the memory estimate now
+    /// ([`Analyzer::memory_own`]; the rest is [`memory_shared`]).
     pub fn memory_own(&self, table_bytes: usize) -> MemoryUse {
-        MemoryUse {
-            flows: table_bytes,
-            reassembly: self.analyzer.budget.buffered(),
-            parsers: self.analyzer.pending_total,
-            dpi: 0,
-            detectors: 0,
-        }
+        self.analyzer.memory_own(table_bytes)
     }
 
     fn when(&self, when: When) {
