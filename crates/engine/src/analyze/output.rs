@@ -173,30 +173,19 @@ impl WithCommon<'_> {
     /// The line's object, straight into `line`: the flow's fields, then
     /// the record's ([`Record::write_fields`], no intermediate `Value`).
     fn write_into(&self, line: &mut Vec<u8>) -> serde_json::Result<()> {
-        use serde::ser::{SerializeMap as _, Serializer as _};
         let start = line.len();
-        let mut ser = serde_json::Serializer::new(&mut *line);
-        let mut m = ser.serialize_map(None)?;
-        m.serialize_entry("ts", &micros_to_secs(self.ts_ns))?;
-        m.serialize_entry("uid", &self.c.uid)?;
-        m.serialize_entry("src_ip", &self.c.src_ip)?;
-        m.serialize_entry("src_port", &self.c.src_port)?;
-        m.serialize_entry("dst_ip", &self.c.dst_ip)?;
-        m.serialize_entry("dst_port", &self.c.dst_port)?;
-        match self.record.write_fields(&mut m, &COMMON_KEYS) {
-            Ok(()) => m.end(),
-            Err(_) => {
-                // A record that is not an object (no parser makes one) has
-                // no fields of its own, as through a `Value`.
-                line.truncate(start);
-                self.write_bare(line)
-            }
+        if self.write_object(line, true).is_err() {
+            // A record that is not an object (no parser makes one) has no
+            // fields of its own, as through a `Value`.
+            line.truncate(start);
+            self.write_object(line, false)?;
         }
+        Ok(())
     }
 
-    fn write_bare(&self, line: &mut Vec<u8>) -> serde_json::Result<()> {
+    fn write_object(&self, line: &mut Vec<u8>, fields: bool) -> serde_json::Result<()> {
         use serde::ser::{SerializeMap as _, Serializer as _};
-        let mut ser = serde_json::Serializer::new(&mut *line);
+        let mut ser = serde_json::Serializer::new(line);
         let mut m = ser.serialize_map(None)?;
         m.serialize_entry("ts", &micros_to_secs(self.ts_ns))?;
         m.serialize_entry("uid", &self.c.uid)?;
@@ -204,6 +193,9 @@ impl WithCommon<'_> {
         m.serialize_entry("src_port", &self.c.src_port)?;
         m.serialize_entry("dst_ip", &self.c.dst_ip)?;
         m.serialize_entry("dst_port", &self.c.dst_port)?;
+        if fields {
+            self.record.write_fields(&mut m, &COMMON_KEYS)?;
+        }
         m.end()
     }
 }
@@ -444,6 +436,14 @@ impl JsonlDir {
         self.write_with(log, |line| serde_json::to_writer(line, v));
     }
 
+    /// Writes a line made ahead (by an `analyze --threads` worker).
+    fn write_made(&mut self, log: &'static str, made: &[u8]) {
+        self.write_with(log, |buf| {
+            buf.extend_from_slice(made);
+            Ok(())
+        });
+    }
+
     /// Writes the line that `render` puts into the (cleared) line buffer.
     fn write_with(
         &mut self,
@@ -496,12 +496,10 @@ impl Output for JsonlDir {
     fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
         self.note_time(ts_ns);
         self.summary.note_record(log, &record);
+        // A line made by a worker with `jsonl_record_line` from the same
+        // values, or made here.
         match record.rendered() {
-            // Made by a worker with `jsonl_record_line` from the same values.
-            Some(made) => self.write_with(log, |buf| {
-                buf.extend_from_slice(made);
-                Ok(())
-            }),
+            Some(made) => self.write_made(log, made),
             None => self.write_with(log, |buf| jsonl_record_line(buf, ts_ns, common, &record)),
         }
     }
@@ -513,10 +511,7 @@ impl Output for JsonlDir {
         // `Value` (serde_json keeps the field order), without building one;
         // or made so already by a worker.
         match rec.rendered.get() {
-            Some(made) => self.write_with("conn", |buf| {
-                buf.extend_from_slice(made);
-                Ok(())
-            }),
+            Some(made) => self.write_made("conn", made),
             None => self.write_with("conn", |buf| jsonl_conn_line(buf, rec)),
         }
     }
@@ -1064,20 +1059,17 @@ mod tests {
 
     #[test]
     fn a_record_that_is_not_an_object_gives_the_flow_fields_alone() {
-        let c = Common {
-            uid: "Cabc".into(),
-            src_ip: "10.0.0.1".parse().expect("ip"),
-            src_port: 1,
-            dst_ip: "10.0.0.2".parse().expect("ip"),
-            dst_port: 2,
-            proto: 6,
-        };
         let mut line = b"kept ".to_vec();
-        jsonl_record_line(&mut line, 1_000_000, &c, &Record::typed(vec![1u8, 2]))
-            .expect("serialise");
+        jsonl_record_line(
+            &mut line,
+            1_000_000,
+            &common(),
+            &Record::typed(vec![1u8, 2]),
+        )
+        .expect("serialise");
         assert_eq!(
             String::from_utf8(line).expect("utf-8"),
-            r#"kept {"ts":0.001,"uid":"Cabc","src_ip":"10.0.0.1","src_port":1,"dst_ip":"10.0.0.2","dst_port":2}"#
+            r#"kept {"ts":0.001,"uid":"Cabc","src_ip":"10.0.0.1","src_port":1,"dst_ip":"10.0.0.2","dst_port":80}"#
         );
     }
 
