@@ -514,6 +514,21 @@ impl<T: Default> FlowTable<T> {
         flow.end_reason = Some(reason);
     }
 
+    /// The slab index of the flow with this key, if one is indexed.
+    fn lookup(&self, key: &FlowKey) -> Option<u32> {
+        let slots = &self.slots;
+        let h = key_hash(key);
+        self.map
+            .find(spread(h), |&(j, hj)| {
+                hj == h
+                    && slots
+                        .get(j as usize)
+                        .and_then(|s| s.flow.as_ref())
+                        .is_some_and(|f| f.key == *key)
+            })
+            .map(|&(j, _)| j)
+    }
+
     /// End every flow idle for longer than its timeout at packet time `now`.
     pub fn expire(&mut self, now: u64) {
         self.now = self.now.max(now);
@@ -664,21 +679,13 @@ impl<T: Default> FlowTable<T> {
         };
         let pure_syn = tcp.is_some_and(|t| t.flags & (TcpInfo::SYN | TcpInfo::ACK) == TcpInfo::SYN);
         let mut new = false;
-        let slots = &self.slots;
-        let h = key_hash(&key);
-        let found = self.map.find(spread(h), |&(j, hj)| {
-            hj == h
-                && slots[j as usize]
-                    .flow
-                    .as_ref()
-                    .is_some_and(|f| f.key == key)
-        });
+        let found = self.lookup(&key);
         // A flow idle past its lane's timeout ends here even when `expire`
         // has not reached it yet (packet times that go back put it behind a
         // more recent lane head): whether a packet starts a new flow then
         // depends only on the flow itself and the packet time, never on
         // the other flows of the table (or of the shard, with `--threads`).
-        let found = match found.map(|&(i, _)| i) {
+        let found = match found {
             Some(i) => {
                 let s = &self.slots[i as usize];
                 let idle = s
@@ -785,18 +792,7 @@ impl<T: Default> FlowTable<T> {
     /// travels from the key's `lo` endpoint when `from_lo`; nothing is
     /// created or counted.
     pub fn find(&self, key: &FlowKey, from_lo: bool) -> Option<(usize, Dir)> {
-        let slots = &self.slots;
-        let h = key_hash(key);
-        let i = self
-            .map
-            .find(spread(h), |&(j, hj)| {
-                hj == h
-                    && slots[j as usize]
-                        .flow
-                        .as_ref()
-                        .is_some_and(|f| f.key == *key)
-            })?
-            .0 as usize;
+        let i = self.lookup(key)? as usize;
         let f = self.slots.get(i)?.flow.as_ref()?;
         let dir = if from_lo == f.orig_is_lo {
             Dir::Orig
