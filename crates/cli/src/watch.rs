@@ -176,6 +176,25 @@ where
     })
 }
 
+/// Alert aggregation in front of the outputs, counting (`emitted`) and
+/// grouping (`groups`) what it writes and printing it unless `quiet`. The
+/// timeout: the command line's, else the rules file's, else 60 s.
+pub(crate) fn aggregating<'o>(
+    out: &'o mut dyn Output,
+    timeout_ns: Option<u64>,
+    quiet: bool,
+    (emitted, groups): (&Rc<Cell<u64>>, &Rc<RefCell<Summarizer>>),
+) -> Aggregating<'o> {
+    let (e2, g2) = (emitted.clone(), groups.clone());
+    Aggregating::new(out, timeout_ns.unwrap_or(60_000_000_000)).on_emit(move |al| {
+        e2.set(e2.get() + 1);
+        g2.borrow_mut().add(al);
+        if !quiet {
+            eprintln!("netsift: alert: {al}");
+        }
+    })
+}
+
 /// `--write FILE`: the pcapng of what is analysed, with its one interface.
 pub(crate) type Written = PcapngWriter<BufWriter<std::fs::File>>;
 
@@ -237,21 +256,16 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     let out = &mut outputs.out;
     let mut writer = open_write(args, linktype, cap.snaplen())?;
     install_signal_handlers()?;
-    // The command line wins over the rules file; 60 s when neither says.
-    let alert_timeout_ns = cli_timeout
-        .or(s.rules.alert_timeout_ns)
-        .unwrap_or(60_000_000_000);
-
-    let emitted = Rc::new(Cell::new(0u64));
-    let groups = Rc::new(RefCell::new(Summarizer::new()));
-    let (e2, g2) = (emitted.clone(), groups.clone());
-    let mut agg = Aggregating::new(out.as_mut(), alert_timeout_ns).on_emit(move |al| {
-        e2.set(e2.get() + 1);
-        g2.borrow_mut().add(al);
-        if !quiet {
-            eprintln!("netsift: alert: {al}");
-        }
-    });
+    let (emitted, groups) = (
+        Rc::new(Cell::new(0u64)),
+        Rc::new(RefCell::new(Summarizer::new())),
+    );
+    let mut agg = aggregating(
+        out.as_mut(),
+        cli_timeout.or(s.rules.alert_timeout_ns),
+        quiet,
+        (&emitted, &groups),
+    );
     let mut det = Detecting::with_scan_method(&mut agg, s.rules, s.scan_method).live();
     let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
     let mut analyzer = s.prepared.analyzer_over(&mut scoring);

@@ -38,7 +38,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use netsift_detect::alert::Summarizer;
-use netsift_engine::analyze::aggregate::Aggregating;
 use netsift_engine::analyze::build::Prepared;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::output::{JsonlOptions, Output};
@@ -57,8 +56,8 @@ use netsift_wire::LinkType;
 
 use crate::analyze::{build_error, open_outputs, print_alert_groups, print_summary, Setup};
 use crate::watch::{
-    capture_config, cpu_seconds, end_of_run, install_signal_handlers, open_write, wall_ns, Times,
-    DB_REFRESH, DRAIN, IDLE_SLACK_NS, STOP,
+    aggregating, capture_config, cpu_seconds, end_of_run, install_signal_handlers, open_write,
+    wall_ns, Times, DB_REFRESH, DRAIN, IDLE_SLACK_NS, STOP,
 };
 use crate::WatchArgs;
 
@@ -309,20 +308,16 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
     let out = &mut outputs.out;
     let mut writer = open_write(args, linktype, snaplen)?;
     install_signal_handlers()?;
-    let alert_timeout_ns = cli_timeout
-        .or(s.rules.alert_timeout_ns)
-        .unwrap_or(60_000_000_000);
-
-    let emitted = Rc::new(Cell::new(0u64));
-    let groups = Rc::new(RefCell::new(Summarizer::new()));
-    let (e2, g2) = (emitted.clone(), groups.clone());
-    let mut agg = Aggregating::new(out.as_mut(), alert_timeout_ns).on_emit(move |al| {
-        e2.set(e2.get() + 1);
-        g2.borrow_mut().add(al);
-        if !quiet {
-            eprintln!("netsift: alert: {al}");
-        }
-    });
+    let (emitted, groups) = (
+        Rc::new(Cell::new(0u64)),
+        Rc::new(RefCell::new(Summarizer::new())),
+    );
+    let mut agg = aggregating(
+        out.as_mut(),
+        cli_timeout.or(s.rules.alert_timeout_ns),
+        quiet,
+        (&emitted, &groups),
+    );
     let mut det = Detecting::with_scan_method(&mut agg, s.rules, s.scan_method).live();
     let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
     let mut pcfg = s.pipeline;
