@@ -77,6 +77,55 @@ fn any_thread_count_gives_the_same_flows() {
     assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{ts:?}");
 }
 
+/// A capture file that can be read again is read by every worker
+/// (`shard/scan.rs`); stdin and compressed captures go through the single
+/// reader thread. Both give what one thread gives.
+#[test]
+fn stdin_and_compressed_captures_with_threads() {
+    use std::io::Write;
+    let cap = netsift_testkit::ndpi_pcap("ftp.pcap");
+    let Ok(bytes) = std::fs::read(&cap) else {
+        netsift_testkit::skip("ftp.pcap not found");
+        return;
+    };
+    let (one, one_err) = flows(&["-f", "jsonl"], std::slice::from_ref(&cap));
+    assert!(one.lines().count() >= 3, "{one}");
+    let tmp =
+        std::env::temp_dir().join(format!("netsift-threads-gz-{}.pcap.gz", std::process::id()));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&bytes).expect("gzip");
+    std::fs::write(&tmp, gz.finish().expect("gzip")).expect("write");
+    let (from_gz, gz_err) = flows(
+        &["-f", "jsonl", "--threads", "2"],
+        std::slice::from_ref(&tmp),
+    );
+    let _ = std::fs::remove_file(&tmp);
+    assert_eq!(from_gz, one, "gzip, --threads 2");
+    assert!(gz_err.contains("3 flows"), "{gz_err}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netsift"))
+        .args(["flows", "-f", "jsonl", "--threads", "2", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run netsift");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(&bytes).expect("stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        one,
+        "stdin, --threads 2"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.lines().last(),
+        one_err.lines().last(),
+        "the same summary line"
+    );
+}
+
 /// The table format with --sorted and threads equals the one-thread table
 /// once sorted on the uid column (the columns are sized alike).
 #[test]

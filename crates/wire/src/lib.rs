@@ -41,7 +41,7 @@ pub mod udp;
 pub mod vlan;
 pub mod vxlan;
 
-pub use decode::{decode, decode_reassembled};
+pub use decode::{decode, decode_reassembled, innermost_addrs};
 
 /// A link-layer header type, as numbered by tcpdump.org's LINKTYPE_ registry
 /// (the value stored in a pcap file header or a pcapng IDB).

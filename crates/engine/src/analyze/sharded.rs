@@ -47,12 +47,11 @@ use crate::shard::{Merger, ShardHandler, When};
 /// One call a worker's analyzer made on its output.
 #[derive(Debug)]
 pub enum Event {
-    Record {
-        log: &'static str,
-        ts_ns: u64,
-        common: Common,
-        record: Record,
-    },
+    /// Boxed, as the conn record and the alerts are: a flood makes an
+    /// event per packet, and every event is moved several times on its
+    /// way through the merger, so the enum stays small (64 bytes, not
+    /// 184 with a record inline).
+    Record(Box<RecordEvent>),
     Conn {
         ts_ns: u64,
         rec: Box<FlowRecord>,
@@ -62,16 +61,28 @@ pub enum Event {
     Packet(FloodPacket),
 }
 
+/// A record a worker's analyzer wrote.
+#[derive(Debug)]
+pub struct RecordEvent {
+    log: &'static str,
+    ts_ns: u64,
+    common: Common,
+    record: Record,
+}
+
 impl Event {
     /// Make the call on the real output.
     pub fn apply(self, out: &mut dyn Output) {
         match self {
-            Event::Record {
-                log,
-                ts_ns,
-                common,
-                record,
-            } => out.record(log, ts_ns, &common, record),
+            Event::Record(r) => {
+                let RecordEvent {
+                    log,
+                    ts_ns,
+                    common,
+                    record,
+                } = *r;
+                out.record(log, ts_ns, &common, record)
+            }
             Event::Conn { ts_ns, rec } => out.conn(ts_ns, &rec),
             Event::Alert(a) => out.alert(&a),
             Event::Flagged(uid, a) => out.flow_flagged(&uid, &a),
@@ -124,12 +135,12 @@ impl Output for EventLog {
                 record.set_rendered(line);
             }
         }
-        self.push(Event::Record {
+        self.push(Event::Record(Box::new(RecordEvent {
             log,
             ts_ns,
             common: common.clone(),
             record,
-        });
+        })));
     }
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
         self.conn_owned(ts_ns, rec.clone());
@@ -327,5 +338,19 @@ impl WorkerEnd {
         }
         self.peak_memory = self.peak_memory + o.peak_memory;
         self.files_carved += o.files_carved;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every event is moved several times between a worker and the
+    /// writers (a flood makes one per packet): the big variants are boxed.
+    #[test]
+    fn events_stay_small() {
+        assert!(
+            std::mem::size_of::<super::Event>() <= 64,
+            "{}",
+            std::mem::size_of::<super::Event>()
+        );
     }
 }
