@@ -1006,6 +1006,35 @@ mod tests {
         assert_eq!(m.held(), 0);
     }
 
+    /// An item that sorts before what its worker handed over earlier
+    /// still comes out in its place.
+    #[test]
+    fn merger_places_late_items() {
+        let h = history(&[(1, 10)]);
+        let mut m: Merger<&str> = Merger::default();
+        let mut out = Vec::new();
+        let p = |frame| When::Packet { frame };
+        let d = |worker, through, items: Vec<(When, u64, &'static str)>| Delivery {
+            worker,
+            chunk: Some(items),
+            through,
+            flushed: 0,
+            history: &h,
+        };
+        m.take(d(0, 0, vec![(p(5), 0, "five"), (p(7), 1, "seven")]), &mut |e| {
+            out.push(e)
+        });
+        m.take(d(0, 0, vec![(p(3), 2, "three"), (p(6), 3, "six")]), &mut |e| {
+            out.push(e)
+        });
+        m.take(d(1, 6, vec![(p(4), 0, "four")]), &mut |e| out.push(e));
+        assert_eq!(out, vec!["three", "four", "five", "six"]);
+        assert_eq!(m.held(), 1);
+        m.take(d(1, u64::MAX, vec![]), &mut |e| out.push(e));
+        assert_eq!(out.last(), Some(&"seven"));
+        assert_eq!(m.held(), 0);
+    }
+
     /// The flows open at the end of the capture come back in pieces while
     /// the workers end them (each in creation order): those created up to
     /// every worker's progress are released, in the single-thread order,
