@@ -331,7 +331,7 @@ impl<E> Merger<E> {
                 .into_iter()
                 .map(|(when, seq, ev)| (when.key(seq, d.history), ev))
                 .collect();
-            items.sort_by(|a, b| a.0.cmp(&b.0));
+            items.sort_by_key(|a| a.0);
             self.held += items.len();
             self.peak_held = self.peak_held.max(self.held);
             if self.runs.len() <= d.worker {
@@ -1021,12 +1021,14 @@ mod tests {
             flushed: 0,
             history: &h,
         };
-        m.take(d(0, 0, vec![(p(5), 0, "five"), (p(7), 1, "seven")]), &mut |e| {
-            out.push(e)
-        });
-        m.take(d(0, 0, vec![(p(3), 2, "three"), (p(6), 3, "six")]), &mut |e| {
-            out.push(e)
-        });
+        m.take(
+            d(0, 0, vec![(p(5), 0, "five"), (p(7), 1, "seven")]),
+            &mut |e| out.push(e),
+        );
+        m.take(
+            d(0, 0, vec![(p(3), 2, "three"), (p(6), 3, "six")]),
+            &mut |e| out.push(e),
+        );
         m.take(d(1, 6, vec![(p(4), 0, "four")]), &mut |e| out.push(e));
         assert_eq!(out, vec!["three", "four", "five", "six"]);
         assert_eq!(m.held(), 1);

@@ -47,8 +47,13 @@ const CHUNK_FRAMES: u64 = 4096;
 /// waits for it: the merger holds the faster workers' output until the
 /// slowest has caught up.
 const MAX_LEAD: u64 = 1 << 16;
-/// Chunks queued towards the calling thread, per worker.
-const QUEUE: usize = 8;
+/// The same lead while ending the flows open at the end, in frames (of
+/// the flows' creation): under a flood a frame is a flow, whose conn line
+/// and record wait in the merger.
+const MAX_FLUSH_LEAD: u64 = 1 << 14;
+/// Chunks queued towards the calling thread, per worker. At the end of a
+/// flood a chunk holds thousands of flows' records (`FLUSH_CHUNK`).
+const QUEUE: usize = 2;
 
 /// Whether [`run_file_sharded`] can read `path`: a regular file (not `-`,
 /// a pipe or a device) that is not compressed.
@@ -87,6 +92,10 @@ enum Back<C> {
 /// far ahead; and how many flows each holds, for progress.
 struct Pace {
     read: Vec<AtomicU64>,
+    /// While ending the flows open at the end: the frame up to which each
+    /// worker has ended the flows created there (see
+    /// [`super::Delivery::flushed`]); 0 before, `u64::MAX` when done.
+    flushed: Vec<AtomicU64>,
     open: Vec<AtomicUsize>,
 }
 
@@ -94,16 +103,26 @@ impl Pace {
     /// Wait while worker `me`, at frame `at`, is more than [`MAX_LEAD`]
     /// frames ahead of another.
     fn wait_for_others(&self, me: usize, at: u64) {
+        Self::wait_on(&self.read, me, at, MAX_LEAD);
+    }
+
+    /// The same while ending the open flows: a worker that ends its flows
+    /// faster than another would fill the merger with lines it cannot
+    /// release yet (a million flows' worth under a flood).
+    fn wait_to_flush(&self, me: usize, at: u64) {
+        Self::wait_on(&self.flushed, me, at, MAX_FLUSH_LEAD);
+    }
+
+    fn wait_on(progress: &[AtomicU64], me: usize, at: u64, lead: u64) {
         loop {
-            let slowest = self
-                .read
+            let slowest = progress
                 .iter()
                 .enumerate()
                 .filter(|&(i, _)| i != me)
                 .map(|(_, r)| r.load(Ordering::Acquire))
                 .min()
                 .unwrap_or(u64::MAX);
-            if at <= slowest.saturating_add(MAX_LEAD) {
+            if at <= slowest.saturating_add(lead) {
                 return;
             }
             std::thread::sleep(Duration::from_micros(100));
@@ -133,6 +152,7 @@ where
     wcfg.flow.max_flows = (cfg.flow.max_flows / n).max(1);
     let pace = Pace {
         read: (0..n).map(|_| AtomicU64::new(0)).collect(),
+        flushed: (0..n).map(|_| AtomicU64::new(0)).collect(),
         open: (0..n).map(|_| AtomicUsize::new(0)).collect(),
     };
     let mut first = Some(reader);
@@ -310,6 +330,10 @@ impl<C: Send> Scan<'_, C> {
         pipe.finish(&mut Flushing {
             handler: &mut handler,
             send: &mut |flushed, chunk| {
+                if let Some(f) = self.pace.flushed.get(self.id) {
+                    f.store(flushed, Ordering::Release);
+                }
+                self.pace.wait_to_flush(self.id, flushed);
                 let _ = self.tx.send(Back::Chunk {
                     worker: self.id,
                     through: super::FLUSHING,
@@ -320,6 +344,9 @@ impl<C: Send> Scan<'_, C> {
             },
             flushed: 0,
         });
+        if let Some(f) = self.pace.flushed.get(self.id) {
+            f.store(u64::MAX, Ordering::Release);
+        }
         let _ = self.tx.send(Back::Chunk {
             worker: self.id,
             through: u64::MAX,
