@@ -128,6 +128,45 @@ fn stdin_and_compressed_captures_with_threads() {
     assert_eq!(counts(&err), counts(&one_err), "the same summary counts");
 }
 
+/// A damaged capture (a record length overwritten in the middle, the last
+/// record cut short): every worker reads the damage alike, so --threads 2
+/// reports the same flows, the same resynchronisation and the same
+/// truncation as one thread.
+#[test]
+fn damaged_capture_with_threads() {
+    let cap = netsift_testkit::ndpi_pcap("ftp.pcap");
+    let Ok(mut bytes) = std::fs::read(&cap) else {
+        netsift_testkit::skip("ftp.pcap not found");
+        return;
+    };
+    // Classic pcap: walk the records to the 50th and break its length.
+    let mut at = 24usize;
+    for _ in 0..50 {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().expect("4 bytes"));
+        at += 16 + len as usize;
+    }
+    bytes[at + 8..at + 12].copy_from_slice(&0x00ff_ffffu32.to_le_bytes());
+    bytes.truncate(bytes.len() - 7);
+    let tmp = std::env::temp_dir().join(format!("netsift-threads-bad-{}.pcap", std::process::id()));
+    std::fs::write(&tmp, &bytes).expect("write");
+    let (one, one_err) = flows(
+        &["-f", "jsonl", "--threads", "1"],
+        std::slice::from_ref(&tmp),
+    );
+    let (two, two_err) = flows(
+        &["-f", "jsonl", "--threads", "2"],
+        std::slice::from_ref(&tmp),
+    );
+    let _ = std::fs::remove_file(&tmp);
+    assert!(one.lines().count() >= 2, "{one}");
+    assert_eq!(two, one);
+    assert_eq!(two_err, one_err);
+    assert!(
+        one_err.contains("resynchron") || one_err.contains("damage"),
+        "{one_err}"
+    );
+}
+
 /// The table format with --sorted and threads equals the one-thread table
 /// once sorted on the uid column (the columns are sized alike).
 #[test]
