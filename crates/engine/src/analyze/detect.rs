@@ -379,8 +379,7 @@ impl Output for Detecting<'_> {
     }
 
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
-        let (src, dst) = (rec.src_ip.parse::<IpAddr>(), rec.dst_ip.parse::<IpAddr>());
-        if let (Ok(src), Ok(dst)) = (src, dst) {
+        if let Some((src, dst)) = rec.ip_pair() {
             let c = Common {
                 uid: rec.uid.clone(),
                 src_ip: src,

@@ -1951,7 +1951,7 @@ impl ZeekLogs {
         };
         let mut z = ZFile {
             bytes: f.metadata().map(|m| m.len()).unwrap_or(0),
-            w: BufWriter::new(f),
+            w: BufWriter::with_capacity(super::output::LOG_BUFFER, f),
             open_ns: self.now,
         };
         if !self.json {
