@@ -94,6 +94,8 @@ struct Writer<W: Write> {
     seed: u16,
     pending: Vec<[String; COLS]>,
     widths: Option<[usize; COLS]>,
+    /// A JSONL line being made.
+    line: Vec<u8>,
     error: Option<io::Error>,
     /// With `--sorted`: lines waiting for the end.
     sorted: Option<SortedLines>,
@@ -137,10 +139,7 @@ impl FlowHandler<ClassState> for FlowWorker {
         let body = match self.format {
             Format::Jsonl => {
                 let mut v = Vec::with_capacity(512);
-                // Writing to a Vec fails only on a serializer bug.
-                if serde_json::to_writer(&mut v, &rec).is_err() {
-                    return;
-                }
+                rec.write_json(&mut v);
                 v.push(b'\n');
                 LineBody::Json(v)
             }
@@ -279,8 +278,10 @@ impl<W: Write> Writer<W> {
     fn emit(&mut self, rec: &FlowRecord) -> io::Result<()> {
         match self.format {
             Format::Jsonl => {
-                serde_json::to_writer(&mut self.out, rec)?;
-                self.out.write_all(b"\n")
+                self.line.clear();
+                rec.write_json(&mut self.line);
+                self.line.push(b'\n');
+                self.out.write_all(&self.line)
             }
             Format::Table => self.emit_row(table_row(rec)),
         }
@@ -404,6 +405,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
         seed: args.common.community_id_seed,
         pending: Vec::new(),
         widths: None,
+        line: Vec::with_capacity(1024),
         error: None,
         sorted: args.sorted.then(|| SortedLines::new(DEFAULT_MEMORY)),
     };

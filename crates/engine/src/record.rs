@@ -179,3 +179,273 @@ impl FlowRecord {
         r
     }
 }
+
+/// JSON text of a [`FlowRecord`], written field by field: the bytes
+/// `serde_json::to_writer` writes (a test compares them on nDPI's corpus
+/// and on hostile strings), at a fraction of the cost. A flow's strings are
+/// nearly always plain ASCII (addresses, uid, names), so they are copied
+/// after one scan; any other string goes through serde_json's escaping.
+impl FlowRecord {
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        json_key(out, "uid", true);
+        json_str(out, &self.uid);
+        json_key(out, "ts", false);
+        json_f64(out, self.ts);
+        json_key(out, "duration", false);
+        json_f64(out, self.duration);
+        json_key(out, "l4", false);
+        json_str(out, &self.l4);
+        json_key(out, "src_ip", false);
+        json_str(out, &self.src_ip);
+        json_key(out, "src_port", false);
+        json_u64(out, self.src_port.into());
+        json_key(out, "dst_ip", false);
+        json_str(out, &self.dst_ip);
+        json_key(out, "dst_port", false);
+        json_u64(out, self.dst_port.into());
+        json_key(out, "vlan", false);
+        match self.vlan {
+            Some(v) => json_u64(out, v.into()),
+            None => out.extend_from_slice(b"null"),
+        }
+        if let Some(v) = self.inner_vlan {
+            json_key(out, "inner_vlan", false);
+            json_u64(out, v.into());
+        }
+        if let Some(t) = self.tunnel {
+            json_key(out, "tunnel", false);
+            json_str(out, t);
+        }
+        for (k, v) in [
+            ("orig_pkts", self.orig_pkts),
+            ("resp_pkts", self.resp_pkts),
+            ("orig_bytes", self.orig_bytes),
+            ("resp_bytes", self.resp_bytes),
+            ("orig_payload_bytes", self.orig_payload_bytes),
+            ("resp_payload_bytes", self.resp_payload_bytes),
+        ] {
+            json_key(out, k, false);
+            json_u64(out, v);
+        }
+        json_key(out, "conn_state", false);
+        json_str(out, self.conn_state);
+        json_key(out, "history", false);
+        json_str(out, &self.history);
+        json_key(out, "community_id", false);
+        json_str(out, &self.community_id);
+        json_key(out, "end_reason", false);
+        json_str(out, self.end_reason);
+        if let Some(f) = self.first_tcp_flags {
+            json_key(out, "first_tcp_flags", false);
+            json_u64(out, f.into());
+        }
+        json_key(out, "protocol", false);
+        json_str(out, self.protocol);
+        json_key(out, "app", false);
+        match &self.app {
+            Some(a) => json_str(out, a),
+            None => out.extend_from_slice(b"null"),
+        }
+        json_key(out, "confidence", false);
+        json_str(
+            out,
+            match self.confidence {
+                Confidence::Dpi => "dpi",
+                Confidence::Flow => "flow",
+                Confidence::Ml => "ml",
+                Confidence::Port => "port",
+                Confidence::None => "none",
+            },
+        );
+        json_key(out, "source", false);
+        json_str(out, self.source);
+        json_key(out, "evidence", false);
+        json_str(out, &self.evidence);
+        out.push(b'}');
+    }
+}
+
+fn json_key(out: &mut Vec<u8>, k: &str, first: bool) {
+    if !first {
+        out.push(b',');
+    }
+    out.push(b'"');
+    out.extend_from_slice(k.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// serde_json escapes the control characters, `"` and `\` (RFC 8259 §7:
+/// "All Unicode characters may be placed within the quotation marks,
+/// except for the characters that MUST be escaped: quotation mark, reverse
+/// solidus, and the control characters (U+0000 through U+001F)").
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+fn json_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+fn json_f64(out: &mut Vec<u8>, v: f64) {
+    // serde_json's own float text (shortest round trip; `null` when not
+    // finite).
+    let _ = serde_json::to_writer(&mut *out, &v);
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    fn record() -> FlowRecord {
+        FlowRecord {
+            uid: "CabcDEF123".into(),
+            ts: 1_600_000_000.123_456,
+            duration: 0.0,
+            l4: "TCP".into(),
+            src_ip: "10.0.0.1".into(),
+            src_port: 40000,
+            dst_ip: "2001:db8::1".into(),
+            dst_port: 443,
+            vlan: None,
+            inner_vlan: None,
+            tunnel: None,
+            orig_pkts: 3,
+            resp_pkts: 0,
+            orig_bytes: u64::MAX,
+            resp_bytes: 0,
+            orig_payload_bytes: 1,
+            resp_payload_bytes: 2,
+            conn_state: "S0",
+            history: "S".into(),
+            community_id: "1:abc+/=".into(),
+            end_reason: "idle",
+            first_tcp_flags: None,
+            protocol: "TLS",
+            app: None,
+            confidence: Confidence::Dpi,
+            source: "dpi",
+            evidence: "ClientHello".into(),
+            missed_bytes: 0,
+            orig_ip_bytes: 0,
+            resp_ip_bytes: 0,
+            icmp_type_code: None,
+            seq_bytes: None,
+            rendered: Default::default(),
+            addrs: None,
+        }
+    }
+
+    fn same(r: &FlowRecord) {
+        let mut mine = Vec::new();
+        r.write_json(&mut mine);
+        let theirs = serde_json::to_vec(r).expect("serde");
+        assert_eq!(
+            String::from_utf8_lossy(&mine),
+            String::from_utf8_lossy(&theirs)
+        );
+    }
+
+    /// Every flow of nDPI's corpus, classified as `netsift flows` does.
+    #[test]
+    fn the_same_bytes_on_the_corpus() {
+        use crate::classify::{Classifier, ClassifyConfig};
+        use crate::pipeline::{FlowHandler, PipelineConfig};
+        struct Check {
+            c: Classifier,
+            n: usize,
+        }
+        impl FlowHandler<ClassState> for Check {
+            fn on_packet(
+                &mut self,
+                flow: &mut Flow<ClassState>,
+                seen: netsift_flow::Seen,
+                pkt: &netsift_wire::Decoded<'_>,
+            ) {
+                self.c.on_packet(flow, seen, pkt);
+            }
+            fn on_flow_end(&mut self, mut flow: Flow<ClassState>) {
+                self.c.on_end(&mut flow);
+                same(&FlowRecord::from_classified(&flow, 0));
+                self.n += 1;
+            }
+        }
+        let Some(dir) = netsift_testkit::ndpi_pcaps() else {
+            return;
+        };
+        let mut h = Check {
+            c: Classifier::new(&ClassifyConfig::default()).expect("classifier"),
+            n: 0,
+        };
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        paths.sort();
+        for p in paths {
+            let _ = crate::run::run_capture(&p, PipelineConfig::default(), &mut h, &mut |_| {});
+        }
+        assert!(h.n > 4000, "{} flows", h.n);
+    }
+
+    /// Every optional field both ways, every confidence, floats that are
+    /// whole, tiny, huge and not finite, and strings that need escaping.
+    #[test]
+    fn the_same_bytes_as_serde_json() {
+        let mut r = record();
+        same(&r);
+        r.vlan = Some(4095);
+        r.inner_vlan = Some(7);
+        r.tunnel = Some("VXLAN");
+        r.first_tcp_flags = Some(0x29);
+        r.app = Some("Google \"Docs\"".into());
+        same(&r);
+        for c in [
+            Confidence::Flow,
+            Confidence::Ml,
+            Confidence::Port,
+            Confidence::None,
+        ] {
+            r.confidence = c;
+            same(&r);
+        }
+        for f in [
+            0.5,
+            1e-7,
+            1e21,
+            123_456_789.0,
+            f64::NAN,
+            f64::INFINITY,
+            -0.0,
+        ] {
+            r.ts = f;
+            r.duration = f;
+            same(&r);
+        }
+        for s in [
+            "",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "nul\u{0}",
+            "\u{1f}\u{7f}",
+            "é ünïcödé ✓ \u{2028}",
+            "</script>",
+        ] {
+            r.evidence = s.into();
+            r.history = s.into();
+            r.app = Some(s.into());
+            same(&r);
+        }
+    }
+}

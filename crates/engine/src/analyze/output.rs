@@ -166,7 +166,8 @@ pub fn jsonl_record_line(
 /// The JSONL line (without its newline) of a flow, as [`JsonlDir`] writes
 /// it, into `line`.
 pub fn jsonl_conn_line(line: &mut Vec<u8>, rec: &FlowRecord) -> serde_json::Result<()> {
-    serde_json::to_writer(line, rec)
+    rec.write_json(line);
+    Ok(())
 }
 
 impl WithCommon<'_> {
