@@ -641,19 +641,11 @@ where
         while let Ok(m) = hub.back.recv() {
             hub.take(m, sink);
         }
-        let mut counters = Counters::default();
-        let mut table = TableStats::default();
-        let mut defrag = DefragStats::default();
+        let mut totals = Totals::default();
         let mut ends = Vec::with_capacity(n);
         for j in joins {
-            // A worker that panicked is a bug: re-raise it here.
-            let end = match j.join() {
-                Ok(e) => e,
-                Err(p) => std::panic::resume_unwind(p),
-            };
-            add_counters(&mut counters, &end.counters);
-            add_table(&mut table, &end.table);
-            add_defrag(&mut defrag, &end.defrag);
+            let end = join(j);
+            totals.add(&end.counters, &end.table, &end.defrag);
             ends.push(end.end);
         }
         if let Some(e) = error {
@@ -663,7 +655,7 @@ where
             path,
             &reader,
             (format, zero_snaplen),
-            (counters, table, defrag),
+            (totals.counters, totals.table, totals.defrag),
             first_unsupported,
         )?;
         Ok((summary, ends))
@@ -802,6 +794,30 @@ impl<T, H: ShardHandler<T>> FlowHandler<T> for Flushing<'_, H, H::Chunk> {
     }
 }
 
+/// A worker's result; a worker that panicked is a bug: re-raise it here.
+fn join<E>(j: std::thread::ScopedJoinHandle<'_, E>) -> E {
+    match j.join() {
+        Ok(e) => e,
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}
+
+/// The workers' counters, added up.
+#[derive(Default)]
+struct Totals {
+    counters: Counters,
+    table: TableStats,
+    defrag: DefragStats,
+}
+
+impl Totals {
+    fn add(&mut self, c: &Counters, t: &TableStats, d: &DefragStats) {
+        add_counters(&mut self.counters, c);
+        add_table(&mut self.table, t);
+        add_defrag(&mut self.defrag, d);
+    }
+}
+
 fn add_counters(a: &mut Counters, b: &Counters) {
     a.packets += b.packets;
     a.bytes += b.bytes;
@@ -849,8 +865,14 @@ where
 {
     let (mut reader, total_bytes) = open(path)?;
     if makers.len() > 1 && scan::rereadable(path, &reader) {
-        prepare(path, &mut reader, &cfg)?;
-        return scan::run_file_sharded(path, total_bytes, reader, cfg, makers, sink, progress);
+        let prepared = prepare(path, &mut reader, &cfg)?;
+        let input = scan::Input {
+            path,
+            total_bytes,
+            reader,
+            prepared,
+        };
+        return scan::run_file_sharded(input, cfg, makers, sink, progress);
     }
     run_reader_sharded(path, total_bytes, reader, cfg, makers, sink, progress)
 }

@@ -33,10 +33,7 @@ use netsift_capture::CaptureReader;
 use netsift_flow::{DefragStats, TableStats};
 use netsift_wire::LinkType;
 
-use super::{
-    add_counters, add_defrag, add_table, shard_of, Delivery, Flushing, NowHistory, ShardHandler,
-    Sink,
-};
+use super::{join, shard_of, Delivery, Flushing, NowHistory, ShardHandler, Sink, Totals};
 use crate::pipeline::{Counters, FrameAt, Pipeline, PipelineConfig};
 use crate::run::{prepare, summarize, CaptureSummary, EngineError, Progress};
 
@@ -130,13 +127,20 @@ impl Pace {
     }
 }
 
+/// The capture file, opened and prepared once (`super::prepare`): its
+/// reader becomes worker 0's.
+pub(super) struct Input<'a> {
+    pub path: &'a Path,
+    pub total_bytes: Option<u64>,
+    pub reader: CaptureReader,
+    /// The capture's format, and whether its header said snaplen 0.
+    pub prepared: (netsift_capture::CaptureFormat, bool),
+}
+
 /// [`super::run_capture_sharded`] for a capture file that can be read
-/// once per worker (see [`rereadable`]); `reader` is already open on it
-/// and becomes worker 0's.
+/// once per worker (see [`rereadable`]).
 pub(super) fn run_file_sharded<T, H, F>(
-    path: &Path,
-    total_bytes: Option<u64>,
-    reader: CaptureReader,
+    input: Input<'_>,
     cfg: PipelineConfig,
     makers: Vec<F>,
     sink: Sink<'_, H::Chunk>,
@@ -155,6 +159,12 @@ where
         flushed: (0..n).map(|_| AtomicU64::new(0)).collect(),
         open: (0..n).map(|_| AtomicUsize::new(0)).collect(),
     };
+    let Input {
+        path,
+        total_bytes,
+        reader,
+        prepared,
+    } = input;
     let mut first = Some(reader);
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Back<H::Chunk>>(QUEUE * n);
@@ -178,22 +188,14 @@ where
         }
         drop(tx);
         take_output(n, rx, sink, progress, &pace);
-        let mut counters = Counters::default();
-        let mut table = TableStats::default();
-        let mut defrag = DefragStats::default();
+        let mut totals = Totals::default();
         let mut ends = Vec::with_capacity(n);
         let mut reader = None;
         let mut first_unsupported = None;
         let mut error = None;
         for j in joins {
-            // A worker that panicked is a bug: re-raise it here.
-            let end = match j.join() {
-                Ok(e) => e,
-                Err(p) => std::panic::resume_unwind(p),
-            };
-            add_counters(&mut counters, &end.counters);
-            add_table(&mut table, &end.table);
-            add_defrag(&mut defrag, &end.defrag);
+            let end = join(j);
+            totals.add(&end.counters, &end.table, &end.defrag);
             if reader.is_none() {
                 reader = end.reader;
                 first_unsupported = end.first_unsupported;
@@ -216,14 +218,11 @@ where
                 },
             });
         };
-        let format = reader.format();
-        let zero_snaplen = !matches!(format, netsift_capture::CaptureFormat::Pcapng)
-            && reader.interfaces().first().is_some_and(|i| i.snaplen == 0);
         let summary = summarize(
             path,
             &reader,
-            (format, zero_snaplen),
-            (counters, table, defrag),
+            prepared,
+            (totals.counters, totals.table, totals.defrag),
             first_unsupported,
         )?;
         Ok((summary, ends))
