@@ -426,15 +426,59 @@ pub fn shard_of(link: LinkType, data: &[u8], n: usize) -> usize {
 struct Hub<C> {
     to_workers: Vec<SyncSender<Batch>>,
     back: Receiver<Msg<C>>,
+    progress: Progressed,
+    spare: Vec<Batch>,
+}
+
+type Sink<'s, C> = &'s mut dyn FnMut(Delivery<'_, C>);
+
+/// How far every worker has handed its output over, and the capture's
+/// time for the frames not yet released: what turns a worker's chunk into
+/// a [`Delivery`] (both runners).
+struct Progressed {
     /// Per worker: the frame it has handed over all output through.
     through: Vec<u64>,
     /// Per worker: see [`Delivery::flushed`].
     flushed: Vec<u64>,
     history: NowHistory,
-    spare: Vec<Batch>,
 }
 
-type Sink<'s, C> = &'s mut dyn FnMut(Delivery<'_, C>);
+impl Progressed {
+    fn new(workers: usize) -> Self {
+        Progressed {
+            through: vec![0; workers],
+            flushed: vec![0; workers],
+            history: NowHistory::default(),
+        }
+    }
+
+    /// Note worker `worker`'s progress and hand its chunk to `sink` with
+    /// how far all workers have got.
+    fn deliver<C>(
+        &mut self,
+        worker: usize,
+        (through, flushed): (u64, u64),
+        chunk: Option<C>,
+        sink: Sink<'_, C>,
+    ) {
+        if let Some(t) = self.through.get_mut(worker) {
+            *t = (*t).max(through);
+        }
+        if let Some(f) = self.flushed.get_mut(worker) {
+            *f = (*f).max(flushed);
+        }
+        let all = self.through.iter().copied().min().unwrap_or(u64::MAX);
+        let flushed = self.flushed.iter().copied().min().unwrap_or(u64::MAX);
+        sink(Delivery {
+            worker,
+            chunk,
+            through: all,
+            flushed,
+            history: &self.history,
+        });
+        self.history.release(all);
+    }
+}
 
 impl<C> Hub<C> {
     fn take(&mut self, m: Msg<C>, sink: Sink<'_, C>) {
@@ -445,24 +489,9 @@ impl<C> Hub<C> {
                 through,
                 flushed,
                 chunk,
-            } => {
-                if let Some(t) = self.through.get_mut(worker) {
-                    *t = (*t).max(through);
-                }
-                if let Some(f) = self.flushed.get_mut(worker) {
-                    *f = (*f).max(flushed);
-                }
-                let all = self.through.iter().copied().min().unwrap_or(u64::MAX);
-                let flushed = self.flushed.iter().copied().min().unwrap_or(u64::MAX);
-                sink(Delivery {
-                    worker,
-                    chunk,
-                    through: all,
-                    flushed,
-                    history: &self.history,
-                });
-                self.history.release(all);
-            }
+            } => self
+                .progress
+                .deliver(worker, (through, flushed), chunk, sink),
         }
     }
 
@@ -538,9 +567,7 @@ where
         let mut hub = Hub {
             to_workers,
             back: back_rx,
-            through: vec![0; n],
-            flushed: vec![0; n],
-            history: NowHistory::default(),
+            progress: Progressed::new(n),
             spare: Vec::new(),
         };
 
@@ -580,7 +607,7 @@ where
             }
             frame_no += 1;
             now_ns = now_ns.max(frame.ts_ns);
-            hub.history.push(frame_no, now_ns);
+            hub.progress.history.push(frame_no, now_ns);
             let w = shard_of(LinkType(frame.linktype), frame.data, n);
             last_w = w;
             let b = &mut batches[w];

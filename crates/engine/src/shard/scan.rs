@@ -33,7 +33,7 @@ use netsift_capture::CaptureReader;
 use netsift_flow::{DefragStats, TableStats};
 use netsift_wire::LinkType;
 
-use super::{join, shard_of, Delivery, Flushing, NowHistory, ShardHandler, Sink, Totals};
+use super::{join, shard_of, Flushing, Progressed, ShardHandler, Sink, Totals};
 use crate::pipeline::{Counters, FrameAt, Pipeline, PipelineConfig};
 use crate::run::{prepare, summarize, CaptureSummary, EngineError, Progress};
 
@@ -79,7 +79,7 @@ enum Back<C> {
         flushed: u64,
         chunk: Option<C>,
         /// The capture's time, where it grew, over the frames this
-        /// chunk covers (see [`NowHistory`]).
+        /// chunk covers (see [`super::NowHistory`]).
         steps: Vec<(u64, u64)>,
     },
     Progress(Progress),
@@ -238,9 +238,7 @@ fn take_output<C>(
     progress: &mut dyn FnMut(Progress),
     pace: &Pace,
 ) {
-    let mut through = vec![0u64; n];
-    let mut flushed = vec![0u64; n];
-    let mut history = NowHistory::default();
+    let mut state = Progressed::new(n);
     for m in rx.iter() {
         match m {
             Back::Progress(mut p) => {
@@ -249,8 +247,8 @@ fn take_output<C>(
             }
             Back::Chunk {
                 worker,
-                through: t,
-                flushed: f,
+                through,
+                flushed,
                 chunk,
                 steps,
             } => {
@@ -258,24 +256,9 @@ fn take_output<C>(
                 // those already known are not steps any more (`push`
                 // keeps only growth).
                 for (frame, now) in steps {
-                    history.push(frame, now);
+                    state.history.push(frame, now);
                 }
-                if let Some(x) = through.get_mut(worker) {
-                    *x = (*x).max(t);
-                }
-                if let Some(x) = flushed.get_mut(worker) {
-                    *x = (*x).max(f);
-                }
-                let all = through.iter().copied().min().unwrap_or(u64::MAX);
-                let fl = flushed.iter().copied().min().unwrap_or(u64::MAX);
-                sink(Delivery {
-                    worker,
-                    chunk,
-                    through: all,
-                    flushed: fl,
-                    history: &history,
-                });
-                history.release(all);
+                state.deliver(worker, (through, flushed), chunk, sink);
             }
         }
     }
