@@ -163,13 +163,6 @@ pub fn jsonl_record_line(
     WithCommon { ts_ns, c, record }.write_into(line)
 }
 
-/// The JSONL line (without its newline) of a flow, as [`JsonlDir`] writes
-/// it, into `line`.
-pub fn jsonl_conn_line(line: &mut Vec<u8>, rec: &FlowRecord) -> serde_json::Result<()> {
-    rec.write_json(line);
-    Ok(())
-}
-
 impl WithCommon<'_> {
     /// The line's object, straight into `line`: the flow's fields, then
     /// the record's ([`Record::write_fields`], no intermediate `Value`).
@@ -514,12 +507,14 @@ impl Output for JsonlDir {
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
         self.note_time(ts_ns);
         self.summary.note_conn(rec);
-        // Serialised straight from the struct: the same text as through a
-        // `Value` (serde_json keeps the field order), without building one;
-        // or made so already by a worker.
+        // Written field by field (`FlowRecord::write_json`, serde_json's
+        // bytes), or made so already by a worker.
         match rec.rendered.get() {
             Some(made) => self.write_made("conn", made),
-            None => self.write_with("conn", |buf| jsonl_conn_line(buf, rec)),
+            None => self.write_with("conn", |buf| {
+                rec.write_json(buf);
+                Ok(())
+            }),
         }
     }
 

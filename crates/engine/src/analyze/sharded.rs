@@ -34,9 +34,7 @@ use netsift_flow::{Dir, Flow, Seen};
 use netsift_proto::record::Rendered;
 use netsift_wire::Decoded;
 
-use super::output::{
-    jsonl_conn_line, jsonl_record_line, CaptureDamage, Common, Output, Record, Summary,
-};
+use super::output::{jsonl_record_line, CaptureDamage, Common, Output, Record, Summary};
 use super::rules::RuleStats;
 use super::{AnalyzeStats, Analyzer, FlowData};
 use crate::memory::MemoryUse;
@@ -149,9 +147,8 @@ impl Output for EventLog {
         let mut rec = Box::new(rec);
         if self.jsonl {
             let mut line = Vec::with_capacity(LINE_CAPACITY);
-            if jsonl_conn_line(&mut line, &rec).is_ok() {
-                rec.rendered = Rendered::new(line);
-            }
+            rec.write_json(&mut line);
+            rec.rendered = Rendered::new(line);
         }
         self.push(Event::Conn { ts_ns, rec });
     }
