@@ -1541,8 +1541,29 @@ mod tests {
         for (link, f) in FRAMES {
             for n in 0..=f.len() {
                 let _ = decode(LinkType(*link), &f[..n]);
+                let _ = innermost_addrs(LinkType(*link), &f[..n]);
                 for l in LINKS {
                     let _ = decode(LinkType(*l), &f[..n.min(96)]);
+                    let _ = innermost_addrs(LinkType(*l), &f[..n.min(96)]);
+                }
+            }
+        }
+    }
+
+    /// Where `decode` finds an IP layer, `innermost_addrs` finds its
+    /// addresses, on every test frame and every prefix of it (the engine
+    /// checks the same on nDPI's corpus).
+    #[test]
+    fn innermost_addrs_agree_with_decode() {
+        for (link, f) in FRAMES {
+            for n in 0..=f.len() {
+                let link = LinkType(*link);
+                if let Ok(d) = decode(link, &f[..n]) {
+                    assert_eq!(
+                        innermost_addrs(link, &f[..n]),
+                        d.ip.map(|ip| (ip.src, ip.dst)),
+                        "prefix {n} of {f:02x?}"
+                    );
                 }
             }
         }
