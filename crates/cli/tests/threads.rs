@@ -18,18 +18,6 @@ fn flows(extra: &[&str], captures: &[std::path::PathBuf]) -> (String, String) {
     )
 }
 
-/// Every capture of nDPI's corpus, in name order.
-fn corpus() -> Option<Vec<std::path::PathBuf>> {
-    let dir = netsift_testkit::ndpi_pcaps()?;
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    v.sort();
-    Some(v)
-}
-
 fn sorted_lines(s: &str) -> Vec<&str> {
     let mut v: Vec<&str> = s.lines().collect();
     v.sort_unstable();
@@ -38,7 +26,7 @@ fn sorted_lines(s: &str) -> Vec<&str> {
 
 #[test]
 fn any_thread_count_gives_the_same_flows() {
-    let Some(caps) = corpus() else {
+    let Some(caps) = netsift_testkit::ndpi_pcap_files() else {
         return;
     };
     assert!(caps.len() > 100, "{} captures", caps.len());
@@ -171,7 +159,7 @@ fn damaged_capture_with_threads() {
 /// once sorted on the uid column (the columns are sized alike).
 #[test]
 fn sorted_table_with_threads() {
-    let Some(caps) = corpus() else {
+    let Some(caps) = netsift_testkit::ndpi_pcap_files() else {
         return;
     };
     let caps: Vec<_> = caps.into_iter().take(40).collect();
@@ -221,7 +209,7 @@ fn analyze_output_is_the_same_for_any_thread_count() {
         ],
         detect_caps,
     )];
-    if let Some(caps) = corpus() {
+    if let Some(caps) = netsift_testkit::ndpi_pcap_files() {
         runs.push((vec![], caps));
     }
     for (k, (extra, caps)) in runs.iter().enumerate() {

@@ -378,20 +378,13 @@ mod json_tests {
                 self.n += 1;
             }
         }
-        let Some(dir) = netsift_testkit::ndpi_pcaps() else {
+        let Some(paths) = netsift_testkit::ndpi_pcap_files() else {
             return;
         };
         let mut h = Check {
             c: Classifier::new(&ClassifyConfig::default()).expect("classifier"),
             n: 0,
         };
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        paths.sort();
         for p in paths {
             let _ = crate::run::run_capture(&p, PipelineConfig::default(), &mut h, &mut |_| {});
         }

@@ -915,18 +915,11 @@ mod tests {
     /// (tunnels whose inner packet is damaged fall back to the outer one).
     #[test]
     fn worker_choice_agrees_with_a_full_decode_on_the_corpus() {
-        let Some(dir) = netsift_testkit::ndpi_pcaps() else {
+        let Some(names) = netsift_testkit::ndpi_pcap_files() else {
             return;
         };
         let mut rng = netsift_testkit::XorShift(16);
         let (mut frames, mut checked) = (0u64, 0u64);
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        names.sort();
         for path in names {
             let Ok(mut r) = CaptureReader::open(&path) else {
                 continue;

@@ -67,6 +67,18 @@ pub fn ndpi_pcaps() -> Option<PathBuf> {
     ndpi_corpus().map(|d| d.join("pcap"))
 }
 
+/// Every file of the corpus's `pcap/` folder, in name order, or `None`
+/// after a [`skip`] message.
+pub fn ndpi_pcap_files() -> Option<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(ndpi_pcaps()?)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    v.sort();
+    Some(v)
+}
+
 /// The corpus's `truth.tsv`.
 pub fn ndpi_truth() -> Option<PathBuf> {
     ndpi_corpus().map(|d| d.join("truth.tsv"))
