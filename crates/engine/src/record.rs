@@ -248,16 +248,7 @@ impl FlowRecord {
             None => out.extend_from_slice(b"null"),
         }
         json_key(out, "confidence", false);
-        json_str(
-            out,
-            match self.confidence {
-                Confidence::Dpi => "dpi",
-                Confidence::Flow => "flow",
-                Confidence::Ml => "ml",
-                Confidence::Port => "port",
-                Confidence::None => "none",
-            },
-        );
+        json_str(out, self.confidence.as_str());
         json_key(out, "source", false);
         json_str(out, self.source);
         json_key(out, "evidence", false);
