@@ -74,8 +74,7 @@ fn escape(s: &str) -> String {
 /// one-line form as x509-parser prints them (RDNs in the order of the
 /// ASN.1 sequence, ", " between them: `C=US, O=Example, CN=example.com`)
 /// and the serial's content octets as colon-separated upper-case hex.
-pub fn suricata_fields(der: &[u8]) -> Option<(String, String, String)> {
-    let (_, c) = X509Certificate::from_der(der).ok()?;
+fn suricata_of(c: &X509Certificate<'_>) -> (String, String, String) {
     let cut = |mut s: String| {
         if s.len() > MAX_STR {
             let mut n = MAX_STR;
@@ -86,17 +85,18 @@ pub fn suricata_fields(der: &[u8]) -> Option<(String, String, String)> {
         }
         s
     };
-    let serial: Vec<String> = c
-        .raw_serial()
-        .iter()
-        .take(64)
-        .map(|b| format!("{b:02X}"))
-        .collect();
-    Some((
+    let mut serial = String::with_capacity(3 * c.raw_serial().len().min(64));
+    for (i, b) in c.raw_serial().iter().take(64).enumerate() {
+        if i > 0 {
+            serial.push(':');
+        }
+        serial.push_str(&hex(&[*b]).to_ascii_uppercase());
+    }
+    (
         cut(c.subject().to_string()),
         cut(c.issuer().to_string()),
-        serial.join(":"),
-    ))
+        serial,
+    )
 }
 
 /// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's
@@ -127,10 +127,20 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
-/// Summarize one DER certificate. `now_ns` is packet time. `None` if the
-/// DER does not parse as a certificate.
-pub fn summarize(der: &[u8], now_ns: u64) -> Option<CertRecord> {
+/// The record of one DER certificate and, for the `leaf`, Suricata's
+/// fields too (see [`suricata_of`]), from one parse. `now_ns` is packet
+/// time. `None` if the DER does not parse as a certificate.
+pub fn summarize(
+    der: &[u8],
+    now_ns: u64,
+    leaf: bool,
+) -> Option<(CertRecord, Option<(String, String, String)>)> {
     let (_, c) = X509Certificate::from_der(der).ok()?;
+    let fields = leaf.then(|| suricata_of(&c));
+    Some((summarize_cert(&c, der, now_ns), fields))
+}
+
+fn summarize_cert(c: &X509Certificate<'_>, der: &[u8], now_ns: u64) -> CertRecord {
     let subject = rfc4514(c.subject());
     let issuer = rfc4514(c.issuer());
     let nb = c.validity().not_before.timestamp();
@@ -177,14 +187,14 @@ pub fn summarize(der: &[u8], now_ns: u64) -> Option<CertRecord> {
             let name = oid2abbrev(oid, oid_registry()).unwrap_or("unknown");
             // Ed25519 / Ed448 (RFC 8410) carry the raw key.
             let bits = c.public_key().subject_public_key.data.len() * 8;
-            return Some(finish(
-                &c, der, subject, issuer, nb, na, now, sans, ski, aki, name, bits,
-            ));
+            return finish(
+                c, der, subject, issuer, nb, na, now, sans, ski, aki, name, bits,
+            );
         }
     };
-    Some(finish(
-        &c, der, subject, issuer, nb, na, now, sans, ski, aki, key_alg, key_bits,
-    ))
+    finish(
+        c, der, subject, issuer, nb, na, now, sans, ski, aki, key_alg, key_bits,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -350,17 +350,56 @@ fn md5_hex(s: &str) -> String {
     hex(&Md5::digest(s.as_bytes()))
 }
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Lower-case hex of `b`.
 pub fn hex(b: &[u8]) -> String {
-    use std::fmt::Write;
     let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        let _ = write!(s, "{x:02x}");
+    for &x in b {
+        s.push(char::from(HEX_DIGITS[usize::from(x >> 4)]));
+        s.push(char::from(HEX_DIGITS[usize::from(x & 0xf)]));
     }
     s
 }
 
-fn join<T: ToString>(v: impl Iterator<Item = T>, sep: &str) -> String {
-    v.map(|x| x.to_string()).collect::<Vec<_>>().join(sep)
+/// Append `v` in decimal (JA3's numbers).
+fn push_dec(s: &mut String, v: u16) {
+    let mut buf = [0u8; 5];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        s.push(char::from(d));
+    }
+}
+
+/// Append `v` as 4 lower-case hex digits (JA4's numbers).
+fn push_hex4(s: &mut String, v: u16) {
+    for shift in [12, 8, 4, 0] {
+        s.push(char::from(HEX_DIGITS[usize::from((v >> shift) & 0xf)]));
+    }
+}
+
+/// Append the values of `v` joined by `sep`, each written by `put`.
+fn push_list<'a>(
+    s: &mut String,
+    v: impl Iterator<Item = &'a u16>,
+    sep: char,
+    put: fn(&mut String, u16),
+) {
+    for (i, &x) in v.enumerate() {
+        if i > 0 {
+            s.push(sep);
+        }
+        put(s, x);
+    }
 }
 
 /// JA3 (github.com/salesforce/ja3 README): "SSLVersion,Cipher,
@@ -369,14 +408,23 @@ fn join<T: ToString>(v: impl Iterator<Item = T>, sep: &str) -> String {
 /// string and its MD5.
 pub fn ja3(h: &ClientHello) -> (String, String) {
     let ng = |v: &&u16| !is_grease(**v);
-    let s = format!(
-        "{},{},{},{},{}",
-        h.version,
-        join(h.ciphers.iter().filter(ng), "-"),
-        join(h.extensions.iter().filter(ng), "-"),
-        join(h.groups.iter().filter(ng), "-"),
-        join(h.point_formats.iter(), "-"),
+    let mut s = String::with_capacity(
+        8 + 6 * (h.ciphers.len() + h.extensions.len() + h.groups.len() + h.point_formats.len()),
     );
+    push_dec(&mut s, h.version);
+    s.push(',');
+    push_list(&mut s, h.ciphers.iter().filter(ng), '-', push_dec);
+    s.push(',');
+    push_list(&mut s, h.extensions.iter().filter(ng), '-', push_dec);
+    s.push(',');
+    push_list(&mut s, h.groups.iter().filter(ng), '-', push_dec);
+    s.push(',');
+    for (i, p) in h.point_formats.iter().enumerate() {
+        if i > 0 {
+            s.push('-');
+        }
+        push_dec(&mut s, u16::from(*p));
+    }
     let m = md5_hex(&s);
     (s, m)
 }
@@ -384,11 +432,16 @@ pub fn ja3(h: &ClientHello) -> (String, String) {
 /// JA3S (same README): "SSLVersion,Cipher,SSLExtension" of the
 /// ServerHello, decimal, extensions joined by "-".
 pub fn ja3s(h: &ServerHello) -> (String, String) {
-    let s = format!(
-        "{},{},{}",
-        h.version,
-        h.cipher,
-        join(h.extensions.iter().filter(|v| !is_grease(**v)), "-"),
+    let mut s = String::with_capacity(16 + 6 * h.extensions.len());
+    push_dec(&mut s, h.version);
+    s.push(',');
+    push_dec(&mut s, h.cipher);
+    s.push(',');
+    push_list(
+        &mut s,
+        h.extensions.iter().filter(|v| !is_grease(**v)),
+        '-',
+        push_dec,
     );
     let m = md5_hex(&s);
     (s, m)
@@ -486,14 +539,16 @@ pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
     );
     let mut sc = ciphers.clone();
     sc.sort_unstable();
-    let b_raw = join(sc.iter().map(|v| format!("{v:04x}")), ",");
+    let mut b_raw = String::with_capacity(5 * sc.len());
+    push_list(&mut b_raw, sc.iter(), ',', push_hex4);
     let mut se: Vec<u16> = exts
         .iter()
         .copied()
         .filter(|&e| e != EXT_SERVER_NAME && e != EXT_ALPN)
         .collect();
     se.sort_unstable();
-    let mut c_raw = join(se.iter().map(|v| format!("{v:04x}")), ",");
+    let mut c_raw = String::with_capacity(5 * (se.len() + h.sig_algs.len()) + 1);
+    push_list(&mut c_raw, se.iter(), ',', push_hex4);
     let sigs: Vec<u16> = h
         .sig_algs
         .iter()
@@ -502,7 +557,7 @@ pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
         .collect();
     if !sigs.is_empty() {
         c_raw.push('_');
-        c_raw.push_str(&join(sigs.iter().map(|v| format!("{v:04x}")), ","));
+        push_list(&mut c_raw, sigs.iter(), ',', push_hex4);
     }
     let ja4 = format!(
         "{a}_{}_{}",

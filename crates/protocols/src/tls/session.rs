@@ -56,6 +56,10 @@ pub struct TlsParser {
     sides: [Side; 2],
     client_hello: Option<ClientHello>,
     server_hello: Option<ServerHello>,
+    /// JA3 and JA3S (string, MD5) of the hellos, computed once for the
+    /// rule buffers and the record.
+    ja3: Option<(String, String)>,
+    ja3s: Option<(String, String)>,
     /// Version of an SSLv2-compatible CLIENT-HELLO.
     sslv2: Option<u16>,
     hello_retry: bool,
@@ -156,6 +160,14 @@ impl TlsParser {
                 let n = s.skip.min(d.len());
                 s.skip -= n;
                 d = d.get(n..).unwrap_or(&[]);
+                continue;
+            }
+            if s.body_len > 0 && s.body.is_empty() && d.len() >= s.body_len {
+                // A whole handshake record body at hand: read it in place.
+                let (body, rest) = d.split_at(s.body_len);
+                s.body_len = 0;
+                d = rest;
+                self.handshake_fragment(dir, body, now);
                 continue;
             }
             if s.body_len > 0 {
@@ -277,33 +289,46 @@ impl TlsParser {
 
     fn handshake_fragment(&mut self, dir: Direction, frag: &[u8], now: u64) {
         let i = idx(dir);
-        let s = &mut self.sides[i];
-        if s.hs_off {
+        if self.sides[i].hs_off {
             return;
         }
-        s.hs.extend_from_slice(frag);
+        // Messages are read in place: from `frag` when nothing was held
+        // over, else from the held bytes with `frag` appended.
+        let mut held = std::mem::take(&mut self.sides[i].hs);
+        if !held.is_empty() {
+            held.extend_from_slice(frag);
+        }
+        let data: &[u8] = if held.is_empty() { frag } else { &held };
+        let mut off = 0;
         loop {
-            let s = &mut self.sides[i];
-            if s.hs_off {
-                s.hs.clear();
+            if self.sides[i].hs_off {
                 return;
             }
+            let rest = data.get(off..).unwrap_or(&[]);
             // RFC 8446 §4: `struct { HandshakeType msg_type; uint24 length;
             // ... } Handshake;`
-            let (Some(&ty), Some(len)) = (s.hs.first(), be24(&s.hs, 1)) else {
-                return;
+            let (Some(&ty), Some(len)) = (rest.first(), be24(rest, 1)) else {
+                break;
             };
             if len > MAX_MSG {
-                s.hs_off = true;
-                s.hs.clear();
+                self.sides[i].hs_off = true;
                 self.weird(format!("{}_handshake_message_too_long", side_name(dir)));
                 return;
             }
-            if s.hs.len() < 4 + len {
-                return;
-            }
-            let msg: Vec<u8> = s.hs.drain(..4 + len).skip(4).collect();
-            self.message(dir, ty, &msg, now);
+            let Some(msg) = rest.get(4..4 + len) else {
+                break;
+            };
+            self.message(dir, ty, msg, now);
+            off += 4 + len;
+        }
+        // Keep the start of a message that continues in the next record.
+        if held.is_empty() {
+            held.extend_from_slice(frag.get(off..).unwrap_or(&[]));
+        } else {
+            held.drain(..off.min(held.len()));
+        }
+        if !held.is_empty() {
+            self.sides[i].hs = held;
         }
     }
 
@@ -331,6 +356,7 @@ impl TlsParser {
                         let (js, jm) = ja::ja3(&h);
                         self.buf(d, BufferKind::Ja3String, js.as_bytes());
                         self.buf(d, BufferKind::Ja3Hash, jm.as_bytes());
+                        self.ja3 = Some((js, jm));
                         self.done_dir(d);
                         self.client_hello = Some(h);
                     }
@@ -362,6 +388,7 @@ impl TlsParser {
                     let (js, jm) = ja::ja3s(&h);
                     self.buf(d, BufferKind::Ja3sString, js.as_bytes());
                     self.buf(d, BufferKind::Ja3sHash, jm.as_bytes());
+                    self.ja3s = Some((js, jm));
                     // TLS 1.3: the certificate is encrypted; nothing more
                     // of the server's side will be seen.
                     if ja::is_tls13(h.negotiated()) {
@@ -376,16 +403,11 @@ impl TlsParser {
             (Direction::ToClient, HS_CERTIFICATE) => {
                 self.server_cert_msg = true;
                 if self.certs.is_empty() {
-                    let chain = cert_list(body, &mut self.weird, now);
-                    self.certs = chain;
                     let mut leaf = None;
-                    walk_certs(body, &mut Vec::new(), |der| {
-                        if leaf.is_none() {
-                            leaf = Some(cert::suricata_fields(der));
-                        }
-                    });
+                    let chain = cert_list(body, &mut self.weird, now, &mut leaf);
+                    self.certs = chain;
                     let d = Direction::ToClient;
-                    if let Some(Some((subject, issuer, serial))) = leaf {
+                    if let Some((subject, issuer, serial)) = leaf {
                         self.buf(d, BufferKind::TlsCertSubject, subject.as_bytes());
                         self.buf(d, BufferKind::TlsCertIssuer, issuer.as_bytes());
                         self.buf(d, BufferKind::TlsCertSerial, serial.as_bytes());
@@ -444,7 +466,7 @@ impl TlsParser {
             r.client_version = Some(ja::version_str(max));
             r.server_name = ch.sni.clone();
             r.alpn = ch.alpn.clone();
-            let (s, m) = ja::ja3(ch);
+            let (s, m) = self.ja3.take().unwrap_or_else(|| ja::ja3(ch));
             r.ja3_string = Some(s);
             r.ja3 = Some(m);
             let proto = if self.dtls {
@@ -462,7 +484,7 @@ impl TlsParser {
             r.version = Some(ja::version_str(v));
             r.cipher = Some(ja::cipher_name(sh.cipher));
             r.alpn_selected = sh.alpn.clone();
-            let (s, m) = ja::ja3s(sh);
+            let (s, m) = self.ja3s.take().unwrap_or_else(|| ja::ja3s(sh));
             r.ja3s_string = Some(s);
             r.ja3s = Some(m);
             if ja::is_tls13(v) {
@@ -552,16 +574,30 @@ fn push(weird: &mut Vec<String>, w: &str) {
     }
 }
 
-fn cert_list(body: &[u8], weird: &mut Vec<String>, now: u64) -> Vec<CertRecord> {
+/// The summaries of the certificates of a Certificate message, each DER
+/// parsed once; `leaf` gets Suricata's fields of the first one.
+fn cert_list(
+    body: &[u8],
+    weird: &mut Vec<String>,
+    now: u64,
+    leaf: &mut Option<(String, String, String)>,
+) -> Vec<CertRecord> {
     let mut out = Vec::new();
     let mut bad = false;
+    let mut first = true;
     walk_certs(body, weird, |der| {
         if out.len() < MAX_CERTS {
-            match cert::summarize(der, now) {
-                Some(c) => out.push(c),
+            match cert::summarize(der, now, first) {
+                Some((c, fields)) => {
+                    out.push(c);
+                    if fields.is_some() {
+                        *leaf = fields;
+                    }
+                }
                 None => bad = true,
             }
         }
+        first = false;
     });
     if bad {
         push(weird, "certificate_parse_error");
