@@ -73,53 +73,107 @@ const HIDDEN_WORDS: &[&str] = &[
     "cookie",
 ];
 
+/// Most string literals kept of one script.
+const MAX_LITERALS: usize = 100_000;
+
+/// A script split into code and string literals.
+struct Split {
+    /// The code without comments, each string literal as one `"`.
+    code: Vec<u8>,
+    /// The literals' bytes, one after the other.
+    bytes: Vec<u8>,
+    /// Each literal: its `"` in `code`, and its range in `bytes`.
+    strings: Vec<(usize, std::ops::Range<usize>)>,
+}
+
+impl Split {
+    fn lit(&self, k: usize) -> &[u8] {
+        self.strings
+            .get(k)
+            .and_then(|(_, r)| self.bytes.get(r.clone()))
+            .unwrap_or(&[])
+    }
+}
+
 /// Split a script into code (strings blanked) and its string literals.
-fn split(src: &[u8]) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
+/// Runs of ordinary bytes are copied whole; the specials are found with
+/// memchr.
+fn split(src: &[u8]) -> Split {
     let mut code = Vec::with_capacity(src.len());
-    let mut strings: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut bytes = Vec::new();
+    let mut strings = Vec::new();
     let mut i = 0;
     while i < src.len() {
-        let c = src[i];
-        if c == b'/' && src.get(i + 1) == Some(&b'/') {
-            while i < src.len() && src[i] != b'\n' {
-                i += 1;
-            }
-            continue;
-        }
-        if c == b'/' && src.get(i + 1) == Some(&b'*') {
-            i += 2;
-            while i + 1 < src.len() && !(src[i] == b'*' && src[i + 1] == b'/') {
-                i += 1;
-            }
-            i += 2;
-            continue;
-        }
-        if c == b'"' || c == b'\'' || c == b'`' {
-            let start = code.len();
-            let mut lit = Vec::new();
-            i += 1;
-            while i < src.len() && src[i] != c {
-                if src[i] == b'\\' && i + 1 < src.len() {
-                    lit.push(src[i]);
-                    i += 1;
-                } else if src[i] == b'\n' && c != b'`' {
-                    break;
+        let rest = &src[i..];
+        let run = rest
+            .iter()
+            .position(|&b| matches!(b, b'/' | b'"' | b'\'' | b'`'))
+            .unwrap_or(rest.len());
+        code.extend_from_slice(&rest[..run]);
+        i += run;
+        let Some(&c) = src.get(i) else {
+            break;
+        };
+        if c == b'/' {
+            match src.get(i + 1) {
+                // A line comment: up to (not including) the newline.
+                Some(b'/') => {
+                    i = memchr::memchr(b'\n', &src[i..]).map_or(src.len(), |p| i + p);
                 }
-                lit.push(src[i]);
-                i += 1;
-            }
-            i += 1;
-            // The literal stands as one quote character in the code.
-            code.push(b'"');
-            if strings.len() < 100_000 {
-                strings.push((start, lit));
+                // A block comment: past its "*/", or to the end.
+                Some(b'*') => {
+                    i = src
+                        .get(i + 2..)
+                        .and_then(|r| memchr::memmem::find(r, b"*/"))
+                        .map_or(src.len(), |p| i + 2 + p + 2);
+                }
+                _ => {
+                    code.push(c);
+                    i += 1;
+                }
             }
             continue;
         }
-        code.push(c);
+        // A string literal, to its closing quote, or (but in a template)
+        // to the end of its line. A backslash keeps the byte after it.
+        let start = bytes.len();
         i += 1;
+        while i < src.len() {
+            let rest = &src[i..];
+            let Some(p) = memchr::memchr3(c, b'\\', b'\n', rest) else {
+                bytes.extend_from_slice(rest);
+                i = src.len();
+                break;
+            };
+            bytes.extend_from_slice(&rest[..p]);
+            i += p;
+            match src[i] {
+                b'\\' if i + 1 < src.len() => {
+                    bytes.extend_from_slice(&src[i..i + 2]);
+                    i += 2;
+                }
+                b'\n' if c != b'`' => break,
+                x if x == c => break,
+                x => {
+                    bytes.push(x);
+                    i += 1;
+                }
+            }
+        }
+        // Past the closing quote (or the newline that ended it).
+        i += 1;
+        code.push(b'"');
+        if strings.len() < MAX_LITERALS {
+            strings.push((code.len() - 1, start..bytes.len()));
+        } else {
+            bytes.truncate(start);
+        }
     }
-    (code, strings)
+    Split {
+        code,
+        bytes,
+        strings,
+    }
 }
 
 fn count(hay: &[u8], needle: &[u8]) -> u32 {
@@ -179,6 +233,14 @@ fn escapes(src: &[u8]) -> u32 {
     let mut n = 0u32;
     let mut i = 0;
     while i + 2 < src.len() {
+        // Only a backslash or a percent sign can start one.
+        match memchr::memchr2(b'\\', b'%', &src[i..]) {
+            Some(p) => i += p,
+            None => break,
+        }
+        if i + 2 >= src.len() {
+            break;
+        }
         let rest = &src[i + 1..];
         let len = match (src[i], rest.first()) {
             (b'\\', Some(b'x')) if hexn(&rest[1..], 2) => 4,
@@ -201,12 +263,15 @@ fn escapes(src: &[u8]) -> u32 {
 pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     let truncated = src.len() > limits.max_script_bytes;
     let src = &src[..src.len().min(limits.max_script_bytes)];
-    let (code, strings) = split(src);
-    let squeezed: Vec<u8> = code
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let sp = split(src);
+    let code = &sp.code;
+    let strings = &sp.strings;
+    let mut squeezed = Vec::with_capacity(code.len());
+    for &b in code {
+        if !b.is_ascii_whitespace() {
+            squeezed.push(b);
+        }
+    }
     let mut ind: Vec<Indicator> = Vec::new();
     let mut add = |name: &'static str, count: u32, weight: u32| {
         if count > 0 {
@@ -222,55 +287,53 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     let mut joined_all: Vec<Vec<u8>> = Vec::new();
     let mut k = 0;
     while k < strings.len() {
-        let mut joined = strings[k].1.clone();
-        let mut parts = vec![k];
+        // Literals k..=j joined by `+` (and nothing else).
+        let mut joined: Option<Vec<u8>> = None;
         let mut j = k;
         while j + 1 < strings.len() {
-            let between = &code[strings[j].0 + 1..strings[j + 1].0];
+            let between = code.get(strings[j].0 + 1..strings[j + 1].0).unwrap_or(&[]);
             if between
                 .iter()
                 .all(|b| b.is_ascii_whitespace() || *b == b'+')
                 && between.contains(&b'+')
             {
-                joined.extend_from_slice(&strings[j + 1].1);
-                parts.push(j + 1);
+                let jb = joined.get_or_insert_with(|| sp.lit(k).to_vec());
+                jb.extend_from_slice(sp.lit(j + 1));
                 j += 1;
-                if joined.len() > 4096 {
+                if jb.len() > 4096 {
                     break;
                 }
             } else {
                 break;
             }
         }
-        if parts.len() > 1 && joined_all.len() < 256 {
-            joined_all.push(joined.clone());
-        }
-        if parts.len() > 1 {
+        if let Some(joined) = joined {
             for w in HIDDEN_WORDS {
                 let w = w.as_bytes();
-                if find(&joined, w).is_some()
-                    && !parts.iter().any(|&p| find(&strings[p].1, w).is_some())
-                {
+                if find(&joined, w).is_some() && !(k..=j).any(|p| find(sp.lit(p), w).is_some()) {
                     hidden += 1;
                 }
+            }
+            if joined_all.len() < 256 {
+                joined_all.push(joined);
             }
         }
         k = j + 1;
     }
     // Evaluation of strings.
-    let eval = calls(&code, b"eval");
+    let eval = calls(code, b"eval");
     add("eval", eval, 3);
-    let func = calls(&code, b"Function");
+    let func = calls(code, b"Function");
     add("function_constructor", func, 3);
     let timer_str = count(&squeezed, b"setTimeout(\"") + count(&squeezed, b"setInterval(\"");
     add("timer_with_string", timer_str, 2);
     // Decoding chains.
     let decoders = [
-        calls(&code, b"unescape"),
-        calls(&code, b"atob"),
-        count(&code, b"fromCharCode"),
-        calls(&code, b"decodeURIComponent"),
-        calls(&code, b"escape"),
+        calls(code, b"unescape"),
+        calls(code, b"atob"),
+        count(code, b"fromCharCode"),
+        calls(code, b"decodeURIComponent"),
+        calls(code, b"escape"),
     ];
     let kinds = decoders.iter().filter(|&&n| n > 0).count() as u32;
     let decodes: u32 = decoders.iter().sum();
@@ -280,12 +343,10 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
         add("decode_then_execute", 1, 3);
     }
     // Literals: length, entropy.
-    let longest = strings.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
-    let all: Vec<u8> = strings
-        .iter()
-        .flat_map(|(_, s)| s.iter().copied())
-        .collect();
-    let ent = crate::entropy(&all);
+    let longest = strings.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+    // All literals, one after the other.
+    let all = &sp.bytes;
+    let ent = crate::entropy(all);
     let mut literal_weight = 0;
     if longest > 2000 {
         add("long_string", 1, 2);
@@ -301,7 +362,7 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     // Packers and obfuscator signatures.
     let packer = count(&squeezed, b"function(p,a,c,k,e,") + count(&squeezed, b"p,a,c,k,e,d");
     add("packer", packer.min(1), 4);
-    let hexnames = count(&code, b"_0x");
+    let hexnames = count(code, b"_0x");
     if hexnames >= 10 {
         add("obfuscator_names", hexnames, 2);
     }
@@ -309,10 +370,9 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
     let writes = count(&squeezed, b"document.write(") + count(&squeezed, b"document.writeln(");
     if writes > 0 {
         // Markup in one literal, or in literals joined by `+`.
-        let markup = strings
-            .iter()
-            .map(|(_, s)| s)
-            .chain(joined_all.iter())
+        let markup = (0..strings.len())
+            .map(|k| sp.lit(k))
+            .chain(joined_all.iter().map(Vec::as_slice))
             .any(|s| {
                 let l = s.to_ascii_lowercase();
                 find(&l, b"<script").is_some() || find(&l, b"<iframe").is_some()
@@ -355,6 +415,91 @@ pub fn analyze(src: &[u8], limits: &Limits) -> JsReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first, byte-by-byte form of [`split`], kept as its reference.
+    fn split_reference(src: &[u8]) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
+        let mut code = Vec::with_capacity(src.len());
+        let mut strings: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut i = 0;
+        while i < src.len() {
+            let c = src[i];
+            if c == b'/' && src.get(i + 1) == Some(&b'/') {
+                while i < src.len() && src[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            if c == b'/' && src.get(i + 1) == Some(&b'*') {
+                i += 2;
+                while i + 1 < src.len() && !(src[i] == b'*' && src[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            if c == b'"' || c == b'\'' || c == b'`' {
+                let start = code.len();
+                let mut lit = Vec::new();
+                i += 1;
+                while i < src.len() && src[i] != c {
+                    if src[i] == b'\\' && i + 1 < src.len() {
+                        lit.push(src[i]);
+                        i += 1;
+                    } else if src[i] == b'\n' && c != b'`' {
+                        break;
+                    }
+                    lit.push(src[i]);
+                    i += 1;
+                }
+                i += 1;
+                // The literal stands as one quote character in the code.
+                code.push(b'"');
+                if strings.len() < 100_000 {
+                    strings.push((start, lit));
+                }
+                continue;
+            }
+            code.push(c);
+            i += 1;
+        }
+        (code, strings)
+    }
+
+    /// `split` gives what the byte-by-byte reference gives, on scripts
+    /// built from every special byte at every position.
+    #[test]
+    fn split_matches_reference() {
+        let pieces: &[&[u8]] = &[
+            b"/", b"*", b"\"", b"'", b"`", b"\\", b"\n", b"a", b" ", b"+", b"//", b"/*", b"*/",
+        ];
+        let mut x: u32 = 7;
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    cases.push([*a, *b, *c].concat());
+                }
+            }
+        }
+        for _ in 0..20_000 {
+            let mut s = Vec::new();
+            let n = 1 + (x as usize >> 8) % 24;
+            for _ in 0..n {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                s.extend_from_slice(pieces[(x >> 16) as usize % pieces.len()]);
+            }
+            cases.push(s);
+        }
+        for src in &cases {
+            let sp = split(src);
+            let (code, strings) = split_reference(src);
+            assert_eq!(sp.code, code, "{:?}", String::from_utf8_lossy(src));
+            let got: Vec<(usize, Vec<u8>)> = (0..sp.strings.len())
+                .map(|k| (sp.strings[k].0, sp.lit(k).to_vec()))
+                .collect();
+            assert_eq!(got, strings, "{:?}", String::from_utf8_lossy(src));
+        }
+    }
 
     fn names(r: &JsReport) -> Vec<&'static str> {
         r.indicators.iter().map(|i| i.name).collect()
