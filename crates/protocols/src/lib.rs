@@ -571,12 +571,24 @@ pub const CORE: &[&str] = &[
 
 /// Look a protocol up by its name (exact, as in [`Protocol::name`]).
 pub fn by_name(name: &str) -> Option<&'static dyn Protocol> {
-    ALL.iter().copied().find(|p| p.name() == name)
+    index_of(name).and_then(|i| ALL.get(i).copied())
 }
 
-/// Index of a protocol in [`ALL`].
+/// Index of a protocol in [`ALL`]. A map built on first use: the
+/// analyzer looks a parser up by name for every classified flow.
 pub fn index_of(name: &str) -> Option<usize> {
-    ALL.iter().position(|p| p.name() == name)
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, usize>> =
+        std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let mut m = std::collections::HashMap::with_capacity(ALL.len());
+            for (i, p) in ALL.iter().enumerate() {
+                m.entry(p.name()).or_insert(i);
+            }
+            m
+        })
+        .get(name)
+        .copied()
 }
 
 #[cfg(test)]
