@@ -43,9 +43,7 @@ fn parse_hex(s: &str) -> Result<Vec<u8>> {
         .collect()
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use netsift_proto::bytes::hex;
 
 /// The verdict as a JSON object (the `--format json` output and the
 /// `--listen` log line's `verdict`).

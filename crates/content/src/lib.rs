@@ -63,13 +63,7 @@ impl Default for Limits {
 }
 
 /// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
+pub use netsift_proto::bytes::hex;
 
 /// Shannon entropy in bits per byte.
 pub fn entropy(data: &[u8]) -> f64 {

@@ -61,13 +61,7 @@ fn hex_ser<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex(b))
 }
 
-fn hex(b: &[u8]) -> String {
-    let mut out = String::with_capacity(b.len() * 2);
-    for x in b {
-        out.push_str(&format!("{x:02x}"));
-    }
-    out
-}
+use netsift_proto::bytes::hex;
 
 /// One flow, both verdicts.
 #[derive(Debug, Clone, Serialize)]

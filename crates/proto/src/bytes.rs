@@ -8,6 +8,29 @@
 //! assert_eq!(le32(&[1, 0, 0], 0), None);
 //! ```
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Append the lower-case hex of `b` to `s` (hashes, fingerprints, serials:
+/// written for every file and certificate, so without `format!`).
+pub fn push_hex(s: &mut String, b: &[u8]) {
+    s.reserve(b.len() * 2);
+    for &x in b {
+        s.push(char::from(HEX_DIGITS[usize::from(x >> 4)]));
+        s.push(char::from(HEX_DIGITS[usize::from(x & 0xf)]));
+    }
+}
+
+/// Lower-case hex of `b`.
+///
+/// ```
+/// assert_eq!(netsift_proto::bytes::hex(&[0x00, 0xab, 0x7f]), "00ab7f");
+/// ```
+pub fn hex(b: &[u8]) -> String {
+    let mut s = String::new();
+    push_hex(&mut s, b);
+    s
+}
+
 /// `N` bytes at `off`, if present.
 #[inline]
 pub fn array<const N: usize>(d: &[u8], off: usize) -> Option<[u8; N]> {

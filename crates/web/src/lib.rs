@@ -62,14 +62,7 @@ pub enum WebError {
 }
 
 /// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
+pub use netsift_proto::bytes::hex;
 
 /// The Content-Security-Policy of every response: only our own script and
 /// stylesheet, inline images as data: URIs (none used), no framing, forms

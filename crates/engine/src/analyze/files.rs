@@ -140,13 +140,7 @@ pub struct Files {
     body_total: usize,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
+use netsift_proto::bytes::hex;
 
 impl Files {
     pub fn new(extract_dir: Option<&Path>, max_bytes: u64) -> std::io::Result<Files> {

@@ -51,20 +51,12 @@ pub(crate) struct Rr<'a> {
 
 /// Uppercase hex, as dig prints digests and fingerprints.
 pub(crate) fn hex_upper(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        let _ = write!(s, "{x:02X}");
-    }
+    let mut s = hex_lower(b);
+    s.make_ascii_uppercase();
     s
 }
 
-fn hex_lower(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        let _ = write!(s, "{x:02x}");
-    }
-    s
-}
+use netsift_proto::bytes::hex as hex_lower;
 
 fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)

@@ -101,9 +101,7 @@ fn complete(d: &[u8], len: usize) -> bool {
     d.len() == len || d.get(len) == Some(&0x01)
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use netsift_proto::bytes::hex;
 
 impl Protocol for GenshinImpact {
     fn name(&self) -> &'static str {

@@ -90,8 +90,9 @@ fn suricata_of(c: &X509Certificate<'_>) -> (String, String, String) {
         if i > 0 {
             serial.push(':');
         }
-        serial.push_str(&hex(&[*b]).to_ascii_uppercase());
+        netsift_proto::bytes::push_hex(&mut serial, &[*b]);
     }
+    serial.make_ascii_uppercase();
     (
         cut(c.subject().to_string()),
         cut(c.issuer().to_string()),

@@ -350,17 +350,7 @@ fn md5_hex(s: &str) -> String {
     hex(&Md5::digest(s.as_bytes()))
 }
 
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
-
-/// Lower-case hex of `b`.
-pub fn hex(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(char::from(HEX_DIGITS[usize::from(x >> 4)]));
-        s.push(char::from(HEX_DIGITS[usize::from(x & 0xf)]));
-    }
-    s
-}
+pub use netsift_proto::bytes::hex;
 
 /// Append `v` in decimal (JA3's numbers).
 fn push_dec(s: &mut String, v: u16) {
@@ -382,9 +372,7 @@ fn push_dec(s: &mut String, v: u16) {
 
 /// Append `v` as 4 lower-case hex digits (JA4's numbers).
 fn push_hex4(s: &mut String, v: u16) {
-    for shift in [12, 8, 4, 0] {
-        s.push(char::from(HEX_DIGITS[usize::from((v >> shift) & 0xf)]));
-    }
+    netsift_proto::bytes::push_hex(s, &v.to_be_bytes());
 }
 
 /// Append the values of `v` joined by `sep`, each written by `put`.
