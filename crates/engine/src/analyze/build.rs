@@ -163,6 +163,7 @@ impl AnalyzerBuilder {
                     None => None,
                 },
                 yara_streams: spec.yara_streams,
+                ..ContentCfg::default()
             }),
         };
         Ok(Prepared {

@@ -93,6 +93,54 @@ pub struct ContentCfg {
     pub yara: Option<Yara>,
     /// Also scan reassembled stream prefixes with the YARA rules.
     pub yara_streams: bool,
+    /// Reports of files analysed lately.
+    pub(super) reports: ReportCache,
+}
+
+/// What a file's content analysis depends on: the bytes (by the SHA-256
+/// of the file and how many of them were kept for analysis) and what the
+/// protocol said of them.
+#[derive(Hash, PartialEq, Eq)]
+struct ReportKey {
+    sha256: String,
+    kept: usize,
+    declared: Option<String>,
+    name: Option<String>,
+    origin: Option<String>,
+    partial: bool,
+}
+
+/// Content reports of the files analysed lately. The web serves the same
+/// scripts, style sheets and pages to every visitor (a CDN's copy of a
+/// library, a site's front page), and the analysis of one file is a pure
+/// function of its bytes and what the protocol said of them, so a file
+/// seen before is not analysed again. Bounded: emptied when
+/// [`ReportCache::MAX`] reports are held. YARA and the hash list still run
+/// on every file.
+#[derive(Default)]
+pub(super) struct ReportCache {
+    map: std::collections::HashMap<ReportKey, netsift_content::Report>,
+}
+
+impl ReportCache {
+    const MAX: usize = 512;
+
+    fn get_or_analyse(
+        &mut self,
+        key: ReportKey,
+        input: &netsift_content::Input<'_>,
+        limits: &netsift_content::Limits,
+    ) -> netsift_content::Report {
+        if let Some(r) = self.map.get(&key) {
+            return r.clone();
+        }
+        let r = netsift_content::analyze(input, limits);
+        if self.map.len() >= Self::MAX {
+            self.map.clear();
+        }
+        self.map.insert(key, r.clone());
+        r
+    }
 }
 
 /// File bytes held for content analysis across all open files at once;
@@ -298,7 +346,15 @@ fn analyse(c: &mut ContentCfg, rec: &mut FileRecord, body: &[u8], cut: bool, ori
         page_host: origin,
         partial: cut || !rec.complete,
     };
-    let rep = netsift_content::analyze(&input, &c.limits);
+    let key = ReportKey {
+        sha256: rec.sha256.clone(),
+        kept: body.len(),
+        declared: rec.declared_mime_type.clone(),
+        name: rec.name.clone(),
+        origin: origin.map(str::to_string),
+        partial: input.partial,
+    };
+    let rep = c.reports.get_or_analyse(key, &input, &c.limits);
     let mut findings: Vec<Finding> = rep.findings.clone();
     let mut extras = FileExtras::default();
     if let Some(h) = c
@@ -419,5 +475,34 @@ mod tests {
         assert_eq!(r3.size, 5);
         assert!(!r3.complete);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A file seen again is not analysed again, but everything its
+    /// analysis depends on is part of what is looked up: the same bytes
+    /// under another name are analysed as what that name says.
+    #[test]
+    fn report_cache_keys_on_what_the_analysis_reads() {
+        let mut files = Files::new(None, 1 << 20).expect("files");
+        let mut carve = |name: &str| {
+            let meta = netsift_proto::FileMeta {
+                source: "HTTP",
+                name: Some(name.to_string()),
+                declared_mime: Some("text/plain".to_string()),
+                ..Default::default()
+            };
+            let mut f = files.open(meta);
+            files.data(&mut f, b"var k = 'ev' + 'al'; eval(unescape('%61%6c%65%72%74'));");
+            let r = files.close(f, true);
+            let scripts = r.extras.as_ref().map_or(0, |e| e.scripts.len());
+            (r.verdict, r.verdict_reasons, scripts)
+        };
+        let js = carve("a.js");
+        assert_eq!(js.2, 1, "{js:?}");
+        assert_eq!(js.0, Some("suspicious"), "{js:?}");
+        let txt = carve("a.txt");
+        assert_eq!(txt.2, 0, "{txt:?}");
+        assert_eq!(txt.0, Some("benign"), "{txt:?}");
+        assert_eq!(carve("a.js"), js);
+        assert_eq!(carve("a.txt"), txt);
     }
 }

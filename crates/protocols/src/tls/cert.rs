@@ -128,25 +128,85 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
-/// The record of one DER certificate and, for the `leaf`, Suricata's
-/// fields too (see [`suricata_of`]), from one parse. `now_ns` is packet
-/// time. `None` if the DER does not parse as a certificate.
-pub fn summarize(
-    der: &[u8],
-    now_ns: u64,
-    leaf: bool,
-) -> Option<(CertRecord, Option<(String, String, String)>)> {
-    let (_, c) = X509Certificate::from_der(der).ok()?;
-    let fields = leaf.then(|| suricata_of(&c));
-    Some((summarize_cert(&c, der, now_ns), fields))
+/// Suricata's subject, issuer and serial of a certificate.
+type Fields = (String, String, String);
+
+/// A summarized certificate, kept by the digest of its DER.
+struct Cached {
+    /// `None`: the DER does not parse.
+    rec: Option<CertRecord>,
+    not_before: i64,
+    not_after: i64,
+    fields: Option<Fields>,
 }
 
-fn summarize_cert(c: &X509Certificate<'_>, der: &[u8], now_ns: u64) -> CertRecord {
+/// Certificates summarized lately, per thread, by SHA-256 of the DER: a
+/// server sends the same chain to every client, so most Certificate
+/// messages repeat one seen before (Zeek caches its X.509 results for the
+/// same reason). A hit costs the digest, which the record needs anyway,
+/// and a copy; only `expired` depends on the packet time and is worked
+/// out again. Bounded: emptied when [`CACHE_MAX`] certificates are held.
+const CACHE_MAX: usize = 1024;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<[u8; 32], Cached>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The record of one DER certificate and, for the `leaf`, Suricata's
+/// fields too (see [`suricata_of`]), from one parse (or from the cache).
+/// `now_ns` is packet time. `None` if the DER does not parse as a
+/// certificate.
+pub fn summarize(der: &[u8], now_ns: u64, leaf: bool) -> Option<(CertRecord, Option<Fields>)> {
+    let digest: [u8; 32] = Sha256::digest(der).into();
+    let now = (now_ns / 1_000_000_000) as i64;
+    let hit = CACHE.with_borrow(|cache| {
+        let c = cache.get(&digest)?;
+        if leaf && c.rec.is_some() && c.fields.is_none() {
+            return None;
+        }
+        Some(c.rec.as_ref().map(|r| {
+            let mut r = r.clone();
+            r.expired = now < c.not_before || now > c.not_after;
+            (r, if leaf { c.fields.clone() } else { None })
+        }))
+    });
+    if let Some(h) = hit {
+        return h;
+    }
+    let parsed = X509Certificate::from_der(der).ok().map(|(_, c)| c);
+    let entry = match &parsed {
+        Some(c) => Cached {
+            rec: Some(summarize_cert(c, der, &digest, now)),
+            not_before: c.validity().not_before.timestamp(),
+            not_after: c.validity().not_after.timestamp(),
+            fields: leaf.then(|| suricata_of(c)),
+        },
+        None => Cached {
+            rec: None,
+            not_before: 0,
+            not_after: 0,
+            fields: None,
+        },
+    };
+    let out = entry
+        .rec
+        .clone()
+        .map(|r| (r, if leaf { entry.fields.clone() } else { None }));
+    CACHE.with_borrow_mut(|cache| {
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(digest, entry);
+    });
+    out
+}
+
+fn summarize_cert(c: &X509Certificate<'_>, der: &[u8], sha256: &[u8; 32], now: i64) -> CertRecord {
     let subject = rfc4514(c.subject());
     let issuer = rfc4514(c.issuer());
     let nb = c.validity().not_before.timestamp();
     let na = c.validity().not_after.timestamp();
-    let now = (now_ns / 1_000_000_000) as i64;
     let mut sans = Vec::new();
     let mut ski: Option<&[u8]> = None;
     let mut aki: Option<&[u8]> = None;
@@ -189,12 +249,12 @@ fn summarize_cert(c: &X509Certificate<'_>, der: &[u8], now_ns: u64) -> CertRecor
             // Ed25519 / Ed448 (RFC 8410) carry the raw key.
             let bits = c.public_key().subject_public_key.data.len() * 8;
             return finish(
-                c, der, subject, issuer, nb, na, now, sans, ski, aki, name, bits,
+                c, der, sha256, subject, issuer, nb, na, now, sans, ski, aki, name, bits,
             );
         }
     };
     finish(
-        c, der, subject, issuer, nb, na, now, sans, ski, aki, key_alg, key_bits,
+        c, der, sha256, subject, issuer, nb, na, now, sans, ski, aki, key_alg, key_bits,
     )
 }
 
@@ -202,6 +262,7 @@ fn summarize_cert(c: &X509Certificate<'_>, der: &[u8], now_ns: u64) -> CertRecor
 fn finish(
     c: &X509Certificate<'_>,
     der: &[u8],
+    sha256: &[u8; 32],
     subject: String,
     issuer: String,
     nb: i64,
@@ -241,7 +302,7 @@ fn finish(
         sig_alg: oid2abbrev(&c.signature_algorithm.algorithm, oid_registry())
             .map(str::to_string)
             .unwrap_or_else(|_| c.signature_algorithm.algorithm.to_id_string()),
-        sha256: hex(&Sha256::digest(der)),
+        sha256: hex(sha256),
         sha1: hex(&sha1::Sha1::digest(der)),
         self_signed,
         expired: now < nb || now > na,

@@ -674,9 +674,14 @@ pub(crate) mod tests {
 
     /// Feed the segments (each cut in pieces of `chunk` bytes, 0 = whole).
     pub(crate) fn run(segs: &[(Direction, Vec<u8>)], chunk: usize) -> Value {
+        run_at(segs, chunk, NOW)
+    }
+
+    /// [`run`] at packet time `ts_ns`.
+    fn run_at(segs: &[(Direction, Vec<u8>)], chunk: usize, ts_ns: u64) -> Value {
         let mut p = TlsParser::new();
         let mut sink = MemSink {
-            ts_ns: NOW,
+            ts_ns,
             ..Default::default()
         };
         for (dir, b) in segs {
@@ -900,6 +905,32 @@ pub(crate) mod tests {
             "CN=*.aliyun.com,O=Alibaba (China) Technology Co.\\, Ltd.,L=HangZhou,ST=ZheJiang,C=CN"
         );
         assert!(r.get("weird").is_none(), "{r}");
+    }
+
+    /// The second time a chain is seen its records come from the
+    /// certificate cache: the same record, with `expired` worked out at the
+    /// new packet time, and the same Suricata leaf fields.
+    #[test]
+    fn certificate_cache_is_transparent() {
+        let segs = stream(VECTORS[0].0);
+        let first = run(&segs, 0);
+        assert_eq!(first["certs"][0]["expired"], true);
+        let again = run(&segs, 7);
+        assert_eq!(first, again);
+        // The leaf is valid from 2020-03-23 to 2022-05-17.
+        let in_2021 = run_at(&segs, 0, 1_609_459_200_000_000_000);
+        assert_eq!(in_2021["certs"][0]["expired"], false);
+        assert_eq!(in_2021["certs"][1]["sha256"], first["certs"][1]["sha256"]);
+        let mut expect = first.clone();
+        expect["certs"][0]["expired"] = Value::Bool(false);
+        expect["certs"][1]["expired"] = in_2021["certs"][1]["expired"].clone();
+        assert_eq!(in_2021, expect);
+        let s = sink_of(&segs, 0);
+        let subject = s.bufs(0, Direction::ToClient, BufferKind::TlsCertSubject);
+        assert_eq!(
+            subject,
+            [&b"C=US, ST=California, L=Walnut Creek, O=Lucas Garron Torres, CN=*.badssl.com"[..]]
+        );
     }
 
     #[test]
