@@ -491,7 +491,10 @@ mod tests {
                 ..Default::default()
             };
             let mut f = files.open(meta);
-            files.data(&mut f, b"var k = 'ev' + 'al'; eval(unescape('%61%6c%65%72%74'));");
+            files.data(
+                &mut f,
+                b"var k = 'ev' + 'al'; eval(unescape('%61%6c%65%72%74'));",
+            );
             let r = files.close(f, true);
             let scripts = r.extras.as_ref().map_or(0, |e| e.scripts.len());
             (r.verdict, r.verdict_reasons, scripts)

@@ -35,6 +35,15 @@ pub(crate) const MAX_LAYERS: usize = 3;
 /// Input a layer keeps (and output it holds back) until its coding has
 /// proved itself: decoded to its end, or this much without an error.
 const PROBE_MAX: usize = 64 * 1024;
+/// Output of one inflate call (the scratch buffer's size).
+const INFLATE_CHUNK: usize = 32 * 1024;
+
+thread_local! {
+    /// Where inflate writes before the bytes are copied out: one per
+    /// thread, not one per body (a body being decoded holds none).
+    static INFLATE_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Bound on a gzip member header (its FEXTRA, FNAME, FCOMMENT fields).
 const MAX_GZIP_HEADER: usize = 4096;
 
@@ -113,6 +122,18 @@ impl Layer {
 
     /// Decode `data`, appending to `out` (about `room` bytes at most).
     fn feed(&mut self, data: &[u8], room: usize, out: &mut Vec<u8>) -> Result<(), Stop> {
+        if self.probe.is_none() {
+            // Proven: decode straight into `out` (past the caps, what
+            // this call made is taken back).
+            let before = out.len();
+            let r = self.decode(data, room, out);
+            if out.len() - before >= room {
+                out.truncate(before);
+                self.kind = Kind::Done;
+                return Err(Stop::Bomb);
+            }
+            return r.map(|_| ());
+        }
         if let Some((inp, _)) = &mut self.probe {
             inp.extend_from_slice(data);
         }
@@ -229,28 +250,38 @@ impl Layer {
                 }
             }
             Kind::Inflate(d) => {
+                // Inflate into the thread's scratch buffer, then copy what
+                // was made: `decompress_vec` zeroes its spare capacity on
+                // every call, 32 KiB per 512-byte step.
+                let mut buf = INFLATE_SCRATCH.with_borrow_mut(std::mem::take);
+                buf.resize(INFLATE_CHUNK, 0);
                 let mut input = data;
-                loop {
+                let r = loop {
                     if out.len() > room {
-                        return Ok(false);
+                        break Ok(false);
                     }
-                    out.reserve(32 * 1024);
                     let (bi, bo) = (d.total_in(), d.total_out());
-                    let st = d
-                        .decompress_vec(input, out, FlushDecompress::None)
-                        .map_err(|_| Stop::Error)?;
+                    let st = match d.decompress(input, &mut buf, FlushDecompress::None) {
+                        Ok(st) => st,
+                        Err(_) => break Err(Stop::Error),
+                    };
                     let used = (d.total_in() - bi) as usize;
-                    let made = d.total_out() - bo;
+                    let made = (d.total_out() - bo) as usize;
+                    out.extend_from_slice(buf.get(..made).unwrap_or(&buf));
                     input = input.get(used..).unwrap_or(&[]);
                     if st == Status::StreamEnd {
-                        self.kind = Kind::Done;
-                        return Ok(true);
+                        break Ok(true);
                     }
-                    let full = out.len() == out.capacity();
+                    let full = made == buf.len();
                     if (input.is_empty() && !full) || (used == 0 && made == 0) {
-                        return Ok(false);
+                        break Ok(false);
                     }
+                };
+                INFLATE_SCRATCH.with_borrow_mut(|s| *s = buf);
+                if r == Ok(true) {
+                    self.kind = Kind::Done;
                 }
+                r
             }
             Kind::BrotliUndecided => {
                 let Some(&first) = data.first() else {
@@ -385,29 +416,33 @@ impl Decoder {
             out(data);
             return;
         }
+        // Each layer reads the previous one's output (the first reads the
+        // step itself) and writes into the other buffer; both are reused.
+        let mut cur: Vec<u8> = Vec::new();
+        let mut next: Vec<u8> = Vec::new();
         for step in data.chunks(STEP) {
             self.input += step.len() as u64;
-            let mut buf = step.to_vec();
             for i in 0..self.layers.len() {
                 let room = self.room();
-                let mut o = Vec::new();
+                next.clear();
+                let input: &[u8] = if i == 0 { step } else { &cur };
                 let r = match self.layers.get_mut(i) {
-                    Some(l) => l.feed(&buf, room, &mut o),
+                    Some(l) => l.feed(input, room, &mut next),
                     None => Ok(()),
                 };
-                buf = o;
-                if buf.len() > room {
+                std::mem::swap(&mut cur, &mut next);
+                if cur.len() > room {
                     self.stopped = Some(Stop::Bomb);
                 }
                 if let Err(e) = r {
                     self.stopped.get_or_insert(e);
                 }
-                if self.stopped.is_some() || buf.is_empty() {
+                if self.stopped.is_some() || cur.is_empty() {
                     break;
                 }
             }
             if self.stopped.is_none() {
-                self.emit(&buf, out);
+                self.emit(&cur, out);
             }
             if self.stopped.is_some() {
                 return;
