@@ -251,8 +251,11 @@ impl Summary {
             // adds nothing.
             return;
         }
-        for ip in [&rec.src_ip, &rec.dst_ip] {
-            if let Ok(a) = ip.parse::<IpAddr>() {
+        let Some((src, dst)) = rec.ip_pair() else {
+            return;
+        };
+        for a in [src, dst] {
+            {
                 match self.bytes_by_host.get_mut(&a) {
                     Some(b) => *b += bytes,
                     None => {
