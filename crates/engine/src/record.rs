@@ -152,7 +152,7 @@ impl FlowRecord {
     pub fn from_flow<T>(f: &Flow<T>, seed: u16) -> FlowRecord {
         let (o, r) = (f.orig(), f.resp());
         FlowRecord {
-            uid: f.uid.to_string(),
+            uid: f.uid.text(),
             ts: micros_to_secs(f.first_ts),
             duration: micros_to_secs(f.duration_ns()),
             l4: l4_name(f.key.proto).into_owned(),

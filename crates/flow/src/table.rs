@@ -107,8 +107,9 @@ impl EndReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Uid(pub u64);
 
-impl std::fmt::Display for Uid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Uid {
+    /// "C" and 11 base-62 digits.
+    fn digits(&self) -> [u8; 12] {
         const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         let mut buf = [b'0'; 12];
         buf[0] = b'C';
@@ -117,7 +118,19 @@ impl std::fmt::Display for Uid {
             *slot = DIGITS[(v % 62) as usize];
             v /= 62;
         }
-        f.write_str(std::str::from_utf8(&buf).unwrap_or("C"))
+        buf
+    }
+
+    /// The uid as text (what `to_string` gives, without the formatting
+    /// machinery: every flow record makes one).
+    pub fn text(&self) -> String {
+        self.digits().iter().map(|&b| char::from(b)).collect()
+    }
+}
+
+impl std::fmt::Display for Uid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(std::str::from_utf8(&self.digits()).unwrap_or("C"))
     }
 }
 
@@ -875,6 +888,15 @@ impl<T: Default> FlowTable<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uid_text_is_display() {
+        for v in [0u64, 1, 61, 62, 0x1234_5678_9abc_def0, u64::MAX] {
+            let u = Uid(v);
+            assert_eq!(u.text(), u.to_string());
+            assert_eq!(u.text().len(), 12);
+        }
+    }
     use netsift_wire::IpLayer;
 
     fn pkt<'a>(

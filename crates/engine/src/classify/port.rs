@@ -54,10 +54,7 @@ impl Layer for PortLayer {
                     app: None,
                     confidence: Confidence::Port,
                     source: "port",
-                    evidence: format!(
-                        "guess: {side} port {port} is {}'s usual port; no payload matched",
-                        p.name()
-                    ),
+                    evidence: guess_evidence(side, port, p.name()),
                 });
             }
         }
@@ -65,9 +62,46 @@ impl Layer for PortLayer {
     }
 }
 
+/// "guess: responder port 80 is HTTP's usual port; no payload matched",
+/// built without `format!` (an unanswered flow of a flood makes one).
+fn guess_evidence(side: &str, port: u16, name: &str) -> String {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    let mut n = port;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(64 + name.len());
+    s.push_str("guess: ");
+    s.push_str(side);
+    s.push_str(" port ");
+    s.extend(digits[i..].iter().map(|&d| char::from(d)));
+    s.push_str(" is ");
+    s.push_str(name);
+    s.push_str("'s usual port; no payload matched");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guess_evidence_reads_as_formatted() {
+        for port in [0u16, 7, 53, 80, 443, 8080, 65535] {
+            for side in ["responder", "initiator"] {
+                assert_eq!(
+                    guess_evidence(side, port, "HTTP"),
+                    format!("guess: {side} port {port} is HTTP's usual port; no payload matched")
+                );
+            }
+        }
+    }
 
     /// The guess goes to the first protocol of `ALL` listing a port, and
     /// specific probes run ahead of general ones (AVASTSecureDNS before DNS,
