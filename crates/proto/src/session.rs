@@ -166,6 +166,13 @@ pub trait Sink {
     /// The engine ignores it when no rules are loaded.
     fn buffer(&mut self, _tx: u64, _dir: Direction, _kind: BufferKind, _data: &[u8]) {}
 
+    /// Whether [`Sink::buffer`] keeps anything: a parser may skip making
+    /// buffers (normalised URIs, joined headers) nobody reads. `true`
+    /// unless a sink says otherwise.
+    fn wants_buffers(&self) -> bool {
+        true
+    }
+
     /// Direction `dir` of transaction `tx` is complete: every buffer and
     /// file of it has been given (an HTTP request after its body, a
     /// response after its body, a TLS handshake's direction once its

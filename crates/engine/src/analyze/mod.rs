@@ -550,6 +550,10 @@ impl Sink for FlowSink<'_, '_> {
         }
     }
 
+    fn wants_buffers(&self) -> bool {
+        self.rules.is_some()
+    }
+
     fn tx_done(&mut self, tx: u64, dir: Direction) {
         if let Some((_, st)) = self.rules.as_mut() {
             st.tx_done(tx, dir);

@@ -371,21 +371,23 @@ impl HttpParser {
         let raw_version = version
             .as_ref()
             .and_then(|_| line.rsplit(|&c| c == b' ').next());
-        sink.buffer(id, d, BufferKind::HttpMethod, method.as_bytes());
-        sink.buffer(id, d, BufferKind::HttpUriRaw, raw_uri);
-        sink.buffer(id, d, BufferKind::HttpUri, &normalize_uri(raw_uri));
-        if let Some(v) = raw_version {
-            sink.buffer(id, d, BufferKind::HttpProtocol, v);
+        if sink.wants_buffers() {
+            sink.buffer(id, d, BufferKind::HttpMethod, method.as_bytes());
+            sink.buffer(id, d, BufferKind::HttpUriRaw, raw_uri);
+            sink.buffer(id, d, BufferKind::HttpUri, &normalize_uri(raw_uri));
+            if let Some(v) = raw_version {
+                sink.buffer(id, d, BufferKind::HttpProtocol, v);
+            }
+            sink.buffer(id, d, BufferKind::HttpRequestLine, line);
+            let host_raw = uri_authority(raw_uri)
+                .map(<[u8]>::to_vec)
+                .or_else(|| header(&hdrs, b"host").map(<[u8]>::to_vec));
+            if let Some(h) = &host_raw {
+                sink.buffer(id, d, BufferKind::HttpHostRaw, h);
+                sink.buffer(id, d, BufferKind::HttpHost, &normalize_host(h));
+            }
+            header_buffers(id, d, &hdrs, rest, sink);
         }
-        sink.buffer(id, d, BufferKind::HttpRequestLine, line);
-        let host_raw = uri_authority(raw_uri)
-            .map(<[u8]>::to_vec)
-            .or_else(|| header(&hdrs, b"host").map(<[u8]>::to_vec));
-        if let Some(h) = &host_raw {
-            sink.buffer(id, d, BufferKind::HttpHostRaw, h);
-            sink.buffer(id, d, BufferKind::HttpHost, &normalize_host(h));
-        }
-        header_buffers(id, d, &hdrs, rest, sink);
         let mut rec = HttpRecord {
             trans_depth: self.depth,
             method: Some(trunc(&method, 64)),
@@ -500,10 +502,12 @@ impl HttpParser {
         };
         let (id, d) = (self.serial - 1, Direction::ToServer);
         let target = line.get(4..).unwrap_or(&[]);
-        sink.buffer(id, d, BufferKind::HttpMethod, b"GET");
-        sink.buffer(id, d, BufferKind::HttpUriRaw, target);
-        sink.buffer(id, d, BufferKind::HttpUri, &normalize_uri(target));
-        sink.buffer(id, d, BufferKind::HttpRequestLine, line);
+        if sink.wants_buffers() {
+            sink.buffer(id, d, BufferKind::HttpMethod, b"GET");
+            sink.buffer(id, d, BufferKind::HttpUriRaw, target);
+            sink.buffer(id, d, BufferKind::HttpUri, &normalize_uri(target));
+            sink.buffer(id, d, BufferKind::HttpRequestLine, line);
+        }
         self.push_tx(tx, sink);
         sink.tx_done(id, d);
     }
@@ -608,10 +612,12 @@ impl HttpParser {
         if code.is_some() {
             sink.buffer(id, d, BufferKind::HttpStatCode, code_tok);
         }
-        sink.buffer(id, d, BufferKind::HttpStatMsg, reason.as_bytes());
-        sink.buffer(id, d, BufferKind::HttpResponseLine, line);
-        sink.buffer(id, d, BufferKind::HttpProtocol, ver_tok);
-        header_buffers(id, d, &hdrs, rest, sink);
+        if sink.wants_buffers() {
+            sink.buffer(id, d, BufferKind::HttpStatMsg, reason.as_bytes());
+            sink.buffer(id, d, BufferKind::HttpResponseLine, line);
+            sink.buffer(id, d, BufferKind::HttpProtocol, ver_tok);
+            header_buffers(id, d, &hdrs, rest, sink);
+        }
         tx.has_resp = true;
         tx.rec.status_code = code;
         tx.rec.status_msg = Some(trunc(&reason, MAX_STR));
