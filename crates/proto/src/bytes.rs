@@ -20,6 +20,29 @@ pub fn push_hex(s: &mut String, b: &[u8]) {
     }
 }
 
+/// Append `v` in decimal to `s` (what `write!(s, "{v}")` writes, without
+/// the formatting machinery).
+///
+/// ```
+/// let mut s = String::from("port ");
+/// netsift_proto::bytes::push_decimal(&mut s, 8080);
+/// assert_eq!(s, "port 8080");
+/// ```
+pub fn push_decimal(s: &mut String, v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(buf[i..].iter().map(|&d| char::from(d)));
+}
+
 /// Lower-case hex of `b`.
 ///
 /// ```

@@ -65,22 +65,11 @@ impl Layer for PortLayer {
 /// "guess: responder port 80 is HTTP's usual port; no payload matched",
 /// built without `format!` (an unanswered flow of a flood makes one).
 fn guess_evidence(side: &str, port: u16, name: &str) -> String {
-    let mut digits = [0u8; 5];
-    let mut i = digits.len();
-    let mut n = port;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
     let mut s = String::with_capacity(64 + name.len());
     s.push_str("guess: ");
     s.push_str(side);
     s.push_str(" port ");
-    s.extend(digits[i..].iter().map(|&d| char::from(d)));
+    netsift_proto::bytes::push_decimal(&mut s, u64::from(port));
     s.push_str(" is ");
     s.push_str(name);
     s.push_str("'s usual port; no payload matched");

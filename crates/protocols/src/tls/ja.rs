@@ -354,20 +354,7 @@ pub use netsift_proto::bytes::hex;
 
 /// Append `v` in decimal (JA3's numbers).
 fn push_dec(s: &mut String, v: u16) {
-    let mut buf = [0u8; 5];
-    let mut i = buf.len();
-    let mut n = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &buf[i..] {
-        s.push(char::from(d));
-    }
+    netsift_proto::bytes::push_decimal(s, u64::from(v));
 }
 
 /// Append `v` as 4 lower-case hex digits (JA4's numbers).
