@@ -115,15 +115,17 @@ struct ReportKey {
 /// library, a site's front page), and the analysis of one file is a pure
 /// function of its bytes and what the protocol said of them, so a file
 /// seen before is not analysed again. Bounded: emptied when
-/// [`ReportCache::MAX`] reports are held. YARA and the hash list still run
-/// on every file.
+/// [`ReportCache::MAX`] reports are held (a report's lists are bounded by
+/// `Limits::max_items` entries of at most 512 bytes: under about 150 KiB
+/// each, 19 MiB for a cache of hostile pages, a few KiB each in practice).
+/// YARA and the hash list still run on every file.
 #[derive(Default)]
 pub(super) struct ReportCache {
     map: std::collections::HashMap<ReportKey, netsift_content::Report>,
 }
 
 impl ReportCache {
-    const MAX: usize = 512;
+    const MAX: usize = 128;
 
     fn get_or_analyse(
         &mut self,

@@ -145,8 +145,11 @@ struct Cached {
 /// messages repeat one seen before (Zeek caches its X.509 results for the
 /// same reason). A hit costs the digest, which the record needs anyway,
 /// and a copy; only `expired` depends on the packet time and is worked
-/// out again. Bounded: emptied when [`CACHE_MAX`] certificates are held.
-const CACHE_MAX: usize = 1024;
+/// out again. Bounded: emptied when [`CACHE_MAX`] certificates are held
+/// (a record keeps at most 64 names of 255 bytes and two 1 KiB names:
+/// under 10 MiB per thread for hostile certificates, about 1 KiB each in
+/// practice).
+const CACHE_MAX: usize = 512;
 
 thread_local! {
     static CACHE: std::cell::RefCell<std::collections::HashMap<[u8; 32], Cached>> =
