@@ -126,13 +126,7 @@ fn ip_text(a: std::net::IpAddr) -> String {
                 if i > 0 {
                     s.push('.');
                 }
-                if o >= 100 {
-                    s.push(char::from(b'0' + o / 100));
-                }
-                if o >= 10 {
-                    s.push(char::from(b'0' + o / 10 % 10));
-                }
-                s.push(char::from(b'0' + o % 10));
+                netsift_proto::bytes::push_decimal(&mut s, u64::from(o));
             }
             s
         }

@@ -888,6 +888,7 @@ impl<T: Default> FlowTable<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netsift_wire::IpLayer;
 
     #[test]
     fn uid_text_is_display() {
@@ -897,7 +898,6 @@ mod tests {
             assert_eq!(u.text().len(), 12);
         }
     }
-    use netsift_wire::IpLayer;
 
     fn pkt<'a>(
         src: &str,

@@ -255,15 +255,13 @@ impl Summary {
             return;
         };
         for a in [src, dst] {
-            {
-                match self.bytes_by_host.get_mut(&a) {
-                    Some(b) => *b += bytes,
-                    None => {
-                        if self.bytes_by_host.len() >= MAX_HOSTS {
-                            self.prune_hosts();
-                        }
-                        self.bytes_by_host.insert(a, bytes);
+            match self.bytes_by_host.get_mut(&a) {
+                Some(b) => *b += bytes,
+                None => {
+                    if self.bytes_by_host.len() >= MAX_HOSTS {
+                        self.prune_hosts();
                     }
+                    self.bytes_by_host.insert(a, bytes);
                 }
             }
         }

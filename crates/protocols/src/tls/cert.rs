@@ -170,22 +170,21 @@ pub fn summarize(der: &[u8], now_ns: u64, leaf: bool) -> Option<(CertRecord, Opt
         }
         Some(c.rec.as_ref().map(|r| {
             let mut r = r.clone();
-            r.expired = now < c.not_before || now > c.not_after;
+            r.expired = expired(now, c.not_before, c.not_after);
             (r, if leaf { c.fields.clone() } else { None })
         }))
     });
     if let Some(h) = hit {
         return h;
     }
-    let parsed = X509Certificate::from_der(der).ok().map(|(_, c)| c);
-    let entry = match &parsed {
-        Some(c) => Cached {
-            rec: Some(summarize_cert(c, der, &digest, now)),
+    let entry = match X509Certificate::from_der(der) {
+        Ok((_, c)) => Cached {
+            rec: Some(summarize_cert(&c, der, &digest, now)),
             not_before: c.validity().not_before.timestamp(),
             not_after: c.validity().not_after.timestamp(),
-            fields: leaf.then(|| suricata_of(c)),
+            fields: leaf.then(|| suricata_of(&c)),
         },
-        None => Cached {
+        Err(_) => Cached {
             rec: None,
             not_before: 0,
             not_after: 0,
@@ -203,6 +202,11 @@ pub fn summarize(der: &[u8], now_ns: u64, leaf: bool) -> Option<(CertRecord, Opt
         cache.insert(digest, entry);
     });
     out
+}
+
+/// Outside its validity period at `now` (Unix seconds).
+fn expired(now: i64, not_before: i64, not_after: i64) -> bool {
+    now < not_before || now > not_after
 }
 
 fn summarize_cert(c: &X509Certificate<'_>, der: &[u8], sha256: &[u8; 32], now: i64) -> CertRecord {
@@ -308,7 +312,7 @@ fn finish(
         sha256: hex(sha256),
         sha1: hex(&sha1::Sha1::digest(der)),
         self_signed,
-        expired: now < nb || now > na,
+        expired: expired(now, nb, na),
         is_ca: c.is_ca(),
     }
 }

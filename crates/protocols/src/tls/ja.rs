@@ -363,13 +363,8 @@ fn push_hex4(s: &mut String, v: u16) {
 }
 
 /// Append the values of `v` joined by `sep`, each written by `put`.
-fn push_list<'a>(
-    s: &mut String,
-    v: impl Iterator<Item = &'a u16>,
-    sep: char,
-    put: fn(&mut String, u16),
-) {
-    for (i, &x) in v.enumerate() {
+fn push_list(s: &mut String, v: impl Iterator<Item = u16>, sep: char, put: fn(&mut String, u16)) {
+    for (i, x) in v.enumerate() {
         if i > 0 {
             s.push(sep);
         }
@@ -382,24 +377,29 @@ fn push_list<'a>(
 /// list items joined by "-", GREASE values (RFC 8701) ignored. Returns the
 /// string and its MD5.
 pub fn ja3(h: &ClientHello) -> (String, String) {
-    let ng = |v: &&u16| !is_grease(**v);
+    let ng = |v: &u16| !is_grease(*v);
     let mut s = String::with_capacity(
         8 + 6 * (h.ciphers.len() + h.extensions.len() + h.groups.len() + h.point_formats.len()),
     );
     push_dec(&mut s, h.version);
     s.push(',');
-    push_list(&mut s, h.ciphers.iter().filter(ng), '-', push_dec);
+    push_list(&mut s, h.ciphers.iter().copied().filter(ng), '-', push_dec);
     s.push(',');
-    push_list(&mut s, h.extensions.iter().filter(ng), '-', push_dec);
+    push_list(
+        &mut s,
+        h.extensions.iter().copied().filter(ng),
+        '-',
+        push_dec,
+    );
     s.push(',');
-    push_list(&mut s, h.groups.iter().filter(ng), '-', push_dec);
+    push_list(&mut s, h.groups.iter().copied().filter(ng), '-', push_dec);
     s.push(',');
-    for (i, p) in h.point_formats.iter().enumerate() {
-        if i > 0 {
-            s.push('-');
-        }
-        push_dec(&mut s, u16::from(*p));
-    }
+    push_list(
+        &mut s,
+        h.point_formats.iter().map(|&p| u16::from(p)),
+        '-',
+        push_dec,
+    );
     let m = md5_hex(&s);
     (s, m)
 }
@@ -414,7 +414,7 @@ pub fn ja3s(h: &ServerHello) -> (String, String) {
     s.push(',');
     push_list(
         &mut s,
-        h.extensions.iter().filter(|v| !is_grease(**v)),
+        h.extensions.iter().copied().filter(|v| !is_grease(*v)),
         '-',
         push_dec,
     );
@@ -515,7 +515,7 @@ pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
     let mut sc = ciphers.clone();
     sc.sort_unstable();
     let mut b_raw = String::with_capacity(5 * sc.len());
-    push_list(&mut b_raw, sc.iter(), ',', push_hex4);
+    push_list(&mut b_raw, sc.iter().copied(), ',', push_hex4);
     let mut se: Vec<u16> = exts
         .iter()
         .copied()
@@ -523,7 +523,7 @@ pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
         .collect();
     se.sort_unstable();
     let mut c_raw = String::with_capacity(5 * (se.len() + h.sig_algs.len()) + 1);
-    push_list(&mut c_raw, se.iter(), ',', push_hex4);
+    push_list(&mut c_raw, se.iter().copied(), ',', push_hex4);
     let sigs: Vec<u16> = h
         .sig_algs
         .iter()
@@ -532,7 +532,7 @@ pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
         .collect();
     if !sigs.is_empty() {
         c_raw.push('_');
-        push_list(&mut c_raw, sigs.iter(), ',', push_hex4);
+        push_list(&mut c_raw, sigs.iter().copied(), ',', push_hex4);
     }
     let ja4 = format!(
         "{a}_{}_{}",
