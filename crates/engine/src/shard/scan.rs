@@ -25,7 +25,7 @@
 //! Stdin, pipes and compressed captures go through the single reader.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::Duration;
 
@@ -85,9 +85,157 @@ enum Back<C> {
     Progress(Progress),
 }
 
+/// Frames per block of [`Choices`].
+const BLOCK: usize = 512;
+/// Blocks [`Choices`] keeps: more than the lead a worker may take
+/// ([`MAX_LEAD`] frames, checked every [`CHUNK_FRAMES`]), though a
+/// reader checks what it copied anyway.
+const SLOTS: usize = 4 * (MAX_LEAD + CHUNK_FRAMES) as usize / BLOCK;
+
+/// Every frame's worker ([`shard_of`]), worked out once for all workers.
+///
+/// Every worker reads every frame, but only one needs to decode it to
+/// find whose it is: the first worker to reach a block of [`BLOCK`]
+/// frames claims it and writes each frame's worker as it reads it; a
+/// worker that comes later copies the block's choices and does not touch
+/// the other workers' frames at all. A worker that reaches a block another
+/// is still writing chooses for itself (the same answer: `shard_of`
+/// depends only on the frame). A block's tag says which block a slot
+/// holds and whether it is complete; a copy is used only if the tag was
+/// the same before and after it, so a slot reused underneath a slow
+/// reader is noticed, not trusted.
+struct Choices {
+    tags: Vec<AtomicU64>,
+    shards: Vec<AtomicU8>,
+}
+
+impl Choices {
+    fn new(n: usize) -> Self {
+        // One byte per frame: with more workers than that, every worker
+        // chooses for itself (no slots).
+        let slots = if n <= usize::from(u8::MAX) { SLOTS } else { 0 };
+        Choices {
+            tags: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            shards: (0..slots * BLOCK).map(|_| AtomicU8::new(0)).collect(),
+        }
+    }
+
+    fn claimed(block: u64) -> u64 {
+        (block + 1) << 1
+    }
+
+    fn complete(block: u64) -> u64 {
+        ((block + 1) << 1) | 1
+    }
+}
+
+/// How a worker gets the frames' workers in the block it is reading.
+enum Mode {
+    /// It claimed the block: it decodes, and writes each choice.
+    Writing,
+    /// It copied the block's choices.
+    Copied,
+    /// Another worker is writing the block: it decodes for itself.
+    Alone,
+}
+
+/// One worker's side of [`Choices`].
+struct Chooser<'a> {
+    shared: &'a Choices,
+    n: usize,
+    block: u64,
+    mode: Mode,
+    copy: Box<[u8; BLOCK]>,
+}
+
+impl<'a> Chooser<'a> {
+    fn new(shared: &'a Choices, n: usize) -> Self {
+        Chooser {
+            shared,
+            n,
+            block: u64::MAX,
+            mode: Mode::Alone,
+            copy: Box::new([0; BLOCK]),
+        }
+    }
+
+    /// The worker of frame number `frame_no` (1-based), `data` on `link`.
+    #[inline]
+    fn of(&mut self, frame_no: u64, link: LinkType, data: &[u8]) -> usize {
+        let i = frame_no.saturating_sub(1);
+        let block = i / BLOCK as u64;
+        let j = (i % BLOCK as u64) as usize;
+        if block != self.block {
+            self.enter(block);
+        }
+        match self.mode {
+            Mode::Copied => usize::from(self.copy[j]),
+            Mode::Alone => shard_of(link, data, self.n),
+            Mode::Writing => {
+                let s = shard_of(link, data, self.n);
+                if let Some(slot) = self.slot(block) {
+                    if let Some(c) = self.shared.shards.get(slot * BLOCK + j) {
+                        c.store(s as u8, Ordering::Relaxed);
+                    }
+                }
+                s
+            }
+        }
+    }
+
+    fn slot(&self, block: u64) -> Option<usize> {
+        let slots = self.shared.tags.len();
+        (slots > 0).then(|| (block % slots as u64) as usize)
+    }
+
+    #[cold]
+    fn enter(&mut self, block: u64) {
+        self.done();
+        self.block = block;
+        self.mode = Mode::Alone;
+        let Some(slot) = self.slot(block) else {
+            return;
+        };
+        let tag = &self.shared.tags[slot];
+        let complete = Choices::complete(block);
+        let now = tag.load(Ordering::Acquire);
+        if now == complete {
+            let base = slot * BLOCK;
+            for (k, c) in self.copy.iter_mut().enumerate() {
+                *c = self.shared.shards[base + k].load(Ordering::Relaxed);
+            }
+            std::sync::atomic::fence(Ordering::Acquire);
+            if tag.load(Ordering::Relaxed) == complete {
+                self.mode = Mode::Copied;
+            }
+        } else if now < Choices::claimed(block)
+            && tag
+                .compare_exchange(
+                    now,
+                    Choices::claimed(block),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            self.mode = Mode::Writing;
+        }
+    }
+
+    /// The block being written is complete (all of it that the capture
+    /// has: every worker reads the same frames).
+    fn done(&mut self) {
+        if let (Mode::Writing, Some(slot)) = (&self.mode, self.slot(self.block)) {
+            self.shared.tags[slot].store(Choices::complete(self.block), Ordering::Release);
+        }
+        self.mode = Mode::Alone;
+    }
+}
+
 /// Shared between the workers: how far each has read, so that none runs
 /// far ahead; and how many flows each holds, for progress.
 struct Pace {
+    choices: Choices,
     read: Vec<AtomicU64>,
     /// While ending the flows open at the end: the frame up to which each
     /// worker has ended the flows created there (see
@@ -155,6 +303,7 @@ where
     let mut wcfg = cfg;
     wcfg.flow.max_flows = (cfg.flow.max_flows / n).max(1);
     let pace = Pace {
+        choices: Choices::new(n),
         read: (0..n).map(|_| AtomicU64::new(0)).collect(),
         flushed: (0..n).map(|_| AtomicU64::new(0)).collect(),
         open: (0..n).map(|_| AtomicUsize::new(0)).collect(),
@@ -365,6 +514,7 @@ impl<C: Send> Scan<'_, C> {
         // Whether the last frame read was this worker's.
         let mut last_mine = false;
         let mut sent: u64 = 0;
+        let mut chooser = Chooser::new(&self.pace.choices, self.n);
         loop {
             let frame = match reader.next_frame() {
                 Ok(Some(f)) => f,
@@ -386,7 +536,7 @@ impl<C: Send> Scan<'_, C> {
             if first_unsupported.is_none() && !link.is_supported() {
                 *first_unsupported = Some((frame.linktype, frame.offset));
             }
-            last_mine = shard_of(link, frame.data, self.n) == me;
+            last_mine = chooser.of(frame_no, link, frame.data) == me;
             if last_mine {
                 let at = FrameAt {
                     ts_ns: frame.ts_ns,
@@ -412,6 +562,7 @@ impl<C: Send> Scan<'_, C> {
                 }
             }
         }
+        chooser.done();
         self.hand_over(pipe, handler, frame_no, now_ns, last_mine, &mut steps);
         Ok(())
     }
@@ -446,5 +597,91 @@ impl<C: Send> Scan<'_, C> {
             chunk: handler.take_chunk(),
             steps: std::mem::take(steps),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An Ethernet, IPv4 and TCP SYN frame from `src` to `dst`.
+    fn frame(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&[0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02]);
+        f.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
+        f
+    }
+
+    fn frames(count: usize) -> Vec<Vec<u8>> {
+        let mut rng = netsift_testkit::XorShift(7);
+        (0..count)
+            .map(|_| {
+                let a = rng.next().to_be_bytes();
+                frame([10, a[0], a[1], a[2]], [192, 168, a[3], a[4]])
+            })
+            .collect()
+    }
+
+    /// Run `chooser` over `frames` (frame numbers from 1); every choice
+    /// must be `shard_of`'s. Returns how many blocks it found complete.
+    fn run(chooser: &mut Chooser<'_>, frames: &[Vec<u8>], n: usize) -> usize {
+        let link = LinkType::ETHERNET;
+        let mut copied = 0;
+        for (i, f) in frames.iter().enumerate() {
+            let got = chooser.of(i as u64 + 1, link, f);
+            assert_eq!(got, shard_of(link, f, n), "frame {}", i + 1);
+            if i % BLOCK == 0 && matches!(chooser.mode, Mode::Copied) {
+                copied += 1;
+            }
+        }
+        chooser.done();
+        copied
+    }
+
+    /// The first worker through a block writes the choices, the next one
+    /// copies them: the same workers as `shard_of` either way.
+    #[test]
+    fn the_second_worker_copies_the_first_ones_choices() {
+        let n = 3;
+        let fs = frames(3 * BLOCK + 100);
+        let shared = Choices::new(n);
+        let spread: std::collections::HashSet<usize> = fs
+            .iter()
+            .map(|f| shard_of(LinkType::ETHERNET, f, n))
+            .collect();
+        assert_eq!(spread.len(), n, "the frames go to every worker");
+        assert_eq!(run(&mut Chooser::new(&shared, n), &fs, n), 0);
+        assert_eq!(run(&mut Chooser::new(&shared, n), &fs, n), 4);
+        assert_eq!(run(&mut Chooser::new(&shared, n), &fs, n), 4);
+    }
+
+    /// A block another worker is still writing, or a slot that holds a
+    /// later block by now: the worker chooses for itself.
+    #[test]
+    fn unfinished_or_reused_blocks_are_not_copied() {
+        let n = 2;
+        let fs = frames(BLOCK);
+        let shared = Choices::new(n);
+        let mut first = Chooser::new(&shared, n);
+        for (i, f) in fs.iter().take(10).enumerate() {
+            first.of(i as u64 + 1, LinkType::ETHERNET, f);
+        }
+        assert!(matches!(first.mode, Mode::Writing));
+        assert_eq!(run(&mut Chooser::new(&shared, n), &fs, n), 0);
+        for (i, f) in fs.iter().enumerate().skip(10) {
+            first.of(i as u64 + 1, LinkType::ETHERNET, f);
+        }
+        first.done();
+        assert_eq!(run(&mut Chooser::new(&shared, n), &fs, n), 1);
+        // Block SLOTS takes block 0's slot.
+        let later = SLOTS as u64 * BLOCK as u64;
+        let mut ahead = Chooser::new(&shared, n);
+        ahead.of(later + 1, LinkType::ETHERNET, &fs[0]);
+        ahead.done();
+        assert_eq!(run(&mut Chooser::new(&shared, n), &fs, n), 0);
     }
 }
