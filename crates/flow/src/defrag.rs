@@ -15,8 +15,6 @@
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
-
 /// Largest reassembled payload accepted.
 pub const MAX_DATAGRAM: u32 = 65_535;
 
@@ -101,7 +99,9 @@ pub struct FragmentIn<'a> {
 #[derive(Debug, Default)]
 pub struct Defragmenter {
     cfg: DefragConfig,
-    map: FxHashMap<FragKey, Datagram>,
+    /// Keyed with a random seed: the keys (addresses, IP id) are the
+    /// sender's choice (see the flow table's `key_hash`).
+    map: std::collections::HashMap<FragKey, Datagram, foldhash::fast::RandomState>,
     /// Insertion order, for timeouts and eviction (may hold stale keys).
     order: VecDeque<(u64, FragKey)>,
     bytes: usize,

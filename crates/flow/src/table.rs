@@ -21,7 +21,6 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 use netsift_wire::{Decoded, TcpInfo, Transport, Tunnel};
-use rustc_hash::FxBuildHasher;
 
 use crate::community_id::community_id_v1;
 use crate::conn::ConnTracker;
@@ -315,9 +314,16 @@ struct Lane {
 /// Recomputing it from the flow's key cost a cache miss per flow at every
 /// growth (a tenth of the time of a SYN flood of a million flows), and
 /// comparing it first spares reading a flow whose tag merely collides.
-fn key_hash(k: &FlowKey) -> u32 {
-    let h = FxBuildHasher.hash_one(k);
-    // Fx leaves the low bits weak: fold the high half in.
+///
+/// The keys are the sender's choice, so the hash is keyed with a random
+/// seed per table (foldhash), as Suricata seeds its flow hash
+/// (`hash_rand`): with an unkeyed hash such as Fx, whose value is a
+/// polynomial in the key's words, anyone can work out a million 5-tuples
+/// with one hash, and every lookup would then compare against all of them.
+/// Nothing in the output depends on the hash: flows are handed out in lane
+/// and creation order (`the_index_hash_is_keyed` below).
+fn key_hash(seed: &foldhash::fast::RandomState, k: &FlowKey) -> u32 {
+    let h = seed.hash_one(k);
     (h ^ (h >> 32)) as u32
 }
 
@@ -335,6 +341,8 @@ pub struct FlowTable<T> {
     /// with the key, which at a million flows (2^21 buckets) is 19 MiB
     /// instead of 114 MiB.
     map: HashTable<(u32, u32)>,
+    /// The key of [`key_hash`].
+    seed: foldhash::fast::RandomState,
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     lanes: [Lane; LANES],
@@ -356,6 +364,7 @@ impl<T: Default> FlowTable<T> {
         FlowTable {
             cfg,
             map: HashTable::new(),
+            seed: foldhash::fast::RandomState::default(),
             slots: Vec::new(),
             free: Vec::new(),
             lanes: [Lane {
@@ -501,7 +510,7 @@ impl<T: Default> FlowTable<T> {
         };
         if let Ok(e) = self
             .map
-            .find_entry(spread(key_hash(&flow.key)), |&(j, _)| j == i)
+            .find_entry(spread(key_hash(&self.seed, &flow.key)), |&(j, _)| j == i)
         {
             e.remove();
         }
@@ -530,7 +539,7 @@ impl<T: Default> FlowTable<T> {
     /// The slab index of the flow with this key, if one is indexed.
     fn lookup(&self, key: &FlowKey) -> Option<u32> {
         let slots = &self.slots;
-        let h = key_hash(key);
+        let h = key_hash(&self.seed, key);
         self.map
             .find(spread(h), |&(j, hj)| {
                 hj == h
@@ -656,7 +665,7 @@ impl<T: Default> FlowTable<T> {
             _ => LANE_OTHER,
         };
         self.push_tail(i, lane);
-        let h = key_hash(&key);
+        let h = key_hash(&self.seed, &key);
         self.map
             .insert_unique(spread(h), (i, h), |&(_, h)| spread(h));
         self.stats.created += 1;
@@ -942,6 +951,49 @@ mod tests {
                 transport,
             }),
         }
+    }
+
+    /// The index hash is keyed per table: the same key hashes alike in
+    /// one table and differently in another, so no set of 5-tuples is
+    /// known to collide in a table a sender cannot see. The flows still
+    /// come out the same from both tables.
+    #[test]
+    fn the_index_hash_is_keyed() {
+        let (a, b) = (
+            FlowTable::<()>::new(FlowConfig::default()),
+            FlowTable::<()>::new(FlowConfig::default()),
+        );
+        let keys: Vec<FlowKey> = (0..64u16)
+            .map(|i| {
+                FlowKey::of_packet(&pkt("10.0.0.1", 1000 + i, "10.0.0.2", 80, Some(S), b""))
+                    .expect("key")
+                    .0
+            })
+            .collect();
+        let differ = keys
+            .iter()
+            .filter(|k| key_hash(&a.seed, k) != key_hash(&b.seed, k))
+            .count();
+        assert!(differ > 60, "{differ} of 64 keys hash differently");
+        assert!(keys
+            .iter()
+            .all(|k| key_hash(&a.seed, k) == key_hash(&a.seed, k)));
+        let mut out = Vec::new();
+        for mut t in [a, b] {
+            for (i, k) in keys.iter().enumerate() {
+                let (s, d) = (k.lo.port, k.hi.port);
+                t.process(
+                    i as u64 * 1000,
+                    &pkt("10.0.0.1", s.max(d), "10.0.0.2", 80, Some(S), b""),
+                    60,
+                );
+            }
+            let mut ports = Vec::new();
+            t.flush_each(|f| ports.push(f.key.lo.port.max(f.key.hi.port)));
+            out.push(ports);
+        }
+        assert_eq!(out[0], out[1]);
+        assert_eq!(out[0].len(), 64);
     }
 
     const S: u8 = TcpInfo::SYN;

@@ -204,12 +204,14 @@ const MAX_HOSTS: usize = 8_192;
 /// Counters for the end-of-run summary.
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
-    pub flows_by_protocol: HashMap<String, u64>,
+    /// By netsift's own protocol names (not the sender's choice: Fx is
+    /// safe here, and a conn line hashes one name).
+    pub flows_by_protocol: HashMap<String, u64, rustc_hash::FxBuildHasher>,
     /// Bytes per host, for the top hosts: at most [`MAX_HOSTS`], the
     /// lighter half dropped when full.
     pub bytes_by_host: HashMap<IpAddr, u64, rustc_hash::FxBuildHasher>,
     pub domains: HashMap<String, u64>,
-    pub records_by_log: HashMap<&'static str, u64>,
+    pub records_by_log: HashMap<&'static str, u64, rustc_hash::FxBuildHasher>,
     pub files: u64,
 }
 
