@@ -27,11 +27,11 @@
 //! targets whose window passed without a flood are dropped through an expiry
 //! queue (the cost of a sweep is what expires).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
 const NS_PER_SEC: u64 = 1_000_000_000;
@@ -298,7 +298,10 @@ type Key = (IpAddr, FloodKind);
 #[derive(Debug)]
 pub struct DosDetector {
     cfg: DosConfig,
-    targets: FxHashMap<Key, Target>,
+    /// Keyed by the targets' addresses, with a random seed: the sender
+    /// chooses them (see the scan detector's `SeededMap`). Nothing
+    /// reported depends on this map's order.
+    targets: HashMap<Key, Target, foldhash::fast::RandomState>,
     queue: VecDeque<(u64, Key)>,
     floods: Vec<Flood>,
     untracked: u64,
@@ -308,7 +311,7 @@ impl DosDetector {
     pub fn new(cfg: DosConfig) -> Self {
         DosDetector {
             cfg,
-            targets: FxHashMap::default(),
+            targets: HashMap::default(),
             queue: VecDeque::new(),
             floods: Vec::new(),
             untracked: 0,

@@ -50,7 +50,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
+/// Maps keyed by addresses the senders choose: hashed with a random seed
+/// per map (foldhash), so that no one can work out keys that collide
+/// (the flow table's `key_hash` says why Fx cannot be used here). Nothing
+/// reported depends on these maps' order.
+type SeededMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use serde::Serialize;
 
 /// TCP flag bits (the low byte of the TCP flags field).
@@ -716,8 +720,8 @@ struct Lone4 {
 /// Lone probes by source, with their expiry queues.
 #[derive(Debug, Default)]
 struct LoneMap {
-    v4: FxHashMap<u32, Lone4>,
-    other: FxHashMap<IpAddr, Lone>,
+    v4: SeededMap<u32, Lone4>,
+    other: SeededMap<IpAddr, Lone>,
     q4: ExpiryQueue<u32>,
     q: ExpiryQueue<IpAddr>,
 }
@@ -833,8 +837,8 @@ impl<K: Copy> ExpiryQueue<K> {
 #[derive(Debug)]
 pub struct ScanDetector {
     cfg: ScanConfig,
-    vertical: FxHashMap<VKey, TargetSet<u16>>,
-    horizontal: FxHashMap<HKey, TargetSet<IpAddr>>,
+    vertical: SeededMap<VKey, TargetSet<u16>>,
+    horizontal: SeededMap<HKey, TargetSet<IpAddr>>,
     /// Sources with one probe and no target set yet.
     lone: LoneMap,
     vertical_q: ExpiryQueue<VKey>,
@@ -860,8 +864,8 @@ impl ScanDetector {
     pub fn new(cfg: ScanConfig) -> Self {
         ScanDetector {
             cfg,
-            vertical: FxHashMap::default(),
-            horizontal: FxHashMap::default(),
+            vertical: SeededMap::default(),
+            horizontal: SeededMap::default(),
             lone: LoneMap::default(),
             vertical_q: ExpiryQueue(VecDeque::new()),
             horizontal_q: ExpiryQueue(VecDeque::new()),
