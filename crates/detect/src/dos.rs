@@ -186,6 +186,8 @@ impl Sources {
                     return;
                 }
                 if v.len() < FEW {
+                    // One allocation for all of them, not four as it grows.
+                    v.reserve_exact(FEW - v.len());
                     v.push(a);
                     return;
                 }

@@ -530,7 +530,13 @@ pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
                 }
                 // RFC 4343 §3: names compare case-insensitively; Zeek
                 // writes them in lower case.
-                push_label(&mut s, &label.to_ascii_lowercase());
+                if label.iter().all(|b| (0x20..0x7f).contains(b)) {
+                    // Printable ASCII (nearly every name): what `push_label`
+                    // would write, without a copy of the label.
+                    s.extend(label.iter().map(|&b| char::from(b.to_ascii_lowercase())));
+                } else {
+                    push_label(&mut s, &label.to_ascii_lowercase());
+                }
                 pos += 1 + len;
             }
             0xc0 => {
@@ -552,6 +558,11 @@ pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
 /// "John's iPhone"), control characters and bytes that are not UTF-8 as
 /// `\xHH`. Dots and backslashes inside a label stay as they are, as Zeek
 /// writes them.
+#[cfg(test)]
+pub(crate) fn push_label_for_test(s: &mut String, label: &[u8]) {
+    push_label(s, label)
+}
+
 fn push_label(s: &mut String, label: &[u8]) {
     let text = String::from_utf8_lossy(label);
     if !matches!(text, std::borrow::Cow::Borrowed(_)) {

@@ -243,3 +243,23 @@ fn damaged_dns_on_port_53_is_flagged_malformed() {
         let _ = super::Dns.probe(&input, &mut ProbeScratch::default());
     }
 }
+
+/// Names of printable ASCII labels are written without copying each
+/// label: the same text as the general path, lower-cased, for every
+/// byte of a label (non-printable and non-ASCII ones take the general
+/// path and are escaped).
+#[test]
+fn read_name_fast_path_matches_the_general_one() {
+    for b in 0u8..=255 {
+        let label = [b'A', b, b'z'];
+        let mut msg = vec![label.len() as u8];
+        msg.extend_from_slice(&label);
+        msg.extend_from_slice(&[3, b'C', b'o', b'M', 0]);
+        let (name, end) = super::parse::read_name(&msg, 0).expect("name");
+        assert_eq!(end, msg.len());
+        let mut want = String::new();
+        super::parse::push_label_for_test(&mut want, &label.to_ascii_lowercase());
+        want.push_str(".com");
+        assert_eq!(name, want, "byte {b:#04x}");
+    }
+}

@@ -105,8 +105,9 @@ pub(crate) fn split_first_line(block: &[u8], cr_eol: bool) -> (&[u8], &[u8]) {
 /// libhtp's response-side rules (bare CR ends a line; a folded `token:`
 /// line is a field).
 pub(crate) fn parse(block: &[u8], response: bool, w: &mut Vec<String>) -> Vec<Header> {
-    // Logical lines: folded continuations joined with one SP.
-    let mut logical: Vec<Vec<u8>> = Vec::new();
+    // Logical lines: folded continuations joined with one SP (a line is
+    // copied only when a continuation is joined to it).
+    let mut logical: Vec<std::borrow::Cow<'_, [u8]>> = Vec::new();
     for line in lines(block, response) {
         if trim_ws(line).is_empty() {
             continue;
@@ -116,6 +117,7 @@ pub(crate) fn parse(block: &[u8], response: bool, w: &mut Vec<String>) -> Vec<He
             match logical.last_mut() {
                 Some(l) => {
                     if l.len() < MAX_LINE {
+                        let l = l.to_mut();
                         l.push(b' ');
                         l.extend_from_slice(trim_ws(line));
                     }
@@ -128,7 +130,7 @@ pub(crate) fn parse(block: &[u8], response: bool, w: &mut Vec<String>) -> Vec<He
             weird(w, "too_many_header_fields");
             break;
         }
-        logical.push(trim_ws(line).to_vec());
+        logical.push(std::borrow::Cow::Borrowed(trim_ws(line)));
     }
     let mut out = Vec::new();
     for l in logical {

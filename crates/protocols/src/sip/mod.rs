@@ -108,10 +108,11 @@ fn parse_line(line: &[u8]) -> Option<(Line, &[u8])> {
 fn could_be_start(partial: &[u8]) -> bool {
     let p = &partial[..partial.len().min(8)];
     b"SIP/2.0 ".starts_with(p)
+        // `m` and a space, against `p`: one is a prefix of the other when
+        // they agree as far as the shorter goes.
         || METHODS.iter().any(|m| {
-            let mut full = m.to_vec();
-            full.push(b' ');
-            full.starts_with(p) || p.starts_with(&full)
+            let full = m.iter().chain(std::iter::once(&b' '));
+            p.iter().zip(full).all(|(a, b)| a == b)
         })
 }
 

@@ -97,3 +97,44 @@ fn random_payloads_rejected() {
     assert_random_rejected(&Sip, Transport::Udp, 5060);
     assert_random_rejected(&Sip, Transport::Tcp, 5060);
 }
+
+/// `could_be_start` without its allocation: the same answer as "method
+/// and space is a prefix of the start, or the start of it", on every
+/// prefix of every method line and on random bytes.
+#[test]
+fn could_be_start_matches_the_prefix_rule() {
+    let reference = |partial: &[u8]| {
+        let p = &partial[..partial.len().min(8)];
+        b"SIP/2.0 ".starts_with(p)
+            || super::METHODS.iter().any(|m| {
+                let mut full = m.to_vec();
+                full.push(b' ');
+                full.starts_with(p) || p.starts_with(&full)
+            })
+    };
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    for m in super::METHODS {
+        let line = [*m, b" sip:a@b SIP/2.0".as_slice()].concat();
+        for k in 0..=line.len() {
+            inputs.push(line[..k].to_vec());
+            let mut typo = line[..k].to_vec();
+            if let Some(b) = typo.last_mut() {
+                *b ^= 0x20;
+            }
+            inputs.push(typo);
+        }
+    }
+    let mut rng = netsift_testkit::XorShift(5060);
+    for _ in 0..20_000 {
+        let n = rng.below(12);
+        inputs.push((0..n).map(|_| b"INVTEGRSP/ 2.0"[rng.below(14)]).collect());
+    }
+    for i in &inputs {
+        assert_eq!(
+            super::could_be_start(i),
+            reference(i),
+            "{:?}",
+            String::from_utf8_lossy(i)
+        );
+    }
+}
