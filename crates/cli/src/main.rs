@@ -186,9 +186,10 @@ pub struct FlowsArgs {
 }
 
 /// The number of worker threads for `--threads N` (none: 1; 0: one per
-/// core). One is the default until the reader's share of the work (copying,
-/// merging, writing) is cut: on two cores, two workers measured 1.01-1.1x
-/// one thread for 40% more CPU (bench/threads.sh, docs/threads.md).
+/// core). One is the default: on two cores, two workers measured 1.26x one
+/// thread for about half as much CPU again (1.51x built with jemalloc; the
+/// rest is glibc's per-thread arenas, reading the file twice and choosing
+/// workers: bench/threads.sh, docs/threads.md, session 14).
 pub fn threads(n: Option<usize>) -> usize {
     match n {
         None => 1,
