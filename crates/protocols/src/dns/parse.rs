@@ -528,15 +528,7 @@ pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
                 if !s.is_empty() {
                     s.push('.');
                 }
-                // RFC 4343 §3: names compare case-insensitively; Zeek
-                // writes them in lower case.
-                if label.iter().all(|b| (0x20..0x7f).contains(b)) {
-                    // Printable ASCII (nearly every name): what `push_label`
-                    // would write, without a copy of the label.
-                    s.extend(label.iter().map(|&b| char::from(b.to_ascii_lowercase())));
-                } else {
-                    push_label(&mut s, &label.to_ascii_lowercase());
-                }
+                push_label(&mut s, label);
                 pos += 1 + len;
             }
             0xc0 => {
@@ -554,16 +546,23 @@ pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
     }
 }
 
+/// A label as text, lower-cased (RFC 4343 §3: names compare
+/// case-insensitively; Zeek writes them in lower case). Printable ASCII,
+/// nearly every label, is written as it is read; anything else goes
+/// through [`push_label_escaped`].
+fn push_label(s: &mut String, label: &[u8]) {
+    if label.iter().all(|b| (0x20..0x7f).contains(b)) {
+        s.extend(label.iter().map(|&b| char::from(b.to_ascii_lowercase())));
+    } else {
+        push_label_escaped(s, &label.to_ascii_lowercase());
+    }
+}
+
 /// A label as text: UTF-8 as it is (RFC 6762 §16: mDNS names are UTF-8,
 /// "John's iPhone"), control characters and bytes that are not UTF-8 as
 /// `\xHH`. Dots and backslashes inside a label stay as they are, as Zeek
 /// writes them.
-#[cfg(test)]
-pub(crate) fn push_label_for_test(s: &mut String, label: &[u8]) {
-    push_label(s, label)
-}
-
-fn push_label(s: &mut String, label: &[u8]) {
+pub(super) fn push_label_escaped(s: &mut String, label: &[u8]) {
     let text = String::from_utf8_lossy(label);
     if !matches!(text, std::borrow::Cow::Borrowed(_)) {
         for &b in label {
