@@ -131,8 +131,9 @@ impl Choices {
 
 /// How a worker gets the frames' workers in the block it is reading.
 enum Mode {
-    /// It claimed the block: it decodes, and writes each choice.
-    Writing,
+    /// It claimed the block in this slot: it decodes, and writes each
+    /// choice.
+    Writing(usize),
     /// It copied the block's choices.
     Copied,
     /// Another worker is writing the block: it decodes for itself.
@@ -171,12 +172,10 @@ impl<'a> Chooser<'a> {
         match self.mode {
             Mode::Copied => usize::from(self.copy[j]),
             Mode::Alone => shard_of(link, data, self.n),
-            Mode::Writing => {
+            Mode::Writing(slot) => {
                 let s = shard_of(link, data, self.n);
-                if let Some(slot) = self.slot(block) {
-                    if let Some(c) = self.shared.shards.get(slot * BLOCK + j) {
-                        c.store(s as u8, Ordering::Relaxed);
-                    }
+                if let Some(c) = self.shared.shards.get(slot * BLOCK + j) {
+                    c.store(s as u8, Ordering::Relaxed);
                 }
                 s
             }
@@ -218,14 +217,14 @@ impl<'a> Chooser<'a> {
                 )
                 .is_ok()
         {
-            self.mode = Mode::Writing;
+            self.mode = Mode::Writing(slot);
         }
     }
 
     /// The block being written is complete (all of it that the capture
     /// has: every worker reads the same frames).
     fn done(&mut self) {
-        if let (Mode::Writing, Some(slot)) = (&self.mode, self.slot(self.block)) {
+        if let Mode::Writing(slot) = self.mode {
             self.shared.tags[slot].store(Choices::complete(self.block), Ordering::Release);
         }
         self.mode = Mode::Alone;
@@ -670,7 +669,7 @@ mod tests {
         for (i, f) in fs.iter().take(10).enumerate() {
             first.of(i as u64 + 1, LinkType::ETHERNET, f);
         }
-        assert!(matches!(first.mode, Mode::Writing));
+        assert!(matches!(first.mode, Mode::Writing(_)));
         assert_eq!(run(&mut Chooser::new(&shared, n), &fs, n), 0);
         for (i, f) in fs.iter().enumerate().skip(10) {
             first.of(i as u64 + 1, LinkType::ETHERNET, f);
