@@ -27,12 +27,14 @@
 //! targets whose window passed without a flood are dropped through an expiry
 //! queue (the cost of a sweep is what expires).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use rustc_hash::FxBuildHasher;
 use serde::Serialize;
+
+use crate::SeededMap;
 
 const NS_PER_SEC: u64 = 1_000_000_000;
 
@@ -300,10 +302,7 @@ type Key = (IpAddr, FloodKind);
 #[derive(Debug)]
 pub struct DosDetector {
     cfg: DosConfig,
-    /// Keyed by the targets' addresses, with a random seed: the sender
-    /// chooses them (see the scan detector's `SeededMap`). Nothing
-    /// reported depends on this map's order.
-    targets: HashMap<Key, Target, foldhash::fast::RandomState>,
+    targets: SeededMap<Key, Target>,
     queue: VecDeque<(u64, Key)>,
     floods: Vec<Flood>,
     untracked: u64,
@@ -313,7 +312,7 @@ impl DosDetector {
     pub fn new(cfg: DosConfig) -> Self {
         DosDetector {
             cfg,
-            targets: HashMap::default(),
+            targets: SeededMap::default(),
             queue: VecDeque::new(),
             floods: Vec::new(),
             untracked: 0,

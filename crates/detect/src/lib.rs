@@ -7,6 +7,12 @@
 //! outcomes) and stream bytes, and collects [`alert::Alert`]s. Every window
 //! is in packet time.
 
+/// A map keyed by addresses a sender chooses, hashed with a random seed per
+/// map (foldhash), so that no one can work out keys that collide (an
+/// unkeyed hash such as Fx is a polynomial in the key's words). Nothing
+/// reported depends on such a map's order.
+pub(crate) type SeededMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 pub mod alert;
 pub mod brute;
 pub mod dos;

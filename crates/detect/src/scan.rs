@@ -50,12 +50,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
-/// Maps keyed by addresses the senders choose: hashed with a random seed
-/// per map (foldhash), so that no one can work out keys that collide
-/// (the flow table's `key_hash` says why Fx cannot be used here). Nothing
-/// reported depends on these maps' order.
-type SeededMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use serde::Serialize;
+
+use crate::SeededMap;
 
 /// TCP flag bits (the low byte of the TCP flags field).
 pub mod tcp_flags {

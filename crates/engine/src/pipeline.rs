@@ -10,7 +10,6 @@ use netsift_flow::{
     TableStats,
 };
 use netsift_wire::{decode, decode_reassembled, DecodeError, Decoded, LinkType, Transport};
-use std::collections::HashMap;
 
 /// What the pipeline tells its user about packets and flows.
 pub trait FlowHandler<T> {
@@ -104,9 +103,7 @@ pub struct Pipeline<T> {
     defrag: Defragmenter,
     counters: Counters,
     /// Frame numbers of fragments awaiting reassembly, when tracking.
-    /// Keyed with a random seed: the keys are the sender's choice (see
-    /// the flow table's `key_hash`).
-    frag_frames: Option<HashMap<FragKey, Vec<u64>, foldhash::fast::RandomState>>,
+    frag_frames: Option<netsift_flow::SeededMap<FragKey, Vec<u64>>>,
 }
 
 type FragKey = (std::net::IpAddr, std::net::IpAddr, u8, u32);
@@ -130,7 +127,7 @@ impl<T: Default> Pipeline<T> {
     /// Report, through [`FlowHandler::on_frames`], which capture frames
     /// make each flow packet (for per-flow export).
     pub fn track_frames(&mut self) {
-        self.frag_frames = Some(HashMap::default());
+        self.frag_frames = Some(Default::default());
     }
 
     pub fn counters(&self) -> Counters {

@@ -99,9 +99,7 @@ pub struct FragmentIn<'a> {
 #[derive(Debug, Default)]
 pub struct Defragmenter {
     cfg: DefragConfig,
-    /// Keyed with a random seed: the keys (addresses, IP id) are the
-    /// sender's choice (see the flow table's `key_hash`).
-    map: std::collections::HashMap<FragKey, Datagram, foldhash::fast::RandomState>,
+    map: crate::SeededMap<FragKey, Datagram>,
     /// Insertion order, for timeouts and eviction (may hold stale keys).
     order: VecDeque<(u64, FragKey)>,
     bytes: usize,

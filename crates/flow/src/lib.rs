@@ -26,3 +26,9 @@ pub use defrag::{DefragConfig, DefragStats, Defragmenter, FragmentIn};
 pub use key::{l4_name, l4_number, Endpoint, FlowKey};
 pub use reassembly::{Budget, Chunk, ReassemblyConfig, Stream, StreamEvent, StreamStats};
 pub use table::{Dir, DirStats, EndReason, Flow, FlowConfig, FlowTable, Seen, TableStats, Uid};
+
+/// A map keyed by what a sender chooses (addresses, ports, IP ids), hashed
+/// with a random seed per map (foldhash): an unkeyed hash lets anyone work
+/// out keys that collide (see the flow table's `key_hash`, which keys its
+/// own index the same way). Its order must not reach the output.
+pub type SeededMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
