@@ -221,8 +221,8 @@ fn protocol_cell(r: &FlowRecord) -> String {
 fn table_row(r: &FlowRecord) -> [String; COLS] {
     [
         format!("{:.6}", r.ts),
-        r.uid.clone(),
-        r.l4.clone(),
+        r.uid.to_string(),
+        r.l4.to_string(),
         endpoint(&r.src_ip, r.src_port, &r.l4),
         endpoint(&r.dst_ip, r.dst_port, &r.l4),
         r.vlan.map_or_else(|| "-".to_string(), |v| v.to_string()),
@@ -232,7 +232,7 @@ fn table_row(r: &FlowRecord) -> [String; COLS] {
         if r.history.is_empty() {
             "-".to_string()
         } else {
-            r.history.clone()
+            r.history.to_string()
         },
         protocol_cell(r),
         r.evidence.clone(),

@@ -8,7 +8,8 @@ use std::borrow::Borrow;
 
 use serde::Serialize;
 
-use netsift_flow::{l4_name, Flow};
+use netsift_flow::{l4_name, Flow, Uid};
+use netsift_proto::text::Text;
 use netsift_wire::Tunnel;
 
 use crate::classify::{ClassState, Confidence};
@@ -17,18 +18,18 @@ use crate::classify::{ClassState, Confidence};
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FlowRecord {
     /// Unique flow id (`C` + base62), stable for a given capture.
-    pub uid: String,
+    pub uid: Text,
     /// First packet, seconds since the Unix epoch.
     pub ts: f64,
     /// Last packet minus first packet, in seconds.
     pub duration: f64,
     /// Transport: TCP, UDP, ICMP, ICMPV6, SCTP, GRE, ... or the IP protocol number.
-    pub l4: String,
+    pub l4: Text,
     /// Initiator address (RFC 5952 text for IPv6).
-    pub src_ip: String,
+    pub src_ip: Text,
     /// Initiator port; 0 where the protocol has none.
     pub src_port: u16,
-    pub dst_ip: String,
+    pub dst_ip: Text,
     pub dst_port: u16,
     /// Outer 802.1Q VLAN id.
     pub vlan: Option<u16>,
@@ -49,9 +50,9 @@ pub struct FlowRecord {
     /// Zeek's connection state (S0, S1, SF, REJ, ..., OTH).
     pub conn_state: &'static str,
     /// Zeek's history letters.
-    pub history: String,
+    pub history: Text,
     /// Community ID v1.
-    pub community_id: String,
+    pub community_id: Text,
     /// Why the flow record ended: idle, closed, active, reused, evicted, end.
     pub end_reason: &'static str,
     /// TCP flags of the first packet (2 = SYN; scans use FIN, none, FIN+PSH+URG, ACK).
@@ -118,20 +119,37 @@ fn tunnel_name(t: Tunnel) -> &'static str {
 /// An address as text: IPv4 written digit by digit (a flood makes two per
 /// packet, and `Display` goes through the formatting machinery), IPv6 by
 /// `Display` (RFC 5952's compressed form).
-fn ip_text(a: std::net::IpAddr) -> String {
+pub(crate) fn ip_text(a: std::net::IpAddr) -> Text {
     match a {
         std::net::IpAddr::V4(v4) => {
-            let mut s = String::with_capacity(15);
+            // "255.255.255.255" is the longest: 15 bytes.
+            let mut buf = [0u8; 15];
+            let mut n = 0;
             for (i, o) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
-                    s.push('.');
+                    buf[n] = b'.';
+                    n += 1;
                 }
-                netsift_proto::bytes::push_decimal(&mut s, u64::from(o));
+                if o >= 100 {
+                    buf[n] = b'0' + o / 100;
+                    n += 1;
+                }
+                if o >= 10 {
+                    buf[n] = b'0' + o / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + o % 10;
+                n += 1;
             }
-            s
+            Text::of(std::str::from_utf8(&buf[..n]).unwrap_or_default())
         }
-        std::net::IpAddr::V6(v6) => v6.to_string(),
+        std::net::IpAddr::V6(v6) => Text::from(v6.to_string()),
     }
+}
+
+/// A uid as text, in place.
+pub(crate) fn uid_text(u: Uid) -> Text {
+    Text::of(std::str::from_utf8(&u.digits()).unwrap_or("C"))
 }
 
 impl FlowRecord {
@@ -146,10 +164,10 @@ impl FlowRecord {
     pub fn from_flow<T>(f: &Flow<T>, seed: u16) -> FlowRecord {
         let (o, r) = (f.orig(), f.resp());
         FlowRecord {
-            uid: f.uid.text(),
+            uid: uid_text(f.uid),
             ts: micros_to_secs(f.first_ts),
             duration: micros_to_secs(f.duration_ns()),
-            l4: l4_name(f.key.proto).into_owned(),
+            l4: Text::of(&l4_name(f.key.proto)),
             src_ip: ip_text(o.addr),
             src_port: o.port,
             dst_ip: ip_text(r.addr),
@@ -164,8 +182,8 @@ impl FlowRecord {
             orig_payload_bytes: f.stats[0].payload_bytes,
             resp_payload_bytes: f.stats[1].payload_bytes,
             conn_state: f.conn_state(),
-            history: f.history().to_string(),
-            community_id: f.community_id(seed),
+            history: Text::of(f.history()),
+            community_id: Text::of(f.community_id(seed).as_str()),
             end_reason: f.end_reason.map_or("end", |r| r.as_str()),
             first_tcp_flags: f.first_tcp_flags,
             protocol: "Unknown",

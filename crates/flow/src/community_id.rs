@@ -65,7 +65,7 @@ pub fn community_id_v1(
     daddr: IpAddr,
     sport: u16,
     dport: u16,
-) -> String {
+) -> CommunityId {
     let (mut sport, mut dport) = (sport, dport);
     let mut one_way = false;
     let has_ports = matches!(
@@ -104,10 +104,40 @@ pub fn community_id_v1(
         h.update(pb.to_be_bytes());
     }
     let digest: [u8; 20] = h.finalize().into();
-    let mut out = String::with_capacity(30);
-    out.push_str("1:");
-    base64_into(&digest, &mut out);
-    out
+    let mut out = [0u8; 30];
+    out[..2].copy_from_slice(b"1:");
+    base64_into(&digest, &mut out[2..]);
+    CommunityId(out)
+}
+
+/// A Community ID v1: `1:` and the base64 of a SHA-1 digest, 30 ASCII
+/// bytes, kept in place (a flow record makes one per flow).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CommunityId([u8; 30]);
+
+impl CommunityId {
+    pub fn as_str(&self) -> &str {
+        // Always ASCII (see `community_id_v1`).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for CommunityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for CommunityId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<&str> for CommunityId {
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == *o
+    }
 }
 
 fn addr_bytes(a: &IpAddr) -> ([u8; 16], usize) {
@@ -124,9 +154,11 @@ fn addr_bytes(a: &IpAddr) -> ([u8; 16], usize) {
     }
 }
 
-/// Standard base64 (RFC 4648 §4) with padding.
-fn base64_into(data: &[u8], out: &mut String) {
+/// Standard base64 (RFC 4648 §4) with padding, into `out` (which holds
+/// 4 bytes per 3 of `data`, rounded up; the rest is left as is).
+fn base64_into(data: &[u8], out: &mut [u8]) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut slots = out.iter_mut();
     for chunk in data.chunks(3) {
         let b = [
             chunk[0],
@@ -135,11 +167,14 @@ fn base64_into(data: &[u8], out: &mut String) {
         ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            let Some(slot) = slots.next() else {
+                return;
+            };
+            *slot = if i <= chunk.len() {
+                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]
             } else {
-                out.push('=');
-            }
+                b'='
+            };
         }
     }
 }
@@ -261,14 +296,16 @@ mod tests {
 
     #[test]
     fn base64_padding() {
-        let mut s = String::new();
-        base64_into(b"f", &mut s);
-        assert_eq!(s, "Zg==");
-        s.clear();
-        base64_into(b"fo", &mut s);
-        assert_eq!(s, "Zm8=");
-        s.clear();
-        base64_into(b"foobar", &mut s);
-        assert_eq!(s, "Zm9vYmFy");
+        let b64 = |d: &[u8], room: usize| {
+            let mut s = vec![b'.'; room];
+            base64_into(d, &mut s);
+            String::from_utf8(s).expect("ascii")
+        };
+        assert_eq!(b64(b"f", 4), "Zg==");
+        assert_eq!(b64(b"fo", 4), "Zm8=");
+        assert_eq!(b64(b"foobar", 8), "Zm9vYmFy");
+        // Never past the room it is given, nor touching what it leaves.
+        assert_eq!(b64(b"foobar", 6), "Zm9vYm");
+        assert_eq!(b64(b"f", 6), "Zg==..");
     }
 }

@@ -20,7 +20,7 @@ pub mod key;
 pub mod reassembly;
 pub mod table;
 
-pub use community_id::community_id_v1;
+pub use community_id::{community_id_v1, CommunityId};
 pub use conn::{ConnTracker, EndpointState};
 pub use defrag::{DefragConfig, DefragStats, Defragmenter, FragmentIn};
 pub use key::{l4_name, l4_number, Endpoint, FlowKey};

@@ -107,8 +107,8 @@ impl EndReason {
 pub struct Uid(pub u64);
 
 impl Uid {
-    /// "C" and 11 base-62 digits.
-    fn digits(&self) -> [u8; 12] {
+    /// "C" and 11 base-62 digits, as ASCII bytes.
+    pub fn digits(&self) -> [u8; 12] {
         const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         let mut buf = [b'0'; 12];
         buf[0] = b'C';
@@ -121,7 +121,7 @@ impl Uid {
     }
 
     /// The uid as text (what `to_string` gives, without the formatting
-    /// machinery: every flow record makes one).
+    /// machinery).
     pub fn text(&self) -> String {
         self.digits().iter().map(|&b| char::from(b)).collect()
     }
@@ -238,7 +238,7 @@ impl<T> Flow<T> {
 
     /// Community ID v1. ICMP flows hash the type and code of their first
     /// packet, with the originator as source.
-    pub fn community_id(&self, seed: u16) -> String {
+    pub fn community_id(&self, seed: u16) -> crate::community_id::CommunityId {
         let (o, r) = (self.orig(), self.resp());
         let (sp, dp) = match self.icmp_type_code {
             Some((t, c)) => (u16::from(t), u16::from(c)),

@@ -31,6 +31,7 @@ use std::net::IpAddr;
 pub mod bytes;
 pub mod record;
 pub mod session;
+pub mod text;
 
 pub use record::{Record, RecordBody};
 pub use session::{BufferKind, FileId, FileMeta, MemSink, Parser, Sink};

@@ -114,13 +114,13 @@ impl FlowW {
     fn new(capture_id: i64, rec: &FlowRecord, text: Option<String>) -> FlowW {
         FlowW {
             capture_id,
-            uid: rec.uid.clone(),
+            uid: rec.uid.to_string(),
             ts: (rec.ts * 1e6).round() as i64,
             duration: rec.duration,
-            l4: rec.l4.clone(),
-            src_ip: rec.src_ip.clone(),
+            l4: rec.l4.to_string(),
+            src_ip: rec.src_ip.to_string(),
             src_port: rec.src_port,
-            dst_ip: rec.dst_ip.clone(),
+            dst_ip: rec.dst_ip.to_string(),
             dst_port: rec.dst_port,
             vlan: rec.vlan.map(i64::from),
             tunnel: rec.tunnel.map(str::to_string),
@@ -135,8 +135,8 @@ impl FlowW {
             resp_bytes: rec.resp_bytes as i64,
             bytes: (rec.orig_bytes + rec.resp_bytes) as i64,
             conn_state: rec.conn_state,
-            history: rec.history.clone(),
-            community_id: rec.community_id.clone(),
+            history: rec.history.to_string(),
+            community_id: rec.community_id.to_string(),
             end_reason: rec.end_reason,
             text,
         }
@@ -513,7 +513,7 @@ impl Writer {
         let ts = (ts_ns / 1000) as i64;
         let r = RecordW {
             capture_id: cap,
-            uid: c.uid.clone(),
+            uid: c.uid.to_string(),
             log,
             ts,
             json: record.to_string(),
@@ -540,7 +540,7 @@ impl Writer {
         let Some(cap) = self.capture else {
             return Ok(());
         };
-        let text = self.pending_text.remove(&rec.uid);
+        let text = self.pending_text.remove(rec.uid.as_str());
         let f = FlowW::new(cap, rec, text);
         match &mut self.backend {
             Backend::Sqlite(l) => l.insert_flow(&f),

@@ -533,7 +533,7 @@ mod tests {
 
     fn common(port: u16) -> Common {
         Common {
-            uid: format!("C{port}"),
+            uid: format!("C{port}").into(),
             src_ip: "10.0.0.9".parse().expect("ip"),
             src_port: port,
             dst_ip: "10.0.0.1".parse().expect("ip"),

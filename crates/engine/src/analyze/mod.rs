@@ -581,7 +581,7 @@ impl Sink for FlowSink<'_, '_> {
         self.links.expected.insert(
             (addr, port),
             (
-                self.common.uid.clone(),
+                self.common.uid.to_string(),
                 link,
                 self.ts_ns.saturating_add(LINK_TTL_NS),
             ),
@@ -674,7 +674,7 @@ impl FlowSink<'_, '_> {
 fn common_of<T>(flow: &Flow<T>) -> Common {
     let (o, r) = (flow.orig(), flow.resp());
     Common {
-        uid: flow.uid.to_string(),
+        uid: crate::record::uid_text(flow.uid),
         src_ip: o.addr,
         src_port: o.port,
         dst_ip: r.addr,
@@ -850,7 +850,7 @@ impl Analyzer<'_> {
 
     /// Hand the queued bytes of connections linked to this flow to its parser.
     fn drain_linked(&mut self, common: &Common, ts_ns: u64, app: &mut AppState) {
-        let Some(events) = self.links.queued.remove(&common.uid) else {
+        let Some(events) = self.links.queued.remove(common.uid.as_str()) else {
             return;
         };
         let Some((m, mut parser)) = app
@@ -1085,7 +1085,7 @@ impl Analyzer<'_> {
         // once the flow has more than a pre-verdict buffer.
         let cached = app.more.as_mut().and_then(|m| m.common.take());
         let common = cached.unwrap_or_else(|| Common {
-            uid: uid.to_string(),
+            uid: crate::record::uid_text(uid),
             src_ip: orig.addr,
             src_port: orig.port,
             dst_ip: resp.addr,
@@ -1190,7 +1190,7 @@ impl Analyzer<'_> {
             m.link_end_sent = true;
             self.queue_link_end(&app);
         }
-        if app.has_parser() && self.links.queued.contains_key(&common.uid) {
+        if app.has_parser() && self.links.queued.contains_key(common.uid.as_str()) {
             self.drain_linked(&common, ts, &mut app);
         }
         st.app = Some(app);

@@ -2,6 +2,7 @@
 //! (`conn.jsonl`, `http.jsonl`, `files.jsonl`, ...), or one EVE-style stream
 //! with an `event_type` field. Both keep a summary for the end of the run.
 
+use netsift_proto::text::Text;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -20,7 +21,7 @@ pub use netsift_proto::Record;
 /// The fields every record starts with.
 #[derive(Debug, Clone)]
 pub struct Common {
-    pub uid: String,
+    pub uid: Text,
     pub src_ip: IpAddr,
     pub src_port: u16,
     pub dst_ip: IpAddr,
@@ -705,14 +706,17 @@ impl<W: Write> Eve<W> {
         m.insert("proto".into(), Value::from(eve::proto_name(c.proto)));
         m.insert(
             "community_id".into(),
-            Value::from(netsift_flow::community_id::community_id_v1(
-                self.opts.community_id_seed,
-                c.proto,
-                c.src_ip,
-                c.dst_ip,
-                c.src_port,
-                c.dst_port,
-            )),
+            Value::from(
+                netsift_flow::community_id::community_id_v1(
+                    self.opts.community_id_seed,
+                    c.proto,
+                    c.src_ip,
+                    c.dst_ip,
+                    c.src_port,
+                    c.dst_port,
+                )
+                .as_str(),
+            ),
         );
         m
     }
@@ -750,7 +754,7 @@ impl<W: Write> Output for Eve<W> {
                 self.tx_meta.len() < MAX_TX_META,
             ) {
                 self.tx_files
-                    .entry((c.uid.clone(), tx))
+                    .entry((c.uid.to_string(), tx))
                     .or_default()
                     .push(fi.clone());
             }
@@ -759,7 +763,7 @@ impl<W: Write> Output for Eve<W> {
             if self.tx_meta.len() < MAX_TX_META {
                 let body = e.body.iter().map(|(k, v)| (*k, v.clone())).collect();
                 self.tx_meta
-                    .entry((c.uid.clone(), l))
+                    .entry((c.uid.to_string(), l))
                     .or_default()
                     .push(body);
             }
@@ -827,7 +831,7 @@ impl<W: Write> Output for Eve<W> {
             vl.extend(rec.inner_vlan.map(Value::from));
             m.insert("vlan".into(), Value::Array(vl));
         }
-        let alerted = self.alerted.remove(&rec.uid);
+        let alerted = self.alerted.remove(rec.uid.as_str());
         m.insert("flow".into(), eve::flow_object(rec, ts_ns, alerted));
         if self.opts.extras {
             m.insert(

@@ -554,7 +554,7 @@ impl Row {
 
     fn id(&mut self, ts_ns: u64, c: &Common) -> &mut Row {
         self.set("ts", Z::Time(micros_to_secs(ts_ns)))
-            .set("uid", Z::Str(c.uid.clone()))
+            .set("uid", Z::Str(c.uid.to_string()))
             .set("id.orig_h", Z::Str(c.src_ip.to_string()))
             .set("id.orig_p", Z::Count(c.src_port.into()))
             .set("id.resp_h", Z::Str(c.dst_ip.to_string()))
@@ -1326,7 +1326,7 @@ impl Mapper {
             }
             "tls" => {
                 if rec.get("starttls").is_some() && self.upgraded.len() < MAX_SEEN {
-                    self.upgraded.insert(c.uid.clone());
+                    self.upgraded.insert(c.uid.to_string());
                 }
                 self.tls(ts_ns, c, rec, &mut rows)
             }
@@ -1357,7 +1357,7 @@ impl Mapper {
                 let mut r = Row::new(&FILES);
                 r.set("ts", Z::Time(micros_to_secs(ts_ns)))
                     .set("fuid", Z::Str(fuid.clone()))
-                    .set("uid", Z::Str(c.uid.clone()))
+                    .set("uid", Z::Str(c.uid.to_string()))
                     .set("id.orig_h", Z::Str(c.src_ip.to_string()))
                     .set("id.orig_p", Z::Count(c.src_port.into()))
                     .set("id.resp_h", Z::Str(c.dst_ip.to_string()))
@@ -1387,7 +1387,7 @@ impl Mapper {
                 }
                 self.pending_count += 1;
                 self.pending
-                    .entry(c.uid.clone())
+                    .entry(c.uid.to_string())
                     .or_default()
                     .push(PendingFile {
                         fuid,
@@ -1524,7 +1524,7 @@ impl Mapper {
                 // DHCP_WATCH (see `dhcp_due`).
                 match rec.get("trans_id").and_then(Value::as_u64) {
                     Some(xid) => self.dhcp_merge(xid, ts_ns, &c.uid, rec),
-                    None => rows.push(dhcp_row(ts_ns, ts_ns, vec![c.uid.clone()], rec)),
+                    None => rows.push(dhcp_row(ts_ns, ts_ns, vec![c.uid.to_string()], rec)),
                 }
                 self.weirds(ts_ns, c, rec, "DHCP", &mut rows);
             }
@@ -1535,7 +1535,7 @@ impl Mapper {
                         if self.smb_tree.len() >= MAX_SEEN {
                             self.smb_tree.clear();
                         }
-                        self.smb_tree.insert(c.uid.clone(), path.to_string());
+                        self.smb_tree.insert(c.uid.to_string(), path.to_string());
                         let mut r = Row::new(&SMB_MAPPING);
                         r.id(ts_ns, c).from("path", rec, "path");
                         if path.ends_with("IPC$") {
@@ -1548,7 +1548,7 @@ impl Mapper {
                         r.id(ts_ns, c)
                             .set("action", s("SMB::FILE_OPEN"))
                             .from("name", rec, "name");
-                        if let Some(p) = self.smb_tree.get(&c.uid) {
+                        if let Some(p) = self.smb_tree.get(c.uid.as_str()) {
                             r.set("path", Z::Str(p.clone()));
                         }
                         rows.push(r);
@@ -1738,7 +1738,7 @@ impl Mapper {
         self.take_files(&rec.uid);
         let service = zeek_service(rec.protocol);
         // After a STARTTLS-style upgrade the SSL analyzer ran too.
-        let upgraded = self.upgraded.remove(&rec.uid);
+        let upgraded = self.upgraded.remove(rec.uid.as_str());
         let service_field = match (service, upgraded) {
             (Some(svc), true) => s(&format!("{svc},ssl")),
             (None, true) => s("ssl"),

@@ -1,0 +1,259 @@
+//! [`Text`]: a string that keeps up to [`Text::INLINE`] bytes in place.
+//!
+//! A flow record's strings are short: a uid (13 bytes), an address (at
+//! most 39), a Community ID (30), a history (a few letters). As `String`s
+//! they were six heap allocations per flow record, made in one thread and
+//! freed in another under `analyze --threads`, and the bulk of a SYN
+//! flood's allocations (ten per one-packet flow). A `Text` holds them in
+//! the record itself and falls back to the heap only past 46 bytes.
+//!
+//! It reads as a `str` (`Deref`), compares with `str` and `String`, and
+//! serialises as a string.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::ops::Deref;
+
+/// A string stored inline up to [`Text::INLINE`] bytes, on the heap
+/// beyond.
+#[derive(Clone)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// `buf[..len]` is the text: always a whole `str`'s bytes.
+    Inline {
+        len: u8,
+        buf: [u8; Text::INLINE],
+    },
+    Heap(Box<str>),
+}
+
+impl Text {
+    /// The longest text kept in place (the enum is then 48 bytes).
+    pub const INLINE: usize = 46;
+
+    /// The empty text.
+    pub const fn new() -> Text {
+        Text(Repr::Inline {
+            len: 0,
+            buf: [0; Text::INLINE],
+        })
+    }
+
+    /// The text of `s` (copied).
+    pub fn of(s: &str) -> Text {
+        let b = s.as_bytes();
+        if b.len() <= Text::INLINE {
+            let mut buf = [0; Text::INLINE];
+            buf[..b.len()].copy_from_slice(b);
+            // `b.len() <= 46` fits a u8.
+            Text(Repr::Inline {
+                len: b.len() as u8,
+                buf,
+            })
+        } else {
+            Text(Repr::Heap(s.into()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Inline { len, buf } => {
+                let bytes = &buf[..usize::from(*len).min(Text::INLINE)];
+                // An inline text's bytes are a whole `&str`'s (`Text::of`
+                // copies them), so this never fails; the check is a few
+                // nanoseconds on these lengths, and this crate has no
+                // unsafe code.
+                std::str::from_utf8(bytes).unwrap_or_default()
+            }
+            Repr::Heap(s) => s,
+        }
+    }
+
+    /// Whether the text is kept in place (for tests).
+    pub fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+}
+
+impl Default for Text {
+    fn default() -> Text {
+        Text::new()
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::of(s)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        if s.len() <= Text::INLINE {
+            Text::of(&s)
+        } else {
+            Text(Repr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Text {
+        Text::of(s)
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        match t.0 {
+            Repr::Heap(s) => s.into_string(),
+            Repr::Inline { .. } => t.as_str().to_string(),
+        }
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, o: &Text) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, o: &str) -> bool {
+        self.as_str() == o
+    }
+}
+impl PartialEq<&str> for Text {
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == *o
+    }
+}
+impl PartialEq<String> for Text {
+    fn eq(&self, o: &String) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+impl PartialEq<Text> for str {
+    fn eq(&self, o: &Text) -> bool {
+        self == o.as_str()
+    }
+}
+impl PartialEq<Text> for &str {
+    fn eq(&self, o: &Text) -> bool {
+        *self == o.as_str()
+    }
+}
+impl PartialEq<Text> for String {
+    fn eq(&self, o: &Text) -> bool {
+        self.as_str() == o.as_str()
+    }
+}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, o: &Text) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Text {
+    fn cmp(&self, o: &Text) -> std::cmp::Ordering {
+        self.as_str().cmp(o.as_str())
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_str().hash(h)
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(Text::of(&s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_texts_stay_in_place_and_long_ones_do_not() {
+        for s in [
+            "",
+            "C1a2B3c4D5e6F",
+            "2001:db8:85a3::8a2e:370:7334",
+            "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+        ] {
+            let t = Text::from(s);
+            assert!(t.is_inline(), "{s}");
+            assert_eq!(t, s);
+            assert_eq!(t.len(), s.len());
+        }
+        let longest = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"; // 45
+        assert!(Text::from(longest).is_inline());
+        let long = "x".repeat(Text::INLINE + 1);
+        let t = Text::from(long.clone());
+        assert!(!t.is_inline());
+        assert_eq!(t, long);
+        assert_eq!(String::from(t), long);
+        // Exactly at the bound, and multi-byte characters up to it.
+        let at = "é".repeat(Text::INLINE / 2);
+        assert_eq!(at.len(), Text::INLINE);
+        let t = Text::from(at.as_str());
+        assert!(t.is_inline());
+        assert_eq!(t.as_str(), at);
+        assert_eq!(std::mem::size_of::<Text>(), 48);
+    }
+
+    #[test]
+    fn serialises_and_orders_as_its_str() {
+        let t = Text::from("a\"b");
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#""a\"b""#);
+        let back: Text = serde_json::from_str(r#""a\"b""#).unwrap();
+        assert_eq!(back, t);
+        let (a, b) = (Text::from("a"), Text::from("b"));
+        assert!(a < b);
+        assert_eq!(format!("{t}|{t:?}"), "a\"b|\"a\\\"b\"");
+    }
+}
