@@ -663,7 +663,9 @@ impl Stream {
                 return;
             }
         }
-        self.hist.extend(bytes.iter().copied());
+        // A slice extends a `VecDeque<u8>` by copying it whole (an
+        // iterator of copied bytes went byte by byte).
+        self.hist.extend(bytes);
         budget.charge(bytes.len());
         budget.history += bytes.len();
     }

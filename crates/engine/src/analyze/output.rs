@@ -361,7 +361,9 @@ pub(crate) const LOG_BUFFER: usize = 256 * 1024;
 pub struct JsonlDir {
     dir: PathBuf,
     opts: JsonlOptions,
-    files: HashMap<&'static str, LogFile>,
+    /// By log name (netsift's own names: Fx, not SipHash, for a look-up
+    /// per line).
+    files: HashMap<&'static str, LogFile, rustc_hash::FxBuildHasher>,
     error: Option<std::io::Error>,
     summary: Summary,
     /// Latest packet time seen.
@@ -386,7 +388,7 @@ impl JsonlDir {
         let mut d = JsonlDir {
             dir: dir.to_path_buf(),
             opts,
-            files: HashMap::new(),
+            files: HashMap::default(),
             error: None,
             summary: Summary::default(),
             now: 0,

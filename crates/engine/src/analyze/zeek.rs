@@ -1898,7 +1898,9 @@ pub struct ZeekLogs {
     target: ZeekTarget,
     json: bool,
     opts: JsonlOptions,
-    files: HashMap<&'static str, ZFile>,
+    /// By log name (netsift's own names: Fx, not SipHash, for a look-up
+    /// per row).
+    files: HashMap<&'static str, ZFile, rustc_hash::FxBuildHasher>,
     /// Stream TSV: each log's rows until the end.
     blocks: HashMap<&'static str, (u64, Vec<u8>)>,
     map: Mapper,
@@ -1923,7 +1925,7 @@ impl ZeekLogs {
             target,
             json,
             opts,
-            files: HashMap::new(),
+            files: HashMap::default(),
             blocks: HashMap::new(),
             map: Mapper::default(),
             summary: Summary::default(),

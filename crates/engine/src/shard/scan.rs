@@ -594,7 +594,9 @@ impl<C: Send> Scan<'_, C> {
             through: frame_no,
             flushed: 0,
             chunk: handler.take_chunk(),
-            steps: std::mem::take(steps),
+            // Nearly every frame is a step: the next list starts at this
+            // one's size instead of regrowing from nothing.
+            steps: std::mem::replace(steps, Vec::with_capacity(steps.len())),
         });
     }
 }
