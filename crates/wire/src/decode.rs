@@ -57,12 +57,70 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, DecodeError> 
 /// addresses are those of its `ip` layer; where it fails on a transport
 /// header, this may still give the addresses.
 pub fn innermost_addrs(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    if link.0 & 0xFFFF == 1 {
+        if let Some(a) = plain_ethernet_addrs(frame) {
+            return Some(a);
+        }
+    }
+    decoded_addrs(link, frame)
+}
+
+/// [`innermost_addrs`] through the general decoder.
+fn decoded_addrs(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr)> {
     let mut c = Ctx {
         addrs_only: true,
         ..Ctx::default()
     };
     let ip = c.link(link.0 & 0xFFFF, frame).ok()??;
     Some((ip.src, ip.dst))
+}
+
+/// The common frame read at fixed offsets: Ethernet II (no VLAN tag),
+/// then IPv4 carrying anything but a tunnel or AH, or IPv6 whose next
+/// header is TCP. `None` when the frame is anything else (the general
+/// decoder then decides); when `Some`, the same answer as the decoder,
+/// whose checks it repeats: `ipv4::Packet::new_checked` (version 4, IHL at
+/// least 5 and within the bytes, a total length of 0 or at least the
+/// header) and `ipv6::Packet::new_checked` (40 bytes, version 6). Choosing
+/// a worker for every frame of a capture was a full decode per frame.
+fn plain_ethernet_addrs(frame: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    let ([_, _, _, _, _, _, _, _, _, _, _, _, e0, e1], p) = frame.split_first_chunk::<14>()?;
+    match u16::from_be_bytes([*e0, *e1]) {
+        ethertype::IPV4 => {
+            let [vi, _, l0, l1, _, _, _, _, _, proto, _, _, s0, s1, s2, s3, d0, d1, d2, d3, ..] =
+                *p
+            else {
+                return None;
+            };
+            let header = usize::from(vi & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([l0, l1]));
+            if vi >> 4 != 4 || header < 20 || p.len() < header || (total != 0 && total < header) {
+                return None;
+            }
+            // Where the decoder goes on looking for an inner packet (see
+            // `Ctx::transport`), or walks AH first.
+            if matches!(
+                proto,
+                ip_proto::UDP | ip_proto::GRE | ip_proto::IPIP | ip_proto::IPV6 | ip_proto::AH
+            ) {
+                return None;
+            }
+            Some((
+                IpAddr::from([s0, s1, s2, s3]),
+                IpAddr::from([d0, d1, d2, d3]),
+            ))
+        }
+        ethertype::IPV6 => {
+            let h = p.first_chunk::<40>()?;
+            if h[0] >> 4 != 6 || h[6] != ip_proto::TCP {
+                return None;
+            }
+            let src: [u8; 16] = h[8..24].try_into().ok()?;
+            let dst: [u8; 16] = h[24..40].try_into().ok()?;
+            Some((IpAddr::from(src), IpAddr::from(dst)))
+        }
+        _ => None,
+    }
 }
 
 /// Continue decoding after IP reassembly. `frag` is the decoded first (or
@@ -584,6 +642,113 @@ mod tests {
 
     fn d(link: u32, frame: &[u8]) -> Decoded<'_> {
         decode(LinkType(link), frame).unwrap()
+    }
+
+    /// An Ethernet II frame: `ethertype`, then `l3`.
+    fn eth(ethertype: u16, l3: &[u8]) -> Vec<u8> {
+        let mut f = vec![2u8; 12];
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(l3);
+        f
+    }
+
+    /// An IPv4 header (IHL from `options`) carrying `proto`, and 8 bytes.
+    fn v4(ver_ihl: u8, total: u16, proto: u8, options: usize) -> Vec<u8> {
+        let mut h = vec![ver_ihl, 0];
+        h.extend_from_slice(&total.to_be_bytes());
+        h.extend_from_slice(&[0, 1, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 192, 168, 7, 9]);
+        h.extend(std::iter::repeat_n(1u8, options + 8));
+        h
+    }
+
+    /// The fixed-offset path gives the decoder's answer whenever it gives
+    /// one, and leaves to the decoder what it cannot be sure of.
+    #[test]
+    fn plain_ethernet_agrees_with_the_decoder() {
+        let v6_tcp = {
+            let mut h = vec![0x60, 0, 0, 0, 0, 8, 6, 64];
+            h.extend((0u8..32).map(|i| i * 7));
+            h.extend_from_slice(&[0; 8]);
+            h
+        };
+        let mut v6_hop = v6_tcp.clone();
+        v6_hop[6] = 0; // hop-by-hop first: the decoder walks it
+        let cases: Vec<(Vec<u8>, bool)> = vec![
+            (eth(0x0800, &v4(0x45, 28, 6, 0)), true),
+            (eth(0x0800, &v4(0x45, 0, 6, 0)), true), // TSO: length 0
+            (eth(0x0800, &v4(0x46, 32, 1, 4)), true), // options
+            (eth(0x0800, &v4(0x45, 28, 132, 0)), true), // SCTP
+            (eth(0x0800, &v4(0x45, 19, 6, 0)), false), // shorter than its header
+            (eth(0x0800, &v4(0x44, 28, 6, 0)), false), // IHL 4
+            (eth(0x0800, &v4(0x4f, 28, 6, 0)), false), // IHL beyond the bytes
+            (eth(0x0800, &v4(0x65, 28, 6, 0)), false), // version 6 in an IPv4 frame
+            (eth(0x0800, &v4(0x45, 28, 17, 0)), false), // UDP: maybe a tunnel
+            (eth(0x0800, &v4(0x45, 28, 47, 0)), false), // GRE
+            (eth(0x0800, &v4(0x45, 28, 4, 0)), false), // IP in IP
+            (eth(0x0800, &v4(0x45, 28, 41, 0)), false), // IPv6 in IPv4
+            (eth(0x0800, &v4(0x45, 28, 51, 0)), false), // AH
+            (eth(0x0800, &v4(0x45, 28, 6, 0)[..19]), false), // truncated
+            (eth(0x86dd, &v6_tcp), true),
+            (eth(0x86dd, &v6_hop), false),
+            (eth(0x86dd, &v6_tcp[..39]), false),
+            (eth(0x8100, &v4(0x45, 28, 6, 0)), false), // VLAN: the decoder's
+            (eth(0x0027, &v4(0x45, 28, 6, 0)), false), // 802.3 length
+        ];
+        for (i, (f, fast)) in cases.iter().enumerate() {
+            let got = plain_ethernet_addrs(f);
+            assert_eq!(got.is_some(), *fast, "case {i}");
+            if got.is_some() {
+                assert_eq!(got, decoded_addrs(LinkType(1), f), "case {i}");
+            }
+            assert_eq!(
+                innermost_addrs(LinkType(1), f),
+                decoded_addrs(LinkType(1), f),
+                "case {i}"
+            );
+        }
+        // Every Ethernet frame of nDPI's corpus, and damaged copies.
+        let Some(names) = netsift_testkit::ndpi_pcap_files() else {
+            return;
+        };
+        let mut rng = netsift_testkit::XorShift(41);
+        let (mut fast, mut frames) = (0u64, 0u64);
+        for path in names {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            // Classic pcap, Ethernet only (enough to see every path).
+            let Some(hdr) = bytes.first_chunk::<24>() else {
+                continue;
+            };
+            if hdr[..4] != [0xd4, 0xc3, 0xb2, 0xa1] || hdr[20..24] != [1, 0, 0, 0] {
+                continue;
+            }
+            let mut at = 24;
+            while let Some(rec) = bytes.get(at..at + 16) {
+                let len = u32::from_le_bytes([rec[8], rec[9], rec[10], rec[11]]) as usize;
+                let Some(data) = bytes.get(at + 16..at + 16 + len) else {
+                    break;
+                };
+                at += 16 + len;
+                frames += 1;
+                let mut copy = data.to_vec();
+                if !copy.is_empty() {
+                    let i = rng.below(copy.len().min(64));
+                    copy[i] ^= 1 << rng.below(8);
+                }
+                for f in [data, &copy[..]] {
+                    if let Some(a) = plain_ethernet_addrs(f) {
+                        fast += 1;
+                        assert_eq!(Some(a), decoded_addrs(LinkType(1), f), "{}", path.display());
+                    }
+                }
+            }
+        }
+        // Most of the corpus is plain Ethernet and IPv4 or IPv6/TCP.
+        assert!(
+            frames > 10_000 && fast > frames / 2,
+            "{fast} of {frames} frames and as many damaged copies"
+        );
     }
 
     fn l3(dec: &Decoded<'_>) -> IpLayer<'static> {
