@@ -186,10 +186,10 @@ pub struct FlowsArgs {
 }
 
 /// The number of worker threads for `--threads N` (none: 1; 0: one per
-/// core). One is the default: on two cores, two workers measured 1.26x one
-/// thread for about half as much CPU again (1.51x built with jemalloc; the
-/// rest is glibc's per-thread arenas, reading the file twice and choosing
-/// workers: bench/threads.sh, docs/threads.md, session 14).
+/// core). One is the default: on two cores, two workers measured 1.2-1.3x
+/// one thread for 1.65x the CPU (1.43-1.58x built with jemalloc; the rest
+/// is glibc's per-thread arenas, reading the file twice and scheduling:
+/// bench/threads.sh, docs/threads.md, session 15).
 pub fn threads(n: Option<usize>) -> usize {
     match n {
         None => 1,
