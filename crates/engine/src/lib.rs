@@ -52,6 +52,8 @@ pub mod sorted;
 pub use api::{ClassifiedFlow, Engine, EngineBuilder, PacketInfo};
 pub use classify::{Classifier, ClassifyConfig, Confidence, Verdict};
 pub use memory::MemoryUse;
+/// The type of [`FlowRecord`]'s short strings (uid, addresses, history, ...).
+pub use netsift_proto::text::Text;
 pub use pipeline::{Counters, FlowHandler, FrameAt, Pipeline, PipelineConfig};
 pub use record::FlowRecord;
 pub use run::{run_capture, run_reader, CaptureSummary, EngineError, Progress};
