@@ -75,49 +75,33 @@ fn decoded_addrs(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr)> {
     Some((ip.src, ip.dst))
 }
 
-/// The common frame read at fixed offsets: Ethernet II (no VLAN tag),
-/// then IPv4 carrying anything but a tunnel or AH, or IPv6 whose next
-/// header is TCP. `None` when the frame is anything else (the general
-/// decoder then decides); when `Some`, the same answer as the decoder,
-/// whose checks it repeats: `ipv4::Packet::new_checked` (version 4, IHL at
-/// least 5 and within the bytes, a total length of 0 or at least the
-/// header) and `ipv6::Packet::new_checked` (40 bytes, version 6). Choosing
-/// a worker for every frame of a capture was a full decode per frame.
+/// The common frame without the general decoder's machinery: Ethernet II
+/// (no VLAN tag), then IPv4 carrying anything but a tunnel or AH, or IPv6
+/// whose next header is TCP. `None` when the frame is anything else (the
+/// decoder then decides); when `Some`, the decoder's answer, through the
+/// same header checks (`new_checked`). Choosing a worker for every frame
+/// of a capture was a full decode per frame.
 fn plain_ethernet_addrs(frame: &[u8]) -> Option<(IpAddr, IpAddr)> {
-    let ([_, _, _, _, _, _, _, _, _, _, _, _, e0, e1], p) = frame.split_first_chunk::<14>()?;
-    match u16::from_be_bytes([*e0, *e1]) {
+    let f = ethernet::Frame::new_checked(frame).ok()?;
+    match f.ethertype() {
         ethertype::IPV4 => {
-            let [vi, _, l0, l1, _, _, _, _, _, proto, _, _, s0, s1, s2, s3, d0, d1, d2, d3, ..] =
-                *p
-            else {
-                return None;
-            };
-            let header = usize::from(vi & 0x0f) * 4;
-            let total = usize::from(u16::from_be_bytes([l0, l1]));
-            if vi >> 4 != 4 || header < 20 || p.len() < header || (total != 0 && total < header) {
-                return None;
-            }
+            let h = ipv4::Packet::new_checked(f.payload()).ok()?;
             // Where the decoder goes on looking for an inner packet (see
             // `Ctx::transport`), or walks AH first.
             if matches!(
-                proto,
+                h.protocol(),
                 ip_proto::UDP | ip_proto::GRE | ip_proto::IPIP | ip_proto::IPV6 | ip_proto::AH
             ) {
                 return None;
             }
-            Some((
-                IpAddr::from([s0, s1, s2, s3]),
-                IpAddr::from([d0, d1, d2, d3]),
-            ))
+            Some((h.src_addr().into(), h.dst_addr().into()))
         }
         ethertype::IPV6 => {
-            let h = p.first_chunk::<40>()?;
-            if h[0] >> 4 != 6 || h[6] != ip_proto::TCP {
+            let h = ipv6::Packet::new_checked(f.payload()).ok()?;
+            if h.next_header() != ip_proto::TCP {
                 return None;
             }
-            let src: [u8; 16] = h[8..24].try_into().ok()?;
-            let dst: [u8; 16] = h[24..40].try_into().ok()?;
-            Some((IpAddr::from(src), IpAddr::from(dst)))
+            Some((h.src_addr().into(), h.dst_addr().into()))
         }
         _ => None,
     }
