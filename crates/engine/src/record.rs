@@ -130,16 +130,10 @@ pub(crate) fn ip_text(a: std::net::IpAddr) -> Text {
                     buf[n] = b'.';
                     n += 1;
                 }
-                if o >= 100 {
-                    buf[n] = b'0' + o / 100;
-                    n += 1;
-                }
-                if o >= 10 {
-                    buf[n] = b'0' + o / 10 % 10;
-                    n += 1;
-                }
-                buf[n] = b'0' + o % 10;
-                n += 1;
+                let (d, at) = netsift_proto::bytes::decimal(u64::from(o));
+                let digits = &d[at..];
+                buf[n..n + digits.len()].copy_from_slice(digits);
+                n += digits.len();
             }
             Text::of(std::str::from_utf8(&buf[..n]).unwrap_or_default())
         }

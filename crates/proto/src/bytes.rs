@@ -29,6 +29,18 @@ pub fn push_hex(s: &mut String, b: &[u8]) {
 /// assert_eq!(s, "port 8080");
 /// ```
 pub fn push_decimal(s: &mut String, v: u64) {
+    let (buf, i) = decimal(v);
+    s.extend(buf[i..].iter().map(|&d| char::from(d)));
+}
+
+/// The decimal digits of `v`: they are `buf[i..]` of the `(buf, i)` returned
+/// (for writing them where a `String` would cost an allocation).
+///
+/// ```
+/// let (buf, i) = netsift_proto::bytes::decimal(8080);
+/// assert_eq!(&buf[i..], b"8080");
+/// ```
+pub fn decimal(v: u64) -> ([u8; 20], usize) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = v;
@@ -40,7 +52,7 @@ pub fn push_decimal(s: &mut String, v: u64) {
             break;
         }
     }
-    s.extend(buf[i..].iter().map(|&d| char::from(d)));
+    (buf, i)
 }
 
 /// Lower-case hex of `b`.
