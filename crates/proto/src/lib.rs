@@ -217,17 +217,25 @@ impl fmt::Debug for dyn Protocol {
 /// printable ASCII as is, everything else as `\xHH`; `...` when cut.
 pub fn printable(bytes: &[u8], max: usize) -> String {
     let mut s = String::with_capacity(max.min(bytes.len()) + 3);
+    push_printable(&mut s, bytes, max);
+    s
+}
+
+/// [`printable`], appended to `out`.
+pub fn push_printable(out: &mut String, bytes: &[u8], max: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &b in bytes.iter().take(max) {
         if (0x20..0x7f).contains(&b) && b != b'\\' && b != b'\'' {
-            s.push(b as char);
+            out.push(b as char);
         } else {
-            s.push_str(&format!("\\x{b:02x}"));
+            out.push_str("\\x");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
     if bytes.len() > max {
-        s.push_str("...");
+        out.push_str("...");
     }
-    s
 }
 
 /// The first line of `data` (up to CR or LF), at most `max` bytes, if one

@@ -36,7 +36,7 @@ use crate::classify::Classifier;
 use crate::flowstate::FlowState;
 use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
-use files::{FileRecord, Files, OpenFile};
+use files::{FileExtras, FileRecord, Files, OpenFile};
 use output::{Common, Output};
 use pending::Pending;
 use rules::{FlowRuleState, PacketCtx, RuleEngine};
@@ -607,18 +607,33 @@ impl FlowSink<'_, '_> {
             st.file_closed(eng, rec.tx, dir, &rec, window);
         }
         self.stats.files += 1;
-        let extras = rec.extras.take();
-        let v = serde_json::to_value(&rec).unwrap_or(serde_json::Value::Null);
-        self.out.record("files", self.ts_ns, self.common, v.into());
-        let Some(x) = extras else { return };
-        if let Some(h) = x.html {
+        let Some(x) = rec.extras.take() else {
+            // Kept typed: the JSONL writer serialises it straight to its
+            // line, with no JSON tree in between.
+            self.out
+                .record("files", self.ts_ns, self.common, Record::typed(rec));
+            return;
+        };
+        let alerts = self.file_alerts(&rec, &x);
+        self.out
+            .record("files", self.ts_ns, self.common, Record::typed(rec));
+        let FileExtras { html, scripts, .. } = *x;
+        if let Some(h) = html {
             self.stats.records += 1;
             self.out.record("html", self.ts_ns, self.common, h.into());
         }
-        for j in x.scripts {
+        for j in scripts {
             self.stats.records += 1;
             self.out.record("js", self.ts_ns, self.common, j.into());
         }
+        for a in alerts {
+            self.stats.records += 1;
+            self.out.alert(&a);
+        }
+    }
+
+    /// The alerts of a file's hash-list and YARA matches.
+    fn file_alerts(&self, rec: &FileRecord, x: &FileExtras) -> Vec<Alert> {
         let c = self.common;
         let alert = |rule: String, mut extra: serde_json::Map<String, serde_json::Value>| {
             extra.insert("file_sha256".into(), rec.sha256.clone().into());
@@ -664,10 +679,7 @@ impl FlowSink<'_, '_> {
             m.insert("yara_strings".into(), yara_strings(&y.strings));
             alerts.push(alert(format!("yara {}", y.rule), m));
         }
-        for a in alerts {
-            self.stats.records += 1;
-            self.out.alert(&a);
-        }
+        alerts
     }
 }
 

@@ -231,11 +231,22 @@ impl Summary {
         };
         if let Some(d) = domain {
             if !d.is_empty() && self.domains.len() < 1_000_000 {
-                let d = d.trim_end_matches('.').to_ascii_lowercase();
-                let d = d.split(':').next().unwrap_or("").to_string();
+                let d = d.trim_end_matches('.').split(':').next().unwrap_or("");
                 // Host headers that are addresses are not domains.
                 if !d.is_empty() && d.parse::<IpAddr>().is_err() {
-                    *self.domains.entry(d).or_default() += 1;
+                    // A name seen before costs no allocation.
+                    let d: std::borrow::Cow<'_, str> = if d.bytes().any(|c| c.is_ascii_uppercase())
+                    {
+                        d.to_ascii_lowercase().into()
+                    } else {
+                        d.into()
+                    };
+                    match self.domains.get_mut(&*d) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.domains.insert(d.into_owned(), 1);
+                        }
+                    }
                 }
             }
         }

@@ -12,6 +12,8 @@
 //! * NUL bytes are dropped from names, and names and values are trimmed
 //!   of all ASCII white space including VT and FF.
 
+use std::borrow::Cow;
+
 use crate::smtp::mime::weird;
 
 /// Bound on the fields kept per message.
@@ -19,11 +21,13 @@ const MAX_FIELDS: usize = 256;
 /// Bound on one (folded) line.
 const MAX_LINE: usize = 16 * 1024;
 
-/// One header field as sent (name trimmed, value trimmed and unfolded).
+/// One header field as sent (name trimmed, value trimmed and unfolded),
+/// borrowed from the header block unless a fold was joined or a NUL
+/// dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Header {
-    pub name: Vec<u8>,
-    pub value: Vec<u8>,
+pub(crate) struct Header<'a> {
+    pub name: Cow<'a, [u8]>,
+    pub value: Cow<'a, [u8]>,
 }
 
 /// White space as C's `isspace` (SP, HT, LF, VT, FF, CR).
@@ -32,9 +36,14 @@ pub(crate) fn is_ws(c: u8) -> bool {
 }
 
 pub(crate) fn trim_ws(b: &[u8]) -> &[u8] {
+    b.get(trim_span(b)).unwrap_or(&[])
+}
+
+/// Where `b` is once trimmed of white space.
+fn trim_span(b: &[u8]) -> std::ops::Range<usize> {
     let s = b.iter().position(|&c| !is_ws(c)).unwrap_or(b.len());
     let e = b.iter().rposition(|&c| !is_ws(c)).map_or(s, |e| e + 1);
-    b.get(s..e).unwrap_or(&[])
+    s..e
 }
 
 /// RFC 9110 §5.6.2 tchar.
@@ -50,35 +59,44 @@ fn looks_like_field(l: &[u8]) -> bool {
 
 /// Split `block` into lines: LF (with an optional CR before it) ends a
 /// line; with `cr_eol`, so does a bare CR.
-pub(crate) fn lines(block: &[u8], cr_eol: bool) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while let Some(&c) = block.get(i) {
-        if c == b'\n' {
-            out.push(block.get(start..i).unwrap_or(&[]));
-            i += 1;
-            start = i;
-        } else if c == b'\r' {
-            if block.get(i + 1) == Some(&b'\n') {
-                out.push(block.get(start..i).unwrap_or(&[]));
-                i += 2;
-                start = i;
-            } else if cr_eol {
-                out.push(block.get(start..i).unwrap_or(&[]));
-                i += 1;
-                start = i;
-            } else {
-                i += 1;
+pub(crate) fn lines(block: &[u8], cr_eol: bool) -> Lines<'_> {
+    Lines {
+        block,
+        start: 0,
+        cr_eol,
+    }
+}
+
+/// The iterator [`lines`] returns.
+pub(crate) struct Lines<'a> {
+    block: &'a [u8],
+    start: usize,
+    cr_eol: bool,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.start;
+        let rest = self.block.get(start..).filter(|r| !r.is_empty())?;
+        let mut i = 0;
+        while let Some(&c) = rest.get(i) {
+            let ends = match c {
+                b'\n' => Some(1),
+                b'\r' if rest.get(i + 1) == Some(&b'\n') => Some(2),
+                b'\r' if self.cr_eol => Some(1),
+                _ => None,
+            };
+            if let Some(n) = ends {
+                self.start = start + i + n;
+                return rest.get(..i);
             }
-        } else {
             i += 1;
         }
+        self.start = self.block.len();
+        Some(rest)
     }
-    if start < block.len() {
-        out.push(block.get(start..).unwrap_or(&[]));
-    }
-    out
 }
 
 /// The first line of `block` and the rest (see [`lines`] for `cr_eol`).
@@ -104,10 +122,10 @@ pub(crate) fn split_first_line(block: &[u8], cr_eol: bool) -> (&[u8], &[u8]) {
 /// Parse a header section (without the start line). `response` selects
 /// libhtp's response-side rules (bare CR ends a line; a folded `token:`
 /// line is a field).
-pub(crate) fn parse(block: &[u8], response: bool, w: &mut Vec<String>) -> Vec<Header> {
+pub(crate) fn parse<'a>(block: &'a [u8], response: bool, w: &mut Vec<String>) -> Vec<Header<'a>> {
     // Logical lines: folded continuations joined with one SP (a line is
     // copied only when a continuation is joined to it).
-    let mut logical: Vec<std::borrow::Cow<'_, [u8]>> = Vec::new();
+    let mut logical: Vec<Cow<'a, [u8]>> = Vec::new();
     for line in lines(block, response) {
         if trim_ws(line).is_empty() {
             continue;
@@ -130,9 +148,9 @@ pub(crate) fn parse(block: &[u8], response: bool, w: &mut Vec<String>) -> Vec<He
             weird(w, "too_many_header_fields");
             break;
         }
-        logical.push(std::borrow::Cow::Borrowed(trim_ws(line)));
+        logical.push(Cow::Borrowed(trim_ws(line)));
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(logical.len());
     for l in logical {
         let Some(colon) = l.iter().position(|&c| c == b':') else {
             weird(w, "header_line_without_colon");
@@ -142,12 +160,11 @@ pub(crate) fn parse(block: &[u8], response: bool, w: &mut Vec<String>) -> Vec<He
         if raw_name.last().is_some_and(|&c| is_ws(c)) {
             weird(w, "whitespace_before_colon");
         }
-        let name: Vec<u8> = trim_ws(raw_name)
-            .iter()
-            .copied()
-            .filter(|&c| c != 0)
-            .collect();
-        if name.is_empty() {
+        let name_at = trim_span(raw_name);
+        if raw_name
+            .get(name_at.clone())
+            .is_none_or(|n| n.iter().all(|&c| c == 0))
+        {
             weird(w, "header_line_without_colon");
             continue;
         }
@@ -155,24 +172,64 @@ pub(crate) fn parse(block: &[u8], response: bool, w: &mut Vec<String>) -> Vec<He
             weird(w, "too_many_header_fields");
             break;
         }
+        let v = trim_span(l.get(colon + 1..).unwrap_or(&[]));
+        let value_at = colon + 1 + v.start..colon + 1 + v.end;
+        let (name, value) = match l {
+            Cow::Borrowed(b) => (
+                Cow::Borrowed(b.get(name_at).unwrap_or(&[])),
+                Cow::Borrowed(b.get(value_at).unwrap_or(&[])),
+            ),
+            Cow::Owned(b) => (
+                Cow::Owned(b.get(name_at).unwrap_or(&[]).to_vec()),
+                Cow::Owned(b.get(value_at).unwrap_or(&[]).to_vec()),
+            ),
+        };
         out.push(Header {
-            name,
-            value: trim_ws(l.get(colon + 1..).unwrap_or(&[])).to_vec(),
+            name: without_nul(name),
+            value,
         });
     }
     out
 }
 
-/// The fields as (lower-case name, value) strings, for look-ups.
-pub(crate) fn as_fields(h: &[Header]) -> Vec<(String, String)> {
+/// A name with its NUL bytes dropped (copied only when it has some).
+fn without_nul(name: Cow<'_, [u8]>) -> Cow<'_, [u8]> {
+    if name.contains(&0) {
+        Cow::Owned(name.iter().copied().filter(|&c| c != 0).collect())
+    } else {
+        name
+    }
+}
+
+/// A header field for look-ups: name and value as text (UTF-8, lossily;
+/// borrowed when they are valid). Names are compared ASCII
+/// case-insensitively (RFC 9110 §5.1: "Field names are case-insensitive").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Field<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Cow<'a, str>,
+}
+
+impl Field<'_> {
+    /// Is this the field `name` (given in lower case)?
+    pub(crate) fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+    }
+}
+
+/// The fields as text, for look-ups.
+pub(crate) fn as_fields<'a>(h: &'a [Header<'_>]) -> Vec<Field<'a>> {
     h.iter()
-        .map(|f| {
-            (
-                String::from_utf8_lossy(&f.name).to_ascii_lowercase(),
-                String::from_utf8_lossy(&f.value).into_owned(),
-            )
+        .map(|f| Field {
+            name: String::from_utf8_lossy(&f.name),
+            value: String::from_utf8_lossy(&f.value),
         })
         .collect()
+}
+
+/// The first value of field `name` (given in lower case).
+pub(crate) fn field<'a>(fields: &'a [Field<'_>], name: &str) -> Option<&'a str> {
+    fields.iter().find(|f| f.is(name)).map(|f| &*f.value)
 }
 
 /// Where a response header section ends, libhtp's way: an empty line, or
@@ -234,6 +291,9 @@ mod tests {
 
     fn names(block: &[u8], response: bool) -> Vec<(String, String)> {
         as_fields(&parse(block, response, &mut Vec::new()))
+            .into_iter()
+            .map(|f| (f.name.to_ascii_lowercase(), f.value.into_owned()))
+            .collect()
     }
 
     #[test]

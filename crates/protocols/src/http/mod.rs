@@ -223,6 +223,17 @@ fn start_line(input: &ProbeInput<'_>) -> Probe {
     request(input)
 }
 
+/// `<who> '<line>'`, with room for what the evidence adds after it (one
+/// allocation for a probe's whole evidence in the usual case).
+fn quoted(dir: Direction, line: &[u8], max: usize) -> String {
+    let mut ev = String::with_capacity(line.len().min(max) + 160);
+    ev.push_str(who(dir));
+    ev.push_str(" '");
+    netsift_proto::push_printable(&mut ev, line, max);
+    ev.push('\'');
+    ev
+}
+
 fn who(dir: Direction) -> &'static str {
     match dir {
         Direction::ToServer => "client sent",
@@ -283,7 +294,7 @@ fn response(input: &ProbeInput<'_>) -> Probe {
         }
         None => d.get(..13).unwrap_or(d),
     };
-    let mut ev = format!("{} '{}'", who(input.dir), printable(line, 80));
+    let mut ev = quoted(input.dir, line, 80);
     let mut app = None;
     if d.get(9..12) == Some(b"101") {
         let headers = d.get(line.len()..).unwrap_or(&[]);
@@ -358,7 +369,7 @@ fn request(input: &ProbeInput<'_>) -> Probe {
     let clean = !target.contains(&b' ');
     let line_len = sp + 1 + eol;
     let line = &d[..line_len];
-    let mut ev = format!("{} '{}'", who(input.dir), printable(line, 120));
+    let mut ev = quoted(input.dir, line, 120);
     if !clean {
         ev.push_str(" (spaces in request-target)");
     }
@@ -366,7 +377,7 @@ fn request(input: &ProbeInput<'_>) -> Probe {
     let mut app = None;
     if let Some(host) = header(headers, b"host") {
         ev.push_str(", Host ");
-        ev.push_str(&printable(host, 100));
+        netsift_proto::push_printable(&mut ev, host, 100);
         if let Some(svc) = crate::apps::lookup(host) {
             ev.push_str(", service ");
             ev.push_str(svc);
@@ -417,12 +428,12 @@ fn unlisted_method(input: &ProbeInput<'_>) -> Probe {
         Some(false) => Probe::NoMatch,
         Some(true) => {
             let line = netsift_proto::first_line(d, MAX_LINE + MAX_METHOD + 1).unwrap_or(d);
-            let mut ev = format!("{} '{}'", who(input.dir), printable(line, 120));
+            let mut ev = quoted(input.dir, line, 120);
             let headers = d.get(line.len()..).unwrap_or(&[]);
             let mut app = None;
             if let Some(host) = header(headers, b"host") {
                 ev.push_str(", Host ");
-                ev.push_str(&printable(host, 100));
+                netsift_proto::push_printable(&mut ev, host, 100);
                 if let Some(svc) = crate::apps::lookup(host) {
                     ev.push_str(", service ");
                     ev.push_str(svc);

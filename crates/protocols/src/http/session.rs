@@ -8,10 +8,10 @@ use std::collections::VecDeque;
 use netsift_proto::{BufferKind, Direction, FileId, FileMeta, Parser, Record, Sink};
 
 use super::body::{Coding, Decoder, Stop, MAX_LAYERS};
-use super::headers::{self, Header};
+use super::headers::{self, field, Field, Header};
 use super::record::HttpRecord;
 use super::METHODS;
-use crate::smtp::mime::{b64, decode_words, field, parse_params, trunc, weird};
+use crate::smtp::mime::{b64, decode_words, parse_params, trunc, weird};
 
 /// Bound on a header block (common instructions: 64 KiB).
 const MAX_HEAD: usize = 64 * 1024;
@@ -1212,10 +1212,10 @@ fn normalize_uri(target: &[u8]) -> Vec<u8> {
 }
 
 /// First value of header `name` (ASCII case-insensitive).
-fn header<'a>(h: &'a [Header], name: &[u8]) -> Option<&'a [u8]> {
+fn header<'a>(h: &'a [Header<'_>], name: &[u8]) -> Option<&'a [u8]> {
     h.iter()
         .find(|f| f.name.eq_ignore_ascii_case(name))
-        .map(|f| f.value.as_slice())
+        .map(|f| &*f.value)
 }
 
 /// The header buffers of one message (both directions): `http.header`
@@ -1223,7 +1223,7 @@ fn header<'a>(h: &'a [Header], name: &[u8]) -> Option<&'a [u8]> {
 /// without Cookie / Set-Cookie), `http.header.raw` (the section as
 /// received), `http.cookie`, `http.user_agent`, `http.content_type`,
 /// `http.content_len`.
-fn header_buffers(id: u64, d: Direction, h: &[Header], raw: &[u8], sink: &mut dyn Sink) {
+fn header_buffers(id: u64, d: Direction, h: &[Header<'_>], raw: &[u8], sink: &mut dyn Sink) {
     let cookie: &[u8] = match d {
         Direction::ToServer => b"cookie",
         Direction::ToClient => b"set-cookie",
@@ -1232,7 +1232,7 @@ fn header_buffers(id: u64, d: Direction, h: &[Header], raw: &[u8], sink: &mut dy
     let mut cookies: Vec<&[u8]> = Vec::new();
     for f in h {
         if f.name.eq_ignore_ascii_case(cookie) {
-            cookies.push(&f.value);
+            cookies.push(&f.value[..]);
             continue;
         }
         norm.extend_from_slice(&f.name);
@@ -1263,11 +1263,11 @@ fn header_buffers(id: u64, d: Direction, h: &[Header], raw: &[u8], sink: &mut dy
     }
 }
 
-fn get(fields: &[(String, String)], name: &str) -> Option<String> {
+fn get(fields: &[Field<'_>], name: &str) -> Option<String> {
     field(fields, name).map(|v| trunc(v, MAX_STR))
 }
 
-fn proxied(fields: &[(String, String)]) -> Vec<String> {
+fn proxied(fields: &[Field<'_>]) -> Vec<String> {
     const NAMES: &[&str] = &[
         "forwarded",
         "x-forwarded-for",
@@ -1277,9 +1277,15 @@ fn proxied(fields: &[(String, String)]) -> Vec<String> {
     ];
     fields
         .iter()
-        .filter(|(n, _)| NAMES.contains(&n.as_str()))
+        .filter(|f| NAMES.iter().any(|n| f.is(n)))
         .take(8)
-        .map(|(n, v)| format!("{} -> {}", n.to_ascii_uppercase(), trunc(v, 256)))
+        .map(|f| {
+            format!(
+                "{} -> {}",
+                f.name.to_ascii_uppercase(),
+                trunc(&f.value, 256)
+            )
+        })
         .collect()
 }
 
@@ -1334,10 +1340,10 @@ fn chunk_line(line: &[u8]) -> ChunkLine {
 
 /// RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values
 /// may be treated as one (RFC 9112 §6.3 item 5). `Err` when invalid.
-fn content_length(fields: &[(String, String)]) -> Option<Result<u64, ()>> {
+fn content_length(fields: &[Field<'_>]) -> Option<Result<u64, ()>> {
     let mut val: Option<u64> = None;
-    for (_, v) in fields.iter().filter(|(n, _)| n == "content-length") {
-        for part in v.split(',') {
+    for f in fields.iter().filter(|f| f.is("content-length")) {
+        for part in f.value.split(',') {
             let p = part.trim();
             if p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit()) {
                 return Some(Err(()));
@@ -1355,11 +1361,11 @@ fn content_length(fields: &[(String, String)]) -> Option<Result<u64, ()>> {
 }
 
 /// The transfer codings (RFC 9112 §6.1), lower-case, in order.
-fn transfer_codings(fields: &[(String, String)]) -> Option<Vec<String>> {
+fn transfer_codings(fields: &[Field<'_>]) -> Option<Vec<String>> {
     let v: Vec<String> = fields
         .iter()
-        .filter(|(n, _)| n == "transfer-encoding")
-        .flat_map(|(_, v)| v.split(','))
+        .filter(|f| f.is("transfer-encoding"))
+        .flat_map(|f| f.value.split(','))
         .map(|t| {
             t.split(';')
                 .next()
@@ -1379,10 +1385,7 @@ fn transfer_codings(fields: &[(String, String)]) -> Option<Vec<String>> {
 
 /// Request framing, RFC 9112 §6.3: `Ok(None)` no body; `Err` unrecoverable
 /// framing (resync).
-fn request_framing(
-    fields: &[(String, String)],
-    w: &mut Vec<String>,
-) -> Result<Option<Framing>, ()> {
+fn request_framing(fields: &[Field<'_>], w: &mut Vec<String>) -> Result<Option<Framing>, ()> {
     let te = transfer_codings(fields);
     let cl = content_length(fields);
     if let Some(te) = te {
@@ -1419,9 +1422,9 @@ fn request_framing(
 }
 
 /// Response framing, RFC 9112 §6.3 (after the no-body cases of item 1).
-fn response_framing(fields: &[(String, String)], w: &mut Vec<String>) -> Framing {
+fn response_framing(fields: &[Field<'_>], w: &mut Vec<String>) -> Framing {
     let cl = content_length(fields);
-    if fields.iter().any(|(n, _)| n == "transfer-encoding") {
+    if fields.iter().any(|f| f.is("transfer-encoding")) {
         let te = transfer_codings(fields).unwrap_or_default();
         if cl.is_some() {
             weird(w, "both_transfer_encoding_and_content_length");
@@ -1439,8 +1442,8 @@ fn response_framing(fields: &[(String, String)], w: &mut Vec<String>) -> Framing
         // falls back to the connection's close (see `Chunk::Size`).
         let chunked = fields
             .iter()
-            .filter(|(n, _)| n == "transfer-encoding")
-            .any(|(_, v)| v.to_ascii_lowercase().contains("chunked"));
+            .filter(|f| f.is("transfer-encoding"))
+            .any(|f| f.value.to_ascii_lowercase().contains("chunked"));
         if chunked {
             weird(w, "chunked_not_final_coding");
             return Framing::Chunked(Chunk::Size(Vec::new()));
@@ -1463,7 +1466,7 @@ fn response_framing(fields: &[(String, String)], w: &mut Vec<String>) -> Framing
 
 /// The body's content decoder and its file description.
 fn body_setup(
-    fields: &[(String, String)],
+    fields: &[Field<'_>],
     dir: Direction,
     uri_name: Option<String>,
     framing: &Framing,
@@ -1478,8 +1481,9 @@ fn body_setup(
     let mut unknown = false;
     let mut codings: Vec<Coding> = Vec::new();
     for name in ["content-encoding", "transfer-encoding"] {
-        for (_, v) in fields.iter().filter(|(n, _)| n == name) {
-            for word in v
+        for f in fields.iter().filter(|f| f.is(name)) {
+            for word in f
+                .value
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
                 .filter(|w| !w.is_empty())
                 .take(16)
