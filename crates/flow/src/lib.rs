@@ -13,6 +13,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::string_slice)
 )]
 
+pub mod chunked;
 pub mod community_id;
 pub mod conn;
 pub mod defrag;

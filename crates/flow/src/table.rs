@@ -2,13 +2,14 @@
 //! by packet time, TCP close handling, and a hard cap on the number of flows.
 //!
 //! # Design
-//! Flows live in a slab (`Vec` of slots, indices reused) indexed by a hash
-//! map from [`FlowKey`]. Every flow is also on one of four intrusive LRU
-//! lists ("lanes"), one per idle timeout: open TCP, unanswered TCP attempts,
-//! UDP, other protocols, and closed TCP (lingering a few seconds to absorb
-//! the last ACKs). A packet
-//! moves its flow to the tail of its lane, so each lane is ordered by last
-//! activity and expiry only ever looks at lane heads: O(1) per packet, no
+//! Flows live in a slab (slots in fixed-size chunks that never move, see
+//! [`Chunked`]; indices reused) indexed by a hash map from [`FlowKey`].
+//! Every flow is also on one of four intrusive LRU lists ("lanes"), one
+//! per idle timeout: open TCP, unanswered TCP attempts, UDP, other
+//! protocols, and closed TCP (lingering a few seconds to absorb the last
+//! ACKs). A packet moves its flow to the tail of its lane, so each lane is
+//! ordered by last activity and expiry only ever looks at lane heads: O(1)
+//! per packet, no
 //! periodic scan. When the table is full the least recently active flow of
 //! all lanes is evicted and counted.
 //!
@@ -22,6 +23,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use netsift_wire::{Decoded, TcpInfo, Transport, Tunnel};
 
+use crate::chunked::Chunked;
 use crate::community_id::community_id_v1;
 use crate::conn::ConnTracker;
 use crate::key::{Endpoint, FlowKey};
@@ -337,7 +339,7 @@ pub struct FlowTable<T> {
     map: HashTable<(u32, u32)>,
     /// The key of [`key_hash`].
     seed: foldhash::fast::RandomState,
-    slots: Vec<Slot<T>>,
+    slots: Chunked<Slot<T>>,
     free: Vec<u32>,
     lanes: [Lane; LANES],
     finished: Vec<Flow<T>>,
@@ -359,7 +361,7 @@ impl<T: Default> FlowTable<T> {
             cfg,
             map: HashTable::new(),
             seed: foldhash::fast::RandomState::default(),
-            slots: Vec::new(),
+            slots: Chunked::new(),
             free: Vec::new(),
             lanes: [Lane {
                 head: NIL,
@@ -857,7 +859,7 @@ impl<T: Default> FlowTable<T> {
             f(flow);
         }
         // The slab is empty now: give its memory back.
-        self.slots = Vec::new();
+        self.slots = Chunked::new();
         self.free = Vec::new();
         self.lanes = [Lane {
             head: NIL,
