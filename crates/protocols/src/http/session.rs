@@ -347,15 +347,13 @@ impl HttpParser {
         // RFC 9112 §3: request-line = method SP request-target SP HTTP-version
         let text = String::from_utf8_lossy(line);
         let mut toks = text.split(' ').filter(|t| !t.is_empty());
-        let method = toks.next().unwrap_or("").to_string();
+        let method = toks.next().unwrap_or("");
         let toks: Vec<&str> = toks.collect();
         let (uri, version) = match toks.split_last() {
-            Some((v, t)) if v.starts_with("HTTP/") && !t.is_empty() => {
-                (t.join(" "), Some(v.to_string()))
-            }
+            Some((v, t)) if v.starts_with("HTTP/") && !t.is_empty() => (join_tokens(t), Some(*v)),
             _ => {
                 weird(&mut w, "bad_request_line");
-                (toks.join(" "), None)
+                (join_tokens(&toks), None)
             }
         };
         if text.split(' ').count() > 3 {
@@ -390,11 +388,9 @@ impl HttpParser {
         }
         let mut rec = HttpRecord {
             trans_depth: self.depth,
-            method: Some(trunc(&method, 64)),
+            method: Some(trunc(method, 64)),
             uri: Some(trunc(&uri, MAX_URI)),
-            version: version
-                .as_deref()
-                .map(|v| v.trim_start_matches("HTTP/").to_string()),
+            version: version.map(|v| v.trim_start_matches("HTTP/").to_string()),
             host: get(&fields, "host"),
             user_agent: get(&fields, "user-agent"),
             referrer: get(&fields, "referer"),
@@ -425,7 +421,7 @@ impl HttpParser {
             ..Tx::new(self.serial, sink.ts_ns(), rec)
         };
         // RFC 9113 §3.4: the HTTP/2 preface "PRI * HTTP/2.0" — not HTTP/1.
-        if method == "PRI" && version.as_deref() == Some("HTTP/2.0") {
+        if method == "PRI" && version == Some("HTTP/2.0") {
             tx.rec.tags.push("h2_prior_knowledge".into());
             tx.req_done = true;
             tx.resp_done = true;
@@ -1209,6 +1205,15 @@ fn normalize_uri(target: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(query);
     out
+}
+
+/// Tokens joined by one space; borrowed when there is one (the request
+/// target of a well-formed request line).
+fn join_tokens<'a>(t: &[&'a str]) -> std::borrow::Cow<'a, str> {
+    match t {
+        [one] => (*one).into(),
+        _ => t.join(" ").into(),
+    }
 }
 
 /// First value of header `name` (ASCII case-insensitive).

@@ -197,15 +197,21 @@ impl TlsParser {
             if s.hdr.len() < want {
                 continue;
             }
-            let hdr = std::mem::take(&mut s.hdr);
+            // Copied out so the buffer keeps its capacity: one allocation
+            // per direction, not one per record.
+            let mut held = [0u8; 11];
+            let n = s.hdr.len().min(held.len());
+            held[..n].copy_from_slice(s.hdr.get(..n).unwrap_or(&[]));
+            s.hdr.clear();
+            let hdr = &held[..n];
             if v2 {
                 self.sides[i].v2 = false;
-                match parse::sslv2_client_hello(&hdr) {
+                match parse::sslv2_client_hello(hdr) {
                     Ssl2::Hello(v) => {
                         self.sslv2 = Some(v);
                         // msg_length excludes its own 2 bytes; the 11 read
                         // so far include them.
-                        let len = parse::be16(&hdr, 0).unwrap_or(0) as usize & 0x7fff;
+                        let len = parse::be16(hdr, 0).unwrap_or(0) as usize & 0x7fff;
                         self.sides[i].skip = (len + 2).saturating_sub(11);
                     }
                     _ => {
@@ -215,7 +221,7 @@ impl TlsParser {
                 }
                 continue;
             }
-            self.record_header(dir, &hdr);
+            self.record_header(dir, hdr);
         }
     }
 
