@@ -186,10 +186,12 @@ pub struct FlowsArgs {
 }
 
 /// The number of worker threads for `--threads N` (none: 1; 0: one per
-/// core). One is the default: on two cores, two workers measured 1.2-1.3x
-/// one thread for 1.65x the CPU (1.43-1.58x built with jemalloc; the rest
-/// is glibc's per-thread arenas, reading the file twice and scheduling:
-/// bench/threads.sh, docs/threads.md, session 15).
+/// core). One is the default: on two cores, two workers measured 1.2-1.4x
+/// one thread for about 1.6x the CPU with glibc, whose slow path every
+/// worker allocation takes once the merging thread has freed into its
+/// arena, and the UDP flood's `analyze` then peaks over 600 MiB (built with
+/// mimalloc or jemalloc: 1.5-1.6x; bench/threads.sh, docs/threads.md,
+/// session 16).
 pub fn threads(n: Option<usize>) -> usize {
     match n {
         None => 1,
