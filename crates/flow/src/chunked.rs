@@ -7,8 +7,8 @@
 //! peak. An allocator that keeps freed memory a while before it gives it
 //! back to the system (mimalloc, jemalloc) keeps the old array as well:
 //! measured on `bench/flood.sh`'s SYN flood with mimalloc, `flows` took
-//! 733 MiB and 2.10 s as one `Vec`, 405 MiB and 1.42 s when the slab never
-//! moved. Chunks never move: growing adds one more.
+//! 733 MiB and 2.10 s as one `Vec`, 421 MiB and 1.51 s in chunks. Chunks
+//! never move: growing adds one more.
 
 use std::ops::{Index, IndexMut};
 

@@ -9,9 +9,8 @@
 //! protocols, and closed TCP (lingering a few seconds to absorb the last
 //! ACKs). A packet moves its flow to the tail of its lane, so each lane is
 //! ordered by last activity and expiry only ever looks at lane heads: O(1)
-//! per packet, no
-//! periodic scan. When the table is full the least recently active flow of
-//! all lanes is evicted and counted.
+//! per packet, no periodic scan. When the table is full the least recently
+//! active flow of all lanes is evicted and counted.
 //!
 //! The table holds no global state: several tables can run side by side,
 //! each fed the flows of one [`FlowKey::symmetric_hash`] shard.

@@ -223,14 +223,12 @@ pub fn printable(bytes: &[u8], max: usize) -> String {
 
 /// [`printable`], appended to `out`.
 pub fn push_printable(out: &mut String, bytes: &[u8], max: usize) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &b in bytes.iter().take(max) {
         if (0x20..0x7f).contains(&b) && b != b'\\' && b != b'\'' {
             out.push(b as char);
         } else {
             out.push_str("\\x");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
+            bytes::push_hex(out, &[b]);
         }
     }
     if bytes.len() > max {
