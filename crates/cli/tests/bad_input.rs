@@ -5,12 +5,39 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
+/// A test capture, removed (with its directory, once empty) when dropped.
+struct TmpFile(PathBuf);
+
+impl std::ops::Deref for TmpFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TmpFile {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TmpFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        if let Some(dir) = self.0.parent() {
+            // Fails while another test's file is still there; the last one
+            // out removes the directory.
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+fn tmp(name: &str, bytes: &[u8]) -> TmpFile {
     let dir = std::env::temp_dir().join(format!("netsift-bad-input-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let p = dir.join(name);
     std::fs::write(&p, bytes).expect("write");
-    p
+    TmpFile(p)
 }
 
 fn run(path: &Path) -> (Output, String) {

@@ -16,11 +16,27 @@ fn sample() -> PathBuf {
     root().join("samples/loopback.pcap")
 }
 
-fn tmp(name: &str) -> PathBuf {
+/// A test's scratch directory, removed when the test ends.
+struct Tmp(PathBuf);
+
+impl std::ops::Deref for Tmp {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmp(name: &str) -> Tmp {
     let d = std::env::temp_dir().join(format!("netsift-srules-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("tmp dir");
-    d
+    Tmp(d)
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {

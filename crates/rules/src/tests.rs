@@ -371,6 +371,7 @@ fn skipped_rules_name_keyword_and_sid() {
         RuleSet::load(&[dir.join("nope.rules")], &Vars::default(), false),
         Err(LoadError::Io { .. })
     ));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------- payload
@@ -1176,6 +1177,7 @@ fn file_keywords() {
         out.iter().map(|m| rs.rule(m.rule).sid).collect::<Vec<_>>(),
         vec![8]
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------- prefilter
