@@ -23,13 +23,13 @@ use netsift_engine::analyze::files::DEFAULT_MAX_FILE_BYTES;
 use netsift_engine::analyze::output::{
     CaptureDamage, Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
 };
-use netsift_engine::analyze::sharded::{AnalyzeChunk, AnalyzeWorker, WorkerEnd};
+use netsift_engine::analyze::sharded::{AnalyzeChunk, AnalyzeWorker, Event, GiveBack, WorkerEnd};
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::FlowData;
 use netsift_engine::content::hashlist::HashList;
 use netsift_engine::content::yara::YaraLimits;
 use netsift_engine::run::{CaptureSummary, EngineError};
-use netsift_engine::shard::{run_capture_sharded, Delivery};
+use netsift_engine::shard::{run_capture_sharded, Delivery, Returns};
 use netsift_engine::{run_capture, PipelineConfig};
 use netsift_learn::{Model, Scope, Scoring};
 use netsift_store::{CaptureInfo, Store, StoreHandle, StoreOutput, Target};
@@ -491,14 +491,19 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         for (n, path) in args.captures.iter().enumerate() {
             let mut makers = Vec::with_capacity(threads);
             let jsonl = a.format == crate::AnalyzeFormat::Jsonl;
-            for _ in 0..threads {
+            let returns: Vec<Returns<Event>> = (0..threads).map(|_| Returns::default()).collect();
+            let mut give_back = GiveBack::new(&returns, Event::owns_memory);
+            for r in returns {
                 let parts = s.builder.worker(threads).map_err(build_error)?;
-                makers.push(move || AnalyzeWorker::new(jsonl, move |out| parts.analyzer(out)));
+                makers.push(move || AnalyzeWorker::new(jsonl, r, move |out| parts.analyzer(out)));
             }
             let mut makers = Some(makers);
             let ends = runs.run(n, path, &mut bar, &mut |path, pcfg, bar| {
                 let mut sink = |d: Delivery<'_, AnalyzeChunk>| {
-                    merger.take(d, &mut |ev| ev.apply(&mut scoring));
+                    merger.take_from(d, &mut |w, ev| {
+                        ev.apply(&mut scoring);
+                        give_back.push(w, ev);
+                    });
                     deliveries += 1;
                     if deliveries % 64 == 0 {
                         detectors_peak = detectors_peak.max(scoring.memory_bytes());

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use netsift_engine::classify::ClassState;
-use netsift_engine::shard::{run_capture_sharded, Delivery, Merger, When};
+use netsift_engine::shard::{run_capture_sharded, Delivery, GiveBack, Merger, Returns, When};
 use netsift_engine::sorted::{SortedLines, DEFAULT_MEMORY};
 use netsift_engine::{
     run_capture, CaptureSummary, Classifier, ClassifyConfig, FlowHandler, FlowRecord,
@@ -111,6 +111,8 @@ struct FlowWorker {
     frame: u64,
     seq: u64,
     chunk: Vec<(When, u64, Line)>,
+    /// Its lines, back from the reader thread once written, to free here.
+    returns: Returns<Line>,
 }
 
 /// One flow's line, and the frame that created the flow (`--sorted`).
@@ -163,6 +165,7 @@ impl netsift_engine::shard::ShardHandler<ClassState> for FlowWorker {
     type End = ();
     fn end(self) {}
     fn take_chunk(&mut self) -> Option<Self::Chunk> {
+        self.returns.free();
         if self.chunk.is_empty() {
             return None;
         }
@@ -301,12 +304,22 @@ impl<W: Write> Writer<W> {
 
     /// Take a flow's line, in the single-thread order: written now, or
     /// kept for the end under `--sorted`.
-    fn take(&mut self, line: Line) -> io::Result<()> {
+    /// Write (or keep, `--sorted`) a worker's line; the line back when it
+    /// was only read, for its worker to free ([`GiveBack`]).
+    fn take(&mut self, line: Line) -> io::Result<Option<Line>> {
         match (self.sorted.as_mut(), line.body) {
-            (Some(s), LineBody::Json(v)) => s.push((line.first_frame, 0), v),
-            (Some(s), LineBody::Row(r)) => s.push((line.first_frame, 0), pack_row(&r)),
-            (None, LineBody::Json(v)) => self.out.write_all(&v),
-            (None, LineBody::Row(r)) => self.emit_row(*r),
+            (Some(s), LineBody::Json(v)) => s.push((line.first_frame, 0), v).map(|()| None),
+            (Some(s), LineBody::Row(r)) => {
+                s.push((line.first_frame, 0), pack_row(&r)).map(|()| None)
+            }
+            (None, LineBody::Json(v)) => {
+                self.out.write_all(&v)?;
+                Ok(Some(Line {
+                    first_frame: line.first_frame,
+                    body: LineBody::Json(v),
+                }))
+            }
+            (None, LineBody::Row(r)) => self.emit_row(*r).map(|()| None),
         }
     }
 
@@ -426,7 +439,9 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
             // data connections stay with the control connection's worker:
             // both connections join the same two hosts).
             let mut makers = Vec::with_capacity(threads);
-            for _ in 0..threads {
+            let returns: Vec<Returns<Line>> = (0..threads).map(|_| Returns::default()).collect();
+            let mut give_back = GiveBack::new(&returns, |_| true);
+            for returns in returns {
                 let classifier = Classifier::new(&ccfg)?;
                 let (format, seed) = (args.format, args.common.community_id_seed);
                 makers.push(move || FlowWorker {
@@ -436,13 +451,16 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
                     frame: 0,
                     seq: 0,
                     chunk: Vec::new(),
+                    returns,
                 });
             }
             let mut sink = |d: Delivery<'_, Vec<(When, u64, Line)>>| {
-                merger.take(d, &mut |line| {
+                merger.take_from(d, &mut |worker, line| {
                     if w.error.is_none() {
-                        if let Err(e) = w.take(line) {
-                            w.error = Some(e);
+                        match w.take(line) {
+                            Ok(Some(back)) => give_back.push(worker, back),
+                            Ok(None) => {}
+                            Err(e) => w.error = Some(e),
                         }
                     }
                 })

@@ -42,12 +42,12 @@ use netsift_engine::analyze::build::Prepared;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::output::{JsonlOptions, Output};
 use netsift_engine::analyze::sharded::{
-    memory_shared, AnalyzeChunk, AnalyzeWorker, EventMerger, WorkerEnd,
+    memory_shared, AnalyzeChunk, AnalyzeWorker, Event, EventMerger, GiveBack, WorkerEnd,
 };
 use netsift_engine::analyze::FlowData;
 use netsift_engine::memory::MemoryUse;
 use netsift_engine::pipeline::FrameAt;
-use netsift_engine::shard::{Delivery, Merger, NowHistory, ShardHandler, When};
+use netsift_engine::shard::{Delivery, Merger, NowHistory, Returns, ShardHandler, When};
 use netsift_engine::{Pipeline, PipelineConfig};
 use netsift_learn::Scoring;
 use netsift_live::{Capture, CaptureError, FanoutMode, KernelStats};
@@ -102,6 +102,9 @@ struct Shared {
     write: bool,
     /// The output is a JSONL directory: workers make its lines.
     jsonl: bool,
+    /// Each worker's events, back from the central thread to be freed by
+    /// the worker that made them.
+    returns: Vec<Returns<Event>>,
 }
 
 /// A packet for `--write`.
@@ -144,7 +147,8 @@ fn worker(
     tx: SyncSender<Chunk>,
 ) -> Done {
     let slot = &shared.slots[i];
-    let mut h = AnalyzeWorker::new(shared.jsonl, move |out| parts.analyzer(out)).live();
+    let returns = shared.returns.get(i).cloned().unwrap_or_default();
+    let mut h = AnalyzeWorker::new(shared.jsonl, returns, move |out| parts.analyzer(out)).live();
     let mut pipe: Pipeline<FlowData> = Pipeline::new(pcfg);
     let link = LinkType(cap.linktype());
     let (mut local, mut bytes, mut last_ts) = (0u64, 0u64, 0u64);
@@ -372,9 +376,11 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
         limit: args.count,
         write: writer.is_some(),
         jsonl: a.format == crate::AnalyzeFormat::Jsonl,
+        returns: (0..n).map(|_| Returns::default()).collect(),
     };
     let start = Instant::now();
     let mut merger = EventMerger::default();
+    let mut give_back = GiveBack::new(&shared.returns, Event::owns_memory);
     let mut frame_merger: Merger<Frame> = Merger::default();
     // Unused: live events carry no frame numbers to translate.
     let history = NowHistory::default();
@@ -429,7 +435,7 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
                         *t = (*t).max(c.through);
                     }
                     let all = through.iter().copied().min().unwrap_or(u64::MAX);
-                    merger.take(
+                    merger.take_from(
                         Delivery {
                             worker: c.worker,
                             chunk: c.events,
@@ -439,7 +445,10 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
                             flushed: 0,
                             history: &history,
                         },
-                        &mut |ev| ev.apply(&mut scoring),
+                        &mut |w, ev| {
+                            ev.apply(&mut scoring);
+                            give_back.push(w, ev);
+                        },
                     );
                     if let Some(w) = writer.as_mut() {
                         frame_merger.take(

@@ -49,6 +49,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use netsift_capture::CaptureReader;
 use netsift_flow::{DefragStats, Dir, EndReason, Flow, Seen, TableStats};
@@ -326,6 +327,15 @@ impl<E> Merger<E> {
         d: Delivery<'_, C>,
         out: &mut dyn FnMut(E),
     ) {
+        self.take_from(d, &mut |_, e| out(e))
+    }
+
+    /// [`Merger::take`], releasing each item with the worker that made it.
+    pub fn take_from<C: IntoIterator<Item = (When, u64, E)>>(
+        &mut self,
+        d: Delivery<'_, C>,
+        out: &mut dyn FnMut(usize, E),
+    ) {
         if let Some(c) = d.chunk {
             let mut items: Vec<(Key, E)> = c
                 .into_iter()
@@ -377,7 +387,9 @@ impl<E> Merger<E> {
             };
             let ev = if from_stray {
                 match self.stray.peek() {
-                    Some(Reverse(i)) if complete(&i.key) => self.stray.pop().map(|Reverse(i)| i.ev),
+                    Some(Reverse(i)) if complete(&i.key) => {
+                        self.stray.pop().map(|Reverse(i)| (i.worker, i.ev))
+                    }
                     _ => None,
                 }
             } else {
@@ -386,21 +398,106 @@ impl<E> Merger<E> {
                         .runs
                         .get_mut(w)
                         .and_then(|r| r.pop_front())
-                        .map(|(_, e)| e),
+                        .map(|(_, e)| (w, e)),
                     _ => None,
                 }
             };
-            let Some(ev) = ev else {
+            let Some((w, ev)) = ev else {
                 break;
             };
             self.held -= 1;
-            out(ev);
+            out(w, ev);
         }
     }
 
     /// Events still held (none once the capture is done).
     pub fn held(&self) -> usize {
         self.held
+    }
+}
+
+/// What the merging thread has written, on its way back to the worker that
+/// made it, which frees it (one per worker, shared with it).
+///
+/// Why: glibc's `free` of a block from another thread's arena puts it in
+/// that arena's bins under the arena's lock, never in the owner's thread
+/// cache. With the merging thread freeing everything the workers made, a
+/// third of the context switches of `analyze --threads 2` were the merging
+/// thread waiting for a worker's arena lock, and the workers took glibc's
+/// slow path (`_int_malloc`) 3.5 times as often as one thread does
+/// (docs/threads.md, session 16). Freed by its owner, a block goes back to
+/// the owner's thread cache, as with one thread.
+pub struct Returns<E>(Arc<Mutex<Vec<E>>>);
+
+impl<E> Clone for Returns<E> {
+    fn clone(&self) -> Self {
+        Returns(self.0.clone())
+    }
+}
+
+impl<E> Default for Returns<E> {
+    fn default() -> Self {
+        Returns(Arc::new(Mutex::new(Vec::new())))
+    }
+}
+
+/// Most items waiting in a worker's [`Returns`]: beyond it (a worker that
+/// has stopped taking them) the merging thread frees them itself.
+const RETURNS_MAX: usize = 1 << 14;
+
+/// Items handed back to a worker at a time.
+const GIVE_BACK_BATCH: usize = 512;
+
+impl<E> Returns<E> {
+    fn lock(&self) -> MutexGuard<'_, Vec<E>> {
+        // Neither side panics while holding it; if one did, the items are
+        // still only memory to free.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Free, in this (the worker's) thread, what came back.
+    pub fn free(&self) {
+        let back = std::mem::take(&mut *self.lock());
+        drop(back);
+    }
+}
+
+/// The merging thread's side of [`Returns`]: written items, gathered per
+/// worker and handed back in batches.
+pub struct GiveBack<E> {
+    to: Vec<Returns<E>>,
+    held: Vec<Vec<E>>,
+    /// Whether an item is worth handing back (it owns heap memory).
+    owns_memory: fn(&E) -> bool,
+}
+
+impl<E> GiveBack<E> {
+    pub fn new(to: &[Returns<E>], owns_memory: fn(&E) -> bool) -> Self {
+        GiveBack {
+            to: to.to_vec(),
+            held: to.iter().map(|_| Vec::new()).collect(),
+            owns_memory,
+        }
+    }
+
+    /// `item`, made by worker `worker`, has been written.
+    pub fn push(&mut self, worker: usize, item: E) {
+        if !(self.owns_memory)(&item) {
+            return;
+        }
+        let (Some(held), Some(to)) = (self.held.get_mut(worker), self.to.get(worker)) else {
+            return;
+        };
+        held.push(item);
+        if held.len() >= GIVE_BACK_BATCH {
+            let mut back = to.lock();
+            if back.len() < RETURNS_MAX {
+                back.append(held);
+            }
+            drop(back);
+            // Beyond the bound these are freed here.
+            held.clear();
+        }
     }
 }
 
@@ -907,6 +1004,33 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the merging thread has written goes back to the worker that
+    /// made it, in batches, and the worker frees it; items that own no
+    /// memory stay; a worker that stops taking them makes the merging
+    /// thread free them once the bound is reached.
+    #[test]
+    fn written_items_go_back_to_their_worker() {
+        let to: Vec<Returns<(usize, u32)>> = (0..2).map(|_| Returns::default()).collect();
+        let mut g = GiveBack::new(&to, |&(_, n)| n % 2 == 0);
+        for n in 0..(GIVE_BACK_BATCH as u32 * 4) {
+            g.push(0, (0, n));
+        }
+        // Half own memory: two full batches went back to worker 0.
+        let back = to[0].lock().clone();
+        assert_eq!(back.len(), GIVE_BACK_BATCH * 2);
+        assert!(back.iter().all(|&(w, n)| w == 0 && n % 2 == 0));
+        assert!(to[1].lock().is_empty());
+        to[0].free();
+        assert!(to[0].lock().is_empty());
+        // A worker index beyond the workers is ignored, not a panic.
+        g.push(7, (7, 0));
+        // Worker 1 never takes its items: they stop at the bound.
+        for n in 0..(RETURNS_MAX as u32 * 4) {
+            g.push(1, (1, n * 2));
+        }
+        assert_eq!(to[1].lock().len(), RETURNS_MAX);
+    }
 
     /// The worker is chosen from `innermost_addrs`, which skips transport
     /// headers: wherever a full decode finds an IP layer, it must find the

@@ -166,7 +166,7 @@ impl netsift_engine::analyze::output::Output for CountOut {
         _log: &'static str,
         _ts: u64,
         _c: &netsift_engine::analyze::output::Common,
-        _r: netsift_engine::analyze::output::Record,
+        _r: &netsift_engine::analyze::output::Record,
     ) {
         self.records += 1;
     }

@@ -52,7 +52,7 @@ impl Collector {
 }
 
 impl Output for Collector {
-    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: &Record) {
         if log != self.tracker.proto.as_str() {
             return;
         }
@@ -61,7 +61,7 @@ impl Output for Collector {
             &c.uid,
             (c.src_ip, c.src_port),
             (c.dst_ip, c.dst_port),
-            &record,
+            record,
         ) {
             self.keep(s);
         }
@@ -185,7 +185,7 @@ impl<'o> Scoring<'o> {
 }
 
 impl Output for Scoring<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: &Record) {
         let mut evicted = None;
         for (i, pm) in self.models.iter_mut().enumerate() {
             let t = &mut pm.tracker;
@@ -196,7 +196,7 @@ impl Output for Scoring<'_> {
                         &c.uid,
                         (c.src_ip, c.src_port),
                         (c.dst_ip, c.dst_port),
-                        &record,
+                        record,
                     )
                     .map(|s| (i, s));
             }

@@ -5,7 +5,7 @@
 //! protocol's folder). Consumers that read records back (detection,
 //! learning) see the struct itself, through the typed view
 //! `netsift_protocols::records::RecordEvent`, never JSON keys; only the
-//! output layer turns a record into JSON ([`Record::into_json`]), which is
+//! output layer turns a record into JSON ([`Record::to_json`]), which is
 //! the struct's serde form, exactly what the parser would have serialised.
 
 use std::any::Any;

@@ -4,7 +4,7 @@
 //! detection and learning look at them through [`RecordEvent`] and read
 //! struct fields, so renaming a field breaks them at compile time instead
 //! of silently. Only the output layer turns records into JSON
-//! ([`Record::into_json`]). Records of the kinds nobody reads back arrive as
+//! ([`Record::to_json`]). Records of the kinds nobody reads back arrive as
 //! [`RecordEvent::Other`].
 
 pub use netsift_proto::{Record, RecordBody};

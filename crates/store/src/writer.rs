@@ -701,11 +701,11 @@ impl Lite {
 }
 
 impl Output for StoreOutput {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
-        self.summary.note_record(log, &record);
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: &Record) {
+        self.summary.note_record(log, record);
         let mut w = self.w.borrow_mut();
-        w.per_capture.note_record(log, &record);
-        let record = record.into_json();
+        w.per_capture.note_record(log, record);
+        let record = record.to_json();
         w.note_text(&common.uid, &record);
         let r = w.record(log, ts_ns, common, &record);
         w.keep(r);

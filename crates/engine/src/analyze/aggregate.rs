@@ -76,7 +76,7 @@ impl<'o> Aggregating<'o> {
 }
 
 impl Output for Aggregating<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: &Record) {
         self.advance(ts_ns);
         self.inner.record(log, ts_ns, common, record);
     }
@@ -141,7 +141,7 @@ mod tests {
         alerts: Vec<Alert>,
     }
     impl Output for Sink {
-        fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Record) {}
+        fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: &Record) {}
         fn conn(&mut self, _t: u64, _r: &FlowRecord) {}
         fn alert(&mut self, a: &Alert) {
             self.alerts.push(a.clone());

@@ -342,7 +342,7 @@ pub struct AlertPcapOutput<'o> {
 }
 
 impl Output for AlertPcapOutput<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: &Record) {
         self.inner.record(log, ts_ns, common, record);
     }
 

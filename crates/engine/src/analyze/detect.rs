@@ -295,8 +295,8 @@ impl Detecting<'_> {
 }
 
 impl Output for Detecting<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Record) {
-        match RecordEvent::of(&record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: &Record) {
+        match RecordEvent::of(record) {
             RecordEvent::Dns(r) => {
                 if let Some(q) = r.query.as_deref() {
                     self.check_domain(ts_ns, c, q, "dns query");
@@ -521,7 +521,7 @@ mod tests {
         summary: Summary,
     }
     impl Output for Sink {
-        fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Record) {}
+        fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: &Record) {}
         fn conn(&mut self, _t: u64, _r: &FlowRecord) {}
         fn finish(&mut self) -> std::io::Result<()> {
             Ok(())
@@ -600,12 +600,7 @@ mod tests {
             let mut inner = Sink::default();
             let mut d = Detecting::new(&mut inner, Rules::default());
             for i in 0..9u16 {
-                d.record(
-                    log,
-                    u64::from(i) * 1_000_000_000,
-                    &common(40000 + i),
-                    rec.clone(),
-                );
+                d.record(log, u64::from(i) * 1_000_000_000, &common(40000 + i), &rec);
             }
             d.finish().expect("finish");
             assert!(
@@ -615,12 +610,7 @@ mod tests {
             let mut inner = Sink::default();
             let mut d = Detecting::new(&mut inner, Rules::default());
             for i in 0..25u16 {
-                d.record(
-                    log,
-                    u64::from(i) * 1_000_000_000,
-                    &common(40000 + i),
-                    rec.clone(),
-                );
+                d.record(log, u64::from(i) * 1_000_000_000, &common(40000 + i), &rec);
             }
             d.finish().expect("finish");
             assert_eq!(d.alerts.len(), 1, "{log}");
@@ -639,7 +629,7 @@ mod tests {
             alerts: usize,
         }
         impl Output for Count {
-            fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: Record) {}
+            fn record(&mut self, _l: &'static str, _t: u64, _c: &Common, _r: &Record) {}
             fn conn(&mut self, _t: u64, _r: &FlowRecord) {}
             fn alert(&mut self, _a: &Alert) {
                 self.alerts += 1;
@@ -659,18 +649,18 @@ mod tests {
                 "http",
                 u64::from(i) * 1_000_000_000,
                 &common(40000 + i),
-                rec.clone(),
+                &rec,
             );
         }
         assert_eq!(d.alerts_raised, 0);
-        d.record("http", 9_000_000_000, &common(40009), rec.clone());
+        d.record("http", 9_000_000_000, &common(40009), &rec);
         assert_eq!(d.alerts_raised, 1, "raised by the 10th failure");
         for i in 20..30u16 {
             d.record(
                 "http",
                 u64::from(i) * 1_000_000_000,
                 &common(40000 + i),
-                rec.clone(),
+                &rec,
             );
         }
         d.finish().expect("finish");

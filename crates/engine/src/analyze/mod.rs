@@ -507,7 +507,7 @@ impl Sink for FlowSink<'_, '_> {
 
     fn record_at(&mut self, log: &'static str, ts_ns: u64, record: Record) {
         self.stats.records += 1;
-        self.out.record(log, ts_ns, self.common, record);
+        self.out.record_owned(log, ts_ns, self.common, record);
     }
 
     fn file_open(&mut self, meta: FileMeta) -> Option<FileId> {
@@ -611,20 +611,22 @@ impl FlowSink<'_, '_> {
             // Kept typed: the JSONL writer serialises it straight to its
             // line, with no JSON tree in between.
             self.out
-                .record("files", self.ts_ns, self.common, Record::typed(rec));
+                .record_owned("files", self.ts_ns, self.common, Record::typed(rec));
             return;
         };
         let alerts = self.file_alerts(&rec, &x);
         self.out
-            .record("files", self.ts_ns, self.common, Record::typed(rec));
+            .record_owned("files", self.ts_ns, self.common, Record::typed(rec));
         let FileExtras { html, scripts, .. } = *x;
         if let Some(h) = html {
             self.stats.records += 1;
-            self.out.record("html", self.ts_ns, self.common, h.into());
+            self.out
+                .record_owned("html", self.ts_ns, self.common, h.into());
         }
         for j in scripts {
             self.stats.records += 1;
-            self.out.record("js", self.ts_ns, self.common, j.into());
+            self.out
+                .record_owned("js", self.ts_ns, self.common, j.into());
         }
         for a in alerts {
             self.stats.records += 1;
@@ -1188,7 +1190,7 @@ impl Analyzer<'_> {
                         }),
                     };
                     self.stats.records += 1;
-                    self.out.record("weird", ts, &common, v.into());
+                    self.out.record_owned("weird", ts, &common, v.into());
                 }
             }
         }

@@ -66,8 +66,15 @@ impl CaptureDamage {
 pub trait Output {
     /// A protocol record (or a `files` record) of a flow. Consumers read
     /// it through [`RecordEvent`]; writers turn it into JSON
-    /// ([`Record::into_json`]).
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record);
+    /// ([`Record::to_json`]). Borrowed, like the flow record: the merging
+    /// thread of `analyze --threads` hands it back afterwards to the worker
+    /// that made it, to be freed there (see `sharded::Returns`).
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: &Record);
+    /// A record handed over whole: an output that keeps it (the event log
+    /// of an `analyze --threads` worker) takes it without a copy.
+    fn record_owned(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
+        self.record(log, ts_ns, common, &record)
+    }
     /// A flow record (`conn`).
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord);
     /// A flow record handed over whole: an output that keeps it (the
@@ -107,8 +114,11 @@ pub trait Output {
 /// A borrowed output is an output (so an [`super::Analyzer`] can own its
 /// output or borrow the caller's).
 impl<O: Output + ?Sized> Output for &mut O {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: &Record) {
         (**self).record(log, ts_ns, common, record)
+    }
+    fn record_owned(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
+        (**self).record_owned(log, ts_ns, common, record)
     }
     fn conn(&mut self, ts_ns: u64, rec: &FlowRecord) {
         (**self).conn(ts_ns, rec)
@@ -510,14 +520,14 @@ impl JsonlDir {
 }
 
 impl Output for JsonlDir {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: &Record) {
         self.note_time(ts_ns);
-        self.summary.note_record(log, &record);
+        self.summary.note_record(log, record);
         // A line made by a worker with `jsonl_record_line` from the same
         // values, or made here.
         match record.rendered() {
             Some(made) => self.write_made(log, made),
-            None => self.write_with(log, |buf| jsonl_record_line(buf, ts_ns, common, &record)),
+            None => self.write_with(log, |buf| jsonl_record_line(buf, ts_ns, common, record)),
         }
     }
 
@@ -739,9 +749,9 @@ impl<W: Write> Eve<W> {
 pub use netsift_detect::alert::rfc3339;
 
 impl<W: Write> Output for Eve<W> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: Record) {
-        self.summary.note_record(log, &record);
-        let record = record.into_json();
+    fn record(&mut self, log: &'static str, ts_ns: u64, c: &Common, record: &Record) {
+        self.summary.note_record(log, record);
+        let record = record.to_json();
         let events = eve::events(log, &record);
         if events.is_empty() {
             if self.opts.extras {
@@ -989,8 +999,8 @@ pub struct Tee<'a> {
 }
 
 impl Output for Tee<'_> {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
-        self.second.record(log, ts_ns, common, record.clone());
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: &Record) {
+        self.second.record(log, ts_ns, common, record);
         self.first.record(log, ts_ns, common, record);
     }
 
@@ -1143,14 +1153,14 @@ mod tests {
                 "http",
                 run,
                 &common(),
-                serde_json::json!({"run": run}).into(),
+                &Record::from(serde_json::json!({"run": run})),
             );
             o.finish().expect("finish");
         }
         assert_eq!(lines_of(&dir, "http"), (1, 2));
         // Without append (analyze), a new run starts the file over.
         let mut o = JsonlDir::new(&dir).expect("open");
-        o.record("http", 0, &common(), serde_json::json!({}).into());
+        o.record("http", 0, &common(), &Record::from(serde_json::json!({})));
         o.finish().expect("finish");
         assert_eq!(lines_of(&dir, "http"), (1, 1));
         let _ = std::fs::remove_dir_all(&dir);
@@ -1171,7 +1181,7 @@ mod tests {
                 "http",
                 ts + i,
                 &common(),
-                serde_json::json!({"i": i, "pad": "x".repeat(50)}).into(),
+                &Record::from(serde_json::json!({"i": i, "pad": "x".repeat(50)})),
             );
         }
         o.finish().expect("finish");
@@ -1204,7 +1214,12 @@ mod tests {
             // One record every 20 s of packet time, a tick with each.
             let t = t0 + i * 20_000_000_000;
             o.tick(t);
-            o.record("dns", t, &common(), serde_json::json!({"i": i}).into());
+            o.record(
+                "dns",
+                t,
+                &common(),
+                &Record::from(serde_json::json!({"i": i})),
+            );
         }
         // An idle minute: the clock alone rotates.
         o.tick(t0 + 300_000_000_000);

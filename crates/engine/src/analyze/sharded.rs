@@ -40,7 +40,7 @@ use super::{AnalyzeStats, Analyzer, FlowData};
 use crate::memory::MemoryUse;
 use crate::pipeline::FlowHandler;
 use crate::record::FlowRecord;
-use crate::shard::{Merger, ShardHandler, When};
+use crate::shard::{Merger, Returns, ShardHandler, When};
 
 /// One call a worker's analyzer made on its output.
 #[derive(Debug)]
@@ -69,23 +69,23 @@ pub struct RecordEvent {
 }
 
 impl Event {
-    /// Make the call on the real output.
-    pub fn apply(self, out: &mut dyn Output) {
+    /// Make the call on the real output. The event is only read: what it
+    /// owns goes back to the worker that made it ([`GiveBack`]).
+    pub fn apply(&self, out: &mut dyn Output) {
         match self {
-            Event::Record(r) => {
-                let RecordEvent {
-                    log,
-                    ts_ns,
-                    common,
-                    record,
-                } = *r;
-                out.record(log, ts_ns, &common, record)
-            }
-            Event::Conn { ts_ns, rec } => out.conn(ts_ns, &rec),
-            Event::Alert(a) => out.alert(&a),
-            Event::Flagged(uid, a) => out.flow_flagged(&uid, &a),
-            Event::Packet(p) => out.packet(&p),
+            Event::Record(r) => out.record(r.log, r.ts_ns, &r.common, &r.record),
+            Event::Conn { ts_ns, rec } => out.conn(*ts_ns, rec),
+            Event::Alert(a) => out.alert(a),
+            Event::Flagged(uid, a) => out.flow_flagged(uid, a),
+            Event::Packet(p) => out.packet(p),
         }
+    }
+
+    /// Whether the event owns heap memory (all but flood packets): the
+    /// merging thread hands such events back to their worker to be freed
+    /// there ([`GiveBack`]).
+    pub fn owns_memory(&self) -> bool {
+        !matches!(self, Event::Packet(_))
     }
 }
 
@@ -127,7 +127,10 @@ impl EventLog {
 }
 
 impl Output for EventLog {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, mut record: Record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: &Record) {
+        self.record_owned(log, ts_ns, common, record.clone());
+    }
+    fn record_owned(&mut self, log: &'static str, ts_ns: u64, common: &Common, mut record: Record) {
         if self.jsonl {
             let mut line = Vec::with_capacity(LINE_CAPACITY);
             // Writing to a Vec fails only on a serializer bug; the writer
@@ -190,6 +193,7 @@ impl IntoIterator for AnalyzeChunk {
 pub type EventMerger = Merger<Event>;
 
 pub use super::memory_shared;
+pub use crate::shard::GiveBack;
 
 /// A worker's counters at the end.
 #[derive(Debug, Clone, Copy, Default)]
@@ -204,6 +208,8 @@ pub struct WorkerEnd {
 pub struct AnalyzeWorker {
     analyzer: Analyzer<'static>,
     state: Arc<Mutex<LogState>>,
+    /// Its events, back from the merging thread, to free here.
+    returns: Returns<Event>,
     frame: u64,
     /// Live (`watch --threads`): events are tagged with this packet time
     /// instead of a frame number (see [`AnalyzeWorker::live`]).
@@ -213,7 +219,13 @@ pub struct AnalyzeWorker {
 impl AnalyzeWorker {
     /// `build` makes the analyzer over the output it is given. `jsonl`:
     /// the output is a JSONL directory, whose lines the worker makes.
-    pub fn new(jsonl: bool, build: impl FnOnce(Box<dyn Output>) -> Analyzer<'static>) -> Self {
+    /// `returns`: where the merging thread gives back this worker's
+    /// events once written ([`GiveBack`]).
+    pub fn new(
+        jsonl: bool,
+        returns: Returns<Event>,
+        build: impl FnOnce(Box<dyn Output>) -> Analyzer<'static>,
+    ) -> Self {
         let state = Arc::new(Mutex::new(LogState {
             when: When::Packet { frame: 0 },
             seq: 0,
@@ -227,6 +239,7 @@ impl AnalyzeWorker {
         AnalyzeWorker {
             analyzer: build(Box::new(log)),
             state,
+            returns,
             frame: 0,
             live_now: None,
         }
@@ -299,6 +312,7 @@ impl ShardHandler<FlowData> for AnalyzeWorker {
     type End = WorkerEnd;
 
     fn take_chunk(&mut self) -> Option<AnalyzeChunk> {
+        self.returns.free();
         let mut st = lock(&self.state);
         if st.events.is_empty() {
             return None;
@@ -314,6 +328,7 @@ impl ShardHandler<FlowData> for AnalyzeWorker {
     }
 
     fn end(self) -> WorkerEnd {
+        self.returns.free();
         WorkerEnd {
             stats: self.analyzer.stats,
             rules: self.analyzer.rule_stats(),

@@ -2056,10 +2056,10 @@ impl ZeekLogs {
 }
 
 impl Output for ZeekLogs {
-    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: Record) {
+    fn record(&mut self, log: &'static str, ts_ns: u64, common: &Common, record: &Record) {
         self.note_time(ts_ns);
-        self.summary.note_record(log, &record);
-        let record = record.into_json();
+        self.summary.note_record(log, record);
+        let record = record.to_json();
         for row in self.map.record(log, ts_ns, common, &record) {
             self.write(&row);
         }
@@ -2511,7 +2511,7 @@ mod tests {
             "weird",
             t,
             &common(),
-            serde_json::json!({"name": "x\ty", "dir": "orig"}).into(),
+            &Record::from(serde_json::json!({"name": "x\ty", "dir": "orig"})),
         );
         z.tick(t + 61_000_000_000);
         z.finish().expect("finish");
@@ -2545,7 +2545,7 @@ mod tests {
                 "weird",
                 now,
                 &common(),
-                serde_json::json!({"name": "w"}).into(),
+                &Record::from(serde_json::json!({"name": "w"})),
             );
         }
         z.finish().expect("finish");
@@ -2590,7 +2590,7 @@ mod tests {
             "weird",
             1_000_000,
             &common(),
-            serde_json::json!({"name": "w"}).into(),
+            &Record::from(serde_json::json!({"name": "w"})),
         );
         z.finish().expect("finish");
         let text = String::from_utf8(buf.borrow().clone()).expect("utf8");
