@@ -186,12 +186,11 @@ pub struct FlowsArgs {
 }
 
 /// The number of worker threads for `--threads N` (none: 1; 0: one per
-/// core). One is the default: on two cores, two workers measured 1.2-1.4x
-/// one thread for about 1.6x the CPU with glibc, whose slow path every
-/// worker allocation takes once the merging thread has freed into its
-/// arena, and the UDP flood's `analyze` then peaks over 600 MiB (built with
-/// mimalloc or jemalloc: 1.5-1.6x; bench/threads.sh, docs/threads.md,
-/// session 16).
+/// core). One is the default: on two cores, two workers measured 1.35-1.5x
+/// one thread with glibc (faster on every capture, floods included, since
+/// session 17 hands what the merging thread writes back to its worker to
+/// free), but the UDP flood's `analyze` then peaks over issue 16's 600 MiB
+/// (616-631 MiB; bench/threads.sh, docs/threads.md "Cost").
 pub fn threads(n: Option<usize>) -> usize {
     match n {
         None => 1,
