@@ -23,7 +23,9 @@ use netsift_engine::analyze::files::DEFAULT_MAX_FILE_BYTES;
 use netsift_engine::analyze::output::{
     CaptureDamage, Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
 };
-use netsift_engine::analyze::sharded::{AnalyzeChunk, AnalyzeWorker, Event, GiveBack, WorkerEnd};
+use netsift_engine::analyze::sharded::{
+    memory_shared, AnalyzeChunk, AnalyzeWorker, Event, GiveBack, WorkerEnd,
+};
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::FlowData;
 use netsift_engine::content::hashlist::HashList;
@@ -487,6 +489,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         // The detectors run here, behind the merger: their memory is
         // sampled as deliveries come.
         let mut detectors_peak = 0usize;
+        let mut shared_peak = netsift_engine::memory::MemoryUse::default();
         let mut deliveries = 0u64;
         for (n, path) in args.captures.iter().enumerate() {
             let mut makers = Vec::with_capacity(threads);
@@ -507,6 +510,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                     deliveries += 1;
                     if deliveries % 64 == 0 {
                         detectors_peak = detectors_peak.max(scoring.memory_bytes());
+                        shared_peak = shared_peak.max(memory_shared());
                     }
                 };
                 let makers = makers.take().unwrap_or_default();
@@ -516,6 +520,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                 totals.add(&e);
             }
         }
+        // The workers' own peaks add up; the process-wide part (parser
+        // states, streams, DPI) is sampled here, once.
+        totals.peak_memory = totals.peak_memory + shared_peak.max(memory_shared());
         totals.peak_memory.detectors = detectors_peak.max(scoring.memory_bytes());
         totals
     } else {

@@ -252,6 +252,8 @@ pub struct Analyzer<'o> {
     pub stats: AnalyzeStats,
     /// Largest memory estimates sampled (each component's own peak).
     peak_memory: crate::memory::MemoryUse,
+    /// The same, of this analyzer's own part only ([`Analyzer::memory_own`]).
+    peak_own: crate::memory::MemoryUse,
 }
 
 /// Pre-verdict bytes held across all flows at once.
@@ -727,6 +729,7 @@ impl<'o> Analyzer<'o> {
             frame: 0,
             stats: AnalyzeStats::default(),
             peak_memory: crate::memory::MemoryUse::default(),
+            peak_own: crate::memory::MemoryUse::default(),
         }
     }
 
@@ -982,6 +985,14 @@ impl Analyzer<'_> {
     pub fn peak_memory(&self) -> crate::memory::MemoryUse {
         self.peak_memory.max(self.memory_use(0))
     }
+
+    /// [`Analyzer::peak_memory`] of this analyzer's own part: the peaks of
+    /// several analyzers (the workers of `analyze --threads`) add up
+    /// without counting the process-wide part ([`memory_shared`]) once per
+    /// worker.
+    pub fn peak_memory_own(&self) -> crate::memory::MemoryUse {
+        self.peak_own.max(self.memory_own(0))
+    }
 }
 
 /// The process-wide part of the memory estimate: live streams, parser
@@ -1030,6 +1041,7 @@ impl FlowHandler<FlowData> for Analyzer<'_> {
 
     fn on_memory_sample(&mut self, table_bytes: usize) {
         self.peak_memory = self.peak_memory.max(self.memory_use(table_bytes));
+        self.peak_own = self.peak_own.max(self.memory_own(table_bytes));
     }
 }
 

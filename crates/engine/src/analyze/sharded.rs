@@ -200,6 +200,8 @@ pub use crate::shard::GiveBack;
 pub struct WorkerEnd {
     pub stats: AnalyzeStats,
     pub rules: Option<RuleStats>,
+    /// With `--threads`, the worker's own part ([`Analyzer::peak_memory_own`]):
+    /// the caller adds the process-wide part ([`memory_shared`]) once.
     pub peak_memory: MemoryUse,
     pub files_carved: u64,
 }
@@ -332,7 +334,7 @@ impl ShardHandler<FlowData> for AnalyzeWorker {
         WorkerEnd {
             stats: self.analyzer.stats,
             rules: self.analyzer.rule_stats(),
-            peak_memory: self.analyzer.peak_memory(),
+            peak_memory: self.analyzer.peak_memory_own(),
             files_carved: self.analyzer.files_carved(),
         }
     }
