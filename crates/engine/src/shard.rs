@@ -93,7 +93,7 @@ pub const FLUSHING: u64 = u64::MAX - 1;
 /// While ending the open flows at the end of the capture, a worker hands
 /// its output back every this many flows, so that a million flows' lines
 /// (or records) are not all held at once.
-const FLUSH_CHUNK: usize = 4096;
+const FLUSH_CHUNK: usize = 512;
 
 struct FrameMeta {
     at: FrameAt,

@@ -46,10 +46,14 @@ const CHUNK_FRAMES: u64 = 4096;
 const MAX_LEAD: u64 = 1 << 16;
 /// The same lead while ending the flows open at the end, in frames (of
 /// the flows' creation): under a flood a frame is a flow, whose conn line
-/// and record wait in the merger.
-const MAX_FLUSH_LEAD: u64 = 1 << 14;
+/// and record wait in the merger. 16,384 (with hand-overs of 4,096 flows)
+/// held some 35,000 conn events at the peak of a UDP flood with two
+/// threads (dhat), 40 MiB over one thread; 2,048 and 512 took its
+/// `analyze` from 618 to 594 MiB and the SYN flood's from 564 to 506 MiB,
+/// no slower (docs/threads.md, session 17).
+const MAX_FLUSH_LEAD: u64 = 1 << 11;
 /// Chunks queued towards the calling thread, per worker. At the end of a
-/// flood a chunk holds thousands of flows' records (`FLUSH_CHUNK`).
+/// flood a chunk holds hundreds of flows' records (`FLUSH_CHUNK`).
 const QUEUE: usize = 2;
 
 /// Whether [`run_file_sharded`] can read `path`: a regular file (not `-`,
