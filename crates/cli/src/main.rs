@@ -189,8 +189,9 @@ pub struct FlowsArgs {
 /// core). One is the default: on two cores, two workers measured 1.35-1.5x
 /// one thread with glibc (faster on every capture, floods included, since
 /// session 17 hands what the merging thread writes back to its worker to
-/// free), but the UDP flood's `analyze` then peaks over issue 16's 600 MiB
-/// (616-631 MiB; bench/threads.sh, docs/threads.md "Cost").
+/// free), and within issue 16's memory bounds, but the UDP flood's
+/// `analyze` only narrowly (594-598 MiB of 600), and `--alert-pcap` needs
+/// one thread (bench/threads.sh, docs/threads.md "Cost").
 pub fn threads(n: Option<usize>) -> usize {
     match n {
         None => 1,
