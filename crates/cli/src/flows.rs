@@ -303,9 +303,8 @@ impl<W: Write> Writer<W> {
     }
 
     /// Take a flow's line, in the single-thread order: written now, or
-    /// kept for the end under `--sorted`.
-    /// Write (or keep, `--sorted`) a worker's line; the line back when it
-    /// was only read, for its worker to free ([`GiveBack`]).
+    /// kept for the end under `--sorted`. A line only written comes back,
+    /// for the worker that made it to free ([`GiveBack`]).
     fn take(&mut self, line: Line) -> io::Result<Option<Line>> {
         match (self.sorted.as_mut(), line.body) {
             (Some(s), LineBody::Json(v)) => s.push((line.first_frame, 0), v).map(|()| None),

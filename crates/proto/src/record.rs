@@ -134,14 +134,6 @@ impl Record {
         }
     }
 
-    /// The record's JSON, for the output layer.
-    pub fn into_json(self) -> Value {
-        match self.inner {
-            Inner::Typed(b) => b.to_json(),
-            Inner::Json(v) => v,
-        }
-    }
-
     /// Write the record's fields into `map`, except the keys in `skip`
     /// (the JSONL writer's flow fields, which come first).
     pub fn write_fields(
@@ -215,11 +207,11 @@ mod tests {
         let r = Record::typed(Rec { a: 7, b: None });
         assert_eq!(r.downcast_ref::<Rec>().map(|x| x.a), Some(7));
         assert!(r.downcast_ref::<String>().is_none());
-        assert_eq!(r.clone().into_json(), serde_json::json!({"a": 7}));
+        assert_eq!(r.to_json(), serde_json::json!({"a": 7}));
         assert_eq!(r.to_json().to_string(), r#"{"a":7}"#);
         let j = Record::from(serde_json::json!({"x": 1}));
         assert!(j.downcast_ref::<Rec>().is_none());
-        assert_eq!(j.into_json(), serde_json::json!({"x": 1}));
+        assert_eq!(j.to_json(), serde_json::json!({"x": 1}));
     }
 
     /// `{"first":0,` then the record's fields (minus `skip`) through
