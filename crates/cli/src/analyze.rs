@@ -466,7 +466,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut det = Detecting::with_scan_method(det_inner, s.rules, s.scan_method);
     let mut scoring = Scoring::with_scope(&mut det, s.models, s.model_scope);
     let mut bar = Bar::new(!a.common.quiet && stderr_is_tty());
-    let threads = crate::threads(args.threads);
+    // --alert-pcap keeps each flow's packets in the one pipeline; without
+    // an explicit --threads it runs on one thread rather than failing.
+    let threads = match (args.threads, &args.alert_pcap) {
+        (None, Some(_)) => 1,
+        (n, _) => crate::threads(n),
+    };
     let mut runs = CaptureRuns {
         handle,
         sensor: sensor.clone(),

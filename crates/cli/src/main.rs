@@ -171,7 +171,8 @@ pub struct FlowsArgs {
 
     /// Worker threads. Flows are spread over them by a symmetric hash of
     /// their addresses, and their lines put back in the one-thread order:
-    /// the output is the same for any number. 0: one per core.
+    /// the output is the same for any number [default: one per core, at
+    /// most 16].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -185,20 +186,30 @@ pub struct FlowsArgs {
     pub common: CommonArgs,
 }
 
-/// The number of worker threads for `--threads N` (none: 1; 0: one per
-/// core). One is the default: on two cores, two workers measured 1.35-1.5x
-/// one thread with glibc (faster on every capture, floods included, since
-/// session 17 hands what the merging thread writes back to its worker to
-/// free), and within issue 16's memory bounds, but the UDP flood's
-/// `analyze` only narrowly (594-598 MiB of 600), and `--alert-pcap` needs
-/// one thread (bench/threads.sh, docs/threads.md "Cost").
+/// The number of worker threads for `--threads N`: none or 0 is one per
+/// core ([`default_threads`]), an explicit N is taken as it is (up to 256).
 pub fn threads(n: Option<usize>) -> usize {
     match n {
-        None => 1,
-        Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None | Some(0) => default_threads(),
         Some(n) => n.min(256),
     }
 }
+
+/// Workers when `--threads` is not given: one per core the process may use
+/// (`available_parallelism` follows the CPU affinity mask and cgroup
+/// quota), at most [`MAX_DEFAULT_THREADS`]. Two workers beat one on every
+/// capture measured, floods included, within issue 16's memory bounds
+/// (bench/threads.sh, bench/flood.sh; docs/threads.md "Cost").
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_DEFAULT_THREADS)
+}
+
+/// Each worker reads the whole capture and decodes every frame's
+/// addresses (docs/threads.md, "How"), a cost that grows with N; beyond
+/// this many, ask for more with an explicit `--threads N`.
+pub const MAX_DEFAULT_THREADS: usize = 16;
 
 /// Flow-table and classification options shared by the subcommands.
 #[derive(clap::Args, Debug)]
@@ -351,8 +362,8 @@ pub struct AnalyzeArgs {
     /// Worker threads for the per-flow work (reassembly, parsers, DPI,
     /// signatures, rules, carving); what spans flows (scans, brute force,
     /// floods, models, aggregation, writing) runs once, in capture order,
-    /// so the output is the same for any number. 0: one per core
-    /// (--alert-pcap needs one).
+    /// so the output is the same for any number [default: one per core, at
+    /// most 16; one with --alert-pcap, which needs one].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -616,7 +627,8 @@ pub struct WatchArgs {
     /// Capture with N AF_PACKET sockets in one PACKET_FANOUT group, each
     /// with its own ring and worker thread (flows, reassembly, parsers,
     /// DPI, rules); scans, floods, models, aggregation and the writers run
-    /// once, in a central thread. 1: one socket, no fanout. 0: one per core.
+    /// once, in a central thread. 1: one socket, no fanout [default: one
+    /// per core, at most 16].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 

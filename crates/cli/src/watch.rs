@@ -18,9 +18,9 @@
 //! open flow then ends, every record and alert is flushed, and the summary
 //! is printed. A second signal exits at once.
 //!
-//! This is the one-socket capture (`--threads 1`, the default);
-//! `--threads N` (N sockets in a `PACKET_FANOUT` group, a worker each) is
-//! [`crate::watch_threads`].
+//! This is the one-socket capture (`--threads 1`, and the default on one
+//! core); `--threads N` (N sockets in a `PACKET_FANOUT` group, a worker
+//! each; the default is one per core) is [`crate::watch_threads`].
 
 use std::cell::{Cell, RefCell};
 use std::io::BufWriter;

@@ -183,10 +183,16 @@ fn worker(
         };
         let res = cap.poll(wait, &mut |p| {
             if let Some(limit) = shared.limit {
-                // Packets past --count are neither analysed nor written.
-                if shared.taken.fetch_add(1, Ordering::Relaxed) >= limit {
+                // Packets past --count are neither analysed nor written;
+                // the one that reaches it stops the capture, as with one
+                // socket (waiting for one more would hang on a quiet wire).
+                let taken = shared.taken.fetch_add(1, Ordering::Relaxed);
+                if taken >= limit {
                     shared.stop.store(true, Ordering::Relaxed);
                     return;
+                }
+                if taken + 1 == limit {
+                    shared.stop.store(true, Ordering::Relaxed);
                 }
             }
             local += 1;

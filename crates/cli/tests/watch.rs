@@ -199,7 +199,9 @@ fn watch_lo_sees_http_dns_scans_and_matches_analyze_of_its_capture() {
 
     let mut watch = netsift()
         .current_dir(&tmp)
-        .args(["watch", "lo", "-o"])
+        // One socket: its uids are those of `analyze` of the written
+        // capture (with several, each worker numbers its own frames).
+        .args(["watch", "lo", "--threads", "1", "-o"])
         .arg(&live)
         .arg("--write")
         .arg(&pcap)
