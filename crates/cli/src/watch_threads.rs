@@ -25,7 +25,8 @@
 //! Differences from one socket, by design: uids are unique but not those
 //! of `analyze` of the `--write` capture (each worker numbers its own
 //! frames, interleaved: worker i of N gives its k-th frame the number
-//! k·N + i + 1); each worker's flow table holds `--max-flows / N`;
+//! k·N + i + 1); each worker's flow table holds its share of `--max-flows` (and
+//! 1/32 more: `engine::shard::worker_max_flows`);
 //! `--ring-mb` is per socket; `--write` gets the packets in packet-time
 //! order from the merger (copied once).
 
@@ -341,7 +342,7 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
         pcfg.flow.tcp_attempt_ns = pcfg.flow.tcp_attempt_ns.min(5_000_000_000);
     }
     let mut wcfg = pcfg;
-    wcfg.flow.max_flows = (pcfg.flow.max_flows / n).max(1);
+    wcfg.flow.max_flows = netsift_engine::shard::worker_max_flows(pcfg.flow.max_flows, n);
     if let Some(h) = &store {
         let info = CaptureInfo {
             name: format!("live {}", args.iface),

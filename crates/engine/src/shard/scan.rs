@@ -304,7 +304,7 @@ where
 {
     let n = makers.len().max(1);
     let mut wcfg = cfg;
-    wcfg.flow.max_flows = (cfg.flow.max_flows / n).max(1);
+    wcfg.flow.max_flows = super::worker_max_flows(cfg.flow.max_flows, n);
     let pace = Pace {
         choices: Choices::new(n),
         read: (0..n).map(|_| AtomicU64::new(0)).collect(),
