@@ -71,6 +71,16 @@ impl Text {
         }
     }
 
+    /// The text's bytes, without [`Text::as_str`]'s UTF-8 check: for
+    /// writers that copy them as they are (a JSON writer scans them for
+    /// what needs escaping anyway, and they are a whole `str`'s).
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, buf } => &buf[..usize::from(*len).min(Text::INLINE)],
+            Repr::Heap(s) => s.as_bytes(),
+        }
+    }
+
     /// Whether the text is kept in place (for tests).
     pub fn is_inline(&self) -> bool {
         matches!(self.0, Repr::Inline { .. })
