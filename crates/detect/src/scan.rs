@@ -714,6 +714,35 @@ struct Lone4 {
     kind: ProbeKind,
 }
 
+impl Lone4 {
+    /// Only for a probe between IPv4 hosts (`LoneMap` keeps the others
+    /// as they are).
+    fn pack(p: &Lone) -> Lone4 {
+        Lone4 {
+            ts: p.ts,
+            dst: match p.dst {
+                IpAddr::V4(d) => u32::from(d),
+                IpAddr::V6(_) => 0,
+            },
+            dst_port: p.dst_port,
+            src_port: p.src_port,
+            proto: p.proto,
+            kind: p.kind,
+        }
+    }
+
+    fn unpack(self) -> Lone {
+        Lone {
+            dst: IpAddr::V4(self.dst.into()),
+            ts: self.ts,
+            dst_port: self.dst_port,
+            src_port: self.src_port,
+            proto: self.proto,
+            kind: self.kind,
+        }
+    }
+}
+
 /// Lone probes by source, with their expiry queues.
 #[derive(Debug, Default)]
 struct LoneMap {
@@ -730,39 +759,32 @@ impl LoneMap {
 
     fn take(&mut self, src: IpAddr) -> Option<Lone> {
         match src {
-            IpAddr::V4(a) => self.v4.remove(&u32::from(a)).map(|p| Lone {
-                dst: IpAddr::V4(p.dst.into()),
-                ts: p.ts,
-                dst_port: p.dst_port,
-                src_port: p.src_port,
-                proto: p.proto,
-                kind: p.kind,
-            }),
+            IpAddr::V4(a) => self.v4.remove(&u32::from(a)).map(Lone4::unpack),
             IpAddr::V6(_) => self.other.remove(&src),
         }
     }
 
-    fn insert(&mut self, src: IpAddr, p: Lone) {
+    /// Make `p` the source's lone probe, and give the one it replaces: one
+    /// lookup where a take and then an insert made two (a flood from a
+    /// million sources does this once per flow, on a map too big for the
+    /// caches). The probe expires only once [`LoneMap::queue`] is called:
+    /// a probe that goes on to a target set is taken back out instead.
+    fn swap(&mut self, src: IpAddr, p: Lone) -> Option<Lone> {
         match (src, p.dst) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => {
-                let k = u32::from(s);
-                self.v4.insert(
-                    k,
-                    Lone4 {
-                        ts: p.ts,
-                        dst: u32::from(d),
-                        dst_port: p.dst_port,
-                        src_port: p.src_port,
-                        proto: p.proto,
-                        kind: p.kind,
-                    },
-                );
-                self.q4.push(p.ts, k);
-            }
-            _ => {
-                self.other.insert(src, p);
-                self.q.push(p.ts, src);
-            }
+            (IpAddr::V4(s), IpAddr::V4(_)) => self
+                .v4
+                .insert(u32::from(s), Lone4::pack(&p))
+                .map(Lone4::unpack),
+            _ => self.other.insert(src, p),
+        }
+    }
+
+    /// Queue the source's lone probe `p` (made by [`LoneMap::swap`]) for
+    /// expiry.
+    fn queue(&mut self, src: IpAddr, p: &Lone) {
+        match (src, p.dst) {
+            (IpAddr::V4(s), IpAddr::V4(_)) => self.q4.push(p.ts, u32::from(s)),
+            _ => self.q.push(p.ts, src),
         }
     }
 
@@ -1009,9 +1031,11 @@ impl ScanDetector {
             proto: c.proto,
             kind,
         };
-        // The source's earlier lone probe (if still in the window) goes to
-        // the target sets first, in its order.
-        if let Some(p) = self.lone.take(c.src) {
+        // This probe becomes the source's lone probe at once (one lookup
+        // for the common case, a source's first probe); the earlier one, if
+        // still in the window, goes to the target sets first, in its order.
+        let earlier = self.lone.swap(c.src, probe);
+        if let Some(p) = earlier {
             if p.ts >= horizon {
                 self.add_probe(c.src, p, horizon, &mut out);
             }
@@ -1024,13 +1048,16 @@ impl ScanDetector {
             && self.cfg.port_scan_threshold > 1
             && self.cfg.addr_scan_threshold > 1
         {
-            if self.lone.len() >= MAX_TRACKED {
+            // A new source beyond the bound is not tracked.
+            if earlier.is_none() && self.lone.len() > MAX_TRACKED {
+                self.lone.take(c.src);
                 self.untracked += 1;
-                return out;
+            } else {
+                self.lone.queue(c.src, &probe);
             }
-            self.lone.insert(c.src, probe);
             return out;
         }
+        self.lone.take(c.src);
         self.add_probe(c.src, probe, horizon, &mut out);
         out
     }
