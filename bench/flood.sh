@@ -11,7 +11,9 @@
 # each from a random source. At 100 k packets/s of packet time, every flow is
 # still open at the end: N concurrent flows.
 #
-# Each tool runs pinned to one core (taskset -c 0), under /usr/bin/time -v:
+# THREADS="1 2" also times netsift with two worker threads (unpinned; the
+# default --threads is one per core, and the memory bounds hold for it).
+# Each one-thread run is pinned to one core (taskset -c 0), under /usr/bin/time -v:
 # the best wall time of RUNS runs (default 3), the CPU time (user + system)
 # of that run, and the peak RSS (maximum resident set size) are printed. On
 # a busy machine the CPU time is the steadier figure (the pinned core is
@@ -27,6 +29,9 @@ N=${N:-1000000}
 RUNS=${RUNS:-3}
 KINDS=${KINDS:-"syn udp icmp"}
 TOOLS=${TOOLS:-"flows analyze ndpi"}
+# Worker threads of netsift's runs (e.g. THREADS="1 2"); runs with more than
+# one are not pinned.
+THREADS=${THREADS:-1}
 mkdir -p "$OUT"
 if [ -z "${NETSIFT:-}" ]; then
   cargo build --release -q --manifest-path "$ROOT/Cargo.toml" -p netsift
@@ -62,11 +67,21 @@ run() {
 for kind in $KINDS; do
   cap=$OUT/flood-$kind-$N.pcap
   [ -f "$cap" ] || python3 "$HERE/flood_gen.py" "$kind" "$cap" "$N" 1
-  echo "$kind flood: $N packets ($cap), best of $RUNS, pinned to one core"
+  echo "$kind flood: $N packets ($cap), best of $RUNS, one thread pinned to one core"
   for tool in $TOOLS; do
     case $tool in
-      flows) run flows "$NETSIFT" flows --threads 1 --format jsonl "$cap" ;;
-      analyze) run analyze "$NETSIFT" analyze --threads 1 -o "$SCRATCH/o" "$cap" ;;
+      flows | analyze)
+        for t in $THREADS; do
+          # One thread is pinned like ndpiReader; more get every core.
+          local_pin=$PIN; [ "$t" = 1 ] || PIN=""
+          label=$tool; [ "$THREADS" = 1 ] || label="$tool t$t"
+          if [ "$tool" = flows ]; then
+            run "$label" "$NETSIFT" flows --threads "$t" --format jsonl "$cap"
+          else
+            run "$label" "$NETSIFT" analyze --threads "$t" -o "$SCRATCH/o" "$cap"
+          fi
+          PIN=$local_pin
+        done ;;
       ndpi) [ "${NDPI:-1}" = 1 ] && run ndpiReader ndpiReader -i "$cap" -q ;;
     esac
   done

@@ -279,14 +279,24 @@ impl Summary {
             return;
         };
         for a in [src, dst] {
-            match self.bytes_by_host.get_mut(&a) {
-                Some(b) => *b += bytes,
-                None => {
-                    if self.bytes_by_host.len() >= MAX_HOSTS {
-                        self.prune_hosts();
-                    }
-                    self.bytes_by_host.insert(a, bytes);
+            // One lookup for a host seen before or a new one while there
+            // is room (a flood's sources are all new); a second only after
+            // a prune.
+            let full = self.bytes_by_host.len() >= MAX_HOSTS;
+            let prune = match self.bytes_by_host.entry(a) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    *o.get_mut() += bytes;
+                    false
                 }
+                std::collections::hash_map::Entry::Vacant(v) if !full => {
+                    v.insert(bytes);
+                    false
+                }
+                std::collections::hash_map::Entry::Vacant(_) => true,
+            };
+            if prune {
+                self.prune_hosts();
+                self.bytes_by_host.insert(a, bytes);
             }
         }
     }
