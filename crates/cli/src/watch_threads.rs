@@ -188,12 +188,11 @@ fn worker(
                 // the one that reaches it stops the capture, as with one
                 // socket (waiting for one more would hang on a quiet wire).
                 let taken = shared.taken.fetch_add(1, Ordering::Relaxed);
-                if taken >= limit {
+                if taken + 1 >= limit {
                     shared.stop.store(true, Ordering::Relaxed);
-                    return;
                 }
-                if taken + 1 == limit {
-                    shared.stop.store(true, Ordering::Relaxed);
+                if taken >= limit {
+                    return;
                 }
             }
             local += 1;

@@ -715,15 +715,12 @@ struct Lone4 {
 }
 
 impl Lone4 {
-    /// Only for a probe between IPv4 hosts (`LoneMap` keeps the others
+    /// A probe between IPv4 hosts, to `dst` (`LoneMap` keeps the others
     /// as they are).
-    fn pack(p: &Lone) -> Lone4 {
+    fn pack(p: &Lone, dst: std::net::Ipv4Addr) -> Lone4 {
         Lone4 {
             ts: p.ts,
-            dst: match p.dst {
-                IpAddr::V4(d) => u32::from(d),
-                IpAddr::V6(_) => 0,
-            },
+            dst: u32::from(dst),
             dst_port: p.dst_port,
             src_port: p.src_port,
             proto: p.proto,
@@ -771,9 +768,9 @@ impl LoneMap {
     /// a probe that goes on to a target set is taken back out instead.
     fn swap(&mut self, src: IpAddr, p: Lone) -> Option<Lone> {
         match (src, p.dst) {
-            (IpAddr::V4(s), IpAddr::V4(_)) => self
+            (IpAddr::V4(s), IpAddr::V4(d)) => self
                 .v4
-                .insert(u32::from(s), Lone4::pack(&p))
+                .insert(u32::from(s), Lone4::pack(&p, d))
                 .map(Lone4::unpack),
             _ => self.other.insert(src, p),
         }

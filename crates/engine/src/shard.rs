@@ -1021,10 +1021,6 @@ where
 mod tests {
     use super::*;
 
-    /// What the merging thread has written goes back to the worker that
-    /// made it, in batches, and the worker frees it; items that own no
-    /// memory stay; a worker that stops taking them makes the merging
-    /// thread free them once the bound is reached.
     #[test]
     fn worker_share_of_the_flow_table_has_slack_for_an_uneven_split() {
         assert_eq!(worker_max_flows(1_000_000, 1), 1_000_000);
@@ -1042,6 +1038,10 @@ mod tests {
         }
     }
 
+    /// What the merging thread has written goes back to the worker that
+    /// made it, in batches, and the worker frees it; items that own no
+    /// memory stay; a worker that stops taking them makes the merging
+    /// thread free them once the bound is reached.
     #[test]
     fn written_items_go_back_to_their_worker() {
         let to: Vec<Returns<(usize, u32)>> = (0..2).map(|_| Returns::default()).collect();

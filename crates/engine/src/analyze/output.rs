@@ -3,6 +3,7 @@
 //! with an `event_type` field. Both keep a summary for the end of the run.
 
 use netsift_proto::text::Text;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -284,15 +285,15 @@ impl Summary {
             // a prune.
             let full = self.bytes_by_host.len() >= MAX_HOSTS;
             let prune = match self.bytes_by_host.entry(a) {
-                std::collections::hash_map::Entry::Occupied(mut o) => {
+                Entry::Occupied(mut o) => {
                     *o.get_mut() += bytes;
                     false
                 }
-                std::collections::hash_map::Entry::Vacant(v) if !full => {
+                Entry::Vacant(v) if !full => {
                     v.insert(bytes);
                     false
                 }
-                std::collections::hash_map::Entry::Vacant(_) => true,
+                Entry::Vacant(_) => true,
             };
             if prune {
                 self.prune_hosts();
