@@ -886,15 +886,38 @@ pub struct TrainArgs {
     pub show: usize,
 }
 
+/// mimalloc v2 is the allocator: against glibc's it cut `analyze --threads 2`
+/// on the benchmark capture by about a tenth and kept every flood within
+/// issue 16's bounds (docs/threads.md, "Session 19").
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// No transparent huge pages for this process (what mimalloc's own
+/// `MIMALLOC_ALLOW_THP=0` does; its `no_thp` build only stops it asking for
+/// them). With them mimalloc's segments were faulted in 2 MiB at a time:
+/// `analyze` of the benchmark capture took a quarter longer and the SYN
+/// flood's `flows` 2-3 s more and over 420 MiB, most of it the kernel
+/// zeroing huge pages (docs/threads.md, "Session 19"). It only changes how
+/// the kernel backs memory, so its failure is ignored.
+#[cfg(all(feature = "mimalloc", target_os = "linux"))]
+fn no_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes one integer argument and the rest
+    // zero (prctl(2)); it touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[cfg(not(all(feature = "mimalloc", target_os = "linux")))]
+fn no_huge_pages() {}
 
 #[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    no_huge_pages();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Flows(args) => flows::run(&args),
