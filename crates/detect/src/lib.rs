@@ -7,6 +7,8 @@
 //! outcomes) and stream bytes, and collects [`alert::Alert`]s. Every window
 //! is in packet time.
 
+#![deny(unsafe_code)]
+
 /// A map keyed by addresses a sender chooses, hashed with a random seed per
 /// map (foldhash), so that no one can work out keys that collide (an
 /// unkeyed hash such as Fx is a polynomial in the key's words). Nothing

@@ -54,6 +54,9 @@ use serde::Serialize;
 
 use crate::SeededMap;
 
+mod lone;
+use lone::{Lone4, LoneTable};
+
 /// TCP flag bits (the low byte of the TCP flags field).
 pub mod tcp_flags {
     pub const FIN: u8 = 0x01;
@@ -702,24 +705,13 @@ struct Lone {
     kind: ProbeKind,
 }
 
-/// A lone probe between IPv4 hosts, packed: a map slot of 32 bytes instead
-/// of 56 (a flood from a million sources is mostly IPv4).
-#[derive(Debug, Clone, Copy)]
-struct Lone4 {
-    ts: u64,
-    dst: u32,
-    dst_port: u16,
-    src_port: u16,
-    proto: u8,
-    kind: ProbeKind,
-}
-
 impl Lone4 {
-    /// A probe between IPv4 hosts, to `dst` (`LoneMap` keeps the others
-    /// as they are).
-    fn pack(p: &Lone, dst: std::net::Ipv4Addr) -> Lone4 {
+    /// A probe from `src` to `dst` between IPv4 hosts (`LoneMap` keeps the
+    /// others as they are).
+    fn pack(p: &Lone, src: std::net::Ipv4Addr, dst: std::net::Ipv4Addr) -> Lone4 {
         Lone4 {
             ts: p.ts,
+            src: u32::from(src),
             dst: u32::from(dst),
             dst_port: p.dst_port,
             src_port: p.src_port,
@@ -743,7 +735,7 @@ impl Lone4 {
 /// Lone probes by source, with their expiry queues.
 #[derive(Debug, Default)]
 struct LoneMap {
-    v4: SeededMap<u32, Lone4>,
+    v4: LoneTable,
     other: SeededMap<IpAddr, Lone>,
     q4: ExpiryQueue<u32>,
     q: ExpiryQueue<IpAddr>,
@@ -756,7 +748,7 @@ impl LoneMap {
 
     fn take(&mut self, src: IpAddr) -> Option<Lone> {
         match src {
-            IpAddr::V4(a) => self.v4.remove(&u32::from(a)).map(Lone4::unpack),
+            IpAddr::V4(a) => self.v4.remove(u32::from(a)).map(Lone4::unpack),
             IpAddr::V6(_) => self.other.remove(&src),
         }
     }
@@ -768,10 +760,9 @@ impl LoneMap {
     /// a probe that goes on to a target set is taken back out instead.
     fn swap(&mut self, src: IpAddr, p: Lone) -> Option<Lone> {
         match (src, p.dst) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => self
-                .v4
-                .insert(u32::from(s), Lone4::pack(&p, d))
-                .map(Lone4::unpack),
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                self.v4.insert(Lone4::pack(&p, s, d)).map(Lone4::unpack)
+            }
             _ => self.other.insert(src, p),
         }
     }
@@ -788,9 +779,9 @@ impl LoneMap {
     fn expire(&mut self, horizon: u64) {
         let m = &mut self.v4;
         self.q4.expire(horizon, |k| {
-            let p = m.get(&k)?;
+            let p = m.get(k)?;
             if p.ts < horizon {
-                m.remove(&k);
+                m.remove(k);
                 return None;
             }
             Some(p.ts)
@@ -808,7 +799,7 @@ impl LoneMap {
 
     fn memory_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.v4.capacity() * (size_of::<(u32, Lone4)>() + 1)
+        self.v4.memory_bytes()
             + self.other.capacity() * (size_of::<(IpAddr, Lone)>() + 1)
             + self.q4.0.capacity() * size_of::<(u64, u32)>()
             + self.q.0.capacity() * size_of::<(u64, IpAddr)>()
@@ -865,6 +856,45 @@ pub struct ScanDetector {
     watermark: u64,
     /// Probes not tracked because [`MAX_TRACKED`] sets were live.
     untracked: u64,
+    /// Flows fed by [`ScanDetector::observe_deferred`], not yet run.
+    deferred: VecDeque<Ended>,
+}
+
+/// Flows [`ScanDetector::observe_deferred`] holds: enough work between a
+/// prefetch and its use to hide a miss (a flow's end costs a microsecond or
+/// more elsewhere), few enough to stay in the cache themselves.
+pub const DEFER: usize = 8;
+
+/// What the detector keeps of an ended flow: [`ConnSummary`] without its
+/// borrowed strings, its probe kind and contact outcome worked out.
+#[derive(Debug, Clone, Copy)]
+struct Ended {
+    ts_ns: u64,
+    duration_ns: u64,
+    proto: u8,
+    src: IpAddr,
+    dst: IpAddr,
+    src_port: u16,
+    dst_port: u16,
+    kind: Option<ProbeKind>,
+    /// [`contact_outcome`].
+    outcome: Option<bool>,
+}
+
+impl Ended {
+    fn of(c: &ConnSummary) -> Ended {
+        Ended {
+            ts_ns: c.ts_ns,
+            duration_ns: c.duration_ns,
+            proto: c.proto,
+            src: c.src,
+            dst: c.dst,
+            src_port: c.src_port,
+            dst_port: c.dst_port,
+            kind: classify_probe(c),
+            outcome: contact_outcome(c),
+        }
+    }
 }
 
 /// Target sets tracked per kind (vertical, horizontal) and TRW sources at
@@ -889,10 +919,12 @@ impl ScanDetector {
             findings: Vec::new(),
             watermark: 0,
             untracked: 0,
+            deferred: VecDeque::with_capacity(DEFER + 1),
         }
     }
 
-    /// Probes that were not tracked because the state was full.
+    /// Probes that were not tracked because the state was full (of the
+    /// flows run so far: see [`ScanDetector::observe_deferred`]).
     pub fn untracked(&self) -> u64 {
         self.untracked
     }
@@ -988,6 +1020,31 @@ impl ScanDetector {
     /// per method and target set, ever); later probes of a raised target set
     /// update the finding that [`ScanDetector::finish`] returns.
     pub fn observe(&mut self, c: &ConnSummary) -> Vec<ScanFinding> {
+        self.run(&Ended::of(c))
+    }
+
+    /// Feed one ended flow as [`ScanDetector::observe`] does, but run it
+    /// only [`DEFER`] flows later (or at [`ScanDetector::finish`]), in the
+    /// same order: the findings are the same. Meanwhile the slot of its
+    /// source's lone probe is fetched into the cache: under a flood from
+    /// new sources every flow looks its source up in a table far larger
+    /// than the caches, and a miss per flow was most of the detector's
+    /// time. For captures, whose findings are reported at the end; live,
+    /// where each one is raised at once, use [`ScanDetector::observe`].
+    pub fn observe_deferred(&mut self, c: &ConnSummary) {
+        let e = Ended::of(c);
+        if let (IpAddr::V4(src), Some(_)) = (e.src, e.kind) {
+            self.lone.v4.prefetch(u32::from(src));
+        }
+        self.deferred.push_back(e);
+        if self.deferred.len() > DEFER {
+            if let Some(e) = self.deferred.pop_front() {
+                self.run(&e);
+            }
+        }
+    }
+
+    fn run(&mut self, c: &Ended) -> Vec<ScanFinding> {
         let mut out = Vec::new();
         if ignored_destination(&c.dst) {
             return out;
@@ -1003,7 +1060,7 @@ impl ScanDetector {
             self.watermark = ts;
         }
         self.watermark = self.watermark.max(ts);
-        let kind = classify_probe(c);
+        let kind = c.kind;
         let threshold = matches!(self.cfg.method, ScanMethod::Threshold | ScanMethod::Both);
         let trw = matches!(self.cfg.method, ScanMethod::Trw | ScanMethod::Both);
         if trw {
@@ -1122,13 +1179,8 @@ impl ScanDetector {
         }
     }
 
-    fn observe_trw(
-        &mut self,
-        c: &ConnSummary,
-        kind: Option<ProbeKind>,
-        out: &mut Vec<ScanFinding>,
-    ) {
-        let Some(success) = contact_outcome(c) else {
+    fn observe_trw(&mut self, c: &Ended, kind: Option<ProbeKind>, out: &mut Vec<ScanFinding>) {
+        let Some(success) = c.outcome else {
             return;
         };
         let p = self.cfg.trw;
@@ -1257,7 +1309,10 @@ impl ScanDetector {
     }
 
     /// Final summaries of every finding raised, in the order raised.
-    pub fn finish(self) -> Vec<ScanFinding> {
+    pub fn finish(mut self) -> Vec<ScanFinding> {
+        while let Some(e) = self.deferred.pop_front() {
+            self.run(&e);
+        }
         let mut out = self.findings.clone();
         for (k, s) in &self.vertical {
             if let Some(i) = s.finding {
@@ -1382,5 +1437,61 @@ mod tests {
         let f = d.finish();
         assert_eq!(f[0].kind, ScanKind::Vertical);
         assert_eq!(f[0].count, 20);
+    }
+    /// Deferring flows changes nothing found: a mixed stream (flood
+    /// sources that send once, sources that return, vertical and
+    /// horizontal scanners, IPv6, answered contacts, time going backwards)
+    /// gives the same final findings through `observe` and
+    /// `observe_deferred`, with every method.
+    #[test]
+    fn deferred_flows_find_the_same() {
+        for method in [ScanMethod::Threshold, ScanMethod::Trw, ScanMethod::Both] {
+            let cfg = ScanConfig {
+                method,
+                port_scan_threshold: 5,
+                addr_scan_threshold: 5,
+                ..ScanConfig::default()
+            };
+            let (mut now, mut later) = (ScanDetector::new(cfg.clone()), ScanDetector::new(cfg));
+            let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+            for i in 0..200_000u64 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let (history, state) = match x % 5 {
+                    0 => ("ShADadFf", "SF"),
+                    1 => ("Sr", "REJ"),
+                    _ => ("S", "S0"),
+                };
+                let mut c = conn(history, state);
+                // Time mostly moves forward, sometimes by a whole window,
+                // and once goes back (a second capture, older).
+                c.ts_ns = if i == 150_000 {
+                    0
+                } else {
+                    i * 20_000_000 + (x >> 40) % 1_000
+                };
+                let src = match (x >> 8) % 10 {
+                    // a few returning sources, some of them scanners
+                    0..=2 => 0x0a00_0000 + ((x >> 16) % 8) as u32,
+                    // the rest send once
+                    _ => 0x0b00_0000 + (i as u32),
+                };
+                c.src = if (x >> 12) % 50 == 0 {
+                    IpAddr::from(std::net::Ipv6Addr::from(u128::from(src)))
+                } else {
+                    IpAddr::from(std::net::Ipv4Addr::from(src))
+                };
+                c.dst = IpAddr::from(std::net::Ipv4Addr::from(
+                    0x0c00_0000 + ((x >> 20) % 40) as u32,
+                ));
+                c.dst_port = 1 + ((x >> 28) % 30) as u16;
+                now.observe(&c);
+                later.observe_deferred(&c);
+            }
+            let found = now.finish();
+            assert!(found.len() > 3, "{method:?}: {} findings", found.len());
+            assert_eq!(found, later.finish(), "{method:?}");
+        }
     }
 }

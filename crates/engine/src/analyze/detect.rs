@@ -425,14 +425,16 @@ impl Output for Detecting<'_> {
                 orig_payload_bytes: rec.orig_payload_bytes,
                 resp_payload_bytes: rec.resp_payload_bytes,
             };
-            // Reported at the end with the final counts (pcap mode), or
-            // now (live mode).
-            let found = self.scan.observe(&summary);
+            // Reported now (live mode), or at the end with the final
+            // counts (pcap mode), where the detector may run a flow a few
+            // flows later to prefetch what it needs.
             if self.live {
-                for f in &found {
+                for f in &self.scan.observe(&summary) {
                     let a = Self::scan_alert(f);
                     self.raise(a);
                 }
+            } else {
+                self.scan.observe_deferred(&summary);
             }
             // "Many alike short SSH sessions" (netsift-detect's heuristic;
             // SSH authentication itself is encrypted).
