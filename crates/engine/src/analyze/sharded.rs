@@ -26,7 +26,8 @@
 //! order, so the detectors, the models and the writers see what they see
 //! with one thread, and the output is the same for any N.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::cell::{RefCell, RefMut};
+use std::rc::Rc;
 
 use netsift_detect::alert::Alert;
 use netsift_detect::dos::FloodPacket;
@@ -104,17 +105,17 @@ struct LogState {
 
 /// A worker's output: it keeps the events, tagged, for the reader.
 pub struct EventLog {
-    state: Arc<Mutex<LogState>>,
+    state: Rc<RefCell<LogState>>,
     summary: Summary,
     /// The output is a JSONL directory: make its lines here, in the
     /// worker, so that the reader thread only copies them.
     jsonl: bool,
 }
 
-fn lock(m: &Mutex<LogState>) -> MutexGuard<'_, LogState> {
-    // Only the worker's own thread takes the lock; a poisoned lock means
-    // it panicked, and the worker's join re-raises that.
-    m.lock().unwrap_or_else(|p| p.into_inner())
+fn lock(m: &RefCell<LogState>) -> RefMut<'_, LogState> {
+    // Only the worker's own thread holds the log (it is not `Send`), and
+    // no borrow outlives the call that takes it.
+    m.borrow_mut()
 }
 
 impl EventLog {
@@ -209,7 +210,7 @@ pub struct WorkerEnd {
 /// A worker: an [`Analyzer`] writing into an [`EventLog`].
 pub struct AnalyzeWorker {
     analyzer: Analyzer<'static>,
-    state: Arc<Mutex<LogState>>,
+    state: Rc<RefCell<LogState>>,
     /// Its events, back from the merging thread, to free here.
     returns: Returns<Event>,
     frame: u64,
@@ -228,7 +229,7 @@ impl AnalyzeWorker {
         returns: Returns<Event>,
         build: impl FnOnce(Box<dyn Output>) -> Analyzer<'static>,
     ) -> Self {
-        let state = Arc::new(Mutex::new(LogState {
+        let state = Rc::new(RefCell::new(LogState {
             when: When::Packet { frame: 0 },
             seq: 0,
             events: Vec::new(),
