@@ -489,7 +489,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
         // Each worker gets its own classifier and carver, and its share of
         // the reassembly memory; signatures and Suricata rules are shared.
-        let mut merger = netsift_engine::analyze::sharded::EventMerger::default();
+        let mut merger = netsift_engine::analyze::sharded::event_merger();
         let mut totals = WorkerEnd::default();
         // The detectors run here, behind the merger: their memory is
         // sampled as deliveries come.

@@ -422,7 +422,13 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
         sorted: args.sorted.then(|| SortedLines::new(DEFAULT_MEMORY)),
     };
     let sharded = threads > 1 || args.sorted;
-    let mut merger: Merger<Line> = Merger::default();
+    // The next line is prefetched while one is written: it was made on a
+    // worker's core.
+    let mut merger: Merger<Line> = Merger::default().with_hint(|l: &Line| {
+        if let LineBody::Json(b) = &l.body {
+            netsift_engine::prefetch::bytes(b, 16);
+        }
+    });
     let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());
     let mut failed = false;
     let mut any_read = false;

@@ -43,7 +43,7 @@ use netsift_engine::analyze::build::Prepared;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::output::{JsonlOptions, Output};
 use netsift_engine::analyze::sharded::{
-    memory_shared, AnalyzeChunk, AnalyzeWorker, Event, EventMerger, GiveBack, WorkerEnd,
+    event_merger, memory_shared, AnalyzeChunk, AnalyzeWorker, Event, GiveBack, WorkerEnd,
 };
 use netsift_engine::analyze::FlowData;
 use netsift_engine::memory::MemoryUse;
@@ -385,7 +385,7 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
         returns: (0..n).map(|_| Returns::default()).collect(),
     };
     let start = Instant::now();
-    let mut merger = EventMerger::default();
+    let mut merger = event_merger();
     let mut give_back = GiveBack::new(&shared.returns, Event::owns_memory);
     let mut frame_merger: Merger<Frame> = Merger::default();
     // Unused: live events carry no frame numbers to translate.
