@@ -321,7 +321,7 @@ fn json_text(out: &mut Vec<u8>, t: &Text) {
 /// (nearly always: addresses, uids, names); false, writing nothing,
 /// otherwise.
 fn json_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
-    if !b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\') {
+    if !needs_no_escape(b) {
         return false;
     }
     out.reserve(b.len() + 2);
@@ -329,6 +329,21 @@ fn json_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
     out.extend_from_slice(b);
     out.push(b'"');
     true
+}
+
+/// Whether no byte of `b` must be escaped in a JSON string. Sixteen bytes
+/// at a time without an early exit inside, so that the compiler makes it a
+/// few vector compares (byte by byte, it was 5% of a SYN flood's
+/// `analyze`: a conn line has a dozen strings).
+fn needs_no_escape(b: &[u8]) -> bool {
+    let plain = |c: u8| (c >= 0x20) & (c != b'"') & (c != b'\\');
+    let mut chunks = b.chunks_exact(16);
+    for chunk in &mut chunks {
+        if !chunk.iter().fold(true, |ok, &c| ok & plain(c)) {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&c| plain(c))
 }
 
 fn json_u64(out: &mut Vec<u8>, v: u64) {
@@ -454,6 +469,32 @@ mod json_tests {
 
     /// Every optional field both ways, every confidence, floats that are
     /// whole, tiny, huge and not finite, and strings that need escaping.
+    /// Every byte that JSON escapes, at every position of strings around
+    /// the 16-byte steps of the check, gives serde_json's text.
+    #[test]
+    fn strings_escape_as_serde_json_at_every_position() {
+        for len in 0..40 {
+            for pos in 0..len {
+                for bad in ['"', '\\', '\n', '\u{1}', '\u{1f}'] {
+                    let mut v: Vec<char> =
+                        (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+                    v[pos] = bad;
+                    let s: String = v.into_iter().collect();
+                    let mut out = Vec::new();
+                    json_str(&mut out, &s);
+                    assert_eq!(out, serde_json::to_vec(&s).expect("json"), "{s:?}");
+                }
+            }
+            let plain: String = (0..len)
+                .map(|i| (b' ' + (i % 90) as u8) as char)
+                .filter(|c| *c != '"' && *c != '\\')
+                .collect();
+            let mut out = Vec::new();
+            json_str(&mut out, &plain);
+            assert_eq!(out, serde_json::to_vec(&plain).expect("json"));
+        }
+    }
+
     #[test]
     fn the_same_bytes_as_serde_json() {
         let mut r = record();
