@@ -1020,7 +1020,14 @@ impl ScanDetector {
     /// per method and target set, ever); later probes of a raised target set
     /// update the finding that [`ScanDetector::finish`] returns.
     pub fn observe(&mut self, c: &ConnSummary) -> Vec<ScanFinding> {
-        self.run(&Ended::of(c))
+        // Flows deferred before run first, in order (their findings are
+        // returned too).
+        let mut out = Vec::new();
+        while let Some(e) = self.deferred.pop_front() {
+            out.extend(self.run(&e));
+        }
+        out.extend(self.run(&Ended::of(c)));
+        out
     }
 
     /// Feed one ended flow as [`ScanDetector::observe`] does, but run it
@@ -1441,8 +1448,8 @@ mod tests {
     /// Deferring flows changes nothing found: a mixed stream (flood
     /// sources that send once, sources that return, vertical and
     /// horizontal scanners, IPv6, answered contacts, time going backwards)
-    /// gives the same final findings through `observe` and
-    /// `observe_deferred`, with every method.
+    /// gives the same final findings through `observe`, through
+    /// `observe_deferred` and through both mixed, with every method.
     #[test]
     fn deferred_flows_find_the_same() {
         for method in [ScanMethod::Threshold, ScanMethod::Trw, ScanMethod::Both] {
@@ -1452,7 +1459,12 @@ mod tests {
                 addr_scan_threshold: 5,
                 ..ScanConfig::default()
             };
-            let (mut now, mut later) = (ScanDetector::new(cfg.clone()), ScanDetector::new(cfg));
+            let (mut now, mut later) = (
+                ScanDetector::new(cfg.clone()),
+                ScanDetector::new(cfg.clone()),
+            );
+            // Both ways mixed: `observe` runs what was deferred first.
+            let mut mixed = ScanDetector::new(cfg);
             let mut x: u64 = 0x2545_F491_4F6C_DD1D;
             for i in 0..200_000u64 {
                 x ^= x << 13;
@@ -1488,10 +1500,40 @@ mod tests {
                 c.dst_port = 1 + ((x >> 28) % 30) as u16;
                 now.observe(&c);
                 later.observe_deferred(&c);
+                if i % 1000 == 999 {
+                    mixed.observe(&c);
+                } else {
+                    mixed.observe_deferred(&c);
+                }
             }
             let found = now.finish();
             assert!(found.len() > 3, "{method:?}: {} findings", found.len());
             assert_eq!(found, later.finish(), "{method:?}");
+            assert_eq!(found, mixed.finish(), "{method:?}, mixed");
         }
+    }
+    /// `observe` runs the flows deferred before it first, and returns what
+    /// they raise: a vertical scan whose probes are all deferred is
+    /// reported by the next flow observed at once, of another source.
+    #[test]
+    fn observe_runs_deferred_flows_first() {
+        let cfg = ScanConfig {
+            port_scan_threshold: 5,
+            ..ScanConfig::default()
+        };
+        let mut d = ScanDetector::new(cfg);
+        for p in 0..5u16 {
+            let mut c = conn("S", "S0");
+            c.ts_ns = u64::from(p);
+            c.dst_port = 100 + p;
+            d.observe_deferred(&c);
+        }
+        let mut other = conn("S", "S0");
+        other.src = "10.9.9.9".parse().unwrap();
+        other.ts_ns = 10;
+        let found = d.observe(&other);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, ScanKind::Vertical);
+        assert_eq!(found[0].count, 5);
     }
 }
