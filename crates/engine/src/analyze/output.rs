@@ -213,6 +213,29 @@ impl WithCommon<'_> {
 /// flood.
 const MAX_HOSTS: usize = 8_192;
 
+/// Keeps the heavier half of the hosts (the top hosts are what the summary
+/// shows): a flood from a million sources must not hold a million entries.
+/// A pass costs the map's size once per `MAX_HOSTS / 2` new hosts. Ties
+/// are broken by the smaller address, so the hosts kept do not depend on
+/// the map's order (its seed) or on the order they came in.
+fn prune_hosts<S: std::hash::BuildHasher + Default>(map: &mut HashMap<IpAddr, u64, S>) {
+    let mut v: Vec<(u64, IpAddr)> = map.iter().map(|(a, b)| (*b, *a)).collect();
+    let half = v.len() / 2;
+    if half == 0 {
+        return;
+    }
+    // The first `half` by bytes (most first), then address.
+    v.select_nth_unstable_by(half, |x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+    // A new map rather than `retain`: erasing half of a full table leaves
+    // tombstones that every later miss probes through (a flood of new
+    // hosts made each lookup ~10x dearer).
+    let mut kept = HashMap::with_capacity_and_hasher(MAX_HOSTS, S::default());
+    for (b, a) in v.into_iter().take(half) {
+        kept.insert(a, b);
+    }
+    *map = kept;
+}
+
 /// Counters for the end-of-run summary.
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
@@ -220,8 +243,12 @@ pub struct Summary {
     /// safe here, and a conn line hashes one name).
     pub flows_by_protocol: HashMap<String, u64, rustc_hash::FxBuildHasher>,
     /// Bytes per host, for the top hosts: at most [`MAX_HOSTS`], the
-    /// lighter half dropped when full.
-    pub bytes_by_host: HashMap<IpAddr, u64, rustc_hash::FxBuildHasher>,
+    /// lighter half dropped when full. The hosts are the sender's choice:
+    /// hashed with a random seed (foldhash), as the detectors' maps, since
+    /// addresses chosen to collide under an unkeyed hash (Fx) would make
+    /// every flow of a flood probe the whole map. Nothing reported depends
+    /// on its order ([`prune_hosts`], [`Summary::top`]).
+    pub bytes_by_host: HashMap<IpAddr, u64, foldhash::fast::RandomState>,
     pub domains: HashMap<String, u64>,
     pub records_by_log: HashMap<&'static str, u64, rustc_hash::FxBuildHasher>,
     pub files: u64,
@@ -302,36 +329,8 @@ impl Summary {
         }
     }
 
-    /// Keeps the heavier half of the hosts (the top hosts are what the
-    /// summary shows): a flood from a million sources must not hold a
-    /// million entries. A pass costs the map's size once per
-    /// `MAX_HOSTS / 2` new hosts.
     fn prune_hosts(&mut self) {
-        let mut v: Vec<u64> = self.bytes_by_host.values().copied().collect();
-        let half = v.len() / 2;
-        let (_, &mut median, _) = v.select_nth_unstable_by(half, |a, b| b.cmp(a));
-        let greater = v.iter().filter(|&&b| b > median).count();
-        // Ties at the median: as many as fit in the half (the map's order
-        // is deterministic: FxHash), so a pass always frees.
-        let mut ties = half.saturating_sub(greater);
-        // A new map rather than `retain`: erasing half of a full table
-        // leaves tombstones that every later miss probes through (a flood
-        // of new hosts made each lookup ~10x dearer).
-        let mut kept = HashMap::with_capacity_and_hasher(MAX_HOSTS, Default::default());
-        for (a, b) in self.bytes_by_host.drain() {
-            let keep = if b > median {
-                true
-            } else if b == median && ties > 0 {
-                ties -= 1;
-                true
-            } else {
-                false
-            };
-            if keep {
-                kept.insert(a, b);
-            }
-        }
-        self.bytes_by_host = kept;
+        prune_hosts(&mut self.bytes_by_host);
     }
 
     /// The `n` largest entries of a map, largest first (ties by key).
@@ -1053,6 +1052,44 @@ impl Output for Tee<'_> {
 
 #[cfg(test)]
 mod tests {
+    /// The hosts a prune keeps are the heaviest half, ties broken by the
+    /// smaller address: the same whatever order the hosts came in and
+    /// whatever the maps' seeds.
+    #[test]
+    fn pruned_hosts_do_not_depend_on_order_or_seed() {
+        let hosts: Vec<(IpAddr, u64)> = (0..3_000u32)
+            .map(|i| {
+                // Many ties: five byte counts over 3,000 hosts.
+                let a = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i * 7919 % 65_536));
+                (a, 60 * u64::from(i % 5 + 1))
+            })
+            .collect();
+        let fill = |order: &mut dyn Iterator<Item = &(IpAddr, u64)>| {
+            let mut m: HashMap<IpAddr, u64, foldhash::fast::RandomState> = HashMap::default();
+            for (a, b) in order {
+                *m.entry(*a).or_default() += b;
+            }
+            prune_hosts(&mut m);
+            let mut kept: Vec<(IpAddr, u64)> = m.into_iter().collect();
+            kept.sort();
+            kept
+        };
+        let forward = fill(&mut hosts.iter());
+        let backward = fill(&mut hosts.iter().rev());
+        assert_eq!(forward.len(), 1_500);
+        assert_eq!(forward, backward);
+        // The heaviest first: every host of 300 and 240 bytes (600 each),
+        // then the 180-byte ones with the smallest addresses.
+        let min_kept = forward.iter().map(|h| h.1).min();
+        assert_eq!(min_kept, Some(180));
+        let last_180 = forward.iter().filter(|h| h.1 == 180).map(|h| h.0).max();
+        let first_dropped_180 = hosts
+            .iter()
+            .filter(|h| h.1 == 180 && Some(h.0) > last_180)
+            .count();
+        assert_eq!(first_dropped_180, 600 - 300);
+    }
+
     use super::*;
 
     #[test]
