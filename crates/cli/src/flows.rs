@@ -426,7 +426,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     // worker's core.
     let mut merger: Merger<Line> = Merger::default().with_hint(|l: &Line| {
         if let LineBody::Json(b) = &l.body {
-            netsift_engine::prefetch::bytes(b, 16);
+            netsift_detect::prefetch::bytes(b, 16);
         }
     });
     let mut bar = Bar::new(!args.common.quiet && stderr_is_tty());

@@ -18,6 +18,7 @@ pub(crate) type SeededMap<K, V> = std::collections::HashMap<K, V, foldhash::fast
 pub mod alert;
 pub mod brute;
 pub mod dos;
+pub mod prefetch;
 pub mod rule_file;
 pub mod rules;
 pub mod scan;

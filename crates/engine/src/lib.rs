@@ -44,7 +44,6 @@ pub mod flowstate;
 pub mod memory;
 pub mod mltrain;
 pub mod pipeline;
-pub mod prefetch;
 pub mod record;
 pub mod run;
 pub mod shard;

@@ -148,27 +148,11 @@ impl LoneTable {
     /// costs time: a table that grows before the lookup, or a search that
     /// goes on to the next line, merely misses again.
     pub fn prefetch(&self, src: u32) {
-        if self.slots.is_empty() {
-            return;
+        if let Some(slot) = self.slots.get(self.home(src)) {
+            crate::prefetch::value(slot);
         }
-        let p = self.slots.as_ptr().wrapping_add(self.home(src));
-        prefetch_line(p.cast());
     }
 }
-
-/// The only unsafe code of the crate: stable Rust has no safe prefetch.
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-fn prefetch_line(p: *const i8) {
-    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-    // SAFETY: a prefetch is a hint; it never faults and reads nothing into
-    // the program, whatever the address (Intel SDM, PREFETCHh). SSE, which
-    // it needs, is part of every x86_64.
-    unsafe { _mm_prefetch::<_MM_HINT_T0>(p) }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn prefetch_line(_p: *const i8) {}
 
 #[cfg(test)]
 mod tests {

@@ -93,7 +93,7 @@ impl Event {
     /// record and its line, written on the worker's core
     /// ([`crate::shard::Merger::with_hint`]).
     pub fn prefetch(&self) {
-        use crate::prefetch::{bytes, value};
+        use netsift_detect::prefetch::{bytes, value};
         match self {
             Event::Record(r) => {
                 value(&**r);

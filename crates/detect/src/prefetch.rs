@@ -1,13 +1,13 @@
 //! Prefetch hints: ask the CPU for memory a few steps before it is read.
 //!
-//! The merging thread of `--threads` reads every event a worker made on
-//! the other core: its first touch of a conn record and of its line missed
-//! the cache each time (under a flood, a million times). Peeking at the
-//! next event and prefetching what it owns hides that miss behind the
-//! current event's work.
+//! The scan detector prefetches the slot of a flow's source a few flows
+//! before it runs the flow ([`crate::scan::ScanDetector::observe_deferred`]);
+//! the merging thread of `--threads` (netsift-engine) prefetches the next
+//! event a worker made on the other core, whose first touch missed the
+//! cache each time (under a flood, a million times).
 
 // Stable Rust has no safe prefetch; this module is the only unsafe code
-// of the engine besides the nDPI binding.
+// of the crate.
 #![allow(unsafe_code)]
 
 /// Bytes in a cache line (x86_64, and most others).
