@@ -877,12 +877,12 @@ struct Ended {
     src_port: u16,
     dst_port: u16,
     kind: Option<ProbeKind>,
-    /// [`contact_outcome`].
+    /// [`contact_outcome`], when TRW runs.
     outcome: Option<bool>,
 }
 
 impl Ended {
-    fn of(c: &ConnSummary) -> Ended {
+    fn of(c: &ConnSummary, trw: bool) -> Ended {
         Ended {
             ts_ns: c.ts_ns,
             duration_ns: c.duration_ns,
@@ -892,7 +892,7 @@ impl Ended {
             src_port: c.src_port,
             dst_port: c.dst_port,
             kind: classify_probe(c),
-            outcome: contact_outcome(c),
+            outcome: if trw { contact_outcome(c) } else { None },
         }
     }
 }
@@ -1022,12 +1022,26 @@ impl ScanDetector {
     pub fn observe(&mut self, c: &ConnSummary) -> Vec<ScanFinding> {
         // Flows deferred before run first, in order (their findings are
         // returned too).
+        let mut out = self.run_deferred();
+        let e = self.ended(c);
+        out.extend(self.run(&e));
+        out
+    }
+
+    /// Run every deferred flow, in order; what they raise.
+    fn run_deferred(&mut self) -> Vec<ScanFinding> {
         let mut out = Vec::new();
         while let Some(e) = self.deferred.pop_front() {
             out.extend(self.run(&e));
         }
-        out.extend(self.run(&Ended::of(c)));
         out
+    }
+
+    /// What the detector keeps of `c`; its contact outcome only when TRW
+    /// runs (nothing else reads it).
+    fn ended(&self, c: &ConnSummary) -> Ended {
+        let trw = matches!(self.cfg.method, ScanMethod::Trw | ScanMethod::Both);
+        Ended::of(c, trw)
     }
 
     /// Feed one ended flow as [`ScanDetector::observe`] does, but run it
@@ -1039,7 +1053,7 @@ impl ScanDetector {
     /// time. For captures, whose findings are reported at the end; live,
     /// where each one is raised at once, use [`ScanDetector::observe`].
     pub fn observe_deferred(&mut self, c: &ConnSummary) {
-        let e = Ended::of(c);
+        let e = self.ended(c);
         if let (IpAddr::V4(src), Some(_)) = (e.src, e.kind) {
             self.lone.v4.prefetch(u32::from(src));
         }
@@ -1317,9 +1331,7 @@ impl ScanDetector {
 
     /// Final summaries of every finding raised, in the order raised.
     pub fn finish(mut self) -> Vec<ScanFinding> {
-        while let Some(e) = self.deferred.pop_front() {
-            self.run(&e);
-        }
+        self.run_deferred();
         let mut out = self.findings.clone();
         for (k, s) in &self.vertical {
             if let Some(i) = s.finding {

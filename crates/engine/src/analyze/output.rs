@@ -323,14 +323,10 @@ impl Summary {
                 Entry::Vacant(_) => true,
             };
             if prune {
-                self.prune_hosts();
+                prune_hosts(&mut self.bytes_by_host);
                 self.bytes_by_host.insert(a, bytes);
             }
         }
-    }
-
-    fn prune_hosts(&mut self) {
-        prune_hosts(&mut self.bytes_by_host);
     }
 
     /// The `n` largest entries of a map, largest first (ties by key).
