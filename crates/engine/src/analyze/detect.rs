@@ -301,7 +301,10 @@ impl Output for Detecting<'_> {
                 if let Some(q) = r.query.as_deref() {
                     self.check_domain(ts_ns, c, q, "dns query");
                 }
-                for a in r.answers.iter().take(64) {
+                // Without a domain list there is nothing to look up (and
+                // telling names from addresses parses every answer).
+                let answers = if self.rules.domain.is_some() { 64 } else { 0 };
+                for a in r.answers.iter().take(answers) {
                     // CNAME/NS/PTR answers are names; addresses never match.
                     if a.parse::<IpAddr>().is_err() && !a.contains(' ') {
                         self.check_domain(ts_ns, c, a, "dns answer");
