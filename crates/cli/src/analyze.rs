@@ -23,9 +23,7 @@ use netsift_engine::analyze::files::DEFAULT_MAX_FILE_BYTES;
 use netsift_engine::analyze::output::{
     CaptureDamage, Eve, EveOptions, JsonlDir, JsonlOptions, Output, Summary, Tee,
 };
-use netsift_engine::analyze::sharded::{
-    memory_shared, AnalyzeChunk, AnalyzeWorker, Event, GiveBack, WorkerEnd,
-};
+use netsift_engine::analyze::sharded::{AnalyzeChunk, AnalyzeWorker, Event, GiveBack, WorkerEnd};
 use netsift_engine::analyze::zeek::{ZeekLogs, ZeekTarget};
 use netsift_engine::analyze::FlowData;
 use netsift_engine::content::hashlist::HashList;
@@ -492,10 +490,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         let mut merger = netsift_engine::analyze::sharded::event_merger();
         let mut totals = WorkerEnd::default();
         // The detectors run here, behind the merger: their memory is
-        // sampled as deliveries come.
+        // sampled every 65,536 events.
         let mut detectors_peak = 0usize;
-        let mut shared_peak = netsift_engine::memory::MemoryUse::default();
-        let mut deliveries = 0u64;
+        let mut applied = 0u64;
         for (n, path) in args.captures.iter().enumerate() {
             let mut makers = Vec::with_capacity(threads);
             let jsonl = a.format == crate::AnalyzeFormat::Jsonl;
@@ -511,12 +508,14 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                     merger.take_from(d, &mut |w, ev| {
                         ev.apply(&mut scoring);
                         give_back.push(w, ev);
+                        // Sampled by events in their merged order, which
+                        // is the same in every run (how chunks arrive is
+                        // not).
+                        applied += 1;
+                        if applied & 0xFFFF == 0 {
+                            detectors_peak = detectors_peak.max(scoring.memory_bytes());
+                        }
                     });
-                    deliveries += 1;
-                    if deliveries % 64 == 0 {
-                        detectors_peak = detectors_peak.max(scoring.memory_bytes());
-                        shared_peak = shared_peak.max(memory_shared());
-                    }
                 };
                 let makers = makers.take().unwrap_or_default();
                 run_capture_sharded(path, pcfg, makers, &mut sink, &mut |p| bar.update(p))
@@ -525,9 +524,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
                 totals.add(&e);
             }
         }
-        // The workers' own peaks add up; the process-wide part (parser
-        // states, streams, DPI) is sampled here, once.
-        totals.peak_memory = totals.peak_memory + shared_peak.max(memory_shared());
+        // The workers' peaks (each its own flows, streams, parsers and DPI
+        // states, sampled at its own frames) add up.
         totals.peak_memory.detectors = detectors_peak.max(scoring.memory_bytes());
         totals
     } else {

@@ -43,7 +43,7 @@ use netsift_engine::analyze::build::Prepared;
 use netsift_engine::analyze::detect::Detecting;
 use netsift_engine::analyze::output::{JsonlOptions, Output};
 use netsift_engine::analyze::sharded::{
-    event_merger, memory_shared, AnalyzeChunk, AnalyzeWorker, Event, GiveBack, WorkerEnd,
+    event_merger, AnalyzeChunk, AnalyzeWorker, Event, GiveBack, WorkerEnd,
 };
 use netsift_engine::analyze::FlowData;
 use netsift_engine::memory::MemoryUse;
@@ -76,6 +76,7 @@ struct Slot {
     mem_flows: AtomicUsize,
     mem_reassembly: AtomicUsize,
     mem_parsers: AtomicUsize,
+    mem_dpi: AtomicUsize,
 }
 
 impl Slot {
@@ -84,7 +85,7 @@ impl Slot {
             flows: self.mem_flows.load(Ordering::Relaxed),
             reassembly: self.mem_reassembly.load(Ordering::Relaxed),
             parsers: self.mem_parsers.load(Ordering::Relaxed),
-            dpi: 0,
+            dpi: self.mem_dpi.load(Ordering::Relaxed),
             detectors: 0,
         }
     }
@@ -166,6 +167,7 @@ fn worker(
         slot.mem_flows.store(m.flows, Ordering::Relaxed);
         slot.mem_reassembly.store(m.reassembly, Ordering::Relaxed);
         slot.mem_parsers.store(m.parsers, Ordering::Relaxed);
+        slot.mem_dpi.store(m.dpi, Ordering::Relaxed);
     };
     // Stopping, the ring is drained first (see `crate::watch::DRAIN`):
     // what the kernel captured is analysed (past --count, it is skipped).
@@ -413,12 +415,10 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
             .slots
             .iter()
             .fold(MemoryUse::default(), |m, s| m + s.memory());
-        memory_shared()
-            + own
-            + MemoryUse {
-                detectors,
-                ..MemoryUse::default()
-            }
+        own + MemoryUse {
+            detectors,
+            ..MemoryUse::default()
+        }
     };
 
     let dones: Vec<Done> = std::thread::scope(|scope| {

@@ -262,3 +262,41 @@ fn analyze_output_is_the_same_for_any_thread_count() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// The memory estimate of `analyze --threads 2` is the same in every run:
+/// each worker counts its own streams, parser and DPI states (they were
+/// process-wide counters, sampled by the merging thread whenever chunks
+/// happened to arrive: the figures changed from run to run and missed
+/// most of them), and its peaks are kept as they change.
+#[test]
+fn analyze_memory_estimate_is_the_same_in_every_run() {
+    let Some(caps) = netsift_testkit::ndpi_pcap_files() else {
+        return;
+    };
+    let caps: Vec<_> = caps.into_iter().take(60).collect();
+    let tmp = std::env::temp_dir().join(format!("netsift-threads-mem-{}", std::process::id()));
+    let memory = |n: &str, k: usize| {
+        let out = tmp.join(format!("{n}-{k}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_netsift"))
+            .args(["analyze", "--threads", n, "-o"])
+            .arg(&out)
+            .args(&caps)
+            .output()
+            .expect("run netsift");
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        err.lines()
+            .find(|l| l.trim_start().starts_with("memory"))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no memory line: {err}"))
+    };
+    let one = memory("1", 0);
+    let runs: Vec<String> = (0..3).map(|k| memory("2", k)).collect();
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(runs.iter().all(|r| *r == runs[0]), "{runs:#?}");
+    // Both count the streams and parser states: neither reads 0.0 MiB.
+    for line in [&one, &runs[0]] {
+        for part in ["reassembly", "parsers"] {
+            assert!(!line.contains(&format!("{part} 0.0 MiB")), "{part}: {line}");
+        }
+    }
+}

@@ -2,8 +2,8 @@
 //! parsers, DPI state and detectors, so that a user sees what grows.
 //!
 //! The figures are counted, not measured: live objects are counted as they
-//! are created and dropped (process-wide counters) and multiplied by their
-//! size, and byte buffers that are already bounded and counted (the
+//! are created and dropped (by the thread that makes and drops them: see
+//! [`counter`]) and multiplied by their size, and byte buffers that are already bounded and counted (the
 //! reassembly budget, the pre-verdict buffers) are added as they are. What
 //! a parser allocates beyond its own struct is not seen, nor allocator
 //! overhead: the process RSS is higher.
@@ -18,7 +18,6 @@
 //! * detectors: the scan and flood detectors' maps and queues (by capacity).
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Estimated bytes held, by component.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,14 +79,53 @@ impl fmt::Display for MemoryUse {
     }
 }
 
-/// Process-wide counters (indices below).
-static COUNTERS: [AtomicUsize; 5] = [
-    AtomicUsize::new(0),
-    AtomicUsize::new(0),
-    AtomicUsize::new(0),
-    AtomicUsize::new(0),
-    AtomicUsize::new(0),
-];
+/// Kinds of counted objects (indices below).
+const KINDS: usize = 5;
+
+/// One kind's count on one thread, and its highest value since
+/// [`reset_peaks`].
+#[derive(Clone, Copy, Default)]
+struct Count {
+    now: isize,
+    peak: isize,
+}
+
+thread_local! {
+    /// This thread's counts. Each thread counts the objects it makes and
+    /// drops (an analyzer's are all made and dropped by the thread that
+    /// runs it), so the workers of `--threads` never share them (they were
+    /// process-wide atomics: two cores writing the same cache line for
+    /// every flow of a flood), and a worker's figures are its own, the
+    /// same in every run, whatever the other workers are doing. An object
+    /// dropped by another thread than its maker's makes that thread's
+    /// count negative: [`counter`] reads it as 0.
+    static COUNTS: std::cell::Cell<[Count; KINDS]> = const {
+        std::cell::Cell::new([Count { now: 0, peak: 0 }; KINDS])
+    };
+}
+
+fn add(k: usize, d: isize) {
+    COUNTS.with(|c| {
+        let mut all = c.get();
+        if let Some(n) = all.get_mut(k) {
+            n.now = n.now.wrapping_add(d);
+            n.peak = n.peak.max(n.now);
+        }
+        c.set(all);
+    });
+}
+
+/// Every kind's peak on this thread starts again from its count now (an
+/// analyzer starts; a thread may run several, one after the other).
+pub(crate) fn reset_peaks() {
+    COUNTS.with(|c| {
+        let mut all = c.get();
+        for n in &mut all {
+            n.peak = n.now;
+        }
+        c.set(all);
+    });
+}
 
 /// Live per-flow application states (`netsift analyze`).
 pub(crate) const APP_STATES: usize = 0;
@@ -101,8 +139,23 @@ pub(crate) const DPI_BYTES: usize = 3;
 /// flow with streams, a parser, rule state ...).
 pub(crate) const APP_MORES: usize = 4;
 
+/// The objects (or bytes) of kind `k` this thread holds.
 pub(crate) fn counter(k: usize) -> usize {
-    COUNTERS.get(k).map_or(0, |c| c.load(Ordering::Relaxed))
+    COUNTS.with(|c| {
+        c.get()
+            .get(k)
+            .map_or(0, |n| usize::try_from(n.now).unwrap_or(0))
+    })
+}
+
+/// The most objects (or bytes) of kind `k` this thread held at once
+/// since [`reset_peaks`].
+pub(crate) fn peak(k: usize) -> usize {
+    COUNTS.with(|c| {
+        c.get()
+            .get(k)
+            .map_or(0, |n| usize::try_from(n.peak).unwrap_or(0))
+    })
 }
 
 /// Counts one live object of kind `K` while it exists.
@@ -111,18 +164,14 @@ pub(crate) struct Live<const K: usize>;
 
 impl<const K: usize> Default for Live<K> {
     fn default() -> Self {
-        if let Some(c) = COUNTERS.get(K) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
+        add(K, 1);
         Live
     }
 }
 
 impl<const K: usize> Drop for Live<K> {
     fn drop(&mut self) {
-        if let Some(c) = COUNTERS.get(K) {
-            c.fetch_sub(1, Ordering::Relaxed);
-        }
+        add(K, -1);
     }
 }
 
@@ -132,13 +181,8 @@ pub(crate) struct Bytes<const K: usize>(usize);
 
 impl<const K: usize> Bytes<K> {
     pub(crate) fn set(&mut self, n: usize) {
-        if let Some(c) = COUNTERS.get(K) {
-            if n >= self.0 {
-                c.fetch_add(n - self.0, Ordering::Relaxed);
-            } else {
-                c.fetch_sub(self.0 - n, Ordering::Relaxed);
-            }
-        }
+        // Two's complement: the difference is exact modulo 2^64.
+        add(K, n.wrapping_sub(self.0) as isize);
         self.0 = n;
     }
 }
@@ -146,5 +190,55 @@ impl<const K: usize> Bytes<K> {
 impl<const K: usize> Drop for Bytes<K> {
     fn drop(&mut self) {
         self.set(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each thread counts its own objects: what another thread makes is
+    /// not in this thread's count, and a peak is the most held at once.
+    #[test]
+    fn counts_and_peaks_are_per_thread() {
+        reset_peaks();
+        let base = counter(APP_STATES);
+        let mine: Vec<Live<APP_STATES>> = (0..5).map(|_| Default::default()).collect();
+        let mut b = Bytes::<PARSER_BYTES>::default();
+        b.set(1000);
+        b.set(300);
+        let (theirs, their_count, their_peak) = std::thread::spawn(|| {
+            let t: Vec<Live<APP_STATES>> = (0..7).map(|_| Default::default()).collect();
+            (t.len(), counter(APP_STATES), peak(APP_STATES))
+        })
+        .join()
+        .expect("thread");
+        assert_eq!((theirs, their_count, their_peak), (7, 7, 7));
+        assert_eq!(counter(APP_STATES), base + 5);
+        assert_eq!(counter(PARSER_BYTES), 300);
+        assert_eq!(peak(PARSER_BYTES), 1000);
+        drop(mine);
+        drop(b);
+        assert_eq!(counter(APP_STATES), base);
+        assert_eq!(peak(APP_STATES), base + 5);
+        assert_eq!(counter(PARSER_BYTES), 0);
+        reset_peaks();
+        assert_eq!(peak(APP_STATES), base);
+        assert_eq!(peak(PARSER_BYTES), 0);
+    }
+
+    /// An object dropped by another thread than its maker's leaves that
+    /// thread's count below zero: it reads 0, never a huge number.
+    #[test]
+    fn a_drop_on_another_thread_reads_zero_there() {
+        // (`Default`, not the unit value: making one is what counts it.)
+        let l: Live<DPI_STATES> = Default::default();
+        let after = std::thread::spawn(move || {
+            drop(l);
+            counter(DPI_STATES)
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(after, 0);
     }
 }

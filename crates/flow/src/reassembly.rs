@@ -239,25 +239,52 @@ fn to_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Streams alive in this process, for memory accounting.
-static LIVE_STREAMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+thread_local! {
+    /// Streams this thread made and has not dropped, and the most at once
+    /// since [`Stream::reset_live_peak`], for memory accounting. Per
+    /// thread, not process-wide: the workers of `--threads` each make and
+    /// drop their own streams, and a shared counter was a cache line both
+    /// cores wrote for every TCP flow.
+    static LIVE_STREAMS: std::cell::Cell<(isize, isize)> = const { std::cell::Cell::new((0, 0)) };
+}
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        LIVE_STREAMS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        LIVE_STREAMS.with(|n| {
+            let (now, peak) = n.get();
+            n.set((now - 1, peak));
+        });
     }
 }
 
 impl Stream {
-    /// Streams alive in this process (all threads, all tables): what a
+    /// Streams alive in this thread (made here and not dropped): what a
     /// memory estimate multiplies by `size_of::<Stream>()`; the bytes they
-    /// buffer are in their [`Budget`].
+    /// buffer are in their [`Budget`]. (A stream dropped by another thread
+    /// than its maker's makes that thread's count negative; it reads 0.)
     pub fn live() -> usize {
-        LIVE_STREAMS.load(std::sync::atomic::Ordering::Relaxed)
+        LIVE_STREAMS.with(|n| usize::try_from(n.get().0).unwrap_or(0))
+    }
+
+    /// The most streams alive in this thread at once since
+    /// [`Stream::reset_live_peak`].
+    pub fn live_peak() -> usize {
+        LIVE_STREAMS.with(|n| usize::try_from(n.get().1).unwrap_or(0))
+    }
+
+    /// [`Stream::live_peak`] starts again from the streams alive now.
+    pub fn reset_live_peak() {
+        LIVE_STREAMS.with(|n| {
+            let (now, _) = n.get();
+            n.set((now, now));
+        });
     }
 
     pub fn new(cfg: ReassemblyConfig) -> Self {
-        LIVE_STREAMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LIVE_STREAMS.with(|n| {
+            let (now, peak) = n.get();
+            n.set((now + 1, peak.max(now + 1)));
+        });
         Stream {
             cfg,
             started: false,

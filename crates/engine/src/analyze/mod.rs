@@ -250,10 +250,10 @@ pub struct Analyzer<'o> {
     /// The capture frame being processed (from 1).
     frame: u64,
     pub stats: AnalyzeStats,
-    /// Largest memory estimates sampled (each component's own peak).
-    peak_memory: crate::memory::MemoryUse,
-    /// The same, of this analyzer's own part only ([`Analyzer::memory_own`]).
-    peak_own: crate::memory::MemoryUse,
+    /// Largest flow table and pre-verdict bytes sampled (every 65,536
+    /// frames and before the flows end), and the detectors' (the rest of
+    /// the peaks are kept as they change: see [`Analyzer::peak_memory`]).
+    peak_sampled: crate::memory::MemoryUse,
 }
 
 /// Pre-verdict bytes held across all flows at once.
@@ -728,8 +728,12 @@ impl<'o> Analyzer<'o> {
             rules: None,
             frame: 0,
             stats: AnalyzeStats::default(),
-            peak_memory: crate::memory::MemoryUse::default(),
-            peak_own: crate::memory::MemoryUse::default(),
+            peak_sampled: {
+                // The thread's object counts peak from here.
+                crate::memory::reset_peaks();
+                Stream::reset_live_peak();
+                crate::memory::MemoryUse::default()
+            },
         }
     }
 
@@ -959,46 +963,69 @@ impl Analyzer<'_> {
     /// Estimated memory held now (see [`crate::memory`]); `table_bytes`
     /// is the flow table's own ([`crate::Pipeline::table_memory`]).
     pub fn memory_use(&self, table_bytes: usize) -> crate::memory::MemoryUse {
-        let mut m = memory_shared() + self.memory_own(table_bytes);
+        let mut m = self.memory_own(table_bytes);
         m.detectors = self.out.memory_bytes();
         m
     }
 
-    /// This analyzer's own part of the estimate: its flow table
-    /// (`table_bytes`), the bytes its reassembly holds and its bytes held
-    /// before verdicts. The rest is counted process-wide
-    /// ([`memory_shared`]), so the estimates of several analyzers (the
-    /// workers of `watch --threads`) add up without counting it twice.
+    /// The estimate without the detectors: the flow table (`table_bytes`),
+    /// the bytes the reassembly holds and those held before verdicts, and
+    /// the streams, parser and DPI states of this thread
+    /// ([`memory_thread`]). Called on the analyzer's own thread. The
+    /// workers of `--threads` each have their own, which add up.
     pub fn memory_own(&self, table_bytes: usize) -> crate::memory::MemoryUse {
-        crate::memory::MemoryUse {
-            flows: table_bytes,
-            reassembly: self.budget.buffered(),
-            parsers: self.pending_total,
-            dpi: 0,
-            detectors: 0,
-        }
+        memory_thread()
+            + crate::memory::MemoryUse {
+                flows: table_bytes,
+                reassembly: self.budget.buffered(),
+                parsers: self.pending_total,
+                dpi: 0,
+                detectors: 0,
+            }
     }
 
-    /// Each component's largest estimate, sampled every 65 536 frames,
-    /// before each capture's flows end, and now (the detectors hold most
-    /// after the flows ended).
+    /// Each component's largest estimate. The counted parts are exact
+    /// peaks, kept as they change: live streams, parser and DPI states and
+    /// the reassembly's buffered bytes (each part at its own peak, so a
+    /// component's figure is at most the sum of its parts' peaks). The
+    /// flow table, the pre-verdict bytes and the detectors are sampled
+    /// every 65,536 frames, before each capture's flows end, and now.
+    /// The figures depend only on the frames this analyzer saw (with
+    /// `--threads`, the same in every run).
     pub fn peak_memory(&self) -> crate::memory::MemoryUse {
-        self.peak_memory.max(self.memory_use(0))
+        let mut m = self.peak_memory_own();
+        m.detectors = self.peak_sampled.detectors.max(self.out.memory_bytes());
+        m
     }
 
-    /// [`Analyzer::peak_memory`] of this analyzer's own part: the peaks of
-    /// several analyzers (the workers of `analyze --threads`) add up
-    /// without counting the process-wide part ([`memory_shared`]) once per
-    /// worker.
+    /// [`Analyzer::peak_memory`] without the detectors: the peaks of
+    /// several analyzers (the workers of `analyze --threads`) add up.
     pub fn peak_memory_own(&self) -> crate::memory::MemoryUse {
-        self.peak_own.max(self.memory_own(0))
+        use crate::memory::{peak, APP_MORES, APP_STATES, PARSER_BYTES};
+        let counted = crate::memory::MemoryUse {
+            flows: 0,
+            reassembly: Stream::live_peak() * std::mem::size_of::<Stream>() + self.budget.peak(),
+            parsers: peak(APP_STATES) * std::mem::size_of::<AppState>()
+                + peak(APP_MORES) * std::mem::size_of::<AppMore>()
+                + peak(PARSER_BYTES),
+            dpi: crate::classify::dpi_memory_peak(),
+            detectors: 0,
+        };
+        let s = self.peak_sampled;
+        counted
+            + crate::memory::MemoryUse {
+                flows: s.flows,
+                parsers: s.parsers.max(self.pending_total),
+                ..Default::default()
+            }
     }
 }
 
-/// The process-wide part of the memory estimate: live streams, parser
-/// states and bytes, DPI states (counted where they are made and dropped,
-/// whichever analyzer holds them).
-pub fn memory_shared() -> crate::memory::MemoryUse {
+/// The part of the memory estimate counted per object: live streams,
+/// parser states and bytes, DPI states, those of this thread (counted
+/// where they are made and dropped; an analyzer makes and drops its own on
+/// the thread that runs it).
+pub fn memory_thread() -> crate::memory::MemoryUse {
     use crate::memory::{counter, APP_MORES, APP_STATES, PARSER_BYTES};
     crate::memory::MemoryUse {
         flows: 0,
@@ -1040,8 +1067,13 @@ impl FlowHandler<FlowData> for Analyzer<'_> {
     }
 
     fn on_memory_sample(&mut self, table_bytes: usize) {
-        self.peak_memory = self.peak_memory.max(self.memory_use(table_bytes));
-        self.peak_own = self.peak_own.max(self.memory_own(table_bytes));
+        self.peak_sampled = self.peak_sampled.max(crate::memory::MemoryUse {
+            flows: table_bytes,
+            reassembly: 0,
+            parsers: self.pending_total,
+            dpi: 0,
+            detectors: self.out.memory_bytes(),
+        });
     }
 }
 

@@ -224,7 +224,6 @@ pub fn event_merger() -> EventMerger {
     Merger::default().with_hint(Event::prefetch)
 }
 
-pub use super::memory_shared;
 pub use crate::shard::GiveBack;
 
 /// A worker's counters at the end.
@@ -232,8 +231,8 @@ pub use crate::shard::GiveBack;
 pub struct WorkerEnd {
     pub stats: AnalyzeStats,
     pub rules: Option<RuleStats>,
-    /// With `--threads`, the worker's own part ([`Analyzer::peak_memory_own`]):
-    /// the caller adds the process-wide part ([`memory_shared`]) once.
+    /// The worker's peaks without the detectors
+    /// ([`Analyzer::peak_memory_own`]): the workers' add up.
     pub peak_memory: MemoryUse,
     pub files_carved: u64,
 }
@@ -301,8 +300,8 @@ impl AnalyzeWorker {
         self.live_now.unwrap_or(0)
     }
 
-    /// This worker's own part of the memory estimate now
-    /// ([`Analyzer::memory_own`]; the rest is [`memory_shared`]).
+    /// This worker's memory estimate now, without the detectors
+    /// ([`Analyzer::memory_own`]; call it on the worker's thread).
     pub fn memory_own(&self, table_bytes: usize) -> MemoryUse {
         self.analyzer.memory_own(table_bytes)
     }

@@ -192,11 +192,17 @@ impl DpiState {
         self.data = None;
     }
 
-    /// Bytes of live DPI states and their buffers in this process (see
+    /// Bytes of live DPI states and their buffers on this thread (see
     /// [`crate::memory`]).
     pub(crate) fn memory_bytes() -> usize {
         crate::memory::counter(crate::memory::DPI_STATES) * std::mem::size_of::<DpiData>()
             + crate::memory::counter(crate::memory::DPI_BYTES)
+    }
+
+    /// [`DpiState::memory_bytes`] from each part's peak on this thread.
+    pub(crate) fn memory_peak() -> usize {
+        crate::memory::peak(crate::memory::DPI_STATES) * std::mem::size_of::<DpiData>()
+            + crate::memory::peak(crate::memory::DPI_BYTES)
     }
 }
 

@@ -118,10 +118,16 @@ pub struct PacketView<'a> {
     pub uid: netsift_flow::Uid,
 }
 
-/// Estimated bytes of the DPI layer's per-flow states in this process (see
+/// Estimated bytes of the DPI layer's per-flow states this thread holds (see
 /// [`crate::memory`]).
 pub fn dpi_memory_bytes() -> usize {
     dpi::DpiState::memory_bytes()
+}
+
+/// [`dpi_memory_bytes`] at its peak on this thread (see
+/// [`crate::memory`]).
+pub(crate) fn dpi_memory_peak() -> usize {
+    dpi::DpiState::memory_peak()
 }
 
 /// Per-flow classification state; the flow table's per-flow data.
