@@ -3,8 +3,9 @@
 //!
 //! The figures are counted, not measured: live objects are counted as they
 //! are created and dropped (by the thread that makes and drops them: see
-//! [`counter`]) and multiplied by their size, and byte buffers that are already bounded and counted (the
-//! reassembly budget, the pre-verdict buffers) are added as they are. What
+//! [`counter`]) and multiplied by their size, and byte buffers that are
+//! already bounded and counted (the reassembly budget, the pre-verdict
+//! buffers) are added as they are. What
 //! a parser allocates beyond its own struct is not seen, nor allocator
 //! overhead: the process RSS is higher.
 //!
@@ -99,31 +100,39 @@ thread_local! {
     /// same in every run, whatever the other workers are doing. An object
     /// dropped by another thread than its maker's makes that thread's
     /// count negative: [`counter`] reads it as 0.
-    static COUNTS: std::cell::Cell<[Count; KINDS]> = const {
-        std::cell::Cell::new([Count { now: 0, peak: 0 }; KINDS])
+    static COUNTS: [std::cell::Cell<Count>; KINDS] = const {
+        [const { std::cell::Cell::new(Count { now: 0, peak: 0 }) }; KINDS]
     };
 }
 
 fn add(k: usize, d: isize) {
     COUNTS.with(|c| {
-        let mut all = c.get();
-        if let Some(n) = all.get_mut(k) {
-            n.now = n.now.wrapping_add(d);
-            n.peak = n.peak.max(n.now);
+        if let Some(c) = c.get(k) {
+            let now = c.get().now.wrapping_add(d);
+            c.set(Count {
+                now,
+                peak: c.get().peak.max(now),
+            });
         }
-        c.set(all);
     });
+}
+
+/// Kind `k`'s count on this thread, `now` or `peak` (negative reads 0).
+fn read(k: usize, field: fn(Count) -> isize) -> usize {
+    COUNTS.with(|c| {
+        c.get(k)
+            .map_or(0, |c| usize::try_from(field(c.get())).unwrap_or(0))
+    })
 }
 
 /// Every kind's peak on this thread starts again from its count now (an
 /// analyzer starts; a thread may run several, one after the other).
 pub(crate) fn reset_peaks() {
     COUNTS.with(|c| {
-        let mut all = c.get();
-        for n in &mut all {
-            n.peak = n.now;
+        for c in c {
+            let now = c.get().now;
+            c.set(Count { now, peak: now });
         }
-        c.set(all);
     });
 }
 
@@ -141,21 +150,13 @@ pub(crate) const APP_MORES: usize = 4;
 
 /// The objects (or bytes) of kind `k` this thread holds.
 pub(crate) fn counter(k: usize) -> usize {
-    COUNTS.with(|c| {
-        c.get()
-            .get(k)
-            .map_or(0, |n| usize::try_from(n.now).unwrap_or(0))
-    })
+    read(k, |c| c.now)
 }
 
 /// The most objects (or bytes) of kind `k` this thread held at once
 /// since [`reset_peaks`].
 pub(crate) fn peak(k: usize) -> usize {
-    COUNTS.with(|c| {
-        c.get()
-            .get(k)
-            .map_or(0, |n| usize::try_from(n.peak).unwrap_or(0))
-    })
+    read(k, |c| c.peak)
 }
 
 /// Counts one live object of kind `K` while it exists.

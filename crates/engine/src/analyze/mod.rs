@@ -716,6 +716,9 @@ impl<'o> Analyzer<'o> {
         files: Files,
         out: Box<dyn Output + 'o>,
     ) -> Self {
+        // This thread's object counts peak from here.
+        crate::memory::reset_peaks();
+        Stream::reset_live_peak();
         Analyzer {
             classifier,
             budget: Budget::new(cfg.reassembly.max_buffered_total),
@@ -728,12 +731,7 @@ impl<'o> Analyzer<'o> {
             rules: None,
             frame: 0,
             stats: AnalyzeStats::default(),
-            peak_sampled: {
-                // The thread's object counts peak from here.
-                crate::memory::reset_peaks();
-                Stream::reset_live_peak();
-                crate::memory::MemoryUse::default()
-            },
+            peak_sampled: crate::memory::MemoryUse::default(),
         }
     }
 
@@ -971,10 +969,10 @@ impl Analyzer<'_> {
     /// The estimate without the detectors: the flow table (`table_bytes`),
     /// the bytes the reassembly holds and those held before verdicts, and
     /// the streams, parser and DPI states of this thread
-    /// ([`memory_thread`]). Called on the analyzer's own thread. The
+    /// ([`memory_counted`]). Called on the analyzer's own thread. The
     /// workers of `--threads` each have their own, which add up.
     pub fn memory_own(&self, table_bytes: usize) -> crate::memory::MemoryUse {
-        memory_thread()
+        memory_counted(Stream::live(), crate::memory::counter)
             + crate::memory::MemoryUse {
                 flows: table_bytes,
                 reassembly: self.budget.buffered(),
@@ -1001,39 +999,31 @@ impl Analyzer<'_> {
     /// [`Analyzer::peak_memory`] without the detectors: the peaks of
     /// several analyzers (the workers of `analyze --threads`) add up.
     pub fn peak_memory_own(&self) -> crate::memory::MemoryUse {
-        use crate::memory::{peak, APP_MORES, APP_STATES, PARSER_BYTES};
-        let counted = crate::memory::MemoryUse {
-            flows: 0,
-            reassembly: Stream::live_peak() * std::mem::size_of::<Stream>() + self.budget.peak(),
-            parsers: peak(APP_STATES) * std::mem::size_of::<AppState>()
-                + peak(APP_MORES) * std::mem::size_of::<AppMore>()
-                + peak(PARSER_BYTES),
-            dpi: crate::classify::dpi_memory_peak(),
-            detectors: 0,
-        };
         let s = self.peak_sampled;
-        counted
+        memory_counted(Stream::live_peak(), crate::memory::peak)
             + crate::memory::MemoryUse {
                 flows: s.flows,
+                reassembly: self.budget.peak(),
                 parsers: s.parsers.max(self.pending_total),
                 ..Default::default()
             }
     }
 }
 
-/// The part of the memory estimate counted per object: live streams,
-/// parser states and bytes, DPI states, those of this thread (counted
-/// where they are made and dropped; an analyzer makes and drops its own on
-/// the thread that runs it).
-pub fn memory_thread() -> crate::memory::MemoryUse {
-    use crate::memory::{counter, APP_MORES, APP_STATES, PARSER_BYTES};
+/// The part of the memory estimate counted per object on this thread:
+/// `streams` live streams, and the parser and DPI states and bytes by
+/// `count` ([`crate::memory::counter`] now, [`crate::memory::peak`] at the
+/// most). Counted where they are made and dropped; an analyzer makes and
+/// drops its own on the thread that runs it.
+fn memory_counted(streams: usize, count: fn(usize) -> usize) -> crate::memory::MemoryUse {
+    use crate::memory::{APP_MORES, APP_STATES, PARSER_BYTES};
     crate::memory::MemoryUse {
         flows: 0,
-        reassembly: Stream::live() * std::mem::size_of::<Stream>(),
-        parsers: counter(APP_STATES) * std::mem::size_of::<AppState>()
-            + counter(APP_MORES) * std::mem::size_of::<AppMore>()
-            + counter(PARSER_BYTES),
-        dpi: crate::classify::dpi_memory_bytes(),
+        reassembly: streams * std::mem::size_of::<Stream>(),
+        parsers: count(APP_STATES) * std::mem::size_of::<AppState>()
+            + count(APP_MORES) * std::mem::size_of::<AppMore>()
+            + count(PARSER_BYTES),
+        dpi: crate::classify::dpi_memory(count),
         detectors: 0,
     }
 }

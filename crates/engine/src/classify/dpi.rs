@@ -192,17 +192,12 @@ impl DpiState {
         self.data = None;
     }
 
-    /// Bytes of live DPI states and their buffers on this thread (see
-    /// [`crate::memory`]).
-    pub(crate) fn memory_bytes() -> usize {
-        crate::memory::counter(crate::memory::DPI_STATES) * std::mem::size_of::<DpiData>()
-            + crate::memory::counter(crate::memory::DPI_BYTES)
-    }
-
-    /// [`DpiState::memory_bytes`] from each part's peak on this thread.
-    pub(crate) fn memory_peak() -> usize {
-        crate::memory::peak(crate::memory::DPI_STATES) * std::mem::size_of::<DpiData>()
-            + crate::memory::peak(crate::memory::DPI_BYTES)
+    /// Bytes of DPI states and their buffers on this thread, by `count`
+    /// ([`crate::memory::counter`] now, [`crate::memory::peak`] at the
+    /// most).
+    pub(crate) fn memory(count: fn(usize) -> usize) -> usize {
+        count(crate::memory::DPI_STATES) * std::mem::size_of::<DpiData>()
+            + count(crate::memory::DPI_BYTES)
     }
 }
 

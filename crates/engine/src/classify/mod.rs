@@ -118,16 +118,10 @@ pub struct PacketView<'a> {
     pub uid: netsift_flow::Uid,
 }
 
-/// Estimated bytes of the DPI layer's per-flow states this thread holds (see
-/// [`crate::memory`]).
-pub fn dpi_memory_bytes() -> usize {
-    dpi::DpiState::memory_bytes()
-}
-
-/// [`dpi_memory_bytes`] at its peak on this thread (see
-/// [`crate::memory`]).
-pub(crate) fn dpi_memory_peak() -> usize {
-    dpi::DpiState::memory_peak()
+/// Estimated bytes of the DPI layer's per-flow states on this thread, by
+/// `count` (now or at the most: see [`crate::memory`]).
+pub(crate) fn dpi_memory(count: fn(usize) -> usize) -> usize {
+    dpi::DpiState::memory(count)
 }
 
 /// Per-flow classification state; the flow table's per-flow data.
