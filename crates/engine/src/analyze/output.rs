@@ -363,6 +363,11 @@ struct LogFile {
     bytes: u64,
 }
 
+/// The current file of `log` in `dir`.
+fn log_path(dir: &Path, log: &str) -> PathBuf {
+    dir.join(format!("{log}.jsonl"))
+}
+
 fn open_log(path: &Path, append: bool) -> std::io::Result<LogFile> {
     let f = if append {
         std::fs::OpenOptions::new()
@@ -440,7 +445,7 @@ impl JsonlDir {
     }
 
     fn path(&self, log: &str) -> PathBuf {
-        self.dir.join(format!("{log}.jsonl"))
+        log_path(&self.dir, log)
     }
 
     fn open(&self, log: &str) -> std::io::Result<LogFile> {
@@ -516,7 +521,8 @@ impl JsonlDir {
         let f = match self.files.entry(log) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                match open_log(&self.dir.join(format!("{log}.jsonl")), self.opts.append) {
+                // (`self.open` would borrow all of `self`, `files` too.)
+                match open_log(&log_path(&self.dir, log), self.opts.append) {
                     Ok(f) => v.insert(f),
                     Err(e) => {
                         self.error = Some(e);
