@@ -1524,6 +1524,7 @@ mod tests {
             assert_eq!(found, mixed.finish(), "{method:?}, mixed");
         }
     }
+
     /// `observe` runs the flows deferred before it first, and returns what
     /// they raise: a vertical scan whose probes are all deferred is
     /// reported by the next flow observed at once, of another source.
