@@ -116,6 +116,11 @@ pub fn community_id_v1(
 pub struct CommunityId([u8; 30]);
 
 impl CommunityId {
+    /// The text's 30 bytes, all ASCII.
+    pub fn as_bytes(&self) -> &[u8; 30] {
+        &self.0
+    }
+
     pub fn as_str(&self) -> &str {
         // Always ASCII (see `community_id_v1`).
         std::str::from_utf8(&self.0).unwrap_or_default()
