@@ -121,12 +121,10 @@ fn tunnel_name(t: Tunnel) -> &'static str {
 /// `Display` (RFC 5952's compressed form).
 pub(crate) fn ip_text(a: std::net::IpAddr) -> Text {
     match a {
-        std::net::IpAddr::V4(v4) => {
+        std::net::IpAddr::V4(v4) => Text::ascii_with(|buf| {
             // "255.255.255.255" is the longest: 15 bytes. Each octet's
             // digits are copied whole from a table, three bytes at a time
-            // (the next octet's dot overwrites what a shorter one left);
-            // one byte of slack takes the last octet's three.
-            let mut buf = [0u8; 16];
+            // (the next octet's dot overwrites what a shorter one left).
             let mut n = 0;
             for o in v4.octets() {
                 let (len, digits) = OCTETS[usize::from(o)];
@@ -135,8 +133,8 @@ pub(crate) fn ip_text(a: std::net::IpAddr) -> Text {
                 buf[n] = b'.';
                 n += 1;
             }
-            Text::ascii(&buf[..n - 1]).unwrap_or_default()
-        }
+            n - 1
+        }),
         std::net::IpAddr::V6(v6) => Text::from(v6.to_string()),
     }
 }
@@ -162,7 +160,13 @@ const OCTETS: [(u8, [u8; 3]); 256] = {
 
 /// A uid as text, in place.
 pub(crate) fn uid_text(u: Uid) -> Text {
-    Text::ascii(&u.digits()).unwrap_or_else(|| Text::of("C"))
+    Text::ascii_with(|buf| match buf.first_chunk_mut::<12>() {
+        Some(d) => {
+            u.write_digits(d);
+            d.len()
+        }
+        None => 0,
+    })
 }
 
 impl FlowRecord {

@@ -110,15 +110,20 @@ pub struct Uid(pub u64);
 impl Uid {
     /// "C" and 11 base-62 digits, as ASCII bytes.
     pub fn digits(&self) -> [u8; 12] {
+        let mut buf = [0; 12];
+        self.write_digits(&mut buf);
+        buf
+    }
+
+    /// [`Uid::digits`], written into `buf`.
+    pub fn write_digits(&self, buf: &mut [u8; 12]) {
         const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        let mut buf = [b'0'; 12];
         buf[0] = b'C';
         let mut v = self.0;
         for slot in buf[1..].iter_mut().rev() {
             *slot = DIGITS[(v % 62) as usize];
             v /= 62;
         }
-        buf
     }
 }
 
