@@ -256,9 +256,6 @@ impl FlowRecord {
                 json_u64(out, $v);
             }};
         }
-        // The longest plain line of the corpus and of a flood is under
-        // 600 bytes: one reservation covers nearly every line.
-        out.reserve(640);
         out.extend_from_slice(b"{\"uid\":");
         json_text(out, &self.uid);
         key!("ts");
