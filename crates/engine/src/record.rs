@@ -356,13 +356,15 @@ fn json_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
 /// 16-byte vector compares they went byte by byte through the remainder,
 /// 60 instructions a string on a SYN flood.
 fn needs_no_escape(b: &[u8]) -> bool {
-    let (words, rest) = b.as_chunks::<8>();
+    let mut words = b.chunks_exact(8);
     if words
-        .iter()
+        .by_ref()
+        .filter_map(|w| w.first_chunk::<8>())
         .any(|w| word_needs_escape(u64::from_le_bytes(*w)))
     {
         return false;
     }
+    let rest = words.remainder();
     if rest.is_empty() {
         return true;
     }
