@@ -66,10 +66,31 @@ impl ProbeSet {
             *w |= 1u64 << (i % 64);
         }
     }
+    #[cfg(test)]
     fn contains(&self, i: usize) -> bool {
         self.0
             .get(i / 64)
             .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    }
+    /// The positions in `self` and not in `o`.
+    fn minus(self, o: ProbeSet) -> ProbeSet {
+        let mut r = self;
+        for (a, b) in r.0.iter_mut().zip(o.0) {
+            *a &= !b;
+        }
+        r
+    }
+    /// The positions in the set, in increasing order.
+    fn positions(self) -> impl Iterator<Item = usize> {
+        self.0.into_iter().enumerate().flat_map(|(k, mut w)| {
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let bit = w.trailing_zeros() as usize;
+                    w &= w - 1;
+                    k * 64 + bit
+                })
+            })
+        })
     }
     fn union(self, o: ProbeSet) -> ProbeSet {
         let mut r = self;
@@ -414,13 +435,16 @@ impl DpiLayer {
             );
         }
         let mut pending = false;
-        let mut rejected_now = ProbeSet::default();
         let mut found: Option<Verdict> = None;
-        for (c, &i) in candidates(pkt.transport).list.iter().enumerate() {
-            let proto = ALL[i];
-            if d.rejected.contains(c) {
-                continue;
-            }
+        // Only the candidates not yet rejected, found a word at a time: a
+        // datagram of junk (a UDP flood) asks every UDP probe, and testing
+        // each position against the rejected set, then adding it to this
+        // datagram's, cost as much as the probes' own first checks.
+        let cands = candidates(pkt.transport);
+        for c in cands.all.minus(d.rejected).positions() {
+            let Some(proto) = cands.list.get(c).and_then(|&i| ALL.get(i)) else {
+                break;
+            };
             let ans = with_scratch(&mut d.scratch, c, |s| proto.probe(&input, s));
             match ans {
                 Probe::Match(m) if m.provisional && !is_tcp => {
@@ -452,7 +476,7 @@ impl DpiLayer {
                 // not hide a good second one, so for UDP a NoMatch only
                 // counts for this datagram.
                 Probe::NoMatch if is_tcp => d.rejected.insert(c),
-                Probe::NoMatch => rejected_now.insert(c),
+                Probe::NoMatch => {}
                 Probe::NeedMore => pending = true,
             }
         }
@@ -478,7 +502,9 @@ impl DpiLayer {
         if is_tcp && !pending && !short_tcp && all_rejected(d.rejected, pkt.transport) {
             return LayerAnswer::Done;
         }
-        if !is_tcp && !pending && all_rejected(d.rejected.union(rejected_now), pkt.transport) {
+        // Every candidate not rejected before was asked, and none matched:
+        // unless one needs more, all of them said NoMatch to this datagram.
+        if !is_tcp && !pending {
             // Nothing even partly matched this datagram: look at a few more
             // (damaged or unrelated first datagrams), within a smaller budget.
             return if d.payload_pkts >= self.cfg.max_packets.min(MAX_DATAGRAMS_UNMATCHED) {
@@ -838,5 +864,15 @@ mod tests {
         let f = ProbeSet::first(65);
         assert!(f.contains(64) && !f.contains(65) && f.contains(0));
         assert_eq!(ProbeSet::first(256).0, [u64::MAX; 4]);
+        // The positions left, in order, across words.
+        let all = ProbeSet::first(200);
+        assert_eq!(all.positions().count(), 200);
+        assert!(all.positions().eq(0..200));
+        let left: Vec<usize> = all.minus(s).positions().collect();
+        assert_eq!(left.len(), 197); // 0, 63 and 64 are in `s`; 200 and 255 not in `all`
+        assert_eq!(left[..3], [1, 2, 3]);
+        assert!(!left.contains(&63) && !left.contains(&64) && left.contains(&65));
+        assert_eq!(left.last(), Some(&199));
+        assert_eq!(ProbeSet::default().positions().next(), None);
     }
 }
