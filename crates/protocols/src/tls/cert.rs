@@ -320,14 +320,16 @@ fn finish(
 /// RFC 6125 §6.4.3: does `name` (the SNI) match a DNS-ID or wildcard
 /// ("*." + one label) in `pattern`? Case-insensitive (§6.4.1).
 pub fn host_matches(pattern: &str, name: &str) -> bool {
-    let p = pattern.trim_end_matches('.').to_ascii_lowercase();
-    let n = name.trim_end_matches('.').to_ascii_lowercase();
-    if p == n {
+    // Compared without case and without allocating (every certificate
+    // name is compared with the SNI).
+    let p = pattern.trim_end_matches('.');
+    let n = name.trim_end_matches('.');
+    if p.eq_ignore_ascii_case(n) {
         return true;
     }
     if let Some(rest) = p.strip_prefix("*.") {
         if let Some((label, tail)) = n.split_once('.') {
-            return !label.is_empty() && tail == rest;
+            return !label.is_empty() && tail.eq_ignore_ascii_case(rest);
         }
     }
     false
