@@ -12,7 +12,7 @@
 //! UDP probes see each datagram, plus (as `peer`) the start of the first
 //! datagram of the other direction.
 
-use netsift_proto::{Direction, Follow, Probe, ProbeInput, ProbeScratch, Transport};
+use netsift_proto::{Direction, Follow, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 use netsift_protocols::ALL;
 
 use super::{ClassState, Confidence, FlowFacts, Layer, LayerAnswer, PacketView, Verdict};
@@ -442,7 +442,7 @@ impl DpiLayer {
         // datagram's, cost as much as the probes' own first checks.
         let cands = candidates(pkt.transport);
         for c in cands.all.minus(d.rejected).positions() {
-            let Some(proto) = cands.list.get(c).and_then(|&i| ALL.get(i)) else {
+            let Some(&proto) = cands.list.get(c) else {
                 break;
             };
             let ans = with_scratch(&mut d.scratch, c, |s| proto.probe(&input, s));
@@ -568,10 +568,10 @@ fn follow(
     c: usize,
     input: &ProbeInput<'_>,
 ) -> LayerAnswer {
-    let Some(&i) = candidates(input.transport).list.get(c) else {
+    let Some(&proto) = candidates(input.transport).list.get(c) else {
         return budget(max, payload_pkts, held);
     };
-    let answer = with_scratch(scratches, c, |s| ALL[i].follow(input, s));
+    let answer = with_scratch(scratches, c, |s| proto.follow(input, s));
     match answer {
         Follow::Keep => budget(max, payload_pkts, held),
         Follow::Settled => match held.take() {
@@ -594,21 +594,20 @@ fn follow(
     }
 }
 
-/// The probes that apply to a transport: indices into `ALL` in probe order
-/// (a probe's position in `list` is its bit in [`ProbeSet`]), and the set
-/// of all those positions, so "every probe said NoMatch" is one comparison.
+/// The probes that apply to a transport, in `ALL`'s order (a probe's
+/// position in `list` is its bit in [`ProbeSet`]), and the set of all those
+/// positions, so "every probe said NoMatch" is one comparison.
 struct Candidates {
-    list: Vec<usize>,
+    list: Vec<&'static dyn Protocol>,
     all: ProbeSet,
 }
 
 impl Candidates {
     fn of(t: Transport) -> Candidates {
-        let list: Vec<usize> = ALL
+        let list: Vec<&'static dyn Protocol> = ALL
             .iter()
-            .enumerate()
-            .filter(|(_, p)| p.transports().contains(&t))
-            .map(|(i, _)| i)
+            .filter(|p| p.transports().contains(&t))
+            .copied()
             .take(MAX_CANDIDATES)
             .collect();
         let all = ProbeSet::first(list.len());
@@ -673,10 +672,7 @@ mod tests {
         for p in ALL {
             for t in p.transports() {
                 assert!(
-                    candidates(*t)
-                        .list
-                        .iter()
-                        .any(|&i| ALL[i].name() == p.name()),
+                    candidates(*t).list.iter().any(|q| q.name() == p.name()),
                     "{} missing from the {t:?} candidates",
                     p.name()
                 );
