@@ -38,7 +38,7 @@ pub(crate) enum Dialog {
 /// if over-long.
 fn line_at(data: &[u8], start: usize) -> Result<(&[u8], usize), bool> {
     let rest = data.get(start..).ok_or(true)?;
-    match rest.iter().take(MAX_LINE).position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', netsift_proto::head(rest, MAX_LINE)) {
         Some(i) => {
             let l = rest.get(..i).unwrap_or(&[]);
             let l = l.strip_suffix(b"\r").unwrap_or(l);

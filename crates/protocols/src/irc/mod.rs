@@ -96,7 +96,7 @@ fn plausible_text(d: &[u8]) -> bool {
 /// Split off the first line (without CR LF). `Err(true)`: incomplete but
 /// may still be a line.
 fn next_line(d: &[u8]) -> Result<(&[u8], &[u8]), bool> {
-    match d.iter().take(MAX_LINE).position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', netsift_proto::head(d, MAX_LINE)) {
         Some(i) => {
             let l = d.get(..i).unwrap_or(&[]);
             Ok((

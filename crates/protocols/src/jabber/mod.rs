@@ -140,7 +140,7 @@ fn look(d: &[u8]) -> Probe {
         let limit = if stream { MAX_TAG } else { 4096 };
         // A stream header is a single opening tag; a stanza may carry the
         // namespace in a child element, so look at the first 4 KiB.
-        let Some(end) = d.iter().take(limit).position(|&b| b == b'>') else {
+        let Some(end) = memchr::memchr(b'>', netsift_proto::head(d, limit)) else {
             return if d.len() < limit {
                 Probe::NeedMore
             } else {
