@@ -15,9 +15,6 @@ use netsift_flow::{Flow, FlowConfig, Seen};
 use netsift_wire::Decoded;
 
 use crate::progress::{human, Bar};
-
-/// The capacity of a worker's JSON line: most lines fit without growing.
-const LINE_CAPACITY: usize = 768;
 use crate::{stderr_is_tty, FlowsArgs, Format};
 
 fn secs_to_ns(what: &str, s: f64) -> Result<u64> {
@@ -143,9 +140,7 @@ impl FlowHandler<ClassState> for FlowWorker {
         let rec = FlowRecord::from_classified(&flow, self.seed);
         let body = match self.format {
             Format::Jsonl => {
-                // A one-packet flow's line is 528 bytes with its newline:
-                // 512 made every line of a SYN flood grow to 1,024.
-                let mut v = Vec::with_capacity(LINE_CAPACITY);
+                let mut v = Vec::with_capacity(netsift_engine::record::LINE_CAPACITY);
                 rec.write_json(&mut v);
                 v.push(b'\n');
                 LineBody::Json(v)

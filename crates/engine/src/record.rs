@@ -116,6 +116,11 @@ fn tunnel_name(t: Tunnel) -> &'static str {
     }
 }
 
+/// The first allocation of a line a worker writes ahead of time: most conn
+/// lines are 500-700 bytes, and a one-packet flow's is 528 with its newline
+/// (at 512, every line of a SYN flood grew to 1,024).
+pub const LINE_CAPACITY: usize = 768;
+
 /// An address as text: IPv4 written digit by digit (a flood makes two per
 /// packet, and `Display` goes through the formatting machinery), IPv6 by
 /// `Display` (RFC 5952's compressed form).

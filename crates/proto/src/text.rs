@@ -58,8 +58,8 @@ impl Text {
     }
 
     /// The text of `b` if it is all ASCII, `None` otherwise: for text this
-    /// program writes itself (a Community ID, a history). `from_utf8`, the
-    /// way to [`Text::of`] from bytes, was 5% of a SYN flood's `analyze`
+    /// program writes itself (a Community ID). `from_utf8`, the way to
+    /// [`Text::of`] from bytes, was 5% of a SYN flood's `analyze`
     /// instructions, on seven such texts per flow.
     pub fn ascii(b: &[u8]) -> Option<Text> {
         if b.len() > Text::INLINE {

@@ -40,7 +40,7 @@ use super::rules::RuleStats;
 use super::{AnalyzeStats, Analyzer, FlowData};
 use crate::memory::MemoryUse;
 use crate::pipeline::FlowHandler;
-use crate::record::FlowRecord;
+use crate::record::{FlowRecord, LINE_CAPACITY};
 use crate::shard::{Merger, Returns, ShardHandler, When};
 
 /// One call a worker's analyzer made on its output.
@@ -115,9 +115,6 @@ impl Event {
 /// Cache lines of an event's output line prefetched: a conn line (500-700
 /// bytes) whole.
 const PREFETCH_LINE_LINES: usize = 12;
-
-/// A line's first allocation: most conn lines are 500-700 bytes.
-const LINE_CAPACITY: usize = 768;
 
 /// Most events a worker's next batch reserves room for up front.
 const EVENTS_RESERVE_MAX: usize = 4096;
