@@ -1238,7 +1238,12 @@ impl Analyzer<'_> {
             m.link_end_sent = true;
             self.queue_link_end(&app);
         }
-        if app.has_parser() && self.links.queued.contains_key(common.uid.as_str()) {
+        // (Hashing the uid for every packet of every parsed flow cost more
+        // than the check: nearly always nothing is queued at all.)
+        if app.has_parser()
+            && !self.links.queued.is_empty()
+            && self.links.queued.contains_key(common.uid.as_str())
+        {
             self.drain_linked(&common, ts, &mut app);
         }
         st.app = Some(app);

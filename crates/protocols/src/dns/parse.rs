@@ -502,7 +502,9 @@ const MAX_OPTIONS: usize = 16;
 /// sequence ... 11 followed by an OFFSET"; only strictly backward pointers
 /// are followed (a loop cannot form) and at most [`MAX_JUMPS`] of them.
 pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
-    let mut s = String::new();
+    // Room for most names at once (growing from nothing reallocated two or
+    // three times a name).
+    let mut s = String::with_capacity(32);
     let mut pos = start;
     let mut end: Option<usize> = None;
     let mut jumps = 0;
@@ -552,6 +554,7 @@ pub(crate) fn read_name(msg: &[u8], start: usize) -> Option<(String, usize)> {
 /// through [`push_label_escaped`].
 fn push_label(s: &mut String, label: &[u8]) {
     if label.iter().all(|b| (0x20..0x7f).contains(b)) {
+        s.reserve(label.len());
         s.extend(label.iter().map(|&b| char::from(b.to_ascii_lowercase())));
     } else {
         push_label_escaped(s, &label.to_ascii_lowercase());
@@ -569,7 +572,7 @@ pub(super) fn push_label_escaped(s: &mut String, label: &[u8]) {
             if (0x20..0x7f).contains(&b) {
                 s.push(b as char);
             } else {
-                s.push_str(&format!("\\x{b:02x}"));
+                push_x_escape(s, b);
             }
         }
         return;
@@ -578,12 +581,18 @@ pub(super) fn push_label_escaped(s: &mut String, label: &[u8]) {
         if c.is_control() {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                s.push_str(&format!("\\x{b:02x}"));
+                push_x_escape(s, b);
             }
         } else {
             s.push(c);
         }
     }
+}
+
+/// `\xHH`, lower-case hex.
+fn push_x_escape(s: &mut String, b: u8) {
+    s.push_str("\\x");
+    netsift_proto::bytes::push_hex(s, &[b]);
 }
 
 /// EDNS options (RFC 6891 §6.1.2: OPTION-CODE, OPTION-LENGTH, data), named

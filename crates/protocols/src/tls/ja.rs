@@ -448,13 +448,15 @@ fn ja4_version(v: u16) -> &'static str {
     }
 }
 
-fn sha12(s: &str) -> String {
+/// The first 12 hex digits of the SHA-256 of `s`, appended to `out`
+/// ("000000000000" for an empty `s`).
+fn push_sha12(out: &mut String, s: &str) {
     if s.is_empty() {
-        return "000000000000".into();
+        out.push_str("000000000000");
+        return;
     }
-    let mut h = hex(&Sha256::digest(s.as_bytes()));
-    h.truncate(12);
-    h
+    let d = Sha256::digest(s.as_bytes());
+    netsift_proto::bytes::push_hex(out, d.get(..6).unwrap_or(&[]));
 }
 
 /// JA4 (FoxIO technical details): `ja4_a _ ja4_b _ ja4_c` where
@@ -469,77 +471,87 @@ fn sha12(s: &str) -> String {
 ///   (0000) and ALPN (0010), then "_" and the signature algorithms in
 ///   their original order.
 ///
-/// Returns (ja4, ja4_r) where ja4_r is the raw (unhashed) form.
+/// Returns (ja4, ja4_r) where ja4_r is the raw (unhashed) form. Written
+/// piece by piece, without `format!`: every TLS and QUIC client hello
+/// makes one.
 pub fn ja4(h: &ClientHello, proto: Ja4Proto) -> (String, String) {
-    let p = match proto {
+    let mut a = String::with_capacity(10);
+    a.push(match proto {
         Ja4Proto::Tcp => 't',
         Ja4Proto::Quic => 'q',
         Ja4Proto::Dtls => 'd',
-    };
-    let version = highest_version(&h.supported_versions, h.version);
-    let sni = if h.extensions.contains(&EXT_SERVER_NAME) {
+    });
+    a.push_str(ja4_version(highest_version(
+        &h.supported_versions,
+        h.version,
+    )));
+    a.push(if h.extensions.contains(&EXT_SERVER_NAME) {
         'd'
     } else {
         'i'
-    };
-    let ciphers: Vec<u16> = h
+    });
+    let mut ciphers: Vec<u16> = h
         .ciphers
         .iter()
         .copied()
         .filter(|v| !is_grease(*v))
         .collect();
-    let exts: Vec<u16> = h
+    let n_exts = h.extensions.iter().filter(|v| !is_grease(**v)).count();
+    for n in [ciphers.len(), n_exts] {
+        let n = u8::try_from(n.min(99)).unwrap_or(99);
+        a.push(char::from(b'0' + n / 10));
+        a.push(char::from(b'0' + n % 10));
+    }
+    match h.alpn_first_raw.as_deref() {
+        Some([first, .., last]) | Some([first @ last]) => {
+            if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
+                a.push(char::from(*first));
+                a.push(char::from(*last));
+            } else {
+                // The first hex digit of the first byte, the last of the
+                // last.
+                let mut hx = String::with_capacity(4);
+                netsift_proto::bytes::push_hex(&mut hx, &[*first, *last]);
+                a.push_str(hx.get(..1).unwrap_or("0"));
+                a.push_str(hx.get(3..).unwrap_or("0"));
+            }
+        }
+        _ => a.push_str("00"),
+    }
+    ciphers.sort_unstable();
+    let mut b_raw = String::with_capacity(5 * ciphers.len());
+    push_list(&mut b_raw, ciphers.iter().copied(), ',', push_hex4);
+    let mut se: Vec<u16> = h
         .extensions
         .iter()
         .copied()
-        .filter(|v| !is_grease(*v))
-        .collect();
-    let alpn = match h.alpn_first_raw.as_deref() {
-        Some([first, .., last]) | Some([first @ last]) => {
-            if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
-                format!("{}{}", *first as char, *last as char)
-            } else {
-                let f = hex(&[*first]);
-                let l = hex(&[*last]);
-                format!("{}{}", f.get(..1).unwrap_or("0"), l.get(1..).unwrap_or("0"))
-            }
-        }
-        _ => "00".into(),
-    };
-    let a = format!(
-        "{p}{}{sni}{:02}{:02}{alpn}",
-        ja4_version(version),
-        ciphers.len().min(99),
-        exts.len().min(99),
-    );
-    let mut sc = ciphers.clone();
-    sc.sort_unstable();
-    let mut b_raw = String::with_capacity(5 * sc.len());
-    push_list(&mut b_raw, sc.iter().copied(), ',', push_hex4);
-    let mut se: Vec<u16> = exts
-        .iter()
-        .copied()
-        .filter(|&e| e != EXT_SERVER_NAME && e != EXT_ALPN)
+        .filter(|&e| !is_grease(e) && e != EXT_SERVER_NAME && e != EXT_ALPN)
         .collect();
     se.sort_unstable();
     let mut c_raw = String::with_capacity(5 * (se.len() + h.sig_algs.len()) + 1);
     push_list(&mut c_raw, se.iter().copied(), ',', push_hex4);
-    let sigs: Vec<u16> = h
+    let mut sigs = h
         .sig_algs
         .iter()
         .copied()
         .filter(|v| !is_grease(*v))
-        .collect();
-    if !sigs.is_empty() {
+        .peekable();
+    if sigs.peek().is_some() {
         c_raw.push('_');
-        push_list(&mut c_raw, sigs.iter().copied(), ',', push_hex4);
+        push_list(&mut c_raw, sigs, ',', push_hex4);
     }
-    let ja4 = format!(
-        "{a}_{}_{}",
-        sha12(&b_raw),
-        sha12(if se.is_empty() { "" } else { &c_raw })
-    );
-    let ja4_r = format!("{a}_{b_raw}_{c_raw}");
+    let mut ja4 = String::with_capacity(a.len() + 26);
+    ja4.push_str(&a);
+    ja4.push('_');
+    push_sha12(&mut ja4, &b_raw);
+    ja4.push('_');
+    push_sha12(&mut ja4, if se.is_empty() { "" } else { &c_raw });
+    let mut ja4_r = a;
+    ja4_r.reserve(b_raw.len() + c_raw.len() + 2);
+    ja4_r.push('_');
+    ja4_r.push_str(&b_raw);
+    ja4_r.push('_');
+    ja4_r.push_str(&c_raw);
     (ja4, ja4_r)
 }
 
@@ -584,7 +596,12 @@ mod tests {
         };
         let (j, r) = ja4(&h, Ja4Proto::Tcp);
         assert_eq!(j, "t13d1516h2_8daaf6152771_e5627efa2ab1");
-        assert!(r.starts_with("t13d1516h2_002f,0035,009c,009d,1301"));
+        assert_eq!(
+            r,
+            "t13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,\
+             cca8,cca9_0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,\
+             ff01_0403,0804,0401,0503,0805,0501,0806,0601"
+        );
         let (q, _) = ja4(&h, Ja4Proto::Quic);
         assert!(q.starts_with("q13d1516h2_"));
     }
@@ -601,6 +618,9 @@ mod tests {
         );
         h.alpn_first_raw = Some(vec![0xab, 0xcd]);
         assert!(ja4(&h, Ja4Proto::Tcp).0.starts_with("t10i0000ad_"));
+        // One of the two not alphanumeric: the hex digits of both.
+        h.alpn_first_raw = Some(vec![b'0', 0x01, 0xab]);
+        assert!(ja4(&h, Ja4Proto::Tcp).0.starts_with("t10i00003b_"));
         h.alpn_first_raw = Some(b"h".to_vec());
         assert!(ja4(&h, Ja4Proto::Tcp).0.starts_with("t10i0000hh_"));
     }
