@@ -382,32 +382,33 @@ impl DosDetector {
         self.expire(ts);
         let key = (p.dst, kind);
         let w = self.cfg.window_ns.max(1);
-        if !self.targets.contains_key(&key) {
-            if p.event == FloodEvent::Handshake {
-                return None; // completes an attempt of no tracked window
-            }
-            if self.targets.len() >= MAX_TARGETS {
-                self.untracked += 1;
-                return None;
-            }
-            // Windows are aligned on multiples of the window length.
-            let start = ts - ts % w;
-            self.targets.insert(
-                key,
-                Target {
+        let threshold = self.cfg.threshold(kind);
+        let min_sources = self.cfg.min_sources;
+        // One look-up a packet (a flood's packets all go to one target).
+        let full = self.targets.len() >= MAX_TARGETS;
+        let t = match self.targets.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                if p.event == FloodEvent::Handshake {
+                    return None; // completes an attempt of no tracked window
+                }
+                if full {
+                    self.untracked += 1;
+                    return None;
+                }
+                // Windows are aligned on multiples of the window length.
+                let start = ts - ts % w;
+                self.queue.push_back((start, key));
+                v.insert(Target {
                     win_start: start,
                     count: 0,
                     done: 0,
                     sources: Sources::default(),
                     counted: false,
                     finding: None,
-                },
-            );
-            self.queue.push_back((start, key));
-        }
-        let threshold = self.cfg.threshold(kind);
-        let min_sources = self.cfg.min_sources;
-        let t = self.targets.get_mut(&key)?;
+                })
+            }
+        };
         // A packet slightly older than the window (reassembled fragments,
         // merged captures) counts in the current one.
         if ts >= t.win_start.saturating_add(w) {

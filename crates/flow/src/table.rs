@@ -353,6 +353,12 @@ pub struct FlowTable<T> {
     /// not give their own).
     processed: u64,
     now: u64,
+    /// No flow ends before this packet time: at most the earliest
+    /// `last_ts + timeout` of the lane heads. [`FlowTable::expire`] walks
+    /// the lanes only from then on (reading each lane head's slot for
+    /// every packet was 1.4% of `analyze`), and sets it exactly; a new
+    /// head can only lower it (see [`FlowTable::head_changed`]).
+    next_expiry: u64,
 }
 
 impl<T: Default> FlowTable<T> {
@@ -376,6 +382,7 @@ impl<T: Default> FlowTable<T> {
             next_seq: 0,
             processed: 0,
             now: 0,
+            next_expiry: 0,
         }
     }
 
@@ -446,6 +453,11 @@ impl<T: Default> FlowTable<T> {
         };
         if prev == NIL {
             self.lanes[lane].head = next;
+            if next != NIL {
+                // (A lane is ordered only within MAX_REORDER steps: the
+                // next flow may have been idle longer.)
+                self.head_changed(next, lane as u8);
+            }
         } else {
             self.slots[prev as usize].next = next;
         }
@@ -454,6 +466,13 @@ impl<T: Default> FlowTable<T> {
         } else {
             self.slots[next as usize].prev = prev;
         }
+    }
+
+    /// Slot `i` became the head of `lane`: [`FlowTable::expire`] must look
+    /// again when it would end.
+    fn head_changed(&mut self, i: u32, lane: u8) {
+        let at = self.last_ts_of(i).saturating_add(self.lane_timeout(lane));
+        self.next_expiry = self.next_expiry.min(at);
     }
 
     fn last_ts_of(&self, i: u32) -> u64 {
@@ -493,6 +512,7 @@ impl<T: Default> FlowTable<T> {
         }
         if after == NIL {
             self.lanes[lane as usize].head = i;
+            self.head_changed(i, lane);
         } else {
             self.slots[after as usize].next = i;
         }
@@ -554,6 +574,10 @@ impl<T: Default> FlowTable<T> {
     /// End every flow idle for longer than its timeout at packet time `now`.
     pub fn expire(&mut self, now: u64) {
         self.now = self.now.max(now);
+        if self.now < self.next_expiry {
+            return;
+        }
+        let mut next = u64::MAX;
         for lane in 0..LANES as u8 {
             let timeout = self.lane_timeout(lane);
             loop {
@@ -566,6 +590,7 @@ impl<T: Default> FlowTable<T> {
                     .as_ref()
                     .map_or(0, |f| f.last_ts);
                 if self.now.saturating_sub(last) < timeout {
+                    next = next.min(last.saturating_add(timeout));
                     break;
                 }
                 let reason = if lane == LANE_CLOSED {
@@ -576,6 +601,7 @@ impl<T: Default> FlowTable<T> {
                 self.finish(head, reason);
             }
         }
+        self.next_expiry = next;
     }
 
     fn evict_one(&mut self) {
@@ -1265,5 +1291,38 @@ mod tests {
         assert!(drain(&mut t).is_empty(), "the head is 11 s idle");
         let s = t.process(111 * NS, &old, 60).expect("old");
         assert!(s.new);
+    }
+
+    /// Expiry looks at the lanes only from the earliest time a head could
+    /// end: a flow left behind the bounded walk back, which becomes the
+    /// head when the flows before it move on, lowers that time.
+    #[test]
+    fn expiry_sees_an_older_flow_that_becomes_head() {
+        const NS: u64 = 1_000_000_000;
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let old = pkt("1.1.1.1", 999, "2.2.2.2", 53, None, b"o");
+        let x = pkt("3.3.3.3", 1002, "2.2.2.2", 53, None, b"x");
+        let n = MAX_REORDER as u16 + 8;
+        let a = |p: u16| pkt("1.1.1.1", 2000 + p, "2.2.2.2", 53, None, b"a");
+        for p in 0..n {
+            t.process(100 * NS, &a(p), 60).expect("a");
+        }
+        // Behind the 8 flows at the head (the walk back stops there).
+        t.process(50 * NS, &old, 60).expect("old");
+        assert!(drain(&mut t).is_empty());
+        // The 8 move to the tail: `old` (50 s) is the head now.
+        for p in 0..8 {
+            t.process(105 * NS, &a(p), 60).expect("a again");
+        }
+        assert!(drain(&mut t).is_empty());
+        t.process(111 * NS, &x, 60).expect("x");
+        let ended = drain(&mut t);
+        assert_eq!(ended.len(), 1, "only `old` is 60 s idle");
+        assert_eq!(ended[0].last_ts, 50 * NS);
+        // And the rest end at their own time, not before.
+        t.process(159 * NS, &x, 60).expect("x");
+        assert!(drain(&mut t).is_empty());
+        t.process(161 * NS, &x, 60).expect("x");
+        assert_eq!(drain(&mut t).len(), usize::from(n) - 8);
     }
 }
