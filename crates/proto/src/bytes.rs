@@ -20,6 +20,19 @@ pub fn push_hex(s: &mut String, b: &[u8]) {
     }
 }
 
+/// Append `\xHH` (lower-case hex) for byte `b`: how evidence, Zeek logs
+/// and DNS names write a byte they do not show as it is.
+///
+/// ```
+/// let mut s = String::from("a");
+/// netsift_proto::bytes::push_hex_escape(&mut s, 0x1f);
+/// assert_eq!(s, "a\\x1f");
+/// ```
+pub fn push_hex_escape(s: &mut String, b: u8) {
+    s.push_str("\\x");
+    push_hex(s, &[b]);
+}
+
 /// Append `v` in decimal to `s` (what `write!(s, "{v}")` writes, without
 /// the formatting machinery).
 ///

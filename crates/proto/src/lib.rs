@@ -227,8 +227,7 @@ pub fn push_printable(out: &mut String, bytes: &[u8], max: usize) {
         if (0x20..0x7f).contains(&b) && b != b'\\' && b != b'\'' {
             out.push(b as char);
         } else {
-            out.push_str("\\x");
-            bytes::push_hex(out, &[b]);
+            bytes::push_hex_escape(out, b);
         }
     }
     if bytes.len() > max {

@@ -694,7 +694,7 @@ pub fn escape(s: &str, in_container: bool) -> String {
         } else if c == '\t' || c.is_control() || (in_container && c == ',') {
             let mut b = [0u8; 4];
             for byte in c.encode_utf8(&mut b).bytes() {
-                out.push_str(&format!("\\x{byte:02x}"));
+                netsift_proto::bytes::push_hex_escape(&mut out, byte);
             }
         } else {
             out.push(c);

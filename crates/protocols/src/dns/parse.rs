@@ -572,7 +572,7 @@ pub(super) fn push_label_escaped(s: &mut String, label: &[u8]) {
             if (0x20..0x7f).contains(&b) {
                 s.push(b as char);
             } else {
-                push_x_escape(s, b);
+                netsift_proto::bytes::push_hex_escape(s, b);
             }
         }
         return;
@@ -581,18 +581,12 @@ pub(super) fn push_label_escaped(s: &mut String, label: &[u8]) {
         if c.is_control() {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
-                push_x_escape(s, b);
+                netsift_proto::bytes::push_hex_escape(s, b);
             }
         } else {
             s.push(c);
         }
     }
-}
-
-/// `\xHH`, lower-case hex.
-fn push_x_escape(s: &mut String, b: u8) {
-    s.push_str("\\x");
-    netsift_proto::bytes::push_hex(s, &[b]);
 }
 
 /// EDNS options (RFC 6891 §6.1.2: OPTION-CODE, OPTION-LENGTH, data), named

@@ -114,7 +114,7 @@ fn zeek_bytes(b: &[u8]) -> String {
         if c.is_ascii() {
             s.push(c as char);
         } else {
-            let _ = write!(s, "\\x{c:02x}");
+            netsift_proto::bytes::push_hex_escape(&mut s, c);
         }
     }
     s
