@@ -95,6 +95,49 @@ pub struct ContentCfg {
     pub yara_streams: bool,
     /// Reports of files analysed lately.
     pub(super) reports: ReportCache,
+    /// MD5 and SHA-1 of files hashed lately.
+    pub(super) digests: DigestCache,
+}
+
+/// MD5 and SHA-1 of the files hashed lately, by SHA-256 and size.
+///
+/// The same bytes cross a network many times: a CDN's copy of a library
+/// fetched by every visitor, the one binary a botnet drops on every host
+/// it reaches. A file kept whole for content analysis has its MD5 and
+/// SHA-1 computed at its end, from the kept bytes, and only if its SHA-256
+/// (computed as its bytes arrive, as before) was not seen lately; MD5 was
+/// the largest single item of `analyze`'s profile. SHA-256 is collision
+/// resistant, so two files with one key have the same bytes and the same
+/// digests: an attacker cannot make a file borrow another's MD5 without
+/// a SHA-256 collision. Bounded: emptied when [`DigestCache::MAX`]
+/// entries (76 bytes each and the table's overhead, under 1 MiB) are held.
+#[derive(Default)]
+pub(super) struct DigestCache {
+    map: std::collections::HashMap<([u8; 32], u64), ([u8; 16], [u8; 20])>,
+    /// Files whose MD5 and SHA-1 came from the cache.
+    pub(super) hits: u64,
+}
+
+impl DigestCache {
+    const MAX: usize = 8192;
+
+    /// MD5 and SHA-1 of `body` (whose SHA-256 is `sha256`).
+    fn get_or_hash(&mut self, sha256: [u8; 32], body: &[u8]) -> ([u8; 16], [u8; 20]) {
+        let key = (sha256, body.len() as u64);
+        if let Some(d) = self.map.get(&key) {
+            self.hits += 1;
+            return *d;
+        }
+        let d = (
+            md5::Md5::digest(body).into(),
+            sha1::Sha1::digest(body).into(),
+        );
+        if self.map.len() >= Self::MAX {
+            self.map.clear();
+        }
+        self.map.insert(key, d);
+        d
+    }
 }
 
 /// What a file's content analysis depends on: the bytes (by the SHA-256
@@ -165,6 +208,10 @@ pub struct OpenFile {
     body: Vec<u8>,
     /// Some bytes were not kept for analysis.
     body_cut: bool,
+    /// MD5 and SHA-1 have not been fed yet: every byte so far is in
+    /// `body`, and they are computed at the end ([`DigestCache`]), or from
+    /// `body` when it is cut.
+    legacy_later: bool,
 }
 
 impl OpenFile {
@@ -235,6 +282,10 @@ impl Files {
             truncated: false,
             body: Vec::new(),
             body_cut: false,
+            legacy_later: self
+                .content
+                .as_ref()
+                .is_some_and(|c| c.limits.max_bytes > 0),
         }
     }
 
@@ -256,6 +307,7 @@ impl Files {
             let n = (self.rule_window - f.window.len()).min(data.len());
             f.window.extend_from_slice(&data[..n]);
         }
+        let mut kept = 0;
         if let Some(c) = self.content.as_ref() {
             if !f.body_cut {
                 let room = c
@@ -266,13 +318,26 @@ impl Files {
                 let n = room.min(data.len());
                 f.body.extend_from_slice(&data[..n]);
                 self.body_total += n;
+                kept = n;
                 if n < data.len() {
                     f.body_cut = true;
                 }
             }
         }
-        f.md5.update(data);
-        f.sha1.update(data);
+        if f.legacy_later {
+            if f.body_cut {
+                // No longer whole: catch up from what was kept, which is
+                // every byte until this call's cut, then stream the rest.
+                f.legacy_later = false;
+                f.md5.update(&f.body);
+                f.sha1.update(&f.body);
+                f.md5.update(&data[kept..]);
+                f.sha1.update(&data[kept..]);
+            }
+        } else {
+            f.md5.update(data);
+            f.sha1.update(data);
+        }
         f.sha256.update(data);
         f.size += data.len() as u64;
         if let Some((_, w)) = f.tmp.as_mut() {
@@ -284,7 +349,8 @@ impl Files {
     }
 
     pub fn close(&mut self, f: OpenFile, complete: bool) -> FileRecord {
-        let sha256 = hex(&f.sha256.finalize());
+        let sha256_raw: [u8; 32] = f.sha256.finalize().into();
+        let sha256 = hex(&sha256_raw);
         let mut extracted = None;
         if let (Some((tmp, mut w)), Some(dir)) = (f.tmp, self.extract_dir.as_ref()) {
             let dest = dir.join(&sha256);
@@ -305,8 +371,18 @@ impl Files {
         let size_ok = f.meta.expected_size.is_none_or(|e| e == f.size);
         self.body_total = self.body_total.saturating_sub(f.body.len());
         let complete = complete && !f.truncated && size_ok;
-        let md5 = hex(&f.md5.finalize());
-        let sha1 = hex(&f.sha1.finalize());
+        let (md5, sha1) = if f.legacy_later {
+            let (m, s) = match self.content.as_mut() {
+                Some(c) => c.digests.get_or_hash(sha256_raw, &f.body),
+                None => (
+                    md5::Md5::digest(&f.body).into(),
+                    sha1::Sha1::digest(&f.body).into(),
+                ),
+            };
+            (hex(&m), hex(&s))
+        } else {
+            (hex(&f.md5.finalize()), hex(&f.sha1.finalize()))
+        };
         let mut rec = FileRecord {
             source: f.meta.source,
             name: f.meta.name,
@@ -477,6 +553,77 @@ mod tests {
         assert_eq!(r3.size, 5);
         assert!(!r3.complete);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// MD5 and SHA-1 are the same whether they were streamed, computed at
+    /// the end from the kept body, caught up when the body was cut in the
+    /// middle of a chunk, or taken from the cache; and only the same
+    /// SHA-256 and size hit the cache.
+    #[test]
+    fn legacy_digests_every_way() {
+        // RFC 1321's and FIPS 180's vectors are checked above; here the
+        // reference is each digest of the whole input in one call.
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        let want = |d: &[u8]| {
+            (
+                hex(&md5::Md5::digest(d)),
+                hex(&sha1::Sha1::digest(d)),
+                hex(&sha2::Sha256::digest(d)),
+            )
+        };
+        let meta = netsift_proto::FileMeta {
+            source: "HTTP",
+            ..Default::default()
+        };
+        for keep in [0usize, 1, 999, 1000, 1001, 65_536, 99_999, 100_000, 1 << 20] {
+            let mut files = Files::new(None, 1 << 30).expect("files");
+            let c = files.content.as_mut().expect("content");
+            c.limits.max_bytes = keep;
+            for round in 0..2u64 {
+                for chunk in [1000usize, 4096, 100_000] {
+                    let mut f = files.open(meta.clone());
+                    for part in data.chunks(chunk) {
+                        files.data(&mut f, part);
+                    }
+                    let r = files.close(f, true);
+                    assert_eq!(
+                        (r.md5, r.sha1, r.sha256),
+                        want(&data),
+                        "keep {keep} chunk {chunk} round {round}"
+                    );
+                }
+            }
+            let hits = files.content.as_ref().map_or(0, |c| c.digests.hits);
+            // Kept whole (keep >= 100,000): the first file hashes, the five
+            // after it hit. Cut: nothing is cached.
+            assert_eq!(hits, if keep >= data.len() { 5 } else { 0 }, "keep {keep}");
+        }
+        // Content analysis off: streamed.
+        let mut files = Files::new(None, 1 << 30).expect("files");
+        files.content = None;
+        let mut f = files.open(meta.clone());
+        files.data(&mut f, &data);
+        let r = files.close(f, true);
+        assert_eq!((r.md5, r.sha1, r.sha256), want(&data));
+        // Same size, other bytes: a miss, not the first file's digests.
+        let mut files = Files::new(None, 1 << 30).expect("files");
+        let mut other = data.clone();
+        other[50_000] ^= 1;
+        for d in [&data, &other] {
+            let mut f = files.open(meta.clone());
+            files.data(&mut f, d);
+            let r = files.close(f, true);
+            assert_eq!((r.md5, r.sha1, r.sha256), want(d));
+        }
+        assert_eq!(files.content.as_ref().map_or(9, |c| c.digests.hits), 0);
+        // Cut by the file size bound: the digests cover what was kept.
+        let mut files = Files::new(None, 10).expect("files");
+        let mut f = files.open(meta);
+        files.data(&mut f, &data[..6]);
+        files.data(&mut f, &data[6..20]);
+        let r = files.close(f, true);
+        assert_eq!((r.md5, r.sha1, r.sha256), want(&data[..10]));
+        assert!(!r.complete);
     }
 
     /// A file seen again is not analysed again, but everything its
