@@ -321,79 +321,19 @@ impl FlowRecord {
     }
 }
 
-/// serde_json escapes the control characters, `"` and `\` (RFC 8259 §7:
-/// "All Unicode characters may be placed within the quotation marks,
-/// except for the characters that MUST be escaped: quotation mark, reverse
-/// solidus, and the control characters (U+0000 through U+001F)").
+/// A string as serde_json writes it ([`netsift_proto::json`]: plain
+/// strings are checked a word at a time and copied whole).
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    if !json_plain(out, s.as_bytes()) {
-        // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-    }
+    netsift_proto::json::write_str(out, s);
 }
 
 /// [`json_str`] of a [`Text`], from its bytes: this skips the UTF-8 check
 /// of [`Text::as_str`] (a whole `str`'s bytes need none; a SYN flood's
 /// conn records spent 2.5% of `analyze` in it).
 fn json_text(out: &mut Vec<u8>, t: &Text) {
-    if !json_plain(out, t.as_bytes()) {
+    if !netsift_proto::json::write_plain(out, t.as_bytes()) {
         let _ = serde_json::to_writer(&mut *out, t.as_str());
     }
-}
-
-/// Write the bytes of a `str` as a JSON string when none needs escaping
-/// (nearly always: addresses, uids, names); false, writing nothing,
-/// otherwise.
-fn json_plain(out: &mut Vec<u8>, b: &[u8]) -> bool {
-    if !needs_no_escape(b) {
-        return false;
-    }
-    out.reserve(b.len() + 2);
-    out.push(b'"');
-    out.extend_from_slice(b);
-    out.push(b'"');
-    true
-}
-
-/// Whether no byte of `b` must be escaped in a JSON string: eight bytes
-/// at a time as one word, the last (partial) word overlapping the one
-/// before it. Most of a conn line's dozen strings are under 16 bytes; with
-/// 16-byte vector compares they went byte by byte through the remainder,
-/// 60 instructions a string on a SYN flood.
-fn needs_no_escape(b: &[u8]) -> bool {
-    let mut words = b.chunks_exact(8);
-    if words
-        .by_ref()
-        .filter_map(|w| w.first_chunk::<8>())
-        .any(|w| word_needs_escape(u64::from_le_bytes(*w)))
-    {
-        return false;
-    }
-    let rest = words.remainder();
-    if rest.is_empty() {
-        return true;
-    }
-    match b.last_chunk::<8>() {
-        Some(last) => !word_needs_escape(u64::from_le_bytes(*last)),
-        // Shorter than a word.
-        None => rest
-            .iter()
-            .all(|&c| (c >= 0x20) & (c != b'"') & (c != b'\\')),
-    }
-}
-
-/// Whether a byte of the word `x` is a control character, `"` or `\`.
-/// Bit Twiddling Hacks ("Determine if a word has a byte less than n", and
-/// one equal to n): `(x - n * 0x01..01) & !x & 0x80..80` is not zero
-/// exactly when some byte is below n (for n up to 128), and a byte equals
-/// `c` exactly when `x ^ c * 0x01..01` has a zero byte.
-fn word_needs_escape(x: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v;
-    let quote = x ^ (ONES * u64::from(b'"'));
-    let backslash = x ^ (ONES * u64::from(b'\\'));
-    (below(x, 0x20) | below(quote, 1) | below(backslash, 1)) & HIGH != 0
 }
 
 fn json_u64(out: &mut Vec<u8>, v: u64) {
@@ -555,13 +495,19 @@ mod json_tests {
                 let mut out = Vec::new();
                 json_str(&mut out, &plain);
                 assert_eq!(out, serde_json::to_vec(&plain).expect("json"), "{plain:?}");
-                assert!(needs_no_escape(plain.as_bytes()), "{plain:?}");
+                assert!(
+                    netsift_proto::json::needs_no_escape(plain.as_bytes()),
+                    "{plain:?}"
+                );
             }
             let ascii: String = (0..len)
                 .map(|i| (b' ' + (i % 90) as u8) as char)
                 .filter(|c| *c != '"' && *c != '\\')
                 .collect();
-            assert!(needs_no_escape(ascii.as_bytes()), "{ascii:?}");
+            assert!(
+                netsift_proto::json::needs_no_escape(ascii.as_bytes()),
+                "{ascii:?}"
+            );
         }
     }
 

@@ -29,6 +29,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 pub mod bytes;
+pub mod json;
 pub mod record;
 pub mod session;
 pub mod text;

@@ -23,7 +23,7 @@ pub trait RecordBody: Any + Send + Sync + fmt::Debug {
     /// Write the record's fields into `map`, except the keys in `skip`:
     /// the same entries as [`RecordBody::to_json`]'s object, without
     /// building it.
-    fn write_fields(&self, map: &mut JsonObject<'_, '_>, skip: &[&str]) -> serde_json::Result<()>;
+    fn write_fields(&self, map: &mut JsonObject<'_>, skip: &[&str]) -> serde_json::Result<()>;
     /// A copy, for outputs that write one record twice (`Tee`).
     fn clone_box(&self) -> Box<dyn RecordBody>;
     /// For the typed view's downcast.
@@ -39,7 +39,7 @@ where
         // lists: serialising them cannot fail.
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
-    fn write_fields(&self, map: &mut JsonObject<'_, '_>, skip: &[&str]) -> serde_json::Result<()> {
+    fn write_fields(&self, map: &mut JsonObject<'_>, skip: &[&str]) -> serde_json::Result<()> {
         self.serialize(fields::Fields {
             map,
             skip,
@@ -136,18 +136,13 @@ impl Record {
 
     /// Write the record's fields into `map`, except the keys in `skip`
     /// (the JSONL writer's flow fields, which come first).
-    pub fn write_fields(
-        &self,
-        map: &mut JsonObject<'_, '_>,
-        skip: &[&str],
-    ) -> serde_json::Result<()> {
-        use serde::ser::SerializeMap as _;
+    pub fn write_fields(&self, map: &mut JsonObject<'_>, skip: &[&str]) -> serde_json::Result<()> {
         match &self.inner {
             Inner::Typed(b) => b.write_fields(map, skip),
             Inner::Json(v) => {
                 for (k, v) in v.as_object().into_iter().flatten() {
                     if !skip.contains(&k.as_str()) {
-                        map.serialize_entry(k, v)?;
+                        map.entry(k, v)?;
                     }
                 }
                 Ok(())
@@ -217,13 +212,11 @@ mod tests {
     /// `{"first":0,` then the record's fields (minus `skip`) through
     /// [`Record::write_fields`].
     fn via_fields(r: &Record, skip: &[&str]) -> String {
-        use serde::ser::{SerializeMap as _, Serializer as _};
         let mut line = Vec::new();
-        let mut ser = serde_json::Serializer::new(&mut line);
-        let mut m = ser.serialize_map(None).expect("map");
-        m.serialize_entry("first", &0).expect("entry");
+        let mut m = crate::json::Object::begin(&mut line);
+        m.entry("first", &0).expect("entry");
         r.write_fields(&mut m, skip).expect("fields");
-        m.end().expect("end");
+        m.end();
         String::from_utf8(line).expect("utf-8")
     }
 
@@ -303,11 +296,9 @@ mod tests {
 
     #[test]
     fn a_record_that_is_not_an_object_is_an_error_not_a_panic() {
-        use serde::ser::Serializer as _;
         for r in [Record::typed(7u32), Record::typed(vec![1u8])] {
             let mut line = Vec::new();
-            let mut ser = serde_json::Serializer::new(&mut line);
-            let mut m = ser.serialize_map(None).expect("map");
+            let mut m = crate::json::Object::begin(&mut line);
             assert!(r.write_fields(&mut m, &[]).is_err());
         }
     }

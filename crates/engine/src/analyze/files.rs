@@ -113,16 +113,21 @@ pub struct ContentCfg {
 /// entries (76 bytes each and the table's overhead, under 1 MiB) are held.
 #[derive(Default)]
 pub(super) struct DigestCache {
-    map: std::collections::HashMap<([u8; 32], u64), ([u8; 16], [u8; 20])>,
+    map: std::collections::HashMap<DigestKey, LegacyDigests>,
     /// Files whose MD5 and SHA-1 came from the cache.
     pub(super) hits: u64,
 }
+
+/// A file's SHA-256 and size.
+type DigestKey = ([u8; 32], u64);
+/// Its MD5 and SHA-1.
+type LegacyDigests = ([u8; 16], [u8; 20]);
 
 impl DigestCache {
     const MAX: usize = 8192;
 
     /// MD5 and SHA-1 of `body` (whose SHA-256 is `sha256`).
-    fn get_or_hash(&mut self, sha256: [u8; 32], body: &[u8]) -> ([u8; 16], [u8; 20]) {
+    fn get_or_hash(&mut self, sha256: [u8; 32], body: &[u8]) -> LegacyDigests {
         let key = (sha256, body.len() as u64);
         if let Some(d) = self.map.get(&key) {
             self.hits += 1;

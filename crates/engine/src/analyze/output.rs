@@ -190,19 +190,18 @@ impl WithCommon<'_> {
     }
 
     fn write_object(&self, line: &mut Vec<u8>, fields: bool) -> serde_json::Result<()> {
-        use serde::ser::{SerializeMap as _, Serializer as _};
-        let mut ser = serde_json::Serializer::new(line);
-        let mut m = ser.serialize_map(None)?;
-        m.serialize_entry("ts", &micros_to_secs(self.ts_ns))?;
-        m.serialize_entry("uid", &self.c.uid)?;
-        m.serialize_entry("src_ip", &self.c.src_ip)?;
-        m.serialize_entry("src_port", &self.c.src_port)?;
-        m.serialize_entry("dst_ip", &self.c.dst_ip)?;
-        m.serialize_entry("dst_port", &self.c.dst_port)?;
+        let mut m = netsift_proto::json::Object::begin(line);
+        m.entry("ts", &micros_to_secs(self.ts_ns))?;
+        m.entry("uid", &self.c.uid)?;
+        m.entry("src_ip", &self.c.src_ip)?;
+        m.entry("src_port", &self.c.src_port)?;
+        m.entry("dst_ip", &self.c.dst_ip)?;
+        m.entry("dst_port", &self.c.dst_port)?;
         if fields {
             self.record.write_fields(&mut m, &COMMON_KEYS)?;
         }
-        m.end()
+        m.end();
+        Ok(())
     }
 }
 

@@ -12,16 +12,15 @@
 //! directly or through a `Value` (non-finite floats become `null` in
 //! both).
 
-use serde::ser::{self, Impossible, Serialize, SerializeMap as _};
-use serde_json::ser::{CompactFormatter, Compound};
+use serde::ser::{self, Impossible, Serialize};
 use serde_json::Value;
 
-/// A JSON object being written into a line buffer.
-pub type JsonObject<'a, 'b> = Compound<'a, &'b mut Vec<u8>, CompactFormatter>;
+/// A JSON object being written into a line buffer ([`crate::json`]).
+pub type JsonObject<'a> = crate::json::Object<'a>;
 
 /// Writes the entries of a struct or map into `map`, except `skip`'s.
-pub(super) struct Fields<'m, 'a, 'b> {
-    pub map: &'m mut JsonObject<'a, 'b>,
+pub(super) struct Fields<'m, 'a> {
+    pub map: &'m mut JsonObject<'a>,
     pub skip: &'m [&'m str],
     /// A map's key, between `serialize_key` and `serialize_value`.
     pub key: Option<String>,
@@ -31,12 +30,12 @@ fn not_object() -> serde_json::Error {
     ser::Error::custom("a record must serialise as a struct or a map")
 }
 
-impl<'m, 'a, 'b> Fields<'m, 'a, 'b> {
+impl<'m, 'a> Fields<'m, 'a> {
     fn entry<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> serde_json::Result<()> {
         if self.skip.contains(&key) {
             return Ok(());
         }
-        self.map.serialize_entry(key, value)
+        self.map.entry(key, value)
     }
 }
 
@@ -48,7 +47,7 @@ macro_rules! reject {
     };
 }
 
-impl<'m, 'a, 'b> ser::Serializer for Fields<'m, 'a, 'b> {
+impl<'m, 'a> ser::Serializer for Fields<'m, 'a> {
     type Ok = ();
     type Error = serde_json::Error;
     type SerializeSeq = Impossible<(), serde_json::Error>;
@@ -145,7 +144,7 @@ impl<'m, 'a, 'b> ser::Serializer for Fields<'m, 'a, 'b> {
     }
 }
 
-impl ser::SerializeStruct for Fields<'_, '_, '_> {
+impl ser::SerializeStruct for Fields<'_, '_> {
     type Ok = ();
     type Error = serde_json::Error;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -160,7 +159,7 @@ impl ser::SerializeStruct for Fields<'_, '_, '_> {
     }
 }
 
-impl ser::SerializeMap for Fields<'_, '_, '_> {
+impl ser::SerializeMap for Fields<'_, '_> {
     type Ok = ();
     type Error = serde_json::Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> serde_json::Result<()> {
