@@ -21,6 +21,9 @@
 # a scratch directory (removed after each run).
 # NETSIFT=path times another build (e.g. a copy of the binary before a change);
 # NDPI=0 skips ndpiReader (Debian: apt-get install ndpi-tools or libndpi-bin).
+# BIG=1 also times `analyze` on the benchmark capture (bench/out/big.pcap, or
+# BIG_PCAP=path) the same way, and prints each flood's `analyze` packets/s
+# against it: issue 16 asks the SYN flood to run at least as fast.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -61,8 +64,12 @@ run() {
     [ "$kb" -gt "$rss" ] && rss=$kb
   done
   printf '  %-10s %8.2f s (cpu %6.2f s) %9.0f packets/s  peak RSS %6.0f MiB\n' "$name" "$best" \
-    "$cpu" "$(echo "$N / $best" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+    "$cpu" "$(echo "$PKTS / $best" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+  PPS[$RUN_KEY]=$(echo "$PKTS / $best" | bc -l)
 }
+declare -A PPS
+PKTS=$N
+RUN_KEY=""
 
 for kind in $KINDS; do
   cap=$OUT/flood-$kind-$N.pcap
@@ -75,6 +82,7 @@ for kind in $KINDS; do
           # One thread is pinned like ndpiReader; more get every core.
           local_pin=$PIN; [ "$t" = 1 ] || PIN=""
           label=$tool; [ "$THREADS" = 1 ] || label="$tool t$t"
+          RUN_KEY="$kind $tool $t"
           if [ "$tool" = flows ]; then
             run "$label" "$NETSIFT" flows --threads "$t" --format jsonl "$cap"
           else
@@ -82,7 +90,30 @@ for kind in $KINDS; do
           fi
           PIN=$local_pin
         done ;;
-      ndpi) [ "${NDPI:-1}" = 1 ] && run ndpiReader ndpiReader -i "$cap" -q ;;
+      ndpi) RUN_KEY="$kind ndpi"; [ "${NDPI:-1}" = 1 ] && run ndpiReader ndpiReader -i "$cap" -q ;;
     esac
   done
 done
+
+if [ "${BIG:-0}" = 1 ]; then
+  big=${BIG_PCAP:-$OUT/big.pcap}
+  [ -f "$big" ] || { echo "flood.sh: $big not found (bench/bench.sh builds it)"; exit 1; }
+  PKTS=$(capinfos -c -M "$big" | sed -n 's/^Number of packets: *//p')
+  echo "big.pcap: $PKTS packets ($big), best of $RUNS"
+  for t in $THREADS; do
+    local_pin=$PIN; [ "$t" = 1 ] || PIN=""
+    label=analyze; [ "$THREADS" = 1 ] || label="analyze t$t"
+    RUN_KEY="big analyze $t"
+    run "$label" "$NETSIFT" analyze --threads "$t" -o "$SCRATCH/o" "$big"
+    PIN=$local_pin
+  done
+  for kind in $KINDS; do
+    for t in $THREADS; do
+      f=${PPS["$kind analyze $t"]:-}; b=${PPS["big analyze $t"]:-}
+      if [ -n "$f" ] && [ -n "$b" ]; then
+        printf '%s flood analyze, %s thread(s): %.2f of big.pcap'"'"'s packets/s\n' \
+          "$kind" "$t" "$(echo "$f / $b" | bc -l)"
+      fi
+    done
+  done
+fi
