@@ -238,7 +238,7 @@ fn table_row(r: &FlowRecord) -> [String; COLS] {
             r.history.to_string()
         },
         protocol_cell(r),
-        r.evidence.clone(),
+        r.evidence.to_string(),
     ]
 }
 

@@ -39,7 +39,7 @@ impl FlowHandler<ClassState> for Print {
             .verdict
             .as_ref()
             .map_or(("Unknown", None, String::new()), |v| {
-                (v.protocol, v.app.clone(), v.evidence.clone())
+                (v.protocol, v.app.clone(), v.evidence.to_string())
             });
         let name = match app {
             Some(a) => format!("{p}/{a}"),

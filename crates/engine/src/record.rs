@@ -66,8 +66,9 @@ pub struct FlowRecord {
     pub confidence: Confidence,
     /// The layer that decided.
     pub source: &'static str,
-    /// Why: a short human-readable reason.
-    pub evidence: String,
+    /// Why: a short human-readable reason (shared with the verdict when
+    /// it is one of the fixed texts, see [`crate::classify::Verdict`]).
+    pub evidence: std::borrow::Cow<'static, str>,
     /// Bytes the TCP reassembly never saw (gaps), both ways: Zeek's
     /// `missed_bytes`. Set by `analyze`; not in netsift's own JSONL.
     #[serde(skip)]
@@ -212,7 +213,7 @@ impl FlowRecord {
             app: None,
             confidence: Confidence::None,
             source: "none",
-            evidence: String::new(),
+            evidence: std::borrow::Cow::Borrowed(""),
             missed_bytes: 0,
             orig_ip_bytes: f.stats[0].ip_bytes,
             resp_ip_bytes: f.stats[1].ip_bytes,
@@ -556,7 +557,7 @@ mod json_tests {
             "é ünïcödé ✓ \u{2028}",
             "</script>",
         ] {
-            r.evidence = s.into();
+            r.evidence = s.to_string().into();
             r.history = s.into();
             r.community_id = s.into();
             r.app = Some(s.into());

@@ -107,7 +107,7 @@ impl FlowHandler<ClassState> for Collect {
                     v.protocol.to_string(),
                     v.confidence,
                     v.source.to_string(),
-                    v.evidence.clone(),
+                    v.evidence.to_string(),
                     payload,
                 )
             },

@@ -128,7 +128,7 @@ impl FlowW {
             app: rec.app.clone(),
             confidence: rec.confidence.as_str(),
             source: rec.source,
-            evidence: rec.evidence.clone(),
+            evidence: rec.evidence.to_string(),
             orig_pkts: rec.orig_pkts as i64,
             resp_pkts: rec.resp_pkts as i64,
             orig_bytes: rec.orig_bytes as i64,

@@ -456,7 +456,7 @@ impl DpiLayer {
                             app: m.app,
                             confidence: Confidence::Dpi,
                             source: "dpi",
-                            evidence: m.evidence,
+                            evidence: m.evidence.into(),
                         },
                     )));
                     return self.budget(d);
@@ -467,7 +467,7 @@ impl DpiLayer {
                         app: m.app,
                         confidence: Confidence::Dpi,
                         source: "dpi",
-                        evidence: m.evidence,
+                        evidence: m.evidence.into(),
                     });
                     break;
                 }
@@ -588,7 +588,7 @@ fn follow(
                 app,
                 confidence: Confidence::Dpi,
                 source: "dpi",
-                evidence: format!("{first}{}", m.evidence),
+                evidence: format!("{first}{}", m.evidence).into(),
             })
         }
     }

@@ -111,7 +111,7 @@ impl Layer for FlowLayer {
                 app: None,
                 confidence: Confidence::Flow,
                 source: "flow",
-                evidence: e.evidence,
+                evidence: e.evidence.into(),
             }),
             None => LayerAnswer::Done,
         }

@@ -160,7 +160,8 @@ impl MlLayer {
                 c.seen(),
                 self.model.forest.trees.len(),
                 weighed.join(", ")
-            ),
+            )
+            .into(),
         })
     }
 }

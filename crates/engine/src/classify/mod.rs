@@ -28,6 +28,7 @@ pub mod ndpi;
 mod port;
 
 use std::borrow::BorrowMut;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -81,8 +82,10 @@ pub struct Verdict {
     pub confidence: Confidence,
     /// The layer (or module) that decided.
     pub source: &'static str,
-    /// A short human-readable reason.
-    pub evidence: String,
+    /// A short human-readable reason. Borrowed when it is one of a few
+    /// fixed texts (the port guesses: a flood of unanswered flows shares
+    /// them), owned otherwise.
+    pub evidence: Cow<'static, str>,
 }
 
 impl Verdict {
@@ -93,7 +96,7 @@ impl Verdict {
             app: None,
             confidence: Confidence::None,
             source: "none",
-            evidence: String::new(),
+            evidence: Cow::Borrowed(""),
         }
     }
 }
@@ -628,7 +631,7 @@ mod tests {
             app: None,
             confidence,
             source,
-            evidence: String::new(),
+            evidence: Cow::Borrowed(""),
         }
     }
 
@@ -763,7 +766,7 @@ mod tests {
         // Different verdicts stay apart, and the memory is bounded.
         for i in 0..Verdicts::MAX + 10 {
             let v = Verdict {
-                evidence: i.to_string(),
+                evidence: i.to_string().into(),
                 ..verdict("a", Confidence::Dpi)
             };
             let a = c.verdicts.share(v.clone());

@@ -265,7 +265,7 @@ impl Ndpi {
             app,
             confidence,
             source: "ndpi",
-            evidence,
+            evidence: evidence.into(),
         }
     }
 }
