@@ -330,9 +330,10 @@ impl Files {
             }
         }
         if f.legacy_later {
-            if f.body_cut {
-                // No longer whole: catch up from what was kept, which is
-                // every byte until this call's cut, then stream the rest.
+            if f.body_cut || self.content.is_none() {
+                // No longer whole (or no longer kept at all): catch up from
+                // what was kept, which is every byte until this call's cut,
+                // then stream the rest.
                 f.legacy_later = false;
                 f.md5.update(&f.body);
                 f.sha1.update(&f.body);
@@ -603,6 +604,14 @@ mod tests {
             // after it hit. Cut: nothing is cached.
             assert_eq!(hits, if keep >= data.len() { 5 } else { 0 }, "keep {keep}");
         }
+        // Content analysis turned off while a file is open: caught up.
+        let mut files = Files::new(None, 1 << 30).expect("files");
+        let mut f = files.open(meta.clone());
+        files.data(&mut f, &data[..1000]);
+        files.content = None;
+        files.data(&mut f, &data[1000..]);
+        let r = files.close(f, true);
+        assert_eq!((r.md5, r.sha1, r.sha256), want(&data));
         // Content analysis off: streamed.
         let mut files = Files::new(None, 1 << 30).expect("files");
         files.content = None;
