@@ -416,7 +416,7 @@ mod tests {
             app: app.map(str::to_string),
             confidence: Confidence::Dpi,
             source: "dpi",
-            evidence: String::new(),
+            evidence: "".into(),
         }
     }
 
