@@ -89,35 +89,20 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 
 /// A JSON object being written into a line buffer: `{`, then each entry
 /// with the comma before it, then `}` ([`Object::end`]).
-pub struct Object<'a> {
-    out: &'a mut Vec<u8>,
-    first: bool,
-}
+pub struct Object<'a>(Compound<'a>);
 
 impl<'a> Object<'a> {
     pub fn begin(out: &'a mut Vec<u8>) -> Object<'a> {
-        out.push(b'{');
-        Object { out, first: true }
-    }
-
-    /// `"key":` (with the comma before it when not the first).
-    fn key(&mut self, key: &str) {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        write_str(self.out, key);
-        self.out.push(b':');
+        Object(Writer(out).open(b'{', b'}', None))
     }
 
     /// One entry. A value that fails to serialise leaves what it wrote.
     pub fn entry<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result {
-        self.key(key);
-        value.serialize(Writer(self.out))
+        self.0.field(key, value)
     }
 
     pub fn end(self) {
-        self.out.push(b'}');
+        let _ = self.0.finish();
     }
 }
 
@@ -139,6 +124,14 @@ impl Compound<'_> {
             self.out.push(b',');
         }
         self.first = false;
+    }
+
+    /// `"key":value` (with the comma before it when not the first).
+    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result {
+        self.sep();
+        write_str(self.out, key);
+        self.out.push(b':');
+        value.serialize(Writer(self.out))
     }
 
     fn finish(self) -> Result {
@@ -373,10 +366,7 @@ impl ser::SerializeStruct for Compound<'_> {
     type Ok = ();
     type Error = serde_json::Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
-        self.sep();
-        write_str(self.out, key);
-        self.out.push(b':');
-        value.serialize(Writer(self.out))
+        self.field(key, value)
     }
     fn end(self) -> Result {
         self.finish()
@@ -387,7 +377,7 @@ impl ser::SerializeStructVariant for Compound<'_> {
     type Ok = ();
     type Error = serde_json::Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
-        ser::SerializeStruct::serialize_field(self, key, value)
+        self.field(key, value)
     }
     fn end(self) -> Result {
         self.finish()
@@ -403,13 +393,24 @@ fn key_must_be_a_string() -> serde_json::Error {
     ser::Error::custom("key must be a string")
 }
 
+fn float_key_must_be_finite() -> serde_json::Error {
+    ser::Error::custom("float key must be finite")
+}
+
+impl KeyWriter<'_> {
+    /// `v`'s value text in quotes.
+    fn quoted<T: Serialize>(self, v: T) -> Result {
+        self.0.push(b'"');
+        v.serialize(Writer(&mut *self.0))?;
+        self.0.push(b'"');
+        Ok(())
+    }
+}
+
 macro_rules! quoted {
     ($($name:ident($t:ty);)*) => {
         $(fn $name(self, v: $t) -> Result {
-            self.0.push(b'"');
-            v.serialize(Writer(&mut *self.0))?;
-            self.0.push(b'"');
-            Ok(())
+            self.quoted(v)
         })*
     };
 }
@@ -464,21 +465,15 @@ impl ser::Serializer for KeyWriter<'_> {
     /// serde_json writes a finite float key as its text in quotes.
     fn serialize_f32(self, v: f32) -> Result {
         if !v.is_finite() {
-            return Err(ser::Error::custom("float key must be finite"));
+            return Err(float_key_must_be_finite());
         }
-        self.0.push(b'"');
-        CompactFormatter.write_f32(&mut *self.0, v).map_err(io)?;
-        self.0.push(b'"');
-        Ok(())
+        self.quoted(v)
     }
     fn serialize_f64(self, v: f64) -> Result {
         if !v.is_finite() {
-            return Err(ser::Error::custom("float key must be finite"));
+            return Err(float_key_must_be_finite());
         }
-        self.0.push(b'"');
-        CompactFormatter.write_f64(&mut *self.0, v).map_err(io)?;
-        self.0.push(b'"');
-        Ok(())
+        self.quoted(v)
     }
 
     refused! {
@@ -682,8 +677,8 @@ mod tests {
 
     /// A map with float keys (no std map can hold them).
     #[derive(Debug)]
-    struct FloatKeys(Vec<f64>);
-    impl Serialize for FloatKeys {
+    struct FloatKeys<T>(Vec<T>);
+    impl<T: Serialize> Serialize for FloatKeys<T> {
         fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
             use ser::SerializeMap as _;
             let mut m = s.serialize_map(Some(self.0.len()))?;
@@ -713,6 +708,9 @@ mod tests {
         same(&FloatKeys(vec![1.5, -0.0, 1e21]));
         assert!(serde_json::to_vec(&FloatKeys(vec![f64::NAN])).is_err());
         assert!(ours(&FloatKeys(vec![f64::NAN])).is_none());
+        same(&FloatKeys(vec![0.1f32, 3.0e38]));
+        assert!(serde_json::to_vec(&FloatKeys(vec![f32::INFINITY])).is_err());
+        assert!(ours(&FloatKeys(vec![f32::INFINITY])).is_none());
         // Keys serde_json refuses, refused here too.
         let seqs: BTreeMap<Vec<u8>, u8> = [(vec![1], 1)].into_iter().collect();
         assert!(serde_json::to_vec(&seqs).is_err());

@@ -118,6 +118,14 @@ pub(super) struct DigestCache {
     pub(super) hits: u64,
 }
 
+/// MD5 and SHA-1 of `body`.
+fn legacy_digests(body: &[u8]) -> LegacyDigests {
+    (
+        md5::Md5::digest(body).into(),
+        sha1::Sha1::digest(body).into(),
+    )
+}
+
 /// A file's SHA-256 and size.
 type DigestKey = ([u8; 32], u64);
 /// Its MD5 and SHA-1.
@@ -133,10 +141,7 @@ impl DigestCache {
             self.hits += 1;
             return *d;
         }
-        let d = (
-            md5::Md5::digest(body).into(),
-            sha1::Sha1::digest(body).into(),
-        );
+        let d = legacy_digests(body);
         if self.map.len() >= Self::MAX {
             self.map.clear();
         }
@@ -380,10 +385,7 @@ impl Files {
         let (md5, sha1) = if f.legacy_later {
             let (m, s) = match self.content.as_mut() {
                 Some(c) => c.digests.get_or_hash(sha256_raw, &f.body),
-                None => (
-                    md5::Md5::digest(&f.body).into(),
-                    sha1::Sha1::digest(&f.body).into(),
-                ),
+                None => legacy_digests(&f.body),
             };
             (hex(&m), hex(&s))
         } else {
