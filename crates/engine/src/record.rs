@@ -338,13 +338,14 @@ fn json_text(out: &mut Vec<u8>, t: &Text) {
 }
 
 fn json_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    netsift_proto::json::write_u64(out, v);
 }
 
+/// serde_json's own float text (shortest round trip; `null` when not
+/// finite), written from the microsecond count for timestamps and
+/// durations.
 fn json_f64(out: &mut Vec<u8>, v: f64) {
-    // serde_json's own float text (shortest round trip; `null` when not
-    // finite).
-    let _ = serde_json::to_writer(&mut *out, &v);
+    netsift_proto::json::write_f64(out, v);
 }
 
 #[cfg(test)]
