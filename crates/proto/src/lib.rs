@@ -70,6 +70,96 @@ pub enum Direction {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProbeScratch(pub [u64; 2]);
 
+/// A set of byte values: what a probe accepts as the first byte of its
+/// input ([`Protocol::first_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstBytes(pub [u64; 4]);
+
+impl FirstBytes {
+    /// Every byte.
+    pub const ANY: FirstBytes = FirstBytes([u64::MAX; 4]);
+    /// No byte.
+    pub const NONE: FirstBytes = FirstBytes([0; 4]);
+
+    /// Exactly these bytes.
+    pub const fn only(bytes: &[u8]) -> FirstBytes {
+        let mut s = [0u64; 4];
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i] as usize;
+            s[b / 64] |= 1 << (b % 64);
+            i += 1;
+        }
+        FirstBytes(s)
+    }
+
+    /// The bytes from `lo` to `hi`, both included.
+    pub const fn range(lo: u8, hi: u8) -> FirstBytes {
+        let mut s = [0u64; 4];
+        let mut b = lo as usize;
+        while b <= hi as usize {
+            s[b / 64] |= 1 << (b % 64);
+            b += 1;
+        }
+        FirstBytes(s)
+    }
+
+    /// Bytes in either set.
+    pub const fn or(self, o: FirstBytes) -> FirstBytes {
+        FirstBytes([
+            self.0[0] | o.0[0],
+            self.0[1] | o.0[1],
+            self.0[2] | o.0[2],
+            self.0[3] | o.0[3],
+        ])
+    }
+
+    /// ASCII letters, both cases: the first byte of a text protocol's
+    /// method or keyword.
+    pub const LETTERS: FirstBytes = FirstBytes::range(b'A', b'Z').or(FirstBytes::range(b'a', b'z'));
+
+    pub fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b / 64)] & (1 << (b % 64)) != 0
+    }
+}
+
+/// For tests of [`Protocol::first_bytes`]: `input` is one that `p` does
+/// not answer [`Probe::NoMatch`] to. Its first byte must be in the
+/// declared set, and with any first byte outside the set `p` must answer
+/// `NoMatch` (a fresh scratch each time). Panics, naming the protocol and
+/// the byte, otherwise.
+pub fn assert_first_bytes(p: &dyn Protocol, input: &ProbeInput<'_>) {
+    let set = p.first_bytes();
+    let Some(&first) = input.data.first() else {
+        return;
+    };
+    if matches!(p.probe(input, &mut ProbeScratch::default()), Probe::NoMatch) {
+        return;
+    }
+    assert!(
+        set.contains(first),
+        "{}: answers an input starting with {first:#04x}, outside its first_bytes",
+        p.name()
+    );
+    let mut data = input.data.to_vec();
+    for b in 0..=255u8 {
+        if set.contains(b) {
+            continue;
+        }
+        data[0] = b;
+        let changed = ProbeInput {
+            data: &data,
+            ..*input
+        };
+        let ans = p.probe(&changed, &mut ProbeScratch::default());
+        assert!(
+            matches!(ans, Probe::NoMatch),
+            "{}: first byte {b:#04x} is outside its first_bytes, but the probe answers {ans:?}",
+            p.name()
+        );
+    }
+}
+
 /// What a probe sees.
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeInput<'a> {
@@ -194,6 +284,17 @@ pub trait Protocol: Sync + Send {
     }
     /// Look at payload bytes.
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe;
+
+    /// The values of `input.data[0]` for which [`probe`](Self::probe) can
+    /// answer anything but [`Probe::NoMatch`], whatever the rest of the
+    /// input (transport, direction, index, ports, peer, scratch): a
+    /// necessary condition, read off the probe's own checks and its
+    /// specification. The engine does not ask a probe about a datagram
+    /// whose first byte is outside it (a UDP flood of junk asked every
+    /// UDP probe about every datagram). Default: every byte.
+    fn first_bytes(&self) -> FirstBytes {
+        FirstBytes::ANY
+    }
 
     /// A later payload of a flow this protocol matched with a provisional
     /// [`Match`]. Only called for such flows; the same scratch as `probe`.
