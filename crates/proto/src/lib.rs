@@ -124,12 +124,12 @@ impl FirstBytes {
 }
 
 /// For tests of [`Protocol::first_bytes`]: `input` is one that `p` does
-/// not answer [`Probe::NoMatch`] to. Its first byte must be in the
-/// declared set, and with any first byte outside the set `p` must answer
+/// not answer [`Probe::NoMatch`] to. Its first byte must be in the set
+/// declared for its transport, and with any first byte outside the set `p` must answer
 /// `NoMatch` (a fresh scratch each time). Panics, naming the protocol and
 /// the byte, otherwise.
 pub fn assert_first_bytes(p: &dyn Protocol, input: &ProbeInput<'_>) {
-    let set = p.first_bytes();
+    let set = p.first_bytes(input.transport);
     let Some(&first) = input.data.first() else {
         return;
     };
@@ -286,13 +286,14 @@ pub trait Protocol: Sync + Send {
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe;
 
     /// The values of `input.data[0]` for which [`probe`](Self::probe) can
-    /// answer anything but [`Probe::NoMatch`], whatever the rest of the
-    /// input (transport, direction, index, ports, peer, scratch): a
-    /// necessary condition, read off the probe's own checks and its
-    /// specification. The engine does not ask a probe about a datagram
-    /// whose first byte is outside it (a UDP flood of junk asked every
-    /// UDP probe about every datagram). Default: every byte.
-    fn first_bytes(&self) -> FirstBytes {
+    /// answer anything but [`Probe::NoMatch`] when `input.transport` is
+    /// `transport`, whatever the rest of the input (direction, index,
+    /// ports, peer, scratch): a necessary condition, read off the probe's
+    /// own checks and its specification. The engine does not ask a probe
+    /// about a datagram whose first byte is outside its UDP set (a UDP
+    /// flood of junk asked every UDP probe about every datagram). Default:
+    /// every byte.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
         FirstBytes::ANY
     }
 

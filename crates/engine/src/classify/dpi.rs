@@ -441,7 +441,14 @@ impl DpiLayer {
         // each position against the rejected set, then adding it to this
         // datagram's, cost as much as the probes' own first checks.
         let cands = candidates(pkt.transport);
-        for c in cands.all.minus(d.rejected).positions() {
+        // A datagram is not offered to the probes that cannot take its
+        // first byte (`Protocol::first_bytes`): they would say NoMatch,
+        // which for a datagram counts for it alone.
+        let ask = match (pkt.transport, data.first()) {
+            (Transport::Udp, Some(&b)) => cands.by_first[usize::from(b)],
+            _ => cands.all,
+        };
+        for c in ask.minus(d.rejected).positions() {
             let Some(&proto) = cands.list.get(c) else {
                 break;
             };
@@ -600,6 +607,8 @@ fn follow(
 struct Candidates {
     list: Vec<&'static dyn Protocol>,
     all: ProbeSet,
+    /// For each first byte, the probes that can take it.
+    by_first: Box<[ProbeSet; 256]>,
 }
 
 impl Candidates {
@@ -611,7 +620,21 @@ impl Candidates {
             .take(MAX_CANDIDATES)
             .collect();
         let all = ProbeSet::first(list.len());
-        Candidates { list, all }
+        let mut by_first = Box::new([ProbeSet::default(); 256]);
+        for (c, p) in list.iter().enumerate() {
+            let takes = p.first_bytes(Transport::Udp);
+            for (b, set) in by_first.iter_mut().enumerate() {
+                // `b` < 256 (the table's length).
+                if takes.contains(b as u8) {
+                    set.insert(c);
+                }
+            }
+        }
+        Candidates {
+            list,
+            all,
+            by_first,
+        }
     }
 }
 
@@ -621,10 +644,7 @@ fn candidates(t: Transport) -> &'static Candidates {
     static TCP: OnceLock<Candidates> = OnceLock::new();
     static UDP: OnceLock<Candidates> = OnceLock::new();
     static IP: OnceLock<Vec<(u8, Candidates)>> = OnceLock::new();
-    static NONE: Candidates = Candidates {
-        list: Vec::new(),
-        all: ProbeSet([0; PROBE_SET_WORDS]),
-    };
+    static NONE: OnceLock<Candidates> = OnceLock::new();
     match t {
         Transport::Tcp => TCP.get_or_init(|| Candidates::of(Transport::Tcp)),
         Transport::Udp => UDP.get_or_init(|| Candidates::of(Transport::Udp)),
@@ -648,7 +668,11 @@ fn candidates(t: Transport) -> &'static Candidates {
             });
             match table.iter().find(|(p, _)| *p == n) {
                 Some((_, c)) => c,
-                None => &NONE,
+                None => NONE.get_or_init(|| Candidates {
+                    list: Vec::new(),
+                    all: ProbeSet::default(),
+                    by_first: Box::new([ProbeSet::default(); 256]),
+                }),
             }
         }
     }

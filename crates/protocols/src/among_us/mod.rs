@@ -12,7 +12,9 @@
 //! ping 12) have too short a header to be named alone.
 
 use netsift_proto::bytes::{le32, u8_at};
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// AmongUs.
 pub struct AmongUs;
@@ -30,6 +32,11 @@ impl Protocol for AmongUs {
     }
     fn ports(&self) -> &'static [u16] {
         &[22023, 22123]
+    }
+    // Hazel `UdpConnection` (module doc): "Hazel's first datagram is a
+    // **Hello** (`SendOption` 8)"; the probe checks `d.first() == Some(&8)`.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[8])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -71,6 +78,11 @@ mod tests {
             "Among Us Hazel hello, client 2020.10.8.0, player 'AAAAAA'"
         );
         check_prefixes(&AmongUs, Transport::Udp, C, HELLO, &[]);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&AmongUs, &input(Transport::Udp, C, HELLO, &[], 0));
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! element must be there. That rules out other BER APPLICATION 0 messages
 //! (e.g. a GSS-API token starts 0x60 then an OID 0x06).
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 use crate::ber;
 
@@ -35,6 +35,11 @@ impl Protocol for AnsiC1222 {
     }
     fn ports(&self) -> &'static [u16] {
         &[1153]
+    }
+    // ANSI C12.22-2008 §6: "a C12.22 message is an ACSE (ISO 8650) PDU with
+    // APPLICATION 0 tag 0x60" (module doc), over TCP and UDP alike.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x60])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = match input.transport {
@@ -107,7 +112,7 @@ mod tests {
     use super::*;
     use crate::testkit::{
         assert_foreign_rejected, assert_random_flows_rejected, check_prefixes, evidence,
-        foreign_never_match, probe1, C, S,
+        foreign_never_match, input, probe1, C, S,
     };
 
     const UDP: Transport = Transport::Udp;
@@ -132,6 +137,13 @@ mod tests {
             probe1(&AnsiC1222, UDP, C, &UDP_REQ[..UDP_REQ.len() - 1]),
             Probe::NoMatch
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (t, dir, d) in [(UDP, C, UDP_REQ), (TCP, C, TCP_REQ), (TCP, S, TCP_RESP)] {
+            netsift_proto::assert_first_bytes(&AnsiC1222, &input(t, dir, d, &[], 0));
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod record;
 mod session;
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// BACnet/IP.
 pub struct Bacnet;
@@ -37,6 +37,11 @@ impl Protocol for Bacnet {
     }
     fn ports(&self) -> &'static [u16] {
         &[47808]
+    }
+    // ASHRAE 135-2020 §J.2: "BVLC header: type 0x81 (BACnet/IP)" (module
+    // doc); `parse` requires `d[0] == 0x81`.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x81])
     }
     fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
         Some(Box::new(session::BacnetParser::new()))
@@ -241,7 +246,7 @@ pub(crate) fn unconfirmed_service(s: u8) -> Option<&'static str> {
 mod tests {
     use super::*;
     use crate::testkit::{
-        assert_foreign_rejected, assert_random_flows_rejected, evidence, probe1, C, S,
+        assert_foreign_rejected, assert_random_flows_rejected, evidence, input, probe1, C, S,
     };
 
     const UDP: Transport = Transport::Udp;
@@ -314,6 +319,13 @@ mod tests {
             evidence(probe1(&Bacnet, UDP, S, RP_ACK)),
             "BACnet ComplexACK ReadProperty (invoke 0)"
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (dir, d) in [(C, WHO_IS), (S, I_AM), (C, RP), (S, RP_ACK)] {
+            netsift_proto::assert_first_bytes(&Bacnet, &input(UDP, dir, d, &[], 0));
+        }
     }
 
     #[test]

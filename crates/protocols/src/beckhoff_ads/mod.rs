@@ -18,7 +18,7 @@
 //! invoke id, service id, AMS NetId and port.
 
 use netsift_proto::bytes::{le16, le32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Beckhoff ADS.
 pub struct BeckhoffAds;
@@ -35,6 +35,12 @@ impl Protocol for BeckhoffAds {
     }
     fn ports(&self) -> &'static [u16] {
         &[48898, 48899]
+    }
+    // ADS Specification: the AMS/TCP header starts with "reserved 16 bits
+    // = 0"; the UDP discovery starts with "a 4-octet magic 0x71146603
+    // (little endian: 03 66 14 71)" (module doc).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00, 0x03])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -133,7 +139,7 @@ mod tests {
     use super::*;
     use crate::testkit::{
         assert_foreign_rejected, assert_random_flows_rejected, check_prefixes, evidence,
-        foreign_never_match, probe1, C, S,
+        foreign_never_match, input, probe1, C, S,
     };
 
     const TCP: Transport = Transport::Tcp;
@@ -178,6 +184,17 @@ mod tests {
             evidence(probe1(&BeckhoffAds, Transport::Udp, C, &p)),
             "ADS UDP discovery service 1 request"
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let r = read_req();
+        netsift_proto::assert_first_bytes(&BeckhoffAds, &input(TCP, C, &r, &[], 0));
+        let p = [
+            0x03, 0x66, 0x14, 0x71, 0, 0, 0, 0, 1, 0, 0, 0, 10, 0, 0, 1, 1, 1, 0x10, 0x27, 0, 0, 0,
+            0,
+        ];
+        netsift_proto::assert_first_bytes(&BeckhoffAds, &input(Transport::Udp, C, &p, &[], 0));
     }
 
     #[test]

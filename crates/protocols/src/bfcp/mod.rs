@@ -20,7 +20,7 @@
 //! request and its response).
 
 use netsift_proto::bytes::{be16, be32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// BFCP.
 pub struct Bfcp;
@@ -106,6 +106,12 @@ impl Protocol for Bfcp {
     }
     fn transports(&self) -> &'static [Transport] {
         &[Transport::Tcp, Transport::Udp]
+    }
+    // RFC 8855 §5.1, first octet `Ver(3) R(1) F(1) Res(3)`: "Ver: ... MUST
+    // be set to 1 ... [or] 2", "Res: ... MUST be set to zero", F only for
+    // version 2 (as `header` checks, on either transport).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x20, 0x30, 0x40, 0x48, 0x50, 0x58])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -212,6 +218,14 @@ mod tests {
         let mut other = TREQ.to_vec();
         other[9] = 9;
         assert_eq!(probe_at(&Bfcp, UDP, S, URESP, &other, 0), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&Bfcp, &input(TCP, C, TREQ, &[], 0));
+        netsift_proto::assert_first_bytes(&Bfcp, &input(TCP, S, TRESP, TREQ, 0));
+        netsift_proto::assert_first_bytes(&Bfcp, &input(UDP, C, UREQ, &[], 0));
+        netsift_proto::assert_first_bytes(&Bfcp, &input(UDP, S, URESP, UREQ, 0));
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! Discriminator (BFD sends continuously).
 
 use netsift_proto::bytes::{be32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// BFD.
 pub struct Bfd;
@@ -57,6 +57,12 @@ impl Protocol for Bfd {
     fn ports(&self) -> &'static [u16] {
         &[3784, 4784, 6784]
     }
+    // RFC 5880 §4.1: first octet `Vers(3) Diag(5)`, "Version (Vers): The
+    // version number of the protocol. This document defines protocol
+    // version 1."; Diag values 0..=8 are defined (§4.1), as `control` checks.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0x20, 0x28)
+    }
     fn probe(&self, input: &ProbeInput<'_>, s: &mut ProbeScratch) -> Probe {
         let Some((sta, my, your)) = control(input.data) else {
             return Probe::NoMatch;
@@ -88,7 +94,7 @@ impl Protocol for Bfd {
 mod tests {
     use super::*;
     use crate::testkit::{
-        assert_foreign_rejected, assert_random_flows_rejected, feed_evidence, probe1, C, S,
+        assert_foreign_rejected, assert_random_flows_rejected, feed_evidence, input, probe1, C, S,
     };
 
     const UDP: Transport = Transport::Udp;
@@ -124,6 +130,14 @@ mod tests {
         let mut bad = a1.clone();
         bad[4..8].copy_from_slice(&[0; 4]);
         assert_eq!(probe1(&Bfd, UDP, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let a1 = pkt(1, 0x11, 0);
+        let b1 = pkt(2, 0x22, 0x11);
+        netsift_proto::assert_first_bytes(&Bfd, &input(UDP, C, &a1, &[], 0));
+        netsift_proto::assert_first_bytes(&Bfd, &input(UDP, S, &b1, &a1, 0));
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //!   integer transaction_id".
 
 use netsift_proto::{
-    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+    printable, Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
 /// BitTorrent.
@@ -47,6 +47,19 @@ impl Protocol for Bittorrent {
     fn ports(&self) -> &'static [u16] {
         &[6881]
     }
+    // Over UDP: a KRPC message is a bencoded dictionary, "a 'd' followed by
+    // ..." (BEP 3); a tracker connect request starts with the protocol id
+    // 0x41727101980 and its response with action 0 (BEP 15), both 0x00
+    // first; a uTP header's first byte is "type (4) ver (4)", version 1 and
+    // types ST_DATA..ST_SYN 0-4 (BEP 29). Over TCP an encrypted (MSE)
+    // stream may start with any byte.
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        match transport {
+            Transport::Udp => FirstBytes::only(&[0x00, 0x01, 0x11, 0x21, 0x31, 0x41, b'd']),
+            _ => FirstBytes::ANY,
+        }
+    }
+
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         match input.transport {
             Transport::Tcp => tcp(input.data, input.peer, input.index),
@@ -486,6 +499,26 @@ mod tests {
         for (d, dir) in [(&f24, ToServer), (&f25, ToClient), (&f26, ToServer)] {
             assert!(!matches!(utp(d, dir, &mut s), Probe::Match(_)));
         }
+    }
+    #[test]
+    fn first_bytes_declared() {
+        let mut req = TRACKER_MAGIC.to_vec();
+        req.extend_from_slice(&[0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef]);
+        for d in [DHT, UTP1, UTP2, UTP_STATE, &req[..]] {
+            let input = netsift_proto::ProbeInput {
+                transport: Transport::Udp,
+                dir: Direction::ToServer,
+                data: d,
+                peer: &[],
+                index: 0,
+                server_port: 6881,
+                client_port: 40000,
+                server_addr: None,
+                client_addr: None,
+            };
+            netsift_proto::assert_first_bytes(&Bittorrent, &input);
+        }
+        assert_eq!(Bittorrent.first_bytes(Transport::Tcp), FirstBytes::ANY);
     }
 }
 

@@ -22,7 +22,7 @@
 //! matching the datagram, make one message enough.
 
 use netsift_proto::bytes::{be16, be32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// BJNP.
 pub struct Bjnp;
@@ -55,6 +55,11 @@ impl Protocol for Bjnp {
     }
     fn ports(&self) -> &'static [u16] {
         &[8611, 8612, 8613, 8614]
+    }
+    // Module doc: "Every message starts with a 16-octet header" whose magic
+    // is "`BJNP` ..., `MFNP` ..., and the `BNJB` / `BJNB` variants".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(b"BM")
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -100,7 +105,7 @@ mod tests {
     use super::*;
     use crate::testkit::{
         assert_foreign_rejected, assert_random_flows_rejected, check_prefixes, evidence,
-        foreign_never_match, probe1, C, S,
+        foreign_never_match, input, probe1, C, S,
     };
     use netsift_proto::Transport::{Tcp, Udp};
 
@@ -142,6 +147,13 @@ mod tests {
         let mut bad = DISCOVER.to_vec();
         bad[4] = 3;
         assert_eq!(probe1(&Bjnp, Udp, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&Bjnp, &input(Udp, C, DISCOVER, &[], 0));
+        let t = b"MFNP\x02\x30\x00\x00\x00\x01\x00\x05\x00\x00\x00\x02\x00\x00";
+        netsift_proto::assert_first_bytes(&Bjnp, &input(Tcp, C, t, &[], 0));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! CAN frames. The tag is the identification; version and type are checked
 //! so other text that happens to start with "ISO11898" is not claimed.
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// CAN over UDP.
 pub struct Can;
@@ -18,6 +18,11 @@ impl Protocol for Can {
     }
     fn transports(&self) -> &'static [Transport] {
         &[Transport::Udp]
+    }
+    // Module doc: frames are "tunnelled in UDP behind the 8-octet ASCII tag
+    // `ISO11898`"; the probe requires `d.starts_with(TAG)`.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(b"I")
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -59,6 +64,11 @@ mod tests {
             probe1(&Can, UDP, C, b"ISO11898 is the CAN standard"),
             Probe::NoMatch
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&Can, &input(UDP, C, FRAMES, &[], 0));
     }
 
     #[test]

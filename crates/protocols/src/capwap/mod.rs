@@ -21,7 +21,7 @@
 //! traffic, keep-alives and 802.11 management frames.
 
 use netsift_proto::bytes::{be16, be32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// CAPWAP.
 pub struct Capwap;
@@ -172,6 +172,12 @@ impl Protocol for Capwap {
     fn ports(&self) -> &'static [u16] {
         &[5246, 5247]
     }
+    // RFC 5415 §4.1: the preamble is "Version: A 4-bit field ... MUST be
+    // zero" and "Type: A 4-bit field ... 0 ... CAPWAP Header follows ...
+    // 1 ... CAPWAP DTLS Header follows".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00, 0x01])
+    }
     fn probe(&self, input: &ProbeInput<'_>, s: &mut ProbeScratch) -> Probe {
         match check(input.data) {
             Verdict::Strong(ev) => Probe::Match(Match::new(ev)),
@@ -193,8 +199,8 @@ impl Protocol for Capwap {
 mod tests {
     use super::*;
     use crate::testkit::{
-        assert_foreign_rejected, assert_random_flows_rejected, evidence, feed_evidence, probe1, C,
-        S,
+        assert_foreign_rejected, assert_random_flows_rejected, evidence, feed_evidence, input,
+        probe1, C, S,
     };
 
     const UDP: Transport = Transport::Udp;
@@ -227,6 +233,13 @@ mod tests {
             for i in 0..m.len() {
                 let _ = probe1(&Capwap, UDP, C, &m[..i]);
             }
+        }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (dir, d) in [(S, DTLS_ALERT), (C, DISCOVERY), (C, MGMT), (S, DATA)] {
+            netsift_proto::assert_first_bytes(&Capwap, &input(UDP, dir, d, &[], 0));
         }
     }
 

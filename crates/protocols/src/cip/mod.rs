@@ -17,7 +17,7 @@
 //! id with a higher sequence number is not needed.
 
 use netsift_proto::bytes::{le16, le32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// CIP implicit I/O.
 pub struct Cip;
@@ -31,6 +31,11 @@ impl Protocol for Cip {
     }
     fn ports(&self) -> &'static [u16] {
         &[2222]
+    }
+    // ODVA Vol. 2 §3-2.2 / §2-6: the datagram is a bare Common Packet Format
+    // starting with "item count 2" (16 bits, little endian: 02 00).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x02])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
@@ -61,7 +66,7 @@ impl Protocol for Cip {
 mod tests {
     use super::*;
     use crate::testkit::{
-        assert_foreign_rejected, assert_random_flows_rejected, evidence, probe1, C,
+        assert_foreign_rejected, assert_random_flows_rejected, evidence, input, probe1, C,
     };
 
     const UDP: Transport = Transport::Udp;
@@ -79,6 +84,15 @@ mod tests {
             "CIP implicit I/O: connection 0x12345678, sequence 5, 6 bytes of connected data"
         );
         assert_eq!(probe1(&Cip, UDP, C, &p[..p.len() - 1]), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let p = [
+            0x02, 0x00, 0x02, 0x80, 0x08, 0x00, 0x78, 0x56, 0x34, 0x12, 5, 0, 0, 0, 0xb1, 0x00, 6,
+            0, 5, 0, 1, 2, 3, 4,
+        ];
+        netsift_proto::assert_first_bytes(&Cip, &input(UDP, C, &p, &[], 0));
     }
 
     #[test]

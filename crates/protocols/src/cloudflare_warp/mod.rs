@@ -15,7 +15,9 @@
 //! by 1..64. Handshake packets keep the flow pending.
 
 use netsift_proto::bytes::{array, le64, u8_at};
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// CloudflareWarp.
 pub struct CloudflareWarp;
@@ -32,6 +34,12 @@ impl Protocol for CloudflareWarp {
     }
     fn ports(&self) -> &'static [u16] {
         &[2408]
+    }
+    // Module doc (observed, after WireGuard whitepaper §5.4): "the message
+    // type byte carries the two high bits set (0xc1 initiation, 0xc2
+    // response, 0xc4 transport data)"; nothing else gets past the probe.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0xc1, 0xc2, 0xc4])
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -113,6 +121,16 @@ mod tests {
             2408,
             &[(C, DATA1), (C, DATA1)]
         )));
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (dir, d) in [(C, INIT), (S, RESPONSE), (C, DATA1), (C, DATA2)] {
+            netsift_proto::assert_first_bytes(
+                &CloudflareWarp,
+                &input(Transport::Udp, dir, d, &[], 0),
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! lengths fit each option's format, and a payload marker followed by a
 //! payload. An empty message (code 0.00) must be exactly 4 bytes.
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
 mod tests;
@@ -184,6 +184,14 @@ impl Protocol for Coap {
     }
     fn ports(&self) -> &'static [u16] {
         &[5683, 5684]
+    }
+    // RFC 7252 §3: first byte `Ver(2) T(2) TKL(4)`, "Version (Ver) ... MUST
+    // be set to 1", "Lengths 9-15 are reserved" for TKL; `parse` also
+    // rejects T = 3 (Reset, always empty, §4.3).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0x40, 0x48)
+            .or(FirstBytes::range(0x50, 0x58))
+            .or(FirstBytes::range(0x60, 0x68))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match parse(input.data) {

@@ -93,3 +93,11 @@ fn foreign_payloads_rejected() {
 fn random_payloads_rejected() {
     assert_random_flows_rejected(&Coap, Transport::Udp, 5683);
 }
+
+#[test]
+fn first_bytes_declared() {
+    netsift_proto::assert_first_bytes(&Coap, &udp(&get(), 5683));
+    let c = content();
+    let i = input(Transport::Udp, Direction::ToClient, &c, 5683, 40000);
+    netsift_proto::assert_first_bytes(&Coap, &i);
+}

@@ -21,7 +21,9 @@
 //! alone: it counts when a second one in the flow names the same user.
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// collectd.
 pub struct Collectd;
@@ -35,6 +37,12 @@ impl Protocol for Collectd {
     }
     fn ports(&self) -> &'static [u16] {
         &[25826]
+    }
+    // collectd "Binary protocol": a datagram is a sequence of parts, "type
+    // (u16 BE)" first; the part types are 0x0000-0x0009, 0x0100, 0x0101,
+    // 0x0200 and 0x0210 (module doc), so the high byte is 0, 1 or 2.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00, 0x01, 0x02])
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -160,7 +168,7 @@ mod tests {
     use super::*;
     use crate::testkit::{
         assert_foreign_rejected, assert_random_flows_rejected, evidence, feed, feed_evidence,
-        probe1, C,
+        input, probe1, C,
     };
 
     const UDP: Transport = Transport::Udp;
@@ -254,6 +262,23 @@ mod tests {
             feed(&Collectd, UDP, 25826, &[(C, &a), (C, &other)]),
             Probe::NeedMore
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let clear = datagram();
+        netsift_proto::assert_first_bytes(&Collectd, &input(UDP, C, &clear, &[], 0));
+        let mut signed = vec![0x02, 0x00, 0x00, 4 + 32 + 3];
+        signed.extend_from_slice(&[0xab; 32]);
+        signed.extend_from_slice(b"ops");
+        signed.extend(datagram());
+        netsift_proto::assert_first_bytes(&Collectd, &input(UDP, C, &signed, &[], 0));
+        let mut enc = vec![0x02, 0x10, 0, 0, 0x00, 0x03];
+        enc.extend_from_slice(b"ops");
+        enc.extend_from_slice(&[1; 16 + 20 + 40]);
+        let n = enc.len() as u16;
+        enc[2..4].copy_from_slice(&n.to_be_bytes());
+        netsift_proto::assert_first_bytes(&Collectd, &input(UDP, C, &enc, &[], 0));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! identify one datagram; everything after the handshake is encrypted.
 
 use netsift_proto::bytes::{be32, le32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// CryNetwork.
 pub struct CryNetwork;
@@ -28,6 +28,12 @@ impl Protocol for CryNetwork {
     }
     fn ports(&self) -> &'static [u16] {
         &[64087, 64090]
+    }
+    // Observed protocol (module doc): "The client opens with a connect
+    // request: byte 0x3c ... The server answers 0x87"; only those two are
+    // matched.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x3c, 0x87])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -70,6 +76,13 @@ mod tests {
         assert!(e.contains("connect reply"), "{e}");
         check_prefixes(&CryNetwork, Transport::Udp, C, REQ, &[]);
         check_prefixes(&CryNetwork, Transport::Udp, S, REPLY, &[]);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let u = Transport::Udp;
+        netsift_proto::assert_first_bytes(&CryNetwork, &input(u, C, REQ, &[], 0));
+        netsift_proto::assert_first_bytes(&CryNetwork, &input(u, S, REPLY, &[], 0));
     }
 
     #[test]

@@ -28,7 +28,7 @@
 //! reported as the application `PROFINET_IO`, as nDPI does.
 
 use netsift_proto::bytes::{be16, be32, le16, le32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// DCERPC.
 pub struct Dcerpc;
@@ -42,6 +42,11 @@ impl Protocol for Dcerpc {
     }
     fn ports(&self) -> &'static [u16] {
         &[135]
+    }
+    // C706 §12.5.3.1: the connectionless header starts with "rpc_vers 4";
+    // §12.6.3.1: the connection-oriented one with "rpc_vers 5".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[4, 5])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let r = match input.transport {
@@ -346,6 +351,18 @@ mod tests {
             run(&Dcerpc, Transport::Udp, ToServer, &more, &[]),
             Probe::NoMatch
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (t, dir, d) in [
+            (Transport::Tcp, ToServer, BIND),
+            (Transport::Tcp, ToClient, BIND_ACK),
+            (Transport::Udp, ToServer, CL_REQ),
+            (Transport::Udp, ToClient, CL_RESP),
+        ] {
+            netsift_proto::assert_first_bytes(&Dcerpc, &input(t, dir, d, &[], 0));
+        }
     }
 
     #[test]

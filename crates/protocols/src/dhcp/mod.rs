@@ -2,7 +2,7 @@
 //! the magic cookie 99.130.83.99 at offset 236 (RFC 2131 §3, RFC 2132 §2),
 //! and a well-formed option list carrying option 53, DHCP Message Type.
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 pub mod record;
 pub mod session;
@@ -49,6 +49,11 @@ impl Protocol for Dhcp {
     }
     fn ports(&self) -> &'static [u16] {
         &[67, 68]
+    }
+    // RFC 2131 §2, Table 1: "op 1 Message op code / message type.
+    // 1 = BOOTREQUEST, 2 = BOOTREPLY".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[1, 2])
     }
     fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
         Some(Box::new(session::DhcpParser::new()))

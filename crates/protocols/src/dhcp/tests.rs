@@ -62,3 +62,11 @@ fn every_prefix_no_panic() {
 fn random_payloads_rejected() {
     assert_random_rejected(&Dhcp, Transport::Udp, 67);
 }
+
+#[test]
+fn first_bytes_declared() {
+    netsift_proto::assert_first_bytes(&Dhcp, &udp(DISCOVER, 67));
+    netsift_proto::assert_first_bytes(&Dhcp, &udp(REQUEST, 67));
+    let ack = input(Transport::Udp, Direction::ToClient, ACK, 67, 68);
+    netsift_proto::assert_first_bytes(&Dhcp, &ack);
+}

@@ -5,7 +5,7 @@
 //! exactly, and their codes must be assigned.
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
 mod tests;
@@ -71,6 +71,11 @@ impl Protocol for Dhcpv6 {
     }
     fn ports(&self) -> &'static [u16] {
         &[546, 547]
+    }
+    // RFC 8415 §8 / §9: every message starts with "msg-type"; §7.3 assigns
+    // 1 (SOLICIT) ..= 13 (RELAY-REPL), the types this probe accepts.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(1, 13)
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;

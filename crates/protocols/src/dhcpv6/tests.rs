@@ -72,3 +72,14 @@ fn every_prefix_no_panic() {
 fn random_payloads_rejected() {
     assert_random_rejected(&Dhcpv6, Transport::Udp, 547);
 }
+
+#[test]
+fn first_bytes_declared() {
+    netsift_proto::assert_first_bytes(&Dhcpv6, &udp(SOLICIT, 547));
+    netsift_proto::assert_first_bytes(&Dhcpv6, &udp(INFO, 547));
+    let mut relay = vec![12, 0];
+    relay.extend_from_slice(&[0; 32]);
+    relay.extend_from_slice(&[0, 9, 0, SOLICIT.len() as u8]);
+    relay.extend_from_slice(SOLICIT);
+    netsift_proto::assert_first_bytes(&Dhcpv6, &udp(&relay, 547));
+}

@@ -13,7 +13,7 @@
 //!   0x1337CAFE and a 32-bit counter, echoed unchanged by the server.
 
 use netsift_proto::bytes::{array, be16, be32, le32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Discord.
 pub struct Discord;
@@ -67,6 +67,12 @@ impl Protocol for Discord {
     fn ports(&self) -> &'static [u16] {
         &[50004]
     }
+    // Discord "Voice Connections", IP Discovery: "Type 2 bytes: 0x1 for
+    // request, 0x2 for response" (high byte 0x00); the observed latency
+    // ping starts with "the magic 0x1337CAFE" (module doc).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00, 0x13])
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         // O(1) gates on length and first bytes.
@@ -90,7 +96,7 @@ impl Protocol for Discord {
 mod tests {
     use super::*;
     use crate::testkit::{
-        assert_foreign_rejected, assert_random_flows_rejected, evidence, feed, probe1, C, S,
+        assert_foreign_rejected, assert_random_flows_rejected, evidence, feed, input, probe1, C, S,
     };
 
     const UDP: Transport = Transport::Udp;
@@ -119,6 +125,13 @@ mod tests {
             feed(&Discord, UDP, 50004, &[(C, REQ), (S, RESP), (S, RTP_AFTER)]),
             Probe::Match(_)
         ));
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (dir, d) in [(C, REQ), (S, RESP), (C, PING)] {
+            netsift_proto::assert_first_bytes(&Discord, &input(UDP, dir, d, &[], 0));
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! Heartbeat Interval item (type 5) among others.
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// DLEP.
 pub struct Dlep;
@@ -64,6 +64,12 @@ impl Protocol for Dlep {
     }
     fn ports(&self) -> &'static [u16] {
         &[854]
+    }
+    // RFC 8175 §11: "a UDP signal starts with the 4 octets "DLEP""; §12: a
+    // TCP message starts with Message Type (2 octets, 1..=16, so 0x00 first)
+    // (module doc).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00, b'D'])
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -124,7 +130,7 @@ mod tests {
     use super::*;
     use crate::testkit::{
         assert_foreign_rejected, assert_random_flows_rejected, check_prefixes, evidence,
-        foreign_never_match, probe1, C, S,
+        foreign_never_match, input, probe1, C, S,
     };
 
     /// Peer Discovery (RFC 8175 §12.1), built: "DLEP", type 1, length 0.
@@ -152,6 +158,13 @@ mod tests {
             "DLEP Session Initialization message"
         );
         check_prefixes(&Dlep, Transport::Tcp, C, INIT, &[]);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&Dlep, &input(Transport::Udp, C, DISCOVERY, &[], 0));
+        netsift_proto::assert_first_bytes(&Dlep, &input(Transport::Udp, S, OFFER, &[], 0));
+        netsift_proto::assert_first_bytes(&Dlep, &input(Transport::Tcp, C, INIT, &[], 0));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! is enough: the four keys `host_int`, `version`, `namespaces` and `port`
 //! together are specific to this broadcast.
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Dropbox.
 pub struct Dropbox;
@@ -28,6 +28,11 @@ impl Protocol for Dropbox {
     }
     fn ports(&self) -> &'static [u16] {
         &[17500]
+    }
+    // Module doc (observed): the broadcast holds "one JSON object"; the
+    // probe requires it to start with `{"`.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(b"{")
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -84,6 +89,11 @@ mod tests {
             evidence(probe1(&Dropbox, Transport::Udp, C, v2)),
             "Dropbox LAN sync discovery, host_int 326692855351421250207098258848394887387"
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&Dropbox, &input(Transport::Udp, C, BCAST, &[], 0));
     }
 
     #[test]

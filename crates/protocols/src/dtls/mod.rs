@@ -12,7 +12,7 @@
 use netsift_proto::bytes::be16;
 
 use crate::tls::parse::be24;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 pub(crate) mod session;
 #[cfg(test)]
@@ -186,6 +186,12 @@ impl Protocol for Dtls {
     }
     fn ports(&self) -> &'static [u16] {
         &[443, 4433, 5684]
+    }
+    // RFC 6347 §4.1: a datagram starts with a record, "ContentType type"
+    // first: 20 change_cipher_spec .. 23 application_data, RFC 6520 24
+    // heartbeat, RFC 9146 25 tls12_cid (a unified header is never first).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(20, 25)
     }
     fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
         Some(Box::new(session::DtlsParser::new()))

@@ -124,3 +124,14 @@ fn foreign_payloads_rejected() {
 fn random_payloads_rejected() {
     assert_random_flows_rejected(&Dtls, Transport::Udp, 443);
 }
+
+#[test]
+fn first_bytes_declared() {
+    for d in [CH10, CH12, BAD] {
+        netsift_proto::assert_first_bytes(&Dtls, &udp(d, 443));
+    }
+    for d in [SH, APP] {
+        let i = input(Transport::Udp, Direction::ToClient, d, 443, 40000);
+        netsift_proto::assert_first_bytes(&Dtls, &i);
+    }
+}

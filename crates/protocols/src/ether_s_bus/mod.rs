@@ -11,7 +11,7 @@
 //! endian. The CRC and the length field make one datagram conclusive.
 
 use netsift_proto::bytes::{be16, be32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Ether-S-Bus.
 pub struct EtherSBus;
@@ -25,6 +25,12 @@ impl Protocol for EtherSBus {
     }
     fn ports(&self) -> &'static [u16] {
         &[5050]
+    }
+    // S-Bus manual 26/739, Ether-S-Bus: the frame starts with "length (4
+    // octets, big endian, the whole datagram)" (module doc); the probe takes
+    // datagrams of at most 1500 octets, so the first octet is 0.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
@@ -76,7 +82,7 @@ fn crc16_xmodem(d: &[u8]) -> u16 {
 mod tests {
     use super::*;
     use crate::testkit::{
-        assert_foreign_rejected, assert_random_flows_rejected, evidence, probe1, C, S,
+        assert_foreign_rejected, assert_random_flows_rejected, evidence, input, probe1, C, S,
     };
 
     const UDP: Transport = Transport::Udp;
@@ -102,6 +108,13 @@ mod tests {
         let mut bad = REQ.to_vec();
         bad[10] ^= 1;
         assert_eq!(probe1(&EtherSBus, UDP, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (dir, d) in [(C, REQ), (S, RESP), (S, ACK)] {
+            netsift_proto::assert_first_bytes(&EtherSBus, &input(UDP, dir, d, &[], 0));
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! more (a few lost datagrams allowed).
 
 use netsift_proto::bytes::{le16, le32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Ethernet Global Data.
 pub struct EthernetGlobalData;
@@ -31,6 +31,11 @@ impl Protocol for EthernetGlobalData {
     }
     fn ports(&self) -> &'static [u16] {
         &[18246]
+    }
+    // GE GFK-2224, "Ethernet Global Data": the data production header
+    // starts with "PDUTypeVersion (type 13 = 0x0D, version 1)" (module doc).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x0d])
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
@@ -69,7 +74,7 @@ impl Protocol for EthernetGlobalData {
 mod tests {
     use super::*;
     use crate::testkit::{
-        assert_foreign_rejected, assert_random_flows_rejected, feed, feed_evidence, C,
+        assert_foreign_rejected, assert_random_flows_rejected, feed, feed_evidence, input, C,
     };
 
     const UDP: Transport = Transport::Udp;
@@ -92,6 +97,13 @@ mod tests {
             feed(&EthernetGlobalData, UDP, 18246, &[(C, P1), (C, P1)]),
             Probe::NeedMore
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for d in [P1, P2] {
+            netsift_proto::assert_first_bytes(&EthernetGlobalData, &input(UDP, C, d, &[], 0));
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@
 //! that identifies them.
 
 use netsift_proto::bytes::{le16, le32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// EtherNet/IP.
 pub struct EthernetIp;
@@ -42,6 +42,12 @@ impl Protocol for EthernetIp {
     }
     fn ports(&self) -> &'static [u16] {
         &[44818]
+    }
+    // ODVA Vol. 2 §2-3.1/§2-3.2: the header starts with the Command (UINT,
+    // little endian), one of 0x0004, 0x0063-0x0066, 0x006F, 0x0070, 0x0072,
+    // 0x0073 (NOP 0x0000 is not taken): its low octet comes first.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x04, 0x63, 0x64, 0x65, 0x66, 0x6f, 0x70, 0x72, 0x73])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = match input.transport {
@@ -321,6 +327,19 @@ mod tests {
         let mut bad = reg.clone();
         bad[24] = 2;
         assert_eq!(probe1(&EthernetIp, TCP, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        let mut li = vec![0x63, 0, 0, 0];
+        li.extend_from_slice(&[0; 20]);
+        assert_first_bytes(&EthernetIp, &input(UDP, C, &li, &[], 0));
+        assert_first_bytes(&EthernetIp, &input(TCP, C, REQ, &[], 0));
+        assert_first_bytes(&EthernetIp, &input(TCP, S, RESP, &[], 0));
+        let reg = include_bytes!("testdata/cpppo_register.bin");
+        assert_first_bytes(&EthernetIp, &input(TCP, C, reg, &[], 0));
     }
 
     #[test]

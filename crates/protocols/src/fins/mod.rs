@@ -22,7 +22,7 @@
 //! datagram is there it must echo the SID and command as a response.
 
 use netsift_proto::bytes::be32;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Omron FINS.
 pub struct Fins;
@@ -36,6 +36,12 @@ impl Protocol for Fins {
     }
     fn ports(&self) -> &'static [u16] {
         &[9600]
+    }
+    // W227 §2: ICF "bit 7 always 1, bit 6 0 = command / 1 = response, bit 0
+    // 1 = response not required" (bits 1-5 zero): 0x80, 0x81, 0xC0, 0xC1;
+    // W421 §7: FINS/TCP frames start with "FINS".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x80, 0x81, 0xc0, 0xc1, b'F'])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match input.transport {
@@ -225,6 +231,20 @@ mod tests {
             "FINS/TCP FINS frame send: MEMORY AREA READ (error code 0)"
         );
         check_prefixes(&Fins, TCP, C, &send, b"");
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&Fins, &input(UDP, C, &READ, &[], 0));
+        assert_first_bytes(&Fins, &input(UDP, S, &RESP, &READ, 0));
+        let r = include_bytes!("testdata/memory_area_read.bin");
+        assert_first_bytes(&Fins, &input(UDP, C, r, &[], 0));
+        let hello = [
+            b'F', b'I', b'N', b'S', 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_first_bytes(&Fins, &input(TCP, C, &hello, &[], 0));
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! shape).
 
 use netsift_proto::bytes::{be16, be32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// FLUTE.
 pub struct Flute;
@@ -101,6 +101,12 @@ impl Protocol for Flute {
     fn transports(&self) -> &'static [Transport] {
         &[Transport::Udp]
     }
+    // RFC 5651 §5.1: "LCT version number (V): 4 bits. ... The LCT version
+    // number for this specification is 1." V is the high nibble of the
+    // first octet: 0x10-0x1F.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0x10, 0x1f)
+    }
     fn probe(&self, input: &ProbeInput<'_>, s: &mut ProbeScratch) -> Probe {
         let Some(h) = lct(input.data) else {
             return Probe::NoMatch;
@@ -158,6 +164,14 @@ mod tests {
         for i in 0..FDT.len() {
             let _ = probe1(&Flute, UDP, C, &FDT[..i]);
         }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&Flute, &input(UDP, C, FDT, &[], 0));
+        assert_first_bytes(&Flute, &input(UDP, C, OBJECT, &[], 0));
     }
 
     #[test]

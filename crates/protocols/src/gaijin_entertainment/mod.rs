@@ -10,7 +10,9 @@
 //! statsd is not Gaijin. Gaijin's web services (TLS) are named from their
 //! domains by the services table.
 
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// GaijinEntertainment (statsd telemetry).
 pub struct GaijinEntertainment;
@@ -66,6 +68,12 @@ impl Protocol for GaijinEntertainment {
     fn ports(&self) -> &'static [u16] {
         &[20011]
     }
+    // No specification (observed statsd lines): the probe's own gate,
+    // `d.first().is_some_and(u8::is_ascii_lowercase)`, as every metric name
+    // seen (`warthunder...`) starts with a lower-case letter.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(b'a', b'z')
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         if !d.first().is_some_and(u8::is_ascii_lowercase) || d.len() > 1500 {
@@ -99,6 +107,12 @@ mod tests {
         let e = evidence(probe1(&GaijinEntertainment, Transport::Udp, C, METRIC));
         assert_eq!(e, "Gaijin client telemetry (statsd, project=warthunder)");
         check_prefixes(&GaijinEntertainment, Transport::Udp, C, METRIC, &[]);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let i = input(Transport::Udp, C, METRIC, &[], 0);
+        netsift_proto::assert_first_bytes(&GaijinEntertainment, &i);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //!   direction) with the same session id identify the stream.
 
 use netsift_proto::bytes::{array, be32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// GenshinImpact.
 pub struct GenshinImpact;
@@ -113,6 +113,12 @@ impl Protocol for GenshinImpact {
     fn ports(&self) -> &'static [u16] {
         &[22101, 22102]
     }
+    // Observed protocol (module doc): the UDP handshake's first u32 BE is
+    // 0x000000ff, 0x00000145 or 0x00000194 (first octet 0x00); TCP
+    // messages start with "a version byte 0x01".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00, 0x01])
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         match input.transport {
             Transport::Udp => udp(input.data),
@@ -159,6 +165,18 @@ mod tests {
             0,
         ));
         assert!(e.contains("type 8 / 7"), "{e}");
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&GenshinImpact, &input(Transport::Udp, C, HS_C, &[], 0));
+        assert_first_bytes(&GenshinImpact, &input(Transport::Udp, S, HS_S, &[], 0));
+        assert_first_bytes(&GenshinImpact, &input(Transport::Tcp, C, TCP_C, &[], 0));
+        assert_first_bytes(
+            &GenshinImpact,
+            &input(Transport::Tcp, S, TCP_S, &TCP_C[..42], 0),
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //!   the header-length bit clear).
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// GTP.
 pub struct Gtp;
@@ -160,6 +160,15 @@ impl Protocol for Gtp {
     fn ports(&self) -> &'static [u16] {
         &[2123, 2152, 3386]
     }
+    // The first octet is the flags octet: TS 29.060 §6 / TS 29.281 §5.1
+    // "Version ... 1", PT 1, spare 0 (0x30-0x37); TS 29.274 §5.1 Version 2,
+    // spare bits 0 (0x40, 0x48, 0x50, 0x58); TS 32.295 §6.1 GTP' version
+    // 0-2, PT 0, spare "111" (0x0E/0x0F, 0x2E/0x2F, 0x4E/0x4F).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0x30, 0x37).or(FirstBytes::only(&[
+            0x40, 0x48, 0x50, 0x58, 0x0e, 0x0f, 0x2e, 0x2f, 0x4e, 0x4f,
+        ]))
+    }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
         let (Some(f), Some(t), Some(len)) = (u8_at(d, 0), u8_at(d, 1), be16(d, 2)) else {
@@ -237,6 +246,20 @@ mod tests {
             evidence(probe1(&Gtp, UDP, C, &prime)),
             "GTP' Node Alive Request"
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&Gtp, &input(UDP, C, CSR, &[], 0));
+        assert_first_bytes(&Gtp, &input(UDP, S, CSRESP, &[], 0));
+        let gpdu = [0x30, 255, 0, 4, 0, 0, 0, 1, 0x45, 0, 0, 20];
+        assert_first_bytes(&Gtp, &input(UDP, C, &gpdu, &[], 0));
+        let echo = [0x32, 1, 0, 4, 0, 0, 0, 0, 0, 7, 0, 0];
+        assert_first_bytes(&Gtp, &input(UDP, C, &echo, &[], 0));
+        let prime = [0x4e, 4, 0, 2, 0, 9, 0, 0];
+        assert_first_bytes(&Gtp, &input(UDP, C, &prime, &[], 0));
     }
 
     #[test]

@@ -24,7 +24,9 @@
 //!   is matched on the same header, length and trailer).
 
 use netsift_proto::bytes::{array, u8_at};
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// HalfLife2 (Source connectionless messages).
 pub struct HalfLife2;
@@ -103,6 +105,12 @@ impl Protocol for HalfLife2 {
     fn ports(&self) -> &'static [u16] {
         &[27015]
     }
+    // Valve "Server queries", simple packet format: "Header: long, always
+    // equal to -1 (0xFFFFFFFF). Means it isn't split." (split packets,
+    // `FF FF FF FE`, are Source_Engine's.)
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0xff])
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         if d.first() != Some(&0xff) {
@@ -160,6 +168,18 @@ mod tests {
     fn fuzz_seed_connect() {
         let e = evidence(probe1(&HalfLife2, Transport::Udp, C, SEED));
         assert!(e.contains("connect challenge request"), "{e}");
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use netsift_proto::assert_first_bytes;
+        let mut q = vec![0xff; 4];
+        q.push(b'T');
+        q.extend_from_slice(QUERY);
+        assert_first_bytes(&HalfLife2, &input(Transport::Udp, C, &q, &[], 0));
+        let c = [0xff, 0xff, 0xff, 0xff, b'A', 1, 2, 3, 4];
+        assert_first_bytes(&HalfLife2, &input(Transport::Udp, S, &c, &[], 0));
+        assert_first_bytes(&HalfLife2, &input(Transport::Udp, C, SEED, &[], 0));
     }
 
     #[test]

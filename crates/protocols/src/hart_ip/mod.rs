@@ -16,7 +16,7 @@
 //! type and id, and the body layout of the id.
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// HART-IP.
 pub struct HartIp;
@@ -32,6 +32,11 @@ impl Protocol for HartIp {
     }
     fn ports(&self) -> &'static [u16] {
         &[5094]
+    }
+    // HCF_SPEC-085 §5.1: the header starts with "Version (1; 2 with HART-IP
+    // security)" (module doc).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[1, 2])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = match input.transport {
@@ -154,6 +159,18 @@ mod tests {
             "HART-IP v1 Token-Passing PDU request (sequence 2)"
         );
         assert_eq!(probe1(&HartIp, UDP, C, &INIT[..12]), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&HartIp, &input(UDP, C, &INIT, &[], 0));
+        let mut resp = INIT;
+        resp[1] = 1;
+        assert_first_bytes(&HartIp, &input(TCP, S, &resp, &[], 0));
+        let pdu = [1, 0, 3, 0, 0, 2, 0, 13, 0x02, 0x80, 0x00, 0x00, 0x82];
+        assert_first_bytes(&HartIp, &input(UDP, C, &pdu, &[], 0));
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //! too weak to call and is confirmed by a Group State TLV of a later one.
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// HSRP.
 pub struct Hsrp;
@@ -135,6 +137,12 @@ impl Protocol for Hsrp {
     fn ports(&self) -> &'static [u16] {
         &[1985, 2029]
     }
+    // RFC 2281 §5: "Version: 1 octet ... This document describes version
+    // 0."; HSRPv2 is a chain of TLVs whose types are 1 Group State, 2
+    // Interface State, 3 Text Authentication, 4 MD5 Authentication.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0, 4)
+    }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
         match d.first() {
@@ -195,6 +203,15 @@ mod tests {
         for i in 0..V2_GROUP.len() {
             let _ = probe1(&Hsrp, UDP, C, &V2_GROUP[..i]);
         }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&Hsrp, &input(UDP, C, V0_HELLO, &[], 0));
+        assert_first_bytes(&Hsrp, &input(UDP, C, V2_GROUP, &[], 0));
+        assert_first_bytes(&Hsrp, &input(UDP, C, V2_IFSTATE, &[], 0));
     }
 
     #[test]

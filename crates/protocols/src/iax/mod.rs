@@ -18,7 +18,7 @@
 //! Mini frames (F = 0, 4-octet header) carry media only and are not used.
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// IAX.
 pub struct Iax;
@@ -129,6 +129,12 @@ impl Protocol for Iax {
     fn ports(&self) -> &'static [u16] {
         &[4569]
     }
+    // RFC 5456 §8.1.1: a full frame starts with "F: Full frame bit. ...
+    // set to 1" (the high bit of the first octet); mini frames (F = 0) are
+    // not used.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0x80, 0xff)
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
             return Probe::NoMatch;
@@ -227,6 +233,14 @@ mod tests {
         let mut bad = NEW.to_vec();
         bad.pop();
         assert_eq!(probe1(&Iax, UDP, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&Iax, &input(UDP, C, NEW, &[], 0));
+        assert_first_bytes(&Iax, &input(UDP, S, ACK, &[], 0));
+        assert_first_bytes(&Iax, &input(UDP, S, ACK, NEW, 0));
     }
 
     #[test]

@@ -23,7 +23,7 @@
 //! wrapper header.
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// IEC 62056 DLMS/COSEM.
 pub struct Iec62056;
@@ -37,6 +37,11 @@ impl Protocol for Iec62056 {
     }
     fn ports(&self) -> &'static [u16] {
         &[4059]
+    }
+    // IEC 62056-46 §6.4: an HDLC frame opens with the flag 0x7E; IEC
+    // 62056-47 §5.3: the wrapper opens with "version (16 bits, 0x0001)".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x7e, 0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = match input.transport {
@@ -266,6 +271,21 @@ mod tests {
         );
         check_prefixes(&Iec62056, TCP, C, &w, b"");
         assert_eq!(probe1(&Iec62056, UDP, C, &w[..w.len() - 1]), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&Iec62056, &input(UDP, C, UDP_SNRM, &[], 0));
+        assert_first_bytes(&Iec62056, &input(TCP, C, SNRM, &[], 0));
+        assert_first_bytes(&Iec62056, &input(TCP, S, UA, &[], 0));
+        assert_first_bytes(&Iec62056, &input(TCP, C, GET, &[], 0));
+        let w = [
+            0x00, 0x01, 0x00, 0x10, 0x00, 0x01, 0x00, 0x0d, 0xc0, 0x01, 0xc1, 0x00, 0x08, 0x00,
+            0x00, 0x01, 0x00, 0x00, 0xff, 0x02, 0x00,
+        ];
+        assert_first_bytes(&Iec62056, &input(UDP, C, &w, &[], 0));
     }
 
     #[test]

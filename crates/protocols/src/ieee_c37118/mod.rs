@@ -14,7 +14,7 @@
 //! The CRC over a complete frame makes one frame conclusive.
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// IEEE C37.118.
 pub struct IeeeC37118;
@@ -28,6 +28,11 @@ impl Protocol for IeeeC37118 {
     }
     fn ports(&self) -> &'static [u16] {
         &[4712, 4713]
+    }
+    // IEEE C37.118.2-2011 §6.2 Table 2: "SYNC (2 octets: 0xAA, then ...)"
+    // (module doc); every frame type starts with 0xAA.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0xaa])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = match input.transport {
@@ -156,6 +161,16 @@ mod tests {
         let mut bad = c.clone();
         bad[15] = 4;
         assert_eq!(probe1(&IeeeC37118, TCP, S, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        let c = include_bytes!("testdata/pypmu_cmd_send_hdr.bin");
+        assert_first_bytes(&IeeeC37118, &input(TCP, C, c, &[], 0));
+        let c = cmd();
+        assert_first_bytes(&IeeeC37118, &input(UDP, C, &c, &[], 0));
     }
 
     #[test]

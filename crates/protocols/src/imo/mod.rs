@@ -13,7 +13,9 @@
 //! framed datagrams with known types, in both directions, are required.
 
 use netsift_proto::bytes::u8_at;
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// IMO.
 pub struct Imo;
@@ -44,6 +46,14 @@ impl Protocol for Imo {
     }
     fn transports(&self) -> &'static [Transport] {
         &[Transport::Udp]
+    }
+    // Observed framing (module doc): "a length in 7-bit groups (most
+    // significant group first, high bit = more groups follow) counting the
+    // bytes after it" of at least 2 (0x02-0x7F alone; 0x80-0x9F starts a
+    // longer one within the 4096-byte cap), or "the relay['s] 0x00 byte
+    // before the length".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00]).or(FirstBytes::range(0x02, 0x9f))
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -130,6 +140,24 @@ mod tests {
         let mut bad = F2.to_vec();
         bad.push(0); // length no longer fits
         assert_eq!(probe1(&Imo, UDP, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        for (dir, d) in [
+            (C, F1),
+            (C, F2),
+            (S, F3),
+            (S, F4),
+            (S, F14),
+            (C, F19),
+            (S, F24),
+            (C, F28),
+        ] {
+            assert_first_bytes(&Imo, &input(UDP, dir, d, &[], 0));
+        }
     }
 
     #[test]

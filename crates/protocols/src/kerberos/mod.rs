@@ -17,7 +17,9 @@
 //! type, and when cheap the realm, client and service principal names and
 //! the KRB-ERROR code.
 
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 use crate::ber::{self, BerErr};
 
@@ -33,6 +35,13 @@ impl Protocol for Kerberos {
     }
     fn ports(&self) -> &'static [u16] {
         &[88]
+    }
+    // UDP: RFC 4120 §5.4.1-§5.9.1, every message is an APPLICATION-tagged
+    // DER value (AS-REQ 0x6a ... KRB-ERROR 0x7e), all in 0x60-0x7F. TCP:
+    // RFC 4120 §7.2.2, "The high bit of the length is reserved for future
+    // expansion and MUST currently be set to zero": 0x00-0x7F.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0x00, 0x7f)
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let r = match input.transport {
@@ -133,6 +142,10 @@ impl KrbMsg<'_> {
 /// request as 4 octets in network byte order. The high bit of the length
 /// is reserved for future expansion and MUST currently be set to zero."
 pub(crate) fn parse_tcp(data: &[u8]) -> Result<KrbMsg<'_>, BerErr> {
+    // The reserved high bit decides from the first octet on.
+    if data.first().is_some_and(|&b| b & 0x80 != 0) {
+        return Err(BerErr::Invalid);
+    }
     let hdr: [u8; 4] = data
         .get(..4)
         .and_then(|s| s.try_into().ok())
@@ -337,6 +350,23 @@ mod tests {
         }
         for d in [AS_REQ_UDP, ERR_UDP] {
             check_prefixes(&Kerberos, Transport::Udp, ToServer, d, &[]);
+        }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use netsift_proto::assert_first_bytes;
+        for (t, dir, d) in [
+            (Transport::Udp, ToServer, AS_REQ_UDP),
+            (Transport::Udp, ToClient, ERR_UDP),
+            (Transport::Tcp, ToServer, AS_REQ_TCP),
+            (Transport::Tcp, ToClient, ERR_TCP),
+            (Transport::Tcp, ToServer, TGS_REQ_TCP),
+            (Transport::Tcp, ToClient, TGS_REP_TCP),
+        ] {
+            assert_first_bytes(&Kerberos, &input(t, dir, d, &[], 0));
+            // A TCP prefix shorter than the length field.
+            assert_first_bytes(&Kerberos, &input(t, dir, &d[..2], &[], 0));
         }
     }
 

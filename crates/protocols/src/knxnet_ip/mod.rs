@@ -12,7 +12,7 @@
 //! frames follow each other in the stream.
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// KNXnet/IP.
 pub struct KnxnetIp;
@@ -26,6 +26,11 @@ impl Protocol for KnxnetIp {
     }
     fn ports(&self) -> &'static [u16] {
         &[3671]
+    }
+    // KNX 3.8.2 §2.3.1: "every frame starts with a 6-octet header:
+    // HEADER_SIZE 0x06, KNXNETIP_VERSION 0x10, ..." (module doc).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x06])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -164,6 +169,15 @@ mod tests {
             probe1(&KnxnetIp, UDP, C, &SEARCH[..SEARCH.len() - 1]),
             Probe::NoMatch
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&KnxnetIp, &input(UDP, C, SEARCH_EXT, &[], 0));
+        assert_first_bytes(&KnxnetIp, &input(UDP, C, SEARCH, &[], 0));
+        assert_first_bytes(&KnxnetIp, &input(TCP, S, TCP2, &[], 0));
     }
 
     #[test]

@@ -26,7 +26,9 @@
 //! fields are in. SASL-wrapped LDAP (after a GSSAPI bind with integrity or
 //! confidentiality) is opaque and is not recognised.
 
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 use crate::ber::{self, BerErr, Tlv};
 
@@ -44,6 +46,12 @@ impl Protocol for Ldap {
     }
     fn ports(&self) -> &'static [u16] {
         &[389]
+    }
+    // RFC 4511 §4.1.1: "LDAPMessage ::= SEQUENCE { ... }"; §5.1: "The
+    // protocol elements of LDAP SHALL be encoded ... using the Basic
+    // Encoding Rules": a SEQUENCE's identifier octet is 0x30 (X.690 §8.9).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x30])
     }
     /// Only the switch to TLS is parsed ([`upgrade`]); the TLS part goes
     /// to the `tls` log.
@@ -184,7 +192,11 @@ fn child_at(c: &[u8], pos: usize, declared: usize, complete: bool) -> Result<Tlv
 /// Parse one LDAPMessage at the start of `data`. `exact`: the message must
 /// fill `data` (a UDP datagram).
 pub(crate) fn parse(data: &[u8], exact: bool) -> Result<LdapMsg<'_>, BerErr> {
-    // RFC 4511 §4.1.1: LDAPMessage ::= SEQUENCE { ... }
+    // RFC 4511 §4.1.1: LDAPMessage ::= SEQUENCE { ... }; the SEQUENCE
+    // identifier octet decides before a length is in.
+    if data.first().is_some_and(|&b| b != 0x30) {
+        return Err(BerErr::Invalid);
+    }
     let seq = ber::header(data)?;
     if seq.tag != 0x30 {
         return Err(BerErr::Invalid);
@@ -421,6 +433,25 @@ mod tests {
             run(&Ldap, Transport::Tcp, ToClient, &two, &[]),
             Probe::Match(_)
         ));
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use netsift_proto::assert_first_bytes;
+        for (t, dir, d) in [
+            (Transport::Udp, ToServer, SEARCH_REQ),
+            (Transport::Tcp, ToServer, BIND_REQ),
+            (Transport::Tcp, ToClient, BIND_RESP),
+            (Transport::Tcp, ToClient, SEARCH_ENTRY),
+            (Transport::Tcp, ToClient, AD_BIND_RESP),
+        ] {
+            assert_first_bytes(&Ldap, &input(t, dir, d, &[], 0));
+        }
+        // A TCP prefix of one octet.
+        assert_first_bytes(
+            &Ldap,
+            &input(Transport::Tcp, ToServer, &BIND_REQ[..1], &[], 0),
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! first message must fit in the PDU. A TCP stream is picked up at a PDU.
 
 use netsift_proto::bytes::{be16, be32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// LDP.
 pub struct Ldp;
@@ -43,6 +43,12 @@ impl Protocol for Ldp {
     }
     fn ports(&self) -> &'static [u16] {
         &[646]
+    }
+    // RFC 5036 §3.1: "Version: Two octet unsigned integer containing the
+    // version number of the protocol. This version of the specification
+    // specifies LDP protocol version 1." Its high octet is 0.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -108,6 +114,15 @@ mod tests {
         );
         check_prefixes(&Ldp, Transport::Tcp, C, KEEPALIVE, &[]);
         check_prefixes(&Ldp, Transport::Udp, C, HELLO, &[]);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&Ldp, &input(Transport::Udp, C, HELLO, &[], 0));
+        assert_first_bytes(&Ldp, &input(Transport::Tcp, C, KEEPALIVE, &[], 0));
+        assert_first_bytes(&Ldp, &input(Transport::Tcp, C, &KEEPALIVE[..1], &[], 0));
     }
 
     #[test]

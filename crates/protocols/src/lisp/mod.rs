@@ -28,7 +28,7 @@
 //! ends with the End Marker 0x9FACADE9.
 
 use netsift_proto::bytes::{be16, be32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// LISP.
 pub struct Lisp;
@@ -195,6 +195,15 @@ impl Protocol for Lisp {
     fn ports(&self) -> &'static [u16] {
         &[4342]
     }
+    // RFC 9301 §5: "the first 4 bits are the message type": 1 Map-Request,
+    // 2 Map-Reply, 3 Map-Register, 4 Map-Notify, 5 Map-Notify-Ack, 8 ECM
+    // (0x10-0x5F, 0x80-0x8F); the reliable transport over TCP: "Type (2;
+    // 17 ... 21)", whose high octet is 0.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
+            .or(FirstBytes::range(0x10, 0x5f))
+            .or(FirstBytes::range(0x80, 0x8f))
+    }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         if input.transport == Transport::Tcp {
             return tcp(input.data);
@@ -259,6 +268,22 @@ mod tests {
         );
         check_prefixes(&Lisp, TCP, C, REGISTRATION, REFRESH);
         check_prefixes(&Lisp, TCP, S, REFRESH, &[]);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&Lisp, &input(UDP, C, REGISTER, &[], 0));
+        assert_first_bytes(&Lisp, &input(UDP, S, NOTIFY, &[], 0));
+        let req = [
+            0x10, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1, 10, 0, 0, 1, 0, 16, 0, 1, 10, 1, 0,
+            0,
+        ];
+        assert_first_bytes(&Lisp, &input(UDP, C, &req, &[], 0));
+        assert_first_bytes(&Lisp, &input(TCP, S, REFRESH, &[], 0));
+        assert_first_bytes(&Lisp, &input(TCP, C, REGISTRATION, REFRESH, 0));
+        assert_first_bytes(&Lisp, &input(TCP, C, &REGISTRATION[..1], &[], 0));
     }
 
     #[test]

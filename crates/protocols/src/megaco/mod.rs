@@ -16,7 +16,9 @@
 //! and `a1` (mId), with lengths that agree with the datagram.
 
 use netsift_proto::bytes::u8_at;
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 use crate::ber;
 
@@ -159,6 +161,16 @@ impl Protocol for Megaco {
     fn ports(&self) -> &'static [u16] {
         &[2944, 2945]
     }
+    // H.248.1 Annex B: "megacoMessage = LWSP [authenticationHeader SEP]
+    // message", "MegacopToken = MEGACO / !" and the "AU=" /
+    // "Authentication=" header (ABNF: any case), after white space
+    // (HT, LF, FF, CR, SP); Annex A: the BER SEQUENCE 0x30; Annex H.2:
+    // over TCP, TPKT version 3.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[
+            b'\t', b'\n', 0x0c, b'\r', b' ', b'!', 0x30, b'A', b'a', b'M', b'm', 0x03,
+        ])
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = input.transport == Transport::Tcp;
         let mut d = input.data;
@@ -245,6 +257,22 @@ mod tests {
         let mut bad = pdu.clone();
         bad.push(0);
         assert_eq!(probe1(&Megaco, UDP, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&Megaco, &input(UDP, C, SC, &[], 0));
+        assert_first_bytes(&Megaco, &input(UDP, S, COMPACT, &[], 0));
+        let au = b"AU=0x12345678:0x1:0xabcdef0123456789abcdef01 MEGACO/1 [10.0.0.1]\nT=1{}";
+        assert_first_bytes(&Megaco, &input(UDP, C, au, &[], 0));
+        let lwsp = [&b"\r\n "[..], SC].concat();
+        assert_first_bytes(&Megaco, &input(UDP, C, &lwsp, &[], 0));
+        let mut t = vec![3, 0];
+        t.extend_from_slice(&((SC.len() + 4) as u16).to_be_bytes());
+        t.extend_from_slice(SC);
+        assert_first_bytes(&Megaco, &input(TCP, C, &t, &[], 0));
+        assert_first_bytes(&Megaco, &input(TCP, C, &SC[..3], &[], 0));
     }
 
     #[test]

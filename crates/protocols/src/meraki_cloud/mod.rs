@@ -10,7 +10,7 @@
 //! type is seen, must match the datagram.
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// MerakiCloud.
 pub struct MerakiCloud;
@@ -26,6 +26,11 @@ impl Protocol for MerakiCloud {
     }
     fn ports(&self) -> &'static [u16] {
         &[7351]
+    }
+    // Observed protocol (module doc): "every datagram, in both directions,
+    // starts with the same 4-octet magic `FE F7 28 91`".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0xfe])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -76,6 +81,15 @@ mod tests {
         let mut bad = CLIENT.to_vec();
         bad[7] ^= 4;
         assert_eq!(probe1(&MerakiCloud, Udp, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        use netsift_proto::assert_first_bytes;
+        assert_first_bytes(&MerakiCloud, &input(Udp, C, CLIENT, &[], 0));
+        assert_first_bytes(&MerakiCloud, &input(Udp, S, SERVER, &[], 0));
+        assert_first_bytes(&MerakiCloud, &input(Udp, S, SERVER3, &[], 0));
     }
 
     #[test]

@@ -18,7 +18,9 @@
 //!
 //! Lines may end in LF, CR LF or (as some gateways send) a lone CR.
 
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// MGCP.
 pub struct Mgcp;
@@ -48,6 +50,14 @@ impl Protocol for Mgcp {
     }
     fn ports(&self) -> &'static [u16] {
         &[2427, 2727]
+    }
+    // RFC 3435 §3.2.1: "The command line is composed of: the name of the
+    // requested verb" (§2.3: EPCF, CRCX, MDCX, DLCX, RQNT, NTFY, AUEP, AUCX,
+    // RSIP, NCS's MESG; extension verbs "start with the letter X"); §3.3:
+    // "The response header is composed of a response line, ...: the response
+    // code [three digits], the transaction identifier".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(b"ACDEMNRX").or(FirstBytes::range(b'0', b'9'))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
@@ -241,6 +251,25 @@ mod tests {
             b"INVITE sip:a@b SIP/2.0\r\n",
         ] {
             assert_eq!(probe1(&Mgcp, UDP, C, bad), Probe::NoMatch, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (dir, d, peer) in [
+            (C, RQNT, &b""[..]),
+            (C, RQNT_CR, b""),
+            (S, RSIP, b""),
+            (S, R510, RQNT),
+            (S, R510, b""),
+            (C, R200, RSIP),
+        ] {
+            netsift_proto::assert_first_bytes(&Mgcp, &input(UDP, dir, d, peer, 0));
+        }
+        let ext = b"XABC 9 ep@gw MGCP 1.0\n";
+        netsift_proto::assert_first_bytes(&Mgcp, &input(UDP, C, ext, b"", 0));
+        for (v, _) in VERBS {
+            assert!(Mgcp.first_bytes(Transport::Udp).contains(v[0]), "{v:?}");
         }
     }
 

@@ -12,7 +12,7 @@
 //! consecutive packets at the start of the stream.
 
 use netsift_proto::bytes::u8_at;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// MPEG_TS.
 pub struct MpegTs;
@@ -37,6 +37,11 @@ impl Protocol for MpegTs {
     }
     fn transports(&self) -> &'static [Transport] {
         &[Transport::Udp, Transport::Tcp]
+    }
+    // ISO/IEC 13818-1 §2.4.3.2: "The sync_byte is a fixed 8-bit field whose
+    // value is '0100 0111' (0x47)", the first field of transport_packet().
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x47])
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -126,6 +131,23 @@ mod tests {
         }
         assert!(is_match(&probe1(&MpegTs, TCP, C, &d)));
         check_prefixes(&MpegTs, TCP, C, &d, b"");
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let mut d = Vec::new();
+        for i in 0..7 {
+            d.extend(pkt(if i == 0 { 0 } else { 0x100 }, i));
+        }
+        let one = pkt(0x1fff, 0);
+        for (t, data) in [
+            (UDP, &d[..]),
+            (UDP, &one[..]),
+            (TCP, &d[..]),
+            (TCP, &d[..100]),
+        ] {
+            netsift_proto::assert_first_bytes(&MpegTs, &input(t, C, data, b"", 0));
+        }
     }
 
     #[test]

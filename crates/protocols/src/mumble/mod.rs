@@ -16,7 +16,9 @@
 //! encrypted) and its TCP control channel (TLS) carry nothing to recognise.
 
 use netsift_proto::bytes::{array, be32, u8_at};
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// Mumble.
 pub struct Mumble;
@@ -48,6 +50,12 @@ impl Protocol for Mumble {
     }
     fn ports(&self) -> &'static [u16] {
         &[64738]
+    }
+    // Mumble "UDP Ping": the request starts with "4 bytes of zeroes", the
+    // response with the server version, whose first byte is 0 (0, major,
+    // minor, patch).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -147,6 +155,14 @@ mod tests {
         let mut q = REQ.to_vec();
         q[2] = 1;
         assert_eq!(probe1(&Mumble, UDP, C, &q), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        netsift_proto::assert_first_bytes(&Mumble, &input(UDP, C, REQ, b"", 0));
+        netsift_proto::assert_first_bytes(&Mumble, &input(UDP, S, RESP, b"", 0));
+        netsift_proto::assert_first_bytes(&Mumble, &input(UDP, S, RESP, REQ, 0));
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! confirmed by the gateway's answer.
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// NAT-PMP.
 pub struct NatPmp;
@@ -62,6 +62,10 @@ impl Protocol for NatPmp {
     }
     fn ports(&self) -> &'static [u16] {
         &[5351, 5350]
+    }
+    // RFC 6886 §3.2/§3.3: every request and response starts with "Vers = 0".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -122,6 +126,20 @@ mod tests {
         let mut pcp = MAP_REQ.to_vec();
         pcp[0] = 2;
         assert_eq!(probe1(&NatPmp, UDP, C, &pcp), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        for (dir, d, peer) in [
+            (C, &[0u8, 0][..], &[][..]),
+            (C, &[0, 0], ADDR_RESP),
+            (S, ADDR_RESP, &[0, 0]),
+            (C, MAP_REQ, &[]),
+            (S, MAP_RESP, MAP_REQ),
+        ] {
+            netsift_proto::assert_first_bytes(&NatPmp, &input(UDP, dir, d, peer, 0));
+        }
     }
 
     #[test]

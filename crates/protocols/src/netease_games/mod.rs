@@ -21,7 +21,9 @@
 //!   in the other) make a match.
 
 use netsift_proto::bytes::{array, be16, be32};
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// NetEaseGames.
 pub struct NetEaseGames;
@@ -66,6 +68,12 @@ impl Protocol for NetEaseGames {
     }
     fn transports(&self) -> &'static [Transport] {
         &[Transport::Udp]
+    }
+    // Observed protocol (no specification): the magics b3 af 8d e8 and
+    // 07 08 08 0c, or a 12-byte datagram whose byte 0 "is a counter (1, 1,
+    // 2 in the capture)"; `session12` rejects a zero counter (`b[0] == 0`).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0x01, 0xff)
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
@@ -236,6 +244,22 @@ mod tests {
             feed(&NetEaseGames, UDP, 28203, &[(C, NK_C1), (S, &s)]),
             Probe::NoMatch
         );
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (dir, d) in [
+            (C, CONNECT),
+            (S, CONNECT_REPLY),
+            (C, THIRD),
+            (C, LL_C),
+            (S, LL_S),
+            (C, NK_C1),
+            (S, NK_S1),
+            (C, NK_C2),
+        ] {
+            netsift_proto::assert_first_bytes(&NetEaseGames, &input(UDP, dir, d, b"", 0));
+        }
     }
 
     #[test]

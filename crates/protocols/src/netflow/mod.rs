@@ -20,7 +20,7 @@
 //!   messages.
 
 use netsift_proto::bytes::be16;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// NetFlow.
 pub struct Netflow;
@@ -57,6 +57,13 @@ impl Protocol for Netflow {
     }
     fn ports(&self) -> &'static [u16] {
         &[2055, 2056, 2057, 9995, 9996, 4739]
+    }
+    // Every header starts with a 16-bit version: 1, 5, 7 (Cisco "NetFlow
+    // Export Datagram Format"), 9 (RFC 3954 §5.1 "Version ... The value of
+    // this field is 9 for the current version") and 10 (RFC 7011 §3.1 "The
+    // value of this field is 0x000a for the current version").
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -152,6 +159,26 @@ mod tests {
         );
         check_prefixes(&Netflow, TCP, C, &ipfix, &[]);
         check_prefixes(&Netflow, UDP, C, V9, &[]);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        let mut ipfix = vec![0, 10, 0, 0, 0x60, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+        ipfix.extend_from_slice(&[0, 2, 0, 16, 1, 0, 0, 2, 0, 8, 0, 4, 0, 12, 0, 4]);
+        let n = ipfix.len() as u16;
+        ipfix[2..4].copy_from_slice(&n.to_be_bytes());
+        let v5 = v5(3);
+        for (t, d) in [
+            (UDP, V9),
+            (UDP, &v5[..]),
+            (UDP, &ipfix[..]),
+            (TCP, &ipfix[..]),
+            (TCP, &ipfix[..1]),
+            (TCP, &ipfix[..10]),
+        ] {
+            netsift_proto::assert_first_bytes(&Netflow, &input(t, C, d, b"", 0));
+        }
     }
 
     #[test]

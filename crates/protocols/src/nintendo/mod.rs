@@ -16,7 +16,7 @@
 //! by the services table.
 
 use netsift_proto::bytes::{array, le16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Nintendo.
 pub struct Nintendo;
@@ -52,6 +52,11 @@ impl Protocol for Nintendo {
     }
     fn ports(&self) -> &'static [u16] {
         &[]
+    }
+    // kinnay/NintendoClients wiki: PRUDP v1 packets start with the magic
+    // `EA D0`, PIA packets with the signature `32 AB 98 64`.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0xea, 0x32])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -90,6 +95,7 @@ mod tests {
         let e = evidence(probe1(&Nintendo, Transport::Udp, C, &p));
         assert_eq!(e, "Nintendo PRUDP v1 SYN packet");
         check_prefixes(&Nintendo, Transport::Udp, C, &p, &[]);
+        netsift_proto::assert_first_bytes(&Nintendo, &input(Transport::Udp, C, &p, b"", 0));
     }
 
     #[test]
@@ -99,6 +105,7 @@ mod tests {
         p.extend_from_slice(&[0x11; 27]);
         let e = evidence(probe1(&Nintendo, Transport::Udp, C, &p));
         assert!(e.contains("version byte 0x84"), "{e}");
+        netsift_proto::assert_first_bytes(&Nintendo, &input(Transport::Udp, C, &p, b"", 0));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use netsift_proto::bytes::{le16, le32};
 use netsift_proto::{
-    printable, Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+    printable, Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
 /// NoMachine.
@@ -51,6 +51,12 @@ impl Protocol for NoMachine {
     }
     fn ports(&self) -> &'static [u16] {
         &[4000]
+    }
+    // Observed protocol (module notes): over TCP the client's `NXSH-` and
+    // the server's `NXD-` greetings; over UDP a u16 LE message type first,
+    // which `udp` accepts in 1..=16 (so byte 0 is 1..=16, byte 1 zero).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(1, 16).or(FirstBytes::only(b"N"))
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         match input.transport {
@@ -154,6 +160,20 @@ mod tests {
             &[(C, &a), (C, &a)]
         )));
         assert_random_flows_rejected(&NoMachine, Transport::Udp, 4000);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let a = [1, 0, 1, 0, 10, 0, 0, 0, 0, 0];
+        for (t, dir, d) in [
+            (Transport::Udp, C, &a[..]),
+            (Transport::Udp, S, &a[..]),
+            (Transport::Tcp, C, NXSH),
+            (Transport::Tcp, S, NXD),
+            (Transport::Tcp, C, &NXSH[..3]),
+        ] {
+            netsift_proto::assert_first_bytes(&NoMachine, &input(t, dir, d, b"", 0));
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! internal lengths.
 
 use netsift_proto::bytes::{be16, be32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
 mod tests;
@@ -200,6 +200,32 @@ fn private(d: &[u8], version: u8) -> Option<String> {
     ))
 }
 
+/// The first octets `probe` gets past: version 1..=4, and mode 1..=5 or 7,
+/// or mode 6 with LI zero.
+const fn first_byte_ok(b0: u8) -> bool {
+    let version = (b0 >> 3) & 0x07;
+    let mode = b0 & 0x07;
+    version >= 1
+        && version <= 4
+        && match mode {
+            1..=5 | 7 => true,
+            6 => b0 & 0xc0 == 0,
+            _ => false,
+        }
+}
+
+const FIRST_BYTES: FirstBytes = {
+    let mut s = FirstBytes::NONE;
+    let mut b = 0usize;
+    while b < 256 {
+        if first_byte_ok(b as u8) {
+            s = s.or(FirstBytes::only(&[b as u8]));
+        }
+        b += 1;
+    }
+    s
+};
+
 impl Protocol for Ntp {
     fn name(&self) -> &'static str {
         "NTP"
@@ -209,6 +235,13 @@ impl Protocol for Ntp {
     }
     fn ports(&self) -> &'static [u16] {
         &[123]
+    }
+    // RFC 5905 §7.3: the first octet is LI (2 bits), VN ("3-bit integer
+    // representing the NTP version number, currently 4"; 1-3 for the older
+    // RFCs) and Mode (Figure 10: "0 | reserved"); mode 6 only with LI zero,
+    // as `probe` checks (`first_byte_ok` mirrors it).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FIRST_BYTES
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;

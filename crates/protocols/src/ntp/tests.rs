@@ -94,6 +94,23 @@ fn other_protocols_are_not_ntp() {
 }
 
 #[test]
+fn first_bytes_declared() {
+    let rv = [0x16, 0x02, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut monlist = vec![0x17, 0x00, 0x03, 0x2a];
+    monlist.resize(48, 0);
+    for d in [
+        V4_CLIENT,
+        V4_SERVER,
+        V3_SERVER,
+        V2_MODE7,
+        &rv[..],
+        &monlist[..],
+    ] {
+        netsift_proto::assert_first_bytes(&Ntp, &udp(d, 123));
+    }
+}
+
+#[test]
 fn every_prefix_no_panic() {
     for d in [V4_CLIENT, V4_SERVER, V3_SERVER, V2_MODE7] {
         every_prefix(&Ntp, Transport::Udp, 123, d);

@@ -17,7 +17,9 @@
 //! (length, tag, tail agree, command in range) decides.
 
 use netsift_proto::bytes::{be16, be32, u8_at};
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// OICQ.
 pub struct Oicq;
@@ -81,6 +83,16 @@ impl Protocol for Oicq {
     fn ports(&self) -> &'static [u16] {
         &[8000]
     }
+    // A UDP packet starts with the tag 0x02 (and ends with 0x03); over TCP
+    // a two-byte length comes first, and a short prefix waits whatever its
+    // first byte.
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        match transport {
+            Transport::Tcp => FirstBytes::ANY,
+            _ => FirstBytes::only(&[TAG]),
+        }
+    }
+
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         if input.transport == Transport::Tcp {
@@ -228,5 +240,36 @@ mod tests {
         assert_foreign_rejected(&Oicq, "none");
         assert_random_flows_rejected(&Oicq, UDP, 8000);
         assert_random_flows_rejected(&Oicq, TCP, 8000);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let req = client(0x0022, 7);
+        let input = netsift_proto::ProbeInput {
+            transport: Transport::Udp,
+            dir: Direction::ToServer,
+            data: &req,
+            peer: &[],
+            index: 0,
+            server_port: 8000,
+            client_port: 40000,
+            server_addr: None,
+            client_addr: None,
+        };
+        netsift_proto::assert_first_bytes(&Oicq, &input);
+        let resp = server(0x0022, 7);
+        let input = netsift_proto::ProbeInput {
+            transport: Transport::Udp,
+            dir: Direction::ToClient,
+            data: &resp,
+            peer: &req,
+            index: 0,
+            server_port: 8000,
+            client_port: 40000,
+            server_addr: None,
+            client_addr: None,
+        };
+        netsift_proto::assert_first_bytes(&Oicq, &input);
+        assert_eq!(Oicq.first_bytes(TCP), FirstBytes::ANY);
     }
 }

@@ -12,7 +12,7 @@
 //! and Length (2) of the value (§8.1.1), which fill the message.
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// PFCP.
 pub struct Pfcp;
@@ -57,6 +57,11 @@ impl Protocol for Pfcp {
     }
     fn ports(&self) -> &'static [u16] {
         &[8805]
+    }
+    // TS 29.244 §7.2.2.1: octet 1 is "Version" (3 bits, 1), "Spare" (2
+    // bits, zero), FO, MP, S: 0x20..=0x27.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0x20, 0x27)
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -125,6 +130,15 @@ mod tests {
         );
         for i in 0..EST_REQ.len() {
             assert_eq!(probe1(&Pfcp, UDP, C, &EST_REQ[..i]), Probe::NoMatch);
+        }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        let hb = [0x20, 1, 0, 12, 0, 0, 1, 0, 0, 96, 0, 4, 0xe1, 0, 0, 0];
+        for (dir, d) in [(S, DEL_RESP), (C, EST_REQ), (C, &hb[..])] {
+            netsift_proto::assert_first_bytes(&Pfcp, &input(UDP, dir, d, b"", 0));
         }
     }
 

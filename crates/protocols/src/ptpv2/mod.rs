@@ -17,10 +17,24 @@
 //! stacks pad the datagram past messageLength.
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// PTPv2.
 pub struct Ptpv2;
+
+/// Any transportSpecific nibble with a messageType `probe` knows.
+const FIRST_BYTES: FirstBytes = {
+    let mut s = FirstBytes::NONE;
+    let mut hi = 0u8;
+    while hi < 16 {
+        let b = hi << 4;
+        s = s
+            .or(FirstBytes::range(b, b | 0x3))
+            .or(FirstBytes::range(b | 0x8, b | 0xd));
+        hi += 1;
+    }
+    s
+};
 
 impl Protocol for Ptpv2 {
     fn name(&self) -> &'static str {
@@ -31,6 +45,12 @@ impl Protocol for Ptpv2 {
     }
     fn ports(&self) -> &'static [u16] {
         &[319, 320]
+    }
+    // IEEE 1588-2008 §13.3 (module notes): octet 0 is transportSpecific (4
+    // bits) | messageType (4 bits: 0-3 event messages, 8-0xD general
+    // messages; 4-7 and 0xE-0xF reserved).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FIRST_BYTES
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -109,6 +129,17 @@ mod tests {
         );
         for i in 0..SIGNALING.len() {
             let _ = probe1(&Ptpv2, UDP, C, &SIGNALING[..i]);
+        }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        let mut sync = vec![0x00, 0x02, 0, 44, 0, 0, 0x02, 0];
+        sync.resize(44, 0);
+        sync[31] = 7;
+        for d in [SIGNALING, SIGNALING_TLV, &sync[..]] {
+            netsift_proto::assert_first_bytes(&Ptpv2, &input(UDP, C, d, b"", 0));
         }
     }
 

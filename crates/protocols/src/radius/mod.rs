@@ -6,7 +6,9 @@
 //! Accounting-Response, say) is only a header: it matches when it answers
 //! a request of the same identifier seen in the other direction.
 
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 #[cfg(test)]
 mod tests;
@@ -88,6 +90,14 @@ impl Protocol for Radius {
     }
     fn ports(&self) -> &'static [u16] {
         &[1812, 1813, 1645, 1646, 3799]
+    }
+    // RFC 2865 §3: "The Code field is one octet, and identifies the type of
+    // RADIUS packet" (1-5, 11-13 here), RFC 5176 §3 adds 40-45; `parse`
+    // rejects any other code.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(1, 5)
+            .or(FirstBytes::range(11, 13))
+            .or(FirstBytes::range(40, 45))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let Some((code, id, n, first)) = parse(input.data) else {

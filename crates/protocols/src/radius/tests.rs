@@ -76,6 +76,22 @@ fn first_packet_api_on_other_port() {
 }
 
 #[test]
+fn first_bytes_declared() {
+    netsift_proto::assert_first_bytes(&Radius, &udp(REQ, 1812));
+    let mut i = input(Transport::Udp, Direction::ToClient, ACC, 1812, 40000);
+    netsift_proto::assert_first_bytes(&Radius, &i);
+    // An attribute-less reply answering its request.
+    let mut resp = vec![5u8, 7, 0, 20];
+    resp.extend_from_slice(&[0xaa; 16]);
+    let mut req = REQ.to_vec();
+    req[0] = 4;
+    req[1] = 7;
+    i.data = &resp;
+    i.peer = &req;
+    netsift_proto::assert_first_bytes(&Radius, &i);
+}
+
+#[test]
 fn every_prefix_no_panic() {
     every_prefix(&Radius, Transport::Udp, 1812, REQ);
     every_prefix(&Radius, Transport::Udp, 1812, ACC);

@@ -16,7 +16,9 @@
 //!   numbers within a small window).
 
 use netsift_proto::bytes::{array, be16, be32, le24, u8_at};
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// RakNet.
 pub struct RakNet;
@@ -145,6 +147,16 @@ impl Protocol for RakNet {
         // Minecraft Bedrock's default server port.
         &[19132]
     }
+    // MessageIdentifiers.h: an offline message starts with its message id
+    // (the ids of `offline`); a connected datagram with its flags byte
+    // (ReliabilityLayer.cpp, wiki.vg "Raknet Protocol"): frame sets
+    // 0x80..=0x8f, ACK 0xc0, NAK 0xa0.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[
+            0x01, 0x02, 0x05, 0x06, 0x07, 0x08, 0x12, 0x14, 0x17, 0x19, 0x1a, 0x1c, 0xa0, 0xc0,
+        ])
+        .or(FirstBytes::range(0x80, 0x8f))
+    }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         let Some(&id) = d.first() else {
@@ -242,6 +254,24 @@ mod tests {
         let e = feed_evidence(&RakNet, Transport::Udp, 60021, &[(C, FRAME), (C, FRAME)]);
         assert!(e.starts_with("RakNet frame sets #0 and #0"), "{e}");
         check_prefixes(&RakNet, Transport::Udp, C, FRAME, &[]);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let mut ping = vec![0x01];
+        ping.extend_from_slice(&1234u64.to_be_bytes());
+        ping.extend_from_slice(&MAGIC);
+        ping.extend_from_slice(&0x1122_3344_5566_7788u64.to_be_bytes());
+        for (dir, d) in [
+            (C, REQ1),
+            (S, REPLY1),
+            (C, FRAME),
+            (C, ACK),
+            (C, PONG),
+            (C, &ping[..]),
+        ] {
+            netsift_proto::assert_first_bytes(&RakNet, &input(Transport::Udp, dir, d, b"", 0));
+        }
     }
 
     #[test]

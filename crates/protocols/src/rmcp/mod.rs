@@ -16,7 +16,7 @@
 //! integrity trailer).
 
 use netsift_proto::bytes::{be32, le16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// RMCP.
 pub struct Rmcp;
@@ -100,6 +100,11 @@ impl Protocol for Rmcp {
     fn ports(&self) -> &'static [u16] {
         &[623, 664]
     }
+    // DSP0136 §3.2.2 (module notes): the RMCP header starts with "Version
+    // (0x06 = RMCP 1.0)", the only version the probe accepts.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x06])
+    }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
         let (Some(6), Some(0), Some(_seq), Some(class)) =
@@ -180,6 +185,16 @@ mod tests {
         assert_eq!(probe1(&Rmcp, UDP, C, &bad), Probe::NoMatch);
         for i in 0..CAPS.len() {
             let _ = probe1(&Rmcp, UDP, C, &CAPS[..i]);
+        }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        let mut open = vec![6, 0, 0xff, 7, 6, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0];
+        open.resize(16 + 32, 0);
+        for (dir, d) in [(C, CAPS), (C, PING), (S, &open[..])] {
+            netsift_proto::assert_first_bytes(&Rmcp, &input(UDP, dir, d, b"", 0));
         }
     }
 

@@ -11,7 +11,7 @@
 //! message length.
 
 use netsift_proto::bytes::{array, le32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Roughtime.
 pub struct Roughtime;
@@ -64,6 +64,12 @@ impl Protocol for Roughtime {
     }
     fn ports(&self) -> &'static [u16] {
         &[2002]
+    }
+    // A message starts with "num_tags (uint32 little-endian)", which the
+    // probe takes in 1..=32; the IETF drafts' framing starts with the
+    // 8-octet "ROUGHTIM" (the only form over TCP).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(1, 32).or(FirstBytes::only(b"R"))
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -152,6 +158,23 @@ mod tests {
         );
         check_prefixes(&Roughtime, Transport::Tcp, C, &framed, &[]);
         check_prefixes(&Roughtime, UDP, S, RESP, &[]);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        let mut framed = b"ROUGHTIM".to_vec();
+        framed.extend_from_slice(&(REQ.len() as u32).to_le_bytes());
+        framed.extend_from_slice(REQ);
+        for (t, dir, d) in [
+            (UDP, C, REQ),
+            (UDP, S, RESP),
+            (UDP, C, &framed[..]),
+            (Transport::Tcp, C, &framed[..]),
+            (Transport::Tcp, C, &framed[..3]),
+        ] {
+            netsift_proto::assert_first_bytes(&Roughtime, &input(t, dir, d, b"", 0));
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! tag), is too weak alone: two of them from the same SSRC must be seen,
 //! SRTCP indexes increasing.
 
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 #[cfg(test)]
 mod tests;
@@ -136,6 +138,13 @@ impl Protocol for Rtcp {
     }
     fn ports(&self) -> &'static [u16] {
         &[]
+    }
+    // RFC 3550 §6.4.1: "version (V): 2 bits. Identifies the version of RTP,
+    // which is the same in RTCP packets as in RTP data packets. The version
+    // defined by this specification is two (2)." (SRTCP keeps the first
+    // header in clear, RFC 3711 §3.4.)
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(0x80, 0xbf)
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let Some((shape, pt, ssrc)) = shape(input.data) else {

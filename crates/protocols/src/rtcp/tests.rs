@@ -101,6 +101,16 @@ fn kakaotalk_voice_legs_are_srtcp() {
 }
 
 #[test]
+fn first_bytes_declared() {
+    const RR: &[u8] = include_bytes!("testdata/kakao_rr.bin");
+    const SR: &[u8] = include_bytes!("testdata/kakao_sr.bin");
+    let c = compound();
+    for d in [S1, S3, S4, AEAD, RR, SR, &c[..], &c[..8]] {
+        netsift_proto::assert_first_bytes(&Rtcp, &udp(d, 5005));
+    }
+}
+
+#[test]
 fn every_prefix_no_panic() {
     for d in [S1, S3, AEAD, &compound()[..]] {
         every_prefix(&Rtcp, Transport::Udp, 5005, d);

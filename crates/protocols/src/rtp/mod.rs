@@ -6,7 +6,9 @@
 //! sequence numbers going up by small steps. The probe
 //! answers NeedMore while it collects them.
 
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 #[cfg(test)]
 mod tests;
@@ -171,6 +173,16 @@ impl Protocol for Rtp {
     fn ports(&self) -> &'static [u16] {
         &[]
     }
+    // RFC 3550 §5.1: "version (V): 2 bits ... The version defined by this
+    // specification is two (2)." Over TCP the RFC 4571 length comes first,
+    // and a short prefix waits whatever its first byte.
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        match transport {
+            Transport::Tcp => FirstBytes::ANY,
+            _ => FirstBytes::range(0x80, 0xbf),
+        }
+    }
+
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         if input.transport == Transport::Tcp {
             return probe_tcp(input.data);

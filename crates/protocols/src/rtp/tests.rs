@@ -102,3 +102,25 @@ fn random_payloads_rejected() {
     assert_random_flows_rejected(&Rtp, Transport::Udp, 6000);
     assert_random_rejected(&Rtp, Transport::Tcp, 5000);
 }
+
+#[test]
+fn first_bytes_declared() {
+    for d in [P1, P2, P3] {
+        let input = netsift_proto::ProbeInput {
+            transport: Transport::Udp,
+            dir: Direction::ToServer,
+            data: d,
+            peer: &[],
+            index: 0,
+            server_port: 5004,
+            client_port: 40000,
+            server_addr: None,
+            client_addr: None,
+        };
+        netsift_proto::assert_first_bytes(&Rtp, &input);
+    }
+    assert_eq!(
+        netsift_proto::Protocol::first_bytes(&Rtp, Transport::Tcp),
+        netsift_proto::FirstBytes::ANY
+    );
+}

@@ -13,7 +13,9 @@
 //! The 4-octet magic with a valid version is conclusive; the first
 //! submessage is named in the evidence.
 
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// RTPS.
 pub struct Rtps;
@@ -27,6 +29,11 @@ impl Protocol for Rtps {
     }
     fn ports(&self) -> &'static [u16] {
         &[7400, 7401, 7410, 7411]
+    }
+    // DDS-RTPS 2.5 §9.4.4: the header starts with the protocol id "RTPS"
+    // (RTI's "RTPX" likewise).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(b"R")
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -111,6 +118,19 @@ mod tests {
         let mut bad = DATA.to_vec();
         bad[4] = 9;
         assert_eq!(probe1(&Rtps, UDP, C, &bad), Probe::NoMatch);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        for (t, d) in [
+            (UDP, PING),
+            (UDP, DATA),
+            (Transport::Tcp, DATA),
+            (Transport::Tcp, &DATA[..10]),
+        ] {
+            netsift_proto::assert_first_bytes(&Rtps, &input(t, C, d, b"", 0));
+        }
     }
 
     #[test]

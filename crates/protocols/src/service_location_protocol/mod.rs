@@ -28,7 +28,9 @@
 //! well-formed language tag) make a single datagram enough.
 
 use netsift_proto::bytes::{be16, be24, u8_at};
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// Service_Location_Protocol (SLP).
 pub struct ServiceLocationProtocol;
@@ -215,6 +217,11 @@ impl Protocol for ServiceLocationProtocol {
     fn ports(&self) -> &'static [u16] {
         &[427]
     }
+    // RFC 2608 §8: every SLPv2 message starts with "Version" (= 2); RFC
+    // 2165 §7: SLPv1's "Version" (= 1).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[1, 2])
+    }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let tcp = input.transport == Transport::Tcp;
         let d = input.data;
@@ -311,6 +318,23 @@ mod tests {
         for m in [V2_SRVRQST, V2_SRVREG, V1_SRVTYPERQST] {
             check_prefixes(&ServiceLocationProtocol, TCP, C, m, &[]);
             check_prefixes(&ServiceLocationProtocol, UDP, C, m, &[]);
+        }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        for (t, d) in [
+            (UDP, V2_SRVTYPERQST),
+            (UDP, V2_SRVRPLY),
+            (UDP, V2_SRVREG),
+            (UDP, V1_SRVTYPERQST),
+            (TCP, V2_SRVRQST),
+            (TCP, &V2_SRVRQST[..5]),
+            (TCP, V1_SRVTYPERQST),
+        ] {
+            let p = &ServiceLocationProtocol;
+            netsift_proto::assert_first_bytes(p, &input(t, C, d, b"", 0));
         }
     }
 

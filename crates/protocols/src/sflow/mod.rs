@@ -13,7 +13,7 @@
 //! only the header is checked (sample types 1 flow or 2 counters).
 
 use netsift_proto::bytes::be32;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// sFlow.
 pub struct Sflow;
@@ -27,6 +27,11 @@ impl Protocol for Sflow {
     }
     fn ports(&self) -> &'static [u16] {
         &[6343]
+    }
+    // sFlow v5 "sample_datagram_v5" and RFC 3176 §4 start with the version
+    // as an XDR "unsigned int" (5, or 2 / 4): its first octet is 0.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -115,6 +120,14 @@ mod tests {
         assert_eq!(probe1(&Sflow, UDP, C, &bad), Probe::NoMatch);
         for i in 0..COUNTERS.len() {
             assert_eq!(probe1(&Sflow, UDP, C, &COUNTERS[..i]), Probe::NoMatch);
+        }
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        use crate::testkit::input;
+        for d in [COUNTERS, SAMPLE4] {
+            netsift_proto::assert_first_bytes(&Sflow, &input(UDP, C, d, b"", 0));
         }
     }
 

@@ -3,7 +3,9 @@
 //! and a sip:/sips:/tel: URI, or a Status-Line `SIP-Version SP Status-Code
 //! SP Reason-Phrase CRLF` (§7.2).
 
-use netsift_proto::{first_line, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    first_line, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 pub mod record;
 pub mod session;
@@ -125,6 +127,13 @@ impl Protocol for Sip {
     }
     fn ports(&self) -> &'static [u16] {
         &[5060, 5061]
+    }
+    // RFC 3261 §7.1: "Request-Line = Method SP Request-URI SP SIP-Version
+    // CRLF" (the methods of `METHODS`, case-sensitive, §7.1 "The method
+    // names are case-sensitive"); §7.2: "Status-Line = SIP-Version SP
+    // Status-Code SP Reason-Phrase CRLF" ("SIP/2.0").
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(b"ABCIMNOPRSU")
     }
     fn parser(&self) -> Option<Box<dyn netsift_proto::Parser>> {
         Some(Box::new(session::SipParser::new()))

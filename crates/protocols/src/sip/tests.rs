@@ -48,6 +48,19 @@ fn real_sip() {
 }
 
 #[test]
+fn first_bytes_declared() {
+    for d in [REGISTER, INVITE, S401, TRYING] {
+        netsift_proto::assert_first_bytes(&Sip, &udp(d, 5060));
+        netsift_proto::assert_first_bytes(&Sip, &tcp(d, 5060));
+        netsift_proto::assert_first_bytes(&Sip, &tcp(&d[..5], 5060));
+    }
+    let set = netsift_proto::Protocol::first_bytes(&Sip, Transport::Udp);
+    for m in super::METHODS {
+        assert!(set.contains(m[0]), "{m:?}");
+    }
+}
+
+#[test]
 fn tcp_prefixes() {
     for n in 1..30 {
         assert_eq!(run(&Sip, &tcp(&INVITE[..n], 5060)), Probe::NeedMore, "{n}");

@@ -4,7 +4,7 @@
 //! either a community OCTET STRING and a PDU (tag 0xA0..=0xA8) or, for v3,
 //! msgGlobalData, msgSecurityParameters and msgData.
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 #[cfg(test)]
 mod tests;
@@ -167,6 +167,12 @@ impl Protocol for Snmp {
     }
     fn ports(&self) -> &'static [u16] {
         &[161, 162]
+    }
+    // RFC 1157 §4 / RFC 3416 §3 / RFC 3412 §6: "Message ::= SEQUENCE {
+    // version INTEGER ...": a BER SEQUENCE, tag 0x30 (X.690 §8.9), as the
+    // probe's `tlv(d, 0)` requires.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x30])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;

@@ -64,3 +64,10 @@ fn every_prefix_no_panic() {
 fn random_payloads_rejected() {
     assert_random_rejected(&Snmp, Transport::Udp, 161);
 }
+
+#[test]
+fn first_bytes_declared() {
+    for d in [V1, V2C, RESP, TRAP, V3] {
+        netsift_proto::assert_first_bytes(&Snmp, &udp(d, 161));
+    }
+}

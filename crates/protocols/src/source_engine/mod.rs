@@ -12,7 +12,9 @@
 //! total confirm it.
 
 use netsift_proto::bytes::{array, le16, le32, u8_at};
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// Source_Engine (split packets).
 pub struct SourceEngine;
@@ -26,6 +28,11 @@ impl Protocol for SourceEngine {
     }
     fn ports(&self) -> &'static [u16] {
         &[27015]
+    }
+    // VDC "Server queries", Multi-packet Response Format: every split packet
+    // starts with the header `FF FF FF FE` (-2).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0xff])
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -96,5 +103,16 @@ mod tests {
         assert_random_flows_rejected(&SourceEngine, Transport::Udp, 27015);
         assert_foreign_rejected(&SourceEngine, "source");
         foreign_never_match(&SourceEngine, Transport::Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for n in [0, 1] {
+            let p = part(n);
+            netsift_proto::assert_first_bytes(
+                &SourceEngine,
+                &crate::testkit::input(Transport::Udp, S, &p, &[], 0),
+            );
+        }
     }
 }

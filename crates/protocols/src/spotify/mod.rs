@@ -21,7 +21,7 @@
 //! capture) needs the challenge field to fill the message exactly.
 
 use netsift_proto::bytes::{be16, be32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Spotify.
 pub struct Spotify;
@@ -111,6 +111,12 @@ impl Protocol for Spotify {
     fn ports(&self) -> &'static [u16] {
         &[57621, 4070]
     }
+    // UDP discovery: "every datagram starts with the 8 octets `SpotUdp0`";
+    // TCP (librespot): the ClientHello starts `00 04` (`00 03`), the
+    // APResponseMessage with a 4-octet length of at most 16 KiB (high octet 0).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00, b'S'])
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         if input.transport == Transport::Udp {
@@ -199,5 +205,21 @@ mod tests {
         assert_foreign_rejected(&Spotify, "none");
         foreign_never_match(&Spotify, Tcp);
         foreign_never_match(&Spotify, Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for d in [SPOTUDP, SPOTUDP2] {
+            netsift_proto::assert_first_bytes(&Spotify, &crate::testkit::input(Udp, C, d, &[], 0));
+        }
+        netsift_proto::assert_first_bytes(&Spotify, &crate::testkit::input(Tcp, C, HELLO, &[], 0));
+        netsift_proto::assert_first_bytes(
+            &Spotify,
+            &crate::testkit::input(Tcp, S, RESPONSE, HELLO, 0),
+        );
+        netsift_proto::assert_first_bytes(
+            &Spotify,
+            &crate::testkit::input(Tcp, S, RESPONSE, &[], 0),
+        );
     }
 }

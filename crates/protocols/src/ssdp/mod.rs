@@ -3,7 +3,9 @@
 //! the unicast search response `HTTP/1.1 200 OK` carrying ST and USN
 //! headers (UDA §1.3.3: the response "MUST" include ST and USN).
 
-use netsift_proto::{first_line, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    first_line, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 use crate::sip::header_value;
 
@@ -26,6 +28,11 @@ impl Protocol for Ssdp {
     }
     fn ports(&self) -> &'static [u16] {
         &[1900]
+    }
+    // UDA 2.0 §1.3.2 "M-SEARCH * HTTP/1.1", §1.2.2 "NOTIFY * HTTP/1.1",
+    // §1.3.3 "HTTP/1.1 200 OK" (the probe reads the last case-insensitively).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(b"MNHh")
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;

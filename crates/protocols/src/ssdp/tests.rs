@@ -65,3 +65,13 @@ fn every_prefix_no_panic() {
 fn random_payloads_rejected() {
     assert_random_rejected(&Ssdp, Transport::Udp, 1900);
 }
+
+#[test]
+fn first_bytes_declared() {
+    for d in [MSEARCH, MSEARCH_UA, NOTIFY] {
+        netsift_proto::assert_first_bytes(&Ssdp, &udp(d, 1900));
+    }
+    let mut i = udp(RESPONSE, 1900);
+    i.dir = Direction::ToClient;
+    netsift_proto::assert_first_bytes(&Ssdp, &i);
+}

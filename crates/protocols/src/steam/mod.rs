@@ -18,7 +18,7 @@
 //! traffic `SteamDatagramRelay`.
 
 use netsift_proto::bytes::{array, le16, le32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Steam.
 pub struct Steam;
@@ -35,6 +35,11 @@ impl Protocol for Steam {
     }
     fn ports(&self) -> &'static [u16] {
         &[27036, 27017]
+    }
+    // Remote Play discovery: "the 8-byte signature `ff ff ff ff 21 4c 5f a0`";
+    // SteamKit `UdpHeader`: "magic `VS01`".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0xff, b'V'])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -87,8 +92,8 @@ mod tests {
         check_prefixes(&Steam, Transport::Udp, C, IHS, &[]);
     }
 
-    #[test]
-    fn vs01_built_from_steamkit_layout() {
+    /// A VS01 challenge request built from SteamKit's `UdpHeader` layout.
+    fn vs01() -> Vec<u8> {
         let mut p = b"VS01".to_vec();
         p.extend_from_slice(&4u16.to_le_bytes()); // payload size
         p.push(1); // challenge request
@@ -100,6 +105,12 @@ mod tests {
             p.extend_from_slice(&v.to_le_bytes());
         }
         p.extend_from_slice(&[0, 0, 0, 0]);
+        p
+    }
+
+    #[test]
+    fn vs01_built_from_steamkit_layout() {
+        let p = vs01();
         let e = evidence(probe1(&Steam, Transport::Udp, C, &p));
         assert_eq!(e, "Steam UDP (VS01) challenge request");
         assert_eq!(probe1(&Steam, Transport::Udp, C, &p[..39]), Probe::NoMatch);
@@ -110,5 +121,16 @@ mod tests {
         assert_random_flows_rejected(&Steam, Transport::Udp, 27036);
         assert_foreign_rejected(&Steam, "steam");
         foreign_never_match(&Steam, Transport::Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let p = vs01();
+        for d in [IHS, &p[..]] {
+            netsift_proto::assert_first_bytes(
+                &Steam,
+                &crate::testkit::input(Transport::Udp, C, d, &[], 0),
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! to 100 bytes (observed protocol; Valve's relay protocol itself is not
 //! published). The 6-byte tag at a fixed offset identifies one datagram.
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// SteamDatagramRelay.
 pub struct SteamDatagramRelay;
@@ -19,6 +19,11 @@ impl Protocol for SteamDatagramRelay {
     }
     fn ports(&self) -> &'static [u16] {
         &[27015]
+    }
+    // Observed ping request: "a message type byte 0x01, a flags byte, the
+    // ASCII tag `sdping`".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x01])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -48,5 +53,13 @@ mod tests {
         assert_random_flows_rejected(&SteamDatagramRelay, Transport::Udp, 27015);
         assert_foreign_rejected(&SteamDatagramRelay, "sdr");
         foreign_never_match(&SteamDatagramRelay, Transport::Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(
+            &SteamDatagramRelay,
+            &crate::testkit::input(Transport::Udp, C, PING, &[], 0),
+        );
     }
 }

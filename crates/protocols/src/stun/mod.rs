@@ -10,7 +10,7 @@
 
 use netsift_proto::bytes::be16;
 use netsift_proto::{
-    Direction, Follow, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+    Direction, FirstBytes, Follow, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
 };
 
 #[cfg(test)]
@@ -192,6 +192,16 @@ impl Protocol for Stun {
     fn ports(&self) -> &'static [u16] {
         &[3478, 19302]
     }
+    // RFC 8489 §5: "The most significant 2 bits of every STUN message
+    // MUST be zeroes." Over TCP an RFC 4571 length prefix may come first,
+    // and a short prefix waits whatever its first byte.
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        match transport {
+            Transport::Tcp => FirstBytes::ANY,
+            _ => FirstBytes::range(0x00, 0x3f),
+        }
+    }
+
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         let v = match input.transport {

@@ -13,7 +13,7 @@
 //!   Message Type (int32) 0..7, Message Length (int32)".
 
 use netsift_proto::bytes::{be16, be32, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Syncthing.
 pub struct Syncthing;
@@ -31,6 +31,12 @@ impl Protocol for Syncthing {
     }
     fn ports(&self) -> &'static [u16] {
         &[22000, 21027, 22067]
+    }
+    // Local Discovery v4: "Magic (32 bits) 0x2EA7D90B" (UDP); Relay Protocol
+    // v1: "Magic: 0x9E79BC40"; BEP: a TLS record, "handshake(22)" (RFC 8446
+    // §5.1).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x2e, 0x9e, 0x16])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -221,21 +227,31 @@ mod tests {
         assert_eq!(probe1(&Syncthing, Transport::Tcp, C, other), Probe::NoMatch);
     }
 
-    #[test]
-    fn local_discovery_and_relay() {
-        // Magic, then Announce { id (field 1, 32 bytes), addresses (field
-        // 2, "tcp://0.0.0.0:22000"), instance_id (field 3) }.
+    /// Magic, then Announce { id (field 1, 32 bytes), addresses (field
+    /// 2, "tcp://0.0.0.0:22000"), instance_id (field 3) }.
+    fn announce() -> Vec<u8> {
         let mut ann = DISCOVERY_MAGIC.to_be_bytes().to_vec();
         ann.extend_from_slice(&[0x0a, 0x20]);
         ann.extend_from_slice(&[0x77; 32]);
         ann.extend_from_slice(&[0x12, 19]);
         ann.extend_from_slice(b"tcp://0.0.0.0:22000");
         ann.extend_from_slice(&[0x18, 0x2a]);
-        assert!(evidence(probe1(&Syncthing, Transport::Udp, C, &ann)).contains("local discovery"));
-        // Relay JoinRelayRequest: magic, type 2, length 0.
+        ann
+    }
+
+    /// Relay JoinRelayRequest: magic, type 2, length 0.
+    fn join_relay() -> Vec<u8> {
         let mut join = RELAY_MAGIC.to_be_bytes().to_vec();
         join.extend_from_slice(&2u32.to_be_bytes());
         join.extend_from_slice(&0u32.to_be_bytes());
+        join
+    }
+
+    #[test]
+    fn local_discovery_and_relay() {
+        let ann = announce();
+        assert!(evidence(probe1(&Syncthing, Transport::Udp, C, &ann)).contains("local discovery"));
+        let join = join_relay();
         assert_eq!(
             evidence(probe1(&Syncthing, Transport::Tcp, C, &join)),
             "Syncthing relay protocol JoinRelayRequest (magic 0x9E79BC40)"
@@ -249,5 +265,18 @@ mod tests {
         assert_random_flows_rejected(&Syncthing, Transport::Udp, 21027);
         foreign_never_match(&Syncthing, Transport::Tcp);
         foreign_never_match(&Syncthing, Transport::Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let ch = client_hello(b"bep/1.0");
+        let (ann, join) = (announce(), join_relay());
+        for (t, d) in [
+            (Transport::Tcp, &ch),
+            (Transport::Udp, &ann),
+            (Transport::Tcp, &join),
+        ] {
+            netsift_proto::assert_first_bytes(&Syncthing, &crate::testkit::input(t, C, d, &[], 0));
+        }
     }
 }

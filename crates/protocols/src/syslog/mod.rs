@@ -6,7 +6,9 @@
 //! timestamp ("Mmm dd hh:mm:ss"), an ISO 8601 date (as rsyslog sends), or
 //! a hostname/tag token; the text after it must be printable.
 
-use netsift_proto::{first_line, printable, Match, Probe, ProbeInput, ProbeScratch, Protocol};
+use netsift_proto::{
+    first_line, printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol,
+};
 
 #[cfg(test)]
 mod tests;
@@ -108,6 +110,11 @@ impl Protocol for Syslog {
     }
     fn ports(&self) -> &'static [u16] {
         &[514, 601, 6514]
+    }
+    // RFC 5424 §6.2.1: "PRI = "<" PRIVAL ">""; over TCP also RFC 6587
+    // §3.4.1 octet counting, "MSG-LEN SP SYSLOG-MSG" (MSG-LEN digits).
+    fn first_bytes(&self, _transport: netsift_proto::Transport) -> FirstBytes {
+        FirstBytes::only(b"<").or(FirstBytes::range(b'0', b'9'))
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = input.transport == netsift_proto::Transport::Tcp;

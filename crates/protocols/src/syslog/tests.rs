@@ -75,3 +75,18 @@ fn random_payloads_rejected() {
     assert_random_flows_rejected(&Syslog, Transport::Udp, 514);
     assert_random_flows_rejected(&Syslog, Transport::Tcp, 514);
 }
+
+#[test]
+fn first_bytes_declared() {
+    netsift_proto::assert_first_bytes(&Syslog, &tcp(TCP_ISO, 514));
+    for m in [
+        &b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed"[..],
+        b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+        b"<13>root: hello world",
+    ] {
+        netsift_proto::assert_first_bytes(&Syslog, &udp(m, 514));
+        netsift_proto::assert_first_bytes(&Syslog, &tcp(m, 514));
+    }
+    let m = b"87 <34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed";
+    netsift_proto::assert_first_bytes(&Syslog, &tcp(m, 601));
+}

@@ -8,7 +8,7 @@
 //! WireGuard packets that follow on the same flow are ordinary WireGuard;
 //! the flow is named Tailscale when a disco message comes first.
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Tailscale.
 pub struct Tailscale;
@@ -26,6 +26,11 @@ impl Protocol for Tailscale {
     }
     fn ports(&self) -> &'static [u16] {
         &[41641]
+    }
+    // disco.go: "Magic is the 6 byte header of all discovery messages",
+    // "TS💬".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(b"T")
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -63,5 +68,13 @@ mod tests {
         check_prefixes(&Tailscale, Transport::Udp, C, DISCO, &[]);
         assert_random_flows_rejected(&Tailscale, Transport::Udp, 41641);
         foreign_never_match(&Tailscale, Transport::Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(
+            &Tailscale,
+            &crate::testkit::input(Transport::Udp, C, DISCO, &[], 0),
+        );
     }
 }

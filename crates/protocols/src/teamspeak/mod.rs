@@ -23,7 +23,9 @@
 //!   decides.
 
 use netsift_proto::bytes::{array, be16, u8_at};
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// TeamSpeak.
 pub struct Teamspeak;
@@ -66,6 +68,11 @@ impl Protocol for Teamspeak {
     }
     fn ports(&self) -> &'static [u16] {
         &[9987, 2010]
+    }
+    // TS3 init: the MAC field holds "TS3INIT1"; TS2 login: "starts with the
+    // bytes 0xF4 0xBE 0x03"; weblist: `01 80 84 01` / `01 81 84 02`.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[b'T', 0xf4, 0x01])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -194,5 +201,25 @@ mod tests {
     fn foreign_and_random() {
         assert_foreign_rejected(&Teamspeak, "none");
         assert_random_flows_rejected(&Teamspeak, UDP, 9987);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, C, INIT, &[], 0));
+        let mut srv = b"TS3INIT1".to_vec();
+        srv.extend_from_slice(&[0x00, 0x65, 0x88, 0x01]);
+        srv.extend_from_slice(&[0x5a; 20]);
+        netsift_proto::assert_first_bytes(
+            &Teamspeak,
+            &crate::testkit::input(UDP, S, &srv, INIT, 0),
+        );
+        let mut ts2 = vec![0xf4, 0xbe, 0x03, 0x00];
+        ts2.extend_from_slice(&[0; 16]);
+        ts2.push(9);
+        ts2.extend_from_slice(b"TeamSpeak");
+        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, C, &ts2, &[], 0));
+        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, C, W14, &[], 0));
+        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, S, W15, W14, 0));
+        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, C, W16, W15, 1));
     }
 }

@@ -11,7 +11,7 @@
 //! (no next header, 59).
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Teredo.
 pub struct Teredo;
@@ -32,6 +32,13 @@ impl Protocol for Teredo {
     }
     fn ports(&self) -> &'static [u16] {
         &[3544]
+    }
+    // RFC 4380 §5.1.1: an IPv6 packet, optionally preceded by the
+    // Authentication indicator (`0x00 0x01`) or the Origin indication
+    // (`0x00 0x00`); RFC 8200 §3: "Version 4-bit Internet Protocol version
+    // number = 6".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00]).or(FirstBytes::range(0x60, 0x6f))
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -133,5 +140,21 @@ mod tests {
     fn rejects_random_and_foreign() {
         assert_random_flows_rejected(&Teredo, UDP, 3544);
         assert_foreign_rejected(&Teredo, "teredo");
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let mut t = [0u8; 16];
+        t[..4].copy_from_slice(&[0x20, 0x01, 0, 0]);
+        let bubble = ipv6(0, 59, t, t);
+        netsift_proto::assert_first_bytes(&Teredo, &crate::testkit::input(UDP, C, &bubble, &[], 0));
+        let mut origin = vec![0, 0, 0xf2, 0x27, 0x3f, 0xff, 0xfd, 0xf8];
+        origin.extend_from_slice(&bubble);
+        netsift_proto::assert_first_bytes(&Teredo, &crate::testkit::input(UDP, C, &origin, &[], 0));
+        // Authentication indicator: ID-len 0, AU-len 0, nonce, confirmation.
+        let mut auth = vec![0, 1, 0, 0];
+        auth.extend_from_slice(&[0x11; 9]);
+        auth.extend_from_slice(&origin);
+        netsift_proto::assert_first_bytes(&Teredo, &crate::testkit::input(UDP, C, &auth, &[], 0));
     }
 }

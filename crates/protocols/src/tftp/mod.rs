@@ -7,7 +7,9 @@
 //! at 0/1, a DATA acknowledged by the ACK of its block or followed by the
 //! next block.
 
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 #[cfg(test)]
 mod tests;
@@ -109,6 +111,11 @@ impl Protocol for Tftp {
     }
     fn ports(&self) -> &'static [u16] {
         &[69]
+    }
+    // RFC 1350 §5: a 2-byte opcode, 1..5 (RFC 2347: 6 OACK), so the first
+    // byte is zero.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;

@@ -101,3 +101,15 @@ fn foreign_payloads_rejected() {
 fn random_payloads_rejected() {
     assert_random_flows_rejected(&Tftp, Transport::Udp, 69);
 }
+
+#[test]
+fn first_bytes_declared() {
+    for d in [RRQ, WRQ, DATA1, ACK0] {
+        netsift_proto::assert_first_bytes(&Tftp, &udp(d, 69));
+    }
+    for d in [OACK, ACK1] {
+        let mut i = udp(d, 69);
+        i.dir = C;
+        netsift_proto::assert_first_bytes(&Tftp, &i);
+    }
+}

@@ -19,7 +19,9 @@
 //! first) has no fixed octet and is not claimed.
 
 use netsift_proto::bytes::{be32, u8_at};
-use netsift_proto::{printable, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    printable, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// Thrift.
 pub struct Thrift;
@@ -155,6 +157,11 @@ impl Protocol for Thrift {
     fn ports(&self) -> &'static [u16] {
         &[9090, 6831, 6832]
     }
+    // Binary protocol (strict): "0x80 0x01"; compact protocol id 0x82;
+    // framed: a 4-byte frame size (at most 16 MiB here, high byte 0).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x80, 0x82, 0x00])
+    }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
         let tcp = input.transport == Transport::Tcp;
@@ -239,5 +246,16 @@ mod tests {
         assert_random_flows_rejected(&Thrift, UDP, 6831);
         foreign_never_match(&Thrift, TCP);
         assert_foreign_rejected(&Thrift, "thrift");
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&Thrift, &crate::testkit::input(TCP, C, CALL, &[], 0));
+        netsift_proto::assert_first_bytes(&Thrift, &crate::testkit::input(TCP, S, REPLY, CALL, 0));
+        netsift_proto::assert_first_bytes(&Thrift, &crate::testkit::input(UDP, C, JAEGER, &[], 0));
+        let mut framed = (CALL.len() as u32).to_be_bytes().to_vec();
+        framed.extend_from_slice(CALL);
+        netsift_proto::assert_first_bytes(&Thrift, &crate::testkit::input(TCP, C, &framed, &[], 0));
+        netsift_proto::assert_first_bytes(&Thrift, &crate::testkit::input(UDP, C, &framed, &[], 0));
     }
 }

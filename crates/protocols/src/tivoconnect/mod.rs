@@ -9,7 +9,7 @@
 //! The probe requires the `tivoconnect=<digit>` first line.
 
 use netsift_proto::bytes::starts_with_ci;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// TiVoConnect.
 pub struct TivoConnect;
@@ -35,6 +35,11 @@ impl Protocol for TivoConnect {
     }
     fn ports(&self) -> &'static [u16] {
         &[2190]
+    }
+    // TiVo Connect discovery: the first line is `tivoconnect=1` (read
+    // case-insensitively).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(b"tT")
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -97,5 +102,17 @@ services=TiVoMediaServer:80/http\n";
         assert_foreign_rejected(&TivoConnect, "none");
         foreign_never_match(&TivoConnect, Tcp);
         foreign_never_match(&TivoConnect, Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(
+            &TivoConnect,
+            &crate::testkit::input(Udp, S, BEACON, &[], 0),
+        );
+        netsift_proto::assert_first_bytes(
+            &TivoConnect,
+            &crate::testkit::input(Tcp, C, BEACON, &[], 0),
+        );
     }
 }

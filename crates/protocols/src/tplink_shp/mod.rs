@@ -17,7 +17,7 @@
 //! constrained, so random bytes pass with negligible probability.
 
 use netsift_proto::bytes::be32;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// TPLINK_SHP.
 pub struct TplinkShp;
@@ -81,6 +81,11 @@ impl Protocol for TplinkShp {
     }
     fn ports(&self) -> &'static [u16] {
         &[9999]
+    }
+    // Autokey XOR: "c[0] = p[0] ^ 171" with p[0] = '{' (0xd0) over UDP;
+    // over TCP "a 4-octet big-endian length" (at most 1 MiB here, high octet 0).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0xd0, 0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = input.transport == Transport::Tcp;
@@ -177,5 +182,16 @@ mod tests {
         assert_foreign_rejected(&TplinkShp, "none");
         foreign_never_match(&TplinkShp, Tcp);
         foreign_never_match(&TplinkShp, Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(
+            &TplinkShp,
+            &crate::testkit::input(Udp, C, GET_SYSINFO, &[], 0),
+        );
+        let mut t = (GET_SYSINFO.len() as u32).to_be_bytes().to_vec();
+        t.extend_from_slice(GET_SYSINFO);
+        netsift_proto::assert_first_bytes(&TplinkShp, &crate::testkit::input(Tcp, C, &t, &[], 0));
     }
 }

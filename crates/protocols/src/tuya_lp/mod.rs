@@ -19,7 +19,7 @@
 //! the probe waits for the whole first frame.
 
 use netsift_proto::bytes::{array, be32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// TuyaLP.
 pub struct TuyaLp;
@@ -56,6 +56,10 @@ impl Protocol for TuyaLp {
     }
     fn ports(&self) -> &'static [u16] {
         &[6666, 6667, 6668]
+    }
+    // Frame prefix `00 00 55 AA` (v3.1-v3.4) or `00 00 66 99` (v3.5).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -168,5 +172,20 @@ mod tests {
         assert_foreign_rejected(&TuyaLp, "none");
         foreign_never_match(&TuyaLp, Tcp);
         foreign_never_match(&TuyaLp, Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let f = frame31(0, 0x13, &[0x33; 32]);
+        netsift_proto::assert_first_bytes(&TuyaLp, &crate::testkit::input(Udp, S, &f, &[], 0));
+        netsift_proto::assert_first_bytes(&TuyaLp, &crate::testkit::input(Tcp, C, &f, &[], 0));
+        let mut g = PREFIX_35.to_vec();
+        g.extend_from_slice(&[0, 0]);
+        g.extend_from_slice(&1u32.to_be_bytes());
+        g.extend_from_slice(&3u32.to_be_bytes());
+        g.extend_from_slice(&48u32.to_be_bytes());
+        g.extend_from_slice(&[0x5a; 44]);
+        g.extend_from_slice(&SUFFIX_35);
+        netsift_proto::assert_first_bytes(&TuyaLp, &crate::testkit::input(Udp, C, &g, &[], 0));
     }
 }

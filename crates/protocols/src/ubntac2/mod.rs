@@ -23,7 +23,7 @@
 //! the exact, all-fixed 4-octet request conclude one packet earlier).
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// UBNTAC2.
 pub struct Ubntac2;
@@ -79,6 +79,10 @@ impl Protocol for Ubntac2 {
     }
     fn ports(&self) -> &'static [u16] {
         &[PORT]
+    }
+    // Header `version | cmd | length`: "version 1 (cmd 0x00) or 2".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[1, 2])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -156,5 +160,25 @@ mod tests {
         assert_random_flows_rejected(&Ubntac2, Udp, 10001);
         assert_foreign_rejected(&Ubntac2, "none");
         foreign_never_match(&Ubntac2, Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(
+            &Ubntac2,
+            &crate::testkit::input(Udp, C, ANNOUNCE, &[], 0),
+        );
+        let mut r = vec![1, 0, 0, 19];
+        r.extend_from_slice(&[0x02, 0, 10, 0x24, 0xa4, 0x3c, 1, 2, 3, 192, 168, 1, 20]);
+        r.extend_from_slice(&[0x0b, 0, 3, b'a', b'p', b'1']);
+        netsift_proto::assert_first_bytes(&Ubntac2, &crate::testkit::input(Udp, S, &r, &[], 0));
+        netsift_proto::assert_first_bytes(
+            &Ubntac2,
+            &crate::testkit::input(Udp, C, &[1, 0, 0, 0], &r, 0),
+        );
+        netsift_proto::assert_first_bytes(
+            &Ubntac2,
+            &crate::testkit::input(Udp, C, &[2, 8, 0, 0], &[], 0),
+        );
     }
 }

@@ -15,7 +15,7 @@
 //! 6969ad02 00 9d 00 00 | 01 06 ...` for an ANNOUNCE.
 
 use netsift_proto::bytes::u8_at;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// UFTP.
 pub struct Uftp;
@@ -53,6 +53,10 @@ impl Protocol for Uftp {
     }
     fn ports(&self) -> &'static [u16] {
         &[1044]
+    }
+    // UFTP `uftp_h`: "version (0x40 for 4.x, 0x50 for 5.x; 0x30 for 3.x)".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x30, 0x40, 0x50])
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -119,5 +123,12 @@ mod tests {
     fn rejects_random_and_foreign() {
         assert_random_flows_rejected(&Uftp, UDP, 1044);
         assert_foreign_rejected(&Uftp, "uftp");
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        for (dir, d) in [(C, ANNOUNCE), (S, REGISTER), (C, FILESEG), (S, COMPLETE)] {
+            netsift_proto::assert_first_bytes(&Uftp, &crate::testkit::input(UDP, dir, d, &[], 0));
+        }
     }
 }

@@ -7,7 +7,9 @@
 //! of one direction must agree (same receiver index, growing counter).
 
 use netsift_proto::bytes::{le32, le64};
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 #[cfg(test)]
 mod tests;
@@ -40,6 +42,11 @@ impl Protocol for Wireguard {
     }
     fn ports(&self) -> &'static [u16] {
         &[51820]
+    }
+    // Whitepaper §5.4.2-§5.4.6: "msg.message_type := 1" (initiation), 2
+    // (response), 3 (cookie reply), 4 (transport data).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::range(1, 4)
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;

@@ -92,3 +92,10 @@ fn foreign_payloads_rejected() {
 fn random_payloads_rejected() {
     assert_random_flows_rejected(&Wireguard, Transport::Udp, 51820);
 }
+
+#[test]
+fn first_bytes_declared() {
+    for d in [INIT, RESP, D0, D1, KA] {
+        netsift_proto::assert_first_bytes(&Wireguard, &udp(d, 51820));
+    }
+}

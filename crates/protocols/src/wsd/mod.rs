@@ -13,7 +13,7 @@
 //! root is a SOAP `Envelope` and that declares a WS-Discovery namespace
 //! within its first 2 KiB.
 
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// WSD.
 pub struct Wsd;
@@ -33,6 +33,11 @@ impl Protocol for Wsd {
     }
     fn ports(&self) -> &'static [u16] {
         &[3702]
+    }
+    // WS-Discovery 1.1 §2.4: a SOAP envelope, an XML document: '<', or a
+    // UTF-8 byte order mark (EF BB BF) first.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[b'<', 0xef])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
@@ -114,5 +119,14 @@ mod tests {
     fn random_foreign() {
         assert_random_flows_rejected(&Wsd, UDP, 3702);
         assert_foreign_rejected(&Wsd, "wsd");
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&Wsd, &crate::testkit::input(UDP, C, PROBE, &[], 0));
+        netsift_proto::assert_first_bytes(&Wsd, &crate::testkit::input(UDP, C, HELLO, &[], 0));
+        let mut bom = b"\xef\xbb\xbf".to_vec();
+        bom.extend_from_slice(HELLO);
+        netsift_proto::assert_first_bytes(&Wsd, &crate::testkit::input(UDP, C, &bom, &[], 0));
     }
 }

@@ -14,7 +14,7 @@
 //! queries, the array structure, make one datagram enough.
 
 use netsift_proto::bytes::{be16, u8_at};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// XDMCP.
 pub struct Xdmcp;
@@ -63,6 +63,10 @@ impl Protocol for Xdmcp {
     }
     fn ports(&self) -> &'static [u16] {
         &[177]
+    }
+    // XDMCP 1.1 "Packet Format": "version (CARD16) = 1", big endian.
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         if input.transport != Transport::Udp {
@@ -153,5 +157,15 @@ mod tests {
     fn random_foreign() {
         assert_random_flows_rejected(&Xdmcp, UDP, 177);
         assert_foreign_rejected(&Xdmcp, "xdmcp");
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let q = include_bytes!("testdata/xvfb_query.bin");
+        netsift_proto::assert_first_bytes(&Xdmcp, &crate::testkit::input(UDP, C, q, &[], 0));
+        let w = [
+            0, 1, 0, 5, 0, 11, 0, 0, 0, 3, b'g', b'd', b'm', 0, 2, b'u', b'p',
+        ];
+        netsift_proto::assert_first_bytes(&Xdmcp, &crate::testkit::input(UDP, S, &w, q, 0));
     }
 }

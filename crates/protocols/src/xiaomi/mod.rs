@@ -18,7 +18,7 @@
 //! 0 or 0xFFFFFFFF, and (when data follows) a whole number of AES blocks.
 
 use netsift_proto::bytes::{be16, be32};
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Xiaomi.
 pub struct Xiaomi;
@@ -34,6 +34,10 @@ impl Protocol for Xiaomi {
     }
     fn ports(&self) -> &'static [u16] {
         &[54321]
+    }
+    // miIO header: "magic `0x2131`".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x21])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -109,5 +113,16 @@ mod tests {
         assert_random_flows_rejected(&Xiaomi, Udp, 54321);
         assert_foreign_rejected(&Xiaomi, "none");
         foreign_never_match(&Xiaomi, Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        let mut hello = vec![0x21, 0x31, 0x00, 0x20];
+        hello.extend_from_slice(&[0xff; 28]);
+        netsift_proto::assert_first_bytes(&Xiaomi, &crate::testkit::input(Udp, C, &hello, &[], 0));
+        let mut r = vec![0x21, 0x31, 0x00, 0x20, 0, 0, 0, 0, 0x01, 0x23, 0xab, 0xcd];
+        r.extend_from_slice(&[0, 0, 0x1f, 0]);
+        r.extend_from_slice(&[0x11; 16]);
+        netsift_proto::assert_first_bytes(&Xiaomi, &crate::testkit::input(Udp, S, &r, &hello, 0));
     }
 }

@@ -10,7 +10,7 @@
 //! 1078 bytes in all. The version string identifies it.
 
 use netsift_proto::bytes::le64;
-use netsift_proto::{Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
 
 /// Yojimbo (netcode.io).
 pub struct Yojimbo;
@@ -26,6 +26,11 @@ impl Protocol for Yojimbo {
     }
     fn ports(&self) -> &'static [u16] {
         &[40000]
+    }
+    // netcode 1.02: "connection request packet: 0 (uint8) // prefix byte of
+    // zero".
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00])
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -70,5 +75,13 @@ mod tests {
         assert_random_flows_rejected(&Yojimbo, Transport::Udp, 40000);
         assert_foreign_rejected(&Yojimbo, "yojimbo");
         foreign_never_match(&Yojimbo, Transport::Udp);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(
+            &Yojimbo,
+            &crate::testkit::input(Transport::Udp, C, REQ, &[], 0),
+        );
     }
 }

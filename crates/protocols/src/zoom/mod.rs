@@ -24,7 +24,9 @@
 //! sequence numbers are required (captures starting mid-session).
 
 use netsift_proto::bytes::{array, be16, be32, u8_at};
-use netsift_proto::{Direction, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport};
+use netsift_proto::{
+    Direction, FirstBytes, Match, Probe, ProbeInput, ProbeScratch, Protocol, Transport,
+};
 
 /// Zoom.
 pub struct Zoom;
@@ -91,6 +93,11 @@ impl Protocol for Zoom {
     }
     fn ports(&self) -> &'static [u16] {
         &[8801, 8802]
+    }
+    // Observed: SFU hello type 0x01, answer 0x02, media 0x05; P2P hello
+    // `0x1f 0x02 0x01 0x00`; NAT probe a binding request (type 0x0001).
+    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
+        FirstBytes::only(&[0x00, 0x01, 0x02, 0x05, 0x1f])
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -267,5 +274,16 @@ mod tests {
     fn foreign_and_random() {
         assert_foreign_rejected(&Zoom, "none");
         assert_random_flows_rejected(&Zoom, UDP, 8801);
+    }
+
+    #[test]
+    fn first_bytes_declared() {
+        netsift_proto::assert_first_bytes(&Zoom, &crate::testkit::input(UDP, C, HELLO1, &[], 0));
+        netsift_proto::assert_first_bytes(&Zoom, &crate::testkit::input(UDP, C, HELLO2, &[], 1));
+        netsift_proto::assert_first_bytes(&Zoom, &crate::testkit::input(UDP, S, REPLY, HELLO1, 0));
+        netsift_proto::assert_first_bytes(&Zoom, &crate::testkit::input(UDP, C, MEDIA, &[], 0));
+        for d in [P2P, P2P2, NAT] {
+            netsift_proto::assert_first_bytes(&Zoom, &crate::testkit::input(UDP, C, d, &[], 0));
+        }
     }
 }
