@@ -82,7 +82,7 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(&AmongUs, &input(Transport::Udp, C, HELLO, &[], 0));
+        crate::testkit::first_bytes_hold(&AmongUs, &input(Transport::Udp, C, HELLO, &[], 0));
     }
 
     #[test]

@@ -189,12 +189,12 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         let r = read_req();
-        netsift_proto::assert_first_bytes(&BeckhoffAds, &input(TCP, C, &r, &[], 0));
+        crate::testkit::first_bytes_hold(&BeckhoffAds, &input(TCP, C, &r, &[], 0));
         let p = [
             0x03, 0x66, 0x14, 0x71, 0, 0, 0, 0, 1, 0, 0, 0, 10, 0, 0, 1, 1, 1, 0x10, 0x27, 0, 0, 0,
             0,
         ];
-        netsift_proto::assert_first_bytes(&BeckhoffAds, &input(Transport::Udp, C, &p, &[], 0));
+        crate::testkit::first_bytes_hold(&BeckhoffAds, &input(Transport::Udp, C, &p, &[], 0));
     }
 
     #[test]

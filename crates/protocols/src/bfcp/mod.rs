@@ -222,10 +222,10 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(&Bfcp, &input(TCP, C, TREQ, &[], 0));
-        netsift_proto::assert_first_bytes(&Bfcp, &input(TCP, S, TRESP, TREQ, 0));
-        netsift_proto::assert_first_bytes(&Bfcp, &input(UDP, C, UREQ, &[], 0));
-        netsift_proto::assert_first_bytes(&Bfcp, &input(UDP, S, URESP, UREQ, 0));
+        crate::testkit::first_bytes_hold(&Bfcp, &input(TCP, C, TREQ, &[], 0));
+        crate::testkit::first_bytes_hold(&Bfcp, &input(TCP, S, TRESP, TREQ, 0));
+        crate::testkit::first_bytes_hold(&Bfcp, &input(UDP, C, UREQ, &[], 0));
+        crate::testkit::first_bytes_hold(&Bfcp, &input(UDP, S, URESP, UREQ, 0));
     }
 
     #[test]

@@ -136,8 +136,8 @@ mod tests {
     fn first_bytes_declared() {
         let a1 = pkt(1, 0x11, 0);
         let b1 = pkt(2, 0x22, 0x11);
-        netsift_proto::assert_first_bytes(&Bfd, &input(UDP, C, &a1, &[], 0));
-        netsift_proto::assert_first_bytes(&Bfd, &input(UDP, S, &b1, &a1, 0));
+        crate::testkit::first_bytes_hold(&Bfd, &input(UDP, C, &a1, &[], 0));
+        crate::testkit::first_bytes_hold(&Bfd, &input(UDP, S, &b1, &a1, 0));
     }
 
     #[test]

@@ -505,18 +505,8 @@ mod tests {
         let mut req = TRACKER_MAGIC.to_vec();
         req.extend_from_slice(&[0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef]);
         for d in [DHT, UTP1, UTP2, UTP_STATE, &req[..]] {
-            let input = netsift_proto::ProbeInput {
-                transport: Transport::Udp,
-                dir: Direction::ToServer,
-                data: d,
-                peer: &[],
-                index: 0,
-                server_port: 6881,
-                client_port: 40000,
-                server_addr: None,
-                client_addr: None,
-            };
-            netsift_proto::assert_first_bytes(&Bittorrent, &input);
+            let input = crate::testkit::input(Transport::Udp, Direction::ToServer, d, &[], 0);
+            crate::testkit::first_bytes_hold(&Bittorrent, &input);
         }
         assert_eq!(Bittorrent.first_bytes(Transport::Tcp), FirstBytes::ANY);
     }

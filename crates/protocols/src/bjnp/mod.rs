@@ -151,9 +151,9 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(&Bjnp, &input(Udp, C, DISCOVER, &[], 0));
+        crate::testkit::first_bytes_hold(&Bjnp, &input(Udp, C, DISCOVER, &[], 0));
         let t = b"MFNP\x02\x30\x00\x00\x00\x01\x00\x05\x00\x00\x00\x02\x00\x00";
-        netsift_proto::assert_first_bytes(&Bjnp, &input(Tcp, C, t, &[], 0));
+        crate::testkit::first_bytes_hold(&Bjnp, &input(Tcp, C, t, &[], 0));
     }
 
     #[test]

@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(&Can, &input(UDP, C, FRAMES, &[], 0));
+        crate::testkit::first_bytes_hold(&Can, &input(UDP, C, FRAMES, &[], 0));
     }
 
     #[test]

@@ -92,7 +92,7 @@ mod tests {
             0x02, 0x00, 0x02, 0x80, 0x08, 0x00, 0x78, 0x56, 0x34, 0x12, 5, 0, 0, 0, 0xb1, 0x00, 6,
             0, 5, 0, 1, 2, 3, 4,
         ];
-        netsift_proto::assert_first_bytes(&Cip, &input(UDP, C, &p, &[], 0));
+        crate::testkit::first_bytes_hold(&Cip, &input(UDP, C, &p, &[], 0));
     }
 
     #[test]

@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         for (dir, d) in [(C, INIT), (S, RESPONSE), (C, DATA1), (C, DATA2)] {
-            netsift_proto::assert_first_bytes(
+            crate::testkit::first_bytes_hold(
                 &CloudflareWarp,
                 &input(Transport::Udp, dir, d, &[], 0),
             );

@@ -267,18 +267,18 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         let clear = datagram();
-        netsift_proto::assert_first_bytes(&Collectd, &input(UDP, C, &clear, &[], 0));
+        crate::testkit::first_bytes_hold(&Collectd, &input(UDP, C, &clear, &[], 0));
         let mut signed = vec![0x02, 0x00, 0x00, 4 + 32 + 3];
         signed.extend_from_slice(&[0xab; 32]);
         signed.extend_from_slice(b"ops");
         signed.extend(datagram());
-        netsift_proto::assert_first_bytes(&Collectd, &input(UDP, C, &signed, &[], 0));
+        crate::testkit::first_bytes_hold(&Collectd, &input(UDP, C, &signed, &[], 0));
         let mut enc = vec![0x02, 0x10, 0, 0, 0x00, 0x03];
         enc.extend_from_slice(b"ops");
         enc.extend_from_slice(&[1; 16 + 20 + 40]);
         let n = enc.len() as u16;
         enc[2..4].copy_from_slice(&n.to_be_bytes());
-        netsift_proto::assert_first_bytes(&Collectd, &input(UDP, C, &enc, &[], 0));
+        crate::testkit::first_bytes_hold(&Collectd, &input(UDP, C, &enc, &[], 0));
     }
 
     #[test]

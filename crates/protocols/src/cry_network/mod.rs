@@ -81,8 +81,8 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         let u = Transport::Udp;
-        netsift_proto::assert_first_bytes(&CryNetwork, &input(u, C, REQ, &[], 0));
-        netsift_proto::assert_first_bytes(&CryNetwork, &input(u, S, REPLY, &[], 0));
+        crate::testkit::first_bytes_hold(&CryNetwork, &input(u, C, REQ, &[], 0));
+        crate::testkit::first_bytes_hold(&CryNetwork, &input(u, S, REPLY, &[], 0));
     }
 
     #[test]

@@ -65,8 +65,8 @@ fn random_payloads_rejected() {
 
 #[test]
 fn first_bytes_declared() {
-    netsift_proto::assert_first_bytes(&Dhcp, &udp(DISCOVER, 67));
-    netsift_proto::assert_first_bytes(&Dhcp, &udp(REQUEST, 67));
+    crate::testkit::first_bytes_hold(&Dhcp, &udp(DISCOVER, 67));
+    crate::testkit::first_bytes_hold(&Dhcp, &udp(REQUEST, 67));
     let ack = input(Transport::Udp, Direction::ToClient, ACK, 67, 68);
-    netsift_proto::assert_first_bytes(&Dhcp, &ack);
+    crate::testkit::first_bytes_hold(&Dhcp, &ack);
 }

@@ -75,11 +75,11 @@ fn random_payloads_rejected() {
 
 #[test]
 fn first_bytes_declared() {
-    netsift_proto::assert_first_bytes(&Dhcpv6, &udp(SOLICIT, 547));
-    netsift_proto::assert_first_bytes(&Dhcpv6, &udp(INFO, 547));
+    crate::testkit::first_bytes_hold(&Dhcpv6, &udp(SOLICIT, 547));
+    crate::testkit::first_bytes_hold(&Dhcpv6, &udp(INFO, 547));
     let mut relay = vec![12, 0];
     relay.extend_from_slice(&[0; 32]);
     relay.extend_from_slice(&[0, 9, 0, SOLICIT.len() as u8]);
     relay.extend_from_slice(SOLICIT);
-    netsift_proto::assert_first_bytes(&Dhcpv6, &udp(&relay, 547));
+    crate::testkit::first_bytes_hold(&Dhcpv6, &udp(&relay, 547));
 }

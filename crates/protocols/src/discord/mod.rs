@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         for (dir, d) in [(C, REQ), (S, RESP), (C, PING)] {
-            netsift_proto::assert_first_bytes(&Discord, &input(UDP, dir, d, &[], 0));
+            crate::testkit::first_bytes_hold(&Discord, &input(UDP, dir, d, &[], 0));
         }
     }
 

@@ -162,9 +162,9 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(&Dlep, &input(Transport::Udp, C, DISCOVERY, &[], 0));
-        netsift_proto::assert_first_bytes(&Dlep, &input(Transport::Udp, S, OFFER, &[], 0));
-        netsift_proto::assert_first_bytes(&Dlep, &input(Transport::Tcp, C, INIT, &[], 0));
+        crate::testkit::first_bytes_hold(&Dlep, &input(Transport::Udp, C, DISCOVERY, &[], 0));
+        crate::testkit::first_bytes_hold(&Dlep, &input(Transport::Udp, S, OFFER, &[], 0));
+        crate::testkit::first_bytes_hold(&Dlep, &input(Transport::Tcp, C, INIT, &[], 0));
     }
 
     #[test]

@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(&Dropbox, &input(Transport::Udp, C, BCAST, &[], 0));
+        crate::testkit::first_bytes_hold(&Dropbox, &input(Transport::Udp, C, BCAST, &[], 0));
     }
 
     #[test]

@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         for d in [P1, P2] {
-            netsift_proto::assert_first_bytes(&EthernetGlobalData, &input(UDP, C, d, &[], 0));
+            crate::testkit::first_bytes_hold(&EthernetGlobalData, &input(UDP, C, d, &[], 0));
         }
     }
 

@@ -331,15 +331,15 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
         let mut li = vec![0x63, 0, 0, 0];
         li.extend_from_slice(&[0; 20]);
-        assert_first_bytes(&EthernetIp, &input(UDP, C, &li, &[], 0));
-        assert_first_bytes(&EthernetIp, &input(TCP, C, REQ, &[], 0));
-        assert_first_bytes(&EthernetIp, &input(TCP, S, RESP, &[], 0));
+        first_bytes_hold(&EthernetIp, &input(UDP, C, &li, &[], 0));
+        first_bytes_hold(&EthernetIp, &input(TCP, C, REQ, &[], 0));
+        first_bytes_hold(&EthernetIp, &input(TCP, S, RESP, &[], 0));
         let reg = include_bytes!("testdata/cpppo_register.bin");
-        assert_first_bytes(&EthernetIp, &input(TCP, C, reg, &[], 0));
+        first_bytes_hold(&EthernetIp, &input(TCP, C, reg, &[], 0));
     }
 
     #[test]

@@ -235,16 +235,16 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&Fins, &input(UDP, C, &READ, &[], 0));
-        assert_first_bytes(&Fins, &input(UDP, S, &RESP, &READ, 0));
+        first_bytes_hold(&Fins, &input(UDP, C, &READ, &[], 0));
+        first_bytes_hold(&Fins, &input(UDP, S, &RESP, &READ, 0));
         let r = include_bytes!("testdata/memory_area_read.bin");
-        assert_first_bytes(&Fins, &input(UDP, C, r, &[], 0));
+        first_bytes_hold(&Fins, &input(UDP, C, r, &[], 0));
         let hello = [
             b'F', b'I', b'N', b'S', 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         ];
-        assert_first_bytes(&Fins, &input(TCP, C, &hello, &[], 0));
+        first_bytes_hold(&Fins, &input(TCP, C, &hello, &[], 0));
     }
 
     #[test]

@@ -168,10 +168,10 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&Flute, &input(UDP, C, FDT, &[], 0));
-        assert_first_bytes(&Flute, &input(UDP, C, OBJECT, &[], 0));
+        first_bytes_hold(&Flute, &input(UDP, C, FDT, &[], 0));
+        first_bytes_hold(&Flute, &input(UDP, C, OBJECT, &[], 0));
     }
 
     #[test]

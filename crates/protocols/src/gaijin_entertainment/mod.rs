@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         let i = input(Transport::Udp, C, METRIC, &[], 0);
-        netsift_proto::assert_first_bytes(&GaijinEntertainment, &i);
+        crate::testkit::first_bytes_hold(&GaijinEntertainment, &i);
     }
 
     #[test]

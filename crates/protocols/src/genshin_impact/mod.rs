@@ -169,11 +169,11 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&GenshinImpact, &input(Transport::Udp, C, HS_C, &[], 0));
-        assert_first_bytes(&GenshinImpact, &input(Transport::Udp, S, HS_S, &[], 0));
-        assert_first_bytes(&GenshinImpact, &input(Transport::Tcp, C, TCP_C, &[], 0));
-        assert_first_bytes(
+        use crate::testkit::first_bytes_hold;
+        first_bytes_hold(&GenshinImpact, &input(Transport::Udp, C, HS_C, &[], 0));
+        first_bytes_hold(&GenshinImpact, &input(Transport::Udp, S, HS_S, &[], 0));
+        first_bytes_hold(&GenshinImpact, &input(Transport::Tcp, C, TCP_C, &[], 0));
+        first_bytes_hold(
             &GenshinImpact,
             &input(Transport::Tcp, S, TCP_S, &TCP_C[..42], 0),
         );

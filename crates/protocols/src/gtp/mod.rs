@@ -250,16 +250,16 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&Gtp, &input(UDP, C, CSR, &[], 0));
-        assert_first_bytes(&Gtp, &input(UDP, S, CSRESP, &[], 0));
+        first_bytes_hold(&Gtp, &input(UDP, C, CSR, &[], 0));
+        first_bytes_hold(&Gtp, &input(UDP, S, CSRESP, &[], 0));
         let gpdu = [0x30, 255, 0, 4, 0, 0, 0, 1, 0x45, 0, 0, 20];
-        assert_first_bytes(&Gtp, &input(UDP, C, &gpdu, &[], 0));
+        first_bytes_hold(&Gtp, &input(UDP, C, &gpdu, &[], 0));
         let echo = [0x32, 1, 0, 4, 0, 0, 0, 0, 0, 7, 0, 0];
-        assert_first_bytes(&Gtp, &input(UDP, C, &echo, &[], 0));
+        first_bytes_hold(&Gtp, &input(UDP, C, &echo, &[], 0));
         let prime = [0x4e, 4, 0, 2, 0, 9, 0, 0];
-        assert_first_bytes(&Gtp, &input(UDP, C, &prime, &[], 0));
+        first_bytes_hold(&Gtp, &input(UDP, C, &prime, &[], 0));
     }
 
     #[test]

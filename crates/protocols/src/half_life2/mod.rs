@@ -172,14 +172,14 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        use netsift_proto::assert_first_bytes;
+        use crate::testkit::first_bytes_hold;
         let mut q = vec![0xff; 4];
         q.push(b'T');
         q.extend_from_slice(QUERY);
-        assert_first_bytes(&HalfLife2, &input(Transport::Udp, C, &q, &[], 0));
+        first_bytes_hold(&HalfLife2, &input(Transport::Udp, C, &q, &[], 0));
         let c = [0xff, 0xff, 0xff, 0xff, b'A', 1, 2, 3, 4];
-        assert_first_bytes(&HalfLife2, &input(Transport::Udp, S, &c, &[], 0));
-        assert_first_bytes(&HalfLife2, &input(Transport::Udp, C, SEED, &[], 0));
+        first_bytes_hold(&HalfLife2, &input(Transport::Udp, S, &c, &[], 0));
+        first_bytes_hold(&HalfLife2, &input(Transport::Udp, C, SEED, &[], 0));
     }
 
     #[test]

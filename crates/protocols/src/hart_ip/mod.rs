@@ -163,14 +163,14 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&HartIp, &input(UDP, C, &INIT, &[], 0));
+        first_bytes_hold(&HartIp, &input(UDP, C, &INIT, &[], 0));
         let mut resp = INIT;
         resp[1] = 1;
-        assert_first_bytes(&HartIp, &input(TCP, S, &resp, &[], 0));
+        first_bytes_hold(&HartIp, &input(TCP, S, &resp, &[], 0));
         let pdu = [1, 0, 3, 0, 0, 2, 0, 13, 0x02, 0x80, 0x00, 0x00, 0x82];
-        assert_first_bytes(&HartIp, &input(UDP, C, &pdu, &[], 0));
+        first_bytes_hold(&HartIp, &input(UDP, C, &pdu, &[], 0));
     }
 
     #[test]

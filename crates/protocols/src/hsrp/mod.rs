@@ -207,11 +207,11 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&Hsrp, &input(UDP, C, V0_HELLO, &[], 0));
-        assert_first_bytes(&Hsrp, &input(UDP, C, V2_GROUP, &[], 0));
-        assert_first_bytes(&Hsrp, &input(UDP, C, V2_IFSTATE, &[], 0));
+        first_bytes_hold(&Hsrp, &input(UDP, C, V0_HELLO, &[], 0));
+        first_bytes_hold(&Hsrp, &input(UDP, C, V2_GROUP, &[], 0));
+        first_bytes_hold(&Hsrp, &input(UDP, C, V2_IFSTATE, &[], 0));
     }
 
     #[test]

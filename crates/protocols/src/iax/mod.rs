@@ -237,10 +237,10 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&Iax, &input(UDP, C, NEW, &[], 0));
-        assert_first_bytes(&Iax, &input(UDP, S, ACK, &[], 0));
-        assert_first_bytes(&Iax, &input(UDP, S, ACK, NEW, 0));
+        use crate::testkit::first_bytes_hold;
+        first_bytes_hold(&Iax, &input(UDP, C, NEW, &[], 0));
+        first_bytes_hold(&Iax, &input(UDP, S, ACK, &[], 0));
+        first_bytes_hold(&Iax, &input(UDP, S, ACK, NEW, 0));
     }
 
     #[test]

@@ -275,17 +275,17 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&Iec62056, &input(UDP, C, UDP_SNRM, &[], 0));
-        assert_first_bytes(&Iec62056, &input(TCP, C, SNRM, &[], 0));
-        assert_first_bytes(&Iec62056, &input(TCP, S, UA, &[], 0));
-        assert_first_bytes(&Iec62056, &input(TCP, C, GET, &[], 0));
+        first_bytes_hold(&Iec62056, &input(UDP, C, UDP_SNRM, &[], 0));
+        first_bytes_hold(&Iec62056, &input(TCP, C, SNRM, &[], 0));
+        first_bytes_hold(&Iec62056, &input(TCP, S, UA, &[], 0));
+        first_bytes_hold(&Iec62056, &input(TCP, C, GET, &[], 0));
         let w = [
             0x00, 0x01, 0x00, 0x10, 0x00, 0x01, 0x00, 0x0d, 0xc0, 0x01, 0xc1, 0x00, 0x08, 0x00,
             0x00, 0x01, 0x00, 0x00, 0xff, 0x02, 0x00,
         ];
-        assert_first_bytes(&Iec62056, &input(UDP, C, &w, &[], 0));
+        first_bytes_hold(&Iec62056, &input(UDP, C, &w, &[], 0));
     }
 
     #[test]

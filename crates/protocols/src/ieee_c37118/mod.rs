@@ -165,12 +165,12 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
         let c = include_bytes!("testdata/pypmu_cmd_send_hdr.bin");
-        assert_first_bytes(&IeeeC37118, &input(TCP, C, c, &[], 0));
+        first_bytes_hold(&IeeeC37118, &input(TCP, C, c, &[], 0));
         let c = cmd();
-        assert_first_bytes(&IeeeC37118, &input(UDP, C, &c, &[], 0));
+        first_bytes_hold(&IeeeC37118, &input(UDP, C, &c, &[], 0));
     }
 
     #[test]

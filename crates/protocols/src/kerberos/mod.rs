@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        use netsift_proto::assert_first_bytes;
+        use crate::testkit::first_bytes_hold;
         for (t, dir, d) in [
             (Transport::Udp, ToServer, AS_REQ_UDP),
             (Transport::Udp, ToClient, ERR_UDP),
@@ -364,9 +364,11 @@ mod tests {
             (Transport::Tcp, ToServer, TGS_REQ_TCP),
             (Transport::Tcp, ToClient, TGS_REP_TCP),
         ] {
-            assert_first_bytes(&Kerberos, &input(t, dir, d, &[], 0));
-            // A TCP prefix shorter than the length field.
-            assert_first_bytes(&Kerberos, &input(t, dir, &d[..2], &[], 0));
+            first_bytes_hold(&Kerberos, &input(t, dir, d, &[], 0));
+            if t == Transport::Tcp {
+                // A TCP prefix shorter than the length field.
+                first_bytes_hold(&Kerberos, &input(t, dir, &d[..2], &[], 0));
+            }
         }
     }
 

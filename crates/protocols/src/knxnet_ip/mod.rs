@@ -173,11 +173,11 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&KnxnetIp, &input(UDP, C, SEARCH_EXT, &[], 0));
-        assert_first_bytes(&KnxnetIp, &input(UDP, C, SEARCH, &[], 0));
-        assert_first_bytes(&KnxnetIp, &input(TCP, S, TCP2, &[], 0));
+        first_bytes_hold(&KnxnetIp, &input(UDP, C, SEARCH_EXT, &[], 0));
+        first_bytes_hold(&KnxnetIp, &input(UDP, C, SEARCH, &[], 0));
+        first_bytes_hold(&KnxnetIp, &input(TCP, S, TCP2, &[], 0));
     }
 
     #[test]

@@ -437,7 +437,7 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        use netsift_proto::assert_first_bytes;
+        use crate::testkit::first_bytes_hold;
         for (t, dir, d) in [
             (Transport::Udp, ToServer, SEARCH_REQ),
             (Transport::Tcp, ToServer, BIND_REQ),
@@ -445,10 +445,10 @@ mod tests {
             (Transport::Tcp, ToClient, SEARCH_ENTRY),
             (Transport::Tcp, ToClient, AD_BIND_RESP),
         ] {
-            assert_first_bytes(&Ldap, &input(t, dir, d, &[], 0));
+            first_bytes_hold(&Ldap, &input(t, dir, d, &[], 0));
         }
         // A TCP prefix of one octet.
-        assert_first_bytes(
+        first_bytes_hold(
             &Ldap,
             &input(Transport::Tcp, ToServer, &BIND_REQ[..1], &[], 0),
         );

@@ -118,11 +118,11 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&Ldp, &input(Transport::Udp, C, HELLO, &[], 0));
-        assert_first_bytes(&Ldp, &input(Transport::Tcp, C, KEEPALIVE, &[], 0));
-        assert_first_bytes(&Ldp, &input(Transport::Tcp, C, &KEEPALIVE[..1], &[], 0));
+        first_bytes_hold(&Ldp, &input(Transport::Udp, C, HELLO, &[], 0));
+        first_bytes_hold(&Ldp, &input(Transport::Tcp, C, KEEPALIVE, &[], 0));
+        first_bytes_hold(&Ldp, &input(Transport::Tcp, C, &KEEPALIVE[..1], &[], 0));
     }
 
     #[test]

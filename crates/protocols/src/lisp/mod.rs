@@ -272,18 +272,18 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&Lisp, &input(UDP, C, REGISTER, &[], 0));
-        assert_first_bytes(&Lisp, &input(UDP, S, NOTIFY, &[], 0));
+        first_bytes_hold(&Lisp, &input(UDP, C, REGISTER, &[], 0));
+        first_bytes_hold(&Lisp, &input(UDP, S, NOTIFY, &[], 0));
         let req = [
             0x10, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1, 10, 0, 0, 1, 0, 16, 0, 1, 10, 1, 0,
             0,
         ];
-        assert_first_bytes(&Lisp, &input(UDP, C, &req, &[], 0));
-        assert_first_bytes(&Lisp, &input(TCP, S, REFRESH, &[], 0));
-        assert_first_bytes(&Lisp, &input(TCP, C, REGISTRATION, REFRESH, 0));
-        assert_first_bytes(&Lisp, &input(TCP, C, &REGISTRATION[..1], &[], 0));
+        first_bytes_hold(&Lisp, &input(UDP, C, &req, &[], 0));
+        first_bytes_hold(&Lisp, &input(TCP, S, REFRESH, &[], 0));
+        first_bytes_hold(&Lisp, &input(TCP, C, REGISTRATION, REFRESH, 0));
+        first_bytes_hold(&Lisp, &input(TCP, C, &REGISTRATION[..1], &[], 0));
     }
 
     #[test]

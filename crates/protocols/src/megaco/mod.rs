@@ -261,18 +261,18 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&Megaco, &input(UDP, C, SC, &[], 0));
-        assert_first_bytes(&Megaco, &input(UDP, S, COMPACT, &[], 0));
+        use crate::testkit::first_bytes_hold;
+        first_bytes_hold(&Megaco, &input(UDP, C, SC, &[], 0));
+        first_bytes_hold(&Megaco, &input(UDP, S, COMPACT, &[], 0));
         let au = b"AU=0x12345678:0x1:0xabcdef0123456789abcdef01 MEGACO/1 [10.0.0.1]\nT=1{}";
-        assert_first_bytes(&Megaco, &input(UDP, C, au, &[], 0));
+        first_bytes_hold(&Megaco, &input(UDP, C, au, &[], 0));
         let lwsp = [&b"\r\n "[..], SC].concat();
-        assert_first_bytes(&Megaco, &input(UDP, C, &lwsp, &[], 0));
+        first_bytes_hold(&Megaco, &input(UDP, C, &lwsp, &[], 0));
         let mut t = vec![3, 0];
         t.extend_from_slice(&((SC.len() + 4) as u16).to_be_bytes());
         t.extend_from_slice(SC);
-        assert_first_bytes(&Megaco, &input(TCP, C, &t, &[], 0));
-        assert_first_bytes(&Megaco, &input(TCP, C, &SC[..3], &[], 0));
+        first_bytes_hold(&Megaco, &input(TCP, C, &t, &[], 0));
+        first_bytes_hold(&Megaco, &input(TCP, C, &SC[..3], &[], 0));
     }
 
     #[test]

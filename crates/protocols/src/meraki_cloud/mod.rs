@@ -85,11 +85,11 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
+        use crate::testkit::first_bytes_hold;
         use crate::testkit::input;
-        use netsift_proto::assert_first_bytes;
-        assert_first_bytes(&MerakiCloud, &input(Udp, C, CLIENT, &[], 0));
-        assert_first_bytes(&MerakiCloud, &input(Udp, S, SERVER, &[], 0));
-        assert_first_bytes(&MerakiCloud, &input(Udp, S, SERVER3, &[], 0));
+        first_bytes_hold(&MerakiCloud, &input(Udp, C, CLIENT, &[], 0));
+        first_bytes_hold(&MerakiCloud, &input(Udp, S, SERVER, &[], 0));
+        first_bytes_hold(&MerakiCloud, &input(Udp, S, SERVER3, &[], 0));
     }
 
     #[test]

@@ -146,7 +146,7 @@ mod tests {
             (TCP, &d[..]),
             (TCP, &d[..100]),
         ] {
-            netsift_proto::assert_first_bytes(&MpegTs, &input(t, C, data, b"", 0));
+            crate::testkit::first_bytes_hold(&MpegTs, &input(t, C, data, b"", 0));
         }
     }
 

@@ -160,9 +160,9 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         use crate::testkit::input;
-        netsift_proto::assert_first_bytes(&Mumble, &input(UDP, C, REQ, b"", 0));
-        netsift_proto::assert_first_bytes(&Mumble, &input(UDP, S, RESP, b"", 0));
-        netsift_proto::assert_first_bytes(&Mumble, &input(UDP, S, RESP, REQ, 0));
+        crate::testkit::first_bytes_hold(&Mumble, &input(UDP, C, REQ, b"", 0));
+        crate::testkit::first_bytes_hold(&Mumble, &input(UDP, S, RESP, b"", 0));
+        crate::testkit::first_bytes_hold(&Mumble, &input(UDP, S, RESP, REQ, 0));
     }
 
     #[test]

@@ -138,7 +138,7 @@ mod tests {
             (C, MAP_REQ, &[]),
             (S, MAP_RESP, MAP_REQ),
         ] {
-            netsift_proto::assert_first_bytes(&NatPmp, &input(UDP, dir, d, peer, 0));
+            crate::testkit::first_bytes_hold(&NatPmp, &input(UDP, dir, d, peer, 0));
         }
     }
 

@@ -177,7 +177,7 @@ mod tests {
             (TCP, &ipfix[..1]),
             (TCP, &ipfix[..10]),
         ] {
-            netsift_proto::assert_first_bytes(&Netflow, &input(t, C, d, b"", 0));
+            crate::testkit::first_bytes_hold(&Netflow, &input(t, C, d, b"", 0));
         }
     }
 

@@ -95,7 +95,7 @@ mod tests {
         let e = evidence(probe1(&Nintendo, Transport::Udp, C, &p));
         assert_eq!(e, "Nintendo PRUDP v1 SYN packet");
         check_prefixes(&Nintendo, Transport::Udp, C, &p, &[]);
-        netsift_proto::assert_first_bytes(&Nintendo, &input(Transport::Udp, C, &p, b"", 0));
+        crate::testkit::first_bytes_hold(&Nintendo, &input(Transport::Udp, C, &p, b"", 0));
     }
 
     #[test]
@@ -105,7 +105,7 @@ mod tests {
         p.extend_from_slice(&[0x11; 27]);
         let e = evidence(probe1(&Nintendo, Transport::Udp, C, &p));
         assert!(e.contains("version byte 0x84"), "{e}");
-        netsift_proto::assert_first_bytes(&Nintendo, &input(Transport::Udp, C, &p, b"", 0));
+        crate::testkit::first_bytes_hold(&Nintendo, &input(Transport::Udp, C, &p, b"", 0));
     }
 
     #[test]

@@ -172,7 +172,7 @@ mod tests {
             (Transport::Tcp, S, NXD),
             (Transport::Tcp, C, &NXSH[..3]),
         ] {
-            netsift_proto::assert_first_bytes(&NoMachine, &input(t, dir, d, b"", 0));
+            crate::testkit::first_bytes_hold(&NoMachine, &input(t, dir, d, b"", 0));
         }
     }
 

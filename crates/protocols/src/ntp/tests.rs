@@ -106,7 +106,7 @@ fn first_bytes_declared() {
         &rv[..],
         &monlist[..],
     ] {
-        netsift_proto::assert_first_bytes(&Ntp, &udp(d, 123));
+        crate::testkit::first_bytes_hold(&Ntp, &udp(d, 123));
     }
 }
 

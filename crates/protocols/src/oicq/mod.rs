@@ -245,31 +245,11 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         let req = client(0x0022, 7);
-        let input = netsift_proto::ProbeInput {
-            transport: Transport::Udp,
-            dir: Direction::ToServer,
-            data: &req,
-            peer: &[],
-            index: 0,
-            server_port: 8000,
-            client_port: 40000,
-            server_addr: None,
-            client_addr: None,
-        };
-        netsift_proto::assert_first_bytes(&Oicq, &input);
+        let input = crate::testkit::input(Transport::Udp, Direction::ToServer, &req, &[], 0);
+        crate::testkit::first_bytes_hold(&Oicq, &input);
         let resp = server(0x0022, 7);
-        let input = netsift_proto::ProbeInput {
-            transport: Transport::Udp,
-            dir: Direction::ToClient,
-            data: &resp,
-            peer: &req,
-            index: 0,
-            server_port: 8000,
-            client_port: 40000,
-            server_addr: None,
-            client_addr: None,
-        };
-        netsift_proto::assert_first_bytes(&Oicq, &input);
+        let input = crate::testkit::input(Transport::Udp, Direction::ToClient, &resp, &req, 0);
+        crate::testkit::first_bytes_hold(&Oicq, &input);
         assert_eq!(Oicq.first_bytes(TCP), FirstBytes::ANY);
     }
 }

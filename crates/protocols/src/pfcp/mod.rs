@@ -138,7 +138,7 @@ mod tests {
         use crate::testkit::input;
         let hb = [0x20, 1, 0, 12, 0, 0, 1, 0, 0, 96, 0, 4, 0xe1, 0, 0, 0];
         for (dir, d) in [(S, DEL_RESP), (C, EST_REQ), (C, &hb[..])] {
-            netsift_proto::assert_first_bytes(&Pfcp, &input(UDP, dir, d, b"", 0));
+            crate::testkit::first_bytes_hold(&Pfcp, &input(UDP, dir, d, b"", 0));
         }
     }
 

@@ -139,7 +139,7 @@ mod tests {
         sync.resize(44, 0);
         sync[31] = 7;
         for d in [SIGNALING, SIGNALING_TLV, &sync[..]] {
-            netsift_proto::assert_first_bytes(&Ptpv2, &input(UDP, C, d, b"", 0));
+            crate::testkit::first_bytes_hold(&Ptpv2, &input(UDP, C, d, b"", 0));
         }
     }
 

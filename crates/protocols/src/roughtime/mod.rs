@@ -173,7 +173,7 @@ mod tests {
             (Transport::Tcp, C, &framed[..]),
             (Transport::Tcp, C, &framed[..3]),
         ] {
-            netsift_proto::assert_first_bytes(&Roughtime, &input(t, dir, d, b"", 0));
+            crate::testkit::first_bytes_hold(&Roughtime, &input(t, dir, d, b"", 0));
         }
     }
 

@@ -106,18 +106,8 @@ fn random_payloads_rejected() {
 #[test]
 fn first_bytes_declared() {
     for d in [P1, P2, P3] {
-        let input = netsift_proto::ProbeInput {
-            transport: Transport::Udp,
-            dir: Direction::ToServer,
-            data: d,
-            peer: &[],
-            index: 0,
-            server_port: 5004,
-            client_port: 40000,
-            server_addr: None,
-            client_addr: None,
-        };
-        netsift_proto::assert_first_bytes(&Rtp, &input);
+        let input = crate::testkit::input(Transport::Udp, Direction::ToServer, d, &[], 0);
+        crate::testkit::first_bytes_hold(&Rtp, &input);
     }
     assert_eq!(
         netsift_proto::Protocol::first_bytes(&Rtp, Transport::Tcp),

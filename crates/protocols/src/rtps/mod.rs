@@ -129,7 +129,7 @@ mod tests {
             (Transport::Tcp, DATA),
             (Transport::Tcp, &DATA[..10]),
         ] {
-            netsift_proto::assert_first_bytes(&Rtps, &input(t, C, d, b"", 0));
+            crate::testkit::first_bytes_hold(&Rtps, &input(t, C, d, b"", 0));
         }
     }
 

@@ -334,7 +334,7 @@ mod tests {
             (TCP, V1_SRVTYPERQST),
         ] {
             let p = &ServiceLocationProtocol;
-            netsift_proto::assert_first_bytes(p, &input(t, C, d, b"", 0));
+            crate::testkit::first_bytes_hold(p, &input(t, C, d, b"", 0));
         }
     }
 

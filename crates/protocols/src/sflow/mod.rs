@@ -127,7 +127,7 @@ mod tests {
     fn first_bytes_declared() {
         use crate::testkit::input;
         for d in [COUNTERS, SAMPLE4] {
-            netsift_proto::assert_first_bytes(&Sflow, &input(UDP, C, d, b"", 0));
+            crate::testkit::first_bytes_hold(&Sflow, &input(UDP, C, d, b"", 0));
         }
     }
 

@@ -109,7 +109,7 @@ mod tests {
     fn first_bytes_declared() {
         for n in [0, 1] {
             let p = part(n);
-            netsift_proto::assert_first_bytes(
+            crate::testkit::first_bytes_hold(
                 &SourceEngine,
                 &crate::testkit::input(Transport::Udp, S, &p, &[], 0),
             );

@@ -210,14 +210,14 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         for d in [SPOTUDP, SPOTUDP2] {
-            netsift_proto::assert_first_bytes(&Spotify, &crate::testkit::input(Udp, C, d, &[], 0));
+            crate::testkit::first_bytes_hold(&Spotify, &crate::testkit::input(Udp, C, d, &[], 0));
         }
-        netsift_proto::assert_first_bytes(&Spotify, &crate::testkit::input(Tcp, C, HELLO, &[], 0));
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(&Spotify, &crate::testkit::input(Tcp, C, HELLO, &[], 0));
+        crate::testkit::first_bytes_hold(
             &Spotify,
             &crate::testkit::input(Tcp, S, RESPONSE, HELLO, 0),
         );
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(
             &Spotify,
             &crate::testkit::input(Tcp, S, RESPONSE, &[], 0),
         );

@@ -69,9 +69,9 @@ fn random_payloads_rejected() {
 #[test]
 fn first_bytes_declared() {
     for d in [MSEARCH, MSEARCH_UA, NOTIFY] {
-        netsift_proto::assert_first_bytes(&Ssdp, &udp(d, 1900));
+        crate::testkit::first_bytes_hold(&Ssdp, &udp(d, 1900));
     }
     let mut i = udp(RESPONSE, 1900);
     i.dir = Direction::ToClient;
-    netsift_proto::assert_first_bytes(&Ssdp, &i);
+    crate::testkit::first_bytes_hold(&Ssdp, &i);
 }

@@ -127,7 +127,7 @@ mod tests {
     fn first_bytes_declared() {
         let p = vs01();
         for d in [IHS, &p[..]] {
-            netsift_proto::assert_first_bytes(
+            crate::testkit::first_bytes_hold(
                 &Steam,
                 &crate::testkit::input(Transport::Udp, C, d, &[], 0),
             );

@@ -57,7 +57,7 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(
             &SteamDatagramRelay,
             &crate::testkit::input(Transport::Udp, C, PING, &[], 0),
         );

@@ -78,15 +78,15 @@ fn random_payloads_rejected() {
 
 #[test]
 fn first_bytes_declared() {
-    netsift_proto::assert_first_bytes(&Syslog, &tcp(TCP_ISO, 514));
+    crate::testkit::first_bytes_hold(&Syslog, &tcp(TCP_ISO, 514));
     for m in [
         &b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed"[..],
         b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
         b"<13>root: hello world",
     ] {
-        netsift_proto::assert_first_bytes(&Syslog, &udp(m, 514));
-        netsift_proto::assert_first_bytes(&Syslog, &tcp(m, 514));
+        crate::testkit::first_bytes_hold(&Syslog, &udp(m, 514));
+        crate::testkit::first_bytes_hold(&Syslog, &tcp(m, 514));
     }
     let m = b"87 <34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed";
-    netsift_proto::assert_first_bytes(&Syslog, &tcp(m, 601));
+    crate::testkit::first_bytes_hold(&Syslog, &tcp(m, 601));
 }

@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(
             &Tailscale,
             &crate::testkit::input(Transport::Udp, C, DISCO, &[], 0),
         );

@@ -205,21 +205,18 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, C, INIT, &[], 0));
+        crate::testkit::first_bytes_hold(&Teamspeak, &crate::testkit::input(UDP, C, INIT, &[], 0));
         let mut srv = b"TS3INIT1".to_vec();
         srv.extend_from_slice(&[0x00, 0x65, 0x88, 0x01]);
         srv.extend_from_slice(&[0x5a; 20]);
-        netsift_proto::assert_first_bytes(
-            &Teamspeak,
-            &crate::testkit::input(UDP, S, &srv, INIT, 0),
-        );
+        crate::testkit::first_bytes_hold(&Teamspeak, &crate::testkit::input(UDP, S, &srv, INIT, 0));
         let mut ts2 = vec![0xf4, 0xbe, 0x03, 0x00];
         ts2.extend_from_slice(&[0; 16]);
         ts2.push(9);
         ts2.extend_from_slice(b"TeamSpeak");
-        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, C, &ts2, &[], 0));
-        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, C, W14, &[], 0));
-        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, S, W15, W14, 0));
-        netsift_proto::assert_first_bytes(&Teamspeak, &crate::testkit::input(UDP, C, W16, W15, 1));
+        crate::testkit::first_bytes_hold(&Teamspeak, &crate::testkit::input(UDP, C, &ts2, &[], 0));
+        crate::testkit::first_bytes_hold(&Teamspeak, &crate::testkit::input(UDP, C, W14, &[], 0));
+        crate::testkit::first_bytes_hold(&Teamspeak, &crate::testkit::input(UDP, S, W15, W14, 0));
+        crate::testkit::first_bytes_hold(&Teamspeak, &crate::testkit::input(UDP, C, W16, W15, 1));
     }
 }

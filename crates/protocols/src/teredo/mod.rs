@@ -147,14 +147,14 @@ mod tests {
         let mut t = [0u8; 16];
         t[..4].copy_from_slice(&[0x20, 0x01, 0, 0]);
         let bubble = ipv6(0, 59, t, t);
-        netsift_proto::assert_first_bytes(&Teredo, &crate::testkit::input(UDP, C, &bubble, &[], 0));
+        crate::testkit::first_bytes_hold(&Teredo, &crate::testkit::input(UDP, C, &bubble, &[], 0));
         let mut origin = vec![0, 0, 0xf2, 0x27, 0x3f, 0xff, 0xfd, 0xf8];
         origin.extend_from_slice(&bubble);
-        netsift_proto::assert_first_bytes(&Teredo, &crate::testkit::input(UDP, C, &origin, &[], 0));
+        crate::testkit::first_bytes_hold(&Teredo, &crate::testkit::input(UDP, C, &origin, &[], 0));
         // Authentication indicator: ID-len 0, AU-len 0, nonce, confirmation.
         let mut auth = vec![0, 1, 0, 0];
         auth.extend_from_slice(&[0x11; 9]);
         auth.extend_from_slice(&origin);
-        netsift_proto::assert_first_bytes(&Teredo, &crate::testkit::input(UDP, C, &auth, &[], 0));
+        crate::testkit::first_bytes_hold(&Teredo, &crate::testkit::input(UDP, C, &auth, &[], 0));
     }
 }

@@ -106,11 +106,11 @@ services=TiVoMediaServer:80/http\n";
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(
             &TivoConnect,
             &crate::testkit::input(Udp, S, BEACON, &[], 0),
         );
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(
             &TivoConnect,
             &crate::testkit::input(Tcp, C, BEACON, &[], 0),
         );

@@ -186,12 +186,12 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(
             &TplinkShp,
             &crate::testkit::input(Udp, C, GET_SYSINFO, &[], 0),
         );
         let mut t = (GET_SYSINFO.len() as u32).to_be_bytes().to_vec();
         t.extend_from_slice(GET_SYSINFO);
-        netsift_proto::assert_first_bytes(&TplinkShp, &crate::testkit::input(Tcp, C, &t, &[], 0));
+        crate::testkit::first_bytes_hold(&TplinkShp, &crate::testkit::input(Tcp, C, &t, &[], 0));
     }
 }

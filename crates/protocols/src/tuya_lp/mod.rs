@@ -177,8 +177,8 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         let f = frame31(0, 0x13, &[0x33; 32]);
-        netsift_proto::assert_first_bytes(&TuyaLp, &crate::testkit::input(Udp, S, &f, &[], 0));
-        netsift_proto::assert_first_bytes(&TuyaLp, &crate::testkit::input(Tcp, C, &f, &[], 0));
+        crate::testkit::first_bytes_hold(&TuyaLp, &crate::testkit::input(Udp, S, &f, &[], 0));
+        crate::testkit::first_bytes_hold(&TuyaLp, &crate::testkit::input(Tcp, C, &f, &[], 0));
         let mut g = PREFIX_35.to_vec();
         g.extend_from_slice(&[0, 0]);
         g.extend_from_slice(&1u32.to_be_bytes());
@@ -186,6 +186,6 @@ mod tests {
         g.extend_from_slice(&48u32.to_be_bytes());
         g.extend_from_slice(&[0x5a; 44]);
         g.extend_from_slice(&SUFFIX_35);
-        netsift_proto::assert_first_bytes(&TuyaLp, &crate::testkit::input(Udp, C, &g, &[], 0));
+        crate::testkit::first_bytes_hold(&TuyaLp, &crate::testkit::input(Udp, C, &g, &[], 0));
     }
 }

@@ -164,19 +164,19 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(
             &Ubntac2,
             &crate::testkit::input(Udp, C, ANNOUNCE, &[], 0),
         );
         let mut r = vec![1, 0, 0, 19];
         r.extend_from_slice(&[0x02, 0, 10, 0x24, 0xa4, 0x3c, 1, 2, 3, 192, 168, 1, 20]);
         r.extend_from_slice(&[0x0b, 0, 3, b'a', b'p', b'1']);
-        netsift_proto::assert_first_bytes(&Ubntac2, &crate::testkit::input(Udp, S, &r, &[], 0));
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(&Ubntac2, &crate::testkit::input(Udp, S, &r, &[], 0));
+        crate::testkit::first_bytes_hold(
             &Ubntac2,
             &crate::testkit::input(Udp, C, &[1, 0, 0, 0], &r, 0),
         );
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(
             &Ubntac2,
             &crate::testkit::input(Udp, C, &[2, 8, 0, 0], &[], 0),
         );

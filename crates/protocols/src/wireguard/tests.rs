@@ -96,6 +96,6 @@ fn random_payloads_rejected() {
 #[test]
 fn first_bytes_declared() {
     for d in [INIT, RESP, D0, D1, KA] {
-        netsift_proto::assert_first_bytes(&Wireguard, &udp(d, 51820));
+        crate::testkit::first_bytes_hold(&Wireguard, &udp(d, 51820));
     }
 }

@@ -123,10 +123,10 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(&Wsd, &crate::testkit::input(UDP, C, PROBE, &[], 0));
-        netsift_proto::assert_first_bytes(&Wsd, &crate::testkit::input(UDP, C, HELLO, &[], 0));
+        crate::testkit::first_bytes_hold(&Wsd, &crate::testkit::input(UDP, C, PROBE, &[], 0));
+        crate::testkit::first_bytes_hold(&Wsd, &crate::testkit::input(UDP, C, HELLO, &[], 0));
         let mut bom = b"\xef\xbb\xbf".to_vec();
         bom.extend_from_slice(HELLO);
-        netsift_proto::assert_first_bytes(&Wsd, &crate::testkit::input(UDP, C, &bom, &[], 0));
+        crate::testkit::first_bytes_hold(&Wsd, &crate::testkit::input(UDP, C, &bom, &[], 0));
     }
 }

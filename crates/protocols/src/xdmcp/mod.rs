@@ -162,10 +162,10 @@ mod tests {
     #[test]
     fn first_bytes_declared() {
         let q = include_bytes!("testdata/xvfb_query.bin");
-        netsift_proto::assert_first_bytes(&Xdmcp, &crate::testkit::input(UDP, C, q, &[], 0));
+        crate::testkit::first_bytes_hold(&Xdmcp, &crate::testkit::input(UDP, C, q, &[], 0));
         let w = [
             0, 1, 0, 5, 0, 11, 0, 0, 0, 3, b'g', b'd', b'm', 0, 2, b'u', b'p',
         ];
-        netsift_proto::assert_first_bytes(&Xdmcp, &crate::testkit::input(UDP, S, &w, q, 0));
+        crate::testkit::first_bytes_hold(&Xdmcp, &crate::testkit::input(UDP, S, &w, q, 0));
     }
 }

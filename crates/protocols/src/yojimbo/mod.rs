@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        netsift_proto::assert_first_bytes(
+        crate::testkit::first_bytes_hold(
             &Yojimbo,
             &crate::testkit::input(Transport::Udp, C, REQ, &[], 0),
         );
