@@ -39,8 +39,11 @@ impl Protocol for BeckhoffAds {
     // ADS Specification: the AMS/TCP header starts with "reserved 16 bits
     // = 0"; the UDP discovery starts with "a 4-octet magic 0x71146603
     // (little endian: 03 66 14 71)" (module doc).
-    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
-        FirstBytes::only(&[0x00, 0x03])
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        match transport {
+            Transport::Udp => FirstBytes::only(&[0x03]),
+            _ => FirstBytes::only(&[0x00, 0x03]),
+        }
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;

@@ -68,8 +68,11 @@ impl Protocol for Dlep {
     // RFC 8175 §11: "a UDP signal starts with the 4 octets "DLEP""; §12: a
     // TCP message starts with Message Type (2 octets, 1..=16, so 0x00 first)
     // (module doc).
-    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
-        FirstBytes::only(&[0x00, b'D'])
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        match transport {
+            Transport::Udp => FirstBytes::only(b"D"),
+            _ => FirstBytes::only(&[0x00, b'D']),
+        }
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         let d = input.data;

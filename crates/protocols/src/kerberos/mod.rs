@@ -40,8 +40,11 @@ impl Protocol for Kerberos {
     // DER value (AS-REQ 0x6a ... KRB-ERROR 0x7e), all in 0x60-0x7F. TCP:
     // RFC 4120 §7.2.2, "The high bit of the length is reserved for future
     // expansion and MUST currently be set to zero": 0x00-0x7F.
-    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
-        FirstBytes::range(0x00, 0x7f)
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        match transport {
+            Transport::Udp => FirstBytes::range(0x60, 0x7f),
+            _ => FirstBytes::range(0x00, 0x7f),
+        }
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let r = match input.transport {

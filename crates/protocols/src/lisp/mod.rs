@@ -199,10 +199,12 @@ impl Protocol for Lisp {
     // 2 Map-Reply, 3 Map-Register, 4 Map-Notify, 5 Map-Notify-Ack, 8 ECM
     // (0x10-0x5F, 0x80-0x8F); the reliable transport over TCP: "Type (2;
     // 17 ... 21)", whose high octet is 0.
-    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
-        FirstBytes::only(&[0x00])
-            .or(FirstBytes::range(0x10, 0x5f))
-            .or(FirstBytes::range(0x80, 0x8f))
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        let udp = FirstBytes::range(0x10, 0x5f).or(FirstBytes::range(0x80, 0x8f));
+        match transport {
+            Transport::Udp => udp,
+            _ => udp.or(FirstBytes::only(&[0x00])),
+        }
     }
     fn probe(&self, input: &ProbeInput<'_>, _s: &mut ProbeScratch) -> Probe {
         if input.transport == Transport::Tcp {

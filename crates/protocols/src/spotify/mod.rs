@@ -114,8 +114,11 @@ impl Protocol for Spotify {
     // UDP discovery: "every datagram starts with the 8 octets `SpotUdp0`";
     // TCP (librespot): the ClientHello starts `00 04` (`00 03`), the
     // APResponseMessage with a 4-octet length of at most 16 KiB (high octet 0).
-    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
-        FirstBytes::only(&[0x00, b'S'])
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        match transport {
+            Transport::Udp => FirstBytes::only(b"S"),
+            _ => FirstBytes::only(&[0x00, b'S']),
+        }
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;

@@ -84,8 +84,11 @@ impl Protocol for TplinkShp {
     }
     // Autokey XOR: "c[0] = p[0] ^ 171" with p[0] = '{' (0xd0) over UDP;
     // over TCP "a 4-octet big-endian length" (at most 1 MiB here, high octet 0).
-    fn first_bytes(&self, _transport: Transport) -> FirstBytes {
-        FirstBytes::only(&[0xd0, 0x00])
+    fn first_bytes(&self, transport: Transport) -> FirstBytes {
+        match transport {
+            Transport::Udp => FirstBytes::only(&[0xd0]),
+            _ => FirstBytes::only(&[0xd0, 0x00]),
+        }
     }
     fn probe(&self, input: &ProbeInput<'_>, _scratch: &mut ProbeScratch) -> Probe {
         let tcp = input.transport == Transport::Tcp;
