@@ -607,7 +607,8 @@ fn follow(
 struct Candidates {
     list: Vec<&'static dyn Protocol>,
     all: ProbeSet,
-    /// For each first byte, the probes that can take it.
+    /// For each first byte, the probes that can take it
+    /// ([`Protocol::first_bytes`]).
     by_first: Box<[ProbeSet; 256]>,
 }
 
@@ -620,9 +621,11 @@ impl Candidates {
             .take(MAX_CANDIDATES)
             .collect();
         let all = ProbeSet::first(list.len());
+        // Only datagrams are filtered by it (see `DpiLayer::packet`), but
+        // each transport's table holds that transport's declarations.
         let mut by_first = Box::new([ProbeSet::default(); 256]);
         for (c, p) in list.iter().enumerate() {
-            let takes = p.first_bytes(Transport::Udp);
+            let takes = p.first_bytes(t);
             for (b, set) in by_first.iter_mut().enumerate() {
                 // `b` < 256 (the table's length).
                 if takes.contains(b as u8) {
@@ -702,6 +705,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The table offers a datagram to exactly the UDP probes whose
+    /// declaration takes its first byte, and to fewer than all of them.
+    #[test]
+    fn first_byte_table_follows_the_declarations() {
+        let cands = candidates(Transport::Udp);
+        for b in 0..=255u8 {
+            let offered: Vec<usize> = cands.by_first[usize::from(b)].positions().collect();
+            let takes: Vec<usize> = (0..cands.list.len())
+                .filter(|&c| cands.list[c].first_bytes(Transport::Udp).contains(b))
+                .collect();
+            assert_eq!(offered, takes, "first byte {b:#04x}");
+        }
+        let zeros = cands.by_first[0].positions().count();
+        assert!(zeros < cands.list.len(), "{zeros} of {}", cands.list.len());
     }
 
     fn tcp_pkt(dir: Direction, seq: u32, flags: u8, payload: &[u8]) -> PacketView<'_> {
