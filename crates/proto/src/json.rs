@@ -101,9 +101,10 @@ fn pair(v: u64) -> [u8; 2] {
 
 /// `v` in decimal, as serde_json (`itoa`) writes it. Numbers below 100,000
 /// (ports, packet counts, most byte counts) are written as one copy of a
-/// known length: `itoa`'s text went to `extend_from_slice` with a variable
-/// length, a call to `memcpy` for two or three bytes (2.4% of a SYN
-/// flood's `analyze`, which writes 13 numbers a flow).
+/// known length: a text of variable length went to `extend_from_slice`, a
+/// call to `memcpy` for two or three bytes (2.4% of a SYN flood's
+/// `analyze`, which writes 13 numbers a flow). Larger ones take
+/// [`crate::bytes::decimal`].
 #[inline]
 pub fn write_u64(out: &mut Vec<u8>, v: u64) {
     let d = |x: u64| b'0' + (x % 10) as u8;
@@ -122,7 +123,10 @@ pub fn write_u64(out: &mut Vec<u8>, v: u64) {
             let ([a, b], [c, e]) = (pair(v / 100), pair(v));
             out.extend_from_slice(&[d(v / 10_000), a, b, c, e]);
         }
-        _ => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        _ => {
+            let (buf, i) = crate::bytes::decimal(v);
+            out.extend_from_slice(&buf[i..]);
+        }
     }
 }
 
