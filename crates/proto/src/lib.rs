@@ -123,18 +123,19 @@ impl FirstBytes {
     }
 }
 
-/// For tests of [`Protocol::first_bytes`]: `input` is one that `p` does
-/// not answer [`Probe::NoMatch`] to. Its first byte must be in the set
-/// declared for its transport, and with any first byte outside the set `p` must answer
-/// `NoMatch` (a fresh scratch each time). Panics, naming the protocol and
-/// the byte, otherwise.
-pub fn assert_first_bytes(p: &dyn Protocol, input: &ProbeInput<'_>) {
+/// For tests of [`Protocol::first_bytes`]: when `p` does not answer
+/// [`Probe::NoMatch`] to `input` (fresh scratch), its first byte must be in
+/// the set declared for its transport, and with any first byte outside the
+/// set `p` must answer `NoMatch` (a fresh scratch each time). Panics,
+/// naming the protocol and the byte, otherwise. Returns whether `input`
+/// was one `p` takes, that is whether anything was checked.
+pub fn assert_first_bytes(p: &dyn Protocol, input: &ProbeInput<'_>) -> bool {
     let set = p.first_bytes(input.transport);
     let Some(&first) = input.data.first() else {
-        return;
+        return false;
     };
     if matches!(p.probe(input, &mut ProbeScratch::default()), Probe::NoMatch) {
-        return;
+        return false;
     }
     assert!(
         set.contains(first),
@@ -158,6 +159,7 @@ pub fn assert_first_bytes(p: &dyn Protocol, input: &ProbeInput<'_>) {
             p.name()
         );
     }
+    true
 }
 
 /// What a probe sees.
