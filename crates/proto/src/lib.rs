@@ -83,24 +83,31 @@ impl FirstBytes {
 
     /// Exactly these bytes.
     pub const fn only(bytes: &[u8]) -> FirstBytes {
-        let mut s = [0u64; 4];
+        let mut s = FirstBytes::NONE;
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i] as usize;
-            s[b / 64] |= 1 << (b % 64);
+            s = s.with(bytes[i]);
             i += 1;
         }
-        FirstBytes(s)
+        s
     }
 
     /// The bytes from `lo` to `hi`, both included.
     pub const fn range(lo: u8, hi: u8) -> FirstBytes {
-        let mut s = [0u64; 4];
+        let mut s = FirstBytes::NONE;
         let mut b = lo as usize;
         while b <= hi as usize {
-            s[b / 64] |= 1 << (b % 64);
+            // `b` <= `hi`, a byte.
+            s = s.with(b as u8);
             b += 1;
         }
+        s
+    }
+
+    /// This set and `b`.
+    pub const fn with(self, b: u8) -> FirstBytes {
+        let mut s = self.0;
+        s[(b / 64) as usize] |= 1 << (b % 64);
         FirstBytes(s)
     }
 
@@ -294,7 +301,9 @@ pub trait Protocol: Sync + Send {
     /// own checks and its specification. The engine does not ask a probe
     /// about a datagram whose first byte is outside its UDP set (a UDP
     /// flood of junk asked every UDP probe about every datagram). Default:
-    /// every byte.
+    /// every byte. A probe whose first check changes must change this with
+    /// it (better: build both from one table or function, as NTP and RakNet
+    /// do), or datagrams it now accepts are never offered to it.
     fn first_bytes(&self, _transport: Transport) -> FirstBytes {
         FirstBytes::ANY
     }

@@ -200,8 +200,8 @@ fn private(d: &[u8], version: u8) -> Option<String> {
     ))
 }
 
-/// The first octets `probe` gets past: version 1..=4, and mode 1..=5 or 7,
-/// or mode 6 with LI zero.
+/// The first octets `probe` goes on with: version 1..=4, and mode 1..=5 or
+/// 7, or mode 6 with LI zero (the declaration is built from it too).
 const fn first_byte_ok(b0: u8) -> bool {
     let version = (b0 >> 3) & 0x07;
     let mode = b0 & 0x07;
@@ -218,8 +218,9 @@ const FIRST_BYTES: FirstBytes = {
     let mut s = FirstBytes::NONE;
     let mut b = 0usize;
     while b < 256 {
+        // `b` < 256.
         if first_byte_ok(b as u8) {
-            s = s.or(FirstBytes::only(&[b as u8]));
+            s = s.with(b as u8);
         }
         b += 1;
     }
@@ -239,7 +240,7 @@ impl Protocol for Ntp {
     // RFC 5905 §7.3: the first octet is LI (2 bits), VN ("3-bit integer
     // representing the NTP version number, currently 4"; 1-3 for the older
     // RFCs) and Mode (Figure 10: "0 | reserved"); mode 6 only with LI zero,
-    // as `probe` checks (`first_byte_ok` mirrors it).
+    // as `probe` checks (both use `first_byte_ok`).
     fn first_bytes(&self, _transport: Transport) -> FirstBytes {
         FIRST_BYTES
     }
@@ -248,17 +249,17 @@ impl Protocol for Ntp {
         let Some(&b0) = d.first() else {
             return Probe::NoMatch;
         };
-        // RFC 5905 §7.3: LI (2 bits), VN (3 bits), Mode (3 bits).
-        let version = (b0 >> 3) & 0x07;
-        let mode = b0 & 0x07;
-        if !(1..=4).contains(&version) {
+        // RFC 5905 §7.3: LI (2 bits), VN (3 bits), Mode (3 bits); mode 0
+        // is reserved.
+        if !first_byte_ok(b0) {
             return Probe::NoMatch;
         }
+        let version = (b0 >> 3) & 0x07;
+        let mode = b0 & 0x07;
         let ev = match mode {
             // Mode 6/7 packets start with their own small header.
-            6 if b0 & 0xc0 == 0 => control(d, version),
+            6 => control(d, version),
             7 => private(d, version),
-            // Mode 0 is reserved.
             1..=5 if d.len() >= 48 => header(d, version, mode),
             _ => None,
         };

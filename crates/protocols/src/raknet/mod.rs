@@ -34,8 +34,14 @@ fn magic_at(d: &[u8], off: usize) -> bool {
 
 /// Offline message ids (MessageIdentifiers.h) and where their magic sits.
 fn offline(d: &[u8]) -> Option<&'static str> {
-    let id = *d.first()?;
-    let (name, off) = match id {
+    let (name, off) = offline_layout(*d.first()?)?;
+    magic_at(d, off).then_some(name)
+}
+
+/// An offline message id's name and where its magic starts (the
+/// declaration of first bytes is built from it too).
+const fn offline_layout(id: u8) -> Option<(&'static str, usize)> {
+    Some(match id {
         // ID_UNCONNECTED_PING / _OPEN_CONNECTIONS: time (8), magic, guid (8).
         0x01 => ("unconnected ping", 9),
         0x02 => ("unconnected ping (open connections)", 9),
@@ -56,9 +62,23 @@ fn offline(d: &[u8]) -> Option<&'static str> {
         // string (u16 BE length + bytes).
         0x1c => ("unconnected pong", 17),
         _ => return None,
-    };
-    magic_at(d, off).then_some(name)
+    })
 }
+
+/// Offline message ids (`offline_layout`), and a connected datagram's
+/// flags byte: frame sets 0x80..=0x8f, ACK 0xc0, NAK 0xa0.
+const FIRST_BYTES: FirstBytes = {
+    let mut s = FirstBytes::range(0x80, 0x8f).with(0xa0).with(0xc0);
+    let mut id = 0usize;
+    while id < 256 {
+        // `id` < 256.
+        if offline_layout(id as u8).is_some() {
+            s = s.with(id as u8);
+        }
+        id += 1;
+    }
+    s
+};
 
 /// ID_UNCONNECTED_PONG whose magic is not the standard one but whose
 /// server-id string (u16 BE length at offset 33) fills the datagram
@@ -148,14 +168,11 @@ impl Protocol for RakNet {
         &[19132]
     }
     // MessageIdentifiers.h: an offline message starts with its message id
-    // (the ids of `offline`); a connected datagram with its flags byte
+    // (those of `offline_layout`); a connected datagram with its flags byte
     // (ReliabilityLayer.cpp, wiki.vg "Raknet Protocol"): frame sets
     // 0x80..=0x8f, ACK 0xc0, NAK 0xa0.
     fn first_bytes(&self, _transport: Transport) -> FirstBytes {
-        FirstBytes::only(&[
-            0x01, 0x02, 0x05, 0x06, 0x07, 0x08, 0x12, 0x14, 0x17, 0x19, 0x1a, 0x1c, 0xa0, 0xc0,
-        ])
-        .or(FirstBytes::range(0x80, 0x8f))
+        FIRST_BYTES
     }
     fn probe(&self, input: &ProbeInput<'_>, scratch: &mut ProbeScratch) -> Probe {
         let d = input.data;
@@ -225,14 +242,19 @@ mod tests {
         check_prefixes(&RakNet, Transport::Udp, C, REQ1, &[]);
     }
 
-    #[test]
-    fn unconnected_ping_built_from_the_spec() {
-        // 0x01, time (8), magic (16), client GUID (8) = 33 bytes.
+    /// An unconnected ping built from the spec: 0x01, time (8), magic
+    /// (16), client GUID (8) = 33 bytes.
+    fn unconnected_ping() -> Vec<u8> {
         let mut p = vec![0x01];
         p.extend_from_slice(&1234u64.to_be_bytes());
         p.extend_from_slice(&MAGIC);
         p.extend_from_slice(&0x1122_3344_5566_7788u64.to_be_bytes());
-        let e = evidence(probe1(&RakNet, Transport::Udp, C, &p));
+        p
+    }
+
+    #[test]
+    fn unconnected_ping_built_from_the_spec() {
+        let e = evidence(probe1(&RakNet, Transport::Udp, C, &unconnected_ping()));
         assert!(e.contains("unconnected ping"), "{e}");
     }
 
@@ -258,10 +280,7 @@ mod tests {
 
     #[test]
     fn first_bytes_declared() {
-        let mut ping = vec![0x01];
-        ping.extend_from_slice(&1234u64.to_be_bytes());
-        ping.extend_from_slice(&MAGIC);
-        ping.extend_from_slice(&0x1122_3344_5566_7788u64.to_be_bytes());
+        let ping = unconnected_ping();
         for (dir, d) in [
             (C, REQ1),
             (S, REPLY1),
