@@ -153,8 +153,9 @@ pub(crate) fn parse_tcp(data: &[u8]) -> Result<KrbMsg<'_>, BerErr> {
         .get(..4)
         .and_then(|s| s.try_into().ok())
         .ok_or(BerErr::Short)?;
+    // The high bit was checked above (hdr[0] is data[0]).
     let len = u32::from_be_bytes(hdr) as usize;
-    if hdr[0] & 0x80 != 0 || len < 2 {
+    if len < 2 {
         return Err(BerErr::Invalid);
     }
     let msg = data.get(4..).unwrap_or(&[]);

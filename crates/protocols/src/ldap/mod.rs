@@ -197,10 +197,8 @@ pub(crate) fn parse(data: &[u8], exact: bool) -> Result<LdapMsg<'_>, BerErr> {
     if data.first().is_some_and(|&b| b != 0x30) {
         return Err(BerErr::Invalid);
     }
+    // Its tag is data[0], checked above.
     let seq = ber::header(data)?;
-    if seq.tag != 0x30 {
-        return Err(BerErr::Invalid);
-    }
     // messageID (3 bytes at least) + protocolOp (2 bytes at least).
     if seq.len < 5 {
         return Err(BerErr::Invalid);
