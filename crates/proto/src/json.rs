@@ -87,18 +87,6 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Two decimal digits of every number below 100.
-const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
-
-fn pair(v: u64) -> [u8; 2] {
-    let i = (v % 100) as usize * 2;
-    [PAIRS[i], PAIRS[i + 1]]
-}
-
 /// `v` in decimal, as serde_json (`itoa`) writes it. Numbers below 100,000
 /// (ports, packet counts, most byte counts) are written as one copy of a
 /// known length: a text of variable length went to `extend_from_slice`, a
@@ -107,6 +95,7 @@ fn pair(v: u64) -> [u8; 2] {
 /// [`crate::bytes::decimal`].
 #[inline]
 pub fn write_u64(out: &mut Vec<u8>, v: u64) {
+    use crate::bytes::pair;
     let d = |x: u64| b'0' + (x % 10) as u8;
     match v {
         0..=9 => out.push(d(v)),
@@ -174,6 +163,7 @@ fn exact_micros(v: f64) -> Option<u64> {
 }
 
 fn write_micros(out: &mut Vec<u8>, m: u64) {
+    use crate::bytes::pair;
     write_u64(out, m / 1_000_000);
     let frac = m % 1_000_000;
     if frac == 0 {
