@@ -9,7 +9,10 @@
 # pcap, Ethernet): `syn` is N TCP SYNs from N random sources to 10.0.0.1:80,
 # `udp` N datagrams to 10.0.0.1:53 and `icmp` N echo requests to 10.0.0.1,
 # each from a random source. At 100 k packets/s of packet time, every flow is
-# still open at the end: N concurrent flows.
+# still open at the end: N concurrent flows. Two floods carry data (not in the
+# default KINDS): `http`, one unanswered mid-stream HTTP request segment per
+# flow, and `udpdata`, random datagrams to random ports; they measure the
+# bound on unanswered flows' application state (--max-unanswered-flows).
 #
 # THREADS="1 2" also times netsift with two worker threads (unpinned; the
 # default --threads is one per core, and the memory bounds hold for it).

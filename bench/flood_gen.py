@@ -8,6 +8,13 @@ KIND:
         (a plain SYN flood: N half-open attempts, N flows)
   udp   UDP datagrams (32 bytes of payload) to 10.0.0.1:53 from random sources
   icmp  ICMP echo requests (32 bytes of data) to 10.0.0.1 from random sources
+  http  one TCP segment per flow (PSH|ACK, no handshake: picked up mid-stream)
+        from a random source to 10.0.0.1:80 holding the first 200 bytes of an
+        HTTP request (request line, Host, a long User-Agent, no end of header),
+        which nobody answers: every flow gets reassembly and a parser
+  udpdata  UDP datagrams of 1-200 random bytes to random ports of 10.0.0.1
+        from random sources: the DPI layer keeps state for the probes that
+        want more, and port-guessed parsers get their datagram
   mixed normal traffic for a "must not alert" check: N/8 short HTTP
         connections back to back (handshake, request, response, close) between
         50 clients and 2 servers: many SYNs a second, all answered
@@ -105,6 +112,17 @@ def main():
             data = bytes(range(32))
             for i in range(n):
                 put(icmp_echo(source(), TARGET, rng.randrange(0, 65536), i & 0xFFFF, data))
+        elif kind == "http":
+            ua = b"A" * 120
+            for _ in range(n):
+                path = bytes(rng.choice(b"abcdefghij") for _ in range(40))
+                req = b"GET /" + path + b" HTTP/1.1\r\nHost: victim.example\r\nUser-Agent: " + ua
+                put(tcp(source(), TARGET, rng.randrange(1024, 65536), 80,
+                        rng.getrandbits(32), rng.getrandbits(32), 0x18, req))
+        elif kind == "udpdata":
+            for _ in range(n):
+                data = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 201)))
+                put(udp(source(), TARGET, rng.randrange(1024, 65536), rng.randrange(1, 65536), data))
         elif kind == "mixed":
             clients = [bytes([192, 168, 1, 10 + i]) for i in range(50)]
             servers = [bytes([10, 0, 0, 1 + i]) for i in range(2)]
@@ -123,7 +141,7 @@ def main():
                 put(tcp(c, s, sp, 80, a + 2 + len(req), b + 2 + len(resp), 0x10))
                 # back to back: a busy server (every handshake completes)
         else:
-            sys.exit("flood_gen.py: KIND is syn, udp, icmp or mixed")
+            sys.exit("flood_gen.py: KIND is syn, udp, icmp, http, udpdata or mixed")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,10 @@ impl Setup {
         builder.config.community_id_seed = a.common.community_id_seed;
         builder.config.reassembly.max_buffered_per_stream = a.max_stream_buffer;
         builder.config.reassembly.max_buffered_total = a.max_reassembly_memory;
+        builder.config.max_unanswered_flows = match a.max_unanswered_flows {
+            0 => usize::MAX,
+            n => n,
+        };
         let mut rules = load_rules(a)?;
         builder.signatures = rules.signatures.take().map(Arc::new);
         builder.suricata = load_suricata_rules(a, &mut rules, !a.common.quiet)?;
@@ -602,6 +606,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
         print_summary(out.summary(), packets, flows, stats.records);
         eprintln!("  memory (estimated, each at its peak): {memory}");
+        print_unanswered_refused(stats.unanswered_refused);
         if !a.model.is_empty() {
             eprintln!("  learned models: {scored} sessions scored ({by_server} by a per-server model), {raised} anomaly alerts");
         }
@@ -795,6 +800,16 @@ pub fn print_alert_groups(g: &PcapSummary, written: Option<u64>) {
         eprintln!(
             "    ... {} matches beyond the group limit",
             g.ungrouped_by_rule_source
+        );
+    }
+}
+
+/// The summary line for flows refused application state while nobody
+/// answered them (`--max-unanswered-flows`), when there were any.
+pub fn print_unanswered_refused(n: u64) {
+    if n > 0 {
+        eprintln!(
+            "  unanswered flows not analysed while over --max-unanswered-flows: {n} (their conn records are complete; a flow answered later was analysed from then on)"
         );
     }
 }

@@ -462,6 +462,14 @@ pub struct AnalysisArgs {
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
     pub max_reassembly_memory: usize,
 
+    /// Flows whose responder has not answered (no SYN-ACK, no reply
+    /// datagram) that may hold application state (streams, parser,
+    /// pre-verdict bytes) at once; later ones are counted in the summary
+    /// and analysed from the moment they are answered. 0: no bound
+    /// (captures of one direction only, where nothing is ever answered).
+    #[arg(long, default_value_t = netsift_engine::analyze::DEFAULT_MAX_UNANSWERED_FLOWS, value_name = "N")]
+    pub max_unanswered_flows: usize,
+
     /// Detection rules in one TOML file (lists, thresholds, alert timeout).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,

@@ -132,10 +132,17 @@ impl AnalyzerBuilder {
     }
 
     /// The parts of one of `threads` workers, each of which analyses its
-    /// share of the flows: the reassembly budget is split between them.
+    /// share of the flows: the reassembly budget and the bound on
+    /// unanswered flows with state are split between them (the latter
+    /// rounded up and 1/32 more, as `--max-flows` is: a hash does not
+    /// split evenly).
     pub fn worker(&self, threads: usize) -> Result<Prepared, BuildError> {
         let mut config = self.config;
         config.reassembly.max_buffered_total /= threads.max(1);
+        if config.max_unanswered_flows != usize::MAX {
+            config.max_unanswered_flows =
+                crate::shard::worker_max_flows(config.max_unanswered_flows, threads);
+        }
         self.prepare_with(config)
     }
 
@@ -227,6 +234,13 @@ mod tests {
         assert_eq!(p.yara_rules(), None);
         let w = b.worker(4).expect("worker parts");
         assert_eq!(w.config.reassembly.max_buffered_total, 16 << 20);
+        // A quarter of the unanswered flows, and 1/32 of that for the
+        // uneven split; no bound stays no bound.
+        assert_eq!(w.config.max_unanswered_flows, 16_384 + 512);
+        let mut unbounded = AnalyzerBuilder::default();
+        unbounded.config.max_unanswered_flows = usize::MAX;
+        let w = unbounded.worker(4).expect("worker parts");
+        assert_eq!(w.config.max_unanswered_flows, usize::MAX);
         let off = AnalyzerBuilder {
             content: None,
             ..AnalyzerBuilder::default()

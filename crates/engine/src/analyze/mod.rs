@@ -51,7 +51,16 @@ pub struct AnalyzeConfig {
     pub max_open_files_per_flow: usize,
     /// Community ID seed for conn records.
     pub community_id_seed: u16,
+    /// Flows nobody has answered yet that may hold application state
+    /// (streams, parser, pre-verdict bytes) at once; `usize::MAX`: no
+    /// bound. See [`Admission`].
+    pub max_unanswered_flows: usize,
 }
+
+/// [`AnalyzeConfig::max_unanswered_flows`] by default: about 100 MiB of
+/// application state (1.5 KB a flow holding a short request) for flows
+/// whose responder never said a word.
+pub const DEFAULT_MAX_UNANSWERED_FLOWS: usize = 65_536;
 
 impl Default for AnalyzeConfig {
     fn default() -> Self {
@@ -60,6 +69,7 @@ impl Default for AnalyzeConfig {
             max_pending: 64 * 1024,
             max_open_files_per_flow: 64,
             community_id_seed: 0,
+            max_unanswered_flows: DEFAULT_MAX_UNANSWERED_FLOWS,
         }
     }
 }
@@ -87,8 +97,74 @@ pub struct AppState {
     done: bool,
     /// The flow is UDP: datagrams are matched one by one, not as a stream.
     udp: bool,
+    /// Whether the flow may hold application state, and whether it counts
+    /// against [`AnalyzeConfig::max_unanswered_flows`].
+    admission: Admission,
     /// Memory accounting: this state.
     _live: crate::memory::Live<{ crate::memory::APP_STATES }>,
+}
+
+/// Application state for flows nobody answered, within a bound.
+///
+/// Every flow with payload gets streams, a parser and a pre-verdict
+/// buffer: about 1.5 KB for a short request, 3.6 KB for a 1,400-byte
+/// one (measured). A capture, or a spoofed flood on the wire, can hold a
+/// million one-packet flows of data that no server ever answered (TCP
+/// segments without a handshake, datagrams to anything): 1.9 GB for a
+/// million 200-byte HTTP requests, where a SYN flood of as many flows
+/// takes 450 MiB. Suricata bounds the same state with its stream and
+/// app-layer memcaps, which refuse new sessions whoever sent them, and
+/// does not pick up TCP sessions without a handshake at all by default
+/// (`stream.midstream: false`). netsift keeps analysing mid-stream flows
+/// but bounds how many of the unanswered ones hold state at once; an
+/// answered flow (the responder sent a packet: a SYN-ACK, a reply
+/// datagram) is never refused, so a flood of one-sided flows cannot
+/// blind the analysis of real conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Admission {
+    /// Not decided: the flow has had no packet that needed state.
+    #[default]
+    Undecided,
+    /// Holds state, and counts as unanswered.
+    Counted,
+    /// Holds state without counting: answered, or a data connection
+    /// another flow's parser announced.
+    Free,
+    /// Refused while unanswered and over the bound; admitted once the
+    /// responder answers.
+    Refused,
+}
+
+impl Admission {
+    /// Decide for a flow's packet that needs application state:
+    /// `unanswered` is the count of [`Admission::Counted`] flows.
+    fn admit(&mut self, answered: bool, linked: bool, unanswered: &mut usize, max: usize) -> bool {
+        match *self {
+            Admission::Free => true,
+            Admission::Counted => {
+                if answered {
+                    *unanswered = unanswered.saturating_sub(1);
+                    *self = Admission::Free;
+                }
+                true
+            }
+            Admission::Undecided | Admission::Refused => {
+                if answered || linked {
+                    *self = Admission::Free;
+                    true
+                } else if *self == Admission::Undecided && *unanswered < max {
+                    *unanswered += 1;
+                    *self = Admission::Counted;
+                    true
+                } else {
+                    // A refused flow stays refused until answered: taken
+                    // in later, its parser would start mid-message.
+                    *self = Admission::Refused;
+                    false
+                }
+            }
+        }
+    }
 }
 
 /// The part of [`AppState`] a flow needs once it has TCP streams, a
@@ -231,6 +307,10 @@ pub struct AnalyzeStats {
     pub gap_bytes: u64,
     pub overlap_conflicts: u64,
     pub pending_overflows: u64,
+    /// Flows refused application state while unanswered, over
+    /// [`AnalyzeConfig::max_unanswered_flows`] (each flow once, even if
+    /// it was taken in later when answered).
+    pub unanswered_refused: u64,
 }
 
 /// The analyzer: a [`FlowHandler`] that classifies, parses and writes.
@@ -243,6 +323,9 @@ pub struct Analyzer<'o> {
     links: Links,
     /// Bytes held in all flows' pre-verdict buffers.
     pending_total: usize,
+    /// Flows holding application state while unanswered
+    /// ([`Admission::Counted`]).
+    unanswered: usize,
     /// Payload signatures, matched over reassembled streams and datagrams.
     signatures: Option<Arc<SignatureSet>>,
     /// Suricata rules.
@@ -727,6 +810,7 @@ impl<'o> Analyzer<'o> {
             out,
             links: Links::default(),
             pending_total: 0,
+            unanswered: 0,
             signatures: None,
             rules: None,
             frame: 0,
@@ -1125,6 +1209,21 @@ impl Analyzer<'_> {
         if app.done && self.signatures.is_none() && self.rules.is_none() {
             return;
         }
+        // Answered: the responder has sent a packet (a SYN-ACK, a reply
+        // datagram). See `Admission` for why the others are bounded.
+        let answered = flow.stats[0].pkts > 0 && flow.stats[1].pkts > 0;
+        let before = app.admission;
+        if !app.admission.admit(
+            answered,
+            app.linked_to().is_some(),
+            &mut self.unanswered,
+            self.cfg.max_unanswered_flows,
+        ) {
+            if before == Admission::Undecided {
+                self.stats.unanswered_refused += 1;
+            }
+            return;
+        }
         if self.rules.is_some() {
             app.more().rules.get_or_insert_with(Default::default);
         }
@@ -1310,6 +1409,9 @@ impl Analyzer<'_> {
         // A verdict reached at the end (port guess) gets no parser: parse
         // only what the bytes identified.
         if let Some(mut app) = flow.data.app.take() {
+            if app.admission == Admission::Counted {
+                self.unanswered = self.unanswered.saturating_sub(1);
+            }
             // The pre-verdict buffer of a flow that ends undecided.
             app.drop_pending(&mut self.pending_total);
             if let Some(streams) = app.more.as_mut().and_then(|m| m.streams.as_mut()) {

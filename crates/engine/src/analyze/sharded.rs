@@ -379,6 +379,7 @@ impl WorkerEnd {
         s.gap_bytes += o.stats.gap_bytes;
         s.overlap_conflicts += o.stats.overlap_conflicts;
         s.pending_overflows += o.stats.pending_overflows;
+        s.unanswered_refused += o.stats.unanswered_refused;
         if let Some(r) = o.rules {
             let t = self.rules.get_or_insert_with(RuleStats::default);
             t.alerts += r.alerts;

@@ -323,6 +323,16 @@ impl Verdicts {
         if self.0.len() >= Self::MAX {
             self.0.clear();
         }
+        // A verdict lives as long as its flow, and evidence texts are built
+        // with room to grow (160 bytes spare in HTTP's): a flood of distinct
+        // requests kept that slack a million times (160 MB).
+        let mut v = v;
+        if let Cow::Owned(e) = &mut v.evidence {
+            e.shrink_to_fit();
+        }
+        if let Some(app) = &mut v.app {
+            app.shrink_to_fit();
+        }
         let a = Arc::new(v);
         self.0.insert(Arc::clone(&a));
         a
