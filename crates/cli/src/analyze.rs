@@ -69,10 +69,8 @@ impl Setup {
         builder.config.community_id_seed = a.common.community_id_seed;
         builder.config.reassembly.max_buffered_per_stream = a.max_stream_buffer;
         builder.config.reassembly.max_buffered_total = a.max_reassembly_memory;
-        builder.config.max_unanswered_flows = match a.max_unanswered_flows {
-            0 => usize::MAX,
-            n => n,
-        };
+        builder.config.max_unanswered_flows =
+            crate::flows::unanswered_bound(a.common.classify.max_unanswered_flows);
         let mut rules = load_rules(a)?;
         builder.signatures = rules.signatures.take().map(Arc::new);
         builder.suricata = load_suricata_rules(a, &mut rules, !a.common.quiet)?;

@@ -374,6 +374,14 @@ fn summary_line(s: &CaptureSummary) -> String {
 }
 
 /// Build the classifier configuration from the flags.
+/// `--max-unanswered-flows N` as a bound: 0 is none.
+pub fn unanswered_bound(n: usize) -> usize {
+    match n {
+        0 => usize::MAX,
+        n => n,
+    }
+}
+
 pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
     let mut cfg = ClassifyConfig::default();
     if let Some(layers) = &a.layers {
@@ -394,6 +402,7 @@ pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
         );
     }
     cfg.ml.threshold = a.ml_threshold;
+    cfg.dpi.max_unanswered_states = unanswered_bound(a.max_unanswered_flows);
     if let Some(path) = &a.ml_model {
         if !cfg.layers.iter().any(|l| l == "ml") {
             bail!("--ml-model needs the `ml` layer in --layers (e.g. --layers flow,dpi,ml,port)");
@@ -446,8 +455,17 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
             let mut makers = Vec::with_capacity(threads);
             let returns: Vec<Returns<Line>> = (0..threads).map(|_| Returns::default()).collect();
             let mut give_back = GiveBack::new(&returns, |_| true);
+            // Each worker keeps its share of the unanswered flows' DPI
+            // states (as `analyze`'s workers do).
+            let mut wcfg = ccfg.clone();
+            if wcfg.dpi.max_unanswered_states != usize::MAX {
+                wcfg.dpi.max_unanswered_states = netsift_engine::shard::worker_max_flows(
+                    wcfg.dpi.max_unanswered_states,
+                    threads,
+                );
+            }
             for returns in returns {
-                let classifier = Classifier::new(&ccfg)?;
+                let classifier = Classifier::new(&wcfg)?;
                 let (format, seed) = (args.format, args.common.community_id_seed);
                 makers.push(move || FlowWorker {
                     classifier,

@@ -283,6 +283,14 @@ pub struct ClassifyArgs {
     /// Probability the `ml` layer needs to name a protocol (0..=1).
     #[arg(long, value_name = "P", default_value_t = netsift_engine::classify::ml::DEFAULT_THRESHOLD)]
     pub ml_threshold: f32,
+    /// Flows whose responder has not answered (no SYN-ACK, no reply
+    /// datagram) that may hold DPI state and, in `analyze` and `watch`,
+    /// application state (streams, parser, pre-verdict bytes) at once;
+    /// later ones are judged packet by packet, counted in the summary, and
+    /// analysed from the moment they are answered. 0: no bound (captures
+    /// of one direction only, where nothing is ever answered).
+    #[arg(long, default_value_t = netsift_engine::analyze::DEFAULT_MAX_UNANSWERED_FLOWS, value_name = "N")]
+    pub max_unanswered_flows: usize,
 }
 
 /// Port-scan detection method.
@@ -461,14 +469,6 @@ pub struct AnalysisArgs {
     /// Out-of-order bytes buffered across all TCP streams at once.
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
     pub max_reassembly_memory: usize,
-
-    /// Flows whose responder has not answered (no SYN-ACK, no reply
-    /// datagram) that may hold application state (streams, parser,
-    /// pre-verdict bytes) at once; later ones are counted in the summary
-    /// and analysed from the moment they are answered. 0: no bound
-    /// (captures of one direction only, where nothing is ever answered).
-    #[arg(long, default_value_t = netsift_engine::analyze::DEFAULT_MAX_UNANSWERED_FLOWS, value_name = "N")]
-    pub max_unanswered_flows: usize,
 
     /// Detection rules in one TOML file (lists, thresholds, alert timeout).
     #[arg(long, value_name = "FILE")]

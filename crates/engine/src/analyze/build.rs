@@ -157,7 +157,11 @@ impl AnalyzerBuilder {
     }
 
     fn prepare_with(&self, config: AnalyzeConfig) -> Result<Prepared, BuildError> {
-        let classifier = Classifier::new(&self.classify).map_err(BuildError::Classifier)?;
+        // One bound on unanswered flows for their application and DPI
+        // states alike (a worker's share of it, see `worker`).
+        let mut classify = self.classify.clone();
+        classify.dpi.max_unanswered_states = config.max_unanswered_flows;
+        let classifier = Classifier::new(&classify).map_err(BuildError::Classifier)?;
         let mut files = Files::new(self.extract_dir.as_deref(), self.max_file_bytes)
             .map_err(BuildError::ExtractDir)?;
         files.content = match &self.content {

@@ -57,10 +57,10 @@ pub struct AnalyzeConfig {
     pub max_unanswered_flows: usize,
 }
 
-/// [`AnalyzeConfig::max_unanswered_flows`] by default: about 100 MiB of
-/// application state (1.5 KB a flow holding a short request) for flows
-/// whose responder never said a word.
-pub const DEFAULT_MAX_UNANSWERED_FLOWS: usize = 65_536;
+/// [`AnalyzeConfig::max_unanswered_flows`] by default (the DPI layer's
+/// bound too): about 100 MiB of application state (1.5 KB a flow holding
+/// a short request) for flows whose responder never said a word.
+pub use crate::classify::DEFAULT_MAX_UNANSWERED_FLOWS;
 
 impl Default for AnalyzeConfig {
     fn default() -> Self {

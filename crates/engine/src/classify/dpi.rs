@@ -37,6 +37,13 @@ pub struct DpiConfig {
     pub max_prefix: usize,
     /// Bytes of the first UDP datagram of each direction kept as `peer`.
     pub max_udp_peer: usize,
+    /// DPI states (with their buffers) this layer keeps at once before it
+    /// stops keeping one for a flow nobody has answered: such a flow is
+    /// then judged on each packet alone (a datagram's probes that want a
+    /// second one, or a TCP prefix that is not enough yet, give up). A
+    /// million unanswered datagrams of random bytes held 261 MiB of DPI
+    /// state, a quarter of a KB a flow. `usize::MAX`: no bound.
+    pub max_unanswered_states: usize,
 }
 
 impl Default for DpiConfig {
@@ -45,6 +52,7 @@ impl Default for DpiConfig {
             max_packets: 24,
             max_prefix: 16 * 1024 + 64,
             max_udp_peer: 512,
+            max_unanswered_states: super::DEFAULT_MAX_UNANSWERED_FLOWS,
         }
     }
 }
@@ -225,11 +233,24 @@ impl DpiState {
 /// The DPI layer.
 pub struct DpiLayer {
     cfg: DpiConfig,
+    /// Unanswered flows whose state was not kept, over
+    /// [`DpiConfig::max_unanswered_states`].
+    dropped_unanswered: u64,
 }
 
 impl DpiLayer {
     pub fn new(cfg: DpiConfig) -> Self {
-        DpiLayer { cfg }
+        DpiLayer {
+            cfg,
+            dropped_unanswered: 0,
+        }
+    }
+
+    /// Unanswered flows whose DPI state was not kept for their next
+    /// packet, over [`DpiConfig::max_unanswered_states`] (a flow once per
+    /// packet it was judged on alone).
+    pub fn dropped_unanswered(&self) -> u64 {
+        self.dropped_unanswered
     }
 }
 
@@ -246,7 +267,28 @@ impl Layer for DpiLayer {
     }
 
     fn on_packet(&mut self, st: &mut ClassState, pkt: &PacketView<'_>) -> LayerAnswer {
-        let answer = self.packet(st, pkt);
+        let mut answer = self.packet(st, pkt);
+        // An unanswered flow still looking, over the bound of states kept:
+        // nothing of it is kept for its next packet (see
+        // `DpiConfig::max_unanswered_states`). A provisional UDP match is
+        // kept: it is a verdict already, waiting for its confirmation.
+        if !pkt.answered
+            && matches!(answer, LayerAnswer::Pending)
+            && st.dpi.data.as_ref().is_some_and(|d| d.held.is_none())
+            && crate::memory::counter(crate::memory::DPI_STATES) > self.cfg.max_unanswered_states
+        {
+            self.dropped_unanswered += 1;
+            if pkt.transport == Transport::Tcp {
+                // A TCP prefix cannot restart from a later segment.
+                st.dpi.release();
+                answer = LayerAnswer::Done;
+            } else if let Some(d) = st.dpi.data.take() {
+                st.dpi.inline = Inline::Counts {
+                    payload_pkts: d.payload_pkts,
+                    index: d.index,
+                };
+            }
+        }
         // A datagram flow still looking, of which nothing is kept: keep its
         // counters only (a UDP flood of junk holds 24 bytes a flow here,
         // not 190).
@@ -737,8 +779,41 @@ mod tests {
             client: (c, 40000),
             server: (s, 8081),
             new_flow: false,
+            answered: false,
             uid: netsift_flow::Uid(1),
         }
+    }
+
+    /// Over `max_unanswered_states`, an unanswered TCP flow whose prefix is
+    /// not enough yet keeps nothing and gives up; an answered one keeps
+    /// its prefix and gets its verdict from the next segment.
+    #[test]
+    fn unanswered_flows_over_the_bound_keep_no_state() {
+        let cfg = DpiConfig {
+            max_unanswered_states: 0,
+            ..DpiConfig::default()
+        };
+        // RFC 9112 §3: the request line is not complete yet.
+        let (a, b): (&[u8], &[u8]) = (b"GET /ind", b"ex.html HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut layer = DpiLayer::new(cfg);
+        let mut st = ClassState::default();
+        let first = tcp_pkt(Direction::ToServer, 100, 0x18, a);
+        assert_eq!(layer.on_packet(&mut st, &first), LayerAnswer::Done);
+        assert!(st.dpi.data.is_none());
+        assert_eq!(layer.dropped_unanswered(), 1);
+
+        let mut layer = DpiLayer::new(cfg);
+        let mut st = ClassState::default();
+        let mut first = tcp_pkt(Direction::ToServer, 100, 0x18, a);
+        first.answered = true;
+        assert_eq!(layer.on_packet(&mut st, &first), LayerAnswer::Pending);
+        let mut second = tcp_pkt(Direction::ToServer, 100 + a.len() as u32, 0x18, b);
+        second.answered = true;
+        let LayerAnswer::Verdict(v) = layer.on_packet(&mut st, &second) else {
+            panic!("no verdict from the whole request line");
+        };
+        assert_eq!(v.protocol, "HTTP");
+        assert_eq!(layer.dropped_unanswered(), 0);
     }
 
     /// A request whose second segment overtakes the first (reordering on

@@ -118,6 +118,9 @@ pub struct PacketView<'a> {
     pub server: (IpAddr, u16),
     /// This packet created its flow.
     pub new_flow: bool,
+    /// The responder has sent a packet in this flow (this one included):
+    /// a SYN-ACK, a reply datagram. See [`DpiConfig::max_unanswered_states`].
+    pub answered: bool,
     pub uid: netsift_flow::Uid,
 }
 
@@ -151,6 +154,10 @@ pub struct ClassState {
     /// The `ndpi` layer's per-flow state (nDPI's flow structure).
     #[cfg(feature = "ndpi")]
     pub(crate) ndpi: Option<ndpi::NdpiSlot>,
+    /// The verdict's evidence is this flow's own text, given while nobody
+    /// had answered the flow: it counts against the bound of such texts
+    /// (see [`Verdicts::share_for`]).
+    pub(crate) own_text: bool,
 }
 
 /// The part of [`ClassState`] only some layer lists use.
@@ -248,6 +255,11 @@ pub const LAYER_NAMES: &[&str] = &["flow", "dpi", "port"];
 /// are a 16-bit set).
 pub const MAX_LAYERS: usize = 16;
 
+/// Flows nobody answered that keep DPI state at once by default
+/// ([`DpiConfig::max_unanswered_states`]), and application state in
+/// `analyze` (`analyze::AnalyzeConfig::max_unanswered_flows`).
+pub const DEFAULT_MAX_UNANSWERED_FLOWS: usize = 65_536;
+
 /// Classifier settings.
 #[derive(Debug, Clone)]
 pub struct ClassifyConfig {
@@ -309,19 +321,78 @@ pub struct Classifier {
 /// verdict, not a million copies of its strings (about 140 bytes a flow).
 /// Bounded: it starts over when full (verdicts already given stay shared
 /// by their flows).
-#[derive(Default)]
-struct Verdicts(rustc_hash::FxHashSet<Arc<Verdict>>);
+///
+/// A verdict with its own evidence text (what this flow's client sent) is
+/// not shared, and lives as long as its flow: a million HTTP requests
+/// picked up mid-stream that nobody answers held a million texts (about
+/// 190 bytes each with the verdict). Flows nobody has answered keep their
+/// own text only up to the bound on unanswered flows
+/// ([`DpiConfig::max_unanswered_states`]); beyond it their verdict says
+/// [`TEXT_NOT_KEPT`] and is shared like any other.
+struct Verdicts {
+    set: rustc_hash::FxHashSet<Arc<Verdict>>,
+    /// Flows with [`ClassState::own_text`].
+    unanswered_texts: usize,
+    max_unanswered: usize,
+    /// Verdicts whose text was not kept.
+    texts_not_kept: u64,
+}
+
+impl Default for Verdicts {
+    fn default() -> Self {
+        Verdicts {
+            set: Default::default(),
+            unanswered_texts: 0,
+            max_unanswered: DEFAULT_MAX_UNANSWERED_FLOWS,
+            texts_not_kept: 0,
+        }
+    }
+}
+
+/// The evidence of a verdict given to a flow nobody answered, beyond the
+/// bound on unanswered flows (see [`Verdicts`]).
+pub const TEXT_NOT_KEPT: &str =
+    "evidence text not kept: more flows without an answer than --max-unanswered-flows";
 
 impl Verdicts {
     /// Distinct verdicts remembered at most.
     const MAX: usize = 4096;
 
+    /// [`Verdicts::share`] for flow state `st`, whose packet `view` gave
+    /// verdict `v`: see the type's documentation.
+    fn share_for(
+        &mut self,
+        st: &mut ClassState,
+        mut v: Verdict,
+        view: &PacketView<'_>,
+    ) -> Arc<Verdict> {
+        if !view.answered && matches!(v.evidence, Cow::Owned(_)) {
+            if self.unanswered_texts < self.max_unanswered {
+                self.unanswered_texts += 1;
+                st.own_text = true;
+            } else {
+                v.evidence = Cow::Borrowed(TEXT_NOT_KEPT);
+                self.texts_not_kept += 1;
+            }
+        }
+        self.share(v)
+    }
+
+    /// Flow state `st` no longer counts as unanswered (answered, or
+    /// ended).
+    fn release(&mut self, st: &mut ClassState) {
+        if st.own_text {
+            st.own_text = false;
+            self.unanswered_texts = self.unanswered_texts.saturating_sub(1);
+        }
+    }
+
     fn share(&mut self, v: Verdict) -> Arc<Verdict> {
-        if let Some(a) = self.0.get(&v) {
+        if let Some(a) = self.set.get(&v) {
             return Arc::clone(a);
         }
-        if self.0.len() >= Self::MAX {
-            self.0.clear();
+        if self.set.len() >= Self::MAX {
+            self.set.clear();
         }
         // A verdict lives as long as its flow, and evidence texts are built
         // with room to grow (160 bytes spare in HTTP's): a flood of distinct
@@ -334,7 +405,7 @@ impl Verdicts {
             app.shrink_to_fit();
         }
         let a = Arc::new(v);
-        self.0.insert(Arc::clone(&a));
+        self.set.insert(Arc::clone(&a));
         a
     }
 }
@@ -372,8 +443,17 @@ impl Classifier {
         }
         Ok(Classifier {
             layers,
-            verdicts: Verdicts::default(),
+            verdicts: Verdicts {
+                max_unanswered: cfg.dpi.max_unanswered_states,
+                ..Verdicts::default()
+            },
         })
+    }
+
+    /// Verdicts given to flows nobody had answered whose evidence text was
+    /// not kept ([`TEXT_NOT_KEPT`]).
+    pub fn texts_not_kept(&self) -> u64 {
+        self.verdicts.texts_not_kept
     }
 
     /// Names of the active layers, in order.
@@ -400,6 +480,10 @@ impl Classifier {
     ) {
         // Most packets belong to flows already decided and watched by no
         // layer: leave before building anything.
+        let st: &ClassState = flow.data.borrow();
+        if st.own_text && flow.stats[0].pkts > 0 && flow.stats[1].pkts > 0 {
+            self.verdicts.release(flow.data.borrow_mut());
+        }
         let st: &ClassState = flow.data.borrow();
         if st.settled && !st.watched {
             return;
@@ -472,7 +556,7 @@ impl Classifier {
         st.watched = self.layers.iter().any(|l| l.watches(v.protocol));
         st.settled = true;
         st.take_deferred();
-        st.verdict = Some(self.verdicts.share(v));
+        st.verdict = Some(self.verdicts.share_for(st, v, view));
         st.release_layers();
         // The packet that decided may itself announce flows.
         if let (Some(v), true) = (&st.verdict, st.watched) {
@@ -495,6 +579,7 @@ impl Classifier {
 
     /// [`Classifier::on_end`] for a [`ClassState`] kept elsewhere.
     pub fn finish(&mut self, st: &mut ClassState, facts: &FlowFacts) {
+        self.verdicts.release(st);
         if st.verdict.is_some() {
             return;
         }
@@ -581,6 +666,7 @@ pub fn packet_view<'a, T>(
         client: (o.addr, o.port),
         server: (r.addr, r.port),
         new_flow: seen.new,
+        answered: flow.stats[0].pkts > 0 && flow.stats[1].pkts > 0,
         uid: flow.uid,
     })
 }
@@ -689,6 +775,7 @@ mod tests {
             client: (a, 1),
             server: (a, 2),
             new_flow: false,
+            answered: false,
             uid: netsift_flow::Uid(1),
         }
     }
@@ -758,6 +845,54 @@ mod tests {
         assert_eq!(run(vec![first, second], 3), "first", "the first guess");
     }
 
+    /// A layer that names every flow on its first packet with a text of
+    /// that packet's own (as DPI quotes what a client sent).
+    struct Quoting(u32);
+
+    impl Layer for Quoting {
+        fn name(&self) -> &'static str {
+            "quoting"
+        }
+        fn on_packet(&mut self, _st: &mut ClassState, _pkt: &PacketView<'_>) -> LayerAnswer {
+            self.0 += 1;
+            LayerAnswer::Verdict(Verdict {
+                evidence: format!("client sent request {}", self.0).into(),
+                ..verdict("quoting", Confidence::Dpi)
+            })
+        }
+    }
+
+    /// Flows nobody answered keep their own evidence text up to the bound;
+    /// beyond it their verdict says so and is shared. An answer or the
+    /// flow's end frees the place; answered flows always keep theirs.
+    #[test]
+    fn unanswered_flows_keep_their_own_text_up_to_the_bound() {
+        let mut c = Classifier {
+            layers: vec![Box::new(Quoting(0))],
+            verdicts: Verdicts {
+                max_unanswered: 1,
+                ..Verdicts::default()
+            },
+        };
+        let text = |st: &ClassState| st.verdict.as_ref().map(|v| v.evidence.to_string());
+        let (mut a, mut b, mut d, mut e) = Default::default();
+        c.offer(&mut a, &view());
+        assert_eq!(text(&a).as_deref(), Some("client sent request 1"));
+        c.offer(&mut b, &view());
+        assert_eq!(text(&b).as_deref(), Some(TEXT_NOT_KEPT));
+        assert_eq!(c.texts_not_kept(), 1);
+        let answered = PacketView {
+            answered: true,
+            ..view()
+        };
+        c.offer(&mut e, &answered);
+        assert_eq!(text(&e).as_deref(), Some("client sent request 3"));
+        c.finish(&mut a, &facts());
+        c.offer(&mut d, &view());
+        assert_eq!(text(&d).as_deref(), Some("client sent request 4"));
+        assert_eq!(c.texts_not_kept(), 1);
+    }
+
     /// Flows with equal verdicts share one: a flood of a million ICMP
     /// echoes holds one verdict, not a million copies of its strings.
     #[test]
@@ -781,7 +916,7 @@ mod tests {
             };
             let a = c.verdicts.share(v.clone());
             assert_eq!(*a, v);
-            assert!(c.verdicts.0.len() <= Verdicts::MAX);
+            assert!(c.verdicts.set.len() <= Verdicts::MAX);
         }
     }
 

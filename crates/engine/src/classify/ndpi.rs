@@ -498,6 +498,7 @@ mod tests {
             client: ("10.0.0.1".parse().unwrap(), 40000),
             server: ("10.0.0.2".parse().unwrap(), 53),
             new_flow: true,
+            answered: false,
             uid: netsift_flow::Uid(1),
         }
     }
