@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(w.config.reassembly.max_buffered_total, 16 << 20);
         // A quarter of the unanswered flows, and 1/32 of that for the
         // uneven split; no bound stays no bound.
-        assert_eq!(w.config.max_unanswered_flows, 16_384 + 512);
+        assert_eq!(w.config.max_unanswered_flows, 8_192 + 256);
         let mut unbounded = AnalyzerBuilder::default();
         unbounded.config.max_unanswered_flows = usize::MAX;
         let w = unbounded.worker(4).expect("worker parts");

@@ -58,7 +58,7 @@ pub struct AnalyzeConfig {
 }
 
 /// [`AnalyzeConfig::max_unanswered_flows`] by default (the DPI layer's
-/// bound too): about 100 MiB of application state (1.5 KB a flow holding
+/// bound too): about 50 MiB of application state (1.5 KB a flow holding
 /// a short request) for flows whose responder never said a word.
 pub use crate::classify::DEFAULT_MAX_UNANSWERED_FLOWS;
 
