@@ -604,7 +604,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
         print_summary(out.summary(), packets, flows, stats.records);
         eprintln!("  memory (estimated, each at its peak): {memory}");
-        print_unanswered_refused(stats.unanswered_refused);
+        print_unanswered(Some(stats.unanswered_refused), stats.classify_unanswered);
         if !a.model.is_empty() {
             eprintln!("  learned models: {scored} sessions scored ({by_server} by a per-server model), {raised} anomaly alerts");
         }
@@ -802,14 +802,28 @@ pub fn print_alert_groups(g: &PcapSummary, written: Option<u64>) {
     }
 }
 
-/// The summary line for flows refused application state while nobody
-/// answered them (`--max-unanswered-flows`), when there were any.
-pub fn print_unanswered_refused(n: u64) {
-    if n > 0 {
-        eprintln!(
-            "  unanswered flows not analysed while over --max-unanswered-flows: {n} (their conn records are complete; a flow answered later was analysed from then on)"
-        );
+/// The summary line for what `--max-unanswered-flows` cost, when it
+/// cost anything: flows refused application state while nobody answered
+/// them (`refused`; `flows` has no such state), packets judged alone by
+/// DPI, verdict texts not kept.
+pub fn print_unanswered(refused: Option<u64>, c: netsift_engine::classify::UnansweredCounts) {
+    if refused.unwrap_or(0) == 0 && c == Default::default() {
+        return;
     }
+    let mut parts = Vec::new();
+    if let Some(n) = refused {
+        parts.push(format!(
+            "{n} flows not analysed (their conn records are complete; one answered later was analysed from then on)"
+        ));
+    }
+    parts.push(format!(
+        "{} packets judged alone by DPI, {} verdict texts not kept",
+        c.judged_alone, c.texts_not_kept
+    ));
+    eprintln!(
+        "  over --max-unanswered-flows (flows nobody answered): {}",
+        parts.join(", ")
+    );
 }
 
 pub fn print_summary(s: &Summary, packets: u64, flows: u64, records: u64) {

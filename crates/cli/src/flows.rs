@@ -162,8 +162,10 @@ impl FlowHandler<ClassState> for FlowWorker {
 
 impl netsift_engine::shard::ShardHandler<ClassState> for FlowWorker {
     type Chunk = Vec<(When, u64, Line)>;
-    type End = ();
-    fn end(self) {}
+    type End = netsift_engine::classify::UnansweredCounts;
+    fn end(self) -> Self::End {
+        self.classifier.unanswered()
+    }
     fn take_chunk(&mut self) -> Option<Self::Chunk> {
         self.returns.free();
         if self.chunk.is_empty() {
@@ -442,6 +444,8 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     let mut failed = false;
     let mut any_read = false;
     let (mut packets, mut flows) = (0u64, 0u64);
+    // What --max-unanswered-flows cost the workers' classifiers.
+    let mut unanswered = netsift_engine::classify::UnansweredCounts::default();
     for (n, path) in args.captures.iter().enumerate() {
         // A uid seed per capture keeps uids unique across the captures of one run.
         let mut cfg = cfg;
@@ -488,8 +492,14 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
                     }
                 })
             };
-            run_capture_sharded(path, cfg, makers, &mut sink, &mut |p| bar.update(p))
-                .map(|(s, _)| s)
+            run_capture_sharded(path, cfg, makers, &mut sink, &mut |p| bar.update(p)).map(
+                |(s, ends)| {
+                    for e in ends {
+                        unanswered = unanswered + e;
+                    }
+                    s
+                },
+            )
         };
         bar.clear();
         if let Some(e) = w.error.take() {
@@ -512,6 +522,9 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
         }
     }
     w.finish(any_read)?;
+    if !args.common.quiet {
+        crate::analyze::print_unanswered(None, unanswered + w.classifier.unanswered());
+    }
     if !args.common.quiet && args.captures.len() > 1 {
         eprintln!(
             "netsift: total: {} captures, {} packets, {} flows",

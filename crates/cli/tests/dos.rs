@@ -90,3 +90,33 @@ fn busy_server_is_not_a_flood() {
     let alerts = analyze("normal.pcap", Some(RULES));
     assert!(alerts.is_empty(), "{alerts:?}");
 }
+
+/// A flood's flows are unanswered: beyond `--max-unanswered-flows` they
+/// get no application state, and the summary says how many (600 DNS-port
+/// datagrams from 600 sources, a bound of 100). Below the bound nothing
+/// is said.
+#[test]
+fn unanswered_flows_over_the_bound_are_counted_in_the_summary() {
+    let run = |extra: &[&str]| {
+        let tmp = std::env::temp_dir().join(format!("netsift-unanswered-{}", std::process::id()));
+        let out = Command::new(env!("CARGO_BIN_EXE_netsift"))
+            .args(["analyze", "--threads", "1", "-o"])
+            .arg(&tmp)
+            .args(extra)
+            .arg(root().join("crates/cli/tests/dos/udp_flood.pcap"))
+            .output()
+            .expect("run analyze");
+        let _ = std::fs::remove_dir_all(&tmp);
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let bounded = run(&["--max-unanswered-flows", "100"]);
+    assert!(
+        bounded.contains(
+            "over --max-unanswered-flows (flows nobody answered): 500 flows not analysed"
+        ),
+        "{bounded}"
+    );
+    let default = run(&[]);
+    assert!(!default.contains("max-unanswered-flows"), "{default}");
+}

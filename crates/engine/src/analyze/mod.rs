@@ -311,6 +311,9 @@ pub struct AnalyzeStats {
     /// [`AnalyzeConfig::max_unanswered_flows`] (each flow once, even if
     /// it was taken in later when answered).
     pub unanswered_refused: u64,
+    /// What the same bound cost the classifier (as of the last flow that
+    /// ended: every flow has ended when a run is over).
+    pub classify_unanswered: crate::classify::UnansweredCounts,
 }
 
 /// The analyzer: a [`FlowHandler`] that classifies, parses and writes.
@@ -1403,6 +1406,7 @@ impl Analyzer<'_> {
 
     fn flow_end(&mut self, mut flow: Flow<FlowData>) {
         self.classifier.on_end(&mut flow);
+        self.stats.classify_unanswered = self.classifier.unanswered();
         let common = common_of(&flow);
         let ts = flow.last_ts;
         let mut missed_bytes = 0;

@@ -245,13 +245,6 @@ impl DpiLayer {
             dropped_unanswered: 0,
         }
     }
-
-    /// Unanswered flows whose DPI state was not kept for their next
-    /// packet, over [`DpiConfig::max_unanswered_states`] (a flow once per
-    /// packet it was judged on alone).
-    pub fn dropped_unanswered(&self) -> u64 {
-        self.dropped_unanswered
-    }
 }
 
 fn dir_idx(d: Direction) -> usize {
@@ -307,6 +300,10 @@ impl Layer for DpiLayer {
             d.buf_bytes.set(n);
         }
         answer
+    }
+
+    fn judged_alone(&self) -> u64 {
+        self.dropped_unanswered
     }
 
     /// A flow that ends while a provisional match waits keeps it.
@@ -800,7 +797,7 @@ mod tests {
         let first = tcp_pkt(Direction::ToServer, 100, 0x18, a);
         assert_eq!(layer.on_packet(&mut st, &first), LayerAnswer::Done);
         assert!(st.dpi.data.is_none());
-        assert_eq!(layer.dropped_unanswered(), 1);
+        assert_eq!(layer.judged_alone(), 1);
 
         let mut layer = DpiLayer::new(cfg);
         let mut st = ClassState::default();
@@ -813,7 +810,7 @@ mod tests {
             panic!("no verdict from the whole request line");
         };
         assert_eq!(v.protocol, "HTTP");
-        assert_eq!(layer.dropped_unanswered(), 0);
+        assert_eq!(layer.judged_alone(), 0);
     }
 
     /// A request whose second segment overtakes the first (reordering on

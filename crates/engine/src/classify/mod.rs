@@ -237,6 +237,30 @@ pub trait Layer: Send {
     fn on_end(&mut self, _st: &mut ClassState, _flow: &FlowFacts) -> Option<Verdict> {
         None
     }
+
+    /// Packets of unanswered flows this layer judged alone, keeping no
+    /// state for the next one, over the bound on unanswered flows
+    /// ([`DpiConfig::max_unanswered_states`]).
+    fn judged_alone(&self) -> u64 {
+        0
+    }
+}
+
+/// See [`Classifier::unanswered`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnansweredCounts {
+    pub judged_alone: u64,
+    pub texts_not_kept: u64,
+}
+
+impl std::ops::Add for UnansweredCounts {
+    type Output = UnansweredCounts;
+    fn add(self, o: UnansweredCounts) -> UnansweredCounts {
+        UnansweredCounts {
+            judged_alone: self.judged_alone + o.judged_alone,
+            texts_not_kept: self.texts_not_kept + o.texts_not_kept,
+        }
+    }
 }
 
 /// What `on_end` knows about a flow.
@@ -453,10 +477,14 @@ impl Classifier {
         })
     }
 
-    /// Verdicts given to flows nobody had answered whose evidence text was
-    /// not kept ([`TEXT_NOT_KEPT`]).
-    pub fn texts_not_kept(&self) -> u64 {
-        self.verdicts.texts_not_kept
+    /// What the bound on unanswered flows cost this classifier: packets of
+    /// such flows judged alone ([`Layer::judged_alone`], all layers), and
+    /// verdict texts not kept.
+    pub fn unanswered(&self) -> UnansweredCounts {
+        UnansweredCounts {
+            judged_alone: self.layers.iter().map(|l| l.judged_alone()).sum(),
+            texts_not_kept: self.verdicts.texts_not_kept,
+        }
     }
 
     /// Names of the active layers, in order.
@@ -883,7 +911,7 @@ mod tests {
         assert_eq!(text(&a).as_deref(), Some("client sent request 1"));
         c.offer(&mut b, &view());
         assert_eq!(text(&b).as_deref(), Some(TEXT_NOT_KEPT));
-        assert_eq!(c.texts_not_kept(), 1);
+        assert_eq!(c.unanswered().texts_not_kept, 1);
         let answered = PacketView {
             answered: true,
             ..view()
@@ -893,7 +921,7 @@ mod tests {
         c.finish(&mut a, &facts());
         c.offer(&mut d, &view());
         assert_eq!(text(&d).as_deref(), Some("client sent request 4"));
-        assert_eq!(c.texts_not_kept(), 1);
+        assert_eq!(c.unanswered().texts_not_kept, 1);
     }
 
     /// Flows with equal verdicts share one: a flood of a million ICMP
