@@ -169,18 +169,24 @@ pub fn starts_with_ci(d: &[u8], prefix: &[u8]) -> Option<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    #[test]
-    fn decimal_is_to_string() {
-        let mut vals: Vec<u64> = (0..100_000).collect();
+    /// Every number below `below`, each power of ten and its neighbours,
+    /// and `u64::MAX`: where a decimal writer's digit counts change.
+    pub(crate) fn decimal_edges(below: u64) -> Vec<u64> {
+        let mut vals: Vec<u64> = (0..below).collect();
         vals.extend((0..20).flat_map(|p| {
             let b = 10u64.pow(p);
             [b - 1, b, b + 1]
         }));
         vals.push(u64::MAX);
-        for v in vals {
+        vals
+    }
+
+    #[test]
+    fn decimal_is_to_string() {
+        for v in decimal_edges(100_000) {
             let (buf, i) = decimal(v);
             assert_eq!(&buf[i..], v.to_string().as_bytes(), "{v}");
         }

@@ -687,13 +687,7 @@ mod tests {
 
     #[test]
     fn integers_are_written_as_itoa_writes_them() {
-        let mut vals: Vec<u64> = (0..200_000).collect();
-        vals.extend((0..20).flat_map(|p| {
-            let b = 10u64.pow(p);
-            [b - 1, b, b + 1]
-        }));
-        vals.push(u64::MAX);
-        for v in vals {
+        for v in crate::bytes::tests::decimal_edges(200_000) {
             let mut out = Vec::new();
             write_u64(&mut out, v);
             assert_eq!(out, v.to_string().as_bytes(), "{v}");
