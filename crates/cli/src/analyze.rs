@@ -550,7 +550,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
             })?;
         }
         WorkerEnd {
-            stats: analyzer.stats,
+            stats: analyzer.run_stats(),
             rules: analyzer.rule_stats(),
             peak_memory: analyzer.peak_memory(),
             files_carved: analyzer.files_carved(),

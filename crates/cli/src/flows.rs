@@ -375,7 +375,6 @@ fn summary_line(s: &CaptureSummary) -> String {
     )
 }
 
-/// Build the classifier configuration from the flags.
 /// `--max-unanswered-flows N` as a bound: 0 is none.
 pub fn unanswered_bound(n: usize) -> usize {
     match n {
@@ -384,6 +383,7 @@ pub fn unanswered_bound(n: usize) -> usize {
     }
 }
 
+/// Build the classifier configuration from the flags.
 pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
     let mut cfg = ClassifyConfig::default();
     if let Some(layers) = &a.layers {
@@ -462,12 +462,8 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
             // Each worker keeps its share of the unanswered flows' DPI
             // states (as `analyze`'s workers do).
             let mut wcfg = ccfg.clone();
-            if wcfg.dpi.max_unanswered_states != usize::MAX {
-                wcfg.dpi.max_unanswered_states = netsift_engine::shard::worker_max_flows(
-                    wcfg.dpi.max_unanswered_states,
-                    threads,
-                );
-            }
+            wcfg.dpi.max_unanswered_states =
+                netsift_engine::shard::worker_bound(wcfg.dpi.max_unanswered_states, threads);
             for returns in returns {
                 let classifier = Classifier::new(&wcfg)?;
                 let (format, seed) = (args.format, args.common.community_id_seed);

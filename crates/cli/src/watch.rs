@@ -420,7 +420,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     }
     // Orderly end: flows, records, alerts, then the files.
     pipe.finish(&mut analyzer);
-    let stats = analyzer.stats;
+    let stats = analyzer.run_stats();
     let memory = analyzer.peak_memory();
     drop(analyzer);
     scoring.finish().context("writing the output")?;

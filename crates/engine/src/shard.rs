@@ -531,6 +531,16 @@ pub fn worker_max_flows(max_flows: usize, n: usize) -> usize {
     share.saturating_add(share / 32).max(1)
 }
 
+/// [`worker_max_flows`] for a bound that may be none: `usize::MAX` (no
+/// bound) stays no bound (`--max-unanswered-flows 0`).
+pub fn worker_bound(bound: usize, n: usize) -> usize {
+    if bound == usize::MAX {
+        bound
+    } else {
+        worker_max_flows(bound, n)
+    }
+}
+
 /// The worker (0..n) that handles the packet in `data`: see the module
 /// documentation.
 pub fn shard_of(link: LinkType, data: &[u8], n: usize) -> usize {

@@ -231,6 +231,13 @@ impl<T> Flow<T> {
         )
     }
 
+    /// The responder has sent a packet (a SYN-ACK, a reply datagram):
+    /// the flow is a conversation, not one side's attempt. Flows nobody
+    /// answered are the ones a spoofed flood makes.
+    pub fn answered(&self) -> bool {
+        self.stats[0].pkts > 0 && self.stats[1].pkts > 0
+    }
+
     /// Zeek's history string.
     pub fn history(&self) -> &str {
         self.conn.history()

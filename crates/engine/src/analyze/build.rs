@@ -139,10 +139,8 @@ impl AnalyzerBuilder {
     pub fn worker(&self, threads: usize) -> Result<Prepared, BuildError> {
         let mut config = self.config;
         config.reassembly.max_buffered_total /= threads.max(1);
-        if config.max_unanswered_flows != usize::MAX {
-            config.max_unanswered_flows =
-                crate::shard::worker_max_flows(config.max_unanswered_flows, threads);
-        }
+        config.max_unanswered_flows =
+            crate::shard::worker_bound(config.max_unanswered_flows, threads);
         self.prepare_with(config)
     }
 

@@ -311,8 +311,8 @@ pub struct AnalyzeStats {
     /// [`AnalyzeConfig::max_unanswered_flows`] (each flow once, even if
     /// it was taken in later when answered).
     pub unanswered_refused: u64,
-    /// What the same bound cost the classifier (as of the last flow that
-    /// ended: every flow has ended when a run is over).
+    /// What the same bound cost the classifier (filled in by
+    /// [`Analyzer::run_stats`]).
     pub classify_unanswered: crate::classify::UnansweredCounts,
 }
 
@@ -832,6 +832,15 @@ impl<'o> Analyzer<'o> {
         self.rules = Some(eng);
     }
 
+    /// The run's counters, with the classifier's share
+    /// ([`AnalyzeStats::classify_unanswered`]).
+    pub fn run_stats(&self) -> AnalyzeStats {
+        AnalyzeStats {
+            classify_unanswered: self.classifier.unanswered(),
+            ..self.stats
+        }
+    }
+
     /// Counters of the Suricata rules, when loaded.
     pub fn rule_stats(&self) -> Option<rules::RuleStats> {
         self.rules.as_ref().map(|r| r.stats)
@@ -1199,6 +1208,7 @@ impl Analyzer<'_> {
         let (uid, orig, resp) = (flow.uid, flow.orig(), flow.resp());
         let (resp_addr, resp_port) = (resp.addr, resp.port);
         let first_syn = [flow.conn.syn_seq(0), flow.conn.syn_seq(1)];
+        let answered = flow.answered();
         let st = &mut flow.data;
         let app = st.app.get_or_insert_with(Default::default);
         if seen.new && !self.links.expected.is_empty() {
@@ -1212,9 +1222,7 @@ impl Analyzer<'_> {
         if app.done && self.signatures.is_none() && self.rules.is_none() {
             return;
         }
-        // Answered: the responder has sent a packet (a SYN-ACK, a reply
-        // datagram). See `Admission` for why the others are bounded.
-        let answered = flow.stats[0].pkts > 0 && flow.stats[1].pkts > 0;
+        // See `Admission` for why flows nobody answered are bounded.
         let before = app.admission;
         if !app.admission.admit(
             answered,
@@ -1406,7 +1414,6 @@ impl Analyzer<'_> {
 
     fn flow_end(&mut self, mut flow: Flow<FlowData>) {
         self.classifier.on_end(&mut flow);
-        self.stats.classify_unanswered = self.classifier.unanswered();
         let common = common_of(&flow);
         let ts = flow.last_ts;
         let mut missed_bytes = 0;

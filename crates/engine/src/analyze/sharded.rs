@@ -360,7 +360,7 @@ impl ShardHandler<FlowData> for AnalyzeWorker {
     fn end(self) -> WorkerEnd {
         self.returns.free();
         WorkerEnd {
-            stats: self.analyzer.stats,
+            stats: self.analyzer.run_stats(),
             rules: self.analyzer.rule_stats(),
             peak_memory: self.analyzer.peak_memory_own(),
             files_carved: self.analyzer.files_carved(),

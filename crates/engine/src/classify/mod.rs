@@ -414,7 +414,7 @@ impl Verdicts {
         }
     }
 
-    fn share(&mut self, v: Verdict) -> Arc<Verdict> {
+    fn share(&mut self, mut v: Verdict) -> Arc<Verdict> {
         if let Some(a) = self.set.get(&v) {
             return Arc::clone(a);
         }
@@ -424,7 +424,6 @@ impl Verdicts {
         // A verdict lives as long as its flow, and evidence texts are built
         // with room to grow (160 bytes spare in HTTP's): a flood of distinct
         // requests kept that slack a million times (160 MB).
-        let mut v = v;
         if let Cow::Owned(e) = &mut v.evidence {
             e.shrink_to_fit();
         }
@@ -511,8 +510,7 @@ impl Classifier {
     ) {
         // Most packets belong to flows already decided and watched by no
         // layer: leave before building anything.
-        let st: &ClassState = flow.data.borrow();
-        if st.own_text && flow.stats[0].pkts > 0 && flow.stats[1].pkts > 0 {
+        if flow.data.borrow().own_text && flow.answered() {
             self.verdicts.release(flow.data.borrow_mut());
         }
         let st: &ClassState = flow.data.borrow();
@@ -697,7 +695,7 @@ pub fn packet_view<'a, T>(
         client: (o.addr, o.port),
         server: (r.addr, r.port),
         new_flow: seen.new,
-        answered: flow.stats[0].pkts > 0 && flow.stats[1].pkts > 0,
+        answered: flow.answered(),
         uid: flow.uid,
     })
 }
