@@ -15,6 +15,8 @@ KIND:
   udpdata  UDP datagrams of 1-200 random bytes to random ports of 10.0.0.1
         from random sources: the DPI layer keeps state for the probes that
         want more, and port-guessed parsers get their datagram
+  syn6  the SYN flood over IPv6: TCP SYNs to 2001:db8::1 port 80 from random
+        sources in 2001:db8::/32 (outside 2001:db8::/64, never the target)
   mixed normal traffic for a "must not alert" check: N/8 short HTTP
         connections back to back (handshake, request, response, close) between
         50 clients and 2 servers: many SYNs a second, all answered
@@ -22,7 +24,7 @@ KIND:
 N packets (default 1000000), SEED (default 1), PPS: packet rate in packet time
 (default 100000/s, so 1 M SYNs span 10 s and every flow is still open at the
 end: 1 M concurrent flows). SOURCES: number of distinct source addresses
-(default N: every packet from a new source).
+(default N: every packet from a new source; IPv4 kinds only).
 Checksums (IPv4, TCP, UDP, ICMP) are correct.
 """
 import random
@@ -32,6 +34,7 @@ import sys
 DMAC = bytes.fromhex("020000000002")
 SMAC = bytes.fromhex("020000000001")
 TARGET = bytes([10, 0, 0, 1])
+TARGET6 = bytes.fromhex("20010db8000000000000000000000001")
 BASE_TS = 1_700_000_000
 
 
@@ -52,6 +55,19 @@ def ipv4(src, dst, proto, payload, ident):
 
 def l4_csum(src, dst, proto, seg):
     return csum(src + dst + struct.pack("!BBH", 0, proto, len(seg)) + seg)
+
+
+def ipv6(src, dst, nxt, payload):
+    # RFC 8200 section 3: version 6, traffic class 0, flow label 0.
+    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), nxt, 64, src, dst) + payload
+
+
+def tcp6_syn(src, dst, sport, dport, seq):
+    seg = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
+    # RFC 8200 section 8.1: the pseudo-header is the addresses, the
+    # upper-layer length (32 bits) and the next header (in 32 bits).
+    c = csum(src + dst + struct.pack("!IxxxB", len(seg), 6) + seg)
+    return ipv6(src, dst, 6, seg[:16] + struct.pack("!H", c) + seg[18:])
 
 
 def tcp(src, dst, sport, dport, seq, ack, flags, payload=b""):
@@ -84,9 +100,9 @@ def main():
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         t_us = 0
 
-        def put(ip):
+        def put(ip, ethertype=b"\x08\x00"):
             nonlocal t_us
-            frame = DMAC + SMAC + b"\x08\x00" + ip
+            frame = DMAC + SMAC + ethertype + ip
             f.write(struct.pack("<IIII", BASE_TS + t_us // 1_000_000, t_us % 1_000_000, len(frame), len(frame)))
             f.write(frame)
             t_us += step_us
@@ -104,6 +120,12 @@ def main():
         if kind == "syn":
             for _ in range(n):
                 put(tcp(source(), TARGET, rng.randrange(1024, 65536), 80, rng.getrandbits(32), 0, 0x02))
+        elif kind == "syn6":
+            # 2001:db8:XXXX:XXXX:XXXX:XXXX:XXXX:XXXX with the third group
+            # nonzero, so never in the target's /64.
+            for _ in range(n):
+                src = TARGET6[:4] + struct.pack("!H", rng.randrange(1, 65536)) + rng.getrandbits(80).to_bytes(10, "big")
+                put(tcp6_syn(src, TARGET6, rng.randrange(1024, 65536), 80, rng.getrandbits(32)), b"\x86\xdd")
         elif kind == "udp":
             data = bytes(32)
             for _ in range(n):
@@ -141,7 +163,7 @@ def main():
                 put(tcp(c, s, sp, 80, a + 2 + len(req), b + 2 + len(resp), 0x10))
                 # back to back: a busy server (every handshake completes)
         else:
-            sys.exit("flood_gen.py: KIND is syn, udp, icmp, http, udpdata or mixed")
+            sys.exit("flood_gen.py: KIND is syn, syn6, udp, icmp, http, udpdata or mixed")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ use serde::Serialize;
 use crate::SeededMap;
 
 mod lone;
-use lone::{Lone4, LoneTable};
+use lone::{Lone4, Lone6, LoneTable, LoneTable6};
 
 /// TCP flag bits (the low byte of the TCP flags field).
 pub mod tcp_flags {
@@ -706,8 +706,7 @@ struct Lone {
 }
 
 impl Lone4 {
-    /// A probe from `src` to `dst` between IPv4 hosts (`LoneMap` keeps the
-    /// others as they are).
+    /// A probe from `src` to `dst` between IPv4 hosts.
     fn pack(p: &Lone, src: std::net::Ipv4Addr, dst: std::net::Ipv4Addr) -> Lone4 {
         Lone4 {
             ts: p.ts,
@@ -732,24 +731,53 @@ impl Lone4 {
     }
 }
 
-/// Lone probes by source, with their expiry queues.
+impl Lone6 {
+    /// A probe from `src` to `dst` between IPv6 hosts.
+    fn pack(p: &Lone, src: std::net::Ipv6Addr, dst: std::net::Ipv6Addr) -> Lone6 {
+        Lone6 {
+            ts: p.ts,
+            src: src.octets(),
+            dst: dst.octets(),
+            dst_port: p.dst_port,
+            src_port: p.src_port,
+            proto: p.proto,
+            kind: p.kind,
+        }
+    }
+
+    fn unpack(self) -> Lone {
+        Lone {
+            dst: IpAddr::V6(self.dst.into()),
+            ts: self.ts,
+            dst_port: self.dst_port,
+            src_port: self.src_port,
+            proto: self.proto,
+            kind: self.kind,
+        }
+    }
+}
+
+/// Lone probes by source, with their expiry queues. A flow's two addresses
+/// are of one family (its key is made of them), so a probe is between IPv4
+/// hosts or between IPv6 hosts; one that is not (no flow makes it) is not
+/// kept as a lone probe.
 #[derive(Debug, Default)]
 struct LoneMap {
     v4: LoneTable,
-    other: SeededMap<IpAddr, Lone>,
+    v6: LoneTable6,
     q4: ExpiryQueue<u32>,
-    q: ExpiryQueue<IpAddr>,
+    q6: ExpiryQueue<[u8; 16]>,
 }
 
 impl LoneMap {
     fn len(&self) -> usize {
-        self.v4.len() + self.other.len()
+        self.v4.len() + self.v6.len()
     }
 
     fn take(&mut self, src: IpAddr) -> Option<Lone> {
         match src {
             IpAddr::V4(a) => self.v4.remove(u32::from(a)).map(Lone4::unpack),
-            IpAddr::V6(_) => self.other.remove(&src),
+            IpAddr::V6(a) => self.v6.remove(&a.octets()).map(Lone6::unpack),
         }
     }
 
@@ -763,7 +791,10 @@ impl LoneMap {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 self.v4.insert(Lone4::pack(&p, s, d)).map(Lone4::unpack)
             }
-            _ => self.other.insert(src, p),
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                self.v6.insert(Lone6::pack(&p, s, d)).map(Lone6::unpack)
+            }
+            _ => None,
         }
     }
 
@@ -772,7 +803,8 @@ impl LoneMap {
     fn queue(&mut self, src: IpAddr, p: &Lone) {
         match (src, p.dst) {
             (IpAddr::V4(s), IpAddr::V4(_)) => self.q4.push(p.ts, u32::from(s)),
-            _ => self.q.push(p.ts, src),
+            (IpAddr::V6(s), IpAddr::V6(_)) => self.q6.push(p.ts, s.octets()),
+            _ => {}
         }
     }
 
@@ -786,8 +818,8 @@ impl LoneMap {
             }
             Some(p.ts)
         });
-        let m = &mut self.other;
-        self.q.expire(horizon, |k| {
+        let m = &mut self.v6;
+        self.q6.expire(horizon, |k| {
             let p = m.get(&k)?;
             if p.ts < horizon {
                 m.remove(&k);
@@ -797,12 +829,21 @@ impl LoneMap {
         });
     }
 
+    /// Ask for the slot of `src`'s lone probe (see
+    /// [`ScanDetector::observe_deferred`]).
+    fn prefetch(&self, src: IpAddr) {
+        match src {
+            IpAddr::V4(a) => self.v4.prefetch(u32::from(a)),
+            IpAddr::V6(a) => self.v6.prefetch(&a.octets()),
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         use std::mem::size_of;
         self.v4.memory_bytes()
-            + self.other.capacity() * (size_of::<(IpAddr, Lone)>() + 1)
+            + self.v6.memory_bytes()
             + self.q4.0.capacity() * size_of::<(u64, u32)>()
-            + self.q.0.capacity() * size_of::<(u64, IpAddr)>()
+            + self.q6.0.capacity() * size_of::<(u64, [u8; 16])>()
     }
 }
 
@@ -1054,8 +1095,8 @@ impl ScanDetector {
     /// where each one is raised at once, use [`ScanDetector::observe`].
     pub fn observe_deferred(&mut self, c: &ConnSummary) {
         let e = self.ended(c);
-        if let (IpAddr::V4(src), Some(_)) = (e.src, e.kind) {
-            self.lone.v4.prefetch(u32::from(src));
+        if e.kind.is_some() {
+            self.lone.prefetch(e.src);
         }
         self.deferred.push_back(e);
         if self.deferred.len() > DEFER {
@@ -1434,12 +1475,26 @@ mod tests {
         // 20 000 sources with one SYN each (a flood): no target set is made,
         // one lone entry per source; once the window has passed, a later
         // probe's sweep drops them all (popped from the queue, no scan of
-        // the whole map), and a scanner among them is still found.
+        // the whole map), and a scanner among them is still found. Over
+        // IPv4 and over IPv6 (each has its own table).
+        let v4 = |a: u32| IpAddr::from(std::net::Ipv4Addr::from(a));
+        let v6 = |a: u32| {
+            IpAddr::from(std::net::Ipv6Addr::from(
+                0x2001_0db8u128 << 96 | u128::from(a),
+            ))
+        };
+        for addr in [v4, v6] {
+            flood_expires(addr);
+        }
+    }
+
+    fn flood_expires(addr: fn(u32) -> IpAddr) {
         let mut d = ScanDetector::new(ScanConfig::default());
         for i in 0..20_000u32 {
             let mut c = conn("S", "S0");
             c.ts_ns = u64::from(i) * 1000;
-            c.src = IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + i));
+            c.src = addr(0x0b00_0000 + i);
+            c.dst = addr(0x0a00_0002);
             assert!(d.observe(&c).is_empty());
         }
         assert_eq!(d.lone.len(), 20_000);
@@ -1447,6 +1502,8 @@ mod tests {
         let mut raised = 0;
         for p in 0..20u16 {
             let mut c = conn("S", "S0");
+            c.src = addr(0x0a00_0001);
+            c.dst = addr(0x0a00_0002);
             c.ts_ns = 2000 * NS_PER_SEC + u64::from(p);
             c.dst_port = 1000 + p;
             raised += d.observe(&c).len();
@@ -1501,14 +1558,15 @@ mod tests {
                     // the rest send once
                     _ => 0x0b00_0000 + (i as u32),
                 };
-                c.src = if (x >> 12) % 50 == 0 {
-                    IpAddr::from(std::net::Ipv6Addr::from(u128::from(src)))
+                let dst = 0x0c00_0000 + ((x >> 20) % 40) as u32;
+                // A flow's addresses share a family: some flows are IPv6.
+                (c.src, c.dst) = if (x >> 12) % 50 == 0 {
+                    let v6 = |a: u32| IpAddr::from(std::net::Ipv6Addr::from(u128::from(a)));
+                    (v6(src), v6(dst))
                 } else {
-                    IpAddr::from(std::net::Ipv4Addr::from(src))
+                    let v4 = |a: u32| IpAddr::from(std::net::Ipv4Addr::from(a));
+                    (v4(src), v4(dst))
                 };
-                c.dst = IpAddr::from(std::net::Ipv4Addr::from(
-                    0x0c00_0000 + ((x >> 20) % 40) as u32,
-                ));
                 c.dst_port = 1 + ((x >> 28) % 30) as u16;
                 now.observe(&c);
                 later.observe_deferred(&c);
