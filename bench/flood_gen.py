@@ -17,6 +17,10 @@ KIND:
         want more, and port-guessed parsers get their datagram
   syn6  the SYN flood over IPv6: TCP SYNs to 2001:db8::1 port 80 from random
         sources in 2001:db8::/32 (outside 2001:db8::/64, never the target)
+  httphead  whole handshakes (SYN, SYN-ACK, ACK) from random sources to
+        10.0.0.1:80, then four 1,400-byte segments of an HTTP request head that
+        never ends (header lines, no blank line), unanswered past the
+        handshake: N/7 answered flows, each parser holding 5.6 KB of head
   mixed normal traffic for a "must not alert" check: N/8 short HTTP
         connections back to back (handshake, request, response, close) between
         50 clients and 2 servers: many SYNs a second, all answered
@@ -145,6 +149,19 @@ def main():
             for _ in range(n):
                 data = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 201)))
                 put(udp(source(), TARGET, rng.randrange(1024, 65536), rng.randrange(1, 65536), data))
+        elif kind == "httphead":
+            line = b"X-Pad: " + b"p" * 91 + b"\r\n"  # 100 bytes
+            for k in range(max(1, n // 7)):
+                c, sp = source(), rng.randrange(1024, 65536)
+                a, b = rng.getrandbits(31), rng.getrandbits(31)
+                put(tcp(c, TARGET, sp, 80, a, 0, 0x02))
+                put(tcp(TARGET, c, 80, sp, b, a + 1, 0x12))
+                put(tcp(c, TARGET, sp, 80, a + 1, b + 1, 0x10))
+                head = b"GET /%d HTTP/1.1\r\nHost: victim.example\r\n" % k
+                head += line * ((5600 - len(head)) // len(line) + 1)
+                for i in range(4):
+                    seg = head[i * 1400:(i + 1) * 1400]
+                    put(tcp(c, TARGET, sp, 80, a + 1 + i * 1400, b + 1, 0x18, seg))
         elif kind == "mixed":
             clients = [bytes([192, 168, 1, 10 + i]) for i in range(50)]
             servers = [bytes([10, 0, 0, 1 + i]) for i in range(2)]
@@ -163,7 +180,7 @@ def main():
                 put(tcp(c, s, sp, 80, a + 2 + len(req), b + 2 + len(resp), 0x10))
                 # back to back: a busy server (every handshake completes)
         else:
-            sys.exit("flood_gen.py: KIND is syn, syn6, udp, icmp, http, udpdata or mixed")
+            sys.exit("flood_gen.py: KIND is syn, syn6, udp, icmp, http, udpdata, httphead or mixed")
 
 
 if __name__ == "__main__":

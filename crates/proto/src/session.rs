@@ -207,6 +207,17 @@ pub trait Parser: Send {
     /// The flow ended: write what is pending (a request without response,
     /// an unterminated message).
     fn on_end(&mut self, _sink: &mut dyn Sink) {}
+
+    /// Bytes this parser holds in buffers of its own between calls, by
+    /// capacity: a partial message, line or head waiting for the rest, a
+    /// handshake message being reassembled. Each parser bounds them per
+    /// flow; the engine bounds their sum over all flows
+    /// (`--max-parser-memory`) and counts them in the memory summary. 0 for
+    /// a parser that keeps nothing between calls. Cheap: the engine asks
+    /// after every call that gave the parser bytes.
+    fn buffered(&self) -> usize {
+        0
+    }
 }
 
 /// For parser tests: every `step`-th prefix of a conversation is fed byte by

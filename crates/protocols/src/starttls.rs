@@ -154,6 +154,10 @@ impl<P: Upgradable> Parser for StartTls<P> {
             t.on_end(sink);
         }
     }
+
+    fn buffered(&self) -> usize {
+        self.plain.buffered() + self.tls.as_ref().map_or(0, Parser::buffered)
+    }
 }
 
 /// What a protocol's upgrade rule says about the two stream prefixes.
@@ -225,6 +229,10 @@ impl Parser for Watcher {
     fn on_gap(&mut self, _dir: Direction, _len: u64, _sink: &mut dyn Sink) {
         // Message boundaries are lost.
         self.stop();
+    }
+
+    fn buffered(&self) -> usize {
+        self.pre.iter().map(Vec::capacity).sum()
     }
 }
 
