@@ -71,6 +71,10 @@ impl Setup {
         builder.config.reassembly.max_buffered_total = a.max_reassembly_memory;
         builder.config.max_unanswered_flows =
             crate::flows::unanswered_bound(a.common.classify.max_unanswered_flows);
+        builder.config.max_parser_memory = match a.max_parser_memory {
+            0 => usize::MAX,
+            n => n,
+        };
         let mut rules = load_rules(a)?;
         builder.signatures = rules.signatures.take().map(Arc::new);
         builder.suricata = load_suricata_rules(a, &mut rules, !a.common.quiet)?;
@@ -604,7 +608,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
         print_summary(out.summary(), packets, flows, stats.records);
         eprintln!("  memory (estimated, each at its peak): {memory}");
-        print_unanswered(Some(stats.unanswered_refused), stats.classify_unanswered);
+        print_bounds(&stats);
         if !a.model.is_empty() {
             eprintln!("  learned models: {scored} sessions scored ({by_server} by a per-server model), {raised} anomaly alerts");
         }
@@ -798,6 +802,18 @@ pub fn print_alert_groups(g: &PcapSummary, written: Option<u64>) {
         eprintln!(
             "    ... {} matches beyond the group limit",
             g.ungrouped_by_rule_source
+        );
+    }
+}
+
+/// The summary lines for what the analyzer's bounds on flows nobody
+/// answered and on parser memory cost, when they cost anything.
+pub fn print_bounds(stats: &netsift_engine::analyze::AnalyzeStats) {
+    print_unanswered(Some(stats.unanswered_refused), stats.classify_unanswered);
+    if stats.parsers_stopped > 0 {
+        eprintln!(
+            "  over --max-parser-memory: {} parsers stopped, holding {} bytes (weird records name their flows)",
+            stats.parsers_stopped, stats.parser_bytes_stopped
         );
     }
 }

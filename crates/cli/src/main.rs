@@ -470,6 +470,15 @@ pub struct AnalysisArgs {
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
     pub max_reassembly_memory: usize,
 
+    /// Bytes all flows' parsers may hold at once in buffers of their own
+    /// (unfinished HTTP heads, TLS handshake messages, lines); above it, a
+    /// parser holding more than the mean of those that hold bytes is
+    /// stopped when it next grows (above twice it, any parser that grows
+    /// is), with a `weird` record, and its flow is not parsed further.
+    /// 0: no bound.
+    #[arg(long, default_value_t = netsift_engine::analyze::DEFAULT_MAX_PARSER_MEMORY, value_name = "BYTES")]
+    pub max_parser_memory: usize,
+
     /// Detection rules in one TOML file (lists, thresholds, alert timeout).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,

@@ -468,7 +468,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
                 .unwrap_or_default()
         );
         eprintln!("  memory (estimated, each at its peak): {memory}");
-        crate::analyze::print_unanswered(Some(stats.unanswered_refused), stats.classify_unanswered);
+        crate::analyze::print_bounds(&stats);
         let (user, sys) = cpu_seconds();
         eprintln!("  cpu: {user:.2} s user, {sys:.2} s system");
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();

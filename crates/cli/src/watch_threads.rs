@@ -607,10 +607,7 @@ pub fn run(args: &WatchArgs, n: usize) -> Result<ExitCode> {
                 .unwrap_or_default()
         );
         eprintln!("  memory (estimated, each at its peak): {peak}");
-        crate::analyze::print_unanswered(
-            Some(totals_end.stats.unanswered_refused),
-            totals_end.stats.classify_unanswered,
-        );
+        crate::analyze::print_bounds(&totals_end.stats);
         let (user, sys) = cpu_seconds();
         eprintln!("  cpu: {user:.2} s user, {sys:.2} s system (all threads)");
         let g = std::mem::take(&mut *groups.borrow_mut()).finish();

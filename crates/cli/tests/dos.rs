@@ -120,3 +120,39 @@ fn unanswered_flows_over_the_bound_are_counted_in_the_summary() {
     let default = run(&[]);
     assert!(!default.contains("max-unanswered-flows"), "{default}");
 }
+
+/// `--max-parser-memory` reaches the analyzer: with a bound of one byte,
+/// the parser of nDPI's `http.pcapng` (one HTTP conversation) holds more
+/// than its share once it has bytes, and is stopped with a `weird` record
+/// and a summary line; with the default bound nothing is stopped.
+#[test]
+fn parsers_over_the_memory_bound_are_stopped_and_counted() {
+    let pcap = root().join("../shared/corpus/ndpi/pcap/http.pcapng");
+    let run = |extra: &[&str]| {
+        let tmp = std::env::temp_dir().join(format!(
+            "netsift-parser-memory-{}-{}",
+            std::process::id(),
+            extra.len()
+        ));
+        let out = Command::new(env!("CARGO_BIN_EXE_netsift"))
+            .args(["analyze", "--threads", "1", "-o"])
+            .arg(&tmp)
+            .args(extra)
+            .arg(&pcap)
+            .output()
+            .expect("run analyze");
+        let weird = std::fs::read_to_string(tmp.join("weird.jsonl")).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&tmp);
+        assert!(out.status.success());
+        (String::from_utf8_lossy(&out.stderr).into_owned(), weird)
+    };
+    let (summary, weird) = run(&["--max-parser-memory", "1"]);
+    assert!(
+        summary.contains("over --max-parser-memory: 1 parsers stopped, holding "),
+        "{summary}"
+    );
+    assert_eq!(weird.matches("\"name\":\"parser_memory_bound\"").count(), 1, "{weird}");
+    let (summary, weird) = run(&[]);
+    assert!(!summary.contains("max-parser-memory"), "{summary}");
+    assert!(!weird.contains("parser_memory_bound"), "{weird}");
+}

@@ -81,7 +81,7 @@ impl fmt::Display for MemoryUse {
 }
 
 /// Kinds of counted objects (indices below).
-const KINDS: usize = 5;
+const KINDS: usize = 7;
 
 /// One kind's count on one thread, and its highest value since
 /// [`reset_peaks`].
@@ -147,6 +147,10 @@ pub(crate) const DPI_BYTES: usize = 3;
 /// Live per-flow application states' larger part (`netsift analyze`: a
 /// flow with streams, a parser, rule state ...).
 pub(crate) const APP_MORES: usize = 4;
+/// Bytes parsers hold in buffers of their own (`Parser::buffered`).
+pub(crate) const PARSER_HELD: usize = 5;
+/// Parsers holding such bytes.
+pub(crate) const PARSERS_HOLDING: usize = 6;
 
 /// The objects (or bytes) of kind `k` this thread holds.
 pub(crate) fn counter(k: usize) -> usize {
@@ -181,6 +185,10 @@ impl<const K: usize> Drop for Live<K> {
 pub(crate) struct Bytes<const K: usize>(usize);
 
 impl<const K: usize> Bytes<K> {
+    pub(crate) fn get(&self) -> usize {
+        self.0
+    }
+
     pub(crate) fn set(&mut self, n: usize) {
         // Two's complement: the difference is exact modulo 2^64.
         add(K, n.wrapping_sub(self.0) as isize);

@@ -132,13 +132,16 @@ impl AnalyzerBuilder {
     }
 
     /// The parts of one of `threads` workers, each of which analyses its
-    /// share of the flows: the reassembly budget and the bound on
+    /// share of the flows: the reassembly budget, the parser memory and the bound on
     /// unanswered flows with state are split between them (the latter
     /// rounded up and 1/32 more, as `--max-flows` is: a hash does not
     /// split evenly).
     pub fn worker(&self, threads: usize) -> Result<Prepared, BuildError> {
         let mut config = self.config;
         config.reassembly.max_buffered_total /= threads.max(1);
+        if config.max_parser_memory != usize::MAX {
+            config.max_parser_memory /= threads.max(1);
+        }
         config.max_unanswered_flows =
             crate::shard::worker_bound(config.max_unanswered_flows, threads);
         self.prepare_with(config)
@@ -239,10 +242,14 @@ mod tests {
         // A quarter of the unanswered flows, and 1/32 of that for the
         // uneven split; no bound stays no bound.
         assert_eq!(w.config.max_unanswered_flows, 8_192 + 256);
+        // Parser memory is split as the reassembly budget is.
+        assert_eq!(w.config.max_parser_memory, 32 << 20);
         let mut unbounded = AnalyzerBuilder::default();
         unbounded.config.max_unanswered_flows = usize::MAX;
+        unbounded.config.max_parser_memory = usize::MAX;
         let w = unbounded.worker(4).expect("worker parts");
         assert_eq!(w.config.max_unanswered_flows, usize::MAX);
+        assert_eq!(w.config.max_parser_memory, usize::MAX);
         let off = AnalyzerBuilder {
             content: None,
             ..AnalyzerBuilder::default()

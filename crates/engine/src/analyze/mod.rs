@@ -55,7 +55,14 @@ pub struct AnalyzeConfig {
     /// (streams, parser, pre-verdict bytes) at once; `usize::MAX`: no
     /// bound. See [`Admission`].
     pub max_unanswered_flows: usize,
+    /// Bytes all flows' parsers may hold in buffers of their own at once
+    /// (`Parser::buffered`); `usize::MAX`: no bound. See
+    /// [`ParserMemory`].
+    pub max_parser_memory: usize,
 }
+
+/// [`AnalyzeConfig::max_parser_memory`] by default.
+pub const DEFAULT_MAX_PARSER_MEMORY: usize = 128 << 20;
 
 /// [`AnalyzeConfig::max_unanswered_flows`] by default (the DPI layer's
 /// bound too): about 50 MiB of application state (1.5 KB a flow holding
@@ -70,6 +77,7 @@ impl Default for AnalyzeConfig {
             max_open_files_per_flow: 64,
             community_id_seed: 0,
             max_unanswered_flows: DEFAULT_MAX_UNANSWERED_FLOWS,
+            max_parser_memory: DEFAULT_MAX_PARSER_MEMORY,
         }
     }
 }
@@ -195,6 +203,59 @@ struct AppMore {
     /// Memory accounting: this part, and its parser's struct.
     _live: crate::memory::Live<{ crate::memory::APP_MORES }>,
     parser_bytes: crate::memory::Bytes<{ crate::memory::PARSER_BYTES }>,
+    /// What the parser holds in buffers of its own, as last asked.
+    held: ParserMemory,
+}
+
+/// The bytes a flow's parser holds in buffers of its own
+/// ([`Parser::buffered`]: partial heads, lines, handshake messages), and
+/// the bound on their sum over the flows of one analyzer.
+///
+/// Each parser bounds its buffers per flow (an HTTP head 64 KiB, a TLS
+/// handshake message 64 KiB ...), but nothing bounded their sum: a flood
+/// of connections that complete their handshake and then leave a message
+/// unfinished (`bench/flood_gen.py httphead`: 5.6 KB of request head a
+/// flow) grew the process by 9 KB a flow, as long as the flows stayed
+/// open. Above [`AnalyzeConfig::max_parser_memory`], a parser that holds
+/// at least the mean of the flows whose parsers hold bytes is stopped
+/// when it next grows, and above twice the bound any parser that grows
+/// is: the slowloris-like hoarders go first, and a short head of an
+/// ordinary conversation is parsed unless the hoarders have taken twice
+/// the bound. A stopped parser writes what it has (as at the flow's end),
+/// a `weird` record says so, and the flow is not parsed again (its
+/// signatures and rules go on). Suricata's app-layer memcaps fail the
+/// allocation of whichever flow asks once full.
+#[derive(Default)]
+struct ParserMemory {
+    bytes: crate::memory::Bytes<{ crate::memory::PARSER_HELD }>,
+    holding: Option<crate::memory::Live<{ crate::memory::PARSERS_HOLDING }>>,
+}
+
+impl ParserMemory {
+    /// Count `held` bytes for this flow; whether its parser must stop to
+    /// keep the sum within `max` (see [`ParserMemory`]).
+    fn update(&mut self, held: usize, max: usize) -> bool {
+        if held != self.bytes.get() {
+            self.bytes.set(held);
+            match (held > 0, self.holding.is_some()) {
+                (true, false) => self.holding = Some(Default::default()),
+                (false, true) => self.holding = None,
+                _ => {}
+            }
+        }
+        let total = crate::memory::counter(crate::memory::PARSER_HELD);
+        if held == 0 || total <= max {
+            return false;
+        }
+        // At least the mean: held * holders >= total (u128: no overflow).
+        let holders = crate::memory::counter(crate::memory::PARSERS_HOLDING).max(1);
+        total / 2 > max || held as u128 * holders as u128 >= total as u128
+    }
+
+    fn clear(&mut self) {
+        self.bytes.set(0);
+        self.holding = None;
+    }
 }
 
 impl AppState {
@@ -311,6 +372,10 @@ pub struct AnalyzeStats {
     /// [`AnalyzeConfig::max_unanswered_flows`] (each flow once, even if
     /// it was taken in later when answered).
     pub unanswered_refused: u64,
+    /// Parsers stopped to keep [`AnalyzeConfig::max_parser_memory`], and
+    /// the bytes they held.
+    pub parsers_stopped: u64,
+    pub parser_bytes_stopped: u64,
     /// What the same bound cost the classifier (filled in by
     /// [`Analyzer::run_stats`]).
     pub classify_unanswered: crate::classify::UnansweredCounts,
@@ -527,7 +592,36 @@ impl Ctx<'_, '_> {
                 Chunk::Data(d) => parser.on_data(dir, d, &mut sink),
                 Chunk::Gap(n) => parser.on_gap(dir, n, &mut sink),
             }
-            m.parser = Some(parser);
+            let held = parser.buffered();
+            m.parser_bytes
+                .set(std::mem::size_of_val(&*parser).saturating_add(held));
+            if !m.held.update(held, self.cfg.max_parser_memory) {
+                m.parser = Some(parser);
+                return;
+            }
+            // Over the bound: the parser writes what it has and stops, as
+            // at the flow's end; files it left open are cut short.
+            parser.on_end(&mut sink);
+            for (_, f) in std::mem::take(sink.open) {
+                let rec = sink.files.close(f, false);
+                sink.emit_file(rec);
+            }
+            drop(parser);
+            m.held.clear();
+            m.parser_bytes.set(0);
+            self.stats.parsers_stopped += 1;
+            self.stats.parser_bytes_stopped += held as u64;
+            self.stats.records += 1;
+            let d = match dir {
+                Direction::ToServer => "orig",
+                Direction::ToClient => "resp",
+            };
+            let v = serde_json::json!({
+                "name": "parser_memory_bound", "dir": d, "held": held,
+                "note": "the parser held more than its share of --max-parser-memory and was stopped; the flow is not parsed further"
+            });
+            self.out.record_owned("weird", ts_ns, common, v.into());
+            app.done = true;
         } else if !app.done {
             let room = self
                 .cfg

@@ -380,6 +380,8 @@ impl WorkerEnd {
         s.overlap_conflicts += o.stats.overlap_conflicts;
         s.pending_overflows += o.stats.pending_overflows;
         s.unanswered_refused += o.stats.unanswered_refused;
+        s.parsers_stopped += o.stats.parsers_stopped;
+        s.parser_bytes_stopped += o.stats.parser_bytes_stopped;
         s.classify_unanswered = s.classify_unanswered + o.stats.classify_unanswered;
         if let Some(r) = o.rules {
             let t = self.rules.get_or_insert_with(RuleStats::default);

@@ -174,8 +174,33 @@ impl DhcpParser {
         if done {
             let (ts, r) = self.open.remove(i);
             emit(ts, r, sink);
+            if self.open.is_empty() {
+                self.open = Vec::new();
+            }
         }
     }
+}
+
+/// Heap bytes of one open transaction's strings and lists.
+fn record_heap(r: &DhcpRecord) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+    [
+        &r.client_mac,
+        &r.host_name,
+        &r.client_fqdn,
+        &r.requested_addr,
+        &r.assigned_addr,
+        &r.server_addr,
+        &r.domain,
+        &r.vendor_class,
+    ]
+    .into_iter()
+    .map(opt)
+    .sum::<usize>()
+        + r.msg_types.capacity() * std::mem::size_of::<&str>()
+        + r.param_request_list.capacity()
+        + r.weird.capacity() * std::mem::size_of::<String>()
+        + r.weird.iter().map(String::capacity).sum::<usize>()
 }
 
 fn emit(ts: u64, r: DhcpRecord, sink: &mut dyn Sink) {
@@ -191,6 +216,13 @@ impl Parser for DhcpParser {
         for (ts, r) in std::mem::take(&mut self.open) {
             emit(ts, r, sink);
         }
+    }
+
+    /// The transactions waiting for their ACK/NAK: the table and each
+    /// record's strings and lists.
+    fn buffered(&self) -> usize {
+        self.open.capacity() * std::mem::size_of::<(u64, DhcpRecord)>()
+            + self.open.iter().map(|(_, r)| record_heap(r)).sum::<usize>()
     }
 }
 
@@ -247,6 +279,23 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0]["msg_types"], json!(["DISCOVER", "REQUEST"]));
         assert!(r[0].get("assigned_addr").is_none());
+    }
+
+    /// A transaction is held from its DISCOVER to its ACK.
+    #[test]
+    fn buffered_holds_open_transactions() {
+        let mut p = DhcpParser::new();
+        let mut s = MemSink::default();
+        p.on_data(ToServer, D, &mut s);
+        // The entry, the MAC "c2:78:5d:74:bc:79", the host name "vm" and
+        // the 13 requested parameters.
+        let min = std::mem::size_of::<(u64, DhcpRecord)>() + 17 + 2 + 13;
+        assert!(p.buffered() >= min, "{}", p.buffered());
+        for m in [O, R, A] {
+            p.on_data(ToServer, m, &mut s);
+        }
+        assert_eq!(s.log("dhcp").len(), 1);
+        assert_eq!(p.buffered(), 0);
     }
 
     #[test]

@@ -58,6 +58,52 @@ struct Pending {
     rec: DnsRecord,
     /// The transaction number given to the engine's rules.
     tx: u64,
+    /// Heap bytes of `rec`'s strings, counted when it was queued.
+    heap: usize,
+}
+
+/// Heap bytes of a list of strings.
+fn strs_heap(v: &Vec<String>) -> usize {
+    v.capacity() * std::mem::size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
+}
+
+/// Heap bytes of a record's strings and lists.
+fn rec_heap(r: &DnsRecord) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+    let edns = |e: &Option<parse::Edns>| {
+        e.as_ref()
+            .map_or(0, |e| opt(&e.rcode_name) + strs_heap(&e.options))
+    };
+    let tsig = |t: &Option<parse::Tsig>| {
+        t.as_ref().map_or(0, |t| {
+            t.key.capacity() + t.algorithm.capacity() + opt(&t.error)
+        })
+    };
+    let zeek = r.zeek_answers.as_ref().map_or(0, |z| {
+        z.capacity() * std::mem::size_of::<Option<String>>() + z.iter().map(opt).sum::<usize>()
+    });
+    [&r.query, &r.qclass_name, &r.qtype_name, &r.rcode_name]
+        .iter()
+        .map(|s| opt(s))
+        .sum::<usize>()
+        + r.opcode_name.capacity()
+        + [
+            &r.questions,
+            &r.answers,
+            &r.answer_types,
+            &r.prereqs,
+            &r.updates,
+            &r.weird,
+        ]
+        .iter()
+        .map(|v| strs_heap(v))
+        .sum::<usize>()
+        + r.ttls.capacity() * std::mem::size_of::<u32>()
+        + zeek
+        + edns(&r.query_edns)
+        + edns(&r.response_edns)
+        + tsig(&r.query_tsig)
+        + tsig(&r.response_tsig)
 }
 
 /// Per-flow DNS parser.
@@ -69,6 +115,9 @@ pub struct DnsParser {
     /// After a gap, the direction looks for the next plausible frame.
     resync: [bool; 2],
     pending: Vec<Pending>,
+    /// Sum of the `heap` of `pending` (kept, not walked: up to
+    /// [`MAX_PENDING`] queries wait).
+    pending_heap: usize,
     /// Anomalies not attached to any transaction yet.
     weird: Vec<String>,
     /// Next transaction number (one per query/response exchange).
@@ -210,6 +259,7 @@ impl DnsParser {
             buf: [Vec::new(), Vec::new()],
             resync: [false, false],
             pending: Vec::new(),
+            pending_heap: 0,
             weird: Vec::new(),
             next_tx: 0,
         }
@@ -340,7 +390,7 @@ impl DnsParser {
         // A retransmitted query with the same ID: the first one is written
         // unanswered, the newer one waits.
         if let Some(i) = self.pending.iter().position(|p| p.rec.trans_id == d.id) {
-            let old = self.pending.remove(i);
+            let old = self.unqueue(i);
             // LLMNR, NBNS and mDNS resend an unanswered query with the same
             // ID by design (RFC 4795 §2.7, RFC 1002 §6 BCAST_REQ_RETRY_COUNT,
             // RFC 6762 §5.2): only DNS calls it an anomaly.
@@ -351,17 +401,27 @@ impl DnsParser {
         }
         if self.pending.len() >= MAX_PENDING {
             // Bound: the oldest query is written unanswered.
-            let old = self.pending.remove(0);
+            let old = self.unqueue(0);
             emit(old.ts_ns, old.rec, sink);
         }
         let tx = self.new_tx();
         questions(tx, Direction::ToServer, &d, sink);
         sink.tx_done(tx, Direction::ToServer);
+        let heap = rec_heap(&rec);
+        self.pending_heap += heap;
         self.pending.push(Pending {
             ts_ns: sink.ts_ns(),
             rec,
             tx,
+            heap,
         });
+    }
+
+    /// Take the waiting query at `i` out of `pending`.
+    fn unqueue(&mut self, i: usize) -> Pending {
+        let p = self.pending.remove(i);
+        self.pending_heap = self.pending_heap.saturating_sub(p.heap);
+        p
     }
 
     fn new_tx(&mut self) -> u64 {
@@ -431,7 +491,7 @@ impl DnsParser {
         let now = sink.ts_ns();
         let (ts, mut rec, tx) = match self.pending.iter().position(|p| p.rec.trans_id == d.id) {
             Some(i) => {
-                let p = self.pending.remove(i);
+                let p = self.unqueue(i);
                 let tx = p.tx;
                 let mut rec = p.rec;
                 rec.rtt = Some(now.saturating_sub(p.ts_ns) as f64 / 1e9);
@@ -511,6 +571,15 @@ fn emit(ts_ns: u64, rec: DnsRecord, sink: &mut dyn Sink) {
 }
 
 impl Parser for DnsParser {
+    /// Both directions' partial TCP messages (up to 64 KiB each), and the
+    /// queries waiting for their response (with their records' strings).
+    fn buffered(&self) -> usize {
+        self.buf.iter().map(Vec::capacity).sum::<usize>()
+            + self.pending.capacity() * std::mem::size_of::<Pending>()
+            + self.pending_heap
+            + strs_heap(&self.weird)
+    }
+
     fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
         if self.mode == Mode::Unknown {
             // RFC 1035 §4.1: a header (12) and one question (at least 5)
@@ -532,6 +601,10 @@ impl Parser for DnsParser {
                 let take = data.len().min(MAX_TCP_BUF);
                 self.buf[i].extend_from_slice(data.get(..take).unwrap_or(data));
                 self.drain_tcp(i, sink);
+                // An emptied buffer gives back the room a big message took.
+                if self.buf[i].is_empty() && self.buf[i].capacity() > 4096 {
+                    self.buf[i] = Vec::new();
+                }
             }
             _ if self.app == App::Nbns => {
                 // The NetBIOS flows also carry the datagram service (RFC
@@ -552,7 +625,7 @@ impl Parser for DnsParser {
         }
         self.mode = Mode::Tcp;
         let i = idx(dir);
-        self.buf[i].clear();
+        self.buf[i] = Vec::new();
         self.resync[i] = true;
         push_weird(&mut self.weird, "dns_tcp_gap");
     }
@@ -563,6 +636,7 @@ impl Parser for DnsParser {
             push_weird(&mut self.weird, "dns_tcp_truncated_message");
         }
         let pending = std::mem::take(&mut self.pending);
+        self.pending_heap = 0;
         let mut weird = std::mem::take(&mut self.weird);
         for mut p in pending {
             for w in weird.drain(..) {
@@ -643,6 +717,33 @@ mod tests {
         let s = run(&[(ToServer, a, 0), (ToServer, b, 1), (ToClient, TR, 2)]);
         assert_eq!(s.bufs(0, ToServer, DnsQuery).len(), 1);
         assert_eq!(s.tx_done, [(0, ToServer), (0, ToClient)]);
+    }
+
+    /// `buffered()` holds a TCP query cut after its first bytes, then the
+    /// query waiting for its response; once answered the queue is empty.
+    #[test]
+    fn buffered_counts_partial_message_and_pending() {
+        let mut p = DnsParser::new();
+        let mut s = MemSink::default();
+        let (a, b) = TQ.split_at(TQ.len() / 2);
+        p.on_data(ToServer, a, &mut s);
+        assert!(p.buffered() >= a.len(), "{}", p.buffered());
+        p.on_data(ToServer, b, &mut s);
+        assert_eq!(p.pending.len(), 1);
+        // The record's strings (the query name "www.example.test", ...).
+        assert!(p.pending_heap >= 16, "{}", p.pending_heap);
+        assert!(p.buffered() >= p.pending_heap + std::mem::size_of::<Pending>());
+        p.on_data(ToClient, TR, &mut s);
+        assert_eq!(s.log("dns").len(), 1);
+        assert_eq!(p.pending_heap, 0);
+        // What is left: the two (empty) buffers' and the queue's room.
+        assert!(p.buf.iter().all(Vec::is_empty));
+        assert!(
+            p.buffered()
+                <= TQ.len() + TR.len() + p.pending.capacity() * std::mem::size_of::<Pending>(),
+            "{}",
+            p.buffered()
+        );
     }
 
     #[test]

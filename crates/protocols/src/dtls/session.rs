@@ -70,12 +70,26 @@ impl Partial {
     fn complete(&self) -> bool {
         self.have.as_slice() == [(0, self.buf.len())]
     }
+
+    /// Heap bytes: the message buffer (allocated whole at the first
+    /// fragment) and the received ranges.
+    fn heap(&self) -> usize {
+        self.buf.capacity() + self.have.capacity() * std::mem::size_of::<(usize, usize)>()
+    }
 }
 
 #[derive(Default)]
 struct Side {
     partial: Vec<Partial>,
     done: Vec<u16>,
+}
+
+impl Side {
+    fn heap(&self) -> usize {
+        self.partial.capacity() * std::mem::size_of::<Partial>()
+            + self.partial.iter().map(Partial::heap).sum::<usize>()
+            + self.done.capacity() * std::mem::size_of::<u16>()
+    }
 }
 
 /// Per-flow DTLS parser.
@@ -324,6 +338,13 @@ impl Parser for DtlsParser {
         sink.record_at("tls", ts, Record::typed(r));
         self.started = false;
     }
+
+    /// Per direction the handshake messages in reassembly and the
+    /// message_seq numbers remembered, plus what the TLS handshake state
+    /// keeps (hellos, certificates).
+    fn buffered(&self) -> usize {
+        self.sides.iter().map(Side::heap).sum::<usize>() + self.tls.buffered()
+    }
 }
 
 #[cfg(test)]
@@ -388,6 +409,30 @@ mod tests {
         let r = run(&lost);
         assert!(r.get("certs").is_none());
         assert_eq!(r["version"], "DTLS 1.2");
+    }
+
+    /// The certificate's first fragment makes the whole 809-byte message
+    /// buffer; it is released once the last fragment completes it.
+    #[test]
+    fn buffered_counts_messages_in_reassembly() {
+        let segs = stream(DTLS12);
+        let mut p = DtlsParser::new();
+        let mut s = MemSink::default();
+        let own = |p: &DtlsParser| p.buffered() - p.tls.buffered();
+        for (d, b) in &segs[..4] {
+            p.on_data(*d, b, &mut s);
+        }
+        // Datagram 3: the ServerHello and the Certificate's first 117 bytes.
+        assert!(own(&p) >= 809, "{}", own(&p));
+        assert!(p.buffered() >= 809 + p.tls.buffered());
+        for (d, b) in &segs[4..9] {
+            p.on_data(*d, b, &mut s);
+        }
+        // Certificate and ServerKeyExchange complete: nothing in reassembly.
+        assert!(p.sides.iter().all(|s| s.partial.is_empty()));
+        assert!(own(&p) < 809, "{}", own(&p));
+        // The certificate summaries stay for the record.
+        assert!(p.tls.buffered() > 0);
     }
 
     /// The same with `-dtls1` (udp stream 1): DTLS 1.0.

@@ -112,6 +112,35 @@ pub struct FtpParser {
     records: usize,
 }
 
+/// Heap bytes of an optional string.
+fn str_heap(s: &Option<String>) -> usize {
+    s.as_ref().map_or(0, String::capacity)
+}
+
+/// Heap bytes of a list of strings.
+fn strs_heap(v: &Vec<String>) -> usize {
+    v.capacity() * std::mem::size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
+}
+
+/// Heap bytes of a record's strings.
+fn rec_heap(r: &FtpRecord) -> usize {
+    [
+        &r.banner,
+        &r.server_software,
+        &r.server_version,
+        &r.user,
+        &r.arg,
+        &r.reply_msg,
+        &r.file_name,
+    ]
+    .iter()
+    .map(|s| str_heap(s))
+    .sum::<usize>()
+        + r.command.capacity()
+        + r.data_channel.as_ref().map_or(0, |d| str_heap(&d.resp_h))
+        + strs_heap(&r.weird)
+}
+
 fn idx(d: Direction) -> usize {
     match d {
         Direction::ToServer => 0,
@@ -560,7 +589,7 @@ impl FtpParser {
             let buf = &mut self.line[i];
             if buf.len() + chunk.len() > MAX_LINE {
                 push_weird(&mut self.weird, "ftp_line_too_long");
-                buf.clear();
+                *buf = Vec::new();
                 self.skip[i] = nl.is_none();
                 continue;
             }
@@ -590,6 +619,29 @@ impl crate::starttls::Upgradable for FtpParser {
 }
 
 impl Parser for FtpParser {
+    /// Both directions' partial lines, a multi-line reply being collected,
+    /// the commands waiting for replies (with their records' strings), the
+    /// transfers, and the data links' bytes held until their command is
+    /// known (up to 1 MiB each).
+    fn buffered(&self) -> usize {
+        self.line.iter().map(Vec::capacity).sum::<usize>()
+            + self.reply.as_ref().map_or(0, |r| r.text.capacity())
+            + str_heap(&self.banner)
+            + str_heap(&self.user)
+            + self.pending.capacity() * std::mem::size_of::<Cmd>()
+            + self.pending.iter().map(|c| rec_heap(&c.rec)).sum::<usize>()
+            + self.channel.as_ref().map_or(0, |d| str_heap(&d.resp_h))
+            + self.transfers.capacity() * std::mem::size_of::<Transfer>()
+            + self
+                .transfers
+                .iter()
+                .map(|t| str_heap(&t.name))
+                .sum::<usize>()
+            + self.links.capacity() * std::mem::size_of::<Link>()
+            + self.links.iter().map(|l| l.buf.capacity()).sum::<usize>()
+            + strs_heap(&self.weird)
+    }
+
     fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
         self.feed_lines(dir, data, sink);
     }
@@ -597,7 +649,7 @@ impl Parser for FtpParser {
     fn on_gap(&mut self, dir: Direction, _len: u64, _sink: &mut dyn Sink) {
         // Resync at the next line.
         let i = idx(dir);
-        self.line[i].clear();
+        self.line[i] = Vec::new();
         self.skip[i] = true;
         if dir == Direction::ToClient {
             self.reply = None;
@@ -1021,6 +1073,40 @@ mod tests {
         assert_eq!(s.files.len(), 1);
         assert_eq!(s.files[0].0.name.as_deref(), Some("numbers.txt"));
         assert_eq!(s.files[0].1.len(), 1492);
+    }
+
+    /// `buffered()` holds a command line cut before its CRLF and a data
+    /// link's bytes that arrived before their command; both are given back
+    /// once the line ends and the transfer is answered.
+    #[test]
+    fn buffered_counts_partial_lines_and_link_bytes() {
+        let mut p = FtpParser::new();
+        let mut s = MemSink::default();
+        p.on_data(ToClient, b"220 ready\r\n", &mut s);
+        let base = p.buffered();
+        let first = [b"SITE ".as_slice(), &[b'u'; 5000]].concat();
+        p.on_data(ToServer, &first, &mut s);
+        assert!(p.buffered() >= base + first.len(), "{}", p.buffered());
+        p.on_data(ToServer, b"\r\n", &mut s);
+        p.on_data(ToClient, b"200 ok\r\n", &mut s);
+        p.on_data(ToServer, b"PASV\r\n", &mut s);
+        p.on_data(
+            ToClient,
+            b"227 Entering Passive Mode (127,0,0,1,4,1)\r\n",
+            &mut s,
+        );
+        let idle = p.buffered();
+        assert!(idle < base + first.len(), "{idle}");
+        // The data connection's bytes come before the RETR.
+        p.on_linked_data(0, ToClient, &[b'd'; 20_000], false, &mut s);
+        assert!(p.buffered() >= idle + 20_000, "{}", p.buffered());
+        p.on_data(ToServer, b"RETR f.bin\r\n", &mut s);
+        p.on_data(ToClient, b"150 Opening (20000 bytes)\r\n", &mut s);
+        p.on_linked_data(0, ToClient, &[], true, &mut s);
+        p.on_data(ToClient, b"226 done\r\n", &mut s);
+        assert_eq!(s.files.len(), 1);
+        assert_eq!(s.files[0].1.len(), 20_000);
+        assert!(p.buffered() < idle + 4096, "{} {idle}", p.buffered());
     }
 
     #[test]

@@ -16,7 +16,10 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
+use brotli_decompressor::writer::DecompressorWriterCustomAlloc;
+use brotli_decompressor::{Allocator, SliceWrapper, SliceWrapperMut};
 use flate2::{Decompress, FlushDecompress, Status};
 
 /// Output cap per body (common instructions: 16 MiB).
@@ -37,6 +40,13 @@ pub(crate) const MAX_LAYERS: usize = 3;
 const PROBE_MAX: usize = 64 * 1024;
 /// Output of one inflate call (the scratch buffer's size).
 const INFLATE_CHUNK: usize = 32 * 1024;
+/// Heap bytes of an inflate stream's state (miniz_oxide's `InflateState`:
+/// its 32 KiB window and three Huffman tables), which flate2 does not
+/// report.
+const INFLATE_STATE: usize = 44 * 1024;
+/// Capacity of the brotli output buffer kept between calls; a bigger one
+/// (a step that decoded much) is given back.
+const BROTLI_OUT_KEEP: usize = 16 * 1024;
 
 thread_local! {
     /// Where inflate writes before the bytes are copied out: one per
@@ -88,10 +98,7 @@ enum Kind {
     /// RFC 7932 brotli; the window size is read from the first byte
     /// before a decoder is made.
     BrotliUndecided,
-    Brotli(
-        Box<brotli_decompressor::DecompressorWriter<Capped>>,
-        BrotliSlot,
-    ),
+    Brotli(Box<BrotliWriter>, BrotliSlot, BrotliAlloc),
     /// Not this coding after all: bytes pass unchanged.
     Pass,
     /// The stream ended; what follows (a gzip trailer) is ignored.
@@ -110,6 +117,23 @@ struct Layer {
 }
 
 impl Layer {
+    /// Heap bytes the layer holds between calls: its header and probe
+    /// buffers, and its decoder's state.
+    fn buffered(&self) -> usize {
+        let probe = self
+            .probe
+            .as_ref()
+            .map_or(0, |(i, o)| i.capacity() + o.capacity());
+        let state = match &self.kind {
+            Kind::Inflate(_) => std::mem::size_of::<Decompress>() + INFLATE_STATE,
+            Kind::Brotli(d, _, a) => {
+                std::mem::size_of::<BrotliWriter>() + a.held() + d.get_ref().buf.capacity()
+            }
+            _ => 0,
+        };
+        self.head.capacity() + probe + state
+    }
+
     fn new(declared: Coding) -> Layer {
         Layer {
             declared,
@@ -180,7 +204,7 @@ impl Layer {
         let r = match &mut self.kind {
             Kind::Undecided | Kind::GzipHead => Err(Stop::Error),
             Kind::Inflate(_) => Err(Stop::Error),
-            Kind::Brotli(d, _) => {
+            Kind::Brotli(d, _, _) => {
                 d.get_mut().room = room;
                 let r = d.close().map_err(|_| Stop::Error);
                 produced = std::mem::take(&mut d.get_mut().buf);
@@ -303,13 +327,23 @@ impl Layer {
                     buf: Vec::new(),
                     room: 0,
                 };
+                let mut alloc = BrotliAlloc::default();
+                // The decoder's output buffer, counted with its state.
+                let out_buf = <BrotliAlloc as Allocator<u8>>::alloc_cell(&mut alloc, 4096);
                 self.kind = Kind::Brotli(
-                    Box::new(brotli_decompressor::DecompressorWriter::new(sink, 4096)),
+                    Box::new(BrotliWriter::new(
+                        sink,
+                        out_buf,
+                        alloc.clone(),
+                        alloc.clone(),
+                        alloc.clone(),
+                    )),
                     slot,
+                    alloc,
                 );
                 self.decode(data, room, out)
             }
-            Kind::Brotli(d, _) => {
+            Kind::Brotli(d, _, _) => {
                 // Brotli has no useful bound on expansion per input byte
                 // (100 bytes can make 64 MiB): its sink refuses output
                 // beyond what the caps still allow.
@@ -322,6 +356,10 @@ impl Layer {
                         r = Err(Stop::Error);
                         break;
                     }
+                }
+                let buf = &mut d.get_mut().buf;
+                if buf.capacity() > BROTLI_OUT_KEEP {
+                    *buf = Vec::new();
                 }
                 r
             }
@@ -397,6 +435,13 @@ impl Decoder {
             output: 0,
             stopped: None,
         }
+    }
+
+    /// Heap bytes held between calls: the layers' buffers and decoder
+    /// states (inflate's window, brotli's ring buffer and tables).
+    pub(crate) fn buffered(&self) -> usize {
+        self.layers.capacity() * std::mem::size_of::<Layer>()
+            + self.layers.iter().map(Layer::buffered).sum::<usize>()
     }
 
     /// Some layer's coding did not hold and its bytes passed unchanged.
@@ -558,6 +603,75 @@ fn brotli_wbits(b: u8) -> Option<u8> {
     }
 }
 
+/// The brotli decoder, its output buffer and state allocated through a
+/// [`BrotliAlloc`].
+type BrotliWriter =
+    DecompressorWriterCustomAlloc<Capped, Counted<u8>, BrotliAlloc, BrotliAlloc, BrotliAlloc>;
+
+/// The allocator of one brotli decoder: it counts the bytes the decoder
+/// holds (its ring buffer of up to the window's size, its Huffman tables
+/// and context maps, which a hostile stream can make large).
+#[derive(Clone, Default)]
+struct BrotliAlloc(Arc<AtomicUsize>);
+
+impl BrotliAlloc {
+    fn held(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Memory given out by a [`BrotliAlloc`]; its bytes are uncounted when it
+/// is dropped (whether the decoder frees it or lets it go).
+struct Counted<T> {
+    mem: Box<[T]>,
+    held: Option<Arc<AtomicUsize>>,
+}
+
+impl<T> Default for Counted<T> {
+    fn default() -> Self {
+        Counted {
+            mem: Box::default(),
+            held: None,
+        }
+    }
+}
+
+impl<T> SliceWrapper<T> for Counted<T> {
+    fn slice(&self) -> &[T] {
+        &self.mem
+    }
+}
+
+impl<T> SliceWrapperMut<T> for Counted<T> {
+    fn slice_mut(&mut self) -> &mut [T] {
+        &mut self.mem
+    }
+}
+
+impl<T> Drop for Counted<T> {
+    fn drop(&mut self) {
+        if let Some(h) = &self.held {
+            h.fetch_sub(std::mem::size_of_val(&*self.mem), Ordering::Relaxed);
+        }
+    }
+}
+
+impl<T: Clone + Default> Allocator<T> for BrotliAlloc {
+    type AllocatedMemory = Counted<T>;
+
+    fn alloc_cell(&mut self, len: usize) -> Counted<T> {
+        let mem = vec![T::default(); len].into_boxed_slice();
+        self.0
+            .fetch_add(std::mem::size_of_val(&*mem), Ordering::Relaxed);
+        Counted {
+            mem,
+            held: Some(Arc::clone(&self.0)),
+        }
+    }
+
+    fn free_cell(&mut self, _data: Counted<T>) {}
+}
+
 /// The brotli decoder's output: takes at most `room` bytes per step, then
 /// refuses, which stops the decoder.
 struct Capped {
@@ -675,6 +789,30 @@ mod tests {
         let (v, st) = decode(Coding::Brotli, b"\xff\xff not brotli", 4);
         assert!(v.is_empty());
         assert_eq!(st, Some(Stop::Error));
+    }
+
+    /// `buffered()` holds the decoder's state while a body is decoded
+    /// (inflate's window; brotli's ring buffer and tables, counted by its
+    /// allocator), and lets it go at the end.
+    #[test]
+    fn buffered_counts_decoder_state() {
+        let mut g = GzEncoder::new(Vec::new(), Compression::default());
+        g.write_all(&b"hello hello hello world".repeat(50)).unwrap();
+        let g = g.finish().unwrap();
+        let br = include_bytes!("testdata/body_br_lgwin22.br");
+        for (c, data, least) in [
+            (Coding::Gzip, &g[..], 32 * 1024),
+            (Coding::Brotli, &br[..], 64 * 1024),
+        ] {
+            let mut d = Decoder::new(&[c]);
+            let idle = d.buffered();
+            d.feed(&data[..data.len() / 2], &mut |_| {});
+            assert!(d.buffered() >= idle + least, "{c:?} {}", d.buffered());
+            d.feed(&data[data.len() / 2..], &mut |_| {});
+            d.finish(&mut |_| {});
+            assert_eq!(d.stopped, None);
+            assert!(d.buffered() <= idle + 1024, "{c:?} {}", d.buffered());
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::body::{Coding, Decoder, Stop, MAX_LAYERS};
 use super::headers::{self, field, Field, Header};
 use super::record::HttpRecord;
 use super::METHODS;
-use crate::smtp::mime::{b64, decode_words, parse_params, trunc, weird};
+use crate::smtp::mime::{b64, decode_words, parse_params, str_heap, strs_heap, trunc, weird};
 
 /// Bound on a header block (common instructions: 64 KiB).
 const MAX_HEAD: usize = 64 * 1024;
@@ -91,6 +91,31 @@ impl Side {
             line_start: true,
         }
     }
+
+    /// Heap bytes of this direction: the head being collected, and inside
+    /// a body its state (see [`Body::buffered`]).
+    fn buffered(&self) -> usize {
+        let body = match &self.st {
+            St::Body(b) => std::mem::size_of::<Body>() + b.buffered(),
+            St::Head | St::Resync | St::Tunnel => 0,
+        };
+        self.buf.capacity() + body
+    }
+}
+
+impl Body {
+    /// A chunk-size or trailer line being collected, the content decoder's
+    /// buffers and state, the file's description.
+    fn buffered(&self) -> usize {
+        let line = match &self.framing {
+            Framing::Chunked(Chunk::Size(l) | Chunk::Trailers { line: l, .. }) => l.capacity(),
+            _ => 0,
+        };
+        let meta = self.meta.as_ref().map_or(0, |m| {
+            str_heap(&m.name) + str_heap(&m.declared_mime) + str_heap(&m.origin)
+        });
+        line + meta + self.dec.buffered()
+    }
 }
 
 struct Tx {
@@ -124,6 +149,40 @@ impl Tx {
             uri_name: None,
             v09: false,
         }
+    }
+
+    /// Heap bytes of the strings the waiting transaction holds.
+    fn heap(&self) -> usize {
+        let r = &self.rec;
+        let one = [
+            &r.method,
+            &r.host,
+            &r.uri,
+            &r.version,
+            &r.user_agent,
+            &r.referrer,
+            &r.origin,
+            &r.status_msg,
+            &r.info_msg,
+            &r.request_content_type,
+            &r.response_content_type,
+            &r.request_transfer_encoding,
+            &r.response_transfer_encoding,
+            &r.request_content_encoding,
+            &r.response_content_encoding,
+            &r.username,
+            &self.upgrade,
+            &self.uri_name,
+        ];
+        let many = [
+            &r.resp_filenames,
+            &r.orig_filenames,
+            &r.proxied,
+            &r.tags,
+            &r.weird,
+        ];
+        one.iter().map(|s| str_heap(s)).sum::<usize>()
+            + many.iter().map(|v| strs_heap(v)).sum::<usize>()
     }
 }
 
@@ -179,7 +238,7 @@ impl HttpParser {
                     match found {
                         Some(p) => {
                             side.st = St::Head;
-                            side.buf.clear();
+                            side.buf = Vec::new();
                             side.scan = 0;
                             side.nls = [0, 0];
                             data = data.get(p..).unwrap_or(&[]);
@@ -221,7 +280,7 @@ impl HttpParser {
                                 Direction::ToServer => &mut self.req,
                                 Direction::ToClient => &mut self.resp,
                             };
-                            side.buf.clear();
+                            side.buf = Vec::new();
                             side.st = St::Resync;
                             side.line_start = false;
                             match dir {
@@ -303,7 +362,7 @@ impl HttpParser {
                         }
                         None if side.buf.len() >= MAX_HEAD => {
                             weird(&mut self.conn_weird, "header_block_too_large");
-                            side.buf.clear();
+                            side.buf = Vec::new();
                             side.scan = 0;
                             side.nls = [0, 0];
                             side.st = St::Resync;
@@ -1590,6 +1649,17 @@ impl Parser for HttpParser {
         self.feed(dir, data, sink);
     }
 
+    /// Both directions' partial heads and body states (chunk lines,
+    /// content decoders), and the transactions waiting for their response
+    /// with the strings of their records.
+    fn buffered(&self) -> usize {
+        self.req.buffered()
+            + self.resp.buffered()
+            + self.txs.capacity() * std::mem::size_of::<Tx>()
+            + self.txs.iter().map(Tx::heap).sum::<usize>()
+            + strs_heap(&self.conn_weird)
+    }
+
     fn on_gap(&mut self, dir: Direction, len: u64, sink: &mut dyn Sink) {
         let side = match dir {
             Direction::ToServer => &mut self.req,
@@ -1638,7 +1708,7 @@ impl Parser for HttpParser {
             St::Head | St::Resync => {
                 // A response head cut by the gap is lost with it.
                 let cut_head = matches!(side.st, St::Head) && !side.buf.is_empty();
-                side.buf.clear();
+                side.buf = Vec::new();
                 side.scan = 0;
                 side.nls = [0, 0];
                 side.st = St::Resync;
@@ -2142,6 +2212,51 @@ mod tests {
         // POST body and the 405 page.
         assert_eq!(s.files.len(), 2);
         assert_eq!(s.files[0].1, b"a=1&b=2");
+    }
+
+    /// `buffered()` holds a request head cut before its blank line, then a
+    /// cut response head, and a gzip body being decoded; once the exchange
+    /// is over only the (empty) transaction queue's room is left.
+    #[test]
+    fn buffered_counts_partial_heads_and_bodies() {
+        let mut p = HttpParser::new();
+        let mut s = MemSink::default();
+        assert_eq!(p.buffered(), 0);
+        let mut first = b"GET /big HTTP/1.1\r\nHost: h\r\nX-Pad: ".to_vec();
+        first.extend(std::iter::repeat_n(b'a', 6000));
+        p.on_data(ToServer, &first, &mut s);
+        assert!(p.buffered() >= first.len(), "{}", p.buffered());
+        p.on_data(ToServer, b"\r\n\r\n", &mut s);
+        // The head is parsed: its buffer is given back; the transaction
+        // waits for its response.
+        let waiting = p.buffered();
+        assert!(waiting < first.len(), "{waiting}");
+        let cut = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Le";
+        p.on_data(ToClient, cut, &mut s);
+        assert!(p.buffered() >= waiting + cut.len());
+        // A gzip body half delivered: the inflate state (its 32 KiB
+        // window) is held.
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let mut g = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        g.write_all(&b"hello hello hello world ".repeat(100))
+            .unwrap();
+        let g = g.finish().unwrap();
+        let head = format!("ngth: {}\r\n\r\n", g.len());
+        p.on_data(ToClient, head.as_bytes(), &mut s);
+        p.on_data(ToClient, &g[..g.len() / 2], &mut s);
+        assert!(p.buffered() >= waiting + 32 * 1024, "{}", p.buffered());
+        p.on_data(ToClient, &g[g.len() / 2..], &mut s);
+        assert_eq!(s.log("http").len(), 1);
+        assert_eq!(s.files[0].1, b"hello hello hello world ".repeat(100));
+        assert_eq!(p.buffered(), p.txs.capacity() * std::mem::size_of::<Tx>());
+        // A head over the bound is dropped with its buffer.
+        let mut big = b"GET / HTTP/1.1\r\n".to_vec();
+        big.extend(
+            std::iter::repeat_n(b"X-A: aaaaaaaaaaaaaaaaaaaa\r\n".as_slice(), 4000).flatten(),
+        );
+        p.on_data(ToServer, &big, &mut s);
+        assert!(p.req.buf.capacity() == 0 && p.buffered() < 16 * 1024);
     }
 
     fn run(steps: &[(Direction, &[u8])]) -> MemSink {

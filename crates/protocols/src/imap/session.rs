@@ -5,7 +5,9 @@
 use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::{ImapCommand, ImapRecord};
-use crate::smtp::mime::{sasl_step, trunc, weird, LineBuf, MimeParser, Sasl, MAX_LINE};
+use crate::smtp::mime::{
+    sasl_step, str_heap, strs_heap, trunc, weird, LineBuf, MimeParser, Sasl, MAX_LINE,
+};
 
 const MAX_COMMANDS: usize = 256;
 /// Longest literal inlined into a logged command.
@@ -480,6 +482,51 @@ impl crate::starttls::Upgradable for ImapParser {
 }
 
 impl Parser for ImapParser {
+    /// Both directions' partial lines, the command being assembled, the
+    /// tags waiting for completion, a fetched message's MIME walk, and the
+    /// connection's record (its command list grows with the session).
+    fn buffered(&self) -> usize {
+        let r = &self.rec;
+        let commands = r.commands.capacity() * std::mem::size_of::<ImapCommand>()
+            + r.commands
+                .iter()
+                .map(|c| {
+                    c.tag.capacity()
+                        + c.command.capacity()
+                        + str_heap(&c.args)
+                        + str_heap(&c.status)
+                })
+                .sum::<usize>();
+        let open = self.open.capacity() * std::mem::size_of::<(String, usize, Option<String>)>()
+            + self
+                .open
+                .iter()
+                .map(|(t, _, m)| t.capacity() + str_heap(m))
+                .sum::<usize>();
+        let mime = self
+            .mime
+            .as_ref()
+            .map_or(0, |(m, lb)| m.buffered() + lb.buffered());
+        self.cl.line.capacity()
+            + self.sv.line.capacity()
+            + self.cmd.capacity()
+            + open
+            + mime
+            + commands
+            + [
+                &r.banner,
+                &r.server_software,
+                &r.server_version,
+                &r.user,
+                &r.mailbox,
+            ]
+            .iter()
+            .map(|s| str_heap(s))
+            .sum::<usize>()
+            + strs_heap(&r.attachments)
+            + strs_heap(&r.weird)
+    }
+
     fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
         if self.ts.is_none() {
             self.ts = Some(sink.ts_ns());
@@ -526,11 +573,11 @@ impl Parser for ImapParser {
             return;
         }
         st.skip = !st.line.is_empty() || st.literal > 0;
-        st.line.clear();
+        st.line = Vec::new();
         st.literal = 0;
         match dir {
             Direction::ToServer => {
-                self.cmd.clear();
+                self.cmd = Vec::new();
                 self.cmd_lit = None;
             }
             Direction::ToClient => {
@@ -635,6 +682,37 @@ mod tests {
         p.on_end(&mut s);
         assert_eq!(s.records, whole.records);
         assert_eq!(s.files, whole.files);
+    }
+
+    /// `buffered()` holds a command line cut before its CRLF, then a
+    /// fetched message's header block cut in the middle; once the literal
+    /// ends both are given back.
+    #[test]
+    fn buffered_counts_partial_lines_and_messages() {
+        let mut p = ImapParser::new();
+        let mut s = MemSink::default();
+        p.on_data(ToClient, b"* OK ready\r\n", &mut s);
+        let base = p.buffered();
+        let first = [b"a1 LOGIN ".as_slice(), &[b'u'; 6000]].concat();
+        p.on_data(ToServer, &first, &mut s);
+        assert!(p.buffered() >= base + first.len(), "{}", p.buffered());
+        p.on_data(ToServer, b" pw\r\na2 FETCH 1 BODY[]\r\n", &mut s);
+        let idle = p.buffered();
+        assert!(idle < base + first.len(), "{idle}");
+        let msg = [
+            b"Subject: x\r\nX-Pad: ".as_slice(),
+            &[b'p'; 8000],
+            b"\r\n\r\nhi\r\n",
+        ]
+        .concat();
+        let head = format!("* 1 FETCH (BODY[] {{{}}}\r\n", msg.len());
+        p.on_data(ToClient, head.as_bytes(), &mut s);
+        p.on_data(ToClient, &msg[..8020], &mut s);
+        assert!(p.buffered() >= idle + 8000, "{}", p.buffered());
+        p.on_data(ToClient, &msg[8020..], &mut s);
+        p.on_data(ToClient, b")\r\na2 OK done\r\n", &mut s);
+        assert!(p.mime.is_none());
+        assert!(p.buffered() < idle + 1024, "{} {idle}", p.buffered());
     }
 
     #[test]

@@ -78,12 +78,22 @@ impl Parser for KafkaParser {
                 _ => self.lost = true,
             }
         }
+        // Hold no capacity between requests, nor once reading stopped.
+        if self.head.is_empty() || self.lost || self.records >= MAX_RECORDS {
+            self.head = Vec::new();
+        }
     }
 
     fn on_gap(&mut self, dir: Direction, _len: u64, _sink: &mut dyn Sink) {
         if dir == Direction::ToServer {
             self.lost = true;
+            self.head = Vec::new();
         }
+    }
+
+    /// The current request's header gathered so far.
+    fn buffered(&self) -> usize {
+        self.head.capacity()
     }
 }
 
@@ -123,6 +133,25 @@ mod tests {
             1,
             KafkaParser::default,
         );
+    }
+
+    /// A request header cut in the middle is held until its end.
+    #[test]
+    fn buffered_holds_a_partial_header() {
+        let a = crate::kafka::tests::api_versions_bytes();
+        let mut p = KafkaParser::default();
+        let mut sink = MemSink::default();
+        // Size, API key and version, correlation id, half the client_id.
+        p.on_data(Direction::ToServer, &a[..18], &mut sink);
+        assert!(sink.log("kafka").is_empty());
+        assert!(p.buffered() >= 18, "{}", p.buffered());
+        p.on_data(Direction::ToServer, &a[18..], &mut sink);
+        assert_eq!(sink.log("kafka").len(), 1);
+        assert_eq!(p.buffered(), 0);
+        p.on_data(Direction::ToServer, &a[..18], &mut sink);
+        assert!(p.buffered() >= 18);
+        p.on_gap(Direction::ToServer, 5, &mut sink);
+        assert_eq!(p.buffered(), 0);
     }
 
     #[test]

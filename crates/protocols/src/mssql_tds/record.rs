@@ -33,11 +33,8 @@ pub struct MssqlParser {
     done: bool,
 }
 
-impl Parser for MssqlParser {
-    fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
-        if dir != Direction::ToServer || self.done {
-            return;
-        }
+impl MssqlParser {
+    fn feed(&mut self, data: &[u8], sink: &mut dyn Sink) {
         let room = MAX_STREAM.saturating_sub(self.stream.len());
         self.stream
             .extend_from_slice(data.get(..room.min(data.len())).unwrap_or(&[]));
@@ -85,10 +82,35 @@ impl Parser for MssqlParser {
         }
     }
 
+    /// Nothing more is read: release the buffers.
+    fn finish(&mut self) {
+        self.done = true;
+        self.stream = Vec::new();
+        self.login = Vec::new();
+    }
+}
+
+impl Parser for MssqlParser {
+    fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
+        if dir != Direction::ToServer || self.done {
+            return;
+        }
+        self.feed(data, sink);
+        if self.done {
+            self.finish();
+        }
+    }
+
     fn on_gap(&mut self, dir: Direction, _len: u64, _sink: &mut dyn Sink) {
         if dir == Direction::ToServer {
-            self.done = true;
+            self.finish();
         }
+    }
+
+    /// The client's stream up to the LOGIN7 and the LOGIN7 body gathered
+    /// over its packets (both released once the login is read).
+    fn buffered(&self) -> usize {
+        self.stream.capacity() + self.login.capacity()
     }
 }
 
@@ -97,11 +119,11 @@ mod tests {
     use super::*;
     use netsift_proto::MemSink;
 
-    #[test]
-    fn login_record_over_two_packets() {
+    /// PRELOGIN, then LOGIN7 split in two TDS packets (status 0 then EOM),
+    /// the first carrying 60 bytes of the body.
+    fn login_stream() -> Vec<u8> {
         let body = crate::mssql_tds::tests::login7_body();
         let pre = crate::mssql_tds::tests::prelogin_packet();
-        // LOGIN7 split in two TDS packets (status 0 then EOM).
         let (a, b) = body.split_at(60);
         let pkt = |status: u8, part: &[u8]| {
             let mut p = vec![0x10, status];
@@ -113,6 +135,12 @@ mod tests {
         let mut stream = pre;
         stream.extend(pkt(0, a));
         stream.extend(pkt(1, b));
+        stream
+    }
+
+    #[test]
+    fn login_record_over_two_packets() {
+        let stream = login_stream();
         for cut in [0, 5, 40, 70, stream.len()] {
             let mut p = MssqlParser::default();
             let mut sink = MemSink::default();
@@ -133,5 +161,20 @@ mod tests {
             1,
             MssqlParser::default,
         );
+    }
+
+    /// Cut inside the LOGIN7's second packet: the stream so far and the
+    /// first packet's 60 body bytes are held, then released with the record.
+    #[test]
+    fn buffered_holds_stream_until_login() {
+        let stream = login_stream();
+        let cut = stream.len() - 20;
+        let mut p = MssqlParser::default();
+        let mut sink = MemSink::default();
+        p.on_data(Direction::ToServer, &stream[..cut], &mut sink);
+        assert!(p.buffered() >= cut + 60, "{}", p.buffered());
+        p.on_data(Direction::ToServer, &stream[cut..], &mut sink);
+        assert_eq!(sink.log("mssql").len(), 1);
+        assert_eq!(p.buffered(), 0);
     }
 }

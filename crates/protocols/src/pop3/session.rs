@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::{Pop3Command, Pop3Record};
-use crate::smtp::mime::{chomp, sasl_step, trunc, weird, LineBuf, MimeParser, Sasl};
+use crate::smtp::mime::{
+    chomp, sasl_step, str_heap, strs_heap, trunc, weird, LineBuf, MimeParser, Sasl,
+};
 
 const MAX_COMMANDS: usize = 256;
 const MAX_PENDING: usize = 128;
@@ -328,6 +330,39 @@ impl crate::starttls::Upgradable for Pop3Parser {
 }
 
 impl Parser for Pop3Parser {
+    /// Both directions' partial lines, the commands waiting for replies, a
+    /// retrieved message's MIME walk, and the connection's record (its
+    /// command list grows with the session).
+    fn buffered(&self) -> usize {
+        let r = &self.rec;
+        let commands = r.commands.capacity() * std::mem::size_of::<Pop3Command>()
+            + r.commands
+                .iter()
+                .map(|c| {
+                    c.command.capacity()
+                        + str_heap(&c.arg)
+                        + str_heap(&c.status)
+                        + str_heap(&c.reply)
+                })
+                .sum::<usize>();
+        let mime = match &self.multi {
+            Multi::Message { mime, .. } => std::mem::size_of::<MimeParser>() + mime.buffered(),
+            Multi::No | Multi::Lines | Multi::Skip => 0,
+        };
+        self.cl.buffered()
+            + self.sv.buffered()
+            + self.pending.capacity() * std::mem::size_of::<Pending>()
+            + mime
+            + commands
+            + [&r.banner, &r.server_software, &r.server_version, &r.user]
+                .iter()
+                .map(|s| str_heap(s))
+                .sum::<usize>()
+            + r.retrieved_sizes.capacity() * std::mem::size_of::<u64>()
+            + strs_heap(&r.attachments)
+            + strs_heap(&r.weird)
+    }
+
     fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
         if self.ts.is_none() {
             self.ts = Some(sink.ts_ns());
@@ -476,6 +511,28 @@ mod tests {
         p.on_data(ToServer, &vec![0u8; 200_000], &mut s);
         p.on_end(&mut s);
         assert_eq!(s.log("pop3").len(), 1);
+    }
+
+    /// `buffered()` holds a reply line cut before its CRLF, then a
+    /// retrieved message's header block cut in the middle; once the message
+    /// ends both are given back.
+    #[test]
+    fn buffered_counts_partial_lines_and_messages() {
+        let mut p = Pop3Parser::new();
+        let mut s = MemSink::default();
+        let first = [b"+OK ".as_slice(), &[b'g'; 6000]].concat();
+        p.on_data(ToClient, &first, &mut s);
+        assert!(p.buffered() >= first.len(), "{}", p.buffered());
+        p.on_data(ToClient, b"\r\n", &mut s);
+        p.on_data(ToServer, b"USER bob\r\nRETR 1\r\n", &mut s);
+        p.on_data(ToClient, b"+OK\r\n+OK 9000 octets\r\n", &mut s);
+        let idle = p.buffered();
+        let head = [b"Subject: x\r\nX-Pad: ".as_slice(), &[b'p'; 8000], b"\r\n"].concat();
+        p.on_data(ToClient, &head, &mut s);
+        assert!(p.buffered() >= idle + head.len(), "{}", p.buffered());
+        p.on_data(ToClient, b"\r\nhi\r\n.\r\n", &mut s);
+        assert!(matches!(p.multi, Multi::No));
+        assert!(p.buffered() < idle + 1024, "{} {idle}", p.buffered());
     }
 
     #[test]

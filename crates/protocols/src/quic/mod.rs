@@ -414,7 +414,7 @@ mod tests {
     const VN: &[u8] = include_bytes!("testdata/version_negotiation.bin");
     const SHORT: &[u8] = include_bytes!("testdata/short_header.bin");
     const RFC9001: &[u8] = include_bytes!("testdata/rfc9001_a2_client_initial.bin");
-    const RFC9001_CRYPTO: &[u8] = include_bytes!("testdata/rfc9001_a2_crypto_frame.bin");
+    pub(super) const RFC9001_CRYPTO: &[u8] = include_bytes!("testdata/rfc9001_a2_crypto_frame.bin");
     const RFC9369: &[u8] = include_bytes!("testdata/rfc9369_a2_client_initial.bin");
     const RDPUDP: &[u8] = include_bytes!("../rdp/testdata/rdpudp_syn.bin");
     const SSDP: &[u8] = include_bytes!("../http/testdata/ssdp_msearch.bin");
@@ -535,7 +535,7 @@ mod tests {
 
     /// Seal `payload` as a v1 client Initial (test-only inverse of
     /// `initial::decrypt_client_initial`), padded to 1200 bytes.
-    fn seal_v1(dcid: &[u8], pn: u32, payload: &[u8]) -> Vec<u8> {
+    pub(super) fn seal_v1(dcid: &[u8], pn: u32, payload: &[u8]) -> Vec<u8> {
         use aes::cipher::{generic_array::GenericArray, BlockEncrypt};
         use aes_gcm::aead::AeadInPlace;
         use aes_gcm::{Aes128Gcm, KeyInit};
@@ -569,7 +569,7 @@ mod tests {
         pkt
     }
 
-    fn crypto(off: usize, d: &[u8]) -> Vec<u8> {
+    pub(super) fn crypto(off: usize, d: &[u8]) -> Vec<u8> {
         let mut f = vec![0x06, 0x40 | (off >> 8) as u8, off as u8];
         f.extend_from_slice(&[0x40 | (d.len() >> 8) as u8, d.len() as u8]);
         f.extend_from_slice(d);

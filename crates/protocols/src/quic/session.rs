@@ -148,6 +148,10 @@ impl Crypto {
         ok
     }
 
+    fn heap(&self) -> usize {
+        self.buf.capacity() + self.covered.capacity()
+    }
+
     /// RFC 8446 §4: `HandshakeType msg_type; uint24 length;` — the first
     /// message once the contiguous prefix holds it.
     fn first_message(&self) -> Message {
@@ -378,6 +382,31 @@ impl QuicParser {
     }
 }
 
+/// Heap bytes of the record's strings (SNI, ALPN, versions, anomalies).
+fn record_heap(r: &QuicRecord) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+    let list = |v: &Vec<String>| {
+        v.capacity() * std::mem::size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
+    };
+    [
+        &r.version,
+        &r.server_name,
+        &r.ja4,
+        &r.ja4_r,
+        &r.tls_version,
+        &r.cipher,
+        &r.client_dcid,
+        &r.client_scid,
+        &r.server_scid,
+    ]
+    .into_iter()
+    .map(opt)
+    .sum::<usize>()
+        + list(&r.alpn)
+        + list(&r.server_versions)
+        + list(&r.weird)
+}
+
 impl Parser for QuicParser {
     fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
         if self.done {
@@ -387,6 +416,13 @@ impl Parser for QuicParser {
         match dir {
             Direction::ToServer => self.client(data),
             Direction::ToClient => self.server(data),
+        }
+        // A CRYPTO stream no more Initial will be read into is released.
+        if self.hello_done || self.initials >= MAX_INITIALS {
+            self.hello = Crypto::default();
+        }
+        if self.server_hello_done || self.server_initials >= MAX_INITIALS {
+            self.server_hello = Crypto::default();
         }
     }
 
@@ -403,6 +439,12 @@ impl Parser for QuicParser {
         }
         let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
         sink.record_at("quic", ts, Record::typed(self.rec.clone()));
+    }
+
+    /// The client's and the server's CRYPTO streams in reassembly (bytes
+    /// and coverage map) and the record's strings.
+    fn buffered(&self) -> usize {
+        self.hello.heap() + self.server_hello.heap() + record_heap(&self.rec)
     }
 }
 
@@ -515,6 +557,30 @@ mod tests {
                 assert!(r.get("weird").is_none(), "{r}");
             }
         }
+    }
+
+    /// RFC 9001 A.2's ClientHello (241 bytes) in two client Initials: the
+    /// first 120 bytes are held (bytes and coverage map) until the rest
+    /// comes, then released.
+    #[test]
+    fn buffered_counts_crypto_reassembly() {
+        use crate::quic::tests::{crypto, seal_v1, RFC9001_CRYPTO};
+        let hello = &RFC9001_CRYPTO[4..];
+        assert_eq!(hello.len(), 4 + 0xed);
+        let dcid = [7u8; 8];
+        let first = seal_v1(&dcid, 0, &crypto(0, &hello[..120]));
+        let second = seal_v1(&dcid, 1, &crypto(120, &hello[120..]));
+        let mut p = QuicParser::new();
+        let mut sink = MemSink::default();
+        p.on_data(Direction::ToServer, &first, &mut sink);
+        assert!(!p.hello_done);
+        assert!(p.buffered() >= 2 * 120, "{}", p.buffered());
+        p.on_data(Direction::ToServer, &second, &mut sink);
+        assert!(p.rec.client_hello_complete);
+        assert_eq!(p.rec.server_name.as_deref(), Some("example.com"));
+        // Only the record's strings remain.
+        assert_eq!(p.buffered(), record_heap(&p.rec));
+        assert_eq!(p.hello.heap(), 0);
     }
 
     #[test]

@@ -144,6 +144,9 @@ impl Parser for S7commParser {
         if self.buf[di].len() > MAX_BUF {
             self.lost[di] = true;
             self.buf[di] = Vec::new();
+        } else if self.buf[di].is_empty() {
+            // Hold no capacity between TPKTs.
+            self.buf[di] = Vec::new();
         }
     }
 
@@ -152,5 +155,46 @@ impl Parser for S7commParser {
         let di = usize::from(dir == Direction::ToClient);
         self.lost[di] = true;
         self.buf[di] = Vec::new();
+    }
+
+    /// Per direction the start of a TPKT waiting for the rest.
+    fn buffered(&self) -> usize {
+        self.buf.iter().map(Vec::capacity).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netsift_proto::MemSink;
+
+    // Sources: testdata/README.md.
+    const CR: &[u8] = include_bytes!("testdata/cr.bin");
+    const JOB: &[u8] = include_bytes!("testdata/job_setup.bin");
+    const UD_RESP: &[u8] = include_bytes!("testdata/userdata_resp.bin");
+
+    /// A TPKT cut in the middle is held until its end, per direction.
+    #[test]
+    fn buffered_holds_a_partial_tpkt() {
+        let mut p = S7commParser::new();
+        let mut sink = MemSink::default();
+        let c = [CR, JOB].concat();
+        p.on_data(Direction::ToServer, &c[..CR.len() + 10], &mut sink);
+        assert!(p.buffered() >= 10, "{}", p.buffered());
+        p.on_data(Direction::ToClient, &UD_RESP[..40], &mut sink);
+        assert!(p.buffered() >= 50, "{}", p.buffered());
+        p.on_data(Direction::ToServer, &c[CR.len() + 10..], &mut sink);
+        assert!(p.buffered() >= 40, "{}", p.buffered());
+        p.on_data(Direction::ToClient, &UD_RESP[40..], &mut sink);
+        assert_eq!(p.buffered(), 0);
+        let r = sink.log("s7comm");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0]["rosctr"], "Job");
+        assert_eq!(r[1]["rosctr"], "Userdata");
+        // A gap releases the direction's bytes.
+        p.on_data(Direction::ToServer, &JOB[..10], &mut sink);
+        assert!(p.buffered() >= 10);
+        p.on_gap(Direction::ToServer, 5, &mut sink);
+        assert_eq!(p.buffered(), 0);
     }
 }

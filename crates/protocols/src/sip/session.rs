@@ -142,6 +142,53 @@ struct Pending {
     ts: u64,
     key: (String, String),
     rec: SipRecord,
+    /// Heap bytes of `key` and `rec` (see [`Pending::new`]).
+    heap: usize,
+}
+
+impl Pending {
+    fn new(ts: u64, key: (String, String), rec: SipRecord) -> Pending {
+        let mut p = Pending {
+            ts,
+            key,
+            rec,
+            heap: 0,
+        };
+        p.count();
+        p
+    }
+
+    /// Recount the heap bytes of the key and record strings (kept, so
+    /// that `buffered` does not walk every string of every transaction).
+    fn count(&mut self) {
+        let r = &self.rec;
+        let strs = |v: &Vec<String>| {
+            v.capacity() * std::mem::size_of::<String>()
+                + v.iter().map(String::capacity).sum::<usize>()
+        };
+        self.heap = self.key.0.capacity()
+            + self.key.1.capacity()
+            + [
+                &r.method,
+                &r.uri,
+                &r.from,
+                &r.to,
+                &r.call_id,
+                &r.cseq,
+                &r.user_agent,
+                &r.server,
+                &r.status_msg,
+                &r.contact,
+                &r.content_type,
+                &r.subject,
+                &r.warning,
+            ]
+            .iter()
+            .map(|s| s.as_ref().map_or(0, String::capacity))
+            .sum::<usize>()
+            + strs(&r.via)
+            + strs(&r.weird);
+    }
 }
 
 /// Per-flow SIP parser.
@@ -191,6 +238,7 @@ impl SipParser {
                 // A retransmission (§17.1.1.2) replaces nothing.
                 if let Some(p) = self.pending.get_mut(i) {
                     push_weird(&mut p.rec.weird, "sip_retransmitted_request");
+                    p.count();
                 }
                 return;
             }
@@ -198,11 +246,7 @@ impl SipParser {
                 let p = self.pending.remove(0);
                 emit(p.ts, p.rec, sink);
             }
-            self.pending.push(Pending {
-                ts: sink.ts_ns(),
-                key,
-                rec,
-            });
+            self.pending.push(Pending::new(sink.ts_ns(), key, rec));
             return;
         }
         let Some((code, reason)) = m.status else {
@@ -247,7 +291,7 @@ impl SipParser {
         }
         // §7.2: 1xx are provisional; the transaction waits for a final one.
         if code < 200 && (waiting || self.pending.len() < MAX_PENDING) {
-            self.pending.push(Pending { ts, key, rec });
+            self.pending.push(Pending::new(ts, key, rec));
         } else {
             emit(ts, rec, sink);
         }
@@ -342,6 +386,20 @@ impl Parser for SipParser {
             self.buf[i].clear();
             self.resync[i] = true;
         }
+        // An emptied buffer gives back the room a big message took.
+        if self.buf[i].is_empty() && self.buf[i].capacity() > 4096 {
+            self.buf[i] = Vec::new();
+        }
+    }
+
+    /// Both directions' partial messages (up to 128 KiB each), and the
+    /// transactions waiting for a final response (their record strings).
+    fn buffered(&self) -> usize {
+        self.buf.iter().map(Vec::capacity).sum::<usize>()
+            + self.pending.capacity() * std::mem::size_of::<Pending>()
+            + self.pending.iter().map(|p| p.heap).sum::<usize>()
+            + self.weird.capacity() * std::mem::size_of::<String>()
+            + self.weird.iter().map(String::capacity).sum::<usize>()
     }
 
     fn on_gap(&mut self, dir: Direction, _len: u64, _sink: &mut dyn Sink) {
@@ -349,7 +407,7 @@ impl Parser for SipParser {
             Direction::ToServer => 0,
             Direction::ToClient => 1,
         };
-        self.buf[i].clear();
+        self.buf[i] = Vec::new();
         self.resync[i] = true;
         push_weird(&mut self.weird, "sip_gap");
     }
@@ -481,6 +539,38 @@ mod tests {
         );
         assert_eq!(r[0]["contact"], json!("sip:sipsak@127.0.0.1:52345"));
         assert_eq!(r[0]["status_code"], json!(200));
+    }
+
+    /// `buffered()` holds a request cut inside its body (framed by
+    /// Content-Length, as over TCP), then the transaction waiting for its
+    /// response; once answered only the pending list's room is left.
+    #[test]
+    fn buffered_counts_partial_message_and_pending() {
+        let body = "v=0\r\n".repeat(1000);
+        let req = String::from_utf8(U1.to_vec()).unwrap().replace(
+            "Content-Length: 0",
+            &format!("Content-Length: {}", body.len()),
+        ) + &body;
+        let (first, rest) = req.as_bytes().split_at(req.len() / 2);
+        let mut p = SipParser::new();
+        let mut s = MemSink::default();
+        p.on_data(ToServer, first, &mut s);
+        assert!(p.buffered() >= first.len(), "{}", p.buffered());
+        p.on_data(ToServer, rest, &mut s);
+        assert_eq!(p.pending.len(), 1);
+        let waiting = p.buffered();
+        assert!(waiting < first.len(), "{waiting}");
+        assert!(waiting >= p.pending.capacity() * std::mem::size_of::<Pending>() + 100);
+        p.on_data(ToClient, U2, &mut s);
+        assert_eq!(s.log("sip").len(), 1);
+        // The big request's buffer was given back; the response's small
+        // one keeps its room.
+        assert_eq!(p.buf[0].capacity(), 0);
+        assert!(
+            p.buffered() <= p.pending.capacity() * std::mem::size_of::<Pending>() + U2.len(),
+            "{}",
+            p.buffered()
+        );
     }
 
     #[test]

@@ -109,6 +109,16 @@ pub(crate) fn trunc(s: &str, max: usize) -> String {
     s.get(..end).unwrap_or("").to_string()
 }
 
+/// Heap bytes of an optional string (for the parsers' `buffered`).
+pub(crate) fn str_heap(s: &Option<String>) -> usize {
+    s.as_ref().map_or(0, String::capacity)
+}
+
+/// Heap bytes of a list of strings: the list's room and each string's.
+pub(crate) fn strs_heap(v: &Vec<String>) -> usize {
+    v.capacity() * std::mem::size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
+}
+
 /// Splits a byte stream into lines (terminator included), bounded: a line
 /// longer than [`MAX_LINE`] comes out in fragments with `complete == false`.
 #[derive(Debug, Default)]
@@ -131,7 +141,7 @@ impl LineBuf {
                     } else {
                         self.buf.extend_from_slice(line);
                         out(&self.buf, true);
-                        self.buf.clear();
+                        self.reset();
                     }
                     rest = tail;
                 }
@@ -140,7 +150,7 @@ impl LineBuf {
                     rest = rest.get(window.len()..).unwrap_or(&[]);
                     if self.buf.len() >= MAX_LINE {
                         out(&self.buf, false);
-                        self.buf.clear();
+                        self.reset();
                     }
                 }
             }
@@ -153,7 +163,21 @@ impl LineBuf {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.buf.clear();
+        self.reset();
+    }
+
+    /// Empty the buffer, giving back a large allocation (a long line's).
+    fn reset(&mut self) {
+        if self.buf.capacity() > 4096 {
+            self.buf = Vec::new();
+        } else {
+            self.buf.clear();
+        }
+    }
+
+    /// Heap bytes held: the unterminated line's buffer.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.capacity()
     }
 }
 
@@ -849,6 +873,29 @@ impl MimeParser {
             origin: None,
             mail_body: html_body,
         });
+    }
+
+    /// Heap bytes held between lines: the header block being collected,
+    /// the open boundaries, the top-level fields, the decoder's pending
+    /// bytes, the attachment names and notes.
+    pub(crate) fn buffered(&self) -> usize {
+        let quad = match &self.cte {
+            Cte::Base64 { quad } => quad.capacity(),
+            Cte::Identity | Cte::QuotedPrintable => 0,
+        };
+        let fields = &self.top.fields;
+        self.header.capacity()
+            + self.stack.capacity() * std::mem::size_of::<Vec<u8>>()
+            + self.stack.iter().map(Vec::capacity).sum::<usize>()
+            + fields.capacity() * std::mem::size_of::<(String, String)>()
+            + fields
+                .iter()
+                .map(|(n, v)| n.capacity() + v.capacity())
+                .sum::<usize>()
+            + quad
+            + self.pending_eol.capacity()
+            + strs_heap(&self.attachments)
+            + strs_heap(&self.weird)
     }
 
     /// Tie the message's attachments to transaction `tx`.

@@ -6,7 +6,9 @@ use std::collections::VecDeque;
 
 use netsift_proto::{Direction, Parser, Record, Sink};
 
-use super::mime::{b64, chomp, sasl_plain_user, trunc, weird, LineBuf, MimeParser};
+use super::mime::{
+    b64, chomp, sasl_plain_user, str_heap, strs_heap, trunc, weird, LineBuf, MimeParser,
+};
 use super::record::{SmtpCommand, SmtpRecord};
 
 /// Bound on commands awaiting their reply (pipelining).
@@ -59,6 +61,35 @@ struct Tx {
     mime: Option<MimeParser>,
     /// Content ended (final "." or BDAT LAST); waiting for its reply.
     ended: bool,
+}
+
+impl Tx {
+    /// Heap bytes of the mail transaction: its record's strings and the
+    /// MIME walk of its content.
+    fn heap(&self) -> usize {
+        let r = &self.rec;
+        let one = [
+            &r.banner,
+            &r.server_software,
+            &r.server_version,
+            &r.helo,
+            &r.mail_from,
+            &r.date,
+            &r.from,
+            &r.reply_to,
+            &r.subject,
+            &r.message_id,
+            &r.in_reply_to,
+            &r.user_agent,
+            &r.last_reply,
+            &r.auth_user,
+        ];
+        let many = [&r.rcpt_to, &r.to, &r.cc, &r.attachments, &r.weird];
+        one.iter().map(|s| str_heap(s)).sum::<usize>()
+            + many.iter().map(|v| strs_heap(v)).sum::<usize>()
+            + r.commands.capacity() * std::mem::size_of::<SmtpCommand>()
+            + self.mime.as_ref().map_or(0, MimeParser::buffered)
+    }
 }
 
 /// Parser for one SMTP connection.
@@ -546,6 +577,24 @@ impl crate::starttls::Upgradable for SmtpParser {
 }
 
 impl Parser for SmtpParser {
+    /// Both directions' partial lines (and a BDAT chunk's), the mail
+    /// transaction being built (record strings, MIME state), the commands
+    /// waiting for their replies and those answered since the last record.
+    fn buffered(&self) -> usize {
+        self.cl.buffered()
+            + self.sv.buffered()
+            + self.bdat_lines.buffered()
+            + self.tx.as_ref().map_or(0, Tx::heap)
+            + self.pending.capacity() * std::mem::size_of::<Cmd>()
+            + self.pending_verbs.capacity() * std::mem::size_of::<&str>()
+            + self.commands.capacity() * std::mem::size_of::<SmtpCommand>()
+            + [&self.helo, &self.auth_user, &self.banner, &self.last_reply]
+                .iter()
+                .map(|s| str_heap(s))
+                .sum::<usize>()
+            + strs_heap(&self.session_weird)
+    }
+
     fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
         if self.mode == Mode::Done {
             return;
@@ -971,6 +1020,34 @@ mod tests {
         let s1 = replay_bytewise(d, &mut SmtpParser::new());
         assert_eq!(s1.records, s.records);
         assert_eq!(s1.files, s.files);
+    }
+
+    /// `buffered()` holds a command line cut before its CRLF, then a mail's
+    /// header block cut in the middle; once the mail is written it falls
+    /// back to the queues' room.
+    #[test]
+    fn buffered_counts_partial_lines_and_mail() {
+        let mut p = SmtpParser::new();
+        let mut s = MemSink::default();
+        feed(&mut p, &mut s, b"", b"220 mx ESMTP\r\n");
+        let first = [b"MAIL FROM:<".as_slice(), &[b'a'; 6000]].concat();
+        p.on_data(Direction::ToServer, &first, &mut s);
+        assert!(p.buffered() >= first.len(), "{}", p.buffered());
+        feed(
+            &mut p,
+            &mut s,
+            b">\r\nRCPT TO:<b@y>\r\nDATA\r\n",
+            b"250 ok\r\n250 ok\r\n354 go\r\n",
+        );
+        let idle = p.buffered();
+        // A header block cut in the middle: held by the MIME walk.
+        let head = [b"Subject: hi\r\nX-Pad: ".as_slice(), &[b'b'; 8000], b"\r\n"].concat();
+        p.on_data(Direction::ToServer, &head, &mut s);
+        assert!(p.buffered() >= idle + head.len(), "{}", p.buffered());
+        feed(&mut p, &mut s, b"\r\nbody\r\n.\r\n", b"250 queued\r\n");
+        assert_eq!(s.log("smtp").len(), 1);
+        assert!(p.tx.is_none());
+        assert!(p.buffered() < 1024, "{}", p.buffered());
     }
 
     #[test]

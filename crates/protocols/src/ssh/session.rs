@@ -151,6 +151,35 @@ fn md5_hex(s: &str) -> String {
         .collect()
 }
 
+impl KexInit {
+    fn heap(&self) -> usize {
+        [
+            &self.kex,
+            &self.host_key,
+            &self.enc_c2s,
+            &self.enc_s2c,
+            &self.mac_c2s,
+            &self.mac_s2c,
+            &self.comp_c2s,
+            &self.comp_s2c,
+        ]
+        .iter()
+        .map(|s| s.capacity())
+        .sum()
+    }
+}
+
+impl Side {
+    /// The identification line or packet being collected, and what was
+    /// kept of the side's handshake (identification string, KEXINIT
+    /// name-lists).
+    fn buffered(&self) -> usize {
+        self.buf.capacity()
+            + self.banner.as_ref().map_or(0, String::capacity)
+            + self.kexinit.as_ref().map_or(0, KexInit::heap)
+    }
+}
+
 impl SshParser {
     pub fn new() -> SshParser {
         SshParser::default()
@@ -270,7 +299,7 @@ impl SshParser {
             // padding is at least 4 bytes, so a packet is at least 5.
             if !(5..=MAX_PACKET).contains(&len) {
                 s.state = State::Done;
-                s.buf.clear();
+                s.buf = Vec::new();
                 self.weird(format!("{}_bad_packet_length", side_name(i)));
                 return n;
             }
@@ -377,6 +406,20 @@ impl SshParser {
 }
 
 impl Parser for SshParser {
+    /// Each side's partial line or packet (up to 64 KiB) and its kept
+    /// identification string and KEXINIT name-lists.
+    fn buffered(&self) -> usize {
+        self.sides.iter().map(Side::buffered).sum::<usize>()
+            + self.weird.capacity() * std::mem::size_of::<String>()
+            + self.weird.iter().map(String::capacity).sum::<usize>()
+            + self.banners.capacity() * std::mem::size_of::<(usize, String, String)>()
+            + self
+                .banners
+                .iter()
+                .map(|(_, a, b)| a.capacity() + b.capacity())
+                .sum::<usize>()
+    }
+
     fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn Sink) {
         if self.done || data.is_empty() {
             return;
@@ -413,7 +456,7 @@ impl Parser for SshParser {
             State::Done => {}
             _ => {
                 s.state = State::Done;
-                s.buf.clear();
+                s.buf = Vec::new();
                 self.weird(format!("{}_gap", side_name(i)));
             }
         }
@@ -553,6 +596,47 @@ mod tests {
         assert_eq!(r["weird"], json!(["client_gap"]));
         // Every prefix of the conversation: no panic.
         netsift_proto::session::feed_every_prefix(&segs, 13, SshParser::new);
+    }
+
+    /// `buffered()` holds a KEXINIT packet cut in the middle; once it is
+    /// whole only its algorithm lists are kept.
+    #[test]
+    fn buffered_counts_partial_packet() {
+        let mut p = SshParser::new();
+        let mut sink = MemSink::default();
+        p.on_data(Direction::ToServer, b"SSH-2.0-OpenSSH_9.2p1\r\n", &mut sink);
+        let base = p.buffered();
+        // RFC 4253 §7.1: KEXINIT with a long (ignored) language list.
+        let mut payload = vec![MSG_KEXINIT];
+        payload.extend_from_slice(&[7; 16]);
+        let langs = "en-US,".repeat(500);
+        for l in [
+            "curve25519-sha256",
+            "ssh-ed25519",
+            "aes128-ctr",
+            "aes128-ctr",
+            "hmac-sha2-256",
+            "hmac-sha2-256",
+            "none",
+            "none",
+            &langs,
+            "",
+        ] {
+            payload.extend_from_slice(&(l.len() as u32).to_be_bytes());
+            payload.extend_from_slice(l.as_bytes());
+        }
+        payload.extend_from_slice(&[0, 0, 0, 0, 0]);
+        let pad = 8 - (5 + payload.len()) % 8 + 4;
+        let mut pkt = ((1 + payload.len() + pad) as u32).to_be_bytes().to_vec();
+        pkt.push(pad as u8);
+        pkt.extend_from_slice(&payload);
+        pkt.extend(std::iter::repeat_n(0, pad));
+        let (first, rest) = pkt.split_at(pkt.len() / 2);
+        p.on_data(Direction::ToServer, first, &mut sink);
+        assert!(p.buffered() >= base + first.len(), "{}", p.buffered());
+        p.on_data(Direction::ToServer, rest, &mut sink);
+        assert!(p.sides[0].kexinit.is_some());
+        assert!(p.buffered() < base + 256, "{} {base}", p.buffered());
     }
 
     #[test]

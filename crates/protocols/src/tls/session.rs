@@ -78,6 +78,9 @@ pub struct TlsParser {
     pending: Vec<(Direction, Pending)>,
     /// Directions already reported done.
     tx_done: [bool; 2],
+    /// Heap bytes of what the handshake left for the record (hellos,
+    /// certificate summaries, JA3 strings), worked out when they change.
+    summary_heap: usize,
 }
 
 /// A sticky buffer (kind, bytes), or `None`: the direction is done.
@@ -340,6 +343,11 @@ impl TlsParser {
 
     /// One whole handshake message (type, body without the header).
     pub(crate) fn message(&mut self, dir: Direction, ty: u8, body: &[u8], now: u64) {
+        self.read_message(dir, ty, body, now);
+        self.summary_heap = self.summary_heap();
+    }
+
+    fn read_message(&mut self, dir: Direction, ty: u8, body: &[u8], now: u64) {
         match (dir, ty) {
             (Direction::ToServer, HS_CLIENT_HELLO) => {
                 if self.client_hello.is_some() {
@@ -386,7 +394,7 @@ impl TlsParser {
                     // ServerHello are now encrypted."
                     for s in &mut self.sides {
                         s.hs_off = true;
-                        s.hs.clear();
+                        s.hs = Vec::new();
                     }
                 }
                 if self.server_hello.is_none() {
@@ -537,8 +545,72 @@ impl TlsParser {
             }
         }
         r.weird = std::mem::take(&mut self.weird);
+        self.summary_heap = self.summary_heap();
         r
     }
+
+    /// Heap bytes of the hellos, certificate summaries and JA3 strings.
+    fn summary_heap(&self) -> usize {
+        let ja3 = |j: &Option<(String, String)>| {
+            j.as_ref().map_or(0, |(s, m)| s.capacity() + m.capacity())
+        };
+        self.client_hello.as_ref().map_or(0, client_hello_heap)
+            + self.server_hello.as_ref().map_or(0, server_hello_heap)
+            + vec_heap(&self.certs)
+            + self.certs.iter().map(cert_heap).sum::<usize>()
+            + ja3(&self.ja3)
+            + ja3(&self.ja3s)
+    }
+}
+
+/// Heap bytes of a vector's storage (not of what its items point to).
+fn vec_heap<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
+fn opt_heap(s: &Option<String>) -> usize {
+    s.as_ref().map_or(0, String::capacity)
+}
+
+fn strings_heap(v: &Vec<String>) -> usize {
+    vec_heap(v) + v.iter().map(String::capacity).sum::<usize>()
+}
+
+fn client_hello_heap(h: &ClientHello) -> usize {
+    vec_heap(&h.session_id)
+        + vec_heap(&h.ciphers)
+        + vec_heap(&h.extensions)
+        + opt_heap(&h.sni)
+        + strings_heap(&h.alpn)
+        + h.alpn_first_raw.as_ref().map_or(0, Vec::capacity)
+        + vec_heap(&h.groups)
+        + vec_heap(&h.point_formats)
+        + vec_heap(&h.sig_algs)
+        + vec_heap(&h.supported_versions)
+        + vec_heap(&h.weird)
+}
+
+fn server_hello_heap(h: &ServerHello) -> usize {
+    vec_heap(&h.session_id) + vec_heap(&h.extensions) + opt_heap(&h.alpn) + vec_heap(&h.weird)
+}
+
+fn cert_heap(c: &CertRecord) -> usize {
+    [
+        &c.subject,
+        &c.issuer,
+        &c.serial,
+        &c.not_before,
+        &c.not_after,
+        &c.key_alg,
+        &c.sig_alg,
+        &c.sha256,
+        &c.sha1,
+    ]
+    .iter()
+    .map(|s| s.capacity())
+    .sum::<usize>()
+        + opt_heap(&c.common_name)
+        + strings_heap(&c.sans)
 }
 
 /// RFC 5246 §7.4.2: `opaque ASN.1Cert<1..2^24-1>; struct { ASN.1Cert
@@ -631,8 +703,12 @@ impl Parser for TlsParser {
         if s.dead {
             return;
         }
-        // Record boundaries are lost: stop reading this side.
+        // Record boundaries are lost: stop reading this side (what it
+        // held is never read again).
         s.dead = true;
+        s.hdr = Vec::new();
+        s.body = Vec::new();
+        s.hs = Vec::new();
         self.weird(format!("{}_gap", side_name(dir)));
     }
 
@@ -647,6 +723,24 @@ impl Parser for TlsParser {
         let r = self.build();
         let ts = self.first_ts.unwrap_or_else(|| sink.ts_ns());
         sink.record_at("tls", ts, Record::typed(r));
+    }
+
+    /// Per direction the record header, the handshake record body and the
+    /// handshake message in reassembly (a certificate chain); then what the
+    /// handshake keeps for the record (hellos, certificates, anomalies) and
+    /// sticky buffers not yet handed over.
+    fn buffered(&self) -> usize {
+        let sides: usize = self
+            .sides
+            .iter()
+            .map(|s| s.hdr.capacity() + s.body.capacity() + s.hs.capacity())
+            .sum();
+        let pending: usize = self
+            .pending
+            .iter()
+            .map(|(_, b)| b.as_ref().map_or(0, |(_, v)| v.capacity()))
+            .sum();
+        sides + self.summary_heap + strings_heap(&self.weird) + vec_heap(&self.pending) + pending
     }
 }
 
@@ -1028,6 +1122,58 @@ pub(crate) mod tests {
             0,
         );
         assert_eq!(r["weird"], serde_json::json!(["client_not_tls_record"]));
+    }
+
+    /// A record cut in the middle and a Certificate message spanning two
+    /// records are counted while held, and released once read.
+    #[test]
+    fn buffered_counts_partial_records_and_messages() {
+        // long_tls_certificate.pcap: a 512-byte ClientHello record; the
+        // server's ServerHello record (102 bytes) then a Certificate record
+        // of 6584 bytes.
+        let segs = stream(VECTORS[1].0);
+        let mut p = TlsParser::new();
+        let mut sink = MemSink::default();
+        let ch = &segs[0].1;
+        assert_eq!(ch.len(), 5 + 512);
+        p.on_data(Direction::ToServer, &ch[..300], &mut sink);
+        // The 295 body bytes after the record header.
+        assert!(p.buffered() >= 295, "{}", p.buffered());
+        p.on_data(Direction::ToServer, &ch[300..], &mut sink);
+        assert!(p.client_hello.is_some());
+        // The record is released; the hello's summary stays for the record.
+        let held = |p: &TlsParser| p.buffered() - p.summary_heap;
+        assert!(held(&p) <= 64, "{}", held(&p));
+        assert!(p.buffered() >= p.summary_heap && p.summary_heap > 0);
+        // The server's Certificate message re-cut into two records of 3000
+        // bytes and the rest: the first part waits in reassembly.
+        let server: Vec<u8> = segs
+            .iter()
+            .filter(|(d, _)| *d == Direction::ToClient)
+            .flat_map(|(_, b)| b.clone())
+            .collect();
+        let msg = &server[107 + 5..107 + 5 + 6584];
+        let record = |part: &[u8]| {
+            let mut r = vec![0x16, 3, 3];
+            r.extend_from_slice(&(part.len() as u16).to_be_bytes());
+            r.extend_from_slice(part);
+            r
+        };
+        p.on_data(Direction::ToClient, &server[..107], &mut sink);
+        p.on_data(Direction::ToClient, &record(&msg[..3000]), &mut sink);
+        assert!(held(&p) >= 3000, "{}", held(&p));
+        p.on_data(Direction::ToClient, &record(&msg[3000..]), &mut sink);
+        assert_eq!(p.certs.len(), 2);
+        assert!(held(&p) <= 64, "{}", held(&p));
+        // A gap releases what the side held.
+        p.on_data(
+            Direction::ToClient,
+            &record(&msg[..3000])[..2000],
+            &mut sink,
+        );
+        assert!(held(&p) >= 1995, "{}", held(&p));
+        p.on_gap(Direction::ToClient, 100, &mut sink);
+        assert!(held(&p) <= 64 + 64, "{}", held(&p));
     }
 
     #[test]

@@ -1,6 +1,12 @@
+//! The analyzer's bounds against floods of flows, on synthesised captures.
+//!
 //! `AnalyzeConfig::max_unanswered_flows`: flows nobody answered hold
 //! application state only up to the bound; answered flows always do, and
 //! a refused flow is analysed once its responder answers.
+//!
+//! `AnalyzeConfig::max_parser_memory`: the bytes parsers hold between
+//! packets (unfinished heads) are bounded over all flows; the parsers
+//! that hoard are stopped, an ordinary conversation is still parsed.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -11,16 +17,22 @@ use netsift_engine::analyze::output::{Common, Output, Record, Summary};
 use netsift_engine::analyze::{AnalyzeConfig, AnalyzeStats, Analyzer};
 use netsift_engine::{run_reader, Classifier, ClassifyConfig, FlowRecord, PipelineConfig};
 
-/// Records by log and client address.
+/// Records by log and client address, and the names of weird records.
 #[derive(Default)]
 struct Logs {
     records: Vec<(&'static str, String)>,
+    weird: Vec<String>,
     summary: Summary,
 }
 
 impl Output for Logs {
-    fn record(&mut self, log: &'static str, _ts: u64, c: &Common, _r: &Record) {
+    fn record(&mut self, log: &'static str, _ts: u64, c: &Common, r: &Record) {
         self.records.push((log, c.src_ip.to_string()));
+        if log == "weird" {
+            let v = r.to_json();
+            self.weird
+                .push(v["name"].as_str().unwrap_or_default().to_string());
+        }
     }
     fn conn(&mut self, _ts: u64, _rec: &FlowRecord) {}
     fn finish(&mut self) -> std::io::Result<()> {
@@ -133,15 +145,19 @@ fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn analyze(frames: &[Vec<u8>], max_unanswered_flows: usize) -> (Logs, AnalyzeStats) {
+    let cfg = AnalyzeConfig {
+        max_unanswered_flows,
+        ..AnalyzeConfig::default()
+    };
+    analyze_with(frames, cfg)
+}
+
+fn analyze_with(frames: &[Vec<u8>], cfg: AnalyzeConfig) -> (Logs, AnalyzeStats) {
     let data = pcap(frames);
     let mut out = Logs::default();
     let stats = {
         let classifier = Classifier::new(&ClassifyConfig::default()).expect("layers");
         let files = Files::new(None, 1 << 20).expect("files");
-        let cfg = AnalyzeConfig {
-            max_unanswered_flows,
-            ..AnalyzeConfig::default()
-        };
         let mut an = Analyzer::new(classifier, cfg, files, &mut out);
         let r = CaptureReader::new(Cursor::new(&data[..])).expect("pcap");
         run_reader(
@@ -172,7 +188,16 @@ fn http_frames() -> Vec<Vec<u8>> {
     let mut v: Vec<Vec<u8>> = (1..=5)
         .map(|i| tcp(client(i), SERVER, 40000, 80, 1000, 5000, 0x18, req))
         .collect();
-    let (c, s) = (client(9), SERVER);
+    v.extend(conversation(client(9)));
+    v
+}
+
+/// A whole HTTP conversation of client `c`: handshake, request, response,
+/// close.
+fn conversation(c: [u8; 4]) -> Vec<Vec<u8>> {
+    let req = b"GET /x HTTP/1.1\r\nHost: victim.example\r\n\r\n";
+    let s = SERVER;
+    let mut v = Vec::new();
     let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
     v.push(tcp(c, s, 41000, 80, 100, 0, 0x02, b""));
     v.push(tcp(s, c, 80, 41000, 700, 101, 0x12, b""));
@@ -250,6 +275,78 @@ fn an_answer_frees_the_place_and_admits_a_refused_flow() {
         bounded.clients("dns"),
         ["11.0.0.1", "11.0.0.2", "11.0.0.3"],
         "{:?}",
+        bounded.records
+    );
+}
+
+/// `n` connections that complete their handshake (RFC 9293 §3.5), then
+/// send `segments` segments of 1,000 bytes of HTTP header lines and never
+/// the blank line that ends the head (RFC 9112 §2.1), taking turns: all
+/// the heads grow together. Before their last segments, one whole
+/// conversation from client 200.
+fn hoarders(n: u8, segments: u32) -> Vec<Vec<u8>> {
+    let s = SERVER;
+    let mut v = Vec::new();
+    for i in 1..=n {
+        let c = client(i);
+        v.push(tcp(c, s, 40000, 80, 100, 0, 0x02, b""));
+        v.push(tcp(s, c, 80, 40000, 700, 101, 0x12, b""));
+        v.push(tcp(c, s, 40000, 80, 101, 701, 0x10, b""));
+    }
+    let mut head = b"GET /slow HTTP/1.1\r\nHost: victim.example\r\n".to_vec();
+    while head.len() < 1000 * segments as usize {
+        head.extend_from_slice(b"X-Pad: pppppppppppppppppppppppppppppppppppppppp\r\n");
+    }
+    for k in 0..segments {
+        let seg = &head[(k * 1000) as usize..((k + 1) * 1000) as usize];
+        for i in 1..=n {
+            v.push(tcp(client(i), s, 40000, 80, 101 + k * 1000, 701, 0x18, seg));
+        }
+        if k + 1 == segments - 1 {
+            // The conversation while the heads are at their largest.
+            v.extend(conversation(client(200)));
+        }
+    }
+    v
+}
+
+#[test]
+fn parsers_that_hoard_are_stopped_and_a_conversation_is_still_parsed() {
+    let frames = hoarders(8, 6);
+    let (all, st) = analyze_with(&frames, AnalyzeConfig::default());
+    assert_eq!(st.parsers_stopped, 0);
+    assert!(all.weird.iter().all(|w| w != "parser_memory_bound"));
+    assert!(all.clients("http").contains(&"11.0.0.200".to_string()));
+    // Eight heads of 6,000 bytes are 48 KB; a bound of 16 KB stops the
+    // largest as they grow past it.
+    let cfg = AnalyzeConfig {
+        max_parser_memory: 16 << 10,
+        ..AnalyzeConfig::default()
+    };
+    let (bounded, st) = analyze_with(&frames, cfg);
+    assert!(
+        (1..=8).contains(&st.parsers_stopped),
+        "{} stopped",
+        st.parsers_stopped
+    );
+    assert!(st.parser_bytes_stopped >= st.parsers_stopped * 1000);
+    let named = bounded
+        .weird
+        .iter()
+        .filter(|w| *w == "parser_memory_bound")
+        .count();
+    assert_eq!(named as u64, st.parsers_stopped);
+    // What is left (eight heads, less those stopped) is within the bound
+    // and one head: the hoarders were stopped as they grew past it, and
+    // not all of them.
+    let left = (8 - st.parsers_stopped) * 6_000;
+    assert!(
+        left > 0 && left <= (16 << 10) + 6_000,
+        "{left} bytes left in parsers"
+    );
+    assert!(
+        bounded.clients("http").contains(&"11.0.0.200".to_string()),
+        "the whole conversation is parsed: {:?}",
         bounded.records
     );
 }
