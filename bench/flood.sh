@@ -9,9 +9,9 @@
 # pcap, Ethernet): `syn` is N TCP SYNs from N random sources to 10.0.0.1:80,
 # `udp` N datagrams to 10.0.0.1:53 and `icmp` N echo requests to 10.0.0.1,
 # each from a random source. At 100 k packets/s of packet time, every flow is
-# still open at the end: N concurrent flows. `syn6` is the SYN flood over
-# IPv6 (random sources in 2001:db8::/32 to 2001:db8::1), not in the default
-# KINDS. Two floods carry data (not in the default KINDS either): `http`, one unanswered mid-stream HTTP request segment per
+# still open at the end: N concurrent flows. `syn6`, `udp6` and `icmp6` are
+# the same floods over IPv6 (random sources in 2001:db8::/32 to
+# 2001:db8::1), not in the default KINDS. Two floods carry data (not in the default KINDS either): `http`, one unanswered mid-stream HTTP request segment per
 # flow, and `udpdata`, random datagrams to random ports; they measure the
 # bound on unanswered flows' application state (--max-unanswered-flows).
 #

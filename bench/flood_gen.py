@@ -17,6 +17,8 @@ KIND:
         want more, and port-guessed parsers get their datagram
   syn6  the SYN flood over IPv6: TCP SYNs to 2001:db8::1 port 80 from random
         sources in 2001:db8::/32 (outside 2001:db8::/64, never the target)
+  udp6, icmp6  the UDP and ICMP floods over IPv6, from the same sources to
+        2001:db8::1 (ICMPv6 echo requests, RFC 4443 section 4.1)
   httphead  whole handshakes (SYN, SYN-ACK, ACK) from random sources to
         10.0.0.1:80, then four 1,400-byte segments of an HTTP request head that
         never ends (header lines, no blank line), unanswered past the
@@ -74,6 +76,18 @@ def tcp6_syn(src, dst, sport, dport, seq):
     return ipv6(src, dst, 6, seg[:16] + struct.pack("!H", c) + seg[18:])
 
 
+def udp6(src, dst, sport, dport, payload):
+    seg = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    c = csum(src + dst + struct.pack("!IxxxB", len(seg), 17) + seg) or 0xFFFF
+    return ipv6(src, dst, 17, seg[:6] + struct.pack("!H", c) + seg[8:])
+
+
+def icmp6_echo(src, dst, ident, seq, data):
+    msg = struct.pack("!BBHHH", 128, 0, 0, ident, seq) + data
+    c = csum(src + dst + struct.pack("!IxxxB", len(msg), 58) + msg)
+    return ipv6(src, dst, 58, msg[:2] + struct.pack("!H", c) + msg[4:])
+
+
 def tcp(src, dst, sport, dport, seq, ack, flags, payload=b""):
     seg = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 64240, 0, 0) + payload
     c = l4_csum(src, dst, 6, seg)
@@ -124,12 +138,19 @@ def main():
         if kind == "syn":
             for _ in range(n):
                 put(tcp(source(), TARGET, rng.randrange(1024, 65536), 80, rng.getrandbits(32), 0, 0x02))
-        elif kind == "syn6":
+        elif kind in ("syn6", "udp6", "icmp6"):
             # 2001:db8:XXXX:XXXX:XXXX:XXXX:XXXX:XXXX with the third group
             # nonzero, so never in the target's /64.
-            for _ in range(n):
+            for i in range(n):
                 src = TARGET6[:4] + struct.pack("!H", rng.randrange(1, 65536)) + rng.getrandbits(80).to_bytes(10, "big")
-                put(tcp6_syn(src, TARGET6, rng.randrange(1024, 65536), 80, rng.getrandbits(32)), b"\x86\xdd")
+                sport = rng.randrange(1024, 65536)
+                if kind == "syn6":
+                    ip = tcp6_syn(src, TARGET6, sport, 80, rng.getrandbits(32))
+                elif kind == "udp6":
+                    ip = udp6(src, TARGET6, sport, 53, bytes(32))
+                else:
+                    ip = icmp6_echo(src, TARGET6, sport, i & 0xFFFF, bytes(range(32)))
+                put(ip, b"\x86\xdd")
         elif kind == "udp":
             data = bytes(32)
             for _ in range(n):
@@ -180,7 +201,7 @@ def main():
                 put(tcp(c, s, sp, 80, a + 2 + len(req), b + 2 + len(resp), 0x10))
                 # back to back: a busy server (every handshake completes)
         else:
-            sys.exit("flood_gen.py: KIND is syn, syn6, udp, icmp, http, udpdata, httphead or mixed")
+            sys.exit("flood_gen.py: KIND is syn, syn6, udp, udp6, icmp6, icmp, http, udpdata, httphead or mixed")
 
 
 if __name__ == "__main__":
