@@ -151,7 +151,11 @@ fn parsers_over_the_memory_bound_are_stopped_and_counted() {
         summary.contains("over --max-parser-memory: 1 parsers stopped, holding "),
         "{summary}"
     );
-    assert_eq!(weird.matches("\"name\":\"parser_memory_bound\"").count(), 1, "{weird}");
+    assert_eq!(
+        weird.matches("\"name\":\"parser_memory_bound\"").count(),
+        1,
+        "{weird}"
+    );
     let (summary, weird) = run(&[]);
     assert!(!summary.contains("max-parser-memory"), "{summary}");
     assert!(!weird.contains("parser_memory_bound"), "{weird}");
