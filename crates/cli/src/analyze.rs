@@ -809,7 +809,7 @@ pub fn print_alert_groups(g: &PcapSummary, written: Option<u64>) {
 /// The summary lines for what the analyzer's bounds on flows nobody
 /// answered and on parser memory cost, when they cost anything.
 pub fn print_bounds(stats: &netsift_engine::analyze::AnalyzeStats) {
-    print_unanswered(Some(stats.unanswered_refused), stats.classify_unanswered);
+    print_classify_bounds(Some(stats.unanswered_refused), stats.classify_bounds);
     if stats.parsers_stopped > 0 {
         eprintln!(
             "  over --max-parser-memory: {} parsers stopped, holding {} bytes (weird records name their flows)",
@@ -818,11 +818,12 @@ pub fn print_bounds(stats: &netsift_engine::analyze::AnalyzeStats) {
     }
 }
 
-/// The summary line for what `--max-unanswered-flows` cost, when it
-/// cost anything: flows refused application state while nobody answered
-/// them (`refused`; `flows` has no such state), packets judged alone by
-/// DPI, verdict texts not kept.
-pub fn print_unanswered(refused: Option<u64>, c: netsift_engine::classify::UnansweredCounts) {
+/// The summary lines for what `--max-unanswered-flows` and
+/// `--max-dpi-memory` cost, each when it cost anything: flows refused
+/// application state while nobody answered them (`refused`; `flows` has
+/// no such state), packets judged alone by DPI, verdict texts not kept;
+/// flows DPI gave up on for memory.
+pub fn print_classify_bounds(refused: Option<u64>, c: netsift_engine::classify::BoundCounts) {
     if refused.unwrap_or(0) == 0 && c == Default::default() {
         return;
     }
@@ -836,10 +837,18 @@ pub fn print_unanswered(refused: Option<u64>, c: netsift_engine::classify::Unans
         "{} packets judged alone by DPI, {} verdict texts not kept",
         c.judged_alone, c.texts_not_kept
     ));
-    eprintln!(
-        "  over --max-unanswered-flows (flows nobody answered): {}",
-        parts.join(", ")
-    );
+    if refused.unwrap_or(0) > 0 || c.judged_alone > 0 || c.texts_not_kept > 0 {
+        eprintln!(
+            "  over --max-unanswered-flows (flows nobody answered): {}",
+            parts.join(", ")
+        );
+    }
+    if c.dpi_memory_given_up > 0 {
+        eprintln!(
+            "  over --max-dpi-memory: DPI gave up on {} flows while they grew (a TCP flow kept its port guess)",
+            c.dpi_memory_given_up
+        );
+    }
 }
 
 pub fn print_summary(s: &Summary, packets: u64, flows: u64, records: u64) {

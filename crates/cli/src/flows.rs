@@ -162,9 +162,9 @@ impl FlowHandler<ClassState> for FlowWorker {
 
 impl netsift_engine::shard::ShardHandler<ClassState> for FlowWorker {
     type Chunk = Vec<(When, u64, Line)>;
-    type End = netsift_engine::classify::UnansweredCounts;
+    type End = netsift_engine::classify::BoundCounts;
     fn end(self) -> Self::End {
-        self.classifier.unanswered()
+        self.classifier.bound_counts()
     }
     fn take_chunk(&mut self) -> Option<Self::Chunk> {
         self.returns.free();
@@ -405,6 +405,10 @@ pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
     }
     cfg.ml.threshold = a.ml_threshold;
     cfg.dpi.max_unanswered_states = unanswered_bound(a.max_unanswered_flows);
+    cfg.dpi.max_memory = match a.max_dpi_memory {
+        0 => usize::MAX,
+        n => n,
+    };
     if let Some(path) = &a.ml_model {
         if !cfg.layers.iter().any(|l| l == "ml") {
             bail!("--ml-model needs the `ml` layer in --layers (e.g. --layers flow,dpi,ml,port)");
@@ -445,7 +449,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     let mut any_read = false;
     let (mut packets, mut flows) = (0u64, 0u64);
     // What --max-unanswered-flows cost the workers' classifiers.
-    let mut unanswered = netsift_engine::classify::UnansweredCounts::default();
+    let mut unanswered = netsift_engine::classify::BoundCounts::default();
     for (n, path) in args.captures.iter().enumerate() {
         // A uid seed per capture keeps uids unique across the captures of one run.
         let mut cfg = cfg;
@@ -464,6 +468,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
             let mut wcfg = ccfg.clone();
             wcfg.dpi.max_unanswered_states =
                 netsift_engine::shard::worker_bound(wcfg.dpi.max_unanswered_states, threads);
+            wcfg.dpi.max_memory = netsift_engine::shard::worker_bytes(wcfg.dpi.max_memory, threads);
             for returns in returns {
                 let classifier = Classifier::new(&wcfg)?;
                 let (format, seed) = (args.format, args.common.community_id_seed);
@@ -519,7 +524,7 @@ pub fn run(args: &FlowsArgs) -> Result<ExitCode> {
     }
     w.finish(any_read)?;
     if !args.common.quiet {
-        crate::analyze::print_unanswered(None, unanswered + w.classifier.unanswered());
+        crate::analyze::print_classify_bounds(None, unanswered + w.classifier.bound_counts());
     }
     if !args.common.quiet && args.captures.len() > 1 {
         eprintln!(

@@ -291,6 +291,12 @@ pub struct ClassifyArgs {
     /// of one direction only, where nothing is ever answered).
     #[arg(long, default_value_t = netsift_engine::analyze::DEFAULT_MAX_UNANSWERED_FLOWS, value_name = "N")]
     pub max_unanswered_flows: usize,
+    /// Bytes DPI may keep at once for all flows (stream prefixes, first
+    /// datagrams) while it waits for more; above it, a flow keeping more
+    /// than the mean is given up on when its bytes grow (above twice it,
+    /// any such flow is): a TCP flow keeps its port guess. 0: no bound.
+    #[arg(long, default_value_t = netsift_engine::classify::DEFAULT_MAX_DPI_MEMORY, value_name = "BYTES")]
+    pub max_dpi_memory: usize,
 }
 
 /// Port-scan detection method.

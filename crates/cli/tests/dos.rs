@@ -160,3 +160,40 @@ fn parsers_over_the_memory_bound_are_stopped_and_counted() {
     assert!(!summary.contains("max-parser-memory"), "{summary}");
     assert!(!weird.contains("parser_memory_bound"), "{weird}");
 }
+
+/// `--max-dpi-memory` reaches `flows`' DPI layer: with a bound of one
+/// byte, the TLS flows of nDPI's `tls_certificate_too_long.pcap` whose
+/// ServerHello and certificates span segments are given up on as their
+/// prefixes grow, and the summary counts them; by default none is.
+#[test]
+fn dpi_over_the_memory_bound_gives_up_and_counts() {
+    let pcap = root().join("../shared/corpus/ndpi/pcap/tls_certificate_too_long.pcap");
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_netsift"))
+            .args(["flows", "--threads", "1", "-f", "jsonl"])
+            .args(extra)
+            .arg(&pcap)
+            .output()
+            .expect("run flows");
+        assert!(out.status.success());
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let tls = stdout.matches("\"protocol\":\"TLS\"").count();
+        let by_dpi = stdout.matches("\"source\":\"dpi\"").count();
+        (
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            tls,
+            by_dpi,
+        )
+    };
+    let (summary, tls, by_dpi) = run(&["--max-dpi-memory", "1"]);
+    assert!(
+        summary.contains("over --max-dpi-memory: DPI gave up on 3 flows while they grew"),
+        "{summary}"
+    );
+    let (default, tls_default, by_dpi_default) = run(&[]);
+    assert!(!default.contains("max-dpi-memory"), "{default}");
+    // The flows given up on keep their port guess: as many TLS flows,
+    // fewer named by DPI.
+    assert_eq!(tls, tls_default);
+    assert!(by_dpi < by_dpi_default, "{by_dpi} {by_dpi_default}");
+}

@@ -541,6 +541,16 @@ pub fn worker_bound(bound: usize, n: usize) -> usize {
     }
 }
 
+/// A worker's share of a bound in bytes (the reassembly budget, parser and
+/// DPI memory): its N-th; `usize::MAX` (no bound) stays no bound.
+pub fn worker_bytes(bound: usize, n: usize) -> usize {
+    if bound == usize::MAX {
+        bound
+    } else {
+        bound / n.max(1)
+    }
+}
+
 /// The worker (0..n) that handles the packet in `data`: see the module
 /// documentation.
 pub fn shard_of(link: LinkType, data: &[u8], n: usize) -> usize {
@@ -1060,6 +1070,14 @@ mod tests {
         for (m, n) in [(1_000_000, 3), (100_000, 16), (64, 4)] {
             assert!(worker_max_flows(m, n) * n <= m + m / 32 + n * 2, "{m} {n}");
         }
+    }
+
+    #[test]
+    fn worker_share_of_a_byte_bound() {
+        assert_eq!(worker_bytes(64 << 20, 1), 64 << 20);
+        assert_eq!(worker_bytes(64 << 20, 4), 16 << 20);
+        assert_eq!(worker_bytes(64 << 20, 0), 64 << 20);
+        assert_eq!(worker_bytes(usize::MAX, 2), usize::MAX);
     }
 
     /// What the merging thread has written goes back to the worker that

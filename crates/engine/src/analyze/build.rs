@@ -128,23 +128,22 @@ impl AnalyzerBuilder {
     /// YARA rules compiled), and shared handles on the signatures and
     /// Suricata rules.
     pub fn prepare(&self) -> Result<Prepared, BuildError> {
-        self.prepare_with(self.config)
+        self.prepare_with(self.config, 1)
     }
 
     /// The parts of one of `threads` workers, each of which analyses its
-    /// share of the flows: the reassembly budget, the parser memory and the bound on
+    /// share of the flows: the reassembly budget, the parser and DPI memory and the bound on
     /// unanswered flows with state are split between them (the latter
     /// rounded up and 1/32 more, as `--max-flows` is: a hash does not
     /// split evenly).
     pub fn worker(&self, threads: usize) -> Result<Prepared, BuildError> {
         let mut config = self.config;
-        config.reassembly.max_buffered_total /= threads.max(1);
-        if config.max_parser_memory != usize::MAX {
-            config.max_parser_memory /= threads.max(1);
-        }
+        config.reassembly.max_buffered_total =
+            crate::shard::worker_bytes(config.reassembly.max_buffered_total, threads);
+        config.max_parser_memory = crate::shard::worker_bytes(config.max_parser_memory, threads);
         config.max_unanswered_flows =
             crate::shard::worker_bound(config.max_unanswered_flows, threads);
-        self.prepare_with(config)
+        self.prepare_with(config, threads)
     }
 
     /// The YARA rules of `spec`, compiled at the first call and shared by
@@ -157,11 +156,13 @@ impl AnalyzerBuilder {
         Ok(*self.yara_compiled.get_or_init(|| r))
     }
 
-    fn prepare_with(&self, config: AnalyzeConfig) -> Result<Prepared, BuildError> {
+    fn prepare_with(&self, config: AnalyzeConfig, threads: usize) -> Result<Prepared, BuildError> {
         // One bound on unanswered flows for their application and DPI
-        // states alike (a worker's share of it, see `worker`).
+        // states alike (a worker's share of it, see `worker`), and the
+        // worker's share of DPI memory.
         let mut classify = self.classify.clone();
         classify.dpi.max_unanswered_states = config.max_unanswered_flows;
+        classify.dpi.max_memory = crate::shard::worker_bytes(classify.dpi.max_memory, threads);
         let classifier = Classifier::new(&classify).map_err(BuildError::Classifier)?;
         let mut files = Files::new(self.extract_dir.as_deref(), self.max_file_bytes)
             .map_err(BuildError::ExtractDir)?;
@@ -242,7 +243,7 @@ mod tests {
         // A quarter of the unanswered flows, and 1/32 of that for the
         // uneven split; no bound stays no bound.
         assert_eq!(w.config.max_unanswered_flows, 8_192 + 256);
-        // Parser memory is split as the reassembly budget is.
+        // Parser and DPI memory are split as the reassembly budget is.
         assert_eq!(w.config.max_parser_memory, 32 << 20);
         let mut unbounded = AnalyzerBuilder::default();
         unbounded.config.max_unanswered_flows = usize::MAX;

@@ -378,7 +378,7 @@ pub struct AnalyzeStats {
     pub parser_bytes_stopped: u64,
     /// What the same bound cost the classifier (filled in by
     /// [`Analyzer::run_stats`]).
-    pub classify_unanswered: crate::classify::UnansweredCounts,
+    pub classify_bounds: crate::classify::BoundCounts,
 }
 
 /// The analyzer: a [`FlowHandler`] that classifies, parses and writes.
@@ -927,10 +927,10 @@ impl<'o> Analyzer<'o> {
     }
 
     /// The run's counters, with the classifier's share
-    /// ([`AnalyzeStats::classify_unanswered`]).
+    /// ([`AnalyzeStats::classify_bounds`]).
     pub fn run_stats(&self) -> AnalyzeStats {
         AnalyzeStats {
-            classify_unanswered: self.classifier.unanswered(),
+            classify_bounds: self.classifier.bound_counts(),
             ..self.stats
         }
     }

@@ -382,7 +382,7 @@ impl WorkerEnd {
         s.unanswered_refused += o.stats.unanswered_refused;
         s.parsers_stopped += o.stats.parsers_stopped;
         s.parser_bytes_stopped += o.stats.parser_bytes_stopped;
-        s.classify_unanswered = s.classify_unanswered + o.stats.classify_unanswered;
+        s.classify_bounds = s.classify_bounds + o.stats.classify_bounds;
         if let Some(r) = o.rules {
             let t = self.rules.get_or_insert_with(RuleStats::default);
             t.alerts += r.alerts;

@@ -37,7 +37,7 @@ use netsift_proto::{Direction, Transport};
 use netsift_wire::{Decoded, Transport as WireTransport};
 use serde::Serialize;
 
-pub use dpi::{DpiConfig, DpiLayer};
+pub use dpi::{DpiConfig, DpiLayer, DEFAULT_MAX_DPI_MEMORY};
 pub use expect::FlowLayer;
 pub use ml::{MlConfig, MlLayer};
 pub use port::PortLayer;
@@ -244,21 +244,32 @@ pub trait Layer: Send {
     fn judged_alone(&self) -> u64 {
         0
     }
+
+    /// Flows this layer gave up on because the bytes it kept for all
+    /// flows were over their bound ([`DpiConfig::max_memory`]).
+    fn given_up_for_memory(&self) -> u64 {
+        0
+    }
 }
 
-/// See [`Classifier::unanswered`].
+/// What the classifier's bounds cost (see [`Classifier::bound_counts`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UnansweredCounts {
+pub struct BoundCounts {
+    /// Over the bound on unanswered flows: packets judged alone, and
+    /// verdict texts not kept.
     pub judged_alone: u64,
     pub texts_not_kept: u64,
+    /// Over the bound on DPI memory: flows given up on.
+    pub dpi_memory_given_up: u64,
 }
 
-impl std::ops::Add for UnansweredCounts {
-    type Output = UnansweredCounts;
-    fn add(self, o: UnansweredCounts) -> UnansweredCounts {
-        UnansweredCounts {
+impl std::ops::Add for BoundCounts {
+    type Output = BoundCounts;
+    fn add(self, o: BoundCounts) -> BoundCounts {
+        BoundCounts {
             judged_alone: self.judged_alone + o.judged_alone,
             texts_not_kept: self.texts_not_kept + o.texts_not_kept,
+            dpi_memory_given_up: self.dpi_memory_given_up + o.dpi_memory_given_up,
         }
     }
 }
@@ -476,13 +487,15 @@ impl Classifier {
         })
     }
 
-    /// What the bound on unanswered flows cost this classifier: packets of
-    /// such flows judged alone ([`Layer::judged_alone`], all layers), and
-    /// verdict texts not kept.
-    pub fn unanswered(&self) -> UnansweredCounts {
-        UnansweredCounts {
+    /// What the bounds cost this classifier: packets of unanswered flows
+    /// judged alone ([`Layer::judged_alone`], all layers), verdict texts
+    /// not kept, and flows given up on for DPI memory
+    /// ([`Layer::given_up_for_memory`]).
+    pub fn bound_counts(&self) -> BoundCounts {
+        BoundCounts {
             judged_alone: self.layers.iter().map(|l| l.judged_alone()).sum(),
             texts_not_kept: self.verdicts.texts_not_kept,
+            dpi_memory_given_up: self.layers.iter().map(|l| l.given_up_for_memory()).sum(),
         }
     }
 
@@ -909,7 +922,7 @@ mod tests {
         assert_eq!(text(&a).as_deref(), Some("client sent request 1"));
         c.offer(&mut b, &view());
         assert_eq!(text(&b).as_deref(), Some(TEXT_NOT_KEPT));
-        assert_eq!(c.unanswered().texts_not_kept, 1);
+        assert_eq!(c.bound_counts().texts_not_kept, 1);
         let answered = PacketView {
             answered: true,
             ..view()
@@ -919,7 +932,7 @@ mod tests {
         c.finish(&mut a, &facts());
         c.offer(&mut d, &view());
         assert_eq!(text(&d).as_deref(), Some("client sent request 4"));
-        assert_eq!(c.unanswered().texts_not_kept, 1);
+        assert_eq!(c.bound_counts().texts_not_kept, 1);
     }
 
     /// Flows with equal verdicts share one: a flood of a million ICMP
