@@ -124,31 +124,13 @@ impl LoneTable {
             return None;
         }
         let mask = self.mask();
-        let mut hole = self.find(src);
+        let hole = self.find(src);
         let out = self.slots.get_mut(hole)?.take()?;
         self.len -= 1;
-        // Backward shift: every entry after the hole, up to the next empty
-        // slot, whose search passes the hole moves into it (Knuth, TAOCP
-        // vol. 3, 6.4, Algorithm R).
-        let mut j = hole;
-        loop {
-            j = (j + 1) & mask;
-            let Some(Some(s)) = self.slots.get(j).copied() else {
-                break;
-            };
-            let home = self.home(s.src);
-            // `s` may move to the hole if the hole lies between its home
-            // and `j`, going round the end.
-            if j.wrapping_sub(home) & mask >= j.wrapping_sub(hole) & mask {
-                if let Some(h) = self.slots.get_mut(hole) {
-                    *h = Some(s);
-                }
-                if let Some(v) = self.slots.get_mut(j) {
-                    *v = None;
-                }
-                hole = j;
-            }
-        }
+        let hasher = &self.hasher;
+        shift_back(&mut self.slots, hole, None, |s| {
+            s.map(|p| (hasher.hash_one(p.src) as usize) & mask)
+        });
         Some(out)
     }
 
@@ -170,6 +152,37 @@ impl LoneTable {
     pub fn prefetch(&self, src: u32) {
         if let Some(slot) = self.slots.get(self.home(src)) {
             crate::prefetch::value(slot);
+        }
+    }
+}
+
+/// Backward-shift deletion in linear probing after slot `hole` of `slots`
+/// (a power of two long) was emptied: every entry after it, up to the next
+/// empty slot, whose search passes the hole moves into it (Knuth, TAOCP
+/// vol. 3, 6.4, Algorithm R). `home` gives a slot's home, `None` for an
+/// empty one; `empty` is what an emptied slot holds.
+fn shift_back<T: Copy>(
+    slots: &mut [T],
+    mut hole: usize,
+    empty: T,
+    home: impl Fn(&T) -> Option<usize>,
+) {
+    let mask = slots.len().wrapping_sub(1);
+    let mut j = hole;
+    loop {
+        j = (j + 1) & mask;
+        let Some(&s) = slots.get(j) else { break };
+        let Some(h) = home(&s) else { break };
+        // `s` may move to the hole if the hole lies between its home and
+        // `j`, going round the end.
+        if j.wrapping_sub(h) & mask >= j.wrapping_sub(hole) & mask {
+            if let Some(v) = slots.get_mut(hole) {
+                *v = s;
+            }
+            if let Some(v) = slots.get_mut(j) {
+                *v = empty;
+            }
+            hole = j;
         }
     }
 }
@@ -282,7 +295,7 @@ impl LoneTable6 {
     }
 
     pub fn remove(&mut self, src: &[u8; 16]) -> Option<Lone6> {
-        let (mut hole, pos) = self.find(src);
+        let (hole, pos) = self.find(src);
         let pos = pos?;
         // The last probe moves into the removed one's place: its slot is
         // told first.
@@ -298,27 +311,11 @@ impl LoneTable6 {
         if let Some(s) = self.slots.get_mut(hole) {
             *s = 0;
         }
-        // Backward shift, as in `LoneTable::remove` (Knuth, TAOCP vol. 3,
-        // 6.4, Algorithm R); a slot's home is its hash bits.
+        // A slot's home is its hash bits.
         let mask = self.mask();
-        let mut j = hole;
-        loop {
-            j = (j + 1) & mask;
-            let Some(&s) = self.slots.get(j) else { break };
-            if s == 0 {
-                break;
-            }
-            let home = tag(s) as usize & mask;
-            if j.wrapping_sub(home) & mask >= j.wrapping_sub(hole) & mask {
-                if let Some(h) = self.slots.get_mut(hole) {
-                    *h = s;
-                }
-                if let Some(v) = self.slots.get_mut(j) {
-                    *v = 0;
-                }
-                hole = j;
-            }
-        }
+        shift_back(&mut self.slots, hole, 0, |&s| {
+            (s != 0).then_some(tag(s) as usize & mask)
+        });
         Some(out)
     }
 

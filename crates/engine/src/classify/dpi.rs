@@ -228,6 +228,29 @@ impl DpiState {
         }
     }
 
+    /// Keep only the counters of a datagram flow (its [`DpiData`] freed).
+    fn counts_only(&mut self) {
+        if let Some(d) = self.data.take() {
+            self.inline = Inline::Counts {
+                payload_pkts: d.payload_pkts,
+                index: d.index,
+            };
+        }
+    }
+
+    /// Keep nothing of a flow still looking for its next packet, and give
+    /// the layer's answer: a TCP flow gives up (a stream prefix cannot
+    /// restart from a later segment), a datagram flow keeps its counters
+    /// and is judged on each datagram alone.
+    fn keep_nothing(&mut self, transport: Transport, answer: LayerAnswer) -> LayerAnswer {
+        if transport == Transport::Tcp {
+            self.release();
+            return LayerAnswer::Done;
+        }
+        self.counts_only();
+        answer
+    }
+
     /// Free the buffers (after a verdict, or when the flow is settled).
     /// Nothing reads the state after that: the layer is not asked again
     /// about a settled flow, and its `on_end` only takes `held`.
@@ -301,27 +324,16 @@ impl Layer for DpiLayer {
             && crate::memory::counter(crate::memory::DPI_STATES) > self.cfg.max_unanswered_states
         {
             self.dropped_unanswered += 1;
-            if pkt.transport == Transport::Tcp {
-                // A TCP prefix cannot restart from a later segment.
-                st.dpi.release();
-                answer = LayerAnswer::Done;
-            } else if let Some(d) = st.dpi.data.take() {
-                st.dpi.inline = Inline::Counts {
-                    payload_pkts: d.payload_pkts,
-                    index: d.index,
-                };
-            }
+            answer = st.dpi.keep_nothing(pkt.transport, answer);
         }
         // A datagram flow still looking, of which nothing is kept: keep its
         // counters only (a UDP flood of junk holds 24 bytes a flow here,
         // not 190).
-        if pkt.transport != Transport::Tcp && matches!(answer, LayerAnswer::Pending) {
-            if let Some(d) = st.dpi.data.take_if(|d| d.only_counts()) {
-                st.dpi.inline = Inline::Counts {
-                    payload_pkts: d.payload_pkts,
-                    index: d.index,
-                };
-            }
+        if pkt.transport != Transport::Tcp
+            && matches!(answer, LayerAnswer::Pending)
+            && st.dpi.data.as_ref().is_some_and(|d| d.only_counts())
+        {
+            st.dpi.counts_only();
         }
         if let Some(d) = st.dpi.data.as_deref_mut() {
             let n = d.buf[0].capacity()
@@ -338,15 +350,7 @@ impl Layer for DpiLayer {
                 && self.over_memory(n)
             {
                 self.given_up_memory += 1;
-                if pkt.transport == Transport::Tcp {
-                    st.dpi.release();
-                    answer = LayerAnswer::Done;
-                } else if let Some(d) = st.dpi.data.take() {
-                    st.dpi.inline = Inline::Counts {
-                        payload_pkts: d.payload_pkts,
-                        index: d.index,
-                    };
-                }
+                answer = st.dpi.keep_nothing(pkt.transport, answer);
             }
         }
         answer
