@@ -132,7 +132,8 @@ impl AnalyzerBuilder {
     }
 
     /// The parts of one of `threads` workers, each of which analyses its
-    /// share of the flows: the reassembly budget, the parser and DPI memory and the bound on
+    /// share of the flows: the reassembly budget, the parser and DPI memory,
+    /// the pre-verdict bytes, the file bodies kept for content analysis, and the bound on
     /// unanswered flows with state are split between them (the latter
     /// rounded up and 1/32 more, as `--max-flows` is: a hash does not
     /// split evenly).
@@ -141,6 +142,7 @@ impl AnalyzerBuilder {
         config.reassembly.max_buffered_total =
             crate::shard::worker_bytes(config.reassembly.max_buffered_total, threads);
         config.max_parser_memory = crate::shard::worker_bytes(config.max_parser_memory, threads);
+        config.max_pending_total = crate::shard::worker_bytes(config.max_pending_total, threads);
         config.max_unanswered_flows =
             crate::shard::worker_bound(config.max_unanswered_flows, threads);
         self.prepare_with(config, threads)
@@ -166,6 +168,7 @@ impl AnalyzerBuilder {
         let classifier = Classifier::new(&classify).map_err(BuildError::Classifier)?;
         let mut files = Files::new(self.extract_dir.as_deref(), self.max_file_bytes)
             .map_err(BuildError::ExtractDir)?;
+        files.max_body_total = crate::shard::worker_bytes(files.max_body_total, threads);
         files.content = match &self.content {
             None => None,
             Some(spec) => Some(ContentCfg {
@@ -243,8 +246,11 @@ mod tests {
         // A quarter of the unanswered flows, and 1/32 of that for the
         // uneven split; no bound stays no bound.
         assert_eq!(w.config.max_unanswered_flows, 8_192 + 256);
-        // Parser and DPI memory are split as the reassembly budget is.
+        // Parser memory, pre-verdict bytes and file bodies are split as
+        // the reassembly budget is.
         assert_eq!(w.config.max_parser_memory, 32 << 20);
+        assert_eq!(w.config.max_pending_total, 64 << 20);
+        assert_eq!(w.files.max_body_total, 128 << 20);
         let mut unbounded = AnalyzerBuilder::default();
         unbounded.config.max_unanswered_flows = usize::MAX;
         unbounded.config.max_parser_memory = usize::MAX;

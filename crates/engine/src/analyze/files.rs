@@ -198,9 +198,11 @@ impl ReportCache {
     }
 }
 
-/// File bytes held for content analysis across all open files at once;
-/// beyond it files are analysed from what they kept so far.
-const MAX_BODY_TOTAL: usize = 512 << 20;
+/// File bytes held for content analysis across all open files at once (the
+/// whole process: each worker of `--threads` holds its share, see
+/// [`Files::max_body_total`]); beyond it files are analysed from what they
+/// kept so far.
+pub const MAX_BODY_TOTAL: usize = 512 << 20;
 
 /// An open file.
 pub struct OpenFile {
@@ -245,6 +247,9 @@ pub struct Files {
     pub content: Option<ContentCfg>,
     /// Bytes held in open files' bodies.
     body_total: usize,
+    /// Most bytes held in open files' bodies at once ([`MAX_BODY_TOTAL`],
+    /// or a worker's share of it).
+    pub max_body_total: usize,
 }
 
 use netsift_proto::bytes::hex;
@@ -262,6 +267,7 @@ impl Files {
             rule_window: 0,
             content: Some(ContentCfg::default()),
             body_total: 0,
+            max_body_total: MAX_BODY_TOTAL,
         })
     }
 
@@ -324,7 +330,7 @@ impl Files {
                     .limits
                     .max_bytes
                     .saturating_sub(f.body.len())
-                    .min(MAX_BODY_TOTAL.saturating_sub(self.body_total));
+                    .min(self.max_body_total.saturating_sub(self.body_total));
                 let n = room.min(data.len());
                 f.body.extend_from_slice(&data[..n]);
                 self.body_total += n;

@@ -47,6 +47,8 @@ pub struct AnalyzeConfig {
     pub reassembly: ReassemblyConfig,
     /// Bytes of application data kept per flow while it is unclassified.
     pub max_pending: usize,
+    /// The same, across all flows at once.
+    pub max_pending_total: usize,
     /// Files open at once per flow.
     pub max_open_files_per_flow: usize,
     /// Community ID seed for conn records.
@@ -74,6 +76,7 @@ impl Default for AnalyzeConfig {
         AnalyzeConfig {
             reassembly: ReassemblyConfig::default(),
             max_pending: 64 * 1024,
+            max_pending_total: MAX_PENDING_TOTAL,
             max_open_files_per_flow: 64,
             community_id_seed: 0,
             max_unanswered_flows: DEFAULT_MAX_UNANSWERED_FLOWS,
@@ -407,8 +410,10 @@ pub struct Analyzer<'o> {
     peak_sampled: crate::memory::MemoryUse,
 }
 
-/// Pre-verdict bytes held across all flows at once.
-const MAX_PENDING_TOTAL: usize = 256 << 20;
+/// Pre-verdict bytes held across all flows at once, by default (the whole
+/// process: each worker holds its share, see
+/// [`AnalyzeConfig::max_pending_total`]).
+pub const MAX_PENDING_TOTAL: usize = 256 << 20;
 
 /// Connections announced by parsers, and the bytes of linked connections
 /// waiting for their announcing flow's next packet.
@@ -628,7 +633,11 @@ impl Ctx<'_, '_> {
                 .max_pending
                 .min(u32::MAX as usize)
                 .saturating_sub(app.pending_bytes as usize)
-                .min(MAX_PENDING_TOTAL.saturating_sub(*self.pending_total));
+                .min(
+                    self.cfg
+                        .max_pending_total
+                        .saturating_sub(*self.pending_total),
+                );
             match chunk {
                 Chunk::Data(d) if d.len() <= room => {
                     // `room` is below u32::MAX: no overflow.
