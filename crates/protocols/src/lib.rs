@@ -19,6 +19,7 @@ pub mod apps;
 pub mod banner;
 mod ber;
 pub mod first_packet;
+mod heap;
 #[cfg(test)]
 mod random_fp;
 pub mod records;

@@ -8,6 +8,7 @@ use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::DhcpRecord;
 use super::COOKIE;
+use crate::heap::{str_heap, strs_heap};
 
 /// Most transactions open in one flow.
 const MAX_TRANSACTIONS: usize = 256;
@@ -183,7 +184,6 @@ impl DhcpParser {
 
 /// Heap bytes of one open transaction's strings and lists.
 fn record_heap(r: &DhcpRecord) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
     [
         &r.client_mac,
         &r.host_name,
@@ -195,12 +195,11 @@ fn record_heap(r: &DhcpRecord) -> usize {
         &r.vendor_class,
     ]
     .into_iter()
-    .map(opt)
+    .map(str_heap)
     .sum::<usize>()
         + r.msg_types.capacity() * std::mem::size_of::<&str>()
         + r.param_request_list.capacity()
-        + r.weird.capacity() * std::mem::size_of::<String>()
-        + r.weird.iter().map(String::capacity).sum::<usize>()
+        + strs_heap(&r.weird)
 }
 
 fn emit(ts: u64, r: DhcpRecord, sink: &mut dyn Sink) {

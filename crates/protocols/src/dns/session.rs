@@ -13,6 +13,7 @@ use netsift_proto::{BufferKind, Direction, Parser, Record, Sink};
 use super::parse::{self, Answer, Decoded, Names};
 use super::rdata;
 use super::record::DnsRecord;
+use crate::heap::{str_heap, strs_heap};
 
 /// Most queries waiting for their response in one flow.
 pub(crate) const MAX_PENDING: usize = 1024;
@@ -62,29 +63,23 @@ struct Pending {
     heap: usize,
 }
 
-/// Heap bytes of a list of strings.
-fn strs_heap(v: &Vec<String>) -> usize {
-    v.capacity() * std::mem::size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
-}
-
 /// Heap bytes of a record's strings and lists.
 fn rec_heap(r: &DnsRecord) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
     let edns = |e: &Option<parse::Edns>| {
         e.as_ref()
-            .map_or(0, |e| opt(&e.rcode_name) + strs_heap(&e.options))
+            .map_or(0, |e| str_heap(&e.rcode_name) + strs_heap(&e.options))
     };
     let tsig = |t: &Option<parse::Tsig>| {
         t.as_ref().map_or(0, |t| {
-            t.key.capacity() + t.algorithm.capacity() + opt(&t.error)
+            t.key.capacity() + t.algorithm.capacity() + str_heap(&t.error)
         })
     };
     let zeek = r.zeek_answers.as_ref().map_or(0, |z| {
-        z.capacity() * std::mem::size_of::<Option<String>>() + z.iter().map(opt).sum::<usize>()
+        z.capacity() * std::mem::size_of::<Option<String>>() + z.iter().map(str_heap).sum::<usize>()
     });
     [&r.query, &r.qclass_name, &r.qtype_name, &r.rcode_name]
         .iter()
-        .map(|s| opt(s))
+        .map(|s| str_heap(s))
         .sum::<usize>()
         + r.opcode_name.capacity()
         + [

@@ -29,6 +29,7 @@ use netsift_proto::{Direction, FileId, FileMeta, Parser, Record, Sink};
 use super::data_channel::{parse_data_channel, Connector, DataChannel};
 use super::record::{DataChannelRec, FtpRecord};
 use super::reply::reply_line;
+use crate::heap::{str_heap, strs_heap};
 
 /// Longest line kept (a command or a reply line).
 const MAX_LINE: usize = 8 * 1024;
@@ -110,16 +111,6 @@ pub struct FtpParser {
     ending: bool,
     weird: Vec<String>,
     records: usize,
-}
-
-/// Heap bytes of an optional string.
-fn str_heap(s: &Option<String>) -> usize {
-    s.as_ref().map_or(0, String::capacity)
-}
-
-/// Heap bytes of a list of strings.
-fn strs_heap(v: &Vec<String>) -> usize {
-    v.capacity() * std::mem::size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
 }
 
 /// Heap bytes of a record's strings.

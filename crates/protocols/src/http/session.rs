@@ -11,7 +11,8 @@ use super::body::{Coding, Decoder, Stop, MAX_LAYERS};
 use super::headers::{self, field, Field, Header};
 use super::record::HttpRecord;
 use super::METHODS;
-use crate::smtp::mime::{b64, decode_words, parse_params, str_heap, strs_heap, trunc, weird};
+use crate::heap::{str_heap, strs_heap};
+use crate::smtp::mime::{b64, decode_words, parse_params, trunc, weird};
 
 /// Bound on a header block (common instructions: 64 KiB).
 const MAX_HEAD: usize = 64 * 1024;

@@ -5,9 +5,8 @@
 use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::{ImapCommand, ImapRecord};
-use crate::smtp::mime::{
-    sasl_step, str_heap, strs_heap, trunc, weird, LineBuf, MimeParser, Sasl, MAX_LINE,
-};
+use crate::heap::{str_heap, strs_heap};
+use crate::smtp::mime::{sasl_step, trunc, weird, LineBuf, MimeParser, Sasl, MAX_LINE};
 
 const MAX_COMMANDS: usize = 256;
 /// Longest literal inlined into a logged command.

@@ -7,9 +7,8 @@ use std::collections::VecDeque;
 use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::{Pop3Command, Pop3Record};
-use crate::smtp::mime::{
-    chomp, sasl_step, str_heap, strs_heap, trunc, weird, LineBuf, MimeParser, Sasl,
-};
+use crate::heap::{str_heap, strs_heap};
+use crate::smtp::mime::{chomp, sasl_step, trunc, weird, LineBuf, MimeParser, Sasl};
 
 const MAX_COMMANDS: usize = 256;
 const MAX_PENDING: usize = 128;

@@ -9,6 +9,7 @@ use netsift_proto::{Direction, Parser, Record, Sink};
 use super::initial::{self, Keys};
 use super::record::{QuicRecord, MAX_WEIRD};
 use super::varint;
+use crate::heap::{str_heap, strs_heap};
 use crate::tls::ja::{self, hex, Ja4Proto};
 
 /// Bound on the reassembled ClientHello (a post-quantum key share makes it
@@ -384,10 +385,6 @@ impl QuicParser {
 
 /// Heap bytes of the record's strings (SNI, ALPN, versions, anomalies).
 fn record_heap(r: &QuicRecord) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
-    let list = |v: &Vec<String>| {
-        v.capacity() * std::mem::size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
-    };
     [
         &r.version,
         &r.server_name,
@@ -400,11 +397,11 @@ fn record_heap(r: &QuicRecord) -> usize {
         &r.server_scid,
     ]
     .into_iter()
-    .map(opt)
+    .map(str_heap)
     .sum::<usize>()
-        + list(&r.alpn)
-        + list(&r.server_versions)
-        + list(&r.weird)
+        + strs_heap(&r.alpn)
+        + strs_heap(&r.server_versions)
+        + strs_heap(&r.weird)
 }
 
 impl Parser for QuicParser {

@@ -12,6 +12,7 @@
 use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::SipRecord;
+use crate::heap::{str_heap, strs_heap};
 
 /// Largest SIP message kept (RFC 3261 §18.1.1 sends messages over 1300
 /// bytes by TCP; 64 KiB covers any sane one).
@@ -162,10 +163,6 @@ impl Pending {
     /// that `buffered` does not walk every string of every transaction).
     fn count(&mut self) {
         let r = &self.rec;
-        let strs = |v: &Vec<String>| {
-            v.capacity() * std::mem::size_of::<String>()
-                + v.iter().map(String::capacity).sum::<usize>()
-        };
         self.heap = self.key.0.capacity()
             + self.key.1.capacity()
             + [
@@ -183,11 +180,11 @@ impl Pending {
                 &r.subject,
                 &r.warning,
             ]
-            .iter()
-            .map(|s| s.as_ref().map_or(0, String::capacity))
+            .into_iter()
+            .map(str_heap)
             .sum::<usize>()
-            + strs(&r.via)
-            + strs(&r.weird);
+            + strs_heap(&r.via)
+            + strs_heap(&r.weird);
     }
 }
 
@@ -398,8 +395,7 @@ impl Parser for SipParser {
         self.buf.iter().map(Vec::capacity).sum::<usize>()
             + self.pending.capacity() * std::mem::size_of::<Pending>()
             + self.pending.iter().map(|p| p.heap).sum::<usize>()
-            + self.weird.capacity() * std::mem::size_of::<String>()
-            + self.weird.iter().map(String::capacity).sum::<usize>()
+            + strs_heap(&self.weird)
     }
 
     fn on_gap(&mut self, dir: Direction, _len: u64, _sink: &mut dyn Sink) {

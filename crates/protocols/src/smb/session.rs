@@ -12,6 +12,7 @@ use netsift_proto::bytes::{le16, le32};
 use netsift_proto::{Direction, Parser, Record, Sink};
 
 use super::record::SmbRecord;
+use crate::heap::strs_heap;
 
 /// Bytes of one message kept for parsing.
 const MAX_KEEP: usize = 64 * 1024;
@@ -44,11 +45,6 @@ fn push_weird(w: &mut Vec<String>, s: impl Into<String>) {
     if w.len() < MAX_WEIRD {
         w.push(s.into());
     }
-}
-
-/// Heap bytes of a list of strings.
-fn strings_heap(v: &Vec<String>) -> usize {
-    v.capacity() * std::mem::size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
 }
 
 /// UTF-16LE to text (bounded, lossy), stopping at a NUL.
@@ -470,8 +466,8 @@ impl Parser for SmbParser {
     /// resync scan window); the SMB1 dialect names; pending anomalies.
     fn buffered(&self) -> usize {
         self.dirs.iter().map(|d| d.buf.capacity()).sum::<usize>()
-            + strings_heap(&self.dialects)
-            + strings_heap(&self.weird)
+            + strs_heap(&self.dialects)
+            + strs_heap(&self.weird)
     }
 
     fn on_end(&mut self, sink: &mut dyn Sink) {
@@ -639,7 +635,7 @@ mod tests {
         assert!(p.buffered() >= 120, "{}", p.buffered());
         p.on_gap(d, 10, &mut s);
         // Only the "smb_gap" anomaly waiting for the end.
-        assert_eq!(p.buffered(), strings_heap(&p.weird));
+        assert_eq!(p.buffered(), strs_heap(&p.weird));
         assert!(p.buffered() < 120);
         // The resync window does not keep a large capacity.
         p.on_data(d, &vec![1u8; 100_000], &mut s);

@@ -10,6 +10,8 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
+
+use crate::heap::strs_heap;
 use netsift_proto::{Direction, FileId, FileMeta, Sink};
 
 /// Base64 (RFC 4648 §4) accepting values with or without their `=` padding.
@@ -107,16 +109,6 @@ pub(crate) fn trunc(s: &str, max: usize) -> String {
         end -= 1;
     }
     s.get(..end).unwrap_or("").to_string()
-}
-
-/// Heap bytes of an optional string (for the parsers' `buffered`).
-pub(crate) fn str_heap(s: &Option<String>) -> usize {
-    s.as_ref().map_or(0, String::capacity)
-}
-
-/// Heap bytes of a list of strings: the list's room and each string's.
-pub(crate) fn strs_heap(v: &Vec<String>) -> usize {
-    v.capacity() * std::mem::size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
 }
 
 /// Splits a byte stream into lines (terminator included), bounded: a line

@@ -6,10 +6,9 @@ use std::collections::VecDeque;
 
 use netsift_proto::{Direction, Parser, Record, Sink};
 
-use super::mime::{
-    b64, chomp, sasl_plain_user, str_heap, strs_heap, trunc, weird, LineBuf, MimeParser,
-};
+use super::mime::{b64, chomp, sasl_plain_user, trunc, weird, LineBuf, MimeParser};
 use super::record::{SmtpCommand, SmtpRecord};
+use crate::heap::{str_heap, strs_heap};
 
 /// Bound on commands awaiting their reply (pipelining).
 const MAX_PENDING: usize = 128;

@@ -7,6 +7,7 @@ use md5::{Digest as _, Md5};
 use netsift_proto::{BufferKind, Direction, Parser, Record, Sink};
 
 use super::record::{SshRecord, MAX_WEIRD};
+use crate::heap::{str_heap, strs_heap};
 
 /// RFC 4253 §4.2: "The maximum length of the string is 255 characters,
 /// including the Carriage Return and Line Feed."
@@ -175,7 +176,7 @@ impl Side {
     /// name-lists).
     fn buffered(&self) -> usize {
         self.buf.capacity()
-            + self.banner.as_ref().map_or(0, String::capacity)
+            + str_heap(&self.banner)
             + self.kexinit.as_ref().map_or(0, KexInit::heap)
     }
 }
@@ -410,8 +411,7 @@ impl Parser for SshParser {
     /// identification string and KEXINIT name-lists.
     fn buffered(&self) -> usize {
         self.sides.iter().map(Side::buffered).sum::<usize>()
-            + self.weird.capacity() * std::mem::size_of::<String>()
-            + self.weird.iter().map(String::capacity).sum::<usize>()
+            + strs_heap(&self.weird)
             + self.banners.capacity() * std::mem::size_of::<(usize, String, String)>()
             + self
                 .banners

@@ -10,6 +10,7 @@ use super::cert;
 use super::ja::{self, ClientHello, Ja4Proto, ServerHello};
 use super::parse::{self, be24, Ssl2};
 use super::record::{CertRecord, TlsRecord, MAX_WEIRD};
+use crate::heap::{str_heap, strs_heap, vec_heap};
 
 /// Bound on one reassembled handshake message.
 pub const MAX_MSG: usize = 64 * 1024;
@@ -563,25 +564,12 @@ impl TlsParser {
     }
 }
 
-/// Heap bytes of a vector's storage (not of what its items point to).
-fn vec_heap<T>(v: &Vec<T>) -> usize {
-    v.capacity() * std::mem::size_of::<T>()
-}
-
-fn opt_heap(s: &Option<String>) -> usize {
-    s.as_ref().map_or(0, String::capacity)
-}
-
-fn strings_heap(v: &Vec<String>) -> usize {
-    vec_heap(v) + v.iter().map(String::capacity).sum::<usize>()
-}
-
 fn client_hello_heap(h: &ClientHello) -> usize {
     vec_heap(&h.session_id)
         + vec_heap(&h.ciphers)
         + vec_heap(&h.extensions)
-        + opt_heap(&h.sni)
-        + strings_heap(&h.alpn)
+        + str_heap(&h.sni)
+        + strs_heap(&h.alpn)
         + h.alpn_first_raw.as_ref().map_or(0, Vec::capacity)
         + vec_heap(&h.groups)
         + vec_heap(&h.point_formats)
@@ -591,7 +579,7 @@ fn client_hello_heap(h: &ClientHello) -> usize {
 }
 
 fn server_hello_heap(h: &ServerHello) -> usize {
-    vec_heap(&h.session_id) + vec_heap(&h.extensions) + opt_heap(&h.alpn) + vec_heap(&h.weird)
+    vec_heap(&h.session_id) + vec_heap(&h.extensions) + str_heap(&h.alpn) + vec_heap(&h.weird)
 }
 
 fn cert_heap(c: &CertRecord) -> usize {
@@ -609,8 +597,8 @@ fn cert_heap(c: &CertRecord) -> usize {
     .iter()
     .map(|s| s.capacity())
     .sum::<usize>()
-        + opt_heap(&c.common_name)
-        + strings_heap(&c.sans)
+        + str_heap(&c.common_name)
+        + strs_heap(&c.sans)
 }
 
 /// RFC 5246 §7.4.2: `opaque ASN.1Cert<1..2^24-1>; struct { ASN.1Cert
@@ -740,7 +728,7 @@ impl Parser for TlsParser {
             .iter()
             .map(|(_, b)| b.as_ref().map_or(0, |(_, v)| v.capacity()))
             .sum();
-        sides + self.summary_heap + strings_heap(&self.weird) + vec_heap(&self.pending) + pending
+        sides + self.summary_heap + strs_heap(&self.weird) + vec_heap(&self.pending) + pending
     }
 }
 
