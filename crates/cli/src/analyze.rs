@@ -70,11 +70,8 @@ impl Setup {
         builder.config.reassembly.max_buffered_per_stream = a.max_stream_buffer;
         builder.config.reassembly.max_buffered_total = a.max_reassembly_memory;
         builder.config.max_unanswered_flows =
-            crate::flows::unanswered_bound(a.common.classify.max_unanswered_flows);
-        builder.config.max_parser_memory = match a.max_parser_memory {
-            0 => usize::MAX,
-            n => n,
-        };
+            crate::flows::bound_flag(a.common.classify.max_unanswered_flows);
+        builder.config.max_parser_memory = crate::flows::bound_flag(a.max_parser_memory);
         let mut rules = load_rules(a)?;
         builder.signatures = rules.signatures.take().map(Arc::new);
         builder.suricata = load_suricata_rules(a, &mut rules, !a.common.quiet)?;
@@ -824,20 +821,17 @@ pub fn print_bounds(stats: &netsift_engine::analyze::AnalyzeStats) {
 /// no such state), packets judged alone by DPI, verdict texts not kept;
 /// flows DPI gave up on for memory.
 pub fn print_classify_bounds(refused: Option<u64>, c: netsift_engine::classify::BoundCounts) {
-    if refused.unwrap_or(0) == 0 && c == Default::default() {
-        return;
-    }
-    let mut parts = Vec::new();
-    if let Some(n) = refused {
-        parts.push(format!(
-            "{n} flows not analysed (their conn records are complete; one answered later was analysed from then on)"
-        ));
-    }
-    parts.push(format!(
-        "{} packets judged alone by DPI, {} verdict texts not kept",
-        c.judged_alone, c.texts_not_kept
-    ));
     if refused.unwrap_or(0) > 0 || c.judged_alone > 0 || c.texts_not_kept > 0 {
+        let mut parts = Vec::new();
+        if let Some(n) = refused {
+            parts.push(format!(
+                "{n} flows not analysed (their conn records are complete; one answered later was analysed from then on)"
+            ));
+        }
+        parts.push(format!(
+            "{} packets judged alone by DPI, {} verdict texts not kept",
+            c.judged_alone, c.texts_not_kept
+        ));
         eprintln!(
             "  over --max-unanswered-flows (flows nobody answered): {}",
             parts.join(", ")

@@ -375,8 +375,9 @@ fn summary_line(s: &CaptureSummary) -> String {
     )
 }
 
-/// `--max-unanswered-flows N` as a bound: 0 is none.
-pub fn unanswered_bound(n: usize) -> usize {
+/// A bound given on the command line (`--max-unanswered-flows`,
+/// `--max-dpi-memory`, `--max-parser-memory`): 0 is none.
+pub fn bound_flag(n: usize) -> usize {
     match n {
         0 => usize::MAX,
         n => n,
@@ -404,11 +405,8 @@ pub fn classify_config(a: &crate::ClassifyArgs) -> Result<ClassifyConfig> {
         );
     }
     cfg.ml.threshold = a.ml_threshold;
-    cfg.dpi.max_unanswered_states = unanswered_bound(a.max_unanswered_flows);
-    cfg.dpi.max_memory = match a.max_dpi_memory {
-        0 => usize::MAX,
-        n => n,
-    };
+    cfg.dpi.max_unanswered_states = bound_flag(a.max_unanswered_flows);
+    cfg.dpi.max_memory = bound_flag(a.max_dpi_memory);
     if let Some(path) = &a.ml_model {
         if !cfg.layers.iter().any(|l| l == "ml") {
             bail!("--ml-model needs the `ml` layer in --layers (e.g. --layers flow,dpi,ml,port)");

@@ -152,6 +152,20 @@ pub(crate) const PARSER_HELD: usize = 5;
 /// Parsers holding such bytes.
 pub(crate) const PARSERS_HOLDING: usize = 6;
 
+/// Whether one holder of `n` bytes, among `holders` that hold `total` in
+/// all, must give them up to keep `total` within `max`: above `max`, a
+/// holder of at least the mean does when it grows; above twice `max`,
+/// any holder does. The bounds on parser and DPI memory: those that hoard
+/// go first, and a small one is spared unless the hoarders took twice the
+/// bound.
+pub(crate) fn over_share(n: usize, total: usize, holders: usize, max: usize) -> bool {
+    if n == 0 || total <= max {
+        return false;
+    }
+    // At least the mean: n * holders >= total (u128: no overflow).
+    total / 2 > max || n as u128 * holders.max(1) as u128 >= total as u128
+}
+
 /// The objects (or bytes) of kind `k` this thread holds.
 pub(crate) fn counter(k: usize) -> usize {
     read(k, |c| c.now)
@@ -208,6 +222,20 @@ mod tests {
 
     /// Each thread counts its own objects: what another thread makes is
     /// not in this thread's count, and a peak is the most held at once.
+    #[test]
+    fn over_share_spares_the_small_until_twice_the_bound() {
+        // Within the bound, nobody gives up.
+        assert!(!over_share(500, 1000, 2, 1000));
+        // Over it: the mean (600) or more gives up, less does not.
+        assert!(over_share(600, 1200, 2, 1000));
+        assert!(!over_share(100, 1200, 2, 1000));
+        // Over twice the bound, even a small one does; nothing held, never.
+        assert!(over_share(100, 2500, 10, 1000));
+        assert!(!over_share(0, 5000, 10, 1000));
+        // No holder counted reads as one.
+        assert!(over_share(1200, 1200, 0, 1000));
+    }
+
     #[test]
     fn counts_and_peaks_are_per_thread() {
         reset_peaks();

@@ -246,13 +246,8 @@ impl ParserMemory {
                 _ => {}
             }
         }
-        let total = crate::memory::counter(crate::memory::PARSER_HELD);
-        if held == 0 || total <= max {
-            return false;
-        }
-        // At least the mean: held * holders >= total (u128: no overflow).
-        let holders = crate::memory::counter(crate::memory::PARSERS_HOLDING).max(1);
-        total / 2 > max || held as u128 * holders as u128 >= total as u128
+        use crate::memory::{counter, over_share, PARSERS_HOLDING, PARSER_HELD};
+        over_share(held, counter(PARSER_HELD), counter(PARSERS_HOLDING), max)
     }
 
     fn clear(&mut self) {
@@ -604,13 +599,8 @@ impl Ctx<'_, '_> {
                 m.parser = Some(parser);
                 return;
             }
-            // Over the bound: the parser writes what it has and stops, as
-            // at the flow's end; files it left open are cut short.
-            parser.on_end(&mut sink);
-            for (_, f) in std::mem::take(sink.open) {
-                let rec = sink.files.close(f, false);
-                sink.emit_file(rec);
-            }
+            // Over the bound: the parser ends as at the flow's end.
+            sink.end_parser(&mut *parser);
             drop(parser);
             m.held.clear();
             m.parser_bytes.set(0);
@@ -781,6 +771,17 @@ impl Sink for FlowSink<'_, '_> {
 }
 
 impl FlowSink<'_, '_> {
+    /// The parser is done with the flow (it ended, or the parser was
+    /// stopped): it writes what is pending, and the files it left open are
+    /// cut short.
+    fn end_parser(&mut self, parser: &mut dyn Parser) {
+        parser.on_end(self);
+        for (_, f) in std::mem::take(self.open) {
+            let rec = self.files.close(f, false);
+            self.emit_file(rec);
+        }
+    }
+
     fn emit_file(&mut self, mut rec: FileRecord) {
         // Suricata's SMTP transaction holds a mail's attachments as its
         // files, not its HTML body: suricata-verify's smtp-file-data-02
@@ -1590,12 +1591,7 @@ impl Analyzer<'_> {
                     next_link: &mut m.next_link,
                     rules: self.rules.as_mut().zip(m.rules.as_deref_mut()),
                 };
-                parser.on_end(&mut sink);
-                // Files the parser left open are cut short.
-                for (_, f) in std::mem::take(sink.open) {
-                    let rec = sink.files.close(f, false);
-                    sink.emit_file(rec);
-                }
+                sink.end_parser(&mut *parser);
             }
             // What waits for inspection when the flow ends is inspected
             // now, as Suricata does at a flow's end.

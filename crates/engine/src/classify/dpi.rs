@@ -289,14 +289,13 @@ impl DpiLayer {
     /// Whether a flow whose buffers grew to `n` bytes must be given up on
     /// to keep [`DpiConfig::max_memory`].
     fn over_memory(&self, n: usize) -> bool {
-        use crate::memory::{counter, DPI_BYTES, DPI_STATES};
-        let total = counter(DPI_BYTES);
-        if n == 0 || total <= self.cfg.max_memory {
-            return false;
-        }
-        // At least the mean: n * states >= total (u128: no overflow).
-        let states = counter(DPI_STATES).max(1);
-        total / 2 > self.cfg.max_memory || n as u128 * states as u128 >= total as u128
+        use crate::memory::{counter, over_share, DPI_BYTES, DPI_STATES};
+        over_share(
+            n,
+            counter(DPI_BYTES),
+            counter(DPI_STATES),
+            self.cfg.max_memory,
+        )
     }
 }
 
